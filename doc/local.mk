@@ -1,0 +1,14 @@
+# API documentation (optional): make doc
+EXTRA_DIST += doc/Doxyfile.in
+if HAVE_DOXYGEN
+doc: doc/Doxyfile
+	$(DOXYGEN) doc/Doxyfile
+else
+doc:
+	@echo "doxygen not found: install it and re-run configure" >&2; exit 1
+endif
+.PHONY: doc
+clean-local: clean-doc
+clean-doc:
+	-rm -rf doc/html
+.PHONY: clean-doc

@@ -1,0 +1,407 @@
+/*
+ * libztp — registry store API.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_STORE_H
+#define ZTP_STORE_H
+
+/**
+ * @file store.h
+ * @brief The registry: devices, claim codes (hashed), issued certificates,
+ * revocations, single-use challenges and an append-only event log.
+ *
+ * A store is opened by URI:
+ * - `memory:` — in-process, lost on free (tests, demos);
+ * - `sqlite:PATH` — an SQLite file in WAL mode with foreign keys, every write
+ *   in a transaction, schema versioned and migrated on open.
+ *
+ * Other databases plug in through ::ztp_store_backend (see
+ * ztp_store_open_backend()).
+ *
+ * Thread safety: a ::ztp_store may be used from many threads at once; each
+ * call is atomic with respect to the others. Several processes may open
+ * the same `sqlite:` file; writers wait up to 5 seconds for each other.
+ *
+ * Structured results are returned as JSON strings that the caller frees
+ * with ztp_free().
+ */
+
+#include <ztp/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque registry handle. @since 0.1.0 */
+typedef struct ztp_store ztp_store;
+
+/**
+ * Device lifecycle states, stored and reported by name.
+ * @since 0.1.0
+ */
+#define ZTP_STATE_MANUFACTURED "manufactured"
+#define ZTP_STATE_BOOTSTRAPPED "bootstrapped"
+#define ZTP_STATE_REGISTERED "registered"
+#define ZTP_STATE_ACTIVE "active"
+#define ZTP_STATE_RESET "reset"
+#define ZTP_STATE_REVOKED "revoked"
+
+/**
+ * Open a store by URI (`memory:` or `sqlite:PATH`).
+ * @param[out] out  the new handle, freed with ztp_store_free()
+ * @param uri       borrowed for the call
+ * @return #ZTP_OK, #ZTP_EINVAL (unknown scheme), #ZTP_ESTORE (cannot open,
+ *         corrupt, newer schema), #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_open(ztp_store **out, const char *uri);
+
+/** Close a store and free the handle. Accepts NULL. @since 0.1.0 */
+ZTP_EXTERN void ztp_store_free(ztp_store *store);
+
+/**
+ * Record a manufactured device in state `manufactured`.
+ * @param device_id    validated with ztp_id_validate()
+ * @param fingerprint  SHA-256 of the factory certificate DER, 64 lowercase hex
+ * @param model,batch  free text (printable UTF-8, at most 128 bytes), or NULL
+ * @param manufactured_at seconds since the epoch
+ * @return #ZTP_OK, #ZTP_EEXISTS, #ZTP_EINVAL, #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_add(ztp_store *store, const char *device_id,
+				    const char *fingerprint, const char *model,
+				    const char *batch, int64_t manufactured_at);
+
+/**
+ * A device record as JSON: `{"device_id","fingerprint","model","batch",
+ * "manufactured_at","state","tenant"(or null),"info"(object or null),
+ * "updated_at"}`.
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_get(ztp_store *store, const char *device_id,
+				    char **json);
+
+/**
+ * Compare-and-set a device's state and tenant in one atomic step.
+ * @param expected_state the state the device must be in now, or NULL for any
+ * @param new_state      one of the ZTP_STATE_* names
+ * @param tenant         validated tenant ID, or NULL to clear the binding
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_ESTATE (not in expected_state),
+ *         #ZTP_EINVAL, #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_set_state(ztp_store *store,
+					  const char *device_id,
+					  const char *expected_state,
+					  const char *new_state,
+					  const char *tenant);
+
+/**
+ * Attach registration information (a JSON object, at most 8 KiB) to a
+ * device, replacing any earlier information.
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_EINVAL,
+ *         #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_set_info(ztp_store *store,
+					 const char *device_id,
+					 const char *info_json);
+
+/**
+ * Set (or replace) the hash of a device's one-time claim code.
+ * @param hash,len the hash (1..64 bytes); the code itself is never stored
+ * @return #ZTP_OK, #ZTP_ENOTFOUND (no such device), #ZTP_EINVAL,
+ *         #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_claim_set(ztp_store *store, const char *device_id,
+				   const uint8_t *hash, size_t len);
+
+/**
+ * Atomically consume a claim: if the device's stored claim hash equals
+ * hash (compared in constant time), delete it, bind the device to tenant and
+ * move it to state `active`.
+ * @return #ZTP_OK, #ZTP_ENOTFOUND (no device or no pending claim),
+ *         #ZTP_EMISMATCH (hash differs), #ZTP_ESTATE (device revoked),
+ *         #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_claim_take(ztp_store *store, const char *device_id,
+				    const uint8_t *hash, size_t len,
+				    const char *tenant);
+
+/**
+ * Record an issued certificate. Called before the certificate is returned
+ * to anyone.
+ * @param serial      lowercase hex without leading zeros, at most 40 digits
+ * @param device_id   the device it names (NULL for CA certificates)
+ * @param profile     "factory", "bootstrap", "operational", "ca", …
+ * @param fingerprint SHA-256 of the certificate DER, 64 lowercase hex
+ * @param not_before,not_after validity, not_before <= not_after
+ * @return #ZTP_OK, #ZTP_EEXISTS (serial already recorded), #ZTP_ENOTFOUND
+ *         (device_id names no recorded device), #ZTP_EINVAL, #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_cert_add(ztp_store *store, const char *serial,
+				  const char *device_id, const char *profile,
+				  int64_t not_before, int64_t not_after,
+				  const char *fingerprint);
+
+/**
+ * A certificate record as JSON: `{"serial","device_id","profile",
+ * "not_before","not_after","fingerprint","issued_at","revoked"(bool),
+ * "revoked_at","reason"}`.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_cert_get(ztp_store *store, const char *serial,
+				  char **json);
+
+/**
+ * Revoke a certificate. Revoking an already revoked one keeps the first
+ * time and reason and returns #ZTP_OK.
+ * @param when seconds since the epoch, not negative
+ * @param reason an RFC 5280 CRLReason code (0..10 except 7)
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_cert_revoke(ztp_store *store, const char *serial,
+				     int reason, int64_t when);
+
+/**
+ * Revoke every unrevoked certificate of a device whose profile is in the
+ * comma-separated list (NULL: all profiles).
+ * @param[out] count number revoked (may be NULL)
+ * @return #ZTP_OK, #ZTP_ENOTFOUND (no such device), #ZTP_EINVAL,
+ *         #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_revoke_certs(ztp_store *store,
+					     const char *device_id,
+					     const char *profiles, int reason,
+					     int64_t when, uint64_t *count);
+
+/**
+ * Revoked certificates as a JSON array of `{"serial","revoked_at","reason"}`,
+ * ordered by serial as a number (for CRLs).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_revoked_list(ztp_store *store, char **json);
+
+/**
+ * A device's certificates as a JSON array of certificate records (see
+ * ztp_store_cert_get()), oldest first.
+ * @return #ZTP_OK, #ZTP_ENOTFOUND (no such device), #ZTP_EINVAL,
+ *         #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_certs(ztp_store *store, const char *device_id,
+				      char **json);
+
+/** Number of certificates recorded. @since 0.1.0 */
+ZTP_EXTERN int ztp_store_cert_count(ztp_store *store, uint64_t *out);
+
+/**
+ * Consume a single-use challenge ID: records it until expires_at and drops
+ * records that expired before now.
+ * A record stays until its expires_at has passed (expires_at < now).
+ * @param id,len opaque challenge identifier (1..64 bytes)
+ * @return #ZTP_OK the first time, #ZTP_EREPLAY if already used,
+ *         #ZTP_EEXPIRED if expires_at < now, #ZTP_EINVAL, #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_challenge_use(ztp_store *store, const uint8_t *id,
+				       size_t len, int64_t expires_at,
+				       int64_t now);
+
+/**
+ * Append an event (a JSON object, at most 8 KiB) to the append-only log,
+ * stamped with the store clock.
+ * @return #ZTP_OK, #ZTP_EPARSE (not a JSON object), #ZTP_ETOOBIG,
+ *         #ZTP_EINVAL, #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_event_append(ztp_store *store, const char *json);
+
+/**
+ * Events with sequence number > after, at most max (larger values are
+ * treated as #ZTP_STORE_EVENT_LIST_MAX), as a JSON array of
+ * `{"seq":N,"at":T,"event":{…}}`, oldest first. Sequence numbers start at
+ * 1 and are never reused; events cannot be changed or deleted.
+ * @param after 0 for the first page, else the last seq already seen
+ * @param max   at least 1
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_event_list(ztp_store *store, int64_t after,
+				    size_t max, char **json);
+
+/**
+ * Next value of a named monotonic counter (first value 1), e.g. CRL numbers.
+ * @param name validated like an identifier (ztp_id_validate())
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ETOOBIG (counter exhausted at
+ *         INT64_MAX), #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_counter_next(ztp_store *store, const char *name,
+				      uint64_t *out);
+
+/**
+ * Set the clock that stamps `updated_at`, `issued_at` and event times.
+ * Configure it before the handle is shared between threads.
+ * @param fn  clock function, or NULL for the system clock
+ * @param ctx passed to fn; borrowed until the clock is replaced or the store
+ *            freed
+ * @return #ZTP_OK or #ZTP_EINVAL (store NULL).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
+				   void *ctx);
+
+/* ------------------------------------------------------------ backends */
+
+/**
+ * Version of ::ztp_store_backend that these headers describe. Set
+ * ztp_store_backend::version to it; other values are refused.
+ * @since 0.1.0
+ */
+#define ZTP_STORE_BACKEND_VERSION 1u
+
+/**
+ * Flag for ztp_store_backend::flags: the backend's functions may be called
+ * concurrently from several threads (each call must still be atomic).
+ * Without it the library serialises every call with a per-handle mutex.
+ * @since 0.1.0
+ */
+#define ZTP_STORE_BACKEND_THREADSAFE 0x1u
+
+/**
+ * A storage backend: one function per store operation.
+ *
+ * The library validates every argument before it calls a backend (device
+ * and tenant IDs match ztp_id_validate(), serials and fingerprints are
+ * lowercase hex, state names are ZTP_STATE_* names, JSON payloads are
+ * compact JSON objects within their limits), so a backend only stores and
+ * retrieves. Every string argument is NUL-terminated UTF-8 borrowed for the
+ * call. `now` is the store clock's reading for that call.
+ *
+ * Contract, for every function:
+ * - it is atomic: it either changes nothing or completes entirely, and its
+ *   effects are durable when it returns #ZTP_OK;
+ * - it returns #ZTP_OK or a negative ::ztp_status, namely the codes the
+ *   matching ztp_store_*() function documents (#ZTP_ESTORE for any
+ *   failure of the storage itself); any other value is reported to the
+ *   caller as #ZTP_ESTORE. It may describe a failure with
+ *   ztp_store_backend_error();
+ * - JSON results (`char **json`) are a single JSON value allocated with
+ *   malloc() (the library releases them with free()), set only on
+ *   #ZTP_OK; the library checks and re-serialises them before handing them
+ *   to its caller;
+ * - it must not call back into the ::ztp_store it serves.
+ *
+ * Thread safety: unless #ZTP_STORE_BACKEND_THREADSAFE is set in flags, the
+ * library holds a per-handle mutex around each call, so calls never
+ * overlap. ctx is owned by the store from a successful
+ * ztp_store_open_backend() until close() is called by ztp_store_free().
+ *
+ * The semantics of each operation are those of the ztp_store_*() function
+ * of the same name; additions:
+ * - `device_add` records state `manufactured`, no tenant, no info and
+ *   `updated_at` = now;
+ * - `device_set_state`: expected_state NULL means any; tenant NULL clears;
+ * - `claim_take`: compare with CRYPTO_memcmp() or equivalent;
+ * - `cert_add`: `issued_at` = now; #ZTP_ENOTFOUND if device_id is not NULL
+ *   and names no device;
+ * - `device_revoke_certs`: profiles is NULL (all) or a comma-separated list
+ *   of profile names without spaces or empty elements;
+ * - `revoked_list` orders by serial as a number (shorter strings first,
+ *   then lexicographically);
+ * - `challenge_use`: records with expires_at < now are dropped before the
+ *   lookup; #ZTP_EREPLAY if the ID is recorded;
+ * - `event_append` stores json with time now and the next sequence number
+ *   (1, 2, …, never reused); `event_list` returns
+ *   `[{"seq":N,"at":T,"event":{…}}]`, max is 1..#ZTP_STORE_EVENT_LIST_MAX.
+ *
+ * @since 0.1.0
+ */
+typedef struct ztp_store_backend {
+	/** #ZTP_STORE_BACKEND_VERSION */
+	unsigned int version;
+	/** 0 or #ZTP_STORE_BACKEND_THREADSAFE */
+	unsigned int flags;
+	/** Release ctx; called once by ztp_store_free(). May be NULL. */
+	void (*close)(void *ctx);
+
+	int (*device_add)(void *ctx, const char *device_id,
+			  const char *fingerprint, const char *model,
+			  const char *batch, int64_t manufactured_at,
+			  int64_t now);
+	int (*device_get)(void *ctx, const char *device_id, char **json);
+	int (*device_set_state)(void *ctx, const char *device_id,
+				const char *expected_state,
+				const char *new_state, const char *tenant,
+				int64_t now);
+	int (*device_set_info)(void *ctx, const char *device_id,
+			       const char *info_json, int64_t now);
+	int (*claim_set)(void *ctx, const char *device_id, const uint8_t *hash,
+			 size_t len);
+	int (*claim_take)(void *ctx, const char *device_id, const uint8_t *hash,
+			  size_t len, const char *tenant, int64_t now);
+	int (*cert_add)(void *ctx, const char *serial, const char *device_id,
+			const char *profile, int64_t not_before,
+			int64_t not_after, const char *fingerprint,
+			int64_t now);
+	int (*cert_get)(void *ctx, const char *serial, char **json);
+	int (*cert_revoke)(void *ctx, const char *serial, int reason,
+			   int64_t when);
+	int (*device_revoke_certs)(void *ctx, const char *device_id,
+				   const char *profiles, int reason,
+				   int64_t when, uint64_t *count);
+	int (*revoked_list)(void *ctx, char **json);
+	int (*device_certs)(void *ctx, const char *device_id, char **json);
+	int (*cert_count)(void *ctx, uint64_t *out);
+	int (*challenge_use)(void *ctx, const uint8_t *id, size_t len,
+			     int64_t expires_at, int64_t now);
+	int (*event_append)(void *ctx, const char *json, int64_t now);
+	int (*event_list)(void *ctx, int64_t after, size_t max, char **json);
+	int (*counter_next)(void *ctx, const char *name, uint64_t *out);
+} ztp_store_backend;
+
+/** Most events one ztp_store_event_list() call returns. @since 0.1.0 */
+#define ZTP_STORE_EVENT_LIST_MAX 1000
+
+/**
+ * Open a store on a caller-supplied backend.
+ * @param[out] out  the new handle, freed with ztp_store_free()
+ * @param backend   copied; version must be #ZTP_STORE_BACKEND_VERSION and
+ *                  every operation non-NULL (close may be NULL)
+ * @param ctx       passed to every backend function; owned by the store on
+ *                  success (released through backend->close), still the
+ *                  caller's on failure
+ * @return #ZTP_OK, #ZTP_EINVAL (NULL, wrong version, missing function),
+ *         #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_open_backend(ztp_store **out,
+				      const ztp_store_backend *backend,
+				      void *ctx);
+
+/**
+ * For backends: describe the current failure on the calling thread (as
+ * shown by ztp_error_last()) and return code, so that a backend can write
+ * `return ztp_store_backend_error(ZTP_ESTORE, "disk full");`.
+ * @param code    a negative ::ztp_status (others are recorded as
+ *                #ZTP_ESTORE)
+ * @param message one line of UTF-8, copied; NULL for ztp_strerror(code)
+ * @return the recorded code.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_backend_error(int code, const char *message);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZTP_STORE_H */

@@ -1,0 +1,3 @@
+# ca module (server side).
+if ENABLE_SERVER
+endif

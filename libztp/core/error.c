@@ -1,0 +1,150 @@
+/*
+ * libztp — status codes and the per-thread error detail.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "core/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#define ZTP__ERRMSG_MAX 512
+
+/* One slot per thread; no allocation, so reporting ENOMEM cannot fail. */
+static _Thread_local struct {
+	ztp_error pub;
+	char msg[ZTP__ERRMSG_MAX];
+} tls_err = {{ZTP_OK, ""}, ""};
+
+static const struct {
+	int code;
+	const char *name;
+	const char *text;
+} status_table[] = {
+	{ZTP_OK, "ok", "success"},
+	{ZTP_EINVAL, "invalid_argument", "invalid argument"},
+	{ZTP_ENOMEM, "out_of_memory", "out of memory"},
+	{ZTP_EIO, "io_error", "input/output error"},
+	{ZTP_EPARSE, "malformed_input", "malformed input"},
+	{ZTP_ETOOBIG, "too_large", "input over a size or count limit"},
+	{ZTP_ECRYPTO, "crypto_error", "cryptographic operation failed"},
+	{ZTP_ENOTFOUND, "not_found", "no such record"},
+	{ZTP_EEXISTS, "already_exists", "record already exists"},
+	{ZTP_ESTORE, "store_error", "registry store failure"},
+	{ZTP_EKEYPOLICY, "key_policy", "key type or size not allowed"},
+	{ZTP_EBADSIG, "bad_signature", "signature verification failed"},
+	{ZTP_EUNTRUSTED, "untrusted", "certificate not trusted"},
+	{ZTP_EPROFILE, "bad_profile", "certificate or CSR violates the profile"},
+	{ZTP_EEXPIRED, "expired", "outside the validity window"},
+	{ZTP_EREVOKED, "revoked", "certificate revoked or device blocked"},
+	{ZTP_EMISMATCH, "identity_mismatch", "identity mismatch"},
+	{ZTP_EREPLAY, "replay", "single-use value already used"},
+	{ZTP_ERATELIMIT, "rate_limited", "rate limit exceeded"},
+	{ZTP_ESTATE, "invalid_state", "operation not allowed in this state"},
+	{ZTP_EUNSUPPORTED, "unsupported", "not supported"},
+	{ZTP_ENETWORK, "network_error", "network or TLS failure"},
+	{ZTP_EDENIED, "denied", "refused"},
+	{ZTP_EINTERNAL, "internal_error", "internal error"},
+};
+
+static size_t status_index(int code)
+{
+	if (code > 0 || code < ZTP_STATUS_MIN)
+		return SIZE_MAX;
+	return (size_t)(-code);
+}
+
+const char *ztp_strerror(int code)
+{
+	size_t i = status_index(code);
+
+	return i == SIZE_MAX ? "unknown error" : status_table[i].text;
+}
+
+const char *ztp_status_name(int code)
+{
+	size_t i = status_index(code);
+
+	return i == SIZE_MAX ? "unknown" : status_table[i].name;
+}
+
+/* Messages are one line: control characters (which could come from
+ * untrusted input echoed in a detail) become '?'. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static int verr(int code, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(tls_err.msg, sizeof(tls_err.msg), fmt, ap);
+
+	if (n < 0)
+		tls_err.msg[0] = '\0';
+	sanitize(tls_err.msg);
+	tls_err.pub.code = code;
+	tls_err.pub.message = tls_err.msg;
+	return code;
+}
+
+int ztp__err(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr(code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int ztp__err_ossl(int code, const char *fmt, ...)
+{
+	va_list ap;
+	unsigned long e;
+	size_t used;
+	char reason[256];
+
+	va_start(ap, fmt);
+	verr(code, fmt, ap);
+	va_end(ap);
+	/* The last error on the queue is the most specific one. */
+	e = ERR_peek_last_error();
+	if (e != 0) {
+		ERR_error_string_n(e, reason, sizeof(reason));
+		used = strlen(tls_err.msg);
+		if (used < sizeof(tls_err.msg) - 4) {
+			snprintf(tls_err.msg + used, sizeof(tls_err.msg) - used,
+				 ": %s", reason);
+			sanitize(tls_err.msg);
+		}
+	}
+	ERR_clear_error();
+	return code;
+}
+
+const ztp_error *ztp_error_last(void)
+{
+	if (tls_err.pub.message == NULL)
+		tls_err.pub.message = tls_err.msg;
+	return &tls_err.pub;
+}
+
+int ztp_error_last_code(void)
+{
+	return tls_err.pub.code;
+}
+
+const char *ztp_error_last_message(void)
+{
+	return tls_err.msg;
+}
+
+void ztp_error_clear(void)
+{
+	tls_err.pub.code = ZTP_OK;
+	tls_err.msg[0] = '\0';
+	tls_err.pub.message = tls_err.msg;
+}

@@ -1,0 +1,47 @@
+/*
+ * libztp — the one identifier grammar.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "core/internal.h"
+
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63}. Written out as ranges rather than with
+ * <ctype.h>, whose answers depend on the locale. */
+static bool id_first(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9');
+}
+
+static bool id_rest(unsigned char c)
+{
+	return id_first(c) || c == '.' || c == '_' || c == '-';
+}
+
+int ztp__id_check(const char *id, size_t len, const char *what)
+{
+	size_t i;
+
+	if (what == NULL)
+		what = "identifier";
+	if (id == NULL)
+		return ztp__err(ZTP_EINVAL, "%s: missing", what);
+	if (len == 0)
+		return ztp__err(ZTP_EINVAL, "%s: empty", what);
+	if (len > ZTP_ID_MAX)
+		return ztp__err(ZTP_EINVAL, "%s: longer than %d characters",
+				what, ZTP_ID_MAX);
+	if (!id_first((unsigned char)id[0]))
+		return ztp__err(ZTP_EINVAL,
+				"%s: must start with a letter or digit", what);
+	for (i = 1; i < len; i++)
+		if (!id_rest((unsigned char)id[i]))
+			return ztp__err(ZTP_EINVAL,
+					"%s: character %zu (0x%02x) not allowed",
+					what, i, (unsigned char)id[i]);
+	return ZTP_OK;
+}
+
+int ztp_id_validate(const char *id, size_t len)
+{
+	return ztp__id_check(id, len, "identifier");
+}

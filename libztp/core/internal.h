@@ -1,0 +1,314 @@
+/*
+ * libztp — private core helpers shared by every module. Never installed.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Error idiom (one per function):
+ *
+ *     int rc = ZTP_OK;
+ *     ZTP_CHECK(ztp__something(...));               // propagate a code
+ *     ZTP_ENSURE(len < max, ZTP_ETOOBIG, "csr: %zu bytes over %zu", len, max);
+ *   cleanup:
+ *     free what was allocated;
+ *     return rc;
+ *
+ * Functions that fail set the thread's error detail (ztp__err) at the point
+ * of failure; callers pass the code up unchanged rather than replacing it.
+ */
+#ifndef ZTP_CORE_INTERNAL_H
+#define ZTP_CORE_INTERNAL_H
+
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <ztp/common.h>
+
+#if defined(__GNUC__)
+#define ZTP__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define ZTP__UNUSED __attribute__((unused))
+#define ZTP__WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define ZTP__PRINTF(f, a)
+#define ZTP__UNUSED
+#define ZTP__WARN_UNUSED
+#endif
+
+#define ZTP__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------ errors */
+
+/* Set the calling thread's error detail; returns code so that
+ * `return ztp__err(ZTP_EINVAL, "...")` reads naturally. */
+int ztp__err(int code, const char *fmt, ...) ZTP__PRINTF(2, 3);
+/* Same, appending the reason of the most recent OpenSSL error (if any) and
+ * clearing OpenSSL's error queue. */
+int ztp__err_ossl(int code, const char *fmt, ...) ZTP__PRINTF(2, 3);
+
+/* rc = expr; on failure jump to cleanup. Requires `int rc` and `cleanup:`. */
+#define ZTP_CHECK(expr)                                                        \
+	do {                                                                   \
+		rc = (expr);                                                   \
+		if (rc < 0)                                                    \
+			goto cleanup;                                          \
+	} while (0)
+
+/* If cond is false: set the error detail, rc = code, jump to cleanup. */
+#define ZTP_ENSURE(cond, code, ...)                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			rc = ztp__err((code), __VA_ARGS__);                    \
+			goto cleanup;                                          \
+		}                                                              \
+	} while (0)
+
+/* Same, with OpenSSL's reason appended (for calls into libcrypto). */
+#define ZTP_ENSURE_OSSL(cond, code, ...)                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			rc = ztp__err_ossl((code), __VA_ARGS__);               \
+			goto cleanup;                                          \
+		}                                                              \
+	} while (0)
+
+/* Argument check at a public entry point: returns ZTP_EINVAL naming it. */
+#define ZTP_ARG(cond)                                                          \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			return ztp__err(ZTP_EINVAL, "%s: invalid argument: %s", \
+					__func__, #cond);                      \
+	} while (0)
+
+/* ------------------------------------------------------------------ memory */
+
+/* All library allocations go through these so that tests can make the N-th
+ * allocation fail (see ztp__alloc_fail_at). On failure they set ZTP_ENOMEM
+ * detail and return NULL. Memory is freed with free() / ztp_free(). */
+void *ztp__malloc(size_t n);
+void *ztp__calloc(size_t nmemb, size_t size);
+void *ztp__realloc(void *p, size_t n);
+char *ztp__strdup(const char *s);
+char *ztp__strndup(const char *s, size_t n);
+void *ztp__memdup(const void *p, size_t n);
+/* Wipe then free (for secrets). Accepts NULL. */
+void ztp__free_secret(void *p, size_t n);
+
+/* Test hook: the n-th allocation from now (1-based) and every later one
+ * fail; n = 0 disables. Also routes OpenSSL's allocator through the same
+ * counter when installed with ztp__alloc_hook_openssl() before any other
+ * OpenSSL use. Returns the number of allocations made since the last call. */
+long ztp__alloc_fail_at(long n);
+int ztp__alloc_hook_openssl(void);
+
+/* Length-tracked byte buffer for untrusted data. */
+typedef struct ztp__buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+} ztp__buf;
+
+int ztp__buf_append(ztp__buf *b, const void *p, size_t n);
+int ztp__buf_append_str(ztp__buf *b, const char *s);
+int ztp__buf_append_byte(ztp__buf *b, uint8_t c);
+/* Make data NUL-terminated (not counted in len). */
+int ztp__buf_terminate(ztp__buf *b);
+/* Hand the bytes to the caller (ztp_free) and reset b. */
+uint8_t *ztp__buf_steal(ztp__buf *b, size_t *len);
+void ztp__buf_free(ztp__buf *b);
+void ztp__buf_free_secret(ztp__buf *b);
+
+/* ------------------------------------------------------------------ init */
+
+int ztp__ensure_init(void);
+
+/* ------------------------------------------------------------------ clock, events */
+
+typedef struct ztp__clock {
+	ztp_clock_fn fn; /* NULL: system clock */
+	void *ctx;
+} ztp__clock;
+
+int64_t ztp__now(const ztp__clock *c);
+
+typedef struct ztp__events {
+	ztp_event_fn fn; /* NULL: no callback */
+	void *ctx;
+} ztp__events;
+
+/* Serialise ev and hand it to the callback (if any). Never fails loudly:
+ * an event that cannot be serialised is dropped. Does not take ownership. */
+void ztp__event_emit(const ztp__events *e, json_object *ev);
+
+/* ------------------------------------------------------------------ identifiers */
+
+/* Same grammar as ztp_id_validate, with a label for the error message. */
+int ztp__id_check(const char *id, size_t len, const char *what);
+
+/* ------------------------------------------------------------------ strict JSON */
+
+#define ZTP_JSON_MAX_DEPTH 16
+
+/* Parse untrusted JSON strictly: len <= max_bytes checked before parsing,
+ * nesting <= max_depth (<= ZTP_JSON_MAX_DEPTH), exactly one value with only
+ * whitespace around it, valid UTF-8 (no overlongs, surrogates or > U+10FFFF),
+ * no \u0000 in strings, no duplicate keys in any object, RFC 8259 grammar
+ * (no comments, no trailing commas, no NaN/Infinity, no leading zeros).
+ * On success *out is a new reference the caller puts (NULL for a document
+ * that is just `null`: callers check the type they expect). */
+int ztp__json_parse(json_object **out, const char *buf, size_t len,
+		    size_t max_bytes, int max_depth);
+
+/* Closed schema: every key of obj must be in the NULL-terminated list.
+ * what: label for the error ("bootstrap request"). */
+int ztp__json_only_keys(json_object *obj, const char *const *allowed,
+			const char *what);
+
+/* Typed getters. A missing key gives ZTP_EPARSE if required, else ZTP_OK with
+ * the output untouched (strings: *out = NULL). A present key of the wrong
+ * type gives ZTP_EPARSE. Strings are borrowed from obj; len excludes NUL and
+ * is checked against maxlen (ZTP_ETOOBIG). Embedded NULs are impossible after
+ * ztp__json_parse. */
+int ztp__json_str(json_object *obj, const char *key, bool required,
+		  size_t maxlen, const char **out, size_t *outlen);
+int ztp__json_int(json_object *obj, const char *key, bool required,
+		  int64_t min, int64_t max, int64_t *out);
+int ztp__json_bool(json_object *obj, const char *key, bool required, bool *out);
+/* Array of at most maxn elements; borrowed. */
+int ztp__json_array(json_object *obj, const char *key, bool required,
+		    size_t maxn, json_object **out);
+int ztp__json_object(json_object *obj, const char *key, bool required,
+		     json_object **out);
+
+/* Serialise (compact, no escaped slashes) into a ztp_free-able string. */
+int ztp__json_dump(char **out, json_object *obj);
+/* json_object_object_add that reports ENOMEM; takes ownership of val even on
+ * failure. */
+int ztp__json_add(json_object *obj, const char *key, json_object *val);
+int ztp__json_add_str(json_object *obj, const char *key, const char *val);
+int ztp__json_add_int(json_object *obj, const char *key, int64_t val);
+
+/* ------------------------------------------------------------------ encodings */
+
+/* Standard base64 with padding; decoding is strict (no whitespace, no
+ * missing padding, canonical trailing bits). Output freed with ztp_free. */
+int ztp__b64_encode(char **out, const uint8_t *in, size_t len);
+int ztp__b64_decode(uint8_t **out, size_t *outlen, const char *in, size_t len);
+/* Lowercase hex; out must hold 2*len+1 bytes. */
+void ztp__hex_encode(char *out, const uint8_t *in, size_t len);
+/* Strict hex (even length, [0-9a-fA-F]) into out (cap bytes). */
+int ztp__hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *in,
+		    size_t len);
+
+int ztp__sha256(uint8_t out[32], const void *in, size_t len);
+
+/* ------------------------------------------------------------------ PEM / DER */
+
+#define ZTP_PEM_MAX (64 * 1024)   /* one PEM object */
+#define ZTP_CHAIN_MAX 8           /* certificates in a chain / bundle */
+
+/* Exactly one PEM block of the given kind with nothing but whitespace before
+ * or after it (ZTP_EPARSE otherwise, ZTP_ETOOBIG over ZTP_PEM_MAX). */
+int ztp__pem_cert(X509 **out, const char *pem, size_t len);
+int ztp__pem_csr(X509_REQ **out, const char *pem, size_t len);
+/* A private key (PKCS#8, possibly encrypted with pass; traditional EC/RSA). */
+int ztp__pem_privkey(EVP_PKEY **out, const char *pem, size_t len,
+		     const char *pass);
+/* 1..max certificates, only whitespace between/around them. */
+int ztp__pem_certs(STACK_OF(X509) **out, const char *pem, size_t len,
+		   size_t max);
+/* DER certificate with no trailing bytes. */
+int ztp__der_cert(X509 **out, const uint8_t *der, size_t len);
+
+/* Encoders; output NUL-terminated, freed with ztp_free. */
+int ztp__cert_to_pem(char **out, X509 *cert);
+int ztp__csr_to_pem(char **out, X509_REQ *csr);
+/* Unencrypted PKCS#8 PEM; the buffer holds a secret: free with
+ * ztp__free_secret(out, strlen(out)). */
+int ztp__privkey_to_pem(char **out, EVP_PKEY *key, const char *pass);
+
+/* SHA-256 of the certificate's DER. */
+int ztp__cert_fingerprint(uint8_t out[32], X509 *cert);
+/* SHA-256 of the DER SubjectPublicKeyInfo. */
+int ztp__pubkey_fingerprint(uint8_t out[32], EVP_PKEY *key);
+
+/* ------------------------------------------------------------------ files */
+
+/* Read a whole regular file of at most max bytes (ZTP_ETOOBIG beyond);
+ * *out is NUL-terminated and freed with ztp_free. */
+int ztp__file_read(char **out, size_t *outlen, const char *path, size_t max);
+/* Atomically replace path: write a temporary in the same directory with
+ * mode, fsync it, rename over path, fsync the directory. */
+int ztp__file_write_atomic(const char *path, const void *data, size_t len,
+			   mode_t mode);
+
+/* ------------------------------------------------------------------ keys, signatures */
+
+/* Key types by name: "ec-p256", "ec-p384", "ed25519", "rsa-2048",
+ * "rsa-3072", "rsa-4096". */
+int ztp__key_generate(EVP_PKEY **out, const char *type);
+/* Describe a public key as the same names ("rsa-2048" for any RSA key uses
+ * its real size, e.g. "rsa-1024"); ZTP_EUNSUPPORTED for other kinds. */
+int ztp__key_describe(char *out, size_t cap, EVP_PKEY *key);
+
+/* Key policy: which CSR/factory key types are acceptable. */
+typedef struct ztp__keypolicy {
+	bool ec_p256, ec_p384, ed25519;
+	int rsa_min_bits; /* 0: RSA refused */
+	int rsa_max_bits;
+} ztp__keypolicy;
+
+/* Default: P-256, P-384, Ed25519, RSA 2048..8192. */
+void ztp__keypolicy_default(ztp__keypolicy *p);
+/* Parse "ec-p256,ec-p384,ed25519,rsa-2048" (rsa-N: minimum bits N). */
+int ztp__keypolicy_parse(ztp__keypolicy *p, const char *spec);
+/* ZTP_EKEYPOLICY with a detail naming the key when refused. */
+int ztp__keypolicy_check(const ztp__keypolicy *p, EVP_PKEY *key);
+
+typedef enum ztp__sigalg {
+	ZTP__SIG_ECDSA_SHA256 = 1, /* DER-encoded ECDSA-Sig-Value */
+	ZTP__SIG_ECDSA_SHA384,
+	ZTP__SIG_ED25519,
+	ZTP__SIG_RSA_PSS_SHA256,   /* MGF1-SHA256, salt length 32 */
+	ZTP__SIG_RSA_PKCS1_SHA256
+} ztp__sigalg;
+
+/* The transcript algorithm that follows a key (DESIGN.md §4): P-256 →
+ * ECDSA-SHA256, P-384 → ECDSA-SHA384, Ed25519, RSA → RSA-PSS-SHA256. */
+int ztp__sigalg_for_key(ztp__sigalg *out, EVP_PKEY *key);
+int ztp__sig_sign(uint8_t **sig, size_t *siglen, EVP_PKEY *key, ztp__sigalg alg,
+		  const uint8_t *msg, size_t msglen);
+/* ZTP_OK if valid, ZTP_EBADSIG if not (including a key/alg mismatch),
+ * other codes on internal failure. */
+int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,
+		    size_t msglen, const uint8_t *sig, size_t siglen);
+
+/* ------------------------------------------------------------------ certificate names */
+
+/* The device ID a certificate names: its subject must have exactly one CN,
+ * read with its explicit length (NUL or invalid grammar → ZTP_EPROFILE); if
+ * it carries a SAN URI urn:ztp:device:<id>, that must be the only such URI
+ * and agree (ZTP_EMISMATCH). out holds ZTP_ID_MAX+1 bytes. */
+int ztp__cert_device_id(char out[ZTP_ID_MAX + 1], X509 *cert);
+/* The value of the single SAN URI with the given prefix
+ * ("urn:ztp:device:" / "urn:ztp:tenant:"): ZTP_ENOTFOUND if none,
+ * ZTP_EPROFILE if several or malformed (grammar checked). */
+int ztp__cert_san_id(char out[ZTP_ID_MAX + 1], X509 *cert, const char *prefix);
+
+#define ZTP_URN_DEVICE "urn:ztp:device:"
+#define ZTP_URN_TENANT "urn:ztp:tenant:"
+
+/* RFC 3339 UTC ("2026-11-27T22:31:00Z") for t; out holds 21+ bytes. */
+void ztp__time_rfc3339(char out[32], int64_t t);
+/* Parse RFC 3339 with 'Z' or numeric offset. */
+int ztp__time_parse(int64_t *out, const char *s);
+/* ASN1_TIME → seconds since the epoch. */
+int ztp__asn1_time(int64_t *out, const ASN1_TIME *t);
+
+#endif /* ZTP_CORE_INTERNAL_H */

@@ -1,0 +1,16 @@
+# core: status codes, errors, memory, JSON, identifiers, encodings, PEM/DER,
+# files, keys and signatures, certificate names, time. Uses nothing of ours.
+ztpinclude_HEADERS += include/ztp/ztp.h include/ztp/common.h
+libztp_internal_la_SOURCES += \
+	libztp/core/internal.h \
+	libztp/core/error.c \
+	libztp/core/mem.c \
+	libztp/core/init.c \
+	libztp/core/json.c \
+	libztp/core/id.c \
+	libztp/core/encoding.c \
+	libztp/core/pem.c \
+	libztp/core/file.c \
+	libztp/core/crypto.c \
+	libztp/core/x509name.c \
+	libztp/core/time.c

@@ -1,0 +1,3 @@
+# device module: uses core only.
+if ENABLE_DEVICE
+endif

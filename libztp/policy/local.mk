@@ -1,0 +1,3 @@
+# policy module (server side).
+if ENABLE_SERVER
+endif

@@ -1,0 +1,3 @@
+# store module (server side).
+if ENABLE_SERVER
+endif

@@ -1,0 +1,3 @@
+# verifier module (server side).
+if ENABLE_SERVER
+endif
