@@ -6,3 +6,7 @@ tests_unit_test_core_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_core_LDADD = $(TEST_LIBS)
 TESTS += tests/unit/test_core
 endif
+
+# The ABI, headers, map and man pages agree; headers compile alone.
+TESTS += tests/exports.sh tests/headers.sh
+EXTRA_DIST += tests/exports.sh tests/headers.sh tests/unit/testutil.h
