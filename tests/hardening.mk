@@ -1,0 +1,1 @@
+# hardening tests (failure injection, concurrency, crash consistency)
