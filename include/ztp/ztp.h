@@ -12,5 +12,6 @@
 
 #include <ztp/common.h>
 #include <ztp/store.h>
+#include <ztp/ca.h>
 
 #endif /* ZTP_ZTP_H */

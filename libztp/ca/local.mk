@@ -1,3 +1,11 @@
-# ca module (server side).
+# ca module (server side): CA creation, issuance, revocation, CRLs.
+# Uses core and the public store API.
 if ENABLE_SERVER
+ztpinclude_HEADERS += include/ztp/ca.h
+libztp_internal_la_SOURCES += \
+	libztp/ca/ca_internal.h \
+	libztp/ca/ca_priv.h \
+	libztp/ca/ca.c \
+	libztp/ca/crl.c \
+	libztp/ca/dn.c
 endif

@@ -1,0 +1,374 @@
+/*
+ * libztp — certificate authority API.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_CA_H
+#define ZTP_CA_H
+
+/**
+ * @file ca.h
+ * @brief Create root, intermediate and issuing CAs; issue device
+ * certificates from CSRs under a profile; revoke; produce signed CRLs.
+ *
+ * A ::ztp_ca handle holds one CA certificate and its private key (loaded
+ * with ztp_ca_load() or ztp_ca_load_files()), optionally the chain above it,
+ * a registry store (ztp_ca_set_store()), a key policy for CSR keys
+ * (ztp_ca_set_key_policy()) and a clock (ztp_ca_set_clock()).
+ *
+ * **Names.** Certificates the CA issues to devices never copy anything from
+ * the CSR but its public key: the subject is `CN=<device_id>` and the
+ * subject alternative name holds the URI `urn:ztp:device:<device_id>` and,
+ * when a tenant is given, `urn:ztp:tenant:<tenant>`. Identifiers follow
+ * ztp_id_validate().
+ *
+ * **Distinguished names** of CA certificates are written in the slash form
+ * also used by `openssl req -subj`: `/CN=Acme Root/O=Acme/C=DE`. Every
+ * component is `TYPE=VALUE` with TYPE one of `CN`, `O`, `OU`, `C`, `ST`, `L`,
+ * `DC`, `serialNumber` (case-sensitive); VALUE is 1 to 64 bytes of UTF-8
+ * without control characters, where `\` escapes a literal `/` or `\` and no
+ * other character; `C` is two uppercase ASCII letters; `CN` appears at most
+ * once. Anything else is refused with #ZTP_EINVAL.
+ *
+ * **Key types** are named `ec-p256` (the default), `ec-p384`, `ed25519`,
+ * `rsa-3072` and `rsa-4096` for CA keys. The signature algorithm follows the
+ * issuer's key: ECDSA with SHA-256 for P-256, ECDSA with SHA-384 for P-384,
+ * pure Ed25519, RSA PKCS#1 v1.5 with SHA-256.
+ *
+ * **Durability.** Every certificate issued by ztp_ca_issue() is recorded in
+ * the store (ztp_store_cert_add()) before it is returned; when recording
+ * fails nothing is returned. Serial numbers are 135-bit positive random
+ * integers; a serial that the store already knows is replaced by a fresh
+ * one a bounded number of times.
+ *
+ * **Thread safety.** Configure a handle (load, store, key policy, clock)
+ * from one thread. Once configured, ztp_ca_issue(), ztp_ca_issue_ex(),
+ * ztp_ca_revoke(), ztp_ca_crl(), ztp_ca_create_sub(), ztp_ca_cert_pem() and
+ * ztp_ca_chain_pem() may be called from many threads at once: they only
+ * read the handle. The configuration calls must not run concurrently with
+ * any other call on the same handle.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ztp/common.h>
+#include <ztp/store.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque certificate authority handle. @since 0.1.0 */
+typedef struct ztp_ca ztp_ca;
+
+/**
+ * Issuance profiles, passed by name to ztp_ca_issue().
+ * - `factory`: a device's manufacturing certificate; default and maximum
+ *   lifetime 30 years (clamped to the CA's own validity); no tenant.
+ * - `bootstrap`: short-lived; default and maximum lifetime 24 hours.
+ * - `operational`: long-lived; default 365 days, maximum 3650 days.
+ *
+ * All three produce the same extensions: critical basicConstraints
+ * CA:FALSE; critical keyUsage digitalSignature (plus keyEncipherment for RSA
+ * keys); extendedKeyUsage clientAuth; subject and authority key
+ * identifiers; the subject alternative name described above.
+ * @since 0.1.0
+ */
+#define ZTP_CA_PROFILE_FACTORY "factory"
+/** @copydoc ZTP_CA_PROFILE_FACTORY */
+#define ZTP_CA_PROFILE_BOOTSTRAP "bootstrap"
+/** @copydoc ZTP_CA_PROFILE_FACTORY */
+#define ZTP_CA_PROFILE_OPERATIONAL "operational"
+/** Profile name under which CA certificates are recorded. @since 0.1.0 */
+#define ZTP_CA_PROFILE_CA "ca"
+
+/**
+ * Longest serial number, in hexadecimal digits, that the library produces
+ * or accepts (RFC 5280 limits serials to 20 octets).
+ * @since 0.1.0
+ */
+#define ZTP_CA_SERIAL_HEX_MAX 40
+
+/**
+ * RFC 5280 CRLReason codes accepted by ztp_ca_revoke(). Code 7 is unused
+ * in RFC 5280 and removeFromCRL (8) only has a meaning in delta CRLs,
+ * which this library does not produce; both are refused.
+ * @since 0.1.0
+ */
+typedef enum ztp_ca_reason {
+	ZTP_CA_REASON_UNSPECIFIED = 0,
+	ZTP_CA_REASON_KEY_COMPROMISE = 1,
+	ZTP_CA_REASON_CA_COMPROMISE = 2,
+	ZTP_CA_REASON_AFFILIATION_CHANGED = 3,
+	ZTP_CA_REASON_SUPERSEDED = 4,
+	ZTP_CA_REASON_CESSATION_OF_OPERATION = 5,
+	ZTP_CA_REASON_CERTIFICATE_HOLD = 6,
+	ZTP_CA_REASON_PRIVILEGE_WITHDRAWN = 9,
+	ZTP_CA_REASON_AA_COMPROMISE = 10
+} ztp_ca_reason;
+
+/**
+ * Look up a revocation reason by its RFC 5280 name (`unspecified`,
+ * `keyCompromise`, `cACompromise`, `affiliationChanged`, `superseded`,
+ * `cessationOfOperation`, `certificateHold`, `privilegeWithdrawn`,
+ * `aACompromise`; case-sensitive).
+ * @param[out] out  the ::ztp_ca_reason code
+ * @param name      borrowed for the call
+ * @return #ZTP_OK or #ZTP_EINVAL (unknown name).
+ * @par Thread safety: safe.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_reason_from_name(int *out, const char *name);
+
+/**
+ * RFC 5280 name of a revocation reason.
+ * @return a static string, or NULL for a code that ztp_ca_revoke() refuses.
+ * @par Thread safety: safe.
+ * @since 0.1.0
+ */
+ZTP_EXTERN const char *ztp_ca_reason_name(int reason);
+
+/**
+ * Create an empty CA handle, to be loaded with ztp_ca_load() or
+ * ztp_ca_load_files(). The key policy starts at the library default
+ * (P-256, P-384, Ed25519, RSA of at least 2048 bits) and the clock at the
+ * system clock.
+ * @param[out] out the new handle, freed with ztp_ca_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_new(ztp_ca **out);
+
+/**
+ * Free a CA handle and wipe its private key. Accepts NULL. Does not free
+ * the store set with ztp_ca_set_store().
+ * @since 0.1.0
+ */
+ZTP_EXTERN void ztp_ca_free(ztp_ca *ca);
+
+/**
+ * Load the CA certificate, its private key and optionally the chain above
+ * it from PEM text.
+ *
+ * The certificate must be a CA certificate (basicConstraints CA:TRUE) that
+ * may sign certificates (keyUsage keyCertSign when keyUsage is present),
+ * the key must match it, and its key type must be one of the CA key types
+ * listed in the file description (RSA of at least 2048 bits is accepted for
+ * a loaded CA). Each chain certificate must have issued the one before it
+ * (the CA certificate first); the chain is only handed out by
+ * ztp_ca_chain_pem() and never used as a trust anchor.
+ *
+ * @param ca          an empty handle (#ZTP_ESTATE if already loaded)
+ * @param cert_pem    exactly one PEM certificate, NUL-terminated; borrowed
+ * @param key_pem     one PEM private key (PKCS#8, encrypted PKCS#8 or
+ *                    traditional), NUL-terminated; borrowed
+ * @param chain_pem   1 to 8 PEM certificates, issuer of cert_pem first, or
+ *                    NULL for none; borrowed
+ * @param passphrase  for an encrypted key, or NULL; borrowed
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE, #ZTP_EPARSE (malformed PEM,
+ *         wrong passphrase), #ZTP_ETOOBIG, #ZTP_EPROFILE (not a CA
+ *         certificate), #ZTP_EMISMATCH (key does not match certificate),
+ *         #ZTP_EKEYPOLICY (unsupported CA key), #ZTP_EUNTRUSTED (chain does
+ *         not link up), #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ * @par Thread safety: configuration call (see file description).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_load(ztp_ca *ca, const char *cert_pem,
+			   const char *key_pem, const char *chain_pem,
+			   const char *passphrase);
+
+/**
+ * Same as ztp_ca_load(), reading the PEM text from files (each at most
+ * 1 MiB).
+ * @param chain_path NULL for no chain
+ * @return as ztp_ca_load(), plus #ZTP_EIO when a file cannot be read.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_load_files(ztp_ca *ca, const char *cert_path,
+				 const char *key_path, const char *chain_path,
+				 const char *passphrase);
+
+/**
+ * Set the registry store in which issuances and revocations are recorded.
+ * @param store borrowed: it must outlive the handle; NULL unsets it
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_set_store(ztp_ca *ca, ztp_store *store);
+
+/**
+ * Set which CSR key types the CA accepts, as a comma-separated list of
+ * `ec-p256`, `ec-p384`, `ed25519` and `rsa-N` (RSA of at least N bits,
+ * N >= 2048). The default is `ec-p256,ec-p384,ed25519,rsa-2048`. Keys
+ * refused by the policy make ztp_ca_issue() fail with #ZTP_EKEYPOLICY.
+ * @param spec borrowed for the call
+ * @return #ZTP_OK or #ZTP_EINVAL (malformed list; the policy is unchanged).
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_set_key_policy(ztp_ca *ca, const char *spec);
+
+/**
+ * Replace the clock used for validity periods, revocation times and CRL
+ * update times.
+ * @param fn   the clock, or NULL for the system clock
+ * @param ctx  passed to fn; borrowed, must outlive the handle
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call; fn itself must be safe to call
+ *      from several threads when the handle is shared.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_set_clock(ztp_ca *ca, ztp_clock_fn fn, void *ctx);
+
+/**
+ * Create a self-signed root CA: a fresh key, critical basicConstraints
+ * CA:TRUE without a path length, critical keyUsage keyCertSign and
+ * cRLSign, subject and authority key identifiers, a random serial,
+ * notBefore one minute before now (system clock).
+ * @param[out] cert_pem  PEM certificate, freed with ztp_free()
+ * @param[out] key_pem   unencrypted PKCS#8 PEM private key, freed with
+ *                       ztp_free() (wipe it first: it is a secret)
+ * @param subject_dn     slash-form DN (see the file description)
+ * @param key_type       CA key type, or NULL for `ec-p256`
+ * @param days           validity in days, 1..36500
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EKEYPOLICY (key type not allowed for a
+ *         CA), #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ * @par Thread safety: safe.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_create_root(char **cert_pem, char **key_pem,
+				  const char *subject_dn, const char *key_type,
+				  int days);
+
+/**
+ * Create a subordinate (intermediate or issuing) CA signed by issuer, with
+ * a fresh key and the same extensions as a root plus an optional path
+ * length constraint. notAfter is clamped to the issuer's notAfter. When the
+ * issuer has a store, the certificate is recorded in it (profile `ca`, no
+ * device) before it is returned.
+ * @param issuer         a loaded CA handle; its clock is used
+ * @param[out] cert_pem  PEM certificate, freed with ztp_free()
+ * @param[out] key_pem   unencrypted PKCS#8 PEM private key, freed with
+ *                       ztp_free() (wipe it first)
+ * @param subject_dn     slash-form DN
+ * @param key_type       CA key type, or NULL for `ec-p256`
+ * @param days           validity in days, 1..36500
+ * @param pathlen        0..16, or -1 for no constraint; when the issuer
+ *                       has a path length P, pathlen must be 0..P-1
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (issuer not loaded),
+ *         #ZTP_EPROFILE (the issuer's path length forbids it),
+ *         #ZTP_EEXPIRED (issuer outside its validity), #ZTP_EKEYPOLICY,
+ *         store errors, #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem,
+				 char **key_pem, const char *subject_dn,
+				 const char *key_type, int days, int pathlen);
+
+/**
+ * Issue a device certificate from a CSR.
+ *
+ * The CSR's signature is verified with its own public key and the key is
+ * checked against the key policy; nothing else is taken from the CSR.
+ * The certificate is valid from one minute before now until now plus the
+ * lifetime, clamped to the CA's notAfter; it is recorded in the store
+ * before it is returned.
+ *
+ * @param ca               a loaded handle with a store
+ * @param[out] cert_pem    the PEM certificate, freed with ztp_free();
+ *                         NULL on failure
+ * @param csr_pem,csr_len  one PEM certificate request (csr_len bytes,
+ *                         at most 64 KiB); borrowed
+ * @param device_id        the device the certificate names
+ * @param tenant           the tenant it is bound to, or NULL; refused for
+ *                         the `factory` profile
+ * @param profile          `factory`, `bootstrap` or `operational`
+ * @param lifetime_seconds 0 for the profile default, else 1..profile maximum
+ * @return #ZTP_OK, #ZTP_EINVAL (argument, identifier, profile, lifetime),
+ *         #ZTP_ESTATE (not loaded or no store), #ZTP_EPARSE (malformed CSR),
+ *         #ZTP_ETOOBIG, #ZTP_EBADSIG (CSR signature), #ZTP_EKEYPOLICY,
+ *         #ZTP_EEXPIRED (the CA is outside its own validity), #ZTP_EEXISTS
+ *         (no fresh serial after several attempts), #ZTP_ESTORE,
+ *         #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_issue(ztp_ca *ca, char **cert_pem, const char *csr_pem,
+			    size_t csr_len, const char *device_id,
+			    const char *tenant, const char *profile,
+			    int64_t lifetime_seconds);
+
+/**
+ * Same as ztp_ca_issue(), also returning the serial number and the end of
+ * validity.
+ * @param[out] serial_hex  lowercase hex without leading zeros, freed with
+ *                         ztp_free(); may be NULL if not wanted
+ * @param[out] not_after   seconds since the epoch; may be NULL
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
+			       int64_t *not_after, const char *csr_pem,
+			       size_t csr_len, const char *device_id,
+			       const char *tenant, const char *profile,
+			       int64_t lifetime_seconds);
+
+/**
+ * Revoke a certificate recorded in the store, at the handle's current
+ * time. The handle needs a store but not a loaded CA. Revoking an already
+ * revoked certificate keeps its first time and reason and succeeds.
+ * @param serial_hex hex digits, either case, leading zeros allowed, at most
+ *                   40 significant digits
+ * @param reason     a ::ztp_ca_reason
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (no store), #ZTP_ENOTFOUND,
+ *         #ZTP_ESTORE.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_revoke(ztp_ca *ca, const char *serial_hex, int reason);
+
+/**
+ * Produce a signed version 2 CRL of every certificate revoked in the store:
+ * thisUpdate now, nextUpdate now plus next_update_hours, a CRL number from
+ * the store counter `crl:<CA subject key identifier in hex>`, the authority
+ * key identifier, and one entry per revoked certificate with its
+ * revocation time and, unless it is `unspecified`, its reason code.
+ *
+ * The store holds serials of every CA that records into it; give each CA
+ * whose CRL you publish its own store, or accept that its CRL also lists
+ * the (never colliding) random serials of the others.
+ *
+ * @param[out] crl_pem         PEM CRL, freed with ztp_free()
+ * @param next_update_hours    1..8784, or 0 for 168 (7 days)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (not loaded or no store),
+ *         #ZTP_EPROFILE (the CA may not sign CRLs), #ZTP_ESTORE,
+ *         #ZTP_EPARSE (corrupt store record), #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_crl(ztp_ca *ca, char **crl_pem, int next_update_hours);
+
+/**
+ * The CA's own certificate as PEM.
+ * @param[out] out freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (not loaded), #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_cert_pem(ztp_ca *ca, char **out);
+
+/**
+ * The chain a device needs after its own certificate: the CA certificate
+ * followed by the chain certificates it was loaded with, as concatenated
+ * PEM.
+ * @param[out] out freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (not loaded), #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_chain_pem(ztp_ca *ca, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZTP_CA_H */

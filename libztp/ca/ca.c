@@ -1,0 +1,977 @@
+/*
+ * libztp — certificate authority: handle, loading, CA creation, issuance.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "ca/ca_internal.h"
+
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include <ztp/store.h>
+
+#include "ca/ca_priv.h"
+
+/* PEM files a CA is loaded from: a certificate, a key, a short chain. */
+#define CA_FILE_MAX (1024 * 1024)
+#define CA_DAYS_MAX 36500
+#define CA_PATHLEN_MAX 16
+#define BACKDATE_SECONDS 60
+
+static const struct {
+	const char *name;
+	int64_t max_lifetime;
+	int64_t default_lifetime;
+	bool tenant_allowed;
+} profiles[] = {
+	{ZTP_CA_PROFILE_FACTORY, 30 * 365 * 86400LL, 30 * 365 * 86400LL, false},
+	{ZTP_CA_PROFILE_BOOTSTRAP, 86400, 86400, true},
+	{ZTP_CA_PROFILE_OPERATIONAL, 3650 * 86400LL, 365 * 86400LL, true},
+};
+
+/* ------------------------------------------------------------------ handle */
+
+int ztp_ca_new(ztp_ca **out)
+{
+	int rc = ZTP_OK;
+	ztp_ca *ca = NULL;
+
+	ZTP_ARG(out != NULL);
+	*out = NULL;
+	ZTP_CHECK(ztp__ensure_init());
+	ca = ztp__calloc(1, sizeof(*ca));
+	ZTP_ENSURE(ca != NULL, ZTP_ENOMEM, "ca: out of memory");
+	ztp__keypolicy_default(&ca->policy);
+	ca->pathlen = -1;
+	*out = ca;
+cleanup:
+	return rc;
+}
+
+void ztp_ca_free(ztp_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	X509_free(ca->cert);
+	EVP_PKEY_free(ca->key);
+	sk_X509_pop_free(ca->chain, X509_free);
+	X509_NAME_free(ca->name);
+	ASN1_OCTET_STRING_free(ca->ski);
+	OPENSSL_cleanse(ca, sizeof(*ca));
+	free(ca);
+}
+
+int ztp_ca_set_store(ztp_ca *ca, ztp_store *store)
+{
+	ZTP_ARG(ca != NULL);
+	ca->store = store;
+	return ZTP_OK;
+}
+
+int ztp_ca_set_key_policy(ztp_ca *ca, const char *spec)
+{
+	ztp__keypolicy p;
+	int rc;
+
+	ZTP_ARG(ca != NULL);
+	ZTP_ARG(spec != NULL);
+	rc = ztp__keypolicy_parse(&p, spec);
+	if (rc < 0)
+		return rc;
+	ca->policy = p;
+	return ZTP_OK;
+}
+
+int ztp_ca_set_clock(ztp_ca *ca, ztp_clock_fn fn, void *ctx)
+{
+	ZTP_ARG(ca != NULL);
+	ca->clock.fn = fn;
+	ca->clock.ctx = ctx;
+	return ZTP_OK;
+}
+
+void ztp__ca_set_serial_source(ztp_ca *ca, ztp__ca_rand_fn fn, void *ctx)
+{
+	ca->rand_fn = fn;
+	ca->rand_ctx = ctx;
+}
+
+X509 *ztp__ca_cert(const ztp_ca *ca)
+{
+	return ca->cert;
+}
+
+STACK_OF(X509) *ztp__ca_chain(const ztp_ca *ca)
+{
+	return ca->chain;
+}
+
+const char *ztp__ca_key_type(const ztp_ca *ca)
+{
+	return ca->key_type;
+}
+
+/* ------------------------------------------------------------------ key types */
+
+/* Keys a CA may be created with. RSA-2048 is refused for new CAs: CA keys
+ * outlive the devices they certify. */
+static int ca_key_type_check(const char *type)
+{
+	static const char *const ok[] = {"ec-p256", "ec-p384", "ed25519",
+					 "rsa-3072", "rsa-4096"};
+	size_t i;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(ok); i++) {
+		if (strcmp(type, ok[i]) == 0)
+			return ZTP_OK;
+	}
+	return ztp__err(ZTP_EKEYPOLICY,
+			"ca: key type \"%.32s\" not allowed for a CA (ec-p256, "
+			"ec-p384, ed25519, rsa-3072, rsa-4096)",
+			type);
+}
+
+/* The digest that goes with a signing key: NULL for Ed25519 (pure). */
+int ztp__ca_md_for_key(const EVP_MD **md, char type[32], EVP_PKEY *key)
+{
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__key_describe(type, 32, key));
+	if (strcmp(type, "ec-p256") == 0) {
+		*md = EVP_sha256();
+	} else if (strcmp(type, "ec-p384") == 0) {
+		*md = EVP_sha384();
+	} else if (strcmp(type, "ed25519") == 0) {
+		*md = NULL;
+	} else if (strncmp(type, "rsa-", 4) == 0) {
+		ZTP_ENSURE(EVP_PKEY_get_bits(key) >= 2048, ZTP_EKEYPOLICY,
+			   "ca: %s key too weak to sign certificates", type);
+		*md = EVP_sha256();
+	} else {
+		ZTP_ENSURE(0, ZTP_EKEYPOLICY,
+			   "ca: %s keys cannot sign certificates", type);
+	}
+cleanup:
+	return rc;
+}
+
+/* ------------------------------------------------------------------ serials */
+
+int ztp__ca_serial(const ztp_ca *ca, ASN1_INTEGER **out,
+		   char hex[ZTP_CA_SERIAL_HEX_MAX + 1])
+{
+	int rc = ZTP_OK;
+	uint8_t buf[ZTP__CA_SERIAL_OCTETS];
+	BIGNUM *bn = NULL;
+
+	*out = NULL;
+	if (ca != NULL && ca->rand_fn != NULL) {
+		ZTP_CHECK(ca->rand_fn(buf, sizeof(buf), ca->rand_ctx));
+	} else {
+		ZTP_ENSURE_OSSL(RAND_bytes(buf, sizeof(buf)) == 1, ZTP_ECRYPTO,
+				"ca: no random serial");
+	}
+	/* Positive (top bit clear) and of fixed length (next bit set): no
+	 * leading zero octet, never zero, always 17 octets in DER. */
+	buf[0] = (uint8_t)((buf[0] & 0x7f) | 0x40);
+	bn = BN_bin2bn(buf, sizeof(buf), NULL);
+	ZTP_ENSURE_OSSL(bn != NULL, ZTP_ENOMEM, "ca: serial");
+	*out = BN_to_ASN1_INTEGER(bn, NULL);
+	ZTP_ENSURE_OSSL(*out != NULL, ZTP_ENOMEM, "ca: serial");
+	ztp__hex_encode(hex, buf, sizeof(buf));
+cleanup:
+	BN_free(bn);
+	return rc;
+}
+
+/* Canonical store form of a serial: lowercase, no leading zeros. */
+int ztp__ca_serial_normalize(char out[ZTP_CA_SERIAL_HEX_MAX + 1],
+			     const char *in)
+{
+	int rc = ZTP_OK;
+	size_t len, i, n = 0;
+
+	len = strnlen(in, 256);
+	ZTP_ENSURE(len > 0 && len < 256, ZTP_EINVAL,
+		   "serial: expected 1..40 hex digits");
+	while (len > 1 && in[0] == '0') {
+		in++;
+		len--;
+	}
+	ZTP_ENSURE(len <= ZTP_CA_SERIAL_HEX_MAX, ZTP_EINVAL,
+		   "serial: over %d hex digits", ZTP_CA_SERIAL_HEX_MAX);
+	for (i = 0; i < len; i++) {
+		char c = in[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		ZTP_ENSURE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'),
+			   ZTP_EINVAL, "serial: not a hex digit at offset %zu",
+			   i);
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	ZTP_ENSURE(strcmp(out, "0") != 0, ZTP_EINVAL, "serial: zero");
+cleanup:
+	return rc;
+}
+
+/* ------------------------------------------------------------------ extensions */
+
+static int add_ext(X509 *cert, int nid, int crit, void *value)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ENSURE_OSSL(X509_add1_ext_i2d(cert, nid, value, crit,
+					  X509V3_ADD_DEFAULT) == 1,
+			ZTP_ECRYPTO, "ca: cannot add extension %s",
+			OBJ_nid2sn(nid));
+cleanup:
+	return rc;
+}
+
+/* RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
+int ztp__ca_key_id(ASN1_OCTET_STRING **out, X509_PUBKEY *pub)
+{
+	int rc = ZTP_OK;
+	const unsigned char *pk = NULL;
+	int pklen = 0;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	*out = NULL;
+	ZTP_ENSURE_OSSL(X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, pub) ==
+				1,
+			ZTP_ECRYPTO, "ca: no public key");
+	ZTP_ENSURE_OSSL(EVP_Digest(pk, (size_t)pklen, md, &mdlen, EVP_sha1(),
+				   NULL) == 1,
+			ZTP_ECRYPTO, "ca: key identifier");
+	*out = ASN1_OCTET_STRING_new();
+	ZTP_ENSURE(*out != NULL, ZTP_ENOMEM, "ca: out of memory");
+	ZTP_ENSURE_OSSL(ASN1_OCTET_STRING_set(*out, md, (int)mdlen) == 1,
+			ZTP_ENOMEM, "ca: key identifier");
+cleanup:
+	if (rc < 0) {
+		ASN1_OCTET_STRING_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int add_key_ids(X509 *cert, const ASN1_OCTET_STRING *issuer_ski)
+{
+	int rc = ZTP_OK;
+	ASN1_OCTET_STRING *ski = NULL;
+	AUTHORITY_KEYID *akid = NULL;
+
+	ZTP_CHECK(ztp__ca_key_id(&ski, X509_get_X509_PUBKEY(cert)));
+	ZTP_CHECK(add_ext(cert, NID_subject_key_identifier, 0, ski));
+	akid = AUTHORITY_KEYID_new();
+	ZTP_ENSURE(akid != NULL, ZTP_ENOMEM, "ca: out of memory");
+	/* A self-signed certificate names its own key. */
+	akid->keyid = ASN1_OCTET_STRING_dup(issuer_ski ? issuer_ski : ski);
+	ZTP_ENSURE(akid->keyid != NULL, ZTP_ENOMEM, "ca: out of memory");
+	ZTP_CHECK(add_ext(cert, NID_authority_key_identifier, 0, akid));
+cleanup:
+	ASN1_OCTET_STRING_free(ski);
+	AUTHORITY_KEYID_free(akid);
+	return rc;
+}
+
+static int add_basic_constraints(X509 *cert, bool is_ca, long pathlen)
+{
+	int rc = ZTP_OK;
+	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+
+	ZTP_ENSURE(bc != NULL, ZTP_ENOMEM, "ca: out of memory");
+	bc->ca = is_ca ? 0xff : 0;
+	if (is_ca && pathlen >= 0) {
+		bc->pathlen = ASN1_INTEGER_new();
+		ZTP_ENSURE(bc->pathlen != NULL &&
+				   ASN1_INTEGER_set(bc->pathlen, pathlen) == 1,
+			   ZTP_ENOMEM, "ca: out of memory");
+	}
+	ZTP_CHECK(add_ext(cert, NID_basic_constraints, 1, bc));
+cleanup:
+	BASIC_CONSTRAINTS_free(bc);
+	return rc;
+}
+
+static int add_key_usage(X509 *cert, const int *bits, size_t n)
+{
+	int rc = ZTP_OK;
+	ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
+	size_t i;
+
+	ZTP_ENSURE(ku != NULL, ZTP_ENOMEM, "ca: out of memory");
+	for (i = 0; i < n; i++) {
+		ZTP_ENSURE(ASN1_BIT_STRING_set_bit(ku, bits[i], 1) == 1,
+			   ZTP_ENOMEM, "ca: out of memory");
+	}
+	ZTP_CHECK(add_ext(cert, NID_key_usage, 1, ku));
+cleanup:
+	ASN1_BIT_STRING_free(ku);
+	return rc;
+}
+
+static int add_eku_client_auth(X509 *cert)
+{
+	int rc = ZTP_OK;
+	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+	ASN1_OBJECT *obj = OBJ_nid2obj(NID_client_auth);
+
+	ZTP_ENSURE(eku != NULL, ZTP_ENOMEM, "ca: out of memory");
+	ZTP_ENSURE(obj != NULL && sk_ASN1_OBJECT_push(eku, obj) > 0,
+		   ZTP_ENOMEM, "ca: out of memory");
+	ZTP_CHECK(add_ext(cert, NID_ext_key_usage, 0, eku));
+cleanup:
+	/* NID objects are static: free the stack only. */
+	sk_ASN1_OBJECT_free(eku);
+	return rc;
+}
+
+static int san_push_uri(GENERAL_NAMES *gens, const char *prefix,
+			const char *id)
+{
+	int rc = ZTP_OK;
+	GENERAL_NAME *gen = NULL;
+	ASN1_IA5STRING *uri = NULL;
+	size_t plen = strlen(prefix), ilen = strlen(id);
+	char buf[64 + ZTP_ID_MAX];
+
+	ZTP_ENSURE(plen + ilen < sizeof(buf), ZTP_EINTERNAL,
+		   "ca: URI too long");
+	memcpy(buf, prefix, plen);
+	memcpy(buf + plen, id, ilen);
+	uri = ASN1_IA5STRING_new();
+	ZTP_ENSURE(uri != NULL &&
+			   ASN1_STRING_set(uri, buf, (int)(plen + ilen)) == 1,
+		   ZTP_ENOMEM, "ca: out of memory");
+	gen = GENERAL_NAME_new();
+	ZTP_ENSURE(gen != NULL, ZTP_ENOMEM, "ca: out of memory");
+	GENERAL_NAME_set0_value(gen, GEN_URI, uri);
+	uri = NULL;
+	ZTP_ENSURE(sk_GENERAL_NAME_push(gens, gen) > 0, ZTP_ENOMEM,
+		   "ca: out of memory");
+	gen = NULL;
+cleanup:
+	ASN1_IA5STRING_free(uri);
+	GENERAL_NAME_free(gen);
+	return rc;
+}
+
+static int add_san(X509 *cert, const char *device_id, const char *tenant)
+{
+	int rc = ZTP_OK;
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+
+	ZTP_ENSURE(gens != NULL, ZTP_ENOMEM, "ca: out of memory");
+	ZTP_CHECK(san_push_uri(gens, ZTP_URN_DEVICE, device_id));
+	if (tenant != NULL)
+		ZTP_CHECK(san_push_uri(gens, ZTP_URN_TENANT, tenant));
+	ZTP_CHECK(add_ext(cert, NID_subject_alt_name, 0, gens));
+cleanup:
+	GENERAL_NAMES_free(gens);
+	return rc;
+}
+
+static int set_validity(X509 *cert, int64_t nb, int64_t na)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ENSURE_OSSL(ASN1_TIME_set(X509_getm_notBefore(cert), (time_t)nb) !=
+				NULL,
+			ZTP_ECRYPTO, "ca: notBefore");
+	ZTP_ENSURE_OSSL(ASN1_TIME_set(X509_getm_notAfter(cert), (time_t)na) !=
+				NULL,
+			ZTP_ECRYPTO, "ca: notAfter");
+cleanup:
+	return rc;
+}
+
+static int sign_cert(X509 *cert, EVP_PKEY *key, const EVP_MD *md)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ENSURE_OSSL(X509_sign(cert, key, md) > 0, ZTP_ECRYPTO,
+			"ca: signing failed");
+cleanup:
+	return rc;
+}
+
+static int fingerprint_hex(char out[65], X509 *cert)
+{
+	uint8_t fp[32];
+	int rc = ztp__cert_fingerprint(fp, cert);
+
+	if (rc == ZTP_OK)
+		ztp__hex_encode(out, fp, sizeof(fp));
+	return rc;
+}
+
+/* ------------------------------------------------------------------ loading */
+
+static int check_chain(X509 *cert, STACK_OF(X509) *chain)
+{
+	int rc = ZTP_OK;
+	X509 *child = cert;
+	int i;
+
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509 *parent = sk_X509_value(chain, i);
+		EVP_PKEY *pk = X509_get0_pubkey(parent);
+
+		ZTP_ENSURE(X509_check_issued(parent, child) == X509_V_OK &&
+				   pk != NULL && X509_verify(child, pk) == 1,
+			   ZTP_EUNTRUSTED,
+			   "ca: chain certificate %d did not issue the "
+			   "certificate before it",
+			   i + 1);
+		ERR_clear_error();
+		child = parent;
+	}
+cleanup:
+	ERR_clear_error();
+	return rc;
+}
+
+int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
+		const char *chain_pem, const char *passphrase)
+{
+	int rc = ZTP_OK;
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+	STACK_OF(X509) *chain = NULL;
+	X509_NAME *name = NULL;
+	ASN1_OCTET_STRING *ski = NULL;
+	const ASN1_OCTET_STRING *own_ski;
+	const EVP_MD *md = NULL;
+	char type[32];
+	uint32_t kusage;
+	unsigned char *der = NULL;
+
+	ZTP_ARG(ca != NULL);
+	ZTP_ARG(cert_pem != NULL);
+	ZTP_ARG(key_pem != NULL);
+	ZTP_ENSURE(ca->cert == NULL, ZTP_ESTATE, "ca: already loaded");
+
+	ZTP_CHECK(ztp__pem_cert(&cert, cert_pem, strlen(cert_pem)));
+	ZTP_CHECK(ztp__pem_privkey(&key, key_pem, strlen(key_pem),
+				   passphrase));
+	if (chain_pem != NULL)
+		ZTP_CHECK(ztp__pem_certs(&chain, chain_pem, strlen(chain_pem),
+					 ZTP_CHAIN_MAX));
+
+	/* Caches the extensions, so that later concurrent readers of the
+	 * certificate never write to it. */
+	ZTP_ENSURE(X509_check_ca(cert) == 1, ZTP_EPROFILE,
+		   "ca: certificate is not a CA certificate "
+		   "(basicConstraints CA:TRUE required)");
+	kusage = X509_get_key_usage(cert);
+	ZTP_ENSURE((kusage & KU_KEY_CERT_SIGN) != 0, ZTP_EPROFILE,
+		   "ca: certificate key usage lacks keyCertSign");
+	ZTP_ENSURE(X509_check_private_key(cert, key) == 1, ZTP_EMISMATCH,
+		   "ca: private key does not match the certificate");
+	ERR_clear_error();
+	ZTP_CHECK(ztp__ca_md_for_key(&md, type, key));
+	if (chain != NULL)
+		ZTP_CHECK(check_chain(cert, chain));
+
+	own_ski = X509_get0_subject_key_id(cert);
+	if (own_ski != NULL) {
+		ski = ASN1_OCTET_STRING_dup(own_ski);
+		ZTP_ENSURE(ski != NULL, ZTP_ENOMEM, "ca: out of memory");
+	} else {
+		ZTP_CHECK(ztp__ca_key_id(&ski, X509_get_X509_PUBKEY(cert)));
+	}
+	ZTP_ENSURE((size_t)ASN1_STRING_length(ski) * 2 <
+			   sizeof(ca->ski_hex),
+		   ZTP_EPROFILE, "ca: subject key identifier too long");
+
+	name = X509_NAME_dup(X509_get_subject_name(cert));
+	ZTP_ENSURE(name != NULL, ZTP_ENOMEM, "ca: out of memory");
+	/* Encode once now: a name re-encodes lazily on first use, which
+	 * would be a write from concurrent issuing threads. */
+	ZTP_ENSURE(i2d_X509_NAME(name, &der) > 0, ZTP_ENOMEM,
+		   "ca: out of memory");
+
+	ZTP_CHECK(ztp__asn1_time(&ca->not_before, X509_get0_notBefore(cert)));
+	ZTP_CHECK(ztp__asn1_time(&ca->not_after, X509_get0_notAfter(cert)));
+	ca->pathlen = X509_get_pathlen(cert);
+	ca->can_sign_crl = (kusage & KU_CRL_SIGN) != 0;
+	ca->md = md;
+	memcpy(ca->key_type, type, sizeof(ca->key_type));
+	ztp__hex_encode(ca->ski_hex, ASN1_STRING_get0_data(ski),
+			(size_t)ASN1_STRING_length(ski));
+	ca->cert = cert;
+	ca->key = key;
+	ca->chain = chain;
+	ca->name = name;
+	ca->ski = ski;
+	cert = NULL;
+	key = NULL;
+	chain = NULL;
+	name = NULL;
+	ski = NULL;
+cleanup:
+	OPENSSL_free(der);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
+	X509_NAME_free(name);
+	ASN1_OCTET_STRING_free(ski);
+	return rc;
+}
+
+int ztp_ca_load_files(ztp_ca *ca, const char *cert_path, const char *key_path,
+		      const char *chain_path, const char *passphrase)
+{
+	int rc = ZTP_OK;
+	char *cert = NULL, *key = NULL, *chain = NULL;
+	size_t certlen = 0, keylen = 0, chainlen = 0;
+
+	ZTP_ARG(ca != NULL);
+	ZTP_ARG(cert_path != NULL);
+	ZTP_ARG(key_path != NULL);
+	ZTP_CHECK(ztp__file_read(&cert, &certlen, cert_path, CA_FILE_MAX));
+	ZTP_CHECK(ztp__file_read(&key, &keylen, key_path, CA_FILE_MAX));
+	if (chain_path != NULL)
+		ZTP_CHECK(ztp__file_read(&chain, &chainlen, chain_path,
+					 CA_FILE_MAX));
+	/* The PEM parsers are strict about embedded NULs only through the
+	 * length; a file with a NUL inside must not be silently cut. */
+	ZTP_ENSURE(strlen(cert) == certlen && strlen(key) == keylen &&
+			   (chain == NULL || strlen(chain) == chainlen),
+		   ZTP_EPARSE, "ca: NUL byte inside a PEM file");
+	ZTP_CHECK(ztp_ca_load(ca, cert, key, chain, passphrase));
+cleanup:
+	free(cert);
+	if (key != NULL)
+		ztp__free_secret(key, keylen);
+	free(chain);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ CA creation */
+
+/* Build and sign a CA certificate for key under issuer (NULL: self-signed).
+ * Returns the signed certificate, not yet recorded anywhere. */
+static int make_ca_cert(X509 **out, ztp_ca *issuer, EVP_PKEY *key,
+			X509_NAME *subject, int64_t nb, int64_t na,
+			long pathlen, char serial_hex[ZTP_CA_SERIAL_HEX_MAX + 1])
+{
+	static const int ku[] = {5 /* keyCertSign */, 6 /* cRLSign */};
+	int rc = ZTP_OK;
+	X509 *cert = NULL;
+	ASN1_INTEGER *serial = NULL;
+	const EVP_MD *md = NULL;
+	char type[32];
+
+	*out = NULL;
+	ZTP_CHECK(ztp__ca_md_for_key(&md, type,
+				     issuer != NULL ? issuer->key : key));
+	cert = X509_new();
+	ZTP_ENSURE(cert != NULL, ZTP_ENOMEM, "ca: out of memory");
+	ZTP_ENSURE_OSSL(X509_set_version(cert, X509_VERSION_3) == 1,
+			ZTP_ECRYPTO, "ca: version");
+	ZTP_CHECK(ztp__ca_serial(issuer, &serial, serial_hex));
+	ZTP_ENSURE_OSSL(X509_set_serialNumber(cert, serial) == 1, ZTP_ENOMEM,
+			"ca: serial");
+	ZTP_ENSURE_OSSL(X509_set_subject_name(cert, subject) == 1 &&
+				X509_set_issuer_name(cert,
+						     issuer != NULL
+							     ? issuer->name
+							     : subject) == 1,
+			ZTP_ENOMEM, "ca: names");
+	ZTP_CHECK(set_validity(cert, nb, na));
+	ZTP_ENSURE_OSSL(X509_set_pubkey(cert, key) == 1, ZTP_ECRYPTO,
+			"ca: public key");
+	ZTP_CHECK(add_basic_constraints(cert, true, pathlen));
+	ZTP_CHECK(add_key_usage(cert, ku, ZTP__ARRAY_LEN(ku)));
+	ZTP_CHECK(add_key_ids(cert, issuer != NULL ? issuer->ski : NULL));
+	ZTP_CHECK(sign_cert(cert, issuer != NULL ? issuer->key : key, md));
+	*out = cert;
+	cert = NULL;
+cleanup:
+	ASN1_INTEGER_free(serial);
+	X509_free(cert);
+	return rc;
+}
+
+static int ca_outputs(char **cert_pem, char **key_pem, X509 *cert,
+		      EVP_PKEY *key)
+{
+	int rc = ZTP_OK;
+	char *c = NULL, *k = NULL;
+
+	ZTP_CHECK(ztp__cert_to_pem(&c, cert));
+	ZTP_CHECK(ztp__privkey_to_pem(&k, key, NULL));
+	*cert_pem = c;
+	*key_pem = k;
+	c = NULL;
+	k = NULL;
+cleanup:
+	free(c);
+	return rc;
+}
+
+static int check_days(int days)
+{
+	if (days < 1 || days > CA_DAYS_MAX)
+		return ztp__err(ZTP_EINVAL, "ca: days must be 1..%d, not %d",
+				CA_DAYS_MAX, days);
+	return ZTP_OK;
+}
+
+int ztp_ca_create_root(char **cert_pem, char **key_pem, const char *subject_dn,
+		       const char *key_type, int days)
+{
+	int rc = ZTP_OK;
+	X509_NAME *subject = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
+	int64_t now;
+
+	ZTP_ARG(cert_pem != NULL);
+	ZTP_ARG(key_pem != NULL);
+	*cert_pem = NULL;
+	*key_pem = NULL;
+	ZTP_ARG(subject_dn != NULL);
+	ZTP_CHECK(ztp__ensure_init());
+	ZTP_CHECK(check_days(days));
+	if (key_type == NULL)
+		key_type = "ec-p256";
+	ZTP_CHECK(ca_key_type_check(key_type));
+	ZTP_CHECK(ztp__ca_dn_parse(&subject, subject_dn));
+	ZTP_CHECK(ztp__key_generate(&key, key_type));
+	now = ztp__now(NULL);
+	ZTP_CHECK(make_ca_cert(&cert, NULL, key, subject,
+			       now - BACKDATE_SECONDS,
+			       now + (int64_t)days * 86400, -1, serial));
+	ZTP_CHECK(ca_outputs(cert_pem, key_pem, cert, key));
+cleanup:
+	X509_NAME_free(subject);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return rc;
+}
+
+/* The issuer must be within its validity at now. */
+static int check_issuer_time(const ztp_ca *ca, int64_t now)
+{
+	char t[32];
+
+	if (now < ca->not_before) {
+		ztp__time_rfc3339(t, ca->not_before);
+		return ztp__err(ZTP_EEXPIRED, "ca: CA not valid before %s", t);
+	}
+	if (now >= ca->not_after) {
+		ztp__time_rfc3339(t, ca->not_after);
+		return ztp__err(ZTP_EEXPIRED, "ca: CA expired at %s", t);
+	}
+	return ZTP_OK;
+}
+
+/* Record a signed certificate; EEXISTS is passed up for the caller's retry. */
+static int record_cert(ztp_ca *ca, X509 *cert, const char *serial_hex,
+		       const char *device_id, const char *profile, int64_t nb,
+		       int64_t na)
+{
+	int rc = ZTP_OK;
+	char fp[65];
+
+	ZTP_CHECK(fingerprint_hex(fp, cert));
+	ZTP_CHECK(ztp_store_cert_add(ca->store, serial_hex, device_id, profile,
+				     nb, na, fp));
+cleanup:
+	return rc;
+}
+
+int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem, char **key_pem,
+		      const char *subject_dn, const char *key_type, int days,
+		      int pathlen)
+{
+	int rc = ZTP_OK;
+	X509_NAME *subject = NULL;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
+	int64_t now, nb, na;
+	int attempt;
+
+	ZTP_ARG(cert_pem != NULL);
+	ZTP_ARG(key_pem != NULL);
+	*cert_pem = NULL;
+	*key_pem = NULL;
+	ZTP_ARG(issuer != NULL);
+	ZTP_ARG(subject_dn != NULL);
+	ZTP_ARG(pathlen >= -1 && pathlen <= CA_PATHLEN_MAX);
+	ZTP_ENSURE(issuer->cert != NULL, ZTP_ESTATE,
+		   "ca: issuer not loaded");
+	ZTP_CHECK(check_days(days));
+	if (key_type == NULL)
+		key_type = "ec-p256";
+	ZTP_CHECK(ca_key_type_check(key_type));
+	if (issuer->pathlen >= 0) {
+		ZTP_ENSURE(issuer->pathlen > 0, ZTP_EPROFILE,
+			   "ca: issuer has path length 0 and cannot sign a "
+			   "CA certificate");
+		ZTP_ENSURE(pathlen >= 0 && pathlen < issuer->pathlen,
+			   ZTP_EPROFILE,
+			   "ca: issuer path length %ld requires a path "
+			   "length of 0..%ld",
+			   issuer->pathlen, issuer->pathlen - 1);
+	}
+	now = ztp__now(&issuer->clock);
+	ZTP_CHECK(check_issuer_time(issuer, now));
+	nb = now - BACKDATE_SECONDS;
+	na = now + (int64_t)days * 86400;
+	if (na > issuer->not_after)
+		na = issuer->not_after;
+	ZTP_CHECK(ztp__ca_dn_parse(&subject, subject_dn));
+	ZTP_CHECK(ztp__key_generate(&key, key_type));
+
+	for (attempt = 0;; attempt++) {
+		ZTP_CHECK(make_ca_cert(&cert, issuer, key, subject, nb, na,
+				       pathlen, serial));
+		if (issuer->store == NULL)
+			break;
+		rc = record_cert(issuer, cert, serial, NULL, ZTP_CA_PROFILE_CA,
+				 nb, na);
+		if (rc != ZTP_EEXISTS || attempt + 1 >= ZTP__CA_SERIAL_ATTEMPTS)
+			break;
+		X509_free(cert);
+		cert = NULL;
+	}
+	if (rc < 0)
+		goto cleanup;
+	ZTP_CHECK(ca_outputs(cert_pem, key_pem, cert, key));
+cleanup:
+	X509_NAME_free(subject);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ issuance */
+
+static int find_profile(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(profiles); i++) {
+		if (strcmp(name, profiles[i].name) == 0)
+			return (int)i;
+	}
+	return ztp__err(ZTP_EINVAL,
+			"ca: unknown profile \"%.32s\" (factory, bootstrap, "
+			"operational)",
+			name);
+}
+
+int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
+		      char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
+		      int64_t *not_after_out, X509_REQ *req, EVP_PKEY *req_pub,
+		      const char *device_id, const char *tenant,
+		      const char *profile, int64_t lifetime)
+{
+	static const int ku_sig[] = {0 /* digitalSignature */};
+	static const int ku_rsa[] = {0 /* digitalSignature */,
+				     2 /* keyEncipherment */};
+	int rc = ZTP_OK;
+	X509 *cert = NULL;
+	ASN1_INTEGER *serial = NULL;
+	char serial_hex[ZTP_CA_SERIAL_HEX_MAX + 1];
+	int64_t now, nb, na;
+	int p, attempt, verified;
+
+	ZTP_ARG(ca != NULL);
+	ZTP_ARG(out_cert != NULL);
+	*out_cert = NULL;
+	ZTP_ARG(req != NULL || req_pub != NULL);
+	ZTP_ARG(device_id != NULL);
+	ZTP_ARG(profile != NULL);
+	ZTP_ENSURE(ca->cert != NULL, ZTP_ESTATE, "ca: not loaded");
+	ZTP_ENSURE(ca->store != NULL, ZTP_ESTATE,
+		   "ca: no store to record the certificate in");
+	ZTP_CHECK(ztp__id_check(device_id, strlen(device_id), "device ID"));
+	if (tenant != NULL)
+		ZTP_CHECK(ztp__id_check(tenant, strlen(tenant), "tenant ID"));
+	ZTP_CHECK(find_profile(profile));
+	p = rc;
+	rc = ZTP_OK;
+	ZTP_ENSURE(tenant == NULL || profiles[p].tenant_allowed, ZTP_EINVAL,
+		   "ca: the %s profile carries no tenant", profile);
+	ZTP_ENSURE(lifetime >= 0 && lifetime <= profiles[p].max_lifetime,
+		   ZTP_EINVAL, "ca: lifetime for %s must be 1..%lld seconds",
+		   profile, (long long)profiles[p].max_lifetime);
+	if (lifetime == 0)
+		lifetime = profiles[p].default_lifetime;
+
+	if (req_pub == NULL) {
+		req_pub = X509_REQ_get0_pubkey(req);
+		ZTP_ENSURE_OSSL(req_pub != NULL, ZTP_EPARSE,
+				"csr: unreadable public key");
+	}
+	ZTP_CHECK(ztp__keypolicy_check(&ca->policy, req_pub));
+	if (req != NULL) {
+		verified = X509_REQ_verify(req, req_pub);
+		ERR_clear_error();
+		ZTP_ENSURE(verified == 1, ZTP_EBADSIG,
+			   "csr: signature does not verify with its own key");
+	}
+
+	now = ztp__now(&ca->clock);
+	ZTP_CHECK(check_issuer_time(ca, now));
+	nb = now - BACKDATE_SECONDS;
+	na = now + lifetime;
+	if (na > ca->not_after)
+		na = ca->not_after;
+
+	/* Everything but the serial and the signature is fixed across
+	 * attempts. */
+	cert = X509_new();
+	ZTP_ENSURE(cert != NULL, ZTP_ENOMEM, "ca: out of memory");
+	ZTP_ENSURE_OSSL(X509_set_version(cert, X509_VERSION_3) == 1,
+			ZTP_ECRYPTO, "ca: version");
+	ZTP_ENSURE_OSSL(X509_set_issuer_name(cert, ca->name) == 1 &&
+				X509_NAME_add_entry_by_NID(
+					X509_get_subject_name(cert),
+					NID_commonName, MBSTRING_UTF8,
+					(const unsigned char *)device_id, -1,
+					-1, 0) == 1,
+			ZTP_ENOMEM, "ca: names");
+	ZTP_CHECK(set_validity(cert, nb, na));
+	ZTP_ENSURE_OSSL(X509_set_pubkey(cert, req_pub) == 1, ZTP_ECRYPTO,
+			"ca: public key");
+	ZTP_CHECK(add_basic_constraints(cert, false, -1));
+	if (EVP_PKEY_get_base_id(req_pub) == EVP_PKEY_RSA)
+		ZTP_CHECK(add_key_usage(cert, ku_rsa, ZTP__ARRAY_LEN(ku_rsa)));
+	else
+		ZTP_CHECK(add_key_usage(cert, ku_sig, ZTP__ARRAY_LEN(ku_sig)));
+	ZTP_CHECK(add_eku_client_auth(cert));
+	ZTP_CHECK(add_key_ids(cert, ca->ski));
+	ZTP_CHECK(add_san(cert, device_id, tenant));
+
+	for (attempt = 0;; attempt++) {
+		ZTP_CHECK(ztp__ca_serial(ca, &serial, serial_hex));
+		ZTP_ENSURE_OSSL(X509_set_serialNumber(cert, serial) == 1,
+				ZTP_ENOMEM, "ca: serial");
+		ASN1_INTEGER_free(serial);
+		serial = NULL;
+		ZTP_CHECK(sign_cert(cert, ca->key, ca->md));
+		rc = record_cert(ca, cert, serial_hex, device_id, profile, nb,
+				 na);
+		if (rc != ZTP_EEXISTS || attempt + 1 >= ZTP__CA_SERIAL_ATTEMPTS)
+			break;
+	}
+	if (rc < 0)
+		goto cleanup;
+	if (serial_hex_out != NULL)
+		memcpy(serial_hex_out, serial_hex, strlen(serial_hex) + 1);
+	if (not_after_out != NULL)
+		*not_after_out = na;
+	*out_cert = cert;
+	cert = NULL;
+cleanup:
+	ASN1_INTEGER_free(serial);
+	X509_free(cert);
+	return rc;
+}
+
+int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
+		    int64_t *not_after, const char *csr_pem, size_t csr_len,
+		    const char *device_id, const char *tenant,
+		    const char *profile, int64_t lifetime_seconds)
+{
+	int rc = ZTP_OK;
+	X509_REQ *req = NULL;
+	X509 *cert = NULL;
+	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
+	char *pem = NULL, *ser = NULL;
+	int64_t na = 0;
+
+	ZTP_ARG(cert_pem != NULL);
+	*cert_pem = NULL;
+	if (serial_hex != NULL)
+		*serial_hex = NULL;
+	ZTP_ARG(ca != NULL);
+	ZTP_ARG(csr_pem != NULL);
+	ZTP_ARG(csr_len > 0);
+	ZTP_ARG(device_id != NULL);
+	ZTP_ARG(profile != NULL);
+	ZTP_CHECK(ztp__pem_csr(&req, csr_pem, csr_len));
+	ZTP_CHECK(ztp__ca_issue_req(ca, &cert, serial, &na, req, NULL,
+				    device_id, tenant, profile,
+				    lifetime_seconds));
+	/* The certificate is recorded: from here on only memory can fail,
+	 * and the caller may retry; the record stays as an unused serial. */
+	ZTP_CHECK(ztp__cert_to_pem(&pem, cert));
+	if (serial_hex != NULL) {
+		ser = ztp__strdup(serial);
+		ZTP_ENSURE(ser != NULL, ZTP_ENOMEM, "ca: out of memory");
+		*serial_hex = ser;
+	}
+	if (not_after != NULL)
+		*not_after = na;
+	*cert_pem = pem;
+	pem = NULL;
+cleanup:
+	free(pem);
+	X509_free(cert);
+	X509_REQ_free(req);
+	return rc;
+}
+
+int ztp_ca_issue(ztp_ca *ca, char **cert_pem, const char *csr_pem,
+		 size_t csr_len, const char *device_id, const char *tenant,
+		 const char *profile, int64_t lifetime_seconds)
+{
+	return ztp_ca_issue_ex(ca, cert_pem, NULL, NULL, csr_pem, csr_len,
+			       device_id, tenant, profile, lifetime_seconds);
+}
+
+/* ------------------------------------------------------------------ accessors */
+
+int ztp_ca_cert_pem(ztp_ca *ca, char **out)
+{
+	ZTP_ARG(out != NULL);
+	*out = NULL;
+	ZTP_ARG(ca != NULL);
+	if (ca->cert == NULL)
+		return ztp__err(ZTP_ESTATE, "ca: not loaded");
+	return ztp__cert_to_pem(out, ca->cert);
+}
+
+int ztp_ca_chain_pem(ztp_ca *ca, char **out)
+{
+	int rc = ZTP_OK;
+	ztp__buf b = {0};
+	char *pem = NULL;
+	size_t len = 0;
+	int i;
+
+	ZTP_ARG(out != NULL);
+	*out = NULL;
+	ZTP_ARG(ca != NULL);
+	ZTP_ENSURE(ca->cert != NULL, ZTP_ESTATE, "ca: not loaded");
+	ZTP_CHECK(ztp__cert_to_pem(&pem, ca->cert));
+	ZTP_CHECK(ztp__buf_append_str(&b, pem));
+	for (i = 0; i < sk_X509_num(ca->chain); i++) {
+		free(pem);
+		pem = NULL;
+		ZTP_CHECK(ztp__cert_to_pem(&pem, sk_X509_value(ca->chain, i)));
+		ZTP_CHECK(ztp__buf_append_str(&b, pem));
+	}
+	ZTP_CHECK(ztp__buf_terminate(&b));
+	*out = (char *)ztp__buf_steal(&b, &len);
+cleanup:
+	free(pem);
+	ztp__buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * libztp — CA internals shared with the verifier. Never installed.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_CA_INTERNAL_H
+#define ZTP_CA_INTERNAL_H
+
+#include <openssl/x509.h>
+
+#include <ztp/ca.h>
+
+#include "core/internal.h"
+
+/*
+ * Issue from an already parsed request, so that a caller that has parsed
+ * and inspected the CSR does not pay for parsing it twice.
+ *
+ * req      the request whose self-signature is checked with req_pub; pass
+ *          NULL only when the caller has itself established possession of
+ *          the private key (then req_pub is required).
+ * req_pub  the public key to certify; NULL takes it from req. Borrowed.
+ * out_cert the signed certificate (X509_free), set only on success, after
+ *          it has been recorded in the store.
+ * serial_hex_out  receives the lowercase hex serial (NUL-terminated); may
+ *          be NULL.
+ * not_after_out   may be NULL.
+ *
+ * Same checks, codes and thread safety as ztp_ca_issue().
+ */
+int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
+		      char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
+		      int64_t *not_after_out, X509_REQ *req, EVP_PKEY *req_pub,
+		      const char *device_id, const char *tenant,
+		      const char *profile, int64_t lifetime);
+
+/* The CA's certificate and chain (NULL when not loaded / no chain);
+ * borrowed for the life of the handle, to be used read-only. */
+X509 *ztp__ca_cert(const ztp_ca *ca);
+STACK_OF(X509) *ztp__ca_chain(const ztp_ca *ca);
+
+/* The CA key's type name ("ec-p256", "ec-p384", "ed25519", "rsa-3072"…),
+ * or "" when not loaded. Borrowed for the life of the handle. */
+const char *ztp__ca_key_type(const ztp_ca *ca);
+
+/* Parse a slash-form DN ("/CN=Acme Root/O=Acme"), see <ztp/ca.h>. */
+int ztp__ca_dn_parse(X509_NAME **out, const char *dn);
+
+/* Test hook: replace the random source of serial numbers (fn fills len
+ * bytes and returns 0, or a negative ztp code). NULL restores RAND_bytes.
+ * Configuration call. */
+typedef int (*ztp__ca_rand_fn)(uint8_t *buf, size_t len, void *ctx);
+void ztp__ca_set_serial_source(ztp_ca *ca, ztp__ca_rand_fn fn, void *ctx);
+
+/* Attempts at a fresh serial before giving up with ZTP_EEXISTS. */
+#define ZTP__CA_SERIAL_ATTEMPTS 4
+/* Random octets in a serial: 17 octets with the top bit cleared and the
+ * next one set, i.e. 135 bits of which 134 random, always positive and
+ * always encoded in 17 octets. */
+#define ZTP__CA_SERIAL_OCTETS 17
+
+#endif /* ZTP_CA_INTERNAL_H */

@@ -1,0 +1,47 @@
+/*
+ * libztp — private to the ca module: the handle and helpers shared by its
+ * source files. Never installed; other modules use ca_internal.h.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_CA_PRIV_H
+#define ZTP_CA_PRIV_H
+
+#include <openssl/x509v3.h>
+
+#include "ca/ca_internal.h"
+
+struct ztp_ca {
+	/* Set once by ztp_ca_load(), then only read. */
+	X509 *cert;
+	EVP_PKEY *key;
+	STACK_OF(X509) *chain;
+	X509_NAME *name;         /* subject, pre-encoded for concurrent use */
+	ASN1_OCTET_STRING *ski;  /* becomes the AKI of what the CA signs */
+	char ski_hex[129];
+	const EVP_MD *md;        /* NULL for Ed25519 */
+	char key_type[32];
+	int64_t not_before, not_after;
+	long pathlen;            /* -1: unconstrained */
+	bool can_sign_crl;
+
+	/* Configuration. */
+	ztp_store *store; /* borrowed */
+	ztp__clock clock;
+	ztp__keypolicy policy;
+	ztp__ca_rand_fn rand_fn;
+	void *rand_ctx;
+};
+
+/* The digest for a signing key (NULL for Ed25519) and its type name;
+ * ZTP_EKEYPOLICY for keys that cannot sign certificates. */
+int ztp__ca_md_for_key(const EVP_MD **md, char type[32], EVP_PKEY *key);
+/* A fresh random serial (see ZTP__CA_SERIAL_OCTETS) and its hex form. */
+int ztp__ca_serial(const ztp_ca *ca, ASN1_INTEGER **out,
+		   char hex[ZTP_CA_SERIAL_HEX_MAX + 1]);
+/* Lowercase, leading zeros stripped, 1..40 digits, not zero. */
+int ztp__ca_serial_normalize(char out[ZTP_CA_SERIAL_HEX_MAX + 1],
+			     const char *in);
+/* RFC 5280 key identifier (SHA-1 of the subjectPublicKey bits). */
+int ztp__ca_key_id(ASN1_OCTET_STRING **out, X509_PUBKEY *pub);
+
+#endif /* ZTP_CA_PRIV_H */
