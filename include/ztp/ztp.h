@@ -12,6 +12,7 @@
 
 #include <ztp/common.h>
 #include <ztp/store.h>
+#include <ztp/policy.h>
 #include <ztp/ca.h>
 
 #endif /* ZTP_ZTP_H */

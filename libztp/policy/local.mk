@@ -1,3 +1,10 @@
-# policy module (server side).
+# policy module (server side): tenant namespaces, identity from
+# certificates, policy documents compiled into a topic-level index.
 if ENABLE_SERVER
+ztpinclude_HEADERS += include/ztp/policy.h
+libztp_internal_la_SOURCES += \
+	libztp/policy/index.h \
+	libztp/policy/index.c \
+	libztp/policy/policy.c
+
 endif

@@ -1,0 +1,645 @@
+/*
+ * libztp — compiled policy index: a trie over MQTT topic levels.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Matching follows MQTT 3.1.1 / 5.0 §4.7:
+ *  - `+` matches exactly one level, which may be empty;
+ *  - `#` is a whole last level and matches its parent and everything below;
+ *  - a wildcard in the first level never matches a topic whose first level
+ *    starts with `$` (so `#` does not reach `$SYS/...`).
+ *
+ * Topic names (publish, receive, connect) are matched against resources.
+ * Topic filters (subscribe) are compared filter-to-filter: a filter is
+ * allowed when it is a subset of an Allow resource (every topic it can match
+ * is matched by that resource) and denied when it intersects a Deny resource
+ * (some topic could match both). A variable whose identity value is unknown
+ * does not match in Allow resources and matches anything in Deny resources,
+ * so an unknown identity can only ever reduce access.
+ *
+ * Recursion depth is bounded by the depth of the trie, which is at most
+ * ZTP__PX_MAX_LEVELS + 1, whatever the length of the request.
+ */
+#include "policy/index.h"
+
+#include <string.h>
+
+struct ztp__pnode {
+	ztp__pnode **kids; /* literal children, open addressing */
+	uint32_t nkids;
+	uint32_t kcap; /* 0 or a power of two */
+	ztp__pnode *plus;
+	ztp__pnode *hash;
+	ztp__pnode *var[ZTP__VAR_COUNT];
+	uint32_t *first; /* [effect * NACT + action]: lowest statement, or NULL */
+	char *label;     /* literal level (children of kids[] only) */
+	uint32_t label_len;
+	uint32_t lhash;
+	uint8_t term[2]; /* actions with a resource ending here, per effect */
+	uint8_t sub[2];  /* same, for this node and everything below */
+};
+
+static const char *const var_names[ZTP__VAR_COUNT] = {
+	"${device}", "${tenant}", "${client_id}"};
+
+static uint32_t level_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (uint8_t)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static size_t level_end(const char *t, size_t len, size_t pos)
+{
+	const char *s = memchr(t + pos, '/', len - pos);
+
+	return s ? (size_t)(s - t) : len;
+}
+
+/* ------------------------------------------------------------------ syntax */
+
+int ztp__topic_name_check(const char *t, size_t len)
+{
+	if (len == 0)
+		return ztp__err(ZTP_EINVAL, "topic name: empty");
+	if (len > 65535)
+		return ztp__err(ZTP_EINVAL, "topic name: %zu bytes over 65535",
+				len);
+	if (memchr(t, '\0', len))
+		return ztp__err(ZTP_EINVAL, "topic name: contains NUL");
+	if (memchr(t, '+', len) || memchr(t, '#', len))
+		return ztp__err(ZTP_EINVAL,
+				"topic name: wildcards '+' and '#' are only "
+				"allowed in topic filters");
+	return ZTP_OK;
+}
+
+int ztp__topic_filter_check(const char *t, size_t len)
+{
+	size_t pos = 0;
+
+	if (len == 0)
+		return ztp__err(ZTP_EINVAL, "topic filter: empty");
+	if (len > 65535)
+		return ztp__err(ZTP_EINVAL, "topic filter: %zu bytes over 65535",
+				len);
+	if (memchr(t, '\0', len))
+		return ztp__err(ZTP_EINVAL, "topic filter: contains NUL");
+	for (;;) {
+		size_t e = level_end(t, len, pos);
+		size_t n = e - pos;
+		const char *l = t + pos;
+
+		if (memchr(l, '#', n) && (n != 1 || e != len))
+			return ztp__err(ZTP_EINVAL,
+					"topic filter: '#' must be a whole "
+					"level and the last one");
+		if (memchr(l, '+', n) && n != 1)
+			return ztp__err(ZTP_EINVAL,
+					"topic filter: '+' must be a whole "
+					"level");
+		if (e == len)
+			break;
+		pos = e + 1;
+	}
+	return ZTP_OK;
+}
+
+static int var_of(const char *l, size_t n)
+{
+	int v;
+
+	for (v = 0; v < ZTP__VAR_COUNT; v++)
+		if (strlen(var_names[v]) == n && memcmp(var_names[v], l, n) == 0)
+			return v;
+	return -1;
+}
+
+static bool has_var_start(const char *l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++)
+		if (l[i] == '$' && l[i + 1] == '{')
+			return true;
+	return false;
+}
+
+int ztp__presource_check(const char *r, size_t len, const char *what)
+{
+	size_t pos = 0, levels = 0;
+	int rc;
+
+	rc = ztp__topic_filter_check(r, len);
+	if (rc < 0)
+		return ztp__err(ZTP_EPARSE, "%s: %s", what,
+				ztp_error_last_message());
+	for (;;) {
+		size_t e = level_end(r, len, pos);
+
+		if (++levels > ZTP__PX_MAX_LEVELS)
+			return ztp__err(ZTP_EPARSE,
+					"%s: more than %d topic levels", what,
+					ZTP__PX_MAX_LEVELS);
+		if (has_var_start(r + pos, e - pos) &&
+		    var_of(r + pos, e - pos) < 0)
+			return ztp__err(ZTP_EPARSE,
+					"%s: a variable must be a whole level "
+					"and one of ${device}, ${tenant}, "
+					"${client_id}",
+					what);
+		if (e == len)
+			break;
+		pos = e + 1;
+	}
+	return ZTP_OK;
+}
+
+/* ------------------------------------------------------------------ build */
+
+static ztp__pnode *node_new(ztp__pindex *x)
+{
+	ztp__pnode *n = ztp__calloc(1, sizeof(*n));
+
+	if (n) {
+		x->nodes++;
+		x->bytes += sizeof(*n);
+	}
+	return n;
+}
+
+static void node_free(ztp__pnode *n)
+{
+	uint32_t i;
+	int v;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->kcap; i++)
+		node_free(n->kids[i]);
+	free(n->kids);
+	node_free(n->plus);
+	node_free(n->hash);
+	for (v = 0; v < ZTP__VAR_COUNT; v++)
+		node_free(n->var[v]);
+	free(n->first);
+	free(n->label);
+	free(n);
+}
+
+int ztp__pindex_init(ztp__pindex *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->root = node_new(x);
+	return x->root ? ZTP_OK : ZTP_ENOMEM;
+}
+
+void ztp__pindex_free(ztp__pindex *x)
+{
+	if (!x)
+		return;
+	node_free(x->root);
+	memset(x, 0, sizeof(*x));
+}
+
+static ztp__pnode *kid_find(const ztp__pnode *n, const char *s, size_t len,
+			    uint32_t h)
+{
+	uint32_t mask, i;
+
+	if (n->kcap == 0)
+		return NULL;
+	mask = n->kcap - 1;
+	for (i = h & mask;; i = (i + 1) & mask) {
+		const ztp__pnode *k = n->kids[i];
+
+		if (!k)
+			return NULL;
+		if (k->lhash == h && k->label_len == len &&
+		    memcmp(k->label, s, len) == 0)
+			return (ztp__pnode *)k;
+	}
+}
+
+static void kid_place(ztp__pnode **tab, uint32_t cap, ztp__pnode *k)
+{
+	uint32_t i, mask = cap - 1;
+
+	for (i = k->lhash & mask; tab[i]; i = (i + 1) & mask)
+		;
+	tab[i] = k;
+}
+
+/* Keep the load factor at or below 3/4 so that probes always end. */
+static int kids_grow(ztp__pindex *x, ztp__pnode *n)
+{
+	uint32_t cap, i;
+	ztp__pnode **tab;
+
+	if ((uint64_t)(n->nkids + 1) * 4 <= (uint64_t)n->kcap * 3)
+		return ZTP_OK;
+	cap = n->kcap ? n->kcap * 2 : 2;
+	if (cap < n->kcap)
+		return ztp__err(ZTP_ETOOBIG, "policy: too many topic levels");
+	tab = ztp__calloc(cap, sizeof(*tab));
+	if (!tab)
+		return ZTP_ENOMEM;
+	for (i = 0; i < n->kcap; i++)
+		if (n->kids[i])
+			kid_place(tab, cap, n->kids[i]);
+	x->bytes += ((size_t)cap - n->kcap) * sizeof(*tab);
+	free(n->kids);
+	n->kids = tab;
+	n->kcap = cap;
+	return ZTP_OK;
+}
+
+static int child_get(ztp__pnode **out, ztp__pindex *x, ztp__pnode *n,
+		     const char *l, size_t len)
+{
+	ztp__pnode **slot = NULL;
+	ztp__pnode *k;
+	uint32_t h;
+	int v, rc = ZTP_OK;
+
+	if (len == 1 && l[0] == '+')
+		slot = &n->plus;
+	else if (len == 1 && l[0] == '#')
+		slot = &n->hash;
+	else if ((v = var_of(l, len)) >= 0)
+		slot = &n->var[v];
+	if (slot) {
+		if (!*slot)
+			*slot = node_new(x);
+		ZTP_ENSURE(*slot, ZTP_ENOMEM, "policy: out of memory");
+		*out = *slot;
+		goto cleanup;
+	}
+	h = level_hash(l, len);
+	k = kid_find(n, l, len, h);
+	if (!k) {
+		ZTP_CHECK(kids_grow(x, n));
+		k = node_new(x);
+		ZTP_ENSURE(k, ZTP_ENOMEM, "policy: out of memory");
+		k->label = ztp__memdup(l, len + 1);
+		if (!k->label) {
+			free(k);
+			ZTP_ENSURE(0, ZTP_ENOMEM, "policy: out of memory");
+		}
+		k->label[len] = '\0';
+		k->label_len = (uint32_t)len;
+		k->lhash = h;
+		x->bytes += len + 1;
+		kid_place(n->kids, n->kcap, k);
+		n->nkids++;
+	}
+	*out = k;
+cleanup:
+	return rc;
+}
+
+int ztp__pindex_add(ztp__pindex *x, const char *r, size_t len, int effect,
+		    unsigned actions, uint32_t stmt)
+{
+	ztp__pnode *n = x->root;
+	size_t pos = 0;
+	int rc = ZTP_OK, a;
+
+	for (;;) {
+		size_t e = level_end(r, len, pos);
+
+		ZTP_CHECK(child_get(&n, x, n, r + pos, e - pos));
+		if (e == len)
+			break;
+		pos = e + 1;
+	}
+	if (!n->first) {
+		n->first = ztp__malloc(2 * ZTP__PX_NACT * sizeof(uint32_t));
+		ZTP_ENSURE(n->first, ZTP_ENOMEM, "policy: out of memory");
+		for (a = 0; a < 2 * ZTP__PX_NACT; a++)
+			n->first[a] = ZTP__PX_NONE;
+		x->bytes += 2 * ZTP__PX_NACT * sizeof(uint32_t);
+	}
+	n->term[effect] |= (uint8_t)actions;
+	for (a = 0; a < ZTP__PX_NACT; a++) {
+		uint32_t *f = &n->first[effect * ZTP__PX_NACT + a];
+
+		if ((actions & (1u << a)) && stmt < *f)
+			*f = stmt;
+	}
+cleanup:
+	return rc;
+}
+
+static void summarise(ztp__pnode *n)
+{
+	ztp__pnode *k[3 + ZTP__VAR_COUNT];
+	uint32_t i;
+	size_t j;
+
+	n->sub[0] = n->term[0];
+	n->sub[1] = n->term[1];
+	for (i = 0; i < n->kcap; i++) {
+		if (!n->kids[i])
+			continue;
+		summarise(n->kids[i]);
+		n->sub[0] |= n->kids[i]->sub[0];
+		n->sub[1] |= n->kids[i]->sub[1];
+	}
+	k[0] = n->plus;
+	k[1] = n->hash;
+	for (j = 0; j < ZTP__VAR_COUNT; j++)
+		k[2 + j] = n->var[j];
+	for (j = 0; j < 2 + ZTP__VAR_COUNT; j++) {
+		if (!k[j])
+			continue;
+		summarise(k[j]);
+		n->sub[0] |= k[j]->sub[0];
+		n->sub[1] |= k[j]->sub[1];
+	}
+}
+
+void ztp__pindex_finish(ztp__pindex *x)
+{
+	const ztp__pnode *r = x->root;
+	uint32_t i;
+	int e, v;
+
+	summarise(x->root);
+	for (e = 0; e < 2; e++) {
+		uint8_t m = 0;
+
+		for (i = 0; i < r->kcap; i++)
+			if (r->kids[i] && r->kids[i]->label[0] != '$')
+				m |= r->kids[i]->sub[e];
+		if (r->plus)
+			m |= r->plus->sub[e];
+		if (r->hash)
+			m |= r->hash->sub[e];
+		for (v = 0; v < ZTP__VAR_COUNT; v++)
+			if (r->var[v])
+				m |= r->var[v]->sub[e];
+		x->root_nodollar[e] = m;
+	}
+}
+
+/* ------------------------------------------------------------------ match */
+
+typedef struct mctx {
+	const ztp__pindex *x;
+	ztp__preq *r;
+	const char *t;
+	size_t len;
+	uint8_t bit;
+} mctx;
+
+/* One level of the request: [p, p+n), and where the next one starts
+ * (len + 1 when this was the last). */
+typedef struct lvl {
+	const char *p;
+	size_t n;
+	size_t next;
+	bool plus, hash, dollar; /* dollar: a literal starting with '$' */
+} lvl;
+
+static void lvl_at(lvl *l, const mctx *m, size_t pos, int depth)
+{
+	size_t e = level_end(m->t, m->len, pos);
+
+	l->p = m->t + pos;
+	l->n = e - pos;
+	l->next = e < m->len ? e + 1 : m->len + 1;
+	l->plus = l->n == 1 && l->p[0] == '+';
+	l->hash = l->n == 1 && l->p[0] == '#';
+	l->dollar = depth == 0 && l->n > 0 && l->p[0] == '$';
+}
+
+static bool stop(const mctx *m)
+{
+	return !m->r->explain && m->r->found[ZTP__PX_DENY];
+}
+
+static void hit(const mctx *m, const ztp__pnode *n, int effect)
+{
+	ztp__preq *r = m->r;
+	uint32_t f;
+
+	if (!(n->term[effect] & m->bit))
+		return;
+	r->found[effect] = true;
+	f = n->first[effect * ZTP__PX_NACT + r->act];
+	if (f < r->best[effect])
+		r->best[effect] = f;
+}
+
+/* Whether walking into n can still change the outcome. */
+static bool worth(const mctx *m, const ztp__pnode *n, bool deny_only)
+{
+	if (stop(m))
+		return false;
+	if (n->sub[ZTP__PX_DENY] & m->bit)
+		return true;
+	return !deny_only && (n->sub[ZTP__PX_ALLOW] & m->bit) &&
+	       (m->r->explain || !m->r->found[ZTP__PX_ALLOW]);
+}
+
+static bool val_is(const mctx *m, int v, const lvl *l)
+{
+	return m->r->vlen[v] == l->n && memcmp(m->r->val[v], l->p, l->n) == 0;
+}
+
+/* Topic name against resources. deny_only: the path went through a variable
+ * whose value is unknown, so only Deny resources below apply. */
+static void name_walk(const mctx *m, const ztp__pnode *n, size_t pos, int depth,
+		      bool deny_only)
+{
+	const ztp__pnode *k;
+	lvl l;
+	int v;
+
+	if (pos > m->len) {
+		hit(m, n, ZTP__PX_DENY);
+		if (!deny_only)
+			hit(m, n, ZTP__PX_ALLOW);
+		if (n->hash) {
+			hit(m, n->hash, ZTP__PX_DENY);
+			if (!deny_only)
+				hit(m, n->hash, ZTP__PX_ALLOW);
+		}
+		return;
+	}
+	lvl_at(&l, m, pos, depth);
+	if (n->hash && !l.dollar) {
+		hit(m, n->hash, ZTP__PX_DENY);
+		if (!deny_only)
+			hit(m, n->hash, ZTP__PX_ALLOW);
+	}
+	if (n->kcap) {
+		k = kid_find(n, l.p, l.n, level_hash(l.p, l.n));
+		if (k && worth(m, k, deny_only))
+			name_walk(m, k, l.next, depth + 1, deny_only);
+	}
+	if (n->plus && !l.dollar && worth(m, n->plus, deny_only))
+		name_walk(m, n->plus, l.next, depth + 1, deny_only);
+	for (v = 0; v < ZTP__VAR_COUNT; v++) {
+		k = n->var[v];
+		if (!k)
+			continue;
+		if (m->r->val[v]) {
+			if (val_is(m, v, &l) && worth(m, k, deny_only))
+				name_walk(m, k, l.next, depth + 1, deny_only);
+		} else if (!l.dollar && worth(m, k, true)) {
+			name_walk(m, k, l.next, depth + 1, true);
+		}
+	}
+}
+
+void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, const char *t,
+			    size_t len)
+{
+	mctx m = {x, r, t, len, (uint8_t)(1u << r->act)};
+
+	r->found[0] = r->found[1] = false;
+	r->best[0] = r->best[1] = ZTP__PX_NONE;
+	name_walk(&m, x->root, 0, 0, false);
+}
+
+static bool allow_worth(const mctx *m, const ztp__pnode *k)
+{
+	return k && (k->sub[ZTP__PX_ALLOW] & m->bit) &&
+	       (m->r->explain || !m->r->found[ZTP__PX_ALLOW]);
+}
+
+/* Subset: is the requested filter covered by an Allow resource? */
+static void allow_walk(const mctx *m, const ztp__pnode *n, size_t pos,
+		       int depth)
+{
+	const ztp__pnode *k;
+	lvl l;
+	int v;
+
+	if (pos > m->len) {
+		hit(m, n, ZTP__PX_ALLOW);
+		if (n->hash)
+			hit(m, n->hash, ZTP__PX_ALLOW);
+		return;
+	}
+	lvl_at(&l, m, pos, depth);
+	/* a resource '#' covers whatever is left of the request, except
+	 * that a first-level '#' never covers a '$' topic */
+	if (n->hash && !l.dollar)
+		hit(m, n->hash, ZTP__PX_ALLOW);
+	if (l.hash)
+		return; /* only a resource '#' covers a requested '#' */
+	if (l.plus) {
+		if (allow_worth(m, n->plus))
+			allow_walk(m, n->plus, l.next, depth + 1);
+		return; /* neither a literal nor a variable covers '+' */
+	}
+	if (n->kcap) {
+		k = kid_find(n, l.p, l.n, level_hash(l.p, l.n));
+		if (allow_worth(m, k))
+			allow_walk(m, k, l.next, depth + 1);
+	}
+	if (!l.dollar && allow_worth(m, n->plus))
+		allow_walk(m, n->plus, l.next, depth + 1);
+	for (v = 0; v < ZTP__VAR_COUNT; v++) {
+		k = n->var[v];
+		if (m->r->val[v] && val_is(m, v, &l) && allow_worth(m, k))
+			allow_walk(m, k, l.next, depth + 1);
+	}
+}
+
+/* Every Deny resource ending at or below n (for a requested '#'). */
+static void deny_subtree(const mctx *m, const ztp__pnode *n, bool skip_dollar)
+{
+	const ztp__pnode *k[2 + ZTP__VAR_COUNT];
+	uint32_t i;
+	size_t j;
+
+	if (!(n->sub[ZTP__PX_DENY] & m->bit) || stop(m))
+		return;
+	hit(m, n, ZTP__PX_DENY);
+	for (i = 0; i < n->kcap; i++)
+		if (n->kids[i] && !(skip_dollar && n->kids[i]->label[0] == '$'))
+			deny_subtree(m, n->kids[i], false);
+	k[0] = n->plus;
+	k[1] = n->hash;
+	for (j = 0; j < ZTP__VAR_COUNT; j++)
+		k[2 + j] = n->var[j];
+	for (j = 0; j < 2 + ZTP__VAR_COUNT; j++)
+		if (k[j])
+			deny_subtree(m, k[j], false);
+}
+
+/* Intersection: could some topic match the request and a Deny resource? */
+static void deny_walk(const mctx *m, const ztp__pnode *n, size_t pos,
+		      int depth)
+{
+	const ztp__pnode *k;
+	uint32_t i;
+	lvl l;
+	int v;
+
+	if (!(n->sub[ZTP__PX_DENY] & m->bit) || stop(m))
+		return;
+	if (pos > m->len) {
+		hit(m, n, ZTP__PX_DENY);
+		if (n->hash)
+			hit(m, n->hash, ZTP__PX_DENY);
+		return;
+	}
+	lvl_at(&l, m, pos, depth);
+	if (n->hash && !l.dollar)
+		hit(m, n->hash, ZTP__PX_DENY);
+	if (l.hash) {
+		/* the request matches n itself and everything below it,
+		 * except '$' topics when it is the first level */
+		if (depth == 0 && !m->r->explain) {
+			if (m->x->root_nodollar[ZTP__PX_DENY] & m->bit)
+				m->r->found[ZTP__PX_DENY] = true;
+			return;
+		}
+		deny_subtree(m, n, depth == 0);
+		return;
+	}
+	if (l.plus) {
+		for (i = 0; i < n->kcap; i++)
+			if (n->kids[i] &&
+			    !(depth == 0 && n->kids[i]->label[0] == '$'))
+				deny_walk(m, n->kids[i], l.next, depth + 1);
+	} else if (n->kcap) {
+		k = kid_find(n, l.p, l.n, level_hash(l.p, l.n));
+		if (k)
+			deny_walk(m, k, l.next, depth + 1);
+	}
+	if (n->plus && !l.dollar)
+		deny_walk(m, n->plus, l.next, depth + 1);
+	for (v = 0; v < ZTP__VAR_COUNT; v++) {
+		k = n->var[v];
+		if (!k)
+			continue;
+		/* a known value is one literal level; an unknown one could
+		 * be any identifier, and identifiers never start with '$' */
+		if (l.plus || (!m->r->val[v] && !l.dollar) ||
+		    (m->r->val[v] && val_is(m, v, &l)))
+			deny_walk(m, k, l.next, depth + 1);
+	}
+}
+
+void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r,
+			      const char *t, size_t len)
+{
+	mctx m = {x, r, t, len, (uint8_t)(1u << r->act)};
+
+	r->found[0] = r->found[1] = false;
+	r->best[0] = r->best[1] = ZTP__PX_NONE;
+	deny_walk(&m, x->root, 0, 0);
+	if (stop(&m))
+		return;
+	allow_walk(&m, x->root, 0, 0);
+}

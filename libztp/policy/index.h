@@ -1,0 +1,73 @@
+/*
+ * libztp — compiled policy index (private to the policy module).
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A policy compiles into one trie over topic levels. Every resource of every
+ * statement is a path from the root; each level of the path is a literal,
+ * `+`, `#` or a variable (`${device}`, `${tenant}`, `${client_id}`) that is
+ * resolved against the identity of each request. A node where a resource
+ * ends records, per (effect, action), the lowest index of a statement that
+ * ends there. Literal children sit in an open-addressing hash table, so a
+ * decision costs O(topic levels) whatever the number of statements.
+ */
+#ifndef ZTP_POLICY_INDEX_H
+#define ZTP_POLICY_INDEX_H
+
+#include "core/internal.h"
+
+#define ZTP__PX_NACT 4    /* connect, publish, subscribe, receive */
+#define ZTP__PX_ALLOW 0
+#define ZTP__PX_DENY 1
+#define ZTP__PX_MAX_LEVELS 64 /* topic levels in one resource */
+#define ZTP__PX_NONE UINT32_MAX
+
+enum { ZTP__VAR_DEVICE = 0, ZTP__VAR_TENANT, ZTP__VAR_CLIENT, ZTP__VAR_COUNT };
+
+typedef struct ztp__pnode ztp__pnode;
+
+typedef struct ztp__pindex {
+	ztp__pnode *root;
+	/* actions with a resource of each effect anywhere below the root
+	 * other than under a first-level literal starting with '$' */
+	uint8_t root_nodollar[2];
+	size_t nodes;
+	size_t bytes;
+} ztp__pindex;
+
+/* The identity and action of one request. Values are NULL when unknown. */
+typedef struct ztp__preq {
+	const char *val[ZTP__VAR_COUNT];
+	size_t vlen[ZTP__VAR_COUNT];
+	int act;      /* 0..3: action - 1 */
+	bool explain; /* find the lowest deciding statement, no early exit */
+	/* results */
+	bool found[2];
+	uint32_t best[2];
+} ztp__preq;
+
+int ztp__pindex_init(ztp__pindex *x);
+void ztp__pindex_free(ztp__pindex *x);
+
+/* Check a resource of a policy document (an MQTT filter whose whole levels
+ * may be variables). Sets a detail naming what. */
+int ztp__presource_check(const char *r, size_t len, const char *what);
+/* Add a checked resource for a statement. actions: bit a for action a+1. */
+int ztp__pindex_add(ztp__pindex *x, const char *r, size_t len, int effect,
+		    unsigned actions, uint32_t stmt);
+/* Compute subtree summaries; call once after the last add. */
+void ztp__pindex_finish(ztp__pindex *x);
+
+/* MQTT topic name / filter syntax (§4.7), with a detail on failure. */
+int ztp__topic_name_check(const char *t, size_t len);
+int ztp__topic_filter_check(const char *t, size_t len);
+
+/* Evaluate a (checked) topic name against the index: sets r->found/best. */
+void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, const char *t,
+			    size_t len);
+/* Evaluate a (checked) topic filter for subscribe: found[ALLOW] when the
+ * filter is a subset of an Allow resource, found[DENY] when it intersects a
+ * Deny resource. */
+void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r,
+			      const char *t, size_t len);
+
+#endif /* ZTP_POLICY_INDEX_H */
