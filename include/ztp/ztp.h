@@ -14,5 +14,6 @@
 #include <ztp/store.h>
 #include <ztp/policy.h>
 #include <ztp/ca.h>
+#include <ztp/device.h>
 
 #endif /* ZTP_ZTP_H */

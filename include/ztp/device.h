@@ -1,0 +1,246 @@
+/*
+ * libztp — device-side provisioning API.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_DEVICE_H
+#define ZTP_DEVICE_H
+
+/**
+ * @file device.h
+ * @brief The device side of the protocol: factory identity, operational key
+ * generation, CSR, challenge signing, HTTPS with mutual TLS, retries and
+ * atomic credential storage.
+ *
+ * A ::ztp_device is configured with setters or from a JSON file
+ * (ztp-device.json(5)), then driven with ztp_device_bootstrap() and
+ * ztp_device_status().
+ *
+ * Credentials live in a state directory, one sub-directory per kind
+ * (`bootstrap/`, `operational/`), each with two slots (`a/`, `b/`) holding
+ * `key.pem`, `cert.pem` and `chain.pem`, and a manifest `current.json`
+ * naming the slot in use. A new credential is always built in the slot that
+ * is not current and becomes current only by the atomic replacement of the
+ * manifest, so power loss at any point leaves either the old credential or
+ * the new one current, never a key without its certificate. See
+ * ztp_device(3) for the full layout and the resume rules.
+ *
+ * Thread safety: a ::ztp_device belongs to one thread at a time; distinct
+ * handles may be used concurrently. Two processes using the same state
+ * directory are serialised by a lock file (the second gets #ZTP_ESTATE).
+ */
+
+#include <ztp/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque device handle. @since 0.1.0 */
+typedef struct ztp_device ztp_device;
+
+/**
+ * Create a device handle with default settings: operational key type
+ * `ec-p256`, connect timeout 10 s, request timeout 60 s, 5 attempts per
+ * request, backoff base 1 s, backoff cap 60 s, Retry-After honoured up to
+ * 300 s, system clock, no event callback. Nothing else is configured: the
+ * server URL, CA bundle, factory identity and state directory must be set.
+ * @param[out] out the new handle, freed with ztp_device_free()
+ * @return #ZTP_OK, #ZTP_ENOMEM, #ZTP_ECRYPTO (initialisation failed),
+ *         #ZTP_EINVAL (out is NULL).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_new(ztp_device **out);
+
+/**
+ * Free a device handle and wipe the key material it holds. Accepts NULL.
+ * @since 0.1.0
+ */
+ZTP_EXTERN void ztp_device_free(ztp_device *dev);
+
+/**
+ * Set the device ID. Optional: by default the ID is read from the factory
+ * certificate (its subject CN). When both are present they must agree, or
+ * ztp_device_bootstrap() fails with #ZTP_EMISMATCH.
+ * @param device_id checked with ztp_id_validate(); copied
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_id(ztp_device *dev, const char *device_id);
+
+/**
+ * Set the factory identity: the key that signs the bootstrap transcript and
+ * authenticates the TLS connection, and its certificate.
+ *
+ * The key is named by a source URI so that hardware tokens can be added
+ * without an API change:
+ * - `file:PATH` (or `file:///PATH`): a PEM private key file (PKCS#8 or
+ *   traditional EC/RSA, unencrypted). The key is loaded now and kept in
+ *   memory; it is never written anywhere by the library.
+ * - `pkcs11:…` (RFC 7512): recognised and refused with #ZTP_EUNSUPPORTED in
+ *   this version.
+ *
+ * @param key_source  a key source URI as above; borrowed for the call
+ * @param cert_path   a PEM file holding the factory certificate, optionally
+ *                    followed by intermediate CA certificates (leaf first);
+ *                    the intermediates are sent as the `factory_chain` hint
+ *                    and as the TLS client chain
+ * @return #ZTP_OK; #ZTP_EINVAL (malformed URI); #ZTP_EUNSUPPORTED (URI
+ *         scheme); #ZTP_EIO (cannot read a file); #ZTP_EPARSE (not PEM);
+ *         #ZTP_ETOOBIG; #ZTP_EMISMATCH (the key does not belong to the
+ *         certificate); #ZTP_EPROFILE (the certificate names no valid device
+ *         ID); #ZTP_ENOMEM. On failure the previous identity is kept.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_factory_identity(ztp_device *dev,
+					       const char *key_source,
+					       const char *cert_path);
+
+/**
+ * Set the server's base URL, e.g. `https://ztp.example.com:8443` or
+ * `https://host/prefix`. Endpoints are reached at BASE`/ztp/v1/<endpoint>`.
+ * Only `https` is accepted; user information, query and fragment are
+ * refused; a trailing `/` is dropped.
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_base_url(ztp_device *dev, const char *url);
+
+/**
+ * Set the CA bundle (PEM file) that authenticates the server. The system's
+ * default trust store is never used: the bundle must be set, and it is the
+ * only trust anchor for the server certificate. Host name verification is
+ * always on.
+ * @param path copied; the file must exist and parse as 1..8 certificates
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EIO, #ZTP_EPARSE, #ZTP_ETOOBIG,
+ *         #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_ca_file(ztp_device *dev, const char *path);
+
+/**
+ * Set the type of the operational keys the device generates: `ec-p256`
+ * (default), `ec-p384`, `ed25519`, `rsa-2048`, `rsa-3072` or `rsa-4096`.
+ * @return #ZTP_OK, #ZTP_EINVAL (unknown type).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_key_type(ztp_device *dev, const char *type);
+
+/**
+ * Set the state directory where credentials are kept. It is created (mode
+ * 0700) when first needed; an existing directory that is writable by group
+ * or others is refused when used.
+ * @param path copied
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_state_dir(ztp_device *dev, const char *path);
+
+/**
+ * Set the transport timeouts of each HTTP attempt.
+ * @param connect_ms TCP + TLS connection timeout, 1..600000 ms
+ * @param total_ms   whole-request timeout, 1..600000 ms (>= connect_ms)
+ * @return #ZTP_OK, #ZTP_EINVAL.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_timeouts(ztp_device *dev, int64_t connect_ms,
+				       int64_t total_ms);
+
+/**
+ * Set the retry policy of each request. Before retry n (n = 0 for the first
+ * retry) the device waits a uniformly random time in
+ * [0, min(max_delay_ms, base_delay_ms * 2^n)] ("full jitter"), or, when a
+ * 429/503 answer carries a `Retry-After` header or an `error.retry_after`
+ * member, that many seconds bounded by max_retry_after_ms.
+ * Network failures, 408, 429 and 5xx answers are retried; other 4xx
+ * answers, TLS verification failures and malformed answers are not.
+ * @param max_attempts       1..100 (1: no retry)
+ * @param base_delay_ms      1..3600000
+ * @param max_delay_ms       base_delay_ms..3600000
+ * @param max_retry_after_ms 0..86400000
+ * @return #ZTP_OK, #ZTP_EINVAL.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_retry(ztp_device *dev, int max_attempts,
+				    int64_t base_delay_ms,
+				    int64_t max_delay_ms,
+				    int64_t max_retry_after_ms);
+
+/**
+ * Receive one JSON event per protocol step and per HTTP attempt (see
+ * ztp_device(3) for the schema). Events never contain key material.
+ * @param fn  callback, or NULL to stop; called on the calling thread
+ * @param ctx passed to fn unchanged
+ * @return #ZTP_OK, #ZTP_EINVAL.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_event_callback(ztp_device *dev, ztp_event_fn fn,
+					     void *ctx);
+
+/**
+ * Set the clock used for certificate validity decisions and event times.
+ * @param fn  clock, or NULL for the system clock
+ * @return #ZTP_OK, #ZTP_EINVAL.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_set_clock(ztp_device *dev, ztp_clock_fn fn,
+				    void *ctx);
+
+/**
+ * Replace the handle's configuration with the contents of a JSON file (see
+ * ztp-device.json(5)). The parser is strict: unknown members, wrong types,
+ * out-of-range values and malformed JSON are errors. Settings absent from
+ * the file take their defaults; the event callback and the clock are kept.
+ * Relative paths in the file are relative to the file's directory. On any
+ * failure the handle is left unchanged.
+ * @param path the file (at most 64 KiB)
+ * @return #ZTP_OK, #ZTP_EIO, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_EINVAL, or any
+ *         code of the setters.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_load_config(ztp_device *dev, const char *path);
+
+/**
+ * Bootstrap: generate an operational key, build a CSR naming the device,
+ * fetch a challenge, sign the transcript with the factory key, and send it
+ * over mutual TLS (factory certificate as client certificate). The returned
+ * certificate must carry the generated key and name this device; it is
+ * stored in the `bootstrap` slot that is not current, and then made
+ * current atomically.
+ *
+ * A key generated by an interrupted earlier run and never certified is
+ * reused. A certificate already received for it but not yet made current
+ * (power lost between the two writes) is made current without contacting
+ * the server.
+ * @return #ZTP_OK; #ZTP_EDENIED (refused by the server, detail carries its
+ *         error code and message); #ZTP_ENETWORK (transport or TLS failure,
+ *         or 5xx after the last attempt); #ZTP_ERATELIMIT (429 after the
+ *         last attempt); #ZTP_EPARSE, #ZTP_ETOOBIG (malformed answer);
+ *         #ZTP_EMISMATCH (the certificate is for another key or device);
+ *         #ZTP_EEXPIRED (it has already expired by the device clock);
+ *         #ZTP_EINVAL (incomplete configuration); #ZTP_ESTATE (state
+ *         directory locked by another process); #ZTP_EIO; #ZTP_ECRYPTO;
+ *         #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_bootstrap(ztp_device *dev);
+
+/**
+ * Describe the stored credentials as JSON:
+ * `{"device_id": "…"|null, "state_dir": "…", "credentials":
+ * {"bootstrap": C|null, "operational": C|null}}` where C is
+ * `{"slot","device_id","serial","not_before","not_after","expired",
+ * "fingerprint","tenant"(or null)}` (times RFC 3339; fingerprint: SHA-256
+ * of the certificate DER, lowercase hex). Does not contact the server.
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL (no state directory), #ZTP_EIO, #ZTP_EPARSE
+ *         (corrupt manifest or credential files), #ZTP_EMISMATCH (manifest
+ *         and files disagree), #ZTP_ENOMEM.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_status(ztp_device *dev, char **json);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZTP_DEVICE_H */

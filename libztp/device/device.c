@@ -1,0 +1,784 @@
+/*
+ * libztp — device handle: configuration (setters and JSON file), status.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "device/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/rand.h>
+
+#define DEV_CA_MAX 64
+
+void ztp__dev_cfg_defaults(ztp__dev_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->key_type, "ec-p256", sizeof("ec-p256"));
+	c->connect_ms = 10000;
+	c->total_ms = 60000;
+	c->max_attempts = 5;
+	c->base_delay_ms = 1000;
+	c->max_delay_ms = 60000;
+	c->max_retry_after_ms = 300000;
+	c->rotate_percent = 67;
+}
+
+void ztp__dev_cfg_clear(ztp__dev_cfg *c)
+{
+	free(c->device_id);
+	EVP_PKEY_free(c->factory_key);
+	X509_free(c->factory_cert);
+	sk_X509_pop_free(c->factory_chain, X509_free);
+	free(c->base_url);
+	free(c->ca_file);
+	free(c->state_dir);
+	free(c->device_type);
+	free(c->firmware_version);
+	json_object_put(c->capabilities);
+	memset(c, 0, sizeof(*c));
+}
+
+static void replace_str(char **slot, char *val)
+{
+	free(*slot);
+	*slot = val;
+}
+
+/* ------------------------------------------------------------------ setters on a configuration */
+
+static int cfg_set_id(ztp__dev_cfg *c, const char *id)
+{
+	int rc = ZTP_OK;
+	char *copy = NULL;
+
+	ZTP_CHECK(ztp__id_check(id, strlen(id), "device ID"));
+	copy = ztp__strdup(id);
+	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "device ID: out of memory");
+	replace_str(&c->device_id, copy);
+cleanup:
+	return rc;
+}
+
+/* The file path named by a key source URI, or an error for any other
+ * source. Paths are taken literally (no percent-decoding). */
+static int key_source_path(const char **path, const char *src)
+{
+	int rc = ZTP_OK;
+
+	if (strncmp(src, "pkcs11:", 7) == 0) {
+		rc = ztp__err(ZTP_EUNSUPPORTED,
+			      "factory key: PKCS#11 key sources are not "
+			      "supported by this version");
+		goto cleanup;
+	}
+	ZTP_ENSURE(strncmp(src, "file:", 5) == 0, ZTP_EINVAL,
+		   "factory key: source must be a file: URI (file:PATH)");
+	*path = src + 5;
+	if (strncmp(*path, "//", 2) == 0) {
+		ZTP_ENSURE((*path)[2] == '/', ZTP_EINVAL,
+			   "factory key: file:// URI with a host is not "
+			   "supported; use file:///PATH or file:PATH");
+		*path += 2;
+	}
+	ZTP_ENSURE(**path != '\0', ZTP_EINVAL, "factory key: empty path");
+cleanup:
+	return rc;
+}
+
+static int cfg_set_factory(ztp__dev_cfg *c, const char *key_source,
+			   const char *cert_path)
+{
+	int rc = ZTP_OK;
+	const char *key_path = NULL;
+	char *kbuf = NULL, *cbuf = NULL;
+	size_t klen = 0, clen = 0;
+	EVP_PKEY *key = NULL;
+	STACK_OF(X509) *certs = NULL;
+	X509 *leaf = NULL;
+	char id[ZTP_ID_MAX + 1];
+	ztp__sigalg alg;
+
+	ZTP_CHECK(key_source_path(&key_path, key_source));
+	ZTP_CHECK(ztp__file_read(&kbuf, &klen, key_path,
+				 ZTP__DEV_KEYFILE_MAX));
+	ZTP_CHECK(ztp__pem_privkey(&key, kbuf, klen, NULL));
+	ZTP_CHECK(ztp__sigalg_for_key(&alg, key));
+	ZTP_CHECK(ztp__file_read(&cbuf, &clen, cert_path,
+				 (size_t)ZTP_PEM_MAX * ZTP_CHAIN_MAX));
+	ZTP_CHECK(ztp__pem_certs(&certs, cbuf, clen, ZTP_CHAIN_MAX));
+	leaf = sk_X509_shift(certs);
+	ZTP_ENSURE(leaf != NULL, ZTP_EPARSE, "factory certificate: empty");
+	ZTP_ENSURE(EVP_PKEY_eq(X509_get0_pubkey(leaf), key) == 1,
+		   ZTP_EMISMATCH,
+		   "factory identity: the key in %s does not belong to the "
+		   "certificate in %s",
+		   key_path, cert_path);
+	ZTP_CHECK(ztp__cert_device_id(id, leaf));
+
+	EVP_PKEY_free(c->factory_key);
+	X509_free(c->factory_cert);
+	sk_X509_pop_free(c->factory_chain, X509_free);
+	c->factory_key = key;
+	c->factory_cert = leaf;
+	c->factory_chain = certs;
+	key = NULL;
+	leaf = NULL;
+	certs = NULL;
+cleanup:
+	ztp__free_secret(kbuf, klen);
+	free(cbuf);
+	EVP_PKEY_free(key);
+	X509_free(leaf);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+static bool url_char_ok(unsigned char ch)
+{
+	return ch > 0x20 && ch < 0x7f && ch != '?' && ch != '#' &&
+	       ch != '\\' && ch != '"' && ch != '<' && ch != '>';
+}
+
+static int cfg_set_url(ztp__dev_cfg *c, const char *url)
+{
+	int rc = ZTP_OK;
+	size_t len = strlen(url), i, host_end;
+	char *copy = NULL;
+	const size_t pre = sizeof("https://") - 1;
+
+	ZTP_ENSURE(len <= ZTP__DEV_URL_MAX, ZTP_EINVAL,
+		   "base URL: longer than %d bytes", ZTP__DEV_URL_MAX);
+	ZTP_ENSURE(strncmp(url, "https://", pre) == 0, ZTP_EINVAL,
+		   "base URL: must start with https://");
+	for (i = 0; i < len; i++)
+		ZTP_ENSURE(url_char_ok((unsigned char)url[i]), ZTP_EINVAL,
+			   "base URL: character at offset %zu not allowed "
+			   "(no spaces, controls, query or fragment)",
+			   i);
+	for (host_end = pre; host_end < len && url[host_end] != '/';
+	     host_end++)
+		ZTP_ENSURE(url[host_end] != '@', ZTP_EINVAL,
+			   "base URL: user information is not allowed");
+	ZTP_ENSURE(host_end > pre && url[pre] != ':', ZTP_EINVAL,
+		   "base URL: no host");
+	while (len > host_end && url[len - 1] == '/')
+		len--;
+	copy = ztp__strndup(url, len);
+	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "base URL: out of memory");
+	replace_str(&c->base_url, copy);
+cleanup:
+	return rc;
+}
+
+static int cfg_set_ca(ztp__dev_cfg *c, const char *path)
+{
+	int rc = ZTP_OK;
+	char *buf = NULL, *copy = NULL;
+	size_t len = 0;
+	STACK_OF(X509) *certs = NULL;
+
+	ZTP_ENSURE(*path != '\0', ZTP_EINVAL, "CA file: empty path");
+	ZTP_CHECK(ztp__file_read(&buf, &len, path,
+				 (size_t)ZTP_PEM_MAX * DEV_CA_MAX));
+	ZTP_CHECK(ztp__pem_certs(&certs, buf, len, DEV_CA_MAX));
+	copy = ztp__strdup(path);
+	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "CA file: out of memory");
+	replace_str(&c->ca_file, copy);
+cleanup:
+	free(buf);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+static int cfg_set_key_type(ztp__dev_cfg *c, const char *type)
+{
+	static const char *const types[] = {"ec-p256",  "ec-p384",
+					    "ed25519",  "rsa-2048",
+					    "rsa-3072", "rsa-4096"};
+	size_t i;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(types); i++) {
+		if (strcmp(type, types[i]) == 0) {
+			memcpy(c->key_type, types[i], strlen(types[i]) + 1);
+			return ZTP_OK;
+		}
+	}
+	return ztp__err(ZTP_EINVAL,
+			"key type: unknown \"%.32s\" (ec-p256, ec-p384, "
+			"ed25519, rsa-2048, rsa-3072, rsa-4096)",
+			type);
+}
+
+static int cfg_set_state(ztp__dev_cfg *c, const char *path)
+{
+	int rc = ZTP_OK;
+	char *copy = NULL;
+
+	ZTP_ENSURE(*path != '\0', ZTP_EINVAL, "state directory: empty path");
+	ZTP_ENSURE(strlen(path) < 3072, ZTP_EINVAL,
+		   "state directory: path too long");
+	copy = ztp__strdup(path);
+	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "state directory: out of memory");
+	replace_str(&c->state_dir, copy);
+cleanup:
+	return rc;
+}
+
+static int cfg_set_timeouts(ztp__dev_cfg *c, int64_t connect_ms,
+			    int64_t total_ms)
+{
+	if (connect_ms < 1 || connect_ms > 600000 || total_ms < 1 ||
+	    total_ms > 600000 || total_ms < connect_ms)
+		return ztp__err(ZTP_EINVAL,
+				"timeouts: need 1 <= connect (%lld) <= total "
+				"(%lld) <= 600000 ms",
+				(long long)connect_ms, (long long)total_ms);
+	c->connect_ms = connect_ms;
+	c->total_ms = total_ms;
+	return ZTP_OK;
+}
+
+static int cfg_set_retry(ztp__dev_cfg *c, int64_t attempts, int64_t base,
+			 int64_t cap, int64_t max_ra)
+{
+	if (attempts < 1 || attempts > 100)
+		return ztp__err(ZTP_EINVAL, "retry: max_attempts %lld not in "
+					    "1..100",
+				(long long)attempts);
+	if (base < 1 || base > 3600000 || cap < base || cap > 3600000)
+		return ztp__err(ZTP_EINVAL,
+				"retry: need 1 <= base_delay_ms (%lld) <= "
+				"max_delay_ms (%lld) <= 3600000",
+				(long long)base, (long long)cap);
+	if (max_ra < 0 || max_ra > 86400000)
+		return ztp__err(ZTP_EINVAL,
+				"retry: max_retry_after_ms %lld not in "
+				"0..86400000",
+				(long long)max_ra);
+	c->max_attempts = (int)attempts;
+	c->base_delay_ms = base;
+	c->max_delay_ms = cap;
+	c->max_retry_after_ms = max_ra;
+	return ZTP_OK;
+}
+
+/* ------------------------------------------------------------------ handle */
+
+int ztp_device_new(ztp_device **out)
+{
+	int rc = ZTP_OK;
+	ztp_device *dev = NULL;
+
+	ZTP_ARG(out != NULL);
+	*out = NULL;
+	ZTP_CHECK(ztp__ensure_init());
+	dev = ztp__calloc(1, sizeof(*dev));
+	ZTP_ENSURE(dev != NULL, ZTP_ENOMEM, "device: out of memory");
+	ztp__dev_cfg_defaults(&dev->cfg);
+	*out = dev;
+cleanup:
+	return rc;
+}
+
+void ztp_device_free(ztp_device *dev)
+{
+	if (dev == NULL)
+		return;
+	ztp__dev_cfg_clear(&dev->cfg);
+	OPENSSL_cleanse(dev, sizeof(*dev));
+	free(dev);
+}
+
+int ztp_device_set_id(ztp_device *dev, const char *device_id)
+{
+	ZTP_ARG(dev != NULL);
+	ZTP_ARG(device_id != NULL);
+	return cfg_set_id(&dev->cfg, device_id);
+}
+
+int ztp_device_set_factory_identity(ztp_device *dev, const char *key_source,
+				    const char *cert_path)
+{
+	ZTP_ARG(dev != NULL);
+	ZTP_ARG(key_source != NULL);
+	ZTP_ARG(cert_path != NULL);
+	return cfg_set_factory(&dev->cfg, key_source, cert_path);
+}
+
+int ztp_device_set_base_url(ztp_device *dev, const char *url)
+{
+	ZTP_ARG(dev != NULL);
+	ZTP_ARG(url != NULL);
+	return cfg_set_url(&dev->cfg, url);
+}
+
+int ztp_device_set_ca_file(ztp_device *dev, const char *path)
+{
+	ZTP_ARG(dev != NULL);
+	ZTP_ARG(path != NULL);
+	return cfg_set_ca(&dev->cfg, path);
+}
+
+int ztp_device_set_key_type(ztp_device *dev, const char *type)
+{
+	ZTP_ARG(dev != NULL);
+	ZTP_ARG(type != NULL);
+	return cfg_set_key_type(&dev->cfg, type);
+}
+
+int ztp_device_set_state_dir(ztp_device *dev, const char *path)
+{
+	ZTP_ARG(dev != NULL);
+	ZTP_ARG(path != NULL);
+	return cfg_set_state(&dev->cfg, path);
+}
+
+int ztp_device_set_timeouts(ztp_device *dev, int64_t connect_ms,
+			    int64_t total_ms)
+{
+	ZTP_ARG(dev != NULL);
+	return cfg_set_timeouts(&dev->cfg, connect_ms, total_ms);
+}
+
+int ztp_device_set_retry(ztp_device *dev, int max_attempts,
+			 int64_t base_delay_ms, int64_t max_delay_ms,
+			 int64_t max_retry_after_ms)
+{
+	ZTP_ARG(dev != NULL);
+	return cfg_set_retry(&dev->cfg, max_attempts, base_delay_ms,
+			     max_delay_ms, max_retry_after_ms);
+}
+
+int ztp_device_set_event_callback(ztp_device *dev, ztp_event_fn fn, void *ctx)
+{
+	ZTP_ARG(dev != NULL);
+	dev->events.fn = fn;
+	dev->events.ctx = ctx;
+	return ZTP_OK;
+}
+
+int ztp_device_set_clock(ztp_device *dev, ztp_clock_fn fn, void *ctx)
+{
+	ZTP_ARG(dev != NULL);
+	dev->clock.fn = fn;
+	dev->clock.ctx = ctx;
+	return ZTP_OK;
+}
+
+int ztp__dev_id(const ztp_device *dev, char out[ZTP_ID_MAX + 1])
+{
+	int rc = ZTP_OK;
+	char fid[ZTP_ID_MAX + 1];
+
+	if (dev->cfg.factory_cert != NULL) {
+		ZTP_CHECK(ztp__cert_device_id(fid, dev->cfg.factory_cert));
+		ZTP_ENSURE(dev->cfg.device_id == NULL ||
+				   strcmp(dev->cfg.device_id, fid) == 0,
+			   ZTP_EMISMATCH,
+			   "device ID \"%s\" differs from \"%s\" named by the "
+			   "factory certificate",
+			   dev->cfg.device_id, fid);
+		memcpy(out, fid, strlen(fid) + 1);
+		goto cleanup;
+	}
+	ZTP_ENSURE(dev->cfg.device_id != NULL, ZTP_EINVAL,
+		   "no device ID configured and no factory certificate to "
+		   "read it from");
+	memcpy(out, dev->cfg.device_id, strlen(dev->cfg.device_id) + 1);
+cleanup:
+	return rc;
+}
+
+void ztp__dev_event(ztp_device *dev, const char *name, json_object *fields)
+{
+	json_object *ev = NULL;
+	char ts[32];
+
+	if (dev->events.fn == NULL)
+		goto cleanup;
+	ev = json_object_new_object();
+	if (ev == NULL)
+		goto cleanup;
+	ztp__time_rfc3339(ts, ztp__now(&dev->clock));
+	if (ztp__json_add_str(ev, "event", name) < 0 ||
+	    ztp__json_add_str(ev, "time", ts) < 0)
+		goto cleanup;
+	if (fields != NULL) {
+		json_object_object_foreach(fields, k, v)
+		{
+			if (ztp__json_add(ev, k, json_object_get(v)) < 0)
+				goto cleanup;
+		}
+	}
+	ztp__event_emit(&dev->events, ev);
+cleanup:
+	json_object_put(ev);
+	json_object_put(fields);
+}
+
+/* ------------------------------------------------------------------ configuration file */
+
+/* A path from the file, made relative to the file's directory. */
+static int cfg_path(char **out, const char *dir, const char *p)
+{
+	int rc = ZTP_OK;
+	ztp__buf b = {0};
+
+	if (p[0] == '/' || dir == NULL)
+		ZTP_CHECK(ztp__buf_append_str(&b, p));
+	else {
+		ZTP_CHECK(ztp__buf_append_str(&b, dir));
+		ZTP_CHECK(ztp__buf_append_byte(&b, '/'));
+		ZTP_CHECK(ztp__buf_append_str(&b, p));
+	}
+	ZTP_CHECK(ztp__buf_terminate(&b));
+	*out = (char *)ztp__buf_steal(&b, NULL);
+cleanup:
+	ztp__buf_free(&b);
+	return rc;
+}
+
+/* A file: key source from the file with a relative path resolved too. */
+static int cfg_key_source(char **out, const char *dir, const char *src)
+{
+	int rc = ZTP_OK;
+	char *path = NULL;
+	ztp__buf b = {0};
+
+	if (strncmp(src, "file:", 5) != 0 || src[5] == '/' || dir == NULL) {
+		*out = ztp__strdup(src);
+		ZTP_ENSURE(*out != NULL, ZTP_ENOMEM, "config: out of memory");
+		goto cleanup;
+	}
+	ZTP_CHECK(cfg_path(&path, dir, src + 5));
+	ZTP_CHECK(ztp__buf_append_str(&b, "file:"));
+	ZTP_CHECK(ztp__buf_append_str(&b, path));
+	ZTP_CHECK(ztp__buf_terminate(&b));
+	*out = (char *)ztp__buf_steal(&b, NULL);
+cleanup:
+	free(path);
+	ztp__buf_free(&b);
+	return rc;
+}
+
+static bool printable_ascii(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static int cfg_registration(ztp__dev_cfg *c, json_object *reg)
+{
+	static const char *const keys[] = {"device_type", "firmware_version",
+					   "capabilities", NULL};
+	int rc = ZTP_OK;
+	const char *type = NULL, *fw = NULL;
+	size_t tlen = 0, flen = 0, i, n;
+	json_object *caps = NULL, *copy = NULL;
+
+	ZTP_CHECK(ztp__json_only_keys(reg, keys, "config registration"));
+	ZTP_CHECK(ztp__json_str(reg, "device_type", true, 64, &type, &tlen));
+	ZTP_CHECK(ztp__json_str(reg, "firmware_version", true, 64, &fw,
+				&flen));
+	ZTP_ENSURE(tlen > 0 && printable_ascii(type, tlen), ZTP_EPARSE,
+		   "config registration: device_type must be 1..64 printable "
+		   "ASCII characters");
+	ZTP_ENSURE(flen > 0 && printable_ascii(fw, flen), ZTP_EPARSE,
+		   "config registration: firmware_version must be 1..64 "
+		   "printable ASCII characters");
+	ZTP_CHECK(ztp__json_array(reg, "capabilities", false, 32, &caps));
+	copy = json_object_new_array();
+	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "config: out of memory");
+	n = caps != NULL ? json_object_array_length(caps) : 0;
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(caps, i);
+		const char *s;
+
+		ZTP_ENSURE(json_object_is_type(e, json_type_string), ZTP_EPARSE,
+			   "config registration: capabilities[%zu] is not a "
+			   "string",
+			   i);
+		s = json_object_get_string(e);
+		ZTP_CHECK(ztp__id_check(s, (size_t)json_object_get_string_len(e),
+					"capability"));
+		ZTP_ENSURE(json_object_array_add(copy, json_object_get(e)) == 0,
+			   ZTP_ENOMEM, "config: out of memory");
+	}
+	c->device_type = ztp__strdup(type);
+	c->firmware_version = ztp__strdup(fw);
+	ZTP_ENSURE(c->device_type != NULL && c->firmware_version != NULL,
+		   ZTP_ENOMEM, "config: out of memory");
+	c->capabilities = copy;
+	copy = NULL;
+cleanup:
+	json_object_put(copy);
+	return rc;
+}
+
+/* Parse the file into c (which holds the defaults). */
+static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
+{
+	static const char *const keys[] = {
+		"device_id",  "factory_key",	    "factory_cert",
+		"base_url",   "ca_file",	    "key_type",
+		"state_dir",  "connect_timeout_ms", "timeout_ms",
+		"retry",      "registration",	    "rotate_at_percent",
+		NULL};
+	static const char *const rkeys[] = {"max_attempts", "base_delay_ms",
+					    "max_delay_ms",
+					    "max_retry_after_ms", NULL};
+	int rc = ZTP_OK;
+	const char *s = NULL, *key = NULL, *cert = NULL;
+	char *p = NULL, *p2 = NULL;
+	int64_t a, b, d, e;
+	json_object *o = NULL;
+
+	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
+		   "config: top level must be an object");
+	ZTP_CHECK(ztp__json_only_keys(root, keys, "config"));
+
+	ZTP_CHECK(ztp__json_str(root, "device_id", false, ZTP_ID_MAX, &s,
+				NULL));
+	if (s != NULL)
+		ZTP_CHECK(cfg_set_id(c, s));
+
+	ZTP_CHECK(ztp__json_str(root, "factory_key", false, 4096, &key, NULL));
+	ZTP_CHECK(ztp__json_str(root, "factory_cert", false, 4096, &cert,
+				NULL));
+	ZTP_ENSURE((key == NULL) == (cert == NULL), ZTP_EPARSE,
+		   "config: factory_key and factory_cert go together");
+	if (key != NULL) {
+		ZTP_CHECK(cfg_key_source(&p, dir, key));
+		ZTP_CHECK(cfg_path(&p2, dir, cert));
+		ZTP_CHECK(cfg_set_factory(c, p, p2));
+		free(p);
+		free(p2);
+		p = p2 = NULL;
+	}
+
+	s = NULL;
+	ZTP_CHECK(ztp__json_str(root, "base_url", false, ZTP__DEV_URL_MAX, &s,
+				NULL));
+	if (s != NULL)
+		ZTP_CHECK(cfg_set_url(c, s));
+
+	s = NULL;
+	ZTP_CHECK(ztp__json_str(root, "ca_file", false, 4096, &s, NULL));
+	if (s != NULL) {
+		ZTP_CHECK(cfg_path(&p, dir, s));
+		ZTP_CHECK(cfg_set_ca(c, p));
+		free(p);
+		p = NULL;
+	}
+
+	s = NULL;
+	ZTP_CHECK(ztp__json_str(root, "key_type", false, 16, &s, NULL));
+	if (s != NULL)
+		ZTP_CHECK(cfg_set_key_type(c, s));
+
+	s = NULL;
+	ZTP_CHECK(ztp__json_str(root, "state_dir", false, 3000, &s, NULL));
+	if (s != NULL) {
+		ZTP_CHECK(cfg_path(&p, dir, s));
+		ZTP_CHECK(cfg_set_state(c, p));
+		free(p);
+		p = NULL;
+	}
+
+	a = c->connect_ms;
+	b = c->total_ms;
+	ZTP_CHECK(ztp__json_int(root, "connect_timeout_ms", false, 1, 600000,
+				&a));
+	ZTP_CHECK(ztp__json_int(root, "timeout_ms", false, 1, 600000, &b));
+	ZTP_CHECK(cfg_set_timeouts(c, a, b));
+
+	ZTP_CHECK(ztp__json_object(root, "retry", false, &o));
+	if (o != NULL) {
+		a = c->max_attempts;
+		b = c->base_delay_ms;
+		d = c->max_delay_ms;
+		e = c->max_retry_after_ms;
+		ZTP_CHECK(ztp__json_only_keys(o, rkeys, "config retry"));
+		ZTP_CHECK(ztp__json_int(o, "max_attempts", false, 1, 100, &a));
+		ZTP_CHECK(ztp__json_int(o, "base_delay_ms", false, 1, 3600000,
+					&b));
+		ZTP_CHECK(ztp__json_int(o, "max_delay_ms", false, 1, 3600000,
+					&d));
+		ZTP_CHECK(ztp__json_int(o, "max_retry_after_ms", false, 0,
+					86400000, &e));
+		ZTP_CHECK(cfg_set_retry(c, a, b, d, e));
+	}
+
+	o = NULL;
+	ZTP_CHECK(ztp__json_object(root, "registration", false, &o));
+	if (o != NULL)
+		ZTP_CHECK(cfg_registration(c, o));
+
+	a = c->rotate_percent;
+	ZTP_CHECK(ztp__json_int(root, "rotate_at_percent", false, 10, 95, &a));
+	c->rotate_percent = (int)a;
+cleanup:
+	free(p);
+	free(p2);
+	return rc;
+}
+
+int ztp_device_load_config(ztp_device *dev, const char *path)
+{
+	int rc = ZTP_OK;
+	char *buf = NULL, *dir = NULL;
+	const char *slash;
+	size_t len = 0;
+	json_object *root = NULL;
+	ztp__dev_cfg c;
+
+	ZTP_ARG(dev != NULL);
+	ZTP_ARG(path != NULL);
+	ztp__dev_cfg_defaults(&c);
+	ZTP_CHECK(ztp__file_read(&buf, &len, path, ZTP__DEV_CONFIG_MAX));
+	ZTP_CHECK(ztp__json_parse(&root, buf, len, ZTP__DEV_CONFIG_MAX, 4));
+	slash = strrchr(path, '/');
+	if (slash != NULL) {
+		dir = ztp__strndup(path, slash == path ? 1 : (size_t)(slash - path));
+		ZTP_ENSURE(dir != NULL, ZTP_ENOMEM, "config: out of memory");
+	}
+	ZTP_CHECK(cfg_parse(&c, root, dir));
+	ztp__dev_cfg_clear(&dev->cfg);
+	dev->cfg = c;
+	ztp__dev_cfg_defaults(&c);
+cleanup:
+	ztp__dev_cfg_clear(&c);
+	json_object_put(root);
+	free(buf);
+	free(dir);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ status */
+
+static int serial_hex(char **out, X509 *cert)
+{
+	int rc = ZTP_OK;
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	size_t i;
+
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	ZTP_ENSURE_OSSL(bn != NULL, ZTP_ECRYPTO, "certificate serial");
+	hex = BN_bn2hex(bn);
+	ZTP_ENSURE_OSSL(hex != NULL, ZTP_ENOMEM, "certificate serial");
+	*out = ztp__strdup(hex);
+	ZTP_ENSURE(*out != NULL, ZTP_ENOMEM, "status: out of memory");
+	for (i = 0; (*out)[i] != '\0'; i++)
+		if ((*out)[i] >= 'A' && (*out)[i] <= 'F')
+			(*out)[i] = (char)((*out)[i] - 'A' + 'a');
+cleanup:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return rc;
+}
+
+static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now)
+{
+	int rc = ZTP_OK;
+	json_object *o = NULL;
+	char id[ZTP_ID_MAX + 1], tenant[ZTP_ID_MAX + 1], ts[32], hex[65];
+	char slot[2] = {cr->slot, 0};
+	char *serial = NULL;
+	int64_t nb = 0, na = 0;
+	uint8_t fp[32];
+
+	ZTP_CHECK(ztp__cert_device_id(id, cr->cert));
+	ZTP_CHECK(ztp__asn1_time(&nb, X509_get0_notBefore(cr->cert)));
+	ZTP_CHECK(ztp__asn1_time(&na, X509_get0_notAfter(cr->cert)));
+	ZTP_CHECK(ztp__cert_fingerprint(fp, cr->cert));
+	ztp__hex_encode(hex, fp, sizeof(fp));
+	ZTP_CHECK(serial_hex(&serial, cr->cert));
+	o = json_object_new_object();
+	ZTP_ENSURE(o != NULL, ZTP_ENOMEM, "status: out of memory");
+	ZTP_CHECK(ztp__json_add_str(o, "slot", slot));
+	ZTP_CHECK(ztp__json_add_str(o, "device_id", id));
+	ZTP_CHECK(ztp__json_add_str(o, "serial", serial));
+	ztp__time_rfc3339(ts, nb);
+	ZTP_CHECK(ztp__json_add_str(o, "not_before", ts));
+	ztp__time_rfc3339(ts, na);
+	ZTP_CHECK(ztp__json_add_str(o, "not_after", ts));
+	ZTP_CHECK(ztp__json_add(o, "expired", json_object_new_boolean(now >= na)));
+	ZTP_CHECK(ztp__json_add_str(o, "fingerprint", hex));
+	rc = ztp__cert_san_id(tenant, cr->cert, ZTP_URN_TENANT);
+	if (rc == ZTP_ENOTFOUND) {
+		ztp_error_clear();
+		ZTP_CHECK(ztp__json_add(o, "tenant", NULL));
+	} else {
+		ZTP_CHECK(rc);
+		ZTP_CHECK(ztp__json_add_str(o, "tenant", tenant));
+	}
+	rc = ZTP_OK;
+	*out = o;
+	o = NULL;
+cleanup:
+	free(serial);
+	json_object_put(o);
+	return rc;
+}
+
+int ztp_device_status(ztp_device *dev, char **json)
+{
+	int rc = ZTP_OK;
+	json_object *root = NULL, *creds = NULL, *one = NULL;
+	ztp__dev_cred cr = {0};
+	char id[ZTP_ID_MAX + 1];
+	int64_t now;
+	int k;
+
+	ZTP_ARG(dev != NULL);
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ENSURE(dev->cfg.state_dir != NULL, ZTP_EINVAL,
+		   "status: no state directory configured");
+	now = ztp__now(&dev->clock);
+	root = json_object_new_object();
+	creds = json_object_new_object();
+	ZTP_ENSURE(root != NULL && creds != NULL, ZTP_ENOMEM,
+		   "status: out of memory");
+	if (ztp__dev_id(dev, id) == ZTP_OK)
+		ZTP_CHECK(ztp__json_add_str(root, "device_id", id));
+	else
+		ZTP_CHECK(ztp__json_add(root, "device_id", NULL));
+	ztp_error_clear();
+	ZTP_CHECK(ztp__json_add_str(root, "state_dir", dev->cfg.state_dir));
+	for (k = ZTP__DEV_BOOTSTRAP; k <= ZTP__DEV_OPERATIONAL; k++) {
+		rc = ztp__dev_cred_current(&cr, dev->cfg.state_dir,
+					   (ztp__dev_kind)k);
+		if (rc == ZTP_ENOTFOUND) {
+			ztp_error_clear();
+			ZTP_CHECK(ztp__json_add(
+				creds, ztp__dev_kind_name((ztp__dev_kind)k),
+				NULL));
+			continue;
+		}
+		ZTP_CHECK(rc);
+		ZTP_CHECK(cred_json(&one, &cr, now));
+		ZTP_CHECK(ztp__json_add(
+			creds, ztp__dev_kind_name((ztp__dev_kind)k), one));
+		one = NULL;
+		ztp__dev_cred_free(&cr);
+	}
+	rc = ZTP_OK;
+	ZTP_CHECK(ztp__json_add(root, "credentials", creds));
+	creds = NULL;
+	ZTP_CHECK(ztp__json_dump(json, root));
+cleanup:
+	ztp__dev_cred_free(&cr);
+	json_object_put(one);
+	json_object_put(creds);
+	json_object_put(root);
+	return rc;
+}

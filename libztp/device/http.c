@@ -1,0 +1,455 @@
+/*
+ * libztp — the device's HTTPS transport: libcurl with a pinned CA bundle,
+ * mutual TLS from in-memory keys, bounded answers, retries with backoff.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "device/internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
+{
+	/* CURL_GLOBAL_DEFAULT initialises the TLS backend too; with OpenSSL 3
+	 * that is idempotent with libztp's own initialisation. */
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ------------------------------------------------------------------ retry policy */
+
+ztp__dev_verdict ztp__dev_classify(int transport_rc, bool transient,
+				   long status)
+{
+	if (transport_rc < 0)
+		return transient ? ZTP__DEV_RETRY : ZTP__DEV_FAIL;
+	if (status >= 200 && status <= 299)
+		return ZTP__DEV_OK;
+	if (status == 408 || status == 429 || (status >= 500 && status <= 599))
+		return ZTP__DEV_RETRY;
+	return ZTP__DEV_FAIL;
+}
+
+int64_t ztp__dev_backoff_ms(int retry, int64_t base_ms, int64_t cap_ms,
+			    uint64_t rnd)
+{
+	int64_t ceiling = base_ms;
+	int i;
+
+	if (base_ms <= 0 || cap_ms <= 0)
+		return 0;
+	for (i = 0; i < retry && ceiling < cap_ms; i++)
+		ceiling = ceiling > cap_ms / 2 ? cap_ms : ceiling * 2;
+	if (ceiling > cap_ms)
+		ceiling = cap_ms;
+	return (int64_t)(rnd % ((uint64_t)ceiling + 1));
+}
+
+int64_t ztp__dev_retry_delay(const ztp__dev_cfg *c, int retry, long status,
+			     int64_t header_ra, int64_t body_ra, uint64_t rnd)
+{
+	int64_t ra = header_ra >= 0 ? header_ra : body_ra;
+
+	if ((status == 429 || status == 503) && ra >= 0) {
+		if (ra > c->max_retry_after_ms / 1000)
+			return c->max_retry_after_ms;
+		return ra * 1000;
+	}
+	return ztp__dev_backoff_ms(retry, c->base_delay_ms, c->max_delay_ms,
+				   rnd);
+}
+
+static void sanitise(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 1 < cap; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	dst[n] = '\0';
+}
+
+int ztp__dev_parse_error(const uint8_t *body, size_t len, char code[65],
+			 char msg[ZTP__DEV_ERRMSG_MAX + 1],
+			 int64_t *retry_after)
+{
+	static const char *const top[] = {"error", NULL};
+	static const char *const inner[] = {"code", "message", "retry_after",
+					    NULL};
+	int rc = ZTP_OK;
+	json_object *root = NULL, *err = NULL;
+	const char *c = NULL, *m = NULL;
+	size_t clen = 0, mlen = 0, i;
+
+	code[0] = '\0';
+	msg[0] = '\0';
+	*retry_after = -1;
+	ZTP_ENSURE(len > 0, ZTP_EPARSE, "error answer: empty body");
+	ZTP_CHECK(ztp__json_parse(&root, (const char *)body, len,
+				  ZTP__DEV_RESP_MAX, 4));
+	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
+		   "error answer: not an object");
+	ZTP_CHECK(ztp__json_only_keys(root, top, "error answer"));
+	ZTP_CHECK(ztp__json_object(root, "error", true, &err));
+	ZTP_CHECK(ztp__json_only_keys(err, inner, "error answer"));
+	ZTP_CHECK(ztp__json_str(err, "code", true, 64, &c, &clen));
+	ZTP_ENSURE(clen > 0, ZTP_EPARSE, "error answer: empty code");
+	for (i = 0; i < clen; i++)
+		ZTP_ENSURE((c[i] >= 'a' && c[i] <= 'z') ||
+				   (c[i] >= '0' && c[i] <= '9') || c[i] == '_',
+			   ZTP_EPARSE, "error answer: code is not snake_case");
+	ZTP_CHECK(ztp__json_str(err, "message", true, 4096, &m, &mlen));
+	ZTP_CHECK(ztp__json_int(err, "retry_after", false, 0, 86400 * 7,
+				retry_after));
+	memcpy(code, c, clen + 1);
+	sanitise(msg, ZTP__DEV_ERRMSG_MAX + 1, m, mlen);
+cleanup:
+	if (rc < 0) {
+		code[0] = '\0';
+		msg[0] = '\0';
+		*retry_after = -1;
+	}
+	json_object_put(root);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ one attempt */
+
+typedef struct sink {
+	ztp__buf *buf;
+	bool overflow;
+	bool nomem;
+} sink;
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	sink *s = ctx;
+	size_t len = size * n;
+
+	if (s->buf->len + len > ZTP__DEV_RESP_MAX) {
+		s->overflow = true;
+		return 0; /* aborts the transfer */
+	}
+	if (ztp__buf_append(s->buf, p, len) < 0) {
+		s->nomem = true;
+		return 0;
+	}
+	return len;
+}
+
+/* The client identity goes straight into OpenSSL's context, so the key
+ * never exists outside its EVP_PKEY (and later can live in a token). */
+static CURLcode on_ssl_ctx(CURL *curl, void *sslctx, void *ctx)
+{
+	const ztp__dev_tls_id *id = ctx;
+	SSL_CTX *sc = sslctx;
+	int i;
+
+	(void)curl;
+	if (SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION) != 1)
+		return CURLE_SSL_CIPHER;
+	if (id == NULL)
+		return CURLE_OK;
+	if (SSL_CTX_use_certificate(sc, id->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(sc, id->key) != 1 ||
+	    SSL_CTX_check_private_key(sc) != 1)
+		return CURLE_SSL_CERTPROBLEM;
+	for (i = 0; id->chain != NULL && i < sk_X509_num(id->chain); i++)
+		if (SSL_CTX_add1_chain_cert(sc, sk_X509_value(id->chain, i)) !=
+		    1)
+			return CURLE_SSL_CERTPROBLEM;
+	return CURLE_OK;
+}
+
+/* Failures that another attempt cannot cure: a server we do not trust,
+ * our own configuration, a protocol violation. */
+static bool curl_transient(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_NOT_BUILT_IN:
+	case CURLE_UNKNOWN_OPTION:
+	case CURLE_OUT_OF_MEMORY:
+	case CURLE_FILESIZE_EXCEEDED:
+	case CURLE_WRITE_ERROR:
+	case CURLE_TOO_MANY_REDIRECTS:
+		return false;
+	default:
+		return true;
+	}
+}
+
+void ztp__dev_http_result_free(ztp__dev_http_result *res)
+{
+	ztp__buf_free(&res->body);
+	memset(res, 0, sizeof(*res));
+	res->retry_after = -1;
+}
+
+#define SETOPT(opt, val)                                                       \
+	do {                                                                   \
+		cc = curl_easy_setopt(curl, opt, val);                         \
+		ZTP_ENSURE(cc == CURLE_OK, cc == CURLE_OUT_OF_MEMORY           \
+						   ? ZTP_ENOMEM                \
+						   : ZTP_EUNSUPPORTED,         \
+			   "libcurl: %s: %s", #opt, curl_easy_strerror(cc));   \
+	} while (0)
+
+int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
+		       const ztp__dev_tls_id *id, ztp__dev_http_result *res)
+{
+	int rc = ZTP_OK;
+	CURL *curl = NULL;
+	CURLcode cc;
+	struct curl_slist *hdrs = NULL;
+	char errbuf[CURL_ERROR_SIZE];
+	sink s;
+	curl_off_t ra = -1;
+	long status = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->retry_after = -1;
+	s.buf = &res->body;
+	s.overflow = false;
+	s.nomem = false;
+	errbuf[0] = '\0';
+	pthread_once(&curl_once, curl_init);
+	ZTP_ENSURE(curl_init_rc == CURLE_OK, ZTP_ENETWORK,
+		   "libcurl: global initialisation failed: %s",
+		   curl_easy_strerror(curl_init_rc));
+	ZTP_ENSURE(dev->cfg.ca_file != NULL, ZTP_EINVAL,
+		   "no CA bundle configured to verify the server");
+	curl = curl_easy_init();
+	ZTP_ENSURE(curl != NULL, ZTP_ENOMEM, "libcurl: cannot create a handle");
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	ZTP_ENSURE(hdrs != NULL, ZTP_ENOMEM, "libcurl: out of memory");
+	{
+		struct curl_slist *h =
+			curl_slist_append(hdrs, "Accept: application/json");
+
+		ZTP_ENSURE(h != NULL, ZTP_ENOMEM, "libcurl: out of memory");
+		hdrs = h;
+	}
+
+	SETOPT(CURLOPT_URL, url);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "https");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	/* No ambient configuration: proxies from the environment, the
+	 * system trust store, .netrc. */
+	SETOPT(CURLOPT_PROXY, "");
+	SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	SETOPT(CURLOPT_CAINFO, dev->cfg.ca_file);
+	SETOPT(CURLOPT_CAPATH, NULL);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SETOPT(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	SETOPT(CURLOPT_SSL_CTX_DATA, (void *)id);
+	SETOPT(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)dev->cfg.connect_ms);
+	SETOPT(CURLOPT_TIMEOUT_MS, (long)dev->cfg.total_ms);
+	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ZTP__DEV_RESP_MAX);
+	SETOPT(CURLOPT_POST, 1L);
+	SETOPT(CURLOPT_POSTFIELDS, body);
+	SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	SETOPT(CURLOPT_HTTPHEADER, hdrs);
+	SETOPT(CURLOPT_USERAGENT, "libztp/" ZTP_VERSION_STRING);
+	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(CURLOPT_WRITEDATA, &s);
+	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+
+	cc = curl_easy_perform(curl);
+	if (cc != CURLE_OK) {
+		ZTP_ENSURE(!s.nomem, ZTP_ENOMEM, "%s: out of memory", url);
+		ZTP_ENSURE(!s.overflow && cc != CURLE_FILESIZE_EXCEEDED,
+			   ZTP_ETOOBIG, "%s: answer over %d bytes", url,
+			   ZTP__DEV_RESP_MAX);
+		res->transient = curl_transient(cc);
+		rc = ztp__err(ZTP_ENETWORK, "%s: %s%s%s", url,
+			      curl_easy_strerror(cc), errbuf[0] ? ": " : "",
+			      errbuf);
+		goto cleanup;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	res->status = status;
+	if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
+	    ra > 0)
+		res->retry_after = (int64_t)ra;
+	else if (ra == 0)
+		res->retry_after = 0;
+cleanup:
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(curl);
+	return rc;
+}
+
+#undef SETOPT
+
+/* ------------------------------------------------------------------ with retries */
+
+static void sleep_ms(ztp_device *dev, int64_t ms)
+{
+	struct timespec ts, rem;
+
+	if (dev->sleep_fn != NULL) {
+		dev->sleep_fn(dev->sleep_ctx, ms);
+		return;
+	}
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
+		ts = rem;
+}
+
+static uint64_t jitter(ztp_device *dev)
+{
+	uint64_t r = 0;
+
+	if (dev->rand_fn != NULL)
+		return dev->rand_fn(dev->rand_ctx);
+	/* Jitter only spreads a fleet's retries; if the DRBG fails, no
+	 * jitter is the safe fallback. */
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = 0;
+	return r;
+}
+
+static void attempt_event(ztp_device *dev, const char *endpoint, int attempt,
+			  const ztp__dev_http_result *res, int rc,
+			  const char *outcome, int64_t delay_ms,
+			  const char *code)
+{
+	json_object *f = json_object_new_object();
+
+	if (f == NULL)
+		return;
+	if (ztp__json_add_str(f, "endpoint", endpoint) < 0 ||
+	    ztp__json_add_int(f, "attempt", attempt) < 0 ||
+	    ztp__json_add_int(f, "http_status", res->status) < 0 ||
+	    ztp__json_add_str(f, "outcome", outcome) < 0 ||
+	    (delay_ms >= 0 && ztp__json_add_int(f, "delay_ms", delay_ms) < 0) ||
+	    (code != NULL && code[0] != '\0' &&
+	     ztp__json_add_str(f, "server_error", code) < 0) ||
+	    (rc < 0 && ztp__json_add_str(f, "error", ztp_status_name(rc)) < 0) ||
+	    (rc < 0 && ztp__json_add_str(f, "detail",
+					 ztp_error_last_message()) < 0)) {
+		json_object_put(f);
+		return;
+	}
+	ztp__dev_event(dev, "device.http", f);
+}
+
+/* A refusal or a final failure from an HTTP status and error body. */
+static int server_error(const char *endpoint, long status, const char *code,
+			const char *msg)
+{
+	int code_rc = status == 429 ? ZTP_ERATELIMIT
+		      : status >= 500 || status == 408 ? ZTP_ENETWORK
+							 : ZTP_EDENIED;
+
+	if (code[0] != '\0')
+		return ztp__err(code_rc, "%s: server answered HTTP %ld %s: %s",
+				endpoint, status, code, msg);
+	return ztp__err(code_rc, "%s: server answered HTTP %ld", endpoint,
+			status);
+}
+
+int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
+		  const ztp__dev_tls_id *id, json_object **out)
+{
+	int rc = ZTP_OK, t_rc, attempt;
+	char *url = NULL, *body = NULL;
+	ztp__buf ub = {0};
+	ztp__dev_http_result res = {0};
+	ztp__dev_verdict v;
+	char code[65], msg[ZTP__DEV_ERRMSG_MAX + 1], detail[1024];
+	int64_t body_ra, delay;
+	json_object *root = NULL;
+
+	*out = NULL;
+	dev->server_error[0] = '\0';
+	ZTP_ENSURE(dev->cfg.base_url != NULL, ZTP_EINVAL,
+		   "no server base URL configured");
+	ZTP_CHECK(ztp__buf_append_str(&ub, dev->cfg.base_url));
+	ZTP_CHECK(ztp__buf_append_str(&ub, "/ztp/v1/"));
+	ZTP_CHECK(ztp__buf_append_str(&ub, endpoint));
+	ZTP_CHECK(ztp__buf_terminate(&ub));
+	url = (char *)ztp__buf_steal(&ub, NULL);
+	ZTP_CHECK(ztp__json_dump(&body, req));
+
+	for (attempt = 1;; attempt++) {
+		ztp__dev_http_result_free(&res);
+		code[0] = msg[0] = '\0';
+		body_ra = -1;
+		t_rc = ztp__dev_http_once(dev, url, body, id, &res);
+		if (t_rc == ZTP_EINVAL || t_rc == ZTP_ENOMEM ||
+		    t_rc == ZTP_EUNSUPPORTED) {
+			attempt_event(dev, endpoint, attempt, &res, t_rc,
+				      "failed", -1, NULL);
+			ZTP_CHECK(t_rc);
+		}
+		if (t_rc == ZTP_OK && (res.status < 200 || res.status > 299))
+			(void)ztp__dev_parse_error(res.body.data, res.body.len,
+						   code, msg, &body_ra);
+		v = ztp__dev_classify(t_rc, res.transient, res.status);
+		if (v == ZTP__DEV_OK) {
+			attempt_event(dev, endpoint, attempt, &res, 0, "ok", -1,
+				      NULL);
+			break;
+		}
+		if (t_rc == ZTP_OK)
+			t_rc = server_error(endpoint, res.status, code, msg);
+		/* The event callback may call into libztp; keep the detail. */
+		snprintf(detail, sizeof(detail), "%s",
+			 ztp_error_last_message());
+		if (v == ZTP__DEV_FAIL || attempt >= dev->cfg.max_attempts) {
+			attempt_event(dev, endpoint, attempt, &res, t_rc,
+				      "failed", -1, code);
+			memcpy(dev->server_error, code, sizeof(code));
+			rc = ztp__err(t_rc, "%s", detail);
+			goto cleanup;
+		}
+		delay = ztp__dev_retry_delay(&dev->cfg, attempt - 1, res.status,
+					     res.retry_after, body_ra,
+					     jitter(dev));
+		attempt_event(dev, endpoint, attempt, &res, t_rc, "retry", delay,
+			      code);
+		sleep_ms(dev, delay);
+	}
+
+	ZTP_ENSURE(res.body.len > 0, ZTP_EPARSE, "%s: empty answer", endpoint);
+	ZTP_CHECK(ztp__json_parse(&root, (const char *)res.body.data,
+				  res.body.len, ZTP__DEV_RESP_MAX, 4));
+	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
+		   "%s: answer is not a JSON object", endpoint);
+	*out = root;
+	root = NULL;
+cleanup:
+	json_object_put(root);
+	ztp__dev_http_result_free(&res);
+	ztp__buf_free(&ub);
+	free(url);
+	free(body);
+	return rc;
+}

@@ -1,0 +1,215 @@
+/*
+ * libztp — device module internals shared by its source files and its
+ * white-box tests. Never installed.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_DEVICE_INTERNAL_H
+#define ZTP_DEVICE_INTERNAL_H
+
+#include "core/internal.h"
+
+#include <openssl/x509.h>
+
+#include <ztp/device.h>
+
+/* Answers are small JSON documents holding a few PEM certificates; anything
+ * bigger is refused while it is being received. */
+#define ZTP__DEV_RESP_MAX (256 * 1024)
+#define ZTP__DEV_CONFIG_MAX (64 * 1024)
+#define ZTP__DEV_NONCE_MAX 512
+#define ZTP__DEV_ERRMSG_MAX 200
+#define ZTP__DEV_URL_MAX 2048
+#define ZTP__DEV_KEYFILE_MAX (64 * 1024)
+
+/* Everything ztp_device_load_config() replaces at once. */
+typedef struct ztp__dev_cfg {
+	char *device_id; /* explicit ID, or NULL: from the factory cert */
+	EVP_PKEY *factory_key;
+	X509 *factory_cert;
+	STACK_OF(X509) *factory_chain; /* intermediates, may be NULL */
+	char *base_url;                /* without trailing '/' */
+	char *ca_file;
+	char key_type[16];
+	char *state_dir;
+	int64_t connect_ms, total_ms;
+	int max_attempts;
+	int64_t base_delay_ms, max_delay_ms, max_retry_after_ms;
+	/* registration (issue 5) */
+	char *device_type;
+	char *firmware_version;
+	json_object *capabilities; /* array of strings, or NULL */
+	int rotate_percent;        /* rotation due at this % of lifetime */
+} ztp__dev_cfg;
+
+void ztp__dev_cfg_defaults(ztp__dev_cfg *c);
+void ztp__dev_cfg_clear(ztp__dev_cfg *c);
+
+struct ztp_device {
+	ztp__dev_cfg cfg;
+	ztp__clock clock;
+	ztp__events events;
+	/* Test hooks: sleeping between attempts and the jitter source. */
+	void (*sleep_fn)(void *ctx, int64_t ms);
+	void *sleep_ctx;
+	uint64_t (*rand_fn)(void *ctx);
+	void *rand_ctx;
+	/* Error code of the server's last refusal ("" if none). */
+	char server_error[65];
+};
+
+/* The device ID in effect: the explicit one, else the factory cert's.
+ * ZTP_EINVAL if neither; ZTP_EMISMATCH if they disagree. */
+int ztp__dev_id(const ztp_device *dev, char out[ZTP_ID_MAX + 1]);
+
+/* Emit {"event": name, "time": now, ...fields} (fields: taken). */
+void ztp__dev_event(ztp_device *dev, const char *name, json_object *fields);
+
+/* ------------------------------------------------------------------ transport */
+
+/* The client identity of a connection: borrowed pointers. */
+typedef struct ztp__dev_tls_id {
+	EVP_PKEY *key;
+	X509 *cert;
+	STACK_OF(X509) *chain; /* may be NULL */
+} ztp__dev_tls_id;
+
+/* What a single attempt produced. */
+typedef struct ztp__dev_http_result {
+	long status;          /* HTTP status, 0 if no answer */
+	ztp__buf body;        /* at most ZTP__DEV_RESP_MAX bytes */
+	int64_t retry_after;  /* Retry-After header in seconds, -1 if none */
+	bool transient;       /* a failure that another attempt may cure */
+} ztp__dev_http_result;
+
+/* What to do after an attempt. */
+typedef enum ztp__dev_verdict {
+	ZTP__DEV_OK = 0,  /* 2xx */
+	ZTP__DEV_RETRY,   /* network failure, 408, 429, 5xx */
+	ZTP__DEV_FAIL     /* definitive */
+} ztp__dev_verdict;
+
+ztp__dev_verdict ztp__dev_classify(int transport_rc, bool transient,
+				   long status);
+
+/* Full jitter: uniform in [0, min(cap, base * 2^retry)]. */
+int64_t ztp__dev_backoff_ms(int retry, int64_t base_ms, int64_t cap_ms,
+			    uint64_t rnd);
+
+/* Delay before retry number `retry` (0-based): the server's hint on
+ * 429/503 (header first, then body), bounded by max_retry_after_ms, else
+ * the backoff. */
+int64_t ztp__dev_retry_delay(const ztp__dev_cfg *c, int retry, long status,
+			     int64_t header_ra, int64_t body_ra, uint64_t rnd);
+
+/* Parse an error answer {"error":{"code","message","retry_after"?}}.
+ * code/msg are sanitised to printable ASCII; retry_after -1 if absent.
+ * ZTP_EPARSE if the body is not such a document (outputs then empty). */
+int ztp__dev_parse_error(const uint8_t *body, size_t len, char code[65],
+			 char msg[ZTP__DEV_ERRMSG_MAX + 1],
+			 int64_t *retry_after);
+
+/* One attempt (no retries). Returns ZTP_OK when an HTTP answer arrived
+ * (any status); otherwise ZTP_ENETWORK / ZTP_ETOOBIG with detail, and
+ * res->transient says whether another attempt may help. */
+int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
+		       const ztp__dev_tls_id *id, ztp__dev_http_result *res);
+void ztp__dev_http_result_free(ztp__dev_http_result *res);
+
+/* POST body to BASE/ztp/v1/<endpoint> with retries; on 2xx parse the JSON
+ * object answer strictly into *out. */
+int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
+		  const ztp__dev_tls_id *id, json_object **out);
+
+/* ------------------------------------------------------------------ protocol */
+
+/* "ZTP-BOOTSTRAP-V1" 0 device_id 0 nonce 0 SHA-256(csr_der). */
+int ztp__dev_transcript(ztp__buf *out, const char *device_id,
+			const char *nonce, const uint8_t *csr_der,
+			size_t csr_len);
+
+/* A CSR for key with subject CN = device_id, as PEM and DER. */
+int ztp__dev_make_csr(char **pem, uint8_t **der, size_t *der_len,
+		      EVP_PKEY *key, const char *device_id);
+
+/* {"nonce","expires_at"}: nonce printable ASCII, 1..ZTP__DEV_NONCE_MAX;
+ * *nonce is a copy (ztp_free). */
+int ztp__dev_parse_challenge(json_object *resp, char **nonce,
+			     int64_t *expires_at);
+
+typedef struct ztp__dev_issued {
+	X509 *cert;
+	STACK_OF(X509) *chain; /* possibly empty, never NULL on success */
+	int64_t not_after;
+	char tenant[ZTP_ID_MAX + 1]; /* "" if none */
+	char *ns;                    /* namespace, or NULL */
+} ztp__dev_issued;
+
+void ztp__dev_issued_free(ztp__dev_issued *is);
+
+/* Parse {"certificate","chain","not_after"} (plus "tenant","namespace" when
+ * with_tenant) strictly and check that the certificate carries key, names
+ * device_id, agrees with not_after and has not expired at now. */
+int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
+			  bool with_tenant, EVP_PKEY *key,
+			  const char *device_id, int64_t now);
+
+/* ------------------------------------------------------------------ state */
+
+typedef enum ztp__dev_kind {
+	ZTP__DEV_BOOTSTRAP = 0,
+	ZTP__DEV_OPERATIONAL = 1
+} ztp__dev_kind;
+
+const char *ztp__dev_kind_name(ztp__dev_kind kind);
+
+/* The manifest <state>/<kind>/current.json. slot: 'a', 'b' or 0. */
+typedef struct ztp__dev_manifest {
+	char current;
+	char pending;
+	char fingerprint[65]; /* of the current certificate; "" if none */
+} ztp__dev_manifest;
+
+int ztp__dev_manifest_read(ztp__dev_manifest *m, const char *state,
+			   ztp__dev_kind kind);
+int ztp__dev_manifest_write(const ztp__dev_manifest *m, const char *state,
+			    ztp__dev_kind kind);
+
+/* A credential loaded from a slot. */
+typedef struct ztp__dev_cred {
+	char slot;
+	EVP_PKEY *key;
+	X509 *cert;
+	STACK_OF(X509) *chain;
+} ztp__dev_cred;
+
+void ztp__dev_cred_free(ztp__dev_cred *c);
+
+/* Check the state directory (create it 0700 if missing, refuse group- or
+ * world-writable or foreign-owned) and take its lock; *fd for unlock. */
+int ztp__dev_state_open(const char *state, int *fd);
+void ztp__dev_state_close(int fd);
+
+/* The current credential of kind: ZTP_ENOTFOUND if there is none; the
+ * files are checked against the manifest's fingerprint and each other. */
+int ztp__dev_cred_current(ztp__dev_cred *out, const char *state,
+			  ztp__dev_kind kind);
+
+/* Start or resume a new credential of kind: the pending slot's key, reused
+ * when it is of key_type, else a fresh one written there first. When the
+ * slot also holds a certificate for that key naming device_id that has not
+ * expired at now, it is returned in *ready (else ready->cert is NULL). */
+int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
+			   const char *state, ztp__dev_kind kind,
+			   const char *key_type, const char *device_id,
+			   int64_t now);
+
+/* Write the certificate and chain into the pending slot, then make it
+ * current by replacing the manifest. */
+int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
+			    STACK_OF(X509) *chain);
+
+/* Paths of slot files: <state>/<kind>/<slot>/<file>. */
+int ztp__dev_slot_path(char **out, const char *state, ztp__dev_kind kind,
+		       char slot, const char *file);
+
+#endif /* ZTP_DEVICE_INTERNAL_H */

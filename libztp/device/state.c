@@ -1,0 +1,563 @@
+/*
+ * libztp — the device's credential store on disk.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Layout under the state directory:
+ *
+ *   .lock                         flock()ed while a handle works on it
+ *   <kind>/current.json           manifest: {"version":1, "current":"a"|null,
+ *                                  "fingerprint":hex|null,
+ *                                  "pending":"a"|"b"|null}
+ *   <kind>/a/{key,cert,chain}.pem slot a
+ *   <kind>/b/{key,cert,chain}.pem slot b
+ *
+ * where <kind> is "bootstrap" or "operational". The slot named "current"
+ * is never written. A new credential is built in the other slot, which the
+ * manifest first marks "pending" after emptying it, so that whatever a
+ * pending slot holds was made for the credential in progress: a key
+ * without a certificate there is reused, a key with its certificate is
+ * committed. Every file is replaced atomically (temp + fsync + rename +
+ * directory fsync) and the manifest is replaced last, so power loss leaves
+ * either the old credential or the new one current.
+ */
+#include "device/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+#define MANIFEST_MAX 1024
+
+const char *ztp__dev_kind_name(ztp__dev_kind kind)
+{
+	switch (kind) {
+	case ZTP__DEV_BOOTSTRAP:
+		return "bootstrap";
+	case ZTP__DEV_OPERATIONAL:
+		return "operational";
+	default:
+		return "unknown";
+	}
+}
+
+int ztp__dev_slot_path(char **out, const char *state, ztp__dev_kind kind,
+		       char slot, const char *file)
+{
+	int rc = ZTP_OK;
+	ztp__buf b = {0};
+
+	ZTP_CHECK(ztp__buf_append_str(&b, state));
+	ZTP_CHECK(ztp__buf_append_byte(&b, '/'));
+	ZTP_CHECK(ztp__buf_append_str(&b, ztp__dev_kind_name(kind)));
+	if (slot != 0) {
+		ZTP_CHECK(ztp__buf_append_byte(&b, '/'));
+		ZTP_CHECK(ztp__buf_append_byte(&b, (uint8_t)slot));
+	}
+	if (file != NULL) {
+		ZTP_CHECK(ztp__buf_append_byte(&b, '/'));
+		ZTP_CHECK(ztp__buf_append_str(&b, file));
+	}
+	ZTP_CHECK(ztp__buf_terminate(&b));
+	*out = (char *)ztp__buf_steal(&b, NULL);
+cleanup:
+	ztp__buf_free(&b);
+	return rc;
+}
+
+/* Create dir (0700) if missing; refuse one that others could write into or
+ * that someone else owns, since whoever can write there can swap keys. */
+static int ensure_dir(const char *dir)
+{
+	int rc = ZTP_OK;
+	struct stat st;
+
+	if (mkdir(dir, 0700) != 0)
+		ZTP_ENSURE(errno == EEXIST, ZTP_EIO, "%s: mkdir: %s", dir,
+			   strerror(errno));
+	ZTP_ENSURE(lstat(dir, &st) == 0, ZTP_EIO, "%s: stat: %s", dir,
+		   strerror(errno));
+	ZTP_ENSURE(S_ISDIR(st.st_mode), ZTP_EIO, "%s: not a directory", dir);
+	ZTP_ENSURE(st.st_uid == geteuid(), ZTP_EIO,
+		   "%s: owned by uid %ld, not by this user", dir,
+		   (long)st.st_uid);
+	ZTP_ENSURE((st.st_mode & 022) == 0, ZTP_EIO,
+		   "%s: writable by group or others (mode %03o)", dir,
+		   (unsigned)(st.st_mode & 0777));
+cleanup:
+	return rc;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int rc = ZTP_OK;
+	int fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ZTP_ENSURE(fd >= 0, ZTP_EIO, "%s: open: %s", dir, strerror(errno));
+	ZTP_ENSURE(fsync(fd) == 0, ZTP_EIO, "%s: fsync: %s", dir,
+		   strerror(errno));
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int ztp__dev_state_open(const char *state, int *fd)
+{
+	int rc = ZTP_OK;
+	char *lock = NULL;
+	ztp__buf b = {0};
+
+	*fd = -1;
+	ZTP_CHECK(ensure_dir(state));
+	ZTP_CHECK(ztp__buf_append_str(&b, state));
+	ZTP_CHECK(ztp__buf_append_str(&b, "/.lock"));
+	ZTP_CHECK(ztp__buf_terminate(&b));
+	lock = (char *)ztp__buf_steal(&b, NULL);
+	*fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+		   0600);
+	ZTP_ENSURE(*fd >= 0, ZTP_EIO, "%s: open: %s", lock, strerror(errno));
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		ZTP_ENSURE(errno != EWOULDBLOCK, ZTP_ESTATE,
+			   "%s: another process is using this state "
+			   "directory",
+			   state);
+		ZTP_ENSURE(0, ZTP_EIO, "%s: flock: %s", lock, strerror(errno));
+	}
+cleanup:
+	if (rc < 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	free(lock);
+	ztp__buf_free(&b);
+	return rc;
+}
+
+void ztp__dev_state_close(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+/* ------------------------------------------------------------------ manifest */
+
+static int slot_from_json(char *out, json_object *o, const char *key)
+{
+	int rc = ZTP_OK;
+	json_object *v = NULL;
+
+	*out = 0;
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		goto cleanup;
+	ZTP_ENSURE(json_object_is_type(v, json_type_string) &&
+			   json_object_get_string_len(v) == 1 &&
+			   (json_object_get_string(v)[0] == 'a' ||
+			    json_object_get_string(v)[0] == 'b'),
+		   ZTP_EPARSE, "manifest: \"%s\" must be \"a\", \"b\" or null",
+		   key);
+	*out = json_object_get_string(v)[0];
+cleanup:
+	return rc;
+}
+
+int ztp__dev_manifest_read(ztp__dev_manifest *m, const char *state,
+			   ztp__dev_kind kind)
+{
+	static const char *const keys[] = {"version", "current", "fingerprint",
+					   "pending", NULL};
+	int rc = ZTP_OK;
+	char *path = NULL, *buf = NULL;
+	size_t len = 0, i;
+	json_object *root = NULL, *fpv = NULL;
+	int64_t version = 0;
+	const char *fp;
+
+	memset(m, 0, sizeof(*m));
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, 0, "current.json"));
+	rc = ztp__file_read(&buf, &len, path, MANIFEST_MAX);
+	if (rc == ZTP_ENOTFOUND) {
+		ztp_error_clear();
+		rc = ZTP_OK;
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
+	ZTP_CHECK(ztp__json_parse(&root, buf, len, MANIFEST_MAX, 2));
+	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
+		   "%s: not a JSON object", path);
+	ZTP_CHECK(ztp__json_only_keys(root, keys, "manifest"));
+	ZTP_CHECK(ztp__json_int(root, "version", true, 1, 1, &version));
+	ZTP_CHECK(slot_from_json(&m->current, root, "current"));
+	ZTP_CHECK(slot_from_json(&m->pending, root, "pending"));
+	ZTP_ENSURE(m->current == 0 || m->current != m->pending, ZTP_EPARSE,
+		   "%s: the current slot cannot be pending", path);
+	if (json_object_object_get_ex(root, "fingerprint", &fpv) &&
+	    fpv != NULL) {
+		ZTP_ENSURE(json_object_is_type(fpv, json_type_string) &&
+				   json_object_get_string_len(fpv) == 64,
+			   ZTP_EPARSE, "%s: bad fingerprint", path);
+		fp = json_object_get_string(fpv);
+		for (i = 0; i < 64; i++)
+			ZTP_ENSURE((fp[i] >= '0' && fp[i] <= '9') ||
+					   (fp[i] >= 'a' && fp[i] <= 'f'),
+				   ZTP_EPARSE, "%s: bad fingerprint", path);
+		memcpy(m->fingerprint, fp, 65);
+	}
+	ZTP_ENSURE((m->current != 0) == (m->fingerprint[0] != '\0'),
+		   ZTP_EPARSE,
+		   "%s: a current slot needs a fingerprint and only then", path);
+cleanup:
+	if (rc < 0)
+		memset(m, 0, sizeof(*m));
+	json_object_put(root);
+	free(buf);
+	free(path);
+	return rc;
+}
+
+static json_object *slot_json(char s)
+{
+	char v[2] = {s, 0};
+
+	return s == 0 ? NULL : json_object_new_string(v);
+}
+
+int ztp__dev_manifest_write(const ztp__dev_manifest *m, const char *state,
+			    ztp__dev_kind kind)
+{
+	int rc = ZTP_OK;
+	json_object *root = NULL;
+	char *path = NULL, *s = NULL;
+
+	root = json_object_new_object();
+	ZTP_ENSURE(root != NULL, ZTP_ENOMEM, "manifest: out of memory");
+	ZTP_CHECK(ztp__json_add_int(root, "version", 1));
+	ZTP_CHECK(ztp__json_add(root, "current", slot_json(m->current)));
+	ZTP_CHECK(ztp__json_add(
+		root, "fingerprint",
+		m->current != 0 ? json_object_new_string(m->fingerprint) : NULL));
+	ZTP_CHECK(ztp__json_add(root, "pending", slot_json(m->pending)));
+	ZTP_CHECK(ztp__json_dump(&s, root));
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, 0, "current.json"));
+	ZTP_CHECK(ztp__file_write_atomic(path, s, strlen(s), 0600));
+cleanup:
+	json_object_put(root);
+	free(path);
+	free(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ slots */
+
+void ztp__dev_cred_free(ztp__dev_cred *c)
+{
+	EVP_PKEY_free(c->key);
+	X509_free(c->cert);
+	sk_X509_pop_free(c->chain, X509_free);
+	memset(c, 0, sizeof(*c));
+}
+
+static int read_key(EVP_PKEY **out, const char *state, ztp__dev_kind kind,
+		    char slot)
+{
+	int rc = ZTP_OK;
+	char *path = NULL, *buf = NULL;
+	size_t len = 0;
+
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, "key.pem"));
+	ZTP_CHECK(ztp__file_read(&buf, &len, path, ZTP__DEV_KEYFILE_MAX));
+	ZTP_CHECK(ztp__pem_privkey(out, buf, len, NULL));
+cleanup:
+	ztp__free_secret(buf, len);
+	free(path);
+	return rc;
+}
+
+static int read_cert(X509 **out, const char *state, ztp__dev_kind kind,
+		     char slot)
+{
+	int rc = ZTP_OK;
+	char *path = NULL, *buf = NULL;
+	size_t len = 0;
+
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, "cert.pem"));
+	ZTP_CHECK(ztp__file_read(&buf, &len, path, ZTP_PEM_MAX));
+	ZTP_CHECK(ztp__pem_cert(out, buf, len));
+cleanup:
+	free(buf);
+	free(path);
+	return rc;
+}
+
+/* The chain file is absent when the server sent no chain. */
+static int read_chain(STACK_OF(X509) **out, const char *state,
+		      ztp__dev_kind kind, char slot)
+{
+	int rc = ZTP_OK;
+	char *path = NULL, *buf = NULL;
+	size_t len = 0;
+
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, "chain.pem"));
+	rc = ztp__file_read(&buf, &len, path,
+			    (size_t)ZTP_PEM_MAX * ZTP_CHAIN_MAX);
+	if (rc == ZTP_ENOTFOUND) {
+		ztp_error_clear();
+		*out = sk_X509_new_null();
+		ZTP_ENSURE(*out != NULL, ZTP_ENOMEM, "chain: out of memory");
+		rc = ZTP_OK;
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
+	ZTP_CHECK(ztp__pem_certs(out, buf, len, ZTP_CHAIN_MAX));
+cleanup:
+	free(buf);
+	free(path);
+	return rc;
+}
+
+static int load_slot(ztp__dev_cred *c, const char *state, ztp__dev_kind kind,
+		     char slot)
+{
+	int rc = ZTP_OK;
+
+	memset(c, 0, sizeof(*c));
+	c->slot = slot;
+	ZTP_CHECK(read_key(&c->key, state, kind, slot));
+	ZTP_CHECK(read_cert(&c->cert, state, kind, slot));
+	ZTP_ENSURE(EVP_PKEY_eq(X509_get0_pubkey(c->cert), c->key) == 1,
+		   ZTP_EMISMATCH,
+		   "%s credential in slot %c: certificate is not for the key",
+		   ztp__dev_kind_name(kind), slot);
+	ZTP_CHECK(read_chain(&c->chain, state, kind, slot));
+cleanup:
+	if (rc < 0)
+		ztp__dev_cred_free(c);
+	return rc;
+}
+
+int ztp__dev_cred_current(ztp__dev_cred *out, const char *state,
+			  ztp__dev_kind kind)
+{
+	int rc = ZTP_OK;
+	ztp__dev_manifest m;
+	uint8_t fp[32];
+	char hex[65];
+
+	memset(out, 0, sizeof(*out));
+	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
+	ZTP_ENSURE(m.current != 0, ZTP_ENOTFOUND, "no current %s credential",
+		   ztp__dev_kind_name(kind));
+	ZTP_CHECK(load_slot(out, state, kind, m.current));
+	ZTP_CHECK(ztp__cert_fingerprint(fp, out->cert));
+	ztp__hex_encode(hex, fp, sizeof(fp));
+	ZTP_ENSURE(strcmp(hex, m.fingerprint) == 0, ZTP_EMISMATCH,
+		   "%s credential in slot %c: certificate does not match the "
+		   "manifest",
+		   ztp__dev_kind_name(kind), m.current);
+cleanup:
+	if (rc < 0)
+		ztp__dev_cred_free(out);
+	return rc;
+}
+
+static int unlink_slot_file(const char *state, ztp__dev_kind kind, char slot,
+			    const char *file)
+{
+	int rc = ZTP_OK;
+	char *path = NULL;
+
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, file));
+	ZTP_ENSURE(unlink(path) == 0 || errno == ENOENT, ZTP_EIO,
+		   "%s: unlink: %s", path, strerror(errno));
+cleanup:
+	free(path);
+	return rc;
+}
+
+/* Empty a slot: certificate first, so that a crash in between never leaves
+ * a certificate next to a key it was not issued for. */
+static int empty_slot(const char *state, ztp__dev_kind kind, char slot)
+{
+	int rc = ZTP_OK;
+	char *dir = NULL;
+
+	ZTP_CHECK(unlink_slot_file(state, kind, slot, "cert.pem"));
+	ZTP_CHECK(unlink_slot_file(state, kind, slot, "chain.pem"));
+	ZTP_CHECK(unlink_slot_file(state, kind, slot, "key.pem"));
+	ZTP_CHECK(ztp__dev_slot_path(&dir, state, kind, slot, NULL));
+	ZTP_CHECK(fsync_dir(dir));
+cleanup:
+	free(dir);
+	return rc;
+}
+
+static int ensure_kind_dirs(const char *state, ztp__dev_kind kind)
+{
+	int rc = ZTP_OK;
+	char *p = NULL;
+
+	ZTP_CHECK(ensure_dir(state));
+	ZTP_CHECK(ztp__dev_slot_path(&p, state, kind, 0, NULL));
+	ZTP_CHECK(ensure_dir(p));
+	free(p);
+	p = NULL;
+	ZTP_CHECK(ztp__dev_slot_path(&p, state, kind, 'a', NULL));
+	ZTP_CHECK(ensure_dir(p));
+	free(p);
+	p = NULL;
+	ZTP_CHECK(ztp__dev_slot_path(&p, state, kind, 'b', NULL));
+	ZTP_CHECK(ensure_dir(p));
+cleanup:
+	free(p);
+	return rc;
+}
+
+static int write_key(const char *state, ztp__dev_kind kind, char slot,
+		     EVP_PKEY *key)
+{
+	int rc = ZTP_OK;
+	char *path = NULL, *pem = NULL;
+
+	ZTP_CHECK(ztp__privkey_to_pem(&pem, key, NULL));
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, "key.pem"));
+	ZTP_CHECK(ztp__file_write_atomic(path, pem, strlen(pem), 0600));
+cleanup:
+	if (pem != NULL)
+		ztp__free_secret(pem, strlen(pem));
+	free(path);
+	return rc;
+}
+
+/* A certificate in the pending slot that completes the credential. */
+static bool ready_cert(X509 *cert, EVP_PKEY *key, const char *device_id,
+		       int64_t now)
+{
+	char id[ZTP_ID_MAX + 1];
+	int64_t na = 0;
+
+	if (EVP_PKEY_eq(X509_get0_pubkey(cert), key) != 1)
+		return false;
+	if (ztp__cert_device_id(id, cert) < 0 || strcmp(id, device_id) != 0)
+		return false;
+	if (ztp__asn1_time(&na, X509_get0_notAfter(cert)) < 0 || na <= now)
+		return false;
+	return true;
+}
+
+int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
+			   const char *state, ztp__dev_kind kind,
+			   const char *key_type, const char *device_id,
+			   int64_t now)
+{
+	int rc = ZTP_OK;
+	ztp__dev_manifest m;
+	EVP_PKEY *k = NULL;
+	X509 *cert = NULL;
+	char have[16];
+	char slot;
+
+	*key = NULL;
+	memset(ready, 0, sizeof(*ready));
+	ZTP_CHECK(ensure_kind_dirs(state, kind));
+	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
+	if (m.pending == 0) {
+		slot = m.current == 'a' ? 'b' : 'a';
+		ZTP_CHECK(empty_slot(state, kind, slot));
+		m.pending = slot;
+		ZTP_CHECK(ztp__dev_manifest_write(&m, state, kind));
+	}
+	slot = m.pending;
+
+	rc = read_key(&k, state, kind, slot);
+	if (rc == ZTP_OK && ztp__key_describe(have, sizeof(have), k) == ZTP_OK &&
+	    strcmp(have, key_type) == 0) {
+		/* Resume: the key of an interrupted run; perhaps its
+		 * certificate arrived too. */
+		if (read_cert(&cert, state, kind, slot) == ZTP_OK &&
+		    ready_cert(cert, k, device_id, now)) {
+			ready->slot = slot;
+			ready->cert = cert;
+			cert = NULL;
+			ZTP_CHECK(read_chain(&ready->chain, state, kind, slot));
+			ready->key = k;
+			EVP_PKEY_up_ref(k);
+		}
+		ztp_error_clear();
+		rc = ZTP_OK;
+		*key = k;
+		k = NULL;
+		goto cleanup;
+	}
+	/* Missing, unreadable or of another type than configured now: start
+	 * over in the same slot. */
+	EVP_PKEY_free(k);
+	k = NULL;
+	ztp_error_clear();
+	rc = ZTP_OK;
+	ZTP_CHECK(empty_slot(state, kind, slot));
+	ZTP_CHECK(ztp__key_generate(&k, key_type));
+	ZTP_CHECK(write_key(state, kind, slot, k));
+	*key = k;
+	k = NULL;
+cleanup:
+	if (rc < 0)
+		ztp__dev_cred_free(ready);
+	EVP_PKEY_free(k);
+	X509_free(cert);
+	return rc;
+}
+
+int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
+			    STACK_OF(X509) *chain)
+{
+	int rc = ZTP_OK;
+	ztp__dev_manifest m;
+	ztp__buf b = {0};
+	char *path = NULL, *pem = NULL;
+	uint8_t fp[32];
+	int i;
+
+	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
+	ZTP_ENSURE(m.pending != 0, ZTP_ESTATE,
+		   "%s: no pending credential to commit",
+		   ztp__dev_kind_name(kind));
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		ZTP_CHECK(ztp__cert_to_pem(&pem, sk_X509_value(chain, i)));
+		ZTP_CHECK(ztp__buf_append_str(&b, pem));
+		free(pem);
+		pem = NULL;
+	}
+	if (b.len > 0) {
+		ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, m.pending,
+					     "chain.pem"));
+		ZTP_CHECK(ztp__file_write_atomic(path, b.data, b.len, 0644));
+		free(path);
+		path = NULL;
+	} else {
+		ZTP_CHECK(unlink_slot_file(state, kind, m.pending,
+					   "chain.pem"));
+	}
+	ZTP_CHECK(ztp__cert_to_pem(&pem, cert));
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, m.pending,
+				     "cert.pem"));
+	ZTP_CHECK(ztp__file_write_atomic(path, pem, strlen(pem), 0644));
+
+	ZTP_CHECK(ztp__cert_fingerprint(fp, cert));
+	ztp__hex_encode(m.fingerprint, fp, sizeof(fp));
+	m.current = m.pending;
+	m.pending = 0;
+	ZTP_CHECK(ztp__dev_manifest_write(&m, state, kind));
+cleanup:
+	ztp__buf_free(&b);
+	free(path);
+	free(pem);
+	return rc;
+}
