@@ -1,3 +1,11 @@
-# store module (server side).
+# store module (server side): the registry front end and its built-in
+# backends (memory:, sqlite:PATH).
 if ENABLE_SERVER
+ztpinclude_HEADERS += include/ztp/store.h
+libztp_internal_la_SOURCES += \
+	libztp/store/store-internal.h \
+	libztp/store/store.c \
+	libztp/store/records.c \
+	libztp/store/memory.c \
+	libztp/store/sqlite.c
 endif

@@ -1,0 +1,835 @@
+/*
+ * libztp — the `memory:` store backend: hash tables in process memory,
+ * guarded by one mutex. For tests, demos and single-process tools; the
+ * data dies with the handle.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "store/store-internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+/* ------------------------------------------------------------ hash map */
+
+/* Chained hash map from byte strings to owned values. The seed is random
+ * per map so that colliding keys cannot be precomputed. */
+typedef struct mnode {
+	struct mnode *next;
+	uint64_t hash;
+	void *val;
+	size_t klen;
+	unsigned char key[];
+} mnode;
+
+typedef struct mmap {
+	mnode **b;
+	size_t nb; /* power of two */
+	size_t n;
+	uint64_t seed;
+} mmap;
+
+static uint64_t map_hash(const mmap *m, const void *key, size_t len)
+{
+	const unsigned char *p = key;
+	uint64_t h = 0xcbf29ce484222325ULL ^ m->seed;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	/* Final avalanche (splitmix64) so that the low bits used for the
+	 * bucket index depend on every input byte. */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
+}
+
+static int map_init(mmap *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (RAND_bytes((unsigned char *)&m->seed, sizeof(m->seed)) != 1)
+		return ztp__err_ossl(ZTP_ECRYPTO, "store: no random seed");
+	m->nb = 64;
+	m->b = ztp__calloc(m->nb, sizeof(*m->b));
+	if (m->b == NULL)
+		return ztp__err(ZTP_ENOMEM, "store: out of memory");
+	return ZTP_OK;
+}
+
+static mnode *map_find(const mmap *m, const void *key, size_t len)
+{
+	uint64_t h = map_hash(m, key, len);
+	mnode *n;
+
+	for (n = m->b[h & (m->nb - 1)]; n != NULL; n = n->next)
+		if (n->hash == h && n->klen == len &&
+		    memcmp(n->key, key, len) == 0)
+			return n;
+	return NULL;
+}
+
+static void map_grow(mmap *m)
+{
+	size_t nb = m->nb * 2, i;
+	mnode **b;
+
+	/* Growing is an optimisation: without memory, chains get longer. */
+	if (nb < m->nb)
+		return;
+	b = ztp__calloc(nb, sizeof(*b));
+	if (b == NULL) {
+		ztp_error_clear();
+		return;
+	}
+	for (i = 0; i < m->nb; i++) {
+		mnode *n = m->b[i], *next;
+
+		for (; n != NULL; n = next) {
+			next = n->next;
+			n->next = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
+		}
+	}
+	free(m->b);
+	m->b = b;
+	m->nb = nb;
+}
+
+/* key must be absent; val is owned by the map on success only. */
+static int map_put(mmap *m, const void *key, size_t len, void *val)
+{
+	mnode *n;
+	size_t i;
+
+	n = ztp__malloc(sizeof(*n) + len);
+	if (n == NULL)
+		return ztp__err(ZTP_ENOMEM, "store: out of memory");
+	n->hash = map_hash(m, key, len);
+	n->val = val;
+	n->klen = len;
+	memcpy(n->key, key, len);
+	i = n->hash & (m->nb - 1);
+	n->next = m->b[i];
+	m->b[i] = n;
+	m->n++;
+	if (m->n > m->nb)
+		map_grow(m);
+	return ZTP_OK;
+}
+
+/* Unlink and free the node; returns its value for the caller to free. */
+static void *map_unlink(mmap *m, mnode *node)
+{
+	mnode **pp = &m->b[node->hash & (m->nb - 1)];
+	void *val = node->val;
+
+	while (*pp != node)
+		pp = &(*pp)->next;
+	*pp = node->next;
+	m->n--;
+	free(node);
+	return val;
+}
+
+static void map_free(mmap *m, void (*free_val)(void *))
+{
+	size_t i;
+
+	if (m->b == NULL)
+		return;
+	for (i = 0; i < m->nb; i++) {
+		mnode *n = m->b[i], *next;
+
+		for (; n != NULL; n = next) {
+			next = n->next;
+			free_val(n->val);
+			free(n);
+		}
+	}
+	free(m->b);
+	m->b = NULL;
+}
+
+/* ------------------------------------------------------------ records */
+
+typedef struct mcert {
+	char serial[ZTP__STORE_SERIAL_MAX + 1];
+	char device_id[ZTP_ID_MAX + 1]; /* "" for none */
+	char profile[ZTP__STORE_PROFILE_MAX + 1];
+	char fingerprint[ZTP__STORE_FPR_LEN + 1];
+	int64_t not_before, not_after, issued_at, revoked_at;
+	bool revoked;
+	int reason;
+} mcert;
+
+typedef struct mdev {
+	char device_id[ZTP_ID_MAX + 1];
+	char fingerprint[ZTP__STORE_FPR_LEN + 1];
+	char state[16];
+	char tenant[ZTP_ID_MAX + 1]; /* "" for none */
+	char *model, *batch, *info;
+	int64_t manufactured_at, updated_at;
+	uint8_t claim[ZTP__STORE_HASH_MAX];
+	size_t claim_len; /* 0: no pending claim */
+	mcert **certs;    /* issue order; owned by mem.certs */
+	size_t ncerts, capcerts;
+} mdev;
+
+typedef struct mevent {
+	int64_t at;
+	char *json;
+} mevent;
+
+typedef struct mem {
+	pthread_mutex_t lock;
+	mmap devices;    /* device_id -> mdev */
+	mmap certs;      /* serial -> mcert */
+	mmap challenges; /* id bytes -> int64_t expires_at */
+	mmap counters;   /* name -> uint64_t */
+	int64_t challenge_min_exp; /* earliest expiry recorded */
+	mevent *events;  /* seq = index + 1 */
+	size_t nevents, capevents;
+} mem;
+
+static void mdev_free(void *p)
+{
+	mdev *d = p;
+
+	if (d == NULL)
+		return;
+	OPENSSL_cleanse(d->claim, sizeof(d->claim));
+	free(d->model);
+	free(d->batch);
+	free(d->info);
+	free(d->certs);
+	free(d);
+}
+
+static void mem_free_val(void *p)
+{
+	free(p);
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	/* The front end checked every length; a longer value is a bug. */
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static mdev *find_dev(mem *m, const char *id)
+{
+	mnode *n = map_find(&m->devices, id, strlen(id));
+
+	return n != NULL ? n->val : NULL;
+}
+
+static mcert *find_cert(mem *m, const char *serial)
+{
+	mnode *n = map_find(&m->certs, serial, strlen(serial));
+
+	return n != NULL ? n->val : NULL;
+}
+
+static int cert_view_json(json_object **out, const mcert *c)
+{
+	ztp__store_cert_view v = {
+		.serial = c->serial,
+		.device_id = c->device_id[0] != '\0' ? c->device_id : NULL,
+		.profile = c->profile,
+		.not_before = c->not_before,
+		.not_after = c->not_after,
+		.fingerprint = c->fingerprint,
+		.issued_at = c->issued_at,
+		.revoked = c->revoked,
+		.revoked_at = c->revoked_at,
+		.reason = c->reason,
+	};
+
+	return ztp__store_cert_json(out, &v);
+}
+
+/* ------------------------------------------------------------ operations */
+
+static int mem_device_add(void *ctx, const char *device_id,
+			  const char *fingerprint, const char *model,
+			  const char *batch, int64_t manufactured_at,
+			  int64_t now)
+{
+	mem *m = ctx;
+	mdev *d = NULL;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	ZTP_ENSURE(find_dev(m, device_id) == NULL, ZTP_EEXISTS,
+		   "store: device %s already exists", device_id);
+	d = ztp__calloc(1, sizeof(*d));
+	ZTP_ENSURE(d != NULL, ZTP_ENOMEM, "store: out of memory");
+	copy_str(d->device_id, sizeof(d->device_id), device_id);
+	copy_str(d->fingerprint, sizeof(d->fingerprint), fingerprint);
+	copy_str(d->state, sizeof(d->state), ZTP_STATE_MANUFACTURED);
+	if (model != NULL) {
+		d->model = ztp__strdup(model);
+		ZTP_ENSURE(d->model != NULL, ZTP_ENOMEM, "store: out of memory");
+	}
+	if (batch != NULL) {
+		d->batch = ztp__strdup(batch);
+		ZTP_ENSURE(d->batch != NULL, ZTP_ENOMEM, "store: out of memory");
+	}
+	d->manufactured_at = manufactured_at;
+	d->updated_at = now;
+	ZTP_CHECK(map_put(&m->devices, device_id, strlen(device_id), d));
+	d = NULL;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	mdev_free(d);
+	return rc;
+}
+
+static int mem_device_get(void *ctx, const char *device_id, char **json)
+{
+	mem *m = ctx;
+	json_object *obj = NULL;
+	mdev *d;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	d = find_dev(m, device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
+		   device_id);
+	{
+		ztp__store_device_view v = {
+			.device_id = d->device_id,
+			.fingerprint = d->fingerprint,
+			.model = d->model,
+			.batch = d->batch,
+			.manufactured_at = d->manufactured_at,
+			.state = d->state,
+			.tenant = d->tenant[0] != '\0' ? d->tenant : NULL,
+			.info = d->info,
+			.updated_at = d->updated_at,
+		};
+
+		ZTP_CHECK(ztp__store_device_json(&obj, &v));
+	}
+	ZTP_CHECK(ztp__json_dump(json, obj));
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	json_object_put(obj);
+	return rc;
+}
+
+static int mem_device_set_state(void *ctx, const char *device_id,
+				const char *expected_state,
+				const char *new_state, const char *tenant,
+				int64_t now)
+{
+	mem *m = ctx;
+	mdev *d;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	d = find_dev(m, device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
+		   device_id);
+	ZTP_ENSURE(expected_state == NULL ||
+			   strcmp(d->state, expected_state) == 0,
+		   ZTP_ESTATE, "store: device %s is %s, not %s", device_id,
+		   d->state, expected_state);
+	copy_str(d->state, sizeof(d->state), new_state);
+	copy_str(d->tenant, sizeof(d->tenant), tenant != NULL ? tenant : "");
+	d->updated_at = now;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_device_set_info(void *ctx, const char *device_id,
+			       const char *info_json, int64_t now)
+{
+	mem *m = ctx;
+	char *info = NULL;
+	mdev *d;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	d = find_dev(m, device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
+		   device_id);
+	info = ztp__strdup(info_json);
+	ZTP_ENSURE(info != NULL, ZTP_ENOMEM, "store: out of memory");
+	free(d->info);
+	d->info = info;
+	d->updated_at = now;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_claim_set(void *ctx, const char *device_id,
+			 const uint8_t *hash, size_t len)
+{
+	mem *m = ctx;
+	mdev *d;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	d = find_dev(m, device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
+		   device_id);
+	OPENSSL_cleanse(d->claim, sizeof(d->claim));
+	memcpy(d->claim, hash, len);
+	d->claim_len = len;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_claim_take(void *ctx, const char *device_id,
+			  const uint8_t *hash, size_t len, const char *tenant,
+			  int64_t now)
+{
+	mem *m = ctx;
+	mdev *d;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	d = find_dev(m, device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
+		   device_id);
+	ZTP_ENSURE(strcmp(d->state, ZTP_STATE_REVOKED) != 0, ZTP_ESTATE,
+		   "store: device %s is revoked", device_id);
+	ZTP_ENSURE(d->claim_len != 0, ZTP_ENOTFOUND,
+		   "store: device %s has no pending claim", device_id);
+	/* The length of a hash is no secret; its bytes are. */
+	ZTP_ENSURE(d->claim_len == len &&
+			   CRYPTO_memcmp(d->claim, hash, len) == 0,
+		   ZTP_EMISMATCH, "store: device %s: claim code does not match",
+		   device_id);
+	OPENSSL_cleanse(d->claim, sizeof(d->claim));
+	d->claim_len = 0;
+	copy_str(d->tenant, sizeof(d->tenant), tenant);
+	copy_str(d->state, sizeof(d->state), ZTP_STATE_ACTIVE);
+	d->updated_at = now;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_cert_add(void *ctx, const char *serial, const char *device_id,
+			const char *profile, int64_t not_before,
+			int64_t not_after, const char *fingerprint,
+			int64_t now)
+{
+	mem *m = ctx;
+	mdev *d = NULL;
+	mcert *c = NULL;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	ZTP_ENSURE(find_cert(m, serial) == NULL, ZTP_EEXISTS,
+		   "store: serial %s already recorded", serial);
+	if (device_id != NULL) {
+		d = find_dev(m, device_id);
+		ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
+			   device_id);
+		if (d->ncerts == d->capcerts) {
+			size_t cap = d->capcerts ? d->capcerts * 2 : 4;
+			mcert **certs =
+				ztp__realloc(d->certs, cap * sizeof(*certs));
+
+			ZTP_ENSURE(certs != NULL, ZTP_ENOMEM,
+				   "store: out of memory");
+			d->certs = certs;
+			d->capcerts = cap;
+		}
+	}
+	c = ztp__calloc(1, sizeof(*c));
+	ZTP_ENSURE(c != NULL, ZTP_ENOMEM, "store: out of memory");
+	copy_str(c->serial, sizeof(c->serial), serial);
+	copy_str(c->device_id, sizeof(c->device_id),
+		 device_id != NULL ? device_id : "");
+	copy_str(c->profile, sizeof(c->profile), profile);
+	copy_str(c->fingerprint, sizeof(c->fingerprint), fingerprint);
+	c->not_before = not_before;
+	c->not_after = not_after;
+	c->issued_at = now;
+	ZTP_CHECK(map_put(&m->certs, serial, strlen(serial), c));
+	if (d != NULL)
+		d->certs[d->ncerts++] = c;
+	c = NULL;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	free(c);
+	return rc;
+}
+
+static int mem_cert_get(void *ctx, const char *serial, char **json)
+{
+	mem *m = ctx;
+	json_object *obj = NULL;
+	mcert *c;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	c = find_cert(m, serial);
+	ZTP_ENSURE(c != NULL, ZTP_ENOTFOUND, "store: no certificate %s",
+		   serial);
+	ZTP_CHECK(cert_view_json(&obj, c));
+	ZTP_CHECK(ztp__json_dump(json, obj));
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	json_object_put(obj);
+	return rc;
+}
+
+static void revoke(mcert *c, int reason, int64_t when)
+{
+	c->revoked = true;
+	c->revoked_at = when;
+	c->reason = reason;
+}
+
+static int mem_cert_revoke(void *ctx, const char *serial, int reason,
+			   int64_t when)
+{
+	mem *m = ctx;
+	mcert *c;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	c = find_cert(m, serial);
+	ZTP_ENSURE(c != NULL, ZTP_ENOTFOUND, "store: no certificate %s",
+		   serial);
+	if (!c->revoked)
+		revoke(c, reason, when);
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_device_revoke_certs(void *ctx, const char *device_id,
+				   const char *profiles, int reason,
+				   int64_t when, uint64_t *count)
+{
+	mem *m = ctx;
+	mdev *d;
+	size_t i;
+	int rc = ZTP_OK;
+
+	*count = 0;
+	pthread_mutex_lock(&m->lock);
+	d = find_dev(m, device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
+		   device_id);
+	for (i = 0; i < d->ncerts; i++) {
+		mcert *c = d->certs[i];
+
+		if (c->revoked || !ztp__store_profile_in(profiles, c->profile))
+			continue;
+		revoke(c, reason, when);
+		(*count)++;
+	}
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int cmp_cert_serial(const void *a, const void *b)
+{
+	const mcert *const *x = a, *const *y = b;
+
+	return ztp__store_serial_cmp((*x)->serial, (*y)->serial);
+}
+
+static int mem_revoked_list(void *ctx, char **json)
+{
+	mem *m = ctx;
+	json_object *arr = NULL, *item = NULL;
+	mcert **list = NULL;
+	size_t n = 0, i;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	if (m->certs.n > 0) {
+		list = ztp__calloc(m->certs.n, sizeof(*list));
+		ZTP_ENSURE(list != NULL, ZTP_ENOMEM, "store: out of memory");
+	}
+	for (i = 0; i < m->certs.nb; i++) {
+		mnode *node;
+
+		for (node = m->certs.b[i]; node != NULL; node = node->next) {
+			mcert *c = node->val;
+
+			if (c->revoked)
+				list[n++] = c;
+		}
+	}
+	if (n > 0)
+		qsort(list, n, sizeof(*list), cmp_cert_serial);
+	for (i = 0; i < n; i++) {
+		ZTP_CHECK(ztp__store_revoked_json(&item, list[i]->serial,
+						  list[i]->revoked_at,
+						  list[i]->reason));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	free(list);
+	json_object_put(arr);
+	return rc;
+}
+
+static int mem_device_certs(void *ctx, const char *device_id, char **json)
+{
+	mem *m = ctx;
+	json_object *arr = NULL, *item = NULL;
+	mdev *d;
+	size_t i;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	d = find_dev(m, device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
+		   device_id);
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	for (i = 0; i < d->ncerts; i++) {
+		ZTP_CHECK(cert_view_json(&item, d->certs[i]));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	json_object_put(arr);
+	return rc;
+}
+
+static int mem_cert_count(void *ctx, uint64_t *out)
+{
+	mem *m = ctx;
+
+	pthread_mutex_lock(&m->lock);
+	*out = m->certs.n;
+	pthread_mutex_unlock(&m->lock);
+	return ZTP_OK;
+}
+
+/* Drop challenges that expired before now. Scans only when the earliest
+ * recorded expiry has passed, so a busy verifier does not pay a full scan
+ * per challenge. */
+static void purge_challenges(mem *m, int64_t now)
+{
+	int64_t min = INT64_MAX;
+	size_t i;
+
+	if (m->challenges.n == 0 || now <= m->challenge_min_exp)
+		return;
+	for (i = 0; i < m->challenges.nb; i++) {
+		mnode *node = m->challenges.b[i], *next;
+
+		for (; node != NULL; node = next) {
+			int64_t exp = *(int64_t *)node->val;
+
+			next = node->next;
+			if (exp < now)
+				free(map_unlink(&m->challenges, node));
+			else if (exp < min)
+				min = exp;
+		}
+	}
+	m->challenge_min_exp = min;
+}
+
+static int mem_challenge_use(void *ctx, const uint8_t *id, size_t len,
+			     int64_t expires_at, int64_t now)
+{
+	mem *m = ctx;
+	int64_t *exp = NULL;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	purge_challenges(m, now);
+	ZTP_ENSURE(map_find(&m->challenges, id, len) == NULL, ZTP_EREPLAY,
+		   "store: challenge already used");
+	exp = ztp__malloc(sizeof(*exp));
+	ZTP_ENSURE(exp != NULL, ZTP_ENOMEM, "store: out of memory");
+	*exp = expires_at;
+	ZTP_CHECK(map_put(&m->challenges, id, len, exp));
+	exp = NULL;
+	if (m->challenges.n == 1 || expires_at < m->challenge_min_exp)
+		m->challenge_min_exp = expires_at;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	free(exp);
+	return rc;
+}
+
+static int mem_event_append(void *ctx, const char *json, int64_t now)
+{
+	mem *m = ctx;
+	char *copy = NULL;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->nevents == m->capevents) {
+		size_t cap = m->capevents ? m->capevents * 2 : 64;
+		mevent *ev;
+
+		ZTP_ENSURE(cap > m->capevents &&
+				   cap < SIZE_MAX / sizeof(*ev),
+			   ZTP_ETOOBIG, "store: event log full");
+		ev = ztp__realloc(m->events, cap * sizeof(*ev));
+		ZTP_ENSURE(ev != NULL, ZTP_ENOMEM, "store: out of memory");
+		m->events = ev;
+		m->capevents = cap;
+	}
+	copy = ztp__strdup(json);
+	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "store: out of memory");
+	m->events[m->nevents].at = now;
+	m->events[m->nevents].json = copy;
+	m->nevents++;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_event_list(void *ctx, int64_t after, size_t max, char **json)
+{
+	mem *m = ctx;
+	json_object *arr = NULL, *item = NULL;
+	size_t i;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	/* seq N lives at index N - 1, so the first seq > after is at index
+	 * after. */
+	for (i = (uint64_t)after < m->nevents ? (size_t)after : m->nevents;
+	     i < m->nevents && max > 0; i++, max--) {
+		ZTP_CHECK(ztp__store_event_json(&item, (int64_t)i + 1,
+						m->events[i].at,
+						m->events[i].json));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	json_object_put(arr);
+	return rc;
+}
+
+static int mem_counter_next(void *ctx, const char *name, uint64_t *out)
+{
+	mem *m = ctx;
+	uint64_t *v = NULL;
+	mnode *node;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	node = map_find(&m->counters, name, strlen(name));
+	if (node == NULL) {
+		v = ztp__malloc(sizeof(*v));
+		ZTP_ENSURE(v != NULL, ZTP_ENOMEM, "store: out of memory");
+		*v = 1;
+		ZTP_CHECK(map_put(&m->counters, name, strlen(name), v));
+		*out = 1;
+		v = NULL;
+		goto cleanup;
+	}
+	/* The same ceiling as SQLite's signed integers, so that backends
+	 * agree. */
+	ZTP_ENSURE(*(uint64_t *)node->val < (uint64_t)INT64_MAX, ZTP_ETOOBIG,
+		   "store: counter %s exhausted", name);
+	*out = ++*(uint64_t *)node->val;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	free(v);
+	return rc;
+}
+
+static void mem_close(void *ctx)
+{
+	mem *m = ctx;
+	size_t i;
+
+	if (m == NULL)
+		return;
+	map_free(&m->devices, mdev_free);
+	map_free(&m->certs, mem_free_val);
+	map_free(&m->challenges, mem_free_val);
+	map_free(&m->counters, mem_free_val);
+	for (i = 0; i < m->nevents; i++)
+		free(m->events[i].json);
+	free(m->events);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
+{
+	static const ztp_store_backend ops = {
+		.version = ZTP_STORE_BACKEND_VERSION,
+		.flags = ZTP_STORE_BACKEND_THREADSAFE,
+		.close = mem_close,
+		.device_add = mem_device_add,
+		.device_get = mem_device_get,
+		.device_set_state = mem_device_set_state,
+		.device_set_info = mem_device_set_info,
+		.claim_set = mem_claim_set,
+		.claim_take = mem_claim_take,
+		.cert_add = mem_cert_add,
+		.cert_get = mem_cert_get,
+		.cert_revoke = mem_cert_revoke,
+		.device_revoke_certs = mem_device_revoke_certs,
+		.revoked_list = mem_revoked_list,
+		.device_certs = mem_device_certs,
+		.cert_count = mem_cert_count,
+		.challenge_use = mem_challenge_use,
+		.event_append = mem_event_append,
+		.event_list = mem_event_list,
+		.counter_next = mem_counter_next,
+	};
+	mem *m = NULL;
+	bool have_mutex = false;
+	int rc = ZTP_OK;
+
+	*ctx = NULL;
+	m = ztp__calloc(1, sizeof(*m));
+	ZTP_ENSURE(m != NULL, ZTP_ENOMEM, "store: out of memory");
+	ZTP_ENSURE(pthread_mutex_init(&m->lock, NULL) == 0, ZTP_ENOMEM,
+		   "store: cannot create mutex");
+	have_mutex = true;
+	ZTP_CHECK(map_init(&m->devices));
+	ZTP_CHECK(map_init(&m->certs));
+	ZTP_CHECK(map_init(&m->challenges));
+	ZTP_CHECK(map_init(&m->counters));
+	*be = ops;
+	*ctx = m;
+	m = NULL;
+cleanup:
+	if (m != NULL && have_mutex)
+		mem_close(m);
+	else
+		free(m);
+	return rc;
+}

@@ -1,0 +1,988 @@
+/*
+ * libztp — the `sqlite:PATH` store backend.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * One connection per handle. The front end serialises calls (the backend
+ * does not claim ZTP_STORE_BACKEND_THREADSAFE) because a transaction spans
+ * several statements on that connection; other processes may share the
+ * file, and writers wait for each other through busy_timeout.
+ *
+ * Durability: WAL with synchronous=FULL, so a commit is on disk when the
+ * call returns (an issued certificate is recorded before it is handed
+ * out). Every write runs in BEGIN IMMEDIATE ... COMMIT so that a
+ * read-check-write sequence cannot interleave with another writer. SQL is
+ * constant text with bound parameters only.
+ */
+#include "store/store-internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+/* 'ZTP1': tells a libztp registry from any other SQLite file. */
+#define ZTP__SQLITE_APP_ID 0x5a545031
+#define ZTP__SQLITE_BUSY_MS 5000
+#define ZTP__SQLITE_PATH_MAX 4096
+
+/* Migration i takes the schema from user_version i to i + 1; each sets
+ * the new version itself, inside the same transaction. Append only. */
+static const char *const migrations[] = {
+	/* v1 */
+	"PRAGMA application_id = 1515474993;" /* ZTP__SQLITE_APP_ID */
+	"CREATE TABLE devices ("
+	" device_id TEXT PRIMARY KEY NOT NULL,"
+	" fingerprint TEXT NOT NULL,"
+	" model TEXT,"
+	" batch TEXT,"
+	" manufactured_at INTEGER NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('manufactured', 'bootstrapped',"
+	"  'registered', 'active', 'reset', 'revoked')),"
+	" tenant TEXT,"
+	" info TEXT,"
+	" updated_at INTEGER NOT NULL);"
+	"CREATE TABLE claims ("
+	" device_id TEXT PRIMARY KEY NOT NULL"
+	"  REFERENCES devices(device_id) ON DELETE CASCADE,"
+	" hash BLOB NOT NULL CHECK (length(hash) BETWEEN 1 AND 64))"
+	" WITHOUT ROWID;"
+	"CREATE TABLE certs ("
+	" serial TEXT PRIMARY KEY NOT NULL,"
+	" device_id TEXT REFERENCES devices(device_id),"
+	" profile TEXT NOT NULL,"
+	" not_before INTEGER NOT NULL,"
+	" not_after INTEGER NOT NULL,"
+	" fingerprint TEXT NOT NULL,"
+	" issued_at INTEGER NOT NULL,"
+	" revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),"
+	" revoked_at INTEGER,"
+	" reason INTEGER);"
+	"CREATE INDEX certs_by_device ON certs(device_id);"
+	"CREATE INDEX certs_revoked ON certs(serial) WHERE revoked = 1;"
+	"CREATE TABLE challenges ("
+	" id BLOB PRIMARY KEY NOT NULL,"
+	" expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX challenges_by_expiry ON challenges(expires_at);"
+	"CREATE TABLE events ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" at INTEGER NOT NULL,"
+	" json TEXT NOT NULL);"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TABLE counters ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" value INTEGER NOT NULL CHECK (value >= 1)) WITHOUT ROWID;"
+	"PRAGMA user_version = 1;",
+};
+
+#define CERT_COLUMNS                                                           \
+	"serial, device_id, profile, not_before, not_after, fingerprint, "     \
+	"issued_at, revoked, revoked_at, reason"
+
+enum {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_DEV_INSERT,
+	ST_DEV_GET,
+	ST_DEV_STATE,
+	ST_DEV_SET_STATE,
+	ST_DEV_SET_INFO,
+	ST_CLAIM_SET,
+	ST_CLAIM_GET,
+	ST_CLAIM_DEL,
+	ST_CERT_INSERT,
+	ST_CERT_GET,
+	ST_CERT_REVOKE,
+	ST_CERT_EXISTS,
+	ST_DEV_REVOKE_CERTS,
+	ST_REVOKED_LIST,
+	ST_DEV_CERTS,
+	ST_CERT_COUNT,
+	ST_CHAL_PURGE,
+	ST_CHAL_INSERT,
+	ST_EVENT_INSERT,
+	ST_EVENT_LIST,
+	ST_COUNTER_GET,
+	ST_COUNTER_PUT,
+	ST__COUNT
+};
+
+static const char *const sql_text[ST__COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_DEV_INSERT] =
+		"INSERT INTO devices(device_id, fingerprint, model, batch,"
+		" manufactured_at, state, updated_at)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, 'manufactured', ?6)",
+	[ST_DEV_GET] = "SELECT device_id, fingerprint, model, batch,"
+		       " manufactured_at, state, tenant, info, updated_at"
+		       " FROM devices WHERE device_id = ?1",
+	[ST_DEV_STATE] = "SELECT state FROM devices WHERE device_id = ?1",
+	[ST_DEV_SET_STATE] = "UPDATE devices SET state = ?2, tenant = ?3,"
+			     " updated_at = ?4 WHERE device_id = ?1",
+	[ST_DEV_SET_INFO] = "UPDATE devices SET info = ?2, updated_at = ?3"
+			    " WHERE device_id = ?1",
+	[ST_CLAIM_SET] = "INSERT INTO claims(device_id, hash) VALUES(?1, ?2)"
+			 " ON CONFLICT(device_id) DO UPDATE"
+			 " SET hash = excluded.hash",
+	[ST_CLAIM_GET] = "SELECT d.state, c.hash FROM devices AS d"
+			 " LEFT JOIN claims AS c ON c.device_id = d.device_id"
+			 " WHERE d.device_id = ?1",
+	[ST_CLAIM_DEL] = "DELETE FROM claims WHERE device_id = ?1",
+	[ST_CERT_INSERT] =
+		"INSERT INTO certs(serial, device_id, profile, not_before,"
+		" not_after, fingerprint, issued_at)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_CERT_GET] = "SELECT " CERT_COLUMNS " FROM certs WHERE serial = ?1",
+	[ST_CERT_REVOKE] = "UPDATE certs SET revoked = 1, revoked_at = ?2,"
+			   " reason = ?3 WHERE serial = ?1 AND revoked = 0",
+	[ST_CERT_EXISTS] = "SELECT 1 FROM certs WHERE serial = ?1",
+	/* The profile list is one bound parameter: ",a,b," contains ",p,"
+	 * exactly when p is an element (names cannot contain commas). */
+	[ST_DEV_REVOKE_CERTS] =
+		"UPDATE certs SET revoked = 1, revoked_at = ?3, reason = ?4"
+		" WHERE device_id = ?1 AND revoked = 0 AND (?2 IS NULL OR"
+		" instr(',' || ?2 || ',', ',' || profile || ',') > 0)",
+	[ST_REVOKED_LIST] = "SELECT serial, revoked_at, reason FROM certs"
+			    " WHERE revoked = 1"
+			    " ORDER BY length(serial), serial",
+	[ST_DEV_CERTS] = "SELECT " CERT_COLUMNS " FROM certs"
+			 " WHERE device_id = ?1 ORDER BY rowid",
+	[ST_CERT_COUNT] = "SELECT count(*) FROM certs",
+	[ST_CHAL_PURGE] = "DELETE FROM challenges WHERE expires_at < ?1",
+	[ST_CHAL_INSERT] = "INSERT INTO challenges(id, expires_at)"
+			   " VALUES(?1, ?2) ON CONFLICT(id) DO NOTHING",
+	[ST_EVENT_INSERT] = "INSERT INTO events(at, json) VALUES(?1, ?2)",
+	[ST_EVENT_LIST] = "SELECT seq, at, json FROM events WHERE seq > ?1"
+			  " ORDER BY seq LIMIT ?2",
+	[ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
+	[ST_COUNTER_PUT] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
+			   " ON CONFLICT(name) DO UPDATE"
+			   " SET value = excluded.value",
+};
+
+typedef struct sq {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST__COUNT];
+} sq;
+
+/* ------------------------------------------------------------ errors */
+
+/* An SQLite failure as a ztp code with SQLite's own words as detail.
+ * Uniqueness and foreign-key violations are the caller's mistake, not the
+ * store's, and get the codes that say so. */
+static int sq_fail(sqlite3 *db, int code, const char *what)
+{
+	const char *msg = db != NULL ? sqlite3_errmsg(db) : "";
+
+	switch (code) {
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return ztp__err(ZTP_EEXISTS, "sqlite: %s: record exists (%s)",
+				what, msg);
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return ztp__err(ZTP_ENOTFOUND,
+				"sqlite: %s: referenced record missing (%s)",
+				what, msg);
+	default:
+		break;
+	}
+	switch (code & 0xff) {
+	case SQLITE_NOMEM:
+		return ztp__err(ZTP_ENOMEM, "sqlite: %s: out of memory", what);
+	case SQLITE_READONLY:
+		return ztp__err(ZTP_ESTORE,
+				"sqlite: %s: database is read-only (%s)", what,
+				msg);
+	case SQLITE_FULL:
+		return ztp__err(ZTP_ESTORE,
+				"sqlite: %s: disk or database full (%s)", what,
+				msg);
+	case SQLITE_CORRUPT:
+		return ztp__err(ZTP_ESTORE,
+				"sqlite: %s: database is corrupt (%s)", what,
+				msg);
+	case SQLITE_NOTADB:
+		return ztp__err(ZTP_ESTORE,
+				"sqlite: %s: file is not an SQLite database",
+				what);
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ztp__err(ZTP_ESTORE,
+				"sqlite: %s: database locked by another "
+				"connection (%s)",
+				what, msg);
+	case SQLITE_CANTOPEN:
+		return ztp__err(ZTP_ESTORE, "sqlite: %s: cannot open (%s)",
+				what, msg);
+	case SQLITE_IOERR:
+		return ztp__err(ZTP_ESTORE, "sqlite: %s: I/O error (%s)", what,
+				msg);
+	default:
+		return ztp__err(ZTP_ESTORE, "sqlite: %s: %s", what, msg);
+	}
+}
+
+/* ------------------------------------------------------------ statements */
+
+static int sq_step(sq *s, int id, const char *what, bool *row)
+{
+	int r = sqlite3_step(s->st[id]);
+
+	if (row != NULL)
+		*row = false;
+	if (r == SQLITE_ROW || r == SQLITE_DONE) {
+		if (row != NULL)
+			*row = r == SQLITE_ROW;
+		else if (r == SQLITE_ROW)
+			return ztp__err(ZTP_EINTERNAL,
+					"sqlite: %s: unexpected row", what);
+		return ZTP_OK;
+	}
+	return sq_fail(s->db, r, what);
+}
+
+static int bind_check(sq *s, int r, const char *what)
+{
+	return r == SQLITE_OK ? ZTP_OK : sq_fail(s->db, r, what);
+}
+
+static int bind_text(sq *s, int id, int idx, const char *v)
+{
+	sqlite3_stmt *st = s->st[id];
+
+	if (v == NULL)
+		return bind_check(s, sqlite3_bind_null(st, idx), "bind");
+	return bind_check(s, sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC),
+			  "bind");
+}
+
+static int bind_int(sq *s, int id, int idx, int64_t v)
+{
+	return bind_check(s, sqlite3_bind_int64(s->st[id], idx, v), "bind");
+}
+
+static int bind_blob(sq *s, int id, int idx, const uint8_t *p, size_t len)
+{
+	return bind_check(s,
+			  sqlite3_bind_blob(s->st[id], idx, p, (int)len,
+					    SQLITE_STATIC),
+			  "bind");
+}
+
+/* NULL for SQL NULL. A required column that reads NULL means the file was
+ * changed behind the library's back, or SQLite ran out of memory. */
+static const char *col_text(sq *s, int id, int col)
+{
+	return (const char *)sqlite3_column_text(s->st[id], col);
+}
+
+static int need_text(sq *s, int id, int col, const char **out)
+{
+	*out = col_text(s, id, col);
+	if (*out != NULL)
+		return ZTP_OK;
+	if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
+		return ztp__err(ZTP_ENOMEM, "sqlite: out of memory");
+	return ztp__err(ZTP_ESTORE, "sqlite: unexpected NULL in column %d",
+			col);
+}
+
+/* Leave the connection idle: statements reset and unbound, and any
+ * transaction still open (after a failure) rolled back. */
+static void sq_finish(sq *s)
+{
+	size_t i;
+
+	for (i = 0; i < ST__COUNT; i++) {
+		sqlite3_reset(s->st[i]);
+		sqlite3_clear_bindings(s->st[i]);
+	}
+	if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_step(s->st[ST_ROLLBACK]);
+		sqlite3_reset(s->st[ST_ROLLBACK]);
+	}
+}
+
+static int sq_begin(sq *s)
+{
+	int rc = sq_step(s, ST_BEGIN, "begin transaction", NULL);
+
+	sqlite3_reset(s->st[ST_BEGIN]);
+	return rc;
+}
+
+static int sq_commit(sq *s)
+{
+	int rc = sq_step(s, ST_COMMIT, "commit", NULL);
+
+	sqlite3_reset(s->st[ST_COMMIT]);
+	return rc;
+}
+
+static int row_cert_json(sq *s, int id, json_object **out)
+{
+	ztp__store_cert_view v;
+	int rc = ZTP_OK;
+
+	memset(&v, 0, sizeof(v));
+	ZTP_CHECK(need_text(s, id, 0, &v.serial));
+	v.device_id = col_text(s, id, 1);
+	ZTP_CHECK(need_text(s, id, 2, &v.profile));
+	v.not_before = sqlite3_column_int64(s->st[id], 3);
+	v.not_after = sqlite3_column_int64(s->st[id], 4);
+	ZTP_CHECK(need_text(s, id, 5, &v.fingerprint));
+	v.issued_at = sqlite3_column_int64(s->st[id], 6);
+	v.revoked = sqlite3_column_int(s->st[id], 7) != 0;
+	v.revoked_at = sqlite3_column_int64(s->st[id], 8);
+	v.reason = sqlite3_column_int(s->st[id], 9);
+	ZTP_CHECK(ztp__store_cert_json(out, &v));
+cleanup:
+	return rc;
+}
+
+/* ------------------------------------------------------------ operations */
+
+static int sq_device_add(void *ctx, const char *device_id,
+			 const char *fingerprint, const char *model,
+			 const char *batch, int64_t manufactured_at,
+			 int64_t now)
+{
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_DEV_INSERT, 1, device_id));
+	ZTP_CHECK(bind_text(s, ST_DEV_INSERT, 2, fingerprint));
+	ZTP_CHECK(bind_text(s, ST_DEV_INSERT, 3, model));
+	ZTP_CHECK(bind_text(s, ST_DEV_INSERT, 4, batch));
+	ZTP_CHECK(bind_int(s, ST_DEV_INSERT, 5, manufactured_at));
+	ZTP_CHECK(bind_int(s, ST_DEV_INSERT, 6, now));
+	rc = sq_step(s, ST_DEV_INSERT, "device_add", NULL);
+	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
+		   "store: device %s already exists", device_id);
+	ZTP_CHECK(rc);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_device_get(void *ctx, const char *device_id, char **json)
+{
+	sq *s = ctx;
+	ztp__store_device_view v;
+	json_object *obj = NULL;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	memset(&v, 0, sizeof(v));
+	ZTP_CHECK(bind_text(s, ST_DEV_GET, 1, device_id));
+	ZTP_CHECK(sq_step(s, ST_DEV_GET, "device_get", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_text(s, ST_DEV_GET, 0, &v.device_id));
+	ZTP_CHECK(need_text(s, ST_DEV_GET, 1, &v.fingerprint));
+	v.model = col_text(s, ST_DEV_GET, 2);
+	v.batch = col_text(s, ST_DEV_GET, 3);
+	v.manufactured_at = sqlite3_column_int64(s->st[ST_DEV_GET], 4);
+	ZTP_CHECK(need_text(s, ST_DEV_GET, 5, &v.state));
+	v.tenant = col_text(s, ST_DEV_GET, 6);
+	v.info = col_text(s, ST_DEV_GET, 7);
+	v.updated_at = sqlite3_column_int64(s->st[ST_DEV_GET], 8);
+	ZTP_CHECK(ztp__store_device_json(&obj, &v));
+	ZTP_CHECK(ztp__json_dump(json, obj));
+cleanup:
+	sq_finish(s);
+	json_object_put(obj);
+	return rc;
+}
+
+static int sq_device_set_state(void *ctx, const char *device_id,
+			       const char *expected_state,
+			       const char *new_state, const char *tenant,
+			       int64_t now)
+{
+	sq *s = ctx;
+	const char *state;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_DEV_STATE, 1, device_id));
+	ZTP_CHECK(sq_step(s, ST_DEV_STATE, "device_set_state", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_text(s, ST_DEV_STATE, 0, &state));
+	ZTP_ENSURE(expected_state == NULL || strcmp(state, expected_state) == 0,
+		   ZTP_ESTATE, "store: device %s is %s, not %s", device_id,
+		   state, expected_state);
+	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 1, device_id));
+	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 2, new_state));
+	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 3, tenant));
+	ZTP_CHECK(bind_int(s, ST_DEV_SET_STATE, 4, now));
+	ZTP_CHECK(sq_step(s, ST_DEV_SET_STATE, "device_set_state", NULL));
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_device_set_info(void *ctx, const char *device_id,
+			      const char *info_json, int64_t now)
+{
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_DEV_SET_INFO, 1, device_id));
+	ZTP_CHECK(bind_text(s, ST_DEV_SET_INFO, 2, info_json));
+	ZTP_CHECK(bind_int(s, ST_DEV_SET_INFO, 3, now));
+	ZTP_CHECK(sq_step(s, ST_DEV_SET_INFO, "device_set_info", NULL));
+	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
+		   "store: no device %s", device_id);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_claim_set(void *ctx, const char *device_id, const uint8_t *hash,
+			size_t len)
+{
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_CLAIM_SET, 1, device_id));
+	ZTP_CHECK(bind_blob(s, ST_CLAIM_SET, 2, hash, len));
+	rc = sq_step(s, ST_CLAIM_SET, "claim_set", NULL);
+	ZTP_ENSURE(rc != ZTP_ENOTFOUND, ZTP_ENOTFOUND, "store: no device %s",
+		   device_id);
+	ZTP_CHECK(rc);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_claim_take(void *ctx, const char *device_id,
+			 const uint8_t *hash, size_t len, const char *tenant,
+			 int64_t now)
+{
+	sq *s = ctx;
+	const char *state;
+	const void *stored;
+	size_t stored_len;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_CLAIM_GET, 1, device_id));
+	ZTP_CHECK(sq_step(s, ST_CLAIM_GET, "claim_take", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_text(s, ST_CLAIM_GET, 0, &state));
+	ZTP_ENSURE(strcmp(state, ZTP_STATE_REVOKED) != 0, ZTP_ESTATE,
+		   "store: device %s is revoked", device_id);
+	ZTP_ENSURE(sqlite3_column_type(s->st[ST_CLAIM_GET], 1) != SQLITE_NULL,
+		   ZTP_ENOTFOUND, "store: device %s has no pending claim",
+		   device_id);
+	stored = sqlite3_column_blob(s->st[ST_CLAIM_GET], 1);
+	stored_len = (size_t)sqlite3_column_bytes(s->st[ST_CLAIM_GET], 1);
+	ZTP_ENSURE(stored != NULL || sqlite3_errcode(s->db) != SQLITE_NOMEM,
+		   ZTP_ENOMEM, "sqlite: out of memory");
+	/* The length of a hash is no secret; its bytes are. */
+	ZTP_ENSURE(stored != NULL && stored_len == len &&
+			   CRYPTO_memcmp(stored, hash, len) == 0,
+		   ZTP_EMISMATCH, "store: device %s: claim code does not match",
+		   device_id);
+	sqlite3_reset(s->st[ST_CLAIM_GET]);
+	ZTP_CHECK(bind_text(s, ST_CLAIM_DEL, 1, device_id));
+	ZTP_CHECK(sq_step(s, ST_CLAIM_DEL, "claim_take", NULL));
+	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 1, device_id));
+	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 2, ZTP_STATE_ACTIVE));
+	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 3, tenant));
+	ZTP_CHECK(bind_int(s, ST_DEV_SET_STATE, 4, now));
+	ZTP_CHECK(sq_step(s, ST_DEV_SET_STATE, "claim_take", NULL));
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_cert_add(void *ctx, const char *serial, const char *device_id,
+		       const char *profile, int64_t not_before,
+		       int64_t not_after, const char *fingerprint, int64_t now)
+{
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_CERT_INSERT, 1, serial));
+	ZTP_CHECK(bind_text(s, ST_CERT_INSERT, 2, device_id));
+	ZTP_CHECK(bind_text(s, ST_CERT_INSERT, 3, profile));
+	ZTP_CHECK(bind_int(s, ST_CERT_INSERT, 4, not_before));
+	ZTP_CHECK(bind_int(s, ST_CERT_INSERT, 5, not_after));
+	ZTP_CHECK(bind_text(s, ST_CERT_INSERT, 6, fingerprint));
+	ZTP_CHECK(bind_int(s, ST_CERT_INSERT, 7, now));
+	rc = sq_step(s, ST_CERT_INSERT, "cert_add", NULL);
+	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
+		   "store: serial %s already recorded", serial);
+	ZTP_ENSURE(rc != ZTP_ENOTFOUND, ZTP_ENOTFOUND, "store: no device %s",
+		   device_id);
+	ZTP_CHECK(rc);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_cert_get(void *ctx, const char *serial, char **json)
+{
+	sq *s = ctx;
+	json_object *obj = NULL;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_text(s, ST_CERT_GET, 1, serial));
+	ZTP_CHECK(sq_step(s, ST_CERT_GET, "cert_get", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no certificate %s", serial);
+	ZTP_CHECK(row_cert_json(s, ST_CERT_GET, &obj));
+	ZTP_CHECK(ztp__json_dump(json, obj));
+cleanup:
+	sq_finish(s);
+	json_object_put(obj);
+	return rc;
+}
+
+static int sq_cert_revoke(void *ctx, const char *serial, int reason,
+			  int64_t when)
+{
+	sq *s = ctx;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_CERT_REVOKE, 1, serial));
+	ZTP_CHECK(bind_int(s, ST_CERT_REVOKE, 2, when));
+	ZTP_CHECK(bind_int(s, ST_CERT_REVOKE, 3, reason));
+	ZTP_CHECK(sq_step(s, ST_CERT_REVOKE, "cert_revoke", NULL));
+	if (sqlite3_changes(s->db) == 0) {
+		/* Either unknown or revoked already (which keeps its first
+		 * time and reason). */
+		ZTP_CHECK(bind_text(s, ST_CERT_EXISTS, 1, serial));
+		ZTP_CHECK(sq_step(s, ST_CERT_EXISTS, "cert_revoke", &row));
+		ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no certificate %s",
+			   serial);
+		sqlite3_reset(s->st[ST_CERT_EXISTS]);
+	}
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_device_revoke_certs(void *ctx, const char *device_id,
+				  const char *profiles, int reason,
+				  int64_t when, uint64_t *count)
+{
+	sq *s = ctx;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	*count = 0;
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_DEV_STATE, 1, device_id));
+	ZTP_CHECK(sq_step(s, ST_DEV_STATE, "device_revoke_certs", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	sqlite3_reset(s->st[ST_DEV_STATE]);
+	ZTP_CHECK(bind_text(s, ST_DEV_REVOKE_CERTS, 1, device_id));
+	ZTP_CHECK(bind_text(s, ST_DEV_REVOKE_CERTS, 2, profiles));
+	ZTP_CHECK(bind_int(s, ST_DEV_REVOKE_CERTS, 3, when));
+	ZTP_CHECK(bind_int(s, ST_DEV_REVOKE_CERTS, 4, reason));
+	ZTP_CHECK(sq_step(s, ST_DEV_REVOKE_CERTS, "device_revoke_certs",
+			  NULL));
+	*count = (uint64_t)sqlite3_changes(s->db);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	if (rc < 0)
+		*count = 0;
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_revoked_list(void *ctx, char **json)
+{
+	sq *s = ctx;
+	json_object *arr = NULL, *item = NULL;
+	const char *serial;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	for (;;) {
+		ZTP_CHECK(sq_step(s, ST_REVOKED_LIST, "revoked_list", &row));
+		if (!row)
+			break;
+		ZTP_CHECK(need_text(s, ST_REVOKED_LIST, 0, &serial));
+		ZTP_CHECK(ztp__store_revoked_json(
+			&item, serial,
+			sqlite3_column_int64(s->st[ST_REVOKED_LIST], 1),
+			sqlite3_column_int(s->st[ST_REVOKED_LIST], 2)));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	sq_finish(s);
+	json_object_put(arr);
+	return rc;
+}
+
+static int sq_device_certs(void *ctx, const char *device_id, char **json)
+{
+	sq *s = ctx;
+	json_object *arr = NULL, *item = NULL;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	/* Devices are never deleted, so the two reads cannot disagree. */
+	ZTP_CHECK(bind_text(s, ST_DEV_STATE, 1, device_id));
+	ZTP_CHECK(sq_step(s, ST_DEV_STATE, "device_certs", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	ZTP_CHECK(bind_text(s, ST_DEV_CERTS, 1, device_id));
+	for (;;) {
+		ZTP_CHECK(sq_step(s, ST_DEV_CERTS, "device_certs", &row));
+		if (!row)
+			break;
+		ZTP_CHECK(row_cert_json(s, ST_DEV_CERTS, &item));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	sq_finish(s);
+	json_object_put(arr);
+	return rc;
+}
+
+static int sq_cert_count(void *ctx, uint64_t *out)
+{
+	sq *s = ctx;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_step(s, ST_CERT_COUNT, "cert_count", &row));
+	ZTP_ENSURE(row, ZTP_ESTORE, "sqlite: cert_count: no result");
+	*out = (uint64_t)sqlite3_column_int64(s->st[ST_CERT_COUNT], 0);
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_challenge_use(void *ctx, const uint8_t *id, size_t len,
+			    int64_t expires_at, int64_t now)
+{
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_int(s, ST_CHAL_PURGE, 1, now));
+	ZTP_CHECK(sq_step(s, ST_CHAL_PURGE, "challenge_use", NULL));
+	ZTP_CHECK(bind_blob(s, ST_CHAL_INSERT, 1, id, len));
+	ZTP_CHECK(bind_int(s, ST_CHAL_INSERT, 2, expires_at));
+	ZTP_CHECK(sq_step(s, ST_CHAL_INSERT, "challenge_use", NULL));
+	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_EREPLAY,
+		   "store: challenge already used");
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_event_append(void *ctx, const char *json, int64_t now)
+{
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_int(s, ST_EVENT_INSERT, 1, now));
+	ZTP_CHECK(bind_text(s, ST_EVENT_INSERT, 2, json));
+	ZTP_CHECK(sq_step(s, ST_EVENT_INSERT, "event_append", NULL));
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_event_list(void *ctx, int64_t after, size_t max, char **json)
+{
+	sq *s = ctx;
+	json_object *arr = NULL, *item = NULL;
+	const char *ev;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	ZTP_CHECK(bind_int(s, ST_EVENT_LIST, 1, after));
+	ZTP_CHECK(bind_int(s, ST_EVENT_LIST, 2, (int64_t)max));
+	for (;;) {
+		ZTP_CHECK(sq_step(s, ST_EVENT_LIST, "event_list", &row));
+		if (!row)
+			break;
+		ZTP_CHECK(need_text(s, ST_EVENT_LIST, 2, &ev));
+		ZTP_CHECK(ztp__store_event_json(
+			&item, sqlite3_column_int64(s->st[ST_EVENT_LIST], 0),
+			sqlite3_column_int64(s->st[ST_EVENT_LIST], 1), ev));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	sq_finish(s);
+	json_object_put(arr);
+	return rc;
+}
+
+static int sq_counter_next(void *ctx, const char *name, uint64_t *out)
+{
+	sq *s = ctx;
+	int64_t v = 0;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_COUNTER_GET, 1, name));
+	ZTP_CHECK(sq_step(s, ST_COUNTER_GET, "counter_next", &row));
+	if (row)
+		v = sqlite3_column_int64(s->st[ST_COUNTER_GET], 0);
+	sqlite3_reset(s->st[ST_COUNTER_GET]);
+	ZTP_ENSURE(v < INT64_MAX, ZTP_ETOOBIG, "store: counter %s exhausted",
+		   name);
+	v++;
+	ZTP_CHECK(bind_text(s, ST_COUNTER_PUT, 1, name));
+	ZTP_CHECK(bind_int(s, ST_COUNTER_PUT, 2, v));
+	ZTP_CHECK(sq_step(s, ST_COUNTER_PUT, "counter_next", NULL));
+	ZTP_CHECK(sq_commit(s));
+	*out = (uint64_t)v;
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------ open, close */
+
+static void sq_close(void *ctx)
+{
+	sq *s = ctx;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	/* Every statement is finalised, so this cannot be busy. */
+	sqlite3_close(s->db);
+	free(s);
+}
+
+/* Run a constant statement that returns at most one integer row. */
+static int sq_pragma_int(sqlite3 *db, const char *sql, int64_t *out,
+			 const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc = ZTP_OK;
+
+	*out = 0;
+	r = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (r != SQLITE_OK)
+		ZTP_CHECK(sq_fail(db, r, what));
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (r != SQLITE_DONE)
+		ZTP_CHECK(sq_fail(db, r, what));
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_exec(sqlite3 *db, const char *sql, const char *what)
+{
+	int r = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	return r == SQLITE_OK ? ZTP_OK : sq_fail(db, r, what);
+}
+
+static int sq_journal_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mode;
+	int r, rc = ZTP_OK;
+
+	r = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (r != SQLITE_OK)
+		ZTP_CHECK(sq_fail(db, r, "open"));
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW)
+		ZTP_CHECK(sq_fail(db, r, "open"));
+	mode = (const char *)sqlite3_column_text(st, 0);
+	ZTP_ENSURE(mode != NULL && strcmp(mode, "wal") == 0, ZTP_ESTORE,
+		   "sqlite: open: cannot enable WAL (journal mode %s)",
+		   mode != NULL ? mode : "unknown");
+cleanup:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_migrate(sqlite3 *db)
+{
+	const int64_t latest = (int64_t)ZTP__ARRAY_LEN(migrations);
+	int64_t version, app_id, objects;
+	bool in_txn = false;
+	int rc = ZTP_OK;
+
+	/* IMMEDIATE: two processes opening a new file must not both create
+	 * the schema. */
+	ZTP_CHECK(sq_exec(db, "BEGIN IMMEDIATE", "open"));
+	in_txn = true;
+	ZTP_CHECK(sq_pragma_int(db, "PRAGMA user_version", &version, "open"));
+	ZTP_CHECK(sq_pragma_int(db, "PRAGMA application_id", &app_id, "open"));
+	ZTP_CHECK(sq_pragma_int(db, "SELECT count(*) FROM sqlite_master",
+				&objects, "open"));
+	ZTP_ENSURE((version == 0 && app_id == 0 && objects == 0) ||
+			   app_id == ZTP__SQLITE_APP_ID,
+		   ZTP_ESTORE, "sqlite: open: not a libztp registry");
+	ZTP_ENSURE(version <= latest, ZTP_ESTORE,
+		   "sqlite: open: schema version %lld is newer than this "
+		   "library's %lld",
+		   (long long)version, (long long)latest);
+	ZTP_ENSURE(version >= 0, ZTP_ESTORE,
+		   "sqlite: open: bad schema version %lld", (long long)version);
+	for (; version < latest; version++)
+		ZTP_CHECK(sq_exec(db, migrations[version], "schema migration"));
+	ZTP_CHECK(sq_exec(db, "COMMIT", "schema migration"));
+	in_txn = false;
+cleanup:
+	if (in_txn)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* A store file whose owner took every write bit away is read-only by
+ * intent; honour that even for a process that could write anyway (root),
+ * instead of finding out at the first issuance. */
+static int check_path(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return ZTP_OK;
+		return ztp__err(ZTP_ESTORE, "sqlite: open: cannot stat: %s",
+				strerror(errno));
+	}
+	if (S_ISREG(st.st_mode) &&
+	    (st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0)
+		return ztp__err(ZTP_ESTORE,
+				"sqlite: open: database is read-only (file "
+				"mode %03o)",
+				(unsigned)(st.st_mode & 0777));
+	return ZTP_OK;
+}
+
+int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx,
+			   const char *path)
+{
+	static const ztp_store_backend ops = {
+		.version = ZTP_STORE_BACKEND_VERSION,
+		.flags = 0,
+		.close = sq_close,
+		.device_add = sq_device_add,
+		.device_get = sq_device_get,
+		.device_set_state = sq_device_set_state,
+		.device_set_info = sq_device_set_info,
+		.claim_set = sq_claim_set,
+		.claim_take = sq_claim_take,
+		.cert_add = sq_cert_add,
+		.cert_get = sq_cert_get,
+		.cert_revoke = sq_cert_revoke,
+		.device_revoke_certs = sq_device_revoke_certs,
+		.revoked_list = sq_revoked_list,
+		.device_certs = sq_device_certs,
+		.cert_count = sq_cert_count,
+		.challenge_use = sq_challenge_use,
+		.event_append = sq_event_append,
+		.event_list = sq_event_list,
+		.counter_next = sq_counter_next,
+	};
+	sq *s = NULL;
+	int64_t fk;
+	size_t len, i;
+	int r, rc = ZTP_OK;
+
+	*ctx = NULL;
+	len = strnlen(path, ZTP__SQLITE_PATH_MAX + 1);
+	ZTP_ENSURE(len > 0, ZTP_EINVAL, "store URI: sqlite: needs a path");
+	ZTP_ENSURE(len <= ZTP__SQLITE_PATH_MAX, ZTP_EINVAL,
+		   "store URI: sqlite: path over %d bytes",
+		   ZTP__SQLITE_PATH_MAX);
+	/* A path is a path: never an SQLite URI with its own options,
+	 * whatever the SQLite build's defaults. */
+	ZTP_ENSURE(strncmp(path, "file:", 5) != 0, ZTP_EINVAL,
+		   "store URI: sqlite: file: URIs are not accepted");
+	ZTP_CHECK(check_path(path));
+	s = ztp__calloc(1, sizeof(*s));
+	ZTP_ENSURE(s != NULL, ZTP_ENOMEM, "store: out of memory");
+	r = sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_FULLMUTEX,
+			    NULL);
+	if (r != SQLITE_OK)
+		ZTP_CHECK(sq_fail(s->db, r, "open"));
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, ZTP__SQLITE_BUSY_MS);
+#ifdef SQLITE_DBCONFIG_DEFENSIVE
+	/* No writable_schema or other ways to corrupt the file by SQL. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+#endif
+#ifdef SQLITE_DBCONFIG_TRUSTED_SCHEMA
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+#endif
+	ZTP_ENSURE(sqlite3_db_readonly(s->db, "main") == 0, ZTP_ESTORE,
+		   "sqlite: open: database is read-only");
+	/* The first statement that reads the file: a file that is not a
+	 * database, or is damaged, fails here. */
+	ZTP_CHECK(sq_journal_wal(s->db));
+	ZTP_CHECK(sq_exec(s->db, "PRAGMA foreign_keys = ON", "open"));
+	ZTP_CHECK(sq_pragma_int(s->db, "PRAGMA foreign_keys", &fk, "open"));
+	ZTP_ENSURE(fk == 1, ZTP_ESTORE,
+		   "sqlite: open: SQLite lacks foreign key support");
+	ZTP_CHECK(sq_exec(s->db, "PRAGMA synchronous = FULL", "open"));
+	/* Deleted claim hashes and challenges are overwritten, not left in
+	 * free pages. */
+	ZTP_CHECK(sq_exec(s->db, "PRAGMA secure_delete = ON", "open"));
+	ZTP_CHECK(sq_migrate(s->db));
+	for (i = 0; i < ST__COUNT; i++) {
+		r = sqlite3_prepare_v3(s->db, sql_text[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &s->st[i],
+				       NULL);
+		if (r != SQLITE_OK)
+			ZTP_CHECK(sq_fail(s->db, r, "prepare"));
+	}
+	*be = ops;
+	*ctx = s;
+	s = NULL;
+cleanup:
+	if (s != NULL)
+		sq_close(s);
+	return rc;
+}

@@ -1,0 +1,78 @@
+/*
+ * libztp — store module internals shared by the front end and the built-in
+ * backends. Never installed.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_STORE_INTERNAL_H
+#define ZTP_STORE_INTERNAL_H
+
+#include "core/internal.h"
+
+#include <ztp/store.h>
+
+/* Limits the front end enforces before any backend sees the data. */
+#define ZTP__STORE_TEXT_MAX 128       /* model, batch */
+#define ZTP__STORE_PROFILE_MAX 32     /* one profile name */
+#define ZTP__STORE_PROFILES_MAX 512   /* comma-separated profile list */
+#define ZTP__STORE_SERIAL_MAX 40      /* hex digits (160 bits) */
+#define ZTP__STORE_FPR_LEN 64         /* SHA-256 as hex */
+#define ZTP__STORE_HASH_MAX 64        /* claim hash bytes */
+#define ZTP__STORE_CHALLENGE_MAX 64   /* challenge ID bytes */
+#define ZTP__STORE_JSON_MAX 8192      /* info, event payloads */
+/* What a custom backend may return for a list before the library refuses
+ * it: a full event page plus JSON overhead. */
+#define ZTP__STORE_RESULT_MAX (16u * 1024 * 1024)
+
+/* Built-in backends: fill *be and *ctx. The front end owns ctx afterwards
+ * and releases it through be->close. */
+int ztp__store_memory_open(ztp_store_backend *be, void **ctx);
+int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx,
+			   const char *path);
+
+/* Plain views of a record, filled by a backend from its own storage and
+ * turned into the documented JSON shape here, so that every backend
+ * produces byte-identical results. */
+typedef struct ztp__store_device_view {
+	const char *device_id;
+	const char *fingerprint;
+	const char *model;  /* NULL: null */
+	const char *batch;  /* NULL: null */
+	int64_t manufactured_at;
+	const char *state;
+	const char *tenant; /* NULL: null */
+	const char *info;   /* JSON object text, NULL: null */
+	int64_t updated_at;
+} ztp__store_device_view;
+
+typedef struct ztp__store_cert_view {
+	const char *serial;
+	const char *device_id; /* NULL: null */
+	const char *profile;
+	int64_t not_before;
+	int64_t not_after;
+	const char *fingerprint;
+	int64_t issued_at;
+	bool revoked;
+	int64_t revoked_at; /* only when revoked */
+	int reason;         /* only when revoked */
+} ztp__store_cert_view;
+
+int ztp__store_device_json(json_object **out, const ztp__store_device_view *d);
+int ztp__store_cert_json(json_object **out, const ztp__store_cert_view *c);
+/* {"serial","revoked_at","reason"} */
+int ztp__store_revoked_json(json_object **out, const char *serial,
+			    int64_t revoked_at, int reason);
+/* {"seq","at","event"}; event is the stored JSON object text. */
+int ztp__store_event_json(json_object **out, int64_t seq, int64_t at,
+			  const char *event);
+/* Append to a JSON array, taking ownership of val even on failure. */
+int ztp__store_array_add(json_object *arr, json_object *val);
+
+/* Numeric order of canonical hex serials (no leading zeros). */
+int ztp__store_serial_cmp(const char *a, const char *b);
+
+/* Whether profile (len bytes) is an element of the comma-separated list
+ * (NULL: every profile matches). */
+bool ztp__store_profile_in(const char *list, const char *profile);
+
+#endif /* ZTP_STORE_INTERNAL_H */

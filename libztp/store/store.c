@@ -1,0 +1,770 @@
+/*
+ * libztp — registry store front end: argument validation, serialisation
+ * and dispatch to a backend (built-in or the caller's).
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Everything a backend receives has been checked here against the same
+ * grammar, so a backend cannot be the weak link for identifiers that later
+ * become certificate names and MQTT topic levels.
+ */
+#include "store/store-internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ztp_store {
+	ztp_store_backend be; /* copied at open */
+	void *ctx;
+	bool serialise;  /* backend is not thread-safe: hold lock per call */
+	bool builtin;    /* results come from this library: no re-check */
+	pthread_mutex_t lock;
+	ztp__clock clock;
+};
+
+static const char *const states[] = {
+	ZTP_STATE_MANUFACTURED, ZTP_STATE_BOOTSTRAPPED, ZTP_STATE_REGISTERED,
+	ZTP_STATE_ACTIVE,       ZTP_STATE_RESET,        ZTP_STATE_REVOKED,
+};
+
+/* ------------------------------------------------------------ validation */
+
+static int check_id(const char *id, const char *what)
+{
+	if (id == NULL)
+		return ztp__err(ZTP_EINVAL, "%s: missing", what);
+	/* One byte past the limit is enough for the grammar to refuse it
+	 * without reading an unbounded string. */
+	return ztp__id_check(id, strnlen(id, ZTP_ID_MAX + 1), what);
+}
+
+static bool is_lower_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static int check_fingerprint(const char *fpr, const char *what)
+{
+	size_t len, i;
+
+	if (fpr == NULL)
+		return ztp__err(ZTP_EINVAL, "%s: missing", what);
+	len = strnlen(fpr, ZTP__STORE_FPR_LEN + 1);
+	if (len != ZTP__STORE_FPR_LEN)
+		return ztp__err(ZTP_EINVAL, "%s: need %d lowercase hex digits",
+				what, ZTP__STORE_FPR_LEN);
+	for (i = 0; i < len; i++)
+		if (!is_lower_hex(fpr[i]))
+			return ztp__err(ZTP_EINVAL,
+					"%s: not lowercase hex at offset %zu",
+					what, i);
+	return ZTP_OK;
+}
+
+static int check_serial(const char *serial)
+{
+	size_t len, i;
+
+	if (serial == NULL)
+		return ztp__err(ZTP_EINVAL, "serial: missing");
+	len = strnlen(serial, ZTP__STORE_SERIAL_MAX + 1);
+	if (len == 0 || len > ZTP__STORE_SERIAL_MAX)
+		return ztp__err(ZTP_EINVAL, "serial: need 1..%d hex digits",
+				ZTP__STORE_SERIAL_MAX);
+	for (i = 0; i < len; i++)
+		if (!is_lower_hex(serial[i]))
+			return ztp__err(ZTP_EINVAL,
+					"serial: not lowercase hex at offset %zu",
+					i);
+	/* One spelling per number, so that the primary key means what it
+	 * says; a certificate serial is positive (RFC 5280 4.1.2.2). */
+	if (serial[0] == '0')
+		return ztp__err(ZTP_EINVAL, "serial: %s",
+				len == 1 ? "must be positive"
+					 : "has a leading zero");
+	return ZTP_OK;
+}
+
+/* Printable UTF-8: well-formed (no overlongs, surrogates or code points
+ * past U+10FFFF) and free of C0/C1 controls and DEL. */
+static int check_text(const char *s, const char *what)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len, i = 0;
+
+	if (s == NULL)
+		return ZTP_OK;
+	len = strnlen(s, ZTP__STORE_TEXT_MAX + 1);
+	if (len > ZTP__STORE_TEXT_MAX)
+		return ztp__err(ZTP_EINVAL, "%s: over %d bytes", what,
+				ZTP__STORE_TEXT_MAX);
+	while (i < len) {
+		uint32_t cp;
+		size_t n, k;
+
+		if (p[i] < 0x80) {
+			cp = p[i];
+			n = 1;
+		} else if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			cp = p[i] & 0x1f;
+			n = 2;
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			cp = p[i] & 0x0f;
+			n = 3;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			cp = p[i] & 0x07;
+			n = 4;
+		} else {
+			goto bad;
+		}
+		if (n > len - i)
+			goto bad;
+		for (k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return ztp__err(ZTP_EINVAL,
+					"%s: control character at offset %zu",
+					what, i);
+		i += n;
+	}
+	return ZTP_OK;
+bad:
+	return ztp__err(ZTP_EINVAL, "%s: invalid UTF-8 at offset %zu", what, i);
+}
+
+static int check_state(const char *state, const char *what)
+{
+	size_t i;
+
+	if (state == NULL)
+		return ztp__err(ZTP_EINVAL, "%s: missing", what);
+	for (i = 0; i < ZTP__ARRAY_LEN(states); i++)
+		if (strcmp(state, states[i]) == 0)
+			return ZTP_OK;
+	return ztp__err(ZTP_EINVAL, "%s: unknown state name", what);
+}
+
+/* [a-z0-9][a-z0-9_-]{0,31}: profiles end up in events and CLI output. */
+static int check_profile_n(const char *p, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > ZTP__STORE_PROFILE_MAX)
+		return ztp__err(ZTP_EINVAL, "profile: need 1..%d characters",
+				ZTP__STORE_PROFILE_MAX);
+	for (i = 0; i < len; i++) {
+		char c = p[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			  (i > 0 && (c == '_' || c == '-'));
+
+		if (!ok)
+			return ztp__err(ZTP_EINVAL,
+					"profile: bad character at offset %zu",
+					i);
+	}
+	return ZTP_OK;
+}
+
+static int check_profile(const char *p)
+{
+	if (p == NULL)
+		return ztp__err(ZTP_EINVAL, "profile: missing");
+	return check_profile_n(p, strnlen(p, ZTP__STORE_PROFILE_MAX + 1));
+}
+
+static int check_profiles(const char *list)
+{
+	size_t len, start = 0, i;
+	int rc;
+
+	if (list == NULL)
+		return ZTP_OK;
+	len = strnlen(list, ZTP__STORE_PROFILES_MAX + 1);
+	if (len > ZTP__STORE_PROFILES_MAX)
+		return ztp__err(ZTP_EINVAL, "profiles: over %d bytes",
+				ZTP__STORE_PROFILES_MAX);
+	for (i = 0; i <= len; i++) {
+		if (i < len && list[i] != ',')
+			continue;
+		rc = check_profile_n(list + start, i - start);
+		if (rc < 0)
+			return ztp__err(rc, "profiles: element at offset %zu "
+					    "is not a profile name", start);
+		start = i + 1;
+	}
+	return ZTP_OK;
+}
+
+static int check_reason(int reason)
+{
+	/* RFC 5280 5.3.1: 7 is unassigned; removeFromCRL (8) is accepted
+	 * for delta CRLs. */
+	if (reason < 0 || reason > 10 || reason == 7)
+		return ztp__err(ZTP_EINVAL, "reason: %d is not a CRLReason",
+				reason);
+	return ZTP_OK;
+}
+
+static int check_time(int64_t t, const char *what)
+{
+	if (t < 0)
+		return ztp__err(ZTP_EINVAL, "%s: negative time", what);
+	return ZTP_OK;
+}
+
+/* A JSON object payload within the size limit, re-serialised compactly so
+ * that every backend stores one canonical spelling. Payloads may nest two
+ * levels less than the parser allows, because results wrap them twice
+ * (event list entry, array). */
+static int canonical_object(char **out, const char *in, const char *what)
+{
+	json_object *obj = NULL;
+	int rc = ZTP_OK;
+
+	*out = NULL;
+	ZTP_ENSURE(in != NULL, ZTP_EINVAL, "%s: missing", what);
+	ZTP_CHECK(ztp__json_parse(&obj, in,
+				  strnlen(in, ZTP__STORE_JSON_MAX + 1),
+				  ZTP__STORE_JSON_MAX, ZTP_JSON_MAX_DEPTH - 2));
+	ZTP_ENSURE(json_object_is_type(obj, json_type_object), ZTP_EPARSE,
+		   "%s: not a JSON object", what);
+	ZTP_CHECK(ztp__json_dump(out, obj));
+cleanup:
+	json_object_put(obj);
+	return rc;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static void enter(ztp_store *s)
+{
+	if (s->serialise)
+		pthread_mutex_lock(&s->lock);
+	/* So that a backend's own detail can be told from a stale one. */
+	ztp_error_clear();
+}
+
+static int leave(ztp_store *s, int rc, const char *op)
+{
+	if (s->serialise)
+		pthread_mutex_unlock(&s->lock);
+	if (rc == ZTP_OK)
+		return ZTP_OK;
+	if (rc > 0 || rc < ZTP_STATUS_MIN)
+		return ztp__err(ZTP_ESTORE,
+				"store backend: %s returned invalid status %d",
+				op, rc);
+	if (ztp_error_last_code() != rc)
+		return ztp__err(rc, "store backend: %s: %s", op,
+				ztp_strerror(rc));
+	return rc;
+}
+
+/* Hand a backend's JSON result to the caller; consumes res whatever
+ * happens. Results of a caller's backend are parsed strictly and
+ * re-serialised, so the caller always receives well-formed JSON of the
+ * documented type, in memory from this library. */
+static int take_result(ztp_store *s, int rc, char **out, char *res,
+		       json_type want, const char *op)
+{
+	json_object *obj = NULL;
+	char detail[256];
+
+	if (rc < 0)
+		goto cleanup;
+	ZTP_ENSURE(res != NULL, ZTP_ESTORE, "store backend: %s: no result",
+		   op);
+	if (s->builtin) {
+		*out = res;
+		res = NULL;
+		goto cleanup;
+	}
+	rc = ztp__json_parse(&obj, res,
+			     strnlen(res, ZTP__STORE_RESULT_MAX + 1),
+			     ZTP__STORE_RESULT_MAX, ZTP_JSON_MAX_DEPTH);
+	if (rc < 0 && rc != ZTP_ENOMEM) {
+		/* The caller's input was fine: this is the store failing. */
+		snprintf(detail, sizeof(detail), "%s",
+			 ztp_error_last_message());
+		ZTP_ENSURE(false, ZTP_ESTORE,
+			   "store backend: %s: bad result: %s", op, detail);
+	}
+	ZTP_CHECK(rc);
+	ZTP_ENSURE(json_object_is_type(obj, want), ZTP_ESTORE,
+		   "store backend: %s: result is not a JSON %s", op,
+		   want == json_type_array ? "array" : "object");
+	ZTP_CHECK(ztp__json_dump(out, obj));
+cleanup:
+	json_object_put(obj);
+	free(res);
+	return rc;
+}
+
+static int64_t now_of(const ztp_store *s)
+{
+	return ztp__now(&s->clock);
+}
+
+/* ------------------------------------------------------------ open, free */
+
+static int open_internal(ztp_store **out, const ztp_store_backend *be,
+			 void *ctx, bool builtin)
+{
+	ztp_store *s = NULL;
+	int rc = ZTP_OK;
+
+	s = ztp__calloc(1, sizeof(*s));
+	ZTP_ENSURE(s != NULL, ZTP_ENOMEM, "store: out of memory");
+	ZTP_ENSURE(pthread_mutex_init(&s->lock, NULL) == 0, ZTP_ENOMEM,
+		   "store: cannot create mutex");
+	s->be = *be;
+	s->ctx = ctx;
+	s->builtin = builtin;
+	s->serialise = (be->flags & ZTP_STORE_BACKEND_THREADSAFE) == 0;
+	*out = s;
+	s = NULL;
+cleanup:
+	free(s);
+	return rc;
+}
+
+int ztp_store_open(ztp_store **out, const char *uri)
+{
+	static const char sqlite_scheme[] = "sqlite:";
+	ztp_store_backend be;
+	void *ctx = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(out != NULL);
+	*out = NULL;
+	ZTP_ARG(uri != NULL);
+	memset(&be, 0, sizeof(be));
+	ZTP_CHECK(ztp__ensure_init());
+	if (strcmp(uri, "memory:") == 0) {
+		ZTP_CHECK(ztp__store_memory_open(&be, &ctx));
+	} else if (strncmp(uri, sqlite_scheme, sizeof(sqlite_scheme) - 1) ==
+		   0) {
+		ZTP_CHECK(ztp__store_sqlite_open(
+			&be, &ctx, uri + sizeof(sqlite_scheme) - 1));
+	} else {
+		ZTP_ENSURE(false, ZTP_EINVAL,
+			   "store URI: unknown scheme (want memory: or "
+			   "sqlite:PATH)");
+	}
+	rc = open_internal(out, &be, ctx, true);
+	if (rc < 0)
+		be.close(ctx);
+cleanup:
+	return rc;
+}
+
+int ztp_store_open_backend(ztp_store **out, const ztp_store_backend *backend,
+			   void *ctx)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ARG(out != NULL);
+	*out = NULL;
+	ZTP_ARG(backend != NULL);
+	ZTP_ENSURE(backend->version == ZTP_STORE_BACKEND_VERSION, ZTP_EINVAL,
+		   "store backend: version %u not supported (want %u)",
+		   backend->version, ZTP_STORE_BACKEND_VERSION);
+	ZTP_ENSURE((backend->flags & ~ZTP_STORE_BACKEND_THREADSAFE) == 0,
+		   ZTP_EINVAL, "store backend: unknown flags 0x%x",
+		   backend->flags);
+#define ZTP__REQUIRE_OP(op)                                                    \
+	ZTP_ENSURE(backend->op != NULL, ZTP_EINVAL,                            \
+		   "store backend: missing operation %s", #op)
+	ZTP__REQUIRE_OP(device_add);
+	ZTP__REQUIRE_OP(device_get);
+	ZTP__REQUIRE_OP(device_set_state);
+	ZTP__REQUIRE_OP(device_set_info);
+	ZTP__REQUIRE_OP(claim_set);
+	ZTP__REQUIRE_OP(claim_take);
+	ZTP__REQUIRE_OP(cert_add);
+	ZTP__REQUIRE_OP(cert_get);
+	ZTP__REQUIRE_OP(cert_revoke);
+	ZTP__REQUIRE_OP(device_revoke_certs);
+	ZTP__REQUIRE_OP(revoked_list);
+	ZTP__REQUIRE_OP(device_certs);
+	ZTP__REQUIRE_OP(cert_count);
+	ZTP__REQUIRE_OP(challenge_use);
+	ZTP__REQUIRE_OP(event_append);
+	ZTP__REQUIRE_OP(event_list);
+	ZTP__REQUIRE_OP(counter_next);
+#undef ZTP__REQUIRE_OP
+	ZTP_CHECK(ztp__ensure_init());
+	ZTP_CHECK(open_internal(out, backend, ctx, false));
+cleanup:
+	return rc;
+}
+
+void ztp_store_free(ztp_store *store)
+{
+	if (store == NULL)
+		return;
+	if (store->be.close != NULL)
+		store->be.close(store->ctx);
+	pthread_mutex_destroy(&store->lock);
+	free(store);
+}
+
+int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn, void *ctx)
+{
+	ZTP_ARG(store != NULL);
+	store->clock.fn = fn;
+	store->clock.ctx = ctx;
+	return ZTP_OK;
+}
+
+int ztp_store_backend_error(int code, const char *message)
+{
+	if (code >= 0 || code < ZTP_STATUS_MIN)
+		code = ZTP_ESTORE;
+	if (message == NULL)
+		message = ztp_strerror(code);
+	return ztp__err(code, "%s", message);
+}
+
+/* ------------------------------------------------------------ devices */
+
+int ztp_store_device_add(ztp_store *store, const char *device_id,
+			 const char *fingerprint, const char *model,
+			 const char *batch, int64_t manufactured_at)
+{
+	int rc = ZTP_OK;
+	int64_t now;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	ZTP_CHECK(check_fingerprint(fingerprint, "fingerprint"));
+	ZTP_CHECK(check_text(model, "model"));
+	ZTP_CHECK(check_text(batch, "batch"));
+	ZTP_CHECK(check_time(manufactured_at, "manufactured_at"));
+	now = now_of(store);
+	enter(store);
+	rc = store->be.device_add(store->ctx, device_id, fingerprint, model,
+				  batch, manufactured_at, now);
+	rc = leave(store, rc, "device_add");
+cleanup:
+	return rc;
+}
+
+int ztp_store_device_get(ztp_store *store, const char *device_id,
+			 char **json)
+{
+	char *res = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	enter(store);
+	rc = store->be.device_get(store->ctx, device_id, &res);
+	rc = leave(store, rc, "device_get");
+	rc = take_result(store, rc, json, res, json_type_object, "device_get");
+cleanup:
+	return rc;
+}
+
+int ztp_store_device_set_state(ztp_store *store, const char *device_id,
+			       const char *expected_state,
+			       const char *new_state, const char *tenant)
+{
+	int rc = ZTP_OK;
+	int64_t now;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	if (expected_state != NULL)
+		ZTP_CHECK(check_state(expected_state, "expected_state"));
+	ZTP_CHECK(check_state(new_state, "new_state"));
+	if (tenant != NULL)
+		ZTP_CHECK(check_id(tenant, "tenant"));
+	now = now_of(store);
+	enter(store);
+	rc = store->be.device_set_state(store->ctx, device_id, expected_state,
+					new_state, tenant, now);
+	rc = leave(store, rc, "device_set_state");
+cleanup:
+	return rc;
+}
+
+int ztp_store_device_set_info(ztp_store *store, const char *device_id,
+			      const char *info_json)
+{
+	char *info = NULL;
+	int rc = ZTP_OK;
+	int64_t now;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	ZTP_CHECK(canonical_object(&info, info_json, "info"));
+	now = now_of(store);
+	enter(store);
+	rc = store->be.device_set_info(store->ctx, device_id, info, now);
+	rc = leave(store, rc, "device_set_info");
+cleanup:
+	free(info);
+	return rc;
+}
+
+/* ------------------------------------------------------------ claims */
+
+int ztp_store_claim_set(ztp_store *store, const char *device_id,
+			const uint8_t *hash, size_t len)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	ZTP_ARG(hash != NULL);
+	ZTP_ARG(len >= 1 && len <= ZTP__STORE_HASH_MAX);
+	enter(store);
+	rc = store->be.claim_set(store->ctx, device_id, hash, len);
+	rc = leave(store, rc, "claim_set");
+cleanup:
+	return rc;
+}
+
+int ztp_store_claim_take(ztp_store *store, const char *device_id,
+			 const uint8_t *hash, size_t len, const char *tenant)
+{
+	int rc = ZTP_OK;
+	int64_t now;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	ZTP_ARG(hash != NULL);
+	ZTP_ARG(len >= 1 && len <= ZTP__STORE_HASH_MAX);
+	ZTP_CHECK(check_id(tenant, "tenant"));
+	now = now_of(store);
+	enter(store);
+	rc = store->be.claim_take(store->ctx, device_id, hash, len, tenant,
+				  now);
+	rc = leave(store, rc, "claim_take");
+cleanup:
+	return rc;
+}
+
+/* ------------------------------------------------------------ certificates */
+
+int ztp_store_cert_add(ztp_store *store, const char *serial,
+		       const char *device_id, const char *profile,
+		       int64_t not_before, int64_t not_after,
+		       const char *fingerprint)
+{
+	int rc = ZTP_OK;
+	int64_t now;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_serial(serial));
+	if (device_id != NULL)
+		ZTP_CHECK(check_id(device_id, "device_id"));
+	ZTP_CHECK(check_profile(profile));
+	ZTP_CHECK(check_time(not_before, "not_before"));
+	ZTP_ENSURE(not_after >= not_before, ZTP_EINVAL,
+		   "not_after: before not_before");
+	ZTP_CHECK(check_fingerprint(fingerprint, "fingerprint"));
+	now = now_of(store);
+	enter(store);
+	rc = store->be.cert_add(store->ctx, serial, device_id, profile,
+				not_before, not_after, fingerprint, now);
+	rc = leave(store, rc, "cert_add");
+cleanup:
+	return rc;
+}
+
+int ztp_store_cert_get(ztp_store *store, const char *serial, char **json)
+{
+	char *res = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_serial(serial));
+	enter(store);
+	rc = store->be.cert_get(store->ctx, serial, &res);
+	rc = leave(store, rc, "cert_get");
+	rc = take_result(store, rc, json, res, json_type_object, "cert_get");
+cleanup:
+	return rc;
+}
+
+int ztp_store_cert_revoke(ztp_store *store, const char *serial, int reason,
+			  int64_t when)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_serial(serial));
+	ZTP_CHECK(check_reason(reason));
+	ZTP_CHECK(check_time(when, "when"));
+	enter(store);
+	rc = store->be.cert_revoke(store->ctx, serial, reason, when);
+	rc = leave(store, rc, "cert_revoke");
+cleanup:
+	return rc;
+}
+
+int ztp_store_device_revoke_certs(ztp_store *store, const char *device_id,
+				  const char *profiles, int reason,
+				  int64_t when, uint64_t *count)
+{
+	uint64_t n = 0;
+	int rc = ZTP_OK;
+
+	if (count != NULL)
+		*count = 0;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	ZTP_CHECK(check_profiles(profiles));
+	ZTP_CHECK(check_reason(reason));
+	ZTP_CHECK(check_time(when, "when"));
+	enter(store);
+	rc = store->be.device_revoke_certs(store->ctx, device_id, profiles,
+					   reason, when, &n);
+	rc = leave(store, rc, "device_revoke_certs");
+	if (rc == ZTP_OK && count != NULL)
+		*count = n;
+cleanup:
+	return rc;
+}
+
+int ztp_store_revoked_list(ztp_store *store, char **json)
+{
+	char *res = NULL;
+	int rc;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ARG(store != NULL);
+	enter(store);
+	rc = store->be.revoked_list(store->ctx, &res);
+	rc = leave(store, rc, "revoked_list");
+	return take_result(store, rc, json, res, json_type_array, "revoked_list");
+}
+
+int ztp_store_device_certs(ztp_store *store, const char *device_id,
+			   char **json)
+{
+	char *res = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	enter(store);
+	rc = store->be.device_certs(store->ctx, device_id, &res);
+	rc = leave(store, rc, "device_certs");
+	rc = take_result(store, rc, json, res, json_type_array, "device_certs");
+cleanup:
+	return rc;
+}
+
+int ztp_store_cert_count(ztp_store *store, uint64_t *out)
+{
+	uint64_t n = 0;
+	int rc;
+
+	ZTP_ARG(out != NULL);
+	*out = 0;
+	ZTP_ARG(store != NULL);
+	enter(store);
+	rc = store->be.cert_count(store->ctx, &n);
+	rc = leave(store, rc, "cert_count");
+	if (rc == ZTP_OK)
+		*out = n;
+	return rc;
+}
+
+/* ------------------------------------------------------------ challenges */
+
+int ztp_store_challenge_use(ztp_store *store, const uint8_t *id, size_t len,
+			    int64_t expires_at, int64_t now)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(id != NULL);
+	ZTP_ARG(len >= 1 && len <= ZTP__STORE_CHALLENGE_MAX);
+	ZTP_CHECK(check_time(now, "now"));
+	/* Recording it would not stop a replay: it would be purged on the
+	 * next call. */
+	ZTP_ENSURE(expires_at >= now, ZTP_EEXPIRED,
+		   "challenge: expired %lld s ago",
+		   (long long)(now - expires_at));
+	enter(store);
+	rc = store->be.challenge_use(store->ctx, id, len, expires_at, now);
+	rc = leave(store, rc, "challenge_use");
+cleanup:
+	return rc;
+}
+
+/* ------------------------------------------------------------ events */
+
+int ztp_store_event_append(ztp_store *store, const char *json)
+{
+	char *ev = NULL;
+	int rc = ZTP_OK;
+	int64_t now;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(canonical_object(&ev, json, "event"));
+	now = now_of(store);
+	enter(store);
+	rc = store->be.event_append(store->ctx, ev, now);
+	rc = leave(store, rc, "event_append");
+cleanup:
+	free(ev);
+	return rc;
+}
+
+int ztp_store_event_list(ztp_store *store, int64_t after, size_t max,
+			 char **json)
+{
+	char *res = NULL;
+	int rc;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(after >= 0);
+	ZTP_ARG(max >= 1);
+	if (max > ZTP_STORE_EVENT_LIST_MAX)
+		max = ZTP_STORE_EVENT_LIST_MAX;
+	enter(store);
+	rc = store->be.event_list(store->ctx, after, max, &res);
+	rc = leave(store, rc, "event_list");
+	return take_result(store, rc, json, res, json_type_array, "event_list");
+}
+
+/* ------------------------------------------------------------ counters */
+
+int ztp_store_counter_next(ztp_store *store, const char *name, uint64_t *out)
+{
+	uint64_t v = 0;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(out != NULL);
+	*out = 0;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(name, "counter name"));
+	enter(store);
+	rc = store->be.counter_next(store->ctx, name, &v);
+	rc = leave(store, rc, "counter_next");
+	if (rc == ZTP_OK)
+		*out = v;
+cleanup:
+	return rc;
+}
