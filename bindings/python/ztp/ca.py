@@ -1,0 +1,209 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Certificate authorities (include/ztp/ca.h)."""
+
+import collections
+import ctypes
+
+from ._clock import FixedClock
+from ._native import Handle, c_int, c_int64, c_void_p, lib, check, to_c, \
+    take_str
+
+FACTORY = "factory"
+BOOTSTRAP = "bootstrap"
+OPERATIONAL = "operational"
+
+#: A certificate issued by :meth:`CA.issue`.
+Issued = collections.namedtuple("Issued", "cert_pem serial not_after")
+
+#: A newly created CA: its certificate and (secret) private key, both PEM.
+KeyPair = collections.namedtuple("KeyPair", "cert_pem key_pem")
+
+
+def reason_from_name(name):
+    """RFC 5280 CRLReason code for a name such as ``"keyCompromise"``."""
+    out = c_int()
+    check(lib.ztp_ca_reason_from_name(ctypes.byref(out), to_c(name, "name")))
+    return out.value
+
+
+def reason_name(reason):
+    """RFC 5280 name of a reason code, or None for a refused code."""
+    name = lib.ztp_ca_reason_name(int(reason))
+    return None if name is None else name.decode("ascii")
+
+
+def _reason(reason):
+    if isinstance(reason, str):
+        return reason_from_name(reason)
+    return int(reason)
+
+
+def _take_pair(cert, key):
+    try:
+        cert_pem = take_str(cert)
+    finally:
+        key_pem = take_str(key, secret=True)
+    return KeyPair(cert_pem, key_pem)
+
+
+def create_root(subject, key_type=None, days=3650):
+    """Create a self-signed root CA; returns a :data:`KeyPair`.
+
+    The key is wiped from library memory before it is freed; the returned
+    Python string cannot be wiped, so keep it no longer than needed.
+    """
+    cert, key = c_void_p(), c_void_p()
+    try:
+        check(lib.ztp_ca_create_root(ctypes.byref(cert), ctypes.byref(key),
+                                     to_c(subject, "subject"),
+                                     to_c(key_type, "key_type", True),
+                                     int(days)))
+    except BaseException:
+        take_str(cert)
+        take_str(key, secret=True)
+        raise
+    return _take_pair(cert, key)
+
+
+class CA(Handle):
+    """A loaded certificate authority.
+
+    ``CA(cert_pem, key_pem, chain_pem=None, passphrase=None)`` loads from
+    PEM text, :meth:`from_files` from files. Once configured (store, key
+    policy, clock) it may be used from many threads at once.
+    """
+
+    _free_fn = "ztp_ca_free"
+    _kind = "CA"
+
+    def __init__(self, cert_pem=None, key_pem=None, chain_pem=None,
+                 passphrase=None, store=None):
+        out = c_void_p()
+        check(lib.ztp_ca_new(ctypes.byref(out)))
+        super().__init__(out.value)
+        self._clock = FixedClock()
+        self._store = None
+        try:
+            if cert_pem is not None or key_pem is not None:
+                self._call("ztp_ca_load", to_c(cert_pem, "cert_pem"),
+                           to_c(key_pem, "key_pem"),
+                           to_c(chain_pem, "chain_pem", True),
+                           to_c(passphrase, "passphrase", True))
+            if store is not None:
+                self.set_store(store)
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def from_files(cls, cert_path, key_path, chain_path=None,
+                   passphrase=None, store=None):
+        ca = cls()
+        try:
+            ca._call("ztp_ca_load_files", to_c(cert_path, "cert_path"),
+                     to_c(key_path, "key_path"),
+                     to_c(chain_path, "chain_path", True),
+                     to_c(passphrase, "passphrase", True))
+            if store is not None:
+                ca.set_store(store)
+        except BaseException:
+            ca.close()
+            raise
+        return ca
+
+    # -- configuration ----------------------------------------------------
+    def set_store(self, store):
+        """Record issuances in store (kept alive by this CA), or None."""
+        if store is None:
+            self._call("ztp_ca_set_store", None)
+        else:
+            sp = store._acquire()
+            try:
+                self._call("ztp_ca_set_store", sp)
+            except BaseException:
+                store._release()
+                raise
+            # The CA now borrows the store: keep one use until replaced.
+            self._held.append(store)
+        old, self._store = self._store, store
+        if old is not None:
+            self._unhold(old)
+
+    @property
+    def store(self):
+        return self._store
+
+    def set_key_policy(self, spec):
+        """Accepted CSR keys, e.g. ``"ec-p256,ed25519"``."""
+        self._call("ztp_ca_set_key_policy", to_c(spec, "spec"))
+
+    def set_clock(self, when=None):
+        """Use a fixed time (seconds since the epoch) or None for real time."""
+        self._clock.apply(self, "ztp_ca_set_clock", when)
+
+    # -- operations -------------------------------------------------------
+    def create_sub(self, subject, key_type=None, days=1825, pathlen=-1):
+        """Create a subordinate CA signed by this one; returns a KeyPair."""
+        cert, key = c_void_p(), c_void_p()
+        try:
+            self._call("ztp_ca_create_sub", ctypes.byref(cert),
+                       ctypes.byref(key), to_c(subject, "subject"),
+                       to_c(key_type, "key_type", True), int(days),
+                       int(pathlen))
+        except BaseException:
+            take_str(cert)
+            take_str(key, secret=True)
+            raise
+        return _take_pair(cert, key)
+
+    def issue(self, csr_pem, device_id, profile=BOOTSTRAP, tenant=None,
+              lifetime=0):
+        """Issue a certificate from a PEM CSR; returns an :data:`Issued`.
+
+        lifetime: seconds, 0 for the profile's default.
+        """
+        csr = to_c(csr_pem, "csr_pem")
+        cert, serial = c_void_p(), c_void_p()
+        not_after = c_int64()
+        try:
+            self._call("ztp_ca_issue_ex", ctypes.byref(cert),
+                       ctypes.byref(serial), ctypes.byref(not_after), csr,
+                       len(csr), to_c(device_id, "device_id"),
+                       to_c(tenant, "tenant", True),
+                       to_c(profile, "profile"), int(lifetime))
+        finally:
+            cert_pem = take_str(cert)
+            serial_hex = take_str(serial)
+        return Issued(cert_pem, serial_hex, not_after.value)
+
+    def revoke(self, serial, reason=0):
+        """Revoke a recorded certificate (reason: code or RFC 5280 name)."""
+        self._call("ztp_ca_revoke", to_c(serial, "serial"), _reason(reason))
+
+    def crl(self, next_update_hours=0):
+        """A signed PEM CRL of every revoked certificate in the store."""
+        out = c_void_p()
+        try:
+            self._call("ztp_ca_crl", ctypes.byref(out),
+                       int(next_update_hours))
+        finally:
+            pem = take_str(out)
+        return pem
+
+    def _pem(self, name):
+        out = c_void_p()
+        try:
+            self._call(name, ctypes.byref(out))
+        finally:
+            pem = take_str(out)
+        return pem
+
+    @property
+    def cert_pem(self):
+        """This CA's certificate, PEM."""
+        return self._pem("ztp_ca_cert_pem")
+
+    @property
+    def chain_pem(self):
+        """The CA certificate followed by the chain it was loaded with."""
+        return self._pem("ztp_ca_chain_pem")
