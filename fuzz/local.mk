@@ -1,1 +1,78 @@
-# fuzz
+# fuzz: libFuzzer harnesses for every parser of untrusted input.
+#
+# The harnesses are built with clang directly on the library sources (the
+# same list libtool compiles, taken from libztp_internal_la_SOURCES), so
+# they depend neither on the libtool build nor on its compiler: a gcc build
+# tree can still run them when clang is installed. See fuzz/README.md.
+#
+#   make fuzz-build                 build fuzz/build/fuzz_<target>
+#   make fuzz-smoke                 replay each corpus, fuzz each target for
+#                                   FUZZ_TIME seconds; fail on any crash
+#   make fuzz-smoke FUZZ_TIME=600 FUZZ_TARGETS=json   a longer single run
+#
+# Without a clang that links -fsanitize=fuzzer both print a message and
+# succeed, so CI images without clang are not failed by it.
+
+FUZZ_CC = clang
+FUZZ_TIME = 20
+FUZZ_JOBS = 1
+FUZZ_BUILDDIR = fuzz/build
+FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -DZTP_FUZZING
+FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_builddir)/include \
+	-I$(top_srcdir)/include -I$(top_srcdir)/libztp -I$(top_srcdir)/fuzz \
+	$(OPENSSL_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS)
+FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
+	-lpthread
+
+# Parsers every build has (core).
+FUZZ_TARGETS = json pem der encoding
+
+FUZZ_HARNESSES = fuzz/fuzz.h fuzz/fuzz_cert.h \
+	fuzz/fuzz_json.c fuzz/fuzz_pem.c fuzz/fuzz_der.c fuzz/fuzz_encoding.c
+
+EXTRA_DIST += fuzz/README.md fuzz/smoke.sh fuzz/corpus $(FUZZ_HARNESSES)
+EXTRA_DIST += fuzz/json.dict fuzz/pem.dict
+
+.PHONY: fuzz-build fuzz-smoke fuzz-clean
+
+# Objects are rebuilt when their source or any header in the tree is newer;
+# everything is compiled with coverage instrumentation for libFuzzer
+# (-fsanitize=fuzzer-no-link) and linked per target with the fuzzer's main.
+fuzz-build:
+	@if ! $(SHELL) $(top_srcdir)/fuzz/smoke.sh probe '$(FUZZ_CC)' \
+		'$(FUZZ_BUILDDIR)'; then exit 0; fi; \
+	$(MKDIR_P) $(FUZZ_BUILDDIR)/obj || exit 1; \
+	objs=; \
+	for src in $(libztp_internal_la_SOURCES); do \
+	  case $$src in *.c) ;; *) continue ;; esac; \
+	  obj=$(FUZZ_BUILDDIR)/obj/`echo "$$src" | sed 's|/|_|g; s|\.c$$|.o|'`; \
+	  objs="$$objs $$obj"; \
+	  if test -f "$$obj" && test ! "$(top_srcdir)/$$src" -nt "$$obj" && \
+	     test -z "`find $(top_srcdir)/libztp $(top_srcdir)/include \
+	       $(top_builddir)/config.h -name '*.h' -newer $$obj 2>/dev/null`"; \
+	  then continue; fi; \
+	  echo "  FUZZCC   $$src"; \
+	  $(FUZZ_CC) $(FUZZ_CPPFLAGS) -DZTP_BUILDING_LIBRARY $(FUZZ_CFLAGS) \
+	    $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link \
+	    -c "$(top_srcdir)/$$src" -o "$$obj" || exit 1; \
+	done; \
+	rm -f $(FUZZ_BUILDDIR)/libztp-fuzz.a; \
+	$(AR) rcs $(FUZZ_BUILDDIR)/libztp-fuzz.a $$objs || exit 1; \
+	for t in $(FUZZ_TARGETS); do \
+	  echo "  FUZZLD   fuzz/fuzz_$$t"; \
+	  $(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SANITIZE) \
+	    -fsanitize=fuzzer "$(top_srcdir)/fuzz/fuzz_$$t.c" \
+	    $(FUZZ_BUILDDIR)/libztp-fuzz.a $(FUZZ_LIBS) \
+	    -o $(FUZZ_BUILDDIR)/fuzz_$$t || exit 1; \
+	done
+
+fuzz-smoke: fuzz-build
+	@$(SHELL) $(top_srcdir)/fuzz/smoke.sh run '$(FUZZ_CC)' \
+	  '$(FUZZ_BUILDDIR)' '$(top_srcdir)/fuzz' '$(FUZZ_TIME)' \
+	  '$(FUZZ_JOBS)' $(FUZZ_TARGETS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILDDIR)
+
+clean-local: fuzz-clean
