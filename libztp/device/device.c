@@ -427,6 +427,7 @@ static int cfg_path(char **out, const char *dir, const char *p)
 	int rc = ZTP_OK;
 	ztp__buf b = {0};
 
+	ZTP_ENSURE(p[0] != '\0', ZTP_EINVAL, "config: empty path");
 	if (p[0] == '/' || dir == NULL)
 		ZTP_CHECK(ztp__buf_append_str(&b, p));
 	else {
@@ -453,6 +454,7 @@ static int cfg_key_source(char **out, const char *dir, const char *src)
 		ZTP_ENSURE(*out != NULL, ZTP_ENOMEM, "config: out of memory");
 		goto cleanup;
 	}
+	ZTP_ENSURE(src[5] != '\0', ZTP_EINVAL, "factory key: empty path");
 	ZTP_CHECK(cfg_path(&path, dir, src + 5));
 	ZTP_CHECK(ztp__buf_append_str(&b, "file:"));
 	ZTP_CHECK(ztp__buf_append_str(&b, path));
@@ -715,7 +717,7 @@ static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now)
 	rc = ztp__cert_san_id(tenant, cr->cert, ZTP_URN_TENANT);
 	if (rc == ZTP_ENOTFOUND) {
 		ztp_error_clear();
-		ZTP_CHECK(ztp__json_add(o, "tenant", NULL));
+		ZTP_CHECK(ztp__json_add_str(o, "tenant", NULL));
 	} else {
 		ZTP_CHECK(rc);
 		ZTP_CHECK(ztp__json_add_str(o, "tenant", tenant));
@@ -751,7 +753,7 @@ int ztp_device_status(ztp_device *dev, char **json)
 	if (ztp__dev_id(dev, id) == ZTP_OK)
 		ZTP_CHECK(ztp__json_add_str(root, "device_id", id));
 	else
-		ZTP_CHECK(ztp__json_add(root, "device_id", NULL));
+		ZTP_CHECK(ztp__json_add_str(root, "device_id", NULL));
 	ztp_error_clear();
 	ZTP_CHECK(ztp__json_add_str(root, "state_dir", dev->cfg.state_dir));
 	for (k = ZTP__DEV_BOOTSTRAP; k <= ZTP__DEV_OPERATIONAL; k++) {
@@ -759,7 +761,7 @@ int ztp_device_status(ztp_device *dev, char **json)
 					   (ztp__dev_kind)k);
 		if (rc == ZTP_ENOTFOUND) {
 			ztp_error_clear();
-			ZTP_CHECK(ztp__json_add(
+			ZTP_CHECK(ztp__json_add_str(
 				creds, ztp__dev_kind_name((ztp__dev_kind)k),
 				NULL));
 			continue;

@@ -9,3 +9,14 @@ libztp_internal_la_SOURCES += \
 	libztp/device/state.c \
 	libztp/device/bootstrap.c
 endif
+
+if ENABLE_DEVICE
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_device
+tests_unit_test_device_SOURCES = tests/unit/test_device.c \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_device_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_device_LDADD = $(TEST_LIBS) $(CURL_LIBS)
+TESTS += tests/unit/test_device
+endif
+endif

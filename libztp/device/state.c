@@ -223,11 +223,11 @@ cleanup:
 	return rc;
 }
 
-static json_object *slot_json(char s)
+static int add_slot(json_object *o, const char *key, char slot)
 {
-	char v[2] = {s, 0};
+	char v[2] = {slot, 0};
 
-	return s == 0 ? NULL : json_object_new_string(v);
+	return ztp__json_add_str(o, key, slot == 0 ? NULL : v);
 }
 
 int ztp__dev_manifest_write(const ztp__dev_manifest *m, const char *state,
@@ -240,11 +240,10 @@ int ztp__dev_manifest_write(const ztp__dev_manifest *m, const char *state,
 	root = json_object_new_object();
 	ZTP_ENSURE(root != NULL, ZTP_ENOMEM, "manifest: out of memory");
 	ZTP_CHECK(ztp__json_add_int(root, "version", 1));
-	ZTP_CHECK(ztp__json_add(root, "current", slot_json(m->current)));
-	ZTP_CHECK(ztp__json_add(
-		root, "fingerprint",
-		m->current != 0 ? json_object_new_string(m->fingerprint) : NULL));
-	ZTP_CHECK(ztp__json_add(root, "pending", slot_json(m->pending)));
+	ZTP_CHECK(add_slot(root, "current", m->current));
+	ZTP_CHECK(ztp__json_add_str(root, "fingerprint",
+				    m->current != 0 ? m->fingerprint : NULL));
+	ZTP_CHECK(add_slot(root, "pending", m->pending));
 	ZTP_CHECK(ztp__json_dump(&s, root));
 	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, 0, "current.json"));
 	ZTP_CHECK(ztp__file_write_atomic(path, s, strlen(s), 0600));
