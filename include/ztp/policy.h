@@ -149,8 +149,9 @@ ZTP_EXTERN int ztp_policy_load(ztp_policy *p, const char *json, size_t len);
  * ztp_policy_load() on the contents of a file.
  * @param p     the handle.
  * @param path  NUL-terminated file name.
- * @return as ztp_policy_load(), plus #ZTP_EIO when the file cannot be read
- *         (the handle is then left with no policy as well).
+ * @return as ztp_policy_load(), plus #ZTP_ENOTFOUND when the file does not
+ *         exist and #ZTP_EIO when it cannot be read (the handle is then
+ *         left with no policy as well).
  * @note Thread-safe.
  * @since 0.1.0
  */

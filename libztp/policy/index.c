@@ -21,6 +21,7 @@
  */
 #include "policy/index.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct ztp__pnode {
@@ -135,9 +136,13 @@ int ztp__presource_check(const char *r, size_t len, const char *what)
 	int rc;
 
 	rc = ztp__topic_filter_check(r, len);
-	if (rc < 0)
-		return ztp__err(ZTP_EPARSE, "%s: %s", what,
-				ztp_error_last_message());
+	if (rc < 0) {
+		char why[128];
+
+		/* the detail is rewritten in place: copy it out first */
+		snprintf(why, sizeof(why), "%s", ztp_error_last_message());
+		return ztp__err(ZTP_EPARSE, "%s: %s", what, why);
+	}
 	for (;;) {
 		size_t e = level_end(r, len, pos);
 

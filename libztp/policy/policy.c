@@ -478,20 +478,27 @@ cleanup:
 	return rc;
 }
 
+static int add_null(json_object *o, const char *key)
+{
+	if (json_object_object_add(o, key, NULL) != 0)
+		return ztp__err(ZTP_ENOMEM, "policy: out of memory");
+	return ZTP_OK;
+}
+
 static int add_stmt(json_object *o, const psnap *s, uint32_t i, int effect)
 {
 	int rc = ZTP_OK;
 
 	if (!s || i == ZTP__PX_NONE) {
-		ZTP_CHECK(ztp__json_add(o, "statement", NULL));
-		ZTP_CHECK(ztp__json_add(o, "index", NULL));
-		ZTP_CHECK(ztp__json_add(o, "effect", NULL));
+		ZTP_CHECK(add_null(o, "statement"));
+		ZTP_CHECK(add_null(o, "index"));
+		ZTP_CHECK(add_null(o, "effect"));
 		goto cleanup;
 	}
 	if (s->st[i].sid)
 		ZTP_CHECK(ztp__json_add_str(o, "statement", s->st[i].sid));
 	else
-		ZTP_CHECK(ztp__json_add(o, "statement", NULL));
+		ZTP_CHECK(add_null(o, "statement"));
 	ZTP_CHECK(ztp__json_add_int(o, "index", i));
 	ZTP_CHECK(ztp__json_add_str(o, "effect",
 				    effect == ZTP__PX_DENY ? "Deny" : "Allow"));
@@ -672,7 +679,7 @@ int ztp_policy_identity_from_cert(char **out, ztp_policy *p, const char *pem,
 	if (has_tenant)
 		ZTP_CHECK(ztp__json_add_str(o, "tenant", ten));
 	else
-		ZTP_CHECK(ztp__json_add(o, "tenant", NULL));
+		ZTP_CHECK(add_null(o, "tenant"));
 	ZTP_CHECK(ztp__json_dump(out, o));
 cleanup:
 	json_object_put(o);

@@ -1,0 +1,1173 @@
+/*
+ * Policy: MQTT matching (§4.7), filter subsets, Deny precedence, variables
+ * and injection attempts, malformed input, explanations, namespaces, AWS
+ * export, identities from certificates, hot reload under concurrent use.
+ */
+#include "core/internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include <ztp/policy.h>
+
+#include "testutil.h"
+
+#define PUB ZTP_POLICY_PUBLISH
+#define SUB ZTP_POLICY_SUBSCRIBE
+#define RCV ZTP_POLICY_RECEIVE
+#define CON ZTP_POLICY_CONNECT
+
+static ztp_policy *load(const char *doc)
+{
+	ztp_policy *p = NULL;
+
+	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
+	ck_assert_rc(ztp_policy_load(p, doc, strlen(doc)), ZTP_OK);
+	return p;
+}
+
+/* A policy with one Allow statement for every action on resource r. */
+static ztp_policy *allow_only(const char *r)
+{
+	char doc[1024];
+
+	snprintf(doc, sizeof(doc),
+		 "{\"version\":\"2026-01\",\"statements\":[{\"effect\":"
+		 "\"Allow\",\"actions\":[\"publish\",\"subscribe\","
+		 "\"receive\",\"connect\"],\"resources\":[\"%s\"]}]}",
+		 r);
+	return load(doc);
+}
+
+static int az(ztp_policy *p, const char *tenant, const char *device,
+	      int action, const char *topic)
+{
+	return ztp_policy_authorize(p, tenant, device, NULL, action, topic,
+				    strlen(topic));
+}
+
+/* ------------------------------------------------------------------ action names */
+
+START_TEST(test_action_parse)
+{
+	int a = 0;
+
+	ck_assert_rc(ztp_policy_action_parse(&a, "connect"), ZTP_OK);
+	ck_assert_int_eq(a, ZTP_POLICY_CONNECT);
+	ck_assert_rc(ztp_policy_action_parse(&a, "publish"), ZTP_OK);
+	ck_assert_int_eq(a, ZTP_POLICY_PUBLISH);
+	ck_assert_rc(ztp_policy_action_parse(&a, "subscribe"), ZTP_OK);
+	ck_assert_int_eq(a, ZTP_POLICY_SUBSCRIBE);
+	ck_assert_rc(ztp_policy_action_parse(&a, "receive"), ZTP_OK);
+	ck_assert_int_eq(a, ZTP_POLICY_RECEIVE);
+	ck_assert_rc(ztp_policy_action_parse(&a, "Publish"), ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_action_parse(&a, "*"), ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_action_parse(NULL, "publish"), ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_action_parse(&a, NULL), ZTP_EINVAL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ matching */
+
+static const struct {
+	const char *filter, *topic;
+	int want;
+} name_table[] = {
+	/* MQTT 3.1.1 §4.7.1.2 */
+	{"sport/tennis/player1/#", "sport/tennis/player1", ZTP_OK},
+	{"sport/tennis/player1/#", "sport/tennis/player1/ranking", ZTP_OK},
+	{"sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon",
+	 ZTP_OK},
+	{"sport/tennis/player1/#", "sport/tennis/player2", ZTP_EDENIED},
+	{"sport/tennis/player1/#", "sport/tennis", ZTP_EDENIED},
+	{"sport/#", "sport", ZTP_OK},
+	{"#", "sport/tennis", ZTP_OK},
+	{"#", "/", ZTP_OK},
+	/* §4.7.1.3 */
+	{"sport/tennis/+", "sport/tennis/player1", ZTP_OK},
+	{"sport/tennis/+", "sport/tennis/player2", ZTP_OK},
+	{"sport/tennis/+", "sport/tennis/player1/ranking", ZTP_EDENIED},
+	{"sport/+", "sport", ZTP_EDENIED},
+	{"sport/+", "sport/", ZTP_OK},
+	{"+/+", "/finance", ZTP_OK},
+	{"/+", "/finance", ZTP_OK},
+	{"+", "/finance", ZTP_EDENIED},
+	{"+/tennis/#", "sport/tennis/player1", ZTP_OK},
+	/* §4.7.2: wildcards in the first level do not match '$' topics */
+	{"#", "$SYS/broker/uptime", ZTP_EDENIED},
+	{"+/monitor/Clients", "$SYS/monitor/Clients", ZTP_EDENIED},
+	{"+", "$SYS", ZTP_EDENIED},
+	{"$SYS/#", "$SYS/monitor/Clients", ZTP_OK},
+	{"$SYS/monitor/+", "$SYS/monitor/Clients", ZTP_OK},
+	{"a/+", "a/$b", ZTP_OK}, /* only the first level is special */
+	/* §4.7.3: case-sensitive, empty levels are levels */
+	{"ACCOUNTS", "Accounts", ZTP_EDENIED},
+	{"Accounts payable", "Accounts payable", ZTP_OK},
+	{"a//b", "a//b", ZTP_OK},
+	{"a//b", "a/b", ZTP_EDENIED},
+	{"a/+/b", "a//b", ZTP_OK},
+	{"/", "/", ZTP_OK},
+	{"a/b", "a/b/", ZTP_EDENIED},
+	{"a/b/", "a/b/", ZTP_OK},
+	{"a/b/c", "a/b", ZTP_EDENIED},
+};
+
+START_TEST(test_match_names)
+{
+	size_t i;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(name_table); i++) {
+		ztp_policy *p = allow_only(name_table[i].filter);
+		int a;
+
+		for (a = PUB; a <= RCV; a += RCV - PUB) {
+			int rc = az(p, "t1", "d1", a, name_table[i].topic);
+
+			ck_assert_msg(rc == name_table[i].want,
+				      "filter %s topic %s action %d: got %d",
+				      name_table[i].filter,
+				      name_table[i].topic, a, rc);
+		}
+		ztp_policy_free(p);
+	}
+}
+END_TEST
+
+START_TEST(test_match_many_statements)
+{
+	/* a literal fan-out of thousands of siblings behaves like one */
+	ztp__buf b = {0};
+	ztp_policy *p = NULL;
+	char line[160];
+	int i;
+
+	ck_assert_rc(ztp__buf_append_str(&b, "{\"version\":\"2026-01\","
+					      "\"statements\":["),
+		     ZTP_OK);
+	for (i = 0; i < 3000; i++) {
+		snprintf(line, sizeof(line),
+			 "%s{\"sid\":\"s%d\",\"effect\":\"%s\",\"actions\":"
+			 "[\"publish\"],\"resources\":[\"tenants/t%d/"
+			 "devices/+/telemetry/#\"]}",
+			 i ? "," : "", i, i % 7 == 3 ? "Deny" : "Allow", i);
+		ck_assert_rc(ztp__buf_append_str(&b, line), ZTP_OK);
+	}
+	ck_assert_rc(ztp__buf_append_str(&b, "]}"), ZTP_OK);
+	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
+	ck_assert_rc(ztp_policy_load(p, (char *)b.data, b.len), ZTP_OK);
+	for (i = 0; i < 3000; i++) {
+		snprintf(line, sizeof(line), "tenants/t%d/devices/x/telemetry/a",
+			 i);
+		ck_assert_rc(az(p, NULL, NULL, PUB, line),
+			     i % 7 == 3 ? ZTP_EDENIED : ZTP_OK);
+		snprintf(line, sizeof(line), "tenants/t%d/devices/x/config", i);
+		ck_assert_rc(az(p, NULL, NULL, PUB, line), ZTP_EDENIED);
+	}
+	ck_assert_rc(az(p, NULL, NULL, PUB, "tenants/t3000/devices/x/telemetry"),
+		     ZTP_EDENIED);
+	ztp_policy_free(p);
+	ztp__buf_free(&b);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ subsets */
+
+static const struct {
+	const char *allowed, *requested;
+	int want;
+} subset_table[] = {
+	{"a/+/c", "a/b/c", ZTP_OK},
+	{"a/+/c", "a/+/c", ZTP_OK},
+	{"a/+/c", "a/#", ZTP_EDENIED},
+	{"a/+/c", "a/+/+", ZTP_EDENIED},
+	{"a/+/c", "+/b/c", ZTP_EDENIED},
+	{"a/+/c", "a/b/c/d", ZTP_EDENIED},
+	{"a/+/c", "a/b", ZTP_EDENIED},
+	{"a/#", "a/+/x/#", ZTP_OK},
+	{"a/#", "a", ZTP_OK},
+	{"a/#", "a/#", ZTP_OK},
+	{"a/#", "a/b", ZTP_OK},
+	{"a/#", "a/+", ZTP_OK},
+	{"a/#", "#", ZTP_EDENIED},
+	{"a/#", "+/#", ZTP_EDENIED},
+	{"a/#", "+", ZTP_EDENIED},
+	{"a/+/#", "a/#", ZTP_EDENIED}, /* a/# also matches "a" */
+	{"a/+/#", "a/b", ZTP_OK},
+	{"a/+/#", "a/+", ZTP_OK},
+	{"a/+/#", "a", ZTP_EDENIED},
+	{"a/b", "a/b", ZTP_OK},
+	{"a/b", "a/+", ZTP_EDENIED},
+	{"a/b", "a/#", ZTP_EDENIED},
+	{"#", "#", ZTP_OK},
+	{"#", "+/x", ZTP_OK},
+	{"#", "$SYS/#", ZTP_EDENIED},
+	{"#", "$SYS", ZTP_EDENIED},
+	{"+/#", "$SYS/a", ZTP_EDENIED},
+	{"+/#", "+/+", ZTP_OK},
+	{"$SYS/#", "$SYS/+", ZTP_OK},
+	{"$SYS/#", "#", ZTP_EDENIED},
+	{"+", "+", ZTP_OK},
+	{"+", "/", ZTP_EDENIED},
+};
+
+START_TEST(test_subscribe_subset)
+{
+	size_t i;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(subset_table); i++) {
+		ztp_policy *p = allow_only(subset_table[i].allowed);
+		int rc = az(p, "t1", "d1", SUB, subset_table[i].requested);
+
+		ck_assert_msg(rc == subset_table[i].want,
+			      "allowed %s requested %s: got %d",
+			      subset_table[i].allowed,
+			      subset_table[i].requested, rc);
+		ztp_policy_free(p);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------ tenants */
+
+static const char *const tenant_doc =
+	"{\"version\":\"2026-01\",\"statements\":["
+	"{\"sid\":\"connect\",\"effect\":\"Allow\",\"actions\":[\"connect\"],"
+	"\"resources\":[\"${device}\"]},"
+	"{\"sid\":\"own\",\"effect\":\"Allow\",\"actions\":[\"publish\","
+	"\"subscribe\",\"receive\"],"
+	"\"resources\":[\"tenants/${tenant}/devices/${device}/#\"]},"
+	"{\"sid\":\"broadcast\",\"effect\":\"Allow\",\"actions\":"
+	"[\"subscribe\",\"receive\"],"
+	"\"resources\":[\"tenants/${tenant}/broadcast/#\"]},"
+	"{\"sid\":\"no-secrets\",\"effect\":\"Deny\",\"actions\":[\"publish\","
+	"\"subscribe\",\"receive\"],"
+	"\"resources\":[\"tenants/${tenant}/devices/+/secret/#\"]}]}";
+
+START_TEST(test_tenant_isolation)
+{
+	ztp_policy *p = load(tenant_doc);
+
+	ck_assert_rc(az(p, "t1", "d1", CON, "d1"), ZTP_OK);
+	ck_assert_rc(az(p, "t1", "d1", CON, "d2"), ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/devices/d1/telemetry"),
+		     ZTP_OK);
+	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/devices/d1"), ZTP_OK);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/devices/d1/cmd/+"),
+		     ZTP_OK);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/broadcast/#"), ZTP_OK);
+	ck_assert_rc(az(p, "t1", "d1", RCV, "tenants/t1/broadcast/fw"), ZTP_OK);
+	/* broadcast is read-only */
+	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/broadcast/fw"),
+		     ZTP_EDENIED);
+	/* another tenant's or device's topics */
+	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t2/devices/d1/telemetry"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", RCV, "tenants/t2/broadcast/fw"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/devices/d2/telemetry"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t2", "d1", PUB, "tenants/t1/devices/d1/telemetry"),
+		     ZTP_EDENIED);
+	/* wide subscriptions cannot widen the reach */
+	ck_assert_rc(az(p, "t1", "d1", SUB, "#"), ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "+/#"), ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/+/devices/d1/#"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/devices/+/#"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/#"), ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/#"), ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "$SYS/#"), ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", RCV, "$SYS/broker/uptime"),
+		     ZTP_EDENIED);
+	/* the variable text itself is not a wildcard */
+	ck_assert_rc(az(p, "t1", "d1", PUB,
+			"tenants/${tenant}/devices/${device}/x"),
+		     ZTP_EDENIED);
+	ztp_policy_free(p);
+}
+END_TEST
+
+START_TEST(test_deny_precedence)
+{
+	ztp_policy *p = load(tenant_doc);
+	const char *deny_first =
+		"{\"version\":\"2026-01\",\"statements\":["
+		"{\"effect\":\"Deny\",\"actions\":[\"publish\"],"
+		"\"resources\":[\"a/b\"]},"
+		"{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
+		"\"resources\":[\"#\"]}]}";
+
+	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/devices/d1/secret"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/devices/d1/secret/k"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/devices/d1/secrets"),
+		     ZTP_OK);
+	/* a filter that could match a denied topic is refused */
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/devices/d1/#"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/devices/d1/+"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/devices/d1/+/k"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/devices/d1/cmd/#"),
+		     ZTP_OK);
+	/* "+" could be "secret", and the Deny's "#" covers "x/y" */
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/devices/d1/+/x/y"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/devices/d1/cmd/+/y"),
+		     ZTP_OK);
+	ztp_policy_free(p);
+
+	p = load(deny_first);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "a/b"), ZTP_EDENIED);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "a/c"), ZTP_OK);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "a"), ZTP_OK);
+	/* deny applies to its own action only */
+	ck_assert_rc(az(p, NULL, NULL, SUB, "a/b"), ZTP_EDENIED);
+	ztp_policy_free(p);
+
+	/* an unknown identity value widens Deny and disables Allow */
+	p = load("{\"version\":\"2026-01\",\"statements\":["
+		 "{\"effect\":\"Allow\",\"actions\":[\"publish\",\"subscribe\"],"
+		 "\"resources\":[\"x/#\"]},"
+		 "{\"effect\":\"Deny\",\"actions\":[\"publish\",\"subscribe\"],"
+		 "\"resources\":[\"x/${tenant}/#\"]},"
+		 "{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
+		 "\"resources\":[\"y/${tenant}\"]}]}");
+	ck_assert_rc(az(p, "t1", NULL, PUB, "x/t2/a"), ZTP_OK);
+	ck_assert_rc(az(p, "t1", NULL, PUB, "x/t1/a"), ZTP_EDENIED);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "x/t2/a"), ZTP_EDENIED);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "x"), ZTP_OK);
+	ck_assert_rc(az(p, NULL, NULL, SUB, "x/+"), ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", NULL, SUB, "x/t2/#"), ZTP_OK);
+	ck_assert_rc(az(p, "t1", NULL, SUB, "x/+/#"), ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", NULL, PUB, "y/t1"), ZTP_OK);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "y/t1"), ZTP_EDENIED);
+	ztp_policy_free(p);
+
+	/* a requested '#' meets a Deny anywhere below, except '$' topics */
+	p = load("{\"version\":\"2026-01\",\"statements\":["
+		 "{\"effect\":\"Allow\",\"actions\":[\"subscribe\"],"
+		 "\"resources\":[\"#\"]},"
+		 "{\"effect\":\"Deny\",\"actions\":[\"subscribe\"],"
+		 "\"resources\":[\"$SYS/#\", \"q/r/s\"]}]}");
+	ck_assert_rc(az(p, NULL, NULL, SUB, "a/#"), ZTP_OK);
+	ck_assert_rc(az(p, NULL, NULL, SUB, "q/#"), ZTP_EDENIED);
+	ck_assert_rc(az(p, NULL, NULL, SUB, "#"), ZTP_EDENIED);
+	ck_assert_rc(az(p, NULL, NULL, SUB, "+/r/+"), ZTP_EDENIED);
+	ck_assert_rc(az(p, NULL, NULL, SUB, "+/x/+"), ZTP_OK);
+	ztp_policy_free(p);
+	p = load("{\"version\":\"2026-01\",\"statements\":["
+		 "{\"effect\":\"Allow\",\"actions\":[\"subscribe\"],"
+		 "\"resources\":[\"#\"]},"
+		 "{\"effect\":\"Deny\",\"actions\":[\"subscribe\"],"
+		 "\"resources\":[\"$SYS/#\"]}]}");
+	ck_assert_rc(az(p, NULL, NULL, SUB, "#"), ZTP_OK);
+	ck_assert_rc(az(p, NULL, NULL, SUB, "+/+"), ZTP_OK);
+	ztp_policy_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ injection */
+
+START_TEST(test_variable_injection)
+{
+	static const char *const bad[] = {
+		"a/b", "+", "#", "$x", "", " t1", "t1 ", "t\xc3\xa9",
+		"${tenant}",
+		"0123456789012345678901234567890123456789012345678901234567890"
+		"1234"};
+	ztp_policy *p = load(tenant_doc);
+	size_t i;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(bad); i++) {
+		ck_assert_msg(az(p, bad[i], "d1", PUB,
+				 "tenants/t1/devices/d1/x") == ZTP_EINVAL,
+			      "tenant \"%s\" accepted", bad[i]);
+		ck_assert_msg(az(p, "t1", bad[i], PUB,
+				 "tenants/t1/devices/d1/x") == ZTP_EINVAL,
+			      "device \"%s\" accepted", bad[i]);
+		ck_assert_msg(az(p, bad[i], bad[i], SUB, "#") == ZTP_EINVAL,
+			      "identity \"%s\" accepted", bad[i]);
+	}
+	/* the 64-byte maximum is accepted */
+	ck_assert_rc(az(p, "t1",
+			"0123456789012345678901234567890123456789012345678901"
+			"234567890123",
+			CON,
+			"0123456789012345678901234567890123456789012345678901"
+			"234567890123"),
+		     ZTP_OK);
+	ztp_policy_free(p);
+
+	/* a client ID outside the grammar is "unknown", never substituted */
+	p = load("{\"version\":\"2026-01\",\"statements\":["
+		 "{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
+		 "\"resources\":[\"clients/${client_id}/#\"]}]}");
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "c1", PUB,
+					  "clients/c1/x", 12),
+		     ZTP_OK);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "c2", PUB,
+					  "clients/c1/x", 12),
+		     ZTP_EDENIED);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "c1/x", PUB,
+					  "clients/c1/x", 12),
+		     ZTP_EDENIED);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "+", PUB,
+					  "clients/+", 9),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "#", PUB,
+					  "clients/c/x", 11),
+		     ZTP_EDENIED);
+	ztp_policy_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ malformed */
+
+static const char *const bad_filters[] = {
+	"a/#/b", "a+", "+a", "a/b+", "a#", "#a", "a/b#", "a/#/", "##", "++",
+	"a/+b/c", "",
+};
+static const char *const bad_names[] = {"a/+", "+", "#", "a/#", "a/b#", ""};
+
+START_TEST(test_malformed_at_check)
+{
+	ztp_policy *p = allow_only("#");
+	char *big;
+	size_t i;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(bad_filters); i++)
+		ck_assert_msg(az(p, NULL, NULL, SUB, bad_filters[i]) ==
+				      ZTP_EINVAL,
+			      "filter \"%s\" accepted", bad_filters[i]);
+	for (i = 0; i < ZTP__ARRAY_LEN(bad_names); i++) {
+		ck_assert_msg(az(p, NULL, NULL, PUB, bad_names[i]) == ZTP_EINVAL,
+			      "name \"%s\" accepted", bad_names[i]);
+		ck_assert_msg(az(p, NULL, NULL, RCV, bad_names[i]) == ZTP_EINVAL,
+			      "name \"%s\" accepted", bad_names[i]);
+	}
+	/* NUL inside the given length */
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, NULL, PUB, "a\0b", 3),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, NULL, SUB, "a\0b", 3),
+		     ZTP_EINVAL);
+	/* MQTT's length limit */
+	big = malloc(65536);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', 65536);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, NULL, PUB, big, 65535),
+		     ZTP_OK);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, NULL, PUB, big, 65536),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, NULL, SUB, big, 65536),
+		     ZTP_EINVAL);
+	free(big);
+	/* bad arguments */
+	ck_assert_rc(ztp_policy_authorize(NULL, NULL, NULL, NULL, PUB, "a", 1),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, NULL, PUB, NULL, 1),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, NULL, 0, "a", 1),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, NULL, 5, "a", 1),
+		     ZTP_EINVAL);
+	ztp_policy_free(p);
+}
+END_TEST
+
+static const char *const bad_docs[] = {
+	"",
+	"[]",
+	"{\"version\":\"2026-01\"}",
+	"{\"version\":\"2026-01\",\"statements\":[]}",
+	"{\"version\":\"2012-10-17\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[\"a\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[\"a\"]}],\"extra\":1}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"allow\","
+	"\"actions\":[\"publish\"],\"resources\":[\"a\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[\"a\"],\"Condition\":{}}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"iot:Publish\"],\"resources\":[\"a\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\",\"publish\"],\"resources\":[\"a\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[],\"resources\":[\"a\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[1]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":\"a\"}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"sid\":\"\",\"effect\":"
+	"\"Allow\",\"actions\":[\"publish\"],\"resources\":[\"a\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[\"a\\u0000b\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[\"dev-${device}\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[\"${iot:ClientId}\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[\"a/${Device}\"]}]}",
+	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+	"\"actions\":[\"publish\"],\"resources\":[\"a\"]},]}",
+};
+
+START_TEST(test_load_rejects)
+{
+	ztp_policy *p = NULL;
+	char doc[512];
+	ztp__buf b = {0};
+	size_t i;
+	int rc;
+
+	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
+	for (i = 0; i < ZTP__ARRAY_LEN(bad_docs); i++) {
+		rc = ztp_policy_load(p, bad_docs[i], strlen(bad_docs[i]));
+		ck_assert_msg(rc == ZTP_EPARSE || rc == ZTP_ETOOBIG,
+			      "doc %zu loaded (rc %d)", i, rc);
+	}
+	for (i = 0; i < ZTP__ARRAY_LEN(bad_filters); i++) {
+		snprintf(doc, sizeof(doc),
+			 "{\"version\":\"2026-01\",\"statements\":[{\"effect\":"
+			 "\"Allow\",\"actions\":[\"subscribe\"],\"resources\":"
+			 "[\"ok/#\",\"%s\"]}]}",
+			 bad_filters[i]);
+		ck_assert_msg(ztp_policy_load(p, doc, strlen(doc)) ==
+				      ZTP_EPARSE,
+			      "resource \"%s\" loaded", bad_filters[i]);
+		/* what failed to load denies everything */
+		ck_assert_rc(az(p, NULL, NULL, SUB, "ok/x"), ZTP_EDENIED);
+	}
+	/* too many levels; the longest legal resource */
+	ck_assert_rc(ztp__buf_append_str(&b, "{\"version\":\"2026-01\","
+					      "\"statements\":[{\"effect\":"
+					      "\"Allow\",\"actions\":[\"publish\"],"
+					      "\"resources\":[\"a"),
+		     ZTP_OK);
+	for (i = 1; i < 64; i++)
+		ck_assert_rc(ztp__buf_append_str(&b, "/a"), ZTP_OK);
+	ck_assert_rc(ztp__buf_append_str(&b, "\"]}]}"), ZTP_OK);
+	ck_assert_rc(ztp_policy_load(p, (char *)b.data, b.len), ZTP_OK);
+	b.len -= 5;
+	ck_assert_rc(ztp__buf_append_str(&b, "/a\"]}]}"), ZTP_OK);
+	ck_assert_rc(ztp_policy_load(p, (char *)b.data, b.len), ZTP_EPARSE);
+	ztp__buf_free(&b);
+	ck_assert_rc(ztp_policy_load(NULL, "{}", 2), ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_load(p, NULL, 2), ZTP_EINVAL);
+	ztp_policy_free(p);
+	ztp_policy_free(NULL);
+}
+END_TEST
+
+START_TEST(test_fail_closed)
+{
+	ztp_policy *p = NULL;
+	const char *good = "{\"version\":\"2026-01\",\"statements\":["
+			   "{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
+			   "\"resources\":[\"#\"]}]}";
+	char *tmp, *path;
+
+	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
+	/* a new handle has no policy */
+	ck_assert_rc(az(p, NULL, NULL, PUB, "a"), ZTP_EDENIED);
+	ck_assert_rc(ztp_policy_load(p, good, strlen(good)), ZTP_OK);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "a"), ZTP_OK);
+	/* a failed reload does not keep serving the previous policy */
+	ck_assert_rc(ztp_policy_load(p, good, strlen(good) - 1), ZTP_EPARSE);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "a"), ZTP_EDENIED);
+	ck_assert_rc(ztp_policy_load(p, good, strlen(good)), ZTP_OK);
+	tmp = ztp_test_tmpdir();
+	path = ztp_test_path(tmp, "missing.json");
+	ck_assert_rc(ztp_policy_load_file(p, path), ZTP_ENOTFOUND);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "a"), ZTP_EDENIED);
+	ck_assert_rc(ztp__file_write_atomic(path, good, strlen(good), 0600),
+		     ZTP_OK);
+	ck_assert_rc(ztp_policy_load_file(p, path), ZTP_OK);
+	ck_assert_rc(az(p, NULL, NULL, PUB, "a"), ZTP_OK);
+	ztp_test_rmtree(tmp);
+	free(path);
+	free(tmp);
+	ztp_policy_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ explain */
+
+static json_object *explain(ztp_policy *p, const char *tenant,
+			    const char *device, int action, const char *topic)
+{
+	char *out = NULL;
+	json_object *o;
+
+	ck_assert_rc(ztp_policy_explain(&out, p, tenant, device, NULL, action,
+					topic, strlen(topic)),
+		     ZTP_OK);
+	o = json_tokener_parse(out);
+	ck_assert_ptr_nonnull(o);
+	ztp_free(out);
+	return o;
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, k, &v) || !v)
+		return "(null)";
+	return json_object_get_string(v);
+}
+
+START_TEST(test_explain)
+{
+	ztp_policy *p = load(tenant_doc);
+	json_object *o;
+	char *out = NULL;
+
+	o = explain(p, "t1", "d1", PUB, "tenants/t1/devices/d1/telemetry");
+	ck_assert_str_eq(jstr(o, "decision"), "allow");
+	ck_assert_str_eq(jstr(o, "statement"), "own");
+	ck_assert_str_eq(jstr(o, "index"), "1");
+	ck_assert_str_eq(jstr(o, "effect"), "Allow");
+	json_object_put(o);
+
+	o = explain(p, "t1", "d1", PUB, "tenants/t1/devices/d1/secret/x");
+	ck_assert_str_eq(jstr(o, "decision"), "deny");
+	ck_assert_str_eq(jstr(o, "statement"), "no-secrets");
+	ck_assert_str_eq(jstr(o, "effect"), "Deny");
+	json_object_put(o);
+
+	o = explain(p, "t1", "d1", SUB, "tenants/t1/devices/d1/#");
+	ck_assert_str_eq(jstr(o, "decision"), "deny");
+	ck_assert_str_eq(jstr(o, "statement"), "no-secrets");
+	json_object_put(o);
+
+	o = explain(p, "t1", "d1", SUB, "#");
+	ck_assert_str_eq(jstr(o, "decision"), "deny");
+	ck_assert_str_eq(jstr(o, "statement"), "no-secrets");
+	json_object_put(o);
+
+	o = explain(p, "t1", "d1", PUB, "tenants/t2/devices/d1/x");
+	ck_assert_str_eq(jstr(o, "decision"), "deny");
+	ck_assert_str_eq(jstr(o, "statement"), "(null)");
+	ck_assert_ptr_nonnull(strstr(jstr(o, "reason"), "no Allow"));
+	json_object_put(o);
+
+	o = explain(p, "t1", "d1", SUB, "a/#/b");
+	ck_assert_str_eq(jstr(o, "decision"), "deny");
+	ck_assert_ptr_nonnull(strstr(jstr(o, "reason"), "'#'"));
+	json_object_put(o);
+
+	o = explain(p, "a/b", "d1", PUB, "x");
+	ck_assert_str_eq(jstr(o, "decision"), "deny");
+	json_object_put(o);
+
+	ck_assert_rc(ztp_policy_explain(NULL, p, NULL, NULL, NULL, PUB, "a", 1),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_explain(&out, p, NULL, NULL, NULL, 9, "a", 1),
+		     ZTP_EINVAL);
+	ck_assert_ptr_null(out);
+	ztp_policy_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ namespaces */
+
+START_TEST(test_namespace)
+{
+	char *out = NULL;
+	ztp_policy *p = NULL;
+
+	ck_assert_rc(ztp_policy_namespace(&out, "acme", "dev-1"), ZTP_OK);
+	ck_assert_str_eq(out,
+			 "{\"tenant\":\"acme\",\"device\":\"dev-1\","
+			 "\"prefix\":\"tenants/acme/devices/dev-1/\","
+			 "\"filter\":\"tenants/acme/devices/dev-1/#\","
+			 "\"broadcast\":\"tenants/acme/broadcast/#\"}");
+	ztp_free(out);
+	out = NULL;
+	ck_assert_rc(ztp_policy_namespace(&out, "ac/me", "d"), ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_namespace(&out, "acme", "+"), ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_namespace(&out, "acme", "#"), ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_namespace(&out, "$SYS", "d"), ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_namespace(&out, NULL, "d"), ZTP_EINVAL);
+	ck_assert_ptr_null(out);
+
+	/* the default document is loadable and confines to the namespace */
+	ck_assert_rc(ztp_policy_default_document(&out), ZTP_OK);
+	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
+	ck_assert_rc(ztp_policy_load(p, out, strlen(out)), ZTP_OK);
+	ztp_free(out);
+	ck_assert_rc(az(p, "acme", "dev-1", PUB,
+			"tenants/acme/devices/dev-1/x"),
+		     ZTP_OK);
+	ck_assert_rc(az(p, "acme", "dev-1", SUB, "tenants/acme/broadcast/#"),
+		     ZTP_OK);
+	ck_assert_rc(az(p, "acme", "dev-1", PUB, "tenants/acme/broadcast/x"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "acme", "dev-1", SUB, "tenants/acme/#"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "acme", "dev-1", CON, "dev-1"), ZTP_OK);
+	ck_assert_rc(az(p, "acme", "dev-1", CON, "dev-2"), ZTP_EDENIED);
+	/* a device without a tenant gets nothing tenant-scoped */
+	ck_assert_rc(az(p, NULL, "dev-1", PUB, "tenants/acme/devices/dev-1/x"),
+		     ZTP_EDENIED);
+	ck_assert_rc(ztp_policy_stats(&out, p), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(out, "\"statements\":3"));
+	ck_assert_ptr_nonnull(strstr(out, "\"loaded\":true"));
+	ztp_free(out);
+	ztp_policy_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ export */
+
+static int export_one(char **out, const char *resource, const char *effect,
+		      const char *actions)
+{
+	ztp_policy *p = NULL;
+	char doc[512];
+	int rc;
+
+	snprintf(doc, sizeof(doc),
+		 "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"%s\","
+		 "\"actions\":[%s],\"resources\":[\"%s\"]}]}",
+		 effect, actions, resource);
+	p = load(doc);
+	rc = ztp_policy_export(out, p, "aws-iot", "acme");
+	ztp_policy_free(p);
+	return rc;
+}
+
+START_TEST(test_export_aws)
+{
+	ztp_policy *p = NULL;
+	char *out = NULL, *doc = NULL;
+
+	ck_assert_rc(ztp_policy_default_document(&doc), ZTP_OK);
+	p = load(doc);
+	ztp_free(doc);
+	ck_assert_rc(ztp_policy_export(&out, p, "aws-iot", "acme"), ZTP_OK);
+	ck_assert_str_eq(
+		out,
+		"{\"Version\":\"2012-10-17\",\"Statement\":["
+		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Connect\"],"
+		"\"Resource\":[\"arn:aws:iot:*:*:client/"
+		"${iot:Connection.Thing.ThingName}\"]},"
+		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Publish\","
+		"\"iot:Receive\"],\"Resource\":["
+		"\"arn:aws:iot:*:*:topic/tenants/acme/devices/"
+		"${iot:Connection.Thing.ThingName}\","
+		"\"arn:aws:iot:*:*:topic/tenants/acme/devices/"
+		"${iot:Connection.Thing.ThingName}/*\"]},"
+		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Subscribe\"],"
+		"\"Resource\":["
+		"\"arn:aws:iot:*:*:topicfilter/tenants/acme/devices/"
+		"${iot:Connection.Thing.ThingName}\","
+		"\"arn:aws:iot:*:*:topicfilter/tenants/acme/devices/"
+		"${iot:Connection.Thing.ThingName}/*\"]},"
+		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Receive\"],"
+		"\"Resource\":["
+		"\"arn:aws:iot:*:*:topic/tenants/acme/broadcast\","
+		"\"arn:aws:iot:*:*:topic/tenants/acme/broadcast/*\"]},"
+		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Subscribe\"],"
+		"\"Resource\":["
+		"\"arn:aws:iot:*:*:topicfilter/tenants/acme/broadcast\","
+		"\"arn:aws:iot:*:*:topicfilter/tenants/acme/broadcast/*\"]}]}");
+	ztp_free(out);
+	out = NULL;
+	ck_assert_rc(ztp_policy_export(&out, p, "aws-iot", "a/b"), ZTP_EINVAL);
+	ck_assert_rc(ztp_policy_export(&out, p, "azure", "acme"),
+		     ZTP_EUNSUPPORTED);
+	ztp_policy_free(p);
+
+	/* exact conversions */
+	ck_assert_rc(export_one(&out, "a/${client_id}/c", "Deny",
+				"\"publish\""),
+		     ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(out, "\"Effect\":\"Deny\""));
+	ck_assert_ptr_nonnull(
+		strstr(out, "\"arn:aws:iot:*:*:topic/a/${iot:ClientId}/c\""));
+	ztp_free(out);
+	out = NULL;
+	/* no exact equivalent: refused, not approximated */
+	ck_assert_rc(export_one(&out, "a/+/c", "Allow", "\"publish\""),
+		     ZTP_EUNSUPPORTED);
+	ck_assert_rc(export_one(&out, "a/+", "Allow", "\"subscribe\""),
+		     ZTP_EUNSUPPORTED);
+	ck_assert_rc(export_one(&out, "#", "Allow", "\"publish\""),
+		     ZTP_EUNSUPPORTED);
+	ck_assert_rc(export_one(&out, "a/b*", "Allow", "\"publish\""),
+		     ZTP_EUNSUPPORTED);
+	ck_assert_rc(export_one(&out, "a/b?", "Allow", "\"publish\""),
+		     ZTP_EUNSUPPORTED);
+	ck_assert_rc(export_one(&out, "a/b", "Deny", "\"subscribe\""),
+		     ZTP_EUNSUPPORTED);
+	ck_assert_ptr_null(out);
+
+	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
+	ck_assert_rc(ztp_policy_export(&out, p, "aws-iot", "acme"), ZTP_ESTATE);
+	ztp_policy_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ identity */
+
+typedef struct pki {
+	EVP_PKEY *ca_key, *other_key, *leaf_key;
+	X509 *ca, *other;
+	char *ca_pem, *other_pem;
+} pki;
+
+static X509 *make_cert(EVP_PKEY *key, EVP_PKEY *signer, X509 *issuer,
+		       const char *cn, bool ca, const char *san,
+		       int64_t not_before, int64_t not_after)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	static long serial = 1;
+
+	ck_assert_ptr_nonnull(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+	X509_NAME_free(name);
+	ASN1_TIME_set(X509_getm_notBefore(x), (time_t)not_before);
+	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after);
+	X509_set_pubkey(x, key);
+	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+				  ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage,
+				  ca ? "critical,keyCertSign,cRLSign"
+				     : "critical,digitalSignature");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier,
+				  "hash");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (issuer) {
+		ext = X509V3_EXT_conf_nid(NULL, &v3,
+					  NID_authority_key_identifier,
+					  "keyid");
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	if (!ca) {
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_ext_key_usage,
+					  "clientAuth");
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	if (san) {
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name,
+					  san);
+		ck_assert_ptr_nonnull(ext);
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	ck_assert_int_gt(X509_sign(x, signer, EVP_sha256()), 0);
+	return x;
+}
+
+static char *to_pem(X509 *x)
+{
+	char *pem = NULL;
+
+	ck_assert_rc(ztp__cert_to_pem(&pem, x), ZTP_OK);
+	return pem;
+}
+
+static const int64_t now_t = 1800000000; /* 2027-01-15 */
+
+static void pki_init(pki *k)
+{
+	ck_assert_rc(ztp__key_generate(&k->ca_key, "ec-p256"), ZTP_OK);
+	ck_assert_rc(ztp__key_generate(&k->other_key, "ec-p256"), ZTP_OK);
+	ck_assert_rc(ztp__key_generate(&k->leaf_key, "ec-p256"), ZTP_OK);
+	k->ca = make_cert(k->ca_key, k->ca_key, NULL, "Device CA", true, NULL,
+			  now_t - 86400, now_t + 86400 * 365);
+	k->other = make_cert(k->other_key, k->other_key, NULL, "Device CA",
+			     true, NULL, now_t - 86400, now_t + 86400 * 365);
+	k->ca_pem = to_pem(k->ca);
+	k->other_pem = to_pem(k->other);
+}
+
+static void pki_free(pki *k)
+{
+	EVP_PKEY_free(k->ca_key);
+	EVP_PKEY_free(k->other_key);
+	EVP_PKEY_free(k->leaf_key);
+	X509_free(k->ca);
+	X509_free(k->other);
+	ztp_free(k->ca_pem);
+	ztp_free(k->other_pem);
+}
+
+static char *leaf(pki *k, bool other_ca, const char *san, int64_t nb,
+		  int64_t na)
+{
+	X509 *x = make_cert(k->leaf_key, other_ca ? k->other_key : k->ca_key,
+			    other_ca ? k->other : k->ca, "dev-1", false, san,
+			    nb, na);
+	char *pem = to_pem(x);
+
+	X509_free(x);
+	return pem;
+}
+
+static int ident(char **out, ztp_policy *p, const char *pem)
+{
+	return ztp_policy_identity_from_cert(out, p, pem, strlen(pem));
+}
+
+START_TEST(test_identity_from_cert)
+{
+	int64_t now = now_t;
+	ztp_policy *p = NULL;
+	char *out = NULL, *pem, *dev = NULL, *ten = NULL;
+	const char *both = "URI:urn:ztp:device:dev-1,URI:urn:ztp:tenant:acme";
+	pki k;
+
+	memset(&k, 0, sizeof(k));
+	pki_init(&k);
+	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
+	ck_assert_rc(ztp_policy_set_clock(p, ztp_clock_fixed, &now), ZTP_OK);
+
+	pem = leaf(&k, false, both, now_t - 60, now_t + 3600);
+	/* no device CA configured yet */
+	ck_assert_rc(ident(&out, p, pem), ZTP_ESTATE);
+	/* a leaf is not a CA */
+	ck_assert_rc(ztp_policy_add_ca_pem(p, pem, strlen(pem)), ZTP_EPROFILE);
+	ck_assert_rc(ztp_policy_add_ca_pem(p, k.ca_pem, strlen(k.ca_pem)),
+		     ZTP_OK);
+	ck_assert_rc(ident(&out, p, pem), ZTP_OK);
+	ck_assert_str_eq(out, "{\"device\":\"dev-1\",\"tenant\":\"acme\"}");
+	ztp_free(out);
+	out = NULL;
+	ck_assert_rc(ztp_policy_cert_identity(&dev, &ten, p, pem, strlen(pem)),
+		     ZTP_OK);
+	ck_assert_str_eq(dev, "dev-1");
+	ck_assert_str_eq(ten, "acme");
+	ztp_free(dev);
+	ztp_free(ten);
+
+	/* validity follows the handle's clock */
+	now = now_t + 7200;
+	ck_assert_rc(ident(&out, p, pem), ZTP_EEXPIRED);
+	now = now_t - 3600;
+	ck_assert_rc(ident(&out, p, pem), ZTP_EEXPIRED);
+	now = now_t;
+	ztp_free(pem);
+
+	/* not activated yet: no tenant */
+	pem = leaf(&k, false, "URI:urn:ztp:device:dev-1", now_t - 60,
+		   now_t + 3600);
+	ck_assert_rc(ident(&out, p, pem), ZTP_OK);
+	ck_assert_str_eq(out, "{\"device\":\"dev-1\",\"tenant\":null}");
+	ztp_free(out);
+	out = NULL;
+	ck_assert_rc(ztp_policy_cert_identity(&dev, &ten, p, pem, strlen(pem)),
+		     ZTP_OK);
+	ck_assert_ptr_null(ten);
+	ztp_free(dev);
+	ztp_free(pem);
+
+	/* the CN alone is never an identity */
+	pem = leaf(&k, false, "URI:https://example.com/dev-1", now_t - 60,
+		   now_t + 3600);
+	ck_assert_rc(ident(&out, p, pem), ZTP_EPROFILE);
+	ztp_free(pem);
+	pem = leaf(&k, false, NULL, now_t - 60, now_t + 3600);
+	ck_assert_rc(ident(&out, p, pem), ZTP_EPROFILE);
+	ztp_free(pem);
+	/* two device URIs, or an identifier outside the grammar */
+	pem = leaf(&k, false,
+		   "URI:urn:ztp:device:dev-1,URI:urn:ztp:device:dev-2",
+		   now_t - 60, now_t + 3600);
+	ck_assert_rc(ident(&out, p, pem), ZTP_EPROFILE);
+	ztp_free(pem);
+	pem = leaf(&k, false,
+		   "URI:urn:ztp:device:dev-1,URI:urn:ztp:tenant:a+b",
+		   now_t - 60, now_t + 3600);
+	ck_assert_int_lt(ident(&out, p, pem), 0);
+	ztp_free(pem);
+
+	/* issued by a CA that is not configured (same name, other key) */
+	pem = leaf(&k, true, both, now_t - 60, now_t + 3600);
+	ck_assert_rc(ident(&out, p, pem), ZTP_EUNTRUSTED);
+	ztp_free(pem);
+	/* the CA itself is not a client */
+	ck_assert_rc(ident(&out, p, k.ca_pem), ZTP_EPROFILE);
+	ck_assert_rc(ident(&out, p, "garbage"), ZTP_EPARSE);
+	ck_assert_ptr_null(out);
+
+	ztp_policy_free(p);
+	pki_free(&k);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ reload */
+
+typedef struct reload_ctx {
+	ztp_policy *p;
+	atomic_int stop;
+	int bad; /* decisions outside what either policy allows */
+} reload_ctx;
+
+static const char *const gen_a =
+	"{\"version\":\"2026-01\",\"statements\":[{\"sid\":\"A\",\"effect\":"
+	"\"Allow\",\"actions\":[\"publish\",\"subscribe\"],\"resources\":"
+	"[\"tenants/${tenant}/devices/${device}/#\"]}]}";
+static const char *const gen_b =
+	"{\"version\":\"2026-01\",\"statements\":[{\"sid\":\"B\",\"effect\":"
+	"\"Allow\",\"actions\":[\"publish\",\"subscribe\"],\"resources\":"
+	"[\"tenants/${tenant}/devices/${device}/#\"]},{\"sid\":\"B-deny\","
+	"\"effect\":\"Deny\",\"actions\":[\"publish\"],\"resources\":"
+	"[\"tenants/${tenant}/devices/${device}/fw\"]}]}";
+
+static void *reload_reader(void *arg)
+{
+	reload_ctx *c = arg;
+	int i = 0;
+
+	while (!atomic_load(&c->stop) || i < 1000) {
+		const char *t = "tenants/t1/devices/d1/telemetry";
+		char *out = NULL;
+		int rc;
+
+		rc = ztp_policy_authorize(c->p, "t1", "d1", NULL, PUB, t,
+					  strlen(t));
+		if (rc != ZTP_OK && rc != ZTP_EDENIED)
+			c->bad++;
+		/* never another tenant, whichever snapshot is current */
+		rc = az(c->p, "t1", "d1", SUB, "tenants/+/devices/d1/#");
+		if (rc != ZTP_EDENIED)
+			c->bad++;
+		if (i % 16 == 0) {
+			if (ztp_policy_explain(&out, c->p, "t1", "d1", NULL,
+					       PUB, t, strlen(t)) != ZTP_OK)
+				c->bad++;
+			else if (!strstr(out, "\"statement\":\"A\"") &&
+				 !strstr(out, "\"statement\":\"B\"") &&
+				 !strstr(out, "no policy loaded"))
+				c->bad++;
+			ztp_free(out);
+		}
+		i++;
+	}
+	return NULL;
+}
+
+START_TEST(test_reload_concurrent)
+{
+	pthread_t th[4];
+	reload_ctx c;
+	int i;
+
+	memset(&c, 0, sizeof(c));
+	atomic_init(&c.stop, 0);
+	ck_assert_rc(ztp_policy_new(&c.p), ZTP_OK);
+	ck_assert_rc(ztp_policy_load(c.p, gen_a, strlen(gen_a)), ZTP_OK);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, reload_reader,
+						&c),
+				 0);
+	for (i = 0; i < 200; i++) {
+		const char *d = i % 3 == 0 ? gen_a : gen_b;
+
+		if (i % 10 == 9)
+			ck_assert_rc(ztp_policy_load(c.p, "{", 1), ZTP_EPARSE);
+		else
+			ck_assert_rc(ztp_policy_load(c.p, d, strlen(d)),
+				     ZTP_OK);
+	}
+	ck_assert_rc(ztp_policy_load(c.p, gen_b, strlen(gen_b)), ZTP_OK);
+	atomic_store(&c.stop, 1);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(c.bad, 0);
+	ck_assert_rc(az(c.p, "t1", "d1", PUB, "tenants/t1/devices/d1/fw"),
+		     ZTP_EDENIED);
+	ck_assert_rc(az(c.p, "t1", "d1", PUB, "tenants/t1/devices/d1/x"),
+		     ZTP_OK);
+	ztp_policy_free(c.p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ memory */
+
+START_TEST(test_load_alloc_failures)
+{
+	ztp_policy *p = NULL;
+	long n;
+	int rc = ZTP_ENOMEM;
+
+	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
+	for (n = 1; n < 400; n++) {
+		ztp__alloc_fail_at(n);
+		rc = ztp_policy_load(p, tenant_doc, strlen(tenant_doc));
+		ztp__alloc_fail_at(0);
+		if (rc == ZTP_OK)
+			break;
+		ck_assert_msg(rc == ZTP_ENOMEM, "n=%ld rc=%d", n, rc);
+		ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/devices/d1/x"),
+			     ZTP_EDENIED);
+	}
+	ck_assert_rc(rc, ZTP_OK);
+	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/devices/d1/x"), ZTP_OK);
+	ztp_policy_free(p);
+}
+END_TEST
+
+static Suite *policy_suite(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc;
+
+#define ADD(name, fn)                                                          \
+	tc = tcase_create(name);                                               \
+	tcase_set_timeout(tc, 60);                                             \
+	tcase_add_test(tc, fn);                                                \
+	suite_add_tcase(s, tc)
+
+	ADD("action_parse", test_action_parse);
+	ADD("authorize_names", test_match_names);
+	ADD("authorize_fanout", test_match_many_statements);
+	ADD("authorize_subscribe", test_subscribe_subset);
+	ADD("authorize_tenants", test_tenant_isolation);
+	ADD("authorize_deny", test_deny_precedence);
+	ADD("authorize_injection", test_variable_injection);
+	ADD("authorize_malformed", test_malformed_at_check);
+	ADD("load", test_load_rejects);
+	ADD("load_fail_closed", test_fail_closed);
+	ADD("load_alloc", test_load_alloc_failures);
+	ADD("load_concurrent", test_reload_concurrent);
+	ADD("explain", test_explain);
+	ADD("namespace", test_namespace);
+	ADD("export", test_export_aws);
+	ADD("identity_from_cert", test_identity_from_cert);
+#undef ADD
+	return s;
+}
+
+int main(void)
+{
+	return ztp_test_run(policy_suite());
+}
