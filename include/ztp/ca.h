@@ -65,8 +65,14 @@ typedef struct ztp_ca ztp_ca;
  * Issuance profiles, passed by name to ztp_ca_issue().
  * - `factory`: a device's manufacturing certificate; default and maximum
  *   lifetime 30 years (clamped to the CA's own validity); no tenant.
+ *   Recorded in the store without a device (ztp_store_cert_add() with
+ *   device_id NULL): the device is registered afterwards, with this
+ *   certificate's fingerprint.
  * - `bootstrap`: short-lived; default and maximum lifetime 24 hours.
  * - `operational`: long-lived; default 365 days, maximum 3650 days.
+ *
+ * `bootstrap` and `operational` certificates are recorded under their
+ * device, which must be registered in the store (#ZTP_ENOTFOUND otherwise).
  *
  * All three produce the same extensions: critical basicConstraints
  * CA:FALSE; critical keyUsage digitalSignature (plus keyEncipherment for RSA
@@ -165,8 +171,8 @@ ZTP_EXTERN void ztp_ca_free(ztp_ca *ca);
  * @param chain_pem   1 to 8 PEM certificates, issuer of cert_pem first, or
  *                    NULL for none; borrowed
  * @param passphrase  for an encrypted key, or NULL; borrowed
- * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE, #ZTP_EPARSE (malformed PEM,
- *         wrong passphrase), #ZTP_ETOOBIG, #ZTP_EPROFILE (not a CA
+ * @return #ZTP_OK, #ZTP_EINVAL (also: an encrypted key without a
+ *         passphrase), #ZTP_ESTATE, #ZTP_EPARSE (malformed PEM), #ZTP_ETOOBIG, #ZTP_EPROFILE (not a CA
  *         certificate), #ZTP_EMISMATCH (key does not match certificate),
  *         #ZTP_EKEYPOLICY (unsupported CA key), #ZTP_EUNTRUSTED (chain does
  *         not link up), #ZTP_ENOMEM, #ZTP_ECRYPTO.
@@ -181,7 +187,8 @@ ZTP_EXTERN int ztp_ca_load(ztp_ca *ca, const char *cert_pem,
  * Same as ztp_ca_load(), reading the PEM text from files (each at most
  * 1 MiB).
  * @param chain_path NULL for no chain
- * @return as ztp_ca_load(), plus #ZTP_EIO when a file cannot be read.
+ * @return as ztp_ca_load(), plus #ZTP_ENOTFOUND (no such file) and
+ *         #ZTP_EIO (a file cannot be read).
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_ca_load_files(ztp_ca *ca, const char *cert_path,
@@ -290,7 +297,8 @@ ZTP_EXTERN int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem,
  *         #ZTP_ESTATE (not loaded or no store), #ZTP_EPARSE (malformed CSR),
  *         #ZTP_ETOOBIG, #ZTP_EBADSIG (CSR signature), #ZTP_EKEYPOLICY,
  *         #ZTP_EEXPIRED (the CA is outside its own validity), #ZTP_EEXISTS
- *         (no fresh serial after several attempts), #ZTP_ESTORE,
+ *         (no fresh serial after several attempts), #ZTP_ENOTFOUND (device
+ *         not registered, for `bootstrap` and `operational`), #ZTP_ESTORE,
  *         #ZTP_ENOMEM, #ZTP_ECRYPTO.
  * @par Thread safety: safe on a configured handle.
  * @since 0.1.0
@@ -331,7 +339,8 @@ ZTP_EXTERN int ztp_ca_revoke(ztp_ca *ca, const char *serial_hex, int reason);
 /**
  * Produce a signed version 2 CRL of every certificate revoked in the store:
  * thisUpdate now, nextUpdate now plus next_update_hours, a CRL number from
- * the store counter `crl:<CA subject key identifier in hex>`, the authority
+ * the store counter `crl-<CA subject key identifier in lowercase hex>`
+ * (its first 30 octets, since counter names are identifiers), the authority
  * key identifier, and one entry per revoked certificate with its
  * revocation time and, unless it is `unspecified`, its reason code.
  *

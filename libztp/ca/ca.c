@@ -27,10 +27,15 @@ static const struct {
 	int64_t max_lifetime;
 	int64_t default_lifetime;
 	bool tenant_allowed;
+	/* A factory certificate exists before its device is registered (the
+	 * registry records the factory certificate's fingerprint), so it is
+	 * recorded without a device. */
+	bool record_device;
 } profiles[] = {
-	{ZTP_CA_PROFILE_FACTORY, 30 * 365 * 86400LL, 30 * 365 * 86400LL, false},
-	{ZTP_CA_PROFILE_BOOTSTRAP, 86400, 86400, true},
-	{ZTP_CA_PROFILE_OPERATIONAL, 3650 * 86400LL, 365 * 86400LL, true},
+	{ZTP_CA_PROFILE_FACTORY, 30 * 365 * 86400LL, 30 * 365 * 86400LL, false,
+	 false},
+	{ZTP_CA_PROFILE_BOOTSTRAP, 86400, 86400, true, true},
+	{ZTP_CA_PROFILE_OPERATIONAL, 3650 * 86400LL, 365 * 86400LL, true, true},
 };
 
 /* ------------------------------------------------------------------ handle */
@@ -488,9 +493,8 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	} else {
 		ZTP_CHECK(ztp__ca_key_id(&ski, X509_get_X509_PUBKEY(cert)));
 	}
-	ZTP_ENSURE((size_t)ASN1_STRING_length(ski) * 2 <
-			   sizeof(ca->ski_hex),
-		   ZTP_EPROFILE, "ca: subject key identifier too long");
+	ZTP_ENSURE(ASN1_STRING_length(ski) > 0, ZTP_EPROFILE,
+		   "ca: empty subject key identifier");
 
 	name = X509_NAME_dup(X509_get_subject_name(cert));
 	ZTP_ENSURE(name != NULL, ZTP_ENOMEM, "ca: out of memory");
@@ -505,8 +509,11 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	ca->can_sign_crl = (kusage & KU_CRL_SIGN) != 0;
 	ca->md = md;
 	memcpy(ca->key_type, type, sizeof(ca->key_type));
-	ztp__hex_encode(ca->ski_hex, ASN1_STRING_get0_data(ski),
-			(size_t)ASN1_STRING_length(ski));
+	memcpy(ca->crl_counter, "crl-", 4);
+	ztp__hex_encode(ca->crl_counter + 4, ASN1_STRING_get0_data(ski),
+			ASN1_STRING_length(ski) > 30
+				? 30
+				: (size_t)ASN1_STRING_length(ski));
 	ca->cert = cert;
 	ca->key = key;
 	ca->chain = chain;
@@ -865,8 +872,9 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 		ASN1_INTEGER_free(serial);
 		serial = NULL;
 		ZTP_CHECK(sign_cert(cert, ca->key, ca->md));
-		rc = record_cert(ca, cert, serial_hex, device_id, profile, nb,
-				 na);
+		rc = record_cert(ca, cert, serial_hex,
+				 profiles[p].record_device ? device_id : NULL,
+				 profile, nb, na);
 		if (rc != ZTP_EEXISTS || attempt + 1 >= ZTP__CA_SERIAL_ATTEMPTS)
 			break;
 	}

@@ -17,7 +17,10 @@ struct ztp_ca {
 	STACK_OF(X509) *chain;
 	X509_NAME *name;         /* subject, pre-encoded for concurrent use */
 	ASN1_OCTET_STRING *ski;  /* becomes the AKI of what the CA signs */
-	char ski_hex[129];
+	/* Store counter of CRL numbers: "crl-" and the SKI in hex (its
+	 * first 30 octets: counter names are identifiers of at most 64
+	 * characters). */
+	char crl_counter[ZTP_ID_MAX + 1];
 	const EVP_MD *md;        /* NULL for Ed25519 */
 	char key_type[32];
 	int64_t not_before, not_after;

@@ -161,7 +161,6 @@ cleanup:
 int ztp_ca_crl(ztp_ca *ca, char **crl_pem, int next_update_hours)
 {
 	int rc = ZTP_OK;
-	char counter[8 + sizeof(ca->ski_hex)];
 	char *json = NULL;
 	json_object *list = NULL;
 	X509_CRL *crl = NULL;
@@ -213,9 +212,7 @@ int ztp_ca_crl(ztp_ca *ca, char **crl_pem, int next_update_hours)
 			ZTP_ENOMEM, "crl: authority key identifier");
 
 	/* Take the number last: a failure above must not burn one. */
-	memcpy(counter, "crl:", 5);
-	memcpy(counter + 4, ca->ski_hex, strlen(ca->ski_hex) + 1);
-	ZTP_CHECK(ztp_store_counter_next(ca->store, counter, &n));
+	ZTP_CHECK(ztp_store_counter_next(ca->store, ca->crl_counter, &n));
 	number = ASN1_INTEGER_new();
 	ZTP_ENSURE_OSSL(number != NULL && ASN1_INTEGER_set_uint64(number, n) ==
 						  1,

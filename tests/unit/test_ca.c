@@ -1,0 +1,1655 @@
+/*
+ * CA: creation, loading, issuance under profiles, key policy, serials,
+ * durability, revocation and CRLs. Every certificate is checked with
+ * OpenSSL, field by field.
+ */
+#include "ca/ca_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <ztp/ca.h>
+#include <ztp/store.h>
+
+#include "testutil.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+/* A three-level P-256 PKI built once: root -> intermediate (pathlen 1) ->
+ * issuing (pathlen 0). */
+static char *g_root_cert, *g_root_key, *g_int_cert, *g_int_key,
+	*g_iss_cert, *g_iss_key, *g_chain, *g_untrusted;
+static int64_t g_now;
+
+/* Per-test fixture. */
+static ztp_store *store;
+static ztp_ca *ca;
+
+static X509 *pem_x509(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+
+	BIO_free(b);
+	ck_assert_ptr_nonnull(x);
+	return x;
+}
+
+static X509_CRL *pem_crl(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509_CRL *x = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
+
+	BIO_free(b);
+	ck_assert_ptr_nonnull(x);
+	return x;
+}
+
+static EVP_PKEY *keygen(const char *kind)
+{
+	EVP_PKEY *k = NULL;
+	EVP_PKEY *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+
+	if (strcmp(kind, "p256") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (strcmp(kind, "p384") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	else if (strcmp(kind, "p192") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-192");
+	else if (strcmp(kind, "p224") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-224");
+	else if (strcmp(kind, "k256") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+	else if (strcmp(kind, "ed25519") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	else if (strcmp(kind, "rsa1024") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	else if (strcmp(kind, "rsa2048") == 0)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	else if (strcmp(kind, "dsa") == 0) {
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "DSA", NULL);
+		ck_assert_ptr_nonnull(ctx);
+		ck_assert_int_eq(EVP_PKEY_paramgen_init(ctx), 1);
+		ck_assert_int_eq(EVP_PKEY_CTX_set_dsa_paramgen_bits(ctx, 1024),
+				 1);
+		ck_assert_int_eq(EVP_PKEY_paramgen(ctx, &params), 1);
+		EVP_PKEY_CTX_free(ctx);
+		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL);
+		ck_assert_int_eq(EVP_PKEY_keygen_init(ctx), 1);
+		ck_assert_int_eq(EVP_PKEY_keygen(ctx, &k), 1);
+		EVP_PKEY_CTX_free(ctx);
+		EVP_PKEY_free(params);
+	}
+	ck_assert_msg(k != NULL, "keygen %s", kind);
+	return k;
+}
+
+/* A CSR for key, asking for a subject CN and a SAN URI (both to be
+ * ignored by the CA). */
+static char *csr_pem(EVP_PKEY *key, const char *cn, const char *san)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *n = X509_NAME_new();
+	BIO *b = BIO_new(BIO_s_mem());
+	const EVP_MD *md =
+		EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL
+							      : EVP_sha256();
+	char *data, *out;
+	long len;
+
+	ck_assert_int_eq(X509_REQ_set_version(req, 0), 1);
+	ck_assert_int_eq(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+						    (const unsigned char *)cn,
+						    -1, -1, 0),
+			 1);
+	ck_assert_int_eq(X509_REQ_set_subject_name(req, n), 1);
+	ck_assert_int_eq(X509_REQ_set_pubkey(req, key), 1);
+	if (san != NULL) {
+		STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+		X509_EXTENSION *e = X509V3_EXT_conf_nid(
+			NULL, NULL, NID_subject_alt_name, san);
+
+		ck_assert_ptr_nonnull(e);
+		sk_X509_EXTENSION_push(exts, e);
+		ck_assert_int_eq(X509_REQ_add_extensions(req, exts), 1);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	}
+	ck_assert_int_gt(X509_REQ_sign(req, key, md), 0);
+	ck_assert_int_eq(PEM_write_bio_X509_REQ(b, req), 1);
+	len = BIO_get_mem_data(b, &data);
+	out = strndup(data, (size_t)len);
+	BIO_free(b);
+	X509_NAME_free(n);
+	X509_REQ_free(req);
+	return out;
+}
+
+static char *csr_for(const char *kind)
+{
+	EVP_PKEY *k = keygen(kind);
+	char *pem = csr_pem(k, "ignored", NULL);
+
+	EVP_PKEY_free(k);
+	return pem;
+}
+
+static int ext_critical(X509 *x, int nid)
+{
+	int i = X509_get_ext_by_NID(x, nid, -1);
+
+	ck_assert_msg(i >= 0, "extension %s missing", OBJ_nid2sn(nid));
+	ck_assert_int_lt(X509_get_ext_by_NID(x, nid, i), 0);
+	return X509_EXTENSION_get_critical(X509_get_ext(x, i));
+}
+
+static int64_t t_of(const ASN1_TIME *t)
+{
+	int64_t v = 0;
+
+	ck_assert_int_eq(ztp__asn1_time(&v, t), ZTP_OK);
+	return v;
+}
+
+/* Verify leaf up to a trusted root, with the given intermediates (PEM
+ * concatenation, may be NULL), at time at. Returns the X509_V_ code. */
+static int verify_chain(X509 *leaf, const char *root_pem,
+			const char *untrusted_pem, int64_t at)
+{
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	X509 *root = pem_x509(root_pem);
+	int err;
+
+	ck_assert_int_eq(X509_STORE_add_cert(st, root), 1);
+	if (untrusted_pem != NULL) {
+		BIO *b = BIO_new_mem_buf(untrusted_pem, -1);
+		X509 *x;
+
+		while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+			sk_X509_push(untrusted, x);
+		ERR_clear_error();
+		BIO_free(b);
+	}
+	ck_assert_int_eq(X509_STORE_CTX_init(ctx, st, leaf, untrusted), 1);
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
+	X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+	/* Device certificates must be fit for TLS client authentication. */
+	if (X509_check_ca(leaf) == 0)
+		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	X509_verify_cert(ctx);
+	err = X509_STORE_CTX_get_error(ctx);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(root);
+	return err;
+}
+
+static int serial_bits(X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	int bits;
+
+	ck_assert_ptr_nonnull(bn);
+	ck_assert(!BN_is_negative(bn));
+	bits = BN_num_bits(bn);
+	BN_free(bn);
+	return bits;
+}
+
+static char *serial_hex_of(X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *h = BN_bn2hex(bn), *p, *out;
+
+	for (p = h; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+	out = strdup(h);
+	OPENSSL_free(h);
+	BN_free(bn);
+	return out;
+}
+
+static void fp_hex(char out[65], X509 *x)
+{
+	uint8_t fp[32];
+
+	ck_assert_int_eq(ztp__cert_fingerprint(fp, x), ZTP_OK);
+	ztp__hex_encode(out, fp, sizeof(fp));
+}
+
+static void register_device(ztp_store *s, const char *id)
+{
+	ck_assert_rc(ztp_store_device_add(s, id,
+					  "0000000000000000000000000000000000"
+					  "000000000000000000000000000000",
+					  NULL, NULL, g_now),
+		     ZTP_OK);
+}
+
+static char *cat3(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+	char *o = malloc(la + lb + lc + 1);
+
+	memcpy(o, a, la);
+	memcpy(o + la, b, lb);
+	if (c)
+		memcpy(o + la + lb, c, lc);
+	o[la + lb + lc] = '\0';
+	return o;
+}
+
+/* Outside a test, Check cannot report: fail loudly by hand. */
+#define pki_must(expr, want)                                                   \
+	do {                                                                   \
+		int r_ = (expr);                                               \
+		if (r_ != (want)) {                                            \
+			fprintf(stderr, "%s: %d (%s)\n", #expr, r_,            \
+				ztp_error_last_message());                     \
+			exit(EXIT_FAILURE);                                    \
+		}                                                              \
+	} while (0)
+
+static void build_pki(void)
+{
+	ztp_ca *r = NULL, *i = NULL;
+
+	g_now = (int64_t)time(NULL);
+	pki_must(ztp_ca_create_root(&g_root_cert, &g_root_key,
+					"/CN=Test Root/O=libztp", NULL, 3650),
+		     ZTP_OK);
+	pki_must(ztp_ca_new(&r), ZTP_OK);
+	pki_must(ztp_ca_load(r, g_root_cert, g_root_key, NULL, NULL),
+		     ZTP_OK);
+	pki_must(ztp_ca_create_sub(r, &g_int_cert, &g_int_key,
+				       "/CN=Test Intermediate/O=libztp", NULL,
+				       1825, 1),
+		     ZTP_OK);
+	pki_must(ztp_ca_new(&i), ZTP_OK);
+	pki_must(ztp_ca_load(i, g_int_cert, g_int_key, g_root_cert, NULL),
+		     ZTP_OK);
+	pki_must(ztp_ca_create_sub(i, &g_iss_cert, &g_iss_key,
+				       "/CN=Test Issuing/O=libztp", NULL, 900,
+				       0),
+		     ZTP_OK);
+	g_chain = cat3(g_int_cert, g_root_cert, NULL);
+	g_untrusted = cat3(g_iss_cert, g_int_cert, NULL);
+	ztp_ca_free(r);
+	ztp_ca_free(i);
+}
+
+static void setup(void)
+{
+	ck_assert_rc(ztp_store_open(&store, "memory:"), ZTP_OK);
+	ck_assert_rc(ztp_ca_new(&ca), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(ca, g_iss_cert, g_iss_key, g_chain, NULL),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_set_store(ca, store), ZTP_OK);
+	ck_assert_rc(ztp_ca_set_clock(ca, ztp_clock_fixed, &g_now), ZTP_OK);
+	register_device(store, "dev-1");
+}
+
+static void teardown(void)
+{
+	ztp_ca_free(ca);
+	ztp_store_free(store);
+	ca = NULL;
+	store = NULL;
+}
+
+static uint64_t cert_count(void)
+{
+	uint64_t n = 0;
+
+	ck_assert_rc(ztp_store_cert_count(store, &n), ZTP_OK);
+	return n;
+}
+
+/* ------------------------------------------------------------------ new/free, names */
+
+START_TEST(test_new_free)
+{
+	ztp_ca *c = NULL;
+	char *pem = (char *)"x";
+
+	ck_assert_rc(ztp_ca_new(NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_cert_pem(c, &pem), ZTP_ESTATE);
+	ck_assert_ptr_null(pem);
+	ck_assert_rc(ztp_ca_chain_pem(c, &pem), ZTP_ESTATE);
+	ck_assert_rc(ztp_ca_crl(c, &pem, 0), ZTP_ESTATE);
+	ck_assert_rc(ztp_ca_issue(c, &pem, "x", 1, "d", NULL, "factory", 0),
+		     ZTP_EPARSE);
+	ck_assert_rc(ztp_ca_set_store(NULL, NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_set_clock(NULL, NULL, NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_set_key_policy(c, "ec-p256,bogus"), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_set_key_policy(c, NULL), ZTP_EINVAL);
+	ztp_ca_free(c);
+	ztp_ca_free(NULL);
+}
+END_TEST
+
+START_TEST(test_dn_parse)
+{
+	static const char *const bad[] = {
+		"",     "CN=x",          "/",           "/CN",
+		"/CN=", "/CN=a/",        "/CN=a//O=b",  "/XX=a",
+		"/cn=a", "/CN=a/CN=b",   "/C=de",       "/C=DEU",
+		"/CN=a\\b", "/CN=a\\",   "/CN=a\tb",    "/CN=\xff\xfe",
+		"/CN=0123456789012345678901234567890123456789012345678901234567890123456789",
+	};
+	X509_NAME *n = NULL;
+	char buf[256];
+	size_t i;
+
+	ck_assert_rc(ztp__ca_dn_parse(&n, "/CN=Acme Root/O=Acme\\/Co/C=DE"),
+		     ZTP_OK);
+	ck_assert_int_eq(X509_NAME_entry_count(n), 3);
+	ck_assert_int_gt(X509_NAME_get_text_by_NID(n, NID_organizationName,
+						   buf, sizeof(buf)),
+			 0);
+	ck_assert_str_eq(buf, "Acme/Co");
+	X509_NAME_get_text_by_NID(n, NID_commonName, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "Acme Root");
+	X509_NAME_free(n);
+	ck_assert_rc(ztp__ca_dn_parse(&n, "/OU=a/OU=b/DC=example/DC=com/"
+					  "serialNumber=42/ST=Bay/L=Town"),
+		     ZTP_OK);
+	ck_assert_int_eq(X509_NAME_entry_count(n), 7);
+	X509_NAME_free(n);
+	for (i = 0; i < ZTP__ARRAY_LEN(bad); i++) {
+		n = (X509_NAME *)1;
+		ck_assert_msg(ztp__ca_dn_parse(&n, bad[i]) == ZTP_EINVAL,
+			      "accepted \"%s\"", bad[i]);
+		ck_assert_ptr_null(n);
+	}
+}
+END_TEST
+
+START_TEST(test_reason_names)
+{
+	int r = -1;
+
+	ck_assert_rc(ztp_ca_reason_from_name(&r, "keyCompromise"), ZTP_OK);
+	ck_assert_int_eq(r, ZTP_CA_REASON_KEY_COMPROMISE);
+	ck_assert_rc(ztp_ca_reason_from_name(&r, "aACompromise"), ZTP_OK);
+	ck_assert_int_eq(r, 10);
+	ck_assert_rc(ztp_ca_reason_from_name(&r, "removeFromCRL"), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_reason_from_name(&r, "keycompromise"), ZTP_EINVAL);
+	ck_assert_str_eq(ztp_ca_reason_name(6), "certificateHold");
+	ck_assert_ptr_null(ztp_ca_reason_name(7));
+	ck_assert_ptr_null(ztp_ca_reason_name(8));
+	ck_assert_ptr_null(ztp_ca_reason_name(11));
+	ck_assert_ptr_null(ztp_ca_reason_name(-1));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ CA creation */
+
+static void check_ca_cert(X509 *x, X509 *issuer, long pathlen)
+{
+	int crit = -1;
+	BASIC_CONSTRAINTS *bc;
+	ASN1_BIT_STRING *ku;
+
+	ck_assert_int_eq(X509_get_version(x), X509_VERSION_3);
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	ck_assert_ptr_nonnull(bc);
+	ck_assert_int_eq(crit, 1);
+	ck_assert(bc->ca);
+	if (pathlen < 0)
+		ck_assert_ptr_null(bc->pathlen);
+	else
+		ck_assert_int_eq(ASN1_INTEGER_get(bc->pathlen), pathlen);
+	BASIC_CONSTRAINTS_free(bc);
+	ku = X509_get_ext_d2i(x, NID_key_usage, &crit, NULL);
+	ck_assert_ptr_nonnull(ku);
+	ck_assert_int_eq(crit, 1);
+	ASN1_BIT_STRING_free(ku);
+	ck_assert_uint_eq(X509_get_key_usage(x), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+	ck_assert_int_eq(ext_critical(x, NID_subject_key_identifier), 0);
+	ck_assert_int_eq(ext_critical(x, NID_authority_key_identifier), 0);
+	ck_assert_int_eq(ASN1_OCTET_STRING_cmp(
+				 X509_get0_authority_key_id(x),
+				 X509_get0_subject_key_id(issuer)),
+			 0);
+	ck_assert_int_eq(X509_check_issued(issuer, x), X509_V_OK);
+	ck_assert_int_eq(X509_verify(x, X509_get0_pubkey(issuer)), 1);
+	ck_assert_int_eq(serial_bits(x), 135);
+}
+
+START_TEST(test_create_root)
+{
+	char *cert = NULL, *key = NULL;
+	X509 *x;
+	int64_t now = (int64_t)time(NULL);
+
+	ck_assert_rc(ztp_ca_create_root(&cert, &key, "/CN=R/O=Acme", "ec-p384",
+					10),
+		     ZTP_OK);
+	x = pem_x509(cert);
+	check_ca_cert(x, x, -1);
+	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA384);
+	ck_assert_int_eq(X509_NAME_cmp(X509_get_subject_name(x),
+				       X509_get_issuer_name(x)),
+			 0);
+	ck_assert(t_of(X509_get0_notBefore(x)) <= now - 60 &&
+		  t_of(X509_get0_notBefore(x)) >= now - 70);
+	ck_assert_int_eq(t_of(X509_get0_notAfter(x)) -
+				 t_of(X509_get0_notBefore(x)),
+			 10 * 86400 + 60);
+	ck_assert_ptr_nonnull(strstr(key, "-----BEGIN PRIVATE KEY-----"));
+	X509_free(x);
+	ztp_free(cert);
+	ztp_free(key);
+
+	cert = key = (char *)"x";
+	ck_assert_rc(ztp_ca_create_root(&cert, &key, "/CN=R", "rsa-2048", 10),
+		     ZTP_EKEYPOLICY);
+	ck_assert_ptr_null(cert);
+	ck_assert_ptr_null(key);
+	ck_assert_rc(ztp_ca_create_root(&cert, &key, "/CN=R", "dsa", 10),
+		     ZTP_EKEYPOLICY);
+	ck_assert_rc(ztp_ca_create_root(&cert, &key, "/CN=R", NULL, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_create_root(&cert, &key, "/CN=R", NULL, 36501),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_create_root(&cert, &key, "CN=R,O=x", NULL, 1),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_create_root(&cert, &key, NULL, NULL, 1),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_create_root(NULL, &key, "/CN=R", NULL, 1),
+		     ZTP_EINVAL);
+}
+END_TEST
+
+START_TEST(test_create_sub)
+{
+	ztp_ca *iss = NULL;
+	char *cert = NULL, *key = NULL, *json = NULL, *serial;
+	char fp[65], want[256];
+	X509 *x, *issuer = pem_x509(g_iss_cert), *intm = pem_x509(g_int_cert);
+	uint64_t before = cert_count();
+
+	/* The fixture's issuing CA has pathlen 0: no CA below it. */
+	ck_assert_rc(ztp_ca_create_sub(ca, &cert, &key, "/CN=S", NULL, 10, -1),
+		     ZTP_EPROFILE);
+	ck_assert_ptr_null(cert);
+
+	/* Below the intermediate (pathlen 1): 0 only. */
+	ck_assert_rc(ztp_ca_new(&iss), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(iss, g_int_cert, g_int_key, NULL, NULL),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_set_store(iss, store), ZTP_OK);
+	ck_assert_rc(ztp_ca_create_sub(iss, &cert, &key, "/CN=S", NULL, 10, 1),
+		     ZTP_EPROFILE);
+	ck_assert_rc(ztp_ca_create_sub(iss, &cert, &key, "/CN=S", NULL, 10, -1),
+		     ZTP_EPROFILE);
+	ck_assert_rc(ztp_ca_create_sub(iss, &cert, &key, "/CN=S", NULL, 10, 17),
+		     ZTP_EINVAL);
+	ck_assert_uint_eq(cert_count(), before);
+	/* Longer than the issuer: clamped to its notAfter. */
+	ck_assert_rc(ztp_ca_create_sub(iss, &cert, &key, "/CN=S/O=Acme",
+				       "ed25519", 36500, 0),
+		     ZTP_OK);
+	x = pem_x509(cert);
+	check_ca_cert(x, intm, 0);
+	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
+	ck_assert_int_eq(t_of(X509_get0_notAfter(x)),
+			 t_of(X509_get0_notAfter(intm)));
+	ck_assert_int_eq(verify_chain(x, g_root_cert, g_int_cert, g_now),
+			 X509_V_OK);
+	/* Recorded as a CA certificate, without a device. */
+	ck_assert_uint_eq(cert_count(), before + 1);
+	serial = serial_hex_of(x);
+	fp_hex(fp, x);
+	ck_assert_rc(ztp_store_cert_get(store, serial, &json), ZTP_OK);
+	snprintf(want, sizeof(want), "\"fingerprint\":\"%s\"", fp);
+	ck_assert_ptr_nonnull(strstr(json, want));
+	ck_assert_ptr_nonnull(strstr(json, "\"profile\":\"ca\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"device_id\":null"));
+	free(serial);
+	ztp_free(json);
+	X509_free(x);
+	ztp_free(cert);
+	ztp_free(key);
+	X509_free(issuer);
+	X509_free(intm);
+	ztp_ca_free(iss);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ loading */
+
+START_TEST(test_load)
+{
+	ztp_ca *c = NULL;
+	char *pem = NULL, *enc = NULL, *dir, *p_cert, *p_key, *p_chain;
+	EVP_PKEY *k;
+	BIO *b;
+	long len;
+	FILE *f;
+
+	/* Already loaded. */
+	ck_assert_rc(ztp_ca_load(ca, g_iss_cert, g_iss_key, NULL, NULL),
+		     ZTP_ESTATE);
+	ck_assert_rc(ztp_ca_cert_pem(ca, &pem), ZTP_OK);
+	ck_assert_str_eq(pem, g_iss_cert);
+	ztp_free(pem);
+	ck_assert_rc(ztp_ca_chain_pem(ca, &pem), ZTP_OK);
+	ck_assert_int_eq(strncmp(pem, g_iss_cert, strlen(g_iss_cert)), 0);
+	ck_assert_str_eq(pem + strlen(g_iss_cert), g_chain);
+	ztp_free(pem);
+	ck_assert_str_eq(ztp__ca_key_type(ca), "ec-p256");
+	ck_assert_ptr_nonnull(ztp__ca_cert(ca));
+	ck_assert_int_eq(sk_X509_num(ztp__ca_chain(ca)), 2);
+
+	/* Key of another CA. */
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_int_key, NULL, NULL),
+		     ZTP_EMISMATCH);
+	/* A chain that does not issue the certificate. */
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_iss_key, g_root_cert, NULL),
+		     ZTP_EUNTRUSTED);
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_iss_key, "junk", NULL),
+		     ZTP_EPARSE);
+	ck_assert_rc(ztp_ca_load(c, "junk", g_iss_key, NULL, NULL),
+		     ZTP_EPARSE);
+	ck_assert_rc(ztp_ca_load(c, NULL, g_iss_key, NULL, NULL), ZTP_EINVAL);
+
+	/* Encrypted PKCS#8 key with a passphrase. */
+	k = NULL;
+	b = BIO_new_mem_buf(g_iss_key, -1);
+	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	ck_assert_ptr_nonnull(k);
+	b = BIO_new(BIO_s_mem());
+	ck_assert_int_eq(PEM_write_bio_PKCS8PrivateKey(b, k, EVP_aes_256_cbc(),
+						       "s3cret", 6, NULL, NULL),
+			 1);
+	len = BIO_get_mem_data(b, &pem);
+	enc = strndup(pem, (size_t)len);
+	BIO_free(b);
+	EVP_PKEY_free(k);
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, enc, NULL, "wrong"),
+		     ZTP_ECRYPTO);
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, enc, NULL, NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, enc, g_chain, "s3cret"),
+		     ZTP_OK);
+	ztp_ca_free(c);
+
+	/* A leaf certificate is no CA. */
+	{
+		char *csr = csr_for("p256"), *leaf = NULL;
+
+		ck_assert_rc(ztp_ca_issue(ca, &leaf, csr, strlen(csr), "dev-1",
+					  NULL, "operational", 0),
+			     ZTP_OK);
+		ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+		ck_assert_rc(ztp_ca_load(c, leaf, g_iss_key, NULL, NULL),
+			     ZTP_EPROFILE);
+		ztp_ca_free(c);
+		ztp_free(leaf);
+		free(csr);
+	}
+
+	/* From files. */
+	dir = ztp_test_tmpdir();
+	p_cert = ztp_test_path(dir, "ca.pem");
+	p_key = ztp_test_path(dir, "ca.key");
+	p_chain = ztp_test_path(dir, "chain.pem");
+	f = fopen(p_cert, "w");
+	fputs(g_iss_cert, f);
+	fclose(f);
+	f = fopen(p_key, "w");
+	fputs(enc, f);
+	fclose(f);
+	f = fopen(p_chain, "w");
+	fputs(g_chain, f);
+	fclose(f);
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_load_files(c, p_cert, p_key, "/nonexistent/x",
+				       "s3cret"),
+		     ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_ca_load_files(c, p_cert, p_key, p_chain, "s3cret"),
+		     ZTP_OK);
+	ztp_ca_free(c);
+	ztp_test_rmtree(dir);
+	free(dir);
+	free(p_cert);
+	free(p_key);
+	free(p_chain);
+	free(enc);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ issuance */
+
+static void check_leaf(X509 *x, const char *device, const char *tenant,
+		       bool rsa)
+{
+	int crit = -1, i;
+	BASIC_CONSTRAINTS *bc;
+	EXTENDED_KEY_USAGE *eku;
+	GENERAL_NAMES *gens;
+	X509_NAME *subj = X509_get_subject_name(x);
+	X509 *issuer = pem_x509(g_iss_cert);
+	char buf[128];
+
+	ck_assert_int_eq(X509_get_version(x), X509_VERSION_3);
+	/* Subject: exactly CN=device. */
+	ck_assert_int_eq(X509_NAME_entry_count(subj), 1);
+	ck_assert_int_eq(X509_NAME_get_text_by_NID(subj, NID_commonName, buf,
+						   sizeof(buf)),
+			 (int)strlen(device));
+	ck_assert_str_eq(buf, device);
+	ck_assert_int_eq(X509_NAME_cmp(X509_get_issuer_name(x),
+				       X509_get_subject_name(issuer)),
+			 0);
+	/* basicConstraints: critical, CA:FALSE. */
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	ck_assert_ptr_nonnull(bc);
+	ck_assert_int_eq(crit, 1);
+	ck_assert(!bc->ca);
+	ck_assert_ptr_null(bc->pathlen);
+	BASIC_CONSTRAINTS_free(bc);
+	/* keyUsage: critical, exact. */
+	ck_assert_int_eq(ext_critical(x, NID_key_usage), 1);
+	ck_assert_uint_eq(X509_get_key_usage(x),
+			  rsa ? (KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT)
+			      : KU_DIGITAL_SIGNATURE);
+	/* extendedKeyUsage: exactly clientAuth. */
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	ck_assert_ptr_nonnull(eku);
+	ck_assert_int_eq(crit, 0);
+	ck_assert_int_eq(sk_ASN1_OBJECT_num(eku), 1);
+	ck_assert_int_eq(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)),
+			 NID_client_auth);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	/* SAN: exactly the device URI, then the tenant URI if any. */
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	ck_assert_ptr_nonnull(gens);
+	ck_assert_int_eq(crit, 0);
+	ck_assert_int_eq(sk_GENERAL_NAME_num(gens), tenant ? 2 : 1);
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const ASN1_IA5STRING *u = g->d.uniformResourceIdentifier;
+
+		ck_assert_int_eq(g->type, GEN_URI);
+		snprintf(buf, sizeof(buf), "%s%s",
+			 i == 0 ? "urn:ztp:device:" : "urn:ztp:tenant:",
+			 i == 0 ? device : tenant);
+		ck_assert_int_eq(ASN1_STRING_length(u), (int)strlen(buf));
+		ck_assert(memcmp(ASN1_STRING_get0_data(u), buf, strlen(buf)) ==
+			  0);
+	}
+	GENERAL_NAMES_free(gens);
+	/* Key identifiers link to the issuer. */
+	ck_assert_int_eq(ext_critical(x, NID_subject_key_identifier), 0);
+	ck_assert_int_eq(ext_critical(x, NID_authority_key_identifier), 0);
+	ck_assert_int_eq(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x),
+					       X509_get0_subject_key_id(issuer)),
+			 0);
+	ck_assert_int_eq(X509_get_ext_count(x), 6);
+	ck_assert_int_ge(serial_bits(x), 128);
+	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
+	ck_assert_int_eq(verify_chain(x, g_root_cert, g_untrusted, g_now),
+			 X509_V_OK);
+	/* Without the intermediates it does not verify. */
+	ck_assert_int_ne(verify_chain(x, g_root_cert, NULL, g_now), X509_V_OK);
+	X509_free(issuer);
+}
+
+START_TEST(test_issue_profile)
+{
+	EVP_PKEY *k = keygen("p256");
+	char *csr = csr_pem(k, "evil",
+			    "URI:urn:ztp:tenant:evil,URI:urn:ztp:device:evil");
+	char *pem = NULL, *serial = NULL, *json = NULL;
+	char fp[65], want[128];
+	int64_t na = 0;
+	X509 *x;
+
+	register_device(store, "dev-2");
+	/* Operational with a tenant: names come from the caller only. */
+	ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &serial, &na, csr, strlen(csr),
+				     "dev-1", "acme", "operational", 0),
+		     ZTP_OK);
+	x = pem_x509(pem);
+	check_leaf(x, "dev-1", "acme", false);
+	ck_assert_int_eq(t_of(X509_get0_notBefore(x)), g_now - 60);
+	ck_assert_int_eq(t_of(X509_get0_notAfter(x)), g_now + 365 * 86400);
+	ck_assert_int_eq(na, g_now + 365 * 86400);
+	ck_assert_int_eq(X509_check_private_key(x, k), 1);
+	/* Recorded, under the device, with this certificate's fingerprint,
+	 * before it was returned. */
+	{
+		char *s = serial_hex_of(x);
+
+		ck_assert_str_eq(s, serial);
+		free(s);
+	}
+	ck_assert_uint_eq(strlen(serial), 34);
+	ck_assert_rc(ztp_store_cert_get(store, serial, &json), ZTP_OK);
+	fp_hex(fp, x);
+	snprintf(want, sizeof(want), "\"fingerprint\":\"%s\"", fp);
+	ck_assert_ptr_nonnull(strstr(json, want));
+	ck_assert_ptr_nonnull(strstr(json, "\"device_id\":\"dev-1\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"profile\":\"operational\""));
+	snprintf(want, sizeof(want), "\"not_after\":%lld",
+		 (long long)(g_now + 365 * 86400));
+	ck_assert_ptr_nonnull(strstr(json, want));
+	ztp_free(json);
+	ztp_free(serial);
+	ztp_free(pem);
+	X509_free(x);
+
+	/* Bootstrap: 24 h, no tenant. */
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-2", NULL,
+				  "bootstrap", 0),
+		     ZTP_OK);
+	x = pem_x509(pem);
+	check_leaf(x, "dev-2", NULL, false);
+	ck_assert_int_eq(t_of(X509_get0_notAfter(x)), g_now + 86400);
+	ztp_free(pem);
+	X509_free(x);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-2", NULL,
+				  "bootstrap", 3600),
+		     ZTP_OK);
+	x = pem_x509(pem);
+	ck_assert_int_eq(t_of(X509_get0_notAfter(x)), g_now + 3600);
+	ztp_free(pem);
+	X509_free(x);
+
+	/* Factory: recorded without a device (none is registered yet) and
+	 * clamped to the issuing CA's notAfter. */
+	ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &serial, NULL, csr, strlen(csr),
+				     "factory-77", NULL, "factory", 0),
+		     ZTP_OK);
+	x = pem_x509(pem);
+	check_leaf(x, "factory-77", NULL, false);
+	{
+		X509 *iss = pem_x509(g_iss_cert);
+
+		ck_assert_int_eq(t_of(X509_get0_notAfter(x)),
+				 t_of(X509_get0_notAfter(iss)));
+		X509_free(iss);
+	}
+	ck_assert_rc(ztp_store_cert_get(store, serial, &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"device_id\":null"));
+	ck_assert_ptr_nonnull(strstr(json, "\"profile\":\"factory\""));
+	ztp_free(json);
+	ztp_free(serial);
+	ztp_free(pem);
+	X509_free(x);
+
+	EVP_PKEY_free(k);
+	free(csr);
+}
+END_TEST
+
+START_TEST(test_issue_refusals)
+{
+	char *csr = csr_for("p256");
+	char *pem = (char *)"x", *serial = (char *)"x";
+	size_t len = strlen(csr);
+	uint64_t before = cert_count();
+	ztp_ca *c = NULL;
+
+	ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &serial, NULL, csr, len,
+				     "dev/1", NULL, "operational", 0),
+		     ZTP_EINVAL);
+	ck_assert_ptr_null(pem);
+	ck_assert_ptr_null(serial);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev 1", NULL,
+				  "operational", 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", "a+b",
+				  "operational", 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", "acme",
+				  "factory", 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL, "ca", 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL,
+				  "bootstrap", 86401),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL,
+				  "operational", -1),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL,
+				  "operational", 3651LL * 86400),
+		     ZTP_EINVAL);
+	/* Unregistered device. */
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "nobody", NULL,
+				  "operational", 0),
+		     ZTP_ENOTFOUND);
+	ck_assert_ptr_null(pem);
+	/* Trailing garbage after the PEM block. */
+	{
+		char *junk = cat3(csr, "junk", NULL);
+
+		ck_assert_rc(ztp_ca_issue(ca, &pem, junk, strlen(junk),
+					  "dev-1", NULL, "operational", 0),
+			     ZTP_EPARSE);
+		free(junk);
+	}
+	/* The CA outside its validity. */
+	{
+		int64_t late = g_now + 3650LL * 86400;
+
+		ck_assert_rc(ztp_ca_set_clock(ca, ztp_clock_fixed, &late),
+			     ZTP_OK);
+		ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL,
+					  "operational", 0),
+			     ZTP_EEXPIRED);
+		ck_assert_rc(ztp_ca_set_clock(ca, ztp_clock_fixed, &g_now),
+			     ZTP_OK);
+	}
+	/* No store: nothing could be recorded, so nothing is issued. */
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_iss_key, NULL, NULL),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_issue(c, &pem, csr, len, "dev-1", NULL,
+				  "operational", 0),
+		     ZTP_ESTATE);
+	ck_assert_ptr_null(pem);
+	ztp_ca_free(c);
+	ck_assert_uint_eq(cert_count(), before);
+	free(csr);
+}
+END_TEST
+
+START_TEST(test_issue_clamp)
+{
+	ztp_ca *intm = NULL, *c = NULL;
+	char *cert = NULL, *key = NULL, *csr = csr_for("ed25519"), *pem = NULL;
+	X509 *x, *cx;
+
+	/* An issuing CA valid for 2 days issues an operational certificate
+	 * that would otherwise live a year. */
+	ck_assert_rc(ztp_ca_new(&intm), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(intm, g_int_cert, g_int_key, NULL, NULL),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_create_sub(intm, &cert, &key, "/CN=Short", NULL, 2,
+				       0),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(c, cert, key, NULL, NULL), ZTP_OK);
+	ck_assert_rc(ztp_ca_set_store(c, store), ZTP_OK);
+	ck_assert_rc(ztp_ca_issue(c, &pem, csr, strlen(csr), "dev-1", NULL,
+				  "operational", 0),
+		     ZTP_OK);
+	x = pem_x509(pem);
+	cx = pem_x509(cert);
+	ck_assert_int_eq(t_of(X509_get0_notAfter(x)),
+			 t_of(X509_get0_notAfter(cx)));
+	ck_assert(t_of(X509_get0_notAfter(x)) < g_now + 3 * 86400);
+	X509_free(x);
+	X509_free(cx);
+	ztp_free(pem);
+	ztp_free(cert);
+	ztp_free(key);
+	free(csr);
+	ztp_ca_free(c);
+	ztp_ca_free(intm);
+}
+END_TEST
+
+START_TEST(test_issue_key_policy)
+{
+	static const char *const weak[] = {"rsa1024", "p192", "p224", "k256",
+					   "dsa"};
+	char *pem = NULL, *csr;
+	uint64_t before = cert_count();
+	X509 *x;
+	size_t i;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(weak); i++) {
+		csr = csr_for(weak[i]);
+		pem = NULL;
+		ck_assert_msg(ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-1",
+					   NULL, "operational", 0) ==
+				      ZTP_EKEYPOLICY,
+			      "%s accepted", weak[i]);
+		ck_assert_ptr_null(pem);
+		free(csr);
+	}
+	ck_assert_uint_eq(cert_count(), before);
+
+	/* RSA-2048 is accepted by default, with keyEncipherment. */
+	csr = csr_for("rsa2048");
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-1", NULL,
+				  "operational", 0),
+		     ZTP_OK);
+	x = pem_x509(pem);
+	check_leaf(x, "dev-1", NULL, true);
+	X509_free(x);
+	ztp_free(pem);
+	/* ... and refused once the policy demands 3072 bits. */
+	ck_assert_rc(ztp_ca_set_key_policy(ca, "ec-p256,rsa-3072"), ZTP_OK);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-1", NULL,
+				  "operational", 0),
+		     ZTP_EKEYPOLICY);
+	free(csr);
+	csr = csr_for("p384");
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-1", NULL,
+				  "operational", 0),
+		     ZTP_EKEYPOLICY);
+	free(csr);
+	csr = csr_for("p256");
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-1", NULL,
+				  "operational", 0),
+		     ZTP_OK);
+	ztp_free(pem);
+	free(csr);
+}
+END_TEST
+
+START_TEST(test_issue_bad_signature)
+{
+	EVP_PKEY *k = keygen("p256");
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *n = X509_NAME_new();
+	ASN1_BIT_STRING *sig = NULL;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *csr, *pem = (char *)"x";
+	uint64_t before = cert_count();
+	long len;
+
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+				   (const unsigned char *)"x", -1, -1, 0);
+	X509_REQ_set_subject_name(req, n);
+	X509_REQ_set_pubkey(req, k);
+	ck_assert_int_gt(X509_REQ_sign(req, k, EVP_sha256()), 0);
+	/* Flip a bit inside the signature, keeping it well-formed DER. */
+	X509_REQ_get0_signature(req, (const ASN1_BIT_STRING **)&sig, NULL);
+	sig->data[sig->length - 1] ^= 0x01;
+	ck_assert_int_eq(PEM_write_bio_X509_REQ(b, req), 1);
+	len = BIO_get_mem_data(b, &data);
+	csr = strndup(data, (size_t)len);
+	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-1", NULL,
+				  "operational", 0),
+		     ZTP_EBADSIG);
+	ck_assert_ptr_null(pem);
+	ck_assert_uint_eq(cert_count(), before);
+
+	/* The same through the internal entry point, both with the CSR's
+	 * own key and with a substituted one. */
+	{
+		X509 *out = NULL;
+		EVP_PKEY *other = keygen("p256");
+
+		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, req, NULL,
+					       "dev-1", NULL, "operational",
+					       0),
+			     ZTP_EBADSIG);
+		sig->data[sig->length - 1] ^= 0x01;
+		/* Now valid for k, not for other. */
+		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, req,
+					       other, "dev-1", NULL,
+					       "operational", 0),
+			     ZTP_EBADSIG);
+		ck_assert_ptr_null(out);
+		ck_assert_uint_eq(cert_count(), before);
+		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, req, NULL,
+					       "dev-1", NULL, "operational",
+					       0),
+			     ZTP_OK);
+		ck_assert_int_eq(X509_check_private_key(out, k), 1);
+		X509_free(out);
+		EVP_PKEY_free(other);
+	}
+	BIO_free(b);
+	X509_NAME_free(n);
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
+	free(csr);
+}
+END_TEST
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+START_TEST(test_issue_serials_unique)
+{
+	enum { N = 10000 };
+	ztp_ca *c = NULL;
+	char *cert = NULL, *key = NULL, *csr = csr_for("ed25519");
+	char **serials = calloc(N, sizeof(char *));
+	X509_REQ *req = NULL;
+	BIO *b = BIO_new_mem_buf(csr, -1);
+	int i;
+
+	/* An Ed25519 issuing CA and the parsed-request entry point keep
+	 * 10,000 issuances quick. */
+	{
+		ztp_ca *intm = NULL;
+
+		ck_assert_rc(ztp_ca_new(&intm), ZTP_OK);
+		ck_assert_rc(ztp_ca_load(intm, g_int_cert, g_int_key, NULL,
+					 NULL),
+			     ZTP_OK);
+		ck_assert_rc(ztp_ca_create_sub(intm, &cert, &key, "/CN=Fast",
+					       "ed25519", 30, 0),
+			     ZTP_OK);
+		ztp_ca_free(intm);
+	}
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(c, cert, key, NULL, NULL), ZTP_OK);
+	ck_assert_rc(ztp_ca_set_store(c, store), ZTP_OK);
+	req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	ck_assert_ptr_nonnull(req);
+	for (i = 0; i < N; i++) {
+		X509 *x = NULL;
+		char s[ZTP_CA_SERIAL_HEX_MAX + 1];
+
+		ck_assert_rc(ztp__ca_issue_req(c, &x, s, NULL, req, NULL,
+					       "dev-1", NULL, "bootstrap", 0),
+			     ZTP_OK);
+		ck_assert_uint_eq(strlen(s), 34);
+		ck_assert(s[0] >= '4' && s[0] <= '7');
+		serials[i] = strdup(s);
+		X509_free(x);
+	}
+	qsort(serials, N, sizeof(char *), cmp_str);
+	for (i = 1; i < N; i++)
+		ck_assert_str_ne(serials[i - 1], serials[i]);
+	ck_assert_uint_eq(cert_count(), N);
+	for (i = 0; i < N; i++)
+		free(serials[i]);
+	free(serials);
+	X509_REQ_free(req);
+	BIO_free(b);
+	ztp_ca_free(c);
+	ztp_free(cert);
+	ztp_free(key);
+	free(csr);
+}
+END_TEST
+
+/* A serial source that repeats the same value `repeat` times. */
+struct fixed_rand {
+	int calls;
+	int repeat;
+};
+
+static int fixed_rand(uint8_t *buf, size_t len, void *ctx)
+{
+	struct fixed_rand *f = ctx;
+
+	memset(buf, 0x5a, len);
+	if (f->calls >= f->repeat)
+		buf[len - 1] = (uint8_t)f->calls;
+	f->calls++;
+	return 0;
+}
+
+START_TEST(test_issue_serial_collision)
+{
+	struct fixed_rand fr = {0, 1000000};
+	char *csr = csr_for("p256"), *pem = NULL, *serial = NULL;
+	uint64_t before = cert_count();
+
+	ztp__ca_set_serial_source(ca, fixed_rand, &fr);
+	ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &serial, NULL, csr, strlen(csr),
+				     "dev-1", NULL, "operational", 0),
+		     ZTP_OK);
+	ztp_free(pem);
+	ztp_free(serial);
+	/* Every attempt collides: bounded retries, then nothing returned. */
+	fr.calls = 0;
+	pem = serial = (char *)"x";
+	ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &serial, NULL, csr, strlen(csr),
+				     "dev-1", NULL, "operational", 0),
+		     ZTP_EEXISTS);
+	ck_assert_ptr_null(pem);
+	ck_assert_ptr_null(serial);
+	ck_assert_int_eq(fr.calls, ZTP__CA_SERIAL_ATTEMPTS);
+	ck_assert_uint_eq(cert_count(), before + 1);
+	/* Two collisions, then a fresh serial: issued. */
+	fr.calls = 0;
+	fr.repeat = 2;
+	ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &serial, NULL, csr, strlen(csr),
+				     "dev-1", NULL, "operational", 0),
+		     ZTP_OK);
+	ck_assert_int_eq(fr.calls, 3);
+	ck_assert_uint_eq(cert_count(), before + 2);
+	ztp_free(pem);
+	ztp_free(serial);
+	free(csr);
+}
+END_TEST
+
+/* A store whose every operation fails, as a full disk would. */
+static int fb_err(void)
+{
+	return ztp_store_backend_error(ZTP_ESTORE, "test: disk full");
+}
+static int fb_device_add(void *c, const char *a, const char *b,
+			 const char *d, const char *e, int64_t f, int64_t g)
+{
+	(void)c, (void)a, (void)b, (void)d, (void)e, (void)f, (void)g;
+	return fb_err();
+}
+static int fb_get(void *c, const char *a, char **j)
+{
+	(void)c, (void)a, (void)j;
+	return fb_err();
+}
+static int fb_set_state(void *c, const char *a, const char *b,
+			const char *d, const char *e, int64_t f)
+{
+	(void)c, (void)a, (void)b, (void)d, (void)e, (void)f;
+	return fb_err();
+}
+static int fb_set_info(void *c, const char *a, const char *b, int64_t f)
+{
+	(void)c, (void)a, (void)b, (void)f;
+	return fb_err();
+}
+static int fb_claim_set(void *c, const char *a, const uint8_t *h, size_t n)
+{
+	(void)c, (void)a, (void)h, (void)n;
+	return fb_err();
+}
+static int fb_claim_take(void *c, const char *a, const uint8_t *h, size_t n,
+			 const char *t, int64_t f)
+{
+	(void)c, (void)a, (void)h, (void)n, (void)t, (void)f;
+	return fb_err();
+}
+static int fb_cert_add(void *c, const char *a, const char *b, const char *d,
+		       int64_t e, int64_t f, const char *g, int64_t h)
+{
+	(void)c, (void)a, (void)b, (void)d, (void)e, (void)f, (void)g, (void)h;
+	return fb_err();
+}
+static int fb_revoke(void *c, const char *a, int r, int64_t w)
+{
+	(void)c, (void)a, (void)r, (void)w;
+	return fb_err();
+}
+static int fb_dev_revoke(void *c, const char *a, const char *p, int r,
+			 int64_t w, uint64_t *n)
+{
+	(void)c, (void)a, (void)p, (void)r, (void)w, (void)n;
+	return fb_err();
+}
+static int fb_list(void *c, char **j)
+{
+	(void)c, (void)j;
+	return fb_err();
+}
+static int fb_count(void *c, uint64_t *n)
+{
+	(void)c, (void)n;
+	return fb_err();
+}
+static int fb_challenge(void *c, const uint8_t *i, size_t n, int64_t e,
+			int64_t f)
+{
+	(void)c, (void)i, (void)n, (void)e, (void)f;
+	return fb_err();
+}
+static int fb_event_append(void *c, const char *j, int64_t n)
+{
+	(void)c, (void)j, (void)n;
+	return fb_err();
+}
+static int fb_event_list(void *c, int64_t a, size_t m, char **j)
+{
+	(void)c, (void)a, (void)m, (void)j;
+	return fb_err();
+}
+static int fb_counter(void *c, const char *n, uint64_t *o)
+{
+	(void)c, (void)n, (void)o;
+	return fb_err();
+}
+
+static const ztp_store_backend failing_backend = {
+	ZTP_STORE_BACKEND_VERSION,
+	ZTP_STORE_BACKEND_THREADSAFE,
+	NULL,
+	fb_device_add,
+	fb_get,
+	fb_set_state,
+	fb_set_info,
+	fb_claim_set,
+	fb_claim_take,
+	fb_cert_add,
+	fb_get,
+	fb_revoke,
+	fb_dev_revoke,
+	fb_list,
+	fb_get,
+	fb_count,
+	fb_challenge,
+	fb_event_append,
+	fb_event_list,
+	fb_counter,
+};
+
+START_TEST(test_issue_store_failure)
+{
+	ztp_store *bad = NULL;
+	char *csr = csr_for("p256"), *pem = (char *)"x", *serial = (char *)"x";
+	char *cert = NULL, *key = NULL;
+
+	ck_assert_rc(ztp_store_open_backend(&bad, &failing_backend, NULL),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_set_store(ca, bad), ZTP_OK);
+	ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &serial, NULL, csr, strlen(csr),
+				     "dev-1", NULL, "factory", 0),
+		     ZTP_ESTORE);
+	ck_assert_ptr_null(pem);
+	ck_assert_ptr_null(serial);
+	ck_assert_rc(ztp_ca_revoke(ca, "01", 1), ZTP_ESTORE);
+	ck_assert_rc(ztp_ca_crl(ca, &pem, 0), ZTP_ESTORE);
+	ck_assert_ptr_null(pem);
+	/* A sub CA that cannot be recorded is not returned either. */
+	{
+		ztp_ca *intm = NULL;
+
+		ck_assert_rc(ztp_ca_new(&intm), ZTP_OK);
+		ck_assert_rc(ztp_ca_load(intm, g_int_cert, g_int_key, NULL,
+					 NULL),
+			     ZTP_OK);
+		ck_assert_rc(ztp_ca_set_store(intm, bad), ZTP_OK);
+		ck_assert_rc(ztp_ca_create_sub(intm, &cert, &key, "/CN=X",
+					       NULL, 10, 0),
+			     ZTP_ESTORE);
+		ck_assert_ptr_null(cert);
+		ck_assert_ptr_null(key);
+		ztp_ca_free(intm);
+	}
+	ck_assert_rc(ztp_ca_set_store(ca, store), ZTP_OK);
+	ztp_store_free(bad);
+	free(csr);
+}
+END_TEST
+
+START_TEST(test_issue_alloc_failure)
+{
+	char *csr = csr_for("p256"), *pem = NULL;
+	long n;
+	int rc = ZTP_ENOMEM;
+	uint64_t before = cert_count();
+
+	for (n = 1; n < 400; n++) {
+		pem = NULL;
+		ztp__alloc_fail_at(n);
+		rc = ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-1", NULL,
+				  "operational", 0);
+		ztp__alloc_fail_at(0);
+		if (rc == ZTP_OK)
+			break;
+		ck_assert_msg(rc < 0, "n=%ld rc=%d", n, rc);
+		ck_assert_ptr_null(pem);
+	}
+	ck_assert_rc(rc, ZTP_OK);
+	ztp_free(pem);
+	ck_assert_uint_ge(cert_count(), before + 1);
+	free(csr);
+}
+END_TEST
+
+struct thread_arg {
+	ztp_ca *ca;
+	const char *csr;
+	int n;
+	int failures;
+};
+
+static void *issue_thread(void *p)
+{
+	struct thread_arg *a = p;
+	int i;
+
+	for (i = 0; i < a->n; i++) {
+		char *pem = NULL;
+
+		if (ztp_ca_issue(a->ca, &pem, a->csr, strlen(a->csr), "dev-1",
+				 "acme", "operational", 0) != ZTP_OK)
+			a->failures++;
+		else {
+			X509 *x = pem_x509(pem);
+
+			if (verify_chain(x, g_root_cert, g_untrusted, g_now) !=
+			    X509_V_OK)
+				a->failures++;
+			X509_free(x);
+		}
+		ztp_free(pem);
+	}
+	return NULL;
+}
+
+START_TEST(test_issue_threads)
+{
+	enum { T = 8, N = 25 };
+	pthread_t th[T];
+	struct thread_arg args[T];
+	char *csr = csr_for("p256");
+	int i;
+
+	for (i = 0; i < T; i++) {
+		args[i] = (struct thread_arg){ca, csr, N, 0};
+		ck_assert_int_eq(
+			pthread_create(&th[i], NULL, issue_thread, &args[i]), 0);
+	}
+	for (i = 0; i < T; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(args[i].failures, 0);
+	}
+	ck_assert_uint_eq(cert_count(), T * N);
+	free(csr);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ key types */
+
+START_TEST(test_key_types)
+{
+	static const struct {
+		const char *type;
+		int sig_nid;
+	} types[] = {
+		{"ec-p256", NID_ecdsa_with_SHA256},
+		{"ec-p384", NID_ecdsa_with_SHA384},
+		{"ed25519", NID_ED25519},
+		{"rsa-3072", NID_sha256WithRSAEncryption},
+	};
+	int i = _i;
+	ztp_ca *root = NULL, *sub = NULL;
+	char *rc_pem = NULL, *rk_pem = NULL, *sc_pem = NULL, *sk_pem = NULL;
+	char *csr = csr_for("p256"), *pem = NULL;
+	X509 *rx, *sx, *lx;
+
+	ck_assert_rc(ztp_ca_create_root(&rc_pem, &rk_pem, "/CN=Root",
+					types[i].type, 100),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_new(&root), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(root, rc_pem, rk_pem, NULL, NULL), ZTP_OK);
+	ck_assert_str_eq(ztp__ca_key_type(root), types[i].type);
+	ck_assert_rc(ztp_ca_create_sub(root, &sc_pem, &sk_pem, "/CN=Sub",
+				       types[i].type, 50, 0),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_new(&sub), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(sub, sc_pem, sk_pem, rc_pem, NULL), ZTP_OK);
+	ck_assert_rc(ztp_ca_set_store(sub, store), ZTP_OK);
+	ck_assert_rc(ztp_ca_issue(sub, &pem, csr, strlen(csr), "dev-1", NULL,
+				  "operational", 0),
+		     ZTP_OK);
+	rx = pem_x509(rc_pem);
+	sx = pem_x509(sc_pem);
+	lx = pem_x509(pem);
+	check_ca_cert(rx, rx, -1);
+	check_ca_cert(sx, rx, 0);
+	ck_assert_int_eq(X509_get_signature_nid(rx), types[i].sig_nid);
+	ck_assert_int_eq(X509_get_signature_nid(sx), types[i].sig_nid);
+	ck_assert_int_eq(X509_get_signature_nid(lx), types[i].sig_nid);
+	ck_assert_int_eq(verify_chain(lx, rc_pem, sc_pem, (int64_t)time(NULL)),
+			 X509_V_OK);
+	X509_free(rx);
+	X509_free(sx);
+	X509_free(lx);
+	ztp_free(pem);
+	free(csr);
+	ztp_free(rc_pem);
+	ztp_free(rk_pem);
+	ztp_free(sc_pem);
+	ztp_free(sk_pem);
+	ztp_ca_free(root);
+	ztp_ca_free(sub);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ revocation, CRL */
+
+static long crl_number(X509_CRL *crl)
+{
+	int crit = -1;
+	ASN1_INTEGER *n = X509_CRL_get_ext_d2i(crl, NID_crl_number, &crit,
+					       NULL);
+	long v;
+
+	ck_assert_ptr_nonnull(n);
+	ck_assert_int_eq(crit, 0);
+	v = ASN1_INTEGER_get(n);
+	ASN1_INTEGER_free(n);
+	return v;
+}
+
+/* The reason recorded for serial in crl: -1 if listed without a reason
+ * code, -2 if not listed. */
+static int crl_reason(X509_CRL *crl, const char *serial_hex)
+{
+	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+	BIGNUM *want = NULL;
+	int i, r = -2;
+
+	BN_hex2bn(&want, serial_hex);
+	for (i = 0; i < sk_X509_REVOKED_num(revs); i++) {
+		X509_REVOKED *rev = sk_X509_REVOKED_value(revs, i);
+		BIGNUM *bn = ASN1_INTEGER_to_BN(
+			X509_REVOKED_get0_serialNumber(rev), NULL);
+
+		if (BN_cmp(bn, want) == 0) {
+			ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(
+				rev, NID_crl_reason, NULL, NULL);
+
+			r = e ? (int)ASN1_ENUMERATED_get(e) : -1;
+			ck_assert_int_eq(
+				t_of(X509_REVOKED_get0_revocationDate(rev)),
+				g_now);
+			ASN1_ENUMERATED_free(e);
+		}
+		BN_free(bn);
+	}
+	BN_free(want);
+	return r;
+}
+
+START_TEST(test_revoke_crl)
+{
+	char *csr = csr_for("p256"), *s[3], *pem = NULL, *json = NULL;
+	X509_CRL *crl;
+	X509 *cax = pem_x509(g_iss_cert);
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &s[i], NULL, csr,
+					     strlen(csr), "dev-1", NULL,
+					     "operational", 0),
+			     ZTP_OK);
+		ztp_free(pem);
+	}
+	/* Empty CRL first. */
+	ck_assert_rc(ztp_ca_crl(ca, &pem, 0), ZTP_OK);
+	crl = pem_crl(pem);
+	ck_assert_int_eq(X509_CRL_verify(crl, X509_get0_pubkey(cax)), 1);
+	ck_assert_int_eq(X509_CRL_get_version(crl), X509_CRL_VERSION_2);
+	ck_assert_int_eq(crl_number(crl), 1);
+	ck_assert_int_le(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 0);
+	ck_assert_int_eq(t_of(X509_CRL_get0_lastUpdate(crl)), g_now);
+	ck_assert_int_eq(t_of(X509_CRL_get0_nextUpdate(crl)),
+			 g_now + 7 * 86400);
+	X509_CRL_free(crl);
+	ztp_free(pem);
+
+	/* Revoke two, one with an upper-case serial and leading zeros. */
+	ck_assert_rc(ztp_ca_revoke(ca, s[0], ZTP_CA_REASON_KEY_COMPROMISE),
+		     ZTP_OK);
+	{
+		char up[64] = "000";
+		size_t k;
+
+		for (k = 0; s[2][k]; k++)
+			up[3 + k] = (char)(s[2][k] >= 'a' && s[2][k] <= 'f'
+						   ? s[2][k] - 'a' + 'A'
+						   : s[2][k]);
+		up[3 + k] = '\0';
+		ck_assert_rc(ztp_ca_revoke(ca, up, ZTP_CA_REASON_UNSPECIFIED),
+			     ZTP_OK);
+	}
+	/* A second revocation keeps the first reason. */
+	ck_assert_rc(ztp_ca_revoke(ca, s[0], ZTP_CA_REASON_SUPERSEDED),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_get(store, s[0], &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"revoked\":true"));
+	ztp_free(json);
+	ck_assert_rc(ztp_ca_revoke(ca, "abcdef", 1), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_ca_revoke(ca, s[1], 7), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_revoke(ca, s[1], 8), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_revoke(ca, "00", 1), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_revoke(ca, "12g4", 1), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_revoke(ca, "", 1), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_revoke(ca,
+				   "1234567890123456789012345678901234567890a",
+				   1),
+		     ZTP_EINVAL);
+
+	ck_assert_rc(ztp_ca_crl(ca, &pem, 1), ZTP_OK);
+	crl = pem_crl(pem);
+	ck_assert_int_eq(X509_CRL_verify(crl, X509_get0_pubkey(cax)), 1);
+	ck_assert_int_eq(X509_NAME_cmp(X509_CRL_get_issuer(crl),
+				       X509_get_subject_name(cax)),
+			 0);
+	ck_assert_int_eq(crl_number(crl), 2);
+	ck_assert_int_eq(t_of(X509_CRL_get0_nextUpdate(crl)), g_now + 3600);
+	{
+		AUTHORITY_KEYID *akid = X509_CRL_get_ext_d2i(
+			crl, NID_authority_key_identifier, NULL, NULL);
+
+		ck_assert_ptr_nonnull(akid);
+		ck_assert_int_eq(ASN1_OCTET_STRING_cmp(
+					 akid->keyid,
+					 X509_get0_subject_key_id(cax)),
+				 0);
+		AUTHORITY_KEYID_free(akid);
+	}
+	ck_assert_int_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
+	ck_assert_int_eq(crl_reason(crl, s[0]), ZTP_CA_REASON_KEY_COMPROMISE);
+	ck_assert_int_eq(crl_reason(crl, s[2]), -1);
+	ck_assert_int_eq(crl_reason(crl, s[1]), -2);
+	/* OpenSSL finds the revoked serial in the CRL. */
+	{
+		X509_REVOKED *rev = NULL;
+		ASN1_INTEGER *ai;
+		BIGNUM *bn = NULL;
+
+		BN_hex2bn(&bn, s[0]);
+		ai = BN_to_ASN1_INTEGER(bn, NULL);
+		ck_assert_int_eq(X509_CRL_get0_by_serial(crl, &rev, ai), 1);
+		ASN1_INTEGER_free(ai);
+		BN_free(bn);
+	}
+	ck_assert_rc(ztp_ca_revoke(ca, s[1], ZTP_CA_REASON_SUPERSEDED),
+		     ZTP_OK);
+	X509_CRL_free(crl);
+	ztp_free(pem);
+
+	/* Numbers keep counting; the new revocation appears. */
+	ck_assert_rc(ztp_ca_crl(ca, &pem, 0), ZTP_OK);
+	crl = pem_crl(pem);
+	ck_assert_int_eq(crl_number(crl), 3);
+	ck_assert_int_eq(crl_reason(crl, s[1]), ZTP_CA_REASON_SUPERSEDED);
+	X509_CRL_free(crl);
+	ztp_free(pem);
+	ck_assert_rc(ztp_ca_crl(ca, &pem, 8785), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_crl(ca, &pem, -1), ZTP_EINVAL);
+
+	for (i = 0; i < 3; i++)
+		ztp_free(s[i]);
+	X509_free(cax);
+	free(csr);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ suite */
+
+static Suite *ca_suite(void)
+{
+	Suite *s = suite_create("ca");
+	TCase *tc;
+
+	tc = tcase_create("new");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_new_free);
+	tcase_add_test(tc, test_reason_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dn_parse");
+	tcase_add_test(tc, test_dn_parse);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("create");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_create_root);
+	tcase_add_test(tc, test_create_sub);
+	tcase_add_loop_test(tc, test_key_types, 0, 4);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("load");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_load);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("issue");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_issue_profile);
+	tcase_add_test(tc, test_issue_refusals);
+	tcase_add_test(tc, test_issue_clamp);
+	tcase_add_test(tc, test_issue_key_policy);
+	tcase_add_test(tc, test_issue_bad_signature);
+	tcase_add_test(tc, test_issue_serials_unique);
+	tcase_add_test(tc, test_issue_serial_collision);
+	tcase_add_test(tc, test_issue_store_failure);
+	tcase_add_test(tc, test_issue_alloc_failure);
+	tcase_add_test(tc, test_issue_threads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("revoke_crl");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_revoke_crl);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	int rc;
+
+	build_pki();
+	rc = ztp_test_run(ca_suite());
+	ztp_free(g_root_cert);
+	ztp_free(g_root_key);
+	ztp_free(g_int_cert);
+	ztp_free(g_int_key);
+	ztp_free(g_iss_cert);
+	ztp_free(g_iss_key);
+	free(g_chain);
+	free(g_untrusted);
+	return rc;
+}
