@@ -15,5 +15,6 @@
 #include <ztp/policy.h>
 #include <ztp/ca.h>
 #include <ztp/device.h>
+#include <ztp/verifier.h>
 
 #endif /* ZTP_ZTP_H */

@@ -1,3 +1,11 @@
 # verifier module (server side).
 if ENABLE_SERVER
+ztpinclude_HEADERS += include/ztp/verifier.h
+libztp_internal_la_SOURCES += \
+	libztp/verifier/verifier_internal.h \
+	libztp/verifier/config.c \
+	libztp/verifier/ratelimit.c \
+	libztp/verifier/identity.c \
+	libztp/verifier/challenge.c \
+	libztp/verifier/handle.c
 endif

@@ -1,0 +1,356 @@
+/*
+ * libztp — bootstrap verifier API (server side of the protocol).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_VERIFIER_H
+#define ZTP_VERIFIER_H
+
+/**
+ * @file verifier.h
+ * @brief The server side of the provisioning protocol: checks a device's
+ * factory identity, hands out single-use challenges, verifies the proof of
+ * possession and the CSR, and issues short-lived bootstrap certificates.
+ *
+ * The caller supplies the HTTP server: ztp_verifier_handle() maps an
+ * endpoint name, a request body and the TLS peer certificate of the
+ * connection to an HTTP status and a JSON response body. The wire format,
+ * the transcript and every error code are described in ztp-protocol(7).
+ *
+ * **Thread safety.** Configure a handle (ztp_verifier_load_config() and the
+ * `ztp_verifier_set_*()` calls) from one thread before it is shared. After
+ * that, ztp_verifier_handle(), ztp_verifier_check_cert(),
+ * ztp_verifier_enroll() and ztp_verifier_stats() may be called from many
+ * threads at once. Configuration calls must not run concurrently with any
+ * other call on the same handle.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ztp/ca.h>
+#include <ztp/common.h>
+#include <ztp/store.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque verifier handle. @since 0.1.0 */
+typedef struct ztp_verifier ztp_verifier;
+
+/** Default lifetime of a bootstrap certificate: 24 hours. @since 0.1.0 */
+#define ZTP_VERIFIER_DEFAULT_BOOTSTRAP_LIFETIME 86400
+/** Default clock-skew leeway applied to every validity window. @since 0.1.0 */
+#define ZTP_VERIFIER_DEFAULT_LEEWAY 60
+/** Default challenge lifetime. @since 0.1.0 */
+#define ZTP_VERIFIER_DEFAULT_CHALLENGE_TTL 300
+/** Default number of intermediate CAs allowed between a factory
+ *  certificate and its trust anchor. @since 0.1.0 */
+#define ZTP_VERIFIER_DEFAULT_MAX_DEPTH 3
+/** Default request body size limit (64 KiB). @since 0.1.0 */
+#define ZTP_VERIFIER_DEFAULT_MAX_REQUEST 65536
+/** Shortest HMAC secret accepted for challenges, in bytes. @since 0.1.0 */
+#define ZTP_VERIFIER_HMAC_MIN 32
+
+/**
+ * Create a verifier with the defaults: bootstrap lifetime 24 h, leeway
+ * 60 s, challenge TTL 300 s, chain depth 3, key policy
+ * `ec-p256,ec-p384,ed25519,rsa-2048`, request limit 64 KiB, per-device
+ * rate limit 1 request per 5 s with a burst of 10, global rate limit
+ * 500 requests/s with a burst of 1000, the system clock, and a random
+ * 32-byte challenge secret (challenges are then only valid on this
+ * handle: configure a shared secret when several instances serve the same
+ * devices). Trust anchors, issuing CAs, the device CA and the store must be
+ * configured before bootstrap requests succeed.
+ * @param[out] out the new handle, freed with ztp_verifier_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_new(ztp_verifier **out);
+
+/**
+ * Free a verifier, wiping its challenge secret. Accepts NULL. A CA or store
+ * that was passed in with ztp_verifier_set_ca() / ztp_verifier_set_store()
+ * is not freed; those opened by ztp_verifier_load_config() are.
+ * @since 0.1.0
+ */
+ZTP_EXTERN void ztp_verifier_free(ztp_verifier *v);
+
+/**
+ * Configure the verifier from a JSON file (see ztp-verify.json(5)). The
+ * schema is closed: unknown keys, wrong types and out-of-range values are
+ * refused. Relative file names and `sqlite:` paths are resolved against
+ * the directory of the configuration file. The device CA and the store it
+ * names are opened and owned by the verifier.
+ * On failure the handle may be partly configured: free it.
+ * @param path borrowed for the call; the file is at most 1 MiB
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EIO, #ZTP_EPARSE, #ZTP_ETOOBIG,
+ *         #ZTP_ESTATE (already configured from a file), and the codes of
+ *         the setters, ztp_ca_load_files() and ztp_store_open().
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_load_config(ztp_verifier *v, const char *path);
+
+/**
+ * Set the manufacturer trust anchors (replacing earlier ones): 1 to 256
+ * PEM certificates. Factory certificates must chain to one of them. They
+ * are parsed and indexed once here.
+ * @param pem,len borrowed for the call
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_ENOMEM,
+ *         #ZTP_ECRYPTO.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_trust_anchors(ztp_verifier *v,
+					      const char *pem, size_t len);
+
+/**
+ * Set the allowlist of CAs that may sign factory certificates (replacing
+ * an earlier one): 1 to 256 PEM certificates, matched byte for byte
+ * against the certificate that issued the factory certificate in the
+ * validated chain. They also serve as path-building hints; they are never
+ * trust anchors.
+ * @param pem,len borrowed for the call
+ * @return as ztp_verifier_set_trust_anchors().
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_issuers(ztp_verifier *v, const char *pem,
+					size_t len);
+
+/**
+ * Set the device CA that issues bootstrap certificates.
+ * @param ca a loaded CA handle; borrowed: it must outlive the verifier.
+ *           Its store should be the verifier's store.
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_ca(ztp_verifier *v, ztp_ca *ca);
+
+/**
+ * Set the registry store (devices, single-use challenges, event log).
+ * @param store borrowed: it must outlive the verifier
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_store(ztp_verifier *v, ztp_store *store);
+
+/**
+ * Set the lifetime of bootstrap certificates.
+ * @param seconds 60..86400 (the `bootstrap` profile's maximum)
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_bootstrap_lifetime(ztp_verifier *v,
+						   int64_t seconds);
+
+/**
+ * Set the clock-skew leeway: certificate validity windows and challenge
+ * lifetimes are widened by this many seconds on both ends.
+ * @param seconds 0..3600
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_clock_leeway(ztp_verifier *v, int64_t seconds);
+
+/**
+ * Set how long a challenge stays valid after it was issued.
+ * @param seconds 10..3600
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_challenge_ttl(ztp_verifier *v,
+					      int64_t seconds);
+
+/**
+ * Set the largest number of intermediate CA certificates allowed between a
+ * factory certificate and its trust anchor.
+ * @param depth 0..8
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_max_chain_depth(ztp_verifier *v, int depth);
+
+/**
+ * Set the key types accepted in CSRs: a comma-separated list of `ec-p256`,
+ * `ec-p384`, `ed25519` and `rsa-N` (RSA of at least N bits, N >= 2048).
+ * @param spec borrowed for the call
+ * @return #ZTP_OK or #ZTP_EINVAL (the policy is then unchanged).
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_key_policy(ztp_verifier *v, const char *spec);
+
+/**
+ * Set the request body size limit; larger bodies get `request_too_large`.
+ * @param bytes 1024..1048576
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_max_request_size(ztp_verifier *v,
+						 size_t bytes);
+
+/**
+ * Configure a token bucket.
+ * @param scope  `"device"` (one bucket per device ID, in a table of at
+ *               most 4096 buckets) or `"global"` (one for all requests)
+ * @param rate   tokens added per second, 0 < rate <= 1000000; or 0 to
+ *               disable this limit
+ * @param burst  bucket size, 1..1000000 (ignored when rate is 0)
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_rate_limit(ztp_verifier *v, const char *scope,
+					   double rate, double burst);
+
+/**
+ * Set the secret that authenticates challenges. Every verifier instance
+ * that serves the same devices must share it.
+ * @param secret,len at least #ZTP_VERIFIER_HMAC_MIN and at most 1024
+ *                   bytes; copied
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_hmac_secret(ztp_verifier *v,
+					    const uint8_t *secret, size_t len);
+
+/**
+ * Replace the clock used for challenges, validity checks, rate limits and
+ * events.
+ * @param fn   the clock, or NULL for the system clock
+ * @param ctx  passed to fn; borrowed, must outlive the handle
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call; fn must be safe to call from
+ *      several threads when the handle is shared.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_clock(ztp_verifier *v, ztp_clock_fn fn,
+				      void *ctx);
+
+/**
+ * Receive one JSON event per decision (see ztp-protocol(7), "Events").
+ * @param fn   the callback, or NULL to stop
+ * @param ctx  passed to fn; borrowed
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call; fn is called on the thread that
+ *      handles the request and must not call back into the verifier.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_event_callback(ztp_verifier *v,
+					       ztp_event_fn fn, void *ctx);
+
+/**
+ * Serve one request.
+ * @param[out] http_status    the HTTP status to send (200, 4xx, 5xx)
+ * @param[out] response_json  the response body, freed with ztp_free();
+ *                            an error response is
+ *                            `{"error":{"code":"…","message":"…"}}` with
+ *                            `"retry_after":N` for `rate_limited`
+ * @param endpoint       `"challenge"` or `"bootstrap"`; other names get
+ *                       404 `unknown_endpoint`
+ * @param body,body_len  the request body (need not be NUL-terminated);
+ *                       borrowed for the call. body may be NULL when
+ *                       body_len is 0.
+ * @param peer_cert_pem,peer_cert_len  the PEM certificate the client
+ *                       presented in the TLS handshake, or NULL/0
+ * @return #ZTP_OK whenever a response was produced, including an error
+ *         response; #ZTP_EINVAL for invalid arguments and #ZTP_ENOMEM when
+ *         not even an error response could be built (then no output is
+ *         set).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_handle(ztp_verifier *v, int *http_status,
+				   char **response_json, const char *endpoint,
+				   const char *body, size_t body_len,
+				   const char *peer_cert_pem,
+				   size_t peer_cert_len);
+
+/**
+ * Check one certificate against the device identity profile, without the
+ * registry: the chain to a trust anchor, the issuer allowlist, the depth
+ * limit, the validity window with the leeway, basicConstraints CA:FALSE,
+ * keyUsage digitalSignature, extendedKeyUsage clientAuth and the device ID
+ * in the subject (see ztp-verify(1), `check-cert`).
+ * @param[out] result_json  when a decision was made (accepted or
+ *             rejected): `{"result":"accepted","device_id":…,
+ *             "fingerprint":…,"not_before":…,"not_after":…,"depth":N}` or
+ *             `{"result":"rejected","code":"…","message":"…"}`; freed with
+ *             ztp_free(). May be NULL if not wanted.
+ * @param cert_pem,cert_len            the certificate (one PEM block)
+ * @param untrusted_pem,untrusted_len  0 to 8 PEM certificates that may
+ *             help build the path (never trusted), or NULL/0
+ * @param at_time  the time to check at (seconds since the epoch), or 0 for
+ *             the verifier's clock
+ * @return #ZTP_OK when accepted; when rejected the code of the failed
+ *         check: #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_EUNTRUSTED, #ZTP_EPROFILE,
+ *         #ZTP_EEXPIRED, #ZTP_EMISMATCH; #ZTP_ESTATE when no trust anchors
+ *         or issuers are configured; #ZTP_EINVAL, #ZTP_ENOMEM,
+ *         #ZTP_ECRYPTO (then result_json is not set).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_check_cert(ztp_verifier *v, char **result_json,
+				       const char *cert_pem, size_t cert_len,
+				       const char *untrusted_pem,
+				       size_t untrusted_len, int64_t at_time);
+
+/**
+ * Record a manufactured device: checks its factory certificate with
+ * ztp_verifier_check_cert() (at the verifier's clock), requires the device
+ * ID it names to be device_id, stores the device with the certificate's
+ * SHA-256 fingerprint, and sets a fresh one-time claim code of which only
+ * the SHA-256 hash is stored.
+ * @param[out] claim_code  the claim code, 160 random bits as 8 groups of 4
+ *             base32 characters (`ABCD-EFGH-…`), freed with ztp_free();
+ *             it is shown once and cannot be recovered
+ * @param device_id        validated with ztp_id_validate()
+ * @param cert_pem,cert_len the factory certificate
+ * @param model,batch      free text or NULL (see ztp_store_device_add())
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (no store), #ZTP_EMISMATCH
+ *         (the certificate names another device), #ZTP_EEXISTS, the codes
+ *         of ztp_verifier_check_cert(), #ZTP_ESTORE, #ZTP_ENOMEM.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
+				   const char *device_id, const char *cert_pem,
+				   size_t cert_len, const char *model,
+				   const char *batch);
+
+/**
+ * Counters since the handle was created, as JSON:
+ * `{"requests":N,"challenges":N,"bootstraps":N,"accepted":N,"rejected":N,
+ * "rejected_by_code":{"<code>":N,…}}`.
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
+ * @par Thread safety: safe.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_stats(ztp_verifier *v, char **json);
+
+/**
+ * Every wire error code this version can return, with its HTTP status, as
+ * a JSON array `[{"code":"…","status":N},…]` (for documentation and tests).
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
+ * @par Thread safety: safe.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_error_codes(char **json);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZTP_VERIFIER_H */

@@ -1,0 +1,692 @@
+/*
+ * libztp — verifier handle, configuration setters and the JSON
+ * configuration file (ztp-verify.json(5)).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "verifier/verifier_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#define CONFIG_MAX (1024 * 1024)
+#define BUNDLE_MAX 256
+#define SECRET_MAX 1024
+
+static const struct {
+	const char *name;
+	int status;
+} wire_table[ZTP__W_COUNT] = {
+	[ZTP__W_MALFORMED_REQUEST] = {"malformed_request", 400},
+	[ZTP__W_REQUEST_TOO_LARGE] = {"request_too_large", 413},
+	[ZTP__W_UNKNOWN_ENDPOINT] = {"unknown_endpoint", 404},
+	[ZTP__W_RATE_LIMITED] = {"rate_limited", 429},
+	[ZTP__W_INTERNAL_ERROR] = {"internal_error", 500},
+	[ZTP__W_STORE_UNAVAILABLE] = {"store_unavailable", 503},
+	[ZTP__W_NOT_CONFIGURED] = {"not_configured", 503},
+	[ZTP__W_UNTRUSTED_CERTIFICATE] = {"untrusted_certificate", 401},
+	[ZTP__W_ISSUER_NOT_ALLOWED] = {"issuer_not_allowed", 401},
+	[ZTP__W_BAD_CERTIFICATE_PROFILE] = {"bad_certificate_profile", 401},
+	[ZTP__W_CERTIFICATE_EXPIRED] = {"certificate_expired", 401},
+	[ZTP__W_CERTIFICATE_REVOKED] = {"certificate_revoked", 403},
+	[ZTP__W_DEVICE_MISMATCH] = {"device_mismatch", 401},
+	[ZTP__W_PEER_CERTIFICATE_MISMATCH] = {"peer_certificate_mismatch",
+					      401},
+	[ZTP__W_UNKNOWN_DEVICE] = {"unknown_device", 404},
+	[ZTP__W_DEVICE_BLOCKED] = {"device_blocked", 403},
+	[ZTP__W_FINGERPRINT_MISMATCH] = {"fingerprint_mismatch", 401},
+	[ZTP__W_BAD_SIGNATURE] = {"bad_signature", 401},
+	[ZTP__W_CHALLENGE_INVALID] = {"challenge_invalid", 401},
+	[ZTP__W_CHALLENGE_EXPIRED] = {"challenge_expired", 401},
+	[ZTP__W_CHALLENGE_REPLAYED] = {"challenge_replayed", 409},
+	[ZTP__W_BAD_CSR] = {"bad_csr", 400},
+	[ZTP__W_KEY_POLICY] = {"key_policy", 400},
+	[ZTP__W_CSR_KEY_REUSED] = {"csr_key_reused", 400},
+};
+
+const char *ztp__wire_name(int w)
+{
+	if (w < 0 || w >= ZTP__W_COUNT)
+		return "internal_error";
+	return wire_table[w].name;
+}
+
+int ztp__wire_status(int w)
+{
+	if (w < 0 || w >= ZTP__W_COUNT)
+		return 500;
+	return wire_table[w].status;
+}
+
+void ztp__vdec_init(ztp__vdec *d)
+{
+	d->wire = ZTP__W_NONE;
+	d->retry_after = 0;
+	d->message[0] = '\0';
+}
+
+int ztp__reject(ztp__vdec *d, int wire, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->message, sizeof(d->message), fmt, ap);
+	va_end(ap);
+	d->wire = wire;
+	return ztp__err(rc, "%s", d->message);
+}
+
+int ztp_verifier_error_codes(char **json)
+{
+	json_object *arr = NULL, *o;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "out of memory");
+	for (int i = 0; i < ZTP__W_COUNT; i++) {
+		o = json_object_new_object();
+		ZTP_ENSURE(o != NULL, ZTP_ENOMEM, "out of memory");
+		if (json_object_array_add(arr, o) != 0) {
+			json_object_put(o);
+			ZTP_ENSURE(false, ZTP_ENOMEM, "out of memory");
+		}
+		ZTP_CHECK(ztp__json_add_str(o, "code", wire_table[i].name));
+		ZTP_CHECK(ztp__json_add_int(o, "status", wire_table[i].status));
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	json_object_put(arr);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- handle */
+
+int ztp_verifier_new(ztp_verifier **out)
+{
+	ztp_verifier *v = NULL;
+	int rc = ZTP_OK;
+	bool rl_ok = false;
+
+	ZTP_ARG(out != NULL);
+	*out = NULL;
+	ZTP_CHECK(ztp__ensure_init());
+	v = ztp__calloc(1, sizeof(*v));
+	ZTP_ENSURE(v != NULL, ZTP_ENOMEM, "out of memory");
+	v->bootstrap_lifetime = ZTP_VERIFIER_DEFAULT_BOOTSTRAP_LIFETIME;
+	v->leeway = ZTP_VERIFIER_DEFAULT_LEEWAY;
+	v->challenge_ttl = ZTP_VERIFIER_DEFAULT_CHALLENGE_TTL;
+	v->max_depth = ZTP_VERIFIER_DEFAULT_MAX_DEPTH;
+	v->max_request = ZTP_VERIFIER_DEFAULT_MAX_REQUEST;
+	ztp__keypolicy_default(&v->keypolicy);
+	ZTP_CHECK(ztp__rl_init(&v->rl));
+	rl_ok = true;
+	v->rl.dev_rate = 0.2;
+	v->rl.dev_burst = 10;
+	v->rl.glob_rate = 500;
+	v->rl.glob_burst = 1000;
+	ZTP_ENSURE(pthread_mutex_init(&v->stats_lock, NULL) == 0, ZTP_ENOMEM,
+		   "cannot create a mutex");
+	/* A per-process secret keeps a single instance safe without any
+	 * configuration; sharing challenges needs a configured one. */
+	v->secret_len = 32;
+	v->secret = ztp__malloc(v->secret_len);
+	ZTP_ENSURE(v->secret != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_ENSURE_OSSL(RAND_bytes(v->secret, (int)v->secret_len) == 1,
+			ZTP_ECRYPTO, "cannot generate the challenge secret");
+	*out = v;
+	v = NULL;
+cleanup:
+	if (v != NULL) {
+		if (rl_ok)
+			ztp__rl_destroy(&v->rl);
+		ztp__free_secret(v->secret, v->secret_len);
+		free(v);
+	}
+	return rc;
+}
+
+static void clear_issuers(ztp_verifier *v)
+{
+	sk_X509_pop_free(v->issuers, X509_free);
+	v->issuers = NULL;
+	free(v->issuer_fp);
+	v->issuer_fp = NULL;
+}
+
+void ztp_verifier_free(ztp_verifier *v)
+{
+	if (v == NULL)
+		return;
+	X509_STORE_free(v->trust);
+	clear_issuers(v);
+	if (v->own_ca)
+		ztp_ca_free(v->ca);
+	if (v->own_store)
+		ztp_store_free(v->store);
+	ztp__free_secret(v->secret, v->secret_len);
+	ztp__rl_destroy(&v->rl);
+	pthread_mutex_destroy(&v->stats_lock);
+	free(v);
+}
+
+/* ---------------------------------------------------------------- setters */
+
+int ztp_verifier_set_trust_anchors(ztp_verifier *v, const char *pem,
+				   size_t len)
+{
+	STACK_OF(X509) *certs = NULL;
+	X509_STORE *st = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(pem != NULL);
+	ZTP_CHECK(ztp__pem_certs(&certs, pem, len, BUNDLE_MAX));
+	st = X509_STORE_new();
+	ZTP_ENSURE_OSSL(st != NULL, ZTP_ENOMEM, "trust store");
+	for (int i = 0; i < sk_X509_num(certs); i++)
+		ZTP_ENSURE_OSSL(X509_STORE_add_cert(st, sk_X509_value(certs, i))
+					== 1,
+				ZTP_ECRYPTO, "trust anchor %d", i + 1);
+	X509_STORE_free(v->trust);
+	v->trust = st;
+	v->n_anchors = (size_t)sk_X509_num(certs);
+	st = NULL;
+cleanup:
+	X509_STORE_free(st);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+int ztp_verifier_set_issuers(ztp_verifier *v, const char *pem, size_t len)
+{
+	STACK_OF(X509) *certs = NULL;
+	uint8_t(*fp)[32] = NULL;
+	int rc = ZTP_OK, n;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(pem != NULL);
+	ZTP_CHECK(ztp__pem_certs(&certs, pem, len, BUNDLE_MAX));
+	n = sk_X509_num(certs);
+	fp = ztp__calloc((size_t)n, sizeof(*fp));
+	ZTP_ENSURE(fp != NULL, ZTP_ENOMEM, "out of memory");
+	for (int i = 0; i < n; i++)
+		ZTP_CHECK(ztp__cert_fingerprint(fp[i], sk_X509_value(certs, i)));
+	clear_issuers(v);
+	v->issuers = certs;
+	v->issuer_fp = fp;
+	certs = NULL;
+	fp = NULL;
+cleanup:
+	free(fp);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+int ztp_verifier_set_ca(ztp_verifier *v, ztp_ca *ca)
+{
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(ca != NULL);
+	if (v->own_ca)
+		ztp_ca_free(v->ca);
+	v->ca = ca;
+	v->own_ca = false;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_store(ztp_verifier *v, ztp_store *store)
+{
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(store != NULL);
+	if (v->own_store)
+		ztp_store_free(v->store);
+	v->store = store;
+	v->own_store = false;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_bootstrap_lifetime(ztp_verifier *v, int64_t seconds)
+{
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(seconds >= 60 && seconds <= 86400);
+	v->bootstrap_lifetime = seconds;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_clock_leeway(ztp_verifier *v, int64_t seconds)
+{
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(seconds >= 0 && seconds <= 3600);
+	v->leeway = seconds;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_challenge_ttl(ztp_verifier *v, int64_t seconds)
+{
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(seconds >= 10 && seconds <= 3600);
+	v->challenge_ttl = seconds;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_max_chain_depth(ztp_verifier *v, int depth)
+{
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(depth >= 0 && depth <= ZTP_CHAIN_MAX);
+	v->max_depth = depth;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_key_policy(ztp_verifier *v, const char *spec)
+{
+	ztp__keypolicy p;
+	int rc;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(spec != NULL);
+	rc = ztp__keypolicy_parse(&p, spec);
+	if (rc < 0)
+		return rc;
+	v->keypolicy = p;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_max_request_size(ztp_verifier *v, size_t bytes)
+{
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(bytes >= 1024 && bytes <= 1048576);
+	v->max_request = bytes;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_rate_limit(ztp_verifier *v, const char *scope,
+				double rate, double burst)
+{
+	bool dev;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(scope != NULL);
+	ZTP_ARG(strcmp(scope, "device") == 0 || strcmp(scope, "global") == 0);
+	ZTP_ARG(isfinite(rate) && rate >= 0 && rate <= 1000000);
+	ZTP_ARG(rate == 0 || (isfinite(burst) && burst >= 1 && burst <= 1000000));
+	dev = strcmp(scope, "device") == 0;
+	if (dev) {
+		v->rl.dev_rate = rate;
+		v->rl.dev_burst = burst;
+	} else {
+		v->rl.glob_rate = rate;
+		v->rl.glob_burst = burst;
+		v->rl.glob_started = false;
+	}
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_hmac_secret(ztp_verifier *v, const uint8_t *secret,
+				 size_t len)
+{
+	uint8_t *copy;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(secret != NULL);
+	ZTP_ARG(len >= ZTP_VERIFIER_HMAC_MIN && len <= SECRET_MAX);
+	copy = ztp__memdup(secret, len);
+	if (copy == NULL)
+		return ZTP_ENOMEM;
+	ztp__free_secret(v->secret, v->secret_len);
+	v->secret = copy;
+	v->secret_len = len;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_clock(ztp_verifier *v, ztp_clock_fn fn, void *ctx)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ARG(v != NULL);
+	v->clock.fn = fn;
+	v->clock.ctx = ctx;
+	/* What the verifier opened itself follows its clock, so that an
+	 * injected time is one time for every validity decision. */
+	if (v->own_ca)
+		ZTP_CHECK(ztp_ca_set_clock(v->ca, fn, ctx));
+	if (v->own_store)
+		ZTP_CHECK(ztp_store_set_clock(v->store, fn, ctx));
+cleanup:
+	return rc;
+}
+
+int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn,
+				    void *ctx)
+{
+	ZTP_ARG(v != NULL);
+	v->events.fn = fn;
+	v->events.ctx = ctx;
+	return ZTP_OK;
+}
+
+/* ---------------------------------------------------------------- config file */
+
+static const char *const config_keys[] = {
+	"trust_anchors",  "issuers",	      "device_ca",
+	"store",	  "bootstrap_lifetime", "clock_leeway",
+	"challenge_ttl",  "max_chain_depth",  "key_policy",
+	"max_request_size", "rate_limits",    "hmac_secret_file",
+	NULL};
+static const char *const ca_keys[] = {"cert", "key", "chain",
+				      "passphrase_file", NULL};
+static const char *const rl_keys[] = {"device", "global", NULL};
+static const char *const bucket_keys[] = {"rate", "burst", NULL};
+
+#define PATH_MAXLEN 4096
+
+/* Resolve a file name from the configuration against its directory. */
+static int resolve(char **out, const char *dir, const char *name)
+{
+	ztp__buf b = {0};
+	int rc = ZTP_OK;
+	size_t n;
+
+	*out = NULL;
+	if (name[0] == '/' || dir[0] == '\0') {
+		*out = ztp__strdup(name);
+		return *out == NULL ? ZTP_ENOMEM : ZTP_OK;
+	}
+	ZTP_CHECK(ztp__buf_append_str(&b, dir));
+	ZTP_CHECK(ztp__buf_append_byte(&b, '/'));
+	ZTP_CHECK(ztp__buf_append_str(&b, name));
+	ZTP_CHECK(ztp__buf_terminate(&b));
+	*out = (char *)ztp__buf_steal(&b, &n);
+cleanup:
+	ztp__buf_free(&b);
+	return rc;
+}
+
+static int cfg_path(char **out, json_object *obj, const char *key,
+		    bool required, const char *dir)
+{
+	const char *s = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	rc = ztp__json_str(obj, key, required, PATH_MAXLEN, &s, &len);
+	if (rc < 0)
+		return ztp__err(rc, "config: \"%s\": %s", key,
+				ztp_error_last_message());
+	if (s == NULL)
+		return ZTP_OK;
+	if (len == 0)
+		return ztp__err(ZTP_EPARSE, "config: \"%s\" is empty", key);
+	return resolve(out, dir, s);
+}
+
+static int cfg_number(double *out, json_object *obj, const char *key)
+{
+	json_object *val;
+	enum json_type t;
+
+	if (!json_object_object_get_ex(obj, key, &val))
+		return ztp__err(ZTP_EPARSE, "config: rate limit needs \"%s\"",
+				key);
+	t = json_object_get_type(val);
+	if (t != json_type_double && t != json_type_int)
+		return ztp__err(ZTP_EPARSE,
+				"config: \"%s\" must be a number", key);
+	*out = json_object_get_double(val);
+	return ZTP_OK;
+}
+
+static int cfg_bucket(ztp_verifier *v, json_object *rl, const char *scope)
+{
+	json_object *b = NULL;
+	double rate, burst = 1;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__json_object(rl, scope, false, &b));
+	if (b == NULL)
+		goto cleanup;
+	ZTP_CHECK(ztp__json_only_keys(b, bucket_keys, "rate limit"));
+	ZTP_CHECK(cfg_number(&rate, b, "rate"));
+	if (rate != 0)
+		ZTP_CHECK(cfg_number(&burst, b, "burst"));
+	rc = ztp_verifier_set_rate_limit(v, scope, rate, burst);
+	if (rc < 0)
+		rc = ztp__err(rc, "config: rate_limits.%s out of range", scope);
+cleanup:
+	return rc;
+}
+
+static int read_secret_file(uint8_t **out, size_t *outlen, const char *path,
+			    size_t max)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = ztp__file_read(&data, &len, path, max);
+	if (rc < 0)
+		return rc;
+	*out = (uint8_t *)data;
+	*outlen = len;
+	return ZTP_OK;
+}
+
+static int load_ca(ztp_verifier *v, json_object *obj, const char *dir,
+		   const char *policy)
+{
+	char *cert = NULL, *key = NULL, *chain = NULL, *passfile = NULL;
+	uint8_t *pass = NULL;
+	size_t passlen = 0;
+	ztp_ca *ca = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__json_only_keys(obj, ca_keys, "config device_ca"));
+	ZTP_CHECK(cfg_path(&cert, obj, "cert", true, dir));
+	ZTP_CHECK(cfg_path(&key, obj, "key", true, dir));
+	ZTP_CHECK(cfg_path(&chain, obj, "chain", false, dir));
+	ZTP_CHECK(cfg_path(&passfile, obj, "passphrase_file", false, dir));
+	if (passfile != NULL) {
+		ZTP_CHECK(read_secret_file(&pass, &passlen, passfile, 1024));
+		/* One trailing newline is how editors and `echo` end files. */
+		if (passlen > 0 && pass[passlen - 1] == '\n')
+			pass[--passlen] = '\0';
+		if (passlen > 0 && pass[passlen - 1] == '\r')
+			pass[--passlen] = '\0';
+		ZTP_ENSURE(memchr(pass, '\0', passlen) == NULL, ZTP_EPARSE,
+			   "config: passphrase file contains a NUL byte");
+	}
+	ZTP_CHECK(ztp_ca_new(&ca));
+	ZTP_CHECK(ztp_ca_load_files(ca, cert, key, chain, (char *)pass));
+	if (policy != NULL)
+		ZTP_CHECK(ztp_ca_set_key_policy(ca, policy));
+	if (v->clock.fn != NULL)
+		ZTP_CHECK(ztp_ca_set_clock(ca, v->clock.fn, v->clock.ctx));
+	if (v->store != NULL)
+		ZTP_CHECK(ztp_ca_set_store(ca, v->store));
+	if (v->own_ca)
+		ztp_ca_free(v->ca);
+	v->ca = ca;
+	v->own_ca = true;
+	ca = NULL;
+cleanup:
+	ztp_ca_free(ca);
+	ztp__free_secret(pass, passlen);
+	free(cert);
+	free(key);
+	free(chain);
+	free(passfile);
+	return rc;
+}
+
+static int load_bundle(ztp_verifier *v, json_object *cfg, const char *key,
+		       const char *dir, bool issuers)
+{
+	char *path = NULL, *pem = NULL;
+	size_t len = 0;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(cfg_path(&path, cfg, key, true, dir));
+	ZTP_CHECK(ztp__file_read(&pem, &len, path, CONFIG_MAX));
+	if (issuers)
+		rc = ztp_verifier_set_issuers(v, pem, len);
+	else
+		rc = ztp_verifier_set_trust_anchors(v, pem, len);
+	if (rc < 0)
+		rc = ztp__err(rc, "config: %s (%s): %s", key, path,
+			      ztp_error_last_message());
+cleanup:
+	free(pem);
+	free(path);
+	return rc;
+}
+
+static int cfg_int(json_object *cfg, const char *key, int64_t min, int64_t max,
+		   int64_t *out, bool *present)
+{
+	json_object *val;
+	int rc;
+
+	*present = json_object_object_get_ex(cfg, key, &val);
+	if (!*present)
+		return ZTP_OK;
+	rc = ztp__json_int(cfg, key, true, min, max, out);
+	if (rc < 0)
+		return ztp__err(rc, "config: \"%s\" must be an integer in "
+				    "%lld..%lld",
+				key, (long long)min, (long long)max);
+	return ZTP_OK;
+}
+
+int ztp_verifier_load_config(ztp_verifier *v, const char *path)
+{
+	char *text = NULL, *dir = NULL, *storeuri = NULL, *secretpath = NULL;
+	const char *s, *policy = NULL, *slash;
+	uint8_t *secret = NULL;
+	size_t len = 0, slen = 0;
+	json_object *cfg = NULL, *obj = NULL;
+	ztp_store *store = NULL;
+	int64_t n;
+	bool present;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(path != NULL);
+	ZTP_ENSURE(!v->config_loaded, ZTP_ESTATE,
+		   "verifier already configured from a file");
+	ZTP_CHECK(ztp__file_read(&text, &len, path, CONFIG_MAX));
+	rc = ztp__json_parse(&cfg, text, len, CONFIG_MAX, 4);
+	if (rc < 0) {
+		rc = ztp__err(rc, "config %s: %s", path,
+			      ztp_error_last_message());
+		goto cleanup;
+	}
+	ZTP_ENSURE(cfg != NULL && json_object_is_type(cfg, json_type_object),
+		   ZTP_EPARSE, "config %s: not a JSON object", path);
+	ZTP_CHECK(ztp__json_only_keys(cfg, config_keys, "config"));
+
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		dir = ztp__strdup("");
+	else if (slash == path)
+		dir = ztp__strdup("/");
+	else
+		dir = ztp__strndup(path, (size_t)(slash - path));
+	ZTP_ENSURE(dir != NULL, ZTP_ENOMEM, "out of memory");
+
+	ZTP_CHECK(load_bundle(v, cfg, "trust_anchors", dir, false));
+	ZTP_CHECK(load_bundle(v, cfg, "issuers", dir, true));
+
+	ZTP_CHECK(cfg_int(cfg, "bootstrap_lifetime", 60, 86400, &n, &present));
+	if (present)
+		v->bootstrap_lifetime = n;
+	ZTP_CHECK(cfg_int(cfg, "clock_leeway", 0, 3600, &n, &present));
+	if (present)
+		v->leeway = n;
+	ZTP_CHECK(cfg_int(cfg, "challenge_ttl", 10, 3600, &n, &present));
+	if (present)
+		v->challenge_ttl = n;
+	ZTP_CHECK(cfg_int(cfg, "max_chain_depth", 0, ZTP_CHAIN_MAX, &n,
+			  &present));
+	if (present)
+		v->max_depth = (int)n;
+	ZTP_CHECK(cfg_int(cfg, "max_request_size", 1024, 1048576, &n,
+			  &present));
+	if (present)
+		v->max_request = (size_t)n;
+
+	ZTP_CHECK(ztp__json_str(cfg, "key_policy", false, 256, &policy, NULL));
+	if (policy != NULL)
+		ZTP_CHECK(ztp_verifier_set_key_policy(v, policy));
+
+	ZTP_CHECK(ztp__json_object(cfg, "rate_limits", false, &obj));
+	if (obj != NULL) {
+		ZTP_CHECK(ztp__json_only_keys(obj, rl_keys,
+					      "config rate_limits"));
+		ZTP_CHECK(cfg_bucket(v, obj, "device"));
+		ZTP_CHECK(cfg_bucket(v, obj, "global"));
+	}
+
+	ZTP_CHECK(cfg_path(&secretpath, cfg, "hmac_secret_file", false, dir));
+	if (secretpath != NULL) {
+		ZTP_CHECK(read_secret_file(&secret, &slen, secretpath,
+					   SECRET_MAX));
+		ZTP_ENSURE(slen >= ZTP_VERIFIER_HMAC_MIN, ZTP_EINVAL,
+			   "config: hmac_secret_file %s holds %zu bytes, "
+			   "at least %d are required",
+			   secretpath, slen, ZTP_VERIFIER_HMAC_MIN);
+		ZTP_CHECK(ztp_verifier_set_hmac_secret(v, secret, slen));
+	}
+
+	ZTP_CHECK(ztp__json_str(cfg, "store", false, PATH_MAXLEN, &s, NULL));
+	if (s != NULL) {
+		if (strncmp(s, "sqlite:", 7) == 0 && s[7] != '/') {
+			char *p = NULL;
+
+			ZTP_CHECK(resolve(&p, dir, s + 7));
+			ztp__buf b = {0};
+			rc = ztp__buf_append_str(&b, "sqlite:");
+			if (rc == ZTP_OK)
+				rc = ztp__buf_append_str(&b, p);
+			if (rc == ZTP_OK)
+				rc = ztp__buf_terminate(&b);
+			free(p);
+			if (rc < 0) {
+				ztp__buf_free(&b);
+				goto cleanup;
+			}
+			storeuri = (char *)ztp__buf_steal(&b, &len);
+		} else {
+			storeuri = ztp__strdup(s);
+			ZTP_ENSURE(storeuri != NULL, ZTP_ENOMEM,
+				   "out of memory");
+		}
+		ZTP_CHECK(ztp_store_open(&store, storeuri));
+		if (v->clock.fn != NULL)
+			ZTP_CHECK(ztp_store_set_clock(store, v->clock.fn,
+						      v->clock.ctx));
+		if (v->own_store)
+			ztp_store_free(v->store);
+		v->store = store;
+		v->own_store = true;
+		store = NULL;
+	}
+
+	ZTP_CHECK(ztp__json_object(cfg, "device_ca", false, &obj));
+	if (obj != NULL)
+		ZTP_CHECK(load_ca(v, obj, dir, policy));
+	v->config_loaded = true;
+cleanup:
+	ztp_store_free(store);
+	json_object_put(cfg);
+	ztp__free_secret(secret, slen);
+	free(secretpath);
+	free(storeuri);
+	free(text);
+	free(dir);
+	return rc;
+}

@@ -1,0 +1,927 @@
+/*
+ * libztp — the request entry point: challenge and bootstrap endpoints,
+ * events, counters, enrollment and the stand-alone certificate check.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Order of the bootstrap checks (cheap before expensive, and nothing that
+ * changes state before every check has passed):
+ *   size cap → strict JSON → device ID → rate limits → challenge token
+ *   (HMAC, device binding, lifetime) → factory certificate, peer
+ *   certificate → chain and device profile → registry record (exists, not
+ *   blocked, fingerprint, factory cert not revoked) → CSR (parse,
+ *   self-signature, key policy, not the factory key) → transcript
+ *   signature → consume the challenge (single use, atomic in the store) →
+ *   issue (recorded in the store before it is returned) → device state.
+ * A rejected request changes nothing but the rate-limit buckets, the
+ * counters and the event log. The challenge is consumed only once every
+ * check has passed, so a request that fails a check does not burn the
+ * device's challenge, and two racing copies of one valid request get one
+ * certificate: the store's atomic challenge_use lets exactly one through.
+ */
+#include "verifier/verifier_internal.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "ca/ca_internal.h"
+
+#define JSON_DEPTH 4
+#define PEM_FIELD_MAX (16 * 1024)
+#define SIG_FIELD_MAX 2048
+
+static const char *const challenge_keys[] = {"device_id", NULL};
+static const char *const bootstrap_keys[] = {
+	"device_id", "nonce",	  "csr", "factory_cert",
+	"factory_chain", "signature", NULL};
+
+#define TRANSCRIPT_LABEL "ZTP-BOOTSTRAP-V1"
+
+/* ---------------------------------------------------------------- counters */
+
+void ztp__verifier_count(ztp_verifier *v, int endpoint_kind, int wire)
+{
+	pthread_mutex_lock(&v->stats_lock);
+	v->n_requests++;
+	if (endpoint_kind == ZTP__EP_CHALLENGE)
+		v->n_challenges++;
+	else if (endpoint_kind == ZTP__EP_BOOTSTRAP)
+		v->n_bootstraps++;
+	if (wire == ZTP__W_NONE) {
+		v->n_accepted++;
+	} else {
+		v->n_rejected++;
+		if (wire >= 0 && wire < ZTP__W_COUNT)
+			v->n_by_code[wire]++;
+	}
+	pthread_mutex_unlock(&v->stats_lock);
+}
+
+int ztp_verifier_stats(ztp_verifier *v, char **json)
+{
+	json_object *o = NULL, *by = NULL;
+	uint64_t c[5], by_code[ZTP__W_COUNT];
+	int rc = ZTP_OK;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	pthread_mutex_lock(&v->stats_lock);
+	c[0] = v->n_requests;
+	c[1] = v->n_challenges;
+	c[2] = v->n_bootstraps;
+	c[3] = v->n_accepted;
+	c[4] = v->n_rejected;
+	memcpy(by_code, v->n_by_code, sizeof(by_code));
+	pthread_mutex_unlock(&v->stats_lock);
+
+	o = json_object_new_object();
+	ZTP_ENSURE(o != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__json_add_int(o, "requests", (int64_t)c[0]));
+	ZTP_CHECK(ztp__json_add_int(o, "challenges", (int64_t)c[1]));
+	ZTP_CHECK(ztp__json_add_int(o, "bootstraps", (int64_t)c[2]));
+	ZTP_CHECK(ztp__json_add_int(o, "accepted", (int64_t)c[3]));
+	ZTP_CHECK(ztp__json_add_int(o, "rejected", (int64_t)c[4]));
+	by = json_object_new_object();
+	ZTP_ENSURE(by != NULL, ZTP_ENOMEM, "out of memory");
+	for (int i = 0; i < ZTP__W_COUNT; i++)
+		if (by_code[i] > 0)
+			ZTP_CHECK(ztp__json_add_int(by, ztp__wire_name(i),
+						    (int64_t)by_code[i]));
+	ZTP_CHECK(ztp__json_add(o, "rejected_by_code", by));
+	by = NULL;
+	ZTP_CHECK(ztp__json_dump(json, o));
+cleanup:
+	json_object_put(by);
+	json_object_put(o);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void emit(ztp_verifier *v, const char *type, const ztp__vdec *d,
+		 const char *device_id, const char *serial, int64_t now)
+{
+	json_object *ev = json_object_new_object();
+	char ts[32];
+	char *text = NULL;
+
+	if (ev == NULL)
+		return;
+	ztp__time_rfc3339(ts, now);
+	if (ztp__json_add_str(ev, "type", type) < 0 ||
+	    ztp__json_add_str(ev, "result", d->wire == ZTP__W_NONE
+						    ? "accepted"
+						    : "rejected") < 0)
+		goto out;
+	if (d->wire != ZTP__W_NONE &&
+	    (ztp__json_add_str(ev, "code", ztp__wire_name(d->wire)) < 0 ||
+	     ztp__json_add_str(ev, "message", d->message) < 0))
+		goto out;
+	if (device_id != NULL && device_id[0] != '\0' &&
+	    ztp__json_add_str(ev, "device_id", device_id) < 0)
+		goto out;
+	if (serial != NULL && serial[0] != '\0' &&
+	    ztp__json_add_str(ev, "serial", serial) < 0)
+		goto out;
+	if (ztp__json_add_str(ev, "time", ts) < 0)
+		goto out;
+	ztp__event_emit(&v->events, ev);
+	/* Refusals by the rate limiter are what a flood produces: they go to
+	 * the callback and the counters, not into the durable log, so that
+	 * the log grows at most at the rate of admitted requests. The log is
+	 * an audit trail, not the record of issuance (that is the certificate
+	 * record), so a failure to append does not change the decision. */
+	if (v->store != NULL && d->wire != ZTP__W_RATE_LIMITED &&
+	    ztp__json_dump(&text, ev) == ZTP_OK)
+		(void)ztp_store_event_append(v->store, text);
+out:
+	free(text);
+	json_object_put(ev);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+typedef struct req {
+	ztp_verifier *v;
+	ztp__vdec d;
+	int64_t now;
+	char device_id[ZTP_ID_MAX + 1];
+	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
+	json_object *body;
+	json_object *resp;
+} req;
+
+/* Map an unexpected failure of the library itself to a wire code. */
+static int internal(req *r, int rc)
+{
+	if (r->d.wire != ZTP__W_NONE)
+		return rc;
+	if (rc == ZTP_ESTORE)
+		return ztp__reject(&r->d, ZTP__W_STORE_UNAVAILABLE, rc,
+				   "the registry is unavailable; retry later");
+	return ztp__reject(&r->d, ZTP__W_INTERNAL_ERROR, rc,
+			   "internal error (%s)", ztp_status_name(rc));
+}
+
+static int parse_body(req *r, const char *body, size_t len,
+		      const char *const *keys, const char *what)
+{
+	int rc;
+
+	if (len > r->v->max_request)
+		return ztp__reject(&r->d, ZTP__W_REQUEST_TOO_LARGE, ZTP_ETOOBIG,
+				   "request body of %zu bytes is over the "
+				   "%zu-byte limit",
+				   len, r->v->max_request);
+	rc = ztp__json_parse(&r->body, body == NULL ? "" : body, len,
+			     r->v->max_request, JSON_DEPTH);
+	if (rc < 0)
+		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				   ztp_error_last_message());
+	if (r->body == NULL || !json_object_is_type(r->body, json_type_object))
+		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, ZTP_EPARSE,
+				   "%s: body is not a JSON object", what);
+	rc = ztp__json_only_keys(r->body, keys, what);
+	if (rc < 0)
+		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				   ztp_error_last_message());
+	return ZTP_OK;
+}
+
+static int field(req *r, const char *key, bool required, size_t max,
+		 const char **out, size_t *outlen)
+{
+	int rc = ztp__json_str(r->body, key, required, max, out, outlen);
+
+	if (rc < 0)
+		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				   ztp_error_last_message());
+	if (required && *outlen == 0)
+		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, ZTP_EPARSE,
+				   "field \"%s\" is empty", key);
+	return ZTP_OK;
+}
+
+static int take_device_id(req *r)
+{
+	const char *id = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = field(r, "device_id", true, 256, &id, &len);
+	if (rc < 0)
+		return rc;
+	rc = ztp__id_check(id, len, "device_id");
+	if (rc < 0)
+		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				   ztp_error_last_message());
+	memcpy(r->device_id, id, len);
+	r->device_id[len] = '\0';
+	return ZTP_OK;
+}
+
+static int rate_limit(req *r)
+{
+	int64_t retry = 0;
+	int rc = ztp__rl_take(&r->v->rl, r->device_id, r->now, &retry);
+
+	if (rc == ZTP_ERATELIMIT) {
+		r->d.retry_after = retry;
+		return ztp__reject(&r->d, ZTP__W_RATE_LIMITED, rc,
+				   "too many requests; retry in %lld s",
+				   (long long)retry);
+	}
+	return rc;
+}
+
+static int peer_cert(req *r, X509 **out, const char *pem, size_t len)
+{
+	int rc;
+
+	*out = NULL;
+	if (pem == NULL || len == 0)
+		return ZTP_OK;
+	rc = ztp__pem_cert(out, pem, len);
+	if (rc < 0)
+		return ztp__reject(&r->d, ZTP__W_PEER_CERTIFICATE_MISMATCH, rc,
+				   "TLS peer certificate: %s",
+				   ztp_error_last_message());
+	return ZTP_OK;
+}
+
+static int do_challenge(req *r, const char *body, size_t len,
+			const char *peer_pem, size_t peer_len)
+{
+	char nonce[ZTP__CHAL_B64 + 1], ts[32], id[ZTP_ID_MAX + 1];
+	X509 *peer = NULL;
+	int64_t expires = 0;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(parse_body(r, body, len, challenge_keys, "challenge request"));
+	ZTP_CHECK(take_device_id(r));
+	ZTP_CHECK(rate_limit(r));
+	/* The factory certificate is optional here; when the connection has
+	 * one it must name the device asking. */
+	ZTP_CHECK(peer_cert(r, &peer, peer_pem, peer_len));
+	if (peer != NULL && (ztp__cert_device_id(id, peer) < 0 ||
+			     strcmp(id, r->device_id) != 0)) {
+		rc = ztp__reject(&r->d, ZTP__W_PEER_CERTIFICATE_MISMATCH,
+				 ZTP_EMISMATCH,
+				 "TLS peer certificate does not name device %s",
+				 r->device_id);
+		goto cleanup;
+	}
+	ZTP_CHECK(ztp__challenge_make(r->v, nonce, &expires, r->device_id,
+				      r->now));
+	ztp__time_rfc3339(ts, expires);
+	r->resp = json_object_new_object();
+	ZTP_ENSURE(r->resp != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__json_add_str(r->resp, "nonce", nonce));
+	ZTP_CHECK(ztp__json_add_str(r->resp, "expires_at", ts));
+cleanup:
+	X509_free(peer);
+	return rc < 0 ? internal(r, rc) : rc;
+}
+
+/* The registry's view of the device: exists, not blocked, the factory
+ * certificate is the one recorded, and not revoked. *state receives the
+ * device's state name. */
+static int check_registry(req *r, X509 *factory, char *state, size_t cap)
+{
+	ztp_verifier *v = r->v;
+	json_object *dev = NULL, *cert = NULL;
+	const char *fp = NULL, *st = NULL;
+	char *json = NULL, hex[65], serial[ZTP_CA_SERIAL_HEX_MAX + 1];
+	uint8_t digest[32];
+	ASN1_INTEGER *sn;
+	BIGNUM *bn = NULL;
+	char *bnhex = NULL;
+	bool revoked = false;
+	int rc;
+
+	rc = ztp_store_device_get(v->store, r->device_id, &json);
+	if (rc == ZTP_ENOTFOUND) {
+		rc = ztp__reject(&r->d, ZTP__W_UNKNOWN_DEVICE, rc,
+				 "device %s is not registered", r->device_id);
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
+	ZTP_CHECK(ztp__json_parse(&dev, json, strlen(json), 65536,
+				  ZTP_JSON_MAX_DEPTH));
+	ZTP_ENSURE(dev != NULL && json_object_is_type(dev, json_type_object),
+		   ZTP_ESTORE, "store: malformed device record");
+	free(json);
+	json = NULL;
+	rc = ztp__json_str(dev, "state", true, 32, &st, NULL);
+	if (rc == ZTP_OK)
+		rc = ztp__json_str(dev, "fingerprint", true, 64, &fp, NULL);
+	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed device record");
+	if (strcmp(st, ZTP_STATE_REVOKED) == 0) {
+		rc = ztp__reject(&r->d, ZTP__W_DEVICE_BLOCKED, ZTP_EREVOKED,
+				 "device %s is blocked", r->device_id);
+		goto cleanup;
+	}
+	ZTP_CHECK(ztp__cert_fingerprint(digest, factory));
+	ztp__hex_encode(hex, digest, sizeof(digest));
+	if (strlen(fp) != 64 || CRYPTO_memcmp(hex, fp, 64) != 0) {
+		rc = ztp__reject(&r->d, ZTP__W_FINGERPRINT_MISMATCH,
+				 ZTP_EMISMATCH,
+				 "factory certificate is not the one recorded "
+				 "for device %s",
+				 r->device_id);
+		goto cleanup;
+	}
+	snprintf(state, cap, "%s", st);
+
+	/* A factory certificate that the store knows (issued by a CA that
+	 * records into it) may have been revoked there. */
+	sn = X509_get_serialNumber(factory);
+	bn = ASN1_INTEGER_to_BN(sn, NULL);
+	ZTP_ENSURE_OSSL(bn != NULL, ZTP_ENOMEM, "serial");
+	if (BN_is_negative(bn) || BN_is_zero(bn))
+		goto cleanup;
+	bnhex = BN_bn2hex(bn);
+	ZTP_ENSURE_OSSL(bnhex != NULL, ZTP_ENOMEM, "serial");
+	if (strlen(bnhex) > ZTP_CA_SERIAL_HEX_MAX)
+		goto cleanup;
+	{
+		const char *p = bnhex;
+		size_t i = 0;
+
+		while (*p == '0' && p[1] != '\0')
+			p++;
+		for (; p[i] != '\0'; i++)
+			serial[i] = (char)((p[i] >= 'A' && p[i] <= 'F')
+						   ? p[i] - 'A' + 'a'
+						   : p[i]);
+		serial[i] = '\0';
+	}
+	rc = ztp_store_cert_get(v->store, serial, &json);
+	if (rc == ZTP_ENOTFOUND) {
+		rc = ZTP_OK;
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
+	ZTP_CHECK(ztp__json_parse(&cert, json, strlen(json), 65536,
+				  ZTP_JSON_MAX_DEPTH));
+	ZTP_ENSURE(cert != NULL && json_object_is_type(cert, json_type_object),
+		   ZTP_ESTORE, "store: malformed certificate record");
+	rc = ztp__json_str(cert, "fingerprint", true, 64, &fp, NULL);
+	if (rc == ZTP_OK)
+		rc = ztp__json_bool(cert, "revoked", true, &revoked);
+	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE,
+		   "store: malformed certificate record");
+	if (revoked && strcmp(fp, hex) == 0) {
+		rc = ztp__reject(&r->d, ZTP__W_CERTIFICATE_REVOKED, ZTP_EREVOKED,
+				 "factory certificate of device %s is revoked",
+				 r->device_id);
+		goto cleanup;
+	}
+cleanup:
+	OPENSSL_free(bnhex);
+	BN_free(bn);
+	json_object_put(cert);
+	json_object_put(dev);
+	free(json);
+	return rc;
+}
+
+static int parse_chain(req *r, STACK_OF(X509) **out)
+{
+	json_object *arr = NULL, *el;
+	X509 *c = NULL;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	rc = ztp__json_array(r->body, "factory_chain", false, ZTP_CHAIN_MAX,
+			     &arr);
+	if (rc < 0)
+		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				   ztp_error_last_message());
+	if (arr == NULL)
+		return ZTP_OK;
+	*out = sk_X509_new_null();
+	if (*out == NULL)
+		return ztp__err(ZTP_ENOMEM, "out of memory");
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++) {
+		el = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(el, json_type_string) ||
+		    (size_t)json_object_get_string_len(el) > PEM_FIELD_MAX)
+			return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST,
+					   ZTP_EPARSE,
+					   "factory_chain[%zu] is not a PEM "
+					   "string",
+					   i);
+		rc = ztp__pem_cert(&c, json_object_get_string(el),
+				   (size_t)json_object_get_string_len(el));
+		if (rc < 0)
+			return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc,
+					   "factory_chain[%zu]: %s", i,
+					   ztp_error_last_message());
+		if (sk_X509_push(*out, c) <= 0) {
+			X509_free(c);
+			return ztp__err(ZTP_ENOMEM, "out of memory");
+		}
+	}
+	return ZTP_OK;
+}
+
+static bool same_der(X509 *a, X509 *b)
+{
+	unsigned char *da = NULL, *db = NULL;
+	int la = i2d_X509(a, &da), lb = i2d_X509(b, &db);
+	bool same = la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0;
+
+	OPENSSL_free(da);
+	OPENSSL_free(db);
+	return same;
+}
+
+static int check_csr(req *r, X509_REQ **out, EVP_PKEY *factory_key,
+		     uint8_t csr_hash[32])
+{
+	const char *pem = NULL;
+	size_t len = 0;
+	unsigned char *der = NULL;
+	uint8_t a[32], b[32];
+	X509_REQ *csr = NULL;
+	EVP_PKEY *pub;
+	int rc, dlen;
+
+	*out = NULL;
+	ZTP_CHECK(field(r, "csr", true, PEM_FIELD_MAX, &pem, &len));
+	rc = ztp__pem_csr(&csr, pem, len);
+	if (rc < 0) {
+		rc = ztp__reject(&r->d, ZTP__W_BAD_CSR, rc, "csr: %s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+	pub = X509_REQ_get0_pubkey(csr);
+	if (pub == NULL) {
+		rc = ztp__reject(&r->d, ZTP__W_BAD_CSR, ZTP_EPARSE,
+				 "csr: unusable public key");
+		ERR_clear_error();
+		goto cleanup;
+	}
+	if (X509_REQ_verify(csr, pub) != 1) {
+		ERR_clear_error();
+		rc = ztp__reject(&r->d, ZTP__W_BAD_CSR, ZTP_EBADSIG,
+				 "csr: self-signature does not verify");
+		goto cleanup;
+	}
+	rc = ztp__keypolicy_check(&r->v->keypolicy, pub);
+	if (rc < 0) {
+		rc = ztp__reject(&r->d, ZTP__W_KEY_POLICY, rc, "csr: %s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+	ZTP_CHECK(ztp__pubkey_fingerprint(a, pub));
+	ZTP_CHECK(ztp__pubkey_fingerprint(b, factory_key));
+	if (memcmp(a, b, sizeof(a)) == 0) {
+		rc = ztp__reject(&r->d, ZTP__W_CSR_KEY_REUSED, ZTP_EKEYPOLICY,
+				 "csr: the key must be fresh, not the factory "
+				 "key");
+		goto cleanup;
+	}
+	/* The CSR as sent: a parsed request re-encodes to its original
+	 * bytes, and the strict PEM parser refused any trailing data. */
+	dlen = i2d_X509_REQ(csr, &der);
+	ZTP_ENSURE_OSSL(dlen > 0, ZTP_ECRYPTO, "csr encoding");
+	ZTP_CHECK(ztp__sha256(csr_hash, der, (size_t)dlen));
+	*out = csr;
+	csr = NULL;
+cleanup:
+	OPENSSL_free(der);
+	X509_REQ_free(csr);
+	return rc;
+}
+
+static int check_signature(req *r, EVP_PKEY *factory_key, const char *nonce,
+			   size_t nonce_len, const uint8_t csr_hash[32])
+{
+	const char *sig64 = NULL;
+	size_t len = 0, siglen = 0;
+	uint8_t *sig = NULL;
+	ztp__buf t = {0};
+	ztp__sigalg alg;
+	int rc;
+
+	ZTP_CHECK(field(r, "signature", true, SIG_FIELD_MAX, &sig64, &len));
+	rc = ztp__b64_decode(&sig, &siglen, sig64, len);
+	if (rc < 0) {
+		rc = ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc,
+				 "signature: %s", ztp_error_last_message());
+		goto cleanup;
+	}
+	ZTP_CHECK(ztp__sigalg_for_key(&alg, factory_key));
+	ZTP_CHECK(ztp__buf_append(&t, TRANSCRIPT_LABEL,
+				  sizeof(TRANSCRIPT_LABEL)));
+	ZTP_CHECK(ztp__buf_append(&t, r->device_id, strlen(r->device_id) + 1));
+	ZTP_CHECK(ztp__buf_append(&t, nonce, nonce_len));
+	ZTP_CHECK(ztp__buf_append_byte(&t, 0));
+	ZTP_CHECK(ztp__buf_append(&t, csr_hash, 32));
+	rc = ztp__sig_verify(factory_key, alg, t.data, t.len, sig, siglen);
+	if (rc == ZTP_EBADSIG)
+		rc = ztp__reject(&r->d, ZTP__W_BAD_SIGNATURE, rc,
+				 "signature over the transcript does not verify "
+				 "with the factory key");
+cleanup:
+	ztp__buf_free(&t);
+	free(sig);
+	return rc;
+}
+
+static int respond_issued(req *r, X509 *cert, int64_t not_after)
+{
+	json_object *chain = NULL;
+	STACK_OF(X509) *cachain;
+	char *pem = NULL, ts[32];
+	X509 *cacert;
+	int rc = ZTP_OK;
+
+	r->resp = json_object_new_object();
+	ZTP_ENSURE(r->resp != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__cert_to_pem(&pem, cert));
+	ZTP_CHECK(ztp__json_add_str(r->resp, "certificate", pem));
+	free(pem);
+	pem = NULL;
+	chain = json_object_new_array();
+	ZTP_ENSURE(chain != NULL, ZTP_ENOMEM, "out of memory");
+	cacert = ztp__ca_cert(r->v->ca);
+	cachain = ztp__ca_chain(r->v->ca);
+	for (int i = -1; i < (cachain == NULL ? 0 : sk_X509_num(cachain));
+	     i++) {
+		json_object *s;
+
+		ZTP_CHECK(ztp__cert_to_pem(&pem, i < 0 ? cacert
+						       : sk_X509_value(cachain,
+								       i)));
+		s = json_object_new_string(pem);
+		ZTP_ENSURE(s != NULL, ZTP_ENOMEM, "out of memory");
+		if (json_object_array_add(chain, s) != 0) {
+			json_object_put(s);
+			ZTP_ENSURE(false, ZTP_ENOMEM, "out of memory");
+		}
+		free(pem);
+		pem = NULL;
+	}
+	ZTP_CHECK(ztp__json_add(r->resp, "chain", chain));
+	chain = NULL;
+	ztp__time_rfc3339(ts, not_after);
+	ZTP_CHECK(ztp__json_add_str(r->resp, "not_after", ts));
+cleanup:
+	free(pem);
+	json_object_put(chain);
+	return rc;
+}
+
+static int do_bootstrap(req *r, const char *body, size_t len,
+			const char *peer_pem, size_t peer_len)
+{
+	ztp_verifier *v = r->v;
+	const char *nonce = NULL, *fpem = NULL;
+	size_t nonce_len = 0, flen = 0;
+	uint8_t chal_id[ZTP__CHAL_RANDOM], csr_hash[32];
+	char cert_id[ZTP_ID_MAX + 1], state[32];
+	int64_t chal_exp = 0, not_after = 0;
+	STACK_OF(X509) *chain = NULL;
+	X509 *factory = NULL, *peer = NULL, *issued = NULL;
+	X509_REQ *csr = NULL;
+	EVP_PKEY *fkey;
+	int rc = ZTP_OK;
+
+	if (v->ca == NULL || v->store == NULL) {
+		rc = ztp__reject(&r->d, ZTP__W_NOT_CONFIGURED, ZTP_ESTATE,
+				 "the verifier has no device CA or no store");
+		goto cleanup;
+	}
+	ZTP_CHECK(parse_body(r, body, len, bootstrap_keys, "bootstrap request"));
+	ZTP_CHECK(take_device_id(r));
+	ZTP_CHECK(rate_limit(r));
+
+	ZTP_CHECK(field(r, "nonce", true, 256, &nonce, &nonce_len));
+	ZTP_CHECK(ztp__challenge_check(v, &r->d, nonce, nonce_len,
+				       r->device_id, r->now, chal_id,
+				       &chal_exp));
+
+	ZTP_CHECK(field(r, "factory_cert", true, PEM_FIELD_MAX, &fpem, &flen));
+	rc = ztp__pem_cert(&factory, fpem, flen);
+	if (rc < 0) {
+		rc = ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc,
+				 "factory_cert: %s", ztp_error_last_message());
+		goto cleanup;
+	}
+	ZTP_CHECK(parse_chain(r, &chain));
+	ZTP_CHECK(peer_cert(r, &peer, peer_pem, peer_len));
+	if (peer != NULL && !same_der(peer, factory)) {
+		rc = ztp__reject(&r->d, ZTP__W_PEER_CERTIFICATE_MISMATCH,
+				 ZTP_EMISMATCH,
+				 "TLS peer certificate is not factory_cert");
+		goto cleanup;
+	}
+
+	ZTP_CHECK(ztp__verifier_identity(v, &r->d, factory, chain, r->now,
+					 cert_id));
+	if (strcmp(cert_id, r->device_id) != 0) {
+		rc = ztp__reject(&r->d, ZTP__W_DEVICE_MISMATCH, ZTP_EMISMATCH,
+				 "factory certificate names device %s, not %s",
+				 cert_id, r->device_id);
+		goto cleanup;
+	}
+	ZTP_CHECK(check_registry(r, factory, state, sizeof(state)));
+
+	fkey = X509_get0_pubkey(factory);
+	ZTP_ENSURE_OSSL(fkey != NULL, ZTP_ECRYPTO, "factory key");
+	ZTP_CHECK(check_csr(r, &csr, fkey, csr_hash));
+	ZTP_CHECK(check_signature(r, fkey, nonce, nonce_len, csr_hash));
+
+	/* Every check passed: spend the challenge, then issue. The record is
+	 * kept until the token could no longer be accepted anyway. */
+	rc = ztp_store_challenge_use(v->store, chal_id, sizeof(chal_id),
+				     chal_exp + v->leeway, r->now);
+	if (rc == ZTP_EREPLAY) {
+		rc = ztp__reject(&r->d, ZTP__W_CHALLENGE_REPLAYED, rc,
+				 "challenge already used; request a new one");
+		goto cleanup;
+	}
+	if (rc == ZTP_EEXPIRED) {
+		rc = ztp__reject(&r->d, ZTP__W_CHALLENGE_EXPIRED, rc,
+				 "challenge expired; request a new one");
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
+	/* Possession of the CSR key was proven by its self-signature and the
+	 * CSR is bound to the factory identity by the transcript signature,
+	 * so the CA need not verify the request again. */
+	rc = ztp__ca_issue_req(v->ca, &issued, r->serial, &not_after, NULL,
+			       X509_REQ_get0_pubkey(csr), r->device_id, NULL,
+			       ZTP_CA_PROFILE_BOOTSTRAP, v->bootstrap_lifetime);
+	if (rc == ZTP_EKEYPOLICY) {
+		rc = ztp__reject(&r->d, ZTP__W_KEY_POLICY, rc, "csr: %s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
+	/* First bootstrap (or after a reset) moves the device on; later
+	 * states keep their tenant binding. A concurrent change of state is
+	 * not an error: the certificate is issued and recorded either way. */
+	if (strcmp(state, ZTP_STATE_MANUFACTURED) == 0 ||
+	    strcmp(state, ZTP_STATE_RESET) == 0) {
+		int src = ztp_store_device_set_state(v->store, r->device_id,
+						     state,
+						     ZTP_STATE_BOOTSTRAPPED,
+						     NULL);
+		if (src < 0 && src != ZTP_ESTATE) {
+			rc = src;
+			goto cleanup;
+		}
+	}
+	ZTP_CHECK(respond_issued(r, issued, not_after));
+cleanup:
+	X509_free(issued);
+	X509_REQ_free(csr);
+	X509_free(peer);
+	X509_free(factory);
+	sk_X509_pop_free(chain, X509_free);
+	return rc < 0 ? internal(r, rc) : rc;
+}
+
+static int error_body(char **out, const ztp__vdec *d)
+{
+	json_object *o = NULL, *e = NULL;
+	int rc = ZTP_OK;
+
+	o = json_object_new_object();
+	e = json_object_new_object();
+	ZTP_ENSURE(o != NULL && e != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__json_add_str(e, "code", ztp__wire_name(d->wire)));
+	ZTP_CHECK(ztp__json_add_str(e, "message", d->message[0] != '\0'
+							 ? d->message
+							 : ztp__wire_name(
+								   d->wire)));
+	if (d->wire == ZTP__W_RATE_LIMITED)
+		ZTP_CHECK(ztp__json_add_int(e, "retry_after", d->retry_after));
+	ZTP_CHECK(ztp__json_add(o, "error", e));
+	e = NULL;
+	ZTP_CHECK(ztp__json_dump(out, o));
+cleanup:
+	json_object_put(e);
+	json_object_put(o);
+	return rc;
+}
+
+int ztp_verifier_handle(ztp_verifier *v, int *http_status,
+			char **response_json, const char *endpoint,
+			const char *body, size_t body_len,
+			const char *peer_cert_pem, size_t peer_cert_len)
+{
+	req r;
+	int rc, kind = ZTP__EP_OTHER;
+
+	ZTP_ARG(http_status != NULL);
+	ZTP_ARG(response_json != NULL);
+	*http_status = 0;
+	*response_json = NULL;
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(endpoint != NULL);
+	ZTP_ARG(body != NULL || body_len == 0);
+	ZTP_ARG(peer_cert_pem != NULL || peer_cert_len == 0);
+
+	memset(&r, 0, sizeof(r));
+	r.v = v;
+	ztp__vdec_init(&r.d);
+	r.now = ztp__now(&v->clock);
+	if (strcmp(endpoint, "challenge") == 0) {
+		kind = ZTP__EP_CHALLENGE;
+		(void)do_challenge(&r, body, body_len, peer_cert_pem,
+				   peer_cert_len);
+	} else if (strcmp(endpoint, "bootstrap") == 0) {
+		kind = ZTP__EP_BOOTSTRAP;
+		(void)do_bootstrap(&r, body, body_len, peer_cert_pem,
+				   peer_cert_len);
+		emit(v, "bootstrap", &r.d, r.device_id, r.serial, r.now);
+	} else {
+		(void)ztp__reject(&r.d, ZTP__W_UNKNOWN_ENDPOINT, ZTP_ENOTFOUND,
+				  "no endpoint named \"%.64s\"", endpoint);
+	}
+	ztp__verifier_count(v, kind, r.d.wire);
+
+	if (r.d.wire == ZTP__W_NONE) {
+		rc = ztp__json_dump(response_json, r.resp);
+		*http_status = 200;
+	} else {
+		rc = error_body(response_json, &r.d);
+		*http_status = ztp__wire_status(r.d.wire);
+	}
+	if (rc < 0)
+		*http_status = 0;
+	json_object_put(r.resp);
+	json_object_put(r.body);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ---------------------------------------------------------------- check-cert */
+
+int ztp_verifier_check_cert(ztp_verifier *v, char **result_json,
+			    const char *cert_pem, size_t cert_len,
+			    const char *untrusted_pem, size_t untrusted_len,
+			    int64_t at_time)
+{
+	STACK_OF(X509) *hints = NULL;
+	X509 *cert = NULL;
+	json_object *o = NULL;
+	char id[ZTP_ID_MAX + 1] = "", hex[65], ts[32];
+	uint8_t fp[32];
+	int64_t nb = 0, na = 0;
+	ztp__vdec d;
+	int rc = ZTP_OK, verdict;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(cert_pem != NULL);
+	ZTP_ARG(untrusted_pem != NULL || untrusted_len == 0);
+	ZTP_ARG(at_time >= 0);
+	if (result_json != NULL)
+		*result_json = NULL;
+	ztp__vdec_init(&d);
+	if (at_time == 0)
+		at_time = ztp__now(&v->clock);
+
+	verdict = ztp__pem_cert(&cert, cert_pem, cert_len);
+	if (verdict < 0)
+		(void)ztp__reject(&d, ZTP__W_MALFORMED_REQUEST, verdict,
+				  "certificate: %s", ztp_error_last_message());
+	if (verdict == ZTP_OK && untrusted_len > 0) {
+		verdict = ztp__pem_certs(&hints, untrusted_pem, untrusted_len,
+					 ZTP_CHAIN_MAX);
+		if (verdict < 0)
+			(void)ztp__reject(&d, ZTP__W_MALFORMED_REQUEST,
+					  verdict, "untrusted certificates: %s",
+					  ztp_error_last_message());
+	}
+	if (verdict == ZTP_OK)
+		verdict = ztp__verifier_identity(v, &d, cert, hints, at_time,
+						 id);
+	if (verdict < 0 && (d.wire == ZTP__W_INTERNAL_ERROR ||
+			    d.wire == ZTP__W_NOT_CONFIGURED ||
+			    d.wire == ZTP__W_NONE)) {
+		/* Not a verdict on the certificate. */
+		rc = verdict;
+		goto cleanup;
+	}
+	if (result_json == NULL) {
+		rc = verdict;
+		goto cleanup;
+	}
+	o = json_object_new_object();
+	ZTP_ENSURE(o != NULL, ZTP_ENOMEM, "out of memory");
+	if (verdict == ZTP_OK) {
+		ZTP_CHECK(ztp__cert_fingerprint(fp, cert));
+		ztp__hex_encode(hex, fp, sizeof(fp));
+		ZTP_CHECK(ztp__asn1_time(&nb, X509_get0_notBefore(cert)));
+		ZTP_CHECK(ztp__asn1_time(&na, X509_get0_notAfter(cert)));
+		ZTP_CHECK(ztp__json_add_str(o, "result", "accepted"));
+		ZTP_CHECK(ztp__json_add_str(o, "device_id", id));
+		ZTP_CHECK(ztp__json_add_str(o, "fingerprint", hex));
+		ztp__time_rfc3339(ts, nb);
+		ZTP_CHECK(ztp__json_add_str(o, "not_before", ts));
+		ztp__time_rfc3339(ts, na);
+		ZTP_CHECK(ztp__json_add_str(o, "not_after", ts));
+	} else {
+		ZTP_CHECK(ztp__json_add_str(o, "result", "rejected"));
+		ZTP_CHECK(ztp__json_add_str(o, "code", ztp__wire_name(d.wire)));
+		ZTP_CHECK(ztp__json_add_str(o, "message", d.message));
+	}
+	ZTP_CHECK(ztp__json_dump(result_json, o));
+	rc = verdict;
+	if (rc < 0)
+		(void)ztp__err(rc, "%s", d.message);
+cleanup:
+	json_object_put(o);
+	sk_X509_pop_free(hints, X509_free);
+	X509_free(cert);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ---------------------------------------------------------------- enroll */
+
+static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+#define CLAIM_BYTES 20 /* 160 bits → 32 base32 characters */
+#define CLAIM_CHARS 32
+
+int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
+			const char *device_id, const char *cert_pem,
+			size_t cert_len, const char *model, const char *batch)
+{
+	uint8_t rnd[CLAIM_BYTES], fp[32], hash[32];
+	char canon[CLAIM_CHARS + 1], hex[65], id[ZTP_ID_MAX + 1];
+	char *code = NULL;
+	X509 *cert = NULL;
+	ztp__vdec d;
+	int64_t now;
+	int rc = ZTP_OK;
+	size_t o = 0;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(claim_code != NULL);
+	*claim_code = NULL;
+	ZTP_ARG(device_id != NULL);
+	ZTP_ARG(cert_pem != NULL);
+	ZTP_CHECK(ztp__id_check(device_id, strlen(device_id), "device_id"));
+	ZTP_ENSURE(v->store != NULL, ZTP_ESTATE, "the verifier has no store");
+	ztp__vdec_init(&d);
+	now = ztp__now(&v->clock);
+	ZTP_CHECK(ztp__pem_cert(&cert, cert_pem, cert_len));
+	rc = ztp__verifier_identity(v, &d, cert, NULL, now, id);
+	if (rc < 0) {
+		rc = ztp__err(rc, "factory certificate refused (%s): %s",
+			      ztp__wire_name(d.wire), d.message);
+		goto cleanup;
+	}
+	ZTP_ENSURE(strcmp(id, device_id) == 0, ZTP_EMISMATCH,
+		   "factory certificate names device %s, not %s", id,
+		   device_id);
+	ZTP_CHECK(ztp__cert_fingerprint(fp, cert));
+	ztp__hex_encode(hex, fp, sizeof(fp));
+
+	ZTP_ENSURE_OSSL(RAND_bytes(rnd, sizeof(rnd)) == 1, ZTP_ECRYPTO,
+			"claim code");
+	for (size_t i = 0; i < CLAIM_CHARS; i++) {
+		size_t bit = i * 5;
+		unsigned w = (unsigned)rnd[bit / 8] << 8;
+
+		if (bit / 8 + 1 < sizeof(rnd))
+			w |= rnd[bit / 8 + 1];
+		canon[i] = b32[(w >> (11 - bit % 8)) & 31];
+	}
+	canon[CLAIM_CHARS] = '\0';
+	ZTP_CHECK(ztp__sha256(hash, canon, CLAIM_CHARS));
+	code = ztp__malloc(CLAIM_CHARS + CLAIM_CHARS / 4);
+	ZTP_ENSURE(code != NULL, ZTP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < CLAIM_CHARS; i++) {
+		if (i > 0 && i % 4 == 0)
+			code[o++] = '-';
+		code[o++] = canon[i];
+	}
+	code[o] = '\0';
+
+	ZTP_CHECK(ztp_store_device_add(v->store, device_id, hex, model, batch,
+				       now));
+	ZTP_CHECK(ztp_store_claim_set(v->store, device_id, hash, sizeof(hash)));
+	*claim_code = code;
+	code = NULL;
+cleanup:
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	OPENSSL_cleanse(canon, sizeof(canon));
+	if (code != NULL)
+		ztp__free_secret(code, strlen(code));
+	X509_free(cert);
+	return rc;
+}

@@ -1,0 +1,215 @@
+/*
+ * libztp — device identity: chain to a manufacturer trust anchor, issuer
+ * allowlist, depth limit, validity with leeway and the device profile.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * OpenSSL builds and verifies the path; the checks it leaves to the caller
+ * are done here. Deliberate choices:
+ * - The trust store holds the configured anchors only. Certificates from
+ *   the request and the configured issuing CAs are path-building hints
+ *   (the `untrusted` stack) and never become anchors;
+ *   X509_V_FLAG_PARTIAL_CHAIN is never set, so a chain must end at an
+ *   anchor.
+ * - Validity is checked here, not by OpenSSL (X509_V_FLAG_NO_CHECK_TIME),
+ *   so that the leeway is applied exactly and with the injected clock: a
+ *   certificate is valid at t when notBefore - leeway <= t <= notAfter +
+ *   leeway, for every certificate of the chain including the anchor.
+ * - X509_V_FLAG_X509_STRICT and the SSL-client purpose are on, so OpenSSL
+ *   also refuses malformed CA certificates and intermediates whose EKU
+ *   excludes clientAuth.
+ * - The leaf is checked first (cheap, and gives the precise reason).
+ */
+#include "verifier/verifier_internal.h"
+
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+static int leaf_profile(ztp__vdec *d, X509 *leaf,
+			char device_id[ZTP_ID_MAX + 1])
+{
+	BASIC_CONSTRAINTS *bc = NULL;
+	ztp__keypolicy kp;
+	uint32_t flags;
+	int crit = -1, rc = ZTP_OK;
+	EVP_PKEY *pub;
+
+	flags = X509_get_extension_flags(leaf);
+	if (X509_get_version(leaf) != X509_VERSION_3)
+		return ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
+				   ZTP_EPROFILE,
+				   "certificate is not an X.509 v3 certificate");
+	if (flags & EXFLAG_INVALID)
+		return ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
+				   ZTP_EPROFILE,
+				   "certificate has malformed or duplicate "
+				   "extensions");
+	bc = X509_get_ext_d2i(leaf, NID_basic_constraints, &crit, NULL);
+	if (bc == NULL) {
+		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
+				 ZTP_EPROFILE,
+				 "certificate has no basicConstraints");
+		goto cleanup;
+	}
+	if (bc->ca) {
+		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
+				 ZTP_EPROFILE,
+				 "certificate is a CA certificate (CA:TRUE)");
+		goto cleanup;
+	}
+	if (!(flags & EXFLAG_KUSAGE) ||
+	    !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
+		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
+				 ZTP_EPROFILE,
+				 "certificate keyUsage lacks digitalSignature");
+		goto cleanup;
+	}
+	/* anyExtendedKeyUsage alone sets only XKU_ANYEKU: not enough. */
+	if (!(flags & EXFLAG_XKUSAGE) ||
+	    !(X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT)) {
+		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
+				 ZTP_EPROFILE,
+				 "certificate extendedKeyUsage lacks clientAuth");
+		goto cleanup;
+	}
+	pub = X509_get0_pubkey(leaf);
+	ztp__keypolicy_default(&kp);
+	if (pub == NULL || ztp__keypolicy_check(&kp, pub) < 0) {
+		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
+				 ZTP_EPROFILE,
+				 "certificate key is not P-256, P-384, Ed25519 "
+				 "or RSA of 2048 bits or more");
+		goto cleanup;
+	}
+	rc = ztp__cert_device_id(device_id, leaf);
+	if (rc < 0) {
+		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE, rc, "%s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+cleanup:
+	BASIC_CONSTRAINTS_free(bc);
+	return rc;
+}
+
+static int within(ztp__vdec *d, X509 *c, int depth, int64_t at, int64_t lw)
+{
+	int64_t nb, na;
+	char when[32];
+
+	if (ztp__asn1_time(&nb, X509_get0_notBefore(c)) < 0 ||
+	    ztp__asn1_time(&na, X509_get0_notAfter(c)) < 0)
+		return ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
+				   ZTP_EPROFILE,
+				   "certificate at depth %d has a malformed "
+				   "validity time",
+				   depth);
+	if (at < nb - lw) {
+		ztp__time_rfc3339(when, nb);
+		return ztp__reject(d, ZTP__W_CERTIFICATE_EXPIRED, ZTP_EEXPIRED,
+				   "certificate at depth %d is not valid "
+				   "before %s",
+				   depth, when);
+	}
+	if (at > na + lw) {
+		ztp__time_rfc3339(when, na);
+		return ztp__reject(d, ZTP__W_CERTIFICATE_EXPIRED, ZTP_EEXPIRED,
+				   "certificate at depth %d expired at %s",
+				   depth, when);
+	}
+	return ZTP_OK;
+}
+
+int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
+			   STACK_OF(X509) *hints, int64_t at,
+			   char device_id[ZTP_ID_MAX + 1])
+{
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *untrusted = NULL, *chain;
+	X509_VERIFY_PARAM *param;
+	uint8_t fp[32];
+	int rc = ZTP_OK, n, err;
+	bool allowed = false;
+
+	device_id[0] = '\0';
+	if (v->trust == NULL || v->issuers == NULL) {
+		rc = ztp__reject(d, ZTP__W_NOT_CONFIGURED, ZTP_ESTATE,
+				 "no trust anchors or issuing CAs configured");
+		goto cleanup;
+	}
+	ZTP_CHECK(leaf_profile(d, leaf, device_id));
+	ZTP_CHECK(within(d, leaf, 0, at, v->leeway));
+
+	/* The configured issuers first: they are what a genuine chain uses,
+	 * and path building tries hints in order. */
+	untrusted = sk_X509_dup(v->issuers);
+	ZTP_ENSURE_OSSL(untrusted != NULL, ZTP_ENOMEM, "chain hints");
+	for (int i = 0; hints != NULL && i < sk_X509_num(hints); i++)
+		ZTP_ENSURE_OSSL(sk_X509_push(untrusted,
+					     sk_X509_value(hints, i)) > 0,
+				ZTP_ENOMEM, "chain hints");
+	ctx = X509_STORE_CTX_new();
+	ZTP_ENSURE_OSSL(ctx != NULL, ZTP_ENOMEM, "verify context");
+	ZTP_ENSURE_OSSL(X509_STORE_CTX_init(ctx, v->trust, leaf, untrusted) ==
+				1,
+			ZTP_ECRYPTO, "verify context");
+	ZTP_ENSURE_OSSL(X509_STORE_CTX_set_purpose(ctx,
+						   X509_PURPOSE_SSL_CLIENT) ==
+				1,
+			ZTP_ECRYPTO, "verify purpose");
+	param = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT |
+						   X509_V_FLAG_NO_CHECK_TIME);
+	/* OpenSSL's own limit is one looser than ours; ours is exact below. */
+	X509_VERIFY_PARAM_set_depth(param, v->max_depth + 1);
+	if (X509_verify_cert(ctx) != 1) {
+		err = X509_STORE_CTX_get_error(ctx);
+		ERR_clear_error();
+		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE,
+				 ZTP_EUNTRUSTED,
+				 "certificate chain does not verify: %s "
+				 "(at depth %d)",
+				 X509_verify_cert_error_string(err),
+				 X509_STORE_CTX_get_error_depth(ctx));
+		goto cleanup;
+	}
+	chain = X509_STORE_CTX_get0_chain(ctx);
+	n = chain == NULL ? 0 : sk_X509_num(chain);
+	/* A leaf that is itself an anchor proves nothing about a device. */
+	if (n < 2) {
+		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE,
+				 ZTP_EUNTRUSTED,
+				 "certificate is a trust anchor itself");
+		goto cleanup;
+	}
+	if (n - 2 > v->max_depth) {
+		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE,
+				 ZTP_EUNTRUSTED,
+				 "chain has %d intermediate CAs, at most %d "
+				 "allowed",
+				 n - 2, v->max_depth);
+		goto cleanup;
+	}
+	for (int i = 1; i < n; i++)
+		ZTP_CHECK(within(d, sk_X509_value(chain, i), i, at, v->leeway));
+	ZTP_CHECK(ztp__cert_fingerprint(fp, sk_X509_value(chain, 1)));
+	for (int i = 0; i < sk_X509_num(v->issuers); i++)
+		if (memcmp(fp, v->issuer_fp[i], sizeof(fp)) == 0)
+			allowed = true;
+	if (!allowed) {
+		rc = ztp__reject(d, ZTP__W_ISSUER_NOT_ALLOWED, ZTP_EUNTRUSTED,
+				 "certificate issuer is not an allowed issuing "
+				 "CA");
+		goto cleanup;
+	}
+cleanup:
+	if (rc < 0 && d->wire == ZTP__W_NONE)
+		d->wire = ZTP__W_INTERNAL_ERROR;
+	if (rc < 0)
+		device_id[0] = '\0';
+	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);
+	return rc;
+}

@@ -1,0 +1,159 @@
+/*
+ * libztp — verifier internals. Never installed.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_VERIFIER_INTERNAL_H
+#define ZTP_VERIFIER_INTERNAL_H
+
+#include <pthread.h>
+
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <ztp/verifier.h>
+
+#include "core/internal.h"
+
+/* Wire error codes (ztp-protocol(7)). The names are part of the API: never
+ * rename or remove one; add new ones at the end. */
+typedef enum ztp__wire {
+	ZTP__W_NONE = -1,
+	ZTP__W_MALFORMED_REQUEST = 0,
+	ZTP__W_REQUEST_TOO_LARGE,
+	ZTP__W_UNKNOWN_ENDPOINT,
+	ZTP__W_RATE_LIMITED,
+	ZTP__W_INTERNAL_ERROR,
+	ZTP__W_STORE_UNAVAILABLE,
+	ZTP__W_NOT_CONFIGURED,
+	ZTP__W_UNTRUSTED_CERTIFICATE,
+	ZTP__W_ISSUER_NOT_ALLOWED,
+	ZTP__W_BAD_CERTIFICATE_PROFILE,
+	ZTP__W_CERTIFICATE_EXPIRED,
+	ZTP__W_CERTIFICATE_REVOKED,
+	ZTP__W_DEVICE_MISMATCH,
+	ZTP__W_PEER_CERTIFICATE_MISMATCH,
+	ZTP__W_UNKNOWN_DEVICE,
+	ZTP__W_DEVICE_BLOCKED,
+	ZTP__W_FINGERPRINT_MISMATCH,
+	ZTP__W_BAD_SIGNATURE,
+	ZTP__W_CHALLENGE_INVALID,
+	ZTP__W_CHALLENGE_EXPIRED,
+	ZTP__W_CHALLENGE_REPLAYED,
+	ZTP__W_BAD_CSR,
+	ZTP__W_KEY_POLICY,
+	ZTP__W_CSR_KEY_REUSED,
+	ZTP__W_COUNT
+} ztp__wire;
+
+const char *ztp__wire_name(int w);
+int ztp__wire_status(int w);
+
+/* The outcome of one request or check: which wire code rejected it and
+ * why. wire == ZTP__W_NONE means accepted (or not decided yet). */
+typedef struct ztp__vdec {
+	int wire;
+	int64_t retry_after;
+	char message[256];
+} ztp__vdec;
+
+void ztp__vdec_init(ztp__vdec *d);
+/* Record a rejection and return rc (a negative ztp code), so that checks
+ * can `return ztp__reject(d, W, ZTP_EX, "...")`. Also sets ztp__err. */
+int ztp__reject(ztp__vdec *d, int wire, int rc, const char *fmt, ...)
+	ZTP__PRINTF(4, 5);
+
+/* ---------------------------------------------------------------- buckets */
+
+#define ZTP__RL_SLOTS 4096
+#define ZTP__RL_PROBE 8
+
+typedef struct ztp__rl_slot {
+	char id[ZTP_ID_MAX + 1];
+	double tokens;
+	int64_t last;
+	bool used;
+} ztp__rl_slot;
+
+typedef struct ztp__ratelimit {
+	pthread_mutex_t lock;
+	double dev_rate, dev_burst;   /* rate 0: disabled */
+	double glob_rate, glob_burst;
+	double glob_tokens;
+	int64_t glob_last;
+	bool glob_started;
+	uint64_t seed;
+	ztp__rl_slot *slots;          /* ZTP__RL_SLOTS entries */
+} ztp__ratelimit;
+
+int ztp__rl_init(ztp__ratelimit *rl);
+void ztp__rl_destroy(ztp__ratelimit *rl);
+/* Take one token from the global bucket and, when device_id is not NULL,
+ * from that device's bucket: both or neither. ZTP_ERATELIMIT with
+ * *retry_after (seconds, >= 1) when a bucket is empty. */
+int ztp__rl_take(ztp__ratelimit *rl, const char *device_id, int64_t now,
+		 int64_t *retry_after);
+
+/* ---------------------------------------------------------------- handle */
+
+struct ztp_verifier {
+	X509_STORE *trust;            /* trust anchors only */
+	size_t n_anchors;
+	STACK_OF(X509) *issuers;      /* allowlist, also path hints */
+	uint8_t (*issuer_fp)[32];     /* SHA-256 of each issuer's DER */
+
+	ztp_ca *ca;
+	bool own_ca;
+	ztp_store *store;
+	bool own_store;
+	bool config_loaded;
+
+	int64_t bootstrap_lifetime;
+	int64_t leeway;
+	int64_t challenge_ttl;
+	int max_depth;
+	ztp__keypolicy keypolicy;
+	size_t max_request;
+
+	uint8_t *secret;
+	size_t secret_len;
+
+	ztp__clock clock;
+	ztp__events events;
+	ztp__ratelimit rl;
+
+	pthread_mutex_t stats_lock;
+	uint64_t n_requests, n_challenges, n_bootstraps, n_accepted,
+		n_rejected;
+	uint64_t n_by_code[ZTP__W_COUNT];
+};
+
+/* Identity check shared by check_cert, enroll and bootstrap: the chain of
+ * leaf to a trust anchor (hints: untrusted path-building certificates, may
+ * be NULL), the allowlist, the depth limit, validity at `at` with the
+ * leeway, and the device profile. device_id receives the ID the
+ * certificate names. */
+int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
+			   STACK_OF(X509) *hints, int64_t at,
+			   char device_id[ZTP_ID_MAX + 1]);
+
+/* Challenge tokens. */
+#define ZTP__CHAL_RANDOM 16
+#define ZTP__CHAL_RAW (1 + 8 + 8 + ZTP__CHAL_RANDOM + 32)
+#define ZTP__CHAL_B64 ((ZTP__CHAL_RAW * 4 + 2) / 3) /* base64url, no pad */
+
+int ztp__challenge_make(ztp_verifier *v, char out[ZTP__CHAL_B64 + 1],
+			int64_t *expires_at, const char *device_id,
+			int64_t now);
+/* Checks authenticity, device binding and lifetime; id receives the random
+ * part (the single-use identifier) and *expires_at the token's expiry. */
+int ztp__challenge_check(ztp_verifier *v, ztp__vdec *d, const char *nonce,
+			 size_t len, const char *device_id, int64_t now,
+			 uint8_t id[ZTP__CHAL_RANDOM], int64_t *expires_at);
+
+/* Stats and events. */
+void ztp__verifier_count(ztp_verifier *v, int endpoint_kind, int wire);
+#define ZTP__EP_OTHER 0
+#define ZTP__EP_CHALLENGE 1
+#define ZTP__EP_BOOTSTRAP 2
+
+#endif /* ZTP_VERIFIER_INTERNAL_H */
