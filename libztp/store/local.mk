@@ -8,4 +8,13 @@ libztp_internal_la_SOURCES += \
 	libztp/store/records.c \
 	libztp/store/memory.c \
 	libztp/store/sqlite.c
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_store_LDADD = $(TEST_LIBS) $(SQLITE_LIBS)
+TESTS += tests/unit/test_store
+endif
 endif

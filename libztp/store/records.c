@@ -143,6 +143,8 @@ int ztp__store_event_json(json_object **out, int64_t seq, int64_t at,
 	ZTP_ENSURE(rc == ZTP_OK || rc == ZTP_ENOMEM, ZTP_ESTORE,
 		   "store: event %lld is corrupt", (long long)seq);
 	ZTP_CHECK(rc);
+	ZTP_ENSURE(json_object_is_type(ev, json_type_object), ZTP_ESTORE,
+		   "store: event %lld is not an object", (long long)seq);
 	obj = json_object_new_object();
 	ZTP_ENSURE(obj != NULL, ZTP_ENOMEM, "store: out of memory");
 	ZTP_CHECK(ztp__json_add_int(obj, "seq", seq));
