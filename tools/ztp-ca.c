@@ -1,0 +1,439 @@
+/*
+ * ztp-ca — create CAs, issue device certificates, revoke, publish CRLs.
+ * A thin front end to <ztp/ca.h>; see ztp-ca(1).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ztp/ztp.h>
+
+#include "util.h"
+
+#define PEM_FILE_MAX (1024 * 1024)
+#define DAYS_MAX 36500
+#define DAYS_ROOT_DEFAULT 3650
+#define DAYS_SUB_DEFAULT 1825
+
+static const char usage_text[] =
+	"Usage:\n"
+	"  ztp-ca init-root --cert F --key F --subject DN [--key-type T]\n"
+	"                   [--days N]\n"
+	"  ztp-ca init-sub --issuer-cert F --issuer-key F --cert F --key F\n"
+	"                  --subject DN [--pathlen N] [--key-type T] [--days N]\n"
+	"                  [--store URI]\n"
+	"  ztp-ca issue --issuer-cert F --issuer-key F --csr F --device-id ID\n"
+	"               [--tenant T] [--profile factory|bootstrap|operational]\n"
+	"               [--days N|--hours N] [--key-policy SPEC] --out F\n"
+	"               [--store URI]\n"
+	"  ztp-ca revoke --store URI --serial HEX [--reason R]\n"
+	"  ztp-ca crl --issuer-cert F --issuer-key F --store URI --out F\n"
+	"             [--hours N]\n"
+	"  ztp-ca --help | --version\n"
+	"\n"
+	"Issuer keys may be encrypted: --pass-file F (first line of F) or\n"
+	"--pass-env VAR. DN: \"/CN=Acme Root/O=Acme\". Key types: ec-p256\n"
+	"(default), ec-p384, ed25519, rsa-3072, rsa-4096. See ztp-ca(1).\n";
+
+enum opt_id {
+	O_CERT = 256,
+	O_KEY,
+	O_SUBJECT,
+	O_KEY_TYPE,
+	O_DAYS,
+	O_HOURS,
+	O_ISSUER_CERT,
+	O_ISSUER_KEY,
+	O_PATHLEN,
+	O_CSR,
+	O_DEVICE_ID,
+	O_TENANT,
+	O_PROFILE,
+	O_OUT,
+	O_STORE,
+	O_SERIAL,
+	O_REASON,
+	O_PASS_FILE,
+	O_PASS_ENV,
+	O_KEY_POLICY,
+};
+
+static const struct option all_options[] = {
+	{"cert", required_argument, NULL, O_CERT},
+	{"key", required_argument, NULL, O_KEY},
+	{"subject", required_argument, NULL, O_SUBJECT},
+	{"key-type", required_argument, NULL, O_KEY_TYPE},
+	{"days", required_argument, NULL, O_DAYS},
+	{"hours", required_argument, NULL, O_HOURS},
+	{"issuer-cert", required_argument, NULL, O_ISSUER_CERT},
+	{"issuer-key", required_argument, NULL, O_ISSUER_KEY},
+	{"pathlen", required_argument, NULL, O_PATHLEN},
+	{"csr", required_argument, NULL, O_CSR},
+	{"device-id", required_argument, NULL, O_DEVICE_ID},
+	{"tenant", required_argument, NULL, O_TENANT},
+	{"profile", required_argument, NULL, O_PROFILE},
+	{"out", required_argument, NULL, O_OUT},
+	{"store", required_argument, NULL, O_STORE},
+	{"serial", required_argument, NULL, O_SERIAL},
+	{"reason", required_argument, NULL, O_REASON},
+	{"pass-file", required_argument, NULL, O_PASS_FILE},
+	{"pass-env", required_argument, NULL, O_PASS_ENV},
+	{"key-policy", required_argument, NULL, O_KEY_POLICY},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Every option's value, NULL when absent. */
+struct args {
+	const char *v[O_KEY_POLICY - O_CERT + 1];
+};
+
+#define ARG(a, id) ((a)->v[(id) - O_CERT])
+
+static const char *opt_name(int id)
+{
+	size_t i;
+
+	for (i = 0; all_options[i].name != NULL; i++) {
+		if (all_options[i].val == id)
+			return all_options[i].name;
+	}
+	return "?";
+}
+
+/* Parse argv for a subcommand that accepts exactly the listed options. */
+static void parse(struct args *a, int argc, char **argv, const int *allowed,
+		  size_t n_allowed)
+{
+	int c;
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":", all_options, NULL)) != -1) {
+		bool ok = false;
+
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			exit(fflush(stdout) == 0 ? TOOL_EXIT_OK
+						 : TOOL_EXIT_FAIL);
+		}
+		if (c == '?')
+			tool_usage_error("%s: unknown option \"%.64s\"",
+					 argv[0], argv[optind - 1]);
+		if (c == ':')
+			tool_usage_error("%s: option \"%.64s\" needs a value",
+					 argv[0], argv[optind - 1]);
+		for (i = 0; i < n_allowed; i++)
+			ok = ok || allowed[i] == c;
+		if (!ok)
+			tool_usage_error("%s: option --%s does not apply",
+					 argv[0], opt_name(c));
+		if (ARG(a, c) != NULL)
+			tool_usage_error("%s: option --%s given twice", argv[0],
+					 opt_name(c));
+		if (*optarg == '\0')
+			tool_usage_error("%s: option --%s needs a value",
+					 argv[0], opt_name(c));
+		ARG(a, c) = optarg;
+	}
+	if (optind < argc)
+		tool_usage_error("%s: unexpected argument \"%.64s\"", argv[0],
+				 argv[optind]);
+}
+
+static const char *need(struct args *a, int id, const char *cmd)
+{
+	if (ARG(a, id) == NULL)
+		tool_usage_error("%s: --%s is required", cmd, opt_name(id));
+	return ARG(a, id);
+}
+
+static void check(int rc, const char *what)
+{
+	if (rc < 0)
+		tool_die_lib(rc, what);
+}
+
+static void write_out(const char *path, const char *data, mode_t mode,
+		      bool exclusive)
+{
+	const char *err = NULL;
+	int rc = tool_write_file_atomic(path, data, strlen(data), mode,
+					exclusive, &err);
+
+	if (rc < 0)
+		tool_die(rc, "%s: %s", path, err);
+}
+
+/* A CA certificate and its key: the key first (0600, never replacing an
+ * existing file), then the certificate; a failure removes what was
+ * written. */
+static void write_ca_pair(const char *cert_path, const char *cert,
+			  const char *key_path, const char *key)
+{
+	const char *err = NULL;
+	int rc;
+
+	if (strcmp(cert_path, key_path) == 0)
+		tool_usage_error("--cert and --key name the same file");
+	if (access(cert_path, F_OK) == 0)
+		tool_die(ZTP_EEXISTS, "%s: file exists; refusing to replace it",
+			 cert_path);
+	rc = tool_write_file_atomic(key_path, key, strlen(key), 0600, true,
+				    &err);
+	if (rc < 0)
+		tool_die(rc, "%s: %s", key_path, err);
+	rc = tool_write_file_atomic(cert_path, cert, strlen(cert), 0644, true,
+				    &err);
+	if (rc < 0) {
+		unlink(key_path);
+		tool_die(rc, "%s: %s", cert_path, err);
+	}
+}
+
+static ztp_ca *load_issuer(struct args *a, const char *cmd)
+{
+	const char *cert = need(a, O_ISSUER_CERT, cmd);
+	const char *key = need(a, O_ISSUER_KEY, cmd);
+	char *pass = tool_read_passphrase(ARG(a, O_PASS_FILE),
+					  ARG(a, O_PASS_ENV));
+	ztp_ca *ca = NULL;
+	int rc;
+
+	check(ztp_ca_new(&ca), "ca");
+	rc = ztp_ca_load_files(ca, cert, key, NULL, pass);
+	tool_free_secret(pass);
+	check(rc, "loading the issuer");
+	return ca;
+}
+
+static ztp_store *open_store(const char *uri)
+{
+	ztp_store *st = NULL;
+
+	check(ztp_store_open(&st, uri), uri);
+	return st;
+}
+
+static int cmd_init_root(int argc, char **argv)
+{
+	static const int allowed[] = {O_CERT, O_KEY, O_SUBJECT, O_KEY_TYPE,
+				      O_DAYS};
+	struct args a;
+	char *cert = NULL, *key = NULL;
+	int days = DAYS_ROOT_DEFAULT;
+
+	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
+	need(&a, O_CERT, argv[0]);
+	need(&a, O_KEY, argv[0]);
+	need(&a, O_SUBJECT, argv[0]);
+	if (ARG(&a, O_DAYS) != NULL)
+		days = (int)tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX,
+					  "--days");
+	check(ztp_ca_create_root(&cert, &key, ARG(&a, O_SUBJECT),
+				 ARG(&a, O_KEY_TYPE), days),
+	      "creating the root CA");
+	write_ca_pair(ARG(&a, O_CERT), cert, ARG(&a, O_KEY), key);
+	tool_free_secret(key);
+	ztp_free(cert);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_init_sub(int argc, char **argv)
+{
+	static const int allowed[] = {
+		O_ISSUER_CERT, O_ISSUER_KEY, O_CERT,      O_KEY,
+		O_SUBJECT,     O_PATHLEN,    O_KEY_TYPE,  O_DAYS,
+		O_STORE,       O_PASS_FILE,  O_PASS_ENV,
+	};
+	struct args a;
+	char *cert = NULL, *key = NULL;
+	int days = DAYS_SUB_DEFAULT, pathlen = -1;
+	ztp_ca *issuer;
+	ztp_store *st = NULL;
+
+	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
+	need(&a, O_CERT, argv[0]);
+	need(&a, O_KEY, argv[0]);
+	need(&a, O_SUBJECT, argv[0]);
+	if (ARG(&a, O_DAYS) != NULL)
+		days = (int)tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX,
+					  "--days");
+	if (ARG(&a, O_PATHLEN) != NULL)
+		pathlen = (int)tool_parse_ll(ARG(&a, O_PATHLEN), 0, 16,
+					     "--pathlen");
+	issuer = load_issuer(&a, argv[0]);
+	if (ARG(&a, O_STORE) != NULL) {
+		st = open_store(ARG(&a, O_STORE));
+		check(ztp_ca_set_store(issuer, st), "store");
+	}
+	check(ztp_ca_create_sub(issuer, &cert, &key, ARG(&a, O_SUBJECT),
+				ARG(&a, O_KEY_TYPE), days, pathlen),
+	      "creating the CA");
+	write_ca_pair(ARG(&a, O_CERT), cert, ARG(&a, O_KEY), key);
+	tool_free_secret(key);
+	ztp_free(cert);
+	ztp_ca_free(issuer);
+	ztp_store_free(st);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_issue(int argc, char **argv)
+{
+	static const int allowed[] = {
+		O_ISSUER_CERT, O_ISSUER_KEY, O_CSR,       O_DEVICE_ID,
+		O_TENANT,      O_PROFILE,    O_DAYS,      O_HOURS,
+		O_OUT,         O_STORE,      O_PASS_FILE, O_PASS_ENV,
+		O_KEY_POLICY,
+	};
+	static const char zero_fp[] = "00000000000000000000000000000000"
+				      "00000000000000000000000000000000";
+	struct args a;
+	const char *profile, *device, *uri;
+	char *csr, *cert = NULL, *serial = NULL;
+	size_t csr_len = 0;
+	int64_t lifetime = 0;
+	ztp_ca *ca;
+	ztp_store *st;
+
+	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
+	need(&a, O_CSR, argv[0]);
+	device = need(&a, O_DEVICE_ID, argv[0]);
+	need(&a, O_OUT, argv[0]);
+	profile = ARG(&a, O_PROFILE) ? ARG(&a, O_PROFILE)
+				     : ZTP_CA_PROFILE_OPERATIONAL;
+	if (ARG(&a, O_DAYS) != NULL && ARG(&a, O_HOURS) != NULL)
+		tool_usage_error("--days and --hours exclude each other");
+	if (ARG(&a, O_DAYS) != NULL)
+		lifetime = tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX,
+					 "--days") *
+			   86400;
+	if (ARG(&a, O_HOURS) != NULL)
+		lifetime = tool_parse_ll(ARG(&a, O_HOURS), 1, DAYS_MAX * 24LL,
+					 "--hours") *
+			   3600;
+	ca = load_issuer(&a, argv[0]);
+	if (ARG(&a, O_KEY_POLICY) != NULL)
+		check(ztp_ca_set_key_policy(ca, ARG(&a, O_KEY_POLICY)),
+		      "--key-policy");
+	uri = ARG(&a, O_STORE) ? ARG(&a, O_STORE) : "memory:";
+	st = open_store(uri);
+	if (ARG(&a, O_STORE) == NULL &&
+	    strcmp(profile, ZTP_CA_PROFILE_FACTORY) != 0) {
+		/* The throwaway registry only has to satisfy the rule that
+		 * bootstrap and operational certificates belong to a
+		 * registered device; it is gone when the command ends, so
+		 * the record needs no real factory fingerprint. */
+		check(ztp_store_device_add(st, device, zero_fp, NULL, NULL,
+					   (int64_t)time(NULL)),
+		      "registering the device");
+	}
+	check(ztp_ca_set_store(ca, st), "store");
+	csr = tool_read_file(need(&a, O_CSR, argv[0]), PEM_FILE_MAX, &csr_len);
+	if (csr_len == 0)
+		tool_die(ZTP_EPARSE, "%s: empty file", ARG(&a, O_CSR));
+	check(ztp_ca_issue_ex(ca, &cert, &serial, NULL, csr, csr_len, device,
+			      ARG(&a, O_TENANT), profile, lifetime),
+	      "issuing");
+	write_out(ARG(&a, O_OUT), cert, 0644, false);
+	printf("%s\n", serial);
+	free(csr);
+	ztp_free(cert);
+	ztp_free(serial);
+	ztp_ca_free(ca);
+	ztp_store_free(st);
+	return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+}
+
+static int cmd_revoke(int argc, char **argv)
+{
+	static const int allowed[] = {O_STORE, O_SERIAL, O_REASON};
+	struct args a;
+	int reason = ZTP_CA_REASON_UNSPECIFIED;
+	ztp_ca *ca = NULL;
+	ztp_store *st;
+
+	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
+	need(&a, O_STORE, argv[0]);
+	need(&a, O_SERIAL, argv[0]);
+	if (ARG(&a, O_REASON) != NULL &&
+	    ztp_ca_reason_from_name(&reason, ARG(&a, O_REASON)) < 0)
+		tool_usage_error("--reason: unknown reason \"%.40s\"",
+				 ARG(&a, O_REASON));
+	st = open_store(ARG(&a, O_STORE));
+	check(ztp_ca_new(&ca), "ca");
+	check(ztp_ca_set_store(ca, st), "store");
+	check(ztp_ca_revoke(ca, ARG(&a, O_SERIAL), reason), "revoking");
+	ztp_ca_free(ca);
+	ztp_store_free(st);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_crl(int argc, char **argv)
+{
+	static const int allowed[] = {O_ISSUER_CERT, O_ISSUER_KEY, O_STORE,
+				      O_OUT,         O_HOURS,      O_PASS_FILE,
+				      O_PASS_ENV};
+	struct args a;
+	int hours = 0;
+	char *crl = NULL;
+	ztp_ca *ca;
+	ztp_store *st;
+
+	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
+	need(&a, O_STORE, argv[0]);
+	need(&a, O_OUT, argv[0]);
+	if (ARG(&a, O_HOURS) != NULL)
+		hours = (int)tool_parse_ll(ARG(&a, O_HOURS), 1, 8784,
+					   "--hours");
+	ca = load_issuer(&a, argv[0]);
+	st = open_store(ARG(&a, O_STORE));
+	check(ztp_ca_set_store(ca, st), "store");
+	check(ztp_ca_crl(ca, &crl, hours), "producing the CRL");
+	write_out(ARG(&a, O_OUT), crl, 0644, false);
+	ztp_free(crl);
+	ztp_ca_free(ca);
+	ztp_store_free(st);
+	return TOOL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{"init-root", cmd_init_root}, {"init-sub", cmd_init_sub},
+		{"issue", cmd_issue},         {"revoke", cmd_revoke},
+		{"crl", cmd_crl},
+	};
+	size_t i;
+
+	tool_init("ztp-ca");
+	if (argc < 2)
+		tool_usage_error("no command given");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, stdout);
+		return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("ztp-ca (libztp) %s\n", ztp_version());
+		return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+	}
+	if (ztp_init() < 0)
+		tool_die_lib(ztp_error_last_code(), "initialising");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	}
+	tool_usage_error("unknown command \"%.32s\"", argv[1]);
+}
