@@ -7,7 +7,7 @@ import re
 
 from ._clock import FixedClock
 from ._events import make_callback
-from ._native import Handle, c_void_p, lib, check, to_c, take_str
+from ._native import EVENT_FN, Handle, c_void_p, lib, check, to_c, take_str
 
 # RFC 3986 scheme: anything else is taken as a file name.
 _URI = re.compile(rb"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -93,7 +93,7 @@ class Device(Handle):
     def set_event_callback(self, fn):
         """Call fn(event_dict) for each step and HTTP attempt, or None."""
         if fn is None:
-            self._call("ztp_device_set_event_callback", None, None)
+            self._call("ztp_device_set_event_callback", EVENT_FN(), None)
             self._callback = None
             return
         cb = make_callback(fn)

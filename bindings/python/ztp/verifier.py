@@ -7,8 +7,8 @@ import json
 
 from ._clock import FixedClock
 from ._events import make_callback
-from ._native import Handle, c_int, c_void_p, lib, check, to_c, to_bytes, \
-    take_str
+from ._native import EVENT_FN, Handle, c_int, c_void_p, lib, check, to_c, \
+    to_bytes, take_str
 
 
 class Response(collections.namedtuple("Response", "status body")):
@@ -130,7 +130,7 @@ class Verifier(Handle):
         fn runs on the thread that serves the request.
         """
         if fn is None:
-            self._call("ztp_verifier_set_event_callback", None, None)
+            self._call("ztp_verifier_set_event_callback", EVENT_FN(), None)
             self._callback = None
             return
         cb = make_callback(fn)
