@@ -8,6 +8,7 @@ libztp_internal_la_SOURCES += \
 	libztp/store/records.c \
 	libztp/store/memory.c \
 	libztp/store/sqlite.c
+dist_man_MANS += man/man3/ztp_store.3
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_store
