@@ -1,1 +1,17 @@
-# hardening tests (failure injection, concurrency, crash consistency)
+# hardening tests: allocation-failure sweeps, store faults, threads,
+# fuzz regressions (Check), and the crash-consistency test (shell + C).
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_hardening
+tests_unit_test_hardening_SOURCES = tests/unit/test_hardening.c \
+	tests/unit/hardening_util.c tests/unit/hardening.h \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_hardening_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_hardening_LDADD = $(TEST_LIBS)
+if ENABLE_SERVER
+tests_unit_test_hardening_SOURCES += tests/unit/hardening_server.c \
+	tests/unit/hardening_server.h
+tests_unit_test_hardening_CFLAGS += $(SQLITE_CFLAGS) -DZTP_HARDENING_SERVER
+tests_unit_test_hardening_LDADD += $(SQLITE_LIBS)
+endif
+TESTS += tests/unit/test_hardening
+endif
