@@ -1,0 +1,181 @@
+#!/bin/sh
+# ztp-ca end to end: every subcommand as ztp-ca(1) writes it, checked with
+# the openssl command-line tool; failures print exactly one line
+# "ztp-ca: <status_name>: <message>" and exit non-zero.
+set -eu
+: "${top_builddir:?}"
+OPENSSL=${OPENSSL:-openssl}
+ZCA="$top_builddir/tools/ztp-ca"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT INT TERM
+n=0
+
+pass() { n=$((n + 1)); }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect_err STATUS EXIT CMD...: CMD fails with exit EXIT and one stderr
+# line starting "ztp-ca: STATUS: ".
+expect_err() {
+	want=$1 code=$2
+	shift 2
+	set +e
+	"$@" > "$T/out" 2> "$T/err"
+	rc=$?
+	set -e
+	[ "$rc" -eq "$code" ] || fail "$* exited $rc, want $code: $(cat "$T/err")"
+	[ "$(wc -l < "$T/err")" -eq 1 ] || fail "$*: stderr is not one line: $(cat "$T/err")"
+	grep -q "^ztp-ca: $want: ." "$T/err" || fail "$*: stderr: $(cat "$T/err"), want ztp-ca: $want: ..."
+	pass
+}
+
+mode_of() { stat -c %a "$1"; }
+
+# ------------------------------------------------------------ help, version
+"$ZCA" --version | grep -q '^ztp-ca (libztp) [0-9]' || fail "--version"
+"$ZCA" --help | grep -q 'ztp-ca init-root' || fail "--help"
+"$ZCA" issue --help | grep -q 'ztp-ca issue' || fail "issue --help"
+pass
+expect_err invalid_argument 2 "$ZCA"
+expect_err invalid_argument 2 "$ZCA" frobnicate
+expect_err invalid_argument 2 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key"
+expect_err invalid_argument 2 "$ZCA" init-root --bogus
+expect_err invalid_argument 2 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject /CN=x --days 0
+expect_err invalid_argument 2 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject /CN=x --days 12x
+expect_err invalid_argument 2 "$ZCA" revoke --store memory: --serial 01 --pathlen 1
+
+# ------------------------------------------------------------ init-root
+"$ZCA" init-root --cert "$T/root.pem" --key "$T/root.key" \
+	--subject "/CN=CLI Root/O=libztp" --key-type ec-p384 --days 3650
+[ "$(mode_of "$T/root.key")" = 600 ] || fail "root key mode $(mode_of "$T/root.key")"
+"$OPENSSL" verify -CAfile "$T/root.pem" "$T/root.pem" > /dev/null || fail "root does not verify"
+"$OPENSSL" x509 -in "$T/root.pem" -noout -text > "$T/root.txt"
+grep -q 'CA:TRUE' "$T/root.txt" || fail "root: no CA:TRUE"
+grep -A1 'Basic Constraints: critical' "$T/root.txt" | grep -q 'CA:TRUE$' || fail "root: pathlen present"
+grep -A1 'Key Usage: critical' "$T/root.txt" | grep -q 'Certificate Sign, CRL Sign$' || fail "root: key usage"
+grep -q 'ecdsa-with-SHA384' "$T/root.txt" || fail "root: signature algorithm"
+"$OPENSSL" x509 -in "$T/root.pem" -noout -subject | grep -q 'CN = CLI Root, O = libztp' || fail "root subject"
+pass
+# Never replaces an existing CA key.
+cp "$T/root.key" "$T/root.key.orig"
+expect_err already_exists 1 "$ZCA" init-root --cert "$T/other.pem" --key "$T/root.key" --subject /CN=x
+cmp -s "$T/root.key" "$T/root.key.orig" || fail "root key replaced"
+[ ! -e "$T/other.pem" ] || fail "certificate written although the key was refused"
+expect_err invalid_argument 1 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject "CN=x,O=y"
+expect_err key_policy 1 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject /CN=x --key-type rsa-1024
+[ ! -e "$T/x.key" ] || fail "key written after a failure"
+
+# ------------------------------------------------------------ init-sub
+"$ZCA" init-sub --issuer-cert "$T/root.pem" --issuer-key "$T/root.key" \
+	--cert "$T/int.pem" --key "$T/int.key" --subject "/CN=CLI Intermediate" \
+	--pathlen 1 --key-type ed25519 --days 1000
+# Encrypt the intermediate's key: later commands need a passphrase.
+printf 'correct horse\n' > "$T/pass"
+"$OPENSSL" pkcs8 -topk8 -v2 aes-256-cbc -in "$T/int.key" -out "$T/int.enc" \
+	-passout file:"$T/pass"
+"$ZCA" init-sub --issuer-cert "$T/int.pem" --issuer-key "$T/int.enc" \
+	--pass-file "$T/pass" --cert "$T/iss.pem" --key "$T/iss.key" \
+	--subject "/CN=CLI Issuing/O=libztp" --pathlen 0 --store "sqlite:$T/reg.db"
+[ "$(mode_of "$T/iss.key")" = 600 ] || fail "issuing key mode"
+cat "$T/iss.pem" "$T/int.pem" > "$T/untrusted.pem"
+"$OPENSSL" verify -CAfile "$T/root.pem" -untrusted "$T/int.pem" "$T/iss.pem" > /dev/null || fail "issuing CA does not verify"
+"$OPENSSL" x509 -in "$T/iss.pem" -noout -text | grep -A1 'Basic Constraints: critical' | grep -q 'pathlen:0' || fail "issuing pathlen"
+"$OPENSSL" x509 -in "$T/int.pem" -noout -text | grep -q 'Signature Algorithm: ecdsa-with-SHA384' || fail "intermediate signed by P-384 root"
+pass
+ZTP_TEST_PASS='correct horse' ; export ZTP_TEST_PASS
+expect_err crypto_error 1 env ZTP_TEST_PASS=wrong "$ZCA" init-sub --issuer-cert "$T/int.pem" \
+	--issuer-key "$T/int.enc" --pass-env ZTP_TEST_PASS --cert "$T/y.pem" --key "$T/y.key" --subject /CN=y
+expect_err invalid_argument 1 "$ZCA" init-sub --issuer-cert "$T/int.pem" --issuer-key "$T/int.enc" \
+	--cert "$T/y.pem" --key "$T/y.key" --subject /CN=y
+expect_err bad_profile 1 "$ZCA" init-sub --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--cert "$T/y.pem" --key "$T/y.key" --subject /CN=y --pathlen 0
+expect_err identity_mismatch 1 "$ZCA" init-sub --issuer-cert "$T/iss.pem" --issuer-key "$T/root.key" \
+	--cert "$T/y.pem" --key "$T/y.key" --subject /CN=y
+expect_err not_found 1 "$ZCA" init-sub --issuer-cert "$T/none.pem" --issuer-key "$T/root.key" \
+	--cert "$T/y.pem" --key "$T/y.key" --subject /CN=y
+"$ZCA" init-sub --issuer-cert "$T/int.pem" --issuer-key "$T/int.enc" --pass-env ZTP_TEST_PASS \
+	--cert "$T/iss2.pem" --key "$T/iss2.key" --subject /CN=Second --pathlen 0
+pass
+
+# ------------------------------------------------------------ issue
+# The CSR asks for names of its own; none of them may appear.
+"$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/dev.key" -subj "/CN=evil" \
+	-addext "subjectAltName=URI:urn:ztp:tenant:evil" -out "$T/dev.csr" 2> /dev/null
+serial=$("$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/dev.csr" --device-id dev-0001 --profile factory \
+	--out "$T/factory.pem" --store "sqlite:$T/reg.db")
+echo "$serial" | grep -Eq '^[4-7][0-9a-f]{33}$' || fail "serial \"$serial\""
+"$OPENSSL" verify -CAfile "$T/root.pem" -untrusted "$T/untrusted.pem" \
+	-purpose sslclient "$T/factory.pem" > /dev/null || fail "factory certificate does not verify"
+"$OPENSSL" x509 -in "$T/factory.pem" -noout -text > "$T/f.txt"
+grep -q 'Subject: CN = dev-0001$' "$T/f.txt" || fail "factory subject"
+grep -q 'URI:urn:ztp:device:dev-0001$' "$T/f.txt" || fail "factory SAN"
+! grep -q evil "$T/f.txt" || fail "CSR names copied"
+grep -A1 'Basic Constraints: critical' "$T/f.txt" | grep -q 'CA:FALSE' || fail "leaf basic constraints"
+grep -A1 'Key Usage: critical' "$T/f.txt" | grep -q 'Digital Signature$' || fail "leaf key usage"
+grep -A1 'Extended Key Usage' "$T/f.txt" | grep -q 'TLS Web Client Authentication$' || fail "leaf EKU"
+[ "$("$OPENSSL" x509 -in "$T/factory.pem" -noout -serial | tr 'A-F' 'a-f')" = "serial=$serial" ] || fail "printed serial differs"
+pass
+
+# Operational, no store (throwaway registry), with a tenant and --days.
+"$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/dev.csr" --device-id dev-0001 --tenant acme --days 30 \
+	--out "$T/op.pem" > /dev/null
+"$OPENSSL" verify -CAfile "$T/root.pem" -untrusted "$T/untrusted.pem" "$T/op.pem" > /dev/null || fail "operational does not verify"
+"$OPENSSL" x509 -in "$T/op.pem" -noout -text | grep -q 'URI:urn:ztp:device:dev-0001, URI:urn:ztp:tenant:acme$' || fail "operational SAN"
+"$OPENSSL" x509 -in "$T/op.pem" -noout -checkend $((29 * 86400)) > /dev/null || fail "operational too short"
+! "$OPENSSL" x509 -in "$T/op.pem" -noout -checkend $((30 * 86400 + 60)) > /dev/null || fail "operational too long"
+# Bootstrap with --hours; RSA keys also get keyEncipherment.
+"$OPENSSL" req -new -newkey rsa:2048 -nodes -keyout "$T/rsa.key" -subj /CN=x -out "$T/rsa.csr" 2> /dev/null
+"$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" --csr "$T/rsa.csr" \
+	--device-id dev-0002 --profile bootstrap --hours 2 --out "$T/boot.pem" > /dev/null
+"$OPENSSL" x509 -in "$T/boot.pem" -noout -checkend 7260 > /dev/null && fail "bootstrap too long"
+"$OPENSSL" x509 -in "$T/boot.pem" -noout -text | grep -A1 'Key Usage: critical' | grep -q 'Digital Signature, Key Encipherment$' || fail "RSA key usage"
+pass
+expect_err invalid_argument 1 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/dev.csr" --device-id dev-0001 --profile bootstrap --hours 25 --out "$T/z.pem"
+expect_err invalid_argument 2 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/dev.csr" --device-id dev-0001 --days 1 --hours 1 --out "$T/z.pem"
+expect_err invalid_argument 1 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/dev.csr" --device-id "dev/1" --out "$T/z.pem"
+expect_err not_found 1 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/dev.csr" --device-id unknown --profile operational --out "$T/z.pem" --store "sqlite:$T/reg.db"
+"$OPENSSL" req -new -newkey rsa:1024 -nodes -keyout "$T/weak.key" -subj /CN=x -out "$T/weak.csr" 2> /dev/null
+expect_err key_policy 1 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/weak.csr" --device-id dev-0001 --profile factory --out "$T/z.pem"
+expect_err key_policy 1 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--key-policy ec-p384 --csr "$T/dev.csr" --device-id dev-0001 --profile factory --out "$T/z.pem"
+# A CSR whose signature is broken: flip one byte of the signature's DER.
+"$OPENSSL" req -in "$T/dev.csr" -outform DER -out "$T/dev.der"
+"$PYTHON3" -c 'import sys; d=bytearray(open(sys.argv[1],"rb").read()); d[-3]^=1; open(sys.argv[2],"wb").write(d)' \
+	"$T/dev.der" "$T/bad.der"
+"$OPENSSL" req -inform DER -in "$T/bad.der" -out "$T/bad.csr"
+expect_err bad_signature 1 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/bad.csr" --device-id dev-0001 --profile factory --out "$T/z.pem"
+[ ! -e "$T/z.pem" ] || fail "output written after a refusal"
+
+# ------------------------------------------------------------ revoke, crl
+"$ZCA" crl --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" --store "sqlite:$T/reg.db" --out "$T/crl1.pem"
+"$OPENSSL" crl -in "$T/crl1.pem" -CAfile "$T/untrusted.pem" -noout 2>&1 | grep -q 'verify OK' || fail "CRL 1 signature"
+"$OPENSSL" crl -in "$T/crl1.pem" -noout -text | grep -A1 'CRL Number' | grep -q '^ *1$' || fail "CRL number 1"
+"$OPENSSL" crl -in "$T/crl1.pem" -noout -text | grep -q 'No Revoked Certificates' || fail "CRL 1 not empty"
+"$ZCA" revoke --store "sqlite:$T/reg.db" --serial "$serial" --reason keyCompromise
+expect_err not_found 1 "$ZCA" revoke --store "sqlite:$T/reg.db" --serial 0abc
+expect_err invalid_argument 2 "$ZCA" revoke --store "sqlite:$T/reg.db" --serial "$serial" --reason removeFromCRL
+expect_err invalid_argument 1 "$ZCA" revoke --store "sqlite:$T/reg.db" --serial xyz
+"$ZCA" crl --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" --store "sqlite:$T/reg.db" \
+	--out "$T/crl2.pem" --hours 48
+"$OPENSSL" crl -in "$T/crl2.pem" -CAfile "$T/untrusted.pem" -noout 2>&1 | grep -q 'verify OK' || fail "CRL 2 signature"
+"$OPENSSL" crl -in "$T/crl2.pem" -noout -text > "$T/crl2.txt"
+grep -A1 'CRL Number' "$T/crl2.txt" | grep -q '^ *2$' || fail "CRL number 2"
+upper=$(echo "$serial" | tr 'a-f' 'A-F')
+grep -q "Serial Number: $upper$" "$T/crl2.txt" || fail "revoked serial missing"
+grep -q 'Key Compromise' "$T/crl2.txt" || fail "reason missing"
+"$OPENSSL" verify -crl_check -CRLfile "$T/crl2.pem" -CAfile "$T/root.pem" \
+	-untrusted "$T/untrusted.pem" "$T/factory.pem" > "$T/v" 2>&1 && fail "revoked certificate verifies"
+grep -q 'certificate revoked' "$T/v" || fail "not reported as revoked: $(cat "$T/v")"
+expect_err invalid_argument 2 "$ZCA" crl --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--store "sqlite:$T/reg.db" --out "$T/crl3.pem" --hours 0
+pass
+
+echo "$n passed, 0 failed"
