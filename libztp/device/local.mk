@@ -20,3 +20,9 @@ tests_unit_test_device_LDADD = $(TEST_LIBS) $(CURL_LIBS)
 TESTS += tests/unit/test_device
 endif
 endif
+
+# Bootstrap over real mutual TLS against an independent Python server.
+if ENABLE_DEVICE
+TESTS += tests/device_https.sh
+endif
+EXTRA_DIST += tests/device_https.sh tests/device_server.py

@@ -1,0 +1,295 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# ztp-device bootstrap over real mutual TLS on 127.0.0.1 against an
+# independent server (tests/device_server.py: Python's ssl + the openssl
+# CLI). Proves: the pinned CA is the only trust anchor (another CA and a
+# wrong host name are refused), the factory certificate is presented, the
+# answer is checked (wrong key / wrong device refused, state untouched),
+# 503 + Retry-After is retried and succeeds, 400 is not retried, a run
+# killed during the request resumes with the same pending key.
+set -u
+
+: "${top_builddir:=.}"
+: "${top_srcdir:=.}"
+: "${OPENSSL:=openssl}"
+: "${PYTHON3:=/usr/bin/python3}"
+
+TOOL="$top_builddir/tools/ztp-device"
+# libtool wrapper scripts find the uninstalled library themselves.
+SERVER="$top_srcdir/tests/device_server.py"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-device-https.XXXXXX") || exit 99
+SRV_PID=
+DEV_PID=
+cleanup() {
+	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
+	[ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+fails=0
+pass() { echo "ok - $1"; }
+fail() { echo "not ok - $1"; fails=$((fails + 1)); }
+check() { # check NAME CMD...
+	name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+ossl() { "$OPENSSL" "$@" 2>>"$T/openssl.log"; }
+
+# ---------------------------------------------------------------- PKI
+mkca() { # mkca NAME CN
+	ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$1.key" -out "$T/$1.pem" -days 2 -subj "/CN=$2" \
+		-addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign || exit 99
+}
+mkleaf() { # mkleaf NAME CA CN SAN EKU
+	ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/$1.key" -out "$T/$1.csr" -subj "/CN=$3" || exit 99
+	printf '[v3]\nsubjectAltName=%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n' \
+		"$4" "$5" >"$T/$1.ext"
+	ossl x509 -req -in "$T/$1.csr" -CA "$T/$2.pem" -CAkey "$T/$2.key" \
+		-set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
+		-days 2 -extfile "$T/$1.ext" -extensions v3 \
+		-out "$T/$1.pem" || exit 99
+}
+
+mkca srvca "Test Server CA"
+mkca evilca "Some Other CA"
+mkca mfgca "Test Manufacturer CA"
+mkca devca "Test Device CA"
+mkleaf server srvca 127.0.0.1 IP:127.0.0.1 serverAuth
+mkleaf wronghost srvca wrong.example DNS:wrong.example serverAuth
+mkleaf evil evilca 127.0.0.1 IP:127.0.0.1 serverAuth
+mkleaf factory mfgca dev-0001 URI:urn:ztp:device:dev-0001 clientAuth
+
+# ---------------------------------------------------------------- server
+start_server() { # start_server SERVERCERT [server options...]
+	cert=$1
+	shift
+	rm -f "$T/port" "$T/server.log"
+	"$PYTHON3" "$SERVER" --cert "$T/$cert.pem" --key "$T/$cert.key" \
+		--client-ca "$T/mfgca.pem" --issuer-cert "$T/devca.pem" \
+		--issuer-key "$T/devca.key" --port-file "$T/port" \
+		--log "$T/server.log" "$@" 2>>"$T/server.stderr" &
+	SRV_PID=$!
+	i=0
+	while [ ! -s "$T/port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 200 ] || ! kill -0 "$SRV_PID" 2>/dev/null; then
+			echo "server did not start" >&2
+			cat "$T/server.stderr" >&2
+			exit 99
+		fi
+		sleep 0.05
+	done
+	PORT=$(cat "$T/port")
+	: >"$T/server.log"
+}
+stop_server() {
+	kill "$SRV_PID" 2>/dev/null
+	wait "$SRV_PID" 2>/dev/null
+	SRV_PID=
+}
+requests() { # requests ENDPOINT -> number of requests the server saw
+	grep -c "\"/ztp/v1/$1\"" "$T/server.log"
+}
+
+write_config() { # write_config CAFILE
+	cat >"$T/device.json" <<EOF
+{
+  "factory_key": "file:factory.key",
+  "factory_cert": "factory.pem",
+  "base_url": "https://127.0.0.1:$PORT",
+  "ca_file": "$1",
+  "state_dir": "state",
+  "connect_timeout_ms": 5000,
+  "timeout_ms": 20000,
+  "retry": {"max_attempts": 4, "base_delay_ms": 10, "max_delay_ms": 50,
+            "max_retry_after_ms": 2000}
+}
+EOF
+}
+
+dev() { "$TOOL" --config "$T/device.json" "$@"; }
+current_id() { # slot and fingerprint of the current credential
+	sed -n 's/.*"current":"\([ab]\)","fingerprint":"\([0-9a-f]*\)".*/\1 \2/p' \
+		"$T/state/bootstrap/current.json"
+}
+current_slot() {
+	sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$T/state/bootstrap/current.json"
+}
+same_pubkey() { # same_pubkey KEY CERT
+	a=$(ossl pkey -in "$1" -pubout) && b=$(ossl x509 -in "$2" -pubkey -noout) &&
+		[ -n "$a" ] && [ "$a" = "$b" ]
+}
+
+# ---------------------------------------------------------------- happy path
+start_server server
+write_config srvca.pem
+
+dev bootstrap >"$T/out" 2>"$T/err"
+rc=$?
+check "bootstrap succeeds (rc=$rc: $(cat "$T/err"))" [ $rc -eq 0 ]
+check "human output names the device" grep -q "dev-0001" "$T/out"
+check "slot a is current" [ "$(current_slot)" = a ]
+S="$T/state/bootstrap/a"
+check "issued cert chains to the device CA" \
+	ossl verify -CAfile "$T/devca.pem" "$S/cert.pem"
+check "stored key belongs to the stored cert" same_pubkey "$S/key.pem" "$S/cert.pem"
+check "key file is 0600" [ "$(stat -c %a "$S/key.pem")" = 600 ]
+check "state dir is 0700" [ "$(stat -c %a "$T/state")" = 700 ]
+check "chain stored" cmp -s "$S/chain.pem" "$T/devca.pem"
+check "factory cert presented on challenge" \
+	grep -q '"/ztp/v1/challenge", "peer_cn": "dev-0001", "status": 200' "$T/server.log"
+check "factory cert presented on bootstrap" \
+	grep -q '"/ztp/v1/bootstrap", "peer_cn": "dev-0001", "status": 200' "$T/server.log"
+
+dev --json status >"$T/status.json"
+check "status --json" "$PYTHON3" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+b = s["status"]["credentials"]["bootstrap"]
+assert s["ok"] and s["status"]["device_id"] == "dev-0001"
+assert b["slot"] == "a" and b["device_id"] == "dev-0001" and not b["expired"]
+assert s["status"]["credentials"]["operational"] is None
+' "$T/status.json"
+
+# A second bootstrap builds slot b and switches to it.
+dev -q bootstrap
+check "rebootstrap switches to slot b" [ "$(current_slot)" = b ]
+check "slot b key and cert match" \
+	same_pubkey "$T/state/bootstrap/b/key.pem" "$T/state/bootstrap/b/cert.pem"
+
+# ---------------------------------------------------------------- 503 twice, then 200
+stop_server
+start_server server --script bootstrap=503,503
+write_config srvca.pem
+dev --verbose bootstrap >"$T/out" 2>"$T/events"
+rc=$?
+check "503 + Retry-After twice then 200 succeeds (rc=$rc)" [ $rc -eq 0 ]
+check "three bootstrap requests" [ "$(requests bootstrap)" -eq 3 ]
+check "two retries honour Retry-After: 1" \
+	[ "$(grep -c '"outcome":"retry","delay_ms":1000' "$T/events")" -eq 2 ]
+check "slot a current again" [ "$(current_slot)" = a ]
+
+# ---------------------------------------------------------------- 400 is final
+stop_server
+start_server server --script bootstrap=400
+write_config srvca.pem
+before=$(current_id)
+dev --json bootstrap >"$T/out" 2>"$T/err"
+rc=$?
+check "400 refused with exit 1 (rc=$rc)" [ $rc -eq 1 ]
+check "400 not retried" [ "$(requests bootstrap)" -eq 1 ]
+check "refusal detail in --json" grep -q '"code":"denied"' "$T/out"
+check "current credential untouched by a refusal" \
+	[ "$(current_id)" = "$before" ]
+
+# 503 on every attempt: transient failure after max_attempts.
+stop_server
+start_server server --script challenge=503,503,503,503,503
+write_config srvca.pem
+dev bootstrap >/dev/null 2>"$T/err"
+rc=$?
+check "503 forever: exit 3 (rc=$rc)" [ $rc -eq 3 ]
+check "after exactly max_attempts (4) requests" [ "$(requests challenge)" -eq 4 ]
+
+# ---------------------------------------------------------------- bad answers
+stop_server
+start_server server --wrong-key
+write_config srvca.pem
+dev bootstrap >/dev/null 2>"$T/err"
+rc=$?
+check "certificate for another key refused (exit 4, rc=$rc)" [ $rc -eq 4 ]
+check "detail says so" grep -q "not for the key" "$T/err"
+check "still the old credential" \
+	[ "$(current_id)" = "$before" ]
+
+stop_server
+start_server server --wrong-device
+write_config srvca.pem
+dev bootstrap >/dev/null 2>"$T/err"
+rc=$?
+check "certificate for another device refused (exit 4, rc=$rc)" [ $rc -eq 4 ]
+
+# ---------------------------------------------------------------- server authentication
+stop_server
+start_server evil
+write_config srvca.pem
+dev --json bootstrap >"$T/out" 2>"$T/err"
+rc=$?
+check "server from another CA refused (exit 3, rc=$rc)" [ $rc -eq 3 ]
+check "refused as network_error" grep -q '"code":"network_error"' "$T/out"
+check "detail names the certificate problem" grep -qi "certificate" "$T/err"
+check "no request reached the unpinned server" [ "$(requests challenge)" -eq 0 ]
+check "verification failure not retried" \
+	[ "$(grep -c . "$T/server.log")" -eq 0 ]
+
+stop_server
+start_server wronghost
+write_config srvca.pem
+dev bootstrap >/dev/null 2>"$T/err"
+rc=$?
+check "server cert for another host refused (exit 3, rc=$rc)" [ $rc -eq 3 ]
+
+# The system trust store is never consulted: the pinned bundle alone.
+stop_server
+start_server server
+write_config evilca.pem
+dev bootstrap >/dev/null 2>"$T/err"
+rc=$?
+check "pinning another CA refuses the real server (rc=$rc)" [ $rc -eq 3 ]
+
+# ---------------------------------------------------------------- killed mid-request
+stop_server
+start_server server --hang bootstrap
+write_config srvca.pem
+before=$(current_id)
+"$TOOL" --config "$T/device.json" bootstrap >/dev/null 2>&1 &
+DEV_PID=$!
+i=0
+while [ "$(requests challenge)" -lt 1 ] && [ $i -lt 400 ]; do
+	i=$((i + 1))
+	sleep 0.05
+done
+sleep 0.5
+kill -9 "$DEV_PID" 2>/dev/null
+wait "$DEV_PID" 2>/dev/null
+DEV_PID=
+pending=$(sed -n 's/.*"pending":"\([ab]\)".*/\1/p' "$T/state/bootstrap/current.json")
+check "killed run left a pending slot" [ -n "$pending" ]
+check "killed run left the current credential" \
+	[ "$(sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$T/state/bootstrap/current.json")" = a ]
+cp "$T/state/bootstrap/$pending/key.pem" "$T/pending.key"
+dev bootstrap >/dev/null 2>"$T/err"
+rc=$?
+check "rerun after kill succeeds (rc=$rc: $(cat "$T/err"))" [ $rc -eq 0 ]
+check "rerun reused the pending key" \
+	cmp -s "$T/pending.key" "$T/state/bootstrap/$pending/key.pem"
+check "pending slot became current" [ "$(current_slot)" = "$pending" ]
+check "and its cert matches" same_pubkey "$T/pending.key" \
+	"$T/state/bootstrap/$pending/cert.pem"
+
+# ---------------------------------------------------------------- usage
+"$TOOL" bootstrap >/dev/null 2>&1
+check "missing --config is a usage error" [ $? -eq 2 ]
+"$TOOL" --config "$T/device.json" frobnicate >/dev/null 2>&1
+check "unknown command is a usage error" [ $? -eq 2 ]
+echo '{"bogus": 1}' >"$T/bad.json"
+"$TOOL" --config "$T/bad.json" status >/dev/null 2>"$T/err"
+check "bad config is exit 2" [ $? -eq 2 ]
+check "bad config detail names the member" grep -q bogus "$T/err"
+
+stop_server
+if [ $fails -ne 0 ]; then
+	echo "$fails check(s) failed; server stderr:" >&2
+	cat "$T/server.stderr" >&2
+	exit 1
+fi
+exit 0

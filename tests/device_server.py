@@ -1,0 +1,264 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""A small, independent HTTPS bootstrap server for the device tests.
+
+It implements the challenge and bootstrap endpoints of the protocol
+(doc/PROTOCOL.md) with nothing but the Python standard library and the
+openssl command-line tool, so that the device's wire format is checked by
+an implementation that shares no code with libztp: the transcript
+signature is verified with `openssl dgst -verify`, the certificate is
+issued with `openssl x509 -req`.
+
+Scripted misbehaviour for the retry and refusal tests:
+  --script ENDPOINT=S1,S2,...  answer the first requests to ENDPOINT with
+                               these HTTP statuses (503 and 429 carry
+                               Retry-After: 1), then behave normally
+  --hang ENDPOINT              never answer the first request to ENDPOINT
+  --wrong-key                  issue the certificate for another key
+  --wrong-device               issue the certificate naming another device
+
+Every request is logged as one JSON line: path, peer certificate CN, status.
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import http.server
+import json
+import os
+import secrets
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+OPENSSL = os.environ.get("OPENSSL") or "openssl"
+
+
+def openssl(*args, data=None):
+    r = subprocess.run([OPENSSL] + list(args), input=data,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return r.returncode, r.stdout, r.stderr
+
+
+class State:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.nonces = {}
+        self.counts = {}
+        self.script = {}
+        for s in args.script or []:
+            ep, _, statuses = s.partition("=")
+            self.script[ep] = [int(x) for x in statuses.split(",") if x]
+        self.hang = set(args.hang or [])
+        self.serial = 1000
+        with open(args.issuer_cert) as f:
+            self.issuer_pem = f.read()
+
+    def log(self, rec):
+        with self.lock, open(self.args.log, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+
+def rfc3339(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def peer_cn(self):
+        cert = self.connection.getpeercert()
+        if not cert:
+            return None
+        for rdn in cert.get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    return v
+        return None
+
+    def reply(self, status, obj, headers=None):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+        st = self.server.state
+        st.log({"path": self.path, "peer_cn": self.peer_cn(),
+                "status": status})
+
+    def error(self, status, code, message, headers=None, retry_after=None):
+        err = {"code": code, "message": message}
+        if retry_after is not None:
+            err["retry_after"] = retry_after
+        self.reply(status, {"error": err}, headers)
+
+    def do_POST(self):
+        st = self.server.state
+        n = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(n)
+        ep = self.path.rsplit("/", 1)[-1]
+        if not self.path.startswith("/ztp/v1/"):
+            return self.error(404, "not_found", "no such endpoint")
+        with st.lock:
+            st.counts[ep] = st.counts.get(ep, 0) + 1
+            first = st.counts[ep] == 1
+            scripted = st.script.get(ep)
+            status = scripted.pop(0) if scripted else None
+        if ep in st.hang and first:
+            time.sleep(3600)
+        if status is not None:
+            if status in (429, 503):
+                return self.error(status, "unavailable", "try later",
+                                  {"Retry-After": "1"})
+            return self.error(status, "denied", "scripted refusal")
+        try:
+            req = json.loads(raw)
+        except ValueError:
+            return self.error(400, "malformed_input", "bad JSON")
+        if ep == "challenge":
+            return self.challenge(req)
+        if ep == "bootstrap":
+            return self.bootstrap(req)
+        return self.error(404, "not_found", "no such endpoint")
+
+    def challenge(self, req):
+        st = self.server.state
+        if set(req) != {"device_id"}:
+            return self.error(400, "malformed_input", "bad request")
+        nonce = secrets.token_urlsafe(24)
+        exp = datetime.datetime.utcnow() + datetime.timedelta(minutes=5)
+        with st.lock:
+            st.nonces[nonce] = req["device_id"]
+        self.reply(200, {"nonce": nonce, "expires_at": rfc3339(exp)})
+
+    def bootstrap(self, req):
+        st = self.server.state
+        allowed = {"device_id", "nonce", "csr", "factory_cert",
+                   "factory_chain", "signature"}
+        if not set(req) <= allowed or not allowed - {"factory_chain"} <= \
+                set(req):
+            return self.error(400, "malformed_input", "bad request")
+        dev = req["device_id"]
+        peer = self.connection.getpeercert(binary_form=True)
+        if peer is None or ssl.PEM_cert_to_DER_cert(req["factory_cert"]) \
+                != peer:
+            return self.error(403, "identity_mismatch",
+                              "factory_cert is not the TLS client cert")
+        if self.peer_cn() != dev:
+            return self.error(403, "identity_mismatch", "wrong device")
+        with st.lock:
+            owner = st.nonces.pop(req["nonce"], None)
+        if owner != dev:
+            return self.error(401, "replay", "unknown nonce")
+        with tempfile.TemporaryDirectory() as d:
+            def p(name):
+                return os.path.join(d, name)
+            with open(p("csr.pem"), "w") as f:
+                f.write(req["csr"])
+            rc, der, _ = openssl("req", "-in", p("csr.pem"), "-outform",
+                                 "DER")
+            if rc != 0:
+                return self.error(400, "malformed_input", "bad CSR")
+            rc, _, _ = openssl("req", "-in", p("csr.pem"), "-verify",
+                               "-noout")
+            if rc != 0:
+                return self.error(400, "bad_signature", "CSR signature")
+            transcript = (b"ZTP-BOOTSTRAP-V1\0" + dev.encode() + b"\0" +
+                          req["nonce"].encode() + b"\0" +
+                          hashlib.sha256(der).digest())
+            with open(p("t.bin"), "wb") as f:
+                f.write(transcript)
+            with open(p("sig.bin"), "wb") as f:
+                f.write(base64.b64decode(req["signature"], validate=True))
+            with open(p("factory.pem"), "w") as f:
+                f.write(req["factory_cert"])
+            rc, pub, _ = openssl("x509", "-in", p("factory.pem"), "-pubkey",
+                                 "-noout")
+            with open(p("pub.pem"), "wb") as f:
+                f.write(pub)
+            rc, _, _ = openssl("dgst", "-sha256", "-verify", p("pub.pem"),
+                               "-signature", p("sig.bin"), p("t.bin"))
+            if rc != 0:
+                return self.error(401, "bad_signature",
+                                  "transcript signature")
+            name = dev + "-other" if st.args.wrong_device else dev
+            with open(p("ext.cnf"), "w") as f:
+                f.write("[v3]\nsubjectAltName=URI:urn:ztp:device:%s\n"
+                        "basicConstraints=critical,CA:FALSE\n"
+                        "keyUsage=critical,digitalSignature\n"
+                        "extendedKeyUsage=clientAuth\n" % name)
+            with st.lock:
+                st.serial += 1
+                serial = st.serial
+            extra = []
+            if st.args.wrong_key:
+                openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-out", p("other.key"))
+                openssl("pkey", "-in", p("other.key"), "-pubout", "-out",
+                        p("other.pub"))
+                extra = ["-force_pubkey", p("other.pub")]
+            rc, _, err = openssl(
+                "x509", "-req", "-in", p("csr.pem"), "-CA",
+                st.args.issuer_cert, "-CAkey", st.args.issuer_key,
+                "-set_serial", str(serial), "-days", "1", "-subj",
+                "/CN=" + name, "-extfile", p("ext.cnf"), "-extensions", "v3",
+                "-out", p("cert.pem"), *extra)
+            if rc != 0:
+                sys.stderr.write(err.decode())
+                return self.error(500, "internal_error", "issuance failed")
+            with open(p("cert.pem")) as f:
+                cert = f.read()
+            rc, out, _ = openssl("x509", "-in", p("cert.pem"), "-noout",
+                                 "-enddate")
+            na = datetime.datetime.strptime(
+                out.decode().strip().split("=", 1)[1],
+                "%b %d %H:%M:%S %Y GMT")
+        self.reply(200, {"certificate": cert, "chain": [st.issuer_pem],
+                         "not_after": rfc3339(na)})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--client-ca", required=True)
+    ap.add_argument("--issuer-cert", required=True)
+    ap.add_argument("--issuer-key", required=True)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--script", action="append")
+    ap.add_argument("--hang", action="append")
+    ap.add_argument("--wrong-key", action="store_true")
+    ap.add_argument("--wrong-device", action="store_true")
+    args = ap.parse_args()
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(args.cert, args.key)
+    ctx.load_verify_locations(args.client_ca)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.state = State(args)
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(tmp, args.port_file)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
