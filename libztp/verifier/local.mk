@@ -9,3 +9,15 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/challenge.c \
 	libztp/verifier/handle.c
 endif
+
+if ENABLE_SERVER
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_verifier
+tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c \
+	tests/unit/verifier_pki.c tests/unit/verifier_pki.h \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_verifier_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_verifier_LDADD = $(TEST_LIBS)
+TESTS += tests/unit/test_verifier
+endif
+endif

@@ -1,0 +1,1561 @@
+/*
+ * Verifier: configuration, the identity check, challenges, the bootstrap
+ * endpoint and every attack of the identity/chain, proof-of-possession and
+ * replay, CSR/key-policy and input-parsing groups. Each negative test
+ * asserts the wire code and HTTP status, that no certificate came back and
+ * that the store's issued-certificate count and the device's state did not
+ * change.
+ */
+#include "verifier/verifier_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <ztp/ca.h>
+#include <ztp/store.h>
+#include <ztp/verifier.h>
+
+#include "testutil.h"
+#include "verifier_pki.h"
+
+#define DAY 86400
+#define DEV "dev-1"
+
+/* ------------------------------------------------------------------ fixture */
+
+static int64_t T0;  /* test start */
+static int64_t clk; /* the verifier's and CA's clock */
+
+static EVP_PKEY *rkey, *ikey, *fkey, *f2key;
+static X509 *root, *issuing, *factory, *factory2;
+static char *root_pem, *iss_pem, *factory_pem, *factory2_pem;
+static ztp_store *store;
+static ztp_ca *dca;
+static ztp_verifier *v;
+static char last_event[4096];
+static int n_events;
+
+static void on_event(const char *json, void *ctx)
+{
+	(void)ctx;
+	snprintf(last_event, sizeof(last_event), "%s", json);
+	n_events++;
+}
+
+static void setup(void)
+{
+	char *cpem = NULL, *kpem = NULL, *code = NULL;
+
+	T0 = (int64_t)time(NULL);
+	clk = T0;
+	rkey = vpki_key("ec-p256");
+	ikey = vpki_key("ec-p256");
+	fkey = vpki_key("ec-p256");
+	f2key = vpki_key("ec-p256");
+	root = vpki_ca("Maker Root", rkey, NULL, NULL, T0 - 365 * DAY,
+		       T0 + 3650 * DAY);
+	issuing = vpki_ca("Maker Issuing", ikey, root, rkey, T0 - 365 * DAY,
+			  T0 + 3650 * DAY);
+	factory = vpki_leaf(DEV, fkey, issuing, ikey, T0 - DAY, T0 + 365 * DAY);
+	factory2 = vpki_leaf("dev-2", f2key, issuing, ikey, T0 - DAY,
+			     T0 + 365 * DAY);
+	root_pem = vpki_pem(root);
+	iss_pem = vpki_pem(issuing);
+	factory_pem = vpki_pem(factory);
+	factory2_pem = vpki_pem(factory2);
+
+	ck_assert_rc(ztp_store_open(&store, "memory:"), ZTP_OK);
+	ck_assert_rc(ztp_ca_create_root(&cpem, &kpem, "/CN=Device CA", NULL,
+					3650),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_new(&dca), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(dca, cpem, kpem, NULL, NULL), ZTP_OK);
+	ck_assert_rc(ztp_ca_set_store(dca, store), ZTP_OK);
+	ck_assert_rc(ztp_ca_set_clock(dca, ztp_clock_fixed, &clk), ZTP_OK);
+	ztp__free_secret(kpem, strlen(kpem));
+	ztp_free(cpem);
+
+	ck_assert_rc(ztp_verifier_new(&v), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_trust_anchors(v, root_pem,
+						    strlen(root_pem)),
+		     ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_issuers(v, iss_pem, strlen(iss_pem)),
+		     ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_ca(v, dca), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_store(v, store), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_clock(v, ztp_clock_fixed, &clk), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "device", 0, 0), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "global", 0, 0), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_event_callback(v, on_event, NULL),
+		     ZTP_OK);
+	ck_assert_rc(ztp_verifier_enroll(v, &code, DEV, factory_pem,
+					 strlen(factory_pem), "model-x",
+					 "batch-7"),
+		     ZTP_OK);
+	ztp_free(code);
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-2", factory2_pem,
+					 strlen(factory2_pem), NULL, NULL),
+		     ZTP_OK);
+	ztp_free(code);
+	n_events = 0;
+	last_event[0] = '\0';
+}
+
+static void teardown(void)
+{
+	ztp_verifier_free(v);
+	ztp_ca_free(dca);
+	ztp_store_free(store);
+	X509_free(root);
+	X509_free(issuing);
+	X509_free(factory);
+	X509_free(factory2);
+	EVP_PKEY_free(rkey);
+	EVP_PKEY_free(ikey);
+	EVP_PKEY_free(fkey);
+	EVP_PKEY_free(f2key);
+	free(root_pem);
+	free(iss_pem);
+	free(factory_pem);
+	free(factory2_pem);
+	v = NULL;
+	dca = NULL;
+	store = NULL;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static uint64_t cert_count(void)
+{
+	uint64_t n = 0;
+
+	ck_assert_rc(ztp_store_cert_count(store, &n), ZTP_OK);
+	return n;
+}
+
+static char *device_state(const char *id)
+{
+	char *json = NULL, *out;
+	json_object *o, *s;
+
+	ck_assert_rc(ztp_store_device_get(store, id, &json), ZTP_OK);
+	o = json_tokener_parse(json);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "state", &s));
+	out = strdup(json_object_get_string(s));
+	json_object_put(o);
+	ztp_free(json);
+	return out;
+}
+
+/* Call an endpoint; returns the HTTP status and the response object. */
+static int call(const char *ep, const char *body, size_t len,
+		const char *peer, json_object **resp)
+{
+	char *out = NULL;
+	int status = 0;
+
+	ck_assert_rc(ztp_verifier_handle(v, &status, &out, ep, body, len, peer,
+					 peer ? strlen(peer) : 0),
+		     ZTP_OK);
+	ck_assert_ptr_nonnull(out);
+	*resp = json_tokener_parse(out);
+	ck_assert_msg(*resp != NULL, "response is not JSON: %s", out);
+	ztp_free(out);
+	return status;
+}
+
+static const char *err_code(json_object *resp)
+{
+	json_object *e, *c;
+
+	if (!json_object_object_get_ex(resp, "error", &e) ||
+	    !json_object_object_get_ex(e, "code", &c))
+		return "";
+	return json_object_get_string(c);
+}
+
+static char *get_nonce(const char *id)
+{
+	char body[256];
+	json_object *r, *n;
+	char *out;
+	int st;
+
+	snprintf(body, sizeof(body), "{\"device_id\":\"%s\"}", id);
+	st = call("challenge", body, strlen(body), NULL, &r);
+	ck_assert_int_eq(st, 200);
+	ck_assert(json_object_object_get_ex(r, "nonce", &n));
+	ck_assert(json_object_object_get_ex(r, "expires_at", NULL));
+	out = strdup(json_object_get_string(n));
+	json_object_put(r);
+	return out;
+}
+
+/* What a bootstrap request is built from; NULL/0 fields take the honest
+ * value. */
+typedef struct breq {
+	const char *device_id;    /* request device_id */
+	const char *nonce;        /* default: a fresh challenge for device_id */
+	X509 *cert;               /* default: factory */
+	const char *cert_pem;     /* raw factory_cert string */
+	const char *chain_json;   /* raw JSON for factory_chain */
+	EVP_PKEY *csr_key;        /* default: a fresh P-256 key */
+	const char *csr_pem;      /* raw csr string */
+	EVP_PKEY *sign_key;       /* default: fkey */
+	const char *sign_device;  /* transcript device ID */
+	const char *sign_nonce;   /* transcript nonce */
+	bool sign_other_csr;      /* transcript over another CSR */
+	const char *signature;    /* raw signature string */
+} breq;
+
+static char *sign_b64(EVP_PKEY *key, const char *id, const char *nonce,
+		      const uint8_t hash[32])
+{
+	ztp__buf t = {0};
+	ztp__sigalg alg;
+	uint8_t *sig = NULL;
+	size_t siglen = 0;
+	char *b64 = NULL;
+
+	ck_assert_rc(ztp__buf_append(&t, "ZTP-BOOTSTRAP-V1", 17), ZTP_OK);
+	ck_assert_rc(ztp__buf_append(&t, id, strlen(id) + 1), ZTP_OK);
+	ck_assert_rc(ztp__buf_append(&t, nonce, strlen(nonce) + 1), ZTP_OK);
+	ck_assert_rc(ztp__buf_append(&t, hash, 32), ZTP_OK);
+	ck_assert_rc(ztp__sigalg_for_key(&alg, key), ZTP_OK);
+	ck_assert_rc(ztp__sig_sign(&sig, &siglen, key, alg, t.data, t.len),
+		     ZTP_OK);
+	ck_assert_rc(ztp__b64_encode(&b64, sig, siglen), ZTP_OK);
+	free(sig);
+	ztp__buf_free(&t);
+	return b64;
+}
+
+static void csr_hash(uint8_t out[32], X509_REQ *r)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509_REQ(r, &der);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_rc(ztp__sha256(out, der, (size_t)n), ZTP_OK);
+	OPENSSL_free(der);
+}
+
+static char *build(const breq *b)
+{
+	const char *id = b->device_id ? b->device_id : DEV;
+	char *nonce = b->nonce ? strdup(b->nonce) : get_nonce(id);
+	EVP_PKEY *ck = b->csr_key ? b->csr_key : vpki_key("ec-p256");
+	X509_REQ *csr = vpki_csr(ck, "ignored-subject");
+	char *csrpem = vpki_csr_pem(csr);
+	char *certpem = vpki_pem(b->cert ? b->cert : factory);
+	uint8_t h[32];
+	char *sig = NULL, *out;
+	json_object *o = json_object_new_object();
+
+	if (b->sign_other_csr) {
+		EVP_PKEY *k2 = vpki_key("ec-p256");
+		X509_REQ *c2 = vpki_csr(k2, NULL);
+
+		csr_hash(h, c2);
+		X509_REQ_free(c2);
+		EVP_PKEY_free(k2);
+	} else if (b->csr_pem != NULL) {
+		X509_REQ *r = NULL;
+
+		/* Sign over what the server will hash when it parses. */
+		if (ztp__pem_csr(&r, b->csr_pem, strlen(b->csr_pem)) == ZTP_OK)
+			csr_hash(h, r);
+		else
+			memset(h, 0, 32);
+		X509_REQ_free(r);
+	} else {
+		csr_hash(h, csr);
+	}
+	if (b->signature == NULL)
+		sig = sign_b64(b->sign_key ? b->sign_key : fkey,
+			       b->sign_device ? b->sign_device : id,
+			       b->sign_nonce ? b->sign_nonce : nonce, h);
+	json_object_object_add(o, "device_id", json_object_new_string(id));
+	json_object_object_add(o, "nonce", json_object_new_string(nonce));
+	json_object_object_add(o, "csr", json_object_new_string(
+						 b->csr_pem ? b->csr_pem
+							    : csrpem));
+	json_object_object_add(o, "factory_cert",
+			       json_object_new_string(b->cert_pem ? b->cert_pem
+								  : certpem));
+	if (b->chain_json != NULL)
+		json_object_object_add(o, "factory_chain",
+				       json_tokener_parse(b->chain_json));
+	json_object_object_add(o, "signature",
+			       json_object_new_string(b->signature ? b->signature
+								   : sig));
+	out = strdup(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	free(sig);
+	free(certpem);
+	free(csrpem);
+	X509_REQ_free(csr);
+	if (b->csr_key == NULL)
+		EVP_PKEY_free(ck);
+	free(nonce);
+	return out;
+}
+
+/* A rejected bootstrap: the code, the status, no certificate, no new
+ * certificate record, the device state unchanged. */
+static void expect_reject_body(const char *body, size_t len, const char *peer,
+			       int status, const char *code)
+{
+	uint64_t before = cert_count();
+	char *s1 = device_state(DEV), *s2;
+	json_object *r;
+	int st = call("bootstrap", body, len, peer, &r);
+
+	ck_assert_msg(st == status && strcmp(err_code(r), code) == 0,
+		      "want %d %s, got %d %s", status, code, st,
+		      json_object_to_json_string(r));
+	ck_assert(!json_object_object_get_ex(r, "certificate", NULL));
+	ck_assert_uint_eq(cert_count(), before);
+	s2 = device_state(DEV);
+	ck_assert_str_eq(s1, s2);
+	free(s1);
+	free(s2);
+	json_object_put(r);
+}
+
+static void expect_reject(const breq *b, const char *peer, int status,
+			  const char *code)
+{
+	char *body = build(b);
+
+	expect_reject_body(body, strlen(body), peer, status, code);
+	free(body);
+}
+
+static json_object *expect_accept(const breq *b, const char *peer)
+{
+	uint64_t before = cert_count();
+	char *body = build(b);
+	json_object *r;
+	int st = call("bootstrap", body, strlen(body), peer, &r);
+
+	ck_assert_msg(st == 200, "got %d %s", st, json_object_to_json_string(r));
+	ck_assert(json_object_object_get_ex(r, "certificate", NULL));
+	ck_assert_uint_eq(cert_count(), before + 1);
+	free(body);
+	return r;
+}
+
+/* ------------------------------------------------------------------ config */
+
+START_TEST(config_setters)
+{
+	ztp_verifier *w = NULL;
+
+	ck_assert_rc(ztp_verifier_new(NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_new(&w), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_bootstrap_lifetime(w, 59), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_bootstrap_lifetime(w, 86401), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_bootstrap_lifetime(w, 3600), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_clock_leeway(w, -1), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_challenge_ttl(w, 5), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_max_chain_depth(w, 9), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_key_policy(w, "ec-p256,rsa-1024"),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_key_policy(w, "bogus"), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_max_request_size(w, 10), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_rate_limit(w, "tenant", 1, 1), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_rate_limit(w, "device", -1, 1),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_rate_limit(w, "device", 1, 0), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_hmac_secret(w, (const uint8_t *)"short",
+						  5),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_trust_anchors(w, "junk", 4), ZTP_EPARSE);
+	ck_assert_rc(ztp_verifier_set_ca(w, NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_store(NULL, NULL), ZTP_EINVAL);
+	ztp_verifier_free(w);
+	ztp_verifier_free(NULL);
+}
+END_TEST
+
+START_TEST(config_not_configured)
+{
+	ztp_verifier *w = NULL;
+	char *out = NULL;
+	int st = 0;
+
+	ck_assert_rc(ztp_verifier_new(&w), ZTP_OK);
+	ck_assert_rc(ztp_verifier_handle(w, &st, &out, "bootstrap", "{}", 2,
+					 NULL, 0),
+		     ZTP_OK);
+	ck_assert_int_eq(st, 503);
+	ck_assert_ptr_nonnull(strstr(out, "not_configured"));
+	ztp_free(out);
+	ck_assert_rc(ztp_verifier_check_cert(w, &out, factory_pem,
+					     strlen(factory_pem), NULL, 0, 0),
+		     ZTP_ESTATE);
+	ck_assert_ptr_null(out);
+	ztp_verifier_free(w);
+}
+END_TEST
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char *p = ztp_test_path(dir, name);
+	FILE *f = fopen(p, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+START_TEST(config_file)
+{
+	char *dir = ztp_test_tmpdir(), *cpath, *cpem = NULL, *kpem = NULL;
+	char *code = NULL, *body;
+	ztp_verifier *w = NULL;
+	json_object *r;
+	int st;
+	char *out = NULL;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_rc(ztp_ca_create_root(&cpem, &kpem, "/CN=File CA", NULL, 30),
+		     ZTP_OK);
+	write_file(dir, "roots.pem", root_pem);
+	write_file(dir, "issuers.pem", iss_pem);
+	write_file(dir, "ca.pem", cpem);
+	write_file(dir, "ca.key", kpem);
+	write_file(dir, "hmac.key", "0123456789abcdef0123456789abcdef!");
+	write_file(dir, "short.key", "too short");
+	write_file(dir, "ztp.json",
+		   "{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+		   "\"device_ca\":{\"cert\":\"ca.pem\",\"key\":\"ca.key\"},"
+		   "\"store\":\"sqlite:reg.db\",\"bootstrap_lifetime\":3600,"
+		   "\"clock_leeway\":30,\"challenge_ttl\":120,"
+		   "\"max_chain_depth\":2,"
+		   "\"key_policy\":\"ec-p256,ed25519\","
+		   "\"max_request_size\":32768,"
+		   "\"rate_limits\":{\"device\":{\"rate\":0.5,\"burst\":3},"
+		   "\"global\":{\"rate\":0}},"
+		   "\"hmac_secret_file\":\"hmac.key\"}");
+	cpath = ztp_test_path(dir, "ztp.json");
+	ck_assert_rc(ztp_verifier_new(&w), ZTP_OK);
+	ck_assert_rc(ztp_verifier_load_config(w, cpath), ZTP_OK);
+	ck_assert_rc(ztp_verifier_load_config(w, cpath), ZTP_ESTATE);
+	ck_assert_int_eq(w->bootstrap_lifetime, 3600);
+	ck_assert_int_eq(w->leeway, 30);
+	ck_assert_int_eq(w->challenge_ttl, 120);
+	ck_assert_int_eq(w->max_depth, 2);
+	ck_assert_uint_eq(w->max_request, 32768);
+	ck_assert(w->rl.dev_rate == 0.5 && w->rl.dev_burst == 3);
+	ck_assert(w->rl.glob_rate == 0);
+	ck_assert_uint_eq(w->secret_len, 33);
+	ck_assert(!w->keypolicy.ec_p384);
+	ck_assert_rc(ztp_verifier_enroll(w, &code, DEV, factory_pem,
+					 strlen(factory_pem), NULL, NULL),
+		     ZTP_OK);
+	ztp_free(code);
+
+	/* A full bootstrap through the file-configured handle. */
+	{
+		ztp_verifier *saved = v;
+
+		v = w;
+		body = build(&(breq){0});
+		st = call("bootstrap", body, strlen(body), NULL, &r);
+		ck_assert_msg(st == 200, "%s", json_object_to_json_string(r));
+		json_object_put(r);
+		free(body);
+		v = saved;
+	}
+	ztp_verifier_free(w);
+	free(cpath);
+
+	/* Refused configurations. */
+	static const char *const bad[] = {
+		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+		"\"bogus\":1}",
+		"{\"trust_anchors\":\"roots.pem\"}",
+		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+		"\"clock_leeway\":\"60\"}",
+		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+		"\"challenge_ttl\":100000}",
+		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+		"\"hmac_secret_file\":\"short.key\"}",
+		"{\"trust_anchors\":\"missing.pem\",\"issuers\":\"issuers.pem\"}",
+		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+		"\"rate_limits\":{\"device\":{\"rate\":1}}}",
+		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+		"\"device_ca\":{\"cert\":\"ca.pem\"}}",
+		"[1]",
+		"{\"trust_anchors\":\"roots.pem\",\"trust_anchors\":\"x\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(dir, "bad.json", bad[i]);
+		cpath = ztp_test_path(dir, "bad.json");
+		ck_assert_rc(ztp_verifier_new(&w), ZTP_OK);
+		ck_assert_msg(ztp_verifier_load_config(w, cpath) < 0,
+			      "accepted: %s", bad[i]);
+		ztp_verifier_free(w);
+		free(cpath);
+	}
+	(void)out;
+	ztp__free_secret(kpem, strlen(kpem));
+	ztp_free(cpem);
+	ztp_test_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ check_cert */
+
+static int check(X509 *c, const char *untrusted, int64_t at, char **json)
+{
+	char *pem = vpki_pem(c);
+	int rc = ztp_verifier_check_cert(v, json, pem, strlen(pem), untrusted,
+					 untrusted ? strlen(untrusted) : 0,
+					 at);
+	free(pem);
+	return rc;
+}
+
+static void expect_check(X509 *c, const char *untrusted, int64_t at, int rc,
+			 const char *code)
+{
+	char *json = NULL;
+
+	ck_assert_rc(check(c, untrusted, at, &json), rc);
+	ck_assert_ptr_nonnull(json);
+	if (code != NULL)
+		ck_assert_msg(strstr(json, code) != NULL, "want %s: %s", code,
+			      json);
+	else
+		ck_assert_ptr_nonnull(strstr(json, "\"accepted\""));
+	ztp_free(json);
+}
+
+START_TEST(check_cert_profile)
+{
+	EVP_PKEY *k = vpki_key("ec-p256");
+	vpki_cert_opts o = {.cn = "dev-9",
+			    .bc = "critical,CA:FALSE",
+			    .ku = "critical,digitalSignature",
+			    .eku = "clientAuth",
+			    .not_before = T0 - DAY,
+			    .not_after = T0 + DAY};
+	X509 *c;
+	char *json = NULL;
+
+	expect_check(factory, NULL, 0, ZTP_OK, NULL);
+	ck_assert_rc(check(factory, NULL, 0, &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"device_id\":\"dev-1\""));
+	ztp_free(json);
+	ck_assert_rc(check(factory, NULL, 0, NULL), ZTP_OK);
+
+#define VARIANT(field, value, rc, want)                                        \
+	do {                                                                   \
+		vpki_cert_opts p = o;                                          \
+		p.field = value;                                               \
+		c = vpki_cert(&p, k, issuing, ikey);                           \
+		expect_check(c, NULL, 0, rc, want);                            \
+		X509_free(c);                                                  \
+	} while (0)
+
+	VARIANT(bc, "critical,CA:TRUE", ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(bc, NULL, ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(ku, NULL, ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(ku, "critical,keyEncipherment", ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(eku, NULL, ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(eku, "serverAuth", ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(eku, "anyExtendedKeyUsage", ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(cn, NULL, ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(cn, "dev/1", ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(san, "URI:urn:ztp:device:other", ZTP_EMISMATCH,
+		"bad_certificate_profile");
+	VARIANT(eku, "serverAuth,clientAuth", ZTP_OK, NULL);
+	VARIANT(san, "URI:urn:ztp:device:dev-9", ZTP_OK, NULL);
+#undef VARIANT
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+START_TEST(check_cert_chain)
+{
+	EVP_PKEY *ok = vpki_key("ec-p256"), *oik = vpki_key("ec-p256"),
+		 *dk = vpki_key("ec-p256"), *ek = vpki_key("ec-p256");
+	X509 *oroot = vpki_ca("Other Root", ok, NULL, NULL, T0 - DAY,
+			      T0 + DAY * 30);
+	X509 *oiss = vpki_ca("Maker Issuing", oik, oroot, ok, T0 - DAY,
+			     T0 + DAY * 30);
+	X509 *leaf = vpki_leaf("dev-5", dk, oiss, oik, T0 - DAY, T0 + DAY);
+	char *fake = vpki_pem2(oiss, oroot);
+	vpki_cert_opts eo = {.cn = "dev-evil",
+			     .bc = "critical,CA:TRUE",
+			     .ku = "critical,digitalSignature,keyCertSign",
+			     .eku = "clientAuth",
+			     .not_before = T0 - DAY,
+			     .not_after = T0 + DAY};
+	X509 *evil = vpki_cert(&eo, ek, issuing, ikey);
+	X509 *forged = vpki_leaf(DEV, dk, evil, ek, T0 - DAY, T0 + DAY);
+	char *evil_pem = vpki_pem(evil);
+	X509 *direct = vpki_leaf("dev-6", dk, root, rkey, T0 - DAY, T0 + DAY);
+	X509 *selfsigned = vpki_leaf("dev-7", dk, NULL, NULL, T0 - DAY,
+				     T0 + DAY);
+
+	/* Another root, and the same with a device-supplied fake root. */
+	expect_check(leaf, NULL, 0, ZTP_EUNTRUSTED, "untrusted_certificate");
+	expect_check(leaf, fake, 0, ZTP_EUNTRUSTED, "untrusted_certificate");
+	/* Signed by another device's wrongly CA:TRUE certificate: OpenSSL
+	 * accepts the path, the issuer allowlist does not. */
+	expect_check(forged, evil_pem, 0, ZTP_EUNTRUSTED, "issuer_not_allowed");
+	/* Issued directly by the root, which is not an allowed issuer. */
+	expect_check(direct, NULL, 0, ZTP_EUNTRUSTED, "issuer_not_allowed");
+	expect_check(selfsigned, NULL, 0, ZTP_EUNTRUSTED,
+		     "untrusted_certificate");
+	/* Depth: root -> issuing -> leaf has one intermediate. */
+	ck_assert_rc(ztp_verifier_set_max_chain_depth(v, 0), ZTP_OK);
+	expect_check(factory, NULL, 0, ZTP_EUNTRUSTED, "untrusted_certificate");
+	ck_assert_rc(ztp_verifier_set_max_chain_depth(v, 1), ZTP_OK);
+	expect_check(factory, NULL, 0, ZTP_OK, NULL);
+	/* Garbage. */
+	ck_assert_rc(ztp_verifier_check_cert(v, NULL, "junk", 4, NULL, 0, 0),
+		     ZTP_EPARSE);
+
+	X509_free(oroot);
+	X509_free(oiss);
+	X509_free(leaf);
+	X509_free(evil);
+	X509_free(forged);
+	X509_free(direct);
+	X509_free(selfsigned);
+	free(fake);
+	free(evil_pem);
+	EVP_PKEY_free(ok);
+	EVP_PKEY_free(oik);
+	EVP_PKEY_free(dk);
+	EVP_PKEY_free(ek);
+}
+END_TEST
+
+START_TEST(check_cert_validity_boundaries)
+{
+	EVP_PKEY *k = vpki_key("ec-p256");
+	int64_t nb = T0 + 1000, na = T0 + 5000;
+	X509 *c = vpki_leaf("dev-9", k, issuing, ikey, nb, na);
+
+	/* leeway 60: valid over [nb - 60, na + 60], inclusive. */
+	expect_check(c, NULL, nb - 61, ZTP_EEXPIRED, "certificate_expired");
+	expect_check(c, NULL, nb - 60, ZTP_OK, NULL);
+	expect_check(c, NULL, na + 60, ZTP_OK, NULL);
+	expect_check(c, NULL, na + 61, ZTP_EEXPIRED, "certificate_expired");
+	ck_assert_rc(ztp_verifier_set_clock_leeway(v, 0), ZTP_OK);
+	expect_check(c, NULL, nb - 1, ZTP_EEXPIRED, "certificate_expired");
+	expect_check(c, NULL, nb, ZTP_OK, NULL);
+	expect_check(c, NULL, na, ZTP_OK, NULL);
+	expect_check(c, NULL, na + 1, ZTP_EEXPIRED, "certificate_expired");
+	/* The injected clock is used when no time is given. */
+	clk = na + 1;
+	expect_check(c, NULL, 0, ZTP_EEXPIRED, "certificate_expired");
+	/* An expired issuing CA fails the chain check the same way. */
+	clk = T0;
+	ck_assert_rc(ztp_verifier_set_clock_leeway(v, 60), ZTP_OK);
+	X509_free(c);
+	c = vpki_leaf("dev-9", k, issuing, ikey, T0, T0 + 4000 * DAY);
+	expect_check(c, NULL, T0 + 3650 * DAY + 60, ZTP_OK, NULL);
+	expect_check(c, NULL, T0 + 3650 * DAY + 61, ZTP_EEXPIRED,
+		     "certificate at depth 1 expired");
+	X509_free(c);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ bootstrap: happy paths */
+
+static void check_issued(json_object *r, const char *id, EVP_PKEY *csr_key)
+{
+	json_object *c, *ch, *na;
+	X509 *cert = NULL;
+	char got[ZTP_ID_MAX + 1];
+	int64_t t;
+
+	ck_assert(json_object_object_get_ex(r, "certificate", &c));
+	ck_assert(json_object_object_get_ex(r, "chain", &ch));
+	ck_assert(json_object_object_get_ex(r, "not_after", &na));
+	ck_assert_int_eq(json_object_array_length(ch), 1);
+	ck_assert_rc(ztp__pem_cert(&cert, json_object_get_string(c),
+				   (size_t)json_object_get_string_len(c)),
+		     ZTP_OK);
+	ck_assert_rc(ztp__cert_device_id(got, cert), ZTP_OK);
+	ck_assert_str_eq(got, id);
+	if (csr_key != NULL)
+		ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(cert), csr_key),
+				 1);
+	ck_assert_rc(ztp__time_parse(&t, json_object_get_string(na)), ZTP_OK);
+	ck_assert_int_eq(t, clk + DAY);
+	X509_free(cert);
+}
+
+START_TEST(bootstrap_ok)
+{
+	EVP_PKEY *ck = vpki_key("ec-p256");
+	json_object *r = expect_accept(&(breq){.csr_key = ck}, factory_pem);
+	char *st = device_state(DEV), *json = NULL;
+
+	check_issued(r, DEV, ck);
+	ck_assert_str_eq(st, "bootstrapped");
+	ck_assert_ptr_nonnull(strstr(last_event, "\"result\":\"accepted\""));
+	ck_assert_ptr_nonnull(strstr(last_event, "\"serial\":\""));
+	ck_assert_ptr_nonnull(strstr(last_event, "\"device_id\":\"dev-1\""));
+	ck_assert_rc(ztp_store_event_list(store, 0, 100, &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"accepted\""));
+	ztp_free(json);
+	free(st);
+	json_object_put(r);
+	/* A second bootstrap (new challenge) is allowed; state stays. */
+	r = expect_accept(&(breq){0}, NULL);
+	json_object_put(r);
+	ck_assert_rc(ztp_verifier_stats(v, &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"accepted\":4"));
+	ck_assert_ptr_nonnull(strstr(json, "\"bootstraps\":2"));
+	ztp_free(json);
+	EVP_PKEY_free(ck);
+}
+END_TEST
+
+START_TEST(bootstrap_key_types)
+{
+	static const char *const types[] = {"ec-p384", "ed25519", "rsa-2048"};
+	char id[16], *code = NULL, *pem;
+
+	for (size_t i = 0; i < 3; i++) {
+		EVP_PKEY *k = vpki_key(types[i]), *ck = vpki_key(types[i]);
+		X509 *c;
+		json_object *r;
+
+		snprintf(id, sizeof(id), "kt-%zu", i);
+		c = vpki_leaf(id, k, issuing, ikey, T0 - DAY, T0 + DAY);
+		pem = vpki_pem(c);
+		ck_assert_rc(ztp_verifier_enroll(v, &code, id, pem,
+						 strlen(pem), NULL, NULL),
+			     ZTP_OK);
+		ztp_free(code);
+		r = expect_accept(&(breq){.device_id = id,
+					  .cert = c,
+					  .sign_key = k,
+					  .csr_key = ck},
+				  pem);
+		check_issued(r, id, ck);
+		json_object_put(r);
+		free(pem);
+		X509_free(c);
+		EVP_PKEY_free(k);
+		EVP_PKEY_free(ck);
+	}
+}
+END_TEST
+
+START_TEST(bootstrap_chain_hint)
+{
+	/* The device may send its issuing CA; an unconfigured issuer that
+	 * the device sends is not trusted for that. */
+	char chain[8192];
+	json_object *r;
+	json_object *s = json_object_new_string(iss_pem);
+
+	snprintf(chain, sizeof(chain), "[%s]",
+		 json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
+	json_object_put(s);
+	r = expect_accept(&(breq){.chain_json = chain}, NULL);
+	json_object_put(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ bootstrap: identity and chain */
+
+START_TEST(attack_identity)
+{
+	EVP_PKEY *ok = vpki_key("ec-p256"), *oik = vpki_key("ec-p256"),
+		 *ek = vpki_key("ec-p256"), *k = vpki_key("ec-p256");
+	X509 *oroot = vpki_ca("Other Root", ok, NULL, NULL, T0 - DAY,
+			      T0 + DAY * 30);
+	X509 *oiss = vpki_ca("Other Issuing", oik, oroot, ok, T0 - DAY,
+			     T0 + DAY * 30);
+	X509 *other = vpki_leaf(DEV, fkey, oiss, oik, T0 - DAY, T0 + DAY);
+	char *fake = vpki_pem2(oiss, oroot);
+	json_object *fa = json_object_new_array();
+	vpki_cert_opts eo = {.cn = "dev-evil",
+			     .bc = "critical,CA:TRUE",
+			     .ku = "critical,digitalSignature,keyCertSign",
+			     .eku = "clientAuth",
+			     .not_before = T0 - DAY,
+			     .not_after = T0 + DAY};
+	X509 *evil = vpki_cert(&eo, ek, issuing, ikey);
+	X509 *forged = vpki_leaf(DEV, fkey, evil, ek, T0 - DAY, T0 + DAY);
+	json_object *ea = json_object_new_array();
+	char *evil_pem = vpki_pem(evil), *oiss_pem = vpki_pem(oiss),
+	     *oroot_pem = vpki_pem(oroot);
+	vpki_cert_opts o = {.cn = DEV,
+			    .bc = "critical,CA:FALSE",
+			    .ku = "critical,digitalSignature",
+			    .eku = "clientAuth",
+			    .not_before = T0 - DAY,
+			    .not_after = T0 + DAY};
+	X509 *c;
+
+	(void)fake;
+	json_object_array_add(fa, json_object_new_string(oiss_pem));
+	json_object_array_add(fa, json_object_new_string(oroot_pem));
+	json_object_array_add(ea, json_object_new_string(evil_pem));
+
+	/* Untrusted root; the same with the fake root sent by the device. */
+	expect_reject(&(breq){.cert = other}, NULL, 401,
+		      "untrusted_certificate");
+	expect_reject(&(breq){.cert = other,
+			      .chain_json = json_object_to_json_string(fa)},
+		      NULL, 401, "untrusted_certificate");
+	/* Forged by another device's (wrongly CA:TRUE) certificate. */
+	expect_reject(&(breq){.cert = forged,
+			      .chain_json = json_object_to_json_string(ea)},
+		      NULL, 401, "issuer_not_allowed");
+
+	/* Leaf profiles: all signed by the genuine issuing CA with the
+	 * enrolled key, so only the profile is wrong. */
+#define BAD(field, value)                                                      \
+	do {                                                                   \
+		vpki_cert_opts p = o;                                          \
+		p.field = value;                                               \
+		c = vpki_cert(&p, fkey, issuing, ikey);                        \
+		expect_reject(&(breq){.cert = c}, NULL, 401,                   \
+			      "bad_certificate_profile");                      \
+		X509_free(c);                                                  \
+	} while (0)
+	BAD(bc, "critical,CA:TRUE");
+	BAD(bc, NULL);
+	BAD(ku, NULL);
+	BAD(eku, NULL);
+	BAD(eku, "serverAuth");
+	BAD(eku, "anyExtendedKeyUsage");
+	BAD(san, "URI:urn:ztp:device:dev-2");
+#undef BAD
+
+	/* The certificate of dev-2 used to bootstrap dev-1, and vice versa
+	 * with dev-2's challenge. */
+	expect_reject(&(breq){.cert = factory2, .sign_key = f2key}, NULL, 401,
+		      "device_mismatch");
+	/* Unknown device: a valid certificate, never enrolled. */
+	c = vpki_leaf("dev-3", k, issuing, ikey, T0 - DAY, T0 + DAY);
+	expect_reject(&(breq){.device_id = "dev-3", .cert = c, .sign_key = k},
+		      NULL, 404, "unknown_device");
+	X509_free(c);
+	/* Fingerprint mismatch: a valid dev-1 certificate that is not the
+	 * enrolled one. */
+	c = vpki_leaf(DEV, k, issuing, ikey, T0 - DAY, T0 + DAY);
+	expect_reject(&(breq){.cert = c, .sign_key = k}, NULL, 401,
+		      "fingerprint_mismatch");
+	X509_free(c);
+	/* The TLS peer certificate is another one. */
+	expect_reject(&(breq){0}, factory2_pem, 401,
+		      "peer_certificate_mismatch");
+	expect_reject(&(breq){0}, "not a certificate", 401,
+		      "peer_certificate_mismatch");
+
+	json_object_put(fa);
+	json_object_put(ea);
+	X509_free(oroot);
+	X509_free(oiss);
+	X509_free(other);
+	X509_free(evil);
+	X509_free(forged);
+	free(fake);
+	free(evil_pem);
+	free(oiss_pem);
+	free(oroot_pem);
+	EVP_PKEY_free(ok);
+	EVP_PKEY_free(oik);
+	EVP_PKEY_free(ek);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+START_TEST(attack_blocked_device)
+{
+	ck_assert_rc(ztp_store_device_set_state(store, DEV, NULL, "revoked",
+						NULL),
+		     ZTP_OK);
+	expect_reject(&(breq){0}, NULL, 403, "device_blocked");
+	ck_assert_ptr_nonnull(strstr(last_event, "device_blocked"));
+}
+END_TEST
+
+START_TEST(attack_revoked_factory_cert)
+{
+	/* A factory certificate recorded in the store and revoked there. */
+	char serial[64];
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(factory), NULL);
+	char *hex = BN_bn2hex(bn), *p = hex;
+	uint8_t fp[32];
+	char fph[65];
+	size_t i;
+
+	while (*p == '0')
+		p++;
+	for (i = 0; p[i] && i < sizeof(serial) - 1; i++)
+		serial[i] = (char)((p[i] >= 'A' && p[i] <= 'F') ? p[i] + 32
+								 : p[i]);
+	serial[i] = '\0';
+	ck_assert_rc(ztp__cert_fingerprint(fp, factory), ZTP_OK);
+	ztp__hex_encode(fph, fp, 32);
+	ck_assert_rc(ztp_store_cert_add(store, serial, DEV, "factory",
+					T0 - DAY, T0 + 365 * DAY, fph),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_revoke(store, serial, 1, T0), ZTP_OK);
+	expect_reject(&(breq){0}, NULL, 403, "certificate_revoked");
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+END_TEST
+
+START_TEST(attack_validity_boundaries)
+{
+	/* dev-1's certificate expires at T0+5000; dev-2's starts at
+	 * T0+1000: both re-enrolled under fresh IDs. */
+	EVP_PKEY *k1 = vpki_key("ec-p256"), *k2 = vpki_key("ec-p256");
+	X509 *late = vpki_leaf("dev-late", k1, issuing, ikey, T0 + 1000,
+			       T0 + DAY);
+	X509 *soon = vpki_leaf("dev-soon", k2, issuing, ikey, T0 - DAY,
+			       T0 + 5000);
+	char *code = NULL, *pem;
+	json_object *r;
+
+	pem = vpki_pem(late);
+	clk = T0 + 1000;
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-late", pem,
+					 strlen(pem), NULL, NULL),
+		     ZTP_OK);
+	ztp_free(code);
+	free(pem);
+	pem = vpki_pem(soon);
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-soon", pem,
+					 strlen(pem), NULL, NULL),
+		     ZTP_OK);
+	ztp_free(code);
+	free(pem);
+
+	clk = T0 + 1000 - 61;
+	expect_reject(&(breq){.device_id = "dev-late", .cert = late,
+			      .sign_key = k1},
+		      NULL, 401, "certificate_expired");
+	clk = T0 + 1000 - 60;
+	r = expect_accept(&(breq){.device_id = "dev-late", .cert = late,
+				  .sign_key = k1},
+			  NULL);
+	json_object_put(r);
+	clk = T0 + 5000 + 61;
+	expect_reject(&(breq){.device_id = "dev-soon", .cert = soon,
+			      .sign_key = k2},
+		      NULL, 401, "certificate_expired");
+	clk = T0 + 5000 + 60;
+	r = expect_accept(&(breq){.device_id = "dev-soon", .cert = soon,
+				  .sign_key = k2},
+			  NULL);
+	json_object_put(r);
+	X509_free(late);
+	X509_free(soon);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ bootstrap: proof of possession and replay */
+
+START_TEST(attack_pop)
+{
+	EVP_PKEY *k = vpki_key("ec-p256");
+	char *n1 = get_nonce(DEV), *n2 = get_nonce(DEV), *n3 = get_nonce("dev-2");
+	char *body;
+	json_object *r;
+
+	expect_reject(&(breq){.sign_key = k}, NULL, 401, "bad_signature");
+	expect_reject(&(breq){.sign_key = f2key}, NULL, 401, "bad_signature");
+	expect_reject(&(breq){.nonce = n1, .sign_nonce = n2}, NULL, 401,
+		      "bad_signature");
+	expect_reject(&(breq){.sign_device = "dev-2"}, NULL, 401,
+		      "bad_signature");
+	expect_reject(&(breq){.sign_other_csr = true}, NULL, 401,
+		      "bad_signature");
+	expect_reject(&(breq){.signature = "AAAA"}, NULL, 401, "bad_signature");
+	expect_reject(&(breq){.signature = "not base64!"}, NULL, 400,
+		      "malformed_request");
+	/* Another device's challenge. */
+	expect_reject(&(breq){.nonce = n3}, NULL, 401, "challenge_invalid");
+	/* Forged tokens: one character changed, wrong length, random. */
+	n1[10] = n1[10] == 'A' ? 'B' : 'A';
+	expect_reject(&(breq){.nonce = n1}, NULL, 401, "challenge_invalid");
+	expect_reject(&(breq){.nonce = "abc"}, NULL, 401, "challenge_invalid");
+	memset(n2, 'A', strlen(n2));
+	expect_reject(&(breq){.nonce = n2}, NULL, 401, "challenge_invalid");
+	/* A challenge from a verifier with another secret. */
+	{
+		ztp_verifier *saved = v, *w = NULL;
+		char *n4;
+
+		ck_assert_rc(ztp_verifier_new(&w), ZTP_OK);
+		v = w;
+		n4 = get_nonce(DEV);
+		v = saved;
+		expect_reject(&(breq){.nonce = n4}, NULL, 401,
+			      "challenge_invalid");
+		free(n4);
+		ztp_verifier_free(w);
+	}
+
+	/* Replay: the same accepted request again. */
+	body = build(&(breq){0});
+	ck_assert_int_eq(call("bootstrap", body, strlen(body), NULL, &r), 200);
+	json_object_put(r);
+	expect_reject_body(body, strlen(body), NULL, 409, "challenge_replayed");
+	free(body);
+	free(n1);
+	free(n2);
+	free(n3);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+START_TEST(attack_challenge_expiry)
+{
+	char *n = get_nonce(DEV);
+	json_object *r;
+
+	/* TTL 300 + leeway 60. */
+	clk = T0 + 361;
+	expect_reject(&(breq){.nonce = n}, NULL, 401, "challenge_expired");
+	clk = T0 + 360;
+	r = expect_accept(&(breq){.nonce = n}, NULL);
+	json_object_put(r);
+	/* Issued in the future (a clock far behind the issuer's). */
+	clk = T0 + 1000;
+	free(n);
+	n = get_nonce(DEV);
+	clk = T0 + 1000 - 61;
+	expect_reject(&(breq){.nonce = n}, NULL, 401, "challenge_expired");
+	free(n);
+}
+END_TEST
+
+START_TEST(challenge_endpoint)
+{
+	json_object *r;
+	char *n = get_nonce(DEV);
+
+	/* 65 bytes in unpadded base64url. */
+	ck_assert_uint_eq(strlen(n), 87);
+	ck_assert_ptr_null(strpbrk(n, "+/="));
+	free(n);
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"a/b\"}", 19, NULL,
+			      &r),
+			 400);
+	ck_assert_str_eq(err_code(r), "malformed_request");
+	json_object_put(r);
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\",\"x\":1}",
+			      27, NULL, &r),
+			 400);
+	json_object_put(r);
+	/* A peer certificate must name the device asking. */
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
+			      factory2_pem, &r),
+			 401);
+	ck_assert_str_eq(err_code(r), "peer_certificate_mismatch");
+	json_object_put(r);
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
+			      factory_pem, &r),
+			 200);
+	json_object_put(r);
+	/* Any syntactically valid device gets a challenge: no registry
+	 * lookup, so the endpoint does not reveal which devices exist. */
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"nobody\"}", 22,
+			      NULL, &r),
+			 200);
+	json_object_put(r);
+	ck_assert_int_eq(call("nope", "{}", 2, NULL, &r), 404);
+	ck_assert_str_eq(err_code(r), "unknown_endpoint");
+	json_object_put(r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ bootstrap: CSR and key policy */
+
+static char *csr_with_bad_sig(void)
+{
+	EVP_PKEY *k = vpki_key("ec-p256");
+	X509_REQ *r = vpki_csr(k, NULL);
+	unsigned char *der = NULL;
+	int n = i2d_X509_REQ(r, &der);
+	const unsigned char *p;
+	X509_REQ *bad;
+	char *pem;
+
+	/* Flip a bit inside the signature value (the DER ends with it). */
+	der[n - 3] ^= 0x01;
+	p = der;
+	bad = d2i_X509_REQ(NULL, &p, n);
+	ck_assert_ptr_nonnull(bad);
+	pem = vpki_csr_pem(bad);
+	X509_REQ_free(bad);
+	X509_REQ_free(r);
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
+	return pem;
+}
+
+START_TEST(attack_csr)
+{
+	EVP_PKEY *rsa = vpki_key("rsa-1024"), *p224 = vpki_key("ec-p224");
+	char *bad = csr_with_bad_sig(), *junk;
+	X509_REQ *r = vpki_csr(fkey, NULL);
+	char *same = vpki_csr_pem(r);
+
+	expect_reject(&(breq){.csr_pem = bad}, NULL, 400, "bad_csr");
+	expect_reject(&(breq){.csr_key = rsa}, NULL, 400, "key_policy");
+	expect_reject(&(breq){.csr_key = p224}, NULL, 400, "key_policy");
+	expect_reject(&(breq){.csr_key = fkey}, NULL, 400, "csr_key_reused");
+	expect_reject(&(breq){.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n"
+					 "AAAA\n-----END CERTIFICATE REQUEST-----\n"},
+		      NULL, 400, "bad_csr");
+	junk = malloc(strlen(same) + 8);
+	strcpy(junk, same);
+	strcat(junk, "garbage");
+	expect_reject(&(breq){.csr_pem = junk}, NULL, 400, "bad_csr");
+	free(junk);
+	/* A stricter policy refuses what the default accepts. */
+	ck_assert_rc(ztp_verifier_set_key_policy(v, "ed25519"), ZTP_OK);
+	expect_reject(&(breq){0}, NULL, 400, "key_policy");
+	free(bad);
+	free(same);
+	X509_REQ_free(r);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(p224);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ bootstrap: input parsing */
+
+START_TEST(attack_input)
+{
+	char *good = build(&(breq){0}), *big, *deep, *p;
+	size_t n;
+	json_object *o;
+
+	/* Oversized body. */
+	n = 70000;
+	big = malloc(n + 1);
+	memset(big, ' ', n);
+	memcpy(big, "{\"device_id\":\"dev-1\"}", 21);
+	big[n] = '\0';
+	expect_reject_body(big, n, NULL, 413, "request_too_large");
+	free(big);
+	/* Deep nesting. */
+	deep = malloc(2 * 200 + 64);
+	p = deep;
+	p += sprintf(p, "{\"device_id\":");
+	for (int i = 0; i < 200; i++)
+		*p++ = '[';
+	for (int i = 0; i < 200; i++)
+		*p++ = ']';
+	strcpy(p, "}");
+	expect_reject_body(deep, strlen(deep), NULL, 400, "malformed_request");
+	free(deep);
+
+#define RAW(s) expect_reject_body(s, sizeof(s) - 1, NULL, 400, "malformed_request")
+	RAW("");
+	RAW("null");
+	RAW("[]");
+	RAW("{\"device_id\":\"dev-1\",\"device_id\":\"dev-1\"}");
+	RAW("{\"device_id\":\"dev-\xff\"}");
+	RAW("{\"device_id\":\"dev-1\\u0000\"}");
+	RAW("{\"device_id\":5}");
+	RAW("{\"device_id\":\"dev-1\"}");
+	RAW("{\"device_id\":\"dev-1\",}");
+	RAW("{\"device_id\":\"dev 1\"}");
+	RAW("{\"device_id\":\"dev-1\"} trailing");
+#undef RAW
+	/* Each field of an otherwise good request: wrong type, missing,
+	 * unknown extra field. */
+	static const char *const fields[] = {"nonce", "csr", "factory_cert",
+					     "signature"};
+	for (size_t i = 0; i < 4; i++) {
+		char *s;
+
+		o = json_tokener_parse(good);
+		json_object_object_add(o, fields[i], json_object_new_int(1));
+		s = strdup(json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PLAIN));
+		expect_reject_body(s, strlen(s), NULL, 400,
+				   "malformed_request");
+		free(s);
+		json_object_object_del(o, fields[i]);
+		s = strdup(json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PLAIN));
+		expect_reject_body(s, strlen(s), NULL, 400,
+				   "malformed_request");
+		free(s);
+		json_object_put(o);
+	}
+	o = json_tokener_parse(good);
+	json_object_object_add(o, "tenant", json_object_new_string("acme"));
+	p = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	expect_reject_body(p, strlen(p), NULL, 400, "malformed_request");
+	free(p);
+	json_object_put(o);
+	/* Trailing garbage after the factory certificate PEM; two PEMs. */
+	{
+		char *junk = malloc(strlen(factory_pem) + 8), *two;
+
+		strcpy(junk, factory_pem);
+		strcat(junk, "garbage");
+		expect_reject(&(breq){.cert_pem = junk}, NULL, 400,
+			      "malformed_request");
+		two = vpki_pem2(factory, issuing);
+		expect_reject(&(breq){.cert_pem = two}, NULL, 400,
+			      "malformed_request");
+		free(two);
+		free(junk);
+	}
+	/* factory_chain: not an array, a non-string, too many. */
+	expect_reject(&(breq){.chain_json = "{}"}, NULL, 400,
+		      "malformed_request");
+	expect_reject(&(breq){.chain_json = "[1]"}, NULL, 400,
+		      "malformed_request");
+	expect_reject(&(breq){.chain_json = "[\"x\",\"x\",\"x\",\"x\",\"x\","
+					    "\"x\",\"x\",\"x\",\"x\"]"},
+		      NULL, 400, "malformed_request");
+	free(good);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ rate limits, events, stats */
+
+START_TEST(rate_limits)
+{
+	json_object *r, *e, *ra;
+	char *body;
+
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "device", 0.5, 2), ZTP_OK);
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
+			      NULL, &r),
+			 200);
+	json_object_put(r);
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
+			      NULL, &r),
+			 200);
+	json_object_put(r);
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
+			      NULL, &r),
+			 429);
+	ck_assert_str_eq(err_code(r), "rate_limited");
+	ck_assert(json_object_object_get_ex(r, "error", &e));
+	ck_assert(json_object_object_get_ex(e, "retry_after", &ra));
+	ck_assert_int_eq(json_object_get_int(ra), 2);
+	json_object_put(r);
+	/* Another device has its own bucket. */
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-2\"}", 21,
+			      NULL, &r),
+			 200);
+	json_object_put(r);
+	/* Two seconds later one token is back. */
+	clk += 2;
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
+			      NULL, &r),
+			 200);
+	json_object_put(r);
+	/* A rate-limited bootstrap changes nothing. */
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "device", 0, 0), ZTP_OK);
+	body = build(&(breq){0});
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "global", 0.001, 1),
+		     ZTP_OK);
+	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-2\"}", 21,
+			      NULL, &r),
+			 200);
+	json_object_put(r);
+	expect_reject_body(body, strlen(body), NULL, 429, "rate_limited");
+	free(body);
+	/* Many distinct IDs do not grow memory beyond the table and do not
+	 * fail. */
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "global", 0, 0), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "device", 0.001, 1),
+		     ZTP_OK);
+	for (int i = 0; i < ZTP__RL_SLOTS * 2; i++) {
+		char b[64];
+		int n = snprintf(b, sizeof(b), "{\"device_id\":\"d%d\"}", i);
+
+		ck_assert_int_eq(call("challenge", b, (size_t)n, NULL, &r),
+				 200);
+		json_object_put(r);
+	}
+}
+END_TEST
+
+START_TEST(events_and_stats)
+{
+	char *json = NULL, *list = NULL;
+	json_object *r;
+
+	expect_reject(&(breq){.sign_key = f2key}, NULL, 401, "bad_signature");
+	ck_assert_ptr_nonnull(strstr(last_event, "\"type\":\"bootstrap\""));
+	ck_assert_ptr_nonnull(strstr(last_event, "\"result\":\"rejected\""));
+	ck_assert_ptr_nonnull(strstr(last_event, "\"code\":\"bad_signature\""));
+	ck_assert_ptr_nonnull(strstr(last_event, "\"device_id\":\"dev-1\""));
+	ck_assert_ptr_nonnull(strstr(last_event, "\"time\":\""));
+	ck_assert_rc(ztp_store_event_list(store, 0, 100, &list), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(list, "bad_signature"));
+	ztp_free(list);
+	ck_assert_int_eq(call("bootstrap", "{", 1, NULL, &r), 400);
+	json_object_put(r);
+	ck_assert_rc(ztp_verifier_stats(v, &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"bad_signature\":1"));
+	ck_assert_ptr_nonnull(strstr(json, "\"malformed_request\":1"));
+	ck_assert_ptr_nonnull(strstr(json, "\"rejected\":2"));
+	ztp_free(json);
+	ck_assert_rc(ztp_verifier_error_codes(&json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "{\"code\":\"challenge_replayed\","
+					   "\"status\":409}"));
+	ztp_free(json);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ enroll */
+
+START_TEST(enroll)
+{
+	char *code = NULL, *json = NULL;
+	EVP_PKEY *k = vpki_key("ec-p256");
+	X509 *c = vpki_leaf("dev-9", k, issuing, ikey, T0 - DAY, T0 + DAY);
+	char *pem = vpki_pem(c);
+	uint8_t h[32];
+	char canon[40];
+	size_t j = 0;
+
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-8", pem, strlen(pem),
+					 NULL, NULL),
+		     ZTP_EMISMATCH);
+	ck_assert_ptr_null(code);
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-9", pem, strlen(pem),
+					 "m", "b"),
+		     ZTP_OK);
+	ck_assert_uint_eq(strlen(code), 39);
+	for (size_t i = 0; code[i]; i++) {
+		if (i % 5 == 4) {
+			ck_assert_int_eq(code[i], '-');
+			continue;
+		}
+		ck_assert_ptr_nonnull(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+					     code[i]));
+		canon[j++] = code[i];
+	}
+	canon[j] = '\0';
+	/* Only the hash is stored: claiming with it succeeds once. */
+	ck_assert_rc(ztp__sha256(h, canon, 32), ZTP_OK);
+	ck_assert_rc(ztp_store_claim_take(store, "dev-9", h, 32, "acme"),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_device_get(store, "dev-9", &json), ZTP_OK);
+	ck_assert_ptr_null(strstr(json, canon));
+	ztp_free(json);
+	ztp_free(code);
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-9", pem, strlen(pem),
+					 NULL, NULL),
+		     ZTP_EEXISTS);
+	/* A certificate with a bad profile is not enrolled. */
+	X509_free(c);
+	free(pem);
+	{
+		vpki_cert_opts o = {.cn = "dev-10",
+				    .bc = "critical,CA:TRUE",
+				    .ku = "critical,digitalSignature",
+				    .eku = "clientAuth",
+				    .not_before = T0 - DAY,
+				    .not_after = T0 + DAY};
+		c = vpki_cert(&o, k, issuing, ikey);
+	}
+	pem = vpki_pem(c);
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-10", pem, strlen(pem),
+					 NULL, NULL),
+		     ZTP_EPROFILE);
+	ck_assert_rc(ztp_store_device_get(store, "dev-10", &json),
+		     ZTP_ENOTFOUND);
+	free(pem);
+	X509_free(c);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ threads */
+
+#define NTHREADS 4
+
+typedef struct th_arg {
+	const char *body;
+	int status;
+} th_arg;
+
+static void *th_bootstrap(void *p)
+{
+	th_arg *a = p;
+	char *out = NULL;
+
+	if (ztp_verifier_handle(v, &a->status, &out, "bootstrap", a->body,
+				strlen(a->body), NULL, 0) != ZTP_OK)
+		a->status = -1;
+	ztp_free(out);
+	return NULL;
+}
+
+START_TEST(concurrent_replay)
+{
+	char *body = build(&(breq){0});
+	pthread_t t[NTHREADS];
+	th_arg a[NTHREADS];
+	int ok = 0, replayed = 0;
+	uint64_t before = cert_count();
+
+	for (int i = 0; i < NTHREADS; i++) {
+		a[i].body = body;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, th_bootstrap,
+						&a[i]),
+				 0);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		ok += a[i].status == 200;
+		replayed += a[i].status == 409;
+	}
+	ck_assert_int_eq(ok, 1);
+	ck_assert_int_eq(replayed, NTHREADS - 1);
+	ck_assert_uint_eq(cert_count(), before + 1);
+	free(body);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ arguments */
+
+START_TEST(handle_arguments)
+{
+	char *out = NULL;
+	int st = 0;
+
+	ck_assert_rc(ztp_verifier_handle(NULL, &st, &out, "challenge", "{}", 2,
+					 NULL, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_handle(v, NULL, &out, "challenge", "{}", 2,
+					 NULL, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_handle(v, &st, NULL, "challenge", "{}", 2,
+					 NULL, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_handle(v, &st, &out, NULL, "{}", 2, NULL, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_handle(v, &st, &out, "challenge", NULL, 2,
+					 NULL, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_handle(v, &st, &out, "challenge", "{}", 2,
+					 NULL, 5),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_handle(v, &st, &out, "challenge", NULL, 0,
+					 NULL, 0),
+		     ZTP_OK);
+	ck_assert_int_eq(st, 400);
+	ztp_free(out);
+	ck_assert_rc(ztp_verifier_stats(NULL, &out), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_check_cert(v, NULL, NULL, 0, NULL, 0, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_enroll(v, &out, "a b", factory_pem,
+					 strlen(factory_pem), NULL, NULL),
+		     ZTP_EINVAL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ allocation failures */
+
+START_TEST(alloc_failures)
+{
+	/* Every allocation of a successful bootstrap, failed in turn: the
+	 * handle answers (an error response or nothing on ENOMEM) and never
+	 * crashes or leaks, and a failed attempt issues nothing. */
+	for (long n = 1; n < 4000; n++) {
+		char *body = build(&(breq){0}), *out = NULL;
+		uint64_t before = cert_count();
+		long used;
+		int st = 0, rc;
+
+		ztp__alloc_fail_at(n);
+		rc = ztp_verifier_handle(v, &st, &out, "bootstrap", body,
+					 strlen(body), NULL, 0);
+		used = ztp__alloc_fail_at(0);
+		ck_assert(rc == ZTP_OK || rc == ZTP_ENOMEM);
+		if (rc == ZTP_OK && st == 200) {
+			ck_assert_uint_eq(cert_count(), before + 1);
+			ztp_free(out);
+			free(body);
+			if (used < n)
+				break;
+			continue;
+		}
+		ztp_free(out);
+		free(body);
+	}
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("verifier");
+	TCase *tc;
+
+#define ADD(name, fn)                                                          \
+	tc = tcase_create(name);                                               \
+	tcase_add_checked_fixture(tc, setup, teardown);                        \
+	tcase_set_timeout(tc, 120);                                            \
+	tcase_add_test(tc, fn);                                                \
+	suite_add_tcase(s, tc)
+
+	ADD("ztp_verifier_set", config_setters);
+	ADD("ztp_verifier_set", config_not_configured);
+	ADD("ztp_verifier_load_config", config_file);
+	ADD("ztp_verifier_check_cert", check_cert_profile);
+	ADD("ztp_verifier_check_cert", check_cert_chain);
+	ADD("ztp_verifier_check_cert", check_cert_validity_boundaries);
+	ADD("ztp_verifier_handle", handle_arguments);
+	ADD("challenge", challenge_endpoint);
+	ADD("bootstrap", bootstrap_ok);
+	ADD("bootstrap", bootstrap_key_types);
+	ADD("bootstrap", bootstrap_chain_hint);
+	ADD("identity", attack_identity);
+	ADD("identity", attack_blocked_device);
+	ADD("identity", attack_revoked_factory_cert);
+	ADD("identity", attack_validity_boundaries);
+	ADD("possession", attack_pop);
+	ADD("possession", attack_challenge_expiry);
+	ADD("possession", concurrent_replay);
+	ADD("csr", attack_csr);
+	ADD("input", attack_input);
+	ADD("rate_limits", rate_limits);
+	ADD("ztp_verifier_stats", events_and_stats);
+	ADD("ztp_verifier_enroll", enroll);
+	ADD("alloc", alloc_failures);
+#undef ADD
+	return s;
+}
+
+int main(void)
+{
+	return ztp_test_run(suite());
+}
