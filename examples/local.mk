@@ -1,1 +1,15 @@
-# examples
+# examples: reference HTTPS servers hosting the verifier, and the
+# end-to-end tests that provision devices against them over mutual TLS.
+
+EXTRA_DIST += examples/python/ztp_server.py
+
+e2e_common = tests/e2e/lib.sh tests/e2e/bootstrap-flow.sh
+EXTRA_DIST += $(e2e_common)
+
+if ENABLE_SERVER
+if ENABLE_DEVICE
+e2e_tests = tests/e2e/python_server.sh
+TESTS += $(e2e_tests)
+EXTRA_DIST += $(e2e_tests)
+endif
+endif

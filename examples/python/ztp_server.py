@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Reference HTTPS server hosting the libztp verifier.
+
+    ztp_server.py --config ztp-verify.json --tls-cert server.pem \\
+                  --tls-key server.key [--listen 127.0.0.1:8443]
+
+The verifier is configured from the same JSON file as ztp-verify
+(ztp-verify.json(5)). Requests ``POST /ztp/v1/<endpoint>`` are passed to
+Verifier.handle() together with the certificate the client presented in the
+TLS handshake; the verifier makes every identity decision.
+
+TLS: version 1.2 or later. Client certificates are requested but optional
+(a device asks for its first challenge with or without one). A certificate
+that is presented must chain to one of the CAs that can sign device
+certificates (the manufacturer trust anchors and issuing CAs and the device
+CA named in the configuration, or those given with --client-ca). That check
+only keeps strangers out of the handshake: the verifier repeats the real
+identity check (issuer allowlist, profile, registry, revocation) for every
+request.
+
+On start the server prints ``listening on HOST:PORT`` on stdout (port 0
+picks a free port). SIGTERM and SIGINT stop it.
+"""
+
+import argparse
+import http.server
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import sys
+import threading
+
+try:
+    import ztp
+except ImportError:
+    # Run from a source tree: use the binding next to this example.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), "..", "..", "bindings", "python"))
+    import ztp
+
+ENDPOINT = re.compile(r"^/ztp/v1/([a-z][a-z0-9_]{0,31})$")
+DEFAULT_MAX_BODY = 65536
+#: Seconds a client may take for the handshake and for each read.
+IO_TIMEOUT = 30
+
+
+def error_body(code, message, retry_after=None):
+    err = {"code": code, "message": message}
+    if retry_after is not None:
+        err["retry_after"] = retry_after
+    return json.dumps({"error": err}).encode()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    server_version = "ztp-server"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, status, body, retry_after=None, close=False):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        if retry_after is not None:
+            self.send_header("Retry-After", str(int(retry_after)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _peer_pem(self):
+        der = self.connection.getpeercert(binary_form=True)
+        return None if der is None else ssl.DER_cert_to_PEM_cert(der)
+
+    def do_POST(self):
+        m = ENDPOINT.match(self.path)
+        if m is None:
+            self._send(404, error_body("unknown_endpoint",
+                                       "no such endpoint"))
+            return
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self._send(411, error_body("malformed_request",
+                                       "Content-Length required"),
+                       close=True)
+            return
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            self._send(411, error_body("malformed_request",
+                                       "Content-Length required"),
+                       close=True)
+            return
+        length = int(length)
+        # Refuse before reading: the body is never buffered past the cap.
+        if length > self.server.max_body:
+            self._send(413, error_body("request_too_large",
+                                       "request body over %d bytes" %
+                                       self.server.max_body), close=True)
+            return
+        body = self.rfile.read(length)
+        if len(body) != length:
+            self.close_connection = True
+            return
+        resp = self.server.verifier.handle(m.group(1), body,
+                                           self._peer_pem())
+        retry_after = None
+        if resp.status in (429, 503):
+            try:
+                retry_after = resp.json()["error"].get("retry_after")
+            except (ValueError, KeyError, AttributeError):
+                retry_after = None
+        self._send(resp.status, resp.body.encode("utf-8"), retry_after)
+
+    def _not_allowed(self):
+        self.send_response(405)
+        self.send_header("Allow", "POST")
+        body = error_body("method_not_allowed", "use POST")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = _not_allowed
+
+    def do_HEAD(self):
+        self.send_response(405)
+        self.send_header("Allow", "POST")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, fmt, *args):
+        if not self.server.quiet:
+            sys.stderr.write("%s %s\n" % (self.address_string(),
+                                          fmt % args))
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    # Stop accepting on shutdown without waiting for slow clients.
+    block_on_close = False
+
+    def __init__(self, address, tls, verifier, max_body, quiet):
+        self.tls = tls
+        self.verifier = verifier
+        self.max_body = max_body
+        self.quiet = quiet
+        super().__init__(address, Handler)
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs here, in the connection's own thread, so a
+        # slow or failing client never blocks the accept loop.
+        request.settimeout(IO_TIMEOUT)
+        try:
+            conn = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            if not self.quiet:
+                sys.stderr.write("%s:%d TLS handshake failed: %s\n" %
+                                 (client_address[0], client_address[1], e))
+            return
+        try:
+            self.RequestHandlerClass(conn, client_address, self)
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+def parse_listen(text):
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def client_cas_from_config(path):
+    """The CA files a device certificate may chain to, from the verifier
+    configuration (relative names are relative to the file's directory)."""
+    with open(path, "rb") as f:
+        cfg = json.load(f)
+    base = os.path.dirname(os.path.abspath(path))
+
+    def resolve(name):
+        return name if os.path.isabs(name) else os.path.join(base, name)
+
+    files = []
+    for key in ("trust_anchors", "issuers"):
+        if isinstance(cfg.get(key), str):
+            files.append(resolve(cfg[key]))
+    dca = cfg.get("device_ca")
+    if isinstance(dca, dict):
+        for key in ("cert", "chain"):
+            if isinstance(dca.get(key), str):
+                files.append(resolve(dca[key]))
+    return files
+
+
+def tls_context(cert, key, client_cas):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    for ca in client_cas:
+        ctx.load_verify_locations(cafile=ca)
+    return ctx
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", required=True,
+                    help="verifier configuration (ztp-verify.json(5))")
+    ap.add_argument("--listen", type=parse_listen,
+                    default=("127.0.0.1", 8443), metavar="HOST:PORT",
+                    help="address to listen on (default 127.0.0.1:8443; "
+                    "port 0 picks a free port)")
+    ap.add_argument("--tls-cert", required=True,
+                    help="server certificate chain (PEM)")
+    ap.add_argument("--tls-key", required=True,
+                    help="server private key (PEM)")
+    ap.add_argument("--client-ca", action="append", default=None,
+                    metavar="FILE", help="CA bundle for client certificates "
+                    "(repeatable; default: the CAs in the configuration)")
+    ap.add_argument("--max-body", type=int, default=None, metavar="BYTES",
+                    help="largest request body read (default: the "
+                    "configuration's max_request_size, else 65536)")
+    ap.add_argument("--quiet", action="store_true",
+                    help="do not log requests")
+    args = ap.parse_args(argv)
+
+    try:
+        verifier = ztp.Verifier(config=args.config)
+    except ztp.ZtpError as e:
+        print("ztp_server: %s: %s" % (args.config, e), file=sys.stderr)
+        return 1
+    max_body = args.max_body
+    if max_body is None:
+        try:
+            with open(args.config, "rb") as f:
+                max_body = int(json.load(f).get("max_request_size",
+                                                DEFAULT_MAX_BODY))
+        except (OSError, ValueError, TypeError):
+            max_body = DEFAULT_MAX_BODY
+    try:
+        cas = args.client_ca or client_cas_from_config(args.config)
+        ctx = tls_context(args.tls_cert, args.tls_key, cas)
+    except (OSError, ValueError, ssl.SSLError) as e:
+        print("ztp_server: TLS setup: %s" % e, file=sys.stderr)
+        verifier.close()
+        return 1
+
+    family = socket.AF_INET6 if ":" in args.listen[0] else socket.AF_INET
+    Server.address_family = family
+    try:
+        httpd = Server(args.listen, ctx, verifier, max_body, args.quiet)
+    except OSError as e:
+        print("ztp_server: listen on %s:%d: %s" % (args.listen + (e,)),
+              file=sys.stderr)
+        verifier.close()
+        return 1
+    host, port = httpd.server_address[:2]
+
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever(), which runs in this thread.
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("listening on %s:%d" % (host, port), flush=True)
+    try:
+        httpd.serve_forever()
+    finally:
+        httpd.server_close()
+        verifier.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+# Body of the bootstrap end-to-end test, sourced with E2E_KIND set to the
+# reference server to run (python or go).
+#
+# A manufacturer CA and a device CA made with ztp-ca, factory certificates
+# for a few devices, enrolled with ztp-verify; the reference server on
+# 127.0.0.1; ztp-device bootstrap for each device over mutual TLS; then
+# openssl checks each stored certificate.
+
+e2e_pki
+E2E_PORT=1
+for id in dev-001 dev-002 dev-003 sensor.7_b; do
+	e2e_device "$id"
+	e2e_enroll "$id"
+	grep -Eq '[A-Z2-7]{4}(-[A-Z2-7]{4}){7}' "$T/dev/$id/claim.txt" ||
+		e2e_fail "$id: enroll printed no claim code"
+done
+
+e2e_start_server "$E2E_KIND" server
+echo "$E2E_KIND server on port $E2E_PORT"
+
+for id in dev-001 dev-002 dev-003 sensor.7_b; do
+	e2e_device_config "$id" "$E2E_PORT"
+	if e2e_bootstrap "$id"; then
+		e2e_check_cred "$id"
+	else
+		cat "$T/dev/$id/bootstrap.err"
+		e2e_fail "$id: bootstrap failed"
+	fi
+done
+
+# The registry recorded exactly one bootstrap certificate per device, and
+# the one each device holds is it.
+for id in dev-001 dev-002 dev-003 sensor.7_b; do
+	n=$(e2e_issued_count "$id")
+	[ "$n" = 1 ] || e2e_fail "$id: registry holds $n bootstrap certificates"
+done
+
+# Bootstrapping again keeps a consistent, valid credential.
+if e2e_bootstrap dev-001; then
+	e2e_check_cred dev-001
+else
+	cat "$T/dev/dev-001/bootstrap.err"
+	e2e_fail "dev-001: second bootstrap failed"
+fi
+
+e2e_stop_server "$E2E_PID"
+e2e_done

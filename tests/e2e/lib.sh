@@ -1,0 +1,338 @@
+# Shared helpers of the end-to-end tests (sourced, POSIX sh).
+#
+# Every test builds its own PKI and registry in a temporary directory with
+# the project's tools (ztp-ca, ztp-verify, ztp-device), starts a reference
+# server on 127.0.0.1 with an ephemeral port, and removes everything on
+# exit. Servers are always stopped by the EXIT trap, and every wait is
+# bounded. Nothing but 127.0.0.1 is ever contacted.
+
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}"
+
+OPENSSL=${OPENSSL:-openssl}
+ZTP_CA=$top_builddir/tools/ztp-ca
+ZTP_VERIFY=$top_builddir/tools/ztp-verify
+ZTP_DEVICE=$top_builddir/tools/ztp-device
+ZTP_LIB=$top_builddir/.libs/libztp.so
+E2E_DIR=$top_srcdir/tests/e2e
+
+E2E_SERVER_PIDS=
+E2E_FAILS=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-e2e.XXXXXX")
+
+e2e_cleanup() {
+	for pid in $E2E_SERVER_PIDS; do
+		e2e_stop_pid "$pid"
+	done
+	if [ "${ZTP_E2E_KEEP:-0}" = 1 ]; then
+		echo "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap e2e_cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+e2e_skip() { echo "SKIP: $*"; exit 77; }
+e2e_die() { echo "FAIL: $*"; exit 1; }
+e2e_fail() { echo "FAIL: $*"; E2E_FAILS=$((E2E_FAILS + 1)); }
+e2e_ok() { echo "ok: $*"; }
+e2e_done() {
+	if [ "$E2E_FAILS" -ne 0 ]; then
+		echo "$E2E_FAILS check(s) failed"
+		exit 1
+	fi
+	echo "all checks passed"
+	exit 0
+}
+
+e2e_require_tools() {
+	for t in "$@"; do
+		[ -x "$t" ] || e2e_die "$t is not built"
+	done
+	command -v "$OPENSSL" >/dev/null 2>&1 || e2e_die "openssl CLI not found"
+}
+
+e2e_sanitized() {
+	ldd "$ZTP_LIB" 2>/dev/null | grep -Eq 'lib(a|t|ub)san'
+}
+
+# The interpreter for the Python server and helpers: Debian's python3,
+# else the configured one. Sets PY.
+e2e_need_python() {
+	PY=
+	for cand in /usr/bin/python3 "${PYTHON3:-}"; do
+		[ -n "$cand" ] && [ -x "$cand" ] && { PY=$cand; break; }
+	done
+	[ -n "$PY" ] || e2e_skip "no python3"
+	# An instrumented library cannot be loaded by an uninstrumented
+	# interpreter.
+	if [ "${ZTP_SANITIZERS:-0}" = 1 ] || e2e_sanitized; then
+		e2e_skip "sanitizer build: python cannot load libztp"
+	fi
+}
+
+# ------------------------------------------------------------------ PKI
+
+# e2e_pki: manufacturer Acme (root + issuing CA), manufacturer Globex (the
+# "other manufacturer"), the device CA, the server CA and its TLS server
+# certificate for 127.0.0.1, an impostor server certificate, and the
+# verifier configuration $T/verify.json (SQLite registry).
+e2e_pki() {
+	mkdir -p "$T/pki"
+	p=$T/pki
+	for m in acme globex; do
+		"$ZTP_CA" init-root --cert "$p/$m-root.pem" --key "$p/$m-root.key" \
+			--subject "/CN=$m Manufacturing Root/O=$m" --days 3650 >/dev/null
+		"$ZTP_CA" init-sub --issuer-cert "$p/$m-root.pem" \
+			--issuer-key "$p/$m-root.key" --cert "$p/$m-factory.pem" \
+			--key "$p/$m-factory.key" --pathlen 0 \
+			--subject "/CN=$m Factory CA 1/O=$m" --days 3650 >/dev/null
+	done
+	"$ZTP_CA" init-root --cert "$p/device-ca.pem" --key "$p/device-ca.key" \
+		--subject "/CN=Fleet Device CA/O=Fleet" --days 3650 >/dev/null
+
+	# TLS server certificates. ztp-ca only has device profiles (clientAuth),
+	# so the server certificate is made with the openssl CLI under a root
+	# created by ztp-ca.
+	"$ZTP_CA" init-root --cert "$p/server-ca.pem" --key "$p/server-ca.key" \
+		--subject "/CN=Fleet Server CA/O=Fleet" --days 3650 >/dev/null
+	e2e_server_cert "$p/server-ca.pem" "$p/server-ca.key" server \
+		"IP:127.0.0.1"
+	# Same name, but under a CA the devices do not pin.
+	"$OPENSSL" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -keyout "$p/rogue-ca.key" -out "$p/rogue-ca.pem" \
+		-subj "/CN=Rogue CA" -days 30 \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign" 2>/dev/null
+	e2e_server_cert "$p/rogue-ca.pem" "$p/rogue-ca.key" rogue \
+		"IP:127.0.0.1"
+	# Pinned CA, wrong name.
+	e2e_server_cert "$p/server-ca.pem" "$p/server-ca.key" wrongname \
+		"DNS:ztp.example.invalid"
+
+	cat > "$T/verify.json" <<JSON
+{
+  "trust_anchors": "pki/acme-root.pem",
+  "issuers": "pki/acme-factory.pem",
+  "device_ca": {"cert": "pki/device-ca.pem", "key": "pki/device-ca.key"},
+  "store": "sqlite:registry.db",
+  "rate_limits": {"device": {"rate": 100, "burst": 100},
+                  "global": {"rate": 1000, "burst": 1000}}
+}
+JSON
+}
+
+# e2e_server_cert CA_CERT CA_KEY NAME SAN: $T/pki/NAME.pem (leaf + CA) and
+# NAME.key, a TLS server certificate valid for 30 days.
+e2e_server_cert() {
+	p=$T/pki
+	"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$p/$3.key" 2>/dev/null
+	"$OPENSSL" req -new -key "$p/$3.key" -subj "/CN=ztp server" \
+		-out "$p/$3.csr"
+	printf '%s\n' \
+		"basicConstraints=critical,CA:FALSE" \
+		"keyUsage=critical,digitalSignature" \
+		"extendedKeyUsage=serverAuth" \
+		"subjectAltName=$4" > "$p/$3.ext"
+	"$OPENSSL" x509 -req -in "$p/$3.csr" -CA "$1" -CAkey "$2" \
+		-CAcreateserial -days 30 -extfile "$p/$3.ext" \
+		-out "$p/$3.leaf.pem" 2>/dev/null
+	cat "$p/$3.leaf.pem" "$1" > "$p/$3.pem"
+}
+
+# e2e_device ID [MANUFACTURER]: a factory key and certificate for ID made
+# the way a factory would (openssl key and CSR, ztp-ca factory profile),
+# and a device configuration $T/dev/ID/device.json. The certificate file
+# carries the issuing CA after the leaf, sent as the chain hint.
+e2e_device() {
+	id=$1
+	m=${2:-acme}
+	d=$T/dev/$id
+	mkdir -p "$d"
+	"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$d/factory.key" 2>/dev/null
+	"$OPENSSL" req -new -key "$d/factory.key" -subj "/CN=$id" \
+		-out "$d/factory.csr"
+	"$ZTP_CA" issue --issuer-cert "$T/pki/$m-factory.pem" \
+		--issuer-key "$T/pki/$m-factory.key" --csr "$d/factory.csr" \
+		--device-id "$id" --profile factory \
+		--out "$d/factory.leaf.pem" >/dev/null
+	cat "$d/factory.leaf.pem" "$T/pki/$m-factory.pem" > "$d/factory.pem"
+	e2e_device_config "$id" "${E2E_PORT:-1}"
+}
+
+# e2e_device_config ID PORT [CA_FILE]: (re)write the device configuration.
+# Few, fast retries: the tests check behaviour, not patience.
+e2e_device_config() {
+	d=$T/dev/$1
+	cat > "$d/device.json" <<JSON
+{
+  "device_id": "$1",
+  "factory_key": "file:factory.key",
+  "factory_cert": "factory.pem",
+  "base_url": "https://127.0.0.1:$2",
+  "ca_file": "${3:-$T/pki/server-ca.pem}",
+  "state_dir": "state",
+  "connect_timeout_ms": 5000,
+  "timeout_ms": 20000,
+  "retry": {"max_attempts": 3, "base_delay_ms": 50, "max_delay_ms": 200,
+            "max_retry_after_ms": 5000}
+}
+JSON
+}
+
+e2e_enroll() {
+	"$ZTP_VERIFY" --config "$T/verify.json" enroll --device-id "$1" \
+		--factory-cert "$T/dev/$1/factory.leaf.pem" \
+		--model "e2e" --batch "b1" > "$T/dev/$1/claim.txt"
+}
+
+# ------------------------------------------------------------------ servers
+
+# e2e_start_server KIND NAME [ARGS...]: start the reference server KIND
+# (python or go) with TLS identity $T/pki/NAME.{pem,key}; sets E2E_PORT
+# and E2E_PID. Waits at most 60 s for it to listen.
+e2e_start_server() {
+	kind=$1
+	name=$2
+	shift 2
+	out=$T/server-$name-$$.out
+	err=$T/server-$name-$$.err
+	case $kind in
+	python)
+		ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
+			"$PY" "$top_srcdir/examples/python/ztp_server.py" \
+			--config "$T/verify.json" --listen 127.0.0.1:0 \
+			--tls-cert "$T/pki/$name.pem" --tls-key "$T/pki/$name.key" \
+			"$@" > "$out" 2> "$err" &
+		;;
+	go)
+		"$E2E_GO_SERVER" --config "$T/verify.json" \
+			--listen 127.0.0.1:0 --tls-cert "$T/pki/$name.pem" \
+			--tls-key "$T/pki/$name.key" "$@" > "$out" 2> "$err" &
+		;;
+	*)
+		"$kind" --tls-cert "$T/pki/$name.pem" \
+			--tls-key "$T/pki/$name.key" "$@" > "$out" 2> "$err" &
+		;;
+	esac
+	E2E_PID=$!
+	E2E_SERVER_PIDS="$E2E_SERVER_PIDS $E2E_PID"
+	i=0
+	E2E_PORT=
+	while [ $i -lt 600 ]; do
+		E2E_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+			"$out" 2>/dev/null | head -n 1)
+		[ -n "$E2E_PORT" ] && break
+		if ! kill -0 "$E2E_PID" 2>/dev/null; then
+			cat "$err"
+			e2e_die "$kind server exited before listening"
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -n "$E2E_PORT" ] || { cat "$err"; e2e_die "$kind server did not start"; }
+}
+
+e2e_stop_pid() {
+	kill -TERM "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+e2e_stop_server() {
+	e2e_stop_pid "$1"
+	rest=
+	for pid in $E2E_SERVER_PIDS; do
+		[ "$pid" = "$1" ] || rest="$rest $pid"
+	done
+	E2E_SERVER_PIDS=$rest
+}
+
+# ------------------------------------------------------------------ device
+
+# e2e_bootstrap ID: run ztp-device bootstrap; returns its exit status.
+# Its output is kept in $T/dev/ID/bootstrap.{out,err}.
+e2e_bootstrap() {
+	d=$T/dev/$1
+	rc=0
+	"$ZTP_DEVICE" --config "$d/device.json" --verbose bootstrap \
+		> "$d/bootstrap.out" 2> "$d/bootstrap.err" || rc=$?
+	return $rc
+}
+
+# e2e_current_cred ID: print the directory of the current bootstrap slot
+# ($state/bootstrap/<slot>), from `ztp-device status --json`.
+e2e_current_cred() {
+	d=$T/dev/$1
+	"$ZTP_DEVICE" --config "$d/device.json" --json status > "$d/status.json"
+	slot=$(tr -d ' \n' < "$d/status.json" |
+		sed -n 's/.*"bootstrap":{"slot":"\([ab]\)".*/\1/p')
+	[ -n "$slot" ] || return 1
+	echo "$d/state/bootstrap/$slot"
+}
+
+# e2e_check_cred ID: the device's current bootstrap credential chains to
+# the device CA, names the device, expires in 24 h, matches its key, and
+# the key is private (0600).
+e2e_check_cred() {
+	id=$1
+	dir=$(e2e_current_cred "$id") || { e2e_fail "$id: no current bootstrap credential"; return 0; }
+	cert=$dir/cert.pem
+	key=$dir/key.pem
+	if ! "$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" \
+		-purpose sslclient "$cert" >/dev/null 2>&1; then
+		e2e_fail "$id: certificate does not chain to the device CA"
+		return 0
+	fi
+	subj=$("$OPENSSL" x509 -in "$cert" -noout -subject -nameopt compat)
+	[ "$subj" = "subject=/CN=$id" ] || e2e_fail "$id: subject is '$subj'"
+	"$OPENSSL" x509 -in "$cert" -noout -ext subjectAltName |
+		grep -q "URI:urn:ztp:device:$id\$" ||
+		e2e_fail "$id: no SAN URI urn:ztp:device:$id"
+	# Valid now and for 23 h 55 min more, but not for 24 h and a minute.
+	"$OPENSSL" x509 -in "$cert" -noout -checkend 86100 >/dev/null ||
+		e2e_fail "$id: expires before 24 h"
+	if "$OPENSSL" x509 -in "$cert" -noout -checkend 86460 >/dev/null; then
+		e2e_fail "$id: valid for more than 24 h"
+	fi
+	kp=$("$OPENSSL" pkey -in "$key" -pubout 2>/dev/null)
+	cp=$("$OPENSSL" x509 -in "$cert" -noout -pubkey)
+	[ -n "$kp" ] && [ "$kp" = "$cp" ] || e2e_fail "$id: key does not match certificate"
+	mode=$(stat -c %a "$key")
+	[ "$mode" = 600 ] || e2e_fail "$id: key mode $mode"
+	e2e_ok "$id: bootstrap certificate verified"
+}
+
+# e2e_no_cred ID: the device holds no current bootstrap credential.
+e2e_no_cred() {
+	d=$T/dev/$1
+	if e2e_current_cred "$1" >/dev/null 2>&1; then
+		e2e_fail "$1: has a bootstrap credential but should not"
+	fi
+}
+
+# e2e_issued_count ID: bootstrap certificates the registry recorded for ID
+# (read through the Python binding, i.e. the public store API).
+e2e_issued_count() {
+	ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
+	PYTHONPATH=$top_srcdir/bindings/python "$PY" - "$T/registry.db" "$1" <<'PY'
+import sys
+import ztp
+with ztp.Store("sqlite:" + sys.argv[1]) as s:
+    try:
+        certs = s.device_certs(sys.argv[2])
+    except ztp.ZtpError as e:
+        if e.code != ztp.Status.ENOTFOUND:
+            raise
+        certs = []
+print(sum(1 for c in certs if c["profile"] == "bootstrap"))
+PY
+}
