@@ -1,0 +1,169 @@
+#!/bin/sh
+# The bootstrap protocol implemented by someone else: keys, factory
+# certificates, CSRs and the transcript signature made with the openssl
+# CLI only, served by `ztp-verify handle`. Also checks `enroll` and
+# `check-cert` exit statuses. Needs top_builddir and OPENSSL.
+set -eu
+
+: "${top_builddir:?}"
+OPENSSL=${OPENSSL:-openssl}
+CA="$top_builddir/tools/ztp-ca"
+V="$top_builddir/tools/ztp-verify"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-verify-ossl.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Manufacturer PKI, made by the manufacturer's own tooling (openssl).
+"$OPENSSL" req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	-nodes -keyout mroot.key -out mroot.pem -days 3650 \
+	-subj "/CN=Maker Root" \
+	-addext "basicConstraints=critical,CA:TRUE" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+"$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout miss.key -out miss.csr -subj "/CN=Maker Issuing" 2>/dev/null
+cat > ca.ext <<'EOF'
+basicConstraints=critical,CA:TRUE,pathlen:0
+keyUsage=critical,keyCertSign,cRLSign
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid:always
+EOF
+"$OPENSSL" x509 -req -in miss.csr -CA mroot.pem -CAkey mroot.key \
+	-CAcreateserial -days 3650 -extfile ca.ext -out miss.pem 2>/dev/null
+cat > leaf.ext <<'EOF'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=clientAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid:always
+EOF
+
+# Device CA and verifier configuration (ztp's own side).
+"$CA" init-root --cert devca.pem --key devca.key --subject "/CN=Device CA" \
+	--days 365 >/dev/null
+"$OPENSSL" rand -out hmac.key 32
+cat > ztp.json <<'EOF'
+{
+  "trust_anchors": "mroot.pem",
+  "issuers": "miss.pem",
+  "device_ca": { "cert": "devca.pem", "key": "devca.key" },
+  "store": "sqlite:registry.db",
+  "hmac_secret_file": "hmac.key",
+  "rate_limits": { "device": { "rate": 0 } }
+}
+EOF
+
+json_pem() { awk 'BEGIN { ORS = "\\n" } { print }' "$1"; }
+field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p"; }
+
+for kind in p256 ed25519 rsa; do
+	id="dev-ossl-$kind"
+	case $kind in
+	p256) gen="-algorithm EC -pkeyopt ec_paramgen_curve:P-256" ;;
+	ed25519) gen="-algorithm ED25519" ;;
+	rsa) gen="-algorithm RSA -pkeyopt rsa_keygen_bits:2048" ;;
+	esac
+	# shellcheck disable=SC2086
+	"$OPENSSL" genpkey $gen -out "$id.factory.key" 2>/dev/null
+	"$OPENSSL" req -new -key "$id.factory.key" -subj "/CN=$id" \
+		-out "$id.factory.csr"
+	"$OPENSSL" x509 -req -in "$id.factory.csr" -CA miss.pem \
+		-CAkey miss.key -CAcreateserial -days 365 -extfile leaf.ext \
+		-out "$id.factory.pem" 2>/dev/null
+
+	# Manufacturing: QA check, then enrollment with a claim code.
+	"$V" check-cert --trust mroot.pem --untrusted miss.pem \
+		--issuers miss.pem "$id.factory.pem" >/dev/null ||
+		fail "check-cert refused $id"
+	code=$("$V" --config ztp.json enroll --device-id "$id" \
+		--factory-cert "$id.factory.pem" --model m1 --batch b1)
+	echo "$code" | grep -Eq '^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' ||
+		fail "claim code format: $code"
+
+	# Challenge.
+	printf '{"device_id":"%s"}' "$id" |
+		"$V" --config ztp.json handle challenge > chal.json ||
+		fail "challenge"
+	nonce=$(field nonce < chal.json)
+	[ -n "$nonce" ] || fail "no nonce in $(cat chal.json)"
+
+	# Fresh operational key and CSR (the subject is ignored).
+	"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$id.key" 2>/dev/null
+	"$OPENSSL" req -new -key "$id.key" -subj "/CN=anything" -out "$id.csr"
+
+	# Transcript: "ZTP-BOOTSTRAP-V1" 0 id 0 nonce 0 SHA-256(CSR DER).
+	printf 'ZTP-BOOTSTRAP-V1\000%s\000%s\000' "$id" "$nonce" > t.bin
+	"$OPENSSL" req -in "$id.csr" -outform DER |
+		"$OPENSSL" dgst -sha256 -binary >> t.bin
+	case $kind in
+	p256) "$OPENSSL" dgst -sha256 -sign "$id.factory.key" -out sig.bin \
+		t.bin ;;
+	ed25519) "$OPENSSL" pkeyutl -sign -rawin -inkey "$id.factory.key" \
+		-in t.bin -out sig.bin ;;
+	rsa) "$OPENSSL" dgst -sha256 -sigopt rsa_padding_mode:pss \
+		-sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256 \
+		-sign "$id.factory.key" -out sig.bin t.bin ;;
+	esac
+	sig=$("$OPENSSL" base64 -A -in sig.bin)
+
+	printf '{"device_id":"%s","nonce":"%s","csr":"%s","factory_cert":"%s","signature":"%s"}' \
+		"$id" "$nonce" "$(json_pem "$id.csr")" \
+		"$(json_pem "$id.factory.pem")" "$sig" > req.json
+	"$V" --config ztp.json handle bootstrap --peer-cert "$id.factory.pem" \
+		< req.json > resp.json || fail "bootstrap $kind: $(cat resp.json)"
+	field certificate < resp.json | sed 's/\\n/\n/g' > "$id.pem"
+	"$OPENSSL" verify -CAfile devca.pem "$id.pem" >/dev/null ||
+		fail "issued certificate does not verify"
+	"$OPENSSL" x509 -in "$id.pem" -noout -subject | grep -q "CN *= *$id" ||
+		fail "issued certificate does not name $id"
+	"$OPENSSL" x509 -in "$id.pem" -noout -ext subjectAltName |
+		grep -q "URI:urn:ztp:device:$id" || fail "no device SAN URI"
+	[ "$("$OPENSSL" x509 -in "$id.pem" -noout -pubkey)" = \
+	  "$("$OPENSSL" pkey -in "$id.key" -pubout)" ] ||
+		fail "issued certificate is not for the CSR key"
+
+	# The same request again: single-use challenge.
+	if "$V" --config ztp.json handle bootstrap < req.json > resp.json; then
+		fail "replay accepted"
+	fi
+	grep -q '"code":"challenge_replayed"' resp.json || fail "replay code"
+done
+
+# check-cert statuses: accepted 0, rejected 1 (code on stderr), usage 2.
+id=dev-ossl-p256
+if "$V" check-cert --trust mroot.pem --untrusted miss.pem \
+	--at 2001-01-01T00:00:00Z "$id.factory.pem" 2> err.txt; then
+	fail "check-cert accepted a certificate before its validity"
+else
+	[ $? -eq 1 ] || fail "check-cert status"
+fi
+grep -q "certificate_expired" err.txt || fail "no reason code: $(cat err.txt)"
+if "$V" check-cert --trust "$id.factory.pem" --issuers miss.pem \
+	"$id.factory.pem" 2> err.txt; then
+	fail "check-cert accepted a leaf as its own anchor"
+fi
+# Not on the allowlist (the root is not an issuer here).
+if "$V" check-cert --trust mroot.pem --untrusted miss.pem \
+	--issuers mroot.pem "$id.factory.pem" 2> err.txt; then
+	fail "check-cert ignored --issuers"
+fi
+grep -q "issuer_not_allowed" err.txt || fail "allowlist code: $(cat err.txt)"
+set +e
+"$V" check-cert --trust mroot.pem 2>/dev/null; st=$?
+[ $st -eq 2 ] || fail "missing CERT gave $st"
+"$V" check-cert --trust missing.pem "$id.factory.pem" 2>/dev/null; st=$?
+[ $st -eq 2 ] || fail "unreadable file gave $st"
+"$V" check-cert --trust mroot.pem --at yesterday "$id.factory.pem" \
+	2>/dev/null; st=$?
+[ $st -eq 2 ] || fail "bad --at gave $st"
+"$V" --config ztp.json handle nope < /dev/null > resp.json; st=$?
+[ $st -eq 1 ] || fail "unknown endpoint gave $st"
+grep -q unknown_endpoint resp.json || fail "unknown endpoint code"
+"$V" --config ztp.json enroll --device-id "$id" \
+	--factory-cert "$id.factory.pem" >/dev/null 2>&1; st=$?
+[ $st -eq 1 ] || fail "second enrollment gave $st"
+set -e
+echo "verify_openssl: ok"

@@ -1,0 +1,381 @@
+/*
+ * ztp-verify — the verifier on the command line: enroll manufactured
+ * devices, serve one protocol request (CGI, scripts), and check factory
+ * certificates against the device profile (manufacturing QA).
+ * Public libztp API only. See ztp-verify(1).
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ztp/ztp.h>
+
+#include "util.h"
+
+#define PEM_FILE_MAX (1024 * 1024)
+#define REQUEST_MAX (1024 * 1024)
+
+static void usage(FILE *f)
+{
+	fputs("usage: ztp-verify --config FILE enroll --device-id ID "
+	      "--factory-cert F [--model M] [--batch B]\n"
+	      "       ztp-verify --config FILE handle ENDPOINT "
+	      "[--peer-cert F] < request.json\n"
+	      "       ztp-verify check-cert --trust F [--untrusted F] "
+	      "[--issuers F] [--at RFC3339] CERT\n"
+	      "       ztp-verify --version | --help\n",
+	      f);
+}
+
+/* Read a file, or NULL with errno set; the caller reports. */
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, r;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (n == cap) {
+			char *nb;
+
+			if (cap > max) {
+				errno = EFBIG;
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 4096;
+			nb = realloc(buf, cap + 1);
+			if (nb == NULL)
+				goto fail;
+			buf = nb;
+		}
+		r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(f) || n > max) {
+		errno = ferror(f) ? EIO : EFBIG;
+		goto fail;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	fclose(f);
+	free(buf);
+	return NULL;
+}
+
+/* check-cert reports unreadable input with the usage status (2), as
+ * ztp-verify(1) documents; the other commands with 1. */
+static int read_fail_code = ZTP_EIO;
+
+static char *must_read(const char *path, size_t *len)
+{
+	char *s = slurp(path, PEM_FILE_MAX, len);
+
+	if (s == NULL)
+		tool_die(read_fail_code, "%s: %s", path, strerror(errno));
+	return s;
+}
+
+/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). */
+static int parse_rfc3339(const char *s, int64_t *out)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, n = 0;
+	const char *p;
+	int64_t off = 0;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10 ||
+	    (s[10] != 'T' && s[10] != 't') ||
+	    sscanf(s + 11, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+		off = 0;
+	} else if ((*p == '+' || *p == '-') &&
+		   sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5 &&
+		   p[6] == '\0' && oh <= 23 && om <= 59) {
+		off = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
+	} else {
+		return -1;
+	}
+	if (y < 1950 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 59)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || tm.tm_mday != d)
+		return -1;
+	*out = (int64_t)t - off;
+	return *out > 0 ? 0 : -1;
+}
+
+static ztp_verifier *open_verifier(const char *config)
+{
+	ztp_verifier *v = NULL;
+	int rc;
+
+	if (config == NULL)
+		tool_usage_error("--config FILE is required");
+	rc = ztp_verifier_new(&v);
+	if (rc < 0)
+		tool_die_lib(rc, "cannot create a verifier");
+	rc = ztp_verifier_load_config(v, config);
+	if (rc < 0)
+		tool_die_lib(rc, config);
+	return v;
+}
+
+static int cmd_enroll(const char *config, int argc, char **argv)
+{
+	const char *id = NULL, *certpath = NULL, *model = NULL, *batch = NULL;
+	char *pem, *code = NULL;
+	size_t len = 0;
+	ztp_verifier *v;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (strcmp(argv[i], "--device-id") == 0)
+			dst = &id;
+		else if (strcmp(argv[i], "--factory-cert") == 0)
+			dst = &certpath;
+		else if (strcmp(argv[i], "--model") == 0)
+			dst = &model;
+		else if (strcmp(argv[i], "--batch") == 0)
+			dst = &batch;
+		else
+			tool_usage_error("enroll: unknown argument '%s'",
+					 argv[i]);
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		*dst = argv[++i];
+	}
+	if (id == NULL || certpath == NULL)
+		tool_usage_error("enroll needs --device-id and --factory-cert");
+	if (ztp_id_validate(id, strlen(id)) < 0)
+		tool_usage_error("--device-id: %s", ztp_error_last_message());
+	v = open_verifier(config);
+	pem = must_read(certpath, &len);
+	rc = ztp_verifier_enroll(v, &code, id, pem, len, model, batch);
+	free(pem);
+	if (rc < 0)
+		tool_die_lib(rc, "enroll");
+	/* The only copy of the code: the store keeps its hash. */
+	printf("%s\n", code);
+	fflush(stdout);
+	tool_free_secret(code);
+	ztp_verifier_free(v);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_handle(const char *config, int argc, char **argv)
+{
+	const char *endpoint = NULL, *peerpath = NULL;
+	char *peer = NULL, *body, *out = NULL;
+	size_t peerlen = 0, len = 0, cap = 0, r;
+	ztp_verifier *v;
+	int status = 0, rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--peer-cert") == 0) {
+			if (i + 1 >= argc)
+				tool_usage_error("--peer-cert needs a value");
+			peerpath = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			tool_usage_error("handle: unknown option '%s'",
+					 argv[i]);
+		} else if (endpoint == NULL) {
+			endpoint = argv[i];
+		} else {
+			tool_usage_error("handle: one ENDPOINT only");
+		}
+	}
+	if (endpoint == NULL)
+		tool_usage_error("handle needs an ENDPOINT");
+	v = open_verifier(config);
+	if (peerpath != NULL)
+		peer = must_read(peerpath, &peerlen);
+	/* Read one byte past the largest limit so that the library, not
+	 * this tool, decides what is too large. */
+	body = malloc(REQUEST_MAX + 2);
+	if (body == NULL)
+		tool_die(ZTP_ENOMEM, "out of memory");
+	cap = REQUEST_MAX + 1;
+	while (len < cap && (r = fread(body + len, 1, cap - len, stdin)) > 0)
+		len += r;
+	if (ferror(stdin))
+		tool_die(ZTP_EIO, "cannot read the request from stdin");
+	rc = ztp_verifier_handle(v, &status, &out, endpoint, body, len, peer,
+				 peerlen);
+	free(body);
+	free(peer);
+	if (rc < 0)
+		tool_die_lib(rc, "handle");
+	printf("%s\n", out);
+	fflush(stdout);
+	ztp_free(out);
+	ztp_verifier_free(v);
+	return status >= 200 && status < 300 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+}
+
+static int cmd_check_cert(int argc, char **argv)
+{
+	const char *trust = NULL, *untrusted = NULL, *issuers = NULL,
+		   *at = NULL, *certpath = NULL;
+	char *tpem, *upem = NULL, *ipem, *cpem, *json = NULL;
+	size_t tlen, ulen = 0, ilen, clen;
+	int64_t when = 0;
+	ztp_verifier *v = NULL;
+	int rc;
+
+	read_fail_code = ZTP_EINVAL;
+	for (int i = 0; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (strcmp(argv[i], "--trust") == 0)
+			dst = &trust;
+		else if (strcmp(argv[i], "--untrusted") == 0)
+			dst = &untrusted;
+		else if (strcmp(argv[i], "--issuers") == 0)
+			dst = &issuers;
+		else if (strcmp(argv[i], "--at") == 0)
+			dst = &at;
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			tool_usage_error("check-cert: unknown option '%s'",
+					 argv[i]);
+		if (dst == NULL) {
+			if (certpath != NULL)
+				tool_usage_error("check-cert: one CERT only");
+			certpath = argv[i];
+			continue;
+		}
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		*dst = argv[++i];
+	}
+	if (trust == NULL || certpath == NULL)
+		tool_usage_error("check-cert needs --trust F and CERT");
+	if (at != NULL && parse_rfc3339(at, &when) < 0)
+		tool_usage_error("--at: '%s' is not an RFC 3339 time", at);
+
+	tpem = must_read(trust, &tlen);
+	if (untrusted != NULL)
+		upem = must_read(untrusted, &ulen);
+	cpem = must_read(certpath, &clen);
+	if (issuers != NULL) {
+		ipem = must_read(issuers, &ilen);
+	} else {
+		/* Default allowlist: every CA the caller named. */
+		ilen = tlen + 1 + ulen;
+		ipem = malloc(ilen + 1);
+		if (ipem == NULL)
+			tool_die(ZTP_ENOMEM, "out of memory");
+		memcpy(ipem, tpem, tlen);
+		ipem[tlen] = '\n';
+		if (ulen > 0)
+			memcpy(ipem + tlen + 1, upem, ulen);
+		ipem[ilen] = '\0';
+	}
+	rc = ztp_verifier_new(&v);
+	if (rc < 0)
+		tool_die_lib(rc, "cannot create a verifier");
+	rc = ztp_verifier_set_trust_anchors(v, tpem, tlen);
+	if (rc < 0)
+		tool_die(ZTP_EINVAL, "--trust %s: %s", trust,
+			 ztp_error_last_message());
+	rc = ztp_verifier_set_issuers(v, ipem, ilen);
+	if (rc < 0)
+		tool_die(ZTP_EINVAL, "--issuers: %s", ztp_error_last_message());
+	rc = ztp_verifier_check_cert(v, &json, cpem, clen, upem, ulen, when);
+	if (json == NULL) {
+		/* No verdict: the input could not be used at all. */
+		tool_die(ZTP_EINVAL, "%s", ztp_error_last_message());
+	}
+	if (rc == ZTP_OK) {
+		printf("%s\n", json);
+	} else {
+		const char *code = strstr(json, "\"code\":\"");
+		int n = 0;
+
+		if (code != NULL) {
+			code += 8;
+			while (code[n] != '\0' && code[n] != '"')
+				n++;
+		}
+		fprintf(stderr, "%s: %.*s: %s\n", tool_prog(), n,
+			code ? code : "", ztp_error_last_message());
+	}
+	ztp_free(json);
+	ztp_verifier_free(v);
+	free(tpem);
+	free(upem);
+	free(ipem);
+	free(cpem);
+	return rc == ZTP_OK ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = NULL;
+	int i = 1;
+
+	tool_init("ztp-verify");
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("ztp-verify %s\n", ztp_version());
+		return TOOL_EXIT_OK;
+	}
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return TOOL_EXIT_OK;
+	}
+	if (ztp_init() < 0)
+		tool_die_lib(ztp_error_last_code(), "cannot initialise libztp");
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config = argv[i + 1];
+			i += 2;
+		} else {
+			usage(stderr);
+			tool_usage_error("unknown option '%s'", argv[i]);
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		tool_usage_error("no command given");
+	}
+	if (strcmp(argv[i], "enroll") == 0)
+		return cmd_enroll(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "handle") == 0)
+		return cmd_handle(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "check-cert") == 0)
+		return cmd_check_cert(argc - i - 1, argv + i + 1);
+	usage(stderr);
+	tool_usage_error("unknown command '%s'", argv[i]);
+}
