@@ -3,12 +3,14 @@
 
 EXTRA_DIST += examples/python/ztp_server.py
 
-e2e_common = tests/e2e/lib.sh tests/e2e/bootstrap-flow.sh
+e2e_common = tests/e2e/lib.sh tests/e2e/bootstrap-flow.sh \
+	tests/e2e/flaky_server.py tests/e2e/crash_device.py
 EXTRA_DIST += $(e2e_common)
 
 if ENABLE_SERVER
 if ENABLE_DEVICE
-e2e_tests = tests/e2e/python_server.sh
+e2e_tests = tests/e2e/python_server.sh tests/e2e/negative.sh \
+	tests/e2e/retry.sh tests/e2e/crash.sh
 TESTS += $(e2e_tests)
 EXTRA_DIST += $(e2e_tests)
 endif

@@ -143,12 +143,13 @@ class Server(http.server.ThreadingHTTPServer):
     # Stop accepting on shutdown without waiting for slow clients.
     block_on_close = False
 
-    def __init__(self, address, tls, verifier, max_body, quiet):
+    def __init__(self, address, tls, verifier, max_body, quiet,
+                 handler=Handler):
         self.tls = tls
         self.verifier = verifier
         self.max_body = max_body
         self.quiet = quiet
-        super().__init__(address, Handler)
+        super().__init__(address, handler)
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the connection's own thread, so a
@@ -209,7 +210,7 @@ def tls_context(cert, key, client_cas):
     return ctx
 
 
-def main(argv=None):
+def main(argv=None, server_class=Server, handler_class=Handler):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", required=True,
                     help="verifier configuration (ztp-verify.json(5))")
@@ -253,9 +254,10 @@ def main(argv=None):
         return 1
 
     family = socket.AF_INET6 if ":" in args.listen[0] else socket.AF_INET
-    Server.address_family = family
+    server_class.address_family = family
     try:
-        httpd = Server(args.listen, ctx, verifier, max_body, args.quiet)
+        httpd = server_class(args.listen, ctx, verifier, max_body,
+                             args.quiet, handler_class)
     except OSError as e:
         print("ztp_server: listen on %s:%d: %s" % (args.listen + (e,)),
               file=sys.stderr)

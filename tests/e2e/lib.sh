@@ -214,8 +214,10 @@ e2e_start_server() {
 			--tls-key "$T/pki/$name.key" "$@" > "$out" 2> "$err" &
 		;;
 	*)
-		"$kind" --tls-cert "$T/pki/$name.pem" \
-			--tls-key "$T/pki/$name.key" "$@" > "$out" 2> "$err" &
+		# A command line of its own (test servers); TLS identity added.
+		ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
+			"$kind" "$@" --tls-cert "$T/pki/$name.pem" \
+			--tls-key "$T/pki/$name.key" > "$out" 2> "$err" &
 		;;
 	esac
 	E2E_PID=$!
