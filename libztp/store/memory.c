@@ -179,7 +179,7 @@ typedef struct mdev {
 	int64_t manufactured_at, updated_at;
 	uint8_t claim[ZTP__STORE_HASH_MAX];
 	size_t claim_len; /* 0: no pending claim */
-	mcert **certs;    /* issue order; owned by mem.certs */
+	mcert **certs;	  /* issue order; owned by mem.certs */
 	size_t ncerts, capcerts;
 } mdev;
 
@@ -190,12 +190,12 @@ typedef struct mevent {
 
 typedef struct mem {
 	pthread_mutex_t lock;
-	mmap devices;    /* device_id -> mdev */
-	mmap certs;      /* serial -> mcert */
-	mmap challenges; /* id bytes -> int64_t expires_at */
-	mmap counters;   /* name -> uint64_t */
+	mmap devices;		   /* device_id -> mdev */
+	mmap certs;		   /* serial -> mcert */
+	mmap challenges;	   /* id bytes -> int64_t expires_at */
+	mmap counters;		   /* name -> uint64_t */
 	int64_t challenge_min_exp; /* earliest expiry recorded */
-	mevent *events;  /* seq = index + 1 */
+	mevent *events;		   /* seq = index + 1 */
 	size_t nevents, capevents;
 } mem;
 
@@ -246,16 +246,16 @@ static mcert *find_cert(mem *m, const char *serial)
 static int cert_view_json(json_object **out, const mcert *c)
 {
 	ztp__store_cert_view v = {
-		.serial = c->serial,
-		.device_id = c->device_id[0] != '\0' ? c->device_id : NULL,
-		.profile = c->profile,
-		.not_before = c->not_before,
-		.not_after = c->not_after,
-		.fingerprint = c->fingerprint,
-		.issued_at = c->issued_at,
-		.revoked = c->revoked,
-		.revoked_at = c->revoked_at,
-		.reason = c->reason,
+	    .serial = c->serial,
+	    .device_id = c->device_id[0] != '\0' ? c->device_id : NULL,
+	    .profile = c->profile,
+	    .not_before = c->not_before,
+	    .not_after = c->not_after,
+	    .fingerprint = c->fingerprint,
+	    .issued_at = c->issued_at,
+	    .revoked = c->revoked,
+	    .revoked_at = c->revoked_at,
+	    .reason = c->reason,
 	};
 
 	return ztp__store_cert_json(out, &v);
@@ -282,11 +282,13 @@ static int mem_device_add(void *ctx, const char *device_id,
 	copy_str(d->state, sizeof(d->state), ZTP_STATE_MANUFACTURED);
 	if (model != NULL) {
 		d->model = ztp__strdup(model);
-		ZTP_ENSURE(d->model != NULL, ZTP_ENOMEM, "store: out of memory");
+		ZTP_ENSURE(d->model != NULL, ZTP_ENOMEM,
+			   "store: out of memory");
 	}
 	if (batch != NULL) {
 		d->batch = ztp__strdup(batch);
-		ZTP_ENSURE(d->batch != NULL, ZTP_ENOMEM, "store: out of memory");
+		ZTP_ENSURE(d->batch != NULL, ZTP_ENOMEM,
+			   "store: out of memory");
 	}
 	d->manufactured_at = manufactured_at;
 	d->updated_at = now;
@@ -307,19 +309,18 @@ static int mem_device_get(void *ctx, const char *device_id, char **json)
 
 	pthread_mutex_lock(&m->lock);
 	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
-		   device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
 	{
 		ztp__store_device_view v = {
-			.device_id = d->device_id,
-			.fingerprint = d->fingerprint,
-			.model = d->model,
-			.batch = d->batch,
-			.manufactured_at = d->manufactured_at,
-			.state = d->state,
-			.tenant = d->tenant[0] != '\0' ? d->tenant : NULL,
-			.info = d->info,
-			.updated_at = d->updated_at,
+		    .device_id = d->device_id,
+		    .fingerprint = d->fingerprint,
+		    .model = d->model,
+		    .batch = d->batch,
+		    .manufactured_at = d->manufactured_at,
+		    .state = d->state,
+		    .tenant = d->tenant[0] != '\0' ? d->tenant : NULL,
+		    .info = d->info,
+		    .updated_at = d->updated_at,
 		};
 
 		ZTP_CHECK(ztp__store_device_json(&obj, &v));
@@ -342,10 +343,9 @@ static int mem_device_set_state(void *ctx, const char *device_id,
 
 	pthread_mutex_lock(&m->lock);
 	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
-		   device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
 	ZTP_ENSURE(expected_state == NULL ||
-			   strcmp(d->state, expected_state) == 0,
+		       strcmp(d->state, expected_state) == 0,
 		   ZTP_ESTATE, "store: device %s is %s, not %s", device_id,
 		   d->state, expected_state);
 	copy_str(d->state, sizeof(d->state), new_state);
@@ -366,8 +366,7 @@ static int mem_device_set_info(void *ctx, const char *device_id,
 
 	pthread_mutex_lock(&m->lock);
 	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
-		   device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
 	info = ztp__strdup(info_json);
 	ZTP_ENSURE(info != NULL, ZTP_ENOMEM, "store: out of memory");
 	free(d->info);
@@ -378,8 +377,8 @@ cleanup:
 	return rc;
 }
 
-static int mem_claim_set(void *ctx, const char *device_id,
-			 const uint8_t *hash, size_t len)
+static int mem_claim_set(void *ctx, const char *device_id, const uint8_t *hash,
+			 size_t len)
 {
 	mem *m = ctx;
 	mdev *d;
@@ -387,8 +386,7 @@ static int mem_claim_set(void *ctx, const char *device_id,
 
 	pthread_mutex_lock(&m->lock);
 	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
-		   device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
 	OPENSSL_cleanse(d->claim, sizeof(d->claim));
 	memcpy(d->claim, hash, len);
 	d->claim_len = len;
@@ -397,9 +395,8 @@ cleanup:
 	return rc;
 }
 
-static int mem_claim_take(void *ctx, const char *device_id,
-			  const uint8_t *hash, size_t len, const char *tenant,
-			  int64_t now)
+static int mem_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
+			  size_t len, const char *tenant, int64_t now)
 {
 	mem *m = ctx;
 	mdev *d;
@@ -407,15 +404,14 @@ static int mem_claim_take(void *ctx, const char *device_id,
 
 	pthread_mutex_lock(&m->lock);
 	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
-		   device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
 	ZTP_ENSURE(strcmp(d->state, ZTP_STATE_REVOKED) != 0, ZTP_ESTATE,
 		   "store: device %s is revoked", device_id);
 	ZTP_ENSURE(d->claim_len != 0, ZTP_ENOTFOUND,
 		   "store: device %s has no pending claim", device_id);
 	/* The length of a hash is no secret; its bytes are. */
 	ZTP_ENSURE(d->claim_len == len &&
-			   CRYPTO_memcmp(d->claim, hash, len) == 0,
+		       CRYPTO_memcmp(d->claim, hash, len) == 0,
 		   ZTP_EMISMATCH, "store: device %s: claim code does not match",
 		   device_id);
 	OPENSSL_cleanse(d->claim, sizeof(d->claim));
@@ -430,8 +426,7 @@ cleanup:
 
 static int mem_cert_add(void *ctx, const char *serial, const char *device_id,
 			const char *profile, int64_t not_before,
-			int64_t not_after, const char *fingerprint,
-			int64_t now)
+			int64_t not_after, const char *fingerprint, int64_t now)
 {
 	mem *m = ctx;
 	mdev *d = NULL;
@@ -448,7 +443,7 @@ static int mem_cert_add(void *ctx, const char *serial, const char *device_id,
 		if (d->ncerts == d->capcerts) {
 			size_t cap = d->capcerts ? d->capcerts * 2 : 4;
 			mcert **certs =
-				ztp__realloc(d->certs, cap * sizeof(*certs));
+			    ztp__realloc(d->certs, cap * sizeof(*certs));
 
 			ZTP_ENSURE(certs != NULL, ZTP_ENOMEM,
 				   "store: out of memory");
@@ -532,8 +527,7 @@ static int mem_device_revoke_certs(void *ctx, const char *device_id,
 	*count = 0;
 	pthread_mutex_lock(&m->lock);
 	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
-		   device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
 	for (i = 0; i < d->ncerts; i++) {
 		mcert *c = d->certs[i];
 
@@ -606,8 +600,7 @@ static int mem_device_certs(void *ctx, const char *device_id, char **json)
 
 	pthread_mutex_lock(&m->lock);
 	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
-		   device_id);
+	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
 	arr = json_object_new_array();
 	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
 	for (i = 0; i < d->ncerts; i++) {
@@ -693,8 +686,7 @@ static int mem_event_append(void *ctx, const char *json, int64_t now)
 		size_t cap = m->capevents ? m->capevents * 2 : 64;
 		mevent *ev;
 
-		ZTP_ENSURE(cap > m->capevents &&
-				   cap < SIZE_MAX / sizeof(*ev),
+		ZTP_ENSURE(cap > m->capevents && cap < SIZE_MAX / sizeof(*ev),
 			   ZTP_ETOOBIG, "store: event log full");
 		ev = ztp__realloc(m->events, cap * sizeof(*ev));
 		ZTP_ENSURE(ev != NULL, ZTP_ENOMEM, "store: out of memory");
@@ -725,9 +717,8 @@ static int mem_event_list(void *ctx, int64_t after, size_t max, char **json)
 	 * after. */
 	for (i = (uint64_t)after < m->nevents ? (size_t)after : m->nevents;
 	     i < m->nevents && max > 0; i++, max--) {
-		ZTP_CHECK(ztp__store_event_json(&item, (int64_t)i + 1,
-						m->events[i].at,
-						m->events[i].json));
+		ZTP_CHECK(ztp__store_event_json(
+		    &item, (int64_t)i + 1, m->events[i].at, m->events[i].json));
 		ZTP_CHECK(ztp__store_array_add(arr, item));
 		item = NULL;
 	}
@@ -788,26 +779,26 @@ static void mem_close(void *ctx)
 int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 {
 	static const ztp_store_backend ops = {
-		.version = ZTP_STORE_BACKEND_VERSION,
-		.flags = ZTP_STORE_BACKEND_THREADSAFE,
-		.close = mem_close,
-		.device_add = mem_device_add,
-		.device_get = mem_device_get,
-		.device_set_state = mem_device_set_state,
-		.device_set_info = mem_device_set_info,
-		.claim_set = mem_claim_set,
-		.claim_take = mem_claim_take,
-		.cert_add = mem_cert_add,
-		.cert_get = mem_cert_get,
-		.cert_revoke = mem_cert_revoke,
-		.device_revoke_certs = mem_device_revoke_certs,
-		.revoked_list = mem_revoked_list,
-		.device_certs = mem_device_certs,
-		.cert_count = mem_cert_count,
-		.challenge_use = mem_challenge_use,
-		.event_append = mem_event_append,
-		.event_list = mem_event_list,
-		.counter_next = mem_counter_next,
+	    .version = ZTP_STORE_BACKEND_VERSION,
+	    .flags = ZTP_STORE_BACKEND_THREADSAFE,
+	    .close = mem_close,
+	    .device_add = mem_device_add,
+	    .device_get = mem_device_get,
+	    .device_set_state = mem_device_set_state,
+	    .device_set_info = mem_device_set_info,
+	    .claim_set = mem_claim_set,
+	    .claim_take = mem_claim_take,
+	    .cert_add = mem_cert_add,
+	    .cert_get = mem_cert_get,
+	    .cert_revoke = mem_cert_revoke,
+	    .device_revoke_certs = mem_device_revoke_certs,
+	    .revoked_list = mem_revoked_list,
+	    .device_certs = mem_device_certs,
+	    .cert_count = mem_cert_count,
+	    .challenge_use = mem_challenge_use,
+	    .event_append = mem_event_append,
+	    .event_list = mem_event_list,
+	    .counter_next = mem_counter_next,
 	};
 	mem *m = NULL;
 	bool have_mutex = false;

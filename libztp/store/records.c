@@ -61,8 +61,8 @@ int ztp__store_device_json(json_object **out, const ztp__store_device_view *d)
 	ZTP_CHECK(ztp__json_add_str(obj, "fingerprint", d->fingerprint));
 	ZTP_CHECK(add_str_or_null(obj, "model", d->model));
 	ZTP_CHECK(add_str_or_null(obj, "batch", d->batch));
-	ZTP_CHECK(ztp__json_add_int(obj, "manufactured_at",
-				    d->manufactured_at));
+	ZTP_CHECK(
+	    ztp__json_add_int(obj, "manufactured_at", d->manufactured_at));
 	ZTP_CHECK(ztp__json_add_str(obj, "state", d->state));
 	ZTP_CHECK(add_str_or_null(obj, "tenant", d->tenant));
 	if (info != NULL) {
@@ -96,8 +96,8 @@ int ztp__store_cert_json(json_object **out, const ztp__store_cert_view *c)
 	ZTP_CHECK(ztp__json_add_int(obj, "not_after", c->not_after));
 	ZTP_CHECK(ztp__json_add_str(obj, "fingerprint", c->fingerprint));
 	ZTP_CHECK(ztp__json_add_int(obj, "issued_at", c->issued_at));
-	ZTP_CHECK(ztp__json_add(obj, "revoked",
-				json_object_new_boolean(c->revoked)));
+	ZTP_CHECK(
+	    ztp__json_add(obj, "revoked", json_object_new_boolean(c->revoked)));
 	if (c->revoked) {
 		ZTP_CHECK(ztp__json_add_int(obj, "revoked_at", c->revoked_at));
 		ZTP_CHECK(ztp__json_add_int(obj, "reason", c->reason));

@@ -30,53 +30,53 @@
 /* Migration i takes the schema from user_version i to i + 1; each sets
  * the new version itself, inside the same transaction. Append only. */
 static const char *const migrations[] = {
-	/* v1 */
-	"PRAGMA application_id = 1515474993;" /* ZTP__SQLITE_APP_ID */
-	"CREATE TABLE devices ("
-	" device_id TEXT PRIMARY KEY NOT NULL,"
-	" fingerprint TEXT NOT NULL,"
-	" model TEXT,"
-	" batch TEXT,"
-	" manufactured_at INTEGER NOT NULL,"
-	" state TEXT NOT NULL CHECK (state IN ('manufactured', 'bootstrapped',"
-	"  'registered', 'active', 'reset', 'revoked')),"
-	" tenant TEXT,"
-	" info TEXT,"
-	" updated_at INTEGER NOT NULL);"
-	"CREATE TABLE claims ("
-	" device_id TEXT PRIMARY KEY NOT NULL"
-	"  REFERENCES devices(device_id) ON DELETE CASCADE,"
-	" hash BLOB NOT NULL CHECK (length(hash) BETWEEN 1 AND 64))"
-	" WITHOUT ROWID;"
-	"CREATE TABLE certs ("
-	" serial TEXT PRIMARY KEY NOT NULL,"
-	" device_id TEXT REFERENCES devices(device_id),"
-	" profile TEXT NOT NULL,"
-	" not_before INTEGER NOT NULL,"
-	" not_after INTEGER NOT NULL,"
-	" fingerprint TEXT NOT NULL,"
-	" issued_at INTEGER NOT NULL,"
-	" revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),"
-	" revoked_at INTEGER,"
-	" reason INTEGER);"
-	"CREATE INDEX certs_by_device ON certs(device_id);"
-	"CREATE INDEX certs_revoked ON certs(serial) WHERE revoked = 1;"
-	"CREATE TABLE challenges ("
-	" id BLOB PRIMARY KEY NOT NULL,"
-	" expires_at INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE INDEX challenges_by_expiry ON challenges(expires_at);"
-	"CREATE TABLE events ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" at INTEGER NOT NULL,"
-	" json TEXT NOT NULL);"
-	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
-	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-	" BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
-	"CREATE TABLE counters ("
-	" name TEXT PRIMARY KEY NOT NULL,"
-	" value INTEGER NOT NULL CHECK (value >= 1)) WITHOUT ROWID;"
-	"PRAGMA user_version = 1;",
+    /* v1 */
+    "PRAGMA application_id = 1515474993;" /* ZTP__SQLITE_APP_ID */
+    "CREATE TABLE devices ("
+    " device_id TEXT PRIMARY KEY NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " model TEXT,"
+    " batch TEXT,"
+    " manufactured_at INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('manufactured', 'bootstrapped',"
+    "  'registered', 'active', 'reset', 'revoked')),"
+    " tenant TEXT,"
+    " info TEXT,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE claims ("
+    " device_id TEXT PRIMARY KEY NOT NULL"
+    "  REFERENCES devices(device_id) ON DELETE CASCADE,"
+    " hash BLOB NOT NULL CHECK (length(hash) BETWEEN 1 AND 64))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE certs ("
+    " serial TEXT PRIMARY KEY NOT NULL,"
+    " device_id TEXT REFERENCES devices(device_id),"
+    " profile TEXT NOT NULL,"
+    " not_before INTEGER NOT NULL,"
+    " not_after INTEGER NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " issued_at INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),"
+    " revoked_at INTEGER,"
+    " reason INTEGER);"
+    "CREATE INDEX certs_by_device ON certs(device_id);"
+    "CREATE INDEX certs_revoked ON certs(serial) WHERE revoked = 1;"
+    "CREATE TABLE challenges ("
+    " id BLOB PRIMARY KEY NOT NULL,"
+    " expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX challenges_by_expiry ON challenges(expires_at);"
+    "CREATE TABLE events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at INTEGER NOT NULL,"
+    " json TEXT NOT NULL);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TABLE counters ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " value INTEGER NOT NULL CHECK (value >= 1)) WITHOUT ROWID;"
+    "PRAGMA user_version = 1;",
 };
 
 #define CERT_COLUMNS                                                           \
@@ -113,58 +113,58 @@ enum {
 };
 
 static const char *const sql_text[ST__COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_DEV_INSERT] =
-		"INSERT INTO devices(device_id, fingerprint, model, batch,"
-		" manufactured_at, state, updated_at)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, 'manufactured', ?6)",
-	[ST_DEV_GET] = "SELECT device_id, fingerprint, model, batch,"
-		       " manufactured_at, state, tenant, info, updated_at"
-		       " FROM devices WHERE device_id = ?1",
-	[ST_DEV_STATE] = "SELECT state FROM devices WHERE device_id = ?1",
-	[ST_DEV_SET_STATE] = "UPDATE devices SET state = ?2, tenant = ?3,"
-			     " updated_at = ?4 WHERE device_id = ?1",
-	[ST_DEV_SET_INFO] = "UPDATE devices SET info = ?2, updated_at = ?3"
-			    " WHERE device_id = ?1",
-	[ST_CLAIM_SET] = "INSERT INTO claims(device_id, hash) VALUES(?1, ?2)"
-			 " ON CONFLICT(device_id) DO UPDATE"
-			 " SET hash = excluded.hash",
-	[ST_CLAIM_GET] = "SELECT d.state, c.hash FROM devices AS d"
-			 " LEFT JOIN claims AS c ON c.device_id = d.device_id"
-			 " WHERE d.device_id = ?1",
-	[ST_CLAIM_DEL] = "DELETE FROM claims WHERE device_id = ?1",
-	[ST_CERT_INSERT] =
-		"INSERT INTO certs(serial, device_id, profile, not_before,"
-		" not_after, fingerprint, issued_at)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_CERT_GET] = "SELECT " CERT_COLUMNS " FROM certs WHERE serial = ?1",
-	[ST_CERT_REVOKE] = "UPDATE certs SET revoked = 1, revoked_at = ?2,"
-			   " reason = ?3 WHERE serial = ?1 AND revoked = 0",
-	[ST_CERT_EXISTS] = "SELECT 1 FROM certs WHERE serial = ?1",
-	/* The profile list is one bound parameter: ",a,b," contains ",p,"
-	 * exactly when p is an element (names cannot contain commas). */
-	[ST_DEV_REVOKE_CERTS] =
-		"UPDATE certs SET revoked = 1, revoked_at = ?3, reason = ?4"
-		" WHERE device_id = ?1 AND revoked = 0 AND (?2 IS NULL OR"
-		" instr(',' || ?2 || ',', ',' || profile || ',') > 0)",
-	[ST_REVOKED_LIST] = "SELECT serial, revoked_at, reason FROM certs"
-			    " WHERE revoked = 1"
-			    " ORDER BY length(serial), serial",
-	[ST_DEV_CERTS] = "SELECT " CERT_COLUMNS " FROM certs"
-			 " WHERE device_id = ?1 ORDER BY rowid",
-	[ST_CERT_COUNT] = "SELECT count(*) FROM certs",
-	[ST_CHAL_PURGE] = "DELETE FROM challenges WHERE expires_at < ?1",
-	[ST_CHAL_INSERT] = "INSERT INTO challenges(id, expires_at)"
-			   " VALUES(?1, ?2) ON CONFLICT(id) DO NOTHING",
-	[ST_EVENT_INSERT] = "INSERT INTO events(at, json) VALUES(?1, ?2)",
-	[ST_EVENT_LIST] = "SELECT seq, at, json FROM events WHERE seq > ?1"
-			  " ORDER BY seq LIMIT ?2",
-	[ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
-	[ST_COUNTER_PUT] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
-			   " ON CONFLICT(name) DO UPDATE"
-			   " SET value = excluded.value",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_DEV_INSERT] =
+	"INSERT INTO devices(device_id, fingerprint, model, batch,"
+	" manufactured_at, state, updated_at)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, 'manufactured', ?6)",
+    [ST_DEV_GET] = "SELECT device_id, fingerprint, model, batch,"
+		   " manufactured_at, state, tenant, info, updated_at"
+		   " FROM devices WHERE device_id = ?1",
+    [ST_DEV_STATE] = "SELECT state FROM devices WHERE device_id = ?1",
+    [ST_DEV_SET_STATE] = "UPDATE devices SET state = ?2, tenant = ?3,"
+			 " updated_at = ?4 WHERE device_id = ?1",
+    [ST_DEV_SET_INFO] = "UPDATE devices SET info = ?2, updated_at = ?3"
+			" WHERE device_id = ?1",
+    [ST_CLAIM_SET] = "INSERT INTO claims(device_id, hash) VALUES(?1, ?2)"
+		     " ON CONFLICT(device_id) DO UPDATE"
+		     " SET hash = excluded.hash",
+    [ST_CLAIM_GET] = "SELECT d.state, c.hash FROM devices AS d"
+		     " LEFT JOIN claims AS c ON c.device_id = d.device_id"
+		     " WHERE d.device_id = ?1",
+    [ST_CLAIM_DEL] = "DELETE FROM claims WHERE device_id = ?1",
+    [ST_CERT_INSERT] =
+	"INSERT INTO certs(serial, device_id, profile, not_before,"
+	" not_after, fingerprint, issued_at)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_CERT_GET] = "SELECT " CERT_COLUMNS " FROM certs WHERE serial = ?1",
+    [ST_CERT_REVOKE] = "UPDATE certs SET revoked = 1, revoked_at = ?2,"
+		       " reason = ?3 WHERE serial = ?1 AND revoked = 0",
+    [ST_CERT_EXISTS] = "SELECT 1 FROM certs WHERE serial = ?1",
+    /* The profile list is one bound parameter: ",a,b," contains ",p,"
+     * exactly when p is an element (names cannot contain commas). */
+    [ST_DEV_REVOKE_CERTS] =
+	"UPDATE certs SET revoked = 1, revoked_at = ?3, reason = ?4"
+	" WHERE device_id = ?1 AND revoked = 0 AND (?2 IS NULL OR"
+	" instr(',' || ?2 || ',', ',' || profile || ',') > 0)",
+    [ST_REVOKED_LIST] = "SELECT serial, revoked_at, reason FROM certs"
+			" WHERE revoked = 1"
+			" ORDER BY length(serial), serial",
+    [ST_DEV_CERTS] = "SELECT " CERT_COLUMNS " FROM certs"
+		     " WHERE device_id = ?1 ORDER BY rowid",
+    [ST_CERT_COUNT] = "SELECT count(*) FROM certs",
+    [ST_CHAL_PURGE] = "DELETE FROM challenges WHERE expires_at < ?1",
+    [ST_CHAL_INSERT] = "INSERT INTO challenges(id, expires_at)"
+		       " VALUES(?1, ?2) ON CONFLICT(id) DO NOTHING",
+    [ST_EVENT_INSERT] = "INSERT INTO events(at, json) VALUES(?1, ?2)",
+    [ST_EVENT_LIST] = "SELECT seq, at, json FROM events WHERE seq > ?1"
+		      " ORDER BY seq LIMIT ?2",
+    [ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
+    [ST_COUNTER_PUT] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
+		       " ON CONFLICT(name) DO UPDATE"
+		       " SET value = excluded.value",
 };
 
 typedef struct sq {
@@ -270,10 +270,9 @@ static int bind_int(sq *s, int id, int idx, int64_t v)
 
 static int bind_blob(sq *s, int id, int idx, const uint8_t *p, size_t len)
 {
-	return bind_check(s,
-			  sqlite3_bind_blob(s->st[id], idx, p, (int)len,
-					    SQLITE_STATIC),
-			  "bind");
+	return bind_check(
+	    s, sqlite3_bind_blob(s->st[id], idx, p, (int)len, SQLITE_STATIC),
+	    "bind");
 }
 
 /* NULL for SQL NULL. A required column that reads NULL means the file was
@@ -470,9 +469,8 @@ cleanup:
 	return rc;
 }
 
-static int sq_claim_take(void *ctx, const char *device_id,
-			 const uint8_t *hash, size_t len, const char *tenant,
-			 int64_t now)
+static int sq_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
+			 size_t len, const char *tenant, int64_t now)
 {
 	sq *s = ctx;
 	const char *state;
@@ -497,7 +495,7 @@ static int sq_claim_take(void *ctx, const char *device_id,
 		   ZTP_ENOMEM, "sqlite: out of memory");
 	/* The length of a hash is no secret; its bytes are. */
 	ZTP_ENSURE(stored != NULL && stored_len == len &&
-			   CRYPTO_memcmp(stored, hash, len) == 0,
+		       CRYPTO_memcmp(stored, hash, len) == 0,
 		   ZTP_EMISMATCH, "store: device %s: claim code does not match",
 		   device_id);
 	sqlite3_reset(s->st[ST_CLAIM_GET]);
@@ -604,8 +602,7 @@ static int sq_device_revoke_certs(void *ctx, const char *device_id,
 	ZTP_CHECK(bind_text(s, ST_DEV_REVOKE_CERTS, 2, profiles));
 	ZTP_CHECK(bind_int(s, ST_DEV_REVOKE_CERTS, 3, when));
 	ZTP_CHECK(bind_int(s, ST_DEV_REVOKE_CERTS, 4, reason));
-	ZTP_CHECK(sq_step(s, ST_DEV_REVOKE_CERTS, "device_revoke_certs",
-			  NULL));
+	ZTP_CHECK(sq_step(s, ST_DEV_REVOKE_CERTS, "device_revoke_certs", NULL));
 	*count = (uint64_t)sqlite3_changes(s->db);
 	ZTP_CHECK(sq_commit(s));
 cleanup:
@@ -631,9 +628,9 @@ static int sq_revoked_list(void *ctx, char **json)
 			break;
 		ZTP_CHECK(need_text(s, ST_REVOKED_LIST, 0, &serial));
 		ZTP_CHECK(ztp__store_revoked_json(
-			&item, serial,
-			sqlite3_column_int64(s->st[ST_REVOKED_LIST], 1),
-			sqlite3_column_int(s->st[ST_REVOKED_LIST], 2)));
+		    &item, serial,
+		    sqlite3_column_int64(s->st[ST_REVOKED_LIST], 1),
+		    sqlite3_column_int(s->st[ST_REVOKED_LIST], 2)));
 		ZTP_CHECK(ztp__store_array_add(arr, item));
 		item = NULL;
 	}
@@ -740,8 +737,8 @@ static int sq_event_list(void *ctx, int64_t after, size_t max, char **json)
 			break;
 		ZTP_CHECK(need_text(s, ST_EVENT_LIST, 2, &ev));
 		ZTP_CHECK(ztp__store_event_json(
-			&item, sqlite3_column_int64(s->st[ST_EVENT_LIST], 0),
-			sqlite3_column_int64(s->st[ST_EVENT_LIST], 1), ev));
+		    &item, sqlite3_column_int64(s->st[ST_EVENT_LIST], 0),
+		    sqlite3_column_int64(s->st[ST_EVENT_LIST], 1), ev));
 		ZTP_CHECK(ztp__store_array_add(arr, item));
 		item = NULL;
 	}
@@ -859,7 +856,7 @@ static int sq_migrate(sqlite3 *db)
 	ZTP_CHECK(sq_pragma_int(db, "SELECT count(*) FROM sqlite_master",
 				&objects, "open"));
 	ZTP_ENSURE((version == 0 && app_id == 0 && objects == 0) ||
-			   app_id == ZTP__SQLITE_APP_ID,
+		       app_id == ZTP__SQLITE_APP_ID,
 		   ZTP_ESTORE, "sqlite: open: not a libztp registry");
 	ZTP_ENSURE(version <= latest, ZTP_ESTORE,
 		   "sqlite: open: schema version %lld is newer than this "
@@ -899,30 +896,29 @@ static int check_path(const char *path)
 	return ZTP_OK;
 }
 
-int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx,
-			   const char *path)
+int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path)
 {
 	static const ztp_store_backend ops = {
-		.version = ZTP_STORE_BACKEND_VERSION,
-		.flags = 0,
-		.close = sq_close,
-		.device_add = sq_device_add,
-		.device_get = sq_device_get,
-		.device_set_state = sq_device_set_state,
-		.device_set_info = sq_device_set_info,
-		.claim_set = sq_claim_set,
-		.claim_take = sq_claim_take,
-		.cert_add = sq_cert_add,
-		.cert_get = sq_cert_get,
-		.cert_revoke = sq_cert_revoke,
-		.device_revoke_certs = sq_device_revoke_certs,
-		.revoked_list = sq_revoked_list,
-		.device_certs = sq_device_certs,
-		.cert_count = sq_cert_count,
-		.challenge_use = sq_challenge_use,
-		.event_append = sq_event_append,
-		.event_list = sq_event_list,
-		.counter_next = sq_counter_next,
+	    .version = ZTP_STORE_BACKEND_VERSION,
+	    .flags = 0,
+	    .close = sq_close,
+	    .device_add = sq_device_add,
+	    .device_get = sq_device_get,
+	    .device_set_state = sq_device_set_state,
+	    .device_set_info = sq_device_set_info,
+	    .claim_set = sq_claim_set,
+	    .claim_take = sq_claim_take,
+	    .cert_add = sq_cert_add,
+	    .cert_get = sq_cert_get,
+	    .cert_revoke = sq_cert_revoke,
+	    .device_revoke_certs = sq_device_revoke_certs,
+	    .revoked_list = sq_revoked_list,
+	    .device_certs = sq_device_certs,
+	    .cert_count = sq_cert_count,
+	    .challenge_use = sq_challenge_use,
+	    .event_append = sq_event_append,
+	    .event_list = sq_event_list,
+	    .counter_next = sq_counter_next,
 	};
 	sq *s = NULL;
 	int64_t fk;
@@ -944,7 +940,7 @@ int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx,
 	ZTP_ENSURE(s != NULL, ZTP_ENOMEM, "store: out of memory");
 	r = sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_FULLMUTEX,
+				SQLITE_OPEN_FULLMUTEX,
 			    NULL);
 	if (r != SQLITE_OK)
 		ZTP_CHECK(sq_fail(s->db, r, "open"));

@@ -11,14 +11,14 @@
 #include <ztp/store.h>
 
 /* Limits the front end enforces before any backend sees the data. */
-#define ZTP__STORE_TEXT_MAX 128       /* model, batch */
-#define ZTP__STORE_PROFILE_MAX 32     /* one profile name */
-#define ZTP__STORE_PROFILES_MAX 512   /* comma-separated profile list */
-#define ZTP__STORE_SERIAL_MAX 40      /* hex digits (160 bits) */
-#define ZTP__STORE_FPR_LEN 64         /* SHA-256 as hex */
-#define ZTP__STORE_HASH_MAX 64        /* claim hash bytes */
-#define ZTP__STORE_CHALLENGE_MAX 64   /* challenge ID bytes */
-#define ZTP__STORE_JSON_MAX 8192      /* info, event payloads */
+#define ZTP__STORE_TEXT_MAX 128	    /* model, batch */
+#define ZTP__STORE_PROFILE_MAX 32   /* one profile name */
+#define ZTP__STORE_PROFILES_MAX 512 /* comma-separated profile list */
+#define ZTP__STORE_SERIAL_MAX 40    /* hex digits (160 bits) */
+#define ZTP__STORE_FPR_LEN 64	    /* SHA-256 as hex */
+#define ZTP__STORE_HASH_MAX 64	    /* claim hash bytes */
+#define ZTP__STORE_CHALLENGE_MAX 64 /* challenge ID bytes */
+#define ZTP__STORE_JSON_MAX 8192    /* info, event payloads */
 /* What a custom backend may return for a list before the library refuses
  * it: a full event page plus JSON overhead. */
 #define ZTP__STORE_RESULT_MAX (16u * 1024 * 1024)
@@ -26,8 +26,7 @@
 /* Built-in backends: fill *be and *ctx. The front end owns ctx afterwards
  * and releases it through be->close. */
 int ztp__store_memory_open(ztp_store_backend *be, void **ctx);
-int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx,
-			   const char *path);
+int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path);
 
 /* Plain views of a record, filled by a backend from its own storage and
  * turned into the documented JSON shape here, so that every backend
@@ -35,8 +34,8 @@ int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx,
 typedef struct ztp__store_device_view {
 	const char *device_id;
 	const char *fingerprint;
-	const char *model;  /* NULL: null */
-	const char *batch;  /* NULL: null */
+	const char *model; /* NULL: null */
+	const char *batch; /* NULL: null */
 	int64_t manufactured_at;
 	const char *state;
 	const char *tenant; /* NULL: null */
@@ -54,7 +53,7 @@ typedef struct ztp__store_cert_view {
 	int64_t issued_at;
 	bool revoked;
 	int64_t revoked_at; /* only when revoked */
-	int reason;         /* only when revoked */
+	int reason;	    /* only when revoked */
 } ztp__store_cert_view;
 
 int ztp__store_device_json(json_object **out, const ztp__store_device_view *d);

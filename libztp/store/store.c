@@ -17,15 +17,15 @@
 struct ztp_store {
 	ztp_store_backend be; /* copied at open */
 	void *ctx;
-	bool serialise;  /* backend is not thread-safe: hold lock per call */
-	bool builtin;    /* results come from this library: no re-check */
+	bool serialise; /* backend is not thread-safe: hold lock per call */
+	bool builtin;	/* results come from this library: no re-check */
 	pthread_mutex_t lock;
 	ztp__clock clock;
 };
 
 static const char *const states[] = {
-	ZTP_STATE_MANUFACTURED, ZTP_STATE_BOOTSTRAPPED, ZTP_STATE_REGISTERED,
-	ZTP_STATE_ACTIVE,       ZTP_STATE_RESET,        ZTP_STATE_REVOKED,
+    ZTP_STATE_MANUFACTURED, ZTP_STATE_BOOTSTRAPPED, ZTP_STATE_REGISTERED,
+    ZTP_STATE_ACTIVE,	    ZTP_STATE_RESET,	    ZTP_STATE_REVOKED,
 };
 
 /* ------------------------------------------------------------ validation */
@@ -74,9 +74,9 @@ static int check_serial(const char *serial)
 				ZTP__STORE_SERIAL_MAX);
 	for (i = 0; i < len; i++)
 		if (!is_lower_hex(serial[i]))
-			return ztp__err(ZTP_EINVAL,
-					"serial: not lowercase hex at offset %zu",
-					i);
+			return ztp__err(
+			    ZTP_EINVAL,
+			    "serial: not lowercase hex at offset %zu", i);
 	/* One spelling per number, so that the primary key means what it
 	 * says; a certificate serial is positive (RFC 5280 4.1.2.2). */
 	if (serial[0] == '0')
@@ -195,8 +195,10 @@ static int check_profiles(const char *list)
 			continue;
 		rc = check_profile_n(list + start, i - start);
 		if (rc < 0)
-			return ztp__err(rc, "profiles: element at offset %zu "
-					    "is not a profile name", start);
+			return ztp__err(rc,
+					"profiles: element at offset %zu "
+					"is not a profile name",
+					start);
 		start = i + 1;
 	}
 	return ZTP_OK;
@@ -279,15 +281,13 @@ static int take_result(ztp_store *s, int rc, char **out, char *res,
 
 	if (rc < 0)
 		goto cleanup;
-	ZTP_ENSURE(res != NULL, ZTP_ESTORE, "store backend: %s: no result",
-		   op);
+	ZTP_ENSURE(res != NULL, ZTP_ESTORE, "store backend: %s: no result", op);
 	if (s->builtin) {
 		*out = res;
 		res = NULL;
 		goto cleanup;
 	}
-	rc = ztp__json_parse(&obj, res,
-			     strnlen(res, ZTP__STORE_RESULT_MAX + 1),
+	rc = ztp__json_parse(&obj, res, strnlen(res, ZTP__STORE_RESULT_MAX + 1),
 			     ZTP__STORE_RESULT_MAX, ZTP_JSON_MAX_DEPTH);
 	if (rc < 0 && rc != ZTP_ENOMEM) {
 		/* The caller's input was fine: this is the store failing. */
@@ -352,7 +352,7 @@ int ztp_store_open(ztp_store **out, const char *uri)
 	} else if (strncmp(uri, sqlite_scheme, sizeof(sqlite_scheme) - 1) ==
 		   0) {
 		ZTP_CHECK(ztp__store_sqlite_open(
-			&be, &ctx, uri + sizeof(sqlite_scheme) - 1));
+		    &be, &ctx, uri + sizeof(sqlite_scheme) - 1));
 	} else {
 		ZTP_ENSURE(false, ZTP_EINVAL,
 			   "store URI: unknown scheme (want memory: or "
@@ -457,8 +457,7 @@ cleanup:
 	return rc;
 }
 
-int ztp_store_device_get(ztp_store *store, const char *device_id,
-			 char **json)
+int ztp_store_device_get(ztp_store *store, const char *device_id, char **json)
 {
 	char *res = NULL;
 	int rc = ZTP_OK;
@@ -548,8 +547,8 @@ int ztp_store_claim_take(ztp_store *store, const char *device_id,
 	ZTP_CHECK(check_id(tenant, "tenant"));
 	now = now_of(store);
 	enter(store);
-	rc = store->be.claim_take(store->ctx, device_id, hash, len, tenant,
-				  now);
+	rc =
+	    store->be.claim_take(store->ctx, device_id, hash, len, tenant, now);
 	rc = leave(store, rc, "claim_take");
 cleanup:
 	return rc;
@@ -651,11 +650,11 @@ int ztp_store_revoked_list(ztp_store *store, char **json)
 	enter(store);
 	rc = store->be.revoked_list(store->ctx, &res);
 	rc = leave(store, rc, "revoked_list");
-	return take_result(store, rc, json, res, json_type_array, "revoked_list");
+	return take_result(store, rc, json, res, json_type_array,
+			   "revoked_list");
 }
 
-int ztp_store_device_certs(ztp_store *store, const char *device_id,
-			   char **json)
+int ztp_store_device_certs(ztp_store *store, const char *device_id, char **json)
 {
 	char *res = NULL;
 	int rc = ZTP_OK;

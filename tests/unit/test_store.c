@@ -93,8 +93,7 @@ static int w_set_state(void *ctx, const char *id, const char *expected,
 					  tenant);
 }
 
-static int w_set_info(void *ctx, const char *id, const char *info,
-		      int64_t now)
+static int w_set_info(void *ctx, const char *id, const char *info, int64_t now)
 {
 	wrap *w = ctx;
 
@@ -103,8 +102,7 @@ static int w_set_info(void *ctx, const char *id, const char *info,
 	return ztp_store_device_set_info(w->inner, id, info);
 }
 
-static int w_claim_set(void *ctx, const char *id, const uint8_t *h,
-		       size_t len)
+static int w_claim_set(void *ctx, const char *id, const uint8_t *h, size_t len)
 {
 	wrap *w = ctx;
 
@@ -112,8 +110,8 @@ static int w_claim_set(void *ctx, const char *id, const uint8_t *h,
 	return ztp_store_claim_set(w->inner, id, h, len);
 }
 
-static int w_claim_take(void *ctx, const char *id, const uint8_t *h,
-			size_t len, const char *tenant, int64_t now)
+static int w_claim_take(void *ctx, const char *id, const uint8_t *h, size_t len,
+			const char *tenant, int64_t now)
 {
 	wrap *w = ctx;
 
@@ -228,26 +226,26 @@ static void w_close(void *ctx)
 }
 
 static const ztp_store_backend wrap_ops = {
-	.version = ZTP_STORE_BACKEND_VERSION,
-	.flags = 0,
-	.close = w_close,
-	.device_add = w_device_add,
-	.device_get = w_device_get,
-	.device_set_state = w_set_state,
-	.device_set_info = w_set_info,
-	.claim_set = w_claim_set,
-	.claim_take = w_claim_take,
-	.cert_add = w_cert_add,
-	.cert_get = w_cert_get,
-	.cert_revoke = w_cert_revoke,
-	.device_revoke_certs = w_revoke_certs,
-	.revoked_list = w_revoked_list,
-	.device_certs = w_device_certs,
-	.cert_count = w_cert_count,
-	.challenge_use = w_challenge_use,
-	.event_append = w_event_append,
-	.event_list = w_event_list,
-	.counter_next = w_counter_next,
+    .version = ZTP_STORE_BACKEND_VERSION,
+    .flags = 0,
+    .close = w_close,
+    .device_add = w_device_add,
+    .device_get = w_device_get,
+    .device_set_state = w_set_state,
+    .device_set_info = w_set_info,
+    .claim_set = w_claim_set,
+    .claim_take = w_claim_take,
+    .cert_add = w_cert_add,
+    .cert_get = w_cert_get,
+    .cert_revoke = w_cert_revoke,
+    .device_revoke_certs = w_revoke_certs,
+    .revoked_list = w_revoked_list,
+    .device_certs = w_device_certs,
+    .cert_count = w_cert_count,
+    .challenge_use = w_challenge_use,
+    .event_append = w_event_append,
+    .event_list = w_event_list,
+    .counter_next = w_counter_next,
 };
 
 static wrap *wrap_new(void)
@@ -361,8 +359,16 @@ static void add_dev(ztp_store *s, const char *id)
 }
 
 static const char *const bad_ids[] = {
-	"a/b", "+", "#", "$x", "", "a b", "dev\xc3\xa9", "-lead", ".x",
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "a/b",
+    "+",
+    "#",
+    "$x",
+    "",
+    "a b",
+    "dev\xc3\xa9",
+    "-lead",
+    ".x",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 };
 
 /* ------------------------------------------------------------ open */
@@ -415,9 +421,9 @@ START_TEST(test_device_add)
 	ck_assert_rc(ztp_store_device_add(s, "dev-1", FPR_B, NULL, NULL, T0),
 		     ZTP_EEXISTS);
 	for (i = 0; i < ZTP__ARRAY_LEN(bad_ids); i++)
-		ck_assert_rc(ztp_store_device_add(s, bad_ids[i], FPR_A, NULL,
-						  NULL, T0),
-			     ZTP_EINVAL);
+		ck_assert_rc(
+		    ztp_store_device_add(s, bad_ids[i], FPR_A, NULL, NULL, T0),
+		    ZTP_EINVAL);
 	ck_assert_rc(ztp_store_device_add(s, NULL, FPR_A, NULL, NULL, T0),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_device_add(NULL, "d", FPR_A, NULL, NULL, T0),
@@ -429,15 +435,15 @@ START_TEST(test_device_add)
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_device_add(s, "d", FPR_A "a", NULL, NULL, T0),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp_store_device_add(
-			     s, "d",
-			     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-			     NULL, NULL, T0),
+	ck_assert_rc(ztp_store_device_add(s, "d",
+					  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+					  "AAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+					  NULL, NULL, T0),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp_store_device_add(
-			     s, "d",
-			     "gaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-			     NULL, NULL, T0),
+	ck_assert_rc(ztp_store_device_add(s, "d",
+					  "gaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+					  "aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+					  NULL, NULL, T0),
 		     ZTP_EINVAL);
 	/* model/batch: printable UTF-8 up to 128 bytes */
 	memset(longtext, 'x', sizeof(longtext));
@@ -452,21 +458,18 @@ START_TEST(test_device_add)
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_device_add(s, "d4", FPR_A, NULL, "\x7f", T0),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp_store_device_add(s, "d4", FPR_A, "\xc2\x85", NULL,
-					  T0),
+	ck_assert_rc(ztp_store_device_add(s, "d4", FPR_A, "\xc2\x85", NULL, T0),
 		     ZTP_EINVAL); /* C1 control U+0085 */
-	ck_assert_rc(ztp_store_device_add(s, "d4", FPR_A, "\xc0\xaf", NULL,
-					  T0),
+	ck_assert_rc(ztp_store_device_add(s, "d4", FPR_A, "\xc0\xaf", NULL, T0),
 		     ZTP_EINVAL); /* overlong */
-	ck_assert_rc(ztp_store_device_add(s, "d4", FPR_A, "\xed\xa0\x80",
-					  NULL, T0),
-		     ZTP_EINVAL); /* surrogate */
-	ck_assert_rc(ztp_store_device_add(s, "d4", FPR_A, "\xe2\x82", NULL,
-					  T0),
+	ck_assert_rc(
+	    ztp_store_device_add(s, "d4", FPR_A, "\xed\xa0\x80", NULL, T0),
+	    ZTP_EINVAL); /* surrogate */
+	ck_assert_rc(ztp_store_device_add(s, "d4", FPR_A, "\xe2\x82", NULL, T0),
 		     ZTP_EINVAL); /* truncated */
-	ck_assert_rc(ztp_store_device_add(s, "d4", FPR_A,
-					  "Sensor \xe2\x84\xa2 \xf0\x9f\x99\x82",
-					  NULL, T0),
+	ck_assert_rc(ztp_store_device_add(
+			 s, "d4", FPR_A, "Sensor \xe2\x84\xa2 \xf0\x9f\x99\x82",
+			 NULL, T0),
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_device_add(s, "d5", FPR_A, NULL, NULL, -1),
 		     ZTP_EINVAL);
@@ -484,9 +487,9 @@ START_TEST(test_device_get)
 	size_t i;
 
 	now_val = T0 + 5;
-	ck_assert_rc(ztp_store_device_add(s, "dev-1", FPR_A, "Model X",
-					  "B-7", T0),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_add(s, "dev-1", FPR_A, "Model X", "B-7", T0),
+	    ZTP_OK);
 	ck_assert_rc(ztp_store_device_get(s, "dev-1", &json), ZTP_OK);
 	o = parse(json);
 	ck_assert_int_eq(json_object_object_length(o), 9);
@@ -563,9 +566,9 @@ START_TEST(test_device_set_state)
 						ZTP_STATE_ACTIVE, "acme"),
 		     ZTP_ESTATE);
 	expect_state(s, "d1", ZTP_STATE_BOOTSTRAPPED, NULL);
-	ck_assert_rc(ztp_store_device_set_state(s, "d1", NULL,
-						ZTP_STATE_ACTIVE, "acme"),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d1", NULL, ZTP_STATE_ACTIVE, "acme"),
+	    ZTP_OK);
 	expect_state(s, "d1", ZTP_STATE_ACTIVE, "acme");
 	ck_assert_rc(ztp_store_device_set_state(s, "d1", ZTP_STATE_ACTIVE,
 						ZTP_STATE_RESET, NULL),
@@ -586,9 +589,8 @@ START_TEST(test_device_set_state)
 		ck_assert_rc(ztp_store_device_set_state(s, bad_ids[i], NULL,
 							ZTP_STATE_ACTIVE, NULL),
 			     ZTP_EINVAL);
-		ck_assert_rc(ztp_store_device_set_state(s, "d1", NULL,
-							ZTP_STATE_ACTIVE,
-							bad_ids[i]),
+		ck_assert_rc(ztp_store_device_set_state(
+				 s, "d1", NULL, ZTP_STATE_ACTIVE, bad_ids[i]),
 			     ZTP_EINVAL);
 	}
 	expect_state(s, "d1", ZTP_STATE_RESET, NULL);
@@ -605,10 +607,11 @@ START_TEST(test_device_set_info)
 
 	add_dev(s, "d1");
 	now_val = T0 + 7;
-	ck_assert_rc(ztp_store_device_set_info(
-			     s, "d1",
-			     " { \"device_type\" : \"sensor\", \"caps\": [1, 2] } "),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_set_info(
+		s, "d1",
+		" { \"device_type\" : \"sensor\", \"caps\": [1, 2] } "),
+	    ZTP_OK);
 	ck_assert_rc(ztp_store_device_get(s, "d1", &json), ZTP_OK);
 	o = parse(json);
 	info = field(o, "info");
@@ -621,8 +624,7 @@ START_TEST(test_device_set_info)
 	ztp_free(json);
 
 	ck_assert_rc(ztp_store_device_set_info(s, "d1", "[1]"), ZTP_EPARSE);
-	ck_assert_rc(ztp_store_device_set_info(s, "d1", "{\"a\":"),
-		     ZTP_EPARSE);
+	ck_assert_rc(ztp_store_device_set_info(s, "d1", "{\"a\":"), ZTP_EPARSE);
 	ck_assert_rc(ztp_store_device_set_info(s, "d1", "{\"a\":1,\"a\":2}"),
 		     ZTP_EPARSE);
 	ck_assert_rc(ztp_store_device_set_info(s, "d1", NULL), ZTP_EINVAL);
@@ -670,16 +672,16 @@ START_TEST(test_claim)
 	ck_assert_rc(ztp_store_claim_set(s, "a/b", h, 32), ZTP_EINVAL);
 
 	/* wrong hash, or a prefix of it: refused, claim kept */
-	ck_assert_rc(ztp_store_claim_take(s, "d1", other, sizeof(other),
-					  "acme"),
-		     ZTP_EMISMATCH);
+	ck_assert_rc(
+	    ztp_store_claim_take(s, "d1", other, sizeof(other), "acme"),
+	    ZTP_EMISMATCH);
 	ck_assert_rc(ztp_store_claim_take(s, "d1", h, 31, "acme"),
 		     ZTP_EMISMATCH);
 	expect_state(s, "d1", ZTP_STATE_MANUFACTURED, NULL);
 	for (i = 0; i < ZTP__ARRAY_LEN(bad_ids); i++)
-		ck_assert_rc(ztp_store_claim_take(s, "d1", h, sizeof(h),
-						  bad_ids[i]),
-			     ZTP_EINVAL);
+		ck_assert_rc(
+		    ztp_store_claim_take(s, "d1", h, sizeof(h), bad_ids[i]),
+		    ZTP_EINVAL);
 	ck_assert_rc(ztp_store_claim_take(s, "d1", h, sizeof(h), NULL),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_claim_take(s, "d1", h, 0, "acme"), ZTP_EINVAL);
@@ -699,15 +701,14 @@ START_TEST(test_claim)
 	ck_assert_rc(ztp_store_claim_set(s, "d2", other, sizeof(other)),
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_claim_set(s, "d2", h, 16), ZTP_OK);
-	ck_assert_rc(ztp_store_claim_take(s, "d2", other, sizeof(other),
-					  "acme"),
-		     ZTP_EMISMATCH);
+	ck_assert_rc(
+	    ztp_store_claim_take(s, "d2", other, sizeof(other), "acme"),
+	    ZTP_EMISMATCH);
 	/* revoked devices cannot be claimed, even with the right code */
-	ck_assert_rc(ztp_store_device_set_state(s, "d2", NULL,
-						ZTP_STATE_REVOKED, NULL),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_claim_take(s, "d2", h, 16, "acme"),
-		     ZTP_ESTATE);
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d2", NULL, ZTP_STATE_REVOKED, NULL),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_claim_take(s, "d2", h, 16, "acme"), ZTP_ESTATE);
 	expect_state(s, "d2", ZTP_STATE_REVOKED, NULL);
 	ztp_store_free(s);
 }
@@ -730,8 +731,7 @@ START_TEST(test_cert_add_get)
 	ck_assert_rc(ztp_store_cert_add(s, "1a2b", "d1", "bootstrap", T0,
 					T0 + 86400, FPR_B),
 		     ZTP_OK);
-	ck_assert_rc(ztp_store_cert_add(s, "ff", NULL, "ca", T0, T0 + 1,
-					FPR_A),
+	ck_assert_rc(ztp_store_cert_add(s, "ff", NULL, "ca", T0, T0 + 1, FPR_A),
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_cert_add(s, "1a2b", "d1", "operational", T0,
 					T0 + 1, FPR_B),
@@ -769,23 +769,25 @@ START_TEST(test_cert_add_get)
 	/* serial grammar: lowercase hex, 1..40 digits, positive, canonical */
 	{
 		static const char *const bad_serials[] = {
-			"", "0", "01", "ABCD", "xyz", "12 3", "-1",
-			"1234567890123456789012345678901234567890a",
+		    "",	   "0",
+		    "01",  "ABCD",
+		    "xyz", "12 3",
+		    "-1",  "1234567890123456789012345678901234567890a",
 		};
 
 		for (i = 0; i < ZTP__ARRAY_LEN(bad_serials); i++) {
 			ck_assert_rc(ztp_store_cert_add(s, bad_serials[i], NULL,
 							"ca", T0, T0, FPR_A),
 				     ZTP_EINVAL);
-			ck_assert_rc(ztp_store_cert_get(s, bad_serials[i],
-							&json),
-				     ZTP_EINVAL);
+			ck_assert_rc(
+			    ztp_store_cert_get(s, bad_serials[i], &json),
+			    ZTP_EINVAL);
 		}
 	}
-	ck_assert_rc(ztp_store_cert_add(
-			     s, "1234567890123456789012345678901234567890",
-			     NULL, "ca", T0, T0, FPR_A),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "1234567890123456789012345678901234567890",
+			       NULL, "ca", T0, T0, FPR_A),
+	    ZTP_OK);
 	ck_assert_rc(ztp_store_cert_add(s, NULL, NULL, "ca", T0, T0, FPR_A),
 		     ZTP_EINVAL);
 	for (i = 0; i < ZTP__ARRAY_LEN(bad_ids); i++)
@@ -801,14 +803,14 @@ START_TEST(test_cert_add_get)
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_cert_add(s, "abc", NULL, NULL, T0, T0, FPR_A),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp_store_cert_add(
-			     s, "abc", NULL,
-			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", T0, T0, FPR_A),
+	ck_assert_rc(ztp_store_cert_add(s, "abc", NULL,
+					"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", T0,
+					T0, FPR_A),
 		     ZTP_EINVAL);
 	/* validity and fingerprint */
-	ck_assert_rc(ztp_store_cert_add(s, "abc", NULL, "ca", T0, T0 - 1,
-					FPR_A),
-		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "abc", NULL, "ca", T0, T0 - 1, FPR_A),
+	    ZTP_EINVAL);
 	ck_assert_rc(ztp_store_cert_add(s, "abc", NULL, "ca", -5, T0, FPR_A),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_cert_add(s, "abc", NULL, "ca", T0, T0, "ab"),
@@ -860,45 +862,41 @@ START_TEST(test_device_revoke_certs)
 
 	add_dev(s, "d1");
 	add_dev(s, "d2");
-	ck_assert_rc(ztp_store_cert_add(s, "1", "d1", "bootstrap", T0, T0,
-					FPR_A),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_cert_add(s, "2", "d1", "operational", T0, T0,
-					FPR_A),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_cert_add(s, "3", "d1", "operational", T0, T0,
-					FPR_A),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_cert_add(s, "4", "d2", "operational", T0, T0,
-					FPR_A),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_cert_add(s, "5", "d1", "factory", T0, T0,
-					FPR_A),
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "1", "d1", "bootstrap", T0, T0, FPR_A),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "2", "d1", "operational", T0, T0, FPR_A),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "3", "d1", "operational", T0, T0, FPR_A),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "4", "d2", "operational", T0, T0, FPR_A),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_cert_add(s, "5", "d1", "factory", T0, T0, FPR_A),
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_cert_revoke(s, "3", 1, T0), ZTP_OK);
 	/* "operation" is a prefix of "operational", not an element */
-	ck_assert_rc(ztp_store_device_revoke_certs(s, "d1", "operation", 4,
-						   T0 + 1, &n),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_revoke_certs(s, "d1", "operation", 4, T0 + 1, &n),
+	    ZTP_OK);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_rc(ztp_store_device_revoke_certs(s, "d1",
-						   "factory,operational", 4,
-						   T0 + 1, &n),
+	ck_assert_rc(ztp_store_device_revoke_certs(
+			 s, "d1", "factory,operational", 4, T0 + 1, &n),
 		     ZTP_OK);
 	ck_assert_uint_eq(n, 2); /* 2 and 5; 3 was revoked already */
-	ck_assert_rc(ztp_store_device_revoke_certs(s, "d1", NULL, 9, T0 + 2,
-						   &n),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_revoke_certs(s, "d1", NULL, 9, T0 + 2, &n),
+	    ZTP_OK);
 	ck_assert_uint_eq(n, 1); /* 1 */
-	ck_assert_rc(ztp_store_device_revoke_certs(s, "d1", NULL, 9, T0 + 2,
-						   NULL),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_device_revoke_certs(s, "ghost", NULL, 1, T0,
-						   &n),
+	ck_assert_rc(
+	    ztp_store_device_revoke_certs(s, "d1", NULL, 9, T0 + 2, NULL),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_device_revoke_certs(s, "ghost", NULL, 1, T0, &n),
 		     ZTP_ENOTFOUND);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_rc(ztp_store_device_revoke_certs(s, "d1", "a,,b", 1, T0,
-						   &n),
+	ck_assert_rc(ztp_store_device_revoke_certs(s, "d1", "a,,b", 1, T0, &n),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_device_revoke_certs(s, "d1", ",", 1, T0, &n),
 		     ZTP_EINVAL);
@@ -915,9 +913,9 @@ START_TEST(test_device_revoke_certs)
 	arr = parse(json);
 	ck_assert_int_eq(json_object_array_length(arr), 4);
 	{
-		static const char *const serials[] = { "1", "2", "3", "5" };
-		static const int reasons[] = { 9, 4, 1, 4 };
-		static const int64_t at[] = { T0 + 2, T0 + 1, T0, T0 + 1 };
+		static const char *const serials[] = {"1", "2", "3", "5"};
+		static const int reasons[] = {9, 4, 1, 4};
+		static const int64_t at[] = {T0 + 2, T0 + 1, T0, T0 + 1};
 		size_t i;
 
 		for (i = 0; i < 4; i++) {
@@ -938,8 +936,7 @@ END_TEST
 START_TEST(test_revoked_list)
 {
 	ztp_store *s = open_kind(_i, NULL);
-	static const char *const order[] = { "2", "f", "10", "ff", "100",
-					     "abc" };
+	static const char *const order[] = {"2", "f", "10", "ff", "100", "abc"};
 	json_object *arr;
 	char *json = NULL;
 	size_t i;
@@ -963,15 +960,14 @@ START_TEST(test_revoked_list)
 	ck_assert_rc(ztp_store_cert_add(s, "3", NULL, "ca", T0, T0, FPR_A),
 		     ZTP_OK);
 	for (i = 0; i < ZTP__ARRAY_LEN(order); i++)
-		ck_assert_rc(ztp_store_cert_revoke(s, order[i], 0, T0),
-			     ZTP_OK);
+		ck_assert_rc(ztp_store_cert_revoke(s, order[i], 0, T0), ZTP_OK);
 	ck_assert_rc(ztp_store_revoked_list(s, &json), ZTP_OK);
 	arr = parse(json);
 	ck_assert_int_eq(json_object_array_length(arr), 6);
 	for (i = 0; i < ZTP__ARRAY_LEN(order); i++)
 		ck_assert_str_eq(
-			str_field(json_object_array_get_idx(arr, i), "serial"),
-			order[i]);
+		    str_field(json_object_array_get_idx(arr, i), "serial"),
+		    order[i]);
 	json_object_put(arr);
 	ztp_free(json);
 	ck_assert_rc(ztp_store_revoked_list(s, NULL), ZTP_EINVAL);
@@ -983,7 +979,7 @@ END_TEST
 START_TEST(test_device_certs)
 {
 	ztp_store *s = open_kind(_i, NULL);
-	static const char *const serials[] = { "ff01", "3", "a0", "1b" };
+	static const char *const serials[] = {"ff01", "3", "a0", "1b"};
 	json_object *arr, *c;
 	char *json = NULL;
 	size_t i;
@@ -1000,9 +996,9 @@ START_TEST(test_device_certs)
 						FPR_B),
 			     ZTP_OK);
 	}
-	ck_assert_rc(ztp_store_cert_add(s, "999", "d2", "operational", T0, T0,
-					FPR_B),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "999", "d2", "operational", T0, T0, FPR_B),
+	    ZTP_OK);
 	ck_assert_rc(ztp_store_device_certs(s, "d1", &json), ZTP_OK);
 	arr = parse(json);
 	ck_assert_int_eq(json_object_array_length(arr), 4);
@@ -1015,8 +1011,7 @@ START_TEST(test_device_certs)
 	}
 	json_object_put(arr);
 	ztp_free(json);
-	ck_assert_rc(ztp_store_device_certs(s, "ghost", &json),
-		     ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_store_device_certs(s, "ghost", &json), ZTP_ENOTFOUND);
 	ck_assert_ptr_null(json);
 	ck_assert_rc(ztp_store_device_certs(s, "+", &json), ZTP_EINVAL);
 	ck_assert_rc(ztp_store_device_certs(s, "d1", NULL), ZTP_EINVAL);
@@ -1029,7 +1024,7 @@ END_TEST
 START_TEST(test_challenge_use)
 {
 	ztp_store *s = open_kind(_i, NULL);
-	const uint8_t a[] = { 'n', 0, 'x' }, b[] = { 'n', 0, 'y' };
+	const uint8_t a[] = {'n', 0, 'x'}, b[] = {'n', 0, 'y'};
 	uint8_t big[65];
 
 	memset(big, 1, sizeof(big));
@@ -1042,20 +1037,19 @@ START_TEST(test_challenge_use)
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_challenge_use(s, a, 2, T0 + 60, T0), ZTP_OK);
 	/* still recorded at its expiry second */
-	ck_assert_rc(ztp_store_challenge_use(s, a, sizeof(a), T0 + 60,
-					     T0 + 60),
+	ck_assert_rc(ztp_store_challenge_use(s, a, sizeof(a), T0 + 60, T0 + 60),
 		     ZTP_EREPLAY);
 	/* after expiry it is purged; a replay of a stale challenge is the
 	 * caller's expiry check to catch, and the store records it anew */
-	ck_assert_rc(ztp_store_challenge_use(s, a, sizeof(a), T0 + 200,
-					     T0 + 61),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_challenge_use(s, a, sizeof(a), T0 + 200,
-					     T0 + 61),
-		     ZTP_EREPLAY);
-	ck_assert_rc(ztp_store_challenge_use(s, b, sizeof(b), T0 + 200,
-					     T0 + 61),
-		     ZTP_OK); /* b expired at T0 + 60 and was purged */
+	ck_assert_rc(
+	    ztp_store_challenge_use(s, a, sizeof(a), T0 + 200, T0 + 61),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_challenge_use(s, a, sizeof(a), T0 + 200, T0 + 61),
+	    ZTP_EREPLAY);
+	ck_assert_rc(
+	    ztp_store_challenge_use(s, b, sizeof(b), T0 + 200, T0 + 61),
+	    ZTP_OK); /* b expired at T0 + 60 and was purged */
 	ck_assert_rc(ztp_store_challenge_use(s, big, 64, T0 + 1, T0 + 5),
 		     ZTP_EEXPIRED);
 	ck_assert_rc(ztp_store_challenge_use(s, big, 64, T0 + 100, T0 + 61),
@@ -1067,8 +1061,7 @@ START_TEST(test_challenge_use)
 	ck_assert_rc(ztp_store_challenge_use(s, NULL, 3, T0 + 100, T0 + 61),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_challenge_use(s, big, 3, T0, -1), ZTP_EINVAL);
-	ck_assert_rc(ztp_store_challenge_use(NULL, big, 3, T0, T0),
-		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_challenge_use(NULL, big, 3, T0, T0), ZTP_EINVAL);
 	ztp_store_free(s);
 }
 END_TEST
@@ -1106,10 +1099,10 @@ START_TEST(test_events)
 	ztp_free(json);
 	/* paging */
 	ck_assert_rc(ztp_store_event_list(s, 2, 2, &json), ZTP_OK);
-	ck_assert_str_eq(
-		json,
-		"[{\"seq\":3,\"at\":1700000003,\"event\":{\"type\":\"t3\",\"n\":3}},"
-		"{\"seq\":4,\"at\":1700000004,\"event\":{\"type\":\"t4\",\"n\":4}}]");
+	ck_assert_str_eq(json, "[{\"seq\":3,\"at\":1700000003,\"event\":{"
+			       "\"type\":\"t3\",\"n\":3}},"
+			       "{\"seq\":4,\"at\":1700000004,\"event\":{"
+			       "\"type\":\"t4\",\"n\":4}}]");
 	ztp_free(json);
 	ck_assert_rc(ztp_store_event_list(s, 5, 10, &json), ZTP_OK);
 	ck_assert_str_eq(json, "[]");
@@ -1178,7 +1171,8 @@ START_TEST(test_counter_next)
 }
 END_TEST
 
-/* ------------------------------------------------------------ failure injection */
+/* ------------------------------------------------------------ failure
+ * injection */
 
 START_TEST(test_alloc_failures)
 {
@@ -1267,10 +1261,10 @@ typedef struct worker {
 	ztp_store *s;
 	pthread_barrier_t *barrier;
 	int idx;
-	int rc_fail;    /* first unexpected code in the distinct-key phase */
-	int rc_dev;     /* device_add of the shared ID */
-	int rc_chal;    /* challenge_use of the shared ID */
-	int rc_claim;   /* claim_take of the shared device */
+	int rc_fail;  /* first unexpected code in the distinct-key phase */
+	int rc_dev;   /* device_add of the shared ID */
+	int rc_chal;  /* challenge_use of the shared ID */
+	int rc_claim; /* claim_take of the shared device */
 	uint64_t counters[PER_THREAD];
 } worker;
 
@@ -1301,12 +1295,12 @@ static void *work(void *arg)
 	pthread_barrier_wait(w->barrier);
 	w->rc_dev = ztp_store_device_add(w->s, "same", FPR_A, NULL, NULL, T0);
 	pthread_barrier_wait(w->barrier);
-	w->rc_chal = ztp_store_challenge_use(w->s, chal, sizeof(chal),
-					     T0 + 60, T0);
+	w->rc_chal =
+	    ztp_store_challenge_use(w->s, chal, sizeof(chal), T0 + 60, T0);
 	pthread_barrier_wait(w->barrier);
 	snprintf(id, sizeof(id), "tenant-%d", w->idx);
-	w->rc_claim = ztp_store_claim_take(w->s, "claimed", hash, sizeof(hash),
-					   id);
+	w->rc_claim =
+	    ztp_store_claim_take(w->s, "claimed", hash, sizeof(hash), id);
 	return NULL;
 }
 
@@ -1380,9 +1374,8 @@ START_TEST(test_threads)
 	arr = parse(json);
 	ck_assert_int_eq(json_object_array_length(arr), NTHREADS * PER_THREAD);
 	for (i = 0; i < NTHREADS * PER_THREAD; i++)
-		ck_assert_int_eq(int_field(json_object_array_get_idx(arr, i),
-					   "seq"),
-				 i + 1);
+		ck_assert_int_eq(
+		    int_field(json_object_array_get_idx(arr, i), "seq"), i + 1);
 	json_object_put(arr);
 	ztp_free(json);
 	ztp_store_free(s);
@@ -1395,7 +1388,7 @@ START_TEST(test_backend_calls)
 {
 	wrap *w = NULL;
 	ztp_store *s = open_kind(B_WRAPPED, &w);
-	const uint8_t h[] = { 1, 2, 3 };
+	const uint8_t h[] = {1, 2, 3};
 	char *json;
 	uint64_t v;
 	size_t i;
@@ -1422,9 +1415,9 @@ START_TEST(test_backend_calls)
 	ck_assert_rc(ztp_store_claim_set(s, "d1", h, sizeof(h)), ZTP_OK);
 	ck_assert_rc(ztp_store_claim_take(s, "d1", h, sizeof(h), "acme"),
 		     ZTP_OK);
-	ck_assert_rc(ztp_store_cert_add(s, "1", "d1", "operational", T0, T0,
-					FPR_A),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "1", "d1", "operational", T0, T0, FPR_A),
+	    ZTP_OK);
 	ck_assert_rc(ztp_store_cert_get(s, "1", &json), ZTP_OK);
 	ztp_free(json);
 	ck_assert_rc(ztp_store_cert_revoke(s, "1", 1, T0), ZTP_OK);
@@ -1589,10 +1582,10 @@ START_TEST(test_backend_contract)
 	ck_assert_rc(ztp_store_event_list(s, 0, 1, &json), ZTP_ESTORE);
 	ck_assert_rc(ztp_store_cert_count(s, &v), ZTP_ENOTFOUND);
 	ck_assert_ptr_nonnull(
-		strstr(ztp_error_last_message(), "store backend: cert_count"));
-	ck_assert_rc(ztp_store_device_set_state(s, "d1", NULL,
-						ZTP_STATE_ACTIVE, NULL),
-		     ZTP_ESTORE);
+	    strstr(ztp_error_last_message(), "store backend: cert_count"));
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d1", NULL, ZTP_STATE_ACTIVE, NULL),
+	    ZTP_ESTORE);
 	ck_assert_str_eq(ztp_error_last_message(), "replica unreachable");
 	ztp_store_free(s);
 	ck_assert_int_eq(wrap_closes, 1);
@@ -1635,16 +1628,16 @@ START_TEST(test_sqlite_persistence)
 	ck_assert_rc(ztp_store_device_set_info(s, "d1", "{\"fw\":\"1.2\"}"),
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_claim_set(s, "d1", h, sizeof(h)), ZTP_OK);
-	ck_assert_rc(ztp_store_cert_add(s, "1", "d1", "bootstrap", T0, T0 + 1,
-					FPR_A),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_cert_add(s, "2", "d1", "operational", T0,
-					T0 + 2, FPR_B),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "1", "d1", "bootstrap", T0, T0 + 1, FPR_A),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "2", "d1", "operational", T0, T0 + 2, FPR_B),
+	    ZTP_OK);
 	ck_assert_rc(ztp_store_cert_revoke(s, "1", 4, T0 + 1), ZTP_OK);
-	ck_assert_rc(ztp_store_challenge_use(s, chal, sizeof(chal), T0 + 60,
-					     T0),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_challenge_use(s, chal, sizeof(chal), T0 + 60, T0),
+	    ZTP_OK);
 	ck_assert_rc(ztp_store_event_append(s, "{\"a\":1}"), ZTP_OK);
 	ck_assert_rc(ztp_store_event_append(s, "{\"b\":2}"), ZTP_OK);
 	ck_assert_rc(ztp_store_counter_next(s, "crl", &v), ZTP_OK);
@@ -1672,9 +1665,9 @@ START_TEST(test_sqlite_persistence)
 	ck_assert_uint_eq(v, 2);
 	ck_assert_rc(ztp_store_counter_next(s, "crl", &v), ZTP_OK);
 	ck_assert_uint_eq(v, 3);
-	ck_assert_rc(ztp_store_challenge_use(s, chal, sizeof(chal), T0 + 60,
-					     T0 + 1),
-		     ZTP_EREPLAY);
+	ck_assert_rc(
+	    ztp_store_challenge_use(s, chal, sizeof(chal), T0 + 60, T0 + 1),
+	    ZTP_EREPLAY);
 	ck_assert_rc(ztp_store_cert_add(s, "2", NULL, "ca", T0, T0, FPR_A),
 		     ZTP_EEXISTS);
 	ck_assert_rc(ztp_store_claim_take(s, "d1", h, sizeof(h), "acme"),
@@ -1694,7 +1687,8 @@ END_TEST
 
 START_TEST(test_sqlite_two_handles)
 {
-	ztp_store *a = open_kind(B_SQLITE, NULL), *b = open_kind(B_SQLITE, NULL);
+	ztp_store *a = open_kind(B_SQLITE, NULL),
+		  *b = open_kind(B_SQLITE, NULL);
 	const uint8_t chal[] = "n1";
 	uint64_t v;
 
@@ -1754,7 +1748,7 @@ START_TEST(test_sqlite_corrupt)
 	ck_assert_rc(ztp_store_open(&s, db_uri), ZTP_ESTORE);
 	ck_assert_ptr_null(s);
 	ck_assert_ptr_nonnull(
-		strstr(ztp_error_last_message(), "not an SQLite database"));
+	    strstr(ztp_error_last_message(), "not an SQLite database"));
 	/* the file is left as it was */
 	ck_assert_int_eq(stat(db_path, &st), 0);
 	ck_assert_int_eq(st.st_size, sizeof(junk));
@@ -1781,7 +1775,7 @@ START_TEST(test_sqlite_foreign_and_newer)
 	raw_exec(db_path, "CREATE TABLE notes(x TEXT)", SQLITE_OK);
 	ck_assert_rc(ztp_store_open(&s, db_uri), ZTP_ESTORE);
 	ck_assert_ptr_nonnull(
-		strstr(ztp_error_last_message(), "not a libztp registry"));
+	    strstr(ztp_error_last_message(), "not a libztp registry"));
 	raw_exec(db_path, "DROP TABLE notes", SQLITE_OK);
 	raw_exec(db_path, "PRAGMA application_id = 7", SQLITE_OK);
 	ck_assert_rc(ztp_store_open(&s, db_uri), ZTP_ESTORE);
@@ -1865,21 +1859,23 @@ static Suite *store_suite(void)
 
 	suite_add_tcase(s, loop_case("device_add", test_device_add, 0));
 	suite_add_tcase(s, loop_case("device_get", test_device_get, 0));
+	suite_add_tcase(
+	    s, loop_case("device_set_state", test_device_set_state, 0));
 	suite_add_tcase(s,
-			loop_case("device_set_state", test_device_set_state, 0));
-	suite_add_tcase(s, loop_case("device_set_info", test_device_set_info, 0));
+			loop_case("device_set_info", test_device_set_info, 0));
 	suite_add_tcase(s, loop_case("claim_set_take", test_claim, 0));
-	suite_add_tcase(s, loop_case("cert_add_get_count", test_cert_add_get, 0));
+	suite_add_tcase(s,
+			loop_case("cert_add_get_count", test_cert_add_get, 0));
 	suite_add_tcase(s, loop_case("cert_revoke", test_cert_revoke, 0));
-	suite_add_tcase(s, loop_case("device_revoke_certs",
-				     test_device_revoke_certs, 0));
+	suite_add_tcase(
+	    s, loop_case("device_revoke_certs", test_device_revoke_certs, 0));
 	suite_add_tcase(s, loop_case("revoked_list", test_revoked_list, 0));
 	suite_add_tcase(s, loop_case("device_certs", test_device_certs, 0));
 	suite_add_tcase(s, loop_case("challenge_use", test_challenge_use, 0));
 	suite_add_tcase(s, loop_case("event_append_list", test_events, 0));
 	suite_add_tcase(s, loop_case("counter_next", test_counter_next, 0));
-	suite_add_tcase(s, loop_case("alloc_failures", test_alloc_failures,
-				     120));
+	suite_add_tcase(s,
+			loop_case("alloc_failures", test_alloc_failures, 120));
 	suite_add_tcase(s, loop_case("threads", test_threads, 300));
 
 	tc = tcase_create("open_backend");
