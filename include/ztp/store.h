@@ -152,7 +152,9 @@ ZTP_EXTERN int ztp_store_cert_add(ztp_store *store, const char *serial,
 /**
  * A certificate record as JSON: `{"serial","device_id","profile",
  * "not_before","not_after","fingerprint","issued_at","revoked"(bool),
- * "revoked_at","reason"}`.
+ * "revoked_at","reason"}` (revoked_at and reason null until revoked).
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_store_cert_get(ztp_store *store, const char *serial,
@@ -185,6 +187,8 @@ ZTP_EXTERN int ztp_store_device_revoke_certs(ztp_store *store,
 /**
  * Revoked certificates as a JSON array of `{"serial","revoked_at","reason"}`,
  * ordered by serial as a number (for CRLs).
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_store_revoked_list(ztp_store *store, char **json);
@@ -192,6 +196,7 @@ ZTP_EXTERN int ztp_store_revoked_list(ztp_store *store, char **json);
 /**
  * A device's certificates as a JSON array of certificate records (see
  * ztp_store_cert_get()), oldest first.
+ * @param[out] json freed with ztp_free()
  * @return #ZTP_OK, #ZTP_ENOTFOUND (no such device), #ZTP_EINVAL,
  *         #ZTP_ESTORE.
  * @since 0.1.0
@@ -199,7 +204,11 @@ ZTP_EXTERN int ztp_store_revoked_list(ztp_store *store, char **json);
 ZTP_EXTERN int ztp_store_device_certs(ztp_store *store, const char *device_id,
 				      char **json);
 
-/** Number of certificates recorded. @since 0.1.0 */
+/**
+ * Number of certificates recorded.
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE.
+ * @since 0.1.0
+ */
 ZTP_EXTERN int ztp_store_cert_count(ztp_store *store, uint64_t *out);
 
 /**
