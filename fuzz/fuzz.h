@@ -32,7 +32,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 	} while (0)
 
 /* A documented status code: failures must map onto the fixed list. */
-#define FUZZ_ASSERT_RC(rc) FUZZ_ASSERT((rc) <= 0 && (rc) >= ZTP_STATUS_MIN)
+#define FUZZ_ASSERT_RC(expr)                                                   \
+	do {                                                                   \
+		int frc_ = (expr);                                             \
+		FUZZ_ASSERT(frc_ <= 0 && frc_ >= ZTP_STATUS_MIN);              \
+	} while (0)
 
 /* A NUL-terminated copy of the input (many entry points take C strings). */
 static inline char *fuzz_cstr(const uint8_t *data, size_t size)

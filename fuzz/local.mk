@@ -25,11 +25,15 @@ FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_builddir)/include \
 FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	-lpthread
 
-# Parsers every build has (core).
+# Parsers every build has (core), then the server modules'.
 FUZZ_TARGETS = json pem der encoding
+if ENABLE_SERVER
+FUZZ_TARGETS += policy
+endif
 
 FUZZ_HARNESSES = fuzz/fuzz.h fuzz/fuzz_cert.h \
-	fuzz/fuzz_json.c fuzz/fuzz_pem.c fuzz/fuzz_der.c fuzz/fuzz_encoding.c
+	fuzz/fuzz_json.c fuzz/fuzz_pem.c fuzz/fuzz_der.c fuzz/fuzz_encoding.c \
+	fuzz/fuzz_policy.c
 
 EXTRA_DIST += fuzz/README.md fuzz/smoke.sh fuzz/corpus $(FUZZ_HARNESSES)
 EXTRA_DIST += fuzz/json.dict fuzz/pem.dict

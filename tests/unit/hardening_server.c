@@ -256,6 +256,7 @@ static void store_sweeps(const char *uri)
 	/* Opening (schema creation, then migration check) under failure. */
 	if (dir != NULL) {
 		ztp_store *s = NULL;
+		char *json = NULL;
 		int rc;
 		long n;
 
@@ -272,9 +273,9 @@ static void store_sweeps(const char *uri)
 		}
 		ck_assert_rc(rc, ZTP_OK);
 		/* Nothing was lost by the failed opens. */
-		ck_assert_rc(ztp_store_device_get(s, "dev-fixed", &u), ZTP_OK);
-		ztp_free(u);
-		u = NULL;
+		ck_assert_rc(ztp_store_device_get(s, "dev-fixed", &json),
+			     ZTP_OK);
+		ztp_free(json);
 		ztp_store_free(s);
 	}
 	free(u);
