@@ -51,6 +51,14 @@ static uint32_t level_hash(const char *s, size_t n)
 		h ^= (uint8_t)s[i];
 		h *= 16777619u;
 	}
+	/* FNV's multiply only carries upward, so sibling levels that differ
+	 * in their last characters ("t41", "t42") would share low bits and
+	 * cluster in the table: finish with an avalanche step */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
 	return h;
 }
 
