@@ -1,0 +1,3 @@
+module github.com/libztp/libztp/bindings/go
+
+go 1.19

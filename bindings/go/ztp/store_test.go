@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ztp
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+var fp = func() string { h := sha256.Sum256([]byte("factory")); return hex.EncodeToString(h[:]) }()
+
+func eachStore(t *testing.T, f func(t *testing.T, s *Store)) {
+	for _, kind := range []string{"memory", "sqlite"} {
+		t.Run(kind, func(t *testing.T) {
+			uri := "memory:"
+			if kind == "sqlite" {
+				uri = "sqlite:" + filepath.Join(t.TempDir(), "reg.db")
+			}
+			s, err := OpenStore(uri)
+			must(t, err)
+			defer s.Close()
+			f(t, s)
+		})
+	}
+}
+
+func TestStoreDevices(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		must(t, s.DeviceAdd("dev-1", fp, "m1", "b\u00e9", time.Unix(1700000000, 0)))
+		d, err := s.DeviceGet("dev-1")
+		must(t, err)
+		if d.DeviceID != "dev-1" || d.Fingerprint != fp || *d.Model != "m1" ||
+			*d.Batch != "b\u00e9" || d.ManufacturedAt != 1700000000 ||
+			d.State != StateManufactured || d.Tenant != nil {
+			t.Fatalf("record %+v", d)
+		}
+		wantCode(t, s.DeviceAdd("dev-1", fp, "", "", time.Time{}), EEXISTS)
+		_, err = s.DeviceGet("ghost")
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("want not found, got %v", err)
+		}
+		wantCode(t, s.DeviceAdd("bad/id", fp, "", "", time.Time{}), EINVAL)
+
+		must(t, s.DeviceSetState("dev-1", StateManufactured, StateBootstrapped, ""))
+		wantCode(t, s.DeviceSetState("dev-1", StateManufactured, StateActive, "acme"), ESTATE)
+		must(t, s.DeviceSetInfo("dev-1", map[string]interface{}{"fw": "1.2"}))
+		wantCode(t, s.DeviceSetInfo("dev-1", "[1]"), EPARSE)
+		d, err = s.DeviceGet("dev-1")
+		must(t, err)
+		if d.State != StateBootstrapped || string(d.Info) != `{"fw":"1.2"}` {
+			t.Fatalf("record %+v info %s", d, d.Info)
+		}
+	})
+}
+
+func TestStoreClaims(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		must(t, s.DeviceAdd("dev-1", fp, "", "", time.Time{}))
+		h := sha256.Sum256([]byte("CODE"))
+		g := sha256.Sum256([]byte("GUESS"))
+		must(t, s.ClaimSet("dev-1", h[:]))
+		wantCode(t, s.ClaimTake("dev-1", g[:], "acme"), EMISMATCH)
+		must(t, s.ClaimTake("dev-1", h[:], "acme"))
+		wantCode(t, s.ClaimTake("dev-1", h[:], "acme"), ENOTFOUND)
+		d, err := s.DeviceGet("dev-1")
+		must(t, err)
+		if d.State != StateActive || d.Tenant == nil || *d.Tenant != "acme" {
+			t.Fatalf("record %+v", d)
+		}
+	})
+}
+
+func TestStoreCerts(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		must(t, s.DeviceAdd("dev-1", fp, "", "", time.Time{}))
+		must(t, s.CertAdd("1a", "dev-1", "bootstrap", 100, 200, fp))
+		must(t, s.CertAdd("ff01", "dev-1", "operational", 100, 300, fp))
+		must(t, s.CertAdd("2", "", "ca", 100, 300, fp))
+		wantCode(t, s.CertAdd("1a", "dev-1", "bootstrap", 100, 200, fp), EEXISTS)
+		wantCode(t, s.CertAdd("77", "ghost", "bootstrap", 100, 200, fp), ENOTFOUND)
+		n, err := s.CertCount()
+		must(t, err)
+		if n != 3 {
+			t.Fatalf("count %d", n)
+		}
+		must(t, s.CertRevoke("ff01", 1, time.Unix(150, 0)))
+		c, err := s.CertGet("ff01")
+		must(t, err)
+		if !c.Revoked || c.Reason == nil || *c.Reason != 1 || *c.RevokedAt != 150 {
+			t.Fatalf("record %+v", c)
+		}
+		k, err := s.DeviceRevokeCerts("dev-1", []string{"bootstrap"}, 4, time.Unix(160, 0))
+		must(t, err)
+		if k != 1 {
+			t.Fatalf("revoked %d", k)
+		}
+		rl, err := s.RevokedList()
+		must(t, err)
+		if len(rl) != 2 || rl[0].Serial != "1a" || rl[1].Serial != "ff01" {
+			t.Fatalf("revoked list %+v", rl)
+		}
+		dc, err := s.DeviceCerts("dev-1")
+		must(t, err)
+		if len(dc) != 2 {
+			t.Fatalf("device certs %+v", dc)
+		}
+	})
+}
+
+func TestStoreChallengesEventsCounters(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		must(t, s.ChallengeUse([]byte("\x00n"), 2000, 1000))
+		wantCode(t, s.ChallengeUse([]byte("\x00n"), 2000, 1001), EREPLAY)
+		wantCode(t, s.ChallengeUse([]byte("old"), 999, 1000), EEXPIRED)
+
+		at := time.Unix(1234, 0)
+		must(t, s.SetClock(&at))
+		must(t, s.EventAppend(map[string]string{"type": "x"}))
+		at2 := time.Unix(1300, 0)
+		must(t, s.SetClock(&at2))
+		must(t, s.EventAppend(`{"type":"y"}`))
+		must(t, s.SetClock(nil))
+		wantCode(t, s.EventAppend("[]"), EPARSE)
+		ev, err := s.EventList(0, 10)
+		must(t, err)
+		if len(ev) != 2 || ev[0].At != 1234 || ev[1].At != 1300 || string(ev[1].Event) != `{"type":"y"}` {
+			t.Fatalf("events %+v", ev)
+		}
+		for i := uint64(1); i <= 3; i++ {
+			n, err := s.CounterNext("crl")
+			must(t, err)
+			if n != i {
+				t.Fatalf("counter %d, want %d", n, i)
+			}
+		}
+	})
+}
+
+func TestStoreClosed(t *testing.T) {
+	s, err := OpenStore("memory:")
+	must(t, err)
+	s.Close()
+	s.Close()
+	_, err = s.CertCount()
+	wantCode(t, err, ESTATE)
+}
+
+func TestStoreConcurrent(t *testing.T) {
+	s, err := OpenStore("sqlite:" + filepath.Join(t.TempDir(), "c.db"))
+	must(t, err)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				if err := s.DeviceAdd(fmt.Sprintf("d-%d-%d", g, i), fp, "", "", time.Time{}); err != nil {
+					errs <- err
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Close while nothing runs, then once more from another goroutine.
+	done := make(chan struct{})
+	go func() { s.Close(); close(done) }()
+	<-done
+}

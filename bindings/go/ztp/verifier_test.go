@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package ztp
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestErrorCodes(t *testing.T) {
+	codes, err := ErrorCodes()
+	must(t, err)
+	if codes["unknown_endpoint"] != 404 || codes["rate_limited"] != 429 {
+		t.Fatalf("codes %v", codes)
+	}
+}
+
+var claimCode = regexp.MustCompile(`^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$`)
+
+func TestBootstrapInProcess(t *testing.T) {
+	p := newPKI(t)
+	key, cert := p.factoryDevice(t, "dev-1")
+	code, err := p.v.Enroll("dev-1", []byte(cert), "m", "b1")
+	must(t, err)
+	if !claimCode.MatchString(code) {
+		t.Fatalf("claim code %q", code)
+	}
+	var mu sync.Mutex
+	var events []map[string]interface{}
+	must(t, p.v.SetEventCallback(func(ev map[string]interface{}) {
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+	}))
+	req := p.bootstrapRequest(t, "dev-1", key, cert)
+	before, _ := p.store.CertCount()
+	r, err := p.v.Handle("bootstrap", req, []byte(cert))
+	must(t, err)
+	if r.Status != 200 {
+		t.Fatalf("bootstrap: %d %s", r.Status, r.Body)
+	}
+	var body struct {
+		Certificate string   `json:"certificate"`
+		Chain       []string `json:"chain"`
+		NotAfter    string   `json:"not_after"`
+	}
+	must(t, json.Unmarshal(r.Body, &body))
+	c := parseCert(t, body.Certificate)
+	if !hasURI(c, "urn:ztp:device:dev-1") || len(body.Chain) == 0 || body.NotAfter == "" {
+		t.Fatalf("answer %s", r.Body)
+	}
+	after, _ := p.store.CertCount()
+	if after != before+1 {
+		t.Fatalf("count %d -> %d", before, after)
+	}
+	// The challenge is single use.
+	r, err = p.v.Handle("bootstrap", req, []byte(cert))
+	must(t, err)
+	if r.Status < 400 || r.Error() == nil {
+		t.Fatalf("replay accepted: %d %s", r.Status, r.Body)
+	}
+	if n, _ := p.store.CertCount(); n != after {
+		t.Fatal("a replay issued a certificate")
+	}
+	must(t, p.v.SetEventCallback(nil))
+	mu.Lock()
+	defer mu.Unlock()
+	var results []string
+	for _, ev := range events {
+		if ev["type"] == "bootstrap" {
+			results = append(results, fmt.Sprint(ev["result"]))
+		}
+	}
+	if strings.Join(results, ",") != "accepted,rejected" {
+		t.Fatalf("events %v", events)
+	}
+	st, err := p.v.Stats()
+	must(t, err)
+	if st["bootstraps"].(float64) < 2 {
+		t.Fatalf("stats %v", st)
+	}
+}
+
+func TestRefusalsIssueNothing(t *testing.T) {
+	p := newPKI(t)
+	key, cert := p.factoryDevice(t, "dev-3")
+	_, err := p.v.Enroll("dev-3", []byte(cert), "", "")
+	must(t, err)
+	okey, ocert := p.factoryDevice(t, "ghost")
+	before, _ := p.store.CertCount()
+
+	check := func(what string, r *Response, err error, codes ...string) {
+		t.Helper()
+		must(t, err)
+		e := r.Error()
+		if r.Status < 400 || e == nil {
+			t.Fatalf("%s: accepted: %d %s", what, r.Status, r.Body)
+		}
+		for _, c := range codes {
+			if e.Code == c {
+				return
+			}
+		}
+		t.Fatalf("%s: code %q, want one of %v", what, e.Code, codes)
+	}
+	r, err := p.v.Handle("challenge", []byte(`{"device_id":"ghost"}`), []byte(ocert))
+	if err == nil && r.Status == 200 {
+		r, err = p.v.Handle("bootstrap", p.bootstrapRequest(t, "ghost", okey, ocert), []byte(ocert))
+	}
+	check("unknown device", r, err, "unknown_device")
+	r, err = p.v.Handle("bootstrap", p.bootstrapRequest(t, "dev-3", okey, cert), []byte(cert))
+	check("signature by another key", r, err, "bad_signature")
+	r, err = p.v.Handle("bootstrap", p.bootstrapRequest(t, "dev-3", key, cert), []byte(ocert))
+	check("peer is another device", r, err, "peer_certificate_mismatch")
+	r, err = p.v.Handle("bootstrap", []byte(`{"device_id":`), []byte(cert))
+	check("malformed", r, err, "malformed_request")
+	must(t, p.v.SetMaxRequestSize(1024))
+	r, err = p.v.Handle("bootstrap", []byte(strings.Repeat(" ", 2048)), []byte(cert))
+	check("oversized", r, err, "request_too_large")
+	r, err = p.v.Handle("nope", nil, nil)
+	check("endpoint", r, err, "unknown_endpoint")
+	if n, _ := p.store.CertCount(); n != before {
+		t.Fatalf("refusals issued %d certificates", n-before)
+	}
+}
+
+func TestCheckCertAndEnroll(t *testing.T) {
+	p := newPKI(t)
+	_, cert := p.factoryDevice(t, "dev-4")
+	res, err := p.v.CheckCert([]byte(cert), nil, zeroTime)
+	must(t, err)
+	if res.Result != "accepted" || res.DeviceID != "dev-4" {
+		t.Fatalf("check %+v", res)
+	}
+	other, err := CreateRoot("/CN=Elsewhere", "", 30)
+	must(t, err)
+	v, err := NewVerifier()
+	must(t, err)
+	defer v.Close()
+	_, err = v.CheckCert([]byte(cert), nil, zeroTime)
+	wantCode(t, err, ESTATE)
+	must(t, v.SetTrustAnchors([]byte(other.CertPEM)))
+	must(t, v.SetIssuers([]byte(other.CertPEM)))
+	res, err = v.CheckCert([]byte(cert), nil, zeroTime)
+	must(t, err)
+	if res.Result != "rejected" || res.Code == "" {
+		t.Fatalf("check %+v", res)
+	}
+	_, err = p.v.Enroll("dev-5", []byte(cert), "", "")
+	wantCode(t, err, EMISMATCH)
+	_, err = p.v.Enroll("dev-4", []byte(cert), "", "")
+	must(t, err)
+	_, err = p.v.Enroll("dev-4", []byte(cert), "", "")
+	wantCode(t, err, EEXISTS)
+}
+
+func TestVerifierSettersValidate(t *testing.T) {
+	v, err := NewVerifier()
+	must(t, err)
+	defer v.Close()
+	wantCode(t, v.SetBootstrapLifetime(86401e9), EINVAL)
+	wantCode(t, v.SetChallengeTTL(1e9), EINVAL)
+	wantCode(t, v.SetMaxChainDepth(9), EINVAL)
+	wantCode(t, v.SetKeyPolicy("dsa"), EINVAL)
+	wantCode(t, v.SetMaxRequestSize(10), EINVAL)
+	wantCode(t, v.SetRateLimit("planet", 1, 1), EINVAL)
+	wantCode(t, v.SetHMACSecret([]byte("short")), EINVAL)
+	must(t, v.SetHMACSecret(make([]byte, 32)))
+}
+
+func TestConcurrentHandle(t *testing.T) {
+	p := newPKI(t)
+	type dev struct {
+		id   string
+		cert string
+		req  []byte
+	}
+	var devs []dev
+	for i := 0; i < 6; i++ {
+		id := fmt.Sprintf("par-%d", i)
+		k, c := p.factoryDevice(t, id)
+		_, err := p.v.Enroll(id, []byte(c), "", "")
+		must(t, err)
+		devs = append(devs, dev{id, c, p.bootstrapRequest(t, id, k, c)})
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, len(devs))
+	for i, d := range devs {
+		wg.Add(1)
+		go func(i int, d dev) {
+			defer wg.Done()
+			r, err := p.v.Handle("bootstrap", d.req, []byte(d.cert))
+			if err == nil {
+				statuses[i] = r.Status
+			}
+		}(i, d)
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != 200 {
+			t.Fatalf("%s: status %d", devs[i].id, s)
+		}
+	}
+}
+
+func TestLoadVerifier(t *testing.T) {
+	p := newPKI(t)
+	d := t.TempDir()
+	files := map[string]string{"anchors.pem": p.mfgRoot.CertPEM, "issuers.pem": p.mfgIssuing.CertPEM,
+		"ca.pem": p.deviceRoot.CertPEM, "ca.key": p.deviceRoot.KeyPEM,
+		"v.json": `{"trust_anchors":"anchors.pem","issuers":"issuers.pem",` +
+			`"device_ca":{"cert":"ca.pem","key":"ca.key"},"store":"sqlite:reg.db"}`,
+		"bad.json": `{"no_such_key":1}`}
+	for name, text := range files {
+		must(t, os.WriteFile(filepath.Join(d, name), []byte(text), 0o600))
+	}
+	v, err := LoadVerifier(filepath.Join(d, "v.json"))
+	must(t, err)
+	defer v.Close()
+	_, cert := p.factoryDevice(t, "dev-c")
+	code, err := v.Enroll("dev-c", []byte(cert), "", "")
+	must(t, err)
+	if !claimCode.MatchString(code) {
+		t.Fatalf("claim code %q", code)
+	}
+	_, err = LoadVerifier(filepath.Join(d, "bad.json"))
+	wantCode(t, err, EPARSE)
+}
