@@ -322,6 +322,7 @@ static Suite *hardening_suite(void)
 #ifdef ZTP_HARDENING_SERVER
 	hz_add_alloc_server_tests(s);
 	hz_add_store_fault_tests(s);
+	hz_add_thread_tests(s);
 #endif
 	return s;
 }
