@@ -59,46 +59,43 @@ cleanup:
 	return rc;
 }
 
-/* An EC key's curve, or NULL for explicit parameters (which the library
- * never accepts: they invite invalid-curve tricks and gain nothing). */
-static const char *ec_curve(EVP_PKEY *key, char *buf, size_t cap)
+/*
+ * Any key as a name: the supported names, or something descriptive for the
+ * rest ("ec-secp521r1", "ec-explicit-parameters", "dsa-2048", "ed448").
+ * Explicit EC parameters never count as a named curve even when they spell
+ * one: they invite invalid-curve tricks and gain nothing.
+ *
+ * Failing to read a key's parameters (which under memory pressure OpenSSL
+ * reports like any other failure) is ZTP_ECRYPTO, never a name: a key must
+ * not look like another type, and so be refused by policy or read as a bad
+ * signature, because an allocation failed.
+ */
+static int key_name(char *out, size_t cap, EVP_PKEY *key)
 {
-	char enc[32];
+	int rc = ZTP_OK;
+	char buf[64];
 	size_t n = 0;
-
-	if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING,
-					   enc, sizeof(enc), &n) == 1 &&
-	    strcmp(enc, OSSL_PKEY_EC_ENCODING_EXPLICIT) == 0) {
-		ERR_clear_error();
-		return NULL;
-	}
-	ERR_clear_error();
-	if (EVP_PKEY_get_group_name(key, buf, cap, &n) != 1) {
-		ERR_clear_error();
-		return NULL;
-	}
-	return buf;
-}
-
-/* Any key as a name for messages: the supported names, or something
- * descriptive for the rest ("ec-secp521r1", "dsa-2048", "ed448"). */
-static void key_name_any(char *out, size_t cap, EVP_PKEY *key)
-{
-	char curve[64];
-	int id = EVP_PKEY_get_base_id(key);
 	const char *c;
 
-	switch (id) {
+	switch (EVP_PKEY_get_base_id(key)) {
 	case EVP_PKEY_EC:
-		c = ec_curve(key, curve, sizeof(curve));
-		if (c == NULL)
+		ZTP_ENSURE_OSSL(EVP_PKEY_get_utf8_string_param(
+					key, OSSL_PKEY_PARAM_EC_ENCODING, buf,
+					sizeof(buf), &n) == 1,
+				ZTP_ECRYPTO, "cannot read the EC key encoding");
+		if (strcmp(buf, OSSL_PKEY_EC_ENCODING_EXPLICIT) == 0) {
 			snprintf(out, cap, "ec-explicit-parameters");
-		else if (strcmp(c, "prime256v1") == 0)
+			break;
+		}
+		ZTP_ENSURE_OSSL(EVP_PKEY_get_group_name(key, buf, sizeof(buf),
+							&n) == 1,
+				ZTP_ECRYPTO, "cannot read the EC key's curve");
+		if (strcmp(buf, "prime256v1") == 0)
 			snprintf(out, cap, "ec-p256");
-		else if (strcmp(c, "secp384r1") == 0)
+		else if (strcmp(buf, "secp384r1") == 0)
 			snprintf(out, cap, "ec-p384");
 		else
-			snprintf(out, cap, "ec-%s", c);
+			snprintf(out, cap, "ec-%s", buf);
 		break;
 	case EVP_PKEY_ED25519:
 		snprintf(out, cap, "ed25519");
@@ -121,6 +118,8 @@ static void key_name_any(char *out, size_t cap, EVP_PKEY *key)
 				*out = (char)(*out - 'A' + 'a');
 		break;
 	}
+cleanup:
+	return rc;
 }
 
 int ztp__key_describe(char *out, size_t cap, EVP_PKEY *key)
@@ -133,7 +132,7 @@ int ztp__key_describe(char *out, size_t cap, EVP_PKEY *key)
 	out[0] = '\0';
 	ZTP_ARG(key != NULL);
 	id = EVP_PKEY_get_base_id(key);
-	key_name_any(name, sizeof(name), key);
+	ZTP_CHECK(key_name(name, sizeof(name), key));
 	ZTP_ENSURE(id == EVP_PKEY_RSA || strcmp(name, "ec-p256") == 0 ||
 			   strcmp(name, "ec-p384") == 0 ||
 			   strcmp(name, "ed25519") == 0,
@@ -238,19 +237,20 @@ cleanup:
 	return rc;
 }
 
-static int rsa_exponent_ok(EVP_PKEY *key)
+/* An even or unit public exponent is no RSA key anyone should hold. */
+static int rsa_exponent_check(EVP_PKEY *key, const char *name)
 {
+	int rc = ZTP_OK;
 	BIGNUM *e = NULL;
-	int ok;
 
-	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
-		ERR_clear_error();
-		return 0;
-	}
-	/* An even or unit exponent is no RSA key anyone should hold. */
-	ok = BN_is_odd(e) && !BN_is_one(e);
+	ZTP_ENSURE_OSSL(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) ==
+				1,
+			ZTP_ECRYPTO, "cannot read the RSA public exponent");
+	ZTP_ENSURE(BN_is_odd(e) && !BN_is_one(e), ZTP_EKEYPOLICY,
+		   "key type %s not allowed: bad public exponent", name);
+cleanup:
 	BN_free(e);
-	return ok;
+	return rc;
 }
 
 int ztp__keypolicy_check(const ztp__keypolicy *p, EVP_PKEY *key)
@@ -262,7 +262,7 @@ int ztp__keypolicy_check(const ztp__keypolicy *p, EVP_PKEY *key)
 
 	ZTP_ARG(p != NULL);
 	ZTP_ARG(key != NULL);
-	key_name_any(name, sizeof(name), key);
+	ZTP_CHECK(key_name(name, sizeof(name), key));
 	switch (EVP_PKEY_get_base_id(key)) {
 	case EVP_PKEY_EC:
 		allowed = (p->ec_p256 && strcmp(name, "ec-p256") == 0) ||
@@ -276,10 +276,7 @@ int ztp__keypolicy_check(const ztp__keypolicy *p, EVP_PKEY *key)
 		allowed = p->rsa_min_bits > 0 && bits >= p->rsa_min_bits &&
 			  bits <= p->rsa_max_bits;
 		if (allowed)
-			ZTP_ENSURE(rsa_exponent_ok(key), ZTP_EKEYPOLICY,
-				   "key type %s not allowed: bad public "
-				   "exponent",
-				   name);
+			ZTP_CHECK(rsa_exponent_check(key, name));
 		break;
 	default:
 		allowed = false;
@@ -299,7 +296,7 @@ int ztp__sigalg_for_key(ztp__sigalg *out, EVP_PKEY *key)
 
 	ZTP_ARG(out != NULL);
 	ZTP_ARG(key != NULL);
-	key_name_any(name, sizeof(name), key);
+	ZTP_CHECK(key_name(name, sizeof(name), key));
 	if (strcmp(name, "ec-p256") == 0)
 		*out = ZTP__SIG_ECDSA_SHA256;
 	else if (strcmp(name, "ec-p384") == 0)
@@ -333,27 +330,35 @@ static const char *sigalg_name(ztp__sigalg alg)
 	}
 }
 
-/* Whether key can produce or check alg. The curve is part of the algorithm:
- * a P-384 key never verifies "ECDSA-SHA256", so each (key, algorithm) pair
- * has exactly one meaning. */
-static bool key_fits(EVP_PKEY *key, ztp__sigalg alg)
+/* Whether key can produce or check alg (*fits); the curve is part of the
+ * algorithm: a P-384 key never verifies "ECDSA-SHA256", so each (key,
+ * algorithm) pair has exactly one meaning. */
+static int key_fits(bool *fits, EVP_PKEY *key, ztp__sigalg alg)
 {
+	int rc = ZTP_OK;
 	char name[80];
 
-	key_name_any(name, sizeof(name), key);
+	*fits = false;
+	ZTP_CHECK(key_name(name, sizeof(name), key));
 	switch (alg) {
 	case ZTP__SIG_ECDSA_SHA256:
-		return strcmp(name, "ec-p256") == 0;
+		*fits = strcmp(name, "ec-p256") == 0;
+		break;
 	case ZTP__SIG_ECDSA_SHA384:
-		return strcmp(name, "ec-p384") == 0;
+		*fits = strcmp(name, "ec-p384") == 0;
+		break;
 	case ZTP__SIG_ED25519:
-		return strcmp(name, "ed25519") == 0;
+		*fits = strcmp(name, "ed25519") == 0;
+		break;
 	case ZTP__SIG_RSA_PSS_SHA256:
 	case ZTP__SIG_RSA_PKCS1_SHA256:
-		return EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
+		*fits = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
+		break;
 	default:
-		return false;
+		break;
 	}
+cleanup:
+	return rc;
 }
 
 static const char *sigalg_md(ztp__sigalg alg)
@@ -405,6 +410,7 @@ int ztp__sig_sign(uint8_t **sig, size_t *siglen, EVP_PKEY *key, ztp__sigalg alg,
 	uint8_t *buf = NULL;
 	size_t n = 0;
 	const char *name = sigalg_name(alg);
+	bool fits;
 
 	ZTP_ARG(sig != NULL);
 	ZTP_ARG(siglen != NULL);
@@ -414,8 +420,9 @@ int ztp__sig_sign(uint8_t **sig, size_t *siglen, EVP_PKEY *key, ztp__sigalg alg,
 	ZTP_ARG(msg != NULL || msglen == 0);
 	ZTP_ENSURE(name != NULL, ZTP_EINVAL, "unknown signature algorithm %d",
 		   (int)alg);
-	ZTP_ENSURE(key_fits(key, alg), ZTP_EINVAL,
-		   "key does not fit signature algorithm %s", name);
+	ZTP_CHECK(key_fits(&fits, key, alg));
+	ZTP_ENSURE(fits, ZTP_EINVAL, "key does not fit signature algorithm %s",
+		   name);
 	ctx = EVP_MD_CTX_new();
 	ZTP_ENSURE_OSSL(ctx != NULL, ZTP_ENOMEM, "out of memory");
 	ZTP_ENSURE_OSSL(EVP_DigestSignInit_ex(ctx, &pctx, sigalg_md(alg), NULL,
@@ -440,30 +447,85 @@ cleanup:
 	return rc;
 }
 
-/* ECDSA signatures must be the one DER encoding of (r, s): no BER length
+/* One DER length at sig[*pos]: definite, minimal, within siglen. */
+static bool der_len(const uint8_t *sig, size_t siglen, size_t *pos,
+		    size_t *len)
+{
+	size_t i = *pos, n, k;
+
+	if (i >= siglen)
+		return false;
+	if (sig[i] < 0x80) {
+		*len = sig[i];
+		*pos = i + 1;
+		return *len <= siglen - *pos;
+	}
+	n = sig[i] & 0x7f;
+	/* Signatures here are far below 64 KiB; 0x80 (indefinite) and
+	 * longer length forms are not DER for them. */
+	if (n < 1 || n > 2 || n > siglen - i - 1)
+		return false;
+	*len = 0;
+	for (k = 1; k <= n; k++)
+		*len = (*len << 8) | sig[i + k];
+	/* Minimal: long form only from 128 on, no leading zero byte. */
+	if (*len < 0x80 || (n == 2 && *len < 0x100))
+		return false;
+	*pos = i + 1 + n;
+	return *len <= siglen - *pos;
+}
+
+/* A DER INTEGER that is positive and minimally encoded. */
+static bool der_uint(const uint8_t *sig, size_t siglen, size_t *pos)
+{
+	size_t len;
+
+	if (*pos >= siglen || sig[(*pos)++] != 0x02 ||
+	    !der_len(sig, siglen, pos, &len) || len == 0)
+		return false;
+	if (sig[*pos] & 0x80)
+		return false; /* negative */
+	if (len > 1 && sig[*pos] == 0x00 && !(sig[*pos + 1] & 0x80))
+		return false; /* superfluous leading zero */
+	*pos += len;
+	return true;
+}
+
+/*
+ * ECDSA signatures must be the one DER encoding of (r, s): no BER length
  * forms, no padding zeros, no trailing bytes, and not the raw r||s (P1363)
  * form. OpenSSL enforces this too; checking here keeps the rule independent
- * of the OpenSSL version and makes it visible. */
+ * of the OpenSSL version and makes it visible. Parsed by hand because it
+ * must not allocate: an allocation failure must never read as a malformed
+ * signature.
+ */
 static bool ecdsa_der_canonical(const uint8_t *sig, size_t siglen)
 {
-	const unsigned char *p = sig;
-	unsigned char *re = NULL;
-	ECDSA_SIG *s = NULL;
-	int n;
-	bool ok = false;
+	size_t pos = 0, len;
 
-	if (siglen == 0 || siglen > 1024)
+	if (siglen < 2 || sig[pos++] != 0x30 ||
+	    !der_len(sig, siglen, &pos, &len) || pos + len != siglen)
 		return false;
-	s = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
-	if (s == NULL || p != sig + siglen)
-		goto out;
-	n = i2d_ECDSA_SIG(s, &re);
-	ok = n > 0 && (size_t)n == siglen && memcmp(re, sig, siglen) == 0;
-out:
-	OPENSSL_free(re);
-	ECDSA_SIG_free(s);
-	ERR_clear_error();
-	return ok;
+	return der_uint(sig, siglen, &pos) && der_uint(sig, siglen, &pos) &&
+	       pos == siglen;
+}
+
+/*
+ * Whether OpenSSL's queued errors include an allocation failure; empties
+ * the queue. Best effort: OpenSSL does not always manage to record an
+ * allocation failure (recording it needs memory too), and then the
+ * failure reads as a bad signature. Never the other way round: nothing
+ * here can turn a failure into success.
+ */
+static bool ossl_out_of_memory(void)
+{
+	unsigned long e;
+	bool oom = false;
+
+	while ((e = ERR_get_error()) != 0)
+		if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
+			oom = true;
+	return oom;
 }
 
 int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,
@@ -473,6 +535,7 @@ int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,
 	EVP_MD_CTX *ctx = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
 	const char *name = sigalg_name(alg);
+	bool fits;
 	int v;
 
 	ZTP_ARG(key != NULL);
@@ -480,7 +543,8 @@ int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,
 	ZTP_ARG(sig != NULL || siglen == 0);
 	ZTP_ENSURE(name != NULL, ZTP_EINVAL, "unknown signature algorithm %d",
 		   (int)alg);
-	ZTP_ENSURE(key_fits(key, alg), ZTP_EBADSIG,
+	ZTP_CHECK(key_fits(&fits, key, alg));
+	ZTP_ENSURE(fits, ZTP_EBADSIG,
 		   "signature: key does not fit algorithm %s", name);
 	ZTP_ENSURE(siglen > 0, ZTP_EBADSIG, "signature: empty");
 	if (alg == ZTP__SIG_ECDSA_SHA256 || alg == ZTP__SIG_ECDSA_SHA384)
@@ -493,12 +557,21 @@ int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,
 						NULL, NULL, key, NULL) == 1 &&
 				set_padding(pctx, alg) == 0,
 			ZTP_ECRYPTO, "%s: verification setup failed", name);
+	/* One-shot use: without this flag the final step duplicates the
+	 * context, and that duplication can fail silently, reading as a
+	 * bad signature. */
+	EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
 	if (msg == NULL)
 		msg = (const uint8_t *)"";
 	v = EVP_DigestVerify(ctx, sig, siglen, msg, msglen);
 	/* 0 is a bad signature, a negative value a malformed one (wrong
-	 * length, bad encoding): both are simply "does not verify", and
-	 * neither may leave errors queued for an unrelated later call. */
+	 * length, bad encoding): both are simply "does not verify". Running
+	 * out of memory is not a verdict on the signature, so it is told
+	 * apart by OpenSSL's reason code where OpenSSL records one. Nothing
+	 * may stay queued for an unrelated later call. */
+	if (v != 1 && ossl_out_of_memory())
+		ZTP_ENSURE(0, ZTP_ENOMEM,
+			   "signature: %s verification ran out of memory", name);
 	ERR_clear_error();
 	ZTP_ENSURE(v == 1, ZTP_EBADSIG, "signature: %s verification failed",
 		   name);

@@ -92,6 +92,8 @@ static void assert_detail(const char *needle)
 		      needle);
 }
 
+static const uint8_t msg[] = "ZTP-BOOTSTRAP-V1\0dev-001\0nonce\0hash";
+
 /* ------------------------------------------------------------------ certificates */
 
 struct certspec {
@@ -697,9 +699,12 @@ START_TEST(test_pem_privkey_traditional)
 {
 	EVP_PKEY *keys[] = {k_p256, k_rsa};
 	const char *labels[] = {"BEGIN EC PRIVATE KEY", "BEGIN RSA PRIVATE KEY"};
+	const char *names[] = {"ec-p256", "rsa-2048"};
 	EVP_PKEY *got = NULL;
-	char *pem;
-	size_t i;
+	char *pem, name[32];
+	uint8_t *sig;
+	size_t i, siglen;
+	ztp__sigalg alg;
 
 	for (i = 0; i < ZTP__ARRAY_LEN(keys); i++) {
 		pem = traditional_pem(keys[i], NULL);
@@ -707,6 +712,17 @@ START_TEST(test_pem_privkey_traditional)
 		ck_assert_rc(ztp__pem_privkey(&got, pem, strlen(pem), NULL),
 			     ZTP_OK);
 		ck_assert_int_eq(EVP_PKEY_eq(got, keys[i]), 1);
+		/* Usable like any other key. */
+		ck_assert_rc(ztp__key_describe(name, sizeof(name), got), ZTP_OK);
+		ck_assert_str_eq(name, names[i]);
+		ck_assert_rc(ztp__sigalg_for_key(&alg, got), ZTP_OK);
+		ck_assert_rc(ztp__sig_sign(&sig, &siglen, got, alg, msg,
+					   sizeof(msg)),
+			     ZTP_OK);
+		ck_assert_rc(ztp__sig_verify(keys[i], alg, msg, sizeof(msg),
+					     sig, siglen),
+			     ZTP_OK);
+		ztp_free(sig);
 		EVP_PKEY_free(got);
 		got = NULL;
 		free(pem);
@@ -1243,8 +1259,6 @@ START_TEST(test_sigalg_for_key)
 	ck_assert_rc(ztp__sigalg_for_key(&a, NULL), ZTP_EINVAL);
 }
 END_TEST
-
-static const uint8_t msg[] = "ZTP-BOOTSTRAP-V1\0dev-001\0nonce\0hash";
 
 START_TEST(test_sig_roundtrip)
 {
@@ -2084,6 +2098,65 @@ START_TEST(test_asn1_time)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ allocation failures */
+
+/*
+ * Make allocation n fail for n = 1, 2, ... until the call succeeds: no
+ * crash, no leak, and the documented codes only. The key policy must never
+ * turn an allocation failure into a verdict (a device refused for a
+ * transient failure). Signature verification reports ZTP_ENOMEM where
+ * OpenSSL records the allocation failure; where OpenSSL loses it (it
+ * needs memory to record it), the result is ZTP_EBADSIG, still a refusal.
+ */
+START_TEST(test_alloc_failure_verdicts)
+{
+	ztp__keypolicy p;
+	EVP_PKEY *keys[] = {k_p256, k_p384, k_ed25519, k_rsa};
+	ztp__sigalg alg;
+	uint8_t *sig = NULL;
+	size_t siglen = 0, i;
+	long n;
+	int rc;
+
+	ztp__keypolicy_default(&p);
+	for (i = 0; i < ZTP__ARRAY_LEN(keys); i++) {
+		ck_assert_rc(ztp__sigalg_for_key(&alg, keys[i]), ZTP_OK);
+		ck_assert_rc(ztp__sig_sign(&sig, &siglen, keys[i], alg, msg,
+					   sizeof(msg)),
+			     ZTP_OK);
+		for (n = 1; n < 100000; n++) {
+			ztp__alloc_fail_at(n);
+			rc = ztp__keypolicy_check(&p, keys[i]);
+			ztp__alloc_fail_at(0);
+			ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM ||
+					      rc == ZTP_ECRYPTO,
+				      "key %zu, allocation %ld: policy said %d",
+				      i, n, rc);
+			if (rc == ZTP_OK)
+				break;
+		}
+		for (n = 1; n < 100000; n++) {
+			ztp__alloc_fail_at(n);
+			rc = ztp__sig_verify(keys[i], alg, msg, sizeof(msg), sig,
+					     siglen);
+			ztp__alloc_fail_at(0);
+			ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM ||
+					      rc == ZTP_ECRYPTO ||
+					      rc == ZTP_EBADSIG,
+				      "key %zu, allocation %ld: verify said %d "
+				      "(%s)",
+				      i, n, rc, ztp_error_last_message());
+			if (rc == ZTP_OK)
+				break;
+		}
+		ck_assert_rc(rc, ZTP_OK);
+		ztp_free(sig);
+		sig = NULL;
+		ERR_clear_error();
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------------ suite */
 
 static Suite *crypto_suite(void)
@@ -2174,6 +2247,9 @@ static Suite *crypto_suite(void)
 	tc = tcase_create("asn1_time");
 	tcase_add_test(tc, test_asn1_time);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("alloc_failure");
+	tcase_add_test(tc, test_alloc_failure_verdicts);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
@@ -2199,6 +2275,12 @@ int main(void)
 {
 	int rc;
 
+	/* Before anything else: OpenSSL takes a new allocator only until its
+	 * first allocation. */
+	if (ztp__alloc_hook_openssl() != ZTP_OK) {
+		fprintf(stderr, "test_crypto: %s\n", ztp_error_last_message());
+		return EXIT_FAILURE;
+	}
 	if (ztp_init() != ZTP_OK) {
 		fprintf(stderr, "test_crypto: ztp_init: %s\n",
 			ztp_error_last_message());
