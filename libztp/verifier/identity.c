@@ -14,10 +14,12 @@
  *   so that the leeway is applied exactly and with the injected clock: a
  *   certificate is valid at t when notBefore - leeway <= t <= notAfter +
  *   leeway, for every certificate of the chain including the anchor.
- * - X509_V_FLAG_X509_STRICT and the SSL-client purpose are on, so OpenSSL
- *   also refuses malformed CA certificates and intermediates whose EKU
- *   excludes clientAuth.
- * - The leaf is checked first (cheap, and gives the precise reason).
+ * - X509_V_FLAG_X509_STRICT is on, so OpenSSL also refuses malformed CA
+ *   certificates; intermediates whose EKU excludes clientAuth are refused
+ *   below, as the SSL-client purpose would.
+ * - The path is evaluated first and the leaf profile last, so that the
+ *   reason code names the most fundamental problem: a certificate that
+ *   does not chain is `untrusted_certificate` whatever its profile.
  */
 #include "verifier/verifier_internal.h"
 
@@ -138,9 +140,6 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 				 "no trust anchors or issuing CAs configured");
 		goto cleanup;
 	}
-	ZTP_CHECK(leaf_profile(d, leaf, device_id));
-	ZTP_CHECK(within(d, leaf, 0, at, v->leeway));
-
 	/* The configured issuers first: they are what a genuine chain uses,
 	 * and path building tries hints in order. */
 	untrusted = sk_X509_dup(v->issuers);
@@ -154,10 +153,6 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 	ZTP_ENSURE_OSSL(X509_STORE_CTX_init(ctx, v->trust, leaf, untrusted) ==
 				1,
 			ZTP_ECRYPTO, "verify context");
-	ZTP_ENSURE_OSSL(X509_STORE_CTX_set_purpose(ctx,
-						   X509_PURPOSE_SSL_CLIENT) ==
-				1,
-			ZTP_ECRYPTO, "verify purpose");
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT |
@@ -192,7 +187,7 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 				 n - 2, v->max_depth);
 		goto cleanup;
 	}
-	for (int i = 1; i < n; i++)
+	for (int i = 0; i < n; i++)
 		ZTP_CHECK(within(d, sk_X509_value(chain, i), i, at, v->leeway));
 	ZTP_CHECK(ztp__cert_fingerprint(fp, sk_X509_value(chain, 1)));
 	for (int i = 0; i < sk_X509_num(v->issuers); i++)
@@ -204,6 +199,24 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 				 "CA");
 		goto cleanup;
 	}
+	/* What OpenSSL's SSL-client purpose would check on the CAs, done
+	 * after path validation so that the reason code names the first
+	 * problem of the path: an intermediate whose EKU excludes
+	 * clientAuth may not vouch for a device. The anchor is configured
+	 * explicitly and exempt, as OpenSSL exempts trusted certificates. */
+	for (int i = 1; i < n - 1; i++) {
+		if (X509_check_purpose(sk_X509_value(chain, i),
+				       X509_PURPOSE_SSL_CLIENT, 1) != 1) {
+			ERR_clear_error();
+			rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE,
+					 ZTP_EUNTRUSTED,
+					 "CA certificate at depth %d may not "
+					 "issue client certificates",
+					 i);
+			goto cleanup;
+		}
+	}
+	ZTP_CHECK(leaf_profile(d, leaf, device_id));
 cleanup:
 	if (rc < 0 && d->wire == ZTP__W_NONE)
 		d->wire = ZTP__W_INTERNAL_ERROR;

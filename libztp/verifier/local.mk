@@ -21,3 +21,16 @@ tests_unit_test_verifier_LDADD = $(TEST_LIBS)
 TESTS += tests/unit/test_verifier
 endif
 endif
+
+# x509-limbo through the device-identity check (doc/SECURITY.md).
+if ENABLE_SERVER
+if HAVE_CHECK
+check_PROGRAMS += tests/limbo_runner
+tests_limbo_runner_SOURCES = tests/limbo_runner.c tests/unit/testutil.c \
+	tests/unit/testutil.h
+tests_limbo_runner_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_limbo_runner_CFLAGS = $(TEST_CFLAGS)
+tests_limbo_runner_LDADD = $(TOOL_LIBS) $(CHECK_LIBS) $(JSONC_LIBS)
+TESTS += tests/limbo_runner
+endif
+endif
