@@ -16,3 +16,12 @@ tests_unit_test_hardening_LDADD += $(SQLITE_LIBS)
 endif
 TESTS += tests/unit/test_hardening
 endif
+
+# Crash consistency: SIGKILL an issuing process at random moments.
+if ENABLE_SERVER
+check_PROGRAMS += tests/crash_issue
+tests_crash_issue_SOURCES = tests/crash_issue.c
+tests_crash_issue_LDADD = $(TOOL_LIBS)
+TESTS += tests/crash_consistency.sh
+endif
+EXTRA_DIST += tests/crash_consistency.sh
