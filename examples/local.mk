@@ -1,7 +1,8 @@
 # examples: reference HTTPS servers hosting the verifier, and the
 # end-to-end tests that provision devices against them over mutual TLS.
 
-EXTRA_DIST += examples/python/ztp_server.py
+EXTRA_DIST += examples/python/ztp_server.py \
+	examples/go/ztp-server/go.mod examples/go/ztp-server/main.go
 
 e2e_common = tests/e2e/lib.sh tests/e2e/bootstrap-flow.sh \
 	tests/e2e/flaky_server.py tests/e2e/crash_device.py
@@ -9,7 +10,8 @@ EXTRA_DIST += $(e2e_common)
 
 if ENABLE_SERVER
 if ENABLE_DEVICE
-e2e_tests = tests/e2e/python_server.sh tests/e2e/negative.sh \
+e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
+	tests/e2e/negative.sh \
 	tests/e2e/retry.sh tests/e2e/crash.sh
 TESTS += $(e2e_tests)
 EXTRA_DIST += $(e2e_tests)

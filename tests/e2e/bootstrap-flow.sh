@@ -35,6 +35,22 @@ for id in dev-001 dev-002 dev-003 sensor.7_b; do
 	[ "$n" = 1 ] || e2e_fail "$id: registry holds $n bootstrap certificates"
 done
 
+# Refused by this server too, and nothing issued: a device that was never
+# enrolled, and one made by another manufacturer.
+e2e_device stranger
+e2e_device globex-1 globex
+for id in stranger globex-1; do
+	e2e_device_config "$id" "$E2E_PORT"
+	if e2e_bootstrap "$id"; then
+		e2e_fail "$id: bootstrapped but should be refused"
+	else
+		e2e_ok "$id: refused"
+	fi
+	e2e_no_cred "$id"
+	n=$(e2e_issued_count "$id")
+	[ "$n" = 0 ] || e2e_fail "$id: $n certificates issued"
+done
+
 # Bootstrapping again keeps a consistent, valid credential.
 if e2e_bootstrap dev-001; then
 	e2e_check_cred dev-001

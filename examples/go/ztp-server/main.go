@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Command ztp-server is the reference HTTPS server hosting the libztp
+// verifier with Go's net/http and crypto/tls.
+//
+//	ztp-server --config ztp-verify.json --tls-cert server.pem \
+//	           --tls-key server.key [--listen 127.0.0.1:8443]
+//
+// The verifier is configured from the same JSON file as ztp-verify
+// (ztp-verify.json(5)). Requests POST /ztp/v1/<endpoint> are passed to
+// Verifier.Handle together with the certificate the client presented in
+// the TLS handshake; the verifier makes every identity decision.
+//
+// TLS: version 1.2 or later. Client certificates are requested but
+// optional. A certificate that is presented must chain to one of the CAs
+// that can sign device certificates (the manufacturer trust anchors and
+// issuing CAs and the device CA named in the configuration, or those given
+// with --client-ca). That check only keeps strangers out of the handshake:
+// the verifier repeats the real identity check for every request.
+//
+// On start it prints "listening on HOST:PORT" on stdout (port 0 picks a
+// free port). SIGTERM and SIGINT stop it gracefully.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/libztp/libztp/bindings/go/ztp"
+)
+
+const defaultMaxBody = 65536
+
+var endpointPath = regexp.MustCompile(`^/ztp/v1/([a-z][a-z0-9_]{0,31})$`)
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func errorBody(code, message string) []byte {
+	b, _ := json.Marshal(map[string]interface{}{
+		"error": map[string]string{"code": code, "message": message},
+	})
+	return b
+}
+
+type server struct {
+	v       *ztp.Verifier
+	maxBody int64
+	quiet   bool
+}
+
+func (s *server) send(w http.ResponseWriter, status int, body []byte, retryAfter *int) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	if retryAfter != nil {
+		h.Set("Retry-After", strconv.Itoa(*retryAfter))
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := endpointPath.FindStringSubmatch(r.URL.Path)
+	if m == nil || r.URL.RawQuery != "" {
+		s.send(w, http.StatusNotFound, errorBody("unknown_endpoint", "no such endpoint"), nil)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		s.send(w, http.StatusMethodNotAllowed, errorBody("method_not_allowed", "use POST"), nil)
+		return
+	}
+	if r.ContentLength < 0 {
+		w.Header().Set("Connection", "close")
+		s.send(w, http.StatusLengthRequired, errorBody("malformed_request", "Content-Length required"), nil)
+		return
+	}
+	// Refuse before reading: the body is never buffered past the cap.
+	if r.ContentLength > s.maxBody {
+		w.Header().Set("Connection", "close")
+		s.send(w, http.StatusRequestEntityTooLarge,
+			errorBody("request_too_large", fmt.Sprintf("request body over %d bytes", s.maxBody)), nil)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		return
+	}
+	var peer []byte
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		peer = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.TLS.PeerCertificates[0].Raw})
+	}
+	resp, err := s.v.Handle(m[1], body, peer)
+	if err != nil {
+		log.Printf("%s: verifier: %v", r.RemoteAddr, err)
+		s.send(w, http.StatusInternalServerError, errorBody("internal_error", "verifier failure"), nil)
+		return
+	}
+	var retryAfter *int
+	if resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable {
+		if e := resp.Error(); e != nil {
+			retryAfter = e.RetryAfter
+		}
+	}
+	if !s.quiet {
+		log.Printf("%s POST %s %d", r.RemoteAddr, r.URL.Path, resp.Status)
+	}
+	s.send(w, resp.Status, resp.Body, retryAfter)
+}
+
+// clientCAsFromConfig lists the CA files a device certificate may chain to,
+// from the verifier configuration (relative to the file's directory).
+func clientCAsFromConfig(path string) ([]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var cfg struct {
+		TrustAnchors string `json:"trust_anchors"`
+		Issuers      string `json:"issuers"`
+		DeviceCA     struct {
+			Cert  string `json:"cert"`
+			Chain string `json:"chain"`
+		} `json:"device_ca"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, err
+	}
+	base := filepath.Dir(path)
+	var files []string
+	for _, f := range []string{cfg.TrustAnchors, cfg.Issuers, cfg.DeviceCA.Cert, cfg.DeviceCA.Chain} {
+		if f == "" {
+			continue
+		}
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(base, f)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+func maxRequestSize(path string) int64 {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return defaultMaxBody
+	}
+	var cfg struct {
+		MaxRequestSize int64 `json:"max_request_size"`
+	}
+	if json.Unmarshal(raw, &cfg) != nil || cfg.MaxRequestSize <= 0 {
+		return defaultMaxBody
+	}
+	return cfg.MaxRequestSize
+}
+
+// tlsConfig requests a client certificate and, when one is presented,
+// verifies it against the self-signed CAs in the bundles as roots and the
+// others as intermediates, like the OpenSSL-based servers do.
+func tlsConfig(certFile, keyFile string, caFiles []string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	n := 0
+	for _, f := range caFiles {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for {
+			var b *pem.Block
+			b, raw = pem.Decode(raw)
+			if b == nil {
+				break
+			}
+			if b.Type != "CERTIFICATE" {
+				continue
+			}
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			if c.CheckSignatureFrom(c) == nil {
+				roots.AddCert(c)
+			} else {
+				inter.AddCert(c)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, errors.New("no client CA certificates")
+	}
+	verify := func(rawCerts [][]byte, _ [][]*x509.Certificate) error {
+		if len(rawCerts) == 0 {
+			return nil
+		}
+		certs := make([]*x509.Certificate, len(rawCerts))
+		for i, raw := range rawCerts {
+			c, err := x509.ParseCertificate(raw)
+			if err != nil {
+				return err
+			}
+			certs[i] = c
+		}
+		pool := inter.Clone()
+		for _, c := range certs[1:] {
+			pool.AddCert(c)
+		}
+		_, err := certs[0].Verify(x509.VerifyOptions{
+			Roots: roots, Intermediates: pool,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		})
+		return err
+	}
+	return &tls.Config{
+		MinVersion:            tls.VersionTLS12,
+		Certificates:          []tls.Certificate{cert},
+		ClientAuth:            tls.RequestClientCert,
+		VerifyPeerCertificate: verify,
+	}, nil
+}
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("ztp-server: ")
+	var clientCAs multiFlag
+	config := flag.String("config", "", "verifier configuration (ztp-verify.json(5))")
+	listen := flag.String("listen", "127.0.0.1:8443", "address to listen on (port 0 picks a free port)")
+	certFile := flag.String("tls-cert", "", "server certificate chain (PEM)")
+	keyFile := flag.String("tls-key", "", "server private key (PEM)")
+	maxBody := flag.Int64("max-body", 0, "largest request body read (default: the configuration's max_request_size, else 65536)")
+	quiet := flag.Bool("quiet", false, "do not log requests")
+	flag.Var(&clientCAs, "client-ca", "CA bundle for client certificates (repeatable; default: the CAs in the configuration)")
+	flag.Parse()
+	if *config == "" || *certFile == "" || *keyFile == "" || flag.NArg() != 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+
+	v, err := ztp.LoadVerifier(*config)
+	if err != nil {
+		log.Fatalf("%s: %v", *config, err)
+	}
+	defer v.Close()
+	if *maxBody <= 0 {
+		*maxBody = maxRequestSize(*config)
+	}
+	cas := []string(clientCAs)
+	if len(cas) == 0 {
+		if cas, err = clientCAsFromConfig(*config); err != nil {
+			log.Fatalf("%s: %v", *config, err)
+		}
+	}
+	tc, err := tlsConfig(*certFile, *keyFile, cas)
+	if err != nil {
+		log.Fatalf("TLS setup: %v", err)
+	}
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatalf("listen: %v", err)
+	}
+	srv := &http.Server{
+		Handler:           &server{v: v, maxBody: *maxBody, quiet: *quiet},
+		TLSConfig:         tc,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          log.Default(),
+	}
+	fmt.Printf("listening on %s\n", ln.Addr())
+
+	done := make(chan struct{})
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		<-sig
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		close(done)
+	}()
+	if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatalf("serve: %v", err)
+	}
+	<-done
+}
