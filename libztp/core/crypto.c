@@ -571,7 +571,8 @@ int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,
 	 * may stay queued for an unrelated later call. */
 	if (v != 1 && ossl_out_of_memory())
 		ZTP_ENSURE(0, ZTP_ENOMEM,
-			   "signature: %s verification ran out of memory", name);
+			   "signature: %s verification ran out of memory",
+			   name);
 	ERR_clear_error();
 	ZTP_ENSURE(v == 1, ZTP_EBADSIG, "signature: %s verification failed",
 		   name);

@@ -50,7 +50,8 @@ int ztp__b64_encode(char **out, const uint8_t *in, size_t len)
 	s = ztp__malloc(outlen + 1);
 	ZTP_ENSURE(s != NULL, ZTP_ENOMEM, "base64: out of memory");
 	for (i = 0; i + 3 <= len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		s[o++] = b64_alphabet[(v >> 18) & 0x3f];
 		s[o++] = b64_alphabet[(v >> 12) & 0x3f];
 		s[o++] = b64_alphabet[(v >> 6) & 0x3f];

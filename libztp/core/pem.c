@@ -421,8 +421,9 @@ int ztp__pem_privkey(EVP_PKEY **out, const char *pem, size_t len,
 	}
 	if (p8 != NULL) {
 		key = EVP_PKCS82PKEY(p8);
-		ZTP_ENSURE_OSSL(key != NULL, ZTP_EPARSE,
-				"private key: unsupported or invalid PKCS#8 key");
+		ZTP_ENSURE_OSSL(
+		    key != NULL, ZTP_EPARSE,
+		    "private key: unsupported or invalid PKCS#8 key");
 	}
 done:
 	*out = key;

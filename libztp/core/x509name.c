@@ -26,7 +26,8 @@ static int id_copy(char out[ZTP_ID_MAX + 1], const unsigned char *s,
 		return ztp__err(ZTP_EPROFILE, "%s contains a NUL byte", what);
 	rc = ztp__id_check((const char *)s, len, what);
 	if (rc < 0) {
-		snprintf(detail, sizeof(detail), "%s", ztp_error_last_message());
+		snprintf(detail, sizeof(detail), "%s",
+			 ztp_error_last_message());
 		return ztp__err(ZTP_EPROFILE, "%s", detail);
 	}
 	memcpy(out, s, len);

@@ -252,7 +252,8 @@ START_TEST(test_b64_vectors)
 	uint8_t *dec;
 
 	for (i = 0; i < ZTP__ARRAY_LEN(rfc4648); i++) {
-		ck_assert_rc(ztp__b64_encode(&enc, (const uint8_t *)rfc4648[i].raw,
+		ck_assert_rc(ztp__b64_encode(&enc,
+					     (const uint8_t *)rfc4648[i].raw,
 					     strlen(rfc4648[i].raw)),
 			     ZTP_OK);
 		ck_assert_str_eq(enc, rfc4648[i].b64);
@@ -672,7 +673,8 @@ START_TEST(test_pem_privkey)
 		/* Encrypted PKCS#8. */
 		ck_assert_rc(ztp__privkey_to_pem(&pem, keys[i], "s3cret"),
 			     ZTP_OK);
-		ck_assert_ptr_nonnull(strstr(pem, "BEGIN ENCRYPTED PRIVATE KEY"));
+		ck_assert_ptr_nonnull(
+		    strstr(pem, "BEGIN ENCRYPTED PRIVATE KEY"));
 		ck_assert_rc(ztp__pem_privkey(&got, pem, strlen(pem),
 					      "s3cret"),
 			     ZTP_OK);
@@ -698,7 +700,8 @@ END_TEST
 START_TEST(test_pem_privkey_traditional)
 {
 	EVP_PKEY *keys[] = {k_p256, k_rsa};
-	const char *labels[] = {"BEGIN EC PRIVATE KEY", "BEGIN RSA PRIVATE KEY"};
+	const char *labels[] = {"BEGIN EC PRIVATE KEY",
+				"BEGIN RSA PRIVATE KEY"};
 	const char *names[] = {"ec-p256", "rsa-2048"};
 	EVP_PKEY *got = NULL;
 	char *pem, name[32];
@@ -713,7 +716,8 @@ START_TEST(test_pem_privkey_traditional)
 			     ZTP_OK);
 		ck_assert_int_eq(EVP_PKEY_eq(got, keys[i]), 1);
 		/* Usable like any other key. */
-		ck_assert_rc(ztp__key_describe(name, sizeof(name), got), ZTP_OK);
+		ck_assert_rc(ztp__key_describe(name, sizeof(name), got),
+			     ZTP_OK);
 		ck_assert_str_eq(name, names[i]);
 		ck_assert_rc(ztp__sigalg_for_key(&alg, got), ZTP_OK);
 		ck_assert_rc(ztp__sig_sign(&sig, &siglen, got, alg, msg,
@@ -1201,8 +1205,9 @@ START_TEST(test_keypolicy_parse)
 	};
 	size_t i;
 
-	ck_assert_rc(ztp__keypolicy_parse(&p, "ec-p256,ec-p384,ed25519,rsa-2048"),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp__keypolicy_parse(&p, "ec-p256,ec-p384,ed25519,rsa-2048"),
+	    ZTP_OK);
 	ck_assert(p.ec_p256 && p.ec_p384 && p.ed25519);
 	ck_assert_int_eq(p.rsa_min_bits, 2048);
 	ck_assert_int_eq(p.rsa_max_bits, 8192);
@@ -1484,10 +1489,10 @@ END_TEST
 START_TEST(test_sig_ed25519_rfc8032)
 {
 	static const char sk_hex[] =
-		"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+	    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 	static const char sig_hex[] =
-		"e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
-		"5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+	    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+	    "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
 	uint8_t skb[32], want[64], *sig = NULL;
 	size_t n;
 	EVP_PKEY *k;
@@ -2137,8 +2142,8 @@ START_TEST(test_alloc_failure_verdicts)
 		}
 		for (n = 1; n < 100000; n++) {
 			ztp__alloc_fail_at(n);
-			rc = ztp__sig_verify(keys[i], alg, msg, sizeof(msg), sig,
-					     siglen);
+			rc = ztp__sig_verify(keys[i], alg, msg, sizeof(msg),
+					     sig, siglen);
 			ztp__alloc_fail_at(0);
 			ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM ||
 					      rc == ZTP_ECRYPTO ||
@@ -2265,7 +2270,8 @@ static EVP_PKEY *main_keygen(const char *type, const char *curve, size_t bits)
 	else
 		k = EVP_PKEY_Q_keygen(NULL, NULL, type);
 	if (k == NULL) {
-		fprintf(stderr, "test_crypto: %s key generation failed\n", type);
+		fprintf(stderr, "test_crypto: %s key generation failed\n",
+			type);
 		exit(EXIT_FAILURE);
 	}
 	return k;
