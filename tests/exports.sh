@@ -43,7 +43,8 @@ while read -r sym; do
 done < "$tmp/exported"
 
 # Every status code is documented in ztp(3) and doc/ERRORS list.
-grep -o 'ZTP_E[A-Z]*' "$top_srcdir/include/ztp/common.h" | sort -u > "$tmp/codes"
+sed -n 's/^[[:space:]]*\(ZTP_E[A-Z]*\) = -[0-9]*.*/\1/p' "$top_srcdir/include/ztp/common.h" | sort -u > "$tmp/codes"
+[ "$(wc -l < "$tmp/codes")" -ge 23 ] || { echo "cannot read the status codes from common.h"; fail=1; }
 while read -r code; do
 	if ! grep -qw -- "$code" "$top_srcdir/man/man3/ztp.3"; then
 		echo "status code missing from ztp(3): $code"; fail=1
