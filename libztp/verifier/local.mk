@@ -34,3 +34,9 @@ tests_limbo_runner_LDADD = $(TOOL_LIBS) $(CHECK_LIBS) $(JSONC_LIBS)
 TESTS += tests/limbo_runner
 endif
 endif
+
+if ENABLE_SERVER
+dist_man_MANS += man/man1/ztp-verify.1 man/man3/ztp_verifier.3 \
+	man/man5/ztp-verify.json.5 man/man7/ztp-protocol.7
+endif
+EXTRA_DIST += doc/PROTOCOL.md doc/SECURITY.md

@@ -1515,6 +1515,67 @@ START_TEST(alloc_failures)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ documentation */
+
+static char *slurp_doc(const char *rel)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096], *buf;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", top, rel);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(documented_codes)
+{
+	/* Every wire code, with its status, in doc/PROTOCOL.md and
+	 * ztp-protocol(7); the table and the documents never drift. */
+	char *json = NULL, *md, *man, needle[160];
+	json_object *arr, *e, *c, *st;
+	size_t n;
+
+	if (getenv("top_srcdir") == NULL) {
+		fprintf(stderr, "top_srcdir not set: documentation not checked\n");
+		return;
+	}
+	md = slurp_doc("doc/PROTOCOL.md");
+	man = slurp_doc("man/man7/ztp-protocol.7");
+	ck_assert_rc(ztp_verifier_error_codes(&json), ZTP_OK);
+	arr = json_tokener_parse(json);
+	n = json_object_array_length(arr);
+	ck_assert_uint_eq(n, ZTP__W_COUNT);
+	for (size_t i = 0; i < n; i++) {
+		e = json_object_array_get_idx(arr, i);
+		ck_assert(json_object_object_get_ex(e, "code", &c));
+		ck_assert(json_object_object_get_ex(e, "status", &st));
+		snprintf(needle, sizeof(needle), "| `%s` | %d |",
+			 json_object_get_string(c), json_object_get_int(st));
+		ck_assert_msg(strstr(md, needle) != NULL,
+			      "doc/PROTOCOL.md lacks: %s", needle);
+		snprintf(needle, sizeof(needle), ".BR %s \" (%d)\"",
+			 json_object_get_string(c), json_object_get_int(st));
+		ck_assert_msg(strstr(man, needle) != NULL,
+			      "ztp-protocol(7) lacks: %s", needle);
+	}
+	json_object_put(arr);
+	ztp_free(json);
+	free(md);
+	free(man);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("verifier");
@@ -1551,6 +1612,7 @@ static Suite *suite(void)
 	ADD("ztp_verifier_stats", events_and_stats);
 	ADD("ztp_verifier_enroll", enroll);
 	ADD("alloc", alloc_failures);
+	ADD("ztp_verifier_error_codes", documented_codes);
 #undef ADD
 	return s;
 }
