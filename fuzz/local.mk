@@ -30,13 +30,16 @@ FUZZ_TARGETS = json pem der encoding
 if ENABLE_SERVER
 FUZZ_TARGETS += policy
 endif
+if ENABLE_DEVICE
+FUZZ_TARGETS += device
+endif
 
 FUZZ_HARNESSES = fuzz/fuzz.h fuzz/fuzz_cert.h \
 	fuzz/fuzz_json.c fuzz/fuzz_pem.c fuzz/fuzz_der.c fuzz/fuzz_encoding.c \
-	fuzz/fuzz_policy.c
+	fuzz/fuzz_policy.c fuzz/fuzz_device.c
 
 EXTRA_DIST += fuzz/README.md fuzz/smoke.sh fuzz/corpus $(FUZZ_HARNESSES)
-EXTRA_DIST += fuzz/json.dict fuzz/pem.dict
+EXTRA_DIST += fuzz/json.dict fuzz/pem.dict fuzz/device.dict
 
 .PHONY: fuzz-build fuzz-smoke fuzz-clean
 
