@@ -22,6 +22,22 @@
 #define PASS_MAX 4096
 
 static const char *prog = "ztp";
+static void (*cleanup_fn)(void);
+
+void tool_set_cleanup(void (*fn)(void))
+{
+	cleanup_fn = fn;
+}
+
+static void run_cleanup(void)
+{
+	void (*fn)(void) = cleanup_fn;
+
+	/* Once only, even if the cleanup itself fails and dies. */
+	cleanup_fn = NULL;
+	if (fn != NULL)
+		fn();
+}
 
 static void wipe(void *p, size_t n)
 {
@@ -63,6 +79,7 @@ void tool_die(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport(code, fmt, ap);
 	va_end(ap);
+	run_cleanup();
 	exit(code == ZTP_EINVAL ? TOOL_EXIT_USAGE : TOOL_EXIT_FAIL);
 }
 
@@ -73,6 +90,7 @@ void tool_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport(ZTP_EINVAL, fmt, ap);
 	va_end(ap);
+	run_cleanup();
 	exit(TOOL_EXIT_USAGE);
 }
 
@@ -86,6 +104,7 @@ void tool_die_lib(int rc, const char *what)
 		detail);
 	/* Library failures are failures of the operation, even when the
 	 * library calls them invalid arguments (a bad DN, device ID, …). */
+	run_cleanup();
 	exit(TOOL_EXIT_FAIL);
 }
 
@@ -129,29 +148,40 @@ char *tool_read_file(const char *path, size_t max, size_t *len)
 		tool_die(ZTP_ETOOBIG, "%s: over %zu bytes", path, max);
 	}
 	buf = malloc(max + 1);
-	if (buf == NULL)
+	if (buf == NULL) {
+		close(fd);
 		tool_die(ZTP_ENOMEM, "out of memory");
+	}
 	/* Read to EOF rather than trusting st_size: the file may change. */
 	for (;;) {
 		r = read(fd, buf + n, max + 1 - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
+			int e = errno;
+
 			close(fd);
-			tool_die(ZTP_EIO, "%s: %s", path, strerror(errno));
+			wipe(buf, n);
+			free(buf);
+			tool_die(ZTP_EIO, "%s: %s", path, strerror(e));
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 		if (n > max) {
 			close(fd);
+			wipe(buf, max + 1);
+			free(buf);
 			tool_die(ZTP_ETOOBIG, "%s: over %zu bytes", path, max);
 		}
 	}
 	close(fd);
 	buf[n] = '\0';
-	if (strlen(buf) != n)
+	if (strlen(buf) != n) {
+		wipe(buf, n);
+		free(buf);
 		tool_die(ZTP_EPARSE, "%s: contains a NUL byte", path);
+	}
 	if (len != NULL)
 		*len = n;
 	return buf;

@@ -20,6 +20,10 @@
 void tool_init(const char *prog);
 const char *tool_prog(void);
 
+/* Called by the tool_die family before exiting, so that a tool can release
+ * what it holds (and leak checkers see a clean exit). NULL: none. */
+void tool_set_cleanup(void (*fn)(void));
+
 /* Print "<prog>: <status_name>: <message>" on stderr and exit: with
  * TOOL_EXIT_USAGE for usage errors, TOOL_EXIT_FAIL otherwise. */
 void tool_die(int code, const char *fmt, ...)

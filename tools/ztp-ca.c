@@ -97,6 +97,25 @@ struct args {
 
 #define ARG(a, id) ((a)->v[(id) - O_CERT])
 
+/* What a command holds, released on every exit path (see release()). */
+static struct {
+	ztp_ca *ca;
+	ztp_store *store;
+	char *cert, *key, *csr, *serial, *crl;
+} R;
+
+static void release(void)
+{
+	ztp_ca_free(R.ca);
+	ztp_store_free(R.store);
+	ztp_free(R.cert);
+	tool_free_secret(R.key);
+	free(R.csr);
+	ztp_free(R.serial);
+	ztp_free(R.crl);
+	memset(&R, 0, sizeof(R));
+}
+
 static const char *opt_name(int id)
 {
 	size_t i;
@@ -200,28 +219,28 @@ static void write_ca_pair(const char *cert_path, const char *cert,
 	}
 }
 
-static ztp_ca *load_issuer(struct args *a, const char *cmd)
+/* Load the issuer into R.ca. */
+static void load_issuer(struct args *a, const char *cmd)
 {
 	const char *cert = need(a, O_ISSUER_CERT, cmd);
 	const char *key = need(a, O_ISSUER_KEY, cmd);
 	char *pass = tool_read_passphrase(ARG(a, O_PASS_FILE),
 					  ARG(a, O_PASS_ENV));
-	ztp_ca *ca = NULL;
 	int rc;
 
-	check(ztp_ca_new(&ca), "ca");
-	rc = ztp_ca_load_files(ca, cert, key, NULL, pass);
+	rc = ztp_ca_new(&R.ca);
+	if (rc == ZTP_OK)
+		rc = ztp_ca_load_files(R.ca, cert, key, NULL, pass);
 	tool_free_secret(pass);
 	check(rc, "loading the issuer");
-	return ca;
 }
 
-static ztp_store *open_store(const char *uri)
+/* Open R.store and give it to R.ca (when there is one). */
+static void open_store(const char *uri)
 {
-	ztp_store *st = NULL;
-
-	check(ztp_store_open(&st, uri), uri);
-	return st;
+	check(ztp_store_open(&R.store, uri), uri);
+	if (R.ca != NULL)
+		check(ztp_ca_set_store(R.ca, R.store), "store");
 }
 
 static int cmd_init_root(int argc, char **argv)
@@ -229,7 +248,6 @@ static int cmd_init_root(int argc, char **argv)
 	static const int allowed[] = {O_CERT, O_KEY, O_SUBJECT, O_KEY_TYPE,
 				      O_DAYS};
 	struct args a;
-	char *cert = NULL, *key = NULL;
 	int days = DAYS_ROOT_DEFAULT;
 
 	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
@@ -239,12 +257,10 @@ static int cmd_init_root(int argc, char **argv)
 	if (ARG(&a, O_DAYS) != NULL)
 		days = (int)tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX,
 					  "--days");
-	check(ztp_ca_create_root(&cert, &key, ARG(&a, O_SUBJECT),
+	check(ztp_ca_create_root(&R.cert, &R.key, ARG(&a, O_SUBJECT),
 				 ARG(&a, O_KEY_TYPE), days),
 	      "creating the root CA");
-	write_ca_pair(ARG(&a, O_CERT), cert, ARG(&a, O_KEY), key);
-	tool_free_secret(key);
-	ztp_free(cert);
+	write_ca_pair(ARG(&a, O_CERT), R.cert, ARG(&a, O_KEY), R.key);
 	return TOOL_EXIT_OK;
 }
 
@@ -256,10 +272,7 @@ static int cmd_init_sub(int argc, char **argv)
 		O_STORE,       O_PASS_FILE,  O_PASS_ENV,
 	};
 	struct args a;
-	char *cert = NULL, *key = NULL;
 	int days = DAYS_SUB_DEFAULT, pathlen = -1;
-	ztp_ca *issuer;
-	ztp_store *st = NULL;
 
 	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
 	need(&a, O_CERT, argv[0]);
@@ -271,19 +284,13 @@ static int cmd_init_sub(int argc, char **argv)
 	if (ARG(&a, O_PATHLEN) != NULL)
 		pathlen = (int)tool_parse_ll(ARG(&a, O_PATHLEN), 0, 16,
 					     "--pathlen");
-	issuer = load_issuer(&a, argv[0]);
-	if (ARG(&a, O_STORE) != NULL) {
-		st = open_store(ARG(&a, O_STORE));
-		check(ztp_ca_set_store(issuer, st), "store");
-	}
-	check(ztp_ca_create_sub(issuer, &cert, &key, ARG(&a, O_SUBJECT),
+	load_issuer(&a, argv[0]);
+	if (ARG(&a, O_STORE) != NULL)
+		open_store(ARG(&a, O_STORE));
+	check(ztp_ca_create_sub(R.ca, &R.cert, &R.key, ARG(&a, O_SUBJECT),
 				ARG(&a, O_KEY_TYPE), days, pathlen),
 	      "creating the CA");
-	write_ca_pair(ARG(&a, O_CERT), cert, ARG(&a, O_KEY), key);
-	tool_free_secret(key);
-	ztp_free(cert);
-	ztp_ca_free(issuer);
-	ztp_store_free(st);
+	write_ca_pair(ARG(&a, O_CERT), R.cert, ARG(&a, O_KEY), R.key);
 	return TOOL_EXIT_OK;
 }
 
@@ -298,12 +305,9 @@ static int cmd_issue(int argc, char **argv)
 	static const char zero_fp[] = "00000000000000000000000000000000"
 				      "00000000000000000000000000000000";
 	struct args a;
-	const char *profile, *device, *uri;
-	char *csr, *cert = NULL, *serial = NULL;
+	const char *profile, *device;
 	size_t csr_len = 0;
 	int64_t lifetime = 0;
-	ztp_ca *ca;
-	ztp_store *st;
 
 	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
 	need(&a, O_CSR, argv[0]);
@@ -321,36 +325,29 @@ static int cmd_issue(int argc, char **argv)
 		lifetime = tool_parse_ll(ARG(&a, O_HOURS), 1, DAYS_MAX * 24LL,
 					 "--hours") *
 			   3600;
-	ca = load_issuer(&a, argv[0]);
+	load_issuer(&a, argv[0]);
 	if (ARG(&a, O_KEY_POLICY) != NULL)
-		check(ztp_ca_set_key_policy(ca, ARG(&a, O_KEY_POLICY)),
+		check(ztp_ca_set_key_policy(R.ca, ARG(&a, O_KEY_POLICY)),
 		      "--key-policy");
-	uri = ARG(&a, O_STORE) ? ARG(&a, O_STORE) : "memory:";
-	st = open_store(uri);
+	open_store(ARG(&a, O_STORE) ? ARG(&a, O_STORE) : "memory:");
 	if (ARG(&a, O_STORE) == NULL &&
 	    strcmp(profile, ZTP_CA_PROFILE_FACTORY) != 0) {
 		/* The throwaway registry only has to satisfy the rule that
 		 * bootstrap and operational certificates belong to a
 		 * registered device; it is gone when the command ends, so
 		 * the record needs no real factory fingerprint. */
-		check(ztp_store_device_add(st, device, zero_fp, NULL, NULL,
+		check(ztp_store_device_add(R.store, device, zero_fp, NULL, NULL,
 					   (int64_t)time(NULL)),
 		      "registering the device");
 	}
-	check(ztp_ca_set_store(ca, st), "store");
-	csr = tool_read_file(need(&a, O_CSR, argv[0]), PEM_FILE_MAX, &csr_len);
+	R.csr = tool_read_file(ARG(&a, O_CSR), PEM_FILE_MAX, &csr_len);
 	if (csr_len == 0)
 		tool_die(ZTP_EPARSE, "%s: empty file", ARG(&a, O_CSR));
-	check(ztp_ca_issue_ex(ca, &cert, &serial, NULL, csr, csr_len, device,
-			      ARG(&a, O_TENANT), profile, lifetime),
+	check(ztp_ca_issue_ex(R.ca, &R.cert, &R.serial, NULL, R.csr, csr_len,
+			      device, ARG(&a, O_TENANT), profile, lifetime),
 	      "issuing");
-	write_out(ARG(&a, O_OUT), cert, 0644, false);
-	printf("%s\n", serial);
-	free(csr);
-	ztp_free(cert);
-	ztp_free(serial);
-	ztp_ca_free(ca);
-	ztp_store_free(st);
+	write_out(ARG(&a, O_OUT), R.cert, 0644, false);
+	printf("%s\n", R.serial);
 	return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
 }
 
@@ -359,8 +356,6 @@ static int cmd_revoke(int argc, char **argv)
 	static const int allowed[] = {O_STORE, O_SERIAL, O_REASON};
 	struct args a;
 	int reason = ZTP_CA_REASON_UNSPECIFIED;
-	ztp_ca *ca = NULL;
-	ztp_store *st;
 
 	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
 	need(&a, O_STORE, argv[0]);
@@ -369,12 +364,10 @@ static int cmd_revoke(int argc, char **argv)
 	    ztp_ca_reason_from_name(&reason, ARG(&a, O_REASON)) < 0)
 		tool_usage_error("--reason: unknown reason \"%.40s\"",
 				 ARG(&a, O_REASON));
-	st = open_store(ARG(&a, O_STORE));
-	check(ztp_ca_new(&ca), "ca");
-	check(ztp_ca_set_store(ca, st), "store");
-	check(ztp_ca_revoke(ca, ARG(&a, O_SERIAL), reason), "revoking");
-	ztp_ca_free(ca);
-	ztp_store_free(st);
+	/* Revocation needs the registry only, not the CA key. */
+	check(ztp_ca_new(&R.ca), "ca");
+	open_store(ARG(&a, O_STORE));
+	check(ztp_ca_revoke(R.ca, ARG(&a, O_SERIAL), reason), "revoking");
 	return TOOL_EXIT_OK;
 }
 
@@ -385,9 +378,6 @@ static int cmd_crl(int argc, char **argv)
 				      O_PASS_ENV};
 	struct args a;
 	int hours = 0;
-	char *crl = NULL;
-	ztp_ca *ca;
-	ztp_store *st;
 
 	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
 	need(&a, O_STORE, argv[0]);
@@ -395,14 +385,10 @@ static int cmd_crl(int argc, char **argv)
 	if (ARG(&a, O_HOURS) != NULL)
 		hours = (int)tool_parse_ll(ARG(&a, O_HOURS), 1, 8784,
 					   "--hours");
-	ca = load_issuer(&a, argv[0]);
-	st = open_store(ARG(&a, O_STORE));
-	check(ztp_ca_set_store(ca, st), "store");
-	check(ztp_ca_crl(ca, &crl, hours), "producing the CRL");
-	write_out(ARG(&a, O_OUT), crl, 0644, false);
-	ztp_free(crl);
-	ztp_ca_free(ca);
-	ztp_store_free(st);
+	load_issuer(&a, argv[0]);
+	open_store(ARG(&a, O_STORE));
+	check(ztp_ca_crl(R.ca, &R.crl, hours), "producing the CRL");
+	write_out(ARG(&a, O_OUT), R.crl, 0644, false);
 	return TOOL_EXIT_OK;
 }
 
@@ -417,8 +403,10 @@ int main(int argc, char **argv)
 		{"crl", cmd_crl},
 	};
 	size_t i;
+	int rc;
 
 	tool_init("ztp-ca");
+	tool_set_cleanup(release);
 	if (argc < 2)
 		tool_usage_error("no command given");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -432,8 +420,11 @@ int main(int argc, char **argv)
 	if (ztp_init() < 0)
 		tool_die_lib(ztp_error_last_code(), "initialising");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].fn(argc - 1, argv + 1);
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			rc = cmds[i].fn(argc - 1, argv + 1);
+			release();
+			return rc;
+		}
 	}
 	tool_usage_error("unknown command \"%.32s\"", argv[1]);
 }
