@@ -143,9 +143,13 @@ static int ca_key_type_check(const char *type)
 /* The digest that goes with a signing key: NULL for Ed25519 (pure). */
 int ztp__ca_md_for_key(const EVP_MD **md, char type[32], EVP_PKEY *key)
 {
-	int rc = ZTP_OK;
+	int rc = ztp__key_describe(type, 32, key);
 
-	ZTP_CHECK(ztp__key_describe(type, 32, key));
+	/* Keys the library cannot even name are no CA keys either. */
+	ZTP_ENSURE(rc != ZTP_EUNSUPPORTED, ZTP_EKEYPOLICY,
+		   "ca: this key type cannot sign certificates");
+	if (rc < 0)
+		goto cleanup;
 	if (strcmp(type, "ec-p256") == 0) {
 		*md = EVP_sha256();
 	} else if (strcmp(type, "ec-p384") == 0) {
@@ -479,9 +483,8 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	kusage = X509_get_key_usage(cert);
 	ZTP_ENSURE((kusage & KU_KEY_CERT_SIGN) != 0, ZTP_EPROFILE,
 		   "ca: certificate key usage lacks keyCertSign");
-	ZTP_ENSURE(X509_check_private_key(cert, key) == 1, ZTP_EMISMATCH,
-		   "ca: private key does not match the certificate");
-	ERR_clear_error();
+	ZTP_ENSURE_OSSL(X509_check_private_key(cert, key) == 1, ZTP_EMISMATCH,
+			"ca: private key does not match the certificate");
 	ZTP_CHECK(ztp__ca_md_for_key(&md, type, key));
 	if (chain != NULL)
 		ZTP_CHECK(check_chain(cert, chain));

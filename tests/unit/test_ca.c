@@ -4,6 +4,7 @@
  * OpenSSL, field by field.
  */
 #include "ca/ca_internal.h"
+#include "ca/ca_priv.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -633,6 +634,122 @@ START_TEST(test_load)
 	free(p_key);
 	free(p_chain);
 	free(enc);
+}
+END_TEST
+
+
+/* A self-signed certificate made by OpenSSL alone, for CAs this library
+ * would never create. ku: keyUsage value, or NULL for none. */
+static void selfsigned(char **cert_pem, char **key_pem, EVP_PKEY *k,
+		       const char *bc, const char *ku)
+{
+	X509 *x = X509_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *e;
+	BIO *b;
+	char *data;
+	long len;
+	const EVP_MD *md =
+		EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 ? NULL
+							    : EVP_sha256();
+
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+				   MBSTRING_UTF8,
+				   (const unsigned char *)"Foreign", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 30);
+	X509_set_pubkey(x, k);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, bc);
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	if (ku != NULL) {
+		e = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, ku);
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
+	ck_assert_int_gt(X509_sign(x, k, md), 0);
+	b = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509(b, x);
+	len = BIO_get_mem_data(b, &data);
+	*cert_pem = strndup(data, (size_t)len);
+	BIO_free(b);
+	b = BIO_new(BIO_s_mem());
+	PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+	len = BIO_get_mem_data(b, &data);
+	*key_pem = strndup(data, (size_t)len);
+	BIO_free(b);
+	X509_free(x);
+}
+
+START_TEST(test_load_foreign)
+{
+	ztp_ca *c = NULL;
+	char *cert, *key, *pem = NULL;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+
+	/* A P-521 CA: sound, but not a key type this CA signs with. */
+	selfsigned(&cert, &key, k, "critical,CA:TRUE",
+		   "critical,keyCertSign,cRLSign");
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(c, cert, key, NULL, NULL), ZTP_EKEYPOLICY);
+	ztp_ca_free(c);
+	free(cert);
+	free(key);
+	EVP_PKEY_free(k);
+
+	k = keygen("p256");
+	/* May not sign certificates. */
+	selfsigned(&cert, &key, k, "critical,CA:TRUE", "critical,cRLSign");
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(c, cert, key, NULL, NULL), ZTP_EPROFILE);
+	ztp_ca_free(c);
+	free(cert);
+	free(key);
+	/* Not a CA. */
+	selfsigned(&cert, &key, k, "critical,CA:FALSE", NULL);
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(c, cert, key, NULL, NULL), ZTP_EPROFILE);
+	ztp_ca_free(c);
+	free(cert);
+	free(key);
+	/* May sign certificates but not CRLs; no key identifier of its
+	 * own (the CA derives one). */
+	selfsigned(&cert, &key, k, "critical,CA:TRUE",
+		   "critical,keyCertSign");
+	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(c, cert, key, NULL, NULL), ZTP_OK);
+	ck_assert_rc(ztp_ca_set_store(c, store), ZTP_OK);
+	ck_assert_rc(ztp_ca_crl(c, &pem, 0), ZTP_EPROFILE);
+	ck_assert_ptr_null(pem);
+	{
+		char *csr = csr_for("p256");
+		X509 *x, *cx = pem_x509(cert);
+		ASN1_OCTET_STRING *want = NULL;
+
+		ck_assert_rc(ztp_ca_issue(c, &pem, csr, strlen(csr), "dev-1",
+					  NULL, "bootstrap", 0),
+			     ZTP_OK);
+		x = pem_x509(pem);
+		ck_assert_rc(ztp__ca_key_id(&want, X509_get_X509_PUBKEY(cx)),
+			     ZTP_OK);
+		ck_assert_int_eq(ASN1_OCTET_STRING_cmp(
+					 X509_get0_authority_key_id(x), want),
+				 0);
+		ck_assert_int_eq(X509_verify(x, X509_get0_pubkey(cx)), 1);
+		ASN1_OCTET_STRING_free(want);
+		X509_free(x);
+		X509_free(cx);
+		ztp_free(pem);
+		free(csr);
+	}
+	ztp_ca_free(c);
+	free(cert);
+	free(key);
+	EVP_PKEY_free(k);
 }
 END_TEST
 
@@ -1612,6 +1729,7 @@ static Suite *ca_suite(void)
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_load);
+	tcase_add_test(tc, test_load_foreign);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("issue");
