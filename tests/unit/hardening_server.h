@@ -28,5 +28,6 @@ uint64_t hz_cert_count(ztp_store *s);
 void hz_add_alloc_server_tests(Suite *s);
 void hz_add_store_fault_tests(Suite *s);
 void hz_add_thread_tests(Suite *s);
+void hz_add_verifier_tests(Suite *s);
 
 #endif

@@ -323,6 +323,7 @@ static Suite *hardening_suite(void)
 	hz_add_alloc_server_tests(s);
 	hz_add_store_fault_tests(s);
 	hz_add_thread_tests(s);
+	hz_add_verifier_tests(s);
 #endif
 	return s;
 }
