@@ -19,11 +19,18 @@
  * million entries of ~80 bytes. */
 #define CRL_JSON_MAX (96 * 1024 * 1024)
 
+/* RFC 5280 CRLReason names; 7 is unused and removeFromCRL (8) belongs to
+ * delta CRLs, which are not produced. */
 static const char *const reason_names[] = {
-	"unspecified",          "keyCompromise",        "cACompromise",
-	"affiliationChanged",   "superseded",           "cessationOfOperation",
-	"certificateHold",      NULL /* 7: unused */,   NULL /* removeFromCRL */,
-	"privilegeWithdrawn",   "aACompromise",
+	[ZTP_CA_REASON_UNSPECIFIED] = "unspecified",
+	[ZTP_CA_REASON_KEY_COMPROMISE] = "keyCompromise",
+	[ZTP_CA_REASON_CA_COMPROMISE] = "cACompromise",
+	[ZTP_CA_REASON_AFFILIATION_CHANGED] = "affiliationChanged",
+	[ZTP_CA_REASON_SUPERSEDED] = "superseded",
+	[ZTP_CA_REASON_CESSATION_OF_OPERATION] = "cessationOfOperation",
+	[ZTP_CA_REASON_CERTIFICATE_HOLD] = "certificateHold",
+	[ZTP_CA_REASON_PRIVILEGE_WITHDRAWN] = "privilegeWithdrawn",
+	[ZTP_CA_REASON_AA_COMPROMISE] = "aACompromise",
 };
 
 const char *ztp_ca_reason_name(int reason)
