@@ -116,7 +116,16 @@ write_config() { # write_config CAFILE
 EOF
 }
 
-dev() { "$TOOL" --config "$T/device.json" "$@"; }
+# VALGRIND="valgrind -q --leak-check=full --error-exitcode=9" runs every
+# device command under it (through libtool, to reach the real binary).
+dev() {
+	if [ -n "${VALGRIND:-}" ]; then
+		"$top_builddir/libtool" --mode=execute $VALGRIND "$TOOL" \
+			--config "$T/device.json" "$@"
+	else
+		"$TOOL" --config "$T/device.json" "$@"
+	fi
+}
 current_id() { # slot and fingerprint of the current credential
 	sed -n 's/.*"current":"\([ab]\)","fingerprint":"\([0-9a-f]*\)".*/\1 \2/p' \
 		"$T/state/bootstrap/current.json"

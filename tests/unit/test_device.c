@@ -553,7 +553,11 @@ START_TEST(test_parse_challenge)
 		free(nonce);
 		nonce = NULL;
 		json_object_put(o);
-		memmove(big + 11, big + 10, strlen(big + 10) + 1);
+		/* Same document with one more nonce byte. */
+		memset(big, 0, sizeof(big));
+		memcpy(big, "{\"nonce\":\"", 10);
+		memset(big + 10, 'n', ZTP__DEV_NONCE_MAX + 1);
+		strcat(big, "\",\"expires_at\":\"2026-11-27T22:31:00Z\"}");
 		o = js(big);
 		ck_assert_rc(ztp__dev_parse_challenge(o, &nonce, &exp),
 			     ZTP_ETOOBIG);
