@@ -99,8 +99,8 @@ ZTP_EXTERN int ztp_store_device_set_state(ztp_store *store,
 					  const char *tenant);
 
 /**
- * Attach registration information (a JSON object, at most 8 KiB) to a
- * device, replacing any earlier information.
+ * Attach registration information (a JSON object, at most 8 KiB and 14
+ * levels deep) to a device, replacing any earlier information.
  * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_EINVAL,
  *         #ZTP_ESTORE.
  * @since 0.1.0
@@ -225,7 +225,8 @@ ZTP_EXTERN int ztp_store_challenge_use(ztp_store *store, const uint8_t *id,
 				       int64_t now);
 
 /**
- * Append an event (a JSON object, at most 8 KiB) to the append-only log,
+ * Append an event (a JSON object, at most 8 KiB and 14 levels deep) to the
+ * append-only log,
  * stamped with the store clock.
  * @return #ZTP_OK, #ZTP_EPARSE (not a JSON object), #ZTP_ETOOBIG,
  *         #ZTP_EINVAL, #ZTP_ESTORE.

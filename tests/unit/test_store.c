@@ -1126,6 +1126,14 @@ START_TEST(test_events)
 	ck_assert_rc(ztp_store_event_append(s, "{\"a\":1,}"), ZTP_EPARSE);
 	ck_assert_rc(ztp_store_event_append(s, NULL), ZTP_EINVAL);
 	ck_assert_rc(ztp_store_event_append(NULL, "{}"), ZTP_EINVAL);
+	/* Results wrap a payload twice (array, entry), so payloads nest at
+	 * most two levels less than the parser allows. */
+	ck_assert_rc(ztp_store_event_append(
+			     s, "{\"a\":[[[[[[[[[[[[[{}]]]]]]]]]]]]]}"),
+		     ZTP_ETOOBIG);
+	ck_assert_rc(ztp_store_event_append(
+			     s, "{\"a\":[[[[[[[[[[[[{}]]]]]]]]]]]]}"),
+		     ZTP_OK);
 	big = malloc(n + 1);
 	ck_assert_ptr_nonnull(big);
 	memset(big, ' ', n);
@@ -1137,9 +1145,12 @@ START_TEST(test_events)
 	big[n - 2] = '}';
 	ck_assert_rc(ztp_store_event_append(s, big), ZTP_OK);
 	free(big);
-	/* refused appends took no sequence number */
+	/* refused appends took no sequence number; the deepest payload
+	 * comes back out */
 	ck_assert_rc(ztp_store_event_list(s, 5, 10, &json), ZTP_OK);
 	ck_assert_ptr_nonnull(strstr(json, "\"seq\":6,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"seq\":7,"));
+	ck_assert_ptr_null(strstr(json, "\"seq\":8,"));
 	ztp_free(json);
 	ztp_store_free(s);
 }
