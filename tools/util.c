@@ -290,7 +290,8 @@ char *tool_read_passphrase(const char *file, const char *env_var)
 	size_t n;
 
 	if (file != NULL && env_var != NULL)
-		tool_usage_error("--pass-file and --pass-env exclude each other");
+		tool_usage_error(
+		    "--pass-file and --pass-env exclude each other");
 	if (file != NULL) {
 		size_t line;
 

@@ -27,9 +27,9 @@ void tool_set_cleanup(void (*fn)(void));
 /* Print "<prog>: <status_name>: <message>" on stderr and exit: with
  * TOOL_EXIT_USAGE for usage errors, TOOL_EXIT_FAIL otherwise. */
 void tool_die(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
+    __attribute__((format(printf, 2, 3), noreturn));
 void tool_usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+    __attribute__((format(printf, 1, 2), noreturn));
 /* Report the library's last error on this thread (code rc). */
 void tool_die_lib(int rc, const char *what) __attribute__((noreturn));
 

@@ -23,24 +23,24 @@
 #define DAYS_SUB_DEFAULT 1825
 
 static const char usage_text[] =
-	"Usage:\n"
-	"  ztp-ca init-root --cert F --key F --subject DN [--key-type T]\n"
-	"                   [--days N]\n"
-	"  ztp-ca init-sub --issuer-cert F --issuer-key F --cert F --key F\n"
-	"                  --subject DN [--pathlen N] [--key-type T] [--days N]\n"
-	"                  [--store URI]\n"
-	"  ztp-ca issue --issuer-cert F --issuer-key F --csr F --device-id ID\n"
-	"               [--tenant T] [--profile factory|bootstrap|operational]\n"
-	"               [--days N|--hours N] [--key-policy SPEC] --out F\n"
-	"               [--store URI]\n"
-	"  ztp-ca revoke --store URI --serial HEX [--reason R]\n"
-	"  ztp-ca crl --issuer-cert F --issuer-key F --store URI --out F\n"
-	"             [--hours N]\n"
-	"  ztp-ca --help | --version\n"
-	"\n"
-	"Issuer keys may be encrypted: --pass-file F (first line of F) or\n"
-	"--pass-env VAR. DN: \"/CN=Acme Root/O=Acme\". Key types: ec-p256\n"
-	"(default), ec-p384, ed25519, rsa-3072, rsa-4096. See ztp-ca(1).\n";
+    "Usage:\n"
+    "  ztp-ca init-root --cert F --key F --subject DN [--key-type T]\n"
+    "                   [--days N]\n"
+    "  ztp-ca init-sub --issuer-cert F --issuer-key F --cert F --key F\n"
+    "                  --subject DN [--pathlen N] [--key-type T] [--days N]\n"
+    "                  [--store URI]\n"
+    "  ztp-ca issue --issuer-cert F --issuer-key F --csr F --device-id ID\n"
+    "               [--tenant T] [--profile factory|bootstrap|operational]\n"
+    "               [--days N|--hours N] [--key-policy SPEC] --out F\n"
+    "               [--store URI]\n"
+    "  ztp-ca revoke --store URI --serial HEX [--reason R]\n"
+    "  ztp-ca crl --issuer-cert F --issuer-key F --store URI --out F\n"
+    "             [--hours N]\n"
+    "  ztp-ca --help | --version\n"
+    "\n"
+    "Issuer keys may be encrypted: --pass-file F (first line of F) or\n"
+    "--pass-env VAR. DN: \"/CN=Acme Root/O=Acme\". Key types: ec-p256\n"
+    "(default), ec-p384, ed25519, rsa-3072, rsa-4096. See ztp-ca(1).\n";
 
 enum opt_id {
 	O_CERT = 256,
@@ -66,28 +66,28 @@ enum opt_id {
 };
 
 static const struct option all_options[] = {
-	{"cert", required_argument, NULL, O_CERT},
-	{"key", required_argument, NULL, O_KEY},
-	{"subject", required_argument, NULL, O_SUBJECT},
-	{"key-type", required_argument, NULL, O_KEY_TYPE},
-	{"days", required_argument, NULL, O_DAYS},
-	{"hours", required_argument, NULL, O_HOURS},
-	{"issuer-cert", required_argument, NULL, O_ISSUER_CERT},
-	{"issuer-key", required_argument, NULL, O_ISSUER_KEY},
-	{"pathlen", required_argument, NULL, O_PATHLEN},
-	{"csr", required_argument, NULL, O_CSR},
-	{"device-id", required_argument, NULL, O_DEVICE_ID},
-	{"tenant", required_argument, NULL, O_TENANT},
-	{"profile", required_argument, NULL, O_PROFILE},
-	{"out", required_argument, NULL, O_OUT},
-	{"store", required_argument, NULL, O_STORE},
-	{"serial", required_argument, NULL, O_SERIAL},
-	{"reason", required_argument, NULL, O_REASON},
-	{"pass-file", required_argument, NULL, O_PASS_FILE},
-	{"pass-env", required_argument, NULL, O_PASS_ENV},
-	{"key-policy", required_argument, NULL, O_KEY_POLICY},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"cert", required_argument, NULL, O_CERT},
+    {"key", required_argument, NULL, O_KEY},
+    {"subject", required_argument, NULL, O_SUBJECT},
+    {"key-type", required_argument, NULL, O_KEY_TYPE},
+    {"days", required_argument, NULL, O_DAYS},
+    {"hours", required_argument, NULL, O_HOURS},
+    {"issuer-cert", required_argument, NULL, O_ISSUER_CERT},
+    {"issuer-key", required_argument, NULL, O_ISSUER_KEY},
+    {"pathlen", required_argument, NULL, O_PATHLEN},
+    {"csr", required_argument, NULL, O_CSR},
+    {"device-id", required_argument, NULL, O_DEVICE_ID},
+    {"tenant", required_argument, NULL, O_TENANT},
+    {"profile", required_argument, NULL, O_PROFILE},
+    {"out", required_argument, NULL, O_OUT},
+    {"store", required_argument, NULL, O_STORE},
+    {"serial", required_argument, NULL, O_SERIAL},
+    {"reason", required_argument, NULL, O_REASON},
+    {"pass-file", required_argument, NULL, O_PASS_FILE},
+    {"pass-env", required_argument, NULL, O_PASS_ENV},
+    {"key-policy", required_argument, NULL, O_KEY_POLICY},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* Every option's value, NULL when absent. */
@@ -95,7 +95,7 @@ struct args {
 	const char *v[O_KEY_POLICY - O_CERT + 1];
 };
 
-#define ARG(a, id) ((a)->v[(id) - O_CERT])
+#define ARG(a, id) ((a)->v[(id)-O_CERT])
 
 /* What a command holds, released on every exit path (see release()). */
 static struct {
@@ -224,8 +224,8 @@ static void load_issuer(struct args *a, const char *cmd)
 {
 	const char *cert = need(a, O_ISSUER_CERT, cmd);
 	const char *key = need(a, O_ISSUER_KEY, cmd);
-	char *pass = tool_read_passphrase(ARG(a, O_PASS_FILE),
-					  ARG(a, O_PASS_ENV));
+	char *pass =
+	    tool_read_passphrase(ARG(a, O_PASS_FILE), ARG(a, O_PASS_ENV));
 	int rc;
 
 	rc = ztp_ca_new(&R.ca);
@@ -255,8 +255,8 @@ static int cmd_init_root(int argc, char **argv)
 	need(&a, O_KEY, argv[0]);
 	need(&a, O_SUBJECT, argv[0]);
 	if (ARG(&a, O_DAYS) != NULL)
-		days = (int)tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX,
-					  "--days");
+		days =
+		    (int)tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX, "--days");
 	check(ztp_ca_create_root(&R.cert, &R.key, ARG(&a, O_SUBJECT),
 				 ARG(&a, O_KEY_TYPE), days),
 	      "creating the root CA");
@@ -267,9 +267,9 @@ static int cmd_init_root(int argc, char **argv)
 static int cmd_init_sub(int argc, char **argv)
 {
 	static const int allowed[] = {
-		O_ISSUER_CERT, O_ISSUER_KEY, O_CERT,      O_KEY,
-		O_SUBJECT,     O_PATHLEN,    O_KEY_TYPE,  O_DAYS,
-		O_STORE,       O_PASS_FILE,  O_PASS_ENV,
+	    O_ISSUER_CERT, O_ISSUER_KEY, O_CERT,     O_KEY,
+	    O_SUBJECT,	   O_PATHLEN,	 O_KEY_TYPE, O_DAYS,
+	    O_STORE,	   O_PASS_FILE,	 O_PASS_ENV,
 	};
 	struct args a;
 	int days = DAYS_SUB_DEFAULT, pathlen = -1;
@@ -279,11 +279,11 @@ static int cmd_init_sub(int argc, char **argv)
 	need(&a, O_KEY, argv[0]);
 	need(&a, O_SUBJECT, argv[0]);
 	if (ARG(&a, O_DAYS) != NULL)
-		days = (int)tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX,
-					  "--days");
+		days =
+		    (int)tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX, "--days");
 	if (ARG(&a, O_PATHLEN) != NULL)
-		pathlen = (int)tool_parse_ll(ARG(&a, O_PATHLEN), 0, 16,
-					     "--pathlen");
+		pathlen =
+		    (int)tool_parse_ll(ARG(&a, O_PATHLEN), 0, 16, "--pathlen");
 	load_issuer(&a, argv[0]);
 	if (ARG(&a, O_STORE) != NULL)
 		open_store(ARG(&a, O_STORE));
@@ -297,10 +297,9 @@ static int cmd_init_sub(int argc, char **argv)
 static int cmd_issue(int argc, char **argv)
 {
 	static const int allowed[] = {
-		O_ISSUER_CERT, O_ISSUER_KEY, O_CSR,       O_DEVICE_ID,
-		O_TENANT,      O_PROFILE,    O_DAYS,      O_HOURS,
-		O_OUT,         O_STORE,      O_PASS_FILE, O_PASS_ENV,
-		O_KEY_POLICY,
+	    O_ISSUER_CERT, O_ISSUER_KEY, O_CSR,	       O_DEVICE_ID, O_TENANT,
+	    O_PROFILE,	   O_DAYS,	 O_HOURS,      O_OUT,	    O_STORE,
+	    O_PASS_FILE,   O_PASS_ENV,	 O_KEY_POLICY,
 	};
 	static const char zero_fp[] = "00000000000000000000000000000000"
 				      "00000000000000000000000000000000";
@@ -318,9 +317,9 @@ static int cmd_issue(int argc, char **argv)
 	if (ARG(&a, O_DAYS) != NULL && ARG(&a, O_HOURS) != NULL)
 		tool_usage_error("--days and --hours exclude each other");
 	if (ARG(&a, O_DAYS) != NULL)
-		lifetime = tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX,
-					 "--days") *
-			   86400;
+		lifetime =
+		    tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX, "--days") *
+		    86400;
 	if (ARG(&a, O_HOURS) != NULL)
 		lifetime = tool_parse_ll(ARG(&a, O_HOURS), 1, DAYS_MAX * 24LL,
 					 "--hours") *
@@ -374,7 +373,7 @@ static int cmd_revoke(int argc, char **argv)
 static int cmd_crl(int argc, char **argv)
 {
 	static const int allowed[] = {O_ISSUER_CERT, O_ISSUER_KEY, O_STORE,
-				      O_OUT,         O_HOURS,      O_PASS_FILE,
+				      O_OUT,	     O_HOURS,	   O_PASS_FILE,
 				      O_PASS_ENV};
 	struct args a;
 	int hours = 0;
@@ -383,8 +382,8 @@ static int cmd_crl(int argc, char **argv)
 	need(&a, O_STORE, argv[0]);
 	need(&a, O_OUT, argv[0]);
 	if (ARG(&a, O_HOURS) != NULL)
-		hours = (int)tool_parse_ll(ARG(&a, O_HOURS), 1, 8784,
-					   "--hours");
+		hours =
+		    (int)tool_parse_ll(ARG(&a, O_HOURS), 1, 8784, "--hours");
 	load_issuer(&a, argv[0]);
 	open_store(ARG(&a, O_STORE));
 	check(ztp_ca_crl(R.ca, &R.crl, hours), "producing the CRL");
@@ -398,9 +397,11 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{"init-root", cmd_init_root}, {"init-sub", cmd_init_sub},
-		{"issue", cmd_issue},         {"revoke", cmd_revoke},
-		{"crl", cmd_crl},
+	    {"init-root", cmd_init_root},
+	    {"init-sub", cmd_init_sub},
+	    {"issue", cmd_issue},
+	    {"revoke", cmd_revoke},
+	    {"crl", cmd_crl},
 	};
 	size_t i;
 	int rc;

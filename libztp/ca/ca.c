@@ -32,13 +32,13 @@ static const struct {
 	 * recorded without a device. */
 	bool record_device;
 } profiles[] = {
-	{ZTP_CA_PROFILE_FACTORY, 30 * 365 * 86400LL, 30 * 365 * 86400LL, false,
-	 false},
-	{ZTP_CA_PROFILE_BOOTSTRAP, 86400, 86400, true, true},
-	{ZTP_CA_PROFILE_OPERATIONAL, 3650 * 86400LL, 365 * 86400LL, true, true},
+    {ZTP_CA_PROFILE_FACTORY, 30 * 365 * 86400LL, 30 * 365 * 86400LL, false,
+     false},
+    {ZTP_CA_PROFILE_BOOTSTRAP, 86400, 86400, true, true},
+    {ZTP_CA_PROFILE_OPERATIONAL, 3650 * 86400LL, 365 * 86400LL, true, true},
 };
 
-/* ------------------------------------------------------------------ handle */
+/* ---------------------------------------------------------- handle */
 
 int ztp_ca_new(ztp_ca **out)
 {
@@ -110,7 +110,7 @@ X509 *ztp__ca_cert(const ztp_ca *ca)
 	return ca->cert;
 }
 
-STACK_OF(X509) *ztp__ca_chain(const ztp_ca *ca)
+STACK_OF(X509) * ztp__ca_chain(const ztp_ca *ca)
 {
 	return ca->chain;
 }
@@ -120,7 +120,7 @@ const char *ztp__ca_key_type(const ztp_ca *ca)
 	return ca->key_type;
 }
 
-/* ------------------------------------------------------------------ key types */
+/* ---------------------------------------------------------- key types */
 
 /* Keys a CA may be created with. RSA-2048 is refused for new CAs: CA keys
  * outlive the devices they certify. */
@@ -168,7 +168,7 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ serials */
+/* ---------------------------------------------------------- serials */
 
 int ztp__ca_serial(const ztp_ca *ca, ASN1_INTEGER **out,
 		   char hex[ZTP_CA_SERIAL_HEX_MAX + 1])
@@ -229,16 +229,15 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ extensions */
+/* ---------------------------------------------------------- extensions */
 
 static int add_ext(X509 *cert, int nid, int crit, void *value)
 {
 	int rc = ZTP_OK;
 
-	ZTP_ENSURE_OSSL(X509_add1_ext_i2d(cert, nid, value, crit,
-					  X509V3_ADD_DEFAULT) == 1,
-			ZTP_ECRYPTO, "ca: cannot add extension %s",
-			OBJ_nid2sn(nid));
+	ZTP_ENSURE_OSSL(
+	    X509_add1_ext_i2d(cert, nid, value, crit, X509V3_ADD_DEFAULT) == 1,
+	    ZTP_ECRYPTO, "ca: cannot add extension %s", OBJ_nid2sn(nid));
 cleanup:
 	return rc;
 }
@@ -254,11 +253,11 @@ int ztp__ca_key_id(ASN1_OCTET_STRING **out, X509_PUBKEY *pub)
 
 	*out = NULL;
 	ZTP_ENSURE_OSSL(X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, pub) ==
-				1,
+			    1,
 			ZTP_ECRYPTO, "ca: no public key");
-	ZTP_ENSURE_OSSL(EVP_Digest(pk, (size_t)pklen, md, &mdlen, EVP_sha1(),
-				   NULL) == 1,
-			ZTP_ECRYPTO, "ca: key identifier");
+	ZTP_ENSURE_OSSL(
+	    EVP_Digest(pk, (size_t)pklen, md, &mdlen, EVP_sha1(), NULL) == 1,
+	    ZTP_ECRYPTO, "ca: key identifier");
 	*out = ASN1_OCTET_STRING_new();
 	ZTP_ENSURE(*out != NULL, ZTP_ENOMEM, "ca: out of memory");
 	ZTP_ENSURE_OSSL(ASN1_OCTET_STRING_set(*out, md, (int)mdlen) == 1,
@@ -301,7 +300,7 @@ static int add_basic_constraints(X509 *cert, bool is_ca, long pathlen)
 	if (is_ca && pathlen >= 0) {
 		bc->pathlen = ASN1_INTEGER_new();
 		ZTP_ENSURE(bc->pathlen != NULL &&
-				   ASN1_INTEGER_set(bc->pathlen, pathlen) == 1,
+			       ASN1_INTEGER_set(bc->pathlen, pathlen) == 1,
 			   ZTP_ENOMEM, "ca: out of memory");
 	}
 	ZTP_CHECK(add_ext(cert, NID_basic_constraints, 1, bc));
@@ -334,8 +333,8 @@ static int add_eku_client_auth(X509 *cert)
 	ASN1_OBJECT *obj = OBJ_nid2obj(NID_client_auth);
 
 	ZTP_ENSURE(eku != NULL, ZTP_ENOMEM, "ca: out of memory");
-	ZTP_ENSURE(obj != NULL && sk_ASN1_OBJECT_push(eku, obj) > 0,
-		   ZTP_ENOMEM, "ca: out of memory");
+	ZTP_ENSURE(obj != NULL && sk_ASN1_OBJECT_push(eku, obj) > 0, ZTP_ENOMEM,
+		   "ca: out of memory");
 	ZTP_CHECK(add_ext(cert, NID_ext_key_usage, 0, eku));
 cleanup:
 	/* NID objects are static: free the stack only. */
@@ -343,8 +342,7 @@ cleanup:
 	return rc;
 }
 
-static int san_push_uri(GENERAL_NAMES *gens, const char *prefix,
-			const char *id)
+static int san_push_uri(GENERAL_NAMES *gens, const char *prefix, const char *id)
 {
 	int rc = ZTP_OK;
 	GENERAL_NAME *gen = NULL;
@@ -358,7 +356,7 @@ static int san_push_uri(GENERAL_NAMES *gens, const char *prefix,
 	memcpy(buf + plen, id, ilen);
 	uri = ASN1_IA5STRING_new();
 	ZTP_ENSURE(uri != NULL &&
-			   ASN1_STRING_set(uri, buf, (int)(plen + ilen)) == 1,
+		       ASN1_STRING_set(uri, buf, (int)(plen + ilen)) == 1,
 		   ZTP_ENOMEM, "ca: out of memory");
 	gen = GENERAL_NAME_new();
 	ZTP_ENSURE(gen != NULL, ZTP_ENOMEM, "ca: out of memory");
@@ -393,10 +391,10 @@ static int set_validity(X509 *cert, int64_t nb, int64_t na)
 	int rc = ZTP_OK;
 
 	ZTP_ENSURE_OSSL(ASN1_TIME_set(X509_getm_notBefore(cert), (time_t)nb) !=
-				NULL,
+			    NULL,
 			ZTP_ECRYPTO, "ca: notBefore");
 	ZTP_ENSURE_OSSL(ASN1_TIME_set(X509_getm_notAfter(cert), (time_t)na) !=
-				NULL,
+			    NULL,
 			ZTP_ECRYPTO, "ca: notAfter");
 cleanup:
 	return rc;
@@ -422,9 +420,9 @@ static int fingerprint_hex(char out[65], X509 *cert)
 	return rc;
 }
 
-/* ------------------------------------------------------------------ loading */
+/* ---------------------------------------------------------- loading */
 
-static int check_chain(X509 *cert, STACK_OF(X509) *chain)
+static int check_chain(X509 *cert, STACK_OF(X509) * chain)
 {
 	int rc = ZTP_OK;
 	X509 *child = cert;
@@ -435,7 +433,7 @@ static int check_chain(X509 *cert, STACK_OF(X509) *chain)
 		EVP_PKEY *pk = X509_get0_pubkey(parent);
 
 		ZTP_ENSURE(X509_check_issued(parent, child) == X509_V_OK &&
-				   pk != NULL && X509_verify(child, pk) == 1,
+			       pk != NULL && X509_verify(child, pk) == 1,
 			   ZTP_EUNTRUSTED,
 			   "ca: chain certificate %d did not issue the "
 			   "certificate before it",
@@ -469,8 +467,7 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	ZTP_ENSURE(ca->cert == NULL, ZTP_ESTATE, "ca: already loaded");
 
 	ZTP_CHECK(ztp__pem_cert(&cert, cert_pem, strlen(cert_pem)));
-	ZTP_CHECK(ztp__pem_privkey(&key, key_pem, strlen(key_pem),
-				   passphrase));
+	ZTP_CHECK(ztp__pem_privkey(&key, key_pem, strlen(key_pem), passphrase));
 	if (chain_pem != NULL)
 		ZTP_CHECK(ztp__pem_certs(&chain, chain_pem, strlen(chain_pem),
 					 ZTP_CHAIN_MAX));
@@ -515,8 +512,8 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	memcpy(ca->crl_counter, "crl-", 4);
 	ztp__hex_encode(ca->crl_counter + 4, ASN1_STRING_get0_data(ski),
 			ASN1_STRING_length(ski) > 30
-				? 30
-				: (size_t)ASN1_STRING_length(ski));
+			    ? 30
+			    : (size_t)ASN1_STRING_length(ski));
 	ca->cert = cert;
 	ca->key = key;
 	ca->chain = chain;
@@ -550,12 +547,12 @@ int ztp_ca_load_files(ztp_ca *ca, const char *cert_path, const char *key_path,
 	ZTP_CHECK(ztp__file_read(&cert, &certlen, cert_path, CA_FILE_MAX));
 	ZTP_CHECK(ztp__file_read(&key, &keylen, key_path, CA_FILE_MAX));
 	if (chain_path != NULL)
-		ZTP_CHECK(ztp__file_read(&chain, &chainlen, chain_path,
-					 CA_FILE_MAX));
+		ZTP_CHECK(
+		    ztp__file_read(&chain, &chainlen, chain_path, CA_FILE_MAX));
 	/* The PEM parsers are strict about embedded NULs only through the
 	 * length; a file with a NUL inside must not be silently cut. */
 	ZTP_ENSURE(strlen(cert) == certlen && strlen(key) == keylen &&
-			   (chain == NULL || strlen(chain) == chainlen),
+		       (chain == NULL || strlen(chain) == chainlen),
 		   ZTP_EPARSE, "ca: NUL byte inside a PEM file");
 	ZTP_CHECK(ztp_ca_load(ca, cert, key, chain, passphrase));
 cleanup:
@@ -566,13 +563,14 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ CA creation */
+/* ---------------------------------------------------------- CA creation */
 
 /* Build and sign a CA certificate for key under issuer (NULL: self-signed).
  * Returns the signed certificate, not yet recorded anywhere. */
 static int make_ca_cert(X509 **out, ztp_ca *issuer, EVP_PKEY *key,
 			X509_NAME *subject, int64_t nb, int64_t na,
-			long pathlen, char serial_hex[ZTP_CA_SERIAL_HEX_MAX + 1])
+			long pathlen,
+			char serial_hex[ZTP_CA_SERIAL_HEX_MAX + 1])
 {
 	static const int ku[] = {5 /* keyCertSign */, 6 /* cRLSign */};
 	int rc = ZTP_OK;
@@ -582,8 +580,8 @@ static int make_ca_cert(X509 **out, ztp_ca *issuer, EVP_PKEY *key,
 	char type[32];
 
 	*out = NULL;
-	ZTP_CHECK(ztp__ca_md_for_key(&md, type,
-				     issuer != NULL ? issuer->key : key));
+	ZTP_CHECK(
+	    ztp__ca_md_for_key(&md, type, issuer != NULL ? issuer->key : key));
 	cert = X509_new();
 	ZTP_ENSURE(cert != NULL, ZTP_ENOMEM, "ca: out of memory");
 	ZTP_ENSURE_OSSL(X509_set_version(cert, X509_VERSION_3) == 1,
@@ -592,10 +590,9 @@ static int make_ca_cert(X509 **out, ztp_ca *issuer, EVP_PKEY *key,
 	ZTP_ENSURE_OSSL(X509_set_serialNumber(cert, serial) == 1, ZTP_ENOMEM,
 			"ca: serial");
 	ZTP_ENSURE_OSSL(X509_set_subject_name(cert, subject) == 1 &&
-				X509_set_issuer_name(cert,
-						     issuer != NULL
-							     ? issuer->name
-							     : subject) == 1,
+			    X509_set_issuer_name(cert, issuer != NULL
+							   ? issuer->name
+							   : subject) == 1,
 			ZTP_ENOMEM, "ca: names");
 	ZTP_CHECK(set_validity(cert, nb, na));
 	ZTP_ENSURE_OSSL(X509_set_pubkey(cert, key) == 1, ZTP_ECRYPTO,
@@ -721,8 +718,7 @@ int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem, char **key_pem,
 	ZTP_ARG(issuer != NULL);
 	ZTP_ARG(subject_dn != NULL);
 	ZTP_ARG(pathlen >= -1 && pathlen <= CA_PATHLEN_MAX);
-	ZTP_ENSURE(issuer->cert != NULL, ZTP_ESTATE,
-		   "ca: issuer not loaded");
+	ZTP_ENSURE(issuer->cert != NULL, ZTP_ESTATE, "ca: issuer not loaded");
 	ZTP_CHECK(check_days(days));
 	if (key_type == NULL)
 		key_type = "ec-p256";
@@ -768,7 +764,7 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ issuance */
+/* ---------------------------------------------------------- issuance */
 
 static int find_profile(const char *name)
 {
@@ -850,11 +846,10 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 	ZTP_ENSURE_OSSL(X509_set_version(cert, X509_VERSION_3) == 1,
 			ZTP_ECRYPTO, "ca: version");
 	ZTP_ENSURE_OSSL(X509_set_issuer_name(cert, ca->name) == 1 &&
-				X509_NAME_add_entry_by_NID(
-					X509_get_subject_name(cert),
-					NID_commonName, MBSTRING_UTF8,
-					(const unsigned char *)device_id, -1,
-					-1, 0) == 1,
+			    X509_NAME_add_entry_by_NID(
+				X509_get_subject_name(cert), NID_commonName,
+				MBSTRING_UTF8, (const unsigned char *)device_id,
+				-1, -1, 0) == 1,
 			ZTP_ENOMEM, "ca: names");
 	ZTP_CHECK(set_validity(cert, nb, na));
 	ZTP_ENSURE_OSSL(X509_set_pubkey(cert, req_pub) == 1, ZTP_ECRYPTO,
@@ -947,7 +942,7 @@ int ztp_ca_issue(ztp_ca *ca, char **cert_pem, const char *csr_pem,
 			       device_id, tenant, profile, lifetime_seconds);
 }
 
-/* ------------------------------------------------------------------ accessors */
+/* ---------------------------------------------------------- accessors */
 
 int ztp_ca_cert_pem(ztp_ca *ca, char **out)
 {

@@ -36,7 +36,7 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 /* The CA's certificate and chain (NULL when not loaded / no chain);
  * borrowed for the life of the handle, to be used read-only. */
 X509 *ztp__ca_cert(const ztp_ca *ca);
-STACK_OF(X509) *ztp__ca_chain(const ztp_ca *ca);
+STACK_OF(X509) * ztp__ca_chain(const ztp_ca *ca);
 
 /* The CA key's type name ("ec-p256", "ec-p384", "ed25519", "rsa-3072"…),
  * or "" when not loaded. Borrowed for the life of the handle. */

@@ -14,17 +14,17 @@ struct ztp_ca {
 	/* Set once by ztp_ca_load(), then only read. */
 	X509 *cert;
 	EVP_PKEY *key;
-	STACK_OF(X509) *chain;
-	X509_NAME *name;         /* subject, pre-encoded for concurrent use */
-	ASN1_OCTET_STRING *ski;  /* becomes the AKI of what the CA signs */
+	STACK_OF(X509) * chain;
+	X509_NAME *name;	/* subject, pre-encoded for concurrent use */
+	ASN1_OCTET_STRING *ski; /* becomes the AKI of what the CA signs */
 	/* Store counter of CRL numbers: "crl-" and the SKI in hex (its
 	 * first 30 octets: counter names are identifiers of at most 64
 	 * characters). */
 	char crl_counter[ZTP_ID_MAX + 1];
-	const EVP_MD *md;        /* NULL for Ed25519 */
+	const EVP_MD *md; /* NULL for Ed25519 */
 	char key_type[32];
 	int64_t not_before, not_after;
-	long pathlen;            /* -1: unconstrained */
+	long pathlen; /* -1: unconstrained */
 	bool can_sign_crl;
 
 	/* Configuration. */

@@ -22,15 +22,15 @@
 /* RFC 5280 CRLReason names; 7 is unused and removeFromCRL (8) belongs to
  * delta CRLs, which are not produced. */
 static const char *const reason_names[] = {
-	[ZTP_CA_REASON_UNSPECIFIED] = "unspecified",
-	[ZTP_CA_REASON_KEY_COMPROMISE] = "keyCompromise",
-	[ZTP_CA_REASON_CA_COMPROMISE] = "cACompromise",
-	[ZTP_CA_REASON_AFFILIATION_CHANGED] = "affiliationChanged",
-	[ZTP_CA_REASON_SUPERSEDED] = "superseded",
-	[ZTP_CA_REASON_CESSATION_OF_OPERATION] = "cessationOfOperation",
-	[ZTP_CA_REASON_CERTIFICATE_HOLD] = "certificateHold",
-	[ZTP_CA_REASON_PRIVILEGE_WITHDRAWN] = "privilegeWithdrawn",
-	[ZTP_CA_REASON_AA_COMPROMISE] = "aACompromise",
+    [ZTP_CA_REASON_UNSPECIFIED] = "unspecified",
+    [ZTP_CA_REASON_KEY_COMPROMISE] = "keyCompromise",
+    [ZTP_CA_REASON_CA_COMPROMISE] = "cACompromise",
+    [ZTP_CA_REASON_AFFILIATION_CHANGED] = "affiliationChanged",
+    [ZTP_CA_REASON_SUPERSEDED] = "superseded",
+    [ZTP_CA_REASON_CESSATION_OF_OPERATION] = "cessationOfOperation",
+    [ZTP_CA_REASON_CERTIFICATE_HOLD] = "certificateHold",
+    [ZTP_CA_REASON_PRIVILEGE_WITHDRAWN] = "privilegeWithdrawn",
+    [ZTP_CA_REASON_AA_COMPROMISE] = "aACompromise",
 };
 
 const char *ztp_ca_reason_name(int reason)
@@ -47,7 +47,8 @@ int ztp_ca_reason_from_name(int *out, const char *name)
 	ZTP_ARG(out != NULL);
 	ZTP_ARG(name != NULL);
 	for (i = 0; i < ZTP__ARRAY_LEN(reason_names); i++) {
-		if (reason_names[i] != NULL && strcmp(name, reason_names[i]) == 0) {
+		if (reason_names[i] != NULL &&
+		    strcmp(name, reason_names[i]) == 0) {
 			*out = (int)i;
 			return ZTP_OK;
 		}
@@ -105,8 +106,8 @@ static int crl_add_entry(X509_CRL *crl, json_object *entry)
 		   "crl: store returned a non-object revocation");
 	ZTP_CHECK(ztp__json_str(entry, "serial", true, ZTP_CA_SERIAL_HEX_MAX,
 				&serial_str, &serial_len));
-	ZTP_CHECK(ztp__json_int(entry, "revoked_at", true, 0, INT64_MAX,
-				&when));
+	ZTP_CHECK(
+	    ztp__json_int(entry, "revoked_at", true, 0, INT64_MAX, &when));
 	ZTP_CHECK(ztp__json_int(entry, "reason", true, 0, 10, &reason));
 	rc = ztp__ca_serial_normalize(serial, serial_str);
 	ZTP_ENSURE(rc == ZTP_OK, ZTP_EPARSE,
@@ -120,19 +121,18 @@ static int crl_add_entry(X509_CRL *crl, json_object *entry)
 	ZTP_ENSURE_OSSL(ai != NULL && at != NULL && rev != NULL, ZTP_ENOMEM,
 			"crl: out of memory");
 	ZTP_ENSURE_OSSL(X509_REVOKED_set_serialNumber(rev, ai) == 1 &&
-				X509_REVOKED_set_revocationDate(rev, at) == 1,
+			    X509_REVOKED_set_revocationDate(rev, at) == 1,
 			ZTP_ENOMEM, "crl: out of memory");
 	/* RFC 5280 5.3.1: the reason code is omitted rather than written as
 	 * unspecified. */
 	if (reason != ZTP_CA_REASON_UNSPECIFIED) {
 		code = ASN1_ENUMERATED_new();
-		ZTP_ENSURE_OSSL(code != NULL &&
-					ASN1_ENUMERATED_set(code, (long)reason) ==
-						1 &&
-					X509_REVOKED_add1_ext_i2d(
-						rev, NID_crl_reason, code, 0,
-						X509V3_ADD_DEFAULT) == 1,
-				ZTP_ENOMEM, "crl: reason code");
+		ZTP_ENSURE_OSSL(
+		    code != NULL &&
+			ASN1_ENUMERATED_set(code, (long)reason) == 1 &&
+			X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, code, 0,
+						  X509V3_ADD_DEFAULT) == 1,
+		    ZTP_ENOMEM, "crl: reason code");
 	}
 	ZTP_ENSURE_OSSL(X509_CRL_add0_revoked(crl, rev) == 1, ZTP_ENOMEM,
 			"crl: out of memory");
@@ -180,8 +180,7 @@ int ztp_ca_crl(ztp_ca *ca, char **crl_pem, int next_update_hours)
 	ZTP_ARG(crl_pem != NULL);
 	*crl_pem = NULL;
 	ZTP_ARG(ca != NULL);
-	ZTP_ARG(next_update_hours >= 0 &&
-		next_update_hours <= CRL_HOURS_MAX);
+	ZTP_ARG(next_update_hours >= 0 && next_update_hours <= CRL_HOURS_MAX);
 	ZTP_ENSURE(ca->cert != NULL, ZTP_ESTATE, "ca: not loaded");
 	ZTP_ENSURE(ca->store != NULL, ZTP_ESTATE,
 		   "ca: no store holding revocations");
@@ -199,30 +198,29 @@ int ztp_ca_crl(ztp_ca *ca, char **crl_pem, int next_update_hours)
 	crl = X509_CRL_new();
 	ZTP_ENSURE(crl != NULL, ZTP_ENOMEM, "crl: out of memory");
 	ZTP_ENSURE_OSSL(X509_CRL_set_version(crl, X509_CRL_VERSION_2) == 1 &&
-				X509_CRL_set_issuer_name(crl, ca->name) == 1,
+			    X509_CRL_set_issuer_name(crl, ca->name) == 1,
 			ZTP_ENOMEM, "crl: out of memory");
 	ZTP_CHECK(crl_set_time(crl, now, false));
-	ZTP_CHECK(crl_set_time(crl, now + (int64_t)next_update_hours * 3600,
-			       true));
+	ZTP_CHECK(
+	    crl_set_time(crl, now + (int64_t)next_update_hours * 3600, true));
 	count = json_object_array_length(list);
 	for (i = 0; i < count; i++)
-		ZTP_CHECK(crl_add_entry(crl,
-					json_object_array_get_idx(list, i)));
+		ZTP_CHECK(
+		    crl_add_entry(crl, json_object_array_get_idx(list, i)));
 
 	akid = AUTHORITY_KEYID_new();
 	ZTP_ENSURE(akid != NULL, ZTP_ENOMEM, "crl: out of memory");
 	akid->keyid = ASN1_OCTET_STRING_dup(ca->ski);
 	ZTP_ENSURE(akid->keyid != NULL, ZTP_ENOMEM, "crl: out of memory");
 	ZTP_ENSURE_OSSL(X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier,
-					      akid, 0,
-					      X509V3_ADD_DEFAULT) == 1,
+					      akid, 0, X509V3_ADD_DEFAULT) == 1,
 			ZTP_ENOMEM, "crl: authority key identifier");
 
 	/* Take the number last: a failure above must not burn one. */
 	ZTP_CHECK(ztp_store_counter_next(ca->store, ca->crl_counter, &n));
 	number = ASN1_INTEGER_new();
-	ZTP_ENSURE_OSSL(number != NULL && ASN1_INTEGER_set_uint64(number, n) ==
-						  1,
+	ZTP_ENSURE_OSSL(number != NULL &&
+			    ASN1_INTEGER_set_uint64(number, n) == 1,
 			ZTP_ENOMEM, "crl: number");
 	ZTP_ENSURE_OSSL(X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0,
 					      X509V3_ADD_DEFAULT) == 1,

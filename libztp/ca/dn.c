@@ -18,14 +18,14 @@ static const struct {
 	const char *name;
 	int nid;
 } dn_types[] = {
-	{"CN", NID_commonName},
-	{"O", NID_organizationName},
-	{"OU", NID_organizationalUnitName},
-	{"C", NID_countryName},
-	{"ST", NID_stateOrProvinceName},
-	{"L", NID_localityName},
-	{"DC", NID_domainComponent},
-	{"serialNumber", NID_serialNumber},
+    {"CN", NID_commonName},
+    {"O", NID_organizationName},
+    {"OU", NID_organizationalUnitName},
+    {"C", NID_countryName},
+    {"ST", NID_stateOrProvinceName},
+    {"L", NID_localityName},
+    {"DC", NID_domainComponent},
+    {"serialNumber", NID_serialNumber},
 };
 
 static int dn_type(const char *s, size_t len)
@@ -59,7 +59,7 @@ static int dn_add(X509_NAME *name, int nid, const char *val, size_t len)
 	}
 	if (nid == NID_countryName) {
 		ZTP_ENSURE(len == 2 && val[0] >= 'A' && val[0] <= 'Z' &&
-				   val[1] >= 'A' && val[1] <= 'Z',
+			       val[1] >= 'A' && val[1] <= 'Z',
 			   ZTP_EINVAL,
 			   "subject DN: C must be two uppercase letters");
 	}
@@ -71,7 +71,8 @@ static int dn_add(X509_NAME *name, int nid, const char *val, size_t len)
 	ZTP_ENSURE_OSSL(X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8,
 						   (const unsigned char *)val,
 						   (int)len, -1, 0) == 1,
-			ZTP_EINVAL, "subject DN: bad %s value", OBJ_nid2sn(nid));
+			ZTP_EINVAL, "subject DN: bad %s value",
+			OBJ_nid2sn(nid));
 cleanup:
 	return rc;
 }
@@ -112,12 +113,12 @@ int ztp__ca_dn_parse(X509_NAME **out, const char *dn)
 			char c = dn[pos];
 
 			if (c == '\\') {
-				ZTP_ENSURE(pos + 1 < len &&
-						   (dn[pos + 1] == '/' ||
-						    dn[pos + 1] == '\\'),
-					   ZTP_EINVAL,
-					   "subject DN: '\\' must escape '/' or "
-					   "'\\'");
+				ZTP_ENSURE(
+				    pos + 1 < len && (dn[pos + 1] == '/' ||
+						      dn[pos + 1] == '\\'),
+				    ZTP_EINVAL,
+				    "subject DN: '\\' must escape '/' or "
+				    "'\\'");
 				c = dn[++pos];
 			}
 			ZTP_ENSURE(vlen < DN_VALUE_MAX, ZTP_EINVAL,

@@ -24,12 +24,12 @@
 
 #include "testutil.h"
 
-/* ------------------------------------------------------------------ helpers */
+/* ---------------------------------------------------------- helpers */
 
 /* A three-level P-256 PKI built once: root -> intermediate (pathlen 1) ->
  * issuing (pathlen 0). */
-static char *g_root_cert, *g_root_key, *g_int_cert, *g_int_key,
-	*g_iss_cert, *g_iss_key, *g_chain, *g_untrusted;
+static char *g_root_cert, *g_root_key, *g_int_cert, *g_int_key, *g_iss_cert,
+    *g_iss_key, *g_chain, *g_untrusted;
 static int64_t g_now;
 
 /* Per-test fixture. */
@@ -104,8 +104,7 @@ static char *csr_pem(EVP_PKEY *key, const char *cn, const char *san)
 	X509_NAME *n = X509_NAME_new();
 	BIO *b = BIO_new(BIO_s_mem());
 	const EVP_MD *md =
-		EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL
-							      : EVP_sha256();
+	    EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
 	char *data, *out;
 	long len;
 
@@ -118,8 +117,8 @@ static char *csr_pem(EVP_PKEY *key, const char *cn, const char *san)
 	ck_assert_int_eq(X509_REQ_set_pubkey(req, key), 1);
 	if (san != NULL) {
 		STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-		X509_EXTENSION *e = X509V3_EXT_conf_nid(
-			NULL, NULL, NID_subject_alt_name, san);
+		X509_EXTENSION *e =
+		    X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
 
 		ck_assert_ptr_nonnull(e);
 		sk_X509_EXTENSION_push(exts, e);
@@ -270,22 +269,20 @@ static void build_pki(void)
 
 	g_now = (int64_t)time(NULL);
 	pki_must(ztp_ca_create_root(&g_root_cert, &g_root_key,
-					"/CN=Test Root/O=libztp", NULL, 3650),
-		     ZTP_OK);
+				    "/CN=Test Root/O=libztp", NULL, 3650),
+		 ZTP_OK);
 	pki_must(ztp_ca_new(&r), ZTP_OK);
-	pki_must(ztp_ca_load(r, g_root_cert, g_root_key, NULL, NULL),
-		     ZTP_OK);
+	pki_must(ztp_ca_load(r, g_root_cert, g_root_key, NULL, NULL), ZTP_OK);
 	pki_must(ztp_ca_create_sub(r, &g_int_cert, &g_int_key,
-				       "/CN=Test Intermediate/O=libztp", NULL,
-				       1825, 1),
-		     ZTP_OK);
+				   "/CN=Test Intermediate/O=libztp", NULL, 1825,
+				   1),
+		 ZTP_OK);
 	pki_must(ztp_ca_new(&i), ZTP_OK);
 	pki_must(ztp_ca_load(i, g_int_cert, g_int_key, g_root_cert, NULL),
-		     ZTP_OK);
+		 ZTP_OK);
 	pki_must(ztp_ca_create_sub(i, &g_iss_cert, &g_iss_key,
-				       "/CN=Test Issuing/O=libztp", NULL, 900,
-				       0),
-		     ZTP_OK);
+				   "/CN=Test Issuing/O=libztp", NULL, 900, 0),
+		 ZTP_OK);
 	g_chain = cat3(g_int_cert, g_root_cert, NULL);
 	g_untrusted = cat3(g_iss_cert, g_int_cert, NULL);
 	ztp_ca_free(r);
@@ -319,7 +316,7 @@ static uint64_t cert_count(void)
 	return n;
 }
 
-/* ------------------------------------------------------------------ new/free, names */
+/* ---------------------------------------------------------- new/free, names */
 
 START_TEST(test_new_free)
 {
@@ -346,11 +343,25 @@ END_TEST
 START_TEST(test_dn_parse)
 {
 	static const char *const bad[] = {
-		"",     "CN=x",          "/",           "/CN",
-		"/CN=", "/CN=a/",        "/CN=a//O=b",  "/XX=a",
-		"/cn=a", "/CN=a/CN=b",   "/C=de",       "/C=DEU",
-		"/CN=a\\b", "/CN=a\\",   "/CN=a\tb",    "/CN=\xff\xfe",
-		"/CN=0123456789012345678901234567890123456789012345678901234567890123456789",
+	    "",
+	    "CN=x",
+	    "/",
+	    "/CN",
+	    "/CN=",
+	    "/CN=a/",
+	    "/CN=a//O=b",
+	    "/XX=a",
+	    "/cn=a",
+	    "/CN=a/CN=b",
+	    "/C=de",
+	    "/C=DEU",
+	    "/CN=a\\b",
+	    "/CN=a\\",
+	    "/CN=a\tb",
+	    "/CN=\xff\xfe",
+	    "/CN="
+	    "012345678901234567890123456789012345678901234567890123456789012345"
+	    "6789",
 	};
 	X509_NAME *n = NULL;
 	char buf[256];
@@ -359,8 +370,8 @@ START_TEST(test_dn_parse)
 	ck_assert_rc(ztp__ca_dn_parse(&n, "/CN=Acme Root/O=Acme\\/Co/C=DE"),
 		     ZTP_OK);
 	ck_assert_int_eq(X509_NAME_entry_count(n), 3);
-	ck_assert_int_gt(X509_NAME_get_text_by_NID(n, NID_organizationName,
-						   buf, sizeof(buf)),
+	ck_assert_int_gt(X509_NAME_get_text_by_NID(n, NID_organizationName, buf,
+						   sizeof(buf)),
 			 0);
 	ck_assert_str_eq(buf, "Acme/Co");
 	X509_NAME_get_text_by_NID(n, NID_commonName, buf, sizeof(buf));
@@ -398,7 +409,7 @@ START_TEST(test_reason_names)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ CA creation */
+/* ---------------------------------------------------------- CA creation */
 
 static void check_ca_cert(X509 *x, X509 *issuer, long pathlen)
 {
@@ -420,13 +431,14 @@ static void check_ca_cert(X509 *x, X509 *issuer, long pathlen)
 	ck_assert_ptr_nonnull(ku);
 	ck_assert_int_eq(crit, 1);
 	ASN1_BIT_STRING_free(ku);
-	ck_assert_uint_eq(X509_get_key_usage(x), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+	ck_assert_uint_eq(X509_get_key_usage(x),
+			  KU_KEY_CERT_SIGN | KU_CRL_SIGN);
 	ck_assert_int_eq(ext_critical(x, NID_subject_key_identifier), 0);
 	ck_assert_int_eq(ext_critical(x, NID_authority_key_identifier), 0);
-	ck_assert_int_eq(ASN1_OCTET_STRING_cmp(
-				 X509_get0_authority_key_id(x),
-				 X509_get0_subject_key_id(issuer)),
-			 0);
+	ck_assert_int_eq(
+	    ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x),
+				  X509_get0_subject_key_id(issuer)),
+	    0);
 	ck_assert_int_eq(X509_check_issued(issuer, x), X509_V_OK);
 	ck_assert_int_eq(X509_verify(x, X509_get0_pubkey(issuer)), 1);
 	ck_assert_int_eq(serial_bits(x), 135);
@@ -438,19 +450,19 @@ START_TEST(test_create_root)
 	X509 *x;
 	int64_t now = (int64_t)time(NULL);
 
-	ck_assert_rc(ztp_ca_create_root(&cert, &key, "/CN=R/O=Acme", "ec-p384",
-					10),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_ca_create_root(&cert, &key, "/CN=R/O=Acme", "ec-p384", 10),
+	    ZTP_OK);
 	x = pem_x509(cert);
 	check_ca_cert(x, x, -1);
 	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA384);
-	ck_assert_int_eq(X509_NAME_cmp(X509_get_subject_name(x),
-				       X509_get_issuer_name(x)),
-			 0);
+	ck_assert_int_eq(
+	    X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)),
+	    0);
 	ck_assert(t_of(X509_get0_notBefore(x)) <= now - 60 &&
 		  t_of(X509_get0_notBefore(x)) >= now - 70);
 	ck_assert_int_eq(t_of(X509_get0_notAfter(x)) -
-				 t_of(X509_get0_notBefore(x)),
+			     t_of(X509_get0_notBefore(x)),
 			 10 * 86400 + 60);
 	ck_assert_ptr_nonnull(strstr(key, "-----BEGIN PRIVATE KEY-----"));
 	X509_free(x);
@@ -533,7 +545,7 @@ START_TEST(test_create_sub)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ loading */
+/* ---------------------------------------------------------- loading */
 
 START_TEST(test_load)
 {
@@ -567,8 +579,7 @@ START_TEST(test_load)
 		     ZTP_EUNTRUSTED);
 	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_iss_key, "junk", NULL),
 		     ZTP_EPARSE);
-	ck_assert_rc(ztp_ca_load(c, "junk", g_iss_key, NULL, NULL),
-		     ZTP_EPARSE);
+	ck_assert_rc(ztp_ca_load(c, "junk", g_iss_key, NULL, NULL), ZTP_EPARSE);
 	ck_assert_rc(ztp_ca_load(c, NULL, g_iss_key, NULL, NULL), ZTP_EINVAL);
 
 	/* Encrypted PKCS#8 key with a passphrase. */
@@ -622,9 +633,9 @@ START_TEST(test_load)
 	fputs(g_chain, f);
 	fclose(f);
 	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
-	ck_assert_rc(ztp_ca_load_files(c, p_cert, p_key, "/nonexistent/x",
-				       "s3cret"),
-		     ZTP_ENOTFOUND);
+	ck_assert_rc(
+	    ztp_ca_load_files(c, p_cert, p_key, "/nonexistent/x", "s3cret"),
+	    ZTP_ENOTFOUND);
 	ck_assert_rc(ztp_ca_load_files(c, p_cert, p_key, p_chain, "s3cret"),
 		     ZTP_OK);
 	ztp_ca_free(c);
@@ -636,7 +647,6 @@ START_TEST(test_load)
 	free(enc);
 }
 END_TEST
-
 
 /* A self-signed certificate made by OpenSSL alone, for CAs this library
  * would never create. ku: keyUsage value, or NULL for none. */
@@ -650,8 +660,7 @@ static void selfsigned(char **cert_pem, char **key_pem, EVP_PKEY *k,
 	char *data;
 	long len;
 	const EVP_MD *md =
-		EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 ? NULL
-							    : EVP_sha256();
+	    EVP_PKEY_get_base_id(k) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
 
 	X509_set_version(x, X509_VERSION_3);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
@@ -718,8 +727,7 @@ START_TEST(test_load_foreign)
 	free(key);
 	/* May sign certificates but not CRLs; no key identifier of its
 	 * own (the CA derives one). */
-	selfsigned(&cert, &key, k, "critical,CA:TRUE",
-		   "critical,keyCertSign");
+	selfsigned(&cert, &key, k, "critical,CA:TRUE", "critical,keyCertSign");
 	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
 	ck_assert_rc(ztp_ca_load(c, cert, key, NULL, NULL), ZTP_OK);
 	ck_assert_rc(ztp_ca_set_store(c, store), ZTP_OK);
@@ -736,9 +744,9 @@ START_TEST(test_load_foreign)
 		x = pem_x509(pem);
 		ck_assert_rc(ztp__ca_key_id(&want, X509_get_X509_PUBKEY(cx)),
 			     ZTP_OK);
-		ck_assert_int_eq(ASN1_OCTET_STRING_cmp(
-					 X509_get0_authority_key_id(x), want),
-				 0);
+		ck_assert_int_eq(
+		    ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x), want),
+		    0);
 		ck_assert_int_eq(X509_verify(x, X509_get0_pubkey(cx)), 1);
 		ASN1_OCTET_STRING_free(want);
 		X509_free(x);
@@ -753,7 +761,7 @@ START_TEST(test_load_foreign)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ issuance */
+/* ---------------------------------------------------------- issuance */
 
 static void check_leaf(X509 *x, const char *device, const char *tenant,
 		       bool rsa)
@@ -769,9 +777,9 @@ static void check_leaf(X509 *x, const char *device, const char *tenant,
 	ck_assert_int_eq(X509_get_version(x), X509_VERSION_3);
 	/* Subject: exactly CN=device. */
 	ck_assert_int_eq(X509_NAME_entry_count(subj), 1);
-	ck_assert_int_eq(X509_NAME_get_text_by_NID(subj, NID_commonName, buf,
-						   sizeof(buf)),
-			 (int)strlen(device));
+	ck_assert_int_eq(
+	    X509_NAME_get_text_by_NID(subj, NID_commonName, buf, sizeof(buf)),
+	    (int)strlen(device));
 	ck_assert_str_eq(buf, device);
 	ck_assert_int_eq(X509_NAME_cmp(X509_get_issuer_name(x),
 				       X509_get_subject_name(issuer)),
@@ -817,9 +825,10 @@ static void check_leaf(X509 *x, const char *device, const char *tenant,
 	/* Key identifiers link to the issuer. */
 	ck_assert_int_eq(ext_critical(x, NID_subject_key_identifier), 0);
 	ck_assert_int_eq(ext_critical(x, NID_authority_key_identifier), 0);
-	ck_assert_int_eq(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x),
-					       X509_get0_subject_key_id(issuer)),
-			 0);
+	ck_assert_int_eq(
+	    ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x),
+				  X509_get0_subject_key_id(issuer)),
+	    0);
 	ck_assert_int_eq(X509_get_ext_count(x), 6);
 	ck_assert_int_ge(serial_bits(x), 128);
 	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
@@ -926,42 +935,42 @@ START_TEST(test_issue_refusals)
 	uint64_t before = cert_count();
 	ztp_ca *c = NULL;
 
-	ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &serial, NULL, csr, len,
-				     "dev/1", NULL, "operational", 0),
+	ck_assert_rc(ztp_ca_issue_ex(ca, &pem, &serial, NULL, csr, len, "dev/1",
+				     NULL, "operational", 0),
 		     ZTP_EINVAL);
 	ck_assert_ptr_null(pem);
 	ck_assert_ptr_null(serial);
-	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev 1", NULL,
-				  "operational", 0),
-		     ZTP_EINVAL);
-	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", "a+b",
-				  "operational", 0),
-		     ZTP_EINVAL);
-	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", "acme",
-				  "factory", 0),
-		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_ca_issue(ca, &pem, csr, len, "dev 1", NULL, "operational", 0),
+	    ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_ca_issue(ca, &pem, csr, len, "dev-1", "a+b", "operational", 0),
+	    ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_ca_issue(ca, &pem, csr, len, "dev-1", "acme", "factory", 0),
+	    ZTP_EINVAL);
 	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL, "ca", 0),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL,
-				  "bootstrap", 86401),
-		     ZTP_EINVAL);
-	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL,
-				  "operational", -1),
-		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL, "bootstrap", 86401),
+	    ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL, "operational", -1),
+	    ZTP_EINVAL);
 	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "dev-1", NULL,
 				  "operational", 3651LL * 86400),
 		     ZTP_EINVAL);
 	/* Unregistered device. */
-	ck_assert_rc(ztp_ca_issue(ca, &pem, csr, len, "nobody", NULL,
-				  "operational", 0),
-		     ZTP_ENOTFOUND);
+	ck_assert_rc(
+	    ztp_ca_issue(ca, &pem, csr, len, "nobody", NULL, "operational", 0),
+	    ZTP_ENOTFOUND);
 	ck_assert_ptr_null(pem);
 	/* Trailing garbage after the PEM block. */
 	{
 		char *junk = cat3(csr, "junk", NULL);
 
-		ck_assert_rc(ztp_ca_issue(ca, &pem, junk, strlen(junk),
-					  "dev-1", NULL, "operational", 0),
+		ck_assert_rc(ztp_ca_issue(ca, &pem, junk, strlen(junk), "dev-1",
+					  NULL, "operational", 0),
 			     ZTP_EPARSE);
 		free(junk);
 	}
@@ -979,11 +988,10 @@ START_TEST(test_issue_refusals)
 	}
 	/* No store: nothing could be recorded, so nothing is issued. */
 	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
-	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_iss_key, NULL, NULL),
-		     ZTP_OK);
-	ck_assert_rc(ztp_ca_issue(c, &pem, csr, len, "dev-1", NULL,
-				  "operational", 0),
-		     ZTP_ESTATE);
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_iss_key, NULL, NULL), ZTP_OK);
+	ck_assert_rc(
+	    ztp_ca_issue(c, &pem, csr, len, "dev-1", NULL, "operational", 0),
+	    ZTP_ESTATE);
 	ck_assert_ptr_null(pem);
 	ztp_ca_free(c);
 	ck_assert_uint_eq(cert_count(), before);
@@ -1002,9 +1010,9 @@ START_TEST(test_issue_clamp)
 	ck_assert_rc(ztp_ca_new(&intm), ZTP_OK);
 	ck_assert_rc(ztp_ca_load(intm, g_int_cert, g_int_key, NULL, NULL),
 		     ZTP_OK);
-	ck_assert_rc(ztp_ca_create_sub(intm, &cert, &key, "/CN=Short", NULL, 2,
-				       0),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_ca_create_sub(intm, &cert, &key, "/CN=Short", NULL, 2, 0),
+	    ZTP_OK);
 	ck_assert_rc(ztp_ca_new(&c), ZTP_OK);
 	ck_assert_rc(ztp_ca_load(c, cert, key, NULL, NULL), ZTP_OK);
 	ck_assert_rc(ztp_ca_set_store(c, store), ZTP_OK);
@@ -1040,8 +1048,8 @@ START_TEST(test_issue_key_policy)
 		csr = csr_for(weak[i]);
 		pem = NULL;
 		ck_assert_msg(ztp_ca_issue(ca, &pem, csr, strlen(csr), "dev-1",
-					   NULL, "operational", 0) ==
-				      ZTP_EKEYPOLICY,
+					   NULL, "operational",
+					   0) == ZTP_EKEYPOLICY,
 			      "%s accepted", weak[i]);
 		ck_assert_ptr_null(pem);
 		free(csr);
@@ -1112,20 +1120,17 @@ START_TEST(test_issue_bad_signature)
 		EVP_PKEY *other = keygen("p256");
 
 		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, req, NULL,
-					       "dev-1", NULL, "operational",
-					       0),
+					       "dev-1", NULL, "operational", 0),
 			     ZTP_EBADSIG);
 		sig->data[sig->length - 1] ^= 0x01;
 		/* Now valid for k, not for other. */
-		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, req,
-					       other, "dev-1", NULL,
-					       "operational", 0),
+		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, req, other,
+					       "dev-1", NULL, "operational", 0),
 			     ZTP_EBADSIG);
 		ck_assert_ptr_null(out);
 		ck_assert_uint_eq(cert_count(), before);
 		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, req, NULL,
-					       "dev-1", NULL, "operational",
-					       0),
+					       "dev-1", NULL, "operational", 0),
 			     ZTP_OK);
 		ck_assert_int_eq(X509_check_private_key(out, k), 1);
 		X509_free(out);
@@ -1160,9 +1165,9 @@ START_TEST(test_issue_serials_unique)
 		ztp_ca *intm = NULL;
 
 		ck_assert_rc(ztp_ca_new(&intm), ZTP_OK);
-		ck_assert_rc(ztp_ca_load(intm, g_int_cert, g_int_key, NULL,
-					 NULL),
-			     ZTP_OK);
+		ck_assert_rc(
+		    ztp_ca_load(intm, g_int_cert, g_int_key, NULL, NULL),
+		    ZTP_OK);
 		ck_assert_rc(ztp_ca_create_sub(intm, &cert, &key, "/CN=Fast",
 					       "ed25519", 30, 0),
 			     ZTP_OK);
@@ -1259,8 +1264,8 @@ static int fb_err(void)
 {
 	return ztp_store_backend_error(ZTP_ESTORE, "test: disk full");
 }
-static int fb_device_add(void *c, const char *a, const char *b,
-			 const char *d, const char *e, int64_t f, int64_t g)
+static int fb_device_add(void *c, const char *a, const char *b, const char *d,
+			 const char *e, int64_t f, int64_t g)
 {
 	(void)c, (void)a, (void)b, (void)d, (void)e, (void)f, (void)g;
 	return fb_err();
@@ -1270,8 +1275,8 @@ static int fb_get(void *c, const char *a, char **j)
 	(void)c, (void)a, (void)j;
 	return fb_err();
 }
-static int fb_set_state(void *c, const char *a, const char *b,
-			const char *d, const char *e, int64_t f)
+static int fb_set_state(void *c, const char *a, const char *b, const char *d,
+			const char *e, int64_t f)
 {
 	(void)c, (void)a, (void)b, (void)d, (void)e, (void)f;
 	return fb_err();
@@ -1342,26 +1347,26 @@ static int fb_counter(void *c, const char *n, uint64_t *o)
 }
 
 static const ztp_store_backend failing_backend = {
-	ZTP_STORE_BACKEND_VERSION,
-	ZTP_STORE_BACKEND_THREADSAFE,
-	NULL,
-	fb_device_add,
-	fb_get,
-	fb_set_state,
-	fb_set_info,
-	fb_claim_set,
-	fb_claim_take,
-	fb_cert_add,
-	fb_get,
-	fb_revoke,
-	fb_dev_revoke,
-	fb_list,
-	fb_get,
-	fb_count,
-	fb_challenge,
-	fb_event_append,
-	fb_event_list,
-	fb_counter,
+    ZTP_STORE_BACKEND_VERSION,
+    ZTP_STORE_BACKEND_THREADSAFE,
+    NULL,
+    fb_device_add,
+    fb_get,
+    fb_set_state,
+    fb_set_info,
+    fb_claim_set,
+    fb_claim_take,
+    fb_cert_add,
+    fb_get,
+    fb_revoke,
+    fb_dev_revoke,
+    fb_list,
+    fb_get,
+    fb_count,
+    fb_challenge,
+    fb_event_append,
+    fb_event_list,
+    fb_counter,
 };
 
 START_TEST(test_issue_store_failure)
@@ -1386,13 +1391,13 @@ START_TEST(test_issue_store_failure)
 		ztp_ca *intm = NULL;
 
 		ck_assert_rc(ztp_ca_new(&intm), ZTP_OK);
-		ck_assert_rc(ztp_ca_load(intm, g_int_cert, g_int_key, NULL,
-					 NULL),
-			     ZTP_OK);
+		ck_assert_rc(
+		    ztp_ca_load(intm, g_int_cert, g_int_key, NULL, NULL),
+		    ZTP_OK);
 		ck_assert_rc(ztp_ca_set_store(intm, bad), ZTP_OK);
-		ck_assert_rc(ztp_ca_create_sub(intm, &cert, &key, "/CN=X",
-					       NULL, 10, 0),
-			     ZTP_ESTORE);
+		ck_assert_rc(
+		    ztp_ca_create_sub(intm, &cert, &key, "/CN=X", NULL, 10, 0),
+		    ZTP_ESTORE);
 		ck_assert_ptr_null(cert);
 		ck_assert_ptr_null(key);
 		ztp_ca_free(intm);
@@ -1470,7 +1475,7 @@ START_TEST(test_issue_threads)
 	for (i = 0; i < T; i++) {
 		args[i] = (struct thread_arg){ca, csr, N, 0};
 		ck_assert_int_eq(
-			pthread_create(&th[i], NULL, issue_thread, &args[i]), 0);
+		    pthread_create(&th[i], NULL, issue_thread, &args[i]), 0);
 	}
 	for (i = 0; i < T; i++) {
 		pthread_join(th[i], NULL);
@@ -1481,7 +1486,7 @@ START_TEST(test_issue_threads)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ key types */
+/* ---------------------------------------------------------- key types */
 
 START_TEST(test_key_types)
 {
@@ -1489,10 +1494,10 @@ START_TEST(test_key_types)
 		const char *type;
 		int sig_nid;
 	} types[] = {
-		{"ec-p256", NID_ecdsa_with_SHA256},
-		{"ec-p384", NID_ecdsa_with_SHA384},
-		{"ed25519", NID_ED25519},
-		{"rsa-3072", NID_sha256WithRSAEncryption},
+	    {"ec-p256", NID_ecdsa_with_SHA256},
+	    {"ec-p384", NID_ecdsa_with_SHA384},
+	    {"ed25519", NID_ED25519},
+	    {"rsa-3072", NID_sha256WithRSAEncryption},
 	};
 	int i = _i;
 	ztp_ca *root = NULL, *sub = NULL;
@@ -1539,13 +1544,13 @@ START_TEST(test_key_types)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ revocation, CRL */
+/* ---------------------------------------------------------- revocation, CRL */
 
 static long crl_number(X509_CRL *crl)
 {
 	int crit = -1;
-	ASN1_INTEGER *n = X509_CRL_get_ext_d2i(crl, NID_crl_number, &crit,
-					       NULL);
+	ASN1_INTEGER *n =
+	    X509_CRL_get_ext_d2i(crl, NID_crl_number, &crit, NULL);
 	long v;
 
 	ck_assert_ptr_nonnull(n);
@@ -1567,16 +1572,15 @@ static int crl_reason(X509_CRL *crl, const char *serial_hex)
 	for (i = 0; i < sk_X509_REVOKED_num(revs); i++) {
 		X509_REVOKED *rev = sk_X509_REVOKED_value(revs, i);
 		BIGNUM *bn = ASN1_INTEGER_to_BN(
-			X509_REVOKED_get0_serialNumber(rev), NULL);
+		    X509_REVOKED_get0_serialNumber(rev), NULL);
 
 		if (BN_cmp(bn, want) == 0) {
 			ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(
-				rev, NID_crl_reason, NULL, NULL);
+			    rev, NID_crl_reason, NULL, NULL);
 
 			r = e ? (int)ASN1_ENUMERATED_get(e) : -1;
 			ck_assert_int_eq(
-				t_of(X509_REVOKED_get0_revocationDate(rev)),
-				g_now);
+			    t_of(X509_REVOKED_get0_revocationDate(rev)), g_now);
 			ASN1_ENUMERATED_free(e);
 		}
 		BN_free(bn);
@@ -1621,15 +1625,14 @@ START_TEST(test_revoke_crl)
 
 		for (k = 0; s[2][k]; k++)
 			up[3 + k] = (char)(s[2][k] >= 'a' && s[2][k] <= 'f'
-						   ? s[2][k] - 'a' + 'A'
-						   : s[2][k]);
+					       ? s[2][k] - 'a' + 'A'
+					       : s[2][k]);
 		up[3 + k] = '\0';
 		ck_assert_rc(ztp_ca_revoke(ca, up, ZTP_CA_REASON_UNSPECIFIED),
 			     ZTP_OK);
 	}
 	/* A second revocation keeps the first reason. */
-	ck_assert_rc(ztp_ca_revoke(ca, s[0], ZTP_CA_REASON_SUPERSEDED),
-		     ZTP_OK);
+	ck_assert_rc(ztp_ca_revoke(ca, s[0], ZTP_CA_REASON_SUPERSEDED), ZTP_OK);
 	ck_assert_rc(ztp_store_cert_get(store, s[0], &json), ZTP_OK);
 	ck_assert_ptr_nonnull(strstr(json, "\"revoked\":true"));
 	ztp_free(json);
@@ -1639,28 +1642,27 @@ START_TEST(test_revoke_crl)
 	ck_assert_rc(ztp_ca_revoke(ca, "00", 1), ZTP_EINVAL);
 	ck_assert_rc(ztp_ca_revoke(ca, "12g4", 1), ZTP_EINVAL);
 	ck_assert_rc(ztp_ca_revoke(ca, "", 1), ZTP_EINVAL);
-	ck_assert_rc(ztp_ca_revoke(ca,
-				   "1234567890123456789012345678901234567890a",
-				   1),
-		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_ca_revoke(ca, "1234567890123456789012345678901234567890a", 1),
+	    ZTP_EINVAL);
 
 	ck_assert_rc(ztp_ca_crl(ca, &pem, 1), ZTP_OK);
 	crl = pem_crl(pem);
 	ck_assert_int_eq(X509_CRL_verify(crl, X509_get0_pubkey(cax)), 1);
-	ck_assert_int_eq(X509_NAME_cmp(X509_CRL_get_issuer(crl),
-				       X509_get_subject_name(cax)),
-			 0);
+	ck_assert_int_eq(
+	    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(cax)),
+	    0);
 	ck_assert_int_eq(crl_number(crl), 2);
 	ck_assert_int_eq(t_of(X509_CRL_get0_nextUpdate(crl)), g_now + 3600);
 	{
 		AUTHORITY_KEYID *akid = X509_CRL_get_ext_d2i(
-			crl, NID_authority_key_identifier, NULL, NULL);
+		    crl, NID_authority_key_identifier, NULL, NULL);
 
 		ck_assert_ptr_nonnull(akid);
-		ck_assert_int_eq(ASN1_OCTET_STRING_cmp(
-					 akid->keyid,
-					 X509_get0_subject_key_id(cax)),
-				 0);
+		ck_assert_int_eq(
+		    ASN1_OCTET_STRING_cmp(akid->keyid,
+					  X509_get0_subject_key_id(cax)),
+		    0);
 		AUTHORITY_KEYID_free(akid);
 	}
 	ck_assert_int_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
@@ -1679,8 +1681,7 @@ START_TEST(test_revoke_crl)
 		ASN1_INTEGER_free(ai);
 		BN_free(bn);
 	}
-	ck_assert_rc(ztp_ca_revoke(ca, s[1], ZTP_CA_REASON_SUPERSEDED),
-		     ZTP_OK);
+	ck_assert_rc(ztp_ca_revoke(ca, s[1], ZTP_CA_REASON_SUPERSEDED), ZTP_OK);
 	X509_CRL_free(crl);
 	ztp_free(pem);
 
@@ -1701,7 +1702,7 @@ START_TEST(test_revoke_crl)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ suite */
+/* ---------------------------------------------------------- suite */
 
 static Suite *ca_suite(void)
 {
