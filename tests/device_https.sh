@@ -200,6 +200,22 @@ check "refusal detail in --json" grep -q '"code":"denied"' "$T/out"
 check "current credential untouched by a refusal" \
 	[ "$(current_id)" = "$before" ]
 
+# An expired challenge is replaced once with a fresh one.
+stop_server
+start_server server --script bootstrap=401:challenge_expired
+write_config srvca.pem
+dev -q bootstrap 2>"$T/err"
+rc=$?
+check "expired challenge: fresh one fetched, success (rc=$rc)" [ $rc -eq 0 ]
+check "two challenges, two bootstraps" \
+	[ "$(requests challenge)/$(requests bootstrap)" = 2/2 ]
+stop_server
+start_server server --script bootstrap=401:challenge_expired,401:challenge_expired
+write_config srvca.pem
+dev -q bootstrap 2>"$T/err"
+rc=$?
+check "but only once (rc=$rc)" [ $rc -eq 1 ]
+
 # 503 on every attempt: transient failure after max_attempts.
 stop_server
 start_server server --script challenge=503,503,503,503,503
@@ -213,6 +229,7 @@ check "after exactly max_attempts (4) requests" [ "$(requests challenge)" -eq 4 
 stop_server
 start_server server --wrong-key
 write_config srvca.pem
+before=$(current_id)
 dev bootstrap >/dev/null 2>"$T/err"
 rc=$?
 check "certificate for another key refused (exit 4, rc=$rc)" [ $rc -eq 4 ]
@@ -273,8 +290,7 @@ wait "$DEV_PID" 2>/dev/null
 DEV_PID=
 pending=$(sed -n 's/.*"pending":"\([ab]\)".*/\1/p' "$T/state/bootstrap/current.json")
 check "killed run left a pending slot" [ -n "$pending" ]
-check "killed run left the current credential" \
-	[ "$(sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$T/state/bootstrap/current.json")" = a ]
+check "killed run left the current credential" [ "$(current_id)" = "$before" ]
 cp "$T/state/bootstrap/$pending/key.pem" "$T/pending.key"
 dev bootstrap >/dev/null 2>"$T/err"
 rc=$?

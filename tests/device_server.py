@@ -11,7 +11,8 @@ issued with `openssl x509 -req`.
 
 Scripted misbehaviour for the retry and refusal tests:
   --script ENDPOINT=S1,S2,...  answer the first requests to ENDPOINT with
-                               these HTTP statuses (503 and 429 carry
+                               these HTTP statuses, each optionally
+                               followed by :ERROR_CODE (503 and 429 carry
                                Retry-After: 1), then behave normally
   --hang ENDPOINT              never answer the first request to ENDPOINT
   --wrong-key                  issue the certificate for another key
@@ -53,7 +54,7 @@ class State:
         self.script = {}
         for s in args.script or []:
             ep, _, statuses = s.partition("=")
-            self.script[ep] = [int(x) for x in statuses.split(",") if x]
+            self.script[ep] = [x for x in statuses.split(",") if x]
         self.hang = set(args.hang or [])
         self.serial = 1000
         with open(args.issuer_cert) as f:
@@ -118,10 +119,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if ep in st.hang and first:
             time.sleep(3600)
         if status is not None:
+            status, _, code = status.partition(":")
+            status = int(status)
             if status in (429, 503):
-                return self.error(status, "unavailable", "try later",
-                                  {"Retry-After": "1"})
-            return self.error(status, "denied", "scripted refusal")
+                return self.error(status, code or "unavailable",
+                                  "try later", {"Retry-After": "1"})
+            return self.error(status, code or "denied", "scripted refusal")
         try:
             req = json.loads(raw)
         except ValueError:

@@ -408,14 +408,15 @@ int ztp_device_bootstrap(ztp_device *dev)
 	}
 	step_event(dev, "bootstrap", "key", NULL);
 
-	/* A challenge that expired while the request was being retried, or
-	 * was consumed by an attempt whose answer was lost, is replaced once
-	 * with a fresh one. */
+	/* A challenge that expired while the request was being retried, was
+	 * consumed by an attempt whose answer was lost, or that a restarted
+	 * verifier no longer recognises is replaced once with a fresh one. */
 	for (round = 0;; round++) {
 		rc = bootstrap_exchange(dev, id, key, &issued);
 		if (rc == ZTP_EDENIED && round == 0 &&
-		    (strcmp(dev->server_error, "expired") == 0 ||
-		     strcmp(dev->server_error, "replay") == 0)) {
+		    (strcmp(dev->server_error, "challenge_expired") == 0 ||
+		     strcmp(dev->server_error, "challenge_replayed") == 0 ||
+		     strcmp(dev->server_error, "challenge_invalid") == 0)) {
 			step_event(dev, "bootstrap", "new_challenge", NULL);
 			continue;
 		}
