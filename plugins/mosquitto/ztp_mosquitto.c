@@ -525,8 +525,13 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 		goto fail;
 	}
 	pl->cas = read_certs(pl->ca_file);
-	if (!pl->cas)
-		goto ca_fail;
+	if (!pl->cas) {
+		mosquitto_log_printf(MOSQ_LOG_ERR,
+				     "ztp: device CA %s: no PEM certificate "
+				     "could be read",
+				     pl->ca_file);
+		goto fail;
+	}
 	for (o = 0; o < sk_X509_num(pl->cas); o++) {
 		X509 *x = sk_X509_value(pl->cas, o);
 
