@@ -1128,12 +1128,12 @@ START_TEST(test_events)
 	ck_assert_rc(ztp_store_event_append(NULL, "{}"), ZTP_EINVAL);
 	/* Results wrap a payload twice (array, entry), so payloads nest at
 	 * most two levels less than the parser allows. */
-	ck_assert_rc(ztp_store_event_append(
-			     s, "{\"a\":[[[[[[[[[[[[[{}]]]]]]]]]]]]]}"),
-		     ZTP_ETOOBIG);
-	ck_assert_rc(ztp_store_event_append(
-			     s, "{\"a\":[[[[[[[[[[[[{}]]]]]]]]]]]]}"),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_event_append(s, "{\"a\":[[[[[[[[[[[[[{}]]]]]]]]]]]]]}"),
+	    ZTP_ETOOBIG);
+	ck_assert_rc(
+	    ztp_store_event_append(s, "{\"a\":[[[[[[[[[[[[{}]]]]]]]]]]]]}"),
+	    ZTP_OK);
 	big = malloc(n + 1);
 	ck_assert_ptr_nonnull(big);
 	memset(big, ' ', n);
@@ -1845,6 +1845,56 @@ START_TEST(test_sqlite_tampered_rows)
 }
 END_TEST
 
+START_TEST(test_sqlite_counter_exhausted)
+{
+	ztp_store *s = open_kind(B_SQLITE, NULL);
+	uint64_t v = 0;
+
+	ck_assert_rc(ztp_store_counter_next(s, "crl", &v), ZTP_OK);
+	ztp_store_free(s);
+	raw_exec(db_path,
+		 "UPDATE counters SET value = 9223372036854775806"
+		 " WHERE name = 'crl'",
+		 SQLITE_OK);
+	s = open_kind(B_SQLITE, NULL);
+	ck_assert_rc(ztp_store_counter_next(s, "crl", &v), ZTP_OK);
+	ck_assert_uint_eq(v, (uint64_t)INT64_MAX);
+	/* never wraps, never repeats */
+	ck_assert_rc(ztp_store_counter_next(s, "crl", &v), ZTP_ETOOBIG);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_rc(ztp_store_counter_next(s, "crl", &v), ZTP_ETOOBIG);
+	ztp_store_free(s);
+}
+END_TEST
+
+START_TEST(test_sqlite_locked)
+{
+	ztp_store *s = open_kind(B_SQLITE, NULL);
+	sqlite3 *db = NULL;
+	char *json = NULL;
+
+	add_dev(s, "d1");
+	/* Another process holds the write lock past the busy timeout. */
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_rc(ztp_store_device_add(s, "d2", FPR_A, NULL, NULL, T0),
+		     ZTP_ESTORE);
+	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "locked"));
+	/* readers are not blocked (WAL) */
+	ck_assert_rc(ztp_store_device_get(s, "d1", &json), ZTP_OK);
+	ztp_free(json);
+	ck_assert_int_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	/* the failed call left nothing behind and the handle works on */
+	ck_assert_rc(ztp_store_device_get(s, "d2", &json), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_store_device_add(s, "d2", FPR_A, NULL, NULL, T0),
+		     ZTP_OK);
+	ztp_store_free(s);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static TCase *loop_case(const char *name, const TTest *test, int timeout)
@@ -1905,6 +1955,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_sqlite_foreign_and_newer);
 	tcase_add_test(tc, test_sqlite_append_only);
 	tcase_add_test(tc, test_sqlite_tampered_rows);
+	tcase_add_test(tc, test_sqlite_counter_exhausted);
+	tcase_add_test(tc, test_sqlite_locked);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }
