@@ -5,6 +5,7 @@
 set -eu
 : "${top_builddir:?}"
 OPENSSL=${OPENSSL:-openssl}
+PYTHON3=${PYTHON3:-python3}
 ZCA="$top_builddir/tools/ztp-ca"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT INT TERM
