@@ -40,3 +40,16 @@ dist_man_MANS += man/man1/ztp-verify.1 man/man3/ztp_verifier.3 \
 	man/man5/ztp-verify.json.5 man/man7/ztp-protocol.7
 endif
 EXTRA_DIST += doc/PROTOCOL.md doc/SECURITY.md
+
+# Bootstrap throughput against the OpenSSL bound: `make bench-bootstrap`
+# (also run by `make bench`). Not a test: it prints ratios only.
+if ENABLE_SERVER
+noinst_PROGRAMS += bench/bench_bootstrap
+bench_bench_bootstrap_SOURCES = bench/bench_bootstrap.c
+bench_bench_bootstrap_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS)
+
+bench-bootstrap: bench/bench_bootstrap$(EXEEXT)
+	./bench/bench_bootstrap$(EXEEXT)
+bench: bench-bootstrap
+endif
+.PHONY: bench-bootstrap

@@ -1,0 +1,356 @@
+/*
+ * bench_bootstrap — in-process bootstraps per second through
+ * ztp_verifier_handle(), on one thread and on every core, next to the
+ * OpenSSL bound measured in the same run: the cost of the public-key
+ * operations a bootstrap cannot avoid with P-256 keys (4 ECDSA verifies:
+ * factory certificate, issuing CA certificate, CSR self-signature,
+ * transcript; 1 ECDSA sign: the new certificate), with pre-parsed keys.
+ * Prints ratios; asserts nothing. Public API plus OpenSSL only.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <json-c/json.h>
+
+#include <ztp/ztp.h>
+
+#define DEVICES 32
+#define PER_THREAD_DEFAULT 1500
+
+static int PER_THREAD = PER_THREAD_DEFAULT;
+
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "bench_bootstrap: %s failed: %s (%s)\n", what,
+		ztp_status_name(rc), ztp_error_last_message());
+	exit(1);
+}
+
+#define CHECK(what, expr)                                                      \
+	do {                                                                   \
+		int rc_ = (expr);                                              \
+		if (rc_ != 0)                                                  \
+			die(what, rc_);                                        \
+	} while (0)
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static EVP_PKEY *p256(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+	if (k == NULL)
+		die("keygen", -6);
+	return k;
+}
+
+static char *bio_str(BIO *b)
+{
+	char *p, *s;
+	long n = BIO_get_mem_data(b, &p);
+
+	s = malloc((size_t)n + 1);
+	memcpy(s, p, (size_t)n);
+	s[n] = '\0';
+	BIO_free(b);
+	return s;
+}
+
+static X509_REQ *make_csr(EVP_PKEY *k, char **pem, unsigned char **der,
+			  int *derlen)
+{
+	X509_REQ *r = X509_REQ_new();
+	BIO *b = BIO_new(BIO_s_mem());
+
+	X509_REQ_set_pubkey(r, k);
+	if (!X509_REQ_sign(r, k, EVP_sha256()))
+		die("csr", -6);
+	PEM_write_bio_X509_REQ(b, r);
+	*pem = bio_str(b);
+	*der = NULL;
+	*derlen = i2d_X509_REQ(r, der);
+	return r;
+}
+
+static char *sign_transcript(EVP_PKEY *k, const char *id, const char *nonce,
+			     const unsigned char *csr_der, int csr_len)
+{
+	unsigned char msg[512], sig[128], h[32];
+	size_t n = 0, siglen = sizeof(sig);
+	unsigned int hl = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char *b64;
+
+	memcpy(msg, "ZTP-BOOTSTRAP-V1", 17);
+	n = 17;
+	memcpy(msg + n, id, strlen(id) + 1);
+	n += strlen(id) + 1;
+	memcpy(msg + n, nonce, strlen(nonce) + 1);
+	n += strlen(nonce) + 1;
+	EVP_Digest(csr_der, (size_t)csr_len, h, &hl, EVP_sha256(), NULL);
+	memcpy(msg + n, h, 32);
+	n += 32;
+	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, msg, n) != 1)
+		die("sign", -6);
+	EVP_MD_CTX_free(ctx);
+	b64 = malloc(4 * ((siglen + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)b64, sig, (int)siglen);
+	return b64;
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static ztp_verifier *v;
+static char *ids[DEVICES], *fpems[DEVICES];
+static EVP_PKEY *fkeys[DEVICES];
+
+static void setup(void)
+{
+	char *rc_pem, *rk_pem, *ic_pem, *ik_pem, *dc_pem, *dk_pem, *code;
+	ztp_ca *root, *iss, *dca;
+	ztp_store *mstore, *store;
+
+	CHECK("store", ztp_store_open(&mstore, "memory:"));
+	CHECK("store", ztp_store_open(&store, "memory:"));
+	CHECK("root", ztp_ca_create_root(&rc_pem, &rk_pem, "/CN=Bench Maker",
+					 NULL, 3650));
+	CHECK("ca", ztp_ca_new(&root));
+	CHECK("ca", ztp_ca_load(root, rc_pem, rk_pem, NULL, NULL));
+	CHECK("ca", ztp_ca_set_store(root, mstore));
+	CHECK("sub", ztp_ca_create_sub(root, &ic_pem, &ik_pem,
+				       "/CN=Bench Issuing", NULL, 3650, 0));
+	CHECK("ca", ztp_ca_new(&iss));
+	CHECK("ca", ztp_ca_load(iss, ic_pem, ik_pem, rc_pem, NULL));
+	CHECK("ca", ztp_ca_set_store(iss, mstore));
+	CHECK("root", ztp_ca_create_root(&dc_pem, &dk_pem, "/CN=Bench Device CA",
+					 NULL, 3650));
+	CHECK("ca", ztp_ca_new(&dca));
+	CHECK("ca", ztp_ca_load(dca, dc_pem, dk_pem, NULL, NULL));
+	CHECK("ca", ztp_ca_set_store(dca, store));
+
+	CHECK("verifier", ztp_verifier_new(&v));
+	CHECK("anchors", ztp_verifier_set_trust_anchors(v, rc_pem,
+							strlen(rc_pem)));
+	CHECK("issuers", ztp_verifier_set_issuers(v, ic_pem, strlen(ic_pem)));
+	CHECK("ca", ztp_verifier_set_ca(v, dca));
+	CHECK("store", ztp_verifier_set_store(v, store));
+	CHECK("rl", ztp_verifier_set_rate_limit(v, "device", 0, 0));
+	CHECK("rl", ztp_verifier_set_rate_limit(v, "global", 0, 0));
+
+	for (int i = 0; i < DEVICES; i++) {
+		char *csr, *id = malloc(32);
+		unsigned char *der;
+		int dl;
+		X509_REQ *r;
+
+		snprintf(id, 32, "bench-%04d", i);
+		ids[i] = id;
+		fkeys[i] = p256();
+		r = make_csr(fkeys[i], &csr, &der, &dl);
+		CHECK("factory cert",
+		      ztp_ca_issue(iss, &fpems[i], csr, strlen(csr), id, NULL,
+				   "factory", 0));
+		CHECK("enroll", ztp_verifier_enroll(v, &code, id, fpems[i],
+						    strlen(fpems[i]), NULL,
+						    NULL));
+		ztp_free(code);
+		free(csr);
+		OPENSSL_free(der);
+		X509_REQ_free(r);
+	}
+	/* The CA handles and stores live as long as the process. */
+}
+
+/* A ready request: challenge fetched, fresh key, CSR, signature. */
+static char *make_request(int dev)
+{
+	char body[128], *out = NULL, *csr, *sig, *req;
+	json_object *resp, *n, *o;
+	unsigned char *der;
+	int st = 0, dl;
+	EVP_PKEY *k = p256();
+	X509_REQ *r;
+
+	snprintf(body, sizeof(body), "{\"device_id\":\"%s\"}", ids[dev]);
+	CHECK("challenge", ztp_verifier_handle(v, &st, &out, "challenge", body,
+					       strlen(body), NULL, 0));
+	resp = json_tokener_parse(out);
+	if (st != 200 || !json_object_object_get_ex(resp, "nonce", &n))
+		die("challenge answer", -1);
+	r = make_csr(k, &csr, &der, &dl);
+	sig = sign_transcript(fkeys[dev], ids[dev], json_object_get_string(n),
+			      der, dl);
+	o = json_object_new_object();
+	json_object_object_add(o, "device_id", json_object_new_string(ids[dev]));
+	json_object_object_add(o, "nonce", json_object_get(n));
+	json_object_object_add(o, "csr", json_object_new_string(csr));
+	json_object_object_add(o, "factory_cert",
+			       json_object_new_string(fpems[dev]));
+	json_object_object_add(o, "signature", json_object_new_string(sig));
+	req = strdup(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	json_object_put(resp);
+	ztp_free(out);
+	free(csr);
+	free(sig);
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	return req;
+}
+
+/* ------------------------------------------------------------------ runs */
+
+typedef struct job {
+	char **reqs;
+	int n;
+	int failures;
+	EVP_PKEY *key;      /* bound: the key to sign with */
+	unsigned char *sig; /* bound: a signature to verify */
+	size_t siglen;
+} job;
+
+static void *run_bootstraps(void *p)
+{
+	job *j = p;
+
+	for (int i = 0; i < j->n; i++) {
+		char *out = NULL;
+		int st = 0;
+
+		if (ztp_verifier_handle(v, &st, &out, "bootstrap", j->reqs[i],
+					strlen(j->reqs[i]), NULL, 0) != 0 ||
+		    st != 200)
+			j->failures++;
+		ztp_free(out);
+	}
+	return NULL;
+}
+
+static const unsigned char bound_msg[] = "a transcript-sized message of "
+					 "about one hundred and fifty bytes, "
+					 "like the one a device signs .....";
+
+static void *run_bound(void *p)
+{
+	job *j = p;
+	unsigned char sig[128];
+
+	for (int i = 0; i < j->n; i++) {
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		size_t sl = sizeof(sig);
+
+		for (int k = 0; k < 4; k++) {
+			EVP_MD_CTX_reset(ctx);
+			if (EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL,
+						 j->key) != 1 ||
+			    EVP_DigestVerify(ctx, j->sig, j->siglen, bound_msg,
+					     sizeof(bound_msg)) != 1)
+				j->failures++;
+		}
+		EVP_MD_CTX_reset(ctx);
+		if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, j->key) !=
+			    1 ||
+		    EVP_DigestSign(ctx, sig, &sl, bound_msg,
+				   sizeof(bound_msg)) != 1)
+			j->failures++;
+		EVP_MD_CTX_free(ctx);
+	}
+	return NULL;
+}
+
+static double timed(int threads, job *jobs, void *(*fn)(void *))
+{
+	pthread_t t[64];
+	double t0 = now_s();
+	int total = 0;
+
+	for (int i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, fn, &jobs[i]);
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		total += jobs[i].n;
+		if (jobs[i].failures)
+			die("benchmark run", -23);
+	}
+	return total / (now_s() - t0);
+}
+
+int main(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int counts[2] = {1, (int)(cores < 1 ? 1 : cores > 64 ? 64 : cores)};
+	EVP_PKEY *bkey = p256();
+	unsigned char sig[128];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (getenv("ZTP_BENCH_N") != NULL) {
+		/* A shorter run for profiling. */
+		PER_THREAD = atoi(getenv("ZTP_BENCH_N"));
+		if (PER_THREAD < 1 || PER_THREAD > 100000)
+			PER_THREAD = PER_THREAD_DEFAULT;
+	}
+	CHECK("init", ztp_init());
+	setup();
+	EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, bkey);
+	EVP_DigestSign(ctx, sig, &siglen, bound_msg, sizeof(bound_msg));
+	EVP_MD_CTX_free(ctx);
+
+	printf("bench_bootstrap: P-256 factory keys, CSRs and device CA; "
+	       "%d cores\n",
+	       (int)cores);
+	printf("%-10s %14s %14s %8s\n", "threads", "bootstraps/s",
+	       "openssl bound", "ratio");
+	for (int c = 0; c < 2; c++) {
+		int threads = counts[c];
+		job jobs[64];
+		double rate, bound;
+
+		if (c == 1 && threads == counts[0])
+			break;
+		memset(jobs, 0, sizeof(jobs));
+		for (int i = 0; i < threads; i++) {
+			jobs[i].n = PER_THREAD;
+			jobs[i].reqs = calloc(PER_THREAD, sizeof(char *));
+			for (int r = 0; r < PER_THREAD; r++)
+				jobs[i].reqs[r] =
+					make_request((i * PER_THREAD + r) %
+						     DEVICES);
+		}
+		rate = timed(threads, jobs, run_bootstraps);
+		for (int i = 0; i < threads; i++) {
+			for (int r = 0; r < PER_THREAD; r++)
+				free(jobs[i].reqs[r]);
+			free(jobs[i].reqs);
+			jobs[i].n = PER_THREAD;
+			jobs[i].key = bkey;
+			jobs[i].sig = sig;
+			jobs[i].siglen = siglen;
+		}
+		bound = timed(threads, jobs, run_bound);
+		printf("%-10d %14.0f %14.0f %7.0f%%\n", threads, rate, bound,
+		       100.0 * rate / bound);
+	}
+	EVP_PKEY_free(bkey);
+	return 0;
+}
