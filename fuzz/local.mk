@@ -21,6 +21,7 @@ FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -DZTP_FUZZING
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_builddir)/include \
 	-I$(top_srcdir)/include -I$(top_srcdir)/libztp -I$(top_srcdir)/fuzz \
+	-I$(top_srcdir)/tests/unit \
 	$(OPENSSL_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS)
 FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 	-lpthread
@@ -28,7 +29,7 @@ FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 # Parsers every build has (core), then the server modules'.
 FUZZ_TARGETS = json pem der encoding
 if ENABLE_SERVER
-FUZZ_TARGETS += policy
+FUZZ_TARGETS += policy verifier
 endif
 if ENABLE_DEVICE
 FUZZ_TARGETS += device
@@ -36,7 +37,7 @@ endif
 
 FUZZ_HARNESSES = fuzz/fuzz.h fuzz/fuzz_cert.h \
 	fuzz/fuzz_json.c fuzz/fuzz_pem.c fuzz/fuzz_der.c fuzz/fuzz_encoding.c \
-	fuzz/fuzz_policy.c fuzz/fuzz_device.c
+	fuzz/fuzz_policy.c fuzz/fuzz_device.c fuzz/fuzz_verifier.c
 
 EXTRA_DIST += fuzz/README.md fuzz/smoke.sh fuzz/corpus $(FUZZ_HARNESSES)
 EXTRA_DIST += fuzz/json.dict fuzz/pem.dict fuzz/device.dict
@@ -67,9 +68,13 @@ fuzz-build:
 	rm -f $(FUZZ_BUILDDIR)/libztp-fuzz.a; \
 	$(AR) rcs $(FUZZ_BUILDDIR)/libztp-fuzz.a $$objs || exit 1; \
 	for t in $(FUZZ_TARGETS); do \
+	  extra=; \
+	  case $$t in \
+	  verifier) extra=$(top_srcdir)/tests/unit/hardening_vpki.c ;; \
+	  esac; \
 	  echo "  FUZZLD   fuzz/fuzz_$$t"; \
 	  $(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SANITIZE) \
-	    -fsanitize=fuzzer "$(top_srcdir)/fuzz/fuzz_$$t.c" \
+	    -fsanitize=fuzzer "$(top_srcdir)/fuzz/fuzz_$$t.c" $$extra \
 	    $(FUZZ_BUILDDIR)/libztp-fuzz.a $(FUZZ_LIBS) \
 	    -o $(FUZZ_BUILDDIR)/fuzz_$$t || exit 1; \
 	done
