@@ -442,13 +442,12 @@ static bool same_der(X509 *a, X509 *b)
 	return same;
 }
 
-static int check_csr(req *r, X509_REQ **out, EVP_PKEY *factory_key,
+static int check_csr(req *r, X509_REQ **out, X509 *factory,
 		     uint8_t csr_hash[32])
 {
 	const char *pem = NULL;
 	size_t len = 0;
 	unsigned char *der = NULL;
-	uint8_t a[32], b[32];
 	X509_REQ *csr = NULL;
 	EVP_PKEY *pub;
 	int rc, dlen;
@@ -480,9 +479,9 @@ static int check_csr(req *r, X509_REQ **out, EVP_PKEY *factory_key,
 				 ztp_error_last_message());
 		goto cleanup;
 	}
-	ZTP_CHECK(ztp__pubkey_fingerprint(a, pub));
-	ZTP_CHECK(ztp__pubkey_fingerprint(b, factory_key));
-	if (memcmp(a, b, sizeof(a)) == 0) {
+	/* Key material, not encodings: the same EC point compressed or not
+	 * is the same key. */
+	if (EVP_PKEY_eq(pub, X509_get0_pubkey(factory)) == 1) {
 		rc = ztp__reject(&r->d, ZTP__W_CSR_KEY_REUSED, ZTP_EKEYPOLICY,
 				 "csr: the key must be fresh, not the factory "
 				 "key");
@@ -637,7 +636,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 
 	fkey = X509_get0_pubkey(factory);
 	ZTP_ENSURE_OSSL(fkey != NULL, ZTP_ECRYPTO, "factory key");
-	ZTP_CHECK(check_csr(r, &csr, fkey, csr_hash));
+	ZTP_CHECK(check_csr(r, &csr, factory, csr_hash));
 	ZTP_CHECK(check_signature(r, fkey, nonce, nonce_len, csr_hash));
 
 	/* Every check passed: spend the challenge, then issue. The record is

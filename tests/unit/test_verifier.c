@@ -1129,6 +1129,17 @@ START_TEST(attack_csr)
 	expect_reject(&(breq){.csr_key = rsa}, NULL, 400, "key_policy");
 	expect_reject(&(breq){.csr_key = p224}, NULL, 400, "key_policy");
 	expect_reject(&(breq){.csr_key = fkey}, NULL, 400, "csr_key_reused");
+	{
+		/* The factory key again, its point encoded compressed. */
+		EVP_PKEY *c = EVP_PKEY_dup(fkey);
+
+		ck_assert_int_eq(EVP_PKEY_set_utf8_string_param(
+					 c, "point-format", "compressed"),
+				 1);
+		expect_reject(&(breq){.csr_key = c}, NULL, 400,
+			      "csr_key_reused");
+		EVP_PKEY_free(c);
+	}
 	expect_reject(&(breq){.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n"
 					 "AAAA\n-----END CERTIFICATE REQUEST-----\n"},
 		      NULL, 400, "bad_csr");
