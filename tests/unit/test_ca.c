@@ -331,6 +331,25 @@ START_TEST(test_new_free)
 	ck_assert_rc(ztp_ca_crl(c, &pem, 0), ZTP_ESTATE);
 	ck_assert_rc(ztp_ca_issue(c, &pem, "x", 1, "d", NULL, "factory", 0),
 		     ZTP_EPARSE);
+	/* Revocation and CRLs need a store. */
+	ck_assert_rc(ztp_ca_revoke(c, "01", 0), ZTP_ESTATE);
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_iss_key, NULL, NULL),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_crl(c, &pem, 0), ZTP_ESTATE);
+	ck_assert_rc(ztp_ca_issue(c, NULL, "x", 1, "d", NULL, "factory", 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(c, &pem, NULL, 1, "d", NULL, "factory", 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(c, &pem, "x", 0, "d", NULL, "factory", 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(c, &pem, "x", 1, NULL, NULL, "factory", 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_issue(c, &pem, "x", 1, "d", NULL, NULL, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_revoke(c, NULL, 0), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_cert_pem(NULL, &pem), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_chain_pem(c, NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_ca_load_files(c, NULL, "k", NULL, NULL), ZTP_EINVAL);
 	ck_assert_rc(ztp_ca_set_store(NULL, NULL), ZTP_EINVAL);
 	ck_assert_rc(ztp_ca_set_clock(NULL, NULL, NULL), ZTP_EINVAL);
 	ck_assert_rc(ztp_ca_set_key_policy(c, "ec-p256,bogus"), ZTP_EINVAL);
