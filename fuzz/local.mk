@@ -41,7 +41,8 @@ FUZZ_HARNESSES = fuzz/fuzz.h fuzz/fuzz_cert.h \
 	fuzz/fuzz_verifier_config.c
 
 EXTRA_DIST += fuzz/README.md fuzz/smoke.sh fuzz/corpus $(FUZZ_HARNESSES)
-EXTRA_DIST += fuzz/json.dict fuzz/pem.dict fuzz/device.dict
+EXTRA_DIST += fuzz/json.dict fuzz/pem.dict fuzz/device.dict fuzz/policy.dict \
+	fuzz/verifier.dict fuzz/verifier_config.dict
 
 .PHONY: fuzz-build fuzz-smoke fuzz-clean
 
