@@ -24,42 +24,53 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A literal child with its hash, so that probing the table touches no
+ * node but the one that matches. */
+typedef struct kslot {
+	uint32_t hash;
+	ztp__pnode *node;
+} kslot;
+
 struct ztp__pnode {
-	ztp__pnode **kids; /* literal children, open addressing */
+	kslot *kids; /* literal children, open addressing */
 	uint32_t nkids;
 	uint32_t kcap; /* 0 or a power of two */
 	ztp__pnode *plus;
 	ztp__pnode *hash;
 	ztp__pnode *var[ZTP__VAR_COUNT];
 	uint32_t *first; /* [effect * NACT + action]: lowest statement, or NULL */
-	char *label;     /* literal level (children of kids[] only) */
 	uint32_t label_len;
-	uint32_t lhash;
 	uint8_t term[2]; /* actions with a resource ending here, per effect */
 	uint8_t sub[2];  /* same, for this node and everything below */
+	char label[];    /* literal level, NUL-terminated ("" if none) */
 };
 
 static const char *const var_names[ZTP__VAR_COUNT] = {
 	"${device}", "${tenant}", "${client_id}"};
 
+/* Word-at-a-time multiply-xorshift hash of one topic level. Requests only
+ * look levels up; the tables are built from the policy alone, so request
+ * text cannot lengthen probe sequences. */
 static uint32_t level_hash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n, w;
 
-	for (i = 0; i < n; i++) {
-		h ^= (uint8_t)s[i];
-		h *= 16777619u;
+	while (n >= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		s += 8;
+		n -= 8;
 	}
-	/* FNV's multiply only carries upward, so sibling levels that differ
-	 * in their last characters ("t41", "t42") would share low bits and
-	 * cluster in the table: finish with an avalanche step */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	if (n) {
+		w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+	}
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
 
 static size_t level_end(const char *t, size_t len, size_t pos)
@@ -174,13 +185,15 @@ int ztp__presource_check(const char *r, size_t len, const char *what)
 
 /* ------------------------------------------------------------------ build */
 
-static ztp__pnode *node_new(ztp__pindex *x)
+static ztp__pnode *node_new(ztp__pindex *x, const char *label, size_t len)
 {
-	ztp__pnode *n = ztp__calloc(1, sizeof(*n));
+	ztp__pnode *n = ztp__calloc(1, sizeof(*n) + len + 1);
 
 	if (n) {
+		memcpy(n->label, label, len);
+		n->label_len = (uint32_t)len;
 		x->nodes++;
-		x->bytes += sizeof(*n);
+		x->bytes += sizeof(*n) + len + 1;
 	}
 	return n;
 }
@@ -193,21 +206,20 @@ static void node_free(ztp__pnode *n)
 	if (!n)
 		return;
 	for (i = 0; i < n->kcap; i++)
-		node_free(n->kids[i]);
+		node_free(n->kids[i].node);
 	free(n->kids);
 	node_free(n->plus);
 	node_free(n->hash);
 	for (v = 0; v < ZTP__VAR_COUNT; v++)
 		node_free(n->var[v]);
 	free(n->first);
-	free(n->label);
 	free(n);
 }
 
 int ztp__pindex_init(ztp__pindex *x)
 {
 	memset(x, 0, sizeof(*x));
-	x->root = node_new(x);
+	x->root = node_new(x, "", 0);
 	return x->root ? ZTP_OK : ZTP_ENOMEM;
 }
 
@@ -228,30 +240,31 @@ static ztp__pnode *kid_find(const ztp__pnode *n, const char *s, size_t len,
 		return NULL;
 	mask = n->kcap - 1;
 	for (i = h & mask;; i = (i + 1) & mask) {
-		const ztp__pnode *k = n->kids[i];
+		const kslot *k = &n->kids[i];
 
-		if (!k)
+		if (!k->node)
 			return NULL;
-		if (k->lhash == h && k->label_len == len &&
-		    memcmp(k->label, s, len) == 0)
-			return (ztp__pnode *)k;
+		if (k->hash == h && k->node->label_len == len &&
+		    memcmp(k->node->label, s, len) == 0)
+			return k->node;
 	}
 }
 
-static void kid_place(ztp__pnode **tab, uint32_t cap, ztp__pnode *k)
+static void kid_place(kslot *tab, uint32_t cap, uint32_t h, ztp__pnode *k)
 {
 	uint32_t i, mask = cap - 1;
 
-	for (i = k->lhash & mask; tab[i]; i = (i + 1) & mask)
+	for (i = h & mask; tab[i].node; i = (i + 1) & mask)
 		;
-	tab[i] = k;
+	tab[i].hash = h;
+	tab[i].node = k;
 }
 
 /* Keep the load factor at or below 3/4 so that probes always end. */
 static int kids_grow(ztp__pindex *x, ztp__pnode *n)
 {
 	uint32_t cap, i;
-	ztp__pnode **tab;
+	kslot *tab;
 
 	if ((uint64_t)(n->nkids + 1) * 4 <= (uint64_t)n->kcap * 3)
 		return ZTP_OK;
@@ -262,8 +275,8 @@ static int kids_grow(ztp__pindex *x, ztp__pnode *n)
 	if (!tab)
 		return ZTP_ENOMEM;
 	for (i = 0; i < n->kcap; i++)
-		if (n->kids[i])
-			kid_place(tab, cap, n->kids[i]);
+		if (n->kids[i].node)
+			kid_place(tab, cap, n->kids[i].hash, n->kids[i].node);
 	x->bytes += ((size_t)cap - n->kcap) * sizeof(*tab);
 	free(n->kids);
 	n->kids = tab;
@@ -287,7 +300,7 @@ static int child_get(ztp__pnode **out, ztp__pindex *x, ztp__pnode *n,
 		slot = &n->var[v];
 	if (slot) {
 		if (!*slot)
-			*slot = node_new(x);
+			*slot = node_new(x, "", 0);
 		ZTP_ENSURE(*slot, ZTP_ENOMEM, "policy: out of memory");
 		*out = *slot;
 		goto cleanup;
@@ -296,18 +309,9 @@ static int child_get(ztp__pnode **out, ztp__pindex *x, ztp__pnode *n,
 	k = kid_find(n, l, len, h);
 	if (!k) {
 		ZTP_CHECK(kids_grow(x, n));
-		k = node_new(x);
+		k = node_new(x, l, len);
 		ZTP_ENSURE(k, ZTP_ENOMEM, "policy: out of memory");
-		k->label = ztp__memdup(l, len + 1);
-		if (!k->label) {
-			free(k);
-			ZTP_ENSURE(0, ZTP_ENOMEM, "policy: out of memory");
-		}
-		k->label[len] = '\0';
-		k->label_len = (uint32_t)len;
-		k->lhash = h;
-		x->bytes += len + 1;
-		kid_place(n->kids, n->kcap, k);
+		kid_place(n->kids, n->kcap, h, k);
 		n->nkids++;
 	}
 	*out = k;
@@ -357,11 +361,13 @@ static void summarise(ztp__pnode *n)
 	n->sub[0] = n->term[0];
 	n->sub[1] = n->term[1];
 	for (i = 0; i < n->kcap; i++) {
-		if (!n->kids[i])
+		ztp__pnode *kid = n->kids[i].node;
+
+		if (!kid)
 			continue;
-		summarise(n->kids[i]);
-		n->sub[0] |= n->kids[i]->sub[0];
-		n->sub[1] |= n->kids[i]->sub[1];
+		summarise(kid);
+		n->sub[0] |= kid->sub[0];
+		n->sub[1] |= kid->sub[1];
 	}
 	k[0] = n->plus;
 	k[1] = n->hash;
@@ -387,8 +393,9 @@ void ztp__pindex_finish(ztp__pindex *x)
 		uint8_t m = 0;
 
 		for (i = 0; i < r->kcap; i++)
-			if (r->kids[i] && r->kids[i]->label[0] != '$')
-				m |= r->kids[i]->sub[e];
+			if (r->kids[i].node &&
+			    r->kids[i].node->label[0] != '$')
+				m |= r->kids[i].node->sub[e];
 		if (r->plus)
 			m |= r->plus->sub[e];
 		if (r->hash)
@@ -578,8 +585,9 @@ static void deny_subtree(const mctx *m, const ztp__pnode *n, bool skip_dollar)
 		return;
 	hit(m, n, ZTP__PX_DENY);
 	for (i = 0; i < n->kcap; i++)
-		if (n->kids[i] && !(skip_dollar && n->kids[i]->label[0] == '$'))
-			deny_subtree(m, n->kids[i], false);
+		if (n->kids[i].node &&
+		    !(skip_dollar && n->kids[i].node->label[0] == '$'))
+			deny_subtree(m, n->kids[i].node, false);
 	k[0] = n->plus;
 	k[1] = n->hash;
 	for (j = 0; j < ZTP__VAR_COUNT; j++)
@@ -622,9 +630,10 @@ static void deny_walk(const mctx *m, const ztp__pnode *n, size_t pos,
 	}
 	if (l.plus) {
 		for (i = 0; i < n->kcap; i++)
-			if (n->kids[i] &&
-			    !(depth == 0 && n->kids[i]->label[0] == '$'))
-				deny_walk(m, n->kids[i], l.next, depth + 1);
+			if (n->kids[i].node &&
+			    !(depth == 0 && n->kids[i].node->label[0] == '$'))
+				deny_walk(m, n->kids[i].node, l.next,
+					  depth + 1);
 	} else if (n->kcap) {
 		k = kid_find(n, l.p, l.n, level_hash(l.p, l.n));
 		if (k)
