@@ -153,6 +153,7 @@ cleanup:
 
 static void clear_issuers(ztp_verifier *v)
 {
+	ztp__verifier_sig_cache_clear(v);
 	sk_X509_pop_free(v->issuers, X509_free);
 	v->issuers = NULL;
 	free(v->issuer_fp);
@@ -163,6 +164,7 @@ void ztp_verifier_free(ztp_verifier *v)
 {
 	if (v == NULL)
 		return;
+	ztp__verifier_sig_cache_clear(v);
 	X509_STORE_free(v->trust);
 	clear_issuers(v);
 	if (v->own_ca)
@@ -193,10 +195,12 @@ int ztp_verifier_set_trust_anchors(ztp_verifier *v, const char *pem,
 		ZTP_ENSURE_OSSL(X509_STORE_add_cert(st, sk_X509_value(certs, i))
 					== 1,
 				ZTP_ECRYPTO, "trust anchor %d", i + 1);
+	ztp__verifier_sig_cache_clear(v);
 	X509_STORE_free(v->trust);
 	v->trust = st;
 	v->n_anchors = (size_t)sk_X509_num(certs);
 	st = NULL;
+	ZTP_CHECK(ztp__verifier_sig_cache(v));
 cleanup:
 	X509_STORE_free(st);
 	sk_X509_pop_free(certs, X509_free);
@@ -222,6 +226,7 @@ int ztp_verifier_set_issuers(ztp_verifier *v, const char *pem, size_t len)
 	v->issuer_fp = fp;
 	certs = NULL;
 	fp = NULL;
+	ZTP_CHECK(ztp__verifier_sig_cache(v));
 cleanup:
 	free(fp);
 	sk_X509_pop_free(certs, X509_free);

@@ -28,6 +28,135 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+/* ---------------------------------------------------------------- signatures */
+
+void ztp__verifier_sig_cache_clear(ztp_verifier *v)
+{
+	free(v->sig_child);
+	free(v->sig_parent);
+	v->sig_child = v->sig_parent = NULL;
+	v->n_sig = 0;
+}
+
+static bool is_issuer(ztp_verifier *v, X509 *x)
+{
+	for (int i = 0; i < sk_X509_num(v->issuers); i++)
+		if (sk_X509_value(v->issuers, i) == x)
+			return true;
+	return false;
+}
+
+static bool sig_cached(ztp_verifier *v, X509 *child, X509 *parent)
+{
+	for (size_t i = 0; i < v->n_sig; i++)
+		if (v->sig_child[i] == child && v->sig_parent[i] == parent)
+			return true;
+	return false;
+}
+
+/*
+ * Verify every configured issuing CA's path once, with OpenSSL's own
+ * signature checks, and remember which signature links between configured
+ * objects held: a request whose path runs through those very objects need
+ * not verify them again (the intermediate is verified once, not per
+ * request). A link is keyed by object identity, and the objects are
+ * immutable until the configuration changes, when the cache is rebuilt.
+ * Validity is not cached: it is checked per request at the request's
+ * time. An issuer that does not verify here is simply not cached.
+ */
+int ztp__verifier_sig_cache(ztp_verifier *v)
+{
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *chain;
+	size_t cap;
+	int rc = ZTP_OK;
+
+	ztp__verifier_sig_cache_clear(v);
+	if (v->trust == NULL || v->issuers == NULL)
+		return ZTP_OK;
+	cap = (size_t)sk_X509_num(v->issuers) * (ZTP_CHAIN_MAX + 1);
+	v->sig_child = ztp__calloc(cap, sizeof(X509 *));
+	v->sig_parent = ztp__calloc(cap, sizeof(X509 *));
+	ZTP_ENSURE(v->sig_child != NULL && v->sig_parent != NULL, ZTP_ENOMEM,
+		   "out of memory");
+	ctx = X509_STORE_CTX_new();
+	ZTP_ENSURE_OSSL(ctx != NULL, ZTP_ENOMEM, "verify context");
+	for (int i = 0; i < sk_X509_num(v->issuers); i++) {
+		X509_VERIFY_PARAM *param;
+		int n;
+
+		X509_STORE_CTX_cleanup(ctx);
+		ZTP_ENSURE_OSSL(X509_STORE_CTX_init(ctx, v->trust,
+						    sk_X509_value(v->issuers,
+								  i),
+						    v->issuers) == 1,
+				ZTP_ECRYPTO, "verify context");
+		param = X509_STORE_CTX_get0_param(ctx);
+		X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT |
+							   X509_V_FLAG_NO_CHECK_TIME);
+		if (X509_verify_cert(ctx) != 1) {
+			ERR_clear_error();
+			continue;
+		}
+		chain = X509_STORE_CTX_get0_chain(ctx);
+		n = sk_X509_num(chain);
+		for (int k = 0; k + 1 < n && v->n_sig < cap; k++) {
+			X509 *c = sk_X509_value(chain, k),
+			     *p = sk_X509_value(chain, k + 1);
+
+			if (is_issuer(v, c) && !sig_cached(v, c, p)) {
+				v->sig_child[v->n_sig] = c;
+				v->sig_parent[v->n_sig] = p;
+				v->n_sig++;
+			}
+		}
+	}
+cleanup:
+	X509_STORE_CTX_free(ctx);
+	if (rc < 0)
+		ztp__verifier_sig_cache_clear(v);
+	return rc;
+}
+
+/* Replaces OpenSSL's internal_verify (X509_STORE_CTX_set_verify): the
+ * same signature checks from the top of the path down, skipping links
+ * verified at configuration time. Times are not checked here
+ * (X509_V_FLAG_NO_CHECK_TIME; see within()). The anchor's self-signature
+ * is not checked, as OpenSSL does not by default. */
+static int verify_signatures(X509_STORE_CTX *ctx)
+{
+	ztp_verifier *v = X509_STORE_CTX_get_app_data(ctx);
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	X509_STORE_CTX_verify_cb cb = X509_STORE_CTX_get_verify_cb(ctx);
+	int n = sk_X509_num(chain);
+
+	for (int i = n - 2; i >= 0; i--) {
+		X509 *xs = sk_X509_value(chain, i), *xi = sk_X509_value(chain,
+									 i + 1);
+		EVP_PKEY *pk;
+		int err = X509_V_OK;
+
+		if (i > 0 && sig_cached(v, xs, xi))
+			continue;
+		pk = X509_get0_pubkey(xi);
+		if (pk == NULL)
+			err = X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY;
+		else if (X509_verify(xs, pk) <= 0)
+			err = X509_V_ERR_CERT_SIGNATURE_FAILURE;
+		if (err != X509_V_OK) {
+			X509_STORE_CTX_set_error(ctx, err);
+			X509_STORE_CTX_set_error_depth(ctx, i);
+			X509_STORE_CTX_set_current_cert(ctx, xs);
+			if (cb == NULL || !cb(0, ctx))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* ---------------------------------------------------------------- profile */
+
 static int leaf_profile(ztp__vdec *d, X509 *leaf,
 			char device_id[ZTP_ID_MAX + 1])
 {
@@ -153,6 +282,8 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 	ZTP_ENSURE_OSSL(X509_STORE_CTX_init(ctx, v->trust, leaf, untrusted) ==
 				1,
 			ZTP_ECRYPTO, "verify context");
+	X509_STORE_CTX_set_app_data(ctx, v);
+	X509_STORE_CTX_set_verify(ctx, verify_signatures);
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT |

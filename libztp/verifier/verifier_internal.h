@@ -100,6 +100,12 @@ struct ztp_verifier {
 	size_t n_anchors;
 	STACK_OF(X509) *issuers;      /* allowlist, also path hints */
 	uint8_t (*issuer_fp)[32];     /* SHA-256 of each issuer's DER */
+	/* Signatures among the configured CAs verified once at
+	 * configuration: child[i] is signed by parent[i]. Pointers to the
+	 * objects held by `trust` and `issuers`; rebuilt whenever either
+	 * changes, before the old objects are freed. */
+	X509 **sig_child, **sig_parent;
+	size_t n_sig;
 
 	ztp_ca *ca;
 	bool own_ca;
@@ -135,6 +141,10 @@ struct ztp_verifier {
 int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 			   STACK_OF(X509) *hints, int64_t at,
 			   char device_id[ZTP_ID_MAX + 1]);
+
+/* Rebuild the cache of verified CA signatures (configuration time). */
+int ztp__verifier_sig_cache(ztp_verifier *v);
+void ztp__verifier_sig_cache_clear(ztp_verifier *v);
 
 /* Challenge tokens. */
 #define ZTP__CHAL_RANDOM 16

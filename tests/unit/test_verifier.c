@@ -630,6 +630,41 @@ START_TEST(check_cert_chain)
 	/* Garbage. */
 	ck_assert_rc(ztp_verifier_check_cert(v, NULL, "junk", 4, NULL, 0, 0),
 		     ZTP_EPARSE);
+	/* A broken leaf signature is caught although the issuing CA's own
+	 * signature is verified only once, at configuration. */
+	{
+		unsigned char *der = NULL;
+		const unsigned char *p;
+		int len = i2d_X509(factory, &der);
+		X509 *bad;
+
+		der[len - 5] ^= 0x01;
+		p = der;
+		bad = d2i_X509(NULL, &p, len);
+		ck_assert_ptr_nonnull(bad);
+		expect_check(bad, NULL, 0, ZTP_EUNTRUSTED,
+			     "untrusted_certificate");
+		expect_check(bad, iss_pem, 0, ZTP_EUNTRUSTED,
+			     "untrusted_certificate");
+		X509_free(bad);
+		OPENSSL_free(der);
+	}
+	/* Reconfiguring rebuilds what was verified once: the same anchors
+	 * and issuers loaded again still accept, other anchors refuse. */
+	ck_assert_rc(ztp_verifier_set_trust_anchors(v, root_pem,
+						    strlen(root_pem)),
+		     ZTP_OK);
+	expect_check(factory, NULL, 0, ZTP_OK, NULL);
+	{
+		char *opem = vpki_pem(oroot);
+
+		ck_assert_rc(ztp_verifier_set_trust_anchors(v, opem,
+							    strlen(opem)),
+			     ZTP_OK);
+		expect_check(factory, NULL, 0, ZTP_EUNTRUSTED,
+			     "untrusted_certificate");
+		free(opem);
+	}
 
 	X509_free(oroot);
 	X509_free(oiss);
