@@ -231,6 +231,178 @@ START_TEST(test_subscribe_subset)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ reference */
+
+/* A direct transcription of MQTT §4.7 over split levels, used to check the
+ * compiled index on random filters: filter f matches topic t. */
+#define REF_LEVELS 5
+typedef struct ref_topic {
+	const char *lv[REF_LEVELS + 1];
+	int n;
+} ref_topic;
+
+static bool ref_match(const ref_topic *f, const ref_topic *t)
+{
+	int i;
+
+	if (t->lv[0][0] == '$' &&
+	    (strcmp(f->lv[0], "+") == 0 || strcmp(f->lv[0], "#") == 0))
+		return false;
+	for (i = 0; i < f->n; i++) {
+		if (strcmp(f->lv[i], "#") == 0)
+			return true; /* also matches the parent (i == t->n) */
+		if (i >= t->n)
+			return false;
+		if (strcmp(f->lv[i], "+") != 0 && strcmp(f->lv[i], t->lv[i]) != 0)
+			return false;
+	}
+	return i == t->n;
+}
+
+static const char *const ref_vals[] = {"a", "b", "$s", "", "z"};
+static ref_topic ref_universe[5 + 25 + 125 + 625 + 3125];
+static int ref_count;
+
+static void ref_build(ref_topic *cur, int depth)
+{
+	size_t v;
+
+	if (depth > 0)
+		ref_universe[ref_count++] = *cur;
+	if (depth == REF_LEVELS)
+		return;
+	for (v = 0; v < ZTP__ARRAY_LEN(ref_vals); v++) {
+		cur->lv[depth] = ref_vals[v];
+		cur->n = depth + 1;
+		ref_build(cur, depth + 1);
+	}
+}
+
+/* Every topic (of the universe) that f matches, r matches too. Topics one
+ * level deeper than the filters and the value "z" that no filter names
+ * make the universe a witness for any difference. */
+static bool ref_subset(const ref_topic *f, const ref_topic *r)
+{
+	int i;
+
+	for (i = 0; i < ref_count; i++)
+		if (ref_match(f, &ref_universe[i]) &&
+		    !ref_match(r, &ref_universe[i]))
+			return false;
+	return true;
+}
+
+static bool ref_intersect(const ref_topic *f, const ref_topic *d)
+{
+	int i;
+
+	for (i = 0; i < ref_count; i++)
+		if (ref_match(f, &ref_universe[i]) &&
+		    ref_match(d, &ref_universe[i]))
+			return true;
+	return false;
+}
+
+static unsigned ref_seed = 12345;
+
+static unsigned ref_rand(void)
+{
+	ref_seed = ref_seed * 1103515245u + 12345u;
+	return (ref_seed >> 16) & 0x7fff;
+}
+
+/* A random valid filter of 1..4 levels over a, b, $s, "", +, #. */
+static void ref_filter(ref_topic *f, char *text, size_t cap)
+{
+	static const char *const lv[] = {"a", "b", "$s", "", "+", "#"};
+	size_t len = 0;
+	int i;
+
+	f->n = 1 + (int)(ref_rand() % 4);
+	for (i = 0; i < f->n; i++) {
+		const char *v = lv[ref_rand() % 6];
+
+		if (strcmp(v, "#") == 0 && i != f->n - 1)
+			v = "+";
+		if (f->n == 1 && v[0] == '\0')
+			v = "b"; /* "" is not a filter */
+		f->lv[i] = v;
+		len += (size_t)snprintf(text + len, cap - len, "%s%s",
+					i ? "/" : "", v);
+	}
+}
+
+START_TEST(test_reference_random)
+{
+	ref_topic cur, f, r[3], d;
+	char ft[64], rt[3][64], dt[64], doc[1024];
+	ztp_policy *p = NULL;
+	int iter, i, k, mismatches = 0;
+
+	ref_count = 0;
+	memset(&cur, 0, sizeof(cur));
+	ref_build(&cur, 0);
+	for (iter = 0; iter < 300; iter++) {
+		bool want_allow = false, want_deny;
+
+		for (k = 0; k < 3; k++)
+			ref_filter(&r[k], rt[k], sizeof(rt[k]));
+		ref_filter(&d, dt, sizeof(dt));
+		snprintf(doc, sizeof(doc),
+			 "{\"version\":\"2026-01\",\"statements\":["
+			 "{\"effect\":\"Allow\",\"actions\":[\"publish\","
+			 "\"subscribe\"],\"resources\":[\"%s\",\"%s\",\"%s\"]},"
+			 "{\"effect\":\"Deny\",\"actions\":[\"publish\","
+			 "\"subscribe\"],\"resources\":[\"%s\"]}]}",
+			 rt[0], rt[1], rt[2], dt);
+		p = load(doc);
+		/* subscribe: subset of one Allow, no intersection with Deny */
+		for (k = 0; k < 10; k++) {
+			ref_filter(&f, ft, sizeof(ft));
+			want_allow = false;
+			for (i = 0; i < 3; i++)
+				want_allow = want_allow || ref_subset(&f, &r[i]);
+			want_deny = ref_intersect(&f, &d);
+			if (az(p, NULL, NULL, SUB, ft) !=
+			    (want_allow && !want_deny ? ZTP_OK : ZTP_EDENIED)) {
+				mismatches++;
+				fprintf(stderr,
+					"subscribe %s: allow %s %s %s deny %s: "
+					"want %s\n",
+					ft, rt[0], rt[1], rt[2], dt,
+					want_allow && !want_deny ? "allow"
+								 : "deny");
+			}
+		}
+		/* publish: every topic of the universe */
+		for (i = 0; i < ref_count; i += 7) {
+			const ref_topic *t = &ref_universe[i];
+			char tt[64];
+			size_t len = 0;
+			int j;
+
+			for (j = 0; j < t->n; j++)
+				len += (size_t)snprintf(tt + len,
+							sizeof(tt) - len,
+							"%s%s", j ? "/" : "",
+							t->lv[j]);
+			want_allow = ref_match(&r[0], t) || ref_match(&r[1], t) ||
+				     ref_match(&r[2], t);
+			want_deny = ref_match(&d, t);
+			if (az(p, NULL, NULL, PUB, tt) !=
+			    (want_allow && !want_deny ? ZTP_OK : ZTP_EDENIED)) {
+				mismatches++;
+				fprintf(stderr, "publish %s: allow %s %s %s "
+						"deny %s\n",
+					tt, rt[0], rt[1], rt[2], dt);
+			}
+		}
+		ztp_policy_free(p);
+	}
+	ck_assert_int_eq(mismatches, 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ tenants */
 
 static const char *const tenant_doc =
@@ -1151,6 +1323,7 @@ static Suite *policy_suite(void)
 	ADD("authorize_names", test_match_names);
 	ADD("authorize_fanout", test_match_many_statements);
 	ADD("authorize_subscribe", test_subscribe_subset);
+	ADD("authorize_reference", test_reference_random);
 	ADD("authorize_tenants", test_tenant_isolation);
 	ADD("authorize_deny", test_deny_precedence);
 	ADD("authorize_injection", test_variable_injection);
