@@ -766,6 +766,64 @@ cleanup:
 
 /* ---------------------------------------------------------- issuance */
 
+/* Put the request's SubjectPublicKeyInfo into cert as it is. With OpenSSL
+ * 3.0, X509_set_pubkey() encodes the key afresh through the provider
+ * encoders, which costs more than signing the certificate; the bytes the
+ * request carries are already the encoding. */
+static int copy_pubkey(X509 *cert, X509_PUBKEY *src)
+{
+	int rc = ZTP_OK;
+	ASN1_OBJECT *alg = NULL, *palg = NULL;
+	const unsigned char *pk = NULL;
+	unsigned char *enc = NULL;
+	int pklen = 0, ptype = V_ASN1_UNDEF;
+	X509_ALGOR *pa = NULL;
+	const ASN1_OBJECT *pobj = NULL;
+	const void *pval = NULL;
+	void *param = NULL;
+
+	ZTP_ENSURE_OSSL(X509_PUBKEY_get0_param(&alg, &pk, &pklen, &pa, src) ==
+				1 &&
+			    pklen > 0,
+			ZTP_EPARSE, "csr: unreadable public key");
+	X509_ALGOR_get0(&pobj, &ptype, &pval, pa);
+	switch (ptype) {
+	case V_ASN1_OBJECT:
+		param = OBJ_dup(pval);
+		ZTP_ENSURE(param != NULL, ZTP_ENOMEM, "ca: out of memory");
+		break;
+	case V_ASN1_SEQUENCE:
+		param = ASN1_STRING_dup(pval);
+		ZTP_ENSURE(param != NULL, ZTP_ENOMEM, "ca: out of memory");
+		break;
+	case V_ASN1_NULL:
+	case V_ASN1_UNDEF:
+		break;
+	default:
+		ZTP_ENSURE(0, ZTP_EPARSE,
+			   "csr: unexpected public key parameters");
+	}
+	palg = OBJ_dup(alg);
+	enc = OPENSSL_memdup(pk, (size_t)pklen);
+	ZTP_ENSURE(palg != NULL && enc != NULL, ZTP_ENOMEM,
+		   "ca: out of memory");
+	ZTP_ENSURE_OSSL(X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), palg,
+					       ptype, param, enc, pklen) == 1,
+			ZTP_ENOMEM, "ca: public key");
+	/* Owned by cert now. */
+	palg = NULL;
+	param = NULL;
+	enc = NULL;
+cleanup:
+	ASN1_OBJECT_free(palg);
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(param);
+	else
+		ASN1_STRING_free(param);
+	OPENSSL_free(enc);
+	return rc;
+}
+
 static int find_profile(const char *name)
 {
 	size_t i;
@@ -852,8 +910,11 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 				-1, -1, 0) == 1,
 			ZTP_ENOMEM, "ca: names");
 	ZTP_CHECK(set_validity(cert, nb, na));
-	ZTP_ENSURE_OSSL(X509_set_pubkey(cert, req_pub) == 1, ZTP_ECRYPTO,
-			"ca: public key");
+	if (req != NULL && req_pub == X509_REQ_get0_pubkey(req))
+		ZTP_CHECK(copy_pubkey(cert, X509_REQ_get_X509_PUBKEY(req)));
+	else
+		ZTP_ENSURE_OSSL(X509_set_pubkey(cert, req_pub) == 1,
+				ZTP_ECRYPTO, "ca: public key");
 	ZTP_CHECK(add_basic_constraints(cert, false, -1));
 	if (EVP_PKEY_get_base_id(req_pub) == EVP_PKEY_RSA)
 		ZTP_CHECK(add_key_usage(cert, ku_rsa, ZTP__ARRAY_LEN(ku_rsa)));

@@ -333,8 +333,7 @@ START_TEST(test_new_free)
 		     ZTP_EPARSE);
 	/* Revocation and CRLs need a store. */
 	ck_assert_rc(ztp_ca_revoke(c, "01", 0), ZTP_ESTATE);
-	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_iss_key, NULL, NULL),
-		     ZTP_OK);
+	ck_assert_rc(ztp_ca_load(c, g_iss_cert, g_iss_key, NULL, NULL), ZTP_OK);
 	ck_assert_rc(ztp_ca_crl(c, &pem, 0), ZTP_ESTATE);
 	ck_assert_rc(ztp_ca_issue(c, NULL, "x", 1, "d", NULL, "factory", 0),
 		     ZTP_EINVAL);
@@ -1151,8 +1150,33 @@ START_TEST(test_issue_bad_signature)
 		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, req, NULL,
 					       "dev-1", NULL, "operational", 0),
 			     ZTP_OK);
+		/* The key went in undecoded (see ca_internal.h): check it
+		 * on the certificate as a relying party parses it. */
+		ck_assert_ptr_null(X509_get0_pubkey(out));
+		ERR_clear_error();
+		{
+			unsigned char *der = NULL;
+			const unsigned char *p;
+			int dlen = i2d_X509(out, &der);
+			X509 *back;
+
+			ck_assert_int_gt(dlen, 0);
+			p = der;
+			back = d2i_X509(NULL, &p, dlen);
+			ck_assert_ptr_nonnull(back);
+			ck_assert_int_eq(X509_check_private_key(back, k), 1);
+			X509_free(back);
+			OPENSSL_free(der);
+		}
+		X509_free(out);
+		/* Possession established by the caller: no request at all. */
+		out = NULL;
+		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, NULL, k,
+					       "dev-1", NULL, "operational", 0),
+			     ZTP_OK);
 		ck_assert_int_eq(X509_check_private_key(out, k), 1);
 		X509_free(out);
+		ck_assert_uint_eq(cert_count(), before + 2);
 		EVP_PKEY_free(other);
 	}
 	BIO_free(b);
