@@ -910,7 +910,12 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 				-1, -1, 0) == 1,
 			ZTP_ENOMEM, "ca: names");
 	ZTP_CHECK(set_validity(cert, nb, na));
-	if (req != NULL && req_pub == X509_REQ_get0_pubkey(req))
+	/* EC points and Ed25519 keys are parsed to the exact length, so the
+	 * bytes are the key; an RSA key's DER may hide trailing bytes that
+	 * the decoder ignores, so RSA keys are encoded afresh. */
+	if (req != NULL && req_pub == X509_REQ_get0_pubkey(req) &&
+	    (EVP_PKEY_get_base_id(req_pub) == EVP_PKEY_EC ||
+	     EVP_PKEY_get_base_id(req_pub) == EVP_PKEY_ED25519))
 		ZTP_CHECK(copy_pubkey(cert, X509_REQ_get_X509_PUBKEY(req)));
 	else
 		ZTP_ENSURE_OSSL(X509_set_pubkey(cert, req_pub) == 1,

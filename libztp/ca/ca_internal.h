@@ -21,10 +21,11 @@
  * req_pub  the public key to certify; NULL takes it from req. Borrowed.
  * out_cert the signed certificate (X509_free), set only on success, after
  *          it has been recorded in the store. When the key certified is
- *          the request's own, the certificate carries the request's
- *          encoded public key as is, undecoded: X509_get0_pubkey() on it
- *          fails (re-parse the DER if the key object is needed; the key
- *          is req_pub). Encoding it (i2d_X509, PEM) works as usual.
+ *          the request's own EC or Ed25519 key, the certificate carries
+ *          the request's encoded public key as is, undecoded:
+ *          X509_get0_pubkey() on it fails (re-parse the DER if the key
+ *          object is needed; the key is req_pub). Encoding it (i2d_X509,
+ *          PEM) works as usual.
  * serial_hex_out  receives the lowercase hex serial (NUL-terminated); may
  *          be NULL.
  * not_after_out   may be NULL.
