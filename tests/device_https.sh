@@ -74,7 +74,8 @@ start_server() { # start_server SERVERCERT [server options...]
 	shift
 	rm -f "$T/port" "$T/server.log"
 	"$PYTHON3" "$SERVER" --cert "$T/$cert.pem" --key "$T/$cert.key" \
-		--client-ca "$T/mfgca.pem" --issuer-cert "$T/devca.pem" \
+		--client-ca "$T/mfgca.pem" --client-ca "$T/devca.pem" \
+		--issuer-cert "$T/devca.pem" \
 		--issuer-key "$T/devca.key" --port-file "$T/port" \
 		--log "$T/server.log" "$@" 2>>"$T/server.stderr" &
 	SRV_PID=$!
@@ -100,14 +101,16 @@ requests() { # requests ENDPOINT -> number of requests the server saw
 	grep -c "\"/ztp/v1/$1\"" "$T/server.log"
 }
 
-write_config() { # write_config CAFILE
+write_config() { # write_config CAFILE [STATE [FIRMWARE]]
 	cat >"$T/device.json" <<EOF
 {
+  "registration": {"device_type": "sensor", "firmware_version": "${3:-1.0}",
+                   "capabilities": ["temp"]},
   "factory_key": "file:factory.key",
   "factory_cert": "factory.pem",
   "base_url": "https://127.0.0.1:$PORT",
   "ca_file": "$1",
-  "state_dir": "state",
+  "state_dir": "${2:-state}",
   "connect_timeout_ms": 5000,
   "timeout_ms": 20000,
   "retry": {"max_attempts": 4, "base_delay_ms": 10, "max_delay_ms": 50,
@@ -300,6 +303,70 @@ check "rerun reused the pending key" \
 check "pending slot became current" [ "$(current_slot)" = "$pending" ]
 check "and its cert matches" same_pubkey "$T/pending.key" \
 	"$T/state/bootstrap/$pending/cert.pem"
+
+# ---------------------------------------------------------------- lifecycle
+# run from nothing: bootstrap, register, credentials. The first probe of a
+# rotation fails (scripted 403), so the old credential must stay current.
+stop_server
+start_server server --tenant acme --script assignment=403
+write_config srvca.pem life
+L="$T/life"
+dev --json run >"$T/out" 2>"$T/err"
+rc=$?
+check "run from scratch (rc=$rc: $(cat "$T/err"))" [ $rc -eq 0 ]
+check "run did bootstrap, register, credentials" \
+	grep -q '"actions":\["bootstrap","register","credentials"\]' "$T/out"
+op_slot() {
+	sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$L/operational/current.json"
+}
+O="$L/operational/$(op_slot)"
+check "operational cert chains to the device CA" \
+	ossl verify -CAfile "$T/devca.pem" "$O/cert.pem"
+check "operational key matches" same_pubkey "$O/key.pem" "$O/cert.pem"
+check "credentials used the bootstrap certificate" \
+	grep -q '"/ztp/v1/credentials", "peer_cn": "dev-0001", "status": 200' "$T/server.log"
+check "status shows the tenant" "$PYTHON3" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["status"]
+o = s["credentials"]["operational"]
+assert o["tenant"] == "acme" and o["rotation_due"] < o["not_after"], o
+assert s["registration"]["firmware_version"] == "1.0", s
+' "$T/out"
+
+n=$(grep -c . "$T/server.log")
+dev run >"$T/out" 2>"$T/err"
+check "run again: nothing to do" grep -q "nothing to do" "$T/out"
+check "and no request" [ "$(grep -c . "$T/server.log")" -eq "$n" ]
+
+before_op=$(cat "$L/operational/current.json")
+dev rotate >/dev/null 2>"$T/err"
+rc=$?
+check "rotation whose probe is refused fails (rc=$rc)" [ $rc -eq 1 ]
+check "old operational credential still current" \
+	[ "$(sed 's/,"pending":.*//' "$L/operational/current.json")" = \
+	  "$(echo "$before_op" | sed 's/,"pending":.*//')" ]
+check "new one pending" grep -q '"pending":"[ab]"' "$L/operational/current.json"
+dev --json run >"$T/out" 2>"$T/err"
+rc=$?
+check "run finishes the rotation (rc=$rc)" grep -q '"actions":\["rotate"\]' "$T/out"
+check "without a second rotate request" [ "$(requests rotate)" -eq 1 ]
+check "after a second probe" [ "$(requests assignment)" -eq 2 ]
+check "rotated credential is current" \
+	[ "$(cat "$L/operational/current.json")" != "$before_op" ]
+O="$L/operational/$(op_slot)"
+check "rotated key matches" same_pubkey "$O/key.pem" "$O/cert.pem"
+
+dev --json assignment >"$T/out" 2>"$T/err"
+check "assignment names the tenant" grep -q '"tenant":"acme"' "$T/out"
+prev=$(op_slot)
+dev -q rotate 2>"$T/err"
+check "plain rotation switches slots" [ "$(op_slot)" != "$prev" ]
+
+# A firmware update calls for registering again, nothing else.
+write_config srvca.pem life 2.0
+dev --json run >"$T/out" 2>"$T/err"
+check "new firmware: run registers again" \
+	grep -q '"actions":\["register"\]' "$T/out"
 
 # ---------------------------------------------------------------- usage
 "$TOOL" bootstrap >/dev/null 2>&1

@@ -3,7 +3,8 @@
 """A small, independent HTTPS bootstrap server for the device tests.
 
 It implements the challenge and bootstrap endpoints of the protocol
-(doc/PROTOCOL.md) with nothing but the Python standard library and the
+(doc/PROTOCOL.md) and the device side's view of the later ones (register,
+credentials, rotate, assignment: which certificate may call which) with nothing but the Python standard library and the
 openssl command-line tool, so that the device's wire format is checked by
 an implementation that shares no code with libztp: the transcript
 signature is verified with `openssl dgst -verify`, the certificate is
@@ -17,6 +18,7 @@ Scripted misbehaviour for the retry and refusal tests:
   --hang ENDPOINT              never answer the first request to ENDPOINT
   --wrong-key                  issue the certificate for another key
   --wrong-device               issue the certificate naming another device
+  --tenant T                   operational certificates carry tenant T
 
 Every request is logged as one JSON line: path, peer certificate CN, status.
 """
@@ -57,6 +59,8 @@ class State:
             self.script[ep] = [x for x in statuses.split(",") if x]
         self.hang = set(args.hang or [])
         self.serial = 1000
+        self.kinds = {}          # serial -> "bootstrap" | "operational"
+        self.registrations = {}
         with open(args.issuer_cert) as f:
             self.issuer_pem = f.read()
 
@@ -133,7 +137,109 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.challenge(req)
         if ep == "bootstrap":
             return self.bootstrap(req)
-        return self.error(404, "not_found", "no such endpoint")
+        if ep in ("register", "credentials", "rotate", "assignment"):
+            return self.lifecycle(ep, req)
+        return self.error(404, "unknown_endpoint", "no such endpoint")
+
+    def peer_kind(self):
+        cert = self.connection.getpeercert()
+        if not cert:
+            return None
+        with self.server.state.lock:
+            return self.server.state.kinds.get(
+                int(cert["serialNumber"], 16))
+
+    def lifecycle(self, ep, req):
+        st = self.server.state
+        allowed = {"register": ("bootstrap",),
+                   "credentials": ("bootstrap", "operational"),
+                   "rotate": ("operational",),
+                   "assignment": ("operational",)}[ep]
+        kind = self.peer_kind()
+        if kind not in allowed:
+            return self.error(401, "peer_certificate_mismatch",
+                              "%s needs a %s certificate, not %s" %
+                              (ep, " or ".join(allowed), kind))
+        dev = self.peer_cn()
+        ns = "%s/%s" % (st.args.tenant, dev) if st.args.tenant else None
+        if ep == "register":
+            if set(req) != {"device_type", "firmware_version",
+                            "capabilities"}:
+                return self.error(400, "malformed_request", "bad request")
+            with st.lock:
+                st.registrations[dev] = req
+            rec = dict(req)
+            rec["device_id"] = dev
+            return self.reply(200, rec)
+        if ep == "assignment":
+            if req != {}:
+                return self.error(400, "malformed_request", "bad request")
+            return self.reply(200, {
+                "tenant": st.args.tenant, "namespace": ns,
+                "policy": {"version": 1, "statements": [
+                    {"effect": "allow", "actions": ["publish"],
+                     "topics": [ns + "/#" if ns else dev + "/#"]}]}})
+        if set(req) != {"csr"}:
+            return self.error(400, "malformed_request", "bad request")
+        with tempfile.TemporaryDirectory() as d:
+            r = self.issue(d, req["csr"], dev, "operational", 365)
+        if isinstance(r, tuple) and len(r) == 2:
+            cert, na = r
+            return self.reply(200, {"certificate": cert,
+                                    "chain": [st.issuer_pem],
+                                    "not_after": rfc3339(na),
+                                    "tenant": st.args.tenant,
+                                    "namespace": ns})
+        return r
+
+    def issue(self, d, csr_pem, dev, kind, days):
+        """Issue a certificate for the CSR; (pem, not_after) or an error
+        already sent."""
+        st = self.server.state
+
+        def p(name):
+            return os.path.join(d, name)
+        with open(p("csr.pem"), "w") as f:
+            f.write(csr_pem)
+        rc, _, _ = openssl("req", "-in", p("csr.pem"), "-verify", "-noout")
+        if rc != 0:
+            return self.error(400, "bad_csr", "CSR signature")
+        name = dev + "-other" if st.args.wrong_device else dev
+        san = "URI:urn:ztp:device:%s" % name
+        if kind == "operational" and st.args.tenant:
+            san += ",URI:urn:ztp:tenant:%s" % st.args.tenant
+        with open(p("ext.cnf"), "w") as f:
+            f.write("[v3]\nsubjectAltName=%s\n"
+                    "basicConstraints=critical,CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\n"
+                    "extendedKeyUsage=clientAuth\n" % san)
+        with st.lock:
+            st.serial += 1
+            serial = st.serial
+            st.kinds[serial] = kind
+        extra = []
+        if st.args.wrong_key:
+            openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", p("other.key"))
+            openssl("pkey", "-in", p("other.key"), "-pubout", "-out",
+                    p("other.pub"))
+            extra = ["-force_pubkey", p("other.pub")]
+        rc, _, err = openssl(
+            "x509", "-req", "-in", p("csr.pem"), "-CA",
+            st.args.issuer_cert, "-CAkey", st.args.issuer_key,
+            "-set_serial", str(serial), "-days", str(days), "-subj",
+            "/CN=" + name, "-extfile", p("ext.cnf"), "-extensions", "v3",
+            "-out", p("cert.pem"), *extra)
+        if rc != 0:
+            sys.stderr.write(err.decode())
+            return self.error(500, "internal_error", "issuance failed")
+        with open(p("cert.pem")) as f:
+            cert = f.read()
+        rc, out, _ = openssl("x509", "-in", p("cert.pem"), "-noout",
+                             "-enddate")
+        na = datetime.datetime.strptime(
+            out.decode().strip().split("=", 1)[1], "%b %d %H:%M:%S %Y GMT")
+        return cert, na
 
     def challenge(self, req):
         st = self.server.state
@@ -195,38 +301,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if rc != 0:
                 return self.error(401, "bad_signature",
                                   "transcript signature")
-            name = dev + "-other" if st.args.wrong_device else dev
-            with open(p("ext.cnf"), "w") as f:
-                f.write("[v3]\nsubjectAltName=URI:urn:ztp:device:%s\n"
-                        "basicConstraints=critical,CA:FALSE\n"
-                        "keyUsage=critical,digitalSignature\n"
-                        "extendedKeyUsage=clientAuth\n" % name)
-            with st.lock:
-                st.serial += 1
-                serial = st.serial
-            extra = []
-            if st.args.wrong_key:
-                openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-out", p("other.key"))
-                openssl("pkey", "-in", p("other.key"), "-pubout", "-out",
-                        p("other.pub"))
-                extra = ["-force_pubkey", p("other.pub")]
-            rc, _, err = openssl(
-                "x509", "-req", "-in", p("csr.pem"), "-CA",
-                st.args.issuer_cert, "-CAkey", st.args.issuer_key,
-                "-set_serial", str(serial), "-days", "1", "-subj",
-                "/CN=" + name, "-extfile", p("ext.cnf"), "-extensions", "v3",
-                "-out", p("cert.pem"), *extra)
-            if rc != 0:
-                sys.stderr.write(err.decode())
-                return self.error(500, "internal_error", "issuance failed")
-            with open(p("cert.pem")) as f:
-                cert = f.read()
-            rc, out, _ = openssl("x509", "-in", p("cert.pem"), "-noout",
-                                 "-enddate")
-            na = datetime.datetime.strptime(
-                out.decode().strip().split("=", 1)[1],
-                "%b %d %H:%M:%S %Y GMT")
+            r = self.issue(d, req["csr"], dev, "bootstrap", 1)
+        if not (isinstance(r, tuple) and len(r) == 2):
+            return r
+        cert, na = r
         self.reply(200, {"certificate": cert, "chain": [st.issuer_pem],
                          "not_after": rfc3339(na)})
 
@@ -235,7 +313,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
-    ap.add_argument("--client-ca", required=True)
+    ap.add_argument("--client-ca", required=True, action="append")
     ap.add_argument("--issuer-cert", required=True)
     ap.add_argument("--issuer-key", required=True)
     ap.add_argument("--port-file", required=True)
@@ -244,12 +322,14 @@ def main():
     ap.add_argument("--hang", action="append")
     ap.add_argument("--wrong-key", action="store_true")
     ap.add_argument("--wrong-device", action="store_true")
+    ap.add_argument("--tenant")
     args = ap.parse_args()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(args.cert, args.key)
-    ctx.load_verify_locations(args.client_ca)
+    for ca in args.client_ca:
+        ctx.load_verify_locations(ca)
     ctx.verify_mode = ssl.CERT_REQUIRED
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

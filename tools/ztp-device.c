@@ -39,9 +39,15 @@ static void usage(FILE *f)
 		"COMMAND\n"
 		"\n"
 		"commands:\n"
-		"  bootstrap   obtain a bootstrap certificate with the factory "
-		"identity\n"
-		"  status      show the stored credentials\n"
+		"  bootstrap    obtain a bootstrap certificate with the "
+		"factory identity\n"
+		"  register     register type, firmware and capabilities\n"
+		"  credentials  obtain operational credentials\n"
+		"  rotate       replace the operational credentials (probed "
+		"first)\n"
+		"  assignment   show the tenant, namespace and policy\n"
+		"  run          do whatever is still needed, safe to repeat\n"
+		"  status       show the stored credentials\n"
 		"\n"
 		"options:\n"
 		"  -c, --config FILE  device configuration "
@@ -268,7 +274,7 @@ static void print_cred(const char *label, const char *creds)
 }
 
 static int show_status(const struct opts *o, ztp_device *dev,
-		       const char *cmd)
+		       const char *cmd, const char *extra)
 {
 	char *json = NULL;
 	char id[80], dir[4096], creds[16384];
@@ -280,13 +286,14 @@ static int show_status(const struct opts *o, ztp_device *dev,
 	if (o->json) {
 		printf("{\"ok\":true,\"command\":");
 		print_json_string(stdout, cmd);
-		printf(",\"status\":%s}\n", json);
+		printf(",%s\"status\":%s}\n", extra != NULL ? extra : "",
+		       json);
 	} else if (!o->quiet || strcmp(cmd, "status") == 0) {
 		if (!jget(json, "device_id", id, sizeof(id)))
 			strcpy(id, "?");
 		if (!jget(json, "state_dir", dir, sizeof(dir)))
 			strcpy(dir, "?");
-		if (strcmp(cmd, "status") != 0)
+		if (strcmp(cmd, "status") != 0 && extra == NULL)
 			printf("%s: ok\n", cmd);
 		printf("%-12s %s\n", "device", id);
 		printf("%-12s %s\n", "state dir", dir);
@@ -294,9 +301,76 @@ static int show_status(const struct opts *o, ztp_device *dev,
 			print_cred("bootstrap", creds);
 			print_cred("operational", creds);
 		}
+		if (jget(json, "registration", creds, sizeof(creds)) &&
+		    strcmp(creds, "null") != 0) {
+			char t[80], fw[80];
+
+			if (!jget(creds, "device_type", t, sizeof(t)))
+				strcpy(t, "?");
+			if (!jget(creds, "firmware_version", fw, sizeof(fw)))
+				strcpy(fw, "?");
+			printf("%-12s %s, firmware %s\n", "registered", t, fw);
+		}
 	}
 	ztp_free(json);
 	return EXIT_OK;
+}
+
+static int show_assignment(const struct opts *o, ztp_device *dev)
+{
+	char *json = NULL;
+	char v[512];
+	int rc;
+
+	rc = ztp_device_assignment(dev, &json);
+	if (rc < 0)
+		return fail(o, "assignment", rc, false);
+	if (o->json) {
+		printf("{\"ok\":true,\"command\":\"assignment\","
+		       "\"assignment\":%s}\n",
+		       json);
+	} else if (!o->quiet) {
+		if (!jget(json, "tenant", v, sizeof(v)))
+			strcpy(v, "null");
+		printf("%-12s %s\n", "tenant",
+		       strcmp(v, "null") == 0 ? "(none)" : v);
+		if (!jget(json, "namespace", v, sizeof(v)))
+			strcpy(v, "null");
+		printf("%-12s %s\n", "namespace",
+		       strcmp(v, "null") == 0 ? "(none)" : v);
+		printf("%-12s %s\n", "assignment", json);
+	}
+	ztp_free(json);
+	return EXIT_OK;
+}
+
+static int do_run(const struct opts *o, ztp_device *dev)
+{
+	char *report = NULL, *extra = NULL, actions[512];
+	int rc, code;
+	size_t n;
+
+	rc = ztp_device_run(dev, &report);
+	if (rc < 0)
+		return fail(o, "run", rc, false);
+	if (!jget(report, "actions", actions, sizeof(actions)))
+		strcpy(actions, "[]");
+	if (!o->json && !o->quiet)
+		printf("run: %s\n", strcmp(actions, "[]") == 0
+					    ? "nothing to do"
+					    : actions);
+	n = strlen(actions) + sizeof("\"actions\":,");
+	extra = malloc(n);
+	if (extra == NULL) {
+		ztp_free(report);
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EXIT_LOCAL;
+	}
+	snprintf(extra, n, "\"actions\":%s,", actions);
+	code = show_status(o, dev, "run", extra);
+	free(extra);
+	ztp_free(report);
+	return code;
 }
 
 /* ------------------------------------------------------------------ main */
@@ -314,7 +388,7 @@ int main(int argc, char **argv)
 	struct opts o = {0};
 	ztp_device *dev = NULL;
 	const char *cmd;
-	int ch, rc, code;
+	int ch, rc = 0, code;
 
 	while ((ch = getopt_long(argc, argv, "c:jvqhV", longopts, NULL)) !=
 	       -1) {
@@ -347,7 +421,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind];
-	if (strcmp(cmd, "bootstrap") != 0 && strcmp(cmd, "status") != 0) {
+	if (strcmp(cmd, "bootstrap") != 0 && strcmp(cmd, "status") != 0 &&
+	    strcmp(cmd, "register") != 0 && strcmp(cmd, "credentials") != 0 &&
+	    strcmp(cmd, "rotate") != 0 && strcmp(cmd, "assignment") != 0 &&
+	    strcmp(cmd, "run") != 0) {
 		fprintf(stderr, "%s: unknown command \"%s\"\n", prog, cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -367,14 +444,27 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (strcmp(cmd, "bootstrap") == 0) {
-		rc = ztp_device_bootstrap(dev);
-		if (rc < 0) {
-			code = fail(&o, cmd, rc, false);
-			goto out;
-		}
+	if (strcmp(cmd, "assignment") == 0) {
+		code = show_assignment(&o, dev);
+		goto out;
 	}
-	code = show_status(&o, dev, cmd);
+	if (strcmp(cmd, "run") == 0) {
+		code = do_run(&o, dev);
+		goto out;
+	}
+	if (strcmp(cmd, "bootstrap") == 0)
+		rc = ztp_device_bootstrap(dev);
+	else if (strcmp(cmd, "register") == 0)
+		rc = ztp_device_register(dev);
+	else if (strcmp(cmd, "credentials") == 0)
+		rc = ztp_device_credentials(dev);
+	else if (strcmp(cmd, "rotate") == 0)
+		rc = ztp_device_rotate(dev);
+	if (rc < 0) {
+		code = fail(&o, cmd, rc, false);
+		goto out;
+	}
+	code = show_status(&o, dev, cmd, NULL);
 out:
 	ztp_device_free(dev);
 	return code;

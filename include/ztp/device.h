@@ -225,12 +225,84 @@ ZTP_EXTERN int ztp_device_load_config(ztp_device *dev, const char *path);
 ZTP_EXTERN int ztp_device_bootstrap(ztp_device *dev);
 
 /**
+ * Register the device (DESIGN.md phase 3): send the configured
+ * `device_type`, `firmware_version` and `capabilities` to the `register`
+ * endpoint, authenticated by the current bootstrap certificate, and keep
+ * the request and the server's record in `registration.json` in the state
+ * directory (ztp_device_run() registers again when the configuration no
+ * longer matches it, e.g. after a firmware update).
+ * @return #ZTP_OK; #ZTP_EINVAL (no registration configured); #ZTP_ESTATE
+ *         (no bootstrap credential, or the state directory is locked);
+ *         #ZTP_EEXPIRED (the bootstrap certificate has expired); the
+ *         transport codes of ztp_device_bootstrap().
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_register(ztp_device *dev);
+
+/**
+ * Obtain long-lived operational credentials: a fresh key of the configured
+ * type, a CSR sent to the `credentials` endpoint authenticated by the
+ * current operational certificate if it is valid, else by the bootstrap
+ * certificate. The answer (`certificate`, `chain`, `not_after`, `tenant`,
+ * `namespace`) is checked like a bootstrap answer, and the tenant must be
+ * the one in the certificate. Stored and made current like the bootstrap
+ * credential, with the same resume rules.
+ * @return as ztp_device_register(); #ZTP_ESTATE when neither credential
+ *         is valid.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_credentials(ztp_device *dev);
+
+/**
+ * Rotate the operational credential: a fresh key and CSR sent to the
+ * `rotate` endpoint, authenticated by the current operational certificate.
+ * The new credential is written to the spare slot and **probed** with an
+ * `assignment` call over mutual TLS with it; only if the probe succeeds is
+ * it made current. If the probe fails the old credential stays current and
+ * the new one pending: the next rotate (or run) probes it again without a
+ * new request.
+ * @return as ztp_device_credentials(); #ZTP_ESTATE (no operational
+ *         credential); #ZTP_EEXPIRED (it has expired: use
+ *         ztp_device_credentials() with the bootstrap certificate).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_rotate(ztp_device *dev);
+
+/**
+ * Fetch the device's assignment with the current operational credential:
+ * `{"tenant": id|null, "namespace": str|null, "policy": object|null}`.
+ * @param[out] json freed with ztp_free()
+ * @return as ztp_device_rotate().
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_assignment(ztp_device *dev, char **json);
+
+/**
+ * Do whatever the device still needs, in order: bootstrap (when there is
+ * no valid bootstrap certificate and no usable operational one), register
+ * (when the stored registration differs from the configured one),
+ * credentials (when there is no valid operational certificate), rotate
+ * (when a rotation is pending or due: at `rotate_at_percent` of the
+ * lifetime, plus a per-certificate jitter of up to 5 % of it). Safe to run
+ * at any time and after any interruption; with everything in order it
+ * makes no request.
+ * @param[out] report if not NULL, `{"actions": ["bootstrap", …]}` (the
+ *             operations performed), freed with ztp_free()
+ * @return #ZTP_OK or the code of the first operation that failed.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_device_run(ztp_device *dev, char **report);
+
+/**
  * Describe the stored credentials as JSON:
  * `{"device_id": "…"|null, "state_dir": "…", "credentials":
- * {"bootstrap": C|null, "operational": C|null}}` where C is
- * `{"slot","device_id","serial","not_before","not_after","expired",
- * "fingerprint","tenant"(or null)}` (times RFC 3339; fingerprint: SHA-256
- * of the certificate DER, lowercase hex). Does not contact the server.
+ * {"bootstrap": C|null, "operational": C|null}, "registration": R|null}`
+ * where C is `{"slot","device_id","serial","not_before","not_after",
+ * "expired","fingerprint","tenant"(or null)}` plus `"rotation_due"` for
+ * the operational credential (times RFC 3339; fingerprint: SHA-256 of the
+ * certificate DER, lowercase hex) and R is the last registration sent
+ * (`{"device_type","firmware_version","capabilities"}`). Does not contact
+ * the server.
  * @param[out] json freed with ztp_free()
  * @return #ZTP_OK, #ZTP_EINVAL (no state directory), #ZTP_EIO, #ZTP_EPARSE
  *         (corrupt manifest or credential files), #ZTP_EMISMATCH (manifest

@@ -228,8 +228,8 @@ cleanup:
 
 /* ------------------------------------------------------------------ flow */
 
-static void step_event(ztp_device *dev, const char *op, const char *step,
-		       json_object *extra)
+void ztp__dev_step_event(ztp_device *dev, const char *op, const char *step,
+			 json_object *extra)
 {
 	json_object *f = extra != NULL ? extra : json_object_new_object();
 
@@ -243,7 +243,7 @@ static void step_event(ztp_device *dev, const char *op, const char *step,
 	ztp__dev_event(dev, "device.step", f);
 }
 
-static void fail_event(ztp_device *dev, const char *op, int rc)
+void ztp__dev_fail_event(ztp_device *dev, const char *op, int rc)
 {
 	char detail[1024];
 	json_object *f;
@@ -253,7 +253,7 @@ static void fail_event(ztp_device *dev, const char *op, int rc)
 	if (f != NULL && ztp__json_add_str(f, "error", ztp_status_name(rc)) ==
 				 0 &&
 	    ztp__json_add_str(f, "detail", detail) == 0)
-		step_event(dev, op, "failed", f);
+		ztp__dev_step_event(dev, op, "failed", f);
 	else
 		json_object_put(f);
 	(void)ztp__err(rc, "%s", detail);
@@ -311,7 +311,7 @@ static int bootstrap_exchange(ztp_device *dev, const char *id, EVP_PKEY *key,
 	json_object_put(req);
 	json_object_put(resp);
 	req = resp = NULL;
-	step_event(dev, "bootstrap", "challenge", NULL);
+	ztp__dev_step_event(dev, "bootstrap", "challenge", NULL);
 
 	ZTP_CHECK(ztp__dev_transcript(&tr, id, nonce, csr_der, csr_len));
 	ZTP_CHECK(ztp__sigalg_for_key(&alg, dev->cfg.factory_key));
@@ -350,13 +350,12 @@ cleanup:
 	return rc;
 }
 
-static json_object *cert_fields(X509 *cert, STACK_OF(X509) *chain)
+json_object *ztp__dev_cert_fields(X509 *cert)
 {
 	json_object *f = json_object_new_object();
 	int64_t na = 0;
 	char ts[32];
 
-	(void)chain;
 	if (f == NULL)
 		return NULL;
 	if (ztp__asn1_time(&na, X509_get0_notAfter(cert)) == ZTP_OK) {
@@ -369,30 +368,35 @@ static json_object *cert_fields(X509 *cert, STACK_OF(X509) *chain)
 	return f;
 }
 
-int ztp_device_bootstrap(ztp_device *dev)
+int ztp__dev_begin(ztp_device *dev, const char *op, char id[ZTP_ID_MAX + 1],
+		   int *lock)
+{
+	int rc = ZTP_OK;
+
+	*lock = -1;
+	ZTP_CHECK(ztp__dev_id(dev, id));
+	ZTP_ENSURE(dev->cfg.base_url != NULL, ZTP_EINVAL,
+		   "%s: no server base URL configured", op);
+	ZTP_ENSURE(dev->cfg.ca_file != NULL, ZTP_EINVAL,
+		   "%s: no CA bundle configured", op);
+	ZTP_ENSURE(dev->cfg.state_dir != NULL, ZTP_EINVAL,
+		   "%s: no state directory configured", op);
+	ZTP_CHECK(ztp__dev_state_open(dev->cfg.state_dir, lock));
+cleanup:
+	return rc;
+}
+
+int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id)
 {
 	int rc = ZTP_OK, round;
-	int lock = -1;
-	char id[ZTP_ID_MAX + 1];
 	EVP_PKEY *key = NULL;
 	ztp__dev_cred ready = {0};
 	ztp__dev_issued issued = {0};
-	const char *state;
+	const char *state = dev->cfg.state_dir;
 
-	ZTP_ARG(dev != NULL);
-	ZTP_CHECK(ztp__dev_id(dev, id));
 	ZTP_ENSURE(dev->cfg.factory_key != NULL, ZTP_EINVAL,
 		   "bootstrap: no factory identity configured");
-	ZTP_ENSURE(dev->cfg.base_url != NULL, ZTP_EINVAL,
-		   "bootstrap: no server base URL configured");
-	ZTP_ENSURE(dev->cfg.ca_file != NULL, ZTP_EINVAL,
-		   "bootstrap: no CA bundle configured");
-	ZTP_ENSURE(dev->cfg.state_dir != NULL, ZTP_EINVAL,
-		   "bootstrap: no state directory configured");
-	state = dev->cfg.state_dir;
-	ZTP_CHECK(ztp__dev_state_open(state, &lock));
-	step_event(dev, "bootstrap", "start", NULL);
-
+	ztp__dev_step_event(dev, "bootstrap", "start", NULL);
 	ZTP_CHECK(ztp__dev_pending_begin(&key, &ready, state,
 					 ZTP__DEV_BOOTSTRAP,
 					 dev->cfg.key_type, id,
@@ -402,11 +406,11 @@ int ztp_device_bootstrap(ztp_device *dev)
 		 * it was made current. */
 		ZTP_CHECK(ztp__dev_pending_commit(state, ZTP__DEV_BOOTSTRAP,
 						  ready.cert, ready.chain));
-		step_event(dev, "bootstrap", "resumed",
-			   cert_fields(ready.cert, ready.chain));
+		ztp__dev_step_event(dev, "bootstrap", "resumed",
+				    ztp__dev_cert_fields(ready.cert));
 		goto cleanup;
 	}
-	step_event(dev, "bootstrap", "key", NULL);
+	ztp__dev_step_event(dev, "bootstrap", "key", NULL);
 
 	/* A challenge that expired while the request was being retried, was
 	 * consumed by an attempt whose answer was lost, or that a restarted
@@ -417,7 +421,8 @@ int ztp_device_bootstrap(ztp_device *dev)
 		    (strcmp(dev->server_error, "challenge_expired") == 0 ||
 		     strcmp(dev->server_error, "challenge_replayed") == 0 ||
 		     strcmp(dev->server_error, "challenge_invalid") == 0)) {
-			step_event(dev, "bootstrap", "new_challenge", NULL);
+			ztp__dev_step_event(dev, "bootstrap", "new_challenge",
+					    NULL);
 			continue;
 		}
 		ZTP_CHECK(rc);
@@ -425,14 +430,27 @@ int ztp_device_bootstrap(ztp_device *dev)
 	}
 	ZTP_CHECK(ztp__dev_pending_commit(state, ZTP__DEV_BOOTSTRAP,
 					  issued.cert, issued.chain));
-	step_event(dev, "bootstrap", "done",
-		   cert_fields(issued.cert, issued.chain));
+	ztp__dev_step_event(dev, "bootstrap", "done",
+			    ztp__dev_cert_fields(issued.cert));
 cleanup:
-	if (rc < 0)
-		fail_event(dev, "bootstrap", rc);
 	ztp__dev_issued_free(&issued);
 	ztp__dev_cred_free(&ready);
 	EVP_PKEY_free(key);
+	return rc;
+}
+
+int ztp_device_bootstrap(ztp_device *dev)
+{
+	int rc = ZTP_OK;
+	int lock = -1;
+	char id[ZTP_ID_MAX + 1];
+
+	ZTP_ARG(dev != NULL);
+	ZTP_CHECK(ztp__dev_begin(dev, "bootstrap", id, &lock));
+	ZTP_CHECK(ztp__dev_bootstrap_locked(dev, id));
+cleanup:
+	if (rc < 0)
+		ztp__dev_fail_event(dev, "bootstrap", rc);
 	ztp__dev_state_close(lock);
 	return rc;
 }

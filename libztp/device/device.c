@@ -687,7 +687,8 @@ cleanup:
 	return rc;
 }
 
-static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now)
+static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now,
+		     int rotate_percent)
 {
 	int rc = ZTP_OK;
 	json_object *o = NULL;
@@ -714,6 +715,12 @@ static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now)
 	ZTP_CHECK(ztp__json_add_str(o, "not_after", ts));
 	ZTP_CHECK(ztp__json_add(o, "expired", json_object_new_boolean(now >= na)));
 	ZTP_CHECK(ztp__json_add_str(o, "fingerprint", hex));
+	if (rotate_percent > 0) {
+		ztp__time_rfc3339(ts, ztp__dev_rotation_due(nb, na,
+							    rotate_percent,
+							    fp));
+		ZTP_CHECK(ztp__json_add_str(o, "rotation_due", ts));
+	}
 	rc = ztp__cert_san_id(tenant, cr->cert, ZTP_URN_TENANT);
 	if (rc == ZTP_ENOTFOUND) {
 		ztp_error_clear();
@@ -767,7 +774,10 @@ int ztp_device_status(ztp_device *dev, char **json)
 			continue;
 		}
 		ZTP_CHECK(rc);
-		ZTP_CHECK(cred_json(&one, &cr, now));
+		ZTP_CHECK(cred_json(&one, &cr, now,
+				    k == ZTP__DEV_OPERATIONAL
+					    ? dev->cfg.rotate_percent
+					    : 0));
 		ZTP_CHECK(ztp__json_add(
 			creds, ztp__dev_kind_name((ztp__dev_kind)k), one));
 		one = NULL;
@@ -776,6 +786,13 @@ int ztp_device_status(ztp_device *dev, char **json)
 	rc = ZTP_OK;
 	ZTP_CHECK(ztp__json_add(root, "credentials", creds));
 	creds = NULL;
+	ZTP_CHECK(ztp__dev_registration_read(&one, dev->cfg.state_dir));
+	if (one != NULL) {
+		ZTP_CHECK(ztp__json_add(root, "registration", one));
+		one = NULL;
+	} else {
+		ZTP_CHECK(ztp__json_add_str(root, "registration", NULL));
+	}
 	ZTP_CHECK(ztp__json_dump(json, root));
 cleanup:
 	ztp__dev_cred_free(&cr);

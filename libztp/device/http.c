@@ -440,7 +440,8 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 
 	ZTP_ENSURE(res.body.len > 0, ZTP_EPARSE, "%s: empty answer", endpoint);
 	ZTP_CHECK(ztp__json_parse(&root, (const char *)res.body.data,
-				  res.body.len, ZTP__DEV_RESP_MAX, 4));
+				  res.body.len, ZTP__DEV_RESP_MAX,
+				  ZTP_JSON_MAX_DEPTH));
 	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
 		   "%s: answer is not a JSON object", endpoint);
 	*out = root;

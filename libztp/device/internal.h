@@ -153,6 +153,40 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 			  bool with_tenant, EVP_PKEY *key,
 			  const char *device_id, int64_t now);
 
+/* ------------------------------------------------------------------ operations */
+
+/* Check what every network operation needs, resolve the device ID and
+ * take the state directory's lock (release with ztp__dev_state_close). */
+int ztp__dev_begin(ztp_device *dev, const char *op, char id[ZTP_ID_MAX + 1],
+		   int *lock);
+
+/* device.step events; fields (taken) may be NULL. fail_event keeps the
+ * thread's error detail. */
+void ztp__dev_step_event(ztp_device *dev, const char *op, const char *step,
+			 json_object *fields);
+void ztp__dev_fail_event(ztp_device *dev, const char *op, int rc);
+json_object *ztp__dev_cert_fields(X509 *cert);
+
+/* The operations, with the lock held. */
+int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id);
+/* Append the names of the operations performed to actions (an array). */
+int ztp__dev_run_locked(ztp_device *dev, const char *id, int64_t now,
+			json_object *actions);
+
+/* When rotation of a certificate valid [not_before, not_after) is due:
+ * at percent of its lifetime plus a jitter of up to 5 % of the lifetime
+ * drawn from the certificate's fingerprint (stable across runs, spread
+ * across a fleet), and always before not_after. */
+int64_t ztp__dev_rotation_due(int64_t not_before, int64_t not_after,
+			      int percent, const uint8_t fp[32]);
+
+/* The request last registered (a new reference), or NULL if none. */
+int ztp__dev_registration_read(json_object **request, const char *state);
+
+/* {"tenant": id|null, "namespace": str|null, "policy": object|null},
+ * closed schema. */
+int ztp__dev_parse_assignment(json_object *resp);
+
 /* ------------------------------------------------------------------ state */
 
 typedef enum ztp__dev_kind {
@@ -203,8 +237,13 @@ int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
 			   const char *key_type, const char *device_id,
 			   int64_t now);
 
-/* Write the certificate and chain into the pending slot, then make it
- * current by replacing the manifest. */
+/* Write the certificate and chain into the pending slot. */
+int ztp__dev_pending_store(const char *state, ztp__dev_kind kind, X509 *cert,
+			   STACK_OF(X509) *chain);
+/* Make the pending slot (holding cert) current by replacing the manifest. */
+int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind,
+			      X509 *cert);
+/* Both. */
 int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
 			    STACK_OF(X509) *chain);
 

@@ -7,7 +7,8 @@ libztp_internal_la_SOURCES += \
 	libztp/device/device.c \
 	libztp/device/http.c \
 	libztp/device/state.c \
-	libztp/device/bootstrap.c
+	libztp/device/bootstrap.c \
+	libztp/device/lifecycle.c
 endif
 
 if ENABLE_DEVICE

@@ -514,19 +514,18 @@ cleanup:
 	return rc;
 }
 
-int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
-			    STACK_OF(X509) *chain)
+int ztp__dev_pending_store(const char *state, ztp__dev_kind kind, X509 *cert,
+			   STACK_OF(X509) *chain)
 {
 	int rc = ZTP_OK;
 	ztp__dev_manifest m;
 	ztp__buf b = {0};
 	char *path = NULL, *pem = NULL;
-	uint8_t fp[32];
 	int i;
 
 	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
 	ZTP_ENSURE(m.pending != 0, ZTP_ESTATE,
-		   "%s: no pending credential to commit",
+		   "%s: no pending credential to store",
 		   ztp__dev_kind_name(kind));
 	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
 		ZTP_CHECK(ztp__cert_to_pem(&pem, sk_X509_value(chain, i)));
@@ -548,15 +547,40 @@ int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
 	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, m.pending,
 				     "cert.pem"));
 	ZTP_CHECK(ztp__file_write_atomic(path, pem, strlen(pem), 0644));
+cleanup:
+	ztp__buf_free(&b);
+	free(path);
+	free(pem);
+	return rc;
+}
 
+int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind,
+			      X509 *cert)
+{
+	int rc = ZTP_OK;
+	ztp__dev_manifest m;
+	uint8_t fp[32];
+
+	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
+	ZTP_ENSURE(m.pending != 0, ZTP_ESTATE,
+		   "%s: no pending credential to activate",
+		   ztp__dev_kind_name(kind));
 	ZTP_CHECK(ztp__cert_fingerprint(fp, cert));
 	ztp__hex_encode(m.fingerprint, fp, sizeof(fp));
 	m.current = m.pending;
 	m.pending = 0;
 	ZTP_CHECK(ztp__dev_manifest_write(&m, state, kind));
 cleanup:
-	ztp__buf_free(&b);
-	free(path);
-	free(pem);
+	return rc;
+}
+
+int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
+			    STACK_OF(X509) *chain)
+{
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__dev_pending_store(state, kind, cert, chain));
+	ZTP_CHECK(ztp__dev_pending_activate(state, kind, cert));
+cleanup:
 	return rc;
 }

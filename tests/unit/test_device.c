@@ -148,6 +148,13 @@ static int load_cfg(ztp_device *dev, const char *json)
 	return rc;
 }
 
+static char *state_dir(void)
+{
+	char *s = path("state");
+
+	return s;
+}
+
 #define GOOD_FACTORY                                                           \
 	"\"factory_key\":\"file:factory.key\",\"factory_cert\":\"factory.pem\""
 
@@ -902,14 +909,116 @@ START_TEST(test_backoff)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ storage */
-
-static char *state_dir(void)
+START_TEST(test_rotation_due)
 {
-	char *s = path("state");
+	uint8_t fp0[32] = {0}, fpmax[32], fp[32];
+	const int64_t nb = 1000000, life = 365 * 86400;
+	int64_t due, lo = INT64_MAX, hi = 0;
+	int i;
 
-	return s;
+	memset(fpmax, 0xff, sizeof(fpmax));
+	/* No jitter: exactly the configured fraction of the lifetime. */
+	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb + life, 67, fp0),
+			 nb + life / 100 * 67);
+	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb + 300, 50, fp0),
+			 nb + 150);
+	/* The jitter stays within 5 % of the lifetime, and before the end
+	 * even at 95 %. */
+	for (i = 0; i < 256; i++) {
+		memset(fp, i, sizeof(fp));
+		due = ztp__dev_rotation_due(nb, nb + life, 67, fp);
+		ck_assert_int_ge(due, nb + life / 100 * 67);
+		ck_assert_int_le(due, nb + life / 100 * 72);
+		lo = due < lo ? due : lo;
+		hi = due > hi ? due : hi;
+		due = ztp__dev_rotation_due(nb, nb + life, 95, fp);
+		ck_assert_int_lt(due, nb + life);
+	}
+	/* It does spread devices out. */
+	ck_assert_int_gt(hi - lo, life / 100);
+	/* (2^64 - 1) mod 6 = 3: 95 + 3. */
+	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb + 100, 95, fpmax),
+			 nb + 98);
+	/* 95 + 5 would be the end itself: one second before it. */
+	memset(fp, 0, sizeof(fp));
+	fp[7] = 5;
+	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb + 100, 95, fp), nb + 99);
+	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb, 67, fp0), nb);
+	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb - 5, 67, fp0), nb);
 }
+END_TEST
+
+START_TEST(test_parse_assignment)
+{
+	static const struct {
+		const char *json;
+		int rc;
+	} cases[] = {
+		{"{\"tenant\":\"acme\",\"namespace\":\"acme/d1\","
+		 "\"policy\":{\"a\":[{\"b\":1}]}}",
+		 0},
+		{"{\"tenant\":null,\"namespace\":null,\"policy\":null}", 0},
+		{"{}", 0},
+		{"{\"tenant\":\"a/b\"}", ZTP_EINVAL},
+		{"{\"tenant\":5}", ZTP_EPARSE},
+		{"{\"namespace\":\"acme/+\"}", ZTP_EPARSE},
+		{"{\"namespace\":\"a b\"}", ZTP_EPARSE},
+		{"{\"policy\":[]}", ZTP_EPARSE},
+		{"{\"policy\":\"allow all\"}", ZTP_EPARSE},
+		{"{\"tenant\":\"acme\",\"extra\":1}", ZTP_EPARSE},
+	};
+	size_t i;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(cases); i++) {
+		json_object *o = js(cases[i].json);
+		int rc = ztp__dev_parse_assignment(o);
+
+		ck_assert_msg(rc == cases[i].rc, "%s: got %d (%s)",
+			      cases[i].json, rc, ztp_error_last_message());
+		json_object_put(o);
+	}
+}
+END_TEST
+
+START_TEST(test_lifecycle_preconditions)
+{
+	ztp_device *dev = NULL;
+	char *st = state_dir(), *ca = path("ca.pem"), *json = NULL;
+
+	ck_assert_rc(ztp_device_new(&dev), 0);
+	ck_assert_rc(ztp_device_register(NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_device_credentials(NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_device_rotate(NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_device_run(NULL, NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_device_assignment(dev, NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_device_set_id(dev, "dev-0001"), 0);
+	ck_assert_rc(ztp_device_set_base_url(dev, "https://127.0.0.1:1"), 0);
+	ck_assert_rc(ztp_device_set_ca_file(dev, ca), 0);
+	ck_assert_rc(ztp_device_set_state_dir(dev, st), 0);
+	/* Nothing stored yet: every later step says what is missing, and
+	 * nothing touches the network (the URL's port 1 would refuse). */
+	ck_assert_rc(ztp_device_register(dev), ZTP_EINVAL); /* no config */
+	ck_assert_rc(load_cfg(dev, "{\"device_id\":\"dev-0001\","
+				   "\"base_url\":\"https://127.0.0.1:1\","
+				   "\"ca_file\":\"ca.pem\",\"state_dir\":"
+				   "\"state\",\"registration\":{\"device_type\":"
+				   "\"t\",\"firmware_version\":\"1\"}}"),
+		     0);
+	ck_assert_rc(ztp_device_register(dev), ZTP_ESTATE);
+	ck_assert_rc(ztp_device_credentials(dev), ZTP_ESTATE);
+	ck_assert_rc(ztp_device_rotate(dev), ZTP_ESTATE);
+	ck_assert_rc(ztp_device_assignment(dev, &json), ZTP_ESTATE);
+	ck_assert_ptr_null(json);
+	/* run would bootstrap first, which needs the factory identity. */
+	ck_assert_rc(ztp_device_run(dev, &json), ZTP_EINVAL);
+	ck_assert_ptr_null(json);
+	free(st);
+	free(ca);
+	ztp_device_free(dev);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ storage */
 
 static mode_t file_mode(const char *dir, ztp__dev_kind kind, char slot,
 			const char *file)
@@ -1276,6 +1385,9 @@ static Suite *device_suite(void)
 	ADD("ztp__dev_parse_error", test_parse_error);
 	ADD("ztp__dev_classify", test_classify);
 	ADD("ztp__dev_retry_delay", test_backoff);
+	ADD("ztp__dev_rotation_due", test_rotation_due);
+	ADD("ztp__dev_parse_assignment", test_parse_assignment);
+	ADD("ztp_device_lifecycle", test_lifecycle_preconditions);
 	ADD("ztp__dev_pending", test_state_slots);
 	tcase_add_test(tc, test_state_tamper);
 	ADD("ztp__dev_state_open", test_state_dir_checks);
