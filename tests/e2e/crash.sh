@@ -37,7 +37,7 @@ kill_at() {
 	d=$T/dev/$id
 	rc=0
 	ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
-		"$PY" "$E2E_DIR/crash_device.py" "$d/device.json" "$point" \
+		$PYRUN "$E2E_DIR/crash_device.py" "$d/device.json" "$point" \
 		> "$d/crash.out" 2> "$d/crash.err" || rc=$?
 	# 128 + SIGKILL from the shell; anything else means the point was
 	# not reached or the run failed.

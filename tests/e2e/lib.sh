@@ -53,23 +53,25 @@ e2e_require_tools() {
 	command -v "$OPENSSL" >/dev/null 2>&1 || e2e_die "openssl CLI not found"
 }
 
-e2e_sanitized() {
-	ldd "$ZTP_LIB" 2>/dev/null | grep -Eq 'lib(a|t|ub)san'
-}
+. "$top_srcdir/bindings/sanitizers.sh"
+ztp_san_detect "$ZTP_LIB"
 
 # The interpreter for the Python server and helpers: Debian's python3,
-# else the configured one. Sets PY.
+# else the configured one. Sets PY, and PYRUN: the command that runs it
+# with libztp loadable (with the sanitizer runtimes preloaded in an
+# instrumented build; used unquoted).
 e2e_need_python() {
 	PY=
 	for cand in /usr/bin/python3 "${PYTHON3:-}"; do
 		[ -n "$cand" ] && [ -x "$cand" ] && { PY=$cand; break; }
 	done
 	[ -n "$PY" ] || e2e_skip "no python3"
-	# An instrumented library cannot be loaded by an uninstrumented
-	# interpreter.
-	if [ "${ZTP_SANITIZERS:-0}" = 1 ] || e2e_sanitized; then
-		e2e_skip "sanitizer build: python cannot load libztp"
-	fi
+	case $ZTP_SAN in
+	tsan) e2e_skip "ThreadSanitizer build: python cannot load libztp" ;;
+	asan) ztp_san_preload "$ZTP_LIB" ||
+		e2e_skip "sanitizer runtime is not a shared library" ;;
+	esac
+	PYRUN=$(ztp_san_command "$PY")
 }
 
 # ------------------------------------------------------------------ PKI
@@ -192,8 +194,9 @@ e2e_enroll() {
 # ------------------------------------------------------------------ servers
 
 # e2e_start_server KIND NAME [ARGS...]: start the reference server KIND
-# (python or go) with TLS identity $T/pki/NAME.{pem,key}; sets E2E_PORT
-# and E2E_PID. Waits at most 60 s for it to listen.
+# (python or go, or the path of a Python test server script) with TLS
+# identity $T/pki/NAME.{pem,key}; sets E2E_PORT and E2E_PID. Waits at most
+# 60 s for it to listen.
 e2e_start_server() {
 	kind=$1
 	name=$2
@@ -203,7 +206,7 @@ e2e_start_server() {
 	case $kind in
 	python)
 		ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
-			"$PY" "$top_srcdir/examples/python/ztp_server.py" \
+			$PYRUN "$top_srcdir/examples/python/ztp_server.py" \
 			--config "$T/verify.json" --listen 127.0.0.1:0 \
 			--tls-cert "$T/pki/$name.pem" --tls-key "$T/pki/$name.key" \
 			"$@" > "$out" 2> "$err" &
@@ -214,9 +217,9 @@ e2e_start_server() {
 			--tls-key "$T/pki/$name.key" "$@" > "$out" 2> "$err" &
 		;;
 	*)
-		# A command line of its own (test servers); TLS identity added.
+		# A Python test server of its own; TLS identity added.
 		ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
-			"$kind" "$@" --tls-cert "$T/pki/$name.pem" \
+			$PYRUN "$kind" "$@" --tls-cert "$T/pki/$name.pem" \
 			--tls-key "$T/pki/$name.key" > "$out" 2> "$err" &
 		;;
 	esac
@@ -325,7 +328,7 @@ e2e_no_cred() {
 # (read through the Python binding, i.e. the public store API).
 e2e_issued_count() {
 	ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
-	PYTHONPATH=$top_srcdir/bindings/python "$PY" - "$T/registry.db" "$1" <<'PY'
+	PYTHONPATH=$top_srcdir/bindings/python $PYRUN - "$T/registry.db" "$1" <<'PY'
 import sys
 import ztp
 with ztp.Store("sqlite:" + sys.argv[1]) as s:

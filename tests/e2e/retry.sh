@@ -9,7 +9,7 @@ e2e_pki
 e2e_device patient
 e2e_enroll patient
 
-e2e_start_server "$PY" server "$E2E_DIR/flaky_server.py" \
+e2e_start_server "$E2E_DIR/flaky_server.py" server \
 	--config "$T/verify.json" --listen 127.0.0.1:0 \
 	--fail-first 2 --retry-after 1
 e2e_device_config patient "$E2E_PORT"
