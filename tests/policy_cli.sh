@@ -92,6 +92,14 @@ contains '"filter":"tenants/acme/devices/dev-1/#"'
 expect 2 "$tool" namespace --tenant 'ac/me' --device dev-1
 expect 0 "$tool" lint policy.json
 contains '"statements":3'
+contains '"warnings":[]'
+expect 0 "$tool" lint --strict policy.json
+printf '{"version":"2026-01","statements":[{"sid":"fleet","effect":' > wide.json
+printf '"Allow","actions":["subscribe"],"resources":' >> wide.json
+printf '["tenants/+/devices/${device}/#"]}]}' >> wide.json
+expect 0 "$tool" lint wide.json
+contains "reaches other tenants' topics"
+expect 1 "$tool" lint --strict wide.json
 expect 1 "$tool" lint bad.json
 contains "'#' must be a whole level and the last one"
 expect 2 "$tool" lint missing.json

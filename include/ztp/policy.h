@@ -224,6 +224,29 @@ ZTP_EXTERN int ztp_policy_explain(char **out, ztp_policy *p,
 ZTP_EXTERN int ztp_policy_stats(char **out, ztp_policy *p);
 
 /**
+ * Check a policy document without loading it anywhere, and report what it
+ * grants that is probably not meant, as JSON:
+ * `{"valid":true,"statements":N,"resources":N,"warnings":[{"index":I,
+ *   "statement":SID|null,"resource":R|null,"message":"…"}],
+ *   "truncated":false}` (at most 1000 warnings; truncated tells if more
+ * were found). Warnings: an Allow whose first level is a wildcard; an Allow
+ * under `tenants/` whose tenant level is not `${tenant}` (reaches other
+ * tenants); a publish Allow under `tenants/${tenant}/devices/` whose device
+ * level is not `${device}` (writes to other devices); a connect Allow that
+ * does not pin the client identifier to `${device}` or `${client_id}`;
+ * duplicate `sid` values.
+ * @param[out] out  receives the report when the document is valid, freed
+ *                  with ztp_free().
+ * @param json      the document; need not be NUL-terminated.
+ * @param len       its length in bytes.
+ * @return #ZTP_OK when valid (warnings or not); the ztp_policy_load() codes
+ *         (#ZTP_EPARSE, #ZTP_ETOOBIG, …) with the detail when not.
+ * @note Thread-safe.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_policy_lint(char **out, const char *json, size_t len);
+
+/**
  * The verified identity a client certificate carries, as JSON
  * `{"device":"…","tenant":"…"|null}`.
  *

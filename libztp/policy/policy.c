@@ -384,6 +384,182 @@ cleanup:
 	return rc;
 }
 
+static int add_null(json_object *o, const char *key)
+{
+	if (json_object_object_add(o, key, NULL) != 0)
+		return ztp__err(ZTP_ENOMEM, "policy: out of memory");
+	return ZTP_OK;
+}
+
+/* ------------------------------------------------------------------ lint */
+
+#define LINT_MAX_WARNINGS 1000
+
+typedef struct lint {
+	json_object *list;
+	size_t count;
+} lint;
+
+static int warn(lint *l, const psnap *s, size_t i, const char *res,
+		const char *msg)
+{
+	json_object *w = NULL;
+	int rc = ZTP_OK;
+
+	if (l->count++ >= LINT_MAX_WARNINGS)
+		return ZTP_OK;
+	w = json_object_new_object();
+	ZTP_ENSURE(w, ZTP_ENOMEM, "policy: out of memory");
+	ZTP_CHECK(ztp__json_add_int(w, "index", (int64_t)i));
+	if (s->st[i].sid)
+		ZTP_CHECK(ztp__json_add_str(w, "statement", s->st[i].sid));
+	else
+		ZTP_CHECK(add_null(w, "statement"));
+	if (res)
+		ZTP_CHECK(ztp__json_add_str(w, "resource", res));
+	else
+		ZTP_CHECK(add_null(w, "resource"));
+	ZTP_CHECK(ztp__json_add_str(w, "message", msg));
+	ZTP_ENSURE(json_object_array_add(l->list, w) == 0, ZTP_ENOMEM,
+		   "policy: out of memory");
+	w = NULL;
+cleanup:
+	json_object_put(w);
+	return rc;
+}
+
+/* Level k (0-based) of resource r, as a pointer and length; false if r has
+ * fewer levels. */
+static bool level_k(const char *r, int k, const char **lp, size_t *ln)
+{
+	const char *e;
+
+	for (; k > 0; k--) {
+		r = strchr(r, '/');
+		if (!r)
+			return false;
+		r++;
+	}
+	e = strchr(r, '/');
+	*lp = r;
+	*ln = e ? (size_t)(e - r) : strlen(r);
+	return true;
+}
+
+static bool level_is(const char *r, int k, const char *want)
+{
+	const char *l;
+	size_t n;
+
+	return level_k(r, k, &l, &n) && n == strlen(want) &&
+	       memcmp(l, want, n) == 0;
+}
+
+static int lint_resource(lint *l, const psnap *s, size_t i, const char *r)
+{
+	const pstmt *st = &s->st[i];
+	const unsigned connect = 1u << (ZTP_POLICY_CONNECT - 1),
+		       publish = 1u << (ZTP_POLICY_PUBLISH - 1);
+	int rc = ZTP_OK;
+
+	if (st->effect != ZTP__PX_ALLOW)
+		return ZTP_OK;
+	if (level_is(r, 0, "#") || level_is(r, 0, "+"))
+		ZTP_CHECK(warn(l, s, i, r,
+			       "allows a wildcard first level: reaches every "
+			       "tenant's topics"));
+	else if (level_is(r, 0, "tenants") && !level_is(r, 1, "${tenant}"))
+		ZTP_CHECK(warn(l, s, i, r,
+			       "tenant level is not ${tenant}: reaches other "
+			       "tenants' topics"));
+	else if ((st->actions & publish) && level_is(r, 0, "tenants") &&
+		 level_is(r, 2, "devices") && !level_is(r, 3, "${device}"))
+		ZTP_CHECK(warn(l, s, i, r,
+			       "publish with a device level that is not "
+			       "${device}: writes to other devices' topics"));
+	if ((st->actions & connect) && !level_is(r, 0, "${device}") &&
+	    !level_is(r, 0, "${client_id}"))
+		ZTP_CHECK(warn(l, s, i, r,
+			       "connect is not pinned to ${device} or "
+			       "${client_id}"));
+cleanup:
+	return rc;
+}
+
+typedef struct sid_ref {
+	const char *sid;
+	size_t index;
+} sid_ref;
+
+static int sid_cmp(const void *a, const void *b)
+{
+	const sid_ref *x = a, *y = b;
+	int c = strcmp(x->sid, y->sid);
+
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int lint_sids(lint *l, const psnap *s)
+{
+	sid_ref *ix = NULL;
+	size_t n = 0, i;
+	int rc = ZTP_OK;
+
+	ix = ztp__calloc(s->nst ? s->nst : 1, sizeof(*ix));
+	ZTP_ENSURE(ix, ZTP_ENOMEM, "policy: out of memory");
+	for (i = 0; i < s->nst; i++) {
+		if (!s->st[i].sid)
+			continue;
+		ix[n].sid = s->st[i].sid;
+		ix[n++].index = i;
+	}
+	qsort(ix, n, sizeof(*ix), sid_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(ix[i].sid, ix[i - 1].sid) == 0)
+			ZTP_CHECK(warn(l, s, ix[i].index, NULL,
+				       "sid used by an earlier statement too"));
+cleanup:
+	free(ix);
+	return rc;
+}
+
+int ztp_policy_lint(char **out, const char *json, size_t len)
+{
+	json_object *o = NULL;
+	psnap *s = NULL;
+	lint l = {NULL, 0};
+	size_t i, j;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(out);
+	*out = NULL;
+	ZTP_ARG(json);
+	ZTP_CHECK(compile(&s, json, len));
+	l.list = json_object_new_array();
+	ZTP_ENSURE(l.list, ZTP_ENOMEM, "policy: out of memory");
+	for (i = 0; i < s->nst; i++)
+		for (j = 0; j < s->st[i].nres; j++)
+			ZTP_CHECK(lint_resource(&l, s, i, s->st[i].res[j]));
+	ZTP_CHECK(lint_sids(&l, s));
+	o = json_object_new_object();
+	ZTP_ENSURE(o, ZTP_ENOMEM, "policy: out of memory");
+	ZTP_CHECK(ztp__json_add(o, "valid", json_object_new_boolean(1)));
+	ZTP_CHECK(ztp__json_add_int(o, "statements", (int64_t)s->nst));
+	ZTP_CHECK(ztp__json_add_int(o, "resources", (int64_t)s->nres));
+	ZTP_CHECK(ztp__json_add(o, "warnings", l.list));
+	l.list = NULL;
+	ZTP_CHECK(ztp__json_add(o, "truncated", json_object_new_boolean(
+							l.count > LINT_MAX_WARNINGS)));
+	ZTP_CHECK(ztp__json_dump(out, o));
+cleanup:
+	json_object_put(l.list);
+	json_object_put(o);
+	snap_free(s);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ decisions */
 
 static int req_init(ztp__preq *r, const char *tenant, const char *device,
@@ -476,13 +652,6 @@ int ztp_policy_authorize(ztp_policy *p, const char *tenant, const char *device,
 cleanup:
 	snap_put(s);
 	return rc;
-}
-
-static int add_null(json_object *o, const char *key)
-{
-	if (json_object_object_add(o, key, NULL) != 0)
-		return ztp__err(ZTP_ENOMEM, "policy: out of memory");
-	return ZTP_OK;
 }
 
 static int add_stmt(json_object *o, const psnap *s, uint32_t i, int effect)

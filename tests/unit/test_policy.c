@@ -772,6 +772,52 @@ START_TEST(test_fail_closed)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ lint */
+
+START_TEST(test_lint)
+{
+	char *out = NULL, *doc = NULL;
+	json_object *o, *w;
+	const char *wide =
+		"{\"version\":\"2026-01\",\"statements\":["
+		"{\"sid\":\"s\",\"effect\":\"Allow\",\"actions\":[\"connect\"],"
+		"\"resources\":[\"+\"]},"
+		"{\"sid\":\"s\",\"effect\":\"Allow\",\"actions\":[\"publish\"],"
+		"\"resources\":[\"tenants/+/devices/${device}/#\","
+		"\"tenants/${tenant}/devices/+/x\",\"tenants/acme/x\"]},"
+		"{\"effect\":\"Deny\",\"actions\":[\"publish\"],"
+		"\"resources\":[\"#\"]}]}";
+
+	ck_assert_rc(ztp_policy_default_document(&doc), ZTP_OK);
+	ck_assert_rc(ztp_policy_lint(&out, doc, strlen(doc)), ZTP_OK);
+	ck_assert_str_eq(out, "{\"valid\":true,\"statements\":3,"
+			      "\"resources\":3,\"warnings\":[],"
+			      "\"truncated\":false}");
+	ztp_free(out);
+	ztp_free(doc);
+
+	ck_assert_rc(ztp_policy_lint(&out, wide, strlen(wide)), ZTP_OK);
+	o = json_tokener_parse(out);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "warnings", &w));
+	/* wildcard first level + connect not pinned (statement 0), two
+	 * cross-tenant grants and one cross-device write (statement 1), the
+	 * repeated sid; nothing for the Deny */
+	ck_assert_int_eq((int)json_object_array_length(w), 6);
+	ck_assert_ptr_nonnull(strstr(out, "reaches other tenants"));
+	ck_assert_ptr_nonnull(strstr(out, "writes to other devices"));
+	ck_assert_ptr_nonnull(strstr(out, "not pinned"));
+	ck_assert_ptr_nonnull(strstr(out, "sid used by an earlier"));
+	json_object_put(o);
+	ztp_free(out);
+	out = NULL;
+
+	ck_assert_rc(ztp_policy_lint(&out, "{}", 2), ZTP_EPARSE);
+	ck_assert_ptr_null(out);
+	ck_assert_rc(ztp_policy_lint(NULL, "{}", 2), ZTP_EINVAL);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ explain */
 
 static json_object *explain(ztp_policy *p, const char *tenant,
@@ -1332,6 +1378,7 @@ static Suite *policy_suite(void)
 	ADD("load_fail_closed", test_fail_closed);
 	ADD("load_alloc", test_load_alloc_failures);
 	ADD("load_concurrent", test_reload_concurrent);
+	ADD("lint", test_lint);
 	ADD("explain", test_explain);
 	ADD("namespace", test_namespace);
 	ADD("export", test_export_aws);
