@@ -389,6 +389,17 @@ static const char *const bucket_keys[] = {"rate", "burst", NULL};
 
 #define PATH_MAXLEN 4096
 
+/* Prefix the thread's current error detail with context. The detail is
+ * copied first: it lives in the buffer that ztp__err writes. */
+static int wrap_err(int rc, const char *what, const char *name)
+{
+	char detail[256];
+
+	snprintf(detail, sizeof(detail), "%s", ztp_error_last_message());
+	return ztp__err(rc, "config: %s%s%s: %s", what, name ? " " : "",
+			name ? name : "", detail);
+}
+
 /* Resolve a file name from the configuration against its directory. */
 static int resolve(char **out, const char *dir, const char *name)
 {
@@ -421,8 +432,7 @@ static int cfg_path(char **out, json_object *obj, const char *key,
 	*out = NULL;
 	rc = ztp__json_str(obj, key, required, PATH_MAXLEN, &s, &len);
 	if (rc < 0)
-		return ztp__err(rc, "config: \"%s\": %s", key,
-				ztp_error_last_message());
+		return wrap_err(rc, key, NULL);
 	if (s == NULL)
 		return ZTP_OK;
 	if (len == 0)
@@ -542,8 +552,7 @@ static int load_bundle(ztp_verifier *v, json_object *cfg, const char *key,
 	else
 		rc = ztp_verifier_set_trust_anchors(v, pem, len);
 	if (rc < 0)
-		rc = ztp__err(rc, "config: %s (%s): %s", key, path,
-			      ztp_error_last_message());
+		rc = wrap_err(rc, key, path);
 cleanup:
 	free(pem);
 	free(path);
@@ -586,8 +595,7 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 	ZTP_CHECK(ztp__file_read(&text, &len, path, CONFIG_MAX));
 	rc = ztp__json_parse(&cfg, text, len, CONFIG_MAX, 4);
 	if (rc < 0) {
-		rc = ztp__err(rc, "config %s: %s", path,
-			      ztp_error_last_message());
+		rc = wrap_err(rc, "file", path);
 		goto cleanup;
 	}
 	ZTP_ENSURE(cfg != NULL && json_object_is_type(cfg, json_type_object),
