@@ -15,6 +15,10 @@ tests_unit_test_hardening_SOURCES += tests/unit/hardening_server.c \
 tests_unit_test_hardening_CFLAGS += $(SQLITE_CFLAGS) -DZTP_HARDENING_SERVER
 tests_unit_test_hardening_LDADD += $(SQLITE_LIBS)
 endif
+if ENABLE_DEVICE
+tests_unit_test_hardening_SOURCES += tests/unit/hardening_device.c
+tests_unit_test_hardening_CFLAGS += $(CURL_CFLAGS) -DZTP_HARDENING_DEVICE
+endif
 TESTS += tests/unit/test_hardening
 
 # Known bugs (allocation failures reported as verdicts about the input),

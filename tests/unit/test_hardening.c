@@ -27,6 +27,9 @@
 #ifdef ZTP_HARDENING_SERVER
 #include "hardening_server.h"
 #endif
+#ifdef ZTP_HARDENING_DEVICE
+void hz_add_device_tests(Suite *s);
+#endif
 
 #define SWEEP_BUDGET 400
 
@@ -319,6 +322,9 @@ static Suite *hardening_suite(void)
 	tcase_add_test(tc, test_fuzz_json_roundtrip);
 	suite_add_tcase(s, tc);
 
+#ifdef ZTP_HARDENING_DEVICE
+	hz_add_device_tests(s);
+#endif
 #ifdef ZTP_HARDENING_SERVER
 	hz_add_alloc_server_tests(s);
 	hz_add_store_fault_tests(s);
