@@ -630,6 +630,25 @@ START_TEST(test_malformed_at_check)
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, NULL, SUB, "a\0b", 3),
 		     ZTP_EINVAL);
+	/* ill-formed UTF-8: stray continuation, overlong '/', surrogate,
+	 * above U+10FFFF, truncated sequence; well-formed is fine */
+	{
+		static const char *const bad_utf8[] = {
+			"a/\x80", "a\xc0\xaf" "b", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+			"a\xe2\x82", "\xff"};
+
+		for (i = 0; i < ZTP__ARRAY_LEN(bad_utf8); i++) {
+			ck_assert_msg(az(p, NULL, NULL, PUB, bad_utf8[i]) ==
+					      ZTP_EINVAL,
+				      "bad UTF-8 %zu accepted", i);
+			ck_assert_msg(az(p, NULL, NULL, SUB, bad_utf8[i]) ==
+					      ZTP_EINVAL,
+				      "bad UTF-8 %zu accepted", i);
+		}
+		ck_assert_rc(az(p, NULL, NULL, PUB, "caf\xc3\xa9/\xe2\x82\xac/"
+						    "\xf0\x9f\x98\x80"),
+			     ZTP_OK);
+	}
 	/* MQTT's length limit */
 	big = malloc(65536);
 	ck_assert_ptr_nonnull(big);
