@@ -18,7 +18,9 @@ python_binding_files = \
 	bindings/python/tests/test_core.py \
 	bindings/python/tests/test_store.py \
 	bindings/python/tests/test_ca.py \
-	bindings/python/tests/test_verifier.py
+	bindings/python/tests/test_verifier.py \
+	bindings/python/tests/test_device.py \
+	bindings/python/tests/test_policy.py
 
 go_binding_files = \
 	bindings/go/go.mod \
@@ -35,7 +37,9 @@ go_binding_files = \
 	bindings/go/ztp/core_test.go \
 	bindings/go/ztp/store_test.go \
 	bindings/go/ztp/ca_test.go \
-	bindings/go/ztp/verifier_test.go
+	bindings/go/ztp/verifier_test.go \
+	bindings/go/ztp/device_test.go \
+	bindings/go/ztp/policy_test.go
 
 EXTRA_DIST += $(python_binding_files) bindings/python/run-tests.sh \
 	bindings/sanitizers.sh \

@@ -158,6 +158,64 @@ func (d *Device) Bootstrap() error {
 	return d.do(func(p *C.ztp_device) C.int { return C.ztp_device_bootstrap(p) })
 }
 
+// Register sends the configured registration with the bootstrap
+// credential.
+func (d *Device) Register() error {
+	return d.do(func(p *C.ztp_device) C.int { return C.ztp_device_register(p) })
+}
+
+// Credentials obtains the long-lived operational credential.
+func (d *Device) Credentials() error {
+	return d.do(func(p *C.ztp_device) C.int { return C.ztp_device_credentials(p) })
+}
+
+// Rotate rotates the operational credential; the new one is probed before
+// it becomes current.
+func (d *Device) Rotate() error {
+	return d.do(func(p *C.ztp_device) C.int { return C.ztp_device_rotate(p) })
+}
+
+// Assignment is the device's tenant binding as the server reports it.
+type Assignment struct {
+	Tenant    *string         `json:"tenant"`
+	Namespace *string         `json:"namespace"`
+	Policy    json.RawMessage `json:"policy"`
+}
+
+// Assignment fetches the device's assignment with its operational
+// credential.
+func (d *Device) Assignment() (*Assignment, error) {
+	var out *C.char
+	err := d.do(func(p *C.ztp_device) C.int { return C.ztp_device_assignment(p, &out) })
+	text := takeString(out)
+	if err != nil {
+		return nil, err
+	}
+	var a Assignment
+	if err := json.Unmarshal([]byte(text), &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Run does whatever the device still needs and returns the actions taken
+// ("bootstrap", "register", "credentials", "rotate").
+func (d *Device) Run() ([]string, error) {
+	var out *C.char
+	err := d.do(func(p *C.ztp_device) C.int { return C.ztp_device_run(p, &out) })
+	text := takeString(out)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Actions []string `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(text), &r); err != nil {
+		return nil, err
+	}
+	return r.Actions, nil
+}
+
 // Credential describes one stored credential.
 type Credential struct {
 	Slot        string  `json:"slot"`

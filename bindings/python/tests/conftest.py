@@ -75,6 +75,31 @@ class OpenSSL:
             self.run("pkeyutl", "-sign", "-inkey", key_path, "-rawin",
                      "-in", msg)
 
+    def server_cert(self, san="IP:127.0.0.1"):
+        """A CA and a TLS server certificate under it; returns
+        (ca_path, cert_path, key_path)."""
+        ca_key, ca = self._path("srvca") + ".key", self._path("srvca") + ".pem"
+        self.run("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca_key,
+                 "-out", ca, "-subj", "/CN=Test Server CA", "-days", "2",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign")
+        key = self.key()
+        csr = self._path("srv") + ".csr"
+        with open(csr, "w") as f:
+            f.write(self.csr(key, cn="server"))
+        ext = self._path("srv") + ".ext"
+        with open(ext, "w") as f:
+            f.write("basicConstraints=critical,CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\n"
+                    "extendedKeyUsage=serverAuth\n"
+                    "subjectAltName=%s\n" % san)
+        cert = self._path("srv") + ".pem"
+        self.run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                 "-CAcreateserial", "-days", "2", "-extfile", ext,
+                 "-out", cert)
+        return ca, cert, key
+
     def x509_text(self, pem):
         return self.run("x509", "-noout", "-text", "-nameopt", "compat",
                         data=pem.encode()).decode()

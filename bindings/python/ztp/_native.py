@@ -114,6 +114,11 @@ _PROTOTYPES = {
     "ztp_device_load_config": (c_int, [c_void_p, c_char_p]),
     "ztp_device_bootstrap": (c_int, [c_void_p]),
     "ztp_device_status": (c_int, [c_void_p, _pp]),
+    "ztp_device_register": (c_int, [c_void_p]),
+    "ztp_device_credentials": (c_int, [c_void_p]),
+    "ztp_device_rotate": (c_int, [c_void_p]),
+    "ztp_device_assignment": (c_int, [c_void_p, _pp]),
+    "ztp_device_run": (c_int, [c_void_p, _pp]),
     # verifier
     "ztp_verifier_new": (c_int, [_pp]),
     "ztp_verifier_free": (None, [c_void_p]),

@@ -104,6 +104,37 @@ class Device(Handle):
         """Obtain and store a bootstrap certificate (see ztp_device(3))."""
         self._call("ztp_device_bootstrap")
 
+    def register(self):
+        """Send the configured registration with the bootstrap credential."""
+        self._call("ztp_device_register")
+
+    def credentials(self):
+        """Obtain the long-lived operational credential."""
+        self._call("ztp_device_credentials")
+
+    def rotate(self):
+        """Rotate the operational credential (probed before it is used)."""
+        self._call("ztp_device_rotate")
+
+    def assignment(self):
+        """The device's tenant, namespace and policy, as a dict."""
+        out = c_void_p()
+        try:
+            self._call("ztp_device_assignment", ctypes.byref(out))
+        finally:
+            text = take_str(out)
+        return json.loads(text)
+
+    def run(self):
+        """Do whatever the device still needs; returns the actions taken
+        (e.g. ``["bootstrap", "register", "credentials"]``)."""
+        out = c_void_p()
+        try:
+            self._call("ztp_device_run", ctypes.byref(out))
+        finally:
+            text = take_str(out)
+        return json.loads(text)["actions"]
+
     def status(self):
         """The stored credentials, as a dict."""
         out = c_void_p()
