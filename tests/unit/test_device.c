@@ -1239,6 +1239,114 @@ START_TEST(test_state_tamper)
 }
 END_TEST
 
+/* Allocation failures anywhere in storage: no crash, no leak (ASan,
+ * valgrind), and the state reads back consistently afterwards. */
+START_TEST(test_state_oom)
+{
+	const ztp__dev_kind K = ZTP__DEV_BOOTSTRAP;
+	EVP_PKEY *k = NULL;
+	ztp__dev_cred ready = {0}, cur = {0};
+	X509 *c = NULL;
+	ztp_device *dev = NULL;
+	char *st = NULL, *json = NULL, name[32];
+	long n, total;
+	int rc;
+
+	/* Starting a credential. */
+	for (n = 1;; n++) {
+		snprintf(name, sizeof(name), "oom-a%ld", n);
+		st = path(name);
+		ztp__alloc_fail_at(n);
+		rc = ztp__dev_pending_begin(&k, &ready, st, K, "ec-p256",
+					    "dev-0001", now_fixed);
+		total = ztp__alloc_fail_at(0);
+		EVP_PKEY_free(k);
+		k = NULL;
+		ztp__dev_cred_free(&ready);
+		if (rc == ZTP_OK) {
+			free(st);
+			break;
+		}
+		ck_assert_msg(rc == ZTP_ENOMEM, "n=%ld: %d %s", n, rc,
+			      ztp_error_last_message());
+		ck_assert_rc(ztp__dev_cred_current(&cur, st, K), ZTP_ENOTFOUND);
+		ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, K,
+						    "ec-p256", "dev-0001",
+						    now_fixed),
+			     0);
+		EVP_PKEY_free(k);
+		k = NULL;
+		free(st);
+		ck_assert_int_lt(n, 10000);
+	}
+	(void)total;
+
+	/* Committing it. */
+	for (n = 1;; n++) {
+		int first;
+
+		snprintf(name, sizeof(name), "oom-b%ld", n);
+		st = path(name);
+		ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, K,
+						    "ec-p256", "dev-0001",
+						    now_fixed),
+			     0);
+		c = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 10,
+			   now_fixed + 86400, NULL);
+		ztp__alloc_fail_at(n);
+		first = rc = ztp__dev_pending_commit(st, K, c, NULL);
+		ztp__alloc_fail_at(0);
+		if (rc < 0) {
+			ck_assert_msg(rc == ZTP_ENOMEM, "n=%ld: %d %s", n, rc,
+				      ztp_error_last_message());
+			/* Either nothing is current yet and the commit can
+			 * be redone, or the new credential is complete. */
+			rc = ztp__dev_cred_current(&cur, st, K);
+			ztp__dev_cred_free(&cur);
+			if (rc == ZTP_ENOTFOUND)
+				ck_assert_rc(ztp__dev_pending_commit(st, K, c,
+								     NULL),
+					     0);
+			else
+				ck_assert_rc(rc, 0);
+		}
+		ck_assert_rc(ztp__dev_cred_current(&cur, st, K), 0);
+		ck_assert_int_eq(EVP_PKEY_eq(cur.key, k), 1);
+		ztp__dev_cred_free(&cur);
+		EVP_PKEY_free(k);
+		k = NULL;
+		X509_free(c);
+		c = NULL;
+		free(st);
+		st = NULL;
+		if (first == ZTP_OK)
+			break; /* past the last allocation */
+		ck_assert_int_lt(n, 10000);
+	}
+
+	/* Reporting it. */
+	st = path("oom-b1");
+	ck_assert_rc(ztp_device_new(&dev), 0);
+	ck_assert_rc(ztp_device_set_state_dir(dev, st), 0);
+	for (n = 1;; n++) {
+		ztp__alloc_fail_at(n);
+		rc = ztp_device_status(dev, &json);
+		ztp__alloc_fail_at(0);
+		if (rc == ZTP_OK) {
+			ck_assert_ptr_nonnull(strstr(json, "\"slot\":\"a\""));
+			ztp_free(json);
+			break;
+		}
+		ck_assert_msg(rc == ZTP_ENOMEM, "n=%ld: %d %s", n, rc,
+			      ztp_error_last_message());
+		ck_assert_ptr_null(json);
+		ck_assert_int_lt(n, 10000);
+	}
+	ztp_device_free(dev);
+	free(st);
+}
+END_TEST
+
 START_TEST(test_state_dir_checks)
 {
 	char *st = state_dir();
@@ -1390,6 +1498,7 @@ static Suite *device_suite(void)
 	ADD("ztp_device_lifecycle", test_lifecycle_preconditions);
 	ADD("ztp__dev_pending", test_state_slots);
 	tcase_add_test(tc, test_state_tamper);
+	tcase_add_test(tc, test_state_oom);
 	ADD("ztp__dev_state_open", test_state_dir_checks);
 	ADD("ztp_device_status", test_status);
 	ADD("ztp_device_bootstrap", test_bootstrap_config_missing);
