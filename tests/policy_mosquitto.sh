@@ -1,8 +1,9 @@
 #!/bin/sh
 # End to end: a real mosquitto broker on 127.0.0.1 with a TLS listener that
 # requires client certificates and the ztp_mosquitto plugin. Devices of two
-# tenants, with certificates made here with the openssl CLI (device CA,
-# SAN URIs urn:ztp:device:<id> and urn:ztp:tenant:<t>), prove that:
+# tenants, with certificates made here by ztp-ca (or the openssl CLI when
+# ztp-ca is not built: device CA, SAN URIs urn:ztp:device:<id> and
+# urn:ztp:tenant:<t>), prove that:
 #   - a device works in its own namespace (publish, subscribe, receive);
 #   - another tenant's topics, '#', 'tenants/+/...', '$SYS/#' are refused;
 #   - a client ID other than the device ID, and a CN-only certificate, are
@@ -70,9 +71,20 @@ basicConstraints = critical,CA:TRUE
 keyUsage = critical,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
 EOF
-"$OPENSSL" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-keyout devca.key -out devca.pem -days 2 -subj "/CN=ZTP Device CA" \
-	-config ca.cnf -extensions v3_ca 2>/dev/null
+# The device CA and the device certificates come from ztp-ca when it is
+# built (the openssl CLI otherwise); the server certificate, a CN-only
+# certificate and the CRL come from `openssl ca` with the same CA key, so
+# the plugin is also shown to take a CRL from another tool.
+ztpca="$top_builddir/tools/ztp-ca"
+if [ -x "$ztpca" ]; then
+	"$ztpca" init-root --cert devca.pem --key devca.key \
+		--subject "/CN=ZTP Device CA" --days 2 > /dev/null
+else
+	"$OPENSSL" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -keyout devca.key -out devca.pem -days 2 \
+		-subj "/CN=ZTP Device CA" -config ca.cnf -extensions v3_ca \
+		2>/dev/null
+fi
 
 # issue NAME CN EXTENSIONS...: a key and a certificate from the device CA
 issue() {
@@ -95,12 +107,23 @@ extendedKeyUsage = clientAuth"
 issue server localhost "keyUsage = critical,digitalSignature" \
 	"extendedKeyUsage = serverAuth" \
 	"subjectAltName = DNS:localhost,IP:127.0.0.1"
-issue a1 dev-a1 "$leaf" \
-	"subjectAltName = URI:urn:ztp:device:dev-a1,URI:urn:ztp:tenant:acme"
-issue a2 dev-a2 "$leaf" \
-	"subjectAltName = URI:urn:ztp:device:dev-a2,URI:urn:ztp:tenant:acme"
-issue b1 dev-b1 "$leaf" \
-	"subjectAltName = URI:urn:ztp:device:dev-b1,URI:urn:ztp:tenant:beta"
+# device NAME ID TENANT: an operational certificate naming ID and TENANT
+device() {
+	if [ -x "$ztpca" ]; then
+		"$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" \
+			-config ca.cnf 2>/dev/null
+		"$ztpca" issue --issuer-cert devca.pem --issuer-key devca.key \
+			--csr "$1.csr" --device-id "$2" --tenant "$3" \
+			--profile operational --out "$1.pem" > /dev/null
+	else
+		issue "$1" "$2" "$leaf" \
+			"subjectAltName = URI:urn:ztp:device:$2,URI:urn:ztp:tenant:$3"
+	fi
+}
+device a1 dev-a1 acme
+device a2 dev-a2 acme
+device b1 dev-b1 beta
 issue cn dev-cn "$leaf"
 "$OPENSSL" ca -gencrl -config ca.cnf -out crl.pem 2>/dev/null
 
