@@ -59,6 +59,9 @@ const char *tool_prog(void)
 }
 
 static void vreport(int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void vreport(int code, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	char *p;
