@@ -61,7 +61,8 @@ static void usage(FILE *f)
 		prog);
 }
 
-/* ------------------------------------------------------------------ tiny reader for the library's own JSON */
+/* ------------------------------------------------------------------ tiny
+ * reader for the library's own JSON */
 
 /*
  * The library's JSON output is compact and flat where this tool reads it,
@@ -113,8 +114,8 @@ static bool jget(const char *obj, const char *key, char *out, size_t cap)
 	while (*p == '"') {
 		const char *k = p + 1;
 		const char *kend = skip_string(p);
-		bool match = (size_t)(kend - 1 - k) == klen &&
-			     memcmp(k, key, klen) == 0;
+		bool match =
+		    (size_t)(kend - 1 - k) == klen && memcmp(k, key, klen) == 0;
 
 		p = kend;
 		if (*p != ':')
@@ -242,12 +243,14 @@ static void on_event(const char *json, void *ctx)
 	if (!jget(json, "attempt", attempt, sizeof(attempt)))
 		strcpy(attempt, "?");
 	if (strcmp(st, "0") == 0)
-		fprintf(stderr, "%s: %s: attempt %s failed (network), retrying "
-				"in %s ms\n",
+		fprintf(stderr,
+			"%s: %s: attempt %s failed (network), retrying "
+			"in %s ms\n",
 			prog, ep, attempt, delay);
 	else
-		fprintf(stderr, "%s: %s: attempt %s got HTTP %s, retrying in "
-				"%s ms\n",
+		fprintf(stderr,
+			"%s: %s: attempt %s got HTTP %s, retrying in "
+			"%s ms\n",
 			prog, ep, attempt, st, delay);
 }
 
@@ -273,8 +276,8 @@ static void print_cred(const char *label, const char *creds)
 		printf("%-12s %s\n", "tenant", v);
 }
 
-static int show_status(const struct opts *o, ztp_device *dev,
-		       const char *cmd, const char *extra)
+static int show_status(const struct opts *o, ztp_device *dev, const char *cmd,
+		       const char *extra)
 {
 	char *json = NULL;
 	char id[80], dir[4096], creds[16384];
@@ -286,8 +289,7 @@ static int show_status(const struct opts *o, ztp_device *dev,
 	if (o->json) {
 		printf("{\"ok\":true,\"command\":");
 		print_json_string(stdout, cmd);
-		printf(",%s\"status\":%s}\n", extra != NULL ? extra : "",
-		       json);
+		printf(",%s\"status\":%s}\n", extra != NULL ? extra : "", json);
 	} else if (!o->quiet || strcmp(cmd, "status") == 0) {
 		if (!jget(json, "device_id", id, sizeof(id)))
 			strcpy(id, "?");
@@ -356,9 +358,8 @@ static int do_run(const struct opts *o, ztp_device *dev)
 	if (!jget(report, "actions", actions, sizeof(actions)))
 		strcpy(actions, "[]");
 	if (!o->json && !o->quiet)
-		printf("run: %s\n", strcmp(actions, "[]") == 0
-					    ? "nothing to do"
-					    : actions);
+		printf("run: %s\n",
+		       strcmp(actions, "[]") == 0 ? "nothing to do" : actions);
 	n = strlen(actions) + sizeof("\"actions\":,");
 	extra = malloc(n);
 	if (extra == NULL) {
@@ -378,13 +379,13 @@ static int do_run(const struct opts *o, ztp_device *dev)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"json", no_argument, NULL, 'j'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}};
+	    {"config", required_argument, NULL, 'c'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0}};
 	struct opts o = {0};
 	ztp_device *dev = NULL;
 	const char *cmd;

@@ -161,8 +161,7 @@ ZTP_EXTERN int ztp_device_set_timeouts(ztp_device *dev, int64_t connect_ms,
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_device_set_retry(ztp_device *dev, int max_attempts,
-				    int64_t base_delay_ms,
-				    int64_t max_delay_ms,
+				    int64_t base_delay_ms, int64_t max_delay_ms,
 				    int64_t max_retry_after_ms);
 
 /**

@@ -14,9 +14,8 @@
 #define TRANSCRIPT_TAG "ZTP-BOOTSTRAP-V1"
 #define NAMESPACE_MAX 256
 
-int ztp__dev_transcript(ztp__buf *out, const char *device_id,
-			const char *nonce, const uint8_t *csr_der,
-			size_t csr_len)
+int ztp__dev_transcript(ztp__buf *out, const char *device_id, const char *nonce,
+			const uint8_t *csr_der, size_t csr_len)
 {
 	int rc = ZTP_OK;
 	uint8_t h[32];
@@ -30,8 +29,8 @@ cleanup:
 	return rc;
 }
 
-int ztp__dev_make_csr(char **pem, uint8_t **der, size_t *der_len,
-		      EVP_PKEY *key, const char *device_id)
+int ztp__dev_make_csr(char **pem, uint8_t **der, size_t *der_len, EVP_PKEY *key,
+		      const char *device_id)
 {
 	int rc = ZTP_OK;
 	X509_REQ *req = NULL;
@@ -55,9 +54,8 @@ int ztp__dev_make_csr(char **pem, uint8_t **der, size_t *der_len,
 			ZTP_ECRYPTO, "CSR: version");
 	name = X509_REQ_get_subject_name(req);
 	ZTP_ENSURE_OSSL(X509_NAME_add_entry_by_txt(
-				name, "CN", MBSTRING_UTF8,
-				(const unsigned char *)device_id, -1, -1,
-				0) == 1,
+			    name, "CN", MBSTRING_UTF8,
+			    (const unsigned char *)device_id, -1, -1, 0) == 1,
 			ZTP_ECRYPTO, "CSR: subject");
 	ZTP_ENSURE_OSSL(X509_REQ_set_pubkey(req, key) == 1, ZTP_ECRYPTO,
 			"CSR: public key");
@@ -89,8 +87,8 @@ int ztp__dev_parse_challenge(json_object *resp, char **nonce,
 
 	*nonce = NULL;
 	ZTP_CHECK(ztp__json_only_keys(resp, keys, "challenge answer"));
-	ZTP_CHECK(ztp__json_str(resp, "nonce", true, ZTP__DEV_NONCE_MAX, &n,
-				&len));
+	ZTP_CHECK(
+	    ztp__json_str(resp, "nonce", true, ZTP__DEV_NONCE_MAX, &n, &len));
 	ZTP_ENSURE(len > 0, ZTP_EPARSE, "challenge answer: empty nonce");
 	for (i = 0; i < len; i++)
 		ZTP_ENSURE(n[i] > 0x20 && n[i] < 0x7f, ZTP_EPARSE,
@@ -133,9 +131,8 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 {
 	static const char *const keys[] = {"certificate", "chain", "not_after",
 					   NULL};
-	static const char *const tkeys[] = {"certificate", "chain",
-					    "not_after",   "tenant",
-					    "namespace",   NULL};
+	static const char *const tkeys[] = {
+	    "certificate", "chain", "not_after", "tenant", "namespace", NULL};
 	int rc = ZTP_OK;
 	json_object *v = NULL, *arr = NULL;
 	X509 *c = NULL;
@@ -150,8 +147,9 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 				      "certificate answer"));
 	ZTP_ENSURE(json_object_object_get_ex(resp, "certificate", &v),
 		   ZTP_EPARSE, "certificate answer: no \"certificate\"");
-	ZTP_CHECK(parse_pem_cert(&out->cert, v, "certificate answer: "
-						"certificate"));
+	ZTP_CHECK(parse_pem_cert(&out->cert, v,
+				 "certificate answer: "
+				 "certificate"));
 	ZTP_CHECK(ztp__json_array(resp, "chain", true, ZTP_CHAIN_MAX, &arr));
 	out->chain = sk_X509_new_null();
 	ZTP_ENSURE(out->chain != NULL, ZTP_ENOMEM, "answer: out of memory");
@@ -192,8 +190,8 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 	rc = ZTP_OK;
 	ztp_error_clear();
 	if (json_object_object_get_ex(resp, "tenant", &v) && v != NULL) {
-		ZTP_CHECK(ztp__json_str(resp, "tenant", true, ZTP_ID_MAX, &s,
-					&len));
+		ZTP_CHECK(
+		    ztp__json_str(resp, "tenant", true, ZTP_ID_MAX, &s, &len));
 		ZTP_CHECK(ztp__id_check(s, len, "tenant"));
 		ZTP_ENSURE(cert_has_tenant && strcmp(s, ctenant) == 0,
 			   ZTP_EMISMATCH,
@@ -212,7 +210,7 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 					&s, &len));
 		for (i = 0; i < len; i++)
 			ZTP_ENSURE(s[i] > 0x20 && s[i] < 0x7f && s[i] != '+' &&
-					   s[i] != '#',
+				       s[i] != '#',
 				   ZTP_EPARSE,
 				   "certificate answer: bad namespace");
 		out->ns = ztp__strndup(s, len);
@@ -250,8 +248,8 @@ void ztp__dev_fail_event(ztp_device *dev, const char *op, int rc)
 
 	snprintf(detail, sizeof(detail), "%s", ztp_error_last_message());
 	f = json_object_new_object();
-	if (f != NULL && ztp__json_add_str(f, "error", ztp_status_name(rc)) ==
-				 0 &&
+	if (f != NULL &&
+	    ztp__json_add_str(f, "error", ztp_status_name(rc)) == 0 &&
 	    ztp__json_add_str(f, "detail", detail) == 0)
 		ztp__dev_step_event(dev, op, "failed", f);
 	else
@@ -259,7 +257,7 @@ void ztp__dev_fail_event(ztp_device *dev, const char *op, int rc)
 	(void)ztp__err(rc, "%s", detail);
 }
 
-static int pem_array(json_object **out, STACK_OF(X509) *certs)
+static int pem_array(json_object **out, STACK_OF(X509) * certs)
 {
 	int rc = ZTP_OK;
 	json_object *arr = NULL;
@@ -398,9 +396,8 @@ int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id)
 		   "bootstrap: no factory identity configured");
 	ztp__dev_step_event(dev, "bootstrap", "start", NULL);
 	ZTP_CHECK(ztp__dev_pending_begin(&key, &ready, state,
-					 ZTP__DEV_BOOTSTRAP,
-					 dev->cfg.key_type, id,
-					 ztp__now(&dev->clock)));
+					 ZTP__DEV_BOOTSTRAP, dev->cfg.key_type,
+					 id, ztp__now(&dev->clock)));
 	if (ready.cert != NULL) {
 		/* Power was lost after the certificate was stored but before
 		 * it was made current. */

@@ -47,7 +47,8 @@ static void replace_str(char **slot, char *val)
 	*slot = val;
 }
 
-/* ------------------------------------------------------------------ setters on a configuration */
+/* ------------------------------------------------------------------ setters on
+ * a configuration */
 
 static int cfg_set_id(ztp__dev_cfg *c, const char *id)
 {
@@ -102,8 +103,7 @@ static int cfg_set_factory(ztp__dev_cfg *c, const char *key_source,
 	ztp__sigalg alg;
 
 	ZTP_CHECK(key_source_path(&key_path, key_source));
-	ZTP_CHECK(ztp__file_read(&kbuf, &klen, key_path,
-				 ZTP__DEV_KEYFILE_MAX));
+	ZTP_CHECK(ztp__file_read(&kbuf, &klen, key_path, ZTP__DEV_KEYFILE_MAX));
 	ZTP_CHECK(ztp__pem_privkey(&key, kbuf, klen, NULL));
 	ZTP_CHECK(ztp__sigalg_for_key(&alg, key));
 	ZTP_CHECK(ztp__file_read(&cbuf, &clen, cert_path,
@@ -111,8 +111,7 @@ static int cfg_set_factory(ztp__dev_cfg *c, const char *key_source,
 	ZTP_CHECK(ztp__pem_certs(&certs, cbuf, clen, ZTP_CHAIN_MAX));
 	leaf = sk_X509_shift(certs);
 	ZTP_ENSURE(leaf != NULL, ZTP_EPARSE, "factory certificate: empty");
-	ZTP_ENSURE(EVP_PKEY_eq(X509_get0_pubkey(leaf), key) == 1,
-		   ZTP_EMISMATCH,
+	ZTP_ENSURE(EVP_PKEY_eq(X509_get0_pubkey(leaf), key) == 1, ZTP_EMISMATCH,
 		   "factory identity: the key in %s does not belong to the "
 		   "certificate in %s",
 		   key_path, cert_path);
@@ -138,8 +137,8 @@ cleanup:
 
 static bool url_char_ok(unsigned char ch)
 {
-	return ch > 0x20 && ch < 0x7f && ch != '?' && ch != '#' &&
-	       ch != '\\' && ch != '"' && ch != '<' && ch != '>';
+	return ch > 0x20 && ch < 0x7f && ch != '?' && ch != '#' && ch != '\\' &&
+	       ch != '"' && ch != '<' && ch != '>';
 }
 
 static int cfg_set_url(ztp__dev_cfg *c, const char *url)
@@ -158,8 +157,7 @@ static int cfg_set_url(ztp__dev_cfg *c, const char *url)
 			   "base URL: character at offset %zu not allowed "
 			   "(no spaces, controls, query or fragment)",
 			   i);
-	for (host_end = pre; host_end < len && url[host_end] != '/';
-	     host_end++)
+	for (host_end = pre; host_end < len && url[host_end] != '/'; host_end++)
 		ZTP_ENSURE(url[host_end] != '@', ZTP_EINVAL,
 			   "base URL: user information is not allowed");
 	ZTP_ENSURE(host_end > pre && url[pre] != ':', ZTP_EINVAL,
@@ -181,8 +179,8 @@ static int cfg_set_ca(ztp__dev_cfg *c, const char *path)
 	STACK_OF(X509) *certs = NULL;
 
 	ZTP_ENSURE(*path != '\0', ZTP_EINVAL, "CA file: empty path");
-	ZTP_CHECK(ztp__file_read(&buf, &len, path,
-				 (size_t)ZTP_PEM_MAX * DEV_CA_MAX));
+	ZTP_CHECK(
+	    ztp__file_read(&buf, &len, path, (size_t)ZTP_PEM_MAX * DEV_CA_MAX));
 	ZTP_CHECK(ztp__pem_certs(&certs, buf, len, DEV_CA_MAX));
 	copy = ztp__strdup(path);
 	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "CA file: out of memory");
@@ -195,9 +193,8 @@ cleanup:
 
 static int cfg_set_key_type(ztp__dev_cfg *c, const char *type)
 {
-	static const char *const types[] = {"ec-p256",  "ec-p384",
-					    "ed25519",  "rsa-2048",
-					    "rsa-3072", "rsa-4096"};
+	static const char *const types[] = {"ec-p256",	"ec-p384",  "ed25519",
+					    "rsa-2048", "rsa-3072", "rsa-4096"};
 	size_t i;
 
 	for (i = 0; i < ZTP__ARRAY_LEN(types); i++) {
@@ -245,8 +242,9 @@ static int cfg_set_retry(ztp__dev_cfg *c, int64_t attempts, int64_t base,
 			 int64_t cap, int64_t max_ra)
 {
 	if (attempts < 1 || attempts > 100)
-		return ztp__err(ZTP_EINVAL, "retry: max_attempts %lld not in "
-					    "1..100",
+		return ztp__err(ZTP_EINVAL,
+				"retry: max_attempts %lld not in "
+				"1..100",
 				(long long)attempts);
 	if (base < 1 || base > 3600000 || cap < base || cap > 3600000)
 		return ztp__err(ZTP_EINVAL,
@@ -376,7 +374,7 @@ int ztp__dev_id(const ztp_device *dev, char out[ZTP_ID_MAX + 1])
 	if (dev->cfg.factory_cert != NULL) {
 		ZTP_CHECK(ztp__cert_device_id(fid, dev->cfg.factory_cert));
 		ZTP_ENSURE(dev->cfg.device_id == NULL ||
-				   strcmp(dev->cfg.device_id, fid) == 0,
+			       strcmp(dev->cfg.device_id, fid) == 0,
 			   ZTP_EMISMATCH,
 			   "device ID \"%s\" differs from \"%s\" named by the "
 			   "factory certificate",
@@ -419,7 +417,8 @@ cleanup:
 	json_object_put(fields);
 }
 
-/* ------------------------------------------------------------------ configuration file */
+/* ------------------------------------------------------------------
+ * configuration file */
 
 /* A path from the file, made relative to the file's directory. */
 static int cfg_path(char **out, const char *dir, const char *p)
@@ -487,8 +486,7 @@ static int cfg_registration(ztp__dev_cfg *c, json_object *reg)
 
 	ZTP_CHECK(ztp__json_only_keys(reg, keys, "config registration"));
 	ZTP_CHECK(ztp__json_str(reg, "device_type", true, 64, &type, &tlen));
-	ZTP_CHECK(ztp__json_str(reg, "firmware_version", true, 64, &fw,
-				&flen));
+	ZTP_CHECK(ztp__json_str(reg, "firmware_version", true, 64, &fw, &flen));
 	ZTP_ENSURE(tlen > 0 && printable_ascii(type, tlen), ZTP_EPARSE,
 		   "config registration: device_type must be 1..64 printable "
 		   "ASCII characters");
@@ -508,8 +506,8 @@ static int cfg_registration(ztp__dev_cfg *c, json_object *reg)
 			   "string",
 			   i);
 		s = json_object_get_string(e);
-		ZTP_CHECK(ztp__id_check(s, (size_t)json_object_get_string_len(e),
-					"capability"));
+		ZTP_CHECK(ztp__id_check(
+		    s, (size_t)json_object_get_string_len(e), "capability"));
 		ZTP_ENSURE(json_object_array_add(copy, json_object_get(e)) == 0,
 			   ZTP_ENOMEM, "config: out of memory");
 	}
@@ -528,11 +526,10 @@ cleanup:
 static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 {
 	static const char *const keys[] = {
-		"device_id",  "factory_key",	    "factory_cert",
-		"base_url",   "ca_file",	    "key_type",
-		"state_dir",  "connect_timeout_ms", "timeout_ms",
-		"retry",      "registration",	    "rotate_at_percent",
-		NULL};
+	    "device_id",  "factory_key", "factory_cert", "base_url",
+	    "ca_file",	  "key_type",	 "state_dir",	 "connect_timeout_ms",
+	    "timeout_ms", "retry",	 "registration", "rotate_at_percent",
+	    NULL};
 	static const char *const rkeys[] = {"max_attempts", "base_delay_ms",
 					    "max_delay_ms",
 					    "max_retry_after_ms", NULL};
@@ -546,14 +543,14 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 		   "config: top level must be an object");
 	ZTP_CHECK(ztp__json_only_keys(root, keys, "config"));
 
-	ZTP_CHECK(ztp__json_str(root, "device_id", false, ZTP_ID_MAX, &s,
-				NULL));
+	ZTP_CHECK(
+	    ztp__json_str(root, "device_id", false, ZTP_ID_MAX, &s, NULL));
 	if (s != NULL)
 		ZTP_CHECK(cfg_set_id(c, s));
 
 	ZTP_CHECK(ztp__json_str(root, "factory_key", false, 4096, &key, NULL));
-	ZTP_CHECK(ztp__json_str(root, "factory_cert", false, 4096, &cert,
-				NULL));
+	ZTP_CHECK(
+	    ztp__json_str(root, "factory_cert", false, 4096, &cert, NULL));
 	ZTP_ENSURE((key == NULL) == (cert == NULL), ZTP_EPARSE,
 		   "config: factory_key and factory_cert go together");
 	if (key != NULL) {
@@ -566,8 +563,8 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 	}
 
 	s = NULL;
-	ZTP_CHECK(ztp__json_str(root, "base_url", false, ZTP__DEV_URL_MAX, &s,
-				NULL));
+	ZTP_CHECK(
+	    ztp__json_str(root, "base_url", false, ZTP__DEV_URL_MAX, &s, NULL));
 	if (s != NULL)
 		ZTP_CHECK(cfg_set_url(c, s));
 
@@ -596,8 +593,8 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 
 	a = c->connect_ms;
 	b = c->total_ms;
-	ZTP_CHECK(ztp__json_int(root, "connect_timeout_ms", false, 1, 600000,
-				&a));
+	ZTP_CHECK(
+	    ztp__json_int(root, "connect_timeout_ms", false, 1, 600000, &a));
 	ZTP_CHECK(ztp__json_int(root, "timeout_ms", false, 1, 600000, &b));
 	ZTP_CHECK(cfg_set_timeouts(c, a, b));
 
@@ -609,10 +606,10 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 		e = c->max_retry_after_ms;
 		ZTP_CHECK(ztp__json_only_keys(o, rkeys, "config retry"));
 		ZTP_CHECK(ztp__json_int(o, "max_attempts", false, 1, 100, &a));
-		ZTP_CHECK(ztp__json_int(o, "base_delay_ms", false, 1, 3600000,
-					&b));
-		ZTP_CHECK(ztp__json_int(o, "max_delay_ms", false, 1, 3600000,
-					&d));
+		ZTP_CHECK(
+		    ztp__json_int(o, "base_delay_ms", false, 1, 3600000, &b));
+		ZTP_CHECK(
+		    ztp__json_int(o, "max_delay_ms", false, 1, 3600000, &d));
 		ZTP_CHECK(ztp__json_int(o, "max_retry_after_ms", false, 0,
 					86400000, &e));
 		ZTP_CHECK(cfg_set_retry(c, a, b, d, e));
@@ -648,7 +645,8 @@ int ztp_device_load_config(ztp_device *dev, const char *path)
 	ZTP_CHECK(ztp__json_parse(&root, buf, len, ZTP__DEV_CONFIG_MAX, 4));
 	slash = strrchr(path, '/');
 	if (slash != NULL) {
-		dir = ztp__strndup(path, slash == path ? 1 : (size_t)(slash - path));
+		dir = ztp__strndup(path,
+				   slash == path ? 1 : (size_t)(slash - path));
 		ZTP_ENSURE(dir != NULL, ZTP_ENOMEM, "config: out of memory");
 	}
 	ZTP_CHECK(cfg_parse(&c, root, dir));
@@ -713,12 +711,12 @@ static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now,
 	ZTP_CHECK(ztp__json_add_str(o, "not_before", ts));
 	ztp__time_rfc3339(ts, na);
 	ZTP_CHECK(ztp__json_add_str(o, "not_after", ts));
-	ZTP_CHECK(ztp__json_add(o, "expired", json_object_new_boolean(now >= na)));
+	ZTP_CHECK(
+	    ztp__json_add(o, "expired", json_object_new_boolean(now >= na)));
 	ZTP_CHECK(ztp__json_add_str(o, "fingerprint", hex));
 	if (rotate_percent > 0) {
-		ztp__time_rfc3339(ts, ztp__dev_rotation_due(nb, na,
-							    rotate_percent,
-							    fp));
+		ztp__time_rfc3339(
+		    ts, ztp__dev_rotation_due(nb, na, rotate_percent, fp));
 		ZTP_CHECK(ztp__json_add_str(o, "rotation_due", ts));
 	}
 	rc = ztp__cert_san_id(tenant, cr->cert, ZTP_URN_TENANT);
@@ -769,17 +767,15 @@ int ztp_device_status(ztp_device *dev, char **json)
 		if (rc == ZTP_ENOTFOUND) {
 			ztp_error_clear();
 			ZTP_CHECK(ztp__json_add_str(
-				creds, ztp__dev_kind_name((ztp__dev_kind)k),
-				NULL));
+			    creds, ztp__dev_kind_name((ztp__dev_kind)k), NULL));
 			continue;
 		}
 		ZTP_CHECK(rc);
-		ZTP_CHECK(cred_json(&one, &cr, now,
-				    k == ZTP__DEV_OPERATIONAL
-					    ? dev->cfg.rotate_percent
-					    : 0));
+		ZTP_CHECK(cred_json(
+		    &one, &cr, now,
+		    k == ZTP__DEV_OPERATIONAL ? dev->cfg.rotate_percent : 0));
 		ZTP_CHECK(ztp__json_add(
-			creds, ztp__dev_kind_name((ztp__dev_kind)k), one));
+		    creds, ztp__dev_kind_name((ztp__dev_kind)k), one));
 		one = NULL;
 		ztp__dev_cred_free(&cr);
 	}

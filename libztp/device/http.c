@@ -26,7 +26,8 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* ------------------------------------------------------------------ retry policy */
+/* ------------------------------------------------------------------ retry
+ * policy */
 
 ztp__dev_verdict ztp__dev_classify(int transport_rc, bool transient,
 				   long status)
@@ -108,7 +109,7 @@ int ztp__dev_parse_error(const uint8_t *body, size_t len, char code[65],
 	ZTP_ENSURE(clen > 0, ZTP_EPARSE, "error answer: empty code");
 	for (i = 0; i < clen; i++)
 		ZTP_ENSURE((c[i] >= 'a' && c[i] <= 'z') ||
-				   (c[i] >= '0' && c[i] <= '9') || c[i] == '_',
+			       (c[i] >= '0' && c[i] <= '9') || c[i] == '_',
 			   ZTP_EPARSE, "error answer: code is not snake_case");
 	ZTP_CHECK(ztp__json_str(err, "message", true, 4096, &m, &mlen));
 	ZTP_CHECK(ztp__json_int(err, "retry_after", false, 0, 86400 * 7,
@@ -125,7 +126,8 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ one attempt */
+/* ------------------------------------------------------------------ one
+ * attempt */
 
 typedef struct sink {
 	ztp__buf *buf;
@@ -209,9 +211,9 @@ void ztp__dev_http_result_free(ztp__dev_http_result *res)
 #define SETOPT(opt, val)                                                       \
 	do {                                                                   \
 		cc = curl_easy_setopt(curl, opt, val);                         \
-		ZTP_ENSURE(cc == CURLE_OK, cc == CURLE_OUT_OF_MEMORY           \
-						   ? ZTP_ENOMEM                \
-						   : ZTP_EUNSUPPORTED,         \
+		ZTP_ENSURE(cc == CURLE_OK,                                     \
+			   cc == CURLE_OUT_OF_MEMORY ? ZTP_ENOMEM              \
+						     : ZTP_EUNSUPPORTED,       \
 			   "libcurl: %s: %s", #opt, curl_easy_strerror(cc));   \
 	} while (0)
 
@@ -245,7 +247,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	ZTP_ENSURE(hdrs != NULL, ZTP_ENOMEM, "libcurl: out of memory");
 	{
 		struct curl_slist *h =
-			curl_slist_append(hdrs, "Accept: application/json");
+		    curl_slist_append(hdrs, "Accept: application/json");
 
 		ZTP_ENSURE(h != NULL, ZTP_ENOMEM, "libcurl: out of memory");
 		hdrs = h;
@@ -306,7 +308,8 @@ cleanup:
 
 #undef SETOPT
 
-/* ------------------------------------------------------------------ with retries */
+/* ------------------------------------------------------------------ with
+ * retries */
 
 static void sleep_ms(ztp_device *dev, int64_t ms)
 {
@@ -351,9 +354,10 @@ static void attempt_event(ztp_device *dev, const char *endpoint, int attempt,
 	    (delay_ms >= 0 && ztp__json_add_int(f, "delay_ms", delay_ms) < 0) ||
 	    (code != NULL && code[0] != '\0' &&
 	     ztp__json_add_str(f, "server_error", code) < 0) ||
-	    (rc < 0 && ztp__json_add_str(f, "error", ztp_status_name(rc)) < 0) ||
-	    (rc < 0 && ztp__json_add_str(f, "detail",
-					 ztp_error_last_message()) < 0)) {
+	    (rc < 0 &&
+	     ztp__json_add_str(f, "error", ztp_status_name(rc)) < 0) ||
+	    (rc < 0 &&
+	     ztp__json_add_str(f, "detail", ztp_error_last_message()) < 0)) {
 		json_object_put(f);
 		return;
 	}
@@ -364,9 +368,9 @@ static void attempt_event(ztp_device *dev, const char *endpoint, int attempt,
 static int server_error(const char *endpoint, long status, const char *code,
 			const char *msg)
 {
-	int code_rc = status == 429 ? ZTP_ERATELIMIT
+	int code_rc = status == 429		       ? ZTP_ERATELIMIT
 		      : status >= 500 || status == 408 ? ZTP_ENETWORK
-							 : ZTP_EDENIED;
+						       : ZTP_EDENIED;
 
 	if (code[0] != '\0')
 		return ztp__err(code_rc, "%s: server answered HTTP %ld %s: %s",
@@ -430,11 +434,11 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 			rc = ztp__err(t_rc, "%s", detail);
 			goto cleanup;
 		}
-		delay = ztp__dev_retry_delay(&dev->cfg, attempt - 1, res.status,
-					     res.retry_after, body_ra,
-					     jitter(dev));
-		attempt_event(dev, endpoint, attempt, &res, t_rc, "retry", delay,
-			      code);
+		delay =
+		    ztp__dev_retry_delay(&dev->cfg, attempt - 1, res.status,
+					 res.retry_after, body_ra, jitter(dev));
+		attempt_event(dev, endpoint, attempt, &res, t_rc, "retry",
+			      delay, code);
 		sleep_ms(dev, delay);
 	}
 

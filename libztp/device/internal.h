@@ -26,8 +26,8 @@ typedef struct ztp__dev_cfg {
 	char *device_id; /* explicit ID, or NULL: from the factory cert */
 	EVP_PKEY *factory_key;
 	X509 *factory_cert;
-	STACK_OF(X509) *factory_chain; /* intermediates, may be NULL */
-	char *base_url;                /* without trailing '/' */
+	STACK_OF(X509) * factory_chain; /* intermediates, may be NULL */
+	char *base_url;			/* without trailing '/' */
 	char *ca_file;
 	char key_type[16];
 	char *state_dir;
@@ -38,7 +38,7 @@ typedef struct ztp__dev_cfg {
 	char *device_type;
 	char *firmware_version;
 	json_object *capabilities; /* array of strings, or NULL */
-	int rotate_percent;        /* rotation due at this % of lifetime */
+	int rotate_percent;	   /* rotation due at this % of lifetime */
 } ztp__dev_cfg;
 
 void ztp__dev_cfg_defaults(ztp__dev_cfg *c);
@@ -64,28 +64,29 @@ int ztp__dev_id(const ztp_device *dev, char out[ZTP_ID_MAX + 1]);
 /* Emit {"event": name, "time": now, ...fields} (fields: taken). */
 void ztp__dev_event(ztp_device *dev, const char *name, json_object *fields);
 
-/* ------------------------------------------------------------------ transport */
+/* ------------------------------------------------------------------ transport
+ */
 
 /* The client identity of a connection: borrowed pointers. */
 typedef struct ztp__dev_tls_id {
 	EVP_PKEY *key;
 	X509 *cert;
-	STACK_OF(X509) *chain; /* may be NULL */
+	STACK_OF(X509) * chain; /* may be NULL */
 } ztp__dev_tls_id;
 
 /* What a single attempt produced. */
 typedef struct ztp__dev_http_result {
-	long status;          /* HTTP status, 0 if no answer */
-	ztp__buf body;        /* at most ZTP__DEV_RESP_MAX bytes */
-	int64_t retry_after;  /* Retry-After header in seconds, -1 if none */
-	bool transient;       /* a failure that another attempt may cure */
+	long status;	     /* HTTP status, 0 if no answer */
+	ztp__buf body;	     /* at most ZTP__DEV_RESP_MAX bytes */
+	int64_t retry_after; /* Retry-After header in seconds, -1 if none */
+	bool transient;	     /* a failure that another attempt may cure */
 } ztp__dev_http_result;
 
 /* What to do after an attempt. */
 typedef enum ztp__dev_verdict {
-	ZTP__DEV_OK = 0,  /* 2xx */
-	ZTP__DEV_RETRY,   /* network failure, 408, 429, 5xx */
-	ZTP__DEV_FAIL     /* definitive */
+	ZTP__DEV_OK = 0, /* 2xx */
+	ZTP__DEV_RETRY,	 /* network failure, 408, 429, 5xx */
+	ZTP__DEV_FAIL	 /* definitive */
 } ztp__dev_verdict;
 
 ztp__dev_verdict ztp__dev_classify(int transport_rc, bool transient,
@@ -120,16 +121,16 @@ void ztp__dev_http_result_free(ztp__dev_http_result *res);
 int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 		  const ztp__dev_tls_id *id, json_object **out);
 
-/* ------------------------------------------------------------------ protocol */
+/* ------------------------------------------------------------------ protocol
+ */
 
 /* "ZTP-BOOTSTRAP-V1" 0 device_id 0 nonce 0 SHA-256(csr_der). */
-int ztp__dev_transcript(ztp__buf *out, const char *device_id,
-			const char *nonce, const uint8_t *csr_der,
-			size_t csr_len);
+int ztp__dev_transcript(ztp__buf *out, const char *device_id, const char *nonce,
+			const uint8_t *csr_der, size_t csr_len);
 
 /* A CSR for key with subject CN = device_id, as PEM and DER. */
-int ztp__dev_make_csr(char **pem, uint8_t **der, size_t *der_len,
-		      EVP_PKEY *key, const char *device_id);
+int ztp__dev_make_csr(char **pem, uint8_t **der, size_t *der_len, EVP_PKEY *key,
+		      const char *device_id);
 
 /* {"nonce","expires_at"}: nonce printable ASCII, 1..ZTP__DEV_NONCE_MAX;
  * *nonce is a copy (ztp_free). */
@@ -138,10 +139,10 @@ int ztp__dev_parse_challenge(json_object *resp, char **nonce,
 
 typedef struct ztp__dev_issued {
 	X509 *cert;
-	STACK_OF(X509) *chain; /* possibly empty, never NULL on success */
+	STACK_OF(X509) * chain; /* possibly empty, never NULL on success */
 	int64_t not_after;
 	char tenant[ZTP_ID_MAX + 1]; /* "" if none */
-	char *ns;                    /* namespace, or NULL */
+	char *ns;		     /* namespace, or NULL */
 } ztp__dev_issued;
 
 void ztp__dev_issued_free(ztp__dev_issued *is);
@@ -153,7 +154,8 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 			  bool with_tenant, EVP_PKEY *key,
 			  const char *device_id, int64_t now);
 
-/* ------------------------------------------------------------------ operations */
+/* ------------------------------------------------------------------ operations
+ */
 
 /* Check what every network operation needs, resolve the device ID and
  * take the state directory's lock (release with ztp__dev_state_close). */
@@ -213,7 +215,7 @@ typedef struct ztp__dev_cred {
 	char slot;
 	EVP_PKEY *key;
 	X509 *cert;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 } ztp__dev_cred;
 
 void ztp__dev_cred_free(ztp__dev_cred *c);
@@ -239,13 +241,13 @@ int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
 
 /* Write the certificate and chain into the pending slot. */
 int ztp__dev_pending_store(const char *state, ztp__dev_kind kind, X509 *cert,
-			   STACK_OF(X509) *chain);
+			   STACK_OF(X509) * chain);
 /* Make the pending slot (holding cert) current by replacing the manifest. */
 int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind,
 			      X509 *cert);
 /* Both. */
 int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
-			    STACK_OF(X509) *chain);
+			    STACK_OF(X509) * chain);
 
 /* Paths of slot files: <state>/<kind>/<slot>/<file>. */
 int ztp__dev_slot_path(char **out, const char *state, ztp__dev_kind kind,

@@ -29,8 +29,7 @@ static bool cred_valid(const ztp__dev_cred *c, int64_t now)
 
 /* The current credential of kind if there is one (else c->cert == NULL);
  * corrupt state is an error, absence is not. */
-static int load_current(ztp__dev_cred *c, const char *state,
-			ztp__dev_kind kind)
+static int load_current(ztp__dev_cred *c, const char *state, ztp__dev_kind kind)
 {
 	int rc = ztp__dev_cred_current(c, state, kind);
 
@@ -94,14 +93,14 @@ static int registration_request(json_object **out, const ztp__dev_cfg *c)
 	ZTP_ENSURE(o != NULL && caps != NULL, ZTP_ENOMEM,
 		   "register: out of memory");
 	ZTP_CHECK(ztp__json_add_str(o, "device_type", c->device_type));
-	ZTP_CHECK(ztp__json_add_str(o, "firmware_version",
-				    c->firmware_version));
+	ZTP_CHECK(
+	    ztp__json_add_str(o, "firmware_version", c->firmware_version));
 	n = c->capabilities != NULL ? json_object_array_length(c->capabilities)
 				    : 0;
 	for (i = 0; i < n; i++)
 		ZTP_ENSURE(json_object_array_add(
-				   caps, json_object_get(json_object_array_get_idx(
-						 c->capabilities, i))) == 0,
+			       caps, json_object_get(json_object_array_get_idx(
+					 c->capabilities, i))) == 0,
 			   ZTP_ENOMEM, "register: out of memory");
 	ZTP_CHECK(ztp__json_add(o, "capabilities", caps));
 	caps = NULL;
@@ -186,7 +185,8 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ register */
+/* ------------------------------------------------------------------ register
+ */
 
 static int register_locked(ztp_device *dev, int64_t now)
 {
@@ -228,7 +228,8 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ credentials and rotation */
+/* ------------------------------------------------------------------
+ * credentials and rotation */
 
 static int csr_request(json_object **out, EVP_PKEY *key, const char *id)
 {
@@ -262,8 +263,8 @@ int ztp__dev_parse_assignment(json_object *resp)
 
 	ZTP_CHECK(ztp__json_only_keys(resp, keys, "assignment answer"));
 	if (json_object_object_get_ex(resp, "tenant", &v) && v != NULL) {
-		ZTP_CHECK(ztp__json_str(resp, "tenant", true, ZTP_ID_MAX, &s,
-					&len));
+		ZTP_CHECK(
+		    ztp__json_str(resp, "tenant", true, ZTP_ID_MAX, &s, &len));
 		ZTP_CHECK(ztp__id_check(s, len, "assignment tenant"));
 	}
 	if (json_object_object_get_ex(resp, "namespace", &v) && v != NULL) {
@@ -271,8 +272,9 @@ int ztp__dev_parse_assignment(json_object *resp)
 					&s, &len));
 		for (i = 0; i < len; i++)
 			ZTP_ENSURE(s[i] > 0x20 && s[i] < 0x7f && s[i] != '+' &&
-					   s[i] != '#',
-				   ZTP_EPARSE, "assignment answer: bad namespace");
+				       s[i] != '#',
+				   ZTP_EPARSE,
+				   "assignment answer: bad namespace");
 	}
 	if (json_object_object_get_ex(resp, "policy", &v) && v != NULL)
 		ZTP_ENSURE(json_object_is_type(v, json_type_object), ZTP_EPARSE,
@@ -317,7 +319,7 @@ static int operational_locked(ztp_device *dev, const char *id,
 	ztp__dev_tls_id tls = {0};
 	json_object *req = NULL, *resp = NULL;
 	X509 *cert;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 
 	ztp__dev_step_event(dev, endpoint, "start", NULL);
 	ZTP_CHECK(ztp__dev_pending_begin(&key, &ready, state,
@@ -333,8 +335,8 @@ static int operational_locked(ztp_device *dev, const char *id,
 		ZTP_CHECK(csr_request(&req, key, id));
 		tls_of(&tls, auth);
 		ZTP_CHECK(ztp__dev_call(dev, endpoint, req, &tls, &resp));
-		ZTP_CHECK(ztp__dev_parse_issued(&issued, resp, true, key, id,
-						now));
+		ZTP_CHECK(
+		    ztp__dev_parse_issued(&issued, resp, true, key, id, now));
 		ZTP_CHECK(ztp__dev_pending_store(state, ZTP__DEV_OPERATIONAL,
 						 issued.cert, issued.chain));
 		cert = issued.cert;
@@ -371,8 +373,9 @@ static int credentials_locked(ztp_device *dev, const char *id, int64_t now)
 	 * preferred because it outlives the bootstrap certificate. */
 	ZTP_CHECK(load_current(&op, dev->cfg.state_dir, ZTP__DEV_OPERATIONAL));
 	ZTP_CHECK(load_current(&boot, dev->cfg.state_dir, ZTP__DEV_BOOTSTRAP));
-	auth = cred_valid(&op, now) ? &op : cred_valid(&boot, now) ? &boot
-								   : NULL;
+	auth = cred_valid(&op, now)	? &op
+	       : cred_valid(&boot, now) ? &boot
+					: NULL;
 	ZTP_ENSURE(auth != NULL, ZTP_ESTATE,
 		   "credentials: no valid bootstrap or operational "
 		   "credential; bootstrap first");
@@ -482,9 +485,9 @@ int ztp__dev_run_locked(ztp_device *dev, const char *id, int64_t now,
 	uint8_t fp[32];
 
 #define DID(what)                                                              \
-	ZTP_ENSURE(json_object_array_add(actions,                              \
-					 json_object_new_string(what)) == 0,   \
-		   ZTP_ENOMEM, "run: out of memory")
+	ZTP_ENSURE(                                                            \
+	    json_object_array_add(actions, json_object_new_string(what)) == 0, \
+	    ZTP_ENOMEM, "run: out of memory")
 
 	ZTP_CHECK(load_current(&op, dev->cfg.state_dir, ZTP__DEV_OPERATIONAL));
 	ZTP_CHECK(registration_current(&registered, dev));
@@ -541,12 +544,12 @@ int ztp_device_run(ztp_device *dev, char **report)
 	actions = json_object_new_array();
 	ZTP_ENSURE(actions != NULL, ZTP_ENOMEM, "run: out of memory");
 	ZTP_CHECK(ztp__dev_begin(dev, "run", id, &lock));
-	ZTP_CHECK(ztp__dev_run_locked(dev, id, ztp__now(&dev->clock),
-				      actions));
+	ZTP_CHECK(ztp__dev_run_locked(dev, id, ztp__now(&dev->clock), actions));
 	if (report != NULL) {
 		o = json_object_new_object();
 		ZTP_ENSURE(o != NULL, ZTP_ENOMEM, "run: out of memory");
-		ZTP_CHECK(ztp__json_add(o, "actions", json_object_get(actions)));
+		ZTP_CHECK(
+		    ztp__json_add(o, "actions", json_object_get(actions)));
 		ZTP_CHECK(ztp__json_dump(report, o));
 	}
 cleanup:

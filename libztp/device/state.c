@@ -148,7 +148,8 @@ void ztp__dev_state_close(int fd)
 		close(fd); /* releases the flock */
 }
 
-/* ------------------------------------------------------------------ manifest */
+/* ------------------------------------------------------------------ manifest
+ */
 
 static int slot_from_json(char *out, json_object *o, const char *key)
 {
@@ -159,9 +160,9 @@ static int slot_from_json(char *out, json_object *o, const char *key)
 	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
 		goto cleanup;
 	ZTP_ENSURE(json_object_is_type(v, json_type_string) &&
-			   json_object_get_string_len(v) == 1 &&
-			   (json_object_get_string(v)[0] == 'a' ||
-			    json_object_get_string(v)[0] == 'b'),
+		       json_object_get_string_len(v) == 1 &&
+		       (json_object_get_string(v)[0] == 'a' ||
+			json_object_get_string(v)[0] == 'b'),
 		   ZTP_EPARSE, "manifest: \"%s\" must be \"a\", \"b\" or null",
 		   key);
 	*out = json_object_get_string(v)[0];
@@ -202,18 +203,18 @@ int ztp__dev_manifest_read(ztp__dev_manifest *m, const char *state,
 	if (json_object_object_get_ex(root, "fingerprint", &fpv) &&
 	    fpv != NULL) {
 		ZTP_ENSURE(json_object_is_type(fpv, json_type_string) &&
-				   json_object_get_string_len(fpv) == 64,
+			       json_object_get_string_len(fpv) == 64,
 			   ZTP_EPARSE, "%s: bad fingerprint", path);
 		fp = json_object_get_string(fpv);
 		for (i = 0; i < 64; i++)
 			ZTP_ENSURE((fp[i] >= '0' && fp[i] <= '9') ||
-					   (fp[i] >= 'a' && fp[i] <= 'f'),
+				       (fp[i] >= 'a' && fp[i] <= 'f'),
 				   ZTP_EPARSE, "%s: bad fingerprint", path);
 		memcpy(m->fingerprint, fp, 65);
 	}
-	ZTP_ENSURE((m->current != 0) == (m->fingerprint[0] != '\0'),
-		   ZTP_EPARSE,
-		   "%s: a current slot needs a fingerprint and only then", path);
+	ZTP_ENSURE((m->current != 0) == (m->fingerprint[0] != '\0'), ZTP_EPARSE,
+		   "%s: a current slot needs a fingerprint and only then",
+		   path);
 cleanup:
 	if (rc < 0)
 		memset(m, 0, sizeof(*m));
@@ -297,7 +298,7 @@ cleanup:
 }
 
 /* The chain file is absent when the server sent no chain. */
-static int read_chain(STACK_OF(X509) **out, const char *state,
+static int read_chain(STACK_OF(X509) * *out, const char *state,
 		      ztp__dev_kind kind, char slot)
 {
 	int rc = ZTP_OK;
@@ -476,7 +477,8 @@ int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
 	slot = m.pending;
 
 	rc = read_key(&k, state, kind, slot);
-	if (rc == ZTP_OK && ztp__key_describe(have, sizeof(have), k) == ZTP_OK &&
+	if (rc == ZTP_OK &&
+	    ztp__key_describe(have, sizeof(have), k) == ZTP_OK &&
 	    strcmp(have, key_type) == 0) {
 		/* Resume: the key of an interrupted run; perhaps its
 		 * certificate arrived too. */
@@ -515,7 +517,7 @@ cleanup:
 }
 
 int ztp__dev_pending_store(const char *state, ztp__dev_kind kind, X509 *cert,
-			   STACK_OF(X509) *chain)
+			   STACK_OF(X509) * chain)
 {
 	int rc = ZTP_OK;
 	ztp__dev_manifest m;
@@ -540,12 +542,12 @@ int ztp__dev_pending_store(const char *state, ztp__dev_kind kind, X509 *cert,
 		free(path);
 		path = NULL;
 	} else {
-		ZTP_CHECK(unlink_slot_file(state, kind, m.pending,
-					   "chain.pem"));
+		ZTP_CHECK(
+		    unlink_slot_file(state, kind, m.pending, "chain.pem"));
 	}
 	ZTP_CHECK(ztp__cert_to_pem(&pem, cert));
-	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, m.pending,
-				     "cert.pem"));
+	ZTP_CHECK(
+	    ztp__dev_slot_path(&path, state, kind, m.pending, "cert.pem"));
 	ZTP_CHECK(ztp__file_write_atomic(path, pem, strlen(pem), 0644));
 cleanup:
 	ztp__buf_free(&b);
@@ -554,8 +556,7 @@ cleanup:
 	return rc;
 }
 
-int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind,
-			      X509 *cert)
+int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind, X509 *cert)
 {
 	int rc = ZTP_OK;
 	ztp__dev_manifest m;
@@ -575,7 +576,7 @@ cleanup:
 }
 
 int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
-			    STACK_OF(X509) *chain)
+			    STACK_OF(X509) * chain)
 {
 	int rc = ZTP_OK;
 

@@ -19,7 +19,8 @@
 
 #include "testutil.h"
 
-/* ------------------------------------------------------------------ fixtures */
+/* ------------------------------------------------------------------ fixtures
+ */
 
 static char *tmp;
 static EVP_PKEY *ca_key;
@@ -36,7 +37,8 @@ static X509 *mkcert(const char *cn, EVP_PKEY *pub, EVP_PKEY *signer,
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(X509_set_version(c, 2), 1);
 	ASN1_INTEGER_set(X509_get_serialNumber(c), 4242);
-	ck_assert_ptr_nonnull(ASN1_TIME_set(X509_getm_notBefore(c), (time_t)nb));
+	ck_assert_ptr_nonnull(
+	    ASN1_TIME_set(X509_getm_notBefore(c), (time_t)nb));
 	ck_assert_ptr_nonnull(ASN1_TIME_set(X509_getm_notAfter(c), (time_t)na));
 	n = X509_get_subject_name(c);
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
@@ -47,16 +49,15 @@ static X509 *mkcert(const char *cn, EVP_PKEY *pub, EVP_PKEY *signer,
 	if (san != NULL) {
 		X509V3_set_ctx(&v3, issuer != NULL ? issuer : c, c, NULL, NULL,
 			       0);
-		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name,
-					  san);
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
 		ck_assert_ptr_nonnull(ext);
 		X509_add_ext(c, ext, -1);
 		X509_EXTENSION_free(ext);
 	}
 	ck_assert_int_gt(X509_sign(c, signer,
 				   EVP_PKEY_get_id(signer) == EVP_PKEY_ED25519
-					   ? NULL
-					   : EVP_sha256()),
+				       ? NULL
+				       : EVP_sha256()),
 			 0);
 	return c;
 }
@@ -135,7 +136,8 @@ static void teardown(void)
 	ca_cert = NULL;
 }
 
-/* ------------------------------------------------------------------ configuration */
+/* ------------------------------------------------------------------
+ * configuration */
 
 static int load_cfg(ztp_device *dev, const char *json)
 {
@@ -156,7 +158,8 @@ static char *state_dir(void)
 }
 
 #define GOOD_FACTORY                                                           \
-	"\"factory_key\":\"file:factory.key\",\"factory_cert\":\"factory.pem\""
+	"\"factory_key\":\"file:factory.key\",\"factory_cert\":\"factory."     \
+	"pem\""
 
 START_TEST(test_config_good)
 {
@@ -213,93 +216,92 @@ static const struct bad_cfg {
 	const char *json;
 	int rc;
 } bad_cfgs[] = {
-	{"", ZTP_EPARSE},
-	{"[]", ZTP_EPARSE},
-	{"{", ZTP_EPARSE},
-	{"{} x", ZTP_EPARSE},
-	{"{}{}", ZTP_EPARSE},
-	{"{\"device_id\":\"a\",\"device_id\":\"b\"}", ZTP_EPARSE},
-	{"{\"unknown\":1}", ZTP_EPARSE},
-	{"{\"device_id\":7}", ZTP_EPARSE},
-	{"{\"device_id\":null}", ZTP_EPARSE},
-	{"{\"device_id\":\"a/b\"}", ZTP_EINVAL},
-	{"{\"device_id\":\"\"}", ZTP_EINVAL},
-	{"{\"device_id\":\"dev 1\"}", ZTP_EINVAL},
-	{"{\"device_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	 "aaaaaaaaaaaaaaaaaaaa\"}",
-	 ZTP_ETOOBIG},
-	{"{\"base_url\":\"http://127.0.0.1\"}", ZTP_EINVAL},
-	{"{\"base_url\":\"https://\"}", ZTP_EINVAL},
-	{"{\"base_url\":\"https://u:p@host\"}", ZTP_EINVAL},
-	{"{\"base_url\":\"https://host/?q=1\"}", ZTP_EINVAL},
-	{"{\"base_url\":\"https://host/#f\"}", ZTP_EINVAL},
-	{"{\"base_url\":\"https://ho st\"}", ZTP_EINVAL},
-	{"{\"base_url\":\"HTTPS://host\"}", ZTP_EINVAL},
-	{"{\"base_url\":[]}", ZTP_EPARSE},
-	{"{\"ca_file\":\"missing.pem\"}", ZTP_ENOTFOUND},
-	{"{\"ca_file\":\"factory.key\"}", ZTP_EPARSE},
-	{"{\"ca_file\":\"\"}", ZTP_EINVAL},
-	{"{\"key_type\":\"rsa-1024\"}", ZTP_EINVAL},
-	{"{\"key_type\":\"EC-P256\"}", ZTP_EINVAL},
-	{"{\"state_dir\":\"\"}", ZTP_EINVAL},
-	{"{\"state_dir\":false}", ZTP_EPARSE},
-	{"{\"factory_key\":\"file:factory.key\"}", ZTP_EPARSE},
-	{"{\"factory_cert\":\"factory.pem\"}", ZTP_EPARSE},
-	{"{\"factory_key\":\"pkcs11:token=x;object=y\","
-	 "\"factory_cert\":\"factory.pem\"}",
-	 ZTP_EUNSUPPORTED},
-	{"{\"factory_key\":\"factory.key\",\"factory_cert\":\"factory.pem\"}",
-	 ZTP_EINVAL},
-	{"{\"factory_key\":\"file://host/k\",\"factory_cert\":\"factory.pem\"}",
-	 ZTP_EINVAL},
-	{"{\"factory_key\":\"file:\",\"factory_cert\":\"factory.pem\"}",
-	 ZTP_EINVAL},
-	{"{\"factory_key\":\"file:wrong.key\",\"factory_cert\":\"factory.pem\"}",
-	 ZTP_EMISMATCH},
-	{"{\"factory_key\":\"file:factory.pem\",\"factory_cert\":"
-	 "\"factory.pem\"}",
-	 ZTP_EPARSE},
-	{"{\"factory_key\":\"file:factory.key\",\"factory_cert\":"
-	 "\"factory.key\"}",
-	 ZTP_EPARSE},
-	{"{\"factory_key\":\"file:nokey\",\"factory_cert\":\"factory.pem\"}",
-	 ZTP_ENOTFOUND},
-	{"{\"connect_timeout_ms\":0}", ZTP_EPARSE},
-	{"{\"connect_timeout_ms\":1.5}", ZTP_EPARSE},
-	{"{\"connect_timeout_ms\":\"5\"}", ZTP_EPARSE},
-	{"{\"timeout_ms\":600001}", ZTP_EPARSE},
-	{"{\"connect_timeout_ms\":5000,\"timeout_ms\":4000}", ZTP_EINVAL},
-	{"{\"retry\":[]}", ZTP_EPARSE},
-	{"{\"retry\":{\"attempts\":3}}", ZTP_EPARSE},
-	{"{\"retry\":{\"max_attempts\":0}}", ZTP_EPARSE},
-	{"{\"retry\":{\"max_attempts\":101}}", ZTP_EPARSE},
-	{"{\"retry\":{\"base_delay_ms\":0}}", ZTP_EPARSE},
-	{"{\"retry\":{\"base_delay_ms\":5000,\"max_delay_ms\":4000}}",
-	 ZTP_EINVAL},
-	{"{\"retry\":{\"max_retry_after_ms\":-1}}", ZTP_EPARSE},
-	{"{\"retry\":{\"max_attempts\":true}}", ZTP_EPARSE},
-	{"{\"registration\":{}}", ZTP_EPARSE},
-	{"{\"registration\":{\"device_type\":\"x\"}}", ZTP_EPARSE},
-	{"{\"registration\":{\"device_type\":\"\",\"firmware_version\":\"1\"}}",
-	 ZTP_EPARSE},
-	{"{\"registration\":{\"device_type\":\"x\",\"firmware_version\":"
-	 "\"1\",\"extra\":1}}",
-	 ZTP_EPARSE},
-	{"{\"registration\":{\"device_type\":\"x\",\"firmware_version\":"
-	 "\"1\",\"capabilities\":[1]}}",
-	 ZTP_EPARSE},
-	{"{\"registration\":{\"device_type\":\"x\",\"firmware_version\":"
-	 "\"1\",\"capabilities\":[\"a/b\"]}}",
-	 ZTP_EINVAL},
-	{"{\"registration\":{\"device_type\":\"x\\u0001\",\"firmware_version\":"
-	 "\"1\"}}",
-	 ZTP_EPARSE},
-	{"{\"rotate_at_percent\":5}", ZTP_EPARSE},
-	{"{\"rotate_at_percent\":96}", ZTP_EPARSE},
-	{"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}", ZTP_ETOOBIG},
-	{"{\"device_id\":\"dev-0001\",}", ZTP_EPARSE},
-	{"{\"device_id\":\"dev-\\u0000\"}", ZTP_EPARSE},
-	{"\xef\xbb\xbf{}", ZTP_EPARSE},
+    {"", ZTP_EPARSE},
+    {"[]", ZTP_EPARSE},
+    {"{", ZTP_EPARSE},
+    {"{} x", ZTP_EPARSE},
+    {"{}{}", ZTP_EPARSE},
+    {"{\"device_id\":\"a\",\"device_id\":\"b\"}", ZTP_EPARSE},
+    {"{\"unknown\":1}", ZTP_EPARSE},
+    {"{\"device_id\":7}", ZTP_EPARSE},
+    {"{\"device_id\":null}", ZTP_EPARSE},
+    {"{\"device_id\":\"a/b\"}", ZTP_EINVAL},
+    {"{\"device_id\":\"\"}", ZTP_EINVAL},
+    {"{\"device_id\":\"dev 1\"}", ZTP_EINVAL},
+    {"{\"device_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaa\"}",
+     ZTP_ETOOBIG},
+    {"{\"base_url\":\"http://127.0.0.1\"}", ZTP_EINVAL},
+    {"{\"base_url\":\"https://\"}", ZTP_EINVAL},
+    {"{\"base_url\":\"https://u:p@host\"}", ZTP_EINVAL},
+    {"{\"base_url\":\"https://host/?q=1\"}", ZTP_EINVAL},
+    {"{\"base_url\":\"https://host/#f\"}", ZTP_EINVAL},
+    {"{\"base_url\":\"https://ho st\"}", ZTP_EINVAL},
+    {"{\"base_url\":\"HTTPS://host\"}", ZTP_EINVAL},
+    {"{\"base_url\":[]}", ZTP_EPARSE},
+    {"{\"ca_file\":\"missing.pem\"}", ZTP_ENOTFOUND},
+    {"{\"ca_file\":\"factory.key\"}", ZTP_EPARSE},
+    {"{\"ca_file\":\"\"}", ZTP_EINVAL},
+    {"{\"key_type\":\"rsa-1024\"}", ZTP_EINVAL},
+    {"{\"key_type\":\"EC-P256\"}", ZTP_EINVAL},
+    {"{\"state_dir\":\"\"}", ZTP_EINVAL},
+    {"{\"state_dir\":false}", ZTP_EPARSE},
+    {"{\"factory_key\":\"file:factory.key\"}", ZTP_EPARSE},
+    {"{\"factory_cert\":\"factory.pem\"}", ZTP_EPARSE},
+    {"{\"factory_key\":\"pkcs11:token=x;object=y\","
+     "\"factory_cert\":\"factory.pem\"}",
+     ZTP_EUNSUPPORTED},
+    {"{\"factory_key\":\"factory.key\",\"factory_cert\":\"factory.pem\"}",
+     ZTP_EINVAL},
+    {"{\"factory_key\":\"file://host/k\",\"factory_cert\":\"factory.pem\"}",
+     ZTP_EINVAL},
+    {"{\"factory_key\":\"file:\",\"factory_cert\":\"factory.pem\"}",
+     ZTP_EINVAL},
+    {"{\"factory_key\":\"file:wrong.key\",\"factory_cert\":\"factory.pem\"}",
+     ZTP_EMISMATCH},
+    {"{\"factory_key\":\"file:factory.pem\",\"factory_cert\":"
+     "\"factory.pem\"}",
+     ZTP_EPARSE},
+    {"{\"factory_key\":\"file:factory.key\",\"factory_cert\":"
+     "\"factory.key\"}",
+     ZTP_EPARSE},
+    {"{\"factory_key\":\"file:nokey\",\"factory_cert\":\"factory.pem\"}",
+     ZTP_ENOTFOUND},
+    {"{\"connect_timeout_ms\":0}", ZTP_EPARSE},
+    {"{\"connect_timeout_ms\":1.5}", ZTP_EPARSE},
+    {"{\"connect_timeout_ms\":\"5\"}", ZTP_EPARSE},
+    {"{\"timeout_ms\":600001}", ZTP_EPARSE},
+    {"{\"connect_timeout_ms\":5000,\"timeout_ms\":4000}", ZTP_EINVAL},
+    {"{\"retry\":[]}", ZTP_EPARSE},
+    {"{\"retry\":{\"attempts\":3}}", ZTP_EPARSE},
+    {"{\"retry\":{\"max_attempts\":0}}", ZTP_EPARSE},
+    {"{\"retry\":{\"max_attempts\":101}}", ZTP_EPARSE},
+    {"{\"retry\":{\"base_delay_ms\":0}}", ZTP_EPARSE},
+    {"{\"retry\":{\"base_delay_ms\":5000,\"max_delay_ms\":4000}}", ZTP_EINVAL},
+    {"{\"retry\":{\"max_retry_after_ms\":-1}}", ZTP_EPARSE},
+    {"{\"retry\":{\"max_attempts\":true}}", ZTP_EPARSE},
+    {"{\"registration\":{}}", ZTP_EPARSE},
+    {"{\"registration\":{\"device_type\":\"x\"}}", ZTP_EPARSE},
+    {"{\"registration\":{\"device_type\":\"\",\"firmware_version\":\"1\"}}",
+     ZTP_EPARSE},
+    {"{\"registration\":{\"device_type\":\"x\",\"firmware_version\":"
+     "\"1\",\"extra\":1}}",
+     ZTP_EPARSE},
+    {"{\"registration\":{\"device_type\":\"x\",\"firmware_version\":"
+     "\"1\",\"capabilities\":[1]}}",
+     ZTP_EPARSE},
+    {"{\"registration\":{\"device_type\":\"x\",\"firmware_version\":"
+     "\"1\",\"capabilities\":[\"a/b\"]}}",
+     ZTP_EINVAL},
+    {"{\"registration\":{\"device_type\":\"x\\u0001\",\"firmware_version\":"
+     "\"1\"}}",
+     ZTP_EPARSE},
+    {"{\"rotate_at_percent\":5}", ZTP_EPARSE},
+    {"{\"rotate_at_percent\":96}", ZTP_EPARSE},
+    {"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}", ZTP_ETOOBIG},
+    {"{\"device_id\":\"dev-0001\",}", ZTP_EPARSE},
+    {"{\"device_id\":\"dev-\\u0000\"}", ZTP_EPARSE},
+    {"\xef\xbb\xbf{}", ZTP_EPARSE},
 };
 
 START_TEST(test_config_bad)
@@ -400,26 +402,26 @@ START_TEST(test_setters)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ transcript and CSR */
+/* ------------------------------------------------------------------ transcript
+ * and CSR */
 
 static const char known_csr[] =
-	"-----BEGIN CERTIFICATE REQUEST-----\n"
-	"MIHOMHUCAQAwEzERMA8GA1UEAwwIZGV2LTAwMDEwWTATBgcqhkjOPQIBBggqhkjO\n"
-	"PQMBBwNCAAQakUZ9qL80ff6k4/4k8dw/h8tmPB+NaUnNsME7BsxRDeBNN45K2d+n\n"
-	"cMpTTYEkcn6HVCm2DCP3w9ml0LCD/7lxoAAwCgYIKoZIzj0EAwIDSQAwRgIhAIr9\n"
-	"8vbl5lSjeuWNOAw4GyFS33IL7ajG+BnO7UdY4Lf8AiEA6JzySSFBLEmNJpse5cpd\n"
-	"JRdoS0GPTiX7NlKe8J7rvQw=\n"
-	"-----END CERTIFICATE REQUEST-----\n";
+    "-----BEGIN CERTIFICATE REQUEST-----\n"
+    "MIHOMHUCAQAwEzERMA8GA1UEAwwIZGV2LTAwMDEwWTATBgcqhkjOPQIBBggqhkjO\n"
+    "PQMBBwNCAAQakUZ9qL80ff6k4/4k8dw/h8tmPB+NaUnNsME7BsxRDeBNN45K2d+n\n"
+    "cMpTTYEkcn6HVCm2DCP3w9ml0LCD/7lxoAAwCgYIKoZIzj0EAwIDSQAwRgIhAIr9\n"
+    "8vbl5lSjeuWNOAw4GyFS33IL7ajG+BnO7UdY4Lf8AiEA6JzySSFBLEmNJpse5cpd\n"
+    "JRdoS0GPTiX7NlKe8J7rvQw=\n"
+    "-----END CERTIFICATE REQUEST-----\n";
 
 START_TEST(test_transcript)
 {
 	/* sha256 of the CSR's DER, computed with `openssl req -outform DER |
 	 * sha256sum`. */
 	static const uint8_t want_hash[32] = {
-		0xef, 0xc1, 0x8e, 0x19, 0xc1, 0x49, 0x4a, 0xd7,
-		0xea, 0x3b, 0xab, 0x8b, 0x9d, 0x2e, 0xde, 0x52,
-		0x0a, 0xe9, 0xa4, 0x85, 0x03, 0x66, 0xd7, 0x01,
-		0x4c, 0x97, 0xe7, 0x7a, 0xc9, 0xff, 0x57, 0xda};
+	    0xef, 0xc1, 0x8e, 0x19, 0xc1, 0x49, 0x4a, 0xd7, 0xea, 0x3b, 0xab,
+	    0x8b, 0x9d, 0x2e, 0xde, 0x52, 0x0a, 0xe9, 0xa4, 0x85, 0x03, 0x66,
+	    0xd7, 0x01, 0x4c, 0x97, 0xe7, 0x7a, 0xc9, 0xff, 0x57, 0xda};
 	static const char prefix[] = "ZTP-BOOTSTRAP-V1\0dev-0001\0n0nce-XYZ";
 	X509_REQ *req = NULL;
 	unsigned char *der = NULL;
@@ -429,13 +431,12 @@ START_TEST(test_transcript)
 	ck_assert_rc(ztp__pem_csr(&req, known_csr, strlen(known_csr)), 0);
 	n = i2d_X509_REQ(req, &der);
 	ck_assert_int_gt(n, 0);
-	ck_assert_rc(ztp__dev_transcript(&tr, "dev-0001", "n0nce-XYZ", der,
-					 (size_t)n),
-		     0);
+	ck_assert_rc(
+	    ztp__dev_transcript(&tr, "dev-0001", "n0nce-XYZ", der, (size_t)n),
+	    0);
 	ck_assert_uint_eq(tr.len, sizeof(prefix) + 32);
 	ck_assert_int_eq(memcmp(tr.data, prefix, sizeof(prefix)), 0);
-	ck_assert_int_eq(memcmp(tr.data + sizeof(prefix), want_hash, 32),
-			 0);
+	ck_assert_int_eq(memcmp(tr.data + sizeof(prefix), want_hash, 32), 0);
 	ztp__buf_free(&tr);
 	OPENSSL_free(der);
 	X509_REQ_free(req);
@@ -464,9 +465,8 @@ START_TEST(test_csr)
 	ck_assert_int_eq(EVP_PKEY_eq(X509_REQ_get0_pubkey(req), k), 1);
 	n = X509_REQ_get_subject_name(req);
 	ck_assert_int_eq(X509_NAME_entry_count(n), 1);
-	ck_assert_int_gt(X509_NAME_get_text_by_NID(n, NID_commonName, id,
-						   sizeof(id)),
-			 0);
+	ck_assert_int_gt(
+	    X509_NAME_get_text_by_NID(n, NID_commonName, id, sizeof(id)), 0);
 	ck_assert_str_eq(id, "dev-0001");
 	/* The DER handed out is the DER of the PEM sent. */
 	p = der;
@@ -506,24 +506,23 @@ START_TEST(test_parse_challenge)
 		const char *json;
 		int rc;
 	} cases[] = {
-		{"{\"nonce\":\"abc\",\"expires_at\":\"2026-11-27T22:31:00Z\"}",
-		 0},
-		{"{\"nonce\":\"abc\"}", ZTP_EPARSE},
-		{"{\"expires_at\":\"2026-11-27T22:31:00Z\"}", ZTP_EPARSE},
-		{"{\"nonce\":\"\",\"expires_at\":\"2026-11-27T22:31:00Z\"}",
-		 ZTP_EPARSE},
-		{"{\"nonce\":\"a b\",\"expires_at\":\"2026-11-27T22:31:00Z\"}",
-		 ZTP_EPARSE},
-		{"{\"nonce\":\"\\u00e9\",\"expires_at\":"
-		 "\"2026-11-27T22:31:00Z\"}",
-		 ZTP_EPARSE},
-		{"{\"nonce\":1,\"expires_at\":\"2026-11-27T22:31:00Z\"}",
-		 ZTP_EPARSE},
-		{"{\"nonce\":\"abc\",\"expires_at\":1795000000}", ZTP_EPARSE},
-		{"{\"nonce\":\"abc\",\"expires_at\":\"tomorrow\"}", ZTP_EPARSE},
-		{"{\"nonce\":\"abc\",\"expires_at\":\"2026-11-27T22:31:00Z\","
-		 "\"x\":1}",
-		 ZTP_EPARSE},
+	    {"{\"nonce\":\"abc\",\"expires_at\":\"2026-11-27T22:31:00Z\"}", 0},
+	    {"{\"nonce\":\"abc\"}", ZTP_EPARSE},
+	    {"{\"expires_at\":\"2026-11-27T22:31:00Z\"}", ZTP_EPARSE},
+	    {"{\"nonce\":\"\",\"expires_at\":\"2026-11-27T22:31:00Z\"}",
+	     ZTP_EPARSE},
+	    {"{\"nonce\":\"a b\",\"expires_at\":\"2026-11-27T22:31:00Z\"}",
+	     ZTP_EPARSE},
+	    {"{\"nonce\":\"\\u00e9\",\"expires_at\":"
+	     "\"2026-11-27T22:31:00Z\"}",
+	     ZTP_EPARSE},
+	    {"{\"nonce\":1,\"expires_at\":\"2026-11-27T22:31:00Z\"}",
+	     ZTP_EPARSE},
+	    {"{\"nonce\":\"abc\",\"expires_at\":1795000000}", ZTP_EPARSE},
+	    {"{\"nonce\":\"abc\",\"expires_at\":\"tomorrow\"}", ZTP_EPARSE},
+	    {"{\"nonce\":\"abc\",\"expires_at\":\"2026-11-27T22:31:00Z\","
+	     "\"x\":1}",
+	     ZTP_EPARSE},
 	};
 	size_t i;
 
@@ -583,11 +582,11 @@ static char *answer(X509 *cert, const char *chain_json, const char *na,
 	ck_assert_rc(ztp__cert_to_pem(&pem, cert), 0);
 	s = json_object_new_string(pem);
 	ck_assert_int_ge(
-		asprintf(&out,
-			 "{\"certificate\":%s,\"chain\":%s,\"not_after\":\"%s\"%s}",
-			 json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN),
-			 chain_json, na, extra != NULL ? extra : ""),
-		0);
+	    asprintf(&out,
+		     "{\"certificate\":%s,\"chain\":%s,\"not_after\":\"%s\"%s}",
+		     json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN),
+		     chain_json, na, extra != NULL ? extra : ""),
+	    0);
 	json_object_put(s);
 	free(pem);
 	return out;
@@ -622,18 +621,19 @@ START_TEST(test_parse_issued)
 	ck_assert_rc(ztp__key_generate(&other, "ec-p256"), 0);
 	good = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 60, na,
 		      "URI:urn:ztp:device:dev-0001");
-	wrongdev = mkcert("dev-0002", k, ca_key, ca_cert, now_fixed - 60, na,
-			  NULL);
+	wrongdev =
+	    mkcert("dev-0002", k, ca_key, ca_cert, now_fixed - 60, na, NULL);
 	wrongkey = mkcert("dev-0001", other, ca_key, ca_cert, now_fixed - 60,
 			  na, NULL);
 	old = mkcert("dev-0001", k, ca_key, ca_cert, 0, now_fixed - 1, NULL);
-	tenanted = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 60, na,
-			  "URI:urn:ztp:device:dev-0001,URI:urn:ztp:tenant:acme");
+	tenanted =
+	    mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 60, na,
+		   "URI:urn:ztp:device:dev-0001,URI:urn:ztp:tenant:acme");
 	ck_assert_rc(ztp__cert_to_pem(&capem, ca_cert), 0);
 	cs = json_object_new_string(capem);
 	ck_assert_int_ge(asprintf(&chainjs, "[%s]",
 				  json_object_to_json_string_ext(
-					  cs, JSON_C_TO_STRING_PLAIN)),
+				      cs, JSON_C_TO_STRING_PLAIN)),
 			 0);
 	json_object_put(cs);
 
@@ -652,13 +652,11 @@ START_TEST(test_parse_issued)
 
 	/* Wrong key, wrong device: refused as an identity mismatch. */
 	a = answer(wrongkey, "[]", na_s, NULL);
-	ck_assert_rc(parse_answer(a, false, k, "dev-0001", &is),
-		     ZTP_EMISMATCH);
+	ck_assert_rc(parse_answer(a, false, k, "dev-0001", &is), ZTP_EMISMATCH);
 	ck_assert_ptr_null(is.cert);
 	free(a);
 	a = answer(wrongdev, "[]", na_s, NULL);
-	ck_assert_rc(parse_answer(a, false, k, "dev-0001", &is),
-		     ZTP_EMISMATCH);
+	ck_assert_rc(parse_answer(a, false, k, "dev-0001", &is), ZTP_EMISMATCH);
 	free(a);
 	/* not_after that disagrees with the certificate. */
 	a = answer(good, "[]", "2026-11-19T11:06:41Z", NULL);
@@ -691,9 +689,9 @@ START_TEST(test_parse_issued)
 				  "\"not_after\":\"2026-11-19T11:06:40Z\"}",
 				  false, k, "dev-0001", &is),
 		     ZTP_EPARSE);
-	ck_assert_rc(parse_answer("{\"certificate\":\"x\"", false, k,
-				  "dev-0001", &is),
-		     ZTP_EPARSE);
+	ck_assert_rc(
+	    parse_answer("{\"certificate\":\"x\"", false, k, "dev-0001", &is),
+	    ZTP_EPARSE);
 	{
 		/* Trailing garbage after the PEM block. */
 		char *pem = NULL, *withjunk = NULL;
@@ -702,14 +700,13 @@ START_TEST(test_parse_issued)
 		ck_assert_rc(ztp__cert_to_pem(&pem, good), 0);
 		ck_assert_int_ge(asprintf(&withjunk, "%sjunk", pem), 0);
 		s = json_object_new_string(withjunk);
-		ck_assert_int_ge(
-			asprintf(&a,
-				 "{\"certificate\":%s,\"chain\":[],"
-				 "\"not_after\":\"%s\"}",
-				 json_object_to_json_string_ext(
-					 s, JSON_C_TO_STRING_PLAIN),
-				 na_s),
-			0);
+		ck_assert_int_ge(asprintf(&a,
+					  "{\"certificate\":%s,\"chain\":[],"
+					  "\"not_after\":\"%s\"}",
+					  json_object_to_json_string_ext(
+					      s, JSON_C_TO_STRING_PLAIN),
+					  na_s),
+				 0);
 		ck_assert_rc(parse_answer(a, false, k, "dev-0001", &is),
 			     ZTP_EPARSE);
 		json_object_put(s);
@@ -728,10 +725,10 @@ START_TEST(test_parse_issued)
 			json_object *s2 = json_object_new_string(capem);
 
 			ck_assert_int_ge(
-				asprintf(&next, "%s%s%s", many, i ? "," : "",
-					 json_object_to_json_string_ext(
-						 s2, JSON_C_TO_STRING_PLAIN)),
-				0);
+			    asprintf(&next, "%s%s%s", many, i ? "," : "",
+				     json_object_to_json_string_ext(
+					 s2, JSON_C_TO_STRING_PLAIN)),
+			    0);
 			json_object_put(s2);
 			free(many);
 			many = next;
@@ -801,25 +798,25 @@ START_TEST(test_parse_error)
 	ck_assert_int_eq(ra, -1);
 	{
 		static const char *const bad[] = {
-			"",
-			"<html>",
-			"{}",
-			"{\"error\":\"x\"}",
-			"{\"error\":{\"code\":\"Bad Code\",\"message\":\"\"}}",
-			"{\"error\":{\"code\":\"\",\"message\":\"\"}}",
-			"{\"error\":{\"code\":\"x\"}}",
-			"{\"error\":{\"code\":\"x\",\"message\":\"\","
-			"\"retry_after\":-1}}",
-			"{\"error\":{\"code\":\"x\",\"message\":\"\","
-			"\"extra\":1}}",
-			"{\"error\":{\"code\":\"x\",\"message\":\"\"},\"y\":1}",
+		    "",
+		    "<html>",
+		    "{}",
+		    "{\"error\":\"x\"}",
+		    "{\"error\":{\"code\":\"Bad Code\",\"message\":\"\"}}",
+		    "{\"error\":{\"code\":\"\",\"message\":\"\"}}",
+		    "{\"error\":{\"code\":\"x\"}}",
+		    "{\"error\":{\"code\":\"x\",\"message\":\"\","
+		    "\"retry_after\":-1}}",
+		    "{\"error\":{\"code\":\"x\",\"message\":\"\","
+		    "\"extra\":1}}",
+		    "{\"error\":{\"code\":\"x\",\"message\":\"\"},\"y\":1}",
 		};
 		size_t i;
 
 		for (i = 0; i < ZTP__ARRAY_LEN(bad); i++) {
 			int rc = ztp__dev_parse_error((const uint8_t *)bad[i],
-						      strlen(bad[i]), code,
-						      msg, &ra);
+						      strlen(bad[i]), code, msg,
+						      &ra);
 
 			ck_assert_msg(rc < 0, "accepted %s", bad[i]);
 			ck_assert_str_eq(code, "");
@@ -829,7 +826,8 @@ START_TEST(test_parse_error)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ retry policy */
+/* ------------------------------------------------------------------ retry
+ * policy */
 
 START_TEST(test_classify)
 {
@@ -898,10 +896,8 @@ START_TEST(test_backoff)
 	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 429, -1, 3, 0), 3000);
 	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 503, 1, 4, 0), 1000);
 	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 503, 0, -1, 77), 0);
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 503, 999999, -1, 0),
-			 5000);
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 429, -1, 604800, 0),
-			 5000);
+	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 503, 999999, -1, 0), 5000);
+	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 429, -1, 604800, 0), 5000);
 	/* Elsewhere the hint is ignored and the backoff applies. */
 	ck_assert_int_eq(ztp__dev_retry_delay(&c, 2, 500, 2, 2, 400), 400);
 	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 0, -1, -1, 100), 100);
@@ -954,18 +950,18 @@ START_TEST(test_parse_assignment)
 		const char *json;
 		int rc;
 	} cases[] = {
-		{"{\"tenant\":\"acme\",\"namespace\":\"acme/d1\","
-		 "\"policy\":{\"a\":[{\"b\":1}]}}",
-		 0},
-		{"{\"tenant\":null,\"namespace\":null,\"policy\":null}", 0},
-		{"{}", 0},
-		{"{\"tenant\":\"a/b\"}", ZTP_EINVAL},
-		{"{\"tenant\":5}", ZTP_EPARSE},
-		{"{\"namespace\":\"acme/+\"}", ZTP_EPARSE},
-		{"{\"namespace\":\"a b\"}", ZTP_EPARSE},
-		{"{\"policy\":[]}", ZTP_EPARSE},
-		{"{\"policy\":\"allow all\"}", ZTP_EPARSE},
-		{"{\"tenant\":\"acme\",\"extra\":1}", ZTP_EPARSE},
+	    {"{\"tenant\":\"acme\",\"namespace\":\"acme/d1\","
+	     "\"policy\":{\"a\":[{\"b\":1}]}}",
+	     0},
+	    {"{\"tenant\":null,\"namespace\":null,\"policy\":null}", 0},
+	    {"{}", 0},
+	    {"{\"tenant\":\"a/b\"}", ZTP_EINVAL},
+	    {"{\"tenant\":5}", ZTP_EPARSE},
+	    {"{\"namespace\":\"acme/+\"}", ZTP_EPARSE},
+	    {"{\"namespace\":\"a b\"}", ZTP_EPARSE},
+	    {"{\"policy\":[]}", ZTP_EPARSE},
+	    {"{\"policy\":\"allow all\"}", ZTP_EPARSE},
+	    {"{\"tenant\":\"acme\",\"extra\":1}", ZTP_EPARSE},
 	};
 	size_t i;
 
@@ -998,11 +994,12 @@ START_TEST(test_lifecycle_preconditions)
 	/* Nothing stored yet: every later step says what is missing, and
 	 * nothing touches the network (the URL's port 1 would refuse). */
 	ck_assert_rc(ztp_device_register(dev), ZTP_EINVAL); /* no config */
-	ck_assert_rc(load_cfg(dev, "{\"device_id\":\"dev-0001\","
-				   "\"base_url\":\"https://127.0.0.1:1\","
-				   "\"ca_file\":\"ca.pem\",\"state_dir\":"
-				   "\"state\",\"registration\":{\"device_type\":"
-				   "\"t\",\"firmware_version\":\"1\"}}"),
+	ck_assert_rc(load_cfg(dev,
+			      "{\"device_id\":\"dev-0001\","
+			      "\"base_url\":\"https://127.0.0.1:1\","
+			      "\"ca_file\":\"ca.pem\",\"state_dir\":"
+			      "\"state\",\"registration\":{\"device_type\":"
+			      "\"t\",\"firmware_version\":\"1\"}}"),
 		     0);
 	ck_assert_rc(ztp_device_register(dev), ZTP_ESTATE);
 	ck_assert_rc(ztp_device_credentials(dev), ZTP_ESTATE);
@@ -1185,14 +1182,17 @@ START_TEST(test_state_tamper)
 	X509 *c = NULL, *c2 = NULL;
 	const ztp__dev_kind K = ZTP__DEV_OPERATIONAL;
 	static const char *const bad_manifests[] = {
-		"", "{}", "[]", "{\"version\":2}",
-		"{\"version\":1,\"current\":\"c\"}",
-		"{\"version\":1,\"current\":\"a\"}",
-		"{\"version\":1,\"current\":\"a\",\"pending\":\"a\","
-		"\"fingerprint\":\"0000000000000000000000000000000000000000000"
-		"000000000000000000000\"}",
-		"{\"version\":1,\"current\":null,\"fingerprint\":\"00\"}",
-		"{\"version\":1,\"x\":1}",
+	    "",
+	    "{}",
+	    "[]",
+	    "{\"version\":2}",
+	    "{\"version\":1,\"current\":\"c\"}",
+	    "{\"version\":1,\"current\":\"a\"}",
+	    "{\"version\":1,\"current\":\"a\",\"pending\":\"a\","
+	    "\"fingerprint\":\"0000000000000000000000000000000000000000000"
+	    "000000000000000000000\"}",
+	    "{\"version\":1,\"current\":null,\"fingerprint\":\"00\"}",
+	    "{\"version\":1,\"x\":1}",
 	};
 	size_t i;
 
@@ -1304,9 +1304,8 @@ START_TEST(test_state_oom)
 			rc = ztp__dev_cred_current(&cur, st, K);
 			ztp__dev_cred_free(&cur);
 			if (rc == ZTP_ENOTFOUND)
-				ck_assert_rc(ztp__dev_pending_commit(st, K, c,
-								     NULL),
-					     0);
+				ck_assert_rc(
+				    ztp__dev_pending_commit(st, K, c, NULL), 0);
 			else
 				ck_assert_rc(rc, 0);
 		}
@@ -1386,8 +1385,7 @@ START_TEST(test_status)
 	ck_assert_rc(ztp_device_new(&dev), 0);
 	ck_assert_rc(ztp_device_status(dev, &json), ZTP_EINVAL);
 	ck_assert_rc(ztp_device_set_state_dir(dev, st), 0);
-	ck_assert_rc(ztp_device_set_clock(dev, ztp_clock_fixed, &now_fixed),
-		     0);
+	ck_assert_rc(ztp_device_set_clock(dev, ztp_clock_fixed, &now_fixed), 0);
 	ck_assert_rc(ztp_device_status(dev, &json), 0);
 	ck_assert_ptr_nonnull(strstr(json, "\"device_id\":null"));
 	ck_assert_ptr_nonnull(strstr(json, "\"credentials\":{\"bootstrap\":"
