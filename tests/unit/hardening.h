@@ -36,6 +36,13 @@ long hz_alloc_sweep(const char *what, hz_op_fn op, hz_check_fn check,
 		    void *ctx, const int *allowed, long budget);
 
 /*
+ * The number of allocation points a sweep tests densely: the default
+ * given, or $ZTP_SWEEP_BUDGET when set (smaller under valgrind, larger
+ * for a thorough run). At least 1.
+ */
+long hz_sweep_budget(long dflt);
+
+/*
  * Route SQLite's allocator through the library's failure counter. Must
  * run before SQLite is initialised (first thing in main). Returns 0 on
  * success. In a build without the server modules it does nothing.

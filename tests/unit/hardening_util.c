@@ -25,6 +25,18 @@ static bool code_allowed(const int *allowed, int rc)
 	return false;
 }
 
+long hz_sweep_budget(long dflt)
+{
+	const char *e = getenv("ZTP_SWEEP_BUDGET");
+	char *end = NULL;
+	long v;
+
+	if (e == NULL || *e == '\0')
+		return dflt;
+	v = strtol(e, &end, 10);
+	return (end != NULL && *end == '\0' && v > 0) ? v : dflt;
+}
+
 long hz_alloc_sweep(const char *what, hz_op_fn op, hz_check_fn check,
 		    void *ctx, const int *allowed, long budget)
 {
@@ -35,6 +47,7 @@ long hz_alloc_sweep(const char *what, hz_op_fn op, hz_check_fn check,
 	int i;
 
 	memset(seen, 0, sizeof(seen));
+	budget = hz_sweep_budget(budget);
 	/* A dry run counts the allocations and warms every lazily built
 	 * cache (OpenSSL providers, SQLite schema), so the sweep probes the
 	 * operation rather than one-time initialisation. */

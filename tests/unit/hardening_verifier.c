@@ -77,7 +77,7 @@ START_TEST(test_alloc_verifier_bootstrap)
 	char seen[1024] = "";
 	int status = 0, rc;
 	uint64_t before, now;
-	long n, total, points = 0, misclassified = 0, no_answer = 0;
+	long n, total, budget, points = 0, misclassified = 0, no_answer = 0;
 
 	vpki_setup(&p, _i == 0 ? "memory:" : NULL, &dir);
 	/* Dry run on a second device: counts the allocations and warms
@@ -107,7 +107,9 @@ START_TEST(test_alloc_verifier_bootstrap)
 		nonce = body = resp = NULL;
 	}
 	before = hz_cert_count(p.store);
-	for (n = 1; n < total * 2 + 1000; n += n < 400 ? 1 : total / 400 + 1) {
+	budget = hz_sweep_budget(400);
+	for (n = 1; n < total * 2 + 1000;
+	     n += n < budget ? 1 : total / budget + 1) {
 		/* A failed attempt may have spent its challenge (the
 		 * verifier spends it before issuing): each attempt gets a
 		 * fresh one, made with injection off. */
