@@ -190,6 +190,23 @@ check "two retries honour Retry-After: 1" \
 	[ "$(grep -c '"outcome":"retry","delay_ms":1000' "$T/events")" -eq 2 ]
 check "slot a current again" [ "$(current_slot)" = a ]
 
+# The hint in the body only (no header), and 500 with no hint at all:
+# backoff within the configured bounds (base 10 ms, cap 50 ms).
+stop_server
+start_server server --script challenge=429:rate_limited,500,500
+write_config srvca.pem
+dev --verbose bootstrap >"$T/out" 2>"$T/events"
+rc=$?
+check "429 with body retry_after, then 500s, then success (rc=$rc)" [ $rc -eq 0 ]
+check "body retry_after honoured without a header" \
+	grep -q '"http_status":429,"outcome":"retry","delay_ms":1000' "$T/events"
+check "500 retried with jittered backoff under the cap" "$PYTHON3" -c '
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+r = [e["delay_ms"] for e in d if e.get("http_status") == 500]
+assert len(r) == 2 and r[0] <= 20 and r[1] <= 40, r
+' "$T/events"
+
 # ---------------------------------------------------------------- 400 is final
 stop_server
 start_server server --script bootstrap=400
@@ -367,6 +384,14 @@ write_config srvca.pem life 2.0
 dev --json run >"$T/out" 2>"$T/err"
 check "new firmware: run registers again" \
 	grep -q '"actions":\["register"\]' "$T/out"
+
+# A damaged state directory is a local failure, reported as such.
+cp -r "$T/life" "$T/corrupt"
+echo '{"version":9}' >"$T/corrupt/bootstrap/current.json"
+write_config srvca.pem corrupt
+dev status >/dev/null 2>"$T/err"
+rc=$?
+check "corrupt manifest: status exits 5 (rc=$rc)" [ $rc -eq 5 ]
 
 # ---------------------------------------------------------------- usage
 "$TOOL" bootstrap >/dev/null 2>&1

@@ -13,8 +13,10 @@ issued with `openssl x509 -req`.
 Scripted misbehaviour for the retry and refusal tests:
   --script ENDPOINT=S1,S2,...  answer the first requests to ENDPOINT with
                                these HTTP statuses, each optionally
-                               followed by :ERROR_CODE (503 and 429 carry
-                               Retry-After: 1), then behave normally
+                               followed by :ERROR_CODE, then behave
+                               normally; 503 and 429 carry Retry-After: 1
+                               as a header, or, with an ERROR_CODE, as
+                               retry_after in the body only
   --hang ENDPOINT              never answer the first request to ENDPOINT
   --wrong-key                  issue the certificate for another key
   --wrong-device               issue the certificate naming another device
@@ -125,9 +127,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if status is not None:
             status, _, code = status.partition(":")
             status = int(status)
+            if status in (429, 503) and not code:
+                return self.error(status, "unavailable", "try later",
+                                  {"Retry-After": "1"})
             if status in (429, 503):
-                return self.error(status, code or "unavailable",
-                                  "try later", {"Retry-After": "1"})
+                # The hint only in the body.
+                return self.error(status, code, "try later", retry_after=1)
+            if status >= 500:
+                return self.error(status, code or "internal_error", "oops")
             return self.error(status, code or "denied", "scripted refusal")
         try:
             req = json.loads(raw)

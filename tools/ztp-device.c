@@ -197,10 +197,12 @@ static void print_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static int fail(const struct opts *o, const char *cmd, int rc,
-		bool config_phase)
+/* phase: 'c' configuration, 'n' network operation, 'l' local only (a
+ * malformed file there is the device's own state, not a bad answer). */
+static int fail(const struct opts *o, const char *cmd, int rc, char phase)
 {
-	int code = exit_for(rc, config_phase);
+	int code = phase == 'l' ? (rc == ZTP_EINVAL ? EXIT_USAGE : EXIT_LOCAL)
+				: exit_for(rc, phase == 'c');
 	const char *msg = ztp_error_last_message();
 
 	if (o->json) {
@@ -285,7 +287,7 @@ static int show_status(const struct opts *o, ztp_device *dev, const char *cmd,
 
 	rc = ztp_device_status(dev, &json);
 	if (rc < 0)
-		return fail(o, cmd, rc, false);
+		return fail(o, cmd, rc, strcmp(cmd, "status") == 0 ? 'l' : 'n');
 	if (o->json) {
 		printf("{\"ok\":true,\"command\":");
 		print_json_string(stdout, cmd);
@@ -326,7 +328,7 @@ static int show_assignment(const struct opts *o, ztp_device *dev)
 
 	rc = ztp_device_assignment(dev, &json);
 	if (rc < 0)
-		return fail(o, "assignment", rc, false);
+		return fail(o, "assignment", rc, 'n');
 	if (o->json) {
 		printf("{\"ok\":true,\"command\":\"assignment\","
 		       "\"assignment\":%s}\n",
@@ -354,7 +356,7 @@ static int do_run(const struct opts *o, ztp_device *dev)
 
 	rc = ztp_device_run(dev, &report);
 	if (rc < 0)
-		return fail(o, "run", rc, false);
+		return fail(o, "run", rc, 'n');
 	if (!jget(report, "actions", actions, sizeof(actions)))
 		strcpy(actions, "[]");
 	if (!o->json && !o->quiet)
@@ -433,15 +435,15 @@ int main(int argc, char **argv)
 
 	rc = ztp_device_new(&dev);
 	if (rc < 0)
-		return fail(&o, cmd, rc, false);
+		return fail(&o, cmd, rc, 'n');
 	rc = ztp_device_load_config(dev, o.config);
 	if (rc < 0) {
-		code = fail(&o, cmd, rc, true);
+		code = fail(&o, cmd, rc, 'c');
 		goto out;
 	}
 	rc = ztp_device_set_event_callback(dev, on_event, &o);
 	if (rc < 0) {
-		code = fail(&o, cmd, rc, false);
+		code = fail(&o, cmd, rc, 'n');
 		goto out;
 	}
 
@@ -462,7 +464,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "rotate") == 0)
 		rc = ztp_device_rotate(dev);
 	if (rc < 0) {
-		code = fail(&o, cmd, rc, false);
+		code = fail(&o, cmd, rc, 'n');
 		goto out;
 	}
 	code = show_status(&o, dev, cmd, NULL);

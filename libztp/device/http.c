@@ -129,6 +129,30 @@ cleanup:
 /* ------------------------------------------------------------------ one
  * attempt */
 
+/* libcurl reports a missing Retry-After as 0, the same as "retry now";
+ * whether the header was there at all is noted here. */
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+	bool *seen = ctx;
+	size_t len = size * n;
+	static const char name[] = "retry-after:";
+	size_t i;
+
+	if (len >= sizeof(name) - 1) {
+		for (i = 0; i < sizeof(name) - 1; i++) {
+			char ch = p[i];
+
+			if (ch >= 'A' && ch <= 'Z')
+				ch = (char)(ch - 'A' + 'a');
+			if (ch != name[i])
+				break;
+		}
+		if (i == sizeof(name) - 1)
+			*seen = true;
+	}
+	return len;
+}
+
 typedef struct sink {
 	ztp__buf *buf;
 	bool overflow;
@@ -228,6 +252,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	sink s;
 	curl_off_t ra = -1;
 	long status = 0;
+	bool seen_ra = false;
 
 	memset(res, 0, sizeof(*res));
 	res->retry_after = -1;
@@ -280,6 +305,8 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(CURLOPT_WRITEDATA, &s);
 	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(CURLOPT_HEADERDATA, &seen_ra);
 
 	cc = curl_easy_perform(curl);
 	if (cc != CURLE_OK) {
@@ -295,11 +322,10 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	res->status = status;
-	if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
-	    ra > 0)
+	if (seen_ra &&
+	    curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
+	    ra >= 0)
 		res->retry_after = (int64_t)ra;
-	else if (ra == 0)
-		res->retry_after = 0;
 cleanup:
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(curl);
