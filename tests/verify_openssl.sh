@@ -166,4 +166,27 @@ grep -q unknown_endpoint resp.json || fail "unknown endpoint code"
 	--factory-cert "$id.factory.pem" >/dev/null 2>&1; st=$?
 [ $st -eq 1 ] || fail "second enrollment gave $st"
 set -e
+
+# Activation, reprovisioning and blocking from the command line.
+id=dev-ossl-ed25519
+code=$("$V" --config ztp.json reset --device-id "$id")
+echo "$code" | grep -Eq '^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' || fail "reset code"
+if "$V" --config ztp.json claim --device-id "$id" \
+	--code AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA --tenant acme 2>/dev/null
+then
+	fail "wrong claim code accepted"
+fi
+echo "$code" | "$V" --config ztp.json claim --device-id "$id" --code - \
+	--tenant acme || fail "claim"
+if echo "$code" | "$V" --config ztp.json claim --device-id "$id" \
+	--code - --tenant globex 2>/dev/null; then
+	fail "claim code used twice"
+fi
+"$V" --config ztp.json revoke --device-id "$id" || fail "revoke"
+set +e
+"$V" --config ztp.json revoke --device-id nobody 2>/dev/null; st=$?
+[ $st -eq 1 ] || fail "revoking an unknown device gave $st"
+"$V" --config ztp.json claim --device-id "$id" 2>/dev/null; st=$?
+[ $st -eq 2 ] || fail "claim without --code gave $st"
+set -e
 echo "verify_openssl: ok"

@@ -28,6 +28,10 @@ static void usage(FILE *f)
 	      "[--peer-cert F] < request.json\n"
 	      "       ztp-verify check-cert --trust F [--untrusted F] "
 	      "[--issuers F] [--at RFC3339] CERT\n"
+	      "       ztp-verify --config FILE claim --device-id ID "
+	      "--code CODE|- --tenant T\n"
+	      "       ztp-verify --config FILE reset --device-id ID\n"
+	      "       ztp-verify --config FILE revoke --device-id ID\n"
 	      "       ztp-verify --version | --help\n",
 	      f);
 }
@@ -190,6 +194,91 @@ static int cmd_enroll(const char *config, int argc, char **argv)
 	printf("%s\n", code);
 	fflush(stdout);
 	tool_free_secret(code);
+	ztp_verifier_free(v);
+	return TOOL_EXIT_OK;
+}
+
+/* --device-id ID plus the named extra options, each taking a value. */
+static void parse_opts(int argc, char **argv, const char *cmd,
+		       const char *const *names, const char **values)
+{
+	for (int i = 0; i < argc; i++) {
+		int k = 0;
+
+		while (names[k] != NULL && strcmp(argv[i], names[k]) != 0)
+			k++;
+		if (names[k] == NULL)
+			tool_usage_error("%s: unknown argument '%s'", cmd,
+					 argv[i]);
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		values[k] = argv[++i];
+	}
+	for (int k = 0; names[k] != NULL; k++)
+		if (values[k] == NULL)
+			tool_usage_error("%s needs %s", cmd, names[k]);
+}
+
+static int cmd_claim(const char *config, int argc, char **argv)
+{
+	static const char *const names[] = {"--device-id", "--code",
+					    "--tenant", NULL};
+	const char *val[3] = {NULL, NULL, NULL};
+	char line[256];
+	const char *code;
+	ztp_verifier *v;
+	int rc;
+
+	parse_opts(argc, argv, "claim", names, val);
+	code = val[1];
+	if (strcmp(code, "-") == 0) {
+		/* From stdin, so that the code is not in the process list. */
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			tool_usage_error("claim: no code on standard input");
+		line[strcspn(line, "\r\n")] = '\0';
+		code = line;
+	}
+	v = open_verifier(config);
+	rc = ztp_verifier_claim(v, val[0], code, val[2]);
+	memset(line, 0, sizeof(line));
+	if (rc < 0)
+		tool_die_lib(rc, "claim");
+	ztp_verifier_free(v);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_reset(const char *config, int argc, char **argv)
+{
+	static const char *const names[] = {"--device-id", NULL};
+	const char *val[1] = {NULL};
+	char *code = NULL;
+	ztp_verifier *v;
+	int rc;
+
+	parse_opts(argc, argv, "reset", names, val);
+	v = open_verifier(config);
+	rc = ztp_verifier_reset(v, &code, val[0]);
+	if (rc < 0)
+		tool_die_lib(rc, "reset");
+	printf("%s\n", code);
+	fflush(stdout);
+	tool_free_secret(code);
+	ztp_verifier_free(v);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_revoke(const char *config, int argc, char **argv)
+{
+	static const char *const names[] = {"--device-id", NULL};
+	const char *val[1] = {NULL};
+	ztp_verifier *v;
+	int rc;
+
+	parse_opts(argc, argv, "revoke", names, val);
+	v = open_verifier(config);
+	rc = ztp_verifier_revoke(v, val[0]);
+	if (rc < 0)
+		tool_die_lib(rc, "revoke");
 	ztp_verifier_free(v);
 	return TOOL_EXIT_OK;
 }
@@ -376,6 +465,12 @@ int main(int argc, char **argv)
 		return cmd_handle(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "check-cert") == 0)
 		return cmd_check_cert(argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "claim") == 0)
+		return cmd_claim(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "reset") == 0)
+		return cmd_reset(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "revoke") == 0)
+		return cmd_revoke(config, argc - i - 1, argv + i + 1);
 	usage(stderr);
 	tool_usage_error("unknown command '%s'", argv[i]);
 }

@@ -19,7 +19,8 @@
  * **Thread safety.** Configure a handle (ztp_verifier_load_config() and the
  * `ztp_verifier_set_*()` calls) from one thread before it is shared. After
  * that, ztp_verifier_handle(), ztp_verifier_check_cert(),
- * ztp_verifier_enroll() and ztp_verifier_stats() may be called from many
+ * ztp_verifier_enroll(), ztp_verifier_claim(), ztp_verifier_reset(),
+ * ztp_verifier_revoke() and ztp_verifier_stats() may be called from many
  * threads at once. Configuration calls must not run concurrently with any
  * other call on the same handle.
  */
@@ -327,6 +328,53 @@ ZTP_EXTERN int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
 				   const char *device_id, const char *cert_pem,
 				   size_t cert_len, const char *model,
 				   const char *batch);
+
+/**
+ * Activate a device: if claim_code is the device's pending claim code,
+ * bind the device to tenant and move it to state `active`, consuming the
+ * code (single use). The code is compared by its SHA-256 hash in constant
+ * time; case, `-` and spaces in it are ignored. Attempts are rate-limited
+ * per device (5, then one a minute) and overall (100 a second).
+ * Emits a `claim` event.
+ * @param device_id,tenant validated with ztp_id_validate()
+ * @param claim_code       as printed at enrollment
+ * @return #ZTP_OK, #ZTP_EINVAL (malformed argument or code), #ZTP_ENOTFOUND
+ *         (no such device, or no pending claim: already claimed),
+ *         #ZTP_EMISMATCH (wrong code), #ZTP_ESTATE (device revoked; or no
+ *         store configured), #ZTP_ERATELIMIT, #ZTP_ESTORE.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
+				  const char *claim_code, const char *tenant);
+
+/**
+ * Reprovision a device: clear its tenant binding (state `reset`), revoke
+ * its bootstrap and operational certificates (reason
+ * affiliationChanged), and give it a fresh claim code for its next owner.
+ * The device bootstraps again with its factory certificate. Repeating a
+ * reset that failed part-way is safe. Emits a `reset` event.
+ * @param[out] claim_code the new code, freed with ztp_free(); shown once
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOTFOUND, #ZTP_ESTATE (device revoked,
+ *         or changed state concurrently; or no store), #ZTP_ESTORE,
+ *         #ZTP_ENOMEM.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_reset(ztp_verifier *v, char **claim_code,
+				  const char *device_id);
+
+/**
+ * Block a device for good: state `revoked` (bootstrap is refused with
+ * `device_blocked` from then on, the tenant binding is cleared) and every
+ * certificate recorded for it revoked (reason privilegeWithdrawn).
+ * Idempotent. Emits a `revoke` event.
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOTFOUND, #ZTP_ESTATE (no store),
+ *         #ZTP_ESTORE.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_revoke(ztp_verifier *v, const char *device_id);
 
 /**
  * Counters since the handle was created, as JSON:

@@ -126,6 +126,19 @@ int ztp_verifier_new(ztp_verifier **out)
 	ztp__keypolicy_default(&v->keypolicy);
 	ZTP_CHECK(ztp__rl_init(&v->rl));
 	rl_ok = true;
+	rc = ztp__rl_init(&v->claim_rl);
+	if (rc < 0) {
+		ztp__rl_destroy(&v->rl);
+		rl_ok = false;
+		goto cleanup;
+	}
+	/* Claim codes carry 160 bits, so guessing is hopeless anyway; the
+	 * limit keeps a guessing attempt visible and cheap: 5 tries, then one
+	 * a minute per device, and 100 a second over all devices. */
+	v->claim_rl.dev_rate = 1.0 / 60;
+	v->claim_rl.dev_burst = 5;
+	v->claim_rl.glob_rate = 100;
+	v->claim_rl.glob_burst = 100;
 	v->rl.dev_rate = 0.2;
 	v->rl.dev_burst = 10;
 	v->rl.glob_rate = 500;
@@ -143,8 +156,10 @@ int ztp_verifier_new(ztp_verifier **out)
 	v = NULL;
 cleanup:
 	if (v != NULL) {
-		if (rl_ok)
+		if (rl_ok) {
 			ztp__rl_destroy(&v->rl);
+			ztp__rl_destroy(&v->claim_rl);
+		}
 		ztp__free_secret(v->secret, v->secret_len);
 		free(v);
 	}
@@ -173,6 +188,7 @@ void ztp_verifier_free(ztp_verifier *v)
 		ztp_store_free(v->store);
 	ztp__free_secret(v->secret, v->secret_len);
 	ztp__rl_destroy(&v->rl);
+	ztp__rl_destroy(&v->claim_rl);
 	pthread_mutex_destroy(&v->stats_lock);
 	free(v);
 }

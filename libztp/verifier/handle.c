@@ -1,6 +1,6 @@
 /*
  * libztp — the request entry point: challenge and bootstrap endpoints,
- * events, counters, enrollment and the stand-alone certificate check.
+ * events, counters and the stand-alone certificate check.
  * SPDX-License-Identifier: Apache-2.0
  *
  * Order of the bootstrap checks (cheap before expensive, and nothing that
@@ -106,7 +106,6 @@ static void emit(ztp_verifier *v, const char *type, const ztp__vdec *d,
 {
 	json_object *ev = json_object_new_object();
 	char ts[32];
-	char *text = NULL;
 
 	if (ev == NULL)
 		return;
@@ -128,18 +127,24 @@ static void emit(ztp_verifier *v, const char *type, const ztp__vdec *d,
 		goto out;
 	if (ztp__json_add_str(ev, "time", ts) < 0)
 		goto out;
-	ztp__event_emit(&v->events, ev);
 	/* Refusals by the rate limiter are what a flood produces: they go to
 	 * the callback and the counters, not into the durable log, so that
-	 * the log grows at most at the rate of admitted requests. The log is
-	 * an audit trail, not the record of issuance (that is the certificate
-	 * record), so a failure to append does not change the decision. */
-	if (v->store != NULL && d->wire != ZTP__W_RATE_LIMITED &&
-	    ztp__json_dump(&text, ev) == ZTP_OK)
-		(void)ztp_store_event_append(v->store, text);
+	 * the log grows at most at the rate of admitted requests. */
+	ztp__verifier_log(v, ev, d->wire != ZTP__W_RATE_LIMITED);
 out:
-	free(text);
 	json_object_put(ev);
+}
+
+void ztp__verifier_log(ztp_verifier *v, json_object *ev, bool durable)
+{
+	char *text = NULL;
+
+	ztp__event_emit(&v->events, ev);
+	/* The log is an audit trail, not the record of issuance (that is the
+	 * certificate record), so a failure to append changes no decision. */
+	if (durable && v->store != NULL && ztp__json_dump(&text, ev) == ZTP_OK)
+		(void)ztp_store_event_append(v->store, text);
+	free(text);
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -845,82 +850,5 @@ cleanup:
 	sk_X509_pop_free(hints, X509_free);
 	X509_free(cert);
 	ERR_clear_error();
-	return rc;
-}
-
-/* ---------------------------------------------------------------- enroll */
-
-static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-#define CLAIM_BYTES 20 /* 160 bits → 32 base32 characters */
-#define CLAIM_CHARS 32
-
-int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
-			const char *device_id, const char *cert_pem,
-			size_t cert_len, const char *model, const char *batch)
-{
-	uint8_t rnd[CLAIM_BYTES], fp[32], hash[32];
-	char canon[CLAIM_CHARS + 1], hex[65], id[ZTP_ID_MAX + 1];
-	char *code = NULL;
-	X509 *cert = NULL;
-	ztp__vdec d;
-	int64_t now;
-	int rc = ZTP_OK;
-	size_t o = 0;
-
-	ZTP_ARG(v != NULL);
-	ZTP_ARG(claim_code != NULL);
-	*claim_code = NULL;
-	ZTP_ARG(device_id != NULL);
-	ZTP_ARG(cert_pem != NULL);
-	ZTP_CHECK(ztp__id_check(device_id, strlen(device_id), "device_id"));
-	ZTP_ENSURE(v->store != NULL, ZTP_ESTATE, "the verifier has no store");
-	ztp__vdec_init(&d);
-	now = ztp__now(&v->clock);
-	ZTP_CHECK(ztp__pem_cert(&cert, cert_pem, cert_len));
-	rc = ztp__verifier_identity(v, &d, cert, NULL, now, id);
-	if (rc < 0) {
-		rc = ztp__err(rc, "factory certificate refused (%s): %s",
-			      ztp__wire_name(d.wire), d.message);
-		goto cleanup;
-	}
-	ZTP_ENSURE(strcmp(id, device_id) == 0, ZTP_EMISMATCH,
-		   "factory certificate names device %s, not %s", id,
-		   device_id);
-	ZTP_CHECK(ztp__cert_fingerprint(fp, cert));
-	ztp__hex_encode(hex, fp, sizeof(fp));
-
-	ZTP_ENSURE_OSSL(RAND_bytes(rnd, sizeof(rnd)) == 1, ZTP_ECRYPTO,
-			"claim code");
-	for (size_t i = 0; i < CLAIM_CHARS; i++) {
-		size_t bit = i * 5;
-		unsigned w = (unsigned)rnd[bit / 8] << 8;
-
-		if (bit / 8 + 1 < sizeof(rnd))
-			w |= rnd[bit / 8 + 1];
-		canon[i] = b32[(w >> (11 - bit % 8)) & 31];
-	}
-	canon[CLAIM_CHARS] = '\0';
-	ZTP_CHECK(ztp__sha256(hash, canon, CLAIM_CHARS));
-	code = ztp__malloc(CLAIM_CHARS + CLAIM_CHARS / 4);
-	ZTP_ENSURE(code != NULL, ZTP_ENOMEM, "out of memory");
-	for (size_t i = 0; i < CLAIM_CHARS; i++) {
-		if (i > 0 && i % 4 == 0)
-			code[o++] = '-';
-		code[o++] = canon[i];
-	}
-	code[o] = '\0';
-
-	ZTP_CHECK(ztp_store_device_add(v->store, device_id, hex, model, batch,
-				       now));
-	ZTP_CHECK(ztp_store_claim_set(v->store, device_id, hash, sizeof(hash)));
-	*claim_code = code;
-	code = NULL;
-cleanup:
-	OPENSSL_cleanse(rnd, sizeof(rnd));
-	OPENSSL_cleanse(canon, sizeof(canon));
-	if (code != NULL)
-		ztp__free_secret(code, strlen(code));
-	X509_free(cert);
 	return rc;
 }

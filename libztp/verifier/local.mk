@@ -7,7 +7,8 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/ratelimit.c \
 	libztp/verifier/identity.c \
 	libztp/verifier/challenge.c \
-	libztp/verifier/handle.c
+	libztp/verifier/handle.c \
+	libztp/verifier/admin.c
 endif
 
 if ENABLE_SERVER

@@ -126,6 +126,7 @@ struct ztp_verifier {
 	ztp__clock clock;
 	ztp__events events;
 	ztp__ratelimit rl;
+	ztp__ratelimit claim_rl;      /* claim attempts */
 
 	pthread_mutex_t stats_lock;
 	uint64_t n_requests, n_challenges, n_bootstraps, n_accepted,
@@ -159,6 +160,9 @@ int ztp__challenge_make(ztp_verifier *v, char out[ZTP__CHAL_B64 + 1],
 int ztp__challenge_check(ztp_verifier *v, ztp__vdec *d, const char *nonce,
 			 size_t len, const char *device_id, int64_t now,
 			 uint8_t id[ZTP__CHAL_RANDOM], int64_t *expires_at);
+
+/* Hand an event to the callback and, when durable, to the store's log. */
+void ztp__verifier_log(ztp_verifier *v, json_object *ev, bool durable);
 
 /* Stats and events. */
 void ztp__verifier_count(ztp_verifier *v, int endpoint_kind, int wire);

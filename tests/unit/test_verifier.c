@@ -8,6 +8,7 @@
  */
 #include "verifier/verifier_internal.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1444,6 +1445,111 @@ START_TEST(enroll)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ claim, reset, revoke */
+
+static char *enroll_dev3(void)
+{
+	EVP_PKEY *k = vpki_key("ec-p256");
+	X509 *c = vpki_leaf("dev-3", k, issuing, ikey, T0 - DAY, T0 + DAY);
+	char *pem = vpki_pem(c), *code = NULL;
+
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-3", pem, strlen(pem),
+					 NULL, NULL),
+		     ZTP_OK);
+	free(pem);
+	X509_free(c);
+	EVP_PKEY_free(k);
+	return code;
+}
+
+START_TEST(claim)
+{
+	char *code = enroll_dev3(), *st, lower[64], *json = NULL;
+	char wrong[] = "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA";
+
+	ck_assert_rc(ztp_verifier_claim(v, "dev-3", wrong, "acme"),
+		     ZTP_EMISMATCH);
+	ck_assert_ptr_nonnull(strstr(last_event, "\"type\":\"claim\""));
+	ck_assert_ptr_nonnull(strstr(last_event, "\"rejected\""));
+	ck_assert_rc(ztp_verifier_claim(v, "dev-3", "not a code", "acme"),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_claim(v, "dev-3", code, "ac/me"), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_claim(v, "dev-9", code, "acme"),
+		     ZTP_ENOTFOUND);
+	/* Case and separators do not matter. */
+	for (size_t i = 0, j = 0; i <= strlen(code); i++)
+		if (code[i] != '-')
+			lower[j++] = (char)tolower((unsigned char)code[i]);
+	ck_assert_rc(ztp_verifier_claim(v, "dev-3", lower, "acme"), ZTP_OK);
+	st = device_state("dev-3");
+	ck_assert_str_eq(st, "active");
+	free(st);
+	ck_assert_rc(ztp_store_device_get(store, "dev-3", &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"tenant\":\"acme\""));
+	ztp_free(json);
+	/* Single use. */
+	ck_assert_rc(ztp_verifier_claim(v, "dev-3", code, "globex"),
+		     ZTP_ENOTFOUND);
+	/* Attempts are limited: four so far for dev-3 (the malformed tenant
+	 * was refused before counting), the fifth ends the burst. */
+	ck_assert_rc(ztp_verifier_claim(v, "dev-3", code, "globex"),
+		     ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_verifier_claim(v, "dev-3", code, "globex"),
+		     ZTP_ERATELIMIT);
+	ck_assert_rc(ztp_verifier_claim(v, "dev-2", wrong, "globex"),
+		     ZTP_EMISMATCH);
+	clk += 60;
+	ck_assert_rc(ztp_verifier_claim(v, "dev-3", code, "globex"),
+		     ZTP_ENOTFOUND);
+	ztp__free_secret(code, strlen(code));
+}
+END_TEST
+
+START_TEST(reset_and_revoke)
+{
+	char *code = NULL, *st, *json = NULL, *old = enroll_dev3();
+	json_object *r;
+
+	ck_assert_rc(ztp_verifier_claim(v, "dev-3", old, "acme"), ZTP_OK);
+	/* dev-1 bootstraps, then is reset: its bootstrap certificate is
+	 * revoked, its tenant cleared, a new code works and it bootstraps
+	 * again. */
+	r = expect_accept(&(breq){0}, NULL);
+	json_object_put(r);
+	ck_assert_rc(ztp_verifier_reset(v, &code, DEV), ZTP_OK);
+	st = device_state(DEV);
+	ck_assert_str_eq(st, "reset");
+	free(st);
+	ck_assert_rc(ztp_store_device_certs(store, DEV, &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"revoked\":true"));
+	ck_assert_ptr_null(strstr(json, "\"revoked\":false"));
+	ztp_free(json);
+	r = expect_accept(&(breq){0}, NULL);
+	json_object_put(r);
+	st = device_state(DEV);
+	ck_assert_str_eq(st, "bootstrapped");
+	free(st);
+	ck_assert_rc(ztp_verifier_claim(v, DEV, code, "globex"), ZTP_OK);
+	ztp__free_secret(code, strlen(code));
+
+	/* Revoke: blocked at bootstrap from then on, all certificates
+	 * revoked, no reset, no claim. */
+	ck_assert_rc(ztp_verifier_revoke(v, DEV), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(last_event, "\"type\":\"revoke\""));
+	ck_assert_rc(ztp_verifier_revoke(v, DEV), ZTP_OK);
+	ck_assert_rc(ztp_store_device_certs(store, DEV, &json), ZTP_OK);
+	ck_assert_ptr_null(strstr(json, "\"revoked\":false"));
+	ztp_free(json);
+	expect_reject(&(breq){0}, NULL, 403, "device_blocked");
+	ck_assert_rc(ztp_verifier_reset(v, &code, DEV), ZTP_ESTATE);
+	ck_assert_ptr_null(code);
+	ck_assert_rc(ztp_verifier_revoke(v, "nobody"), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_verifier_reset(v, &code, "nobody"), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_verifier_revoke(v, "a/b"), ZTP_EINVAL);
+	ztp__free_secret(old, strlen(old));
+}
+END_TEST
+
 /* ------------------------------------------------------------------ threads */
 
 #define NTHREADS 4
@@ -1661,6 +1767,8 @@ static Suite *suite(void)
 	ADD("rate_limits", rate_limits);
 	ADD("ztp_verifier_stats", events_and_stats);
 	ADD("ztp_verifier_enroll", enroll);
+	ADD("ztp_verifier_claim", claim);
+	ADD("ztp_verifier_reset", reset_and_revoke);
 	ADD("alloc", alloc_failures);
 	ADD("ztp_verifier_error_codes", documented_codes);
 #undef ADD

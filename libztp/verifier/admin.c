@@ -1,0 +1,291 @@
+/*
+ * libztp — registry administration through the verifier: enrollment of
+ * manufactured devices, activation with a claim code, reprovisioning
+ * (reset) and blocking (revoke).
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Claim codes: 160 bits from the CSPRNG, shown once as eight groups of
+ * four base32 characters (RFC 4648 alphabet, which has no 0/1/8/9 to
+ * confuse with O/I/B/g). Only SHA-256 of the canonical form (the 32
+ * characters, upper case, without separators) is stored; the store
+ * compares in constant time and deletes the hash when the claim succeeds.
+ */
+#include "verifier/verifier_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+#define CLAIM_BYTES 20 /* 160 bits → 32 base32 characters */
+#define CLAIM_CHARS 32
+#define CLAIM_INPUT_MAX 128
+
+/* A fresh claim code: its display form (ztp_free, a secret) and the hash
+ * to store. */
+static int new_claim_code(char **display, uint8_t hash[32])
+{
+	uint8_t rnd[CLAIM_BYTES];
+	char canon[CLAIM_CHARS + 1];
+	char *code = NULL;
+	size_t o = 0;
+	int rc = ZTP_OK;
+
+	*display = NULL;
+	ZTP_ENSURE_OSSL(RAND_bytes(rnd, sizeof(rnd)) == 1, ZTP_ECRYPTO,
+			"claim code");
+	for (size_t i = 0; i < CLAIM_CHARS; i++) {
+		size_t bit = i * 5;
+		unsigned w = (unsigned)rnd[bit / 8] << 8;
+
+		if (bit / 8 + 1 < sizeof(rnd))
+			w |= rnd[bit / 8 + 1];
+		canon[i] = b32[(w >> (11 - bit % 8)) & 31];
+	}
+	canon[CLAIM_CHARS] = '\0';
+	ZTP_CHECK(ztp__sha256(hash, canon, CLAIM_CHARS));
+	code = ztp__malloc(CLAIM_CHARS + CLAIM_CHARS / 4);
+	ZTP_ENSURE(code != NULL, ZTP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < CLAIM_CHARS; i++) {
+		if (i > 0 && i % 4 == 0)
+			code[o++] = '-';
+		code[o++] = canon[i];
+	}
+	code[o] = '\0';
+	*display = code;
+cleanup:
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	OPENSSL_cleanse(canon, sizeof(canon));
+	return rc;
+}
+
+/* The hash of a code as a person typed it: case, '-' and spaces are
+ * ignored; anything else must be the 32 base32 characters. */
+static int claim_hash(uint8_t hash[32], const char *code)
+{
+	char canon[CLAIM_CHARS + 1];
+	size_t n = 0, len = strlen(code);
+	int rc = ZTP_OK;
+
+	ZTP_ENSURE(len <= CLAIM_INPUT_MAX, ZTP_EINVAL, "claim code too long");
+	for (size_t i = 0; i < len; i++) {
+		char c = (char)toupper((unsigned char)code[i]);
+
+		if (c == '-' || c == ' ')
+			continue;
+		ZTP_ENSURE(strchr(b32, c) != NULL && c != '\0' &&
+				   n < CLAIM_CHARS,
+			   ZTP_EINVAL, "claim code: not %d base32 characters",
+			   CLAIM_CHARS);
+		canon[n++] = c;
+	}
+	ZTP_ENSURE(n == CLAIM_CHARS, ZTP_EINVAL,
+		   "claim code: not %d base32 characters", CLAIM_CHARS);
+	ZTP_CHECK(ztp__sha256(hash, canon, CLAIM_CHARS));
+cleanup:
+	OPENSSL_cleanse(canon, sizeof(canon));
+	return rc;
+}
+
+static void admin_event(ztp_verifier *v, const char *type, int rc,
+			const char *device_id, const char *tenant)
+{
+	json_object *ev = json_object_new_object();
+	char ts[32];
+
+	if (ev == NULL)
+		return;
+	ztp__time_rfc3339(ts, ztp__now(&v->clock));
+	if (ztp__json_add_str(ev, "type", type) == ZTP_OK &&
+	    ztp__json_add_str(ev, "result",
+			      rc == ZTP_OK ? "accepted" : "rejected") ==
+		    ZTP_OK &&
+	    (rc == ZTP_OK ||
+	     ztp__json_add_str(ev, "code", ztp_status_name(rc)) == ZTP_OK) &&
+	    ztp__json_add_str(ev, "device_id", device_id) == ZTP_OK &&
+	    (tenant == NULL ||
+	     ztp__json_add_str(ev, "tenant", tenant) == ZTP_OK) &&
+	    ztp__json_add_str(ev, "time", ts) == ZTP_OK)
+		ztp__verifier_log(v, ev, rc != ZTP_ERATELIMIT);
+	json_object_put(ev);
+}
+
+/* The device's current state name into state (cap bytes). */
+static int device_state(ztp_verifier *v, const char *device_id, char *state,
+			size_t cap)
+{
+	json_object *dev = NULL;
+	const char *st = NULL;
+	char *json = NULL;
+	int rc;
+
+	ZTP_CHECK(ztp_store_device_get(v->store, device_id, &json));
+	ZTP_CHECK(ztp__json_parse(&dev, json, strlen(json), 65536,
+				  ZTP_JSON_MAX_DEPTH));
+	ZTP_ENSURE(dev != NULL && json_object_is_type(dev, json_type_object),
+		   ZTP_ESTORE, "store: malformed device record");
+	rc = ztp__json_str(dev, "state", true, 32, &st, NULL);
+	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed device record");
+	snprintf(state, cap, "%s", st);
+cleanup:
+	json_object_put(dev);
+	free(json);
+	return rc;
+}
+
+int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
+			const char *device_id, const char *cert_pem,
+			size_t cert_len, const char *model, const char *batch)
+{
+	uint8_t fp[32], hash[32];
+	char hex[65], id[ZTP_ID_MAX + 1];
+	char *code = NULL;
+	X509 *cert = NULL;
+	ztp__vdec d;
+	int64_t now;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(claim_code != NULL);
+	*claim_code = NULL;
+	ZTP_ARG(device_id != NULL);
+	ZTP_ARG(cert_pem != NULL);
+	ZTP_CHECK(ztp__id_check(device_id, strlen(device_id), "device_id"));
+	ZTP_ENSURE(v->store != NULL, ZTP_ESTATE, "the verifier has no store");
+	ztp__vdec_init(&d);
+	now = ztp__now(&v->clock);
+	ZTP_CHECK(ztp__pem_cert(&cert, cert_pem, cert_len));
+	rc = ztp__verifier_identity(v, &d, cert, NULL, now, id);
+	if (rc < 0) {
+		rc = ztp__err(rc, "factory certificate refused (%s): %s",
+			      ztp__wire_name(d.wire), d.message);
+		goto cleanup;
+	}
+	ZTP_ENSURE(strcmp(id, device_id) == 0, ZTP_EMISMATCH,
+		   "factory certificate names device %s, not %s", id,
+		   device_id);
+	ZTP_CHECK(ztp__cert_fingerprint(fp, cert));
+	ztp__hex_encode(hex, fp, sizeof(fp));
+	ZTP_CHECK(new_claim_code(&code, hash));
+	ZTP_CHECK(ztp_store_device_add(v->store, device_id, hex, model, batch,
+				       now));
+	/* Not atomic with device_add: should this fail, the device is
+	 * recorded without a claim code and ztp_verifier_reset() gives it
+	 * one. */
+	ZTP_CHECK(ztp_store_claim_set(v->store, device_id, hash, sizeof(hash)));
+	*claim_code = code;
+	code = NULL;
+cleanup:
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (code != NULL)
+		ztp__free_secret(code, strlen(code));
+	X509_free(cert);
+	return rc;
+}
+
+int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
+		       const char *claim_code, const char *tenant)
+{
+	uint8_t hash[32];
+	int64_t retry = 0;
+	bool named = false;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(device_id != NULL);
+	ZTP_ARG(claim_code != NULL);
+	ZTP_ARG(tenant != NULL);
+	ZTP_CHECK(ztp__id_check(device_id, strlen(device_id), "device_id"));
+	named = true;
+	ZTP_CHECK(ztp__id_check(tenant, strlen(tenant), "tenant"));
+	ZTP_ENSURE(v->store != NULL, ZTP_ESTATE, "the verifier has no store");
+	/* Every attempt counts, well-formed or not. */
+	rc = ztp__rl_take(&v->claim_rl, device_id, ztp__now(&v->clock),
+			  &retry);
+	if (rc < 0) {
+		rc = ztp__err(rc, "too many claim attempts for %s; retry in "
+				  "%lld s",
+			      device_id, (long long)retry);
+		goto cleanup;
+	}
+	ZTP_CHECK(claim_hash(hash, claim_code));
+	rc = ztp_store_claim_take(v->store, device_id, hash, sizeof(hash),
+				  tenant);
+	if (rc == ZTP_EMISMATCH)
+		rc = ztp__err(rc, "claim code does not match device %s",
+			      device_id);
+cleanup:
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (named)
+		admin_event(v, "claim", rc, device_id,
+			    rc == ZTP_OK ? tenant : NULL);
+	return rc;
+}
+
+int ztp_verifier_reset(ztp_verifier *v, char **claim_code,
+		       const char *device_id)
+{
+	char state[32], *code = NULL;
+	uint8_t hash[32];
+	uint64_t n = 0;
+	bool named = false;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(claim_code != NULL);
+	*claim_code = NULL;
+	ZTP_ARG(device_id != NULL);
+	ZTP_CHECK(ztp__id_check(device_id, strlen(device_id), "device_id"));
+	named = true;
+	ZTP_ENSURE(v->store != NULL, ZTP_ESTATE, "the verifier has no store");
+	ZTP_CHECK(device_state(v, device_id, state, sizeof(state)));
+	ZTP_ENSURE(strcmp(state, ZTP_STATE_REVOKED) != 0, ZTP_ESTATE,
+		   "device %s is revoked; a revoked device is not reset",
+		   device_id);
+	ZTP_CHECK(new_claim_code(&code, hash));
+	/* Unbind first: from here on nothing names the old tenant; then
+	 * revoke what the device holds, then give the next owner a code.
+	 * Each step can be repeated, so a failed reset is retried whole. */
+	ZTP_CHECK(ztp_store_device_set_state(v->store, device_id, state,
+					     ZTP_STATE_RESET, NULL));
+	ZTP_CHECK(ztp_store_device_revoke_certs(
+		v->store, device_id, "bootstrap,operational",
+		ZTP_CA_REASON_AFFILIATION_CHANGED, ztp__now(&v->clock), &n));
+	ZTP_CHECK(ztp_store_claim_set(v->store, device_id, hash, sizeof(hash)));
+	*claim_code = code;
+	code = NULL;
+cleanup:
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (code != NULL)
+		ztp__free_secret(code, strlen(code));
+	if (named)
+		admin_event(v, "reset", rc, device_id, NULL);
+	return rc;
+}
+
+int ztp_verifier_revoke(ztp_verifier *v, const char *device_id)
+{
+	uint64_t n = 0;
+	bool named = false;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(device_id != NULL);
+	ZTP_CHECK(ztp__id_check(device_id, strlen(device_id), "device_id"));
+	named = true;
+	ZTP_ENSURE(v->store != NULL, ZTP_ESTATE, "the verifier has no store");
+	/* Block first, so that no bootstrap succeeds from this moment; then
+	 * revoke every certificate the device holds (idempotent). */
+	ZTP_CHECK(ztp_store_device_set_state(v->store, device_id, NULL,
+					     ZTP_STATE_REVOKED, NULL));
+	ZTP_CHECK(ztp_store_device_revoke_certs(
+		v->store, device_id, NULL, ZTP_CA_REASON_PRIVILEGE_WITHDRAWN,
+		ztp__now(&v->clock), &n));
+cleanup:
+	if (named)
+		admin_event(v, "revoke", rc, device_id, NULL);
+	return rc;
+}
