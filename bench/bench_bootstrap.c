@@ -140,15 +140,15 @@ static void setup(void)
 	CHECK("ca", ztp_ca_new(&iss));
 	CHECK("ca", ztp_ca_load(iss, ic_pem, ik_pem, rc_pem, NULL));
 	CHECK("ca", ztp_ca_set_store(iss, mstore));
-	CHECK("root", ztp_ca_create_root(&dc_pem, &dk_pem, "/CN=Bench Device CA",
-					 NULL, 3650));
+	CHECK("root", ztp_ca_create_root(&dc_pem, &dk_pem,
+					 "/CN=Bench Device CA", NULL, 3650));
 	CHECK("ca", ztp_ca_new(&dca));
 	CHECK("ca", ztp_ca_load(dca, dc_pem, dk_pem, NULL, NULL));
 	CHECK("ca", ztp_ca_set_store(dca, store));
 
 	CHECK("verifier", ztp_verifier_new(&v));
-	CHECK("anchors", ztp_verifier_set_trust_anchors(v, rc_pem,
-							strlen(rc_pem)));
+	CHECK("anchors",
+	      ztp_verifier_set_trust_anchors(v, rc_pem, strlen(rc_pem)));
 	CHECK("issuers", ztp_verifier_set_issuers(v, ic_pem, strlen(ic_pem)));
 	CHECK("ca", ztp_verifier_set_ca(v, dca));
 	CHECK("store", ztp_verifier_set_store(v, store));
@@ -168,9 +168,9 @@ static void setup(void)
 		CHECK("factory cert",
 		      ztp_ca_issue(iss, &fpems[i], csr, strlen(csr), id, NULL,
 				   "factory", 0));
-		CHECK("enroll", ztp_verifier_enroll(v, &code, id, fpems[i],
-						    strlen(fpems[i]), NULL,
-						    NULL));
+		CHECK("enroll",
+		      ztp_verifier_enroll(v, &code, id, fpems[i],
+					  strlen(fpems[i]), NULL, NULL));
 		ztp_free(code);
 		free(csr);
 		OPENSSL_free(der);
@@ -199,14 +199,15 @@ static char *make_request(int dev)
 	sig = sign_transcript(fkeys[dev], ids[dev], json_object_get_string(n),
 			      der, dl);
 	o = json_object_new_object();
-	json_object_object_add(o, "device_id", json_object_new_string(ids[dev]));
+	json_object_object_add(o, "device_id",
+			       json_object_new_string(ids[dev]));
 	json_object_object_add(o, "nonce", json_object_get(n));
 	json_object_object_add(o, "csr", json_object_new_string(csr));
 	json_object_object_add(o, "factory_cert",
 			       json_object_new_string(fpems[dev]));
 	json_object_object_add(o, "signature", json_object_new_string(sig));
 	req = strdup(json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	json_object_put(resp);
 	ztp_free(out);
@@ -224,7 +225,7 @@ typedef struct job {
 	char **reqs;
 	int n;
 	int failures;
-	EVP_PKEY *key;      /* bound: the key to sign with */
+	EVP_PKEY *key;	    /* bound: the key to sign with */
 	unsigned char *sig; /* bound: a signature to verify */
 	size_t siglen;
 } job;
@@ -269,7 +270,7 @@ static void *run_bound(void *p)
 		}
 		EVP_MD_CTX_reset(ctx);
 		if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, j->key) !=
-			    1 ||
+			1 ||
 		    EVP_DigestSign(ctx, sig, &sl, bound_msg,
 				   sizeof(bound_msg)) != 1)
 			j->failures++;
@@ -333,9 +334,8 @@ int main(void)
 			jobs[i].n = PER_THREAD;
 			jobs[i].reqs = calloc(PER_THREAD, sizeof(char *));
 			for (int r = 0; r < PER_THREAD; r++)
-				jobs[i].reqs[r] =
-					make_request((i * PER_THREAD + r) %
-						     DEVICES);
+				jobs[i].reqs[r] = make_request(
+				    (i * PER_THREAD + r) % DEVICES);
 		}
 		rate = timed(threads, jobs, run_bootstraps);
 		for (int i = 0; i < threads; i++) {

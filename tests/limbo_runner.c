@@ -32,110 +32,101 @@ typedef struct limbo_diff {
 
 /* LIMBO_DIFFS */
 static const limbo_diff limbo_diffs[] = {
-	/* Profile: a device certificate must carry basicConstraints
-	 * (CA:FALSE); most web-PKI leaves here have none (the first profile
-	 * rule they fail; nearly all also lack EKU clientAuth). */
-	{"crl::certificate-not-on-crl",
-	 "bc-required/bad_certificate_profile"},
-	{"crl::certificate-serial-on-crl-different-issuer",
-	 "bc-required/bad_certificate_profile"},
-	{"crl::issuer-valid-crlsign-and-keycertsign",
-	 "bc-required/bad_certificate_profile"},
-	{"pathlen::ee-with-intermediate-pathlen-0",
-	 "bc-required/bad_certificate_profile"},
-	{"pathlen::ee-with-intermediate-pathlen-1",
-	 "bc-required/bad_certificate_profile"},
-	{"pathlen::ee-with-intermediate-pathlen-2",
-	 "bc-required/bad_certificate_profile"},
-	{"pathlen::intermediate-pathlen-may-increase",
-	 "bc-required/bad_certificate_profile"},
-	{"pathlen::self-issued-certs-pathlen",
-	 "bc-required/bad_certificate_profile"},
-	{"pathlen::max-chain-depth-0",
-	 "bc-required/bad_certificate_profile"},
-	{"pathlen::max-chain-depth-1",
-	 "bc-required/bad_certificate_profile"},
-	{"pathological::multiple-chains-expired-intermediate",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::aki::self-signed-root-missing-aki",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::eku::ee-without-eku",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::permitted-dns-match",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::permitted-dns-match-more",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::permitted-ipv4-match",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::permitted-ipv6-match",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::permitted-dn-match",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::permitted-self-issued",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::permitted-different-constraint-type",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::excluded-different-constraint-type",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::nc-permits-email-exact",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::nc-permits-email-domain",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::nc-permits-email-literal-asterisk-exact-match",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::nc-permits-email-literal-double-asterisk",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::nc-permits-email-literal-mid-asterisk",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::nc::nc-forbids-othername-noop",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::validity::notbefore-exact",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::validity::notafter-exact",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::validity::notafter-fractional",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::unknown-critical-extension-unrelated-root",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::unknown-critical-extension-unrelated-intermediate",
-	 "bc-required/bad_certificate_profile"},
-	{"rfc5280::ee-aia", "bc-required/bad_certificate_profile"},
-	{"rfc5280::no-keyusage", "bc-required/bad_certificate_profile"},
-	{"rfc5280::no-basicconstraints",
-	 "bc-required/bad_certificate_profile"},
-	{"webpki::nc::permitted-dns-match-noncritical",
-	 "bc-required/bad_certificate_profile"},
-	{"webpki::nc::nc-permits-dns-san-pattern",
-	 "bc-required/bad_certificate_profile"},
-	{"webpki::san::exact-dns-san",
-	 "bc-required/bad_certificate_profile"},
-	{"webpki::san::exact-localhost-ip-san",
-	 "bc-required/bad_certificate_profile"},
-	{"webpki::san::leftmost-wildcard-san",
-	 "bc-required/bad_certificate_profile"},
-	/* Profile: a device certificate is never a CA certificate. */
-	{"pathlen::validation-ignores-pathlen-in-leaf",
-	 "leaf-not-ca/bad_certificate_profile"},
-	{"rfc5280::ca-as-leaf", "leaf-not-ca/bad_certificate_profile"},
-	/* OpenSSL builds one path and does not search every alternative
-	 * through untrusted certificates; a device presents its one chain. */
-	{"rfc5280::nc::nc-forbids-alternate-chain-ica",
-	 "single-path/untrusted_certificate"},
-	{"rfc5280::nc::nc-forbids-same-chain-ica",
-	 "single-path/untrusted_certificate"},
-	/* X509_V_FLAG_X509_STRICT: CA certificates must carry keyUsage. */
-	{"crl::issuer-no-keyusage-extension",
-	 "strict-ca/untrusted_certificate"},
-	/* At most 8 path-building certificates are accepted (bounded input). */
-	{"cve::cve-2024-0567", "input-bounds/malformed_request"},
-	/* The depth limit counts intermediate certificates, not logical
-	 * CAs: a self-issued re-key of an intermediate counts twice. */
-	{"pathlen::max-chain-depth-1-self-issued",
-	 "depth-counts-certs/untrusted_certificate"},
-	/* Trust anchors are self-signed roots: X509_V_FLAG_PARTIAL_CHAIN is
-	 * never set, so an intermediate in the trusted set does not end a path. */
-	{"rfc5280::root-and-intermediate-swapped",
-	 "anchor-is-root/untrusted_certificate"},
+    /* Profile: a device certificate must carry basicConstraints
+     * (CA:FALSE); most web-PKI leaves here have none (the first profile
+     * rule they fail; nearly all also lack EKU clientAuth). */
+    {"crl::certificate-not-on-crl", "bc-required/bad_certificate_profile"},
+    {"crl::certificate-serial-on-crl-different-issuer",
+     "bc-required/bad_certificate_profile"},
+    {"crl::issuer-valid-crlsign-and-keycertsign",
+     "bc-required/bad_certificate_profile"},
+    {"pathlen::ee-with-intermediate-pathlen-0",
+     "bc-required/bad_certificate_profile"},
+    {"pathlen::ee-with-intermediate-pathlen-1",
+     "bc-required/bad_certificate_profile"},
+    {"pathlen::ee-with-intermediate-pathlen-2",
+     "bc-required/bad_certificate_profile"},
+    {"pathlen::intermediate-pathlen-may-increase",
+     "bc-required/bad_certificate_profile"},
+    {"pathlen::self-issued-certs-pathlen",
+     "bc-required/bad_certificate_profile"},
+    {"pathlen::max-chain-depth-0", "bc-required/bad_certificate_profile"},
+    {"pathlen::max-chain-depth-1", "bc-required/bad_certificate_profile"},
+    {"pathological::multiple-chains-expired-intermediate",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::aki::self-signed-root-missing-aki",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::eku::ee-without-eku", "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::permitted-dns-match", "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::permitted-dns-match-more",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::permitted-ipv4-match",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::permitted-ipv6-match",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::permitted-dn-match", "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::permitted-self-issued",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::permitted-different-constraint-type",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::excluded-different-constraint-type",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::nc-permits-email-exact",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::nc-permits-email-domain",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::nc-permits-email-literal-asterisk-exact-match",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::nc-permits-email-literal-double-asterisk",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::nc-permits-email-literal-mid-asterisk",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::nc::nc-forbids-othername-noop",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::validity::notbefore-exact",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::validity::notafter-exact",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::validity::notafter-fractional",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::unknown-critical-extension-unrelated-root",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::unknown-critical-extension-unrelated-intermediate",
+     "bc-required/bad_certificate_profile"},
+    {"rfc5280::ee-aia", "bc-required/bad_certificate_profile"},
+    {"rfc5280::no-keyusage", "bc-required/bad_certificate_profile"},
+    {"rfc5280::no-basicconstraints", "bc-required/bad_certificate_profile"},
+    {"webpki::nc::permitted-dns-match-noncritical",
+     "bc-required/bad_certificate_profile"},
+    {"webpki::nc::nc-permits-dns-san-pattern",
+     "bc-required/bad_certificate_profile"},
+    {"webpki::san::exact-dns-san", "bc-required/bad_certificate_profile"},
+    {"webpki::san::exact-localhost-ip-san",
+     "bc-required/bad_certificate_profile"},
+    {"webpki::san::leftmost-wildcard-san",
+     "bc-required/bad_certificate_profile"},
+    /* Profile: a device certificate is never a CA certificate. */
+    {"pathlen::validation-ignores-pathlen-in-leaf",
+     "leaf-not-ca/bad_certificate_profile"},
+    {"rfc5280::ca-as-leaf", "leaf-not-ca/bad_certificate_profile"},
+    /* OpenSSL builds one path and does not search every alternative
+     * through untrusted certificates; a device presents its one chain. */
+    {"rfc5280::nc::nc-forbids-alternate-chain-ica",
+     "single-path/untrusted_certificate"},
+    {"rfc5280::nc::nc-forbids-same-chain-ica",
+     "single-path/untrusted_certificate"},
+    /* X509_V_FLAG_X509_STRICT: CA certificates must carry keyUsage. */
+    {"crl::issuer-no-keyusage-extension", "strict-ca/untrusted_certificate"},
+    /* At most 8 path-building certificates are accepted (bounded input). */
+    {"cve::cve-2024-0567", "input-bounds/malformed_request"},
+    /* The depth limit counts intermediate certificates, not logical
+     * CAs: a self-issued re-key of an intermediate counts twice. */
+    {"pathlen::max-chain-depth-1-self-issued",
+     "depth-counts-certs/untrusted_certificate"},
+    /* Trust anchors are self-signed roots: X509_V_FLAG_PARTIAL_CHAIN is
+     * never set, so an intermediate in the trusted set does not end a path. */
+    {"rfc5280::root-and-intermediate-swapped",
+     "anchor-is-root/untrusted_certificate"},
 };
 /* END_LIMBO_DIFFS */
 
@@ -147,8 +138,8 @@ static int64_t parse_time(const char *s)
 
 	memset(&tm, 0, sizeof(tm));
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c%2d:%2d", &tm.tm_year,
-		   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &tm.tm_sec, &sign, &off_h, &off_m) < 6)
+		   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+		   &sign, &off_h, &off_m) < 6)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -163,13 +154,13 @@ static char *concat(json_object *arr, size_t *len)
 
 	for (size_t i = 0; i < n; i++)
 		total += strlen(json_object_get_string(
-				 json_object_array_get_idx(arr, i))) +
+			     json_object_array_get_idx(arr, i))) +
 			 1;
 	out = calloc(1, total + 1);
 	ck_assert_ptr_nonnull(out);
 	for (size_t i = 0; i < n; i++) {
 		strcat(out, json_object_get_string(
-				    json_object_array_get_idx(arr, i)));
+				json_object_array_get_idx(arr, i)));
 		strcat(out, "\n");
 	}
 	*len = strlen(out);
@@ -220,8 +211,8 @@ static void run_case(json_object *tc, char *verdict, size_t cap)
 	int rc;
 
 	ck_assert(json_object_object_get_ex(tc, "trusted_certs", &trusted));
-	ck_assert(json_object_object_get_ex(tc, "untrusted_intermediates",
-					    &inter));
+	ck_assert(
+	    json_object_object_get_ex(tc, "untrusted_intermediates", &inter));
 	ck_assert(json_object_object_get_ex(tc, "peer_certificate", &peer));
 	tpem = concat(trusted, &tlen);
 	ipem = concat(inter, &ilen);
@@ -242,8 +233,10 @@ static void run_case(json_object *tc, char *verdict, size_t cap)
 	    json_object_is_type(depth, json_type_int)) {
 		int d = json_object_get_int(depth);
 
-		ck_assert_int_eq(ztp_verifier_set_max_chain_depth(
-					 v, d > 8 ? 8 : d < 0 ? 0 : d),
+		ck_assert_int_eq(ztp_verifier_set_max_chain_depth(v, d > 8 ? 8
+								     : d < 0
+									 ? 0
+									 : d),
 				 ZTP_OK);
 	}
 	rc = tlen == 0 ? ZTP_EPARSE
@@ -348,9 +341,8 @@ START_TEST(limbo_subset)
 				id, expected, verdict);
 		} else if (strcmp(d->verdict, verdict) != 0) {
 			drift++;
-			fprintf(stderr,
-				"limbo: %s: documented as %s, now %s\n", id,
-				d->verdict, verdict);
+			fprintf(stderr, "limbo: %s: documented as %s, now %s\n",
+				id, d->verdict, verdict);
 		} else {
 			documented++;
 		}
@@ -361,8 +353,9 @@ START_TEST(limbo_subset)
 		n, same, documented, drift);
 	/* doc/SECURITY.md: "68 reach a verdict only through the device
 	 * profile". */
-	fprintf(stderr, "limbo: %zu expected failures refused by the leaf "
-			"profile after a valid path\n",
+	fprintf(stderr,
+		"limbo: %zu expected failures refused by the leaf "
+		"profile after a valid path\n",
 		profile_only);
 	ck_assert_uint_eq(profile_only, 68);
 	ck_assert_uint_eq(drift, 0);

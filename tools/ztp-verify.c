@@ -221,8 +221,8 @@ static void parse_opts(int argc, char **argv, const char *cmd,
 
 static int cmd_claim(const char *config, int argc, char **argv)
 {
-	static const char *const names[] = {"--device-id", "--code",
-					    "--tenant", NULL};
+	static const char *const names[] = {"--device-id", "--code", "--tenant",
+					    NULL};
 	const char *val[3] = {NULL, NULL, NULL};
 	char line[256];
 	const char *code;

@@ -103,8 +103,8 @@ ZTP_EXTERN int ztp_verifier_load_config(ztp_verifier *v, const char *path);
  * @par Thread safety: configuration call.
  * @since 0.1.0
  */
-ZTP_EXTERN int ztp_verifier_set_trust_anchors(ztp_verifier *v,
-					      const char *pem, size_t len);
+ZTP_EXTERN int ztp_verifier_set_trust_anchors(ztp_verifier *v, const char *pem,
+					      size_t len);
 
 /**
  * Set the allowlist of CAs that may sign factory certificates (replacing
@@ -166,8 +166,7 @@ ZTP_EXTERN int ztp_verifier_set_clock_leeway(ztp_verifier *v, int64_t seconds);
  * @par Thread safety: configuration call.
  * @since 0.1.0
  */
-ZTP_EXTERN int ztp_verifier_set_challenge_ttl(ztp_verifier *v,
-					      int64_t seconds);
+ZTP_EXTERN int ztp_verifier_set_challenge_ttl(ztp_verifier *v, int64_t seconds);
 
 /**
  * Set the largest number of intermediate CA certificates allowed between a
@@ -196,8 +195,7 @@ ZTP_EXTERN int ztp_verifier_set_key_policy(ztp_verifier *v, const char *spec);
  * @par Thread safety: configuration call.
  * @since 0.1.0
  */
-ZTP_EXTERN int ztp_verifier_set_max_request_size(ztp_verifier *v,
-						 size_t bytes);
+ZTP_EXTERN int ztp_verifier_set_max_request_size(ztp_verifier *v, size_t bytes);
 
 /**
  * Configure a token bucket.
@@ -247,8 +245,8 @@ ZTP_EXTERN int ztp_verifier_set_clock(ztp_verifier *v, ztp_clock_fn fn,
  *      handles the request and must not call back into the verifier.
  * @since 0.1.0
  */
-ZTP_EXTERN int ztp_verifier_set_event_callback(ztp_verifier *v,
-					       ztp_event_fn fn, void *ctx);
+ZTP_EXTERN int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn,
+					       void *ctx);
 
 /**
  * Serve one request.

@@ -77,7 +77,7 @@ static int claim_hash(uint8_t hash[32], const char *code)
 		if (c == '-' || c == ' ')
 			continue;
 		ZTP_ENSURE(strchr(b32, c) != NULL && c != '\0' &&
-				   n < CLAIM_CHARS,
+			       n < CLAIM_CHARS,
 			   ZTP_EINVAL, "claim code: not %d base32 characters",
 			   CLAIM_CHARS);
 		canon[n++] = c;
@@ -102,7 +102,7 @@ static void admin_event(ztp_verifier *v, const char *type, int rc,
 	if (ztp__json_add_str(ev, "type", type) == ZTP_OK &&
 	    ztp__json_add_str(ev, "result",
 			      rc == ZTP_OK ? "accepted" : "rejected") ==
-		    ZTP_OK &&
+		ZTP_OK &&
 	    (rc == ZTP_OK ||
 	     ztp__json_add_str(ev, "code", ztp_status_name(rc)) == ZTP_OK) &&
 	    ztp__json_add_str(ev, "device_id", device_id) == ZTP_OK &&
@@ -170,8 +170,8 @@ int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
 	ZTP_CHECK(ztp__cert_fingerprint(fp, cert));
 	ztp__hex_encode(hex, fp, sizeof(fp));
 	ZTP_CHECK(new_claim_code(&code, hash));
-	ZTP_CHECK(ztp_store_device_add(v->store, device_id, hex, model, batch,
-				       now));
+	ZTP_CHECK(
+	    ztp_store_device_add(v->store, device_id, hex, model, batch, now));
 	/* Not atomic with device_add: should this fail, the device is
 	 * recorded without a claim code and ztp_verifier_reset() gives it
 	 * one. */
@@ -203,11 +203,11 @@ int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
 	ZTP_CHECK(ztp__id_check(tenant, strlen(tenant), "tenant"));
 	ZTP_ENSURE(v->store != NULL, ZTP_ESTATE, "the verifier has no store");
 	/* Every attempt counts, well-formed or not. */
-	rc = ztp__rl_take(&v->claim_rl, device_id, ztp__now(&v->clock),
-			  &retry);
+	rc = ztp__rl_take(&v->claim_rl, device_id, ztp__now(&v->clock), &retry);
 	if (rc < 0) {
-		rc = ztp__err(rc, "too many claim attempts for %s; retry in "
-				  "%lld s",
+		rc = ztp__err(rc,
+			      "too many claim attempts for %s; retry in "
+			      "%lld s",
 			      device_id, (long long)retry);
 		goto cleanup;
 	}
@@ -252,8 +252,8 @@ int ztp_verifier_reset(ztp_verifier *v, char **claim_code,
 	ZTP_CHECK(ztp_store_device_set_state(v->store, device_id, state,
 					     ZTP_STATE_RESET, NULL));
 	ZTP_CHECK(ztp_store_device_revoke_certs(
-		v->store, device_id, "bootstrap,operational",
-		ZTP_CA_REASON_AFFILIATION_CHANGED, ztp__now(&v->clock), &n));
+	    v->store, device_id, "bootstrap,operational",
+	    ZTP_CA_REASON_AFFILIATION_CHANGED, ztp__now(&v->clock), &n));
 	ZTP_CHECK(ztp_store_claim_set(v->store, device_id, hash, sizeof(hash)));
 	*claim_code = code;
 	code = NULL;
@@ -282,8 +282,8 @@ int ztp_verifier_revoke(ztp_verifier *v, const char *device_id)
 	ZTP_CHECK(ztp_store_device_set_state(v->store, device_id, NULL,
 					     ZTP_STATE_REVOKED, NULL));
 	ZTP_CHECK(ztp_store_device_revoke_certs(
-		v->store, device_id, NULL, ZTP_CA_REASON_PRIVILEGE_WITHDRAWN,
-		ztp__now(&v->clock), &n));
+	    v->store, device_id, NULL, ZTP_CA_REASON_PRIVILEGE_WITHDRAWN,
+	    ztp__now(&v->clock), &n));
 cleanup:
 	if (named)
 		admin_event(v, "revoke", rc, device_id, NULL);

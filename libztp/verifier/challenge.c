@@ -23,7 +23,7 @@
 #define HDR_LEN (1 + 8 + 8 + ZTP__CHAL_RANDOM)
 
 static const char b64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static void put64(uint8_t *p, int64_t v)
 {
@@ -131,8 +131,7 @@ static int decode(uint8_t out[ZTP__CHAL_RAW], const char *in, size_t len)
 }
 
 int ztp__challenge_make(ztp_verifier *v, char out[ZTP__CHAL_B64 + 1],
-			int64_t *expires_at, const char *device_id,
-			int64_t now)
+			int64_t *expires_at, const char *device_id, int64_t now)
 {
 	uint8_t raw[ZTP__CHAL_RAW];
 	int rc = ZTP_OK;

@@ -21,31 +21,30 @@ static const struct {
 	const char *name;
 	int status;
 } wire_table[ZTP__W_COUNT] = {
-	[ZTP__W_MALFORMED_REQUEST] = {"malformed_request", 400},
-	[ZTP__W_REQUEST_TOO_LARGE] = {"request_too_large", 413},
-	[ZTP__W_UNKNOWN_ENDPOINT] = {"unknown_endpoint", 404},
-	[ZTP__W_RATE_LIMITED] = {"rate_limited", 429},
-	[ZTP__W_INTERNAL_ERROR] = {"internal_error", 500},
-	[ZTP__W_STORE_UNAVAILABLE] = {"store_unavailable", 503},
-	[ZTP__W_NOT_CONFIGURED] = {"not_configured", 503},
-	[ZTP__W_UNTRUSTED_CERTIFICATE] = {"untrusted_certificate", 401},
-	[ZTP__W_ISSUER_NOT_ALLOWED] = {"issuer_not_allowed", 401},
-	[ZTP__W_BAD_CERTIFICATE_PROFILE] = {"bad_certificate_profile", 401},
-	[ZTP__W_CERTIFICATE_EXPIRED] = {"certificate_expired", 401},
-	[ZTP__W_CERTIFICATE_REVOKED] = {"certificate_revoked", 403},
-	[ZTP__W_DEVICE_MISMATCH] = {"device_mismatch", 401},
-	[ZTP__W_PEER_CERTIFICATE_MISMATCH] = {"peer_certificate_mismatch",
-					      401},
-	[ZTP__W_UNKNOWN_DEVICE] = {"unknown_device", 404},
-	[ZTP__W_DEVICE_BLOCKED] = {"device_blocked", 403},
-	[ZTP__W_FINGERPRINT_MISMATCH] = {"fingerprint_mismatch", 401},
-	[ZTP__W_BAD_SIGNATURE] = {"bad_signature", 401},
-	[ZTP__W_CHALLENGE_INVALID] = {"challenge_invalid", 401},
-	[ZTP__W_CHALLENGE_EXPIRED] = {"challenge_expired", 401},
-	[ZTP__W_CHALLENGE_REPLAYED] = {"challenge_replayed", 409},
-	[ZTP__W_BAD_CSR] = {"bad_csr", 400},
-	[ZTP__W_KEY_POLICY] = {"key_policy", 400},
-	[ZTP__W_CSR_KEY_REUSED] = {"csr_key_reused", 400},
+    [ZTP__W_MALFORMED_REQUEST] = {"malformed_request", 400},
+    [ZTP__W_REQUEST_TOO_LARGE] = {"request_too_large", 413},
+    [ZTP__W_UNKNOWN_ENDPOINT] = {"unknown_endpoint", 404},
+    [ZTP__W_RATE_LIMITED] = {"rate_limited", 429},
+    [ZTP__W_INTERNAL_ERROR] = {"internal_error", 500},
+    [ZTP__W_STORE_UNAVAILABLE] = {"store_unavailable", 503},
+    [ZTP__W_NOT_CONFIGURED] = {"not_configured", 503},
+    [ZTP__W_UNTRUSTED_CERTIFICATE] = {"untrusted_certificate", 401},
+    [ZTP__W_ISSUER_NOT_ALLOWED] = {"issuer_not_allowed", 401},
+    [ZTP__W_BAD_CERTIFICATE_PROFILE] = {"bad_certificate_profile", 401},
+    [ZTP__W_CERTIFICATE_EXPIRED] = {"certificate_expired", 401},
+    [ZTP__W_CERTIFICATE_REVOKED] = {"certificate_revoked", 403},
+    [ZTP__W_DEVICE_MISMATCH] = {"device_mismatch", 401},
+    [ZTP__W_PEER_CERTIFICATE_MISMATCH] = {"peer_certificate_mismatch", 401},
+    [ZTP__W_UNKNOWN_DEVICE] = {"unknown_device", 404},
+    [ZTP__W_DEVICE_BLOCKED] = {"device_blocked", 403},
+    [ZTP__W_FINGERPRINT_MISMATCH] = {"fingerprint_mismatch", 401},
+    [ZTP__W_BAD_SIGNATURE] = {"bad_signature", 401},
+    [ZTP__W_CHALLENGE_INVALID] = {"challenge_invalid", 401},
+    [ZTP__W_CHALLENGE_EXPIRED] = {"challenge_expired", 401},
+    [ZTP__W_CHALLENGE_REPLAYED] = {"challenge_replayed", 409},
+    [ZTP__W_BAD_CSR] = {"bad_csr", 400},
+    [ZTP__W_KEY_POLICY] = {"key_policy", 400},
+    [ZTP__W_CSR_KEY_REUSED] = {"csr_key_reused", 400},
 };
 
 const char *ztp__wire_name(int w)
@@ -195,8 +194,7 @@ void ztp_verifier_free(ztp_verifier *v)
 
 /* ---------------------------------------------------------------- setters */
 
-int ztp_verifier_set_trust_anchors(ztp_verifier *v, const char *pem,
-				   size_t len)
+int ztp_verifier_set_trust_anchors(ztp_verifier *v, const char *pem, size_t len)
 {
 	STACK_OF(X509) *certs = NULL;
 	X509_STORE *st = NULL;
@@ -208,9 +206,9 @@ int ztp_verifier_set_trust_anchors(ztp_verifier *v, const char *pem,
 	st = X509_STORE_new();
 	ZTP_ENSURE_OSSL(st != NULL, ZTP_ENOMEM, "trust store");
 	for (int i = 0; i < sk_X509_num(certs); i++)
-		ZTP_ENSURE_OSSL(X509_STORE_add_cert(st, sk_X509_value(certs, i))
-					== 1,
-				ZTP_ECRYPTO, "trust anchor %d", i + 1);
+		ZTP_ENSURE_OSSL(
+		    X509_STORE_add_cert(st, sk_X509_value(certs, i)) == 1,
+		    ZTP_ECRYPTO, "trust anchor %d", i + 1);
 	ztp__verifier_sig_cache_clear(v);
 	X509_STORE_free(v->trust);
 	v->trust = st;
@@ -236,7 +234,8 @@ int ztp_verifier_set_issuers(ztp_verifier *v, const char *pem, size_t len)
 	fp = ztp__calloc((size_t)n, sizeof(*fp));
 	ZTP_ENSURE(fp != NULL, ZTP_ENOMEM, "out of memory");
 	for (int i = 0; i < n; i++)
-		ZTP_CHECK(ztp__cert_fingerprint(fp[i], sk_X509_value(certs, i)));
+		ZTP_CHECK(
+		    ztp__cert_fingerprint(fp[i], sk_X509_value(certs, i)));
 	clear_issuers(v);
 	v->issuers = certs;
 	v->issuer_fp = fp;
@@ -325,8 +324,8 @@ int ztp_verifier_set_max_request_size(ztp_verifier *v, size_t bytes)
 	return ZTP_OK;
 }
 
-int ztp_verifier_set_rate_limit(ztp_verifier *v, const char *scope,
-				double rate, double burst)
+int ztp_verifier_set_rate_limit(ztp_verifier *v, const char *scope, double rate,
+				double burst)
 {
 	bool dev;
 
@@ -334,7 +333,8 @@ int ztp_verifier_set_rate_limit(ztp_verifier *v, const char *scope,
 	ZTP_ARG(scope != NULL);
 	ZTP_ARG(strcmp(scope, "device") == 0 || strcmp(scope, "global") == 0);
 	ZTP_ARG(isfinite(rate) && rate >= 0 && rate <= 1000000);
-	ZTP_ARG(rate == 0 || (isfinite(burst) && burst >= 1 && burst <= 1000000));
+	ZTP_ARG(rate == 0 ||
+		(isfinite(burst) && burst >= 1 && burst <= 1000000));
 	dev = strcmp(scope, "device") == 0;
 	if (dev) {
 		v->rl.dev_rate = rate;
@@ -381,8 +381,7 @@ cleanup:
 	return rc;
 }
 
-int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn,
-				    void *ctx)
+int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn, void *ctx)
 {
 	ZTP_ARG(v != NULL);
 	v->events.fn = fn;
@@ -390,16 +389,24 @@ int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn,
 	return ZTP_OK;
 }
 
-/* ---------------------------------------------------------------- config file */
+/* ---------------------------------------------------------------- config file
+ */
 
-static const char *const config_keys[] = {
-	"trust_anchors",  "issuers",	      "device_ca",
-	"store",	  "bootstrap_lifetime", "clock_leeway",
-	"challenge_ttl",  "max_chain_depth",  "key_policy",
-	"max_request_size", "rate_limits",    "hmac_secret_file",
-	NULL};
-static const char *const ca_keys[] = {"cert", "key", "chain",
-				      "passphrase_file", NULL};
+static const char *const config_keys[] = {"trust_anchors",
+					  "issuers",
+					  "device_ca",
+					  "store",
+					  "bootstrap_lifetime",
+					  "clock_leeway",
+					  "challenge_ttl",
+					  "max_chain_depth",
+					  "key_policy",
+					  "max_request_size",
+					  "rate_limits",
+					  "hmac_secret_file",
+					  NULL};
+static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
+				      NULL};
 static const char *const rl_keys[] = {"device", "global", NULL};
 static const char *const bucket_keys[] = {"rate", "burst", NULL};
 
@@ -466,8 +473,8 @@ static int cfg_number(double *out, json_object *obj, const char *key)
 				key);
 	t = json_object_get_type(val);
 	if (t != json_type_double && t != json_type_int)
-		return ztp__err(ZTP_EPARSE,
-				"config: \"%s\" must be a number", key);
+		return ztp__err(ZTP_EPARSE, "config: \"%s\" must be a number",
+				key);
 	*out = json_object_get_double(val);
 	return ZTP_OK;
 }
@@ -586,8 +593,9 @@ static int cfg_int(json_object *cfg, const char *key, int64_t min, int64_t max,
 		return ZTP_OK;
 	rc = ztp__json_int(cfg, key, true, min, max, out);
 	if (rc < 0)
-		return ztp__err(rc, "config: \"%s\" must be an integer in "
-				    "%lld..%lld",
+		return ztp__err(rc,
+				"config: \"%s\" must be an integer in "
+				"%lld..%lld",
 				key, (long long)min, (long long)max);
 	return ZTP_OK;
 }
@@ -639,12 +647,12 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 	ZTP_CHECK(cfg_int(cfg, "challenge_ttl", 10, 3600, &n, &present));
 	if (present)
 		v->challenge_ttl = n;
-	ZTP_CHECK(cfg_int(cfg, "max_chain_depth", 0, ZTP_CHAIN_MAX, &n,
-			  &present));
+	ZTP_CHECK(
+	    cfg_int(cfg, "max_chain_depth", 0, ZTP_CHAIN_MAX, &n, &present));
 	if (present)
 		v->max_depth = (int)n;
-	ZTP_CHECK(cfg_int(cfg, "max_request_size", 1024, 1048576, &n,
-			  &present));
+	ZTP_CHECK(
+	    cfg_int(cfg, "max_request_size", 1024, 1048576, &n, &present));
 	if (present)
 		v->max_request = (size_t)n;
 
@@ -654,16 +662,16 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 
 	ZTP_CHECK(ztp__json_object(cfg, "rate_limits", false, &obj));
 	if (obj != NULL) {
-		ZTP_CHECK(ztp__json_only_keys(obj, rl_keys,
-					      "config rate_limits"));
+		ZTP_CHECK(
+		    ztp__json_only_keys(obj, rl_keys, "config rate_limits"));
 		ZTP_CHECK(cfg_bucket(v, obj, "device"));
 		ZTP_CHECK(cfg_bucket(v, obj, "global"));
 	}
 
 	ZTP_CHECK(cfg_path(&secretpath, cfg, "hmac_secret_file", false, dir));
 	if (secretpath != NULL) {
-		ZTP_CHECK(read_secret_file(&secret, &slen, secretpath,
-					   SECRET_MAX));
+		ZTP_CHECK(
+		    read_secret_file(&secret, &slen, secretpath, SECRET_MAX));
 		ZTP_ENSURE(slen >= ZTP_VERIFIER_HMAC_MIN, ZTP_EINVAL,
 			   "config: hmac_secret_file %s holds %zu bytes, "
 			   "at least %d are required",

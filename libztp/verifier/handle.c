@@ -34,8 +34,8 @@
 
 static const char *const challenge_keys[] = {"device_id", NULL};
 static const char *const bootstrap_keys[] = {
-	"device_id", "nonce",	  "csr", "factory_cert",
-	"factory_chain", "signature", NULL};
+    "device_id",     "nonce",	  "csr", "factory_cert",
+    "factory_chain", "signature", NULL};
 
 #define TRANSCRIPT_LABEL "ZTP-BOOTSTRAP-V1"
 
@@ -111,9 +111,9 @@ static void emit(ztp_verifier *v, const char *type, const ztp__vdec *d,
 		return;
 	ztp__time_rfc3339(ts, now);
 	if (ztp__json_add_str(ev, "type", type) < 0 ||
-	    ztp__json_add_str(ev, "result", d->wire == ZTP__W_NONE
-						    ? "accepted"
-						    : "rejected") < 0)
+	    ztp__json_add_str(ev, "result",
+			      d->wire == ZTP__W_NONE ? "accepted"
+						     : "rejected") < 0)
 		goto out;
 	if (d->wire != ZTP__W_NONE &&
 	    (ztp__json_add_str(ev, "code", ztp__wire_name(d->wire)) < 0 ||
@@ -265,7 +265,8 @@ static int do_challenge(req *r, const char *body, size_t len,
 	int64_t expires = 0;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(parse_body(r, body, len, challenge_keys, "challenge request"));
+	ZTP_CHECK(
+	    parse_body(r, body, len, challenge_keys, "challenge request"));
 	ZTP_CHECK(take_device_id(r));
 	ZTP_CHECK(rate_limit(r));
 	/* The factory certificate is optional here; when the connection has
@@ -279,8 +280,8 @@ static int do_challenge(req *r, const char *body, size_t len,
 				 r->device_id);
 		goto cleanup;
 	}
-	ZTP_CHECK(ztp__challenge_make(r->v, nonce, &expires, r->device_id,
-				      r->now));
+	ZTP_CHECK(
+	    ztp__challenge_make(r->v, nonce, &expires, r->device_id, r->now));
 	ztp__time_rfc3339(ts, expires);
 	r->resp = json_object_new_object();
 	ZTP_ENSURE(r->resp != NULL, ZTP_ENOMEM, "out of memory");
@@ -360,8 +361,8 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap)
 			p++;
 		for (; p[i] != '\0'; i++)
 			serial[i] = (char)((p[i] >= 'A' && p[i] <= 'F')
-						   ? p[i] - 'A' + 'a'
-						   : p[i]);
+					       ? p[i] - 'A' + 'a'
+					       : p[i]);
 		serial[i] = '\0';
 	}
 	rc = ztp_store_cert_get(v->store, serial, &json);
@@ -380,9 +381,10 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap)
 	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE,
 		   "store: malformed certificate record");
 	if (revoked && strcmp(fp, hex) == 0) {
-		rc = ztp__reject(&r->d, ZTP__W_CERTIFICATE_REVOKED, ZTP_EREVOKED,
-				 "factory certificate of device %s is revoked",
-				 r->device_id);
+		rc =
+		    ztp__reject(&r->d, ZTP__W_CERTIFICATE_REVOKED, ZTP_EREVOKED,
+				"factory certificate of device %s is revoked",
+				r->device_id);
 		goto cleanup;
 	}
 cleanup:
@@ -394,7 +396,7 @@ cleanup:
 	return rc;
 }
 
-static int parse_chain(req *r, STACK_OF(X509) **out)
+static int parse_chain(req *r, STACK_OF(X509) * *out)
 {
 	json_object *arr = NULL, *el;
 	X509 *c = NULL;
@@ -523,17 +525,18 @@ static int check_signature(req *r, EVP_PKEY *factory_key, const char *nonce,
 		goto cleanup;
 	}
 	ZTP_CHECK(ztp__sigalg_for_key(&alg, factory_key));
-	ZTP_CHECK(ztp__buf_append(&t, TRANSCRIPT_LABEL,
-				  sizeof(TRANSCRIPT_LABEL)));
+	ZTP_CHECK(
+	    ztp__buf_append(&t, TRANSCRIPT_LABEL, sizeof(TRANSCRIPT_LABEL)));
 	ZTP_CHECK(ztp__buf_append(&t, r->device_id, strlen(r->device_id) + 1));
 	ZTP_CHECK(ztp__buf_append(&t, nonce, nonce_len));
 	ZTP_CHECK(ztp__buf_append_byte(&t, 0));
 	ZTP_CHECK(ztp__buf_append(&t, csr_hash, 32));
 	rc = ztp__sig_verify(factory_key, alg, t.data, t.len, sig, siglen);
 	if (rc == ZTP_EBADSIG)
-		rc = ztp__reject(&r->d, ZTP__W_BAD_SIGNATURE, rc,
-				 "signature over the transcript does not verify "
-				 "with the factory key");
+		rc =
+		    ztp__reject(&r->d, ZTP__W_BAD_SIGNATURE, rc,
+				"signature over the transcript does not verify "
+				"with the factory key");
 cleanup:
 	ztp__buf_free(&t);
 	free(sig);
@@ -543,7 +546,7 @@ cleanup:
 static int respond_issued(req *r, X509 *cert, int64_t not_after)
 {
 	json_object *chain = NULL;
-	STACK_OF(X509) *cachain;
+	STACK_OF(X509) * cachain;
 	char *pem = NULL, ts[32];
 	X509 *cacert;
 	int rc = ZTP_OK;
@@ -562,9 +565,8 @@ static int respond_issued(req *r, X509 *cert, int64_t not_after)
 	     i++) {
 		json_object *s;
 
-		ZTP_CHECK(ztp__cert_to_pem(&pem, i < 0 ? cacert
-						       : sk_X509_value(cachain,
-								       i)));
+		ZTP_CHECK(ztp__cert_to_pem(
+		    &pem, i < 0 ? cacert : sk_X509_value(cachain, i)));
 		s = json_object_new_string(pem);
 		ZTP_ENSURE(s != NULL, ZTP_ENOMEM, "out of memory");
 		if (json_object_array_add(chain, s) != 0) {
@@ -604,14 +606,14 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 				 "the verifier has no device CA or no store");
 		goto cleanup;
 	}
-	ZTP_CHECK(parse_body(r, body, len, bootstrap_keys, "bootstrap request"));
+	ZTP_CHECK(
+	    parse_body(r, body, len, bootstrap_keys, "bootstrap request"));
 	ZTP_CHECK(take_device_id(r));
 	ZTP_CHECK(rate_limit(r));
 
 	ZTP_CHECK(field(r, "nonce", true, 256, &nonce, &nonce_len));
-	ZTP_CHECK(ztp__challenge_check(v, &r->d, nonce, nonce_len,
-				       r->device_id, r->now, chal_id,
-				       &chal_exp));
+	ZTP_CHECK(ztp__challenge_check(v, &r->d, nonce, nonce_len, r->device_id,
+				       r->now, chal_id, &chal_exp));
 
 	ZTP_CHECK(field(r, "factory_cert", true, PEM_FIELD_MAX, &fpem, &flen));
 	rc = ztp__pem_cert(&factory, fpem, flen);
@@ -629,8 +631,8 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 		goto cleanup;
 	}
 
-	ZTP_CHECK(ztp__verifier_identity(v, &r->d, factory, chain, r->now,
-					 cert_id));
+	ZTP_CHECK(
+	    ztp__verifier_identity(v, &r->d, factory, chain, r->now, cert_id));
 	if (strcmp(cert_id, r->device_id) != 0) {
 		rc = ztp__reject(&r->d, ZTP__W_DEVICE_MISMATCH, ZTP_EMISMATCH,
 				 "factory certificate names device %s, not %s",
@@ -676,10 +678,9 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	 * not an error: the certificate is issued and recorded either way. */
 	if (strcmp(state, ZTP_STATE_MANUFACTURED) == 0 ||
 	    strcmp(state, ZTP_STATE_RESET) == 0) {
-		int src = ztp_store_device_set_state(v->store, r->device_id,
-						     state,
-						     ZTP_STATE_BOOTSTRAPPED,
-						     NULL);
+		int src =
+		    ztp_store_device_set_state(v->store, r->device_id, state,
+					       ZTP_STATE_BOOTSTRAPPED, NULL);
 		if (src < 0 && src != ZTP_ESTATE) {
 			rc = src;
 			goto cleanup;
@@ -704,10 +705,9 @@ static int error_body(char **out, const ztp__vdec *d)
 	e = json_object_new_object();
 	ZTP_ENSURE(o != NULL && e != NULL, ZTP_ENOMEM, "out of memory");
 	ZTP_CHECK(ztp__json_add_str(e, "code", ztp__wire_name(d->wire)));
-	ZTP_CHECK(ztp__json_add_str(e, "message", d->message[0] != '\0'
-							 ? d->message
-							 : ztp__wire_name(
-								   d->wire)));
+	ZTP_CHECK(ztp__json_add_str(
+	    e, "message",
+	    d->message[0] != '\0' ? d->message : ztp__wire_name(d->wire)));
 	if (d->wire == ZTP__W_RATE_LIMITED)
 		ZTP_CHECK(ztp__json_add_int(e, "retry_after", d->retry_after));
 	ZTP_CHECK(ztp__json_add(o, "error", e));
@@ -719,9 +719,8 @@ cleanup:
 	return rc;
 }
 
-int ztp_verifier_handle(ztp_verifier *v, int *http_status,
-			char **response_json, const char *endpoint,
-			const char *body, size_t body_len,
+int ztp_verifier_handle(ztp_verifier *v, int *http_status, char **response_json,
+			const char *endpoint, const char *body, size_t body_len,
 			const char *peer_cert_pem, size_t peer_cert_len)
 {
 	req r;
@@ -770,7 +769,8 @@ int ztp_verifier_handle(ztp_verifier *v, int *http_status,
 	return rc;
 }
 
-/* ---------------------------------------------------------------- check-cert */
+/* ---------------------------------------------------------------- check-cert
+ */
 
 int ztp_verifier_check_cert(ztp_verifier *v, char **result_json,
 			    const char *cert_pem, size_t cert_len,
@@ -804,16 +804,16 @@ int ztp_verifier_check_cert(ztp_verifier *v, char **result_json,
 		verdict = ztp__pem_certs(&hints, untrusted_pem, untrusted_len,
 					 ZTP_CHAIN_MAX);
 		if (verdict < 0)
-			(void)ztp__reject(&d, ZTP__W_MALFORMED_REQUEST,
-					  verdict, "untrusted certificates: %s",
+			(void)ztp__reject(&d, ZTP__W_MALFORMED_REQUEST, verdict,
+					  "untrusted certificates: %s",
 					  ztp_error_last_message());
 	}
 	if (verdict == ZTP_OK)
-		verdict = ztp__verifier_identity(v, &d, cert, hints, at_time,
-						 id);
-	if (verdict < 0 && (d.wire == ZTP__W_INTERNAL_ERROR ||
-			    d.wire == ZTP__W_NOT_CONFIGURED ||
-			    d.wire == ZTP__W_NONE)) {
+		verdict =
+		    ztp__verifier_identity(v, &d, cert, hints, at_time, id);
+	if (verdict < 0 &&
+	    (d.wire == ZTP__W_INTERNAL_ERROR ||
+	     d.wire == ZTP__W_NOT_CONFIGURED || d.wire == ZTP__W_NONE)) {
 		/* Not a verdict on the certificate. */
 		rc = verdict;
 		goto cleanup;

@@ -28,7 +28,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-/* ---------------------------------------------------------------- signatures */
+/* ---------------------------------------------------------------- signatures
+ */
 
 void ztp__verifier_sig_cache_clear(ztp_verifier *v)
 {
@@ -67,7 +68,7 @@ static bool sig_cached(ztp_verifier *v, X509 *child, X509 *parent)
 int ztp__verifier_sig_cache(ztp_verifier *v)
 {
 	X509_STORE_CTX *ctx = NULL;
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	size_t cap;
 	int rc = ZTP_OK;
 
@@ -86,15 +87,14 @@ int ztp__verifier_sig_cache(ztp_verifier *v)
 		int n;
 
 		X509_STORE_CTX_cleanup(ctx);
-		ZTP_ENSURE_OSSL(X509_STORE_CTX_init(ctx, v->trust,
-						    sk_X509_value(v->issuers,
-								  i),
-						    v->issuers) == 1,
+		ZTP_ENSURE_OSSL(X509_STORE_CTX_init(
+				    ctx, v->trust, sk_X509_value(v->issuers, i),
+				    v->issuers) == 1,
 				ZTP_ECRYPTO, "verify context");
 		param = X509_STORE_CTX_get0_param(ctx);
 		X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT |
-							   X509_V_FLAG_NO_CHECK_TIME);
+		X509_VERIFY_PARAM_set_flags(
+		    param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_NO_CHECK_TIME);
 		if (X509_verify_cert(ctx) != 1) {
 			ERR_clear_error();
 			continue;
@@ -132,8 +132,8 @@ static int verify_signatures(X509_STORE_CTX *ctx)
 	int n = sk_X509_num(chain);
 
 	for (int i = n - 2; i >= 0; i--) {
-		X509 *xs = sk_X509_value(chain, i), *xi = sk_X509_value(chain,
-									 i + 1);
+		X509 *xs = sk_X509_value(chain, i),
+		     *xi = sk_X509_value(chain, i + 1);
 		EVP_PKEY *pk;
 		int err = X509_V_OK;
 
@@ -168,9 +168,9 @@ static int leaf_profile(ztp__vdec *d, X509 *leaf,
 
 	flags = X509_get_extension_flags(leaf);
 	if (X509_get_version(leaf) != X509_VERSION_3)
-		return ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
-				   ZTP_EPROFILE,
-				   "certificate is not an X.509 v3 certificate");
+		return ztp__reject(
+		    d, ZTP__W_BAD_CERTIFICATE_PROFILE, ZTP_EPROFILE,
+		    "certificate is not an X.509 v3 certificate");
 	if (flags & EXFLAG_INVALID)
 		return ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
 				   ZTP_EPROFILE,
@@ -178,39 +178,39 @@ static int leaf_profile(ztp__vdec *d, X509 *leaf,
 				   "extensions");
 	bc = X509_get_ext_d2i(leaf, NID_basic_constraints, &crit, NULL);
 	if (bc == NULL) {
-		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
-				 ZTP_EPROFILE,
-				 "certificate has no basicConstraints");
+		rc =
+		    ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE, ZTP_EPROFILE,
+				"certificate has no basicConstraints");
 		goto cleanup;
 	}
 	if (bc->ca) {
-		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
-				 ZTP_EPROFILE,
-				 "certificate is a CA certificate (CA:TRUE)");
+		rc =
+		    ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE, ZTP_EPROFILE,
+				"certificate is a CA certificate (CA:TRUE)");
 		goto cleanup;
 	}
 	if (!(flags & EXFLAG_KUSAGE) ||
 	    !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
-		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
-				 ZTP_EPROFILE,
-				 "certificate keyUsage lacks digitalSignature");
+		rc =
+		    ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE, ZTP_EPROFILE,
+				"certificate keyUsage lacks digitalSignature");
 		goto cleanup;
 	}
 	/* anyExtendedKeyUsage alone sets only XKU_ANYEKU: not enough. */
 	if (!(flags & EXFLAG_XKUSAGE) ||
 	    !(X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT)) {
-		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
-				 ZTP_EPROFILE,
-				 "certificate extendedKeyUsage lacks clientAuth");
+		rc = ztp__reject(
+		    d, ZTP__W_BAD_CERTIFICATE_PROFILE, ZTP_EPROFILE,
+		    "certificate extendedKeyUsage lacks clientAuth");
 		goto cleanup;
 	}
 	pub = X509_get0_pubkey(leaf);
 	ztp__keypolicy_default(&kp);
 	if (pub == NULL || ztp__keypolicy_check(&kp, pub) < 0) {
-		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE,
-				 ZTP_EPROFILE,
-				 "certificate key is not P-256, P-384, Ed25519 "
-				 "or RSA of 2048 bits or more");
+		rc =
+		    ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE, ZTP_EPROFILE,
+				"certificate key is not P-256, P-384, Ed25519 "
+				"or RSA of 2048 bits or more");
 		goto cleanup;
 	}
 	rc = ztp__cert_device_id(device_id, leaf);
@@ -253,7 +253,7 @@ static int within(ztp__vdec *d, X509 *c, int depth, int64_t at, int64_t lw)
 }
 
 int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
-			   STACK_OF(X509) *hints, int64_t at,
+			   STACK_OF(X509) * hints, int64_t at,
 			   char device_id[ZTP_ID_MAX + 1])
 {
 	X509_STORE_CTX *ctx = NULL;
@@ -274,48 +274,48 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 	untrusted = sk_X509_dup(v->issuers);
 	ZTP_ENSURE_OSSL(untrusted != NULL, ZTP_ENOMEM, "chain hints");
 	for (int i = 0; hints != NULL && i < sk_X509_num(hints); i++)
-		ZTP_ENSURE_OSSL(sk_X509_push(untrusted,
-					     sk_X509_value(hints, i)) > 0,
-				ZTP_ENOMEM, "chain hints");
+		ZTP_ENSURE_OSSL(
+		    sk_X509_push(untrusted, sk_X509_value(hints, i)) > 0,
+		    ZTP_ENOMEM, "chain hints");
 	ctx = X509_STORE_CTX_new();
 	ZTP_ENSURE_OSSL(ctx != NULL, ZTP_ENOMEM, "verify context");
 	ZTP_ENSURE_OSSL(X509_STORE_CTX_init(ctx, v->trust, leaf, untrusted) ==
-				1,
+			    1,
 			ZTP_ECRYPTO, "verify context");
 	X509_STORE_CTX_set_app_data(ctx, v);
 	X509_STORE_CTX_set_verify(ctx, verify_signatures);
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT |
-						   X509_V_FLAG_NO_CHECK_TIME);
+					       X509_V_FLAG_NO_CHECK_TIME);
 	/* OpenSSL's own limit is one looser than ours; ours is exact below. */
 	X509_VERIFY_PARAM_set_depth(param, v->max_depth + 1);
 	if (X509_verify_cert(ctx) != 1) {
 		err = X509_STORE_CTX_get_error(ctx);
 		ERR_clear_error();
-		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE,
-				 ZTP_EUNTRUSTED,
-				 "certificate chain does not verify: %s "
-				 "(at depth %d)",
-				 X509_verify_cert_error_string(err),
-				 X509_STORE_CTX_get_error_depth(ctx));
+		rc =
+		    ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EUNTRUSTED,
+				"certificate chain does not verify: %s "
+				"(at depth %d)",
+				X509_verify_cert_error_string(err),
+				X509_STORE_CTX_get_error_depth(ctx));
 		goto cleanup;
 	}
 	chain = X509_STORE_CTX_get0_chain(ctx);
 	n = chain == NULL ? 0 : sk_X509_num(chain);
 	/* A leaf that is itself an anchor proves nothing about a device. */
 	if (n < 2) {
-		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE,
-				 ZTP_EUNTRUSTED,
-				 "certificate is a trust anchor itself");
+		rc =
+		    ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EUNTRUSTED,
+				"certificate is a trust anchor itself");
 		goto cleanup;
 	}
 	if (n - 2 > v->max_depth) {
-		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE,
-				 ZTP_EUNTRUSTED,
-				 "chain has %d intermediate CAs, at most %d "
-				 "allowed",
-				 n - 2, v->max_depth);
+		rc =
+		    ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EUNTRUSTED,
+				"chain has %d intermediate CAs, at most %d "
+				"allowed",
+				n - 2, v->max_depth);
 		goto cleanup;
 	}
 	for (int i = 0; i < n; i++)

@@ -60,7 +60,7 @@ void ztp__vdec_init(ztp__vdec *d);
 /* Record a rejection and return rc (a negative ztp code), so that checks
  * can `return ztp__reject(d, W, ZTP_EX, "...")`. Also sets ztp__err. */
 int ztp__reject(ztp__vdec *d, int wire, int rc, const char *fmt, ...)
-	ZTP__PRINTF(4, 5);
+    ZTP__PRINTF(4, 5);
 
 /* ---------------------------------------------------------------- buckets */
 
@@ -76,13 +76,13 @@ typedef struct ztp__rl_slot {
 
 typedef struct ztp__ratelimit {
 	pthread_mutex_t lock;
-	double dev_rate, dev_burst;   /* rate 0: disabled */
+	double dev_rate, dev_burst; /* rate 0: disabled */
 	double glob_rate, glob_burst;
 	double glob_tokens;
 	int64_t glob_last;
 	bool glob_started;
 	uint64_t seed;
-	ztp__rl_slot *slots;          /* ZTP__RL_SLOTS entries */
+	ztp__rl_slot *slots; /* ZTP__RL_SLOTS entries */
 } ztp__ratelimit;
 
 int ztp__rl_init(ztp__ratelimit *rl);
@@ -96,10 +96,10 @@ int ztp__rl_take(ztp__ratelimit *rl, const char *device_id, int64_t now,
 /* ---------------------------------------------------------------- handle */
 
 struct ztp_verifier {
-	X509_STORE *trust;            /* trust anchors only */
+	X509_STORE *trust; /* trust anchors only */
 	size_t n_anchors;
-	STACK_OF(X509) *issuers;      /* allowlist, also path hints */
-	uint8_t (*issuer_fp)[32];     /* SHA-256 of each issuer's DER */
+	STACK_OF(X509) * issuers; /* allowlist, also path hints */
+	uint8_t (*issuer_fp)[32]; /* SHA-256 of each issuer's DER */
 	/* Signatures among the configured CAs verified once at
 	 * configuration: child[i] is signed by parent[i]. Pointers to the
 	 * objects held by `trust` and `issuers`; rebuilt whenever either
@@ -126,11 +126,10 @@ struct ztp_verifier {
 	ztp__clock clock;
 	ztp__events events;
 	ztp__ratelimit rl;
-	ztp__ratelimit claim_rl;      /* claim attempts */
+	ztp__ratelimit claim_rl; /* claim attempts */
 
 	pthread_mutex_t stats_lock;
-	uint64_t n_requests, n_challenges, n_bootstraps, n_accepted,
-		n_rejected;
+	uint64_t n_requests, n_challenges, n_bootstraps, n_accepted, n_rejected;
 	uint64_t n_by_code[ZTP__W_COUNT];
 };
 
@@ -140,7 +139,7 @@ struct ztp_verifier {
  * leeway, and the device profile. device_id receives the ID the
  * certificate names. */
 int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
-			   STACK_OF(X509) *hints, int64_t at,
+			   STACK_OF(X509) * hints, int64_t at,
 			   char device_id[ZTP_ID_MAX + 1]);
 
 /* Rebuild the cache of verified CA signatures (configuration time). */

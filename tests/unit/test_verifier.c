@@ -64,17 +64,17 @@ static void setup(void)
 	issuing = vpki_ca("Maker Issuing", ikey, root, rkey, T0 - 365 * DAY,
 			  T0 + 3650 * DAY);
 	factory = vpki_leaf(DEV, fkey, issuing, ikey, T0 - DAY, T0 + 365 * DAY);
-	factory2 = vpki_leaf("dev-2", f2key, issuing, ikey, T0 - DAY,
-			     T0 + 365 * DAY);
+	factory2 =
+	    vpki_leaf("dev-2", f2key, issuing, ikey, T0 - DAY, T0 + 365 * DAY);
 	root_pem = vpki_pem(root);
 	iss_pem = vpki_pem(issuing);
 	factory_pem = vpki_pem(factory);
 	factory2_pem = vpki_pem(factory2);
 
 	ck_assert_rc(ztp_store_open(&store, "memory:"), ZTP_OK);
-	ck_assert_rc(ztp_ca_create_root(&cpem, &kpem, "/CN=Device CA", NULL,
-					3650),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_ca_create_root(&cpem, &kpem, "/CN=Device CA", NULL, 3650),
+	    ZTP_OK);
 	ck_assert_rc(ztp_ca_new(&dca), ZTP_OK);
 	ck_assert_rc(ztp_ca_load(dca, cpem, kpem, NULL, NULL), ZTP_OK);
 	ck_assert_rc(ztp_ca_set_store(dca, store), ZTP_OK);
@@ -83,9 +83,9 @@ static void setup(void)
 	ztp_free(cpem);
 
 	ck_assert_rc(ztp_verifier_new(&v), ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_trust_anchors(v, root_pem,
-						    strlen(root_pem)),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_verifier_set_trust_anchors(v, root_pem, strlen(root_pem)),
+	    ZTP_OK);
 	ck_assert_rc(ztp_verifier_set_issuers(v, iss_pem, strlen(iss_pem)),
 		     ZTP_OK);
 	ck_assert_rc(ztp_verifier_set_ca(v, dca), ZTP_OK);
@@ -156,8 +156,8 @@ static char *device_state(const char *id)
 }
 
 /* Call an endpoint; returns the HTTP status and the response object. */
-static int call(const char *ep, const char *body, size_t len,
-		const char *peer, json_object **resp)
+static int call(const char *ep, const char *body, size_t len, const char *peer,
+		json_object **resp)
 {
 	char *out = NULL;
 	int status = 0;
@@ -202,18 +202,18 @@ static char *get_nonce(const char *id)
 /* What a bootstrap request is built from; NULL/0 fields take the honest
  * value. */
 typedef struct breq {
-	const char *device_id;    /* request device_id */
-	const char *nonce;        /* default: a fresh challenge for device_id */
-	X509 *cert;               /* default: factory */
-	const char *cert_pem;     /* raw factory_cert string */
-	const char *chain_json;   /* raw JSON for factory_chain */
-	EVP_PKEY *csr_key;        /* default: a fresh P-256 key */
-	const char *csr_pem;      /* raw csr string */
-	EVP_PKEY *sign_key;       /* default: fkey */
-	const char *sign_device;  /* transcript device ID */
-	const char *sign_nonce;   /* transcript nonce */
-	bool sign_other_csr;      /* transcript over another CSR */
-	const char *signature;    /* raw signature string */
+	const char *device_id;	 /* request device_id */
+	const char *nonce;	 /* default: a fresh challenge for device_id */
+	X509 *cert;		 /* default: factory */
+	const char *cert_pem;	 /* raw factory_cert string */
+	const char *chain_json;	 /* raw JSON for factory_chain */
+	EVP_PKEY *csr_key;	 /* default: a fresh P-256 key */
+	const char *csr_pem;	 /* raw csr string */
+	EVP_PKEY *sign_key;	 /* default: fkey */
+	const char *sign_device; /* transcript device ID */
+	const char *sign_nonce;	 /* transcript nonce */
+	bool sign_other_csr;	 /* transcript over another CSR */
+	const char *signature;	 /* raw signature string */
 } breq;
 
 static char *sign_b64(EVP_PKEY *key, const char *id, const char *nonce,
@@ -285,20 +285,19 @@ static char *build(const breq *b)
 			       b->sign_nonce ? b->sign_nonce : nonce, h);
 	json_object_object_add(o, "device_id", json_object_new_string(id));
 	json_object_object_add(o, "nonce", json_object_new_string(nonce));
-	json_object_object_add(o, "csr", json_object_new_string(
-						 b->csr_pem ? b->csr_pem
-							    : csrpem));
-	json_object_object_add(o, "factory_cert",
-			       json_object_new_string(b->cert_pem ? b->cert_pem
-								  : certpem));
+	json_object_object_add(
+	    o, "csr", json_object_new_string(b->csr_pem ? b->csr_pem : csrpem));
+	json_object_object_add(
+	    o, "factory_cert",
+	    json_object_new_string(b->cert_pem ? b->cert_pem : certpem));
 	if (b->chain_json != NULL)
 		json_object_object_add(o, "factory_chain",
 				       json_tokener_parse(b->chain_json));
-	json_object_object_add(o, "signature",
-			       json_object_new_string(b->signature ? b->signature
-								   : sig));
+	json_object_object_add(
+	    o, "signature",
+	    json_object_new_string(b->signature ? b->signature : sig));
 	out = strdup(json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	free(sig);
 	free(certpem);
@@ -348,7 +347,8 @@ static json_object *expect_accept(const breq *b, const char *peer)
 	json_object *r;
 	int st = call("bootstrap", body, strlen(body), peer, &r);
 
-	ck_assert_msg(st == 200, "got %d %s", st, json_object_to_json_string(r));
+	ck_assert_msg(st == 200, "got %d %s", st,
+		      json_object_to_json_string(r));
 	ck_assert(json_object_object_get_ex(r, "certificate", NULL));
 	ck_assert_uint_eq(cert_count(), before + 1);
 	free(body);
@@ -373,13 +373,15 @@ START_TEST(config_setters)
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_verifier_set_key_policy(w, "bogus"), ZTP_EINVAL);
 	ck_assert_rc(ztp_verifier_set_max_request_size(w, 10), ZTP_EINVAL);
-	ck_assert_rc(ztp_verifier_set_rate_limit(w, "tenant", 1, 1), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_rate_limit(w, "tenant", 1, 1),
+		     ZTP_EINVAL);
 	ck_assert_rc(ztp_verifier_set_rate_limit(w, "device", -1, 1),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp_verifier_set_rate_limit(w, "device", 1, 0), ZTP_EINVAL);
-	ck_assert_rc(ztp_verifier_set_hmac_secret(w, (const uint8_t *)"short",
-						  5),
+	ck_assert_rc(ztp_verifier_set_rate_limit(w, "device", 1, 0),
 		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_verifier_set_hmac_secret(w, (const uint8_t *)"short", 5),
+	    ZTP_EINVAL);
 	ck_assert_rc(ztp_verifier_set_trust_anchors(w, "junk", 4), ZTP_EPARSE);
 	ck_assert_rc(ztp_verifier_set_ca(w, NULL), ZTP_EINVAL);
 	ck_assert_rc(ztp_verifier_set_store(NULL, NULL), ZTP_EINVAL);
@@ -395,9 +397,9 @@ START_TEST(config_not_configured)
 	int st = 0;
 
 	ck_assert_rc(ztp_verifier_new(&w), ZTP_OK);
-	ck_assert_rc(ztp_verifier_handle(w, &st, &out, "bootstrap", "{}", 2,
-					 NULL, 0),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_verifier_handle(w, &st, &out, "bootstrap", "{}", 2, NULL, 0),
+	    ZTP_OK);
 	ck_assert_int_eq(st, 503);
 	ck_assert_ptr_nonnull(strstr(out, "not_configured"));
 	ztp_free(out);
@@ -438,17 +440,18 @@ START_TEST(config_file)
 	write_file(dir, "ca.key", kpem);
 	write_file(dir, "hmac.key", "0123456789abcdef0123456789abcdef!");
 	write_file(dir, "short.key", "too short");
-	write_file(dir, "ztp.json",
-		   "{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
-		   "\"device_ca\":{\"cert\":\"ca.pem\",\"key\":\"ca.key\"},"
-		   "\"store\":\"sqlite:reg.db\",\"bootstrap_lifetime\":3600,"
-		   "\"clock_leeway\":30,\"challenge_ttl\":120,"
-		   "\"max_chain_depth\":2,"
-		   "\"key_policy\":\"ec-p256,ed25519\","
-		   "\"max_request_size\":32768,"
-		   "\"rate_limits\":{\"device\":{\"rate\":0.5,\"burst\":3},"
-		   "\"global\":{\"rate\":0}},"
-		   "\"hmac_secret_file\":\"hmac.key\"}");
+	write_file(
+	    dir, "ztp.json",
+	    "{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+	    "\"device_ca\":{\"cert\":\"ca.pem\",\"key\":\"ca.key\"},"
+	    "\"store\":\"sqlite:reg.db\",\"bootstrap_lifetime\":3600,"
+	    "\"clock_leeway\":30,\"challenge_ttl\":120,"
+	    "\"max_chain_depth\":2,"
+	    "\"key_policy\":\"ec-p256,ed25519\","
+	    "\"max_request_size\":32768,"
+	    "\"rate_limits\":{\"device\":{\"rate\":0.5,\"burst\":3},"
+	    "\"global\":{\"rate\":0}},"
+	    "\"hmac_secret_file\":\"hmac.key\"}");
 	cpath = ztp_test_path(dir, "ztp.json");
 	ck_assert_rc(ztp_verifier_new(&w), ZTP_OK);
 	ck_assert_rc(ztp_verifier_load_config(w, cpath), ZTP_OK);
@@ -484,22 +487,22 @@ START_TEST(config_file)
 
 	/* Refused configurations. */
 	static const char *const bad[] = {
-		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
-		"\"bogus\":1}",
-		"{\"trust_anchors\":\"roots.pem\"}",
-		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
-		"\"clock_leeway\":\"60\"}",
-		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
-		"\"challenge_ttl\":100000}",
-		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
-		"\"hmac_secret_file\":\"short.key\"}",
-		"{\"trust_anchors\":\"missing.pem\",\"issuers\":\"issuers.pem\"}",
-		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
-		"\"rate_limits\":{\"device\":{\"rate\":1}}}",
-		"{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
-		"\"device_ca\":{\"cert\":\"ca.pem\"}}",
-		"[1]",
-		"{\"trust_anchors\":\"roots.pem\",\"trust_anchors\":\"x\"}",
+	    "{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+	    "\"bogus\":1}",
+	    "{\"trust_anchors\":\"roots.pem\"}",
+	    "{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+	    "\"clock_leeway\":\"60\"}",
+	    "{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+	    "\"challenge_ttl\":100000}",
+	    "{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+	    "\"hmac_secret_file\":\"short.key\"}",
+	    "{\"trust_anchors\":\"missing.pem\",\"issuers\":\"issuers.pem\"}",
+	    "{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+	    "\"rate_limits\":{\"device\":{\"rate\":1}}}",
+	    "{\"trust_anchors\":\"roots.pem\",\"issuers\":\"issuers.pem\","
+	    "\"device_ca\":{\"cert\":\"ca.pem\"}}",
+	    "[1]",
+	    "{\"trust_anchors\":\"roots.pem\",\"trust_anchors\":\"x\"}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		write_file(dir, "bad.json", bad[i]);
@@ -518,14 +521,14 @@ START_TEST(config_file)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ check_cert */
+/* ------------------------------------------------------------------ check_cert
+ */
 
 static int check(X509 *c, const char *untrusted, int64_t at, char **json)
 {
 	char *pem = vpki_pem(c);
 	int rc = ztp_verifier_check_cert(v, json, pem, strlen(pem), untrusted,
-					 untrusted ? strlen(untrusted) : 0,
-					 at);
+					 untrusted ? strlen(untrusted) : 0, at);
 	free(pem);
 	return rc;
 }
@@ -572,13 +575,16 @@ START_TEST(check_cert_profile)
 		X509_free(c);                                                  \
 	} while (0)
 
-	VARIANT(bc, "critical,CA:TRUE", ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(bc, "critical,CA:TRUE", ZTP_EPROFILE,
+		"bad_certificate_profile");
 	VARIANT(bc, NULL, ZTP_EPROFILE, "bad_certificate_profile");
 	VARIANT(ku, NULL, ZTP_EPROFILE, "bad_certificate_profile");
-	VARIANT(ku, "critical,keyEncipherment", ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(ku, "critical,keyEncipherment", ZTP_EPROFILE,
+		"bad_certificate_profile");
 	VARIANT(eku, NULL, ZTP_EPROFILE, "bad_certificate_profile");
 	VARIANT(eku, "serverAuth", ZTP_EPROFILE, "bad_certificate_profile");
-	VARIANT(eku, "anyExtendedKeyUsage", ZTP_EPROFILE, "bad_certificate_profile");
+	VARIANT(eku, "anyExtendedKeyUsage", ZTP_EPROFILE,
+		"bad_certificate_profile");
 	VARIANT(cn, NULL, ZTP_EPROFILE, "bad_certificate_profile");
 	VARIANT(cn, "dev/1", ZTP_EPROFILE, "bad_certificate_profile");
 	VARIANT(san, "URI:urn:ztp:device:other", ZTP_EMISMATCH,
@@ -594,10 +600,10 @@ START_TEST(check_cert_chain)
 {
 	EVP_PKEY *ok = vpki_key("ec-p256"), *oik = vpki_key("ec-p256"),
 		 *dk = vpki_key("ec-p256"), *ek = vpki_key("ec-p256");
-	X509 *oroot = vpki_ca("Other Root", ok, NULL, NULL, T0 - DAY,
-			      T0 + DAY * 30);
-	X509 *oiss = vpki_ca("Maker Issuing", oik, oroot, ok, T0 - DAY,
-			     T0 + DAY * 30);
+	X509 *oroot =
+	    vpki_ca("Other Root", ok, NULL, NULL, T0 - DAY, T0 + DAY * 30);
+	X509 *oiss =
+	    vpki_ca("Maker Issuing", oik, oroot, ok, T0 - DAY, T0 + DAY * 30);
 	X509 *leaf = vpki_leaf("dev-5", dk, oiss, oik, T0 - DAY, T0 + DAY);
 	char *fake = vpki_pem2(oiss, oroot);
 	vpki_cert_opts eo = {.cn = "dev-evil",
@@ -610,8 +616,8 @@ START_TEST(check_cert_chain)
 	X509 *forged = vpki_leaf(DEV, dk, evil, ek, T0 - DAY, T0 + DAY);
 	char *evil_pem = vpki_pem(evil);
 	X509 *direct = vpki_leaf("dev-6", dk, root, rkey, T0 - DAY, T0 + DAY);
-	X509 *selfsigned = vpki_leaf("dev-7", dk, NULL, NULL, T0 - DAY,
-				     T0 + DAY);
+	X509 *selfsigned =
+	    vpki_leaf("dev-7", dk, NULL, NULL, T0 - DAY, T0 + DAY);
 
 	/* Another root, and the same with a device-supplied fake root. */
 	expect_check(leaf, NULL, 0, ZTP_EUNTRUSTED, "untrusted_certificate");
@@ -652,16 +658,16 @@ START_TEST(check_cert_chain)
 	}
 	/* Reconfiguring rebuilds what was verified once: the same anchors
 	 * and issuers loaded again still accept, other anchors refuse. */
-	ck_assert_rc(ztp_verifier_set_trust_anchors(v, root_pem,
-						    strlen(root_pem)),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_verifier_set_trust_anchors(v, root_pem, strlen(root_pem)),
+	    ZTP_OK);
 	expect_check(factory, NULL, 0, ZTP_OK, NULL);
 	{
 		char *opem = vpki_pem(oroot);
 
-		ck_assert_rc(ztp_verifier_set_trust_anchors(v, opem,
-							    strlen(opem)),
-			     ZTP_OK);
+		ck_assert_rc(
+		    ztp_verifier_set_trust_anchors(v, opem, strlen(opem)),
+		    ZTP_OK);
 		expect_check(factory, NULL, 0, ZTP_EUNTRUSTED,
 			     "untrusted_certificate");
 		free(opem);
@@ -715,7 +721,8 @@ START_TEST(check_cert_validity_boundaries)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ bootstrap: happy paths */
+/* ------------------------------------------------------------------ bootstrap:
+ * happy paths */
 
 static void check_issued(json_object *r, const char *id, EVP_PKEY *csr_key)
 {
@@ -781,8 +788,8 @@ START_TEST(bootstrap_key_types)
 		snprintf(id, sizeof(id), "kt-%zu", i);
 		c = vpki_leaf(id, k, issuing, ikey, T0 - DAY, T0 + DAY);
 		pem = vpki_pem(c);
-		ck_assert_rc(ztp_verifier_enroll(v, &code, id, pem,
-						 strlen(pem), NULL, NULL),
+		ck_assert_rc(ztp_verifier_enroll(v, &code, id, pem, strlen(pem),
+						 NULL, NULL),
 			     ZTP_OK);
 		ztp_free(code);
 		r = expect_accept(&(breq){.device_id = id,
@@ -816,16 +823,17 @@ START_TEST(bootstrap_chain_hint)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ bootstrap: identity and chain */
+/* ------------------------------------------------------------------ bootstrap:
+ * identity and chain */
 
 START_TEST(attack_identity)
 {
 	EVP_PKEY *ok = vpki_key("ec-p256"), *oik = vpki_key("ec-p256"),
 		 *ek = vpki_key("ec-p256"), *k = vpki_key("ec-p256");
-	X509 *oroot = vpki_ca("Other Root", ok, NULL, NULL, T0 - DAY,
-			      T0 + DAY * 30);
-	X509 *oiss = vpki_ca("Other Issuing", oik, oroot, ok, T0 - DAY,
-			     T0 + DAY * 30);
+	X509 *oroot =
+	    vpki_ca("Other Root", ok, NULL, NULL, T0 - DAY, T0 + DAY * 30);
+	X509 *oiss =
+	    vpki_ca("Other Issuing", oik, oroot, ok, T0 - DAY, T0 + DAY * 30);
 	X509 *other = vpki_leaf(DEV, fkey, oiss, oik, T0 - DAY, T0 + DAY);
 	char *fake = vpki_pem2(oiss, oroot);
 	json_object *fa = json_object_new_array();
@@ -925,9 +933,9 @@ END_TEST
 
 START_TEST(attack_blocked_device)
 {
-	ck_assert_rc(ztp_store_device_set_state(store, DEV, NULL, "revoked",
-						NULL),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_set_state(store, DEV, NULL, "revoked", NULL),
+	    ZTP_OK);
 	expect_reject(&(breq){0}, NULL, 403, "device_blocked");
 	ck_assert_ptr_nonnull(strstr(last_event, "device_blocked"));
 }
@@ -946,13 +954,13 @@ START_TEST(attack_revoked_factory_cert)
 	while (*p == '0')
 		p++;
 	for (i = 0; p[i] && i < sizeof(serial) - 1; i++)
-		serial[i] = (char)((p[i] >= 'A' && p[i] <= 'F') ? p[i] + 32
-								 : p[i]);
+		serial[i] =
+		    (char)((p[i] >= 'A' && p[i] <= 'F') ? p[i] + 32 : p[i]);
 	serial[i] = '\0';
 	ck_assert_rc(ztp__cert_fingerprint(fp, factory), ZTP_OK);
 	ztp__hex_encode(fph, fp, 32);
-	ck_assert_rc(ztp_store_cert_add(store, serial, DEV, "factory",
-					T0 - DAY, T0 + 365 * DAY, fph),
+	ck_assert_rc(ztp_store_cert_add(store, serial, DEV, "factory", T0 - DAY,
+					T0 + 365 * DAY, fph),
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_cert_revoke(store, serial, 1, T0), ZTP_OK);
 	expect_reject(&(breq){0}, NULL, 403, "certificate_revoked");
@@ -966,44 +974,44 @@ START_TEST(attack_validity_boundaries)
 	/* dev-1's certificate expires at T0+5000; dev-2's starts at
 	 * T0+1000: both re-enrolled under fresh IDs. */
 	EVP_PKEY *k1 = vpki_key("ec-p256"), *k2 = vpki_key("ec-p256");
-	X509 *late = vpki_leaf("dev-late", k1, issuing, ikey, T0 + 1000,
-			       T0 + DAY);
-	X509 *soon = vpki_leaf("dev-soon", k2, issuing, ikey, T0 - DAY,
-			       T0 + 5000);
+	X509 *late =
+	    vpki_leaf("dev-late", k1, issuing, ikey, T0 + 1000, T0 + DAY);
+	X509 *soon =
+	    vpki_leaf("dev-soon", k2, issuing, ikey, T0 - DAY, T0 + 5000);
 	char *code = NULL, *pem;
 	json_object *r;
 
 	pem = vpki_pem(late);
 	clk = T0 + 1000;
-	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-late", pem,
-					 strlen(pem), NULL, NULL),
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-late", pem, strlen(pem),
+					 NULL, NULL),
 		     ZTP_OK);
 	ztp_free(code);
 	free(pem);
 	pem = vpki_pem(soon);
-	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-soon", pem,
-					 strlen(pem), NULL, NULL),
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-soon", pem, strlen(pem),
+					 NULL, NULL),
 		     ZTP_OK);
 	ztp_free(code);
 	free(pem);
 
 	clk = T0 + 1000 - 61;
-	expect_reject(&(breq){.device_id = "dev-late", .cert = late,
-			      .sign_key = k1},
-		      NULL, 401, "certificate_expired");
+	expect_reject(
+	    &(breq){.device_id = "dev-late", .cert = late, .sign_key = k1},
+	    NULL, 401, "certificate_expired");
 	clk = T0 + 1000 - 60;
-	r = expect_accept(&(breq){.device_id = "dev-late", .cert = late,
-				  .sign_key = k1},
-			  NULL);
+	r = expect_accept(
+	    &(breq){.device_id = "dev-late", .cert = late, .sign_key = k1},
+	    NULL);
 	json_object_put(r);
 	clk = T0 + 5000 + 61;
-	expect_reject(&(breq){.device_id = "dev-soon", .cert = soon,
-			      .sign_key = k2},
-		      NULL, 401, "certificate_expired");
+	expect_reject(
+	    &(breq){.device_id = "dev-soon", .cert = soon, .sign_key = k2},
+	    NULL, 401, "certificate_expired");
 	clk = T0 + 5000 + 60;
-	r = expect_accept(&(breq){.device_id = "dev-soon", .cert = soon,
-				  .sign_key = k2},
-			  NULL);
+	r = expect_accept(
+	    &(breq){.device_id = "dev-soon", .cert = soon, .sign_key = k2},
+	    NULL);
 	json_object_put(r);
 	X509_free(late);
 	X509_free(soon);
@@ -1012,12 +1020,14 @@ START_TEST(attack_validity_boundaries)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ bootstrap: proof of possession and replay */
+/* ------------------------------------------------------------------ bootstrap:
+ * proof of possession and replay */
 
 START_TEST(attack_pop)
 {
 	EVP_PKEY *k = vpki_key("ec-p256");
-	char *n1 = get_nonce(DEV), *n2 = get_nonce(DEV), *n3 = get_nonce("dev-2");
+	char *n1 = get_nonce(DEV), *n2 = get_nonce(DEV),
+	     *n3 = get_nonce("dev-2");
 	char *body;
 	json_object *r;
 
@@ -1098,9 +1108,8 @@ START_TEST(challenge_endpoint)
 	ck_assert_uint_eq(strlen(n), 87);
 	ck_assert_ptr_null(strpbrk(n, "+/="));
 	free(n);
-	ck_assert_int_eq(call("challenge", "{\"device_id\":\"a/b\"}", 19, NULL,
-			      &r),
-			 400);
+	ck_assert_int_eq(
+	    call("challenge", "{\"device_id\":\"a/b\"}", 19, NULL, &r), 400);
 	ck_assert_str_eq(err_code(r), "malformed_request");
 	json_object_put(r);
 	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\",\"x\":1}",
@@ -1113,15 +1122,14 @@ START_TEST(challenge_endpoint)
 			 401);
 	ck_assert_str_eq(err_code(r), "peer_certificate_mismatch");
 	json_object_put(r);
-	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
-			      factory_pem, &r),
-			 200);
+	ck_assert_int_eq(
+	    call("challenge", "{\"device_id\":\"dev-1\"}", 21, factory_pem, &r),
+	    200);
 	json_object_put(r);
 	/* Any syntactically valid device gets a challenge: no registry
 	 * lookup, so the endpoint does not reveal which devices exist. */
-	ck_assert_int_eq(call("challenge", "{\"device_id\":\"nobody\"}", 22,
-			      NULL, &r),
-			 200);
+	ck_assert_int_eq(
+	    call("challenge", "{\"device_id\":\"nobody\"}", 22, NULL, &r), 200);
 	json_object_put(r);
 	ck_assert_int_eq(call("nope", "{}", 2, NULL, &r), 404);
 	ck_assert_str_eq(err_code(r), "unknown_endpoint");
@@ -1129,7 +1137,8 @@ START_TEST(challenge_endpoint)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ bootstrap: CSR and key policy */
+/* ------------------------------------------------------------------ bootstrap:
+ * CSR and key policy */
 
 static char *csr_with_bad_sig(void)
 {
@@ -1170,14 +1179,15 @@ START_TEST(attack_csr)
 		EVP_PKEY *c = EVP_PKEY_dup(fkey);
 
 		ck_assert_int_eq(EVP_PKEY_set_utf8_string_param(
-					 c, "point-format", "compressed"),
+				     c, "point-format", "compressed"),
 				 1);
 		expect_reject(&(breq){.csr_key = c}, NULL, 400,
 			      "csr_key_reused");
 		EVP_PKEY_free(c);
 	}
-	expect_reject(&(breq){.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\n"
-					 "AAAA\n-----END CERTIFICATE REQUEST-----\n"},
+	expect_reject(&(breq){.csr_pem =
+				  "-----BEGIN CERTIFICATE REQUEST-----\n"
+				  "AAAA\n-----END CERTIFICATE REQUEST-----\n"},
 		      NULL, 400, "bad_csr");
 	junk = malloc(strlen(same) + 8);
 	strcpy(junk, same);
@@ -1195,7 +1205,8 @@ START_TEST(attack_csr)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ bootstrap: input parsing */
+/* ------------------------------------------------------------------ bootstrap:
+ * input parsing */
 
 START_TEST(attack_input)
 {
@@ -1223,7 +1234,8 @@ START_TEST(attack_input)
 	expect_reject_body(deep, strlen(deep), NULL, 400, "malformed_request");
 	free(deep);
 
-#define RAW(s) expect_reject_body(s, sizeof(s) - 1, NULL, 400, "malformed_request")
+#define RAW(s)                                                                 \
+	expect_reject_body(s, sizeof(s) - 1, NULL, 400, "malformed_request")
 	RAW("");
 	RAW("null");
 	RAW("[]");
@@ -1245,14 +1257,14 @@ START_TEST(attack_input)
 
 		o = json_tokener_parse(good);
 		json_object_object_add(o, fields[i], json_object_new_int(1));
-		s = strdup(json_object_to_json_string_ext(
-			o, JSON_C_TO_STRING_PLAIN));
+		s = strdup(
+		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		expect_reject_body(s, strlen(s), NULL, 400,
 				   "malformed_request");
 		free(s);
 		json_object_object_del(o, fields[i]);
-		s = strdup(json_object_to_json_string_ext(
-			o, JSON_C_TO_STRING_PLAIN));
+		s = strdup(
+		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		expect_reject_body(s, strlen(s), NULL, 400,
 				   "malformed_request");
 		free(s);
@@ -1290,7 +1302,8 @@ START_TEST(attack_input)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ rate limits, events, stats */
+/* ------------------------------------------------------------------ rate
+ * limits, events, stats */
 
 START_TEST(rate_limits)
 {
@@ -1298,41 +1311,35 @@ START_TEST(rate_limits)
 	char *body;
 
 	ck_assert_rc(ztp_verifier_set_rate_limit(v, "device", 0.5, 2), ZTP_OK);
-	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
-			      NULL, &r),
-			 200);
+	ck_assert_int_eq(
+	    call("challenge", "{\"device_id\":\"dev-1\"}", 21, NULL, &r), 200);
 	json_object_put(r);
-	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
-			      NULL, &r),
-			 200);
+	ck_assert_int_eq(
+	    call("challenge", "{\"device_id\":\"dev-1\"}", 21, NULL, &r), 200);
 	json_object_put(r);
-	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
-			      NULL, &r),
-			 429);
+	ck_assert_int_eq(
+	    call("challenge", "{\"device_id\":\"dev-1\"}", 21, NULL, &r), 429);
 	ck_assert_str_eq(err_code(r), "rate_limited");
 	ck_assert(json_object_object_get_ex(r, "error", &e));
 	ck_assert(json_object_object_get_ex(e, "retry_after", &ra));
 	ck_assert_int_eq(json_object_get_int(ra), 2);
 	json_object_put(r);
 	/* Another device has its own bucket. */
-	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-2\"}", 21,
-			      NULL, &r),
-			 200);
+	ck_assert_int_eq(
+	    call("challenge", "{\"device_id\":\"dev-2\"}", 21, NULL, &r), 200);
 	json_object_put(r);
 	/* Two seconds later one token is back. */
 	clk += 2;
-	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-1\"}", 21,
-			      NULL, &r),
-			 200);
+	ck_assert_int_eq(
+	    call("challenge", "{\"device_id\":\"dev-1\"}", 21, NULL, &r), 200);
 	json_object_put(r);
 	/* A rate-limited bootstrap changes nothing. */
 	ck_assert_rc(ztp_verifier_set_rate_limit(v, "device", 0, 0), ZTP_OK);
 	body = build(&(breq){0});
 	ck_assert_rc(ztp_verifier_set_rate_limit(v, "global", 0.001, 1),
 		     ZTP_OK);
-	ck_assert_int_eq(call("challenge", "{\"device_id\":\"dev-2\"}", 21,
-			      NULL, &r),
-			 200);
+	ck_assert_int_eq(
+	    call("challenge", "{\"device_id\":\"dev-2\"}", 21, NULL, &r), 200);
 	json_object_put(r);
 	expect_reject_body(body, strlen(body), NULL, 429, "rate_limited");
 	free(body);
@@ -1396,17 +1403,17 @@ START_TEST(enroll)
 					 NULL, NULL),
 		     ZTP_EMISMATCH);
 	ck_assert_ptr_null(code);
-	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-9", pem, strlen(pem),
-					 "m", "b"),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_verifier_enroll(v, &code, "dev-9", pem, strlen(pem), "m", "b"),
+	    ZTP_OK);
 	ck_assert_uint_eq(strlen(code), 39);
 	for (size_t i = 0; code[i]; i++) {
 		if (i % 5 == 4) {
 			ck_assert_int_eq(code[i], '-');
 			continue;
 		}
-		ck_assert_ptr_nonnull(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
-					     code[i]));
+		ck_assert_ptr_nonnull(
+		    strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", code[i]));
 		canon[j++] = code[i];
 	}
 	canon[j] = '\0';
@@ -1445,7 +1452,8 @@ START_TEST(enroll)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ claim, reset, revoke */
+/* ------------------------------------------------------------------ claim,
+ * reset, revoke */
 
 static char *enroll_dev3(void)
 {
@@ -1581,9 +1589,8 @@ START_TEST(concurrent_replay)
 
 	for (int i = 0; i < NTHREADS; i++) {
 		a[i].body = body;
-		ck_assert_int_eq(pthread_create(&t[i], NULL, th_bootstrap,
-						&a[i]),
-				 0);
+		ck_assert_int_eq(
+		    pthread_create(&t[i], NULL, th_bootstrap, &a[i]), 0);
 	}
 	for (int i = 0; i < NTHREADS; i++) {
 		pthread_join(t[i], NULL);
@@ -1597,33 +1604,34 @@ START_TEST(concurrent_replay)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ arguments */
+/* ------------------------------------------------------------------ arguments
+ */
 
 START_TEST(handle_arguments)
 {
 	char *out = NULL;
 	int st = 0;
 
-	ck_assert_rc(ztp_verifier_handle(NULL, &st, &out, "challenge", "{}", 2,
-					 NULL, 0),
-		     ZTP_EINVAL);
-	ck_assert_rc(ztp_verifier_handle(v, NULL, &out, "challenge", "{}", 2,
-					 NULL, 0),
-		     ZTP_EINVAL);
-	ck_assert_rc(ztp_verifier_handle(v, &st, NULL, "challenge", "{}", 2,
-					 NULL, 0),
-		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_verifier_handle(NULL, &st, &out, "challenge", "{}", 2, NULL, 0),
+	    ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_verifier_handle(v, NULL, &out, "challenge", "{}", 2, NULL, 0),
+	    ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_verifier_handle(v, &st, NULL, "challenge", "{}", 2, NULL, 0),
+	    ZTP_EINVAL);
 	ck_assert_rc(ztp_verifier_handle(v, &st, &out, NULL, "{}", 2, NULL, 0),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp_verifier_handle(v, &st, &out, "challenge", NULL, 2,
-					 NULL, 0),
-		     ZTP_EINVAL);
-	ck_assert_rc(ztp_verifier_handle(v, &st, &out, "challenge", "{}", 2,
-					 NULL, 5),
-		     ZTP_EINVAL);
-	ck_assert_rc(ztp_verifier_handle(v, &st, &out, "challenge", NULL, 0,
-					 NULL, 0),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_verifier_handle(v, &st, &out, "challenge", NULL, 2, NULL, 0),
+	    ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_verifier_handle(v, &st, &out, "challenge", "{}", 2, NULL, 5),
+	    ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_verifier_handle(v, &st, &out, "challenge", NULL, 0, NULL, 0),
+	    ZTP_OK);
 	ck_assert_int_eq(st, 400);
 	ztp_free(out);
 	ck_assert_rc(ztp_verifier_stats(NULL, &out), ZTP_EINVAL);
@@ -1635,7 +1643,8 @@ START_TEST(handle_arguments)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ allocation failures */
+/* ------------------------------------------------------------------ allocation
+ * failures */
 
 START_TEST(alloc_failures)
 {
@@ -1671,7 +1680,8 @@ START_TEST(alloc_failures)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ documentation */
+/* ------------------------------------------------------------------
+ * documentation */
 
 static char *slurp_doc(const char *rel)
 {
@@ -1703,7 +1713,8 @@ START_TEST(documented_codes)
 	size_t n;
 
 	if (getenv("top_srcdir") == NULL) {
-		fprintf(stderr, "top_srcdir not set: documentation not checked\n");
+		fprintf(stderr,
+			"top_srcdir not set: documentation not checked\n");
 		return;
 	}
 	md = slurp_doc("doc/PROTOCOL.md");

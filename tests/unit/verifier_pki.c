@@ -68,9 +68,9 @@ X509 *vpki_cert(const vpki_cert_opts *o, EVP_PKEY *key, X509 *issuer,
 	if (!BN_rand(bn, 120, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) ||
 	    !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c)))
 		die("serial");
-	if (o->cn != NULL &&
-	    !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
-					(const unsigned char *)o->cn, -1, -1, 0))
+	if (o->cn != NULL && !X509_NAME_add_entry_by_txt(
+				 n, "CN", MBSTRING_UTF8,
+				 (const unsigned char *)o->cn, -1, -1, 0))
 		die("name");
 	if (!X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
 					(const unsigned char *)"Test", -1, -1,

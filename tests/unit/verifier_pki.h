@@ -10,13 +10,13 @@
 #include <openssl/x509.h>
 
 typedef struct vpki_cert_opts {
-	const char *cn;        /* subject CN, NULL for none */
-	const char *san;       /* subjectAltName value (config syntax) or NULL */
-	const char *bc;        /* basicConstraints value or NULL (absent) */
-	const char *ku;        /* keyUsage value or NULL (absent) */
-	const char *eku;       /* extendedKeyUsage value or NULL (absent) */
+	const char *cn;	 /* subject CN, NULL for none */
+	const char *san; /* subjectAltName value (config syntax) or NULL */
+	const char *bc;	 /* basicConstraints value or NULL (absent) */
+	const char *ku;	 /* keyUsage value or NULL (absent) */
+	const char *eku; /* extendedKeyUsage value or NULL (absent) */
 	int64_t not_before, not_after;
-	int version;           /* 0 → v3 */
+	int version; /* 0 → v3 */
 } vpki_cert_opts;
 
 /* A fresh key: "ec-p256", "ec-p384", "ed25519", "rsa-1024", "rsa-2048",
