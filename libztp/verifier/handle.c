@@ -438,6 +438,31 @@ static int parse_chain(req *r, STACK_OF(X509) * *out)
 	return ZTP_OK;
 }
 
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static void trim(const char **p, size_t *len)
+{
+	while (*len > 0 && is_space((*p)[0])) {
+		(*p)++;
+		(*len)--;
+	}
+	while (*len > 0 && is_space((*p)[*len - 1]))
+		(*len)--;
+}
+
+/* Equal after trimming whitespace at both ends (a may be NULL). */
+static bool same_text(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (a == NULL || alen == 0)
+		return false;
+	trim(&a, &alen);
+	trim(&b, &blen);
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
 static bool same_der(X509 *a, X509 *b)
 {
 	unsigned char *da = NULL, *db = NULL;
@@ -623,7 +648,10 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 		goto cleanup;
 	}
 	ZTP_CHECK(parse_chain(r, &chain));
-	ZTP_CHECK(peer_cert(r, &peer, peer_pem, peer_len));
+	/* The same PEM text is the same certificate; only texts that differ
+	 * (line length, headers) need a second parse to compare DER. */
+	if (!same_text(peer_pem, peer_len, fpem, flen))
+		ZTP_CHECK(peer_cert(r, &peer, peer_pem, peer_len));
 	if (peer != NULL && !same_der(peer, factory)) {
 		rc = ztp__reject(&r->d, ZTP__W_PEER_CERTIFICATE_MISMATCH,
 				 ZTP_EMISMATCH,
