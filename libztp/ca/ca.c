@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -766,60 +767,56 @@ cleanup:
 
 /* ---------------------------------------------------------- issuance */
 
-/* Put the request's SubjectPublicKeyInfo into cert as it is. With OpenSSL
- * 3.0, X509_set_pubkey() encodes the key afresh through the provider
- * encoders, which costs more than signing the certificate; the bytes the
- * request carries are already the encoding. */
-static int copy_pubkey(X509 *cert, X509_PUBKEY *src)
+/* Set cert's SubjectPublicKeyInfo from key. With OpenSSL 3.0,
+ * X509_set_pubkey() encodes through the provider encoders, which costs
+ * more than signing the certificate; for named-curve EC and Ed25519 keys
+ * the SPKI is built from the key's public bytes instead. The certificate
+ * then holds the key encoded but not decoded (X509_get0_pubkey() fails
+ * until it is parsed again), which signing and encoding do not need. RSA
+ * and anything else go through X509_set_pubkey(). */
+static int set_pubkey(X509 *cert, EVP_PKEY *key)
 {
 	int rc = ZTP_OK;
-	ASN1_OBJECT *alg = NULL, *palg = NULL;
-	const unsigned char *pk = NULL;
+	unsigned char pub[160];
 	unsigned char *enc = NULL;
-	int pklen = 0, ptype = V_ASN1_UNDEF;
-	X509_ALGOR *pa = NULL;
-	const ASN1_OBJECT *pobj = NULL;
-	const void *pval = NULL;
-	void *param = NULL;
+	char group[64];
+	size_t len = sizeof(pub), glen = 0;
+	int id = EVP_PKEY_get_base_id(key), curve = NID_undef;
+	ASN1_OBJECT *alg = NULL, *param = NULL;
 
-	ZTP_ENSURE_OSSL(X509_PUBKEY_get0_param(&alg, &pk, &pklen, &pa, src) ==
-				1 &&
-			    pklen > 0,
-			ZTP_EPARSE, "csr: unreadable public key");
-	X509_ALGOR_get0(&pobj, &ptype, &pval, pa);
-	switch (ptype) {
-	case V_ASN1_OBJECT:
-		param = OBJ_dup(pval);
-		ZTP_ENSURE(param != NULL, ZTP_ENOMEM, "ca: out of memory");
-		break;
-	case V_ASN1_SEQUENCE:
-		param = ASN1_STRING_dup(pval);
-		ZTP_ENSURE(param != NULL, ZTP_ENOMEM, "ca: out of memory");
-		break;
-	case V_ASN1_NULL:
-	case V_ASN1_UNDEF:
-		break;
-	default:
-		ZTP_ENSURE(0, ZTP_EPARSE,
-			   "csr: unexpected public key parameters");
+	if (id == EVP_PKEY_ED25519) {
+		ZTP_ENSURE_OSSL(EVP_PKEY_get_raw_public_key(key, pub, &len) ==
+				    1,
+				ZTP_ECRYPTO, "ca: Ed25519 public key");
+		alg = OBJ_nid2obj(NID_ED25519);
+	} else if (id == EVP_PKEY_EC &&
+		   EVP_PKEY_get_group_name(key, group, sizeof(group), &glen) ==
+		       1 &&
+		   (curve = OBJ_sn2nid(group)) != NID_undef) {
+		ZTP_ENSURE_OSSL(EVP_PKEY_get_octet_string_param(
+				    key, OSSL_PKEY_PARAM_PUB_KEY, pub,
+				    sizeof(pub), &len) == 1,
+				ZTP_ECRYPTO, "ca: EC public key");
+		alg = OBJ_nid2obj(NID_X9_62_id_ecPublicKey);
+		param = OBJ_nid2obj(curve);
+	} else {
+		ERR_clear_error();
+		ZTP_ENSURE_OSSL(X509_set_pubkey(cert, key) == 1, ZTP_ECRYPTO,
+				"ca: public key");
+		goto cleanup;
 	}
-	palg = OBJ_dup(alg);
-	enc = OPENSSL_memdup(pk, (size_t)pklen);
-	ZTP_ENSURE(palg != NULL && enc != NULL, ZTP_ENOMEM,
-		   "ca: out of memory");
-	ZTP_ENSURE_OSSL(X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), palg,
-					       ptype, param, enc, pklen) == 1,
-			ZTP_ENOMEM, "ca: public key");
-	/* Owned by cert now. */
-	palg = NULL;
-	param = NULL;
+	ZTP_ENSURE(alg != NULL && (id == EVP_PKEY_ED25519 || param != NULL),
+		   ZTP_EINTERNAL, "ca: no OID for the key type");
+	enc = OPENSSL_memdup(pub, len);
+	ZTP_ENSURE(enc != NULL, ZTP_ENOMEM, "ca: out of memory");
+	/* NID objects are static: only enc changes hands. */
+	ZTP_ENSURE_OSSL(
+	    X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), alg,
+				   param != NULL ? V_ASN1_OBJECT : V_ASN1_UNDEF,
+				   param, enc, (int)len) == 1,
+	    ZTP_ENOMEM, "ca: public key");
 	enc = NULL;
 cleanup:
-	ASN1_OBJECT_free(palg);
-	if (ptype == V_ASN1_OBJECT)
-		ASN1_OBJECT_free(param);
-	else
-		ASN1_STRING_free(param);
 	OPENSSL_free(enc);
 	return rc;
 }
@@ -910,16 +907,7 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 				-1, -1, 0) == 1,
 			ZTP_ENOMEM, "ca: names");
 	ZTP_CHECK(set_validity(cert, nb, na));
-	/* EC points and Ed25519 keys are parsed to the exact length, so the
-	 * bytes are the key; an RSA key's DER may hide trailing bytes that
-	 * the decoder ignores, so RSA keys are encoded afresh. */
-	if (req != NULL && req_pub == X509_REQ_get0_pubkey(req) &&
-	    (EVP_PKEY_get_base_id(req_pub) == EVP_PKEY_EC ||
-	     EVP_PKEY_get_base_id(req_pub) == EVP_PKEY_ED25519))
-		ZTP_CHECK(copy_pubkey(cert, X509_REQ_get_X509_PUBKEY(req)));
-	else
-		ZTP_ENSURE_OSSL(X509_set_pubkey(cert, req_pub) == 1,
-				ZTP_ECRYPTO, "ca: public key");
+	ZTP_CHECK(set_pubkey(cert, req_pub));
 	ZTP_CHECK(add_basic_constraints(cert, false, -1));
 	if (EVP_PKEY_get_base_id(req_pub) == EVP_PKEY_RSA)
 		ZTP_CHECK(add_key_usage(cert, ku_rsa, ZTP__ARRAY_LEN(ku_rsa)));

@@ -17,14 +17,14 @@
  *
  * req      the request whose self-signature is checked with req_pub; pass
  *          NULL only when the caller has itself established possession of
- *          the private key (then req_pub is required).
+ *          the private key (then req_pub is required). Either way costs
+ *          the same but for that signature check.
  * req_pub  the public key to certify; NULL takes it from req. Borrowed.
  * out_cert the signed certificate (X509_free), set only on success, after
- *          it has been recorded in the store. When the key certified is
- *          the request's own EC or Ed25519 key, the certificate carries
- *          the request's encoded public key as is, undecoded:
- *          X509_get0_pubkey() on it fails (re-parse the DER if the key
- *          object is needed; the key is req_pub). Encoding it (i2d_X509,
+ *          it has been recorded in the store. For EC and Ed25519 keys the
+ *          certificate holds the public key encoded but not decoded:
+ *          X509_get0_pubkey() on it fails (the key is req_pub; re-parse
+ *          the DER if a key object is needed). Encoding it (i2d_X509,
  *          PEM) works as usual.
  * serial_hex_out  receives the lowercase hex serial (NUL-terminated); may
  *          be NULL.

@@ -1103,6 +1103,26 @@ START_TEST(test_issue_key_policy)
 }
 END_TEST
 
+/* x, encoded and parsed again, certifies the public half of k. */
+static bool reparsed_holds_key(X509 *x, EVP_PKEY *k)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int dlen = i2d_X509(x, &der);
+	X509 *back;
+	bool ok;
+
+	ck_assert_int_gt(dlen, 0);
+	p = der;
+	back = d2i_X509(NULL, &p, dlen);
+	ck_assert_ptr_nonnull(back);
+	ck_assert(p == der + dlen);
+	ok = X509_check_private_key(back, k) == 1;
+	X509_free(back);
+	OPENSSL_free(der);
+	return ok;
+}
+
 START_TEST(test_issue_bad_signature)
 {
 	EVP_PKEY *k = keygen("p256");
@@ -1154,27 +1174,14 @@ START_TEST(test_issue_bad_signature)
 		 * on the certificate as a relying party parses it. */
 		ck_assert_ptr_null(X509_get0_pubkey(out));
 		ERR_clear_error();
-		{
-			unsigned char *der = NULL;
-			const unsigned char *p;
-			int dlen = i2d_X509(out, &der);
-			X509 *back;
-
-			ck_assert_int_gt(dlen, 0);
-			p = der;
-			back = d2i_X509(NULL, &p, dlen);
-			ck_assert_ptr_nonnull(back);
-			ck_assert_int_eq(X509_check_private_key(back, k), 1);
-			X509_free(back);
-			OPENSSL_free(der);
-		}
+		ck_assert(reparsed_holds_key(out, k));
 		X509_free(out);
 		/* Possession established by the caller: no request at all. */
 		out = NULL;
 		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, NULL, k,
 					       "dev-1", NULL, "operational", 0),
 			     ZTP_OK);
-		ck_assert_int_eq(X509_check_private_key(out, k), 1);
+		ck_assert(reparsed_holds_key(out, k));
 		X509_free(out);
 		ck_assert_uint_eq(cert_count(), before + 2);
 		EVP_PKEY_free(other);
@@ -1536,16 +1543,18 @@ START_TEST(test_key_types)
 	static const struct {
 		const char *type;
 		int sig_nid;
+		const char *leaf; /* a device key of another type */
 	} types[] = {
-	    {"ec-p256", NID_ecdsa_with_SHA256},
-	    {"ec-p384", NID_ecdsa_with_SHA384},
-	    {"ed25519", NID_ED25519},
-	    {"rsa-3072", NID_sha256WithRSAEncryption},
+	    {"ec-p256", NID_ecdsa_with_SHA256, "p384"},
+	    {"ec-p384", NID_ecdsa_with_SHA384, "ed25519"},
+	    {"ed25519", NID_ED25519, "rsa2048"},
+	    {"rsa-3072", NID_sha256WithRSAEncryption, "p256"},
 	};
 	int i = _i;
 	ztp_ca *root = NULL, *sub = NULL;
 	char *rc_pem = NULL, *rk_pem = NULL, *sc_pem = NULL, *sk_pem = NULL;
-	char *csr = csr_for("p256"), *pem = NULL;
+	EVP_PKEY *leaf_key = keygen(types[i].leaf);
+	char *csr = csr_pem(leaf_key, "x", NULL), *pem = NULL;
 	X509 *rx, *sx, *lx;
 
 	ck_assert_rc(ztp_ca_create_root(&rc_pem, &rk_pem, "/CN=Root",
@@ -1573,6 +1582,8 @@ START_TEST(test_key_types)
 	ck_assert_int_eq(X509_get_signature_nid(lx), types[i].sig_nid);
 	ck_assert_int_eq(verify_chain(lx, rc_pem, sc_pem, (int64_t)time(NULL)),
 			 X509_V_OK);
+	ck_assert_int_eq(X509_check_private_key(lx, leaf_key), 1);
+	EVP_PKEY_free(leaf_key);
 	X509_free(rx);
 	X509_free(sx);
 	X509_free(lx);
