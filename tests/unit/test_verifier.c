@@ -907,6 +907,22 @@ START_TEST(attack_identity)
 	expect_reject(&(breq){.cert = c, .sign_key = k}, NULL, 401,
 		      "fingerprint_mismatch");
 	X509_free(c);
+	/* The same certificate in other PEM text (CRLF line ends) is the
+	 * same peer certificate. */
+	{
+		char *crlf = malloc(2 * strlen(factory_pem) + 1), *w = crlf;
+		json_object *r;
+
+		for (const char *p = factory_pem; *p; p++) {
+			if (*p == '\n')
+				*w++ = '\r';
+			*w++ = *p;
+		}
+		*w = '\0';
+		r = expect_accept(&(breq){0}, crlf);
+		json_object_put(r);
+		free(crlf);
+	}
 	/* The TLS peer certificate is another one. */
 	expect_reject(&(breq){0}, factory2_pem, 401,
 		      "peer_certificate_mismatch");
