@@ -36,16 +36,16 @@ static const struct {
 	bool deny;
 	const char *fmt;
 } tmpl[RULES_PER_TENANT] = {
-	{ZTP_POLICY_PUBLISH, false, "devices/+/telemetry/#"},
-	{ZTP_POLICY_PUBLISH, false, "devices/+/state"},
-	{ZTP_POLICY_PUBLISH, false, "devices/+/logs/+"},
-	{ZTP_POLICY_PUBLISH, false, "events/+"},
-	{ZTP_POLICY_RECEIVE, false, "devices/+/cmd/#"},
-	{ZTP_POLICY_RECEIVE, false, "broadcast/#"},
-	{ZTP_POLICY_RECEIVE, false, "devices/+/config"},
-	{ZTP_POLICY_RECEIVE, false, "events/+"},
-	{ZTP_POLICY_PUBLISH, true, "devices/+/telemetry/raw/#"},
-	{ZTP_POLICY_RECEIVE, true, "broadcast/internal/#"},
+    {ZTP_POLICY_PUBLISH, false, "devices/+/telemetry/#"},
+    {ZTP_POLICY_PUBLISH, false, "devices/+/state"},
+    {ZTP_POLICY_PUBLISH, false, "devices/+/logs/+"},
+    {ZTP_POLICY_PUBLISH, false, "events/+"},
+    {ZTP_POLICY_RECEIVE, false, "devices/+/cmd/#"},
+    {ZTP_POLICY_RECEIVE, false, "broadcast/#"},
+    {ZTP_POLICY_RECEIVE, false, "devices/+/config"},
+    {ZTP_POLICY_RECEIVE, false, "events/+"},
+    {ZTP_POLICY_PUBLISH, true, "devices/+/telemetry/raw/#"},
+    {ZTP_POLICY_RECEIVE, true, "broadcast/internal/#"},
 };
 
 /* Topics below tenants/<tenant>/, some below devices/<device>/. */
@@ -53,11 +53,16 @@ static const struct {
 	bool device;
 	const char *rest;
 } suffixes[] = {
-	{true, "telemetry/temp"}, {true, "telemetry/raw/adc"},
-	{true, "state"},	  {true, "logs/boot"},
-	{true, "cmd/reboot"},	  {true, "config"},
-	{false, "broadcast/fw/v2"}, {false, "broadcast/internal/keys"},
-	{false, "events/alarm"},  {true, "secret"},
+    {true, "telemetry/temp"},
+    {true, "telemetry/raw/adc"},
+    {true, "state"},
+    {true, "logs/boot"},
+    {true, "cmd/reboot"},
+    {true, "config"},
+    {false, "broadcast/fw/v2"},
+    {false, "broadcast/internal/keys"},
+    {false, "events/alarm"},
+    {true, "secret"},
 };
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -119,25 +124,24 @@ static char *make_doc(rule **rules_out, int n)
 		 * as a person would write them */
 		for (g = 0; g < 4; g++) {
 			bool deny = g >= 2, first = true;
-			int action = g % 2 ? ZTP_POLICY_RECEIVE
-					   : ZTP_POLICY_PUBLISH;
+			int action =
+			    g % 2 ? ZTP_POLICY_RECEIVE : ZTP_POLICY_PUBLISH;
 
 			len += (size_t)snprintf(
-				doc + len, cap - len,
-				"%s{\"effect\":\"%s\",\"actions\":[\"%s\"],"
-				"\"resources\":[",
-				t || g ? "," : "", deny ? "Deny" : "Allow",
-				g % 2 ? "receive" : "publish");
+			    doc + len, cap - len,
+			    "%s{\"effect\":\"%s\",\"actions\":[\"%s\"],"
+			    "\"resources\":[",
+			    t || g ? "," : "", deny ? "Deny" : "Allow",
+			    g % 2 ? "receive" : "publish");
 			for (r = 0; r < RULES_PER_TENANT; r++) {
 				const rule *ru =
-					&rules[t * RULES_PER_TENANT + r];
+				    &rules[t * RULES_PER_TENANT + r];
 
 				if (ru->deny != deny || ru->action != action)
 					continue;
-				len += (size_t)snprintf(doc + len, cap - len,
-							"%s\"%s\"",
-							first ? "" : ",",
-							ru->filter);
+				len += (size_t)snprintf(
+				    doc + len, cap - len, "%s\"%s\"",
+				    first ? "" : ",", ru->filter);
 				first = false;
 			}
 			len += (size_t)snprintf(doc + len, cap - len, "]}");
@@ -176,8 +180,8 @@ static void make_topics(req *q, int n)
 			snprintf(topic, sizeof(topic), "tenants/t%d/%s", t,
 				 suffixes[k].rest);
 		q[i].topic = strdup(topic);
-		q[i].action = rnd() % 2 ? ZTP_POLICY_PUBLISH
-					: ZTP_POLICY_RECEIVE;
+		q[i].action =
+		    rnd() % 2 ? ZTP_POLICY_PUBLISH : ZTP_POLICY_RECEIVE;
 		if (!q[i].topic)
 			exit(2);
 	}
@@ -192,8 +196,8 @@ static bool scan(const rule *rules, size_t nrules, const req *q)
 	for (i = 0; i < nrules; i++) {
 		if (rules[i].action != q->action)
 			continue;
-		if (mosquitto_topic_matches_sub(rules[i].filter, q->topic, &m) !=
-			    MOSQ_ERR_SUCCESS ||
+		if (mosquitto_topic_matches_sub(rules[i].filter, q->topic,
+						&m) != MOSQ_ERR_SUCCESS ||
 		    !m)
 			continue;
 		if (rules[i].deny)
@@ -241,9 +245,9 @@ static int run(int n)
 
 	/* both engines must agree on every topic used */
 	for (i = 0; i < NTOPICS; i++) {
-		bool a = ztp_policy_authorize(p, NULL, NULL, NULL, q[i].action,
-					      q[i].topic,
-					      strlen(q[i].topic)) == 0;
+		bool a =
+		    ztp_policy_authorize(p, NULL, NULL, NULL, q[i].action,
+					 q[i].topic, strlen(q[i].topic)) == 0;
 
 		if (i < (n <= 1000 ? 512u : 32u))
 			agree += a == scan(rules, nrules, &q[i]);
@@ -252,8 +256,9 @@ static int run(int n)
 		allowed += a;
 	}
 	if (agree != NTOPICS) {
-		fprintf(stderr, "bench_policy: %ld of %d decisions differ "
-				"from the linear scan\n",
+		fprintf(stderr,
+			"bench_policy: %ld of %d decisions differ "
+			"from the linear scan\n",
 			NTOPICS - agree, NTOPICS);
 		return 1;
 	}
@@ -283,8 +288,8 @@ static int run(int n)
 	printf("%7d tenants %8zu rules | index %6.2f M/s (%5.0f ns) | "
 	       "linear scan %9.0f /s (%9.0f ns) | ratio %8.0fx | "
 	       "%4.0f bytes/rule | load %.2f s\n",
-	       n, nrules, 1e-6 / t_idx, t_idx * 1e9, 1.0 / t_scan,
-	       t_scan * 1e9, t_scan / t_idx,
+	       n, nrules, 1e-6 / t_idx, t_idx * 1e9, 1.0 / t_scan, t_scan * 1e9,
+	       t_scan / t_idx,
 	       (double)json_field(stats, "bytes") / (double)nrules, load_s);
 	fflush(stdout);
 	if (allowed < 0)

@@ -19,22 +19,23 @@
 #define FILE_MAX (64L * 1024 * 1024)
 
 static const char usage[] =
-	"usage: ztp-policy check --policy FILE (--cert FILE --ca FILE | "
-	"--device ID [--tenant ID])\n"
-	"                        [--client-id ID] --action ACTION --topic "
-	"TOPIC [--explain]\n"
-	"       ztp-policy namespace --tenant ID --device ID\n"
-	"       ztp-policy lint [--strict] FILE\n"
-	"       ztp-policy export --format aws-iot --tenant ID FILE\n"
-	"       ztp-policy default\n"
-	"ACTION is connect, publish, subscribe or receive.\n"
-	"Exit status: 0 allow/success, 1 deny/invalid (lint --strict: or\n"
-	"warnings), 2 error.\n";
+    "usage: ztp-policy check --policy FILE (--cert FILE --ca FILE | "
+    "--device ID [--tenant ID])\n"
+    "                        [--client-id ID] --action ACTION --topic "
+    "TOPIC [--explain]\n"
+    "       ztp-policy namespace --tenant ID --device ID\n"
+    "       ztp-policy lint [--strict] FILE\n"
+    "       ztp-policy export --format aws-iot --tenant ID FILE\n"
+    "       ztp-policy default\n"
+    "ACTION is connect, publish, subscribe or receive.\n"
+    "Exit status: 0 allow/success, 1 deny/invalid (lint --strict: or\n"
+    "warnings), 2 error.\n";
 
 static int fail(const char *what)
 {
 	fprintf(stderr, "ztp-policy: %s: %s (%s)\n", what,
-		ztp_error_last_message(), ztp_status_name(ztp_error_last_code()));
+		ztp_error_last_message(),
+		ztp_status_name(ztp_error_last_code()));
 	return EXIT_ERROR;
 }
 
@@ -111,27 +112,36 @@ static int load_policy(ztp_policy **out, const char *path)
 }
 
 enum {
-	OPT_POLICY = 1, OPT_CERT, OPT_CA, OPT_DEVICE, OPT_TENANT, OPT_CLIENT,
-	OPT_ACTION, OPT_TOPIC, OPT_EXPLAIN, OPT_FORMAT, OPT_HELP
+	OPT_POLICY = 1,
+	OPT_CERT,
+	OPT_CA,
+	OPT_DEVICE,
+	OPT_TENANT,
+	OPT_CLIENT,
+	OPT_ACTION,
+	OPT_TOPIC,
+	OPT_EXPLAIN,
+	OPT_FORMAT,
+	OPT_HELP
 };
 
 static const struct option long_opts[] = {
-	{"policy", required_argument, NULL, OPT_POLICY},
-	{"cert", required_argument, NULL, OPT_CERT},
-	{"ca", required_argument, NULL, OPT_CA},
-	{"device", required_argument, NULL, OPT_DEVICE},
-	{"tenant", required_argument, NULL, OPT_TENANT},
-	{"client-id", required_argument, NULL, OPT_CLIENT},
-	{"action", required_argument, NULL, OPT_ACTION},
-	{"topic", required_argument, NULL, OPT_TOPIC},
-	{"explain", no_argument, NULL, OPT_EXPLAIN},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0}};
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"ca", required_argument, NULL, OPT_CA},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"tenant", required_argument, NULL, OPT_TENANT},
+    {"client-id", required_argument, NULL, OPT_CLIENT},
+    {"action", required_argument, NULL, OPT_ACTION},
+    {"topic", required_argument, NULL, OPT_TOPIC},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0}};
 
 typedef struct opts {
 	const char *policy, *cert, *ca, *device, *tenant, *client, *action,
-		*topic, *format;
+	    *topic, *format;
 	int explain;
 } opts;
 
@@ -143,18 +153,41 @@ static int parse_opts(opts *o, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_POLICY: o->policy = optarg; break;
-		case OPT_CERT: o->cert = optarg; break;
-		case OPT_CA: o->ca = optarg; break;
-		case OPT_DEVICE: o->device = optarg; break;
-		case OPT_TENANT: o->tenant = optarg; break;
-		case OPT_CLIENT: o->client = optarg; break;
-		case OPT_ACTION: o->action = optarg; break;
-		case OPT_TOPIC: o->topic = optarg; break;
-		case OPT_EXPLAIN: o->explain = 1; break;
-		case OPT_FORMAT: o->format = optarg; break;
-		case OPT_HELP: fputs(usage, stdout); exit(EXIT_ALLOW);
-		default: return -1;
+		case OPT_POLICY:
+			o->policy = optarg;
+			break;
+		case OPT_CERT:
+			o->cert = optarg;
+			break;
+		case OPT_CA:
+			o->ca = optarg;
+			break;
+		case OPT_DEVICE:
+			o->device = optarg;
+			break;
+		case OPT_TENANT:
+			o->tenant = optarg;
+			break;
+		case OPT_CLIENT:
+			o->client = optarg;
+			break;
+		case OPT_ACTION:
+			o->action = optarg;
+			break;
+		case OPT_TOPIC:
+			o->topic = optarg;
+			break;
+		case OPT_EXPLAIN:
+			o->explain = 1;
+			break;
+		case OPT_FORMAT:
+			o->format = optarg;
+			break;
+		case OPT_HELP:
+			fputs(usage, stdout);
+			exit(EXIT_ALLOW);
+		default:
+			return -1;
 		}
 	}
 	return 0;
@@ -205,8 +238,7 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (o.explain) {
 		if (ztp_policy_explain(&out, p, tenant, device, o.client,
-				       action, o.topic,
-				       strlen(o.topic)) < 0) {
+				       action, o.topic, strlen(o.topic)) < 0) {
 			fail("explain");
 			goto done;
 		}
@@ -291,8 +323,8 @@ static int cmd_export(int argc, char **argv)
 	int ret = EXIT_ERROR;
 	opts o;
 
-	if (parse_opts(&o, argc, argv) < 0 || optind != argc - 1 ||
-	    !o.format || !o.tenant)
+	if (parse_opts(&o, argc, argv) < 0 || optind != argc - 1 || !o.format ||
+	    !o.tenant)
 		return usage_error("export: --format aws-iot --tenant ID FILE");
 	if (load_policy(&p, argv[optind]))
 		goto done;

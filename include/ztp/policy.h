@@ -51,10 +51,10 @@ typedef struct ztp_policy ztp_policy;
  * @since 0.1.0
  */
 typedef enum ztp_policy_action {
-	ZTP_POLICY_CONNECT = 1,   /**< connect with a client identifier */
-	ZTP_POLICY_PUBLISH = 2,   /**< publish to a topic name */
+	ZTP_POLICY_CONNECT = 1,	  /**< connect with a client identifier */
+	ZTP_POLICY_PUBLISH = 2,	  /**< publish to a topic name */
 	ZTP_POLICY_SUBSCRIBE = 3, /**< subscribe with a topic filter */
-	ZTP_POLICY_RECEIVE = 4    /**< receive a message on a topic name */
+	ZTP_POLICY_RECEIVE = 4	  /**< receive a message on a topic name */
 } ztp_policy_action;
 
 /** Largest policy document accepted, in bytes. @since 0.1.0 */
@@ -206,10 +206,10 @@ ZTP_EXTERN int ztp_policy_authorize(ztp_policy *p, const char *tenant,
  * @note Thread-safe.
  * @since 0.1.0
  */
-ZTP_EXTERN int ztp_policy_explain(char **out, ztp_policy *p,
-				  const char *tenant, const char *device,
-				  const char *client_id, int action,
-				  const char *topic, size_t topic_len);
+ZTP_EXTERN int ztp_policy_explain(char **out, ztp_policy *p, const char *tenant,
+				  const char *device, const char *client_id,
+				  int action, const char *topic,
+				  size_t topic_len);
 
 /**
  * Size of the loaded policy and of its compiled index, as JSON
@@ -327,8 +327,8 @@ ZTP_EXTERN int ztp_policy_default_document(char **out);
  * AWS matches resources with `*` (any characters, `/` included) and treats
  * `+` and `#` literally, so only filters with an exact equivalent are
  * converted: literal topics, and a trailing `#` (as the pair `X` and
- * `X/` followed by `*`). A `+` anywhere, a wildcard in the first level, a literal
- * containing `*` or `?`, and Deny statements on subscribe (whose MQTT
+ * `X/` followed by `*`). A `+` anywhere, a wildcard in the first level, a
+ * literal containing `*` or `?`, and Deny statements on subscribe (whose MQTT
  * meaning is filter intersection) are refused rather than approximated.
  *
  * @param[out] out  receives the JSON, freed with ztp_free().

@@ -38,15 +38,16 @@ struct ztp__pnode {
 	ztp__pnode *plus;
 	ztp__pnode *hash;
 	ztp__pnode *var[ZTP__VAR_COUNT];
-	uint32_t *first; /* [effect * NACT + action]: lowest statement, or NULL */
+	uint32_t
+	    *first; /* [effect * NACT + action]: lowest statement, or NULL */
 	uint32_t label_len;
 	uint8_t term[2]; /* actions with a resource ending here, per effect */
-	uint8_t sub[2];  /* same, for this node and everything below */
-	char label[];    /* literal level, NUL-terminated ("" if none) */
+	uint8_t sub[2];	 /* same, for this node and everything below */
+	char label[];	 /* literal level, NUL-terminated ("" if none) */
 };
 
-static const char *const var_names[ZTP__VAR_COUNT] = {
-	"${device}", "${tenant}", "${client_id}"};
+static const char *const var_names[ZTP__VAR_COUNT] = {"${device}", "${tenant}",
+						      "${client_id}"};
 
 /* Word-at-a-time multiply-xorshift hash of one topic level. Requests only
  * look levels up; the tables are built from the policy alone, so request
@@ -80,7 +81,7 @@ static size_t level_end(const char *t, size_t len, size_t pos)
 	return s ? (size_t)(s - t) : len;
 }
 
-/* ------------------------------------------------------------------ syntax */
+/* ------------------------------------------------------------------- syntax */
 
 /* Well-formed UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above
  * U+10FFFF. MQTT requires it of every topic [MQTT-1.5.4-1]. */
@@ -131,7 +132,8 @@ int ztp__topic_name_check(const char *t, size_t len)
 	if (memchr(t, '\0', len))
 		return ztp__err(ZTP_EINVAL, "topic name: contains NUL");
 	if (!utf8_ok(t, len))
-		return ztp__err(ZTP_EINVAL, "topic name: not well-formed UTF-8");
+		return ztp__err(ZTP_EINVAL,
+				"topic name: not well-formed UTF-8");
 	if (memchr(t, '+', len) || memchr(t, '#', len))
 		return ztp__err(ZTP_EINVAL,
 				"topic name: wildcards '+' and '#' are only "
@@ -146,8 +148,8 @@ int ztp__topic_filter_check(const char *t, size_t len)
 	if (len == 0)
 		return ztp__err(ZTP_EINVAL, "topic filter: empty");
 	if (len > 65535)
-		return ztp__err(ZTP_EINVAL, "topic filter: %zu bytes over 65535",
-				len);
+		return ztp__err(ZTP_EINVAL,
+				"topic filter: %zu bytes over 65535", len);
 	if (memchr(t, '\0', len))
 		return ztp__err(ZTP_EINVAL, "topic filter: contains NUL");
 	if (!utf8_ok(t, len))
@@ -178,7 +180,8 @@ static int var_of(const char *l, size_t n)
 	int v;
 
 	for (v = 0; v < ZTP__VAR_COUNT; v++)
-		if (strlen(var_names[v]) == n && memcmp(var_names[v], l, n) == 0)
+		if (strlen(var_names[v]) == n &&
+		    memcmp(var_names[v], l, n) == 0)
 			return v;
 	return -1;
 }
@@ -227,7 +230,7 @@ int ztp__presource_check(const char *r, size_t len, const char *what)
 	return ZTP_OK;
 }
 
-/* ------------------------------------------------------------------ build */
+/* -------------------------------------------------------------------- build */
 
 static ztp__pnode *node_new(ztp__pindex *x, const char *label, size_t len)
 {
@@ -437,8 +440,7 @@ void ztp__pindex_finish(ztp__pindex *x)
 		uint8_t m = 0;
 
 		for (i = 0; i < r->kcap; i++)
-			if (r->kids[i].node &&
-			    r->kids[i].node->label[0] != '$')
+			if (r->kids[i].node && r->kids[i].node->label[0] != '$')
 				m |= r->kids[i].node->sub[e];
 		if (r->plus)
 			m |= r->plus->sub[e];
@@ -451,7 +453,7 @@ void ztp__pindex_finish(ztp__pindex *x)
 	}
 }
 
-/* ------------------------------------------------------------------ match */
+/* -------------------------------------------------------------------- match */
 
 typedef struct mctx {
 	const ztp__pindex *x;
@@ -642,8 +644,7 @@ static void deny_subtree(const mctx *m, const ztp__pnode *n, bool skip_dollar)
 }
 
 /* Intersection: could some topic match the request and a Deny resource? */
-static void deny_walk(const mctx *m, const ztp__pnode *n, size_t pos,
-		      int depth)
+static void deny_walk(const mctx *m, const ztp__pnode *n, size_t pos, int depth)
 {
 	const ztp__pnode *k;
 	uint32_t i;
@@ -697,8 +698,8 @@ static void deny_walk(const mctx *m, const ztp__pnode *n, size_t pos,
 	}
 }
 
-void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r,
-			      const char *t, size_t len)
+void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r, const char *t,
+			      size_t len)
 {
 	mctx m = {x, r, t, len, (uint8_t)(1u << r->act)};
 

@@ -15,7 +15,7 @@
 
 #include "core/internal.h"
 
-#define ZTP__PX_NACT 4    /* connect, publish, subscribe, receive */
+#define ZTP__PX_NACT 4 /* connect, publish, subscribe, receive */
 #define ZTP__PX_ALLOW 0
 #define ZTP__PX_DENY 1
 #define ZTP__PX_MAX_LEVELS 64 /* topic levels in one resource */
@@ -67,7 +67,7 @@ void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, const char *t,
 /* Evaluate a (checked) topic filter for subscribe: found[ALLOW] when the
  * filter is a subset of an Allow resource, found[DENY] when it intersects a
  * Deny resource. */
-void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r,
-			      const char *t, size_t len);
+void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r, const char *t,
+			      size_t len);
 
 #endif /* ZTP_POLICY_INDEX_H */

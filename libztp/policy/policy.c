@@ -47,10 +47,10 @@ struct ztp_policy {
 	ztp__clock clock;
 };
 
-static const char *const action_names[ZTP__PX_NACT] = {
-	"connect", "publish", "subscribe", "receive"};
+static const char *const action_names[ZTP__PX_NACT] = {"connect", "publish",
+						       "subscribe", "receive"};
 
-/* ------------------------------------------------------------------ snapshots */
+/* ---------------------------------------------------------------- snapshots */
 
 static void snap_free(psnap *s)
 {
@@ -83,8 +83,8 @@ static psnap *snap_get(ztp_policy *p)
 
 static void snap_put(psnap *s)
 {
-	if (s && atomic_fetch_sub_explicit(&s->refs, 1,
-					   memory_order_acq_rel) == 1)
+	if (s &&
+	    atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
 		snap_free(s);
 }
 
@@ -100,7 +100,7 @@ static void snap_swap(ztp_policy *p, psnap *s)
 	snap_put(old);
 }
 
-/* ------------------------------------------------------------------ documents */
+/* ---------------------------------------------------------------- documents */
 
 int ztp_policy_action_parse(int *out, const char *name)
 {
@@ -163,11 +163,10 @@ static int parse_statement(psnap *snap, json_object *s, size_t i)
 	ZTP_ENSURE(json_object_is_type(s, json_type_object), ZTP_EPARSE,
 		   "%s: not an object", what);
 	ZTP_CHECK(ztp__json_only_keys(s, keys, what));
-	ZTP_CHECK(ztp__json_str(s, "sid", false, POLICY_SID_MAX, &sid,
-				&sidlen));
+	ZTP_CHECK(
+	    ztp__json_str(s, "sid", false, POLICY_SID_MAX, &sid, &sidlen));
 	ZTP_CHECK(ztp__json_str(s, "effect", true, 16, &eff, &efflen));
-	ZTP_CHECK(ztp__json_array(s, "actions", true, ZTP__PX_NACT * 2,
-				  &acts));
+	ZTP_CHECK(ztp__json_array(s, "actions", true, ZTP__PX_NACT * 2, &acts));
 	ZTP_CHECK(ztp__json_array(s, "resources", true,
 				  ZTP_POLICY_MAX_RESOURCES, &res));
 	if (sid) {
@@ -229,8 +228,8 @@ static int compile(psnap **out, const char *json, size_t len)
 	ZTP_CHECK(ztp__json_only_keys(root, keys, "policy"));
 	ZTP_CHECK(ztp__json_str(root, "version", true, 32, &ver, &verlen));
 	ZTP_ENSURE(strcmp(ver, POLICY_VERSION) == 0, ZTP_EPARSE,
-		   "policy: unsupported version \"%s\" (expected \"%s\")",
-		   ver, POLICY_VERSION);
+		   "policy: unsupported version \"%s\" (expected \"%s\")", ver,
+		   POLICY_VERSION);
 	ZTP_CHECK(ztp__json_array(root, "statements", true,
 				  ZTP_POLICY_MAX_STATEMENTS, &stmts));
 	n = json_object_array_length(stmts);
@@ -244,8 +243,8 @@ static int compile(psnap **out, const char *json, size_t len)
 	ZTP_ENSURE(s->st, ZTP_ENOMEM, "policy: out of memory");
 	for (i = 0; i < n; i++) {
 		s->nst = i + 1;
-		ZTP_CHECK(parse_statement(s, json_object_array_get_idx(stmts, i),
-					  i));
+		ZTP_CHECK(
+		    parse_statement(s, json_object_array_get_idx(stmts, i), i));
 	}
 	ztp__pindex_finish(&s->idx);
 	*out = s;
@@ -256,7 +255,7 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ handle */
+/* ------------------------------------------------------------------- handle */
 
 int ztp_policy_new(ztp_policy **out)
 {
@@ -313,11 +312,9 @@ int ztp_policy_add_ca_pem(ztp_policy *p, const char *pem, size_t len)
 			   ZTP_EPROFILE,
 			   "policy: device CA certificate %d is not a CA", i);
 	for (i = 0; i < sk_X509_num(certs); i++) {
-		ZTP_ENSURE_OSSL(X509_STORE_add_cert(p->cas,
-						    sk_X509_value(certs, i)) ==
-					1,
-				ZTP_ENOMEM, "policy: cannot add device CA %d",
-				i);
+		ZTP_ENSURE_OSSL(
+		    X509_STORE_add_cert(p->cas, sk_X509_value(certs, i)) == 1,
+		    ZTP_ENOMEM, "policy: cannot add device CA %d", i);
 		p->ncas++;
 	}
 cleanup:
@@ -370,13 +367,12 @@ int ztp_policy_stats(char **out, ztp_policy *p)
 	s = snap_get(p);
 	o = json_object_new_object();
 	ZTP_ENSURE(o, ZTP_ENOMEM, "policy: out of memory");
-	ZTP_CHECK(ztp__json_add(o, "loaded", json_object_new_boolean(s != NULL)));
+	ZTP_CHECK(
+	    ztp__json_add(o, "loaded", json_object_new_boolean(s != NULL)));
 	ZTP_CHECK(ztp__json_add_int(o, "statements", s ? (int64_t)s->nst : 0));
 	ZTP_CHECK(ztp__json_add_int(o, "resources", s ? (int64_t)s->nres : 0));
-	ZTP_CHECK(ztp__json_add_int(o, "nodes",
-				    s ? (int64_t)s->idx.nodes : 0));
-	ZTP_CHECK(ztp__json_add_int(o, "bytes",
-				    s ? (int64_t)s->idx.bytes : 0));
+	ZTP_CHECK(ztp__json_add_int(o, "nodes", s ? (int64_t)s->idx.nodes : 0));
+	ZTP_CHECK(ztp__json_add_int(o, "bytes", s ? (int64_t)s->idx.bytes : 0));
 	ZTP_CHECK(ztp__json_dump(out, o));
 cleanup:
 	json_object_put(o);
@@ -391,7 +387,7 @@ static int add_null(json_object *o, const char *key)
 	return ZTP_OK;
 }
 
-/* ------------------------------------------------------------------ lint */
+/* --------------------------------------------------------------------- lint */
 
 #define LINT_MAX_WARNINGS 1000
 
@@ -550,8 +546,9 @@ int ztp_policy_lint(char **out, const char *json, size_t len)
 	ZTP_CHECK(ztp__json_add_int(o, "resources", (int64_t)s->nres));
 	ZTP_CHECK(ztp__json_add(o, "warnings", l.list));
 	l.list = NULL;
-	ZTP_CHECK(ztp__json_add(o, "truncated", json_object_new_boolean(
-							l.count > LINT_MAX_WARNINGS)));
+	ZTP_CHECK(ztp__json_add(
+	    o, "truncated",
+	    json_object_new_boolean(l.count > LINT_MAX_WARNINGS)));
 	ZTP_CHECK(ztp__json_dump(out, o));
 cleanup:
 	json_object_put(l.list);
@@ -560,7 +557,7 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ decisions */
+/* ---------------------------------------------------------------- decisions */
 
 static int req_init(ztp__preq *r, const char *tenant, const char *device,
 		    const char *client_id, int action, bool explain)
@@ -714,7 +711,8 @@ int ztp_policy_explain(char **out, ztp_policy *p, const char *tenant,
 			 "this filter can match");
 	} else {
 		snprintf(reason, sizeof(reason),
-			 "no Allow statement for %s matches", action_names[r.act]);
+			 "no Allow statement for %s matches",
+			 action_names[r.act]);
 	}
 	o = json_object_new_object();
 	ZTP_ENSURE(o, ZTP_ENOMEM, "policy: out of memory");
@@ -728,7 +726,7 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ identity */
+/* ----------------------------------------------------------------- identity */
 
 static int map_verify_error(int err)
 {
@@ -768,11 +766,10 @@ static int cert_identity(char dev[ZTP_ID_MAX + 1], char ten[ZTP_ID_MAX + 1],
 	/* every certificate in the store was configured as a device CA, so
 	 * any of them may end the path; nothing the client sends is added */
 	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_PARTIAL_CHAIN |
-						X509_V_FLAG_X509_STRICT);
-	ZTP_ENSURE_OSSL(X509_STORE_CTX_set_purpose(ctx,
-						   X509_PURPOSE_SSL_CLIENT) ==
-				1,
-			ZTP_ECRYPTO, "policy: cannot set the purpose");
+					    X509_V_FLAG_X509_STRICT);
+	ZTP_ENSURE_OSSL(
+	    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) == 1,
+	    ZTP_ECRYPTO, "policy: cannot set the purpose");
 	if (X509_verify_cert(ctx) != 1) {
 		err = X509_STORE_CTX_get_error(ctx);
 		rc = ztp__err(map_verify_error(err),
@@ -855,7 +852,7 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ namespaces */
+/* --------------------------------------------------------------- namespaces */
 
 int ztp_policy_namespace(char **out, const char *tenant, const char *device)
 {
@@ -867,10 +864,10 @@ int ztp_policy_namespace(char **out, const char *tenant, const char *device)
 	*out = NULL;
 	ZTP_ARG(tenant);
 	ZTP_ARG(device);
-	ZTP_CHECK(ztp__id_check(tenant, strnlen(tenant, ZTP_ID_MAX + 1),
-				"tenant"));
-	ZTP_CHECK(ztp__id_check(device, strnlen(device, ZTP_ID_MAX + 1),
-				"device"));
+	ZTP_CHECK(
+	    ztp__id_check(tenant, strnlen(tenant, ZTP_ID_MAX + 1), "tenant"));
+	ZTP_CHECK(
+	    ztp__id_check(device, strnlen(device, ZTP_ID_MAX + 1), "device"));
 	o = json_object_new_object();
 	ZTP_ENSURE(o, ZTP_ENOMEM, "policy: out of memory");
 	ZTP_CHECK(ztp__json_add_str(o, "tenant", tenant));
@@ -890,22 +887,22 @@ cleanup:
 int ztp_policy_default_document(char **out)
 {
 	static const char doc[] =
-		"{\"version\":\"" POLICY_VERSION "\",\"statements\":["
-		"{\"sid\":\"connect-as-device\",\"effect\":\"Allow\","
-		"\"actions\":[\"connect\"],\"resources\":[\"${device}\"]},"
-		"{\"sid\":\"device-namespace\",\"effect\":\"Allow\","
-		"\"actions\":[\"publish\",\"subscribe\",\"receive\"],"
-		"\"resources\":[\"tenants/${tenant}/devices/${device}/#\"]},"
-		"{\"sid\":\"tenant-broadcast\",\"effect\":\"Allow\","
-		"\"actions\":[\"subscribe\",\"receive\"],"
-		"\"resources\":[\"tenants/${tenant}/broadcast/#\"]}]}";
+	    "{\"version\":\"" POLICY_VERSION "\",\"statements\":["
+	    "{\"sid\":\"connect-as-device\",\"effect\":\"Allow\","
+	    "\"actions\":[\"connect\"],\"resources\":[\"${device}\"]},"
+	    "{\"sid\":\"device-namespace\",\"effect\":\"Allow\","
+	    "\"actions\":[\"publish\",\"subscribe\",\"receive\"],"
+	    "\"resources\":[\"tenants/${tenant}/devices/${device}/#\"]},"
+	    "{\"sid\":\"tenant-broadcast\",\"effect\":\"Allow\","
+	    "\"actions\":[\"subscribe\",\"receive\"],"
+	    "\"resources\":[\"tenants/${tenant}/broadcast/#\"]}]}";
 
 	ZTP_ARG(out);
 	*out = ztp__strdup(doc);
 	return *out ? ZTP_OK : ZTP_ENOMEM;
 }
 
-/* ------------------------------------------------------------------ export */
+/* ------------------------------------------------------------------- export */
 
 #define AWS_ARN "arn:aws:iot:*:*:"
 
@@ -958,7 +955,7 @@ static int aws_resource(json_object *arr, const char *kind, const char *r,
 			   what);
 		if (n == 9 && memcmp(l, "${device}", 9) == 0) {
 			ZTP_CHECK(ztp__buf_append_str(
-				&b, "${iot:Connection.Thing.ThingName}"));
+			    &b, "${iot:Connection.Thing.ThingName}"));
 		} else if (n == 9 && memcmp(l, "${tenant}", 9) == 0) {
 			ZTP_CHECK(ztp__buf_append_str(&b, tenant));
 		} else if (n == 12 && memcmp(l, "${client_id}", 12) == 0) {
@@ -988,7 +985,7 @@ static int aws_statement(json_object *list, const pstmt *st, unsigned acts,
 			 const char *kind, const char *tenant, const char *what)
 {
 	static const char *const aws_actions[ZTP__PX_NACT] = {
-		"iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"};
+	    "iot:Connect", "iot:Publish", "iot:Subscribe", "iot:Receive"};
 	json_object *o = NULL, *a = NULL, *r = NULL;
 	size_t i;
 	int rc = ZTP_OK;
@@ -1004,9 +1001,8 @@ static int aws_statement(json_object *list, const pstmt *st, unsigned acts,
 			ZTP_CHECK(arr_add(a, aws_actions[i]));
 	for (i = 0; i < st->nres; i++)
 		ZTP_CHECK(aws_resource(r, kind, st->res[i], tenant, what));
-	ZTP_CHECK(ztp__json_add_str(o, "Effect", st->effect == ZTP__PX_DENY
-							 ? "Deny"
-							 : "Allow"));
+	ZTP_CHECK(ztp__json_add_str(
+	    o, "Effect", st->effect == ZTP__PX_DENY ? "Deny" : "Allow"));
 	ZTP_CHECK(ztp__json_add(o, "Action", a));
 	a = NULL;
 	ZTP_CHECK(ztp__json_add(o, "Resource", r));
@@ -1043,8 +1039,8 @@ int ztp_policy_export(char **out, ztp_policy *p, const char *format,
 		   "policy: unknown export format \"%.32s\" (expected "
 		   "aws-iot)",
 		   format);
-	ZTP_CHECK(ztp__id_check(tenant, strnlen(tenant, ZTP_ID_MAX + 1),
-				"tenant"));
+	ZTP_CHECK(
+	    ztp__id_check(tenant, strnlen(tenant, ZTP_ID_MAX + 1), "tenant"));
 	s = snap_get(p);
 	ZTP_ENSURE(s, ZTP_ESTATE, "policy: no policy loaded");
 	doc = json_object_new_object();
@@ -1060,16 +1056,16 @@ int ztp_policy_export(char **out, ztp_policy *p, const char *format,
 			snprintf(what, sizeof(what), "statement %zu", i);
 		/* MQTT denies a subscription that could overlap a Deny
 		 * resource; AWS compares the filter text, which is narrower */
-		ZTP_ENSURE(!(st->effect == ZTP__PX_DENY &&
-			     (st->actions & subscribe)),
-			   ZTP_EUNSUPPORTED,
-			   "%s: a Deny on subscribe has no exact AWS "
-			   "equivalent",
-			   what);
-		ZTP_CHECK(aws_statement(list, st, connect, "client", tenant,
-					what));
-		ZTP_CHECK(aws_statement(list, st, topic, "topic", tenant,
-					what));
+		ZTP_ENSURE(
+		    !(st->effect == ZTP__PX_DENY && (st->actions & subscribe)),
+		    ZTP_EUNSUPPORTED,
+		    "%s: a Deny on subscribe has no exact AWS "
+		    "equivalent",
+		    what);
+		ZTP_CHECK(
+		    aws_statement(list, st, connect, "client", tenant, what));
+		ZTP_CHECK(
+		    aws_statement(list, st, topic, "topic", tenant, what));
 		ZTP_CHECK(aws_statement(list, st, subscribe, "topicfilter",
 					tenant, what));
 	}

@@ -65,7 +65,7 @@ typedef struct plugin {
 	ztp_policy *policy;
 	char *policy_file, *ca_file, *crl_file;
 	file_sig policy_sig, crl_sig;
-	STACK_OF(X509) *cas;
+	STACK_OF(X509) * cas;
 	X509_CRL *crl;
 	time_t next_check;
 	long interval;
@@ -129,7 +129,7 @@ static void rec_insert(plugin *pl, client_rec *r)
 	pl->buckets[b] = r;
 }
 
-/* ------------------------------------------------------------------ files */
+/* -------------------------------------------------------------------- files */
 
 static bool sig_changed(file_sig *s, const char *path)
 {
@@ -164,7 +164,7 @@ static void load_policy(plugin *pl)
 				     pl->policy_file);
 }
 
-static STACK_OF(X509) *read_certs(const char *path)
+static STACK_OF(X509) * read_certs(const char *path)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	BIO *b = BIO_new_file(path, "r");
@@ -217,9 +217,8 @@ static bool is_revoked(const plugin *pl, const ASN1_INTEGER *serial)
 {
 	X509_REVOKED *rev = NULL;
 
-	return pl->crl &&
-	       X509_CRL_get0_by_serial(pl->crl, &rev,
-				       (ASN1_INTEGER *)serial) == 1;
+	return pl->crl && X509_CRL_get0_by_serial(pl->crl, &rev,
+						  (ASN1_INTEGER *)serial) == 1;
 }
 
 /* Reload the CRL; disconnect every connected client it now revokes. The
@@ -284,7 +283,7 @@ static void check_files(plugin *pl, bool force)
 		load_crl(pl);
 }
 
-/* ------------------------------------------------------------------ events */
+/* ------------------------------------------------------------------- events */
 
 static char *cert_pem(X509 *x)
 {
@@ -326,8 +325,8 @@ static int on_auth(int event, void *event_data, void *userdata)
 	pem = cert_pem(x);
 	if (!pem)
 		goto done;
-	if (ztp_policy_cert_identity(&dev, &ten, pl->policy, pem,
-				     strlen(pem)) < 0) {
+	if (ztp_policy_cert_identity(&dev, &ten, pl->policy, pem, strlen(pem)) <
+	    0) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "ztp: %s refused: %s",
 				     cid ? cid : "?", ztp_error_last_message());
 		goto done;
@@ -338,9 +337,9 @@ static int on_auth(int event, void *event_data, void *userdata)
 				     dev);
 		goto done;
 	}
-	if (!cid || ztp_policy_authorize(pl->policy, ten, dev, cid,
-					 ZTP_POLICY_CONNECT, cid,
-					 strlen(cid)) != 0) {
+	if (!cid ||
+	    ztp_policy_authorize(pl->policy, ten, dev, cid, ZTP_POLICY_CONNECT,
+				 cid, strlen(cid)) != 0) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE,
 				     "ztp: device %s refused: connect as "
 				     "client \"%s\" not allowed",
@@ -396,13 +395,11 @@ static int on_acl(int event, void *event_data, void *userdata)
 	}
 	if (!r || !ed->topic)
 		return MOSQ_ERR_ACL_DENIED;
-	if (ztp_policy_authorize(pl->policy, r->tenant, r->device,
-				 r->client_id, action, ed->topic,
-				 strlen(ed->topic)) != 0) {
-		mosquitto_log_printf(MOSQ_LOG_DEBUG,
-				     "ztp: %s denied %d on %s: %s", r->device,
-				     action, ed->topic,
-				     ztp_error_last_message());
+	if (ztp_policy_authorize(pl->policy, r->tenant, r->device, r->client_id,
+				 action, ed->topic, strlen(ed->topic)) != 0) {
+		mosquitto_log_printf(
+		    MOSQ_LOG_DEBUG, "ztp: %s denied %d on %s: %s", r->device,
+		    action, ed->topic, ztp_error_last_message());
 		return MOSQ_ERR_ACL_DENIED;
 	}
 	return MOSQ_ERR_SUCCESS;
@@ -439,7 +436,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_SUCCESS;
 }
 
-/* ------------------------------------------------------------------ plugin */
+/* ------------------------------------------------------------------- plugin */
 
 int mosquitto_plugin_version(int supported_version_count,
 			     const int *supported_versions)
@@ -479,9 +476,9 @@ static const struct {
 	int event;
 	MOSQ_FUNC_generic_callback cb;
 } callbacks[] = {
-	{MOSQ_EVT_BASIC_AUTH, on_auth}, {MOSQ_EVT_ACL_CHECK, on_acl},
-	{MOSQ_EVT_DISCONNECT, on_disconnect}, {MOSQ_EVT_TICK, on_tick},
-	{MOSQ_EVT_RELOAD, on_reload},
+    {MOSQ_EVT_BASIC_AUTH, on_auth},	  {MOSQ_EVT_ACL_CHECK, on_acl},
+    {MOSQ_EVT_DISCONNECT, on_disconnect}, {MOSQ_EVT_TICK, on_tick},
+    {MOSQ_EVT_RELOAD, on_reload},
 };
 
 int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
@@ -536,8 +533,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 		X509 *x = sk_X509_value(pl->cas, o);
 
 		pem = cert_pem(x);
-		if (!pem || ztp_policy_add_ca_pem(pl->policy, pem,
-						  strlen(pem)) < 0)
+		if (!pem ||
+		    ztp_policy_add_ca_pem(pl->policy, pem, strlen(pem)) < 0)
 			goto ca_fail;
 		free(pem);
 		pem = NULL;
@@ -552,8 +549,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 					     callbacks[i].event);
 			while (i-- > 0)
 				mosquitto_callback_unregister(
-					identifier, callbacks[i].event,
-					callbacks[i].cb, NULL);
+				    identifier, callbacks[i].event,
+				    callbacks[i].cb, NULL);
 			goto fail;
 		}
 	}

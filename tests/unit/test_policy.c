@@ -43,14 +43,14 @@ static ztp_policy *allow_only(const char *r)
 	return load(doc);
 }
 
-static int az(ztp_policy *p, const char *tenant, const char *device,
-	      int action, const char *topic)
+static int az(ztp_policy *p, const char *tenant, const char *device, int action,
+	      const char *topic)
 {
 	return ztp_policy_authorize(p, tenant, device, NULL, action, topic,
 				    strlen(topic));
 }
 
-/* ------------------------------------------------------------------ action names */
+/* ------------------------------------------------------------- action names */
 
 START_TEST(test_action_parse)
 {
@@ -71,49 +71,48 @@ START_TEST(test_action_parse)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ matching */
+/* ----------------------------------------------------------------- matching */
 
 static const struct {
 	const char *filter, *topic;
 	int want;
 } name_table[] = {
-	/* MQTT 3.1.1 §4.7.1.2 */
-	{"sport/tennis/player1/#", "sport/tennis/player1", ZTP_OK},
-	{"sport/tennis/player1/#", "sport/tennis/player1/ranking", ZTP_OK},
-	{"sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon",
-	 ZTP_OK},
-	{"sport/tennis/player1/#", "sport/tennis/player2", ZTP_EDENIED},
-	{"sport/tennis/player1/#", "sport/tennis", ZTP_EDENIED},
-	{"sport/#", "sport", ZTP_OK},
-	{"#", "sport/tennis", ZTP_OK},
-	{"#", "/", ZTP_OK},
-	/* §4.7.1.3 */
-	{"sport/tennis/+", "sport/tennis/player1", ZTP_OK},
-	{"sport/tennis/+", "sport/tennis/player2", ZTP_OK},
-	{"sport/tennis/+", "sport/tennis/player1/ranking", ZTP_EDENIED},
-	{"sport/+", "sport", ZTP_EDENIED},
-	{"sport/+", "sport/", ZTP_OK},
-	{"+/+", "/finance", ZTP_OK},
-	{"/+", "/finance", ZTP_OK},
-	{"+", "/finance", ZTP_EDENIED},
-	{"+/tennis/#", "sport/tennis/player1", ZTP_OK},
-	/* §4.7.2: wildcards in the first level do not match '$' topics */
-	{"#", "$SYS/broker/uptime", ZTP_EDENIED},
-	{"+/monitor/Clients", "$SYS/monitor/Clients", ZTP_EDENIED},
-	{"+", "$SYS", ZTP_EDENIED},
-	{"$SYS/#", "$SYS/monitor/Clients", ZTP_OK},
-	{"$SYS/monitor/+", "$SYS/monitor/Clients", ZTP_OK},
-	{"a/+", "a/$b", ZTP_OK}, /* only the first level is special */
-	/* §4.7.3: case-sensitive, empty levels are levels */
-	{"ACCOUNTS", "Accounts", ZTP_EDENIED},
-	{"Accounts payable", "Accounts payable", ZTP_OK},
-	{"a//b", "a//b", ZTP_OK},
-	{"a//b", "a/b", ZTP_EDENIED},
-	{"a/+/b", "a//b", ZTP_OK},
-	{"/", "/", ZTP_OK},
-	{"a/b", "a/b/", ZTP_EDENIED},
-	{"a/b/", "a/b/", ZTP_OK},
-	{"a/b/c", "a/b", ZTP_EDENIED},
+    /* MQTT 3.1.1 §4.7.1.2 */
+    {"sport/tennis/player1/#", "sport/tennis/player1", ZTP_OK},
+    {"sport/tennis/player1/#", "sport/tennis/player1/ranking", ZTP_OK},
+    {"sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon", ZTP_OK},
+    {"sport/tennis/player1/#", "sport/tennis/player2", ZTP_EDENIED},
+    {"sport/tennis/player1/#", "sport/tennis", ZTP_EDENIED},
+    {"sport/#", "sport", ZTP_OK},
+    {"#", "sport/tennis", ZTP_OK},
+    {"#", "/", ZTP_OK},
+    /* §4.7.1.3 */
+    {"sport/tennis/+", "sport/tennis/player1", ZTP_OK},
+    {"sport/tennis/+", "sport/tennis/player2", ZTP_OK},
+    {"sport/tennis/+", "sport/tennis/player1/ranking", ZTP_EDENIED},
+    {"sport/+", "sport", ZTP_EDENIED},
+    {"sport/+", "sport/", ZTP_OK},
+    {"+/+", "/finance", ZTP_OK},
+    {"/+", "/finance", ZTP_OK},
+    {"+", "/finance", ZTP_EDENIED},
+    {"+/tennis/#", "sport/tennis/player1", ZTP_OK},
+    /* §4.7.2: wildcards in the first level do not match '$' topics */
+    {"#", "$SYS/broker/uptime", ZTP_EDENIED},
+    {"+/monitor/Clients", "$SYS/monitor/Clients", ZTP_EDENIED},
+    {"+", "$SYS", ZTP_EDENIED},
+    {"$SYS/#", "$SYS/monitor/Clients", ZTP_OK},
+    {"$SYS/monitor/+", "$SYS/monitor/Clients", ZTP_OK},
+    {"a/+", "a/$b", ZTP_OK}, /* only the first level is special */
+    /* §4.7.3: case-sensitive, empty levels are levels */
+    {"ACCOUNTS", "Accounts", ZTP_EDENIED},
+    {"Accounts payable", "Accounts payable", ZTP_OK},
+    {"a//b", "a//b", ZTP_OK},
+    {"a//b", "a/b", ZTP_EDENIED},
+    {"a/+/b", "a//b", ZTP_OK},
+    {"/", "/", ZTP_OK},
+    {"a/b", "a/b/", ZTP_EDENIED},
+    {"a/b/", "a/b/", ZTP_OK},
+    {"a/b/c", "a/b", ZTP_EDENIED},
 };
 
 START_TEST(test_match_names)
@@ -129,8 +128,8 @@ START_TEST(test_match_names)
 
 			ck_assert_msg(rc == name_table[i].want,
 				      "filter %s topic %s action %d: got %d",
-				      name_table[i].filter,
-				      name_table[i].topic, a, rc);
+				      name_table[i].filter, name_table[i].topic,
+				      a, rc);
 		}
 		ztp_policy_free(p);
 	}
@@ -146,7 +145,7 @@ START_TEST(test_match_many_statements)
 	int i;
 
 	ck_assert_rc(ztp__buf_append_str(&b, "{\"version\":\"2026-01\","
-					      "\"statements\":["),
+					     "\"statements\":["),
 		     ZTP_OK);
 	for (i = 0; i < 3000; i++) {
 		snprintf(line, sizeof(line),
@@ -160,15 +159,16 @@ START_TEST(test_match_many_statements)
 	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
 	ck_assert_rc(ztp_policy_load(p, (char *)b.data, b.len), ZTP_OK);
 	for (i = 0; i < 3000; i++) {
-		snprintf(line, sizeof(line), "tenants/t%d/devices/x/telemetry/a",
-			 i);
+		snprintf(line, sizeof(line),
+			 "tenants/t%d/devices/x/telemetry/a", i);
 		ck_assert_rc(az(p, NULL, NULL, PUB, line),
 			     i % 7 == 3 ? ZTP_EDENIED : ZTP_OK);
 		snprintf(line, sizeof(line), "tenants/t%d/devices/x/config", i);
 		ck_assert_rc(az(p, NULL, NULL, PUB, line), ZTP_EDENIED);
 	}
-	ck_assert_rc(az(p, NULL, NULL, PUB, "tenants/t3000/devices/x/telemetry"),
-		     ZTP_EDENIED);
+	ck_assert_rc(
+	    az(p, NULL, NULL, PUB, "tenants/t3000/devices/x/telemetry"),
+	    ZTP_EDENIED);
 	ztp_policy_free(p);
 	ztp__buf_free(&b);
 }
@@ -180,38 +180,38 @@ static const struct {
 	const char *allowed, *requested;
 	int want;
 } subset_table[] = {
-	{"a/+/c", "a/b/c", ZTP_OK},
-	{"a/+/c", "a/+/c", ZTP_OK},
-	{"a/+/c", "a/#", ZTP_EDENIED},
-	{"a/+/c", "a/+/+", ZTP_EDENIED},
-	{"a/+/c", "+/b/c", ZTP_EDENIED},
-	{"a/+/c", "a/b/c/d", ZTP_EDENIED},
-	{"a/+/c", "a/b", ZTP_EDENIED},
-	{"a/#", "a/+/x/#", ZTP_OK},
-	{"a/#", "a", ZTP_OK},
-	{"a/#", "a/#", ZTP_OK},
-	{"a/#", "a/b", ZTP_OK},
-	{"a/#", "a/+", ZTP_OK},
-	{"a/#", "#", ZTP_EDENIED},
-	{"a/#", "+/#", ZTP_EDENIED},
-	{"a/#", "+", ZTP_EDENIED},
-	{"a/+/#", "a/#", ZTP_EDENIED}, /* a/# also matches "a" */
-	{"a/+/#", "a/b", ZTP_OK},
-	{"a/+/#", "a/+", ZTP_OK},
-	{"a/+/#", "a", ZTP_EDENIED},
-	{"a/b", "a/b", ZTP_OK},
-	{"a/b", "a/+", ZTP_EDENIED},
-	{"a/b", "a/#", ZTP_EDENIED},
-	{"#", "#", ZTP_OK},
-	{"#", "+/x", ZTP_OK},
-	{"#", "$SYS/#", ZTP_EDENIED},
-	{"#", "$SYS", ZTP_EDENIED},
-	{"+/#", "$SYS/a", ZTP_EDENIED},
-	{"+/#", "+/+", ZTP_OK},
-	{"$SYS/#", "$SYS/+", ZTP_OK},
-	{"$SYS/#", "#", ZTP_EDENIED},
-	{"+", "+", ZTP_OK},
-	{"+", "/", ZTP_EDENIED},
+    {"a/+/c", "a/b/c", ZTP_OK},
+    {"a/+/c", "a/+/c", ZTP_OK},
+    {"a/+/c", "a/#", ZTP_EDENIED},
+    {"a/+/c", "a/+/+", ZTP_EDENIED},
+    {"a/+/c", "+/b/c", ZTP_EDENIED},
+    {"a/+/c", "a/b/c/d", ZTP_EDENIED},
+    {"a/+/c", "a/b", ZTP_EDENIED},
+    {"a/#", "a/+/x/#", ZTP_OK},
+    {"a/#", "a", ZTP_OK},
+    {"a/#", "a/#", ZTP_OK},
+    {"a/#", "a/b", ZTP_OK},
+    {"a/#", "a/+", ZTP_OK},
+    {"a/#", "#", ZTP_EDENIED},
+    {"a/#", "+/#", ZTP_EDENIED},
+    {"a/#", "+", ZTP_EDENIED},
+    {"a/+/#", "a/#", ZTP_EDENIED}, /* a/# also matches "a" */
+    {"a/+/#", "a/b", ZTP_OK},
+    {"a/+/#", "a/+", ZTP_OK},
+    {"a/+/#", "a", ZTP_EDENIED},
+    {"a/b", "a/b", ZTP_OK},
+    {"a/b", "a/+", ZTP_EDENIED},
+    {"a/b", "a/#", ZTP_EDENIED},
+    {"#", "#", ZTP_OK},
+    {"#", "+/x", ZTP_OK},
+    {"#", "$SYS/#", ZTP_EDENIED},
+    {"#", "$SYS", ZTP_EDENIED},
+    {"+/#", "$SYS/a", ZTP_EDENIED},
+    {"+/#", "+/+", ZTP_OK},
+    {"$SYS/#", "$SYS/+", ZTP_OK},
+    {"$SYS/#", "#", ZTP_EDENIED},
+    {"+", "+", ZTP_OK},
+    {"+", "/", ZTP_EDENIED},
 };
 
 START_TEST(test_subscribe_subset)
@@ -231,7 +231,7 @@ START_TEST(test_subscribe_subset)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ reference */
+/* ---------------------------------------------------------------- reference */
 
 /* A direct transcription of MQTT §4.7 over split levels, used to check the
  * compiled index on random filters: filter f matches topic t. */
@@ -253,7 +253,8 @@ static bool ref_match(const ref_topic *f, const ref_topic *t)
 			return true; /* also matches the parent (i == t->n) */
 		if (i >= t->n)
 			return false;
-		if (strcmp(f->lv[i], "+") != 0 && strcmp(f->lv[i], t->lv[i]) != 0)
+		if (strcmp(f->lv[i], "+") != 0 &&
+		    strcmp(f->lv[i], t->lv[i]) != 0)
 			return false;
 	}
 	return i == t->n;
@@ -361,7 +362,8 @@ START_TEST(test_reference_random)
 			ref_filter(&f, ft, sizeof(ft));
 			want_allow = false;
 			for (i = 0; i < 3; i++)
-				want_allow = want_allow || ref_subset(&f, &r[i]);
+				want_allow =
+				    want_allow || ref_subset(&f, &r[i]);
 			want_deny = ref_intersect(&f, &d);
 			if (az(p, NULL, NULL, SUB, ft) !=
 			    (want_allow && !want_deny ? ZTP_OK : ZTP_EDENIED)) {
@@ -382,18 +384,18 @@ START_TEST(test_reference_random)
 			int j;
 
 			for (j = 0; j < t->n; j++)
-				len += (size_t)snprintf(tt + len,
-							sizeof(tt) - len,
-							"%s%s", j ? "/" : "",
-							t->lv[j]);
-			want_allow = ref_match(&r[0], t) || ref_match(&r[1], t) ||
-				     ref_match(&r[2], t);
+				len += (size_t)snprintf(
+				    tt + len, sizeof(tt) - len, "%s%s",
+				    j ? "/" : "", t->lv[j]);
+			want_allow = ref_match(&r[0], t) ||
+				     ref_match(&r[1], t) || ref_match(&r[2], t);
 			want_deny = ref_match(&d, t);
 			if (az(p, NULL, NULL, PUB, tt) !=
 			    (want_allow && !want_deny ? ZTP_OK : ZTP_EDENIED)) {
 				mismatches++;
-				fprintf(stderr, "publish %s: allow %s %s %s "
-						"deny %s\n",
+				fprintf(stderr,
+					"publish %s: allow %s %s %s "
+					"deny %s\n",
 					tt, rt[0], rt[1], rt[2], dt);
 			}
 		}
@@ -406,18 +408,18 @@ END_TEST
 /* ------------------------------------------------------------------ tenants */
 
 static const char *const tenant_doc =
-	"{\"version\":\"2026-01\",\"statements\":["
-	"{\"sid\":\"connect\",\"effect\":\"Allow\",\"actions\":[\"connect\"],"
-	"\"resources\":[\"${device}\"]},"
-	"{\"sid\":\"own\",\"effect\":\"Allow\",\"actions\":[\"publish\","
-	"\"subscribe\",\"receive\"],"
-	"\"resources\":[\"tenants/${tenant}/devices/${device}/#\"]},"
-	"{\"sid\":\"broadcast\",\"effect\":\"Allow\",\"actions\":"
-	"[\"subscribe\",\"receive\"],"
-	"\"resources\":[\"tenants/${tenant}/broadcast/#\"]},"
-	"{\"sid\":\"no-secrets\",\"effect\":\"Deny\",\"actions\":[\"publish\","
-	"\"subscribe\",\"receive\"],"
-	"\"resources\":[\"tenants/${tenant}/devices/+/secret/#\"]}]}";
+    "{\"version\":\"2026-01\",\"statements\":["
+    "{\"sid\":\"connect\",\"effect\":\"Allow\",\"actions\":[\"connect\"],"
+    "\"resources\":[\"${device}\"]},"
+    "{\"sid\":\"own\",\"effect\":\"Allow\",\"actions\":[\"publish\","
+    "\"subscribe\",\"receive\"],"
+    "\"resources\":[\"tenants/${tenant}/devices/${device}/#\"]},"
+    "{\"sid\":\"broadcast\",\"effect\":\"Allow\",\"actions\":"
+    "[\"subscribe\",\"receive\"],"
+    "\"resources\":[\"tenants/${tenant}/broadcast/#\"]},"
+    "{\"sid\":\"no-secrets\",\"effect\":\"Deny\",\"actions\":[\"publish\","
+    "\"subscribe\",\"receive\"],"
+    "\"resources\":[\"tenants/${tenant}/devices/+/secret/#\"]}]}";
 
 START_TEST(test_tenant_isolation)
 {
@@ -454,12 +456,11 @@ START_TEST(test_tenant_isolation)
 	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/t1/#"), ZTP_EDENIED);
 	ck_assert_rc(az(p, "t1", "d1", SUB, "tenants/#"), ZTP_EDENIED);
 	ck_assert_rc(az(p, "t1", "d1", SUB, "$SYS/#"), ZTP_EDENIED);
-	ck_assert_rc(az(p, "t1", "d1", RCV, "$SYS/broker/uptime"),
-		     ZTP_EDENIED);
+	ck_assert_rc(az(p, "t1", "d1", RCV, "$SYS/broker/uptime"), ZTP_EDENIED);
 	/* the variable text itself is not a wildcard */
-	ck_assert_rc(az(p, "t1", "d1", PUB,
-			"tenants/${tenant}/devices/${device}/x"),
-		     ZTP_EDENIED);
+	ck_assert_rc(
+	    az(p, "t1", "d1", PUB, "tenants/${tenant}/devices/${device}/x"),
+	    ZTP_EDENIED);
 	ztp_policy_free(p);
 }
 END_TEST
@@ -468,11 +469,11 @@ START_TEST(test_deny_precedence)
 {
 	ztp_policy *p = load(tenant_doc);
 	const char *deny_first =
-		"{\"version\":\"2026-01\",\"statements\":["
-		"{\"effect\":\"Deny\",\"actions\":[\"publish\"],"
-		"\"resources\":[\"a/b\"]},"
-		"{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
-		"\"resources\":[\"#\"]}]}";
+	    "{\"version\":\"2026-01\",\"statements\":["
+	    "{\"effect\":\"Deny\",\"actions\":[\"publish\"],"
+	    "\"resources\":[\"a/b\"]},"
+	    "{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
+	    "\"resources\":[\"#\"]}]}";
 
 	ck_assert_rc(az(p, "t1", "d1", PUB, "tenants/t1/devices/d1/secret"),
 		     ZTP_EDENIED);
@@ -505,13 +506,14 @@ START_TEST(test_deny_precedence)
 	ztp_policy_free(p);
 
 	/* an unknown identity value widens Deny and disables Allow */
-	p = load("{\"version\":\"2026-01\",\"statements\":["
-		 "{\"effect\":\"Allow\",\"actions\":[\"publish\",\"subscribe\"],"
-		 "\"resources\":[\"x/#\"]},"
-		 "{\"effect\":\"Deny\",\"actions\":[\"publish\",\"subscribe\"],"
-		 "\"resources\":[\"x/${tenant}/#\"]},"
-		 "{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
-		 "\"resources\":[\"y/${tenant}\"]}]}");
+	p = load(
+	    "{\"version\":\"2026-01\",\"statements\":["
+	    "{\"effect\":\"Allow\",\"actions\":[\"publish\",\"subscribe\"],"
+	    "\"resources\":[\"x/#\"]},"
+	    "{\"effect\":\"Deny\",\"actions\":[\"publish\",\"subscribe\"],"
+	    "\"resources\":[\"x/${tenant}/#\"]},"
+	    "{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
+	    "\"resources\":[\"y/${tenant}\"]}]}");
 	ck_assert_rc(az(p, "t1", NULL, PUB, "x/t2/a"), ZTP_OK);
 	ck_assert_rc(az(p, "t1", NULL, PUB, "x/t1/a"), ZTP_EDENIED);
 	ck_assert_rc(az(p, NULL, NULL, PUB, "x/t2/a"), ZTP_EDENIED);
@@ -546,15 +548,22 @@ START_TEST(test_deny_precedence)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ injection */
+/* ---------------------------------------------------------------- injection */
 
 START_TEST(test_variable_injection)
 {
 	static const char *const bad[] = {
-		"a/b", "+", "#", "$x", "", " t1", "t1 ", "t\xc3\xa9",
-		"${tenant}",
-		"0123456789012345678901234567890123456789012345678901234567890"
-		"1234"};
+	    "a/b",
+	    "+",
+	    "#",
+	    "$x",
+	    "",
+	    " t1",
+	    "t1 ",
+	    "t\xc3\xa9",
+	    "${tenant}",
+	    "0123456789012345678901234567890123456789012345678901234567890"
+	    "1234"};
 	ztp_policy *p = load(tenant_doc);
 	size_t i;
 
@@ -582,30 +591,30 @@ START_TEST(test_variable_injection)
 	p = load("{\"version\":\"2026-01\",\"statements\":["
 		 "{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
 		 "\"resources\":[\"clients/${client_id}/#\"]}]}");
-	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "c1", PUB,
-					  "clients/c1/x", 12),
-		     ZTP_OK);
-	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "c2", PUB,
-					  "clients/c1/x", 12),
-		     ZTP_EDENIED);
+	ck_assert_rc(
+	    ztp_policy_authorize(p, NULL, NULL, "c1", PUB, "clients/c1/x", 12),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_policy_authorize(p, NULL, NULL, "c2", PUB, "clients/c1/x", 12),
+	    ZTP_EDENIED);
 	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "c1/x", PUB,
 					  "clients/c1/x", 12),
 		     ZTP_EDENIED);
-	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "+", PUB,
-					  "clients/+", 9),
-		     ZTP_EINVAL);
-	ck_assert_rc(ztp_policy_authorize(p, NULL, NULL, "#", PUB,
-					  "clients/c/x", 11),
-		     ZTP_EDENIED);
+	ck_assert_rc(
+	    ztp_policy_authorize(p, NULL, NULL, "+", PUB, "clients/+", 9),
+	    ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_policy_authorize(p, NULL, NULL, "#", PUB, "clients/c/x", 11),
+	    ZTP_EDENIED);
 	ztp_policy_free(p);
 }
 END_TEST
 
-/* ------------------------------------------------------------------ malformed */
+/* ---------------------------------------------------------------- malformed */
 
 static const char *const bad_filters[] = {
-	"a/#/b", "a+", "+a", "a/b+", "a#", "#a", "a/b#", "a/#/", "##", "++",
-	"a/+b/c", "",
+    "a/#/b", "a+",   "+a", "a/b+", "a#",     "#a",
+    "a/b#",  "a/#/", "##", "++",   "a/+b/c", "",
 };
 static const char *const bad_names[] = {"a/+", "+", "#", "a/#", "a/b#", ""};
 
@@ -617,12 +626,14 @@ START_TEST(test_malformed_at_check)
 
 	for (i = 0; i < ZTP__ARRAY_LEN(bad_filters); i++)
 		ck_assert_msg(az(p, NULL, NULL, SUB, bad_filters[i]) ==
-				      ZTP_EINVAL,
+				  ZTP_EINVAL,
 			      "filter \"%s\" accepted", bad_filters[i]);
 	for (i = 0; i < ZTP__ARRAY_LEN(bad_names); i++) {
-		ck_assert_msg(az(p, NULL, NULL, PUB, bad_names[i]) == ZTP_EINVAL,
+		ck_assert_msg(az(p, NULL, NULL, PUB, bad_names[i]) ==
+				  ZTP_EINVAL,
 			      "name \"%s\" accepted", bad_names[i]);
-		ck_assert_msg(az(p, NULL, NULL, RCV, bad_names[i]) == ZTP_EINVAL,
+		ck_assert_msg(az(p, NULL, NULL, RCV, bad_names[i]) ==
+				  ZTP_EINVAL,
 			      "name \"%s\" accepted", bad_names[i]);
 	}
 	/* NUL inside the given length */
@@ -633,20 +644,25 @@ START_TEST(test_malformed_at_check)
 	/* ill-formed UTF-8: stray continuation, overlong '/', surrogate,
 	 * above U+10FFFF, truncated sequence; well-formed is fine */
 	{
-		static const char *const bad_utf8[] = {
-			"a/\x80", "a\xc0\xaf" "b", "\xed\xa0\x80", "\xf4\x90\x80\x80",
-			"a\xe2\x82", "\xff"};
+		static const char *const bad_utf8[] = {"a/\x80",
+						       "a\xc0\xaf"
+						       "b",
+						       "\xed\xa0\x80",
+						       "\xf4\x90\x80\x80",
+						       "a\xe2\x82",
+						       "\xff"};
 
 		for (i = 0; i < ZTP__ARRAY_LEN(bad_utf8); i++) {
 			ck_assert_msg(az(p, NULL, NULL, PUB, bad_utf8[i]) ==
-					      ZTP_EINVAL,
+					  ZTP_EINVAL,
 				      "bad UTF-8 %zu accepted", i);
 			ck_assert_msg(az(p, NULL, NULL, SUB, bad_utf8[i]) ==
-					      ZTP_EINVAL,
+					  ZTP_EINVAL,
 				      "bad UTF-8 %zu accepted", i);
 		}
-		ck_assert_rc(az(p, NULL, NULL, PUB, "caf\xc3\xa9/\xe2\x82\xac/"
-						    "\xf0\x9f\x98\x80"),
+		ck_assert_rc(az(p, NULL, NULL, PUB,
+				"caf\xc3\xa9/\xe2\x82\xac/"
+				"\xf0\x9f\x98\x80"),
 			     ZTP_OK);
 	}
 	/* MQTT's length limit */
@@ -674,42 +690,42 @@ START_TEST(test_malformed_at_check)
 END_TEST
 
 static const char *const bad_docs[] = {
-	"",
-	"[]",
-	"{\"version\":\"2026-01\"}",
-	"{\"version\":\"2026-01\",\"statements\":[]}",
-	"{\"version\":\"2012-10-17\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[\"a\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[\"a\"]}],\"extra\":1}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"allow\","
-	"\"actions\":[\"publish\"],\"resources\":[\"a\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[\"a\"],\"Condition\":{}}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"iot:Publish\"],\"resources\":[\"a\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\",\"publish\"],\"resources\":[\"a\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[],\"resources\":[\"a\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[1]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":\"a\"}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"sid\":\"\",\"effect\":"
-	"\"Allow\",\"actions\":[\"publish\"],\"resources\":[\"a\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[\"a\\u0000b\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[\"dev-${device}\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[\"${iot:ClientId}\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[\"a/${Device}\"]}]}",
-	"{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
-	"\"actions\":[\"publish\"],\"resources\":[\"a\"]},]}",
+    "",
+    "[]",
+    "{\"version\":\"2026-01\"}",
+    "{\"version\":\"2026-01\",\"statements\":[]}",
+    "{\"version\":\"2012-10-17\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[\"a\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[\"a\"]}],\"extra\":1}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"allow\","
+    "\"actions\":[\"publish\"],\"resources\":[\"a\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[\"a\"],\"Condition\":{}}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"iot:Publish\"],\"resources\":[\"a\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\",\"publish\"],\"resources\":[\"a\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[],\"resources\":[\"a\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[1]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":\"a\"}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"sid\":\"\",\"effect\":"
+    "\"Allow\",\"actions\":[\"publish\"],\"resources\":[\"a\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[\"a\\u0000b\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[\"dev-${device}\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[\"${iot:ClientId}\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[\"a/${Device}\"]}]}",
+    "{\"version\":\"2026-01\",\"statements\":[{\"effect\":\"Allow\","
+    "\"actions\":[\"publish\"],\"resources\":[\"a\"]},]}",
 };
 
 START_TEST(test_load_rejects)
@@ -733,16 +749,17 @@ START_TEST(test_load_rejects)
 			 "[\"ok/#\",\"%s\"]}]}",
 			 bad_filters[i]);
 		ck_assert_msg(ztp_policy_load(p, doc, strlen(doc)) ==
-				      ZTP_EPARSE,
+				  ZTP_EPARSE,
 			      "resource \"%s\" loaded", bad_filters[i]);
 		/* what failed to load denies everything */
 		ck_assert_rc(az(p, NULL, NULL, SUB, "ok/x"), ZTP_EDENIED);
 	}
 	/* too many levels; the longest legal resource */
-	ck_assert_rc(ztp__buf_append_str(&b, "{\"version\":\"2026-01\","
-					      "\"statements\":[{\"effect\":"
-					      "\"Allow\",\"actions\":[\"publish\"],"
-					      "\"resources\":[\"a"),
+	ck_assert_rc(ztp__buf_append_str(&b,
+					 "{\"version\":\"2026-01\","
+					 "\"statements\":[{\"effect\":"
+					 "\"Allow\",\"actions\":[\"publish\"],"
+					 "\"resources\":[\"a"),
 		     ZTP_OK);
 	for (i = 1; i < 64; i++)
 		ck_assert_rc(ztp__buf_append_str(&b, "/a"), ZTP_OK);
@@ -791,21 +808,21 @@ START_TEST(test_fail_closed)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ lint */
+/* --------------------------------------------------------------------- lint */
 
 START_TEST(test_lint)
 {
 	char *out = NULL, *doc = NULL;
 	json_object *o, *w;
 	const char *wide =
-		"{\"version\":\"2026-01\",\"statements\":["
-		"{\"sid\":\"s\",\"effect\":\"Allow\",\"actions\":[\"connect\"],"
-		"\"resources\":[\"+\"]},"
-		"{\"sid\":\"s\",\"effect\":\"Allow\",\"actions\":[\"publish\"],"
-		"\"resources\":[\"tenants/+/devices/${device}/#\","
-		"\"tenants/${tenant}/devices/+/x\",\"tenants/acme/x\"]},"
-		"{\"effect\":\"Deny\",\"actions\":[\"publish\"],"
-		"\"resources\":[\"#\"]}]}";
+	    "{\"version\":\"2026-01\",\"statements\":["
+	    "{\"sid\":\"s\",\"effect\":\"Allow\",\"actions\":[\"connect\"],"
+	    "\"resources\":[\"+\"]},"
+	    "{\"sid\":\"s\",\"effect\":\"Allow\",\"actions\":[\"publish\"],"
+	    "\"resources\":[\"tenants/+/devices/${device}/#\","
+	    "\"tenants/${tenant}/devices/+/x\",\"tenants/acme/x\"]},"
+	    "{\"effect\":\"Deny\",\"actions\":[\"publish\"],"
+	    "\"resources\":[\"#\"]}]}";
 
 	ck_assert_rc(ztp_policy_default_document(&doc), ZTP_OK);
 	ck_assert_rc(ztp_policy_lint(&out, doc, strlen(doc)), ZTP_OK);
@@ -916,7 +933,7 @@ START_TEST(test_explain)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ namespaces */
+/* --------------------------------------------------------------- namespaces */
 
 START_TEST(test_namespace)
 {
@@ -924,11 +941,10 @@ START_TEST(test_namespace)
 	ztp_policy *p = NULL;
 
 	ck_assert_rc(ztp_policy_namespace(&out, "acme", "dev-1"), ZTP_OK);
-	ck_assert_str_eq(out,
-			 "{\"tenant\":\"acme\",\"device\":\"dev-1\","
-			 "\"prefix\":\"tenants/acme/devices/dev-1/\","
-			 "\"filter\":\"tenants/acme/devices/dev-1/#\","
-			 "\"broadcast\":\"tenants/acme/broadcast/#\"}");
+	ck_assert_str_eq(out, "{\"tenant\":\"acme\",\"device\":\"dev-1\","
+			      "\"prefix\":\"tenants/acme/devices/dev-1/\","
+			      "\"filter\":\"tenants/acme/devices/dev-1/#\","
+			      "\"broadcast\":\"tenants/acme/broadcast/#\"}");
 	ztp_free(out);
 	out = NULL;
 	ck_assert_rc(ztp_policy_namespace(&out, "ac/me", "d"), ZTP_EINVAL);
@@ -943,9 +959,9 @@ START_TEST(test_namespace)
 	ck_assert_rc(ztp_policy_new(&p), ZTP_OK);
 	ck_assert_rc(ztp_policy_load(p, out, strlen(out)), ZTP_OK);
 	ztp_free(out);
-	ck_assert_rc(az(p, "acme", "dev-1", PUB,
-			"tenants/acme/devices/dev-1/x"),
-		     ZTP_OK);
+	ck_assert_rc(
+	    az(p, "acme", "dev-1", PUB, "tenants/acme/devices/dev-1/x"),
+	    ZTP_OK);
 	ck_assert_rc(az(p, "acme", "dev-1", SUB, "tenants/acme/broadcast/#"),
 		     ZTP_OK);
 	ck_assert_rc(az(p, "acme", "dev-1", PUB, "tenants/acme/broadcast/x"),
@@ -965,7 +981,7 @@ START_TEST(test_namespace)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ export */
+/* ------------------------------------------------------------------- export */
 
 static int export_one(char **out, const char *resource, const char *effect,
 		      const char *actions)
@@ -994,31 +1010,31 @@ START_TEST(test_export_aws)
 	ztp_free(doc);
 	ck_assert_rc(ztp_policy_export(&out, p, "aws-iot", "acme"), ZTP_OK);
 	ck_assert_str_eq(
-		out,
-		"{\"Version\":\"2012-10-17\",\"Statement\":["
-		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Connect\"],"
-		"\"Resource\":[\"arn:aws:iot:*:*:client/"
-		"${iot:Connection.Thing.ThingName}\"]},"
-		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Publish\","
-		"\"iot:Receive\"],\"Resource\":["
-		"\"arn:aws:iot:*:*:topic/tenants/acme/devices/"
-		"${iot:Connection.Thing.ThingName}\","
-		"\"arn:aws:iot:*:*:topic/tenants/acme/devices/"
-		"${iot:Connection.Thing.ThingName}/*\"]},"
-		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Subscribe\"],"
-		"\"Resource\":["
-		"\"arn:aws:iot:*:*:topicfilter/tenants/acme/devices/"
-		"${iot:Connection.Thing.ThingName}\","
-		"\"arn:aws:iot:*:*:topicfilter/tenants/acme/devices/"
-		"${iot:Connection.Thing.ThingName}/*\"]},"
-		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Receive\"],"
-		"\"Resource\":["
-		"\"arn:aws:iot:*:*:topic/tenants/acme/broadcast\","
-		"\"arn:aws:iot:*:*:topic/tenants/acme/broadcast/*\"]},"
-		"{\"Effect\":\"Allow\",\"Action\":[\"iot:Subscribe\"],"
-		"\"Resource\":["
-		"\"arn:aws:iot:*:*:topicfilter/tenants/acme/broadcast\","
-		"\"arn:aws:iot:*:*:topicfilter/tenants/acme/broadcast/*\"]}]}");
+	    out,
+	    "{\"Version\":\"2012-10-17\",\"Statement\":["
+	    "{\"Effect\":\"Allow\",\"Action\":[\"iot:Connect\"],"
+	    "\"Resource\":[\"arn:aws:iot:*:*:client/"
+	    "${iot:Connection.Thing.ThingName}\"]},"
+	    "{\"Effect\":\"Allow\",\"Action\":[\"iot:Publish\","
+	    "\"iot:Receive\"],\"Resource\":["
+	    "\"arn:aws:iot:*:*:topic/tenants/acme/devices/"
+	    "${iot:Connection.Thing.ThingName}\","
+	    "\"arn:aws:iot:*:*:topic/tenants/acme/devices/"
+	    "${iot:Connection.Thing.ThingName}/*\"]},"
+	    "{\"Effect\":\"Allow\",\"Action\":[\"iot:Subscribe\"],"
+	    "\"Resource\":["
+	    "\"arn:aws:iot:*:*:topicfilter/tenants/acme/devices/"
+	    "${iot:Connection.Thing.ThingName}\","
+	    "\"arn:aws:iot:*:*:topicfilter/tenants/acme/devices/"
+	    "${iot:Connection.Thing.ThingName}/*\"]},"
+	    "{\"Effect\":\"Allow\",\"Action\":[\"iot:Receive\"],"
+	    "\"Resource\":["
+	    "\"arn:aws:iot:*:*:topic/tenants/acme/broadcast\","
+	    "\"arn:aws:iot:*:*:topic/tenants/acme/broadcast/*\"]},"
+	    "{\"Effect\":\"Allow\",\"Action\":[\"iot:Subscribe\"],"
+	    "\"Resource\":["
+	    "\"arn:aws:iot:*:*:topicfilter/tenants/acme/broadcast\","
+	    "\"arn:aws:iot:*:*:topicfilter/tenants/acme/broadcast/*\"]}]}");
 	ztp_free(out);
 	out = NULL;
 	ck_assert_rc(ztp_policy_export(&out, p, "aws-iot", "a/b"), ZTP_EINVAL);
@@ -1027,12 +1043,12 @@ START_TEST(test_export_aws)
 	ztp_policy_free(p);
 
 	/* exact conversions */
-	ck_assert_rc(export_one(&out, "a/${client_id}/c", "Deny",
-				"\"publish\""),
-		     ZTP_OK);
+	ck_assert_rc(
+	    export_one(&out, "a/${client_id}/c", "Deny", "\"publish\""),
+	    ZTP_OK);
 	ck_assert_ptr_nonnull(strstr(out, "\"Effect\":\"Deny\""));
 	ck_assert_ptr_nonnull(
-		strstr(out, "\"arn:aws:iot:*:*:topic/a/${iot:ClientId}/c\""));
+	    strstr(out, "\"arn:aws:iot:*:*:topic/a/${iot:ClientId}/c\""));
 	ztp_free(out);
 	out = NULL;
 	/* no exact equivalent: refused, not approximated */
@@ -1056,7 +1072,7 @@ START_TEST(test_export_aws)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ identity */
+/* ----------------------------------------------------------------- identity */
 
 typedef struct pki {
 	EVP_PKEY *ca_key, *other_key, *leaf_key;
@@ -1086,8 +1102,9 @@ static X509 *make_cert(EVP_PKEY *key, EVP_PKEY *signer, X509 *issuer,
 	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after);
 	X509_set_pubkey(x, key);
 	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
-				  ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	ext =
+	    X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+				ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
 	X509_add_ext(x, ext, -1);
 	X509_EXTENSION_free(ext);
 	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage,
@@ -1095,14 +1112,13 @@ static X509 *make_cert(EVP_PKEY *key, EVP_PKEY *signer, X509 *issuer,
 				     : "critical,digitalSignature");
 	X509_add_ext(x, ext, -1);
 	X509_EXTENSION_free(ext);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier,
-				  "hash");
+	ext =
+	    X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier, "hash");
 	X509_add_ext(x, ext, -1);
 	X509_EXTENSION_free(ext);
 	if (issuer) {
-		ext = X509V3_EXT_conf_nid(NULL, &v3,
-					  NID_authority_key_identifier,
-					  "keyid");
+		ext = X509V3_EXT_conf_nid(
+		    NULL, &v3, NID_authority_key_identifier, "keyid");
 		X509_add_ext(x, ext, -1);
 		X509_EXTENSION_free(ext);
 	}
@@ -1113,8 +1129,7 @@ static X509 *make_cert(EVP_PKEY *key, EVP_PKEY *signer, X509 *issuer,
 		X509_EXTENSION_free(ext);
 	}
 	if (san) {
-		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name,
-					  san);
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
 		ck_assert_ptr_nonnull(ext);
 		X509_add_ext(x, ext, -1);
 		X509_EXTENSION_free(ext);
@@ -1160,9 +1175,9 @@ static void pki_free(pki *k)
 static char *leaf(pki *k, bool other_ca, const char *san, int64_t nb,
 		  int64_t na)
 {
-	X509 *x = make_cert(k->leaf_key, other_ca ? k->other_key : k->ca_key,
-			    other_ca ? k->other : k->ca, "dev-1", false, san,
-			    nb, na);
+	X509 *x =
+	    make_cert(k->leaf_key, other_ca ? k->other_key : k->ca_key,
+		      other_ca ? k->other : k->ca, "dev-1", false, san, nb, na);
 	char *pem = to_pem(x);
 
 	X509_free(x);
@@ -1235,13 +1250,12 @@ START_TEST(test_identity_from_cert)
 	ck_assert_rc(ident(&out, p, pem), ZTP_EPROFILE);
 	ztp_free(pem);
 	/* two device URIs, or an identifier outside the grammar */
-	pem = leaf(&k, false,
-		   "URI:urn:ztp:device:dev-1,URI:urn:ztp:device:dev-2",
-		   now_t - 60, now_t + 3600);
+	pem =
+	    leaf(&k, false, "URI:urn:ztp:device:dev-1,URI:urn:ztp:device:dev-2",
+		 now_t - 60, now_t + 3600);
 	ck_assert_rc(ident(&out, p, pem), ZTP_EPROFILE);
 	ztp_free(pem);
-	pem = leaf(&k, false,
-		   "URI:urn:ztp:device:dev-1,URI:urn:ztp:tenant:a+b",
+	pem = leaf(&k, false, "URI:urn:ztp:device:dev-1,URI:urn:ztp:tenant:a+b",
 		   now_t - 60, now_t + 3600);
 	ck_assert_int_lt(ident(&out, p, pem), 0);
 	ztp_free(pem);
@@ -1260,7 +1274,7 @@ START_TEST(test_identity_from_cert)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ reload */
+/* ------------------------------------------------------------------- reload */
 
 typedef struct reload_ctx {
 	ztp_policy *p;
@@ -1269,15 +1283,15 @@ typedef struct reload_ctx {
 } reload_ctx;
 
 static const char *const gen_a =
-	"{\"version\":\"2026-01\",\"statements\":[{\"sid\":\"A\",\"effect\":"
-	"\"Allow\",\"actions\":[\"publish\",\"subscribe\"],\"resources\":"
-	"[\"tenants/${tenant}/devices/${device}/#\"]}]}";
+    "{\"version\":\"2026-01\",\"statements\":[{\"sid\":\"A\",\"effect\":"
+    "\"Allow\",\"actions\":[\"publish\",\"subscribe\"],\"resources\":"
+    "[\"tenants/${tenant}/devices/${device}/#\"]}]}";
 static const char *const gen_b =
-	"{\"version\":\"2026-01\",\"statements\":[{\"sid\":\"B\",\"effect\":"
-	"\"Allow\",\"actions\":[\"publish\",\"subscribe\"],\"resources\":"
-	"[\"tenants/${tenant}/devices/${device}/#\"]},{\"sid\":\"B-deny\","
-	"\"effect\":\"Deny\",\"actions\":[\"publish\"],\"resources\":"
-	"[\"tenants/${tenant}/devices/${device}/fw\"]}]}";
+    "{\"version\":\"2026-01\",\"statements\":[{\"sid\":\"B\",\"effect\":"
+    "\"Allow\",\"actions\":[\"publish\",\"subscribe\"],\"resources\":"
+    "[\"tenants/${tenant}/devices/${device}/#\"]},{\"sid\":\"B-deny\","
+    "\"effect\":\"Deny\",\"actions\":[\"publish\"],\"resources\":"
+    "[\"tenants/${tenant}/devices/${device}/fw\"]}]}";
 
 static void *reload_reader(void *arg)
 {
@@ -1323,9 +1337,8 @@ START_TEST(test_reload_concurrent)
 	ck_assert_rc(ztp_policy_new(&c.p), ZTP_OK);
 	ck_assert_rc(ztp_policy_load(c.p, gen_a, strlen(gen_a)), ZTP_OK);
 	for (i = 0; i < 4; i++)
-		ck_assert_int_eq(pthread_create(&th[i], NULL, reload_reader,
-						&c),
-				 0);
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, reload_reader, &c), 0);
 	for (i = 0; i < 200; i++) {
 		const char *d = i % 3 == 0 ? gen_a : gen_b;
 
@@ -1348,7 +1361,7 @@ START_TEST(test_reload_concurrent)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ memory */
+/* ------------------------------------------------------------------- memory */
 
 START_TEST(test_load_alloc_failures)
 {
