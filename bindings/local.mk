@@ -20,7 +20,8 @@ python_binding_files = \
 	bindings/python/tests/test_ca.py \
 	bindings/python/tests/test_verifier.py \
 	bindings/python/tests/test_device.py \
-	bindings/python/tests/test_policy.py
+	bindings/python/tests/test_policy.py \
+	bindings/python/tests/test_server.py
 
 go_binding_files = \
 	bindings/go/go.mod \

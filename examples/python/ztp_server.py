@@ -44,6 +44,7 @@ except ImportError:
 
 ENDPOINT = re.compile(r"^/ztp/v1/([a-z][a-z0-9_]{0,31})$")
 DEFAULT_MAX_BODY = 65536
+DEFAULT_MAX_CONNECTIONS = 256
 #: Seconds a client may take for the handshake and for each read.
 IO_TIMEOUT = 30
 
@@ -144,12 +145,31 @@ class Server(http.server.ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, address, tls, verifier, max_body, quiet,
-                 handler=Handler):
+                 handler=Handler, max_connections=DEFAULT_MAX_CONNECTIONS):
         self.tls = tls
         self.verifier = verifier
         self.max_body = max_body
         self.quiet = quiet
+        # One thread per connection: bound them, so that a flood of idle
+        # connections cannot exhaust the process.
+        self.slots = threading.BoundedSemaphore(max_connections)
         super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the connection's own thread, so a
@@ -228,6 +248,10 @@ def main(argv=None, server_class=Server, handler_class=Handler):
     ap.add_argument("--max-body", type=int, default=None, metavar="BYTES",
                     help="largest request body read (default: the "
                     "configuration's max_request_size, else 65536)")
+    ap.add_argument("--max-connections", type=int,
+                    default=DEFAULT_MAX_CONNECTIONS, metavar="N",
+                    help="connections served at once; more are closed "
+                    "(default %d)" % DEFAULT_MAX_CONNECTIONS)
     ap.add_argument("--quiet", action="store_true",
                     help="do not log requests")
     args = ap.parse_args(argv)
@@ -257,7 +281,8 @@ def main(argv=None, server_class=Server, handler_class=Handler):
     server_class.address_family = family
     try:
         httpd = server_class(args.listen, ctx, verifier, max_body,
-                             args.quiet, handler_class)
+                             args.quiet, handler_class,
+                             max(1, args.max_connections))
     except OSError as e:
         print("ztp_server: listen on %s:%d: %s" % (args.listen + (e,)),
               file=sys.stderr)
