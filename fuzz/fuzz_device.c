@@ -17,28 +17,28 @@
  * the seed corpus holds certificates for it, so the checks after the
  * parse (key match, device ID, validity, tenant) are reachable. */
 static const char KEY_PEM[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/d5bzIQrLYZHfwN/\n"
-	"5WT28KU2iI74nbJ6rWaPvvrMxqOhRANCAARv3nggUKwhvkULVmy+qRDJXtnS9PHT\n"
-	"4bD+kfnk1M1yLYf3fzLj/ANWjj9J0W8VcKPDA+9cvIVotnMXZgA9rvO/\n"
-	"-----END PRIVATE KEY-----\n";
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/d5bzIQrLYZHfwN/\n"
+    "5WT28KU2iI74nbJ6rWaPvvrMxqOhRANCAARv3nggUKwhvkULVmy+qRDJXtnS9PHT\n"
+    "4bD+kfnk1M1yLYf3fzLj/ANWjj9J0W8VcKPDA+9cvIVotnMXZgA9rvO/\n"
+    "-----END PRIVATE KEY-----\n";
 
 /* A certificate for the same key naming dev-0001 (issued by a throwaway
  * test CA), written next to the config file so that configurations can
  * refer to it. */
 static const char CERT_PEM[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBwzCCAWqgAwIBAgIUPJM5UyX2xpkFrqM44J9GvE2ib/swCgYIKoZIzj0EAwIw\n"
-	"FDESMBAGA1UEAwwJRnV6eiBSb290MB4XDTI2MTEyNzIyNTQ1OFoXDTM2MTEyNDIy\n"
-	"NTQ1OFowEzERMA8GA1UEAwwIZGV2LTAwMDEwWTATBgcqhkjOPQIBBggqhkjOPQMB\n"
-	"BwNCAARv3nggUKwhvkULVmy+qRDJXtnS9PHT4bD+kfnk1M1yLYf3fzLj/ANWjj9J\n"
-	"0W8VcKPDA+9cvIVotnMXZgA9rvO/o4GaMIGXMAwGA1UdEwEB/wQCMAAwDgYDVR0P\n"
-	"AQH/BAQDAgeAMBMGA1UdJQQMMAoGCCsGAQUFBwMCMCIGA1UdEQQbMBmGF3Vybjp6\n"
-	"dHA6ZGV2aWNlOmRldi0wMDAxMB0GA1UdDgQWBBRNhH7EROFXPYGZsgs4HBFr4TpK\n"
-	"RzAfBgNVHSMEGDAWgBTFO2IfuLqZbu+FPEa28L8v2jHZjzAKBggqhkjOPQQDAgNH\n"
-	"ADBEAiAMqFQGpVrTq++Zrc4axGpLir/e1hZ/5iS8diqmWBywKwIgVSow8lJQo+oR\n"
-	"mmzCAYTH18zc5DakKnvPd/WMogbogSo=\n"
-	"-----END CERTIFICATE-----\n";
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBwzCCAWqgAwIBAgIUPJM5UyX2xpkFrqM44J9GvE2ib/swCgYIKoZIzj0EAwIw\n"
+    "FDESMBAGA1UEAwwJRnV6eiBSb290MB4XDTI2MTEyNzIyNTQ1OFoXDTM2MTEyNDIy\n"
+    "NTQ1OFowEzERMA8GA1UEAwwIZGV2LTAwMDEwWTATBgcqhkjOPQIBBggqhkjOPQMB\n"
+    "BwNCAARv3nggUKwhvkULVmy+qRDJXtnS9PHT4bD+kfnk1M1yLYf3fzLj/ANWjj9J\n"
+    "0W8VcKPDA+9cvIVotnMXZgA9rvO/o4GaMIGXMAwGA1UdEwEB/wQCMAAwDgYDVR0P\n"
+    "AQH/BAQDAgeAMBMGA1UdJQQMMAoGCCsGAQUFBwMCMCIGA1UdEQQbMBmGF3Vybjp6\n"
+    "dHA6ZGV2aWNlOmRldi0wMDAxMB0GA1UdDgQWBBRNhH7EROFXPYGZsgs4HBFr4TpK\n"
+    "RzAfBgNVHSMEGDAWgBTFO2IfuLqZbu+FPEa28L8v2jHZjzAKBggqhkjOPQQDAgNH\n"
+    "ADBEAiAMqFQGpVrTq++Zrc4axGpLir/e1hZ/5iS8diqmWBywKwIgVSow8lJQo+oR\n"
+    "mmzCAYTH18zc5DakKnvPd/WMogbogSo=\n"
+    "-----END CERTIFICATE-----\n";
 
 /* 2026-01-01T00:00:00Z: the seed certificates are valid then. */
 #define FUZZ_NOW INT64_C(1767225600)
@@ -142,10 +142,10 @@ static void answer(const uint8_t *data, size_t size, int kind)
 			/* Accepted: it is for this key and this device, and
 			 * still valid. */
 			FUZZ_ASSERT(is.cert != NULL && is.chain != NULL);
-			FUZZ_ASSERT(EVP_PKEY_eq(X509_get0_pubkey(is.cert),
-						key) == 1);
+			FUZZ_ASSERT(
+			    EVP_PKEY_eq(X509_get0_pubkey(is.cert), key) == 1);
 			FUZZ_ASSERT(ztp__cert_device_id(id, is.cert) ==
-					    ZTP_OK &&
+					ZTP_OK &&
 				    strcmp(id, "dev-0001") == 0);
 			FUZZ_ASSERT(is.not_after > FUZZ_NOW);
 		}

@@ -15,7 +15,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void getters(json_object *o)
 {
-	static const char *const keys[] = {"device_id", "nonce", "csr",
+	static const char *const keys[] = {"device_id", "nonce",	 "csr",
 					   "signature", "factory_chain", NULL};
 	const char *s = NULL;
 	size_t n = 0;
@@ -50,7 +50,7 @@ static void getters(json_object *o)
 	if (sub != NULL) {
 		FUZZ_ASSERT_RC(ztp__json_str(sub, "code", true, 64, &s, &n));
 		FUZZ_ASSERT_RC(
-			ztp__json_int(sub, "retry_after", false, 0, 3600, &i));
+		    ztp__json_int(sub, "retry_after", false, 0, 3600, &i));
 	}
 }
 

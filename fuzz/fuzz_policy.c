@@ -109,12 +109,12 @@ static void with_default(int action, const char *topic, size_t len)
 static void load_document(const char *doc, size_t len)
 {
 	static const char *const topics[] = {
-		"tenants/acme/devices/dev-1/telemetry",
-		"tenants/acme/devices/dev-1/#",
-		"tenants/acme/+/dev-1/cmd",
-		"#",
-		"$SYS/broker/load",
-		"dev-1",
+	    "tenants/acme/devices/dev-1/telemetry",
+	    "tenants/acme/devices/dev-1/#",
+	    "tenants/acme/+/dev-1/cmd",
+	    "#",
+	    "$SYS/broker/load",
+	    "dev-1",
 	};
 	ztp_policy *p = NULL;
 	char *out = NULL;
@@ -127,9 +127,9 @@ static void load_document(const char *doc, size_t len)
 	FUZZ_ASSERT_RC(rc);
 	for (i = 0; i < ZTP__ARRAY_LEN(topics); i++) {
 		for (a = ZTP_POLICY_CONNECT; a <= ZTP_POLICY_RECEIVE; a++) {
-			int d = ztp_policy_authorize(p, "acme", "dev-1",
-						     "dev-1", a, topics[i],
-						     strlen(topics[i]));
+			int d =
+			    ztp_policy_authorize(p, "acme", "dev-1", "dev-1", a,
+						 topics[i], strlen(topics[i]));
 
 			FUZZ_ASSERT(d == ZTP_OK || d == ZTP_EDENIED ||
 				    d == ZTP_EINVAL);
@@ -168,7 +168,8 @@ static void names(const char *s, size_t len)
 	if (sep == NULL)
 		return;
 	tenant = fuzz_cstr((const uint8_t *)s, (size_t)(sep - s));
-	device = fuzz_cstr((const uint8_t *)sep + 1, len - (size_t)(sep - s) - 1);
+	device =
+	    fuzz_cstr((const uint8_t *)sep + 1, len - (size_t)(sep - s) - 1);
 	rc = ztp_policy_namespace(&out, tenant, device);
 	FUZZ_ASSERT_RC(rc);
 	if (rc == ZTP_OK) {

@@ -22,8 +22,8 @@
 
 static hz_vpki pki;
 
-static const char *const endpoints[] = {"challenge", "bootstrap", "register",
-					"", "../bootstrap", "credentials"};
+static const char *const endpoints[] = {
+    "challenge", "bootstrap", "register", "", "../bootstrap", "credentials"};
 
 static void setup(void)
 {
@@ -205,8 +205,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(ztp_store_cert_count(store, &after) == ZTP_OK);
 	if (status != 200) {
 		FUZZ_ASSERT(ztp__json_object(o, "error", true, &err) == ZTP_OK);
-		FUZZ_ASSERT(ztp__json_str(err, "code", true, 64, &code,
-					  NULL) == ZTP_OK);
+		FUZZ_ASSERT(ztp__json_str(err, "code", true, 64, &code, NULL) ==
+			    ZTP_OK);
 		FUZZ_ASSERT(code[0] != '\0');
 		/* Refused: nothing recorded. */
 		FUZZ_ASSERT(after == before);

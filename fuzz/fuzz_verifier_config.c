@@ -55,7 +55,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if (ztp_init() != ZTP_OK || mkdtemp(dir) == NULL ||
 	    ztp_ca_create_root(&cert, &key, "/CN=Fuzz Device CA", NULL, 3650) !=
-		    ZTP_OK)
+		ZTP_OK)
 		abort();
 	atexit(remove_dir);
 	write_file("anchors.pem", HZ_MAKER_ROOT_PEM, strlen(HZ_MAKER_ROOT_PEM));

@@ -70,8 +70,8 @@ static int cmd_init(const char *dir)
 	     *pk = path(dir, "ca.key");
 	int rc;
 
-	rc = ztp_ca_create_root(&cert, &key, "/CN=Crash Test CA", "ec-p256",
-				30);
+	rc =
+	    ztp_ca_create_root(&cert, &key, "/CN=Crash Test CA", "ec-p256", 30);
 	if (rc != ZTP_OK)
 		return fail("create root", rc);
 	if (write_file(pc, cert) != 0 || write_file(pk, key) != 0) {

@@ -32,8 +32,8 @@ typedef void (*hz_check_fn)(void *ctx, int rc);
  * (every point up to budget, then a stride), so the sweep stays bounded.
  * Prints a one-line summary on stderr; returns the number of points run.
  */
-long hz_alloc_sweep(const char *what, hz_op_fn op, hz_check_fn check,
-		    void *ctx, const int *allowed, long budget);
+long hz_alloc_sweep(const char *what, hz_op_fn op, hz_check_fn check, void *ctx,
+		    const int *allowed, long budget);
 
 /*
  * The number of allocation points a sweep tests densely: the default

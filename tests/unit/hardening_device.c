@@ -20,7 +20,7 @@ typedef struct dev_ctx {
 	char *dir;
 	char *cfg;
 	EVP_PKEY *key;
-	char *answer;   /* a certificate answer for key */
+	char *answer;	 /* a certificate answer for key */
 	ztp_device *dev; /* the handle of the step being checked */
 	int idrc;
 } dev_ctx;
@@ -48,8 +48,8 @@ static char *cert_for(EVP_PKEY *key, int64_t *not_after)
 	ck_assert_int_eq(ASN1_INTEGER_set(X509_get_serialNumber(x), 42), 1);
 	n = X509_get_subject_name(x);
 	ck_assert_int_eq(X509_NAME_add_entry_by_txt(
-				 n, "CN", MBSTRING_UTF8,
-				 (const unsigned char *)"dev-0001", -1, -1, 0),
+			     n, "CN", MBSTRING_UTF8,
+			     (const unsigned char *)"dev-0001", -1, -1, 0),
 			 1);
 	ck_assert_int_eq(X509_set_issuer_name(x, n), 1);
 	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notBefore(x), -60));
@@ -95,9 +95,8 @@ static void dev_fixture(dev_ctx *c)
 	ck_assert_ptr_nonnull(o);
 	ck_assert_ptr_nonnull(chain);
 	ck_assert_rc(ztp__json_add_str(o, "certificate", cert), ZTP_OK);
-	ck_assert_int_eq(json_object_array_add(chain,
-					       json_object_new_string(cert)),
-			 0);
+	ck_assert_int_eq(
+	    json_object_array_add(chain, json_object_new_string(cert)), 0);
 	ck_assert_rc(ztp__json_add(o, "chain", chain), ZTP_OK);
 	ck_assert_rc(ztp__json_add_str(o, "not_after", ts), ZTP_OK);
 	ck_assert_rc(ztp__json_dump(&doc, o), ZTP_OK);
@@ -160,14 +159,13 @@ START_TEST(test_alloc_device_config)
 	 * core PEM helpers; EMISMATCH: EVP_PKEY_eq failing for lack of
 	 * memory reads as "the key does not belong to the certificate".
 	 * Both fail closed (see hardening_oom.c for the classification). */
-	static const int codes[] = {ZTP_EPARSE, ZTP_ECRYPTO, ZTP_EIO,
+	static const int codes[] = {ZTP_EPARSE,	   ZTP_ECRYPTO,	 ZTP_EIO,
 				    ZTP_EMISMATCH, ZTP_EPROFILE, ZTP_OK};
 	dev_ctx c = {0};
 
 	dev_fixture(&c);
 	hz_alloc_sweep("device load_config", op_load_config,
-		       check_config_unchanged, &c, codes,
-		       SWEEP_BUDGET);
+		       check_config_unchanged, &c, codes, SWEEP_BUDGET);
 	dev_fixture_free(&c);
 }
 END_TEST

@@ -71,8 +71,8 @@ START_TEST(test_oom_der_not_parse_error)
 	ck_assert_rc(ztp__key_generate(&key, "ec-p256"), ZTP_OK);
 	ck_assert_int_eq(X509_set_version(x, X509_VERSION_3), 1);
 	ck_assert_int_eq(X509_NAME_add_entry_by_txt(
-				 X509_get_subject_name(x), "CN", MBSTRING_UTF8,
-				 (const unsigned char *)"dev-1", -1, -1, 0),
+			     X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+			     (const unsigned char *)"dev-1", -1, -1, 0),
 			 1);
 	ck_assert_int_eq(X509_set_issuer_name(x, X509_get_subject_name(x)), 1);
 	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notBefore(x), 0));
@@ -142,7 +142,7 @@ START_TEST(test_oom_ca_issue_not_csr_fault)
 		ztp__alloc_fail_at(0);
 		ztp_free(pem);
 		ck_assert_msg(rc != ZTP_EPARSE && rc != ZTP_EBADSIG &&
-				      rc != ZTP_EKEYPOLICY,
+				  rc != ZTP_EKEYPOLICY,
 			      "allocation %ld of %ld failed and a valid CSR "
 			      "was refused with %s: %s",
 			      n, total, ztp_status_name(rc),

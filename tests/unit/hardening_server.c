@@ -12,7 +12,7 @@
 
 /* 64 lowercase hex digits: a syntactically valid fingerprint. */
 static const char FP[] =
-	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 void hz_pki_init(hz_pki *p, const char *store_uri)
 {
@@ -22,8 +22,8 @@ void hz_pki_init(hz_pki *p, const char *store_uri)
 	p->dir = ztp_test_tmpdir();
 	ck_assert_ptr_nonnull(p->dir);
 	if (store_uri == NULL) {
-		ck_assert_int_ge(asprintf(&uri, "sqlite:%s/registry.db", p->dir),
-				 0);
+		ck_assert_int_ge(
+		    asprintf(&uri, "sqlite:%s/registry.db", p->dir), 0);
 		store_uri = uri;
 	}
 	ck_assert_rc(ztp_store_open(&p->store, store_uri), ZTP_OK);
@@ -62,8 +62,8 @@ uint64_t hz_cert_count(ztp_store *s)
 
 typedef struct store_ctx {
 	ztp_store *store;
-	unsigned k;       /* distinct records per step */
-	uint64_t certs;   /* certificate count before the step */
+	unsigned k;	/* distinct records per step */
+	uint64_t certs; /* certificate count before the step */
 } store_ctx;
 
 static void id_for(char *out, size_t cap, const char *pfx, unsigned k)
@@ -207,9 +207,9 @@ static void claim_setup(store_ctx *c)
 
 	memset(h, 0x5a, sizeof(h));
 	id_for(id, sizeof(id), "claim", c->k);
-	ck_assert_rc(ztp_store_device_add(c->store, id, FP, NULL, NULL,
-					  1700000000),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_add(c->store, id, FP, NULL, NULL, 1700000000),
+	    ZTP_OK);
 	ck_assert_rc(ztp_store_device_set_state(c->store, id,
 						ZTP_STATE_MANUFACTURED,
 						ZTP_STATE_REGISTERED, NULL),
@@ -237,8 +237,8 @@ static void store_sweeps(const char *uri)
 
 #define SWEEP(name, op, check)                                                 \
 	do {                                                                   \
-		snprintf(label, sizeof(label), "%s %s", dir ? "sqlite" : "memory", \
-			 name);                                                \
+		snprintf(label, sizeof(label), "%s %s",                        \
+			 dir ? "sqlite" : "memory", name);                     \
 		hz_alloc_sweep(label, op, check, &c, store_codes,              \
 			       SWEEP_BUDGET);                                  \
 	} while (0)
@@ -310,9 +310,9 @@ static int op_issue(void *vctx)
 	ca_ctx *c = vctx;
 	char *pem = NULL, *serial = NULL;
 	int64_t na = 0;
-	int rc = ztp_ca_issue_ex(c->pki.ca, &pem, &serial, &na, c->csr,
-				 strlen(c->csr), "dev-fixed", NULL, c->profile,
-				 0);
+	int rc =
+	    ztp_ca_issue_ex(c->pki.ca, &pem, &serial, &na, c->csr,
+			    strlen(c->csr), "dev-fixed", NULL, c->profile, 0);
 
 	if (rc == ZTP_OK) {
 		ck_assert_ptr_nonnull(pem);
@@ -342,13 +342,12 @@ static void check_issue(void *vctx, int rc)
 	 * that the record then stays as an unused serial): one record at
 	 * most, and only for a memory failure (which the PEM encoder
 	 * reports as ZTP_ECRYPTO). */
-	ck_assert_msg(now == c->certs ||
-			      (now == c->certs + 1 &&
-			       (rc == ZTP_ENOMEM || rc == ZTP_ECRYPTO)),
-		      "issue failed with %d but the store went from %llu to "
-		      "%llu certificates",
-		      rc, (unsigned long long)c->certs,
-		      (unsigned long long)now);
+	ck_assert_msg(
+	    now == c->certs || (now == c->certs + 1 &&
+				(rc == ZTP_ENOMEM || rc == ZTP_ECRYPTO)),
+	    "issue failed with %d but the store went from %llu to "
+	    "%llu certificates",
+	    rc, (unsigned long long)c->certs, (unsigned long long)now);
 	if (now != c->certs)
 		c->late_records++;
 	c->certs = now;
@@ -358,7 +357,7 @@ static void ca_issue_sweep(const char *uri, const char *key_type)
 {
 	/* EPARSE: OpenSSL allocation failures inside d2i of the CSR read as
 	 * "invalid DER" (documented code, misleading detail; reported). */
-	static const int codes[] = {ZTP_ECRYPTO, ZTP_ESTORE, ZTP_EPARSE,
+	static const int codes[] = {ZTP_ECRYPTO,    ZTP_ESTORE,	 ZTP_EPARSE,
 				    ZTP_EKEYPOLICY, ZTP_EBADSIG, ZTP_OK};
 	ca_ctx c = {0};
 	char label[96];
@@ -428,9 +427,9 @@ START_TEST(test_alloc_ca_create_load)
 	/* Documented codes of ztp_ca_create_root and ztp_ca_load, plus
 	 * EUNSUPPORTED, which ztp_ca_load returns for a key it cannot
 	 * describe when OpenSSL runs out of memory (not in its list). */
-	static const int codes[] = {ZTP_ECRYPTO, ZTP_EPARSE, ZTP_EINVAL,
-				    ZTP_EKEYPOLICY, ZTP_EPROFILE,
-				    ZTP_EMISMATCH, ZTP_EUNSUPPORTED, ZTP_OK};
+	static const int codes[] = {
+	    ZTP_ECRYPTO,  ZTP_EPARSE,	 ZTP_EINVAL,	   ZTP_EKEYPOLICY,
+	    ZTP_EPROFILE, ZTP_EMISMATCH, ZTP_EUNSUPPORTED, ZTP_OK};
 
 	hz_alloc_sweep("ca_create_root+load", op_create_root, NULL, NULL, codes,
 		       SWEEP_BUDGET);
@@ -469,9 +468,10 @@ START_TEST(test_alloc_ca_revoke_crl)
 			     ZTP_OK);
 		ztp_free(pem);
 		if (i < 2) {
-			ck_assert_rc(ztp_ca_revoke(c.pki.ca, serial,
-						   ZTP_CA_REASON_KEY_COMPROMISE),
-				     ZTP_OK);
+			ck_assert_rc(
+			    ztp_ca_revoke(c.pki.ca, serial,
+					  ZTP_CA_REASON_KEY_COMPROMISE),
+			    ZTP_OK);
 			ztp_free(serial);
 		}
 	}

@@ -13,9 +13,9 @@
 
 /* A root CA loaded into a handle that records into store. */
 typedef struct hz_pki {
-	char *dir;       /* private temp directory, removed by hz_pki_free */
-	char *root_pem;  /* the CA certificate */
-	char *root_key;  /* its key (secret) */
+	char *dir;	/* private temp directory, removed by hz_pki_free */
+	char *root_pem; /* the CA certificate */
+	char *root_key; /* its key (secret) */
 	ztp_ca *ca;
 	ztp_store *store;
 } hz_pki;

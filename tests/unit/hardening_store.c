@@ -123,12 +123,14 @@ START_TEST(test_store_readonly)
 	read_result(fds[0], &rc, &orc, &pem_null);
 	close(fds[0]);
 	fprintf(stderr, "store fault: read-only: open %s, issue %s\n",
-		ztp_status_name(orc), orc == ZTP_OK ? ztp_status_name(rc) : "-");
+		ztp_status_name(orc),
+		orc == ZTP_OK ? ztp_status_name(rc) : "-");
 	/* Either the store refuses to open read-only, or issuance fails:
 	 * never a certificate without its record. */
 	if (orc == ZTP_OK)
-		ck_assert_msg(store_fault_code(rc), "issue on a read-only "
-						    "store returned %d",
+		ck_assert_msg(store_fault_code(rc),
+			      "issue on a read-only "
+			      "store returned %d",
 			      rc);
 	else
 		ck_assert_int_eq(orc, ZTP_ESTORE);
@@ -214,8 +216,9 @@ START_TEST(test_store_full_disk)
 			continue;
 		}
 		ck_assert_int_eq(sscanf(line, "fail %d %d", &rc, &none), 2);
-		ck_assert_msg(store_fault_code(rc), "full disk: issue returned "
-						    "%d",
+		ck_assert_msg(store_fault_code(rc),
+			      "full disk: issue returned "
+			      "%d",
 			      rc);
 		ck_assert_int_eq(none, 1);
 		failures++;
@@ -226,8 +229,9 @@ START_TEST(test_store_full_disk)
 		      "child status %d", status);
 	fprintf(stderr, "store fault: full disk: %u issued, then %u failures\n",
 		issued, failures);
-	ck_assert_msg(failures > 0, "the size limit was never reached "
-				    "(%u issued)",
+	ck_assert_msg(failures > 0,
+		      "the size limit was never reached "
+		      "(%u issued)",
 		      issued);
 	ztp_store_free(s);
 	s = NULL;
@@ -250,11 +254,11 @@ END_TEST
  * exact because nothing else writes. */
 
 typedef enum corruption {
-	CORRUPT_GARBAGE,   /* not a database at all */
-	CORRUPT_TRUNCATE,  /* cut in half */
-	CORRUPT_PAGES,     /* junk over the b-tree header of pages 2.. */
-	CORRUPT_HEADER,    /* the 100-byte header */
-	CORRUPT_FOREIGN,   /* a valid SQLite file of another application */
+	CORRUPT_GARBAGE,  /* not a database at all */
+	CORRUPT_TRUNCATE, /* cut in half */
+	CORRUPT_PAGES,	  /* junk over the b-tree header of pages 2.. */
+	CORRUPT_HEADER,	  /* the 100-byte header */
+	CORRUPT_FOREIGN,  /* a valid SQLite file of another application */
 	CORRUPT__COUNT
 } corruption;
 
@@ -271,8 +275,7 @@ static void corrupt(const char *path, corruption kind)
 	case CORRUPT_GARBAGE:
 		fd = open(path, O_WRONLY | O_TRUNC);
 		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(write(fd, "this is not a database\n", 23),
-				 23);
+		ck_assert_int_eq(write(fd, "this is not a database\n", 23), 23);
 		close(fd);
 		break;
 	case CORRUPT_TRUNCATE:
@@ -282,8 +285,7 @@ static void corrupt(const char *path, corruption kind)
 		fd = open(path, O_WRONLY);
 		ck_assert_int_ge(fd, 0);
 		for (i = 1; (off_t)i * 4096 < st.st_size; i++)
-			ck_assert_int_eq(pwrite(fd, junk, 64,
-						(off_t)i * 4096),
+			ck_assert_int_eq(pwrite(fd, junk, 64, (off_t)i * 4096),
 					 64);
 		close(fd);
 		break;
@@ -323,11 +325,11 @@ START_TEST(test_store_corrupt)
 			char *cmd = NULL;
 
 			ck_assert_int_ge(
-				asprintf(&cmd,
-					 "sqlite3 '%s' 'CREATE TABLE certs(x);"
-					 " INSERT INTO certs VALUES(1);'",
-					 path),
-				0);
+			    asprintf(&cmd,
+				     "sqlite3 '%s' 'CREATE TABLE certs(x);"
+				     " INSERT INTO certs VALUES(1);'",
+				     path),
+			    0);
 			if (system(cmd) != 0) {
 				/* Without the sqlite3 CLI, use the library's
 				 * own knowledge: a garbage file instead. */
@@ -343,8 +345,9 @@ START_TEST(test_store_corrupt)
 		ztp_status_name(rc), rc == ZTP_OK ? "" : ": ",
 		rc == ZTP_OK ? "" : ztp_error_last_message());
 	if (rc != ZTP_OK) {
-		ck_assert_msg(rc == ZTP_ESTORE, "corruption %d: open gave %d "
-						"(%s)",
+		ck_assert_msg(rc == ZTP_ESTORE,
+			      "corruption %d: open gave %d "
+			      "(%s)",
 			      kind, rc, ztp_error_last_message());
 		ck_assert_ptr_null(s);
 		goto done;
@@ -365,8 +368,8 @@ START_TEST(test_store_corrupt)
 			ok++;
 		} else {
 			ck_assert_msg(store_fault_code(rc) || rc == ZTP_EEXISTS,
-				      "corruption %d: issue gave %d (%s)",
-				      kind, rc, ztp_error_last_message());
+				      "corruption %d: issue gave %d (%s)", kind,
+				      rc, ztp_error_last_message());
 			ck_assert_ptr_null(pem);
 			ck_assert_ptr_null(serial);
 		}
@@ -374,14 +377,14 @@ START_TEST(test_store_corrupt)
 		ztp_free(serial);
 		pem = serial = NULL;
 	}
-	fprintf(stderr, "store fault: corruption %d: %d of 20 issued (each "
-			"recorded)\n",
+	fprintf(stderr,
+		"store fault: corruption %d: %d of 20 issued (each "
+		"recorded)\n",
 		(int)kind, ok);
 	rc = ztp_store_cert_count(s, &n);
 	ck_assert_msg(rc == ZTP_OK || rc == ZTP_ESTORE, "count gave %d", rc);
 	rc = ztp_store_device_get(s, "dev-1", &json);
-	ck_assert_msg(rc == ZTP_ENOTFOUND || rc == ZTP_ESTORE ||
-			      rc == ZTP_OK,
+	ck_assert_msg(rc == ZTP_ENOTFOUND || rc == ZTP_ESTORE || rc == ZTP_OK,
 		      "device_get gave %d", rc);
 	ztp_free(json);
 	ztp_ca_set_store(p.ca, NULL);

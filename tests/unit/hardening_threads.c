@@ -17,7 +17,7 @@
 #define PER_THREAD 12
 
 static const char FP[] =
-	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /* All threads start their racing call together. */
 typedef struct gate {
@@ -74,7 +74,8 @@ static void issue_race(const char *uri, bool same_device)
 	csr = hz_csr("ec-p256", "x");
 	ck_assert_ptr_nonnull(csr);
 	for (i = 0; i < NTHREADS; i++) {
-		snprintf(devs[i], sizeof(devs[i]), "dev-%d", same_device ? 0 : i);
+		snprintf(devs[i], sizeof(devs[i]), "dev-%d",
+			 same_device ? 0 : i);
 		if (!same_device || i == 0)
 			ck_assert_rc(ztp_store_device_add(p.store, devs[i], FP,
 							  NULL, NULL,
@@ -89,9 +90,8 @@ static void issue_race(const char *uri, bool same_device)
 		jobs[i].csr = csr;
 		jobs[i].device = devs[i];
 		jobs[i].g = &g;
-		ck_assert_int_eq(pthread_create(&t[i], NULL, issue_thread,
-						&jobs[i]),
-				 0);
+		ck_assert_int_eq(
+		    pthread_create(&t[i], NULL, issue_thread, &jobs[i]), 0);
 	}
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
@@ -108,7 +108,8 @@ static void issue_race(const char *uri, bool same_device)
 		ck_assert_ptr_nonnull(all[i]);
 		if (i > 0)
 			ck_assert_str_ne(all[i - 1], all[i]);
-		ck_assert_rc(ztp_store_cert_get(p.store, all[i], &json), ZTP_OK);
+		ck_assert_rc(ztp_store_cert_get(p.store, all[i], &json),
+			     ZTP_OK);
 		ztp_free(json);
 		json = NULL;
 	}
@@ -127,7 +128,8 @@ START_TEST(test_threads_ca_issue)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ store races */
+/* ------------------------------------------------------------------ store
+ * races */
 
 typedef struct race_job {
 	ztp_store *store;
@@ -179,8 +181,8 @@ static void *claim_thread(void *arg)
 	for (r = 0; r < 16; r++) {
 		snprintf(id, sizeof(id), "race-%d", r);
 		pthread_barrier_wait(&j->g->barrier);
-		j->rc[r] = ztp_store_claim_take(j->store, id, h, sizeof(h),
-						tenant);
+		j->rc[r] =
+		    ztp_store_claim_take(j->store, id, h, sizeof(h), tenant);
 	}
 	return NULL;
 }
@@ -227,9 +229,8 @@ static void store_race(const char *uri, bool shared)
 			memset(&jobs[i], 0, sizeof(jobs[i]));
 			jobs[i].store = stores[i];
 			jobs[i].g = &g;
-			ck_assert_int_eq(pthread_create(&t[i], NULL, fns[f],
-							&jobs[i]),
-					 0);
+			ck_assert_int_eq(
+			    pthread_create(&t[i], NULL, fns[f], &jobs[i]), 0);
 		}
 		for (i = 0; i < NTHREADS; i++)
 			pthread_join(t[i], NULL);
@@ -241,16 +242,15 @@ static void store_race(const char *uri, bool shared)
 					wins++;
 				else
 					ck_assert_msg(
-						jobs[i].rc[r] == lose[f] ||
-							(f == 2 &&
-							 jobs[i].rc[r] ==
-								 ZTP_ESTATE),
-						"race %d round %d: %d", f, r,
-						jobs[i].rc[r]);
+					    jobs[i].rc[r] == lose[f] ||
+						(f == 2 &&
+						 jobs[i].rc[r] == ZTP_ESTATE),
+					    "race %d round %d: %d", f, r,
+					    jobs[i].rc[r]);
 			}
 			ck_assert_msg(wins == 1,
-				      "race %d round %d: %d winners (%s)", f,
-				      r, wins, shared ? "shared" : "handles");
+				      "race %d round %d: %d winners (%s)", f, r,
+				      wins, shared ? "shared" : "handles");
 		}
 	}
 	for (i = 0; i < NTHREADS; i++)
@@ -291,8 +291,7 @@ static void *decide_thread(void *arg)
 	while (!atomic_load(j->stop)) {
 		/* Allowed by both documents: never denied mid-reload. */
 		rc = ztp_policy_authorize(j->p, "acme", "dev-1", "dev-1",
-					  ZTP_POLICY_PUBLISH, OWN,
-					  strlen(OWN));
+					  ZTP_POLICY_PUBLISH, OWN, strlen(OWN));
 		if (rc != ZTP_OK)
 			j->bad++;
 		/* Allowed by one document only: either answer. */
@@ -315,11 +314,11 @@ static void *decide_thread(void *arg)
 START_TEST(test_threads_policy_reload)
 {
 	static const char deny_telemetry[] =
-		"{\"version\":\"2026-01\",\"statements\":["
-		"{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
-		"\"resources\":[\"tenants/${tenant}/devices/${device}/#\"]},"
-		"{\"effect\":\"Deny\",\"actions\":[\"publish\"],"
-		"\"resources\":[\"tenants/${tenant}/devices/+/telemetry\"]}]}";
+	    "{\"version\":\"2026-01\",\"statements\":["
+	    "{\"effect\":\"Allow\",\"actions\":[\"publish\"],"
+	    "\"resources\":[\"tenants/${tenant}/devices/${device}/#\"]},"
+	    "{\"effect\":\"Deny\",\"actions\":[\"publish\"],"
+	    "\"resources\":[\"tenants/${tenant}/devices/+/telemetry\"]}]}";
 	policy_job jobs[NTHREADS - 1];
 	pthread_t t[NTHREADS - 1];
 	atomic_int stop = 0;
@@ -334,9 +333,8 @@ START_TEST(test_threads_policy_reload)
 		memset(&jobs[i], 0, sizeof(jobs[i]));
 		jobs[i].p = p;
 		jobs[i].stop = &stop;
-		ck_assert_int_eq(pthread_create(&t[i], NULL, decide_thread,
-						&jobs[i]),
-				 0);
+		ck_assert_int_eq(
+		    pthread_create(&t[i], NULL, decide_thread, &jobs[i]), 0);
 	}
 	for (r = 0; r < 200; r++) {
 		const char *d = r % 2 ? deny_telemetry : deflt;

@@ -37,8 +37,8 @@ long hz_sweep_budget(long dflt)
 	return (end != NULL && *end == '\0' && v > 0) ? v : dflt;
 }
 
-long hz_alloc_sweep(const char *what, hz_op_fn op, hz_check_fn check,
-		    void *ctx, const int *allowed, long budget)
+long hz_alloc_sweep(const char *what, hz_op_fn op, hz_check_fn check, void *ctx,
+		    const int *allowed, long budget)
 {
 	long total, n, step, points = 0, limit;
 	int rc, seen[-ZTP_STATUS_MIN + 1];
@@ -165,8 +165,8 @@ static void sq_shutdown(void *ctx)
 int hz_sqlite_hook(void)
 {
 	static const sqlite3_mem_methods m = {
-		sq_malloc, sq_free, sq_realloc, sq_size,
-		sq_roundup, sq_init, sq_shutdown, NULL};
+	    sq_malloc,	sq_free, sq_realloc,  sq_size,
+	    sq_roundup, sq_init, sq_shutdown, NULL};
 
 	return sqlite3_config(SQLITE_CONFIG_MALLOC, &m) == SQLITE_OK ? 0 : -1;
 }
@@ -196,8 +196,8 @@ char *hz_csr(const char *key_type, const char *cn)
 				       0) != 1 ||
 	    X509_REQ_set_pubkey(req, key) != 1)
 		goto done;
-	md = EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL
-							    : EVP_sha256();
+	md =
+	    EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
 	if (X509_REQ_sign(req, key, md) <= 0)
 		goto done;
 	if (ztp__csr_to_pem(&pem, req) != ZTP_OK)

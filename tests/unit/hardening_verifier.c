@@ -148,7 +148,7 @@ START_TEST(test_alloc_verifier_bootstrap)
 				misclassified++;
 				if (strstr(seen, code) == NULL &&
 				    strlen(seen) + strlen(code) + 8 <
-					    sizeof(seen))
+					sizeof(seen))
 					snprintf(seen + strlen(seen),
 						 sizeof(seen) - strlen(seen),
 						 " %d:%.60s", status, code);
@@ -217,9 +217,8 @@ static void run_boot_jobs(boot_job *jobs, int n)
 	pthread_barrier_init(&b, NULL, (unsigned)n);
 	for (i = 0; i < n; i++) {
 		jobs[i].barrier = &b;
-		ck_assert_int_eq(pthread_create(&t[i], NULL, boot_thread,
-						&jobs[i]),
-				 0);
+		ck_assert_int_eq(
+		    pthread_create(&t[i], NULL, boot_thread, &jobs[i]), 0);
 	}
 	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
@@ -242,8 +241,8 @@ START_TEST(test_threads_one_nonce)
 		ck_assert_rc(hz_vpki_nonce(&p, HZ_VPKI_DEVICE, &nonce), ZTP_OK);
 		for (i = 0; i < NBOOT; i++) {
 			ck_assert_rc(hz_vpki_bootstrap_body(
-					     &bodies[i], NULL, HZ_VPKI_DEVICE,
-					     p.fkey, HZ_FACTORY_PEM, nonce),
+					 &bodies[i], NULL, HZ_VPKI_DEVICE,
+					 p.fkey, HZ_FACTORY_PEM, nonce),
 				     ZTP_OK);
 			memset(&jobs[i], 0, sizeof(jobs[i]));
 			jobs[i].p = &p;
@@ -258,10 +257,9 @@ START_TEST(test_threads_one_nonce)
 				wins++;
 			else
 				ck_assert_msg(strcmp(error_code(jobs[i].resp),
-						     "challenge_replayed") ==
-						      0,
-					      "loser got %d %s",
-					      jobs[i].status, jobs[i].resp);
+						     "challenge_replayed") == 0,
+					      "loser got %d %s", jobs[i].status,
+					      jobs[i].resp);
 			ztp_free(jobs[i].resp);
 			ztp_free(bodies[i]);
 		}
@@ -312,9 +310,9 @@ START_TEST(test_threads_many_devices)
 		ck_assert_rc(ztp__json_parse(&o, jobs[i].resp,
 					     strlen(jobs[i].resp), 1 << 20, 0),
 			     ZTP_OK);
-		ck_assert_rc(ztp__json_str(o, "certificate", true, 65536, &pem,
-					   NULL),
-			     ZTP_OK);
+		ck_assert_rc(
+		    ztp__json_str(o, "certificate", true, 65536, &pem, NULL),
+		    ZTP_OK);
 		ck_assert_rc(ztp__pem_cert(&x, pem, strlen(pem)), ZTP_OK);
 		ck_assert_rc(ztp__cert_device_id(got, x), ZTP_OK);
 		snprintf(id, sizeof(id), "dev-t%d", i);

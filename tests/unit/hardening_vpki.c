@@ -10,63 +10,63 @@
 
 /* Generated once with the openssl CLI; P-256 throughout. */
 const char HZ_MAKER_ROOT_PEM[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBmTCCAT+gAwIBAgIUbYr5eamqgwgaZVF6TXYNbw4b8dwwCgYIKoZIzj0EAwIw\n"
-	"GjEYMBYGA1UEAwwPRnV6eiBNYWtlciBSb290MB4XDTI2MTEyNzIyNTkwNVoXDTQ2\n"
-	"MTEyMjIyNTkwNVowGjEYMBYGA1UEAwwPRnV6eiBNYWtlciBSb290MFkwEwYHKoZI\n"
-	"zj0CAQYIKoZIzj0DAQcDQgAEpV+2NO0A9sQD9sjCLYqoSSh+Vcd6GtJV+fQ50rCt\n"
-	"A/KLpwl5kXjWIVLgb3Fm+IhKLhey28WjwF9kbeGdb34lHKNjMGEwHQYDVR0OBBYE\n"
-	"FKYZIEB2ccPjbEpGWDs/uuWFwZscMB8GA1UdIwQYMBaAFKYZIEB2ccPjbEpGWDs/\n"
-	"uuWFwZscMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM49\n"
-	"BAMCA0gAMEUCIQD+6glUSMu6RuWCV5fkrunI5NS3coiRUy2julkyIh8hNQIga0Af\n"
-	"UKqhQuj9W/4L88rjvYNk+YByKs3YnSKU5UQT2kg=\n"
-	"-----END CERTIFICATE-----\n";
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBmTCCAT+gAwIBAgIUbYr5eamqgwgaZVF6TXYNbw4b8dwwCgYIKoZIzj0EAwIw\n"
+    "GjEYMBYGA1UEAwwPRnV6eiBNYWtlciBSb290MB4XDTI2MTEyNzIyNTkwNVoXDTQ2\n"
+    "MTEyMjIyNTkwNVowGjEYMBYGA1UEAwwPRnV6eiBNYWtlciBSb290MFkwEwYHKoZI\n"
+    "zj0CAQYIKoZIzj0DAQcDQgAEpV+2NO0A9sQD9sjCLYqoSSh+Vcd6GtJV+fQ50rCt\n"
+    "A/KLpwl5kXjWIVLgb3Fm+IhKLhey28WjwF9kbeGdb34lHKNjMGEwHQYDVR0OBBYE\n"
+    "FKYZIEB2ccPjbEpGWDs/uuWFwZscMB8GA1UdIwQYMBaAFKYZIEB2ccPjbEpGWDs/\n"
+    "uuWFwZscMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM49\n"
+    "BAMCA0gAMEUCIQD+6glUSMu6RuWCV5fkrunI5NS3coiRUy2julkyIh8hNQIga0Af\n"
+    "UKqhQuj9W/4L88rjvYNk+YByKs3YnSKU5UQT2kg=\n"
+    "-----END CERTIFICATE-----\n";
 
 const char HZ_MAKER_ISSUING_PEM[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBnzCCAUWgAwIBAgIUApleTMQzq8bY8++KeHBBv3PHNy4wCgYIKoZIzj0EAwIw\n"
-	"GjEYMBYGA1UEAwwPRnV6eiBNYWtlciBSb290MB4XDTI2MTEyNzIyNTkwNVoXDTQ2\n"
-	"MDEyNjIyNTkwNVowHTEbMBkGA1UEAwwSRnV6eiBNYWtlciBJc3N1aW5nMFkwEwYH\n"
-	"KoZIzj0CAQYIKoZIzj0DAQcDQgAEVcaq5WGnYkGS9v1SxYeDxLP4z9Gy6Nm+WC5n\n"
-	"7yMdFT9JUCuZn8lcYV+q8sFcXwFPtScLOsrXaqJKk3tBkjZ9MaNmMGQwEgYDVR0T\n"
-	"AQH/BAgwBgEB/wIBADAOBgNVHQ8BAf8EBAMCAQYwHQYDVR0OBBYEFEEuyp5IJovQ\n"
-	"ezGgyrgLqv+D5F01MB8GA1UdIwQYMBaAFKYZIEB2ccPjbEpGWDs/uuWFwZscMAoG\n"
-	"CCqGSM49BAMCA0gAMEUCIHb0sQWlbc8D9oJOubcAjHkbFoOBtsEfm+HQw9C5d3fN\n"
-	"AiEAvT35Kbp040xBGnh+zH3YOVJ9HwffDamJfVkORayANyI=\n"
-	"-----END CERTIFICATE-----\n";
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBnzCCAUWgAwIBAgIUApleTMQzq8bY8++KeHBBv3PHNy4wCgYIKoZIzj0EAwIw\n"
+    "GjEYMBYGA1UEAwwPRnV6eiBNYWtlciBSb290MB4XDTI2MTEyNzIyNTkwNVoXDTQ2\n"
+    "MDEyNjIyNTkwNVowHTEbMBkGA1UEAwwSRnV6eiBNYWtlciBJc3N1aW5nMFkwEwYH\n"
+    "KoZIzj0CAQYIKoZIzj0DAQcDQgAEVcaq5WGnYkGS9v1SxYeDxLP4z9Gy6Nm+WC5n\n"
+    "7yMdFT9JUCuZn8lcYV+q8sFcXwFPtScLOsrXaqJKk3tBkjZ9MaNmMGQwEgYDVR0T\n"
+    "AQH/BAgwBgEB/wIBADAOBgNVHQ8BAf8EBAMCAQYwHQYDVR0OBBYEFEEuyp5IJovQ\n"
+    "ezGgyrgLqv+D5F01MB8GA1UdIwQYMBaAFKYZIEB2ccPjbEpGWDs/uuWFwZscMAoG\n"
+    "CCqGSM49BAMCA0gAMEUCIHb0sQWlbc8D9oJOubcAjHkbFoOBtsEfm+HQw9C5d3fN\n"
+    "AiEAvT35Kbp040xBGnh+zH3YOVJ9HwffDamJfVkORayANyI=\n"
+    "-----END CERTIFICATE-----\n";
 
 static const char MAKER_ISSUING_KEY_PEM[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgHyLbXYA+jlCJtL9z\n"
-	"qjrvEgONgbyGF50hH/ZQlNLgERKhRANCAARVxqrlYadiQZL2/VLFh4PEs/jP0bLo\n"
-	"2b5YLmfvIx0VP0lQK5mfyVxhX6rywVxfAU+1Jws6ytdqokqTe0GSNn0x\n"
-	"-----END PRIVATE KEY-----\n";
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgHyLbXYA+jlCJtL9z\n"
+    "qjrvEgONgbyGF50hH/ZQlNLgERKhRANCAARVxqrlYadiQZL2/VLFh4PEs/jP0bLo\n"
+    "2b5YLmfvIx0VP0lQK5mfyVxhX6rywVxfAU+1Jws6ytdqokqTe0GSNn0x\n"
+    "-----END PRIVATE KEY-----\n";
 
 const char HZ_FACTORY_PEM[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBzTCCAXOgAwIBAgIUGizg8xASTUfR3aQ+u2CHnD9wCtYwCgYIKoZIzj0EAwIw\n"
-	"HTEbMBkGA1UEAwwSRnV6eiBNYWtlciBJc3N1aW5nMB4XDTI2MTEyNzIyNTkwNloX\n"
-	"DTQwMDgwNTIyNTkwNlowEzERMA8GA1UEAwwIZGV2LTAwMDEwWTATBgcqhkjOPQIB\n"
-	"BggqhkjOPQMBBwNCAAT3BCsCxNkybbd788de6BNmx8GF7kRNf1ZhiCPMJ11QELyR\n"
-	"6uqmEt89k2vcZrLSR93wmEh9mM1UKb4+zShcCijPo4GaMIGXMAwGA1UdEwEB/wQC\n"
-	"MAAwDgYDVR0PAQH/BAQDAgeAMBMGA1UdJQQMMAoGCCsGAQUFBwMCMB0GA1UdDgQW\n"
-	"BBQkW/3zi55ThAVaHsx3kAczUMjrBTAfBgNVHSMEGDAWgBRBLsqeSCaL0HsxoMq4\n"
-	"C6r/g+RdNTAiBgNVHREEGzAZhhd1cm46enRwOmRldmljZTpkZXYtMDAwMTAKBggq\n"
-	"hkjOPQQDAgNIADBFAiEAouQkd8AuFX1h0j76KYCBlVOtFrfKGPSvnjoH/Pze/jMC\n"
-	"ICNhKonc8WuH6WZYVHLqIhYQAQFrjfWRZ9ULVpKHFyvf\n"
-	"-----END CERTIFICATE-----\n";
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBzTCCAXOgAwIBAgIUGizg8xASTUfR3aQ+u2CHnD9wCtYwCgYIKoZIzj0EAwIw\n"
+    "HTEbMBkGA1UEAwwSRnV6eiBNYWtlciBJc3N1aW5nMB4XDTI2MTEyNzIyNTkwNloX\n"
+    "DTQwMDgwNTIyNTkwNlowEzERMA8GA1UEAwwIZGV2LTAwMDEwWTATBgcqhkjOPQIB\n"
+    "BggqhkjOPQMBBwNCAAT3BCsCxNkybbd788de6BNmx8GF7kRNf1ZhiCPMJ11QELyR\n"
+    "6uqmEt89k2vcZrLSR93wmEh9mM1UKb4+zShcCijPo4GaMIGXMAwGA1UdEwEB/wQC\n"
+    "MAAwDgYDVR0PAQH/BAQDAgeAMBMGA1UdJQQMMAoGCCsGAQUFBwMCMB0GA1UdDgQW\n"
+    "BBQkW/3zi55ThAVaHsx3kAczUMjrBTAfBgNVHSMEGDAWgBRBLsqeSCaL0HsxoMq4\n"
+    "C6r/g+RdNTAiBgNVHREEGzAZhhd1cm46enRwOmRldmljZTpkZXYtMDAwMTAKBggq\n"
+    "hkjOPQQDAgNIADBFAiEAouQkd8AuFX1h0j76KYCBlVOtFrfKGPSvnjoH/Pze/jMC\n"
+    "ICNhKonc8WuH6WZYVHLqIhYQAQFrjfWRZ9ULVpKHFyvf\n"
+    "-----END CERTIFICATE-----\n";
 
 const char HZ_FACTORY_KEY_PEM[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgt1DJCBwmwxeW6Gp9\n"
-	"uz6OpNBLLXIxrPM4pYjaVenpyF2hRANCAAT3BCsCxNkybbd788de6BNmx8GF7kRN\n"
-	"f1ZhiCPMJ11QELyR6uqmEt89k2vcZrLSR93wmEh9mM1UKb4+zShcCijP\n"
-	"-----END PRIVATE KEY-----\n";
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgt1DJCBwmwxeW6Gp9\n"
+    "uz6OpNBLLXIxrPM4pYjaVenpyF2hRANCAAT3BCsCxNkybbd788de6BNmx8GF7kRN\n"
+    "f1ZhiCPMJ11QELyR6uqmEt89k2vcZrLSR93wmEh9mM1UKb4+zShcCijP\n"
+    "-----END PRIVATE KEY-----\n";
 
 const uint8_t HZ_VPKI_SECRET[32] = {
-	0x7a, 0x74, 0x70, 0x2d, 0x66, 0x75, 0x7a, 0x7a, 0x2d, 0x73, 0x65,
-	0x63, 0x72, 0x65, 0x74, 0x2d, 0x6e, 0x6f, 0x74, 0x2d, 0x66, 0x6f,
-	0x72, 0x2d, 0x75, 0x73, 0x65, 0x2d, 0x30, 0x30, 0x30, 0x31};
+    0x7a, 0x74, 0x70, 0x2d, 0x66, 0x75, 0x7a, 0x7a, 0x2d, 0x73, 0x65,
+    0x63, 0x72, 0x65, 0x74, 0x2d, 0x6e, 0x6f, 0x74, 0x2d, 0x66, 0x6f,
+    0x72, 0x2d, 0x75, 0x73, 0x65, 0x2d, 0x30, 0x30, 0x30, 0x31};
 
 void hz_vpki_free(hz_vpki *p)
 {
@@ -127,8 +127,7 @@ cleanup:
 	return rc;
 }
 
-static int make_csr(char **pem, uint8_t hash[32], EVP_PKEY *key,
-		    const char *cn)
+static int make_csr(char **pem, uint8_t hash[32], EVP_PKEY *key, const char *cn)
 {
 	int rc = ZTP_OK;
 	X509_REQ *req = NULL;
@@ -139,12 +138,11 @@ static int make_csr(char **pem, uint8_t hash[32], EVP_PKEY *key,
 	req = X509_REQ_new();
 	ZTP_ENSURE(req != NULL, ZTP_ENOMEM, "csr");
 	ZTP_ENSURE(X509_REQ_set_version(req, 0) == 1 &&
-			   X509_NAME_add_entry_by_txt(
-				   X509_REQ_get_subject_name(req), "CN",
-				   MBSTRING_UTF8, (const unsigned char *)cn,
-				   -1, -1, 0) == 1 &&
-			   X509_REQ_set_pubkey(req, key) == 1 &&
-			   X509_REQ_sign(req, key, EVP_sha256()) > 0,
+		       X509_NAME_add_entry_by_txt(
+			   X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+			   (const unsigned char *)cn, -1, -1, 0) == 1 &&
+		       X509_REQ_set_pubkey(req, key) == 1 &&
+		       X509_REQ_sign(req, key, EVP_sha256()) > 0,
 		   ZTP_ECRYPTO, "csr");
 	n = i2d_X509_REQ(req, &der);
 	ZTP_ENSURE(n > 0, ZTP_ECRYPTO, "csr der");
@@ -195,8 +193,8 @@ int hz_vpki_nonce(hz_vpki *p, const char *id, char **nonce)
 	snprintf(body, sizeof(body), "{\"device_id\":\"%s\"}", id);
 	ZTP_CHECK(ztp_verifier_handle(p->v, &status, &resp, "challenge", body,
 				      strlen(body), NULL, 0));
-	ZTP_ENSURE(status == 200, ZTP_EDENIED, "challenge: HTTP %d: %s",
-		   status, resp);
+	ZTP_ENSURE(status == 200, ZTP_EDENIED, "challenge: HTTP %d: %s", status,
+		   resp);
 	ZTP_CHECK(ztp__json_parse(&o, resp, strlen(resp), 65536, 0));
 	ZTP_CHECK(ztp__json_str(o, "nonce", true, 256, &n, NULL));
 	*nonce = ztp__strdup(n);

@@ -21,19 +21,19 @@
 
 extern const char HZ_MAKER_ROOT_PEM[];
 extern const char HZ_MAKER_ISSUING_PEM[];
-extern const char HZ_FACTORY_PEM[];     /* names HZ_VPKI_DEVICE */
+extern const char HZ_FACTORY_PEM[]; /* names HZ_VPKI_DEVICE */
 extern const char HZ_FACTORY_KEY_PEM[];
 /* The fixed 32-byte challenge secret. */
 extern const uint8_t HZ_VPKI_SECRET[32];
 
 typedef struct hz_vpki {
-	int64_t clock;        /* the verifier's and device CA's fixed clock */
-	ztp_store *store;     /* registry */
-	ztp_ca *dca;          /* device CA, records into store */
-	ztp_ca *maker;        /* manufacturer issuing CA (for more devices) */
+	int64_t clock;	  /* the verifier's and device CA's fixed clock */
+	ztp_store *store; /* registry */
+	ztp_ca *dca;	  /* device CA, records into store */
+	ztp_ca *maker;	  /* manufacturer issuing CA (for more devices) */
 	ztp_store *maker_store;
 	ztp_verifier *v;
-	EVP_PKEY *fkey;       /* factory key of HZ_VPKI_DEVICE */
+	EVP_PKEY *fkey; /* factory key of HZ_VPKI_DEVICE */
 } hz_vpki;
 
 /* store_uri: "memory:" or "sqlite:PATH". Enrolls HZ_VPKI_DEVICE. */

@@ -33,14 +33,15 @@ void hz_add_device_tests(Suite *s);
 
 #define SWEEP_BUDGET 400
 
-/* ------------------------------------------------------------------ core sweeps */
+/* ------------------------------------------------------------------ core
+ * sweeps */
 
 static const char BOOTSTRAP_REQ[] =
-	"{\"device_id\":\"dev-0001\",\"nonce\":\"bm9uY2U\","
-	"\"csr\":\"-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\\n-----END "
-	"CERTIFICATE REQUEST-----\\n\",\"factory_cert\":\"x\","
-	"\"factory_chain\":[\"a\",\"b\",\"c\"],\"signature\":\"AAAA\","
-	"\"meta\":{\"n\":[1,2.5,true,null,{\"k\":\"\\u00e9\"}]}}";
+    "{\"device_id\":\"dev-0001\",\"nonce\":\"bm9uY2U\","
+    "\"csr\":\"-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\\n-----END "
+    "CERTIFICATE REQUEST-----\\n\",\"factory_cert\":\"x\","
+    "\"factory_chain\":[\"a\",\"b\",\"c\"],\"signature\":\"AAAA\","
+    "\"meta\":{\"n\":[1,2.5,true,null,{\"k\":\"\\u00e9\"}]}}";
 
 static int op_json(void *ctx)
 {
@@ -126,8 +127,8 @@ static void pem_fixture(pem_ctx *c)
 	ck_assert_int_eq(ASN1_INTEGER_set(X509_get_serialNumber(x), 7), 1);
 	n = X509_get_subject_name(x);
 	ck_assert_int_eq(X509_NAME_add_entry_by_txt(
-				 n, "CN", MBSTRING_UTF8,
-				 (const unsigned char *)"dev-0001", -1, -1, 0),
+			     n, "CN", MBSTRING_UTF8,
+			     (const unsigned char *)"dev-0001", -1, -1, 0),
 			 1);
 	ck_assert_int_eq(X509_set_issuer_name(x, n), 1);
 	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notBefore(x), 0));
@@ -263,15 +264,16 @@ START_TEST(test_alloc_files)
 	c.dir = ztp_test_tmpdir();
 	ck_assert_ptr_nonnull(c.dir);
 	c.path = ztp_test_path(c.dir, "state.json");
-	hz_alloc_sweep("file write_atomic+read", op_file, check_file, &c,
-		       codes, SWEEP_BUDGET);
+	hz_alloc_sweep("file write_atomic+read", op_file, check_file, &c, codes,
+		       SWEEP_BUDGET);
 	ztp_test_rmtree(c.dir);
 	free(c.path);
 	free(c.dir);
 }
 END_TEST
 
-/* ------------------------------------------------------------------ fuzz regressions */
+/* ------------------------------------------------------------------ fuzz
+ * regressions */
 
 /*
  * Inputs the fuzzers (fuzz/) found or that guard the invariants they
@@ -282,8 +284,10 @@ START_TEST(test_fuzz_json_roundtrip)
 	/* What the library serialises it can parse back, for every
 	 * document it accepts (the json harness's invariant). */
 	static const char *const docs[] = {
-		"{\"a\":1e300}", "[-0.0,1E-7,123456789012345678901234567890]",
-		"\"\\ud83d\\ude00\\u00e9\\/\"", "{\"\":{\"\":[]}}",
+	    "{\"a\":1e300}",
+	    "[-0.0,1E-7,123456789012345678901234567890]",
+	    "\"\\ud83d\\ude00\\u00e9\\/\"",
+	    "{\"\":{\"\":[]}}",
 	};
 	json_object *o = NULL, *back = NULL;
 	char *dump = NULL;
