@@ -172,10 +172,11 @@ ZTP_EXTERN void ztp_ca_free(ztp_ca *ca);
  *                    NULL for none; borrowed
  * @param passphrase  for an encrypted key, or NULL; borrowed
  * @return #ZTP_OK, #ZTP_EINVAL (also: an encrypted key without a
- *         passphrase), #ZTP_ESTATE, #ZTP_EPARSE (malformed PEM), #ZTP_ETOOBIG,
- * #ZTP_EPROFILE (not a CA certificate), #ZTP_EMISMATCH (key does not match
- * certificate), #ZTP_EKEYPOLICY (unsupported CA key), #ZTP_EUNTRUSTED (chain
- * does not link up), #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ *         passphrase), #ZTP_ESTATE, #ZTP_EPARSE (malformed PEM),
+ *         #ZTP_ETOOBIG, #ZTP_ECRYPTO (wrong passphrase, OpenSSL failure),
+ *         #ZTP_EPROFILE (not a CA certificate), #ZTP_EMISMATCH (key does
+ *         not match certificate), #ZTP_EKEYPOLICY (unsupported CA key),
+ *         #ZTP_EUNTRUSTED (chain does not link up), #ZTP_ENOMEM.
  * @par Thread safety: configuration call (see file description).
  * @since 0.1.0
  */
