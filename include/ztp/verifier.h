@@ -150,6 +150,17 @@ ZTP_EXTERN int ztp_verifier_set_bootstrap_lifetime(ztp_verifier *v,
 						   int64_t seconds);
 
 /**
+ * Set the lifetime of operational certificates (`credentials`, `rotate`).
+ * @param seconds 3600..315360000 (10 years); the default is the
+ *        `operational` profile's (365 days)
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_operational_lifetime(ztp_verifier *v,
+						     int64_t seconds);
+
+/**
  * Set the clock-skew leeway: certificate validity windows and challenge
  * lifetimes are widened by this many seconds on both ends.
  * @param seconds 0..3600
@@ -255,8 +266,12 @@ ZTP_EXTERN int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn,
  *                            an error response is
  *                            `{"error":{"code":"…","message":"…"}}` with
  *                            `"retry_after":N` for `rate_limited`
- * @param endpoint       `"challenge"` or `"bootstrap"`; other names get
- *                       404 `unknown_endpoint`
+ * @param endpoint       `"challenge"`, `"bootstrap"`, `"register"`,
+ *                       `"credentials"`, `"rotate"`, `"assignment"` or
+ *                       `"crl"`; other names get 404 `unknown_endpoint`.
+ *                       The lifecycle endpoints authenticate the device
+ *                       by peer_cert_pem (a certificate this verifier's
+ *                       device CA issued).
  * @param body,body_len  the request body (need not be NUL-terminated);
  *                       borrowed for the call. body may be NULL when
  *                       body_len is 0.

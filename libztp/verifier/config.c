@@ -45,6 +45,9 @@ static const struct {
     [ZTP__W_BAD_CSR] = {"bad_csr", 400},
     [ZTP__W_KEY_POLICY] = {"key_policy", 400},
     [ZTP__W_CSR_KEY_REUSED] = {"csr_key_reused", 400},
+    [ZTP__W_PEER_CERTIFICATE_REQUIRED] = {"peer_certificate_required", 401},
+    [ZTP__W_CERTIFICATE_NOT_ALLOWED] = {"certificate_not_allowed", 403},
+    [ZTP__W_DEVICE_STATE] = {"device_state", 409},
 };
 
 const char *ztp__wire_name(int w)
@@ -278,6 +281,14 @@ int ztp_verifier_set_bootstrap_lifetime(ztp_verifier *v, int64_t seconds)
 	return ZTP_OK;
 }
 
+int ztp_verifier_set_operational_lifetime(ztp_verifier *v, int64_t seconds)
+{
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(seconds >= 3600 && seconds <= 3650 * 86400LL);
+	v->operational_lifetime = seconds;
+	return ZTP_OK;
+}
+
 int ztp_verifier_set_clock_leeway(ztp_verifier *v, int64_t seconds)
 {
 	ZTP_ARG(v != NULL);
@@ -397,6 +408,7 @@ static const char *const config_keys[] = {"trust_anchors",
 					  "device_ca",
 					  "store",
 					  "bootstrap_lifetime",
+					  "operational_lifetime",
 					  "clock_leeway",
 					  "challenge_ttl",
 					  "max_chain_depth",
@@ -641,6 +653,10 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 	ZTP_CHECK(cfg_int(cfg, "bootstrap_lifetime", 60, 86400, &n, &present));
 	if (present)
 		v->bootstrap_lifetime = n;
+	ZTP_CHECK(cfg_int(cfg, "operational_lifetime", 3600, 3650 * 86400LL,
+			  &n, &present));
+	if (present)
+		v->operational_lifetime = n;
 	ZTP_CHECK(cfg_int(cfg, "clock_leeway", 0, 3600, &n, &present));
 	if (present)
 		v->leeway = n;

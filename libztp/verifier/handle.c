@@ -242,6 +242,20 @@ static int rate_limit(req *r)
 	return rc;
 }
 
+static int rate_limit_global(req *r)
+{
+	int64_t retry = 0;
+	int rc = ztp__rl_take(&r->v->rl, NULL, r->now, &retry);
+
+	if (rc == ZTP_ERATELIMIT) {
+		r->d.retry_after = retry;
+		return ztp__reject(&r->d, ZTP__W_RATE_LIMITED, rc,
+				   "too many requests; retry in %lld s",
+				   (long long)retry);
+	}
+	return rc;
+}
+
 static int peer_cert(req *r, X509 **out, const char *pem, size_t len)
 {
 	int rc;
@@ -724,6 +738,82 @@ cleanup:
 	return rc < 0 ? internal(r, rc) : rc;
 }
 
+/* An empty body counts as {} for the endpoints whose request carries
+ * nothing. */
+static int parse_object(req *r, const char *body, size_t len)
+{
+	int rc;
+
+	if (len > r->v->max_request)
+		return ztp__reject(&r->d, ZTP__W_REQUEST_TOO_LARGE, ZTP_ETOOBIG,
+				   "request body of %zu bytes is over the "
+				   "%zu-byte limit",
+				   len, r->v->max_request);
+	if (len == 0) {
+		body = "{}";
+		len = 2;
+	}
+	rc = ztp__json_parse(&r->body, body, len, r->v->max_request,
+			     JSON_DEPTH);
+	if (rc < 0)
+		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				   ztp_error_last_message());
+	if (r->body == NULL || !json_object_is_type(r->body, json_type_object))
+		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, ZTP_EPARSE,
+				   "body is not a JSON object");
+	return ZTP_OK;
+}
+
+static int do_lifecycle(req *r, const char *ep, const char *body, size_t len,
+			const char *peer_pem, size_t peer_len)
+{
+	ztp_verifier *v = r->v;
+	int rc;
+
+	if (v->ca == NULL || v->store == NULL) {
+		rc = ztp__reject(&r->d, ZTP__W_NOT_CONFIGURED, ZTP_ESTATE,
+				 "the verifier has no device CA or no store");
+		goto cleanup;
+	}
+	ZTP_CHECK(parse_object(r, body, len));
+	/* The device is known only once its certificate is checked: the
+	 * global bucket bounds the work before that, the device's own after
+	 * it. */
+	ZTP_CHECK(rate_limit_global(r));
+	rc = ztp__verifier_lifecycle(v, &r->d, ep, r->body, peer_pem, peer_len,
+				     r->now, &r->resp, r->device_id, r->serial);
+cleanup:
+	return rc < 0 ? internal(r, rc) : rc;
+}
+
+static int do_crl(req *r, const char *body, size_t len)
+{
+	static const char *const no_keys[] = {NULL};
+	char *pem = NULL;
+	int rc;
+
+	if (r->v->ca == NULL || r->v->store == NULL) {
+		rc = ztp__reject(&r->d, ZTP__W_NOT_CONFIGURED, ZTP_ESTATE,
+				 "the verifier has no device CA or no store");
+		goto cleanup;
+	}
+	ZTP_CHECK(parse_object(r, body, len));
+	rc = ztp__json_only_keys(r->body, no_keys, "crl request");
+	if (rc < 0) {
+		rc = ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+	ZTP_CHECK(rate_limit_global(r));
+	ZTP_CHECK(ztp_ca_crl(r->v->ca, &pem, 0));
+	r->resp = json_object_new_object();
+	ZTP_ENSURE(r->resp != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__json_add_str(r->resp, "crl", pem));
+cleanup:
+	ztp_free(pem);
+	return rc < 0 ? internal(r, rc) : rc;
+}
+
 static int error_body(char **out, const ztp__vdec *d)
 {
 	json_object *o = NULL, *e = NULL;
@@ -776,6 +866,16 @@ int ztp_verifier_handle(ztp_verifier *v, int *http_status, char **response_json,
 		(void)do_bootstrap(&r, body, body_len, peer_cert_pem,
 				   peer_cert_len);
 		emit(v, "bootstrap", &r.d, r.device_id, r.serial, r.now);
+	} else if (strcmp(endpoint, "register") == 0 ||
+		   strcmp(endpoint, "credentials") == 0 ||
+		   strcmp(endpoint, "rotate") == 0 ||
+		   strcmp(endpoint, "assignment") == 0) {
+		kind = ZTP__EP_LIFECYCLE;
+		(void)do_lifecycle(&r, endpoint, body, body_len, peer_cert_pem,
+				   peer_cert_len);
+		emit(v, endpoint, &r.d, r.device_id, r.serial, r.now);
+	} else if (strcmp(endpoint, "crl") == 0) {
+		(void)do_crl(&r, body, body_len);
 	} else {
 		(void)ztp__reject(&r.d, ZTP__W_UNKNOWN_ENDPOINT, ZTP_ENOTFOUND,
 				  "no endpoint named \"%.64s\"", endpoint);

@@ -8,7 +8,8 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/identity.c \
 	libztp/verifier/challenge.c \
 	libztp/verifier/handle.c \
-	libztp/verifier/admin.c
+	libztp/verifier/admin.c \
+	libztp/verifier/lifecycle.c
 endif
 
 if ENABLE_SERVER

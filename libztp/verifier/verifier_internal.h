@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <ztp/ca.h>
 #include <ztp/verifier.h>
 
 #include "core/internal.h"
@@ -42,6 +43,9 @@ typedef enum ztp__wire {
 	ZTP__W_BAD_CSR,
 	ZTP__W_KEY_POLICY,
 	ZTP__W_CSR_KEY_REUSED,
+	ZTP__W_PEER_CERTIFICATE_REQUIRED,
+	ZTP__W_CERTIFICATE_NOT_ALLOWED,
+	ZTP__W_DEVICE_STATE,
 	ZTP__W_COUNT
 } ztp__wire;
 
@@ -114,6 +118,7 @@ struct ztp_verifier {
 	bool config_loaded;
 
 	int64_t bootstrap_lifetime;
+	int64_t operational_lifetime; /* 0: the profile's default */
 	int64_t leeway;
 	int64_t challenge_ttl;
 	int max_depth;
@@ -163,10 +168,19 @@ int ztp__challenge_check(ztp_verifier *v, ztp__vdec *d, const char *nonce,
 /* Hand an event to the callback and, when durable, to the store's log. */
 void ztp__verifier_log(ztp_verifier *v, json_object *ev, bool durable);
 
+/* register, credentials, rotate, assignment (lifecycle.c). device_id and
+ * serial receive the authenticated device and the issued serial. */
+int ztp__verifier_lifecycle(ztp_verifier *v, ztp__vdec *d, const char *ep,
+			    json_object *body, const char *peer_pem,
+			    size_t peer_len, int64_t now, json_object **resp,
+			    char device_id[ZTP_ID_MAX + 1],
+			    char serial[ZTP_CA_SERIAL_HEX_MAX + 1]);
+
 /* Stats and events. */
 void ztp__verifier_count(ztp_verifier *v, int endpoint_kind, int wire);
 #define ZTP__EP_OTHER 0
 #define ZTP__EP_CHALLENGE 1
 #define ZTP__EP_BOOTSTRAP 2
+#define ZTP__EP_LIFECYCLE 3
 
 #endif /* ZTP_VERIFIER_INTERNAL_H */

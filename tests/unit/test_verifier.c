@@ -41,6 +41,7 @@ static ztp_ca *dca;
 static ztp_verifier *v;
 static char last_event[4096];
 static int n_events;
+static char *dev1_code; /* dev-1's claim code from enrollment */
 
 static void on_event(const char *json, void *ctx)
 {
@@ -95,11 +96,10 @@ static void setup(void)
 	ck_assert_rc(ztp_verifier_set_rate_limit(v, "global", 0, 0), ZTP_OK);
 	ck_assert_rc(ztp_verifier_set_event_callback(v, on_event, NULL),
 		     ZTP_OK);
-	ck_assert_rc(ztp_verifier_enroll(v, &code, DEV, factory_pem,
+	ck_assert_rc(ztp_verifier_enroll(v, &dev1_code, DEV, factory_pem,
 					 strlen(factory_pem), "model-x",
 					 "batch-7"),
 		     ZTP_OK);
-	ztp_free(code);
 	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-2", factory2_pem,
 					 strlen(factory2_pem), NULL, NULL),
 		     ZTP_OK);
@@ -110,6 +110,8 @@ static void setup(void)
 
 static void teardown(void)
 {
+	ztp_free(dev1_code);
+	dev1_code = NULL;
 	ztp_verifier_free(v);
 	ztp_ca_free(dca);
 	ztp_store_free(store);
@@ -1574,6 +1576,210 @@ START_TEST(reset_and_revoke)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ lifecycle endpoints */
+
+/* Call an endpoint with a peer certificate; returns status, *resp set. */
+static int lcall(const char *ep, const char *body, const char *peer,
+		 json_object **resp)
+{
+	return call(ep, body, body ? strlen(body) : 0, peer, resp);
+}
+
+static char *csr_body(EVP_PKEY *k)
+{
+	X509_REQ *r = vpki_csr(k, "ignored");
+	char *pem = vpki_csr_pem(r), *out;
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "csr", json_object_new_string(pem));
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	free(pem);
+	X509_REQ_free(r);
+	return out;
+}
+
+static char *cert_of(json_object *r)
+{
+	json_object *c;
+
+	ck_assert_msg(json_object_object_get_ex(r, "certificate", &c), "%s",
+		      json_object_to_json_string(r));
+	return strdup(json_object_get_string(c));
+}
+
+/* Bootstrap dev-1 and return its bootstrap certificate. */
+static char *bootstrap_cert(void)
+{
+	json_object *r = expect_accept(&(breq){0}, NULL);
+	char *pem = cert_of(r);
+
+	json_object_put(r);
+	return pem;
+}
+
+static const char *REG =
+	"{\"device_type\":\"sensor\",\"firmware_version\":\"1.2.3\","
+	"\"capabilities\":[\"mqtt\",\"ota\"]}";
+
+/* rp, not *rp: the status call and the response are arguments of one
+ * call, and C does not order their evaluation. */
+static void expect_code(int st, json_object **rp, int want, const char *code)
+{
+	json_object *r = *rp;
+
+	ck_assert_msg(st == want && strcmp(err_code(r), code) == 0,
+		      "want %d %s, got %d %s", want, code, st,
+		      json_object_to_json_string(r));
+	json_object_put(r);
+	*rp = NULL;
+}
+
+START_TEST(lifecycle)
+{
+	EVP_PKEY *k2 = vpki_key("ec-p256"), *k3 = vpki_key("ed25519"),
+		 *k4 = vpki_key("ec-p384");
+	char *boot = bootstrap_cert(), *op1, *op2, *op3, *body, *st;
+	json_object *r, *o;
+	X509 *c = NULL;
+	char tenant[ZTP_ID_MAX + 1];
+
+	/* register: needs the bootstrap certificate. */
+	expect_code(lcall("register", REG, NULL, &r), &r, 401,
+		    "peer_certificate_required");
+	expect_code(lcall("register", REG, factory_pem, &r), &r, 401,
+		    "untrusted_certificate");
+	expect_code(lcall("register", "{\"device_type\":\"a b\","
+				      "\"firmware_version\":\"1\","
+				      "\"capabilities\":[]}",
+			  boot, &r),
+		    &r, 400, "malformed_request");
+	body = csr_body(k2);
+	expect_code(lcall("credentials", body, boot, &r), &r, 409,
+		    "device_state");
+	ck_assert_int_eq(lcall("register", REG, boot, &r), 200);
+	ck_assert(json_object_object_get_ex(r, "state", &o));
+	ck_assert_str_eq(json_object_get_string(o), "registered");
+	json_object_put(r);
+	st = device_state(DEV);
+	ck_assert_str_eq(st, "registered");
+	free(st);
+
+	/* credentials before activation: no tenant. */
+	ck_assert_int_eq(lcall("credentials", body, boot, &r), 200);
+	ck_assert(json_object_object_get_ex(r, "tenant", &o) && o == NULL);
+	op1 = cert_of(r);
+	json_object_put(r);
+	free(body);
+	expect_code(lcall("register", REG, op1, &r), &r, 403,
+		    "certificate_not_allowed");
+	expect_code(lcall("assignment", NULL, boot, &r), &r, 403,
+		    "certificate_not_allowed");
+	expect_code(lcall("assignment", NULL, op1, &r), &r, 409,
+		    "device_state");
+
+	/* Activation, then a tenant-bound certificate and assignment. */
+	ck_assert_rc(ztp_verifier_claim(v, DEV, dev1_code, "acme"), ZTP_OK);
+	ck_assert_int_eq(lcall("assignment", "{}", op1, &r), 200);
+	ck_assert(json_object_object_get_ex(r, "tenant", &o));
+	ck_assert_str_eq(json_object_get_string(o), "acme");
+	ck_assert(json_object_object_get_ex(r, "namespace", &o));
+	ck_assert_str_eq(json_object_get_string(o),
+			 "tenants/acme/devices/dev-1/");
+	ck_assert(json_object_object_get_ex(r, "policy", &o) &&
+		  json_object_is_type(o, json_type_object));
+	json_object_put(r);
+	body = csr_body(k3);
+	ck_assert_int_eq(lcall("credentials", body, op1, &r), 200);
+	op2 = cert_of(r);
+	ck_assert(json_object_object_get_ex(r, "tenant", &o));
+	ck_assert_str_eq(json_object_get_string(o), "acme");
+	json_object_put(r);
+	free(body);
+	ck_assert_rc(ztp__pem_cert(&c, op2, strlen(op2)), ZTP_OK);
+	ck_assert_rc(ztp__cert_san_id(tenant, c, ZTP_URN_TENANT), ZTP_OK);
+	ck_assert_str_eq(tenant, "acme");
+	X509_free(c);
+
+	/* rotate: operational only, fresh key, same identity. */
+	body = csr_body(k3);
+	expect_code(lcall("rotate", body, op2, &r), &r, 400, "csr_key_reused");
+	expect_code(lcall("rotate", body, boot, &r), &r, 403,
+		    "certificate_not_allowed");
+	free(body);
+	body = csr_body(k4);
+	ck_assert_int_eq(lcall("rotate", body, op2, &r), 200);
+	op3 = cert_of(r);
+	json_object_put(r);
+	/* The old certificate works until the new one is used... */
+	ck_assert_int_eq(lcall("assignment", NULL, op2, &r), 200);
+	json_object_put(r);
+	ck_assert_int_eq(lcall("assignment", NULL, op3, &r), 200);
+	json_object_put(r);
+	/* ...then it is superseded. */
+	expect_code(lcall("assignment", NULL, op2, &r), &r, 403,
+		    "certificate_revoked");
+	expect_code(lcall("assignment", NULL, op1, &r), &r, 403,
+		    "certificate_revoked");
+
+	/* Expired certificates are refused (leeway 60 s). */
+	clk = T0 + 366 * DAY;
+	expect_code(lcall("rotate", body, op3, &r), &r, 401,
+		    "certificate_expired");
+	clk = T0;
+	free(body);
+
+	/* Reprovisioning to another tenant: the old certificates are
+	 * revoked, and nothing ever names acme again. */
+	{
+		char *code = NULL, *boot2, *op4;
+
+		ck_assert_rc(ztp_verifier_reset(v, &code, DEV), ZTP_OK);
+		expect_code(lcall("assignment", NULL, op3, &r), &r, 403,
+			    "certificate_revoked");
+		boot2 = bootstrap_cert();
+		ck_assert_int_eq(lcall("register", REG, boot2, &r), 200);
+		json_object_put(r);
+		ck_assert_rc(ztp_verifier_claim(v, DEV, code, "globex"),
+			     ZTP_OK);
+		body = csr_body(k2);
+		ck_assert_int_eq(lcall("credentials", body, boot2, &r), 200);
+		op4 = cert_of(r);
+		ck_assert(json_object_object_get_ex(r, "tenant", &o));
+		ck_assert_str_eq(json_object_get_string(o), "globex");
+		json_object_put(r);
+		ck_assert_rc(ztp__pem_cert(&c, op4, strlen(op4)), ZTP_OK);
+		ck_assert_rc(ztp__cert_san_id(tenant, c, ZTP_URN_TENANT),
+			     ZTP_OK);
+		ck_assert_str_eq(tenant, "globex");
+		X509_free(c);
+		/* Blocked: every call refused. */
+		ck_assert_rc(ztp_verifier_revoke(v, DEV), ZTP_OK);
+		expect_code(lcall("credentials", body, op4, &r), &r, 403,
+			    "certificate_revoked");
+		/* The CRL lists the revoked certificates. */
+		ck_assert_int_eq(lcall("crl", NULL, NULL, &r), 200);
+		ck_assert(json_object_object_get_ex(r, "crl", &o));
+		ck_assert_ptr_nonnull(strstr(json_object_get_string(o),
+					     "-----BEGIN X509 CRL-----"));
+		json_object_put(r);
+		expect_code(lcall("crl", "{\"x\":1}", NULL, &r), &r, 400,
+			    "malformed_request");
+		free(body);
+		free(op4);
+		free(boot2);
+		ztp__free_secret(code, strlen(code));
+	}
+	free(boot);
+	free(op1);
+	free(op2);
+	free(op3);
+	EVP_PKEY_free(k2);
+	EVP_PKEY_free(k3);
+	EVP_PKEY_free(k4);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ threads */
 
 #define NTHREADS 4
@@ -1796,6 +2002,7 @@ static Suite *suite(void)
 	ADD("ztp_verifier_enroll", enroll);
 	ADD("ztp_verifier_claim", claim);
 	ADD("ztp_verifier_reset", reset_and_revoke);
+	ADD("lifecycle", lifecycle);
 	ADD("alloc", alloc_failures);
 	ADD("ztp_verifier_error_codes", documented_codes);
 #undef ADD

@@ -1,0 +1,588 @@
+/*
+ * libztp — the credential lifecycle endpoints (register, credentials,
+ * rotate, assignment, crl), all authenticated by the TLS client
+ * certificate of the connection.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A peer certificate is accepted for an endpoint when it was signed by the
+ * device CA, is within its validity (with the leeway), names a device, is
+ * recorded in the store under its serial with the same fingerprint, is
+ * not revoked, has a profile the endpoint allows, and its device is not
+ * blocked. Nothing from the request body changes who the device is or
+ * which tenant it belongs to: the tenant always comes from the registry.
+ *
+ * Rotation overlap: a rotated (older) operational certificate stays valid
+ * until the device first authenticates with the newer one — which is what
+ * a device does when it probes its new credential (`assignment`) before
+ * switching to it — and is then revoked (superseded). A device that never
+ * uses its new certificate keeps its old one until it expires.
+ */
+#include "verifier/verifier_internal.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
+#include <ztp/policy.h>
+
+#include "ca/ca_internal.h"
+
+#define PEER_BOOTSTRAP 0x1
+#define PEER_OPERATIONAL 0x2
+
+#define INFO_FIELD_MAX 64
+#define CAPS_MAX 32
+#define NAMESPACE_MAX 256
+
+typedef struct peer {
+	X509 *cert;
+	char device_id[ZTP_ID_MAX + 1];
+	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
+	char profile[32];
+	char state[32];
+	char tenant[ZTP_ID_MAX + 1]; /* from the registry; "" if none */
+	int64_t issued_at;
+} peer;
+
+static void peer_free(peer *p)
+{
+	X509_free(p->cert);
+	p->cert = NULL;
+}
+
+static int serial_hex(char out[ZTP_CA_SERIAL_HEX_MAX + 1], X509 *c)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(c), NULL);
+	char *hex = NULL;
+	const char *p;
+	size_t i;
+	int rc = ZTP_OK;
+
+	ZTP_ENSURE_OSSL(bn != NULL, ZTP_ENOMEM, "serial");
+	ZTP_ENSURE(!BN_is_negative(bn) && !BN_is_zero(bn), ZTP_EPROFILE,
+		   "certificate serial is not positive");
+	hex = BN_bn2hex(bn);
+	ZTP_ENSURE_OSSL(hex != NULL, ZTP_ENOMEM, "serial");
+	p = hex;
+	while (*p == '0' && p[1] != '\0')
+		p++;
+	ZTP_ENSURE(strlen(p) <= ZTP_CA_SERIAL_HEX_MAX, ZTP_EPROFILE,
+		   "certificate serial too long");
+	for (i = 0; p[i] != '\0'; i++)
+		out[i] = (char)((p[i] >= 'A' && p[i] <= 'F') ? p[i] - 'A' + 'a'
+							     : p[i]);
+	out[i] = '\0';
+cleanup:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return rc;
+}
+
+static int parse_record(json_object **out, char *json)
+{
+	int rc = ztp__json_parse(out, json, strlen(json), 65536,
+				 ZTP_JSON_MAX_DEPTH);
+
+	if (rc < 0 || *out == NULL ||
+	    !json_object_is_type(*out, json_type_object)) {
+		json_object_put(*out);
+		*out = NULL;
+		return ztp__err(ZTP_ESTORE, "store: malformed record");
+	}
+	return ZTP_OK;
+}
+
+static int copy_field(char *dst, size_t cap, json_object *o, const char *key,
+		      bool required)
+{
+	const char *s = NULL;
+	json_object *val = NULL;
+	int rc;
+
+	/* Optional members are null when unset. */
+	if (!required && json_object_object_get_ex(o, key, &val) &&
+	    val == NULL) {
+		dst[0] = '\0';
+		return ZTP_OK;
+	}
+	rc = ztp__json_str(o, key, required, cap - 1, &s, NULL);
+
+	if (rc < 0)
+		return ztp__err(ZTP_ESTORE, "store: malformed record (%s)",
+				key);
+	snprintf(dst, cap, "%s", s != NULL ? s : "");
+	return ZTP_OK;
+}
+
+/* Who is calling: see the file description. */
+static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p,
+			const char *pem, size_t len, int allowed, int64_t now)
+{
+	json_object *rec = NULL, *dev = NULL;
+	char *json = NULL, hex[65], fp[65] = "";
+	uint8_t digest[32];
+	X509 *cacert;
+	int64_t nb, na;
+	bool revoked = false;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (pem == NULL || len == 0)
+		return ztp__reject(d, ZTP__W_PEER_CERTIFICATE_REQUIRED,
+				   ZTP_EDENIED,
+				   "this endpoint needs the device's TLS "
+				   "client certificate");
+	rc = ztp__pem_cert(&p->cert, pem, len);
+	if (rc < 0)
+		return ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, rc,
+				   "TLS peer certificate: %s",
+				   ztp_error_last_message());
+	cacert = ztp__ca_cert(v->ca);
+	ZTP_ENSURE(cacert != NULL, ZTP_ESTATE, "device CA not loaded");
+	if (X509_NAME_cmp(X509_get_issuer_name(p->cert),
+			  X509_get_subject_name(cacert)) != 0 ||
+	    X509_verify(p->cert, X509_get0_pubkey(cacert)) != 1) {
+		ERR_clear_error();
+		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EUNTRUSTED,
+				 "TLS peer certificate was not issued by the "
+				 "device CA");
+		goto cleanup;
+	}
+	if (ztp__asn1_time(&nb, X509_get0_notBefore(p->cert)) < 0 ||
+	    ztp__asn1_time(&na, X509_get0_notAfter(p->cert)) < 0 ||
+	    now < nb - v->leeway || now > na + v->leeway) {
+		rc = ztp__reject(d, ZTP__W_CERTIFICATE_EXPIRED, ZTP_EEXPIRED,
+				 "TLS peer certificate is outside its validity");
+		goto cleanup;
+	}
+	rc = ztp__cert_device_id(p->device_id, p->cert);
+	if (rc < 0) {
+		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE, rc, "%s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+	rc = serial_hex(p->serial, p->cert);
+	if (rc < 0) {
+		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE, rc, "%s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+	ZTP_CHECK(ztp__cert_fingerprint(digest, p->cert));
+	ztp__hex_encode(hex, digest, sizeof(digest));
+	rc = ztp_store_cert_get(v->store, p->serial, &json);
+	if (rc == ZTP_ENOTFOUND) {
+		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, rc,
+				 "TLS peer certificate is not on record");
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
+	ZTP_CHECK(parse_record(&rec, json));
+	free(json);
+	json = NULL;
+	ZTP_CHECK(copy_field(fp, sizeof(fp), rec, "fingerprint", true));
+	ZTP_CHECK(copy_field(p->profile, sizeof(p->profile), rec, "profile",
+			     true));
+	rc = ztp__json_bool(rec, "revoked", true, &revoked);
+	if (rc == ZTP_OK)
+		rc = ztp__json_int(rec, "issued_at", true, INT64_MIN, INT64_MAX,
+				   &p->issued_at);
+	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed record");
+	if (CRYPTO_memcmp(fp, hex, 64) != 0) {
+		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EMISMATCH,
+				 "TLS peer certificate is not the one on record");
+		goto cleanup;
+	}
+	if (revoked) {
+		rc = ztp__reject(d, ZTP__W_CERTIFICATE_REVOKED, ZTP_EREVOKED,
+				 "TLS peer certificate is revoked");
+		goto cleanup;
+	}
+	if (!((allowed & PEER_BOOTSTRAP) &&
+	      strcmp(p->profile, ZTP_CA_PROFILE_BOOTSTRAP) == 0) &&
+	    !((allowed & PEER_OPERATIONAL) &&
+	      strcmp(p->profile, ZTP_CA_PROFILE_OPERATIONAL) == 0)) {
+		rc = ztp__reject(d, ZTP__W_CERTIFICATE_NOT_ALLOWED, ZTP_EDENIED,
+				 "a %s certificate cannot be used here",
+				 p->profile);
+		goto cleanup;
+	}
+	ZTP_CHECK(ztp_store_device_get(v->store, p->device_id, &json));
+	ZTP_CHECK(parse_record(&dev, json));
+	ZTP_CHECK(copy_field(p->state, sizeof(p->state), dev, "state", true));
+	ZTP_CHECK(copy_field(p->tenant, sizeof(p->tenant), dev, "tenant",
+			     false));
+	if (strcmp(p->state, ZTP_STATE_REVOKED) == 0) {
+		rc = ztp__reject(d, ZTP__W_DEVICE_BLOCKED, ZTP_EREVOKED,
+				 "device %s is blocked", p->device_id);
+		goto cleanup;
+	}
+cleanup:
+	json_object_put(rec);
+	json_object_put(dev);
+	free(json);
+	if (rc < 0)
+		peer_free(p);
+	return rc;
+}
+
+/* The device's operational certificates older than the one it just used
+ * are superseded: revoke them (see the file description). */
+static int retire_older(ztp_verifier *v, const peer *p, int64_t now)
+{
+	json_object *arr = NULL;
+	char *json = NULL;
+	int rc;
+
+	if (strcmp(p->profile, ZTP_CA_PROFILE_OPERATIONAL) != 0)
+		return ZTP_OK;
+	ZTP_CHECK(ztp_store_device_certs(v->store, p->device_id, &json));
+	ZTP_CHECK(ztp__json_parse(&arr, json, strlen(json), 16 * 1024 * 1024,
+				  ZTP_JSON_MAX_DEPTH));
+	ZTP_ENSURE(arr != NULL && json_object_is_type(arr, json_type_array),
+		   ZTP_ESTORE, "store: malformed certificate list");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *c = json_object_array_get_idx(arr, i);
+		char serial[ZTP_CA_SERIAL_HEX_MAX + 1], profile[32];
+		int64_t issued = 0;
+		bool revoked = true;
+
+		ZTP_CHECK(copy_field(serial, sizeof(serial), c, "serial", true));
+		ZTP_CHECK(copy_field(profile, sizeof(profile), c, "profile",
+				     true));
+		if (ztp__json_bool(c, "revoked", true, &revoked) < 0 ||
+		    ztp__json_int(c, "issued_at", true, INT64_MIN, INT64_MAX,
+				  &issued) < 0)
+			ZTP_ENSURE(false, ZTP_ESTORE, "store: malformed record");
+		if (revoked || strcmp(profile, ZTP_CA_PROFILE_OPERATIONAL) != 0 ||
+		    strcmp(serial, p->serial) == 0 || issued > p->issued_at)
+			continue;
+		if (issued == p->issued_at && strcmp(serial, p->serial) > 0)
+			continue;
+		ZTP_CHECK(ztp_store_cert_revoke(v->store, serial,
+						ZTP_CA_REASON_SUPERSEDED, now));
+	}
+cleanup:
+	json_object_put(arr);
+	free(json);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- endpoints */
+
+static int str_array_add(json_object *arr, const char *s)
+{
+	json_object *o = json_object_new_string(s);
+
+	if (o == NULL || json_object_array_add(arr, o) != 0) {
+		json_object_put(o);
+		return ztp__err(ZTP_ENOMEM, "out of memory");
+	}
+	return ZTP_OK;
+}
+
+/* The CA chain a device presents with its certificate. */
+static int add_chain(ztp_verifier *v, json_object *resp)
+{
+	json_object *chain = json_object_new_array();
+	STACK_OF(X509) *cachain = ztp__ca_chain(v->ca);
+	char *pem = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_ENSURE(chain != NULL, ZTP_ENOMEM, "out of memory");
+	for (int i = -1; i < (cachain == NULL ? 0 : sk_X509_num(cachain));
+	     i++) {
+		ZTP_CHECK(ztp__cert_to_pem(&pem, i < 0 ? ztp__ca_cert(v->ca)
+						       : sk_X509_value(cachain,
+								       i)));
+		ZTP_CHECK(str_array_add(chain, pem));
+		free(pem);
+		pem = NULL;
+	}
+	ZTP_CHECK(ztp__json_add(resp, "chain", chain));
+	chain = NULL;
+cleanup:
+	free(pem);
+	json_object_put(chain);
+	return rc;
+}
+
+static int namespace_prefix(char *out, size_t cap, const char *tenant,
+			    const char *device)
+{
+	json_object *ns = NULL;
+	char *json = NULL;
+	const char *prefix = NULL;
+	int rc;
+
+	ZTP_CHECK(ztp_policy_namespace(&json, tenant, device));
+	ZTP_CHECK(ztp__json_parse(&ns, json, strlen(json), 65536,
+				  ZTP_JSON_MAX_DEPTH));
+	ZTP_ENSURE(ns != NULL, ZTP_EINTERNAL, "policy namespace");
+	ZTP_CHECK(ztp__json_str(ns, "prefix", true, cap - 1, &prefix, NULL));
+	snprintf(out, cap, "%s", prefix);
+cleanup:
+	json_object_put(ns);
+	ztp_free(json);
+	return rc;
+}
+
+/* Validate a CSR from the body and issue an operational certificate. */
+static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
+			     const peer *p, json_object **resp,
+			     char serial[ZTP_CA_SERIAL_HEX_MAX + 1])
+{
+	const char *pem = NULL;
+	size_t len = 0;
+	X509_REQ *csr = NULL;
+	X509 *cert = NULL;
+	EVP_PKEY *pub;
+	char *cpem = NULL, ts[32];
+	char ns[NAMESPACE_MAX];
+	const char *tenant = p->tenant[0] != '\0' ? p->tenant : NULL;
+	int64_t not_after = 0;
+	int rc;
+
+	rc = ztp__json_str(body, "csr", true, 16 * 1024, &pem, &len);
+	if (rc < 0)
+		return ztp__reject(d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				   ztp_error_last_message());
+	rc = ztp__pem_csr(&csr, pem, len);
+	if (rc < 0) {
+		rc = ztp__reject(d, ZTP__W_BAD_CSR, rc, "csr: %s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+	pub = X509_REQ_get0_pubkey(csr);
+	if (pub == NULL || X509_REQ_verify(csr, pub) != 1) {
+		ERR_clear_error();
+		rc = ztp__reject(d, ZTP__W_BAD_CSR, ZTP_EBADSIG,
+				 "csr: self-signature does not verify");
+		goto cleanup;
+	}
+	rc = ztp__keypolicy_check(&v->keypolicy, pub);
+	if (rc < 0) {
+		rc = ztp__reject(d, ZTP__W_KEY_POLICY, rc, "csr: %s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+	if (EVP_PKEY_eq(pub, X509_get0_pubkey(p->cert)) == 1) {
+		rc = ztp__reject(d, ZTP__W_CSR_KEY_REUSED, ZTP_EKEYPOLICY,
+				 "csr: the key must be fresh, not the key of "
+				 "the presented certificate");
+		goto cleanup;
+	}
+	rc = ztp__ca_issue_req(v->ca, &cert, serial, &not_after, NULL, pub,
+			       p->device_id, tenant, ZTP_CA_PROFILE_OPERATIONAL,
+			       v->operational_lifetime);
+	if (rc == ZTP_EKEYPOLICY) {
+		rc = ztp__reject(d, ZTP__W_KEY_POLICY, rc, "csr: %s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
+	*resp = json_object_new_object();
+	ZTP_ENSURE(*resp != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__cert_to_pem(&cpem, cert));
+	ZTP_CHECK(ztp__json_add_str(*resp, "certificate", cpem));
+	ZTP_CHECK(add_chain(v, *resp));
+	ztp__time_rfc3339(ts, not_after);
+	ZTP_CHECK(ztp__json_add_str(*resp, "not_after", ts));
+	if (tenant != NULL) {
+		ZTP_CHECK(namespace_prefix(ns, sizeof(ns), tenant,
+					   p->device_id));
+		ZTP_CHECK(ztp__json_add_str(*resp, "tenant", tenant));
+		ZTP_CHECK(ztp__json_add_str(*resp, "namespace", ns));
+	} else {
+		ZTP_CHECK(ztp__json_add_str(*resp, "tenant", NULL));
+		ZTP_CHECK(ztp__json_add_str(*resp, "namespace", NULL));
+	}
+cleanup:
+	free(cpem);
+	X509_free(cert);
+	X509_REQ_free(csr);
+	return rc;
+}
+
+static bool printable(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return len > 0;
+}
+
+static int do_register(ztp_verifier *v, ztp__vdec *d, json_object *body,
+		       const peer *p, json_object **resp)
+{
+	static const char *const keys[] = {"device_type", "firmware_version",
+					   "capabilities", NULL};
+	json_object *caps = NULL, *info = NULL, *ci = NULL;
+	const char *type = NULL, *fw = NULL;
+	size_t tlen = 0, flen = 0;
+	char *text = NULL;
+	int rc;
+
+	rc = ztp__json_only_keys(body, keys, "register request");
+	if (rc == ZTP_OK)
+		rc = ztp__json_str(body, "device_type", true, INFO_FIELD_MAX,
+				   &type, &tlen);
+	if (rc == ZTP_OK)
+		rc = ztp__json_str(body, "firmware_version", true,
+				   INFO_FIELD_MAX, &fw, &flen);
+	if (rc == ZTP_OK)
+		rc = ztp__json_array(body, "capabilities", true, CAPS_MAX,
+				     &caps);
+	if (rc < 0)
+		return ztp__reject(d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				   ztp_error_last_message());
+	if (ztp__id_check(type, tlen, "device_type") < 0 ||
+	    !printable(fw, flen))
+		return ztp__reject(d, ZTP__W_MALFORMED_REQUEST, ZTP_EPARSE,
+				   "device_type must be an identifier and "
+				   "firmware_version printable ASCII");
+	info = json_object_new_object();
+	ci = json_object_new_array();
+	ZTP_ENSURE(info != NULL && ci != NULL, ZTP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < json_object_array_length(caps); i++) {
+		json_object *c = json_object_array_get_idx(caps, i);
+		const char *s = json_object_get_string(c);
+
+		if (!json_object_is_type(c, json_type_string) ||
+		    ztp__id_check(s, (size_t)json_object_get_string_len(c),
+				  "capability") < 0) {
+			rc = ztp__reject(d, ZTP__W_MALFORMED_REQUEST,
+					 ZTP_EPARSE,
+					 "capabilities[%zu] must be an "
+					 "identifier",
+					 i);
+			goto cleanup;
+		}
+		ZTP_CHECK(str_array_add(ci, s));
+	}
+	ZTP_CHECK(ztp__json_add_str(info, "device_type", type));
+	ZTP_CHECK(ztp__json_add_str(info, "firmware_version", fw));
+	ZTP_CHECK(ztp__json_add(info, "capabilities", ci));
+	ci = NULL;
+	ZTP_CHECK(ztp__json_dump(&text, info));
+	ZTP_CHECK(ztp_store_device_set_info(v->store, p->device_id, text));
+	if (strcmp(p->state, ZTP_STATE_BOOTSTRAPPED) == 0) {
+		rc = ztp_store_device_set_state(v->store, p->device_id,
+						p->state, ZTP_STATE_REGISTERED,
+						NULL);
+		if (rc < 0 && rc != ZTP_ESTATE)
+			goto cleanup;
+		rc = ZTP_OK;
+	}
+	*resp = json_object_new_object();
+	ZTP_ENSURE(*resp != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__json_add_str(*resp, "device_id", p->device_id));
+	ZTP_CHECK(ztp__json_add_str(
+		*resp, "state",
+		strcmp(p->state, ZTP_STATE_BOOTSTRAPPED) == 0
+			? ZTP_STATE_REGISTERED
+			: p->state));
+	ZTP_CHECK(ztp__json_add(*resp, "info", info));
+	info = NULL;
+cleanup:
+	free(text);
+	json_object_put(ci);
+	json_object_put(info);
+	return rc;
+}
+
+static int do_assignment(ztp_verifier *v, ztp__vdec *d, const peer *p,
+			 json_object **resp)
+{
+	json_object *doc = NULL;
+	char *json = NULL, ns[NAMESPACE_MAX];
+	int rc;
+
+	(void)v;
+	if (p->tenant[0] == '\0')
+		return ztp__reject(d, ZTP__W_DEVICE_STATE, ZTP_ESTATE,
+				   "device %s is not claimed by a tenant yet",
+				   p->device_id);
+	ZTP_CHECK(namespace_prefix(ns, sizeof(ns), p->tenant, p->device_id));
+	ZTP_CHECK(ztp_policy_default_document(&json));
+	ZTP_CHECK(ztp__json_parse(&doc, json, strlen(json), 1024 * 1024,
+				  ZTP_JSON_MAX_DEPTH));
+	*resp = json_object_new_object();
+	ZTP_ENSURE(*resp != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__json_add_str(*resp, "tenant", p->tenant));
+	ZTP_CHECK(ztp__json_add_str(*resp, "namespace", ns));
+	ZTP_CHECK(ztp__json_add(*resp, "policy", doc));
+	doc = NULL;
+cleanup:
+	json_object_put(doc);
+	ztp_free(json);
+	return rc;
+}
+
+int ztp__verifier_lifecycle(ztp_verifier *v, ztp__vdec *d, const char *ep,
+			    json_object *body, const char *peer_pem,
+			    size_t peer_len, int64_t now, json_object **resp,
+			    char device_id[ZTP_ID_MAX + 1],
+			    char serial[ZTP_CA_SERIAL_HEX_MAX + 1])
+{
+	static const char *const csr_keys[] = {"csr", NULL};
+	static const char *const no_keys[] = {NULL};
+	peer p;
+	int allowed, rc;
+
+	memset(&p, 0, sizeof(p));
+	*resp = NULL;
+	if (strcmp(ep, "register") == 0)
+		allowed = PEER_BOOTSTRAP;
+	else if (strcmp(ep, "credentials") == 0)
+		allowed = PEER_BOOTSTRAP | PEER_OPERATIONAL;
+	else
+		allowed = PEER_OPERATIONAL; /* rotate, assignment */
+	if (strcmp(ep, "register") != 0) {
+		rc = ztp__json_only_keys(body,
+					 strcmp(ep, "assignment") == 0
+						 ? no_keys
+						 : csr_keys,
+					 ep);
+		if (rc < 0)
+			return ztp__reject(d, ZTP__W_MALFORMED_REQUEST, rc,
+					   "%s", ztp_error_last_message());
+	}
+	ZTP_CHECK(authenticate(v, d, &p, peer_pem, peer_len, allowed, now));
+	snprintf(device_id, ZTP_ID_MAX + 1, "%s", p.device_id);
+	ZTP_CHECK(retire_older(v, &p, now));
+	if (strcmp(ep, "register") == 0) {
+		ZTP_CHECK(do_register(v, d, body, &p, resp));
+	} else if (strcmp(ep, "assignment") == 0) {
+		ZTP_CHECK(do_assignment(v, d, &p, resp));
+	} else {
+		/* credentials: registration comes first; rotate keeps the
+		 * identity, so the presented certificate's tenant must still
+		 * be the registry's. */
+		if (strcmp(p.state, ZTP_STATE_REGISTERED) != 0 &&
+		    strcmp(p.state, ZTP_STATE_ACTIVE) != 0) {
+			rc = ztp__reject(d, ZTP__W_DEVICE_STATE, ZTP_ESTATE,
+					 "device %s is %s: register first",
+					 p.device_id, p.state);
+			goto cleanup;
+		}
+		if (strcmp(ep, "rotate") == 0) {
+			char ct[ZTP_ID_MAX + 1] = "";
+			int trc = ztp__cert_san_id(ct, p.cert, ZTP_URN_TENANT);
+
+			if ((trc < 0 && trc != ZTP_ENOTFOUND) ||
+			    strcmp(ct, p.tenant) != 0) {
+				rc = ztp__reject(d, ZTP__W_DEVICE_STATE,
+						 ZTP_ESTATE,
+						 "the certificate's tenant is "
+						 "not the device's: request "
+						 "credentials instead");
+				goto cleanup;
+			}
+		}
+		ZTP_CHECK(issue_operational(v, d, body, &p, resp, serial));
+	}
+cleanup:
+	peer_free(&p);
+	return rc;
+}
