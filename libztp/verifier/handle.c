@@ -776,9 +776,10 @@ static int do_lifecycle(req *r, const char *ep, const char *body, size_t len,
 		goto cleanup;
 	}
 	ZTP_CHECK(parse_object(r, body, len));
-	/* The device is known only once its certificate is checked: the
-	 * global bucket bounds the work before that, the device's own after
-	 * it. */
+	/* The device is known only once its certificate is checked, so
+	 * these endpoints are bounded by the global bucket; per-device
+	 * limits apply to challenge and bootstrap, where a device ID comes
+	 * from the request. */
 	ZTP_CHECK(rate_limit_global(r));
 	rc = ztp__verifier_lifecycle(v, &r->d, ep, r->body, peer_pem, peer_len,
 				     r->now, &r->resp, r->device_id, r->serial);
