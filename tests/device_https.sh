@@ -350,11 +350,6 @@ assert o["tenant"] == "acme" and o["rotation_due"] < o["not_after"], o
 assert s["registration"]["firmware_version"] == "1.0", s
 ' "$T/out"
 
-n=$(grep -c . "$T/server.log")
-dev run >"$T/out" 2>"$T/err"
-check "run again: nothing to do" grep -q "nothing to do" "$T/out"
-check "and no request" [ "$(grep -c . "$T/server.log")" -eq "$n" ]
-
 before_op=$(cat "$L/operational/current.json")
 dev rotate >/dev/null 2>"$T/err"
 rc=$?
@@ -372,6 +367,13 @@ check "rotated credential is current" \
 	[ "$(cat "$L/operational/current.json")" != "$before_op" ]
 O="$L/operational/$(op_slot)"
 check "rotated key matches" same_pubkey "$O/key.pem" "$O/cert.pem"
+
+n=$(grep -c . "$T/server.log")
+dev run >"$T/out" 2>"$T/err"
+check "run again: nothing to do" grep -q "nothing to do" "$T/out"
+check "one request only" [ "$(grep -c . "$T/server.log")" -eq $((n + 1)) ]
+check "an assignment check-in" \
+	sh -c "tail -1 '$T/server.log' | grep -q '\"/ztp/v1/assignment\"'"
 
 dev --json assignment >"$T/out" 2>"$T/err"
 check "assignment names the tenant" grep -q '"tenant":"acme"' "$T/out"
@@ -392,6 +394,39 @@ write_config srvca.pem corrupt
 dev status >/dev/null 2>"$T/err"
 rc=$?
 check "corrupt manifest: status exits 5 (rc=$rc)" [ $rc -eq 5 ]
+
+# Claim and reset as the device sees them: unclaimed, the probe's 409
+# device_state still proves the new credential; once claimed, run fetches
+# a certificate naming the tenant; after a reset (certificates revoked) run
+# starts over from the factory identity.
+stop_server
+start_server server --db "$T/claim.db"
+write_config srvca.pem claim
+C="$T/claim"
+dev -q run 2>"$T/err"
+check "unclaimed: run provisions (rc=$?)" [ -s "$C/operational/current.json" ]
+dev --json run >"$T/out" 2>"$T/err"
+check "unclaimed: nothing to do" grep -q '"actions":\[\]' "$T/out"
+check "unclaimed: asked for its assignment" [ "$(requests assignment)" -eq 1 ]
+prev=$(sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$C/operational/current.json")
+dev -q rotate 2>"$T/err"
+rc=$?
+check "unclaimed: rotation accepted on device_state (rc=$rc)" [ $rc -eq 0 ]
+check "unclaimed: rotation switched slots" \
+	[ "$(sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$C/operational/current.json")" != "$prev" ]
+stop_server
+start_server server --db "$T/claim.db" --tenant globex
+write_config srvca.pem claim
+dev --json run >"$T/out" 2>"$T/err"
+check "claimed: run fetches credentials naming the tenant" \
+	grep -q '"actions":\["credentials"\].*"tenant":"globex"' "$T/out"
+stop_server
+start_server server --db "$T/claim.db" --tenant acme --revoke-existing
+write_config srvca.pem claim
+dev --json run >"$T/out" 2>"$T/err"
+rc=$?
+check "reset: run bootstraps again (rc=$rc: $(cat "$T/err"))" \
+	grep -q '"actions":\["bootstrap","register","credentials"\].*"tenant":"acme"' "$T/out"
 
 # ---------------------------------------------------------------- usage
 "$TOOL" bootstrap >/dev/null 2>&1

@@ -20,7 +20,12 @@ Scripted misbehaviour for the retry and refusal tests:
   --hang ENDPOINT              never answer the first request to ENDPOINT
   --wrong-key                  issue the certificate for another key
   --wrong-device               issue the certificate naming another device
-  --tenant T                   operational certificates carry tenant T
+  --tenant T                   the device is claimed by tenant T:
+                               operational certificates carry it; without
+                               it, assignment answers 409 device_state
+  --db FILE                    keep issued serials across restarts
+  --revoke-existing            certificates issued before this start are
+                               refused as certificate_revoked (a reset)
 
 Every request is logged as one JSON line: path, peer certificate CN, status.
 """
@@ -62,9 +67,21 @@ class State:
         self.hang = set(args.hang or [])
         self.serial = 1000
         self.kinds = {}          # serial -> "bootstrap" | "operational"
+        if args.db and os.path.exists(args.db):
+            with open(args.db) as f:
+                db = json.load(f)
+            self.serial = db["serial"]
+            self.kinds = {int(k): v for k, v in db["kinds"].items()}
+        self.revoked_upto = self.serial if args.revoke_existing else 0
         self.registrations = {}
         with open(args.issuer_cert) as f:
             self.issuer_pem = f.read()
+
+    def save(self):
+        if self.args.db:
+            with open(self.args.db + ".tmp", "w") as f:
+                json.dump({"serial": self.serial, "kinds": self.kinds}, f)
+            os.rename(self.args.db + ".tmp", self.args.db)
 
     def log(self, rec):
         with self.lock, open(self.args.log, "a") as f:
@@ -163,6 +180,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                    "rotate": ("operational",),
                    "assignment": ("operational",)}[ep]
         kind = self.peer_kind()
+        cert = self.connection.getpeercert() or {}
+        if kind and int(cert["serialNumber"], 16) <= st.revoked_upto:
+            return self.error(403, "certificate_revoked", "revoked")
         if kind not in allowed:
             return self.error(401, "peer_certificate_mismatch",
                               "%s needs a %s certificate, not %s" %
@@ -181,6 +201,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if ep == "assignment":
             if req != {}:
                 return self.error(400, "malformed_request", "bad request")
+            if not st.args.tenant:
+                return self.error(409, "device_state", "not claimed yet")
             return self.reply(200, {
                 "tenant": st.args.tenant, "namespace": ns,
                 "policy": {"version": 1, "statements": [
@@ -188,6 +210,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                      "topics": [ns + "/#" if ns else dev + "/#"]}]}})
         if set(req) != {"csr"}:
             return self.error(400, "malformed_request", "bad request")
+        tenants = [v.split(":", 3)[3] for k, v in
+                   cert.get("subjectAltName", ())
+                   if k == "URI" and v.startswith("urn:ztp:tenant:")]
+        if ep == "rotate" and tenants != ([st.args.tenant] if st.args.tenant
+                                          else []):
+            return self.error(409, "device_state",
+                              "tenant changed: request credentials")
         with tempfile.TemporaryDirectory() as d:
             r = self.issue(d, req["csr"], dev, "operational", 365)
         if isinstance(r, tuple) and len(r) == 2:
@@ -224,6 +253,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.serial += 1
             serial = st.serial
             st.kinds[serial] = kind
+            st.save()
         extra = []
         if st.args.wrong_key:
             openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
@@ -330,6 +360,8 @@ def main():
     ap.add_argument("--wrong-key", action="store_true")
     ap.add_argument("--wrong-device", action="store_true")
     ap.add_argument("--tenant")
+    ap.add_argument("--db")
+    ap.add_argument("--revoke-existing", action="store_true")
     args = ap.parse_args()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -282,9 +282,13 @@ ZTP_EXTERN int ztp_device_assignment(ztp_device *dev, char **json);
  * (when the stored registration differs from the configured one),
  * credentials (when there is no valid operational certificate), rotate
  * (when a rotation is pending or due: at `rotate_at_percent` of the
- * lifetime, plus a per-certificate jitter of up to 5 % of it). Safe to run
- * at any time and after any interruption; with everything in order it
- * makes no request.
+ * lifetime, plus a per-certificate jitter of up to 5 % of it). With a
+ * valid operational certificate and nothing due it checks in with one
+ * `assignment` call: a tenant other than the certificate's (the device was
+ * claimed) leads to new credentials; `certificate_revoked` or
+ * `certificate_expired` (a reset) to a new bootstrap, registration and
+ * credentials; `device_state` (not claimed yet) to nothing. Safe to run at
+ * any time and after any interruption.
  * @param[out] report if not NULL, `{"actions": ["bootstrap", …]}` (the
  *             operations performed), freed with ztp_free()
  * @return #ZTP_OK or the code of the first operation that failed.

@@ -487,9 +487,9 @@ static int cfg_registration(ztp__dev_cfg *c, json_object *reg)
 	ZTP_CHECK(ztp__json_only_keys(reg, keys, "config registration"));
 	ZTP_CHECK(ztp__json_str(reg, "device_type", true, 64, &type, &tlen));
 	ZTP_CHECK(ztp__json_str(reg, "firmware_version", true, 64, &fw, &flen));
-	ZTP_ENSURE(tlen > 0 && printable_ascii(type, tlen), ZTP_EPARSE,
-		   "config registration: device_type must be 1..64 printable "
-		   "ASCII characters");
+	ZTP_CHECK(ztp__id_check(type, tlen,
+				"config registration: "
+				"device_type"));
 	ZTP_ENSURE(flen > 0 && printable_ascii(fw, flen), ZTP_EPARSE,
 		   "config registration: firmware_version must be 1..64 "
 		   "printable ASCII characters");

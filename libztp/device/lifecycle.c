@@ -40,6 +40,28 @@ static int load_current(ztp__dev_cred *c, const char *state, ztp__dev_kind kind)
 	return rc;
 }
 
+static bool refused_with(const ztp_device *dev, int rc, const char *code)
+{
+	return rc == ZTP_EDENIED && strcmp(dev->server_error, code) == 0;
+}
+
+/* The server no longer accepts the credential that authenticated the
+ * call (revoked by a reset, or expired by the server's clock). */
+static bool credential_refused(const ztp_device *dev, int rc)
+{
+	return refused_with(dev, rc, "certificate_revoked") ||
+	       refused_with(dev, rc, "certificate_expired");
+}
+
+static bool cert_has_tenant(X509 *cert)
+{
+	char t[ZTP_ID_MAX + 1];
+	bool has = ztp__cert_san_id(t, cert, ZTP_URN_TENANT) == ZTP_OK;
+
+	ztp_error_clear();
+	return has;
+}
+
 static void tls_of(ztp__dev_tls_id *t, const ztp__dev_cred *c)
 {
 	t->key = c->key;
@@ -349,8 +371,16 @@ static int operational_locked(ztp_device *dev, const char *id,
 		tls.cert = cert;
 		tls.chain = chain;
 		ztp__dev_step_event(dev, endpoint, "probe", NULL);
-		ZTP_CHECK(assignment_call(dev, &tls, &a));
+		rc = assignment_call(dev, &tls, &a);
 		json_object_put(a);
+		/* A device nobody has claimed yet has no assignment; the
+		 * verifier says so only after it authenticated the
+		 * credential, which is what the probe is for. */
+		if (refused_with(dev, rc, "device_state")) {
+			ztp_error_clear();
+			rc = ZTP_OK;
+		}
+		ZTP_CHECK(rc);
 	}
 	ZTP_CHECK(ztp__dev_pending_activate(state, ZTP__DEV_OPERATIONAL, cert));
 	ztp__dev_step_event(dev, endpoint, "done", ztp__dev_cert_fields(cert));
@@ -363,7 +393,8 @@ cleanup:
 	return rc;
 }
 
-static int credentials_locked(ztp_device *dev, const char *id, int64_t now)
+static int credentials_with(ztp_device *dev, const char *id, int64_t now,
+			    bool allow_op)
 {
 	int rc = ZTP_OK;
 	ztp__dev_cred op = {0}, boot = {0};
@@ -373,9 +404,9 @@ static int credentials_locked(ztp_device *dev, const char *id, int64_t now)
 	 * preferred because it outlives the bootstrap certificate. */
 	ZTP_CHECK(load_current(&op, dev->cfg.state_dir, ZTP__DEV_OPERATIONAL));
 	ZTP_CHECK(load_current(&boot, dev->cfg.state_dir, ZTP__DEV_BOOTSTRAP));
-	auth = cred_valid(&op, now)	? &op
-	       : cred_valid(&boot, now) ? &boot
-					: NULL;
+	auth = allow_op && cred_valid(&op, now) ? &op
+	       : cred_valid(&boot, now)		? &boot
+						: NULL;
 	ZTP_ENSURE(auth != NULL, ZTP_ESTATE,
 		   "credentials: no valid bootstrap or operational "
 		   "credential; bootstrap first");
@@ -384,6 +415,11 @@ cleanup:
 	ztp__dev_cred_free(&op);
 	ztp__dev_cred_free(&boot);
 	return rc;
+}
+
+static int credentials_locked(ztp_device *dev, const char *id, int64_t now)
+{
+	return credentials_with(dev, id, now, true);
 }
 
 static int rotate_locked(ztp_device *dev, const char *id, int64_t now)
@@ -474,57 +510,140 @@ cleanup:
 	return rc;
 }
 
+/* With a valid operational credential: finish or start a rotation when
+ * one is pending or due; otherwise check in with an assignment call and
+ * pick up a tenant the device was claimed by since. */
+static int run_operational(ztp_device *dev, const char *id, int64_t now,
+			   const ztp__dev_cred *op, json_object *actions)
+{
+	int rc = ZTP_OK;
+	ztp__dev_manifest m;
+	ztp__dev_tls_id tls;
+	json_object *a = NULL, *t = NULL;
+	int64_t nb = 0, na = 0;
+	uint8_t fp[32];
+	const char *did = NULL;
+
+	ZTP_CHECK(ztp__dev_manifest_read(&m, dev->cfg.state_dir,
+					 ZTP__DEV_OPERATIONAL));
+	ZTP_CHECK(ztp__asn1_time(&nb, X509_get0_notBefore(op->cert)));
+	ZTP_CHECK(ztp__asn1_time(&na, X509_get0_notAfter(op->cert)));
+	ZTP_CHECK(ztp__cert_fingerprint(fp, op->cert));
+	if (m.pending != 0 ||
+	    now >= ztp__dev_rotation_due(nb, na, dev->cfg.rotate_percent, fp)) {
+		rc = rotate_locked(dev, id, now);
+		did = "rotate";
+		/* The tenant changed since this certificate was issued: the
+		 * verifier wants a fresh request, not a rotation. */
+		if (refused_with(dev, rc, "device_state")) {
+			rc = operational_locked(dev, id, "credentials", op,
+						false, now);
+			did = "credentials";
+		}
+	} else {
+		/* Check in: the assignment tells whether the device has been
+		 * claimed (or moved to another tenant) since this certificate
+		 * was issued, and a revoked certificate (a reset) shows up
+		 * here as certificate_revoked. */
+		char have[ZTP_ID_MAX + 1] = "";
+
+		if (cert_has_tenant(op->cert))
+			(void)ztp__cert_san_id(have, op->cert, ZTP_URN_TENANT);
+		tls_of(&tls, op);
+		rc = assignment_call(dev, &tls, &a);
+		if (refused_with(dev, rc, "device_state")) {
+			ztp_error_clear();
+			rc = ZTP_OK; /* not claimed yet */
+		} else if (rc == ZTP_OK &&
+			   json_object_object_get_ex(a, "tenant", &t) &&
+			   t != NULL &&
+			   strcmp(json_object_get_string(t), have) != 0) {
+			rc = operational_locked(dev, id, "credentials", op,
+						false, now);
+			did = "credentials";
+		}
+	}
+	ZTP_CHECK(rc);
+	if (did != NULL)
+		ZTP_ENSURE(json_object_array_add(
+			       actions, json_object_new_string(did)) == 0,
+			   ZTP_ENOMEM, "run: out of memory");
+cleanup:
+	json_object_put(a);
+	return rc;
+}
+
+static int did(json_object *actions, const char *what)
+{
+	json_object *s = json_object_new_string(what);
+
+	if (s == NULL || json_object_array_add(actions, s) != 0) {
+		json_object_put(s);
+		return ztp__err(ZTP_ENOMEM, "run: out of memory");
+	}
+	return ZTP_OK;
+}
+
 int ztp__dev_run_locked(ztp_device *dev, const char *id, int64_t now,
 			json_object *actions)
 {
 	int rc = ZTP_OK;
 	ztp__dev_cred op = {0}, boot = {0};
-	ztp__dev_manifest m;
-	bool registered = false;
-	int64_t nb = 0, na = 0;
-	uint8_t fp[32];
-
-#define DID(what)                                                              \
-	ZTP_ENSURE(                                                            \
-	    json_object_array_add(actions, json_object_new_string(what)) == 0, \
-	    ZTP_ENOMEM, "run: out of memory")
+	bool registered = false, bootstrapped = false, op_ok;
+	bool op_refused = false;
 
 	ZTP_CHECK(load_current(&op, dev->cfg.state_dir, ZTP__DEV_OPERATIONAL));
 	ZTP_CHECK(registration_current(&registered, dev));
-	if (cred_valid(&op, now) &&
-	    (registered || dev->cfg.device_type == NULL)) {
-		ZTP_CHECK(ztp__dev_manifest_read(&m, dev->cfg.state_dir,
-						 ZTP__DEV_OPERATIONAL));
-		ZTP_CHECK(ztp__asn1_time(&nb, X509_get0_notBefore(op.cert)));
-		ZTP_CHECK(ztp__asn1_time(&na, X509_get0_notAfter(op.cert)));
-		ZTP_CHECK(ztp__cert_fingerprint(fp, op.cert));
-		/* A rotation whose probe failed is finished first; otherwise
-		 * rotate when due. */
-		if (m.pending != 0 ||
-		    now >= ztp__dev_rotation_due(nb, na,
-						 dev->cfg.rotate_percent, fp)) {
-			ZTP_CHECK(rotate_locked(dev, id, now));
-			DID("rotate");
-		}
-		goto cleanup;
+	op_ok = cred_valid(&op, now);
+	if (op_ok && (registered || dev->cfg.device_type == NULL)) {
+		rc = run_operational(dev, id, now, &op, actions);
+		if (!credential_refused(dev, rc))
+			goto cleanup;
+		/* Revoked (a reset) or expired by the server's clock: start
+		 * over from the factory identity. */
+		ztp_error_clear();
+		rc = ZTP_OK;
+		op_ok = false;
+		op_refused = true;
+		ZTP_CHECK(ztp__dev_bootstrap_locked(dev, id));
+		ZTP_CHECK(did(actions, "bootstrap"));
+		bootstrapped = true;
+		registered = false;
 	}
 
 	/* No usable operational credential (or the registration changed):
 	 * start from the bootstrap certificate. */
 	ZTP_CHECK(load_current(&boot, dev->cfg.state_dir, ZTP__DEV_BOOTSTRAP));
-	if (!cred_valid(&boot, now)) {
+	if (!bootstrapped && !cred_valid(&boot, now)) {
 		ZTP_CHECK(ztp__dev_bootstrap_locked(dev, id));
-		DID("bootstrap");
+		ZTP_CHECK(did(actions, "bootstrap"));
+		bootstrapped = true;
 	}
 	if (!registered && dev->cfg.device_type != NULL) {
-		ZTP_CHECK(register_locked(dev, now));
-		DID("register");
+		rc = register_locked(dev, now);
+		if (credential_refused(dev, rc) && !bootstrapped) {
+			/* The bootstrap certificate went with a reset. */
+			ztp_error_clear();
+			ZTP_CHECK(ztp__dev_bootstrap_locked(dev, id));
+			ZTP_CHECK(did(actions, "bootstrap"));
+			bootstrapped = true;
+			rc = register_locked(dev, now);
+		}
+		ZTP_CHECK(rc);
+		ZTP_CHECK(did(actions, "register"));
 	}
-	if (!cred_valid(&op, now)) {
-		ZTP_CHECK(credentials_locked(dev, id, now));
-		DID("credentials");
+	if (!op_ok) {
+		rc = credentials_with(dev, id, now, !op_refused);
+		if (credential_refused(dev, rc) && !bootstrapped) {
+			ztp_error_clear();
+			ZTP_CHECK(ztp__dev_bootstrap_locked(dev, id));
+			ZTP_CHECK(did(actions, "bootstrap"));
+			bootstrapped = true;
+			rc = credentials_with(dev, id, now, false);
+		}
+		ZTP_CHECK(rc);
+		ZTP_CHECK(did(actions, "credentials"));
 	}
-#undef DID
 cleanup:
 	ztp__dev_cred_free(&op);
 	ztp__dev_cred_free(&boot);

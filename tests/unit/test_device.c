@@ -175,7 +175,7 @@ START_TEST(test_config_good)
 				   "900,\"retry\":{\"max_attempts\":3,"
 				   "\"base_delay_ms\":10,\"max_delay_ms\":20,"
 				   "\"max_retry_after_ms\":30},"
-				   "\"registration\":{\"device_type\":\"sensor "
+				   "\"registration\":{\"device_type\":\"sensor-"
 				   "v2\",\"firmware_version\":\"1.2.3\","
 				   "\"capabilities\":[\"temp\",\"rh\"]},"
 				   "\"rotate_at_percent\":50}"),
@@ -197,7 +197,7 @@ START_TEST(test_config_good)
 	ck_assert_int_eq(dev->cfg.base_delay_ms, 10);
 	ck_assert_int_eq(dev->cfg.max_delay_ms, 20);
 	ck_assert_int_eq(dev->cfg.max_retry_after_ms, 30);
-	ck_assert_str_eq(dev->cfg.device_type, "sensor v2");
+	ck_assert_str_eq(dev->cfg.device_type, "sensor-v2");
 	ck_assert_str_eq(dev->cfg.firmware_version, "1.2.3");
 	ck_assert_int_eq(json_object_array_length(dev->cfg.capabilities), 2);
 	ck_assert_int_eq(dev->cfg.rotate_percent, 50);
@@ -283,6 +283,15 @@ static const struct bad_cfg {
     {"{\"registration\":{}}", ZTP_EPARSE},
     {"{\"registration\":{\"device_type\":\"x\"}}", ZTP_EPARSE},
     {"{\"registration\":{\"device_type\":\"\",\"firmware_version\":\"1\"}}",
+     ZTP_EINVAL},
+    {"{\"registration\":{\"device_type\":\"a b\",\"firmware_version\":"
+     "\"1\"}}",
+     ZTP_EINVAL},
+    {"{\"registration\":{\"device_type\":\"a\",\"firmware_version\":"
+     "\"\"}}",
+     ZTP_EPARSE},
+    {"{\"registration\":{\"device_type\":\"a\",\"firmware_version\":"
+     "\"\\u0001\"}}",
      ZTP_EPARSE},
     {"{\"registration\":{\"device_type\":\"x\",\"firmware_version\":"
      "\"1\",\"extra\":1}}",
@@ -295,7 +304,7 @@ static const struct bad_cfg {
      ZTP_EINVAL},
     {"{\"registration\":{\"device_type\":\"x\\u0001\",\"firmware_version\":"
      "\"1\"}}",
-     ZTP_EPARSE},
+     ZTP_EINVAL},
     {"{\"rotate_at_percent\":5}", ZTP_EPARSE},
     {"{\"rotate_at_percent\":96}", ZTP_EPARSE},
     {"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}", ZTP_ETOOBIG},
