@@ -1,7 +1,7 @@
 # Broker enforcement: a Mosquitto 2.x plugin that authenticates clients by
 # their certificate and authorizes every action through ztp_policy.
 # It links the public library only. Installed as $(pkglibdir)/ztp_mosquitto.so.
-if ENABLE_SERVER
+if HAVE_MOSQUITTO
 mosquittoplugindir = $(pkglibdir)
 mosquittoplugin_LTLIBRARIES = plugins/mosquitto/ztp_mosquitto.la
 plugins_mosquitto_ztp_mosquitto_la_SOURCES = plugins/mosquitto/ztp_mosquitto.c

@@ -11,10 +11,14 @@
  */
 
 #include <ztp/common.h>
+#if ZTP_HAVE_SERVER
 #include <ztp/store.h>
-#include <ztp/policy.h>
 #include <ztp/ca.h>
-#include <ztp/device.h>
 #include <ztp/verifier.h>
+#include <ztp/policy.h>
+#endif
+#if ZTP_HAVE_DEVICE
+#include <ztp/device.h>
+#endif
 
 #endif /* ZTP_ZTP_H */

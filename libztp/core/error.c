@@ -78,6 +78,8 @@ static void sanitize(char *s)
 			*s = '?';
 }
 
+static int verr(int code, const char *fmt, va_list ap) ZTP__PRINTF(2, 0);
+
 static int verr(int code, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(tls_err.msg, sizeof(tls_err.msg), fmt, ap);

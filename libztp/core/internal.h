@@ -229,7 +229,8 @@ int ztp__der_cert(X509 **out, const uint8_t *der, size_t len);
 /* Encoders; output NUL-terminated, freed with ztp_free. */
 int ztp__cert_to_pem(char **out, X509 *cert);
 int ztp__csr_to_pem(char **out, X509_REQ *csr);
-/* Unencrypted PKCS#8 PEM; the buffer holds a secret: free with
+/* PKCS#8 PEM, unencrypted when pass is NULL, else encrypted with AES-256-CBC
+ * under pass. The buffer holds a secret: free with
  * ztp__free_secret(out, strlen(out)). */
 int ztp__privkey_to_pem(char **out, EVP_PKEY *key, const char *pass);
 
