@@ -1,0 +1,1 @@
+# make demo: provision a simulated fleet end to end.
