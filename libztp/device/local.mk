@@ -27,3 +27,12 @@ if ENABLE_DEVICE
 TESTS += tests/device_https.sh
 endif
 EXTRA_DIST += tests/device_https.sh tests/device_server.py
+
+# The lifecycle against the real verifier behind the Python reference
+# server (uses the end-to-end helpers in tests/e2e/lib.sh).
+if ENABLE_SERVER
+if ENABLE_DEVICE
+TESTS += tests/device_verifier.sh
+endif
+endif
+EXTRA_DIST += tests/device_verifier.sh
