@@ -62,7 +62,9 @@ static uint64_t count_at(const char *path)
 }
 
 /* Issue with ca into the store at uri; report the outcome on fd as one
- * line "<rc> <store-open-rc> <pem-null>". Runs in a child. */
+ * line "<rc> <store-open-rc> <pem-null>". Runs in a child, which then
+ * exits (the caller frees what it shares with the parent first, so that
+ * leak checkers see a clean child). */
 static void child_issue(const hz_pki *p, const char *uri, const char *csr,
 			int fd)
 {
@@ -77,7 +79,23 @@ static void child_issue(const hz_pki *p, const char *uri, const char *csr,
 				  "factory", 0);
 	}
 	dprintf(fd, "%d %d %d\n", rc, orc, pem == NULL);
-	_exit(0);
+	ztp_free(pem);
+	ztp_ca_set_store(p->ca, NULL);
+	ztp_store_free(s);
+}
+
+/* A child's share of the fixture, freed without removing the directory
+ * the parent still checks. */
+static void child_release(hz_pki *p, char *uri, char *path, char *csr)
+{
+	ztp_ca_free(p->ca);
+	ztp_store_free(p->store);
+	ztp_free(p->root_pem);
+	ztp__free_secret(p->root_key, strlen(p->root_key));
+	free(p->dir);
+	free(uri);
+	free(path);
+	ztp_free(csr);
 }
 
 static void read_result(int fd, int *rc, int *orc, int *pem_null)
@@ -115,6 +133,8 @@ START_TEST(test_store_readonly)
 		     setuid(nobody->pw_uid) != 0))
 			_exit(3);
 		child_issue(&p, uri, csr, fds[1]);
+		child_release(&p, uri, path, csr);
+		_exit(0);
 	}
 	close(fds[1]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -194,7 +214,9 @@ START_TEST(test_store_full_disk)
 			ztp_free(serial);
 			pem = serial = NULL;
 		}
+		ztp_ca_set_store(p.ca, NULL);
 		ztp_store_free(s);
+		child_release(&p, uri, path, csr);
 		_exit(0);
 	}
 	close(fds[1]);
