@@ -167,6 +167,35 @@ grep -q unknown_endpoint resp.json || fail "unknown endpoint code"
 [ $st -eq 1 ] || fail "second enrollment gave $st"
 set -e
 
+# The lifecycle over `handle`, authenticated by the bootstrap certificate,
+# then by the operational one.
+id=dev-ossl-p256
+printf '{"device_type":"sensor","firmware_version":"1.0.0","capabilities":["mqtt"]}' |
+	"$V" --config ztp.json handle register --peer-cert "$id.pem" \
+	> resp.json || fail "register: $(cat resp.json)"
+grep -q '"state":"registered"' resp.json || fail "register state"
+"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	-out "$id.op.key" 2>/dev/null
+"$OPENSSL" req -new -key "$id.op.key" -subj "/CN=x" -out "$id.op.csr"
+printf '{"csr":"%s"}' "$(json_pem "$id.op.csr")" > creq.json
+"$V" --config ztp.json handle credentials --peer-cert "$id.pem" \
+	< creq.json > resp.json || fail "credentials: $(cat resp.json)"
+field certificate < resp.json | sed 's/\\n/\n/g' > "$id.op.pem"
+"$OPENSSL" verify -CAfile devca.pem "$id.op.pem" >/dev/null ||
+	fail "operational certificate does not verify"
+# Not claimed yet: no assignment; the factory certificate opens nothing.
+if "$V" --config ztp.json handle assignment --peer-cert "$id.op.pem" \
+	< /dev/null > resp.json; then
+	fail "assignment before a claim"
+fi
+grep -q '"code":"device_state"' resp.json || fail "assignment code"
+if "$V" --config ztp.json handle register --peer-cert "$id.factory.pem" \
+	< /dev/null > resp.json; then
+	fail "factory certificate accepted for register"
+fi
+"$V" --config ztp.json handle crl < /dev/null > resp.json || fail "crl"
+grep -q 'BEGIN X509 CRL' resp.json || fail "no CRL"
+
 # Activation, reprovisioning and blocking from the command line.
 id=dev-ossl-ed25519
 code=$("$V" --config ztp.json reset --device-id "$id")
