@@ -1,0 +1,769 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# fleet-demo.sh: provision a simulated fleet end to end (`make demo`).
+#
+#   fleet-demo.sh [--devices N] [--jobs N] [--keep]
+#
+# In a temporary directory: a manufacturer PKI, a device CA and a TLS
+# server certificate; N devices manufactured (factory key and certificate
+# from ztp-ca, enrolled with ztp-verify, claim code kept); the Python
+# reference server on 127.0.0.1; every device's `ztp-device run` in
+# parallel; half the fleet claimed by tenant acme, half by globex; a second
+# run that picks up the tenant-bound credentials; one device reset and
+# re-provisioned to the other tenant; one revoked and refused; the CRL; a
+# summary. Every step's result is checked, not only its exit status: the
+# exit status is 0 only if every check passed.
+#
+# Environment: DEVICES, JOBS, KEEP=1 (same as the options), ZTP_BUILDDIR
+# and ZTP_SRCDIR (the build and source trees; default: the trees this
+# script sits in), OPENSSL, PYTHON3. Only 127.0.0.1 is contacted.
+
+set -eu
+
+# ------------------------------------------------------------------ worker
+#
+# One device step, run by xargs in parallel. It always exits 0 (xargs would
+# stop at 255 and cannot tell steps apart otherwise) and appends one line,
+# "ok ID" or "fail ID reason", to the phase's result file; a single short
+# write with O_APPEND, so lines of parallel workers never mix.
+
+w_result() {
+	printf '%s\n' "$*" >> "$DEMO_T/results/$DEMO_PHASE"
+}
+
+# w_err FILE: the last line of FILE, for a one-line failure reason.
+w_err() {
+	tail -n 1 "$1" 2>/dev/null | tr -d '\r' | cut -c 1-200
+}
+
+w_manufacture() {
+	id=$1
+	d=$DEMO_T/dev/$id
+	mkdir -p "$d"
+	# A factory makes the key and the request on the device, and its CA
+	# signs the request; here the openssl CLI plays the device.
+	if ! "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$d/factory.key" 2> "$d/manufacture.err"; then
+		w_result "fail $id factory key: $(w_err "$d/manufacture.err")"
+		return 0
+	fi
+	if ! "$OPENSSL" req -new -key "$d/factory.key" -subj "/CN=$id" \
+		-out "$d/factory.csr" 2> "$d/manufacture.err"; then
+		w_result "fail $id factory CSR: $(w_err "$d/manufacture.err")"
+		return 0
+	fi
+	if ! "$ZTP_CA" issue --issuer-cert "$DEMO_T/pki/factory-ca.pem" \
+		--issuer-key "$DEMO_T/pki/factory-ca.key" --csr "$d/factory.csr" \
+		--device-id "$id" --profile factory --days 3650 \
+		--out "$d/factory.leaf.pem" > /dev/null 2> "$d/manufacture.err"; then
+		w_result "fail $id ztp-ca issue: $(w_err "$d/manufacture.err")"
+		return 0
+	fi
+	# The device sends its issuing CA after the leaf as a chain hint.
+	cat "$d/factory.leaf.pem" "$DEMO_T/pki/factory-ca.pem" > "$d/factory.pem"
+	if ! "$ZTP_VERIFY" --config "$DEMO_T/verify.json" enroll \
+		--device-id "$id" --factory-cert "$d/factory.leaf.pem" \
+		--model "demo-sensor" --batch "demo-1" \
+		> "$d/claim.txt" 2> "$d/manufacture.err"; then
+		w_result "fail $id ztp-verify enroll: $(w_err "$d/manufacture.err")"
+		return 0
+	fi
+	if ! grep -Eqx '[A-Z2-7]{4}(-[A-Z2-7]{4}){7}' "$d/claim.txt"; then
+		w_result "fail $id enroll printed no claim code"
+		return 0
+	fi
+	w_result "ok $id"
+}
+
+# w_run ID TAG: ztp-device run, its JSON answer in run-TAG.json.
+w_run() {
+	d=$DEMO_T/dev/$1
+	"$ZTP_DEVICE" --config "$d/device.json" --json run \
+		> "$d/run-$2.json" 2> "$d/run-$2.err"
+}
+
+# w_op_cert ID: the device's current operational certificate file (the
+# state directory layout of ztp-device(1)).
+w_op_cert() {
+	d=$DEMO_T/dev/$1/state/operational
+	slot=$(sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$d/current.json" \
+		2>/dev/null)
+	[ -n "$slot" ] || return 1
+	echo "$d/$slot/cert.pem"
+}
+
+# w_provisioned ID: the first run left the device registered with an
+# operational certificate naming it and no tenant yet.
+w_provisioned() {
+	id=$1
+	if ! w_run "$id" 1; then
+		w_result "fail $id run: $(w_err "$DEMO_T/dev/$id/run-1.err")"
+		return 0
+	fi
+	if ! cert=$(w_op_cert "$id"); then
+		w_result "fail $id run: no operational credential stored"
+		return 0
+	fi
+	san=$("$OPENSSL" x509 -in "$cert" -noout -ext subjectAltName 2>&1) || true
+	case $san in
+	*"URI:urn:ztp:tenant:"*)
+		w_result "fail $id unclaimed device got a tenant: $san" ;;
+	*"URI:urn:ztp:device:$id"*)
+		w_result "ok $id" ;;
+	*)
+		w_result "fail $id certificate does not name the device: $san" ;;
+	esac
+}
+
+w_claim() {
+	id=$1
+	d=$DEMO_T/dev/$id
+	# The code goes through standard input: never on a command line.
+	if "$ZTP_VERIFY" --config "$DEMO_T/verify.json" claim \
+		--device-id "$id" --code - --tenant "$2" \
+		< "$d/claim.txt" > "$d/claim.out" 2> "$d/claim.err"; then
+		w_result "ok $id"
+	else
+		w_result "fail $id claim: $(w_err "$d/claim.err")"
+	fi
+}
+
+# w_tenant ID TENANT: run again; the operational certificate must now name
+# the tenant that claimed the device, and the server's assignment must put
+# the device into that tenant's namespace.
+w_tenant() {
+	id=$1
+	t=$2
+	d=$DEMO_T/dev/$id
+	if ! w_run "$id" 2; then
+		w_result "fail $id run: $(w_err "$d/run-2.err")"
+		return 0
+	fi
+	if ! cert=$(w_op_cert "$id"); then
+		w_result "fail $id run: no operational credential stored"
+		return 0
+	fi
+	san=$("$OPENSSL" x509 -in "$cert" -noout -ext subjectAltName 2>&1) || true
+	case $san in
+	*"URI:urn:ztp:device:$id, URI:urn:ztp:tenant:$t" | \
+	*"URI:urn:ztp:device:$id, URI:urn:ztp:tenant:$t,"*) ;;
+	*)
+		w_result "fail $id certificate does not name tenant $t: $san"
+		return 0
+		;;
+	esac
+	if ! "$ZTP_DEVICE" --config "$d/device.json" --json assignment \
+		> "$d/assignment.json" 2> "$d/assignment.err"; then
+		w_result "fail $id assignment: $(w_err "$d/assignment.err")"
+		return 0
+	fi
+	if ! grep -Fq "\"namespace\":\"tenants/$t/devices/$id/\"" \
+		"$d/assignment.json"; then
+		w_result "fail $id assignment is not in tenants/$t/devices/$id/"
+		return 0
+	fi
+	w_result "ok $id"
+}
+
+if [ "${1:-}" = --worker ]; then
+	DEMO_PHASE=$2
+	shift 2
+	case $DEMO_PHASE in
+	manufacture) w_manufacture "$1" ;;
+	provision) w_provisioned "$1" ;;
+	claim) w_claim "$1" "$2" ;;
+	tenant) w_tenant "$1" "$2" ;;
+	*) echo "fleet-demo: unknown worker phase $DEMO_PHASE" >&2; exit 255 ;;
+	esac
+	exit 0
+fi
+
+# ------------------------------------------------------------------ setup
+
+usage() {
+	echo "usage: fleet-demo.sh [--devices N] [--jobs N] [--keep]"
+}
+
+DEVICES=${DEVICES:-}
+JOBS=${JOBS:-}
+KEEP=${KEEP:-0}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--devices) [ $# -ge 2 ] || { usage >&2; exit 2; }; DEVICES=$2; shift 2 ;;
+	--jobs) [ $# -ge 2 ] || { usage >&2; exit 2; }; JOBS=$2; shift 2 ;;
+	--keep) KEEP=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+DEVICES=${DEVICES:-200}
+JOBS=${JOBS:-8}
+for v in "$DEVICES" "$JOBS"; do
+	case $v in
+	'' | *[!0-9]* | 0*) echo "fleet-demo: not a positive number: '$v'" >&2; exit 2 ;;
+	esac
+done
+if [ "$DEVICES" -lt 2 ] || [ "$DEVICES" -gt 99999 ]; then
+	echo "fleet-demo: DEVICES must be 2..99999 (one device is reset," \
+		"another revoked)" >&2
+	exit 2
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+ZTP_SRCDIR=${ZTP_SRCDIR:-$(cd "$here/../.." && pwd)}
+ZTP_BUILDDIR=${ZTP_BUILDDIR:-$ZTP_SRCDIR}
+OPENSSL=${OPENSSL:-openssl}
+ZTP_CA=$ZTP_BUILDDIR/tools/ztp-ca
+ZTP_VERIFY=$ZTP_BUILDDIR/tools/ztp-verify
+ZTP_DEVICE=$ZTP_BUILDDIR/tools/ztp-device
+ZTP_POLICY=$ZTP_BUILDDIR/tools/ztp-policy
+ZTP_LIB=$ZTP_BUILDDIR/.libs/libztp.so
+DEMO_SCRIPT=$here/fleet-demo.sh
+
+for t in "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE" "$ZTP_POLICY"; do
+	if [ ! -x "$t" ]; then
+		echo "fleet-demo: $t is not built (run ./configure && make;" \
+			"the demo needs the server and device parts)" >&2
+		exit 2
+	fi
+done
+if [ ! -f "$ZTP_LIB" ]; then
+	echo "fleet-demo: $ZTP_LIB is not built" >&2
+	exit 2
+fi
+command -v "$OPENSSL" > /dev/null 2>&1 || {
+	echo "fleet-demo: openssl CLI not found" >&2; exit 2; }
+PY=
+for cand in /usr/bin/python3 "${PYTHON3:-}" python3; do
+	[ -n "$cand" ] || continue
+	if p=$(command -v "$cand" 2> /dev/null) && [ -x "$p" ]; then
+		PY=$p
+		break
+	fi
+done
+if [ -z "$PY" ]; then
+	echo "fleet-demo: python3 not found (the reference server needs it)" >&2
+	exit 77
+fi
+
+# An instrumented (sanitizer) library needs its runtime preloaded into the
+# interpreter; the helper says how.
+. "$ZTP_SRCDIR/bindings/sanitizers.sh"
+ztp_san_detect "$ZTP_LIB"
+case $ZTP_SAN in
+tsan)
+	echo "fleet-demo: a ThreadSanitizer build cannot be loaded by python" >&2
+	exit 77
+	;;
+asan)
+	ztp_san_preload "$ZTP_LIB" || {
+		echo "fleet-demo: sanitizer runtime is not a shared library" >&2
+		exit 77
+	}
+	;;
+esac
+PYRUN=$(ztp_san_command "$PY")
+
+DEMO_T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-demo.XXXXXX")
+SERVER_PID=
+cleanup() {
+	rc=$?
+	if [ -n "$SERVER_PID" ]; then
+		kill -TERM "$SERVER_PID" 2> /dev/null || true
+		i=0
+		while kill -0 "$SERVER_PID" 2> /dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$SERVER_PID" 2> /dev/null || true
+		wait "$SERVER_PID" 2> /dev/null || true
+	fi
+	if [ "$KEEP" = 1 ]; then
+		echo "kept $DEMO_T"
+	else
+		rm -rf "$DEMO_T"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+export DEMO_T OPENSSL ZTP_CA ZTP_VERIFY ZTP_DEVICE
+mkdir -p "$DEMO_T/pki" "$DEMO_T/dev" "$DEMO_T/results"
+
+# ------------------------------------------------------------------ output
+
+if [ -t 1 ]; then
+	TTY=1
+	B=$(printf '\033[1m')
+	G=$(printf '\033[32m')
+	R=$(printf '\033[31m')
+	N=$(printf '\033[0m')
+else
+	TTY=0
+	B= G= R= N=
+fi
+
+FAILS=0
+STEP=0
+step() {
+	STEP=$((STEP + 1))
+	printf '\n%s[%d] %s%s\n' "$B" "$STEP" "$*" "$N"
+}
+ok() { printf '    %sok%s    %s\n' "$G" "$N" "$*"; }
+fail() {
+	printf '    %sFAIL%s  %s\n' "$R" "$N" "$*"
+	FAILS=$((FAILS + 1))
+}
+info() { printf '          %s\n' "$*"; }
+die() {
+	fail "$*"
+	echo "fleet-demo: stopped at step $STEP" >&2
+	exit 1
+}
+
+# Milliseconds since the epoch (GNU date), else whole seconds.
+now_ms() {
+	s=$(date +%s%N 2> /dev/null)
+	case $s in
+	*N | '') echo $(($(date +%s) * 1000)) ;;
+	*) echo $((s / 1000000)) ;;
+	esac
+}
+secs() { # MS: "12.3"
+	printf '%d.%d' $(($1 / 1000)) $((($1 % 1000) / 100))
+}
+T0=$(now_ms)
+
+BAR_HASH="########################################"
+BAR_DOTS="........................................"
+BAR_W=40
+
+# draw LABEL DONE TOTAL FAILED START_MS
+draw() {
+	el=$(($(now_ms) - $5))
+	f=$(($2 * BAR_W / $3))
+	bad=
+	[ "$4" -gt 0 ] && bad=", $4 failed"
+	printf '\r    %-12s [%.*s%.*s] %*d/%d  %ss%s ' "$1" "$f" "$BAR_HASH" \
+		$((BAR_W - f)) "$BAR_DOTS" ${#3} "$2" "$3" "$(secs "$el")" "$bad"
+}
+
+# parallel PHASE LABEL TOTAL ARGS_PER_CALL LIST: run the phase's worker
+# over the lines of the file LIST, JOBS at a time, with a progress bar (in place on a
+# terminal, a line every few seconds otherwise). Sets P_OK, P_FAIL, P_MS.
+parallel() {
+	res=$DEMO_T/results/$1
+	: > "$res"
+	start=$(now_ms)
+	xargs -n "$4" -P "$JOBS" sh "$DEMO_SCRIPT" --worker "$1" < "$5" &
+	xpid=$!
+	last_line=$start
+	while :; do
+		running=1
+		kill -0 "$xpid" 2> /dev/null || running=0
+		n=$(wc -l < "$res")
+		nf=$(grep -c '^fail ' "$res" || true)
+		if [ "$TTY" = 1 ]; then
+			draw "$2" "$n" "$3" "$nf" "$start"
+		elif [ "$running" = 0 ] ||
+			[ $(($(now_ms) - last_line)) -ge 5000 ]; then
+			draw "$2" "$n" "$3" "$nf" "$start"
+			echo
+			last_line=$(now_ms)
+		fi
+		[ "$running" = 1 ] || break
+		sleep 0.2
+	done
+	[ "$TTY" = 1 ] && echo
+	xrc=0
+	wait "$xpid" || xrc=$?
+	P_MS=$(($(now_ms) - start))
+	P_OK=$(grep -c '^ok ' "$res" || true)
+	P_FAIL=$(grep -c '^fail ' "$res" || true)
+	if [ "$xrc" -ne 0 ]; then
+		fail "$2: xargs exited with status $xrc"
+	fi
+	# Every device must have answered exactly once.
+	if [ $((P_OK + P_FAIL)) -ne "$3" ]; then
+		fail "$2: $((P_OK + P_FAIL)) results for $3 devices"
+	fi
+	grep '^fail ' "$res" | head -n 5 | while IFS= read -r line; do
+		info "${line#fail }"
+	done
+	[ "$P_FAIL" -le 5 ] || info "... and $((P_FAIL - 5)) more failures"
+}
+
+rate() { # COUNT MS: "12.3/s"
+	[ "$2" -gt 0 ] || { echo "-"; return; }
+	r=$(($1 * 10000 / $2))
+	printf '%d.%d/s' $((r / 10)) $((r % 10))
+}
+
+# ------------------------------------------------------------------ steps
+
+printf '%slibztp fleet demo%s: %d devices, %d at a time, in %s\n' "$B" "$N" \
+	"$DEVICES" "$JOBS" "$DEMO_T"
+
+step "PKI and registry"
+p=$DEMO_T/pki
+{
+	"$ZTP_CA" init-root --cert "$p/maker-root.pem" --key "$p/maker-root.key" \
+		--subject "/CN=Demo Manufacturing Root/O=Demo Maker" --days 3650 &&
+	"$ZTP_CA" init-sub --issuer-cert "$p/maker-root.pem" \
+		--issuer-key "$p/maker-root.key" --cert "$p/factory-ca.pem" \
+		--key "$p/factory-ca.key" --pathlen 0 \
+		--subject "/CN=Demo Factory CA 1/O=Demo Maker" --days 3650 &&
+	"$ZTP_CA" init-root --cert "$p/device-ca.pem" --key "$p/device-ca.key" \
+		--subject "/CN=Demo Fleet Device CA/O=Demo Fleet" --days 3650 &&
+	"$ZTP_CA" init-root --cert "$p/server-ca.pem" --key "$p/server-ca.key" \
+		--subject "/CN=Demo Server CA/O=Demo Fleet" --days 3650
+} > "$DEMO_T/pki.out" 2>&1 || { cat "$DEMO_T/pki.out"; die "ztp-ca init"; }
+# ztp-ca issues device profiles only (clientAuth): the TLS server
+# certificate for 127.0.0.1 comes from the openssl CLI, under a root made
+# by ztp-ca.
+{
+	"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$p/server.key" &&
+	"$OPENSSL" req -new -key "$p/server.key" -subj "/CN=ztp demo server" \
+		-out "$p/server.csr" &&
+	printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+		"keyUsage=critical,digitalSignature" \
+		"extendedKeyUsage=serverAuth" \
+		"subjectAltName=IP:127.0.0.1" > "$p/server.ext" &&
+	"$OPENSSL" x509 -req -in "$p/server.csr" -CA "$p/server-ca.pem" \
+		-CAkey "$p/server-ca.key" -CAcreateserial -days 30 \
+		-extfile "$p/server.ext" -out "$p/server.leaf.pem" &&
+	cat "$p/server.leaf.pem" "$p/server-ca.pem" > "$p/server.pem"
+} > "$DEMO_T/pki.out" 2>&1 || { cat "$DEMO_T/pki.out"; die "server certificate"; }
+"$OPENSSL" verify -CAfile "$p/maker-root.pem" "$p/factory-ca.pem" \
+	> /dev/null 2>&1 || die "factory CA does not chain to the maker root"
+"$OPENSSL" verify -CAfile "$p/server-ca.pem" -purpose sslserver \
+	"$p/server.leaf.pem" > /dev/null 2>&1 || die "server certificate invalid"
+# Rate limits sized for a whole fleet on one machine (the defaults suit a
+# public server: a device gets 10 requests at once, then one per 5 s).
+cat > "$DEMO_T/verify.json" << JSON
+{
+  "trust_anchors": "pki/maker-root.pem",
+  "issuers": "pki/factory-ca.pem",
+  "device_ca": {"cert": "pki/device-ca.pem", "key": "pki/device-ca.key"},
+  "store": "sqlite:registry.db",
+  "rate_limits": {"device": {"rate": 100, "burst": 100},
+                  "global": {"rate": 100000, "burst": 100000}}
+}
+JSON
+ok "manufacturer root + factory CA, device CA, server CA + TLS certificate for 127.0.0.1"
+ok "verifier configuration with a SQLite registry"
+
+# Device IDs, and which tenant claims each: odd numbers acme, even globex.
+i=1
+: > "$DEMO_T/ids"
+: > "$DEMO_T/tenants"
+while [ "$i" -le "$DEVICES" ]; do
+	id=$(printf 'dev-%05d' "$i")
+	echo "$id" >> "$DEMO_T/ids"
+	if [ $((i % 2)) = 1 ]; then
+		echo "$id acme" >> "$DEMO_T/tenants"
+	else
+		echo "$id globex" >> "$DEMO_T/tenants"
+	fi
+	i=$((i + 1))
+done
+FIRST=dev-00001
+LAST=$(printf 'dev-%05d' "$DEVICES")
+
+step "Manufacture $DEVICES devices (factory key + certificate, enrollment, claim code)"
+parallel manufacture manufacture "$DEVICES" 1 "$DEMO_T/ids"
+MANUFACTURED=$P_OK
+MS_MANUFACTURE=$P_MS
+[ "$P_OK" -eq "$DEVICES" ] || die "$P_OK of $DEVICES devices manufactured"
+ok "$DEVICES devices enrolled, each with a one-time claim code ($(rate "$DEVICES" "$P_MS"))"
+info "e.g. $FIRST: claim code $(cat "$DEMO_T/dev/$FIRST/claim.txt")"
+
+step "Start the reference server (examples/python/ztp_server.py)"
+ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
+	PYTHONPATH=$ZTP_SRCDIR/bindings/python \
+	$PYRUN "$ZTP_SRCDIR/examples/python/ztp_server.py" \
+	--config "$DEMO_T/verify.json" --listen 127.0.0.1:0 \
+	--tls-cert "$p/server.pem" --tls-key "$p/server.key" --quiet \
+	> "$DEMO_T/server.out" 2> "$DEMO_T/server.err" &
+SERVER_PID=$!
+PORT=
+i=0
+while [ $i -lt 600 ]; do
+	PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+		"$DEMO_T/server.out" | head -n 1)
+	[ -n "$PORT" ] && break
+	if ! kill -0 "$SERVER_PID" 2> /dev/null; then
+		cat "$DEMO_T/server.err" >&2
+		die "the server exited before listening"
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -n "$PORT" ] || { cat "$DEMO_T/server.err" >&2; die "the server did not start in 60 s"; }
+ok "listening on https://127.0.0.1:$PORT (pid $SERVER_PID)"
+
+# Device configurations (ztp-device.json(5)), now that the port is known.
+while read -r id; do
+	cat > "$DEMO_T/dev/$id/device.json" << JSON
+{
+  "device_id": "$id",
+  "factory_key": "file:factory.key",
+  "factory_cert": "factory.pem",
+  "base_url": "https://127.0.0.1:$PORT",
+  "ca_file": "$p/server-ca.pem",
+  "state_dir": "state",
+  "connect_timeout_ms": 10000,
+  "timeout_ms": 60000,
+  "retry": {"max_attempts": 6, "base_delay_ms": 100, "max_delay_ms": 2000,
+            "max_retry_after_ms": 10000},
+  "registration": {"device_type": "demo-sensor", "firmware_version": "1.0.0",
+                   "capabilities": ["temperature", "humidity"]}
+}
+JSON
+done < "$DEMO_T/ids"
+
+step "Provision the fleet: ztp-device run (bootstrap, register, credentials)"
+parallel provision provision "$DEVICES" 1 "$DEMO_T/ids"
+PROVISIONED=$P_OK
+PROVISION_FAILS=$P_FAIL
+MS_PROVISION=$P_MS
+if [ "$P_OK" -eq "$DEVICES" ]; then
+	ok "$P_OK/$DEVICES devices hold operational credentials ($(rate "$P_OK" "$P_MS"))"
+else
+	die "$P_OK/$DEVICES devices provisioned"
+fi
+
+step "Claim: odd devices to tenant acme, even ones to globex (ztp-verify claim)"
+parallel claim claim "$DEVICES" 2 "$DEMO_T/tenants"
+MS_CLAIM=$P_MS
+[ "$P_OK" -eq "$DEVICES" ] || die "$P_OK/$DEVICES devices claimed"
+N_ACME=$(grep -c ' acme$' "$DEMO_T/tenants" || true)
+N_GLOBEX=$(grep -c ' globex$' "$DEMO_T/tenants" || true)
+ok "$N_ACME devices claimed by acme, $N_GLOBEX by globex"
+# A claim code works once.
+if "$ZTP_VERIFY" --config "$DEMO_T/verify.json" claim --device-id "$FIRST" \
+	--code - --tenant globex < "$DEMO_T/dev/$FIRST/claim.txt" \
+	> /dev/null 2> "$DEMO_T/reclaim.err"; then
+	fail "$FIRST: its used claim code was accepted again"
+else
+	ok "a used claim code is refused: $(tail -n 1 "$DEMO_T/reclaim.err")"
+fi
+
+step "Run again: devices pick up tenant-bound credentials"
+parallel tenant run "$DEVICES" 2 "$DEMO_T/tenants"
+MS_TENANT=$P_MS
+PROVISION_FAILS=$((PROVISION_FAILS + P_FAIL))
+if [ "$P_OK" -eq "$DEVICES" ]; then
+	ok "$P_OK/$DEVICES certificates name the claiming tenant; assignments agree"
+else
+	fail "$P_OK/$DEVICES devices have their tenant's credentials"
+fi
+
+step "Namespaces"
+for id in "$FIRST" dev-00002; do
+	"$ZTP_DEVICE" --config "$DEMO_T/dev/$id/device.json" assignment \
+		> "$DEMO_T/show.out" 2>&1 || fail "$id: assignment: $(tail -n 1 "$DEMO_T/show.out")"
+	t=$(sed -n 's/^tenant  *//p' "$DEMO_T/show.out")
+	ns=$(sed -n 's/^namespace  *//p' "$DEMO_T/show.out")
+	# The server's namespace and the policy engine's agree.
+	pns=$("$ZTP_POLICY" namespace --tenant "$t" --device "$id" 2> /dev/null |
+		sed -n 's/.*"prefix":"\([^"]*\)".*/\1/p')
+	if [ -n "$ns" ] && [ "$ns" = "$pns" ]; then
+		ok "$id  tenant $t  namespace $ns"
+	else
+		fail "$id: server namespace '$ns', ztp-policy says '$pns'"
+	fi
+done
+for t in acme globex; do
+	n=$(grep -l "\"namespace\":\"tenants/$t/devices/" \
+		"$DEMO_T"/dev/*/assignment.json 2> /dev/null | wc -l)
+	info "tenants/$t/devices/<device>/: $n devices"
+done
+
+step "Reprovision $FIRST: reset, bootstrap again, claimed by globex"
+old_serials=$(sed -n 's/.*"serial":"\([0-9a-f]*\)".*"serial":"\([0-9a-f]*\)".*/\1 \2/p' \
+	"$DEMO_T/dev/$FIRST/run-2.json")
+if "$ZTP_VERIFY" --config "$DEMO_T/verify.json" reset --device-id "$FIRST" \
+	> "$DEMO_T/dev/$FIRST/claim2.txt" 2> "$DEMO_T/reset.err"; then
+	ok "reset; a new claim code: $(cat "$DEMO_T/dev/$FIRST/claim2.txt")"
+else
+	fail "reset: $(tail -n 1 "$DEMO_T/reset.err")"
+fi
+grep -Eqx '[A-Z2-7]{4}(-[A-Z2-7]{4}){7}' "$DEMO_T/dev/$FIRST/claim2.txt" ||
+	fail "reset printed no claim code"
+cmp -s "$DEMO_T/dev/$FIRST/claim.txt" "$DEMO_T/dev/$FIRST/claim2.txt" &&
+	fail "reset printed the old claim code"
+d=$DEMO_T/dev/$FIRST
+if "$ZTP_DEVICE" --config "$d/device.json" --json run > "$d/run-3.json" \
+	2> "$d/run-3.err"; then
+	if grep -q '"actions":\["bootstrap"' "$d/run-3.json"; then
+		ok "the device noticed the reset and bootstrapped again with its factory identity"
+	else
+		fail "run after reset did not bootstrap: $(cut -c 1-120 "$d/run-3.json")"
+	fi
+else
+	fail "run after reset: $(tail -n 1 "$d/run-3.err")"
+fi
+if "$ZTP_VERIFY" --config "$DEMO_T/verify.json" claim --device-id "$FIRST" \
+	--code - --tenant globex < "$d/claim2.txt" > /dev/null 2> "$d/claim2.err"; then
+	ok "claimed by globex with the new code"
+else
+	fail "claim by globex: $(tail -n 1 "$d/claim2.err")"
+fi
+if "$ZTP_DEVICE" --config "$d/device.json" --json run > "$d/run-4.json" \
+	2> "$d/run-4.err"; then
+	cert=$(sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$d/state/operational/current.json")
+	cert=$d/state/operational/$cert/cert.pem
+	san=$("$OPENSSL" x509 -in "$cert" -noout -ext subjectAltName 2>&1 |
+		tail -n 1 | sed 's/^ *//')
+	case $san in
+	"URI:urn:ztp:device:$FIRST, URI:urn:ztp:tenant:globex")
+		ok "new certificate: $san" ;;
+	*)
+		fail "certificate after re-provisioning: $san" ;;
+	esac
+else
+	fail "run after the claim: $(tail -n 1 "$d/run-4.err")"
+fi
+if "$ZTP_DEVICE" --config "$d/device.json" --json assignment \
+	> "$d/assignment.json" 2> "$d/assignment.err" &&
+	grep -Fq "\"namespace\":\"tenants/globex/devices/$FIRST/\"" "$d/assignment.json"; then
+	ok "assignment: tenants/globex/devices/$FIRST/"
+else
+	fail "assignment after re-provisioning: $(cut -c 1-160 "$d/assignment.json" "$d/assignment.err")"
+fi
+sed "s/^$FIRST acme\$/$FIRST globex/" "$DEMO_T/tenants" > "$DEMO_T/tenants.new"
+mv "$DEMO_T/tenants.new" "$DEMO_T/tenants"
+
+step "Revoke $LAST and show it refused"
+d=$DEMO_T/dev/$LAST
+rev_serials=$(sed -n 's/.*"serial":"\([0-9a-f]*\)".*"serial":"\([0-9a-f]*\)".*/\1 \2/p' \
+	"$d/run-2.json")
+if "$ZTP_VERIFY" --config "$DEMO_T/verify.json" revoke --device-id "$LAST" \
+	> /dev/null 2> "$DEMO_T/revoke.err"; then
+	ok "revoked"
+else
+	fail "revoke: $(tail -n 1 "$DEMO_T/revoke.err")"
+fi
+rc=0
+"$ZTP_DEVICE" --config "$d/device.json" --json run > "$d/run-5.json" \
+	2> "$d/run-5.err" || rc=$?
+if [ "$rc" = 1 ] && grep -q 'device_blocked' "$d/run-5.json"; then
+	ok "ztp-device run refused (exit 1): $(tail -n 1 "$d/run-5.err" | sed 's/^ztp-device: //')"
+else
+	fail "ztp-device run of the revoked device: exit $rc, $(cut -c 1-160 "$d/run-5.json")"
+fi
+rc=0
+"$ZTP_DEVICE" --config "$d/device.json" --json bootstrap > "$d/boot-5.json" \
+	2> "$d/boot-5.err" || rc=$?
+if [ "$rc" = 1 ] && grep -q 'device_blocked' "$d/boot-5.json"; then
+	ok "a fresh bootstrap with the factory identity is refused too (device_blocked)"
+else
+	fail "bootstrap of the revoked device: exit $rc, $(cut -c 1-160 "$d/boot-5.json")"
+fi
+sed "s/^$LAST .*/$LAST -/" "$DEMO_T/tenants" > "$DEMO_T/tenants.new"
+mv "$DEMO_T/tenants.new" "$DEMO_T/tenants"
+
+step "Certificate revocation list (ztp-ca crl)"
+if "$ZTP_CA" crl --issuer-cert "$p/device-ca.pem" --issuer-key "$p/device-ca.key" \
+	--store "sqlite:$DEMO_T/registry.db" --out "$DEMO_T/crl.pem" \
+	> /dev/null 2> "$DEMO_T/crl.err" &&
+	"$OPENSSL" crl -in "$DEMO_T/crl.pem" -CAfile "$p/device-ca.pem" -noout \
+		> /dev/null 2>&1; then
+	ok "CRL signed by the device CA"
+else
+	die "CRL: $(tail -n 1 "$DEMO_T/crl.err")"
+fi
+"$OPENSSL" crl -in "$DEMO_T/crl.pem" -noout -text |
+	sed -n 's/^ *Serial Number: *\([0-9A-Fa-f]*\)$/\1/p' |
+	tr 'A-F' 'a-f' > "$DEMO_T/crl.serials"
+CRL_ENTRIES=$(wc -l < "$DEMO_T/crl.serials")
+in_crl() { # SERIAL: openssl prints serials without leading zero bytes
+	s=$(echo "$1" | sed 's/^\(00\)*//')
+	grep -qx "$s" "$DEMO_T/crl.serials"
+}
+for what in "$LAST (revoked):$rev_serials" "$FIRST (reset):$old_serials"; do
+	serials=${what#*:}
+	label=${what%%:*}
+	[ -n "$serials" ] || { fail "$label: no serials recorded"; continue; }
+	missing=
+	for s in $serials; do
+		in_crl "$s" || missing="$missing $s"
+	done
+	if [ -z "$missing" ]; then
+		ok "$label: certificates $serials listed"
+	else
+		fail "$label: not in the CRL:$missing"
+	fi
+done
+info "$CRL_ENTRIES entries (credentials superseded at each claim are revoked too)"
+
+step "Registry"
+# Each device's record as the demo expects it.
+while read -r id t; do
+	case $t in
+	-) echo "$id revoked -" ;;
+	*) echo "$id active $t" ;;
+	esac
+done < "$DEMO_T/tenants" > "$DEMO_T/expected"
+if ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
+	PYTHONPATH=$ZTP_SRCDIR/bindings/python \
+	$PYRUN "$here/fleet_report.py" "$DEMO_T/registry.db" "$DEMO_T/expected" \
+	> "$DEMO_T/report.out" 2> "$DEMO_T/report.err"; then
+	eval "$(grep -E '^[a-z_]+=[0-9]+$' "$DEMO_T/report.out")"
+else
+	cat "$DEMO_T/report.err"
+	die "cannot read the registry"
+fi
+if [ "$mismatches" = 0 ] && [ "$devices" = "$DEVICES" ]; then
+	ok "$devices device records: states and tenants as claimed, reset and revoked"
+else
+	fail "$mismatches device records differ from what the demo did"
+	grep '^mismatch: ' "$DEMO_T/report.out" | head -n 5 | while IFS= read -r l; do
+		info "${l#mismatch: }"
+	done
+fi
+if [ "$certs_revoked" = "$CRL_ENTRIES" ]; then
+	ok "the CRL lists every certificate the registry marks revoked ($CRL_ENTRIES)"
+else
+	fail "registry marks $certs_revoked revoked, the CRL lists $CRL_ENTRIES"
+fi
+
+# Stop the server before the summary: a clean shutdown is part of the demo.
+kill -TERM "$SERVER_PID" 2> /dev/null || true
+src=0
+wait "$SERVER_PID" || src=$?
+SERVER_PID=
+[ "$src" = 0 ] || fail "the server exited with status $src"
+if [ -s "$DEMO_T/server.err" ]; then
+	fail "the server wrote errors: $(tail -n 1 "$DEMO_T/server.err")"
+fi
+
+TOTAL_MS=$(($(now_ms) - T0))
+printf '\n%sSummary%s\n' "$B" "$N"
+row() { printf '  %-34s %s\n' "$1" "$2"; }
+row "devices manufactured" "$MANUFACTURED"
+row "devices provisioned" "$PROVISIONED/$DEVICES"
+row "failures" "$PROVISION_FAILS devices, $FAILS checks"
+row "claimed acme / globex" "$N_ACME / $N_GLOBEX"
+row "reprovisioned" "$FIRST acme -> globex"
+row "revoked and refused" "$LAST"
+row "certificates issued (registry)" "$certs_total ($certs_bootstrap bootstrap, $certs_operational operational)"
+row "factory certificates (ztp-ca)" "$MANUFACTURED"
+row "CRL entries" "$CRL_ENTRIES"
+row "time: manufacture" "$(secs "$MS_MANUFACTURE") s ($(rate "$DEVICES" "$MS_MANUFACTURE"))"
+row "time: first run (provision)" "$(secs "$MS_PROVISION") s ($(rate "$DEVICES" "$MS_PROVISION"))"
+row "time: claims" "$(secs "$MS_CLAIM") s ($(rate "$DEVICES" "$MS_CLAIM"))"
+row "time: second run (tenant)" "$(secs "$MS_TENANT") s ($(rate "$DEVICES" "$MS_TENANT"))"
+row "time: total" "$(secs "$TOTAL_MS") s"
+
+if [ "$FAILS" -ne 0 ]; then
+	printf '\n%sFAILED%s: %d check(s) did not pass\n' "$R" "$N" "$FAILS"
+	exit 1
+fi
+printf '\n%sPASSED%s: every step did what it says\n' "$G" "$N"
+exit 0
