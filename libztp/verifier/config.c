@@ -403,20 +403,14 @@ int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn, void *ctx)
 /* ---------------------------------------------------------------- config file
  */
 
-static const char *const config_keys[] = {"trust_anchors",
-					  "issuers",
-					  "device_ca",
-					  "store",
-					  "bootstrap_lifetime",
-					  "operational_lifetime",
-					  "clock_leeway",
-					  "challenge_ttl",
-					  "max_chain_depth",
-					  "key_policy",
-					  "max_request_size",
-					  "rate_limits",
-					  "hmac_secret_file",
-					  NULL};
+static const char *const config_keys[] = {
+    "trust_anchors",	  "issuers",
+    "device_ca",	  "store",
+    "bootstrap_lifetime", "operational_lifetime",
+    "clock_leeway",	  "challenge_ttl",
+    "max_chain_depth",	  "key_policy",
+    "max_request_size",	  "rate_limits",
+    "hmac_secret_file",	  NULL};
 static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
 				      NULL};
 static const char *const rl_keys[] = {"device", "global", NULL};
@@ -653,8 +647,8 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 	ZTP_CHECK(cfg_int(cfg, "bootstrap_lifetime", 60, 86400, &n, &present));
 	if (present)
 		v->bootstrap_lifetime = n;
-	ZTP_CHECK(cfg_int(cfg, "operational_lifetime", 3600, 3650 * 86400LL,
-			  &n, &present));
+	ZTP_CHECK(cfg_int(cfg, "operational_lifetime", 3600, 3650 * 86400LL, &n,
+			  &present));
 	if (present)
 		v->operational_lifetime = n;
 	ZTP_CHECK(cfg_int(cfg, "clock_leeway", 0, 3600, &n, &present));

@@ -753,8 +753,8 @@ static int parse_object(req *r, const char *body, size_t len)
 		body = "{}";
 		len = 2;
 	}
-	rc = ztp__json_parse(&r->body, body, len, r->v->max_request,
-			     JSON_DEPTH);
+	rc =
+	    ztp__json_parse(&r->body, body, len, r->v->max_request, JSON_DEPTH);
 	if (rc < 0)
 		return ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
 				   ztp_error_last_message());

@@ -81,8 +81,8 @@ cleanup:
 
 static int parse_record(json_object **out, char *json)
 {
-	int rc = ztp__json_parse(out, json, strlen(json), 65536,
-				 ZTP_JSON_MAX_DEPTH);
+	int rc =
+	    ztp__json_parse(out, json, strlen(json), 65536, ZTP_JSON_MAX_DEPTH);
 
 	if (rc < 0 || *out == NULL ||
 	    !json_object_is_type(*out, json_type_object)) {
@@ -116,8 +116,8 @@ static int copy_field(char *dst, size_t cap, json_object *o, const char *key,
 }
 
 /* Who is calling: see the file description. */
-static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p,
-			const char *pem, size_t len, int allowed, int64_t now)
+static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
+			size_t len, int allowed, int64_t now)
 {
 	json_object *rec = NULL, *dev = NULL;
 	char *json = NULL, hex[65], fp[65] = "";
@@ -144,16 +144,18 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p,
 			  X509_get_subject_name(cacert)) != 0 ||
 	    X509_verify(p->cert, X509_get0_pubkey(cacert)) != 1) {
 		ERR_clear_error();
-		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EUNTRUSTED,
-				 "TLS peer certificate was not issued by the "
-				 "device CA");
+		rc =
+		    ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EUNTRUSTED,
+				"TLS peer certificate was not issued by the "
+				"device CA");
 		goto cleanup;
 	}
 	if (ztp__asn1_time(&nb, X509_get0_notBefore(p->cert)) < 0 ||
 	    ztp__asn1_time(&na, X509_get0_notAfter(p->cert)) < 0 ||
 	    now < nb - v->leeway || now > na + v->leeway) {
-		rc = ztp__reject(d, ZTP__W_CERTIFICATE_EXPIRED, ZTP_EEXPIRED,
-				 "TLS peer certificate is outside its validity");
+		rc =
+		    ztp__reject(d, ZTP__W_CERTIFICATE_EXPIRED, ZTP_EEXPIRED,
+				"TLS peer certificate is outside its validity");
 		goto cleanup;
 	}
 	rc = ztp__cert_device_id(p->device_id, p->cert);
@@ -181,16 +183,17 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p,
 	free(json);
 	json = NULL;
 	ZTP_CHECK(copy_field(fp, sizeof(fp), rec, "fingerprint", true));
-	ZTP_CHECK(copy_field(p->profile, sizeof(p->profile), rec, "profile",
-			     true));
+	ZTP_CHECK(
+	    copy_field(p->profile, sizeof(p->profile), rec, "profile", true));
 	rc = ztp__json_bool(rec, "revoked", true, &revoked);
 	if (rc == ZTP_OK)
 		rc = ztp__json_int(rec, "issued_at", true, INT64_MIN, INT64_MAX,
 				   &p->issued_at);
 	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed record");
 	if (CRYPTO_memcmp(fp, hex, 64) != 0) {
-		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EMISMATCH,
-				 "TLS peer certificate is not the one on record");
+		rc = ztp__reject(
+		    d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EMISMATCH,
+		    "TLS peer certificate is not the one on record");
 		goto cleanup;
 	}
 	if (revoked) {
@@ -210,8 +213,8 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p,
 	ZTP_CHECK(ztp_store_device_get(v->store, p->device_id, &json));
 	ZTP_CHECK(parse_record(&dev, json));
 	ZTP_CHECK(copy_field(p->state, sizeof(p->state), dev, "state", true));
-	ZTP_CHECK(copy_field(p->tenant, sizeof(p->tenant), dev, "tenant",
-			     false));
+	ZTP_CHECK(
+	    copy_field(p->tenant, sizeof(p->tenant), dev, "tenant", false));
 	if (strcmp(p->state, ZTP_STATE_REVOKED) == 0) {
 		rc = ztp__reject(d, ZTP__W_DEVICE_BLOCKED, ZTP_EREVOKED,
 				 "device %s is blocked", p->device_id);
@@ -247,14 +250,17 @@ static int retire_older(ztp_verifier *v, const peer *p, int64_t now)
 		int64_t issued = 0;
 		bool revoked = true;
 
-		ZTP_CHECK(copy_field(serial, sizeof(serial), c, "serial", true));
-		ZTP_CHECK(copy_field(profile, sizeof(profile), c, "profile",
-				     true));
+		ZTP_CHECK(
+		    copy_field(serial, sizeof(serial), c, "serial", true));
+		ZTP_CHECK(
+		    copy_field(profile, sizeof(profile), c, "profile", true));
 		if (ztp__json_bool(c, "revoked", true, &revoked) < 0 ||
 		    ztp__json_int(c, "issued_at", true, INT64_MIN, INT64_MAX,
 				  &issued) < 0)
-			ZTP_ENSURE(false, ZTP_ESTORE, "store: malformed record");
-		if (revoked || strcmp(profile, ZTP_CA_PROFILE_OPERATIONAL) != 0 ||
+			ZTP_ENSURE(false, ZTP_ESTORE,
+				   "store: malformed record");
+		if (revoked ||
+		    strcmp(profile, ZTP_CA_PROFILE_OPERATIONAL) != 0 ||
 		    strcmp(serial, p->serial) == 0 || issued > p->issued_at)
 			continue;
 		if (issued == p->issued_at && strcmp(serial, p->serial) > 0)
@@ -292,9 +298,9 @@ static int add_chain(ztp_verifier *v, json_object *resp)
 	ZTP_ENSURE(chain != NULL, ZTP_ENOMEM, "out of memory");
 	for (int i = -1; i < (cachain == NULL ? 0 : sk_X509_num(cachain));
 	     i++) {
-		ZTP_CHECK(ztp__cert_to_pem(&pem, i < 0 ? ztp__ca_cert(v->ca)
-						       : sk_X509_value(cachain,
-								       i)));
+		ZTP_CHECK(
+		    ztp__cert_to_pem(&pem, i < 0 ? ztp__ca_cert(v->ca)
+						 : sk_X509_value(cachain, i)));
 		ZTP_CHECK(str_array_add(chain, pem));
 		free(pem);
 		pem = NULL;
@@ -389,8 +395,8 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 	ztp__time_rfc3339(ts, not_after);
 	ZTP_CHECK(ztp__json_add_str(*resp, "not_after", ts));
 	if (tenant != NULL) {
-		ZTP_CHECK(namespace_prefix(ns, sizeof(ns), tenant,
-					   p->device_id));
+		ZTP_CHECK(
+		    namespace_prefix(ns, sizeof(ns), tenant, p->device_id));
 		ZTP_CHECK(ztp__json_add_str(*resp, "tenant", tenant));
 		ZTP_CHECK(ztp__json_add_str(*resp, "namespace", ns));
 	} else {
@@ -451,11 +457,11 @@ static int do_register(ztp_verifier *v, ztp__vdec *d, json_object *body,
 		if (!json_object_is_type(c, json_type_string) ||
 		    ztp__id_check(s, (size_t)json_object_get_string_len(c),
 				  "capability") < 0) {
-			rc = ztp__reject(d, ZTP__W_MALFORMED_REQUEST,
-					 ZTP_EPARSE,
-					 "capabilities[%zu] must be an "
-					 "identifier",
-					 i);
+			rc =
+			    ztp__reject(d, ZTP__W_MALFORMED_REQUEST, ZTP_EPARSE,
+					"capabilities[%zu] must be an "
+					"identifier",
+					i);
 			goto cleanup;
 		}
 		ZTP_CHECK(str_array_add(ci, s));
@@ -467,9 +473,9 @@ static int do_register(ztp_verifier *v, ztp__vdec *d, json_object *body,
 	ZTP_CHECK(ztp__json_dump(&text, info));
 	ZTP_CHECK(ztp_store_device_set_info(v->store, p->device_id, text));
 	if (strcmp(p->state, ZTP_STATE_BOOTSTRAPPED) == 0) {
-		rc = ztp_store_device_set_state(v->store, p->device_id,
-						p->state, ZTP_STATE_REGISTERED,
-						NULL);
+		rc =
+		    ztp_store_device_set_state(v->store, p->device_id, p->state,
+					       ZTP_STATE_REGISTERED, NULL);
 		if (rc < 0 && rc != ZTP_ESTATE)
 			goto cleanup;
 		rc = ZTP_OK;
@@ -478,10 +484,9 @@ static int do_register(ztp_verifier *v, ztp__vdec *d, json_object *body,
 	ZTP_ENSURE(*resp != NULL, ZTP_ENOMEM, "out of memory");
 	ZTP_CHECK(ztp__json_add_str(*resp, "device_id", p->device_id));
 	ZTP_CHECK(ztp__json_add_str(
-		*resp, "state",
-		strcmp(p->state, ZTP_STATE_BOOTSTRAPPED) == 0
-			? ZTP_STATE_REGISTERED
-			: p->state));
+	    *resp, "state",
+	    strcmp(p->state, ZTP_STATE_BOOTSTRAPPED) == 0 ? ZTP_STATE_REGISTERED
+							  : p->state));
 	ZTP_CHECK(ztp__json_add(*resp, "info", info));
 	info = NULL;
 cleanup:
@@ -539,11 +544,9 @@ int ztp__verifier_lifecycle(ztp_verifier *v, ztp__vdec *d, const char *ep,
 	else
 		allowed = PEER_OPERATIONAL; /* rotate, assignment */
 	if (strcmp(ep, "register") != 0) {
-		rc = ztp__json_only_keys(body,
-					 strcmp(ep, "assignment") == 0
-						 ? no_keys
-						 : csr_keys,
-					 ep);
+		rc = ztp__json_only_keys(
+		    body, strcmp(ep, "assignment") == 0 ? no_keys : csr_keys,
+		    ep);
 		if (rc < 0)
 			return ztp__reject(d, ZTP__W_MALFORMED_REQUEST, rc,
 					   "%s", ztp_error_last_message());

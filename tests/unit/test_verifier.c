@@ -1576,7 +1576,8 @@ START_TEST(reset_and_revoke)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ lifecycle endpoints */
+/* ------------------------------------------------------------------ lifecycle
+ * endpoints */
 
 /* Call an endpoint with a peer certificate; returns status, *resp set. */
 static int lcall(const char *ep, const char *body, const char *peer,
@@ -1619,8 +1620,8 @@ static char *bootstrap_cert(void)
 }
 
 static const char *REG =
-	"{\"device_type\":\"sensor\",\"firmware_version\":\"1.2.3\","
-	"\"capabilities\":[\"mqtt\",\"ota\"]}";
+    "{\"device_type\":\"sensor\",\"firmware_version\":\"1.2.3\","
+    "\"capabilities\":[\"mqtt\",\"ota\"]}";
 
 /* rp, not *rp: the status call and the response are arguments of one
  * call, and C does not order their evaluation. */
@@ -1649,9 +1650,10 @@ START_TEST(lifecycle)
 		    "peer_certificate_required");
 	expect_code(lcall("register", REG, factory_pem, &r), &r, 401,
 		    "untrusted_certificate");
-	expect_code(lcall("register", "{\"device_type\":\"a b\","
-				      "\"firmware_version\":\"1\","
-				      "\"capabilities\":[]}",
+	expect_code(lcall("register",
+			  "{\"device_type\":\"a b\","
+			  "\"firmware_version\":\"1\","
+			  "\"capabilities\":[]}",
 			  boot, &r),
 		    &r, 400, "malformed_request");
 	body = csr_body(k2);
