@@ -42,7 +42,6 @@ typedef struct peer {
 	char profile[32];
 	char state[32];
 	char tenant[ZTP_ID_MAX + 1]; /* from the registry; "" if none */
-	int64_t issued_at;
 } peer;
 
 static void peer_free(peer *p)
@@ -186,9 +185,6 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 	ZTP_CHECK(
 	    copy_field(p->profile, sizeof(p->profile), rec, "profile", true));
 	rc = ztp__json_bool(rec, "revoked", true, &revoked);
-	if (rc == ZTP_OK)
-		rc = ztp__json_int(rec, "issued_at", true, INT64_MIN, INT64_MAX,
-				   &p->issued_at);
 	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed record");
 	if (CRYPTO_memcmp(fp, hex, 64) != 0) {
 		rc = ztp__reject(
@@ -230,11 +226,15 @@ cleanup:
 }
 
 /* The device's operational certificates older than the one it just used
- * are superseded: revoke them (see the file description). */
+ * are superseded: revoke them (see the file description). The store lists
+ * a device's certificates in order of issuance, which orders them even
+ * when several were issued within the same second. */
 static int retire_older(ztp_verifier *v, const peer *p, int64_t now)
 {
 	json_object *arr = NULL;
 	char *json = NULL;
+	bool found = false;
+	size_t n;
 	int rc;
 
 	if (strcmp(p->profile, ZTP_CA_PROFILE_OPERATIONAL) != 0)
@@ -244,26 +244,34 @@ static int retire_older(ztp_verifier *v, const peer *p, int64_t now)
 				  ZTP_JSON_MAX_DEPTH));
 	ZTP_ENSURE(arr != NULL && json_object_is_type(arr, json_type_array),
 		   ZTP_ESTORE, "store: malformed certificate list");
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n && !found; i++) {
+		char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
+
+		ZTP_CHECK(copy_field(serial, sizeof(serial),
+				     json_object_array_get_idx(arr, i),
+				     "serial", true));
+		if (strcmp(serial, p->serial) == 0) {
+			found = true;
+			n = i;
+		}
+	}
+	/* Only a certificate on the device's own list orders the others. */
+	if (!found)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(arr, i);
 		char serial[ZTP_CA_SERIAL_HEX_MAX + 1], profile[32];
-		int64_t issued = 0;
 		bool revoked = true;
 
 		ZTP_CHECK(
 		    copy_field(serial, sizeof(serial), c, "serial", true));
 		ZTP_CHECK(
 		    copy_field(profile, sizeof(profile), c, "profile", true));
-		if (ztp__json_bool(c, "revoked", true, &revoked) < 0 ||
-		    ztp__json_int(c, "issued_at", true, INT64_MIN, INT64_MAX,
-				  &issued) < 0)
-			ZTP_ENSURE(false, ZTP_ESTORE,
-				   "store: malformed record");
-		if (revoked ||
-		    strcmp(profile, ZTP_CA_PROFILE_OPERATIONAL) != 0 ||
-		    strcmp(serial, p->serial) == 0 || issued > p->issued_at)
-			continue;
-		if (issued == p->issued_at && strcmp(serial, p->serial) > 0)
+		ZTP_ENSURE(ztp__json_bool(c, "revoked", true, &revoked) ==
+			       ZTP_OK,
+			   ZTP_ESTORE, "store: malformed record");
+		if (revoked || strcmp(profile, ZTP_CA_PROFILE_OPERATIONAL) != 0)
 			continue;
 		ZTP_CHECK(ztp_store_cert_revoke(v->store, serial,
 						ZTP_CA_REASON_SUPERSEDED, now));
