@@ -21,7 +21,8 @@ python_binding_files = \
 	bindings/python/tests/test_verifier.py \
 	bindings/python/tests/test_device.py \
 	bindings/python/tests/test_policy.py \
-	bindings/python/tests/test_server.py
+	bindings/python/tests/test_server.py \
+	bindings/python/tests/test_lifecycle.py
 
 go_binding_files = \
 	bindings/go/go.mod \
@@ -40,7 +41,8 @@ go_binding_files = \
 	bindings/go/ztp/ca_test.go \
 	bindings/go/ztp/verifier_test.go \
 	bindings/go/ztp/device_test.go \
-	bindings/go/ztp/policy_test.go
+	bindings/go/ztp/policy_test.go \
+	bindings/go/ztp/lifecycle_test.go
 
 EXTRA_DIST += $(python_binding_files) bindings/python/run-tests.sh \
 	bindings/sanitizers.sh \

@@ -192,6 +192,13 @@ func (v *Verifier) SetBootstrapLifetime(d time.Duration) error {
 	})
 }
 
+// SetOperationalLifetime sets the lifetime of operational certificates.
+func (v *Verifier) SetOperationalLifetime(d time.Duration) error {
+	return v.do(func(p *C.ztp_verifier) C.int {
+		return C.ztp_verifier_set_operational_lifetime(p, C.int64_t(d/time.Second))
+	})
+}
+
 // SetClockLeeway sets the clock-skew leeway.
 func (v *Verifier) SetClockLeeway(d time.Duration) error {
 	return v.do(func(p *C.ztp_verifier) C.int {
@@ -346,6 +353,48 @@ func (v *Verifier) Enroll(deviceID string, certPEM []byte, model, batch string) 
 	})
 	code := takeSecret(out)
 	return code, err
+}
+
+// Claim activates a device: binds it to tenant with its one-time code.
+func (v *Verifier) Claim(deviceID, claimCode, tenant string) error {
+	var a cargs
+	defer a.free()
+	id, err := a.add(deviceID, "device_id", false)
+	if err != nil {
+		return err
+	}
+	c, err := a.add(claimCode, "claim_code", false)
+	if err != nil {
+		return err
+	}
+	t, err := a.add(tenant, "tenant", false)
+	if err != nil {
+		return err
+	}
+	return v.do(func(p *C.ztp_verifier) C.int { return C.ztp_verifier_claim(p, id, c, t) })
+}
+
+// Reset reprovisions a device (tenant cleared, certificates revoked) and
+// returns the claim code for its next owner.
+func (v *Verifier) Reset(deviceID string) (string, error) {
+	id, err := cstring(deviceID, "device_id")
+	if err != nil {
+		return "", err
+	}
+	defer C.free(unsafe.Pointer(id))
+	var out *C.char
+	err = v.do(func(p *C.ztp_verifier) C.int { return C.ztp_verifier_reset(p, &out, id) })
+	return takeSecret(out), err
+}
+
+// Revoke blocks a device for good and revokes its certificates.
+func (v *Verifier) Revoke(deviceID string) error {
+	id, err := cstring(deviceID, "device_id")
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(id))
+	return v.do(func(p *C.ztp_verifier) C.int { return C.ztp_verifier_revoke(p, id) })
 }
 
 // Stats returns the verifier's counters.

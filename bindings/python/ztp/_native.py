@@ -148,6 +148,10 @@ _PROTOTYPES = {
                                         c_char_p, c_size_t, c_int64]),
     "ztp_verifier_enroll": (c_int, [c_void_p, _pp, c_char_p, c_char_p,
                                     c_size_t, c_char_p, c_char_p]),
+    "ztp_verifier_set_operational_lifetime": (c_int, [c_void_p, c_int64]),
+    "ztp_verifier_claim": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p]),
+    "ztp_verifier_reset": (c_int, [c_void_p, _pp, c_char_p]),
+    "ztp_verifier_revoke": (c_int, [c_void_p, c_char_p]),
     "ztp_verifier_stats": (c_int, [c_void_p, _pp]),
     "ztp_verifier_error_codes": (c_int, [_pp]),
     # policy

@@ -96,6 +96,9 @@ class Verifier(Handle):
     def set_bootstrap_lifetime(self, seconds):
         self._call("ztp_verifier_set_bootstrap_lifetime", int(seconds))
 
+    def set_operational_lifetime(self, seconds):
+        self._call("ztp_verifier_set_operational_lifetime", int(seconds))
+
     def set_clock_leeway(self, seconds):
         self._call("ztp_verifier_set_clock_leeway", int(seconds))
 
@@ -192,6 +195,26 @@ class Verifier(Handle):
         finally:
             code = take_str(out, secret=True)
         return code
+
+    def claim(self, device_id, claim_code, tenant):
+        """Activate a device: bind it to tenant with its one-time code."""
+        self._call("ztp_verifier_claim", to_c(device_id, "device_id"),
+                   to_c(claim_code, "claim_code"), to_c(tenant, "tenant"))
+
+    def reset(self, device_id):
+        """Reprovision a device (tenant cleared, certificates revoked);
+        returns the claim code for its next owner."""
+        out = c_void_p()
+        try:
+            self._call("ztp_verifier_reset", ctypes.byref(out),
+                       to_c(device_id, "device_id"))
+        finally:
+            code = take_str(out, secret=True)
+        return code
+
+    def revoke(self, device_id):
+        """Block a device for good and revoke its certificates."""
+        self._call("ztp_verifier_revoke", to_c(device_id, "device_id"))
 
     def stats(self):
         out = c_void_p()
