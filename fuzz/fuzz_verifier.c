@@ -5,6 +5,8 @@
  * path (JSON, PEM, chain, registry, CSR, transcript signature, issuance)
  * is reachable.
  *
+ * Also the certificate profile check alone (ztp_verifier_check_cert).
+ *
  * Oracle: every answer is a well-formed JSON document with a documented
  * status; no request makes the server fail internally (500); a refused
  * request records nothing; an accepted bootstrap records exactly one
@@ -22,8 +24,11 @@
 
 static hz_vpki pki;
 
+/* The last entry is not an endpoint: it selects ztp_verifier_check_cert,
+ * the certificate profile check on its own. */
 static const char *const endpoints[] = {
-    "challenge", "bootstrap", "register", "", "../bootstrap", "credentials"};
+    "challenge",    "bootstrap",   "register",	"",
+    "../bootstrap", "credentials", "check-cert"};
 
 static void setup(void)
 {
@@ -71,6 +76,9 @@ static void write_seeds(const char *dir)
 	write_seed(dir, "bootstrap-nopeer", 1, 0, body);
 	write_seed(dir, "bootstrap-capeer", 1, 2, body);
 	write_seed(dir, "register-ok", 2, 1, body);
+	write_seed(dir, "check-factory", 6, 0, HZ_FACTORY_PEM);
+	write_seed(dir, "check-factory-hint", 6, 1, HZ_FACTORY_PEM);
+	write_seed(dir, "check-ca-as-leaf", 6, 0, HZ_MAKER_ISSUING_PEM);
 	ztp_free(body);
 	ztp_free(nonce);
 }
@@ -161,6 +169,40 @@ static void drop_store(ztp_store *s)
 	ztp_store_free(s);
 }
 
+static void check_cert(const uint8_t *data, size_t size, bool hint)
+{
+	char *result = NULL;
+	json_object *o = NULL;
+	const char *id = NULL, *verdict = NULL;
+	size_t idlen = 0;
+	int rc;
+
+	rc =
+	    ztp_verifier_check_cert(pki.v, &result, (const char *)data, size,
+				    hint ? HZ_MAKER_ISSUING_PEM : NULL,
+				    hint ? strlen(HZ_MAKER_ISSUING_PEM) : 0, 0);
+	FUZZ_ASSERT_RC(rc);
+	if (result == NULL) {
+		FUZZ_ASSERT(rc != ZTP_OK);
+		return;
+	}
+	FUZZ_ASSERT(ztp__json_parse(&o, result, strlen(result), 1 << 20, 0) ==
+		    ZTP_OK);
+	FUZZ_ASSERT(ztp__json_str(o, "result", true, 16, &verdict, NULL) ==
+		    ZTP_OK);
+	if (rc == ZTP_OK) {
+		/* Accepted: it names a valid device ID. */
+		FUZZ_ASSERT(strcmp(verdict, "accepted") == 0);
+		FUZZ_ASSERT(ztp__json_str(o, "device_id", true, ZTP_ID_MAX, &id,
+					  &idlen) == ZTP_OK);
+		FUZZ_ASSERT(ztp_id_validate(id, idlen) == ZTP_OK);
+	} else {
+		FUZZ_ASSERT(strcmp(verdict, "rejected") == 0);
+	}
+	json_object_put(o);
+	ztp_free(result);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *ep, *peer = NULL, *body;
@@ -174,6 +216,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
+	if (data[0] % ZTP__ARRAY_LEN(endpoints) ==
+	    ZTP__ARRAY_LEN(endpoints) - 1) {
+		check_cert(data + 2, size - 2, data[1] % 3 == 1);
+		ERR_clear_error();
+		return 0;
+	}
 	store = fresh_store();
 	ep = endpoints[data[0] % ZTP__ARRAY_LEN(endpoints)];
 	switch (data[1] % 3) {
