@@ -45,7 +45,7 @@ go_binding_files = \
 	bindings/go/ztp/lifecycle_test.go
 
 EXTRA_DIST += $(python_binding_files) bindings/python/run-tests.sh \
-	bindings/sanitizers.sh \
+	bindings/sanitizers.sh bindings/python/README.md bindings/go/README.md \
 	$(go_binding_files) bindings/go/run-tests.sh
 TESTS += bindings/python/run-tests.sh
 # The Go package wraps every module, so it links only against a full

@@ -1,1 +1,25 @@
 # make demo: provision a simulated fleet end to end.
+#
+#   make demo [DEVICES=N] [JOBS=N] [KEEP=1]
+#
+# Runs examples/demo/fleet-demo.sh against the tools and the library of
+# this build tree (see the script for what it does and checks). The smoke
+# test runs the same script with a small fleet under `make check`.
+
+EXTRA_DIST += examples/demo/fleet-demo.sh examples/demo/fleet_report.py \
+	tests/demo_smoke.sh
+
+if ENABLE_SERVER
+if ENABLE_DEVICE
+TESTS += tests/demo_smoke.sh
+endif
+endif
+
+demo_env = ZTP_SRCDIR='$(abs_top_srcdir)' \
+	ZTP_BUILDDIR='$(abs_top_builddir)' OPENSSL='$(OPENSSL_BIN)' \
+	PYTHON3='$(PYTHON3)' DEVICES='$(DEVICES)' JOBS='$(JOBS)' KEEP='$(KEEP)'
+
+demo: all
+	$(AM_V_at)$(demo_env) $(SHELL) '$(abs_top_srcdir)/examples/demo/fleet-demo.sh'
+
+.PHONY: demo

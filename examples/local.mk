@@ -2,7 +2,8 @@
 # end-to-end tests that provision devices against them over mutual TLS.
 
 EXTRA_DIST += examples/python/ztp_server.py \
-	examples/go/ztp-server/go.mod examples/go/ztp-server/main.go
+	examples/go/ztp-server/go.mod examples/go/ztp-server/main.go \
+	examples/go/ztp-server/README.md tests/e2e/README.md
 
 e2e_common = tests/e2e/lib.sh tests/e2e/bootstrap-flow.sh \
 	tests/e2e/flaky_server.py tests/e2e/crash_device.py

@@ -214,11 +214,31 @@ here=$(cd "$(dirname "$0")" && pwd)
 ZTP_SRCDIR=${ZTP_SRCDIR:-$(cd "$here/../.." && pwd)}
 ZTP_BUILDDIR=${ZTP_BUILDDIR:-$ZTP_SRCDIR}
 OPENSSL=${OPENSSL:-openssl}
-ZTP_CA=$ZTP_BUILDDIR/tools/ztp-ca
-ZTP_VERIFY=$ZTP_BUILDDIR/tools/ztp-verify
-ZTP_DEVICE=$ZTP_BUILDDIR/tools/ztp-device
-ZTP_POLICY=$ZTP_BUILDDIR/tools/ztp-policy
 ZTP_LIB=$ZTP_BUILDDIR/.libs/libztp.so
+
+# In a build tree, tools/ztp-X is libtool's wrapper script around
+# tools/.libs/ztp-X; it starts a shell for every call, which costs more
+# than the work of a device step. Call the program behind it with the
+# uninstalled library on the search path, as the wrapper itself does.
+tool() {
+	if [ -x "$ZTP_BUILDDIR/tools/.libs/$1" ] && [ -f "$ZTP_LIB" ] &&
+		head -c 512 "$ZTP_BUILDDIR/tools/$1" 2> /dev/null |
+		grep -q 'wrapper script'; then
+		echo "$ZTP_BUILDDIR/tools/.libs/$1"
+	else
+		echo "$ZTP_BUILDDIR/tools/$1"
+	fi
+}
+ZTP_CA=$(tool ztp-ca)
+ZTP_VERIFY=$(tool ztp-verify)
+ZTP_DEVICE=$(tool ztp-device)
+ZTP_POLICY=$(tool ztp-policy)
+case $ZTP_CA in
+*/.libs/*)
+	LD_LIBRARY_PATH=$ZTP_BUILDDIR/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	export LD_LIBRARY_PATH
+	;;
+esac
 DEMO_SCRIPT=$here/fleet-demo.sh
 
 for t in "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE" "$ZTP_POLICY"; do
