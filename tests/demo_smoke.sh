@@ -1,0 +1,69 @@
+#!/bin/sh
+# The fleet demo (`make demo`) with a small fleet: every step of it must
+# pass (the script checks each step's result and exits 0 only then), its
+# summary must account for every device, and it must stop its server and
+# remove its temporary directory.
+
+set -eu
+: "${top_srcdir:?}" "${top_builddir:?}"
+
+have_python=
+for cand in /usr/bin/python3 "${PYTHON3:-}" python3; do
+	[ -n "$cand" ] || continue
+	if command -v "$cand" > /dev/null 2>&1; then
+		have_python=1
+		break
+	fi
+done
+[ -n "$have_python" ] || { echo "SKIP: no python3"; exit 77; }
+
+out=$(mktemp "${TMPDIR:-/tmp}/ztp-demo-smoke.XXXXXX")
+trap 'rm -f "$out"' EXIT
+
+# Bounded: a fleet of 6 takes seconds; the limit only catches a hang. The
+# demo's own traps stop the server and clean up when it is terminated.
+to=
+if command -v timeout > /dev/null 2>&1; then
+	to="timeout -k 10 600"
+fi
+rc=0
+env ZTP_SRCDIR="$top_srcdir" ZTP_BUILDDIR="$top_builddir" \
+	DEVICES=6 JOBS=3 KEEP=0 \
+	$to "${SHELL:-/bin/sh}" "$top_srcdir/examples/demo/fleet-demo.sh" \
+	> "$out" 2>&1 || rc=$?
+cat "$out"
+if [ "$rc" = 77 ]; then
+	# The script skips only builds it cannot drive (python3 absent, or a
+	# ThreadSanitizer library that python cannot load).
+	exit 77
+fi
+
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+[ "$rc" = 0 ] || fail "the demo exited with status $rc"
+grep -q '^PASSED: every step did what it says$' "$out" ||
+	fail "no PASSED line"
+grep -q 'FAIL' "$out" && fail "a step reported FAIL"
+grep -Eq '^  devices provisioned +6/6$' "$out" ||
+	fail "summary does not show 6/6 provisioned"
+grep -Eq '^  failures +0 devices, 0 checks$' "$out" ||
+	fail "summary shows failures"
+grep -Eq '^  claimed acme / globex +3 / 3$' "$out" ||
+	fail "summary does not show 3 / 3 claims"
+# Certificates: a bootstrap and an operational one per device, another
+# operational one per claim, and the reset device's second round.
+grep -Eq '^  certificates issued \(registry\) +[0-9]+ \(7 bootstrap, 14 operational\)$' \
+	"$out" || fail "certificate counts differ from 7 bootstrap, 14 operational"
+crl=$(sed -n 's/^  CRL entries  *\([0-9][0-9]*\)$/\1/p' "$out")
+[ -n "$crl" ] && [ "$crl" -ge 4 ] || fail "CRL entries '$crl' (at least the revoked and reset devices' 4)"
+
+dir=$(sed -n 's/^libztp fleet demo: .* in \(.*\)$/\1/p' "$out")
+[ -n "$dir" ] || fail "the demo did not name its directory"
+[ -n "$dir" ] && [ -e "$dir" ] && fail "$dir was left behind"
+pid=$(sed -n 's/.*listening on https:\/\/127\.0\.0\.1:[0-9]* (pid \([0-9]*\)).*/\1/p' "$out")
+[ -n "$pid" ] || fail "the demo did not report its server"
+[ -n "$pid" ] && kill -0 "$pid" 2> /dev/null && fail "server $pid still running"
+
+[ "$fails" = 0 ] || exit 1
+echo "demo smoke test passed"
