@@ -140,7 +140,12 @@ static int verify_signatures(X509_STORE_CTX *ctx)
 		if (i > 0 && sig_cached(v, xs, xi))
 			continue;
 		pk = X509_get0_pubkey(xi);
-		if (pk == NULL)
+		/* RFC 5280 6.1.4 (n), as OpenSSL's own step does: a CA whose
+		 * keyUsage omits keyCertSign may not sign certificates. */
+		if ((X509_get_extension_flags(xi) & EXFLAG_KUSAGE) &&
+		    !(X509_get_key_usage(xi) & KU_KEY_CERT_SIGN))
+			err = X509_V_ERR_KEYUSAGE_NO_CERTSIGN;
+		else if (pk == NULL)
 			err = X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY;
 		else if (X509_verify(xs, pk) <= 0)
 			err = X509_V_ERR_CERT_SIGNATURE_FAILURE;
