@@ -43,35 +43,75 @@ struct ztp__pnode {
 	uint32_t label_len;
 	uint8_t term[2]; /* actions with a resource ending here, per effect */
 	uint8_t sub[2];	 /* same, for this node and everything below */
+	uint8_t nvars;	 /* variable children, to skip their loop */
 	char label[];	 /* literal level, NUL-terminated ("" if none) */
 };
 
 static const char *const var_names[ZTP__VAR_COUNT] = {"${device}", "${tenant}",
 						      "${client_id}"};
 
-/* Word-at-a-time multiply-xorshift hash of one topic level. Requests only
- * look levels up; the tables are built from the policy alone, so request
- * text cannot lengthen probe sequences. */
-static uint32_t level_hash(const char *s, size_t n)
+static uint64_t load64(const char *s)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n, w;
+	uint64_t w;
 
-	while (n >= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-		s += 8;
-		n -= 8;
-	}
-	if (n) {
-		w = 0;
-		memcpy(&w, s, n);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-	}
+	memcpy(&w, s, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+static uint64_t hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
+}
+
+static uint32_t hash_final(uint64_t h)
+{
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
 	return (uint32_t)h;
+}
+
+/* Word-at-a-time multiply-xorshift hash of one topic level: the level's
+ * bytes as little-endian 64-bit words, the last one zero-extended. Requests
+ * only look levels up; the tables are built from the policy alone, so
+ * request text cannot lengthen probe sequences. */
+static uint32_t level_hash(const char *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n, w = 0;
+	size_t i;
+
+	for (; n > 8; s += 8, n -= 8)
+		h = hash_word(h, load64(s));
+	for (i = 0; i < n; i++)
+		w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+	return hash_final(n ? hash_word(h, w) : h);
+}
+
+/* level_hash() of buf[from, to), reading the last partial word as a whole
+ * word that stays inside buf[0, len) and shifting the extra bytes out. */
+static uint32_t level_hash_in(const char *buf, size_t len, size_t from,
+			      size_t to)
+{
+	const char *s = buf + from;
+	size_t n = to - from, r;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+
+	if (len < 8)
+		return level_hash(s, n);
+	for (; n > 8; s += 8, n -= 8)
+		h = hash_word(h, load64(s));
+	if (n == 0)
+		return hash_final(h);
+	r = 8 - n; /* bytes of the word that are not the level's */
+	if ((size_t)(s - buf) >= r)
+		return hash_final(hash_word(h, load64(s - r) >> (8 * r)));
+	/* the level ends within the first word of buf */
+	return hash_final(hash_word(
+	    h, (load64(buf) >> (8 * (size_t)(s - buf))) & (~0ull >> (8 * r))));
 }
 
 static size_t level_end(const char *t, size_t len, size_t pos)
@@ -278,6 +318,23 @@ void ztp__pindex_free(ztp__pindex *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* memcmp() == 0 for the short strings of topic levels, without a call. */
+static bool same(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+
+	for (; n >= 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+	}
+	for (; n; a++, b++, n--)
+		if (*a != *b)
+			return false;
+	return true;
+}
+
 static ztp__pnode *kid_find(const ztp__pnode *n, const char *s, size_t len,
 			    uint32_t h)
 {
@@ -292,7 +349,7 @@ static ztp__pnode *kid_find(const ztp__pnode *n, const char *s, size_t len,
 		if (!k->node)
 			return NULL;
 		if (k->hash == h && k->node->label_len == len &&
-		    memcmp(k->node->label, s, len) == 0)
+		    same(k->node->label, s, len))
 			return k->node;
 	}
 }
@@ -337,7 +394,7 @@ static int child_get(ztp__pnode **out, ztp__pindex *x, ztp__pnode *n,
 	ztp__pnode **slot = NULL;
 	ztp__pnode *k;
 	uint32_t h;
-	int v, rc = ZTP_OK;
+	int v = -1, rc = ZTP_OK;
 
 	if (len == 1 && l[0] == '+')
 		slot = &n->plus;
@@ -346,9 +403,12 @@ static int child_get(ztp__pnode **out, ztp__pindex *x, ztp__pnode *n,
 	else if ((v = var_of(l, len)) >= 0)
 		slot = &n->var[v];
 	if (slot) {
-		if (!*slot)
+		if (!*slot) {
 			*slot = node_new(x, "", 0);
-		ZTP_ENSURE(*slot, ZTP_ENOMEM, "policy: out of memory");
+			ZTP_ENSURE(*slot, ZTP_ENOMEM, "policy: out of memory");
+			if (v >= 0)
+				n->nvars++;
+		}
 		*out = *slot;
 		goto cleanup;
 	}
@@ -453,35 +513,113 @@ void ztp__pindex_finish(ztp__pindex *x)
 	}
 }
 
+/* -------------------------------------------------------------------- split */
+
+static void level_put(ztp__ptopic *t, const char *s, size_t from, size_t to)
+{
+	if (t->n < ZTP__PX_TOPIC_LEVELS) {
+		ztp__plevel *l = &t->l[t->n++];
+
+		l->p = s + from;
+		l->len = (uint32_t)(to - from);
+		l->hashed = false; /* on first use: many levels never need it */
+	}
+	t->total++;
+}
+
+#define ONES 0x0101010101010101ull
+#define LOW7 0x7f7f7f7f7f7f7f7full
+
+/* 0x80 in every byte of w that equals the byte c, exactly (no borrow
+ * between bytes). */
+static uint64_t bytes_eq(uint64_t w, unsigned char c)
+{
+	uint64_t t = w ^ (ONES * c);
+
+	return ~(((t & LOW7) + LOW7) | t | LOW7);
+}
+
+static size_t lowest_byte(uint64_t m)
+{
+	return (size_t)__builtin_ctzll(m) / 8;
+}
+
+int ztp__ptopic_split(ztp__ptopic *t, const char *s, size_t len, bool filter)
+{
+	size_t i = 0, from = 0;
+	uint64_t odd = 0, w, m;
+
+	t->n = t->total = 0;
+	t->s = s;
+	t->len = len;
+	if (len == 0 || len > ZTP__PX_MAX_TOPIC)
+		goto check;
+	/* one pass, eight bytes at a time: levels split, and anything that
+	 * needs the full checks (NUL, wildcards, bytes outside ASCII)
+	 * noticed on the way */
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		/* '+' (0x2b) and '#' (0x23) are the bytes that read 0x2b
+		 * with bit 3 set */
+		odd |= (w & ~LOW7) | bytes_eq(w, 0) |
+		       bytes_eq(w | (ONES * 0x08), '+');
+		for (m = bytes_eq(w, '/'); m; m &= m - 1) {
+			size_t at = i + lowest_byte(m);
+
+			level_put(t, s, from, at);
+			from = at + 1;
+		}
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '/') {
+			level_put(t, s, from, i);
+			from = i + 1;
+			continue;
+		}
+		odd |= (uint64_t)(c >= 0x80) | (uint64_t)(c == '\0') |
+		       (uint64_t)(c == '+') | (uint64_t)(c == '#');
+	}
+	level_put(t, s, from, len);
+	if (!odd)
+		return ZTP_OK; /* plain ASCII, no wildcards: valid either way */
+check:
+	return filter ? ztp__topic_filter_check(s, len)
+		      : ztp__topic_name_check(s, len);
+}
+
 /* -------------------------------------------------------------------- match */
 
 typedef struct mctx {
 	const ztp__pindex *x;
 	ztp__preq *r;
-	const char *t;
-	size_t len;
+	ztp__ptopic *t;
 	uint8_t bit;
 } mctx;
 
-/* One level of the request: [p, p+n), and where the next one starts
- * (len + 1 when this was the last). */
+/* Level d of the request, with its wildcard and '$' flags. */
 typedef struct lvl {
-	const char *p;
-	size_t n;
-	size_t next;
-	bool plus, hash, dollar; /* dollar: a literal starting with '$' */
+	ztp__plevel *l;
+	bool plus, hash, dollar; /* dollar: a first level starting with '$' */
 } lvl;
 
-static void lvl_at(lvl *l, const mctx *m, size_t pos, int depth)
+static void lvl_at(lvl *l, const mctx *m, uint32_t d)
 {
-	size_t e = level_end(m->t, m->len, pos);
+	ztp__plevel *p = &m->t->l[d];
 
-	l->p = m->t + pos;
-	l->n = e - pos;
-	l->next = e < m->len ? e + 1 : m->len + 1;
-	l->plus = l->n == 1 && l->p[0] == '+';
-	l->hash = l->n == 1 && l->p[0] == '#';
-	l->dollar = depth == 0 && l->n > 0 && l->p[0] == '$';
+	l->l = p;
+	l->plus = p->len == 1 && p->p[0] == '+';
+	l->hash = p->len == 1 && p->p[0] == '#';
+	l->dollar = d == 0 && p->len > 0 && p->p[0] == '$';
+}
+
+/* Whether level d exists but lies beyond what was split. No resource is that
+ * deep (a node at depth d has at most ZTP__PX_MAX_LEVELS - d levels below
+ * it), so the walks never get there; the test keeps them in bounds anyway. */
+static bool beyond(const mctx *m, uint32_t d)
+{
+	return d >= m->t->n;
 }
 
 static bool stop(const mctx *m)
@@ -515,63 +653,106 @@ static bool worth(const mctx *m, const ztp__pnode *n, bool deny_only)
 
 static bool val_is(const mctx *m, int v, const lvl *l)
 {
-	return m->r->vlen[v] == l->n && memcmp(m->r->val[v], l->p, l->n) == 0;
+	return m->r->vlen[v] == l->l->len && same(m->r->val[v], l->l->p, l->l->len);
+}
+
+static const ztp__pnode *kid_of(const mctx *m, const ztp__pnode *n,
+				const lvl *l)
+{
+	ztp__plevel *p = l->l;
+
+	if (!p->hashed) {
+		p->hash = level_hash_in(m->t->s, m->t->len,
+					(size_t)(p->p - m->t->s),
+					(size_t)(p->p - m->t->s) + p->len);
+		p->hashed = true;
+	}
+	return kid_find(n, p->p, p->len, p->hash);
 }
 
 /* Topic name against resources. deny_only: the path went through a variable
- * whose value is unknown, so only Deny resources below apply. */
-static void name_walk(const mctx *m, const ztp__pnode *n, size_t pos, int depth,
+ * whose value is unknown, so only Deny resources below apply. Most levels
+ * lead to one child at most, so the walk loops down the last candidate and
+ * recurses only where the trie branches. */
+static void name_walk(const mctx *m, const ztp__pnode *n, uint32_t d,
 		      bool deny_only)
 {
-	const ztp__pnode *k;
+	const ztp__pnode *k, *next;
+	bool next_deny_only;
 	lvl l;
 	int v;
 
-	if (pos > m->len) {
-		hit(m, n, ZTP__PX_DENY);
-		if (!deny_only)
-			hit(m, n, ZTP__PX_ALLOW);
-		if (n->hash) {
+	for (;;) {
+		if (d == m->t->total) {
+			hit(m, n, ZTP__PX_DENY);
+			if (!deny_only)
+				hit(m, n, ZTP__PX_ALLOW);
+			if (n->hash) {
+				hit(m, n->hash, ZTP__PX_DENY);
+				if (!deny_only)
+					hit(m, n->hash, ZTP__PX_ALLOW);
+			}
+			return;
+		}
+		if (beyond(m, d))
+			return;
+		lvl_at(&l, m, d);
+		if (n->hash && !l.dollar) {
 			hit(m, n->hash, ZTP__PX_DENY);
 			if (!deny_only)
 				hit(m, n->hash, ZTP__PX_ALLOW);
 		}
-		return;
-	}
-	lvl_at(&l, m, pos, depth);
-	if (n->hash && !l.dollar) {
-		hit(m, n->hash, ZTP__PX_DENY);
-		if (!deny_only)
-			hit(m, n->hash, ZTP__PX_ALLOW);
-	}
-	if (n->kcap) {
-		k = kid_find(n, l.p, l.n, level_hash(l.p, l.n));
-		if (k && worth(m, k, deny_only))
-			name_walk(m, k, l.next, depth + 1, deny_only);
-	}
-	if (n->plus && !l.dollar && worth(m, n->plus, deny_only))
-		name_walk(m, n->plus, l.next, depth + 1, deny_only);
-	for (v = 0; v < ZTP__VAR_COUNT; v++) {
-		k = n->var[v];
-		if (!k)
-			continue;
-		if (m->r->val[v]) {
-			if (val_is(m, v, &l) && worth(m, k, deny_only))
-				name_walk(m, k, l.next, depth + 1, deny_only);
-		} else if (!l.dollar && worth(m, k, true)) {
-			name_walk(m, k, l.next, depth + 1, true);
+		next = NULL;
+		next_deny_only = deny_only;
+		if (n->kcap) {
+			k = kid_of(m, n, &l);
+			if (k && worth(m, k, deny_only))
+				next = k;
 		}
+		if (n->plus && !l.dollar && worth(m, n->plus, deny_only)) {
+			if (next)
+				name_walk(m, next, d + 1, deny_only);
+			next = n->plus;
+		}
+		for (v = 0; n->nvars && v < ZTP__VAR_COUNT; v++) {
+			bool only;
+
+			k = n->var[v];
+			if (!k)
+				continue;
+			if (m->r->val[v]) {
+				if (!val_is(m, v, &l))
+					continue;
+				only = deny_only;
+			} else {
+				if (l.dollar)
+					continue;
+				only = true;
+			}
+			if (!worth(m, k, only))
+				continue;
+			if (next)
+				name_walk(m, next, d + 1, next_deny_only);
+			next = k;
+			next_deny_only = only;
+		}
+		/* the branches walked meanwhile may have settled it */
+		if (!next || !worth(m, next, next_deny_only))
+			return;
+		n = next;
+		deny_only = next_deny_only;
+		d++;
 	}
 }
 
-void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, const char *t,
-			    size_t len)
+void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r,
+			    ztp__ptopic *t)
 {
-	mctx m = {x, r, t, len, (uint8_t)(1u << r->act)};
+	mctx m = {x, r, t, (uint8_t)(1u << r->act)};
 
 	r->found[0] = r->found[1] = false;
 	r->best[0] = r->best[1] = ZTP__PX_NONE;
-	name_walk(&m, x->root, 0, 0, false);
+	name_walk(&m, x->root, 0, false);
 }
 
 static bool allow_worth(const mctx *m, const ztp__pnode *k)
@@ -581,20 +762,21 @@ static bool allow_worth(const mctx *m, const ztp__pnode *k)
 }
 
 /* Subset: is the requested filter covered by an Allow resource? */
-static void allow_walk(const mctx *m, const ztp__pnode *n, size_t pos,
-		       int depth)
+static void allow_walk(const mctx *m, const ztp__pnode *n, uint32_t d)
 {
 	const ztp__pnode *k;
 	lvl l;
 	int v;
 
-	if (pos > m->len) {
+	if (d == m->t->total) {
 		hit(m, n, ZTP__PX_ALLOW);
 		if (n->hash)
 			hit(m, n->hash, ZTP__PX_ALLOW);
 		return;
 	}
-	lvl_at(&l, m, pos, depth);
+	if (beyond(m, d))
+		return;
+	lvl_at(&l, m, d);
 	/* a resource '#' covers whatever is left of the request, except
 	 * that a first-level '#' never covers a '$' topic */
 	if (n->hash && !l.dollar)
@@ -603,20 +785,20 @@ static void allow_walk(const mctx *m, const ztp__pnode *n, size_t pos,
 		return; /* only a resource '#' covers a requested '#' */
 	if (l.plus) {
 		if (allow_worth(m, n->plus))
-			allow_walk(m, n->plus, l.next, depth + 1);
+			allow_walk(m, n->plus, d + 1);
 		return; /* neither a literal nor a variable covers '+' */
 	}
 	if (n->kcap) {
-		k = kid_find(n, l.p, l.n, level_hash(l.p, l.n));
+		k = kid_of(m, n, &l);
 		if (allow_worth(m, k))
-			allow_walk(m, k, l.next, depth + 1);
+			allow_walk(m, k, d + 1);
 	}
 	if (!l.dollar && allow_worth(m, n->plus))
-		allow_walk(m, n->plus, l.next, depth + 1);
+		allow_walk(m, n->plus, d + 1);
 	for (v = 0; v < ZTP__VAR_COUNT; v++) {
 		k = n->var[v];
 		if (m->r->val[v] && val_is(m, v, &l) && allow_worth(m, k))
-			allow_walk(m, k, l.next, depth + 1);
+			allow_walk(m, k, d + 1);
 	}
 }
 
@@ -644,7 +826,7 @@ static void deny_subtree(const mctx *m, const ztp__pnode *n, bool skip_dollar)
 }
 
 /* Intersection: could some topic match the request and a Deny resource? */
-static void deny_walk(const mctx *m, const ztp__pnode *n, size_t pos, int depth)
+static void deny_walk(const mctx *m, const ztp__pnode *n, uint32_t d)
 {
 	const ztp__pnode *k;
 	uint32_t i;
@@ -653,39 +835,40 @@ static void deny_walk(const mctx *m, const ztp__pnode *n, size_t pos, int depth)
 
 	if (!(n->sub[ZTP__PX_DENY] & m->bit) || stop(m))
 		return;
-	if (pos > m->len) {
+	if (d == m->t->total) {
 		hit(m, n, ZTP__PX_DENY);
 		if (n->hash)
 			hit(m, n->hash, ZTP__PX_DENY);
 		return;
 	}
-	lvl_at(&l, m, pos, depth);
+	if (beyond(m, d))
+		return;
+	lvl_at(&l, m, d);
 	if (n->hash && !l.dollar)
 		hit(m, n->hash, ZTP__PX_DENY);
 	if (l.hash) {
 		/* the request matches n itself and everything below it,
 		 * except '$' topics when it is the first level */
-		if (depth == 0 && !m->r->explain) {
+		if (d == 0 && !m->r->explain) {
 			if (m->x->root_nodollar[ZTP__PX_DENY] & m->bit)
 				m->r->found[ZTP__PX_DENY] = true;
 			return;
 		}
-		deny_subtree(m, n, depth == 0);
+		deny_subtree(m, n, d == 0);
 		return;
 	}
 	if (l.plus) {
 		for (i = 0; i < n->kcap; i++)
 			if (n->kids[i].node &&
-			    !(depth == 0 && n->kids[i].node->label[0] == '$'))
-				deny_walk(m, n->kids[i].node, l.next,
-					  depth + 1);
+			    !(d == 0 && n->kids[i].node->label[0] == '$'))
+				deny_walk(m, n->kids[i].node, d + 1);
 	} else if (n->kcap) {
-		k = kid_find(n, l.p, l.n, level_hash(l.p, l.n));
+		k = kid_of(m, n, &l);
 		if (k)
-			deny_walk(m, k, l.next, depth + 1);
+			deny_walk(m, k, d + 1);
 	}
 	if (n->plus && !l.dollar)
-		deny_walk(m, n->plus, l.next, depth + 1);
+		deny_walk(m, n->plus, d + 1);
 	for (v = 0; v < ZTP__VAR_COUNT; v++) {
 		k = n->var[v];
 		if (!k)
@@ -694,19 +877,19 @@ static void deny_walk(const mctx *m, const ztp__pnode *n, size_t pos, int depth)
 		 * be any identifier, and identifiers never start with '$' */
 		if (l.plus || (!m->r->val[v] && !l.dollar) ||
 		    (m->r->val[v] && val_is(m, v, &l)))
-			deny_walk(m, k, l.next, depth + 1);
+			deny_walk(m, k, d + 1);
 	}
 }
 
-void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r, const char *t,
-			      size_t len)
+void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r,
+			      ztp__ptopic *t)
 {
-	mctx m = {x, r, t, len, (uint8_t)(1u << r->act)};
+	mctx m = {x, r, t, (uint8_t)(1u << r->act)};
 
 	r->found[0] = r->found[1] = false;
 	r->best[0] = r->best[1] = ZTP__PX_NONE;
-	deny_walk(&m, x->root, 0, 0);
+	deny_walk(&m, x->root, 0);
 	if (stop(&m))
 		return;
-	allow_walk(&m, x->root, 0, 0);
+	allow_walk(&m, x->root, 0);
 }

@@ -20,6 +20,11 @@
 #define ZTP__PX_DENY 1
 #define ZTP__PX_MAX_LEVELS 64 /* topic levels in one resource */
 #define ZTP__PX_NONE UINT32_MAX
+#define ZTP__PX_MAX_TOPIC 65535u /* bytes in a topic name or filter */
+/* Levels of a request that are split out: one more than the deepest
+ * resource, so that "the topic goes on below this resource" is still seen.
+ * Further levels are validated and counted but cannot change a decision. */
+#define ZTP__PX_TOPIC_LEVELS (ZTP__PX_MAX_LEVELS + 1)
 
 enum { ZTP__VAR_DEVICE = 0, ZTP__VAR_TENANT, ZTP__VAR_CLIENT, ZTP__VAR_COUNT };
 
@@ -61,13 +66,37 @@ void ztp__pindex_finish(ztp__pindex *x);
 int ztp__topic_name_check(const char *t, size_t len);
 int ztp__topic_filter_check(const char *t, size_t len);
 
-/* Evaluate a (checked) topic name against the index: sets r->found/best. */
-void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, const char *t,
-			    size_t len);
-/* Evaluate a (checked) topic filter for subscribe: found[ALLOW] when the
+/* One level of a request; its hash is computed when first needed. */
+typedef struct ztp__plevel {
+	const char *p;
+	uint32_t len;
+	uint32_t hash;
+	bool hashed;
+} ztp__plevel;
+
+/* A request topic split into levels, on the caller's stack: no allocation
+ * whatever the topic. */
+typedef struct ztp__ptopic {
+	const char *s; /* the whole topic, borrowed */
+	size_t len;
+	uint32_t n;	/* levels in l: min(total, ZTP__PX_TOPIC_LEVELS) */
+	uint32_t total; /* levels in the topic */
+	ztp__plevel l[ZTP__PX_TOPIC_LEVELS];
+} ztp__ptopic;
+
+/* Check a topic name (filter: a topic filter) with the same rules and
+ * details as ztp__topic_name_check() / ztp__topic_filter_check(), and split
+ * it into t. t borrows s. */
+int ztp__ptopic_split(ztp__ptopic *t, const char *s, size_t len, bool filter);
+
+/* Evaluate a split topic name against the index: sets r->found/best.
+ * Level hashes are filled in t as they are needed. */
+void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r,
+			    ztp__ptopic *t);
+/* Evaluate a split topic filter for subscribe: found[ALLOW] when the
  * filter is a subset of an Allow resource, found[DENY] when it intersects a
  * Deny resource. */
-void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r, const char *t,
-			      size_t len);
+void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r,
+			      ztp__ptopic *t);
 
 #endif /* ZTP_POLICY_INDEX_H */

@@ -5,6 +5,8 @@ ztpinclude_HEADERS += include/ztp/policy.h
 libztp_internal_la_SOURCES += \
 	libztp/policy/index.h \
 	libztp/policy/index.c \
+	libztp/policy/reader.h \
+	libztp/policy/reader.c \
 	libztp/policy/policy.c
 
 if HAVE_CHECK
