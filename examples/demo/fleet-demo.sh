@@ -287,8 +287,13 @@ PYRUN=$(ztp_san_command "$PY")
 
 DEMO_T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-demo.XXXXXX")
 SERVER_PID=
+POLL_PID=
 cleanup() {
 	rc=$?
+	if [ -n "$POLL_PID" ]; then
+		kill "$POLL_PID" 2> /dev/null || true
+		wait "$POLL_PID" 2> /dev/null || true
+	fi
 	if [ -n "$SERVER_PID" ]; then
 		kill -TERM "$SERVER_PID" 2> /dev/null || true
 		i=0
@@ -361,48 +366,72 @@ BAR_HASH="########################################"
 BAR_DOTS="........................................"
 BAR_W=40
 
-# draw LABEL DONE TOTAL FAILED START_MS
+# draw LABEL DONE TOTAL FAILED START_MS: the bar, redrawn in place on a
+# terminal, one line per call otherwise (one write either way).
 draw() {
 	el=$(($(now_ms) - $5))
 	f=$(($2 * BAR_W / $3))
 	bad=
 	[ "$4" -gt 0 ] && bad=", $4 failed"
-	printf '\r    %-12s [%.*s%.*s] %*d/%d  %ss%s ' "$1" "$f" "$BAR_HASH" \
-		$((BAR_W - f)) "$BAR_DOTS" ${#3} "$2" "$3" "$(secs "$el")" "$bad"
+	if [ "$TTY" = 1 ]; then
+		fmt='\r    %-12s [%.*s%.*s] %*d/%d  %ss%s '
+	else
+		fmt='    %-12s [%.*s%.*s] %*d/%d  %ss%s\n'
+	fi
+	printf "$fmt" "$1" "$f" "$BAR_HASH" $((BAR_W - f)) "$BAR_DOTS" \
+		${#3} "$2" "$3" "$(secs "$el")" "$bad"
+}
+
+# progress LABEL TOTAL RESULTS START_MS: redraw the bar until killed. The
+# poll is cheap but not free (a few processes per round): four rounds a
+# second on a terminal, one otherwise, with a line every 5 s.
+progress() {
+	ticks=0
+	n_prev=-1
+	nf=0
+	while :; do
+		n=$(wc -l < "$3")
+		if [ "$n" != "$n_prev" ]; then
+			nf=$(grep -c '^fail ' "$3" || true)
+		fi
+		if [ "$TTY" = 1 ] || [ $((ticks % 5)) = 4 ]; then
+			draw "$1" "$n" "$2" "$nf" "$4"
+		fi
+		n_prev=$n
+		ticks=$((ticks + 1))
+		if [ "$TTY" = 1 ]; then sleep 0.25; else sleep 1; fi
+	done
 }
 
 # parallel PHASE LABEL TOTAL ARGS_PER_CALL LIST: run the phase's worker
-# over the lines of the file LIST, JOBS at a time, with a progress bar (in place on a
-# terminal, a line every few seconds otherwise). Sets P_OK, P_FAIL, P_MS.
+# over the lines of the file LIST, JOBS at a time, with a progress bar.
+# Sets P_OK, P_FAIL, P_MS (wall time) and P_CPU (CPU time of the phase's
+# processes, the server's excepted).
+#
+# xargs runs in the foreground, so that an interrupt (^C) reaches it and
+# its workers; the bar is drawn by a background subshell, which this shell
+# stops itself (background jobs of a script ignore interrupts).
 parallel() {
 	res=$DEMO_T/results/$1
 	: > "$res"
+	cpu_snap
+	cpu0=$(cpu_ms)
 	start=$(now_ms)
-	xargs -n "$4" -P "$JOBS" sh "$DEMO_SCRIPT" --worker "$1" < "$5" &
-	xpid=$!
-	last_line=$start
-	while :; do
-		running=1
-		kill -0 "$xpid" 2> /dev/null || running=0
-		n=$(wc -l < "$res")
-		nf=$(grep -c '^fail ' "$res" || true)
-		if [ "$TTY" = 1 ]; then
-			draw "$2" "$n" "$3" "$nf" "$start"
-		elif [ "$running" = 0 ] ||
-			[ $(($(now_ms) - last_line)) -ge 5000 ]; then
-			draw "$2" "$n" "$3" "$nf" "$start"
-			echo
-			last_line=$(now_ms)
-		fi
-		[ "$running" = 1 ] || break
-		sleep 0.2
-	done
-	[ "$TTY" = 1 ] && echo
+	progress "$2" "$3" "$res" "$start" &
+	POLL_PID=$!
 	xrc=0
-	wait "$xpid" || xrc=$?
+	xargs -n "$4" -P "$JOBS" sh "$DEMO_SCRIPT" --worker "$1" < "$5" ||
+		xrc=$?
+	kill "$POLL_PID" 2> /dev/null || true
+	wait "$POLL_PID" 2> /dev/null || true
+	POLL_PID=
 	P_MS=$(($(now_ms) - start))
+	cpu_snap
+	P_CPU=$(($(cpu_ms) - cpu0))
 	P_OK=$(grep -c '^ok ' "$res" || true)
 	P_FAIL=$(grep -c '^fail ' "$res" || true)
+	draw "$2" $((P_OK + P_FAIL)) "$3" "$P_FAIL" "$start"
+	[ "$TTY" = 1 ] && echo
 	if [ "$xrc" -ne 0 ]; then
 		fail "$2: xargs exited with status $xrc"
 	fi
@@ -414,6 +443,19 @@ parallel() {
 		info "${line#fail }"
 	done
 	[ "$P_FAIL" -le 5 ] || info "... and $((P_FAIL - 5)) more failures"
+}
+
+# cpu_ms: CPU time (user + system) of the demo's finished child processes,
+# in ms, as of the last cpu_snap. The snapshot must be taken by this shell:
+# in a command substitution `times` would report the subshell's children.
+cpu_snap() { times > "$DEMO_T/times"; }
+cpu_ms() {
+	tail -n 1 "$DEMO_T/times" | awk '
+		function ms(v,  m) {
+			m = index(v, "m")
+			return (substr(v, 1, m - 1) * 60 + substr(v, m + 1)) * 1000
+		}
+		{ printf "%d", ms($1) + ms($2) }'
 }
 
 rate() { # COUNT MS: "12.3/s"
@@ -498,6 +540,7 @@ step "Manufacture $DEVICES devices (factory key + certificate, enrollment, claim
 parallel manufacture manufacture "$DEVICES" 1 "$DEMO_T/ids"
 MANUFACTURED=$P_OK
 MS_MANUFACTURE=$P_MS
+CPU_MANUFACTURE=$P_CPU
 [ "$P_OK" -eq "$DEVICES" ] || die "$P_OK of $DEVICES devices manufactured"
 ok "$DEVICES devices enrolled, each with a one-time claim code ($(rate "$DEVICES" "$P_MS"))"
 info "e.g. $FIRST: claim code $(cat "$DEMO_T/dev/$FIRST/claim.txt")"
@@ -551,6 +594,7 @@ parallel provision provision "$DEVICES" 1 "$DEMO_T/ids"
 PROVISIONED=$P_OK
 PROVISION_FAILS=$P_FAIL
 MS_PROVISION=$P_MS
+CPU_PROVISION=$P_CPU
 if [ "$P_OK" -eq "$DEVICES" ]; then
 	ok "$P_OK/$DEVICES devices hold operational credentials ($(rate "$P_OK" "$P_MS"))"
 else
@@ -560,6 +604,7 @@ fi
 step "Claim: odd devices to tenant acme, even ones to globex (ztp-verify claim)"
 parallel claim claim "$DEVICES" 2 "$DEMO_T/tenants"
 MS_CLAIM=$P_MS
+CPU_CLAIM=$P_CPU
 [ "$P_OK" -eq "$DEVICES" ] || die "$P_OK/$DEVICES devices claimed"
 N_ACME=$(grep -c ' acme$' "$DEMO_T/tenants" || true)
 N_GLOBEX=$(grep -c ' globex$' "$DEMO_T/tenants" || true)
@@ -576,6 +621,7 @@ fi
 step "Run again: devices pick up tenant-bound credentials"
 parallel tenant run "$DEVICES" 2 "$DEMO_T/tenants"
 MS_TENANT=$P_MS
+CPU_TENANT=$P_CPU
 PROVISION_FAILS=$((PROVISION_FAILS + P_FAIL))
 if [ "$P_OK" -eq "$DEVICES" ]; then
 	ok "$P_OK/$DEVICES certificates name the claiming tenant; assignments agree"
@@ -753,11 +799,23 @@ else
 	fail "registry marks $certs_revoked revoked, the CRL lists $CRL_ENTRIES"
 fi
 
+# Where the CPU time went: the server's share (Linux /proc; utime and
+# stime are fields 14 and 15, counted after the parenthesised name), and
+# after it has exited, all processes of the demo (the shell's children).
+SRV_CPU_MS=
+if [ -r "/proc/$SERVER_PID/stat" ]; then
+	tck=$(getconf CLK_TCK 2> /dev/null || echo 100)
+	SRV_CPU_MS=$(sed 's/^.*) //' "/proc/$SERVER_PID/stat" |
+		awk -v t="$tck" '{ printf "%d", ($12 + $13) * 1000 / t }')
+fi
+
 # Stop the server before the summary: a clean shutdown is part of the demo.
 kill -TERM "$SERVER_PID" 2> /dev/null || true
 src=0
 wait "$SERVER_PID" || src=$?
 SERVER_PID=
+cpu_snap
+ALL_CPU_MS=$(cpu_ms)
 [ "$src" = 0 ] || fail "the server exited with status $src"
 if [ -s "$DEMO_T/server.err" ]; then
 	fail "the server wrote errors: $(tail -n 1 "$DEMO_T/server.err")"
@@ -775,11 +833,22 @@ row "revoked and refused" "$LAST"
 row "certificates issued (registry)" "$certs_total ($certs_bootstrap bootstrap, $certs_operational operational)"
 row "factory certificates (ztp-ca)" "$MANUFACTURED"
 row "CRL entries" "$CRL_ENTRIES"
-row "time: manufacture" "$(secs "$MS_MANUFACTURE") s ($(rate "$DEVICES" "$MS_MANUFACTURE"))"
-row "time: first run (provision)" "$(secs "$MS_PROVISION") s ($(rate "$DEVICES" "$MS_PROVISION"))"
-row "time: claims" "$(secs "$MS_CLAIM") s ($(rate "$DEVICES" "$MS_CLAIM"))"
-row "time: second run (tenant)" "$(secs "$MS_TENANT") s ($(rate "$DEVICES" "$MS_TENANT"))"
+# Wall time, rate, and the CPU time of the phase's device-side processes
+# (the server's is apart).
+phase_row() { # LABEL MS CPU_MS
+	row "time: $1" "$(secs "$2") s ($(rate "$DEVICES" "$2"), $(($3 / DEVICES)) ms CPU per device)"
+}
+phase_row "manufacture" "$MS_MANUFACTURE" "$CPU_MANUFACTURE"
+phase_row "first run (provision)" "$MS_PROVISION" "$CPU_PROVISION"
+phase_row "claims" "$MS_CLAIM" "$CPU_CLAIM"
+phase_row "second run (tenant)" "$MS_TENANT" "$CPU_TENANT"
 row "time: total" "$(secs "$TOTAL_MS") s"
+if [ -n "$ALL_CPU_MS" ] && [ "$ALL_CPU_MS" -gt 0 ]; then
+	row "CPU: all processes" "$(secs "$ALL_CPU_MS") s ($((ALL_CPU_MS / DEVICES)) ms per device)"
+fi
+if [ -n "$SRV_CPU_MS" ]; then
+	row "CPU: reference server" "$(secs "$SRV_CPU_MS") s"
+fi
 
 if [ "$FAILS" -ne 0 ]; then
 	printf '\n%sFAILED%s: %d check(s) did not pass\n' "$R" "$N" "$FAILS"
