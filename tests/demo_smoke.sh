@@ -66,7 +66,9 @@ grep -q '^PASSED: every step did what it says$' "$out" ||
 grep -q 'FAIL' "$out" && fail "a step reported FAIL"
 grep -Eq '^  devices provisioned +6/6$' "$out" ||
 	fail "summary does not show 6/6 provisioned"
-grep -Eq '^  failures +0 devices, 0 checks$' "$out" ||
+grep -Eq '^  devices with tenant credentials +6/6$' "$out" ||
+	fail "summary does not show 6/6 with tenant credentials"
+grep -Eq '^  failures +0 device runs, 0 checks$' "$out" ||
 	fail "summary shows failures"
 grep -Eq '^  claimed acme / globex +3 / 3$' "$out" ||
 	fail "summary does not show 3 / 3 claims"

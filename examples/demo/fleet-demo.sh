@@ -40,7 +40,9 @@ w_err() {
 w_manufacture() {
 	id=$1
 	d=$DEMO_T/dev/$id
-	mkdir -p "$d"
+	# Not -p: after an interrupt, a late worker must not recreate the
+	# directory the demo has just removed.
+	mkdir "$d" || { w_result "fail $id mkdir"; return 0; }
 	# A factory makes the key and the request on the device, and its CA
 	# signs the request; here the openssl CLI plays the device.
 	if ! "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
@@ -623,6 +625,7 @@ parallel tenant run "$DEVICES" 2 "$DEMO_T/tenants"
 MS_TENANT=$P_MS
 CPU_TENANT=$P_CPU
 PROVISION_FAILS=$((PROVISION_FAILS + P_FAIL))
+TENANTED=$P_OK
 if [ "$P_OK" -eq "$DEVICES" ]; then
 	ok "$P_OK/$DEVICES certificates name the claiming tenant; assignments agree"
 else
@@ -826,8 +829,9 @@ printf '\n%sSummary%s\n' "$B" "$N"
 row() { printf '  %-34s %s\n' "$1" "$2"; }
 row "devices manufactured" "$MANUFACTURED"
 row "devices provisioned" "$PROVISIONED/$DEVICES"
-row "failures" "$PROVISION_FAILS devices, $FAILS checks"
 row "claimed acme / globex" "$N_ACME / $N_GLOBEX"
+row "devices with tenant credentials" "$TENANTED/$DEVICES"
+row "failures" "$PROVISION_FAILS device runs, $FAILS checks"
 row "reprovisioned" "$FIRST acme -> globex"
 row "revoked and refused" "$LAST"
 row "certificates issued (registry)" "$certs_total ($certs_bootstrap bootstrap, $certs_operational operational)"
