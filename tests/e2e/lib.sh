@@ -277,9 +277,13 @@ e2e_bootstrap() {
 # ($state/bootstrap/<slot>), from `ztp-device status --json`.
 e2e_current_cred() {
 	d=$T/dev/$1
-	"$ZTP_DEVICE" --config "$d/device.json" --json status > "$d/status.json"
-	slot=$(tr -d ' \n' < "$d/status.json" |
-		sed -n 's/.*"bootstrap":{"slot":"\([ab]\)".*/\1/p')
+	"$ZTP_DEVICE" --config "$d/device.json" --json status > "$d/status.json" ||
+		return 1
+	slot=$("$PY" -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+c = doc.get("status", doc)["credentials"]["bootstrap"]
+print(c["slot"] if c else "")' "$d/status.json") || return 1
 	[ -n "$slot" ] || return 1
 	echo "$d/state/bootstrap/$slot"
 }
