@@ -25,7 +25,7 @@ trap 'rm -f "$out"' EXIT
 # of it (workers, tools, server) at once; its traps then clean up.
 set -- env ZTP_SRCDIR="$top_srcdir" ZTP_BUILDDIR="$top_builddir" \
 	DEVICES=6 JOBS=3 KEEP=0 \
-	"${SHELL:-/bin/sh}" "$top_srcdir/examples/demo/fleet-demo.sh"
+	sh "$top_srcdir/examples/demo/fleet-demo.sh"
 if command -v setsid > /dev/null 2>&1; then
 	setsid "$@" > "$out" 2>&1 &
 	pid=$!
