@@ -8,7 +8,7 @@ if ENABLE_SERVER
 # Policy decisions against a libmosquitto linear scan: `make bench-policy`.
 EXTRA_PROGRAMS = bench/bench_policy
 bench_bench_policy_SOURCES = bench/bench_policy.c
-bench_bench_policy_LDADD = $(TOOL_LIBS) -lmosquitto
+bench_bench_policy_LDADD = $(TOOL_LIBS) -lmosquitto -lpthread
 CLEANFILES += bench/bench_policy$(EXEEXT)
 
 bench-policy: bench/bench_policy$(EXEEXT)

@@ -31,20 +31,25 @@ typedef struct kslot {
 	ztp__pnode *node;
 } kslot;
 
+/* Fields in the order a walk reads them, so that a node with a short label
+ * costs one cache line: the literal table and its size, the label's length
+ * and last word (labels of up to 8 bytes are compared through it alone),
+ * the summaries, then the other children. */
 struct ztp__pnode {
 	kslot *kids; /* literal children, open addressing */
-	uint32_t nkids;
 	uint32_t kcap; /* 0 or a power of two */
-	ztp__pnode *plus;
-	ztp__pnode *hash;
-	ztp__pnode *var[ZTP__VAR_COUNT];
-	uint32_t
-	    *first; /* [effect * NACT + action]: lowest statement, or NULL */
 	uint32_t label_len;
+	uint64_t tail;	 /* last word of the label, as level_hash() reads it */
 	uint8_t term[2]; /* actions with a resource ending here, per effect */
 	uint8_t sub[2];	 /* same, for this node and everything below */
 	uint8_t nvars;	 /* variable children, to skip their loop */
-	char label[];	 /* literal level, NUL-terminated ("" if none) */
+	uint32_t nkids;
+	ztp__pnode *plus;
+	ztp__pnode *hash;
+	uint32_t
+	    *first; /* [effect * NACT + action]: lowest statement, or NULL */
+	ztp__pnode *var[ZTP__VAR_COUNT];
+	char label[]; /* literal level, NUL-terminated ("" if none) */
 };
 
 static const char *const var_names[ZTP__VAR_COUNT] = {"${device}", "${tenant}",
@@ -75,11 +80,17 @@ static uint32_t hash_final(uint64_t h)
 	return (uint32_t)h;
 }
 
+/* Bytes of a level before its last word: the words hashed one by one. */
+static size_t head_len(size_t n)
+{
+	return n > 8 ? (n - 1) / 8 * 8 : 0;
+}
+
 /* Word-at-a-time multiply-xorshift hash of one topic level: the level's
- * bytes as little-endian 64-bit words, the last one zero-extended. Requests
- * only look levels up; the tables are built from the policy alone, so
- * request text cannot lengthen probe sequences. */
-static uint32_t level_hash(const char *s, size_t n)
+ * bytes as little-endian 64-bit words, the last one (*tail, 1 to 8 bytes)
+ * zero-extended. Requests only look levels up; the tables are built from
+ * the policy alone, so request text cannot lengthen probe sequences. */
+static uint32_t level_hash(const char *s, size_t n, uint64_t *tail)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n, w = 0;
 	size_t i;
@@ -88,30 +99,34 @@ static uint32_t level_hash(const char *s, size_t n)
 		h = hash_word(h, load64(s));
 	for (i = 0; i < n; i++)
 		w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+	*tail = w;
 	return hash_final(n ? hash_word(h, w) : h);
 }
 
 /* level_hash() of buf[from, to), reading the last partial word as a whole
  * word that stays inside buf[0, len) and shifting the extra bytes out. */
 static uint32_t level_hash_in(const char *buf, size_t len, size_t from,
-			      size_t to)
+			      size_t to, uint64_t *tail)
 {
 	const char *s = buf + from;
 	size_t n = to - from, r;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n, w;
 
 	if (len < 8)
-		return level_hash(s, n);
+		return level_hash(s, n, tail);
 	for (; n > 8; s += 8, n -= 8)
 		h = hash_word(h, load64(s));
+	*tail = 0;
 	if (n == 0)
 		return hash_final(h);
 	r = 8 - n; /* bytes of the word that are not the level's */
 	if ((size_t)(s - buf) >= r)
-		return hash_final(hash_word(h, load64(s - r) >> (8 * r)));
-	/* the level ends within the first word of buf */
-	return hash_final(hash_word(
-	    h, (load64(buf) >> (8 * (size_t)(s - buf))) & (~0ull >> (8 * r))));
+		w = load64(s - r) >> (8 * r);
+	else /* the level ends within the first word of buf */
+		w = (load64(buf) >> (8 * (size_t)(s - buf))) &
+		    (~0ull >> (8 * r));
+	*tail = w;
+	return hash_final(hash_word(h, w));
 }
 
 static size_t level_end(const char *t, size_t len, size_t pos)
@@ -279,6 +294,7 @@ static ztp__pnode *node_new(ztp__pindex *x, const char *label, size_t len)
 	if (n) {
 		memcpy(n->label, label, len);
 		n->label_len = (uint32_t)len;
+		(void)level_hash(label, len, &n->tail);
 		x->nodes++;
 		x->bytes += sizeof(*n) + len + 1;
 	}
@@ -318,25 +334,20 @@ void ztp__pindex_free(ztp__pindex *x)
 	memset(x, 0, sizeof(*x));
 }
 
-/* memcmp() == 0 for the short strings of topic levels, without a call. */
-static bool same(const char *a, const char *b, size_t n)
+/* Whether the first n bytes (a multiple of 8) of a and b are equal, without
+ * a library call. */
+static bool same_words(const char *a, const char *b, size_t n)
 {
-	uint64_t x, y;
+	size_t i;
 
-	for (; n >= 8; a += 8, b += 8, n -= 8) {
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		if (x != y)
-			return false;
-	}
-	for (; n; a++, b++, n--)
-		if (*a != *b)
+	for (i = 0; i < n; i += 8)
+		if (load64(a + i) != load64(b + i))
 			return false;
 	return true;
 }
 
 static ztp__pnode *kid_find(const ztp__pnode *n, const char *s, size_t len,
-			    uint32_t h)
+			    uint32_t h, uint64_t tail)
 {
 	uint32_t mask, i;
 
@@ -345,11 +356,12 @@ static ztp__pnode *kid_find(const ztp__pnode *n, const char *s, size_t len,
 	mask = n->kcap - 1;
 	for (i = h & mask;; i = (i + 1) & mask) {
 		const kslot *k = &n->kids[i];
+		const ztp__pnode *c = k->node;
 
-		if (!k->node)
+		if (!c)
 			return NULL;
-		if (k->hash == h && k->node->label_len == len &&
-		    same(k->node->label, s, len))
+		if (k->hash == h && c->label_len == len && c->tail == tail &&
+		    same_words(c->label, s, head_len(len)))
 			return k->node;
 	}
 }
@@ -393,6 +405,7 @@ static int child_get(ztp__pnode **out, ztp__pindex *x, ztp__pnode *n,
 {
 	ztp__pnode **slot = NULL;
 	ztp__pnode *k;
+	uint64_t tail;
 	uint32_t h;
 	int v = -1, rc = ZTP_OK;
 
@@ -412,8 +425,8 @@ static int child_get(ztp__pnode **out, ztp__pindex *x, ztp__pnode *n,
 		*out = *slot;
 		goto cleanup;
 	}
-	h = level_hash(l, len);
-	k = kid_find(n, l, len, h);
+	h = level_hash(l, len, &tail);
+	k = kid_find(n, l, len, h, tail);
 	if (!k) {
 		ZTP_CHECK(kids_grow(x, n));
 		k = node_new(x, l, len);
@@ -653,7 +666,8 @@ static bool worth(const mctx *m, const ztp__pnode *n, bool deny_only)
 
 static bool val_is(const mctx *m, int v, const lvl *l)
 {
-	return m->r->vlen[v] == l->l->len && same(m->r->val[v], l->l->p, l->l->len);
+	return m->r->vlen[v] == l->l->len &&
+	       memcmp(m->r->val[v], l->l->p, l->l->len) == 0;
 }
 
 static const ztp__pnode *kid_of(const mctx *m, const ztp__pnode *n,
@@ -662,12 +676,13 @@ static const ztp__pnode *kid_of(const mctx *m, const ztp__pnode *n,
 	ztp__plevel *p = l->l;
 
 	if (!p->hashed) {
-		p->hash = level_hash_in(m->t->s, m->t->len,
-					(size_t)(p->p - m->t->s),
-					(size_t)(p->p - m->t->s) + p->len);
+		size_t from = (size_t)(p->p - m->t->s);
+
+		p->hash = level_hash_in(m->t->s, m->t->len, from,
+					from + p->len, &p->tail);
 		p->hashed = true;
 	}
-	return kid_find(n, p->p, p->len, p->hash);
+	return kid_find(n, p->p, p->len, p->hash, p->tail);
 }
 
 /* Topic name against resources. deny_only: the path went through a variable

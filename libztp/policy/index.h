@@ -71,6 +71,7 @@ typedef struct ztp__plevel {
 	const char *p;
 	uint32_t len;
 	uint32_t hash;
+	uint64_t tail; /* last 1..8 bytes, zero-extended (see index.c) */
 	bool hashed;
 } ztp__plevel;
 
