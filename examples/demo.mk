@@ -20,6 +20,7 @@ demo_env = ZTP_SRCDIR='$(abs_top_srcdir)' \
 	PYTHON3='$(PYTHON3)' DEVICES='$(DEVICES)' JOBS='$(JOBS)' KEEP='$(KEEP)'
 
 demo: all
-	$(AM_V_at)$(demo_env) $(SHELL) '$(abs_top_srcdir)/examples/demo/fleet-demo.sh'
+	$(AM_V_at)$(demo_env) \
+		$(SHELL) '$(abs_top_srcdir)/examples/demo/fleet-demo.sh'
 
 .PHONY: demo

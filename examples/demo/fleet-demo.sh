@@ -56,19 +56,21 @@ w_manufacture() {
 		return 0
 	fi
 	if ! "$ZTP_CA" issue --issuer-cert "$DEMO_T/pki/factory-ca.pem" \
-		--issuer-key "$DEMO_T/pki/factory-ca.key" --csr "$d/factory.csr" \
-		--device-id "$id" --profile factory --days 3650 \
-		--out "$d/factory.leaf.pem" > /dev/null 2> "$d/manufacture.err"; then
+		--issuer-key "$DEMO_T/pki/factory-ca.key" \
+		--csr "$d/factory.csr" --device-id "$id" --profile factory \
+		--days 3650 --out "$d/factory.leaf.pem" \
+		> /dev/null 2> "$d/manufacture.err"; then
 		w_result "fail $id ztp-ca issue: $(w_err "$d/manufacture.err")"
 		return 0
 	fi
 	# The device sends its issuing CA after the leaf as a chain hint.
-	cat "$d/factory.leaf.pem" "$DEMO_T/pki/factory-ca.pem" > "$d/factory.pem"
+	cat "$d/factory.leaf.pem" "$DEMO_T/pki/factory-ca.pem" \
+		> "$d/factory.pem"
 	if ! "$ZTP_VERIFY" --config "$DEMO_T/verify.json" enroll \
 		--device-id "$id" --factory-cert "$d/factory.leaf.pem" \
 		--model "demo-sensor" --batch "demo-1" \
 		> "$d/claim.txt" 2> "$d/manufacture.err"; then
-		w_result "fail $id ztp-verify enroll: $(w_err "$d/manufacture.err")"
+		w_result "fail $id enroll: $(w_err "$d/manufacture.err")"
 		return 0
 	fi
 	if ! grep -Eqx '[A-Z2-7]{4}(-[A-Z2-7]{4}){7}' "$d/claim.txt"; then
@@ -95,6 +97,11 @@ w_op_cert() {
 	echo "$d/$slot/cert.pem"
 }
 
+# w_san CERT: its subjectAltName, as openssl prints it.
+w_san() {
+	"$OPENSSL" x509 -in "$1" -noout -ext subjectAltName 2>&1 || true
+}
+
 # w_provisioned ID: the first run left the device registered with an
 # operational certificate naming it and no tenant yet.
 w_provisioned() {
@@ -107,14 +114,14 @@ w_provisioned() {
 		w_result "fail $id run: no operational credential stored"
 		return 0
 	fi
-	san=$("$OPENSSL" x509 -in "$cert" -noout -ext subjectAltName 2>&1) || true
+	san=$(w_san "$cert")
 	case $san in
 	*"URI:urn:ztp:tenant:"*)
 		w_result "fail $id unclaimed device got a tenant: $san" ;;
 	*"URI:urn:ztp:device:$id"*)
 		w_result "ok $id" ;;
 	*)
-		w_result "fail $id certificate does not name the device: $san" ;;
+		w_result "fail $id certificate does not name it: $san" ;;
 	esac
 }
 
@@ -146,7 +153,7 @@ w_tenant() {
 		w_result "fail $id run: no operational credential stored"
 		return 0
 	fi
-	san=$("$OPENSSL" x509 -in "$cert" -noout -ext subjectAltName 2>&1) || true
+	san=$(w_san "$cert")
 	case $san in
 	*"URI:urn:ztp:device:$id, URI:urn:ztp:tenant:$t" | \
 	*"URI:urn:ztp:device:$id, URI:urn:ztp:tenant:$t,"*) ;;
@@ -176,6 +183,7 @@ if [ "${1:-}" = --worker ]; then
 	provision) w_provisioned "$1" ;;
 	claim) w_claim "$1" "$2" ;;
 	tenant) w_tenant "$1" "$2" ;;
+	op-cert) w_op_cert "$1" ;;
 	*) echo "fleet-demo: unknown worker phase $DEMO_PHASE" >&2; exit 255 ;;
 	esac
 	exit 0
@@ -192,8 +200,11 @@ JOBS=${JOBS:-}
 KEEP=${KEEP:-0}
 while [ $# -gt 0 ]; do
 	case $1 in
-	--devices) [ $# -ge 2 ] || { usage >&2; exit 2; }; DEVICES=$2; shift 2 ;;
-	--jobs) [ $# -ge 2 ] || { usage >&2; exit 2; }; JOBS=$2; shift 2 ;;
+	--devices | --jobs)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		if [ "$1" = --devices ]; then DEVICES=$2; else JOBS=$2; fi
+		shift 2
+		;;
 	--keep) KEEP=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -203,7 +214,10 @@ DEVICES=${DEVICES:-200}
 JOBS=${JOBS:-8}
 for v in "$DEVICES" "$JOBS"; do
 	case $v in
-	'' | *[!0-9]* | 0*) echo "fleet-demo: not a positive number: '$v'" >&2; exit 2 ;;
+	'' | *[!0-9]* | 0*)
+		echo "fleet-demo: not a positive number: '$v'" >&2
+		exit 2
+		;;
 	esac
 done
 if [ "$DEVICES" -lt 2 ] || [ "$DEVICES" -gt 99999 ]; then
@@ -275,7 +289,7 @@ fi
 ztp_san_detect "$ZTP_LIB"
 case $ZTP_SAN in
 tsan)
-	echo "fleet-demo: a ThreadSanitizer build cannot be loaded by python" >&2
+	echo "fleet-demo: python cannot load a ThreadSanitizer build" >&2
 	exit 77
 	;;
 asan)
@@ -460,6 +474,13 @@ cpu_ms() {
 		{ printf "%d", ms($1) + ms($2) }'
 }
 
+# serials RUN_JSON: the serials of the bootstrap and operational
+# certificates in the status of a `ztp-device --json run` (in that order).
+serials() {
+	sed -n 's/.*"serial":"\([0-9a-f]*\)".*"serial":"\([0-9a-f]*\)".*/\1 \2/p' \
+		"$1"
+}
+
 rate() { # COUNT MS: "12.3/s"
 	[ "$2" -gt 0 ] || { echo "-"; return; }
 	r=$(($1 * 10000 / $2))
@@ -474,8 +495,9 @@ printf '%slibztp fleet demo%s: %d devices, %d at a time, in %s\n' "$B" "$N" \
 step "PKI and registry"
 p=$DEMO_T/pki
 {
-	"$ZTP_CA" init-root --cert "$p/maker-root.pem" --key "$p/maker-root.key" \
-		--subject "/CN=Demo Manufacturing Root/O=Demo Maker" --days 3650 &&
+	"$ZTP_CA" init-root --cert "$p/maker-root.pem" \
+		--key "$p/maker-root.key" --days 3650 \
+		--subject "/CN=Demo Manufacturing Root/O=Demo Maker" &&
 	"$ZTP_CA" init-sub --issuer-cert "$p/maker-root.pem" \
 		--issuer-key "$p/maker-root.key" --cert "$p/factory-ca.pem" \
 		--key "$p/factory-ca.key" --pathlen 0 \
@@ -501,11 +523,13 @@ p=$DEMO_T/pki
 		-CAkey "$p/server-ca.key" -CAcreateserial -days 30 \
 		-extfile "$p/server.ext" -out "$p/server.leaf.pem" &&
 	cat "$p/server.leaf.pem" "$p/server-ca.pem" > "$p/server.pem"
-} > "$DEMO_T/pki.out" 2>&1 || { cat "$DEMO_T/pki.out"; die "server certificate"; }
+} > "$DEMO_T/pki.out" 2>&1 ||
+	{ cat "$DEMO_T/pki.out"; die "server certificate"; }
 "$OPENSSL" verify -CAfile "$p/maker-root.pem" "$p/factory-ca.pem" \
 	> /dev/null 2>&1 || die "factory CA does not chain to the maker root"
 "$OPENSSL" verify -CAfile "$p/server-ca.pem" -purpose sslserver \
-	"$p/server.leaf.pem" > /dev/null 2>&1 || die "server certificate invalid"
+	"$p/server.leaf.pem" > /dev/null 2>&1 ||
+	die "server certificate invalid"
 # Rate limits sized for a whole fleet on one machine (the defaults suit a
 # public server: a device gets 10 requests at once, then one per 5 s).
 cat > "$DEMO_T/verify.json" << JSON
@@ -518,7 +542,8 @@ cat > "$DEMO_T/verify.json" << JSON
                   "global": {"rate": 100000, "burst": 100000}}
 }
 JSON
-ok "manufacturer root + factory CA, device CA, server CA + TLS certificate for 127.0.0.1"
+ok "manufacturer root + factory CA, device CA," \
+	"server CA + TLS certificate for 127.0.0.1"
 ok "verifier configuration with a SQLite registry"
 
 # Device IDs, and which tenant claims each: odd numbers acme, even globex.
@@ -538,13 +563,15 @@ done
 FIRST=dev-00001
 LAST=$(printf 'dev-%05d' "$DEVICES")
 
-step "Manufacture $DEVICES devices (factory key + certificate, enrollment, claim code)"
+step "Manufacture $DEVICES devices" \
+	"(factory key + certificate, enrollment, claim code)"
 parallel manufacture manufacture "$DEVICES" 1 "$DEMO_T/ids"
 MANUFACTURED=$P_OK
 MS_MANUFACTURE=$P_MS
 CPU_MANUFACTURE=$P_CPU
 [ "$P_OK" -eq "$DEVICES" ] || die "$P_OK of $DEVICES devices manufactured"
-ok "$DEVICES devices enrolled, each with a one-time claim code ($(rate "$DEVICES" "$P_MS"))"
+ok "$DEVICES devices enrolled, each with a one-time claim code" \
+	"($(rate "$DEVICES" "$P_MS"))"
 info "e.g. $FIRST: claim code $(cat "$DEMO_T/dev/$FIRST/claim.txt")"
 
 step "Start the reference server (examples/python/ztp_server.py)"
@@ -568,7 +595,10 @@ while [ $i -lt 600 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-[ -n "$PORT" ] || { cat "$DEMO_T/server.err" >&2; die "the server did not start in 60 s"; }
+if [ -z "$PORT" ]; then
+	cat "$DEMO_T/server.err" >&2
+	die "the server did not start in 60 s"
+fi
 ok "listening on https://127.0.0.1:$PORT (pid $SERVER_PID)"
 
 # Device configurations (ztp-device.json(5)), now that the port is known.
@@ -598,7 +628,8 @@ PROVISION_FAILS=$P_FAIL
 MS_PROVISION=$P_MS
 CPU_PROVISION=$P_CPU
 if [ "$P_OK" -eq "$DEVICES" ]; then
-	ok "$P_OK/$DEVICES devices hold operational credentials ($(rate "$P_OK" "$P_MS"))"
+	ok "$P_OK/$DEVICES devices hold operational credentials" \
+		"($(rate "$P_OK" "$P_MS"))"
 else
 	die "$P_OK/$DEVICES devices provisioned"
 fi
@@ -627,7 +658,8 @@ CPU_TENANT=$P_CPU
 PROVISION_FAILS=$((PROVISION_FAILS + P_FAIL))
 TENANTED=$P_OK
 if [ "$P_OK" -eq "$DEVICES" ]; then
-	ok "$P_OK/$DEVICES certificates name the claiming tenant; assignments agree"
+	ok "$P_OK/$DEVICES certificates name the claiming tenant;" \
+		"assignments agree"
 else
 	fail "$P_OK/$DEVICES devices have their tenant's credentials"
 fi
@@ -635,7 +667,8 @@ fi
 step "Namespaces"
 for id in "$FIRST" dev-00002; do
 	"$ZTP_DEVICE" --config "$DEMO_T/dev/$id/device.json" assignment \
-		> "$DEMO_T/show.out" 2>&1 || fail "$id: assignment: $(tail -n 1 "$DEMO_T/show.out")"
+		> "$DEMO_T/show.out" 2>&1 ||
+		fail "$id: assignment: $(tail -n 1 "$DEMO_T/show.out")"
 	t=$(sed -n 's/^tenant  *//p' "$DEMO_T/show.out")
 	ns=$(sed -n 's/^namespace  *//p' "$DEMO_T/show.out")
 	# The server's namespace and the policy engine's agree.
@@ -654,8 +687,7 @@ for t in acme globex; do
 done
 
 step "Reprovision $FIRST: reset, bootstrap again, claimed by globex"
-old_serials=$(sed -n 's/.*"serial":"\([0-9a-f]*\)".*"serial":"\([0-9a-f]*\)".*/\1 \2/p' \
-	"$DEMO_T/dev/$FIRST/run-2.json")
+old_serials=$(serials "$DEMO_T/dev/$FIRST/run-2.json")
 if "$ZTP_VERIFY" --config "$DEMO_T/verify.json" reset --device-id "$FIRST" \
 	> "$DEMO_T/dev/$FIRST/claim2.txt" 2> "$DEMO_T/reset.err"; then
 	ok "reset; a new claim code: $(cat "$DEMO_T/dev/$FIRST/claim2.txt")"
@@ -670,23 +702,25 @@ d=$DEMO_T/dev/$FIRST
 if "$ZTP_DEVICE" --config "$d/device.json" --json run > "$d/run-3.json" \
 	2> "$d/run-3.err"; then
 	if grep -q '"actions":\["bootstrap"' "$d/run-3.json"; then
-		ok "the device noticed the reset and bootstrapped again with its factory identity"
+		ok "the device noticed the reset and bootstrapped again" \
+			"with its factory identity"
 	else
-		fail "run after reset did not bootstrap: $(cut -c 1-120 "$d/run-3.json")"
+		fail "run after reset did not bootstrap:" \
+			"$(cut -c 1-120 "$d/run-3.json")"
 	fi
 else
 	fail "run after reset: $(tail -n 1 "$d/run-3.err")"
 fi
 if "$ZTP_VERIFY" --config "$DEMO_T/verify.json" claim --device-id "$FIRST" \
-	--code - --tenant globex < "$d/claim2.txt" > /dev/null 2> "$d/claim2.err"; then
+	--code - --tenant globex < "$d/claim2.txt" \
+	> /dev/null 2> "$d/claim2.err"; then
 	ok "claimed by globex with the new code"
 else
 	fail "claim by globex: $(tail -n 1 "$d/claim2.err")"
 fi
 if "$ZTP_DEVICE" --config "$d/device.json" --json run > "$d/run-4.json" \
 	2> "$d/run-4.err"; then
-	cert=$(sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$d/state/operational/current.json")
-	cert=$d/state/operational/$cert/cert.pem
+	cert=$(sh "$DEMO_SCRIPT" --worker op-cert "$FIRST")
 	san=$("$OPENSSL" x509 -in "$cert" -noout -ext subjectAltName 2>&1 |
 		tail -n 1 | sed 's/^ *//')
 	case $san in
@@ -700,18 +734,19 @@ else
 fi
 if "$ZTP_DEVICE" --config "$d/device.json" --json assignment \
 	> "$d/assignment.json" 2> "$d/assignment.err" &&
-	grep -Fq "\"namespace\":\"tenants/globex/devices/$FIRST/\"" "$d/assignment.json"; then
+	grep -Fq "\"namespace\":\"tenants/globex/devices/$FIRST/\"" \
+		"$d/assignment.json"; then
 	ok "assignment: tenants/globex/devices/$FIRST/"
 else
-	fail "assignment after re-provisioning: $(cut -c 1-160 "$d/assignment.json" "$d/assignment.err")"
+	fail "assignment after re-provisioning:" \
+		"$(cut -c 1-160 "$d/assignment.json" "$d/assignment.err")"
 fi
 sed "s/^$FIRST acme\$/$FIRST globex/" "$DEMO_T/tenants" > "$DEMO_T/tenants.new"
 mv "$DEMO_T/tenants.new" "$DEMO_T/tenants"
 
 step "Revoke $LAST and show it refused"
 d=$DEMO_T/dev/$LAST
-rev_serials=$(sed -n 's/.*"serial":"\([0-9a-f]*\)".*"serial":"\([0-9a-f]*\)".*/\1 \2/p' \
-	"$d/run-2.json")
+rev_serials=$(serials "$d/run-2.json")
 if "$ZTP_VERIFY" --config "$DEMO_T/verify.json" revoke --device-id "$LAST" \
 	> /dev/null 2> "$DEMO_T/revoke.err"; then
 	ok "revoked"
@@ -722,24 +757,29 @@ rc=0
 "$ZTP_DEVICE" --config "$d/device.json" --json run > "$d/run-5.json" \
 	2> "$d/run-5.err" || rc=$?
 if [ "$rc" = 1 ] && grep -q 'device_blocked' "$d/run-5.json"; then
-	ok "ztp-device run refused (exit 1): $(tail -n 1 "$d/run-5.err" | sed 's/^ztp-device: //')"
+	ok "ztp-device run refused (exit 1):" \
+		"$(tail -n 1 "$d/run-5.err" | sed 's/^ztp-device: //')"
 else
-	fail "ztp-device run of the revoked device: exit $rc, $(cut -c 1-160 "$d/run-5.json")"
+	fail "ztp-device run of the revoked device: exit $rc," \
+		"$(cut -c 1-160 "$d/run-5.json")"
 fi
 rc=0
 "$ZTP_DEVICE" --config "$d/device.json" --json bootstrap > "$d/boot-5.json" \
 	2> "$d/boot-5.err" || rc=$?
 if [ "$rc" = 1 ] && grep -q 'device_blocked' "$d/boot-5.json"; then
-	ok "a fresh bootstrap with the factory identity is refused too (device_blocked)"
+	ok "a fresh bootstrap with the factory identity is refused too" \
+		"(device_blocked)"
 else
-	fail "bootstrap of the revoked device: exit $rc, $(cut -c 1-160 "$d/boot-5.json")"
+	fail "bootstrap of the revoked device: exit $rc," \
+		"$(cut -c 1-160 "$d/boot-5.json")"
 fi
 sed "s/^$LAST .*/$LAST -/" "$DEMO_T/tenants" > "$DEMO_T/tenants.new"
 mv "$DEMO_T/tenants.new" "$DEMO_T/tenants"
 
 step "Certificate revocation list (ztp-ca crl)"
-if "$ZTP_CA" crl --issuer-cert "$p/device-ca.pem" --issuer-key "$p/device-ca.key" \
-	--store "sqlite:$DEMO_T/registry.db" --out "$DEMO_T/crl.pem" \
+if "$ZTP_CA" crl --issuer-cert "$p/device-ca.pem" \
+	--issuer-key "$p/device-ca.key" --store "sqlite:$DEMO_T/registry.db" \
+	--out "$DEMO_T/crl.pem" \
 	> /dev/null 2> "$DEMO_T/crl.err" &&
 	"$OPENSSL" crl -in "$DEMO_T/crl.pem" -CAfile "$p/device-ca.pem" -noout \
 		> /dev/null 2>&1; then
@@ -769,7 +809,8 @@ for what in "$LAST (revoked):$rev_serials" "$FIRST (reset):$old_serials"; do
 		fail "$label: not in the CRL:$missing"
 	fi
 done
-info "$CRL_ENTRIES entries (credentials superseded at each claim are revoked too)"
+info "$CRL_ENTRIES entries (the credentials a claim supersedes are revoked" \
+	"too)"
 
 step "Registry"
 # Each device's record as the demo expects it.
@@ -789,15 +830,18 @@ else
 	die "cannot read the registry"
 fi
 if [ "$mismatches" = 0 ] && [ "$devices" = "$DEVICES" ]; then
-	ok "$devices device records: states and tenants as claimed, reset and revoked"
+	ok "$devices device records: states and tenants as claimed," \
+		"reset and revoked"
 else
 	fail "$mismatches device records differ from what the demo did"
-	grep '^mismatch: ' "$DEMO_T/report.out" | head -n 5 | while IFS= read -r l; do
-		info "${l#mismatch: }"
-	done
+	grep '^mismatch: ' "$DEMO_T/report.out" | head -n 5 |
+		while IFS= read -r l; do
+			info "${l#mismatch: }"
+		done
 fi
 if [ "$certs_revoked" = "$CRL_ENTRIES" ]; then
-	ok "the CRL lists every certificate the registry marks revoked ($CRL_ENTRIES)"
+	ok "the CRL lists every certificate the registry marks revoked" \
+		"($CRL_ENTRIES)"
 else
 	fail "registry marks $certs_revoked revoked, the CRL lists $CRL_ENTRIES"
 fi
@@ -834,13 +878,15 @@ row "devices with tenant credentials" "$TENANTED/$DEVICES"
 row "failures" "$PROVISION_FAILS device runs, $FAILS checks"
 row "reprovisioned" "$FIRST acme -> globex"
 row "revoked and refused" "$LAST"
-row "certificates issued (registry)" "$certs_total ($certs_bootstrap bootstrap, $certs_operational operational)"
+row "certificates issued (registry)" \
+	"$certs_total ($certs_bootstrap bootstrap, $certs_operational operational)"
 row "factory certificates (ztp-ca)" "$MANUFACTURED"
 row "CRL entries" "$CRL_ENTRIES"
 # Wall time, rate, and the CPU time of the phase's device-side processes
 # (the server's is apart).
 phase_row() { # LABEL MS CPU_MS
-	row "time: $1" "$(secs "$2") s ($(rate "$DEVICES" "$2"), $(($3 / DEVICES)) ms CPU per device)"
+	row "time: $1" "$(secs "$2") s ($(rate "$DEVICES" "$2")," \
+		"$(($3 / DEVICES)) ms CPU per device)"
 }
 phase_row "manufacture" "$MS_MANUFACTURE" "$CPU_MANUFACTURE"
 phase_row "first run (provision)" "$MS_PROVISION" "$CPU_PROVISION"
@@ -848,7 +894,8 @@ phase_row "claims" "$MS_CLAIM" "$CPU_CLAIM"
 phase_row "second run (tenant)" "$MS_TENANT" "$CPU_TENANT"
 row "time: total" "$(secs "$TOTAL_MS") s"
 if [ -n "$ALL_CPU_MS" ] && [ "$ALL_CPU_MS" -gt 0 ]; then
-	row "CPU: all processes" "$(secs "$ALL_CPU_MS") s ($((ALL_CPU_MS / DEVICES)) ms per device)"
+	row "CPU: all processes" \
+		"$(secs "$ALL_CPU_MS") s ($((ALL_CPU_MS / DEVICES)) ms per device)"
 fi
 if [ -n "$SRV_CPU_MS" ]; then
 	row "CPU: reference server" "$(secs "$SRV_CPU_MS") s"
