@@ -140,7 +140,10 @@ ZTP_EXTERN int ztp_policy_add_ca_pem(ztp_policy *p, const char *pem,
  *         JSON, an unknown key, a bad effect, action, variable or topic
  *         filter (the detail names the statement and resource);
  *         #ZTP_ETOOBIG over a limit; #ZTP_ENOMEM.
- * @note Thread-safe.
+ * @note Thread-safe. Before freeing the policy it replaces, it waits for the
+ *       decisions that may still be reading it (they take no lock, so this
+ *       is how their snapshot is kept alive); decisions are never blocked.
+ *       Do not call it from a callback that runs inside a decision.
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_policy_load(ztp_policy *p, const char *json, size_t len);
@@ -179,9 +182,12 @@ ZTP_EXTERN int ztp_policy_load_file(ztp_policy *p, const char *path);
  * @return #ZTP_OK when allowed; #ZTP_EDENIED when denied (no policy, no
  *         matching Allow, or a matching Deny); #ZTP_EINVAL for a NULL
  *         handle or topic, an unknown action, an identity value outside
- *         the grammar, or a malformed topic name or filter. Anything but
+ *         the grammar, or a malformed topic name or filter; #ZTP_ENOMEM
+ *         only on the first decision of a thread, if the small per-thread
+ *         record that decisions use cannot be allocated. Anything but
  *         #ZTP_OK must be treated as deny.
- * @note Thread-safe; does not allocate.
+ * @note Thread-safe and lock-free: concurrent decisions share no written
+ *       memory. Does not allocate, except that per-thread record once.
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_policy_authorize(ztp_policy *p, const char *tenant,
