@@ -1361,6 +1361,46 @@ START_TEST(test_reload_concurrent)
 }
 END_TEST
 
+/* Short-lived threads: each decides a few times and exits, so per-thread
+ * reader records are taken, given back and reused while loads wait for
+ * them. */
+static void *short_reader(void *arg)
+{
+	reload_ctx *c = arg;
+	int i, rc;
+
+	for (i = 0; i < 50; i++) {
+		rc = az(c->p, "t1", "d1", PUB, "tenants/t1/devices/d1/x");
+		if (rc != ZTP_OK && rc != ZTP_EDENIED)
+			c->bad++;
+	}
+	return NULL;
+}
+
+START_TEST(test_reload_thread_churn)
+{
+	pthread_t th[2];
+	reload_ctx c;
+	int i, j;
+
+	memset(&c, 0, sizeof(c));
+	atomic_init(&c.stop, 0);
+	ck_assert_rc(ztp_policy_new(&c.p), ZTP_OK);
+	for (i = 0; i < 60; i++) {
+		const char *d = i % 2 ? gen_a : gen_b;
+
+		for (j = 0; j < 2; j++)
+			ck_assert_int_eq(
+			    pthread_create(&th[j], NULL, short_reader, &c), 0);
+		ck_assert_rc(ztp_policy_load(c.p, d, strlen(d)), ZTP_OK);
+		for (j = 0; j < 2; j++)
+			pthread_join(th[j], NULL);
+	}
+	ck_assert_int_eq(c.bad, 0);
+	ztp_policy_free(c.p);
+}
+END_TEST
+
 /* ------------------------------------------------------------- long topics */
 
 /* "a/a/.../a" with n levels, then suffix (may be ""); freed by the caller. */
@@ -1648,6 +1688,7 @@ static Suite *policy_suite(void)
 	ADD("load_fail_closed", test_fail_closed);
 	ADD("load_alloc", test_load_alloc_failures);
 	ADD("load_concurrent", test_reload_concurrent);
+	ADD("load_thread_churn", test_reload_thread_churn);
 	ADD("lint", test_lint);
 	ADD("explain", test_explain);
 	ADD("namespace", test_namespace);
