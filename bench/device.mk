@@ -1,1 +1,26 @@
-# bench-device
+# Device benchmark: peak RSS and wall time of one `ztp-device bootstrap`
+# against the Python reference server, set against curl and openssl
+# s_client doing mutual TLS with the same certificate, and the size of the
+# device-side code (full library, --disable-server library, device and
+# core objects). `make bench-device`; never part of `make check`.
+# BENCH_DEVICE_RUNS and BENCH_DEVICE_ONLY_BUILD: see bench/bench_device.sh.
+.PHONY: bench-device
+EXTRA_DIST += bench/bench_device.sh bench/device/measure.py
+
+if ENABLE_SERVER
+if ENABLE_DEVICE
+bench-device: libztp.la tools/ztp-ca$(EXEEXT) tools/ztp-verify$(EXEEXT) \
+		tools/ztp-device$(EXEEXT)
+	$(AM_TESTS_ENVIRONMENT) $(SHELL) $(abs_top_srcdir)/bench/bench_device.sh
+else
+bench-device:
+	@echo "bench-device: needs the device API (configured with --disable-device)"
+endif
+# Same condition as the other fragments' `bench:` lines (automake wants
+# one condition per target).
+bench: bench-device
+else
+bench-device:
+	@echo "bench-device: needs the server modules for the reference server" \
+		"(configured with --disable-server)"
+endif

@@ -1,0 +1,282 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# Device benchmark (`make bench-device`): peak RSS and wall time of one
+# `ztp-device bootstrap` against the Python reference server, and the size
+# of the device-side code.
+#
+# Nothing here is absolute: every figure is set against baselines measured
+# in the same run, on the same machine, against the same server with the
+# same factory certificate:
+#   curl       one mutual-TLS POST /ztp/v1/challenge (libcurl + OpenSSL,
+#              the same stack ztp-device uses, minus libztp)
+#   s_client   one mutual-TLS handshake with `openssl s_client`
+# A bootstrap does more than either: it generates a key, builds and signs
+# a CSR, and makes two requests (challenge, bootstrap), the second of
+# which has the server verify the device and issue a certificate.
+#
+# Environment: top_srcdir, top_builddir (as for the tests); OPENSSL,
+# PYTHON3 optional. BENCH_DEVICE_RUNS (default 5, at most 100) timed runs
+# of each command, interleaved, after one untimed warm-up run each.
+# BENCH_DEVICE_ONLY_BUILD=0 skips configuring and building the
+# --disable-server library in a temporary directory (the slowest part);
+# the device and core objects of the current build are reported anyway.
+# ZTP_E2E_KEEP=1 keeps the temporary directory (server logs, outputs).
+#
+# Everything lives in one temporary directory, removed on exit; the server
+# is stopped by the EXIT trap; every command and the side build run under
+# a timeout. Only 127.0.0.1 is contacted.
+
+. "${top_srcdir:?}/tests/e2e/lib.sh"
+# Decimal points in printf and awk, whatever the locale.
+LC_ALL=C
+export LC_ALL
+
+MEASURE=$top_srcdir/bench/device/measure.py
+RUNS=${BENCH_DEVICE_RUNS:-5}
+case $RUNS in
+'' | *[!0-9]*) e2e_die "BENCH_DEVICE_RUNS must be a number" ;;
+esac
+if [ "$RUNS" -lt 1 ] || [ "$RUNS" -gt 100 ]; then
+	e2e_die "BENCH_DEVICE_RUNS must be between 1 and 100"
+fi
+# Seconds any one measured command may take.
+CMD_TIMEOUT=60
+# Seconds for each of configure and make of the device-only library.
+BUILD_TIMEOUT=900
+
+e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
+e2e_need_python
+command -v curl >/dev/null 2>&1 || e2e_skip "curl not found"
+command -v size >/dev/null 2>&1 || e2e_skip "size (binutils) not found"
+if [ -n "$ZTP_SAN" ]; then
+	echo "note: libztp is instrumented ($ZTP_SAN); its figures are not" \
+		"representative"
+fi
+
+# The program itself, not libtool's wrapper script: the wrapper's shell
+# would be part of the time, and of the peak RSS (execve keeps the
+# high-water mark).
+DEVICE_BIN=$top_builddir/tools/.libs/ztp-device
+DEVICE_LIBPATH=$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+if [ ! -x "$DEVICE_BIN" ]; then
+	DEVICE_BIN=$ZTP_DEVICE
+	DEVICE_LIBPATH=
+fi
+
+# ------------------------------------------------------------------ setup
+
+e2e_pki
+# The timed runs bootstrap one device over and over: lift the rate limits
+# the tests use so that no run is refused.
+cat > "$T/verify.json" <<JSON
+{
+  "trust_anchors": "pki/acme-root.pem",
+  "issuers": "pki/acme-factory.pem",
+  "device_ca": {"cert": "pki/device-ca.pem", "key": "pki/device-ca.key"},
+  "store": "sqlite:registry.db",
+  "rate_limits": {"device": {"rate": 100000, "burst": 100000},
+                  "global": {"rate": 100000, "burst": 100000}}
+}
+JSON
+ID=bench-1
+D=$T/dev/$ID
+e2e_device "$ID"
+e2e_enroll "$ID"
+e2e_start_server python server --quiet
+e2e_device_config "$ID" "$E2E_PORT"
+URL=https://127.0.0.1:$E2E_PORT
+
+# measure NAME CMD...: one run under measure.py; appends "WALL RSS" to
+# $T/NAME.dat. A failed or timed-out run stops the benchmark.
+measure() {
+	name=$1
+	shift
+	line=$("$PY" "$MEASURE" --timeout "$CMD_TIMEOUT" \
+		--stdout "$T/$name.out" --stderr "$T/$name.err" -- "$@") ||
+		e2e_die "$name: measure.py failed"
+	set -- $line
+	if [ "$3" != 0 ]; then
+		cat "$T/$name.err"
+		e2e_die "$name: exit status $3"
+	fi
+	RSS_METHOD=$4
+	echo "$1 $2" >> "$T/$name.dat"
+}
+
+run_device() {
+	rm -rf "$D/state"
+	if [ -n "$DEVICE_LIBPATH" ]; then
+		measure ztp-device env "LD_LIBRARY_PATH=$DEVICE_LIBPATH" \
+			"$DEVICE_BIN" --config "$D/device.json" --quiet bootstrap
+	else
+		measure ztp-device "$DEVICE_BIN" --config "$D/device.json" \
+			--quiet bootstrap
+	fi
+}
+
+run_curl() {
+	measure curl curl -q --silent --show-error --fail \
+		--connect-timeout 10 --max-time 30 \
+		--cacert "$T/pki/server-ca.pem" --cert "$D/factory.pem" \
+		--key "$D/factory.key" -H "Content-Type: application/json" \
+		--data-binary "{\"device_id\":\"$ID\"}" "$URL/ztp/v1/challenge"
+	grep -q '"nonce"' "$T/curl.out" ||
+		e2e_die "curl: no challenge in the answer: $(cat "$T/curl.out")"
+}
+
+run_s_client() {
+	measure s_client "$OPENSSL" s_client -brief \
+		-connect "127.0.0.1:$E2E_PORT" -verify_ip 127.0.0.1 \
+		-CAfile "$T/pki/server-ca.pem" -verify_return_error \
+		-cert "$D/factory.leaf.pem" -cert_chain "$T/pki/acme-factory.pem" \
+		-key "$D/factory.key"
+	grep -q 'Verification: OK' "$T/s_client.err" ||
+		e2e_die "s_client: handshake not verified: $(cat "$T/s_client.err")"
+}
+
+# Warm-up (page cache, server first-use paths); the bootstrap it makes is
+# checked like in the end-to-end tests, so that what is timed below is
+# known to be a complete, correct bootstrap.
+run_device
+e2e_check_cred "$ID"
+[ "$E2E_FAILS" -eq 0 ] || e2e_die "warm-up bootstrap is not correct"
+run_curl
+run_s_client
+rm -f "$T/ztp-device.dat" "$T/curl.dat" "$T/s_client.dat"
+
+# Interleaved, so that drifting load on the machine hits all three alike.
+i=0
+while [ $i -lt "$RUNS" ]; do
+	run_device
+	run_curl
+	run_s_client
+	i=$((i + 1))
+done
+e2e_stop_server "$E2E_PID"
+
+# median FILE COLUMN
+median() {
+	cut -d ' ' -f "$2" "$1" | sort -n |
+		awk '{ v[NR] = $1 }
+		END { if (NR % 2) print v[(NR + 1) / 2];
+		      else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# ratio A B
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b;
+					 else printf "-" }'
+}
+
+wall_dev=$(median "$T/ztp-device.dat" 1)
+rss_dev=$(median "$T/ztp-device.dat" 2)
+
+# trow LABEL NAME: one row of the timing table for $T/NAME.dat.
+trow() {
+	w=$(median "$T/$2.dat" 1)
+	r=$(median "$T/$2.dat" 2)
+	printf '%-26s %12.1f %14.0f %10s %10s\n' "$1" "$w" "$r" \
+		"$(ratio "$wall_dev" "$w")" "$(ratio "$rss_dev" "$r")"
+}
+
+echo
+echo "ztp-device bootstrap: $RUNS runs each (medians), server on 127.0.0.1"
+echo "peak RSS method: $RSS_METHOD (see bench/device/measure.py)"
+printf '%-26s %12s %14s %10s %10s\n' "command" "wall (ms)" "peak RSS (KiB)" \
+	"wall/x" "RSS/x"
+trow "ztp-device bootstrap" ztp-device
+trow "curl, 1 mTLS POST" curl
+trow "openssl s_client mTLS" s_client
+echo "(wall/x and RSS/x: ztp-device bootstrap divided by that row)"
+
+# ------------------------------------------------------------------ size
+
+# sizeof FILE...: "TEXT TOTAL" summed over FILEs (size(1), Berkeley
+# format: text = code and read-only data; total = text + data + bss).
+sizeof() {
+	size -B "$@" 2>/dev/null |
+		awk 'NR > 1 { t += $1; d += $4 } END { printf "%d %d\n", t, d }'
+}
+
+LIB=$(readlink -f "$top_builddir/.libs/libztp.so" 2>/dev/null) || LIB=
+[ -n "$LIB" ] && [ -f "$LIB" ] || e2e_die "libztp.so is not built"
+set -- $(sizeof "$LIB")
+full_text=$1 full_total=$2
+
+# (An unmatched pattern stays literal; size(1) skips it with an error.)
+set -- $(sizeof "$top_builddir"/libztp/device/.libs/*.o \
+	"$top_builddir"/libztp/core/.libs/*.o)
+obj_text=$1 obj_total=$2
+[ "$obj_text" -gt 0 ] || e2e_die "no device or core objects in $top_builddir"
+
+# The library as a device would ship it: configured like this build, with
+# the server modules left out.
+devlib_text=''
+devlib_total=''
+if [ "${BENCH_DEVICE_ONLY_BUILD:-1}" != 0 ]; then
+	B=$T/device-only
+	mkdir -p "$B"
+	flags=$("$top_builddir/config.status" --config 2>/dev/null) || flags=
+	eval "set -- $flags"
+	for f; do
+		shift
+		case $f in
+		--enable-server | --enable-server=* | --disable-server) ;;
+		*) set -- "$@" "$f" ;;
+		esac
+	done
+	jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || jobs=1
+	echo
+	echo "building the --disable-server library in $B ..."
+	if (cd "$B" && timeout "$BUILD_TIMEOUT" "$top_srcdir/configure" -q \
+		--disable-server "$@" > "$B/configure.log" 2>&1 &&
+		timeout "$BUILD_TIMEOUT" make -j"$jobs" libztp.la \
+			> "$B/make.log" 2>&1); then
+		set -- $(sizeof "$(readlink -f "$B/.libs/libztp.so")")
+		devlib_text=$1 devlib_total=$2
+	else
+		tail -n 20 "$B/configure.log" "$B/make.log" 2>/dev/null
+		echo "warning: the --disable-server build failed; row omitted"
+	fi
+fi
+
+echo
+echo "device-side code size (bytes; size(1): text, and text+data+bss)"
+printf '%-40s %10s %10s %8s\n' "" "text" "total" "text/full"
+row() {
+	printf '%-40s %10d %10d %8s\n' "$1" "$2" "$3" \
+		"$(ratio "$2" "$full_text")"
+}
+row "libztp.so, full (this build)" "$full_text" "$full_total"
+[ -z "$devlib_text" ] ||
+	row "libztp.so, --disable-server" "$devlib_text" "$devlib_total"
+row "device + core objects (this build)" "$obj_text" "$obj_total"
+set -- $(sizeof "$DEVICE_BIN")
+row "ztp-device program" "$1" "$2"
+
+echo
+# Against the device-side libztp: the --disable-server library, or the
+# device and core objects when that build was skipped or failed.
+if [ -n "$devlib_text" ]; then
+	dev_text=$devlib_text dev_name="libztp.so, --disable-server"
+else
+	dev_text=$obj_text dev_name="device + core objects"
+fi
+echo "shared libraries libztp links for the device (context, not ours);"
+echo "x libztp = text / text of $dev_name"
+printf '%-40s %10s %10s %8s\n' "" "text" "total" "x libztp"
+needed=$(ldd "$LIB" 2>/dev/null) || needed=
+stack=$dev_text
+for l in libcurl libssl libcrypto libjson-c; do
+	p=$(echo "$needed" | awk -v l="$l" '$1 ~ "^" l "\\.so" { print $3; exit }')
+	if [ -z "$p" ] || [ ! -f "$p" ]; then
+		continue
+	fi
+	set -- $(sizeof "$(readlink -f "$p")")
+	printf '%-40s %10d %10d %8s\n' "$(basename "$p")" "$1" "$2" \
+		"$(ratio "$1" "$dev_text")"
+	stack=$((stack + $1))
+done
+echo "libztp is $(awk -v a="$dev_text" -v b="$stack" \
+	'BEGIN { printf "%.1f", 100 * a / b }')% of the text of libztp and" \
+	"these libraries together"
