@@ -105,17 +105,24 @@ int ztp__err(int code, const char *fmt, ...)
 int ztp__err_ossl(int code, const char *fmt, ...)
 {
 	va_list ap;
-	unsigned long e;
+	unsigned long e, last = 0;
 	size_t used;
 	char reason[256];
 
+	/* Drain the queue: its last entry is the most specific reason. A
+	 * failed allocation anywhere in it wins over the caller's code, since
+	 * OpenSSL reports one deep in a parser as, say, "nested asn1 error"
+	 * on top, and a lack of memory is no verdict on the input. */
+	while ((e = ERR_get_error()) != 0) {
+		last = e;
+		if (ERR_GET_REASON(e) == ERR_GET_REASON(ERR_R_MALLOC_FAILURE))
+			code = ZTP_ENOMEM;
+	}
 	va_start(ap, fmt);
 	verr(code, fmt, ap);
 	va_end(ap);
-	/* The last error on the queue is the most specific one. */
-	e = ERR_peek_last_error();
-	if (e != 0) {
-		ERR_error_string_n(e, reason, sizeof(reason));
+	if (last != 0) {
+		ERR_error_string_n(last, reason, sizeof(reason));
 		used = strlen(tls_err.msg);
 		if (used < sizeof(tls_err.msg) - 4) {
 			snprintf(tls_err.msg + used, sizeof(tls_err.msg) - used,
@@ -123,7 +130,6 @@ int ztp__err_ossl(int code, const char *fmt, ...)
 			sanitize(tls_err.msg);
 		}
 	}
-	ERR_clear_error();
 	return code;
 }
 
