@@ -330,7 +330,10 @@ void ztp__pindex_free(ztp__pindex *x)
 {
 	if (!x)
 		return;
-	node_free(x->root);
+	if (x->arena)
+		free(x->arena);
+	else
+		node_free(x->root);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -502,13 +505,97 @@ static void summarise(ztp__pnode *n)
 	}
 }
 
+#define FIRST_BYTES (2 * ZTP__PX_NACT * sizeof(uint32_t))
+
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/* The children of n other than its literal ones. */
+static size_t other_kids(const ztp__pnode *n, ztp__pnode **k)
+{
+	size_t j, c = 0;
+
+	if (n->plus)
+		k[c++] = n->plus;
+	if (n->hash)
+		k[c++] = n->hash;
+	for (j = 0; j < ZTP__VAR_COUNT; j++)
+		if (n->var[j])
+			k[c++] = n->var[j];
+	return c;
+}
+
+static size_t packed_size(const ztp__pnode *n)
+{
+	ztp__pnode *k[2 + ZTP__VAR_COUNT];
+	size_t sz, j, c;
+	uint32_t i;
+
+	sz = align8(sizeof(*n) + n->label_len + 1) +
+	     (size_t)n->kcap * sizeof(kslot) + (n->first ? FIRST_BYTES : 0);
+	for (i = 0; i < n->kcap; i++)
+		if (n->kids[i].node)
+			sz += packed_size(n->kids[i].node);
+	c = other_kids(n, k);
+	for (j = 0; j < c; j++)
+		sz += packed_size(k[j]);
+	return sz;
+}
+
+/* Copy the subtree of n to *at in preorder; returns the copy of n. */
+static ztp__pnode *pack(const ztp__pnode *n, char **at)
+{
+	ztp__pnode *c = (ztp__pnode *)(void *)*at;
+	uint32_t i;
+	int v;
+
+	memcpy(c, n, sizeof(*n) + n->label_len + 1);
+	*at += align8(sizeof(*n) + n->label_len + 1);
+	if (n->kcap) {
+		c->kids = (kslot *)(void *)*at;
+		memcpy(c->kids, n->kids, (size_t)n->kcap * sizeof(kslot));
+		*at += (size_t)n->kcap * sizeof(kslot);
+	}
+	if (n->first) {
+		c->first = (uint32_t *)(void *)*at;
+		memcpy(c->first, n->first, FIRST_BYTES);
+		*at += FIRST_BYTES;
+	}
+	for (i = 0; i < n->kcap; i++)
+		if (n->kids[i].node)
+			c->kids[i].node = pack(n->kids[i].node, at);
+	if (n->plus)
+		c->plus = pack(n->plus, at);
+	if (n->hash)
+		c->hash = pack(n->hash, at);
+	for (v = 0; v < ZTP__VAR_COUNT; v++)
+		if (n->var[v])
+			c->var[v] = pack(n->var[v], at);
+	return c;
+}
+
 void ztp__pindex_finish(ztp__pindex *x)
 {
-	const ztp__pnode *r = x->root;
+	const ztp__pnode *r;
+	size_t size;
 	uint32_t i;
+	char *at;
 	int e, v;
 
 	summarise(x->root);
+	size = packed_size(x->root);
+	/* an allocation failure here costs speed, not correctness */
+	x->arena = ztp__malloc(size);
+	if (x->arena) {
+		at = x->arena;
+		r = pack(x->root, &at);
+		node_free(x->root);
+		x->root = (ztp__pnode *)r;
+		x->bytes = size;
+	}
+	r = x->root;
 	for (e = 0; e < 2; e++) {
 		uint8_t m = 0;
 

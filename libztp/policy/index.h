@@ -37,6 +37,11 @@ typedef struct ztp__pindex {
 	uint8_t root_nodollar[2];
 	size_t nodes;
 	size_t bytes;
+	/* after ztp__pindex_finish(): the whole trie in one block, each node
+	 * followed by its literal table and its statement indexes and then
+	 * by its subtree, so that a walk stays on nearby cache lines (NULL
+	 * if that block could not be had: the nodes are then separate) */
+	void *arena;
 } ztp__pindex;
 
 /* The identity and action of one request. Values are NULL when unknown. */
@@ -59,7 +64,8 @@ int ztp__presource_check(const char *r, size_t len, const char *what);
 /* Add a checked resource for a statement. actions: bit a for action a+1. */
 int ztp__pindex_add(ztp__pindex *x, const char *r, size_t len, int effect,
 		    unsigned actions, uint32_t stmt);
-/* Compute subtree summaries; call once after the last add. */
+/* Compute subtree summaries and pack the trie; call once after the last
+ * add. Nothing may be added afterwards. */
 void ztp__pindex_finish(ztp__pindex *x);
 
 /* MQTT topic name / filter syntax (§4.7), with a detail on failure. */
