@@ -14,6 +14,10 @@
 # A bootstrap does more than either: it generates a key, builds and signs
 # a CSR, and makes two requests (challenge, bootstrap), the second of
 # which has the server verify the device and issue a certificate.
+# Wall time therefore includes the server's work; the CPU column (user +
+# system of the measured process alone) is the device's own cost. A row
+# for true(1) shows the floor every figure carries: the launcher
+# (bench/device/measure.py and GNU time) and one fork and exec.
 #
 # Environment: top_srcdir, top_builddir (as for the tests); OPENSSL,
 # PYTHON3 optional. BENCH_DEVICE_RUNS (default 5, at most 100) timed runs
@@ -87,7 +91,7 @@ e2e_start_server python server --quiet
 e2e_device_config "$ID" "$E2E_PORT"
 URL=https://127.0.0.1:$E2E_PORT
 
-# measure NAME CMD...: one run under measure.py; appends "WALL RSS" to
+# measure NAME CMD...: one run under measure.py; appends "WALL CPU RSS" to
 # $T/NAME.dat. A failed or timed-out run stops the benchmark.
 measure() {
 	name=$1
@@ -96,12 +100,12 @@ measure() {
 		--stdout "$T/$name.out" --stderr "$T/$name.err" -- "$@") ||
 		e2e_die "$name: measure.py failed"
 	set -- $line
-	if [ "$3" != 0 ]; then
+	if [ "$4" != 0 ]; then
 		cat "$T/$name.err"
-		e2e_die "$name: exit status $3"
+		e2e_die "$name: exit status $4"
 	fi
-	RSS_METHOD=$4
-	echo "$1 $2" >> "$T/$name.dat"
+	RSS_METHOD=$5
+	echo "$1 $2 $3" >> "$T/$name.dat"
 }
 
 run_device() {
@@ -135,6 +139,12 @@ run_s_client() {
 		e2e_die "s_client: handshake not verified: $(cat "$T/s_client.err")"
 }
 
+# The floor: the launcher and the fork and exec of a program that does
+# nothing.
+run_true() {
+	measure true true
+}
+
 # Warm-up (page cache, server first-use paths); the bootstrap it makes is
 # checked like in the end-to-end tests, so that what is timed below is
 # known to be a complete, correct bootstrap.
@@ -143,7 +153,8 @@ e2e_check_cred "$ID"
 [ "$E2E_FAILS" -eq 0 ] || e2e_die "warm-up bootstrap is not correct"
 run_curl
 run_s_client
-rm -f "$T/ztp-device.dat" "$T/curl.dat" "$T/s_client.dat"
+run_true
+rm -f "$T/ztp-device.dat" "$T/curl.dat" "$T/s_client.dat" "$T/true.dat"
 
 # Interleaved, so that drifting load on the machine hits all three alike.
 i=0
@@ -151,6 +162,7 @@ while [ $i -lt "$RUNS" ]; do
 	run_device
 	run_curl
 	run_s_client
+	run_true
 	i=$((i + 1))
 done
 e2e_stop_server "$E2E_PID"
@@ -169,25 +181,30 @@ ratio() {
 }
 
 wall_dev=$(median "$T/ztp-device.dat" 1)
-rss_dev=$(median "$T/ztp-device.dat" 2)
+cpu_dev=$(median "$T/ztp-device.dat" 2)
+rss_dev=$(median "$T/ztp-device.dat" 3)
 
 # trow LABEL NAME: one row of the timing table for $T/NAME.dat.
 trow() {
 	w=$(median "$T/$2.dat" 1)
-	r=$(median "$T/$2.dat" 2)
-	printf '%-26s %12.1f %14.0f %10s %10s\n' "$1" "$w" "$r" \
-		"$(ratio "$wall_dev" "$w")" "$(ratio "$rss_dev" "$r")"
+	c=$(median "$T/$2.dat" 2)
+	r=$(median "$T/$2.dat" 3)
+	printf '%-24s %9.1f %6s %9.1f %6s %9.0f %6s\n' "$1" \
+		"$w" "$(ratio "$wall_dev" "$w")" "$c" "$(ratio "$cpu_dev" "$c")" \
+		"$r" "$(ratio "$rss_dev" "$r")"
 }
 
 echo
-echo "ztp-device bootstrap: $RUNS runs each (medians), server on 127.0.0.1"
-echo "peak RSS method: $RSS_METHOD (see bench/device/measure.py)"
-printf '%-26s %12s %14s %10s %10s\n' "command" "wall (ms)" "peak RSS (KiB)" \
-	"wall/x" "RSS/x"
+echo "ztp-device bootstrap: $RUNS runs each (medians), server on 127.0.0.1;"
+echo "wall: until the command exits (includes the server's work);"
+echo "CPU: user + system of the command only; peak RSS in KiB ($RSS_METHOD);"
+echo "x: ztp-device bootstrap divided by that row"
+printf '%-24s %9s %6s %9s %6s %9s %6s\n' "command" "wall ms" "x" \
+	"CPU ms" "x" "peak RSS" "x"
 trow "ztp-device bootstrap" ztp-device
 trow "curl, 1 mTLS POST" curl
 trow "openssl s_client mTLS" s_client
-echo "(wall/x and RSS/x: ztp-device bootstrap divided by that row)"
+trow "true (launcher floor)" true
 
 # ------------------------------------------------------------------ size
 

@@ -5,11 +5,12 @@
     measure.py [--timeout S] [--time PATH] [--stdin F] [--stdout F]
                [--stderr F] -- CMD...
 
-Prints one line ``WALL_MS MAXRSS_KB STATUS METHOD``: the wall time from
-just before the fork to the reaping of the command, in milliseconds; the
-command's peak RSS in KiB; its exit status (128 + N when killed by signal
-N, 124 when it was still running after the timeout and was killed); and
-how the RSS was measured.
+Prints one line ``WALL_MS CPU_MS MAXRSS_KB STATUS METHOD``: the wall time
+from just before the fork to the reaping of the command, in milliseconds;
+the CPU time (user + system) it used, in milliseconds; its peak RSS in
+KiB; its exit status (128 + N when killed by signal N, 124 when it was
+still running after the timeout and was killed); and how the RSS was
+measured.
 
 The peak RSS cannot be taken from this interpreter's own wait4(2): a
 child forked from it starts with the interpreter's high-water mark, and
@@ -17,7 +18,9 @@ execve(2) carries that mark over, so every command would appear to need
 at least as much memory as Python. The command is therefore started
 through GNU time (METHOD ``time``), a small C program whose child starts
 from its own small mark; wall time then includes one extra fork and exec,
-the same for every command measured. Without GNU time, VmHWM of the
+the same for every command measured, and so does the CPU time (which
+wait4(2) reports for the process and the children it reaped, so GNU time
+counts too: measure true(1) to see that floor). Without GNU time, VmHWM of the
 command (a fresh address space after execve) is polled from /proc every
 millisecond until it exits (METHOD ``poll``): a peak reached in the last
 millisecond before exit can be missed, so that figure is a lower bound.
@@ -100,16 +103,22 @@ def main():
             timer = threading.Timer(a.timeout, kill)
             timer.start()
             try:
+                # wait4 rather than Popen.wait: only wait4 returns the
+                # rusage of this one child.
                 if use_time:
-                    proc.wait()
+                    _, status, ru = os.wait4(proc.pid, 0)
                 else:
-                    while proc.poll() is None:
+                    while True:
                         peak = max(peak, vmhwm(proc.pid))
+                        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+                        if pid != 0:
+                            break
                         time.sleep(0.001)
             finally:
                 timer.cancel()
             t1 = time.perf_counter()
-        status = proc.returncode
+            # Reaped above; keep Popen from waiting for it again.
+            proc.returncode = status
         if use_time:
             try:
                 with open(rss_file) as f:
@@ -123,12 +132,13 @@ def main():
 
     if timed_out.is_set():
         code = 124
-    elif status < 0:
-        code = 128 - status
+    elif os.WIFSIGNALED(status):
+        code = 128 + os.WTERMSIG(status)
     else:
-        code = status
-    print("%.3f %d %d %s" % ((t1 - t0) * 1000.0, peak, code,
-                             "time" if use_time else "poll"))
+        code = os.WEXITSTATUS(status)
+    cpu = (ru.ru_utime + ru.ru_stime) * 1000.0
+    print("%.3f %.3f %d %d %s" % ((t1 - t0) * 1000.0, cpu, peak, code,
+                                  "time" if use_time else "poll"))
     return 0
 
 
