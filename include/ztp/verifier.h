@@ -50,6 +50,12 @@ typedef struct ztp_verifier ztp_verifier;
 #define ZTP_VERIFIER_DEFAULT_MAX_DEPTH 3
 /** Default request body size limit (64 KiB). @since 0.1.0 */
 #define ZTP_VERIFIER_DEFAULT_MAX_REQUEST 65536
+/** Default rotation overlap: how long a superseded operational
+ *  certificate stays valid after its successor was issued (24 hours).
+ *  @since 0.1.0 */
+#define ZTP_VERIFIER_DEFAULT_ROTATION_OVERLAP 86400
+/** Longest rotation overlap accepted (30 days). @since 0.1.0 */
+#define ZTP_VERIFIER_MAX_ROTATION_OVERLAP (30 * 86400)
 /** Shortest HMAC secret accepted for challenges, in bytes. @since 0.1.0 */
 #define ZTP_VERIFIER_HMAC_MIN 32
 
@@ -161,6 +167,27 @@ ZTP_EXTERN int ztp_verifier_set_operational_lifetime(ztp_verifier *v,
 						     int64_t seconds);
 
 /**
+ * Set the rotation overlap. An operational certificate is superseded when
+ * the device is issued a newer one (`rotate`, or `credentials` again); it
+ * stays valid for this many seconds after the newer one was issued, so
+ * that a device that lost power before switching to its new credential
+ * can still use the old one, and is then refused and revoked (reason
+ * superseded, revocation time the end of the overlap). Revocation is
+ * written lazily — on the device's next request, before the `crl`
+ * endpoint answers, and by ztp_verifier_maintain() — but authentication
+ * refuses a certificate past its overlap whether or not that has
+ * happened yet.
+ * @param seconds 0..#ZTP_VERIFIER_MAX_ROTATION_OVERLAP; 0 ends the old
+ *        certificate's validity as soon as the new one is issued;
+ *        default #ZTP_VERIFIER_DEFAULT_ROTATION_OVERLAP
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_rotation_overlap(ztp_verifier *v,
+						 int64_t seconds);
+
+/**
  * Set the clock-skew leeway: certificate validity windows and challenge
  * lifetimes are widened by this many seconds on both ends.
  * @param seconds 0..3600
@@ -210,8 +237,13 @@ ZTP_EXTERN int ztp_verifier_set_max_request_size(ztp_verifier *v, size_t bytes);
 
 /**
  * Configure a token bucket.
- * @param scope  `"device"` (one bucket per device ID, in a table of at
- *               most 4096 buckets) or `"global"` (one for all requests)
+ * @param scope  `"device"` (one bucket per device ID for `challenge` and
+ *               `bootstrap`, in a table of at most 4096 buckets),
+ *               `"lifecycle"` (one bucket per device for `register`,
+ *               `credentials`, `rotate` and `assignment`, the device
+ *               taken from its authenticated TLS client certificate;
+ *               default 0.1/s, burst 20) or `"global"` (one for all
+ *               requests)
  * @param rate   tokens added per second, 0 < rate <= 1000000; or 0 to
  *               disable this limit
  * @param burst  bucket size, 1..1000000 (ignored when rate is 0)
@@ -388,6 +420,25 @@ ZTP_EXTERN int ztp_verifier_reset(ztp_verifier *v, char **claim_code,
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_verifier_revoke(ztp_verifier *v, const char *device_id);
+
+/**
+ * Revoke the superseded operational certificates whose rotation overlap
+ * (ztp_verifier_set_rotation_overlap()) has ended, for every device the
+ * verifier knows to hold one: those it issued to since it was created and
+ * those named by `credentials` and `rotate` events in the store's event
+ * log. Needs no thread: call it from a timer, a cron job (`ztp-verify
+ * maintain`) or before publishing a CRL; the `crl` endpoint calls it
+ * itself. Each revocation is dated the end of the overlap.
+ * @param[out] revoked number of certificates revoked by this call (may be
+ *             NULL)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (no store), #ZTP_ESTORE,
+ *         #ZTP_ENOMEM. On failure the devices not done are kept for the
+ *         next call.
+ * @par Thread safety: safe on a configured handle; concurrent calls are
+ *      serialised.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_maintain(ztp_verifier *v, uint64_t *revoked);
 
 /**
  * Counters since the handle was created, as JSON:

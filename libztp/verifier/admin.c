@@ -136,6 +136,59 @@ cleanup:
 	return rc;
 }
 
+/* Enrollment of a device that is already recorded. Completing an earlier
+ * enrollment that stopped between its two writes is safe: same factory
+ * certificate, still `manufactured` (never bootstrapped), and no claim
+ * code pending — nobody can hold a code for it, so giving it its first one
+ * takes nothing from anyone. The pending-claim test asks the store to take
+ * a claim with a hash that no code has (all zero): it answers
+ * ZTP_ENOTFOUND when no claim is pending and ZTP_EMISMATCH, changing
+ * nothing, when one is. Every other case is refused: a second code for a
+ * labelled box, or one for a device in service, is what `reset` is for. */
+static int enroll_again(ztp_verifier *v, const char *device_id,
+			const char *fingerprint)
+{
+	static const uint8_t none[32];
+	json_object *dev = NULL;
+	const char *st = NULL, *fp = NULL;
+	char *json = NULL;
+	int rc;
+
+	ZTP_CHECK(ztp_store_device_get(v->store, device_id, &json));
+	ZTP_CHECK(ztp__json_parse(&dev, json, strlen(json), 65536,
+				  ZTP_JSON_MAX_DEPTH));
+	ZTP_ENSURE(dev != NULL && json_object_is_type(dev, json_type_object),
+		   ZTP_ESTORE, "store: malformed device record");
+	rc = ztp__json_str(dev, "state", true, 32, &st, NULL);
+	if (rc == ZTP_OK)
+		rc = ztp__json_str(dev, "fingerprint", true, 64, &fp, NULL);
+	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed device record");
+	ZTP_ENSURE(strcmp(fp, fingerprint) == 0, ZTP_EEXISTS,
+		   "device %s is already enrolled with another factory "
+		   "certificate",
+		   device_id);
+	ZTP_ENSURE(strcmp(st, ZTP_STATE_MANUFACTURED) == 0, ZTP_EEXISTS,
+		   "device %s is already enrolled (state %s); to give it a "
+		   "new claim code, reset it (ztp-verify reset)",
+		   device_id, st);
+	rc = ztp_store_claim_take(v->store, device_id, none, sizeof(none),
+				  "none");
+	if (rc == ZTP_ENOTFOUND) {
+		rc = ZTP_OK; /* an enrollment that stopped half-way */
+		goto cleanup;
+	}
+	ZTP_ENSURE(rc != ZTP_EMISMATCH && rc != ZTP_OK, ZTP_EEXISTS,
+		   "device %s is already enrolled and its claim code is "
+		   "pending; to replace the code, reset the device "
+		   "(ztp-verify reset)",
+		   device_id);
+	ZTP_CHECK(rc);
+cleanup:
+	json_object_put(dev);
+	ztp_free(json);
+	return rc;
+}
+
 int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
 			const char *device_id, const char *cert_pem,
 			size_t cert_len, const char *model, const char *batch)
@@ -170,11 +223,14 @@ int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
 	ZTP_CHECK(ztp__cert_fingerprint(fp, cert));
 	ztp__hex_encode(hex, fp, sizeof(fp));
 	ZTP_CHECK(new_claim_code(&code, hash));
-	ZTP_CHECK(
-	    ztp_store_device_add(v->store, device_id, hex, model, batch, now));
-	/* Not atomic with device_add: should this fail, the device is
-	 * recorded without a claim code and ztp_verifier_reset() gives it
-	 * one. */
+	rc = ztp_store_device_add(v->store, device_id, hex, model, batch, now);
+	if (rc == ZTP_EEXISTS)
+		rc = enroll_again(v, device_id, hex);
+	ZTP_CHECK(rc);
+	/* The store has no transaction spanning the two writes. Should this
+	 * one fail (or the process die first), the device is recorded
+	 * without a claim code, and enroll_again() completes the enrollment
+	 * when the same command is repeated. */
 	ZTP_CHECK(ztp_store_claim_set(v->store, device_id, hash, sizeof(hash)));
 	*claim_code = code;
 	code = NULL;

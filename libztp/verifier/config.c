@@ -134,6 +134,13 @@ int ztp_verifier_new(ztp_verifier **out)
 		rl_ok = false;
 		goto cleanup;
 	}
+	rc = ztp__rl_init(&v->life_rl);
+	if (rc < 0) {
+		ztp__rl_destroy(&v->rl);
+		ztp__rl_destroy(&v->claim_rl);
+		rl_ok = false;
+		goto cleanup;
+	}
 	/* Claim codes carry 160 bits, so guessing is hopeless anyway; the
 	 * limit keeps a guessing attempt visible and cheap: 5 tries, then one
 	 * a minute per device, and 100 a second over all devices. */
@@ -145,8 +152,20 @@ int ztp_verifier_new(ztp_verifier **out)
 	v->rl.dev_burst = 10;
 	v->rl.glob_rate = 500;
 	v->rl.glob_burst = 1000;
+	/* The lifecycle endpoints are bounded by the global bucket before
+	 * the peer is known, and per device (from its certificate) after:
+	 * a device needs a handful of calls per rotation, so a burst of 20
+	 * and one call every 10 s leave room for retries after power loss. */
+	v->life_rl.dev_rate = 0.1;
+	v->life_rl.dev_burst = 20;
+	v->rotation_overlap = ZTP_VERIFIER_DEFAULT_ROTATION_OVERLAP;
 	ZTP_ENSURE(pthread_mutex_init(&v->stats_lock, NULL) == 0, ZTP_ENOMEM,
 		   "cannot create a mutex");
+	if (pthread_mutex_init(&v->maint_lock, NULL) != 0) {
+		pthread_mutex_destroy(&v->stats_lock);
+		rc = ztp__err(ZTP_ENOMEM, "cannot create a mutex");
+		goto cleanup;
+	}
 	/* A per-process secret keeps a single instance safe without any
 	 * configuration; sharing challenges needs a configured one. */
 	v->secret_len = 32;
@@ -161,6 +180,7 @@ cleanup:
 		if (rl_ok) {
 			ztp__rl_destroy(&v->rl);
 			ztp__rl_destroy(&v->claim_rl);
+			ztp__rl_destroy(&v->life_rl);
 		}
 		ztp__free_secret(v->secret, v->secret_len);
 		free(v);
@@ -191,7 +211,10 @@ void ztp_verifier_free(ztp_verifier *v)
 	ztp__free_secret(v->secret, v->secret_len);
 	ztp__rl_destroy(&v->rl);
 	ztp__rl_destroy(&v->claim_rl);
+	ztp__rl_destroy(&v->life_rl);
 	pthread_mutex_destroy(&v->stats_lock);
+	pthread_mutex_destroy(&v->maint_lock);
+	free(v->pending);
 	free(v);
 }
 
@@ -289,6 +312,14 @@ int ztp_verifier_set_operational_lifetime(ztp_verifier *v, int64_t seconds)
 	return ZTP_OK;
 }
 
+int ztp_verifier_set_rotation_overlap(ztp_verifier *v, int64_t seconds)
+{
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(seconds >= 0 && seconds <= ZTP_VERIFIER_MAX_ROTATION_OVERLAP);
+	v->rotation_overlap = seconds;
+	return ZTP_OK;
+}
+
 int ztp_verifier_set_clock_leeway(ztp_verifier *v, int64_t seconds)
 {
 	ZTP_ARG(v != NULL);
@@ -342,12 +373,16 @@ int ztp_verifier_set_rate_limit(ztp_verifier *v, const char *scope, double rate,
 
 	ZTP_ARG(v != NULL);
 	ZTP_ARG(scope != NULL);
-	ZTP_ARG(strcmp(scope, "device") == 0 || strcmp(scope, "global") == 0);
+	ZTP_ARG(strcmp(scope, "device") == 0 || strcmp(scope, "global") == 0 ||
+		strcmp(scope, "lifecycle") == 0);
 	ZTP_ARG(isfinite(rate) && rate >= 0 && rate <= 1000000);
 	ZTP_ARG(rate == 0 ||
 		(isfinite(burst) && burst >= 1 && burst <= 1000000));
 	dev = strcmp(scope, "device") == 0;
-	if (dev) {
+	if (strcmp(scope, "lifecycle") == 0) {
+		v->life_rl.dev_rate = rate;
+		v->life_rl.dev_burst = burst;
+	} else if (dev) {
 		v->rl.dev_rate = rate;
 		v->rl.dev_burst = burst;
 	} else {
@@ -403,17 +438,24 @@ int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn, void *ctx)
 /* ---------------------------------------------------------------- config file
  */
 
-static const char *const config_keys[] = {
-    "trust_anchors",	  "issuers",
-    "device_ca",	  "store",
-    "bootstrap_lifetime", "operational_lifetime",
-    "clock_leeway",	  "challenge_ttl",
-    "max_chain_depth",	  "key_policy",
-    "max_request_size",	  "rate_limits",
-    "hmac_secret_file",	  NULL};
+static const char *const config_keys[] = {"trust_anchors",
+					  "issuers",
+					  "device_ca",
+					  "store",
+					  "bootstrap_lifetime",
+					  "operational_lifetime",
+					  "clock_leeway",
+					  "challenge_ttl",
+					  "max_chain_depth",
+					  "key_policy",
+					  "max_request_size",
+					  "rate_limits",
+					  "hmac_secret_file",
+					  "rotation_overlap",
+					  NULL};
 static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
 				      NULL};
-static const char *const rl_keys[] = {"device", "global", NULL};
+static const char *const rl_keys[] = {"device", "global", "lifecycle", NULL};
 static const char *const bucket_keys[] = {"rate", "burst", NULL};
 
 #define PATH_MAXLEN 4096
@@ -651,6 +693,10 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 			  &present));
 	if (present)
 		v->operational_lifetime = n;
+	ZTP_CHECK(cfg_int(cfg, "rotation_overlap", 0,
+			  ZTP_VERIFIER_MAX_ROTATION_OVERLAP, &n, &present));
+	if (present)
+		v->rotation_overlap = n;
 	ZTP_CHECK(cfg_int(cfg, "clock_leeway", 0, 3600, &n, &present));
 	if (present)
 		v->leeway = n;
@@ -676,6 +722,7 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 		    ztp__json_only_keys(obj, rl_keys, "config rate_limits"));
 		ZTP_CHECK(cfg_bucket(v, obj, "device"));
 		ZTP_CHECK(cfg_bucket(v, obj, "global"));
+		ZTP_CHECK(cfg_bucket(v, obj, "lifecycle"));
 	}
 
 	ZTP_CHECK(cfg_path(&secretpath, cfg, "hmac_secret_file", false, dir));

@@ -776,10 +776,9 @@ static int do_lifecycle(req *r, const char *ep, const char *body, size_t len,
 		goto cleanup;
 	}
 	ZTP_CHECK(parse_object(r, body, len));
-	/* The device is known only once its certificate is checked, so
-	 * these endpoints are bounded by the global bucket; per-device
-	 * limits apply to challenge and bootstrap, where a device ID comes
-	 * from the request. */
+	/* The device is known only once its certificate is checked: the
+	 * global bucket here, the device's lifecycle bucket in
+	 * authentication (lifecycle.c). */
 	ZTP_CHECK(rate_limit_global(r));
 	rc = ztp__verifier_lifecycle(v, &r->d, ep, r->body, peer_pem, peer_len,
 				     r->now, &r->resp, r->device_id, r->serial);
@@ -806,6 +805,8 @@ static int do_crl(req *r, const char *body, size_t len)
 		goto cleanup;
 	}
 	ZTP_CHECK(rate_limit_global(r));
+	/* A CRL lists every superseded certificate whose overlap ended. */
+	ZTP_CHECK(ztp__overlap_maintain(r->v, r->now, NULL));
 	ZTP_CHECK(ztp_ca_crl(r->v->ca, &pem, 0));
 	r->resp = json_object_new_object();
 	ZTP_ENSURE(r->resp != NULL, ZTP_ENOMEM, "out of memory");

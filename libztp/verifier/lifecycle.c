@@ -11,11 +11,14 @@
  * blocked. Nothing from the request body changes who the device is or
  * which tenant it belongs to: the tenant always comes from the registry.
  *
- * Rotation overlap: a rotated (older) operational certificate stays valid
- * until the device first authenticates with the newer one — which is what
- * a device does when it probes its new credential (`assignment`) before
- * switching to it — and is then revoked (superseded). A device that never
- * uses its new certificate keeps its old one until it expires.
+ * Rotation overlap (overlap.c): a superseded operational certificate is
+ * accepted until `rotation_overlap` seconds after its successor was
+ * issued, then refused as revoked.
+ *
+ * Rate limits: the global bucket is taken before anything else; the
+ * device's own bucket once the certificate is known to come from the
+ * device CA, so that the device ID it names is one we issued, and before
+ * the store is asked anything about it.
  */
 #include "verifier/verifier_internal.h"
 
@@ -123,7 +126,7 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 	uint8_t digest[32];
 	X509 *cacert;
 	int64_t nb, na;
-	bool revoked = false;
+	bool revoked = false, superseded = false;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
@@ -163,6 +166,15 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 				 ztp_error_last_message());
 		goto cleanup;
 	}
+	rc = ztp__rl_take(&v->life_rl, p->device_id, now, &d->retry_after);
+	if (rc == ZTP_ERATELIMIT) {
+		rc = ztp__reject(d, ZTP__W_RATE_LIMITED, rc,
+				 "too many requests from device %s; retry in "
+				 "%lld s",
+				 p->device_id, (long long)d->retry_after);
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
 	rc = serial_hex(p->serial, p->cert);
 	if (rc < 0) {
 		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE, rc, "%s",
@@ -216,69 +228,24 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 				 "device %s is blocked", p->device_id);
 		goto cleanup;
 	}
+	/* Any request of the device revokes what has fallen due; the
+	 * presented certificate is judged by its deadline, not by whether
+	 * that revocation was written. */
+	ZTP_CHECK(ztp__overlap_sweep(v, p->device_id, p->serial, now,
+				     &superseded, NULL));
+	if (superseded) {
+		rc = ztp__reject(d, ZTP__W_CERTIFICATE_REVOKED, ZTP_EREVOKED,
+				 "TLS peer certificate was superseded by a "
+				 "newer one and its rotation overlap has "
+				 "ended");
+		goto cleanup;
+	}
 cleanup:
 	json_object_put(rec);
 	json_object_put(dev);
 	free(json);
 	if (rc < 0)
 		peer_free(p);
-	return rc;
-}
-
-/* The device's operational certificates older than the one it just used
- * are superseded: revoke them (see the file description). The store lists
- * a device's certificates in order of issuance, which orders them even
- * when several were issued within the same second. */
-static int retire_older(ztp_verifier *v, const peer *p, int64_t now)
-{
-	json_object *arr = NULL;
-	char *json = NULL;
-	bool found = false;
-	size_t n;
-	int rc;
-
-	if (strcmp(p->profile, ZTP_CA_PROFILE_OPERATIONAL) != 0)
-		return ZTP_OK;
-	ZTP_CHECK(ztp_store_device_certs(v->store, p->device_id, &json));
-	ZTP_CHECK(ztp__json_parse(&arr, json, strlen(json), 16 * 1024 * 1024,
-				  ZTP_JSON_MAX_DEPTH));
-	ZTP_ENSURE(arr != NULL && json_object_is_type(arr, json_type_array),
-		   ZTP_ESTORE, "store: malformed certificate list");
-	n = json_object_array_length(arr);
-	for (size_t i = 0; i < n && !found; i++) {
-		char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
-
-		ZTP_CHECK(copy_field(serial, sizeof(serial),
-				     json_object_array_get_idx(arr, i),
-				     "serial", true));
-		if (strcmp(serial, p->serial) == 0) {
-			found = true;
-			n = i;
-		}
-	}
-	/* Only a certificate on the device's own list orders the others. */
-	if (!found)
-		goto cleanup;
-	for (size_t i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(arr, i);
-		char serial[ZTP_CA_SERIAL_HEX_MAX + 1], profile[32];
-		bool revoked = true;
-
-		ZTP_CHECK(
-		    copy_field(serial, sizeof(serial), c, "serial", true));
-		ZTP_CHECK(
-		    copy_field(profile, sizeof(profile), c, "profile", true));
-		ZTP_ENSURE(ztp__json_bool(c, "revoked", true, &revoked) ==
-			       ZTP_OK,
-			   ZTP_ESTORE, "store: malformed record");
-		if (revoked || strcmp(profile, ZTP_CA_PROFILE_OPERATIONAL) != 0)
-			continue;
-		ZTP_CHECK(ztp_store_cert_revoke(v->store, serial,
-						ZTP_CA_REASON_SUPERSEDED, now));
-	}
-cleanup:
-	json_object_put(arr);
-	free(json);
 	return rc;
 }
 
@@ -561,7 +528,6 @@ int ztp__verifier_lifecycle(ztp_verifier *v, ztp__vdec *d, const char *ep,
 	}
 	ZTP_CHECK(authenticate(v, d, &p, peer_pem, peer_len, allowed, now));
 	snprintf(device_id, ZTP_ID_MAX + 1, "%s", p.device_id);
-	ZTP_CHECK(retire_older(v, &p, now));
 	if (strcmp(ep, "register") == 0) {
 		ZTP_CHECK(do_register(v, d, body, &p, resp));
 	} else if (strcmp(ep, "assignment") == 0) {
@@ -592,6 +558,13 @@ int ztp__verifier_lifecycle(ztp_verifier *v, ztp__vdec *d, const char *ep,
 			}
 		}
 		ZTP_CHECK(issue_operational(v, d, body, &p, resp, serial));
+		/* Whatever operational certificate the device held is now
+		 * superseded; remember when to revoke it. A failure here
+		 * loses no certificate: the next sweep of the device finds
+		 * it. */
+		if (v->rotation_overlap <= INT64_MAX / 2 - now)
+			(void)ztp__overlap_note(v, p.device_id,
+						now + v->rotation_overlap);
 	}
 cleanup:
 	peer_free(&p);

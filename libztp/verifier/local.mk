@@ -9,7 +9,8 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/challenge.c \
 	libztp/verifier/handle.c \
 	libztp/verifier/admin.c \
-	libztp/verifier/lifecycle.c
+	libztp/verifier/lifecycle.c \
+	libztp/verifier/overlap.c
 endif
 
 if ENABLE_SERVER

@@ -132,6 +132,16 @@ struct ztp_verifier {
 	ztp__events events;
 	ztp__ratelimit rl;
 	ztp__ratelimit claim_rl; /* claim attempts */
+	ztp__ratelimit life_rl;	 /* lifecycle endpoints, per device only */
+
+	/* Rotation overlap (overlap.c): devices that hold a superseded,
+	 * not yet revoked operational certificate, with the time the next
+	 * one falls due; and how far the event log has been read. */
+	int64_t rotation_overlap;
+	pthread_mutex_t maint_lock;
+	struct ztp__pending *pending;
+	size_t n_pending, cap_pending;
+	int64_t maint_after;
 
 	pthread_mutex_t stats_lock;
 	uint64_t n_requests, n_challenges, n_bootstraps, n_accepted, n_rejected;
@@ -175,6 +185,28 @@ int ztp__verifier_lifecycle(ztp_verifier *v, ztp__vdec *d, const char *ep,
 			    size_t peer_len, int64_t now, json_object **resp,
 			    char device_id[ZTP_ID_MAX + 1],
 			    char serial[ZTP_CA_SERIAL_HEX_MAX + 1]);
+
+/* ---------------------------------------------------------------- overlap */
+
+typedef struct ztp__pending {
+	char device_id[ZTP_ID_MAX + 1];
+	int64_t due;
+} ztp__pending;
+
+/* Revoke the device's superseded operational certificates whose overlap
+ * has ended (revocation time: the end of the overlap) and remember when
+ * the next one falls due. When serial is not NULL, *expired tells whether
+ * that certificate's overlap has ended — decided from the certificate
+ * list itself, so it holds even if the revocation could not be written.
+ * *revoked (may be NULL) is increased by the number revoked. */
+int ztp__overlap_sweep(ztp_verifier *v, const char *device_id,
+		       const char *serial, int64_t now, bool *expired,
+		       uint64_t *revoked);
+/* Remember that device_id holds a superseded certificate falling due at
+ * due (an operational certificate was just issued). */
+int ztp__overlap_note(ztp_verifier *v, const char *device_id, int64_t due);
+/* ztp_verifier_maintain() without argument checks. */
+int ztp__overlap_maintain(ztp_verifier *v, int64_t now, uint64_t *revoked);
 
 /* Stats and events. */
 void ztp__verifier_count(ztp_verifier *v, int endpoint_kind, int wire);

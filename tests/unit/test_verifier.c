@@ -1636,6 +1636,51 @@ static void expect_code(int st, json_object **rp, int want, const char *code)
 	*rp = NULL;
 }
 
+/* The device's revoked operational certificates; with reason, only those
+ * revoked for that reason code. */
+static size_t count_revoked(const char *id, const char *reason)
+{
+	json_object *arr, *c, *o;
+	char *json = NULL;
+	size_t n = 0;
+
+	ck_assert_rc(ztp_store_device_certs(store, id, &json), ZTP_OK);
+	arr = json_tokener_parse(json);
+	ck_assert_ptr_nonnull(arr);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		c = json_object_array_get_idx(arr, i);
+		ck_assert(json_object_object_get_ex(c, "profile", &o));
+		if (strcmp(json_object_get_string(o), "operational") != 0)
+			continue;
+		ck_assert(json_object_object_get_ex(c, "revoked", &o));
+		if (!json_object_get_boolean(o))
+			continue;
+		ck_assert(json_object_object_get_ex(c, "reason", &o));
+		if (reason == NULL ||
+		    strcmp(json_object_get_string(o), reason) == 0)
+			n++;
+	}
+	json_object_put(arr);
+	ztp_free(json);
+	return n;
+}
+
+/* A registered dev-1 with an operational certificate issued at T0. */
+static char *registered_op(char **boot, EVP_PKEY *k)
+{
+	char *body = csr_body(k), *op;
+	json_object *r;
+
+	*boot = bootstrap_cert();
+	ck_assert_int_eq(lcall("register", REG, *boot, &r), 200);
+	json_object_put(r);
+	ck_assert_int_eq(lcall("credentials", body, *boot, &r), 200);
+	op = cert_of(r);
+	json_object_put(r);
+	free(body);
+	return op;
+}
+
 START_TEST(lifecycle)
 {
 	EVP_PKEY *k2 = vpki_key("ec-p256"), *k3 = vpki_key("ed25519"),
@@ -1713,16 +1758,27 @@ START_TEST(lifecycle)
 	ck_assert_int_eq(lcall("rotate", body, op2, &r), 200);
 	op3 = cert_of(r);
 	json_object_put(r);
-	/* The old certificate works until the new one is used... */
-	ck_assert_int_eq(lcall("assignment", NULL, op2, &r), 200);
-	json_object_put(r);
+	/* The superseded certificates stay valid for the overlap (24 h by
+	 * default), whether or not the device uses its new one... */
 	ck_assert_int_eq(lcall("assignment", NULL, op3, &r), 200);
 	json_object_put(r);
-	/* ...then it is superseded. */
+	clk = T0 + DAY - 1;
+	ck_assert_int_eq(lcall("assignment", NULL, op2, &r), 200);
+	json_object_put(r);
+	ck_assert_int_eq(lcall("assignment", NULL, op1, &r), 200);
+	json_object_put(r);
+	ck_assert_uint_eq(count_revoked(DEV, NULL), 0);
+	/* ...then they are refused and revoked as superseded, dated the
+	 * end of the overlap. */
+	clk = T0 + DAY;
 	expect_code(lcall("assignment", NULL, op2, &r), &r, 403,
 		    "certificate_revoked");
+	ck_assert_uint_eq(count_revoked(DEV, "4"), 2);
 	expect_code(lcall("assignment", NULL, op1, &r), &r, 403,
 		    "certificate_revoked");
+	ck_assert_int_eq(lcall("assignment", NULL, op3, &r), 200);
+	json_object_put(r);
+	clk = T0;
 
 	/* Expired certificates are refused (leeway 60 s). */
 	clk = T0 + 366 * DAY;
@@ -1779,6 +1835,150 @@ START_TEST(lifecycle)
 	EVP_PKEY_free(k2);
 	EVP_PKEY_free(k3);
 	EVP_PKEY_free(k4);
+}
+END_TEST
+
+START_TEST(rotation_overlap)
+{
+	EVP_PKEY *k1 = vpki_key("ec-p256"), *k2 = vpki_key("ec-p256"),
+		 *k3 = vpki_key("ec-p256");
+	char *boot, *op1 = registered_op(&boot, k1), *op2, *op3, *body;
+	ztp_verifier *v2 = NULL;
+	uint64_t n = 99;
+	json_object *r;
+
+	ck_assert_rc(ztp_verifier_set_rotation_overlap(NULL, 10), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_rotation_overlap(v, -1), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_rotation_overlap(v, 31 * DAY),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_rotation_overlap(v, 3600), ZTP_OK);
+	ck_assert_rc(ztp_verifier_maintain(NULL, &n), ZTP_EINVAL);
+	body = csr_body(k2);
+	ck_assert_int_eq(lcall("rotate", body, op1, &r), 200);
+	op2 = cert_of(r);
+	json_object_put(r);
+	free(body);
+
+	/* Nothing falls due before the overlap ends. */
+	clk = T0 + 3599;
+	ck_assert_rc(ztp_verifier_maintain(v, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(count_revoked(DEV, NULL), 0);
+
+	/* A verifier that did not issue the certificate (a restart, another
+	 * instance) finds the device through the event log. */
+	clk = T0 + 3600;
+	ck_assert_rc(ztp_verifier_new(&v2), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_store(v2, store), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_clock(v2, ztp_clock_fixed, &clk), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_rotation_overlap(v2, 3600), ZTP_OK);
+	ck_assert_rc(ztp_verifier_maintain(v2, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(count_revoked(DEV, "4"), 1);
+	ck_assert_rc(ztp_verifier_maintain(v2, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 0);
+	ztp_verifier_free(v2);
+	body = csr_body(k3);
+	expect_code(lcall("rotate", body, op1, &r), &r, 403,
+		    "certificate_revoked");
+
+	/* Past its overlap a superseded certificate is refused at
+	 * authentication, before any maintenance ran. */
+	ck_assert_int_eq(lcall("rotate", body, op2, &r), 200);
+	op3 = cert_of(r);
+	json_object_put(r);
+	ck_assert_rc(ztp_verifier_set_rotation_overlap(v, 0), ZTP_OK);
+	ck_assert_uint_eq(count_revoked(DEV, NULL), 1);
+	expect_code(lcall("rotate", body, op2, &r), &r, 403,
+		    "certificate_revoked");
+	ck_assert_uint_eq(count_revoked(DEV, "4"), 2);
+	free(body);
+
+	/* The crl endpoint revokes what fell due before it signs. */
+	body = csr_body(k1);
+	ck_assert_int_eq(lcall("rotate", body, op3, &r), 200);
+	json_object_put(r);
+	free(body);
+	ck_assert_int_eq(lcall("crl", NULL, NULL, &r), 200);
+	json_object_put(r);
+	ck_assert_uint_eq(count_revoked(DEV, "4"), 3);
+
+	free(boot);
+	free(op1);
+	free(op2);
+	free(op3);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+	EVP_PKEY_free(k3);
+}
+END_TEST
+
+START_TEST(lifecycle_rate_limit)
+{
+	char *boot = bootstrap_cert();
+	json_object *r;
+
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "lifecycle", 1, 2), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "lifecycle", 1, 0),
+		     ZTP_EINVAL);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(lcall("register", REG, boot, &r), 200);
+		json_object_put(r);
+	}
+	ck_assert_int_eq(lcall("register", REG, boot, &r), 429);
+	ck_assert_str_eq(err_code(r), "rate_limited");
+	json_object_put(r);
+	/* Bucket per device: a request without a device certificate is not
+	 * charged to it, and time refills it. */
+	expect_code(lcall("register", REG, factory_pem, &r), &r, 401,
+		    "untrusted_certificate");
+	clk += 1;
+	ck_assert_int_eq(lcall("register", REG, boot, &r), 200);
+	json_object_put(r);
+	free(boot);
+}
+END_TEST
+
+START_TEST(enroll_again)
+{
+	char *code = NULL, *other = NULL, hex[65];
+	uint8_t fp[32];
+	EVP_PKEY *k = vpki_key("ec-p256");
+	X509 *c = vpki_leaf("dev-9", k, issuing, ikey, T0 - DAY, T0 + DAY);
+	X509 *c2 = vpki_leaf("dev-9", k, issuing, ikey, T0 - DAY, T0 + 2 * DAY);
+	char *pem = vpki_pem(c), *pem2 = vpki_pem(c2);
+
+	/* An enrollment that stopped after recording the device, before
+	 * its claim code: repeating it completes it. */
+	ck_assert_rc(ztp__cert_fingerprint(fp, c), ZTP_OK);
+	ztp__hex_encode(hex, fp, sizeof(fp));
+	ck_assert_rc(ztp_store_device_add(store, "dev-9", hex, "m", "b", T0),
+		     ZTP_OK);
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-9", pem2, strlen(pem2),
+					 NULL, NULL),
+		     ZTP_EEXISTS);
+	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "another"));
+	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-9", pem, strlen(pem),
+					 NULL, NULL),
+		     ZTP_OK);
+	/* With a code pending, a second one is refused (that is reset's
+	 * job), and the first one still works. */
+	ck_assert_rc(ztp_verifier_enroll(v, &other, "dev-9", pem, strlen(pem),
+					 NULL, NULL),
+		     ZTP_EEXISTS);
+	ck_assert_ptr_null(other);
+	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "reset"));
+	ck_assert_rc(ztp_verifier_claim(v, "dev-9", code, "acme"), ZTP_OK);
+	ck_assert_rc(ztp_verifier_enroll(v, &other, "dev-9", pem, strlen(pem),
+					 NULL, NULL),
+		     ZTP_EEXISTS);
+	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "reset"));
+	ztp__free_secret(code, strlen(code));
+	free(pem);
+	free(pem2);
+	X509_free(c);
+	X509_free(c2);
+	EVP_PKEY_free(k);
 }
 END_TEST
 
@@ -2005,6 +2205,9 @@ static Suite *suite(void)
 	ADD("ztp_verifier_claim", claim);
 	ADD("ztp_verifier_reset", reset_and_revoke);
 	ADD("lifecycle", lifecycle);
+	ADD("ztp_verifier_maintain", rotation_overlap);
+	ADD("lifecycle", lifecycle_rate_limit);
+	ADD("ztp_verifier_enroll", enroll_again);
 	ADD("alloc", alloc_failures);
 	ADD("ztp_verifier_error_codes", documented_codes);
 #undef ADD
