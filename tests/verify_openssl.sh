@@ -218,4 +218,67 @@ set +e
 "$V" --config ztp.json claim --device-id "$id" 2>/dev/null; st=$?
 [ $st -eq 2 ] || fail "claim without --code gave $st"
 set -e
+
+# Rotation overlap: with rotation_overlap 0 the superseded certificate is
+# refused at once, and `maintain` revokes it (dated the end of the
+# overlap) so that the CRL lists it.
+id=dev-ossl-p256
+sed 's/^{/{ "rotation_overlap": 0,/' ztp.json > ztp0.json
+"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	-out "$id.op2.key" 2>/dev/null
+"$OPENSSL" req -new -key "$id.op2.key" -subj "/CN=x" -out "$id.op2.csr"
+printf '{"csr":"%s"}' "$(json_pem "$id.op2.csr")" > rreq.json
+"$V" --config ztp0.json handle rotate --peer-cert "$id.op.pem" \
+	< rreq.json > resp.json || fail "rotate: $(cat resp.json)"
+n=$("$V" --config ztp0.json maintain) || fail "maintain"
+[ "$n" = 1 ] || fail "maintain revoked '$n', not 1"
+n=$("$V" --config ztp0.json maintain) || fail "maintain"
+[ "$n" = 0 ] || fail "second maintain revoked '$n'"
+if "$V" --config ztp0.json handle rotate --peer-cert "$id.op.pem" \
+	< rreq.json > resp.json; then
+	fail "superseded certificate accepted after its overlap"
+fi
+grep -q '"code":"certificate_revoked"' resp.json || fail "rotate code"
+"$V" --config ztp.json handle crl < /dev/null > resp.json || fail "crl"
+field crl < resp.json | sed 's/\\n/\n/g' > crl.pem
+serial=$("$OPENSSL" x509 -in "$id.op.pem" -noout -serial | cut -d= -f2)
+"$OPENSSL" crl -in crl.pem -noout -text > crl.txt || fail "crl -text"
+grep -qi "Serial Number: *0*$serial" crl.txt || fail "superseded not in CRL"
+grep -q "Superseded" crl.txt || fail "no superseded reason in the CRL"
+set +e
+"$V" --config ztp.json maintain extra 2>/dev/null; st=$?
+[ $st -eq 2 ] || fail "maintain with an argument gave $st"
+# Enrolling again while the claim code is pending points at reset.
+"$V" --config ztp.json enroll --device-id dev-ossl-rsa \
+	--factory-cert dev-ossl-rsa.factory.pem >/dev/null 2>err.txt; st=$?
+[ $st -eq 1 ] && grep -q reset err.txt || fail "re-enroll gave $st"
+
+# The claim-code label: an SVG QR code, or a clear refusal (before any
+# change) when built without libqrencode.
+"$V" --config ztp.json reset --device-id "$id" --qr label.svg \
+	> code.txt 2>err.txt; st=$?
+set -e
+if [ $st -eq 0 ]; then
+	[ "$(stat -c %a label.svg)" = 600 ] || fail "label mode"
+	"$PYTHON3" - label.svg <<'PYEOF' || fail "label is not a QR code"
+import re, sys
+svg = open(sys.argv[1]).read()
+assert svg.startswith("<?xml") and "<svg" in svg
+size = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))
+dark = {(int(x), int(y)) for x, y in re.findall(r"M(\d+) (\d+)h1v1h-1z", svg)}
+w = size - 8
+assert 21 <= w <= 177 and (w - 17) % 4 == 0, w
+def finder(ox, oy):
+    for y in range(7):
+        for x in range(7):
+            ring = max(abs(x - 3), abs(y - 3))
+            want = ring != 2
+            assert ((ox + x + 4, oy + y + 4) in dark) == want, (ox, oy, x, y)
+finder(0, 0); finder(w - 7, 0); finder(0, w - 7)
+PYEOF
+	grep -Eq '^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' code.txt || fail "reset code"
+else
+	[ $st -eq 1 ] && grep -q unsupported err.txt ||
+		fail "--qr without libqrencode gave $st: $(cat err.txt)"
+fi
 echo "verify_openssl: ok"

@@ -6,12 +6,18 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
+#include "config.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef HAVE_QRENCODE
+#include <qrencode.h>
+#endif
 
 #include <ztp/ztp.h>
 
@@ -23,15 +29,17 @@
 static void usage(FILE *f)
 {
 	fputs("usage: ztp-verify --config FILE enroll --device-id ID "
-	      "--factory-cert F [--model M] [--batch B]\n"
+	      "--factory-cert F [--model M] [--batch B] [--qr FILE]\n"
 	      "       ztp-verify --config FILE handle ENDPOINT "
 	      "[--peer-cert F] < request.json\n"
 	      "       ztp-verify check-cert --trust F [--untrusted F] "
 	      "[--issuers F] [--at RFC3339] CERT\n"
 	      "       ztp-verify --config FILE claim --device-id ID "
 	      "--code CODE|- --tenant T\n"
-	      "       ztp-verify --config FILE reset --device-id ID\n"
+	      "       ztp-verify --config FILE reset --device-id ID "
+	      "[--qr FILE]\n"
 	      "       ztp-verify --config FILE revoke --device-id ID\n"
+	      "       ztp-verify --config FILE maintain\n"
 	      "       ztp-verify --version | --help\n",
 	      f);
 }
@@ -154,9 +162,85 @@ static ztp_verifier *open_verifier(const char *config)
 	return v;
 }
 
+/* --qr needs libqrencode; say so before anything is changed. */
+static void qr_supported(void)
+{
+#ifndef HAVE_QRENCODE
+	tool_die(ZTP_EUNSUPPORTED,
+		 "--qr: unsupported: ztp-verify was built without "
+		 "libqrencode");
+#endif
+}
+
+/* The label QR code: an SVG holding "urn:ztp:claim:<device>:<code>", so
+ * that a phone app gets both the device ID and the code from one scan.
+ * Written 0600, atomically, as it is as secret as the code. The code is
+ * printed before this runs, so a failure here loses nothing: `reset --qr`
+ * gives the device a new code and label. */
+static void write_qr(const char *path, const char *device_id, const char *code)
+{
+#ifdef HAVE_QRENCODE
+	static const int quiet = 4; /* modules of margin (ISO/IEC 18004) */
+	char text[256], cell[64];
+	const char *err = NULL;
+	QRcode *qr;
+	FILE *f;
+	char *svg = NULL;
+	size_t svglen = 0;
+	int rc, size;
+
+	snprintf(text, sizeof(text), "urn:ztp:claim:%s:%s", device_id, code);
+	qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	memset(text, 0, sizeof(text));
+	if (qr == NULL)
+		tool_die(ZTP_ENOMEM, "--qr: cannot encode the claim code: %s",
+			 strerror(errno));
+	size = qr->width + 2 * quiet;
+	f = open_memstream(&svg, &svglen);
+	if (f == NULL) {
+		QRcode_free(qr);
+		tool_die(ZTP_ENOMEM, "--qr: out of memory");
+	}
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" "
+		"viewBox=\"0 0 %d %d\" width=\"%dmm\" height=\"%dmm\" "
+		"shape-rendering=\"crispEdges\">\n"
+		"<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n"
+		"<path fill=\"#000\" d=\"",
+		size, size, size / 2, size / 2, size, size);
+	for (int y = 0; y < qr->width; y++)
+		for (int x = 0; x < qr->width; x++)
+			if (qr->data[y * qr->width + x] & 1) {
+				snprintf(cell, sizeof(cell), "M%d %dh1v1h-1z",
+					 x + quiet, y + quiet);
+				fputs(cell, f);
+			}
+	fputs("\"/>\n</svg>\n", f);
+	QRcode_free(qr);
+	if (fclose(f) != 0) {
+		free(svg);
+		tool_die(ZTP_ENOMEM, "--qr: out of memory");
+	}
+	rc = tool_write_file_atomic(path, svg, svglen, 0600, false, &err);
+	free(svg);
+	if (rc < 0)
+		tool_die(rc,
+			 "--qr %s: %s (the device is enrolled and its code "
+			 "printed; `reset --qr` issues a new code and label)",
+			 path, err);
+#else
+	(void)path;
+	(void)device_id;
+	(void)code;
+	qr_supported();
+#endif
+}
+
 static int cmd_enroll(const char *config, int argc, char **argv)
 {
 	const char *id = NULL, *certpath = NULL, *model = NULL, *batch = NULL;
+	const char *qrpath = NULL;
 	char *pem, *code = NULL;
 	size_t len = 0;
 	ztp_verifier *v;
@@ -173,6 +257,8 @@ static int cmd_enroll(const char *config, int argc, char **argv)
 			dst = &model;
 		else if (strcmp(argv[i], "--batch") == 0)
 			dst = &batch;
+		else if (strcmp(argv[i], "--qr") == 0)
+			dst = &qrpath;
 		else
 			tool_usage_error("enroll: unknown argument '%s'",
 					 argv[i]);
@@ -184,6 +270,8 @@ static int cmd_enroll(const char *config, int argc, char **argv)
 		tool_usage_error("enroll needs --device-id and --factory-cert");
 	if (ztp_id_validate(id, strlen(id)) < 0)
 		tool_usage_error("--device-id: %s", ztp_error_last_message());
+	if (qrpath != NULL)
+		qr_supported();
 	v = open_verifier(config);
 	pem = must_read(certpath, &len);
 	rc = ztp_verifier_enroll(v, &code, id, pem, len, model, batch);
@@ -193,6 +281,8 @@ static int cmd_enroll(const char *config, int argc, char **argv)
 	/* The only copy of the code: the store keeps its hash. */
 	printf("%s\n", code);
 	fflush(stdout);
+	if (qrpath != NULL)
+		write_qr(qrpath, id, code);
 	tool_free_secret(code);
 	ztp_verifier_free(v);
 	return TOOL_EXIT_OK;
@@ -249,19 +339,37 @@ static int cmd_claim(const char *config, int argc, char **argv)
 
 static int cmd_reset(const char *config, int argc, char **argv)
 {
-	static const char *const names[] = {"--device-id", NULL};
-	const char *val[1] = {NULL};
+	const char *id = NULL, *qrpath = NULL;
 	char *code = NULL;
 	ztp_verifier *v;
 	int rc;
 
-	parse_opts(argc, argv, "reset", names, val);
+	for (int i = 0; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (strcmp(argv[i], "--device-id") == 0)
+			dst = &id;
+		else if (strcmp(argv[i], "--qr") == 0)
+			dst = &qrpath;
+		else
+			tool_usage_error("reset: unknown argument '%s'",
+					 argv[i]);
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		*dst = argv[++i];
+	}
+	if (id == NULL)
+		tool_usage_error("reset needs --device-id");
+	if (qrpath != NULL)
+		qr_supported();
 	v = open_verifier(config);
-	rc = ztp_verifier_reset(v, &code, val[0]);
+	rc = ztp_verifier_reset(v, &code, id);
 	if (rc < 0)
 		tool_die_lib(rc, "reset");
 	printf("%s\n", code);
 	fflush(stdout);
+	if (qrpath != NULL)
+		write_qr(qrpath, id, code);
 	tool_free_secret(code);
 	ztp_verifier_free(v);
 	return TOOL_EXIT_OK;
@@ -279,6 +387,23 @@ static int cmd_revoke(const char *config, int argc, char **argv)
 	rc = ztp_verifier_revoke(v, val[0]);
 	if (rc < 0)
 		tool_die_lib(rc, "revoke");
+	ztp_verifier_free(v);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_maintain(const char *config, int argc, char **argv)
+{
+	uint64_t n = 0;
+	ztp_verifier *v;
+	int rc;
+
+	if (argc > 0)
+		tool_usage_error("maintain: unknown argument '%s'", argv[0]);
+	v = open_verifier(config);
+	rc = ztp_verifier_maintain(v, &n);
+	if (rc < 0)
+		tool_die_lib(rc, "maintain");
+	printf("%llu\n", (unsigned long long)n);
 	ztp_verifier_free(v);
 	return TOOL_EXIT_OK;
 }
@@ -471,6 +596,8 @@ int main(int argc, char **argv)
 		return cmd_reset(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "revoke") == 0)
 		return cmd_revoke(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "maintain") == 0)
+		return cmd_maintain(config, argc - i - 1, argv + i + 1);
 	usage(stderr);
 	tool_usage_error("unknown command '%s'", argv[i]);
 }
