@@ -228,6 +228,26 @@ obj_text=$1 obj_total=$2
 
 # The library as a device would ship it: configured like this build, with
 # the server modules left out.
+
+# build_step LOG CMD...: run CMD in $B under the timeout, output to $B/LOG.
+# While it runs, its pid (that of timeout(1), which passes a SIGTERM on)
+# is in the list the EXIT trap stops, so that an interrupted benchmark
+# does not leave a build writing into the removed directory.
+build_step() {
+	log=$1
+	shift
+	(cd "$B" && exec timeout "$BUILD_TIMEOUT" "$@" > "$B/$log" 2>&1) &
+	bpid=$!
+	E2E_SERVER_PIDS="$E2E_SERVER_PIDS $bpid"
+	brc=0
+	wait "$bpid" || brc=$?
+	rest=
+	for pid in $E2E_SERVER_PIDS; do
+		[ "$pid" = "$bpid" ] || rest="$rest $pid"
+	done
+	E2E_SERVER_PIDS=$rest
+	return $brc
+}
 devlib_text=''
 devlib_total=''
 if [ "${BENCH_DEVICE_ONLY_BUILD:-1}" != 0 ]; then
@@ -245,10 +265,9 @@ if [ "${BENCH_DEVICE_ONLY_BUILD:-1}" != 0 ]; then
 	jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || jobs=1
 	echo
 	echo "building the --disable-server library in $B ..."
-	if (cd "$B" && timeout "$BUILD_TIMEOUT" "$top_srcdir/configure" -q \
-		--disable-server "$@" > "$B/configure.log" 2>&1 &&
-		timeout "$BUILD_TIMEOUT" make -j"$jobs" libztp.la \
-			> "$B/make.log" 2>&1); then
+	if build_step configure.log "$top_srcdir/configure" -q \
+		--disable-server "$@" &&
+		build_step make.log make -j"$jobs" libztp.la; then
 		set -- $(sizeof "$(readlink -f "$B/.libs/libztp.so")")
 		devlib_text=$1 devlib_total=$2
 	else
