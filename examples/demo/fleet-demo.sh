@@ -301,6 +301,8 @@ asan)
 esac
 PYRUN=$(ztp_san_command "$PY")
 
+# CA and device keys are written below: nobody else needs to read them.
+umask 077
 DEMO_T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-demo.XXXXXX")
 SERVER_PID=
 POLL_PID=
