@@ -56,3 +56,12 @@ bench-bootstrap: bench/bench_bootstrap$(EXEEXT)
 bench: bench-bootstrap
 endif
 .PHONY: bench-bootstrap
+
+# The credential lifecycle end to end over mutual TLS: the Python reference
+# server and the real ztp-device (helpers in tests/e2e/lib.sh).
+if ENABLE_SERVER
+if ENABLE_DEVICE
+TESTS += tests/lifecycle_e2e.sh
+endif
+endif
+EXTRA_DIST += tests/lifecycle_e2e.sh
