@@ -7,7 +7,7 @@
 # test runs the same script with a small fleet under `make check`.
 
 EXTRA_DIST += examples/demo/fleet-demo.sh examples/demo/fleet_report.py \
-	tests/demo_smoke.sh
+	examples/demo/fetch_crl.py tests/demo_smoke.sh
 
 if ENABLE_SERVER
 if ENABLE_DEVICE

@@ -778,24 +778,47 @@ fi
 sed "s/^$LAST .*/$LAST -/" "$DEMO_T/tenants" > "$DEMO_T/tenants.new"
 mv "$DEMO_T/tenants.new" "$DEMO_T/tenants"
 
-step "Certificate revocation list (ztp-ca crl)"
+step "Certificate revocation list (the server's crl endpoint, ztp-ca crl)"
+# crl_serials PEM OUT: the serials a CRL lists, lower case, sorted, as the
+# store records them (openssl drops leading zero bytes).
+crl_serials() {
+	"$OPENSSL" crl -in "$1" -noout -text |
+		sed -n 's/^ *Serial Number: *\([0-9A-Fa-f]*\)$/\1/p' |
+		tr 'A-F' 'a-f' | sort > "$2"
+}
+# The endpoint first: serving a CRL revokes what is due, and the CRL made
+# with ztp-ca afterwards must then list the same.
+if "$PY" "$here/fetch_crl.py" "https://127.0.0.1:$PORT" \
+	"$p/server-ca.pem" "$DEMO_T/crl-endpoint.pem" 2> "$DEMO_T/fetch.err" &&
+	"$OPENSSL" crl -in "$DEMO_T/crl-endpoint.pem" \
+		-CAfile "$p/device-ca.pem" -noout > /dev/null 2>&1; then
+	crl_serials "$DEMO_T/crl-endpoint.pem" "$DEMO_T/crl-endpoint.serials"
+	ok "crl endpoint: a CRL signed by the device CA," \
+		"$(wc -l < "$DEMO_T/crl-endpoint.serials") entries"
+else
+	fail "crl endpoint: $(tail -n 1 "$DEMO_T/fetch.err")"
+	: > "$DEMO_T/crl-endpoint.serials"
+fi
 if "$ZTP_CA" crl --issuer-cert "$p/device-ca.pem" \
 	--issuer-key "$p/device-ca.key" --store "sqlite:$DEMO_T/registry.db" \
 	--out "$DEMO_T/crl.pem" \
 	> /dev/null 2> "$DEMO_T/crl.err" &&
 	"$OPENSSL" crl -in "$DEMO_T/crl.pem" -CAfile "$p/device-ca.pem" -noout \
 		> /dev/null 2>&1; then
-	ok "CRL signed by the device CA"
+	ok "ztp-ca crl: a CRL signed by the device CA"
 else
-	die "CRL: $(tail -n 1 "$DEMO_T/crl.err")"
+	die "ztp-ca crl: $(tail -n 1 "$DEMO_T/crl.err")"
 fi
-"$OPENSSL" crl -in "$DEMO_T/crl.pem" -noout -text |
-	sed -n 's/^ *Serial Number: *\([0-9A-Fa-f]*\)$/\1/p' |
-	tr 'A-F' 'a-f' > "$DEMO_T/crl.serials"
+crl_serials "$DEMO_T/crl.pem" "$DEMO_T/crl.serials"
 CRL_ENTRIES=$(wc -l < "$DEMO_T/crl.serials")
-in_crl() { # SERIAL: openssl prints serials without leading zero bytes
-	s=$(echo "$1" | sed 's/^\(00\)*//')
-	grep -qx "$s" "$DEMO_T/crl.serials"
+if cmp -s "$DEMO_T/crl.serials" "$DEMO_T/crl-endpoint.serials"; then
+	ok "both list the same $CRL_ENTRIES certificates"
+else
+	fail "the endpoint's CRL and ztp-ca's differ"
+fi
+in_crl() { # SERIAL
+	sv=$(echo "$1" | sed 's/^\(00\)*//')
+	grep -qx "$sv" "$DEMO_T/crl.serials"
 }
 for what in "$LAST (revoked):$rev_serials" "$FIRST (reset):$old_serials"; do
 	serials=${what#*:}
