@@ -204,9 +204,9 @@ static void *work(void *arg)
 	for (i = 0; i < w->iters; i++) {
 		const req *r = &w->q[(i + w->offset) % NTOPICS];
 
-		w->allowed += ztp_policy_authorize(w->p, NULL, NULL, NULL,
-						   r->action, r->topic,
-						   r->len) == 0;
+		w->allowed +=
+		    ztp_policy_authorize(w->p, NULL, NULL, NULL, r->action,
+					 r->topic, r->len) == 0;
 	}
 	w->cpu = now() - t0;
 	return NULL;
@@ -366,10 +366,10 @@ static int run(int n)
 	t_scan = (t1 - t0) / (double)scans;
 
 	printf("%7d tenants %8zu rules | index %6.2f M/s (%5.0f ns), "
-	       "2 threads %6.2f M/s (wall %5.2f) | linear scan %8.0f /s (%9.0f ns) | "
-	       "ratio %7.0fx | %4.0f bytes/rule | load %.2f s\n",
-	       n, nrules, 1e-6 / t_idx, t_idx * 1e9, two * 1e-6, two_wall * 1e-6, 1.0 / t_scan,
-	       t_scan * 1e9, t_scan / t_idx,
+	       "2 threads %6.2f M/s (wall %5.2f) | linear scan %8.0f /s "
+	       "(%9.0f ns) | ratio %7.0fx | %4.0f bytes/rule | load %.2f s\n",
+	       n, nrules, 1e-6 / t_idx, t_idx * 1e9, two * 1e-6,
+	       two_wall * 1e-6, 1.0 / t_scan, t_scan * 1e9, t_scan / t_idx,
 	       (double)json_field(stats, "bytes") / (double)nrules, load_s);
 	fflush(stdout);
 	if (allowed < 0)

@@ -36,7 +36,7 @@ typedef struct kslot {
  * and last word (labels of up to 8 bytes are compared through it alone),
  * the summaries, then the other children. */
 struct ztp__pnode {
-	kslot *kids; /* literal children, open addressing */
+	kslot *kids;   /* literal children, open addressing */
 	uint32_t kcap; /* 0 or a power of two */
 	uint32_t label_len;
 	uint64_t tail;	 /* last word of the label, as level_hash() reads it */
@@ -55,7 +55,7 @@ struct ztp__pnode {
 static const char *const var_names[ZTP__VAR_COUNT] = {"${device}", "${tenant}",
 						      "${client_id}"};
 
-static uint64_t load64(const char *s)
+static inline uint64_t load64(const char *s)
 {
 	uint64_t w;
 
@@ -66,13 +66,13 @@ static uint64_t load64(const char *s)
 	return w;
 }
 
-static uint64_t hash_word(uint64_t h, uint64_t w)
+static inline uint64_t hash_word(uint64_t h, uint64_t w)
 {
 	h = (h ^ w) * 0xff51afd7ed558ccdull;
 	return h ^ (h >> 32);
 }
 
-static uint32_t hash_final(uint64_t h)
+static inline uint32_t hash_final(uint64_t h)
 {
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
@@ -81,7 +81,7 @@ static uint32_t hash_final(uint64_t h)
 }
 
 /* Bytes of a level before its last word: the words hashed one by one. */
-static size_t head_len(size_t n)
+static inline size_t head_len(size_t n)
 {
 	return n > 8 ? (n - 1) / 8 * 8 : 0;
 }
@@ -105,8 +105,8 @@ static uint32_t level_hash(const char *s, size_t n, uint64_t *tail)
 
 /* level_hash() of buf[from, to), reading the last partial word as a whole
  * word that stays inside buf[0, len) and shifting the extra bytes out. */
-static uint32_t level_hash_in(const char *buf, size_t len, size_t from,
-			      size_t to, uint64_t *tail)
+static inline uint32_t level_hash_in(const char *buf, size_t len, size_t from,
+				     size_t to, uint64_t *tail)
 {
 	const char *s = buf + from;
 	size_t n = to - from, r;
@@ -339,7 +339,7 @@ void ztp__pindex_free(ztp__pindex *x)
 
 /* Whether the first n bytes (a multiple of 8) of a and b are equal, without
  * a library call. */
-static bool same_words(const char *a, const char *b, size_t n)
+static inline bool same_words(const char *a, const char *b, size_t n)
 {
 	size_t i;
 
@@ -349,8 +349,8 @@ static bool same_words(const char *a, const char *b, size_t n)
 	return true;
 }
 
-static ztp__pnode *kid_find(const ztp__pnode *n, const char *s, size_t len,
-			    uint32_t h, uint64_t tail)
+static inline ztp__pnode *kid_find(const ztp__pnode *n, const char *s,
+				   size_t len, uint32_t h, uint64_t tail)
 {
 	uint32_t mask, i;
 
@@ -704,7 +704,7 @@ typedef struct lvl {
 	bool plus, hash, dollar; /* dollar: a first level starting with '$' */
 } lvl;
 
-static void lvl_at(lvl *l, const mctx *m, uint32_t d)
+static inline void lvl_at(lvl *l, const mctx *m, uint32_t d)
 {
 	ztp__plevel *p = &m->t->l[d];
 
@@ -717,17 +717,17 @@ static void lvl_at(lvl *l, const mctx *m, uint32_t d)
 /* Whether level d exists but lies beyond what was split. No resource is that
  * deep (a node at depth d has at most ZTP__PX_MAX_LEVELS - d levels below
  * it), so the walks never get there; the test keeps them in bounds anyway. */
-static bool beyond(const mctx *m, uint32_t d)
+static inline bool beyond(const mctx *m, uint32_t d)
 {
 	return d >= m->t->n;
 }
 
-static bool stop(const mctx *m)
+static inline bool stop(const mctx *m)
 {
 	return !m->r->explain && m->r->found[ZTP__PX_DENY];
 }
 
-static void hit(const mctx *m, const ztp__pnode *n, int effect)
+static inline void hit(const mctx *m, const ztp__pnode *n, int effect)
 {
 	ztp__preq *r = m->r;
 	uint32_t f;
@@ -741,7 +741,7 @@ static void hit(const mctx *m, const ztp__pnode *n, int effect)
 }
 
 /* Whether walking into n can still change the outcome. */
-static bool worth(const mctx *m, const ztp__pnode *n, bool deny_only)
+static inline bool worth(const mctx *m, const ztp__pnode *n, bool deny_only)
 {
 	if (stop(m))
 		return false;
@@ -757,16 +757,16 @@ static bool val_is(const mctx *m, int v, const lvl *l)
 	       memcmp(m->r->val[v], l->l->p, l->l->len) == 0;
 }
 
-static const ztp__pnode *kid_of(const mctx *m, const ztp__pnode *n,
-				const lvl *l)
+static inline const ztp__pnode *kid_of(const mctx *m, const ztp__pnode *n,
+				       const lvl *l)
 {
 	ztp__plevel *p = l->l;
 
 	if (!p->hashed) {
 		size_t from = (size_t)(p->p - m->t->s);
 
-		p->hash = level_hash_in(m->t->s, m->t->len, from,
-					from + p->len, &p->tail);
+		p->hash = level_hash_in(m->t->s, m->t->len, from, from + p->len,
+					&p->tail);
 		p->hashed = true;
 	}
 	return kid_find(n, p->p, p->len, p->hash, p->tail);
@@ -847,8 +847,7 @@ static void name_walk(const mctx *m, const ztp__pnode *n, uint32_t d,
 	}
 }
 
-void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r,
-			    ztp__ptopic *t)
+void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, ztp__ptopic *t)
 {
 	mctx m = {x, r, t, (uint8_t)(1u << r->act)};
 

@@ -98,8 +98,7 @@ int ztp__ptopic_split(ztp__ptopic *t, const char *s, size_t len, bool filter);
 
 /* Evaluate a split topic name against the index: sets r->found/best.
  * Level hashes are filled in t as they are needed. */
-void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r,
-			    ztp__ptopic *t);
+void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, ztp__ptopic *t);
 /* Evaluate a split topic filter for subscribe: found[ALLOW] when the
  * filter is a subset of an Allow resource, found[DENY] when it intersects a
  * Deny resource. */

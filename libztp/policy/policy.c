@@ -110,7 +110,8 @@ static void snap_put(psnap *s)
 /* Publish s (may be NULL) as the handle's policy. */
 static void snap_swap(ztp_policy *p, psnap *s)
 {
-	psnap *old = atomic_exchange_explicit(&p->snap, s, memory_order_seq_cst);
+	psnap *old =
+	    atomic_exchange_explicit(&p->snap, s, memory_order_seq_cst);
 
 	if (old)
 		ztp__pread_synchronize();

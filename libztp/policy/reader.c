@@ -149,8 +149,7 @@ void ztp__pread_synchronize(void)
 
 		if (!(s & 1))
 			continue;
-		while (atomic_load_explicit(&r->seq, memory_order_acquire) ==
-		       s)
+		while (atomic_load_explicit(&r->seq, memory_order_acquire) == s)
 			sched_yield();
 	}
 }

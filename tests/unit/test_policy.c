@@ -1483,8 +1483,8 @@ START_TEST(test_many_levels)
 	big = levels(32768, "/a");
 	ck_assert_rc(az(p, NULL, NULL, PUB, big), ZTP_EINVAL); /* 65537 B */
 	free(big);
-	ck_assert_rc(ztp_policy_explain(&doc, p, NULL, NULL, NULL, PUB,
-					r64, strlen(r64)),
+	ck_assert_rc(ztp_policy_explain(&doc, p, NULL, NULL, NULL, PUB, r64,
+					strlen(r64)),
 		     ZTP_OK);
 	ck_assert_ptr_nonnull(strstr(doc, "\"decision\":\"allow\""));
 	ztp_free(doc);
