@@ -592,6 +592,11 @@ int ztp__dev_run_locked(ztp_device *dev, const char *id, int64_t now,
 	bool registered = false, bootstrapped = false, op_ok;
 	bool op_refused = false;
 
+	/* The verifier issues operational credentials only to registered
+	 * devices: without a registration, run could never finish. */
+	ZTP_ENSURE(dev->cfg.device_type != NULL, ZTP_EINVAL,
+		   "run: no registration configured (set \"registration\" in "
+		   "the configuration)");
 	ZTP_CHECK(load_current(&op, dev->cfg.state_dir, ZTP__DEV_OPERATIONAL));
 	ZTP_CHECK(registration_current(&registered, dev));
 	op_ok = cred_valid(&op, now);
