@@ -172,7 +172,11 @@ ZTP_EXTERN int ztp_verifier_set_operational_lifetime(ztp_verifier *v,
  * stays valid for this many seconds after the newer one was issued, so
  * that a device that lost power before switching to its new credential
  * can still use the old one, and is then refused and revoked (reason
- * superseded, revocation time the end of the overlap). Revocation is
+ * superseded, revocation time the end of the overlap). The overlap is
+ * counted from the newer certificate's `issued_at` in the store and
+ * compared with the verifier's clock: a store given with
+ * ztp_verifier_set_store() should keep the same time (ztp_store_set_clock()
+ * when the clock is injected). Revocation is
  * written lazily — on the device's next request, before the `crl`
  * endpoint answers, and by ztp_verifier_maintain() — but authentication
  * refuses a certificate past its overlap whether or not that has

@@ -73,6 +73,9 @@ static void setup(void)
 	factory2_pem = vpki_pem(factory2);
 
 	ck_assert_rc(ztp_store_open(&store, "memory:"), ZTP_OK);
+	/* One time for every decision: the rotation overlap is counted from
+	 * the store's issued_at. */
+	ck_assert_rc(ztp_store_set_clock(store, ztp_clock_fixed, &clk), ZTP_OK);
 	ck_assert_rc(
 	    ztp_ca_create_root(&cpem, &kpem, "/CN=Device CA", NULL, 3650),
 	    ZTP_OK);
