@@ -196,7 +196,6 @@ static int read_events(ztp_verifier *v)
 				rc = ztp__json_object(e, "event", true, &ev);
 			ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE,
 				   "store: malformed event list");
-			v->maint_after = seq;
 			/* Events are free-form: skip what is not ours. */
 			if (ztp__json_str(ev, "type", false, 32, &type, NULL) <
 				0 ||
@@ -208,11 +207,15 @@ static int read_events(ztp_verifier *v)
 			    strcmp(result, "accepted") != 0 ||
 			    (strcmp(type, "credentials") != 0 &&
 			     strcmp(type, "rotate") != 0) ||
-			    ztp__id_check(id, strlen(id), "device_id") < 0)
+			    ztp__id_check(id, strlen(id), "device_id") < 0) {
+				v->maint_after = seq;
 				continue;
+			}
 			/* A lower bound on when the overlap ends: the sweep
-			 * works out the exact time from the certificates. */
+			 * works out the exact time from the certificates. The
+			 * cursor moves only past what was noted. */
 			ZTP_CHECK(note_locked(v, id, at));
+			v->maint_after = seq;
 		}
 	} while (n == EVENTS_PAGE);
 cleanup:

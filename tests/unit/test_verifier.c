@@ -2107,6 +2107,81 @@ START_TEST(alloc_failures)
 }
 END_TEST
 
+START_TEST(alloc_failures_rotation)
+{
+	/* The same for rotation (authentication with its overlap sweep,
+	 * issuance, noting the superseded certificate) and for
+	 * maintenance: a failed call is retried whole by the next one. */
+	EVP_PKEY *k1 = vpki_key("ec-p256"), *k2 = vpki_key("ec-p256");
+	char *boot, *op1 = registered_op(&boot, k1), *body = csr_body(k2);
+	bool finished = false;
+	ztp_verifier *v2 = NULL;
+	uint64_t n_rev = 0;
+
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "lifecycle", 0, 0),
+		     ZTP_OK);
+	for (long n = 1; n < 4000 && !finished; n++) {
+		char *out = NULL;
+		long used;
+		int st = 0, rc;
+
+		ztp__alloc_fail_at(n);
+		rc = ztp_verifier_handle(v, &st, &out, "rotate", body,
+					 strlen(body), op1, strlen(op1));
+		used = ztp__alloc_fail_at(0);
+		ck_assert(rc == ZTP_OK || rc == ZTP_ENOMEM);
+		ck_assert_msg(st == 0 || st == 200 || st >= 500, "%d %s", st,
+			      out);
+		finished = rc == ZTP_OK && st == 200 && used < n;
+		ztp_free(out);
+	}
+	ck_assert_msg(finished, "allocation loop did not reach the end");
+	/* A fresh handle (no memory of the rotations) reads the event log. */
+	clk = T0 + DAY;
+	ck_assert_rc(ztp_verifier_new(&v2), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_store(v2, store), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_clock(v2, ztp_clock_fixed, &clk), ZTP_OK);
+	finished = false;
+	for (long n = 1; n < 4000 && !finished; n++) {
+		long used;
+		int rc;
+
+		ztp__alloc_fail_at(n);
+		rc = ztp_verifier_maintain(v2, &n_rev);
+		used = ztp__alloc_fail_at(0);
+		ck_assert(rc == ZTP_OK || rc == ZTP_ENOMEM);
+		finished = rc == ZTP_OK && used < n;
+	}
+	ck_assert_msg(finished, "allocation loop did not reach the end");
+	/* Every superseded certificate is revoked in the end: all but the
+	 * newest operational one. */
+	{
+		char *json = NULL;
+		size_t n_op = 0;
+		json_object *arr, *o;
+
+		ck_assert_rc(ztp_store_device_certs(store, DEV, &json), ZTP_OK);
+		arr = json_tokener_parse(json);
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			ck_assert(json_object_object_get_ex(
+			    json_object_array_get_idx(arr, i), "profile", &o));
+			n_op += strcmp(json_object_get_string(o),
+				       "operational") == 0;
+		}
+		json_object_put(arr);
+		ztp_free(json);
+		ck_assert_uint_ge(n_op, 2);
+		ck_assert_uint_eq(count_revoked(DEV, "4"), n_op - 1);
+	}
+	ztp_verifier_free(v2);
+	free(body);
+	free(boot);
+	free(op1);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+}
+END_TEST
+
 /* ------------------------------------------------------------------
  * documentation */
 
@@ -2212,6 +2287,7 @@ static Suite *suite(void)
 	ADD("lifecycle", lifecycle_rate_limit);
 	ADD("ztp_verifier_enroll", enroll_again);
 	ADD("alloc", alloc_failures);
+	ADD("alloc", alloc_failures_rotation);
 	ADD("ztp_verifier_error_codes", documented_codes);
 #undef ADD
 	return s;
