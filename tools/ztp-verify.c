@@ -167,8 +167,7 @@ static void qr_supported(void)
 {
 #ifndef HAVE_QRENCODE
 	tool_die(ZTP_EUNSUPPORTED,
-		 "--qr: unsupported: ztp-verify was built without "
-		 "libqrencode");
+		 "--qr: this ztp-verify was built without libqrencode");
 #endif
 }
 
