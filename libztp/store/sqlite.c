@@ -275,6 +275,62 @@ static int bind_blob(sq *s, int id, int idx, const uint8_t *p, size_t len)
 	    "bind");
 }
 
+/* One parameter of a statement; a list of them binds to ?1, ?2, ... */
+typedef struct {
+	enum { ARG_TEXT, ARG_INT, ARG_BLOB } type;
+	const char *text;
+	int64_t num;
+	const uint8_t *blob;
+	size_t len;
+} sq_arg;
+
+static sq_arg arg_text(const char *v)
+{
+	sq_arg a = {ARG_TEXT, v, 0, NULL, 0};
+
+	return a;
+}
+
+static sq_arg arg_int(int64_t v)
+{
+	sq_arg a = {ARG_INT, NULL, v, NULL, 0};
+
+	return a;
+}
+
+static sq_arg arg_blob(const uint8_t *p, size_t len)
+{
+	sq_arg a = {ARG_BLOB, NULL, 0, p, len};
+
+	return a;
+}
+
+static int bind_args(sq *s, int id, const sq_arg *args, size_t n)
+{
+	size_t i;
+	int rc = ZTP_OK;
+
+	for (i = 0; i < n && rc == ZTP_OK; i++) {
+		int idx = (int)i + 1;
+
+		switch (args[i].type) {
+		case ARG_TEXT:
+			rc = bind_text(s, id, idx, args[i].text);
+			break;
+		case ARG_INT:
+			rc = bind_int(s, id, idx, args[i].num);
+			break;
+		case ARG_BLOB:
+			rc = bind_blob(s, id, idx, args[i].blob, args[i].len);
+			break;
+		default:
+			rc = ztp__err(ZTP_EINTERNAL, "sqlite: bad argument");
+			break;
+		}
+	}
+	return rc;
+}
+
 /* NULL for SQL NULL. A required column that reads NULL means the file was
  * changed behind the library's back, or SQLite ran out of memory. */
 static const char *col_text(sq *s, int id, int col)
@@ -353,16 +409,15 @@ static int sq_device_add(void *ctx, const char *device_id,
 			 const char *batch, int64_t manufactured_at,
 			 int64_t now)
 {
+	const sq_arg args[] = {
+	    arg_text(device_id), arg_text(fingerprint),	   arg_text(model),
+	    arg_text(batch),	 arg_int(manufactured_at), arg_int(now),
+	};
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_text(s, ST_DEV_INSERT, 1, device_id));
-	ZTP_CHECK(bind_text(s, ST_DEV_INSERT, 2, fingerprint));
-	ZTP_CHECK(bind_text(s, ST_DEV_INSERT, 3, model));
-	ZTP_CHECK(bind_text(s, ST_DEV_INSERT, 4, batch));
-	ZTP_CHECK(bind_int(s, ST_DEV_INSERT, 5, manufactured_at));
-	ZTP_CHECK(bind_int(s, ST_DEV_INSERT, 6, now));
+	ZTP_CHECK(bind_args(s, ST_DEV_INSERT, args, ZTP__ARRAY_LEN(args)));
 	rc = sq_step(s, ST_DEV_INSERT, "device_add", NULL);
 	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
 		   "store: device %s already exists", device_id);
@@ -407,6 +462,12 @@ static int sq_device_set_state(void *ctx, const char *device_id,
 			       const char *new_state, const char *tenant,
 			       int64_t now)
 {
+	const sq_arg args[] = {
+	    arg_text(device_id),
+	    arg_text(new_state),
+	    arg_text(tenant),
+	    arg_int(now),
+	};
 	sq *s = ctx;
 	const char *state;
 	bool row = false;
@@ -420,10 +481,7 @@ static int sq_device_set_state(void *ctx, const char *device_id,
 	ZTP_ENSURE(expected_state == NULL || strcmp(state, expected_state) == 0,
 		   ZTP_ESTATE, "store: device %s is %s, not %s", device_id,
 		   state, expected_state);
-	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 1, device_id));
-	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 2, new_state));
-	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 3, tenant));
-	ZTP_CHECK(bind_int(s, ST_DEV_SET_STATE, 4, now));
+	ZTP_CHECK(bind_args(s, ST_DEV_SET_STATE, args, ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(sq_step(s, ST_DEV_SET_STATE, "device_set_state", NULL));
 	ZTP_CHECK(sq_commit(s));
 cleanup:
@@ -434,13 +492,16 @@ cleanup:
 static int sq_device_set_info(void *ctx, const char *device_id,
 			      const char *info_json, int64_t now)
 {
+	const sq_arg args[] = {
+	    arg_text(device_id),
+	    arg_text(info_json),
+	    arg_int(now),
+	};
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_text(s, ST_DEV_SET_INFO, 1, device_id));
-	ZTP_CHECK(bind_text(s, ST_DEV_SET_INFO, 2, info_json));
-	ZTP_CHECK(bind_int(s, ST_DEV_SET_INFO, 3, now));
+	ZTP_CHECK(bind_args(s, ST_DEV_SET_INFO, args, ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(sq_step(s, ST_DEV_SET_INFO, "device_set_info", NULL));
 	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
 		   "store: no device %s", device_id);
@@ -453,12 +514,15 @@ cleanup:
 static int sq_claim_set(void *ctx, const char *device_id, const uint8_t *hash,
 			size_t len)
 {
+	const sq_arg args[] = {
+	    arg_text(device_id),
+	    arg_blob(hash, len),
+	};
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_text(s, ST_CLAIM_SET, 1, device_id));
-	ZTP_CHECK(bind_blob(s, ST_CLAIM_SET, 2, hash, len));
+	ZTP_CHECK(bind_args(s, ST_CLAIM_SET, args, ZTP__ARRAY_LEN(args)));
 	rc = sq_step(s, ST_CLAIM_SET, "claim_set", NULL);
 	ZTP_ENSURE(rc != ZTP_ENOTFOUND, ZTP_ENOTFOUND, "store: no device %s",
 		   device_id);
@@ -472,6 +536,12 @@ cleanup:
 static int sq_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
 			 size_t len, const char *tenant, int64_t now)
 {
+	const sq_arg set_args[] = {
+	    arg_text(device_id),
+	    arg_text(ZTP_STATE_ACTIVE),
+	    arg_text(tenant),
+	    arg_int(now),
+	};
 	sq *s = ctx;
 	const char *state;
 	const void *stored;
@@ -501,10 +571,8 @@ static int sq_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
 	sqlite3_reset(s->st[ST_CLAIM_GET]);
 	ZTP_CHECK(bind_text(s, ST_CLAIM_DEL, 1, device_id));
 	ZTP_CHECK(sq_step(s, ST_CLAIM_DEL, "claim_take", NULL));
-	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 1, device_id));
-	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 2, ZTP_STATE_ACTIVE));
-	ZTP_CHECK(bind_text(s, ST_DEV_SET_STATE, 3, tenant));
-	ZTP_CHECK(bind_int(s, ST_DEV_SET_STATE, 4, now));
+	ZTP_CHECK(
+	    bind_args(s, ST_DEV_SET_STATE, set_args, ZTP__ARRAY_LEN(set_args)));
 	ZTP_CHECK(sq_step(s, ST_DEV_SET_STATE, "claim_take", NULL));
 	ZTP_CHECK(sq_commit(s));
 cleanup:
@@ -516,17 +584,16 @@ static int sq_cert_add(void *ctx, const char *serial, const char *device_id,
 		       const char *profile, int64_t not_before,
 		       int64_t not_after, const char *fingerprint, int64_t now)
 {
+	const sq_arg args[] = {
+	    arg_text(serial),	 arg_text(device_id), arg_text(profile),
+	    arg_int(not_before), arg_int(not_after),  arg_text(fingerprint),
+	    arg_int(now),
+	};
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_text(s, ST_CERT_INSERT, 1, serial));
-	ZTP_CHECK(bind_text(s, ST_CERT_INSERT, 2, device_id));
-	ZTP_CHECK(bind_text(s, ST_CERT_INSERT, 3, profile));
-	ZTP_CHECK(bind_int(s, ST_CERT_INSERT, 4, not_before));
-	ZTP_CHECK(bind_int(s, ST_CERT_INSERT, 5, not_after));
-	ZTP_CHECK(bind_text(s, ST_CERT_INSERT, 6, fingerprint));
-	ZTP_CHECK(bind_int(s, ST_CERT_INSERT, 7, now));
+	ZTP_CHECK(bind_args(s, ST_CERT_INSERT, args, ZTP__ARRAY_LEN(args)));
 	rc = sq_step(s, ST_CERT_INSERT, "cert_add", NULL);
 	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
 		   "store: serial %s already recorded", serial);
@@ -560,14 +627,17 @@ cleanup:
 static int sq_cert_revoke(void *ctx, const char *serial, int reason,
 			  int64_t when)
 {
+	const sq_arg args[] = {
+	    arg_text(serial),
+	    arg_int(when),
+	    arg_int(reason),
+	};
 	sq *s = ctx;
 	bool row = false;
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_text(s, ST_CERT_REVOKE, 1, serial));
-	ZTP_CHECK(bind_int(s, ST_CERT_REVOKE, 2, when));
-	ZTP_CHECK(bind_int(s, ST_CERT_REVOKE, 3, reason));
+	ZTP_CHECK(bind_args(s, ST_CERT_REVOKE, args, ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(sq_step(s, ST_CERT_REVOKE, "cert_revoke", NULL));
 	if (sqlite3_changes(s->db) == 0) {
 		/* Either unknown or revoked already (which keeps its first
@@ -588,6 +658,12 @@ static int sq_device_revoke_certs(void *ctx, const char *device_id,
 				  const char *profiles, int reason,
 				  int64_t when, uint64_t *count)
 {
+	const sq_arg args[] = {
+	    arg_text(device_id),
+	    arg_text(profiles),
+	    arg_int(when),
+	    arg_int(reason),
+	};
 	sq *s = ctx;
 	bool row = false;
 	int rc = ZTP_OK;
@@ -598,10 +674,8 @@ static int sq_device_revoke_certs(void *ctx, const char *device_id,
 	ZTP_CHECK(sq_step(s, ST_DEV_STATE, "device_revoke_certs", &row));
 	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
 	sqlite3_reset(s->st[ST_DEV_STATE]);
-	ZTP_CHECK(bind_text(s, ST_DEV_REVOKE_CERTS, 1, device_id));
-	ZTP_CHECK(bind_text(s, ST_DEV_REVOKE_CERTS, 2, profiles));
-	ZTP_CHECK(bind_int(s, ST_DEV_REVOKE_CERTS, 3, when));
-	ZTP_CHECK(bind_int(s, ST_DEV_REVOKE_CERTS, 4, reason));
+	ZTP_CHECK(
+	    bind_args(s, ST_DEV_REVOKE_CERTS, args, ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(sq_step(s, ST_DEV_REVOKE_CERTS, "device_revoke_certs", NULL));
 	*count = (uint64_t)sqlite3_changes(s->db);
 	ZTP_CHECK(sq_commit(s));
@@ -687,14 +761,17 @@ cleanup:
 static int sq_challenge_use(void *ctx, const uint8_t *id, size_t len,
 			    int64_t expires_at, int64_t now)
 {
+	const sq_arg args[] = {
+	    arg_blob(id, len),
+	    arg_int(expires_at),
+	};
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(sq_begin(s));
 	ZTP_CHECK(bind_int(s, ST_CHAL_PURGE, 1, now));
 	ZTP_CHECK(sq_step(s, ST_CHAL_PURGE, "challenge_use", NULL));
-	ZTP_CHECK(bind_blob(s, ST_CHAL_INSERT, 1, id, len));
-	ZTP_CHECK(bind_int(s, ST_CHAL_INSERT, 2, expires_at));
+	ZTP_CHECK(bind_args(s, ST_CHAL_INSERT, args, ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(sq_step(s, ST_CHAL_INSERT, "challenge_use", NULL));
 	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_EREPLAY,
 		   "store: challenge already used");
@@ -706,12 +783,15 @@ cleanup:
 
 static int sq_event_append(void *ctx, const char *json, int64_t now)
 {
+	const sq_arg args[] = {
+	    arg_int(now),
+	    arg_text(json),
+	};
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_int(s, ST_EVENT_INSERT, 1, now));
-	ZTP_CHECK(bind_text(s, ST_EVENT_INSERT, 2, json));
+	ZTP_CHECK(bind_args(s, ST_EVENT_INSERT, args, ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(sq_step(s, ST_EVENT_INSERT, "event_append", NULL));
 	ZTP_CHECK(sq_commit(s));
 cleanup:
