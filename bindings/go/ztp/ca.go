@@ -100,48 +100,30 @@ func newCA() (*CA, error) {
 
 // LoadCA loads a CA from PEM text; chainPEM and passphrase may be "".
 func LoadCA(certPEM, keyPEM, chainPEM, passphrase string) (*CA, error) {
-	var a cargs
-	defer a.free()
-	c, err := a.add(certPEM, "cert_pem", false)
-	if err != nil {
-		return nil, err
-	}
-	k, err := a.add(keyPEM, "key_pem", false)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := a.add(chainPEM, "chain_pem", true)
-	if err != nil {
-		return nil, err
-	}
-	pw, err := a.add(passphrase, "passphrase", true)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := newCA()
-	if err != nil {
-		return nil, err
-	}
-	if err := ca.do(func(p *C.ztp_ca) C.int { return C.ztp_ca_load(p, c, k, ch, pw) }); err != nil {
-		ca.Close()
-		return nil, err
-	}
-	return ca, nil
+	return loadCA(certPEM, keyPEM, chainPEM, passphrase, "pem",
+		func(p *C.ztp_ca, c, k, ch, pw *C.char) C.int { return C.ztp_ca_load(p, c, k, ch, pw) })
 }
 
 // LoadCAFiles loads a CA from PEM files; chainPath and passphrase may be "".
 func LoadCAFiles(certPath, keyPath, chainPath, passphrase string) (*CA, error) {
+	return loadCA(certPath, keyPath, chainPath, passphrase, "path",
+		func(p *C.ztp_ca, c, k, ch, pw *C.char) C.int { return C.ztp_ca_load_files(p, c, k, ch, pw) })
+}
+
+// loadCA runs one of the two C loaders on a new CA. kind ("pem" or "path")
+// completes the C parameter names that conversion errors report.
+func loadCA(cert, key, chain, passphrase, kind string, load func(p *C.ztp_ca, c, k, ch, pw *C.char) C.int) (*CA, error) {
 	var a cargs
 	defer a.free()
-	c, err := a.add(certPath, "cert_path", false)
+	c, err := a.add(cert, "cert_"+kind, false)
 	if err != nil {
 		return nil, err
 	}
-	k, err := a.add(keyPath, "key_path", false)
+	k, err := a.add(key, "key_"+kind, false)
 	if err != nil {
 		return nil, err
 	}
-	ch, err := a.add(chainPath, "chain_path", true)
+	ch, err := a.add(chain, "chain_"+kind, true)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +135,7 @@ func LoadCAFiles(certPath, keyPath, chainPath, passphrase string) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ca.do(func(p *C.ztp_ca) C.int { return C.ztp_ca_load_files(p, c, k, ch, pw) }); err != nil {
+	if err := ca.do(func(p *C.ztp_ca) C.int { return load(p, c, k, ch, pw) }); err != nil {
 		ca.Close()
 		return nil, err
 	}
