@@ -83,33 +83,35 @@ class CA(Handle):
         super().__init__(out.value)
         self._clock = FixedClock()
         self._store = None
+        loader = None
+        if cert_pem is not None or key_pem is not None:
+            loader = "ztp_ca_load"
+        self._load(loader, "pem", cert_pem, key_pem, chain_pem, passphrase,
+                   store)
+
+    @classmethod
+    def from_files(cls, cert_path, key_path, chain_path=None,
+                   passphrase=None, store=None):
+        ca = cls()
+        ca._load("ztp_ca_load_files", "path", cert_path, key_path,
+                 chain_path, passphrase, store)
+        return ca
+
+    def _load(self, loader, kind, cert, key, chain, passphrase, store):
+        """Run loader (None: none) and attach store; a failure closes the
+        handle. kind ("pem" or "path") completes the C parameter names that
+        conversion errors report."""
         try:
-            if cert_pem is not None or key_pem is not None:
-                self._call("ztp_ca_load", to_c(cert_pem, "cert_pem"),
-                           to_c(key_pem, "key_pem"),
-                           to_c(chain_pem, "chain_pem", True),
+            if loader is not None:
+                self._call(loader, to_c(cert, "cert_" + kind),
+                           to_c(key, "key_" + kind),
+                           to_c(chain, "chain_" + kind, True),
                            to_c(passphrase, "passphrase", True))
             if store is not None:
                 self.set_store(store)
         except BaseException:
             self.close()
             raise
-
-    @classmethod
-    def from_files(cls, cert_path, key_path, chain_path=None,
-                   passphrase=None, store=None):
-        ca = cls()
-        try:
-            ca._call("ztp_ca_load_files", to_c(cert_path, "cert_path"),
-                     to_c(key_path, "key_path"),
-                     to_c(chain_path, "chain_path", True),
-                     to_c(passphrase, "passphrase", True))
-            if store is not None:
-                ca.set_store(store)
-        except BaseException:
-            ca.close()
-            raise
-        return ca
 
     # -- configuration ----------------------------------------------------
     def set_store(self, store):
