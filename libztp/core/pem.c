@@ -529,34 +529,38 @@ cleanup:
 
 /* ------------------------------------------------------------------ fingerprints */
 
-int ztp__cert_fingerprint(uint8_t out[32], X509 *cert)
+/* SHA-256 of n bytes of DER from an i2d_* call (n <= 0: it failed), which
+ * this frees. */
+static int der_fingerprint(uint8_t out[32], unsigned char *der, int n,
+			   const char *what)
 {
 	int rc = ZTP_OK;
-	unsigned char *der = NULL;
-	int n;
 
-	ZTP_ARG(out != NULL);
-	ZTP_ARG(cert != NULL);
-	n = i2d_X509(cert, &der);
-	ZTP_ENSURE_OSSL(n > 0, ZTP_ECRYPTO, "certificate: DER encoding failed");
+	ZTP_ENSURE_OSSL(n > 0, ZTP_ECRYPTO, "%s: DER encoding failed", what);
 	ZTP_CHECK(ztp__sha256(out, der, (size_t)n));
 cleanup:
 	OPENSSL_free(der);
 	return rc;
 }
 
+int ztp__cert_fingerprint(uint8_t out[32], X509 *cert)
+{
+	unsigned char *der = NULL;
+	int n;
+
+	ZTP_ARG(out != NULL);
+	ZTP_ARG(cert != NULL);
+	n = i2d_X509(cert, &der);
+	return der_fingerprint(out, der, n, "certificate");
+}
+
 int ztp__pubkey_fingerprint(uint8_t out[32], EVP_PKEY *key)
 {
-	int rc = ZTP_OK;
 	unsigned char *der = NULL;
 	int n;
 
 	ZTP_ARG(out != NULL);
 	ZTP_ARG(key != NULL);
 	n = i2d_PUBKEY(key, &der);
-	ZTP_ENSURE_OSSL(n > 0, ZTP_ECRYPTO, "public key: DER encoding failed");
-	ZTP_CHECK(ztp__sha256(out, der, (size_t)n));
-cleanup:
-	OPENSSL_free(der);
-	return rc;
+	return der_fingerprint(out, der, n, "public key");
 }
