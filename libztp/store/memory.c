@@ -236,6 +236,29 @@ static mdev *find_dev(mem *m, const char *id)
 	return n != NULL ? n->val : NULL;
 }
 
+static int need_dev(mem *m, const char *id, mdev **out)
+{
+	*out = find_dev(m, id);
+	if (*out != NULL)
+		return ZTP_OK;
+	/* The constant, not ztp__err's result, lets the compiler see that
+	 * callers never go on with NULL. */
+	(void)ztp__err(ZTP_ENOTFOUND, "store: no device %s", id);
+	return ZTP_ENOTFOUND;
+}
+
+/* A copy of an optional string: NULL stays NULL. */
+static int dup_opt(char **out, const char *s)
+{
+	*out = NULL;
+	if (s == NULL)
+		return ZTP_OK;
+	*out = ztp__strdup(s);
+	if (*out == NULL)
+		return ztp__err(ZTP_ENOMEM, "store: out of memory");
+	return ZTP_OK;
+}
+
 static mcert *find_cert(mem *m, const char *serial)
 {
 	mnode *n = map_find(&m->certs, serial, strlen(serial));
@@ -280,16 +303,8 @@ static int mem_device_add(void *ctx, const char *device_id,
 	copy_str(d->device_id, sizeof(d->device_id), device_id);
 	copy_str(d->fingerprint, sizeof(d->fingerprint), fingerprint);
 	copy_str(d->state, sizeof(d->state), ZTP_STATE_MANUFACTURED);
-	if (model != NULL) {
-		d->model = ztp__strdup(model);
-		ZTP_ENSURE(d->model != NULL, ZTP_ENOMEM,
-			   "store: out of memory");
-	}
-	if (batch != NULL) {
-		d->batch = ztp__strdup(batch);
-		ZTP_ENSURE(d->batch != NULL, ZTP_ENOMEM,
-			   "store: out of memory");
-	}
+	ZTP_CHECK(dup_opt(&d->model, model));
+	ZTP_CHECK(dup_opt(&d->batch, batch));
 	d->manufactured_at = manufactured_at;
 	d->updated_at = now;
 	ZTP_CHECK(map_put(&m->devices, device_id, strlen(device_id), d));
@@ -308,8 +323,7 @@ static int mem_device_get(void *ctx, const char *device_id, char **json)
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
-	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_dev(m, device_id, &d));
 	{
 		ztp__store_device_view v = {
 		    .device_id = d->device_id,
@@ -342,8 +356,7 @@ static int mem_device_set_state(void *ctx, const char *device_id,
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
-	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_dev(m, device_id, &d));
 	ZTP_ENSURE(expected_state == NULL ||
 		       strcmp(d->state, expected_state) == 0,
 		   ZTP_ESTATE, "store: device %s is %s, not %s", device_id,
@@ -365,8 +378,7 @@ static int mem_device_set_info(void *ctx, const char *device_id,
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
-	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_dev(m, device_id, &d));
 	info = ztp__strdup(info_json);
 	ZTP_ENSURE(info != NULL, ZTP_ENOMEM, "store: out of memory");
 	free(d->info);
@@ -385,8 +397,7 @@ static int mem_claim_set(void *ctx, const char *device_id, const uint8_t *hash,
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
-	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_dev(m, device_id, &d));
 	OPENSSL_cleanse(d->claim, sizeof(d->claim));
 	memcpy(d->claim, hash, len);
 	d->claim_len = len;
@@ -403,8 +414,7 @@ static int mem_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
-	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_dev(m, device_id, &d));
 	ZTP_ENSURE(strcmp(d->state, ZTP_STATE_REVOKED) != 0, ZTP_ESTATE,
 		   "store: device %s is revoked", device_id);
 	ZTP_ENSURE(d->claim_len != 0, ZTP_ENOTFOUND,
@@ -437,9 +447,7 @@ static int mem_cert_add(void *ctx, const char *serial, const char *device_id,
 	ZTP_ENSURE(find_cert(m, serial) == NULL, ZTP_EEXISTS,
 		   "store: serial %s already recorded", serial);
 	if (device_id != NULL) {
-		d = find_dev(m, device_id);
-		ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s",
-			   device_id);
+		ZTP_CHECK(need_dev(m, device_id, &d));
 		if (d->ncerts == d->capcerts) {
 			size_t cap = d->capcerts ? d->capcerts * 2 : 4;
 			mcert **certs =
@@ -526,8 +534,7 @@ static int mem_device_revoke_certs(void *ctx, const char *device_id,
 
 	*count = 0;
 	pthread_mutex_lock(&m->lock);
-	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_dev(m, device_id, &d));
 	for (i = 0; i < d->ncerts; i++) {
 		mcert *c = d->certs[i];
 
@@ -599,8 +606,7 @@ static int mem_device_certs(void *ctx, const char *device_id, char **json)
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
-	d = find_dev(m, device_id);
-	ZTP_ENSURE(d != NULL, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	ZTP_CHECK(need_dev(m, device_id, &d));
 	arr = json_object_new_array();
 	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
 	for (i = 0; i < d->ncerts; i++) {
