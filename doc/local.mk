@@ -1,5 +1,5 @@
 # API documentation (optional): make doc
-EXTRA_DIST += doc/Doxyfile.in
+EXTRA_DIST += doc/Doxyfile.in doc/PERFORMANCE.md
 if HAVE_DOXYGEN
 doc: doc/Doxyfile
 	$(DOXYGEN) doc/Doxyfile
