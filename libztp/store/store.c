@@ -307,6 +307,15 @@ cleanup:
 	return rc;
 }
 
+/* leave() for an operation that answers with JSON: res is handed over to
+ * *out when it checks out, freed otherwise. */
+static int leave_json(ztp_store *s, int rc, const char *op, char **out,
+		      char *res, json_type want)
+{
+	rc = leave(s, rc, op);
+	return take_result(s, rc, out, res, want, op);
+}
+
 static int64_t now_of(const ztp_store *s)
 {
 	return ztp__now(&s->clock);
@@ -468,8 +477,7 @@ int ztp_store_device_get(ztp_store *store, const char *device_id, char **json)
 	ZTP_CHECK(check_id(device_id, "device_id"));
 	enter(store);
 	rc = store->be.device_get(store->ctx, device_id, &res);
-	rc = leave(store, rc, "device_get");
-	rc = take_result(store, rc, json, res, json_type_object, "device_get");
+	rc = leave_json(store, rc, "device_get", json, res, json_type_object);
 cleanup:
 	return rc;
 }
@@ -593,8 +601,7 @@ int ztp_store_cert_get(ztp_store *store, const char *serial, char **json)
 	ZTP_CHECK(check_serial(serial));
 	enter(store);
 	rc = store->be.cert_get(store->ctx, serial, &res);
-	rc = leave(store, rc, "cert_get");
-	rc = take_result(store, rc, json, res, json_type_object, "cert_get");
+	rc = leave_json(store, rc, "cert_get", json, res, json_type_object);
 cleanup:
 	return rc;
 }
@@ -649,9 +656,8 @@ int ztp_store_revoked_list(ztp_store *store, char **json)
 	ZTP_ARG(store != NULL);
 	enter(store);
 	rc = store->be.revoked_list(store->ctx, &res);
-	rc = leave(store, rc, "revoked_list");
-	return take_result(store, rc, json, res, json_type_array,
-			   "revoked_list");
+	return leave_json(store, rc, "revoked_list", json, res,
+			  json_type_array);
 }
 
 int ztp_store_device_certs(ztp_store *store, const char *device_id, char **json)
@@ -665,8 +671,7 @@ int ztp_store_device_certs(ztp_store *store, const char *device_id, char **json)
 	ZTP_CHECK(check_id(device_id, "device_id"));
 	enter(store);
 	rc = store->be.device_certs(store->ctx, device_id, &res);
-	rc = leave(store, rc, "device_certs");
-	rc = take_result(store, rc, json, res, json_type_array, "device_certs");
+	rc = leave_json(store, rc, "device_certs", json, res, json_type_array);
 cleanup:
 	return rc;
 }
@@ -744,8 +749,7 @@ int ztp_store_event_list(ztp_store *store, int64_t after, size_t max,
 		max = ZTP_STORE_EVENT_LIST_MAX;
 	enter(store);
 	rc = store->be.event_list(store->ctx, after, max, &res);
-	rc = leave(store, rc, "event_list");
-	return take_result(store, rc, json, res, json_type_array, "event_list");
+	return leave_json(store, rc, "event_list", json, res, json_type_array);
 }
 
 /* ------------------------------------------------------------ counters */
