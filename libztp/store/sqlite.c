@@ -402,6 +402,60 @@ cleanup:
 	return rc;
 }
 
+/* Turns the current row of statement id into one element of a list. */
+typedef int (*sq_row_fn)(sq *s, int id, json_object **item);
+
+/* Step through statement id (parameters bound) and answer the JSON array of
+ * its rows. */
+static int sq_list(sq *s, int id, const char *what, sq_row_fn row_json,
+		   char **json)
+{
+	json_object *arr = NULL, *item = NULL;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	for (;;) {
+		ZTP_CHECK(sq_step(s, id, what, &row));
+		if (!row)
+			break;
+		ZTP_CHECK(row_json(s, id, &item));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	json_object_put(arr);
+	return rc;
+}
+
+static int row_revoked_json(sq *s, int id, json_object **out)
+{
+	const char *serial;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(need_text(s, id, 0, &serial));
+	ZTP_CHECK(ztp__store_revoked_json(out, serial,
+					  sqlite3_column_int64(s->st[id], 1),
+					  sqlite3_column_int(s->st[id], 2)));
+cleanup:
+	return rc;
+}
+
+static int row_event_json(sq *s, int id, json_object **out)
+{
+	const char *ev;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(need_text(s, id, 2, &ev));
+	ZTP_CHECK(ztp__store_event_json(out, sqlite3_column_int64(s->st[id], 0),
+					sqlite3_column_int64(s->st[id], 1),
+					ev));
+cleanup:
+	return rc;
+}
+
 /* ------------------------------------------------------------ operations */
 
 static int sq_device_add(void *ctx, const char *device_id,
@@ -689,36 +743,16 @@ cleanup:
 static int sq_revoked_list(void *ctx, char **json)
 {
 	sq *s = ctx;
-	json_object *arr = NULL, *item = NULL;
-	const char *serial;
-	bool row = false;
-	int rc = ZTP_OK;
+	int rc =
+	    sq_list(s, ST_REVOKED_LIST, "revoked_list", row_revoked_json, json);
 
-	arr = json_object_new_array();
-	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
-	for (;;) {
-		ZTP_CHECK(sq_step(s, ST_REVOKED_LIST, "revoked_list", &row));
-		if (!row)
-			break;
-		ZTP_CHECK(need_text(s, ST_REVOKED_LIST, 0, &serial));
-		ZTP_CHECK(ztp__store_revoked_json(
-		    &item, serial,
-		    sqlite3_column_int64(s->st[ST_REVOKED_LIST], 1),
-		    sqlite3_column_int(s->st[ST_REVOKED_LIST], 2)));
-		ZTP_CHECK(ztp__store_array_add(arr, item));
-		item = NULL;
-	}
-	ZTP_CHECK(ztp__json_dump(json, arr));
-cleanup:
 	sq_finish(s);
-	json_object_put(arr);
 	return rc;
 }
 
 static int sq_device_certs(void *ctx, const char *device_id, char **json)
 {
 	sq *s = ctx;
-	json_object *arr = NULL, *item = NULL;
 	bool row = false;
 	int rc = ZTP_OK;
 
@@ -726,21 +760,11 @@ static int sq_device_certs(void *ctx, const char *device_id, char **json)
 	ZTP_CHECK(bind_text(s, ST_DEV_STATE, 1, device_id));
 	ZTP_CHECK(sq_step(s, ST_DEV_STATE, "device_certs", &row));
 	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
-	arr = json_object_new_array();
-	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
 	ZTP_CHECK(bind_text(s, ST_DEV_CERTS, 1, device_id));
-	for (;;) {
-		ZTP_CHECK(sq_step(s, ST_DEV_CERTS, "device_certs", &row));
-		if (!row)
-			break;
-		ZTP_CHECK(row_cert_json(s, ST_DEV_CERTS, &item));
-		ZTP_CHECK(ztp__store_array_add(arr, item));
-		item = NULL;
-	}
-	ZTP_CHECK(ztp__json_dump(json, arr));
+	ZTP_CHECK(
+	    sq_list(s, ST_DEV_CERTS, "device_certs", row_cert_json, json));
 cleanup:
 	sq_finish(s);
-	json_object_put(arr);
 	return rc;
 }
 
@@ -801,31 +825,18 @@ cleanup:
 
 static int sq_event_list(void *ctx, int64_t after, size_t max, char **json)
 {
+	const sq_arg args[] = {
+	    arg_int(after),
+	    arg_int((int64_t)max),
+	};
 	sq *s = ctx;
-	json_object *arr = NULL, *item = NULL;
-	const char *ev;
-	bool row = false;
 	int rc = ZTP_OK;
 
-	arr = json_object_new_array();
-	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
-	ZTP_CHECK(bind_int(s, ST_EVENT_LIST, 1, after));
-	ZTP_CHECK(bind_int(s, ST_EVENT_LIST, 2, (int64_t)max));
-	for (;;) {
-		ZTP_CHECK(sq_step(s, ST_EVENT_LIST, "event_list", &row));
-		if (!row)
-			break;
-		ZTP_CHECK(need_text(s, ST_EVENT_LIST, 2, &ev));
-		ZTP_CHECK(ztp__store_event_json(
-		    &item, sqlite3_column_int64(s->st[ST_EVENT_LIST], 0),
-		    sqlite3_column_int64(s->st[ST_EVENT_LIST], 1), ev));
-		ZTP_CHECK(ztp__store_array_add(arr, item));
-		item = NULL;
-	}
-	ZTP_CHECK(ztp__json_dump(json, arr));
+	ZTP_CHECK(bind_args(s, ST_EVENT_LIST, args, ZTP__ARRAY_LEN(args)));
+	ZTP_CHECK(
+	    sq_list(s, ST_EVENT_LIST, "event_list", row_event_json, json));
 cleanup:
 	sq_finish(s);
-	json_object_put(arr);
 	return rc;
 }
 
