@@ -580,3 +580,24 @@ cleanup:
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }
+
+int ztp__pubkey_same(bool *same, EVP_PKEY *a, EVP_PKEY *b)
+{
+	int r;
+
+	ZTP_ARG(same != NULL && a != NULL && b != NULL);
+	*same = false;
+	ERR_clear_error();
+	r = EVP_PKEY_eq(a, b);
+	if (r == 1) {
+		*same = true;
+		return ZTP_OK;
+	}
+	/* -1: different key types, a plain "no". 0 is "no" only when
+	 * OpenSSL recorded no failure: a comparison that could not be made
+	 * must not pass for a key found to differ. */
+	if (r == -1 || (r == 0 && ERR_peek_error() == 0))
+		return ZTP_OK;
+	return ztp__err_ossl(r == -2 ? ZTP_EUNSUPPORTED : ZTP_ECRYPTO,
+			     "public keys cannot be compared");
+}

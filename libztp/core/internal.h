@@ -285,6 +285,10 @@ typedef enum ztp__sigalg {
 int ztp__sigalg_for_key(ztp__sigalg *out, EVP_PKEY *key);
 int ztp__sig_sign(uint8_t **sig, size_t *siglen, EVP_PKEY *key, ztp__sigalg alg,
 		  const uint8_t *msg, size_t msglen);
+/* Whether two public keys are the same key (EC points compared as points,
+ * whatever their encoding). An OpenSSL failure during the comparison is an
+ * error (ZTP_ENOMEM / ZTP_ECRYPTO), never read as "different". */
+int ztp__pubkey_same(bool *same, EVP_PKEY *a, EVP_PKEY *b);
 /* ZTP_OK if valid, ZTP_EBADSIG if not (including a key/alg mismatch),
  * other codes on internal failure. */
 int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,

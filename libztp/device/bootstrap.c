@@ -129,6 +129,7 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 			  bool with_tenant, EVP_PKEY *key,
 			  const char *device_id, int64_t now)
 {
+	bool same = false;
 	static const char *const keys[] = {"certificate", "chain", "not_after",
 					   NULL};
 	static const char *const tkeys[] = {
@@ -164,8 +165,8 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 	ZTP_CHECK(ztp__json_str(resp, "not_after", true, 64, &s, NULL));
 	ZTP_CHECK(ztp__time_parse(&na, s));
 
-	ZTP_ENSURE(EVP_PKEY_eq(X509_get0_pubkey(out->cert), key) == 1,
-		   ZTP_EMISMATCH,
+	ZTP_CHECK(ztp__pubkey_same(&same, X509_get0_pubkey(out->cert), key));
+	ZTP_ENSURE(same, ZTP_EMISMATCH,
 		   "certificate answer: the certificate is not for the key "
 		   "this device generated");
 	ZTP_CHECK(ztp__cert_device_id(id, out->cert));

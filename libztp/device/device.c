@@ -92,6 +92,7 @@ cleanup:
 static int cfg_set_factory(ztp__dev_cfg *c, const char *key_source,
 			   const char *cert_path)
 {
+	bool same = false;
 	int rc = ZTP_OK;
 	const char *key_path = NULL;
 	char *kbuf = NULL, *cbuf = NULL;
@@ -111,7 +112,8 @@ static int cfg_set_factory(ztp__dev_cfg *c, const char *key_source,
 	ZTP_CHECK(ztp__pem_certs(&certs, cbuf, clen, ZTP_CHAIN_MAX));
 	leaf = sk_X509_shift(certs);
 	ZTP_ENSURE(leaf != NULL, ZTP_EPARSE, "factory certificate: empty");
-	ZTP_ENSURE(EVP_PKEY_eq(X509_get0_pubkey(leaf), key) == 1, ZTP_EMISMATCH,
+	ZTP_CHECK(ztp__pubkey_same(&same, X509_get0_pubkey(leaf), key));
+	ZTP_ENSURE(same, ZTP_EMISMATCH,
 		   "factory identity: the key in %s does not belong to the "
 		   "certificate in %s",
 		   key_path, cert_path);

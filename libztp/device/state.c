@@ -326,14 +326,15 @@ cleanup:
 static int load_slot(ztp__dev_cred *c, const char *state, ztp__dev_kind kind,
 		     char slot)
 {
+	bool same = false;
 	int rc = ZTP_OK;
 
 	memset(c, 0, sizeof(*c));
 	c->slot = slot;
 	ZTP_CHECK(read_key(&c->key, state, kind, slot));
 	ZTP_CHECK(read_cert(&c->cert, state, kind, slot));
-	ZTP_ENSURE(EVP_PKEY_eq(X509_get0_pubkey(c->cert), c->key) == 1,
-		   ZTP_EMISMATCH,
+	ZTP_CHECK(ztp__pubkey_same(&same, X509_get0_pubkey(c->cert), c->key));
+	ZTP_ENSURE(same, ZTP_EMISMATCH,
 		   "%s credential in slot %c: certificate is not for the key",
 		   ztp__dev_kind_name(kind), slot);
 	ZTP_CHECK(read_chain(&c->chain, state, kind, slot));

@@ -491,6 +491,7 @@ static bool same_der(X509 *a, X509 *b)
 static int check_csr(req *r, X509_REQ **out, X509 *factory,
 		     uint8_t csr_hash[32])
 {
+	bool same = false;
 	const char *pem = NULL;
 	size_t len = 0;
 	unsigned char *der = NULL;
@@ -527,7 +528,8 @@ static int check_csr(req *r, X509_REQ **out, X509 *factory,
 	}
 	/* Key material, not encodings: the same EC point compressed or not
 	 * is the same key. */
-	if (EVP_PKEY_eq(pub, X509_get0_pubkey(factory)) == 1) {
+	ZTP_CHECK(ztp__pubkey_same(&same, pub, X509_get0_pubkey(factory)));
+	if (same) {
 		rc = ztp__reject(&r->d, ZTP__W_CSR_KEY_REUSED, ZTP_EKEYPOLICY,
 				 "csr: the key must be fresh, not the factory "
 				 "key");

@@ -313,6 +313,7 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 			     const peer *p, json_object **resp,
 			     char serial[ZTP_CA_SERIAL_HEX_MAX + 1])
 {
+	bool same = false;
 	const char *pem = NULL;
 	size_t len = 0;
 	X509_REQ *csr = NULL;
@@ -347,7 +348,8 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 				 ztp_error_last_message());
 		goto cleanup;
 	}
-	if (EVP_PKEY_eq(pub, X509_get0_pubkey(p->cert)) == 1) {
+	ZTP_CHECK(ztp__pubkey_same(&same, pub, X509_get0_pubkey(p->cert)));
+	if (same) {
 		rc = ztp__reject(d, ZTP__W_CSR_KEY_REUSED, ZTP_EKEYPOLICY,
 				 "csr: the key must be fresh, not the key of "
 				 "the presented certificate");

@@ -2169,6 +2169,49 @@ END_TEST
 
 /* ------------------------------------------------------------------ suite */
 
+/* The same key whatever its encoding; different keys, and keys of other
+ * types, are different. */
+START_TEST(test_pubkey_same)
+{
+	EVP_PKEY *a = NULL, *b = NULL, *ed = NULL, *a2 = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	bool same = true;
+	int len;
+
+	ck_assert_rc(ztp__key_generate(&a, "ec-p256"), ZTP_OK);
+	ck_assert_rc(ztp__key_generate(&b, "ec-p256"), ZTP_OK);
+	ck_assert_rc(ztp__key_generate(&ed, "ed25519"), ZTP_OK);
+	ck_assert_rc(ztp__pubkey_same(&same, a, a), ZTP_OK);
+	ck_assert(same);
+	ck_assert_rc(ztp__pubkey_same(&same, a, b), ZTP_OK);
+	ck_assert(!same);
+	same = true;
+	ck_assert_rc(ztp__pubkey_same(&same, a, ed), ZTP_OK);
+	ck_assert(!same);
+	/* the public half, re-encoded with a compressed point */
+	ck_assert_int_eq(EVP_PKEY_set_utf8_string_param(
+				 a, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+				 "compressed"),
+			 1);
+	len = i2d_PUBKEY(a, &der);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(len, 59); /* 26-byte header + 33-byte point */
+	p = der;
+	a2 = d2i_PUBKEY(NULL, &p, len);
+	ck_assert_ptr_nonnull(a2);
+	same = false;
+	ck_assert_rc(ztp__pubkey_same(&same, a, a2), ZTP_OK);
+	ck_assert(same);
+	ck_assert_rc(ztp__pubkey_same(NULL, a, a2), ZTP_EINVAL);
+	OPENSSL_free(der);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(a2);
+	EVP_PKEY_free(b);
+	EVP_PKEY_free(ed);
+}
+END_TEST
+
 static Suite *crypto_suite(void)
 {
 	Suite *s = suite_create("crypto");
@@ -2224,6 +2267,10 @@ static Suite *crypto_suite(void)
 	tcase_add_test(tc, test_keypolicy_check);
 	tcase_add_test(tc, test_keypolicy_parse);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("pubkey_same");
+	tcase_add_test(tc, test_pubkey_same);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("sigalg_for_key");
 	tcase_add_test(tc, test_sigalg_for_key);
 	suite_add_tcase(s, tc);
