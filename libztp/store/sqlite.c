@@ -402,6 +402,21 @@ cleanup:
 	return rc;
 }
 
+/* Open a write transaction and run statement id with args in it; the
+ * caller checks the outcome, then commits (or leaves sq_finish to roll
+ * back). */
+static int sq_write(sq *s, int id, const char *what, const sq_arg *args,
+		    size_t n)
+{
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_args(s, id, args, n));
+	rc = sq_step(s, id, what, NULL);
+cleanup:
+	return rc;
+}
+
 /* Turns the current row of statement id into one element of a list. */
 typedef int (*sq_row_fn)(sq *s, int id, json_object **item);
 
@@ -470,9 +485,8 @@ static int sq_device_add(void *ctx, const char *device_id,
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_args(s, ST_DEV_INSERT, args, ZTP__ARRAY_LEN(args)));
-	rc = sq_step(s, ST_DEV_INSERT, "device_add", NULL);
+	rc = sq_write(s, ST_DEV_INSERT, "device_add", args,
+		      ZTP__ARRAY_LEN(args));
 	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
 		   "store: device %s already exists", device_id);
 	ZTP_CHECK(rc);
@@ -554,9 +568,8 @@ static int sq_device_set_info(void *ctx, const char *device_id,
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_args(s, ST_DEV_SET_INFO, args, ZTP__ARRAY_LEN(args)));
-	ZTP_CHECK(sq_step(s, ST_DEV_SET_INFO, "device_set_info", NULL));
+	ZTP_CHECK(sq_write(s, ST_DEV_SET_INFO, "device_set_info", args,
+			   ZTP__ARRAY_LEN(args)));
 	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
 		   "store: no device %s", device_id);
 	ZTP_CHECK(sq_commit(s));
@@ -575,9 +588,7 @@ static int sq_claim_set(void *ctx, const char *device_id, const uint8_t *hash,
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_args(s, ST_CLAIM_SET, args, ZTP__ARRAY_LEN(args)));
-	rc = sq_step(s, ST_CLAIM_SET, "claim_set", NULL);
+	rc = sq_write(s, ST_CLAIM_SET, "claim_set", args, ZTP__ARRAY_LEN(args));
 	ZTP_ENSURE(rc != ZTP_ENOTFOUND, ZTP_ENOTFOUND, "store: no device %s",
 		   device_id);
 	ZTP_CHECK(rc);
@@ -646,9 +657,8 @@ static int sq_cert_add(void *ctx, const char *serial, const char *device_id,
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_args(s, ST_CERT_INSERT, args, ZTP__ARRAY_LEN(args)));
-	rc = sq_step(s, ST_CERT_INSERT, "cert_add", NULL);
+	rc =
+	    sq_write(s, ST_CERT_INSERT, "cert_add", args, ZTP__ARRAY_LEN(args));
 	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
 		   "store: serial %s already recorded", serial);
 	ZTP_ENSURE(rc != ZTP_ENOTFOUND, ZTP_ENOTFOUND, "store: no device %s",
@@ -690,9 +700,8 @@ static int sq_cert_revoke(void *ctx, const char *serial, int reason,
 	bool row = false;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_args(s, ST_CERT_REVOKE, args, ZTP__ARRAY_LEN(args)));
-	ZTP_CHECK(sq_step(s, ST_CERT_REVOKE, "cert_revoke", NULL));
+	ZTP_CHECK(sq_write(s, ST_CERT_REVOKE, "cert_revoke", args,
+			   ZTP__ARRAY_LEN(args)));
 	if (sqlite3_changes(s->db) == 0) {
 		/* Either unknown or revoked already (which keeps its first
 		 * time and reason). */
@@ -814,9 +823,8 @@ static int sq_event_append(void *ctx, const char *json, int64_t now)
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_begin(s));
-	ZTP_CHECK(bind_args(s, ST_EVENT_INSERT, args, ZTP__ARRAY_LEN(args)));
-	ZTP_CHECK(sq_step(s, ST_EVENT_INSERT, "event_append", NULL));
+	ZTP_CHECK(sq_write(s, ST_EVENT_INSERT, "event_append", args,
+			   ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(sq_commit(s));
 cleanup:
 	sq_finish(s);
