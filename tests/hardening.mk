@@ -35,6 +35,13 @@ tests_unit_hardening_oom_LDADD += $(SQLITE_LIBS)
 endif
 TESTS += tests/unit/hardening_oom
 XFAIL_TESTS = tests/unit/hardening_oom
+
+# The cases of the same file that are fixed, as a normal test.
+check_PROGRAMS += tests/unit/hardening_oom_fixed
+tests_unit_hardening_oom_fixed_SOURCES = $(tests_unit_hardening_oom_SOURCES)
+tests_unit_hardening_oom_fixed_CFLAGS = $(tests_unit_hardening_oom_CFLAGS) -DZTP_OOM_FIXED
+tests_unit_hardening_oom_fixed_LDADD = $(tests_unit_hardening_oom_LDADD)
+TESTS += tests/unit/hardening_oom_fixed
 endif
 
 # Crash consistency: SIGKILL an issuing process at random moments.

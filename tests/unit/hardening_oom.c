@@ -7,8 +7,12 @@
  * permanent-looking refusal of an honest device, writes false security
  * events, and hides the real cause (STYLE.md: pass lower-level errors up).
  *
- * When these pass, `make check` reports XPASS: remove the program from
- * XFAIL_TESTS then.
+ * Built twice (tests/hardening.mk): hardening_oom_fixed holds the cases
+ * that now pass (core maps an allocation failure recorded on OpenSSL's
+ * error queue to ZTP_ENOMEM) and must keep passing; hardening_oom holds
+ * those OpenSSL 3.0 cannot report (it fails the allocation without
+ * recording it) and is an expected failure. If it ever passes, `make check`
+ * reports XPASS: move the case to the fixed set then.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "hardening.h"
@@ -58,8 +62,10 @@ START_TEST(test_oom_sig_verify_not_badsig)
 }
 END_TEST
 
+#ifdef ZTP_OOM_FIXED
 /* core/pem.c der_to_cert (and the other d2i calls): an allocation
- * failure inside d2i_X509 reads as ZTP_EPARSE "invalid DER". */
+ * failure inside d2i_X509 read as ZTP_EPARSE "invalid DER" until core
+ * looked for it on OpenSSL's error queue. */
 START_TEST(test_oom_der_not_parse_error)
 {
 	EVP_PKEY *key = NULL;
@@ -101,8 +107,9 @@ START_TEST(test_oom_der_not_parse_error)
 	EVP_PKEY_free(key);
 }
 END_TEST
+#endif
 
-#ifdef ZTP_HARDENING_SERVER
+#if defined(ZTP_HARDENING_SERVER) && !defined(ZTP_OOM_FIXED)
 #include <ztp/ca.h>
 #include <ztp/store.h>
 
@@ -166,13 +173,25 @@ int main(void)
 		fprintf(stderr, "set-up: %s\n", ztp_error_last_message());
 		return 99;
 	}
+#ifdef ZTP_OOM_FIXED
+	/* Fixed: core reports an allocation failure OpenSSL records on its
+	 * error queue as ZTP_ENOMEM. These must pass. */
 	tc = tcase_create("sig_verify");
-	tcase_add_loop_test(tc, test_oom_sig_verify_not_badsig, 0, 4);
+	tcase_add_loop_test(tc, test_oom_sig_verify_not_badsig, 0, 1);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("der_cert");
 	tcase_add_test(tc, test_oom_der_not_parse_error);
 	suite_add_tcase(s, tc);
-#ifdef ZTP_HARDENING_SERVER
+#else
+	/* Still failing: OpenSSL 3.0 fails these allocations without
+	 * recording anything (inside P-384 point arithmetic, Ed25519 and
+	 * RSA-PSS verification, X509_REQ_verify), so the result cannot be
+	 * told from a bad signature. Still a refusal, never an acceptance. */
+	tc = tcase_create("sig_verify");
+	tcase_add_loop_test(tc, test_oom_sig_verify_not_badsig, 1, 4);
+	suite_add_tcase(s, tc);
+#endif
+#if defined(ZTP_HARDENING_SERVER) && !defined(ZTP_OOM_FIXED)
 	tc = tcase_create("ca_issue");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_oom_ca_issue_not_csr_fault);
