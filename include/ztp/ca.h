@@ -128,6 +128,7 @@ ZTP_EXTERN int ztp_ca_reason_from_name(int *out, const char *name);
 
 /**
  * RFC 5280 name of a revocation reason.
+ * @param reason a ::ztp_ca_reason code
  * @return a static string, or NULL for a code that ztp_ca_revoke() refuses.
  * @par Thread safety: safe.
  * @since 0.1.0
@@ -148,6 +149,7 @@ ZTP_EXTERN int ztp_ca_new(ztp_ca **out);
 /**
  * Free a CA handle and wipe its private key. Accepts NULL. Does not free
  * the store set with ztp_ca_set_store().
+ * @param ca the handle, or NULL
  * @since 0.1.0
  */
 ZTP_EXTERN void ztp_ca_free(ztp_ca *ca);
@@ -187,7 +189,13 @@ ZTP_EXTERN int ztp_ca_load(ztp_ca *ca, const char *cert_pem,
 /**
  * Same as ztp_ca_load(), reading the PEM text from files (each at most
  * 1 MiB).
- * @param chain_path NULL for no chain
+ * @param ca          an empty handle (#ZTP_ESTATE if already loaded)
+ * @param cert_path   file holding exactly one PEM certificate; borrowed for
+ *                    the call
+ * @param key_path    file holding one PEM private key; borrowed for the call
+ * @param chain_path  file holding the chain, or NULL for no chain; borrowed
+ *                    for the call
+ * @param passphrase  for an encrypted key, or NULL; borrowed for the call
  * @return as ztp_ca_load(), plus #ZTP_ENOTFOUND (no such file) and
  *         #ZTP_EIO (a file cannot be read).
  * @since 0.1.0
@@ -198,6 +206,7 @@ ZTP_EXTERN int ztp_ca_load_files(ztp_ca *ca, const char *cert_path,
 
 /**
  * Set the registry store in which issuances and revocations are recorded.
+ * @param ca    the handle
  * @param store borrowed: it must outlive the handle; NULL unsets it
  * @return #ZTP_OK or #ZTP_EINVAL.
  * @par Thread safety: configuration call.
@@ -210,6 +219,7 @@ ZTP_EXTERN int ztp_ca_set_store(ztp_ca *ca, ztp_store *store);
  * `ec-p256`, `ec-p384`, `ed25519` and `rsa-N` (RSA of at least N bits,
  * N >= 2048). The default is `ec-p256,ec-p384,ed25519,rsa-2048`. Keys
  * refused by the policy make ztp_ca_issue() fail with #ZTP_EKEYPOLICY.
+ * @param ca   the handle
  * @param spec borrowed for the call
  * @return #ZTP_OK or #ZTP_EINVAL (malformed list; the policy is unchanged).
  * @par Thread safety: configuration call.
@@ -220,6 +230,7 @@ ZTP_EXTERN int ztp_ca_set_key_policy(ztp_ca *ca, const char *spec);
 /**
  * Replace the clock used for validity periods, revocation times and CRL
  * update times.
+ * @param ca   the handle
  * @param fn   the clock, or NULL for the system clock
  * @param ctx  passed to fn; borrowed, must outlive the handle
  * @return #ZTP_OK or #ZTP_EINVAL.
@@ -311,10 +322,25 @@ ZTP_EXTERN int ztp_ca_issue(ztp_ca *ca, char **cert_pem, const char *csr_pem,
 
 /**
  * Same as ztp_ca_issue(), also returning the serial number and the end of
- * validity.
+ * validity. Arguments other than serial_hex and not_after are those of
+ * ztp_ca_issue().
+ * @param ca               a loaded handle with a store
+ * @param[out] cert_pem    the PEM certificate, freed with ztp_free();
+ *                         NULL on failure
  * @param[out] serial_hex  lowercase hex without leading zeros, freed with
  *                         ztp_free(); may be NULL if not wanted
  * @param[out] not_after   seconds since the epoch; may be NULL
+ * @param csr_pem,csr_len  one PEM certificate request (csr_len bytes,
+ *                         at most 64 KiB); borrowed for the call
+ * @param device_id        the device the certificate names; borrowed for
+ *                         the call
+ * @param tenant           the tenant it is bound to, or NULL; borrowed for
+ *                         the call
+ * @param profile          `factory`, `bootstrap` or `operational`; borrowed
+ *                         for the call
+ * @param lifetime_seconds 0 for the profile default, else 1..profile maximum
+ * @return as ztp_ca_issue().
+ * @par Thread safety: safe on a configured handle.
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
@@ -327,6 +353,7 @@ ZTP_EXTERN int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
  * Revoke a certificate recorded in the store, at the handle's current
  * time. The handle needs a store but not a loaded CA. Revoking an already
  * revoked certificate keeps its first time and reason and succeeds.
+ * @param ca         a handle with a store
  * @param serial_hex hex digits, either case, leading zeros allowed, at most
  *                   40 significant digits
  * @param reason     a ::ztp_ca_reason
@@ -349,6 +376,7 @@ ZTP_EXTERN int ztp_ca_revoke(ztp_ca *ca, const char *serial_hex, int reason);
  * whose CRL you publish its own store, or accept that its CRL also lists
  * the (never colliding) random serials of the others.
  *
+ * @param ca                 a loaded handle with a store
  * @param[out] crl_pem         PEM CRL, freed with ztp_free()
  * @param next_update_hours    1..8784, or 0 for 168 (7 days)
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (not loaded or no store),
@@ -361,6 +389,7 @@ ZTP_EXTERN int ztp_ca_crl(ztp_ca *ca, char **crl_pem, int next_update_hours);
 
 /**
  * The CA's own certificate as PEM.
+ * @param ca       a loaded handle
  * @param[out] out freed with ztp_free()
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (not loaded), #ZTP_ENOMEM.
  * @since 0.1.0
@@ -371,6 +400,7 @@ ZTP_EXTERN int ztp_ca_cert_pem(ztp_ca *ca, char **out);
  * The chain a device needs after its own certificate: the CA certificate
  * followed by the chain certificates it was loaded with, as concatenated
  * PEM.
+ * @param ca       a loaded handle
  * @param[out] out freed with ztp_free()
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (not loaded), #ZTP_ENOMEM.
  * @since 0.1.0

@@ -100,6 +100,7 @@ ZTP_EXTERN const char *ztp_version(void);
 
 /**
  * Version of the library linked at run time as 0xMMmmpp.
+ * @return the version number (compare with #ZTP_VERSION_NUM of the headers).
  * @since 0.1.0
  */
 ZTP_EXTERN unsigned int ztp_version_num(void);
@@ -115,6 +116,7 @@ ZTP_EXTERN const char *ztp_strerror(int code);
 /**
  * Stable snake_case name of a status code ("invalid_argument",
  * "bad_signature", …), as used in events and wire errors.
+ * @param code a ::ztp_status value
  * @return a static string; never freed. Unknown codes give "unknown".
  * @since 0.1.0
  */
@@ -128,11 +130,20 @@ ZTP_EXTERN const char *ztp_status_name(int code);
  */
 ZTP_EXTERN const ztp_error *ztp_error_last(void);
 
-/** Code of the calling thread's last failure (FFI convenience). @since 0.1.0 */
+/**
+ * Code of the calling thread's last failure (FFI convenience).
+ * @return a ::ztp_status value; #ZTP_OK when nothing failed.
+ * @since 0.1.0
+ */
 ZTP_EXTERN int ztp_error_last_code(void);
 
-/** Message of the calling thread's last failure (FFI convenience);
- *  valid until the next libztp call on this thread. @since 0.1.0 */
+/**
+ * Message of the calling thread's last failure (FFI convenience).
+ * @return a NUL-terminated string owned by the library, valid until the
+ *         next libztp call on this thread; never NULL ("" when nothing
+ *         failed).
+ * @since 0.1.0
+ */
 ZTP_EXTERN const char *ztp_error_last_message(void);
 
 /** Forget the calling thread's last failure. @since 0.1.0 */
@@ -140,6 +151,7 @@ ZTP_EXTERN void ztp_error_clear(void);
 
 /**
  * Free memory the library returned (strings, buffers). Accepts NULL.
+ * @param ptr memory returned by a libztp function, or NULL
  * @since 0.1.0
  */
 ZTP_EXTERN void ztp_free(void *ptr);
@@ -147,6 +159,8 @@ ZTP_EXTERN void ztp_free(void *ptr);
 /**
  * Clock source: seconds since the Unix epoch (UTC). Handles that check
  * validity windows take one, so tests can move time.
+ * @param ctx the context pointer given together with the clock
+ * @return seconds since the Unix epoch.
  * @since 0.1.0
  */
 typedef int64_t (*ztp_clock_fn)(void *ctx);
@@ -154,11 +168,19 @@ typedef int64_t (*ztp_clock_fn)(void *ctx);
 /**
  * A ready-made clock for tests and FFI callers: returns `*(int64_t *)ctx`.
  * Pass it with a pointer to an int64 that you own and keep alive.
+ * @param ctx pointer to the int64_t to return; borrowed, must outlive
+ *            every handle the clock is set on. NULL reads as 0.
+ * @return the value ctx points to, or 0 when ctx is NULL.
  * @since 0.1.0
  */
 ZTP_EXTERN int64_t ztp_clock_fixed(void *ctx);
 
-/** The system clock (`time(NULL)`); ctx is ignored. @since 0.1.0 */
+/**
+ * The system clock (`time(NULL)`).
+ * @param ctx ignored (may be NULL)
+ * @return seconds since the Unix epoch.
+ * @since 0.1.0
+ */
 ZTP_EXTERN int64_t ztp_clock_system(void *ctx);
 
 /**
@@ -166,6 +188,8 @@ ZTP_EXTERN int64_t ztp_clock_system(void *ctx);
  * NUL-terminated string borrowed for the duration of the call.
  * Called on the thread that caused the event; it must not call back into
  * the handle that emitted it.
+ * @param json the event; borrowed for the duration of the call
+ * @param ctx  the context pointer given together with the callback
  * @since 0.1.0
  */
 typedef void (*ztp_event_fn)(const char *json, void *ctx);

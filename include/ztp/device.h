@@ -53,6 +53,7 @@ ZTP_EXTERN int ztp_device_new(ztp_device **out);
 
 /**
  * Free a device handle and wipe the key material it holds. Accepts NULL.
+ * @param dev the handle, or NULL
  * @since 0.1.0
  */
 ZTP_EXTERN void ztp_device_free(ztp_device *dev);
@@ -61,6 +62,7 @@ ZTP_EXTERN void ztp_device_free(ztp_device *dev);
  * Set the device ID. Optional: by default the ID is read from the factory
  * certificate (its subject CN). When both are present they must agree, or
  * ztp_device_bootstrap() fails with #ZTP_EMISMATCH.
+ * @param dev       the handle
  * @param device_id checked with ztp_id_validate(); copied
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
  * @since 0.1.0
@@ -79,11 +81,12 @@ ZTP_EXTERN int ztp_device_set_id(ztp_device *dev, const char *device_id);
  * - `pkcs11:…` (RFC 7512): recognised and refused with #ZTP_EUNSUPPORTED in
  *   this version.
  *
+ * @param dev         the handle
  * @param key_source  a key source URI as above; borrowed for the call
  * @param cert_path   a PEM file holding the factory certificate, optionally
  *                    followed by intermediate CA certificates (leaf first);
  *                    the intermediates are sent as the `factory_chain` hint
- *                    and as the TLS client chain
+ *                    and as the TLS client chain; borrowed for the call
  * @return #ZTP_OK; #ZTP_EINVAL (malformed URI); #ZTP_EUNSUPPORTED (URI
  *         scheme); #ZTP_EIO (cannot read a file); #ZTP_EPARSE (not PEM);
  *         #ZTP_ETOOBIG; #ZTP_EMISMATCH (the key does not belong to the
@@ -100,6 +103,8 @@ ZTP_EXTERN int ztp_device_set_factory_identity(ztp_device *dev,
  * `https://host/prefix`. Endpoints are reached at BASE`/ztp/v1/<endpoint>`.
  * Only `https` is accepted; user information, query and fragment are
  * refused; a trailing `/` is dropped.
+ * @param dev the handle
+ * @param url the base URL; copied
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
  * @since 0.1.0
  */
@@ -110,6 +115,7 @@ ZTP_EXTERN int ztp_device_set_base_url(ztp_device *dev, const char *url);
  * default trust store is never used: the bundle must be set, and it is the
  * only trust anchor for the server certificate. Host name verification is
  * always on.
+ * @param dev  the handle
  * @param path copied; the file must exist and parse as 1..8 certificates
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EIO, #ZTP_EPARSE, #ZTP_ETOOBIG,
  *         #ZTP_ENOMEM.
@@ -120,6 +126,8 @@ ZTP_EXTERN int ztp_device_set_ca_file(ztp_device *dev, const char *path);
 /**
  * Set the type of the operational keys the device generates: `ec-p256`
  * (default), `ec-p384`, `ed25519`, `rsa-2048`, `rsa-3072` or `rsa-4096`.
+ * @param dev  the handle
+ * @param type the key type name; copied
  * @return #ZTP_OK, #ZTP_EINVAL (unknown type).
  * @since 0.1.0
  */
@@ -129,6 +137,7 @@ ZTP_EXTERN int ztp_device_set_key_type(ztp_device *dev, const char *type);
  * Set the state directory where credentials are kept. It is created (mode
  * 0700) when first needed; an existing directory that is writable by group
  * or others is refused when used.
+ * @param dev  the handle
  * @param path copied
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
  * @since 0.1.0
@@ -137,6 +146,7 @@ ZTP_EXTERN int ztp_device_set_state_dir(ztp_device *dev, const char *path);
 
 /**
  * Set the transport timeouts of each HTTP attempt.
+ * @param dev        the handle
  * @param connect_ms TCP + TLS connection timeout, 1..600000 ms
  * @param total_ms   whole-request timeout, 1..600000 ms (>= connect_ms)
  * @return #ZTP_OK, #ZTP_EINVAL.
@@ -153,6 +163,7 @@ ZTP_EXTERN int ztp_device_set_timeouts(ztp_device *dev, int64_t connect_ms,
  * member, that many seconds bounded by max_retry_after_ms.
  * Network failures, 408, 429 and 5xx answers are retried; other 4xx
  * answers, TLS verification failures and malformed answers are not.
+ * @param dev                the handle
  * @param max_attempts       1..100 (1: no retry)
  * @param base_delay_ms      1..3600000
  * @param max_delay_ms       base_delay_ms..3600000
@@ -167,8 +178,10 @@ ZTP_EXTERN int ztp_device_set_retry(ztp_device *dev, int max_attempts,
 /**
  * Receive one JSON event per protocol step and per HTTP attempt (see
  * ztp_device(3) for the schema). Events never contain key material.
+ * @param dev the handle
  * @param fn  callback, or NULL to stop; called on the calling thread
- * @param ctx passed to fn unchanged
+ * @param ctx passed to fn unchanged; borrowed, must outlive the handle
+ *            (or the next call of this function)
  * @return #ZTP_OK, #ZTP_EINVAL.
  * @since 0.1.0
  */
@@ -177,7 +190,10 @@ ZTP_EXTERN int ztp_device_set_event_callback(ztp_device *dev, ztp_event_fn fn,
 
 /**
  * Set the clock used for certificate validity decisions and event times.
+ * @param dev the handle
  * @param fn  clock, or NULL for the system clock
+ * @param ctx passed to fn unchanged; borrowed, must outlive the handle
+ *            (or the next call of this function)
  * @return #ZTP_OK, #ZTP_EINVAL.
  * @since 0.1.0
  */
@@ -191,7 +207,8 @@ ZTP_EXTERN int ztp_device_set_clock(ztp_device *dev, ztp_clock_fn fn,
  * the file take their defaults; the event callback and the clock are kept.
  * Relative paths in the file are relative to the file's directory. On any
  * failure the handle is left unchanged.
- * @param path the file (at most 64 KiB)
+ * @param dev  the handle
+ * @param path the file (at most 64 KiB); borrowed for the call
  * @return #ZTP_OK, #ZTP_EIO, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_EINVAL, or any
  *         code of the setters.
  * @since 0.1.0
@@ -210,6 +227,7 @@ ZTP_EXTERN int ztp_device_load_config(ztp_device *dev, const char *path);
  * reused. A certificate already received for it but not yet made current
  * (power lost between the two writes) is made current without contacting
  * the server.
+ * @param dev the handle
  * @return #ZTP_OK; #ZTP_EDENIED (refused by the server, detail carries its
  *         error code and message); #ZTP_ENETWORK (transport or TLS failure,
  *         or 5xx after the last attempt); #ZTP_ERATELIMIT (429 after the
@@ -230,6 +248,7 @@ ZTP_EXTERN int ztp_device_bootstrap(ztp_device *dev);
  * the request and the server's record in `registration.json` in the state
  * directory (ztp_device_run() registers again when the configuration no
  * longer matches it, e.g. after a firmware update).
+ * @param dev the handle
  * @return #ZTP_OK; #ZTP_EINVAL (no registration configured); #ZTP_ESTATE
  *         (no bootstrap credential, or the state directory is locked);
  *         #ZTP_EEXPIRED (the bootstrap certificate has expired); the
@@ -246,6 +265,7 @@ ZTP_EXTERN int ztp_device_register(ztp_device *dev);
  * `namespace`) is checked like a bootstrap answer, and the tenant must be
  * the one in the certificate. Stored and made current like the bootstrap
  * credential, with the same resume rules.
+ * @param dev the handle
  * @return as ztp_device_register(); #ZTP_ESTATE when neither credential
  *         is valid.
  * @since 0.1.0
@@ -260,6 +280,7 @@ ZTP_EXTERN int ztp_device_credentials(ztp_device *dev);
  * it made current. If the probe fails the old credential stays current and
  * the new one pending: the next rotate (or run) probes it again without a
  * new request.
+ * @param dev the handle
  * @return as ztp_device_credentials(); #ZTP_ESTATE (no operational
  *         credential); #ZTP_EEXPIRED (it has expired: use
  *         ztp_device_credentials() with the bootstrap certificate).
@@ -270,6 +291,7 @@ ZTP_EXTERN int ztp_device_rotate(ztp_device *dev);
 /**
  * Fetch the device's assignment with the current operational credential:
  * `{"tenant": id|null, "namespace": str|null, "policy": object|null}`.
+ * @param dev       the handle
  * @param[out] json freed with ztp_free()
  * @return as ztp_device_rotate().
  * @since 0.1.0
@@ -289,6 +311,7 @@ ZTP_EXTERN int ztp_device_assignment(ztp_device *dev, char **json);
  * `certificate_expired` (a reset) to a new bootstrap, registration and
  * credentials; `device_state` (not claimed yet) to nothing. Safe to run at
  * any time and after any interruption.
+ * @param dev         the handle
  * @param[out] report if not NULL, `{"actions": ["bootstrap", …]}` (the
  *             operations performed), freed with ztp_free()
  * @return #ZTP_OK or the code of the first operation that failed.
@@ -306,6 +329,7 @@ ZTP_EXTERN int ztp_device_run(ztp_device *dev, char **report);
  * certificate DER, lowercase hex) and R is the last registration sent
  * (`{"device_type","firmware_version","capabilities"}`). Does not contact
  * the server.
+ * @param dev       the handle
  * @param[out] json freed with ztp_free()
  * @return #ZTP_OK, #ZTP_EINVAL (no state directory), #ZTP_EIO, #ZTP_EPARSE
  *         (corrupt manifest or credential files), #ZTP_EMISMATCH (manifest

@@ -88,6 +88,7 @@ ZTP_EXTERN int ztp_policy_new(ztp_policy **out);
 
 /**
  * Destroy a handle. Accepts NULL. No other call may be running on it.
+ * @param p the handle, or NULL
  * @since 0.1.0
  */
 ZTP_EXTERN void ztp_policy_free(ztp_policy *p);

@@ -40,10 +40,15 @@ typedef struct ztp_store ztp_store;
  * @since 0.1.0
  */
 #define ZTP_STATE_MANUFACTURED "manufactured"
+/** @copydoc ZTP_STATE_MANUFACTURED */
 #define ZTP_STATE_BOOTSTRAPPED "bootstrapped"
+/** @copydoc ZTP_STATE_MANUFACTURED */
 #define ZTP_STATE_REGISTERED "registered"
+/** @copydoc ZTP_STATE_MANUFACTURED */
 #define ZTP_STATE_ACTIVE "active"
+/** @copydoc ZTP_STATE_MANUFACTURED */
 #define ZTP_STATE_RESET "reset"
+/** @copydoc ZTP_STATE_MANUFACTURED */
 #define ZTP_STATE_REVOKED "revoked"
 
 /**
@@ -56,12 +61,17 @@ typedef struct ztp_store ztp_store;
  */
 ZTP_EXTERN int ztp_store_open(ztp_store **out, const char *uri);
 
-/** Close a store and free the handle. Accepts NULL. @since 0.1.0 */
+/**
+ * Close a store and free the handle. Accepts NULL.
+ * @param store the handle, or NULL
+ * @since 0.1.0
+ */
 ZTP_EXTERN void ztp_store_free(ztp_store *store);
 
 /**
  * Record a manufactured device in state `manufactured`.
- * @param device_id    validated with ztp_id_validate()
+ * @param store        the handle
+ * @param device_id    validated with ztp_id_validate(); borrowed for the call
  * @param fingerprint  SHA-256 of the factory certificate DER, 64 lowercase hex
  * @param model,batch  free text (printable UTF-8, at most 128 bytes), or NULL
  * @param manufactured_at seconds since the epoch
@@ -76,6 +86,8 @@ ZTP_EXTERN int ztp_store_device_add(ztp_store *store, const char *device_id,
  * A device record as JSON: `{"device_id","fingerprint","model","batch",
  * "manufactured_at","state","tenant"(or null),"info"(object or null),
  * "updated_at"}`.
+ * @param store     the handle
+ * @param device_id the device; borrowed for the call
  * @param[out] json freed with ztp_free()
  * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
@@ -85,6 +97,8 @@ ZTP_EXTERN int ztp_store_device_get(ztp_store *store, const char *device_id,
 
 /**
  * Compare-and-set a device's state and tenant in one atomic step.
+ * @param store          the handle
+ * @param device_id      the device; borrowed for the call
  * @param expected_state the state the device must be in now, or NULL for any
  * @param new_state      one of the ZTP_STATE_* names
  * @param tenant         validated tenant ID, or NULL to clear the binding
@@ -101,6 +115,9 @@ ZTP_EXTERN int ztp_store_device_set_state(ztp_store *store,
 /**
  * Attach registration information (a JSON object, at most 8 KiB and 14
  * levels deep) to a device, replacing any earlier information.
+ * @param store     the handle
+ * @param device_id the device; borrowed for the call
+ * @param info_json the JSON object, NUL-terminated; borrowed for the call
  * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_EINVAL,
  *         #ZTP_ESTORE.
  * @since 0.1.0
@@ -111,7 +128,10 @@ ZTP_EXTERN int ztp_store_device_set_info(ztp_store *store,
 
 /**
  * Set (or replace) the hash of a device's one-time claim code.
- * @param hash,len the hash (1..64 bytes); the code itself is never stored
+ * @param store     the handle
+ * @param device_id the device; borrowed for the call
+ * @param hash,len  the hash (1..64 bytes), borrowed for the call; the code
+ *                  itself is never stored
  * @return #ZTP_OK, #ZTP_ENOTFOUND (no such device), #ZTP_EINVAL,
  *         #ZTP_ESTORE.
  * @since 0.1.0
@@ -123,6 +143,11 @@ ZTP_EXTERN int ztp_store_claim_set(ztp_store *store, const char *device_id,
  * Atomically consume a claim: if the device's stored claim hash equals
  * hash (compared in constant time), delete it, bind the device to tenant and
  * move it to state `active`.
+ * @param store     the handle
+ * @param device_id the device; borrowed for the call
+ * @param hash,len  the hash of the presented claim code (1..64 bytes);
+ *                  borrowed for the call
+ * @param tenant    the tenant to bind the device to; borrowed for the call
  * @return #ZTP_OK, #ZTP_ENOTFOUND (no device or no pending claim),
  *         #ZTP_EMISMATCH (hash differs), #ZTP_ESTATE (device revoked),
  *         #ZTP_ESTORE.
@@ -135,6 +160,7 @@ ZTP_EXTERN int ztp_store_claim_take(ztp_store *store, const char *device_id,
 /**
  * Record an issued certificate. Called before the certificate is returned
  * to anyone.
+ * @param store       the handle
  * @param serial      lowercase hex without leading zeros, at most 40 digits
  * @param device_id   the device it names (NULL for CA certificates)
  * @param profile     "factory", "bootstrap", "operational", "ca", …
@@ -153,6 +179,8 @@ ZTP_EXTERN int ztp_store_cert_add(ztp_store *store, const char *serial,
  * A certificate record as JSON: `{"serial","device_id","profile",
  * "not_before","not_after","fingerprint","issued_at","revoked"(bool),
  * "revoked_at","reason"}` (revoked_at and reason null until revoked).
+ * @param store     the handle
+ * @param serial    lowercase hex without leading zeros; borrowed for the call
  * @param[out] json freed with ztp_free()
  * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
@@ -163,8 +191,10 @@ ZTP_EXTERN int ztp_store_cert_get(ztp_store *store, const char *serial,
 /**
  * Revoke a certificate. Revoking an already revoked one keeps the first
  * time and reason and returns #ZTP_OK.
- * @param when seconds since the epoch, not negative
+ * @param store  the handle
+ * @param serial lowercase hex without leading zeros; borrowed for the call
  * @param reason an RFC 5280 CRLReason code (0..10 except 7)
+ * @param when   seconds since the epoch, not negative
  * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
  */
@@ -174,6 +204,12 @@ ZTP_EXTERN int ztp_store_cert_revoke(ztp_store *store, const char *serial,
 /**
  * Revoke every unrevoked certificate of a device whose profile is in the
  * comma-separated list (NULL: all profiles).
+ * @param store      the handle
+ * @param device_id  the device; borrowed for the call
+ * @param profiles   comma-separated profile names, or NULL for all;
+ *                   borrowed for the call
+ * @param reason     an RFC 5280 CRLReason code (0..10 except 7)
+ * @param when       seconds since the epoch, not negative
  * @param[out] count number revoked (may be NULL)
  * @return #ZTP_OK, #ZTP_ENOTFOUND (no such device), #ZTP_EINVAL,
  *         #ZTP_ESTORE.
@@ -187,6 +223,7 @@ ZTP_EXTERN int ztp_store_device_revoke_certs(ztp_store *store,
 /**
  * Revoked certificates as a JSON array of `{"serial","revoked_at","reason"}`,
  * ordered by serial as a number (for CRLs).
+ * @param store     the handle
  * @param[out] json freed with ztp_free()
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
@@ -196,6 +233,8 @@ ZTP_EXTERN int ztp_store_revoked_list(ztp_store *store, char **json);
 /**
  * A device's certificates as a JSON array of certificate records (see
  * ztp_store_cert_get()), oldest first.
+ * @param store     the handle
+ * @param device_id the device; borrowed for the call
  * @param[out] json freed with ztp_free()
  * @return #ZTP_OK, #ZTP_ENOTFOUND (no such device), #ZTP_EINVAL,
  *         #ZTP_ESTORE.
@@ -206,6 +245,8 @@ ZTP_EXTERN int ztp_store_device_certs(ztp_store *store, const char *device_id,
 
 /**
  * Number of certificates recorded.
+ * @param store    the handle
+ * @param[out] out the count
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
  */
@@ -215,7 +256,11 @@ ZTP_EXTERN int ztp_store_cert_count(ztp_store *store, uint64_t *out);
  * Consume a single-use challenge ID: records it until expires_at and drops
  * records that expired before now.
  * A record stays until its expires_at has passed (expires_at < now).
- * @param id,len opaque challenge identifier (1..64 bytes)
+ * @param store      the handle
+ * @param id,len     opaque challenge identifier (1..64 bytes); borrowed for
+ *                   the call
+ * @param expires_at seconds since the epoch until which the ID is kept
+ * @param now        the current time, seconds since the epoch
  * @return #ZTP_OK the first time, #ZTP_EREPLAY if already used,
  *         #ZTP_EEXPIRED if expires_at < now, #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
@@ -228,6 +273,8 @@ ZTP_EXTERN int ztp_store_challenge_use(ztp_store *store, const uint8_t *id,
  * Append an event (a JSON object, at most 8 KiB and 14 levels deep) to the
  * append-only log,
  * stamped with the store clock.
+ * @param store the handle
+ * @param json  the event, NUL-terminated; borrowed for the call
  * @return #ZTP_OK, #ZTP_EPARSE (not a JSON object), #ZTP_ETOOBIG,
  *         #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
@@ -239,6 +286,7 @@ ZTP_EXTERN int ztp_store_event_append(ztp_store *store, const char *json);
  * treated as #ZTP_STORE_EVENT_LIST_MAX), as a JSON array of
  * `{"seq":N,"at":T,"event":{…}}`, oldest first. Sequence numbers start at
  * 1 and are never reused; events cannot be changed or deleted.
+ * @param store the handle
  * @param after 0 for the first page, else the last seq already seen
  * @param max   at least 1
  * @param[out] json freed with ztp_free()
@@ -250,7 +298,10 @@ ZTP_EXTERN int ztp_store_event_list(ztp_store *store, int64_t after,
 
 /**
  * Next value of a named monotonic counter (first value 1), e.g. CRL numbers.
- * @param name validated like an identifier (ztp_id_validate())
+ * @param store    the handle
+ * @param name     validated like an identifier (ztp_id_validate()); borrowed
+ *                 for the call
+ * @param[out] out the counter's new value
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ETOOBIG (counter exhausted at
  *         INT64_MAX), #ZTP_ESTORE.
  * @since 0.1.0
@@ -261,9 +312,10 @@ ZTP_EXTERN int ztp_store_counter_next(ztp_store *store, const char *name,
 /**
  * Set the clock that stamps `updated_at`, `issued_at` and event times.
  * Configure it before the handle is shared between threads.
- * @param fn  clock function, or NULL for the system clock
- * @param ctx passed to fn; borrowed until the clock is replaced or the store
- *            freed
+ * @param store the handle
+ * @param fn    clock function, or NULL for the system clock
+ * @param ctx   passed to fn; borrowed until the clock is replaced or the
+ *              store freed
  * @return #ZTP_OK or #ZTP_EINVAL (store NULL).
  * @since 0.1.0
  */
@@ -344,38 +396,55 @@ typedef struct ztp_store_backend {
 	/** Release ctx; called once by ztp_store_free(). May be NULL. */
 	void (*close)(void *ctx);
 
+	/** Backs ztp_store_device_add(). */
 	int (*device_add)(void *ctx, const char *device_id,
 			  const char *fingerprint, const char *model,
 			  const char *batch, int64_t manufactured_at,
 			  int64_t now);
+	/** Backs ztp_store_device_get(). */
 	int (*device_get)(void *ctx, const char *device_id, char **json);
+	/** Backs ztp_store_device_set_state(). */
 	int (*device_set_state)(void *ctx, const char *device_id,
 				const char *expected_state,
 				const char *new_state, const char *tenant,
 				int64_t now);
+	/** Backs ztp_store_device_set_info(). */
 	int (*device_set_info)(void *ctx, const char *device_id,
 			       const char *info_json, int64_t now);
+	/** Backs ztp_store_claim_set(). */
 	int (*claim_set)(void *ctx, const char *device_id, const uint8_t *hash,
 			 size_t len);
+	/** Backs ztp_store_claim_take(). */
 	int (*claim_take)(void *ctx, const char *device_id, const uint8_t *hash,
 			  size_t len, const char *tenant, int64_t now);
+	/** Backs ztp_store_cert_add(). */
 	int (*cert_add)(void *ctx, const char *serial, const char *device_id,
 			const char *profile, int64_t not_before,
 			int64_t not_after, const char *fingerprint,
 			int64_t now);
+	/** Backs ztp_store_cert_get(). */
 	int (*cert_get)(void *ctx, const char *serial, char **json);
+	/** Backs ztp_store_cert_revoke(). */
 	int (*cert_revoke)(void *ctx, const char *serial, int reason,
 			   int64_t when);
+	/** Backs ztp_store_device_revoke_certs(). */
 	int (*device_revoke_certs)(void *ctx, const char *device_id,
 				   const char *profiles, int reason,
 				   int64_t when, uint64_t *count);
+	/** Backs ztp_store_revoked_list(). */
 	int (*revoked_list)(void *ctx, char **json);
+	/** Backs ztp_store_device_certs(). */
 	int (*device_certs)(void *ctx, const char *device_id, char **json);
+	/** Backs ztp_store_cert_count(). */
 	int (*cert_count)(void *ctx, uint64_t *out);
+	/** Backs ztp_store_challenge_use(). */
 	int (*challenge_use)(void *ctx, const uint8_t *id, size_t len,
 			     int64_t expires_at, int64_t now);
+	/** Backs ztp_store_event_append(). */
 	int (*event_append)(void *ctx, const char *json, int64_t now);
+	/** Backs ztp_store_event_list(). */
 	int (*event_list)(void *ctx, int64_t after, size_t max, char **json);
+	/** Backs ztp_store_counter_next(). */
 	int (*counter_next)(void *ctx, const char *name, uint64_t *out);
 } ztp_store_backend;
 

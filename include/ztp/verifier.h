@@ -79,6 +79,7 @@ ZTP_EXTERN int ztp_verifier_new(ztp_verifier **out);
  * Free a verifier, wiping its challenge secret. Accepts NULL. A CA or store
  * that was passed in with ztp_verifier_set_ca() / ztp_verifier_set_store()
  * is not freed; those opened by ztp_verifier_load_config() are.
+ * @param v the handle, or NULL
  * @since 0.1.0
  */
 ZTP_EXTERN void ztp_verifier_free(ztp_verifier *v);
@@ -90,6 +91,7 @@ ZTP_EXTERN void ztp_verifier_free(ztp_verifier *v);
  * the directory of the configuration file. The device CA and the store it
  * names are opened and owned by the verifier.
  * On failure the handle may be partly configured: free it.
+ * @param v    the handle
  * @param path borrowed for the call; the file is at most 1 MiB
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EIO, #ZTP_EPARSE, #ZTP_ETOOBIG,
  *         #ZTP_ESTATE (already configured from a file), and the codes of
@@ -103,6 +105,7 @@ ZTP_EXTERN int ztp_verifier_load_config(ztp_verifier *v, const char *path);
  * Set the manufacturer trust anchors (replacing earlier ones): 1 to 256
  * PEM certificates. Factory certificates must chain to one of them. They
  * are parsed and indexed once here.
+ * @param v       the handle
  * @param pem,len borrowed for the call
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_ENOMEM,
  *         #ZTP_ECRYPTO.
@@ -118,6 +121,7 @@ ZTP_EXTERN int ztp_verifier_set_trust_anchors(ztp_verifier *v, const char *pem,
  * against the certificate that issued the factory certificate in the
  * validated chain. They also serve as path-building hints; they are never
  * trust anchors.
+ * @param v       the handle
  * @param pem,len borrowed for the call
  * @return as ztp_verifier_set_trust_anchors().
  * @par Thread safety: configuration call.
@@ -128,6 +132,7 @@ ZTP_EXTERN int ztp_verifier_set_issuers(ztp_verifier *v, const char *pem,
 
 /**
  * Set the device CA that issues bootstrap certificates.
+ * @param v  the handle
  * @param ca a loaded CA handle; borrowed: it must outlive the verifier.
  *           Its store should be the verifier's store.
  * @return #ZTP_OK or #ZTP_EINVAL.
@@ -138,6 +143,7 @@ ZTP_EXTERN int ztp_verifier_set_ca(ztp_verifier *v, ztp_ca *ca);
 
 /**
  * Set the registry store (devices, single-use challenges, event log).
+ * @param v     the handle
  * @param store borrowed: it must outlive the verifier
  * @return #ZTP_OK or #ZTP_EINVAL.
  * @par Thread safety: configuration call.
@@ -147,6 +153,7 @@ ZTP_EXTERN int ztp_verifier_set_store(ztp_verifier *v, ztp_store *store);
 
 /**
  * Set the lifetime of bootstrap certificates.
+ * @param v       the handle
  * @param seconds 60..86400 (the `bootstrap` profile's maximum)
  * @return #ZTP_OK or #ZTP_EINVAL.
  * @par Thread safety: configuration call.
@@ -157,6 +164,7 @@ ZTP_EXTERN int ztp_verifier_set_bootstrap_lifetime(ztp_verifier *v,
 
 /**
  * Set the lifetime of operational certificates (`credentials`, `rotate`).
+ * @param v       the handle
  * @param seconds 3600..315360000 (10 years); the default is the
  *        `operational` profile's (365 days)
  * @return #ZTP_OK or #ZTP_EINVAL.
@@ -181,6 +189,7 @@ ZTP_EXTERN int ztp_verifier_set_operational_lifetime(ztp_verifier *v,
  * endpoint answers, and by ztp_verifier_maintain() — but authentication
  * refuses a certificate past its overlap whether or not that has
  * happened yet.
+ * @param v       the handle
  * @param seconds 0..#ZTP_VERIFIER_MAX_ROTATION_OVERLAP; 0 ends the old
  *        certificate's validity as soon as the new one is issued;
  *        default #ZTP_VERIFIER_DEFAULT_ROTATION_OVERLAP
@@ -194,6 +203,7 @@ ZTP_EXTERN int ztp_verifier_set_rotation_overlap(ztp_verifier *v,
 /**
  * Set the clock-skew leeway: certificate validity windows and challenge
  * lifetimes are widened by this many seconds on both ends.
+ * @param v       the handle
  * @param seconds 0..3600
  * @return #ZTP_OK or #ZTP_EINVAL.
  * @par Thread safety: configuration call.
@@ -203,6 +213,7 @@ ZTP_EXTERN int ztp_verifier_set_clock_leeway(ztp_verifier *v, int64_t seconds);
 
 /**
  * Set how long a challenge stays valid after it was issued.
+ * @param v       the handle
  * @param seconds 10..3600
  * @return #ZTP_OK or #ZTP_EINVAL.
  * @par Thread safety: configuration call.
@@ -213,6 +224,7 @@ ZTP_EXTERN int ztp_verifier_set_challenge_ttl(ztp_verifier *v, int64_t seconds);
 /**
  * Set the largest number of intermediate CA certificates allowed between a
  * factory certificate and its trust anchor.
+ * @param v     the handle
  * @param depth 0..8
  * @return #ZTP_OK or #ZTP_EINVAL.
  * @par Thread safety: configuration call.
@@ -223,6 +235,7 @@ ZTP_EXTERN int ztp_verifier_set_max_chain_depth(ztp_verifier *v, int depth);
 /**
  * Set the key types accepted in CSRs: a comma-separated list of `ec-p256`,
  * `ec-p384`, `ed25519` and `rsa-N` (RSA of at least N bits, N >= 2048).
+ * @param v    the handle
  * @param spec borrowed for the call
  * @return #ZTP_OK or #ZTP_EINVAL (the policy is then unchanged).
  * @par Thread safety: configuration call.
@@ -232,6 +245,7 @@ ZTP_EXTERN int ztp_verifier_set_key_policy(ztp_verifier *v, const char *spec);
 
 /**
  * Set the request body size limit; larger bodies get `request_too_large`.
+ * @param v     the handle
  * @param bytes 1024..1048576
  * @return #ZTP_OK or #ZTP_EINVAL.
  * @par Thread safety: configuration call.
@@ -241,6 +255,7 @@ ZTP_EXTERN int ztp_verifier_set_max_request_size(ztp_verifier *v, size_t bytes);
 
 /**
  * Configure a token bucket.
+ * @param v      the handle
  * @param scope  `"device"` (one bucket per device ID for `challenge` and
  *               `bootstrap`, in a table of at most 4096 buckets),
  *               `"lifecycle"` (one bucket per device for `register`,
@@ -261,6 +276,7 @@ ZTP_EXTERN int ztp_verifier_set_rate_limit(ztp_verifier *v, const char *scope,
 /**
  * Set the secret that authenticates challenges. Every verifier instance
  * that serves the same devices must share it.
+ * @param v the handle
  * @param secret,len at least #ZTP_VERIFIER_HMAC_MIN and at most 1024
  *                   bytes; copied
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
@@ -273,6 +289,7 @@ ZTP_EXTERN int ztp_verifier_set_hmac_secret(ztp_verifier *v,
 /**
  * Replace the clock used for challenges, validity checks, rate limits and
  * events.
+ * @param v    the handle
  * @param fn   the clock, or NULL for the system clock
  * @param ctx  passed to fn; borrowed, must outlive the handle
  * @return #ZTP_OK or #ZTP_EINVAL.
@@ -285,8 +302,10 @@ ZTP_EXTERN int ztp_verifier_set_clock(ztp_verifier *v, ztp_clock_fn fn,
 
 /**
  * Receive one JSON event per decision (see ztp-protocol(7), "Events").
+ * @param v    the handle
  * @param fn   the callback, or NULL to stop
- * @param ctx  passed to fn; borrowed
+ * @param ctx  passed to fn; borrowed, must outlive the handle (or the
+ *             next call of this function)
  * @return #ZTP_OK or #ZTP_EINVAL.
  * @par Thread safety: configuration call; fn is called on the thread that
  *      handles the request and must not call back into the verifier.
@@ -297,6 +316,7 @@ ZTP_EXTERN int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn,
 
 /**
  * Serve one request.
+ * @param v                 a configured handle
  * @param[out] http_status    the HTTP status to send (200, 4xx, 5xx)
  * @param[out] response_json  the response body, freed with ztp_free();
  *                            an error response is
@@ -312,7 +332,8 @@ ZTP_EXTERN int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn,
  *                       borrowed for the call. body may be NULL when
  *                       body_len is 0.
  * @param peer_cert_pem,peer_cert_len  the PEM certificate the client
- *                       presented in the TLS handshake, or NULL/0
+ *                       presented in the TLS handshake, or NULL/0;
+ *                       borrowed for the call
  * @return #ZTP_OK whenever a response was produced, including an error
  *         response; #ZTP_EINVAL for invalid arguments and #ZTP_ENOMEM when
  *         not even an error response could be built (then no output is
@@ -332,14 +353,17 @@ ZTP_EXTERN int ztp_verifier_handle(ztp_verifier *v, int *http_status,
  * limit, the validity window with the leeway, basicConstraints CA:FALSE,
  * keyUsage digitalSignature, extendedKeyUsage clientAuth and the device ID
  * in the subject (see ztp-verify(1), `check-cert`).
+ * @param v the handle
  * @param[out] result_json  when a decision was made (accepted or
  *             rejected): `{"result":"accepted","device_id":…,
  *             "fingerprint":…,"not_before":…,"not_after":…,"depth":N}` or
  *             `{"result":"rejected","code":"…","message":"…"}`; freed with
  *             ztp_free(). May be NULL if not wanted.
- * @param cert_pem,cert_len            the certificate (one PEM block)
+ * @param cert_pem,cert_len            the certificate (one PEM block);
+ *             borrowed for the call
  * @param untrusted_pem,untrusted_len  0 to 8 PEM certificates that may
- *             help build the path (never trusted), or NULL/0
+ *             help build the path (never trusted), or NULL/0; borrowed
+ *             for the call
  * @param at_time  the time to check at (seconds since the epoch), or 0 for
  *             the verifier's clock
  * @return #ZTP_OK when accepted; when rejected the code of the failed
@@ -361,12 +385,16 @@ ZTP_EXTERN int ztp_verifier_check_cert(ztp_verifier *v, char **result_json,
  * ID it names to be device_id, stores the device with the certificate's
  * SHA-256 fingerprint, and sets a fresh one-time claim code of which only
  * the SHA-256 hash is stored.
+ * @param v the handle
  * @param[out] claim_code  the claim code, 160 random bits as 8 groups of 4
  *             base32 characters (`ABCD-EFGH-…`), freed with ztp_free();
  *             it is shown once and cannot be recovered
- * @param device_id        validated with ztp_id_validate()
- * @param cert_pem,cert_len the factory certificate
- * @param model,batch      free text or NULL (see ztp_store_device_add())
+ * @param device_id        validated with ztp_id_validate(); borrowed for
+ *                         the call
+ * @param cert_pem,cert_len the factory certificate (PEM); borrowed for the
+ *                         call
+ * @param model,batch      free text or NULL (see ztp_store_device_add());
+ *                         borrowed for the call
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (no store), #ZTP_EMISMATCH
  *         (the certificate names another device), #ZTP_EEXISTS, the codes
  *         of ztp_verifier_check_cert(), #ZTP_ESTORE, #ZTP_ENOMEM.
@@ -385,8 +413,12 @@ ZTP_EXTERN int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
  * time; case, `-` and spaces in it are ignored. Attempts are rate-limited
  * per device (5, then one a minute) and overall (100 a second).
  * Emits a `claim` event.
- * @param device_id,tenant validated with ztp_id_validate()
- * @param claim_code       as printed at enrollment
+ * @param v the handle
+ * @param device_id        validated with ztp_id_validate(); borrowed for
+ *                         the call
+ * @param claim_code       as printed at enrollment; borrowed for the call
+ * @param tenant           validated with ztp_id_validate(); borrowed for
+ *                         the call
  * @return #ZTP_OK, #ZTP_EINVAL (malformed argument or code), #ZTP_ENOTFOUND
  *         (no such device, or no pending claim: already claimed),
  *         #ZTP_EMISMATCH (wrong code), #ZTP_ESTATE (device revoked; or no
@@ -403,7 +435,9 @@ ZTP_EXTERN int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
  * affiliationChanged), and give it a fresh claim code for its next owner.
  * The device bootstraps again with its factory certificate. Repeating a
  * reset that failed part-way is safe. Emits a `reset` event.
+ * @param v the handle
  * @param[out] claim_code the new code, freed with ztp_free(); shown once
+ * @param device_id       the device; borrowed for the call
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOTFOUND, #ZTP_ESTATE (device revoked,
  *         or changed state concurrently; or no store), #ZTP_ESTORE,
  *         #ZTP_ENOMEM.
@@ -418,6 +452,8 @@ ZTP_EXTERN int ztp_verifier_reset(ztp_verifier *v, char **claim_code,
  * `device_blocked` from then on, the tenant binding is cleared) and every
  * certificate recorded for it revoked (reason privilegeWithdrawn).
  * Idempotent. Emits a `revoke` event.
+ * @param v         the handle
+ * @param device_id the device; borrowed for the call
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOTFOUND, #ZTP_ESTATE (no store),
  *         #ZTP_ESTORE.
  * @par Thread safety: safe on a configured handle.
@@ -433,6 +469,7 @@ ZTP_EXTERN int ztp_verifier_revoke(ztp_verifier *v, const char *device_id);
  * log. Needs no thread: call it from a timer, a cron job (`ztp-verify
  * maintain`) or before publishing a CRL; the `crl` endpoint calls it
  * itself. Each revocation is dated the end of the overlap.
+ * @param v the handle
  * @param[out] revoked number of certificates revoked by this call (may be
  *             NULL)
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (no store), #ZTP_ESTORE,
@@ -448,6 +485,7 @@ ZTP_EXTERN int ztp_verifier_maintain(ztp_verifier *v, uint64_t *revoked);
  * Counters since the handle was created, as JSON:
  * `{"requests":N,"challenges":N,"bootstraps":N,"accepted":N,"rejected":N,
  * "rejected_by_code":{"<code>":N,…}}`.
+ * @param v the handle
  * @param[out] json freed with ztp_free()
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
  * @par Thread safety: safe.
