@@ -22,35 +22,87 @@
 #include "policy/index.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/*
+ * Two forms of the same trie.
+ *
+ * While resources are added, the trie is a tree of separately allocated
+ * build nodes (bnode), one per distinct path, literal children in an
+ * open-addressing table.
+ *
+ * ztp__pindex_finish() then compiles it into one read-only block (the
+ * arena) addressed by 32-bit offsets, in which identical subtrees are stored
+ * once. Policies written per tenant repeat the same rules under each
+ * tenant's own level, so everything below those levels collapses into one
+ * shared subtree that stays in cache however many tenants there are; only
+ * the table of tenant levels grows with the fleet. Statement indexes are
+ * stored relative to the lowest statement of their subtree and each edge
+ * carries the difference, so shared subtrees still name their own
+ * statements: a walk adds the edges' deltas as it goes down.
+ */
+typedef struct ztp__bnode bnode;
 
 /* A literal child with its hash, so that probing the table touches no
  * node but the one that matches. */
-typedef struct kslot {
+typedef struct bslot {
 	uint32_t hash;
-	ztp__pnode *node;
-} kslot;
+	bnode *node;
+} bslot;
 
-/* Fields in the order a walk reads them, so that a node with a short label
- * costs one cache line: the literal table and its size, the label's length
- * and last word (labels of up to 8 bytes are compared through it alone),
- * the summaries, then the other children. */
-struct ztp__pnode {
-	kslot *kids;   /* literal children, open addressing */
+struct ztp__bnode {
+	bslot *kids;   /* literal children, open addressing */
 	uint32_t kcap; /* 0 or a power of two */
-	uint32_t label_len;
-	uint64_t tail;	 /* last word of the label, as level_hash() reads it */
+	uint32_t nkids;
 	uint8_t term[2]; /* actions with a resource ending here, per effect */
 	uint8_t sub[2];	 /* same, for this node and everything below */
-	uint8_t nvars;	 /* variable children, to skip their loop */
-	uint32_t nkids;
-	ztp__pnode *plus;
-	ztp__pnode *hash;
-	uint32_t
-	    *first; /* [effect * NACT + action]: lowest statement, or NULL */
-	ztp__pnode *var[ZTP__VAR_COUNT];
-	char label[]; /* literal level, NUL-terminated ("" if none) */
+	uint32_t lo;	 /* lowest statement in the subtree, or NONE */
+	uint32_t id;	 /* identity of the subtree once compiled */
+	bnode *plus;
+	bnode *hash;
+	bnode *var[ZTP__VAR_COUNT];
+	uint32_t *first; /* [effect * NACT + action]: lowest statement */
+	uint64_t tail;	 /* last word of the label, as level_hash() reads it */
+	uint32_t label_len;
+	char label[]; /* literal level ("" if none) */
 };
+
+/* The compiled form. Offset 0 is never a node, so it means "none". */
+typedef struct pedge {
+	uint32_t node;	/* offset of the child, 0 if none */
+	uint32_t delta; /* added to the statement indexes below it */
+} pedge;
+
+/* One cache line per node (nodes start on 64-byte boundaries). */
+typedef struct pnode {
+	uint8_t term[2];
+	uint8_t sub[2];
+	uint8_t nvars; /* variable children, to skip their loop */
+	uint8_t pad0[3];
+	uint32_t kmask; /* literal table capacity - 1 */
+	uint32_t kids;	/* offset of the literal table, 0 if none */
+	uint32_t first; /* offset of the statement indexes, 0 if none */
+	pedge plus;
+	pedge hash;
+	pedge var[ZTP__VAR_COUNT];
+	uint32_t pad1;
+} pnode;
+
+/* A literal table is kmask + 1 tags (the level's hash with TAG_BIT set, 0
+ * for an empty slot), padded to 8 bytes, then as many entries: a probe
+ * reads the dense tags and only the matching entry. */
+#define TAG_BIT 0x80000000u
+typedef struct pent {
+	uint64_t tail;	/* last 1..8 bytes of the label */
+	uint32_t len;	/* label length, DOLLAR_BIT if it starts with '$' */
+	uint32_t node;	/* offset of the child */
+	uint32_t delta; /* as in pedge */
+	uint32_t label; /* offset of the label's bytes (labels over 8 bytes) */
+} pent;
+#define DOLLAR_BIT 0x80000000u
+#define LEN_MASK 0x7fffffffu
+#define NODE_ALIGN 64u
 
 static const char *const var_names[ZTP__VAR_COUNT] = {"${device}", "${tenant}",
 						      "${client_id}"};
@@ -287,21 +339,19 @@ int ztp__presource_check(const char *r, size_t len, const char *what)
 
 /* -------------------------------------------------------------------- build */
 
-static ztp__pnode *node_new(ztp__pindex *x, const char *label, size_t len)
+static bnode *node_new(const char *label, size_t len)
 {
-	ztp__pnode *n = ztp__calloc(1, sizeof(*n) + len + 1);
+	bnode *n = ztp__calloc(1, sizeof(*n) + len + 1);
 
 	if (n) {
 		memcpy(n->label, label, len);
 		n->label_len = (uint32_t)len;
 		(void)level_hash(label, len, &n->tail);
-		x->nodes++;
-		x->bytes += sizeof(*n) + len + 1;
 	}
 	return n;
 }
 
-static void node_free(ztp__pnode *n)
+static void node_free(bnode *n)
 {
 	uint32_t i;
 	int v;
@@ -322,18 +372,16 @@ static void node_free(ztp__pnode *n)
 int ztp__pindex_init(ztp__pindex *x)
 {
 	memset(x, 0, sizeof(*x));
-	x->root = node_new(x, "", 0);
-	return x->root ? ZTP_OK : ZTP_ENOMEM;
+	x->build = node_new("", 0);
+	return x->build ? ZTP_OK : ZTP_ENOMEM;
 }
 
 void ztp__pindex_free(ztp__pindex *x)
 {
 	if (!x)
 		return;
-	if (x->arena)
-		free(x->arena);
-	else
-		node_free(x->root);
+	free(x->arena);
+	node_free(x->build);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -349,8 +397,8 @@ static inline bool same_words(const char *a, const char *b, size_t n)
 	return true;
 }
 
-static inline ztp__pnode *kid_find(const ztp__pnode *n, const char *s,
-				   size_t len, uint32_t h, uint64_t tail)
+static bnode *bkid_find(const bnode *n, const char *s, size_t len, uint32_t h,
+			uint64_t tail)
 {
 	uint32_t mask, i;
 
@@ -358,8 +406,8 @@ static inline ztp__pnode *kid_find(const ztp__pnode *n, const char *s,
 		return NULL;
 	mask = n->kcap - 1;
 	for (i = h & mask;; i = (i + 1) & mask) {
-		const kslot *k = &n->kids[i];
-		const ztp__pnode *c = k->node;
+		const bslot *k = &n->kids[i];
+		const bnode *c = k->node;
 
 		if (!c)
 			return NULL;
@@ -369,7 +417,7 @@ static inline ztp__pnode *kid_find(const ztp__pnode *n, const char *s,
 	}
 }
 
-static void kid_place(kslot *tab, uint32_t cap, uint32_t h, ztp__pnode *k)
+static void kid_place(bslot *tab, uint32_t cap, uint32_t h, bnode *k)
 {
 	uint32_t i, mask = cap - 1;
 
@@ -380,15 +428,15 @@ static void kid_place(kslot *tab, uint32_t cap, uint32_t h, ztp__pnode *k)
 }
 
 /* Keep the load factor at or below 3/4 so that probes always end. */
-static int kids_grow(ztp__pindex *x, ztp__pnode *n)
+static int kids_grow(bnode *n)
 {
 	uint32_t cap, i;
-	kslot *tab;
+	bslot *tab;
 
 	if ((uint64_t)(n->nkids + 1) * 4 <= (uint64_t)n->kcap * 3)
 		return ZTP_OK;
 	cap = n->kcap ? n->kcap * 2 : 2;
-	if (cap < n->kcap)
+	if (cap < n->kcap || cap > TAG_BIT)
 		return ztp__err(ZTP_ETOOBIG, "policy: too many topic levels");
 	tab = ztp__calloc(cap, sizeof(*tab));
 	if (!tab)
@@ -396,18 +444,16 @@ static int kids_grow(ztp__pindex *x, ztp__pnode *n)
 	for (i = 0; i < n->kcap; i++)
 		if (n->kids[i].node)
 			kid_place(tab, cap, n->kids[i].hash, n->kids[i].node);
-	x->bytes += ((size_t)cap - n->kcap) * sizeof(*tab);
 	free(n->kids);
 	n->kids = tab;
 	n->kcap = cap;
 	return ZTP_OK;
 }
 
-static int child_get(ztp__pnode **out, ztp__pindex *x, ztp__pnode *n,
-		     const char *l, size_t len)
+static int child_get(bnode **out, bnode *n, const char *l, size_t len)
 {
-	ztp__pnode **slot = NULL;
-	ztp__pnode *k;
+	bnode **slot = NULL;
+	bnode *k;
 	uint64_t tail;
 	uint32_t h;
 	int v = -1, rc = ZTP_OK;
@@ -420,19 +466,17 @@ static int child_get(ztp__pnode **out, ztp__pindex *x, ztp__pnode *n,
 		slot = &n->var[v];
 	if (slot) {
 		if (!*slot) {
-			*slot = node_new(x, "", 0);
+			*slot = node_new("", 0);
 			ZTP_ENSURE(*slot, ZTP_ENOMEM, "policy: out of memory");
-			if (v >= 0)
-				n->nvars++;
 		}
 		*out = *slot;
 		goto cleanup;
 	}
 	h = level_hash(l, len, &tail);
-	k = kid_find(n, l, len, h, tail);
+	k = bkid_find(n, l, len, h, tail);
 	if (!k) {
-		ZTP_CHECK(kids_grow(x, n));
-		k = node_new(x, l, len);
+		ZTP_CHECK(kids_grow(n));
+		k = node_new(l, len);
 		ZTP_ENSURE(k, ZTP_ENOMEM, "policy: out of memory");
 		kid_place(n->kids, n->kcap, h, k);
 		n->nkids++;
@@ -445,14 +489,15 @@ cleanup:
 int ztp__pindex_add(ztp__pindex *x, const char *r, size_t len, int effect,
 		    unsigned actions, uint32_t stmt)
 {
-	ztp__pnode *n = x->root;
+	bnode *n = x->build;
 	size_t pos = 0;
 	int rc = ZTP_OK, a;
 
+	ZTP_ENSURE(n, ZTP_EINVAL, "policy: index already compiled");
 	for (;;) {
 		size_t e = level_end(r, len, pos);
 
-		ZTP_CHECK(child_get(&n, x, n, r + pos, e - pos));
+		ZTP_CHECK(child_get(&n, n, r + pos, e - pos));
 		if (e == len)
 			break;
 		pos = e + 1;
@@ -462,7 +507,6 @@ int ztp__pindex_add(ztp__pindex *x, const char *r, size_t len, int effect,
 		ZTP_ENSURE(n->first, ZTP_ENOMEM, "policy: out of memory");
 		for (a = 0; a < 2 * ZTP__PX_NACT; a++)
 			n->first[a] = ZTP__PX_NONE;
-		x->bytes += 2 * ZTP__PX_NACT * sizeof(uint32_t);
 	}
 	n->term[effect] |= (uint8_t)actions;
 	for (a = 0; a < ZTP__PX_NACT; a++) {
@@ -475,142 +519,416 @@ cleanup:
 	return rc;
 }
 
-static void summarise(ztp__pnode *n)
+/* The children of n other than its literal ones, in a fixed order (absent
+ * ones as NULL). */
+#define NOTHER (2 + ZTP__VAR_COUNT)
+static void other_kids(const bnode *n, bnode **k)
 {
-	ztp__pnode *k[3 + ZTP__VAR_COUNT];
+	int v;
+
+	k[0] = n->plus;
+	k[1] = n->hash;
+	for (v = 0; v < ZTP__VAR_COUNT; v++)
+		k[2 + v] = n->var[v];
+}
+
+/* sub[] and lo of every node. */
+static void summarise(bnode *n)
+{
+	bnode *k[NOTHER];
 	uint32_t i;
-	size_t j;
+	int j;
 
 	n->sub[0] = n->term[0];
 	n->sub[1] = n->term[1];
-	for (i = 0; i < n->kcap; i++) {
-		ztp__pnode *kid = n->kids[i].node;
+	n->lo = ZTP__PX_NONE;
+	for (j = 0; n->first && j < 2 * ZTP__PX_NACT; j++)
+		if (n->first[j] < n->lo)
+			n->lo = n->first[j];
+	other_kids(n, k);
+	for (i = 0; i < n->kcap + NOTHER; i++) {
+		bnode *c = i < n->kcap ? n->kids[i].node : k[i - n->kcap];
 
-		if (!kid)
+		if (!c)
 			continue;
-		summarise(kid);
-		n->sub[0] |= kid->sub[0];
-		n->sub[1] |= kid->sub[1];
-	}
-	k[0] = n->plus;
-	k[1] = n->hash;
-	for (j = 0; j < ZTP__VAR_COUNT; j++)
-		k[2 + j] = n->var[j];
-	for (j = 0; j < 2 + ZTP__VAR_COUNT; j++) {
-		if (!k[j])
-			continue;
-		summarise(k[j]);
-		n->sub[0] |= k[j]->sub[0];
-		n->sub[1] |= k[j]->sub[1];
+		summarise(c);
+		n->sub[0] |= c->sub[0];
+		n->sub[1] |= c->sub[1];
+		if (c->lo < n->lo)
+			n->lo = c->lo;
 	}
 }
 
-#define FIRST_BYTES (2 * ZTP__PX_NACT * sizeof(uint32_t))
-
-static size_t align8(size_t n)
+/* What an edge from n to its child c adds to statement indexes. */
+static uint32_t delta_of(const bnode *n, const bnode *c)
 {
-	return (n + 7) & ~(size_t)7;
+	return c->lo == ZTP__PX_NONE ? 0 : c->lo - n->lo;
 }
 
-/* The children of n other than its literal ones. */
-static size_t other_kids(const ztp__pnode *n, ztp__pnode **k)
-{
-	size_t j, c = 0;
+/* Subtree identities: two nodes get the same id when their subtrees are
+ * equal once statement indexes are taken relative to each subtree's lowest
+ * one. A node's signature lists what it holds and its children's ids, so
+ * equal signatures mean equal subtrees; signatures of first occurrences
+ * (the representatives) are kept in one buffer, found through a hash
+ * table. */
+typedef struct csig {
+	uint64_t hash;
+	size_t off, len; /* in canon.sigs */
+} csig;
 
-	if (n->plus)
-		k[c++] = n->plus;
-	if (n->hash)
-		k[c++] = n->hash;
-	for (j = 0; j < ZTP__VAR_COUNT; j++)
-		if (n->var[j])
-			k[c++] = n->var[j];
-	return c;
+typedef struct canon {
+	ztp__buf sigs;
+	csig *tab;	/* open addressing, by hash; tab[i].len 0: empty */
+	uint32_t *ids;	/* id of each tab slot */
+	size_t cap, n;	/* slots, representatives */
+	bnode **reps;	/* the representative of each id */
+	size_t repcap;
+	bnode **scratch; /* literal children of one node, sorted */
+	size_t scratchcap;
+} canon;
+
+static int label_cmp(const void *a, const void *b)
+{
+	const bnode *x = *(bnode *const *)a, *y = *(bnode *const *)b;
+
+	if (x->label_len != y->label_len)
+		return x->label_len < y->label_len ? -1 : 1;
+	return memcmp(x->label, y->label, x->label_len);
 }
 
-static size_t packed_size(const ztp__pnode *n)
+static int sig_u32(canon *c, uint32_t v)
 {
-	ztp__pnode *k[2 + ZTP__VAR_COUNT];
-	size_t sz, j, c;
-	uint32_t i;
+	return ztp__buf_append(&c->sigs, &v, sizeof(v));
+}
 
-	sz = align8(sizeof(*n) + n->label_len + 1) +
-	     (size_t)n->kcap * sizeof(kslot) + (n->first ? FIRST_BYTES : 0);
+static uint64_t sig_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = hash_word(h, w);
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	return hash_word(h, w) * 0xc4ceb9fe1a85ec53ull;
+}
+
+static int canon_grow(canon *c)
+{
+	size_t cap = c->cap ? c->cap * 2 : 1024, i, j;
+	csig *tab;
+	uint32_t *ids;
+	int rc = ZTP_OK;
+
+	if (c->n * 4 < c->cap * 3)
+		return ZTP_OK;
+	tab = ztp__calloc(cap, sizeof(*tab));
+	ids = ztp__calloc(cap, sizeof(*ids));
+	ZTP_ENSURE(tab && ids, ZTP_ENOMEM, "policy: out of memory");
+	for (i = 0; i < c->cap; i++) {
+		if (!c->tab[i].len)
+			continue;
+		for (j = c->tab[i].hash & (cap - 1); tab[j].len;
+		     j = (j + 1) & (cap - 1))
+			;
+		tab[j] = c->tab[i];
+		ids[j] = c->ids[i];
+	}
+	free(c->tab);
+	free(c->ids);
+	c->tab = tab;
+	c->ids = ids;
+	c->cap = cap;
+	tab = NULL;
+	ids = NULL;
+cleanup:
+	free(tab);
+	free(ids);
+	return rc;
+}
+
+/* Give n and everything below it an id. */
+static int canon_node(canon *c, bnode *n)
+{
+	bnode *k[NOTHER];
+	size_t start = c->sigs.len, nk = 0, i, slot;
+	uint64_t h;
+	int rc = ZTP_OK, j;
+
+	other_kids(n, k);
+	for (j = 0; j < NOTHER; j++)
+		if (k[j])
+			ZTP_CHECK(canon_node(c, k[j]));
 	for (i = 0; i < n->kcap; i++)
 		if (n->kids[i].node)
-			sz += packed_size(n->kids[i].node);
-	c = other_kids(n, k);
-	for (j = 0; j < c; j++)
-		sz += packed_size(k[j]);
-	return sz;
+			ZTP_CHECK(canon_node(c, n->kids[i].node));
+
+	ZTP_CHECK(ztp__buf_append(&c->sigs, n->term, 2));
+	for (j = 0; j < 2 * ZTP__PX_NACT; j++)
+		ZTP_CHECK(sig_u32(c, n->first && n->first[j] != ZTP__PX_NONE
+					 ? n->first[j] - n->lo
+					 : ZTP__PX_NONE));
+	for (j = 0; j < NOTHER; j++) {
+		ZTP_CHECK(sig_u32(c, k[j] ? k[j]->id : ZTP__PX_NONE));
+		ZTP_CHECK(sig_u32(c, k[j] ? delta_of(n, k[j]) : 0));
+	}
+	/* literal children in label order, whatever order they were added
+	 * in */
+	if (n->nkids > c->scratchcap) {
+		bnode **s = ztp__realloc(c->scratch, n->nkids * sizeof(*s));
+
+		ZTP_ENSURE(s, ZTP_ENOMEM, "policy: out of memory");
+		c->scratch = s;
+		c->scratchcap = n->nkids;
+	}
+	for (i = 0; i < n->kcap; i++)
+		if (n->kids[i].node)
+			c->scratch[nk++] = n->kids[i].node;
+	qsort(c->scratch, nk, sizeof(*c->scratch), label_cmp);
+	ZTP_CHECK(sig_u32(c, (uint32_t)nk));
+	for (i = 0; i < nk; i++) {
+		const bnode *kid = c->scratch[i];
+
+		ZTP_CHECK(sig_u32(c, kid->id));
+		ZTP_CHECK(sig_u32(c, delta_of(n, kid)));
+		ZTP_CHECK(sig_u32(c, kid->label_len));
+		ZTP_CHECK(ztp__buf_append(&c->sigs, kid->label,
+					  kid->label_len));
+	}
+
+	ZTP_CHECK(canon_grow(c));
+	h = sig_hash(c->sigs.data + start, c->sigs.len - start);
+	for (slot = h & (c->cap - 1); c->tab[slot].len;
+	     slot = (slot + 1) & (c->cap - 1)) {
+		const csig *s = &c->tab[slot];
+
+		if (s->hash == h && s->len == c->sigs.len - start &&
+		    memcmp(c->sigs.data + s->off, c->sigs.data + start,
+			   s->len) == 0) {
+			n->id = c->ids[slot];
+			c->sigs.len = start; /* a copy: keep the first */
+			goto cleanup;
+		}
+	}
+	ZTP_ENSURE(c->n < UINT32_MAX - 1, ZTP_ETOOBIG,
+		   "policy: too many topic levels");
+	if (c->n == c->repcap) {
+		size_t cap = c->repcap ? c->repcap * 2 : 1024;
+		bnode **r = ztp__realloc(c->reps, cap * sizeof(*r));
+
+		ZTP_ENSURE(r, ZTP_ENOMEM, "policy: out of memory");
+		c->reps = r;
+		c->repcap = cap;
+	}
+	n->id = (uint32_t)c->n;
+	c->reps[c->n++] = n;
+	c->tab[slot] = (csig){h, start, c->sigs.len - start};
+	c->ids[slot] = n->id;
+cleanup:
+	return rc;
 }
 
-/* Copy the subtree of n to *at in preorder; returns the copy of n. */
-static ztp__pnode *pack(const ztp__pnode *n, char **at)
+/* Capacity of the compiled literal table of n: at most half full. */
+static uint32_t table_cap(const bnode *n)
 {
-	ztp__pnode *c = (ztp__pnode *)(void *)*at;
+	uint32_t cap = 2;
+
+	while (cap < 2 * n->nkids)
+		cap *= 2;
+	return cap;
+}
+
+static size_t align_up(size_t n, size_t a)
+{
+	return (n + a - 1) & ~(a - 1);
+}
+
+/* Bytes of the compiled form of n alone (its subtree not included). */
+static size_t rep_size(const bnode *n)
+{
+	size_t sz = sizeof(pnode), cap;
 	uint32_t i;
+
+	if (n->nkids) {
+		cap = table_cap(n);
+		sz += align_up(cap * sizeof(uint32_t), 8) + cap * sizeof(pent);
+		for (i = 0; i < n->kcap; i++)
+			if (n->kids[i].node && n->kids[i].node->label_len > 8)
+				sz += n->kids[i].node->label_len;
+	}
+	if (n->first)
+		sz = align_up(sz, 8) + 2 * ZTP__PX_NACT * sizeof(uint32_t);
+	return align_up(sz, NODE_ALIGN);
+}
+
+/* Offsets of the representatives, in depth-first preorder from the root so
+ * that a walk down stays on nearby lines. off[id] 0: not placed yet. */
+static int layout(size_t *off, size_t *at, const bnode *n)
+{
+	bnode *k[NOTHER];
+	uint32_t i;
+	int j, rc = ZTP_OK;
+
+	if (off[n->id])
+		return ZTP_OK;
+	off[n->id] = *at;
+	*at += rep_size(n);
+	ZTP_ENSURE(*at <= UINT32_MAX, ZTP_ETOOBIG,
+		   "policy: compiled index over 4 GiB");
+	for (i = 0; i < n->kcap; i++)
+		if (n->kids[i].node)
+			ZTP_CHECK(layout(off, at, n->kids[i].node));
+	other_kids(n, k);
+	for (j = 0; j < NOTHER; j++)
+		if (k[j])
+			ZTP_CHECK(layout(off, at, k[j]));
+cleanup:
+	return rc;
+}
+
+static pedge edge_to(const size_t *off, const bnode *n, const bnode *c)
+{
+	pedge e = {0, 0};
+
+	if (c) {
+		e.node = (uint32_t)off[c->id];
+		e.delta = delta_of(n, c);
+	}
+	return e;
+}
+
+/* Write the compiled form of representative n at off[n->id]. */
+static void emit(unsigned char *a, const size_t *off, const bnode *n)
+{
+	size_t at = off[n->id];
+	pnode *p = (pnode *)(void *)(a + at);
+	uint32_t i, j;
 	int v;
 
-	memcpy(c, n, sizeof(*n) + n->label_len + 1);
-	*at += align8(sizeof(*n) + n->label_len + 1);
-	if (n->kcap) {
-		c->kids = (kslot *)(void *)*at;
-		memcpy(c->kids, n->kids, (size_t)n->kcap * sizeof(kslot));
-		*at += (size_t)n->kcap * sizeof(kslot);
+	p->term[0] = n->term[0];
+	p->term[1] = n->term[1];
+	p->sub[0] = n->sub[0];
+	p->sub[1] = n->sub[1];
+	p->plus = edge_to(off, n, n->plus);
+	p->hash = edge_to(off, n, n->hash);
+	for (v = 0; v < ZTP__VAR_COUNT; v++) {
+		p->var[v] = edge_to(off, n, n->var[v]);
+		p->nvars += n->var[v] != NULL;
+	}
+	at += sizeof(pnode);
+	if (n->nkids) {
+		uint32_t cap = table_cap(n), *tags;
+		pent *ents;
+
+		p->kmask = cap - 1;
+		p->kids = (uint32_t)at;
+		tags = (uint32_t *)(void *)(a + at);
+		at += align_up(cap * sizeof(uint32_t), 8);
+		ents = (pent *)(void *)(a + at);
+		at += cap * sizeof(pent);
+		for (i = 0; i < n->kcap; i++) {
+			const bnode *c = n->kids[i].node;
+			uint32_t h = n->kids[i].hash;
+			pent *e;
+
+			if (!c)
+				continue;
+			for (j = h & p->kmask; tags[j]; j = (j + 1) & p->kmask)
+				;
+			tags[j] = h | TAG_BIT;
+			e = &ents[j];
+			e->tail = c->tail;
+			e->len = c->label_len |
+				 (c->label_len && c->label[0] == '$'
+				      ? DOLLAR_BIT
+				      : 0);
+			e->node = (uint32_t)off[c->id];
+			e->delta = delta_of(n, c);
+			if (c->label_len > 8) {
+				e->label = (uint32_t)at;
+				memcpy(a + at, c->label, c->label_len);
+				at += c->label_len;
+			}
+		}
 	}
 	if (n->first) {
-		c->first = (uint32_t *)(void *)*at;
-		memcpy(c->first, n->first, FIRST_BYTES);
-		*at += FIRST_BYTES;
+		uint32_t *f;
+
+		at = align_up(at, 8);
+		f = (uint32_t *)(void *)(a + at);
+		p->first = (uint32_t)at;
+		for (j = 0; j < 2 * ZTP__PX_NACT; j++)
+			f[j] = n->first[j] == ZTP__PX_NONE
+				   ? ZTP__PX_NONE
+				   : n->first[j] - n->lo;
 	}
-	for (i = 0; i < n->kcap; i++)
-		if (n->kids[i].node)
-			c->kids[i].node = pack(n->kids[i].node, at);
-	if (n->plus)
-		c->plus = pack(n->plus, at);
-	if (n->hash)
-		c->hash = pack(n->hash, at);
-	for (v = 0; v < ZTP__VAR_COUNT; v++)
-		if (n->var[v])
-			c->var[v] = pack(n->var[v], at);
-	return c;
 }
 
-void ztp__pindex_finish(ztp__pindex *x)
+int ztp__pindex_finish(ztp__pindex *x)
 {
-	const ztp__pnode *r;
-	size_t size;
-	uint32_t i;
-	char *at;
-	int e, v;
+	canon c;
+	size_t *off = NULL, at = NODE_ALIGN, i;
+	const pnode *r;
+	const uint32_t *tags;
+	const pent *ents;
+	int rc = ZTP_OK, e, v;
 
-	summarise(x->root);
-	size = packed_size(x->root);
-	/* an allocation failure here costs speed, not correctness */
-	x->arena = ztp__malloc(size);
-	if (x->arena) {
-		at = x->arena;
-		r = pack(x->root, &at);
-		node_free(x->root);
-		x->root = (ztp__pnode *)r;
-		x->bytes = size;
-	}
-	r = x->root;
+	memset(&c, 0, sizeof(c));
+	ZTP_ENSURE(x->build && !x->arena, ZTP_EINVAL,
+		   "policy: index already compiled");
+	summarise(x->build);
+	ZTP_CHECK(canon_node(&c, x->build));
+	off = ztp__calloc(c.n, sizeof(*off));
+	ZTP_ENSURE(off, ZTP_ENOMEM, "policy: out of memory");
+	/* offset 0 stays free: it means "no child" */
+	ZTP_CHECK(layout(off, &at, c.reps[x->build->id]));
+	/* the size is a multiple of the alignment, as aligned_alloc wants */
+	x->arena = aligned_alloc(NODE_ALIGN, at);
+	ZTP_ENSURE(x->arena, ZTP_ENOMEM, "policy: out of memory");
+	memset(x->arena, 0, at);
+	for (i = 0; i < c.n; i++)
+		if (off[i])
+			emit(x->arena, off, c.reps[i]);
+	x->root = (uint32_t)off[x->build->id];
+	x->base = x->build->lo == ZTP__PX_NONE ? 0 : x->build->lo;
+	x->nodes = c.n;
+	x->bytes = at;
+
+	/* what the root's subtree holds outside first levels starting with
+	 * '$' (a requested '#' at the first level reaches all of that) */
+	r = (const pnode *)(void *)(x->arena + x->root);
+	tags = (const uint32_t *)(void *)(x->arena + r->kids);
+	ents = (const pent *)(void *)(x->arena + r->kids +
+				      align_up(((size_t)r->kmask + 1) * 4, 8));
 	for (e = 0; e < 2; e++) {
 		uint8_t m = 0;
+		const pedge *o[NOTHER] = {&r->plus, &r->hash};
 
-		for (i = 0; i < r->kcap; i++)
-			if (r->kids[i].node && r->kids[i].node->label[0] != '$')
-				m |= r->kids[i].node->sub[e];
-		if (r->plus)
-			m |= r->plus->sub[e];
-		if (r->hash)
-			m |= r->hash->sub[e];
+		for (i = 0; r->kids && i <= r->kmask; i++)
+			if (tags[i] && !(ents[i].len & DOLLAR_BIT))
+				m |= ((const pnode *)(void *)(x->arena +
+							     ents[i].node))
+					 ->sub[e];
 		for (v = 0; v < ZTP__VAR_COUNT; v++)
-			if (r->var[v])
-				m |= r->var[v]->sub[e];
+			o[2 + v] = &r->var[v];
+		for (v = 0; v < NOTHER; v++)
+			if (o[v]->node)
+				m |= ((const pnode *)(void *)(x->arena +
+							     o[v]->node))
+					 ->sub[e];
 		x->root_nodollar[e] = m;
 	}
+	node_free(x->build);
+	x->build = NULL;
+cleanup:
+	free(off);
+	free(c.tab);
+	free(c.ids);
+	free(c.reps);
+	free(c.scratch);
+	ztp__buf_free(&c.sigs);
+	return rc;
 }
 
 /* -------------------------------------------------------------------- split */
@@ -692,11 +1010,17 @@ check:
 /* -------------------------------------------------------------------- match */
 
 typedef struct mctx {
+	const unsigned char *a; /* the arena */
 	const ztp__pindex *x;
 	ztp__preq *r;
 	ztp__ptopic *t;
 	uint8_t bit;
 } mctx;
+
+static inline const pnode *node_at(const mctx *m, uint32_t off)
+{
+	return (const pnode *)(const void *)(m->a + off);
+}
 
 /* Level d of the request, with its wildcard and '$' flags. */
 typedef struct lvl {
@@ -727,7 +1051,10 @@ static inline bool stop(const mctx *m)
 	return !m->r->explain && m->r->found[ZTP__PX_DENY];
 }
 
-static inline void hit(const mctx *m, const ztp__pnode *n, int effect)
+/* A resource of the given effect ending at n decides the request. base:
+ * what the edges down to n added to statement indexes. */
+static inline void hit(const mctx *m, const pnode *n, uint32_t base,
+		       int effect)
 {
 	ztp__preq *r = m->r;
 	uint32_t f;
@@ -735,13 +1062,23 @@ static inline void hit(const mctx *m, const ztp__pnode *n, int effect)
 	if (!(n->term[effect] & m->bit))
 		return;
 	r->found[effect] = true;
-	f = n->first[effect * ZTP__PX_NACT + r->act];
+	f = ((const uint32_t *)(const void *)(m->a + n->first))
+		[effect * ZTP__PX_NACT + r->act] +
+	    base;
 	if (f < r->best[effect])
 		r->best[effect] = f;
 }
 
+static inline void hit_both(const mctx *m, const pnode *n, uint32_t base,
+			    bool deny_only)
+{
+	hit(m, n, base, ZTP__PX_DENY);
+	if (!deny_only)
+		hit(m, n, base, ZTP__PX_ALLOW);
+}
+
 /* Whether walking into n can still change the outcome. */
-static inline bool worth(const mctx *m, const ztp__pnode *n, bool deny_only)
+static inline bool worth(const mctx *m, const pnode *n, bool deny_only)
 {
 	if (stop(m))
 		return false;
@@ -757,10 +1094,24 @@ static bool val_is(const mctx *m, int v, const lvl *l)
 	       memcmp(m->r->val[v], l->l->p, l->l->len) == 0;
 }
 
-static inline const ztp__pnode *kid_of(const mctx *m, const ztp__pnode *n,
-				       const lvl *l)
+static inline const uint32_t *tags_of(const mctx *m, const pnode *n)
 {
-	ztp__plevel *p = l->l;
+	return (const uint32_t *)(const void *)(m->a + n->kids);
+}
+
+static inline const pent *ents_of(const mctx *m, const pnode *n)
+{
+	return (const pent *)(const void *)(m->a + n->kids +
+					    (((size_t)n->kmask + 1) * 4 + 7) /
+						8 * 8);
+}
+
+/* The literal child of n (which has some) named by level l, or NULL. */
+static inline const pent *kid_of(const mctx *m, const pnode *n,
+				 ztp__plevel *p)
+{
+	const uint32_t *tags = tags_of(m, n);
+	uint32_t i, tag;
 
 	if (!p->hashed) {
 		size_t from = (size_t)(p->p - m->t->s);
@@ -769,58 +1120,71 @@ static inline const ztp__pnode *kid_of(const mctx *m, const ztp__pnode *n,
 					&p->tail);
 		p->hashed = true;
 	}
-	return kid_find(n, p->p, p->len, p->hash, p->tail);
+	tag = p->hash | TAG_BIT;
+	for (i = p->hash & n->kmask;; i = (i + 1) & n->kmask) {
+		const pent *e;
+
+		if (tags[i] == 0)
+			return NULL;
+		if (tags[i] != tag)
+			continue;
+		e = &ents_of(m, n)[i];
+		if ((e->len & LEN_MASK) == p->len && e->tail == p->tail &&
+		    same_words((const char *)m->a + e->label, p->p,
+			       head_len(p->len)))
+			return e;
+	}
 }
 
 /* Topic name against resources. deny_only: the path went through a variable
  * whose value is unknown, so only Deny resources below apply. Most levels
  * lead to one child at most, so the walk loops down the last candidate and
  * recurses only where the trie branches. */
-static void name_walk(const mctx *m, const ztp__pnode *n, uint32_t d,
-		      bool deny_only)
+static void name_walk(const mctx *m, const pnode *n, uint32_t base,
+		      uint32_t d, bool deny_only)
 {
-	const ztp__pnode *k, *next;
+	const pnode *k, *next;
+	uint32_t next_base;
 	bool next_deny_only;
 	lvl l;
 	int v;
 
 	for (;;) {
 		if (d == m->t->total) {
-			hit(m, n, ZTP__PX_DENY);
-			if (!deny_only)
-				hit(m, n, ZTP__PX_ALLOW);
-			if (n->hash) {
-				hit(m, n->hash, ZTP__PX_DENY);
-				if (!deny_only)
-					hit(m, n->hash, ZTP__PX_ALLOW);
-			}
+			hit_both(m, n, base, deny_only);
+			if (n->hash.node)
+				hit_both(m, node_at(m, n->hash.node),
+					 base + n->hash.delta, deny_only);
 			return;
 		}
 		if (beyond(m, d))
 			return;
 		lvl_at(&l, m, d);
-		if (n->hash && !l.dollar) {
-			hit(m, n->hash, ZTP__PX_DENY);
-			if (!deny_only)
-				hit(m, n->hash, ZTP__PX_ALLOW);
-		}
+		if (n->hash.node && !l.dollar)
+			hit_both(m, node_at(m, n->hash.node),
+				 base + n->hash.delta, deny_only);
 		next = NULL;
+		next_base = 0;
 		next_deny_only = deny_only;
-		if (n->kcap) {
-			k = kid_of(m, n, &l);
-			if (k && worth(m, k, deny_only))
+		if (n->kids) {
+			const pent *e = kid_of(m, n, l.l);
+
+			if (e && worth(m, k = node_at(m, e->node), deny_only)) {
 				next = k;
+				next_base = base + e->delta;
+			}
 		}
-		if (n->plus && !l.dollar && worth(m, n->plus, deny_only)) {
+		if (n->plus.node && !l.dollar &&
+		    worth(m, k = node_at(m, n->plus.node), deny_only)) {
 			if (next)
-				name_walk(m, next, d + 1, deny_only);
-			next = n->plus;
+				name_walk(m, next, next_base, d + 1, deny_only);
+			next = k;
+			next_base = base + n->plus.delta;
 		}
 		for (v = 0; n->nvars && v < ZTP__VAR_COUNT; v++) {
 			bool only;
 
-			k = n->var[v];
-			if (!k)
+			if (!n->var[v].node)
 				continue;
 			if (m->r->val[v]) {
 				if (!val_is(m, v, &l))
@@ -831,48 +1195,65 @@ static void name_walk(const mctx *m, const ztp__pnode *n, uint32_t d,
 					continue;
 				only = true;
 			}
+			k = node_at(m, n->var[v].node);
 			if (!worth(m, k, only))
 				continue;
 			if (next)
-				name_walk(m, next, d + 1, next_deny_only);
+				name_walk(m, next, next_base, d + 1,
+					  next_deny_only);
 			next = k;
+			next_base = base + n->var[v].delta;
 			next_deny_only = only;
 		}
 		/* the branches walked meanwhile may have settled it */
 		if (!next || !worth(m, next, next_deny_only))
 			return;
 		n = next;
+		base = next_base;
 		deny_only = next_deny_only;
 		d++;
 	}
 }
 
-void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, ztp__ptopic *t)
+static void match_begin(mctx *m, const ztp__pindex *x, ztp__preq *r,
+			ztp__ptopic *t)
 {
-	mctx m = {x, r, t, (uint8_t)(1u << r->act)};
-
+	m->a = x->arena;
+	m->x = x;
+	m->r = r;
+	m->t = t;
+	m->bit = (uint8_t)(1u << r->act);
 	r->found[0] = r->found[1] = false;
 	r->best[0] = r->best[1] = ZTP__PX_NONE;
-	name_walk(&m, x->root, 0, false);
 }
 
-static bool allow_worth(const mctx *m, const ztp__pnode *k)
+void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, ztp__ptopic *t)
 {
-	return k && (k->sub[ZTP__PX_ALLOW] & m->bit) &&
+	mctx m;
+
+	match_begin(&m, x, r, t);
+	name_walk(&m, node_at(&m, x->root), x->base, 0, false);
+}
+
+static bool allow_worth(const mctx *m, const pnode *k)
+{
+	return (k->sub[ZTP__PX_ALLOW] & m->bit) &&
 	       (m->r->explain || !m->r->found[ZTP__PX_ALLOW]);
 }
 
 /* Subset: is the requested filter covered by an Allow resource? */
-static void allow_walk(const mctx *m, const ztp__pnode *n, uint32_t d)
+static void allow_walk(const mctx *m, const pnode *n, uint32_t base,
+		       uint32_t d)
 {
-	const ztp__pnode *k;
+	const pnode *k;
 	lvl l;
 	int v;
 
 	if (d == m->t->total) {
-		hit(m, n, ZTP__PX_ALLOW);
-		if (n->hash)
-			hit(m, n->hash, ZTP__PX_ALLOW);
+		hit(m, n, base, ZTP__PX_ALLOW);
+		if (n->hash.node)
+			hit(m, node_at(m, n->hash.node), base + n->hash.delta,
+			    ZTP__PX_ALLOW);
 		return;
 	}
 	if (beyond(m, d))
@@ -880,56 +1261,63 @@ static void allow_walk(const mctx *m, const ztp__pnode *n, uint32_t d)
 	lvl_at(&l, m, d);
 	/* a resource '#' covers whatever is left of the request, except
 	 * that a first-level '#' never covers a '$' topic */
-	if (n->hash && !l.dollar)
-		hit(m, n->hash, ZTP__PX_ALLOW);
+	if (n->hash.node && !l.dollar)
+		hit(m, node_at(m, n->hash.node), base + n->hash.delta,
+		    ZTP__PX_ALLOW);
 	if (l.hash)
 		return; /* only a resource '#' covers a requested '#' */
 	if (l.plus) {
-		if (allow_worth(m, n->plus))
-			allow_walk(m, n->plus, d + 1);
+		if (n->plus.node &&
+		    allow_worth(m, k = node_at(m, n->plus.node)))
+			allow_walk(m, k, base + n->plus.delta, d + 1);
 		return; /* neither a literal nor a variable covers '+' */
 	}
-	if (n->kcap) {
-		k = kid_of(m, n, &l);
-		if (allow_worth(m, k))
-			allow_walk(m, k, d + 1);
+	if (n->kids) {
+		const pent *e = kid_of(m, n, l.l);
+
+		if (e && allow_worth(m, k = node_at(m, e->node)))
+			allow_walk(m, k, base + e->delta, d + 1);
 	}
-	if (!l.dollar && allow_worth(m, n->plus))
-		allow_walk(m, n->plus, d + 1);
-	for (v = 0; v < ZTP__VAR_COUNT; v++) {
-		k = n->var[v];
-		if (m->r->val[v] && val_is(m, v, &l) && allow_worth(m, k))
-			allow_walk(m, k, d + 1);
+	if (!l.dollar && n->plus.node &&
+	    allow_worth(m, k = node_at(m, n->plus.node)))
+		allow_walk(m, k, base + n->plus.delta, d + 1);
+	for (v = 0; n->nvars && v < ZTP__VAR_COUNT; v++) {
+		if (n->var[v].node && m->r->val[v] && val_is(m, v, &l) &&
+		    allow_worth(m, k = node_at(m, n->var[v].node)))
+			allow_walk(m, k, base + n->var[v].delta, d + 1);
 	}
 }
 
-/* Every Deny resource ending at or below n (for a requested '#'). */
-static void deny_subtree(const mctx *m, const ztp__pnode *n, bool skip_dollar)
+/* Every Deny resource ending at or below n (for a requested '#'); with
+ * skip_dollar, literal children whose label starts with '$' are left out. */
+static void deny_subtree(const mctx *m, const pnode *n, uint32_t base,
+			 bool skip_dollar)
 {
-	const ztp__pnode *k[2 + ZTP__VAR_COUNT];
+	const pedge *o[NOTHER] = {&n->plus, &n->hash, &n->var[0], &n->var[1],
+				  &n->var[2]};
 	uint32_t i;
-	size_t j;
+	int j;
 
 	if (!(n->sub[ZTP__PX_DENY] & m->bit) || stop(m))
 		return;
-	hit(m, n, ZTP__PX_DENY);
-	for (i = 0; i < n->kcap; i++)
-		if (n->kids[i].node &&
-		    !(skip_dollar && n->kids[i].node->label[0] == '$'))
-			deny_subtree(m, n->kids[i].node, false);
-	k[0] = n->plus;
-	k[1] = n->hash;
-	for (j = 0; j < ZTP__VAR_COUNT; j++)
-		k[2 + j] = n->var[j];
-	for (j = 0; j < 2 + ZTP__VAR_COUNT; j++)
-		if (k[j])
-			deny_subtree(m, k[j], false);
+	hit(m, n, base, ZTP__PX_DENY);
+	for (i = 0; n->kids && i <= n->kmask; i++) {
+		const pent *e = &ents_of(m, n)[i];
+
+		if (tags_of(m, n)[i] && !(skip_dollar && (e->len & DOLLAR_BIT)))
+			deny_subtree(m, node_at(m, e->node), base + e->delta,
+				     false);
+	}
+	for (j = 0; j < NOTHER; j++)
+		if (o[j]->node)
+			deny_subtree(m, node_at(m, o[j]->node),
+				     base + o[j]->delta, false);
 }
 
 /* Intersection: could some topic match the request and a Deny resource? */
-static void deny_walk(const mctx *m, const ztp__pnode *n, uint32_t d)
+static void deny_walk(const mctx *m, const pnode *n, uint32_t base,
+		      uint32_t d)
 {
-	const ztp__pnode *k;
 	uint32_t i;
 	lvl l;
 	int v;
@@ -937,16 +1325,18 @@ static void deny_walk(const mctx *m, const ztp__pnode *n, uint32_t d)
 	if (!(n->sub[ZTP__PX_DENY] & m->bit) || stop(m))
 		return;
 	if (d == m->t->total) {
-		hit(m, n, ZTP__PX_DENY);
-		if (n->hash)
-			hit(m, n->hash, ZTP__PX_DENY);
+		hit(m, n, base, ZTP__PX_DENY);
+		if (n->hash.node)
+			hit(m, node_at(m, n->hash.node), base + n->hash.delta,
+			    ZTP__PX_DENY);
 		return;
 	}
 	if (beyond(m, d))
 		return;
 	lvl_at(&l, m, d);
-	if (n->hash && !l.dollar)
-		hit(m, n->hash, ZTP__PX_DENY);
+	if (n->hash.node && !l.dollar)
+		hit(m, node_at(m, n->hash.node), base + n->hash.delta,
+		    ZTP__PX_DENY);
 	if (l.hash) {
 		/* the request matches n itself and everything below it,
 		 * except '$' topics when it is the first level */
@@ -955,42 +1345,49 @@ static void deny_walk(const mctx *m, const ztp__pnode *n, uint32_t d)
 				m->r->found[ZTP__PX_DENY] = true;
 			return;
 		}
-		deny_subtree(m, n, d == 0);
+		deny_subtree(m, n, base, d == 0);
 		return;
 	}
 	if (l.plus) {
-		for (i = 0; i < n->kcap; i++)
-			if (n->kids[i].node &&
-			    !(d == 0 && n->kids[i].node->label[0] == '$'))
-				deny_walk(m, n->kids[i].node, d + 1);
-	} else if (n->kcap) {
-		k = kid_of(m, n, &l);
-		if (k)
-			deny_walk(m, k, d + 1);
+		const uint32_t *tags = tags_of(m, n);
+		const pent *ents = ents_of(m, n);
+
+		for (i = 0; n->kids && i <= n->kmask; i++)
+			if (tags[i] && !(d == 0 && (ents[i].len & DOLLAR_BIT)))
+				deny_walk(m, node_at(m, ents[i].node),
+					  base + ents[i].delta, d + 1);
+	} else if (n->kids) {
+		const pent *e = kid_of(m, n, l.l);
+
+		if (e)
+			deny_walk(m, node_at(m, e->node), base + e->delta,
+				  d + 1);
 	}
-	if (n->plus && !l.dollar)
-		deny_walk(m, n->plus, d + 1);
-	for (v = 0; v < ZTP__VAR_COUNT; v++) {
-		k = n->var[v];
-		if (!k)
+	if (n->plus.node && !l.dollar)
+		deny_walk(m, node_at(m, n->plus.node), base + n->plus.delta,
+			  d + 1);
+	for (v = 0; n->nvars && v < ZTP__VAR_COUNT; v++) {
+		if (!n->var[v].node)
 			continue;
 		/* a known value is one literal level; an unknown one could
 		 * be any identifier, and identifiers never start with '$' */
 		if (l.plus || (!m->r->val[v] && !l.dollar) ||
 		    (m->r->val[v] && val_is(m, v, &l)))
-			deny_walk(m, k, d + 1);
+			deny_walk(m, node_at(m, n->var[v].node),
+				  base + n->var[v].delta, d + 1);
 	}
 }
 
 void ztp__pindex_match_filter(const ztp__pindex *x, ztp__preq *r,
 			      ztp__ptopic *t)
 {
-	mctx m = {x, r, t, (uint8_t)(1u << r->act)};
+	mctx m;
+	const pnode *root;
 
-	r->found[0] = r->found[1] = false;
-	r->best[0] = r->best[1] = ZTP__PX_NONE;
-	deny_walk(&m, x->root, 0);
+	match_begin(&m, x, r, t);
+	root = node_at(&m, x->root);
+	deny_walk(&m, root, x->base, 0);
 	if (stop(&m))
 		return;
-	allow_walk(&m, x->root, 0);
+	allow_walk(&m, root, x->base, 0);
 }

@@ -8,7 +8,9 @@
  * resolved against the identity of each request. A node where a resource
  * ends records, per (effect, action), the lowest index of a statement that
  * ends there. Literal children sit in an open-addressing hash table, so a
- * decision costs O(topic levels) whatever the number of statements.
+ * decision costs O(topic levels) whatever the number of statements; equal
+ * subtrees are stored once, so rules repeated per tenant cost one table
+ * slot per tenant.
  */
 #ifndef ZTP_POLICY_INDEX_H
 #define ZTP_POLICY_INDEX_H
@@ -28,20 +30,22 @@
 
 enum { ZTP__VAR_DEVICE = 0, ZTP__VAR_TENANT, ZTP__VAR_CLIENT, ZTP__VAR_COUNT };
 
-typedef struct ztp__pnode ztp__pnode;
+typedef struct ztp__bnode ztp__bnode;
 
 typedef struct ztp__pindex {
-	ztp__pnode *root;
+	/* while resources are added: the trie being built (NULL once
+	 * compiled) */
+	ztp__bnode *build;
+	/* once compiled by ztp__pindex_finish(): the whole index in one
+	 * read-only block, identical subtrees stored once (see index.c) */
+	unsigned char *arena;
+	uint32_t root; /* offset of the root node in arena */
+	uint32_t base; /* added to the root's statement indexes */
 	/* actions with a resource of each effect anywhere below the root
 	 * other than under a first-level literal starting with '$' */
 	uint8_t root_nodollar[2];
-	size_t nodes;
-	size_t bytes;
-	/* after ztp__pindex_finish(): the whole trie in one block, each node
-	 * followed by its literal table and its statement indexes and then
-	 * by its subtree, so that a walk stays on nearby cache lines (NULL
-	 * if that block could not be had: the nodes are then separate) */
-	void *arena;
+	size_t nodes; /* distinct nodes once compiled */
+	size_t bytes; /* size of arena */
 } ztp__pindex;
 
 /* The identity and action of one request. Values are NULL when unknown. */
@@ -64,9 +68,10 @@ int ztp__presource_check(const char *r, size_t len, const char *what);
 /* Add a checked resource for a statement. actions: bit a for action a+1. */
 int ztp__pindex_add(ztp__pindex *x, const char *r, size_t len, int effect,
 		    unsigned actions, uint32_t stmt);
-/* Compute subtree summaries and pack the trie; call once after the last
- * add. Nothing may be added afterwards. */
-void ztp__pindex_finish(ztp__pindex *x);
+/* Compile the trie; call once after the last add, before any match.
+ * Nothing may be added afterwards. ZTP_ENOMEM, or ZTP_ETOOBIG when the
+ * compiled index would exceed 4 GiB. */
+int ztp__pindex_finish(ztp__pindex *x);
 
 /* MQTT topic name / filter syntax (§4.7), with a detail on failure. */
 int ztp__topic_name_check(const char *t, size_t len);

@@ -264,7 +264,7 @@ static int compile(psnap **out, const char *json, size_t len)
 		ZTP_CHECK(
 		    parse_statement(s, json_object_array_get_idx(stmts, i), i));
 	}
-	ztp__pindex_finish(&s->idx);
+	ZTP_CHECK(ztp__pindex_finish(&s->idx));
 	*out = s;
 	s = NULL;
 cleanup:

@@ -935,6 +935,133 @@ END_TEST
 
 /* --------------------------------------------------------------- namespaces */
 
+/* Tenants with the same rules share one compiled subtree; explain must
+ * still name each tenant's own statements, and tenants whose rules differ
+ * must not be merged with the others. */
+#define SHARED_TENANTS 40
+
+static long json_int(json_object *o, const char *k)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, k, &v) || !v)
+		return -1;
+	return (long)json_object_get_int64(v);
+}
+
+static void expect_explain(ztp_policy *p, int action, const char *topic,
+			   const char *decision, const char *sid, long index)
+{
+	json_object *o = explain(p, NULL, NULL, action, topic);
+
+	ck_assert_msg(strcmp(jstr(o, "decision"), decision) == 0 &&
+			  strcmp(jstr(o, "statement"), sid) == 0 &&
+			  json_int(o, "index") == index,
+		      "%s: got %s by %s (%ld), want %s by %s (%ld)", topic,
+		      jstr(o, "decision"), jstr(o, "statement"),
+		      json_int(o, "index"), decision, sid, index);
+	ck_assert_rc(az(p, NULL, NULL, action, topic),
+		     strcmp(decision, "allow") == 0 ? ZTP_OK : ZTP_EDENIED);
+	json_object_put(o);
+}
+
+START_TEST(test_shared_subtrees)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *doc = malloc(cap), topic[128];
+	char *stats = NULL;
+	json_object *o;
+	ztp_policy *p;
+	long idx = 0, first[SHARED_TENANTS];
+	int t;
+
+	ck_assert_ptr_nonnull(doc);
+	len += (size_t)snprintf(doc + len, cap - len,
+				"{\"version\":\"2026-01\",\"statements\":[");
+	for (t = 0; t < SHARED_TENANTS; t++) {
+		char tele[64], ev[64];
+		/* every third tenant lists its resources in another order */
+		bool rev = t % 3 == 0;
+
+		snprintf(tele, sizeof(tele), "tenants/t%d/devices/+/telemetry/#",
+			 t);
+		snprintf(ev, sizeof(ev), "tenants/t%d/events/+", t);
+		first[t] = idx;
+		len += (size_t)snprintf(
+		    doc + len, cap - len,
+		    "%s{\"sid\":\"t%d-pub\",\"effect\":\"Allow\","
+		    "\"actions\":[\"publish\"],\"resources\":[\"%s\",\"%s\"]},"
+		    "{\"sid\":\"t%d-deny\",\"effect\":\"Deny\","
+		    "\"actions\":[\"publish\"],\"resources\":"
+		    "[\"tenants/t%d/devices/+/telemetry/raw/#\"]}",
+		    t ? "," : "", t, rev ? ev : tele, rev ? tele : ev, t, t);
+		idx += 2;
+		/* odd tenants lack the wide statement: another shape */
+		if (t % 2 == 0) {
+			len += (size_t)snprintf(
+			    doc + len, cap - len,
+			    ",{\"sid\":\"t%d-wide\",\"effect\":\"Allow\","
+			    "\"actions\":[\"publish\",\"subscribe\"],"
+			    "\"resources\":[\"tenants/t%d/#\"]}",
+			    t, t);
+			idx++;
+		}
+	}
+	len += (size_t)snprintf(doc + len, cap - len, "]}");
+	ck_assert_uint_lt(len, cap);
+	p = load(doc);
+
+	for (t = 0; t < SHARED_TENANTS; t++) {
+		char pub[32], deny[32], wide[32];
+
+		snprintf(pub, sizeof(pub), "t%d-pub", t);
+		snprintf(deny, sizeof(deny), "t%d-deny", t);
+		snprintf(wide, sizeof(wide), "t%d-wide", t);
+		snprintf(topic, sizeof(topic),
+			 "tenants/t%d/devices/d1/telemetry/temp", t);
+		expect_explain(p, PUB, topic, "allow", pub, first[t]);
+		snprintf(topic, sizeof(topic), "tenants/t%d/events/e", t);
+		expect_explain(p, PUB, topic, "allow", pub, first[t]);
+		snprintf(topic, sizeof(topic),
+			 "tenants/t%d/devices/d1/telemetry/raw/adc", t);
+		expect_explain(p, PUB, topic, "deny", deny, first[t] + 1);
+		snprintf(topic, sizeof(topic), "tenants/t%d/other", t);
+		if (t % 2 == 0)
+			expect_explain(p, PUB, topic, "allow", wide,
+				       first[t] + 2);
+		else
+			expect_explain(p, PUB, topic, "deny", "(null)", -1);
+		snprintf(topic, sizeof(topic), "tenants/t%d/events/+", t);
+		if (t % 2 == 0)
+			expect_explain(p, SUB, topic, "allow", wide,
+				       first[t] + 2);
+		else
+			expect_explain(p, SUB, topic, "deny", "(null)", -1);
+		/* the deny reaches a subscription through '#' */
+		snprintf(topic, sizeof(topic), "tenants/t%d/devices/+/#", t);
+		if (t % 2 == 0)
+			expect_explain(p, SUB, topic, "allow", wide,
+				       first[t] + 2);
+		/* another tenant's topic is not this tenant's */
+		snprintf(topic, sizeof(topic), "tenants/t%d/other",
+			 SHARED_TENANTS + t);
+		expect_explain(p, PUB, topic, "deny", "(null)", -1);
+	}
+
+	/* 40 tenants of two shapes compile to a handful of distinct nodes
+	 * (without sharing: more than 40 x 8) */
+	ck_assert_rc(ztp_policy_stats(&stats, p), ZTP_OK);
+	o = json_tokener_parse(stats);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_gt(json_int(o, "nodes"), 0);
+	ck_assert_int_lt(json_int(o, "nodes"), 40);
+	json_object_put(o);
+	ztp_free(stats);
+	ztp_policy_free(p);
+	free(doc);
+}
+END_TEST
+
 START_TEST(test_namespace)
 {
 	char *out = NULL;
@@ -1691,6 +1818,7 @@ static Suite *policy_suite(void)
 	ADD("load_thread_churn", test_reload_thread_churn);
 	ADD("lint", test_lint);
 	ADD("explain", test_explain);
+	ADD("explain_shared", test_shared_subtrees);
 	ADD("namespace", test_namespace);
 	ADD("export", test_export_aws);
 	ADD("identity_from_cert", test_identity_from_cert);
