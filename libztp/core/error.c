@@ -14,8 +14,9 @@
 /* One slot per thread; no allocation, so reporting ENOMEM cannot fail. */
 static _Thread_local struct {
 	ztp_error pub;
+	const char *fixed; /* the literal msg holds a copy of, if any */
 	char msg[ZTP__ERRMSG_MAX];
-} tls_err = {{ZTP_OK, ""}, ""};
+} tls_err = {{ZTP_OK, ""}, NULL, ""};
 
 static const struct {
 	int code;
@@ -89,6 +90,22 @@ static int verr(int code, const char *fmt, va_list ap)
 	sanitize(tls_err.msg);
 	tls_err.pub.code = code;
 	tls_err.pub.message = tls_err.msg;
+	tls_err.fixed = NULL;
+	return code;
+}
+
+int ztp__err_fixed(int code, const char *msg)
+{
+	size_t n;
+
+	if (tls_err.fixed == msg && tls_err.pub.code == code)
+		return code;
+	n = strnlen(msg, sizeof(tls_err.msg) - 1);
+	memcpy(tls_err.msg, msg, n);
+	tls_err.msg[n] = '\0';
+	tls_err.pub.code = code;
+	tls_err.pub.message = tls_err.msg;
+	tls_err.fixed = msg;
 	return code;
 }
 
@@ -152,6 +169,7 @@ const char *ztp_error_last_message(void)
 
 void ztp_error_clear(void)
 {
+	tls_err.fixed = NULL;
 	tls_err.pub.code = ZTP_OK;
 	tls_err.msg[0] = '\0';
 	tls_err.pub.message = tls_err.msg;

@@ -51,6 +51,11 @@ int ztp__err(int code, const char *fmt, ...) ZTP__PRINTF(2, 3);
 /* Same, appending the reason of the most recent OpenSSL error (if any) and
  * clearing OpenSSL's error queue. */
 int ztp__err_ossl(int code, const char *fmt, ...) ZTP__PRINTF(2, 3);
+/* Set a fixed detail msg (a string literal: it must stay valid and free of
+ * control characters) without formatting. When the thread's detail is
+ * already that one, nothing is written: a stream of identical refusals
+ * costs a comparison each. */
+int ztp__err_fixed(int code, const char *msg);
 
 /* rc = expr; on failure jump to cleanup. Requires `int rc` and `cleanup:`. */
 #define ZTP_CHECK(expr)                                                        \

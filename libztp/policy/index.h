@@ -77,13 +77,10 @@ int ztp__pindex_finish(ztp__pindex *x);
 int ztp__topic_name_check(const char *t, size_t len);
 int ztp__topic_filter_check(const char *t, size_t len);
 
-/* One level of a request; its hash is computed when first needed. */
+/* One level of a request. */
 typedef struct ztp__plevel {
 	const char *p;
 	uint32_t len;
-	uint32_t hash;
-	uint64_t tail; /* last 1..8 bytes, zero-extended (see index.c) */
-	bool hashed;
 } ztp__plevel;
 
 /* A request topic split into levels, on the caller's stack: no allocation
@@ -91,6 +88,8 @@ typedef struct ztp__plevel {
 typedef struct ztp__ptopic {
 	const char *s; /* the whole topic, borrowed */
 	size_t len;
+	const char *b;	/* s, or pad when the topic is shorter than pad */
+	char pad[16];	/* the topic padded with zeros (see index.c) */
 	uint32_t n;	/* levels in l: min(total, ZTP__PX_TOPIC_LEVELS) */
 	uint32_t total; /* levels in the topic */
 	ztp__plevel l[ZTP__PX_TOPIC_LEVELS];
@@ -100,9 +99,12 @@ typedef struct ztp__ptopic {
  * details as ztp__topic_name_check() / ztp__topic_filter_check(), and split
  * it into t. t borrows s. */
 int ztp__ptopic_split(ztp__ptopic *t, const char *s, size_t len, bool filter);
+/* The same; with portable, the code for CPUs without 16-byte vectors is
+ * used whatever this one has (for tests comparing the two). */
+int ztp__ptopic_split_impl(ztp__ptopic *t, const char *s, size_t len,
+			   bool filter, bool portable);
 
-/* Evaluate a split topic name against the index: sets r->found/best.
- * Level hashes are filled in t as they are needed. */
+/* Evaluate a split topic name against the index: sets r->found/best. */
 void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, ztp__ptopic *t);
 /* Evaluate a split topic filter for subscribe: found[ALLOW] when the
  * filter is a subset of an Allow resource, found[DENY] when it intersects a

@@ -575,30 +575,19 @@ cleanup:
 
 /* ---------------------------------------------------------------- decisions */
 
-static int req_init(ztp__preq *r, const char *tenant, const char *device,
-		    const char *client_id, int action, bool explain)
+/* The identity values of r, each checked against the identifier grammar:
+ * they reach topic levels only through here, so anything outside it is
+ * refused even if it was checked upstream. */
+static int req_identity(ztp__preq *r, const char *const vals[ZTP__VAR_COUNT])
 {
-	const char *vals[ZTP__VAR_COUNT];
 	int v;
 
-	memset(r, 0, sizeof(*r));
-	if (action < 1 || action > ZTP__PX_NACT)
-		return ztp__err(ZTP_EINVAL, "policy: unknown action %d",
-				action);
-	r->act = action - 1;
-	r->explain = explain;
-	vals[ZTP__VAR_DEVICE] = device;
-	vals[ZTP__VAR_TENANT] = tenant;
-	vals[ZTP__VAR_CLIENT] = client_id;
 	for (v = 0; v < ZTP__VAR_COUNT; v++) {
 		size_t n;
 		int rc;
 
 		if (!vals[v])
 			continue;
-		/* the identity reaches topic levels only through here, so
-		 * refuse anything outside the identifier grammar even if it
-		 * was checked upstream */
 		n = strnlen(vals[v], ZTP_ID_MAX + 1);
 		rc = ztp__id_check(vals[v], n,
 				   v == ZTP__VAR_DEVICE	  ? "device"
@@ -615,12 +604,37 @@ static int req_init(ztp__preq *r, const char *tenant, const char *device,
 	return ZTP_OK;
 }
 
+static inline int req_init(ztp__preq *r, const char *tenant,
+			   const char *device, const char *client_id,
+			   int action, bool explain)
+{
+	const char *const vals[ZTP__VAR_COUNT] = {device, tenant, client_id};
+	int v;
+
+	if (action < 1 || action > ZTP__PX_NACT)
+		return ztp__err(ZTP_EINVAL, "policy: unknown action %d",
+				action);
+	/* every field is set (the matcher fills the results): no memset on
+	 * the path of every decision */
+	r->act = action - 1;
+	r->explain = explain;
+	r->found[0] = r->found[1] = false;
+	r->best[0] = r->best[1] = ZTP__PX_NONE;
+	for (v = 0; v < ZTP__VAR_COUNT; v++) {
+		r->val[v] = NULL;
+		r->vlen[v] = 0;
+	}
+	if (!tenant && !device && !client_id)
+		return ZTP_OK;
+	return req_identity(r, vals);
+}
+
 /* Match r on the split topic t against the current snapshot. With keep, a
  * reference to the snapshot is handed back in *snap_out (explain reads its
  * statements afterwards); otherwise *snap_out only tells whether one was
  * loaded and must not be dereferenced. */
-static int evaluate(psnap **snap_out, ztp_policy *p, ztp__preq *r,
-		    ztp__ptopic *t, bool keep)
+static inline int evaluate(psnap **snap_out, ztp_policy *p, ztp__preq *r,
+			   ztp__ptopic *t, bool keep)
 {
 	ztp__preader *rd = NULL;
 	psnap *s;
@@ -646,17 +660,6 @@ cleanup:
 	return rc;
 }
 
-/* A deny with a fixed detail. When the thread's detail already reads so,
- * rewriting it would change nothing observable; skipping that keeps a
- * stream of refused requests from paying for formatting each time. */
-static int denied(const char *msg)
-{
-	if (ztp_error_last_code() == ZTP_EDENIED &&
-	    strcmp(ztp_error_last_message(), msg) == 0)
-		return ZTP_EDENIED;
-	return ztp__err(ZTP_EDENIED, "%s", msg);
-}
-
 int ztp_policy_authorize(ztp_policy *p, const char *tenant, const char *device,
 			 const char *client_id, int action, const char *topic,
 			 size_t topic_len)
@@ -675,9 +678,10 @@ int ztp_policy_authorize(ztp_policy *p, const char *tenant, const char *device,
 	/* fixed messages: a deny is the common answer to a misbehaving
 	 * client and should cost no formatting (explain gives details) */
 	if (r.found[ZTP__PX_DENY])
-		rc = denied("policy: explicitly denied");
+		rc = ztp__err_fixed(ZTP_EDENIED, "policy: explicitly denied");
 	else if (!r.found[ZTP__PX_ALLOW])
-		rc = denied("policy: no statement allows it");
+		rc = ztp__err_fixed(ZTP_EDENIED,
+				    "policy: no statement allows it");
 cleanup:
 	return rc;
 }

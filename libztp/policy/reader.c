@@ -33,7 +33,16 @@ struct ztp__preader {
 };
 
 static _Atomic(ztp__preader *) readers;
+/* Read on every decision: the initial-exec model makes that one load from
+ * the thread pointer instead of a call. A library loaded with dlopen()
+ * takes such variables from the small static TLS reserve that the C library
+ * keeps for this; eight bytes fit it. */
+#if defined(__GNUC__)
+static _Thread_local ztp__preader *mine
+    __attribute__((tls_model("initial-exec")));
+#else
 static _Thread_local ztp__preader *mine;
+#endif
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 static bool key_ok;
