@@ -488,44 +488,19 @@ static bool same_der(X509 *a, X509 *b)
 	return same;
 }
 
-static int check_csr(req *r, X509_REQ **out, X509 *factory,
+static int check_csr(req *r, EVP_PKEY **out, X509 *factory,
 		     uint8_t csr_hash[32])
 {
 	bool same = false;
 	const char *pem = NULL;
 	size_t len = 0;
-	unsigned char *der = NULL;
-	X509_REQ *csr = NULL;
-	EVP_PKEY *pub;
-	int rc, dlen;
+	EVP_PKEY *pub = NULL;
+	int rc;
 
 	*out = NULL;
 	ZTP_CHECK(field(r, "csr", true, PEM_FIELD_MAX, &pem, &len));
-	rc = ztp__pem_csr(&csr, pem, len);
-	if (rc < 0) {
-		rc = ztp__reject(&r->d, ZTP__W_BAD_CSR, rc, "csr: %s",
-				 ztp_error_last_message());
-		goto cleanup;
-	}
-	pub = X509_REQ_get0_pubkey(csr);
-	if (pub == NULL) {
-		rc = ztp__reject(&r->d, ZTP__W_BAD_CSR, ZTP_EPARSE,
-				 "csr: unusable public key");
-		ERR_clear_error();
-		goto cleanup;
-	}
-	if (X509_REQ_verify(csr, pub) != 1) {
-		ERR_clear_error();
-		rc = ztp__reject(&r->d, ZTP__W_BAD_CSR, ZTP_EBADSIG,
-				 "csr: self-signature does not verify");
-		goto cleanup;
-	}
-	rc = ztp__keypolicy_check(&r->v->keypolicy, pub);
-	if (rc < 0) {
-		rc = ztp__reject(&r->d, ZTP__W_KEY_POLICY, rc, "csr: %s",
-				 ztp_error_last_message());
-		goto cleanup;
-	}
+	ZTP_CHECK(ztp__verifier_csr(&r->d, &r->v->keypolicy, &pub, csr_hash,
+				    pem, len));
 	/* Key material, not encodings: the same EC point compressed or not
 	 * is the same key. */
 	ZTP_CHECK(ztp__pubkey_same(&same, pub, X509_get0_pubkey(factory)));
@@ -535,16 +510,10 @@ static int check_csr(req *r, X509_REQ **out, X509 *factory,
 				 "key");
 		goto cleanup;
 	}
-	/* The CSR as sent: a parsed request re-encodes to its original
-	 * bytes, and the strict PEM parser refused any trailing data. */
-	dlen = i2d_X509_REQ(csr, &der);
-	ZTP_ENSURE_OSSL(dlen > 0, ZTP_ECRYPTO, "csr encoding");
-	ZTP_CHECK(ztp__sha256(csr_hash, der, (size_t)dlen));
-	*out = csr;
-	csr = NULL;
+	*out = pub;
+	pub = NULL;
 cleanup:
-	OPENSSL_free(der);
-	X509_REQ_free(csr);
+	EVP_PKEY_free(pub);
 	return rc;
 }
 
@@ -638,8 +607,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	int64_t chal_exp = 0, not_after = 0;
 	STACK_OF(X509) *chain = NULL;
 	X509 *factory = NULL, *peer = NULL, *issued = NULL;
-	X509_REQ *csr = NULL;
-	EVP_PKEY *fkey;
+	EVP_PKEY *fkey, *csr_key = NULL;
 	int rc = ZTP_OK;
 
 	if (v->ca == NULL || v->store == NULL) {
@@ -687,7 +655,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 
 	fkey = X509_get0_pubkey(factory);
 	ZTP_ENSURE_OSSL(fkey != NULL, ZTP_ECRYPTO, "factory key");
-	ZTP_CHECK(check_csr(r, &csr, factory, csr_hash));
+	ZTP_CHECK(check_csr(r, &csr_key, factory, csr_hash));
 	ZTP_CHECK(check_signature(r, fkey, nonce, nonce_len, csr_hash));
 
 	/* Every check passed: spend the challenge, then issue. The record is
@@ -709,7 +677,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	 * CSR is bound to the factory identity by the transcript signature,
 	 * so the CA need not verify the request again. */
 	rc = ztp__ca_issue_req(v->ca, &issued, r->serial, &not_after, NULL,
-			       X509_REQ_get0_pubkey(csr), r->device_id, NULL,
+			       csr_key, r->device_id, NULL,
 			       ZTP_CA_PROFILE_BOOTSTRAP, v->bootstrap_lifetime);
 	if (rc == ZTP_EKEYPOLICY) {
 		rc = ztp__reject(&r->d, ZTP__W_KEY_POLICY, rc, "csr: %s",
@@ -733,7 +701,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	ZTP_CHECK(respond_issued(r, issued, not_after));
 cleanup:
 	X509_free(issued);
-	X509_REQ_free(csr);
+	EVP_PKEY_free(csr_key);
 	X509_free(peer);
 	X509_free(factory);
 	sk_X509_pop_free(chain, X509_free);

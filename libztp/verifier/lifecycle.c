@@ -316,9 +316,8 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 	bool same = false;
 	const char *pem = NULL;
 	size_t len = 0;
-	X509_REQ *csr = NULL;
 	X509 *cert = NULL;
-	EVP_PKEY *pub;
+	EVP_PKEY *pub = NULL;
 	char *cpem = NULL, ts[32];
 	char ns[NAMESPACE_MAX];
 	const char *tenant = p->tenant[0] != '\0' ? p->tenant : NULL;
@@ -329,25 +328,7 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 	if (rc < 0)
 		return ztp__reject(d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
 				   ztp_error_last_message());
-	rc = ztp__pem_csr(&csr, pem, len);
-	if (rc < 0) {
-		rc = ztp__reject(d, ZTP__W_BAD_CSR, rc, "csr: %s",
-				 ztp_error_last_message());
-		goto cleanup;
-	}
-	pub = X509_REQ_get0_pubkey(csr);
-	if (pub == NULL || X509_REQ_verify(csr, pub) != 1) {
-		ERR_clear_error();
-		rc = ztp__reject(d, ZTP__W_BAD_CSR, ZTP_EBADSIG,
-				 "csr: self-signature does not verify");
-		goto cleanup;
-	}
-	rc = ztp__keypolicy_check(&v->keypolicy, pub);
-	if (rc < 0) {
-		rc = ztp__reject(d, ZTP__W_KEY_POLICY, rc, "csr: %s",
-				 ztp_error_last_message());
-		goto cleanup;
-	}
+	ZTP_CHECK(ztp__verifier_csr(d, &v->keypolicy, &pub, NULL, pem, len));
 	ZTP_CHECK(ztp__pubkey_same(&same, pub, X509_get0_pubkey(p->cert)));
 	if (same) {
 		rc = ztp__reject(d, ZTP__W_CSR_KEY_REUSED, ZTP_EKEYPOLICY,
@@ -383,7 +364,7 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 cleanup:
 	free(cpem);
 	X509_free(cert);
-	X509_REQ_free(csr);
+	EVP_PKEY_free(pub);
 	return rc;
 }
 

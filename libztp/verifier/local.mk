@@ -6,6 +6,7 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/config.c \
 	libztp/verifier/ratelimit.c \
 	libztp/verifier/identity.c \
+	libztp/verifier/csr.c \
 	libztp/verifier/challenge.c \
 	libztp/verifier/handle.c \
 	libztp/verifier/admin.c \
@@ -22,6 +23,13 @@ tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c \
 tests_unit_test_verifier_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_verifier_LDADD = $(TEST_LIBS)
 TESTS += tests/unit/test_verifier
+# The request reader against OpenSSL's (libztp/verifier/csr.c).
+check_PROGRAMS += tests/unit/test_csr
+tests_unit_test_csr_SOURCES = tests/unit/test_csr.c tests/unit/testutil.c \
+	tests/unit/testutil.h
+tests_unit_test_csr_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_csr_LDADD = $(TEST_LIBS)
+TESTS += tests/unit/test_csr
 endif
 endif
 

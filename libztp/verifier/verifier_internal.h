@@ -157,6 +157,24 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 			   STACK_OF(X509) * hints, int64_t at,
 			   char device_id[ZTP_ID_MAX + 1]);
 
+/* A certificate request from a device (PEM): parsed, its self-signature
+ * verified, its key allowed by kp. On success *key is the request's public
+ * key (EVP_PKEY_free) and hash (may be NULL) the SHA-256 of its DER as
+ * sent. A refusal is recorded in d (bad_csr, key_policy); see csr.c. */
+int ztp__verifier_csr(ztp__vdec *d, const ztp__keypolicy *kp, EVP_PKEY **key,
+		      uint8_t hash[32], const char *pem, size_t len);
+
+/* The fast path of ztp__verifier_csr on DER (exposed for tests):
+ * ZTP__CSR_FAST_OK and *key (EVP_PKEY_free) when the request verified
+ * with it; ZTP__CSR_FAST_BADSIG when the request was read completely and
+ * its signature does not verify; ZTP__CSR_FAST_DECLINE when it is not a
+ * shape read there (or on an internal failure): OpenSSL's reading decides.
+ * Nothing is left on OpenSSL's error queue. */
+#define ZTP__CSR_FAST_OK 0
+#define ZTP__CSR_FAST_BADSIG 1
+#define ZTP__CSR_FAST_DECLINE 2
+int ztp__verifier_csr_fast(EVP_PKEY **key, const uint8_t *der, size_t len);
+
 /* Rebuild the cache of verified CA signatures (configuration time). */
 int ztp__verifier_sig_cache(ztp_verifier *v);
 void ztp__verifier_sig_cache_clear(ztp_verifier *v);
