@@ -4,17 +4,31 @@
  */
 #include "core/internal.h"
 
-/* [A-Za-z0-9][A-Za-z0-9._-]{0,63}. Written out as ranges rather than with
- * <ctype.h>, whose answers depend on the locale. */
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63}. A table rather than <ctype.h>, whose
+ * answers depend on the locale; identifiers are checked on every policy
+ * decision that names one. Bit 1: may start an identifier; bit 2: may
+ * follow. */
+#define ID_FIRST 1
+#define ID_REST 2
+#define ID_ALNUM (ID_FIRST | ID_REST)
+#define ID_10(x) x, x, x, x, x, x, x, x, x, x
+static const unsigned char id_class[256] = {
+    ['-'] = ID_REST, ['.'] = ID_REST, ['_'] = ID_REST,
+    ['0'] = ID_10(ID_ALNUM),
+    ['A'] = ID_10(ID_ALNUM), ID_10(ID_ALNUM), ID_ALNUM, ID_ALNUM, ID_ALNUM,
+    ID_ALNUM, ID_ALNUM, ID_ALNUM,
+    ['a'] = ID_10(ID_ALNUM), ID_10(ID_ALNUM), ID_ALNUM, ID_ALNUM, ID_ALNUM,
+    ID_ALNUM, ID_ALNUM, ID_ALNUM,
+};
+
 static bool id_first(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9');
+	return id_class[c] & ID_FIRST;
 }
 
 static bool id_rest(unsigned char c)
 {
-	return id_first(c) || c == '.' || c == '_' || c == '-';
+	return id_class[c] & ID_REST;
 }
 
 int ztp__id_check(const char *id, size_t len, const char *what)

@@ -1111,11 +1111,6 @@ check:
 		      : ztp__topic_name_check(s, len);
 }
 
-int ztp__ptopic_split(ztp__ptopic *t, const char *s, size_t len, bool filter)
-{
-	return ztp__ptopic_split_impl(t, s, len, filter, false);
-}
-
 /* -------------------------------------------------------------------- match */
 
 typedef struct mctx {
@@ -1222,9 +1217,14 @@ static ALWAYS_INLINE const pent *kid_of(const mctx *m, const pnode *n,
 	const uint32_t *tags = tags_of(m, n);
 	uint64_t tail;
 	const uint32_t hash = level_key(m->t, p, &tail), tag = hash | TAG_BIT;
-	uint32_t i;
+	uint32_t i = hash & n->kmask;
 
-	for (i = hash & n->kmask;; i = (i + 1) & n->kmask) {
+#if defined(__GNUC__)
+	/* in a large table (the tenants of a fleet) the tag and the entry
+	 * are on different lines: fetch both at once */
+	__builtin_prefetch(&ents_of(m, n)[i]);
+#endif
+	for (;; i = (i + 1) & n->kmask) {
 		const pent *e;
 
 		if (tags[i] == 0)
@@ -1415,9 +1415,9 @@ static void name_fast(fctx *f, const pnode *n, uint32_t d, bool deny_only)
 				next_only = only;
 			}
 		}
-		/* the branches walked meanwhile may have settled it */
-		if (!next || (f->found & FOUND_DENY) ||
-		    !fworth(f, next, next_only))
+		/* a Deny found on the way settles it (next was found worth
+		 * walking; what was found since can only prune it) */
+		if (!next || (f->found & FOUND_DENY))
 			return;
 		n = next;
 		deny_only = next_only;

@@ -97,12 +97,15 @@ typedef struct ztp__ptopic {
 
 /* Check a topic name (filter: a topic filter) with the same rules and
  * details as ztp__topic_name_check() / ztp__topic_filter_check(), and split
- * it into t. t borrows s. */
-int ztp__ptopic_split(ztp__ptopic *t, const char *s, size_t len, bool filter);
-/* The same; with portable, the code for CPUs without 16-byte vectors is
- * used whatever this one has (for tests comparing the two). */
+ * it into t. t borrows s. With portable, the code for CPUs without 16-byte
+ * vectors is used whatever this one has (for tests comparing the two). */
 int ztp__ptopic_split_impl(ztp__ptopic *t, const char *s, size_t len,
 			   bool filter, bool portable);
+static inline int ztp__ptopic_split(ztp__ptopic *t, const char *s, size_t len,
+				    bool filter)
+{
+	return ztp__ptopic_split_impl(t, s, len, filter, false);
+}
 
 /* Evaluate a split topic name against the index: sets r->found/best. */
 void ztp__pindex_match_name(const ztp__pindex *x, ztp__preq *r, ztp__ptopic *t);

@@ -22,27 +22,8 @@
 #include <pthread.h>
 #include <sched.h>
 
-struct ztp__preader {
-	/* the sequence number sits on a cache line of its own whatever the
-	 * allocator's alignment, so that readers never share a line */
-	char pad0[64];
-	atomic_uint_fast64_t seq; /* odd: inside a read section */
-	atomic_bool used;	  /* owned by a live thread */
-	ztp__preader *next;	  /* set before the record is published */
-	char pad1[64];
-};
-
 static _Atomic(ztp__preader *) readers;
-/* Read on every decision: the initial-exec model makes that one load from
- * the thread pointer instead of a call. A library loaded with dlopen()
- * takes such variables from the small static TLS reserve that the C library
- * keeps for this; eight bytes fit it. */
-#if defined(__GNUC__)
-static _Thread_local ztp__preader *mine
-    __attribute__((tls_model("initial-exec")));
-#else
-static _Thread_local ztp__preader *mine;
-#endif
+ZTP__PREAD_TLS ztp__preader *ztp__pread_mine;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 static bool key_ok;
@@ -51,7 +32,7 @@ static void reader_release(void *arg)
 {
 	ztp__preader *r = arg;
 
-	mine = NULL;
+	ztp__pread_mine = NULL;
 	atomic_store_explicit(&r->used, false, memory_order_release);
 }
 
@@ -64,7 +45,7 @@ static void reader_atfork_child(void)
 	for (r = atomic_load(&readers); r; r = r->next) {
 		uint_fast64_t s;
 
-		if (r == mine)
+		if (r == ztp__pread_mine)
 			continue;
 		s = atomic_load_explicit(&r->seq, memory_order_relaxed);
 		atomic_store_explicit(&r->seq, s + (s & 1),
@@ -117,36 +98,22 @@ static int reader_get(ztp__preader **out)
 			      "policy: cannot set up per-thread state");
 		goto cleanup;
 	}
-	mine = r;
+	ztp__pread_mine = r;
 	*out = r;
 cleanup:
 	return rc;
 }
 
-int ztp__pread_enter(ztp__preader **out)
+int ztp__pread_enter_slow(ztp__preader **out)
 {
-	ztp__preader *r = mine;
-	uint_fast64_t s;
+	ztp__preader *r = NULL;
 	int rc = ZTP_OK;
 
 	*out = NULL;
-	if (!r)
-		ZTP_CHECK(reader_get(&r));
-	s = atomic_load_explicit(&r->seq, memory_order_relaxed);
-	atomic_store_explicit(&r->seq, s + 1, memory_order_seq_cst);
-	*out = r;
+	ZTP_CHECK(reader_get(&r));
+	rc = ztp__pread_enter(out);
 cleanup:
 	return rc;
-}
-
-void ztp__pread_leave(ztp__preader *r)
-{
-	uint_fast64_t s;
-
-	if (!r)
-		return;
-	s = atomic_load_explicit(&r->seq, memory_order_relaxed);
-	atomic_store_explicit(&r->seq, s + 1, memory_order_release);
 }
 
 void ztp__pread_synchronize(void)
