@@ -15,7 +15,13 @@
  *
  * Every tenant has 10 rules (8 Allow, 2 Deny) over publish and receive,
  * written with the tenant's literal ID as an ACL file would have them. Half
- * the topics fall inside some tenant's rules, half do not.
+ * the topics fall inside some tenant's rules, half do not. A last run gives
+ * every tenant an 11th rule of its own, so that no two tenants' rules have
+ * the same shape (the index stores equal subtrees once; this shows the
+ * cost when it cannot).
+ *
+ * The single-thread rate is the best of three measurements: the machines
+ * this runs on are shared, and the best run is the one least disturbed.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -119,12 +125,14 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
-/* The policy document and the flat rule list for n tenants. */
-static char *make_doc(rule **rules_out, int n)
+/* The policy document and the flat rule list for n tenants; with own,
+ * each tenant also has a rule of its own (rule RULES_PER_TENANT). */
+static char *make_doc(rule **rules_out, int n, bool own)
 {
-	size_t cap = (size_t)n * RULES_PER_TENANT * 160 + 128, len = 0;
+	size_t per = RULES_PER_TENANT + (own ? 1 : 0);
+	size_t cap = (size_t)n * per * 160 + 128, len = 0;
 	char *doc = xmalloc(cap);
-	rule *rules = xmalloc(sizeof(*rules) * (size_t)n * RULES_PER_TENANT);
+	rule *rules = xmalloc(sizeof(*rules) * (size_t)n * per);
 	char f[128];
 	int t, r;
 
@@ -133,14 +141,21 @@ static char *make_doc(rule **rules_out, int n)
 	for (t = 0; t < n; t++) {
 		int g;
 
-		for (r = 0; r < RULES_PER_TENANT; r++) {
-			rule *ru = &rules[t * RULES_PER_TENANT + r];
+		for (r = 0; r < (int)per; r++) {
+			rule *ru = &rules[(size_t)t * per + (size_t)r];
 
-			snprintf(f, sizeof(f), "tenants/t%d/%s", t,
-				 tmpl[r].fmt);
+			if (r < RULES_PER_TENANT) {
+				snprintf(f, sizeof(f), "tenants/t%d/%s", t,
+					 tmpl[r].fmt);
+				ru->action = tmpl[r].action;
+				ru->deny = tmpl[r].deny;
+			} else {
+				snprintf(f, sizeof(f),
+					 "tenants/t%d/devices/+/own-t%d", t, t);
+				ru->action = ZTP_POLICY_PUBLISH;
+				ru->deny = false;
+			}
 			ru->filter = strdup(f);
-			ru->action = tmpl[r].action;
-			ru->deny = tmpl[r].deny;
 			if (!ru->filter)
 				exit(2);
 		}
@@ -157,9 +172,9 @@ static char *make_doc(rule **rules_out, int n)
 			    "\"resources\":[",
 			    t || g ? "," : "", deny ? "Deny" : "Allow",
 			    g % 2 ? "receive" : "publish");
-			for (r = 0; r < RULES_PER_TENANT; r++) {
+			for (r = 0; r < (int)per; r++) {
 				const rule *ru =
-				    &rules[t * RULES_PER_TENANT + r];
+				    &rules[(size_t)t * per + (size_t)r];
 
 				if (ru->deny != deny || ru->action != action)
 					continue;
@@ -296,18 +311,18 @@ static long json_field(const char *json, const char *key)
 	return p ? strtol(p + strlen(pat), NULL, 10) : -1;
 }
 
-static int run(int n)
+static int run(int n, bool own)
 {
-	size_t nrules = (size_t)n * RULES_PER_TENANT, i;
+	size_t nrules = (size_t)n * (RULES_PER_TENANT + (own ? 1 : 0)), i;
 	req *q = xmalloc(sizeof(*q) * NTOPICS);
 	ztp_policy *p = NULL;
 	rule *rules = NULL;
 	char *doc, *stats = NULL;
 	double t0, t1, t_idx, t_scan, load_s, two, two_wall;
 	long iters, scans, agree = 0, allowed = 0;
-	int rc;
+	int rc, round;
 
-	doc = make_doc(&rules, n);
+	doc = make_doc(&rules, n, own);
 	make_topics(q, n);
 	if (ztp_policy_new(&p) < 0)
 		return 2;
@@ -343,16 +358,22 @@ static int run(int n)
 	}
 
 	iters = iterations();
-	t0 = now();
-	for (i = 0; i < (size_t)iters; i++) {
-		const req *r = &q[i % NTOPICS];
+	t_idx = 0;
+	for (round = 0; round < 3; round++) {
+		double t;
 
-		rc = ztp_policy_authorize(p, NULL, NULL, NULL, r->action,
-					  r->topic, r->len);
-		allowed += rc == 0;
+		t0 = now();
+		for (i = 0; i < (size_t)iters; i++) {
+			const req *r = &q[i % NTOPICS];
+
+			rc = ztp_policy_authorize(p, NULL, NULL, NULL,
+						  r->action, r->topic, r->len);
+			allowed += rc == 0;
+		}
+		t = (now() - t0) / (double)iters;
+		if (round == 0 || t < t_idx)
+			t_idx = t;
 	}
-	t1 = now();
-	t_idx = (t1 - t0) / (double)iters;
 	two = threaded(&two_wall, p, q, 2, iters);
 
 	/* scan for about a second, at least 20 decisions */
@@ -365,10 +386,10 @@ static int run(int n)
 	} while ((t1 - t0 < 1.0 && !getenv("BENCH_ITERS")) || scans < 20);
 	t_scan = (t1 - t0) / (double)scans;
 
-	printf("%7d tenants %8zu rules | index %6.2f M/s (%5.0f ns), "
+	printf("%7d tenants%s %8zu rules | index %6.2f M/s (%5.0f ns), "
 	       "2 threads %6.2f M/s (wall %5.2f) | linear scan %8.0f /s "
 	       "(%9.0f ns) | ratio %7.0fx | %4.0f bytes/rule | load %.2f s\n",
-	       n, nrules, 1e-6 / t_idx, t_idx * 1e9, two * 1e-6,
+	       n, own ? " (own rules)" : "", nrules, 1e-6 / t_idx, t_idx * 1e9, two * 1e-6,
 	       two_wall * 1e-6, 1.0 / t_scan, t_scan * 1e9, t_scan / t_idx,
 	       (double)json_field(stats, "bytes") / (double)nrules, load_s);
 	fflush(stdout);
@@ -394,7 +415,7 @@ static int run_templated(void)
 	char tenant[32], device[32], topic[128];
 	double t0, t;
 	long i, iters = iterations(), allowed = 0;
-	int rc;
+	int rc, round;
 
 	if (ztp_policy_new(&p) < 0 || ztp_policy_default_document(&doc) < 0 ||
 	    ztp_policy_load(p, doc, strlen(doc)) < 0)
@@ -403,20 +424,28 @@ static int run_templated(void)
 	snprintf(device, sizeof(device), "d%u", rnd() % 1000);
 	snprintf(topic, sizeof(topic), "tenants/%s/devices/%s/telemetry/temp",
 		 tenant, device);
-	t0 = now();
-	for (i = 0; i < iters; i++) {
-		rc = ztp_policy_authorize(p, tenant, device, NULL,
-					  ZTP_POLICY_PUBLISH, topic,
-					  strlen(topic));
-		allowed += rc == 0;
+	t = 0;
+	for (round = 0; round < 3; round++) {
+		double tr;
+
+		t0 = now();
+		for (i = 0; i < iters; i++) {
+			rc = ztp_policy_authorize(p, tenant, device, NULL,
+						  ZTP_POLICY_PUBLISH, topic,
+						  strlen(topic));
+			allowed += rc == 0;
+		}
+		tr = (now() - t0) / (double)iters;
+		if (round == 0 || tr < t)
+			t = tr;
 	}
-	t = (now() - t0) / (double)iters;
 	printf("templated default policy (any number of tenants): %.2f M/s "
 	       "(%.0f ns), %s\n",
-	       1e-6 / t, t * 1e9, allowed == iters ? "all allowed" : "ERROR");
+	       1e-6 / t, t * 1e9,
+	       allowed == 3 * iters ? "all allowed" : "ERROR");
 	ztp_free(doc);
 	ztp_policy_free(p);
-	return allowed == iters ? 0 : 1;
+	return allowed == 3 * iters ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -431,10 +460,12 @@ int main(int argc, char **argv)
 	       NTOPICS);
 	if (argc > 1) {
 		for (i = 1; i < argc && rc == 0; i++)
-			rc = run(atoi(argv[i]));
+			rc = run(atoi(argv[i]), false);
 	} else {
 		for (i = 0; i < 3 && rc == 0; i++)
-			rc = run(sizes[i]);
+			rc = run(sizes[i], false);
+		if (rc == 0)
+			rc = run(sizes[2], true);
 	}
 	if (rc == 0)
 		rc = run_templated();

@@ -55,6 +55,21 @@ int ztp__id_check(const char *id, size_t len, const char *what)
 	return ZTP_OK;
 }
 
+size_t ztp__id_len(const char *s)
+{
+	size_t i;
+
+	if (!(id_class[(unsigned char)s[0]] & ID_FIRST))
+		return 0;
+	for (i = 1; i <= ZTP_ID_MAX; i++) {
+		if (s[i] == '\0')
+			return i;
+		if (!(id_class[(unsigned char)s[i]] & ID_REST))
+			return 0;
+	}
+	return 0; /* longer than ZTP_ID_MAX */
+}
+
 int ztp_id_validate(const char *id, size_t len)
 {
 	return ztp__id_check(id, len, "identifier");

@@ -155,6 +155,9 @@ void ztp__event_emit(const ztp__events *e, json_object *ev);
 
 /* Same grammar as ztp_id_validate, with a label for the error message. */
 int ztp__id_check(const char *id, size_t len, const char *what);
+/* The length of NUL-terminated s if it is a valid identifier, else 0
+ * (then ztp__id_check() says why). Reads at most ZTP_ID_MAX + 1 bytes. */
+size_t ztp__id_len(const char *s);
 
 /* ------------------------------------------------------------------ strict JSON */
 

@@ -89,7 +89,7 @@ typedef struct pedge {
 typedef struct pnode {
 	uint8_t term[2];
 	uint8_t sub[2];
-	uint8_t nvars; /* variable children, to skip their loop */
+	uint8_t nvars; /* bit v: a child for variable v */
 	uint8_t other; /* any child other than literal ones */
 	uint8_t pad0[2];
 	uint32_t kmask; /* literal table capacity - 1 */
@@ -173,7 +173,7 @@ static ALWAYS_INLINE uint32_t level_key(const ztp__ptopic *t,
 					const ztp__plevel *l, uint64_t *tail)
 {
 	const char *b = t->b;
-	size_t n = l->len, from = (size_t)(l->p - t->s), to = from + n;
+	size_t n = l->len, from = l->from, to = from + n;
 	size_t h8 = head_len(n), i, r;
 	uint64_t h = (uint64_t)n * 0xff51afd7ed558ccdull, w = 0;
 
@@ -823,7 +823,7 @@ static void emit(unsigned char *a, const size_t *off, const bnode *n)
 	p->hash = edge_to(off, n, n->hash);
 	for (v = 0; v < ZTP__VAR_COUNT; v++) {
 		p->var[v] = edge_to(off, n, n->var[v]);
-		p->nvars += n->var[v] != NULL;
+		p->nvars |= (uint8_t)((n->var[v] != NULL) << v);
 	}
 	p->other = p->nvars || n->plus || n->hash;
 	at += sizeof(pnode);
@@ -943,12 +943,12 @@ cleanup:
 
 /* -------------------------------------------------------------------- split */
 
-static void level_put(ztp__ptopic *t, const char *s, size_t from, size_t to)
+static void level_put(ztp__ptopic *t, size_t from, size_t to)
 {
 	if (t->n < ZTP__PX_TOPIC_LEVELS) {
 		ztp__plevel *l = &t->l[t->n++];
 
-		l->p = s + from;
+		l->from = (uint32_t)from;
 		l->len = (uint32_t)(to - from);
 	}
 	t->total++;
@@ -988,7 +988,7 @@ static bool split_words(ztp__ptopic *t, const char *s, size_t len)
 		for (m = bytes_eq(w, '/'); m; m &= m - 1) {
 			size_t at = i + lowest_byte(m);
 
-			level_put(t, s, from, at);
+			level_put(t, from, at);
 			from = at + 1;
 		}
 	}
@@ -996,14 +996,14 @@ static bool split_words(ztp__ptopic *t, const char *s, size_t len)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '/') {
-			level_put(t, s, from, i);
+			level_put(t, from, i);
 			from = i + 1;
 			continue;
 		}
 		odd |= (uint64_t)(c >= 0x80) | (uint64_t)(c == '\0') |
 		       (uint64_t)(c == '+') | (uint64_t)(c == '#');
 	}
-	level_put(t, s, from, len);
+	level_put(t, from, len);
 	return odd != 0;
 }
 
@@ -1035,7 +1035,7 @@ static bool split_vec(ztp__ptopic *t, const char *s, size_t len)
 #define PUT(to)                                                                \
 	do {                                                                   \
 		if (n < ZTP__PX_TOPIC_LEVELS) {                                \
-			lv[n].p = s + from;                                    \
+			lv[n].from = (uint32_t)from;                           \
 			lv[n].len = (uint32_t)((to)-from);                     \
 		}                                                              \
 		n++;                                                           \
@@ -1137,9 +1137,11 @@ static inline void lvl_at(lvl *l, const mctx *m, uint32_t d)
 	ztp__plevel *p = &m->t->l[d];
 
 	l->l = p;
-	l->plus = p->len == 1 && p->p[0] == '+';
-	l->hash = p->len == 1 && p->p[0] == '#';
-	l->dollar = d == 0 && p->len > 0 && p->p[0] == '$';
+	const char *c = m->t->s + p->from;
+
+	l->plus = p->len == 1 && c[0] == '+';
+	l->hash = p->len == 1 && c[0] == '#';
+	l->dollar = d == 0 && p->len > 0 && c[0] == '$';
 }
 
 /* Whether level d exists but lies beyond what was split. No resource is that
@@ -1195,7 +1197,7 @@ static inline bool worth(const mctx *m, const pnode *n, bool deny_only)
 static bool val_is(const mctx *m, int v, const ztp__plevel *l)
 {
 	return m->r->vlen[v] == l->len &&
-	       memcmp(m->r->val[v], l->p, l->len) == 0;
+	       memcmp(m->r->val[v], m->t->s + l->from, l->len) == 0;
 }
 
 static inline const uint32_t *tags_of(const mctx *m, const pnode *n)
@@ -1233,7 +1235,8 @@ static ALWAYS_INLINE const pent *kid_of(const mctx *m, const pnode *n,
 			continue;
 		e = &ents_of(m, n)[i];
 		if ((e->len & LEN_MASK) == p->len && e->tail == tail &&
-		    same_words((const char *)m->a + e->label, p->p,
+		    same_words((const char *)m->a + e->label,
+			       m->t->s + p->from,
 			       head_len(p->len)))
 			return e;
 	}
@@ -1264,7 +1267,7 @@ static void name_walk(const mctx *m, const pnode *n, uint32_t base,
 			return;
 		l = &m->t->l[d];
 		/* a topic name holds no wildcards: only '$' matters */
-		dollar = d == 0 && l->len > 0 && l->p[0] == '$';
+		dollar = d == 0 && l->len > 0 && m->t->s[0] == '$';
 		if (n->hash.node && !dollar)
 			hit_both(m, node_at(m, n->hash.node),
 				 base + n->hash.delta, deny_only);
@@ -1350,6 +1353,17 @@ static inline bool fworth(const fctx *f, const pnode *n, bool deny_only)
 		(n->sub[ZTP__PX_ALLOW] & f->bit));
 }
 
+/* memcmp() for the short strings identities are, without a call. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 static void name_fast(fctx *f, const pnode *n, uint32_t d, bool deny_only)
 {
 	const mctx m = {f->a, NULL, NULL, f->t, 0};
@@ -1359,6 +1373,7 @@ static void name_fast(fctx *f, const pnode *n, uint32_t d, bool deny_only)
 		const pnode *next = NULL, *k;
 		bool next_only = deny_only, dollar;
 		ztp__plevel *l;
+		unsigned vars;
 		int v;
 
 		if (d == total) {
@@ -1377,7 +1392,7 @@ static void name_fast(fctx *f, const pnode *n, uint32_t d, bool deny_only)
 				next = k;
 		}
 		if (n->other) {
-			dollar = d == 0 && l->len > 0 && l->p[0] == '$';
+			dollar = d == 0 && l->len > 0 && f->t->s[0] == '$';
 			if (n->hash.node && !dollar) {
 				fterm(f, node_at(&m, n->hash.node), deny_only);
 				if (f->found & FOUND_DENY)
@@ -1390,15 +1405,15 @@ static void name_fast(fctx *f, const pnode *n, uint32_t d, bool deny_only)
 					name_fast(f, next, d + 1, deny_only);
 				next = k;
 			}
-			for (v = 0; n->nvars && v < ZTP__VAR_COUNT; v++) {
+			for (vars = n->nvars; vars; vars &= vars - 1u) {
 				bool only;
 
-				if (!n->var[v].node)
-					continue;
+				v = __builtin_ctz(vars);
 				if (f->r->val[v]) {
 					if (f->r->vlen[v] != l->len ||
-					    memcmp(f->r->val[v], l->p,
-						   l->len) != 0)
+					    !same_bytes(f->r->val[v],
+							f->t->s + l->from,
+							l->len))
 						continue;
 					only = deny_only;
 				} else {

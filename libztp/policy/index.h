@@ -77,9 +77,9 @@ int ztp__pindex_finish(ztp__pindex *x);
 int ztp__topic_name_check(const char *t, size_t len);
 int ztp__topic_filter_check(const char *t, size_t len);
 
-/* One level of a request. */
+/* One level of a request: bytes [from, from + len) of its topic. */
 typedef struct ztp__plevel {
-	const char *p;
+	uint32_t from;
 	uint32_t len;
 } ztp__plevel;
 

@@ -588,6 +588,13 @@ static int req_identity(ztp__preq *r, const char *const vals[ZTP__VAR_COUNT])
 
 		if (!vals[v])
 			continue;
+		n = ztp__id_len(vals[v]);
+		if (n) {
+			r->val[v] = vals[v];
+			r->vlen[v] = n;
+			continue;
+		}
+		/* not an identifier: say why */
 		n = strnlen(vals[v], ZTP_ID_MAX + 1);
 		rc = ztp__id_check(vals[v], n,
 				   v == ZTP__VAR_DEVICE	  ? "device"

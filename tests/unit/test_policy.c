@@ -1672,8 +1672,8 @@ START_TEST(test_split_paths)
 					ck_assert_uint_eq(a.n, b.n);
 					ck_assert_uint_eq(a.total, b.total);
 					for (lv = 0; lv < a.n; lv++) {
-						ck_assert_ptr_eq(a.l[lv].p,
-								 b.l[lv].p);
+						ck_assert_uint_eq(a.l[lv].from,
+								  b.l[lv].from);
 						ck_assert_uint_eq(a.l[lv].len,
 								  b.l[lv].len);
 					}
