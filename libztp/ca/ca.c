@@ -67,6 +67,9 @@ void ztp_ca_free(ztp_ca *ca)
 	sk_X509_pop_free(ca->chain, X509_free);
 	X509_NAME_free(ca->name);
 	ASN1_OCTET_STRING_free(ca->ski);
+	for (size_t i = 0; i < ca->n_pems; i++)
+		free(ca->pems[i]);
+	free(ca->pems);
 	OPENSSL_cleanse(ca, sizeof(*ca));
 	free(ca);
 }
@@ -458,7 +461,8 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	ASN1_OCTET_STRING *ski = NULL;
 	const ASN1_OCTET_STRING *own_ski;
 	const EVP_MD *md = NULL;
-	char type[32];
+	char type[32], **pems = NULL;
+	size_t n_pems = 0, n_chain;
 	uint32_t kusage;
 	unsigned char *der = NULL;
 
@@ -504,6 +508,15 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	ZTP_ENSURE(i2d_X509_NAME(name, &der) > 0, ZTP_ENOMEM,
 		   "ca: out of memory");
 
+	n_chain = chain != NULL ? (size_t)sk_X509_num(chain) : 0;
+	pems = ztp__calloc(n_chain + 1, sizeof(char *));
+	ZTP_ENSURE(pems != NULL, ZTP_ENOMEM, "ca: out of memory");
+	for (n_pems = 0; n_pems <= n_chain; n_pems++)
+		ZTP_CHECK(ztp__cert_to_pem(
+		    &pems[n_pems],
+		    n_pems == 0 ? cert
+				: sk_X509_value(chain, (int)n_pems - 1)));
+
 	ZTP_CHECK(ztp__asn1_time(&ca->not_before, X509_get0_notBefore(cert)));
 	ZTP_CHECK(ztp__asn1_time(&ca->not_after, X509_get0_notAfter(cert)));
 	ca->pathlen = X509_get_pathlen(cert);
@@ -520,12 +533,18 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	ca->chain = chain;
 	ca->name = name;
 	ca->ski = ski;
+	ca->pems = pems;
+	ca->n_pems = n_pems;
+	pems = NULL;
 	cert = NULL;
 	key = NULL;
 	chain = NULL;
 	name = NULL;
 	ski = NULL;
 cleanup:
+	for (size_t i = 0; pems != NULL && i < n_pems; i++)
+		free(pems[i]);
+	free(pems);
 	OPENSSL_free(der);
 	X509_free(cert);
 	EVP_PKEY_free(key);
@@ -700,6 +719,23 @@ cleanup:
 	return rc;
 }
 
+/* Record a signed certificate by its DER. */
+static int record_der(ztp_ca *ca, const uint8_t *der, size_t len,
+		      const char *serial_hex, const char *device_id,
+		      const char *profile, int64_t nb, int64_t na)
+{
+	int rc = ZTP_OK;
+	uint8_t fp[32];
+	char hex[65];
+
+	ZTP_CHECK(ztp__sha256(fp, der, len));
+	ztp__hex_encode(hex, fp, sizeof(fp));
+	ZTP_CHECK(ztp_store_cert_add(ca->store, serial_hex, device_id, profile,
+				     nb, na, hex));
+cleanup:
+	return rc;
+}
+
 int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem, char **key_pem,
 		      const char *subject_dn, const char *key_type, int days,
 		      int pathlen)
@@ -835,11 +871,12 @@ static int find_profile(const char *name)
 			name);
 }
 
-int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
-		      char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
-		      int64_t *not_after_out, X509_REQ *req, EVP_PKEY *req_pub,
-		      const char *device_id, const char *tenant,
-		      const char *profile, int64_t lifetime)
+static int issue(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
+		 size_t *der_len,
+		 char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
+		 int64_t *not_after_out, X509_REQ *req, EVP_PKEY *req_pub,
+		 const char *device_id, const char *tenant, const char *profile,
+		 int64_t lifetime)
 {
 	static const int ku_sig[] = {0 /* digitalSignature */};
 	static const int ku_rsa[] = {0 /* digitalSignature */,
@@ -847,9 +884,10 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 	int rc = ZTP_OK;
 	X509 *cert = NULL;
 	ASN1_INTEGER *serial = NULL;
+	unsigned char *der = NULL;
 	char serial_hex[ZTP_CA_SERIAL_HEX_MAX + 1];
 	int64_t now, nb, na;
-	int p, attempt, verified;
+	int p, attempt, verified, dlen = 0;
 
 	ZTP_ARG(ca != NULL);
 	ZTP_ARG(out_cert != NULL);
@@ -924,14 +962,27 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 		ASN1_INTEGER_free(serial);
 		serial = NULL;
 		ZTP_CHECK(sign_cert(cert, ca->key, ca->md));
-		rc = record_cert(ca, cert, serial_hex,
-				 profiles[p].record_device ? device_id : NULL,
-				 profile, nb, na);
+		/* Encoded once: the record's fingerprint and the caller's
+		 * answer are of these bytes. */
+		OPENSSL_free(der);
+		der = NULL;
+		dlen = i2d_X509(cert, &der);
+		ZTP_ENSURE_OSSL(dlen > 0, ZTP_ECRYPTO, "ca: encoding");
+		rc = record_der(ca, der, (size_t)dlen, serial_hex,
+				profiles[p].record_device ? device_id : NULL,
+				profile, nb, na);
 		if (rc != ZTP_EEXISTS || attempt + 1 >= ZTP__CA_SERIAL_ATTEMPTS)
 			break;
 	}
 	if (rc < 0)
 		goto cleanup;
+	if (der_out != NULL) {
+		*der_out = ztp__memdup(der, (size_t)dlen);
+		/* Recorded: the caller sees ENOMEM and may retry; the
+		 * record stays as an unused serial (see ztp_ca_issue_ex). */
+		ZTP_ENSURE(*der_out != NULL, ZTP_ENOMEM, "ca: out of memory");
+		*der_len = (size_t)dlen;
+	}
 	if (serial_hex_out != NULL)
 		memcpy(serial_hex_out, serial_hex, strlen(serial_hex) + 1);
 	if (not_after_out != NULL)
@@ -939,9 +990,72 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 	*out_cert = cert;
 	cert = NULL;
 cleanup:
+	OPENSSL_free(der);
 	ASN1_INTEGER_free(serial);
 	X509_free(cert);
 	return rc;
+}
+
+int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
+		      char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
+		      int64_t *not_after_out, X509_REQ *req, EVP_PKEY *req_pub,
+		      const char *device_id, const char *tenant,
+		      const char *profile, int64_t lifetime)
+{
+	return issue(ca, out_cert, NULL, NULL, serial_hex_out, not_after_out,
+		     req, req_pub, device_id, tenant, profile, lifetime);
+}
+
+int ztp__ca_issue_der(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
+		      size_t *der_len,
+		      char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
+		      int64_t *not_after_out, EVP_PKEY *req_pub,
+		      const char *device_id, const char *tenant,
+		      const char *profile, int64_t lifetime)
+{
+	ZTP_ARG(der_out == NULL || der_len != NULL);
+	if (der_out != NULL) {
+		*der_out = NULL;
+		*der_len = 0;
+	}
+	ZTP_ARG(req_pub != NULL);
+	return issue(ca, out_cert, der_out, der_len, serial_hex_out,
+		     not_after_out, NULL, req_pub, device_id, tenant, profile,
+		     lifetime);
+}
+
+int ztp__ca_der_to_pem(char **out, const uint8_t *der, size_t len)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----\n",
+			  end[] = "-----END CERTIFICATE-----\n";
+	int rc = ZTP_OK;
+	char *b64 = NULL;
+	ztp__buf b = {0};
+	size_t n, i, outlen = 0;
+
+	ZTP_ARG(out != NULL);
+	*out = NULL;
+	ZTP_ARG(der != NULL && len > 0);
+	ZTP_CHECK(ztp__b64_encode(&b64, der, len));
+	n = strlen(b64);
+	ZTP_CHECK(ztp__buf_append(&b, begin, sizeof(begin) - 1));
+	for (i = 0; i < n; i += 64) {
+		ZTP_CHECK(
+		    ztp__buf_append(&b, b64 + i, n - i < 64 ? n - i : 64));
+		ZTP_CHECK(ztp__buf_append_byte(&b, '\n'));
+	}
+	ZTP_CHECK(ztp__buf_append(&b, end, sizeof(end) - 1));
+	ZTP_CHECK(ztp__buf_terminate(&b));
+	*out = (char *)ztp__buf_steal(&b, &outlen);
+cleanup:
+	ztp_free(b64);
+	ztp__buf_free(&b);
+	return rc;
+}
+
+const char *ztp__ca_pem(const ztp_ca *ca, size_t i)
+{
+	return ca != NULL && i < ca->n_pems ? ca->pems[i] : NULL;
 }
 
 int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
@@ -954,6 +1068,8 @@ int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
 	X509 *cert = NULL;
 	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
 	char *pem = NULL, *ser = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
 	int64_t na = 0;
 
 	ZTP_ARG(cert_pem != NULL);
@@ -966,12 +1082,11 @@ int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
 	ZTP_ARG(device_id != NULL);
 	ZTP_ARG(profile != NULL);
 	ZTP_CHECK(ztp__pem_csr(&req, csr_pem, csr_len));
-	ZTP_CHECK(ztp__ca_issue_req(ca, &cert, serial, &na, req, NULL,
-				    device_id, tenant, profile,
-				    lifetime_seconds));
+	ZTP_CHECK(issue(ca, &cert, &der, &der_len, serial, &na, req, NULL,
+			device_id, tenant, profile, lifetime_seconds));
 	/* The certificate is recorded: from here on only memory can fail,
 	 * and the caller may retry; the record stays as an unused serial. */
-	ZTP_CHECK(ztp__cert_to_pem(&pem, cert));
+	ZTP_CHECK(ztp__ca_der_to_pem(&pem, der, der_len));
 	if (serial_hex != NULL) {
 		ser = ztp__strdup(serial);
 		ZTP_ENSURE(ser != NULL, ZTP_ENOMEM, "ca: out of memory");
@@ -983,6 +1098,7 @@ int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
 	pem = NULL;
 cleanup:
 	free(pem);
+	ztp_free(der);
 	X509_free(cert);
 	X509_REQ_free(req);
 	return rc;

@@ -38,6 +38,26 @@ int ztp__ca_issue_req(ztp_ca *ca, X509 **out_cert,
 		      const char *device_id, const char *tenant,
 		      const char *profile, int64_t lifetime);
 
+/* ztp__ca_issue_req() without the request (the caller has established
+ * possession of req_pub's private key), also handing back the signed
+ * certificate's DER (der_out, ztp_free; may be NULL): it is encoded once,
+ * for the store's fingerprint and for the caller's answer. */
+int ztp__ca_issue_der(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
+		      size_t *der_len,
+		      char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
+		      int64_t *not_after_out, EVP_PKEY *req_pub,
+		      const char *device_id, const char *tenant,
+		      const char *profile, int64_t lifetime);
+
+/* PEM of a DER certificate, in PEM_write_bio_X509()'s layout (64-column
+ * lines); *out is NUL-terminated, freed with ztp_free. */
+int ztp__ca_der_to_pem(char **out, const uint8_t *der, size_t len);
+
+/* PEM of the CA's certificate (i == 0) and of its chain certificates
+ * (1..): borrowed for the life of the handle; NULL past the end or when
+ * not loaded. */
+const char *ztp__ca_pem(const ztp_ca *ca, size_t i);
+
 /* The CA's certificate and chain (NULL when not loaded / no chain);
  * borrowed for the life of the handle, to be used read-only. */
 X509 *ztp__ca_cert(const ztp_ca *ca);

@@ -26,6 +26,10 @@ struct ztp_ca {
 	int64_t not_before, not_after;
 	long pathlen; /* -1: unconstrained */
 	bool can_sign_crl;
+	/* PEM of cert, then of each chain certificate, encoded at load: a
+	 * response carries them with every issued certificate. */
+	char **pems;
+	size_t n_pems;
 
 	/* Configuration. */
 	ztp_store *store; /* borrowed */
