@@ -173,6 +173,8 @@ int ztp_verifier_new(ztp_verifier **out)
 	ZTP_ENSURE(v->secret != NULL, ZTP_ENOMEM, "out of memory");
 	ZTP_ENSURE_OSSL(RAND_bytes(v->secret, (int)v->secret_len) == 1,
 			ZTP_ECRYPTO, "cannot generate the challenge secret");
+	/* Last: nothing after it fails, and it cannot fail itself. */
+	ztp__csr_tmpl_init(&v->csr_tmpl);
 	*out = v;
 	v = NULL;
 cleanup:
@@ -212,6 +214,7 @@ void ztp_verifier_free(ztp_verifier *v)
 	ztp__rl_destroy(&v->rl);
 	ztp__rl_destroy(&v->claim_rl);
 	ztp__rl_destroy(&v->life_rl);
+	ztp__csr_tmpl_free(&v->csr_tmpl);
 	pthread_mutex_destroy(&v->stats_lock);
 	pthread_mutex_destroy(&v->maint_lock);
 	free(v->pending);

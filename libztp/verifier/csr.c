@@ -262,10 +262,46 @@ static EVP_PKEY *from_params(const char *type, const OSSL_PARAM *params)
 	return key;
 }
 
+static EVP_PKEY *curve_only(const char *group)
+{
+	OSSL_PARAM params[2];
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *key = NULL;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+						     (char *)group, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEY_PARAMETERS, params) !=
+		1) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
+void ztp__csr_tmpl_init(ztp__csr_tmpl *t)
+{
+	t->p256 = curve_only("prime256v1");
+	t->p384 = curve_only("secp384r1");
+	ERR_clear_error();
+}
+
+void ztp__csr_tmpl_free(ztp__csr_tmpl *t)
+{
+	EVP_PKEY_free(t->p256);
+	EVP_PKEY_free(t->p384);
+	t->p256 = t->p384 = NULL;
+}
+
 /* An EC point of the curve's size: uncompressed (04 X Y) or compressed
  * (02/03 X). OpenSSL's import rejects a point that is not on the curve
- * (and x or y not below the field prime). */
-static EVP_PKEY *ec_key(const char *group, size_t field, const dspan *pt)
+ * (and x or y not below the field prime), whether the key is built from
+ * the curve's name or from a copy of a template holding the curve only:
+ * both end in EC_KEY_oct2key(). */
+static EVP_PKEY *ec_key(EVP_PKEY *tmpl, const char *group, size_t field,
+			const dspan *pt)
 {
 	OSSL_PARAM params[3];
 
@@ -273,6 +309,17 @@ static EVP_PKEY *ec_key(const char *group, size_t field, const dspan *pt)
 	    !((pt->p[0] == 0x04 && pt->len == 1 + 2 * field) ||
 	      ((pt->p[0] == 0x02 || pt->p[0] == 0x03) && pt->len == 1 + field)))
 		return NULL;
+	if (tmpl != NULL) {
+		EVP_PKEY *key = EVP_PKEY_dup(tmpl);
+
+		if (key != NULL &&
+		    EVP_PKEY_set1_encoded_public_key(key, pt->p, pt->len) == 1)
+			return key;
+		/* A refused point may stay in the copy (OpenSSL sets the
+		 * coordinates before it checks them): never use it. */
+		EVP_PKEY_free(key);
+		return NULL;
+	}
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
 						     (char *)group, 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
@@ -311,7 +358,8 @@ static EVP_PKEY *rsa_key(const dspan *bits)
 }
 
 /* SubjectPublicKeyInfo (its contents) → key of a kind the fast path reads. */
-static EVP_PKEY *spki_key(const dspan *spki, enum kind *kind)
+static EVP_PKEY *spki_key(const ztp__csr_tmpl *t, const dspan *spki,
+			  enum kind *kind)
 {
 	dspan in = *spki, alg, bits;
 
@@ -323,11 +371,13 @@ static EVP_PKEY *spki_key(const dspan *spki, enum kind *kind)
 	bits.len--;
 	if (same_bytes(&alg, alg_ec_p256, sizeof(alg_ec_p256))) {
 		*kind = K_EC;
-		return ec_key("prime256v1", 32, &bits);
+		return ec_key(t != NULL ? t->p256 : NULL, "prime256v1", 32,
+			      &bits);
 	}
 	if (same_bytes(&alg, alg_ec_p384, sizeof(alg_ec_p384))) {
 		*kind = K_EC;
-		return ec_key("secp384r1", 48, &bits);
+		return ec_key(t != NULL ? t->p384 : NULL, "secp384r1", 48,
+			      &bits);
 	}
 	if (same_bytes(&alg, alg_ed25519, sizeof(alg_ed25519))) {
 		*kind = K_ED25519;
@@ -395,7 +445,8 @@ static int verify(EVP_PKEY *key, const char *md, const dspan *sig,
 	return v;
 }
 
-int ztp__verifier_csr_fast(EVP_PKEY **key, const uint8_t *data, size_t len)
+int ztp__verifier_csr_fast(const ztp__csr_tmpl *t, EVP_PKEY **key,
+			   const uint8_t *data, size_t len)
 {
 	dspan in = {data, len}, req, info, tbs, ver, subj, spki, attrs, alg,
 	      sig;
@@ -424,7 +475,7 @@ int ztp__verifier_csr_fast(EVP_PKEY **key, const uint8_t *data, size_t len)
 	sig.len--;
 	if (!name_ok(&subj) || !attributes_ok(attrs))
 		goto cleanup;
-	k = spki_key(&spki, &kind);
+	k = spki_key(t, &spki, &kind);
 	/* The signature algorithm must be one for the key's type, as
 	 * OpenSSL requires. */
 	if (k == NULL || kind != sa->kind)
@@ -486,8 +537,9 @@ cleanup:
 	return rc;
 }
 
-int ztp__verifier_csr(ztp__vdec *d, const ztp__keypolicy *kp, EVP_PKEY **key,
-		      uint8_t hash[32], const char *pem, size_t len)
+int ztp__verifier_csr(ztp__vdec *d, const ztp__keypolicy *kp,
+		      const ztp__csr_tmpl *t, EVP_PKEY **key, uint8_t hash[32],
+		      const char *pem, size_t len)
 {
 	uint8_t *der = NULL;
 	size_t derlen = 0;
@@ -496,7 +548,7 @@ int ztp__verifier_csr(ztp__vdec *d, const ztp__keypolicy *kp, EVP_PKEY **key,
 
 	*key = NULL;
 	if (pem_der(&der, &derlen, pem, len) == FAST_OK)
-		f = ztp__verifier_csr_fast(&k, der, derlen);
+		f = ztp__verifier_csr_fast(t, &k, der, derlen);
 	if (f == FAST_BADSIG) {
 		rc = ztp__reject(d, ZTP__W_BAD_CSR, ZTP_EBADSIG,
 				 "csr: self-signature does not verify");

@@ -499,8 +499,8 @@ static int check_csr(req *r, EVP_PKEY **out, X509 *factory,
 
 	*out = NULL;
 	ZTP_CHECK(field(r, "csr", true, PEM_FIELD_MAX, &pem, &len));
-	ZTP_CHECK(ztp__verifier_csr(&r->d, &r->v->keypolicy, &pub, csr_hash,
-				    pem, len));
+	ZTP_CHECK(ztp__verifier_csr(&r->d, &r->v->keypolicy, &r->v->csr_tmpl,
+				    &pub, csr_hash, pem, len));
 	/* Key material, not encodings: the same EC point compressed or not
 	 * is the same key. */
 	ZTP_CHECK(ztp__pubkey_same(&same, pub, X509_get0_pubkey(factory)));
@@ -553,45 +553,36 @@ cleanup:
 	return rc;
 }
 
-static int respond_issued(req *r, X509 *cert, int64_t not_after)
+static int respond_issued(req *r, const uint8_t *der, size_t der_len,
+			  int64_t not_after)
 {
 	json_object *chain = NULL;
-	STACK_OF(X509) * cachain;
+	const char *capem;
 	char *pem = NULL, ts[32];
-	X509 *cacert;
 	int rc = ZTP_OK;
 
 	r->resp = json_object_new_object();
 	ZTP_ENSURE(r->resp != NULL, ZTP_ENOMEM, "out of memory");
-	ZTP_CHECK(ztp__cert_to_pem(&pem, cert));
+	ZTP_CHECK(ztp__ca_der_to_pem(&pem, der, der_len));
 	ZTP_CHECK(ztp__json_add_str(r->resp, "certificate", pem));
-	free(pem);
-	pem = NULL;
 	chain = json_object_new_array();
 	ZTP_ENSURE(chain != NULL, ZTP_ENOMEM, "out of memory");
-	cacert = ztp__ca_cert(r->v->ca);
-	cachain = ztp__ca_chain(r->v->ca);
-	for (int i = -1; i < (cachain == NULL ? 0 : sk_X509_num(cachain));
-	     i++) {
-		json_object *s;
+	/* The CA's certificate and chain, encoded when it was loaded. */
+	for (size_t i = 0; (capem = ztp__ca_pem(r->v->ca, i)) != NULL; i++) {
+		json_object *s = json_object_new_string(capem);
 
-		ZTP_CHECK(ztp__cert_to_pem(
-		    &pem, i < 0 ? cacert : sk_X509_value(cachain, i)));
-		s = json_object_new_string(pem);
 		ZTP_ENSURE(s != NULL, ZTP_ENOMEM, "out of memory");
 		if (json_object_array_add(chain, s) != 0) {
 			json_object_put(s);
 			ZTP_ENSURE(false, ZTP_ENOMEM, "out of memory");
 		}
-		free(pem);
-		pem = NULL;
 	}
 	ZTP_CHECK(ztp__json_add(r->resp, "chain", chain));
 	chain = NULL;
 	ztp__time_rfc3339(ts, not_after);
 	ZTP_CHECK(ztp__json_add_str(r->resp, "not_after", ts));
 cleanup:
-	free(pem);
+	ztp_free(pem);
 	json_object_put(chain);
 	return rc;
 }
@@ -608,6 +599,8 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	STACK_OF(X509) *chain = NULL;
 	X509 *factory = NULL, *peer = NULL, *issued = NULL;
 	EVP_PKEY *fkey, *csr_key = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
 	int rc = ZTP_OK;
 
 	if (v->ca == NULL || v->store == NULL) {
@@ -676,8 +669,8 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	/* Possession of the CSR key was proven by its self-signature and the
 	 * CSR is bound to the factory identity by the transcript signature,
 	 * so the CA need not verify the request again. */
-	rc = ztp__ca_issue_req(v->ca, &issued, r->serial, &not_after, NULL,
-			       csr_key, r->device_id, NULL,
+	rc = ztp__ca_issue_der(v->ca, &issued, &der, &der_len, r->serial,
+			       &not_after, csr_key, r->device_id, NULL,
 			       ZTP_CA_PROFILE_BOOTSTRAP, v->bootstrap_lifetime);
 	if (rc == ZTP_EKEYPOLICY) {
 		rc = ztp__reject(&r->d, ZTP__W_KEY_POLICY, rc, "csr: %s",
@@ -698,9 +691,10 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 			goto cleanup;
 		}
 	}
-	ZTP_CHECK(respond_issued(r, issued, not_after));
+	ZTP_CHECK(respond_issued(r, der, der_len, not_after));
 cleanup:
 	X509_free(issued);
+	ztp_free(der);
 	EVP_PKEY_free(csr_key);
 	X509_free(peer);
 	X509_free(factory);

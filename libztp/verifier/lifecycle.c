@@ -262,28 +262,20 @@ static int str_array_add(json_object *arr, const char *s)
 	return ZTP_OK;
 }
 
-/* The CA chain a device presents with its certificate. */
+/* The CA chain a device presents with its certificate (encoded when the
+ * CA was loaded). */
 static int add_chain(ztp_verifier *v, json_object *resp)
 {
 	json_object *chain = json_object_new_array();
-	STACK_OF(X509) *cachain = ztp__ca_chain(v->ca);
-	char *pem = NULL;
+	const char *pem;
 	int rc = ZTP_OK;
 
 	ZTP_ENSURE(chain != NULL, ZTP_ENOMEM, "out of memory");
-	for (int i = -1; i < (cachain == NULL ? 0 : sk_X509_num(cachain));
-	     i++) {
-		ZTP_CHECK(
-		    ztp__cert_to_pem(&pem, i < 0 ? ztp__ca_cert(v->ca)
-						 : sk_X509_value(cachain, i)));
+	for (size_t i = 0; (pem = ztp__ca_pem(v->ca, i)) != NULL; i++)
 		ZTP_CHECK(str_array_add(chain, pem));
-		free(pem);
-		pem = NULL;
-	}
 	ZTP_CHECK(ztp__json_add(resp, "chain", chain));
 	chain = NULL;
 cleanup:
-	free(pem);
 	json_object_put(chain);
 	return rc;
 }
@@ -318,6 +310,8 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 	size_t len = 0;
 	X509 *cert = NULL;
 	EVP_PKEY *pub = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
 	char *cpem = NULL, ts[32];
 	char ns[NAMESPACE_MAX];
 	const char *tenant = p->tenant[0] != '\0' ? p->tenant : NULL;
@@ -328,7 +322,8 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 	if (rc < 0)
 		return ztp__reject(d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
 				   ztp_error_last_message());
-	ZTP_CHECK(ztp__verifier_csr(d, &v->keypolicy, &pub, NULL, pem, len));
+	ZTP_CHECK(ztp__verifier_csr(d, &v->keypolicy, &v->csr_tmpl, &pub, NULL,
+				    pem, len));
 	ZTP_CHECK(ztp__pubkey_same(&same, pub, X509_get0_pubkey(p->cert)));
 	if (same) {
 		rc = ztp__reject(d, ZTP__W_CSR_KEY_REUSED, ZTP_EKEYPOLICY,
@@ -336,9 +331,9 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 				 "the presented certificate");
 		goto cleanup;
 	}
-	rc = ztp__ca_issue_req(v->ca, &cert, serial, &not_after, NULL, pub,
-			       p->device_id, tenant, ZTP_CA_PROFILE_OPERATIONAL,
-			       v->operational_lifetime);
+	rc = ztp__ca_issue_der(
+	    v->ca, &cert, &der, &der_len, serial, &not_after, pub, p->device_id,
+	    tenant, ZTP_CA_PROFILE_OPERATIONAL, v->operational_lifetime);
 	if (rc == ZTP_EKEYPOLICY) {
 		rc = ztp__reject(d, ZTP__W_KEY_POLICY, rc, "csr: %s",
 				 ztp_error_last_message());
@@ -347,7 +342,7 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 	ZTP_CHECK(rc);
 	*resp = json_object_new_object();
 	ZTP_ENSURE(*resp != NULL, ZTP_ENOMEM, "out of memory");
-	ZTP_CHECK(ztp__cert_to_pem(&cpem, cert));
+	ZTP_CHECK(ztp__ca_der_to_pem(&cpem, der, der_len));
 	ZTP_CHECK(ztp__json_add_str(*resp, "certificate", cpem));
 	ZTP_CHECK(add_chain(v, *resp));
 	ztp__time_rfc3339(ts, not_after);
@@ -363,6 +358,7 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 	}
 cleanup:
 	free(cpem);
+	ztp_free(der);
 	X509_free(cert);
 	EVP_PKEY_free(pub);
 	return rc;

@@ -97,6 +97,20 @@ void ztp__rl_destroy(ztp__ratelimit *rl);
 int ztp__rl_take(ztp__ratelimit *rl, const char *device_id, int64_t now,
 		 int64_t *retry_after);
 
+/* ---------------------------------------------------------------- requests */
+
+/* Domain-parameter-only EC keys (P-256, P-384) from which request keys
+ * are copied: copying the curve is much cheaper than building it from its
+ * name for every request. Built once, then only read (EVP_PKEY_dup), so
+ * shared by all threads. A NULL entry: keys are built from scratch. */
+typedef struct ztp__csr_tmpl {
+	EVP_PKEY *p256, *p384;
+} ztp__csr_tmpl;
+
+/* Best effort: on failure (memory) the entries stay NULL. */
+void ztp__csr_tmpl_init(ztp__csr_tmpl *t);
+void ztp__csr_tmpl_free(ztp__csr_tmpl *t);
+
 /* ---------------------------------------------------------------- handle */
 
 struct ztp_verifier {
@@ -123,6 +137,7 @@ struct ztp_verifier {
 	int64_t challenge_ttl;
 	int max_depth;
 	ztp__keypolicy keypolicy;
+	ztp__csr_tmpl csr_tmpl;
 	size_t max_request;
 
 	uint8_t *secret;
@@ -158,11 +173,13 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 			   char device_id[ZTP_ID_MAX + 1]);
 
 /* A certificate request from a device (PEM): parsed, its self-signature
- * verified, its key allowed by kp. On success *key is the request's public
- * key (EVP_PKEY_free) and hash (may be NULL) the SHA-256 of its DER as
- * sent. A refusal is recorded in d (bad_csr, key_policy); see csr.c. */
-int ztp__verifier_csr(ztp__vdec *d, const ztp__keypolicy *kp, EVP_PKEY **key,
-		      uint8_t hash[32], const char *pem, size_t len);
+ * verified, its key allowed by kp. t (may be NULL) as above. On success
+ * *key is the request's public key (EVP_PKEY_free) and hash (may be NULL)
+ * the SHA-256 of its DER as sent. A refusal is recorded in d (bad_csr,
+ * key_policy); see csr.c. */
+int ztp__verifier_csr(ztp__vdec *d, const ztp__keypolicy *kp,
+		      const ztp__csr_tmpl *t, EVP_PKEY **key, uint8_t hash[32],
+		      const char *pem, size_t len);
 
 /* The fast path of ztp__verifier_csr on DER (exposed for tests):
  * ZTP__CSR_FAST_OK and *key (EVP_PKEY_free) when the request verified
@@ -173,7 +190,8 @@ int ztp__verifier_csr(ztp__vdec *d, const ztp__keypolicy *kp, EVP_PKEY **key,
 #define ZTP__CSR_FAST_OK 0
 #define ZTP__CSR_FAST_BADSIG 1
 #define ZTP__CSR_FAST_DECLINE 2
-int ztp__verifier_csr_fast(EVP_PKEY **key, const uint8_t *der, size_t len);
+int ztp__verifier_csr_fast(const ztp__csr_tmpl *t, EVP_PKEY **key,
+			   const uint8_t *der, size_t len);
 
 /* Rebuild the cache of verified CA signatures (configuration time). */
 int ztp__verifier_sig_cache(ztp_verifier *v);

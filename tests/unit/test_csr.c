@@ -143,6 +143,9 @@ static char *to_pem(const unsigned char *der, size_t len, const char *label,
 	return out;
 }
 
+/* Curve templates as a verifier holds them (built once for the suite). */
+static ztp__csr_tmpl tmpl;
+
 /* ztp__verifier_csr on PEM text: the wire code (ZTP__W_NONE when
  * accepted), with the key and hash when accepted. */
 static int run_csr(const char *pem, EVP_PKEY **key, uint8_t hash[32])
@@ -153,7 +156,7 @@ static int run_csr(const char *pem, EVP_PKEY **key, uint8_t hash[32])
 
 	ztp__vdec_init(&d);
 	ztp__keypolicy_default(&kp);
-	rc = ztp__verifier_csr(&d, &kp, key, hash, pem, strlen(pem));
+	rc = ztp__verifier_csr(&d, &kp, &tmpl, key, hash, pem, strlen(pem));
 	if (rc == ZTP_OK)
 		ck_assert_int_eq(d.wire, ZTP__W_NONE);
 	else
@@ -182,15 +185,21 @@ static int expected_wire(const unsigned char *der, size_t len)
 }
 
 /* The fast reader against OpenSSL on one DER input; returns the fast
- * reader's outcome. */
+ * reader's outcome, which must not depend on whether request keys are
+ * copied from the curve templates or built from the curve's name. */
 static int compare(const unsigned char *der, size_t len)
 {
 	X509_REQ *r;
-	EVP_PKEY *ref, *k = NULL;
-	int f = ztp__verifier_csr_fast(&k, der, len), ok;
+	EVP_PKEY *ref, *k = NULL, *k2 = NULL;
+	int f = ztp__verifier_csr_fast(&tmpl, &k, der, len), ok;
 
 	/* Nothing of the attempt may stay queued. */
 	ck_assert_int_eq(ERR_peek_error(), 0);
+	ck_assert_int_eq(ztp__verifier_csr_fast(NULL, &k2, der, len), f);
+	ck_assert_int_eq(ERR_peek_error(), 0);
+	if (f == ZTP__CSR_FAST_OK)
+		ck_assert_int_eq(EVP_PKEY_eq(k, k2), 1);
+	EVP_PKEY_free(k2);
 	ok = reference(der, len, &r, &ref);
 	if (f == ZTP__CSR_FAST_OK) {
 		ck_assert_msg(ok, "fast path accepted what OpenSSL refuses");
@@ -382,6 +391,12 @@ START_TEST(fromdata_checks_the_point)
 	ck_assert_int_ne(
 	    EVP_PKEY_fromdata(ctx, &bad, EVP_PKEY_PUBLIC_KEY, params), 1);
 	ck_assert_ptr_null(bad);
+	/* The same through a copy of the curve template. */
+	ck_assert_ptr_nonnull(tmpl.p256);
+	bad = EVP_PKEY_dup(tmpl.p256);
+	ck_assert_ptr_nonnull(bad);
+	ck_assert_int_ne(EVP_PKEY_set1_encoded_public_key(bad, pt, n), 1);
+	EVP_PKEY_free(bad);
 	ERR_clear_error();
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(k);
@@ -724,5 +739,10 @@ static Suite *csr_suite(void)
 
 int main(void)
 {
-	return ztp_test_run(csr_suite());
+	int rc;
+
+	ztp__csr_tmpl_init(&tmpl);
+	rc = ztp_test_run(csr_suite());
+	ztp__csr_tmpl_free(&tmpl);
+	return rc;
 }
