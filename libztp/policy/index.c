@@ -694,7 +694,8 @@ static int canon_node(canon *c, bnode *n)
 	for (i = 0; i < n->kcap; i++)
 		if (n->kids[i].node)
 			c->scratch[nk++] = n->kids[i].node;
-	qsort(c->scratch, nk, sizeof(*c->scratch), label_cmp);
+	if (nk > 1)
+		qsort(c->scratch, nk, sizeof(*c->scratch), label_cmp);
 	ZTP_CHECK(sig_u32(c, (uint32_t)nk));
 	for (i = 0; i < nk; i++) {
 		const bnode *kid = c->scratch[i];
