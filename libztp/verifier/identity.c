@@ -325,10 +325,16 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 	}
 	for (int i = 0; i < n; i++)
 		ZTP_CHECK(within(d, sk_X509_value(chain, i), i, at, v->leeway));
-	ZTP_CHECK(ztp__cert_fingerprint(fp, sk_X509_value(chain, 1)));
-	for (int i = 0; i < sk_X509_num(v->issuers); i++)
-		if (memcmp(fp, v->issuer_fp[i], sizeof(fp)) == 0)
-			allowed = true;
+	/* Path building takes the configured issuers first, so the issuer
+	 * is normally one of those very objects; a copy sent by the device
+	 * is compared by its DER. */
+	allowed = is_issuer(v, sk_X509_value(chain, 1));
+	if (!allowed) {
+		ZTP_CHECK(ztp__cert_fingerprint(fp, sk_X509_value(chain, 1)));
+		for (int i = 0; i < sk_X509_num(v->issuers); i++)
+			if (memcmp(fp, v->issuer_fp[i], sizeof(fp)) == 0)
+				allowed = true;
+	}
 	if (!allowed) {
 		rc = ztp__reject(d, ZTP__W_ISSUER_NOT_ALLOWED, ZTP_EUNTRUSTED,
 				 "certificate issuer is not an allowed issuing "
