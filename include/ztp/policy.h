@@ -221,7 +221,8 @@ ZTP_EXTERN int ztp_policy_explain(char **out, ztp_policy *p, const char *tenant,
 /**
  * Size of the loaded policy and of its compiled index, as JSON
  * `{"loaded":true|false,"statements":N,"resources":N,"nodes":N,
- *   "bytes":N}` where bytes counts the memory of the compiled index.
+ *   "bytes":N}` where nodes counts the distinct nodes of the index
+ * (identical subtrees are stored once) and bytes its memory.
  * @param[out] out  receives the JSON, freed with ztp_free().
  * @param p         the handle.
  * @return #ZTP_OK, #ZTP_EINVAL or #ZTP_ENOMEM.
