@@ -285,7 +285,9 @@ ZTP_EXTERN int ztp_store_event_append(ztp_store *store, const char *json);
  * Events with sequence number > after, at most max (larger values are
  * treated as #ZTP_STORE_EVENT_LIST_MAX), as a JSON array of
  * `{"seq":N,"at":T,"event":{…}}`, oldest first. Sequence numbers start at
- * 1 and are never reused; events cannot be changed or deleted.
+ * 1 and are never reused; events cannot be changed or deleted. The
+ * `memory:` backend keeps the newest 65,536 events only (a listing from
+ * before the oldest one kept starts at it).
  * @param store the handle
  * @param after 0 for the first page, else the last seq already seen
  * @param max   at least 1

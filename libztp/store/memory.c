@@ -195,9 +195,17 @@ typedef struct mem {
 	mmap challenges;	   /* id bytes -> int64_t expires_at */
 	mmap counters;		   /* name -> uint64_t */
 	int64_t challenge_min_exp; /* earliest expiry recorded */
-	mevent *events;		   /* seq = index + 1 */
-	size_t nevents, capevents;
+	/* the newest MEM_EVENTS_MAX events: seq s at index
+	 * (s - 1) % MEM_EVENTS_MAX (the array grows to that size, then
+	 * wraps, dropping the oldest) */
+	mevent *events;
+	size_t capevents;
+	uint64_t nevents; /* events ever appended: the last seq */
 } mem;
+
+/* An in-process log must not grow without bound in a long-running
+ * server; a power of two, reached exactly by doubling from 64. */
+#define MEM_EVENTS_MAX 65536u
 
 static void mdev_free(void *p)
 {
@@ -685,15 +693,14 @@ static int mem_event_append(void *ctx, const char *json, int64_t now)
 {
 	mem *m = ctx;
 	char *copy = NULL;
+	mevent *slot;
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
-	if (m->nevents == m->capevents) {
+	if (m->nevents == m->capevents && m->capevents < MEM_EVENTS_MAX) {
 		size_t cap = m->capevents ? m->capevents * 2 : 64;
 		mevent *ev;
 
-		ZTP_ENSURE(cap > m->capevents && cap < SIZE_MAX / sizeof(*ev),
-			   ZTP_ETOOBIG, "store: event log full");
 		ev = ztp__realloc(m->events, cap * sizeof(*ev));
 		ZTP_ENSURE(ev != NULL, ZTP_ENOMEM, "store: out of memory");
 		m->events = ev;
@@ -701,8 +708,11 @@ static int mem_event_append(void *ctx, const char *json, int64_t now)
 	}
 	copy = ztp__strdup(json);
 	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "store: out of memory");
-	m->events[m->nevents].at = now;
-	m->events[m->nevents].json = copy;
+	slot = &m->events[m->nevents % MEM_EVENTS_MAX];
+	if (m->nevents >= MEM_EVENTS_MAX)
+		free(slot->json); /* the oldest, MEM_EVENTS_MAX ago */
+	slot->at = now;
+	slot->json = copy;
 	m->nevents++;
 cleanup:
 	pthread_mutex_unlock(&m->lock);
@@ -713,18 +723,22 @@ static int mem_event_list(void *ctx, int64_t after, size_t max, char **json)
 {
 	mem *m = ctx;
 	json_object *arr = NULL, *item = NULL;
-	size_t i;
+	uint64_t i;
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
 	arr = json_object_new_array();
 	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
-	/* seq N lives at index N - 1, so the first seq > after is at index
-	 * after. */
-	for (i = (uint64_t)after < m->nevents ? (size_t)after : m->nevents;
-	     i < m->nevents && max > 0; i++, max--) {
-		ZTP_CHECK(ztp__store_event_json(
-		    &item, (int64_t)i + 1, m->events[i].at, m->events[i].json));
+	/* seq N lives at index (N - 1) % MEM_EVENTS_MAX while it is among
+	 * the newest MEM_EVENTS_MAX; i runs over seq - 1 */
+	i = (uint64_t)after < m->nevents ? (uint64_t)after : m->nevents;
+	if (m->nevents > MEM_EVENTS_MAX && i < m->nevents - MEM_EVENTS_MAX)
+		i = m->nevents - MEM_EVENTS_MAX; /* older ones were dropped */
+	for (; i < m->nevents && max > 0; i++, max--) {
+		const mevent *e = &m->events[i % MEM_EVENTS_MAX];
+
+		ZTP_CHECK(ztp__store_event_json(&item, (int64_t)i + 1, e->at,
+						e->json));
 		ZTP_CHECK(ztp__store_array_add(arr, item));
 		item = NULL;
 	}
@@ -775,7 +789,7 @@ static void mem_close(void *ctx)
 	map_free(&m->certs, mem_free_val);
 	map_free(&m->challenges, mem_free_val);
 	map_free(&m->counters, mem_free_val);
-	for (i = 0; i < m->nevents; i++)
+	for (i = 0; i < m->nevents && i < MEM_EVENTS_MAX; i++)
 		free(m->events[i].json);
 	free(m->events);
 	pthread_mutex_destroy(&m->lock);

@@ -1895,6 +1895,61 @@ START_TEST(test_sqlite_locked)
 }
 END_TEST
 
+/* memory: keeps the newest 65,536 events: older ones are dropped, sequence
+ * numbers go on, and a listing starts at the oldest one kept. */
+START_TEST(test_memory_event_cap)
+{
+	const int64_t cap = 65536, extra = 10;
+	ztp_store *s = NULL;
+	json_object *arr;
+	char *json = NULL, buf[64];
+	int64_t i;
+
+	ck_assert_rc(ztp_store_open(&s, "memory:"), ZTP_OK);
+	for (i = 1; i <= cap + extra; i++) {
+		snprintf(buf, sizeof(buf), "{\"n\":%lld}", (long long)i);
+		ck_assert_rc(ztp_store_event_append(s, buf), ZTP_OK);
+	}
+	/* from the start: the oldest kept is seq extra + 1 */
+	ck_assert_rc(ztp_store_event_list(s, 0, 2, &json), ZTP_OK);
+	arr = parse(json);
+	ck_assert_int_eq(json_object_array_length(arr), 2);
+	ck_assert_int_eq(int_field(json_object_array_get_idx(arr, 0), "seq"),
+			 extra + 1);
+	ck_assert_int_eq(int_field(field(json_object_array_get_idx(arr, 0),
+					 "event"),
+				   "n"),
+			 extra + 1);
+	ck_assert_int_eq(int_field(json_object_array_get_idx(arr, 1), "seq"),
+			 extra + 2);
+	json_object_put(arr);
+	ztp_free(json);
+	/* the newest ones, paged from the end */
+	ck_assert_rc(ztp_store_event_list(s, cap + extra - 2, 10, &json),
+		     ZTP_OK);
+	arr = parse(json);
+	ck_assert_int_eq(json_object_array_length(arr), 2);
+	ck_assert_int_eq(int_field(field(json_object_array_get_idx(arr, 1),
+					 "event"),
+				   "n"),
+			 cap + extra);
+	json_object_put(arr);
+	ztp_free(json);
+	ck_assert_rc(ztp_store_event_list(s, cap + extra, 10, &json), ZTP_OK);
+	ck_assert_str_eq(json, "[]");
+	ztp_free(json);
+	/* the next one takes the next number */
+	ck_assert_rc(ztp_store_event_append(s, "{\"n\":0}"), ZTP_OK);
+	ck_assert_rc(ztp_store_event_list(s, cap + extra, 10, &json), ZTP_OK);
+	arr = parse(json);
+	ck_assert_int_eq(int_field(json_object_array_get_idx(arr, 0), "seq"),
+			 cap + extra + 1);
+	json_object_put(arr);
+	ztp_free(json);
+	ztp_store_free(s);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static TCase *loop_case(const char *name, const TTest *test, int timeout)
@@ -1916,6 +1971,12 @@ static Suite *store_suite(void)
 	tc = tcase_create("open");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_open_uris);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memory_event_cap");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_memory_event_cap);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
 	suite_add_tcase(s, loop_case("device_add", test_device_add, 0));
