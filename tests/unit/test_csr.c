@@ -202,8 +202,20 @@ static int compare(const unsigned char *der, size_t len)
 	EVP_PKEY_free(k2);
 	ok = reference(der, len, &r, &ref);
 	if (f == ZTP__CSR_FAST_OK) {
+		unsigned char *re = NULL;
+		int relen;
+		uint8_t h1[32], h2[32];
+
 		ck_assert_msg(ok, "fast path accepted what OpenSSL refuses");
 		ck_assert_int_eq(EVP_PKEY_eq(k, ref), 1);
+		/* The transcript hashes the CSR: the bytes as sent (fast
+		 * path) and OpenSSL's re-encoding (the other) agree. */
+		relen = i2d_X509_REQ(r, &re);
+		ck_assert_int_gt(relen, 0);
+		ck_assert_rc(ztp__sha256(h1, der, len), ZTP_OK);
+		ck_assert_rc(ztp__sha256(h2, re, (size_t)relen), ZTP_OK);
+		ck_assert_mem_eq(h1, h2, 32);
+		OPENSSL_free(re);
 	} else if (f == ZTP__CSR_FAST_BADSIG) {
 		ck_assert_msg(!ok, "fast path refused what OpenSSL accepts");
 	} else {
