@@ -42,12 +42,17 @@ static ztp_verifier *v;
 static char last_event[4096];
 static int n_events;
 static char *dev1_code; /* dev-1's claim code from enrollment */
+/* events arrive on whichever thread decided (several at once in the
+ * thread tests) */
+static pthread_mutex_t event_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_event(const char *json, void *ctx)
 {
 	(void)ctx;
+	pthread_mutex_lock(&event_lock);
 	snprintf(last_event, sizeof(last_event), "%s", json);
 	n_events++;
+	pthread_mutex_unlock(&event_lock);
 }
 
 static void setup(void)
