@@ -389,7 +389,7 @@ void ztp__pindex_free(ztp__pindex *x)
 {
 	if (!x)
 		return;
-	free(x->arena);
+	free(x->block);
 	node_free(x->build);
 	memset(x, 0, sizeof(*x));
 }
@@ -897,9 +897,12 @@ int ztp__pindex_finish(ztp__pindex *x)
 	ZTP_ENSURE(off, ZTP_ENOMEM, "policy: out of memory");
 	/* offset 0 stays free: it means "no child" */
 	ZTP_CHECK(layout(off, &at, c.reps[x->build->id]));
-	/* the size is a multiple of the alignment, as aligned_alloc wants */
-	x->arena = aligned_alloc(NODE_ALIGN, at);
-	ZTP_ENSURE(x->arena, ZTP_ENOMEM, "policy: out of memory");
+	/* nodes start on cache lines: align the block by hand, keeping the
+	 * library's allocator (and its failure injection in tests) */
+	x->block = ztp__malloc(at + NODE_ALIGN - 1);
+	ZTP_ENSURE(x->block, ZTP_ENOMEM, "policy: out of memory");
+	x->arena = (unsigned char *)x->block +
+		   (NODE_ALIGN - (uintptr_t)x->block % NODE_ALIGN) % NODE_ALIGN;
 	memset(x->arena, 0, at);
 	for (i = 0; i < c.n; i++)
 		if (off[i])
