@@ -334,6 +334,30 @@ static void ref_filter(ref_topic *f, char *text, size_t cap)
 	}
 }
 
+/* explain's decision and deciding statement index (-1: none) for a
+ * publish of topic. */
+static bool explained(ztp_policy *p, const char *topic, bool allow,
+		      int index)
+{
+	char *out = NULL, want[96];
+	bool ok;
+
+	if (ztp_policy_explain(&out, p, NULL, NULL, NULL, ZTP_POLICY_PUBLISH,
+			       topic, strlen(topic)) != ZTP_OK)
+		return false;
+	if (index < 0)
+		snprintf(want, sizeof(want), "\"decision\":\"%s\",\"statement\""
+			 ":null,\"index\":null",
+			 allow ? "allow" : "deny");
+	else
+		snprintf(want, sizeof(want), "\"decision\":\"%s\",\"statement\""
+			 ":null,\"index\":%d",
+			 allow ? "allow" : "deny", index);
+	ok = strstr(out, want) != NULL;
+	ztp_free(out);
+	return ok;
+}
+
 START_TEST(test_reference_random)
 {
 	ref_topic cur, f, r[3], d;
@@ -398,6 +422,15 @@ START_TEST(test_reference_random)
 					"publish %s: allow %s %s %s "
 					"deny %s\n",
 					tt, rt[0], rt[1], rt[2], dt);
+			}
+			/* explain walks the index its own way: same answer,
+			 * and the statement that decided (0 Allow, 1 Deny) */
+			if (!explained(p, tt, want_allow && !want_deny,
+				       want_deny    ? 1
+				       : want_allow ? 0
+						    : -1)) {
+				mismatches++;
+				fprintf(stderr, "explain publish %s\n", tt);
 			}
 		}
 		ztp_policy_free(p);
