@@ -51,7 +51,7 @@
 #define FAST_BADSIG ZTP__CSR_FAST_BADSIG
 #define FAST_DECLINE ZTP__CSR_FAST_DECLINE
 
-/* ---------------------------------------------------------------- PEM */
+/* --------------------------------------------------------------- PEM */
 
 static bool is_space(char c)
 {
@@ -85,7 +85,7 @@ static int pem_der(uint8_t **der, size_t *derlen, const char *pem, size_t len)
 	int rc = FAST_DECLINE;
 
 	*der = NULL;
-	if (len > ZTP_PEM_MAX)
+	if (pem == NULL || len > ZTP_PEM_MAX)
 		return FAST_DECLINE;
 	while (i < len && is_space(pem[i]))
 		i++;
@@ -122,7 +122,7 @@ static int pem_der(uint8_t **der, size_t *derlen, const char *pem, size_t len)
 	return rc;
 }
 
-/* ---------------------------------------------------------------- DER */
+/* --------------------------------------------------------------- DER */
 
 typedef struct dspan {
 	const uint8_t *p;
@@ -189,8 +189,7 @@ static bool take_uint(dspan *in, dspan *mag)
 	return true;
 }
 
-/* ---------------------------------------------------------------- algorithms
- */
+/* -------------------------------------------------------- algorithms */
 
 /* AlgorithmIdentifier encodings, whole TLVs. */
 static const uint8_t alg_ec_p256[] = {0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
@@ -245,7 +244,7 @@ static const struct sigalg {
      "SHA512"},
 };
 
-/* ---------------------------------------------------------------- keys */
+/* -------------------------------------------------------------- keys */
 
 static EVP_PKEY *from_params(const char *type, const OSSL_PARAM *params)
 {
@@ -393,8 +392,7 @@ static EVP_PKEY *spki_key(const ztp__csr_tmpl *t, const dspan *spki,
 	return NULL;
 }
 
-/* ---------------------------------------------------------------- the request
- */
+/* ------------------------------------------------------- the request */
 
 /* X509_NAME / X509_ATTRIBUTE exactly as d2i_X509_REQ() would read them
  * (it uses these very item templates), consuming the whole TLV. */
