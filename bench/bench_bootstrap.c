@@ -21,7 +21,7 @@
  * verifies (factory certificate, CSR, transcript) ~3.1 with their setup;
  * issuance ~0.7 (signature ~0.3, building and encoding the certificate);
  * reading the CSR ~0.1 beyond its verify (libztp/verifier/csr.c reads it
- * without the decoder); JSON, PEM, store, events ~0.3. The issuing CA's
+ * without the decoder); JSON, PEM, store, events ~0.4. The issuing CA's
  * own signature is verified once, when the verifier is configured, not
  * per request; that is why the bound's fourth verify is not spent.
  * SPDX-License-Identifier: Apache-2.0
