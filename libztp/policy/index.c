@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -115,6 +116,7 @@ typedef struct pent {
 #define DOLLAR_BIT 0x80000000u
 #define LEN_MASK 0x7fffffffu
 #define NODE_ALIGN 64u
+#define HUGE_ALIGN ((size_t)2 << 20) /* a huge page on common systems */
 
 static const char *const var_names[ZTP__VAR_COUNT] = {"${device}", "${tenant}",
 						      "${client_id}"};
@@ -882,7 +884,7 @@ static void emit(unsigned char *a, const size_t *off, const bnode *n)
 int ztp__pindex_finish(ztp__pindex *x)
 {
 	canon c;
-	size_t *off = NULL, at = NODE_ALIGN, i;
+	size_t *off = NULL, at = NODE_ALIGN, align, i;
 	const pnode *r;
 	const uint32_t *tags;
 	const pent *ents;
@@ -899,10 +901,18 @@ int ztp__pindex_finish(ztp__pindex *x)
 	ZTP_CHECK(layout(off, &at, c.reps[x->build->id]));
 	/* nodes start on cache lines: align the block by hand, keeping the
 	 * library's allocator (and its failure injection in tests) */
-	x->block = ztp__malloc(at + NODE_ALIGN - 1);
+	align = at >= HUGE_ALIGN ? HUGE_ALIGN : NODE_ALIGN;
+	x->block = ztp__malloc(align_up(at, align) + align - 1);
 	ZTP_ENSURE(x->block, ZTP_ENOMEM, "policy: out of memory");
 	x->arena = (unsigned char *)x->block +
-		   (NODE_ALIGN - (uintptr_t)x->block % NODE_ALIGN) % NODE_ALIGN;
+		   (align - (uintptr_t)x->block % align) % align;
+#ifdef MADV_HUGEPAGE
+	/* a large index is read at random by every decision: on huge pages
+	 * those reads do not also miss the TLB (a hint, given before the
+	 * pages are first touched) */
+	if (align == HUGE_ALIGN)
+		(void)madvise(x->arena, align_up(at, align), MADV_HUGEPAGE);
+#endif
 	memset(x->arena, 0, at);
 	for (i = 0; i < c.n; i++)
 		if (off[i])
