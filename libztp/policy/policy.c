@@ -594,26 +594,22 @@ static int req_identity(ztp__preq *r, const char *const vals[ZTP__VAR_COUNT])
 			r->vlen[v] = n;
 			continue;
 		}
-		/* not an identifier: say why */
-		n = strnlen(vals[v], ZTP_ID_MAX + 1);
-		rc = ztp__id_check(vals[v], n,
-				   v == ZTP__VAR_DEVICE	  ? "device"
-				   : v == ZTP__VAR_TENANT ? "tenant"
-							  : "client_id");
-		if (rc < 0) {
-			if (v != ZTP__VAR_CLIENT)
-				return rc;
+		if (v == ZTP__VAR_CLIENT)
 			continue; /* documented: an odd client ID is unknown */
-		}
-		r->val[v] = vals[v];
-		r->vlen[v] = n;
+		/* not an identifier: say why */
+		rc = ztp__id_check(vals[v], strnlen(vals[v], ZTP_ID_MAX + 1),
+				   v == ZTP__VAR_DEVICE ? "device" : "tenant");
+		return rc < 0
+			   ? rc
+			   : ztp__err(
+				 ZTP_EINVAL, "policy: %s is not an identifier",
+				 v == ZTP__VAR_DEVICE ? "device" : "tenant");
 	}
 	return ZTP_OK;
 }
 
-static inline int req_init(ztp__preq *r, const char *tenant,
-			   const char *device, const char *client_id,
-			   int action, bool explain)
+static inline int req_init(ztp__preq *r, const char *tenant, const char *device,
+			   const char *client_id, int action, bool explain)
 {
 	const char *const vals[ZTP__VAR_COUNT] = {device, tenant, client_id};
 	int v;
