@@ -377,6 +377,15 @@ check "an assignment check-in" \
 
 dev --json assignment >"$T/out" 2>"$T/err"
 check "assignment names the tenant" grep -q '"tenant":"acme"' "$T/out"
+dev assignment >"$T/out" 2>"$T/err"
+check "assignment in words: tenant" grep -q '^tenant *acme$' "$T/out"
+check "assignment in words: namespace" grep -q '^namespace  *[^ (]' "$T/out"
+dev status >"$T/out" 2>"$T/err"
+check "status in words: operational slot, serial, validity" \
+	grep -Eq '^operational  *slot [ab], serial [0-9A-Fa-f:]+, valid until [0-9]' \
+	"$T/out"
+check "status in words: registration" \
+	grep -q '^registered  *[^?]*, firmware [^?]' "$T/out"
 prev=$(op_slot)
 dev -q rotate 2>"$T/err"
 check "plain rotation switches slots" [ "$(op_slot)" != "$prev" ]

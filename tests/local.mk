@@ -7,6 +7,8 @@ tests_unit_test_core_LDADD = $(TEST_LIBS)
 TESTS += tests/unit/test_core
 endif
 
-# The ABI, headers, map and man pages agree; headers compile alone.
-TESTS += tests/exports.sh tests/headers.sh
-EXTRA_DIST += tests/exports.sh tests/headers.sh tests/unit/testutil.h
+# The ABI, headers, map and man pages agree; headers compile alone; no
+# banned function is called.
+TESTS += tests/exports.sh tests/headers.sh tests/banned.py
+EXTRA_DIST += tests/exports.sh tests/headers.sh tests/banned.py \
+	tests/unit/testutil.h

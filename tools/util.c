@@ -97,14 +97,27 @@ void tool_usage_error(const char *fmt, ...)
 	exit(TOOL_EXIT_USAGE);
 }
 
-void tool_die_lib(int rc, const char *what)
+void tool_report(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(code, fmt, ap);
+	va_end(ap);
+}
+
+void tool_report_lib(int rc, const char *what)
 {
 	const char *detail = ztp_error_last_message();
 
 	if (detail == NULL || *detail == '\0')
 		detail = ztp_strerror(rc);
-	fprintf(stderr, "%s: %s: %s: %s\n", prog, ztp_status_name(rc), what,
-		detail);
+	tool_report(rc, "%s: %s", what, detail);
+}
+
+void tool_die_lib(int rc, const char *what)
+{
+	tool_report_lib(rc, what);
 	/* Library failures are failures of the operation, even when the
 	 * library calls them invalid arguments (a bad DN, device ID, …). */
 	run_cleanup();
@@ -130,63 +143,98 @@ long long tool_parse_ll(const char *s, long long min, long long max,
 	return v;
 }
 
-char *tool_read_file(const char *path, size_t max, size_t *len)
+int tool_load_file(char **out, size_t *len, const char *path, size_t max,
+		   const char **why)
 {
 	struct stat st;
-	char *buf;
-	size_t n = 0;
+	char *buf = NULL, *nb;
+	size_t n = 0, cap;
 	ssize_t r;
-	int fd;
+	int fd, rc = ZTP_OK;
 
+	*out = NULL;
+	*why = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		tool_die(errno == ENOENT ? ZTP_ENOTFOUND : ZTP_EIO, "%s: %s",
-			 path, strerror(errno));
+	if (fd < 0) {
+		*why = strerror(errno);
+		return errno == ENOENT ? ZTP_ENOTFOUND : ZTP_EIO;
+	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		tool_die(ZTP_EIO, "%s: not a regular file", path);
+		*why = "not a regular file";
+		return ZTP_EIO;
 	}
 	if ((unsigned long long)st.st_size > max) {
 		close(fd);
-		tool_die(ZTP_ETOOBIG, "%s: over %zu bytes", path, max);
+		*why = "too large";
+		return ZTP_ETOOBIG;
 	}
-	buf = malloc(max + 1);
-	if (buf == NULL) {
-		close(fd);
-		tool_die(ZTP_ENOMEM, "out of memory");
-	}
-	/* Read to EOF rather than trusting st_size: the file may change. */
+	/* Sized from st_size, but read to EOF rather than trusting it: the
+	 * file may change while it is read. */
+	cap = (size_t)st.st_size + 1;
 	for (;;) {
-		r = read(fd, buf + n, max + 1 - n);
+		if (buf == NULL || n == cap) {
+			if (buf != NULL)
+				cap = cap > max / 2 ? max + 1 : cap * 2;
+			nb = malloc(cap + 1);
+			if (nb == NULL) {
+				*why = "out of memory";
+				rc = ZTP_ENOMEM;
+				goto fail;
+			}
+			if (buf != NULL) {
+				memcpy(nb, buf, n);
+				wipe(buf, n);
+				free(buf);
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			int e = errno;
-
-			close(fd);
-			wipe(buf, n);
-			free(buf);
-			tool_die(ZTP_EIO, "%s: %s", path, strerror(e));
+			*why = strerror(errno);
+			rc = ZTP_EIO;
+			goto fail;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 		if (n > max) {
-			close(fd);
-			wipe(buf, max + 1);
-			free(buf);
-			tool_die(ZTP_ETOOBIG, "%s: over %zu bytes", path, max);
+			*why = "too large";
+			rc = ZTP_ETOOBIG;
+			goto fail;
 		}
 	}
-	close(fd);
 	buf[n] = '\0';
 	if (strlen(buf) != n) {
-		wipe(buf, n);
-		free(buf);
-		tool_die(ZTP_EPARSE, "%s: contains a NUL byte", path);
+		*why = "contains a NUL byte";
+		rc = ZTP_EPARSE;
+		goto fail;
 	}
+	close(fd);
 	if (len != NULL)
 		*len = n;
+	*out = buf;
+	return ZTP_OK;
+fail:
+	close(fd);
+	if (buf != NULL) {
+		wipe(buf, n);
+		free(buf);
+	}
+	return rc;
+}
+
+char *tool_read_file(const char *path, size_t max, size_t *len)
+{
+	const char *why;
+	char *buf;
+	int rc;
+
+	rc = tool_load_file(&buf, len, path, max, &why);
+	if (rc != ZTP_OK)
+		tool_die(rc, "%s: %s", path, why);
 	return buf;
 }
 

@@ -11,7 +11,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Exit statuses of every tool. */
+/* Exit statuses of ztp-ca and ztp-verify. ztp-device and ztp-policy tell
+ * more outcomes apart (refused, transient, denied...) and define their own,
+ * each documented in its man page; the error line format is the same for
+ * all four. */
 #define TOOL_EXIT_OK 0
 #define TOOL_EXIT_FAIL 1  /* the operation failed */
 #define TOOL_EXIT_USAGE 2 /* bad command line */
@@ -30,16 +33,30 @@ void tool_die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 void tool_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
-/* Report the library's last error on this thread (code rc). */
+/* Report the library's last error on this thread (code rc) as
+ * "<prog>: <status_name>: <what>: <detail>" and exit. */
 void tool_die_lib(int rc, const char *what) __attribute__((noreturn));
+
+/* The same lines without exiting, for tools whose exit status depends on
+ * what failed (ztp-device, ztp-policy). Control characters in the message
+ * are replaced, so that a report is always one line. */
+void tool_report(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void tool_report_lib(int rc, const char *what);
 
 /* Whole decimal number in [min, max]; usage error naming opt otherwise. */
 long long tool_parse_ll(const char *s, long long min, long long max,
 			const char *opt);
 
-/* Read a regular file of at most max bytes; NUL-terminated, *len excludes
- * the terminator. Dies on failure. Free with tool_free_secret() when the
- * content is secret, else free(). */
+/* Read a regular text file of at most max bytes into *out, NUL-terminated
+ * (*len, if not NULL, excludes the terminator); a file holding a NUL byte
+ * is refused. Returns ZTP_OK, or a negative ztp status with *why set to a
+ * static description and *out NULL. Free *out with tool_free_secret()
+ * when the content is secret, else free(). */
+int tool_load_file(char **out, size_t *len, const char *path, size_t max,
+		   const char **why);
+
+/* tool_load_file(), dying with "<path>: <why>" on failure. */
 char *tool_read_file(const char *path, size_t max, size_t *len);
 
 /* Write data to path atomically: a temporary file in the same directory

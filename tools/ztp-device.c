@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
 #include <ztp/ztp.h>
+
+#include "util.h"
 
 /* Exit codes, documented in ztp-device(1). */
 enum {
@@ -61,96 +64,48 @@ static void usage(FILE *f)
 		prog);
 }
 
-/* ------------------------------------------------------------------ tiny
- * reader for the library's own JSON */
+/* ------------------------------------------------------------------ the
+ * library's JSON */
 
 /*
- * The library's JSON output is compact and flat where this tool reads it,
- * so a bounded scanner suffices; it is never used on input from the
- * network. Finds "key": at nesting depth 1 of the object starting at obj
- * and copies its value: strings unescaped (\uXXXX replaced by '?'), other
- * scalars verbatim, objects as their raw text.
+ * The library's answers are read with json-c, the parser the library
+ * itself uses. jstr() gives a member's text: strings as they are, other
+ * scalars and objects in their JSON form; NULL when the member is absent
+ * or null. The text belongs to the parsed object.
  */
-static const char *skip_string(const char *p)
+static const char *jstr(json_object *obj, const char *key)
 {
-	for (p++; *p != '\0' && *p != '"'; p++)
-		if (*p == '\\' && p[1] != '\0')
-			p++;
-	return *p == '"' ? p + 1 : p;
+	json_object *v = NULL;
+
+	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
+	    v == NULL)
+		return NULL;
+	return json_object_get_string(v);
 }
 
-static const char *skip_value(const char *p)
+static const char *jstr_or(json_object *obj, const char *key,
+			   const char *dflt)
 {
-	int depth = 0;
+	const char *v = jstr(obj, key);
 
-	if (*p == '"')
-		return skip_string(p);
-	for (; *p != '\0'; p++) {
-		if (*p == '"') {
-			p = skip_string(p) - 1;
-			continue;
-		}
-		if (*p == '{' || *p == '[')
-			depth++;
-		else if (*p == '}' || *p == ']') {
-			if (depth == 0)
-				return p;
-			if (--depth == 0)
-				return p + 1;
-		} else if (*p == ',' && depth == 0)
-			return p;
-	}
-	return p;
+	return v != NULL ? v : dflt;
 }
 
-static bool jget(const char *obj, const char *key, char *out, size_t cap)
+static json_object *jobj(json_object *obj, const char *key)
 {
-	const char *p = obj, *end;
-	size_t klen = strlen(key), n = 0;
+	json_object *v = NULL;
 
-	if (cap == 0 || *p != '{')
-		return false;
-	p++;
-	while (*p == '"') {
-		const char *k = p + 1;
-		const char *kend = skip_string(p);
-		bool match =
-		    (size_t)(kend - 1 - k) == klen && memcmp(k, key, klen) == 0;
+	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_object))
+		return NULL;
+	return v;
+}
 
-		p = kend;
-		if (*p != ':')
-			return false;
-		p++;
-		end = skip_value(p);
-		if (match) {
-			if (*p == '"') {
-				for (p++; p < end - 1 && n + 1 < cap; p++) {
-					if (*p == '\\') {
-						p++;
-						if (*p == 'u') {
-							out[n++] = '?';
-							p += 4;
-							continue;
-						}
-						out[n++] = *p == 'n'   ? '\n'
-							   : *p == 't' ? '\t'
-								       : *p;
-						continue;
-					}
-					out[n++] = *p;
-				}
-			} else {
-				for (; p < end && n + 1 < cap; p++)
-					out[n++] = *p;
-			}
-			out[n] = '\0';
-			return true;
-		}
-		p = end;
-		if (*p == ',')
-			p++;
-	}
-	return false;
+static bool jis(json_object *obj, const char *key, const char *want)
+{
+	const char *v = jstr(obj, key);
+
+	return v != NULL && strcmp(v, want) == 0;
 }
 
 /* ------------------------------------------------------------------ output */
@@ -214,14 +169,15 @@ static int fail(const struct opts *o, const char *cmd, int rc, char phase)
 		print_json_string(stdout, msg);
 		printf("}}\n");
 	}
-	fprintf(stderr, "%s: %s: %s: %s\n", prog, cmd, ztp_strerror(rc), msg);
+	tool_report_lib(rc, cmd);
 	return code;
 }
 
 static void on_event(const char *json, void *ctx)
 {
 	const struct opts *o = ctx;
-	char ev[32], outcome[16], ep[32], st[8], delay[24], attempt[8];
+	json_object *ev;
+	const char *ep, *st, *delay, *attempt;
 
 	if (o->verbose) {
 		fprintf(stderr, "%s\n", json);
@@ -231,19 +187,15 @@ static void on_event(const char *json, void *ctx)
 		return;
 	/* Without --verbose, only retries are worth a line: they explain
 	 * why the command takes long. */
-	if (!jget(json, "event", ev, sizeof(ev)) ||
-	    strcmp(ev, "device.http") != 0 ||
-	    !jget(json, "outcome", outcome, sizeof(outcome)) ||
-	    strcmp(outcome, "retry") != 0)
+	ev = json_tokener_parse(json);
+	if (!jis(ev, "event", "device.http") || !jis(ev, "outcome", "retry")) {
+		json_object_put(ev);
 		return;
-	if (!jget(json, "endpoint", ep, sizeof(ep)))
-		ep[0] = '\0';
-	if (!jget(json, "http_status", st, sizeof(st)))
-		strcpy(st, "0");
-	if (!jget(json, "delay_ms", delay, sizeof(delay)))
-		strcpy(delay, "0");
-	if (!jget(json, "attempt", attempt, sizeof(attempt)))
-		strcpy(attempt, "?");
+	}
+	ep = jstr_or(ev, "endpoint", "");
+	st = jstr_or(ev, "http_status", "0");
+	delay = jstr_or(ev, "delay_ms", "0");
+	attempt = jstr_or(ev, "attempt", "?");
 	if (strcmp(st, "0") == 0)
 		fprintf(stderr,
 			"%s: %s: attempt %s failed (network), retrying "
@@ -254,35 +206,32 @@ static void on_event(const char *json, void *ctx)
 			"%s: %s: attempt %s got HTTP %s, retrying in "
 			"%s ms\n",
 			prog, ep, attempt, st, delay);
+	json_object_put(ev);
 }
 
-static void print_cred(const char *label, const char *creds)
+static void print_cred(const char *label, json_object *creds)
 {
-	char obj[4096], v[128], na[64], slot[4], serial[64];
-	bool expired;
+	json_object *c = jobj(creds, label);
+	const char *tenant;
 
-	if (!jget(creds, label, obj, sizeof(obj)) || strcmp(obj, "null") == 0) {
+	if (c == NULL) {
 		printf("%-12s none\n", label);
 		return;
 	}
-	if (!jget(obj, "slot", slot, sizeof(slot)))
-		strcpy(slot, "?");
-	if (!jget(obj, "not_after", na, sizeof(na)))
-		strcpy(na, "?");
-	if (!jget(obj, "serial", serial, sizeof(serial)))
-		strcpy(serial, "?");
-	expired = jget(obj, "expired", v, sizeof(v)) && strcmp(v, "true") == 0;
-	printf("%-12s slot %s, serial %s, valid until %s%s\n", label, slot,
-	       serial, na, expired ? " (EXPIRED)" : "");
-	if (jget(obj, "tenant", v, sizeof(v)) && strcmp(v, "null") != 0)
-		printf("%-12s %s\n", "tenant", v);
+	printf("%-12s slot %s, serial %s, valid until %s%s\n", label,
+	       jstr_or(c, "slot", "?"), jstr_or(c, "serial", "?"),
+	       jstr_or(c, "not_after", "?"),
+	       jis(c, "expired", "true") ? " (EXPIRED)" : "");
+	tenant = jstr(c, "tenant");
+	if (tenant != NULL)
+		printf("%-12s %s\n", "tenant", tenant);
 }
 
 static int show_status(const struct opts *o, ztp_device *dev, const char *cmd,
 		       const char *extra)
 {
 	char *json = NULL;
-	char id[80], dir[4096], creds[16384];
+	json_object *st, *reg;
 	int rc;
 
 	rc = ztp_device_status(dev, &json);
@@ -293,28 +242,21 @@ static int show_status(const struct opts *o, ztp_device *dev, const char *cmd,
 		print_json_string(stdout, cmd);
 		printf(",%s\"status\":%s}\n", extra != NULL ? extra : "", json);
 	} else if (!o->quiet || strcmp(cmd, "status") == 0) {
-		if (!jget(json, "device_id", id, sizeof(id)))
-			strcpy(id, "?");
-		if (!jget(json, "state_dir", dir, sizeof(dir)))
-			strcpy(dir, "?");
+		st = json_tokener_parse(json);
 		if (strcmp(cmd, "status") != 0 && extra == NULL)
 			printf("%s: ok\n", cmd);
-		printf("%-12s %s\n", "device", id);
-		printf("%-12s %s\n", "state dir", dir);
-		if (jget(json, "credentials", creds, sizeof(creds))) {
-			print_cred("bootstrap", creds);
-			print_cred("operational", creds);
+		printf("%-12s %s\n", "device", jstr_or(st, "device_id", "?"));
+		printf("%-12s %s\n", "state dir", jstr_or(st, "state_dir", "?"));
+		if (jobj(st, "credentials") != NULL) {
+			print_cred("bootstrap", jobj(st, "credentials"));
+			print_cred("operational", jobj(st, "credentials"));
 		}
-		if (jget(json, "registration", creds, sizeof(creds)) &&
-		    strcmp(creds, "null") != 0) {
-			char t[80], fw[80];
-
-			if (!jget(creds, "device_type", t, sizeof(t)))
-				strcpy(t, "?");
-			if (!jget(creds, "firmware_version", fw, sizeof(fw)))
-				strcpy(fw, "?");
-			printf("%-12s %s, firmware %s\n", "registered", t, fw);
-		}
+		reg = jobj(st, "registration");
+		if (reg != NULL)
+			printf("%-12s %s, firmware %s\n", "registered",
+			       jstr_or(reg, "device_type", "?"),
+			       jstr_or(reg, "firmware_version", "?"));
+		json_object_put(st);
 	}
 	ztp_free(json);
 	return EXIT_OK;
@@ -323,7 +265,7 @@ static int show_status(const struct opts *o, ztp_device *dev, const char *cmd,
 static int show_assignment(const struct opts *o, ztp_device *dev)
 {
 	char *json = NULL;
-	char v[512];
+	json_object *as;
 	int rc;
 
 	rc = ztp_device_assignment(dev, &json);
@@ -334,15 +276,12 @@ static int show_assignment(const struct opts *o, ztp_device *dev)
 		       "\"assignment\":%s}\n",
 		       json);
 	} else if (!o->quiet) {
-		if (!jget(json, "tenant", v, sizeof(v)))
-			strcpy(v, "null");
-		printf("%-12s %s\n", "tenant",
-		       strcmp(v, "null") == 0 ? "(none)" : v);
-		if (!jget(json, "namespace", v, sizeof(v)))
-			strcpy(v, "null");
+		as = json_tokener_parse(json);
+		printf("%-12s %s\n", "tenant", jstr_or(as, "tenant", "(none)"));
 		printf("%-12s %s\n", "namespace",
-		       strcmp(v, "null") == 0 ? "(none)" : v);
+		       jstr_or(as, "namespace", "(none)"));
 		printf("%-12s %s\n", "assignment", json);
+		json_object_put(as);
 	}
 	ztp_free(json);
 	return EXIT_OK;
@@ -350,28 +289,35 @@ static int show_assignment(const struct opts *o, ztp_device *dev)
 
 static int do_run(const struct opts *o, ztp_device *dev)
 {
-	char *report = NULL, *extra = NULL, actions[512];
+	char *report = NULL, *extra = NULL;
+	json_object *rep, *acts = NULL;
+	const char *actions = "[]";
 	int rc, code;
 	size_t n;
 
 	rc = ztp_device_run(dev, &report);
 	if (rc < 0)
 		return fail(o, "run", rc, 'n');
-	if (!jget(report, "actions", actions, sizeof(actions)))
-		strcpy(actions, "[]");
+	rep = json_tokener_parse(report);
+	if (rep != NULL && json_object_object_get_ex(rep, "actions", &acts) &&
+	    json_object_is_type(acts, json_type_array))
+		actions = json_object_to_json_string_ext(
+		    acts, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!o->json && !o->quiet)
 		printf("run: %s\n",
 		       strcmp(actions, "[]") == 0 ? "nothing to do" : actions);
 	n = strlen(actions) + sizeof("\"actions\":,");
 	extra = malloc(n);
 	if (extra == NULL) {
+		json_object_put(rep);
 		ztp_free(report);
-		fprintf(stderr, "%s: out of memory\n", prog);
+		tool_report(ZTP_ENOMEM, "run: out of memory");
 		return EXIT_LOCAL;
 	}
 	snprintf(extra, n, "\"actions\":%s,", actions);
 	code = show_status(o, dev, "run", extra);
 	free(extra);
+	json_object_put(rep);
 	ztp_free(report);
 	return code;
 }
@@ -393,6 +339,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int ch, rc = 0, code;
 
+	tool_init(prog);
 	while ((ch = getopt_long(argc, argv, "c:jvqhV", longopts, NULL)) !=
 	       -1) {
 		switch (ch) {

@@ -5,13 +5,14 @@
  * Exit status: 0 allow / success, 1 deny / invalid document, 2 error.
  * Scripts depend on this command line; see ztp-policy(1).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ztp/ztp.h>
+
+#include "util.h"
 
 #define EXIT_ALLOW 0
 #define EXIT_DENY 1
@@ -33,67 +34,29 @@ static const char usage[] =
 
 static int fail(const char *what)
 {
-	fprintf(stderr, "ztp-policy: %s: %s (%s)\n", what,
-		ztp_error_last_message(),
-		ztp_status_name(ztp_error_last_code()));
+	tool_report_lib(ztp_error_last_code(), what);
 	return EXIT_ERROR;
 }
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "ztp-policy: %s\n%s", msg, usage);
+	tool_report(ZTP_EINVAL, "%s", msg);
+	fputs(usage, stderr);
 	return EXIT_ERROR;
 }
 
-/* Read a whole file (bounded) into a NUL-terminated buffer. */
+/* Read a whole file (bounded) into a NUL-terminated buffer, or report why
+ * not and return NULL. */
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
+	const char *why;
+	char *buf;
+	int rc;
 
-	if (!f) {
-		fprintf(stderr, "ztp-policy: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		size_t r;
-
-		if (cap - n < 4096) {
-			char *nb;
-
-			if (cap > (size_t)FILE_MAX) {
-				fprintf(stderr, "ztp-policy: %s: too large\n",
-					path);
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 8192;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				fprintf(stderr, "ztp-policy: out of memory\n");
-				goto fail;
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0) {
-			if (ferror(f)) {
-				fprintf(stderr, "ztp-policy: %s: read error\n",
-					path);
-				goto fail;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
+	rc = tool_load_file(&buf, len, path, FILE_MAX, &why);
+	if (rc != ZTP_OK)
+		tool_report(rc, "%s: %s", path, why);
 	return buf;
-fail:
-	fclose(f);
-	free(buf);
-	return NULL;
 }
 
 static int load_policy(ztp_policy **out, const char *path)
@@ -102,12 +65,9 @@ static int load_policy(ztp_policy **out, const char *path)
 
 	if (rc < 0)
 		return fail("policy");
-	if (ztp_policy_load_file(*out, path) < 0) {
-		fprintf(stderr, "ztp-policy: %s: %s (%s)\n", path,
-			ztp_error_last_message(),
-			ztp_status_name(ztp_error_last_code()));
-		return EXIT_ERROR;
-	}
+	/* The library's message names the file. */
+	if (ztp_policy_load_file(*out, path) < 0)
+		return fail("--policy");
 	return 0;
 }
 
@@ -356,6 +316,7 @@ static int cmd_default(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	tool_init("ztp-policy");
 	if (ztp_init() < 0)
 		return fail("init");
 	if (argc < 2)

@@ -44,58 +44,20 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* Read a file, or NULL with errno set; the caller reports. */
-static char *slurp(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0, r;
-
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			char *nb;
-
-			if (cap > max) {
-				errno = EFBIG;
-				goto fail;
-			}
-			cap = cap ? cap * 2 : 4096;
-			nb = realloc(buf, cap + 1);
-			if (nb == NULL)
-				goto fail;
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f) || n > max) {
-		errno = ferror(f) ? EIO : EFBIG;
-		goto fail;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-fail:
-	fclose(f);
-	free(buf);
-	return NULL;
-}
-
 /* check-cert reports unreadable input with the usage status (2), as
  * ztp-verify(1) documents; the other commands with 1. */
 static int read_fail_code = ZTP_EIO;
 
 static char *must_read(const char *path, size_t *len)
 {
-	char *s = slurp(path, PEM_FILE_MAX, len);
+	const char *why;
+	char *s;
+	int rc;
 
-	if (s == NULL)
-		tool_die(read_fail_code, "%s: %s", path, strerror(errno));
+	rc = tool_load_file(&s, len, path, PEM_FILE_MAX, &why);
+	if (rc != ZTP_OK)
+		tool_die(read_fail_code == ZTP_EINVAL ? ZTP_EINVAL : rc,
+			 "%s: %s", path, why);
 	return s;
 }
 
