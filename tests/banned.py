@@ -4,6 +4,10 @@
 # and formatting, a tokenizer with hidden state, number parsing without
 # error reporting. Comments and string literals are not code and are
 # skipped. Fails, naming file and line, on any call.
+#
+# Second rule: the protocol's wire codes are defined once, in
+# libztp/core/protocol.c; no device or verifier source spells one as a
+# string literal (it names the ztp__wire value instead).
 import os
 import re
 import sys
@@ -44,6 +48,49 @@ def code_only(text):
     return "".join(out)
 
 
+PROTOCOL_C = os.path.join("libztp", "core", "protocol.c")
+WIRE_DIRS = (os.path.join("libztp", "device"), os.path.join("libztp", "verifier"))
+WIRE_ENTRY = re.compile(r'\[ZTP__W_[A-Z_]+\]\s*=\s*\{"([a-z_]+)",\s*[0-9]+\}')
+LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+# Literals that are not wire codes although they are spelled like one.
+NOT_WIRE = {
+    (os.path.join("libztp", "verifier", "config.c"), "key_policy"):
+        "the configuration member ztp-verify.json(5) calls key_policy",
+}
+
+
+def sources(top, dirs):
+    for d in dirs:
+        for root, _, names in os.walk(os.path.join(top, d)):
+            for name in sorted(names):
+                if name.endswith((".c", ".h")):
+                    yield os.path.join(root, name)
+
+
+def strip_comments(text):
+    """text without comments (literals kept), newlines kept."""
+    return re.sub(r"/\*.*?\*/|//[^\n]*",
+                  lambda m: re.sub(r"[^\n]", " ", m.group(0)), text,
+                  flags=re.S)
+
+
+def wire_literals(top):
+    with open(os.path.join(top, PROTOCOL_C), encoding="utf-8") as f:
+        names = set(WIRE_ENTRY.findall(f.read()))
+    if len(names) < 20:
+        return ["%s: found only %d wire codes" % (PROTOCOL_C, len(names))]
+    hits = []
+    for path in sources(top, WIRE_DIRS):
+        rel = os.path.relpath(path, top)
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = strip_comments(f.read())
+        for no, line in enumerate(text.split("\n"), 1):
+            for m in LITERAL.finditer(line):
+                if m.group(1) in names and (rel, m.group(1)) not in NOT_WIRE:
+                    hits.append("%s:%d: \"%s\"" % (rel, no, m.group(1)))
+    return hits
+
+
 def main():
     top = os.environ.get("top_srcdir") or os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..")
@@ -68,7 +115,12 @@ def main():
         print("banned function: " + h)
     print("banned: %d files, %d calls of %s" % (files, len(hits),
                                                 ", ".join(BANNED)))
-    return 1 if hits else 0
+    wire = wire_literals(top)
+    for h in wire:
+        print("wire code spelled outside core/protocol.c: " + h)
+    print("banned: %d wire code literals in device and verifier"
+          % len(wire))
+    return 1 if hits or wire else 0
 
 
 if __name__ == "__main__":

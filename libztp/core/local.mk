@@ -10,6 +10,8 @@ libztp_internal_la_SOURCES += \
 	libztp/core/id.c \
 	libztp/core/encoding.c \
 	libztp/core/pem.c \
+	libztp/core/protocol.h \
+	libztp/core/protocol.c \
 	libztp/core/file.c \
 	libztp/core/crypto.c \
 	libztp/core/x509name.c \

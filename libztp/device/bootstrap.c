@@ -11,20 +11,16 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#define TRANSCRIPT_TAG "ZTP-BOOTSTRAP-V1"
 #define NAMESPACE_MAX 256
 
 int ztp__dev_transcript(ztp__buf *out, const char *device_id, const char *nonce,
 			const uint8_t *csr_der, size_t csr_len)
 {
 	int rc = ZTP_OK;
-	uint8_t h[32];
+	uint8_t h[ZTP__TRANSCRIPT_HASH_LEN];
 
 	ZTP_CHECK(ztp__sha256(h, csr_der, csr_len));
-	ZTP_CHECK(ztp__buf_append(out, TRANSCRIPT_TAG, sizeof(TRANSCRIPT_TAG)));
-	ZTP_CHECK(ztp__buf_append(out, device_id, strlen(device_id) + 1));
-	ZTP_CHECK(ztp__buf_append(out, nonce, strlen(nonce) + 1));
-	ZTP_CHECK(ztp__buf_append(out, h, sizeof(h)));
+	ZTP_CHECK(ztp__transcript(out, device_id, nonce, strlen(nonce), h));
 cleanup:
 	return rc;
 }
@@ -416,9 +412,9 @@ int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id)
 	for (round = 0;; round++) {
 		rc = bootstrap_exchange(dev, id, key, &issued);
 		if (rc == ZTP_EDENIED && round == 0 &&
-		    (strcmp(dev->server_error, "challenge_expired") == 0 ||
-		     strcmp(dev->server_error, "challenge_replayed") == 0 ||
-		     strcmp(dev->server_error, "challenge_invalid") == 0)) {
+		    (ztp__dev_refused_with(dev, rc, ZTP__W_CHALLENGE_EXPIRED) ||
+		     ztp__dev_refused_with(dev, rc, ZTP__W_CHALLENGE_REPLAYED) ||
+		     ztp__dev_refused_with(dev, rc, ZTP__W_CHALLENGE_INVALID))) {
 			ztp__dev_step_event(dev, "bootstrap", "new_challenge",
 					    NULL);
 			continue;

@@ -405,6 +405,12 @@ static int server_error(const char *endpoint, long status, const char *code,
 			status);
 }
 
+bool ztp__dev_refused_with(const ztp_device *dev, int rc, int w)
+{
+	return rc == ZTP_EDENIED &&
+	       strcmp(dev->server_error, ztp__wire_name(w)) == 0;
+}
+
 int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 		  const ztp__dev_tls_id *id, json_object **out)
 {
@@ -422,7 +428,7 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 	ZTP_ENSURE(dev->cfg.base_url != NULL, ZTP_EINVAL,
 		   "no server base URL configured");
 	ZTP_CHECK(ztp__buf_append_str(&ub, dev->cfg.base_url));
-	ZTP_CHECK(ztp__buf_append_str(&ub, "/ztp/v1/"));
+	ZTP_CHECK(ztp__buf_append_str(&ub, ZTP__PATH_PREFIX));
 	ZTP_CHECK(ztp__buf_append_str(&ub, endpoint));
 	ZTP_CHECK(ztp__buf_terminate(&ub));
 	url = (char *)ztp__buf_steal(&ub, NULL);

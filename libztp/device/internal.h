@@ -7,6 +7,7 @@
 #define ZTP_DEVICE_INTERNAL_H
 
 #include "core/internal.h"
+#include "core/protocol.h"
 
 #include <openssl/x509.h>
 
@@ -121,10 +122,14 @@ void ztp__dev_http_result_free(ztp__dev_http_result *res);
 int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 		  const ztp__dev_tls_id *id, json_object **out);
 
+/* Whether the last call (status rc) was refused by the server with the
+ * wire code w. */
+bool ztp__dev_refused_with(const ztp_device *dev, int rc, int w);
+
 /* ------------------------------------------------------------------ protocol
  */
 
-/* "ZTP-BOOTSTRAP-V1" 0 device_id 0 nonce 0 SHA-256(csr_der). */
+/* The bootstrap transcript (ztp__transcript()) over SHA-256(csr_der). */
 int ztp__dev_transcript(ztp__buf *out, const char *device_id, const char *nonce,
 			const uint8_t *csr_der, size_t csr_len);
 

@@ -40,17 +40,12 @@ static int load_current(ztp__dev_cred *c, const char *state, ztp__dev_kind kind)
 	return rc;
 }
 
-static bool refused_with(const ztp_device *dev, int rc, const char *code)
-{
-	return rc == ZTP_EDENIED && strcmp(dev->server_error, code) == 0;
-}
-
 /* The server no longer accepts the credential that authenticated the
  * call (revoked by a reset, or expired by the server's clock). */
 static bool credential_refused(const ztp_device *dev, int rc)
 {
-	return refused_with(dev, rc, "certificate_revoked") ||
-	       refused_with(dev, rc, "certificate_expired");
+	return ztp__dev_refused_with(dev, rc, ZTP__W_CERTIFICATE_REVOKED) ||
+	       ztp__dev_refused_with(dev, rc, ZTP__W_CERTIFICATE_EXPIRED);
 }
 
 static bool cert_has_tenant(X509 *cert)
@@ -376,7 +371,7 @@ static int operational_locked(ztp_device *dev, const char *id,
 		/* A device nobody has claimed yet has no assignment; the
 		 * verifier says so only after it authenticated the
 		 * credential, which is what the probe is for. */
-		if (refused_with(dev, rc, "device_state")) {
+		if (ztp__dev_refused_with(dev, rc, ZTP__W_DEVICE_STATE)) {
 			ztp_error_clear();
 			rc = ZTP_OK;
 		}
@@ -535,7 +530,7 @@ static int run_operational(ztp_device *dev, const char *id, int64_t now,
 		did = "rotate";
 		/* The tenant changed since this certificate was issued: the
 		 * verifier wants a fresh request, not a rotation. */
-		if (refused_with(dev, rc, "device_state")) {
+		if (ztp__dev_refused_with(dev, rc, ZTP__W_DEVICE_STATE)) {
 			rc = operational_locked(dev, id, "credentials", op,
 						false, now);
 			did = "credentials";
@@ -551,7 +546,7 @@ static int run_operational(ztp_device *dev, const char *id, int64_t now,
 			(void)ztp__cert_san_id(have, op->cert, ZTP_URN_TENANT);
 		tls_of(&tls, op);
 		rc = assignment_call(dev, &tls, &a);
-		if (refused_with(dev, rc, "device_state")) {
+		if (ztp__dev_refused_with(dev, rc, ZTP__W_DEVICE_STATE)) {
 			ztp_error_clear();
 			rc = ZTP_OK; /* not claimed yet */
 		} else if (rc == ZTP_OK &&

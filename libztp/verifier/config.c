@@ -17,53 +17,6 @@
 #define BUNDLE_MAX 256
 #define SECRET_MAX 1024
 
-static const struct {
-	const char *name;
-	int status;
-} wire_table[ZTP__W_COUNT] = {
-    [ZTP__W_MALFORMED_REQUEST] = {"malformed_request", 400},
-    [ZTP__W_REQUEST_TOO_LARGE] = {"request_too_large", 413},
-    [ZTP__W_UNKNOWN_ENDPOINT] = {"unknown_endpoint", 404},
-    [ZTP__W_RATE_LIMITED] = {"rate_limited", 429},
-    [ZTP__W_INTERNAL_ERROR] = {"internal_error", 500},
-    [ZTP__W_STORE_UNAVAILABLE] = {"store_unavailable", 503},
-    [ZTP__W_NOT_CONFIGURED] = {"not_configured", 503},
-    [ZTP__W_UNTRUSTED_CERTIFICATE] = {"untrusted_certificate", 401},
-    [ZTP__W_ISSUER_NOT_ALLOWED] = {"issuer_not_allowed", 401},
-    [ZTP__W_BAD_CERTIFICATE_PROFILE] = {"bad_certificate_profile", 401},
-    [ZTP__W_CERTIFICATE_EXPIRED] = {"certificate_expired", 401},
-    [ZTP__W_CERTIFICATE_REVOKED] = {"certificate_revoked", 403},
-    [ZTP__W_DEVICE_MISMATCH] = {"device_mismatch", 401},
-    [ZTP__W_PEER_CERTIFICATE_MISMATCH] = {"peer_certificate_mismatch", 401},
-    [ZTP__W_UNKNOWN_DEVICE] = {"unknown_device", 404},
-    [ZTP__W_DEVICE_BLOCKED] = {"device_blocked", 403},
-    [ZTP__W_FINGERPRINT_MISMATCH] = {"fingerprint_mismatch", 401},
-    [ZTP__W_BAD_SIGNATURE] = {"bad_signature", 401},
-    [ZTP__W_CHALLENGE_INVALID] = {"challenge_invalid", 401},
-    [ZTP__W_CHALLENGE_EXPIRED] = {"challenge_expired", 401},
-    [ZTP__W_CHALLENGE_REPLAYED] = {"challenge_replayed", 409},
-    [ZTP__W_BAD_CSR] = {"bad_csr", 400},
-    [ZTP__W_KEY_POLICY] = {"key_policy", 400},
-    [ZTP__W_CSR_KEY_REUSED] = {"csr_key_reused", 400},
-    [ZTP__W_PEER_CERTIFICATE_REQUIRED] = {"peer_certificate_required", 401},
-    [ZTP__W_CERTIFICATE_NOT_ALLOWED] = {"certificate_not_allowed", 403},
-    [ZTP__W_DEVICE_STATE] = {"device_state", 409},
-};
-
-const char *ztp__wire_name(int w)
-{
-	if (w < 0 || w >= ZTP__W_COUNT)
-		return "internal_error";
-	return wire_table[w].name;
-}
-
-int ztp__wire_status(int w)
-{
-	if (w < 0 || w >= ZTP__W_COUNT)
-		return 500;
-	return wire_table[w].status;
-}
-
 void ztp__vdec_init(ztp__vdec *d)
 {
 	d->wire = ZTP__W_NONE;
@@ -98,8 +51,8 @@ int ztp_verifier_error_codes(char **json)
 			json_object_put(o);
 			ZTP_ENSURE(false, ZTP_ENOMEM, "out of memory");
 		}
-		ZTP_CHECK(ztp__json_add_str(o, "code", wire_table[i].name));
-		ZTP_CHECK(ztp__json_add_int(o, "status", wire_table[i].status));
+		ZTP_CHECK(ztp__json_add_str(o, "code", ztp__wire_name(i)));
+		ZTP_CHECK(ztp__json_add_int(o, "status", ztp__wire_status(i)));
 	}
 	ZTP_CHECK(ztp__json_dump(json, arr));
 cleanup:

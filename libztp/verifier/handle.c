@@ -37,8 +37,6 @@ static const char *const bootstrap_keys[] = {
     "device_id",     "nonce",	  "csr", "factory_cert",
     "factory_chain", "signature", NULL};
 
-#define TRANSCRIPT_LABEL "ZTP-BOOTSTRAP-V1"
-
 /* ---------------------------------------------------------------- counters */
 
 void ztp__verifier_count(ztp_verifier *v, int endpoint_kind, int wire)
@@ -535,12 +533,7 @@ static int check_signature(req *r, EVP_PKEY *factory_key, const char *nonce,
 		goto cleanup;
 	}
 	ZTP_CHECK(ztp__sigalg_for_key(&alg, factory_key));
-	ZTP_CHECK(
-	    ztp__buf_append(&t, TRANSCRIPT_LABEL, sizeof(TRANSCRIPT_LABEL)));
-	ZTP_CHECK(ztp__buf_append(&t, r->device_id, strlen(r->device_id) + 1));
-	ZTP_CHECK(ztp__buf_append(&t, nonce, nonce_len));
-	ZTP_CHECK(ztp__buf_append_byte(&t, 0));
-	ZTP_CHECK(ztp__buf_append(&t, csr_hash, 32));
+	ZTP_CHECK(ztp__transcript(&t, r->device_id, nonce, nonce_len, csr_hash));
 	rc = ztp__sig_verify(factory_key, alg, t.data, t.len, sig, siglen);
 	if (rc == ZTP_EBADSIG)
 		rc =

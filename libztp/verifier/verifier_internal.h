@@ -14,43 +14,8 @@
 #include <ztp/verifier.h>
 
 #include "core/internal.h"
+#include "core/protocol.h"
 
-/* Wire error codes (ztp-protocol(7)). The names are part of the API: never
- * rename or remove one; add new ones at the end. */
-typedef enum ztp__wire {
-	ZTP__W_NONE = -1,
-	ZTP__W_MALFORMED_REQUEST = 0,
-	ZTP__W_REQUEST_TOO_LARGE,
-	ZTP__W_UNKNOWN_ENDPOINT,
-	ZTP__W_RATE_LIMITED,
-	ZTP__W_INTERNAL_ERROR,
-	ZTP__W_STORE_UNAVAILABLE,
-	ZTP__W_NOT_CONFIGURED,
-	ZTP__W_UNTRUSTED_CERTIFICATE,
-	ZTP__W_ISSUER_NOT_ALLOWED,
-	ZTP__W_BAD_CERTIFICATE_PROFILE,
-	ZTP__W_CERTIFICATE_EXPIRED,
-	ZTP__W_CERTIFICATE_REVOKED,
-	ZTP__W_DEVICE_MISMATCH,
-	ZTP__W_PEER_CERTIFICATE_MISMATCH,
-	ZTP__W_UNKNOWN_DEVICE,
-	ZTP__W_DEVICE_BLOCKED,
-	ZTP__W_FINGERPRINT_MISMATCH,
-	ZTP__W_BAD_SIGNATURE,
-	ZTP__W_CHALLENGE_INVALID,
-	ZTP__W_CHALLENGE_EXPIRED,
-	ZTP__W_CHALLENGE_REPLAYED,
-	ZTP__W_BAD_CSR,
-	ZTP__W_KEY_POLICY,
-	ZTP__W_CSR_KEY_REUSED,
-	ZTP__W_PEER_CERTIFICATE_REQUIRED,
-	ZTP__W_CERTIFICATE_NOT_ALLOWED,
-	ZTP__W_DEVICE_STATE,
-	ZTP__W_COUNT
-} ztp__wire;
-
-const char *ztp__wire_name(int w);
-int ztp__wire_status(int w);
 
 /* The outcome of one request or check: which wire code rejected it and
  * why. wire == ZTP__W_NONE means accepted (or not decided yet). */

@@ -2,6 +2,7 @@
  * Core: status codes, per-thread errors, identifiers, strict JSON, memory.
  */
 #include "core/internal.h"
+#include "core/protocol.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -391,6 +392,80 @@ START_TEST(test_buf)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- protocol */
+
+START_TEST(test_transcript_bytes)
+{
+	/* PROTOCOL.md §4, written out by hand for device "dev-1", nonce
+	 * "n0.Ab" and a CSR hash of the bytes 0x00..0x1f. */
+	static const uint8_t want[] = {
+	    'Z',  'T',	'P',  '-',  'B',  'O',	'O',  'T',  'S',  'T',
+	    'R',  'A',	'P',  '-',  'V',  '1',	0x00, 'd',  'e',  'v',
+	    '-',  '1',	0x00, 'n',  '0',  '.',	'A',  'b',  0x00, 0x00,
+	    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
+	    0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14,
+	    0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e,
+	    0x1f};
+	uint8_t h[ZTP__TRANSCRIPT_HASH_LEN];
+	ztp__buf t = {0};
+
+	for (size_t i = 0; i < sizeof(h); i++)
+		h[i] = (uint8_t)i;
+	/* The nonce is taken by length: bytes after it are not part of it. */
+	ck_assert_rc(ztp__transcript(&t, "dev-1", "n0.Abxyz", 5, h), ZTP_OK);
+	ck_assert_uint_eq(t.len, sizeof(want));
+	ck_assert_mem_eq(t.data, want, sizeof(want));
+	ztp__buf_free(&t);
+}
+END_TEST
+
+START_TEST(test_wire_codes)
+{
+	/* Names and statuses as PROTOCOL.md §6 lists them (a sample; the
+	 * whole list is compared with the document and ztp-protocol(7) by
+	 * test_verifier). */
+	ck_assert_str_eq(ztp__wire_name(ZTP__W_MALFORMED_REQUEST),
+			 "malformed_request");
+	ck_assert_int_eq(ztp__wire_status(ZTP__W_RATE_LIMITED), 429);
+	ck_assert_int_eq(ztp__wire_status(ZTP__W_CHALLENGE_REPLAYED), 409);
+	ck_assert_int_eq(ztp__wire_status(ZTP__W_CERTIFICATE_REVOKED), 403);
+	ck_assert_str_eq(ztp__wire_name(ZTP__W_COUNT), "internal_error");
+	ck_assert_str_eq(ztp__wire_name(ZTP__W_NONE), "internal_error");
+	ck_assert_int_eq(ztp__wire_status(-7), 500);
+	for (int w = 0; w < ZTP__W_COUNT; w++) {
+		const char *n = ztp__wire_name(w);
+		int st = ztp__wire_status(w);
+
+		ck_assert_int_eq(ztp__wire_from_name(n), w);
+		ck_assert(strspn(n, "abcdefghijklmnopqrstuvwxyz_") ==
+			  strlen(n));
+		ck_assert(st >= 400 && st <= 599);
+	}
+	ck_assert_int_eq(ztp__wire_from_name("no_such_code"), ZTP__W_NONE);
+	ck_assert_int_eq(ztp__wire_from_name(""), ZTP__W_NONE);
+	ck_assert_int_eq(ztp__wire_from_name(NULL), ZTP__W_NONE);
+}
+END_TEST
+
+START_TEST(test_endpoints)
+{
+	static const char *const v1[] = {"challenge",	"bootstrap",
+					 "register",	"credentials",
+					 "rotate",	"assignment",
+					 "crl"};
+
+	ck_assert_int_eq(ZTP__E_COUNT, (int)ZTP__ARRAY_LEN(v1));
+	for (int e = 0; e < ZTP__E_COUNT; e++) {
+		ck_assert_str_eq(ztp__endpoint_name(e), v1[e]);
+		ck_assert_int_eq(ztp__endpoint_from_name(v1[e]), e);
+	}
+	ck_assert_ptr_null(ztp__endpoint_name(ZTP__E_COUNT));
+	ck_assert_int_eq(ztp__endpoint_from_name("Challenge"), ZTP__E_NONE);
+	ck_assert_int_eq(ztp__endpoint_from_name("challenge/"), ZTP__E_NONE);
+	ck_assert_str_eq(ZTP__PATH_PREFIX, "/ztp/v1/");
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -416,6 +491,12 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_json_limits);
 	tcase_add_test(tc, test_json_schema);
 	tcase_add_test(tc, test_json_dump);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("protocol");
+	tcase_add_test(tc, test_transcript_bytes);
+	tcase_add_test(tc, test_wire_codes);
+	tcase_add_test(tc, test_endpoints);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory");

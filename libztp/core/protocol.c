@@ -1,0 +1,107 @@
+/*
+ * libztp — the protocol's facts: transcript, wire codes, endpoints.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "core/protocol.h"
+
+#include <string.h>
+
+/* The domain separation tag of the bootstrap signature, version 1. */
+#define TRANSCRIPT_TAG "ZTP-BOOTSTRAP-V1"
+
+static const struct {
+	const char *name;
+	int status;
+} wire_table[ZTP__W_COUNT] = {
+    [ZTP__W_MALFORMED_REQUEST] = {"malformed_request", 400},
+    [ZTP__W_REQUEST_TOO_LARGE] = {"request_too_large", 413},
+    [ZTP__W_UNKNOWN_ENDPOINT] = {"unknown_endpoint", 404},
+    [ZTP__W_RATE_LIMITED] = {"rate_limited", 429},
+    [ZTP__W_INTERNAL_ERROR] = {"internal_error", 500},
+    [ZTP__W_STORE_UNAVAILABLE] = {"store_unavailable", 503},
+    [ZTP__W_NOT_CONFIGURED] = {"not_configured", 503},
+    [ZTP__W_UNTRUSTED_CERTIFICATE] = {"untrusted_certificate", 401},
+    [ZTP__W_ISSUER_NOT_ALLOWED] = {"issuer_not_allowed", 401},
+    [ZTP__W_BAD_CERTIFICATE_PROFILE] = {"bad_certificate_profile", 401},
+    [ZTP__W_CERTIFICATE_EXPIRED] = {"certificate_expired", 401},
+    [ZTP__W_CERTIFICATE_REVOKED] = {"certificate_revoked", 403},
+    [ZTP__W_DEVICE_MISMATCH] = {"device_mismatch", 401},
+    [ZTP__W_PEER_CERTIFICATE_MISMATCH] = {"peer_certificate_mismatch", 401},
+    [ZTP__W_UNKNOWN_DEVICE] = {"unknown_device", 404},
+    [ZTP__W_DEVICE_BLOCKED] = {"device_blocked", 403},
+    [ZTP__W_FINGERPRINT_MISMATCH] = {"fingerprint_mismatch", 401},
+    [ZTP__W_BAD_SIGNATURE] = {"bad_signature", 401},
+    [ZTP__W_CHALLENGE_INVALID] = {"challenge_invalid", 401},
+    [ZTP__W_CHALLENGE_EXPIRED] = {"challenge_expired", 401},
+    [ZTP__W_CHALLENGE_REPLAYED] = {"challenge_replayed", 409},
+    [ZTP__W_BAD_CSR] = {"bad_csr", 400},
+    [ZTP__W_KEY_POLICY] = {"key_policy", 400},
+    [ZTP__W_CSR_KEY_REUSED] = {"csr_key_reused", 400},
+    [ZTP__W_PEER_CERTIFICATE_REQUIRED] = {"peer_certificate_required", 401},
+    [ZTP__W_CERTIFICATE_NOT_ALLOWED] = {"certificate_not_allowed", 403},
+    [ZTP__W_DEVICE_STATE] = {"device_state", 409},
+};
+
+static const char *const endpoint_table[ZTP__E_COUNT] = {
+    [ZTP__E_CHALLENGE] = "challenge",	  [ZTP__E_BOOTSTRAP] = "bootstrap",
+    [ZTP__E_REGISTER] = "register",	  [ZTP__E_CREDENTIALS] = "credentials",
+    [ZTP__E_ROTATE] = "rotate",		  [ZTP__E_ASSIGNMENT] = "assignment",
+    [ZTP__E_CRL] = "crl",
+};
+
+const char *ztp__wire_name(int w)
+{
+	if (w < 0 || w >= ZTP__W_COUNT)
+		return wire_table[ZTP__W_INTERNAL_ERROR].name;
+	return wire_table[w].name;
+}
+
+int ztp__wire_status(int w)
+{
+	if (w < 0 || w >= ZTP__W_COUNT)
+		return wire_table[ZTP__W_INTERNAL_ERROR].status;
+	return wire_table[w].status;
+}
+
+int ztp__wire_from_name(const char *name)
+{
+	if (name == NULL)
+		return ZTP__W_NONE;
+	for (int i = 0; i < ZTP__W_COUNT; i++)
+		if (strcmp(wire_table[i].name, name) == 0)
+			return i;
+	return ZTP__W_NONE;
+}
+
+const char *ztp__endpoint_name(int e)
+{
+	if (e < 0 || e >= ZTP__E_COUNT)
+		return NULL;
+	return endpoint_table[e];
+}
+
+int ztp__endpoint_from_name(const char *name)
+{
+	if (name == NULL)
+		return ZTP__E_NONE;
+	for (int i = 0; i < ZTP__E_COUNT; i++)
+		if (strcmp(endpoint_table[i], name) == 0)
+			return i;
+	return ZTP__E_NONE;
+}
+
+int ztp__transcript(ztp__buf *out, const char *device_id, const char *nonce,
+		    size_t nonce_len,
+		    const uint8_t csr_sha256[ZTP__TRANSCRIPT_HASH_LEN])
+{
+	int rc = ZTP_OK;
+
+	/* sizeof counts the tag's NUL: the first separator. */
+	ZTP_CHECK(ztp__buf_append(out, TRANSCRIPT_TAG, sizeof(TRANSCRIPT_TAG)));
+	ZTP_CHECK(ztp__buf_append(out, device_id, strlen(device_id) + 1));
+	ZTP_CHECK(ztp__buf_append(out, nonce, nonce_len));
+	ZTP_CHECK(ztp__buf_append_byte(out, 0));
+	ZTP_CHECK(ztp__buf_append(out, csr_sha256, ZTP__TRANSCRIPT_HASH_LEN));
+cleanup:
+	return rc;
+}
