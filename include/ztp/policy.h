@@ -261,9 +261,12 @@ ZTP_EXTERN int ztp_policy_lint(char **out, const char *json, size_t len);
  * The certificate must chain to a CA added with ztp_policy_add_ca_pem()
  * (signature and path checked by OpenSSL at the handle's clock time), must
  * not be a CA, must be usable for TLS client authentication (if it has an
- * extended key usage), and must carry exactly one SAN URI
- * `urn:ztp:device:<id>` and at most one `urn:ztp:tenant:<id>`, both in the
- * identifier grammar. The subject CN is never used as the identity.
+ * extended key usage), and must name its device by the rule the verifier
+ * applies too (PROTOCOL.md §5): exactly one subject CN holding the device
+ * ID, and exactly one SAN URI `urn:ztp:device:<id>` that agrees with it,
+ * plus at most one `urn:ztp:tenant:<id>`, all in the identifier grammar.
+ * A CN without the device URI, or a device URI without the CN, is not an
+ * identity.
  *
  * @param[out] out  receives the JSON, freed with ztp_free().
  * @param p         the handle.
@@ -273,8 +276,9 @@ ZTP_EXTERN int ztp_policy_lint(char **out, const char *json, size_t len);
  *         #ZTP_EPARSE / #ZTP_ETOOBIG for bad PEM; #ZTP_EUNTRUSTED when the
  *         certificate does not chain to a configured CA; #ZTP_EEXPIRED
  *         outside its validity window; #ZTP_EPROFILE when it is a CA, has
- *         the wrong key usage, or lacks a well-formed device URI;
- *         #ZTP_ENOMEM.
+ *         the wrong key usage, or lacks a well-formed CN or device URI;
+ *         #ZTP_EMISMATCH when its SAN names another device than its CN,
+ *         or several devices; #ZTP_ENOMEM.
  * @note Thread-safe.
  * @since 0.1.0
  */

@@ -304,10 +304,27 @@ int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,
 
 /* ------------------------------------------------------------------ certificate names */
 
-/* The device ID a certificate names: its subject must have exactly one CN,
- * read with its explicit length (NUL or invalid grammar → ZTP_EPROFILE); if
- * it carries a SAN URI urn:ztp:device:<id>, that must be the only such URI
- * and agree (ZTP_EMISMATCH). out holds ZTP_ID_MAX+1 bytes. */
+/*
+ * The identity a certificate names: the one rule that the verifier, the
+ * policy engine (and through it the broker plugin) and the device apply
+ * (PROTOCOL.md §5).
+ *
+ * - The device ID is the subject's CN: exactly one, read with its explicit
+ *   length, in the identifier grammar (otherwise ZTP_EPROFILE).
+ * - A SAN URI urn:ztp:device:<id> (the prefix compared without case), if
+ *   present, must be the only one and equal the CN (ZTP_EMISMATCH);
+ *   ZTP__IDENT_SAN_REQUIRED makes it mandatory (ZTP_EPROFILE without it),
+ *   as for certificates libztp's CA issued.
+ * - The tenant, when ten is not NULL, is the single SAN URI
+ *   urn:ztp:tenant:<id>, or "" if there is none (several or a malformed one:
+ *   ZTP_EPROFILE).
+ *
+ * dev and ten hold ZTP_ID_MAX+1 bytes; both are "" on failure.
+ */
+#define ZTP__IDENT_SAN_REQUIRED 1u
+int ztp__cert_identity(char dev[ZTP_ID_MAX + 1], char ten[ZTP_ID_MAX + 1],
+		       X509 *cert, unsigned flags);
+/* ztp__cert_identity(out, NULL, cert, 0): the device ID alone. */
 int ztp__cert_device_id(char out[ZTP_ID_MAX + 1], X509 *cert);
 /* The value of the single SAN URI with the given prefix
  * ("urn:ztp:device:" / "urn:ztp:tenant:"): ZTP_ENOTFOUND if none,

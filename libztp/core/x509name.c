@@ -127,10 +127,12 @@ cleanup:
 }
 
 /*
- * Several urn:ztp:device: URIs are ZTP_EMISMATCH: the certificate names
- * more than one device, so it cannot agree with its CN.
+ * The one identity rule (PROTOCOL.md §5). Several urn:ztp:device: URIs are
+ * ZTP_EMISMATCH: the certificate names more than one device, so it cannot
+ * agree with its CN.
  */
-int ztp__cert_device_id(char out[ZTP_ID_MAX + 1], X509 *cert)
+int ztp__cert_identity(char dev[ZTP_ID_MAX + 1], char ten[ZTP_ID_MAX + 1],
+		       X509 *cert, unsigned flags)
 {
 	int rc = ZTP_OK;
 	const X509_NAME *subj;
@@ -141,8 +143,10 @@ int ztp__cert_device_id(char out[ZTP_ID_MAX + 1], X509 *cert)
 	size_t count = 0;
 	int idx, next, len;
 
-	ZTP_ARG(out != NULL);
-	out[0] = '\0';
+	ZTP_ARG(dev != NULL);
+	dev[0] = '\0';
+	if (ten != NULL)
+		ten[0] = '\0';
 	ZTP_ARG(cert != NULL);
 	subj = X509_get_subject_name(cert);
 	ZTP_ENSURE(subj != NULL, ZTP_EPROFILE, "certificate has no subject");
@@ -159,17 +163,34 @@ int ztp__cert_device_id(char out[ZTP_ID_MAX + 1], X509 *cert)
 	len = ASN1_STRING_to_UTF8(&utf8, cn);
 	ZTP_ENSURE_OSSL(len >= 0, ZTP_EPROFILE,
 			"certificate CN is not a valid string");
-	ZTP_CHECK(id_copy(out, utf8, (size_t)len, "certificate CN"));
+	ZTP_CHECK(id_copy(dev, utf8, (size_t)len, "certificate CN"));
 	ZTP_CHECK(san_find(san, &count, cert, ZTP_URN_DEVICE,
 			   "certificate SAN device ID"));
 	ZTP_ENSURE(count <= 1, ZTP_EMISMATCH,
 		   "certificate names %zu devices in its SAN URIs", count);
-	ZTP_ENSURE(count == 0 || strcmp(san, out) == 0, ZTP_EMISMATCH,
-		   "certificate CN '%s' and SAN device ID '%s' differ", out,
+	ZTP_ENSURE(count == 1 || !(flags & ZTP__IDENT_SAN_REQUIRED),
+		   ZTP_EPROFILE,
+		   "certificate has no SAN URI " ZTP_URN_DEVICE "<id>");
+	ZTP_ENSURE(count == 0 || strcmp(san, dev) == 0, ZTP_EMISMATCH,
+		   "certificate CN '%s' and SAN device ID '%s' differ", dev,
 		   san);
+	if (ten != NULL) {
+		rc = ztp__cert_san_id(ten, cert, ZTP_URN_TENANT);
+		if (rc == ZTP_ENOTFOUND)
+			rc = ZTP_OK;
+		ZTP_CHECK(rc);
+	}
 cleanup:
-	if (rc < 0)
-		out[0] = '\0';
+	if (rc < 0) {
+		dev[0] = '\0';
+		if (ten != NULL)
+			ten[0] = '\0';
+	}
 	OPENSSL_free(utf8);
 	return rc;
+}
+
+int ztp__cert_device_id(char out[ZTP_ID_MAX + 1], X509 *cert)
+{
+	return ztp__cert_identity(out, NULL, cert, 0);
 }

@@ -821,18 +821,15 @@ static int cert_identity(char dev[ZTP_ID_MAX + 1], char ten[ZTP_ID_MAX + 1],
 	}
 	ZTP_ENSURE(X509_check_ca(cert) == 0, ZTP_EPROFILE,
 		   "policy: client certificate is a CA certificate");
-	rc = ztp__cert_san_id(dev, cert, ZTP_URN_DEVICE);
-	if (rc == ZTP_ENOTFOUND)
-		rc = ztp__err(ZTP_EPROFILE,
-			      "policy: client certificate has no SAN URI "
-			      "urn:ztp:device:<id>");
-	if (rc < 0)
+	rc = ztp__cert_identity(dev, ten, cert, ZTP__IDENT_SAN_REQUIRED);
+	if (rc < 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", ztp_error_last_message());
+		rc = ztp__err(rc, "policy: client certificate: %s", why);
 		goto cleanup;
-	rc = ztp__cert_san_id(ten, cert, ZTP_URN_TENANT);
-	if (rc == ZTP_OK)
-		*has_tenant = true;
-	else if (rc == ZTP_ENOTFOUND)
-		rc = ZTP_OK;
+	}
+	*has_tenant = ten[0] != '\0';
 cleanup:
 	X509_STORE_CTX_free(ctx);
 	X509_free(cert);

@@ -1414,11 +1414,26 @@ START_TEST(test_identity_from_cert)
 	pem = leaf(&k, false, NULL, now_t - 60, now_t + 3600);
 	ck_assert_rc(ident(&out, p, pem), ZTP_EPROFILE);
 	ztp_free(pem);
-	/* two device URIs, or an identifier outside the grammar */
+	/* two device URIs, a SAN that disagrees with the CN (the one identity
+	 * rule: the verifier refuses the same certificate the same way), or
+	 * an identifier outside the grammar */
 	pem =
 	    leaf(&k, false, "URI:urn:ztp:device:dev-1,URI:urn:ztp:device:dev-2",
 		 now_t - 60, now_t + 3600);
-	ck_assert_rc(ident(&out, p, pem), ZTP_EPROFILE);
+	ck_assert_rc(ident(&out, p, pem), ZTP_EMISMATCH);
+	ztp_free(pem);
+	pem = leaf(&k, false, "URI:urn:ztp:device:dev-2,URI:urn:ztp:tenant:acme",
+		   now_t - 60, now_t + 3600);
+	ck_assert_rc(ident(&out, p, pem), ZTP_EMISMATCH);
+	ck_assert_ptr_null(out);
+	ck_assert_rc(ztp_policy_cert_identity(&dev, &ten, p, pem, strlen(pem)),
+		     ZTP_EMISMATCH);
+	ck_assert_ptr_null(dev);
+	ck_assert_ptr_null(ten);
+	ztp_free(pem);
+	pem = leaf(&k, false, "URI:URN:ZTP:DEVICE:dev-2", now_t - 60,
+		   now_t + 3600);
+	ck_assert_rc(ident(&out, p, pem), ZTP_EMISMATCH);
 	ztp_free(pem);
 	pem = leaf(&k, false, "URI:urn:ztp:device:dev-1,URI:urn:ztp:tenant:a+b",
 		   now_t - 60, now_t + 3600);
