@@ -238,100 +238,13 @@ char *tool_read_file(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int tool_write_file_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode, bool exclusive, const char **err)
 {
-	char *tmp = NULL, *dir = NULL, *slash;
-	int fd = -1, dfd, rc = ZTP_EIO;
-	size_t plen = strlen(path);
+	int rc = ztp_file_write_atomic(path, data, len, (unsigned int)mode,
+				       exclusive ? ZTP_FILE_EXCLUSIVE : 0);
 
-	*err = "cannot create temporary file";
-	tmp = malloc(plen + sizeof(".tmp.XXXXXX"));
-	dir = strdup(path);
-	if (tmp == NULL || dir == NULL) {
-		rc = ZTP_ENOMEM;
-		*err = "out of memory";
-		goto cleanup;
-	}
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
-	/* mkstemp creates the file 0600 and O_EXCL, so a secret is never
-	 * readable by others, even for a moment. */
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		free(tmp);
-		tmp = NULL;
-		goto cleanup;
-	}
-	if (fchmod(fd, mode) != 0) {
-		*err = "cannot set file mode";
-		goto cleanup;
-	}
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		*err = "cannot write file";
-		goto cleanup;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		*err = "cannot write file";
-		goto cleanup;
-	}
-	fd = -1;
-	if (exclusive) {
-		if (link(tmp, path) != 0) {
-			if (errno == EEXIST) {
-				rc = ZTP_EEXISTS;
-				*err = "file exists; refusing to replace it";
-			} else {
-				*err = "cannot create file";
-			}
-			goto cleanup;
-		}
-		unlink(tmp);
-	} else if (rename(tmp, path) != 0) {
-		*err = "cannot replace file";
-		goto cleanup;
-	}
-	free(tmp);
-	tmp = NULL;
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		memcpy(dir, ".", 2);
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		/* Best effort: some filesystems refuse fsync on directories. */
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-	*err = NULL;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
-	free(dir);
+	*err = rc == ZTP_OK ? NULL : ztp_error_last_message();
 	return rc;
 }
 

@@ -59,11 +59,10 @@ int tool_load_file(char **out, size_t *len, const char *path, size_t max,
 /* tool_load_file(), dying with "<path>: <why>" on failure. */
 char *tool_read_file(const char *path, size_t max, size_t *len);
 
-/* Write data to path atomically: a temporary file in the same directory
- * created with mode, written, fsynced, then renamed over path (or, with
- * exclusive, linked to path so that an existing file is never replaced),
- * and the directory fsynced. Returns 0, or a negative ztp status with
- * *err set to a static description. */
+/* Write data to path atomically with ztp_file_write_atomic() (exclusive:
+ * ZTP_FILE_EXCLUSIVE, never replace an existing file). Returns 0, or a
+ * negative ztp status with *err set to the library's detail (valid until
+ * the next libztp call on this thread). */
 int tool_write_file_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode, bool exclusive, const char **err);
 

@@ -209,6 +209,38 @@ typedef void (*ztp_event_fn)(const char *json, void *ctx);
  */
 ZTP_EXTERN int ztp_id_validate(const char *id, size_t len);
 
+/** ztp_file_write_atomic() flag: never replace an existing file
+ * (#ZTP_EEXISTS instead). @since 0.1.0 */
+#define ZTP_FILE_EXCLUSIVE 1u
+
+/**
+ * Write a whole file atomically and durably, the way libztp writes keys
+ * and credentials: a temporary file created next to path (O_EXCL,
+ * O_NOFOLLOW, a random name) with the given mode, written, fsynced and
+ * closed, then renamed over path — or, with #ZTP_FILE_EXCLUSIVE,
+ * hard-linked to path so that an existing file is never replaced — and
+ * the directory fsynced. Readers see the old contents or the new ones,
+ * never a mix; a symlink at path is replaced, not followed.
+ *
+ * @param path   the file to write, NUL-terminated.
+ * @param data   its new contents (may be NULL when len is 0).
+ * @param len    their length in bytes.
+ * @param mode   permission bits (e.g. 0600 for secrets), applied whatever
+ *               the umask.
+ * @param flags  0 or #ZTP_FILE_EXCLUSIVE.
+ * @return #ZTP_OK; #ZTP_EINVAL for a bad argument or a path naming a
+ *         directory; #ZTP_EEXISTS with #ZTP_FILE_EXCLUSIVE when path
+ *         exists; #ZTP_EIO when a step fails (the temporary is removed;
+ *         if only the final directory fsync failed, the new contents are
+ *         in place but their durability is not confirmed); #ZTP_ENOMEM.
+ * @note Thread-safe; concurrent writers of one path each leave a complete
+ *       file, the last rename wins.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_file_write_atomic(const char *path, const void *data,
+				     size_t len, unsigned int mode,
+				     unsigned int flags);
+
 #ifdef __cplusplus
 }
 #endif

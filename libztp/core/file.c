@@ -136,6 +136,20 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 int ztp__file_write_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode)
 {
+	return ztp__file_write_atomic_ex(path, data, len, mode, 0);
+}
+
+int ztp_file_write_atomic(const char *path, const void *data, size_t len,
+			  unsigned int mode, unsigned int flags)
+{
+	ZTP_ARG(mode <= 07777);
+	ZTP_ARG((flags & ~ZTP_FILE_EXCLUSIVE) == 0);
+	return ztp__file_write_atomic_ex(path, data, len, (mode_t)mode, flags);
+}
+
+int ztp__file_write_atomic_ex(const char *path, const void *data, size_t len,
+			      mode_t mode, unsigned int flags)
+{
 	int rc = ZTP_OK;
 	int fd = -1, dfd = -1, attempt, closed;
 	char *dir = NULL, *tmp = NULL;
@@ -191,9 +205,20 @@ int ztp__file_write_atomic(const char *path, const void *data, size_t len,
 	closed = close(fd);
 	fd = -1;
 	ZTP_ENSURE(closed == 0, ZTP_EIO, "%s: close: %s", tmp, strerror(errno));
-	ZTP_ENSURE(rename(tmp, path) == 0, ZTP_EIO, "%s: rename: %s", path,
-		   strerror(errno));
-	created = false;
+	if (flags & ZTP_FILE_EXCLUSIVE) {
+		/* link() fails if path exists, where rename() would replace
+		 * it; the temporary name is removed below either way. */
+		ZTP_ENSURE(link(tmp, path) == 0,
+			   errno == EEXIST ? ZTP_EEXISTS : ZTP_EIO,
+			   "%s: %s", path,
+			   errno == EEXIST
+			       ? "file exists; refusing to replace it"
+			       : strerror(errno));
+	} else {
+		ZTP_ENSURE(rename(tmp, path) == 0, ZTP_EIO, "%s: rename: %s",
+			   path, strerror(errno));
+		created = false;
+	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ZTP_ENSURE(dfd >= 0, ZTP_EIO, "%s: open directory: %s", dir,
 		   strerror(errno));

@@ -253,9 +253,13 @@ int ztp__pubkey_fingerprint(uint8_t out[32], EVP_PKEY *key);
  * *out is NUL-terminated and freed with ztp_free. */
 int ztp__file_read(char **out, size_t *outlen, const char *path, size_t max);
 /* Atomically replace path: write a temporary in the same directory with
- * mode, fsync it, rename over path, fsync the directory. */
+ * mode, fsync it, rename over path, fsync the directory. _ex takes the
+ * flags of ztp_file_write_atomic() (ZTP_FILE_EXCLUSIVE: link, never
+ * replace), which is the public face of the same function. */
 int ztp__file_write_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode);
+int ztp__file_write_atomic_ex(const char *path, const void *data, size_t len,
+			      mode_t mode, unsigned int flags);
 
 /* ------------------------------------------------------------------ keys, signatures */
 

@@ -1014,6 +1014,49 @@ START_TEST(test_file_write_atomic)
 }
 END_TEST
 
+/* The public face of the same writer, as the tools use it. */
+START_TEST(test_file_write_exclusive)
+{
+	char *dir = ztp_test_tmpdir();
+	char *p = ztp_test_path(dir, "ca.key");
+	char *out = NULL;
+	struct stat st;
+	size_t n;
+
+	ck_assert_rc(ztp_file_write_atomic(p, "first", 5, 0600,
+					   ZTP_FILE_EXCLUSIVE),
+		     ZTP_OK);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(st.st_nlink, 1);
+	/* An existing file is never replaced, and nothing is left beside
+	 * it. */
+	ck_assert_rc(ztp_file_write_atomic(p, "second", 6, 0600,
+					   ZTP_FILE_EXCLUSIVE),
+		     ZTP_EEXISTS);
+	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "exists"));
+	ck_assert_rc(ztp__file_read(&out, &n, p, 100), ZTP_OK);
+	ck_assert_str_eq(out, "first");
+	ztp_free(out);
+	ck_assert_int_eq(count_entries(dir), 1);
+	/* Without the flag it is. */
+	ck_assert_rc(ztp_file_write_atomic(p, "second", 6, 0644, 0), ZTP_OK);
+	ck_assert_rc(ztp__file_read(&out, &n, p, 100), ZTP_OK);
+	ck_assert_str_eq(out, "second");
+	ztp_free(out);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0644);
+	ck_assert_int_eq(count_entries(dir), 1);
+	/* Arguments. */
+	ck_assert_rc(ztp_file_write_atomic(p, "x", 1, 0600, 2), ZTP_EINVAL);
+	ck_assert_rc(ztp_file_write_atomic(p, "x", 1, 010000, 0), ZTP_EINVAL);
+	ck_assert_rc(ztp_file_write_atomic(NULL, "x", 1, 0600, 0), ZTP_EINVAL);
+	ztp_test_rmtree(dir);
+	free(p);
+	free(dir);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ keys */
 
 START_TEST(test_key_generate)
@@ -2254,6 +2297,7 @@ static Suite *crypto_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("file_write_atomic");
 	tcase_add_test(tc, test_file_write_atomic);
+	tcase_add_test(tc, test_file_write_exclusive);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("key_generate");
 	tcase_set_timeout(tc, 600);
