@@ -12,6 +12,7 @@ libztp_internal_la_SOURCES += \
 	libztp/core/pem.c \
 	libztp/core/protocol.h \
 	libztp/core/protocol.c \
+	libztp/core/utf8.h \
 	libztp/core/file.c \
 	libztp/core/crypto.c \
 	libztp/core/x509name.c \

@@ -21,6 +21,8 @@
  */
 #include "policy/index.h"
 
+#include "core/utf8.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,43 +203,11 @@ static size_t level_end(const char *t, size_t len, size_t pos)
 
 /* ------------------------------------------------------------------- syntax */
 
-/* Well-formed UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above
- * U+10FFFF. MQTT requires it of every topic [MQTT-1.5.4-1]. */
+/* Well-formed UTF-8 (RFC 3629, core/utf8.h): MQTT requires it of every
+ * topic [MQTT-1.5.4-1]. */
 static bool utf8_ok(const char *t, size_t len)
 {
-	const uint8_t *s = (const uint8_t *)t;
-	size_t i = 0;
-
-	while (i < len) {
-		uint8_t c = s[i];
-		size_t n, k;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1, cp = c & 0x1f, min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2, cp = c & 0x0f, min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
+	return ztp__utf8_valid(t, len) != 0;
 }
 
 int ztp__topic_name_check(const char *t, size_t len)

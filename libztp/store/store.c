@@ -9,6 +9,8 @@
  */
 #include "store/store-internal.h"
 
+#include "core/utf8.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,34 +102,14 @@ static int check_text(const char *s, const char *what)
 		return ztp__err(ZTP_EINVAL, "%s: over %d bytes", what,
 				ZTP__STORE_TEXT_MAX);
 	while (i < len) {
+		const char *why = NULL;
 		uint32_t cp;
-		size_t n, k;
+		size_t n = ztp__utf8_next(p + i, len - i, &cp, &why);
 
-		if (p[i] < 0x80) {
-			cp = p[i];
-			n = 1;
-		} else if (p[i] >= 0xc2 && p[i] <= 0xdf) {
-			cp = p[i] & 0x1f;
-			n = 2;
-		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
-			cp = p[i] & 0x0f;
-			n = 3;
-		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
-			cp = p[i] & 0x07;
-			n = 4;
-		} else {
-			goto bad;
-		}
-		if (n > len - i)
-			goto bad;
-		for (k = 1; k < n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
+		if (n == 0)
+			return ztp__err(ZTP_EINVAL,
+					"%s: invalid UTF-8 at offset %zu (%s)",
+					what, i, why);
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 			return ztp__err(ZTP_EINVAL,
 					"%s: control character at offset %zu",
@@ -135,8 +117,6 @@ static int check_text(const char *s, const char *what)
 		i += n;
 	}
 	return ZTP_OK;
-bad:
-	return ztp__err(ZTP_EINVAL, "%s: invalid UTF-8 at offset %zu", what, i);
 }
 
 static int check_state(const char *state, const char *what)
