@@ -225,6 +225,10 @@ int ztp__sha256(uint8_t out[32], const void *in, size_t len);
  * or after it (ZTP_EPARSE otherwise, ZTP_ETOOBIG over ZTP_PEM_MAX). */
 int ztp__pem_cert(X509 **out, const char *pem, size_t len);
 int ztp__pem_csr(X509_REQ **out, const char *pem, size_t len);
+/* The DER inside one PEM CSR block, framed as ztp__pem_csr() requires
+ * (which decodes it); *der freed with ztp_free. */
+int ztp__pem_csr_der(uint8_t **der, size_t *derlen, const char *pem,
+		     size_t len);
 /* A private key (PKCS#8, possibly encrypted with pass; traditional EC/RSA). */
 int ztp__pem_privkey(EVP_PKEY **out, const char *pem, size_t len,
 		     const char *pass);

@@ -209,17 +209,15 @@ cleanup:
 	return rc;
 }
 
-int ztp__pem_csr(X509_REQ **out, const char *pem, size_t len)
+int ztp__pem_csr_der(uint8_t **der, size_t *derlen, const char *pem,
+		     size_t len)
 {
 	int rc = ZTP_OK;
 	pem_block b;
-	uint8_t *der = NULL;
-	size_t derlen = 0;
-	const unsigned char *p;
-	X509_REQ *req = NULL;
 
-	ZTP_ARG(out != NULL);
-	*out = NULL;
+	ZTP_ARG(der != NULL && derlen != NULL);
+	*der = NULL;
+	*derlen = 0;
 	ZTP_CHECK(single_block(&b, pem, len, "CSR"));
 	/* "NEW CERTIFICATE REQUEST" is what some enrollment tools write
 	 * (RFC 7468 section 7 lists it as seen in the wild). */
@@ -228,7 +226,22 @@ int ztp__pem_csr(X509_REQ **out, const char *pem, size_t len)
 		   ZTP_EPARSE,
 		   "CSR: expected a CERTIFICATE REQUEST block, got %.*s",
 		   (int)b.label_len, b.label);
-	ZTP_CHECK(body_decode(&der, &derlen, &b));
+	ZTP_CHECK(body_decode(der, derlen, &b));
+cleanup:
+	return rc;
+}
+
+int ztp__pem_csr(X509_REQ **out, const char *pem, size_t len)
+{
+	int rc = ZTP_OK;
+	uint8_t *der = NULL;
+	size_t derlen = 0;
+	const unsigned char *p;
+	X509_REQ *req = NULL;
+
+	ZTP_ARG(out != NULL);
+	*out = NULL;
+	ZTP_CHECK(ztp__pem_csr_der(&der, &derlen, pem, len));
 	p = der;
 	req = d2i_X509_REQ(NULL, &p, (long)derlen);
 	ZTP_ENSURE_OSSL(req != NULL, ZTP_EPARSE, "CSR: invalid DER");

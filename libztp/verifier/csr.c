@@ -53,73 +53,16 @@
 
 /* --------------------------------------------------------------- PEM */
 
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static const char *find(const char *s, size_t len, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (size_t i = 0; n <= len && i <= len - n; i++)
-		if (memcmp(s + i, needle, n) == 0)
-			return s + i;
-	return NULL;
-}
-
 /*
- * The DER of a PEM CSR, when the text is framed the way ztp__pem_csr()
- * accepts: one CERTIFICATE REQUEST (or NEW CERTIFICATE REQUEST) block,
- * only whitespace around it, its BEGIN line ending at the dashes, no
- * dashes inside the body, a strictly decoded base64 body with whitespace
- * dropped. Anything else declines, and ztp__pem_csr() gives the verdict.
+ * The DER of a PEM CSR, framed exactly as ztp__pem_csr() accepts (the same
+ * framer: one block, only whitespace around it, strict base64). Anything
+ * else declines, and ztp__pem_csr() gives the verdict with its message.
  */
 static int pem_der(uint8_t **der, size_t *derlen, const char *pem, size_t len)
 {
-	static const char *const labels[] = {"CERTIFICATE REQUEST",
-					     "NEW CERTIFICATE REQUEST"};
-	char begin[64], end[64], *compact = NULL;
-	const char *body = NULL, *stop = NULL;
-	size_t i = 0, n = 0, endlen = 0;
-	int rc = FAST_DECLINE;
-
-	*der = NULL;
-	if (pem == NULL || len > ZTP_PEM_MAX)
+	if (pem == NULL || ztp__pem_csr_der(der, derlen, pem, len) != ZTP_OK)
 		return FAST_DECLINE;
-	while (i < len && is_space(pem[i]))
-		i++;
-	for (size_t l = 0; l < ZTP__ARRAY_LEN(labels) && body == NULL; l++) {
-		size_t bl;
-
-		snprintf(begin, sizeof(begin), "-----BEGIN %s-----", labels[l]);
-		bl = strlen(begin);
-		if (len - i < bl || memcmp(pem + i, begin, bl) != 0)
-			continue;
-		body = pem + i + bl;
-		endlen = (size_t)snprintf(end, sizeof(end), "-----END %s-----",
-					  labels[l]);
-	}
-	if (body == NULL || body >= pem + len ||
-	    (*body != '\n' && *body != '\r'))
-		return FAST_DECLINE;
-	stop = find(body, len - (size_t)(body - pem), "-----");
-	if (stop == NULL || (size_t)(pem + len - stop) < endlen ||
-	    memcmp(stop, end, endlen) != 0)
-		return FAST_DECLINE;
-	for (i = (size_t)(stop - pem) + endlen; i < len; i++)
-		if (!is_space(pem[i]))
-			return FAST_DECLINE;
-	compact = ztp__malloc((size_t)(stop - body) + 1);
-	if (compact == NULL)
-		return FAST_DECLINE;
-	for (const char *p = body; p < stop; p++)
-		if (!is_space(*p))
-			compact[n++] = *p;
-	if (n > 0 && ztp__b64_decode(der, derlen, compact, n) == ZTP_OK)
-		rc = FAST_OK;
-	free(compact);
-	return rc;
+	return FAST_OK;
 }
 
 /* --------------------------------------------------------------- DER */
