@@ -11,7 +11,9 @@
 #  2. revocation reaches the broker by itself: with `crl_file` in the
 #     verifier configuration, `ztp-verify revoke` and `ztp-verify reset`
 #     rewrite the CRL, and the broker drops the device's connected
-#     mosquitto_sub (the time from revoke to drop is printed, not judged);
+#     mosquitto_sub (the time from revoke to drop is printed, not judged;
+#     MQ_REVOKE_RUNS=N revokes N devices one after the other, for
+#     bench/mosquitto_revoke.sh);
 #  3. an expired newest CRL (nextUpdate three days ago, made with the
 #     openssl CLI from the same CA key) is logged loudly; by default
 #     devices still connect, under `plugin_opt_crl_expired deny` connected
@@ -39,7 +41,13 @@ opdev() {
 		--csr "$T/$1.csr" --device-id "$1" --tenant "$2" \
 		--profile operational --out "$T/$1.pem" > "$T/$1.serial"
 }
-for d in d1 d2 d3 d4 d5; do opdev "$d" acme; done
+RUNS=${MQ_REVOKE_RUNS:-1}
+case $RUNS in '' | *[!0-9]* | 0) e2e_die "MQ_REVOKE_RUNS: 1..100" ;; esac
+[ "$RUNS" -le 100 ] || e2e_die "MQ_REVOKE_RUNS: 1..100"
+revokees=d3
+k=2
+while [ $k -le "$RUNS" ]; do revokees="$revokees r$k"; k=$((k + 1)); done
+for d in d1 d2 d4 d5 $revokees; do opdev "$d" acme; done
 
 crl() {
 	"$ZTP_CA" crl --issuer-cert "$p/device-ca.pem" \
@@ -145,20 +153,25 @@ c = json.load(open(p))
 c["crl_file"] = "crl.pem"
 json.dump(c, open(p, "w"))
 PY
-sub_start d3
-t0=$(now_ms)
-"$ZTP_VERIFY" --config "$T/verify.json" revoke --device-id d3 ||
-	e2e_fail "ztp-verify revoke"
-if mq_wait_exit "$SUB_PID" 20; then
-	t1=$(now_ms)
-	e2e_ok "d3 dropped after ztp-verify revoke" \
-		"($(( (t1 - t0) / 1000 )).$(printf %03d $(( (t1 - t0) % 1000 ))) s)"
-else
-	e2e_fail "d3 still connected 20 s after ztp-verify revoke"
-fi
-grep -q "disconnecting d3: certificate revoked" "$T/broker.log" &&
-	e2e_ok "the drop is logged" || e2e_fail "the drop of d3 is not logged"
-if pub d3; then e2e_fail "d3 reconnects"; else e2e_ok "d3 cannot reconnect"; fi
+for d in $revokees; do
+	sub_start "$d"
+	t0=$(now_ms)
+	"$ZTP_VERIFY" --config "$T/verify.json" revoke --device-id "$d" ||
+		e2e_fail "ztp-verify revoke $d"
+	if mq_wait_exit "$SUB_PID" 20; then
+		t1=$(now_ms)
+		e2e_ok "$d dropped after ztp-verify revoke" \
+			"(revoke-to-drop $(( (t1 - t0) / 1000 )).$(printf %03d \
+			$(( (t1 - t0) % 1000 ))) s)"
+	else
+		e2e_fail "$d still connected 20 s after ztp-verify revoke"
+	fi
+	grep -q "disconnecting $d: certificate revoked" "$T/broker.log" &&
+		e2e_ok "the drop is logged" ||
+		e2e_fail "the drop of $d is not logged"
+	if pub "$d"; then e2e_fail "$d reconnects"; else
+		e2e_ok "$d cannot reconnect"; fi
+done
 mode=$(stat -c %a "$T/crl.pem")
 [ "$mode" = 644 ] && e2e_ok "the verifier's CRL file is 0644" ||
 	e2e_fail "CRL file mode $mode, want 644"

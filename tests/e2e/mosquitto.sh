@@ -7,7 +7,7 @@ MOSQUITTO=${MOSQUITTO:-$(command -v mosquitto || echo /usr/sbin/mosquitto)}
 MQ_PUB=$(command -v mosquitto_pub || true)
 MQ_SUB=$(command -v mosquitto_sub || true)
 MQ_RR=$(command -v mosquitto_rr || true)
-MQ_PLUGIN=$top_builddir/plugins/mosquitto/.libs/ztp_mosquitto.so
+MQ_PLUGIN=${MQ_PLUGIN:-$top_builddir/plugins/mosquitto/.libs/ztp_mosquitto.so}
 MQ_PID=
 
 # mq_require: skip (77) without a broker and its clients; fail without the
