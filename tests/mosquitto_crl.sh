@@ -204,6 +204,21 @@ private_key = $p/device-ca.key
 crlnumber = $T/oca/crlnumber
 default_md = sha256
 EOF
+# Without a crlnumber file openssl makes a CRL with no CRL number, which
+# cannot be ordered: refused, the current list kept (this one lists
+# nobody).
+: > "$T/oca/empty.txt"
+grep -v '^crlnumber' "$T/oca/ca.cnf" |
+	sed "s|^database = .*|database = $T/oca/empty.txt|" > "$T/oca/nonum.cnf"
+"$OPENSSL" ca -gencrl -config "$T/oca/nonum.cnf" -crldays 1 \
+	-out "$T/crl-nonum.pem" 2>/dev/null || e2e_die "openssl ca -gencrl"
+cp "$T/crl-nonum.pem" "$T/crl.new"
+mv "$T/crl.new" "$T/crl.pem"
+mq_wait_log "$T/broker.log" "CRL .* has no CRL number .*refused" 10 &&
+	e2e_ok "a CRL without a number is refused" ||
+	e2e_fail "a CRL without a number is not refused"
+if pub d3; then e2e_fail "d3 publishes under a CRL without a number"; else
+	e2e_ok "d3 still refused"; fi
 "$OPENSSL" ca -gencrl -config "$T/oca/ca.cnf" \
 	-crl_lastupdate "$(date -u -d '4 days ago' +%Y%m%d%H%M%SZ)" \
 	-crl_nextupdate "$(date -u -d '3 days ago' +%Y%m%d%H%M%SZ)" \
@@ -230,4 +245,16 @@ if pub d2; then e2e_ok "allow: d2 connects under an expired CRL"; else
 if pub d1; then e2e_fail "allow: revoked d1 connects"; else
 	e2e_ok "allow: the expired CRL still revokes d1"; fi
 mq_stop
+
+# A state file that is not a CRL of the device CA stops the plugin rather
+# than forgetting what it held.
+echo garbage > "$T/state/crl-state.pem"
+if mq_start "$T" "$PORT" > "$T/start.out" 2>&1; then
+	e2e_fail "the broker started with a corrupt CRL state file"
+	mq_stop
+else
+	grep -q "CRL state .* unreadable" "$T/broker.log" &&
+		e2e_ok "a corrupt state file stops the plugin, loudly" ||
+		e2e_fail "no message for the corrupt state file"
+fi
 e2e_done

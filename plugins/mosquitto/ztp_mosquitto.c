@@ -251,18 +251,16 @@ static STACK_OF(X509) * read_certs(const char *path)
 	return sk;
 }
 
-/* A CRL is used only if a configured device CA signed it. errno is ENOENT
- * when the file does not exist. */
+/* A CRL is used only if a configured device CA signed it. */
 static X509_CRL *read_crl(plugin *pl, const char *path)
 {
 	BIO *b = BIO_new_file(path, "r");
 	X509_CRL *crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
-	int i, saved = errno;
+	int i;
 
 	BIO_free(b);
 	if (!crl) {
 		ERR_clear_error();
-		errno = saved;
 		return NULL;
 	}
 	for (i = 0; i < sk_X509_num(pl->cas); i++) {
@@ -275,7 +273,6 @@ static X509_CRL *read_crl(plugin *pl, const char *path)
 	}
 	ERR_clear_error();
 	X509_CRL_free(crl);
-	errno = EINVAL;
 	return NULL;
 }
 
@@ -379,6 +376,7 @@ static void save_state(plugin *pl)
 
 	if (b && PEM_write_bio_X509_CRL(b, pl->crl) == 1)
 		n = BIO_get_mem_data(b, &data);
+	errno = 0;
 	if (n <= 0 || !write_atomic(pl->crl_state, data, (size_t)n))
 		mosquitto_log_printf(MOSQ_LOG_ERR,
 				     "ztp: CRL state %s not written (%s): "
@@ -575,10 +573,12 @@ static void check_files(plugin *pl, bool force)
  * that is not one: better to stop than to forget what it held. */
 static bool load_state(plugin *pl)
 {
-	X509_CRL *crl = read_crl(pl, pl->crl_state);
+	struct stat st;
+	X509_CRL *crl;
 
-	if (!crl && errno == ENOENT)
-		return true;
+	if (lstat(pl->crl_state, &st) != 0 && errno == ENOENT)
+		return true; /* the first start */
+	crl = read_crl(pl, pl->crl_state);
 	if (!crl) {
 		mosquitto_log_printf(MOSQ_LOG_ERR,
 				     "ztp: CRL state %s unreadable or not "
