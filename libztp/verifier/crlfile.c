@@ -44,8 +44,7 @@ int ztp__verifier_publish_crl(ztp_verifier *v)
 		ZTP_ENSURE(errno == EINTR, ZTP_EIO, "%s: flock: %s",
 			   (const char *)lock.data, strerror(errno));
 	ZTP_CHECK(ztp_ca_crl(v->ca, &pem, 0));
-	ZTP_CHECK(
-	    ztp__file_write_atomic(v->crl_file, pem, strlen(pem), 0644));
+	ZTP_CHECK(ztp__file_write_atomic(v->crl_file, pem, strlen(pem), 0644));
 cleanup:
 	if (fd >= 0)
 		close(fd); /* releases the lock */

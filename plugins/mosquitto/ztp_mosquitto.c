@@ -89,9 +89,9 @@ typedef struct plugin {
 	char *policy_file, *ca_file, *crl_file, *crl_state;
 	file_sig policy_sig, crl_sig;
 	STACK_OF(X509) * cas;
-	X509_CRL *crl; /* the newest CRL seen, NULL before the first */
-	bool deny_stale;  /* crl_expired deny */
-	bool stale;	  /* crl_file set and no CRL, or past its nextUpdate */
+	X509_CRL *crl;	 /* the newest CRL seen, NULL before the first */
+	bool deny_stale; /* crl_expired deny */
+	bool stale;	 /* crl_file set and no CRL, or past its nextUpdate */
 	time_t stale_logged;
 	time_t next_check;
 	long interval;
@@ -407,7 +407,8 @@ static void kick_revoked(plugin *pl, bool everyone, const char *why)
 
 	for (b = 0; b < NBUCKETS; b++) {
 		for (r = pl->buckets[b]; r; r = r->next) {
-			if (r->gone || (!everyone && !is_revoked(pl, r->serial)))
+			if (r->gone ||
+			    (!everyone && !is_revoked(pl, r->serial)))
 				continue;
 			if (nkick == cap) {
 				char **nk;
@@ -482,9 +483,9 @@ static bool take_crl(plugin *pl, X509_CRL *crl, const char *source)
 	pl->crl = crl;
 	ASN1_INTEGER_free(num);
 	ASN1_INTEGER_free(cur);
-	mosquitto_log_printf(MOSQ_LOG_NOTICE,
-			     "ztp: CRL %s number %s loaded, %d revoked", source,
-			     ntext, sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
+	mosquitto_log_printf(
+	    MOSQ_LOG_NOTICE, "ztp: CRL %s number %s loaded, %d revoked", source,
+	    ntext, sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
 	return true;
 same:
 refuse:
@@ -519,8 +520,8 @@ static void load_crl(plugin *pl)
  * has stopped vouching for it, and devices revoked since are not in it. */
 static void check_fresh(plugin *pl, time_t now)
 {
-	const ASN1_TIME *next = pl->crl ? X509_CRL_get0_nextUpdate(pl->crl)
-					: NULL;
+	const ASN1_TIME *next =
+	    pl->crl ? X509_CRL_get0_nextUpdate(pl->crl) : NULL;
 	bool stale = !pl->crl || (next && X509_cmp_time(next, &now) < 0);
 	char when[64], ntext[64];
 	ASN1_INTEGER *num;
