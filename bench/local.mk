@@ -15,3 +15,14 @@ bench-policy: bench/bench_policy$(EXEEXT)
 	./bench/bench_policy$(EXEEXT)
 bench: bench-policy
 endif
+
+# Revocation latency at a real broker: `make bench-revoke`.
+if HAVE_MOSQUITTO
+bench-revoke: all
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		OPENSSL='$(OPENSSL_BIN)' PYTHON3='$(PYTHON3)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/mosquitto_revoke.sh'
+bench: bench-revoke
+endif
+EXTRA_DIST += bench/mosquitto_revoke.sh
+.PHONY: bench-revoke

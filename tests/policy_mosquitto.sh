@@ -10,27 +10,26 @@
 #     refused at connect;
 #   - a revoked device is disconnected within seconds of the CRL changing,
 #     without a broker restart, and cannot come back;
-#   - a policy change is picked up without a restart.
+#   - a policy change is picked up without a restart;
+#   - a device's MQTT Last Will is delivered when the will's topic is in
+#     its own namespace and refused when it is another tenant's, the
+#     device being killed with SIGKILL so that the broker sends it;
+#   - connect/disconnect churn leaves no client record behind.
 set -eu
-: "${top_builddir:?}" "${OPENSSL:=openssl}" "${PYTHON3:=python3}"
-MOSQUITTO=${MOSQUITTO:-$(command -v mosquitto || echo /usr/sbin/mosquitto)}
-PUB=$(command -v mosquitto_pub || true)
-SUB=$(command -v mosquitto_sub || true)
-RR=$(command -v mosquitto_rr || true)
-plugin="$top_builddir/plugins/mosquitto/.libs/ztp_mosquitto.so"
+: "${top_srcdir:?}" "${top_builddir:?}" "${OPENSSL:=openssl}" \
+	"${PYTHON3:=python3}"
+. "$top_srcdir/tests/e2e/mosquitto.sh"
+PUB=$MQ_PUB
+SUB=$MQ_SUB
+RR=$MQ_RR
 tool="$top_builddir/tools/ztp-policy"
-
-if [ ! -x "$MOSQUITTO" ] || [ -z "$PUB" ] || [ -z "$SUB" ] || [ -z "$RR" ]; then
-	echo "SKIP: mosquitto or its clients (mosquitto-clients) not installed"
-	exit 77
-fi
-[ -f "$plugin" ] || { echo "plugin not built: $plugin"; exit 1; }
+mq_require
 
 tmp=$(mktemp -d)
-broker_pid=
+watch_pids=
 cleanup() {
-	[ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
-	[ -n "$broker_pid" ] && wait "$broker_pid" 2>/dev/null || true
+	for w in $watch_pids; do kill "$w" 2>/dev/null || true; done
+	mq_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -130,47 +129,17 @@ issue cn dev-cn "$leaf"
 "$tool" default > policy.json
 
 # ------------------------------------------------------------------ broker
-port=$("$PYTHON3" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-# as root, mosquitto would switch to its own user, which cannot read $tmp
-cat > mosquitto.conf <<EOF
-user $(id -un)
-per_listener_settings false
-allow_anonymous false
-persistence false
-log_dest file $tmp/broker.log
-log_type all
-listener $port 127.0.0.1
-cafile $tmp/devca.pem
-certfile $tmp/server.pem
-keyfile $tmp/server.key
-require_certificate true
-plugin $plugin
+port=$(mq_port)
+mq_conf "$tmp" "$port" "$tmp/devca.pem" "$tmp/server.pem" "$tmp/server.key"
+cat >> mosquitto.conf <<EOF
 plugin_opt_policy_file $tmp/policy.json
 plugin_opt_ca_file $tmp/devca.pem
 plugin_opt_crl_file $tmp/crl.pem
+plugin_opt_crl_state $tmp/crl-state.pem
 plugin_opt_check_interval 1
 EOF
-# A sanitizer build of the plugin needs its runtime loaded first into the
-# (uninstrumented) broker; the broker's own leaks are not ours to report.
-preload=$(ldd "$plugin" | awk '/lib(asan|ubsan|tsan)\.so/ { printf "%s ", $3 }')
-LD_LIBRARY_PATH="$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-LD_PRELOAD="$preload" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-	"$MOSQUITTO" -c mosquitto.conf > broker.out 2>&1 &
-broker_pid=$!
-i=0
-until grep -q "policy plugin ready" broker.log 2>/dev/null &&
-	grep -q "Opening ipv4 listen socket on port $port" broker.log; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$broker_pid" 2>/dev/null; then
-		echo "broker did not start:"
-		cat broker.out broker.log 2>/dev/null
-		exit 1
-	fi
-	sleep 0.1
-done
+mq_start "$tmp" "$port" || exit 1
+broker_pid=$MQ_PID
 
 # conn NAME [CLIENT-ID]: connection options for a device
 conn() {
@@ -247,6 +216,96 @@ until ! pub a1 "$own/locked/x"; do
 done
 if [ $i -lt 20 ]; then ok; else ko "policy change not applied"; fi
 if pub a1 "$own/open/x"; then ok; else ko "policy reload broke the rest"; fi
+
+# ------------------------------------------------------------------ last will
+# Devices may read their tenant's status topics, so that dev-a2 watches
+# acme's and dev-b1 beta's.
+nloaded=$(grep -c "policy .* loaded" broker.log)
+cat > policy.new <<'EOF'
+{"version":"2026-01","statements":[
+ {"effect":"Allow","actions":["connect"],"resources":["${device}"]},
+ {"effect":"Allow","actions":["publish","subscribe","receive"],
+  "resources":["tenants/${tenant}/devices/${device}/#"]},
+ {"effect":"Allow","actions":["subscribe","receive"],
+  "resources":["tenants/${tenant}/devices/+/status"]}]}
+EOF
+"$tool" lint policy.new > /dev/null
+mv policy.new policy.json
+i=0
+until [ "$(grep -c "policy .* loaded" broker.log)" -gt "$nloaded" ]; do
+	i=$((i + 1))
+	[ $i -le 100 ] || { ko "status policy not loaded"; break; }
+	sleep 0.1
+done
+# watch NAME FILTER: a subscriber printing topic and payload to NAME.watch
+watch() {
+	"$SUB" $(conn "$1") -q 1 -t "$2" -v > "$1.watch" 2>&1 &
+	watch_pids="$watch_pids $!"
+	mq_wait_log broker.log "Sending SUBACK to dev-$1" 10 ||
+		ko "dev-$1 could not subscribe to $2"
+}
+watch a2 'tenants/acme/devices/+/status'
+watch b1 'tenants/beta/devices/+/status'
+# will_kill TOPIC PAYLOAD: dev-a1 connects with a will, then is killed
+will_kill() {
+	n=$(grep -c "New client connected .* as dev-a1 " broker.log || true)
+	"$SUB" $(conn a1) -q 1 -t "$own/cmd/#" --will-topic "$1" \
+		--will-payload "$2" --will-qos 1 > will.out 2>&1 &
+	will_pid=$!
+	i=0
+	until [ "$(grep -c "New client connected .* as dev-a1 " broker.log)" -gt "$n" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || { ko "dev-a1 with a will did not connect"; break; }
+		sleep 0.1
+	done
+	kill -9 "$will_pid"
+	wait "$will_pid" 2>/dev/null || true
+}
+will_kill "$own/status" offline-a1
+if mq_wait_log a2.watch "^$own/status offline-a1\$" 10; then
+	ok
+else
+	ko "will in the device's own namespace not delivered"
+	cat a2.watch
+fi
+will_kill tenants/beta/devices/dev-b1/status intruder-a1
+if mq_wait_log broker.log "dev-a1 denied .* on tenants/beta/devices/dev-b1/status" 10; then
+	ok
+else
+	ko "will into another tenant not refused"
+fi
+sleep 1
+if grep -q intruder-a1 b1.watch; then ko "will delivered into another tenant"; else ok; fi
+if grep -q intruder-a1 a2.watch; then ko "cross-tenant will seen in acme"; else ok; fi
+
+# ------------------------------------------------------------------ record churn
+# Connections that come and go, cleanly and killed with a will, leave only
+# the two watchers' records once the broker has ticked.
+from=$(($(wc -l < broker.log) + 1))
+j=0
+while [ $j -lt 40 ]; do
+	pub a1 "$own/churn/$j" > /dev/null 2>&1 || true
+	j=$((j + 1))
+done
+j=0
+while [ $j -lt 5 ]; do
+	will_kill "$own/status" "churn-$j"
+	j=$((j + 1))
+done
+i=0
+until [ "$(tail -n +"$from" broker.log | grep "client records held" |
+	tail -n 1 | grep -o '[0-9]* client records held')" = "2 client records held" ]; do
+	i=$((i + 1))
+	if [ $i -gt 100 ]; then
+		ko "client records left after churn:" \
+			"$(grep "client records held" broker.log | tail -n 1)"
+		break
+	fi
+	sleep 0.1
+done
+[ $i -gt 100 ] || ok
+for w in $watch_pids; do kill "$w" 2>/dev/null || true; wait "$w" 2>/dev/null || true; done
+watch_pids=
 
 # ------------------------------------------------------------------ revocation
 "$SUB" $(conn a2) -q 1 -t 'tenants/acme/devices/dev-a2/#' > a2.out 2>&1 &

@@ -540,6 +540,7 @@ cat > "$DEMO_T/verify.json" << JSON
   "issuers": "pki/factory-ca.pem",
   "device_ca": {"cert": "pki/device-ca.pem", "key": "pki/device-ca.key"},
   "store": "sqlite:registry.db",
+  "crl_file": "device-ca.crl",
   "rate_limits": {"device": {"rate": 100, "burst": 100},
                   "global": {"rate": 100000, "burst": 100000}}
 }
@@ -815,6 +816,19 @@ if cmp -s "$DEMO_T/crl.serials" "$DEMO_T/crl-endpoint.serials"; then
 	ok "both list the same $CRL_ENTRIES certificates"
 else
 	fail "the endpoint's CRL and ztp-ca's differ"
+fi
+# The file a broker watches (crl_file), rewritten by every revocation.
+if "$OPENSSL" crl -in "$DEMO_T/device-ca.crl" -CAfile "$p/device-ca.pem" \
+	-noout > /dev/null 2>&1; then
+	crl_serials "$DEMO_T/device-ca.crl" "$DEMO_T/crl-file.serials"
+	if cmp -s "$DEMO_T/crl.serials" "$DEMO_T/crl-file.serials"; then
+		ok "crl_file, written by the revocations themselves," \
+			"lists the same"
+	else
+		fail "crl_file differs from ztp-ca's CRL"
+	fi
+else
+	fail "crl_file: no CRL signed by the device CA"
 fi
 in_crl() { # SERIAL
 	sv=$(echo "$1" | sed 's/^\(00\)*//')

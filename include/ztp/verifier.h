@@ -152,6 +152,31 @@ ZTP_EXTERN int ztp_verifier_set_ca(ztp_verifier *v, ztp_ca *ca);
 ZTP_EXTERN int ztp_verifier_set_store(ztp_verifier *v, ztp_store *store);
 
 /**
+ * Publish the device CA's CRL to a file on every revocation: after
+ * ztp_verifier_revoke(), after ztp_verifier_reset(), whenever a superseded
+ * certificate whose rotation overlap ended is revoked (on its device's
+ * request, before the `crl` endpoint answers, in ztp_verifier_maintain()),
+ * and on every ztp_verifier_maintain() call. Each time a CRL is made as
+ * ztp_ca_crl() does (nextUpdate in 7 days, the next CRL number) and
+ * replaces the file atomically, mode 0644, while holding flock() on
+ * `<path>.lock` (created 0644 if missing), so writers in several
+ * threads and processes sharing the store (`ztp-verify revoke` beside a
+ * server) leave the file at the newest CRL. A broker that watches the
+ * file, like the libztp Mosquitto plugin, drops the revoked devices.
+ * If the file cannot be written, ztp_verifier_revoke(), ztp_verifier_reset()
+ * and ztp_verifier_maintain() fail (the revocation itself is recorded:
+ * call again); a request or the `crl` endpoint still succeeds and a
+ * `crl_file` event with result `rejected` is emitted.
+ * Needs a device CA and a store.
+ * @param v    the handle
+ * @param path the file, copied; NULL stops publishing (the default)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_crl_file(ztp_verifier *v, const char *path);
+
+/**
  * Set the lifetime of bootstrap certificates.
  * @param v       the handle
  * @param seconds 60..86400 (the `bootstrap` profile's maximum)
@@ -440,7 +465,9 @@ ZTP_EXTERN int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
  * @param device_id       the device; borrowed for the call
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOTFOUND, #ZTP_ESTATE (device revoked,
  *         or changed state concurrently; or no store), #ZTP_ESTORE,
- *         #ZTP_ENOMEM.
+ *         #ZTP_ENOMEM; with ztp_verifier_set_crl_file(), the codes of
+ *         writing the CRL file (#ZTP_EIO, #ZTP_ECRYPTO, ...): the reset
+ *         is recorded but no code is returned, reset again.
  * @par Thread safety: safe on a configured handle.
  * @since 0.1.0
  */
@@ -455,7 +482,9 @@ ZTP_EXTERN int ztp_verifier_reset(ztp_verifier *v, char **claim_code,
  * @param v         the handle
  * @param device_id the device; borrowed for the call
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOTFOUND, #ZTP_ESTATE (no store),
- *         #ZTP_ESTORE.
+ *         #ZTP_ESTORE; with ztp_verifier_set_crl_file(), the codes of
+ *         writing the CRL file (#ZTP_EIO, #ZTP_ECRYPTO, ...): the
+ *         revocation is recorded, call again to publish it.
  * @par Thread safety: safe on a configured handle.
  * @since 0.1.0
  */
@@ -468,13 +497,15 @@ ZTP_EXTERN int ztp_verifier_revoke(ztp_verifier *v, const char *device_id);
  * those named by `credentials` and `rotate` events in the store's event
  * log. Needs no thread: call it from a timer, a cron job (`ztp-verify
  * maintain`) or before publishing a CRL; the `crl` endpoint calls it
- * itself. Each revocation is dated the end of the overlap.
+ * itself. Each revocation is dated the end of the overlap. With
+ * ztp_verifier_set_crl_file() it then rewrites the CRL file, also when
+ * nothing was revoked (a fresh nextUpdate): call it well within 7 days.
  * @param v the handle
  * @param[out] revoked number of certificates revoked by this call (may be
  *             NULL)
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (no store), #ZTP_ESTORE,
- *         #ZTP_ENOMEM. On failure the devices not done are kept for the
- *         next call.
+ *         #ZTP_ENOMEM, and the codes of writing the CRL file. On failure
+ *         the devices not done are kept for the next call.
  * @par Thread safety: safe on a configured handle; concurrent calls are
  *      serialised.
  * @since 0.1.0

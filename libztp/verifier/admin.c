@@ -311,14 +311,22 @@ int ztp_verifier_reset(ztp_verifier *v, char **claim_code,
 	    v->store, device_id, "bootstrap,operational",
 	    ZTP_CA_REASON_AFFILIATION_CHANGED, ztp__now(&v->clock), &n));
 	ZTP_CHECK(ztp_store_claim_set(v->store, device_id, hash, sizeof(hash)));
-	*claim_code = code;
-	code = NULL;
 cleanup:
 	OPENSSL_cleanse(hash, sizeof(hash));
-	if (code != NULL)
-		ztp__free_secret(code, strlen(code));
 	if (named)
 		admin_event(v, "reset", rc, device_id, NULL);
+	/* The reset is done; a broker learns it from the CRL file. If that
+	 * cannot be written the call fails (a retry resets again and issues
+	 * another code), so an operator never takes a reset for complete
+	 * while the broker still admits the old certificates. */
+	if (rc == ZTP_OK)
+		rc = ztp__verifier_publish_crl(v);
+	if (rc == ZTP_OK) {
+		*claim_code = code;
+		code = NULL;
+	}
+	if (code != NULL)
+		ztp__free_secret(code, strlen(code));
 	return rc;
 }
 
@@ -343,5 +351,8 @@ int ztp_verifier_revoke(ztp_verifier *v, const char *device_id)
 cleanup:
 	if (named)
 		admin_event(v, "revoke", rc, device_id, NULL);
+	/* As for reset: done only once the broker can learn it. */
+	if (rc == ZTP_OK)
+		rc = ztp__verifier_publish_crl(v);
 	return rc;
 }

@@ -168,6 +168,7 @@ void ztp_verifier_free(ztp_verifier *v)
 	ztp__rl_destroy(&v->claim_rl);
 	ztp__rl_destroy(&v->life_rl);
 	ztp__csr_tmpl_free(&v->csr_tmpl);
+	free(v->crl_file);
 	pthread_mutex_destroy(&v->stats_lock);
 	pthread_mutex_destroy(&v->maint_lock);
 	free(v->pending);
@@ -249,6 +250,22 @@ int ztp_verifier_set_store(ztp_verifier *v, ztp_store *store)
 		ztp_store_free(v->store);
 	v->store = store;
 	v->own_store = false;
+	return ZTP_OK;
+}
+
+int ztp_verifier_set_crl_file(ztp_verifier *v, const char *path)
+{
+	char *copy = NULL;
+
+	ZTP_ARG(v != NULL);
+	ZTP_ARG(path == NULL || (path[0] != '\0' && strlen(path) < 4096));
+	if (path != NULL) {
+		copy = ztp__strdup(path);
+		if (copy == NULL)
+			return ztp__err(ZTP_ENOMEM, "out of memory");
+	}
+	free(v->crl_file);
+	v->crl_file = copy;
 	return ZTP_OK;
 }
 
@@ -408,6 +425,7 @@ static const char *const config_keys[] = {"trust_anchors",
 					  "rate_limits",
 					  "hmac_secret_file",
 					  "rotation_overlap",
+					  "crl_file",
 					  NULL};
 static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
 				      NULL};
@@ -607,6 +625,7 @@ static int cfg_int(json_object *cfg, const char *key, int64_t min, int64_t max,
 int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 {
 	char *text = NULL, *dir = NULL, *storeuri = NULL, *secretpath = NULL;
+	char *crlpath = NULL;
 	const char *s, *policy = NULL, *slash;
 	uint8_t *secret = NULL;
 	size_t len = 0, slen = 0;
@@ -692,6 +711,10 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 		ZTP_CHECK(ztp_verifier_set_hmac_secret(v, secret, slen));
 	}
 
+	ZTP_CHECK(cfg_path(&crlpath, cfg, "crl_file", false, dir));
+	if (crlpath != NULL)
+		ZTP_CHECK(ztp_verifier_set_crl_file(v, crlpath));
+
 	ZTP_CHECK(ztp__json_str(cfg, "store", false, PATH_MAXLEN, &s, NULL));
 	if (s != NULL) {
 		if (strncmp(s, "sqlite:", 7) == 0 && s[7] != '/') {
@@ -729,12 +752,15 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 	ZTP_CHECK(ztp__json_object(cfg, "device_ca", false, &obj));
 	if (obj != NULL)
 		ZTP_CHECK(load_ca(v, obj, dir, policy));
+	ZTP_ENSURE(crlpath == NULL || (v->ca != NULL && v->store != NULL),
+		   ZTP_EINVAL, "config: crl_file needs device_ca and store");
 	v->config_loaded = true;
 cleanup:
 	ztp_store_free(store);
 	json_object_put(cfg);
 	ztp__free_secret(secret, slen);
 	free(secretpath);
+	free(crlpath);
 	free(storeuri);
 	free(text);
 	free(dir);

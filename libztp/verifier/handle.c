@@ -747,6 +747,7 @@ static int do_crl(req *r, const char *body, size_t len)
 {
 	static const char *const no_keys[] = {NULL};
 	char *pem = NULL;
+	uint64_t nrev = 0;
 	int rc;
 
 	if (r->v->ca == NULL || r->v->store == NULL) {
@@ -763,7 +764,9 @@ static int do_crl(req *r, const char *body, size_t len)
 	}
 	ZTP_CHECK(rate_limit_global(r));
 	/* A CRL lists every superseded certificate whose overlap ended. */
-	ZTP_CHECK(ztp__overlap_maintain(r->v, r->now, NULL));
+	ZTP_CHECK(ztp__overlap_maintain(r->v, r->now, &nrev));
+	if (nrev > 0)
+		ztp__verifier_crl_changed(r->v);
 	ZTP_CHECK(ztp_ca_crl(r->v->ca, &pem, 0));
 	r->resp = json_object_new_object();
 	ZTP_ENSURE(r->resp != NULL, ZTP_ENOMEM, "out of memory");

@@ -127,6 +127,7 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 	X509 *cacert;
 	int64_t nb, na;
 	bool revoked = false, superseded = false;
+	uint64_t nrev = 0;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
@@ -232,7 +233,9 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 	 * presented certificate is judged by its deadline, not by whether
 	 * that revocation was written. */
 	ZTP_CHECK(ztp__overlap_sweep(v, p->device_id, p->serial, now,
-				     &superseded, NULL));
+				     &superseded, &nrev));
+	if (nrev > 0)
+		ztp__verifier_crl_changed(v);
 	if (superseded) {
 		rc = ztp__reject(d, ZTP__W_CERTIFICATE_REVOKED, ZTP_EREVOKED,
 				 "TLS peer certificate was superseded by a "

@@ -11,7 +11,8 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/handle.c \
 	libztp/verifier/admin.c \
 	libztp/verifier/lifecycle.c \
-	libztp/verifier/overlap.c
+	libztp/verifier/overlap.c \
+	libztp/verifier/crlfile.c
 endif
 
 if ENABLE_SERVER

@@ -277,6 +277,11 @@ int ztp_verifier_maintain(ztp_verifier *v, uint64_t *revoked)
 	rc = ztp__overlap_maintain(v, ztp__now(&v->clock), &n);
 	if (revoked != NULL)
 		*revoked = n;
+	/* Also without revocations: a fresh nextUpdate, so that a broker
+	 * enforcing crl_expired never sees the file expire while
+	 * `ztp-verify maintain` runs from a timer. */
+	if (rc == ZTP_OK)
+		rc = ztp__verifier_publish_crl(v);
 cleanup:
 	return rc;
 }

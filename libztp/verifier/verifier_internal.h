@@ -92,6 +92,7 @@ struct ztp_verifier {
 
 	ztp_ca *ca;
 	bool own_ca;
+	char *crl_file; /* rewritten on every revocation (crlfile.c) */
 	ztp_store *store;
 	bool own_store;
 	bool config_loaded;
@@ -208,6 +209,13 @@ int ztp__overlap_sweep(ztp_verifier *v, const char *device_id,
 int ztp__overlap_note(ztp_verifier *v, const char *device_id, int64_t due);
 /* ztp_verifier_maintain() without argument checks. */
 int ztp__overlap_maintain(ztp_verifier *v, int64_t now, uint64_t *revoked);
+
+/* Rewrite the configured CRL file (crlfile.c); ZTP_OK without one. */
+int ztp__verifier_publish_crl(ztp_verifier *v);
+/* The same after a revocation made inside a request or the crl endpoint:
+ * a failure does not fail the caller, it is logged as a `crl_file`
+ * event. */
+void ztp__verifier_crl_changed(ztp_verifier *v);
 
 /* Stats and events. */
 void ztp__verifier_count(ztp_verifier *v, int endpoint_kind, int wire);

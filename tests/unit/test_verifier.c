@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/pem.h>
@@ -1921,6 +1922,135 @@ START_TEST(rotation_overlap)
 }
 END_TEST
 
+/* The CRL file: its number, and whether it lists serial (hex). */
+static long crl_file_number(const char *path, const char *serial)
+{
+	BIO *b = BIO_new_file(path, "r");
+	X509_CRL *crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+	ASN1_INTEGER *num, *want;
+	X509_REVOKED *rev = NULL;
+	BIGNUM *bn = NULL;
+	char *capem = NULL;
+	X509 *ca;
+	long n;
+
+	BIO_free(b);
+	ck_assert_msg(crl != NULL, "%s: no CRL", path);
+	ck_assert_rc(ztp_ca_cert_pem(dca, &capem), ZTP_OK);
+	b = BIO_new_mem_buf(capem, -1);
+	ca = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	ztp_free(capem);
+	ck_assert_int_eq(X509_CRL_verify(crl, X509_get0_pubkey(ca)), 1);
+	X509_free(ca);
+	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	ck_assert_ptr_nonnull(num);
+	n = ASN1_INTEGER_get(num);
+	if (serial != NULL) {
+		ck_assert_int_gt(BN_hex2bn(&bn, serial), 0);
+		want = BN_to_ASN1_INTEGER(bn, NULL);
+		ck_assert_msg(X509_CRL_get0_by_serial(crl, &rev, want) == 1,
+			      "%s does not list %s", path, serial);
+		ASN1_INTEGER_free(want);
+		BN_free(bn);
+	}
+	ASN1_INTEGER_free(num);
+	X509_CRL_free(crl);
+	return n;
+}
+
+static char *serial_of_pem(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = BN_bn2hex(bn), *out = strdup(hex);
+
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(x);
+	BIO_free(b);
+	return out;
+}
+
+START_TEST(crl_file)
+{
+	EVP_PKEY *k1 = vpki_key("ec-p256"), *k2 = vpki_key("ec-p256");
+	char *boot, *op1 = registered_op(&boot, k1), *op2, *body, *st;
+	char *dir = ztp_test_tmpdir(), *path = ztp_test_path(dir, "crl.pem");
+	char *lock = ztp_test_path(dir, "crl.pem.lock"), *code = NULL;
+	char *s1 = serial_of_pem(op1), *sb = serial_of_pem(boot), *s2;
+	struct stat sb_st;
+	long n1, n2, n3;
+	json_object *r;
+	uint64_t nrev;
+
+	ck_assert_rc(ztp_verifier_set_crl_file(NULL, path), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_crl_file(v, ""), ZTP_EINVAL);
+	ck_assert_rc(ztp_verifier_set_crl_file(v, path), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_rotation_overlap(v, 0), ZTP_OK);
+
+	/* A superseded certificate revoked on its device's request. */
+	body = csr_body(k2);
+	ck_assert_int_eq(lcall("rotate", body, op1, &r), 200);
+	op2 = cert_of(r);
+	json_object_put(r);
+	free(body);
+	s2 = serial_of_pem(op2);
+	ck_assert_int_ne(stat(path, &sb_st), 0); /* nothing revoked yet */
+	body = csr_body(k1);
+	clk += 1;
+	ck_assert_int_eq(lcall("rotate", body, op2, &r), 200);
+	json_object_put(r);
+	free(body);
+	n1 = crl_file_number(path, s1);
+	ck_assert_int_eq(stat(path, &sb_st), 0);
+	ck_assert_uint_eq(sb_st.st_mode & 0777, 0644);
+	ck_assert_int_eq(stat(lock, &sb_st), 0);
+
+	/* Reset, then revoke: each rewrites it, numbers only grow. */
+	ck_assert_rc(ztp_verifier_reset(v, &code, DEV), ZTP_OK);
+	ztp__free_secret(code, strlen(code));
+	code = NULL;
+	n2 = crl_file_number(path, sb);
+	ck_assert_int_gt(n2, n1);
+	ck_assert_rc(ztp_verifier_revoke(v, DEV), ZTP_OK);
+	n3 = crl_file_number(path, s2);
+	ck_assert_int_gt(n3, n2);
+	/* maintain renews it without a revocation. */
+	ck_assert_rc(ztp_verifier_maintain(v, &nrev), ZTP_OK);
+	ck_assert_int_gt(crl_file_number(path, NULL), n3);
+
+	/* A file that cannot be written fails the call; the revocation is
+	 * recorded all the same. */
+	free(path);
+	path = ztp_test_path(dir, "missing/crl.pem");
+	ck_assert_rc(ztp_verifier_set_crl_file(v, path), ZTP_OK);
+	code = enroll_dev3();
+	ztp__free_secret(code, strlen(code));
+	code = NULL;
+	ck_assert_rc(ztp_verifier_revoke(v, "dev-3"), ZTP_EIO);
+	st = device_state("dev-3");
+	ck_assert_str_eq(st, "revoked");
+	free(st);
+	ck_assert_rc(ztp_verifier_set_crl_file(v, NULL), ZTP_OK);
+	ck_assert_rc(ztp_verifier_revoke(v, "dev-3"), ZTP_OK);
+
+	ztp_test_rmtree(dir);
+	free(dir);
+	free(path);
+	free(lock);
+	free(s1);
+	free(s2);
+	free(sb);
+	free(boot);
+	free(op1);
+	free(op2);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+}
+END_TEST
+
 START_TEST(lifecycle_rate_limit)
 {
 	char *boot = bootstrap_cert();
@@ -2289,6 +2419,7 @@ static Suite *suite(void)
 	ADD("ztp_verifier_reset", reset_and_revoke);
 	ADD("lifecycle", lifecycle);
 	ADD("ztp_verifier_maintain", rotation_overlap);
+	ADD("ztp_verifier_set_crl_file", crl_file);
 	ADD("lifecycle", lifecycle_rate_limit);
 	ADD("ztp_verifier_enroll", enroll_again);
 	ADD("alloc", alloc_failures);
