@@ -97,7 +97,7 @@ void tool_usage_error(const char *fmt, ...)
 	exit(TOOL_EXIT_USAGE);
 }
 
-void tool_die_lib(int rc, const char *what)
+void tool_die_lib_status(int rc, int status, const char *what)
 {
 	const char *detail = ztp_error_last_message();
 
@@ -105,10 +105,15 @@ void tool_die_lib(int rc, const char *what)
 		detail = ztp_strerror(rc);
 	fprintf(stderr, "%s: %s: %s: %s\n", prog, ztp_status_name(rc), what,
 		detail);
+	run_cleanup();
+	exit(status);
+}
+
+void tool_die_lib(int rc, const char *what)
+{
 	/* Library failures are failures of the operation, even when the
 	 * library calls them invalid arguments (a bad DN, device ID, …). */
-	run_cleanup();
-	exit(TOOL_EXIT_FAIL);
+	tool_die_lib_status(rc, TOOL_EXIT_FAIL, what);
 }
 
 long long tool_parse_ll(const char *s, long long min, long long max,

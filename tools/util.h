@@ -32,6 +32,10 @@ void tool_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 /* Report the library's last error on this thread (code rc). */
 void tool_die_lib(int rc, const char *what) __attribute__((noreturn));
+/* The same, exiting with status instead of TOOL_EXIT_FAIL (a command's own
+ * documented status for this refusal). */
+void tool_die_lib_status(int rc, int status, const char *what)
+    __attribute__((noreturn));
 
 /* Whole decimal number in [min, max]; usage error naming opt otherwise. */
 long long tool_parse_ll(const char *s, long long min, long long max,
