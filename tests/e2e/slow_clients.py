@@ -3,7 +3,7 @@
 """Slow clients against a reference server (the slow-client test).
 
     slow_clients.py --port P --ca server-ca.pem --sources 127.0.0.2,...
-                    --per-source N [--kinds idle,trickle,keepalive]
+                    --per-source N [--kinds idle,trickle,body,keepalive]
                     [--mark FILE] [--give-up SECONDS]
 
 Opens N connections from each source address (loopback addresses other
@@ -14,6 +14,9 @@ through the kinds:
              handshake);
   trickle    a TLS connection that sends a request line one byte every
              --interval seconds and never finishes it;
+  body       a TLS connection that sends a request's headers at once, then
+             its body (Content-Length 1000) one byte every --interval
+             seconds;
   keepalive  a TLS connection that completes one request, reads the
              answer, then keeps the connection open without a second one.
 
@@ -45,6 +48,9 @@ import time
 
 REQUEST_LINE = b"POST /ztp/v1/challenge HTTP/1.1\r\n"
 BODY = b'{"device_id":"slow-client"}'
+SLOW_BODY_HEADERS = (b"POST /ztp/v1/challenge HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n")
 ONE_REQUEST = (b"POST /ztp/v1/challenge HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                b"Content-Type: application/json\r\nContent-Length: " +
                str(len(BODY)).encode() + b"\r\n\r\n" + BODY)
@@ -93,6 +99,8 @@ def run(c, args, ctx, stop):
             c.sock = raw
         else:
             c.sock = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+            if c.kind == "body":
+                c.sock.sendall(SLOW_BODY_HEADERS)
             if c.kind == "keepalive":
                 c.sock.sendall(ONE_REQUEST)
                 # The answer: headers and body, Content-Length bounded.
@@ -122,9 +130,11 @@ def run(c, args, ctx, stop):
         if closed_by_peer(c.sock, wait):
             c.closed = time.monotonic()
             return
-        if c.kind == "trickle":
+        if c.kind in ("trickle", "body"):
+            byte = (REQUEST_LINE[sent % len(REQUEST_LINE):][:1]
+                    if c.kind == "trickle" else b" ")
             try:
-                c.sock.send(REQUEST_LINE[sent % len(REQUEST_LINE):][:1])
+                c.sock.send(byte)
             except (ssl.SSLWantReadError, ssl.SSLWantWriteError,
                     BlockingIOError):
                 continue
@@ -140,7 +150,7 @@ def main():
     ap.add_argument("--ca", required=True)
     ap.add_argument("--sources", required=True)
     ap.add_argument("--per-source", type=int, required=True)
-    ap.add_argument("--kinds", default="idle,trickle,keepalive")
+    ap.add_argument("--kinds", default="idle,trickle,body,keepalive")
     ap.add_argument("--interval", type=float, default=2.0)
     ap.add_argument("--refuse-window", type=float, default=1.0)
     ap.add_argument("--give-up", type=float, default=30.0)
