@@ -216,10 +216,12 @@ claim_refused() {
 wrong=AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA
 claim_refused 5 "wrong claim code: claim code does not match device $id" \
 	--device-id "$id" --code "$wrong" --tenant acme
+# (Attempts count against the device's limit, 5 in a burst: the format
+# is refused on another ID, so that $id stays below it.)
 claim_refused 3 "bad claim code format: claim code: not 32 base32" \
-	--device-id "$id" --code "$code-X" --tenant acme
+	--device-id dev-fmt --code "$code-X" --tenant acme
 claim_refused 3 "bad claim code format" \
-	--device-id "$id" --code 1234 --tenant acme
+	--device-id dev-fmt --code 1234 --tenant acme
 claim_refused 4 "unknown device or no pending claim: store: no device nobody" \
 	--device-id nobody --code "$wrong" --tenant acme
 claim_refused 4 "unknown device: " --device-id 'dev/1' --code "$wrong" \
