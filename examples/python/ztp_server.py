@@ -62,7 +62,7 @@ DEFAULT_MAX_PER_ADDRESS = 16
 DEFAULT_REQUEST_TIMEOUT = 20
 #: Seconds a kept-alive connection may wait for its next request.
 DEFAULT_IDLE_TIMEOUT = 10
-#: Seconds a client may take to take each part of an answer.
+#: Seconds a client may take to read each part of an answer.
 WRITE_TIMEOUT = 30
 
 
@@ -219,6 +219,8 @@ class Server(http.server.ThreadingHTTPServer):
                  request_timeout=DEFAULT_REQUEST_TIMEOUT,
                  idle_timeout=DEFAULT_IDLE_TIMEOUT):
         self.tls = tls
+        # Connections get their reads bounded by the request deadline.
+        tls.sslsocket_class = DeadlineSocket
         self.verifier = verifier
         self.max_body = max_body
         self.quiet = quiet
@@ -342,7 +344,6 @@ def tls_context(cert, key, client_cas):
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert, key)
     ctx.verify_mode = ssl.CERT_OPTIONAL
-    ctx.sslsocket_class = DeadlineSocket
     for ca in client_cas:
         ctx.load_verify_locations(cafile=ca)
     return ctx
