@@ -200,18 +200,42 @@ grep -q 'BEGIN X509 CRL' resp.json || fail "no CRL"
 id=dev-ossl-ed25519
 code=$("$V" --config ztp.json reset --device-id "$id")
 echo "$code" | grep -Eq '^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' || fail "reset code"
-if "$V" --config ztp.json claim --device-id "$id" \
-	--code AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA --tenant acme 2>/dev/null
-then
-	fail "wrong claim code accepted"
-fi
+# claim_refused STATUS TEXT ARGS...: `claim ARGS` is refused with exit
+# status STATUS and TEXT in its message (ztp-verify(1), EXIT STATUS).
+claim_refused() {
+	want=$1
+	text=$2
+	shift 2
+	st=0
+	"$V" --config ztp.json claim "$@" 2>claim.err || st=$?
+	[ "$st" -eq "$want" ] ||
+		fail "claim $*: exit $st, not $want: $(cat claim.err)"
+	grep -q "^ztp-verify: [a-z_]*: claim refused: $text" claim.err ||
+		fail "claim $*: '$(cat claim.err)' does not say '$text'"
+}
+wrong=AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA
+claim_refused 5 "wrong claim code: claim code does not match device $id" \
+	--device-id "$id" --code "$wrong" --tenant acme
+# (Attempts count against the device's limit, 5 in a burst: the format
+# is refused on another ID, so that $id stays below it.)
+claim_refused 3 "bad claim code format: claim code: not 32 base32" \
+	--device-id dev-fmt --code "$code-X" --tenant acme
+claim_refused 3 "bad claim code format" \
+	--device-id dev-fmt --code 1234 --tenant acme
+claim_refused 4 "unknown device or no pending claim: store: no device nobody" \
+	--device-id nobody --code "$wrong" --tenant acme
+claim_refused 4 "unknown device: " --device-id 'dev/1' --code "$wrong" \
+	--tenant acme
+claim_refused 7 "bad tenant: " --device-id "$id" --code "$code" \
+	--tenant 'acme/+'
 echo "$code" | "$V" --config ztp.json claim --device-id "$id" --code - \
 	--tenant acme || fail "claim"
-if echo "$code" | "$V" --config ztp.json claim --device-id "$id" \
-	--code - --tenant globex 2>/dev/null; then
-	fail "claim code used twice"
-fi
+echo "$code" | claim_refused 4 \
+	"unknown device or no pending claim: store: device $id has no pending" \
+	--device-id "$id" --code - --tenant globex
 "$V" --config ztp.json revoke --device-id "$id" || fail "revoke"
+echo "$code" | claim_refused 8 "device not claimable: store: device $id is revoked" \
+	--device-id "$id" --code - --tenant globex
 set +e
 "$V" --config ztp.json revoke --device-id nobody 2>/dev/null; st=$?
 [ $st -eq 1 ] || fail "revoking an unknown device gave $st"

@@ -115,13 +115,18 @@ void tool_report_lib(int rc, const char *what)
 	tool_report(rc, "%s: %s", what, detail);
 }
 
-void tool_die_lib(int rc, const char *what)
+void tool_die_lib_status(int rc, int status, const char *what)
 {
 	tool_report_lib(rc, what);
+	run_cleanup();
+	exit(status);
+}
+
+void tool_die_lib(int rc, const char *what)
+{
 	/* Library failures are failures of the operation, even when the
 	 * library calls them invalid arguments (a bad DN, device ID, …). */
-	run_cleanup();
-	exit(TOOL_EXIT_FAIL);
+	tool_die_lib_status(rc, TOOL_EXIT_FAIL, what);
 }
 
 long long tool_parse_ll(const char *s, long long min, long long max,

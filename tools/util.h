@@ -36,6 +36,10 @@ void tool_usage_error(const char *fmt, ...)
 /* Report the library's last error on this thread (code rc) as
  * "<prog>: <status_name>: <what>: <detail>" and exit. */
 void tool_die_lib(int rc, const char *what) __attribute__((noreturn));
+/* The same, exiting with status instead of TOOL_EXIT_FAIL (a command's own
+ * documented status for this refusal). */
+void tool_die_lib_status(int rc, int status, const char *what)
+    __attribute__((noreturn));
 
 /* The same lines without exiting, for tools whose exit status depends on
  * what failed (ztp-device, ztp-policy). Control characters in the message

@@ -270,6 +270,43 @@ static void parse_opts(int argc, char **argv, const char *cmd,
 			tool_usage_error("%s needs %s", cmd, names[k]);
 }
 
+/* Why a claim was refused, and the exit status ztp-verify(1) documents for
+ * it. The library's codes tell the reasons apart once the two identifiers
+ * are known to be well formed (checked first, in the library's order): a
+ * malformed argument is then the code. */
+enum {
+	CLAIM_EXIT_CODE_FORMAT = 3,
+	CLAIM_EXIT_UNKNOWN = 4,
+	CLAIM_EXIT_WRONG_CODE = 5,
+	CLAIM_EXIT_RATE_LIMITED = 6,
+	CLAIM_EXIT_BAD_TENANT = 7,
+	CLAIM_EXIT_STATE = 8,
+};
+
+static const struct {
+	int rc;
+	int status;
+	const char *what;
+} claim_refusals[] = {
+    {ZTP_EINVAL, CLAIM_EXIT_CODE_FORMAT,
+     "claim refused: bad claim code format"},
+    {ZTP_ENOTFOUND, CLAIM_EXIT_UNKNOWN,
+     "claim refused: unknown device or no pending claim"},
+    {ZTP_EMISMATCH, CLAIM_EXIT_WRONG_CODE, "claim refused: wrong claim code"},
+    {ZTP_ERATELIMIT, CLAIM_EXIT_RATE_LIMITED, "claim refused: rate limited"},
+    {ZTP_ESTATE, CLAIM_EXIT_STATE, "claim refused: device not claimable"},
+};
+
+static void claim_refused(int rc)
+{
+	for (size_t i = 0;
+	     i < sizeof(claim_refusals) / sizeof(claim_refusals[0]); i++)
+		if (claim_refusals[i].rc == rc)
+			tool_die_lib_status(rc, claim_refusals[i].status,
+					    claim_refusals[i].what);
+	tool_die_lib(rc, "claim");
+}
+
 static int cmd_claim(const char *config, int argc, char **argv)
 {
 	static const char *const names[] = {"--device-id", "--code", "--tenant",
@@ -281,6 +318,16 @@ static int cmd_claim(const char *config, int argc, char **argv)
 	int rc;
 
 	parse_opts(argc, argv, "claim", names, val);
+	/* No device has a malformed ID; a malformed tenant is its own
+	 * refusal. */
+	rc = ztp_id_validate(val[0], strlen(val[0]));
+	if (rc < 0)
+		tool_die_lib_status(rc, CLAIM_EXIT_UNKNOWN,
+				    "claim refused: unknown device");
+	rc = ztp_id_validate(val[2], strlen(val[2]));
+	if (rc < 0)
+		tool_die_lib_status(rc, CLAIM_EXIT_BAD_TENANT,
+				    "claim refused: bad tenant");
 	code = val[1];
 	if (strcmp(code, "-") == 0) {
 		/* From stdin, so that the code is not in the process list. */
@@ -293,7 +340,7 @@ static int cmd_claim(const char *config, int argc, char **argv)
 	rc = ztp_verifier_claim(v, val[0], code, val[2]);
 	memset(line, 0, sizeof(line));
 	if (rc < 0)
-		tool_die_lib(rc, "claim");
+		claim_refused(rc);
 	ztp_verifier_free(v);
 	return TOOL_EXIT_OK;
 }

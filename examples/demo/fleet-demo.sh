@@ -578,11 +578,16 @@ ok "$DEVICES devices enrolled, each with a one-time claim code" \
 info "e.g. $FIRST: claim code $(cat "$DEMO_T/dev/$FIRST/claim.txt")"
 
 step "Start the reference server (examples/python/ztp_server.py)"
+# Every simulated device connects from 127.0.0.1, like a site behind one
+# NAT: the per-address connection cap must admit all the workers at once.
+conn_cap=$((JOBS * 2 + 16))
 ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
 	PYTHONPATH=$ZTP_SRCDIR/bindings/python \
 	$PYRUN "$ZTP_SRCDIR/examples/python/ztp_server.py" \
 	--config "$DEMO_T/verify.json" --listen 127.0.0.1:0 \
 	--tls-cert "$p/server.pem" --tls-key "$p/server.key" --quiet \
+	--max-per-address $conn_cap \
+	--max-connections $((conn_cap > 256 ? conn_cap : 256)) \
 	> "$DEMO_T/server.out" 2> "$DEMO_T/server.err" &
 SERVER_PID=$!
 PORT=

@@ -19,6 +19,16 @@ only keeps strangers out of the handshake: the verifier repeats the real
 identity check (issuer allowlist, profile, registry, revocation) for every
 request.
 
+Slow clients: a request (the TLS handshake included, for the first request
+of a connection) must arrive whole, headers and body, within
+--request-timeout seconds; a kept-alive connection may wait --idle-timeout
+seconds for its next request; at most --max-connections connections are
+open at once, at most --max-per-address of them from one client address,
+and connections over either cap are closed as soon as they are accepted.
+One thread serves each connection, so these bound what slow or idle
+clients can hold, and for how long; see doc/SECURITY.md for what they do
+not stop.
+
 On start the server prints ``listening on HOST:PORT`` on stdout (port 0
 picks a free port). SIGTERM and SIGINT stop it.
 """
@@ -33,6 +43,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 try:
     import ztp
@@ -45,8 +56,14 @@ except ImportError:
 ENDPOINT = re.compile(r"^/ztp/v1/([a-z][a-z0-9_]{0,31})$")
 DEFAULT_MAX_BODY = 65536
 DEFAULT_MAX_CONNECTIONS = 256
-#: Seconds a client may take for the handshake and for each read.
-IO_TIMEOUT = 30
+DEFAULT_MAX_PER_ADDRESS = 16
+#: Seconds from accept (or from the first byte of a kept-alive connection's
+#: next request) until the request is read whole.
+DEFAULT_REQUEST_TIMEOUT = 20
+#: Seconds a kept-alive connection may wait for its next request.
+DEFAULT_IDLE_TIMEOUT = 10
+#: Seconds a client may take to read each part of an answer.
+WRITE_TIMEOUT = 30
 
 
 def error_body(code, message, retry_after=None):
@@ -54,6 +71,48 @@ def error_body(code, message, retry_after=None):
     if retry_after is not None:
         err["retry_after"] = retry_after
     return json.dumps({"error": err}).encode()
+
+
+class DeadlineSocket(ssl.SSLSocket):
+    """A TLS connection whose reads share one deadline per request.
+
+    A per-read timeout alone lets a client keep a connection (and its
+    thread) for as long as it likes by sending a byte now and then. Here
+    every read waits at most until the request's deadline; between
+    requests, until the idle timeout, and the first byte of the next
+    request starts its deadline. The server sets ztp_deadline for the
+    first request at accept; Handler resets it after each request."""
+
+    ztp_deadline = None
+    ztp_idle_until = 0.0
+    ztp_request_timeout = DEFAULT_REQUEST_TIMEOUT
+
+    def _ztp_arm(self):
+        end = self.ztp_deadline
+        if end is None:
+            end = self.ztp_idle_until
+        left = end - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("request deadline passed")
+        self.settimeout(left)
+
+    def recv_into(self, buffer, nbytes=0, flags=0):
+        self._ztp_arm()
+        n = super().recv_into(buffer, nbytes, flags)
+        if n and self.ztp_deadline is None:
+            self.ztp_deadline = time.monotonic() + self.ztp_request_timeout
+        return n
+
+    def recv(self, buflen=1024, flags=0):
+        self._ztp_arm()
+        data = super().recv(buflen, flags)
+        if data and self.ztp_deadline is None:
+            self.ztp_deadline = time.monotonic() + self.ztp_request_timeout
+        return data
+
+    def sendall(self, data, flags=0):
+        self.settimeout(WRITE_TIMEOUT)
+        return super().sendall(data, flags)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -127,6 +186,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_PUT = do_DELETE = do_PATCH = _not_allowed
 
+    def handle_one_request(self):
+        super().handle_one_request()
+        # Between requests: the idle timeout, until the next one starts.
+        conn = self.connection
+        conn.ztp_deadline = None
+        conn.ztp_idle_until = time.monotonic() + self.server.idle_timeout
+
     def do_HEAD(self):
         self.send_response(405)
         self.send_header("Allow", "POST")
@@ -144,37 +210,77 @@ class Server(http.server.ThreadingHTTPServer):
     # Stop accepting on shutdown without waiting for slow clients.
     block_on_close = False
 
+    # Bursts of connections wait in the kernel instead of being dropped.
+    request_queue_size = 128
+
     def __init__(self, address, tls, verifier, max_body, quiet,
-                 handler=Handler, max_connections=DEFAULT_MAX_CONNECTIONS):
+                 handler=Handler, max_connections=DEFAULT_MAX_CONNECTIONS,
+                 max_per_address=DEFAULT_MAX_PER_ADDRESS,
+                 request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                 idle_timeout=DEFAULT_IDLE_TIMEOUT):
         self.tls = tls
+        # Connections get their reads bounded by the request deadline.
+        tls.sslsocket_class = DeadlineSocket
         self.verifier = verifier
         self.max_body = max_body
         self.quiet = quiet
-        # One thread per connection: bound them, so that a flood of idle
-        # connections cannot exhaust the process.
-        self.slots = threading.BoundedSemaphore(max_connections)
+        # One thread per connection: bound them, in total and per client
+        # address, so that a flood of idle connections can neither exhaust
+        # the process nor, from one address, take every thread.
+        self.max_connections = max_connections
+        self.max_per_address = max_per_address
+        self.request_timeout = request_timeout
+        self.idle_timeout = idle_timeout
+        self.conn_lock = threading.Lock()
+        self.conn_total = 0
+        self.conn_by_address = {}
         super().__init__(address, handler)
 
+    def _admit(self, host):
+        with self.conn_lock:
+            n = self.conn_by_address.get(host, 0)
+            if (self.conn_total >= self.max_connections or
+                    n >= self.max_per_address):
+                return False
+            self.conn_total += 1
+            self.conn_by_address[host] = n + 1
+            return True
+
+    def _release(self, host):
+        with self.conn_lock:
+            self.conn_total -= 1
+            n = self.conn_by_address[host] - 1
+            if n:
+                self.conn_by_address[host] = n
+            else:
+                del self.conn_by_address[host]
+
     def process_request(self, request, client_address):
-        if not self.slots.acquire(blocking=False):
+        if not self._admit(client_address[0]):
+            if not self.quiet:
+                sys.stderr.write("%s connection refused: over the "
+                                 "connection caps\n" % client_address[0])
             self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self.slots.release()
+            self._release(client_address[0])
             raise
 
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self._release(client_address[0])
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the connection's own thread, so a
-        # slow or failing client never blocks the accept loop.
-        request.settimeout(IO_TIMEOUT)
+        # slow or failing client never blocks the accept loop. It counts
+        # against the first request's deadline (the whole handshake: the
+        # ssl module applies a socket timeout to the handshake as a whole).
+        deadline = time.monotonic() + self.request_timeout
+        request.settimeout(self.request_timeout)
         try:
             conn = self.tls.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as e:
@@ -182,6 +288,8 @@ class Server(http.server.ThreadingHTTPServer):
                 sys.stderr.write("%s:%d TLS handshake failed: %s\n" %
                                  (client_address[0], client_address[1], e))
             return
+        conn.ztp_deadline = deadline
+        conn.ztp_request_timeout = self.request_timeout
         try:
             self.RequestHandlerClass(conn, client_address, self)
         finally:
@@ -196,6 +304,17 @@ def parse_listen(text):
     if not sep or not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def positive_seconds(text):
+    try:
+        v = float(text)
+    except ValueError:
+        v = 0
+    if not 0 < v <= 3600:
+        raise argparse.ArgumentTypeError("expected seconds in (0, 3600], "
+                                         "got %r" % text)
+    return v
 
 
 def client_cas_from_config(path):
@@ -250,8 +369,22 @@ def main(argv=None, server_class=Server, handler_class=Handler):
                     "configuration's max_request_size, else 65536)")
     ap.add_argument("--max-connections", type=int,
                     default=DEFAULT_MAX_CONNECTIONS, metavar="N",
-                    help="connections served at once; more are closed "
-                    "(default %d)" % DEFAULT_MAX_CONNECTIONS)
+                    help="connections open at once; more are closed "
+                    "when accepted (default %d)" % DEFAULT_MAX_CONNECTIONS)
+    ap.add_argument("--max-per-address", type=int,
+                    default=DEFAULT_MAX_PER_ADDRESS, metavar="N",
+                    help="connections open at once from one client address; "
+                    "more are closed when accepted (default %d)" %
+                    DEFAULT_MAX_PER_ADDRESS)
+    ap.add_argument("--request-timeout", type=positive_seconds,
+                    default=DEFAULT_REQUEST_TIMEOUT, metavar="SECONDS",
+                    help="time for a whole request, headers and body (and "
+                    "the TLS handshake before a connection's first "
+                    "request); default %d" % DEFAULT_REQUEST_TIMEOUT)
+    ap.add_argument("--idle-timeout", type=positive_seconds,
+                    default=DEFAULT_IDLE_TIMEOUT, metavar="SECONDS",
+                    help="time a kept-alive connection may wait for its "
+                    "next request (default %d)" % DEFAULT_IDLE_TIMEOUT)
     ap.add_argument("--quiet", action="store_true",
                     help="do not log requests")
     args = ap.parse_args(argv)
@@ -282,7 +415,9 @@ def main(argv=None, server_class=Server, handler_class=Handler):
     try:
         httpd = server_class(args.listen, ctx, verifier, max_body,
                              args.quiet, handler_class,
-                             max(1, args.max_connections))
+                             max(1, args.max_connections),
+                             max(1, args.max_per_address),
+                             args.request_timeout, args.idle_timeout)
     except OSError as e:
         print("ztp_server: listen on %s:%d: %s" % (args.listen + (e,)),
               file=sys.stderr)

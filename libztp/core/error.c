@@ -9,8 +9,6 @@
 
 #include <openssl/err.h>
 
-#define ZTP__ERRMSG_MAX 512
-
 /* One slot per thread; no allocation, so reporting ENOMEM cannot fail. */
 static _Thread_local struct {
 	ztp_error pub;
@@ -148,6 +146,20 @@ int ztp__err_ossl(int code, const char *fmt, ...)
 		}
 	}
 	return code;
+}
+
+void ztp__err_save(ztp__err_saved *s)
+{
+	s->code = tls_err.pub.code;
+	memcpy(s->msg, tls_err.msg, sizeof(s->msg));
+}
+
+void ztp__err_restore(const ztp__err_saved *s)
+{
+	memcpy(tls_err.msg, s->msg, sizeof(tls_err.msg));
+	tls_err.pub.code = s->code;
+	tls_err.pub.message = tls_err.msg;
+	tls_err.fixed = NULL;
 }
 
 const ztp_error *ztp_error_last(void)

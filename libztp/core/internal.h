@@ -57,6 +57,17 @@ int ztp__err_ossl(int code, const char *fmt, ...) ZTP__PRINTF(2, 3);
  * costs a comparison each. */
 int ztp__err_fixed(int code, const char *msg);
 
+/* The calling thread's error detail, kept across calls that may replace it
+ * without deciding anything (an audit-log append after the failure it
+ * records), so that the caller still reads the failure's own detail. */
+#define ZTP__ERRMSG_MAX 512
+typedef struct ztp__err_saved {
+	int code;
+	char msg[ZTP__ERRMSG_MAX];
+} ztp__err_saved;
+void ztp__err_save(ztp__err_saved *s);
+void ztp__err_restore(const ztp__err_saved *s);
+
 /* rc = expr; on failure jump to cleanup. Requires `int rc` and `cleanup:`. */
 #define ZTP_CHECK(expr)                                                        \
 	do {                                                                   \

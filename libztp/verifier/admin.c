@@ -94,10 +94,14 @@ static void admin_event(ztp_verifier *v, const char *type, int rc,
 			const char *device_id, const char *tenant)
 {
 	json_object *ev = json_object_new_object();
+	ztp__err_saved saved;
 	char ts[32];
 
 	if (ev == NULL)
 		return;
+	/* The append goes through the store, which resets the thread's
+	 * detail: the caller must still read why the operation failed. */
+	ztp__err_save(&saved);
 	ztp__time_rfc3339(ts, ztp__now(&v->clock));
 	if (ztp__json_add_str(ev, "type", type) == ZTP_OK &&
 	    ztp__json_add_str(ev, "result",
@@ -111,6 +115,7 @@ static void admin_event(ztp_verifier *v, const char *type, int rc,
 	    ztp__json_add_str(ev, "time", ts) == ZTP_OK)
 		ztp__verifier_log(v, ev, rc != ZTP_ERATELIMIT);
 	json_object_put(ev);
+	ztp__err_restore(&saved);
 }
 
 /* The device's current state name into state (cap bytes). */

@@ -193,6 +193,26 @@ e2e_enroll() {
 
 # ------------------------------------------------------------------ servers
 
+# e2e_need_go_server: build the Go reference server (examples/go/ztp-server)
+# with cgo against the library of this build into $E2E_GO_SERVER, or skip
+# the test when there is no Go toolchain or the build is instrumented with
+# ThreadSanitizer.
+e2e_need_go_server() {
+	goflags=
+	case $ZTP_SAN in
+	tsan) e2e_skip "ThreadSanitizer build" ;;
+	asan) goflags=-asan ;;
+	esac
+	command -v go >/dev/null 2>&1 || e2e_skip "no Go toolchain (install golang-go)"
+	. "$top_srcdir/bindings/go/goenv.sh"
+	ztp_go_env "$T/go"
+	E2E_GO_SERVER=$T/ztp-server
+	(cd "$top_srcdir/examples/go/ztp-server" && go build $goflags -o "$E2E_GO_SERVER" .) ||
+		e2e_die "cannot build the Go server"
+	# The Go module cache is read-only by default; make it removable.
+	trap 'chmod -R u+w "$T/go" 2>/dev/null; e2e_cleanup' EXIT
+}
+
 # e2e_start_server KIND NAME [ARGS...]: start the reference server KIND
 # (python or go, or the path of a Python test server script) with TLS
 # identity $T/pki/NAME.{pem,key}; sets E2E_PORT and E2E_PID. Waits at most

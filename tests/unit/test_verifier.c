@@ -1502,15 +1502,20 @@ START_TEST(claim)
 	char *code = enroll_dev3(), *st, lower[64], *json = NULL;
 	char wrong[] = "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA";
 
+	/* Each refusal keeps its own detail past the event it logs. */
 	ck_assert_rc(ztp_verifier_claim(v, "dev-3", wrong, "acme"),
 		     ZTP_EMISMATCH);
+	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "not match"));
 	ck_assert_ptr_nonnull(strstr(last_event, "\"type\":\"claim\""));
 	ck_assert_ptr_nonnull(strstr(last_event, "\"rejected\""));
 	ck_assert_rc(ztp_verifier_claim(v, "dev-3", "not a code", "acme"),
 		     ZTP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "base32"));
 	ck_assert_rc(ztp_verifier_claim(v, "dev-3", code, "ac/me"), ZTP_EINVAL);
+	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "tenant"));
 	ck_assert_rc(ztp_verifier_claim(v, "dev-9", code, "acme"),
 		     ZTP_ENOTFOUND);
+	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "no device"));
 	/* Case and separators do not matter. */
 	for (size_t i = 0, j = 0; i <= strlen(code); i++)
 		if (code[i] != '-')

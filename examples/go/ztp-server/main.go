@@ -18,6 +18,14 @@
 // with --client-ca). That check only keeps strangers out of the handshake:
 // the verifier repeats the real identity check for every request.
 //
+// Slow clients: the TLS handshake, and each request whole (headers and
+// body), must arrive within --request-timeout seconds each; a kept-alive
+// connection may wait --idle-timeout seconds for its next request; at most
+// --max-connections connections are open at once, at most
+// --max-per-address of them from one client address, and connections over
+// either cap are closed as soon as they are accepted. See doc/SECURITY.md
+// for what these do not stop.
+//
 // On start it prints "listening on HOST:PORT" on stdout (port 0 picks a
 // free port). SIGTERM and SIGINT stop it gracefully.
 package main
@@ -41,13 +49,22 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/libztp/libztp/bindings/go/ztp"
 )
 
-const defaultMaxBody = 65536
+const (
+	defaultMaxBody        = 65536
+	defaultMaxConnections = 256
+	defaultMaxPerAddress  = 16
+	defaultRequestTimeout = 20
+	defaultIdleTimeout    = 10
+	// Time to write an answer, from the end of the request's headers.
+	writeTimeout = 30 * time.Second
+)
 
 var endpointPath = regexp.MustCompile(`^/ztp/v1/([a-z][a-z0-9_]{0,31})$`)
 
@@ -128,6 +145,67 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Printf("%s POST %s %d", r.RemoteAddr, r.URL.Path, resp.Status)
 	}
 	s.send(w, resp.Status, resp.Body, retryAfter)
+}
+
+// capListener closes accepted connections over its caps at once: at most
+// maxTotal open in all, at most maxPerAddr from one client IP address.
+// net/http itself bounds neither.
+type capListener struct {
+	net.Listener
+	maxTotal, maxPerAddr int
+	quiet                bool
+
+	mu      sync.Mutex
+	total   int
+	perAddr map[string]int
+}
+
+type capConn struct {
+	net.Conn
+	l    *capListener
+	host string
+	once sync.Once
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		host := c.RemoteAddr().String()
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		l.mu.Lock()
+		ok := l.total < l.maxTotal && l.perAddr[host] < l.maxPerAddr
+		if ok {
+			l.total++
+			l.perAddr[host]++
+		}
+		l.mu.Unlock()
+		if ok {
+			return &capConn{Conn: c, l: l, host: host}, nil
+		}
+		if !l.quiet {
+			log.Printf("%s: connection refused: over the connection caps", host)
+		}
+		_ = c.Close()
+	}
+}
+
+func (c *capConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		l := c.l
+		l.mu.Lock()
+		l.total--
+		if l.perAddr[c.host]--; l.perAddr[c.host] == 0 {
+			delete(l.perAddr, c.host)
+		}
+		l.mu.Unlock()
+	})
+	return err
 }
 
 // clientCAsFromConfig lists the CA files a device certificate may chain to,
@@ -255,11 +333,27 @@ func main() {
 	keyFile := flag.String("tls-key", "", "server private key (PEM)")
 	maxBody := flag.Int64("max-body", 0, "largest request body read (default: the configuration's max_request_size, else 65536)")
 	quiet := flag.Bool("quiet", false, "do not log requests")
+	maxConns := flag.Int("max-connections", defaultMaxConnections, "connections open at once; more are closed when accepted")
+	maxPerAddr := flag.Int("max-per-address", defaultMaxPerAddress, "connections open at once from one client address; more are closed when accepted")
+	requestTimeout := flag.Float64("request-timeout", defaultRequestTimeout, "seconds for the TLS handshake, and for each whole request (headers and body)")
+	idleTimeout := flag.Float64("idle-timeout", defaultIdleTimeout, "seconds a kept-alive connection may wait for its next request")
 	flag.Var(&clientCAs, "client-ca", "CA bundle for client certificates (repeatable; default: the CAs in the configuration)")
 	flag.Parse()
 	if *config == "" || *certFile == "" || *keyFile == "" || flag.NArg() != 0 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	for _, t := range []*float64{requestTimeout, idleTimeout} {
+		if !(*t > 0 && *t <= 3600) {
+			log.Printf("timeouts are seconds in (0, 3600], not %g", *t)
+			os.Exit(2)
+		}
+	}
+	if *maxConns < 1 {
+		*maxConns = 1
+	}
+	if *maxPerAddr < 1 {
+		*maxPerAddr = 1
 	}
 
 	v, err := ztp.LoadVerifier(*config)
@@ -285,13 +379,19 @@ func main() {
 	if err != nil {
 		log.Fatalf("listen: %v", err)
 	}
+	ln = &capListener{Listener: ln, maxTotal: *maxConns, maxPerAddr: *maxPerAddr,
+		quiet: *quiet, perAddr: make(map[string]int)}
+	// ReadTimeout bounds a whole request, headers and body, from its first
+	// byte (net/http sets the deadline once per request, not per read);
+	// the TLS handshake gets the shortest of the timeouts below.
+	reqTO := time.Duration(*requestTimeout * float64(time.Second))
 	srv := &http.Server{
 		Handler:           &server{v: v, maxBody: *maxBody, quiet: *quiet},
 		TLSConfig:         tc,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		ReadHeaderTimeout: reqTO,
+		ReadTimeout:       reqTO,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       time.Duration(*idleTimeout * float64(time.Second)),
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          log.Default(),
 	}
