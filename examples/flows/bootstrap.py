@@ -17,8 +17,8 @@ device CA:
     usage: bootstrap.py DEPLOYMENT_DIR SERVER_URL     (see run.sh)
 """
 
-import ztp
-from flow import Flow
+# flow also finds the binding (ztp) of a source tree.
+from flow import Flow, ztp
 
 DEVICE = "sensor-0001"
 

@@ -291,6 +291,26 @@ char *flow_operational_pem(ztp_device *dev)
 	return flow_read(path);
 }
 
+ztp_policy *flow_broker(flow *f)
+{
+	char path[FLOW_PATH_MAX], *pem, *doc = NULL;
+	ztp_policy *broker = NULL;
+
+	flow_ok(ztp_policy_new(&broker), "ztp_policy_new");
+	flow_path(path, "%s/pki/device-ca.pem", f->dir);
+	pem = flow_read(path);
+	flow_ok(ztp_policy_add_ca_pem(broker, pem, strlen(pem)),
+		"ztp_policy_add_ca_pem");
+	free(pem);
+	/* A document of one's own (ztp-policy.json(5)) loads the same way;
+	 * a document that does not load leaves a policy that denies all. */
+	flow_ok(ztp_policy_default_document(&doc),
+		"ztp_policy_default_document");
+	flow_ok(ztp_policy_load(broker, doc, strlen(doc)), "ztp_policy_load");
+	ztp_free(doc);
+	return broker;
+}
+
 static json_object *lookup(json_object **root, const char *json,
 			   const char *path)
 {

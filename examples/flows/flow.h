@@ -88,6 +88,12 @@ char *flow_manufacture(flow *f, const char *device_id, int enroll);
 /* A device handle configured from DIR/devices/<device_id>/device.json. */
 ztp_device *flow_device(flow *f, const char *device_id);
 
+/* The MQTT broker's authoriser (what plugins/mosquitto does): the default
+ * policy document, which confines each device to its tenant's namespace,
+ * compiled into a topic index, with identities accepted only from
+ * certificates of the platform's device CA. Free with ztp_policy_free(). */
+ztp_policy *flow_broker(flow *f);
+
 /* The contents of a small text file (up to 64 KiB); free() it. */
 char *flow_read(const char *path);
 

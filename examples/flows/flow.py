@@ -144,7 +144,26 @@ class Flow:
         return self.platform.enroll(device_id, cert.cert_pem,
                                     model="example-sensor", batch="batch-1")
 
+    def broker(self):
+        """The MQTT broker's authoriser (what plugins/mosquitto does): the
+        default policy document, which confines each device to its
+        tenant's namespace, compiled into a topic index, with identities
+        accepted only from certificates of the platform's device CA. A
+        document of one's own (ztp-policy.json(5)) loads the same way."""
+        with open(self.path("pki", "device-ca.pem")) as fp:
+            return ztp.Policy(ztp.default_document(), ca_pem=fp.read())
+
     def device(self, device_id):
         """A device configured from devices/<device_id>/device.json."""
         return ztp.Device(config=self.path("devices", device_id,
                                            "device.json"))
+
+
+def operational_pem(dev):
+    """The certificate the device presents in TLS handshakes, from its
+    state directory (the layout of ztp_device(3))."""
+    st = dev.status()
+    slot = st["credentials"]["operational"]["slot"]
+    with open(os.path.join(st["state_dir"], "operational", slot,
+                           "cert.pem")) as fp:
+        return fp.read()

@@ -75,8 +75,8 @@ static int may_publish(ztp_policy *broker, ztp_device *dev, const char *t)
 
 int main(int argc, char **argv)
 {
-	char actions[256], state[80], tenant[80], path[FLOW_PATH_MAX];
-	char *code, *new_code, *pem, *doc = NULL, *json = NULL;
+	char actions[256], state[80], tenant[80];
+	char *code, *new_code, *json = NULL;
 	ztp_policy *broker = NULL;
 	ztp_device *dev;
 	flow f;
@@ -115,16 +115,7 @@ int main(int argc, char **argv)
 
 	flow_step(&f, "Policy: the broker confines the device to acme's "
 		      "namespace");
-	flow_ok(ztp_policy_new(&broker), "ztp_policy_new");
-	flow_path(path, "%s/pki/device-ca.pem", f.dir);
-	pem = flow_read(path);
-	flow_ok(ztp_policy_add_ca_pem(broker, pem, strlen(pem)),
-		"ztp_policy_add_ca_pem");
-	free(pem);
-	flow_ok(ztp_policy_default_document(&doc),
-		"ztp_policy_default_document");
-	flow_ok(ztp_policy_load(broker, doc, strlen(doc)), "ztp_policy_load");
-	ztp_free(doc);
+	broker = flow_broker(&f);
 	flow_expect(may_publish(broker, dev, "acme"), "its own topics: allowed");
 	flow_expect(!may_publish(broker, dev, "globex"),
 		    "another tenant's: denied");

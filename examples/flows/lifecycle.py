@@ -13,10 +13,8 @@ registry the server shares, and the broker's policy decisions.
     usage: lifecycle.py DEPLOYMENT_DIR SERVER_URL     (see run.sh)
 """
 
-import os
-
-import ztp
-from flow import Flow
+# flow also finds the binding (ztp) of a source tree.
+from flow import Flow, operational_pem, ztp
 
 DEVICE = "sensor-0004"
 
@@ -45,11 +43,7 @@ def main():
         def may_publish(tenant):
             # The broker's decision on the device publishing telemetry into
             # tenant, for the identity in the certificate it presents.
-            st = dev.status()
-            slot = st["credentials"]["operational"]["slot"]
-            with open(os.path.join(st["state_dir"], "operational", slot,
-                                   "cert.pem")) as fp:
-                who = broker.identity_from_cert(fp.read())
+            who = broker.identity_from_cert(operational_pem(dev))
             topic = "tenants/%s/devices/%s/telemetry" % (tenant, DEVICE)
             ok = broker.authorize("publish", topic, tenant=who["tenant"],
                                   device=who["device"],
@@ -83,8 +77,7 @@ def main():
                  "the registry: active, tenant acme")
 
         f.step("Policy: the broker confines the device to acme's namespace")
-        with open(f.path("pki", "device-ca.pem")) as fp:
-            broker = ztp.Policy(ztp.default_document(), ca_pem=fp.read())
+        broker = f.broker()
         f.expect(may_publish("acme"), "its own topics: allowed")
         f.expect(not may_publish("globex"), "another tenant's: denied")
 

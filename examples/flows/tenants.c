@@ -60,9 +60,9 @@ static const char *const action_names[] = {"", "connect as", "publish to",
 
 int main(int argc, char **argv)
 {
-	char *code[2], *json = NULL, *pem, *doc = NULL;
+	char *code[2], *json = NULL, *pem;
 	char *id[2] = {NULL, NULL}, *tenant[2] = {NULL, NULL};
-	char text[256], ns[256], path[FLOW_PATH_MAX];
+	char text[256], ns[256];
 	const char *topic;
 	ztp_device *dev[2];
 	ztp_policy *broker = NULL;
@@ -116,18 +116,9 @@ int main(int argc, char **argv)
 
 	/* The broker: the default policy (each device in its namespace),
 	 * compiled once into a topic index; identities are only accepted
-	 * from certificates of the platform's device CA. */
+	 * from certificates of the platform's device CA (flow.c). */
 	flow_step(&f, "The broker compiles its policy");
-	flow_ok(ztp_policy_new(&broker), "ztp_policy_new");
-	flow_path(path, "%s/pki/device-ca.pem", f.dir);
-	pem = flow_read(path);
-	flow_ok(ztp_policy_add_ca_pem(broker, pem, strlen(pem)),
-		"ztp_policy_add_ca_pem");
-	free(pem);
-	flow_ok(ztp_policy_default_document(&doc),
-		"ztp_policy_default_document");
-	flow_ok(ztp_policy_load(broker, doc, strlen(doc)), "ztp_policy_load");
-	ztp_free(doc);
+	broker = flow_broker(&f);
 	flow_ok(ztp_policy_stats(&json, broker), "ztp_policy_stats");
 	flow_say("%lld statements compiled into an index of %lld nodes",
 		 flow_json_int(json, "statements"), flow_json_int(json, "nodes"));

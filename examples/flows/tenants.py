@@ -19,10 +19,8 @@ two tenants are claimed, and the broker's decisions shown.
     usage: tenants.py DEPLOYMENT_DIR SERVER_URL     (see run.sh)
 """
 
-import os
-
-import ztp
-from flow import Flow
+# flow also finds the binding (ztp) of a source tree.
+from flow import Flow, operational_pem, ztp
 
 DEVICES = {"sensor-a1": "acme", "sensor-b1": "globex"}
 
@@ -50,16 +48,6 @@ DECISIONS = [
 ]
 VERB = {"connect": "connect as", "publish": "publish to",
         "subscribe": "subscribe to"}
-
-
-def operational_pem(dev):
-    """The certificate the device presents in TLS handshakes (the state
-    directory layout of ztp_device(3))."""
-    st = dev.status()
-    slot = st["credentials"]["operational"]["slot"]
-    with open(os.path.join(st["state_dir"], "operational", slot,
-                           "cert.pem")) as fp:
-        return fp.read()
 
 
 def main():
@@ -97,10 +85,9 @@ def main():
 
         # The broker: the default policy (each device in its namespace),
         # compiled once into a topic index; identities are only accepted
-        # from certificates of the platform's device CA.
+        # from certificates of the platform's device CA (flow.py).
         f.step("The broker compiles its policy")
-        with open(f.path("pki", "device-ca.pem")) as fp:
-            broker = ztp.Policy(ztp.default_document(), ca_pem=fp.read())
+        broker = f.broker()
         st = broker.stats()
         f.say("%d statements compiled into an index of %d nodes" %
               (st["statements"], st["nodes"]))
