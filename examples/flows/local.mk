@@ -45,6 +45,11 @@ examples: $(flow_programs)
 			"parts (configure without --disable-server/--disable-device)" >&2; \
 		exit 1; \
 	fi
-	@echo "examples built; run one with: $(top_srcdir)/examples/flows/run.sh bootstrap"
+	@if [ '$(abs_top_srcdir)' = '$(abs_top_builddir)' ]; then \
+		echo "examples built; run one with: examples/flows/run.sh bootstrap"; \
+	else \
+		echo "examples built; run one with: top_builddir='$(abs_top_builddir)'" \
+			"'$(abs_top_srcdir)/examples/flows/run.sh' bootstrap"; \
+	fi
 
 .PHONY: examples
