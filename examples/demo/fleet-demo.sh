@@ -785,12 +785,13 @@ sed "s/^$LAST .*/$LAST -/" "$DEMO_T/tenants" > "$DEMO_T/tenants.new"
 mv "$DEMO_T/tenants.new" "$DEMO_T/tenants"
 
 step "Certificate revocation list (the server's crl endpoint, ztp-ca crl)"
-# crl_serials PEM OUT: the serials a CRL lists, lower case, sorted, as the
-# store records them (openssl drops leading zero bytes).
+# crl_serials PEM OUT: the serials a CRL lists, sorted, as the store and
+# ztp-device record them: lower case without leading zeros (openssl
+# prints whole octets, "0A3F…").
 crl_serials() {
 	"$OPENSSL" crl -in "$1" -noout -text |
 		sed -n 's/^ *Serial Number: *\([0-9A-Fa-f]*\)$/\1/p' |
-		tr 'A-F' 'a-f' | sort > "$2"
+		tr 'A-F' 'a-f' | sed 's/^0*//' | sort > "$2"
 }
 # The endpoint first: serving a CRL revokes what is due, and the CRL made
 # with ztp-ca afterwards must then list the same.
@@ -836,7 +837,7 @@ else
 	fail "crl_file: no CRL signed by the device CA"
 fi
 in_crl() { # SERIAL
-	sv=$(echo "$1" | sed 's/^\(00\)*//')
+	sv=$(echo "$1" | sed 's/^0*//')
 	grep -qx "$sv" "$DEMO_T/crl.serials"
 }
 for what in "$LAST (revoked):$rev_serials" "$FIRST (reset):$old_serials"; do

@@ -325,8 +325,10 @@ ZTP_EXTERN int ztp_device_run(ztp_device *dev, char **report);
  * {"bootstrap": C|null, "operational": C|null}, "registration": R|null}`
  * where C is `{"slot","device_id","serial","not_before","not_after",
  * "expired","fingerprint","tenant"(or null)}` plus `"rotation_due"` for
- * the operational credential (times RFC 3339; fingerprint: SHA-256 of the
- * certificate DER, lowercase hex) and R is the last registration sent
+ * the operational credential (times RFC 3339; serial: lowercase hex
+ * without leading zeros, the form ztp_store_cert_get() takes; fingerprint:
+ * SHA-256 of the certificate DER, lowercase hex) and R is the last
+ * registration sent
  * (`{"device_type","firmware_version","capabilities"}`). Does not contact
  * the server.
  * @param dev       the handle

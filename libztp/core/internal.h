@@ -259,6 +259,11 @@ int ztp__privkey_to_pem(char **out, EVP_PKEY *key, const char *pass);
 
 /* SHA-256 of the certificate's DER. */
 int ztp__cert_fingerprint(uint8_t out[32], X509 *cert);
+/* The certificate's serial number in the one form the registry, the CA and
+ * the device status use: lowercase hex without leading zeros. out holds
+ * cap bytes; ZTP_EPROFILE when the serial is not positive or needs more
+ * than cap - 1 digits. */
+int ztp__cert_serial_hex(char *out, size_t cap, X509 *cert);
 /* SHA-256 of the DER SubjectPublicKeyInfo. */
 int ztp__pubkey_fingerprint(uint8_t out[32], EVP_PKEY *key);
 

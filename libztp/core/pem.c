@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -565,6 +566,37 @@ int ztp__cert_fingerprint(uint8_t out[32], X509 *cert)
 	ZTP_ARG(cert != NULL);
 	n = i2d_X509(cert, &der);
 	return der_fingerprint(out, der, n, "certificate");
+}
+
+int ztp__cert_serial_hex(char *out, size_t cap, X509 *cert)
+{
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	const char *p;
+	size_t i, n;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(out != NULL && cap > 0);
+	ZTP_ARG(cert != NULL);
+	out[0] = '\0';
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	ZTP_ENSURE_OSSL(bn != NULL, ZTP_ENOMEM, "certificate serial");
+	ZTP_ENSURE(!BN_is_negative(bn) && !BN_is_zero(bn), ZTP_EPROFILE,
+		   "certificate serial is not positive");
+	hex = BN_bn2hex(bn);
+	ZTP_ENSURE_OSSL(hex != NULL, ZTP_ENOMEM, "certificate serial");
+	/* BN_bn2hex writes whole octets: "0A1B" for 0xa1b. */
+	for (p = hex; *p == '0'; p++)
+		;
+	n = strlen(p);
+	ZTP_ENSURE(n < cap, ZTP_EPROFILE, "certificate serial too long");
+	for (i = 0; i <= n; i++)
+		out[i] = (char)((p[i] >= 'A' && p[i] <= 'F') ? p[i] - 'A' + 'a'
+							     : p[i]);
+cleanup:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return rc;
 }
 
 int ztp__pubkey_fingerprint(uint8_t out[32], EVP_PKEY *key)

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/rand.h>
+
+#include <ztp/ca.h>
 
 #define DEV_CA_MAX 64
 
@@ -665,28 +666,6 @@ cleanup:
 
 /* ------------------------------------------------------------------ status */
 
-static int serial_hex(char **out, X509 *cert)
-{
-	int rc = ZTP_OK;
-	BIGNUM *bn = NULL;
-	char *hex = NULL;
-	size_t i;
-
-	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
-	ZTP_ENSURE_OSSL(bn != NULL, ZTP_ECRYPTO, "certificate serial");
-	hex = BN_bn2hex(bn);
-	ZTP_ENSURE_OSSL(hex != NULL, ZTP_ENOMEM, "certificate serial");
-	*out = ztp__strdup(hex);
-	ZTP_ENSURE(*out != NULL, ZTP_ENOMEM, "status: out of memory");
-	for (i = 0; (*out)[i] != '\0'; i++)
-		if ((*out)[i] >= 'A' && (*out)[i] <= 'F')
-			(*out)[i] = (char)((*out)[i] - 'A' + 'a');
-cleanup:
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return rc;
-}
-
 static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now,
 		     int rotate_percent)
 {
@@ -694,7 +673,7 @@ static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now,
 	json_object *o = NULL;
 	char id[ZTP_ID_MAX + 1], tenant[ZTP_ID_MAX + 1], ts[32], hex[65];
 	char slot[2] = {cr->slot, 0};
-	char *serial = NULL;
+	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
 	int64_t nb = 0, na = 0;
 	uint8_t fp[32];
 
@@ -703,7 +682,7 @@ static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now,
 	ZTP_CHECK(ztp__asn1_time(&na, X509_get0_notAfter(cr->cert)));
 	ZTP_CHECK(ztp__cert_fingerprint(fp, cr->cert));
 	ztp__hex_encode(hex, fp, sizeof(fp));
-	ZTP_CHECK(serial_hex(&serial, cr->cert));
+	ZTP_CHECK(ztp__cert_serial_hex(serial, sizeof(serial), cr->cert));
 	o = json_object_new_object();
 	ZTP_ENSURE(o != NULL, ZTP_ENOMEM, "status: out of memory");
 	ZTP_CHECK(ztp__json_add_str(o, "slot", slot));
@@ -733,7 +712,6 @@ static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now,
 	*out = o;
 	o = NULL;
 cleanup:
-	free(serial);
 	json_object_put(o);
 	return rc;
 }

@@ -314,9 +314,6 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap)
 	const char *fp = NULL, *st = NULL;
 	char *json = NULL, hex[65], serial[ZTP_CA_SERIAL_HEX_MAX + 1];
 	uint8_t digest[32];
-	ASN1_INTEGER *sn;
-	BIGNUM *bn = NULL;
-	char *bnhex = NULL;
 	bool revoked = false;
 	int rc;
 
@@ -356,27 +353,14 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap)
 
 	/* A factory certificate that the store knows (issued by a CA that
 	 * records into it) may have been revoked there. */
-	sn = X509_get_serialNumber(factory);
-	bn = ASN1_INTEGER_to_BN(sn, NULL);
-	ZTP_ENSURE_OSSL(bn != NULL, ZTP_ENOMEM, "serial");
-	if (BN_is_negative(bn) || BN_is_zero(bn))
+	rc = ztp__cert_serial_hex(serial, sizeof(serial), factory);
+	if (rc == ZTP_EPROFILE) {
+		/* Not a serial the store can hold, so not one it knows. */
+		ztp_error_clear();
+		rc = ZTP_OK;
 		goto cleanup;
-	bnhex = BN_bn2hex(bn);
-	ZTP_ENSURE_OSSL(bnhex != NULL, ZTP_ENOMEM, "serial");
-	if (strlen(bnhex) > ZTP_CA_SERIAL_HEX_MAX)
-		goto cleanup;
-	{
-		const char *p = bnhex;
-		size_t i = 0;
-
-		while (*p == '0' && p[1] != '\0')
-			p++;
-		for (; p[i] != '\0'; i++)
-			serial[i] = (char)((p[i] >= 'A' && p[i] <= 'F')
-					       ? p[i] - 'A' + 'a'
-					       : p[i]);
-		serial[i] = '\0';
 	}
+	ZTP_CHECK(rc);
 	rc = ztp_store_cert_get(v->store, serial, &json);
 	if (rc == ZTP_ENOTFOUND) {
 		rc = ZTP_OK;
@@ -400,8 +384,6 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap)
 		goto cleanup;
 	}
 cleanup:
-	OPENSSL_free(bnhex);
-	BN_free(bn);
 	json_object_put(cert);
 	json_object_put(dev);
 	free(json);

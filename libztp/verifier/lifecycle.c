@@ -53,34 +53,6 @@ static void peer_free(peer *p)
 	p->cert = NULL;
 }
 
-static int serial_hex(char out[ZTP_CA_SERIAL_HEX_MAX + 1], X509 *c)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(c), NULL);
-	char *hex = NULL;
-	const char *p;
-	size_t i;
-	int rc = ZTP_OK;
-
-	ZTP_ENSURE_OSSL(bn != NULL, ZTP_ENOMEM, "serial");
-	ZTP_ENSURE(!BN_is_negative(bn) && !BN_is_zero(bn), ZTP_EPROFILE,
-		   "certificate serial is not positive");
-	hex = BN_bn2hex(bn);
-	ZTP_ENSURE_OSSL(hex != NULL, ZTP_ENOMEM, "serial");
-	p = hex;
-	while (*p == '0' && p[1] != '\0')
-		p++;
-	ZTP_ENSURE(strlen(p) <= ZTP_CA_SERIAL_HEX_MAX, ZTP_EPROFILE,
-		   "certificate serial too long");
-	for (i = 0; p[i] != '\0'; i++)
-		out[i] = (char)((p[i] >= 'A' && p[i] <= 'F') ? p[i] - 'A' + 'a'
-							     : p[i]);
-	out[i] = '\0';
-cleanup:
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return rc;
-}
-
 static int parse_record(json_object **out, char *json)
 {
 	int rc =
@@ -176,7 +148,7 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 		goto cleanup;
 	}
 	ZTP_CHECK(rc);
-	rc = serial_hex(p->serial, p->cert);
+	rc = ztp__cert_serial_hex(p->serial, sizeof(p->serial), p->cert);
 	if (rc < 0) {
 		rc = ztp__reject(d, ZTP__W_BAD_CERTIFICATE_PROFILE, rc, "%s",
 				 ztp_error_last_message());

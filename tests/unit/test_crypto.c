@@ -869,6 +869,46 @@ START_TEST(test_fingerprints)
 }
 END_TEST
 
+static void set_serial_hex(X509 *x, const char *hex)
+{
+	BIGNUM *bn = NULL;
+
+	ck_assert_int_gt(BN_hex2bn(&bn, hex), 0);
+	ck_assert_ptr_nonnull(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+	BN_free(bn);
+}
+
+/* One form of a serial everywhere: lowercase hex without leading zeros,
+ * at most cap - 1 digits, positive. */
+START_TEST(test_cert_serial_hex)
+{
+	X509 *x = simple_cert("dev-001");
+	char out[41];
+
+	ck_assert_rc(ztp__cert_serial_hex(out, sizeof(out), x), ZTP_OK);
+	ck_assert_str_eq(out, "1092");
+	set_serial_hex(x, "0ABC");
+	ck_assert_rc(ztp__cert_serial_hex(out, sizeof(out), x), ZTP_OK);
+	ck_assert_str_eq(out, "abc");
+	/* 20 octets, the first below 0x10: 39 digits. */
+	set_serial_hex(x, "0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF");
+	ck_assert_rc(ztp__cert_serial_hex(out, sizeof(out), x), ZTP_OK);
+	ck_assert_uint_eq(strlen(out), 39);
+	ck_assert_rc(ztp__cert_serial_hex(out, 40, x), ZTP_OK);
+	ck_assert_rc(ztp__cert_serial_hex(out, 39, x), ZTP_EPROFILE);
+	set_serial_hex(x, "1FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF");
+	ck_assert_rc(ztp__cert_serial_hex(out, sizeof(out), x), ZTP_EPROFILE);
+	set_serial_hex(x, "0");
+	ck_assert_rc(ztp__cert_serial_hex(out, sizeof(out), x), ZTP_EPROFILE);
+	set_serial_hex(x, "-1A");
+	ck_assert_rc(ztp__cert_serial_hex(out, sizeof(out), x), ZTP_EPROFILE);
+	ck_assert_rc(ztp__cert_serial_hex(NULL, sizeof(out), x), ZTP_EINVAL);
+	ck_assert_rc(ztp__cert_serial_hex(out, 0, x), ZTP_EINVAL);
+	ck_assert_rc(ztp__cert_serial_hex(out, sizeof(out), NULL), ZTP_EINVAL);
+	X509_free(x);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ files */
 
 static void put_file(const char *path, const char *data, size_t len)
@@ -2291,6 +2331,7 @@ static Suite *crypto_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fingerprint");
 	tcase_add_test(tc, test_fingerprints);
+	tcase_add_test(tc, test_cert_serial_hex);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("file_read");
 	tcase_add_test(tc, test_file_read);

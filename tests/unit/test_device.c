@@ -1382,13 +1382,35 @@ START_TEST(test_state_dir_checks)
 }
 END_TEST
 
+/* A bootstrap credential for dev-0001 stored in st, valid for a day, with
+ * the given serial. */
+static void store_bootstrap(const char *st, long serial)
+{
+	EVP_PKEY *k = NULL;
+	ztp__dev_cred ready = {0};
+	X509 *c = NULL;
+
+	ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, ZTP__DEV_BOOTSTRAP,
+					    "ec-p256", "dev-0001", now_fixed),
+		     0);
+	c = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 10,
+		   now_fixed + 86400, NULL);
+	ck_assert_int_eq(ASN1_INTEGER_set(X509_get_serialNumber(c), serial), 1);
+	ck_assert_int_gt(X509_sign(c, ca_key,
+				   EVP_PKEY_get_id(ca_key) == EVP_PKEY_ED25519
+				       ? NULL
+				       : EVP_sha256()),
+			 0);
+	ck_assert_rc(ztp__dev_pending_commit(st, ZTP__DEV_BOOTSTRAP, c, NULL),
+		     0);
+	X509_free(c);
+	EVP_PKEY_free(k);
+}
+
 START_TEST(test_status)
 {
 	ztp_device *dev = NULL;
 	char *st = state_dir(), *json = NULL;
-	EVP_PKEY *k = NULL;
-	ztp__dev_cred ready = {0};
-	X509 *c = NULL;
 	json_object *o = NULL, *creds, *b, *v;
 
 	ck_assert_rc(ztp_device_new(&dev), 0);
@@ -1402,13 +1424,7 @@ START_TEST(test_status)
 	ztp_free(json);
 	json = NULL;
 
-	ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, ZTP__DEV_BOOTSTRAP,
-					    "ec-p256", "dev-0001", now_fixed),
-		     0);
-	c = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 10,
-		   now_fixed + 86400, NULL);
-	ck_assert_rc(ztp__dev_pending_commit(st, ZTP__DEV_BOOTSTRAP, c, NULL),
-		     0);
+	store_bootstrap(st, 4242);
 	ck_assert_rc(ztp_device_set_id(dev, "dev-0001"), 0);
 	ck_assert_rc(ztp_device_status(dev, &json), 0);
 	o = js(json);
@@ -1438,8 +1454,25 @@ START_TEST(test_status)
 	now_fixed -= 86400;
 	ztp_free(json);
 
-	X509_free(c);
-	EVP_PKEY_free(k);
+	free(st);
+	ztp_device_free(dev);
+}
+END_TEST
+
+/* The serial is written as the registry keeps it (ztp_store_cert_get()),
+ * without the leading zero that whole-octet hex has for 0x0abc. */
+START_TEST(test_status_serial)
+{
+	ztp_device *dev = NULL;
+	char *st = state_dir(), *json = NULL;
+
+	ck_assert_rc(ztp_device_new(&dev), 0);
+	ck_assert_rc(ztp_device_set_state_dir(dev, st), 0);
+	ck_assert_rc(ztp_device_set_clock(dev, ztp_clock_fixed, &now_fixed), 0);
+	store_bootstrap(st, 0xabc);
+	ck_assert_rc(ztp_device_status(dev, &json), 0);
+	ck_assert_msg(strstr(json, "\"serial\":\"abc\"") != NULL, "%s", json);
+	ztp_free(json);
 	free(st);
 	ztp_device_free(dev);
 }
@@ -1508,6 +1541,7 @@ static Suite *device_suite(void)
 	tcase_add_test(tc, test_state_oom);
 	ADD("ztp__dev_state_open", test_state_dir_checks);
 	ADD("ztp_device_status", test_status);
+	ADD("ztp_device_status_serial", test_status_serial);
 	ADD("ztp_device_bootstrap", test_bootstrap_config_missing);
 #undef ADD
 	return s;
