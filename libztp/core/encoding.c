@@ -149,7 +149,7 @@ void ztp__hex_encode(char *out, const uint8_t *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-static int hex_value(unsigned char c)
+int ztp__hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -175,8 +175,8 @@ int ztp__hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *in,
 	ZTP_ENSURE(len / 2 <= cap, ZTP_ETOOBIG,
 		   "hex: %zu bytes do not fit in %zu", len / 2, cap);
 	for (i = 0; i < len; i += 2) {
-		hi = hex_value((unsigned char)in[i]);
-		lo = hex_value((unsigned char)in[i + 1]);
+		hi = ztp__hex_value((unsigned char)in[i]);
+		lo = ztp__hex_value((unsigned char)in[i + 1]);
 		ZTP_ENSURE(hi >= 0 && lo >= 0, ZTP_EPARSE,
 			   "hex: invalid character at offset %zu",
 			   hi < 0 ? i : i + 1);
@@ -185,6 +185,56 @@ int ztp__hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *in,
 	*outlen = len / 2;
 cleanup:
 	return rc;
+}
+
+size_t ztp__utf8_seq(const unsigned char *p, size_t left, const char **why)
+{
+	unsigned int cp;
+	size_t n, i;
+
+	if (left == 0) {
+		*why = "truncated UTF-8 sequence";
+		return 0;
+	}
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else {
+		*why = "invalid UTF-8 lead byte";
+		return 0;
+	}
+	if (left < n) {
+		*why = "truncated UTF-8 sequence";
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			*why = "invalid UTF-8 continuation byte";
+			return 0;
+		}
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) {
+		*why = "overlong UTF-8 sequence";
+		return 0;
+	}
+	if (cp >= 0xd800 && cp <= 0xdfff) {
+		*why = "UTF-8 encoded surrogate";
+		return 0;
+	}
+	if (cp > 0x10ffff) {
+		*why = "UTF-8 beyond U+10FFFF";
+		return 0;
+	}
+	return n;
 }
 
 int ztp__sha256(uint8_t out[32], const void *in, size_t len)

@@ -213,6 +213,13 @@ void ztp__hex_encode(char *out, const uint8_t *in, size_t len);
 /* Strict hex (even length, [0-9a-fA-F]) into out (cap bytes). */
 int ztp__hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *in,
 		    size_t len);
+/* The value of one hex digit of either case, or -1. */
+int ztp__hex_value(unsigned char c);
+/* The length of the UTF-8 sequence at p (left bytes available): 1 for
+ * ASCII, else 2..4 for a shortest-form sequence of a scalar value up to
+ * U+10FFFF that is not a surrogate (RFC 3629). 0 when invalid, with *why a
+ * static description. */
+size_t ztp__utf8_seq(const unsigned char *p, size_t left, const char **why);
 
 int ztp__sha256(uint8_t out[32], const void *in, size_t len);
 

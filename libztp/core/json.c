@@ -71,40 +71,14 @@ static int hex4(scanner *s, unsigned int *out)
 	return ZTP_OK;
 }
 
-/* One UTF-8 sequence starting at s->pos (first byte >= 0x80): shortest form
- * only, no surrogates, nothing above U+10FFFF (RFC 3629). */
+/* One UTF-8 sequence starting at s->pos (first byte >= 0x80). */
 static int utf8_seq(scanner *s)
 {
-	const unsigned char *p = s->p + s->pos;
-	size_t left = s->len - s->pos;
-	unsigned int cp;
-	size_t n, i;
+	const char *why = NULL;
+	size_t n = ztp__utf8_seq(s->p + s->pos, s->len - s->pos, &why);
 
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return fail(s, "invalid UTF-8 lead byte");
-	}
-	if (left < n)
-		return fail(s, "truncated UTF-8 sequence");
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return fail(s, "invalid UTF-8 continuation byte");
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
-		return fail(s, "overlong UTF-8 sequence");
-	if (cp >= 0xd800 && cp <= 0xdfff)
-		return fail(s, "UTF-8 encoded surrogate");
-	if (cp > 0x10ffff)
-		return fail(s, "UTF-8 beyond U+10FFFF");
+	if (n == 0)
+		return fail(s, why);
 	s->pos += n;
 	return ZTP_OK;
 }
