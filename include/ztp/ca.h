@@ -27,10 +27,11 @@
  * - the slash form also used by `openssl req -subj`, most general first,
  *   in the order of the DER encoding: `/C=DE/O=Acme/CN=Acme Root`. `\`
  *   escapes a literal `/` or `\` and no other character.
- * - the RFC 4514 string form that `openssl x509 -nameopt RFC2253`, Go's
- *   `pkix.Name.String()` and Python's `Name.rfc4514_string()` print: most
- *   specific FIRST, the reverse of the DER order, so `CN=Acme Root,O=Acme,C=DE`
- *   is the same name, to the byte, as the slash form above. RDNs are
+ * - the RFC 4514 string form that `openssl x509 -nameopt RFC2253` and
+ *   Python's `Name.rfc4514_string()` print (and Go's `pkix.Name.String()`,
+ *   which puts the attributes in an order of its own): most specific
+ *   FIRST, the reverse of the DER order, so `CN=Acme Root,O=Acme,C=DE` is
+ *   the same name, to the byte, as the slash form above. RDNs are
  *   separated by `,`, the attributes of a multi-valued RDN by `+`
  *   (`CN=Acme Root+OU=PKI,O=Acme`). In a value, `\` escapes one of
  *   `\ , + " < > ; = #` and space, or starts a pair of hex digits that

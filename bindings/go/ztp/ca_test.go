@@ -41,7 +41,18 @@ func TestCreateRoot(t *testing.T) {
 	if !strings.Contains(kp.KeyPEM, "PRIVATE KEY") {
 		t.Fatal("no key")
 	}
-	_, err = CreateRoot("CN=no slash", "", 30)
+	// What Go prints (RFC 4514) names the same subject, byte for byte,
+	// for a subject in the order Go prints names in (C, O, CN).
+	slash, err := CreateRoot("/C=DE/O=Example, Inc./CN=Go Root", "", 30)
+	must(t, err)
+	sc := parseCert(t, slash.CertPEM)
+	rfc, err := CreateRoot(sc.Subject.String(), "", 30)
+	must(t, err)
+	if sc.Subject.String() != `CN=Go Root,O=Example\, Inc.,C=DE` ||
+		string(parseCert(t, rfc.CertPEM).RawSubject) != string(sc.RawSubject) {
+		t.Fatalf("RFC 4514 subject %q differs from the slash form", sc.Subject.String())
+	}
+	_, err = CreateRoot("CN=Test Root, O=Example", "", 30)
 	wantCode(t, err, EINVAL)
 	other, err := CreateRoot("/CN=Other", "", 30)
 	must(t, err)
