@@ -909,9 +909,10 @@ int ztp__ca_issue_leaf(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
 	/* Every maximum is whole days. */
 	ZTP_ENSURE(lifetime >= 0 && lifetime <= profiles[p].max_lifetime,
 		   ZTP_EINVAL,
-		   "ca: lifetime for %s must be at most %lld days (%lld "
+		   "ca: lifetime for %s must be at most %lld day%s (%lld "
 		   "seconds)",
 		   leaf->profile, (long long)(profiles[p].max_lifetime / 86400),
+		   profiles[p].max_lifetime == 86400 ? "" : "s",
 		   (long long)profiles[p].max_lifetime);
 	if (lifetime == 0)
 		lifetime = profiles[p].default_lifetime;
