@@ -3,7 +3,7 @@
 # the openssl command-line tool; failures print exactly one line
 # "ztp-ca: <status_name>: <message>" and exit non-zero.
 set -eu
-: "${top_builddir:?}"
+: "${top_srcdir:?}" "${top_builddir:?}"
 OPENSSL=${OPENSSL:-openssl}
 PYTHON3=${PYTHON3:-python3}
 ZCA="$top_builddir/tools/ztp-ca"
@@ -61,9 +61,39 @@ cp "$T/root.key" "$T/root.key.orig"
 expect_err already_exists 1 "$ZCA" init-root --cert "$T/other.pem" --key "$T/root.key" --subject /CN=x
 cmp -s "$T/root.key" "$T/root.key.orig" || fail "root key replaced"
 [ ! -e "$T/other.pem" ] || fail "certificate written although the key was refused"
-expect_err invalid_argument 1 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject "CN=x,O=y"
+expect_err invalid_argument 1 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject "CN=x, O=y"
+grep -q 'no spaces around' "$T/err" || fail "RFC 4514 space: $(cat "$T/err")"
+expect_err invalid_argument 1 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject "CN=#4142"
+grep -q '#hex BER' "$T/err" || fail "RFC 4514 #hex: $(cat "$T/err")"
+expect_err invalid_argument 1 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject 'CN=a\'
+expect_err invalid_argument 1 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject 'CN=\FF'
+grep -q 'invalid UTF-8' "$T/err" || fail "RFC 4514 UTF-8: $(cat "$T/err")"
 expect_err key_policy 1 "$ZCA" init-root --cert "$T/x.pem" --key "$T/x.key" --subject /CN=x --key-type rsa-1024
 [ ! -e "$T/x.key" ] || fail "key written after a failure"
+
+# ------------------------------------------------------------ RFC 4514 subjects
+# What openssl prints with -nameopt RFC2253 is accepted back and names the
+# same DN: the same text, and the same attributes with the same string
+# types and bytes (dump_der) in the same RDNs.
+subject_of() { "$OPENSSL" x509 -in "$1" -noout -subject -nameopt "$2" | sed 's/^subject=//'; }
+"$ZCA" init-root --cert "$T/s1.pem" --key "$T/s1.key" \
+	--subject "/C=DE/O=Acme, Inc./OU=PKI/CN=#1 Caf$(printf '\303\251') Root " --days 30
+rfc=$(subject_of "$T/s1.pem" RFC2253)
+[ "$rfc" = 'CN=\#1 Caf\C3\A9 Root\ ,OU=PKI,O=Acme\, Inc.,C=DE' ] || fail "openssl prints \"$rfc\""
+"$ZCA" init-root --cert "$T/s2.pem" --key "$T/s2.key" --subject "$rfc" --days 30
+[ "$(subject_of "$T/s2.pem" RFC2253)" = "$rfc" ] || fail "RFC 4514 subject: $(subject_of "$T/s2.pem" RFC2253)"
+[ "$(subject_of "$T/s1.pem" RFC2253,dump_all,dump_der)" = "$(subject_of "$T/s2.pem" RFC2253,dump_all,dump_der)" ] ||
+	fail "RFC 4514 and slash subjects differ in DER"
+# A multi-valued RDN and hex escapes survive the same round trip.
+"$ZCA" init-root --cert "$T/s3.pem" --key "$T/s3.key" \
+	--subject 'cn=Fleet\20Root+ou=Ops,o=Acme\3b Co,dc=example,dc=com' --days 30
+rfc=$(subject_of "$T/s3.pem" RFC2253)
+echo "$rfc" | grep -q '^CN=Fleet Root+OU=Ops,O=Acme\\; Co,DC=example,DC=com$\|^OU=Ops+CN=Fleet Root,O=Acme\\; Co,DC=example,DC=com$' ||
+	fail "multi-valued subject printed as \"$rfc\""
+"$ZCA" init-root --cert "$T/s4.pem" --key "$T/s4.key" --subject "$rfc" --days 30
+[ "$(subject_of "$T/s3.pem" RFC2253,dump_all,dump_der)" = "$(subject_of "$T/s4.pem" RFC2253,dump_all,dump_der)" ] ||
+	fail "multi-valued subject does not round-trip"
+pass
 
 # ------------------------------------------------------------ init-sub
 "$ZCA" init-sub --issuer-cert "$T/root.pem" --issuer-key "$T/root.key" \
@@ -154,6 +184,92 @@ expect_err key_policy 1 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T
 expect_err bad_signature 1 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
 	--csr "$T/bad.csr" --device-id dev-0001 --profile factory --out "$T/z.pem"
 [ ! -e "$T/z.pem" ] || fail "output written after a refusal"
+
+# ------------------------------------------------------------ issue --profile server
+# The CSR asks for a name, CA:TRUE and clientAuth of its own: none of it
+# may appear.
+"$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/srv.key" -subj "/CN=evil.example" \
+	-addext "subjectAltName=DNS:evil.example,IP:192.0.2.66" \
+	-addext "basicConstraints=critical,CA:TRUE" \
+	-addext "extendedKeyUsage=clientAuth" -out "$T/srv.csr" 2> /dev/null
+sserial=$("$ZCA" issue --profile server --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/srv.csr" --dns Verifier.Example --dns localhost --ip 127.0.0.1 --ip ::1 \
+	--out "$T/srv.pem" --store "sqlite:$T/srv.db")
+echo "$sserial" | grep -Eq '^[4-7][0-9a-f]{33}$' || fail "server serial \"$sserial\""
+"$OPENSSL" verify -CAfile "$T/root.pem" -untrusted "$T/untrusted.pem" \
+	-purpose sslserver "$T/srv.pem" > /dev/null || fail "server certificate does not verify for sslserver"
+! "$OPENSSL" verify -CAfile "$T/root.pem" -untrusted "$T/untrusted.pem" \
+	-purpose sslclient "$T/srv.pem" > /dev/null 2>&1 || fail "server certificate verifies for sslclient"
+"$OPENSSL" x509 -in "$T/srv.pem" -noout -text > "$T/s.txt"
+grep -q 'Subject: CN = verifier.example$' "$T/s.txt" || fail "server subject"
+grep -A1 'Subject Alternative Name' "$T/s.txt" | grep -q 'DNS:verifier.example, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1$' ||
+	fail "server SAN: $(grep -A1 'Subject Alternative Name' "$T/s.txt")"
+! grep -q 'evil\|192.0.2.66' "$T/s.txt" || fail "CSR names copied"
+grep -A1 'Basic Constraints: critical' "$T/s.txt" | grep -q 'CA:FALSE' || fail "server basic constraints"
+grep -A1 'Key Usage: critical' "$T/s.txt" | grep -q 'Digital Signature$' || fail "server key usage"
+grep -A1 'Extended Key Usage' "$T/s.txt" | grep -q 'TLS Web Server Authentication$' || fail "server EKU"
+# 90 days by default.
+"$OPENSSL" x509 -in "$T/srv.pem" -noout -checkend $((89 * 86400)) > /dev/null || fail "server certificate too short"
+! "$OPENSSL" x509 -in "$T/srv.pem" -noout -checkend $((90 * 86400 + 60)) > /dev/null || fail "server certificate too long"
+pass
+
+# A fresh key made by ztp-ca (no openssl at all), RSA: keyEncipherment too.
+"$ZCA" issue --profile server --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--new-key "$T/srv2.key" --key-type rsa-2048 --dns localhost --ip 127.0.0.1 \
+	--days 398 --out "$T/srv2.pem" > /dev/null
+[ "$(mode_of "$T/srv2.key")" = 600 ] || fail "server key mode $(mode_of "$T/srv2.key")"
+[ "$("$OPENSSL" pkey -in "$T/srv2.key" -pubout)" = "$("$OPENSSL" x509 -in "$T/srv2.pem" -noout -pubkey)" ] ||
+	fail "server key does not match its certificate"
+"$OPENSSL" x509 -in "$T/srv2.pem" -noout -text | grep -A1 'Key Usage: critical' | grep -q 'Digital Signature, Key Encipherment$' ||
+	fail "RSA server key usage"
+"$OPENSSL" x509 -in "$T/srv2.pem" -noout -checkend $((397 * 86400)) > /dev/null || fail "398 days not granted"
+"$OPENSSL" verify -CAfile "$T/root.pem" -untrusted "$T/untrusted.pem" \
+	-purpose sslserver "$T/srv2.pem" > /dev/null || fail "fresh-key server certificate does not verify"
+pass
+
+# Real TLS on 127.0.0.1: Python's ssl client, trusting only the root and
+# checking the host name, accepts the names given and nothing else.
+cat "$T/srv.pem" "$T/iss.pem" "$T/int.pem" > "$T/srv.chain.pem"
+"$PYTHON3" "$top_srcdir/tests/server_cert_tls.py" "$T/srv.chain.pem" "$T/srv.key" \
+	"$T/root.pem" verifier.example localhost 127.0.0.1 ::1 \
+	'!evil.example' '!192.0.2.66' '!127.0.0.2' '!www.verifier.example' > "$T/tls.out" 2>&1 ||
+	fail "TLS with the server certificate: $(cat "$T/tls.out")"
+pass
+
+# Recorded, so revocable like any other certificate.
+"$ZCA" revoke --store "sqlite:$T/srv.db" --serial "$sserial" --reason superseded
+"$ZCA" crl --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" --store "sqlite:$T/srv.db" --out "$T/srv.crl"
+"$OPENSSL" crl -in "$T/srv.crl" -noout -text | grep -q "Serial Number: $(echo "$sserial" | tr 'a-f' 'A-F')$" ||
+	fail "revoked server certificate not in the CRL"
+pass
+
+# Refusals, and nothing written.
+S="--profile server --issuer-cert $T/iss.pem --issuer-key $T/iss.key"
+expect_err invalid_argument 2 "$ZCA" issue $S --csr "$T/srv.csr" --out "$T/z.pem"
+grep -q 'at least one --dns or --ip' "$T/err" || fail "no names: $(cat "$T/err")"
+expect_err invalid_argument 2 "$ZCA" issue $S --dns a.example --out "$T/z.pem"
+expect_err invalid_argument 2 "$ZCA" issue $S --csr "$T/srv.csr" --new-key "$T/z.key" --dns a.example --out "$T/z.pem"
+expect_err invalid_argument 2 "$ZCA" issue $S --csr "$T/srv.csr" --key-type ec-p384 --dns a.example --out "$T/z.pem"
+expect_err invalid_argument 2 "$ZCA" issue $S --csr "$T/srv.csr" --device-id dev-0001 --dns a.example --out "$T/z.pem"
+expect_err invalid_argument 2 "$ZCA" issue --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/dev.csr" --device-id dev-0001 --dns a.example --out "$T/z.pem"
+expect_err invalid_argument 1 "$ZCA" issue $S --csr "$T/srv.csr" --dns a.example --days 399 --out "$T/z.pem"
+grep -q 'at most 398 days' "$T/err" || fail "399 days: $(cat "$T/err")"
+expect_err invalid_argument 1 "$ZCA" issue $S --csr "$T/srv.csr" --dns '*.example.com' --out "$T/z.pem"
+grep -q 'wildcard' "$T/err" || fail "wildcard: $(cat "$T/err")"
+expect_err invalid_argument 1 "$ZCA" issue $S --csr "$T/srv.csr" --dns 'a"b' --out "$T/z.pem"
+expect_err invalid_argument 1 "$ZCA" issue $S --csr "$T/srv.csr" --ip 127.0.0.1 --ip 127.0.0.1 --out "$T/z.pem"
+grep -q 'given twice' "$T/err" || fail "duplicate: $(cat "$T/err")"
+expect_err invalid_argument 1 "$ZCA" issue $S --csr "$T/srv.csr" --ip fe80::1%lo --out "$T/z.pem"
+expect_err invalid_argument 1 "$ZCA" issue $S --new-key "$T/z.key" --key-type dsa --dns a.example --out "$T/z.pem"
+[ ! -e "$T/z.pem" ] && [ ! -e "$T/z.key" ] || fail "output written after a refusal"
+# Never replaces an existing key.
+cp "$T/srv2.key" "$T/srv2.key.orig"
+expect_err already_exists 1 "$ZCA" issue $S --new-key "$T/srv2.key" --dns a.example --out "$T/z.pem"
+cmp -s "$T/srv2.key" "$T/srv2.key.orig" || fail "server key replaced"
+[ ! -e "$T/z.pem" ] || fail "certificate written although the key was refused"
+pass
 
 # ------------------------------------------------------------ revoke, crl
 "$ZCA" crl --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" --store "sqlite:$T/reg.db" --out "$T/crl1.pem"

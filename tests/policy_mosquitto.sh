@@ -70,10 +70,11 @@ basicConstraints = critical,CA:TRUE
 keyUsage = critical,keyCertSign,cRLSign
 subjectKeyIdentifier = hash
 EOF
-# The device CA and the device certificates come from ztp-ca when it is
-# built (the openssl CLI otherwise); the server certificate, a CN-only
-# certificate and the CRL come from `openssl ca` with the same CA key, so
-# the plugin is also shown to take a CRL from another tool.
+# The device CA, the device certificates and the broker's server
+# certificate come from ztp-ca when it is built (the openssl CLI
+# otherwise); a CN-only certificate and the CRL come from `openssl ca` with
+# the same CA key, so the plugin is also shown to take a CRL from another
+# tool.
 ztpca="$top_builddir/tools/ztp-ca"
 if [ -x "$ztpca" ]; then
 	"$ztpca" init-root --cert devca.pem --key devca.key \
@@ -103,9 +104,15 @@ issue() {
 }
 leaf="keyUsage = critical,digitalSignature
 extendedKeyUsage = clientAuth"
-issue server localhost "keyUsage = critical,digitalSignature" \
-	"extendedKeyUsage = serverAuth" \
-	"subjectAltName = DNS:localhost,IP:127.0.0.1"
+if [ -x "$ztpca" ]; then
+	"$ztpca" issue --profile server --issuer-cert devca.pem \
+		--issuer-key devca.key --new-key server.key --dns localhost \
+		--ip 127.0.0.1 --days 2 --out server.pem > /dev/null
+else
+	issue server localhost "keyUsage = critical,digitalSignature" \
+		"extendedKeyUsage = serverAuth" \
+		"subjectAltName = DNS:localhost,IP:127.0.0.1"
+fi
 # device NAME ID TENANT: an operational certificate naming ID and TENANT
 device() {
 	if [ -x "$ztpca" ]; then

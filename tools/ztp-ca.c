@@ -1,5 +1,6 @@
 /*
- * ztp-ca — create CAs, issue device certificates, revoke, publish CRLs.
+ * ztp-ca — create CAs, issue device and server certificates, revoke,
+ * publish CRLs.
  * A thin front end to <ztp/ca.h>; see ztp-ca(1).
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -33,14 +34,21 @@ static const char usage_text[] =
     "               [--tenant T] [--profile factory|bootstrap|operational]\n"
     "               [--days N|--hours N] [--key-policy SPEC] --out F\n"
     "               [--store URI]\n"
+    "  ztp-ca issue --profile server --issuer-cert F --issuer-key F\n"
+    "               --csr F|--new-key F [--key-type T] --dns NAME|--ip "
+    "ADDR...\n"
+    "               [--days N|--hours N] [--key-policy SPEC] --out F\n"
+    "               [--store URI]\n"
     "  ztp-ca revoke --store URI --serial HEX [--reason R]\n"
     "  ztp-ca crl --issuer-cert F --issuer-key F --store URI --out F\n"
     "             [--hours N]\n"
     "  ztp-ca --help | --version\n"
     "\n"
     "Issuer keys may be encrypted: --pass-file F (first line of F) or\n"
-    "--pass-env VAR. DN: \"/CN=Acme Root/O=Acme\". Key types: ec-p256\n"
-    "(default), ec-p384, ed25519, rsa-3072, rsa-4096. See ztp-ca(1).\n";
+    "--pass-env VAR. DN: \"CN=Acme Root,O=Acme\" (RFC 4514) or\n"
+    "\"/O=Acme/CN=Acme Root\". Key types: ec-p256 (default), ec-p384,\n"
+    "ed25519, rsa-3072, rsa-4096 (and rsa-2048 for --new-key). --dns and\n"
+    "--ip may be repeated. See ztp-ca(1).\n";
 
 enum opt_id {
 	O_CERT = 256,
@@ -63,6 +71,9 @@ enum opt_id {
 	O_PASS_FILE,
 	O_PASS_ENV,
 	O_KEY_POLICY,
+	O_DNS,
+	O_IP,
+	O_NEW_KEY,
 };
 
 static const struct option all_options[] = {
@@ -86,13 +97,19 @@ static const struct option all_options[] = {
     {"pass-file", required_argument, NULL, O_PASS_FILE},
     {"pass-env", required_argument, NULL, O_PASS_ENV},
     {"key-policy", required_argument, NULL, O_KEY_POLICY},
+    {"dns", required_argument, NULL, O_DNS},
+    {"ip", required_argument, NULL, O_IP},
+    {"new-key", required_argument, NULL, O_NEW_KEY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
-/* Every option's value, NULL when absent. */
+/* Every option's value, NULL when absent; the repeatable ones (--dns,
+ * --ip) in the order given. */
 struct args {
-	const char *v[O_KEY_POLICY - O_CERT + 1];
+	const char *v[O_NEW_KEY - O_CERT + 1];
+	const char *dns[ZTP_CA_SERVER_NAMES_MAX], *ip[ZTP_CA_SERVER_NAMES_MAX];
+	size_t n_dns, n_ip;
 };
 
 #define ARG(a, id) ((a)->v[(id)-O_CERT])
@@ -101,7 +118,7 @@ struct args {
 static struct {
 	ztp_ca *ca;
 	ztp_store *store;
-	char *cert, *key, *csr, *serial, *crl;
+	char *cert, *key, *csr, *serial, *crl, *names;
 } R;
 
 static void release(void)
@@ -113,6 +130,7 @@ static void release(void)
 	free(R.csr);
 	ztp_free(R.serial);
 	ztp_free(R.crl);
+	free(R.names);
 	memset(&R, 0, sizeof(R));
 }
 
@@ -156,12 +174,23 @@ static void parse(struct args *a, int argc, char **argv, const int *allowed,
 		if (!ok)
 			tool_usage_error("%s: option --%s does not apply",
 					 argv[0], opt_name(c));
-		if (ARG(a, c) != NULL)
-			tool_usage_error("%s: option --%s given twice", argv[0],
-					 opt_name(c));
 		if (*optarg == '\0')
 			tool_usage_error("%s: option --%s needs a value",
 					 argv[0], opt_name(c));
+		if (c == O_DNS || c == O_IP) {
+			const char **list = c == O_DNS ? a->dns : a->ip;
+			size_t *n = c == O_DNS ? &a->n_dns : &a->n_ip;
+
+			if (*n == ZTP_CA_SERVER_NAMES_MAX)
+				tool_usage_error(
+				    "%s: more than %d --%s", argv[0],
+				    ZTP_CA_SERVER_NAMES_MAX, opt_name(c));
+			list[(*n)++] = optarg;
+			continue;
+		}
+		if (ARG(a, c) != NULL)
+			tool_usage_error("%s: option --%s given twice", argv[0],
+					 opt_name(c));
 		ARG(a, c) = optarg;
 	}
 	if (optind < argc)
@@ -193,17 +222,19 @@ static void write_out(const char *path, const char *data, mode_t mode,
 		tool_die(rc, "%s: %s", path, err);
 }
 
-/* A CA certificate and its key: the key first (0600, never replacing an
- * existing file), then the certificate; a failure removes what was
+/* A certificate and its fresh key: the key first (0600, never replacing
+ * an existing file), then the certificate; a failure removes what was
  * written. */
-static void write_ca_pair(const char *cert_path, const char *cert,
-			  const char *key_path, const char *key)
+static void write_pair(const char *cert_path, const char *cert,
+		       const char *key_path, const char *key)
 {
 	const char *err = NULL;
 	int rc;
 
 	if (strcmp(cert_path, key_path) == 0)
-		tool_usage_error("--cert and --key name the same file");
+		tool_usage_error("the certificate and the key would be the "
+				 "same file, %s",
+				 cert_path);
 	if (access(cert_path, F_OK) == 0)
 		tool_die(ZTP_EEXISTS, "%s: file exists; refusing to replace it",
 			 cert_path);
@@ -260,7 +291,7 @@ static int cmd_init_root(int argc, char **argv)
 	check(ztp_ca_create_root(&R.cert, &R.key, ARG(&a, O_SUBJECT),
 				 ARG(&a, O_KEY_TYPE), days),
 	      "creating the root CA");
-	write_ca_pair(ARG(&a, O_CERT), R.cert, ARG(&a, O_KEY), R.key);
+	write_pair(ARG(&a, O_CERT), R.cert, ARG(&a, O_KEY), R.key);
 	return TOOL_EXIT_OK;
 }
 
@@ -290,8 +321,136 @@ static int cmd_init_sub(int argc, char **argv)
 	check(ztp_ca_create_sub(R.ca, &R.cert, &R.key, ARG(&a, O_SUBJECT),
 				ARG(&a, O_KEY_TYPE), days, pathlen),
 	      "creating the CA");
-	write_ca_pair(ARG(&a, O_CERT), R.cert, ARG(&a, O_KEY), R.key);
+	write_pair(ARG(&a, O_CERT), R.cert, ARG(&a, O_KEY), R.key);
 	return TOOL_EXIT_OK;
+}
+
+/* Append s to the JSON array text at *p as a string, escaped. */
+static char *json_str(char *p, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*p++ = '"';
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20) {
+			memcpy(p, "\\u00", 4);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 0xf];
+			p += 6;
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	return p;
+}
+
+/* The names document of ztp_ca_issue_server(): {"dns":[...],"ip":[...]}.
+ * The library judges the names; this only quotes them. */
+static char *names_json(const struct args *a)
+{
+	size_t i, cap = 32;
+	char *out, *p;
+
+	for (i = 0; i < a->n_dns; i++)
+		cap += 6 * strlen(a->dns[i]) + 3;
+	for (i = 0; i < a->n_ip; i++)
+		cap += 6 * strlen(a->ip[i]) + 3;
+	out = malloc(cap);
+	if (out == NULL)
+		tool_die(ZTP_ENOMEM, "out of memory");
+	p = out;
+	memcpy(p, "{\"dns\":[", 8);
+	p += 8;
+	for (i = 0; i < a->n_dns; i++) {
+		if (i > 0)
+			*p++ = ',';
+		p = json_str(p, a->dns[i]);
+	}
+	memcpy(p, "],\"ip\":[", 8);
+	p += 8;
+	for (i = 0; i < a->n_ip; i++) {
+		if (i > 0)
+			*p++ = ',';
+		p = json_str(p, a->ip[i]);
+	}
+	memcpy(p, "]}", 3);
+	return out;
+}
+
+static int64_t lifetime_of(struct args *a)
+{
+	if (ARG(a, O_DAYS) != NULL && ARG(a, O_HOURS) != NULL)
+		tool_usage_error("--days and --hours exclude each other");
+	if (ARG(a, O_DAYS) != NULL)
+		return tool_parse_ll(ARG(a, O_DAYS), 1, DAYS_MAX, "--days") *
+		       86400;
+	if (ARG(a, O_HOURS) != NULL)
+		return tool_parse_ll(ARG(a, O_HOURS), 1, DAYS_MAX * 24LL,
+				     "--hours") *
+		       3600;
+	return 0;
+}
+
+/* Load the issuer, its key policy and the store (memory: without
+ * --store). */
+static void issue_setup(struct args *a, const char *cmd)
+{
+	load_issuer(a, cmd);
+	if (ARG(a, O_KEY_POLICY) != NULL)
+		check(ztp_ca_set_key_policy(R.ca, ARG(a, O_KEY_POLICY)),
+		      "--key-policy");
+	open_store(ARG(a, O_STORE) ? ARG(a, O_STORE) : "memory:");
+}
+
+static void read_csr(struct args *a, size_t *len)
+{
+	R.csr = tool_read_file(ARG(a, O_CSR), PEM_FILE_MAX, len);
+	if (*len == 0)
+		tool_die(ZTP_EPARSE, "%s: empty file", ARG(a, O_CSR));
+}
+
+/* --profile server: names from --dns and --ip, the key from --csr or made
+ * here (--new-key). */
+static int issue_server(struct args *a, const char *cmd)
+{
+	size_t csr_len = 0;
+	int64_t lifetime = lifetime_of(a);
+
+	if (ARG(a, O_DEVICE_ID) != NULL || ARG(a, O_TENANT) != NULL)
+		tool_usage_error("%s: --device-id and --tenant do not apply to "
+				 "--profile server",
+				 cmd);
+	if ((ARG(a, O_CSR) != NULL) == (ARG(a, O_NEW_KEY) != NULL))
+		tool_usage_error("%s: --profile server takes exactly one of "
+				 "--csr and --new-key",
+				 cmd);
+	if (ARG(a, O_KEY_TYPE) != NULL && ARG(a, O_NEW_KEY) == NULL)
+		tool_usage_error("%s: --key-type applies to --new-key only",
+				 cmd);
+	if (a->n_dns + a->n_ip == 0)
+		tool_usage_error("%s: --profile server needs at least one "
+				 "--dns or --ip",
+				 cmd);
+	R.names = names_json(a);
+	issue_setup(a, cmd);
+	if (ARG(a, O_CSR) != NULL)
+		read_csr(a, &csr_len);
+	check(ztp_ca_issue_server(
+		  R.ca, &R.cert, ARG(a, O_NEW_KEY) ? &R.key : NULL, &R.serial,
+		  NULL, R.csr, csr_len, ARG(a, O_KEY_TYPE), R.names, lifetime),
+	      "issuing");
+	if (R.key != NULL)
+		write_pair(ARG(a, O_OUT), R.cert, ARG(a, O_NEW_KEY), R.key);
+	else
+		write_out(ARG(a, O_OUT), R.cert, 0644, false);
+	printf("%s\n", R.serial);
+	return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
 }
 
 static int cmd_issue(int argc, char **argv)
@@ -299,36 +458,31 @@ static int cmd_issue(int argc, char **argv)
 	static const int allowed[] = {
 	    O_ISSUER_CERT, O_ISSUER_KEY, O_CSR,	       O_DEVICE_ID, O_TENANT,
 	    O_PROFILE,	   O_DAYS,	 O_HOURS,      O_OUT,	    O_STORE,
-	    O_PASS_FILE,   O_PASS_ENV,	 O_KEY_POLICY,
+	    O_PASS_FILE,   O_PASS_ENV,	 O_KEY_POLICY, O_DNS,	    O_IP,
+	    O_NEW_KEY,	   O_KEY_TYPE,
 	};
 	static const char zero_fp[] = "00000000000000000000000000000000"
 				      "00000000000000000000000000000000";
 	struct args a;
 	const char *profile, *device;
 	size_t csr_len = 0;
-	int64_t lifetime = 0;
+	int64_t lifetime;
 
 	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
-	need(&a, O_CSR, argv[0]);
-	device = need(&a, O_DEVICE_ID, argv[0]);
 	need(&a, O_OUT, argv[0]);
 	profile = ARG(&a, O_PROFILE) ? ARG(&a, O_PROFILE)
 				     : ZTP_CA_PROFILE_OPERATIONAL;
-	if (ARG(&a, O_DAYS) != NULL && ARG(&a, O_HOURS) != NULL)
-		tool_usage_error("--days and --hours exclude each other");
-	if (ARG(&a, O_DAYS) != NULL)
-		lifetime =
-		    tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX, "--days") *
-		    86400;
-	if (ARG(&a, O_HOURS) != NULL)
-		lifetime = tool_parse_ll(ARG(&a, O_HOURS), 1, DAYS_MAX * 24LL,
-					 "--hours") *
-			   3600;
-	load_issuer(&a, argv[0]);
-	if (ARG(&a, O_KEY_POLICY) != NULL)
-		check(ztp_ca_set_key_policy(R.ca, ARG(&a, O_KEY_POLICY)),
-		      "--key-policy");
-	open_store(ARG(&a, O_STORE) ? ARG(&a, O_STORE) : "memory:");
+	if (strcmp(profile, ZTP_CA_PROFILE_SERVER) == 0)
+		return issue_server(&a, argv[0]);
+	if (a.n_dns + a.n_ip > 0 || ARG(&a, O_NEW_KEY) != NULL ||
+	    ARG(&a, O_KEY_TYPE) != NULL)
+		tool_usage_error("%s: --dns, --ip, --new-key and --key-type "
+				 "apply to --profile server only",
+				 argv[0]);
+	need(&a, O_CSR, argv[0]);
+	device = need(&a, O_DEVICE_ID, argv[0]);
+	lifetime = lifetime_of(&a);
+	issue_setup(&a, argv[0]);
 	if (ARG(&a, O_STORE) == NULL &&
 	    strcmp(profile, ZTP_CA_PROFILE_FACTORY) != 0) {
 		/* The throwaway registry only has to satisfy the rule that
@@ -339,9 +493,7 @@ static int cmd_issue(int argc, char **argv)
 					   (int64_t)time(NULL)),
 		      "registering the device");
 	}
-	R.csr = tool_read_file(ARG(&a, O_CSR), PEM_FILE_MAX, &csr_len);
-	if (csr_len == 0)
-		tool_die(ZTP_EPARSE, "%s: empty file", ARG(&a, O_CSR));
+	read_csr(&a, &csr_len);
 	check(ztp_ca_issue_ex(R.ca, &R.cert, &R.serial, NULL, R.csr, csr_len,
 			      device, ARG(&a, O_TENANT), profile, lifetime),
 	      "issuing");

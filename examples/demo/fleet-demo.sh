@@ -6,7 +6,7 @@
 #   fleet-demo.sh [--devices N] [--jobs N] [--keep]
 #
 # In a temporary directory: a manufacturer PKI, a device CA and a TLS
-# server certificate; N devices manufactured (factory key and certificate
+# server certificate, all from ztp-ca; N devices manufactured (factory key and certificate
 # from ztp-ca, enrolled with ztp-verify, claim code kept); the Python
 # reference server on 127.0.0.1; every device's `ztp-device run` in
 # parallel; half the fleet claimed by tenant acme, half by globex; a second
@@ -499,7 +499,7 @@ p=$DEMO_T/pki
 {
 	"$ZTP_CA" init-root --cert "$p/maker-root.pem" \
 		--key "$p/maker-root.key" --days 3650 \
-		--subject "/CN=Demo Manufacturing Root/O=Demo Maker" &&
+		--subject "CN=Demo Manufacturing Root,O=Demo Maker" &&
 	"$ZTP_CA" init-sub --issuer-cert "$p/maker-root.pem" \
 		--issuer-key "$p/maker-root.key" --cert "$p/factory-ca.pem" \
 		--key "$p/factory-ca.key" --pathlen 0 \
@@ -509,21 +509,14 @@ p=$DEMO_T/pki
 	"$ZTP_CA" init-root --cert "$p/server-ca.pem" --key "$p/server-ca.key" \
 		--subject "/CN=Demo Server CA/O=Demo Fleet" --days 3650
 } > "$DEMO_T/pki.out" 2>&1 || { cat "$DEMO_T/pki.out"; die "ztp-ca init"; }
-# ztp-ca issues device profiles only (clientAuth): the TLS server
-# certificate for 127.0.0.1 comes from the openssl CLI, under a root made
-# by ztp-ca.
+# The verifier's TLS certificate for 127.0.0.1, from ztp-ca's server
+# profile under the server CA: the deployment's certificates need no other
+# tool (openssl below only checks them, and plays the devices).
 {
-	"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-		-out "$p/server.key" &&
-	"$OPENSSL" req -new -key "$p/server.key" -subj "/CN=ztp demo server" \
-		-out "$p/server.csr" &&
-	printf '%s\n' "basicConstraints=critical,CA:FALSE" \
-		"keyUsage=critical,digitalSignature" \
-		"extendedKeyUsage=serverAuth" \
-		"subjectAltName=IP:127.0.0.1" > "$p/server.ext" &&
-	"$OPENSSL" x509 -req -in "$p/server.csr" -CA "$p/server-ca.pem" \
-		-CAkey "$p/server-ca.key" -CAcreateserial -days 30 \
-		-extfile "$p/server.ext" -out "$p/server.leaf.pem" &&
+	"$ZTP_CA" issue --profile server --issuer-cert "$p/server-ca.pem" \
+		--issuer-key "$p/server-ca.key" --new-key "$p/server.key" \
+		--ip 127.0.0.1 --dns localhost --days 30 \
+		--out "$p/server.leaf.pem" &&
 	cat "$p/server.leaf.pem" "$p/server-ca.pem" > "$p/server.pem"
 } > "$DEMO_T/pki.out" 2>&1 ||
 	{ cat "$DEMO_T/pki.out"; die "server certificate"; }
@@ -546,7 +539,7 @@ cat > "$DEMO_T/verify.json" << JSON
 }
 JSON
 ok "manufacturer root + factory CA, device CA," \
-	"server CA + TLS certificate for 127.0.0.1"
+	"server CA + TLS certificate for 127.0.0.1 (ztp-ca server profile)"
 ok "verifier configuration with a SQLite registry"
 
 # Device IDs, and which tenant claims each: odd numbers acme, even globex.

@@ -8,7 +8,8 @@
 /**
  * @file ca.h
  * @brief Create root, intermediate and issuing CAs; issue device
- * certificates from CSRs under a profile; revoke; produce signed CRLs.
+ * certificates from CSRs under a profile and TLS server certificates for
+ * the deployment's hosts; revoke; produce signed CRLs.
  *
  * A ::ztp_ca handle holds one CA certificate and its private key (loaded
  * with ztp_ca_load() or ztp_ca_load_files()), optionally the chain above it,
@@ -21,31 +22,50 @@
  * when a tenant is given, `urn:ztp:tenant:<tenant>`. Identifiers follow
  * ztp_id_validate().
  *
- * **Distinguished names** of CA certificates are written in the slash form
- * also used by `openssl req -subj`: `/CN=Acme Root/O=Acme/C=DE`. Every
- * component is `TYPE=VALUE` with TYPE one of `CN`, `O`, `OU`, `C`, `ST`, `L`,
- * `DC`, `serialNumber` (case-sensitive); VALUE is 1 to 64 bytes of UTF-8
- * without control characters, where `\` escapes a literal `/` or `\` and no
- * other character; `C` is two uppercase ASCII letters; `CN` appears at most
- * once. Anything else is refused with #ZTP_EINVAL.
+ * **Distinguished names** of CA certificates are written in either of two
+ * forms, told apart by the first character:
+ * - the slash form also used by `openssl req -subj`, most general first,
+ *   in the order of the DER encoding: `/C=DE/O=Acme/CN=Acme Root`. `\`
+ *   escapes a literal `/` or `\` and no other character.
+ * - the RFC 4514 string form that `openssl x509 -nameopt RFC2253` and
+ *   Python's `Name.rfc4514_string()` print (and Go's `pkix.Name.String()`,
+ *   which puts the attributes in an order of its own): most specific
+ *   FIRST, the reverse of the DER order, so `CN=Acme Root,O=Acme,C=DE` is
+ *   the same name, to the byte, as the slash form above. RDNs are
+ *   separated by `,`, the attributes of a multi-valued RDN by `+`
+ *   (`CN=Acme Root+OU=PKI,O=Acme`). In a value, `\` escapes one of
+ *   `\ , + " < > ; = #` and space, or starts a pair of hex digits that
+ *   stands for one byte of the value's UTF-8 (`\C3\A9` is U+00E9);
+ *   `, + " \ < > ;` must be escaped, as must a `#` or space at the start
+ *   of a value and a space at its end. Types are case-insensitive here. Values
+ *   in the `#hex` BER form and numeric attribute types (`2.5.4.3`) are
+ *   refused; there are no spaces around `,`, `+` or `=`.
+ *
+ * In both, every attribute is `TYPE=VALUE` with TYPE one of `CN`, `O`,
+ * `OU`, `C`, `ST`, `L`, `DC`, `serialNumber` (case-sensitive in the slash
+ * form); VALUE is, once unescaped, 1 to 64 bytes of UTF-8 without control
+ * characters; `C` is two uppercase ASCII letters; `CN` appears at most
+ * once, and a type at most once in one RDN. The whole DN is at most 1024
+ * bytes (#ZTP_ETOOBIG). Anything else is refused with #ZTP_EINVAL and a
+ * message naming the problem and its offset.
  *
  * **Key types** are named `ec-p256` (the default), `ec-p384`, `ed25519`,
  * `rsa-3072` and `rsa-4096` for CA keys. The signature algorithm follows the
  * issuer's key: ECDSA with SHA-256 for P-256, ECDSA with SHA-384 for P-384,
  * pure Ed25519, RSA PKCS#1 v1.5 with SHA-256.
  *
- * **Durability.** Every certificate issued by ztp_ca_issue() is recorded in
- * the store (ztp_store_cert_add()) before it is returned; when recording
- * fails nothing is returned. Serial numbers are 135-bit positive random
- * integers; a serial that the store already knows is replaced by a fresh
- * one a bounded number of times.
+ * **Durability.** Every certificate issued by ztp_ca_issue() or
+ * ztp_ca_issue_server() is recorded in the store (ztp_store_cert_add())
+ * before it is returned; when recording fails nothing is returned. Serial
+ * numbers are 135-bit positive random integers; a serial that the store
+ * already knows is replaced by a fresh one a bounded number of times.
  *
  * **Thread safety.** Configure a handle (load, store, key policy, clock)
  * from one thread. Once configured, ztp_ca_issue(), ztp_ca_issue_ex(),
- * ztp_ca_revoke(), ztp_ca_crl(), ztp_ca_create_sub(), ztp_ca_cert_pem() and
- * ztp_ca_chain_pem() may be called from many threads at once: they only
- * read the handle. The configuration calls must not run concurrently with
- * any other call on the same handle.
+ * ztp_ca_issue_server(), ztp_ca_revoke(), ztp_ca_crl(), ztp_ca_create_sub(),
+ * ztp_ca_cert_pem() and ztp_ca_chain_pem() may be called from many threads at
+ * once: they only read the handle. The configuration calls must not run
+ * concurrently with any other call on the same handle.
  */
 
 #include <stddef.h>
@@ -74,10 +94,18 @@ typedef struct ztp_ca ztp_ca;
  * `bootstrap` and `operational` certificates are recorded under their
  * device, which must be registered in the store (#ZTP_ENOTFOUND otherwise).
  *
- * All three produce the same extensions: critical basicConstraints
- * CA:FALSE; critical keyUsage digitalSignature (plus keyEncipherment for RSA
- * keys); extendedKeyUsage clientAuth; subject and authority key
- * identifiers; the subject alternative name described above.
+ * - `server`: a TLS server certificate for the hosts of the deployment
+ *   (the verifier's HTTPS endpoint, a broker), issued by
+ *   ztp_ca_issue_server() only; default lifetime
+ *   #ZTP_CA_SERVER_DAYS_DEFAULT days, at most #ZTP_CA_SERVER_DAYS_MAX.
+ *   Recorded without a device.
+ *
+ * The device profiles produce the same extensions: critical
+ * basicConstraints CA:FALSE; critical keyUsage digitalSignature (plus
+ * keyEncipherment for RSA keys); extendedKeyUsage clientAuth; subject and
+ * authority key identifiers; the subject alternative name described above.
+ * `server` differs only in extendedKeyUsage serverAuth and in its names
+ * (see ztp_ca_issue_server()).
  * @since 0.1.0
  */
 #define ZTP_CA_PROFILE_FACTORY "factory"
@@ -85,8 +113,32 @@ typedef struct ztp_ca ztp_ca;
 #define ZTP_CA_PROFILE_BOOTSTRAP "bootstrap"
 /** @copydoc ZTP_CA_PROFILE_FACTORY */
 #define ZTP_CA_PROFILE_OPERATIONAL "operational"
+/** @copydoc ZTP_CA_PROFILE_FACTORY */
+#define ZTP_CA_PROFILE_SERVER "server"
 /** Profile name under which CA certificates are recorded. @since 0.1.0 */
 #define ZTP_CA_PROFILE_CA "ca"
+
+/**
+ * Longest lifetime of a `server` certificate, in days: 398, the limit the
+ * CA/Browser Forum's Baseline Requirements and the major TLS clients set
+ * for publicly trusted server certificates since 2020, kept here so that a
+ * deployment's own certificates are rotated as often.
+ * @since 0.1.0
+ */
+#define ZTP_CA_SERVER_DAYS_MAX 398
+/**
+ * Default lifetime of a `server` certificate, in days: 90, short enough
+ * that renewal is a routine the deployment automates, long enough to
+ * survive a missed run.
+ * @since 0.1.0
+ */
+#define ZTP_CA_SERVER_DAYS_DEFAULT 90
+/**
+ * Most names (DNS names and IP addresses together) one `server`
+ * certificate carries.
+ * @since 0.1.0
+ */
+#define ZTP_CA_SERVER_NAMES_MAX 32
 
 /**
  * Longest serial number, in hexadecimal digits, that the library produces
@@ -248,10 +300,12 @@ ZTP_EXTERN int ztp_ca_set_clock(ztp_ca *ca, ztp_clock_fn fn, void *ctx);
  * @param[out] cert_pem  PEM certificate, freed with ztp_free()
  * @param[out] key_pem   unencrypted PKCS#8 PEM private key, freed with
  *                       ztp_free() (wipe it first: it is a secret)
- * @param subject_dn     slash-form DN (see the file description)
+ * @param subject_dn     DN in slash or RFC 4514 form (see the file
+ *                       description); borrowed for the call
  * @param key_type       CA key type, or NULL for `ec-p256`
  * @param days           validity in days, 1..36500
- * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EKEYPOLICY (key type not allowed for a
+ * @return #ZTP_OK, #ZTP_EINVAL (also: a malformed DN), #ZTP_ETOOBIG (a DN
+ *         over 1024 bytes), #ZTP_EKEYPOLICY (key type not allowed for a
  *         CA), #ZTP_ENOMEM, #ZTP_ECRYPTO.
  * @par Thread safety: safe.
  * @since 0.1.0
@@ -270,12 +324,13 @@ ZTP_EXTERN int ztp_ca_create_root(char **cert_pem, char **key_pem,
  * @param[out] cert_pem  PEM certificate, freed with ztp_free()
  * @param[out] key_pem   unencrypted PKCS#8 PEM private key, freed with
  *                       ztp_free() (wipe it first)
- * @param subject_dn     slash-form DN
+ * @param subject_dn     DN in slash or RFC 4514 form; borrowed for the call
  * @param key_type       CA key type, or NULL for `ec-p256`
  * @param days           validity in days, 1..36500
  * @param pathlen        0..16, or -1 for no constraint; when the issuer
  *                       has a path length P, pathlen must be 0..P-1
- * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (issuer not loaded),
+ * @return #ZTP_OK, #ZTP_EINVAL (also: a malformed DN), #ZTP_ETOOBIG (a DN
+ *         over 1024 bytes), #ZTP_ESTATE (issuer not loaded),
  *         #ZTP_EPROFILE (the issuer's path length forbids it),
  *         #ZTP_EEXPIRED (issuer outside its validity), #ZTP_EKEYPOLICY,
  *         store errors, #ZTP_ENOMEM, #ZTP_ECRYPTO.
@@ -303,7 +358,8 @@ ZTP_EXTERN int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem,
  * @param device_id        the device the certificate names
  * @param tenant           the tenant it is bound to, or NULL; refused for
  *                         the `factory` profile
- * @param profile          `factory`, `bootstrap` or `operational`
+ * @param profile          `factory`, `bootstrap` or `operational` (`server`
+ *                         is refused: see ztp_ca_issue_server())
  * @param lifetime_seconds 0 for the profile default, else 1..profile maximum
  * @return #ZTP_OK, #ZTP_EINVAL (argument, identifier, profile, lifetime),
  *         #ZTP_ESTATE (not loaded or no store), #ZTP_EPARSE (malformed CSR),
@@ -348,6 +404,71 @@ ZTP_EXTERN int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
 			       size_t csr_len, const char *device_id,
 			       const char *tenant, const char *profile,
 			       int64_t lifetime_seconds);
+
+/**
+ * Issue a TLS server certificate (profile `server`) for the hosts named in
+ * names_json, either for the key of a CSR or for a fresh key made here.
+ *
+ * names_json is a JSON object `{"dns": [...], "ip": [...]}`, either key
+ * optional, with 1 to #ZTP_CA_SERVER_NAMES_MAX names in all, each at most
+ * once:
+ * - a DNS name is a host name of RFC 1123 (labels of 1 to 63 letters,
+ *   digits and hyphens, no hyphen at either end; at most 253 characters;
+ *   no trailing dot; the last label not all digits), compared and written
+ *   in lowercase. Wildcards are refused: a certificate whose key serves
+ *   every host of a domain turns the compromise of one into that of all,
+ *   and a deployment names its few hosts anyway. Internationalised names
+ *   are given in their `xn--` form.
+ * - an IP address is an IPv4 address in dotted decimal or an IPv6 address
+ *   in any RFC 4291 text form, without a zone; the unspecified addresses
+ *   and IPv4-mapped IPv6 addresses are refused.
+ *
+ * The certificate's subject alternative name holds exactly these names,
+ * DNS names first, in the order given. Nothing of the CSR but its public
+ * key is used: its subject and the extensions it requests (SANs, key
+ * usages, basicConstraints) are ignored. The subject is `CN=` the first DNS
+ * name of at most 64 characters, else `CN=` the first IP address (in its
+ * canonical text, RFC 5952 for IPv6); with neither, the subject is empty
+ * and the subject alternative name critical (RFC 5280 4.2.1.6). The
+ * extensions are: critical basicConstraints CA:FALSE; critical keyUsage
+ * digitalSignature (plus keyEncipherment for RSA keys); extendedKeyUsage
+ * serverAuth; subject and authority key identifiers. The key, from the CSR
+ * or fresh, must pass the key policy. The validity is as for
+ * ztp_ca_issue(); the certificate is recorded in the store (profile
+ * `server`, no device) before it is returned.
+ *
+ * @param ca               a loaded handle with a store
+ * @param[out] cert_pem    the PEM certificate, freed with ztp_free()
+ * @param[out] key_pem     without a CSR: the fresh unencrypted PKCS#8 PEM
+ *                         private key, freed with ztp_free() (wipe it
+ *                         first); required then. With a CSR: may be NULL,
+ *                         else set to NULL.
+ * @param[out] serial_hex  lowercase hex, freed with ztp_free(); may be NULL
+ * @param[out] not_after   seconds since the epoch; may be NULL
+ * @param csr_pem,csr_len  one PEM certificate request (csr_len bytes, at
+ *                         most 64 KiB), or NULL (and 0) for a fresh key;
+ *                         borrowed for the call
+ * @param key_type         the fresh key's type, `ec-p256` (for NULL),
+ *                         `ec-p384`, `ed25519`, `rsa-2048`, `rsa-3072` or
+ *                         `rsa-4096`; must be NULL with a CSR
+ * @param names_json       the names, NUL-terminated; borrowed for the call
+ * @param lifetime_seconds 0 for #ZTP_CA_SERVER_DAYS_DEFAULT days, else 1 up
+ *                         to #ZTP_CA_SERVER_DAYS_MAX days
+ * @return #ZTP_OK, #ZTP_EINVAL (argument, name, key type, lifetime),
+ *         #ZTP_EPARSE (names_json is not a JSON object of that shape; a
+ *         malformed CSR), #ZTP_ETOOBIG (too many names; a CSR over 64 KiB),
+ *         #ZTP_ESTATE (not loaded or no store), #ZTP_EBADSIG (CSR
+ *         signature), #ZTP_EKEYPOLICY, #ZTP_EEXPIRED (the CA is outside
+ *         its own validity), #ZTP_EEXISTS (no fresh serial after several
+ *         attempts), #ZTP_ESTORE, #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_issue_server(ztp_ca *ca, char **cert_pem, char **key_pem,
+				   char **serial_hex, int64_t *not_after,
+				   const char *csr_pem, size_t csr_len,
+				   const char *key_type, const char *names_json,
+				   int64_t lifetime_seconds);
 
 /**
  * Revoke a certificate recorded in the store, at the handle's current

@@ -32,11 +32,19 @@ static const struct {
 	 * registry records the factory certificate's fingerprint), so it is
 	 * recorded without a device. */
 	bool record_device;
+	/* The one extended key usage. */
+	int eku;
+	/* Names hosts, not a device: issued by ztp_ca_issue_server() only. */
+	bool server;
 } profiles[] = {
     {ZTP_CA_PROFILE_FACTORY, 30 * 365 * 86400LL, 30 * 365 * 86400LL, false,
+     false, NID_client_auth, false},
+    {ZTP_CA_PROFILE_BOOTSTRAP, 86400, 86400, true, true, NID_client_auth,
      false},
-    {ZTP_CA_PROFILE_BOOTSTRAP, 86400, 86400, true, true},
-    {ZTP_CA_PROFILE_OPERATIONAL, 3650 * 86400LL, 365 * 86400LL, true, true},
+    {ZTP_CA_PROFILE_OPERATIONAL, 3650 * 86400LL, 365 * 86400LL, true, true,
+     NID_client_auth, false},
+    {ZTP_CA_PROFILE_SERVER, ZTP_CA_SERVER_DAYS_MAX * 86400LL,
+     ZTP_CA_SERVER_DAYS_DEFAULT * 86400LL, false, false, NID_server_auth, true},
 };
 
 /* ---------------------------------------------------------- handle */
@@ -330,11 +338,11 @@ cleanup:
 	return rc;
 }
 
-static int add_eku_client_auth(X509 *cert)
+static int add_eku(X509 *cert, int nid)
 {
 	int rc = ZTP_OK;
 	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
-	ASN1_OBJECT *obj = OBJ_nid2obj(NID_client_auth);
+	ASN1_OBJECT *obj = OBJ_nid2obj(nid);
 
 	ZTP_ENSURE(eku != NULL, ZTP_ENOMEM, "ca: out of memory");
 	ZTP_ENSURE(obj != NULL && sk_ASN1_OBJECT_push(eku, obj) > 0, ZTP_ENOMEM,
@@ -375,7 +383,9 @@ cleanup:
 	return rc;
 }
 
-static int add_san(X509 *cert, const char *device_id, const char *tenant)
+/* The device's SAN: its URN and, with a tenant, the tenant's. */
+static int device_san(GENERAL_NAMES **out, const char *device_id,
+		      const char *tenant)
 {
 	int rc = ZTP_OK;
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
@@ -384,7 +394,8 @@ static int add_san(X509 *cert, const char *device_id, const char *tenant)
 	ZTP_CHECK(san_push_uri(gens, ZTP_URN_DEVICE, device_id));
 	if (tenant != NULL)
 		ZTP_CHECK(san_push_uri(gens, ZTP_URN_TENANT, tenant));
-	ZTP_CHECK(add_ext(cert, NID_subject_alt_name, 0, gens));
+	*out = gens;
+	gens = NULL;
 cleanup:
 	GENERAL_NAMES_free(gens);
 	return rc;
@@ -867,16 +878,15 @@ static int find_profile(const char *name)
 	}
 	return ztp__err(ZTP_EINVAL,
 			"ca: unknown profile \"%.32s\" (factory, bootstrap, "
-			"operational)",
+			"operational, server)",
 			name);
 }
 
-static int issue(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
-		 size_t *der_len,
-		 char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
-		 int64_t *not_after_out, X509_REQ *req, EVP_PKEY *req_pub,
-		 const char *device_id, const char *tenant, const char *profile,
-		 int64_t lifetime)
+int ztp__ca_issue_leaf(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
+		       size_t *der_len,
+		       char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
+		       int64_t *not_after_out, X509_REQ *req, EVP_PKEY *req_pub,
+		       const ztp__ca_leaf *leaf, int64_t lifetime)
 {
 	static const int ku_sig[] = {0 /* digitalSignature */};
 	static const int ku_rsa[] = {0 /* digitalSignature */,
@@ -889,26 +899,21 @@ static int issue(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
 	int64_t now, nb, na;
 	int p, attempt, verified, dlen = 0;
 
-	ZTP_ARG(ca != NULL);
-	ZTP_ARG(out_cert != NULL);
 	*out_cert = NULL;
-	ZTP_ARG(req != NULL || req_pub != NULL);
-	ZTP_ARG(device_id != NULL);
-	ZTP_ARG(profile != NULL);
 	ZTP_ENSURE(ca->cert != NULL, ZTP_ESTATE, "ca: not loaded");
 	ZTP_ENSURE(ca->store != NULL, ZTP_ESTATE,
 		   "ca: no store to record the certificate in");
-	ZTP_CHECK(ztp__id_check(device_id, strlen(device_id), "device ID"));
-	if (tenant != NULL)
-		ZTP_CHECK(ztp__id_check(tenant, strlen(tenant), "tenant ID"));
-	ZTP_CHECK(find_profile(profile));
+	ZTP_CHECK(find_profile(leaf->profile));
 	p = rc;
 	rc = ZTP_OK;
-	ZTP_ENSURE(tenant == NULL || profiles[p].tenant_allowed, ZTP_EINVAL,
-		   "ca: the %s profile carries no tenant", profile);
+	/* Every maximum is whole days. */
 	ZTP_ENSURE(lifetime >= 0 && lifetime <= profiles[p].max_lifetime,
-		   ZTP_EINVAL, "ca: lifetime for %s must be 1..%lld seconds",
-		   profile, (long long)profiles[p].max_lifetime);
+		   ZTP_EINVAL,
+		   "ca: lifetime for %s must be at most %lld day%s (%lld "
+		   "seconds)",
+		   leaf->profile, (long long)(profiles[p].max_lifetime / 86400),
+		   profiles[p].max_lifetime == 86400 ? "" : "s",
+		   (long long)profiles[p].max_lifetime);
 	if (lifetime == 0)
 		lifetime = profiles[p].default_lifetime;
 
@@ -933,17 +938,20 @@ static int issue(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
 		na = ca->not_after;
 
 	/* Everything but the serial and the signature is fixed across
-	 * attempts. */
+	 * attempts. Nothing of the request but its key goes in. */
 	cert = X509_new();
 	ZTP_ENSURE(cert != NULL, ZTP_ENOMEM, "ca: out of memory");
 	ZTP_ENSURE_OSSL(X509_set_version(cert, X509_VERSION_3) == 1,
 			ZTP_ECRYPTO, "ca: version");
-	ZTP_ENSURE_OSSL(X509_set_issuer_name(cert, ca->name) == 1 &&
-			    X509_NAME_add_entry_by_NID(
-				X509_get_subject_name(cert), NID_commonName,
-				MBSTRING_UTF8, (const unsigned char *)device_id,
-				-1, -1, 0) == 1,
-			ZTP_ENOMEM, "ca: names");
+	ZTP_ENSURE_OSSL(X509_set_issuer_name(cert, ca->name) == 1, ZTP_ENOMEM,
+			"ca: names");
+	if (leaf->cn != NULL)
+		ZTP_ENSURE_OSSL(
+		    X509_NAME_add_entry_by_NID(X509_get_subject_name(cert),
+					       NID_commonName, MBSTRING_UTF8,
+					       (const unsigned char *)leaf->cn,
+					       -1, -1, 0) == 1,
+		    ZTP_ENOMEM, "ca: names");
 	ZTP_CHECK(set_validity(cert, nb, na));
 	ZTP_CHECK(set_pubkey(cert, req_pub));
 	ZTP_CHECK(add_basic_constraints(cert, false, -1));
@@ -951,9 +959,11 @@ static int issue(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
 		ZTP_CHECK(add_key_usage(cert, ku_rsa, ZTP__ARRAY_LEN(ku_rsa)));
 	else
 		ZTP_CHECK(add_key_usage(cert, ku_sig, ZTP__ARRAY_LEN(ku_sig)));
-	ZTP_CHECK(add_eku_client_auth(cert));
+	ZTP_CHECK(add_eku(cert, profiles[p].eku));
 	ZTP_CHECK(add_key_ids(cert, ca->ski));
-	ZTP_CHECK(add_san(cert, device_id, tenant));
+	/* RFC 5280 4.2.1.6: critical when the subject is empty. */
+	ZTP_CHECK(
+	    add_ext(cert, NID_subject_alt_name, leaf->cn == NULL, leaf->san));
 
 	for (attempt = 0;; attempt++) {
 		ZTP_CHECK(ztp__ca_serial(ca, &serial, serial_hex));
@@ -969,8 +979,7 @@ static int issue(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
 		dlen = i2d_X509(cert, &der);
 		ZTP_ENSURE_OSSL(dlen > 0, ZTP_ECRYPTO, "ca: encoding");
 		rc = record_der(ca, der, (size_t)dlen, serial_hex,
-				profiles[p].record_device ? device_id : NULL,
-				profile, nb, na);
+				leaf->record_device, leaf->profile, nb, na);
 		if (rc != ZTP_EEXISTS || attempt + 1 >= ZTP__CA_SERIAL_ATTEMPTS)
 			break;
 	}
@@ -993,6 +1002,50 @@ cleanup:
 	OPENSSL_free(der);
 	ASN1_INTEGER_free(serial);
 	X509_free(cert);
+	return rc;
+}
+
+/* A device certificate: CN and SAN name the device (and tenant). */
+static int issue(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
+		 size_t *der_len,
+		 char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
+		 int64_t *not_after_out, X509_REQ *req, EVP_PKEY *req_pub,
+		 const char *device_id, const char *tenant, const char *profile,
+		 int64_t lifetime)
+{
+	int rc = ZTP_OK;
+	GENERAL_NAMES *san = NULL;
+	ztp__ca_leaf leaf;
+	int p;
+
+	ZTP_ARG(ca != NULL);
+	ZTP_ARG(out_cert != NULL);
+	*out_cert = NULL;
+	ZTP_ARG(req != NULL || req_pub != NULL);
+	ZTP_ARG(device_id != NULL);
+	ZTP_ARG(profile != NULL);
+	ZTP_CHECK(ztp__id_check(device_id, strlen(device_id), "device ID"));
+	if (tenant != NULL)
+		ZTP_CHECK(ztp__id_check(tenant, strlen(tenant), "tenant ID"));
+	ZTP_CHECK(find_profile(profile));
+	p = rc;
+	rc = ZTP_OK;
+	ZTP_ENSURE(!profiles[p].server, ZTP_EINVAL,
+		   "ca: the %s profile names hosts, not a device: use "
+		   "ztp_ca_issue_server()",
+		   profile);
+	ZTP_ENSURE(tenant == NULL || profiles[p].tenant_allowed, ZTP_EINVAL,
+		   "ca: the %s profile carries no tenant", profile);
+	ZTP_CHECK(device_san(&san, device_id, tenant));
+	leaf.profile = profiles[p].name;
+	leaf.record_device = profiles[p].record_device ? device_id : NULL;
+	leaf.cn = device_id;
+	leaf.san = san;
+	ZTP_CHECK(ztp__ca_issue_leaf(ca, out_cert, der_out, der_len,
+				     serial_hex_out, not_after_out, req,
+				     req_pub, &leaf, lifetime));
+cleanup:
+	GENERAL_NAMES_free(san);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #define ZTP_CA_INTERNAL_H
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <ztp/ca.h>
 
@@ -67,8 +68,19 @@ STACK_OF(X509) * ztp__ca_chain(const ztp_ca *ca);
  * or "" when not loaded. Borrowed for the life of the handle. */
 const char *ztp__ca_key_type(const ztp_ca *ca);
 
-/* Parse a slash-form DN ("/CN=Acme Root/O=Acme"), see <ztp/ca.h>. */
+/* Parse a DN in slash form ("/O=Acme/CN=Acme Root") or RFC 4514 form
+ * ("CN=Acme Root,O=Acme"), see <ztp/ca.h>. */
 int ztp__ca_dn_parse(X509_NAME **out, const char *dn);
+
+/* RFC 5280 ub-common-name. */
+#define ZTP__CA_CN_MAX 64
+
+/* The names document of a server certificate ({"dns": [...], "ip":
+ * [...]}, see ztp_ca_issue_server()) as the SAN (*san, GENERAL_NAMES_free)
+ * and the subject CN to go with it ("" for none: the first DNS name of at
+ * most 64 characters, else the first address). */
+int ztp__ca_server_names(GENERAL_NAMES **san, char cn[ZTP__CA_CN_MAX + 1],
+			 const char *names_json);
 
 /* Test hook: replace the random source of serial numbers (fn fills len
  * bytes and returns 0, or a negative ztp code). NULL restores RAND_bytes.

@@ -51,4 +51,21 @@ int ztp__ca_serial_normalize(char out[ZTP_CA_SERIAL_HEX_MAX + 1],
 /* RFC 5280 key identifier (SHA-1 of the subjectPublicKey bits). */
 int ztp__ca_key_id(ASN1_OCTET_STRING **out, X509_PUBKEY *pub);
 
+/* What one leaf certificate says beyond what every leaf says. */
+typedef struct ztp__ca_leaf {
+	const char *profile;	   /* a profile name */
+	const char *record_device; /* device the record names, or NULL */
+	const char *cn;		   /* the subject's only CN; NULL: empty */
+	GENERAL_NAMES *san;	   /* borrowed, not empty */
+} ztp__ca_leaf;
+
+/* Issue a leaf under leaf->profile (its lifetime bounds, EKU and record),
+ * see ztp__ca_issue_req() for the other arguments. An empty subject makes
+ * the SAN critical (RFC 5280 4.2.1.6). */
+int ztp__ca_issue_leaf(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
+		       size_t *der_len,
+		       char serial_hex_out[ZTP_CA_SERIAL_HEX_MAX + 1],
+		       int64_t *not_after_out, X509_REQ *req, EVP_PKEY *req_pub,
+		       const ztp__ca_leaf *leaf, int64_t lifetime);
+
 #endif /* ZTP_CA_PRIV_H */

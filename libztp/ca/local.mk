@@ -7,7 +7,8 @@ libztp_internal_la_SOURCES += \
 	libztp/ca/ca_priv.h \
 	libztp/ca/ca.c \
 	libztp/ca/crl.c \
-	libztp/ca/dn.c
+	libztp/ca/dn.c \
+	libztp/ca/server.c
 endif
 
 if ENABLE_SERVER

@@ -149,7 +149,7 @@ void ztp__hex_encode(char *out, const uint8_t *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-static int hex_value(unsigned char c)
+int ztp__hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -175,8 +175,8 @@ int ztp__hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *in,
 	ZTP_ENSURE(len / 2 <= cap, ZTP_ETOOBIG,
 		   "hex: %zu bytes do not fit in %zu", len / 2, cap);
 	for (i = 0; i < len; i += 2) {
-		hi = hex_value((unsigned char)in[i]);
-		lo = hex_value((unsigned char)in[i + 1]);
+		hi = ztp__hex_value((unsigned char)in[i]);
+		lo = ztp__hex_value((unsigned char)in[i + 1]);
 		ZTP_ENSURE(hi >= 0 && lo >= 0, ZTP_EPARSE,
 			   "hex: invalid character at offset %zu",
 			   hi < 0 ? i : i + 1);

@@ -94,24 +94,20 @@ e2e_pki() {
 	"$ZTP_CA" init-root --cert "$p/device-ca.pem" --key "$p/device-ca.key" \
 		--subject "/CN=Fleet Device CA/O=Fleet" --days 3650 >/dev/null
 
-	# TLS server certificates. ztp-ca only has device profiles (clientAuth),
-	# so the server certificate is made with the openssl CLI under a root
-	# created by ztp-ca.
+	# TLS server certificates, from ztp-ca's server profile: the
+	# deployment's certificates need no other tool.
 	"$ZTP_CA" init-root --cert "$p/server-ca.pem" --key "$p/server-ca.key" \
-		--subject "/CN=Fleet Server CA/O=Fleet" --days 3650 >/dev/null
+		--subject "CN=Fleet Server CA,O=Fleet" --days 3650 >/dev/null
 	e2e_server_cert "$p/server-ca.pem" "$p/server-ca.key" server \
-		"IP:127.0.0.1"
+		--ip 127.0.0.1 --dns localhost
 	# Same name, but under a CA the devices do not pin.
-	"$OPENSSL" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-		-nodes -keyout "$p/rogue-ca.key" -out "$p/rogue-ca.pem" \
-		-subj "/CN=Rogue CA" -days 30 \
-		-addext "basicConstraints=critical,CA:TRUE" \
-		-addext "keyUsage=critical,keyCertSign" 2>/dev/null
+	"$ZTP_CA" init-root --cert "$p/rogue-ca.pem" --key "$p/rogue-ca.key" \
+		--subject "CN=Rogue CA" --days 30 >/dev/null
 	e2e_server_cert "$p/rogue-ca.pem" "$p/rogue-ca.key" rogue \
-		"IP:127.0.0.1"
+		--ip 127.0.0.1 --dns localhost
 	# Pinned CA, wrong name.
 	e2e_server_cert "$p/server-ca.pem" "$p/server-ca.key" wrongname \
-		"DNS:ztp.example.invalid"
+		--dns ztp.example.invalid
 
 	cat > "$T/verify.json" <<JSON
 {
@@ -125,23 +121,17 @@ e2e_pki() {
 JSON
 }
 
-# e2e_server_cert CA_CERT CA_KEY NAME SAN: $T/pki/NAME.pem (leaf + CA) and
-# NAME.key, a TLS server certificate valid for 30 days.
+# e2e_server_cert CA_CERT CA_KEY NAME NAME_OPTION...: $T/pki/NAME.pem (leaf +
+# CA) and a fresh NAME.key, a TLS server certificate valid for 30 days
+# for the hosts the ztp-ca options (--dns, --ip) name.
 e2e_server_cert() {
 	p=$T/pki
-	"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-		-out "$p/$3.key" 2>/dev/null
-	"$OPENSSL" req -new -key "$p/$3.key" -subj "/CN=ztp server" \
-		-out "$p/$3.csr"
-	printf '%s\n' \
-		"basicConstraints=critical,CA:FALSE" \
-		"keyUsage=critical,digitalSignature" \
-		"extendedKeyUsage=serverAuth" \
-		"subjectAltName=$4" > "$p/$3.ext"
-	"$OPENSSL" x509 -req -in "$p/$3.csr" -CA "$1" -CAkey "$2" \
-		-CAcreateserial -days 30 -extfile "$p/$3.ext" \
-		-out "$p/$3.leaf.pem" 2>/dev/null
-	cat "$p/$3.leaf.pem" "$1" > "$p/$3.pem"
+	ca=$1 cakey=$2 name=$3
+	shift 3
+	"$ZTP_CA" issue --profile server --issuer-cert "$ca" \
+		--issuer-key "$cakey" --new-key "$p/$name.key" "$@" --days 30 \
+		--out "$p/$name.leaf.pem" >/dev/null
+	cat "$p/$name.leaf.pem" "$ca" > "$p/$name.pem"
 }
 
 # e2e_device ID [MANUFACTURER]: a factory key and certificate for ID made
@@ -223,6 +213,12 @@ e2e_start_server() {
 	shift 2
 	out=$T/server-$name-$$.out
 	err=$T/server-$name-$$.err
+	# Empty the logs here, not only in the background child's redirection:
+	# a server of the same name started earlier left its "listening on"
+	# line there, and the loop below could read that old port before the
+	# child has truncated the file.
+	: > "$out"
+	: > "$err"
 	case $kind in
 	python)
 		ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \

@@ -395,6 +395,86 @@ START_TEST(test_alloc_ca_issue_sqlite)
 }
 END_TEST
 
+/* A server certificate, for the CSR's key (c->csr) or a fresh one. */
+static int op_issue_server(void *vctx)
+{
+	ca_ctx *c = vctx;
+	char *pem = NULL, *key = NULL, *serial = NULL;
+	int64_t na = 0;
+	int rc = ztp_ca_issue_server(
+	    c->pki.ca, &pem, c->csr != NULL ? NULL : &key, &serial, &na, c->csr,
+	    c->csr != NULL ? strlen(c->csr) : 0, NULL,
+	    "{\"dns\":[\"verifier.example\"],\"ip\":[\"127.0.0.1\",\"::1\"]}",
+	    0);
+
+	if (rc == ZTP_OK) {
+		ck_assert_ptr_nonnull(pem);
+		ck_assert_ptr_nonnull(serial);
+		ck_assert(c->csr != NULL || key != NULL);
+		ck_assert_int_gt(na, 0);
+	} else {
+		ck_assert_ptr_null(pem);
+		ck_assert_ptr_null(key);
+		ck_assert_ptr_null(serial);
+	}
+	ztp_free(pem);
+	if (key != NULL)
+		ztp__free_secret(key, strlen(key));
+	ztp_free(serial);
+	return rc;
+}
+
+START_TEST(test_alloc_ca_issue_server)
+{
+	static const int codes[] = {ZTP_ECRYPTO,    ZTP_ESTORE,	 ZTP_EPARSE,
+				    ZTP_EKEYPOLICY, ZTP_EBADSIG, ZTP_OK};
+	ca_ctx c = {0};
+	int with_csr;
+
+	for (with_csr = 0; with_csr < 2; with_csr++) {
+		hz_pki_init(&c.pki, "memory:");
+		c.csr = with_csr ? hz_csr("ec-p256", "ignored") : NULL;
+		c.certs = hz_cert_count(c.pki.store);
+		c.late_records = 0;
+		hz_alloc_sweep(with_csr ? "ca_issue_server csr"
+					: "ca_issue_server fresh key",
+			       op_issue_server, check_issue, &c, codes,
+			       SWEEP_BUDGET);
+		ztp_free(c.csr);
+		hz_pki_free(&c.pki);
+	}
+}
+END_TEST
+
+/* An RFC 4514 subject with every kind of escape and a multi-valued RDN. */
+static int op_create_root_rfc4514(void *vctx)
+{
+	char *cert = NULL, *key = NULL;
+	int rc;
+
+	(void)vctx;
+	rc = ztp_ca_create_root(
+	    &cert, &key, "CN=Sweep\\ Root\\2c \\C3\\A9+OU=PKI,O=Acme\\, Inc.,C=DE",
+	    "ec-p256", 10);
+	if (rc != ZTP_OK) {
+		ck_assert_ptr_null(cert);
+		ck_assert_ptr_null(key);
+		return rc;
+	}
+	ztp_free(cert);
+	ztp__free_secret(key, strlen(key));
+	return rc;
+}
+
+START_TEST(test_alloc_ca_create_rfc4514)
+{
+	static const int codes[] = {ZTP_ECRYPTO, ZTP_EINVAL, ZTP_OK};
+
+	hz_alloc_sweep("ca_create_root rfc4514", op_create_root_rfc4514, NULL,
+		       NULL, codes, SWEEP_BUDGET);
+}
+END_TEST
+
 typedef struct root_ctx {
 	int unused;
 } root_ctx;
@@ -595,6 +675,8 @@ void hz_add_alloc_server_tests(Suite *s)
 	tcase_add_test(tc, test_alloc_ca_issue_memory);
 	tcase_add_test(tc, test_alloc_ca_issue_sqlite);
 	tcase_add_test(tc, test_alloc_ca_create_load);
+	tcase_add_test(tc, test_alloc_ca_issue_server);
+	tcase_add_test(tc, test_alloc_ca_create_rfc4514);
 	tcase_add_test(tc, test_alloc_ca_revoke_crl);
 	suite_add_tcase(s, tc);
 

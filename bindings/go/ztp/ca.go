@@ -9,6 +9,7 @@ package ztp
 import "C"
 
 import (
+	"encoding/json"
 	"runtime"
 	"time"
 	"unsafe"
@@ -19,6 +20,7 @@ const (
 	ProfileFactory     = "factory"
 	ProfileBootstrap   = "bootstrap"
 	ProfileOperational = "operational"
+	ProfileServer      = "server"
 )
 
 // KeyPair is a newly created CA: its certificate and private key, PEM.
@@ -32,6 +34,15 @@ type KeyPair struct {
 // Issued is a certificate issued by CA.Issue.
 type Issued struct {
 	CertPEM  string
+	Serial   string // lowercase hex
+	NotAfter time.Time
+}
+
+// ServerIssued is a TLS server certificate issued by CA.IssueServer, with
+// its fresh private key (KeyPEM, "" when it was issued for a CSR).
+type ServerIssued struct {
+	CertPEM  string
+	KeyPEM   string
 	Serial   string // lowercase hex
 	NotAfter time.Time
 }
@@ -244,6 +255,48 @@ func (ca *CA) Issue(csrPEM []byte, deviceID, tenant, profile string, lifetime ti
 		return nil, err
 	}
 	return &Issued{CertPEM: certPEM, Serial: serialHex, NotAfter: time.Unix(int64(notAfter), 0).UTC()}, nil
+}
+
+// IssueServer issues a TLS server certificate (profile "server") naming
+// exactly the DNS names dns and IP addresses ip, nothing from the CSR. With
+// a nil csrPEM a fresh key of keyType ("" means ec-p256) is made and
+// returned; keyType must be "" with a CSR. A zero lifetime means 90 days;
+// at most 398 days.
+func (ca *CA) IssueServer(csrPEM []byte, keyType string, dns, ip []string, lifetime time.Duration) (*ServerIssued, error) {
+	var a cargs
+	defer a.free()
+	if dns == nil {
+		dns = []string{}
+	}
+	if ip == nil {
+		ip = []string{}
+	}
+	doc, err := json.Marshal(map[string][]string{"dns": dns, "ip": ip})
+	if err != nil {
+		return nil, argError("names: %v", err)
+	}
+	names, err := a.add(string(doc), "names", false)
+	if err != nil {
+		return nil, err
+	}
+	kt, err := a.add(keyType, "key_type", true)
+	if err != nil {
+		return nil, err
+	}
+	var cert, key, serial *C.char
+	var notAfter C.int64_t
+	keyOut := &key
+	if csrPEM != nil {
+		keyOut = nil
+	}
+	err = ca.do(func(p *C.ztp_ca) C.int {
+		return C.ztp_ca_issue_server(p, &cert, keyOut, &serial, &notAfter, bytesPtr(csrPEM), C.size_t(len(csrPEM)), kt, names, C.int64_t(lifetime/time.Second))
+	})
+	certPEM, keyPEM, serialHex := takeString(cert), takeSecret(key), takeString(serial)
+	if err != nil {
+		return nil, err
+	}
+	return &ServerIssued{CertPEM: certPEM, KeyPEM: keyPEM, Serial: serialHex, NotAfter: time.Unix(int64(notAfter), 0).UTC()}, nil
 }
 
 // Revoke revokes a recorded certificate with an RFC 5280 reason code.

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -41,12 +42,59 @@ func TestCreateRoot(t *testing.T) {
 	if !strings.Contains(kp.KeyPEM, "PRIVATE KEY") {
 		t.Fatal("no key")
 	}
-	_, err = CreateRoot("CN=no slash", "", 30)
+	// What Go prints (RFC 4514) names the same subject, byte for byte,
+	// for a subject in the order Go prints names in (C, O, CN).
+	slash, err := CreateRoot("/C=DE/O=Example, Inc./CN=Go Root", "", 30)
+	must(t, err)
+	sc := parseCert(t, slash.CertPEM)
+	rfc, err := CreateRoot(sc.Subject.String(), "", 30)
+	must(t, err)
+	if sc.Subject.String() != `CN=Go Root,O=Example\, Inc.,C=DE` ||
+		string(parseCert(t, rfc.CertPEM).RawSubject) != string(sc.RawSubject) {
+		t.Fatalf("RFC 4514 subject %q differs from the slash form", sc.Subject.String())
+	}
+	_, err = CreateRoot("CN=Test Root, O=Example", "", 30)
 	wantCode(t, err, EINVAL)
 	other, err := CreateRoot("/CN=Other", "", 30)
 	must(t, err)
 	_, err = LoadCA(kp.CertPEM, other.KeyPEM, "", "")
 	wantCode(t, err, EMISMATCH)
+}
+
+func TestIssueServer(t *testing.T) {
+	ca, s := testCA(t)
+	srv, err := ca.IssueServer(nil, "", []string{"Verifier.Example"}, []string{"127.0.0.1", "::1"}, 0)
+	must(t, err)
+	c := parseCert(t, srv.CertPEM)
+	if len(c.DNSNames) != 1 || c.DNSNames[0] != "verifier.example" || len(c.IPAddresses) != 2 ||
+		!c.IPAddresses[1].Equal(net.IPv6loopback) || c.IsCA ||
+		len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageServerAuth {
+		t.Fatalf("server certificate %v %v %v", c.DNSNames, c.IPAddresses, c.ExtKeyUsage)
+	}
+	if err := c.VerifyHostname("verifier.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VerifyHostname("127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if c.VerifyHostname("other.example") == nil {
+		t.Fatal("other.example accepted")
+	}
+	if !strings.Contains(srv.KeyPEM, "PRIVATE KEY") || srv.Serial == "" {
+		t.Fatal("no key or serial")
+	}
+	if _, err := ca.IssueServer(nil, "", []string{"*.example.com"}, nil, 0); err == nil {
+		t.Fatal("wildcard accepted")
+	} else {
+		wantCode(t, err, EINVAL)
+	}
+	_, err = ca.IssueServer(nil, "", nil, nil, 0)
+	wantCode(t, err, EINVAL)
+	_, err = ca.IssueServer(nil, "", []string{"a.example"}, nil, 399*24*time.Hour)
+	wantCode(t, err, EINVAL)
+	if n, err := s.CertCount(); err != nil || n != 1 {
+		t.Fatalf("%d certificates recorded (%v), want 1", n, err)
+	}
 }
 
 func TestLoadCAFiles(t *testing.T) {

@@ -45,10 +45,24 @@ def test_create_root(root, openssl):
     assert "CA:TRUE" in text
 
 
+def test_create_root_rfc4514(root, openssl):
+    # What openssl prints with -nameopt RFC2253 names the same subject.
+    def subject(pem, opts):
+        return openssl.run("x509", "-noout", "-subject", "-nameopt", opts,
+                           data=pem.encode()).decode().strip()
+    rfc = subject(root.cert_pem, "RFC2253")
+    # Most specific first: the reverse of the slash form's order.
+    assert rfc == "subject=C=DE,O=Example,CN=Test Root"
+    again = ztp.create_root(rfc[len("subject="):], days=30)
+    assert subject(again.cert_pem, "RFC2253,dump_all,dump_der") == \
+        subject(root.cert_pem, "RFC2253,dump_all,dump_der")
+
+
 def test_create_root_refuses_bad_dn():
-    with pytest.raises(ztp.ZtpError) as e:
-        ztp.create_root("CN=no slash")
-    assert e.value.code == ztp.Status.EINVAL
+    for dn in ("CN=Test Root, O=Example", "CN=#4142", "no-equals"):
+        with pytest.raises(ztp.ZtpError) as e:
+            ztp.create_root(dn)
+        assert e.value.code == ztp.Status.EINVAL
     with pytest.raises(ztp.ZtpError) as e:
         ztp.create_root("/CN=x", key_type="dsa")
     assert e.value.code in (ztp.Status.EINVAL, ztp.Status.EKEYPOLICY)
@@ -120,6 +134,34 @@ def test_issue_refuses(ca, openssl):
         ca.issue(csr, "dev-1")
     assert e.value.code == ztp.Status.EKEYPOLICY
     assert ca.store.cert_count() == 0
+
+
+def test_issue_server(ca, openssl):
+    # A fresh key, the names given and nothing else.
+    srv = ca.issue_server(dns=["Verifier.Example"], ip=["127.0.0.1", "::1"])
+    assert isinstance(srv, ztp.ServerIssued)
+    assert "PRIVATE KEY" in srv.key_pem
+    text = openssl.x509_text(srv.cert_pem)
+    assert "DNS:verifier.example, IP Address:127.0.0.1, " \
+        "IP Address:0:0:0:0:0:0:0:1" in text
+    assert "TLS Web Server Authentication" in text
+    assert "Client" not in text
+    rec = ca.store.cert_get(srv.serial)
+    assert rec["profile"] == ztp.ca.SERVER and rec["device_id"] is None
+    assert rec["not_after"] == srv.not_after
+    # For a CSR's key: the CSR's own name is ignored, no key comes back.
+    srv = ca.issue_server(dns=["broker.example"],
+                          csr_pem=openssl.csr(openssl.key(), cn="evil"),
+                          lifetime=398 * 86400)
+    assert srv.key_pem is None
+    assert "evil" not in openssl.x509_text(srv.cert_pem)
+    for kwargs in ({"dns": ["*.example.com"]}, {}, {"ip": ["fe80::1%lo"]},
+                   {"dns": ["a.example"], "lifetime": 399 * 86400},
+                   {"dns": ["a.example"], "key_type": "dsa"}):
+        with pytest.raises(ztp.ZtpError) as e:
+            ca.issue_server(**kwargs)
+        assert e.value.code == ztp.Status.EINVAL, kwargs
+    assert ca.store.cert_count() == 2
 
 
 def test_issue_refuses_weak_rsa(ca, openssl):

@@ -15,8 +15,8 @@ from .errors import Status, ZtpError
 from .core import init, version, version_num, strerror, status_name, \
     validate_id, is_valid_id
 from .store import Store
-from .ca import CA, Issued, KeyPair, create_root, reason_from_name, \
-    reason_name
+from .ca import CA, Issued, KeyPair, ServerIssued, create_root, \
+    reason_from_name, reason_name
 from .verifier import Verifier, Response, error_codes
 from .device import Device
 from .policy import Policy, namespace, default_document, action_parse
@@ -24,7 +24,7 @@ from .policy import Policy, namespace, default_document, action_parse
 __all__ = [
     "Status", "ZtpError", "init", "version", "version_num", "strerror",
     "status_name", "validate_id", "is_valid_id", "Store", "CA", "Issued",
-    "KeyPair", "create_root", "reason_from_name", "reason_name", "Verifier",
+    "KeyPair", "ServerIssued", "create_root", "reason_from_name", "reason_name", "Verifier",
     "Response", "error_codes", "Device", "Policy", "namespace",
     "default_document", "action_parse",
 ]

@@ -3,6 +3,7 @@
 
 import collections
 import ctypes
+import json
 
 from ._clock import FixedClock
 from ._native import Handle, c_int, c_int64, c_void_p, lib, check, to_c, \
@@ -11,9 +12,15 @@ from ._native import Handle, c_int, c_int64, c_void_p, lib, check, to_c, \
 FACTORY = "factory"
 BOOTSTRAP = "bootstrap"
 OPERATIONAL = "operational"
+SERVER = "server"
 
 #: A certificate issued by :meth:`CA.issue`.
 Issued = collections.namedtuple("Issued", "cert_pem serial not_after")
+
+#: A server certificate issued by :meth:`CA.issue_server`; key_pem is the
+#: fresh (secret) private key, or None when it was issued for a CSR.
+ServerIssued = collections.namedtuple("ServerIssued",
+                                      "cert_pem key_pem serial not_after")
 
 #: A newly created CA: its certificate and (secret) private key, both PEM.
 KeyPair = collections.namedtuple("KeyPair", "cert_pem key_pem")
@@ -177,6 +184,33 @@ class CA(Handle):
             cert_pem = take_str(cert)
             serial_hex = take_str(serial)
         return Issued(cert_pem, serial_hex, not_after.value)
+
+    def issue_server(self, dns=(), ip=(), csr_pem=None, key_type=None,
+                     lifetime=0):
+        """Issue a TLS server certificate (profile ``server``) naming the
+        DNS names ``dns`` and IP addresses ``ip`` and nothing from the
+        CSR; returns a :data:`ServerIssued`.
+
+        Without ``csr_pem`` a fresh key of ``key_type`` (None: ec-p256) is
+        made and returned. lifetime: seconds, 0 for 90 days, at most 398
+        days.
+        """
+        names = json.dumps({"dns": list(dns), "ip": list(ip)}).encode()
+        csr = to_c(csr_pem, "csr_pem", True)
+        cert, key, serial = c_void_p(), c_void_p(), c_void_p()
+        not_after = c_int64()
+        try:
+            self._call("ztp_ca_issue_server", ctypes.byref(cert),
+                       None if csr is not None else ctypes.byref(key),
+                       ctypes.byref(serial), ctypes.byref(not_after), csr,
+                       len(csr) if csr is not None else 0,
+                       to_c(key_type, "key_type", True), names,
+                       int(lifetime))
+        finally:
+            cert_pem = take_str(cert)
+            key_pem = take_str(key, secret=True)
+            serial_hex = take_str(serial)
+        return ServerIssued(cert_pem, key_pem, serial_hex, not_after.value)
 
     def revoke(self, serial, reason=0):
         """Revoke a recorded certificate (reason: code or RFC 5280 name)."""
