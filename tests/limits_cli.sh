@@ -22,14 +22,7 @@ done
 e2e_pki
 # verify.json of lib.sh raises the limits for the provisioning tests;
 # these are the defaults.
-cat > "$T/limits.json" <<JSON
-{
-  "trust_anchors": "pki/acme-root.pem",
-  "issuers": "pki/acme-factory.pem",
-  "device_ca": {"cert": "pki/device-ca.pem", "key": "pki/device-ca.key"},
-  "store": "sqlite:registry.db"
-}
-JSON
+e2e_verify_config "$T/limits.json"
 V="$ZTP_VERIFY --config $T/limits.json"
 
 e2e_device box-1

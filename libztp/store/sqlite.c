@@ -594,6 +594,22 @@ cleanup:
 	return rc;
 }
 
+/* Run statement id, an UPDATE of device_id's row, in a write transaction
+ * of its own. */
+static int sq_update_device(sq *s, int id, const char *what,
+			    const sq_arg *args, size_t n, const char *device_id)
+{
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_write(s, id, what, args, n));
+	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
+		   "store: no device %s", device_id);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
 static int sq_device_set_info(void *ctx, const char *device_id,
 			      const char *info_json, int64_t now)
 {
@@ -602,17 +618,9 @@ static int sq_device_set_info(void *ctx, const char *device_id,
 	    arg_text(info_json),
 	    arg_int(now),
 	};
-	sq *s = ctx;
-	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_write(s, ST_DEV_SET_INFO, "device_set_info", args,
-			   ZTP__ARRAY_LEN(args)));
-	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
-		   "store: no device %s", device_id);
-	ZTP_CHECK(sq_commit(s));
-cleanup:
-	sq_finish(s);
-	return rc;
+	return sq_update_device(ctx, ST_DEV_SET_INFO, "device_set_info", args,
+				ZTP__ARRAY_LEN(args), device_id);
 }
 
 static int sq_claim_set(void *ctx, const char *device_id, const uint8_t *hash,
@@ -702,17 +710,9 @@ static int sq_device_set_factory_key(void *ctx, const char *device_id,
 	    arg_text(device_id),
 	    arg_blob(spki, len),
 	};
-	sq *s = ctx;
-	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_write(s, ST_DEV_SET_FKEY, "device_set_factory_key", args,
-			   ZTP__ARRAY_LEN(args)));
-	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
-		   "store: no device %s", device_id);
-	ZTP_CHECK(sq_commit(s));
-cleanup:
-	sq_finish(s);
-	return rc;
+	return sq_update_device(ctx, ST_DEV_SET_FKEY, "device_set_factory_key",
+				args, ZTP__ARRAY_LEN(args), device_id);
 }
 
 /* The bucket step of limit_take and claim_attempt inside an open write

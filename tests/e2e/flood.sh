@@ -12,15 +12,7 @@
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY"
 e2e_need_python
 e2e_pki
-cat > "$T/verify.json" <<JSON
-{
-  "trust_anchors": "pki/acme-root.pem",
-  "issuers": "pki/acme-factory.pem",
-  "device_ca": {"cert": "pki/device-ca.pem", "key": "pki/device-ca.key"},
-  "store": "sqlite:registry.db",
-  "rate_limits": {"global": {"rate": 100, "burst": 150}}
-}
-JSON
+e2e_verify_config "$T/verify.json" '{"global": {"rate": 100, "burst": 150}}'
 # A registry with its schema in place before the server starts.
 e2e_device box-1
 e2e_enroll box-1

@@ -55,6 +55,28 @@ static void on_event(const char *json, void *ctx)
 	pthread_mutex_unlock(&event_lock);
 }
 
+/* A verifier with the test PKI's anchors and issuers, the device CA, the
+ * test clock and no global limit, on store st (the fixture's, or another
+ * one standing for a second instance). */
+static ztp_verifier *verifier_on(ztp_store *st)
+{
+	ztp_verifier *w = NULL;
+
+	ck_assert_rc(ztp_verifier_new(&w), ZTP_OK);
+	ck_assert_rc(
+	    ztp_verifier_set_trust_anchors(w, root_pem, strlen(root_pem)),
+	    ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_issuers(w, iss_pem, strlen(iss_pem)),
+		     ZTP_OK);
+	/* The device CA records into the fixture's store: a verifier on
+	 * another store issues nothing through it. */
+	ck_assert_rc(ztp_verifier_set_ca(w, dca), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_store(w, st), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_clock(w, ztp_clock_fixed, &clk), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_rate_limit(w, "global", 0, 0), ZTP_OK);
+	return w;
+}
+
 static void setup(void)
 {
 	char *cpem = NULL, *kpem = NULL, *code = NULL;
@@ -91,17 +113,8 @@ static void setup(void)
 	ztp__free_secret(kpem, strlen(kpem));
 	ztp_free(cpem);
 
-	ck_assert_rc(ztp_verifier_new(&v), ZTP_OK);
-	ck_assert_rc(
-	    ztp_verifier_set_trust_anchors(v, root_pem, strlen(root_pem)),
-	    ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_issuers(v, iss_pem, strlen(iss_pem)),
-		     ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_ca(v, dca), ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_store(v, store), ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_clock(v, ztp_clock_fixed, &clk), ZTP_OK);
+	v = verifier_on(store);
 	ck_assert_rc(ztp_verifier_set_rate_limit(v, "device", 0, 0), ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_rate_limit(v, "global", 0, 0), ZTP_OK);
 	ck_assert_rc(ztp_verifier_set_event_callback(v, on_event, NULL),
 		     ZTP_OK);
 	ck_assert_rc(ztp_verifier_enroll(v, &dev1_code, DEV, factory_pem,
@@ -1481,19 +1494,25 @@ END_TEST
 /* ------------------------------------------------------------------ claim,
  * reset, revoke */
 
-static char *enroll_dev3(void)
+/* Enroll "dev-3" through w; its claim code. */
+static char *enroll_dev3_on(ztp_verifier *w)
 {
 	EVP_PKEY *k = vpki_key("ec-p256");
 	X509 *c = vpki_leaf("dev-3", k, issuing, ikey, T0 - DAY, T0 + DAY);
 	char *pem = vpki_pem(c), *code = NULL;
 
-	ck_assert_rc(ztp_verifier_enroll(v, &code, "dev-3", pem, strlen(pem),
+	ck_assert_rc(ztp_verifier_enroll(w, &code, "dev-3", pem, strlen(pem),
 					 NULL, NULL),
 		     ZTP_OK);
 	free(pem);
 	X509_free(c);
 	EVP_PKEY_free(k);
 	return code;
+}
+
+static char *enroll_dev3(void)
+{
+	return enroll_dev3_on(v);
 }
 
 START_TEST(claim)
@@ -2255,26 +2274,6 @@ END_TEST
  * handle stands for a process or an instance): claim attempts per device,
  * and the per-device bucket of challenge and bootstrap. */
 
-/* A second verifier configured like the fixture's, on store st. */
-static ztp_verifier *verifier_on(ztp_store *st)
-{
-	ztp_verifier *w = NULL;
-
-	ck_assert_rc(ztp_verifier_new(&w), ZTP_OK);
-	ck_assert_rc(
-	    ztp_verifier_set_trust_anchors(w, root_pem, strlen(root_pem)),
-	    ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_issuers(w, iss_pem, strlen(iss_pem)),
-		     ZTP_OK);
-	/* The device CA records into the fixture's store: nothing here is
-	 * issued through w. */
-	ck_assert_rc(ztp_verifier_set_ca(w, dca), ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_store(w, st), ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_clock(w, ztp_clock_fixed, &clk), ZTP_OK);
-	ck_assert_rc(ztp_verifier_set_rate_limit(w, "global", 0, 0), ZTP_OK);
-	return w;
-}
-
 static int wcall(ztp_verifier *w, const char *ep, const char *body)
 {
 	char *out = NULL;
@@ -2293,13 +2292,8 @@ static void limits_across(ztp_verifier *a, ztp_verifier *b, ztp_store *sa)
 {
 	const char wrong[] = "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA";
 	const char *chal = "{\"device_id\":\"dev-3\"}";
-	EVP_PKEY *k = vpki_key("ec-p256");
-	X509 *c = vpki_leaf("dev-3", k, issuing, ikey, T0 - DAY, T0 + DAY);
-	char *pem = vpki_pem(c), *code = NULL, *json = NULL;
+	char *code = enroll_dev3_on(a), *json = NULL;
 
-	ck_assert_rc(ztp_verifier_enroll(a, &code, "dev-3", pem, strlen(pem),
-					 NULL, NULL),
-		     ZTP_OK);
 	/* 5 attempts, then one a minute: counted over both handles. */
 	for (int i = 0; i < 5; i++)
 		ck_assert_rc(ztp_verifier_claim(i % 2 ? b : a, "dev-3", wrong,
@@ -2340,9 +2334,6 @@ static void limits_across(ztp_verifier *a, ztp_verifier *b, ztp_store *sa)
 	ck_assert_int_eq(wcall(b, "challenge", chal), 200);
 	ck_assert_int_eq(wcall(a, "challenge", chal), 429);
 	ztp__free_secret(code, strlen(code));
-	free(pem);
-	X509_free(c);
-	EVP_PKEY_free(k);
 }
 
 START_TEST(limits_shared_memory)
