@@ -23,8 +23,9 @@ static double refill(const ztp__bucket *b, double rate, double burst,
 {
 	double t = b->tokens;
 
+	/* In doubles: a stored time is not trusted not to overflow. */
 	if (now > b->last)
-		t += (double)(now - b->last) * rate;
+		t += ((double)now - (double)b->last) * rate;
 	return t > burst ? burst : t;
 }
 
@@ -54,11 +55,11 @@ int ztp__bucket_take(ztp__bucket *b, bool fresh, double rate, double burst,
 
 int64_t ztp__bucket_full_at(const ztp__bucket *b, double rate, double burst)
 {
-	double s = ceil((burst - b->tokens) / rate);
+	double s = ceil((burst - b->tokens) / rate), at;
 
-	if (s <= 0)
+	if (!(s > 0))
 		return b->last;
-	if (s >= (double)(INT64_MAX - b->last))
-		return INT64_MAX;
-	return b->last + (int64_t)s;
+	/* Seconds past 2^53 need no precision, only no overflow. */
+	at = (double)b->last + s;
+	return at >= 9.0e18 ? INT64_MAX : (int64_t)at;
 }

@@ -2040,6 +2040,21 @@ START_TEST(test_sqlite_limits)
 					    " WHERE key = 'd1'"),
 			 0);
 	ck_assert_int_eq(raw_count(db_path, "SELECT count(*) FROM limits"), 2);
+	/* rows changed behind the library's back, at the extremes: no
+	 * overflow, and a bucket that cannot refill stays shut */
+	raw_exec(db_path,
+		 "INSERT INTO limits VALUES('device', 'x1', -1e308,"
+		 " -9223372036854775808, 9223372036854775807);"
+		 "INSERT INTO limits VALUES('device', 'x2', 1e308,"
+		 " 9223372036854775807, 9223372036854775807)",
+		 SQLITE_OK);
+	ck_assert_rc(
+	    ztp_store_limit_take(a, "device", "x1", 0.2, 10, T0 + 50, &retry),
+	    ZTP_ERATELIMIT);
+	ck_assert_int_eq(retry, 86400);
+	ck_assert_rc(
+	    ztp_store_limit_take(a, "device", "x2", 0.2, 10, T0 + 50, &retry),
+	    ZTP_OK);
 	ztp_store_free(a);
 	ztp_store_free(b);
 }
