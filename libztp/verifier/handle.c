@@ -5,13 +5,15 @@
  *
  * Order of the bootstrap checks (cheap before expensive, and nothing that
  * changes state before every check has passed):
- *   size cap → strict JSON → device ID → rate limits → challenge token
+ *   global rate limit → size cap → strict JSON → device ID → the
+ *   device's rate limit (in the store) → challenge token
  *   (HMAC, device binding, lifetime) → factory certificate, peer
  *   certificate → chain and device profile → registry record (exists, not
  *   blocked, fingerprint, factory cert not revoked) → CSR (parse,
  *   self-signature, key policy, not the factory key) → transcript
  *   signature → consume the challenge (single use, atomic in the store) →
- *   issue (recorded in the store before it is returned) → device state.
+ *   issue (recorded in the store before it is returned) → device state
+ *   → the factory key, when the registry does not hold it yet.
  * A rejected request changes nothing but the rate-limit buckets, the
  * counters and the event log. The challenge is consumed only once every
  * check has passed, so a request that fails a check does not burn the
