@@ -1458,6 +1458,51 @@ START_TEST(test_alloc_failures)
 		ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM, "rc %d", rc);
 	}
 	ck_assert_uint_eq(v, 1);
+	/* a failed take spends nothing: with a burst of one, the take that
+	 * succeeds is the only one */
+	rc = ZTP_ENOMEM;
+	for (n = 1; rc == ZTP_ENOMEM; n++) {
+		int64_t retry;
+
+		ztp__alloc_fail_at(n);
+		rc = ztp_store_limit_take(s, "device", "d1", 0.001, 1, T0,
+					  &retry);
+		ztp__alloc_fail_at(0);
+		ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM, "rc %d", rc);
+	}
+	{
+		const uint8_t h[32] = {7};
+		int64_t retry;
+
+		ck_assert_rc(ztp_store_limit_take(s, "device", "d1", 0.001, 1,
+						  T0, &retry),
+			     ZTP_ERATELIMIT);
+		ck_assert_rc(ztp_store_claim_set(s, "d2", h, sizeof(h)),
+			     ZTP_OK);
+		/* Only the fallback of a backend without claim_attempt can
+		 * lose a token to a failure (documented): a burst to spare
+		 * there. */
+		rc = ZTP_ENOMEM;
+		for (n = 1; rc == ZTP_ENOMEM; n++) {
+			ztp__alloc_fail_at(n);
+			rc = ztp_store_claim_attempt(
+			    s, "d2", h, sizeof(h), "acme", 0.001,
+			    _i == B_WRAPPED ? 1000 : 1, T0, &retry);
+			ztp__alloc_fail_at(0);
+			ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM, "rc %d",
+				      rc);
+		}
+		expect_state(s, "d2", ZTP_STATE_ACTIVE, "acme");
+		rc = ZTP_ENOMEM;
+		for (n = 1; rc == ZTP_ENOMEM && _i != B_WRAPPED; n++) {
+			ztp__alloc_fail_at(n);
+			rc = ztp_store_device_set_factory_key(s, "d2", h,
+							      sizeof(h));
+			ztp__alloc_fail_at(0);
+			ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM, "rc %d",
+				      rc);
+		}
+	}
 	ztp_store_free(s);
 }
 END_TEST
