@@ -94,11 +94,22 @@ static void admin_event(ztp_verifier *v, const char *type, int rc,
 			const char *device_id, const char *tenant)
 {
 	json_object *ev = json_object_new_object();
+	int64_t now = ztp__now(&v->clock);
+	uint64_t suppressed = 0;
+	bool durable = rc != ZTP_ERATELIMIT;
 	char ts[32];
 
 	if (ev == NULL)
 		return;
-	ztp__time_rfc3339(ts, ztp__now(&v->clock));
+	/* Claims take codes from people and portals: their refusals share
+	 * the budget of durable refusal events (per status code), as the
+	 * endpoints' do (PROTOCOL.md §7). Resets and revocations are the
+	 * operator's own. */
+	if (durable && rc < 0 && rc >= ZTP_STATUS_MIN &&
+	    strcmp(type, "claim") == 0)
+		durable = ztp__refusal_durable(v, &v->claim_refusals[-rc], now,
+					       &suppressed);
+	ztp__time_rfc3339(ts, now);
 	if (ztp__json_add_str(ev, "type", type) == ZTP_OK &&
 	    ztp__json_add_str(ev, "result",
 			      rc == ZTP_OK ? "accepted" : "rejected") ==
@@ -108,8 +119,11 @@ static void admin_event(ztp_verifier *v, const char *type, int rc,
 	    ztp__json_add_str(ev, "device_id", device_id) == ZTP_OK &&
 	    (tenant == NULL ||
 	     ztp__json_add_str(ev, "tenant", tenant) == ZTP_OK) &&
+	    (suppressed == 0 ||
+	     ztp__json_add_int(ev, "suppressed", (int64_t)suppressed) ==
+		 ZTP_OK) &&
 	    ztp__json_add_str(ev, "time", ts) == ZTP_OK)
-		ztp__verifier_log(v, ev, rc != ZTP_ERATELIMIT);
+		ztp__verifier_log(v, ev, durable);
 	json_object_put(ev);
 }
 

@@ -116,27 +116,13 @@ static int event_endpoint(const char *type)
 	return -1;
 }
 
-/* Whether a refusal's event goes into the durable log, and how many of
- * its kind were left out since the last one that did (*suppressed).
- * Accepted requests are bounded by issuance; refusals by this budget, so
- * that junk cannot grow the log faster than ZTP__REFUSAL_BURST events per
- * endpoint and code, then one per ZTP__REFUSAL_INTERVAL. */
-static bool refusal_durable(ztp_verifier *v, const char *type, int wire,
-			    int64_t now, uint64_t *suppressed)
+bool ztp__refusal_durable(ztp_verifier *v, ztp__refusals *r, int64_t now,
+			  uint64_t *suppressed)
 {
-	struct ztp__refusals *r;
 	int64_t retry;
-	int ep = event_endpoint(type);
 	bool durable;
 
-	*suppressed = 0;
-	/* Refusals by the rate limiter are what a flood produces. */
-	if (wire == ZTP__W_RATE_LIMITED)
-		return false;
-	if (ep < 0 || wire < 0 || wire >= ZTP__W_COUNT)
-		return true;
 	pthread_mutex_lock(&v->stats_lock);
-	r = &v->refusals[ep][wire];
 	durable = ztp__bucket_take(&r->b, !r->used,
 				   1.0 / ZTP__REFUSAL_INTERVAL,
 				   ZTP__REFUSAL_BURST, now, &retry) == ZTP_OK;
@@ -145,11 +131,31 @@ static bool refusal_durable(ztp_verifier *v, const char *type, int wire,
 		*suppressed = r->suppressed;
 		r->suppressed = 0;
 	} else {
+		*suppressed = 0;
 		r->suppressed++;
 		v->n_suppressed++;
 	}
 	pthread_mutex_unlock(&v->stats_lock);
 	return durable;
+}
+
+/* Whether a request's refusal event goes into the durable log (see
+ * ztp__refusal_durable()). Accepted requests are bounded by issuance;
+ * refusals by the budget of their endpoint and code, so that junk cannot
+ * grow the log faster than that whatever the request rate. */
+static bool refusal_durable(ztp_verifier *v, const char *type, int wire,
+			    int64_t now, uint64_t *suppressed)
+{
+	int ep = event_endpoint(type);
+
+	*suppressed = 0;
+	/* Refusals by the rate limiter are what a flood produces. */
+	if (wire == ZTP__W_RATE_LIMITED)
+		return false;
+	if (ep < 0 || wire < 0 || wire >= ZTP__W_COUNT)
+		return true;
+	return ztp__refusal_durable(v, &v->refusals[ep][wire], now,
+				    suppressed);
 }
 
 static void emit(ztp_verifier *v, const char *type, const ztp__vdec *d,

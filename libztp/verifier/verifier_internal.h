@@ -119,6 +119,14 @@ void ztp__csr_tmpl_free(ztp__csr_tmpl *t);
 
 /* ---------------------------------------------------------------- handle */
 
+/* The budget of durable refusal events of one kind, and the refusals of
+ * that kind not written since the last one that was. */
+typedef struct ztp__refusals {
+	ztp__bucket b;
+	bool used;
+	uint64_t suppressed;
+} ztp__refusals;
+
 /* Endpoints whose requests produce events: bootstrap, register,
  * credentials, rotate, assignment. */
 #define ZTP__EVT_ENDPOINTS 5
@@ -177,13 +185,10 @@ struct ztp_verifier {
 	uint64_t n_requests, n_challenges, n_bootstraps, n_accepted, n_rejected;
 	uint64_t n_by_code[ZTP__W_COUNT];
 	/* Refusal events kept out of the durable log (handle.c), under
-	 * stats_lock: per endpoint with events and wire code, a budget and
-	 * the refusals not written since the last one that was. */
-	struct ztp__refusals {
-		ztp__bucket b;
-		bool used;
-		uint64_t suppressed;
-	} refusals[ZTP__EVT_ENDPOINTS][ZTP__W_COUNT];
+	 * stats_lock: per endpoint with events and wire code, and per
+	 * status code of refused claims. */
+	ztp__refusals refusals[ZTP__EVT_ENDPOINTS][ZTP__W_COUNT];
+	ztp__refusals claim_refusals[1 - ZTP_STATUS_MIN];
 	uint64_t n_suppressed;
 };
 
@@ -239,6 +244,13 @@ int ztp__challenge_check(ztp_verifier *v, ztp__vdec *d, const char *nonce,
  * in the store (ZTP_EUNSUPPORTED: the store's backend cannot keep it). */
 int ztp__verifier_record_factory_key(ztp_verifier *v, const char *device_id,
 				     X509 *cert);
+
+/* Whether a refusal of kind r goes into the durable log: a budget of
+ * ZTP__REFUSAL_BURST, then one per ZTP__REFUSAL_INTERVAL. When it does,
+ * *suppressed is the number of its kind left out since the last one
+ * written, else 0 (and it is counted as left out). */
+bool ztp__refusal_durable(ztp_verifier *v, ztp__refusals *r, int64_t now,
+			  uint64_t *suppressed);
 
 /* Hand an event to the callback and, when durable, to the store's log. */
 void ztp__verifier_log(ztp_verifier *v, json_object *ev, bool durable);

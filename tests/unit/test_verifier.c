@@ -2470,6 +2470,22 @@ START_TEST(event_flood)
 			      "%s", json);
 		ztp_free(json);
 	}
+	/* Claims pass codes from people and portals through: claims for
+	 * devices that do not exist share that budget too. */
+	rows1 = event_rows(st);
+	for (int i = 0; i < 2000; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "ghost-%d", i);
+		if (i % 100 == 99)
+			clk++; /* within the global claim limit, 100/s */
+		ck_assert_rc(ztp_verifier_claim(
+				 w, id, "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA",
+				 "acme"),
+			     ZTP_ENOTFOUND);
+	}
+	ck_assert_int_le(event_rows(st) - rows1, 10);
+	ck_assert_int_ge(stat_of(w, "events_suppressed"), 1990);
 	ztp_verifier_free(w);
 	ztp_store_free(st);
 	ztp_test_rmtree(dir);
