@@ -13,6 +13,11 @@
  * ZTP_BENCH_N sets the bootstraps per thread and run (default 1500), e.g.
  * for valgrind --tool=callgrind --toggle-collect=run_bootstraps, which
  * counts instructions and so is not disturbed at all.
+ * ZTP_BENCH_STORE names the verifier's store (default "memory:"), e.g.
+ * sqlite:/tmp/bench.db; ZTP_BENCH_LIMITS=1 keeps the per-device rate
+ * limit on, with a rate and burst no run exhausts, so that its cost (a
+ * store write per request where the store holds the buckets) is in the
+ * figures; by default every limit is off.
  *
  * Where the work goes (callgrind, OpenSSL 3.0, per bootstrap, in units of
  * one P-256 verify as the bound does it): parsing factory_cert ~1.8, of
@@ -151,9 +156,11 @@ static void setup(void)
 	char *rc_pem, *rk_pem, *ic_pem, *ik_pem, *dc_pem, *dk_pem, *code;
 	ztp_ca *root, *iss, *dca;
 	ztp_store *mstore, *store;
+	const char *uri = getenv("ZTP_BENCH_STORE");
+	const char *limits = getenv("ZTP_BENCH_LIMITS");
 
 	CHECK("store", ztp_store_open(&mstore, "memory:"));
-	CHECK("store", ztp_store_open(&store, "memory:"));
+	CHECK("store", ztp_store_open(&store, uri != NULL ? uri : "memory:"));
 	CHECK("root", ztp_ca_create_root(&rc_pem, &rk_pem, "/CN=Bench Maker",
 					 NULL, 3650));
 	CHECK("ca", ztp_ca_new(&root));
@@ -176,7 +183,11 @@ static void setup(void)
 	CHECK("issuers", ztp_verifier_set_issuers(v, ic_pem, strlen(ic_pem)));
 	CHECK("ca", ztp_verifier_set_ca(v, dca));
 	CHECK("store", ztp_verifier_set_store(v, store));
-	CHECK("rl", ztp_verifier_set_rate_limit(v, "device", 0, 0));
+	if (limits != NULL && strcmp(limits, "1") == 0)
+		CHECK("rl", ztp_verifier_set_rate_limit(v, "device", 1000000,
+							1000000));
+	else
+		CHECK("rl", ztp_verifier_set_rate_limit(v, "device", 0, 0));
 	CHECK("rl", ztp_verifier_set_rate_limit(v, "global", 0, 0));
 
 	for (int i = 0; i < DEVICES; i++) {
@@ -352,8 +363,14 @@ int main(void)
 	EVP_MD_CTX_free(ctx);
 
 	printf("bench_bootstrap: P-256 factory keys, CSRs and device CA; "
-	       "%d cores; best of %d runs\n",
-	       (int)cores, RUNS);
+	       "%d cores; best of %d runs; store %s; device limit %s\n",
+	       (int)cores, RUNS,
+	       getenv("ZTP_BENCH_STORE") != NULL ? getenv("ZTP_BENCH_STORE")
+						 : "memory:",
+	       getenv("ZTP_BENCH_LIMITS") != NULL &&
+		       strcmp(getenv("ZTP_BENCH_LIMITS"), "1") == 0
+		   ? "on"
+		   : "off");
 	printf("%-10s %14s %14s %8s\n", "threads", "bootstraps/s",
 	       "openssl bound", "ratio");
 	for (int c = 0; c < 2; c++) {

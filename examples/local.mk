@@ -14,7 +14,7 @@ if ENABLE_SERVER
 if ENABLE_DEVICE
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
 	tests/e2e/negative.sh \
-	tests/e2e/retry.sh tests/e2e/crash.sh \
+	tests/e2e/retry.sh tests/e2e/crash.sh tests/e2e/flood.sh \
 	tests/e2e/slow_python.sh tests/e2e/slow_go.sh
 TESTS += $(e2e_tests)
 EXTRA_DIST += $(e2e_tests)

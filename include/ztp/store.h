@@ -85,7 +85,9 @@ ZTP_EXTERN int ztp_store_device_add(ztp_store *store, const char *device_id,
 /**
  * A device record as JSON: `{"device_id","fingerprint","model","batch",
  * "manufactured_at","state","tenant"(or null),"info"(object or null),
- * "updated_at"}`.
+ * "updated_at","factory_key"}`; `factory_key` is the standard base64 of
+ * the factory key's SubjectPublicKeyInfo DER, or null until one was
+ * recorded (ztp_store_device_set_factory_key()).
  * @param store     the handle
  * @param device_id the device; borrowed for the call
  * @param[out] json freed with ztp_free()
@@ -127,6 +129,24 @@ ZTP_EXTERN int ztp_store_device_set_info(ztp_store *store,
 					 const char *info_json);
 
 /**
+ * Record a device's factory public key, so that operational keys can be
+ * told from it (the verifier refuses a CSR carrying it). Replaces an
+ * earlier one; `updated_at` is not changed.
+ * @param store     the handle
+ * @param device_id the device; borrowed for the call
+ * @param spki,len  the key's SubjectPublicKeyInfo DER (1..4096 bytes),
+ *                  borrowed for the call; stored as given
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE,
+ *         #ZTP_EUNSUPPORTED (a caller's backend without
+ *         ztp_store_backend::device_set_factory_key).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_set_factory_key(ztp_store *store,
+						const char *device_id,
+						const uint8_t *spki,
+						size_t len);
+
+/**
  * Set (or replace) the hash of a device's one-time claim code.
  * @param store     the handle
  * @param device_id the device; borrowed for the call
@@ -156,6 +176,33 @@ ZTP_EXTERN int ztp_store_claim_set(ztp_store *store, const char *device_id,
 ZTP_EXTERN int ztp_store_claim_take(ztp_store *store, const char *device_id,
 				    const uint8_t *hash, size_t len,
 				    const char *tenant);
+
+/**
+ * A rate-limited claim attempt, in one atomic step: take a token from the
+ * device's `claim` bucket (as ztp_store_limit_take() with scope "claim"),
+ * and only if one was there, evaluate the claim as ztp_store_claim_take()
+ * does. The token stays spent whatever the claim's outcome, so the limit
+ * counts wrong codes too, across every process and instance sharing the
+ * store. An unknown device takes no token (and keeps no bucket).
+ * @param store     the handle
+ * @param device_id the device; borrowed for the call
+ * @param hash,len  as for ztp_store_claim_take()
+ * @param tenant    as for ztp_store_claim_take()
+ * @param rate      tokens per second, > 0 and at most 1,000,000
+ * @param burst     bucket size, 1..1,000,000
+ * @param now       the current time, seconds since the epoch (it also
+ *                  stamps `updated_at` on success)
+ * @param[out] retry_after seconds until a token is back (1..86400) on
+ *                  #ZTP_ERATELIMIT, else 0
+ * @return the codes of ztp_store_claim_take(), or #ZTP_ERATELIMIT (no
+ *         token: the claim was not evaluated), #ZTP_EINVAL.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_claim_attempt(ztp_store *store, const char *device_id,
+				       const uint8_t *hash, size_t len,
+				       const char *tenant, double rate,
+				       double burst, int64_t now,
+				       int64_t *retry_after);
 
 /**
  * Record an issued certificate. Called before the certificate is returned
@@ -312,6 +359,34 @@ ZTP_EXTERN int ztp_store_counter_next(ztp_store *store, const char *name,
 				      uint64_t *out);
 
 /**
+ * Take one token from the token bucket (scope, key), atomically: the
+ * bucket holds burst tokens and refills at rate per second; a bucket
+ * never used is full. Buckets are kept in the store, so a limit holds
+ * across processes and instances sharing it. A refused take changes
+ * nothing. A bucket that has filled up again is forgotten, so the store
+ * keeps only buckets in use (at most rate of new keys × refill time).
+ * Several callers may use one bucket with different rate and burst; each
+ * take applies its own.
+ * @param store     the handle
+ * @param scope     the kind of limit, validated like an identifier
+ *                  (the verifier uses "device", "lifecycle", "claim");
+ *                  borrowed for the call
+ * @param key       what is limited (a device ID), validated like an
+ *                  identifier; borrowed for the call
+ * @param rate      tokens per second, > 0 and at most 1,000,000
+ * @param burst     bucket size, 1..1,000,000
+ * @param now       the current time, seconds since the epoch
+ * @param[out] retry_after seconds until a token is back (1..86400) on
+ *                  #ZTP_ERATELIMIT, else 0
+ * @return #ZTP_OK (token taken), #ZTP_ERATELIMIT, #ZTP_EINVAL,
+ *         #ZTP_ESTORE.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_limit_take(ztp_store *store, const char *scope,
+				    const char *key, double rate, double burst,
+				    int64_t now, int64_t *retry_after);
+
+/**
  * Set the clock that stamps `updated_at`, `issued_at` and event times.
  * Configure it before the handle is shared between threads.
  * @param store the handle
@@ -328,10 +403,12 @@ ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
 
 /**
  * Version of ::ztp_store_backend that these headers describe. Set
- * ztp_store_backend::version to it; other values are refused.
+ * ztp_store_backend::version to it. Version 1 (a struct that ends at
+ * ztp_store_backend::counter_next) is still accepted; other values are
+ * refused.
  * @since 0.1.0
  */
-#define ZTP_STORE_BACKEND_VERSION 1u
+#define ZTP_STORE_BACKEND_VERSION 2u
 
 /**
  * Flag for ztp_store_backend::flags: the backend's functions may be called
@@ -387,6 +464,24 @@ ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
  * - `event_append` stores json with time now and the next sequence number
  *   (1, 2, …, never reused); `event_list` returns
  *   `[{"seq":N,"at":T,"event":{…}}]`, max is 1..#ZTP_STORE_EVENT_LIST_MAX.
+ *
+ * Version 2 appends three operations; each may be NULL, with the fallback
+ * given:
+ * - `limit_take` (NULL: the buckets are kept in the ::ztp_store handle's
+ *   memory, so limits hold per handle only, not across processes): one
+ *   transaction that reads the bucket, refills it
+ *   (tokens = min(burst, tokens + (now - last) × rate)), and when at
+ *   least one token is there writes tokens − 1 and last = now; a bucket
+ *   not recorded is full. It may drop buckets that are full again;
+ * - `claim_attempt` (NULL: `limit_take` with scope "claim", then
+ *   `claim_take`: two atomic steps, the token spent first): the same
+ *   bucket step and `claim_take` in one transaction, the token kept spent
+ *   whatever claim_take answers; #ZTP_ENOTFOUND, without a token taken,
+ *   for an unknown device;
+ * - `device_set_factory_key` (NULL: ztp_store_device_set_factory_key()
+ *   answers #ZTP_EUNSUPPORTED, `device_get` need not return
+ *   `factory_key`, and the verifier cannot refuse operational CSRs that
+ *   carry the factory key).
  *
  * @since 0.1.0
  */
@@ -448,6 +543,21 @@ typedef struct ztp_store_backend {
 	int (*event_list)(void *ctx, int64_t after, size_t max, char **json);
 	/** Backs ztp_store_counter_next(). */
 	int (*counter_next)(void *ctx, const char *name, uint64_t *out);
+
+	/* Version 2: each may be NULL, see above. */
+
+	/** Backs ztp_store_limit_take(). @since 0.1.0 */
+	int (*limit_take)(void *ctx, const char *scope, const char *key,
+			  double rate, double burst, int64_t now,
+			  int64_t *retry_after);
+	/** Backs ztp_store_claim_attempt(). @since 0.1.0 */
+	int (*claim_attempt)(void *ctx, const char *device_id,
+			     const uint8_t *hash, size_t len,
+			     const char *tenant, double rate, double burst,
+			     int64_t now, int64_t *retry_after);
+	/** Backs ztp_store_device_set_factory_key(). @since 0.1.0 */
+	int (*device_set_factory_key)(void *ctx, const char *device_id,
+				      const uint8_t *spki, size_t len);
 } ztp_store_backend;
 
 /** Most events one ztp_store_event_list() call returns. @since 0.1.0 */
@@ -456,8 +566,10 @@ typedef struct ztp_store_backend {
 /**
  * Open a store on a caller-supplied backend.
  * @param[out] out  the new handle, freed with ztp_store_free()
- * @param backend   copied; version must be #ZTP_STORE_BACKEND_VERSION and
- *                  every operation non-NULL (close may be NULL)
+ * @param backend   copied; version must be 1 or #ZTP_STORE_BACKEND_VERSION
+ *                  and every version-1 operation non-NULL (close and the
+ *                  version-2 operations may be NULL); of a version-1
+ *                  struct only the version-1 members are read
  * @param ctx       passed to every backend function; owned by the store on
  *                  success (released through backend->close), still the
  *                  caller's on failure

@@ -282,12 +282,16 @@ ZTP_EXTERN int ztp_verifier_set_max_request_size(ztp_verifier *v, size_t bytes);
  * Configure a token bucket.
  * @param v      the handle
  * @param scope  `"device"` (one bucket per device ID for `challenge` and
- *               `bootstrap`, in a table of at most 4096 buckets),
- *               `"lifecycle"` (one bucket per device for `register`,
- *               `credentials`, `rotate` and `assignment`, the device
- *               taken from its authenticated TLS client certificate;
- *               default 0.1/s, burst 20) or `"global"` (one for all
- *               requests)
+ *               `bootstrap`), `"lifecycle"` (one bucket per device for
+ *               `register`, `credentials`, `rotate` and `assignment`, the
+ *               device taken from its authenticated TLS client
+ *               certificate; default 0.1/s, burst 20) or `"global"` (one
+ *               for all requests, taken before a request is parsed).
+ *               Per-device buckets are kept in the store
+ *               (ztp_store_limit_take()), so they hold across processes
+ *               and instances sharing it; without a store, in a table of
+ *               at most 4096 buckets in this handle. The global bucket
+ *               protects this process's CPU and is kept in its memory.
  * @param rate   tokens added per second, 0 < rate <= 1000000; or 0 to
  *               disable this limit
  * @param burst  bucket size, 1..1000000 (ignored when rate is 0)
@@ -436,7 +440,10 @@ ZTP_EXTERN int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
  * bind the device to tenant and move it to state `active`, consuming the
  * code (single use). The code is compared by its SHA-256 hash in constant
  * time; case, `-` and spaces in it are ignored. Attempts are rate-limited
- * per device (5, then one a minute) and overall (100 a second).
+ * per device (5, then one a minute), counted in the store in the same
+ * transaction as the claim (ztp_store_claim_attempt()), so the limit holds
+ * across processes and instances sharing the store; and overall (100 a
+ * second, in this handle's memory).
  * Emits a `claim` event.
  * @param v the handle
  * @param device_id        validated with ztp_id_validate(); borrowed for
@@ -515,7 +522,9 @@ ZTP_EXTERN int ztp_verifier_maintain(ztp_verifier *v, uint64_t *revoked);
 /**
  * Counters since the handle was created, as JSON:
  * `{"requests":N,"challenges":N,"bootstraps":N,"accepted":N,"rejected":N,
- * "rejected_by_code":{"<code>":N,…}}`.
+ * "events_suppressed":N,"rejected_by_code":{"<code>":N,…}}`. They count
+ * every request; `events_suppressed` counts refusals whose event was not
+ * written to the store's log (PROTOCOL.md §7).
  * @param v the handle
  * @param[out] json freed with ztp_free()
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM.

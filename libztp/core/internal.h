@@ -153,6 +153,25 @@ typedef struct ztp__clock {
 
 int64_t ztp__now(const ztp__clock *c);
 
+/* ------------------------------------------------------------------ token buckets */
+
+/* A token bucket's state: tokens left at time last (bucket.c). */
+typedef struct ztp__bucket {
+	double tokens;
+	int64_t last;
+} ztp__bucket;
+
+/* Take one token at time now from b, refilled at rate tokens per second
+ * (> 0) up to burst (>= 1); fresh: b was never used and starts full.
+ * ZTP_OK: b is the state to keep. ZTP_ERATELIMIT (no error detail set):
+ * the bucket is empty, *retry_after is 1..86400 s, and b is merely
+ * refilled, equivalent to what it was (it need not be written back). */
+int ztp__bucket_take(ztp__bucket *b, bool fresh, double rate, double burst,
+		     int64_t now, int64_t *retry_after);
+/* When b will be full again: from then on it is the same as a bucket
+ * never used, and may be forgotten. */
+int64_t ztp__bucket_full_at(const ztp__bucket *b, double rate, double burst);
+
 typedef struct ztp__events {
 	ztp_event_fn fn; /* NULL: no callback */
 	void *ctx;

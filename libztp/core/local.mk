@@ -16,4 +16,5 @@ libztp_internal_la_SOURCES += \
 	libztp/core/file.c \
 	libztp/core/crypto.c \
 	libztp/core/x509name.c \
-	libztp/core/time.c
+	libztp/core/time.c \
+	libztp/core/bucket.c

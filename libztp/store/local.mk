@@ -18,16 +18,19 @@ dist_man_MANS += \
 	man/man3/ztp_store_cert_revoke.3 \
 	man/man3/ztp_store_challenge_use.3 \
 	man/man3/ztp_store_claim_set.3 \
+	man/man3/ztp_store_claim_attempt.3 \
 	man/man3/ztp_store_claim_take.3 \
 	man/man3/ztp_store_counter_next.3 \
 	man/man3/ztp_store_device_add.3 \
 	man/man3/ztp_store_device_certs.3 \
 	man/man3/ztp_store_device_get.3 \
+	man/man3/ztp_store_device_set_factory_key.3 \
 	man/man3/ztp_store_device_revoke_certs.3 \
 	man/man3/ztp_store_device_set_info.3 \
 	man/man3/ztp_store_device_set_state.3 \
 	man/man3/ztp_store_event_append.3 \
 	man/man3/ztp_store_event_list.3 \
+	man/man3/ztp_store_limit_take.3 \
 	man/man3/ztp_store_free.3 \
 	man/man3/ztp_store_open.3 \
 	man/man3/ztp_store_open_backend.3 \

@@ -178,7 +178,9 @@ typedef struct mdev {
 	char *model, *batch, *info;
 	int64_t manufactured_at, updated_at;
 	uint8_t claim[ZTP__STORE_HASH_MAX];
-	size_t claim_len; /* 0: no pending claim */
+	size_t claim_len;    /* 0: no pending claim */
+	uint8_t *factory_key; /* SPKI DER, NULL: none */
+	size_t factory_key_len;
 	mcert **certs;	  /* issue order; owned by mem.certs */
 	size_t ncerts, capcerts;
 } mdev;
@@ -194,6 +196,8 @@ typedef struct mem {
 	mmap certs;		   /* serial -> mcert */
 	mmap challenges;	   /* id bytes -> int64_t expires_at */
 	mmap counters;		   /* name -> uint64_t */
+	mmap limits;		   /* scope NUL key -> mlimit */
+	int64_t limits_scan;	   /* when the full table was last purged */
 	int64_t challenge_min_exp; /* earliest expiry recorded */
 	/* the newest MEM_EVENTS_MAX events: seq s at index
 	 * (s - 1) % MEM_EVENTS_MAX (the array grows to that size, then
@@ -207,6 +211,18 @@ typedef struct mem {
  * server; a power of two, reached exactly by doubling from 64. */
 #define MEM_EVENTS_MAX 65536u
 
+/* A rate-limit bucket, and when it is full again (then it is dropped).
+ * The table holds at most MEM_LIMITS_MAX buckets: at that size the full
+ * ones are purged (at most once a second), and while none can be, a new
+ * key is refused rather than an old bucket forgotten, which would give
+ * its key a fresh burst. */
+typedef struct mlimit {
+	ztp__bucket b;
+	int64_t full_at;
+} mlimit;
+
+#define MEM_LIMITS_MAX 65536u
+
 static void mdev_free(void *p)
 {
 	mdev *d = p;
@@ -214,6 +230,7 @@ static void mdev_free(void *p)
 	if (d == NULL)
 		return;
 	OPENSSL_cleanse(d->claim, sizeof(d->claim));
+	free(d->factory_key);
 	free(d->model);
 	free(d->batch);
 	free(d->info);
@@ -343,6 +360,8 @@ static int mem_device_get(void *ctx, const char *device_id, char **json)
 		    .tenant = d->tenant[0] != '\0' ? d->tenant : NULL,
 		    .info = d->info,
 		    .updated_at = d->updated_at,
+		    .factory_key = d->factory_key,
+		    .factory_key_len = d->factory_key_len,
 		};
 
 		ZTP_CHECK(ztp__store_device_json(&obj, &v));
@@ -414,6 +433,30 @@ cleanup:
 	return rc;
 }
 
+/* claim_take on a device found, the lock held. */
+static int claim_locked(mdev *d, const uint8_t *hash, size_t len,
+			const char *tenant, int64_t now)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ENSURE(strcmp(d->state, ZTP_STATE_REVOKED) != 0, ZTP_ESTATE,
+		   "store: device %s is revoked", d->device_id);
+	ZTP_ENSURE(d->claim_len != 0, ZTP_ENOTFOUND,
+		   "store: device %s has no pending claim", d->device_id);
+	/* The length of a hash is no secret; its bytes are. */
+	ZTP_ENSURE(d->claim_len == len &&
+		       CRYPTO_memcmp(d->claim, hash, len) == 0,
+		   ZTP_EMISMATCH, "store: device %s: claim code does not match",
+		   d->device_id);
+	OPENSSL_cleanse(d->claim, sizeof(d->claim));
+	d->claim_len = 0;
+	copy_str(d->tenant, sizeof(d->tenant), tenant);
+	copy_str(d->state, sizeof(d->state), ZTP_STATE_ACTIVE);
+	d->updated_at = now;
+cleanup:
+	return rc;
+}
+
 static int mem_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
 			  size_t len, const char *tenant, int64_t now)
 {
@@ -423,20 +466,27 @@ static int mem_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
 
 	pthread_mutex_lock(&m->lock);
 	ZTP_CHECK(need_dev(m, device_id, &d));
-	ZTP_ENSURE(strcmp(d->state, ZTP_STATE_REVOKED) != 0, ZTP_ESTATE,
-		   "store: device %s is revoked", device_id);
-	ZTP_ENSURE(d->claim_len != 0, ZTP_ENOTFOUND,
-		   "store: device %s has no pending claim", device_id);
-	/* The length of a hash is no secret; its bytes are. */
-	ZTP_ENSURE(d->claim_len == len &&
-		       CRYPTO_memcmp(d->claim, hash, len) == 0,
-		   ZTP_EMISMATCH, "store: device %s: claim code does not match",
-		   device_id);
-	OPENSSL_cleanse(d->claim, sizeof(d->claim));
-	d->claim_len = 0;
-	copy_str(d->tenant, sizeof(d->tenant), tenant);
-	copy_str(d->state, sizeof(d->state), ZTP_STATE_ACTIVE);
-	d->updated_at = now;
+	rc = claim_locked(d, hash, len, tenant, now);
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_device_set_factory_key(void *ctx, const char *device_id,
+				      const uint8_t *spki, size_t len)
+{
+	mem *m = ctx;
+	uint8_t *copy = NULL;
+	mdev *d;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	ZTP_CHECK(need_dev(m, device_id, &d));
+	copy = ztp__memdup(spki, len);
+	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "store: out of memory");
+	free(d->factory_key);
+	d->factory_key = copy;
+	d->factory_key_len = len;
 cleanup:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
@@ -778,6 +828,102 @@ cleanup:
 	return rc;
 }
 
+/* ------------------------------------------------------------ limits */
+
+static void purge_limits(mem *m, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < m->limits.nb; i++) {
+		mnode *node = m->limits.b[i], *next;
+
+		for (; node != NULL; node = next) {
+			next = node->next;
+			if (((mlimit *)node->val)->full_at <= now)
+				free(map_unlink(&m->limits, node));
+		}
+	}
+	m->limits_scan = now;
+}
+
+/* The bucket step of limit_take and claim_attempt, the lock held. */
+static int bucket_locked(mem *m, const char *scope, const char *key,
+			 double rate, double burst, int64_t now,
+			 int64_t *retry_after)
+{
+	unsigned char k[2 * (ZTP_ID_MAX + 1)];
+	size_t sl = strlen(scope), kl = strlen(key);
+	mlimit *l = NULL;
+	mnode *node;
+	int rc = ZTP_OK;
+
+	/* The front end validated both as identifiers. */
+	memcpy(k, scope, sl + 1);
+	memcpy(k + sl + 1, key, kl);
+	node = map_find(&m->limits, k, sl + 1 + kl);
+	if (node != NULL) {
+		l = node->val;
+		rc = ztp__bucket_take(&l->b, false, rate, burst, now,
+				      retry_after);
+		if (rc == ZTP_OK)
+			l->full_at = ztp__bucket_full_at(&l->b, rate, burst);
+		l = NULL;
+		goto cleanup;
+	}
+	if (m->limits.n >= MEM_LIMITS_MAX && now != m->limits_scan)
+		purge_limits(m, now);
+	if (m->limits.n >= MEM_LIMITS_MAX) {
+		*retry_after = 1;
+		rc = ZTP_ERATELIMIT;
+		goto cleanup;
+	}
+	l = ztp__calloc(1, sizeof(*l));
+	ZTP_ENSURE(l != NULL, ZTP_ENOMEM, "store: out of memory");
+	rc = ztp__bucket_take(&l->b, true, rate, burst, now, retry_after);
+	if (rc < 0)
+		goto cleanup; /* burst < 1 cannot happen: nothing to keep */
+	l->full_at = ztp__bucket_full_at(&l->b, rate, burst);
+	ZTP_CHECK(map_put(&m->limits, k, sl + 1 + kl, l));
+	l = NULL;
+cleanup:
+	free(l);
+	if (rc == ZTP_ERATELIMIT)
+		rc = ztp__err(rc, "store: %s limit reached for %s", scope, key);
+	return rc;
+}
+
+static int mem_limit_take(void *ctx, const char *scope, const char *key,
+			  double rate, double burst, int64_t now,
+			  int64_t *retry_after)
+{
+	mem *m = ctx;
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	rc = bucket_locked(m, scope, key, rate, burst, now, retry_after);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_claim_attempt(void *ctx, const char *device_id,
+			     const uint8_t *hash, size_t len,
+			     const char *tenant, double rate, double burst,
+			     int64_t now, int64_t *retry_after)
+{
+	mem *m = ctx;
+	mdev *d;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	ZTP_CHECK(need_dev(m, device_id, &d));
+	ZTP_CHECK(bucket_locked(m, "claim", device_id, rate, burst, now,
+				retry_after));
+	rc = claim_locked(d, hash, len, tenant, now);
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
 static void mem_close(void *ctx)
 {
 	mem *m = ctx;
@@ -789,6 +935,7 @@ static void mem_close(void *ctx)
 	map_free(&m->certs, mem_free_val);
 	map_free(&m->challenges, mem_free_val);
 	map_free(&m->counters, mem_free_val);
+	map_free(&m->limits, mem_free_val);
 	for (i = 0; i < m->nevents && i < MEM_EVENTS_MAX; i++)
 		free(m->events[i].json);
 	free(m->events);
@@ -819,6 +966,9 @@ int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 	    .event_append = mem_event_append,
 	    .event_list = mem_event_list,
 	    .counter_next = mem_counter_next,
+	    .limit_take = mem_limit_take,
+	    .claim_attempt = mem_claim_attempt,
+	    .device_set_factory_key = mem_device_set_factory_key,
 	};
 	mem *m = NULL;
 	bool have_mutex = false;
@@ -834,6 +984,8 @@ int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 	ZTP_CHECK(map_init(&m->certs));
 	ZTP_CHECK(map_init(&m->challenges));
 	ZTP_CHECK(map_init(&m->counters));
+	ZTP_CHECK(map_init(&m->limits));
+	m->limits_scan = -1;
 	*be = ops;
 	*ctx = m;
 	m = NULL;

@@ -37,6 +37,7 @@ int ztp__store_array_add(json_object *arr, json_object *val)
 int ztp__store_device_json(json_object **out, const ztp__store_device_view *d)
 {
 	json_object *obj = NULL, *info = NULL;
+	char *key = NULL;
 	int rc = ZTP_OK;
 
 	*out = NULL;
@@ -73,9 +74,17 @@ int ztp__store_device_json(json_object **out, const ztp__store_device_view *d)
 		ZTP_CHECK(add_null(obj, "info"));
 	}
 	ZTP_CHECK(ztp__json_add_int(obj, "updated_at", d->updated_at));
+	if (d->factory_key_len > 0) {
+		ZTP_CHECK(ztp__b64_encode(&key, d->factory_key,
+					  d->factory_key_len));
+		ZTP_CHECK(ztp__json_add_str(obj, "factory_key", key));
+	} else {
+		ZTP_CHECK(add_null(obj, "factory_key"));
+	}
 	*out = obj;
 	obj = NULL;
 cleanup:
+	ztp_free(key);
 	json_object_put(info);
 	json_object_put(obj);
 	return rc;

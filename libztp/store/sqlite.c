@@ -77,6 +77,20 @@ static const char *const migrations[] = {
     " name TEXT PRIMARY KEY NOT NULL,"
     " value INTEGER NOT NULL CHECK (value >= 1)) WITHOUT ROWID;"
     "PRAGMA user_version = 1;",
+    /* v2: the factory key (operational CSRs must not carry it), and
+     * rate-limit buckets that hold across processes. A bucket that is
+     * full again (full_at <= now) is the same as none and is purged. */
+    "ALTER TABLE devices ADD COLUMN factory_key BLOB"
+    " CHECK (factory_key IS NULL OR length(factory_key) BETWEEN 1 AND 4096);"
+    "CREATE TABLE limits ("
+    " scope TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " tokens REAL NOT NULL,"
+    " last INTEGER NOT NULL,"
+    " full_at INTEGER NOT NULL,"
+    " PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+    "CREATE INDEX limits_by_full ON limits(full_at);"
+    "PRAGMA user_version = 2;",
 };
 
 #define CERT_COLUMNS                                                           \
@@ -109,6 +123,10 @@ enum {
 	ST_EVENT_LIST,
 	ST_COUNTER_GET,
 	ST_COUNTER_PUT,
+	ST_DEV_SET_FKEY,
+	ST_LIMIT_PURGE,
+	ST_LIMIT_GET,
+	ST_LIMIT_PUT,
 	ST__COUNT
 };
 
@@ -121,8 +139,8 @@ static const char *const sql_text[ST__COUNT] = {
 	" manufactured_at, state, updated_at)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, 'manufactured', ?6)",
     [ST_DEV_GET] = "SELECT device_id, fingerprint, model, batch,"
-		   " manufactured_at, state, tenant, info, updated_at"
-		   " FROM devices WHERE device_id = ?1",
+		   " manufactured_at, state, tenant, info, updated_at,"
+		   " factory_key FROM devices WHERE device_id = ?1",
     [ST_DEV_STATE] = "SELECT state FROM devices WHERE device_id = ?1",
     [ST_DEV_SET_STATE] = "UPDATE devices SET state = ?2, tenant = ?3,"
 			 " updated_at = ?4 WHERE device_id = ?1",
@@ -165,6 +183,16 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_COUNTER_PUT] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
 		       " ON CONFLICT(name) DO UPDATE"
 		       " SET value = excluded.value",
+    [ST_DEV_SET_FKEY] = "UPDATE devices SET factory_key = ?2"
+			" WHERE device_id = ?1",
+    [ST_LIMIT_PURGE] = "DELETE FROM limits WHERE full_at <= ?1",
+    [ST_LIMIT_GET] = "SELECT tokens, last FROM limits"
+		     " WHERE scope = ?1 AND key = ?2",
+    [ST_LIMIT_PUT] = "INSERT INTO limits(scope, key, tokens, last, full_at)"
+		     " VALUES(?1, ?2, ?3, ?4, ?5)"
+		     " ON CONFLICT(scope, key) DO UPDATE"
+		     " SET tokens = excluded.tokens, last = excluded.last,"
+		     " full_at = excluded.full_at",
 };
 
 typedef struct sq {
@@ -517,6 +545,15 @@ static int sq_device_get(void *ctx, const char *device_id, char **json)
 	v.tenant = col_text(s, ST_DEV_GET, 6);
 	v.info = col_text(s, ST_DEV_GET, 7);
 	v.updated_at = sqlite3_column_int64(s->st[ST_DEV_GET], 8);
+	v.factory_key = sqlite3_column_blob(s->st[ST_DEV_GET], 9);
+	v.factory_key_len =
+	    (size_t)sqlite3_column_bytes(s->st[ST_DEV_GET], 9);
+	ZTP_ENSURE(v.factory_key != NULL ||
+		       sqlite3_column_type(s->st[ST_DEV_GET], 9) ==
+			   SQLITE_NULL,
+		   ZTP_ENOMEM, "sqlite: out of memory");
+	if (v.factory_key == NULL)
+		v.factory_key_len = 0;
 	ZTP_CHECK(ztp__store_device_json(&obj, &v));
 	ZTP_CHECK(ztp__json_dump(json, obj));
 cleanup:
@@ -557,6 +594,22 @@ cleanup:
 	return rc;
 }
 
+/* Run statement id, an UPDATE of device_id's row, in a write transaction
+ * of its own. */
+static int sq_update_device(sq *s, int id, const char *what,
+			    const sq_arg *args, size_t n, const char *device_id)
+{
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_write(s, id, what, args, n));
+	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
+		   "store: no device %s", device_id);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
 static int sq_device_set_info(void *ctx, const char *device_id,
 			      const char *info_json, int64_t now)
 {
@@ -565,17 +618,9 @@ static int sq_device_set_info(void *ctx, const char *device_id,
 	    arg_text(info_json),
 	    arg_int(now),
 	};
-	sq *s = ctx;
-	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_write(s, ST_DEV_SET_INFO, "device_set_info", args,
-			   ZTP__ARRAY_LEN(args)));
-	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
-		   "store: no device %s", device_id);
-	ZTP_CHECK(sq_commit(s));
-cleanup:
-	sq_finish(s);
-	return rc;
+	return sq_update_device(ctx, ST_DEV_SET_INFO, "device_set_info", args,
+				ZTP__ARRAY_LEN(args), device_id);
 }
 
 static int sq_claim_set(void *ctx, const char *device_id, const uint8_t *hash,
@@ -598,8 +643,10 @@ cleanup:
 	return rc;
 }
 
-static int sq_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
-			 size_t len, const char *tenant, int64_t now)
+/* claim_take inside an open transaction; writes only once the claim
+ * matched, so that on a refusal the transaction holds nothing of it. */
+static int claim_in_txn(sq *s, const char *device_id, const uint8_t *hash,
+			size_t len, const char *tenant, int64_t now)
 {
 	const sq_arg set_args[] = {
 	    arg_text(device_id),
@@ -607,14 +654,12 @@ static int sq_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
 	    arg_text(tenant),
 	    arg_int(now),
 	};
-	sq *s = ctx;
 	const char *state;
 	const void *stored;
 	size_t stored_len;
 	bool row = false;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_begin(s));
 	ZTP_CHECK(bind_text(s, ST_CLAIM_GET, 1, device_id));
 	ZTP_CHECK(sq_step(s, ST_CLAIM_GET, "claim_take", &row));
 	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
@@ -639,7 +684,120 @@ static int sq_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
 	ZTP_CHECK(
 	    bind_args(s, ST_DEV_SET_STATE, set_args, ZTP__ARRAY_LEN(set_args)));
 	ZTP_CHECK(sq_step(s, ST_DEV_SET_STATE, "claim_take", NULL));
+cleanup:
+	sqlite3_reset(s->st[ST_CLAIM_GET]);
+	return rc;
+}
+
+static int sq_claim_take(void *ctx, const char *device_id, const uint8_t *hash,
+			 size_t len, const char *tenant, int64_t now)
+{
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(claim_in_txn(s, device_id, hash, len, tenant, now));
 	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_device_set_factory_key(void *ctx, const char *device_id,
+				     const uint8_t *spki, size_t len)
+{
+	const sq_arg args[] = {
+	    arg_text(device_id),
+	    arg_blob(spki, len),
+	};
+
+	return sq_update_device(ctx, ST_DEV_SET_FKEY, "device_set_factory_key",
+				args, ZTP__ARRAY_LEN(args), device_id);
+}
+
+/* The bucket step of limit_take and claim_attempt inside an open write
+ * transaction. A refusal has written nothing that matters (the purge is
+ * rolled back with it). */
+static int bucket_in_txn(sq *s, const char *scope, const char *key,
+			 double rate, double burst, int64_t now,
+			 int64_t *retry_after)
+{
+	const sq_arg get_args[] = {
+	    arg_text(scope),
+	    arg_text(key),
+	};
+	ztp__bucket b = {0, 0};
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_int(s, ST_LIMIT_PURGE, 1, now));
+	ZTP_CHECK(sq_step(s, ST_LIMIT_PURGE, "limit_take", NULL));
+	ZTP_CHECK(bind_args(s, ST_LIMIT_GET, get_args,
+			    ZTP__ARRAY_LEN(get_args)));
+	ZTP_CHECK(sq_step(s, ST_LIMIT_GET, "limit_take", &row));
+	if (row) {
+		b.tokens = sqlite3_column_double(s->st[ST_LIMIT_GET], 0);
+		b.last = sqlite3_column_int64(s->st[ST_LIMIT_GET], 1);
+	}
+	sqlite3_reset(s->st[ST_LIMIT_GET]);
+	rc = ztp__bucket_take(&b, !row, rate, burst, now, retry_after);
+	ZTP_ENSURE(rc == ZTP_OK, rc, "store: %s limit reached for %s", scope,
+		   key);
+	ZTP_CHECK(bind_args(s, ST_LIMIT_PUT, get_args,
+			    ZTP__ARRAY_LEN(get_args)));
+	ZTP_CHECK(bind_check(
+	    s, sqlite3_bind_double(s->st[ST_LIMIT_PUT], 3, b.tokens), "bind"));
+	ZTP_CHECK(bind_int(s, ST_LIMIT_PUT, 4, b.last));
+	ZTP_CHECK(bind_int(s, ST_LIMIT_PUT, 5,
+			   ztp__bucket_full_at(&b, rate, burst)));
+	ZTP_CHECK(sq_step(s, ST_LIMIT_PUT, "limit_take", NULL));
+cleanup:
+	return rc;
+}
+
+static int sq_limit_take(void *ctx, const char *scope, const char *key,
+			 double rate, double burst, int64_t now,
+			 int64_t *retry_after)
+{
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bucket_in_txn(s, scope, key, rate, burst, now, retry_after));
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_claim_attempt(void *ctx, const char *device_id,
+			    const uint8_t *hash, size_t len, const char *tenant,
+			    double rate, double burst, int64_t now,
+			    int64_t *retry_after)
+{
+	sq *s = ctx;
+	bool row = false;
+	int rc = ZTP_OK, verdict;
+
+	ZTP_CHECK(sq_begin(s));
+	/* No bucket for a device that does not exist: the table stays
+	 * bounded by the registry. */
+	ZTP_CHECK(bind_text(s, ST_DEV_STATE, 1, device_id));
+	ZTP_CHECK(sq_step(s, ST_DEV_STATE, "claim_attempt", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
+	sqlite3_reset(s->st[ST_DEV_STATE]);
+	ZTP_CHECK(bucket_in_txn(s, "claim", device_id, rate, burst, now,
+				retry_after));
+	verdict = claim_in_txn(s, device_id, hash, len, tenant, now);
+	/* A refused claim keeps its token spent: commit the bucket. */
+	if (verdict < 0 && verdict != ZTP_EMISMATCH &&
+	    verdict != ZTP_ENOTFOUND && verdict != ZTP_ESTATE) {
+		rc = verdict;
+		goto cleanup;
+	}
+	/* The refusal's detail is still the thread's last error. */
+	ZTP_CHECK(sq_commit(s));
+	rc = verdict;
 cleanup:
 	sq_finish(s);
 	return rc;
@@ -1018,6 +1176,9 @@ int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path)
 	    .event_append = sq_event_append,
 	    .event_list = sq_event_list,
 	    .counter_next = sq_counter_next,
+	    .limit_take = sq_limit_take,
+	    .claim_attempt = sq_claim_attempt,
+	    .device_set_factory_key = sq_device_set_factory_key,
 	};
 	sq *s = NULL;
 	int64_t fk;

@@ -19,6 +19,8 @@
 #define ZTP__STORE_HASH_MAX 64	    /* claim hash bytes */
 #define ZTP__STORE_CHALLENGE_MAX 64 /* challenge ID bytes */
 #define ZTP__STORE_JSON_MAX 8192    /* info, event payloads */
+#define ZTP__STORE_KEY_MAX 4096	    /* factory key SPKI DER bytes */
+#define ZTP__STORE_RATE_MAX 1000000 /* limit rate and burst */
 /* What a custom backend may return for a list before the library refuses
  * it: a full event page plus JSON overhead. */
 #define ZTP__STORE_RESULT_MAX (16u * 1024 * 1024)
@@ -41,6 +43,8 @@ typedef struct ztp__store_device_view {
 	const char *tenant; /* NULL: null */
 	const char *info;   /* JSON object text, NULL: null */
 	int64_t updated_at;
+	const uint8_t *factory_key; /* SPKI DER */
+	size_t factory_key_len;	    /* 0: null */
 } ztp__store_device_view;
 
 typedef struct ztp__store_cert_view {

@@ -11,14 +11,20 @@
 
 #include "core/utf8.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct ztp_store {
-	ztp_store_backend be; /* copied at open */
+	ztp_store_backend be; /* copied at open (a version-1 one padded) */
 	void *ctx;
+	/* For a backend without limit_take: the buckets of a private
+	 * `memory:` backend, so limits hold per handle (documented). */
+	ztp_store_backend lim_be;
+	void *lim_ctx;
 	bool serialise; /* backend is not thread-safe: hold lock per call */
 	bool builtin;	/* results come from this library: no re-check */
 	pthread_mutex_t lock;
@@ -201,6 +207,17 @@ static int check_time(int64_t t, const char *what)
 	return ZTP_OK;
 }
 
+static int check_bucket(double rate, double burst)
+{
+	if (!isfinite(rate) || rate <= 0 || rate > ZTP__STORE_RATE_MAX)
+		return ztp__err(ZTP_EINVAL, "rate: need 0 < rate <= %d",
+				ZTP__STORE_RATE_MAX);
+	if (!isfinite(burst) || burst < 1 || burst > ZTP__STORE_RATE_MAX)
+		return ztp__err(ZTP_EINVAL, "burst: need 1..%d",
+				ZTP__STORE_RATE_MAX);
+	return ZTP_OK;
+}
+
 /* A JSON object payload within the size limit, re-serialised compactly so
  * that every backend stores one canonical spelling. Payloads may nest two
  * levels less than the parser allows, because results wrap them twice
@@ -233,10 +250,9 @@ static void enter(ztp_store *s)
 	ztp_error_clear();
 }
 
-static int leave(ztp_store *s, int rc, const char *op)
+/* A backend's status as one of ours, with detail. */
+static int checked(int rc, const char *op)
 {
-	if (s->serialise)
-		pthread_mutex_unlock(&s->lock);
 	if (rc == ZTP_OK)
 		return ZTP_OK;
 	if (rc > 0 || rc < ZTP_STATUS_MIN)
@@ -247,6 +263,13 @@ static int leave(ztp_store *s, int rc, const char *op)
 		return ztp__err(rc, "store backend: %s: %s", op,
 				ztp_strerror(rc));
 	return rc;
+}
+
+static int leave(ztp_store *s, int rc, const char *op)
+{
+	if (s->serialise)
+		pthread_mutex_unlock(&s->lock);
+	return checked(rc, op);
 }
 
 /* Hand a backend's JSON result to the caller; consumes res whatever
@@ -314,9 +337,16 @@ static int open_internal(ztp_store **out, const ztp_store_backend *be,
 	ZTP_ENSURE(pthread_mutex_init(&s->lock, NULL) == 0, ZTP_ENOMEM,
 		   "store: cannot create mutex");
 	s->be = *be;
-	s->ctx = ctx;
 	s->builtin = builtin;
 	s->serialise = (be->flags & ZTP_STORE_BACKEND_THREADSAFE) == 0;
+	if (be->limit_take == NULL) {
+		rc = ztp__store_memory_open(&s->lim_be, &s->lim_ctx);
+		if (rc < 0) {
+			pthread_mutex_destroy(&s->lock);
+			goto cleanup;
+		}
+	}
+	s->ctx = ctx;
 	*out = s;
 	s = NULL;
 cleanup:
@@ -357,14 +387,24 @@ cleanup:
 int ztp_store_open_backend(ztp_store **out, const ztp_store_backend *backend,
 			   void *ctx)
 {
+	ztp_store_backend be;
 	int rc = ZTP_OK;
 
 	ZTP_ARG(out != NULL);
 	*out = NULL;
 	ZTP_ARG(backend != NULL);
-	ZTP_ENSURE(backend->version == ZTP_STORE_BACKEND_VERSION, ZTP_EINVAL,
-		   "store backend: version %u not supported (want %u)",
+	ZTP_ENSURE(backend->version == 1 ||
+		       backend->version == ZTP_STORE_BACKEND_VERSION,
+		   ZTP_EINVAL,
+		   "store backend: version %u not supported (want 1..%u)",
 		   backend->version, ZTP_STORE_BACKEND_VERSION);
+	/* A version-1 struct ends before the version-2 members: read no
+	 * further, and leave those NULL (their fallbacks). */
+	memset(&be, 0, sizeof(be));
+	memcpy(&be, backend,
+	       backend->version == 1 ? offsetof(ztp_store_backend, limit_take)
+				     : sizeof(be));
+	backend = &be;
 	ZTP_ENSURE((backend->flags & ~ZTP_STORE_BACKEND_THREADSAFE) == 0,
 		   ZTP_EINVAL, "store backend: unknown flags 0x%x",
 		   backend->flags);
@@ -401,6 +441,8 @@ void ztp_store_free(ztp_store *store)
 		return;
 	if (store->be.close != NULL)
 		store->be.close(store->ctx);
+	if (store->lim_ctx != NULL)
+		store->lim_be.close(store->lim_ctx);
 	pthread_mutex_destroy(&store->lock);
 	free(store);
 }
@@ -504,6 +546,75 @@ cleanup:
 	return rc;
 }
 
+int ztp_store_device_set_factory_key(ztp_store *store, const char *device_id,
+				     const uint8_t *spki, size_t len)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	ZTP_ARG(spki != NULL);
+	ZTP_ARG(len >= 1 && len <= ZTP__STORE_KEY_MAX);
+	ZTP_ENSURE(store->be.device_set_factory_key != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no device_set_factory_key");
+	enter(store);
+	rc = store->be.device_set_factory_key(store->ctx, device_id, spki, len);
+	rc = leave(store, rc, "device_set_factory_key");
+cleanup:
+	return rc;
+}
+
+/* ------------------------------------------------------------ limits */
+
+/* A backend's retry_after as documented, whatever it wrote. */
+static int64_t retry_of(int rc, int64_t retry)
+{
+	if (rc != ZTP_ERATELIMIT)
+		return 0;
+	return retry < 1 ? 1 : retry > 86400 ? 86400 : retry;
+}
+
+static int limit_take(ztp_store *s, const char *scope, const char *key,
+		      double rate, double burst, int64_t now,
+		      int64_t *retry_after)
+{
+	int64_t retry = 0;
+	int rc;
+
+	if (s->be.limit_take == NULL) {
+		/* The private memory: backend is thread-safe itself. */
+		ztp_error_clear();
+		rc = s->lim_be.limit_take(s->lim_ctx, scope, key, rate, burst,
+					  now, &retry);
+		rc = checked(rc, "limit_take");
+	} else {
+		enter(s);
+		rc = s->be.limit_take(s->ctx, scope, key, rate, burst, now,
+				      &retry);
+		rc = leave(s, rc, "limit_take");
+	}
+	*retry_after = retry_of(rc, retry);
+	return rc;
+}
+
+int ztp_store_limit_take(ztp_store *store, const char *scope, const char *key,
+			 double rate, double burst, int64_t now,
+			 int64_t *retry_after)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ARG(retry_after != NULL);
+	*retry_after = 0;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(scope, "scope"));
+	ZTP_CHECK(check_id(key, "key"));
+	ZTP_CHECK(check_bucket(rate, burst));
+	ZTP_CHECK(check_time(now, "now"));
+	rc = limit_take(store, scope, key, rate, burst, now, retry_after);
+cleanup:
+	return rc;
+}
+
 /* ------------------------------------------------------------ claims */
 
 int ztp_store_claim_set(ztp_store *store, const char *device_id,
@@ -538,6 +649,40 @@ int ztp_store_claim_take(ztp_store *store, const char *device_id,
 	rc =
 	    store->be.claim_take(store->ctx, device_id, hash, len, tenant, now);
 	rc = leave(store, rc, "claim_take");
+cleanup:
+	return rc;
+}
+
+int ztp_store_claim_attempt(ztp_store *store, const char *device_id,
+			    const uint8_t *hash, size_t len, const char *tenant,
+			    double rate, double burst, int64_t now,
+			    int64_t *retry_after)
+{
+	int64_t retry = 0;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(retry_after != NULL);
+	*retry_after = 0;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	ZTP_ARG(hash != NULL);
+	ZTP_ARG(len >= 1 && len <= ZTP__STORE_HASH_MAX);
+	ZTP_CHECK(check_id(tenant, "tenant"));
+	ZTP_CHECK(check_bucket(rate, burst));
+	ZTP_CHECK(check_time(now, "now"));
+	if (store->be.claim_attempt == NULL) {
+		/* Token first: a failure between the steps costs the caller
+		 * an attempt, never lets one through uncounted. */
+		ZTP_CHECK(limit_take(store, "claim", device_id, rate, burst,
+				     now, retry_after));
+		rc = ztp_store_claim_take(store, device_id, hash, len, tenant);
+		goto cleanup;
+	}
+	enter(store);
+	rc = store->be.claim_attempt(store->ctx, device_id, hash, len, tenant,
+				     rate, burst, now, &retry);
+	rc = leave(store, rc, "claim_attempt");
+	*retry_after = retry_of(rc, retry);
 cleanup:
 	return rc;
 }

@@ -95,6 +95,9 @@ static void admin_event(ztp_verifier *v, const char *type, int rc,
 {
 	json_object *ev = json_object_new_object();
 	ztp__err_saved saved;
+	int64_t now = ztp__now(&v->clock);
+	uint64_t suppressed = 0;
+	bool durable = rc != ZTP_ERATELIMIT;
 	char ts[32];
 
 	if (ev == NULL)
@@ -102,7 +105,15 @@ static void admin_event(ztp_verifier *v, const char *type, int rc,
 	/* The append goes through the store, which resets the thread's
 	 * detail: the caller must still read why the operation failed. */
 	ztp__err_save(&saved);
-	ztp__time_rfc3339(ts, ztp__now(&v->clock));
+	/* Claims take codes from people and portals: their refusals share
+	 * the budget of durable refusal events (per status code), as the
+	 * endpoints' do (PROTOCOL.md §7). Resets and revocations are the
+	 * operator's own. */
+	if (durable && rc < 0 && rc >= ZTP_STATUS_MIN &&
+	    strcmp(type, "claim") == 0)
+		durable = ztp__refusal_durable(v, &v->claim_refusals[-rc], now,
+					       &suppressed);
+	ztp__time_rfc3339(ts, now);
 	if (ztp__json_add_str(ev, "type", type) == ZTP_OK &&
 	    ztp__json_add_str(ev, "result",
 			      rc == ZTP_OK ? "accepted" : "rejected") ==
@@ -112,8 +123,11 @@ static void admin_event(ztp_verifier *v, const char *type, int rc,
 	    ztp__json_add_str(ev, "device_id", device_id) == ZTP_OK &&
 	    (tenant == NULL ||
 	     ztp__json_add_str(ev, "tenant", tenant) == ZTP_OK) &&
+	    (suppressed == 0 ||
+	     ztp__json_add_int(ev, "suppressed", (int64_t)suppressed) ==
+		 ZTP_OK) &&
 	    ztp__json_add_str(ev, "time", ts) == ZTP_OK)
-		ztp__verifier_log(v, ev, rc != ZTP_ERATELIMIT);
+		ztp__verifier_log(v, ev, durable);
 	json_object_put(ev);
 	ztp__err_restore(&saved);
 }
@@ -232,6 +246,11 @@ int ztp_verifier_enroll(ztp_verifier *v, char **claim_code,
 	if (rc == ZTP_EEXISTS)
 		rc = enroll_again(v, device_id, hex);
 	ZTP_CHECK(rc);
+	/* So that an operational CSR carrying the factory key is refused.
+	 * A caller's backend may not keep it (then bootstrap cannot either,
+	 * documented in store.h). */
+	rc = ztp__verifier_record_factory_key(v, device_id, cert);
+	ZTP_CHECK(rc == ZTP_EUNSUPPORTED ? ZTP_OK : rc);
 	/* The store has no transaction spanning the two writes. Should this
 	 * one fail (or the process die first), the device is recorded
 	 * without a claim code, and enroll_again() completes the enrollment
@@ -251,9 +270,10 @@ int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
 		       const char *claim_code, const char *tenant)
 {
 	uint8_t hash[32];
-	int64_t retry = 0;
+	char detail[256];
+	int64_t retry = 0, now;
 	bool named = false;
-	int rc = ZTP_OK;
+	int rc = ZTP_OK, lrc;
 
 	ZTP_ARG(v != NULL);
 	ZTP_ARG(device_id != NULL);
@@ -263,21 +283,39 @@ int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
 	named = true;
 	ZTP_CHECK(ztp__id_check(tenant, strlen(tenant), "tenant"));
 	ZTP_ENSURE(v->store != NULL, ZTP_ESTATE, "the verifier has no store");
-	/* Every attempt counts, well-formed or not. */
-	rc = ztp__rl_take(&v->claim_rl, device_id, ztp__now(&v->clock), &retry);
+	now = ztp__now(&v->clock);
+	rc = ztp__rl_take_global(&v->claim_rl, now, &retry);
 	if (rc < 0) {
-		rc = ztp__err(rc,
-			      "too many claim attempts for %s; retry in "
-			      "%lld s",
-			      device_id, (long long)retry);
+		rc = ztp__err(rc, "too many claim attempts; retry in %lld s",
+			      (long long)retry);
 		goto cleanup;
 	}
-	ZTP_CHECK(claim_hash(hash, claim_code));
-	rc = ztp_store_claim_take(v->store, device_id, hash, sizeof(hash),
-				  tenant);
+	/* Every attempt counts, well-formed or not; the device's bucket is
+	 * in the store, taken in the same transaction as the claim. */
+	rc = claim_hash(hash, claim_code);
+	if (rc < 0) {
+		snprintf(detail, sizeof(detail), "%s",
+			 ztp_error_last_message());
+		lrc = ztp__rl_take_device(v, &v->claim_rl, "claim", device_id,
+					  now, &retry);
+		if (lrc == ZTP_ERATELIMIT)
+			goto limited;
+		rc = lrc < 0 ? lrc : ztp__err(rc, "%s", detail);
+		goto cleanup;
+	}
+	rc = ztp_store_claim_attempt(v->store, device_id, hash, sizeof(hash),
+				     tenant, v->claim_rl.dev_rate,
+				     v->claim_rl.dev_burst, now, &retry);
+	if (rc == ZTP_ERATELIMIT)
+		goto limited;
 	if (rc == ZTP_EMISMATCH)
 		rc = ztp__err(rc, "claim code does not match device %s",
 			      device_id);
+	goto cleanup;
+limited:
+	rc = ztp__err(ZTP_ERATELIMIT,
+		      "too many claim attempts for %s; retry in %lld s",
+		      device_id, (long long)retry);
 cleanup:
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (named)

@@ -5,13 +5,15 @@
  *
  * Order of the bootstrap checks (cheap before expensive, and nothing that
  * changes state before every check has passed):
- *   size cap → strict JSON → device ID → rate limits → challenge token
+ *   global rate limit → size cap → strict JSON → device ID → the
+ *   device's rate limit (in the store) → challenge token
  *   (HMAC, device binding, lifetime) → factory certificate, peer
  *   certificate → chain and device profile → registry record (exists, not
  *   blocked, fingerprint, factory cert not revoked) → CSR (parse,
  *   self-signature, key policy, not the factory key) → transcript
  *   signature → consume the challenge (single use, atomic in the store) →
- *   issue (recorded in the store before it is returned) → device state.
+ *   issue (recorded in the store before it is returned) → device state
+ *   → the factory key, when the registry does not hold it yet.
  * A rejected request changes nothing but the rate-limit buckets, the
  * counters and the event log. The challenge is consumed only once every
  * check has passed, so a request that fails a check does not burn the
@@ -60,7 +62,7 @@ void ztp__verifier_count(ztp_verifier *v, int endpoint_kind, int wire)
 int ztp_verifier_stats(ztp_verifier *v, char **json)
 {
 	json_object *o = NULL, *by = NULL;
-	uint64_t c[5], by_code[ZTP__W_COUNT];
+	uint64_t c[6], by_code[ZTP__W_COUNT];
 	int rc = ZTP_OK;
 
 	ZTP_ARG(v != NULL);
@@ -72,6 +74,7 @@ int ztp_verifier_stats(ztp_verifier *v, char **json)
 	c[2] = v->n_bootstraps;
 	c[3] = v->n_accepted;
 	c[4] = v->n_rejected;
+	c[5] = v->n_suppressed;
 	memcpy(by_code, v->n_by_code, sizeof(by_code));
 	pthread_mutex_unlock(&v->stats_lock);
 
@@ -82,6 +85,7 @@ int ztp_verifier_stats(ztp_verifier *v, char **json)
 	ZTP_CHECK(ztp__json_add_int(o, "bootstraps", (int64_t)c[2]));
 	ZTP_CHECK(ztp__json_add_int(o, "accepted", (int64_t)c[3]));
 	ZTP_CHECK(ztp__json_add_int(o, "rejected", (int64_t)c[4]));
+	ZTP_CHECK(ztp__json_add_int(o, "events_suppressed", (int64_t)c[5]));
 	by = json_object_new_object();
 	ZTP_ENSURE(by != NULL, ZTP_ENOMEM, "out of memory");
 	for (int i = 0; i < ZTP__W_COUNT; i++)
@@ -99,15 +103,72 @@ cleanup:
 
 /* ---------------------------------------------------------------- events */
 
+static int event_endpoint(const char *type)
+{
+	static const char *const names[ZTP__EVT_ENDPOINTS] = {
+	    "bootstrap", "register", "credentials", "rotate", "assignment"};
+
+	for (int i = 0; i < ZTP__EVT_ENDPOINTS; i++)
+		if (strcmp(type, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+bool ztp__refusal_durable(ztp_verifier *v, ztp__refusals *r, int64_t now,
+			  uint64_t *suppressed)
+{
+	int64_t retry;
+	bool durable;
+
+	pthread_mutex_lock(&v->stats_lock);
+	durable = ztp__bucket_take(&r->b, !r->used,
+				   1.0 / ZTP__REFUSAL_INTERVAL,
+				   ZTP__REFUSAL_BURST, now, &retry) == ZTP_OK;
+	r->used = true;
+	if (durable) {
+		*suppressed = r->suppressed;
+		r->suppressed = 0;
+	} else {
+		*suppressed = 0;
+		r->suppressed++;
+		v->n_suppressed++;
+	}
+	pthread_mutex_unlock(&v->stats_lock);
+	return durable;
+}
+
+/* Whether a request's refusal event goes into the durable log (see
+ * ztp__refusal_durable()). Accepted requests are bounded by issuance;
+ * refusals by the budget of their endpoint and code, so that junk cannot
+ * grow the log faster than that whatever the request rate. */
+static bool refusal_durable(ztp_verifier *v, const char *type, int wire,
+			    int64_t now, uint64_t *suppressed)
+{
+	int ep = event_endpoint(type);
+
+	*suppressed = 0;
+	/* Refusals by the rate limiter are what a flood produces. */
+	if (wire == ZTP__W_RATE_LIMITED)
+		return false;
+	if (ep < 0 || wire < 0 || wire >= ZTP__W_COUNT)
+		return true;
+	return ztp__refusal_durable(v, &v->refusals[ep][wire], now,
+				    suppressed);
+}
+
 static void emit(ztp_verifier *v, const char *type, const ztp__vdec *d,
 		 const char *device_id, const char *serial, int64_t now)
 {
 	json_object *ev = json_object_new_object();
+	uint64_t suppressed = 0;
+	bool durable = true;
 	char ts[32];
 
 	if (ev == NULL)
 		return;
 	ztp__time_rfc3339(ts, now);
+	if (d->wire != ZTP__W_NONE)
+		durable = refusal_durable(v, type, d->wire, now, &suppressed);
 	if (ztp__json_add_str(ev, "type", type) < 0 ||
 	    ztp__json_add_str(ev, "result",
 			      d->wire == ZTP__W_NONE ? "accepted"
@@ -123,12 +184,12 @@ static void emit(ztp_verifier *v, const char *type, const ztp__vdec *d,
 	if (serial != NULL && serial[0] != '\0' &&
 	    ztp__json_add_str(ev, "serial", serial) < 0)
 		goto out;
+	if (suppressed > 0 &&
+	    ztp__json_add_int(ev, "suppressed", (int64_t)suppressed) < 0)
+		goto out;
 	if (ztp__json_add_str(ev, "time", ts) < 0)
 		goto out;
-	/* Refusals by the rate limiter are what a flood produces: they go to
-	 * the callback and the counters, not into the durable log, so that
-	 * the log grows at most at the rate of admitted requests. */
-	ztp__verifier_log(v, ev, d->wire != ZTP__W_RATE_LIMITED);
+	ztp__verifier_log(v, ev, durable);
 out:
 	json_object_put(ev);
 }
@@ -226,24 +287,30 @@ static int take_device_id(req *r)
 	return ZTP_OK;
 }
 
+/* The device's own bucket (in the store when there is one), once its ID
+ * is known. */
 static int rate_limit(req *r)
 {
 	int64_t retry = 0;
-	int rc = ztp__rl_take(&r->v->rl, r->device_id, r->now, &retry);
+	int rc = ztp__rl_take_device(r->v, &r->v->rl, "device", r->device_id,
+				     r->now, &retry);
 
 	if (rc == ZTP_ERATELIMIT) {
 		r->d.retry_after = retry;
 		return ztp__reject(&r->d, ZTP__W_RATE_LIMITED, rc,
-				   "too many requests; retry in %lld s",
-				   (long long)retry);
+				   "too many requests for device %s; retry in "
+				   "%lld s",
+				   r->device_id, (long long)retry);
 	}
 	return rc;
 }
 
+/* Admission control: the global bucket, before the body is even parsed,
+ * so that what a flood costs (parsing, events) is bounded by its rate. */
 static int rate_limit_global(req *r)
 {
 	int64_t retry = 0;
-	int rc = ztp__rl_take(&r->v->rl, NULL, r->now, &retry);
+	int rc = ztp__rl_take_global(&r->v->rl, r->now, &retry);
 
 	if (rc == ZTP_ERATELIMIT) {
 		r->d.retry_after = retry;
@@ -277,6 +344,7 @@ static int do_challenge(req *r, const char *body, size_t len,
 	int64_t expires = 0;
 	int rc = ZTP_OK;
 
+	ZTP_CHECK(rate_limit_global(r));
 	ZTP_CHECK(
 	    parse_body(r, body, len, challenge_keys, "challenge request"));
 	ZTP_CHECK(take_device_id(r));
@@ -304,10 +372,26 @@ cleanup:
 	return rc < 0 ? internal(r, rc) : rc;
 }
 
+int ztp__verifier_record_factory_key(ztp_verifier *v, const char *device_id,
+				     X509 *cert)
+{
+	unsigned char *der = NULL;
+	int n, rc = ZTP_OK;
+
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+	ZTP_ENSURE_OSSL(n > 0, ZTP_ENOMEM, "factory key");
+	rc = ztp_store_device_set_factory_key(v->store, device_id, der,
+					      (size_t)n);
+cleanup:
+	OPENSSL_free(der);
+	return rc;
+}
+
 /* The registry's view of the device: exists, not blocked, the factory
  * certificate is the one recorded, and not revoked. *state receives the
- * device's state name. */
-static int check_registry(req *r, X509 *factory, char *state, size_t cap)
+ * device's state name, *have_key whether its factory key is recorded. */
+static int check_registry(req *r, X509 *factory, char *state, size_t cap,
+			  bool *have_key)
 {
 	ztp_verifier *v = r->v;
 	json_object *dev = NULL, *cert = NULL;
@@ -334,6 +418,12 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap)
 	if (rc == ZTP_OK)
 		rc = ztp__json_str(dev, "fingerprint", true, 64, &fp, NULL);
 	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed device record");
+	{
+		json_object *k = NULL;
+
+		*have_key = json_object_object_get_ex(dev, "factory_key", &k) &&
+			    json_object_is_type(k, json_type_string);
+	}
 	if (strcmp(st, ZTP_STATE_REVOKED) == 0) {
 		rc = ztp__reject(&r->d, ZTP__W_DEVICE_BLOCKED, ZTP_EREVOKED,
 				 "device %s is blocked", r->device_id);
@@ -571,6 +661,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	uint8_t chal_id[ZTP__CHAL_RANDOM], csr_hash[32];
 	char cert_id[ZTP_ID_MAX + 1], state[32];
 	int64_t chal_exp = 0, not_after = 0;
+	bool have_key = false;
 	STACK_OF(X509) *chain = NULL;
 	X509 *factory = NULL, *peer = NULL, *issued = NULL;
 	EVP_PKEY *fkey, *csr_key = NULL;
@@ -583,6 +674,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 				 "the verifier has no device CA or no store");
 		goto cleanup;
 	}
+	ZTP_CHECK(rate_limit_global(r));
 	ZTP_CHECK(
 	    parse_body(r, body, len, bootstrap_keys, "bootstrap request"));
 	ZTP_CHECK(take_device_id(r));
@@ -619,7 +711,8 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 				 cert_id, r->device_id);
 		goto cleanup;
 	}
-	ZTP_CHECK(check_registry(r, factory, state, sizeof(state)));
+	ZTP_CHECK(
+	    check_registry(r, factory, state, sizeof(state), &have_key));
 
 	fkey = X509_get0_pubkey(factory);
 	ZTP_ENSURE_OSSL(fkey != NULL, ZTP_ECRYPTO, "factory key");
@@ -665,6 +758,12 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 			rc = src;
 			goto cleanup;
 		}
+	}
+	/* A device enrolled before factory keys were recorded: record it
+	 * now, so that its operational CSRs can be checked against it. */
+	if (!have_key) {
+		rc = ztp__verifier_record_factory_key(v, r->device_id, factory);
+		ZTP_CHECK(rc == ZTP_EUNSUPPORTED ? ZTP_OK : rc);
 	}
 	ZTP_CHECK(respond_issued(r, der, der_len, not_after));
 cleanup:
@@ -714,11 +813,11 @@ static int do_lifecycle(req *r, const char *ep, const char *body, size_t len,
 				 "the verifier has no device CA or no store");
 		goto cleanup;
 	}
-	ZTP_CHECK(parse_object(r, body, len));
 	/* The device is known only once its certificate is checked: the
 	 * global bucket here, the device's lifecycle bucket in
 	 * authentication (lifecycle.c). */
 	ZTP_CHECK(rate_limit_global(r));
+	ZTP_CHECK(parse_object(r, body, len));
 	rc = ztp__verifier_lifecycle(v, &r->d, ep, r->body, peer_pem, peer_len,
 				     r->now, &r->resp, r->device_id, r->serial);
 cleanup:
@@ -737,6 +836,7 @@ static int do_crl(req *r, const char *body, size_t len)
 				 "the verifier has no device CA or no store");
 		goto cleanup;
 	}
+	ZTP_CHECK(rate_limit_global(r));
 	ZTP_CHECK(parse_object(r, body, len));
 	rc = ztp__json_only_keys(r->body, no_keys, "crl request");
 	if (rc < 0) {
@@ -744,7 +844,6 @@ static int do_crl(req *r, const char *body, size_t len)
 				 ztp_error_last_message());
 		goto cleanup;
 	}
-	ZTP_CHECK(rate_limit_global(r));
 	/* A CRL lists every superseded certificate whose overlap ended. */
 	ZTP_CHECK(ztp__overlap_maintain(r->v, r->now, &nrev));
 	if (nrev > 0)

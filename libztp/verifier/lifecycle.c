@@ -45,12 +45,15 @@ typedef struct peer {
 	char profile[32];
 	char state[32];
 	char tenant[ZTP_ID_MAX + 1]; /* from the registry; "" if none */
+	char *factory_key; /* base64 SPKI from the registry, NULL if none */
 } peer;
 
 static void peer_free(peer *p)
 {
 	X509_free(p->cert);
 	p->cert = NULL;
+	free(p->factory_key);
+	p->factory_key = NULL;
 }
 
 static int parse_record(json_object **out, char *json)
@@ -87,6 +90,53 @@ static int copy_field(char *dst, size_t cap, json_object *o, const char *key,
 				key);
 	snprintf(dst, cap, "%s", s != NULL ? s : "");
 	return ZTP_OK;
+}
+
+/* The device record's factory_key (base64 SPKI), or NULL when none is
+ * recorded (null, or absent from a caller's backend). */
+static int copy_factory_key(char **out, json_object *dev)
+{
+	const char *s = NULL;
+	json_object *val = NULL;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(dev, "factory_key", &val) ||
+	    val == NULL)
+		return ZTP_OK;
+	if (ztp__json_str(dev, "factory_key", true, 8192, &s, NULL) < 0)
+		return ztp__err(ZTP_ESTORE,
+				"store: malformed record (factory_key)");
+	*out = ztp__strdup(s);
+	return *out != NULL ? ZTP_OK : ztp__err(ZTP_ENOMEM, "out of memory");
+}
+
+/* Whether key is the device's recorded factory key (false when none is
+ * recorded). */
+static int is_factory_key(bool *same, const peer *p, EVP_PKEY *key)
+{
+	const unsigned char *q;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	EVP_PKEY *fk = NULL;
+	int rc = ZTP_OK;
+
+	*same = false;
+	if (p->factory_key == NULL)
+		return ZTP_OK;
+	rc = ztp__b64_decode(&der, &len, p->factory_key,
+			     strlen(p->factory_key));
+	ZTP_ENSURE(rc == ZTP_OK || rc == ZTP_ENOMEM, ZTP_ESTORE,
+		   "store: malformed record (factory_key)");
+	ZTP_CHECK(rc);
+	q = der;
+	fk = d2i_PUBKEY(NULL, &q, (long)len);
+	ZTP_ENSURE_OSSL(fk != NULL && q == der + len, ZTP_ESTORE,
+			"store: factory_key is not a public key");
+	ZTP_CHECK(ztp__pubkey_same(same, key, fk));
+cleanup:
+	EVP_PKEY_free(fk);
+	ztp_free(der);
+	return rc;
 }
 
 /* Who is calling: see the file description. */
@@ -139,7 +189,8 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 				 ztp_error_last_message());
 		goto cleanup;
 	}
-	rc = ztp__rl_take(&v->life_rl, p->device_id, now, &d->retry_after);
+	rc = ztp__rl_take_device(v, &v->life_rl, "lifecycle", p->device_id,
+				 now, &d->retry_after);
 	if (rc == ZTP_ERATELIMIT) {
 		rc = ztp__reject(d, ZTP__W_RATE_LIMITED, rc,
 				 "too many requests from device %s; retry in "
@@ -196,6 +247,7 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 	ZTP_CHECK(copy_field(p->state, sizeof(p->state), dev, "state", true));
 	ZTP_CHECK(
 	    copy_field(p->tenant, sizeof(p->tenant), dev, "tenant", false));
+	ZTP_CHECK(copy_factory_key(&p->factory_key, dev));
 	if (strcmp(p->state, ZTP_STATE_REVOKED) == 0) {
 		rc = ztp__reject(d, ZTP__W_DEVICE_BLOCKED, ZTP_EREVOKED,
 				 "device %s is blocked", p->device_id);
@@ -304,6 +356,14 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 		rc = ztp__reject(d, ZTP__W_CSR_KEY_REUSED, ZTP_EKEYPOLICY,
 				 "csr: the key must be fresh, not the key of "
 				 "the presented certificate");
+		goto cleanup;
+	}
+	/* Nor the factory key: it would then also be an operational key. */
+	ZTP_CHECK(is_factory_key(&same, p, pub));
+	if (same) {
+		rc = ztp__reject(d, ZTP__W_CSR_KEY_REUSED, ZTP_EKEYPOLICY,
+				 "csr: the key must be fresh, not the "
+				 "device's factory key");
 		goto cleanup;
 	}
 	rc = ztp__ca_issue_der(

@@ -74,3 +74,10 @@ TESTS += tests/lifecycle_e2e.sh
 endif
 endif
 EXTRA_DIST += tests/lifecycle_e2e.sh
+
+# Security rate limits across processes: one `ztp-verify` process per
+# claim and per challenge on one SQLite registry.
+if ENABLE_SERVER
+TESTS += tests/limits_cli.sh
+endif
+EXTRA_DIST += tests/limits_cli.sh

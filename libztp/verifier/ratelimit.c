@@ -2,7 +2,14 @@
  * libztp — token buckets: one global, one per device ID.
  * SPDX-License-Identifier: Apache-2.0
  *
- * The per-device buckets live in a fixed table (ZTP__RL_SLOTS) so that a
+ * The global buckets protect this process's CPU and live in its memory.
+ * Per-device buckets are security limits (claim attempts above all) that
+ * must hold across processes and instances: with a store they live there,
+ * each take one atomic store operation (ztp_store_limit_take()). Only a
+ * verifier without a store (which can serve nothing but challenges)
+ * keeps them here.
+ *
+ * The in-memory per-device buckets live in a fixed table (ZTP__RL_SLOTS) so that a
  * flood of distinct device IDs cannot grow memory. An ID is looked up in a
  * window of ZTP__RL_PROBE slots starting at a keyed hash of it; when the
  * window is full the bucket touched least recently is reused. Losing a
@@ -13,7 +20,6 @@
  */
 #include "verifier/verifier_internal.h"
 
-#include <math.h>
 #include <string.h>
 
 #include <openssl/rand.h>
@@ -66,25 +72,6 @@ static uint64_t hash_id(uint64_t seed, const char *id)
 	return h;
 }
 
-static double refill(double tokens, int64_t last, int64_t now, double rate,
-		     double burst)
-{
-	if (now > last)
-		tokens += (double)(now - last) * rate;
-	return tokens > burst ? burst : tokens;
-}
-
-static int64_t wait_for(double tokens, double rate)
-{
-	double s = ceil((1.0 - tokens) / rate);
-
-	if (s < 1)
-		return 1;
-	if (s > 86400)
-		return 86400;
-	return (int64_t)s;
-}
-
 static ztp__rl_slot *find_slot(ztp__ratelimit *rl, const char *id)
 {
 	size_t base = (size_t)(hash_id(rl->seed, id) % ZTP__RL_SLOTS);
@@ -99,7 +86,7 @@ static ztp__rl_slot *find_slot(ztp__ratelimit *rl, const char *id)
 			if (victim == NULL || victim->used)
 				victim = s;
 		} else if (victim == NULL ||
-			   (victim->used && s->last < victim->last)) {
+			   (victim->used && s->b.last < victim->b.last)) {
 			victim = s;
 		}
 	}
@@ -107,67 +94,67 @@ static ztp__rl_slot *find_slot(ztp__ratelimit *rl, const char *id)
 	return victim;
 }
 
-int ztp__rl_take(ztp__ratelimit *rl, const char *device_id, int64_t now,
-		 int64_t *retry_after)
+int ztp__rl_take_global(ztp__ratelimit *rl, int64_t now, int64_t *retry_after)
 {
-	ztp__rl_slot *slot = NULL;
-	double g = 0, d = 0;
 	int rc = ZTP_OK;
 
 	*retry_after = 0;
 	pthread_mutex_lock(&rl->lock);
 	if (rl->glob_rate > 0) {
-		if (!rl->glob_started) {
-			rl->glob_tokens = rl->glob_burst;
-			rl->glob_last = now;
-			rl->glob_started = true;
-		}
-		g = refill(rl->glob_tokens, rl->glob_last, now, rl->glob_rate,
-			   rl->glob_burst);
-		if (g < 1.0) {
-			*retry_after = wait_for(g, rl->glob_rate);
-			rc = ztp__err(ZTP_ERATELIMIT,
-				      "global rate limit exceeded");
-			goto cleanup;
-		}
+		rc = ztp__bucket_take(&rl->glob, !rl->glob_started,
+				      rl->glob_rate, rl->glob_burst, now,
+				      retry_after);
+		rl->glob_started = true;
 	}
-	if (device_id != NULL && rl->dev_rate > 0) {
-		slot = find_slot(rl, device_id);
-		if (!slot->used) {
-			size_t n = strlen(device_id);
-
-			if (n > ZTP_ID_MAX)
-				n = ZTP_ID_MAX;
-			memcpy(slot->id, device_id, n);
-			slot->id[n] = '\0';
-			slot->tokens = rl->dev_burst;
-			slot->last = now;
-			slot->used = true;
-		}
-		d = refill(slot->tokens, slot->last, now, rl->dev_rate,
-			   rl->dev_burst);
-		if (d < 1.0) {
-			/* Keep the refill so that the clock does not stall;
-			 * a refused request costs no token. */
-			slot->tokens = d;
-			if (now > slot->last)
-				slot->last = now;
-			*retry_after = wait_for(d, rl->dev_rate);
-			rc = ztp__err(ZTP_ERATELIMIT,
-				      "rate limit exceeded for device %s",
-				      device_id);
-			goto cleanup;
-		}
-		slot->tokens = d - 1.0;
-		if (now > slot->last)
-			slot->last = now;
-	}
-	if (rl->glob_rate > 0) {
-		rl->glob_tokens = g - 1.0;
-		if (now > rl->glob_last)
-			rl->glob_last = now;
-	}
-cleanup:
 	pthread_mutex_unlock(&rl->lock);
+	if (rc == ZTP_ERATELIMIT)
+		return ztp__err(rc, "global rate limit exceeded");
+	return rc;
+}
+
+/* The in-memory table, for a verifier without a store. */
+static int take_local(ztp__ratelimit *rl, const char *device_id, int64_t now,
+		      int64_t *retry_after)
+{
+	ztp__rl_slot *slot;
+	bool fresh;
+	int rc;
+
+	pthread_mutex_lock(&rl->lock);
+	slot = find_slot(rl, device_id);
+	fresh = !slot->used;
+	if (fresh) {
+		size_t n = strlen(device_id);
+
+		if (n > ZTP_ID_MAX)
+			n = ZTP_ID_MAX;
+		memcpy(slot->id, device_id, n);
+		slot->id[n] = '\0';
+		slot->used = true;
+	}
+	rc = ztp__bucket_take(&slot->b, fresh, rl->dev_rate, rl->dev_burst,
+			      now, retry_after);
+	pthread_mutex_unlock(&rl->lock);
+	return rc;
+}
+
+int ztp__rl_take_device(ztp_verifier *v, ztp__ratelimit *rl,
+			const char *scope, const char *device_id, int64_t now,
+			int64_t *retry_after)
+{
+	int rc;
+
+	*retry_after = 0;
+	if (rl->dev_rate <= 0)
+		return ZTP_OK;
+	if (v->store != NULL)
+		rc = ztp_store_limit_take(v->store, scope, device_id,
+					  rl->dev_rate, rl->dev_burst, now,
+					  retry_after);
+	else
+		rc = take_local(rl, device_id, now, retry_after);
+	if (rc == ZTP_ERATELIMIT)
+		return ztp__err(rc, "rate limit exceeded for device %s",
+				device_id);
 	return rc;
 }

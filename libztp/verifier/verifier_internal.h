@@ -38,8 +38,7 @@ int ztp__reject(ztp__vdec *d, int wire, int rc, const char *fmt, ...)
 
 typedef struct ztp__rl_slot {
 	char id[ZTP_ID_MAX + 1];
-	double tokens;
-	int64_t last;
+	ztp__bucket b;
 	bool used;
 } ztp__rl_slot;
 
@@ -47,8 +46,7 @@ typedef struct ztp__ratelimit {
 	pthread_mutex_t lock;
 	double dev_rate, dev_burst; /* rate 0: disabled */
 	double glob_rate, glob_burst;
-	double glob_tokens;
-	int64_t glob_last;
+	ztp__bucket glob;
 	bool glob_started;
 	uint64_t seed;
 	ztp__rl_slot *slots; /* ZTP__RL_SLOTS entries */
@@ -56,11 +54,19 @@ typedef struct ztp__ratelimit {
 
 int ztp__rl_init(ztp__ratelimit *rl);
 void ztp__rl_destroy(ztp__ratelimit *rl);
-/* Take one token from the global bucket and, when device_id is not NULL,
- * from that device's bucket: both or neither. ZTP_ERATELIMIT with
- * *retry_after (seconds, >= 1) when a bucket is empty. */
-int ztp__rl_take(ztp__ratelimit *rl, const char *device_id, int64_t now,
-		 int64_t *retry_after);
+struct ztp_verifier;
+/* Take one token from rl's global bucket (this process's memory): the
+ * admission control that comes before any parsing. ZTP_ERATELIMIT with
+ * *retry_after (seconds, >= 1) when it is empty. */
+int ztp__rl_take_global(ztp__ratelimit *rl, int64_t now, int64_t *retry_after);
+/* Take one token from device_id's bucket of scope ("device", "lifecycle",
+ * "claim") with rl's per-device rate: in v's store when it has one (one
+ * atomic operation, shared by every process and instance on that store),
+ * else in rl's table. Same results as ztp__rl_take_global(), plus the
+ * store's errors. */
+int ztp__rl_take_device(struct ztp_verifier *v, ztp__ratelimit *rl,
+			const char *scope, const char *device_id, int64_t now,
+			int64_t *retry_after);
 
 /* ---------------------------------------------------------------- requests */
 
@@ -77,6 +83,23 @@ void ztp__csr_tmpl_init(ztp__csr_tmpl *t);
 void ztp__csr_tmpl_free(ztp__csr_tmpl *t);
 
 /* ---------------------------------------------------------------- handle */
+
+/* The budget of durable refusal events of one kind, and the refusals of
+ * that kind not written since the last one that was. */
+typedef struct ztp__refusals {
+	ztp__bucket b;
+	bool used;
+	uint64_t suppressed;
+} ztp__refusals;
+
+/* Endpoints whose requests produce events: bootstrap, register,
+ * credentials, rotate, assignment. */
+#define ZTP__EVT_ENDPOINTS 5
+/* Durable refusal events per (endpoint, code): a burst of this many,
+ * then one per interval; the others only reach the callback and the
+ * counters (PROTOCOL.md §7). */
+#define ZTP__REFUSAL_BURST 10
+#define ZTP__REFUSAL_INTERVAL 60
 
 struct ztp_verifier {
 	X509_STORE *trust; /* trust anchors only */
@@ -127,6 +150,12 @@ struct ztp_verifier {
 	pthread_mutex_t stats_lock;
 	uint64_t n_requests, n_challenges, n_bootstraps, n_accepted, n_rejected;
 	uint64_t n_by_code[ZTP__W_COUNT];
+	/* Refusal events kept out of the durable log (handle.c), under
+	 * stats_lock: per endpoint with events and wire code, and per
+	 * status code of refused claims. */
+	ztp__refusals refusals[ZTP__EVT_ENDPOINTS][ZTP__W_COUNT];
+	ztp__refusals claim_refusals[1 - ZTP_STATUS_MIN];
+	uint64_t n_suppressed;
 };
 
 /* Identity check shared by check_cert, enroll and bootstrap: the chain of
@@ -176,6 +205,18 @@ int ztp__challenge_make(ztp_verifier *v, char out[ZTP__CHAL_B64 + 1],
 int ztp__challenge_check(ztp_verifier *v, ztp__vdec *d, const char *nonce,
 			 size_t len, const char *device_id, int64_t now,
 			 uint8_t id[ZTP__CHAL_RANDOM], int64_t *expires_at);
+
+/* Record the key of factory certificate cert as device_id's factory key
+ * in the store (ZTP_EUNSUPPORTED: the store's backend cannot keep it). */
+int ztp__verifier_record_factory_key(ztp_verifier *v, const char *device_id,
+				     X509 *cert);
+
+/* Whether a refusal of kind r goes into the durable log: a budget of
+ * ZTP__REFUSAL_BURST, then one per ZTP__REFUSAL_INTERVAL. When it does,
+ * *suppressed is the number of its kind left out since the last one
+ * written, else 0 (and it is counted as left out). */
+bool ztp__refusal_durable(ztp_verifier *v, ztp__refusals *r, int64_t now,
+			  uint64_t *suppressed);
 
 /* Hand an event to the callback and, when durable, to the store's log. */
 void ztp__verifier_log(ztp_verifier *v, json_object *ev, bool durable);

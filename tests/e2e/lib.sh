@@ -109,16 +109,28 @@ e2e_pki() {
 	e2e_server_cert "$p/server-ca.pem" "$p/server-ca.key" wrongname \
 		--dns ztp.example.invalid
 
-	cat > "$T/verify.json" <<JSON
-{
-  "trust_anchors": "pki/acme-root.pem",
-  "issuers": "pki/acme-factory.pem",
-  "device_ca": {"cert": "pki/device-ca.pem", "key": "pki/device-ca.key"},
-  "store": "sqlite:registry.db",
-  "rate_limits": {"device": {"rate": 100, "burst": 100},
-                  "global": {"rate": 1000, "burst": 1000}}
+	e2e_verify_config "$T/verify.json" \
+		'{"device": {"rate": 100, "burst": 100},
+		  "global": {"rate": 1000, "burst": 1000}}'
 }
-JSON
+
+# e2e_verify_config FILE [RATE_LIMITS]: a verifier configuration in $T for
+# the PKI of e2e_pki and the SQLite registry $T/registry.db, with the JSON
+# object RATE_LIMITS as its rate_limits (none: the defaults).
+e2e_verify_config() {
+	{
+		printf '{\n'
+		printf '  "trust_anchors": "pki/acme-root.pem",\n'
+		printf '  "issuers": "pki/acme-factory.pem",\n'
+		printf '  "device_ca": {"cert": "pki/device-ca.pem", "key": "pki/device-ca.key"},\n'
+		if [ -n "${2:-}" ]; then
+			printf '  "store": "sqlite:registry.db",\n'
+			printf '  "rate_limits": %s\n' "$2"
+		else
+			printf '  "store": "sqlite:registry.db"\n'
+		fi
+		printf '}\n'
+	} > "$1"
 }
 
 # e2e_server_cert CA_CERT CA_KEY NAME NAME_OPTION...: $T/pki/NAME.pem (leaf +

@@ -2114,6 +2114,9 @@ static const ztp_store_backend failing_backend = {
     fb_event_append,
     fb_event_list,
     fb_counter,
+    NULL, /* limit_take, claim_attempt, device_set_factory_key: optional */
+    NULL,
+    NULL,
 };
 
 START_TEST(test_issue_store_failure)

@@ -225,8 +225,10 @@ static void w_close(void *ctx)
 	free(w);
 }
 
+/* Version 1: the operations appended in version 2 are absent, so the
+ * library's fallbacks serve them (limits per handle, no factory key). */
 static const ztp_store_backend wrap_ops = {
-    .version = ZTP_STORE_BACKEND_VERSION,
+    .version = 1,
     .flags = 0,
     .close = w_close,
     .device_add = w_device_add,
@@ -492,7 +494,7 @@ START_TEST(test_device_get)
 	    ZTP_OK);
 	ck_assert_rc(ztp_store_device_get(s, "dev-1", &json), ZTP_OK);
 	o = parse(json);
-	ck_assert_int_eq(json_object_object_length(o), 9);
+	ck_assert_int_eq(json_object_object_length(o), 10);
 	ck_assert_str_eq(str_field(o, "device_id"), "dev-1");
 	ck_assert_str_eq(str_field(o, "fingerprint"), FPR_A);
 	ck_assert_str_eq(str_field(o, "model"), "Model X");
@@ -502,6 +504,7 @@ START_TEST(test_device_get)
 	ck_assert(null_field(o, "tenant"));
 	ck_assert(null_field(o, "info"));
 	ck_assert_int_eq(int_field(o, "updated_at"), T0 + 5);
+	ck_assert(null_field(o, "factory_key"));
 	json_object_put(o);
 	ztp_free(json);
 
@@ -710,6 +713,202 @@ START_TEST(test_claim)
 	    ZTP_OK);
 	ck_assert_rc(ztp_store_claim_take(s, "d2", h, 16, "acme"), ZTP_ESTATE);
 	expect_state(s, "d2", ZTP_STATE_REVOKED, NULL);
+	ztp_store_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ limits */
+
+START_TEST(test_limit_take)
+{
+	ztp_store *s = open_kind(_i, NULL);
+	const double rate = 1.0 / 60;
+	int64_t retry = -1;
+
+	/* a burst of 3, then one a minute */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_rc(
+		    ztp_store_limit_take(s, "claim", "d1", rate, 3, T0, &retry),
+		    ZTP_OK);
+		ck_assert_int_eq(retry, 0);
+	}
+	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", rate, 3, T0, &retry),
+		     ZTP_ERATELIMIT);
+	ck_assert_int_eq(retry, 60);
+	/* a refused take costs nothing: the token is back on time */
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "claim", "d1", rate, 3, T0 + 59, &retry),
+	    ZTP_ERATELIMIT);
+	ck_assert_int_eq(retry, 1);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "claim", "d1", rate, 3, T0 + 60, &retry),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "claim", "d1", rate, 3, T0 + 60, &retry),
+	    ZTP_ERATELIMIT);
+	/* other keys and other scopes are other buckets */
+	ck_assert_rc(ztp_store_limit_take(s, "claim", "d2", rate, 1, T0, &retry),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_limit_take(s, "device", "d1", rate, 1, T0, &retry),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_limit_take(s, "device", "d1", rate, 1, T0, &retry),
+		     ZTP_ERATELIMIT);
+	/* a clock going back refills nothing */
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "device", "d1", rate, 1, T0 - 999, &retry),
+	    ZTP_ERATELIMIT);
+	/* full again after (burst - tokens) / rate: forgotten, and a fresh
+	 * bucket is full */
+	for (int i = 0; i < 4; i++)
+		ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", rate, 3,
+						  T0 + 60 + 180, &retry),
+			     i < 3 ? ZTP_OK : ZTP_ERATELIMIT);
+
+	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 0, 3, T0, &retry),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 0.0 / 0.0, 3, T0,
+					  &retry),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 2e6, 3, T0, &retry),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 1, 0.5, T0, &retry),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 1, 3, -1, &retry),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_limit_take(s, "a/b", "d1", 1, 3, T0, &retry),
+		     ZTP_EINVAL);
+	for (size_t i = 0; i < ZTP__ARRAY_LEN(bad_ids); i++)
+		ck_assert_rc(ztp_store_limit_take(s, "claim", bad_ids[i], 1, 3,
+						  T0, &retry),
+			     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_limit_take(s, "claim", NULL, 1, 3, T0, &retry),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 1, 3, T0, NULL),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_limit_take(NULL, "claim", "d1", 1, 3, T0, &retry),
+		     ZTP_EINVAL);
+	ztp_store_free(s);
+}
+END_TEST
+
+START_TEST(test_claim_attempt)
+{
+	ztp_store *s = open_kind(_i, NULL);
+	const double rate = 1.0 / 60;
+	uint8_t h[32], other[32];
+	int64_t retry = -1;
+
+	memset(h, 0x5a, sizeof(h));
+	memset(other, 0xa5, sizeof(other));
+	add_dev(s, "d1");
+	ck_assert_rc(ztp_store_claim_set(s, "d1", h, sizeof(h)), ZTP_OK);
+	/* every refusal spends its token */
+	for (int i = 0; i < 5; i++)
+		ck_assert_rc(ztp_store_claim_attempt(s, "d1", other,
+						     sizeof(other), "acme",
+						     rate, 5, T0, &retry),
+			     ZTP_EMISMATCH);
+	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "acme",
+					     rate, 5, T0, &retry),
+		     ZTP_ERATELIMIT);
+	ck_assert_int_eq(retry, 60);
+	expect_state(s, "d1", ZTP_STATE_MANUFACTURED, NULL);
+	/* the bucket is the one limit_take sees under scope "claim" */
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "claim", "d1", rate, 5, T0 + 30, &retry),
+	    ZTP_ERATELIMIT);
+	now_val = T0 + 77;
+	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "acme",
+					     rate, 5, T0 + 60, &retry),
+		     ZTP_OK);
+	ck_assert_int_eq(retry, 0);
+	expect_state(s, "d1", ZTP_STATE_ACTIVE, "acme");
+	/* single use, and the refusal counts */
+	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "evil",
+					     rate, 5, T0 + 120, &retry),
+		     ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "evil",
+					     rate, 5, T0 + 120, &retry),
+		     ZTP_ERATELIMIT);
+	/* no such device: refused without a bucket, as often as asked (the
+	 * fallback for a backend without claim_attempt takes the token
+	 * before it asks: within the burst there) */
+	for (int i = 0; i < (_i == B_WRAPPED ? 5 : 7); i++)
+		ck_assert_rc(ztp_store_claim_attempt(s, "ghost", h, sizeof(h),
+						     "acme", rate, 5, T0,
+						     &retry),
+			     ZTP_ENOTFOUND);
+	/* a revoked device: refused, and counted */
+	add_dev(s, "d2");
+	ck_assert_rc(ztp_store_claim_set(s, "d2", h, sizeof(h)), ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d2", NULL, ZTP_STATE_REVOKED, NULL),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_claim_attempt(s, "d2", h, sizeof(h), "acme",
+					     rate, 1, T0, &retry),
+		     ZTP_ESTATE);
+	ck_assert_rc(ztp_store_claim_attempt(s, "d2", h, sizeof(h), "acme",
+					     rate, 1, T0, &retry),
+		     ZTP_ERATELIMIT);
+
+	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, 0, "acme", rate, 5,
+					     T0, &retry),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "a/b",
+					     rate, 5, T0, &retry),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "acme", 0,
+					     5, T0, &retry),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "acme",
+					     rate, 5, T0, NULL),
+		     ZTP_EINVAL);
+	ztp_store_free(s);
+}
+END_TEST
+
+START_TEST(test_factory_key)
+{
+	ztp_store *s = open_kind(_i, NULL);
+	uint8_t spki[91], big[4097];
+	json_object *o;
+	char *json = NULL, *b64 = NULL;
+	int want = _i == B_WRAPPED ? ZTP_EUNSUPPORTED : ZTP_OK;
+
+	memset(spki, 0x30, sizeof(spki));
+	memset(big, 0x30, sizeof(big));
+	add_dev(s, "d1");
+	now_val = T0 + 50;
+	ck_assert_rc(ztp_store_device_set_factory_key(s, "d1", spki,
+						      sizeof(spki)),
+		     want);
+	ck_assert_rc(ztp_store_device_get(s, "d1", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	if (want == ZTP_OK) {
+		ck_assert_rc(ztp__b64_encode(&b64, spki, sizeof(spki)),
+			     ZTP_OK);
+		ck_assert_str_eq(str_field(o, "factory_key"), b64);
+		ztp_free(b64);
+		/* not an update of the record's state */
+		ck_assert_int_eq(int_field(o, "updated_at"), T0);
+	} else {
+		ck_assert(null_field(o, "factory_key"));
+	}
+	json_object_put(o);
+	if (want == ZTP_OK)
+		ck_assert_rc(ztp_store_device_set_factory_key(s, "ghost", spki,
+							      sizeof(spki)),
+			     ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_store_device_set_factory_key(s, "d1", big,
+						      sizeof(big)),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_device_set_factory_key(s, "d1", spki, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_device_set_factory_key(s, "d1", NULL, 4),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_device_set_factory_key(s, "a/b", spki, 4),
+		     ZTP_EINVAL);
 	ztp_store_free(s);
 }
 END_TEST
@@ -1259,6 +1458,51 @@ START_TEST(test_alloc_failures)
 		ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM, "rc %d", rc);
 	}
 	ck_assert_uint_eq(v, 1);
+	/* a failed take spends nothing: with a burst of one, the take that
+	 * succeeds is the only one */
+	rc = ZTP_ENOMEM;
+	for (n = 1; rc == ZTP_ENOMEM; n++) {
+		int64_t retry;
+
+		ztp__alloc_fail_at(n);
+		rc = ztp_store_limit_take(s, "device", "d1", 0.001, 1, T0,
+					  &retry);
+		ztp__alloc_fail_at(0);
+		ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM, "rc %d", rc);
+	}
+	{
+		const uint8_t h[32] = {7};
+		int64_t retry;
+
+		ck_assert_rc(ztp_store_limit_take(s, "device", "d1", 0.001, 1,
+						  T0, &retry),
+			     ZTP_ERATELIMIT);
+		ck_assert_rc(ztp_store_claim_set(s, "d2", h, sizeof(h)),
+			     ZTP_OK);
+		/* Only the fallback of a backend without claim_attempt can
+		 * lose a token to a failure (documented): a burst to spare
+		 * there. */
+		rc = ZTP_ENOMEM;
+		for (n = 1; rc == ZTP_ENOMEM; n++) {
+			ztp__alloc_fail_at(n);
+			rc = ztp_store_claim_attempt(
+			    s, "d2", h, sizeof(h), "acme", 0.001,
+			    _i == B_WRAPPED ? 1000 : 1, T0, &retry);
+			ztp__alloc_fail_at(0);
+			ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM, "rc %d",
+				      rc);
+		}
+		expect_state(s, "d2", ZTP_STATE_ACTIVE, "acme");
+		rc = ZTP_ENOMEM;
+		for (n = 1; rc == ZTP_ENOMEM && _i != B_WRAPPED; n++) {
+			ztp__alloc_fail_at(n);
+			rc = ztp_store_device_set_factory_key(s, "d2", h,
+							      sizeof(h));
+			ztp__alloc_fail_at(0);
+			ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM, "rc %d",
+				      rc);
+		}
+	}
 	ztp_store_free(s);
 }
 END_TEST
@@ -1778,6 +2022,194 @@ START_TEST(test_sqlite_corrupt)
 }
 END_TEST
 
+/* Rows of a table, read through a connection of its own. */
+static int64_t raw_count(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Buckets held in the file: two handles (two processes, two instances)
+ * draw on one bucket; a refused take writes nothing; buckets full again
+ * are purged. */
+START_TEST(test_sqlite_limits)
+{
+	ztp_store *a = open_kind(B_SQLITE, NULL),
+		  *b = open_kind(B_SQLITE, NULL);
+	int64_t retry;
+	uint8_t h[32];
+
+	for (int i = 0; i < 10; i++)
+		ck_assert_rc(ztp_store_limit_take(i % 2 ? a : b, "device", "d1",
+						  0.2, 10, T0, &retry),
+			     ZTP_OK);
+	ck_assert_rc(ztp_store_limit_take(a, "device", "d1", 0.2, 10, T0, &retry),
+		     ZTP_ERATELIMIT);
+	ck_assert_rc(ztp_store_limit_take(b, "device", "d1", 0.2, 10, T0, &retry),
+		     ZTP_ERATELIMIT);
+	ck_assert_int_eq(retry, 5);
+	ck_assert_int_eq(raw_count(db_path, "SELECT count(*) FROM limits"), 1);
+	/* the claim bucket spans handles too */
+	add_dev(a, "c1");
+	memset(h, 1, sizeof(h));
+	ck_assert_rc(ztp_store_claim_set(a, "c1", h, sizeof(h)), ZTP_OK);
+	h[0] = 2;
+	ck_assert_rc(ztp_store_claim_attempt(a, "c1", h, sizeof(h), "t", 0.01,
+					     2, T0, &retry),
+		     ZTP_EMISMATCH);
+	ck_assert_rc(ztp_store_claim_attempt(b, "c1", h, sizeof(h), "t", 0.01,
+					     2, T0, &retry),
+		     ZTP_EMISMATCH);
+	h[0] = 1;
+	ck_assert_rc(ztp_store_claim_attempt(a, "c1", h, sizeof(h), "t", 0.01,
+					     2, T0, &retry),
+		     ZTP_ERATELIMIT);
+	ck_assert_int_eq(raw_count(db_path, "SELECT count(*) FROM limits"), 2);
+	ck_assert_int_eq(raw_count(db_path, "SELECT count(*) FROM claims"), 1);
+	/* 50 s later d1 is full again; the next take purges it (and takes
+	 * from a fresh one) */
+	ck_assert_rc(
+	    ztp_store_limit_take(b, "device", "e1", 0.2, 10, T0 + 50, &retry),
+	    ZTP_OK);
+	ck_assert_int_eq(raw_count(db_path, "SELECT count(*) FROM limits"
+					    " WHERE key = 'd1'"),
+			 0);
+	ck_assert_int_eq(raw_count(db_path, "SELECT count(*) FROM limits"), 2);
+	/* rows changed behind the library's back, at the extremes: no
+	 * overflow, and a bucket that cannot refill stays shut */
+	raw_exec(db_path,
+		 "INSERT INTO limits VALUES('device', 'x1', -1e308,"
+		 " -9223372036854775808, 9223372036854775807);"
+		 "INSERT INTO limits VALUES('device', 'x2', 1e308,"
+		 " 9223372036854775807, 9223372036854775807)",
+		 SQLITE_OK);
+	ck_assert_rc(
+	    ztp_store_limit_take(a, "device", "x1", 0.2, 10, T0 + 50, &retry),
+	    ZTP_ERATELIMIT);
+	ck_assert_int_eq(retry, 86400);
+	ck_assert_rc(
+	    ztp_store_limit_take(a, "device", "x2", 0.2, 10, T0 + 50, &retry),
+	    ZTP_OK);
+	ztp_store_free(a);
+	ztp_store_free(b);
+}
+END_TEST
+
+/* The schema of version 1, as the first release created it (frozen: a
+ * registry made by that release must open and migrate). */
+static const char v1_schema[] =
+    "PRAGMA application_id = 1515474993;"
+    "CREATE TABLE devices ("
+    " device_id TEXT PRIMARY KEY NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " model TEXT,"
+    " batch TEXT,"
+    " manufactured_at INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('manufactured', 'bootstrapped',"
+    "  'registered', 'active', 'reset', 'revoked')),"
+    " tenant TEXT,"
+    " info TEXT,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE claims ("
+    " device_id TEXT PRIMARY KEY NOT NULL"
+    "  REFERENCES devices(device_id) ON DELETE CASCADE,"
+    " hash BLOB NOT NULL CHECK (length(hash) BETWEEN 1 AND 64))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE certs ("
+    " serial TEXT PRIMARY KEY NOT NULL,"
+    " device_id TEXT REFERENCES devices(device_id),"
+    " profile TEXT NOT NULL,"
+    " not_before INTEGER NOT NULL,"
+    " not_after INTEGER NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " issued_at INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),"
+    " revoked_at INTEGER,"
+    " reason INTEGER);"
+    "CREATE INDEX certs_by_device ON certs(device_id);"
+    "CREATE INDEX certs_revoked ON certs(serial) WHERE revoked = 1;"
+    "CREATE TABLE challenges ("
+    " id BLOB PRIMARY KEY NOT NULL,"
+    " expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX challenges_by_expiry ON challenges(expires_at);"
+    "CREATE TABLE events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at INTEGER NOT NULL,"
+    " json TEXT NOT NULL);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TABLE counters ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " value INTEGER NOT NULL CHECK (value >= 1)) WITHOUT ROWID;"
+    "PRAGMA user_version = 1;"
+    /* what a version-1 registry in use holds */
+    "INSERT INTO devices VALUES('old-1', '" FPR_A "', 'm', NULL, 5,"
+    " 'active', 'acme', '{\"device_type\":\"s\"}', 7);"
+    "INSERT INTO claims VALUES('old-1', x'0102');"
+    "INSERT INTO certs(serial, device_id, profile, not_before, not_after,"
+    " fingerprint, issued_at) VALUES('1f', 'old-1', 'operational', 1, 9,"
+    " '" FPR_B "', 3);"
+    "INSERT INTO events(at, json) VALUES(4, '{\"type\":\"old\"}');"
+    "INSERT INTO counters VALUES('crl', 4);";
+
+START_TEST(test_sqlite_migrate_v1)
+{
+	ztp_store *s = NULL;
+	const uint8_t h[] = {1, 2};
+	char *json = NULL;
+	json_object *o;
+	int64_t retry;
+	uint64_t v;
+
+	raw_exec(db_path, v1_schema, SQLITE_OK);
+	s = open_kind(B_SQLITE, NULL);
+	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 2);
+	/* the records survive, the new member is null */
+	ck_assert_rc(ztp_store_device_get(s, "old-1", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	ck_assert_str_eq(str_field(o, "state"), ZTP_STATE_ACTIVE);
+	ck_assert_str_eq(str_field(o, "tenant"), "acme");
+	ck_assert_int_eq(int_field(o, "updated_at"), 7);
+	ck_assert(null_field(o, "factory_key"));
+	json_object_put(o);
+	ck_assert_rc(ztp_store_cert_get(s, "1f", &json), ZTP_OK);
+	ztp_free(json);
+	ck_assert_rc(ztp_store_counter_next(s, "crl", &v), ZTP_OK);
+	ck_assert_uint_eq(v, 5);
+	ck_assert_rc(ztp_store_event_list(s, 0, 10, &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"type\":\"old\""));
+	ztp_free(json);
+	/* and what version 2 adds works on them */
+	ck_assert_rc(ztp_store_device_set_factory_key(s, "old-1", h, 2),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_limit_take(s, "claim", "old-1", 1, 1, T0, &retry),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_claim_attempt(s, "old-1", h, 2, "t", 1, 1, T0,
+					     &retry),
+		     ZTP_ERATELIMIT);
+	ztp_store_free(s);
+	/* opened again: nothing left to migrate */
+	s = open_kind(B_SQLITE, NULL);
+	ck_assert_rc(ztp_store_device_get(s, "old-1", &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"factory_key\":\"AQI=\""));
+	ztp_free(json);
+	ztp_store_free(s);
+}
+END_TEST
+
 START_TEST(test_sqlite_foreign_and_newer)
 {
 	ztp_store *s = NULL;
@@ -1796,7 +2228,7 @@ START_TEST(test_sqlite_foreign_and_newer)
 	/* a registry written by a newer library */
 	s = open_kind(B_SQLITE, NULL);
 	ztp_store_free(s);
-	raw_exec(db_path, "PRAGMA user_version = 2", SQLITE_OK);
+	raw_exec(db_path, "PRAGMA user_version = 3", SQLITE_OK);
 	ck_assert_rc(ztp_store_open(&s, db_uri), ZTP_ESTORE);
 	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "newer"));
 	ck_assert_ptr_null(s);
@@ -1950,6 +2382,44 @@ START_TEST(test_memory_event_cap)
 }
 END_TEST
 
+/* memory: keeps at most 65,536 buckets: at that size a new key is
+ * refused (never an old bucket forgotten) until full buckets can be
+ * purged. */
+START_TEST(test_memory_limit_cap)
+{
+	ztp_store *s = NULL;
+	char key[32];
+	int64_t retry;
+
+	ck_assert_rc(ztp_store_open(&s, "memory:"), ZTP_OK);
+	for (int i = 0; i < 65536; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_rc(ztp_store_limit_take(s, "device", key, 1, 2, T0,
+						  &retry),
+			     ZTP_OK);
+	}
+	ck_assert_rc(ztp_store_limit_take(s, "device", "new", 1, 2, T0, &retry),
+		     ZTP_ERATELIMIT);
+	ck_assert_int_eq(retry, 1);
+	/* buckets in the table keep working */
+	ck_assert_rc(ztp_store_limit_take(s, "device", "k7", 1, 2, T0, &retry),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_limit_take(s, "device", "k7", 1, 2, T0, &retry),
+		     ZTP_ERATELIMIT);
+	/* a second later every bucket but k7 is full again */
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "device", "new", 1, 2, T0 + 1, &retry),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "device", "k7", 1, 2, T0 + 1, &retry),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "device", "k7", 1, 2, T0 + 1, &retry),
+	    ZTP_ERATELIMIT);
+	ztp_store_free(s);
+}
+END_TEST
+
 /* ------------------------------------------------------------ suite */
 
 static TCase *loop_case(const char *name, const TTest *test, int timeout)
@@ -1979,6 +2449,12 @@ static Suite *store_suite(void)
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("memory_limit_cap");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_memory_limit_cap);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
 	suite_add_tcase(s, loop_case("device_add", test_device_add, 0));
 	suite_add_tcase(s, loop_case("device_get", test_device_get, 0));
 	suite_add_tcase(
@@ -1986,6 +2462,10 @@ static Suite *store_suite(void)
 	suite_add_tcase(s,
 			loop_case("device_set_info", test_device_set_info, 0));
 	suite_add_tcase(s, loop_case("claim_set_take", test_claim, 0));
+	suite_add_tcase(s, loop_case("limit_take", test_limit_take, 0));
+	suite_add_tcase(s, loop_case("claim_attempt", test_claim_attempt, 0));
+	suite_add_tcase(s,
+			loop_case("device_set_factory_key", test_factory_key, 0));
 	suite_add_tcase(s,
 			loop_case("cert_add_get_count", test_cert_add_get, 0));
 	suite_add_tcase(s, loop_case("cert_revoke", test_cert_revoke, 0));
@@ -2011,6 +2491,8 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_sqlite_persistence);
 	tcase_add_test(tc, test_sqlite_two_handles);
+	tcase_add_test(tc, test_sqlite_limits);
+	tcase_add_test(tc, test_sqlite_migrate_v1);
 	tcase_add_test(tc, test_sqlite_readonly);
 	tcase_add_test(tc, test_sqlite_corrupt);
 	tcase_add_test(tc, test_sqlite_foreign_and_newer);

@@ -10,6 +10,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"errors"
 	"runtime"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ type DeviceRecord struct {
 	Tenant         *string         `json:"tenant"`
 	Info           json.RawMessage `json:"info"`
 	UpdatedAt      int64           `json:"updated_at"`
+	// FactoryKey is the factory key's SubjectPublicKeyInfo DER in
+	// standard base64, nil until recorded.
+	FactoryKey *string `json:"factory_key"`
 }
 
 // CertRecord is an issued certificate as the registry holds it.
@@ -251,6 +255,39 @@ func (s *Store) ClaimTake(deviceID string, hash []byte, tenant string) error {
 	})
 }
 
+// ClaimAttempt is ClaimTake behind the device's "claim" rate limit
+// (rate tokens per second, burst), in one atomic step; the token stays
+// spent whatever the outcome. ERATELIMIT when none is left.
+func (s *Store) ClaimAttempt(deviceID string, hash []byte, tenant string, rate, burst float64, now int64) error {
+	var a cargs
+	defer a.free()
+	id, err := a.add(deviceID, "device_id", false)
+	if err != nil {
+		return err
+	}
+	t, err := a.add(tenant, "tenant", false)
+	if err != nil {
+		return err
+	}
+	var retry C.int64_t
+	return s.do(func(p *C.ztp_store) C.int {
+		return C.ztp_store_claim_attempt(p, id, (*C.uint8_t)(unsafe.Pointer(bytesPtr(hash))), C.size_t(len(hash)), t, C.double(rate), C.double(burst), C.int64_t(now), &retry)
+	})
+}
+
+// DeviceSetFactoryKey records the device's factory key
+// (SubjectPublicKeyInfo DER).
+func (s *Store) DeviceSetFactoryKey(deviceID string, spki []byte) error {
+	id, err := cstring(deviceID, "device_id")
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(id))
+	return s.do(func(p *C.ztp_store) C.int {
+		return C.ztp_store_device_set_factory_key(p, id, (*C.uint8_t)(unsafe.Pointer(bytesPtr(spki))), C.size_t(len(spki)))
+	})
+}
+
 // CertAdd records an issued certificate; deviceID "" for none.
 func (s *Store) CertAdd(serial, deviceID, profile string, notBefore, notAfter int64, fingerprint string) error {
 	var a cargs
@@ -403,6 +440,29 @@ func (s *Store) CounterNext(name string) (uint64, error) {
 	var n C.uint64_t
 	err = s.do(func(p *C.ztp_store) C.int { return C.ztp_store_counter_next(p, cn, &n) })
 	return uint64(n), err
+}
+
+// LimitTake takes a token from the bucket (scope, key) atomically: 0 when
+// one was taken, else the seconds until one is back (nothing changed).
+func (s *Store) LimitTake(scope, key string, rate, burst float64, now int64) (int64, error) {
+	var a cargs
+	defer a.free()
+	cs, err := a.add(scope, "scope", false)
+	if err != nil {
+		return 0, err
+	}
+	ck, err := a.add(key, "key", false)
+	if err != nil {
+		return 0, err
+	}
+	var retry C.int64_t
+	err = s.do(func(p *C.ztp_store) C.int {
+		return C.ztp_store_limit_take(p, cs, ck, C.double(rate), C.double(burst), C.int64_t(now), &retry)
+	})
+	if errors.Is(err, ErrRateLimit) {
+		return int64(retry), nil
+	}
+	return 0, err
 }
 
 // SetClock stamps records with a fixed time, or the system clock for nil.

@@ -76,6 +76,33 @@ func TestStoreClaims(t *testing.T) {
 	})
 }
 
+func TestStoreLimits(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		for i, want := range []int64{0, 0, 2} {
+			r, err := s.LimitTake("device", "d1", 0.5, 2, 10)
+			must(t, err)
+			if r != want {
+				t.Fatalf("take %d: retry %d, want %d", i, r, want)
+			}
+		}
+		_, err := s.LimitTake("a/b", "d1", 1, 1, 10)
+		wantCode(t, err, EINVAL)
+		must(t, s.DeviceAdd("dev-1", fp, "", "", time.Time{}))
+		h := sha256.Sum256([]byte("CODE"))
+		g := sha256.Sum256([]byte("GUESS"))
+		must(t, s.ClaimSet("dev-1", h[:]))
+		wantCode(t, s.ClaimAttempt("dev-1", g[:], "acme", 1.0/60, 1, 100), EMISMATCH)
+		wantCode(t, s.ClaimAttempt("dev-1", h[:], "acme", 1.0/60, 1, 100), ERATELIMIT)
+		must(t, s.ClaimAttempt("dev-1", h[:], "acme", 1.0/60, 1, 160))
+		must(t, s.DeviceSetFactoryKey("dev-1", []byte{0x30, 1, 0}))
+		d, err := s.DeviceGet("dev-1")
+		must(t, err)
+		if d.FactoryKey == nil || *d.FactoryKey != "MAEA" {
+			t.Fatalf("record %+v", d)
+		}
+	})
+}
+
 func TestStoreCerts(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		must(t, s.DeviceAdd("dev-1", fp, "", "", time.Time{}))

@@ -95,6 +95,38 @@ def test_claim(store):
     assert e.value.code == ztp.Status.ENOTFOUND
 
 
+def test_claim_attempt_is_rate_limited(store):
+    store.device_add("dev-1", FP)
+    h = hashlib.sha256(b"CODE").digest()
+    store.claim_set("dev-1", h)
+    for _ in range(5):
+        with pytest.raises(ztp.ZtpError) as e:
+            store.claim_attempt("dev-1", b"\1" * 32, "acme", 1 / 60, 5,
+                                now=1000)
+        assert e.value.code == ztp.Status.EMISMATCH
+    with pytest.raises(ztp.ZtpError) as e:
+        store.claim_attempt("dev-1", h, "acme", 1 / 60, 5, now=1000)
+    assert e.value.code == ztp.Status.ERATELIMIT
+    store.claim_attempt("dev-1", h, "acme", 1 / 60, 5, now=1060)
+    assert store.device_get("dev-1")["tenant"] == "acme"
+
+
+def test_limit_take(store):
+    assert [store.limit_take("device", "d1", 0.5, 2, now=10)
+            for _ in range(3)] == [0, 0, 2]
+    assert store.limit_take("device", "d1", 0.5, 2, now=12) == 0
+    with pytest.raises(ztp.ZtpError) as e:
+        store.limit_take("a/b", "d1", 1, 1)
+    assert e.value.code == ztp.Status.EINVAL
+
+
+def test_factory_key(store):
+    store.device_add("dev-1", FP)
+    assert store.device_get("dev-1")["factory_key"] is None
+    store.device_set_factory_key("dev-1", b"\x30\x01\x00")
+    assert store.device_get("dev-1")["factory_key"] == "MAEA"
+
+
 def test_claim_hash_with_nul_bytes_is_binary(store):
     store.device_add("dev-1", FP)
     h = b"\0" * 31 + b"\1"

@@ -6,8 +6,9 @@ import json
 import time
 
 from ._clock import FixedClock
-from ._native import Handle, c_uint64, c_void_p, lib, check, to_c, \
-    to_bytes, take_str
+from ._native import Handle, c_int64, c_uint64, c_void_p, lib, check, \
+    to_c, to_bytes, take_str
+from .errors import Status, ZtpError
 
 #: Device lifecycle states (ZTP_STATE_*).
 MANUFACTURED = "manufactured"
@@ -102,6 +103,12 @@ class Store(Handle):
                    ctypes.byref(count))
         return count.value
 
+    def device_set_factory_key(self, device_id, spki_der):
+        """Record the device's factory key (SubjectPublicKeyInfo DER)."""
+        k = to_bytes(spki_der, "spki_der")
+        self._call("ztp_store_device_set_factory_key",
+                   to_c(device_id, "device_id"), k, len(k))
+
     # -- claim codes ------------------------------------------------------
     def claim_set(self, device_id, claim_hash):
         h = to_bytes(claim_hash, "claim_hash")
@@ -112,6 +119,18 @@ class Store(Handle):
         h = to_bytes(claim_hash, "claim_hash")
         self._call("ztp_store_claim_take", to_c(device_id, "device_id"),
                    h, len(h), to_c(tenant, "tenant"))
+
+    def claim_attempt(self, device_id, claim_hash, tenant, rate, burst,
+                      now=None):
+        """claim_take() behind the device's "claim" rate limit, in one
+        atomic step; raises ZtpError (ERATELIMIT when no token is left)."""
+        h = to_bytes(claim_hash, "claim_hash")
+        if now is None:
+            now = int(time.time())
+        retry = c_int64()
+        self._call("ztp_store_claim_attempt", to_c(device_id, "device_id"),
+                   h, len(h), to_c(tenant, "tenant"), float(rate),
+                   float(burst), int(now), ctypes.byref(retry))
 
     # -- certificates -----------------------------------------------------
     def cert_add(self, serial, device_id, profile, not_before, not_after,
@@ -166,6 +185,24 @@ class Store(Handle):
         self._call("ztp_store_counter_next", to_c(name, "name"),
                    ctypes.byref(n))
         return n.value
+
+    def limit_take(self, scope, key, rate, burst, now=None):
+        """Take a token from the bucket (scope, key), atomically.
+
+        Returns 0 when a token was taken, else the seconds until one is
+        back (nothing is changed then).
+        """
+        if now is None:
+            now = int(time.time())
+        retry = c_int64()
+        try:
+            self._call("ztp_store_limit_take", to_c(scope, "scope"),
+                       to_c(key, "key"), float(rate), float(burst),
+                       int(now), ctypes.byref(retry))
+        except ZtpError as e:
+            if e.code != Status.ERATELIMIT:
+                raise
+        return retry.value
 
     def set_clock(self, when=None):
         """Stamp records with a fixed time (seconds), or None for real time.
