@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <json-c/json.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <ztp/ca.h>
@@ -35,7 +36,29 @@ static X509 *root, *issuing, *factory;
 static char *root_pem, *iss_pem;
 static ztp_store *store;
 static ztp_ca *dca;
+static X509 *dca_x509; /* the device CA's certificate and key, to forge */
+static EVP_PKEY *dca_key;
 static ztp_verifier *v;
+
+static X509 *pem_x509(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+
+	ck_assert_ptr_nonnull(x);
+	BIO_free(b);
+	return x;
+}
+
+static EVP_PKEY *pem_key(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+
+	ck_assert_ptr_nonnull(k);
+	BIO_free(b);
+	return k;
+}
 
 static void setup(void)
 {
@@ -63,6 +86,8 @@ static void setup(void)
 	ck_assert_rc(ztp_ca_load(dca, cpem, kpem, NULL, NULL), ZTP_OK);
 	ck_assert_rc(ztp_ca_set_store(dca, store), ZTP_OK);
 	ck_assert_rc(ztp_ca_set_clock(dca, ztp_clock_fixed, &clk), ZTP_OK);
+	dca_x509 = pem_x509(cpem);
+	dca_key = pem_key(kpem);
 	ztp_free(cpem);
 	ztp_free(kpem);
 
@@ -93,6 +118,8 @@ static void teardown(void)
 	X509_free(root);
 	X509_free(issuing);
 	X509_free(factory);
+	X509_free(dca_x509);
+	EVP_PKEY_free(dca_key);
 	EVP_PKEY_free(rkey);
 	EVP_PKEY_free(ikey);
 	EVP_PKEY_free(fkey);
@@ -357,6 +384,53 @@ START_TEST(rotate_tenant_mismatch)
 	EVP_PKEY_free(k);
 	ztp_free(op);
 	ztp_free(none);
+}
+END_TEST
+
+/* TLS peer certificates signed with the device CA's key that the CA did
+ * not issue through its registry (a leaked key, a CA used behind the
+ * verifier's back): not on record, a recorded serial on other contents,
+ * a CN that is not a device ID. */
+START_TEST(lifecycle_peer_forged)
+{
+	vpki_cert_opts o = {.cn = DEV,
+			    .san = "URI:urn:ztp:device:dev-1",
+			    .bc = "critical,CA:FALSE",
+			    .ku = "critical,digitalSignature",
+			    .eku = "clientAuth",
+			    .not_before = clk - 60,
+			    .not_after = clk + DAY};
+	char *boot = dca_cert(ZTP_CA_PROFILE_BOOTSTRAP, NULL), *pem;
+	EVP_PKEY *k = vpki_key("ec-p256");
+	X509 *real = pem_x509(boot), *c;
+
+	c = vpki_cert(&o, k, dca_x509, dca_key);
+	pem = vpki_pem(c);
+	refused(v, "register", "{}", 2, pem, 401, "untrusted_certificate",
+		"TLS peer certificate is not on record");
+	free(pem);
+
+	/* the serial of dev-1's real bootstrap certificate */
+	ck_assert_int_eq(X509_set_serialNumber(c, X509_get_serialNumber(real)),
+			 1);
+	ck_assert_int_gt(X509_sign(c, dca_key, EVP_sha256()), 0);
+	pem = vpki_pem(c);
+	refused(v, "register", "{}", 2, pem, 401, "untrusted_certificate",
+		"TLS peer certificate is not the one on record");
+	free(pem);
+	X509_free(c);
+
+	o.cn = "dev 1";
+	o.san = NULL;
+	c = vpki_cert(&o, k, dca_x509, dca_key);
+	pem = vpki_pem(c);
+	refused(v, "register", "{}", 2, pem, 401, "bad_certificate_profile",
+		"certificate CN");
+	free(pem);
+	X509_free(c);
+	X509_free(real);
+	EVP_PKEY_free(k);
+	ztp_free(boot);
 }
 END_TEST
 
@@ -676,6 +750,7 @@ static Suite *suite(void)
 	tcase_add_test(t, lifecycle_global_rate_limited);
 	tcase_add_test(t, lifecycle_device_blocked);
 	tcase_add_test(t, rotate_tenant_mismatch);
+	tcase_add_test(t, lifecycle_peer_forged);
 	tcase_add_test(t, identity_duplicate_extension);
 	tcase_add_test(t, identity_malformed_validity);
 	tcase_add_test(t, identity_issuer_not_for_clients);
