@@ -631,6 +631,30 @@ START_TEST(ca_not_loaded)
 }
 END_TEST
 
+/* A CA certificate whose RSA key is under 2048 bits is not loaded: it
+ * would sign with a key the key policy refuses everywhere else. */
+START_TEST(ca_load_weak_rsa)
+{
+	EVP_PKEY *k = vpki_key("rsa-1024");
+	X509 *c = vpki_ca("Weak CA", k, NULL, NULL, clk - DAY, clk + DAY);
+	char *cpem = vpki_pem(c), *kpem = vpki_key_pem(k), *pem = NULL;
+	ztp_ca *weak = NULL;
+
+	ck_assert_rc(ztp_ca_new(&weak), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(weak, cpem, kpem, NULL, NULL), ZTP_EKEYPOLICY);
+	ck_assert_ptr_nonnull(
+	    strstr(ztp_error_last_message(), "rsa-1024 key too weak to sign"));
+	/* and the handle stays unloaded */
+	ck_assert_rc(ztp_ca_cert_pem(weak, &pem), ZTP_ESTATE);
+	ck_assert_ptr_null(pem);
+	ztp_ca_free(weak);
+	free(cpem);
+	free(kpem);
+	X509_free(c);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ policy */
 
 /* Documents refused by the parser: a statement that is not an object, an
@@ -761,6 +785,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, ca_not_yet_valid);
 	tcase_add_test(t, ca_not_loaded);
+	tcase_add_test(t, ca_load_weak_rsa);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("policy");
