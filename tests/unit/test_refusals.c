@@ -356,6 +356,69 @@ START_TEST(lifecycle_device_blocked)
 }
 END_TEST
 
+static char *device_state(void)
+{
+	char *json = NULL, *out;
+	json_object *o, *st;
+
+	ck_assert_rc(ztp_store_device_get(store, DEV, &json), ZTP_OK);
+	o = json_tokener_parse(json);
+	ck_assert(json_object_object_get_ex(o, "state", &st));
+	out = strdup(json_object_get_string(st));
+	json_object_put(o);
+	ztp_free(json);
+	return out;
+}
+
+/* Registration bodies refused field by field; the device is not moved
+ * on. */
+START_TEST(register_body_refused)
+{
+	static const struct {
+		const char *body, *message;
+	} bad[] = {
+	    {"{}", "device_type"},
+	    {"{\"device_type\":\"sensor\",\"capabilities\":[]}",
+	     "firmware_version"},
+	    {"{\"device_type\":\"sensor\",\"firmware_version\":\"1.0\"}",
+	     "capabilities"},
+	    {"{\"device_type\":\"sensor\",\"firmware_version\":\"1.0\","
+	     "\"capabilities\":[1]}",
+	     "capabilities[0] must be an identifier"},
+	    {"{\"device_type\":\"sensor\",\"firmware_version\":\"1.0\","
+	     "\"capabilities\":[\"ota\",\"bad cap\"]}",
+	     "capabilities[1] must be an identifier"},
+	};
+	static const char good[] =
+	    "{\"device_type\":\"sensor\",\"firmware_version\":\"1.0\","
+	    "\"capabilities\":[\"ota\"]}";
+	char *boot = dca_cert(ZTP_CA_PROFILE_BOOTSTRAP, NULL), *state,
+	     *out = NULL;
+	int status = 0;
+
+	ck_assert_rc(ztp_store_device_set_state(store, DEV, NULL,
+						ZTP_STATE_BOOTSTRAPPED, NULL),
+		     ZTP_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		refused(v, "register", bad[i].body, strlen(bad[i].body), boot,
+			400, "malformed_request", bad[i].message);
+		state = device_state();
+		ck_assert_str_eq(state, ZTP_STATE_BOOTSTRAPPED);
+		free(state);
+	}
+	/* the same certificate with a good body registers */
+	ck_assert_rc(ztp_verifier_handle(v, &status, &out, "register", good,
+					 strlen(good), boot, strlen(boot)),
+		     ZTP_OK);
+	ck_assert_msg(status == 200, "register: %d %s", status, out);
+	ztp_free(out);
+	state = device_state();
+	ck_assert_str_eq(state, ZTP_STATE_REGISTERED);
+	free(state);
+	ztp_free(boot);
+}
+END_TEST
+
 /* rotate keeps the identity: an operational certificate naming another
  * tenant than the registry's is sent to credentials instead. */
 START_TEST(rotate_tenant_mismatch)
@@ -773,6 +836,7 @@ static Suite *suite(void)
 	tcase_add_test(t, lifecycle_not_configured);
 	tcase_add_test(t, lifecycle_global_rate_limited);
 	tcase_add_test(t, lifecycle_device_blocked);
+	tcase_add_test(t, register_body_refused);
 	tcase_add_test(t, rotate_tenant_mismatch);
 	tcase_add_test(t, lifecycle_peer_forged);
 	tcase_add_test(t, identity_duplicate_extension);
