@@ -14,7 +14,7 @@ COVERAGE_DIR = $(abs_top_builddir)/coverage-build
 # Functions listed after the per-module table.
 COVERAGE_FUNCTIONS = 25
 COVERAGE_LCOV = $(LCOV) --quiet --rc lcov_branch_coverage=1
-EXTRA_DIST += tests/coverage-summary.py
+EXTRA_DIST += tests/coverage-summary.py doc/COVERAGE.md
 
 .PHONY: coverage coverage-clean
 coverage:
