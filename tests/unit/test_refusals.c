@@ -18,6 +18,8 @@
 #include <ztp/store.h>
 #include <ztp/verifier.h>
 
+#include "core/internal.h"
+
 #include "testutil.h"
 #include "verifier_pki.h"
 
@@ -216,6 +218,40 @@ static char *dca_cert(const char *profile, const char *tenant)
 	return pem;
 }
 
+/* A fresh challenge nonce for dev-1 (malloc'd). */
+static char *get_nonce(void)
+{
+	static const char body[] = "{\"device_id\":\"dev-1\"}";
+	char *out = NULL, *nonce;
+	json_object *r, *n;
+	int status = 0;
+
+	ck_assert_rc(ztp_verifier_handle(v, &status, &out, "challenge", body,
+					 strlen(body), NULL, 0),
+		     ZTP_OK);
+	ck_assert_int_eq(status, 200);
+	r = json_tokener_parse(out);
+	ck_assert(json_object_object_get_ex(r, "nonce", &n));
+	nonce = strdup(json_object_get_string(n));
+	json_object_put(r);
+	ztp_free(out);
+	return nonce;
+}
+
+static char *device_state(void)
+{
+	char *json = NULL, *out;
+	json_object *o, *st;
+
+	ck_assert_rc(ztp_store_device_get(store, DEV, &json), ZTP_OK);
+	o = json_tokener_parse(json);
+	ck_assert(json_object_object_get_ex(o, "state", &st));
+	out = strdup(json_object_get_string(st));
+	json_object_put(o);
+	ztp_free(json);
+	return out;
+}
+
 /* -------------------------------------------------------- verifier: input */
 
 /* field(): a required string that is present but empty. */
@@ -232,21 +268,12 @@ END_TEST
  * request that is otherwise well formed up to there (a live challenge). */
 START_TEST(bootstrap_chain_entry_not_pem)
 {
-	static const char ch[] = "{\"device_id\":\"dev-1\"}";
-	char *out = NULL, *fpem = vpki_pem(factory);
-	json_object *r, *n, *o;
+	char *fpem = vpki_pem(factory), *nonce = get_nonce();
+	json_object *o = json_object_new_object();
 	const char *body;
-	int status = 0;
 
-	ck_assert_rc(ztp_verifier_handle(v, &status, &out, "challenge", ch,
-					 strlen(ch), NULL, 0),
-		     ZTP_OK);
-	ck_assert_int_eq(status, 200);
-	r = json_tokener_parse(out);
-	ck_assert(json_object_object_get_ex(r, "nonce", &n));
-	o = json_object_new_object();
 	json_object_object_add(o, "device_id", json_object_new_string(DEV));
-	json_object_object_add(o, "nonce", json_object_get(n));
+	json_object_object_add(o, "nonce", json_object_new_string(nonce));
 	json_object_object_add(o, "csr", json_object_new_string("x"));
 	json_object_object_add(o, "factory_cert", json_object_new_string(fpem));
 	json_object_object_add(o, "factory_chain",
@@ -256,9 +283,69 @@ START_TEST(bootstrap_chain_entry_not_pem)
 	refused(v, "bootstrap", body, strlen(body), NULL, 400,
 		"malformed_request", "factory_chain[0]");
 	json_object_put(o);
-	json_object_put(r);
-	ztp_free(out);
+	free(nonce);
 	free(fpem);
+}
+END_TEST
+
+/* The verifier's key policy admits the CSR's key, the CA's does not: the
+ * CA's refusal is the answer (400 key_policy), nothing is issued and the
+ * device stays where it was. */
+START_TEST(bootstrap_ca_key_policy)
+{
+	EVP_PKEY *k = vpki_key("ec-p256");
+	X509_REQ *req = vpki_csr(k, NULL);
+	char *fpem = vpki_pem(factory), *csr = vpki_csr_pem(req);
+	char *nonce = get_nonce(), *sig = NULL, *state;
+	unsigned char *der = NULL;
+	uint8_t h[32], *raw = NULL;
+	size_t rawlen = 0;
+	ztp__buf t = {0};
+	ztp__sigalg alg;
+	json_object *o = json_object_new_object();
+	const char *body;
+	int n = i2d_X509_REQ(req, &der);
+
+	ck_assert_rc(ztp_ca_set_key_policy(dca, "ec-p384"), ZTP_OK);
+	/* the transcript of doc/PROTOCOL.md, signed with the factory key */
+	ck_assert_int_gt(n, 0);
+	ck_assert_rc(ztp__sha256(h, der, (size_t)n), ZTP_OK);
+	ck_assert_rc(ztp__buf_append(&t, "ZTP-BOOTSTRAP-V1", 17), ZTP_OK);
+	ck_assert_rc(ztp__buf_append(&t, DEV, strlen(DEV) + 1), ZTP_OK);
+	ck_assert_rc(ztp__buf_append(&t, nonce, strlen(nonce) + 1), ZTP_OK);
+	ck_assert_rc(ztp__buf_append(&t, h, sizeof(h)), ZTP_OK);
+	ck_assert_rc(ztp__sigalg_for_key(&alg, fkey), ZTP_OK);
+	ck_assert_rc(ztp__sig_sign(&raw, &rawlen, fkey, alg, t.data, t.len),
+		     ZTP_OK);
+	ck_assert_rc(ztp__b64_encode(&sig, raw, rawlen), ZTP_OK);
+
+	json_object_object_add(o, "device_id", json_object_new_string(DEV));
+	json_object_object_add(o, "nonce", json_object_new_string(nonce));
+	json_object_object_add(o, "csr", json_object_new_string(csr));
+	json_object_object_add(o, "factory_cert", json_object_new_string(fpem));
+	json_object_object_add(o, "signature", json_object_new_string(sig));
+	body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	refused(v, "bootstrap", body, strlen(body), NULL, 400, "key_policy",
+		"ec-p256");
+	state = device_state();
+	ck_assert_str_eq(state, ZTP_STATE_MANUFACTURED);
+	free(state);
+	/* the CA accepting it again, the same request is a replay: the
+	 * challenge was spent before issuance */
+	ck_assert_rc(ztp_ca_set_key_policy(dca, "ec-p256"), ZTP_OK);
+	refused(v, "bootstrap", body, strlen(body), NULL, 409,
+		"challenge_replayed", "challenge already used");
+
+	json_object_put(o);
+	ztp__buf_free(&t);
+	free(raw);
+	free(sig);
+	OPENSSL_free(der);
+	free(nonce);
+	free(csr);
+	free(fpem);
+	X509_REQ_free(req);
+	EVP_PKEY_free(k);
 }
 END_TEST
 
@@ -355,20 +442,6 @@ START_TEST(lifecycle_device_blocked)
 	ztp_free(op);
 }
 END_TEST
-
-static char *device_state(void)
-{
-	char *json = NULL, *out;
-	json_object *o, *st;
-
-	ck_assert_rc(ztp_store_device_get(store, DEV, &json), ZTP_OK);
-	o = json_tokener_parse(json);
-	ck_assert(json_object_object_get_ex(o, "state", &st));
-	out = strdup(json_object_get_string(st));
-	json_object_put(o);
-	ztp_free(json);
-	return out;
-}
 
 /* Registration bodies refused field by field; the device is not moved
  * on. */
@@ -832,6 +905,7 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, challenge_empty_device_id);
 	tcase_add_test(t, bootstrap_chain_entry_not_pem);
+	tcase_add_test(t, bootstrap_ca_key_policy);
 	tcase_add_test(t, lifecycle_body_refused);
 	tcase_add_test(t, lifecycle_not_configured);
 	tcase_add_test(t, lifecycle_global_rate_limited);
