@@ -203,6 +203,10 @@ e2e_start_server() {
 	shift 2
 	out=$T/server-$name-$$.out
 	err=$T/server-$name-$$.err
+	# A server of the same name started before left its port in $out:
+	# remove it, or the loop below may read that port before the new
+	# server's redirection truncates the file.
+	rm -f "$out" "$err"
 	case $kind in
 	python)
 		ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
