@@ -5,6 +5,7 @@ ztpinclude_HEADERS += include/ztp/store.h
 libztp_internal_la_SOURCES += \
 	libztp/store/store-internal.h \
 	libztp/store/store.c \
+	libztp/store/records.h \
 	libztp/store/records.c \
 	libztp/store/memory.c \
 	libztp/store/sqlite.c

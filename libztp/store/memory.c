@@ -291,7 +291,7 @@ static mcert *find_cert(mem *m, const char *serial)
 	return n != NULL ? n->val : NULL;
 }
 
-static int cert_view_json(json_object **out, const mcert *c)
+static ztp__store_cert_view cert_view(const mcert *c)
 {
 	ztp__store_cert_view v = {
 	    .serial = c->serial,
@@ -306,7 +306,7 @@ static int cert_view_json(json_object **out, const mcert *c)
 	    .reason = c->reason,
 	};
 
-	return ztp__store_cert_json(out, &v);
+	return v;
 }
 
 /* ------------------------------------------------------------ operations */
@@ -340,10 +340,10 @@ cleanup:
 	return rc;
 }
 
-static int mem_device_get(void *ctx, const char *device_id, char **json)
+static int view_device(void *ctx, const char *device_id,
+		       ztp__store_device_fn fn, void *arg)
 {
 	mem *m = ctx;
-	json_object *obj = NULL;
 	mdev *d;
 	int rc = ZTP_OK;
 
@@ -364,13 +364,17 @@ static int mem_device_get(void *ctx, const char *device_id, char **json)
 		    .factory_key_len = d->factory_key_len,
 		};
 
-		ZTP_CHECK(ztp__store_device_json(&obj, &v));
+		rc = fn(&v, arg);
 	}
-	ZTP_CHECK(ztp__json_dump(json, obj));
 cleanup:
 	pthread_mutex_unlock(&m->lock);
-	json_object_put(obj);
 	return rc;
+}
+
+static int mem_device_get(void *ctx, const char *device_id, char **json)
+{
+	return ztp__store_views_device_json(&ztp__store_memory_views, ctx,
+					    device_id, json);
 }
 
 static int mem_device_set_state(void *ctx, const char *device_id,
@@ -537,10 +541,11 @@ cleanup:
 	return rc;
 }
 
-static int mem_cert_get(void *ctx, const char *serial, char **json)
+static int view_cert(void *ctx, const char *serial, ztp__store_cert_fn fn,
+		     void *arg)
 {
 	mem *m = ctx;
-	json_object *obj = NULL;
+	ztp__store_cert_view v;
 	mcert *c;
 	int rc = ZTP_OK;
 
@@ -548,12 +553,17 @@ static int mem_cert_get(void *ctx, const char *serial, char **json)
 	c = find_cert(m, serial);
 	ZTP_ENSURE(c != NULL, ZTP_ENOTFOUND, "store: no certificate %s",
 		   serial);
-	ZTP_CHECK(cert_view_json(&obj, c));
-	ZTP_CHECK(ztp__json_dump(json, obj));
+	v = cert_view(c);
+	rc = fn(&v, arg);
 cleanup:
 	pthread_mutex_unlock(&m->lock);
-	json_object_put(obj);
 	return rc;
+}
+
+static int mem_cert_get(void *ctx, const char *serial, char **json)
+{
+	return ztp__store_views_cert_json(&ztp__store_memory_views, ctx,
+					  serial, json);
 }
 
 static void revoke(mcert *c, int reason, int64_t when)
@@ -655,29 +665,37 @@ cleanup:
 	return rc;
 }
 
-static int mem_device_certs(void *ctx, const char *device_id, char **json)
+static int view_device_certs(void *ctx, const char *device_id,
+			     ztp__store_cert_fn fn, void *arg)
 {
 	mem *m = ctx;
-	json_object *arr = NULL, *item = NULL;
+	ztp__store_cert_view v;
 	mdev *d;
 	size_t i;
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
 	ZTP_CHECK(need_dev(m, device_id, &d));
-	arr = json_object_new_array();
-	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
 	for (i = 0; i < d->ncerts; i++) {
-		ZTP_CHECK(cert_view_json(&item, d->certs[i]));
-		ZTP_CHECK(ztp__store_array_add(arr, item));
-		item = NULL;
+		v = cert_view(d->certs[i]);
+		ZTP_CHECK(fn(&v, arg));
 	}
-	ZTP_CHECK(ztp__json_dump(json, arr));
 cleanup:
 	pthread_mutex_unlock(&m->lock);
-	json_object_put(arr);
 	return rc;
 }
+
+static int mem_device_certs(void *ctx, const char *device_id, char **json)
+{
+	return ztp__store_views_device_certs_json(&ztp__store_memory_views,
+						  ctx, device_id, json);
+}
+
+const ztp__store_views ztp__store_memory_views = {
+    .device = view_device,
+    .cert = view_cert,
+    .device_certs = view_device_certs,
+};
 
 static int mem_cert_count(void *ctx, uint64_t *out)
 {

@@ -409,23 +409,23 @@ static int sq_commit(sq *s)
 	return rc;
 }
 
-static int row_cert_json(sq *s, int id, json_object **out)
+/* The certificate row that statement id stands on, as a view borrowing
+ * its columns. */
+static int row_cert_view(sq *s, int id, ztp__store_cert_view *v)
 {
-	ztp__store_cert_view v;
 	int rc = ZTP_OK;
 
-	memset(&v, 0, sizeof(v));
-	ZTP_CHECK(need_text(s, id, 0, &v.serial));
-	v.device_id = col_text(s, id, 1);
-	ZTP_CHECK(need_text(s, id, 2, &v.profile));
-	v.not_before = sqlite3_column_int64(s->st[id], 3);
-	v.not_after = sqlite3_column_int64(s->st[id], 4);
-	ZTP_CHECK(need_text(s, id, 5, &v.fingerprint));
-	v.issued_at = sqlite3_column_int64(s->st[id], 6);
-	v.revoked = sqlite3_column_int(s->st[id], 7) != 0;
-	v.revoked_at = sqlite3_column_int64(s->st[id], 8);
-	v.reason = sqlite3_column_int(s->st[id], 9);
-	ZTP_CHECK(ztp__store_cert_json(out, &v));
+	memset(v, 0, sizeof(*v));
+	ZTP_CHECK(need_text(s, id, 0, &v->serial));
+	v->device_id = col_text(s, id, 1);
+	ZTP_CHECK(need_text(s, id, 2, &v->profile));
+	v->not_before = sqlite3_column_int64(s->st[id], 3);
+	v->not_after = sqlite3_column_int64(s->st[id], 4);
+	ZTP_CHECK(need_text(s, id, 5, &v->fingerprint));
+	v->issued_at = sqlite3_column_int64(s->st[id], 6);
+	v->revoked = sqlite3_column_int(s->st[id], 7) != 0;
+	v->revoked_at = sqlite3_column_int64(s->st[id], 8);
+	v->reason = sqlite3_column_int(s->st[id], 9);
 cleanup:
 	return rc;
 }
@@ -524,11 +524,11 @@ cleanup:
 	return rc;
 }
 
-static int sq_device_get(void *ctx, const char *device_id, char **json)
+static int view_device(void *ctx, const char *device_id,
+		       ztp__store_device_fn fn, void *arg)
 {
 	sq *s = ctx;
 	ztp__store_device_view v;
-	json_object *obj = NULL;
 	bool row = false;
 	int rc = ZTP_OK;
 
@@ -554,12 +554,16 @@ static int sq_device_get(void *ctx, const char *device_id, char **json)
 		   ZTP_ENOMEM, "sqlite: out of memory");
 	if (v.factory_key == NULL)
 		v.factory_key_len = 0;
-	ZTP_CHECK(ztp__store_device_json(&obj, &v));
-	ZTP_CHECK(ztp__json_dump(json, obj));
+	rc = fn(&v, arg);
 cleanup:
 	sq_finish(s);
-	json_object_put(obj);
 	return rc;
+}
+
+static int sq_device_get(void *ctx, const char *device_id, char **json)
+{
+	return ztp__store_views_device_json(&ztp__store_sqlite_views, ctx,
+					    device_id, json);
 }
 
 static int sq_device_set_state(void *ctx, const char *device_id,
@@ -828,22 +832,28 @@ cleanup:
 	return rc;
 }
 
-static int sq_cert_get(void *ctx, const char *serial, char **json)
+static int view_cert(void *ctx, const char *serial, ztp__store_cert_fn fn,
+		     void *arg)
 {
 	sq *s = ctx;
-	json_object *obj = NULL;
+	ztp__store_cert_view v;
 	bool row = false;
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(bind_text(s, ST_CERT_GET, 1, serial));
 	ZTP_CHECK(sq_step(s, ST_CERT_GET, "cert_get", &row));
 	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no certificate %s", serial);
-	ZTP_CHECK(row_cert_json(s, ST_CERT_GET, &obj));
-	ZTP_CHECK(ztp__json_dump(json, obj));
+	ZTP_CHECK(row_cert_view(s, ST_CERT_GET, &v));
+	rc = fn(&v, arg);
 cleanup:
 	sq_finish(s);
-	json_object_put(obj);
 	return rc;
+}
+
+static int sq_cert_get(void *ctx, const char *serial, char **json)
+{
+	return ztp__store_views_cert_json(&ztp__store_sqlite_views, ctx,
+					  serial, json);
 }
 
 static int sq_cert_revoke(void *ctx, const char *serial, int reason,
@@ -917,9 +927,11 @@ static int sq_revoked_list(void *ctx, char **json)
 	return rc;
 }
 
-static int sq_device_certs(void *ctx, const char *device_id, char **json)
+static int view_device_certs(void *ctx, const char *device_id,
+			     ztp__store_cert_fn fn, void *arg)
 {
 	sq *s = ctx;
+	ztp__store_cert_view v;
 	bool row = false;
 	int rc = ZTP_OK;
 
@@ -928,12 +940,29 @@ static int sq_device_certs(void *ctx, const char *device_id, char **json)
 	ZTP_CHECK(sq_step(s, ST_DEV_STATE, "device_certs", &row));
 	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
 	ZTP_CHECK(bind_text(s, ST_DEV_CERTS, 1, device_id));
-	ZTP_CHECK(
-	    sq_list(s, ST_DEV_CERTS, "device_certs", row_cert_json, json));
+	for (;;) {
+		ZTP_CHECK(sq_step(s, ST_DEV_CERTS, "device_certs", &row));
+		if (!row)
+			break;
+		ZTP_CHECK(row_cert_view(s, ST_DEV_CERTS, &v));
+		ZTP_CHECK(fn(&v, arg));
+	}
 cleanup:
 	sq_finish(s);
 	return rc;
 }
+
+static int sq_device_certs(void *ctx, const char *device_id, char **json)
+{
+	return ztp__store_views_device_certs_json(&ztp__store_sqlite_views,
+						  ctx, device_id, json);
+}
+
+const ztp__store_views ztp__store_sqlite_views = {
+    .device = view_device,
+    .cert = view_cert,
+    .device_certs = view_device_certs,
+};
 
 static int sq_cert_count(void *ctx, uint64_t *out)
 {

@@ -60,6 +60,38 @@ typedef struct ztp__store_cert_view {
 	int reason;	    /* only when revoked */
 } ztp__store_cert_view;
 
+/*
+ * Typed reads of the built-in backends. Each reads one record (or each of a
+ * device's certificates, in issue order) and hands it to fn as a view whose
+ * strings are borrowed for the call; what fn returns is returned. The JSON
+ * answers of the public API and the typed records of records.h are both
+ * made from these views, so the library never reads its own data back
+ * through JSON.
+ */
+typedef int (*ztp__store_device_fn)(const ztp__store_device_view *v,
+				    void *arg);
+typedef int (*ztp__store_cert_fn)(const ztp__store_cert_view *v, void *arg);
+typedef struct ztp__store_views {
+	int (*device)(void *ctx, const char *device_id,
+		      ztp__store_device_fn fn, void *arg);
+	int (*cert)(void *ctx, const char *serial, ztp__store_cert_fn fn,
+		    void *arg);
+	int (*device_certs)(void *ctx, const char *device_id,
+			    ztp__store_cert_fn fn, void *arg);
+} ztp__store_views;
+
+extern const ztp__store_views ztp__store_memory_views;
+extern const ztp__store_views ztp__store_sqlite_views;
+
+/* The JSON answers of device_get, cert_get and device_certs, made from a
+ * backend's views. */
+int ztp__store_views_device_json(const ztp__store_views *vw, void *ctx,
+				 const char *device_id, char **json);
+int ztp__store_views_cert_json(const ztp__store_views *vw, void *ctx,
+			       const char *serial, char **json);
+int ztp__store_views_device_certs_json(const ztp__store_views *vw, void *ctx,
+				       const char *device_id, char **json);
+
 int ztp__store_device_json(json_object **out, const ztp__store_device_view *d);
 int ztp__store_cert_json(json_object **out, const ztp__store_cert_view *c);
 /* {"serial","revoked_at","reason"} */

@@ -7,7 +7,7 @@
  * grammar, so a backend cannot be the weak link for identifiers that later
  * become certificate names and MQTT topic levels.
  */
-#include "store/store-internal.h"
+#include "store/records.h"
 
 #include "core/utf8.h"
 
@@ -27,6 +27,9 @@ struct ztp_store {
 	void *lim_ctx;
 	bool serialise; /* backend is not thread-safe: hold lock per call */
 	bool builtin;	/* results come from this library: no re-check */
+	/* A built-in backend's typed reads (records.h); NULL for a caller's
+	 * backend, whose JSON is parsed once at this boundary. */
+	const ztp__store_views *views;
 	pthread_mutex_t lock;
 	ztp__clock clock;
 };
@@ -357,6 +360,7 @@ cleanup:
 int ztp_store_open(ztp_store **out, const char *uri)
 {
 	static const char sqlite_scheme[] = "sqlite:";
+	const ztp__store_views *views = NULL;
 	ztp_store_backend be;
 	void *ctx = NULL;
 	int rc = ZTP_OK;
@@ -368,10 +372,12 @@ int ztp_store_open(ztp_store **out, const char *uri)
 	ZTP_CHECK(ztp__ensure_init());
 	if (strcmp(uri, "memory:") == 0) {
 		ZTP_CHECK(ztp__store_memory_open(&be, &ctx));
+		views = &ztp__store_memory_views;
 	} else if (strncmp(uri, sqlite_scheme, sizeof(sqlite_scheme) - 1) ==
 		   0) {
 		ZTP_CHECK(ztp__store_sqlite_open(
 		    &be, &ctx, uri + sizeof(sqlite_scheme) - 1));
+		views = &ztp__store_sqlite_views;
 	} else {
 		ZTP_ENSURE(false, ZTP_EINVAL,
 			   "store URI: unknown scheme (want memory: or "
@@ -380,6 +386,8 @@ int ztp_store_open(ztp_store **out, const char *uri)
 	rc = open_internal(out, &be, ctx, true);
 	if (rc < 0)
 		be.close(ctx);
+	else
+		(*out)->views = views;
 cleanup:
 	return rc;
 }
@@ -894,5 +902,135 @@ int ztp_store_counter_next(ztp_store *store, const char *name, uint64_t *out)
 	if (rc == ZTP_OK)
 		*out = v;
 cleanup:
+	return rc;
+}
+
+/* ------------------------------------------------------------ typed reads
+ * (records.h) */
+
+static int device_rec_fn(const ztp__store_device_view *v, void *arg)
+{
+	return ztp__device_rec_from_view(arg, v);
+}
+
+static int cert_rec_fn(const ztp__store_cert_view *v, void *arg)
+{
+	return ztp__cert_rec_from_view(arg, v);
+}
+
+typedef struct cert_list {
+	ztp__cert_rec *recs;
+	size_t n, cap;
+} cert_list;
+
+static int cert_list_fn(const ztp__store_cert_view *v, void *arg)
+{
+	cert_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap == 0 ? 8 : l->cap * 2;
+		ztp__cert_rec *r = ztp__realloc(l->recs, cap * sizeof(*r));
+
+		if (r == NULL)
+			return ztp__err(ZTP_ENOMEM, "store: out of memory");
+		l->recs = r;
+		l->cap = cap;
+	}
+	return ztp__cert_rec_from_view(&l->recs[l->n++], v);
+}
+
+int ztp__store_device_read(ztp__device_rec *out, ztp_store *store,
+			   const char *device_id)
+{
+	char *json = NULL;
+	int rc = ZTP_OK;
+
+	memset(out, 0, sizeof(*out));
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	if (store->views == NULL) {
+		ZTP_CHECK(ztp_store_device_get(store, device_id, &json));
+		ZTP_CHECK(ztp__device_rec_from_json(out, json));
+		goto cleanup;
+	}
+	enter(store);
+	rc = store->views->device(store->ctx, device_id, device_rec_fn, out);
+	rc = leave(store, rc, "device_get");
+cleanup:
+	if (rc < 0)
+		ztp__device_rec_clear(out);
+	ztp_free(json);
+	return rc;
+}
+
+int ztp__store_cert_read(ztp__cert_rec *out, ztp_store *store,
+			 const char *serial)
+{
+	ztp__cert_rec *one = NULL;
+	char *json = NULL;
+	size_t n = 0;
+	int rc = ZTP_OK;
+
+	memset(out, 0, sizeof(*out));
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_serial(serial));
+	if (store->views == NULL) {
+		ZTP_CHECK(ztp_store_cert_get(store, serial, &json));
+		ZTP_CHECK(ztp__cert_recs_from_json(&one, &n, json, false));
+		*out = one[0];
+		goto cleanup;
+	}
+	enter(store);
+	rc = store->views->cert(store->ctx, serial, cert_rec_fn, out);
+	rc = leave(store, rc, "cert_get");
+cleanup:
+	ztp_free(one);
+	ztp_free(json);
+	return rc;
+}
+
+int ztp__store_device_cert_list(ztp__cert_rec **out, size_t *n,
+				ztp_store *store, const char *device_id)
+{
+	cert_list l = {0};
+	char *json = NULL;
+	int rc = ZTP_OK;
+
+	*out = NULL;
+	*n = 0;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	if (store->views == NULL) {
+		ZTP_CHECK(ztp_store_device_certs(store, device_id, &json));
+		ZTP_CHECK(ztp__cert_recs_from_json(out, n, json, true));
+		goto cleanup;
+	}
+	enter(store);
+	rc = store->views->device_certs(store->ctx, device_id, cert_list_fn,
+					&l);
+	rc = leave(store, rc, "device_certs");
+	if (rc == ZTP_OK) {
+		*out = l.recs;
+		*n = l.n;
+		l.recs = NULL;
+	}
+cleanup:
+	ztp_free(l.recs);
+	ztp_free(json);
+	return rc;
+}
+
+int ztp__store_event_page(ztp__event_rec **out, size_t *n, ztp_store *store,
+			  int64_t after, size_t max)
+{
+	char *json = NULL;
+	int rc = ZTP_OK;
+
+	*out = NULL;
+	*n = 0;
+	ZTP_CHECK(ztp_store_event_list(store, after, max, &json));
+	ZTP_CHECK(ztp__event_recs_from_json(out, n, json));
+cleanup:
+	ztp_free(json);
 	return rc;
 }

@@ -12,6 +12,8 @@
  */
 #include "verifier/verifier_internal.h"
 
+#include "store/records.h"
+
 #include <ctype.h>
 #include <string.h>
 
@@ -136,22 +138,13 @@ static void admin_event(ztp_verifier *v, const char *type, int rc,
 static int device_state(ztp_verifier *v, const char *device_id, char *state,
 			size_t cap)
 {
-	json_object *dev = NULL;
-	const char *st = NULL;
-	char *json = NULL;
+	ztp__device_rec dev;
 	int rc;
 
-	ZTP_CHECK(ztp_store_device_get(v->store, device_id, &json));
-	ZTP_CHECK(ztp__json_parse(&dev, json, strlen(json), 65536,
-				  ZTP_JSON_MAX_DEPTH));
-	ZTP_ENSURE(dev != NULL && json_object_is_type(dev, json_type_object),
-		   ZTP_ESTORE, "store: malformed device record");
-	rc = ztp__json_str(dev, "state", true, 32, &st, NULL);
-	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed device record");
-	snprintf(state, cap, "%s", st);
-cleanup:
-	json_object_put(dev);
-	free(json);
+	rc = ztp__store_device_read(&dev, v->store, device_id);
+	if (rc == ZTP_OK)
+		snprintf(state, cap, "%s", dev.state);
+	ztp__device_rec_clear(&dev);
 	return rc;
 }
 
@@ -168,20 +161,11 @@ static int enroll_again(ztp_verifier *v, const char *device_id,
 			const char *fingerprint)
 {
 	static const uint8_t none[32];
-	json_object *dev = NULL;
-	const char *st = NULL, *fp = NULL;
-	char *json = NULL;
+	ztp__device_rec dev;
+	const char *st = dev.state, *fp = dev.fingerprint;
 	int rc;
 
-	ZTP_CHECK(ztp_store_device_get(v->store, device_id, &json));
-	ZTP_CHECK(ztp__json_parse(&dev, json, strlen(json), 65536,
-				  ZTP_JSON_MAX_DEPTH));
-	ZTP_ENSURE(dev != NULL && json_object_is_type(dev, json_type_object),
-		   ZTP_ESTORE, "store: malformed device record");
-	rc = ztp__json_str(dev, "state", true, 32, &st, NULL);
-	if (rc == ZTP_OK)
-		rc = ztp__json_str(dev, "fingerprint", true, 64, &fp, NULL);
-	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed device record");
+	ZTP_CHECK(ztp__store_device_read(&dev, v->store, device_id));
 	ZTP_ENSURE(strcmp(fp, fingerprint) == 0, ZTP_EEXISTS,
 		   "device %s is already enrolled with another factory "
 		   "certificate",
@@ -203,8 +187,7 @@ static int enroll_again(ztp_verifier *v, const char *device_id,
 		   device_id);
 	ZTP_CHECK(rc);
 cleanup:
-	json_object_put(dev);
-	ztp_free(json);
+	ztp__device_rec_clear(&dev);
 	return rc;
 }
 

@@ -21,6 +21,7 @@
  * certificate: the store's atomic challenge_use lets exactly one through.
  */
 #include "verifier/verifier_internal.h"
+#include "store/records.h"
 
 #include <string.h>
 
@@ -394,44 +395,29 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 			  bool *have_key)
 {
 	ztp_verifier *v = r->v;
-	json_object *dev = NULL, *cert = NULL;
-	const char *fp = NULL, *st = NULL;
-	char *json = NULL, hex[65], serial[ZTP_CA_SERIAL_HEX_MAX + 1];
+	ztp__device_rec dev;
+	ztp__cert_rec cert;
+	char hex[65], serial[ZTP_CA_SERIAL_HEX_MAX + 1];
 	uint8_t digest[32];
-	bool revoked = false;
 	int rc;
 
-	rc = ztp_store_device_get(v->store, r->device_id, &json);
+	rc = ztp__store_device_read(&dev, v->store, r->device_id);
 	if (rc == ZTP_ENOTFOUND) {
 		rc = ztp__reject(&r->d, ZTP__W_UNKNOWN_DEVICE, rc,
 				 "device %s is not registered", r->device_id);
 		goto cleanup;
 	}
 	ZTP_CHECK(rc);
-	ZTP_CHECK(ztp__json_parse(&dev, json, strlen(json), 65536,
-				  ZTP_JSON_MAX_DEPTH));
-	ZTP_ENSURE(dev != NULL && json_object_is_type(dev, json_type_object),
-		   ZTP_ESTORE, "store: malformed device record");
-	free(json);
-	json = NULL;
-	rc = ztp__json_str(dev, "state", true, 32, &st, NULL);
-	if (rc == ZTP_OK)
-		rc = ztp__json_str(dev, "fingerprint", true, 64, &fp, NULL);
-	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed device record");
-	{
-		json_object *k = NULL;
-
-		*have_key = json_object_object_get_ex(dev, "factory_key", &k) &&
-			    json_object_is_type(k, json_type_string);
-	}
-	if (strcmp(st, ZTP_STATE_REVOKED) == 0) {
+	*have_key = dev.factory_key != NULL;
+	if (strcmp(dev.state, ZTP_STATE_REVOKED) == 0) {
 		rc = ztp__reject(&r->d, ZTP__W_DEVICE_BLOCKED, ZTP_EREVOKED,
 				 "device %s is blocked", r->device_id);
 		goto cleanup;
 	}
 	ZTP_CHECK(ztp__cert_fingerprint(digest, factory));
 	ztp__hex_encode(hex, digest, sizeof(digest));
-	if (strlen(fp) != 64 || CRYPTO_memcmp(hex, fp, 64) != 0) {
+	if (strlen(dev.fingerprint) != 64 ||
+	    CRYPTO_memcmp(hex, dev.fingerprint, 64) != 0) {
 		rc = ztp__reject(&r->d, ZTP__W_FINGERPRINT_MISMATCH,
 				 ZTP_EMISMATCH,
 				 "factory certificate is not the one recorded "
@@ -439,7 +425,7 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 				 r->device_id);
 		goto cleanup;
 	}
-	snprintf(state, cap, "%s", st);
+	snprintf(state, cap, "%s", dev.state);
 
 	/* A factory certificate that the store knows (issued by a CA that
 	 * records into it) may have been revoked there. */
@@ -451,22 +437,13 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 		goto cleanup;
 	}
 	ZTP_CHECK(rc);
-	rc = ztp_store_cert_get(v->store, serial, &json);
+	rc = ztp__store_cert_read(&cert, v->store, serial);
 	if (rc == ZTP_ENOTFOUND) {
 		rc = ZTP_OK;
 		goto cleanup;
 	}
 	ZTP_CHECK(rc);
-	ZTP_CHECK(ztp__json_parse(&cert, json, strlen(json), 65536,
-				  ZTP_JSON_MAX_DEPTH));
-	ZTP_ENSURE(cert != NULL && json_object_is_type(cert, json_type_object),
-		   ZTP_ESTORE, "store: malformed certificate record");
-	rc = ztp__json_str(cert, "fingerprint", true, 64, &fp, NULL);
-	if (rc == ZTP_OK)
-		rc = ztp__json_bool(cert, "revoked", true, &revoked);
-	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE,
-		   "store: malformed certificate record");
-	if (revoked && strcmp(fp, hex) == 0) {
+	if (cert.revoked && strcmp(cert.fingerprint, hex) == 0) {
 		rc =
 		    ztp__reject(&r->d, ZTP__W_CERTIFICATE_REVOKED, ZTP_EREVOKED,
 				"factory certificate of device %s is revoked",
@@ -474,9 +451,7 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 		goto cleanup;
 	}
 cleanup:
-	json_object_put(cert);
-	json_object_put(dev);
-	free(json);
+	ztp__device_rec_clear(&dev);
 	return rc;
 }
 

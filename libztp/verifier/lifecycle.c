@@ -21,6 +21,7 @@
  * the store is asked anything about it.
  */
 #include "verifier/verifier_internal.h"
+#include "store/records.h"
 
 #include <string.h>
 
@@ -42,10 +43,11 @@ typedef struct peer {
 	X509 *cert;
 	char device_id[ZTP_ID_MAX + 1];
 	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
-	char profile[32];
-	char state[32];
+	char profile[ZTP__STORE_PROFILE_MAX + 1];
+	char state[ZTP__STORE_STATE_MAX + 1];
 	char tenant[ZTP_ID_MAX + 1]; /* from the registry; "" if none */
-	char *factory_key; /* base64 SPKI from the registry, NULL if none */
+	uint8_t *factory_key; /* SPKI DER from the registry, NULL if none */
+	size_t factory_key_len;
 } peer;
 
 static void peer_free(peer *p)
@@ -56,86 +58,23 @@ static void peer_free(peer *p)
 	p->factory_key = NULL;
 }
 
-static int parse_record(json_object **out, char *json)
-{
-	int rc =
-	    ztp__json_parse(out, json, strlen(json), 65536, ZTP_JSON_MAX_DEPTH);
-
-	if (rc < 0 || *out == NULL ||
-	    !json_object_is_type(*out, json_type_object)) {
-		json_object_put(*out);
-		*out = NULL;
-		return ztp__err(ZTP_ESTORE, "store: malformed record");
-	}
-	return ZTP_OK;
-}
-
-static int copy_field(char *dst, size_t cap, json_object *o, const char *key,
-		      bool required)
-{
-	const char *s = NULL;
-	json_object *val = NULL;
-	int rc;
-
-	/* Optional members are null when unset. */
-	if (!required && json_object_object_get_ex(o, key, &val) &&
-	    val == NULL) {
-		dst[0] = '\0';
-		return ZTP_OK;
-	}
-	rc = ztp__json_str(o, key, required, cap - 1, &s, NULL);
-
-	if (rc < 0)
-		return ztp__err(ZTP_ESTORE, "store: malformed record (%s)",
-				key);
-	snprintf(dst, cap, "%s", s != NULL ? s : "");
-	return ZTP_OK;
-}
-
-/* The device record's factory_key (base64 SPKI), or NULL when none is
- * recorded (null, or absent from a caller's backend). */
-static int copy_factory_key(char **out, json_object *dev)
-{
-	const char *s = NULL;
-	json_object *val = NULL;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(dev, "factory_key", &val) ||
-	    val == NULL)
-		return ZTP_OK;
-	if (ztp__json_str(dev, "factory_key", true, 8192, &s, NULL) < 0)
-		return ztp__err(ZTP_ESTORE,
-				"store: malformed record (factory_key)");
-	*out = ztp__strdup(s);
-	return *out != NULL ? ZTP_OK : ztp__err(ZTP_ENOMEM, "out of memory");
-}
-
 /* Whether key is the device's recorded factory key (false when none is
  * recorded). */
 static int is_factory_key(bool *same, const peer *p, EVP_PKEY *key)
 {
-	const unsigned char *q;
-	uint8_t *der = NULL;
-	size_t len = 0;
+	const unsigned char *q = p->factory_key;
 	EVP_PKEY *fk = NULL;
 	int rc = ZTP_OK;
 
 	*same = false;
 	if (p->factory_key == NULL)
 		return ZTP_OK;
-	rc = ztp__b64_decode(&der, &len, p->factory_key,
-			     strlen(p->factory_key));
-	ZTP_ENSURE(rc == ZTP_OK || rc == ZTP_ENOMEM, ZTP_ESTORE,
-		   "store: malformed record (factory_key)");
-	ZTP_CHECK(rc);
-	q = der;
-	fk = d2i_PUBKEY(NULL, &q, (long)len);
-	ZTP_ENSURE_OSSL(fk != NULL && q == der + len, ZTP_ESTORE,
-			"store: factory_key is not a public key");
+	fk = d2i_PUBKEY(NULL, &q, (long)p->factory_key_len);
+	ZTP_ENSURE_OSSL(fk != NULL && q == p->factory_key + p->factory_key_len,
+			ZTP_ESTORE, "store: factory_key is not a public key");
 	ZTP_CHECK(ztp__pubkey_same(same, key, fk));
 cleanup:
 	EVP_PKEY_free(fk);
-	ztp_free(der);
 	return rc;
 }
 
@@ -143,16 +82,18 @@ cleanup:
 static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 			size_t len, int allowed, int64_t now)
 {
-	json_object *rec = NULL, *dev = NULL;
-	char *json = NULL, hex[65], fp[65] = "";
+	ztp__cert_rec rec;
+	ztp__device_rec dev;
+	char hex[65];
 	uint8_t digest[32];
 	X509 *cacert;
 	int64_t nb, na;
-	bool revoked = false, superseded = false;
+	bool superseded = false;
 	uint64_t nrev = 0;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
+	memset(&dev, 0, sizeof(dev));
 	if (pem == NULL || len == 0)
 		return ztp__reject(d, ZTP__W_PEER_CERTIFICATE_REQUIRED,
 				   ZTP_EDENIED,
@@ -207,28 +148,22 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 	}
 	ZTP_CHECK(ztp__cert_fingerprint(digest, p->cert));
 	ztp__hex_encode(hex, digest, sizeof(digest));
-	rc = ztp_store_cert_get(v->store, p->serial, &json);
+	rc = ztp__store_cert_read(&rec, v->store, p->serial);
 	if (rc == ZTP_ENOTFOUND) {
 		rc = ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, rc,
 				 "TLS peer certificate is not on record");
 		goto cleanup;
 	}
 	ZTP_CHECK(rc);
-	ZTP_CHECK(parse_record(&rec, json));
-	free(json);
-	json = NULL;
-	ZTP_CHECK(copy_field(fp, sizeof(fp), rec, "fingerprint", true));
-	ZTP_CHECK(
-	    copy_field(p->profile, sizeof(p->profile), rec, "profile", true));
-	rc = ztp__json_bool(rec, "revoked", true, &revoked);
-	ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE, "store: malformed record");
-	if (CRYPTO_memcmp(fp, hex, 64) != 0) {
+	snprintf(p->profile, sizeof(p->profile), "%s", rec.profile);
+	if (strlen(rec.fingerprint) != 64 ||
+	    CRYPTO_memcmp(rec.fingerprint, hex, 64) != 0) {
 		rc = ztp__reject(
 		    d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EMISMATCH,
 		    "TLS peer certificate is not the one on record");
 		goto cleanup;
 	}
-	if (revoked) {
+	if (rec.revoked) {
 		rc = ztp__reject(d, ZTP__W_CERTIFICATE_REVOKED, ZTP_EREVOKED,
 				 "TLS peer certificate is revoked");
 		goto cleanup;
@@ -242,12 +177,14 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 				 p->profile);
 		goto cleanup;
 	}
-	ZTP_CHECK(ztp_store_device_get(v->store, p->device_id, &json));
-	ZTP_CHECK(parse_record(&dev, json));
-	ZTP_CHECK(copy_field(p->state, sizeof(p->state), dev, "state", true));
-	ZTP_CHECK(
-	    copy_field(p->tenant, sizeof(p->tenant), dev, "tenant", false));
-	ZTP_CHECK(copy_factory_key(&p->factory_key, dev));
+	ZTP_CHECK(ztp__store_device_read(&dev, v->store, p->device_id));
+	snprintf(p->state, sizeof(p->state), "%s", dev.state);
+	snprintf(p->tenant, sizeof(p->tenant), "%s", dev.tenant);
+	/* The record's key moves to the peer. */
+	p->factory_key = dev.factory_key;
+	p->factory_key_len = dev.factory_key_len;
+	dev.factory_key = NULL;
+	dev.factory_key_len = 0;
 	if (strcmp(p->state, ZTP_STATE_REVOKED) == 0) {
 		rc = ztp__reject(d, ZTP__W_DEVICE_BLOCKED, ZTP_EREVOKED,
 				 "device %s is blocked", p->device_id);
@@ -268,9 +205,7 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 		goto cleanup;
 	}
 cleanup:
-	json_object_put(rec);
-	json_object_put(dev);
-	free(json);
+	ztp__device_rec_clear(&dev);
 	if (rc < 0)
 		peer_free(p);
 	return rc;

@@ -23,103 +23,64 @@
  * time its device makes any request or is reset or revoked.
  */
 #include "verifier/verifier_internal.h"
+#include "store/records.h"
 
 #include <string.h>
 
-#define CERTS_JSON_MAX (16 * 1024 * 1024)
 #define EVENTS_PAGE 256
-
-typedef struct opcert {
-	const char *serial;
-	int64_t issued_at;
-	bool revoked;
-} opcert;
-
-static int cert_fields(json_object *c, opcert *out, bool *operational)
-{
-	const char *profile = NULL;
-	int rc;
-
-	rc = ztp__json_str(c, "serial", true, ZTP_CA_SERIAL_HEX_MAX,
-			   &out->serial, NULL);
-	if (rc == ZTP_OK)
-		rc = ztp__json_str(c, "profile", true, 64, &profile, NULL);
-	if (rc == ZTP_OK)
-		rc = ztp__json_int(c, "issued_at", true, 0, INT64_MAX / 2,
-				   &out->issued_at);
-	if (rc == ZTP_OK)
-		rc = ztp__json_bool(c, "revoked", true, &out->revoked);
-	if (rc < 0)
-		return ztp__err(ZTP_ESTORE, "store: malformed certificate "
-					    "record");
-	*operational = strcmp(profile, ZTP_CA_PROFILE_OPERATIONAL) == 0;
-	return ZTP_OK;
-}
 
 int ztp__overlap_sweep(ztp_verifier *v, const char *device_id,
 		       const char *serial, int64_t now, bool *expired,
 		       uint64_t *revoked)
 {
-	json_object *arr = NULL;
-	char *json = NULL;
-	opcert prev = {0}, cur;
-	bool have_prev = false, op = false;
+	ztp__cert_rec *certs = NULL;
+	const ztp__cert_rec *prev = NULL, *cur;
 	int64_t next_due = 0;
-	size_t n;
+	size_t n = 0;
 	int rc;
 
 	if (expired != NULL)
 		*expired = false;
-	rc = ztp_store_device_certs(v->store, device_id, &json);
+	rc = ztp__store_device_cert_list(&certs, &n, v->store, device_id);
 	if (rc == ZTP_ENOTFOUND) {
 		rc = ZTP_OK;
 		goto cleanup;
 	}
 	ZTP_CHECK(rc);
-	ZTP_CHECK(ztp__json_parse(&arr, json, strlen(json), CERTS_JSON_MAX,
-				  ZTP_JSON_MAX_DEPTH));
-	ZTP_ENSURE(arr != NULL && json_object_is_type(arr, json_type_array),
-		   ZTP_ESTORE, "store: malformed certificate list");
-	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(arr, i);
 		int64_t due;
 
-		ZTP_ENSURE(json_object_is_type(c, json_type_object), ZTP_ESTORE,
-			   "store: malformed certificate list");
-		ZTP_CHECK(cert_fields(c, &cur, &op));
-		if (!op)
+		cur = &certs[i];
+		if (strcmp(cur->profile, ZTP_CA_PROFILE_OPERATIONAL) != 0)
 			continue;
-		if (have_prev) {
+		if (prev != NULL) {
 			/* prev is superseded by cur. */
 			due =
-			    cur.issued_at > INT64_MAX / 2 - v->rotation_overlap
+			    cur->issued_at > INT64_MAX / 2 - v->rotation_overlap
 				? INT64_MAX / 2
-				: cur.issued_at + v->rotation_overlap;
+				: cur->issued_at + v->rotation_overlap;
 			if (now >= due) {
 				if (serial != NULL && expired != NULL &&
-				    strcmp(prev.serial, serial) == 0)
+				    strcmp(prev->serial, serial) == 0)
 					*expired = true;
-				if (!prev.revoked) {
+				if (!prev->revoked) {
 					ZTP_CHECK(ztp_store_cert_revoke(
-					    v->store, prev.serial,
+					    v->store, prev->serial,
 					    ZTP_CA_REASON_SUPERSEDED, due));
 					if (revoked != NULL)
 						(*revoked)++;
 				}
-			} else if (!prev.revoked &&
+			} else if (!prev->revoked &&
 				   (next_due == 0 || due < next_due)) {
 				next_due = due;
 			}
 		}
 		prev = cur;
-		have_prev = true;
 	}
 	if (next_due != 0)
 		ZTP_CHECK(ztp__overlap_note(v, device_id, next_due));
 cleanup:
-	json_object_put(arr);
-	ztp_free(json);
+	ztp_free(certs);
 	return rc;
 }
 
@@ -164,63 +125,36 @@ int ztp__overlap_note(ztp_verifier *v, const char *device_id, int64_t due)
 /* Read the event log from where the last call stopped. */
 static int read_events(ztp_verifier *v)
 {
-	json_object *arr = NULL;
-	char *json = NULL;
-	size_t n;
+	ztp__event_rec *evs = NULL;
+	size_t n = 0;
 	int rc = ZTP_OK;
 
 	do {
-		json_object_put(arr);
-		arr = NULL;
-		ztp_free(json);
-		json = NULL;
-		ZTP_CHECK(ztp_store_event_list(v->store, v->maint_after,
-					       EVENTS_PAGE, &json));
-		ZTP_CHECK(ztp__json_parse(&arr, json, strlen(json),
-					  CERTS_JSON_MAX, ZTP_JSON_MAX_DEPTH));
-		ZTP_ENSURE(arr != NULL &&
-			       json_object_is_type(arr, json_type_array),
-			   ZTP_ESTORE, "store: malformed event list");
-		n = json_object_array_length(arr);
+		ztp_free(evs);
+		evs = NULL;
+		ZTP_CHECK(ztp__store_event_page(&evs, &n, v->store,
+						v->maint_after, EVENTS_PAGE));
 		for (size_t i = 0; i < n; i++) {
-			json_object *e = json_object_array_get_idx(arr, i);
-			json_object *ev = NULL;
-			const char *type = NULL, *result = NULL, *id = NULL;
-			int64_t seq = 0, at = 0;
+			const ztp__event_rec *e = &evs[i];
 
-			rc = ztp__json_int(e, "seq", true, 1, INT64_MAX, &seq);
-			if (rc == ZTP_OK)
-				rc = ztp__json_int(e, "at", true, 0,
-						   INT64_MAX / 2, &at);
-			if (rc == ZTP_OK)
-				rc = ztp__json_object(e, "event", true, &ev);
-			ZTP_ENSURE(rc == ZTP_OK, ZTP_ESTORE,
-				   "store: malformed event list");
 			/* Events are free-form: skip what is not ours. */
-			if (ztp__json_str(ev, "type", false, 32, &type, NULL) <
-				0 ||
-			    ztp__json_str(ev, "result", false, 32, &result,
-					  NULL) < 0 ||
-			    ztp__json_str(ev, "device_id", false, ZTP_ID_MAX,
-					  &id, NULL) < 0 ||
-			    type == NULL || result == NULL || id == NULL ||
-			    strcmp(result, "accepted") != 0 ||
-			    (strcmp(type, "credentials") != 0 &&
-			     strcmp(type, "rotate") != 0) ||
-			    ztp__id_check(id, strlen(id), "device_id") < 0) {
-				v->maint_after = seq;
+			if (strcmp(e->result, "accepted") != 0 ||
+			    (strcmp(e->type, "credentials") != 0 &&
+			     strcmp(e->type, "rotate") != 0) ||
+			    ztp__id_check(e->device_id, strlen(e->device_id),
+					  "device_id") < 0) {
+				v->maint_after = e->seq;
 				continue;
 			}
 			/* A lower bound on when the overlap ends: the sweep
 			 * works out the exact time from the certificates. The
 			 * cursor moves only past what was noted. */
-			ZTP_CHECK(note_locked(v, id, at));
-			v->maint_after = seq;
+			ZTP_CHECK(note_locked(v, e->device_id, e->at));
+			v->maint_after = e->seq;
 		}
 	} while (n == EVENTS_PAGE);
 cleanup:
-	json_object_put(arr);
-	ztp_free(json);
+	ztp_free(evs);
 	return rc;
 }
 
