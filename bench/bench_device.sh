@@ -25,6 +25,9 @@
 # BENCH_DEVICE_ONLY_BUILD=0 skips configuring and building the
 # --disable-server library in a temporary directory (the slowest part);
 # the device and core objects of the current build are reported anyway.
+# That build configures a copy of the sources made by `make distdir` (a
+# source tree configured in place, as README.md builds it, refuses a
+# second build beside it); MAKE names the make that runs it.
 # ZTP_E2E_KEEP=1 keeps the temporary directory (server logs, outputs).
 #
 # Everything lives in one temporary directory, removed on exit; the server
@@ -53,6 +56,13 @@ e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
 command -v curl >/dev/null 2>&1 || e2e_skip "curl not found"
 command -v size >/dev/null 2>&1 || e2e_skip "size (binutils) not found"
+echo "bench-device: one 'ztp-device bootstrap' (wall time, CPU, peak RSS)"
+echo "  compared with, in the same run against the same server and factory"
+echo "  certificate: curl doing one mutual-TLS POST /ztp/v1/challenge"
+echo "  (libcurl + OpenSSL, the device's stack without libztp), openssl"
+echo "  s_client doing one mutual-TLS handshake, and true(1), the floor of"
+echo "  the launcher; then the device-side code size, compared with the full"
+echo "  libztp.so of this build and with the libraries it links."
 if [ -n "$ZTP_SAN" ]; then
 	echo "note: libztp is instrumented ($ZTP_SAN); its figures are not" \
 		"representative"
@@ -252,7 +262,13 @@ devlib_text=''
 devlib_total=''
 if [ "${BENCH_DEVICE_ONLY_BUILD:-1}" != 0 ]; then
 	B=$T/device-only
-	mkdir -p "$B"
+	echo
+	echo "copying the sources to $B (make distdir) ..."
+	timeout "$BUILD_TIMEOUT" "${MAKE:-make}" -C "$top_builddir" distdir \
+		distdir="$B" > "$T/distdir.log" 2>&1 || {
+		tail -n 20 "$T/distdir.log"
+		e2e_die "make distdir failed"
+	}
 	flags=$("$top_builddir/config.status" --config 2>/dev/null) || flags=
 	eval "set -- $flags"
 	for f; do
@@ -263,15 +279,15 @@ if [ "${BENCH_DEVICE_ONLY_BUILD:-1}" != 0 ]; then
 		esac
 	done
 	jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || jobs=1
-	echo
 	echo "building the --disable-server library in $B ..."
-	if build_step configure.log "$top_srcdir/configure" -q \
-		--disable-server "$@" &&
-		build_step make.log make -j"$jobs" libztp.la; then
+	if build_step configure.log ./configure -q --disable-server "$@" &&
+		build_step make.log "${MAKE:-make}" -j"$jobs" libztp.la; then
 		set -- $(sizeof "$(readlink -f "$B/.libs/libztp.so")")
 		devlib_text=$1 devlib_total=$2
 	else
-		tail -n 20 "$B/configure.log" "$B/make.log" 2>/dev/null
+		for log in "$B/configure.log" "$B/make.log"; do
+			[ ! -f "$log" ] || tail -n 20 "$log"
+		done
 		echo "warning: the --disable-server build failed; row omitted"
 	fi
 fi

@@ -455,6 +455,14 @@ int main(int argc, char **argv)
 
 	if (ztp_init() < 0 || mosquitto_lib_init() != MOSQ_ERR_SUCCESS)
 		return 2;
+	printf("bench-policy: decisions of the compiled policy index "
+	       "(ztp_policy_authorize)\n"
+	       "  compared with a linear scan of the same rules with "
+	       "libmosquitto's\n"
+	       "  mosquitto_topic_matches_sub(), the way a broker evaluates "
+	       "an ACL file,\n"
+	       "  on the same random topics in the same run; ratio = scan "
+	       "time / index time\n");
 	printf("policy decisions, one thread, publish/receive on %d random "
 	       "topics\n",
 	       NTOPICS);

@@ -11,7 +11,8 @@ if ENABLE_SERVER
 if ENABLE_DEVICE
 bench-device: libztp.la tools/ztp-ca$(EXEEXT) tools/ztp-verify$(EXEEXT) \
 		tools/ztp-device$(EXEEXT)
-	$(AM_TESTS_ENVIRONMENT) $(SHELL) $(abs_top_srcdir)/bench/bench_device.sh
+	$(AM_TESTS_ENVIRONMENT) MAKE='$(MAKE)' \
+		$(SHELL) $(abs_top_srcdir)/bench/bench_device.sh
 else
 bench-device:
 	@echo "bench-device: needs the device API (configured with --disable-device)"

@@ -1,6 +1,6 @@
 # crypto.mk — unit tests of the core cryptographic helpers: encodings,
 # PEM/DER, files, keys and key policy, signatures (including the Wycheproof
-# vectors read in place from $(ZTP_VECTORS_DIR)), certificate names, time.
+# vectors of tests/vectors, see tests/vectors.mk), certificate names, time.
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_crypto
 tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c \

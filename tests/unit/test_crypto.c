@@ -1633,22 +1633,14 @@ static const char *jstr(json_object *o, const char *key)
 static void run_wycheproof(const char *file, ztp__sigalg alg,
 			   bool p1363_refused)
 {
-	const char *dir = ztp_test_vectors();
-	char *path, *text = NULL;
+	char *path, *text = NULL, name[128];
 	size_t len = 0, ntests = 0, nvalid = 0, ninvalid = 0, i, j;
 	json_object *root, *groups, *g, *tests, *t;
 	json_tokener *tok;
 
-	if (dir == NULL) {
-		const char *allow = getenv("ZTP_ALLOW_NO_VECTORS");
-
-		if (allow != NULL && strcmp(allow, "1") == 0)
-			return;
-		ck_abort_msg("ZTP_VECTORS is unset or unreadable: the "
-			     "Wycheproof vectors are required (set "
-			     "ZTP_ALLOW_NO_VECTORS=1 to skip locally)");
-	}
-	ck_assert(asprintf(&path, "%s/wycheproof/%s", dir, file) > 0);
+	ck_assert((size_t)snprintf(name, sizeof(name), "wycheproof/%s",
+				   file) < sizeof(name));
+	path = ztp_test_vector(name);
 	ck_assert_msg(ztp__file_read(&text, &len, path, 64u << 20) == ZTP_OK,
 		      "%s: %s", path, ztp_error_last_message());
 	tok = json_tokener_new_ex(64);

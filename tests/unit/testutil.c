@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,11 +62,23 @@ char *ztp_test_path(const char *dir, const char *name)
 	return p;
 }
 
-const char *ztp_test_vectors(void)
+char *ztp_test_vector(const char *name)
 {
-	const char *v = getenv("ZTP_VECTORS");
+	const char *dir = getenv("ZTP_VECTORS");
+	char *p;
+	int e;
 
-	if (v == NULL || *v == '\0' || access(v, R_OK) != 0)
-		return NULL;
-	return v;
+	ck_assert_msg(dir != NULL && *dir != '\0',
+		      "test vector %s: ZTP_VECTORS is unset (run the test "
+		      "through 'make check', or set ZTP_VECTORS to the source "
+		      "tree's tests/vectors)",
+		      name);
+	p = ztp_test_path(dir, name);
+	ck_assert_msg(p != NULL, "test vector %s: out of memory", name);
+	if (access(p, R_OK) != 0) {
+		e = errno;
+		ck_abort_msg("test vector %s: cannot read it: %s", p,
+			     strerror(e));
+	}
+	return p;
 }

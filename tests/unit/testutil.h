@@ -12,8 +12,13 @@ char *ztp_test_tmpdir(void);
 void ztp_test_rmtree(const char *dir);
 /* Path join into a malloc'd string. */
 char *ztp_test_path(const char *dir, const char *name);
-/* Directory of the public test vectors ($ZTP_VECTORS), or NULL. */
-const char *ztp_test_vectors(void);
+/*
+ * Path of the public test vector NAME (relative to tests/vectors of the
+ * source tree, which `make check` passes as $ZTP_VECTORS). Fails the
+ * running test, naming the file, when it is missing or unreadable: a
+ * vector is never optional. free() the result.
+ */
+char *ztp_test_vector(const char *name);
 
 #define ck_assert_rc(expr, want)                                               \
 	do {                                                                   \
