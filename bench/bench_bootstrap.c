@@ -10,8 +10,14 @@
  * One thread is measured in CPU time of that thread, all cores in wall
  * time; each rate is the best of three runs. The machines this runs on are
  * shared, and the best run is the one least disturbed by others.
+ * Then, on one thread, `assignment` check-ins of an activated device with
+ * its operational certificate (bench-lifecycle): the lifecycle path, which
+ * reads the certificate's and the device's records from the store, next
+ * to parsing and verifying that certificate with OpenSSL.
+ *
  * ZTP_BENCH_N sets the bootstraps per thread and run (default 1500), e.g.
- * for valgrind --tool=callgrind --toggle-collect=run_bootstraps, which
+ * for valgrind --tool=callgrind --toggle-collect=run_bootstraps (or
+ * run_checkins), which
  * counts instructions and so is not disturbed at all.
  * ZTP_BENCH_STORE names the verifier's store (default "memory:"), e.g.
  * sqlite:/tmp/bench.db; ZTP_BENCH_LIMITS=1 keeps the per-device rate
@@ -148,7 +154,7 @@ static char *sign_transcript(EVP_PKEY *k, const char *id, const char *nonce,
 /* ------------------------------------------------------------------ setup */
 
 static ztp_verifier *v;
-static char *ids[DEVICES], *fpems[DEVICES];
+static char *ids[DEVICES], *fpems[DEVICES], *code0, *device_ca_pem;
 static EVP_PKEY *fkeys[DEVICES];
 
 static void setup(void)
@@ -176,6 +182,7 @@ static void setup(void)
 	CHECK("ca", ztp_ca_new(&dca));
 	CHECK("ca", ztp_ca_load(dca, dc_pem, dk_pem, NULL, NULL));
 	CHECK("ca", ztp_ca_set_store(dca, store));
+	device_ca_pem = dc_pem;
 
 	CHECK("verifier", ztp_verifier_new(&v));
 	CHECK("anchors",
@@ -189,6 +196,7 @@ static void setup(void)
 	else
 		CHECK("rl", ztp_verifier_set_rate_limit(v, "device", 0, 0));
 	CHECK("rl", ztp_verifier_set_rate_limit(v, "global", 0, 0));
+	CHECK("rl", ztp_verifier_set_rate_limit(v, "lifecycle", 0, 0));
 
 	for (int i = 0; i < DEVICES; i++) {
 		char *csr, *id = malloc(32);
@@ -206,7 +214,10 @@ static void setup(void)
 		CHECK("enroll",
 		      ztp_verifier_enroll(v, &code, id, fpems[i],
 					  strlen(fpems[i]), NULL, NULL));
-		ztp_free(code);
+		if (i == 0)
+			code0 = code;
+		else
+			ztp_free(code);
 		free(csr);
 		OPENSSL_free(der);
 		X509_REQ_free(r);
@@ -341,6 +352,139 @@ static double timed(int threads, job *jobs, void *(*fn)(void *))
 	return total / wall;
 }
 
+/* ------------------------------------------------------------- lifecycle */
+
+/* The answer's "certificate" of a 200 to endpoint ep with peer. */
+static char *lifecycle_cert(const char *ep, const char *body, const char *peer)
+{
+	json_object *resp, *c;
+	char *out = NULL, *pem;
+	int st = 0;
+
+	CHECK(ep, ztp_verifier_handle(v, &st, &out, ep, body, strlen(body),
+				      peer, peer != NULL ? strlen(peer) : 0));
+	resp = json_tokener_parse(out);
+	if (st != 200 || !json_object_object_get_ex(resp, "certificate", &c))
+		die(ep, -1);
+	pem = strdup(json_object_get_string(c));
+	json_object_put(resp);
+	ztp_free(out);
+	return pem;
+}
+
+static char *csr_body(void)
+{
+	EVP_PKEY *k = p256();
+	unsigned char *der;
+	char *csr, *body;
+	int dl;
+	X509_REQ *r = make_csr(k, &csr, &der, &dl);
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "csr", json_object_new_string(csr));
+	body = strdup(json_object_to_json_string_ext(
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	free(csr);
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	return body;
+}
+
+/* One activated device's operational certificate: bootstrap, register,
+ * claim, credentials. */
+static char *operational_cert(void)
+{
+	char *req = make_request(0), *boot, *body, *op, *out = NULL;
+	const char *reg = "{\"device_type\":\"bench\",\"firmware_version\":"
+			  "\"1\",\"capabilities\":[]}";
+	int st = 0;
+
+	boot = lifecycle_cert("bootstrap", req, NULL);
+	CHECK("register", ztp_verifier_handle(v, &st, &out, "register", reg,
+					      strlen(reg), boot,
+					      strlen(boot)));
+	if (st != 200)
+		die("register answer", -1);
+	ztp_free(out);
+	CHECK("claim", ztp_verifier_claim(v, ids[0], code0, "bench"));
+	body = csr_body();
+	op = lifecycle_cert("credentials", body, boot);
+	free(body);
+	free(boot);
+	free(req);
+	return op;
+}
+
+/* PEM text to a certificate. */
+static X509 *pem_cert(const char *pem)
+{
+	BIO *m = BIO_new_mem_buf(pem, -1);
+	X509 *x = PEM_read_bio_X509(m, NULL, NULL, NULL);
+
+	BIO_free(m);
+	if (x == NULL)
+		die("PEM certificate", -1);
+	return x;
+}
+
+/* PER_THREAD check-ins (a function of its own for callgrind's
+ * --toggle-collect=run_checkins). */
+static void run_checkins(const char *op)
+{
+	for (int i = 0; i < PER_THREAD; i++) {
+		char *out = NULL;
+		int st = 0;
+
+		if (ztp_verifier_handle(v, &st, &out, "assignment", "{}", 2,
+					op, strlen(op)) != 0 ||
+		    st != 200)
+			die("assignment", -1);
+		ztp_free(out);
+	}
+}
+
+/* Per CPU second: assignment check-ins with the operational certificate
+ * (the peer certificate checked against the device CA and looked up with
+ * the device's record and certificates in the store), and the OpenSSL
+ * part they cannot avoid: parsing that certificate and verifying its
+ * signature with the device CA's key. */
+static void lifecycle_bench(void)
+{
+	char *op = operational_cert();
+	X509 *ca = pem_cert(device_ca_pem);
+	double best = 0, bound = 0, t0, t;
+
+	for (int run = 0; run < RUNS; run++) {
+		t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+		run_checkins(op);
+		t = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+		best = PER_THREAD / t > best ? PER_THREAD / t : best;
+		t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+		for (int i = 0; i < PER_THREAD; i++) {
+			X509 *x = pem_cert(op);
+
+			if (X509_verify(x, X509_get0_pubkey(ca)) != 1)
+				die("bound", -1);
+			X509_free(x);
+		}
+		t = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+		bound = PER_THREAD / t > bound ? PER_THREAD / t : bound;
+	}
+	printf("\nbench-lifecycle: assignment check-ins through "
+	       "ztp_verifier_handle() with an\n"
+	       "  operational certificate, compared with the OpenSSL part "
+	       "they cannot avoid\n"
+	       "  (parse the PEM certificate, verify its P-256 signature)\n");
+	printf("%-10s %14s %14s %8s\n", "threads", "check-ins/s",
+	       "openssl bound", "ratio");
+	printf("%-10d %14.0f %14.0f %7.0f%%\n", 1, best, bound,
+	       100.0 * best / bound);
+	X509_free(ca);
+	free(op);
+}
+
 int main(void)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -418,6 +562,7 @@ int main(void)
 	printf("(1 thread: per CPU second of the thread; %d threads: per "
 	       "wall-clock second)\n",
 	       counts[1]);
+	lifecycle_bench();
 	EVP_PKEY_free(bkey);
 	return 0;
 }
