@@ -114,6 +114,7 @@ int ztp__store_cert_json(json_object **out, const ztp__store_cert_view *c)
 		ZTP_CHECK(add_null(obj, "revoked_at"));
 		ZTP_CHECK(add_null(obj, "reason"));
 	}
+	ZTP_CHECK(add_str_or_null(obj, "issuer", c->issuer));
 	*out = obj;
 	obj = NULL;
 cleanup:

@@ -2117,6 +2117,8 @@ static const ztp_store_backend failing_backend = {
     NULL, /* limit_take, claim_attempt, device_set_factory_key: optional */
     NULL,
     NULL,
+    NULL, /* cert_add_issued, revoked_list_issuer: cert_add, revoked_list */
+    NULL,
 };
 
 START_TEST(test_issue_store_failure)
