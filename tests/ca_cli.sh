@@ -295,4 +295,46 @@ expect_err invalid_argument 2 "$ZCA" crl --issuer-cert "$T/iss.pem" --issuer-key
 	--store "sqlite:$T/reg.db" --out "$T/crl3.pem" --hours 0
 pass
 
+# ------------------------------------------------------------ CAs sharing a store
+# Two issuing CAs and the intermediate above them record into one store:
+# each CA's CRL verifies against that CA and lists only its revocations.
+SH="sqlite:$T/shared.db"
+"$ZCA" init-sub --issuer-cert "$T/int.pem" --issuer-key "$T/int.enc" --pass-env ZTP_TEST_PASS \
+	--cert "$T/iss3.pem" --key "$T/iss3.key" --subject /CN=Third --pathlen 0 --store "$SH"
+s3=$("$OPENSSL" x509 -in "$T/iss3.pem" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f')
+s1=$("$ZCA" issue --profile server --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/srv.csr" --dns one.example --out "$T/sh1.pem" --store "$SH")
+s2=$("$ZCA" issue --profile server --issuer-cert "$T/iss2.pem" --issuer-key "$T/iss2.key" \
+	--csr "$T/srv.csr" --dns two.example --out "$T/sh2.pem" --store "$SH")
+k1=$("$ZCA" issue --profile server --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" \
+	--csr "$T/srv.csr" --dns kept.example --out "$T/sh1k.pem" --store "$SH")
+"$ZCA" revoke --store "$SH" --serial "$s1" --reason keyCompromise
+"$ZCA" revoke --store "$SH" --serial "$s2" --reason superseded
+"$ZCA" revoke --store "$SH" --serial "$s3" --reason cACompromise
+"$ZCA" crl --issuer-cert "$T/iss.pem" --issuer-key "$T/iss.key" --store "$SH" --out "$T/sh1.crl"
+"$ZCA" crl --issuer-cert "$T/iss2.pem" --issuer-key "$T/iss2.key" --store "$SH" --out "$T/sh2.crl"
+"$ZCA" crl --issuer-cert "$T/int.pem" --issuer-key "$T/int.enc" --pass-env ZTP_TEST_PASS \
+	--store "$SH" --out "$T/shi.crl"
+# listed serials, one per line, lowercase
+listed() { "$OPENSSL" crl -in "$1" -noout -text | sed -n 's/^ *Serial Number: *//p' | tr 'A-F' 'a-f'; }
+crl_ok() { # crl ca: signed by ca, not by other
+	"$OPENSSL" crl -in "$1" -CAfile "$2" -noout 2>&1 | grep -q 'verify OK' || fail "$1 does not verify against $2"
+	! "$OPENSSL" crl -in "$1" -CAfile "$3" -noout 2>&1 | grep -q 'verify OK' || fail "$1 verifies against $3"
+}
+crl_ok "$T/sh1.crl" "$T/iss.pem" "$T/iss2.pem"
+crl_ok "$T/sh2.crl" "$T/iss2.pem" "$T/iss.pem"
+crl_ok "$T/shi.crl" "$T/int.pem" "$T/iss.pem"
+[ "$(listed "$T/sh1.crl")" = "$s1" ] || fail "first CA's CRL lists: $(listed "$T/sh1.crl" | tr '\n' ' ')"
+[ "$(listed "$T/sh2.crl")" = "$s2" ] || fail "second CA's CRL lists: $(listed "$T/sh2.crl" | tr '\n' ' ')"
+[ "$(listed "$T/shi.crl")" = "$s3" ] || fail "intermediate's CRL lists: $(listed "$T/shi.crl" | tr '\n' ' ')"
+# and openssl, checking each chain against its CA's CRL, agrees
+cat "$T/sh1.crl" "$T/sh2.crl" "$T/shi.crl" > "$T/sh.crls"
+"$OPENSSL" verify -crl_check -CRLfile "$T/sh.crls" -CAfile "$T/root.pem" \
+	-untrusted "$T/untrusted.pem" "$T/sh1k.pem" > /dev/null 2>&1 || fail "unrevoked certificate of the first CA refused"
+"$OPENSSL" verify -crl_check -CRLfile "$T/sh.crls" -CAfile "$T/root.pem" \
+	-untrusted "$T/untrusted.pem" "$T/sh1.pem" > "$T/v" 2>&1 && fail "revoked certificate of the first CA verifies"
+grep -q 'certificate revoked' "$T/v" || fail "not reported as revoked: $(cat "$T/v")"
+[ -n "$k1" ] || fail "no serial printed"
+pass
+
 echo "$n passed, 0 failed"

@@ -228,7 +228,8 @@ ZTP_EXTERN void ztp_ca_free(ztp_ca *ca);
  * @return #ZTP_OK, #ZTP_EINVAL (also: an encrypted key without a
  *         passphrase), #ZTP_ESTATE, #ZTP_EPARSE (malformed PEM),
  *         #ZTP_ETOOBIG, #ZTP_ECRYPTO (wrong passphrase, OpenSSL failure),
- *         #ZTP_EPROFILE (not a CA certificate), #ZTP_EMISMATCH (key does
+ *         #ZTP_EPROFILE (not a CA certificate; a subject key identifier
+ *         over 64 octets, which the store cannot name), #ZTP_EMISMATCH (key does
  *         not match certificate), #ZTP_EKEYPOLICY (unsupported CA key),
  *         #ZTP_EUNTRUSTED (chain does not link up), #ZTP_ENOMEM.
  * @par Thread safety: configuration call (see file description).
@@ -486,16 +487,20 @@ ZTP_EXTERN int ztp_ca_issue_server(ztp_ca *ca, char **cert_pem, char **key_pem,
 ZTP_EXTERN int ztp_ca_revoke(ztp_ca *ca, const char *serial_hex, int reason);
 
 /**
- * Produce a signed version 2 CRL of every certificate revoked in the store:
+ * Produce a signed version 2 CRL of the certificates this CA issued that
+ * are revoked in the store:
  * thisUpdate now, nextUpdate now plus next_update_hours, a CRL number from
  * the store counter `crl-<CA subject key identifier in lowercase hex>`
  * (its first 30 octets, since counter names are identifiers), the authority
  * key identifier, and one entry per revoked certificate with its
  * revocation time and, unless it is `unspecified`, its reason code.
  *
- * The store holds serials of every CA that records into it; give each CA
- * whose CRL you publish its own store, or accept that its CRL also lists
- * the (never colliding) random serials of the others.
+ * Every certificate a CA records carries its issuer, the CA's subject key
+ * identifier (what the certificates name as their authority key
+ * identifier), so CAs may share a store: each CRL lists only the
+ * revocations of its own certificates, and those of unknown issuer
+ * (recorded by ztp_store_cert_add() or before the store kept issuers),
+ * which are listed by every CA (see ztp_store_revoked_list_issuer()).
  *
  * @param ca                 a loaded handle with a store
  * @param[out] crl_pem         PEM CRL, freed with ztp_free()

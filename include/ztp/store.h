@@ -222,10 +222,40 @@ ZTP_EXTERN int ztp_store_cert_add(ztp_store *store, const char *serial,
 				  int64_t not_before, int64_t not_after,
 				  const char *fingerprint);
 
+/** Most hex digits of an issuer key identifier (64 octets). @since 0.1.0 */
+#define ZTP_STORE_ISSUER_MAX 128
+
+/**
+ * Record an issued certificate with its issuer, as ztp_store_cert_add()
+ * does. The issuer is named by its key identifier: the keyIdentifier of
+ * the authority key identifier in the certificate, which is the
+ * issuer's subject key identifier (what ztp_ca records). It scopes
+ * ztp_store_revoked_list_issuer(), so that CAs sharing a store each list
+ * only their own revocations.
+ * @param store       the handle
+ * @param serial,device_id,profile,not_before,not_after,fingerprint
+ *                    as for ztp_store_cert_add()
+ * @param issuer      the key identifier in lowercase hex, an even number
+ *                    of 2..#ZTP_STORE_ISSUER_MAX digits; or NULL for an
+ *                    unknown issuer (exactly ztp_store_cert_add())
+ * @return the codes of ztp_store_cert_add(). A caller's backend older than
+ *         version 3 records the certificate without its issuer.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_cert_add_issued(ztp_store *store, const char *serial,
+					 const char *device_id,
+					 const char *profile,
+					 int64_t not_before, int64_t not_after,
+					 const char *fingerprint,
+					 const char *issuer);
+
 /**
  * A certificate record as JSON: `{"serial","device_id","profile",
  * "not_before","not_after","fingerprint","issued_at","revoked"(bool),
- * "revoked_at","reason"}` (revoked_at and reason null until revoked).
+ * "revoked_at","reason","issuer"}` (revoked_at and reason null until
+ * revoked; issuer the key identifier given to ztp_store_cert_add_issued(),
+ * null when unknown: recorded by ztp_store_cert_add(), or before a store
+ * kept issuers).
  * @param store     the handle
  * @param serial    lowercase hex without leading zeros; borrowed for the call
  * @param[out] json freed with ztp_free()
@@ -276,6 +306,26 @@ ZTP_EXTERN int ztp_store_device_revoke_certs(ztp_store *store,
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_store_revoked_list(ztp_store *store, char **json);
+
+/**
+ * The revocations one issuer's CRL lists, as ztp_store_revoked_list()
+ * (same shape and order): those of the certificates recorded with this
+ * issuer, and those of certificates whose issuer is unknown (recorded by
+ * ztp_store_cert_add(), or before the store kept issuers). Unknown ones
+ * are listed by every issuer: leaving a revoked certificate off its CRL
+ * would make it valid again, while another issuer's serial on a CRL
+ * revokes nothing (a CRL applies only to certificates of its issuer, and
+ * random serials of 64 bits or more do not collide).
+ * @param store     the handle
+ * @param issuer    key identifier as for ztp_store_cert_add_issued(); NULL
+ *                  lists every revocation (ztp_store_revoked_list())
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE. A caller's backend older than
+ *         version 3 answers every revocation, unscoped.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_revoked_list_issuer(ztp_store *store,
+					     const char *issuer, char **json);
 
 /**
  * A device's certificates as a JSON array of certificate records (see
@@ -403,12 +453,13 @@ ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
 
 /**
  * Version of ::ztp_store_backend that these headers describe. Set
- * ztp_store_backend::version to it. Version 1 (a struct that ends at
- * ztp_store_backend::counter_next) is still accepted; other values are
- * refused.
+ * ztp_store_backend::version to it. Versions 1 (a struct that ends at
+ * ztp_store_backend::counter_next) and 2 (one that ends at
+ * ztp_store_backend::device_set_factory_key) are still accepted; other
+ * values are refused.
  * @since 0.1.0
  */
-#define ZTP_STORE_BACKEND_VERSION 2u
+#define ZTP_STORE_BACKEND_VERSION 3u
 
 /**
  * Flag for ztp_store_backend::flags: the backend's functions may be called
@@ -482,6 +533,16 @@ ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
  *   answers #ZTP_EUNSUPPORTED, `device_get` need not return
  *   `factory_key`, and the verifier cannot refuse operational CSRs that
  *   carry the factory key).
+ *
+ * Version 3 appends two operations, which keep certificates' issuers;
+ * each may be NULL, with the fallback given:
+ * - `cert_add_issued` (NULL: `cert_add`, the issuer not recorded):
+ *   `cert_add` that also keeps issuer (NULL: unknown), returned as
+ *   `issuer` by `cert_get` and `device_certs`;
+ * - `revoked_list_issuer` (NULL: `revoked_list`, so that every CA's CRL
+ *   lists the revocations of every CA sharing the store): as
+ *   `revoked_list`, only the revocations of certificates whose issuer is
+ *   issuer or unknown (NULL); issuer is never NULL here.
  *
  * @since 0.1.0
  */
@@ -558,6 +619,17 @@ typedef struct ztp_store_backend {
 	/** Backs ztp_store_device_set_factory_key(). @since 0.1.0 */
 	int (*device_set_factory_key)(void *ctx, const char *device_id,
 				      const uint8_t *spki, size_t len);
+
+	/* Version 3: each may be NULL, see above. */
+
+	/** Backs ztp_store_cert_add_issued(). @since 0.1.0 */
+	int (*cert_add_issued)(void *ctx, const char *serial,
+			       const char *device_id, const char *profile,
+			       int64_t not_before, int64_t not_after,
+			       const char *fingerprint, const char *issuer,
+			       int64_t now);
+	/** Backs ztp_store_revoked_list_issuer(). @since 0.1.0 */
+	int (*revoked_list_issuer)(void *ctx, const char *issuer, char **json);
 } ztp_store_backend;
 
 /** Most events one ztp_store_event_list() call returns. @since 0.1.0 */
@@ -566,10 +638,11 @@ typedef struct ztp_store_backend {
 /**
  * Open a store on a caller-supplied backend.
  * @param[out] out  the new handle, freed with ztp_store_free()
- * @param backend   copied; version must be 1 or #ZTP_STORE_BACKEND_VERSION
- *                  and every version-1 operation non-NULL (close and the
- *                  version-2 operations may be NULL); of a version-1
- *                  struct only the version-1 members are read
+ * @param backend   copied; version must be 1, 2 or
+ *                  #ZTP_STORE_BACKEND_VERSION and every version-1
+ *                  operation non-NULL (close and the operations of later
+ *                  versions may be NULL); of an older struct only the
+ *                  members of its version are read
  * @param ctx       passed to every backend function; owned by the store on
  *                  success (released through backend->close), still the
  *                  caller's on failure

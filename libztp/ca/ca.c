@@ -511,6 +511,10 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	}
 	ZTP_ENSURE(ASN1_STRING_length(ski) > 0, ZTP_EPROFILE,
 		   "ca: empty subject key identifier");
+	/* It names the CA in the store (ztp_store_cert_add_issued()). */
+	ZTP_ENSURE(ASN1_STRING_length(ski) <= ZTP_STORE_ISSUER_MAX / 2,
+		   ZTP_EPROFILE, "ca: subject key identifier over %d octets",
+		   ZTP_STORE_ISSUER_MAX / 2);
 
 	name = X509_NAME_dup(X509_get_subject_name(cert));
 	ZTP_ENSURE(name != NULL, ZTP_ENOMEM, "ca: out of memory");
@@ -539,6 +543,8 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 			ASN1_STRING_length(ski) > 30
 			    ? 30
 			    : (size_t)ASN1_STRING_length(ski));
+	ztp__hex_encode(ca->key_id, ASN1_STRING_get0_data(ski),
+			(size_t)ASN1_STRING_length(ski));
 	ca->cert = cert;
 	ca->key = key;
 	ca->chain = chain;
@@ -724,8 +730,8 @@ static int record_cert(ztp_ca *ca, X509 *cert, const char *serial_hex,
 	char fp[65];
 
 	ZTP_CHECK(fingerprint_hex(fp, cert));
-	ZTP_CHECK(ztp_store_cert_add(ca->store, serial_hex, device_id, profile,
-				     nb, na, fp));
+	ZTP_CHECK(ztp_store_cert_add_issued(ca->store, serial_hex, device_id,
+					    profile, nb, na, fp, ca->key_id));
 cleanup:
 	return rc;
 }
@@ -741,8 +747,8 @@ static int record_der(ztp_ca *ca, const uint8_t *der, size_t len,
 
 	ZTP_CHECK(ztp__sha256(fp, der, len));
 	ztp__hex_encode(hex, fp, sizeof(fp));
-	ZTP_CHECK(ztp_store_cert_add(ca->store, serial_hex, device_id, profile,
-				     nb, na, hex));
+	ZTP_CHECK(ztp_store_cert_add_issued(ca->store, serial_hex, device_id,
+					    profile, nb, na, hex, ca->key_id));
 cleanup:
 	return rc;
 }

@@ -8,6 +8,8 @@
 
 #include <openssl/x509v3.h>
 
+#include <ztp/store.h>
+
 #include "ca/ca_internal.h"
 
 struct ztp_ca {
@@ -21,6 +23,9 @@ struct ztp_ca {
 	 * first 30 octets: counter names are identifiers of at most 64
 	 * characters). */
 	char crl_counter[ZTP_ID_MAX + 1];
+	/* The SKI in hex, the issuer of every certificate the CA records:
+	 * its CRL lists the revocations of those only. */
+	char key_id[ZTP_STORE_ISSUER_MAX + 1];
 	const EVP_MD *md; /* NULL for Ed25519 */
 	char key_type[32];
 	int64_t not_before, not_after;

@@ -190,7 +190,9 @@ int ztp_ca_crl(ztp_ca *ca, char **crl_pem, int next_update_hours)
 		next_update_hours = CRL_HOURS_DEFAULT;
 	now = ztp__now(&ca->clock);
 
-	ZTP_CHECK(ztp_store_revoked_list(ca->store, &json));
+	/* This CA's revocations, and those of unknown issuer (documented in
+	 * ztp_store_revoked_list_issuer()). */
+	ZTP_CHECK(ztp_store_revoked_list_issuer(ca->store, ca->key_id, &json));
 	ZTP_CHECK(ztp__json_parse(&list, json, strlen(json), CRL_JSON_MAX, 3));
 	ZTP_ENSURE(json_object_is_type(list, json_type_array), ZTP_EPARSE,
 		   "crl: store returned a non-array revocation list");

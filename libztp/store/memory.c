@@ -165,6 +165,7 @@ typedef struct mcert {
 	char device_id[ZTP_ID_MAX + 1]; /* "" for none */
 	char profile[ZTP__STORE_PROFILE_MAX + 1];
 	char fingerprint[ZTP__STORE_FPR_LEN + 1];
+	char issuer[ZTP_STORE_ISSUER_MAX + 1]; /* "" for unknown */
 	int64_t not_before, not_after, issued_at, revoked_at;
 	bool revoked;
 	int reason;
@@ -304,6 +305,7 @@ static ztp__store_cert_view cert_view(const mcert *c)
 	    .revoked = c->revoked,
 	    .revoked_at = c->revoked_at,
 	    .reason = c->reason,
+	    .issuer = c->issuer[0] != '\0' ? c->issuer : NULL,
 	};
 
 	return v;
@@ -496,9 +498,11 @@ cleanup:
 	return rc;
 }
 
-static int mem_cert_add(void *ctx, const char *serial, const char *device_id,
-			const char *profile, int64_t not_before,
-			int64_t not_after, const char *fingerprint, int64_t now)
+static int mem_cert_add_issued(void *ctx, const char *serial,
+			       const char *device_id, const char *profile,
+			       int64_t not_before, int64_t not_after,
+			       const char *fingerprint, const char *issuer,
+			       int64_t now)
 {
 	mem *m = ctx;
 	mdev *d = NULL;
@@ -528,6 +532,7 @@ static int mem_cert_add(void *ctx, const char *serial, const char *device_id,
 		 device_id != NULL ? device_id : "");
 	copy_str(c->profile, sizeof(c->profile), profile);
 	copy_str(c->fingerprint, sizeof(c->fingerprint), fingerprint);
+	copy_str(c->issuer, sizeof(c->issuer), issuer != NULL ? issuer : "");
 	c->not_before = not_before;
 	c->not_after = not_after;
 	c->issued_at = now;
@@ -539,6 +544,14 @@ cleanup:
 	pthread_mutex_unlock(&m->lock);
 	free(c);
 	return rc;
+}
+
+static int mem_cert_add(void *ctx, const char *serial, const char *device_id,
+			const char *profile, int64_t not_before,
+			int64_t not_after, const char *fingerprint, int64_t now)
+{
+	return mem_cert_add_issued(ctx, serial, device_id, profile, not_before,
+				   not_after, fingerprint, NULL, now);
 }
 
 static int view_cert(void *ctx, const char *serial, ztp__store_cert_fn fn,
@@ -623,7 +636,9 @@ static int cmp_cert_serial(const void *a, const void *b)
 	return ztp__store_serial_cmp((*x)->serial, (*y)->serial);
 }
 
-static int mem_revoked_list(void *ctx, char **json)
+/* Revocations of issuer's certificates and of those of unknown issuer;
+ * issuer NULL: every revocation. */
+static int mem_revoked_list_issuer(void *ctx, const char *issuer, char **json)
 {
 	mem *m = ctx;
 	json_object *arr = NULL, *item = NULL;
@@ -644,7 +659,9 @@ static int mem_revoked_list(void *ctx, char **json)
 		for (node = m->certs.b[i]; node != NULL; node = node->next) {
 			mcert *c = node->val;
 
-			if (c->revoked)
+			if (c->revoked &&
+			    (issuer == NULL || c->issuer[0] == '\0' ||
+			     strcmp(c->issuer, issuer) == 0))
 				list[n++] = c;
 		}
 	}
@@ -663,6 +680,11 @@ cleanup:
 	free(list);
 	json_object_put(arr);
 	return rc;
+}
+
+static int mem_revoked_list(void *ctx, char **json)
+{
+	return mem_revoked_list_issuer(ctx, NULL, json);
 }
 
 static int view_device_certs(void *ctx, const char *device_id,
@@ -987,6 +1009,8 @@ int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 	    .limit_take = mem_limit_take,
 	    .claim_attempt = mem_claim_attempt,
 	    .device_set_factory_key = mem_device_set_factory_key,
+	    .cert_add_issued = mem_cert_add_issued,
+	    .revoked_list_issuer = mem_revoked_list_issuer,
 	};
 	mem *m = NULL;
 	bool have_mutex = false;

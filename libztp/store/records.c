@@ -116,6 +116,7 @@ int ztp__store_cert_json(json_object **out, const ztp__store_cert_view *c)
 		ZTP_CHECK(add_null(obj, "revoked_at"));
 		ZTP_CHECK(add_null(obj, "reason"));
 	}
+	ZTP_CHECK(add_str_or_null(obj, "issuer", c->issuer));
 	*out = obj;
 	obj = NULL;
 cleanup:
@@ -342,6 +343,8 @@ int ztp__cert_rec_from_view(ztp__cert_rec *r, const ztp__store_cert_view *v)
 			     "profile"));
 	ZTP_CHECK(copy_fixed(r->fingerprint, sizeof(r->fingerprint),
 			     v->fingerprint, "fingerprint"));
+	ZTP_CHECK(
+	    copy_fixed(r->issuer, sizeof(r->issuer), v->issuer, "issuer"));
 	r->not_before = v->not_before;
 	r->not_after = v->not_after;
 	r->issued_at = v->issued_at;
@@ -425,6 +428,7 @@ static int cert_view_from_json(ztp__store_cert_view *v, json_object *o)
 				&v->profile, NULL));
 	ZTP_CHECK(ztp__json_str(o, "fingerprint", true, ZTP__STORE_FPR_LEN,
 				&v->fingerprint, NULL));
+	ZTP_CHECK(str_or_null(o, "issuer", ZTP_STORE_ISSUER_MAX, &v->issuer));
 	ZTP_CHECK(ztp__json_int(o, "not_before", true, INT64_MIN / 2,
 				INT64_MAX / 2, &v->not_before));
 	ZTP_CHECK(ztp__json_int(o, "not_after", true, INT64_MIN / 2,

@@ -40,6 +40,7 @@ typedef struct ztp__cert_rec {
 	char device_id[ZTP_ID_MAX + 1];
 	char profile[ZTP__STORE_PROFILE_MAX + 1];
 	char fingerprint[ZTP__STORE_FPR_LEN + 1];
+	char issuer[ZTP_STORE_ISSUER_MAX + 1]; /* key identifier; "": unknown */
 	int64_t not_before, not_after, issued_at;
 	bool revoked;
 	int64_t revoked_at;

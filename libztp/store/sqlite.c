@@ -91,11 +91,20 @@ static const char *const migrations[] = {
     " PRIMARY KEY (scope, key)) WITHOUT ROWID;"
     "CREATE INDEX limits_by_full ON limits(full_at);"
     "PRAGMA user_version = 2;",
+    /* v3: the issuer (its key identifier, hex) of each certificate, so
+     * that CAs sharing a store each list only their own revocations.
+     * Rows from before are of unknown issuer (NULL), which every CA's
+     * CRL lists. */
+    "ALTER TABLE certs ADD COLUMN issuer TEXT"
+    " CHECK (issuer IS NULL OR length(issuer) BETWEEN 2 AND 128);"
+    "CREATE INDEX certs_revoked_by_issuer ON certs(issuer, serial)"
+    " WHERE revoked = 1;"
+    "PRAGMA user_version = 3;",
 };
 
 #define CERT_COLUMNS                                                           \
 	"serial, device_id, profile, not_before, not_after, fingerprint, "     \
-	"issued_at, revoked, revoked_at, reason"
+	"issued_at, revoked, revoked_at, reason, issuer"
 
 enum {
 	ST_BEGIN,
@@ -115,6 +124,7 @@ enum {
 	ST_CERT_EXISTS,
 	ST_DEV_REVOKE_CERTS,
 	ST_REVOKED_LIST,
+	ST_REVOKED_LIST_ISSUER,
 	ST_DEV_CERTS,
 	ST_CERT_COUNT,
 	ST_CHAL_PURGE,
@@ -155,8 +165,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_CLAIM_DEL] = "DELETE FROM claims WHERE device_id = ?1",
     [ST_CERT_INSERT] =
 	"INSERT INTO certs(serial, device_id, profile, not_before,"
-	" not_after, fingerprint, issued_at)"
-	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	" not_after, fingerprint, issued_at, issuer)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_CERT_GET] = "SELECT " CERT_COLUMNS " FROM certs WHERE serial = ?1",
     [ST_CERT_REVOKE] = "UPDATE certs SET revoked = 1, revoked_at = ?2,"
 		       " reason = ?3 WHERE serial = ?1 AND revoked = 0",
@@ -170,6 +180,15 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_REVOKED_LIST] = "SELECT serial, revoked_at, reason FROM certs"
 			" WHERE revoked = 1"
 			" ORDER BY length(serial), serial",
+    /* Two disjoint searches of certs_revoked_by_issuer: SQLite plans
+     * "issuer = ?1 OR issuer IS NULL" as a scan of every revocation. */
+    [ST_REVOKED_LIST_ISSUER] =
+	"SELECT serial, revoked_at, reason FROM ("
+	"SELECT serial, revoked_at, reason FROM certs"
+	" WHERE revoked = 1 AND issuer = ?1"
+	" UNION ALL SELECT serial, revoked_at, reason FROM certs"
+	" WHERE revoked = 1 AND issuer IS NULL)"
+	" ORDER BY length(serial), serial",
     [ST_DEV_CERTS] = "SELECT " CERT_COLUMNS " FROM certs"
 		     " WHERE device_id = ?1 ORDER BY rowid",
     [ST_CERT_COUNT] = "SELECT count(*) FROM certs",
@@ -426,6 +445,7 @@ static int row_cert_view(sq *s, int id, ztp__store_cert_view *v)
 	v->revoked = sqlite3_column_int(s->st[id], 7) != 0;
 	v->revoked_at = sqlite3_column_int64(s->st[id], 8);
 	v->reason = sqlite3_column_int(s->st[id], 9);
+	v->issuer = col_text(s, id, 10);
 cleanup:
 	return rc;
 }
@@ -807,14 +827,16 @@ cleanup:
 	return rc;
 }
 
-static int sq_cert_add(void *ctx, const char *serial, const char *device_id,
-		       const char *profile, int64_t not_before,
-		       int64_t not_after, const char *fingerprint, int64_t now)
+static int sq_cert_add_issued(void *ctx, const char *serial,
+			      const char *device_id, const char *profile,
+			      int64_t not_before, int64_t not_after,
+			      const char *fingerprint, const char *issuer,
+			      int64_t now)
 {
 	const sq_arg args[] = {
 	    arg_text(serial),	 arg_text(device_id), arg_text(profile),
 	    arg_int(not_before), arg_int(not_after),  arg_text(fingerprint),
-	    arg_int(now),
+	    arg_int(now),	 arg_text(issuer),
 	};
 	sq *s = ctx;
 	int rc = ZTP_OK;
@@ -830,6 +852,14 @@ static int sq_cert_add(void *ctx, const char *serial, const char *device_id,
 cleanup:
 	sq_finish(s);
 	return rc;
+}
+
+static int sq_cert_add(void *ctx, const char *serial, const char *device_id,
+		       const char *profile, int64_t not_before,
+		       int64_t not_after, const char *fingerprint, int64_t now)
+{
+	return sq_cert_add_issued(ctx, serial, device_id, profile, not_before,
+				  not_after, fingerprint, NULL, now);
 }
 
 static int view_cert(void *ctx, const char *serial, ztp__store_cert_fn fn,
@@ -923,6 +953,19 @@ static int sq_revoked_list(void *ctx, char **json)
 	int rc =
 	    sq_list(s, ST_REVOKED_LIST, "revoked_list", row_revoked_json, json);
 
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_revoked_list_issuer(void *ctx, const char *issuer, char **json)
+{
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_text(s, ST_REVOKED_LIST_ISSUER, 1, issuer));
+	ZTP_CHECK(sq_list(s, ST_REVOKED_LIST_ISSUER, "revoked_list_issuer",
+			  row_revoked_json, json));
+cleanup:
 	sq_finish(s);
 	return rc;
 }
@@ -1208,6 +1251,8 @@ int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path)
 	    .limit_take = sq_limit_take,
 	    .claim_attempt = sq_claim_attempt,
 	    .device_set_factory_key = sq_device_set_factory_key,
+	    .cert_add_issued = sq_cert_add_issued,
+	    .revoked_list_issuer = sq_revoked_list_issuer,
 	};
 	sq *s = NULL;
 	int64_t fk;

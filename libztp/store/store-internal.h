@@ -58,6 +58,7 @@ typedef struct ztp__store_cert_view {
 	bool revoked;
 	int64_t revoked_at; /* only when revoked */
 	int reason;	    /* only when revoked */
+	const char *issuer; /* key identifier hex, NULL: null */
 } ztp__store_cert_view;
 
 /*

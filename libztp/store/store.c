@@ -73,6 +73,27 @@ static int check_fingerprint(const char *fpr, const char *what)
 	return ZTP_OK;
 }
 
+/* A key identifier: whole octets of lowercase hex, NULL for unknown. */
+static int check_issuer(const char *issuer)
+{
+	size_t len, i;
+
+	if (issuer == NULL)
+		return ZTP_OK;
+	len = strnlen(issuer, ZTP_STORE_ISSUER_MAX + 1);
+	if (len < 2 || len > ZTP_STORE_ISSUER_MAX || len % 2 != 0)
+		return ztp__err(ZTP_EINVAL,
+				"issuer: need an even number of 2..%d hex "
+				"digits",
+				ZTP_STORE_ISSUER_MAX);
+	for (i = 0; i < len; i++)
+		if (!is_lower_hex(issuer[i]))
+			return ztp__err(
+			    ZTP_EINVAL,
+			    "issuer: not lowercase hex at offset %zu", i);
+	return ZTP_OK;
+}
+
 static int check_serial(const char *serial)
 {
 	size_t len, i;
@@ -401,17 +422,19 @@ int ztp_store_open_backend(ztp_store **out, const ztp_store_backend *backend,
 	ZTP_ARG(out != NULL);
 	*out = NULL;
 	ZTP_ARG(backend != NULL);
-	ZTP_ENSURE(backend->version == 1 ||
-		       backend->version == ZTP_STORE_BACKEND_VERSION,
+	ZTP_ENSURE(backend->version >= 1 &&
+		       backend->version <= ZTP_STORE_BACKEND_VERSION,
 		   ZTP_EINVAL,
 		   "store backend: version %u not supported (want 1..%u)",
 		   backend->version, ZTP_STORE_BACKEND_VERSION);
-	/* A version-1 struct ends before the version-2 members: read no
-	 * further, and leave those NULL (their fallbacks). */
+	/* An older struct ends before the members of later versions: read
+	 * no further, and leave those NULL (their fallbacks). */
 	memset(&be, 0, sizeof(be));
 	memcpy(&be, backend,
-	       backend->version == 1 ? offsetof(ztp_store_backend, limit_take)
-				     : sizeof(be));
+	       backend->version == 1   ? offsetof(ztp_store_backend, limit_take)
+	       : backend->version == 2 ? offsetof(ztp_store_backend,
+						  cert_add_issued)
+				       : sizeof(be));
 	backend = &be;
 	ZTP_ENSURE((backend->flags & ~ZTP_STORE_BACKEND_THREADSAFE) == 0,
 		   ZTP_EINVAL, "store backend: unknown flags 0x%x",
@@ -697,10 +720,10 @@ cleanup:
 
 /* ------------------------------------------------------------ certificates */
 
-int ztp_store_cert_add(ztp_store *store, const char *serial,
-		       const char *device_id, const char *profile,
-		       int64_t not_before, int64_t not_after,
-		       const char *fingerprint)
+int ztp_store_cert_add_issued(ztp_store *store, const char *serial,
+			      const char *device_id, const char *profile,
+			      int64_t not_before, int64_t not_after,
+			      const char *fingerprint, const char *issuer)
 {
 	int rc = ZTP_OK;
 	int64_t now;
@@ -714,13 +737,32 @@ int ztp_store_cert_add(ztp_store *store, const char *serial,
 	ZTP_ENSURE(not_after >= not_before, ZTP_EINVAL,
 		   "not_after: before not_before");
 	ZTP_CHECK(check_fingerprint(fingerprint, "fingerprint"));
+	ZTP_CHECK(check_issuer(issuer));
 	now = now_of(store);
 	enter(store);
-	rc = store->be.cert_add(store->ctx, serial, device_id, profile,
-				not_before, not_after, fingerprint, now);
+	/* Without the version-3 operation the issuer is not kept
+	 * (documented): the certificate is recorded all the same. */
+	if (store->be.cert_add_issued != NULL)
+		rc = store->be.cert_add_issued(store->ctx, serial, device_id,
+					       profile, not_before, not_after,
+					       fingerprint, issuer, now);
+	else
+		rc = store->be.cert_add(store->ctx, serial, device_id, profile,
+					not_before, not_after, fingerprint,
+					now);
 	rc = leave(store, rc, "cert_add");
 cleanup:
 	return rc;
+}
+
+int ztp_store_cert_add(ztp_store *store, const char *serial,
+		       const char *device_id, const char *profile,
+		       int64_t not_before, int64_t not_after,
+		       const char *fingerprint)
+{
+	return ztp_store_cert_add_issued(store, serial, device_id, profile,
+					 not_before, not_after, fingerprint,
+					 NULL);
 }
 
 int ztp_store_cert_get(ztp_store *store, const char *serial, char **json)
@@ -779,18 +821,32 @@ cleanup:
 	return rc;
 }
 
-int ztp_store_revoked_list(ztp_store *store, char **json)
+int ztp_store_revoked_list_issuer(ztp_store *store, const char *issuer,
+				  char **json)
 {
 	char *res = NULL;
-	int rc;
+	int rc = ZTP_OK;
 
 	ZTP_ARG(json != NULL);
 	*json = NULL;
 	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_issuer(issuer));
 	enter(store);
-	rc = store->be.revoked_list(store->ctx, &res);
-	return leave_json(store, rc, "revoked_list", json, res,
-			  json_type_array);
+	/* Unscoped without the version-3 operation (documented): a CRL
+	 * with other issuers' serials revokes nothing of this one's. */
+	if (issuer != NULL && store->be.revoked_list_issuer != NULL)
+		rc = store->be.revoked_list_issuer(store->ctx, issuer, &res);
+	else
+		rc = store->be.revoked_list(store->ctx, &res);
+	rc = leave_json(store, rc, "revoked_list", json, res,
+			json_type_array);
+cleanup:
+	return rc;
+}
+
+int ztp_store_revoked_list(ztp_store *store, char **json)
+{
+	return ztp_store_revoked_list_issuer(store, NULL, json);
 }
 
 int ztp_store_device_certs(ztp_store *store, const char *device_id, char **json)

@@ -943,7 +943,7 @@ START_TEST(test_cert_add_get)
 
 	ck_assert_rc(ztp_store_cert_get(s, "1a2b", &json), ZTP_OK);
 	o = parse(json);
-	ck_assert_int_eq(json_object_object_length(o), 10);
+	ck_assert_int_eq(json_object_object_length(o), 11);
 	ck_assert_str_eq(str_field(o, "serial"), "1a2b");
 	ck_assert_str_eq(str_field(o, "device_id"), "d1");
 	ck_assert_str_eq(str_field(o, "profile"), "bootstrap");
@@ -955,6 +955,7 @@ START_TEST(test_cert_add_get)
 	ck_assert(!json_object_get_boolean(field(o, "revoked")));
 	ck_assert(null_field(o, "revoked_at"));
 	ck_assert(null_field(o, "reason"));
+	ck_assert(null_field(o, "issuer"));
 	json_object_put(o);
 	ztp_free(json);
 	ck_assert_rc(ztp_store_cert_get(s, "ff", &json), ZTP_OK);
@@ -1203,7 +1204,7 @@ START_TEST(test_device_certs)
 	ck_assert_int_eq(json_object_array_length(arr), 4);
 	for (i = 0; i < ZTP__ARRAY_LEN(serials); i++) {
 		c = json_object_array_get_idx(arr, i);
-		ck_assert_int_eq(json_object_object_length(c), 10);
+		ck_assert_int_eq(json_object_object_length(c), 11);
 		ck_assert_str_eq(str_field(c, "serial"), serials[i]);
 		ck_assert_str_eq(str_field(c, "device_id"), "d1");
 		ck_assert_int_eq(int_field(c, "issued_at"), T0 + (int64_t)i);
@@ -2175,7 +2176,7 @@ START_TEST(test_sqlite_migrate_v1)
 
 	raw_exec(db_path, v1_schema, SQLITE_OK);
 	s = open_kind(B_SQLITE, NULL);
-	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 3);
 	/* the records survive, the new member is null */
 	ck_assert_rc(ztp_store_device_get(s, "old-1", &json), ZTP_OK);
 	o = parse(json);
@@ -2228,7 +2229,7 @@ START_TEST(test_sqlite_foreign_and_newer)
 	/* a registry written by a newer library */
 	s = open_kind(B_SQLITE, NULL);
 	ztp_store_free(s);
-	raw_exec(db_path, "PRAGMA user_version = 3", SQLITE_OK);
+	raw_exec(db_path, "PRAGMA user_version = 4", SQLITE_OK);
 	ck_assert_rc(ztp_store_open(&s, db_uri), ZTP_ESTORE);
 	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "newer"));
 	ck_assert_ptr_null(s);
@@ -2534,6 +2535,130 @@ START_TEST(test_typed_records)
 }
 END_TEST
 
+/* ------------------------------------------------------------ issuers */
+
+#define KID_A "a1b2c3d4e5f60718293a4b5c6d7e8f9001122334"
+#define KID_B "b1b2c3d4e5f60718293a4b5c6d7e8f9001122334"
+
+/* The serials of a revoked list, comma-separated, in the list's order. */
+static void revoked_serials(ztp_store *s, const char *issuer, char *out,
+			    size_t cap)
+{
+	json_object *arr;
+	char *json = NULL;
+	size_t i, n, len = 0;
+
+	ck_assert_rc(ztp_store_revoked_list_issuer(s, issuer, &json), ZTP_OK);
+	arr = parse(json);
+	ztp_free(json);
+	out[0] = '\0';
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		const char *serial =
+		    str_field(json_object_array_get_idx(arr, i), "serial");
+		int w = snprintf(out + len, cap - len, "%s%s", i ? "," : "",
+				 serial);
+
+		ck_assert(w > 0 && (size_t)w < cap - len);
+		len += (size_t)w;
+	}
+	json_object_put(arr);
+}
+
+/* Revoked certificates of two issuers and of an unknown one (recorded
+ * without): each issuer's list holds its own and the unknown ones. */
+static void fill_two_issuers(ztp_store *s)
+{
+	ck_assert_rc(ztp_store_device_add(s, "d1", FPR_A, NULL, NULL, T0),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_add_issued(s, "a1", "d1", "operational", T0,
+					       T0 + 9, FPR_B, KID_A),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_add_issued(s, "b1", "d1", "operational", T0,
+					       T0 + 9, FPR_B, KID_B),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_add_issued(s, "a2", NULL, "ca", T0, T0 + 9,
+					       FPR_B, KID_A),
+		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "c1", "d1", "operational", T0, T0 + 9, FPR_B),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_cert_add_issued(s, "b2", "d1", "operational", T0,
+					       T0 + 9, FPR_B, KID_B),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_revoke(s, "a1", 1, T0 + 1), ZTP_OK);
+	ck_assert_rc(ztp_store_cert_revoke(s, "b1", 1, T0 + 1), ZTP_OK);
+	ck_assert_rc(ztp_store_cert_revoke(s, "a2", 1, T0 + 1), ZTP_OK);
+	ck_assert_rc(ztp_store_cert_revoke(s, "c1", 1, T0 + 1), ZTP_OK);
+	/* b2 stays valid */
+}
+
+START_TEST(test_cert_issuer)
+{
+	ztp_store *s = open_kind(_i, NULL);
+	char *json = NULL, got[256];
+	json_object *o;
+
+	fill_two_issuers(s);
+	ck_assert_rc(ztp_store_cert_get(s, "a1", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	if (_i == B_WRAPPED) /* version 1: the issuer is not kept */
+		ck_assert(null_field(o, "issuer"));
+	else
+		ck_assert_str_eq(str_field(o, "issuer"), KID_A);
+	json_object_put(o);
+	ck_assert_rc(ztp_store_cert_get(s, "c1", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	ck_assert(null_field(o, "issuer"));
+	json_object_put(o);
+
+	revoked_serials(s, NULL, got, sizeof(got));
+	ck_assert_str_eq(got, "a1,a2,b1,c1");
+	ck_assert_rc(ztp_store_revoked_list(s, &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"b1\""));
+	ztp_free(json);
+	revoked_serials(s, KID_A, got, sizeof(got));
+	ck_assert_str_eq(got, _i == B_WRAPPED ? "a1,a2,b1,c1" : "a1,a2,c1");
+	revoked_serials(s, KID_B, got, sizeof(got));
+	ck_assert_str_eq(got, _i == B_WRAPPED ? "a1,a2,b1,c1" : "b1,c1");
+	/* an issuer that recorded nothing still lists the unknown ones */
+	revoked_serials(s, "00ff", got, sizeof(got));
+	ck_assert_str_eq(got, _i == B_WRAPPED ? "a1,a2,b1,c1" : "c1");
+
+	/* key identifiers: whole octets of lowercase hex, 1..64 octets */
+	ck_assert_rc(ztp_store_cert_add_issued(s, "e1", NULL, "ca", T0, T0,
+					       FPR_B, "abc"),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_cert_add_issued(s, "e1", NULL, "ca", T0, T0,
+					       FPR_B, "ABCD"),
+		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_store_cert_add_issued(s, "e1", NULL, "ca", T0, T0, FPR_B, ""),
+	    ZTP_EINVAL);
+	ck_assert_rc(ztp_store_cert_add_issued(s, "e1", NULL, "ca", T0, T0,
+					       FPR_B, FPR_A FPR_A "aa"),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_revoked_list_issuer(s, "a", &json), ZTP_EINVAL);
+	ck_assert_ptr_null(json);
+	ck_assert_rc(ztp_store_revoked_list_issuer(s, "zz", &json), ZTP_EINVAL);
+	ck_assert_rc(ztp_store_revoked_list_issuer(NULL, KID_A, &json),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_revoked_list_issuer(s, KID_A, NULL), ZTP_EINVAL);
+	/* the longest key identifier is kept whole */
+	ck_assert_rc(ztp_store_cert_add_issued(s, "e1", NULL, "ca", T0, T0,
+					       FPR_B, FPR_A FPR_B),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_get(s, "e1", &json), ZTP_OK);
+	if (_i != B_WRAPPED)
+		ck_assert_ptr_nonnull(strstr(json, "\"issuer\":\"" FPR_A FPR_B
+						   "\""));
+	ztp_free(json);
+	ztp_store_free(s);
+}
+END_TEST
+
 /* The JSON of a caller's backend, read once into typed records: strict,
  * and a malformed record is the store failing (ZTP_ESTORE). */
 START_TEST(test_typed_records_json)
@@ -2593,6 +2718,137 @@ START_TEST(test_typed_records_json)
 		     ZTP_ESTORE);
 	ck_assert_ptr_null(e);
 	ck_assert_rc(ztp__event_recs_from_json(&e, &n, "{}"), ZTP_ESTORE);
+}
+END_TEST
+
+static int w3_cert_add_issued(void *ctx, const char *serial, const char *id,
+			      const char *profile, int64_t nb, int64_t na,
+			      const char *fpr, const char *issuer, int64_t now)
+{
+	wrap *w = ctx;
+
+	w->now = now;
+	return ztp_store_cert_add_issued(w->inner, serial, id, profile, nb, na,
+					 fpr, issuer);
+}
+
+static int w3_revoked_list_issuer(void *ctx, const char *issuer, char **json)
+{
+	wrap *w = ctx;
+
+	return ztp_store_revoked_list_issuer(w->inner, issuer, json);
+}
+
+/* A caller's version-3 backend keeps issuers; a version-2 one is served
+ * by the fallbacks (issuer not kept, lists unscoped), and its struct is
+ * not read past its version's end. */
+START_TEST(test_backend_v3_issuer)
+{
+	struct {
+		ztp_store_backend be;
+	} v2;
+	ztp_store_backend be = wrap_ops;
+	ztp_store *s = NULL;
+	char got[256], *json = NULL;
+
+	be.version = 3;
+	be.cert_add_issued = w3_cert_add_issued;
+	be.revoked_list_issuer = w3_revoked_list_issuer;
+	ck_assert_rc(ztp_store_open_backend(&s, &be, wrap_new()), ZTP_OK);
+	fill_two_issuers(s);
+	revoked_serials(s, KID_A, got, sizeof(got));
+	ck_assert_str_eq(got, "a1,a2,c1");
+	revoked_serials(s, NULL, got, sizeof(got));
+	ck_assert_str_eq(got, "a1,a2,b1,c1");
+	ck_assert_rc(ztp_store_cert_get(s, "b1", &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"issuer\":\"" KID_B "\""));
+	ztp_free(json);
+	ztp_store_free(s);
+
+	/* version 2: members past device_set_factory_key are garbage */
+	memset(&v2, 0xa5, sizeof(v2));
+	memcpy(&v2.be, &be, offsetof(ztp_store_backend, cert_add_issued));
+	v2.be.version = 2;
+	ck_assert_rc(ztp_store_open_backend(&s, &v2.be, wrap_new()), ZTP_OK);
+	fill_two_issuers(s);
+	revoked_serials(s, KID_A, got, sizeof(got));
+	ck_assert_str_eq(got, "a1,a2,b1,c1");
+	ck_assert_rc(ztp_store_cert_get(s, "b1", &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"issuer\":null"));
+	ztp_free(json);
+	ztp_store_free(s);
+}
+END_TEST
+
+/* The schema of version 2 as the release before issuers created it
+ * (frozen), applied on top of v1_schema and holding revocations. */
+static const char v2_schema[] =
+    "ALTER TABLE devices ADD COLUMN factory_key BLOB"
+    " CHECK (factory_key IS NULL OR length(factory_key) BETWEEN 1 AND 4096);"
+    "CREATE TABLE limits ("
+    " scope TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " tokens REAL NOT NULL,"
+    " last INTEGER NOT NULL,"
+    " full_at INTEGER NOT NULL,"
+    " PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+    "CREATE INDEX limits_by_full ON limits(full_at);"
+    "PRAGMA user_version = 2;"
+    /* what a version-2 registry in use holds */
+    "UPDATE devices SET factory_key = x'0102' WHERE device_id = 'old-1';"
+    "INSERT INTO limits VALUES('claim', 'old-1', 0.5, 10, 12);"
+    "INSERT INTO certs(serial, device_id, profile, not_before, not_after,"
+    " fingerprint, issued_at, revoked, revoked_at, reason)"
+    " VALUES('2e', 'old-1', 'operational', 1, 9, '" FPR_B "', 3, 1, 5, 1);";
+
+START_TEST(test_sqlite_migrate_v2)
+{
+	ztp_store *s = NULL;
+	char *json = NULL, got[256];
+	json_object *o;
+
+	raw_exec(db_path, v1_schema, SQLITE_OK);
+	raw_exec(db_path, v2_schema, SQLITE_OK);
+	s = open_kind(B_SQLITE, NULL);
+	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(raw_count(db_path,
+				   "SELECT count(*) FROM sqlite_master WHERE"
+				   " name = 'certs_revoked_by_issuer'"),
+			 1);
+	/* the records survive, of unknown issuer */
+	ck_assert_rc(ztp_store_cert_get(s, "2e", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	ck_assert(json_object_get_boolean(field(o, "revoked")));
+	ck_assert_int_eq(int_field(o, "reason"), 1);
+	ck_assert(null_field(o, "issuer"));
+	json_object_put(o);
+	ck_assert_rc(ztp_store_device_get(s, "old-1", &json), ZTP_OK);
+	ck_assert_ptr_nonnull(strstr(json, "\"factory_key\":\"AQI=\""));
+	ztp_free(json);
+	/* new records keep their issuer; every issuer's CRL keeps listing
+	 * what was revoked before the migration */
+	ck_assert_rc(ztp_store_cert_add_issued(s, "3a", "old-1", "operational",
+					       T0, T0 + 9, FPR_B, KID_A),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_add_issued(s, "3b", "old-1", "operational",
+					       T0, T0 + 9, FPR_B, KID_B),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_revoke(s, "3a", 4, T0), ZTP_OK);
+	ck_assert_rc(ztp_store_cert_revoke(s, "3b", 4, T0), ZTP_OK);
+	revoked_serials(s, KID_A, got, sizeof(got));
+	ck_assert_str_eq(got, "2e,3a");
+	revoked_serials(s, KID_B, got, sizeof(got));
+	ck_assert_str_eq(got, "2e,3b");
+	ztp_store_free(s);
+	/* opened again: nothing left to migrate, the issuers kept */
+	s = open_kind(B_SQLITE, NULL);
+	revoked_serials(s, KID_A, got, sizeof(got));
+	ck_assert_str_eq(got, "2e,3a");
+	ztp_store_free(s);
+	/* the column refuses what no key identifier is */
+	raw_exec(db_path, "UPDATE certs SET issuer = '' WHERE serial = '3a'",
+		 SQLITE_CONSTRAINT);
 }
 END_TEST
 
@@ -2656,6 +2912,7 @@ static Suite *store_suite(void)
 	suite_add_tcase(s, loop_case("challenge_use", test_challenge_use, 0));
 	suite_add_tcase(s, loop_case("event_append_list", test_events, 0));
 	suite_add_tcase(s, loop_case("counter_next", test_counter_next, 0));
+	suite_add_tcase(s, loop_case("cert_issuer", test_cert_issuer, 0));
 	suite_add_tcase(s,
 			loop_case("alloc_failures", test_alloc_failures, 120));
 	suite_add_tcase(s, loop_case("threads", test_threads, 300));
@@ -2665,6 +2922,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_backend_calls);
 	tcase_add_test(tc, test_backend_refused);
 	tcase_add_test(tc, test_backend_contract);
+	tcase_add_test(tc, test_backend_v3_issuer);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sqlite");
@@ -2673,6 +2931,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_sqlite_two_handles);
 	tcase_add_test(tc, test_sqlite_limits);
 	tcase_add_test(tc, test_sqlite_migrate_v1);
+	tcase_add_test(tc, test_sqlite_migrate_v2);
 	tcase_add_test(tc, test_sqlite_readonly);
 	tcase_add_test(tc, test_sqlite_corrupt);
 	tcase_add_test(tc, test_sqlite_foreign_and_newer);
