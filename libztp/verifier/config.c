@@ -269,52 +269,104 @@ int ztp_verifier_set_crl_file(ztp_verifier *v, const char *path)
 	return ZTP_OK;
 }
 
+/* The integer settings, one range each, for the setters and the
+ * configuration file alike (ztp-verify.json(5) documents the same). */
+enum {
+	S_BOOTSTRAP_LIFETIME,
+	S_OPERATIONAL_LIFETIME,
+	S_ROTATION_OVERLAP,
+	S_CLOCK_LEEWAY,
+	S_CHALLENGE_TTL,
+	S_MAX_CHAIN_DEPTH,
+	S_MAX_REQUEST_SIZE,
+	S__COUNT
+};
+
+static const struct {
+	const char *key;
+	int64_t min, max;
+} settings[S__COUNT] = {
+    [S_BOOTSTRAP_LIFETIME] = {"bootstrap_lifetime", 60, 86400},
+    [S_OPERATIONAL_LIFETIME] = {"operational_lifetime", 3600,
+				3650 * 86400LL},
+    [S_ROTATION_OVERLAP] = {"rotation_overlap", 0,
+			    ZTP_VERIFIER_MAX_ROTATION_OVERLAP},
+    [S_CLOCK_LEEWAY] = {"clock_leeway", 0, 3600},
+    [S_CHALLENGE_TTL] = {"challenge_ttl", 10, 3600},
+    [S_MAX_CHAIN_DEPTH] = {"max_chain_depth", 0, ZTP_CHAIN_MAX},
+    [S_MAX_REQUEST_SIZE] = {"max_request_size", 1024, 1048576},
+};
+
+/* Check n against the setting's range and store it. */
+static int set_int(ztp_verifier *v, int which, int64_t n)
+{
+	if (n < settings[which].min || n > settings[which].max)
+		return ztp__err(ZTP_EINVAL, "%s must be in %lld..%lld, not %lld",
+				settings[which].key,
+				(long long)settings[which].min,
+				(long long)settings[which].max, (long long)n);
+	switch (which) {
+	case S_BOOTSTRAP_LIFETIME:
+		v->bootstrap_lifetime = n;
+		break;
+	case S_OPERATIONAL_LIFETIME:
+		v->operational_lifetime = n;
+		break;
+	case S_ROTATION_OVERLAP:
+		v->rotation_overlap = n;
+		break;
+	case S_CLOCK_LEEWAY:
+		v->leeway = n;
+		break;
+	case S_CHALLENGE_TTL:
+		v->challenge_ttl = n;
+		break;
+	case S_MAX_CHAIN_DEPTH:
+		v->max_depth = (int)n;
+		break;
+	case S_MAX_REQUEST_SIZE:
+		v->max_request = (size_t)n;
+		break;
+	default:
+		return ztp__err(ZTP_EINTERNAL, "setting %d", which);
+	}
+	return ZTP_OK;
+}
+
 int ztp_verifier_set_bootstrap_lifetime(ztp_verifier *v, int64_t seconds)
 {
 	ZTP_ARG(v != NULL);
-	ZTP_ARG(seconds >= 60 && seconds <= 86400);
-	v->bootstrap_lifetime = seconds;
-	return ZTP_OK;
+	return set_int(v, S_BOOTSTRAP_LIFETIME, seconds);
 }
 
 int ztp_verifier_set_operational_lifetime(ztp_verifier *v, int64_t seconds)
 {
 	ZTP_ARG(v != NULL);
-	ZTP_ARG(seconds >= 3600 && seconds <= 3650 * 86400LL);
-	v->operational_lifetime = seconds;
-	return ZTP_OK;
+	return set_int(v, S_OPERATIONAL_LIFETIME, seconds);
 }
 
 int ztp_verifier_set_rotation_overlap(ztp_verifier *v, int64_t seconds)
 {
 	ZTP_ARG(v != NULL);
-	ZTP_ARG(seconds >= 0 && seconds <= ZTP_VERIFIER_MAX_ROTATION_OVERLAP);
-	v->rotation_overlap = seconds;
-	return ZTP_OK;
+	return set_int(v, S_ROTATION_OVERLAP, seconds);
 }
 
 int ztp_verifier_set_clock_leeway(ztp_verifier *v, int64_t seconds)
 {
 	ZTP_ARG(v != NULL);
-	ZTP_ARG(seconds >= 0 && seconds <= 3600);
-	v->leeway = seconds;
-	return ZTP_OK;
+	return set_int(v, S_CLOCK_LEEWAY, seconds);
 }
 
 int ztp_verifier_set_challenge_ttl(ztp_verifier *v, int64_t seconds)
 {
 	ZTP_ARG(v != NULL);
-	ZTP_ARG(seconds >= 10 && seconds <= 3600);
-	v->challenge_ttl = seconds;
-	return ZTP_OK;
+	return set_int(v, S_CHALLENGE_TTL, seconds);
 }
 
 int ztp_verifier_set_max_chain_depth(ztp_verifier *v, int depth)
 {
 	ZTP_ARG(v != NULL);
-	ZTP_ARG(depth >= 0 && depth <= ZTP_CHAIN_MAX);
-	v->max_depth = depth;
-	return ZTP_OK;
+	return set_int(v, S_MAX_CHAIN_DEPTH, depth);
 }
 
 int ztp_verifier_set_key_policy(ztp_verifier *v, const char *spec)
@@ -334,9 +386,8 @@ int ztp_verifier_set_key_policy(ztp_verifier *v, const char *spec)
 int ztp_verifier_set_max_request_size(ztp_verifier *v, size_t bytes)
 {
 	ZTP_ARG(v != NULL);
-	ZTP_ARG(bytes >= 1024 && bytes <= 1048576);
-	v->max_request = bytes;
-	return ZTP_OK;
+	ZTP_ARG(bytes <= (size_t)INT64_MAX);
+	return set_int(v, S_MAX_REQUEST_SIZE, (int64_t)bytes);
 }
 
 int ztp_verifier_set_rate_limit(ztp_verifier *v, const char *scope, double rate,
@@ -661,31 +712,12 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 	ZTP_CHECK(load_bundle(v, cfg, "trust_anchors", dir, false));
 	ZTP_CHECK(load_bundle(v, cfg, "issuers", dir, true));
 
-	ZTP_CHECK(cfg_int(cfg, "bootstrap_lifetime", 60, 86400, &n, &present));
-	if (present)
-		v->bootstrap_lifetime = n;
-	ZTP_CHECK(cfg_int(cfg, "operational_lifetime", 3600, 3650 * 86400LL, &n,
-			  &present));
-	if (present)
-		v->operational_lifetime = n;
-	ZTP_CHECK(cfg_int(cfg, "rotation_overlap", 0,
-			  ZTP_VERIFIER_MAX_ROTATION_OVERLAP, &n, &present));
-	if (present)
-		v->rotation_overlap = n;
-	ZTP_CHECK(cfg_int(cfg, "clock_leeway", 0, 3600, &n, &present));
-	if (present)
-		v->leeway = n;
-	ZTP_CHECK(cfg_int(cfg, "challenge_ttl", 10, 3600, &n, &present));
-	if (present)
-		v->challenge_ttl = n;
-	ZTP_CHECK(
-	    cfg_int(cfg, "max_chain_depth", 0, ZTP_CHAIN_MAX, &n, &present));
-	if (present)
-		v->max_depth = (int)n;
-	ZTP_CHECK(
-	    cfg_int(cfg, "max_request_size", 1024, 1048576, &n, &present));
-	if (present)
-		v->max_request = (size_t)n;
+	for (int i = 0; i < S__COUNT; i++) {
+		ZTP_CHECK(cfg_int(cfg, settings[i].key, settings[i].min,
+				  settings[i].max, &n, &present));
+		if (present)
+			ZTP_CHECK(set_int(v, i, n));
+	}
 
 	ZTP_CHECK(ztp__json_str(cfg, "key_policy", false, 256, &policy, NULL));
 	if (policy != NULL)
