@@ -276,6 +276,18 @@ set +e
 "$V" --config ztp.json enroll --device-id dev-ossl-rsa \
 	--factory-cert dev-ossl-rsa.factory.pem >/dev/null 2>err.txt; st=$?
 [ $st -eq 1 ] && grep -q reset err.txt || fail "re-enroll gave $st"
+# Claim attempts are limited per device in the store, so across
+# processes: 5 wrong codes are each evaluated, the sixth is refused as
+# rate limited (unless the minute that earns another attempt has passed).
+t0=$(date +%s)
+for i in 1 2 3 4 5; do
+	claim_refused 5 "wrong claim code: " --device-id dev-ossl-rsa \
+		--code "$wrong" --tenant acme
+done
+if [ $(($(date +%s) - t0)) -lt 60 ]; then
+	claim_refused 6 "rate limited: " --device-id dev-ossl-rsa \
+		--code "$wrong" --tenant acme
+fi
 
 # The claim-code label: an SVG QR code, or a clear refusal (before any
 # change) when built without libqrencode.
