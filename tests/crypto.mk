@@ -1,11 +1,10 @@
 # crypto.mk — unit tests of the core cryptographic helpers: encodings,
 # PEM/DER, files, keys and key policy, signatures (including the Wycheproof
 # vectors read in place from $(ZTP_VECTORS_DIR)), certificate names, time.
+# Registered in UNIT_TESTS (tests/local.mk).
 if HAVE_CHECK
-check_PROGRAMS += tests/unit/test_crypto
 tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c \
 	tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_crypto_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_crypto_LDADD = $(TEST_LIBS)
-TESTS += tests/unit/test_crypto
 endif
