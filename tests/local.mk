@@ -37,6 +37,11 @@ tests_unit_test_ca_LDADD = $(TEST_LIBS)
 
 UNIT_TESTS += tests/unit/test_verifier
 tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c \
+	tests/unit/test_verifier.h tests/unit/verifier_config.c \
+	tests/unit/verifier_check_cert.c tests/unit/verifier_bootstrap.c \
+	tests/unit/verifier_attacks.c tests/unit/verifier_limits.c \
+	tests/unit/verifier_enroll.c tests/unit/verifier_lifecycle.c \
+	tests/unit/verifier_alloc.c \
 	tests/unit/verifier_pki.c tests/unit/verifier_pki.h \
 	tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_verifier_CFLAGS = $(TEST_CFLAGS)
