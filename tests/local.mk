@@ -25,6 +25,10 @@ endif
 if ENABLE_SERVER
 UNIT_TESTS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c \
+	tests/unit/test_store.h tests/unit/store_devices.c \
+	tests/unit/store_claims.c tests/unit/store_certs.c \
+	tests/unit/store_events.c tests/unit/store_stress.c \
+	tests/unit/store_backends.c tests/unit/store_sqlite.c \
 	tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_store_LDADD = $(TEST_LIBS) $(SQLITE_LIBS)
