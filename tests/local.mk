@@ -34,7 +34,10 @@ tests_unit_test_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_store_LDADD = $(TEST_LIBS) $(SQLITE_LIBS)
 
 UNIT_TESTS += tests/unit/test_ca
-tests_unit_test_ca_SOURCES = tests/unit/test_ca.c tests/unit/testutil.c \
+tests_unit_test_ca_SOURCES = tests/unit/test_ca.c tests/unit/test_ca.h \
+	tests/unit/ca_names.c tests/unit/ca_create.c tests/unit/ca_issue.c \
+	tests/unit/ca_server.c tests/unit/ca_serials.c tests/unit/ca_crl.c \
+	tests/unit/testutil.c \
 	tests/unit/testutil.h
 tests_unit_test_ca_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ca_LDADD = $(TEST_LIBS)
