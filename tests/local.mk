@@ -99,7 +99,7 @@ print-unit-tests:
 # The ABI, headers, map and man pages agree; headers compile alone; no
 # banned function is called.
 TESTS += tests/exports.sh tests/headers.sh tests/banned.py
-EXTRA_DIST += tests/exports.sh tests/headers.sh tests/banned.py \
+EXTRA_DIST += tests/lib.sh tests/exports.sh tests/headers.sh tests/banned.py \
 	tests/unit/testutil.h
 
 # The command-line tools.
