@@ -1,8 +1,20 @@
 # Benchmarks: built and run by `make bench`, never by `make check` (they
 # print ratios against a baseline measured in the same run; nothing is
 # asserted on timings). Each benchmark has its own target, which `bench`
-# depends on (fragments of other modules add theirs the same way).
-.PHONY: bench bench-policy
+# depends on. All benchmarks are registered here and in bench/*.mk.
+.PHONY: bench bench-policy bench-bootstrap
+
+# Bootstrap throughput against the OpenSSL bound: `make bench-bootstrap`.
+# It prints ratios only.
+if ENABLE_SERVER
+noinst_PROGRAMS += bench/bench_bootstrap
+bench_bench_bootstrap_SOURCES = bench/bench_bootstrap.c
+bench_bench_bootstrap_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS)
+
+bench-bootstrap: bench/bench_bootstrap$(EXEEXT)
+	./bench/bench_bootstrap$(EXEEXT)
+bench: bench-bootstrap
+endif
 
 if ENABLE_SERVER
 # Policy decisions against a libmosquitto linear scan: `make bench-policy`.

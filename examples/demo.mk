@@ -4,16 +4,11 @@
 #
 # Runs examples/demo/fleet-demo.sh against the tools and the library of
 # this build tree (see the script for what it does and checks). The smoke
-# test runs the same script with a small fleet under `make check`.
+# test (tests/demo_smoke.sh, registered in tests/e2e.mk) runs the same
+# script with a small fleet under `make check`.
 
 EXTRA_DIST += examples/demo/fleet-demo.sh examples/demo/fleet_report.py \
-	examples/demo/fetch_crl.py tests/demo_smoke.sh
-
-if ENABLE_SERVER
-if ENABLE_DEVICE
-TESTS += tests/demo_smoke.sh
-endif
-endif
+	examples/demo/fetch_crl.py
 
 demo_env = ZTP_SRCDIR='$(abs_top_srcdir)' \
 	ZTP_BUILDDIR='$(abs_top_builddir)' OPENSSL='$(OPENSSL_BIN)' \

@@ -1,6 +1,6 @@
 /*
  * libztp — fuzz the verifier's request handler, endpoint by endpoint, with
- * a fixed test PKI (tests/unit/hardening_vpki.c): a fixed clock and
+ * a fixed test PKI (tests/unit/verifier_pki.c): a fixed clock and
  * challenge secret keep the committed bootstrap seeds valid, so the whole
  * path (JSON, PEM, chain, registry, CSR, transcript signature, issuance)
  * is reachable.
@@ -20,7 +20,7 @@
 
 #include <openssl/err.h>
 
-#include "hardening_vpki.h"
+#include "verifier_pki.h"
 
 static hz_vpki pki;
 

@@ -15,7 +15,7 @@
 
 #include <openssl/err.h>
 
-#include "hardening_vpki.h"
+#include "verifier_pki.h"
 
 static char dir[] = "/tmp/ztp-fuzz-vconfig-XXXXXX";
 static char cfg_path[sizeof(dir) + 16];

@@ -72,7 +72,7 @@ fuzz-build:
 	for t in $(FUZZ_TARGETS); do \
 	  extra=; \
 	  case $$t in \
-	  verifier*) extra=$(top_srcdir)/tests/unit/hardening_vpki.c ;; \
+	  verifier*) extra=$(top_srcdir)/tests/unit/verifier_pki.c ;; \
 	  esac; \
 	  echo "  FUZZLD   fuzz/fuzz_$$t"; \
 	  $(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SANITIZE) \

@@ -11,9 +11,4 @@ plugins_mosquitto_ztp_mosquitto_la_LDFLAGS = $(AM_LDFLAGS) -module \
 	-avoid-version -shared
 plugins_mosquitto_ztp_mosquitto_la_LIBADD = $(TOOL_LIBS) $(OPENSSL_LIBS)
 EXTRA_DIST += plugins/mosquitto/README.md
-
-# End to end with a real broker (skipped when mosquitto is not installed).
-TESTS += tests/policy_mosquitto.sh tests/mosquitto_crl.sh
-EXTRA_DIST += tests/policy_mosquitto.sh tests/mosquitto_crl.sh \
-	tests/e2e/mosquitto.sh
 endif

@@ -19,54 +19,28 @@ TOOL="$top_builddir/tools/ztp-device"
 # libtool wrapper scripts find the uninstalled library themselves.
 SERVER="$top_srcdir/tests/device_server.py"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-device-https.XXXXXX") || exit 99
+. "$top_srcdir/tests/lib.sh"
+test_tmpdir device-https
 SRV_PID=
 DEV_PID=
-cleanup() {
+stop_processes() {
 	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
 	[ -n "$DEV_PID" ] && kill "$DEV_PID" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
-
-fails=0
-pass() { echo "ok - $1"; }
-fail() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { # check NAME CMD...
-	name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
+TEST_CLEANUP=stop_processes
 
 ossl() { "$OPENSSL" "$@" 2>>"$T/openssl.log"; }
 
 # ---------------------------------------------------------------- PKI
-mkca() { # mkca NAME CN
-	ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$1.key" -out "$T/$1.pem" -days 2 -subj "/CN=$2" \
-		-addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign,cRLSign || exit 99
-}
-mkleaf() { # mkleaf NAME CA CN SAN EKU
-	ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$1.key" -out "$T/$1.csr" -subj "/CN=$3" || exit 99
-	printf '[v3]\nsubjectAltName=%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n' \
-		"$4" "$5" >"$T/$1.ext"
-	ossl x509 -req -in "$T/$1.csr" -CA "$T/$2.pem" -CAkey "$T/$2.key" \
-		-set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
-		-days 2 -extfile "$T/$1.ext" -extensions v3 \
-		-out "$T/$1.pem" || exit 99
-}
-
-mkca srvca "Test Server CA"
-mkca evilca "Some Other CA"
-mkca mfgca "Test Manufacturer CA"
-mkca devca "Test Device CA"
-mkleaf server srvca 127.0.0.1 IP:127.0.0.1 serverAuth
-mkleaf wronghost srvca wrong.example DNS:wrong.example serverAuth
-mkleaf evil evilca 127.0.0.1 IP:127.0.0.1 serverAuth
-mkleaf factory mfgca dev-0001 URI:urn:ztp:device:dev-0001 clientAuth
+mkca "$T/srvca" "Test Server CA"
+mkca "$T/evilca" "Some Other CA"
+mkca "$T/mfgca" "Test Manufacturer CA"
+mkca "$T/devca" "Test Device CA"
+mkleaf "$T/server" "$T/srvca" 127.0.0.1 IP:127.0.0.1 serverAuth
+mkleaf "$T/wronghost" "$T/srvca" wrong.example DNS:wrong.example serverAuth
+mkleaf "$T/evil" "$T/evilca" 127.0.0.1 IP:127.0.0.1 serverAuth
+mkleaf "$T/factory" "$T/mfgca" dev-0001 URI:urn:ztp:device:dev-0001 clientAuth
 
 # ---------------------------------------------------------------- server
 start_server() { # start_server SERVERCERT [server options...]
@@ -83,9 +57,8 @@ start_server() { # start_server SERVERCERT [server options...]
 	while [ ! -s "$T/port" ]; do
 		i=$((i + 1))
 		if [ $i -gt 200 ] || ! kill -0 "$SRV_PID" 2>/dev/null; then
-			echo "server did not start" >&2
 			cat "$T/server.stderr" >&2
-			exit 99
+			harness_error "server did not start"
 		fi
 		sleep 0.05
 	done
@@ -448,9 +421,8 @@ check "bad config is exit 2" [ $? -eq 2 ]
 check "bad config detail names the member" grep -q bogus "$T/err"
 
 stop_server
-if [ $fails -ne 0 ]; then
-	echo "$fails check(s) failed; server stderr:" >&2
+if [ "$TEST_FAILS" -ne 0 ]; then
+	echo "server stderr:" >&2
 	cat "$T/server.stderr" >&2
-	exit 1
 fi
-exit 0
+checks_done

@@ -11,7 +11,7 @@ if ENABLE_SERVER
 tests_unit_test_hardening_SOURCES += tests/unit/hardening_server.c \
 	tests/unit/hardening_server.h tests/unit/hardening_store.c \
 	tests/unit/hardening_threads.c tests/unit/hardening_verifier.c \
-	tests/unit/hardening_vpki.c tests/unit/hardening_vpki.h
+	tests/unit/verifier_pki.c tests/unit/verifier_pki.h
 tests_unit_test_hardening_CFLAGS += $(SQLITE_CFLAGS) -DZTP_HARDENING_SERVER
 tests_unit_test_hardening_LDADD += $(SQLITE_LIBS)
 endif

@@ -2,12 +2,11 @@
 # ztp-policy(1): exit codes and output of check, namespace, lint, export,
 # with identities read from certificates made here with the openssl CLI.
 set -eu
-: "${top_builddir:?}" "${OPENSSL:=openssl}"
+: "${top_srcdir:?}" "${top_builddir:?}"
+. "$top_srcdir/tests/lib.sh"
 tool="$top_builddir/tools/ztp-policy"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-pass=0
-fail=0
+test_tmpdir policy-cli
+tmp=$T
 
 # expect STATUS COMMAND...: run, compare the exit status
 expect() {
@@ -18,10 +17,9 @@ expect() {
 	got=$?
 	set -e
 	if [ "$got" -eq "$want" ]; then
-		pass=$((pass + 1))
+		ok "$* -> $got"
 	else
-		fail=$((fail + 1))
-		echo "FAIL: $* -> $got, want $want"
+		fail "$* -> $got, want $want"
 		cat "$tmp/out" "$tmp/err"
 	fi
 }
@@ -29,10 +27,9 @@ expect() {
 # contains STRING: the last output contains STRING
 contains() {
 	if grep -qF -- "$1" "$tmp/out"; then
-		pass=$((pass + 1))
+		ok "output contains $1"
 	else
-		fail=$((fail + 1))
-		echo "FAIL: output lacks $1:"
+		fail "output lacks $1:"
 		cat "$tmp/out"
 	fi
 }
@@ -110,10 +107,6 @@ expect 2 "$tool" export --format azure --tenant acme policy.json
 
 # --- identities from certificates
 cat > ext.cnf <<'EOF'
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
 [leaf]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -126,12 +119,7 @@ basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = clientAuth
 EOF
-mkca() {
-	"$OPENSSL" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-		-nodes -keyout "$1.key" -out "$1.pem" -days 30 \
-		-subj "/CN=$1" -extensions ca -config ext.cnf 2>/dev/null
-}
-mkleaf() { # name ca section
+mkleaf_sect() { # mkleaf_sect NAME CA SECTION (of ext.cnf)
 	"$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
 		-nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=dev-1" \
 		-config ext.cnf 2>/dev/null
@@ -139,11 +127,11 @@ mkleaf() { # name ca section
 		-CAcreateserial -out "$1.pem" -days 1 -extfile ext.cnf \
 		-extensions "$3" 2>/dev/null
 }
-mkca devca
-mkca rogue
-mkleaf dev devca leaf
-mkleaf evil rogue leaf
-mkleaf cn devca cnonly
+mkca devca devca 30
+mkca rogue rogue 30
+mkleaf_sect dev devca leaf
+mkleaf_sect evil rogue leaf
+mkleaf_sect cn devca cnonly
 c="check --policy policy.json --ca devca.pem"
 expect 0 "$tool" $c --cert dev.pem --action publish \
 	--topic tenants/acme/devices/dev-1/t
@@ -152,12 +140,10 @@ expect 1 "$tool" $c --cert dev.pem --action publish \
 # a certificate from another CA, or naming its device only in the CN
 expect 2 "$tool" $c --cert evil.pem --action publish \
 	--topic tenants/acme/devices/dev-1/t
-grep -q untrusted "$tmp/err" && pass=$((pass + 1)) || {
-	fail=$((fail + 1)); echo "FAIL: rogue CA not reported"; }
+check "rogue CA reported" grep -q untrusted "$tmp/err"
 expect 2 "$tool" $c --cert cn.pem --action publish \
 	--topic tenants/acme/devices/dev-1/t
 expect 2 "$tool" check --policy policy.json --ca devca.pem --cert dev.pem \
 	--device dev-1 --action publish --topic x
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_done

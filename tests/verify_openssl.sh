@@ -2,26 +2,19 @@
 # The bootstrap protocol implemented by someone else: keys, factory
 # certificates, CSRs and the transcript signature made with the openssl
 # CLI only, served by `ztp-verify handle`. Also checks `enroll` and
-# `check-cert` exit statuses. Needs top_builddir and OPENSSL.
+# `check-cert` exit statuses. Needs top_srcdir and top_builddir.
 set -eu
 
-: "${top_builddir:?}"
-OPENSSL=${OPENSSL:-openssl}
+: "${top_srcdir:?}" "${top_builddir:?}"
+. "$top_srcdir/tests/lib.sh"
 CA="$top_builddir/tools/ztp-ca"
 V="$top_builddir/tools/ztp-verify"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-verify-ossl.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+test_tmpdir verify-ossl
 cd "$T"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
 # Manufacturer PKI, made by the manufacturer's own tooling (openssl).
-"$OPENSSL" req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-	-nodes -keyout mroot.key -out mroot.pem -days 3650 \
-	-subj "/CN=Maker Root" \
-	-addext "basicConstraints=critical,CA:TRUE" \
-	-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+mkca mroot "Maker Root" 3650
 "$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-keyout miss.key -out miss.csr -subj "/CN=Maker Issuing" 2>/dev/null
 cat > ca.ext <<'EOF'
@@ -76,18 +69,18 @@ for kind in p256 ed25519 rsa; do
 	# Manufacturing: QA check, then enrollment with a claim code.
 	"$V" check-cert --trust mroot.pem --untrusted miss.pem \
 		--issuers miss.pem "$id.factory.pem" >/dev/null ||
-		fail "check-cert refused $id"
+		die "check-cert refused $id"
 	code=$("$V" --config ztp.json enroll --device-id "$id" \
 		--factory-cert "$id.factory.pem" --model m1 --batch b1)
 	echo "$code" | grep -Eq '^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' ||
-		fail "claim code format: $code"
+		die "claim code format: $code"
 
 	# Challenge.
 	printf '{"device_id":"%s"}' "$id" |
 		"$V" --config ztp.json handle challenge > chal.json ||
-		fail "challenge"
+		die "challenge"
 	nonce=$(field nonce < chal.json)
-	[ -n "$nonce" ] || fail "no nonce in $(cat chal.json)"
+	[ -n "$nonce" ] || die "no nonce in $(cat chal.json)"
 
 	# Fresh operational key and CSR (the subject is ignored).
 	"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
@@ -113,58 +106,58 @@ for kind in p256 ed25519 rsa; do
 		"$id" "$nonce" "$(json_pem "$id.csr")" \
 		"$(json_pem "$id.factory.pem")" "$sig" > req.json
 	"$V" --config ztp.json handle bootstrap --peer-cert "$id.factory.pem" \
-		< req.json > resp.json || fail "bootstrap $kind: $(cat resp.json)"
+		< req.json > resp.json || die "bootstrap $kind: $(cat resp.json)"
 	field certificate < resp.json | sed 's/\\n/\n/g' > "$id.pem"
 	"$OPENSSL" verify -CAfile devca.pem "$id.pem" >/dev/null ||
-		fail "issued certificate does not verify"
+		die "issued certificate does not verify"
 	"$OPENSSL" x509 -in "$id.pem" -noout -subject | grep -q "CN *= *$id" ||
-		fail "issued certificate does not name $id"
+		die "issued certificate does not name $id"
 	"$OPENSSL" x509 -in "$id.pem" -noout -ext subjectAltName |
-		grep -q "URI:urn:ztp:device:$id" || fail "no device SAN URI"
+		grep -q "URI:urn:ztp:device:$id" || die "no device SAN URI"
 	[ "$("$OPENSSL" x509 -in "$id.pem" -noout -pubkey)" = \
 	  "$("$OPENSSL" pkey -in "$id.key" -pubout)" ] ||
-		fail "issued certificate is not for the CSR key"
+		die "issued certificate is not for the CSR key"
 
 	# The same request again: single-use challenge.
 	if "$V" --config ztp.json handle bootstrap < req.json > resp.json; then
-		fail "replay accepted"
+		die "replay accepted"
 	fi
-	grep -q '"code":"challenge_replayed"' resp.json || fail "replay code"
+	grep -q '"code":"challenge_replayed"' resp.json || die "replay code"
 done
 
 # check-cert statuses: accepted 0, rejected 1 (code on stderr), usage 2.
 id=dev-ossl-p256
 if "$V" check-cert --trust mroot.pem --untrusted miss.pem \
 	--at 2001-01-01T00:00:00Z "$id.factory.pem" 2> err.txt; then
-	fail "check-cert accepted a certificate before its validity"
+	die "check-cert accepted a certificate before its validity"
 else
-	[ $? -eq 1 ] || fail "check-cert status"
+	[ $? -eq 1 ] || die "check-cert status"
 fi
-grep -q "certificate_expired" err.txt || fail "no reason code: $(cat err.txt)"
+grep -q "certificate_expired" err.txt || die "no reason code: $(cat err.txt)"
 if "$V" check-cert --trust "$id.factory.pem" --issuers miss.pem \
 	"$id.factory.pem" 2> err.txt; then
-	fail "check-cert accepted a leaf as its own anchor"
+	die "check-cert accepted a leaf as its own anchor"
 fi
 # Not on the allowlist (the root is not an issuer here).
 if "$V" check-cert --trust mroot.pem --untrusted miss.pem \
 	--issuers mroot.pem "$id.factory.pem" 2> err.txt; then
-	fail "check-cert ignored --issuers"
+	die "check-cert ignored --issuers"
 fi
-grep -q "issuer_not_allowed" err.txt || fail "allowlist code: $(cat err.txt)"
+grep -q "issuer_not_allowed" err.txt || die "allowlist code: $(cat err.txt)"
 set +e
 "$V" check-cert --trust mroot.pem 2>/dev/null; st=$?
-[ $st -eq 2 ] || fail "missing CERT gave $st"
+[ $st -eq 2 ] || die "missing CERT gave $st"
 "$V" check-cert --trust missing.pem "$id.factory.pem" 2>/dev/null; st=$?
-[ $st -eq 2 ] || fail "unreadable file gave $st"
+[ $st -eq 2 ] || die "unreadable file gave $st"
 "$V" check-cert --trust mroot.pem --at yesterday "$id.factory.pem" \
 	2>/dev/null; st=$?
-[ $st -eq 2 ] || fail "bad --at gave $st"
+[ $st -eq 2 ] || die "bad --at gave $st"
 "$V" --config ztp.json handle nope < /dev/null > resp.json; st=$?
-[ $st -eq 1 ] || fail "unknown endpoint gave $st"
-grep -q unknown_endpoint resp.json || fail "unknown endpoint code"
+[ $st -eq 1 ] || die "unknown endpoint gave $st"
+grep -q unknown_endpoint resp.json || die "unknown endpoint code"
 "$V" --config ztp.json enroll --device-id "$id" \
 	--factory-cert "$id.factory.pem" >/dev/null 2>&1; st=$?
-[ $st -eq 1 ] || fail "second enrollment gave $st"
+[ $st -eq 1 ] || die "second enrollment gave $st"
 set -e
 
 # The lifecycle over `handle`, authenticated by the bootstrap certificate,
@@ -172,34 +165,34 @@ set -e
 id=dev-ossl-p256
 printf '{"device_type":"sensor","firmware_version":"1.0.0","capabilities":["mqtt"]}' |
 	"$V" --config ztp.json handle register --peer-cert "$id.pem" \
-	> resp.json || fail "register: $(cat resp.json)"
-grep -q '"state":"registered"' resp.json || fail "register state"
+	> resp.json || die "register: $(cat resp.json)"
+grep -q '"state":"registered"' resp.json || die "register state"
 "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 	-out "$id.op.key" 2>/dev/null
 "$OPENSSL" req -new -key "$id.op.key" -subj "/CN=x" -out "$id.op.csr"
 printf '{"csr":"%s"}' "$(json_pem "$id.op.csr")" > creq.json
 "$V" --config ztp.json handle credentials --peer-cert "$id.pem" \
-	< creq.json > resp.json || fail "credentials: $(cat resp.json)"
+	< creq.json > resp.json || die "credentials: $(cat resp.json)"
 field certificate < resp.json | sed 's/\\n/\n/g' > "$id.op.pem"
 "$OPENSSL" verify -CAfile devca.pem "$id.op.pem" >/dev/null ||
-	fail "operational certificate does not verify"
+	die "operational certificate does not verify"
 # Not claimed yet: no assignment; the factory certificate opens nothing.
 if "$V" --config ztp.json handle assignment --peer-cert "$id.op.pem" \
 	< /dev/null > resp.json; then
-	fail "assignment before a claim"
+	die "assignment before a claim"
 fi
-grep -q '"code":"device_state"' resp.json || fail "assignment code"
+grep -q '"code":"device_state"' resp.json || die "assignment code"
 if "$V" --config ztp.json handle register --peer-cert "$id.factory.pem" \
 	< /dev/null > resp.json; then
-	fail "factory certificate accepted for register"
+	die "factory certificate accepted for register"
 fi
-"$V" --config ztp.json handle crl < /dev/null > resp.json || fail "crl"
-grep -q 'BEGIN X509 CRL' resp.json || fail "no CRL"
+"$V" --config ztp.json handle crl < /dev/null > resp.json || die "crl"
+grep -q 'BEGIN X509 CRL' resp.json || die "no CRL"
 
 # Activation, reprovisioning and blocking from the command line.
 id=dev-ossl-ed25519
 code=$("$V" --config ztp.json reset --device-id "$id")
-echo "$code" | grep -Eq '^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' || fail "reset code"
+echo "$code" | grep -Eq '^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' || die "reset code"
 # claim_refused STATUS TEXT ARGS...: `claim ARGS` is refused with exit
 # status STATUS and TEXT in its message (ztp-verify(1), EXIT STATUS).
 claim_refused() {
@@ -209,9 +202,9 @@ claim_refused() {
 	st=0
 	"$V" --config ztp.json claim "$@" 2>claim.err || st=$?
 	[ "$st" -eq "$want" ] ||
-		fail "claim $*: exit $st, not $want: $(cat claim.err)"
+		die "claim $*: exit $st, not $want: $(cat claim.err)"
 	grep -q "^ztp-verify: [a-z_]*: claim refused: $text" claim.err ||
-		fail "claim $*: '$(cat claim.err)' does not say '$text'"
+		die "claim $*: '$(cat claim.err)' does not say '$text'"
 }
 wrong=AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA
 claim_refused 5 "wrong claim code: claim code does not match device $id" \
@@ -229,18 +222,18 @@ claim_refused 4 "unknown device: " --device-id 'dev/1' --code "$wrong" \
 claim_refused 7 "bad tenant: " --device-id "$id" --code "$code" \
 	--tenant 'acme/+'
 echo "$code" | "$V" --config ztp.json claim --device-id "$id" --code - \
-	--tenant acme || fail "claim"
+	--tenant acme || die "claim"
 echo "$code" | claim_refused 4 \
 	"unknown device or no pending claim: store: device $id has no pending" \
 	--device-id "$id" --code - --tenant globex
-"$V" --config ztp.json revoke --device-id "$id" || fail "revoke"
+"$V" --config ztp.json revoke --device-id "$id" || die "revoke"
 echo "$code" | claim_refused 8 "device not claimable: store: device $id is revoked" \
 	--device-id "$id" --code - --tenant globex
 set +e
 "$V" --config ztp.json revoke --device-id nobody 2>/dev/null; st=$?
-[ $st -eq 1 ] || fail "revoking an unknown device gave $st"
+[ $st -eq 1 ] || die "revoking an unknown device gave $st"
 "$V" --config ztp.json claim --device-id "$id" 2>/dev/null; st=$?
-[ $st -eq 2 ] || fail "claim without --code gave $st"
+[ $st -eq 2 ] || die "claim without --code gave $st"
 set -e
 
 # Rotation overlap: with rotation_overlap 0 the superseded certificate is
@@ -253,29 +246,29 @@ sed 's/^{/{ "rotation_overlap": 0,/' ztp.json > ztp0.json
 "$OPENSSL" req -new -key "$id.op2.key" -subj "/CN=x" -out "$id.op2.csr"
 printf '{"csr":"%s"}' "$(json_pem "$id.op2.csr")" > rreq.json
 "$V" --config ztp0.json handle rotate --peer-cert "$id.op.pem" \
-	< rreq.json > resp.json || fail "rotate: $(cat resp.json)"
-n=$("$V" --config ztp0.json maintain) || fail "maintain"
-[ "$n" = 1 ] || fail "maintain revoked '$n', not 1"
-n=$("$V" --config ztp0.json maintain) || fail "maintain"
-[ "$n" = 0 ] || fail "second maintain revoked '$n'"
+	< rreq.json > resp.json || die "rotate: $(cat resp.json)"
+n=$("$V" --config ztp0.json maintain) || die "maintain"
+[ "$n" = 1 ] || die "maintain revoked '$n', not 1"
+n=$("$V" --config ztp0.json maintain) || die "maintain"
+[ "$n" = 0 ] || die "second maintain revoked '$n'"
 if "$V" --config ztp0.json handle rotate --peer-cert "$id.op.pem" \
 	< rreq.json > resp.json; then
-	fail "superseded certificate accepted after its overlap"
+	die "superseded certificate accepted after its overlap"
 fi
-grep -q '"code":"certificate_revoked"' resp.json || fail "rotate code"
-"$V" --config ztp.json handle crl < /dev/null > resp.json || fail "crl"
+grep -q '"code":"certificate_revoked"' resp.json || die "rotate code"
+"$V" --config ztp.json handle crl < /dev/null > resp.json || die "crl"
 field crl < resp.json | sed 's/\\n/\n/g' > crl.pem
 serial=$("$OPENSSL" x509 -in "$id.op.pem" -noout -serial | cut -d= -f2)
-"$OPENSSL" crl -in crl.pem -noout -text > crl.txt || fail "crl -text"
-grep -qi "Serial Number: *0*$serial" crl.txt || fail "superseded not in CRL"
-grep -q "Superseded" crl.txt || fail "no superseded reason in the CRL"
+"$OPENSSL" crl -in crl.pem -noout -text > crl.txt || die "crl -text"
+grep -qi "Serial Number: *0*$serial" crl.txt || die "superseded not in CRL"
+grep -q "Superseded" crl.txt || die "no superseded reason in the CRL"
 set +e
 "$V" --config ztp.json maintain extra 2>/dev/null; st=$?
-[ $st -eq 2 ] || fail "maintain with an argument gave $st"
+[ $st -eq 2 ] || die "maintain with an argument gave $st"
 # Enrolling again while the claim code is pending points at reset.
 "$V" --config ztp.json enroll --device-id dev-ossl-rsa \
 	--factory-cert dev-ossl-rsa.factory.pem >/dev/null 2>err.txt; st=$?
-[ $st -eq 1 ] && grep -q reset err.txt || fail "re-enroll gave $st"
+[ $st -eq 1 ] && grep -q reset err.txt || die "re-enroll gave $st"
 # Claim attempts are limited per device in the store, so across
 # processes: 5 wrong codes are each evaluated, the sixth is refused as
 # rate limited (unless the minute that earns another attempt has passed).
@@ -295,8 +288,8 @@ fi
 	> code.txt 2>err.txt; st=$?
 set -e
 if [ $st -eq 0 ]; then
-	[ "$(stat -c %a label.svg)" = 600 ] || fail "label mode"
-	"$PYTHON3" - label.svg <<'PYEOF' || fail "label is not a QR code"
+	[ "$(stat -c %a label.svg)" = 600 ] || die "label mode"
+	"$PYTHON3" - label.svg <<'PYEOF' || die "label is not a QR code"
 import re, sys
 svg = open(sys.argv[1]).read()
 assert svg.startswith("<?xml") and "<svg" in svg
@@ -312,9 +305,9 @@ def finder(ox, oy):
             assert ((ox + x + 4, oy + y + 4) in dark) == want, (ox, oy, x, y)
 finder(0, 0); finder(w - 7, 0); finder(0, w - 7)
 PYEOF
-	grep -Eq '^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' code.txt || fail "reset code"
+	grep -Eq '^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' code.txt || die "reset code"
 else
 	[ $st -eq 1 ] && grep -q unsupported err.txt ||
-		fail "--qr without libqrencode gave $st: $(cat err.txt)"
+		die "--qr without libqrencode gave $st: $(cat err.txt)"
 fi
 echo "verify_openssl: ok"

@@ -5,7 +5,4 @@ if ENABLE_SERVER
 bin_PROGRAMS += tools/ztp-ca
 tools_ztp_ca_SOURCES = tools/ztp-ca.c tools/util.c tools/util.h
 tools_ztp_ca_LDADD = $(TOOL_LIBS)
-dist_man_MANS += man/man1/ztp-ca.1 man/man3/ztp_ca.3
-TESTS += tests/ca_cli.sh
-EXTRA_DIST += tests/ca_cli.sh tests/server_cert_tls.py
 endif

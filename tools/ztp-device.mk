@@ -3,6 +3,4 @@ if ENABLE_DEVICE
 bin_PROGRAMS += tools/ztp-device
 tools_ztp_device_SOURCES = tools/ztp-device.c tools/util.c tools/util.h
 tools_ztp_device_LDADD = $(TOOL_LIBS) $(JSONC_LIBS)
-dist_man_MANS += man/man1/ztp-device.1 man/man3/ztp_device.3 \
-	man/man5/ztp-device.json.5
 endif

@@ -10,6 +10,4 @@ if HAVE_QRENCODE
 tools_ztp_verify_CPPFLAGS = $(AM_CPPFLAGS) $(QRENCODE_CFLAGS)
 tools_ztp_verify_LDADD += $(QRENCODE_LIBS)
 endif
-TESTS += tests/verify_openssl.sh
 endif
-EXTRA_DIST += tests/verify_openssl.sh

@@ -10,14 +10,3 @@ libztp_internal_la_SOURCES += \
 	libztp/ca/dn.c \
 	libztp/ca/server.c
 endif
-
-if ENABLE_SERVER
-if HAVE_CHECK
-check_PROGRAMS += tests/unit/test_ca
-tests_unit_test_ca_SOURCES = tests/unit/test_ca.c tests/unit/testutil.c \
-	tests/unit/testutil.h
-tests_unit_test_ca_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_ca_LDADD = $(TEST_LIBS)
-TESTS += tests/unit/test_ca
-endif
-endif

@@ -18,33 +18,25 @@ E2E_DIR=$top_srcdir/tests/e2e
 
 E2E_SERVER_PIDS=
 E2E_FAILS=0
-T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-e2e.XXXXXX")
-
-e2e_cleanup() {
+# Pass/fail lines and their count, the temporary directory $T and its EXIT
+# trap: tests/lib.sh. The servers still running are stopped first.
+. "$top_srcdir/tests/lib.sh"
+ZTP_TEST_KEEP=${ZTP_E2E_KEEP:-${ZTP_TEST_KEEP:-0}}
+e2e_stop_servers() {
 	for pid in $E2E_SERVER_PIDS; do
 		e2e_stop_pid "$pid"
 	done
-	if [ "${ZTP_E2E_KEEP:-0}" = 1 ]; then
-		echo "kept $T"
-	else
-		rm -rf "$T"
-	fi
 }
-trap e2e_cleanup EXIT
-trap 'exit 1' INT TERM HUP
+TEST_CLEANUP=e2e_stop_servers
+test_tmpdir e2e
+# For tests that install an EXIT trap of their own.
+e2e_cleanup() { test__cleanup; }
 
-e2e_skip() { echo "SKIP: $*"; exit 77; }
-e2e_die() { echo "FAIL: $*"; exit 1; }
-e2e_fail() { echo "FAIL: $*"; E2E_FAILS=$((E2E_FAILS + 1)); }
-e2e_ok() { echo "ok: $*"; }
-e2e_done() {
-	if [ "$E2E_FAILS" -ne 0 ]; then
-		echo "$E2E_FAILS check(s) failed"
-		exit 1
-	fi
-	echo "all checks passed"
-	exit 0
-}
+e2e_skip() { skip "$@"; }
+e2e_die() { die "$@"; }
+e2e_fail() { fail "$@"; E2E_FAILS=$TEST_FAILS; }
+e2e_ok() { ok "$@"; }
+e2e_done() { checks_done; }
 
 e2e_require_tools() {
 	for t in "$@"; do

@@ -6,7 +6,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "hardening_server.h"
-#include "hardening_vpki.h"
+#include "verifier_pki.h"
 
 #include <pthread.h>
 #include <stdio.h>

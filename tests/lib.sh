@@ -1,0 +1,85 @@
+# Shared helpers of the shell tests (sourced, POSIX sh).
+#
+# One meaning of pass and fail: `ok MSG` and `fail MSG` print one
+# "ok: MSG" / "FAIL: MSG" line each and count; `check MSG CMD...` runs CMD
+# and does either; `checks_done` prints the count and exits 1 if any check
+# failed, else 0. `skip MSG` exits 77 (Automake's SKIP), `die MSG` fails
+# the test at once (exit 1), `harness_error MSG` reports a broken set-up
+# (exit 99, Automake's ERROR).
+#
+# `test_tmpdir NAME` makes the test's temporary directory $T, removed by
+# the EXIT trap (ZTP_TEST_KEEP=1 keeps it); a test that starts processes
+# sets TEST_CLEANUP to the name of a function that stops them, run first.
+#
+# PKI: `mkca PREFIX CN [DAYS]` and `mkleaf PREFIX CA CN SAN EKU [DAYS]`
+# make P-256 keys and certificates with the openssl CLI (PREFIX.key,
+# PREFIX.pem), openssl's messages going to $T/openssl.log.
+
+OPENSSL=${OPENSSL:-openssl}
+TEST_PASSES=0
+TEST_FAILS=0
+TEST_CLEANUP=
+
+ok() { echo "ok: $*"; TEST_PASSES=$((TEST_PASSES + 1)); }
+fail() { echo "FAIL: $*"; TEST_FAILS=$((TEST_FAILS + 1)); }
+check() { # check MSG CMD...
+	_check_msg=$1
+	shift
+	if "$@"; then ok "$_check_msg"; else fail "$_check_msg"; fi
+}
+skip() { echo "SKIP: $*"; exit 77; }
+die() { echo "FAIL: $*"; exit 1; }
+harness_error() { echo "ERROR: $*" >&2; exit 99; }
+checks_done() {
+	if [ "$TEST_FAILS" -ne 0 ]; then
+		echo "$TEST_FAILS of $((TEST_PASSES + TEST_FAILS)) check(s) failed"
+		exit 1
+	fi
+	echo "all $TEST_PASSES checks passed"
+	exit 0
+}
+
+test__cleanup() {
+	[ -z "$TEST_CLEANUP" ] || "$TEST_CLEANUP" || :
+	if [ "${ZTP_TEST_KEEP:-0}" = 1 ]; then
+		echo "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+
+test_tmpdir() { # test_tmpdir NAME
+	T=$(mktemp -d "${TMPDIR:-/tmp}/ztp-$1.XXXXXX") ||
+		harness_error "no temporary directory"
+	trap test__cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+}
+
+# ------------------------------------------------------------------ PKI
+
+test__ossl() { "$OPENSSL" "$@" 2>>"${T:-.}/openssl.log"; }
+
+# mkca PREFIX CN [DAYS]: a self-signed CA (CA:TRUE, keyCertSign, cRLSign).
+mkca() {
+	test__ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -keyout "$1.key" -out "$1.pem" -days "${3:-2}" \
+		-subj "/CN=$2" \
+		-addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign ||
+		harness_error "mkca $1"
+}
+
+# mkleaf PREFIX CA CN SAN EKU [DAYS]: a leaf (CA:FALSE, digitalSignature)
+# from CA (the prefix of an mkca), with subjectAltName SAN and
+# extendedKeyUsage EKU, and a random serial.
+mkleaf() {
+	test__ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$1.key" -out "$1.csr" -subj "/CN=$3" ||
+		harness_error "mkleaf $1"
+	printf '[v3]\nsubjectAltName=%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n' \
+		"$4" "$5" >"$1.ext"
+	test__ossl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" \
+		-set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
+		-days "${6:-2}" -extfile "$1.ext" -extensions v3 \
+		-out "$1.pem" || harness_error "mkleaf $1"
+}
