@@ -10,7 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "ca/ca_internal.h"
+#include "ca/internal.h"
 
 /* The parser's limits, restated: the oracle checks them. */
 #define DN_MAX 1024

@@ -2,7 +2,7 @@
  * libztp — certificate authority: handle, loading, CA creation, issuance.
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "ca/ca_internal.h"
+#include "ca/internal.h"
 
 #include <string.h>
 
@@ -15,7 +15,6 @@
 
 #include <ztp/store.h>
 
-#include "ca/ca_priv.h"
 
 /* PEM files a CA is loaded from: a certificate, a key, a short chain. */
 #define CA_FILE_MAX (1024 * 1024)

@@ -11,7 +11,7 @@
 
 #include <ztp/store.h>
 
-#include "ca/ca_priv.h"
+#include "ca/internal.h"
 
 #define CRL_HOURS_DEFAULT 168
 #define CRL_HOURS_MAX 8784

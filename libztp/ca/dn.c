@@ -9,7 +9,7 @@
  * "CN=Acme Root,O=Acme" is byte for byte the same. RFC 4514 writes the
  * most specific RDN first, the reverse of the DER (and slash) order.
  */
-#include "ca/ca_internal.h"
+#include "ca/internal.h"
 
 #include "core/utf8.h"
 

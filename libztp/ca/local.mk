@@ -3,8 +3,7 @@
 if ENABLE_SERVER
 ztpinclude_HEADERS += include/ztp/ca.h
 libztp_internal_la_SOURCES += \
-	libztp/ca/ca_internal.h \
-	libztp/ca/ca_priv.h \
+	libztp/ca/internal.h \
 	libztp/ca/ca.c \
 	libztp/ca/crl.c \
 	libztp/ca/dn.c \

@@ -4,7 +4,7 @@
  * names and IP addresses the caller gives, never by the request.
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "ca/ca_internal.h"
+#include "ca/internal.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -12,7 +12,6 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "ca/ca_priv.h"
 
 /* RFC 1035 2.3.4, in the text form without the root's dot. */
 #define DNS_NAME_MAX 253

@@ -3,7 +3,7 @@
 if ENABLE_SERVER
 ztpinclude_HEADERS += include/ztp/store.h
 libztp_internal_la_SOURCES += \
-	libztp/store/store-internal.h \
+	libztp/store/internal.h \
 	libztp/store/store.c \
 	libztp/store/records.h \
 	libztp/store/records.c \

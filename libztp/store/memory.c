@@ -4,7 +4,7 @@
  * data dies with the handle.
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "store/store-internal.h"
+#include "store/internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
 
 #include <ztp/store.h>
 
-#include "store/store-internal.h"
+#include "store/internal.h"
 
 /* Longest state name (ZTP_STATE_*), with room to spare. */
 #define ZTP__STORE_STATE_MAX 15

@@ -13,7 +13,7 @@
  * read-check-write sequence cannot interleave with another writer. SQL is
  * constant text with bound parameters only.
  */
-#include "store/store-internal.h"
+#include "store/internal.h"
 
 #include <errno.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * characters, upper case, without separators) is stored; the store
  * compares in constant time and deletes the hash when the claim succeeds.
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 
 #include "store/records.h"
 

@@ -10,7 +10,7 @@
  * single use is enforced by recording the random part in the store when
  * the request that spends it is accepted.
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  * configuration file (ztp-verify.json(5)).
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 
 #include <errno.h>
 #include <math.h>

@@ -12,7 +12,7 @@
  * revocation committed before an earlier one was made. The file itself is
  * replaced atomically, so a reader never sees half a CRL.
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -39,7 +39,7 @@
  * and digest and come to the same answer. tests/unit/test_csr.c compares
  * both paths on mutated requests.
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 
 #include <string.h>
 

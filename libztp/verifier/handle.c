@@ -20,7 +20,7 @@
  * device's challenge, and two racing copies of one valid request get one
  * certificate: the store's atomic challenge_use lets exactly one through.
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 #include "store/records.h"
 
 #include <string.h>
@@ -29,7 +29,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
-#include "ca/ca_internal.h"
+#include "ca/internal.h"
 
 #define JSON_DEPTH 4
 #define PEM_FIELD_MAX (16 * 1024)

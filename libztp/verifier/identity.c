@@ -21,7 +21,7 @@
  *   reason code names the most fundamental problem: a certificate that
  *   does not chain is `untrusted_certificate` whatever its profile.
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 
 #include <string.h>
 

@@ -20,7 +20,7 @@
  * device CA, so that the device ID it names is one we issued, and before
  * the store is asked anything about it.
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 #include "store/records.h"
 
 #include <string.h>
@@ -30,7 +30,7 @@
 
 #include <ztp/policy.h>
 
-#include "ca/ca_internal.h"
+#include "ca/internal.h"
 
 #define PEER_BOOTSTRAP 0x1
 #define PEER_OPERATIONAL 0x2

@@ -2,7 +2,7 @@
 if ENABLE_SERVER
 ztpinclude_HEADERS += include/ztp/verifier.h
 libztp_internal_la_SOURCES += \
-	libztp/verifier/verifier_internal.h \
+	libztp/verifier/internal.h \
 	libztp/verifier/config.c \
 	libztp/verifier/ratelimit.c \
 	libztp/verifier/identity.c \

@@ -22,7 +22,7 @@
  * that way is still refused after its overlap and is revoked the next
  * time its device makes any request or is reset or revoked.
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 #include "store/records.h"
 
 #include <string.h>

@@ -18,7 +18,7 @@
  * device it does not concern. The hash is keyed with a random seed so that
  * nobody can aim collisions at a chosen device's window.
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 
 #include <string.h>
 

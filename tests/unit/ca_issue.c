@@ -395,7 +395,7 @@ START_TEST(test_issue_bad_signature)
 		ck_assert_rc(ztp__ca_issue_req(ca, &out, NULL, NULL, req, NULL,
 					       "dev-1", NULL, "operational", 0),
 			     ZTP_OK);
-		/* The key went in undecoded (see ca_internal.h): check it
+		/* The key went in undecoded (see ca/internal.h): check it
 		 * on the certificate as a relying party parses it. */
 		ck_assert_ptr_null(X509_get0_pubkey(out));
 		ERR_clear_error();

@@ -7,8 +7,7 @@
 #ifndef ZTP_TEST_CA_H
 #define ZTP_TEST_CA_H
 
-#include "ca/ca_internal.h"
-#include "ca/ca_priv.h"
+#include "ca/internal.h"
 
 #include <pthread.h>
 #include <stdio.h>

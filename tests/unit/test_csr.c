@@ -9,7 +9,7 @@
  * is OpenSSL's verdict followed by the key policy.
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

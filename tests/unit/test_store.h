@@ -6,7 +6,7 @@
 #ifndef ZTP_TEST_STORE_H
 #define ZTP_TEST_STORE_H
 
-#include "store/store-internal.h"
+#include "store/internal.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 #ifndef ZTP_TEST_VERIFIER_H
 #define ZTP_TEST_VERIFIER_H
 
-#include "verifier/verifier_internal.h"
+#include "verifier/internal.h"
 
 #include <ctype.h>
 #include <pthread.h>
