@@ -403,8 +403,7 @@ static char *operational_cert(void)
 
 	boot = lifecycle_cert("bootstrap", req, NULL);
 	CHECK("register", ztp_verifier_handle(v, &st, &out, "register", reg,
-					      strlen(reg), boot,
-					      strlen(boot)));
+					      strlen(reg), boot, strlen(boot)));
 	if (st != 200)
 		die("register answer", -1);
 	ztp_free(out);
@@ -437,8 +436,8 @@ __attribute__((noinline)) static void run_checkins(const char *op)
 		char *out = NULL;
 		int st = 0;
 
-		if (ztp_verifier_handle(v, &st, &out, "assignment", "{}", 2,
-					op, strlen(op)) != 0 ||
+		if (ztp_verifier_handle(v, &st, &out, "assignment", "{}", 2, op,
+					strlen(op)) != 0 ||
 		    st != 200)
 			die("assignment", -1);
 		ztp_free(out);

@@ -389,8 +389,9 @@ static int run(int n, bool own)
 	printf("%7d tenants%s %8zu rules | index %6.2f M/s (%5.0f ns), "
 	       "2 threads %6.2f M/s (wall %5.2f) | linear scan %8.0f /s "
 	       "(%9.0f ns) | ratio %7.0fx | %4.0f bytes/rule | load %.2f s\n",
-	       n, own ? " (own rules)" : "", nrules, 1e-6 / t_idx, t_idx * 1e9, two * 1e-6,
-	       two_wall * 1e-6, 1.0 / t_scan, t_scan * 1e9, t_scan / t_idx,
+	       n, own ? " (own rules)" : "", nrules, 1e-6 / t_idx, t_idx * 1e9,
+	       two * 1e-6, two_wall * 1e-6, 1.0 / t_scan, t_scan * 1e9,
+	       t_scan / t_idx,
 	       (double)json_field(stats, "bytes") / (double)nrules, load_s);
 	fflush(stdout);
 	if (allowed < 0)

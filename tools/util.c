@@ -59,7 +59,7 @@ const char *tool_prog(void)
 }
 
 static void vreport(int code, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 static void vreport(int code, const char *fmt, va_list ap)
 {

@@ -83,8 +83,7 @@ static const char *jstr(json_object *obj, const char *key)
 	return json_object_get_string(v);
 }
 
-static const char *jstr_or(json_object *obj, const char *key,
-			   const char *dflt)
+static const char *jstr_or(json_object *obj, const char *key, const char *dflt)
 {
 	const char *v = jstr(obj, key);
 
@@ -246,7 +245,8 @@ static int show_status(const struct opts *o, ztp_device *dev, const char *cmd,
 		if (strcmp(cmd, "status") != 0 && extra == NULL)
 			printf("%s: ok\n", cmd);
 		printf("%-12s %s\n", "device", jstr_or(st, "device_id", "?"));
-		printf("%-12s %s\n", "state dir", jstr_or(st, "state_dir", "?"));
+		printf("%-12s %s\n", "state dir",
+		       jstr_or(st, "state_dir", "?"));
 		if (jobj(st, "credentials") != NULL) {
 			print_cred("bootstrap", jobj(st, "credentials"));
 			print_cred("operational", jobj(st, "credentials"));
@@ -302,7 +302,8 @@ static int do_run(const struct opts *o, ztp_device *dev)
 	if (rep != NULL && json_object_object_get_ex(rep, "actions", &acts) &&
 	    json_object_is_type(acts, json_type_array))
 		actions = json_object_to_json_string_ext(
-		    acts, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		    acts,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!o->json && !o->quiet)
 		printf("run: %s\n",
 		       strcmp(actions, "[]") == 0 ? "nothing to do" : actions);

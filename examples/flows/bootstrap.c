@@ -101,7 +101,8 @@ int main(int argc, char **argv)
 
 	flow_step(&f, "The device bootstraps (ztp_device_bootstrap)");
 	flow_ok(ztp_device_bootstrap(dev), "ztp_device_bootstrap");
-	flow_expect(s.challenge_ok && s.bootstrap_ok && s.signed_after_challenge,
+	flow_expect(s.challenge_ok && s.bootstrap_ok &&
+			s.signed_after_challenge,
 		    "challenge, then the signed transcript over mutual TLS");
 
 	flow_step(&f, "The device holds a short-lived bootstrap certificate");
@@ -126,7 +127,8 @@ int main(int argc, char **argv)
 	/* notBefore is back-dated by one minute for clock skew. */
 	flow_expect(life > 0 && life <= 24 * 3600 + 60,
 		    "it is valid for %lld hours: long enough to register, "
-		    "no longer", life / 3600);
+		    "no longer",
+		    life / 3600);
 	flow_ok(ztp_store_device_get(f.registry, DEVICE, &json),
 		"ztp_store_device_get");
 	flow_json(text, sizeof(text), json, "state");
@@ -145,9 +147,9 @@ int main(int argc, char **argv)
 			strstr(ztp_error_last_message(), "unknown_device"),
 		    "refused: %s", ztp_error_last_message());
 	flow_ok(ztp_device_status(dev, &json), "ztp_device_status");
-	flow_expect(!flow_json(text, sizeof(text), json,
-			       "credentials.bootstrap"),
-		    "it holds no bootstrap certificate");
+	flow_expect(
+	    !flow_json(text, sizeof(text), json, "credentials.bootstrap"),
+	    "it holds no bootstrap certificate");
 	ztp_free(json);
 	ztp_device_free(dev);
 	return flow_end(&f);

@@ -91,8 +91,10 @@ void flow_begin(flow *f, int argc, char **argv, const char *title)
 
 	memset(f, 0, sizeof(*f));
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s DEPLOYMENT_DIR SERVER_URL\n"
-			"(examples/flows/run.sh sets up both)\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s DEPLOYMENT_DIR SERVER_URL\n"
+			"(examples/flows/run.sh sets up both)\n",
+			argv[0]);
 		exit(2);
 	}
 	f->dir = argv[1];
@@ -154,10 +156,9 @@ static char *factory_key_and_csr(const char *key_path, const char *device_id)
 	int fd;
 
 	if (key == NULL || req == NULL || cb == NULL ||
-	    !X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN",
-					MBSTRING_UTF8,
-					(const unsigned char *)device_id, -1,
-					-1, 0) ||
+	    !X509_NAME_add_entry_by_txt(
+		X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+		(const unsigned char *)device_id, -1, -1, 0) ||
 	    !X509_REQ_set_pubkey(req, key) ||
 	    !X509_REQ_sign(req, key, EVP_sha256()) ||
 	    !PEM_write_bio_X509_REQ(cb, req))
@@ -227,7 +228,8 @@ char *flow_manufacture(flow *f, const char *device_id, int enroll)
 		 "  \"connect_timeout_ms\": 5000,\n"
 		 "  \"timeout_ms\": 10000,\n"
 		 "  \"retry\": {\"max_attempts\": 3, \"base_delay_ms\": 50,\n"
-		 "            \"max_delay_ms\": 500, \"max_retry_after_ms\": 2000},\n"
+		 "            \"max_delay_ms\": 500, \"max_retry_after_ms\": "
+		 "2000},\n"
 		 "  \"registration\": {\"device_type\": \"example-sensor\",\n"
 		 "                   \"firmware_version\": \"1.0.0\",\n"
 		 "                   \"capabilities\": [\"temperature\"]}\n"
@@ -284,7 +286,8 @@ char *flow_operational_pem(ztp_device *dev)
 	 * STATE/operational/<slot>/cert.pem, slot from the status. */
 	flow_ok(ztp_device_status(dev, &json), "ztp_device_status");
 	flow_json(dir, sizeof(dir), json, "state_dir");
-	if (!flow_json(slot, sizeof(slot), json, "credentials.operational.slot"))
+	if (!flow_json(slot, sizeof(slot), json,
+		       "credentials.operational.slot"))
 		die("the device has no operational certificate");
 	ztp_free(json);
 	flow_path(path, "%s/operational/%s/cert.pem", dir, slot);

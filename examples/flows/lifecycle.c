@@ -57,9 +57,9 @@ static int may_publish(ztp_policy *broker, ztp_device *dev, const char *t)
 	char *id = NULL, *tenant = NULL;
 	int rc;
 
-	flow_ok(ztp_policy_cert_identity(&id, &tenant, broker, pem,
-					 strlen(pem)),
-		"ztp_policy_cert_identity");
+	flow_ok(
+	    ztp_policy_cert_identity(&id, &tenant, broker, pem, strlen(pem)),
+	    "ztp_policy_cert_identity");
 	snprintf(topic, sizeof(topic), "tenants/%s/devices/%s/telemetry", t,
 		 DEVICE);
 	rc = ztp_policy_authorize(broker, tenant, id, id, ZTP_POLICY_PUBLISH,
@@ -103,8 +103,10 @@ int main(int argc, char **argv)
 	flow_ok(ztp_verifier_claim(f.platform, DEVICE, code, "acme"),
 		"ztp_verifier_claim");
 	rc = ztp_verifier_claim(f.platform, DEVICE, code, "globex");
-	flow_expect(rc != ZTP_OK, "the code works once: a second claim is "
-				  "refused (%s)", ztp_status_name(rc));
+	flow_expect(rc != ZTP_OK,
+		    "the code works once: a second claim is "
+		    "refused (%s)",
+		    ztp_status_name(rc));
 	ztp_free(code);
 	flow_ok(run(dev, actions, sizeof(actions)), "ztp_device_run");
 	flow_expect(strstr(actions, "credentials") != NULL,
@@ -116,7 +118,8 @@ int main(int argc, char **argv)
 	flow_step(&f, "Policy: the broker confines the device to acme's "
 		      "namespace");
 	broker = flow_broker(&f);
-	flow_expect(may_publish(broker, dev, "acme"), "its own topics: allowed");
+	flow_expect(may_publish(broker, dev, "acme"),
+		    "its own topics: allowed");
 	flow_expect(!may_publish(broker, dev, "globex"),
 		    "another tenant's: denied");
 

@@ -121,7 +121,8 @@ int main(int argc, char **argv)
 	broker = flow_broker(&f);
 	flow_ok(ztp_policy_stats(&json, broker), "ztp_policy_stats");
 	flow_say("%lld statements compiled into an index of %lld nodes",
-		 flow_json_int(json, "statements"), flow_json_int(json, "nodes"));
+		 flow_json_int(json, "statements"),
+		 flow_json_int(json, "nodes"));
 	ztp_free(json);
 
 	flow_step(&f, "It reads each client's identity from its certificate");
@@ -141,12 +142,10 @@ int main(int argc, char **argv)
 		int w = decisions[i].who;
 
 		topic = decisions[i].topic;
-		rc = ztp_policy_authorize(broker, tenant[w], id[w],
-					  decisions[i].action == ZTP_POLICY_CONNECT
-					      ? topic
-					      : id[w],
-					  decisions[i].action, topic,
-					  strlen(topic));
+		rc = ztp_policy_authorize(
+		    broker, tenant[w], id[w],
+		    decisions[i].action == ZTP_POLICY_CONNECT ? topic : id[w],
+		    decisions[i].action, topic, strlen(topic));
 		/* Anything but ZTP_OK is a denial. */
 		flow_expect((rc == ZTP_OK) == decisions[i].allowed,
 			    "%s %s %s %s (%s)",

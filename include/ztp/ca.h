@@ -229,8 +229,8 @@ ZTP_EXTERN void ztp_ca_free(ztp_ca *ca);
  *         passphrase), #ZTP_ESTATE, #ZTP_EPARSE (malformed PEM),
  *         #ZTP_ETOOBIG, #ZTP_ECRYPTO (wrong passphrase, OpenSSL failure),
  *         #ZTP_EPROFILE (not a CA certificate; a subject key identifier
- *         over 64 octets, which the store cannot name), #ZTP_EMISMATCH (key does
- *         not match certificate), #ZTP_EKEYPOLICY (unsupported CA key),
+ *         over 64 octets, which the store cannot name), #ZTP_EMISMATCH (key
+ * does not match certificate), #ZTP_EKEYPOLICY (unsupported CA key),
  *         #ZTP_EUNTRUSTED (chain does not link up), #ZTP_ENOMEM.
  * @par Thread safety: configuration call (see file description).
  * @since 0.1.0

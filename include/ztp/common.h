@@ -43,6 +43,7 @@ extern "C" {
  * the stable snake_case name used on the wire and in logs.
  * @since 0.1.0
  */
+/* clang-format off */
 typedef enum ztp_status {
 	ZTP_OK = 0,            /**< success */
 	ZTP_EINVAL = -1,       /**< invalid argument (NULL, out of range, bad identifier) */
@@ -69,6 +70,7 @@ typedef enum ztp_status {
 	ZTP_EDENIED = -22,     /**< refused by the server or by policy */
 	ZTP_EINTERNAL = -23    /**< internal error (a bug): please report it */
 } ztp_status;
+/* clang-format on */
 
 /** Lowest status code defined by this version of the headers. @since 0.1.0 */
 #define ZTP_STATUS_MIN ZTP_EINTERNAL
@@ -78,7 +80,7 @@ typedef enum ztp_status {
  * @since 0.1.0
  */
 typedef struct ztp_error {
-	int code;            /**< a ::ztp_status value */
+	int code;	     /**< a ::ztp_status value */
 	const char *message; /**< one line, UTF-8, never NULL */
 } ztp_error;
 

@@ -392,8 +392,8 @@ ZTP_EXTERN int ztp_store_event_append(ztp_store *store, const char *json);
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE.
  * @since 0.1.0
  */
-ZTP_EXTERN int ztp_store_event_list(ztp_store *store, int64_t after,
-				    size_t max, char **json);
+ZTP_EXTERN int ztp_store_event_list(ztp_store *store, int64_t after, size_t max,
+				    char **json);
 
 /**
  * Next value of a named monotonic counter (first value 1), e.g. CRL numbers.

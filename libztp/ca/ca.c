@@ -15,7 +15,6 @@
 
 #include <ztp/store.h>
 
-
 /* PEM files a CA is loaded from: a certificate, a key, a short chain. */
 #define CA_FILE_MAX (1024 * 1024)
 #define CA_DAYS_MAX 36500

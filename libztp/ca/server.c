@@ -12,7 +12,6 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-
 /* RFC 1035 2.3.4, in the text form without the root's dot. */
 #define DNS_NAME_MAX 253
 #define DNS_LABEL_MAX 63

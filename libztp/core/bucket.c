@@ -46,7 +46,9 @@ int ztp__bucket_take(ztp__bucket *b, bool fresh, double rate, double burst,
 	if (t < 1.0 - SLACK) {
 		double s = ceil((1.0 - t) / rate - SLACK);
 
-		*retry_after = s < 1 ? 1 : s > RETRY_MAX ? RETRY_MAX : (int64_t)s;
+		*retry_after = s < 1	       ? 1
+			       : s > RETRY_MAX ? RETRY_MAX
+					       : (int64_t)s;
 		return ZTP_ERATELIMIT;
 	}
 	b->tokens = t - 1.0;

@@ -25,9 +25,9 @@ static const struct {
 	const char *curve;
 	size_t bits;
 } keytypes[] = {
-	{"ec-p256", "EC", "P-256", 0},	   {"ec-p384", "EC", "P-384", 0},
-	{"ed25519", "ED25519", NULL, 0},   {"rsa-2048", "RSA", NULL, 2048},
-	{"rsa-3072", "RSA", NULL, 3072},   {"rsa-4096", "RSA", NULL, 4096},
+    {"ec-p256", "EC", "P-256", 0},   {"ec-p384", "EC", "P-384", 0},
+    {"ed25519", "ED25519", NULL, 0}, {"rsa-2048", "RSA", NULL, 2048},
+    {"rsa-3072", "RSA", NULL, 3072}, {"rsa-4096", "RSA", NULL, 4096},
 };
 
 int ztp__key_generate(EVP_PKEY **out, const char *type)
@@ -80,16 +80,16 @@ static int key_name(char *out, size_t cap, EVP_PKEY *key)
 	switch (EVP_PKEY_get_base_id(key)) {
 	case EVP_PKEY_EC:
 		ZTP_ENSURE_OSSL(EVP_PKEY_get_utf8_string_param(
-					key, OSSL_PKEY_PARAM_EC_ENCODING, buf,
-					sizeof(buf), &n) == 1,
+				    key, OSSL_PKEY_PARAM_EC_ENCODING, buf,
+				    sizeof(buf), &n) == 1,
 				ZTP_ECRYPTO, "cannot read the EC key encoding");
 		if (strcmp(buf, OSSL_PKEY_EC_ENCODING_EXPLICIT) == 0) {
 			snprintf(out, cap, "ec-explicit-parameters");
 			break;
 		}
-		ZTP_ENSURE_OSSL(EVP_PKEY_get_group_name(key, buf, sizeof(buf),
-							&n) == 1,
-				ZTP_ECRYPTO, "cannot read the EC key's curve");
+		ZTP_ENSURE_OSSL(
+		    EVP_PKEY_get_group_name(key, buf, sizeof(buf), &n) == 1,
+		    ZTP_ECRYPTO, "cannot read the EC key's curve");
 		if (strcmp(buf, "prime256v1") == 0)
 			snprintf(out, cap, "ec-p256");
 		else if (strcmp(buf, "secp384r1") == 0)
@@ -134,8 +134,8 @@ int ztp__key_describe(char *out, size_t cap, EVP_PKEY *key)
 	id = EVP_PKEY_get_base_id(key);
 	ZTP_CHECK(key_name(name, sizeof(name), key));
 	ZTP_ENSURE(id == EVP_PKEY_RSA || strcmp(name, "ec-p256") == 0 ||
-			   strcmp(name, "ec-p384") == 0 ||
-			   strcmp(name, "ed25519") == 0,
+		       strcmp(name, "ec-p384") == 0 ||
+		       strcmp(name, "ed25519") == 0,
 		   ZTP_EUNSUPPORTED, "key type %s not supported", name);
 	ZTP_ENSURE(strlen(name) < cap, ZTP_ETOOBIG,
 		   "key description does not fit in %zu bytes", cap);
@@ -144,7 +144,8 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ key policy */
+/* ------------------------------------------------------------------ key policy
+ */
 
 void ztp__keypolicy_default(ztp__keypolicy *p)
 {
@@ -213,8 +214,8 @@ int ztp__keypolicy_parse(ztp__keypolicy *p, const char *spec)
 			ZTP_ENSURE(np.rsa_min_bits == 0, ZTP_EINVAL,
 				   "key policy: rsa listed twice");
 			ZTP_ENSURE(parse_bits(tok + 4, len - 4, &bits) &&
-					   bits >= RSA_POLICY_FLOOR_BITS &&
-					   bits <= RSA_POLICY_MAX_BITS,
+				       bits >= RSA_POLICY_FLOOR_BITS &&
+				       bits <= RSA_POLICY_MAX_BITS,
 				   ZTP_EINVAL,
 				   "key policy: '%.*s': RSA minimum must be "
 				   "%d..%d bits",
@@ -244,7 +245,7 @@ static int rsa_exponent_check(EVP_PKEY *key, const char *name)
 	BIGNUM *e = NULL;
 
 	ZTP_ENSURE_OSSL(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) ==
-				1,
+			    1,
 			ZTP_ECRYPTO, "cannot read the RSA public exponent");
 	ZTP_ENSURE(BN_is_odd(e) && !BN_is_one(e), ZTP_EKEYPOLICY,
 		   "key type %s not allowed: bad public exponent", name);
@@ -287,7 +288,8 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ signatures */
+/* ------------------------------------------------------------------ signatures
+ */
 
 int ztp__sigalg_for_key(ztp__sigalg *out, EVP_PKEY *key)
 {
@@ -382,17 +384,17 @@ static int set_padding(EVP_PKEY_CTX *pctx, ztp__sigalg alg)
 	switch (alg) {
 	case ZTP__SIG_RSA_PSS_SHA256:
 		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) !=
-			    1 ||
+			1 ||
 		    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA256", NULL) !=
-			    1 ||
+			1 ||
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, PSS_SALT_LEN) != 1)
 			return -1;
 		return 0;
 	case ZTP__SIG_RSA_PKCS1_SHA256:
 		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) ==
-				       1 ?
-			       0 :
-			       -1;
+			       1
+			   ? 0
+			   : -1;
 	case ZTP__SIG_ECDSA_SHA256:
 	case ZTP__SIG_ECDSA_SHA384:
 	case ZTP__SIG_ED25519:
@@ -427,12 +429,12 @@ int ztp__sig_sign(uint8_t **sig, size_t *siglen, EVP_PKEY *key, ztp__sigalg alg,
 	ZTP_ENSURE_OSSL(ctx != NULL, ZTP_ENOMEM, "out of memory");
 	ZTP_ENSURE_OSSL(EVP_DigestSignInit_ex(ctx, &pctx, sigalg_md(alg), NULL,
 					      NULL, key, NULL) == 1 &&
-				set_padding(pctx, alg) == 0,
+			    set_padding(pctx, alg) == 0,
 			ZTP_ECRYPTO, "%s: signing setup failed", name);
 	if (msg == NULL)
 		msg = (const uint8_t *)"";
 	ZTP_ENSURE_OSSL(EVP_DigestSign(ctx, NULL, &n, msg, msglen) == 1 &&
-				n > 0,
+			    n > 0,
 			ZTP_ECRYPTO, "%s: signing failed", name);
 	buf = ztp__malloc(n);
 	ZTP_ENSURE(buf != NULL, ZTP_ENOMEM, "%s: out of memory", name);
@@ -448,8 +450,7 @@ cleanup:
 }
 
 /* One DER length at sig[*pos]: definite, minimal, within siglen. */
-static bool der_len(const uint8_t *sig, size_t siglen, size_t *pos,
-		    size_t *len)
+static bool der_len(const uint8_t *sig, size_t siglen, size_t *pos, size_t *len)
 {
 	size_t i = *pos, n, k;
 
@@ -555,7 +556,7 @@ int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,
 	ZTP_ENSURE_OSSL(ctx != NULL, ZTP_ENOMEM, "out of memory");
 	ZTP_ENSURE_OSSL(EVP_DigestVerifyInit_ex(ctx, &pctx, sigalg_md(alg),
 						NULL, NULL, key, NULL) == 1 &&
-				set_padding(pctx, alg) == 0,
+			    set_padding(pctx, alg) == 0,
 			ZTP_ECRYPTO, "%s: verification setup failed", name);
 	/* One-shot use: without this flag the final step duplicates the
 	 * context, and that duplication can fail silently, reading as a

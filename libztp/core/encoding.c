@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 
 static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* 6-bit value of a base64 character, or -1. Explicit ranges, not a table
  * indexed by untrusted bytes or <ctype.h> (locale-dependent). */
@@ -168,7 +168,7 @@ int ztp__hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *in,
 	int hi, lo;
 
 	ZTP_ENSURE(outlen != NULL && (in != NULL || len == 0) &&
-			   (out != NULL || cap == 0),
+		       (out != NULL || cap == 0),
 		   ZTP_EINVAL, "hex: invalid argument");
 	*outlen = 0;
 	ZTP_ENSURE(len % 2 == 0, ZTP_EPARSE, "hex: odd length %zu", len);
@@ -196,7 +196,7 @@ int ztp__sha256(uint8_t out[32], const void *in, size_t len)
 		   "sha256: invalid argument");
 	ZTP_ENSURE_OSSL(EVP_Digest(in != NULL ? in : "", len, out, &n,
 				   EVP_sha256(), NULL) == 1 &&
-				n == 32,
+			    n == 32,
 			ZTP_ECRYPTO, "sha256 failed");
 cleanup:
 	return rc;

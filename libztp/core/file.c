@@ -49,8 +49,8 @@ int ztp__file_read(char **out, size_t *outlen, const char *path, size_t max)
 		   strerror(errno));
 	ZTP_ENSURE(S_ISREG(st.st_mode), ZTP_EIO, "%s: not a regular file",
 		   path);
-	ZTP_ENSURE(st.st_size >= 0 && (uintmax_t)st.st_size <= max,
-		   ZTP_ETOOBIG, "%s: %jd bytes over the %zu-byte limit", path,
+	ZTP_ENSURE(st.st_size >= 0 && (uintmax_t)st.st_size <= max, ZTP_ETOOBIG,
+		   "%s: %jd bytes over the %zu-byte limit", path,
 		   (intmax_t)st.st_size, max);
 	/* The size is a hint: the file may change while we read, so the
 	 * limit is enforced on the bytes actually read as well. */
@@ -185,7 +185,7 @@ int ztp__file_write_atomic_ex(const char *path, const void *data, size_t len,
 		snprintf(tmp, tmpcap, "%s/.%s.%s.tmp", dir, base, rndhex);
 		fd = open(tmp,
 			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
-				  O_NOCTTY,
+			      O_NOCTTY,
 			  mode);
 		if (fd >= 0 || errno != EEXIST)
 			break;
@@ -197,8 +197,8 @@ int ztp__file_write_atomic_ex(const char *path, const void *data, size_t len,
 	 * which O_CREAT already guarantees). */
 	ZTP_ENSURE(fchmod(fd, mode) == 0, ZTP_EIO, "%s: chmod: %s", tmp,
 		   strerror(errno));
-	ZTP_ENSURE(write_all(fd, data, len) == 0, ZTP_EIO, "%s: write: %s",
-		   tmp, errno != 0 ? strerror(errno) : "short write");
+	ZTP_ENSURE(write_all(fd, data, len) == 0, ZTP_EIO, "%s: write: %s", tmp,
+		   errno != 0 ? strerror(errno) : "short write");
 	ZTP_ENSURE(fsync(fd) == 0, ZTP_EIO, "%s: fsync: %s", tmp,
 		   strerror(errno));
 	/* close() can report a deferred write error (NFS). */
@@ -208,12 +208,11 @@ int ztp__file_write_atomic_ex(const char *path, const void *data, size_t len,
 	if (flags & ZTP_FILE_EXCLUSIVE) {
 		/* link() fails if path exists, where rename() would replace
 		 * it; the temporary name is removed below either way. */
-		ZTP_ENSURE(link(tmp, path) == 0,
-			   errno == EEXIST ? ZTP_EEXISTS : ZTP_EIO,
-			   "%s: %s", path,
-			   errno == EEXIST
-			       ? "file exists; refusing to replace it"
-			       : strerror(errno));
+		ZTP_ENSURE(
+		    link(tmp, path) == 0,
+		    errno == EEXIST ? ZTP_EEXISTS : ZTP_EIO, "%s: %s", path,
+		    errno == EEXIST ? "file exists; refusing to replace it"
+				    : strerror(errno));
 	} else {
 		ZTP_ENSURE(rename(tmp, path) == 0, ZTP_EIO, "%s: rename: %s",
 			   path, strerror(errno));

@@ -13,12 +13,26 @@
 #define ID_ALNUM (ID_FIRST | ID_REST)
 #define ID_10(x) x, x, x, x, x, x, x, x, x, x
 static const unsigned char id_class[256] = {
-    ['-'] = ID_REST, ['.'] = ID_REST, ['_'] = ID_REST,
+    ['-'] = ID_REST,
+    ['.'] = ID_REST,
+    ['_'] = ID_REST,
     ['0'] = ID_10(ID_ALNUM),
-    ['A'] = ID_10(ID_ALNUM), ID_10(ID_ALNUM), ID_ALNUM, ID_ALNUM, ID_ALNUM,
-    ID_ALNUM, ID_ALNUM, ID_ALNUM,
-    ['a'] = ID_10(ID_ALNUM), ID_10(ID_ALNUM), ID_ALNUM, ID_ALNUM, ID_ALNUM,
-    ID_ALNUM, ID_ALNUM, ID_ALNUM,
+    ['A'] = ID_10(ID_ALNUM),
+    ID_10(ID_ALNUM),
+    ID_ALNUM,
+    ID_ALNUM,
+    ID_ALNUM,
+    ID_ALNUM,
+    ID_ALNUM,
+    ID_ALNUM,
+    ['a'] = ID_10(ID_ALNUM),
+    ID_10(ID_ALNUM),
+    ID_ALNUM,
+    ID_ALNUM,
+    ID_ALNUM,
+    ID_ALNUM,
+    ID_ALNUM,
+    ID_ALNUM,
 };
 
 static bool id_first(unsigned char c)
@@ -49,9 +63,10 @@ int ztp__id_check(const char *id, size_t len, const char *what)
 				"%s: must start with a letter or digit", what);
 	for (i = 1; i < len; i++)
 		if (!id_rest((unsigned char)id[i]))
-			return ztp__err(ZTP_EINVAL,
-					"%s: character %zu (0x%02x) not allowed",
-					what, i, (unsigned char)id[i]);
+			return ztp__err(
+			    ZTP_EINVAL,
+			    "%s: character %zu (0x%02x) not allowed", what, i,
+			    (unsigned char)id[i]);
 	return ZTP_OK;
 }
 

@@ -21,8 +21,8 @@ static void init_run(void)
 	 * OpenSSL install fail here rather than mid-protocol. No atexit:
 	 * OpenSSL 3 cleans up on its own. */
 	if (!OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS |
-					 OPENSSL_INIT_ADD_ALL_CIPHERS |
-					 OPENSSL_INIT_ADD_ALL_DIGESTS,
+				     OPENSSL_INIT_ADD_ALL_CIPHERS |
+				     OPENSSL_INIT_ADD_ALL_DIGESTS,
 				 NULL)) {
 		init_status = ZTP_ECRYPTO;
 		return;
@@ -36,7 +36,8 @@ int ztp__ensure_init(void)
 	if (pthread_once(&init_once, init_run) != 0)
 		return ztp__err(ZTP_EINTERNAL, "pthread_once failed");
 	if (init_status != ZTP_OK)
-		return ztp__err_ossl(init_status, "OpenSSL initialisation failed");
+		return ztp__err_ossl(init_status,
+				     "OpenSSL initialisation failed");
 	return ZTP_OK;
 }
 
@@ -79,8 +80,8 @@ void ztp__event_emit(const ztp__events *e, json_object *ev)
 
 	if (e == NULL || e->fn == NULL || ev == NULL)
 		return;
-	s = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN |
-						   JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+	    ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s != NULL)
 		e->fn(s, e->ctx);
 }

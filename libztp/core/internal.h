@@ -98,8 +98,9 @@ void ztp__err_restore(const ztp__err_saved *s);
 #define ZTP_ARG(cond)                                                          \
 	do {                                                                   \
 		if (!(cond))                                                   \
-			return ztp__err(ZTP_EINVAL, "%s: invalid argument: %s", \
-					__func__, #cond);                      \
+			return ztp__err(ZTP_EINVAL,                            \
+					"%s: invalid argument: %s", __func__,  \
+					#cond);                                \
 	} while (0)
 
 /* ------------------------------------------------------------------ memory */
@@ -144,7 +145,8 @@ void ztp__buf_free_secret(ztp__buf *b);
 
 int ztp__ensure_init(void);
 
-/* ------------------------------------------------------------------ clock, events */
+/* ------------------------------------------------------------------ clock,
+ * events */
 
 typedef struct ztp__clock {
 	ztp_clock_fn fn; /* NULL: system clock */
@@ -153,7 +155,8 @@ typedef struct ztp__clock {
 
 int64_t ztp__now(const ztp__clock *c);
 
-/* ------------------------------------------------------------------ token buckets */
+/* ------------------------------------------------------------------ token
+ * buckets */
 
 /* A token bucket's state: tokens left at time last (bucket.c). */
 typedef struct ztp__bucket {
@@ -181,7 +184,8 @@ typedef struct ztp__events {
  * an event that cannot be serialised is dropped. Does not take ownership. */
 void ztp__event_emit(const ztp__events *e, json_object *ev);
 
-/* ------------------------------------------------------------------ identifiers */
+/* ------------------------------------------------------------------
+ * identifiers */
 
 /* Same grammar as ztp_id_validate, with a label for the error message. */
 int ztp__id_check(const char *id, size_t len, const char *what);
@@ -189,7 +193,8 @@ int ztp__id_check(const char *id, size_t len, const char *what);
  * (then ztp__id_check() says why). Reads at most ZTP_ID_MAX + 1 bytes. */
 size_t ztp__id_len(const char *s);
 
-/* ------------------------------------------------------------------ strict JSON */
+/* ------------------------------------------------------------------ strict
+ * JSON */
 
 #define ZTP_JSON_MAX_DEPTH 16
 
@@ -215,8 +220,8 @@ int ztp__json_only_keys(json_object *obj, const char *const *allowed,
  * ztp__json_parse. */
 int ztp__json_str(json_object *obj, const char *key, bool required,
 		  size_t maxlen, const char **out, size_t *outlen);
-int ztp__json_int(json_object *obj, const char *key, bool required,
-		  int64_t min, int64_t max, int64_t *out);
+int ztp__json_int(json_object *obj, const char *key, bool required, int64_t min,
+		  int64_t max, int64_t *out);
 int ztp__json_bool(json_object *obj, const char *key, bool required, bool *out);
 /* Array of at most maxn elements; borrowed. */
 int ztp__json_array(json_object *obj, const char *key, bool required,
@@ -232,7 +237,8 @@ int ztp__json_add(json_object *obj, const char *key, json_object *val);
 int ztp__json_add_str(json_object *obj, const char *key, const char *val);
 int ztp__json_add_int(json_object *obj, const char *key, int64_t val);
 
-/* ------------------------------------------------------------------ encodings */
+/* ------------------------------------------------------------------ encodings
+ */
 
 /* Standard base64 with padding; decoding is strict (no whitespace, no
  * missing padding, canonical trailing bits). Output freed with ztp_free. */
@@ -248,10 +254,11 @@ int ztp__hex_value(unsigned char c);
 
 int ztp__sha256(uint8_t out[32], const void *in, size_t len);
 
-/* ------------------------------------------------------------------ PEM / DER */
+/* ------------------------------------------------------------------ PEM / DER
+ */
 
-#define ZTP_PEM_MAX (64 * 1024)   /* one PEM object */
-#define ZTP_CHAIN_MAX 8           /* certificates in a chain / bundle */
+#define ZTP_PEM_MAX (64 * 1024) /* one PEM object */
+#define ZTP_CHAIN_MAX 8		/* certificates in a chain / bundle */
 
 /* Exactly one PEM block of the given kind with nothing but whitespace before
  * or after it (ZTP_EPARSE otherwise, ZTP_ETOOBIG over ZTP_PEM_MAX). */
@@ -265,7 +272,7 @@ int ztp__pem_csr_der(uint8_t **der, size_t *derlen, const char *pem,
 int ztp__pem_privkey(EVP_PKEY **out, const char *pem, size_t len,
 		     const char *pass);
 /* 1..max certificates, only whitespace between/around them. */
-int ztp__pem_certs(STACK_OF(X509) **out, const char *pem, size_t len,
+int ztp__pem_certs(STACK_OF(X509) * *out, const char *pem, size_t len,
 		   size_t max);
 /* DER certificate with no trailing bytes. */
 int ztp__der_cert(X509 **out, const uint8_t *der, size_t len);
@@ -302,7 +309,8 @@ int ztp__file_write_atomic(const char *path, const void *data, size_t len,
 int ztp__file_write_atomic_ex(const char *path, const void *data, size_t len,
 			      mode_t mode, unsigned int flags);
 
-/* ------------------------------------------------------------------ keys, signatures */
+/* ------------------------------------------------------------------ keys,
+ * signatures */
 
 /* Key types by name: "ec-p256", "ec-p384", "ed25519", "rsa-2048",
  * "rsa-3072", "rsa-4096". */
@@ -329,7 +337,7 @@ typedef enum ztp__sigalg {
 	ZTP__SIG_ECDSA_SHA256 = 1, /* DER-encoded ECDSA-Sig-Value */
 	ZTP__SIG_ECDSA_SHA384,
 	ZTP__SIG_ED25519,
-	ZTP__SIG_RSA_PSS_SHA256,   /* MGF1-SHA256, salt length 32 */
+	ZTP__SIG_RSA_PSS_SHA256, /* MGF1-SHA256, salt length 32 */
 	ZTP__SIG_RSA_PKCS1_SHA256
 } ztp__sigalg;
 
@@ -347,7 +355,8 @@ int ztp__pubkey_same(bool *same, EVP_PKEY *a, EVP_PKEY *b);
 int ztp__sig_verify(EVP_PKEY *key, ztp__sigalg alg, const uint8_t *msg,
 		    size_t msglen, const uint8_t *sig, size_t siglen);
 
-/* ------------------------------------------------------------------ certificate names */
+/* ------------------------------------------------------------------
+ * certificate names */
 
 /*
  * The identity a certificate names: the one rule that the verifier, the

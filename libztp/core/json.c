@@ -123,9 +123,11 @@ static int scan_string(scanner *s)
 			if (u >= 0xdc00 && u <= 0xdfff)
 				return fail(s, "lone low surrogate escape");
 			if (u >= 0xd800 && u <= 0xdbff) {
-				if (s->len - s->pos < 2 || s->p[s->pos] != '\\' ||
+				if (s->len - s->pos < 2 ||
+				    s->p[s->pos] != '\\' ||
 				    s->p[s->pos + 1] != 'u')
-					return fail(s, "lone high surrogate escape");
+					return fail(
+					    s, "lone high surrogate escape");
 				s->pos += 2;
 				if ((rc = hex4(s, &lo)) < 0)
 					return rc;
@@ -275,9 +277,10 @@ static int scan_value(scanner *s, int depth)
 	case '{':
 	case '[':
 		if (depth + 1 > s->max_depth)
-			return ztp__err(ZTP_ETOOBIG,
-					"JSON: nesting deeper than %d at byte %zu",
-					s->max_depth, s->pos);
+			return ztp__err(
+			    ZTP_ETOOBIG,
+			    "JSON: nesting deeper than %d at byte %zu",
+			    s->max_depth, s->pos);
 		return s->p[s->pos] == '{' ? scan_object(s, depth + 1)
 					   : scan_array(s, depth + 1);
 	case '"':
@@ -303,7 +306,8 @@ static int check_counts(json_object *o, const scanner *s, size_t *k)
 	case json_type_object: {
 		if (*k >= s->ncounts ||
 		    (size_t)json_object_object_length(o) != s->counts[*k])
-			return ztp__err(ZTP_EPARSE, "JSON: duplicate object key");
+			return ztp__err(ZTP_EPARSE,
+					"JSON: duplicate object key");
 		(*k)++;
 		json_object_object_foreach(o, key, val)
 		{
@@ -358,13 +362,12 @@ int ztp__json_parse(json_object **out, const char *buf, size_t len,
 	/* A bare number at the very end is only complete once json-c sees
 	 * the end of input; feed it a terminator rather than reading past
 	 * the caller's buffer. */
-	if (obj == NULL &&
-	    json_tokener_get_error(tok) == json_tokener_continue)
+	if (obj == NULL && json_tokener_get_error(tok) == json_tokener_continue)
 		obj = json_tokener_parse_ex(tok, "", 1);
 	/* The scanner accepted it; json-c failing now is memory or a
 	 * disagreement between the two grammars: refuse either way. */
-	ZTP_ENSURE(obj != NULL || json_tokener_get_error(tok) ==
-						  json_tokener_success,
+	ZTP_ENSURE(obj != NULL ||
+		       json_tokener_get_error(tok) == json_tokener_success,
 		   ZTP_EPARSE, "JSON: %s",
 		   json_tokener_error_desc(json_tokener_get_error(tok)));
 	ZTP_CHECK(check_counts(obj, &s, &k));
@@ -392,33 +395,34 @@ int ztp__json_only_keys(json_object *obj, const char *const *allowed,
 			if (strcmp(*a, key) == 0)
 				break;
 		if (*a == NULL)
-			return ztp__err(ZTP_EPARSE, "%s: unknown field \"%.64s\"",
-					what, key);
+			return ztp__err(ZTP_EPARSE,
+					"%s: unknown field \"%.64s\"", what,
+					key);
 	}
 	return ZTP_OK;
 }
 
-static int get(json_object *obj, const char *key, bool required,
-	       json_type type, json_object **out)
+static int get(json_object *obj, const char *key, bool required, json_type type,
+	       json_object **out)
 {
 	json_object *v = NULL;
 	static const char *const names[] = {
-		"null", "boolean", "number", "number",
-		"object", "array", "string"};
+	    "null", "boolean", "number", "number", "object", "array", "string"};
 
 	*out = NULL;
 	if (!json_object_is_type(obj, json_type_object))
 		return ztp__err(ZTP_EPARSE, "expected a JSON object");
 	if (!json_object_object_get_ex(obj, key, &v)) {
 		if (required)
-			return ztp__err(ZTP_EPARSE, "missing field \"%s\"", key);
+			return ztp__err(ZTP_EPARSE, "missing field \"%s\"",
+					key);
 		return ZTP_OK;
 	}
 	if (!json_object_is_type(v, type))
 		return ztp__err(ZTP_EPARSE, "field \"%s\": expected %s", key,
 				(size_t)type < ZTP__ARRAY_LEN(names)
-					? names[type]
-					: "another type");
+				    ? names[type]
+				    : "another type");
 	*out = v;
 	return ZTP_OK;
 }
@@ -440,17 +444,18 @@ int ztp__json_str(json_object *obj, const char *key, bool required,
 	}
 	n = (size_t)json_object_get_string_len(v);
 	if (n > maxlen)
-		return ztp__err(ZTP_ETOOBIG,
-				"field \"%s\": %zu bytes over the %zu-byte limit",
-				key, n, maxlen);
+		return ztp__err(
+		    ZTP_ETOOBIG,
+		    "field \"%s\": %zu bytes over the %zu-byte limit", key, n,
+		    maxlen);
 	*out = json_object_get_string(v);
 	if (outlen != NULL)
 		*outlen = n;
 	return ZTP_OK;
 }
 
-int ztp__json_int(json_object *obj, const char *key, bool required,
-		  int64_t min, int64_t max, int64_t *out)
+int ztp__json_int(json_object *obj, const char *key, bool required, int64_t min,
+		  int64_t max, int64_t *out)
 {
 	json_object *v;
 	int64_t n;
@@ -503,7 +508,7 @@ int ztp__json_object(json_object *obj, const char *key, bool required,
 int ztp__json_dump(char **out, json_object *obj)
 {
 	const char *s = json_object_to_json_string_ext(
-		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	*out = NULL;
 	if (s == NULL)

@@ -20,8 +20,9 @@ static atomic_long alloc_fail_at;
 static bool alloc_should_fail(void)
 {
 	long at = atomic_load_explicit(&alloc_fail_at, memory_order_relaxed);
-	long n = atomic_fetch_add_explicit(&alloc_count, 1,
-					   memory_order_relaxed) + 1;
+	long n =
+	    atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed) +
+	    1;
 
 	return at > 0 && n >= at;
 }

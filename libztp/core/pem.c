@@ -89,12 +89,12 @@ static int next_block(pem_block *b, const char *pem, size_t len, size_t *pos)
 	b->label_len = (size_t)(dash - lab);
 	for (i = 0; i < b->label_len; i++)
 		ZTP_ENSURE(lab[i] == ' ' || (lab[i] >= 'A' && lab[i] <= 'Z') ||
-				   (lab[i] >= '0' && lab[i] <= '9'),
+			       (lab[i] >= '0' && lab[i] <= '9'),
 			   ZTP_EPARSE, "PEM: malformed label");
 	b->body = dash + 5;
 	/* The BEGIN line ends right after its dashes. */
 	ZTP_ENSURE(b->body < pem + len &&
-			   (*b->body == '\n' || *b->body == '\r'),
+		       (*b->body == '\n' || *b->body == '\r'),
 		   ZTP_EPARSE, "PEM: text after BEGIN line");
 	n = snprintf(endline, sizeof(endline), "-----END %.*s-----",
 		     (int)b->label_len, b->label);
@@ -168,8 +168,9 @@ static int der_to_cert(X509 **out, const uint8_t *der, size_t len)
 	const unsigned char *p = der;
 	X509 *x = NULL;
 
-	ZTP_ENSURE(len > 0 && len <= ZTP_PEM_MAX, len == 0 ? ZTP_EPARSE :
-			   ZTP_ETOOBIG, "certificate: DER length %zu", len);
+	ZTP_ENSURE(len > 0 && len <= ZTP_PEM_MAX,
+		   len == 0 ? ZTP_EPARSE : ZTP_ETOOBIG,
+		   "certificate: DER length %zu", len);
 	x = d2i_X509(NULL, &p, (long)len);
 	ZTP_ENSURE_OSSL(x != NULL, ZTP_EPARSE, "certificate: invalid DER");
 	ZTP_ENSURE(p == der + len, ZTP_EPARSE,
@@ -210,8 +211,7 @@ cleanup:
 	return rc;
 }
 
-int ztp__pem_csr_der(uint8_t **der, size_t *derlen, const char *pem,
-		     size_t len)
+int ztp__pem_csr_der(uint8_t **der, size_t *derlen, const char *pem, size_t len)
 {
 	int rc = ZTP_OK;
 	pem_block b;
@@ -223,7 +223,7 @@ int ztp__pem_csr_der(uint8_t **der, size_t *derlen, const char *pem,
 	/* "NEW CERTIFICATE REQUEST" is what some enrollment tools write
 	 * (RFC 7468 section 7 lists it as seen in the wild). */
 	ZTP_ENSURE(label_is(&b, "CERTIFICATE REQUEST") ||
-			   label_is(&b, "NEW CERTIFICATE REQUEST"),
+		       label_is(&b, "NEW CERTIFICATE REQUEST"),
 		   ZTP_EPARSE,
 		   "CSR: expected a CERTIFICATE REQUEST block, got %.*s",
 		   (int)b.label_len, b.label);
@@ -257,7 +257,7 @@ cleanup:
 	return rc;
 }
 
-int ztp__pem_certs(STACK_OF(X509) **out, const char *pem, size_t len,
+int ztp__pem_certs(STACK_OF(X509) * *out, const char *pem, size_t len,
 		   size_t max)
 {
 	int rc = ZTP_OK;
@@ -349,9 +349,9 @@ static int legacy_encrypted(EVP_PKEY **out, const pem_block *b, int type,
 			ZTP_EPARSE, "private key: malformed encryption header");
 	ZTP_ENSURE(cipher.cipher != NULL, ZTP_EPARSE,
 		   "private key: headers present but no DEK-Info");
-	ZTP_ENSURE_OSSL(PEM_do_header(&cipher, data, &dlen, pass_cb,
-				      (void *)pass) == 1,
-			ZTP_ECRYPTO, "private key: wrong passphrase");
+	ZTP_ENSURE_OSSL(
+	    PEM_do_header(&cipher, data, &dlen, pass_cb, (void *)pass) == 1,
+	    ZTP_ECRYPTO, "private key: wrong passphrase");
 	p = data;
 	key = d2i_PrivateKey(type, NULL, &p, dlen);
 	/* Unpadded garbage after a wrong passphrase decrypts "successfully"
@@ -399,7 +399,7 @@ int ztp__pem_privkey(EVP_PKEY **out, const char *pem, size_t len,
 		type = EVP_PKEY_RSA;
 	else
 		ZTP_ENSURE(label_is(&b, "PRIVATE KEY") ||
-				   label_is(&b, "ENCRYPTED PRIVATE KEY"),
+			       label_is(&b, "ENCRYPTED PRIVATE KEY"),
 			   ZTP_EPARSE,
 			   "private key: unsupported PEM block %.*s",
 			   (int)b.label_len, b.label);
@@ -450,7 +450,8 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ encoders */
+/* ------------------------------------------------------------------ encoders
+ */
 
 /* Copy a memory BIO's contents into a NUL-terminated ztp_free string. */
 static int bio_to_string(char **out, BIO *bio)
@@ -529,11 +530,10 @@ int ztp__privkey_to_pem(char **out, EVP_PKEY *key, const char *pass)
 	bio = BIO_new(BIO_s_secmem());
 	ZTP_ENSURE_OSSL(bio != NULL, ZTP_ENOMEM, "PEM: out of memory");
 	ZTP_ENSURE_OSSL(PEM_write_bio_PKCS8PrivateKey(
-				bio, key,
-				pass != NULL ? EVP_aes_256_cbc() : NULL,
-				/* OpenSSL only reads the passphrase. */
-				(char *)(uintptr_t)pass, (int)passlen, NULL,
-				NULL) == 1,
+			    bio, key, pass != NULL ? EVP_aes_256_cbc() : NULL,
+			    /* OpenSSL only reads the passphrase. */
+			    (char *)(uintptr_t)pass, (int)passlen, NULL,
+			    NULL) == 1,
 			ZTP_ECRYPTO, "private key: PEM encoding failed");
 	ZTP_CHECK(bio_to_string(out, bio));
 cleanup:
@@ -541,7 +541,8 @@ cleanup:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ fingerprints */
+/* ------------------------------------------------------------------
+ * fingerprints */
 
 /* SHA-256 of n bytes of DER from an i2d_* call (n <= 0: it failed), which
  * this frees. */

@@ -43,9 +43,12 @@ static const struct {
 };
 
 static const char *const endpoint_table[ZTP__E_COUNT] = {
-    [ZTP__E_CHALLENGE] = "challenge",	  [ZTP__E_BOOTSTRAP] = "bootstrap",
-    [ZTP__E_REGISTER] = "register",	  [ZTP__E_CREDENTIALS] = "credentials",
-    [ZTP__E_ROTATE] = "rotate",		  [ZTP__E_ASSIGNMENT] = "assignment",
+    [ZTP__E_CHALLENGE] = "challenge",
+    [ZTP__E_BOOTSTRAP] = "bootstrap",
+    [ZTP__E_REGISTER] = "register",
+    [ZTP__E_CREDENTIALS] = "credentials",
+    [ZTP__E_ROTATE] = "rotate",
+    [ZTP__E_ASSIGNMENT] = "assignment",
     [ZTP__E_CRL] = "crl",
 };
 

@@ -81,8 +81,8 @@ void ztp__time_rfc3339(char out[32], int64_t t)
 	/* The clamping above keeps every field in range, so the stamp is
 	 * always exactly 20 characters; the wider buffer only spares the
 	 * compiler's truncation analysis, which cannot see the ranges. */
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y,
-		 m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m,
+		 d, (int)(secs / 3600), (int)(secs / 60 % 60),
 		 (int)(secs % 60));
 	memcpy(out, tmp, 21);
 }
@@ -118,15 +118,14 @@ int ztp__time_parse(int64_t *out, const char *s)
 	ZTP_ARG(out != NULL);
 	ZTP_ARG(s != NULL);
 	ZTP_ENSURE(strnlen(s, 20) >= 20 && digits(s, 4, &y) && s[4] == '-' &&
-			   digits(s + 5, 2, &mo) && s[7] == '-' &&
-			   digits(s + 8, 2, &d) && s[10] == 'T' &&
-			   digits(s + 11, 2, &h) && s[13] == ':' &&
-			   digits(s + 14, 2, &mi) && s[16] == ':' &&
-			   digits(s + 17, 2, &sec),
+		       digits(s + 5, 2, &mo) && s[7] == '-' &&
+		       digits(s + 8, 2, &d) && s[10] == 'T' &&
+		       digits(s + 11, 2, &h) && s[13] == ':' &&
+		       digits(s + 14, 2, &mi) && s[16] == ':' &&
+		       digits(s + 17, 2, &sec),
 		   ZTP_EPARSE, "time: not RFC 3339 (YYYY-MM-DDTHH:MM:SSZ)");
-	ZTP_ENSURE(mo >= 1 && mo <= 12 && d >= 1 &&
-			   d <= days_in_month(y, mo) && h <= 23 && mi <= 59 &&
-			   sec <= 59,
+	ZTP_ENSURE(mo >= 1 && mo <= 12 && d >= 1 && d <= days_in_month(y, mo) &&
+		       h <= 23 && mi <= 59 && sec <= 59,
 		   ZTP_EPARSE, "time: date or time out of range");
 	p = s + 19;
 	if (*p == '.') {
@@ -141,8 +140,8 @@ int ztp__time_parse(int64_t *out, const char *s)
 		p++;
 	} else {
 		ZTP_ENSURE((*p == '+' || *p == '-') && strnlen(p, 6) == 6 &&
-				   digits(p + 1, 2, &oh) && p[3] == ':' &&
-				   digits(p + 4, 2, &om),
+			       digits(p + 1, 2, &oh) && p[3] == ':' &&
+			       digits(p + 4, 2, &om),
 			   ZTP_EPARSE, "time: bad UTC offset");
 		ZTP_ENSURE(oh <= 23 && om <= 59, ZTP_EPARSE,
 			   "time: UTC offset out of range");
@@ -177,9 +176,9 @@ int ztp__asn1_time(int64_t *out, const ASN1_TIME *t)
 	s = ASN1_STRING_get0_data(t);
 	len = ASN1_STRING_length(t);
 	ZTP_ENSURE(s != NULL &&
-			   ((type == V_ASN1_UTCTIME && len == 13) ||
-			    (type == V_ASN1_GENERALIZEDTIME && len == 15)) &&
-			   s[len - 1] == 'Z',
+		       ((type == V_ASN1_UTCTIME && len == 13) ||
+			(type == V_ASN1_GENERALIZEDTIME && len == 15)) &&
+		       s[len - 1] == 'Z',
 		   ZTP_EPARSE, "time: not an RFC 5280 UTCTime/GeneralizedTime");
 	for (i = 0; i < len - 1; i++)
 		ZTP_ENSURE(s[i] >= '0' && s[i] <= '9', ZTP_EPARSE,
@@ -190,7 +189,7 @@ int ztp__asn1_time(int64_t *out, const ASN1_TIME *t)
 	ZTP_ENSURE(tm.tm_sec <= 59, ZTP_EPARSE, "time: leap second");
 	*out = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1,
 			       tm.tm_mday) *
-		       86400 +
+		   86400 +
 	       tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 cleanup:
 	return rc;

@@ -17,8 +17,8 @@
  * (1 to 4) with the code point in *cp, or 0 when the bytes there are not
  * well-formed UTF-8, with *why saying how (a static string).
  */
-static inline size_t ztp__utf8_next(const uint8_t *p, size_t left,
-				    uint32_t *cp, const char **why)
+static inline size_t ztp__utf8_next(const uint8_t *p, size_t left, uint32_t *cp,
+				    const char **why)
 {
 	uint32_t c, min;
 	size_t n, i;

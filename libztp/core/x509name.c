@@ -16,8 +16,8 @@
 
 /* Copy a grammar-checked identifier into out, or fail with ZTP_EPROFILE
  * keeping the grammar's detail. */
-static int id_copy(char out[ZTP_ID_MAX + 1], const unsigned char *s,
-		   size_t len, const char *what)
+static int id_copy(char out[ZTP_ID_MAX + 1], const unsigned char *s, size_t len,
+		   const char *what)
 {
 	char detail[256];
 	int rc;
@@ -97,8 +97,8 @@ static int san_find(char out[ZTP_ID_MAX + 1], size_t *count, X509 *cert,
 		    !prefix_icase(s, (size_t)len, prefix))
 			continue;
 		if (*count == 0)
-			ZTP_CHECK(id_copy(out, s + plen, (size_t)len - plen,
-					  what));
+			ZTP_CHECK(
+			    id_copy(out, s + plen, (size_t)len - plen, what));
 		(*count)++;
 	}
 cleanup:

@@ -413,8 +413,10 @@ int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id)
 		rc = bootstrap_exchange(dev, id, key, &issued);
 		if (rc == ZTP_EDENIED && round == 0 &&
 		    (ztp__dev_refused_with(dev, rc, ZTP__W_CHALLENGE_EXPIRED) ||
-		     ztp__dev_refused_with(dev, rc, ZTP__W_CHALLENGE_REPLAYED) ||
-		     ztp__dev_refused_with(dev, rc, ZTP__W_CHALLENGE_INVALID))) {
+		     ztp__dev_refused_with(dev, rc,
+					   ZTP__W_CHALLENGE_REPLAYED) ||
+		     ztp__dev_refused_with(dev, rc,
+					   ZTP__W_CHALLENGE_INVALID))) {
 			ztp__dev_step_event(dev, "bootstrap", "new_challenge",
 					    NULL);
 			continue;

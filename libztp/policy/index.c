@@ -559,10 +559,10 @@ typedef struct csig {
 
 typedef struct canon {
 	ztp__buf sigs;
-	csig *tab;	/* open addressing, by hash; tab[i].len 0: empty */
-	uint32_t *ids;	/* id of each tab slot */
-	size_t cap, n;	/* slots, representatives */
-	bnode **reps;	/* the representative of each id */
+	csig *tab;     /* open addressing, by hash; tab[i].len 0: empty */
+	uint32_t *ids; /* id of each tab slot */
+	size_t cap, n; /* slots, representatives */
+	bnode **reps;  /* the representative of each id */
 	size_t repcap;
 	bnode **scratch; /* literal children of one node, sorted */
 	size_t scratchcap;
@@ -675,8 +675,8 @@ static int canon_node(canon *c, bnode *n)
 		ZTP_CHECK(sig_u32(c, kid->id));
 		ZTP_CHECK(sig_u32(c, delta_of(n, kid)));
 		ZTP_CHECK(sig_u32(c, kid->label_len));
-		ZTP_CHECK(ztp__buf_append(&c->sigs, kid->label,
-					  kid->label_len));
+		ZTP_CHECK(
+		    ztp__buf_append(&c->sigs, kid->label, kid->label_len));
 	}
 
 	ZTP_CHECK(canon_grow(c));
@@ -825,10 +825,10 @@ static void emit(unsigned char *a, const size_t *off, const bnode *n)
 			tags[j] = h | TAG_BIT;
 			e = &ents[j];
 			e->tail = c->tail;
-			e->len = c->label_len |
-				 (c->label_len && c->label[0] == '$'
-				      ? DOLLAR_BIT
-				      : 0);
+			e->len =
+			    c->label_len |
+			    (c->label_len && c->label[0] == '$' ? DOLLAR_BIT
+								: 0);
 			e->node = (uint32_t)off[c->id];
 			e->delta = delta_of(n, c);
 			if (c->label_len > 8) {
@@ -905,14 +905,14 @@ int ztp__pindex_finish(ztp__pindex *x)
 		for (i = 0; r->kids && i <= r->kmask; i++)
 			if (tags[i] && !(ents[i].len & DOLLAR_BIT))
 				m |= ((const pnode *)(void *)(x->arena +
-							     ents[i].node))
+							      ents[i].node))
 					 ->sub[e];
 		for (v = 0; v < ZTP__VAR_COUNT; v++)
 			o[2 + v] = &r->var[v];
 		for (v = 0; v < NOTHER; v++)
 			if (o[v]->node)
 				m |= ((const pnode *)(void *)(x->arena +
-							     o[v]->node))
+							      o[v]->node))
 					 ->sub[e];
 		x->root_nodollar[e] = m;
 	}
@@ -999,13 +999,13 @@ static bool split_words(ztp__ptopic *t, const char *s, size_t len)
  * the full checks (NUL, '+', '#', anything outside ASCII) returned. */
 static inline unsigned block_scan(__m128i v, unsigned *slash)
 {
-	const __m128i bad = _mm_or_si128(
-	    _mm_cmpeq_epi8(v, _mm_setzero_si128()),
-	    _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x08)),
-			   _mm_set1_epi8('+')));
+	const __m128i bad =
+	    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()),
+			 _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x08)),
+					_mm_set1_epi8('+')));
 
-	*slash = (unsigned)_mm_movemask_epi8(
-	    _mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+	*slash =
+	    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
 	/* the top bit of a byte is set outside ASCII */
 	return (unsigned)_mm_movemask_epi8(_mm_or_si128(v, bad));
 }
@@ -1146,8 +1146,7 @@ static inline bool stop(const mctx *m)
 
 /* A resource of the given effect ending at n decides the request. base:
  * what the edges down to n added to statement indexes. */
-static inline void hit(const mctx *m, const pnode *n, uint32_t base,
-		       int effect)
+static inline void hit(const mctx *m, const pnode *n, uint32_t base, int effect)
 {
 	ztp__preq *r = m->r;
 	uint32_t f;
@@ -1155,8 +1154,9 @@ static inline void hit(const mctx *m, const pnode *n, uint32_t base,
 	if (!(n->term[effect] & m->bit))
 		return;
 	r->found[effect] = true;
-	f = ((const uint32_t *)(const void *)(m->a + n->first))
-		[effect * ZTP__PX_NACT + r->act] +
+	f = ((const uint32_t *)(const void *)(m->a +
+					      n->first))[effect * ZTP__PX_NACT +
+							 r->act] +
 	    base;
 	if (f < r->best[effect])
 		r->best[effect] = f;
@@ -1222,8 +1222,7 @@ static ALWAYS_INLINE const pent *kid_of(const mctx *m, const pnode *n,
 			continue;
 		e = &ents_of(m, n)[i];
 		if ((e->len & LEN_MASK) == p->len && e->tail == tail &&
-		    same_words((const char *)m->a + e->label,
-			       m->t->s + p->from,
+		    same_words((const char *)m->a + e->label, m->t->s + p->from,
 			       head_len(p->len)))
 			return e;
 	}
@@ -1233,8 +1232,8 @@ static ALWAYS_INLINE const pent *kid_of(const mctx *m, const pnode *n,
  * whose value is unknown, so only Deny resources below apply. Most levels
  * lead to one child at most, so the walk loops down the last candidate and
  * recurses only where the trie branches. */
-static void name_walk(const mctx *m, const pnode *n, uint32_t base,
-		      uint32_t d, bool deny_only)
+static void name_walk(const mctx *m, const pnode *n, uint32_t base, uint32_t d,
+		      bool deny_only)
 {
 	const pnode *k, *next;
 	uint32_t next_base;
@@ -1463,8 +1462,7 @@ static bool allow_worth(const mctx *m, const pnode *k)
 }
 
 /* Subset: is the requested filter covered by an Allow resource? */
-static void allow_walk(const mctx *m, const pnode *n, uint32_t base,
-		       uint32_t d)
+static void allow_walk(const mctx *m, const pnode *n, uint32_t base, uint32_t d)
 {
 	const pnode *k;
 	lvl l;
@@ -1536,8 +1534,7 @@ static void deny_subtree(const mctx *m, const pnode *n, uint32_t base,
 }
 
 /* Intersection: could some topic match the request and a Deny resource? */
-static void deny_walk(const mctx *m, const pnode *n, uint32_t base,
-		      uint32_t d)
+static void deny_walk(const mctx *m, const pnode *n, uint32_t base, uint32_t d)
 {
 	uint32_t i;
 	lvl l;

@@ -39,7 +39,7 @@ typedef struct ztp__pindex {
 	/* once compiled by ztp__pindex_finish(): the whole index in one
 	 * read-only block, identical subtrees stored once (see index.c) */
 	unsigned char *arena;
-	void *block; /* the allocation arena lies in */
+	void *block;   /* the allocation arena lies in */
 	uint32_t root; /* offset of the root node in arena */
 	uint32_t base; /* added to the root's statement indexes */
 	/* actions with a resource of each effect anywhere below the root

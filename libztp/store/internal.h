@@ -69,12 +69,11 @@ typedef struct ztp__store_cert_view {
  * made from these views, so the library never reads its own data back
  * through JSON.
  */
-typedef int (*ztp__store_device_fn)(const ztp__store_device_view *v,
-				    void *arg);
+typedef int (*ztp__store_device_fn)(const ztp__store_device_view *v, void *arg);
 typedef int (*ztp__store_cert_fn)(const ztp__store_cert_view *v, void *arg);
 typedef struct ztp__store_views {
-	int (*device)(void *ctx, const char *device_id,
-		      ztp__store_device_fn fn, void *arg);
+	int (*device)(void *ctx, const char *device_id, ztp__store_device_fn fn,
+		      void *arg);
 	int (*cert)(void *ctx, const char *serial, ztp__store_cert_fn fn,
 		    void *arg);
 	int (*device_certs)(void *ctx, const char *device_id,

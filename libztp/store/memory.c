@@ -179,10 +179,10 @@ typedef struct mdev {
 	char *model, *batch, *info;
 	int64_t manufactured_at, updated_at;
 	uint8_t claim[ZTP__STORE_HASH_MAX];
-	size_t claim_len;    /* 0: no pending claim */
+	size_t claim_len;     /* 0: no pending claim */
 	uint8_t *factory_key; /* SPKI DER, NULL: none */
 	size_t factory_key_len;
-	mcert **certs;	  /* issue order; owned by mem.certs */
+	mcert **certs; /* issue order; owned by mem.certs */
 	size_t ncerts, capcerts;
 } mdev;
 
@@ -575,8 +575,8 @@ cleanup:
 
 static int mem_cert_get(void *ctx, const char *serial, char **json)
 {
-	return ztp__store_views_cert_json(&ztp__store_memory_views, ctx,
-					  serial, json);
+	return ztp__store_views_cert_json(&ztp__store_memory_views, ctx, serial,
+					  json);
 }
 
 static void revoke(mcert *c, int reason, int64_t when)
@@ -709,8 +709,8 @@ cleanup:
 
 static int mem_device_certs(void *ctx, const char *device_id, char **json)
 {
-	return ztp__store_views_device_certs_json(&ztp__store_memory_views,
-						  ctx, device_id, json);
+	return ztp__store_views_device_certs_json(&ztp__store_memory_views, ctx,
+						  device_id, json);
 }
 
 const ztp__store_views ztp__store_memory_views = {

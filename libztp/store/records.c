@@ -77,8 +77,8 @@ int ztp__store_device_json(json_object **out, const ztp__store_device_view *d)
 	}
 	ZTP_CHECK(ztp__json_add_int(obj, "updated_at", d->updated_at));
 	if (d->factory_key_len > 0) {
-		ZTP_CHECK(ztp__b64_encode(&key, d->factory_key,
-					  d->factory_key_len));
+		ZTP_CHECK(
+		    ztp__b64_encode(&key, d->factory_key, d->factory_key_len));
 		ZTP_CHECK(ztp__json_add_str(obj, "factory_key", key));
 	} else {
 		ZTP_CHECK(add_null(obj, "factory_key"));
@@ -335,12 +335,12 @@ int ztp__cert_rec_from_view(ztp__cert_rec *r, const ztp__store_cert_view *v)
 	int rc = ZTP_OK;
 
 	memset(r, 0, sizeof(*r));
-	ZTP_CHECK(copy_fixed(r->serial, sizeof(r->serial), v->serial,
-			     "serial"));
+	ZTP_CHECK(
+	    copy_fixed(r->serial, sizeof(r->serial), v->serial, "serial"));
 	ZTP_CHECK(copy_fixed(r->device_id, sizeof(r->device_id), v->device_id,
 			     "device_id"));
-	ZTP_CHECK(copy_fixed(r->profile, sizeof(r->profile), v->profile,
-			     "profile"));
+	ZTP_CHECK(
+	    copy_fixed(r->profile, sizeof(r->profile), v->profile, "profile"));
 	ZTP_CHECK(copy_fixed(r->fingerprint, sizeof(r->fingerprint),
 			     v->fingerprint, "fingerprint"));
 	ZTP_CHECK(
@@ -382,8 +382,8 @@ static int device_view_from_json(ztp__store_device_view *v, uint8_t **key,
 
 	memset(v, 0, sizeof(*v));
 	*key = NULL;
-	ZTP_CHECK(ztp__json_str(o, "device_id", true, ZTP_ID_MAX,
-				&v->device_id, NULL));
+	ZTP_CHECK(ztp__json_str(o, "device_id", true, ZTP_ID_MAX, &v->device_id,
+				NULL));
 	ZTP_CHECK(ztp__json_str(o, "fingerprint", true, ZTP__STORE_FPR_LEN,
 				&v->fingerprint, NULL));
 	ZTP_CHECK(ztp__json_str(o, "state", true, ZTP__STORE_STATE_MAX,
@@ -398,9 +398,9 @@ static int device_view_from_json(ztp__store_device_view *v, uint8_t **key,
 	if (json_object_object_get_ex(o, "info", &info) && info != NULL) {
 		ZTP_CHECK(ztp__json_object(o, "info", true, &info));
 		v->info = json_object_to_json_string_ext(
-		    info, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		ZTP_ENSURE(v->info != NULL, ZTP_ENOMEM,
-			   "store: out of memory");
+		    info,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		ZTP_ENSURE(v->info != NULL, ZTP_ENOMEM, "store: out of memory");
 	}
 	ZTP_CHECK(str_or_null(o, "factory_key", 2 * ZTP__STORE_KEY_MAX, &k64));
 	if (k64 != NULL) {
@@ -433,8 +433,8 @@ static int cert_view_from_json(ztp__store_cert_view *v, json_object *o)
 				INT64_MAX / 2, &v->not_before));
 	ZTP_CHECK(ztp__json_int(o, "not_after", true, INT64_MIN / 2,
 				INT64_MAX / 2, &v->not_after));
-	ZTP_CHECK(ztp__json_int(o, "issued_at", false, 0, INT64_MAX,
-				&v->issued_at));
+	ZTP_CHECK(
+	    ztp__json_int(o, "issued_at", false, 0, INT64_MAX, &v->issued_at));
 	ZTP_CHECK(ztp__json_bool(o, "revoked", true, &v->revoked));
 	if (v->revoked) {
 		ZTP_CHECK(ztp__json_int(o, "revoked_at", true, 0, INT64_MAX,
@@ -545,8 +545,7 @@ static void member_or_empty(char *dst, size_t cap, json_object *o,
 		       (size_t)json_object_get_string_len(v) + 1);
 }
 
-int ztp__event_recs_from_json(ztp__event_rec **out, size_t *n,
-			      const char *json)
+int ztp__event_recs_from_json(ztp__event_rec **out, size_t *n, const char *json)
 {
 	json_object *arr = NULL, *e, *ev;
 	ztp__event_rec *recs = NULL;
@@ -581,8 +580,7 @@ int ztp__event_recs_from_json(ztp__event_rec **out, size_t *n,
 			rc = malformed(rc, "event list");
 			goto cleanup;
 		}
-		member_or_empty(recs[i].type, sizeof(recs[i].type), ev,
-				"type");
+		member_or_empty(recs[i].type, sizeof(recs[i].type), ev, "type");
 		member_or_empty(recs[i].result, sizeof(recs[i].result), ev,
 				"result");
 		member_or_empty(recs[i].device_id, sizeof(recs[i].device_id),

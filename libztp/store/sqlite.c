@@ -566,11 +566,9 @@ static int view_device(void *ctx, const char *device_id,
 	v.info = col_text(s, ST_DEV_GET, 7);
 	v.updated_at = sqlite3_column_int64(s->st[ST_DEV_GET], 8);
 	v.factory_key = sqlite3_column_blob(s->st[ST_DEV_GET], 9);
-	v.factory_key_len =
-	    (size_t)sqlite3_column_bytes(s->st[ST_DEV_GET], 9);
+	v.factory_key_len = (size_t)sqlite3_column_bytes(s->st[ST_DEV_GET], 9);
 	ZTP_ENSURE(v.factory_key != NULL ||
-		       sqlite3_column_type(s->st[ST_DEV_GET], 9) ==
-			   SQLITE_NULL,
+		       sqlite3_column_type(s->st[ST_DEV_GET], 9) == SQLITE_NULL,
 		   ZTP_ENOMEM, "sqlite: out of memory");
 	if (v.factory_key == NULL)
 		v.factory_key_len = 0;
@@ -620,8 +618,8 @@ cleanup:
 
 /* Run statement id, an UPDATE of device_id's row, in a write transaction
  * of its own. */
-static int sq_update_device(sq *s, int id, const char *what,
-			    const sq_arg *args, size_t n, const char *device_id)
+static int sq_update_device(sq *s, int id, const char *what, const sq_arg *args,
+			    size_t n, const char *device_id)
 {
 	int rc = ZTP_OK;
 
@@ -742,9 +740,8 @@ static int sq_device_set_factory_key(void *ctx, const char *device_id,
 /* The bucket step of limit_take and claim_attempt inside an open write
  * transaction. A refusal has written nothing that matters (the purge is
  * rolled back with it). */
-static int bucket_in_txn(sq *s, const char *scope, const char *key,
-			 double rate, double burst, int64_t now,
-			 int64_t *retry_after)
+static int bucket_in_txn(sq *s, const char *scope, const char *key, double rate,
+			 double burst, int64_t now, int64_t *retry_after)
 {
 	const sq_arg get_args[] = {
 	    arg_text(scope),
@@ -756,8 +753,8 @@ static int bucket_in_txn(sq *s, const char *scope, const char *key,
 
 	ZTP_CHECK(bind_int(s, ST_LIMIT_PURGE, 1, now));
 	ZTP_CHECK(sq_step(s, ST_LIMIT_PURGE, "limit_take", NULL));
-	ZTP_CHECK(bind_args(s, ST_LIMIT_GET, get_args,
-			    ZTP__ARRAY_LEN(get_args)));
+	ZTP_CHECK(
+	    bind_args(s, ST_LIMIT_GET, get_args, ZTP__ARRAY_LEN(get_args)));
 	ZTP_CHECK(sq_step(s, ST_LIMIT_GET, "limit_take", &row));
 	if (row) {
 		b.tokens = sqlite3_column_double(s->st[ST_LIMIT_GET], 0);
@@ -767,13 +764,13 @@ static int bucket_in_txn(sq *s, const char *scope, const char *key,
 	rc = ztp__bucket_take(&b, !row, rate, burst, now, retry_after);
 	ZTP_ENSURE(rc == ZTP_OK, rc, "store: %s limit reached for %s", scope,
 		   key);
-	ZTP_CHECK(bind_args(s, ST_LIMIT_PUT, get_args,
-			    ZTP__ARRAY_LEN(get_args)));
+	ZTP_CHECK(
+	    bind_args(s, ST_LIMIT_PUT, get_args, ZTP__ARRAY_LEN(get_args)));
 	ZTP_CHECK(bind_check(
 	    s, sqlite3_bind_double(s->st[ST_LIMIT_PUT], 3, b.tokens), "bind"));
 	ZTP_CHECK(bind_int(s, ST_LIMIT_PUT, 4, b.last));
-	ZTP_CHECK(bind_int(s, ST_LIMIT_PUT, 5,
-			   ztp__bucket_full_at(&b, rate, burst)));
+	ZTP_CHECK(
+	    bind_int(s, ST_LIMIT_PUT, 5, ztp__bucket_full_at(&b, rate, burst)));
 	ZTP_CHECK(sq_step(s, ST_LIMIT_PUT, "limit_take", NULL));
 cleanup:
 	return rc;
@@ -882,8 +879,8 @@ cleanup:
 
 static int sq_cert_get(void *ctx, const char *serial, char **json)
 {
-	return ztp__store_views_cert_json(&ztp__store_sqlite_views, ctx,
-					  serial, json);
+	return ztp__store_views_cert_json(&ztp__store_sqlite_views, ctx, serial,
+					  json);
 }
 
 static int sq_cert_revoke(void *ctx, const char *serial, int reason,
@@ -997,8 +994,8 @@ cleanup:
 
 static int sq_device_certs(void *ctx, const char *device_id, char **json)
 {
-	return ztp__store_views_device_certs_json(&ztp__store_sqlite_views,
-						  ctx, device_id, json);
+	return ztp__store_views_device_certs_json(&ztp__store_sqlite_views, ctx,
+						  device_id, json);
 }
 
 const ztp__store_views ztp__store_sqlite_views = {

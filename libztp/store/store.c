@@ -431,10 +431,10 @@ int ztp_store_open_backend(ztp_store **out, const ztp_store_backend *backend,
 	 * no further, and leave those NULL (their fallbacks). */
 	memset(&be, 0, sizeof(be));
 	memcpy(&be, backend,
-	       backend->version == 1   ? offsetof(ztp_store_backend, limit_take)
-	       : backend->version == 2 ? offsetof(ztp_store_backend,
-						  cert_add_issued)
-				       : sizeof(be));
+	       backend->version == 1 ? offsetof(ztp_store_backend, limit_take)
+	       : backend->version == 2
+		   ? offsetof(ztp_store_backend, cert_add_issued)
+		   : sizeof(be));
 	backend = &be;
 	ZTP_ENSURE((backend->flags & ~ZTP_STORE_BACKEND_THREADSAFE) == 0,
 		   ZTP_EINVAL, "store backend: unknown flags 0x%x",
@@ -747,9 +747,9 @@ int ztp_store_cert_add_issued(ztp_store *store, const char *serial,
 					       profile, not_before, not_after,
 					       fingerprint, issuer, now);
 	else
-		rc = store->be.cert_add(store->ctx, serial, device_id, profile,
-					not_before, not_after, fingerprint,
-					now);
+		rc =
+		    store->be.cert_add(store->ctx, serial, device_id, profile,
+				       not_before, not_after, fingerprint, now);
 	rc = leave(store, rc, "cert_add");
 cleanup:
 	return rc;
@@ -838,8 +838,7 @@ int ztp_store_revoked_list_issuer(ztp_store *store, const char *issuer,
 		rc = store->be.revoked_list_issuer(store->ctx, issuer, &res);
 	else
 		rc = store->be.revoked_list(store->ctx, &res);
-	rc = leave_json(store, rc, "revoked_list", json, res,
-			json_type_array);
+	rc = leave_json(store, rc, "revoked_list", json, res, json_type_array);
 cleanup:
 	return rc;
 }
@@ -1062,8 +1061,8 @@ int ztp__store_device_cert_list(ztp__cert_rec **out, size_t *n,
 		goto cleanup;
 	}
 	enter(store);
-	rc = store->views->device_certs(store->ctx, device_id, cert_list_fn,
-					&l);
+	rc =
+	    store->views->device_certs(store->ctx, device_id, cert_list_fn, &l);
 	rc = leave(store, rc, "device_certs");
 	if (rc == ZTP_OK) {
 		*out = l.recs;

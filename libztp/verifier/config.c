@@ -287,8 +287,7 @@ static const struct {
 	int64_t min, max;
 } settings[S__COUNT] = {
     [S_BOOTSTRAP_LIFETIME] = {"bootstrap_lifetime", 60, 86400},
-    [S_OPERATIONAL_LIFETIME] = {"operational_lifetime", 3600,
-				3650 * 86400LL},
+    [S_OPERATIONAL_LIFETIME] = {"operational_lifetime", 3600, 3650 * 86400LL},
     [S_ROTATION_OVERLAP] = {"rotation_overlap", 0,
 			    ZTP_VERIFIER_MAX_ROTATION_OVERLAP},
     [S_CLOCK_LEEWAY] = {"clock_leeway", 0, 3600},
@@ -301,10 +300,10 @@ static const struct {
 static int set_int(ztp_verifier *v, int which, int64_t n)
 {
 	if (n < settings[which].min || n > settings[which].max)
-		return ztp__err(ZTP_EINVAL, "%s must be in %lld..%lld, not %lld",
-				settings[which].key,
-				(long long)settings[which].min,
-				(long long)settings[which].max, (long long)n);
+		return ztp__err(
+		    ZTP_EINVAL, "%s must be in %lld..%lld, not %lld",
+		    settings[which].key, (long long)settings[which].min,
+		    (long long)settings[which].max, (long long)n);
 	switch (which) {
 	case S_BOOTSTRAP_LIFETIME:
 		v->bootstrap_lifetime = n;
@@ -462,22 +461,15 @@ int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn, void *ctx)
 /* ---------------------------------------------------------------- config file
  */
 
-static const char *const config_keys[] = {"trust_anchors",
-					  "issuers",
-					  "device_ca",
-					  "store",
-					  "bootstrap_lifetime",
-					  "operational_lifetime",
-					  "clock_leeway",
-					  "challenge_ttl",
-					  "max_chain_depth",
-					  "key_policy",
-					  "max_request_size",
-					  "rate_limits",
-					  "hmac_secret_file",
-					  "rotation_overlap",
-					  "crl_file",
-					  NULL};
+static const char *const config_keys[] = {
+    "trust_anchors",	  "issuers",
+    "device_ca",	  "store",
+    "bootstrap_lifetime", "operational_lifetime",
+    "clock_leeway",	  "challenge_ttl",
+    "max_chain_depth",	  "key_policy",
+    "max_request_size",	  "rate_limits",
+    "hmac_secret_file",	  "rotation_overlap",
+    "crl_file",		  NULL};
 static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
 				      NULL};
 static const char *const rl_keys[] = {"device", "global", "lifecycle", NULL};

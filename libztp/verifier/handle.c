@@ -122,8 +122,7 @@ bool ztp__refusal_durable(ztp_verifier *v, ztp__refusals *r, int64_t now,
 	bool durable;
 
 	pthread_mutex_lock(&v->stats_lock);
-	durable = ztp__bucket_take(&r->b, !r->used,
-				   1.0 / ZTP__REFUSAL_INTERVAL,
+	durable = ztp__bucket_take(&r->b, !r->used, 1.0 / ZTP__REFUSAL_INTERVAL,
 				   ZTP__REFUSAL_BURST, now, &retry) == ZTP_OK;
 	r->used = true;
 	if (durable) {
@@ -153,8 +152,7 @@ static bool refusal_durable(ztp_verifier *v, const char *type, int wire,
 		return false;
 	if (ep < 0 || wire < 0 || wire >= ZTP__W_COUNT)
 		return true;
-	return ztp__refusal_durable(v, &v->refusals[ep][wire], now,
-				    suppressed);
+	return ztp__refusal_durable(v, &v->refusals[ep][wire], now, suppressed);
 }
 
 static void emit(ztp_verifier *v, const char *type, const ztp__vdec *d,
@@ -580,7 +578,8 @@ static int check_signature(req *r, EVP_PKEY *factory_key, const char *nonce,
 		goto cleanup;
 	}
 	ZTP_CHECK(ztp__sigalg_for_key(&alg, factory_key));
-	ZTP_CHECK(ztp__transcript(&t, r->device_id, nonce, nonce_len, csr_hash));
+	ZTP_CHECK(
+	    ztp__transcript(&t, r->device_id, nonce, nonce_len, csr_hash));
 	rc = ztp__sig_verify(factory_key, alg, t.data, t.len, sig, siglen);
 	if (rc == ZTP_EBADSIG)
 		rc =
@@ -686,8 +685,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 				 cert_id, r->device_id);
 		goto cleanup;
 	}
-	ZTP_CHECK(
-	    check_registry(r, factory, state, sizeof(state), &have_key));
+	ZTP_CHECK(check_registry(r, factory, state, sizeof(state), &have_key));
 
 	fkey = X509_get0_pubkey(factory);
 	ZTP_ENSURE_OSSL(fkey != NULL, ZTP_ECRYPTO, "factory key");

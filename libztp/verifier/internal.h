@@ -16,7 +16,6 @@
 #include "core/internal.h"
 #include "core/protocol.h"
 
-
 /* The outcome of one request or check: which wire code rejected it and
  * why. wire == ZTP__W_NONE means accepted (or not decided yet). */
 typedef struct ztp__vdec {

@@ -130,8 +130,8 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 				 ztp_error_last_message());
 		goto cleanup;
 	}
-	rc = ztp__rl_take_device(v, &v->life_rl, "lifecycle", p->device_id,
-				 now, &d->retry_after);
+	rc = ztp__rl_take_device(v, &v->life_rl, "lifecycle", p->device_id, now,
+				 &d->retry_after);
 	if (rc == ZTP_ERATELIMIT) {
 		rc = ztp__reject(d, ZTP__W_RATE_LIMITED, rc,
 				 "too many requests from device %s; retry in "

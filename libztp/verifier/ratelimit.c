@@ -9,9 +9,9 @@
  * verifier without a store (which can serve nothing but challenges)
  * keeps them here.
  *
- * The in-memory per-device buckets live in a fixed table (ZTP__RL_SLOTS) so that a
- * flood of distinct device IDs cannot grow memory. An ID is looked up in a
- * window of ZTP__RL_PROBE slots starting at a keyed hash of it; when the
+ * The in-memory per-device buckets live in a fixed table (ZTP__RL_SLOTS) so
+ * that a flood of distinct device IDs cannot grow memory. An ID is looked up in
+ * a window of ZTP__RL_PROBE slots starting at a keyed hash of it; when the
  * window is full the bucket touched least recently is reused. Losing a
  * bucket that way only gives that device a fresh burst, and the global
  * bucket still bounds the total, so eviction never denies service to a
@@ -132,14 +132,14 @@ static int take_local(ztp__ratelimit *rl, const char *device_id, int64_t now,
 		slot->id[n] = '\0';
 		slot->used = true;
 	}
-	rc = ztp__bucket_take(&slot->b, fresh, rl->dev_rate, rl->dev_burst,
-			      now, retry_after);
+	rc = ztp__bucket_take(&slot->b, fresh, rl->dev_rate, rl->dev_burst, now,
+			      retry_after);
 	pthread_mutex_unlock(&rl->lock);
 	return rc;
 }
 
-int ztp__rl_take_device(ztp_verifier *v, ztp__ratelimit *rl,
-			const char *scope, const char *device_id, int64_t now,
+int ztp__rl_take_device(ztp_verifier *v, ztp__ratelimit *rl, const char *scope,
+			const char *device_id, int64_t now,
 			int64_t *retry_after)
 {
 	int rc;

@@ -161,7 +161,8 @@ START_TEST(test_revoke_crl)
 }
 END_TEST
 
-/* ---------------------------------------------------------- CAs sharing a store */
+/* ---------------------------------------------------------- CAs sharing a
+ * store */
 
 static ztp_ca *ca_on(ztp_store *st, const char *cert, const char *key,
 		     const char *chain)
@@ -176,8 +177,8 @@ static ztp_ca *ca_on(ztp_store *st, const char *cert, const char *key,
 }
 
 /* c's CRL, checked to be signed by c (and not by other), with its number. */
-static X509_CRL *crl_of(ztp_ca *c, const char *cert_pem,
-			const char *other_pem, long number)
+static X509_CRL *crl_of(ztp_ca *c, const char *cert_pem, const char *other_pem,
+			long number)
 {
 	X509 *x = pem_x509(cert_pem), *o = pem_x509(other_pem);
 	char *pem = NULL;
@@ -188,9 +189,9 @@ static X509_CRL *crl_of(ztp_ca *c, const char *cert_pem,
 	ztp_free(pem);
 	ck_assert_int_eq(X509_CRL_verify(crl, X509_get0_pubkey(x)), 1);
 	ck_assert_int_ne(X509_CRL_verify(crl, X509_get0_pubkey(o)), 1);
-	ck_assert_int_eq(X509_NAME_cmp(X509_CRL_get_issuer(crl),
-				       X509_get_subject_name(x)),
-			 0);
+	ck_assert_int_eq(
+	    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(x)),
+	    0);
 	ck_assert_int_eq(crl_number(crl), number);
 	X509_free(x);
 	X509_free(o);
@@ -220,8 +221,8 @@ static void issuer_is(ztp_store *st, const char *serial, const char *ca_pem)
 	o = json_tokener_parse(json);
 	ztp_free(json);
 	ck_assert_ptr_nonnull(o);
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(o, "issuer")),
-			 want);
+	ck_assert_str_eq(
+	    json_object_get_string(json_object_object_get(o, "issuer")), want);
 	json_object_put(o);
 	X509_free(x);
 }
@@ -281,8 +282,9 @@ START_TEST(test_crl_shared_store)
 	ck_assert_rc(ztp_ca_revoke(iss1, l1, ZTP_CA_REASON_KEY_COMPROMISE),
 		     ZTP_OK);
 	ck_assert_rc(ztp_ca_revoke(iss2, l2, ZTP_CA_REASON_SUPERSEDED), ZTP_OK);
-	ck_assert_rc(ztp_ca_revoke(intm, sub_serial, ZTP_CA_REASON_CA_COMPROMISE),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_ca_revoke(intm, sub_serial, ZTP_CA_REASON_CA_COMPROMISE),
+	    ZTP_OK);
 
 	crl = crl_of(iss1, g_iss_cert, sub_cert, 1);
 	ck_assert_int_eq(crl_entries(crl), 1);
@@ -358,7 +360,8 @@ START_TEST(test_load_long_ski)
 	memset(id, 0x42, sizeof(id));
 	ck_assert_int_eq(ASN1_OCTET_STRING_set(ski, id, sizeof(id)), 1);
 	bc->ca = 1;
-	ck_assert_int_eq(ASN1_BIT_STRING_set_bit(ku, 5, 1), 1); /* keyCertSign */
+	ck_assert_int_eq(ASN1_BIT_STRING_set_bit(ku, 5, 1),
+			 1); /* keyCertSign */
 	ck_assert_int_eq(ASN1_BIT_STRING_set_bit(ku, 6, 1), 1); /* cRLSign */
 	ck_assert_int_eq(X509_set_version(x, 2), 1);
 	ck_assert_int_eq(ASN1_INTEGER_set(X509_get_serialNumber(x), 7), 1);
@@ -405,7 +408,6 @@ START_TEST(test_load_long_ski)
 	EVP_PKEY_free(k);
 }
 END_TEST
-
 
 void ca_tcases_crl(Suite *s)
 {

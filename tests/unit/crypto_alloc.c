@@ -3,7 +3,8 @@
  */
 #include "test_crypto.h"
 
-/* ------------------------------------------------------------------ allocation failures */
+/* ------------------------------------------------------------------ allocation
+ * failures */
 
 /*
  * Make allocation n fail for n = 1, 2, ... until the call succeeds: no
@@ -34,7 +35,7 @@ START_TEST(test_alloc_failure_verdicts)
 			rc = ztp__keypolicy_check(&p, keys[i]);
 			ztp__alloc_fail_at(0);
 			ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM ||
-					      rc == ZTP_ECRYPTO,
+					  rc == ZTP_ECRYPTO,
 				      "key %zu, allocation %ld: policy said %d",
 				      i, n, rc);
 			if (rc == ZTP_OK)
@@ -46,8 +47,8 @@ START_TEST(test_alloc_failure_verdicts)
 					     sig, siglen);
 			ztp__alloc_fail_at(0);
 			ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM ||
-					      rc == ZTP_ECRYPTO ||
-					      rc == ZTP_EBADSIG,
+					  rc == ZTP_ECRYPTO ||
+					  rc == ZTP_EBADSIG,
 				      "key %zu, allocation %ld: verify said %d "
 				      "(%s)",
 				      i, n, rc, ztp_error_last_message());

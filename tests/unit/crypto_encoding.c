@@ -3,14 +3,19 @@
  */
 #include "test_crypto.h"
 
-/* ------------------------------------------------------------------ base64, hex */
+/* ------------------------------------------------------------------ base64,
+ * hex */
 
 static const struct {
 	const char *raw, *b64;
 } rfc4648[] = {
-	{"", ""},	      {"f", "Zg=="},	     {"fo", "Zm8="},
-	{"foo", "Zm9v"},      {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
-	{"foobar", "Zm9vYmFy"},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
 };
 
 START_TEST(test_b64_vectors)
@@ -60,18 +65,18 @@ END_TEST
 START_TEST(test_b64_decode_strict)
 {
 	static const char *const bad[] = {
-		"Zg",	     /* missing padding */
-		"Zg=",	     /* short padding */
-		"Zh==",	     /* non-canonical trailing bits (4) */
-		"Zm9=",	     /* non-canonical trailing bits (2) */
-		"Zm9 ",	     /* whitespace */
-		"Zm9v\nZg==", /* line break */
-		"Z===",	     /* too much padding */
-		"====",	     /* padding only */
-		"Zg==Zg==",  /* padding in the middle */
-		"Zm9v-_==",  /* URL-safe alphabet */
-		"Zm=v",	     /* '=' inside the last quantum */
-		"Zm9vY===",  /* three pad characters */
+	    "Zg",	  /* missing padding */
+	    "Zg=",	  /* short padding */
+	    "Zh==",	  /* non-canonical trailing bits (4) */
+	    "Zm9=",	  /* non-canonical trailing bits (2) */
+	    "Zm9 ",	  /* whitespace */
+	    "Zm9v\nZg==", /* line break */
+	    "Z===",	  /* too much padding */
+	    "====",	  /* padding only */
+	    "Zg==Zg==",	  /* padding in the middle */
+	    "Zm9v-_==",	  /* URL-safe alphabet */
+	    "Zm=v",	  /* '=' inside the last quantum */
+	    "Zm9vY===",	  /* three pad characters */
 	};
 	uint8_t *dec = (uint8_t *)"x";
 	size_t i, n = 99;

@@ -130,8 +130,7 @@ START_TEST(test_file_write_atomic)
 
 		ck_assert_int_eq(mkdir(ro, 0500), 0);
 		rf = ztp_test_path(ro, "f");
-		ck_assert_rc(ztp__file_write_atomic(rf, "x", 1, 0600),
-			     ZTP_EIO);
+		ck_assert_rc(ztp__file_write_atomic(rf, "x", 1, 0600), ZTP_EIO);
 		ck_assert_int_eq(chmod(ro, 0700), 0);
 		free(rf);
 		free(ro);
@@ -157,17 +156,17 @@ START_TEST(test_file_write_exclusive)
 	struct stat st;
 	size_t n;
 
-	ck_assert_rc(ztp_file_write_atomic(p, "first", 5, 0600,
-					   ZTP_FILE_EXCLUSIVE),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_file_write_atomic(p, "first", 5, 0600, ZTP_FILE_EXCLUSIVE),
+	    ZTP_OK);
 	ck_assert_int_eq(stat(p, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 	ck_assert_int_eq(st.st_nlink, 1);
 	/* An existing file is never replaced, and nothing is left beside
 	 * it. */
-	ck_assert_rc(ztp_file_write_atomic(p, "second", 6, 0600,
-					   ZTP_FILE_EXCLUSIVE),
-		     ZTP_EEXISTS);
+	ck_assert_rc(
+	    ztp_file_write_atomic(p, "second", 6, 0600, ZTP_FILE_EXCLUSIVE),
+	    ZTP_EEXISTS);
 	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "exists"));
 	ck_assert_rc(ztp__file_read(&out, &n, p, 100), ZTP_OK);
 	ck_assert_str_eq(out, "first");

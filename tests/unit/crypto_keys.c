@@ -8,9 +8,8 @@
 
 START_TEST(test_key_generate)
 {
-	static const char *const types[] = {"ec-p256",	"ec-p384",
-					    "ed25519",	"rsa-2048",
-					    "rsa-3072", "rsa-4096"};
+	static const char *const types[] = {"ec-p256",	"ec-p384",  "ed25519",
+					    "rsa-2048", "rsa-3072", "rsa-4096"};
 	EVP_PKEY *k = NULL;
 	char name[32];
 	size_t i;
@@ -76,8 +75,7 @@ static EVP_PKEY *rsa_with_e(EVP_PKEY *base, unsigned long e)
 	ck_assert(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1);
 	params = OSSL_PARAM_BLD_to_param(bld);
 	ck_assert(EVP_PKEY_fromdata_init(ctx) == 1);
-	ck_assert(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) ==
-		  1);
+	ck_assert(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) == 1);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	EVP_PKEY_CTX_free(ctx);
@@ -93,11 +91,11 @@ START_TEST(test_keypolicy_check)
 	static const struct {
 		const char *curve, *name;
 	} curves[] = {
-		{"P-192", "key type ec-prime192v1 not allowed"},
-		{"P-224", "key type ec-secp224r1 not allowed"},
-		{"secp256k1", "key type ec-secp256k1 not allowed"},
-		{"P-521", "key type ec-secp521r1 not allowed"},
-		{"brainpoolP256r1", "key type ec-brainpoolP256r1 not allowed"},
+	    {"P-192", "key type ec-prime192v1 not allowed"},
+	    {"P-224", "key type ec-secp224r1 not allowed"},
+	    {"secp256k1", "key type ec-secp256k1 not allowed"},
+	    {"P-521", "key type ec-secp521r1 not allowed"},
+	    {"brainpoolP256r1", "key type ec-brainpoolP256r1 not allowed"},
 	};
 	size_t i;
 
@@ -132,8 +130,8 @@ START_TEST(test_keypolicy_check)
 	assert_detail("key type x25519 not allowed");
 	EVP_PKEY_free(k);
 	{
-		EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS",
-							      NULL);
+		EVP_PKEY_CTX *kc =
+		    EVP_PKEY_CTX_new_from_name(NULL, "RSA-PSS", NULL);
 
 		k = NULL;
 		ck_assert(EVP_PKEY_keygen_init(kc) == 1);
@@ -186,12 +184,28 @@ START_TEST(test_keypolicy_parse)
 {
 	ztp__keypolicy p, keep;
 	static const char *const bad[] = {
-		"",	       ",",	      "ec-p256,",     ",ec-p256",
-		"ec-p256,,ed25519", "ec-p256,ec-p256", "rsa-2048,rsa-3072",
-		"rsa-1024",    "rsa-2047",    "rsa-8193",     "rsa-02048",
-		"rsa-",	       "rsa",	      "rsa-2048x",    "rsa--2048",
-		"ec-p521",     "EC-P256",     " ec-p256",     "ec-p256 ",
-		"ed448",       "dsa-2048",    "rsa-99999999",
+	    "",
+	    ",",
+	    "ec-p256,",
+	    ",ec-p256",
+	    "ec-p256,,ed25519",
+	    "ec-p256,ec-p256",
+	    "rsa-2048,rsa-3072",
+	    "rsa-1024",
+	    "rsa-2047",
+	    "rsa-8193",
+	    "rsa-02048",
+	    "rsa-",
+	    "rsa",
+	    "rsa-2048x",
+	    "rsa--2048",
+	    "ec-p521",
+	    "EC-P256",
+	    " ec-p256",
+	    "ec-p256 ",
+	    "ed448",
+	    "dsa-2048",
+	    "rsa-99999999",
 	};
 	size_t i;
 
@@ -252,10 +266,10 @@ START_TEST(test_pubkey_same)
 	ck_assert_rc(ztp__pubkey_same(&same, a, ed), ZTP_OK);
 	ck_assert(!same);
 	/* the public half, re-encoded with a compressed point */
-	ck_assert_int_eq(EVP_PKEY_set_utf8_string_param(
-				 a, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-				 "compressed"),
-			 1);
+	ck_assert_int_eq(
+	    EVP_PKEY_set_utf8_string_param(
+		a, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"),
+	    1);
 	len = i2d_PUBKEY(a, &der);
 	ck_assert_int_gt(len, 0);
 	ck_assert_int_eq(len, 59); /* 26-byte header + 33-byte point */

@@ -3,7 +3,8 @@
  */
 #include "test_crypto.h"
 
-/* ------------------------------------------------------------------ certificate names */
+/* ------------------------------------------------------------------
+ * certificate names */
 
 static int device_id_of(const struct certspec *cs, char *out)
 {
@@ -28,7 +29,8 @@ START_TEST(test_cert_device_id)
 		ck_assert_str_eq(id, "dev-001");
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"},
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
 				      .nuri = 3,
 				      .uri = {"https://example.com/x",
 					      "urn:ztp:device:dev-001",
@@ -39,14 +41,17 @@ START_TEST(test_cert_device_id)
 		ck_assert_str_eq(id, "dev-001");
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {bmp}, .cnlen = {14},
+		struct certspec cs = {.ncn = 1,
+				      .cn = {bmp},
+				      .cnlen = {14},
 				      .cntype = V_ASN1_BMPSTRING};
 
 		ck_assert_rc(device_id_of(&cs, id), ZTP_OK);
 		ck_assert_str_eq(id, "dev-001");
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"},
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
 				      .cntype = V_ASN1_PRINTABLESTRING};
 
 		ck_assert_rc(device_id_of(&cs, id), ZTP_OK);
@@ -70,8 +75,8 @@ START_TEST(test_cert_device_id)
 	}
 	{
 		/* Embedded NUL: would read as "dev-001" via a C string. */
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001\0evil"},
-				      .cnlen = {12}};
+		struct certspec cs = {
+		    .ncn = 1, .cn = {"dev-001\0evil"}, .cnlen = {12}};
 
 		ck_assert_rc(device_id_of(&cs, id), ZTP_EPROFILE);
 		assert_detail("NUL");
@@ -113,7 +118,9 @@ START_TEST(test_cert_device_id)
 	 * canonicalises names when it encodes or decodes them, so such a
 	 * certificate neither builds nor parses. */
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:device:dev-002"}};
 
 		ck_assert_rc(device_id_of(&cs, id), ZTP_EMISMATCH);
@@ -121,13 +128,17 @@ START_TEST(test_cert_device_id)
 	}
 	{
 		/* IDs are case-sensitive. */
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:device:DEV-001"}};
 
 		ck_assert_rc(device_id_of(&cs, id), ZTP_EMISMATCH);
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 2,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 2,
 				      .uri = {"urn:ztp:device:dev-001",
 					      "urn:ztp:device:dev-002"}};
 
@@ -135,7 +146,9 @@ START_TEST(test_cert_device_id)
 	}
 	{
 		/* Even two equal ones are one too many. */
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 2,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 2,
 				      .uri = {"urn:ztp:device:dev-001",
 					      "urn:ztp:device:dev-001"}};
 
@@ -143,21 +156,27 @@ START_TEST(test_cert_device_id)
 	}
 	{
 		/* A differently cased URN prefix still counts. */
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 2,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 2,
 				      .uri = {"urn:ztp:device:dev-001",
 					      "URN:ZTP:DEVICE:dev-002"}};
 
 		ck_assert_rc(device_id_of(&cs, id), ZTP_EMISMATCH);
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:device:dev-001\0x"},
 				      .urilen = {24}};
 
 		ck_assert_rc(device_id_of(&cs, id), ZTP_EPROFILE);
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:device:dev-001"},
 				      .dup_san = true};
 
@@ -183,7 +202,9 @@ START_TEST(test_cert_san_id)
 	char id[ZTP_ID_MAX + 1];
 
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 3,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 3,
 				      .uri = {"urn:ztp:device:dev-001",
 					      "https://x.example",
 					      "urn:ztp:tenant:acme.eu"}};
@@ -200,34 +221,44 @@ START_TEST(test_cert_san_id)
 		ck_assert_str_eq(id, "");
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:device:dev-001"},
 				      .dns_san = true};
 
 		ck_assert_rc(san_of(&cs, id, ZTP_URN_TENANT), ZTP_ENOTFOUND);
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 2,
-				      .uri = {"urn:ztp:tenant:a",
-					      "urn:ztp:tenant:b"}};
+		struct certspec cs = {
+		    .ncn = 1,
+		    .cn = {"dev-001"},
+		    .nuri = 2,
+		    .uri = {"urn:ztp:tenant:a", "urn:ztp:tenant:b"}};
 
 		ck_assert_rc(san_of(&cs, id, ZTP_URN_TENANT), ZTP_EPROFILE);
 		ck_assert_str_eq(id, "");
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:tenant:a/b"}};
 
 		ck_assert_rc(san_of(&cs, id, ZTP_URN_TENANT), ZTP_EPROFILE);
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:tenant:"}};
 
 		ck_assert_rc(san_of(&cs, id, ZTP_URN_TENANT), ZTP_EPROFILE);
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:tenant:acme\0evil"},
 				      .urilen = {24}};
 
@@ -235,13 +266,17 @@ START_TEST(test_cert_san_id)
 		assert_detail("NUL");
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:tenant:+"}};
 
 		ck_assert_rc(san_of(&cs, id, ZTP_URN_TENANT), ZTP_EPROFILE);
 	}
 	{
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:tenant:acme"},
 				      .dup_san = true};
 
@@ -249,7 +284,9 @@ START_TEST(test_cert_san_id)
 	}
 	{
 		/* A prefix match must be a whole prefix. */
-		struct certspec cs = {.ncn = 1, .cn = {"dev-001"}, .nuri = 1,
+		struct certspec cs = {.ncn = 1,
+				      .cn = {"dev-001"},
+				      .nuri = 1,
 				      .uri = {"urn:ztp:tenantx:acme"}};
 
 		ck_assert_rc(san_of(&cs, id, ZTP_URN_TENANT), ZTP_ENOTFOUND);

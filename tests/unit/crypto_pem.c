@@ -4,7 +4,8 @@
  */
 #include "test_crypto.h"
 
-/* ------------------------------------------------------------------ PEM / DER */
+/* ------------------------------------------------------------------ PEM / DER
+ */
 
 START_TEST(test_pem_cert)
 {
@@ -183,8 +184,7 @@ START_TEST(test_pem_certs)
 	sk = NULL;
 	/* Over the count. */
 	three = concat(two, pa);
-	ck_assert_rc(ztp__pem_certs(&sk, three, strlen(three), 2),
-		     ZTP_ETOOBIG);
+	ck_assert_rc(ztp__pem_certs(&sk, three, strlen(three), 2), ZTP_ETOOBIG);
 	ck_assert_ptr_null(sk);
 	ck_assert_rc(ztp__pem_certs(&sk, three, strlen(three), 3), ZTP_OK);
 	sk_X509_pop_free(sk, X509_free);
@@ -277,9 +277,9 @@ static char *traditional_pem(EVP_PKEY *k, const char *pass)
 	char *s;
 
 	ck_assert(PEM_write_bio_PrivateKey_traditional(
-			  b, k, pass ? EVP_aes_128_cbc() : NULL,
-			  (unsigned char *)(uintptr_t)pass,
-			  pass ? (int)strlen(pass) : 0, NULL, NULL) == 1);
+		      b, k, pass ? EVP_aes_128_cbc() : NULL,
+		      (unsigned char *)(uintptr_t)pass,
+		      pass ? (int)strlen(pass) : 0, NULL, NULL) == 1);
 	BIO_get_mem_ptr(b, &m);
 	s = strndup(m->data, m->length);
 	BIO_free(b);
@@ -308,8 +308,7 @@ START_TEST(test_pem_privkey)
 			     ZTP_OK);
 		ck_assert_ptr_nonnull(
 		    strstr(pem, "BEGIN ENCRYPTED PRIVATE KEY"));
-		ck_assert_rc(ztp__pem_privkey(&got, pem, strlen(pem),
-					      "s3cret"),
+		ck_assert_rc(ztp__pem_privkey(&got, pem, strlen(pem), "s3cret"),
 			     ZTP_OK);
 		ck_assert_int_eq(EVP_PKEY_eq(got, keys[i]), 1);
 		EVP_PKEY_free(got);
@@ -353,9 +352,9 @@ START_TEST(test_pem_privkey_traditional)
 			     ZTP_OK);
 		ck_assert_str_eq(name, names[i]);
 		ck_assert_rc(ztp__sigalg_for_key(&alg, got), ZTP_OK);
-		ck_assert_rc(ztp__sig_sign(&sig, &siglen, got, alg, msg,
-					   sizeof(msg)),
-			     ZTP_OK);
+		ck_assert_rc(
+		    ztp__sig_sign(&sig, &siglen, got, alg, msg, sizeof(msg)),
+		    ZTP_OK);
 		ck_assert_rc(ztp__sig_verify(keys[i], alg, msg, sizeof(msg),
 					     sig, siglen),
 			     ZTP_OK);
@@ -366,9 +365,9 @@ START_TEST(test_pem_privkey_traditional)
 		/* RFC 1421-style encryption headers. */
 		pem = traditional_pem(keys[i], "old-school");
 		ck_assert_ptr_nonnull(strstr(pem, "Proc-Type: 4,ENCRYPTED"));
-		ck_assert_rc(ztp__pem_privkey(&got, pem, strlen(pem),
-					      "old-school"),
-			     ZTP_OK);
+		ck_assert_rc(
+		    ztp__pem_privkey(&got, pem, strlen(pem), "old-school"),
+		    ZTP_OK);
 		ck_assert_int_eq(EVP_PKEY_eq(got, keys[i]), 1);
 		EVP_PKEY_free(got);
 		got = NULL;
@@ -490,8 +489,7 @@ START_TEST(test_fingerprints)
 	ck_assert_rc(ztp__sha256(want, der, (size_t)n), ZTP_OK);
 	ck_assert(memcmp(fk, want, 32) == 0);
 	/* The certificate's key has the same fingerprint as the key. */
-	ck_assert_rc(ztp__pubkey_fingerprint(fk2, X509_get0_pubkey(x)),
-		     ZTP_OK);
+	ck_assert_rc(ztp__pubkey_fingerprint(fk2, X509_get0_pubkey(x)), ZTP_OK);
 	ck_assert(memcmp(fk, fk2, 32) == 0);
 	ck_assert_rc(ztp__pubkey_fingerprint(fk2, k_p256b), ZTP_OK);
 	ck_assert(memcmp(fk, fk2, 32) != 0);

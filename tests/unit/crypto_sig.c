@@ -4,7 +4,8 @@
  */
 #include "test_crypto.h"
 
-/* ------------------------------------------------------------------ signatures */
+/* ------------------------------------------------------------------ signatures
+ */
 
 START_TEST(test_sigalg_for_key)
 {
@@ -39,11 +40,11 @@ START_TEST(test_sig_roundtrip)
 		EVP_PKEY **key, **other;
 		ztp__sigalg alg;
 	} cases[] = {
-		{&k_p256, &k_p256b, ZTP__SIG_ECDSA_SHA256},
-		{&k_p384, &k_p256, ZTP__SIG_ECDSA_SHA384},
-		{&k_ed25519, &k_p256, ZTP__SIG_ED25519},
-		{&k_rsa, &k_rsab, ZTP__SIG_RSA_PSS_SHA256},
-		{&k_rsa, &k_rsab, ZTP__SIG_RSA_PKCS1_SHA256},
+	    {&k_p256, &k_p256b, ZTP__SIG_ECDSA_SHA256},
+	    {&k_p384, &k_p256, ZTP__SIG_ECDSA_SHA384},
+	    {&k_ed25519, &k_p256, ZTP__SIG_ED25519},
+	    {&k_rsa, &k_rsab, ZTP__SIG_RSA_PSS_SHA256},
+	    {&k_rsa, &k_rsab, ZTP__SIG_RSA_PKCS1_SHA256},
 	};
 	uint8_t *sig = NULL, bad[sizeof(msg)];
 	size_t n = 0, i;
@@ -52,18 +53,18 @@ START_TEST(test_sig_roundtrip)
 	for (i = 0; i < ZTP__ARRAY_LEN(cases); i++) {
 		EVP_PKEY *k = *cases[i].key;
 
-		ck_assert_rc(ztp__sig_sign(&sig, &n, k, cases[i].alg, msg,
-					   sizeof(msg)),
-			     ZTP_OK);
-		ck_assert_rc(ztp__sig_verify(k, cases[i].alg, msg, sizeof(msg),
-					     sig, n),
-			     ZTP_OK);
+		ck_assert_rc(
+		    ztp__sig_sign(&sig, &n, k, cases[i].alg, msg, sizeof(msg)),
+		    ZTP_OK);
+		ck_assert_rc(
+		    ztp__sig_verify(k, cases[i].alg, msg, sizeof(msg), sig, n),
+		    ZTP_OK);
 		/* A changed message. */
 		memcpy(bad, msg, sizeof(msg));
 		bad[3] ^= 1;
-		ck_assert_rc(ztp__sig_verify(k, cases[i].alg, bad, sizeof(msg),
-					     sig, n),
-			     ZTP_EBADSIG);
+		ck_assert_rc(
+		    ztp__sig_verify(k, cases[i].alg, bad, sizeof(msg), sig, n),
+		    ZTP_EBADSIG);
 		ck_assert_int_eq(ERR_peek_error(), 0);
 		ck_assert_rc(ztp__sig_verify(k, cases[i].alg, msg,
 					     sizeof(msg) - 1, sig, n),
@@ -75,33 +76,32 @@ START_TEST(test_sig_roundtrip)
 		ck_assert_int_eq(ERR_peek_error(), 0);
 		/* Changed, truncated, extended, empty signatures. */
 		sig[n / 2] ^= 0x40;
-		ck_assert_rc(ztp__sig_verify(k, cases[i].alg, msg, sizeof(msg),
-					     sig, n),
-			     ZTP_EBADSIG);
+		ck_assert_rc(
+		    ztp__sig_verify(k, cases[i].alg, msg, sizeof(msg), sig, n),
+		    ZTP_EBADSIG);
 		sig[n / 2] ^= 0x40;
 		ck_assert_rc(ztp__sig_verify(k, cases[i].alg, msg, sizeof(msg),
 					     sig, n - 1),
 			     ZTP_EBADSIG);
-		ck_assert_rc(ztp__sig_verify(k, cases[i].alg, msg, sizeof(msg),
-					     sig, 0),
-			     ZTP_EBADSIG);
-		ck_assert_rc(ztp__sig_verify(k, cases[i].alg, msg, sizeof(msg),
-					     NULL, 0),
-			     ZTP_EBADSIG);
+		ck_assert_rc(
+		    ztp__sig_verify(k, cases[i].alg, msg, sizeof(msg), sig, 0),
+		    ZTP_EBADSIG);
+		ck_assert_rc(
+		    ztp__sig_verify(k, cases[i].alg, msg, sizeof(msg), NULL, 0),
+		    ZTP_EBADSIG);
 		ck_assert_int_eq(ERR_peek_error(), 0);
 		/* Signing with a key that does not fit the algorithm. */
-		want_other = cases[i].alg == ZTP__SIG_ED25519 ?
-				     ZTP__SIG_ECDSA_SHA256 :
-				     ZTP__SIG_ED25519;
+		want_other = cases[i].alg == ZTP__SIG_ED25519
+				 ? ZTP__SIG_ECDSA_SHA256
+				 : ZTP__SIG_ED25519;
 		ck_assert_rc(ztp__sig_verify(k, (ztp__sigalg)want_other, msg,
 					     sizeof(msg), sig, n),
 			     ZTP_EBADSIG);
 		assert_detail("does not fit");
 		ztp_free(sig);
 		sig = NULL;
-		ck_assert_rc(ztp__sig_sign(&sig, &n, k,
-					   (ztp__sigalg)want_other, msg,
-					   sizeof(msg)),
+		ck_assert_rc(ztp__sig_sign(&sig, &n, k, (ztp__sigalg)want_other,
+					   msg, sizeof(msg)),
 			     ZTP_EINVAL);
 		ck_assert_ptr_null(sig);
 	}
@@ -110,12 +110,12 @@ START_TEST(test_sig_roundtrip)
 				   sizeof(msg)),
 		     ZTP_EINVAL);
 	/* Empty message. */
-	ck_assert_rc(ztp__sig_sign(&sig, &n, k_ed25519, ZTP__SIG_ED25519, NULL,
-				   0),
-		     ZTP_OK);
-	ck_assert_rc(ztp__sig_verify(k_ed25519, ZTP__SIG_ED25519, NULL, 0, sig,
-				     n),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp__sig_sign(&sig, &n, k_ed25519, ZTP__SIG_ED25519, NULL, 0),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp__sig_verify(k_ed25519, ZTP__SIG_ED25519, NULL, 0, sig, n),
+	    ZTP_OK);
 	ztp_free(sig);
 	ck_assert_rc(ztp__sig_verify(k_p256, (ztp__sigalg)0, msg, 3,
 				     (const uint8_t *)"x", 1),
@@ -123,9 +123,9 @@ START_TEST(test_sig_roundtrip)
 	ck_assert_rc(ztp__sig_verify(NULL, ZTP__SIG_ED25519, msg, 3,
 				     (const uint8_t *)"x", 1),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp__sig_sign(NULL, &n, k_p256, ZTP__SIG_ECDSA_SHA256, msg,
-				   3),
-		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp__sig_sign(NULL, &n, k_p256, ZTP__SIG_ECDSA_SHA256, msg, 3),
+	    ZTP_EINVAL);
 }
 END_TEST
 
@@ -205,8 +205,7 @@ static int pss_verify_raw(EVP_PKEY *k, const uint8_t *sig, size_t n, int slen)
 	EVP_PKEY_CTX *pctx = NULL;
 	int v;
 
-	ck_assert(EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, k) ==
-		  1);
+	ck_assert(EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, k) == 1);
 	ck_assert(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) ==
 		  1);
 	ck_assert(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, slen) == 1);
@@ -280,7 +279,8 @@ START_TEST(test_sig_ed25519_rfc8032)
 }
 END_TEST
 
-/* ------------------------------------------------------------------ Wycheproof */
+/* ------------------------------------------------------------------ Wycheproof
+ */
 
 static int hexbuf(uint8_t **out, size_t *len, const char *hex)
 {
@@ -298,7 +298,7 @@ static const char *jstr(json_object *o, const char *key)
 	json_object *v;
 
 	ck_assert_msg(json_object_object_get_ex(o, key, &v) &&
-			      json_object_is_type(v, json_type_string),
+			  json_object_is_type(v, json_type_string),
 		      "vector field '%s' missing", key);
 	return json_object_get_string(v);
 }
@@ -318,8 +318,8 @@ static void run_wycheproof(const char *file, ztp__sigalg alg,
 	json_object *root, *groups, *g, *tests, *t;
 	json_tokener *tok;
 
-	ck_assert((size_t)snprintf(name, sizeof(name), "wycheproof/%s",
-				   file) < sizeof(name));
+	ck_assert((size_t)snprintf(name, sizeof(name), "wycheproof/%s", file) <
+		  sizeof(name));
 	path = ztp_test_vector(name);
 	ck_assert_msg(ztp__file_read(&text, &len, path, 64u << 20) == ZTP_OK,
 		      "%s: %s", path, ztp_error_last_message());
@@ -350,7 +350,7 @@ static void run_wycheproof(const char *file, ztp__sigalg alg,
 
 			t = json_object_array_get_idx(tests, j);
 			tc = json_object_get_int(
-				json_object_object_get(t, "tcId"));
+			    json_object_object_get(t, "tcId"));
 			result = jstr(t, "result");
 			ck_assert_rc(hexbuf(&m, &mlen, jstr(t, "msg")), ZTP_OK);
 			ck_assert_rc(hexbuf(&s, &slen, jstr(t, "sig")), ZTP_OK);

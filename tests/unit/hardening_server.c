@@ -454,7 +454,8 @@ static int op_create_root_rfc4514(void *vctx)
 
 	(void)vctx;
 	rc = ztp_ca_create_root(
-	    &cert, &key, "CN=Sweep\\ Root\\2c \\C3\\A9+OU=PKI,O=Acme\\, Inc.,C=DE",
+	    &cert, &key,
+	    "CN=Sweep\\ Root\\2c \\C3\\A9+OU=PKI,O=Acme\\, Inc.,C=DE",
 	    "ec-p256", 10);
 	if (rc != ZTP_OK) {
 		ck_assert_ptr_null(cert);

@@ -1,5 +1,6 @@
 /*
- * Policy: Identities from client certificates: the one identity rule, chains, validity.
+ * Policy: Identities from client certificates: the one identity rule, chains,
+ * validity.
  */
 #include "core/internal.h"
 #include "policy/index.h"
@@ -200,8 +201,9 @@ START_TEST(test_identity_from_cert)
 		 now_t - 60, now_t + 3600);
 	ck_assert_rc(ident(&out, p, pem), ZTP_EMISMATCH);
 	ztp_free(pem);
-	pem = leaf(&k, false, "URI:urn:ztp:device:dev-2,URI:urn:ztp:tenant:acme",
-		   now_t - 60, now_t + 3600);
+	pem =
+	    leaf(&k, false, "URI:urn:ztp:device:dev-2,URI:urn:ztp:tenant:acme",
+		 now_t - 60, now_t + 3600);
 	ck_assert_rc(ident(&out, p, pem), ZTP_EMISMATCH);
 	ck_assert_ptr_null(out);
 	ck_assert_rc(ztp_policy_cert_identity(&dev, &ten, p, pem, strlen(pem)),

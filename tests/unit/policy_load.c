@@ -1,5 +1,6 @@
 /*
- * Policy: Documents: malformed input at load and at check, lint, hot reload under concurrent readers, allocation failures.
+ * Policy: Documents: malformed input at load and at check, lint, hot reload
+ * under concurrent readers, allocation failures.
  */
 #include "core/internal.h"
 #include "policy/index.h"

@@ -1,5 +1,7 @@
 /*
- * Policy: MQTT matching (§4.7 of the MQTT spec as ztp_policy(3) describes it): action names, topic names against filters, subscribe subsets, and a randomized comparison with a transcription of the rules.
+ * Policy: MQTT matching (§4.7 of the MQTT spec as ztp_policy(3) describes it):
+ * action names, topic names against filters, subscribe subsets, and a
+ * randomized comparison with a transcription of the rules.
  */
 #include "core/internal.h"
 #include "policy/index.h"
@@ -300,8 +302,7 @@ static void ref_filter(ref_topic *f, char *text, size_t cap)
 
 /* explain's decision and deciding statement index (-1: none) for a
  * publish of topic. */
-static bool explained(ztp_policy *p, const char *topic, bool allow,
-		      int index)
+static bool explained(ztp_policy *p, const char *topic, bool allow, int index)
 {
 	char *out = NULL, want[96];
 	bool ok;
@@ -310,11 +311,13 @@ static bool explained(ztp_policy *p, const char *topic, bool allow,
 			       topic, strlen(topic)) != ZTP_OK)
 		return false;
 	if (index < 0)
-		snprintf(want, sizeof(want), "\"decision\":\"%s\",\"statement\""
+		snprintf(want, sizeof(want),
+			 "\"decision\":\"%s\",\"statement\""
 			 ":null,\"index\":null",
 			 allow ? "allow" : "deny");
 	else
-		snprintf(want, sizeof(want), "\"decision\":\"%s\",\"statement\""
+		snprintf(want, sizeof(want),
+			 "\"decision\":\"%s\",\"statement\""
 			 ":null,\"index\":%d",
 			 allow ? "allow" : "deny", index);
 	ok = strstr(out, want) != NULL;

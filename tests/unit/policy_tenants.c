@@ -1,5 +1,6 @@
 /*
- * Policy: Tenants: isolation, Deny precedence, variable injection, explanations, namespaces and shared subtrees, the AWS IoT export.
+ * Policy: Tenants: isolation, Deny precedence, variable injection,
+ * explanations, namespaces and shared subtrees, the AWS IoT export.
  */
 #include "core/internal.h"
 #include "policy/index.h"
@@ -339,8 +340,8 @@ START_TEST(test_shared_subtrees)
 		/* every third tenant lists its resources in another order */
 		bool rev = t % 3 == 0;
 
-		snprintf(tele, sizeof(tele), "tenants/t%d/devices/+/telemetry/#",
-			 t);
+		snprintf(tele, sizeof(tele),
+			 "tenants/t%d/devices/+/telemetry/#", t);
 		snprintf(ev, sizeof(ev), "tenants/t%d/events/+", t);
 		first[t] = idx;
 		len += (size_t)snprintf(

@@ -1,5 +1,6 @@
 /*
- * Policy: Long and unusual topics: many levels, the vector and portable scans, level comparison, deny details.
+ * Policy: Long and unusual topics: many levels, the vector and portable scans,
+ * level comparison, deny details.
  */
 #include "core/internal.h"
 #include "policy/index.h"
@@ -129,8 +130,8 @@ static const char *const around[4][2] = {
  * NUL and bytes outside ASCII at every position. */
 START_TEST(test_split_paths)
 {
-	static const char fill[] = {'/', '+', '#', '\0', '$', (char)0xc3,
-				    (char)0xa9, (char)0x80, 'a'};
+	static const char fill[] = {
+	    '/', '+', '#', '\0', '$', (char)0xc3, (char)0xa9, (char)0x80, 'a'};
 	static ztp__ptopic a, b;
 	char buf[80];
 	size_t len, pos, k, lv;

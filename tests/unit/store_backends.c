@@ -271,10 +271,9 @@ START_TEST(test_memory_event_cap)
 	ck_assert_int_eq(json_object_array_length(arr), 2);
 	ck_assert_int_eq(int_field(json_object_array_get_idx(arr, 0), "seq"),
 			 extra + 1);
-	ck_assert_int_eq(int_field(field(json_object_array_get_idx(arr, 0),
-					 "event"),
-				   "n"),
-			 extra + 1);
+	ck_assert_int_eq(
+	    int_field(field(json_object_array_get_idx(arr, 0), "event"), "n"),
+	    extra + 1);
 	ck_assert_int_eq(int_field(json_object_array_get_idx(arr, 1), "seq"),
 			 extra + 2);
 	json_object_put(arr);
@@ -284,10 +283,9 @@ START_TEST(test_memory_event_cap)
 		     ZTP_OK);
 	arr = parse(json);
 	ck_assert_int_eq(json_object_array_length(arr), 2);
-	ck_assert_int_eq(int_field(field(json_object_array_get_idx(arr, 1),
-					 "event"),
-				   "n"),
-			 cap + extra);
+	ck_assert_int_eq(
+	    int_field(field(json_object_array_get_idx(arr, 1), "event"), "n"),
+	    cap + extra);
 	json_object_put(arr);
 	ztp_free(json);
 	ck_assert_rc(ztp_store_event_list(s, cap + extra, 10, &json), ZTP_OK);
@@ -317,9 +315,9 @@ START_TEST(test_memory_limit_cap)
 	ck_assert_rc(ztp_store_open(&s, "memory:"), ZTP_OK);
 	for (int i = 0; i < 65536; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
-		ck_assert_rc(ztp_store_limit_take(s, "device", key, 1, 2, T0,
-						  &retry),
-			     ZTP_OK);
+		ck_assert_rc(
+		    ztp_store_limit_take(s, "device", key, 1, 2, T0, &retry),
+		    ZTP_OK);
 	}
 	ck_assert_rc(ztp_store_limit_take(s, "device", "new", 1, 2, T0, &retry),
 		     ZTP_ERATELIMIT);

@@ -313,8 +313,7 @@ END_TEST
 /* ------------------------------------------------------------ issuers */
 
 /* The serials of a revoked list, comma-separated, in the list's order. */
-void revoked_serials(ztp_store *s, const char *issuer, char *out,
-		     size_t cap)
+void revoked_serials(ztp_store *s, const char *issuer, char *out, size_t cap)
 {
 	json_object *arr;
 	char *json = NULL;
@@ -424,8 +423,8 @@ START_TEST(test_cert_issuer)
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_cert_get(s, "e1", &json), ZTP_OK);
 	if (_i != B_WRAPPED)
-		ck_assert_ptr_nonnull(strstr(json, "\"issuer\":\"" FPR_A FPR_B
-						   "\""));
+		ck_assert_ptr_nonnull(
+		    strstr(json, "\"issuer\":\"" FPR_A FPR_B "\""));
 	ztp_free(json);
 	ztp_store_free(s);
 }

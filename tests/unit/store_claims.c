@@ -85,8 +85,9 @@ START_TEST(test_limit_take)
 		    ZTP_OK);
 		ck_assert_int_eq(retry, 0);
 	}
-	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", rate, 3, T0, &retry),
-		     ZTP_ERATELIMIT);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "claim", "d1", rate, 3, T0, &retry),
+	    ZTP_ERATELIMIT);
 	ck_assert_int_eq(retry, 60);
 	/* a refused take costs nothing: the token is back on time */
 	ck_assert_rc(
@@ -100,12 +101,15 @@ START_TEST(test_limit_take)
 	    ztp_store_limit_take(s, "claim", "d1", rate, 3, T0 + 60, &retry),
 	    ZTP_ERATELIMIT);
 	/* other keys and other scopes are other buckets */
-	ck_assert_rc(ztp_store_limit_take(s, "claim", "d2", rate, 1, T0, &retry),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_limit_take(s, "device", "d1", rate, 1, T0, &retry),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_limit_take(s, "device", "d1", rate, 1, T0, &retry),
-		     ZTP_ERATELIMIT);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "claim", "d2", rate, 1, T0, &retry),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "device", "d1", rate, 1, T0, &retry),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "device", "d1", rate, 1, T0, &retry),
+	    ZTP_ERATELIMIT);
 	/* a clock going back refills nothing */
 	ck_assert_rc(
 	    ztp_store_limit_take(s, "device", "d1", rate, 1, T0 - 999, &retry),
@@ -119,9 +123,9 @@ START_TEST(test_limit_take)
 
 	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 0, 3, T0, &retry),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 0.0 / 0.0, 3, T0,
-					  &retry),
-		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "claim", "d1", 0.0 / 0.0, 3, T0, &retry),
+	    ZTP_EINVAL);
 	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 2e6, 3, T0, &retry),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 1, 0.5, T0, &retry),
@@ -138,8 +142,9 @@ START_TEST(test_limit_take)
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_limit_take(s, "claim", "d1", 1, 3, T0, NULL),
 		     ZTP_EINVAL);
-	ck_assert_rc(ztp_store_limit_take(NULL, "claim", "d1", 1, 3, T0, &retry),
-		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_store_limit_take(NULL, "claim", "d1", 1, 3, T0, &retry),
+	    ZTP_EINVAL);
 	ztp_store_free(s);
 }
 END_TEST
@@ -204,11 +209,11 @@ START_TEST(test_claim_attempt)
 					     rate, 1, T0, &retry),
 		     ZTP_ERATELIMIT);
 
-	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, 0, "acme", rate, 5,
-					     T0, &retry),
-		     ZTP_EINVAL);
-	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "a/b",
-					     rate, 5, T0, &retry),
+	ck_assert_rc(
+	    ztp_store_claim_attempt(s, "d1", h, 0, "acme", rate, 5, T0, &retry),
+	    ZTP_EINVAL);
+	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "a/b", rate,
+					     5, T0, &retry),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_claim_attempt(s, "d1", h, sizeof(h), "acme", 0,
 					     5, T0, &retry),
@@ -232,15 +237,14 @@ START_TEST(test_factory_key)
 	memset(big, 0x30, sizeof(big));
 	add_dev(s, "d1");
 	now_val = T0 + 50;
-	ck_assert_rc(ztp_store_device_set_factory_key(s, "d1", spki,
-						      sizeof(spki)),
-		     want);
+	ck_assert_rc(
+	    ztp_store_device_set_factory_key(s, "d1", spki, sizeof(spki)),
+	    want);
 	ck_assert_rc(ztp_store_device_get(s, "d1", &json), ZTP_OK);
 	o = parse(json);
 	ztp_free(json);
 	if (want == ZTP_OK) {
-		ck_assert_rc(ztp__b64_encode(&b64, spki, sizeof(spki)),
-			     ZTP_OK);
+		ck_assert_rc(ztp__b64_encode(&b64, spki, sizeof(spki)), ZTP_OK);
 		ck_assert_str_eq(str_field(o, "factory_key"), b64);
 		ztp_free(b64);
 		/* not an update of the record's state */
@@ -253,9 +257,9 @@ START_TEST(test_factory_key)
 		ck_assert_rc(ztp_store_device_set_factory_key(s, "ghost", spki,
 							      sizeof(spki)),
 			     ZTP_ENOTFOUND);
-	ck_assert_rc(ztp_store_device_set_factory_key(s, "d1", big,
-						      sizeof(big)),
-		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_store_device_set_factory_key(s, "d1", big, sizeof(big)),
+	    ZTP_EINVAL);
 	ck_assert_rc(ztp_store_device_set_factory_key(s, "d1", spki, 0),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp_store_device_set_factory_key(s, "d1", NULL, 4),
@@ -271,6 +275,6 @@ void store_tcases_claims(Suite *s)
 	suite_add_tcase(s, loop_case("claim_set_take", test_claim, 0));
 	suite_add_tcase(s, loop_case("limit_take", test_limit_take, 0));
 	suite_add_tcase(s, loop_case("claim_attempt", test_claim_attempt, 0));
-	suite_add_tcase(s,
-			loop_case("device_set_factory_key", test_factory_key, 0));
+	suite_add_tcase(
+	    s, loop_case("device_set_factory_key", test_factory_key, 0));
 }

@@ -184,8 +184,7 @@ static int64_t raw_count(const char *path, const char *sql)
 	int64_t n;
 
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -207,10 +206,12 @@ START_TEST(test_sqlite_limits)
 		ck_assert_rc(ztp_store_limit_take(i % 2 ? a : b, "device", "d1",
 						  0.2, 10, T0, &retry),
 			     ZTP_OK);
-	ck_assert_rc(ztp_store_limit_take(a, "device", "d1", 0.2, 10, T0, &retry),
-		     ZTP_ERATELIMIT);
-	ck_assert_rc(ztp_store_limit_take(b, "device", "d1", 0.2, 10, T0, &retry),
-		     ZTP_ERATELIMIT);
+	ck_assert_rc(
+	    ztp_store_limit_take(a, "device", "d1", 0.2, 10, T0, &retry),
+	    ZTP_ERATELIMIT);
+	ck_assert_rc(
+	    ztp_store_limit_take(b, "device", "d1", 0.2, 10, T0, &retry),
+	    ZTP_ERATELIMIT);
 	ck_assert_int_eq(retry, 5);
 	ck_assert_int_eq(raw_count(db_path, "SELECT count(*) FROM limits"), 1);
 	/* the claim bucket spans handles too */
@@ -349,11 +350,12 @@ START_TEST(test_sqlite_migrate_v1)
 	/* and what version 2 adds works on them */
 	ck_assert_rc(ztp_store_device_set_factory_key(s, "old-1", h, 2),
 		     ZTP_OK);
-	ck_assert_rc(ztp_store_limit_take(s, "claim", "old-1", 1, 1, T0, &retry),
-		     ZTP_OK);
-	ck_assert_rc(ztp_store_claim_attempt(s, "old-1", h, 2, "t", 1, 1, T0,
-					     &retry),
-		     ZTP_ERATELIMIT);
+	ck_assert_rc(
+	    ztp_store_limit_take(s, "claim", "old-1", 1, 1, T0, &retry),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_claim_attempt(s, "old-1", h, 2, "t", 1, 1, T0, &retry),
+	    ZTP_ERATELIMIT);
 	ztp_store_free(s);
 	/* opened again: nothing left to migrate */
 	s = open_kind(B_SQLITE, NULL);

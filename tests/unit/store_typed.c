@@ -35,9 +35,9 @@ START_TEST(test_typed_records)
 	ztp__device_rec_clear(&d);
 
 	/* The wrapped backend is a version-1 one: no factory keys. */
-	ck_assert_rc(ztp_store_device_set_factory_key(s, "dev-t", spki,
-						      sizeof(spki)),
-		     _i == B_WRAPPED ? ZTP_EUNSUPPORTED : ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_set_factory_key(s, "dev-t", spki, sizeof(spki)),
+	    _i == B_WRAPPED ? ZTP_EUNSUPPORTED : ZTP_OK);
 	ck_assert_rc(ztp_store_device_set_info(s, "dev-t", "{\"fw\":\"1.0\"}"),
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_device_set_state(s, "dev-t", NULL,
@@ -62,15 +62,15 @@ START_TEST(test_typed_records)
 		     ZTP_OK);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(list);
-	ck_assert_rc(ztp_store_cert_add(s, "4a01", "dev-t", "operational",
-					T0, T0 + 100, FPR_B),
+	ck_assert_rc(ztp_store_cert_add(s, "4a01", "dev-t", "operational", T0,
+					T0 + 100, FPR_B),
 		     ZTP_OK);
 	ck_assert_rc(ztp_store_cert_add(s, "4a02", "dev-t", "bootstrap", T0,
 					T0 + 50, FPR_A),
 		     ZTP_OK);
-	ck_assert_rc(ztp_store_cert_add(s, "4a03", NULL, "server", T0,
-					T0 + 10, FPR_A),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "4a03", NULL, "server", T0, T0 + 10, FPR_A),
+	    ZTP_OK);
 	ck_assert_rc(ztp_store_cert_revoke(s, "4a01", 4, T0 + 5), ZTP_OK);
 	ck_assert_rc(ztp__store_cert_read(&c, s, "4a01"), ZTP_OK);
 	ck_assert_str_eq(c.serial, "4a01");
@@ -119,7 +119,6 @@ START_TEST(test_typed_records)
 	ztp_store_free(s);
 }
 END_TEST
-
 
 START_TEST(test_typed_records_json)
 {

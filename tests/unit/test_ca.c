@@ -179,8 +179,8 @@ int verify_chain_for(X509 *leaf, const char *root_pem,
 }
 
 /* Device certificates must be fit for TLS client authentication. */
-int verify_chain(X509 *leaf, const char *root_pem,
-		 const char *untrusted_pem, int64_t at)
+int verify_chain(X509 *leaf, const char *root_pem, const char *untrusted_pem,
+		 int64_t at)
 {
 	return verify_chain_for(leaf, root_pem, untrusted_pem, at,
 				X509_PURPOSE_SSL_CLIENT);

@@ -52,8 +52,8 @@ int ext_critical(X509 *x, int nid);
 int64_t t_of(const ASN1_TIME *t);
 int verify_chain_for(X509 *leaf, const char *root_pem,
 		     const char *untrusted_pem, int64_t at, int purpose);
-int verify_chain(X509 *leaf, const char *root_pem,
-		 const char *untrusted_pem, int64_t at);
+int verify_chain(X509 *leaf, const char *root_pem, const char *untrusted_pem,
+		 int64_t at);
 int serial_bits(X509 *x);
 char *serial_hex_of(X509 *x);
 void fp_hex(char out[65], X509 *x);

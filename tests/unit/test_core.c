@@ -21,10 +21,11 @@ START_TEST(test_strerror_all_codes)
 		ck_assert_str_ne(ztp_status_name(c), "unknown");
 		/* names are stable snake_case and unique */
 		for (d = c - 1; d >= ZTP_STATUS_MIN; d--)
-			ck_assert_str_ne(ztp_status_name(c), ztp_status_name(d));
-		ck_assert(strspn(ztp_status_name(c),
-				 "abcdefghijklmnopqrstuvwxyz_") ==
-			  strlen(ztp_status_name(c)));
+			ck_assert_str_ne(ztp_status_name(c),
+					 ztp_status_name(d));
+		ck_assert(
+		    strspn(ztp_status_name(c), "abcdefghijklmnopqrstuvwxyz_") ==
+		    strlen(ztp_status_name(c)));
 	}
 	ck_assert_str_eq(ztp_strerror(ZTP_STATUS_MIN - 1), "unknown error");
 	ck_assert_str_eq(ztp_strerror(1), "unknown error");
@@ -91,12 +92,12 @@ END_TEST
 
 START_TEST(test_id_grammar)
 {
-	static const char *good[] = {"a", "Z", "0", "dev-001", "a.b_c-d",
-				     "ABCdef123"};
-	static const char *bad[] = {"",     "-a",   ".a",    "_a",  "a/b",
-				    "a+b",  "a#",   "$SYS",  "a b", "a\tb",
-				    "a\nb", "caf\xc3\xa9", "a\x7f", "a:b",
-				    "a*b",  "a\\b", "a\"b"};
+	static const char *good[] = {"a",	"Z",	   "0",
+				     "dev-001", "a.b_c-d", "ABCdef123"};
+	static const char *bad[] = {
+	    "",	     "-a",   ".a",  "_a",   "a/b",  "a+b",
+	    "a#",    "$SYS", "a b", "a\tb", "a\nb", "caf\xc3\xa9",
+	    "a\x7f", "a:b",  "a*b", "a\\b", "a\"b"};
 	char longid[ZTP_ID_MAX + 2];
 	size_t i;
 
@@ -104,7 +105,7 @@ START_TEST(test_id_grammar)
 		ck_assert_rc(ztp_id_validate(good[i], strlen(good[i])), ZTP_OK);
 	for (i = 0; i < ZTP__ARRAY_LEN(bad); i++)
 		ck_assert_msg(ztp_id_validate(bad[i], strlen(bad[i])) ==
-				      ZTP_EINVAL,
+				  ZTP_EINVAL,
 			      "accepted \"%s\"", bad[i]);
 	/* embedded NUL: the explicit length counts it */
 	ck_assert_rc(ztp_id_validate("ab\0cd", 5), ZTP_EINVAL);
@@ -138,16 +139,16 @@ static int parse_len(const char *s, size_t n)
 START_TEST(test_json_valid)
 {
 	static const char *ok[] = {
-		"{}",
-		"[]",
-		" {\"a\":1} ",
-		"{\"a\":[1,2,{\"b\":null}],\"c\":\"x\",\"d\":true,\"e\":-0.5e+3}",
-		"\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
-		"\"\\u00e9\\ud83d\\ude00\\n\\/\"",
-		"0",
-		"-0",
-		"{\"a\":{\"a\":{\"a\":1}}}", /* same key, different objects */
-		"[{\"k\":1},{\"k\":2}]",
+	    "{}",
+	    "[]",
+	    " {\"a\":1} ",
+	    "{\"a\":[1,2,{\"b\":null}],\"c\":\"x\",\"d\":true,\"e\":-0.5e+3}",
+	    "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
+	    "\"\\u00e9\\ud83d\\ude00\\n\\/\"",
+	    "0",
+	    "-0",
+	    "{\"a\":{\"a\":{\"a\":1}}}", /* same key, different objects */
+	    "[{\"k\":1},{\"k\":2}]",
 	};
 	size_t i;
 
@@ -160,22 +161,22 @@ END_TEST
 START_TEST(test_json_duplicate_keys)
 {
 	static const char *dup[] = {
-		"{\"a\":1,\"a\":2}",
-		"{\"a\":1,\"b\":2,\"a\":1}",
-		"{\"x\":{\"a\":1,\"a\":1}}",
-		"[{}, {\"a\":{\"b\":1,\"b\":{\"c\":1}}}]",
-		/* the folded value itself held an object */
-		"{\"a\":{\"q\":1},\"a\":{\"q\":2,\"r\":3}}",
-		/* escapes that decode to the same key */
-		"{\"a\":1,\"\\u0061\":2}",
+	    "{\"a\":1,\"a\":2}",
+	    "{\"a\":1,\"b\":2,\"a\":1}",
+	    "{\"x\":{\"a\":1,\"a\":1}}",
+	    "[{}, {\"a\":{\"b\":1,\"b\":{\"c\":1}}}]",
+	    /* the folded value itself held an object */
+	    "{\"a\":{\"q\":1},\"a\":{\"q\":2,\"r\":3}}",
+	    /* escapes that decode to the same key */
+	    "{\"a\":1,\"\\u0061\":2}",
 	};
 	size_t i;
 
 	for (i = 0; i < ZTP__ARRAY_LEN(dup); i++) {
 		ck_assert_msg(parse(dup[i]) == ZTP_EPARSE, "accepted %s",
 			      dup[i]);
-		ck_assert_ptr_nonnull(strstr(ztp_error_last_message(),
-					     "duplicate"));
+		ck_assert_ptr_nonnull(
+		    strstr(ztp_error_last_message(), "duplicate"));
 	}
 }
 END_TEST
@@ -183,18 +184,18 @@ END_TEST
 START_TEST(test_json_utf8)
 {
 	static const char *bad[] = {
-		"\"\x80\"",             /* lone continuation */
-		"\"\xc3\"",             /* truncated */
-		"\"\xc0\xaf\"",         /* overlong '/' */
-		"\"\xe0\x80\xaf\"",     /* overlong 3-byte */
-		"\"\xf0\x80\x80\xaf\"", /* overlong 4-byte */
-		"\"\xed\xa0\x80\"",     /* encoded surrogate */
-		"\"\xf4\x90\x80\x80\"", /* > U+10FFFF */
-		"\"\xff\"",
-		"{\"k\xfe\":1}", /* in a key */
-		"\"\\ud800\"",   /* lone high surrogate escape */
-		"\"\\udc00\"",   /* lone low surrogate escape */
-		"\"\\ud800\\u0041\"",
+	    "\"\x80\"",		    /* lone continuation */
+	    "\"\xc3\"",		    /* truncated */
+	    "\"\xc0\xaf\"",	    /* overlong '/' */
+	    "\"\xe0\x80\xaf\"",	    /* overlong 3-byte */
+	    "\"\xf0\x80\x80\xaf\"", /* overlong 4-byte */
+	    "\"\xed\xa0\x80\"",	    /* encoded surrogate */
+	    "\"\xf4\x90\x80\x80\"", /* > U+10FFFF */
+	    "\"\xff\"",
+	    "{\"k\xfe\":1}", /* in a key */
+	    "\"\\ud800\"",   /* lone high surrogate escape */
+	    "\"\\udc00\"",   /* lone low surrogate escape */
+	    "\"\\ud800\\u0041\"",
 	};
 	size_t i;
 
@@ -217,12 +218,12 @@ END_TEST
 START_TEST(test_json_grammar)
 {
 	static const char *bad[] = {
-		"",        "   ",        "{",        "}",       "{\"a\"}",
-		"{\"a\":}", "{a:1}",     "{'a':1}",  "[1,]",    "{\"a\":1,}",
-		"[1 2]",   "01",         "1.",       ".5",      "1e",
-		"+1",      "NaN",        "Infinity", "-",       "tru",
-		"nul",     "{}{}",       "{} x",     "[] /*c*/", "// c\n{}",
-		"\"\\x\"", "\"\t\"",     "\"a",      "\"\\u12\"", "[\"a\"\n,]",
+	    "",		"   ",	  "{",	      "}",	   "{\"a\"}",
+	    "{\"a\":}", "{a:1}",  "{'a':1}",  "[1,]",	   "{\"a\":1,}",
+	    "[1 2]",	"01",	  "1.",	      ".5",	   "1e",
+	    "+1",	"NaN",	  "Infinity", "-",	   "tru",
+	    "nul",	"{}{}",	  "{} x",     "[] /*c*/",  "// c\n{}",
+	    "\"\\x\"",	"\"\t\"", "\"a",      "\"\\u12\"", "[\"a\"\n,]",
 	};
 	size_t i;
 
@@ -263,8 +264,8 @@ END_TEST
 
 START_TEST(test_json_schema)
 {
-	static const char *const allowed[] = {"s", "n", "b", "arr", "obj",
-					      NULL};
+	static const char *const allowed[] = {"s",   "n",   "b",
+					      "arr", "obj", NULL};
 	json_object *o = NULL, *sub = NULL;
 	const char *s = NULL;
 	size_t len = 0;
@@ -308,9 +309,9 @@ START_TEST(test_json_schema)
 	ck_assert_rc(ztp__json_only_keys(o, allowed, "req"), ZTP_EPARSE);
 	json_object_put(o);
 	/* integers beyond int64 saturate and fail the range check */
-	ck_assert_rc(ztp__json_parse(&o, "{\"n\":99999999999999999999}", 26,
-				     100, 4),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp__json_parse(&o, "{\"n\":99999999999999999999}", 26, 100, 4),
+	    ZTP_OK);
 	ck_assert_rc(ztp__json_int(o, "n", true, 0, INT64_MAX - 1, &n),
 		     ZTP_EPARSE);
 	json_object_put(o);
@@ -399,13 +400,12 @@ START_TEST(test_transcript_bytes)
 	/* PROTOCOL.md §4, written out by hand for device "dev-1", nonce
 	 * "n0.Ab" and a CSR hash of the bytes 0x00..0x1f. */
 	static const uint8_t want[] = {
-	    'Z',  'T',	'P',  '-',  'B',  'O',	'O',  'T',  'S',  'T',
-	    'R',  'A',	'P',  '-',  'V',  '1',	0x00, 'd',  'e',  'v',
-	    '-',  '1',	0x00, 'n',  '0',  '.',	'A',  'b',  0x00, 0x00,
-	    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
-	    0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14,
-	    0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e,
-	    0x1f};
+	    'Z',  'T',	'P',  '-',  'B',  'O',	'O',  'T',  'S',  'T',	'R',
+	    'A',  'P',	'-',  'V',  '1',  0x00, 'd',  'e',  'v',  '-',	'1',
+	    0x00, 'n',	'0',  '.',  'A',  'b',	0x00, 0x00, 0x01, 0x02, 0x03,
+	    0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
+	    0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19,
+	    0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
 	uint8_t h[ZTP__TRANSCRIPT_HASH_LEN];
 	ztp__buf t = {0};
 
@@ -449,10 +449,9 @@ END_TEST
 
 START_TEST(test_endpoints)
 {
-	static const char *const v1[] = {"challenge",	"bootstrap",
-					 "register",	"credentials",
-					 "rotate",	"assignment",
-					 "crl"};
+	static const char *const v1[] = {
+	    "challenge", "bootstrap",  "register", "credentials",
+	    "rotate",	 "assignment", "crl"};
 
 	ck_assert_int_eq(ZTP__E_COUNT, (int)ZTP__ARRAY_LEN(v1));
 	for (int e = 0; e < ZTP__E_COUNT; e++) {

@@ -13,30 +13,30 @@ EVP_PKEY *k_p256, *k_p256b, *k_p384, *k_ed25519, *k_rsa, *k_rsab;
 /* EC P-256 key with explicit curve parameters (openssl ecparam
  * -param_enc explicit): must never pass as "ec-p256". */
 const char explicit_ec_pub[] =
-	"-----BEGIN PUBLIC KEY-----\n"
-	"MIIBSzCCAQMGByqGSM49AgEwgfcCAQEwLAYHKoZIzj0BAQIhAP////8AAAABAAAA\n"
-	"AAAAAAAAAAAA////////////////MFsEIP////8AAAABAAAAAAAAAAAAAAAA////\n"
-	"///////////8BCBaxjXYqjqT57PrvVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMVAMSd\n"
-	"NgiG5wSTamZ44ROdJreBn36QBEEEaxfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5\n"
-	"RdiYwpZP40Li/hp/m47n60p8D54WK84zV2sxXs7LtkBoN79R9QIhAP////8AAAAA\n"
-	"//////////+85vqtpxeehPO5ysL8YyVRAgEBA0IABFRsci343JVuZdUlY2fSyaeu\n"
-	"ztve3KtMNa76Pl06cU612kZJpZa3M7meDu1sJUqYW9jmnnIQRqbpnM7Ej1Akc4E=\n"
-	"-----END PUBLIC KEY-----\n";
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MIIBSzCCAQMGByqGSM49AgEwgfcCAQEwLAYHKoZIzj0BAQIhAP////8AAAABAAAA\n"
+    "AAAAAAAAAAAA////////////////MFsEIP////8AAAABAAAAAAAAAAAAAAAA////\n"
+    "///////////8BCBaxjXYqjqT57PrvVV2mIa8ZR0GsMxTsPY7zjw+J9JgSwMVAMSd\n"
+    "NgiG5wSTamZ44ROdJreBn36QBEEEaxfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5\n"
+    "RdiYwpZP40Li/hp/m47n60p8D54WK84zV2sxXs7LtkBoN79R9QIhAP////8AAAAA\n"
+    "//////////+85vqtpxeehPO5ysL8YyVRAgEBA0IABFRsci343JVuZdUlY2fSyaeu\n"
+    "ztve3KtMNa76Pl06cU612kZJpZa3M7meDu1sJUqYW9jmnnIQRqbpnM7Ej1Akc4E=\n"
+    "-----END PUBLIC KEY-----\n";
 
 /* A DSA-1024 public key. */
 const char dsa_pub[] =
-	"-----BEGIN PUBLIC KEY-----\n"
-	"MIIBvzCCATMGByqGSM44BAEwggEmAoGBAMcaMUqQSyhjAeTGrBQis6mFOQ8II7cY\n"
-	"ZBlqUJyHoCKvCuyiV5J7EHeunbv6ETcYIkS6T0YurJBdXeE4m7bCkMBzS6sRd39i\n"
-	"uSqSs6kLwOqAZmxNuA1cjEfYuOqgdLOgHDdXPVZJyIei06d7rTt8m7wwt0thO5qc\n"
-	"fU+1LrJLpsiRAh0Arl56phM8LyBG22rP39vgdobirsToZpyc6YTnJQKBgHCR8d/V\n"
-	"16KaoSsAc47/sNTSo2i44E/0u3h+g0Us1/52LYMONBRtmO8T0NAioq8MfK/VR9wK\n"
-	"oG3FvclA08wLTjp2PtR1SGGnlRjZypMDUsavDZ1QYUzXRxNBPuls/zrLLSONw4te\n"
-	"0c8hIz/EznhUbmZN33Pj6UKvMjG9h49q2ZEhA4GFAAKBgQCF9CZiO701XwFgf3uL\n"
-	"jmy1EAFcNiKuwQ9+LUg6lKaGkbbkdRzzZ7rKxMqIwFSa7L7yUEWaA013xr9VXvja\n"
-	"VACoIM8JxcK8HnuohRqkiSmbCdh1BTVzz48YV8U3fkZjzGs1VM7chTuxJQuMreEd\n"
-	"ptKOLTk8YFVDhkBwRQHqUli0UA==\n"
-	"-----END PUBLIC KEY-----\n";
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MIIBvzCCATMGByqGSM44BAEwggEmAoGBAMcaMUqQSyhjAeTGrBQis6mFOQ8II7cY\n"
+    "ZBlqUJyHoCKvCuyiV5J7EHeunbv6ETcYIkS6T0YurJBdXeE4m7bCkMBzS6sRd39i\n"
+    "uSqSs6kLwOqAZmxNuA1cjEfYuOqgdLOgHDdXPVZJyIei06d7rTt8m7wwt0thO5qc\n"
+    "fU+1LrJLpsiRAh0Arl56phM8LyBG22rP39vgdobirsToZpyc6YTnJQKBgHCR8d/V\n"
+    "16KaoSsAc47/sNTSo2i44E/0u3h+g0Us1/52LYMONBRtmO8T0NAioq8MfK/VR9wK\n"
+    "oG3FvclA08wLTjp2PtR1SGGnlRjZypMDUsavDZ1QYUzXRxNBPuls/zrLLSONw4te\n"
+    "0c8hIz/EznhUbmZN33Pj6UKvMjG9h49q2ZEhA4GFAAKBgQCF9CZiO701XwFgf3uL\n"
+    "jmy1EAFcNiKuwQ9+LUg6lKaGkbbkdRzzZ7rKxMqIwFSa7L7yUEWaA013xr9VXvja\n"
+    "VACoIM8JxcK8HnuohRqkiSmbCdh1BTVzz48YV8U3fkZjzGs1VM7chTuxJQuMreEd\n"
+    "ptKOLTk8YFVDhkBwRQHqUli0UA==\n"
+    "-----END PUBLIC KEY-----\n";
 
 EVP_PKEY *pub_from_pem(const char *pem)
 {
@@ -76,7 +76,8 @@ void assert_detail(const char *needle)
 
 const uint8_t msg[] = "ZTP-BOOTSTRAP-V1\0dev-001\0nonce\0hash";
 
-/* ------------------------------------------------------------------ certificates */
+/* ------------------------------------------------------------------
+ * certificates */
 
 GENERAL_NAMES *make_sans(const struct certspec *cs)
 {
@@ -124,9 +125,9 @@ X509 *make_cert(const struct certspec *cs)
 		size_t len = cs->cnlen[i] ? cs->cnlen[i] : strlen(cs->cn[i]);
 
 		ne = X509_NAME_ENTRY_create_by_NID(
-			NULL, NID_commonName,
-			cs->cntype ? cs->cntype : V_ASN1_UTF8STRING,
-			(const unsigned char *)cs->cn[i], (int)len);
+		    NULL, NID_commonName,
+		    cs->cntype ? cs->cntype : V_ASN1_UTF8STRING,
+		    (const unsigned char *)cs->cn[i], (int)len);
 		ck_assert_ptr_nonnull(ne);
 		ck_assert(X509_NAME_add_entry(name, ne, -1, 0) == 1);
 		X509_NAME_ENTRY_free(ne);
@@ -179,9 +180,9 @@ char *wrap_pem(const char *label, const uint8_t *der, size_t len,
 	ck_assert_rc(ztp__buf_append_str(&buf, "-----"), ZTP_OK);
 	ck_assert_rc(ztp__buf_append_str(&buf, eol), ZTP_OK);
 	for (i = 0; i < n; i += 64) {
-		ck_assert_rc(ztp__buf_append(&buf, b64 + i,
-					     n - i > 64 ? 64 : n - i),
-			     ZTP_OK);
+		ck_assert_rc(
+		    ztp__buf_append(&buf, b64 + i, n - i > 64 ? 64 : n - i),
+		    ZTP_OK);
 		ck_assert_rc(ztp__buf_append_str(&buf, eol), ZTP_OK);
 	}
 	ck_assert_rc(ztp__buf_append_str(&buf, "-----END "), ZTP_OK);

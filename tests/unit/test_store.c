@@ -17,9 +17,8 @@ int64_t now_val;
 
 int wrap_closes;
 
-int w_device_add(void *ctx, const char *id, const char *fpr,
-		 const char *model, const char *batch, int64_t mfg,
-		 int64_t now)
+int w_device_add(void *ctx, const char *id, const char *fpr, const char *model,
+		 const char *batch, int64_t mfg, int64_t now)
 {
 	wrap *w = ctx;
 
@@ -75,8 +74,8 @@ int w_claim_take(void *ctx, const char *id, const uint8_t *h, size_t len,
 }
 
 int w_cert_add(void *ctx, const char *serial, const char *id,
-	       const char *profile, int64_t nb, int64_t na,
-	       const char *fpr, int64_t now)
+	       const char *profile, int64_t nb, int64_t na, const char *fpr,
+	       int64_t now)
 {
 	wrap *w = ctx;
 
@@ -93,8 +92,7 @@ int w_cert_get(void *ctx, const char *serial, char **json)
 	return ztp_store_cert_get(w->inner, serial, json);
 }
 
-int w_cert_revoke(void *ctx, const char *serial, int reason,
-		  int64_t when)
+int w_cert_revoke(void *ctx, const char *serial, int reason, int64_t when)
 {
 	wrap *w = ctx;
 
@@ -102,8 +100,8 @@ int w_cert_revoke(void *ctx, const char *serial, int reason,
 	return ztp_store_cert_revoke(w->inner, serial, reason, when);
 }
 
-int w_revoke_certs(void *ctx, const char *id, const char *profiles,
-		   int reason, int64_t when, uint64_t *count)
+int w_revoke_certs(void *ctx, const char *id, const char *profiles, int reason,
+		   int64_t when, uint64_t *count)
 {
 	wrap *w = ctx;
 
@@ -136,8 +134,8 @@ int w_cert_count(void *ctx, uint64_t *out)
 	return ztp_store_cert_count(w->inner, out);
 }
 
-int w_challenge_use(void *ctx, const uint8_t *id, size_t len,
-		    int64_t exp, int64_t now)
+int w_challenge_use(void *ctx, const uint8_t *id, size_t len, int64_t exp,
+		    int64_t now)
 {
 	wrap *w = ctx;
 

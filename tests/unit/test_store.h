@@ -63,9 +63,8 @@ extern char *db_path;
 extern char *db_uri;
 extern int64_t now_val;
 extern int wrap_closes;
-int w_device_add(void *ctx, const char *id, const char *fpr,
-		 const char *model, const char *batch, int64_t mfg,
-		 int64_t now);
+int w_device_add(void *ctx, const char *id, const char *fpr, const char *model,
+		 const char *batch, int64_t mfg, int64_t now);
 int w_device_get(void *ctx, const char *id, char **json);
 int w_set_state(void *ctx, const char *id, const char *expected,
 		const char *state, const char *tenant, int64_t now);
@@ -74,18 +73,17 @@ int w_claim_set(void *ctx, const char *id, const uint8_t *h, size_t len);
 int w_claim_take(void *ctx, const char *id, const uint8_t *h, size_t len,
 		 const char *tenant, int64_t now);
 int w_cert_add(void *ctx, const char *serial, const char *id,
-	       const char *profile, int64_t nb, int64_t na,
-	       const char *fpr, int64_t now);
+	       const char *profile, int64_t nb, int64_t na, const char *fpr,
+	       int64_t now);
 int w_cert_get(void *ctx, const char *serial, char **json);
-int w_cert_revoke(void *ctx, const char *serial, int reason,
-		  int64_t when);
-int w_revoke_certs(void *ctx, const char *id, const char *profiles,
-		   int reason, int64_t when, uint64_t *count);
+int w_cert_revoke(void *ctx, const char *serial, int reason, int64_t when);
+int w_revoke_certs(void *ctx, const char *id, const char *profiles, int reason,
+		   int64_t when, uint64_t *count);
 int w_revoked_list(void *ctx, char **json);
 int w_device_certs(void *ctx, const char *id, char **json);
 int w_cert_count(void *ctx, uint64_t *out);
-int w_challenge_use(void *ctx, const uint8_t *id, size_t len,
-		    int64_t exp, int64_t now);
+int w_challenge_use(void *ctx, const uint8_t *id, size_t len, int64_t exp,
+		    int64_t now);
 int w_event_append(void *ctx, const char *json, int64_t now);
 int w_event_list(void *ctx, int64_t after, size_t max, char **json);
 int w_counter_next(void *ctx, const char *name, uint64_t *out);
@@ -101,7 +99,8 @@ const char *str_field(json_object *o, const char *key);
 int64_t int_field(json_object *o, const char *key);
 bool null_field(json_object *o, const char *key);
 void add_dev(ztp_store *s, const char *id);
-extern const char *const bad_ids[10]; /* sizeof: checked against the definition */
+extern const char
+    *const bad_ids[10]; /* sizeof: checked against the definition */
 void expect_state(ztp_store *s, const char *id, const char *state,
 		  const char *tenant);
 TCase *loop_case(const char *name, const TTest *test, int timeout);
@@ -111,8 +110,7 @@ TCase *loop_case(const char *name, const TTest *test, int timeout);
 #define KID_B "b1b2c3d4e5f60718293a4b5c6d7e8f9001122334"
 /* The serials of a revoked list of issuer (NULL: all), comma-separated,
  * in the list's order, into out (store_certs.c). */
-void revoked_serials(ztp_store *s, const char *issuer, char *out,
-		     size_t cap);
+void revoked_serials(ztp_store *s, const char *issuer, char *out, size_t cap);
 
 void store_tcases_devices(Suite *s);
 void store_tcases_claims(Suite *s);

@@ -404,9 +404,8 @@ char *bootstrap_cert(void)
 	return pem;
 }
 
-const char *REG =
-    "{\"device_type\":\"sensor\",\"firmware_version\":\"1.2.3\","
-    "\"capabilities\":[\"mqtt\",\"ota\"]}";
+const char *REG = "{\"device_type\":\"sensor\",\"firmware_version\":\"1.2.3\","
+		  "\"capabilities\":[\"mqtt\",\"ota\"]}";
 
 /* rp, not *rp: the status call and the response are arguments of one
  * call, and C does not order their evaluation. */

@@ -23,8 +23,8 @@ char *ztp_test_vector(const char *name);
 #define ck_assert_rc(expr, want)                                               \
 	do {                                                                   \
 		int rc_ = (expr);                                              \
-		ck_assert_msg(rc_ == (want), "%s: got %d (%s), want %d", #expr,  \
-			      rc_, ztp_error_last_message(), (want));          \
+		ck_assert_msg(rc_ == (want), "%s: got %d (%s), want %d",       \
+			      #expr, rc_, ztp_error_last_message(), (want));   \
 	} while (0)
 
 #endif

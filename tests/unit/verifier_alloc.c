@@ -51,8 +51,7 @@ START_TEST(alloc_failures_rotation)
 	ztp_verifier *v2 = NULL;
 	uint64_t n_rev = 0;
 
-	ck_assert_rc(ztp_verifier_set_rate_limit(v, "lifecycle", 0, 0),
-		     ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_rate_limit(v, "lifecycle", 0, 0), ZTP_OK);
 	for (long n = 1; n < 4000 && !finished; n++) {
 		char *out = NULL;
 		long used;

@@ -478,9 +478,8 @@ START_TEST(credentials_factory_key_learned)
 	ztp__hex_encode(hex, fp, sizeof(fp));
 	ck_assert_rc(ztp_store_device_add(store, "dev-3", hex, NULL, NULL, T0),
 		     ZTP_OK);
-	r = expect_accept(&(breq){.device_id = "dev-3", .cert = c,
-				  .sign_key = k3},
-			  NULL);
+	r = expect_accept(
+	    &(breq){.device_id = "dev-3", .cert = c, .sign_key = k3}, NULL);
 	boot = cert_of(r);
 	json_object_put(r);
 	ck_assert_rc(ztp_store_device_get(store, "dev-3", &json), ZTP_OK);

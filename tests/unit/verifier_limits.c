@@ -116,9 +116,9 @@ static void limits_across(ztp_verifier *a, ztp_verifier *b, ztp_store *sa)
 
 	/* 5 attempts, then one a minute: counted over both handles. */
 	for (int i = 0; i < 5; i++)
-		ck_assert_rc(ztp_verifier_claim(i % 2 ? b : a, "dev-3", wrong,
-						"acme"),
-			     ZTP_EMISMATCH);
+		ck_assert_rc(
+		    ztp_verifier_claim(i % 2 ? b : a, "dev-3", wrong, "acme"),
+		    ZTP_EMISMATCH);
 	ck_assert_rc(ztp_verifier_claim(a, "dev-3", wrong, "acme"),
 		     ZTP_ERATELIMIT);
 	ck_assert_rc(ztp_verifier_claim(b, "dev-3", wrong, "acme"),
@@ -286,8 +286,8 @@ START_TEST(event_flood)
 		char *json = NULL;
 
 		ck_assert_rc(ztp_store_event_list(st, rows1, 1, &json), ZTP_OK);
-		ck_assert_msg(strstr(json, "\"suppressed\":1990") != NULL,
-			      "%s", json);
+		ck_assert_msg(strstr(json, "\"suppressed\":1990") != NULL, "%s",
+			      json);
 		ztp_free(json);
 	}
 	/* Claims pass codes from people and portals through: claims for
@@ -300,7 +300,8 @@ START_TEST(event_flood)
 		if (i % 100 == 99)
 			clk++; /* within the global claim limit, 100/s */
 		ck_assert_rc(ztp_verifier_claim(
-				 w, id, "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA",
+				 w, id,
+				 "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA",
 				 "acme"),
 			     ZTP_ENOTFOUND);
 	}
