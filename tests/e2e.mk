@@ -8,11 +8,21 @@ e2e_common = tests/e2e/lib.sh tests/e2e/bootstrap-flow.sh \
 	tests/e2e/slow-flow.sh tests/e2e/slow_clients.py
 EXTRA_DIST += $(e2e_common)
 
+# Heavy: they exercise the reference servers' connection handling (Python
+# and Go) for tens of seconds each, not libztp's memory handling, so CI
+# runs them once, not again under the sanitizers (`make -s
+# print-sanitizer-tests` leaves them out).
+e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
 	tests/e2e/negative.sh \
-	tests/e2e/retry.sh tests/e2e/crash.sh tests/e2e/flood.sh \
-	tests/e2e/slow_python.sh tests/e2e/slow_go.sh
+	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy)
 EXTRA_DIST += $(e2e_tests)
+
+print-sanitizer-tests:
+	@for t in $(TESTS); do \
+		case " $(e2e_heavy) " in *" $$t "*) ;; *) echo "$$t" ;; esac; \
+	done
+.PHONY: print-sanitizer-tests
 
 # The lifecycle against the real verifier behind the Python reference
 # server; the credential lifecycle end to end with the real ztp-device;
