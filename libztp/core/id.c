@@ -12,28 +12,16 @@
 #define ID_REST 2
 #define ID_ALNUM (ID_FIRST | ID_REST)
 #define ID_10(x) x, x, x, x, x, x, x, x, x, x
+/* clang-format off */
 static const unsigned char id_class[256] = {
-    ['-'] = ID_REST,
-    ['.'] = ID_REST,
-    ['_'] = ID_REST,
+    ['-'] = ID_REST, ['.'] = ID_REST, ['_'] = ID_REST,
     ['0'] = ID_10(ID_ALNUM),
-    ['A'] = ID_10(ID_ALNUM),
-    ID_10(ID_ALNUM),
-    ID_ALNUM,
-    ID_ALNUM,
-    ID_ALNUM,
-    ID_ALNUM,
-    ID_ALNUM,
-    ID_ALNUM,
-    ['a'] = ID_10(ID_ALNUM),
-    ID_10(ID_ALNUM),
-    ID_ALNUM,
-    ID_ALNUM,
-    ID_ALNUM,
-    ID_ALNUM,
-    ID_ALNUM,
-    ID_ALNUM,
+    ['A'] = ID_10(ID_ALNUM), ID_10(ID_ALNUM), ID_ALNUM, ID_ALNUM, ID_ALNUM,
+    ID_ALNUM, ID_ALNUM, ID_ALNUM,
+    ['a'] = ID_10(ID_ALNUM), ID_10(ID_ALNUM), ID_ALNUM, ID_ALNUM, ID_ALNUM,
+    ID_ALNUM, ID_ALNUM, ID_ALNUM,
 };
+/* clang-format on */
 
 static bool id_first(unsigned char c)
 {
