@@ -85,7 +85,10 @@ int ztp__endpoint_from_name(const char *name);
  * Append the bootstrap transcript that the factory key signs (PROTOCOL.md
  * §4), byte for byte:
  *
- *   "ZTP-BOOTSTRAP-V1" 0x00 device_id 0x00 nonce 0x00 SHA-256(CSR DER)
+ *   tag 0x00 device_id 0x00 nonce 0x00 SHA-256(CSR DER)
+ *
+ * where tag is the domain separation tag of version 1 (TRANSCRIPT_TAG in
+ * protocol.c, its one definition).
  *
  * nonce is the ASCII token exactly as the server sent it (nonce_len
  * bytes, no NUL inside: the caller has checked that); csr_sha256 is the
