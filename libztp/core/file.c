@@ -105,6 +105,36 @@ cleanup:
 	return rc;
 }
 
+int ztp__path_dir(char **out, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	*out = NULL;
+	if (slash == NULL)
+		return ZTP_OK;
+	/* "/f": the root, which the join below spells "//name": the same. */
+	*out = ztp__strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	return *out != NULL ? ZTP_OK : ztp__err(ZTP_ENOMEM, "out of memory");
+}
+
+int ztp__path_join(char **out, const char *dir, const char *name)
+{
+	ztp__buf b = {0};
+	int rc = ZTP_OK;
+
+	*out = NULL;
+	if (name[0] != '/' && dir != NULL) {
+		ZTP_CHECK(ztp__buf_append_str(&b, dir));
+		ZTP_CHECK(ztp__buf_append_byte(&b, '/'));
+	}
+	ZTP_CHECK(ztp__buf_append_str(&b, name));
+	ZTP_CHECK(ztp__buf_terminate(&b));
+	*out = (char *)ztp__buf_steal(&b, NULL);
+cleanup:
+	ztp__buf_free(&b);
+	return rc;
+}
+
 static int write_all(int fd, const uint8_t *p, size_t len)
 {
 	ssize_t w;
@@ -165,12 +195,9 @@ int ztp__file_write_atomic_ex(const char *path, const void *data, size_t len,
 	base = slash != NULL ? slash + 1 : path;
 	ZTP_ENSURE(base[0] != '\0', ZTP_EINVAL, "%s: path names a directory",
 		   path);
-	if (slash == NULL)
+	ZTP_CHECK(ztp__path_dir(&dir, path));
+	if (dir == NULL)
 		dir = ztp__strdup(".");
-	else if (slash == path)
-		dir = ztp__strdup("/");
-	else
-		dir = ztp__strndup(path, (size_t)(slash - path));
 	ZTP_ENSURE(dir != NULL, ZTP_ENOMEM, "%s: out of memory", path);
 	dirlen = strlen(dir);
 	tmpcap = dirlen + strlen(base) + sizeof(rndhex) + 16;

@@ -308,6 +308,13 @@ int ztp__file_write_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode);
 int ztp__file_write_atomic_ex(const char *path, const void *data, size_t len,
 			      mode_t mode, unsigned int flags);
+/* The directory part of path, against which names in a file at path are
+ * resolved: NULL when path has no slash (they stay relative to the working
+ * directory), "/" for a file in the root. Freed with ztp_free. */
+int ztp__path_dir(char **out, const char *path);
+/* name resolved against dir: name itself when it is absolute or dir is
+ * NULL, else dir "/" name. Freed with ztp_free. */
+int ztp__path_join(char **out, const char *dir, const char *name);
 
 /* ------------------------------------------------------------------ keys,
  * signatures */

@@ -426,22 +426,9 @@ cleanup:
 /* A path from the file, made relative to the file's directory. */
 static int cfg_path(char **out, const char *dir, const char *p)
 {
-	int rc = ZTP_OK;
-	ztp__buf b = {0};
-
-	ZTP_ENSURE(p[0] != '\0', ZTP_EINVAL, "config: empty path");
-	if (p[0] == '/' || dir == NULL)
-		ZTP_CHECK(ztp__buf_append_str(&b, p));
-	else {
-		ZTP_CHECK(ztp__buf_append_str(&b, dir));
-		ZTP_CHECK(ztp__buf_append_byte(&b, '/'));
-		ZTP_CHECK(ztp__buf_append_str(&b, p));
-	}
-	ZTP_CHECK(ztp__buf_terminate(&b));
-	*out = (char *)ztp__buf_steal(&b, NULL);
-cleanup:
-	ztp__buf_free(&b);
-	return rc;
+	if (p[0] == '\0')
+		return ztp__err(ZTP_EINVAL, "config: empty path");
+	return ztp__path_join(out, dir, p);
 }
 
 /* A file: key source from the file with a relative path resolved too. */
@@ -636,7 +623,6 @@ int ztp_device_load_config(ztp_device *dev, const char *path)
 {
 	int rc = ZTP_OK;
 	char *buf = NULL, *dir = NULL;
-	const char *slash;
 	size_t len = 0;
 	json_object *root = NULL;
 	ztp__dev_cfg c;
@@ -646,12 +632,7 @@ int ztp_device_load_config(ztp_device *dev, const char *path)
 	ztp__dev_cfg_defaults(&c);
 	ZTP_CHECK(ztp__file_read(&buf, &len, path, ZTP__DEV_CONFIG_MAX));
 	ZTP_CHECK(ztp__json_parse(&root, buf, len, ZTP__DEV_CONFIG_MAX, 4));
-	slash = strrchr(path, '/');
-	if (slash != NULL) {
-		dir = ztp__strndup(path,
-				   slash == path ? 1 : (size_t)(slash - path));
-		ZTP_ENSURE(dir != NULL, ZTP_ENOMEM, "config: out of memory");
-	}
+	ZTP_CHECK(ztp__path_dir(&dir, path));
 	ZTP_CHECK(cfg_parse(&c, root, dir));
 	ztp__dev_cfg_clear(&dev->cfg);
 	dev->cfg = c;

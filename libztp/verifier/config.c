@@ -488,28 +488,7 @@ static int wrap_err(int rc, const char *what, const char *name)
 			name ? name : "", detail);
 }
 
-/* Resolve a file name from the configuration against its directory. */
-static int resolve(char **out, const char *dir, const char *name)
-{
-	ztp__buf b = {0};
-	int rc = ZTP_OK;
-	size_t n;
-
-	*out = NULL;
-	if (name[0] == '/' || dir[0] == '\0') {
-		*out = ztp__strdup(name);
-		return *out == NULL ? ZTP_ENOMEM : ZTP_OK;
-	}
-	ZTP_CHECK(ztp__buf_append_str(&b, dir));
-	ZTP_CHECK(ztp__buf_append_byte(&b, '/'));
-	ZTP_CHECK(ztp__buf_append_str(&b, name));
-	ZTP_CHECK(ztp__buf_terminate(&b));
-	*out = (char *)ztp__buf_steal(&b, &n);
-cleanup:
-	ztp__buf_free(&b);
-	return rc;
-}
-
+/* A file named in the configuration, resolved against its directory. */
 static int cfg_path(char **out, json_object *obj, const char *key,
 		    bool required, const char *dir)
 {
@@ -525,7 +504,7 @@ static int cfg_path(char **out, json_object *obj, const char *key,
 		return ZTP_OK;
 	if (len == 0)
 		return ztp__err(ZTP_EPARSE, "config: \"%s\" is empty", key);
-	return resolve(out, dir, s);
+	return ztp__path_join(out, dir, s);
 }
 
 static int cfg_number(double *out, json_object *obj, const char *key)
@@ -669,7 +648,7 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 {
 	char *text = NULL, *dir = NULL, *storeuri = NULL, *secretpath = NULL;
 	char *crlpath = NULL;
-	const char *s, *policy = NULL, *slash;
+	const char *s, *policy = NULL;
 	uint8_t *secret = NULL;
 	size_t len = 0, slen = 0;
 	json_object *cfg = NULL, *obj = NULL;
@@ -692,14 +671,7 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 		   ZTP_EPARSE, "config %s: not a JSON object", path);
 	ZTP_CHECK(ztp__json_only_keys(cfg, config_keys, "config"));
 
-	slash = strrchr(path, '/');
-	if (slash == NULL)
-		dir = ztp__strdup("");
-	else if (slash == path)
-		dir = ztp__strdup("/");
-	else
-		dir = ztp__strndup(path, (size_t)(slash - path));
-	ZTP_ENSURE(dir != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__path_dir(&dir, path));
 
 	ZTP_CHECK(load_bundle(v, cfg, "trust_anchors", dir, false));
 	ZTP_CHECK(load_bundle(v, cfg, "issuers", dir, true));
@@ -744,7 +716,7 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 		if (strncmp(s, "sqlite:", 7) == 0 && s[7] != '/') {
 			char *p = NULL;
 
-			ZTP_CHECK(resolve(&p, dir, s + 7));
+			ZTP_CHECK(ztp__path_join(&p, dir, s + 7));
 			ztp__buf b = {0};
 			rc = ztp__buf_append_str(&b, "sqlite:");
 			if (rc == ZTP_OK)

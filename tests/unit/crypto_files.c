@@ -190,6 +190,33 @@ START_TEST(test_file_write_exclusive)
 }
 END_TEST
 
+/* Names in a configuration file resolve against the file's directory. */
+START_TEST(test_path_dir_join)
+{
+	static const struct {
+		const char *file, *name, *want;
+	} cases[] = {
+	    {"ztp.json", "ca.pem", "ca.pem"},
+	    {"etc/ztp.json", "ca.pem", "etc/ca.pem"},
+	    {"/etc/ztp/ztp.json", "ca.pem", "/etc/ztp/ca.pem"},
+	    {"/ztp.json", "ca.pem", "//ca.pem"},
+	    {"etc/ztp.json", "/abs/ca.pem", "/abs/ca.pem"},
+	    {"ztp.json", "sub/ca.pem", "sub/ca.pem"},
+	};
+	char *dir, *out;
+
+	for (size_t i = 0; i < ZTP__ARRAY_LEN(cases); i++) {
+		ck_assert_rc(ztp__path_dir(&dir, cases[i].file), ZTP_OK);
+		ck_assert_rc(ztp__path_join(&out, dir, cases[i].name), ZTP_OK);
+		ck_assert_str_eq(out, cases[i].want);
+		ztp_free(out);
+		ztp_free(dir);
+	}
+	ck_assert_rc(ztp__path_dir(&dir, "ztp.json"), ZTP_OK);
+	ck_assert_ptr_null(dir);
+}
+END_TEST
+
 void crypto_tcases_files(Suite *s)
 {
 	TCase *tc;
@@ -200,5 +227,6 @@ void crypto_tcases_files(Suite *s)
 	tc = tcase_create("file_write_atomic");
 	tcase_add_test(tc, test_file_write_atomic);
 	tcase_add_test(tc, test_file_write_exclusive);
+	tcase_add_test(tc, test_path_dir_join);
 	suite_add_tcase(s, tc);
 }
