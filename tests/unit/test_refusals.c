@@ -570,6 +570,38 @@ START_TEST(lifecycle_peer_forged)
 }
 END_TEST
 
+/* The one identity rule at the lifecycle endpoints: a certificate signed
+ * with the device CA's key whose SAN names another device than its CN is
+ * refused before the registry is asked, as the policy engine and the
+ * bootstrap check refuse it. */
+START_TEST(lifecycle_peer_names_disagree)
+{
+	vpki_cert_opts o = {.cn = DEV,
+			    .san = "URI:urn:ztp:device:dev-2",
+			    .bc = "critical,CA:FALSE",
+			    .ku = "critical,digitalSignature",
+			    .eku = "clientAuth",
+			    .not_before = clk - 60,
+			    .not_after = clk + DAY};
+	EVP_PKEY *k = vpki_key("ec-p256");
+	X509 *c = vpki_cert(&o, k, dca_x509, dca_key);
+	char *pem = vpki_pem(c);
+
+	refused(v, "register", "{}", 2, pem, 401, "bad_certificate_profile",
+		"differ");
+	free(pem);
+	X509_free(c);
+	o.san = "URI:urn:ztp:device:dev-1,URI:urn:ztp:device:dev-2";
+	c = vpki_cert(&o, k, dca_x509, dca_key);
+	pem = vpki_pem(c);
+	refused(v, "assignment", "{}", 2, pem, 401, "bad_certificate_profile",
+		"names 2 devices");
+	free(pem);
+	X509_free(c);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
 /* --------------------------------------------- verifier: the identity check */
 
 /* A factory certificate with two basicConstraints extensions. OpenSSL 3
@@ -913,6 +945,7 @@ static Suite *suite(void)
 	tcase_add_test(t, register_body_refused);
 	tcase_add_test(t, rotate_tenant_mismatch);
 	tcase_add_test(t, lifecycle_peer_forged);
+	tcase_add_test(t, lifecycle_peer_names_disagree);
 	tcase_add_test(t, identity_duplicate_extension);
 	tcase_add_test(t, identity_malformed_validity);
 	tcase_add_test(t, identity_issuer_not_for_clients);
