@@ -79,15 +79,7 @@ static void setup(void)
 	root_pem = vpki_pem(root);
 	iss_pem = vpki_pem(issuing);
 
-	ck_assert_rc(ztp_store_open(&store, "memory:"), ZTP_OK);
-	ck_assert_rc(ztp_store_set_clock(store, ztp_clock_fixed, &clk), ZTP_OK);
-	ck_assert_rc(
-	    ztp_ca_create_root(&cpem, &kpem, "/CN=Device CA", NULL, 3650),
-	    ZTP_OK);
-	ck_assert_rc(ztp_ca_new(&dca), ZTP_OK);
-	ck_assert_rc(ztp_ca_load(dca, cpem, kpem, NULL, NULL), ZTP_OK);
-	ck_assert_rc(ztp_ca_set_store(dca, store), ZTP_OK);
-	ck_assert_rc(ztp_ca_set_clock(dca, ztp_clock_fixed, &clk), ZTP_OK);
+	dca = vpki_device_ca(&store, &clk, &cpem, &kpem);
 	dca_x509 = pem_x509(cpem);
 	dca_key = pem_key(kpem);
 	ztp_free(cpem);

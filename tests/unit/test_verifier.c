@@ -61,7 +61,7 @@ ztp_verifier *verifier_on(ztp_store *st)
 
 void setup(void)
 {
-	char *cpem = NULL, *kpem = NULL, *code = NULL;
+	char *code = NULL;
 
 	T0 = (int64_t)time(NULL);
 	clk = T0;
@@ -81,19 +81,9 @@ void setup(void)
 	factory_pem = vpki_pem(factory);
 	factory2_pem = vpki_pem(factory2);
 
-	ck_assert_rc(ztp_store_open(&store, "memory:"), ZTP_OK);
 	/* One time for every decision: the rotation overlap is counted from
 	 * the store's issued_at. */
-	ck_assert_rc(ztp_store_set_clock(store, ztp_clock_fixed, &clk), ZTP_OK);
-	ck_assert_rc(
-	    ztp_ca_create_root(&cpem, &kpem, "/CN=Device CA", NULL, 3650),
-	    ZTP_OK);
-	ck_assert_rc(ztp_ca_new(&dca), ZTP_OK);
-	ck_assert_rc(ztp_ca_load(dca, cpem, kpem, NULL, NULL), ZTP_OK);
-	ck_assert_rc(ztp_ca_set_store(dca, store), ZTP_OK);
-	ck_assert_rc(ztp_ca_set_clock(dca, ztp_clock_fixed, &clk), ZTP_OK);
-	ztp__free_secret(kpem, strlen(kpem));
-	ztp_free(cpem);
+	dca = vpki_device_ca(&store, &clk, NULL, NULL);
 
 	v = verifier_on(store);
 	ck_assert_rc(ztp_verifier_set_rate_limit(v, "device", 0, 0), ZTP_OK);

@@ -196,6 +196,32 @@ char *vpki_csr_pem(X509_REQ *r)
 	return bio_string(b);
 }
 
+ztp_ca *vpki_device_ca(ztp_store **store, int64_t *clk, char **cert_pem,
+		       char **key_pem)
+{
+	char *cpem = NULL, *kpem = NULL;
+	ztp_ca *ca = NULL;
+
+	if (ztp_store_open(store, "memory:") != ZTP_OK ||
+	    ztp_store_set_clock(*store, ztp_clock_fixed, clk) != ZTP_OK ||
+	    ztp_ca_create_root(&cpem, &kpem, "/CN=Device CA", NULL, 3650) !=
+		ZTP_OK ||
+	    ztp_ca_new(&ca) != ZTP_OK ||
+	    ztp_ca_load(ca, cpem, kpem, NULL, NULL) != ZTP_OK ||
+	    ztp_ca_set_store(ca, *store) != ZTP_OK ||
+	    ztp_ca_set_clock(ca, ztp_clock_fixed, clk) != ZTP_OK)
+		die("device CA");
+	if (cert_pem != NULL)
+		*cert_pem = cpem;
+	else
+		ztp_free(cpem);
+	if (key_pem != NULL)
+		*key_pem = kpem;
+	else
+		ztp__free_secret(kpem, strlen(kpem));
+	return ca;
+}
+
 /* The fixed PKI. */
 
 /* Generated once with the openssl CLI; P-256 throughout. */

@@ -58,6 +58,13 @@ char *vpki_pem(X509 *c);
 char *vpki_pem2(X509 *a, X509 *b);
 char *vpki_key_pem(EVP_PKEY *k);
 
+/* A device CA (a fresh "/CN=Device CA" root) recording into a new memory:
+ * store, both on the fixed clock *clk (which must outlive them). Its PEMs
+ * go to *cert_pem and *key_pem when those are not NULL (free with
+ * ztp_free()). */
+ztp_ca *vpki_device_ca(ztp_store **store, int64_t *clk, char **cert_pem,
+		       char **key_pem);
+
 /* A CSR signed by key (subject CN given, may be NULL). */
 X509_REQ *vpki_csr(EVP_PKEY *key, const char *cn);
 char *vpki_csr_pem(X509_REQ *r);
