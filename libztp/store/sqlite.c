@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
@@ -1200,6 +1201,30 @@ cleanup:
 	return rc;
 }
 
+/*
+ * A step of opening the file, retried while another connection holds the
+ * lock it needs, for at most ZTP__SQLITE_BUSY_MS. The busy handler does
+ * not cover these: changing a new file to WAL mode needs an exclusive lock
+ * that SQLite does not wait for, so processes opening one registry at the
+ * same time (ztp-verify enroll in parallel) saw SQLITE_BUSY at once.
+ */
+static int sq_open_step(sqlite3 *db, int (*step)(sqlite3 *))
+{
+	const struct timespec pause = {0, 10 * 1000 * 1000};
+	int waited = 0, rc, code;
+
+	for (;;) {
+		rc = step(db);
+		code = sqlite3_errcode(db) & 0xff;
+		if (rc != ZTP_ESTORE ||
+		    (code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
+		    waited >= ZTP__SQLITE_BUSY_MS)
+			return rc;
+		nanosleep(&pause, NULL);
+		waited += 10;
+	}
+}
+
 /* A store file whose owner took every write bit away is read-only by
  * intent; honour that even for a process that could write anyway (root),
  * instead of finding out at the first issuance. */
@@ -1288,7 +1313,7 @@ int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path)
 		   "sqlite: open: database is read-only");
 	/* The first statement that reads the file: a file that is not a
 	 * database, or is damaged, fails here. */
-	ZTP_CHECK(sq_journal_wal(s->db));
+	ZTP_CHECK(sq_open_step(s->db, sq_journal_wal));
 	ZTP_CHECK(sq_exec(s->db, "PRAGMA foreign_keys = ON", "open"));
 	ZTP_CHECK(sq_pragma_int(s->db, "PRAGMA foreign_keys", &fk, "open"));
 	ZTP_ENSURE(fk == 1, ZTP_ESTORE,
@@ -1297,7 +1322,7 @@ int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path)
 	/* Deleted claim hashes and challenges are overwritten, not left in
 	 * free pages. */
 	ZTP_CHECK(sq_exec(s->db, "PRAGMA secure_delete = ON", "open"));
-	ZTP_CHECK(sq_migrate(s->db));
+	ZTP_CHECK(sq_open_step(s->db, sq_migrate));
 	for (i = 0; i < ST__COUNT; i++) {
 		r = sqlite3_prepare_v3(s->db, sql_text[i], -1,
 				       SQLITE_PREPARE_PERSISTENT, &s->st[i],

@@ -4,6 +4,8 @@
  */
 #include "test_store.h"
 
+#include <sys/wait.h>
+
 /* ------------------------------------------------------------ sqlite */
 
 static void raw_exec(const char *path, const char *sql, int want)
@@ -556,6 +558,46 @@ START_TEST(test_sqlite_migrate_v2)
 }
 END_TEST
 
+/* Processes opening one new registry at the same time (parallel
+ * `ztp-verify enroll`) all get it: creating the file, changing it to WAL
+ * mode and writing the schema wait for each other. Each child opens a
+ * store on a file that none has created yet. */
+START_TEST(test_sqlite_open_race)
+{
+	enum { ROUNDS = 25, PROCS = 8 };
+	char uri[4200];
+	int failed = 0;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		pid_t pids[PROCS];
+
+		snprintf(uri, sizeof(uri), "sqlite:%s/race-%d.db", tmpdir, r);
+		for (int i = 0; i < PROCS; i++) {
+			pids[i] = fork();
+			ck_assert_int_ge(pids[i], 0);
+			if (pids[i] == 0) {
+				ztp_store *st = NULL;
+				int rc = ztp_store_open(&st, uri);
+
+				if (rc != ZTP_OK)
+					fprintf(stderr, "open race: %s\n",
+						ztp_error_last_message());
+				ztp_store_free(st);
+				_exit(rc == ZTP_OK ? 0 : 1);
+			}
+		}
+		for (int i = 0; i < PROCS; i++) {
+			int status = 0;
+
+			ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				failed++;
+		}
+	}
+	ck_assert_int_eq(failed, 0);
+}
+END_TEST
+
 void store_tcases_sqlite(Suite *s)
 {
 	TCase *tc;
@@ -574,6 +616,7 @@ void store_tcases_sqlite(Suite *s)
 	tcase_add_test(tc, test_sqlite_tampered_rows);
 	tcase_add_test(tc, test_sqlite_counter_exhausted);
 	tcase_add_test(tc, test_sqlite_locked);
+	tcase_add_test(tc, test_sqlite_open_race);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 }
