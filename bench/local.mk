@@ -2,7 +2,7 @@
 # print ratios against a baseline measured in the same run; nothing is
 # asserted on timings). Each benchmark has its own target, which `bench`
 # depends on. All benchmarks are registered here and in bench/*.mk.
-.PHONY: bench bench-policy bench-bootstrap
+.PHONY: bench bench-policy bench-bootstrap bench-ops
 
 # Bootstrap throughput against the OpenSSL bound: `make bench-bootstrap`.
 # It prints ratios only.
@@ -14,6 +14,18 @@ bench_bench_bootstrap_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS)
 bench-bootstrap: bench/bench_bootstrap$(EXEEXT)
 	./bench/bench_bootstrap$(EXEEXT)
 bench: bench-bootstrap
+endif
+
+if ENABLE_SERVER
+# What operating a verifier costs (a metrics scrape) against a full count
+# of the registry and a challenge request: `make bench-ops`.
+noinst_PROGRAMS += bench/bench_ops
+bench_bench_ops_SOURCES = bench/bench_ops.c
+bench_bench_ops_LDADD = $(TOOL_LIBS) $(SQLITE_LIBS)
+
+bench-ops: bench/bench_ops$(EXEEXT)
+	./bench/bench_ops$(EXEEXT)
+bench: bench-ops
 endif
 
 if ENABLE_SERVER

@@ -19,6 +19,7 @@ dist_man_MANS += \
 	man/man3/ztp_store_backend_error.3 \
 	man/man3/ztp_store_cert_add.3 \
 	man/man3/ztp_store_cert_count.3 \
+	man/man3/ztp_store_cert_count_expiring.3 \
 	man/man3/ztp_store_cert_get.3 \
 	man/man3/ztp_store_cert_revoke.3 \
 	man/man3/ztp_store_challenge_use.3 \
@@ -28,6 +29,7 @@ dist_man_MANS += \
 	man/man3/ztp_store_counter_next.3 \
 	man/man3/ztp_store_device_add.3 \
 	man/man3/ztp_store_device_certs.3 \
+	man/man3/ztp_store_device_count.3 \
 	man/man3/ztp_store_device_get.3 \
 	man/man3/ztp_store_device_set_factory_key.3 \
 	man/man3/ztp_store_device_revoke_certs.3 \

@@ -11,8 +11,10 @@ EXTRA_DIST += $(e2e_common)
 # Heavy: they exercise the reference servers' connection handling (Python
 # and Go) for tens of seconds each, not libztp's memory handling, so CI
 # runs them once, not again under the sanitizers (`make -s
-# print-sanitizer-tests` leaves them out).
-e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh
+# print-sanitizer-tests` leaves them out). prometheus.sh runs a real
+# Prometheus against the Python server: once is enough.
+e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh \
+	tests/e2e/prometheus.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
 	tests/e2e/negative.sh \
 	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy)

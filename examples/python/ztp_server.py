@@ -29,8 +29,14 @@ One thread serves each connection, so these bound what slow or idle
 clients can hold, and for how long; see doc/SECURITY.md for what they do
 not stop.
 
+``GET /metrics`` answers ztp_verifier_metrics(3), the Prometheus text
+format 0.0.4. With --metrics-listen HOST:PORT it is served there instead,
+over plain HTTP and without client certificates, for a scraper on an
+operator network; the device-facing listener then answers 404.
+
 On start the server prints ``listening on HOST:PORT`` on stdout (port 0
-picks a free port). SIGTERM and SIGINT stop it.
+picks a free port), then ``metrics on HOST:PORT`` with --metrics-listen.
+SIGTERM and SIGINT stop it.
 """
 
 import argparse
@@ -54,6 +60,8 @@ except ImportError:
     import ztp
 
 ENDPOINT = re.compile(r"^/ztp/v1/([a-z][a-z0-9_]{0,31})$")
+METRICS_PATH = "/metrics"
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_MAX_BODY = 65536
 DEFAULT_MAX_CONNECTIONS = 256
 DEFAULT_MAX_PER_ADDRESS = 16
@@ -113,6 +121,58 @@ class DeadlineSocket(ssl.SSLSocket):
     def sendall(self, data, flags=0):
         self.settimeout(WRITE_TIMEOUT)
         return super().sendall(data, flags)
+
+
+def send_metrics(handler, verifier, head=False):
+    """Answer GET (or HEAD) /metrics on any BaseHTTPRequestHandler."""
+    try:
+        body = verifier.metrics().encode("utf-8")
+        status = 200
+        ctype = METRICS_TYPE
+    except ztp.ZtpError as e:
+        body = ("metrics unavailable: %s\n" % e).encode()
+        status = 500
+        ctype = "text/plain; charset=utf-8"
+    handler.send_response(status)
+    handler.send_header("Content-Type", ctype)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Cache-Control", "no-store")
+    handler.end_headers()
+    if not head:
+        handler.wfile.write(body)
+
+
+class MetricsHandler(http.server.BaseHTTPRequestHandler):
+    """The --metrics-listen listener: GET /metrics and nothing else."""
+
+    server_version = "ztp-server"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+    timeout = DEFAULT_REQUEST_TIMEOUT
+
+    def do_GET(self):
+        if self.path != METRICS_PATH:
+            self.send_error(404)
+            return
+        send_metrics(self, self.server.verifier)
+
+    def do_HEAD(self):
+        if self.path != METRICS_PATH:
+            self.send_error(404)
+            return
+        send_metrics(self, self.server.verifier, head=True)
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+class MetricsServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address, verifier):
+        self.verifier = verifier
+        super().__init__(address, MetricsHandler)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -184,7 +244,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_PUT = do_DELETE = do_PATCH = _not_allowed
+    def do_GET(self):
+        if self.path == METRICS_PATH:
+            if self.server.serve_metrics:
+                send_metrics(self, self.server.verifier)
+            else:
+                self._send(404, error_body("unknown_endpoint",
+                                           "no such endpoint"))
+            return
+        self._not_allowed()
+
+    do_PUT = do_DELETE = do_PATCH = _not_allowed
 
     def handle_one_request(self):
         super().handle_one_request()
@@ -212,6 +282,8 @@ class Server(http.server.ThreadingHTTPServer):
 
     # Bursts of connections wait in the kernel instead of being dropped.
     request_queue_size = 128
+    # GET /metrics on this listener (False with --metrics-listen).
+    serve_metrics = True
 
     def __init__(self, address, tls, verifier, max_body, quiet,
                  handler=Handler, max_connections=DEFAULT_MAX_CONNECTIONS,
@@ -385,6 +457,11 @@ def main(argv=None, server_class=Server, handler_class=Handler):
                     default=DEFAULT_IDLE_TIMEOUT, metavar="SECONDS",
                     help="time a kept-alive connection may wait for its "
                     "next request (default %d)" % DEFAULT_IDLE_TIMEOUT)
+    ap.add_argument("--metrics-listen", type=parse_listen, default=None,
+                    metavar="HOST:PORT",
+                    help="serve GET /metrics on this address, over plain "
+                    "HTTP without client certificates, instead of on "
+                    "--listen")
     ap.add_argument("--quiet", action="store_true",
                     help="do not log requests")
     args = ap.parse_args(argv)
@@ -424,6 +501,21 @@ def main(argv=None, server_class=Server, handler_class=Handler):
         verifier.close()
         return 1
     host, port = httpd.server_address[:2]
+    metrics = None
+    if args.metrics_listen is not None:
+        httpd.serve_metrics = False
+        MetricsServer.address_family = (
+            socket.AF_INET6 if ":" in args.metrics_listen[0]
+            else socket.AF_INET)
+        try:
+            metrics = MetricsServer(args.metrics_listen, verifier)
+        except OSError as e:
+            print("ztp_server: listen on %s:%d: %s" %
+                  (args.metrics_listen + (e,)), file=sys.stderr)
+            httpd.server_close()
+            verifier.close()
+            return 1
+        threading.Thread(target=metrics.serve_forever, daemon=True).start()
 
     def stop(signum, frame):
         # shutdown() waits for serve_forever(), which runs in this thread.
@@ -432,9 +524,14 @@ def main(argv=None, server_class=Server, handler_class=Handler):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print("listening on %s:%d" % (host, port), flush=True)
+    if metrics is not None:
+        print("metrics on %s:%d" % metrics.server_address[:2], flush=True)
     try:
         httpd.serve_forever()
     finally:
+        if metrics is not None:
+            metrics.shutdown()
+            metrics.server_close()
         httpd.server_close()
         verifier.close()
     return 0

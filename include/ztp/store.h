@@ -350,6 +350,41 @@ ZTP_EXTERN int ztp_store_device_certs(ztp_store *store, const char *device_id,
 ZTP_EXTERN int ztp_store_cert_count(ztp_store *store, uint64_t *out);
 
 /**
+ * Number of devices in one state, for gauges such as the verifier's
+ * metrics (ztp_verifier_metrics()). The built-in backends answer without
+ * reading the device table: `sqlite:` keeps a count per state that
+ * triggers maintain in the transaction of every insert and state change,
+ * `memory:` counts on every change in its handle.
+ * @param store    the handle
+ * @param state    a ZTP_STATE_* name; borrowed for the call
+ * @param[out] out the count
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE, #ZTP_EUNSUPPORTED (a caller's
+ *         backend without ztp_store_backend::device_count_state).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_count(ztp_store *store, const char *state,
+				      uint64_t *out);
+
+/**
+ * Number of certificates of one profile, not revoked, whose notAfter is
+ * in [from, to): those about to expire. `sqlite:` answers from a partial
+ * index on (profile, notAfter) of the certificates not revoked, so the
+ * cost grows with the answer, not with the registry; `memory:` walks its
+ * certificates (it is for tests and single processes).
+ * @param store    the handle
+ * @param profile  a profile name (#ZTP_CA_PROFILE_OPERATIONAL, …);
+ *                 borrowed for the call
+ * @param from,to  seconds since the epoch, from <= to
+ * @param[out] out the count
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE, #ZTP_EUNSUPPORTED (a caller's
+ *         backend without ztp_store_backend::cert_count_expiring).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_cert_count_expiring(ztp_store *store,
+					     const char *profile, int64_t from,
+					     int64_t to, uint64_t *out);
+
+/**
  * Consume a single-use challenge ID: records it until expires_at and drops
  * records that expired before now.
  * A record stays until its expires_at has passed (expires_at < now).
@@ -454,12 +489,13 @@ ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
 /**
  * Version of ::ztp_store_backend that these headers describe. Set
  * ztp_store_backend::version to it. Versions 1 (a struct that ends at
- * ztp_store_backend::counter_next) and 2 (one that ends at
- * ztp_store_backend::device_set_factory_key) are still accepted; other
+ * ztp_store_backend::counter_next), 2 (one that ends at
+ * ztp_store_backend::device_set_factory_key) and 3 (one that ends at
+ * ztp_store_backend::revoked_list_issuer) are still accepted; other
  * values are refused.
  * @since 0.1.0
  */
-#define ZTP_STORE_BACKEND_VERSION 3u
+#define ZTP_STORE_BACKEND_VERSION 4u
 
 /**
  * Flag for ztp_store_backend::flags: the backend's functions may be called
@@ -543,6 +579,16 @@ ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
  *   lists the revocations of every CA sharing the store): as
  *   `revoked_list`, only the revocations of certificates whose issuer is
  *   issuer or unknown (NULL); issuer is never NULL here.
+ *
+ * Version 4 appends two read-only counts for gauges; each may be NULL
+ * (then the matching ztp_store_*() function answers #ZTP_EUNSUPPORTED).
+ * Both are called on every metrics scrape, so they should not read the
+ * whole registry:
+ * - `device_count_state`: the number of devices in state (a counter
+ *   kept per state by the write that changes it, or an index);
+ * - `cert_count_expiring`: the certificates of profile with revoked
+ *   false and from <= not_after < to (an index on profile and not_after
+ *   of the certificates not revoked).
  *
  * @since 0.1.0
  */
@@ -630,6 +676,14 @@ typedef struct ztp_store_backend {
 			       int64_t now);
 	/** Backs ztp_store_revoked_list_issuer(). @since 0.1.0 */
 	int (*revoked_list_issuer)(void *ctx, const char *issuer, char **json);
+
+	/* Version 4: each may be NULL, see above. */
+
+	/** Backs ztp_store_device_count(). @since 0.1.0 */
+	int (*device_count_state)(void *ctx, const char *state, uint64_t *out);
+	/** Backs ztp_store_cert_count_expiring(). @since 0.1.0 */
+	int (*cert_count_expiring)(void *ctx, const char *profile, int64_t from,
+				   int64_t to, uint64_t *out);
 } ztp_store_backend;
 
 /** Most events one ztp_store_event_list() call returns. @since 0.1.0 */
@@ -638,7 +692,7 @@ typedef struct ztp_store_backend {
 /**
  * Open a store on a caller-supplied backend.
  * @param[out] out  the new handle, freed with ztp_store_free()
- * @param backend   copied; version must be 1, 2 or
+ * @param backend   copied; version must be 1, 2, 3 or
  *                  #ZTP_STORE_BACKEND_VERSION and every version-1
  *                  operation non-NULL (close and the operations of later
  *                  versions may be NULL); of an older struct only the

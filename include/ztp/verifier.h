@@ -20,8 +20,9 @@
  * `ztp_verifier_set_*()` calls) from one thread before it is shared. After
  * that, ztp_verifier_handle(), ztp_verifier_check_cert(),
  * ztp_verifier_enroll(), ztp_verifier_claim(), ztp_verifier_reset(),
- * ztp_verifier_revoke() and ztp_verifier_stats() may be called from many
- * threads at once. Configuration calls must not run concurrently with any
+ * ztp_verifier_revoke(), ztp_verifier_stats() and ztp_verifier_metrics()
+ * may be called from many threads at once. Configuration calls must not
+ * run concurrently with any
  * other call on the same handle.
  */
 
@@ -532,6 +533,41 @@ ZTP_EXTERN int ztp_verifier_maintain(ztp_verifier *v, uint64_t *revoked);
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_verifier_stats(ztp_verifier *v, char **json);
+
+/**
+ * Metrics in the Prometheus text exposition format, version 0.0.4
+ * (serve it with `Content-Type: text/plain; version=0.0.4`). Families:
+ * - `ztp_requests_total{endpoint,code}` counter: requests to
+ *   ztp_verifier_handle() by endpoint (`unknown` for a name that is none)
+ *   and wire code (`ok` when accepted);
+ * - `ztp_request_duration_seconds{endpoint}` histogram: the time
+ *   ztp_verifier_handle() took (monotonic clock), buckets 0.5 ms to 5 s;
+ * - `ztp_rate_limited_total{scope}` counter: refusals by a rate limit,
+ *   scope `global`, `device`, `lifecycle`, `claim` or `claim_global`
+ *   (ztp_verifier_claim()'s own global bucket);
+ * - `ztp_store_errors_total{op}` counter: store failures while serving a
+ *   `request`, appending to the `event_log`, or reading `gauges`;
+ * - `ztp_certificates_issued_total{profile}` counter (`bootstrap`,
+ *   `operational`);
+ * - `ztp_events_suppressed_total` counter (as in ztp_verifier_stats());
+ * - with a store: `ztp_store_up` gauge (0 when this scrape could not read
+ *   it), `ztp_devices{state}` gauge, and
+ *   `ztp_certificates_expiring{profile,within}` gauge: certificates not
+ *   revoked whose notAfter is within `7d` or `30d` of the verifier's
+ *   clock. Both are read at each call with ztp_store_device_count() and
+ *   ztp_store_cert_count_expiring(), which the built-in `sqlite:` backend
+ *   answers from counters kept on write and from an index, not by reading
+ *   the registry; a store whose backend lacks them leaves the family out.
+ * Counters start at 0 when the handle is created and are per handle
+ * (per process): Prometheus sums instances.
+ * @param v the handle
+ * @param[out] text the exposition, NUL-terminated; freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOMEM. A store failure is not an
+ *         error of this call: it shows as `ztp_store_up 0`.
+ * @par Thread safety: safe; counting takes no lock on the request path.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_metrics(ztp_verifier *v, char **text);
 
 /**
  * Every wire error code this version can return, with its HTTP status, as

@@ -103,6 +103,13 @@ int ztp__store_event_json(json_object **out, int64_t seq, int64_t at,
 /* Append to a JSON array, taking ownership of val even on failure. */
 int ztp__store_array_add(json_object *arr, json_object *val);
 
+/* The device states, in one order: ztp__store_state_name(i) for i in
+ * 0..ZTP__STORE_STATES-1; ztp__store_state_index() of a name, -1 for none
+ * (names are checked by the front end before a backend sees them). */
+#define ZTP__STORE_STATES 6
+int ztp__store_state_index(const char *state);
+const char *ztp__store_state_name(int i);
+
 /* Numeric order of canonical hex serials (no leading zeros). */
 int ztp__store_serial_cmp(const char *a, const char *b);
 

@@ -206,6 +206,9 @@ typedef struct mem {
 	mevent *events;
 	size_t capevents;
 	uint64_t nevents; /* events ever appended: the last seq */
+	/* devices per state (ztp__store_state_index()), kept by every
+	 * change, so that gauges need not walk the devices */
+	uint64_t by_state[ZTP__STORE_STATES];
 } mem;
 
 /* An in-process log must not grow without bound in a long-running
@@ -313,6 +316,18 @@ static ztp__store_cert_view cert_view(const mcert *c)
 
 /* ------------------------------------------------------------ operations */
 
+/* A device moves from state from (NULL: it is new) to state to. */
+static void count_state(mem *m, const char *from, const char *to)
+{
+	int i = from != NULL ? ztp__store_state_index(from) : -1;
+	int j = ztp__store_state_index(to);
+
+	if (i >= 0 && m->by_state[i] > 0)
+		m->by_state[i]--;
+	if (j >= 0)
+		m->by_state[j]++;
+}
+
 static int mem_device_add(void *ctx, const char *device_id,
 			  const char *fingerprint, const char *model,
 			  const char *batch, int64_t manufactured_at,
@@ -336,6 +351,7 @@ static int mem_device_add(void *ctx, const char *device_id,
 	d->updated_at = now;
 	ZTP_CHECK(map_put(&m->devices, device_id, strlen(device_id), d));
 	d = NULL;
+	count_state(m, NULL, ZTP_STATE_MANUFACTURED);
 cleanup:
 	pthread_mutex_unlock(&m->lock);
 	mdev_free(d);
@@ -394,6 +410,7 @@ static int mem_device_set_state(void *ctx, const char *device_id,
 		       strcmp(d->state, expected_state) == 0,
 		   ZTP_ESTATE, "store: device %s is %s, not %s", device_id,
 		   d->state, expected_state);
+	count_state(m, d->state, new_state);
 	copy_str(d->state, sizeof(d->state), new_state);
 	copy_str(d->tenant, sizeof(d->tenant), tenant != NULL ? tenant : "");
 	d->updated_at = now;
@@ -729,6 +746,40 @@ static int mem_cert_count(void *ctx, uint64_t *out)
 	return ZTP_OK;
 }
 
+static int mem_device_count_state(void *ctx, const char *state, uint64_t *out)
+{
+	mem *m = ctx;
+	int i = ztp__store_state_index(state);
+
+	pthread_mutex_lock(&m->lock);
+	*out = i >= 0 ? m->by_state[i] : 0;
+	pthread_mutex_unlock(&m->lock);
+	return ZTP_OK;
+}
+
+/* A walk of every certificate: this backend serves tests and single
+ * processes, whose registries are small. */
+static int mem_cert_count_expiring(void *ctx, const char *profile, int64_t from,
+				   int64_t to, uint64_t *out)
+{
+	mem *m = ctx;
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->certs.nb; i++)
+		for (mnode *e = m->certs.b[i]; e != NULL; e = e->next) {
+			const mcert *c = e->val;
+
+			if (!c->revoked && c->not_after >= from &&
+			    c->not_after < to &&
+			    strcmp(c->profile, profile) == 0)
+				n++;
+		}
+	pthread_mutex_unlock(&m->lock);
+	*out = n;
+	return ZTP_OK;
+}
+
 /* Drop challenges that expired before now. Scans only when the earliest
  * recorded expiry has passed, so a busy verifier does not pay a full scan
  * per challenge. */
@@ -1011,6 +1062,8 @@ int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 	    .device_set_factory_key = mem_device_set_factory_key,
 	    .cert_add_issued = mem_cert_add_issued,
 	    .revoked_list_issuer = mem_revoked_list_issuer,
+	    .device_count_state = mem_device_count_state,
+	    .cert_count_expiring = mem_cert_count_expiring,
 	};
 	mem *m = NULL;
 	bool have_mutex = false;

@@ -101,6 +101,31 @@ static const char *const migrations[] = {
     "CREATE INDEX certs_revoked_by_issuer ON certs(issuer, serial)"
     " WHERE revoked = 1;"
     "PRAGMA user_version = 3;",
+    /* v4: what a metrics scrape reads without reading every row. A count
+     * per device state, kept by triggers in the transaction of every
+     * write that changes a state (rows from before are counted here), and
+     * the certificates not revoked by profile and expiry. */
+    "CREATE TABLE device_states ("
+    " state TEXT PRIMARY KEY NOT NULL,"
+    " n INTEGER NOT NULL CHECK (n >= 0)) WITHOUT ROWID;"
+    "INSERT INTO device_states(state, n)"
+    " SELECT state, count(*) FROM devices GROUP BY state;"
+    "CREATE TRIGGER device_states_insert AFTER INSERT ON devices BEGIN"
+    " INSERT INTO device_states(state, n) VALUES(NEW.state, 1)"
+    "  ON CONFLICT(state) DO UPDATE SET n = n + 1;"
+    " END;"
+    "CREATE TRIGGER device_states_update AFTER UPDATE OF state ON devices"
+    " WHEN OLD.state <> NEW.state BEGIN"
+    " UPDATE device_states SET n = n - 1 WHERE state = OLD.state;"
+    " INSERT INTO device_states(state, n) VALUES(NEW.state, 1)"
+    "  ON CONFLICT(state) DO UPDATE SET n = n + 1;"
+    " END;"
+    "CREATE TRIGGER device_states_delete AFTER DELETE ON devices BEGIN"
+    " UPDATE device_states SET n = n - 1 WHERE state = OLD.state;"
+    " END;"
+    "CREATE INDEX certs_live_by_expiry ON certs(profile, not_after)"
+    " WHERE revoked = 0;"
+    "PRAGMA user_version = 4;",
 };
 
 #define CERT_COLUMNS                                                           \
@@ -138,6 +163,8 @@ enum {
 	ST_LIMIT_PURGE,
 	ST_LIMIT_GET,
 	ST_LIMIT_PUT,
+	ST_DEV_COUNT_STATE,
+	ST_CERT_EXPIRING,
 	ST__COUNT
 };
 
@@ -213,6 +240,11 @@ static const char *const sql_text[ST__COUNT] = {
 		     " ON CONFLICT(scope, key) DO UPDATE"
 		     " SET tokens = excluded.tokens, last = excluded.last,"
 		     " full_at = excluded.full_at",
+    [ST_DEV_COUNT_STATE] = "SELECT n FROM device_states WHERE state = ?1",
+    /* Written so that it is a range search of certs_live_by_expiry. */
+    [ST_CERT_EXPIRING] = "SELECT count(*) FROM certs WHERE revoked = 0"
+			 " AND profile = ?1 AND not_after >= ?2"
+			 " AND not_after < ?3",
 };
 
 typedef struct sq {
@@ -1019,6 +1051,44 @@ cleanup:
 	return rc;
 }
 
+static int sq_device_count_state(void *ctx, const char *state, uint64_t *out)
+{
+	sq *s = ctx;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_text(s, ST_DEV_COUNT_STATE, 1, state));
+	ZTP_CHECK(sq_step(s, ST_DEV_COUNT_STATE, "device_count_state", &row));
+	/* No row: no device has ever been in that state. */
+	*out =
+	    row ? (uint64_t)sqlite3_column_int64(s->st[ST_DEV_COUNT_STATE], 0)
+		: 0;
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_cert_count_expiring(void *ctx, const char *profile, int64_t from,
+				  int64_t to, uint64_t *out)
+{
+	const sq_arg args[] = {
+	    arg_text(profile),
+	    arg_int(from),
+	    arg_int(to),
+	};
+	sq *s = ctx;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_args(s, ST_CERT_EXPIRING, args, ZTP__ARRAY_LEN(args)));
+	ZTP_CHECK(sq_step(s, ST_CERT_EXPIRING, "cert_count_expiring", &row));
+	ZTP_ENSURE(row, ZTP_ESTORE, "sqlite: cert_count_expiring: no result");
+	*out = (uint64_t)sqlite3_column_int64(s->st[ST_CERT_EXPIRING], 0);
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
 static int sq_challenge_use(void *ctx, const uint8_t *id, size_t len,
 			    int64_t expires_at, int64_t now)
 {
@@ -1275,6 +1345,8 @@ int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path)
 	    .device_set_factory_key = sq_device_set_factory_key,
 	    .cert_add_issued = sq_cert_add_issued,
 	    .revoked_list_issuer = sq_revoked_list_issuer,
+	    .device_count_state = sq_device_count_state,
+	    .cert_count_expiring = sq_cert_count_expiring,
 	};
 	sq *s = NULL;
 	int64_t fk;

@@ -434,6 +434,8 @@ int ztp_store_open_backend(ztp_store **out, const ztp_store_backend *backend,
 	       backend->version == 1 ? offsetof(ztp_store_backend, limit_take)
 	       : backend->version == 2
 		   ? offsetof(ztp_store_backend, cert_add_issued)
+	       : backend->version == 3
+		   ? offsetof(ztp_store_backend, device_count_state)
 		   : sizeof(be));
 	backend = &be;
 	ZTP_ENSURE((backend->flags & ~ZTP_STORE_BACKEND_THREADSAFE) == 0,
@@ -878,6 +880,63 @@ int ztp_store_cert_count(ztp_store *store, uint64_t *out)
 	if (rc == ZTP_OK)
 		*out = n;
 	return rc;
+}
+
+int ztp_store_device_count(ztp_store *store, const char *state, uint64_t *out)
+{
+	uint64_t n = 0;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(out != NULL);
+	*out = 0;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_state(state, "state"));
+	ZTP_ENSURE(store->be.device_count_state != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no device_count_state operation");
+	enter(store);
+	rc = store->be.device_count_state(store->ctx, state, &n);
+	rc = leave(store, rc, "device_count_state");
+	if (rc == ZTP_OK)
+		*out = n;
+cleanup:
+	return rc;
+}
+
+int ztp_store_cert_count_expiring(ztp_store *store, const char *profile,
+				  int64_t from, int64_t to, uint64_t *out)
+{
+	uint64_t n = 0;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(out != NULL);
+	*out = 0;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_profile(profile));
+	ZTP_ARG(from <= to);
+	ZTP_ENSURE(store->be.cert_count_expiring != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no cert_count_expiring operation");
+	enter(store);
+	rc = store->be.cert_count_expiring(store->ctx, profile, from, to, &n);
+	rc = leave(store, rc, "cert_count_expiring");
+	if (rc == ZTP_OK)
+		*out = n;
+cleanup:
+	return rc;
+}
+
+int ztp__store_state_index(const char *state)
+{
+	for (size_t i = 0; i < ZTP__ARRAY_LEN(states); i++)
+		if (strcmp(state, states[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *ztp__store_state_name(int i)
+{
+	if (i < 0 || (size_t)i >= ZTP__ARRAY_LEN(states))
+		return NULL;
+	return states[i];
 }
 
 /* ------------------------------------------------------------ challenges */

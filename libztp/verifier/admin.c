@@ -268,6 +268,8 @@ int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
 	ZTP_ENSURE(v->store != NULL, ZTP_ESTATE, "the verifier has no store");
 	now = ztp__now(&v->clock);
 	rc = ztp__rl_take_global(&v->claim_rl, now, &retry);
+	if (rc == ZTP_ERATELIMIT)
+		ztp__metrics_rate_limited(v, ZTP__RL_SCOPE_CLAIM_GLOBAL);
 	if (rc < 0) {
 		rc = ztp__err(rc, "too many claim attempts; retry in %lld s",
 			      (long long)retry);
@@ -289,8 +291,10 @@ int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
 	rc = ztp_store_claim_attempt(v->store, device_id, hash, sizeof(hash),
 				     tenant, v->claim_rl.dev_rate,
 				     v->claim_rl.dev_burst, now, &retry);
-	if (rc == ZTP_ERATELIMIT)
+	if (rc == ZTP_ERATELIMIT) {
+		ztp__metrics_rate_limited(v, ZTP__RL_SCOPE_CLAIM);
 		goto limited;
+	}
 	if (rc == ZTP_EMISMATCH)
 		rc = ztp__err(rc, "claim code does not match device %s",
 			      device_id);

@@ -200,8 +200,10 @@ void ztp__verifier_log(ztp_verifier *v, json_object *ev, bool durable)
 	ztp__event_emit(&v->events, ev);
 	/* The log is an audit trail, not the record of issuance (that is the
 	 * certificate record), so a failure to append changes no decision. */
-	if (durable && v->store != NULL && ztp__json_dump(&text, ev) == ZTP_OK)
-		(void)ztp_store_event_append(v->store, text);
+	if (durable && v->store != NULL &&
+	    ztp__json_dump(&text, ev) == ZTP_OK &&
+	    ztp_store_event_append(v->store, text) == ZTP_ESTORE)
+		ztp__metrics_store_error(v, ZTP__M_STORE_EVENT);
 	free(text);
 }
 
@@ -222,9 +224,11 @@ static int internal(req *r, int rc)
 {
 	if (r->d.wire != ZTP__W_NONE)
 		return rc;
-	if (rc == ZTP_ESTORE)
+	if (rc == ZTP_ESTORE) {
+		ztp__metrics_store_error(r->v, ZTP__M_STORE_REQUEST);
 		return ztp__reject(&r->d, ZTP__W_STORE_UNAVAILABLE, rc,
 				   "the registry is unavailable; retry later");
+	}
 	return ztp__reject(&r->d, ZTP__W_INTERNAL_ERROR, rc,
 			   "internal error (%s)", ztp_status_name(rc));
 }
@@ -312,6 +316,7 @@ static int rate_limit_global(req *r)
 	int rc = ztp__rl_take_global(&r->v->rl, r->now, &retry);
 
 	if (rc == ZTP_ERATELIMIT) {
+		ztp__metrics_rate_limited(r->v, ZTP__RL_SCOPE_GLOBAL);
 		r->d.retry_after = retry;
 		return ztp__reject(&r->d, ZTP__W_RATE_LIMITED, rc,
 				   "too many requests; retry in %lld s",
@@ -719,6 +724,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 		goto cleanup;
 	}
 	ZTP_CHECK(rc);
+	ztp__metrics_issued(v, ZTP_CA_PROFILE_BOOTSTRAP);
 	/* First bootstrap (or after a reset) moves the device on; later
 	 * states keep their tenant binding. A concurrent change of state is
 	 * not an error: the certificate is issued and recorded either way. */
@@ -859,6 +865,7 @@ int ztp_verifier_handle(ztp_verifier *v, int *http_status, char **response_json,
 {
 	req r;
 	int rc, kind = ZTP__EP_OTHER;
+	int64_t started = ztp__metrics_clock();
 
 	ZTP_ARG(http_status != NULL);
 	ZTP_ARG(response_json != NULL);
@@ -897,6 +904,8 @@ int ztp_verifier_handle(ztp_verifier *v, int *http_status, char **response_json,
 				  "no endpoint named \"%.64s\"", endpoint);
 	}
 	ztp__verifier_count(v, kind, r.d.wire);
+	ztp__metrics_request(v, ztp__endpoint_from_name(endpoint), r.d.wire,
+			     started);
 
 	if (r.d.wire == ZTP__W_NONE) {
 		rc = ztp__json_dump(response_json, r.resp);

@@ -6,6 +6,7 @@
 #define ZTP_VERIFIER_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -100,6 +101,62 @@ typedef struct ztp__refusals {
 #define ZTP__REFUSAL_BURST 10
 #define ZTP__REFUSAL_INTERVAL 60
 
+/* ---------------------------------------------------------------- metrics */
+
+/* Rate-limit scopes, as the metrics name them (metrics.c). */
+enum {
+	ZTP__RL_SCOPE_GLOBAL,
+	ZTP__RL_SCOPE_DEVICE,
+	ZTP__RL_SCOPE_LIFECYCLE,
+	ZTP__RL_SCOPE_CLAIM,
+	ZTP__RL_SCOPE_CLAIM_GLOBAL,
+	ZTP__RL_SCOPES
+};
+
+/* What the verifier was doing when the store failed. */
+enum {
+	ZTP__M_STORE_REQUEST,
+	ZTP__M_STORE_EVENT,
+	ZTP__M_STORE_GAUGES,
+	ZTP__M_STORE_OPS
+};
+
+/* Endpoints, and one more for names that are none. */
+#define ZTP__M_ENDPOINTS (ZTP__E_COUNT + 1)
+/* 0: accepted; w + 1: refused with wire code w. */
+#define ZTP__M_CODES (ZTP__W_COUNT + 1)
+#define ZTP__M_BUCKETS 13 /* latency buckets before +Inf */
+#define ZTP__M_PROFILES 2 /* bootstrap, operational */
+#define ZTP__M_WINDOWS 2  /* expiring within 7 and 30 days */
+
+/* Counters updated without a lock (relaxed atomics), read by
+ * ztp_verifier_metrics(). latency[e][b] counts requests of bucket b
+ * alone (b == ZTP__M_BUCKETS: over the last bound); the text format's
+ * cumulative counts are summed when it is written. */
+typedef struct ztp__metrics {
+	_Atomic uint64_t requests[ZTP__M_ENDPOINTS][ZTP__M_CODES];
+	_Atomic uint64_t latency[ZTP__M_ENDPOINTS][ZTP__M_BUCKETS + 1];
+	_Atomic uint64_t latency_ns[ZTP__M_ENDPOINTS];
+	_Atomic uint64_t rate_limited[ZTP__RL_SCOPES];
+	_Atomic uint64_t store_errors[ZTP__M_STORE_OPS];
+	_Atomic uint64_t issued[ZTP__M_PROFILES];
+} ztp__metrics;
+
+/* Nanoseconds of the monotonic clock (latency only: never the injected
+ * clock, which tests hold still). */
+int64_t ztp__metrics_clock(void);
+/* One request to endpoint (ZTP__E_*, ZTP__E_NONE for an unknown name)
+ * decided with wire (ZTP__W_NONE: accepted), started at
+ * ztp__metrics_clock() reading started. */
+void ztp__metrics_request(struct ztp_verifier *v, int endpoint, int wire,
+			  int64_t started);
+/* ZTP__RL_SCOPE_* of a scope name ("device", "lifecycle", "claim"), -1. */
+int ztp__metrics_scope(const char *name);
+void ztp__metrics_rate_limited(struct ztp_verifier *v, int scope);
+void ztp__metrics_store_error(struct ztp_verifier *v, int op);
+/* A certificate of profile was issued (other profiles are not counted). */
+void ztp__metrics_issued(struct ztp_verifier *v, const char *profile);
+
 struct ztp_verifier {
 	X509_STORE *trust; /* trust anchors only */
 	size_t n_anchors;
@@ -155,6 +212,8 @@ struct ztp_verifier {
 	ztp__refusals refusals[ZTP__EVT_ENDPOINTS][ZTP__W_COUNT];
 	ztp__refusals claim_refusals[1 - ZTP_STATUS_MIN];
 	uint64_t n_suppressed;
+
+	ztp__metrics metrics;
 };
 
 /* Identity check shared by check_cert, enroll and bootstrap: the chain of

@@ -310,6 +310,7 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 		goto cleanup;
 	}
 	ZTP_CHECK(rc);
+	ztp__metrics_issued(v, ZTP_CA_PROFILE_OPERATIONAL);
 	*resp = json_object_new_object();
 	ZTP_ENSURE(*resp != NULL, ZTP_ENOMEM, "out of memory");
 	ZTP_CHECK(ztp__ca_der_to_pem(&cpem, der, der_len));

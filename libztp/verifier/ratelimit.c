@@ -153,8 +153,10 @@ int ztp__rl_take_device(ztp_verifier *v, ztp__ratelimit *rl, const char *scope,
 					  retry_after);
 	else
 		rc = take_local(rl, device_id, now, retry_after);
-	if (rc == ZTP_ERATELIMIT)
+	if (rc == ZTP_ERATELIMIT) {
+		ztp__metrics_rate_limited(v, ztp__metrics_scope(scope));
 		return ztp__err(rc, "rate limit exceeded for device %s",
 				device_id);
+	}
 	return rc;
 }

@@ -59,5 +59,18 @@ else
 	e2e_fail "dev-001: second bootstrap failed"
 fi
 
+# GET /metrics on the TLS listener counts what this flow did: five
+# accepted bootstraps (four devices, dev-001 twice).
+curl -s --max-time 10 --cacert "$T/pki/server-ca.pem" \
+	"https://127.0.0.1:$E2E_PORT/metrics" > "$T/metrics.txt" ||
+	e2e_fail "GET /metrics failed"
+if grep -q '^ztp_requests_total{endpoint="bootstrap",code="ok"} 5$' "$T/metrics.txt" &&
+	grep -q '^ztp_certificates_issued_total{profile="bootstrap"} 5$' "$T/metrics.txt" &&
+	grep -q '^# TYPE ztp_request_duration_seconds histogram$' "$T/metrics.txt"; then
+	e2e_ok "$E2E_KIND server: /metrics counts the flow's bootstraps"
+else
+	e2e_fail "$E2E_KIND server: /metrics: $(grep 'endpoint="bootstrap"' "$T/metrics.txt" | grep -v _bucket)"
+fi
+
 e2e_stop_server "$E2E_PID"
 e2e_done

@@ -231,6 +231,8 @@ static const ztp_store_backend failing_backend = {
     NULL,
     NULL, /* cert_add_issued, revoked_list_issuer: cert_add, revoked_list */
     NULL,
+    NULL, /* device_count_state, cert_count_expiring: unsupported */
+    NULL,
 };
 
 START_TEST(test_issue_store_failure)

@@ -495,6 +495,94 @@ END_TEST
 /* The schema of version 2 as the release before issuers created it
  * (frozen), applied on top of v1_schema and holding revocations. */
 
+/* The counts behind the metrics' gauges: devices by state follow every
+ * add and state change; expiring certificates are those of the profile,
+ * not revoked, with notAfter in [from, to). A caller's backend without
+ * the version-4 operations answers ZTP_EUNSUPPORTED. */
+START_TEST(test_gauge_counts)
+{
+	ztp_store *s = open_kind(_i, NULL);
+	uint64_t n = 99;
+
+	if (_i == B_WRAPPED) {
+		ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_ACTIVE, &n),
+			     ZTP_EUNSUPPORTED);
+		ck_assert_rc(ztp_store_cert_count_expiring(s, "operational", T0,
+							   T0 + 1, &n),
+			     ZTP_EUNSUPPORTED);
+		ztp_store_free(s);
+		return;
+	}
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		     ZTP_OK);
+	ck_assert_uint_eq(n, 0);
+	add_dev(s, "d1");
+	add_dev(s, "d2");
+	add_dev(s, "d3");
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d2", NULL, ZTP_STATE_ACTIVE, "t1"),
+	    ZTP_OK);
+	/* the same state again changes no count */
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d2", NULL, ZTP_STATE_ACTIVE, "t1"),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d3", NULL, ZTP_STATE_REVOKED, NULL),
+	    ZTP_OK);
+	/* a refused change changes no count */
+	ck_assert_rc(ztp_store_device_set_state(s, "d1", ZTP_STATE_RESET,
+						ZTP_STATE_ACTIVE, NULL),
+		     ZTP_ESTATE);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		     ZTP_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_ACTIVE, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_REVOKED, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_RESET, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_rc(ztp_store_device_count(s, "sleeping", &n), ZTP_EINVAL);
+
+	ck_assert_rc(ztp_store_cert_add(s, "a1", "d1", "operational", T0,
+					T0 + 10, FPR_B),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_add(s, "a2", "d1", "operational", T0,
+					T0 + 20, FPR_B),
+		     ZTP_OK);
+	ck_assert_rc(ztp_store_cert_add(s, "a3", "d1", "operational", T0,
+					T0 + 15, FPR_B),
+		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "b1", "d1", "bootstrap", T0, T0 + 10, FPR_B),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_cert_revoke(s, "a3", 4, T0), ZTP_OK);
+	ck_assert_rc(ztp_store_cert_count_expiring(s, "operational", T0 + 10,
+						   T0 + 20, &n),
+		     ZTP_OK);
+	ck_assert_uint_eq(n, 1); /* a1; a2 is at the end, a3 revoked */
+	ck_assert_rc(
+	    ztp_store_cert_count_expiring(s, "operational", T0, T0 + 21, &n),
+	    ZTP_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_rc(
+	    ztp_store_cert_count_expiring(s, "bootstrap", T0, T0 + 21, &n),
+	    ZTP_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_rc(ztp_store_cert_count_expiring(s, "operational", T0 + 21,
+						   T0 + 99, &n),
+		     ZTP_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_rc(
+	    ztp_store_cert_count_expiring(s, "operational", T0 + 2, T0 + 1, &n),
+	    ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_store_cert_count_expiring(s, "Bad Profile", T0, T0 + 1, &n),
+	    ZTP_EINVAL);
+	ztp_store_free(s);
+}
+END_TEST
+
 void store_tcases_certs(Suite *s)
 {
 	TCase *tc;
@@ -507,6 +595,7 @@ void store_tcases_certs(Suite *s)
 	suite_add_tcase(s, loop_case("revoked_list", test_revoked_list, 0));
 	suite_add_tcase(s, loop_case("device_certs", test_device_certs, 0));
 	suite_add_tcase(s, loop_case("cert_issuer", test_cert_issuer, 0));
+	suite_add_tcase(s, loop_case("gauge_counts", test_gauge_counts, 0));
 	tc = tcase_create("backend_v3_issuer");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_backend_v3_issuer);

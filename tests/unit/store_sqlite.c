@@ -8,6 +8,9 @@
 
 /* ------------------------------------------------------------ sqlite */
 
+/* The schema version this library writes. */
+#define SCHEMA_LATEST 4
+
 static void raw_exec(const char *path, const char *sql, int want)
 {
 	sqlite3 *db = NULL;
@@ -332,7 +335,8 @@ START_TEST(test_sqlite_migrate_v1)
 
 	raw_exec(db_path, v1_schema, SQLITE_OK);
 	s = open_kind(B_SQLITE, NULL);
-	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"),
+			 SCHEMA_LATEST);
 	/* the records survive, the new member is null */
 	ck_assert_rc(ztp_store_device_get(s, "old-1", &json), ZTP_OK);
 	o = parse(json);
@@ -386,7 +390,7 @@ START_TEST(test_sqlite_foreign_and_newer)
 	/* a registry written by a newer library */
 	s = open_kind(B_SQLITE, NULL);
 	ztp_store_free(s);
-	raw_exec(db_path, "PRAGMA user_version = 4", SQLITE_OK);
+	raw_exec(db_path, "PRAGMA user_version = 99", SQLITE_OK);
 	ck_assert_rc(ztp_store_open(&s, db_uri), ZTP_ESTORE);
 	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "newer"));
 	ck_assert_ptr_null(s);
@@ -516,7 +520,8 @@ START_TEST(test_sqlite_migrate_v2)
 	raw_exec(db_path, v1_schema, SQLITE_OK);
 	raw_exec(db_path, v2_schema, SQLITE_OK);
 	s = open_kind(B_SQLITE, NULL);
-	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"),
+			 SCHEMA_LATEST);
 	ck_assert_int_eq(raw_count(db_path,
 				   "SELECT count(*) FROM sqlite_master WHERE"
 				   " name = 'certs_revoked_by_issuer'"),
@@ -555,6 +560,58 @@ START_TEST(test_sqlite_migrate_v2)
 	/* the column refuses what no key identifier is */
 	raw_exec(db_path, "UPDATE certs SET issuer = '' WHERE serial = '3a'",
 		 SQLITE_CONSTRAINT);
+}
+END_TEST
+
+/* A registry of version 3 (the v4 objects dropped from a new one, as
+ * before version 4 created them) holding devices: the migration counts
+ * them, and the triggers keep the counts from then on. */
+START_TEST(test_sqlite_migrate_v3)
+{
+	ztp_store *s = open_kind(B_SQLITE, NULL);
+	uint64_t n = 0;
+
+	add_dev(s, "d1");
+	add_dev(s, "d2");
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d2", NULL, ZTP_STATE_ACTIVE, "t1"),
+	    ZTP_OK);
+	ztp_store_free(s);
+	raw_exec(db_path,
+		 "DROP TRIGGER device_states_insert;"
+		 "DROP TRIGGER device_states_update;"
+		 "DROP TRIGGER device_states_delete;"
+		 "DROP TABLE device_states;"
+		 "DROP INDEX certs_live_by_expiry;"
+		 "PRAGMA user_version = 3;"
+		 "INSERT INTO devices(device_id, fingerprint, manufactured_at,"
+		 " state, updated_at) VALUES('d3', '" FPR_A
+		 "', 1, 'active', 1);",
+		 SQLITE_OK);
+	s = open_kind(B_SQLITE, NULL);
+	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"),
+			 SCHEMA_LATEST);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_ACTIVE, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		     ZTP_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d1", NULL, ZTP_STATE_ACTIVE, "t1"),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_ACTIVE, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		     ZTP_OK);
+	ck_assert_uint_eq(n, 0);
+	ztp_store_free(s);
+	/* the expiry count is a search of the partial index */
+	ck_assert_int_eq(
+	    raw_count(db_path,
+		      "SELECT count(*) FROM (SELECT 1 FROM certs INDEXED BY"
+		      " certs_live_by_expiry WHERE revoked = 0 AND profile ="
+		      " 'operational' AND not_after >= 0 AND not_after < 9)"),
+	    0);
 }
 END_TEST
 
@@ -609,6 +666,7 @@ void store_tcases_sqlite(Suite *s)
 	tcase_add_test(tc, test_sqlite_limits);
 	tcase_add_test(tc, test_sqlite_migrate_v1);
 	tcase_add_test(tc, test_sqlite_migrate_v2);
+	tcase_add_test(tc, test_sqlite_migrate_v3);
 	tcase_add_test(tc, test_sqlite_readonly);
 	tcase_add_test(tc, test_sqlite_corrupt);
 	tcase_add_test(tc, test_sqlite_foreign_and_newer);

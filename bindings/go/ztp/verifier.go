@@ -397,6 +397,18 @@ func (v *Verifier) Revoke(deviceID string) error {
 	return v.do(func(p *C.ztp_verifier) C.int { return C.ztp_verifier_revoke(p, id) })
 }
 
+// Metrics returns the Prometheus text exposition (format 0.0.4) of
+// ztp_verifier_metrics(3).
+func (v *Verifier) Metrics() (string, error) {
+	var out *C.char
+	err := v.do(func(p *C.ztp_verifier) C.int { return C.ztp_verifier_metrics(p, &out) })
+	text := takeString(out)
+	if err != nil {
+		return "", err
+	}
+	return text, nil
+}
+
 // Stats returns the verifier's counters.
 func (v *Verifier) Stats() (map[string]interface{}, error) {
 	var out *C.char

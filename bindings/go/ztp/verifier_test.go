@@ -85,6 +85,12 @@ func TestBootstrapInProcess(t *testing.T) {
 	if st["bootstraps"].(float64) < 2 {
 		t.Fatalf("stats %v", st)
 	}
+	m, err := p.v.Metrics()
+	must(t, err)
+	if !strings.Contains(m, "\nztp_requests_total{endpoint=\"bootstrap\",code=\"ok\"} 1\n") ||
+		!strings.Contains(m, "# TYPE ztp_request_duration_seconds histogram\n") {
+		t.Fatalf("metrics %s", m)
+	}
 }
 
 func TestRefusalsIssueNothing(t *testing.T) {

@@ -166,3 +166,61 @@ def test_connection_limit(served):
             threading.Event().wait(0.1)
     else:
         pytest.fail("server did not recover after idle connections closed")
+
+
+def _scrape(served):
+    """The families of one GET /metrics, parsed by prometheus_client."""
+    parser = pytest.importorskip("prometheus_client.parser")
+    conn = served()
+    conn.request("GET", "/metrics")
+    r = conn.getresponse()
+    text = r.read().decode()
+    assert r.status == 200
+    assert r.getheader("Content-Type").startswith("text/plain; version=0.0.4")
+    samples = {}
+    for fam in parser.text_string_to_metric_families(text):
+        for s in fam.samples:
+            key = (s.name,) + tuple(sorted(s.labels.items()))
+            assert key not in samples, "duplicate series %r" % (key,)
+            samples[key] = s.value
+    return samples
+
+
+def _value(samples, name, **labels):
+    return samples.get((name,) + tuple(sorted(labels.items())), 0)
+
+
+def test_metrics_count_a_known_sequence(served, pki):
+    before = _scrape(served)
+    key, cert = pki.factory_device("dev-m")
+    pki.verifier.enroll("dev-m", cert)
+    for body in (b'{"device_id":"dev-m"}', b'{"device_id":"dev-m"}',
+                 b'{"device_id":"dev-m","x":1}', b'not json'):
+        conn = served()
+        conn.request("POST", "/ztp/v1/challenge", body=body)
+        conn.getresponse().read()
+    req = pki.bootstrap_request("dev-m", key, cert)
+    conn = served()
+    conn.request("POST", "/ztp/v1/bootstrap", body=json.dumps(req))
+    assert conn.getresponse().status == 200
+    after = _scrape(served)
+
+    def delta(name, **labels):
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    assert delta("ztp_requests_total", endpoint="challenge", code="ok") == 3
+    assert delta("ztp_requests_total", endpoint="challenge",
+                 code="malformed_request") == 2
+    assert delta("ztp_requests_total", endpoint="bootstrap", code="ok") == 1
+    assert delta("ztp_request_duration_seconds_count",
+                 endpoint="challenge") == 5
+    assert delta("ztp_request_duration_seconds_bucket", endpoint="challenge",
+                 le="+Inf") == 5
+    assert delta("ztp_certificates_issued_total", profile="bootstrap") == 1
+    assert _value(after, "ztp_store_up") == 1
+    assert delta("ztp_devices", state="bootstrapped") == 1
+    assert delta("ztp_certificates_expiring", profile="bootstrap",
+                 within="7d") == 1
+    # The scrape itself is not a verifier request.
+    assert delta("ztp_requests_total", endpoint="unknown",
+                 code="unknown_endpoint") == 0

@@ -165,6 +165,7 @@ _PROTOTYPES = {
     "ztp_verifier_reset": (c_int, [c_void_p, _pp, c_char_p]),
     "ztp_verifier_revoke": (c_int, [c_void_p, c_char_p]),
     "ztp_verifier_stats": (c_int, [c_void_p, _pp]),
+    "ztp_verifier_metrics": (c_int, [c_void_p, _pp]),
     "ztp_verifier_error_codes": (c_int, [_pp]),
     # policy
     "ztp_policy_action_parse": (c_int, [ctypes.POINTER(c_int), c_char_p]),

@@ -223,3 +223,13 @@ class Verifier(Handle):
         finally:
             text = take_str(out)
         return json.loads(text)
+
+    def metrics(self):
+        """The Prometheus text exposition (format 0.0.4) of
+        ztp_verifier_metrics(3), as a str."""
+        out = c_void_p()
+        try:
+            self._call("ztp_verifier_metrics", ctypes.byref(out))
+        finally:
+            text = take_str(out)
+        return text

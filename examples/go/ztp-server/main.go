@@ -26,8 +26,14 @@
 // either cap are closed as soon as they are accepted. See doc/SECURITY.md
 // for what these do not stop.
 //
+// GET /metrics answers ztp_verifier_metrics(3) (Prometheus text format
+// 0.0.4). With --metrics-listen HOST:PORT it is served there instead, over
+// plain HTTP and without client certificates, for a scraper on an
+// operator network; the device-facing listener then answers 404.
+//
 // On start it prints "listening on HOST:PORT" on stdout (port 0 picks a
-// free port). SIGTERM and SIGINT stop it gracefully.
+// free port), then "metrics on HOST:PORT" with --metrics-listen. SIGTERM
+// and SIGINT stop it gracefully.
 package main
 
 import (
@@ -84,6 +90,37 @@ type server struct {
 	v       *ztp.Verifier
 	maxBody int64
 	quiet   bool
+	// noMetrics: GET /metrics is served on its own listener
+	// (--metrics-listen), not here.
+	noMetrics bool
+}
+
+// metricsHandler answers GET /metrics with ztp_verifier_metrics(3).
+type metricsHandler struct{ v *ztp.Verifier }
+
+func (h metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/metrics" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "use GET", http.StatusMethodNotAllowed)
+		return
+	}
+	text, err := h.v.Metrics()
+	if err != nil {
+		log.Printf("metrics: %v", err)
+		http.Error(w, "metrics unavailable", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(text)))
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = io.WriteString(w, text)
+	}
 }
 
 func (s *server) send(w http.ResponseWriter, status int, body []byte, retryAfter *int) {
@@ -99,6 +136,10 @@ func (s *server) send(w http.ResponseWriter, status int, body []byte, retryAfter
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/metrics" && !s.noMetrics {
+		metricsHandler{s.v}.ServeHTTP(w, r)
+		return
+	}
 	m := endpointPath.FindStringSubmatch(r.URL.Path)
 	if m == nil || r.URL.RawQuery != "" {
 		s.send(w, http.StatusNotFound, errorBody("unknown_endpoint", "no such endpoint"), nil)
@@ -337,6 +378,7 @@ func main() {
 	maxPerAddr := flag.Int("max-per-address", defaultMaxPerAddress, "connections open at once from one client address; more are closed when accepted")
 	requestTimeout := flag.Float64("request-timeout", defaultRequestTimeout, "seconds for the TLS handshake, and for each whole request (headers and body)")
 	idleTimeout := flag.Float64("idle-timeout", defaultIdleTimeout, "seconds a kept-alive connection may wait for its next request")
+	metricsListen := flag.String("metrics-listen", "", "serve GET /metrics on this address, over plain HTTP without client certificates, instead of on --listen")
 	flag.Var(&clientCAs, "client-ca", "CA bundle for client certificates (repeatable; default: the CAs in the configuration)")
 	flag.Parse()
 	if *config == "" || *certFile == "" || *keyFile == "" || flag.NArg() != 0 {
@@ -386,7 +428,7 @@ func main() {
 	// the TLS handshake gets the shortest of the timeouts below.
 	reqTO := time.Duration(*requestTimeout * float64(time.Second))
 	srv := &http.Server{
-		Handler:           &server{v: v, maxBody: *maxBody, quiet: *quiet},
+		Handler:           &server{v: v, maxBody: *maxBody, quiet: *quiet, noMetrics: *metricsListen != ""},
 		TLSConfig:         tc,
 		ReadHeaderTimeout: reqTO,
 		ReadTimeout:       reqTO,
@@ -396,6 +438,27 @@ func main() {
 		ErrorLog:          log.Default(),
 	}
 	fmt.Printf("listening on %s\n", ln.Addr())
+	var msrv *http.Server
+	if *metricsListen != "" {
+		mln, err := net.Listen("tcp", *metricsListen)
+		if err != nil {
+			log.Fatalf("metrics listen: %v", err)
+		}
+		msrv = &http.Server{
+			Handler:           metricsHandler{v},
+			ReadHeaderTimeout: reqTO,
+			ReadTimeout:       reqTO,
+			WriteTimeout:      writeTimeout,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          log.Default(),
+		}
+		fmt.Printf("metrics on %s\n", mln.Addr())
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Fatalf("metrics serve: %v", err)
+			}
+		}()
+	}
 
 	done := make(chan struct{})
 	go func() {
@@ -405,6 +468,9 @@ func main() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
+		if msrv != nil {
+			_ = msrv.Shutdown(ctx)
+		}
 		close(done)
 	}()
 	if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
