@@ -29,7 +29,7 @@ FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 # Parsers every build has (core), then the server modules'.
 FUZZ_TARGETS = json pem der encoding
 if ENABLE_SERVER
-FUZZ_TARGETS += policy verifier verifier_config names
+FUZZ_TARGETS += policy verifier verifier_config names ocsp
 endif
 if ENABLE_DEVICE
 FUZZ_TARGETS += device
@@ -38,7 +38,7 @@ endif
 FUZZ_HARNESSES = fuzz/fuzz.h fuzz/fuzz_cert.h \
 	fuzz/fuzz_json.c fuzz/fuzz_pem.c fuzz/fuzz_der.c fuzz/fuzz_encoding.c \
 	fuzz/fuzz_policy.c fuzz/fuzz_device.c fuzz/fuzz_verifier.c \
-	fuzz/fuzz_verifier_config.c fuzz/fuzz_names.c
+	fuzz/fuzz_verifier_config.c fuzz/fuzz_names.c fuzz/fuzz_ocsp.c
 
 EXTRA_DIST += fuzz/README.md fuzz/smoke.sh fuzz/corpus $(FUZZ_HARNESSES)
 EXTRA_DIST += fuzz/json.dict fuzz/pem.dict fuzz/device.dict fuzz/policy.dict \
@@ -72,7 +72,7 @@ fuzz-build:
 	for t in $(FUZZ_TARGETS); do \
 	  extra=; \
 	  case $$t in \
-	  verifier*) extra=$(top_srcdir)/tests/unit/verifier_pki.c ;; \
+	  verifier* | ocsp) extra=$(top_srcdir)/tests/unit/verifier_pki.c ;; \
 	  esac; \
 	  echo "  FUZZLD   fuzz/fuzz_$$t"; \
 	  $(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SANITIZE) \

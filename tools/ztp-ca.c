@@ -415,6 +415,56 @@ static void read_csr(struct args *a, size_t *len)
 		tool_die(ZTP_EPARSE, "%s: empty file", ARG(a, O_CSR));
 }
 
+/* The arguments --profile server and --profile ocsp share: no device,
+ * the key from --csr or made here (--new-key). */
+static void deployment_args(struct args *a, const char *cmd,
+			    const char *profile)
+{
+	if (ARG(a, O_DEVICE_ID) != NULL || ARG(a, O_TENANT) != NULL)
+		tool_usage_error("%s: --device-id and --tenant do not apply to "
+				 "--profile %s",
+				 cmd, profile);
+	if ((ARG(a, O_CSR) != NULL) == (ARG(a, O_NEW_KEY) != NULL))
+		tool_usage_error("%s: --profile %s takes exactly one of "
+				 "--csr and --new-key",
+				 cmd, profile);
+	if (ARG(a, O_KEY_TYPE) != NULL && ARG(a, O_NEW_KEY) == NULL)
+		tool_usage_error("%s: --key-type applies to --new-key only",
+				 cmd);
+}
+
+/* Write what issue_server() or issue_ocsp() made. */
+static int write_deployment(struct args *a)
+{
+	if (R.key != NULL)
+		write_pair(ARG(a, O_OUT), R.cert, ARG(a, O_NEW_KEY), R.key);
+	else
+		write_out(ARG(a, O_OUT), R.cert, 0644, false);
+	printf("%s\n", R.serial);
+	return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+}
+
+/* --profile ocsp: a delegated OCSP responder's signing certificate. */
+static int issue_ocsp(struct args *a, const char *cmd)
+{
+	size_t csr_len = 0;
+	int64_t lifetime = lifetime_of(a);
+
+	deployment_args(a, cmd, ZTP_CA_PROFILE_OCSP);
+	if (a->n_dns + a->n_ip > 0)
+		tool_usage_error("%s: --dns and --ip do not apply to --profile "
+				 "ocsp",
+				 cmd);
+	issue_setup(a, cmd);
+	if (ARG(a, O_CSR) != NULL)
+		read_csr(a, &csr_len);
+	check(ztp_ca_issue_ocsp(
+		  R.ca, &R.cert, ARG(a, O_NEW_KEY) ? &R.key : NULL, &R.serial,
+		  NULL, R.csr, csr_len, ARG(a, O_KEY_TYPE), lifetime),
+	      "issuing");
+	return write_deployment(a);
+}
+
 /* --profile server: names from --dns and --ip, the key from --csr or made
  * here (--new-key). */
 static int issue_server(struct args *a, const char *cmd)
@@ -422,17 +472,7 @@ static int issue_server(struct args *a, const char *cmd)
 	size_t csr_len = 0;
 	int64_t lifetime = lifetime_of(a);
 
-	if (ARG(a, O_DEVICE_ID) != NULL || ARG(a, O_TENANT) != NULL)
-		tool_usage_error("%s: --device-id and --tenant do not apply to "
-				 "--profile server",
-				 cmd);
-	if ((ARG(a, O_CSR) != NULL) == (ARG(a, O_NEW_KEY) != NULL))
-		tool_usage_error("%s: --profile server takes exactly one of "
-				 "--csr and --new-key",
-				 cmd);
-	if (ARG(a, O_KEY_TYPE) != NULL && ARG(a, O_NEW_KEY) == NULL)
-		tool_usage_error("%s: --key-type applies to --new-key only",
-				 cmd);
+	deployment_args(a, cmd, ZTP_CA_PROFILE_SERVER);
 	if (a->n_dns + a->n_ip == 0)
 		tool_usage_error("%s: --profile server needs at least one "
 				 "--dns or --ip",
@@ -445,12 +485,7 @@ static int issue_server(struct args *a, const char *cmd)
 		  R.ca, &R.cert, ARG(a, O_NEW_KEY) ? &R.key : NULL, &R.serial,
 		  NULL, R.csr, csr_len, ARG(a, O_KEY_TYPE), R.names, lifetime),
 	      "issuing");
-	if (R.key != NULL)
-		write_pair(ARG(a, O_OUT), R.cert, ARG(a, O_NEW_KEY), R.key);
-	else
-		write_out(ARG(a, O_OUT), R.cert, 0644, false);
-	printf("%s\n", R.serial);
-	return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+	return write_deployment(a);
 }
 
 static int cmd_issue(int argc, char **argv)
@@ -474,10 +509,12 @@ static int cmd_issue(int argc, char **argv)
 				     : ZTP_CA_PROFILE_OPERATIONAL;
 	if (strcmp(profile, ZTP_CA_PROFILE_SERVER) == 0)
 		return issue_server(&a, argv[0]);
+	if (strcmp(profile, ZTP_CA_PROFILE_OCSP) == 0)
+		return issue_ocsp(&a, argv[0]);
 	if (a.n_dns + a.n_ip > 0 || ARG(&a, O_NEW_KEY) != NULL ||
 	    ARG(&a, O_KEY_TYPE) != NULL)
 		tool_usage_error("%s: --dns, --ip, --new-key and --key-type "
-				 "apply to --profile server only",
+				 "apply to --profile server and ocsp only",
 				 argv[0]);
 	need(&a, O_CSR, argv[0]);
 	device = need(&a, O_DEVICE_ID, argv[0]);

@@ -29,6 +29,10 @@ One thread serves each connection, so these bound what slow or idle
 clients can hold, and for how long; see doc/SECURITY.md for what they do
 not stop.
 
+``POST /ztp/v1/ocsp`` (an ``application/ocsp-request`` body) and
+``GET /ztp/v1/ocsp/<base64 of the request, URL-encoded>`` answer OCSP
+requests for the device CA (ztp_verifier_ocsp(3)).
+
 ``GET /metrics`` answers ztp_verifier_metrics(3), the Prometheus text
 format 0.0.4. With --metrics-listen HOST:PORT it is served there instead,
 over plain HTTP and without client certificates, for a scraper on an
@@ -40,6 +44,8 @@ SIGTERM and SIGINT stop it.
 """
 
 import argparse
+import base64
+import binascii
 import http.server
 import json
 import os
@@ -50,6 +56,7 @@ import ssl
 import sys
 import threading
 import time
+import urllib.parse
 
 try:
     import ztp
@@ -60,6 +67,7 @@ except ImportError:
     import ztp
 
 ENDPOINT = re.compile(r"^/ztp/v1/([a-z][a-z0-9_]{0,31})$")
+OCSP_GET_PREFIX = "/ztp/v1/ocsp/"
 METRICS_PATH = "/metrics"
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_MAX_BODY = 65536
@@ -225,6 +233,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if len(body) != length:
             self.close_connection = True
             return
+        if m.group(1) == "ocsp":
+            self._send_ocsp(body)
+            return
         resp = self.server.verifier.handle(m.group(1), body,
                                            self._peer_pem())
         retry_after = None
@@ -234,6 +245,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except (ValueError, KeyError, AttributeError):
                 retry_after = None
         self._send(resp.status, resp.body.encode("utf-8"), retry_after)
+
+    def _send_ocsp(self, request):
+        """RFC 6960 A.1: the DER answer of ztp_verifier_ocsp(3), HTTP 200
+        whatever its status (a bad request gets an OCSP error response)."""
+        body = self.server.verifier.ocsp(request)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/ocsp-response")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
 
     def _not_allowed(self):
         self.send_response(405)
@@ -245,6 +267,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.path.startswith(OCSP_GET_PREFIX):
+            # base64 of the DER, URL-encoded; what does not decode is
+            # passed on empty, and answered malformedRequest.
+            text = urllib.parse.unquote(self.path[len(OCSP_GET_PREFIX):])
+            try:
+                request = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError):
+                request = b""
+            self._send_ocsp(request)
+            return
         if self.path == METRICS_PATH:
             if self.server.serve_metrics:
                 send_metrics(self, self.server.verifier)

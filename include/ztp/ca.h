@@ -99,6 +99,12 @@ typedef struct ztp_ca ztp_ca;
  *   ztp_ca_issue_server() only; default lifetime
  *   #ZTP_CA_SERVER_DAYS_DEFAULT days, at most #ZTP_CA_SERVER_DAYS_MAX.
  *   Recorded without a device.
+ * - `ocsp`: a delegated OCSP responder's signing certificate (RFC 6960
+ *   4.2.2.2), issued by ztp_ca_issue_ocsp() only: subject
+ *   `CN=OCSP Responder`, no subject alternative name, extendedKeyUsage
+ *   id-kp-OCSPSigning and the id-pkix-ocsp-nocheck extension; default
+ *   lifetime #ZTP_CA_OCSP_DAYS_DEFAULT days, at most
+ *   #ZTP_CA_OCSP_DAYS_MAX. Recorded without a device.
  *
  * The device profiles produce the same extensions: critical
  * basicConstraints CA:FALSE; critical keyUsage digitalSignature (plus
@@ -115,6 +121,8 @@ typedef struct ztp_ca ztp_ca;
 #define ZTP_CA_PROFILE_OPERATIONAL "operational"
 /** @copydoc ZTP_CA_PROFILE_FACTORY */
 #define ZTP_CA_PROFILE_SERVER "server"
+/** @copydoc ZTP_CA_PROFILE_FACTORY */
+#define ZTP_CA_PROFILE_OCSP "ocsp"
 /** Profile name under which CA certificates are recorded. @since 0.1.0 */
 #define ZTP_CA_PROFILE_CA "ca"
 
@@ -470,6 +478,33 @@ ZTP_EXTERN int ztp_ca_issue_server(ztp_ca *ca, char **cert_pem, char **key_pem,
 				   const char *csr_pem, size_t csr_len,
 				   const char *key_type, const char *names_json,
 				   int64_t lifetime_seconds);
+
+/** Default lifetime of `ocsp` certificates, days. @since 0.1.0 */
+#define ZTP_CA_OCSP_DAYS_DEFAULT 30
+/** Longest lifetime of `ocsp` certificates, days: such a certificate
+ * carries ocsp-nocheck, so nothing revokes it before it expires.
+ * @since 0.1.0 */
+#define ZTP_CA_OCSP_DAYS_MAX 90
+
+/**
+ * Issue a delegated OCSP responder's signing certificate under the `ocsp`
+ * profile (see #ZTP_CA_PROFILE_FACTORY): from a CSR (only its public key is
+ * used) or for a fresh key made here, as ztp_ca_issue_server() does. The
+ * verifier signs its OCSP responses with it (ztp_verifier_set_ocsp_signer())
+ * instead of with the CA key, which can then stay offline or in a token.
+ * @param ca,cert_pem,key_pem,serial_hex,not_after,csr_pem,csr_len,key_type
+ *        as for ztp_ca_issue_server()
+ * @param lifetime_seconds 0 for #ZTP_CA_OCSP_DAYS_DEFAULT days, else 1 up
+ *                         to #ZTP_CA_OCSP_DAYS_MAX days
+ * @return the codes of ztp_ca_issue_server() but those of the names.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_issue_ocsp(ztp_ca *ca, char **cert_pem, char **key_pem,
+				 char **serial_hex, int64_t *not_after,
+				 const char *csr_pem, size_t csr_len,
+				 const char *key_type,
+				 int64_t lifetime_seconds);
 
 /**
  * Revoke a certificate recorded in the store, at the handle's current

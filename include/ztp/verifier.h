@@ -569,6 +569,89 @@ ZTP_EXTERN int ztp_verifier_stats(ztp_verifier *v, char **json);
  */
 ZTP_EXTERN int ztp_verifier_metrics(ztp_verifier *v, char **text);
 
+/** Largest OCSP request ztp_verifier_ocsp() reads, bytes of DER.
+ * @since 0.1.0 */
+#define ZTP_VERIFIER_OCSP_REQUEST_MAX 8192
+/** Most certificates one OCSP request may ask about. @since 0.1.0 */
+#define ZTP_VERIFIER_OCSP_CERTS_MAX 16
+
+/**
+ * Answer one OCSP request (RFC 6960) about certificates of the device CA,
+ * from the registry: `good` for a certificate the store records as issued
+ * by this CA (or of unknown issuer, as on the CRL) and not revoked,
+ * `revoked` with its revocation time and reason (none for `unspecified`),
+ * `unknown` for any other serial. thisUpdate is the verifier's clock,
+ * nextUpdate that plus ztp_verifier_set_ocsp_next_update(); a nonce in
+ * the request (1 to 32 octets) is copied into the response. The response
+ * is signed by the delegated signer of ztp_verifier_set_ocsp_signer(),
+ * which it carries, or else by the CA key, and names its responder by key
+ * hash.
+ *
+ * A request that cannot be answered still gets an OCSPResponse, without
+ * response bytes: `malformedRequest` for anything that is not one DER
+ * OCSPRequest (trailing bytes included), over
+ * #ZTP_VERIFIER_OCSP_REQUEST_MAX bytes, with 0 or more than
+ * #ZTP_VERIFIER_OCSP_CERTS_MAX certificates, or with a nonce that is
+ * empty, over 32 octets or given twice; `unauthorized` when a certificate
+ * asked about is not the device CA's (issuer name or key hash differ, or
+ * a hash algorithm OpenSSL does not know); `tryLater` when the global rate
+ * limit refuses it or the store fails; `internalError` without a device
+ * CA and store. Request signatures are not required and not checked.
+ * Serve the response with HTTP 200 and `Content-Type:
+ * application/ocsp-response`, for POST bodies of type
+ * `application/ocsp-request` and for GET `…/ocsp/<base64 of the DER,
+ * URL-encoded>` (RFC 6960 A.1) alike. Counted in the metrics as endpoint
+ * `ocsp`; no events are written (answers change nothing).
+ * @param v a handle with a device CA and a store
+ * @param[out] response_der,response_len the DER OCSPResponse, freed with
+ *             ztp_free()
+ * @param request_der,request_len the DER request as received; borrowed
+ *             for the call; NULL/0 is a malformed request
+ * @return #ZTP_OK whenever a response was produced, including an error
+ *         response; #ZTP_EINVAL, #ZTP_ENOMEM (no output then).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_ocsp(ztp_verifier *v, uint8_t **response_der,
+				 size_t *response_len,
+				 const uint8_t *request_der,
+				 size_t request_len);
+
+/**
+ * Sign OCSP responses with a delegated responder certificate instead of
+ * the device CA's key (RFC 6960 4.2.2.2), e.g. one from ztp_ca_issue_ocsp()
+ * (`ztp-ca issue --profile ocsp`). It must be issued by the device CA
+ * (set it first: ztp_verifier_set_ca() forgets the signer), carry
+ * extendedKeyUsage id-kp-OCSPSigning and not be a CA. Its validity is not
+ * checked here: renew it before it expires (clients refuse responses it
+ * signed after that).
+ * @param v the handle
+ * @param cert_pem,cert_len one PEM certificate; borrowed for the call
+ * @param key_pem,key_len   its unencrypted PEM private key; borrowed
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (no device CA), #ZTP_EPARSE,
+ *         #ZTP_EMISMATCH (key and certificate differ), #ZTP_EUNTRUSTED
+ *         (not issued by the device CA), #ZTP_EPROFILE (no OCSPSigning, or
+ *         a CA), #ZTP_ENOMEM. Both NULL: sign with the CA again.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_ocsp_signer(ztp_verifier *v,
+					    const char *cert_pem,
+					    size_t cert_len,
+					    const char *key_pem,
+					    size_t key_len);
+
+/**
+ * Set how long OCSP answers stay valid: nextUpdate = thisUpdate + seconds.
+ * @param v       the handle
+ * @param seconds 60..604800 (7 days); default 3600
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_ocsp_next_update(ztp_verifier *v,
+						 int64_t seconds);
+
 /**
  * Every wire error code this version can return, with its HTTP status, as
  * a JSON array `[{"code":"…","status":N},…]` (for documentation and tests).

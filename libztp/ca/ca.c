@@ -32,7 +32,8 @@ static const struct {
 	bool record_device;
 	/* The one extended key usage. */
 	int eku;
-	/* Names hosts, not a device: issued by ztp_ca_issue_server() only. */
+	/* Names hosts or a responder, not a device: issued by
+	 * ztp_ca_issue_server() or ztp_ca_issue_ocsp() only. */
 	bool server;
 } profiles[] = {
     {ZTP_CA_PROFILE_FACTORY, 30 * 365 * 86400LL, 30 * 365 * 86400LL, false,
@@ -43,6 +44,8 @@ static const struct {
      NID_client_auth, false},
     {ZTP_CA_PROFILE_SERVER, ZTP_CA_SERVER_DAYS_MAX * 86400LL,
      ZTP_CA_SERVER_DAYS_DEFAULT * 86400LL, false, false, NID_server_auth, true},
+    {ZTP_CA_PROFILE_OCSP, ZTP_CA_OCSP_DAYS_MAX * 86400LL,
+     ZTP_CA_OCSP_DAYS_DEFAULT * 86400LL, false, false, NID_OCSP_sign, true},
 };
 
 /* ---------------------------------------------------------- handle */
@@ -349,6 +352,18 @@ static int add_eku(X509 *cert, int nid)
 cleanup:
 	/* NID objects are static: free the stack only. */
 	sk_ASN1_OBJECT_free(eku);
+	return rc;
+}
+
+static int add_ocsp_nocheck(X509 *cert)
+{
+	ASN1_NULL *null = ASN1_NULL_new();
+	int rc = ZTP_OK;
+
+	ZTP_ENSURE(null != NULL, ZTP_ENOMEM, "ca: out of memory");
+	ZTP_CHECK(add_ext(cert, NID_id_pkix_OCSP_noCheck, 0, null));
+cleanup:
+	ASN1_NULL_free(null);
 	return rc;
 }
 
@@ -882,7 +897,7 @@ static int find_profile(const char *name)
 	}
 	return ztp__err(ZTP_EINVAL,
 			"ca: unknown profile \"%.32s\" (factory, bootstrap, "
-			"operational, server)",
+			"operational, server, ocsp)",
 			name);
 }
 
@@ -966,8 +981,13 @@ int ztp__ca_issue_leaf(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
 	ZTP_CHECK(add_eku(cert, profiles[p].eku));
 	ZTP_CHECK(add_key_ids(cert, ca->ski));
 	/* RFC 5280 4.2.1.6: critical when the subject is empty. */
-	ZTP_CHECK(
-	    add_ext(cert, NID_subject_alt_name, leaf->cn == NULL, leaf->san));
+	if (leaf->san != NULL)
+		ZTP_CHECK(add_ext(cert, NID_subject_alt_name, leaf->cn == NULL,
+				  leaf->san));
+	/* RFC 6960 4.2.2.2.1: clients need not check a delegated
+	 * responder's own status; its short lifetime bounds the risk. */
+	if (profiles[p].eku == NID_OCSP_sign)
+		ZTP_CHECK(add_ocsp_nocheck(cert));
 
 	for (attempt = 0;; attempt++) {
 		ZTP_CHECK(ztp__ca_serial(ca, &serial, serial_hex));

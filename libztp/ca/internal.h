@@ -150,8 +150,11 @@ typedef struct ztp__ca_leaf {
 	const char *profile;	   /* a profile name */
 	const char *record_device; /* device the record names, or NULL */
 	const char *cn;		   /* the subject's only CN; NULL: empty */
-	GENERAL_NAMES *san;	   /* borrowed, not empty */
+	GENERAL_NAMES *san;	   /* borrowed, not empty; NULL: none */
 } ztp__ca_leaf;
+
+/* The subject CN of delegated OCSP signing certificates. */
+#define ZTP__CA_OCSP_CN "OCSP Responder"
 
 /* Issue a leaf under leaf->profile (its lifetime bounds, EKU and record),
  * see ztp__ca_issue_req() for the other arguments. An empty subject makes

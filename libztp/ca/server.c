@@ -240,36 +240,26 @@ cleanup:
 	return rc;
 }
 
-int ztp_ca_issue_server(ztp_ca *ca, char **cert_pem, char **key_pem,
-			char **serial_hex, int64_t *not_after,
-			const char *csr_pem, size_t csr_len,
-			const char *key_type, const char *names_json,
-			int64_t lifetime_seconds)
+/* A deployment's certificate (server, ocsp): from the caller's CSR or a
+ * key made here, names given as a CN and SAN (either may be empty). */
+static int issue_deployment(ztp_ca *ca, char **cert_pem, char **key_pem,
+			    char **serial_hex, int64_t *not_after,
+			    const char *csr_pem, size_t csr_len,
+			    const char *key_type, const char *profile,
+			    const char *cn, GENERAL_NAMES *san,
+			    int64_t lifetime_seconds)
 {
 	int rc = ZTP_OK;
 	X509_REQ *req = NULL;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
-	GENERAL_NAMES *san = NULL;
 	ztp__ca_leaf leaf;
-	char serial[ZTP_CA_SERIAL_HEX_MAX + 1], cn[ZTP__CA_CN_MAX + 1];
+	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
 	char *pem = NULL, *kpem = NULL, *ser = NULL;
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 	int64_t na = 0;
 
-	ZTP_ARG(cert_pem != NULL);
-	*cert_pem = NULL;
-	if (key_pem != NULL)
-		*key_pem = NULL;
-	if (serial_hex != NULL)
-		*serial_hex = NULL;
-	ZTP_ARG(ca != NULL);
-	ZTP_ARG(names_json != NULL);
-	/* Either the caller's request, or a key made here and handed back. */
-	ZTP_ARG(csr_pem != NULL ? csr_len > 0 && key_type == NULL
-				: key_pem != NULL);
-	ZTP_CHECK(ztp__ca_server_names(&san, cn, names_json));
 	if (csr_pem != NULL) {
 		ZTP_CHECK(ztp__pem_csr(&req, csr_pem, csr_len));
 	} else {
@@ -280,9 +270,9 @@ int ztp_ca_issue_server(ztp_ca *ca, char **cert_pem, char **key_pem,
 			   key_type);
 		ZTP_CHECK(rc);
 	}
-	leaf.profile = ZTP_CA_PROFILE_SERVER;
+	leaf.profile = profile;
 	leaf.record_device = NULL;
-	leaf.cn = cn[0] != '\0' ? cn : NULL;
+	leaf.cn = cn != NULL && cn[0] != '\0' ? cn : NULL;
 	leaf.san = san;
 	ZTP_CHECK(ztp__ca_issue_leaf(ca, &cert, &der, &der_len, serial, &na,
 				     req, key, &leaf, lifetime_seconds));
@@ -308,8 +298,58 @@ cleanup:
 		ztp__free_secret(kpem, strlen(kpem));
 	ztp_free(der);
 	X509_free(cert);
-	GENERAL_NAMES_free(san);
 	EVP_PKEY_free(key);
 	X509_REQ_free(req);
 	return rc;
+}
+
+/* Either the caller's request, or a key made here and handed back. */
+#define ZTP__CA_KEY_ARGS(csr_pem, csr_len, key_type, key_pem)                  \
+	((csr_pem) != NULL ? (csr_len) > 0 && (key_type) == NULL               \
+			   : (key_pem) != NULL)
+
+int ztp_ca_issue_server(ztp_ca *ca, char **cert_pem, char **key_pem,
+			char **serial_hex, int64_t *not_after,
+			const char *csr_pem, size_t csr_len,
+			const char *key_type, const char *names_json,
+			int64_t lifetime_seconds)
+{
+	int rc = ZTP_OK;
+	GENERAL_NAMES *san = NULL;
+	char cn[ZTP__CA_CN_MAX + 1];
+
+	ZTP_ARG(cert_pem != NULL);
+	*cert_pem = NULL;
+	if (key_pem != NULL)
+		*key_pem = NULL;
+	if (serial_hex != NULL)
+		*serial_hex = NULL;
+	ZTP_ARG(ca != NULL);
+	ZTP_ARG(names_json != NULL);
+	ZTP_ARG(ZTP__CA_KEY_ARGS(csr_pem, csr_len, key_type, key_pem));
+	ZTP_CHECK(ztp__ca_server_names(&san, cn, names_json));
+	rc = issue_deployment(ca, cert_pem, key_pem, serial_hex, not_after,
+			      csr_pem, csr_len, key_type, ZTP_CA_PROFILE_SERVER,
+			      cn, san, lifetime_seconds);
+cleanup:
+	GENERAL_NAMES_free(san);
+	return rc;
+}
+
+int ztp_ca_issue_ocsp(ztp_ca *ca, char **cert_pem, char **key_pem,
+		      char **serial_hex, int64_t *not_after,
+		      const char *csr_pem, size_t csr_len, const char *key_type,
+		      int64_t lifetime_seconds)
+{
+	ZTP_ARG(cert_pem != NULL);
+	*cert_pem = NULL;
+	if (key_pem != NULL)
+		*key_pem = NULL;
+	if (serial_hex != NULL)
+		*serial_hex = NULL;
+	ZTP_ARG(ca != NULL);
+	ZTP_ARG(ZTP__CA_KEY_ARGS(csr_pem, csr_len, key_type, key_pem));
+	return issue_deployment(ca, cert_pem, key_pem, serial_hex, not_after,
+				csr_pem, csr_len, key_type, ZTP_CA_PROFILE_OCSP,
+				ZTP__CA_OCSP_CN, NULL, lifetime_seconds);
 }

@@ -292,6 +292,8 @@ int ztp__cert_fingerprint(uint8_t out[32], X509 *cert);
  * cap bytes; ZTP_EPROFILE when the serial is not positive or needs more
  * than cap - 1 digits. */
 int ztp__cert_serial_hex(char *out, size_t cap, X509 *cert);
+/* The same for a serial number by itself (an OCSP CertID's). */
+int ztp__serial_hex(char *out, size_t cap, const ASN1_INTEGER *serial);
 /* SHA-256 of the DER SubjectPublicKeyInfo. */
 int ztp__pubkey_fingerprint(uint8_t out[32], EVP_PKEY *key);
 

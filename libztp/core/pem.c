@@ -571,6 +571,12 @@ int ztp__cert_fingerprint(uint8_t out[32], X509 *cert)
 
 int ztp__cert_serial_hex(char *out, size_t cap, X509 *cert)
 {
+	ZTP_ARG(cert != NULL);
+	return ztp__serial_hex(out, cap, X509_get0_serialNumber(cert));
+}
+
+int ztp__serial_hex(char *out, size_t cap, const ASN1_INTEGER *serial)
+{
 	BIGNUM *bn = NULL;
 	char *hex = NULL;
 	const char *p;
@@ -578,9 +584,9 @@ int ztp__cert_serial_hex(char *out, size_t cap, X509 *cert)
 	int rc = ZTP_OK;
 
 	ZTP_ARG(out != NULL && cap > 0);
-	ZTP_ARG(cert != NULL);
+	ZTP_ARG(serial != NULL);
 	out[0] = '\0';
-	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	bn = ASN1_INTEGER_to_BN(serial, NULL);
 	ZTP_ENSURE_OSSL(bn != NULL, ZTP_ENOMEM, "certificate serial");
 	ZTP_ENSURE(!BN_is_negative(bn) && !BN_is_zero(bn), ZTP_EPROFILE,
 		   "certificate serial is not positive");

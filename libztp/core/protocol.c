@@ -50,6 +50,7 @@ static const char *const endpoint_table[ZTP__E_COUNT] = {
     [ZTP__E_ROTATE] = "rotate",
     [ZTP__E_ASSIGNMENT] = "assignment",
     [ZTP__E_CRL] = "crl",
+    [ZTP__E_OCSP] = "ocsp",
 };
 
 const char *ztp__wire_name(int w)

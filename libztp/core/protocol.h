@@ -60,7 +60,7 @@ int ztp__wire_status(int w);
  * seen: they are compared, never trusted to be known). */
 int ztp__wire_from_name(const char *name);
 
-/* The endpoints of version 1 (PROTOCOL.md §2, §3, §3a). */
+/* The endpoints of version 1 (PROTOCOL.md §2, §3, §3a, §3b). */
 typedef enum ztp__endpoint {
 	ZTP__E_NONE = -1,
 	ZTP__E_CHALLENGE = 0,
@@ -70,6 +70,7 @@ typedef enum ztp__endpoint {
 	ZTP__E_ROTATE,
 	ZTP__E_ASSIGNMENT,
 	ZTP__E_CRL,
+	ZTP__E_OCSP, /* DER, not JSON: ztp_verifier_ocsp() */
 	ZTP__E_COUNT
 } ztp__endpoint;
 

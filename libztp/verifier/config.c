@@ -112,6 +112,7 @@ int ztp_verifier_new(ztp_verifier **out)
 	v->life_rl.dev_rate = 0.1;
 	v->life_rl.dev_burst = 20;
 	v->rotation_overlap = ZTP_VERIFIER_DEFAULT_ROTATION_OVERLAP;
+	v->ocsp_next_update = 3600;
 	ZTP_ENSURE(pthread_mutex_init(&v->stats_lock, NULL) == 0, ZTP_ENOMEM,
 		   "cannot create a mutex");
 	if (pthread_mutex_init(&v->maint_lock, NULL) != 0) {
@@ -169,6 +170,7 @@ void ztp_verifier_free(ztp_verifier *v)
 	ztp__rl_destroy(&v->life_rl);
 	ztp__csr_tmpl_free(&v->csr_tmpl);
 	free(v->crl_file);
+	ztp__verifier_ocsp_clear(v);
 	pthread_mutex_destroy(&v->stats_lock);
 	pthread_mutex_destroy(&v->maint_lock);
 	free(v->pending);
@@ -239,6 +241,8 @@ int ztp_verifier_set_ca(ztp_verifier *v, ztp_ca *ca)
 		ztp_ca_free(v->ca);
 	v->ca = ca;
 	v->own_ca = false;
+	/* A delegated OCSP signer is the old CA's. */
+	ztp__verifier_ocsp_clear(v);
 	return ZTP_OK;
 }
 
@@ -279,6 +283,7 @@ enum {
 	S_CHALLENGE_TTL,
 	S_MAX_CHAIN_DEPTH,
 	S_MAX_REQUEST_SIZE,
+	S_OCSP_NEXT_UPDATE,
 	S__COUNT
 };
 
@@ -294,6 +299,7 @@ static const struct {
     [S_CHALLENGE_TTL] = {"challenge_ttl", 10, 3600},
     [S_MAX_CHAIN_DEPTH] = {"max_chain_depth", 0, ZTP_CHAIN_MAX},
     [S_MAX_REQUEST_SIZE] = {"max_request_size", 1024, 1048576},
+    [S_OCSP_NEXT_UPDATE] = {"ocsp_next_update", 60, 7 * 86400},
 };
 
 /* Check n against the setting's range and store it. */
@@ -325,6 +331,9 @@ static int set_int(ztp_verifier *v, int which, int64_t n)
 		break;
 	case S_MAX_REQUEST_SIZE:
 		v->max_request = (size_t)n;
+		break;
+	case S_OCSP_NEXT_UPDATE:
+		v->ocsp_next_update = n;
 		break;
 	default:
 		return ztp__err(ZTP_EINTERNAL, "setting %d", which);
@@ -387,6 +396,12 @@ int ztp_verifier_set_max_request_size(ztp_verifier *v, size_t bytes)
 	ZTP_ARG(v != NULL);
 	ZTP_ARG(bytes <= (size_t)INT64_MAX);
 	return set_int(v, S_MAX_REQUEST_SIZE, (int64_t)bytes);
+}
+
+int ztp_verifier_set_ocsp_next_update(ztp_verifier *v, int64_t seconds)
+{
+	ZTP_ARG(v != NULL);
+	return set_int(v, S_OCSP_NEXT_UPDATE, seconds);
 }
 
 int ztp_verifier_set_rate_limit(ztp_verifier *v, const char *scope, double rate,
@@ -469,9 +484,11 @@ static const char *const config_keys[] = {
     "max_chain_depth",	  "key_policy",
     "max_request_size",	  "rate_limits",
     "hmac_secret_file",	  "rotation_overlap",
-    "crl_file",		  NULL};
+    "crl_file",		  "ocsp_signer",
+    "ocsp_next_update",	  NULL};
 static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
 				      NULL};
+static const char *const ocsp_keys[] = {"cert", "key", NULL};
 static const char *const rl_keys[] = {"device", "global", "lifecycle", NULL};
 static const char *const bucket_keys[] = {"rate", "burst", NULL};
 
@@ -602,6 +619,29 @@ cleanup:
 	free(key);
 	free(chain);
 	free(passfile);
+	return rc;
+}
+
+static int load_ocsp_signer(ztp_verifier *v, json_object *obj, const char *dir)
+{
+	char *cert = NULL, *key = NULL, *cpem = NULL, *kpem = NULL;
+	size_t clen = 0, klen = 0;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__json_only_keys(obj, ocsp_keys, "config ocsp_signer"));
+	ZTP_CHECK(cfg_path(&cert, obj, "cert", true, dir));
+	ZTP_CHECK(cfg_path(&key, obj, "key", true, dir));
+	ZTP_CHECK(ztp__file_read(&cpem, &clen, cert, CONFIG_MAX));
+	ZTP_CHECK(ztp__file_read(&kpem, &klen, key, CONFIG_MAX));
+	rc = ztp_verifier_set_ocsp_signer(v, cpem, clen, kpem, klen);
+	if (rc < 0)
+		rc = wrap_err(rc, "ocsp_signer", cert);
+cleanup:
+	if (kpem != NULL)
+		ztp__free_secret(kpem, klen);
+	free(cpem);
+	free(cert);
+	free(key);
 	return rc;
 }
 
@@ -750,6 +790,12 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 		ZTP_CHECK(load_ca(v, obj, dir, policy));
 	ZTP_ENSURE(crlpath == NULL || (v->ca != NULL && v->store != NULL),
 		   ZTP_EINVAL, "config: crl_file needs device_ca and store");
+	ZTP_CHECK(ztp__json_object(cfg, "ocsp_signer", false, &obj));
+	if (obj != NULL) {
+		ZTP_ENSURE(v->ca != NULL, ZTP_EINVAL,
+			   "config: ocsp_signer needs device_ca");
+		ZTP_CHECK(load_ocsp_signer(v, obj, dir));
+	}
 	v->config_loaded = true;
 cleanup:
 	ztp_store_free(store);

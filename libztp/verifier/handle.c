@@ -899,6 +899,9 @@ int ztp_verifier_handle(ztp_verifier *v, int *http_status, char **response_json,
 		emit(v, endpoint, &r.d, r.device_id, r.serial, r.now);
 	} else if (strcmp(endpoint, "crl") == 0) {
 		(void)do_crl(&r, body, body_len);
+	} else if (strcmp(endpoint, "ocsp") == 0) {
+		(void)ztp__reject(&r.d, ZTP__W_MALFORMED_REQUEST, ZTP_EINVAL,
+				  "ocsp requests are DER: ztp_verifier_ocsp()");
 	} else {
 		(void)ztp__reject(&r.d, ZTP__W_UNKNOWN_ENDPOINT, ZTP_ENOTFOUND,
 				  "no endpoint named \"%.64s\"", endpoint);

@@ -214,7 +214,16 @@ struct ztp_verifier {
 	uint64_t n_suppressed;
 
 	ztp__metrics metrics;
+
+	/* OCSP (ocsp.c): the delegated signer, NULL to sign with the CA. */
+	X509 *ocsp_cert;
+	EVP_PKEY *ocsp_key;
+	const EVP_MD *ocsp_md; /* NULL for Ed25519 */
+	int64_t ocsp_next_update;
 };
+
+/* Forget the delegated OCSP signer. */
+void ztp__verifier_ocsp_clear(ztp_verifier *v);
 
 /* Identity check shared by check_cert, enroll and bootstrap: the chain of
  * leaf to a trust anchor (hints: untrusted path-building certificates, may

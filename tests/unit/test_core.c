@@ -451,7 +451,7 @@ START_TEST(test_endpoints)
 {
 	static const char *const v1[] = {
 	    "challenge", "bootstrap",  "register", "credentials",
-	    "rotate",	 "assignment", "crl"};
+	    "rotate",	 "assignment", "crl",	   "ocsp"};
 
 	ck_assert_int_eq(ZTP__E_COUNT, (int)ZTP__ARRAY_LEN(v1));
 	for (int e = 0; e < ZTP__E_COUNT; e++) {

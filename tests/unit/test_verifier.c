@@ -468,6 +468,7 @@ static Suite *suite(void)
 	verifier_tcases_lifecycle(s);
 	verifier_tcases_alloc(s);
 	verifier_tcases_metrics(s);
+	verifier_tcases_ocsp(s);
 	return s;
 }
 

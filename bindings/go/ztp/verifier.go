@@ -291,6 +291,22 @@ func (v *Verifier) Handle(endpoint string, body, peerCertPEM []byte) (*Response,
 	return &Response{Status: int(status), Body: []byte(text)}, nil
 }
 
+// OCSP answers one DER OCSP request (ztp_verifier_ocsp(3)) with a DER
+// OCSPResponse, an error response for a bad request.
+func (v *Verifier) OCSP(request []byte) ([]byte, error) {
+	var out *C.uint8_t
+	var n C.size_t
+	err := v.do(func(p *C.ztp_verifier) C.int {
+		return C.ztp_verifier_ocsp(p, &out, &n, (*C.uint8_t)(unsafe.Pointer(bytesPtr(request))), C.size_t(len(request)))
+	})
+	if out == nil {
+		return nil, err
+	}
+	resp := C.GoBytes(unsafe.Pointer(out), C.int(n))
+	C.ztp_free(unsafe.Pointer(out))
+	return resp, err
+}
+
 // CertCheck is the decision of CheckCert.
 type CertCheck struct {
 	Result      string `json:"result"` // "accepted" or "rejected"

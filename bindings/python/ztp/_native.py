@@ -166,6 +166,9 @@ _PROTOTYPES = {
     "ztp_verifier_revoke": (c_int, [c_void_p, c_char_p]),
     "ztp_verifier_stats": (c_int, [c_void_p, _pp]),
     "ztp_verifier_metrics": (c_int, [c_void_p, _pp]),
+    "ztp_verifier_ocsp": (c_int, [c_void_p, _pp, ctypes.POINTER(c_size_t),
+                                  c_char_p, c_size_t]),
+    "ztp_verifier_set_ocsp_next_update": (c_int, [c_void_p, c_int64]),
     "ztp_verifier_error_codes": (c_int, [_pp]),
     # policy
     "ztp_policy_action_parse": (c_int, [ctypes.POINTER(c_int), c_char_p]),

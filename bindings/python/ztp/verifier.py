@@ -161,6 +161,20 @@ class Verifier(Handle):
             text = take_str(out)
         return Response(status.value, text)
 
+    def ocsp(self, request):
+        """Answer one DER OCSP request (ztp_verifier_ocsp(3)); returns the
+        DER OCSPResponse, an error response for a bad request."""
+        data = to_bytes(request if request is not None else b"", "request")
+        out = c_void_p()
+        n = ctypes.c_size_t()
+        try:
+            self._call("ztp_verifier_ocsp", ctypes.byref(out),
+                       ctypes.byref(n), data, len(data))
+            return ctypes.string_at(out.value, n.value)
+        finally:
+            if out.value:
+                lib.ztp_free(out.value)
+
     def check_cert(self, cert_pem, untrusted_pem=None, at=0):
         """Check a factory certificate without the registry.
 

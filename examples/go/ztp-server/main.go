@@ -26,6 +26,10 @@
 // either cap are closed as soon as they are accepted. See doc/SECURITY.md
 // for what these do not stop.
 //
+// POST /ztp/v1/ocsp (an application/ocsp-request body) and GET
+// /ztp/v1/ocsp/<base64 of the request, URL-encoded> answer OCSP requests
+// for the device CA (ztp_verifier_ocsp(3)).
+//
 // GET /metrics answers ztp_verifier_metrics(3) (Prometheus text format
 // 0.0.4). With --metrics-listen HOST:PORT it is served there instead, over
 // plain HTTP and without client certificates, for a scraper on an
@@ -40,6 +44,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -49,6 +54,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -93,6 +99,25 @@ type server struct {
 	// noMetrics: GET /metrics is served on its own listener
 	// (--metrics-listen), not here.
 	noMetrics bool
+}
+
+const ocspGetPrefix = "/ztp/v1/ocsp/"
+
+// sendOCSP answers with ztp_verifier_ocsp(3): HTTP 200 whatever the OCSP
+// status (a bad request gets an OCSP error response), RFC 6960 A.1.
+func (s *server) sendOCSP(w http.ResponseWriter, req []byte) {
+	resp, err := s.v.OCSP(req)
+	if err != nil {
+		log.Printf("ocsp: %v", err)
+		s.send(w, http.StatusInternalServerError, errorBody("internal_error", "verifier failure"), nil)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/ocsp-response")
+	h.Set("Content-Length", strconv.Itoa(len(resp)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(resp)
 }
 
 // metricsHandler answers GET /metrics with ztp_verifier_metrics(3).
@@ -140,6 +165,17 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		metricsHandler{s.v}.ServeHTTP(w, r)
 		return
 	}
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.EscapedPath(), ocspGetPrefix) {
+		// base64 of the DER, URL-encoded; what does not decode is
+		// passed on empty, and answered malformedRequest.
+		text, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), ocspGetPrefix))
+		var req []byte
+		if err == nil {
+			req, _ = base64.StdEncoding.Strict().DecodeString(text)
+		}
+		s.sendOCSP(w, req)
+		return
+	}
 	m := endpointPath.FindStringSubmatch(r.URL.Path)
 	if m == nil || r.URL.RawQuery != "" {
 		s.send(w, http.StatusNotFound, errorBody("unknown_endpoint", "no such endpoint"), nil)
@@ -164,6 +200,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
+		return
+	}
+	if m[1] == "ocsp" {
+		s.sendOCSP(w, body)
 		return
 	}
 	var peer []byte
