@@ -21,7 +21,7 @@ if ENABLE_SERVER
 # of the registry and a challenge request: `make bench-ops`.
 noinst_PROGRAMS += bench/bench_ops
 bench_bench_ops_SOURCES = bench/bench_ops.c
-bench_bench_ops_LDADD = $(TOOL_LIBS) $(SQLITE_LIBS)
+bench_bench_ops_LDADD = $(TOOL_LIBS) $(SQLITE_LIBS) $(OPENSSL_LIBS)
 
 bench-ops: bench/bench_ops$(EXEEXT)
 	./bench/bench_ops$(EXEEXT)

@@ -40,6 +40,13 @@ static void usage(FILE *f)
 	      "[--qr FILE]\n"
 	      "       ztp-verify --config FILE revoke --device-id ID\n"
 	      "       ztp-verify --config FILE maintain\n"
+	      "       ztp-verify --config FILE audit verify [--from N] "
+	      "[--pubkey F]\n"
+	      "       ztp-verify audit verify --offline FILE --pubkey F "
+	      "[--from N]\n"
+	      "       ztp-verify --config FILE audit export [--from N] "
+	      "[--out FILE]\n"
+	      "       ztp-verify --config FILE audit checkpoint\n"
 	      "       ztp-verify --version | --help\n",
 	      f);
 }
@@ -416,6 +423,97 @@ static int cmd_maintain(const char *config, int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+/* Exit status of `audit verify` when the log was tampered with. */
+#define AUDIT_EXIT_TAMPERED 7
+#define AUDIT_EXPORT_MAX (1024u * 1024 * 1024)
+
+/* audit verify | export | checkpoint. */
+static int cmd_audit(const char *config, int argc, char **argv)
+{
+	const char *offline = NULL, *pubkey = NULL, *out = NULL;
+	char *pem = NULL, *report = NULL, *data = NULL;
+	size_t pem_len = 0, len = 0;
+	long long from = 0;
+	ztp_verifier *v = NULL;
+	const char *why;
+	int rc;
+
+	if (argc < 1)
+		tool_usage_error("audit needs verify, export or checkpoint");
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		if (strcmp(argv[i], "--from") == 0)
+			from = tool_parse_ll(argv[++i], 0, INT64_MAX, "--from");
+		else if (strcmp(argv[i], "--pubkey") == 0)
+			pubkey = argv[++i];
+		else if (strcmp(argv[i], "--offline") == 0)
+			offline = argv[++i];
+		else if (strcmp(argv[i], "--out") == 0)
+			out = argv[++i];
+		else
+			tool_usage_error("audit %s: unknown argument '%s'",
+					 argv[0], argv[i]);
+	}
+	if (pubkey != NULL)
+		pem = must_read(pubkey, &pem_len);
+	if (strcmp(argv[0], "verify") == 0 && offline != NULL) {
+		if (pem == NULL)
+			tool_usage_error(
+			    "audit verify --offline needs --pubkey");
+		rc = tool_load_file(&data, &len, offline, AUDIT_EXPORT_MAX,
+				    &why);
+		if (rc != ZTP_OK)
+			tool_die(rc, "%s: %s", offline, why);
+		rc = ztp_verifier_audit_verify_export(data, len, from, pem,
+						      pem_len, &report);
+	} else if (strcmp(argv[0], "verify") == 0) {
+		v = open_verifier(config);
+		rc = ztp_verifier_audit_verify(v, from, pem, pem_len, &report);
+	} else if (strcmp(argv[0], "export") == 0) {
+		v = open_verifier(config);
+		rc = ztp_verifier_audit_export(v, from, &data);
+		if (rc < 0)
+			tool_die_lib(rc, "audit export");
+		why = "cannot write standard output";
+		if (out != NULL)
+			rc = tool_write_file_atomic(out, data, strlen(data),
+						    0600, false, &why);
+		else
+			rc = fputs(data, stdout) < 0 ? ZTP_EIO : ZTP_OK;
+		if (rc < 0)
+			tool_die(ZTP_EIO, "audit export: %s", why);
+		ztp_free(data);
+		ztp_verifier_free(v);
+		free(pem);
+		return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+	} else if (strcmp(argv[0], "checkpoint") == 0) {
+		v = open_verifier(config);
+		rc = ztp_verifier_audit_checkpoint(v);
+		if (rc < 0)
+			tool_die_lib(rc, "audit checkpoint");
+		ztp_verifier_free(v);
+		free(pem);
+		return TOOL_EXIT_OK;
+	} else {
+		tool_usage_error("audit: unknown command '%s'", argv[0]);
+	}
+	if (report == NULL)
+		tool_die_lib(rc, "audit verify");
+	printf("%s\n", report);
+	if (rc == ZTP_EMISMATCH)
+		fprintf(stderr, "ztp-verify: audit log tampered: %s\n",
+			ztp_error_last_message());
+	ztp_free(report);
+	if (offline != NULL)
+		free(data);
+	ztp_verifier_free(v);
+	free(pem);
+	if (fflush(stdout) != 0)
+		return TOOL_EXIT_FAIL;
+	return rc == ZTP_EMISMATCH ? AUDIT_EXIT_TAMPERED : TOOL_EXIT_OK;
+}
+
 static int cmd_handle(const char *config, int argc, char **argv)
 {
 	const char *endpoint = NULL, *peerpath = NULL;
@@ -606,6 +704,8 @@ int main(int argc, char **argv)
 		return cmd_revoke(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "maintain") == 0)
 		return cmd_maintain(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "audit") == 0)
+		return cmd_audit(config, argc - i - 1, argv + i + 1);
 	usage(stderr);
 	tool_usage_error("unknown command '%s'", argv[i]);
 }

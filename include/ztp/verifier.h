@@ -653,6 +653,116 @@ ZTP_EXTERN int ztp_verifier_set_ocsp_next_update(ztp_verifier *v,
 						 int64_t seconds);
 
 /**
+ * Sign checkpoints of the store's audit chain with this key (doc/AUDIT.md).
+ * Every event the store appends carries the hash of the one before it;
+ * after an append, when ztp_verifier_set_audit_checkpoint()'s count of
+ * events or seconds since the last checkpoint is reached, the verifier
+ * signs (seq, chain head, time) with the audit key and stores it. The
+ * event is durable before its checkpoint: a crash between the two loses
+ * no event, and the next checkpoint covers it.
+ * @param v       the handle
+ * @param key_ref `file:PATH` or a path of a PEM private key (P-256,
+ *                P-384, Ed25519, RSA); other schemes (`pkcs11:`) answer
+ *                #ZTP_EUNSUPPORTED in this build; NULL stops signing
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EUNSUPPORTED, #ZTP_ENOTFOUND,
+ *         #ZTP_EIO, #ZTP_EPARSE, #ZTP_ENOMEM.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_audit_key(ztp_verifier *v, const char *key_ref);
+
+/**
+ * Set when checkpoints are due: after every_events events, or when
+ * every_seconds have passed since the last one and an event is appended.
+ * @param v             the handle
+ * @param every_events  1..1000000 (default 100)
+ * @param every_seconds 1..86400 (default 300)
+ * @return #ZTP_OK or #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_audit_checkpoint(ztp_verifier *v,
+						 int64_t every_events,
+						 int64_t every_seconds);
+
+/**
+ * Sign a checkpoint of the chain head now, if any event came after the
+ * last one (`ztp-verify audit checkpoint`; ztp_verifier_maintain() does
+ * it too when a key is set).
+ * @param v a handle with a store and an audit key
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (no store or key),
+ *         #ZTP_EUNSUPPORTED (a caller's store backend keeps no chain),
+ *         #ZTP_ESTORE, #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_audit_checkpoint(ztp_verifier *v);
+
+/**
+ * Walk the store's audit chain and checkpoints from event from + 1 (0:
+ * from the first, which must be event 1 with the genesis hash) and report
+ * the first event that was modified, deleted, inserted or reordered, and
+ * whether the log was truncated after the last checkpoint, as JSON:
+ * `{"result":"ok"|"tampered","events":N,"first_seq":N,"last_seq":N,
+ * "checkpoints":N,"last_checkpoint":N,"unsigned_events":N,
+ * "problem":{"kind":…,"seq":N,"message":…}}`, kind one of `modified`,
+ * `deleted`, `inserted`, `reordered`, `truncated`, `bad_signature`,
+ * `bad_checkpoint`. An event changed with its hash and every later hash
+ * recomputed is found by the next checkpoint and reported at it.
+ * `unsigned_events` are chained but after the last checkpoint: their
+ * truncation cannot be told from their never having been written.
+ * @param v            a handle with a store
+ * @param from         0, or the seq after which to start
+ * @param pubkey_pem,pubkey_len the audit public key (PEM
+ *                     SubjectPublicKeyInfo), or NULL/0 for the public
+ *                     half of the handle's audit key; borrowed
+ * @param[out] report_json freed with ztp_free()
+ * @return #ZTP_OK when intact, #ZTP_EMISMATCH when tampered (the report is
+ *         set either way); #ZTP_EINVAL, #ZTP_ESTATE, #ZTP_EUNSUPPORTED,
+ *         #ZTP_EPARSE (key), #ZTP_ESTORE, #ZTP_ENOMEM.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_audit_verify(ztp_verifier *v, int64_t from,
+					 const char *pubkey_pem,
+					 size_t pubkey_len, char **report_json);
+
+/**
+ * The audit log as JSON lines, for offline verification: first every
+ * checkpoint after from, `{"type":"checkpoint","seq":N,"at":T,
+ * "head":"<hex>","sig":"<base64>","key_id":"<hex>"}`, then every event
+ * after from in seq order, `{"type":"event","seq":N,"at":T,
+ * "json":"<the stored event text>","prev":"<hex>","hash":"<hex>"}`.
+ * @param v          a handle with a store
+ * @param from       0, or the seq after which to start
+ * @param[out] jsonl NUL-terminated, freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE, #ZTP_EUNSUPPORTED,
+ *         #ZTP_ESTORE, #ZTP_ENOMEM.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_audit_export(ztp_verifier *v, int64_t from,
+					 char **jsonl);
+
+/**
+ * Verify an export of ztp_verifier_audit_export() without a store or a
+ * verifier handle: the same walk and report as ztp_verifier_audit_verify().
+ * @param jsonl,len   the export; borrowed
+ * @param from        as the export was made (0: from the first event)
+ * @param pubkey_pem,pubkey_len the audit public key (PEM); borrowed
+ * @param[out] report_json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_EMISMATCH (tampered), #ZTP_EPARSE (not an export),
+ *         #ZTP_EINVAL, #ZTP_ENOMEM.
+ * @par Thread safety: safe.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_audit_verify_export(const char *jsonl, size_t len,
+						int64_t from,
+						const char *pubkey_pem,
+						size_t pubkey_len,
+						char **report_json);
+
+/**
  * Every wire error code this version can return, with its HTTP status, as
  * a JSON array `[{"code":"…","status":N},…]` (for documentation and tests).
  * @param[out] json freed with ztp_free()

@@ -141,6 +141,24 @@ uint8_t *ztp__buf_steal(ztp__buf *b, size_t *len);
 void ztp__buf_free(ztp__buf *b);
 void ztp__buf_free_secret(ztp__buf *b);
 
+/* ------------------------------------------------------------------ audit */
+
+/* The audit chain (core/audit.c, doc/AUDIT.md). Event seq's hash is
+ *   SHA-256("ZTP-AUDIT-EVENT-V1" 0x00 || prev || u64be(seq) || i64be(at)
+ *           || u32be(len) || json)
+ * with prev the hash of event seq - 1, ztp__audit_genesis (32 zero bytes)
+ * before the first; a checkpoint signs
+ *   "ZTP-AUDIT-CHECKPOINT-V1" 0x00 || u64be(seq) || head || i64be(at). */
+#define ZTP__AUDIT_HASH_LEN 32
+extern const uint8_t ztp__audit_genesis[ZTP__AUDIT_HASH_LEN];
+int ztp__audit_hash(uint8_t out[ZTP__AUDIT_HASH_LEN],
+		    const uint8_t prev[ZTP__AUDIT_HASH_LEN], int64_t seq,
+		    int64_t at, const char *json, size_t len);
+/* Append the message a checkpoint's signature covers. */
+int ztp__audit_checkpoint_msg(ztp__buf *out, int64_t seq,
+			      const uint8_t head[ZTP__AUDIT_HASH_LEN],
+			      int64_t at);
+
 /* ------------------------------------------------------------------ init */
 
 int ztp__ensure_init(void);

@@ -69,6 +69,36 @@ typedef struct ztp__store_cert_view {
  * made from these views, so the library never reads its own data back
  * through JSON.
  */
+/* An event with its place in the audit chain (doc/AUDIT.md): json is the
+ * stored text, byte for byte (json_len bytes, NUL-terminated); prev and
+ * hash are ZTP__AUDIT_HASH_LEN bytes as stored (a tampered row may hold
+ * anything: prev_len and hash_len say how much). */
+typedef struct ztp__store_event_view {
+	int64_t seq, at;
+	const char *json;
+	size_t json_len;
+	const uint8_t *prev, *hash;
+	size_t prev_len, hash_len;
+} ztp__store_event_view;
+
+/* A signed checkpoint: the chain head at seq, signed at time at by the
+ * audit key whose key identifier (SHA-256 of its SubjectPublicKeyInfo,
+ * hex) is key_id. */
+typedef struct ztp__store_checkpoint_view {
+	int64_t seq, at;
+	const uint8_t *head; /* ZTP__AUDIT_HASH_LEN */
+	size_t head_len;
+	const uint8_t *sig;
+	size_t sig_len;
+	const char *key_id;
+} ztp__store_checkpoint_view;
+
+/* Most bytes of a checkpoint signature (RSA-4096 is 512). */
+#define ZTP__STORE_SIG_MAX 1024
+
+typedef int (*ztp__store_event_fn)(const ztp__store_event_view *v, void *arg);
+typedef int (*ztp__store_checkpoint_fn)(const ztp__store_checkpoint_view *v,
+					void *arg);
 typedef int (*ztp__store_device_fn)(const ztp__store_device_view *v, void *arg);
 typedef int (*ztp__store_cert_fn)(const ztp__store_cert_view *v, void *arg);
 typedef struct ztp__store_views {
@@ -78,6 +108,14 @@ typedef struct ztp__store_views {
 		    void *arg);
 	int (*device_certs)(void *ctx, const char *device_id,
 			    ztp__store_cert_fn fn, void *arg);
+	/* The audit chain: events with seq > after in seq order, at most
+	 * max; adding a checkpoint (one per seq: a second for the same seq
+	 * is ignored); checkpoints with seq > after in seq order. */
+	int (*events)(void *ctx, int64_t after, size_t max,
+		      ztp__store_event_fn fn, void *arg);
+	int (*checkpoint_add)(void *ctx, const ztp__store_checkpoint_view *cp);
+	int (*checkpoints)(void *ctx, int64_t after, size_t max,
+			   ztp__store_checkpoint_fn fn, void *arg);
 } ztp__store_views;
 
 extern const ztp__store_views ztp__store_memory_views;

@@ -189,7 +189,19 @@ typedef struct mdev {
 typedef struct mevent {
 	int64_t at;
 	char *json;
+	uint8_t prev[ZTP__AUDIT_HASH_LEN], hash[ZTP__AUDIT_HASH_LEN];
 } mevent;
+
+typedef struct mcheckpoint {
+	int64_t seq, at;
+	uint8_t head[ZTP__AUDIT_HASH_LEN];
+	uint8_t sig[ZTP__STORE_SIG_MAX];
+	size_t sig_len;
+	char key_id[129];
+} mcheckpoint;
+
+/* Checkpoints kept, the newest (as events are). */
+#define MEM_CHECKPOINTS_MAX 4096u
 
 typedef struct mem {
 	pthread_mutex_t lock;
@@ -206,6 +218,10 @@ typedef struct mem {
 	mevent *events;
 	size_t capevents;
 	uint64_t nevents; /* events ever appended: the last seq */
+	uint8_t head[ZTP__AUDIT_HASH_LEN]; /* hash of event nevents */
+	mcheckpoint *checkpoints;	   /* ring, as events */
+	size_t capcheckpoints;
+	uint64_t ncheckpoints;
 	/* devices per state (ztp__store_state_index()), kept by every
 	 * change, so that gauges need not walk the devices */
 	uint64_t by_state[ZTP__STORE_STATES];
@@ -730,10 +746,105 @@ static int mem_device_certs(void *ctx, const char *device_id, char **json)
 						  device_id, json);
 }
 
+static int view_events(void *ctx, int64_t after, size_t max,
+		       ztp__store_event_fn fn, void *arg)
+{
+	mem *m = ctx;
+	ztp__store_event_view v;
+	uint64_t i;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	i = (uint64_t)after < m->nevents ? (uint64_t)after : m->nevents;
+	if (m->nevents > MEM_EVENTS_MAX && i < m->nevents - MEM_EVENTS_MAX)
+		i = m->nevents - MEM_EVENTS_MAX; /* older ones were dropped */
+	for (; i < m->nevents && max > 0 && rc == ZTP_OK; i++, max--) {
+		const mevent *e = &m->events[i % MEM_EVENTS_MAX];
+
+		v.seq = (int64_t)i + 1;
+		v.at = e->at;
+		v.json = e->json;
+		v.json_len = strlen(e->json);
+		v.prev = e->prev;
+		v.hash = e->hash;
+		v.prev_len = v.hash_len = ZTP__AUDIT_HASH_LEN;
+		rc = fn(&v, arg);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int view_checkpoint_add(void *ctx, const ztp__store_checkpoint_view *cp)
+{
+	mem *m = ctx;
+	mcheckpoint *slot;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	/* One per seq, in seq order: a later or equal seq is a duplicate. */
+	if (m->ncheckpoints > 0 &&
+	    m->checkpoints[(m->ncheckpoints - 1) % MEM_CHECKPOINTS_MAX].seq >=
+		cp->seq)
+		goto cleanup;
+	if (m->ncheckpoints == m->capcheckpoints &&
+	    m->capcheckpoints < MEM_CHECKPOINTS_MAX) {
+		size_t cap = m->capcheckpoints ? m->capcheckpoints * 2 : 16;
+		mcheckpoint *c = ztp__realloc(m->checkpoints, cap * sizeof(*c));
+
+		ZTP_ENSURE(c != NULL, ZTP_ENOMEM, "store: out of memory");
+		m->checkpoints = c;
+		m->capcheckpoints = cap;
+	}
+	slot = &m->checkpoints[m->ncheckpoints % MEM_CHECKPOINTS_MAX];
+	slot->seq = cp->seq;
+	slot->at = cp->at;
+	memcpy(slot->head, cp->head, ZTP__AUDIT_HASH_LEN);
+	memcpy(slot->sig, cp->sig, cp->sig_len);
+	slot->sig_len = cp->sig_len;
+	copy_str(slot->key_id, sizeof(slot->key_id), cp->key_id);
+	m->ncheckpoints++;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int view_checkpoints(void *ctx, int64_t after, size_t max,
+			    ztp__store_checkpoint_fn fn, void *arg)
+{
+	mem *m = ctx;
+	ztp__store_checkpoint_view v;
+	uint64_t i = 0;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->ncheckpoints > MEM_CHECKPOINTS_MAX)
+		i = m->ncheckpoints - MEM_CHECKPOINTS_MAX;
+	for (; i < m->ncheckpoints && max > 0 && rc == ZTP_OK; i++) {
+		const mcheckpoint *c = &m->checkpoints[i % MEM_CHECKPOINTS_MAX];
+
+		if (c->seq <= after)
+			continue;
+		v.seq = c->seq;
+		v.at = c->at;
+		v.head = c->head;
+		v.head_len = ZTP__AUDIT_HASH_LEN;
+		v.sig = c->sig;
+		v.sig_len = c->sig_len;
+		v.key_id = c->key_id;
+		rc = fn(&v, arg);
+		max--;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
 const ztp__store_views ztp__store_memory_views = {
     .device = view_device,
     .cert = view_cert,
     .device_certs = view_device_certs,
+    .events = view_events,
+    .checkpoint_add = view_checkpoint_add,
+    .checkpoints = view_checkpoints,
 };
 
 static int mem_cert_count(void *ctx, uint64_t *out)
@@ -834,6 +945,7 @@ static int mem_event_append(void *ctx, const char *json, int64_t now)
 {
 	mem *m = ctx;
 	char *copy = NULL;
+	uint8_t hash[ZTP__AUDIT_HASH_LEN];
 	mevent *slot;
 	int rc = ZTP_OK;
 
@@ -849,14 +961,21 @@ static int mem_event_append(void *ctx, const char *json, int64_t now)
 	}
 	copy = ztp__strdup(json);
 	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "store: out of memory");
+	ZTP_CHECK(ztp__audit_hash(hash, m->head, (int64_t)m->nevents + 1, now,
+				  copy, strlen(copy)));
 	slot = &m->events[m->nevents % MEM_EVENTS_MAX];
 	if (m->nevents >= MEM_EVENTS_MAX)
 		free(slot->json); /* the oldest, MEM_EVENTS_MAX ago */
+	memcpy(slot->prev, m->head, sizeof(slot->prev));
+	memcpy(slot->hash, hash, sizeof(slot->hash));
+	memcpy(m->head, hash, sizeof(m->head));
 	slot->at = now;
 	slot->json = copy;
+	copy = NULL;
 	m->nevents++;
 cleanup:
 	pthread_mutex_unlock(&m->lock);
+	free(copy);
 	return rc;
 }
 
@@ -1030,6 +1149,7 @@ static void mem_close(void *ctx)
 	for (i = 0; i < m->nevents && i < MEM_EVENTS_MAX; i++)
 		free(m->events[i].json);
 	free(m->events);
+	free(m->checkpoints);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -94,4 +94,13 @@ int ztp__cert_recs_from_json(ztp__cert_rec **out, size_t *n, const char *json,
 int ztp__event_recs_from_json(ztp__event_rec **out, size_t *n,
 			      const char *json);
 
+/* The audit chain of a built-in backend (ZTP_EUNSUPPORTED for a
+ * caller's backend, which keeps no chain): see ztp__store_views. */
+int ztp__store_audit_events(ztp_store *store, int64_t after, size_t max,
+			    ztp__store_event_fn fn, void *arg);
+int ztp__store_audit_checkpoint_add(ztp_store *store,
+				    const ztp__store_checkpoint_view *cp);
+int ztp__store_audit_checkpoints(ztp_store *store, int64_t after, size_t max,
+				 ztp__store_checkpoint_fn fn, void *arg);
+
 #endif /* ZTP_STORE_RECORDS_H */

@@ -126,7 +126,28 @@ static const char *const migrations[] = {
     "CREATE INDEX certs_live_by_expiry ON certs(profile, not_after)"
     " WHERE revoked = 0;"
     "PRAGMA user_version = 4;",
+    /* v5: the audit chain (doc/AUDIT.md). Each event keeps the hash of
+     * the one before and its own; the events already there are chained
+     * by sq_chain_events() in this transaction, which then restores the
+     * append-only trigger and sets the version. Signed checkpoints are
+     * append-only too. */
+    "ALTER TABLE events ADD COLUMN prev BLOB;"
+    "ALTER TABLE events ADD COLUMN hash BLOB;"
+    "DROP TRIGGER events_no_update;"
+    "CREATE TABLE checkpoints ("
+    " seq INTEGER PRIMARY KEY NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " head BLOB NOT NULL CHECK (length(head) = 32),"
+    " sig BLOB NOT NULL CHECK (length(sig) BETWEEN 1 AND 1024),"
+    " key_id TEXT NOT NULL CHECK (length(key_id) BETWEEN 1 AND 128));"
+    "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints"
+    " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
+    "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints"
+    " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;",
 };
+
+/* The schema version whose migration ends in sq_chain_events(). */
+#define CHAIN_VERSION 5
 
 #define CERT_COLUMNS                                                           \
 	"serial, device_id, profile, not_before, not_after, fingerprint, "     \
@@ -165,6 +186,10 @@ enum {
 	ST_LIMIT_PUT,
 	ST_DEV_COUNT_STATE,
 	ST_CERT_EXPIRING,
+	ST_EVENT_HEAD,
+	ST_EVENT_CHAIN_LIST,
+	ST_CHECKPOINT_INSERT,
+	ST_CHECKPOINT_LIST,
 	ST__COUNT
 };
 
@@ -223,7 +248,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_CHAL_PURGE] = "DELETE FROM challenges WHERE expires_at < ?1",
     [ST_CHAL_INSERT] = "INSERT INTO challenges(id, expires_at)"
 		       " VALUES(?1, ?2) ON CONFLICT(id) DO NOTHING",
-    [ST_EVENT_INSERT] = "INSERT INTO events(at, json) VALUES(?1, ?2)",
+    [ST_EVENT_INSERT] = "INSERT INTO events(seq, at, json, prev, hash)"
+			" VALUES(?1, ?2, ?3, ?4, ?5)",
     [ST_EVENT_LIST] = "SELECT seq, at, json FROM events WHERE seq > ?1"
 		      " ORDER BY seq LIMIT ?2",
     [ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
@@ -245,6 +271,19 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_CERT_EXPIRING] = "SELECT count(*) FROM certs WHERE revoked = 0"
 			 " AND profile = ?1 AND not_after >= ?2"
 			 " AND not_after < ?3",
+    /* The next seq is past both the last row and every seq ever used
+     * (sqlite_sequence): a deleted last event is not reused. */
+    [ST_EVENT_HEAD] =
+	"SELECT max(coalesce((SELECT seq FROM sqlite_sequence"
+	" WHERE name = 'events'), 0), coalesce(max(seq), 0)),"
+	" (SELECT hash FROM events ORDER BY seq DESC LIMIT 1) FROM events",
+    [ST_EVENT_CHAIN_LIST] = "SELECT seq, at, json, prev, hash FROM events"
+			    " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_CHECKPOINT_INSERT] =
+	"INSERT INTO checkpoints(seq, at, head, sig, key_id)"
+	" VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(seq) DO NOTHING",
+    [ST_CHECKPOINT_LIST] = "SELECT seq, at, head, sig, key_id FROM"
+			   " checkpoints WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 };
 
 typedef struct sq {
@@ -1031,10 +1070,19 @@ static int sq_device_certs(void *ctx, const char *device_id, char **json)
 						  device_id, json);
 }
 
+static int view_events(void *ctx, int64_t after, size_t max,
+		       ztp__store_event_fn fn, void *arg);
+static int view_checkpoint_add(void *ctx, const ztp__store_checkpoint_view *cp);
+static int view_checkpoints(void *ctx, int64_t after, size_t max,
+			    ztp__store_checkpoint_fn fn, void *arg);
+
 const ztp__store_views ztp__store_sqlite_views = {
     .device = view_device,
     .cert = view_cert,
     .device_certs = view_device_certs,
+    .events = view_events,
+    .checkpoint_add = view_checkpoint_add,
+    .checkpoints = view_checkpoints,
 };
 
 static int sq_cert_count(void *ctx, uint64_t *out)
@@ -1112,18 +1160,145 @@ cleanup:
 	return rc;
 }
 
+/* The last seq used and the chain head (the genesis value before the
+ * first event), on statement ST_EVENT_HEAD. */
+static int event_head(sq *s, int64_t *seq, uint8_t head[ZTP__AUDIT_HASH_LEN])
+{
+	sqlite3_stmt *st = s->st[ST_EVENT_HEAD];
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_step(s, ST_EVENT_HEAD, "event_append", &row));
+	ZTP_ENSURE(row, ZTP_ESTORE, "sqlite: event_append: no head");
+	*seq = sqlite3_column_int64(st, 0);
+	memcpy(head, ztp__audit_genesis, ZTP__AUDIT_HASH_LEN);
+	if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(st, 1) == ZTP__AUDIT_HASH_LEN)
+		memcpy(head, sqlite3_column_blob(st, 1), ZTP__AUDIT_HASH_LEN);
+	sqlite3_reset(st);
+cleanup:
+	return rc;
+}
+
+/* Appended under BEGIN IMMEDIATE: the head read and the row written are
+ * one step for every connection and process on the file. */
 static int sq_event_append(void *ctx, const char *json, int64_t now)
 {
+	uint8_t prev[ZTP__AUDIT_HASH_LEN], hash[ZTP__AUDIT_HASH_LEN];
+	int64_t last = 0;
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(event_head(s, &last, prev));
+	ZTP_ENSURE(last < INT64_MAX, ZTP_ETOOBIG, "store: event log full");
+	ZTP_CHECK(
+	    ztp__audit_hash(hash, prev, last + 1, now, json, strlen(json)));
+	{
+		const sq_arg args[] = {
+		    arg_int(last + 1),
+		    arg_int(now),
+		    arg_text(json),
+		    arg_blob(prev, sizeof(prev)),
+		    arg_blob(hash, sizeof(hash)),
+		};
+
+		ZTP_CHECK(
+		    bind_args(s, ST_EVENT_INSERT, args, ZTP__ARRAY_LEN(args)));
+	}
+	ZTP_CHECK(sq_step(s, ST_EVENT_INSERT, "event_append", NULL));
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static void blob_of(sq *s, int id, int col, const uint8_t **p, size_t *len)
+{
+	sqlite3_stmt *st = s->st[id];
+
+	*p = NULL;
+	*len = 0;
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+		return;
+	*p = sqlite3_column_blob(st, col);
+	*len = (size_t)sqlite3_column_bytes(st, col);
+}
+
+static int view_events(void *ctx, int64_t after, size_t max,
+		       ztp__store_event_fn fn, void *arg)
+{
+	sq *s = ctx;
+	sqlite3_stmt *st = s->st[ST_EVENT_CHAIN_LIST];
+	ztp__store_event_view v;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_int(s, ST_EVENT_CHAIN_LIST, 1, after));
+	ZTP_CHECK(bind_int(s, ST_EVENT_CHAIN_LIST, 2, (int64_t)max));
+	for (;;) {
+		ZTP_CHECK(
+		    sq_step(s, ST_EVENT_CHAIN_LIST, "audit events", &row));
+		if (!row)
+			break;
+		memset(&v, 0, sizeof(v));
+		v.seq = sqlite3_column_int64(st, 0);
+		v.at = sqlite3_column_int64(st, 1);
+		ZTP_CHECK(need_text(s, ST_EVENT_CHAIN_LIST, 2, &v.json));
+		v.json_len = (size_t)sqlite3_column_bytes(st, 2);
+		blob_of(s, ST_EVENT_CHAIN_LIST, 3, &v.prev, &v.prev_len);
+		blob_of(s, ST_EVENT_CHAIN_LIST, 4, &v.hash, &v.hash_len);
+		ZTP_CHECK(fn(&v, arg));
+	}
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int view_checkpoint_add(void *ctx, const ztp__store_checkpoint_view *cp)
+{
 	const sq_arg args[] = {
-	    arg_int(now),
-	    arg_text(json),
+	    arg_int(cp->seq),
+	    arg_int(cp->at),
+	    arg_blob(cp->head, cp->head_len),
+	    arg_blob(cp->sig, cp->sig_len),
+	    arg_text(cp->key_id),
 	};
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(sq_write(s, ST_EVENT_INSERT, "event_append", args,
+	ZTP_CHECK(sq_write(s, ST_CHECKPOINT_INSERT, "audit checkpoint", args,
 			   ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int view_checkpoints(void *ctx, int64_t after, size_t max,
+			    ztp__store_checkpoint_fn fn, void *arg)
+{
+	sq *s = ctx;
+	sqlite3_stmt *st = s->st[ST_CHECKPOINT_LIST];
+	ztp__store_checkpoint_view v;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_int(s, ST_CHECKPOINT_LIST, 1, after));
+	ZTP_CHECK(bind_int(s, ST_CHECKPOINT_LIST, 2, (int64_t)max));
+	for (;;) {
+		ZTP_CHECK(
+		    sq_step(s, ST_CHECKPOINT_LIST, "audit checkpoints", &row));
+		if (!row)
+			break;
+		memset(&v, 0, sizeof(v));
+		v.seq = sqlite3_column_int64(st, 0);
+		v.at = sqlite3_column_int64(st, 1);
+		blob_of(s, ST_CHECKPOINT_LIST, 2, &v.head, &v.head_len);
+		blob_of(s, ST_CHECKPOINT_LIST, 3, &v.sig, &v.sig_len);
+		ZTP_CHECK(need_text(s, ST_CHECKPOINT_LIST, 4, &v.key_id));
+		ZTP_CHECK(fn(&v, arg));
+	}
 cleanup:
 	sq_finish(s);
 	return rc;
@@ -1237,6 +1412,57 @@ cleanup:
 	return rc;
 }
 
+/* Chain the events written before version 5, in seq order, then make the
+ * table append-only again (the last step of that migration). */
+static int sq_chain_events(sqlite3 *db)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	uint8_t prev[ZTP__AUDIT_HASH_LEN], hash[ZTP__AUDIT_HASH_LEN];
+	int r, rc = ZTP_OK;
+
+	memcpy(prev, ztp__audit_genesis, sizeof(prev));
+	r = sqlite3_prepare_v2(db,
+			       "SELECT seq, at, json FROM events ORDER BY seq",
+			       -1, &sel, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(
+		    db, "UPDATE events SET prev = ?2, hash = ?3 WHERE seq = ?1",
+		    -1, &upd, NULL);
+	if (r != SQLITE_OK)
+		ZTP_CHECK(sq_fail(db, r, "schema migration"));
+	while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *json = (const char *)sqlite3_column_text(sel, 2);
+
+		ZTP_ENSURE(json != NULL, ZTP_ESTORE,
+			   "sqlite: schema migration: event without text");
+		ZTP_CHECK(
+		    ztp__audit_hash(hash, prev, sqlite3_column_int64(sel, 0),
+				    sqlite3_column_int64(sel, 1), json,
+				    (size_t)sqlite3_column_bytes(sel, 2)));
+		sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+		sqlite3_bind_blob(upd, 2, prev, sizeof(prev), SQLITE_STATIC);
+		sqlite3_bind_blob(upd, 3, hash, sizeof(hash), SQLITE_STATIC);
+		r = sqlite3_step(upd);
+		if (r != SQLITE_DONE)
+			ZTP_CHECK(sq_fail(db, r, "schema migration"));
+		sqlite3_reset(upd);
+		memcpy(prev, hash, sizeof(prev));
+	}
+	if (r != SQLITE_DONE)
+		ZTP_CHECK(sq_fail(db, r, "schema migration"));
+	ZTP_CHECK(
+	    sq_exec(db,
+		    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+		    " BEGIN SELECT RAISE(ABORT, 'events are append-only');"
+		    " END;"
+		    "PRAGMA user_version = 5;",
+		    "schema migration"));
+cleanup:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
 static int sq_migrate(sqlite3 *db)
 {
 	const int64_t latest = (int64_t)ZTP__ARRAY_LEN(migrations);
@@ -1261,8 +1487,11 @@ static int sq_migrate(sqlite3 *db)
 		   (long long)version, (long long)latest);
 	ZTP_ENSURE(version >= 0, ZTP_ESTORE,
 		   "sqlite: open: bad schema version %lld", (long long)version);
-	for (; version < latest; version++)
+	for (; version < latest; version++) {
 		ZTP_CHECK(sq_exec(db, migrations[version], "schema migration"));
+		if (version + 1 == CHAIN_VERSION)
+			ZTP_CHECK(sq_chain_events(db));
+	}
 	ZTP_CHECK(sq_exec(db, "COMMIT", "schema migration"));
 	in_txn = false;
 cleanup:

@@ -1148,3 +1148,52 @@ cleanup:
 	ztp_free(json);
 	return rc;
 }
+
+/* ------------------------------------------------------------ audit chain */
+
+int ztp__store_audit_events(ztp_store *store, int64_t after, size_t max,
+			    ztp__store_event_fn fn, void *arg)
+{
+	int rc;
+
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(after >= 0 && max > 0);
+	if (store->views == NULL || store->views->events == NULL)
+		return ztp__err(ZTP_EUNSUPPORTED,
+				"store backend: no audit chain");
+	enter(store);
+	rc = store->views->events(store->ctx, after, max, fn, arg);
+	return leave(store, rc, "audit events");
+}
+
+int ztp__store_audit_checkpoint_add(ztp_store *store,
+				    const ztp__store_checkpoint_view *cp)
+{
+	int rc;
+
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(cp != NULL && cp->seq > 0 &&
+		cp->head_len == ZTP__AUDIT_HASH_LEN && cp->sig_len > 0 &&
+		cp->sig_len <= ZTP__STORE_SIG_MAX && cp->key_id != NULL);
+	if (store->views == NULL || store->views->checkpoint_add == NULL)
+		return ztp__err(ZTP_EUNSUPPORTED,
+				"store backend: no audit chain");
+	enter(store);
+	rc = store->views->checkpoint_add(store->ctx, cp);
+	return leave(store, rc, "audit checkpoint");
+}
+
+int ztp__store_audit_checkpoints(ztp_store *store, int64_t after, size_t max,
+				 ztp__store_checkpoint_fn fn, void *arg)
+{
+	int rc;
+
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(after >= 0 && max > 0);
+	if (store->views == NULL || store->views->checkpoints == NULL)
+		return ztp__err(ZTP_EUNSUPPORTED,
+				"store backend: no audit chain");
+	enter(store);
+	rc = store->views->checkpoints(store->ctx, after, max, fn, arg);
+	return leave(store, rc, "audit checkpoints");
+}

@@ -120,6 +120,14 @@ int ztp_verifier_new(ztp_verifier **out)
 		rc = ztp__err(ZTP_ENOMEM, "cannot create a mutex");
 		goto cleanup;
 	}
+	if (pthread_mutex_init(&v->audit_lock, NULL) != 0) {
+		pthread_mutex_destroy(&v->stats_lock);
+		pthread_mutex_destroy(&v->maint_lock);
+		rc = ztp__err(ZTP_ENOMEM, "cannot create a mutex");
+		goto cleanup;
+	}
+	v->audit_every_events = 100;
+	v->audit_every_seconds = 300;
 	/* A per-process secret keeps a single instance safe without any
 	 * configuration; sharing challenges needs a configured one. */
 	v->secret_len = 32;
@@ -171,8 +179,10 @@ void ztp_verifier_free(ztp_verifier *v)
 	ztp__csr_tmpl_free(&v->csr_tmpl);
 	free(v->crl_file);
 	ztp__verifier_ocsp_clear(v);
+	EVP_PKEY_free(v->audit_key);
 	pthread_mutex_destroy(&v->stats_lock);
 	pthread_mutex_destroy(&v->maint_lock);
+	pthread_mutex_destroy(&v->audit_lock);
 	free(v->pending);
 	free(v);
 }
@@ -476,19 +486,30 @@ int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn, void *ctx)
 /* ---------------------------------------------------------------- config file
  */
 
-static const char *const config_keys[] = {
-    "trust_anchors",	  "issuers",
-    "device_ca",	  "store",
-    "bootstrap_lifetime", "operational_lifetime",
-    "clock_leeway",	  "challenge_ttl",
-    "max_chain_depth",	  "key_policy",
-    "max_request_size",	  "rate_limits",
-    "hmac_secret_file",	  "rotation_overlap",
-    "crl_file",		  "ocsp_signer",
-    "ocsp_next_update",	  NULL};
+static const char *const config_keys[] = {"trust_anchors",
+					  "issuers",
+					  "device_ca",
+					  "store",
+					  "bootstrap_lifetime",
+					  "operational_lifetime",
+					  "clock_leeway",
+					  "challenge_ttl",
+					  "max_chain_depth",
+					  "key_policy",
+					  "max_request_size",
+					  "rate_limits",
+					  "hmac_secret_file",
+					  "rotation_overlap",
+					  "crl_file",
+					  "ocsp_signer",
+					  "ocsp_next_update",
+					  "audit",
+					  NULL};
 static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
 				      NULL};
 static const char *const ocsp_keys[] = {"cert", "key", NULL};
+static const char *const audit_keys[] = {"key", "every_events", "every_seconds",
+					 NULL};
 static const char *const rl_keys[] = {"device", "global", "lifecycle", NULL};
 static const char *const bucket_keys[] = {"rate", "burst", NULL};
 
@@ -619,6 +640,42 @@ cleanup:
 	free(key);
 	free(chain);
 	free(passfile);
+	return rc;
+}
+
+static int cfg_int(json_object *cfg, const char *key, int64_t min, int64_t max,
+		   int64_t *out, bool *present);
+
+/* "audit": the checkpoint key (a path relative to the file, or a key
+ * reference with its scheme) and how often to sign. */
+static int load_audit(ztp_verifier *v, json_object *obj, const char *dir)
+{
+	const char *ref = NULL;
+	char *path = NULL;
+	int64_t events = v->audit_every_events,
+		seconds = v->audit_every_seconds;
+	bool present;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__json_only_keys(obj, audit_keys, "config audit"));
+	ZTP_CHECK(cfg_int(obj, "every_events", 1, 1000000, &events, &present));
+	ZTP_CHECK(cfg_int(obj, "every_seconds", 1, 86400, &seconds, &present));
+	ZTP_CHECK(ztp_verifier_set_audit_checkpoint(v, events, seconds));
+	ZTP_CHECK(ztp__json_str(obj, "key", true, PATH_MAXLEN, &ref, NULL));
+	/* A file is named relative to the configuration; another key
+	 * source's reference is passed on as it is. */
+	if (strncmp(ref, "file:", 5) == 0) {
+		ZTP_CHECK(ztp__path_join(&path, dir, ref + 5));
+		ref = path;
+	} else if (strchr(ref, ':') == NULL) {
+		ZTP_CHECK(ztp__path_join(&path, dir, ref));
+		ref = path;
+	}
+	rc = ztp_verifier_set_audit_key(v, ref);
+	if (rc < 0)
+		rc = wrap_err(rc, "audit key", ref);
+cleanup:
+	free(path);
 	return rc;
 }
 
@@ -790,6 +847,9 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 		ZTP_CHECK(load_ca(v, obj, dir, policy));
 	ZTP_ENSURE(crlpath == NULL || (v->ca != NULL && v->store != NULL),
 		   ZTP_EINVAL, "config: crl_file needs device_ca and store");
+	ZTP_CHECK(ztp__json_object(cfg, "audit", false, &obj));
+	if (obj != NULL)
+		ZTP_CHECK(load_audit(v, obj, dir));
 	ZTP_CHECK(ztp__json_object(cfg, "ocsp_signer", false, &obj));
 	if (obj != NULL) {
 		ZTP_ENSURE(v->ca != NULL, ZTP_EINVAL,

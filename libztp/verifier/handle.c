@@ -201,9 +201,15 @@ void ztp__verifier_log(ztp_verifier *v, json_object *ev, bool durable)
 	/* The log is an audit trail, not the record of issuance (that is the
 	 * certificate record), so a failure to append changes no decision. */
 	if (durable && v->store != NULL &&
-	    ztp__json_dump(&text, ev) == ZTP_OK &&
-	    ztp_store_event_append(v->store, text) == ZTP_ESTORE)
-		ztp__metrics_store_error(v, ZTP__M_STORE_EVENT);
+	    ztp__json_dump(&text, ev) == ZTP_OK) {
+		int rc = ztp_store_event_append(v->store, text);
+
+		if (rc == ZTP_ESTORE)
+			ztp__metrics_store_error(v, ZTP__M_STORE_EVENT);
+		/* Durable: a checkpoint may be due (audit.c). */
+		if (rc == ZTP_OK)
+			ztp__audit_appended(v, ztp__now(&v->clock));
+	}
 	free(text);
 }
 

@@ -220,7 +220,21 @@ struct ztp_verifier {
 	EVP_PKEY *ocsp_key;
 	const EVP_MD *ocsp_md; /* NULL for Ed25519 */
 	int64_t ocsp_next_update;
+
+	/* Audit checkpoints (audit.c): the key, when to sign, and the
+	 * newest checkpoint this process knows of (under audit_lock). */
+	EVP_PKEY *audit_key;
+	ztp__sigalg audit_alg;
+	char audit_key_id[65];
+	int64_t audit_every_events, audit_every_seconds;
+	pthread_mutex_t audit_lock;
+	bool audit_known;
+	int64_t audit_cp_seq, audit_cp_at;
 };
+
+/* An event was appended to the store at now: sign a checkpoint when one
+ * is due (audit.c). */
+void ztp__audit_appended(ztp_verifier *v, int64_t now);
 
 /* Forget the delegated OCSP signer. */
 void ztp__verifier_ocsp_clear(ztp_verifier *v);

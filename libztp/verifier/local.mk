@@ -14,5 +14,6 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/overlap.c \
 	libztp/verifier/crlfile.c \
 	libztp/verifier/metrics.c \
-	libztp/verifier/ocsp.c
+	libztp/verifier/ocsp.c \
+	libztp/verifier/audit.c
 endif

@@ -216,6 +216,9 @@ int ztp_verifier_maintain(ztp_verifier *v, uint64_t *revoked)
 	 * `ztp-verify maintain` runs from a timer. */
 	if (rc == ZTP_OK)
 		rc = ztp__verifier_publish_crl(v);
+	/* And the events since the last checkpoint get theirs. */
+	if (rc == ZTP_OK && v->audit_key != NULL)
+		rc = ztp_verifier_audit_checkpoint(v);
 cleanup:
 	return rc;
 }

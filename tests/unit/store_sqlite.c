@@ -4,12 +4,14 @@
  */
 #include "test_store.h"
 
+#include "store/records.h"
+
 #include <sys/wait.h>
 
 /* ------------------------------------------------------------ sqlite */
 
 /* The schema version this library writes. */
-#define SCHEMA_LATEST 4
+#define SCHEMA_LATEST 5
 
 static void raw_exec(const char *path, const char *sql, int want)
 {
@@ -563,8 +565,8 @@ START_TEST(test_sqlite_migrate_v2)
 }
 END_TEST
 
-/* A registry of version 3 (the v4 objects dropped from a new one, as
- * before version 4 created them) holding devices: the migration counts
+/* A registry of version 3 (the v4 and v5 objects dropped from a new one,
+ * as before those versions created them) holding devices: the migration counts
  * them, and the triggers keep the counts from then on. */
 START_TEST(test_sqlite_migrate_v3)
 {
@@ -583,6 +585,9 @@ START_TEST(test_sqlite_migrate_v3)
 		 "DROP TRIGGER device_states_delete;"
 		 "DROP TABLE device_states;"
 		 "DROP INDEX certs_live_by_expiry;"
+		 "DROP TABLE checkpoints;"
+		 "ALTER TABLE events DROP COLUMN prev;"
+		 "ALTER TABLE events DROP COLUMN hash;"
 		 "PRAGMA user_version = 3;"
 		 "INSERT INTO devices(device_id, fingerprint, manufactured_at,"
 		 " state, updated_at) VALUES('d3', '" FPR_A
@@ -612,6 +617,62 @@ START_TEST(test_sqlite_migrate_v3)
 		      " certs_live_by_expiry WHERE revoked = 0 AND profile ="
 		      " 'operational' AND not_after >= 0 AND not_after < 9)"),
 	    0);
+}
+END_TEST
+
+/* The events of a registry of version 4 are chained when it is migrated
+ * to version 5, in seq order from the genesis hash; events appended
+ * afterwards continue that chain. */
+typedef struct chain_check {
+	uint8_t head[ZTP__AUDIT_HASH_LEN];
+	int64_t n;
+} chain_check;
+
+static int chain_fn(const ztp__store_event_view *e, void *arg)
+{
+	chain_check *c = arg;
+	uint8_t h[ZTP__AUDIT_HASH_LEN];
+
+	ck_assert_int_eq(e->seq, c->n + 1);
+	ck_assert_uint_eq(e->prev_len, ZTP__AUDIT_HASH_LEN);
+	ck_assert_uint_eq(e->hash_len, ZTP__AUDIT_HASH_LEN);
+	ck_assert_int_eq(memcmp(e->prev, c->head, sizeof(c->head)), 0);
+	ck_assert_rc(
+	    ztp__audit_hash(h, e->prev, e->seq, e->at, e->json, e->json_len),
+	    ZTP_OK);
+	ck_assert_int_eq(memcmp(h, e->hash, sizeof(h)), 0);
+	memcpy(c->head, h, sizeof(h));
+	c->n++;
+	return ZTP_OK;
+}
+
+START_TEST(test_sqlite_migrate_v4_chain)
+{
+	ztp_store *s = open_kind(B_SQLITE, NULL);
+	chain_check c;
+
+	ck_assert_rc(ztp_store_event_append(s, "{\"type\":\"a\"}"), ZTP_OK);
+	ck_assert_rc(ztp_store_event_append(s, "{\"type\":\"b\"}"), ZTP_OK);
+	ck_assert_rc(ztp_store_event_append(s, "{\"type\":\"c\"}"), ZTP_OK);
+	ztp_store_free(s);
+	raw_exec(db_path,
+		 "DROP TABLE checkpoints;"
+		 "ALTER TABLE events DROP COLUMN prev;"
+		 "ALTER TABLE events DROP COLUMN hash;"
+		 "PRAGMA user_version = 4;",
+		 SQLITE_OK);
+	s = open_kind(B_SQLITE, NULL);
+	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"),
+			 SCHEMA_LATEST);
+	ck_assert_rc(ztp_store_event_append(s, "{\"type\":\"d\"}"), ZTP_OK);
+	memcpy(c.head, ztp__audit_genesis, sizeof(c.head));
+	c.n = 0;
+	ck_assert_rc(ztp__store_audit_events(s, 0, 100, chain_fn, &c), ZTP_OK);
+	ck_assert_int_eq(c.n, 4);
+	ztp_store_free(s);
+	/* still append-only */
+	raw_exec(db_path, "UPDATE events SET json = '{}' WHERE seq = 1",
+		 SQLITE_CONSTRAINT);
 }
 END_TEST
 
@@ -667,6 +728,7 @@ void store_tcases_sqlite(Suite *s)
 	tcase_add_test(tc, test_sqlite_migrate_v1);
 	tcase_add_test(tc, test_sqlite_migrate_v2);
 	tcase_add_test(tc, test_sqlite_migrate_v3);
+	tcase_add_test(tc, test_sqlite_migrate_v4_chain);
 	tcase_add_test(tc, test_sqlite_readonly);
 	tcase_add_test(tc, test_sqlite_corrupt);
 	tcase_add_test(tc, test_sqlite_foreign_and_newer);

@@ -469,6 +469,7 @@ static Suite *suite(void)
 	verifier_tcases_alloc(s);
 	verifier_tcases_metrics(s);
 	verifier_tcases_ocsp(s);
+	verifier_tcases_audit(s);
 	return s;
 }
 

@@ -109,5 +109,6 @@ void verifier_tcases_lifecycle(Suite *s);
 void verifier_tcases_alloc(Suite *s);
 void verifier_tcases_metrics(Suite *s);
 void verifier_tcases_ocsp(Suite *s);
+void verifier_tcases_audit(Suite *s);
 
 #endif /* ZTP_TEST_VERIFIER_H */
