@@ -14,7 +14,7 @@ EXTRA_DIST += $(e2e_common)
 # print-sanitizer-tests` leaves them out). prometheus.sh runs a real
 # Prometheus against the Python server: once is enough.
 e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh \
-	tests/e2e/prometheus.sh
+	tests/e2e/prometheus.sh tests/e2e/logs.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh tests/e2e/ocsp.sh \
 	tests/e2e/audit.sh \
 	tests/e2e/negative.sh \

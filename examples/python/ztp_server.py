@@ -40,6 +40,19 @@ operator network; the device-facing listener then answers 404.
 
 On start the server prints ``listening on HOST:PORT`` on stdout (port 0
 picks a free port), then ``metrics on HOST:PORT`` with --metrics-listen.
+Logs: one JSON object per line, on standard error (--log stderr, the
+default) or to syslog (--log syslog, facility daemon; --log none or
+--quiet: nothing): ``{"kind":"request","request_id":…,"remote":…,
+"method":…,"endpoint":…,"status":N,"code":…,"device_id":…,
+"latency_ms":…}`` for every request (code: the wire code of an error
+answer, ``ok`` otherwise; device_id: the device the verifier's event named,
+else a valid ``device_id`` of the request), ``{"kind":"event",
+"request_id":…, …}`` for every decision event of the verifier (its fields,
+ztp-protocol(7)), and ``{"kind":"connection",…}`` for refused connections
+and failed handshakes. The request ID is also sent as ``X-Request-ID``.
+Request bodies, certificates, nonces, claim codes and keys are never
+logged.
+
 SIGTERM and SIGINT stop it.
 """
 
@@ -50,10 +63,12 @@ import http.server
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import ssl
 import sys
+import syslog
 import threading
 import time
 import urllib.parse
@@ -80,6 +95,61 @@ DEFAULT_REQUEST_TIMEOUT = 20
 DEFAULT_IDLE_TIMEOUT = 10
 #: Seconds a client may take to read each part of an answer.
 WRITE_TIMEOUT = 30
+
+
+class JsonLog:
+    """One JSON object per line to stderr or syslog; None: nothing."""
+
+    def __init__(self, dest):
+        self.dest = dest
+        self.lock = threading.Lock()
+        if dest == "syslog":
+            syslog.openlog("ztp-server", syslog.LOG_PID, syslog.LOG_DAEMON)
+
+    def write(self, obj):
+        if self.dest is None:
+            return
+        line = json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
+        if self.dest == "syslog":
+            syslog.syslog(syslog.LOG_INFO, line)
+            return
+        with self.lock:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+
+def utc_now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+#: The request a thread serves: its ID and what the log line collects.
+CURRENT = threading.local()
+
+
+def on_event(log):
+    """The verifier's event callback: a log line per event, tagged with
+    the request it was decided in (the callback runs on that thread)."""
+    def fn(event):
+        rid = getattr(CURRENT, "request_id", None)
+        if isinstance(event.get("device_id"), str):
+            CURRENT.device_id = event["device_id"]
+        log.write(dict({"ts": utc_now(), "kind": "event",
+                        "request_id": rid}, **event))
+    return fn
+
+
+def request_device_id(body):
+    """The request's device_id when it is a valid identifier (IDs are
+    public names; the rest of the body is never logged)."""
+    try:
+        doc = json.loads(body)
+        dev = doc.get("device_id") if isinstance(doc, dict) else None
+        if isinstance(dev, str):
+            ztp.validate_id(dev)
+            return dev
+    except (ValueError, UnicodeDecodeError, ztp.ZtpError):
+        pass
+    return None
 
 
 def error_body(code, message, retry_after=None):
@@ -189,6 +259,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _send(self, status, body, retry_after=None, close=False):
+        if status >= 300:
+            try:
+                CURRENT.code = json.loads(body)["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                CURRENT.code = None
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -233,6 +308,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if len(body) != length:
             self.close_connection = True
             return
+        CURRENT.endpoint = m.group(1)
+        if m.group(1) in ("challenge", "bootstrap"):
+            CURRENT.body_device = request_device_id(body)
         if m.group(1) == "ocsp":
             self._send_ocsp(body)
             return
@@ -268,6 +346,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.startswith(OCSP_GET_PREFIX):
+            CURRENT.endpoint = "ocsp"
             # base64 of the DER, URL-encoded; what does not decode is
             # passed on empty, and answered malformedRequest.
             text = urllib.parse.unquote(self.path[len(OCSP_GET_PREFIX):])
@@ -278,6 +357,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send_ocsp(request)
             return
         if self.path == METRICS_PATH:
+            CURRENT.endpoint = "metrics"
             if self.server.serve_metrics:
                 send_metrics(self, self.server.verifier)
             else:
@@ -288,8 +368,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     do_PUT = do_DELETE = do_PATCH = _not_allowed
 
+    def send_response(self, code, message=None):
+        CURRENT.status = code
+        super().send_response(code, message)
+        self.send_header("X-Request-ID", CURRENT.request_id)
+
     def handle_one_request(self):
+        CURRENT.request_id = secrets.token_hex(8)
+        CURRENT.start = time.monotonic()
+        CURRENT.status = CURRENT.code = CURRENT.endpoint = None
+        CURRENT.device_id = CURRENT.body_device = None
         super().handle_one_request()
+        if self.raw_requestline and CURRENT.status is not None:
+            code = CURRENT.code
+            if code is None:
+                code = "ok" if CURRENT.status < 300 else "http_%d" % \
+                    CURRENT.status
+            self.server.log.write({
+                "ts": utc_now(), "kind": "request",
+                "request_id": CURRENT.request_id,
+                "remote": self.client_address[0],
+                "method": self.command, "endpoint": CURRENT.endpoint,
+                "status": CURRENT.status, "code": code,
+                "device_id": CURRENT.device_id or CURRENT.body_device,
+                "latency_ms": round((time.monotonic() - CURRENT.start) *
+                                    1000, 3)})
         # Between requests: the idle timeout, until the next one starts.
         conn = self.connection
         conn.ztp_deadline = None
@@ -302,9 +405,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
     def log_message(self, fmt, *args):
-        if not self.server.quiet:
-            sys.stderr.write("%s %s\n" % (self.address_string(),
-                                          fmt % args))
+        # http.server's own lines (malformed request lines, timeouts):
+        # as JSON too, never with the request's contents.
+        if fmt.startswith('"%s" %s %s'):
+            return  # the access line: the request log has it
+        self.server.log.write({"ts": utc_now(), "kind": "http",
+                               "request_id": getattr(CURRENT, "request_id",
+                                                     None),
+                               "remote": self.client_address[0],
+                               "message": fmt % args})
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -321,13 +430,15 @@ class Server(http.server.ThreadingHTTPServer):
                  handler=Handler, max_connections=DEFAULT_MAX_CONNECTIONS,
                  max_per_address=DEFAULT_MAX_PER_ADDRESS,
                  request_timeout=DEFAULT_REQUEST_TIMEOUT,
-                 idle_timeout=DEFAULT_IDLE_TIMEOUT):
+                 idle_timeout=DEFAULT_IDLE_TIMEOUT, log=None):
         self.tls = tls
         # Connections get their reads bounded by the request deadline.
         tls.sslsocket_class = DeadlineSocket
         self.verifier = verifier
         self.max_body = max_body
         self.quiet = quiet
+        self.log = log if log is not None else JsonLog(
+            None if quiet else "stderr")
         # One thread per connection: bound them, in total and per client
         # address, so that a flood of idle connections can neither exhaust
         # the process nor, from one address, take every thread.
@@ -361,9 +472,9 @@ class Server(http.server.ThreadingHTTPServer):
 
     def process_request(self, request, client_address):
         if not self._admit(client_address[0]):
-            if not self.quiet:
-                sys.stderr.write("%s connection refused: over the "
-                                 "connection caps\n" % client_address[0])
+            self.log.write({"ts": utc_now(), "kind": "connection",
+                            "remote": client_address[0],
+                            "message": "refused: over the connection caps"})
             self.shutdown_request(request)
             return
         try:
@@ -388,9 +499,9 @@ class Server(http.server.ThreadingHTTPServer):
         try:
             conn = self.tls.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as e:
-            if not self.quiet:
-                sys.stderr.write("%s:%d TLS handshake failed: %s\n" %
-                                 (client_address[0], client_address[1], e))
+            self.log.write({"ts": utc_now(), "kind": "connection",
+                            "remote": client_address[0],
+                            "message": "TLS handshake failed: %s" % e})
             return
         conn.ztp_deadline = deadline
         conn.ztp_request_timeout = self.request_timeout
@@ -494,8 +605,11 @@ def main(argv=None, server_class=Server, handler_class=Handler):
                     help="serve GET /metrics on this address, over plain "
                     "HTTP without client certificates, instead of on "
                     "--listen")
+    ap.add_argument("--log", choices=("stderr", "syslog", "none"),
+                    default="stderr",
+                    help="where the JSON log lines go (default stderr)")
     ap.add_argument("--quiet", action="store_true",
-                    help="do not log requests")
+                    help="log nothing (as --log none)")
     args = ap.parse_args(argv)
 
     try:
@@ -519,6 +633,9 @@ def main(argv=None, server_class=Server, handler_class=Handler):
         verifier.close()
         return 1
 
+    log = JsonLog(None if args.quiet or args.log == "none" else args.log)
+    if log.dest is not None:
+        verifier.set_event_callback(on_event(log))
     family = socket.AF_INET6 if ":" in args.listen[0] else socket.AF_INET
     server_class.address_family = family
     try:
@@ -526,7 +643,7 @@ def main(argv=None, server_class=Server, handler_class=Handler):
                              args.quiet, handler_class,
                              max(1, args.max_connections),
                              max(1, args.max_per_address),
-                             args.request_timeout, args.idle_timeout)
+                             args.request_timeout, args.idle_timeout, log)
     except OSError as e:
         print("ztp_server: listen on %s:%d: %s" % (args.listen + (e,)),
               file=sys.stderr)

@@ -35,6 +35,18 @@
 // plain HTTP and without client certificates, for a scraper on an
 // operator network; the device-facing listener then answers 404.
 //
+// Logs: one JSON object per line, on standard error (--log stderr, the
+// default) or to syslog (--log syslog, facility daemon; --log none or
+// --quiet: nothing): {"kind":"request","request_id":…,"remote":…,
+// "method":…,"endpoint":…,"status":N,"code":…,"device_id":…,
+// "latency_ms":…} for every request (code: the wire code of an error
+// answer, "ok" otherwise; device_id: the device the verifier's event named,
+// else a valid device_id of the request), {"kind":"event","request_id":…,
+// …} for every decision event of the verifier, and {"kind":"connection",…}
+// for refused connections. The request ID is also sent as X-Request-ID.
+// Request bodies, certificates, nonces, claim codes and keys are never
+// logged.
+//
 // On start it prints "listening on HOST:PORT" on stdout (port 0 picks a
 // free port), then "metrics on HOST:PORT" with --metrics-listen. SIGTERM
 // and SIGINT stop it gracefully.
@@ -42,9 +54,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -52,6 +66,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/syslog"
 	"net"
 	"net/http"
 	"net/url"
@@ -59,6 +74,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,10 +108,124 @@ func errorBody(code, message string) []byte {
 	return b
 }
 
+// jsonLog writes one JSON object per line; a nil *jsonLog logs nothing.
+type jsonLog struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *jsonLog) write(obj map[string]interface{}) {
+	if l == nil {
+		return
+	}
+	obj["ts"] = time.Now().UTC().Format("2006-01-02T15:04:05Z")
+	line, err := json.Marshal(obj)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, _ = l.w.Write(append(line, '\n'))
+}
+
+// Write makes a jsonLog the net/http servers' error log: each line an
+// object of kind "http" (TLS handshake failures and the like).
+func (l *jsonLog) Write(p []byte) (int, error) {
+	l.write(map[string]interface{}{"kind": "http", "message": strings.TrimSpace(string(p))})
+	return len(p), nil
+}
+
+func (l *jsonLog) errorLog() *log.Logger {
+	if l == nil {
+		return log.New(io.Discard, "", 0)
+	}
+	return log.New(l, "", 0)
+}
+
+// reqState is what the log line of one request collects. The verifier's
+// event callback runs on the OS thread of the ztp_verifier_handle() call
+// that decided it, which the handler locks for the call: requests are
+// found by thread ID.
+type reqState struct {
+	id, device string
+}
+
+type reqTable struct {
+	mu   sync.Mutex
+	byOS map[int]*reqState
+}
+
+func (t *reqTable) enter(st *reqState) int {
+	runtime.LockOSThread()
+	tid := syscall.Gettid()
+	t.mu.Lock()
+	t.byOS[tid] = st
+	t.mu.Unlock()
+	return tid
+}
+
+func (t *reqTable) leave(tid int) {
+	t.mu.Lock()
+	delete(t.byOS, tid)
+	t.mu.Unlock()
+	runtime.UnlockOSThread()
+}
+
+func (t *reqTable) current() *reqState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byOS[syscall.Gettid()]
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "unknown"
+	}
+	return hex.EncodeToString(b)
+}
+
+// statusWriter remembers the status and body of an answer for the log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.status >= 300 && len(w.body) < 4096 {
+		w.body = append(w.body, b...)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// requestDeviceID is the request's device_id when it is a valid
+// identifier (IDs are public names; the rest of the body is never logged).
+func requestDeviceID(body []byte) string {
+	var doc struct {
+		DeviceID string `json:"device_id"`
+	}
+	if json.Unmarshal(body, &doc) != nil || doc.DeviceID == "" ||
+		ztp.ValidateID(doc.DeviceID) != nil {
+		return ""
+	}
+	return doc.DeviceID
+}
+
 type server struct {
 	v       *ztp.Verifier
 	maxBody int64
 	quiet   bool
+	log     *jsonLog
+	reqs    *reqTable
 	// noMetrics: GET /metrics is served on its own listener
 	// (--metrics-listen), not here.
 	noMetrics bool
@@ -161,9 +291,58 @@ func (s *server) send(w http.ResponseWriter, status int, body []byte, retryAfter
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &reqState{id: newRequestID()}
+	w.Header().Set("X-Request-ID", st.id)
+	sw := &statusWriter{ResponseWriter: w}
+	start := time.Now()
+	endpoint := s.serve(sw, r, st)
+	code := "ok"
+	if sw.status >= 300 {
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		code = fmt.Sprintf("http_%d", sw.status)
+		if json.Unmarshal(sw.body, &e) == nil && e.Error.Code != "" {
+			code = e.Error.Code
+		}
+	}
+	var dev interface{}
+	if st.device != "" {
+		dev = st.device
+	}
+	var ep interface{}
+	if endpoint != "" {
+		ep = endpoint
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	s.log.write(map[string]interface{}{
+		"kind": "request", "request_id": st.id, "remote": host,
+		"method": r.Method, "endpoint": ep, "status": sw.status,
+		"code": code, "device_id": dev,
+		"latency_ms": float64(time.Since(start).Microseconds()) / 1000,
+	})
+}
+
+// onEvent logs a verifier event with the request it was decided in.
+func (s *server) onEvent(ev map[string]interface{}) {
+	st := s.reqs.current()
+	if st != nil {
+		ev["request_id"] = st.id
+		if d, ok := ev["device_id"].(string); ok {
+			st.device = d
+		}
+	}
+	ev["kind"] = "event"
+	s.log.write(ev)
+}
+
+// serve answers the request; it returns the endpoint's name for the log.
+func (s *server) serve(w http.ResponseWriter, r *http.Request, st *reqState) string {
 	if r.URL.Path == "/metrics" && !s.noMetrics {
 		metricsHandler{s.v}.ServeHTTP(w, r)
-		return
+		return "metrics"
 	}
 	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.EscapedPath(), ocspGetPrefix) {
 		// base64 of the DER, URL-encoded; what does not decode is
@@ -174,47 +353,53 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			req, _ = base64.StdEncoding.Strict().DecodeString(text)
 		}
 		s.sendOCSP(w, req)
-		return
+		return "ocsp"
 	}
 	m := endpointPath.FindStringSubmatch(r.URL.Path)
 	if m == nil || r.URL.RawQuery != "" {
 		s.send(w, http.StatusNotFound, errorBody("unknown_endpoint", "no such endpoint"), nil)
-		return
+		return ""
 	}
+	ep := m[1]
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		s.send(w, http.StatusMethodNotAllowed, errorBody("method_not_allowed", "use POST"), nil)
-		return
+		return ep
 	}
 	if r.ContentLength < 0 {
 		w.Header().Set("Connection", "close")
 		s.send(w, http.StatusLengthRequired, errorBody("malformed_request", "Content-Length required"), nil)
-		return
+		return ep
 	}
 	// Refuse before reading: the body is never buffered past the cap.
 	if r.ContentLength > s.maxBody {
 		w.Header().Set("Connection", "close")
 		s.send(w, http.StatusRequestEntityTooLarge,
 			errorBody("request_too_large", fmt.Sprintf("request body over %d bytes", s.maxBody)), nil)
-		return
+		return ep
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
-		return
+		return ep
 	}
-	if m[1] == "ocsp" {
+	if ep == "challenge" || ep == "bootstrap" {
+		st.device = requestDeviceID(body)
+	}
+	if ep == "ocsp" {
 		s.sendOCSP(w, body)
-		return
+		return ep
 	}
 	var peer []byte
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		peer = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.TLS.PeerCertificates[0].Raw})
 	}
-	resp, err := s.v.Handle(m[1], body, peer)
+	tid := s.reqs.enter(st)
+	resp, err := s.v.Handle(ep, body, peer)
+	s.reqs.leave(tid)
 	if err != nil {
 		log.Printf("%s: verifier: %v", r.RemoteAddr, err)
 		s.send(w, http.StatusInternalServerError, errorBody("internal_error", "verifier failure"), nil)
-		return
+		return ep
 	}
 	var retryAfter *int
 	if resp.Status == http.StatusTooManyRequests || resp.Status == http.StatusServiceUnavailable {
@@ -222,10 +407,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			retryAfter = e.RetryAfter
 		}
 	}
-	if !s.quiet {
-		log.Printf("%s POST %s %d", r.RemoteAddr, r.URL.Path, resp.Status)
-	}
 	s.send(w, resp.Status, resp.Body, retryAfter)
+	return ep
 }
 
 // capListener closes accepted connections over its caps at once: at most
@@ -234,7 +417,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type capListener struct {
 	net.Listener
 	maxTotal, maxPerAddr int
-	quiet                bool
+	log                  *jsonLog
 
 	mu      sync.Mutex
 	total   int
@@ -268,9 +451,8 @@ func (l *capListener) Accept() (net.Conn, error) {
 		if ok {
 			return &capConn{Conn: c, l: l, host: host}, nil
 		}
-		if !l.quiet {
-			log.Printf("%s: connection refused: over the connection caps", host)
-		}
+		l.log.write(map[string]interface{}{"kind": "connection", "remote": host,
+			"message": "refused: over the connection caps"})
 		_ = c.Close()
 	}
 }
@@ -413,7 +595,8 @@ func main() {
 	certFile := flag.String("tls-cert", "", "server certificate chain (PEM)")
 	keyFile := flag.String("tls-key", "", "server private key (PEM)")
 	maxBody := flag.Int64("max-body", 0, "largest request body read (default: the configuration's max_request_size, else 65536)")
-	quiet := flag.Bool("quiet", false, "do not log requests")
+	quiet := flag.Bool("quiet", false, "log nothing (as --log none)")
+	logTo := flag.String("log", "stderr", "where the JSON log lines go: stderr, syslog or none")
 	maxConns := flag.Int("max-connections", defaultMaxConnections, "connections open at once; more are closed when accepted")
 	maxPerAddr := flag.Int("max-per-address", defaultMaxPerAddress, "connections open at once from one client address; more are closed when accepted")
 	requestTimeout := flag.Float64("request-timeout", defaultRequestTimeout, "seconds for the TLS handshake, and for each whole request (headers and body)")
@@ -461,21 +644,42 @@ func main() {
 	if err != nil {
 		log.Fatalf("listen: %v", err)
 	}
+	var jl *jsonLog
+	switch {
+	case *quiet || *logTo == "none":
+	case *logTo == "stderr":
+		jl = &jsonLog{w: os.Stderr}
+	case *logTo == "syslog":
+		sw, err := syslog.New(syslog.LOG_INFO|syslog.LOG_DAEMON, "ztp-server")
+		if err != nil {
+			log.Fatalf("syslog: %v", err)
+		}
+		jl = &jsonLog{w: sw}
+	default:
+		log.Fatalf("--log: stderr, syslog or none, not %q", *logTo)
+	}
+	srvState := &server{v: v, maxBody: *maxBody, quiet: *quiet, log: jl,
+		reqs: &reqTable{byOS: make(map[int]*reqState)}, noMetrics: *metricsListen != ""}
+	if jl != nil {
+		if err := v.SetEventCallback(srvState.onEvent); err != nil {
+			log.Fatalf("event callback: %v", err)
+		}
+	}
 	ln = &capListener{Listener: ln, maxTotal: *maxConns, maxPerAddr: *maxPerAddr,
-		quiet: *quiet, perAddr: make(map[string]int)}
+		log: jl, perAddr: make(map[string]int)}
 	// ReadTimeout bounds a whole request, headers and body, from its first
 	// byte (net/http sets the deadline once per request, not per read);
 	// the TLS handshake gets the shortest of the timeouts below.
 	reqTO := time.Duration(*requestTimeout * float64(time.Second))
 	srv := &http.Server{
-		Handler:           &server{v: v, maxBody: *maxBody, quiet: *quiet, noMetrics: *metricsListen != ""},
+		Handler:           srvState,
 		TLSConfig:         tc,
 		ReadHeaderTimeout: reqTO,
 		ReadTimeout:       reqTO,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       time.Duration(*idleTimeout * float64(time.Second)),
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          log.Default(),
+		ErrorLog:          jl.errorLog(),
 	}
 	fmt.Printf("listening on %s\n", ln.Addr())
 	var msrv *http.Server
@@ -490,7 +694,7 @@ func main() {
 			ReadTimeout:       reqTO,
 			WriteTimeout:      writeTimeout,
 			MaxHeaderBytes:    16 << 10,
-			ErrorLog:          log.Default(),
+			ErrorLog:          jl.errorLog(),
 		}
 		fmt.Printf("metrics on %s\n", mln.Addr())
 		go func() {
