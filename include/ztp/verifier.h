@@ -706,7 +706,7 @@ ZTP_EXTERN int ztp_verifier_audit_checkpoint(ztp_verifier *v);
  * `{"result":"ok"|"tampered","events":N,"first_seq":N,"last_seq":N,
  * "checkpoints":N,"last_checkpoint":N,"unsigned_events":N,
  * "problem":{"kind":…,"seq":N,"message":…}}`, kind one of `modified`,
- * `deleted`, `inserted`, `reordered`, `truncated`, `bad_signature`,
+ * `deleted`, `inserted`, `reordered`, `truncated`, `forged_checkpoint`,
  * `bad_checkpoint`. An event changed with its hash and every later hash
  * recomputed is found by the next checkpoint and reported at it.
  * `unsigned_events` are chained but after the last checkpoint: their

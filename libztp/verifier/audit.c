@@ -361,7 +361,7 @@ static int check_checkpoint(walk *w, const checkpoint *cp)
 			    cp->sig_len);
 	if (v == ZTP_EBADSIG) {
 		ztp_error_clear();
-		problem(w, "bad_signature", cp->seq,
+		problem(w, "forged_checkpoint", cp->seq,
 			"the checkpoint at seq %lld is not signed by the "
 			"audit key",
 			(long long)cp->seq);

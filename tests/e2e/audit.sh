@@ -98,7 +98,7 @@ grep -q '"kind":"modified","seq":4' "$T/offline.json" && [ $rc = 7 ] &&
 rc=0
 "$ZTP_VERIFY" audit verify --offline "$T/export.jsonl" --pubkey "$T/other.pub" \
 	> "$T/offline.json" 2>/dev/null || rc=$?
-grep -q '"kind":"bad_signature","seq":5' "$T/offline.json" && [ $rc = 7 ] &&
+grep -q '"kind":"forged_checkpoint","seq":5' "$T/offline.json" && [ $rc = 7 ] &&
 	e2e_ok "offline: another key does not verify the checkpoints" ||
 	e2e_fail "offline other key: exit $rc $(cat "$T/offline.json")"
 
