@@ -183,6 +183,12 @@ static int checkpoint_locked(ztp_verifier *v, int64_t now, bool force)
 	int64_t last_cp;
 	int rc = ZTP_OK;
 
+	/* Events this process appended since its last look at the head:
+	 * the store is read only when a checkpoint may be due. */
+	if (!force && v->audit_known &&
+	    ++v->audit_pending < v->audit_every_events &&
+	    now - v->audit_cp_at < v->audit_every_seconds)
+		goto cleanup;
 	if (!v->audit_known) {
 		/* The newest checkpoint of the store, once per process. */
 		last_cp = 0;
@@ -199,6 +205,7 @@ static int checkpoint_locked(ztp_verifier *v, int64_t now, bool force)
 		v->audit_known = true;
 	}
 	ZTP_CHECK(head_after(v->store, v->audit_cp_seq, &head));
+	v->audit_pending = (int64_t)(head.seq - v->audit_cp_seq);
 	if (head.seq == v->audit_cp_seq)
 		goto cleanup; /* nothing new */
 	if (!force && head.seq - v->audit_cp_seq < v->audit_every_events &&
@@ -217,6 +224,7 @@ static int checkpoint_locked(ztp_verifier *v, int64_t now, bool force)
 	ZTP_CHECK(ztp__store_audit_checkpoint_add(v->store, &cp));
 	v->audit_cp_seq = head.seq;
 	v->audit_cp_at = now;
+	v->audit_pending = 0;
 cleanup:
 	ztp__buf_free(&msg);
 	free(sig);

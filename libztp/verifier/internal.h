@@ -230,6 +230,7 @@ struct ztp_verifier {
 	pthread_mutex_t audit_lock;
 	bool audit_known;
 	int64_t audit_cp_seq, audit_cp_at;
+	int64_t audit_pending; /* events since the head was last read */
 };
 
 /* An event was appended to the store at now: sign a checkpoint when one
