@@ -449,17 +449,96 @@ ZTP_EXTERN int ztp_store_limit_take(ztp_store *store, const char *scope,
 ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
 				   void *ctx);
 
+/** Most records one ztp_store_device_list() or ztp_store_cert_expiring()
+ * call returns. @since 0.1.0 */
+#define ZTP_STORE_LIST_MAX 1000
+
+/**
+ * A page of the inventory: the device records (ztp_store_device_get()
+ * shape) that match a filter, in device ID order (bytewise), starting
+ * after a given ID. Page through a fleet by passing the `device_id` of
+ * the last record of one page as after for the next, until a page holds
+ * fewer than max records.
+ * @param store       the handle
+ * @param[out] json   a JSON array of device records, freed with ztp_free()
+ * @param filter_json NULL for every device, or a JSON object with any of
+ *                    the string members `state` (a ZTP_STATE_* name),
+ *                    `tenant` (an identifier), `model`, `batch` (text as
+ *                    for ztp_store_device_add()); a record matches when it
+ *                    equals every member given. Other members are refused.
+ *                    Borrowed for the call
+ * @param after       NULL for the first page, else a device ID (need not
+ *                    be recorded); borrowed for the call
+ * @param max         1.. (larger values are treated as #ZTP_STORE_LIST_MAX)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE (filter not a JSON object),
+ *         #ZTP_ESTORE, #ZTP_ENOMEM, #ZTP_EUNSUPPORTED (a caller's backend
+ *         without ztp_store_backend::device_list).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_list(ztp_store *store, char **json,
+				     const char *filter_json, const char *after,
+				     size_t max);
+
+/**
+ * A page of the certificates that expire soon: those not revoked with
+ * from <= not_after < before, as certificate records (ztp_store_cert_get()
+ * shape), ordered by not_after, then by serial as a number. A device that
+ * rotated keeps its superseded certificate in this list until that one
+ * expires or is revoked. Page on by passing the `not_after` and `serial`
+ * of the last record of one page as after_time and after_serial.
+ * @param store        the handle
+ * @param[out] json    a JSON array of certificate records, freed with
+ *                     ztp_free()
+ * @param from,before  the window, seconds since the epoch, 0 <= from <=
+ *                     before
+ * @param after_time   with after_serial: list only records after
+ *                     (after_time, after_serial); ignored when
+ *                     after_serial is NULL
+ * @param after_serial NULL for the first page, else a serial (lowercase
+ *                     hex without leading zeros); borrowed for the call
+ * @param max          1.. (larger values are treated as
+ *                     #ZTP_STORE_LIST_MAX)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE, #ZTP_ENOMEM,
+ *         #ZTP_EUNSUPPORTED (a caller's backend without
+ *         ztp_store_backend::cert_expiring).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_cert_expiring(ztp_store *store, char **json,
+				       int64_t from, int64_t before,
+				       int64_t after_time,
+				       const char *after_serial, size_t max);
+
 /* ------------------------------------------------------------ backends */
 
 /**
  * Version of ::ztp_store_backend that these headers describe. Set
  * ztp_store_backend::version to it. Versions 1 (a struct that ends at
- * ztp_store_backend::counter_next) and 2 (one that ends at
- * ztp_store_backend::device_set_factory_key) are still accepted; other
+ * ztp_store_backend::counter_next), 2 (one that ends at
+ * ztp_store_backend::device_set_factory_key) and 3 (one that ends at
+ * ztp_store_backend::revoked_list_issuer) are still accepted; other
  * values are refused.
  * @since 0.1.0
  */
-#define ZTP_STORE_BACKEND_VERSION 3u
+#define ZTP_STORE_BACKEND_VERSION 4u
+
+/**
+ * One device of a bulk enrollment, as ztp_store_backend::device_enroll
+ * receives it (ztp_verifier_import() fills these). Every member has been
+ * validated as for ztp_store_device_add(), ztp_store_claim_set() and
+ * ztp_store_device_set_factory_key(); strings are borrowed for the call.
+ * @since 0.1.0
+ */
+typedef struct ztp_store_enrollment {
+	const char *device_id;	    /**< an identifier */
+	const char *fingerprint;    /**< 64 lowercase hex digits */
+	const char *model;	    /**< free text, or NULL */
+	const char *batch;	    /**< free text, or NULL */
+	int64_t manufactured_at;    /**< seconds since the epoch */
+	const uint8_t *claim_hash;  /**< the claim code's hash */
+	size_t claim_hash_len;	    /**< 1..64 */
+	const uint8_t *factory_key; /**< SPKI DER, or NULL when unknown */
+	size_t factory_key_len;	    /**< 0 when unknown, else 1..4096 */
+} ztp_store_enrollment;
 
 /**
  * Flag for ztp_store_backend::flags: the backend's functions may be called
@@ -543,6 +622,29 @@ ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
  *   lists the revocations of every CA sharing the store): as
  *   `revoked_list`, only the revocations of certificates whose issuer is
  *   issuer or unknown (NULL); issuer is never NULL here.
+ *
+ * Version 4 appends three operations for fleets; each may be NULL, and
+ * then the public call it backs answers #ZTP_EUNSUPPORTED:
+ * - `device_enroll` (ztp_verifier_import()): n records (1..1000) in one
+ *   transaction. For each record, in order, results[i] is set: #ZTP_OK
+ *   when the device was not recorded and now is, exactly as
+ *   `device_add`, then `claim_set` with claim_hash, then (when
+ *   factory_key_len > 0) `device_set_factory_key` would leave it;
+ *   #ZTP_EEXISTS when it is recorded with the same fingerprint, and
+ *   #ZTP_EMISMATCH when with another one (both change nothing). A
+ *   device_id may occur twice in one call; the second sees the first.
+ *   Once every record is decided, and before the transaction commits,
+ *   it calls before_commit(arg, results) once: a negative return aborts
+ *   the call with that code (it must not commit). before_commit is how
+ *   the claim codes of exactly the devices enrolled are made durable
+ *   before their hashes are; it never calls into the store. The call
+ *   returns #ZTP_OK when the transaction committed, else an error and
+ *   nothing of it is recorded (results are then undefined);
+ * - `device_list`: the filter's members as separate arguments, NULL for
+ *   a member not given; after NULL for the first page; max is
+ *   1..#ZTP_STORE_LIST_MAX; answers the JSON array of ztp_store_device_list();
+ * - `cert_expiring`: as ztp_store_cert_expiring(), after_serial NULL for
+ *   the first page; max is 1..#ZTP_STORE_LIST_MAX.
  *
  * @since 0.1.0
  */
@@ -630,6 +732,23 @@ typedef struct ztp_store_backend {
 			       int64_t now);
 	/** Backs ztp_store_revoked_list_issuer(). @since 0.1.0 */
 	int (*revoked_list_issuer)(void *ctx, const char *issuer, char **json);
+
+	/* Version 4: each may be NULL, see above. */
+
+	/** Backs ztp_verifier_import(). @since 0.1.0 */
+	int (*device_enroll)(void *ctx, const ztp_store_enrollment *recs,
+			     size_t n, int *results, int64_t now,
+			     int (*before_commit)(void *arg,
+						  const int *results),
+			     void *arg);
+	/** Backs ztp_store_device_list(). @since 0.1.0 */
+	int (*device_list)(void *ctx, const char *state, const char *tenant,
+			   const char *model, const char *batch,
+			   const char *after, size_t max, char **json);
+	/** Backs ztp_store_cert_expiring(). @since 0.1.0 */
+	int (*cert_expiring)(void *ctx, int64_t from, int64_t before,
+			     int64_t after_time, const char *after_serial,
+			     size_t max, char **json);
 } ztp_store_backend;
 
 /** Most events one ztp_store_event_list() call returns. @since 0.1.0 */
@@ -638,7 +757,7 @@ typedef struct ztp_store_backend {
 /**
  * Open a store on a caller-supplied backend.
  * @param[out] out  the new handle, freed with ztp_store_free()
- * @param backend   copied; version must be 1, 2 or
+ * @param backend   copied; version must be 1, 2, 3 or
  *                  #ZTP_STORE_BACKEND_VERSION and every version-1
  *                  operation non-NULL (close and the operations of later
  *                  versions may be NULL); of an older struct only the

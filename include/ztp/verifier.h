@@ -543,6 +543,97 @@ ZTP_EXTERN int ztp_verifier_stats(ztp_verifier *v, char **json);
  */
 ZTP_EXTERN int ztp_verifier_error_codes(char **json);
 
+/* ------------------------------------------------------------ fleets */
+
+/** Default records per transaction of ztp_verifier_import(). @since 0.1.0 */
+#define ZTP_IMPORT_CHUNK_DEFAULT 1000
+
+/**
+ * Enroll manufactured devices in bulk from a file of JSON lines, one
+ * device a line (doc/PROTOCOL.md "Bulk import"):
+ * `{"device_id":"…","factory_cert":"<PEM>"}` or
+ * `{"device_id":"…","fingerprint":"<64 hex>"}`, with optional `model`,
+ * `batch` (text as for ztp_store_device_add()), `manufactured_at` (RFC
+ * 3339; default: now) and `serial` (ignored, so that the output of
+ * `ztp-ca issue-bulk` imports as it is). Blank lines are skipped.
+ *
+ * A factory certificate is checked as ztp_verifier_enroll() checks it
+ * (chain, allowlist, validity, profile, the name it gives) and its key is
+ * recorded; a fingerprint is taken on the file's word, the key is
+ * recorded at the device's first bootstrap.
+ *
+ * Each device gets a fresh claim code, written as one line
+ * `DEVICE_ID CODE` to claims_path, a new file (mode 0600; never an
+ * existing one) that holds the only copies. Records are committed in
+ * transactions of chunk devices; the codes of a chunk are written and
+ * fsynced before its transaction commits, so every device enrolled has
+ * its code on disk, whatever happens.
+ *
+ * Running the same file again is safe: a device already recorded with
+ * the same fingerprint is skipped (no new code), one recorded with
+ * another fingerprint is refused. A line that cannot be used is refused
+ * with its number and changes nothing; the others go on.
+ *
+ * The summary is a JSON object `{"lines":N,"enrolled":N,"skipped":N,
+ * "refused":N,"refusals":[{"line":N,"device_id":"…"|null,"code":"…",
+ * "message":"…"},…],"refusals_truncated":bool}` (code: ztp_status_name();
+ * at most #ZTP_BULK_REFUSALS_MAX listed). Lines are at most
+ * #ZTP_BULK_LINE_MAX bytes. It is also set when the run
+ * stops on an error, saying what was committed before. Emits one
+ * `import` event with the counts.
+ *
+ * @param v            a configured handle with a store
+ * @param[out] summary_json freed with ztp_free(); may be NULL on failure
+ * @param input_path   the JSON lines file; borrowed for the call
+ * @param claims_path  the claim code file to create; borrowed for the call
+ * @param chunk        records per transaction, 1..1000; 0 for
+ *                     #ZTP_IMPORT_CHUNK_DEFAULT
+ * @param progress     NULL, or called after each chunk is committed
+ * @param progress_ctx passed to progress
+ * @return #ZTP_OK when every line was read (some may have been refused:
+ *         see the summary), #ZTP_EINVAL, #ZTP_ESTATE (no store),
+ *         #ZTP_EIO (input unreadable, claims file not writable),
+ *         #ZTP_EEXISTS (claims_path exists), #ZTP_ESTORE, #ZTP_ENOMEM,
+ *         #ZTP_EUNSUPPORTED (a caller's store backend without
+ *         ztp_store_backend::device_enroll).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_import(ztp_verifier *v, char **summary_json,
+				   const char *input_path,
+				   const char *claims_path, size_t chunk,
+				   ztp_progress_fn progress,
+				   void *progress_ctx);
+
+/**
+ * The inventory of the verifier's store: ztp_store_device_list().
+ * @param v the handle, with a store
+ * @param[out] json        freed with ztp_free()
+ * @param filter_json,after,max as for ztp_store_device_list()
+ * @return the codes of ztp_store_device_list(), #ZTP_ESTATE (no store).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_device_list(ztp_verifier *v, char **json,
+					const char *filter_json,
+					const char *after, size_t max);
+
+/**
+ * Certificates of the verifier's store that expire before a time and
+ * have not expired yet (by the verifier's clock):
+ * ztp_store_cert_expiring() from now.
+ * @param v the handle, with a store
+ * @param[out] json        freed with ztp_free()
+ * @param before           seconds since the epoch
+ * @param after_time,after_serial,max as for ztp_store_cert_expiring()
+ * @return the codes of ztp_store_cert_expiring(), #ZTP_ESTATE (no store).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_cert_expiring(ztp_verifier *v, char **json,
+					  int64_t before, int64_t after_time,
+					  const char *after_serial, size_t max);
+
 #ifdef __cplusplus
 }
 #endif

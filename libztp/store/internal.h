@@ -21,9 +21,14 @@
 #define ZTP__STORE_JSON_MAX 8192    /* info, event payloads */
 #define ZTP__STORE_KEY_MAX 4096	    /* factory key SPKI DER bytes */
 #define ZTP__STORE_RATE_MAX 1000000 /* limit rate and burst */
+#define ZTP__STORE_ENROLL_MAX 1000  /* records of one device_enroll */
 /* What a custom backend may return for a list before the library refuses
  * it: a full event page plus JSON overhead. */
 #define ZTP__STORE_RESULT_MAX (16u * 1024 * 1024)
+
+/* Free text of a record (model, batch): NULL, or printable UTF-8 of at
+ * most ZTP__STORE_TEXT_MAX bytes. ZTP_EINVAL naming what otherwise. */
+int ztp__store_check_text(const char *s, const char *what);
 
 /* Built-in backends: fill *be and *ctx. The front end owns ctx afterwards
  * and releases it through be->close. */

@@ -311,6 +311,54 @@ static ztp__store_cert_view cert_view(const mcert *c)
 	return v;
 }
 
+/* A page of a map, under the lock: the values pick() keeps, sorted with
+ * cmp, the first max of them as a JSON array of what to_json() makes.
+ * The memory backend keeps no order, so every page sorts every match
+ * (tests and demos hold few records; sqlite: reads an index). */
+struct mpage {
+	bool (*pick)(const void *val, const void *arg);
+	const void *arg;
+	int (*cmp)(const void *a, const void *b);
+	int (*to_json)(json_object **out, const void *val);
+	size_t max;
+};
+
+static int page(mem *m, const mmap *map, const struct mpage *pg, char **json)
+{
+	json_object *arr = NULL, *item = NULL;
+	const void **list = NULL;
+	size_t n = 0, i;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	if (map->n > 0) {
+		list = ztp__calloc(map->n, sizeof(*list));
+		ZTP_ENSURE(list != NULL, ZTP_ENOMEM, "store: out of memory");
+	}
+	for (i = 0; i < map->nb; i++) {
+		mnode *node;
+
+		for (node = map->b[i]; node != NULL; node = node->next)
+			if (pg->pick(node->val, pg->arg))
+				list[n++] = node->val;
+	}
+	if (n > 0)
+		qsort(list, n, sizeof(*list), pg->cmp);
+	for (i = 0; i < n && i < pg->max; i++) {
+		ZTP_CHECK(pg->to_json(&item, list[i]));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	free(list);
+	json_object_put(arr);
+	return rc;
+}
+
 /* ------------------------------------------------------------ operations */
 
 static int mem_device_add(void *ctx, const char *device_id,
@@ -342,32 +390,37 @@ cleanup:
 	return rc;
 }
 
+static ztp__store_device_view dev_view(const mdev *d)
+{
+	ztp__store_device_view v = {
+	    .device_id = d->device_id,
+	    .fingerprint = d->fingerprint,
+	    .model = d->model,
+	    .batch = d->batch,
+	    .manufactured_at = d->manufactured_at,
+	    .state = d->state,
+	    .tenant = d->tenant[0] != '\0' ? d->tenant : NULL,
+	    .info = d->info,
+	    .updated_at = d->updated_at,
+	    .factory_key = d->factory_key,
+	    .factory_key_len = d->factory_key_len,
+	};
+
+	return v;
+}
+
 static int view_device(void *ctx, const char *device_id,
 		       ztp__store_device_fn fn, void *arg)
 {
+	ztp__store_device_view v;
 	mem *m = ctx;
 	mdev *d;
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
 	ZTP_CHECK(need_dev(m, device_id, &d));
-	{
-		ztp__store_device_view v = {
-		    .device_id = d->device_id,
-		    .fingerprint = d->fingerprint,
-		    .model = d->model,
-		    .batch = d->batch,
-		    .manufactured_at = d->manufactured_at,
-		    .state = d->state,
-		    .tenant = d->tenant[0] != '\0' ? d->tenant : NULL,
-		    .info = d->info,
-		    .updated_at = d->updated_at,
-		    .factory_key = d->factory_key,
-		    .factory_key_len = d->factory_key_len,
-		};
-
-		rc = fn(&v, arg);
-	}
+	v = dev_view(d);
+	rc = fn(&v, arg);
 cleanup:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
@@ -636,50 +689,32 @@ static int cmp_cert_serial(const void *a, const void *b)
 	return ztp__store_serial_cmp((*x)->serial, (*y)->serial);
 }
 
+static bool revoked_by(const void *val, const void *arg)
+{
+	const mcert *c = val;
+	const char *issuer = arg;
+
+	return c->revoked && (issuer == NULL || c->issuer[0] == '\0' ||
+			      strcmp(c->issuer, issuer) == 0);
+}
+
+static int revoked_json(json_object **out, const void *val)
+{
+	const mcert *c = val;
+
+	return ztp__store_revoked_json(out, c->serial, c->revoked_at,
+				       c->reason);
+}
+
 /* Revocations of issuer's certificates and of those of unknown issuer;
  * issuer NULL: every revocation. */
 static int mem_revoked_list_issuer(void *ctx, const char *issuer, char **json)
 {
+	const struct mpage pg = {revoked_by, issuer, cmp_cert_serial,
+				 revoked_json, SIZE_MAX};
 	mem *m = ctx;
-	json_object *arr = NULL, *item = NULL;
-	mcert **list = NULL;
-	size_t n = 0, i;
-	int rc = ZTP_OK;
 
-	pthread_mutex_lock(&m->lock);
-	arr = json_object_new_array();
-	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
-	if (m->certs.n > 0) {
-		list = ztp__calloc(m->certs.n, sizeof(*list));
-		ZTP_ENSURE(list != NULL, ZTP_ENOMEM, "store: out of memory");
-	}
-	for (i = 0; i < m->certs.nb; i++) {
-		mnode *node;
-
-		for (node = m->certs.b[i]; node != NULL; node = node->next) {
-			mcert *c = node->val;
-
-			if (c->revoked &&
-			    (issuer == NULL || c->issuer[0] == '\0' ||
-			     strcmp(c->issuer, issuer) == 0))
-				list[n++] = c;
-		}
-	}
-	if (n > 0)
-		qsort(list, n, sizeof(*list), cmp_cert_serial);
-	for (i = 0; i < n; i++) {
-		ZTP_CHECK(ztp__store_revoked_json(&item, list[i]->serial,
-						  list[i]->revoked_at,
-						  list[i]->reason));
-		ZTP_CHECK(ztp__store_array_add(arr, item));
-		item = NULL;
-	}
-	ZTP_CHECK(ztp__json_dump(json, arr));
-cleanup:
-	pthread_mutex_unlock(&m->lock);
-	free(list);
-	json_object_put(arr);
-	return rc;
+	return page(m, &m->certs, &pg, json);
 }
 
 static int mem_revoked_list(void *ctx, char **json)
@@ -964,6 +999,177 @@ cleanup:
 	return rc;
 }
 
+/* ------------------------------------------------------------ fleets */
+
+/* A new device record as device_add makes it, with its claim hash and
+ * factory key; NULL without memory. */
+static mdev *new_dev(const ztp_store_enrollment *e, int64_t now)
+{
+	mdev *d = ztp__calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	copy_str(d->device_id, sizeof(d->device_id), e->device_id);
+	copy_str(d->fingerprint, sizeof(d->fingerprint), e->fingerprint);
+	copy_str(d->state, sizeof(d->state), ZTP_STATE_MANUFACTURED);
+	d->manufactured_at = e->manufactured_at;
+	d->updated_at = now;
+	memcpy(d->claim, e->claim_hash, e->claim_hash_len);
+	d->claim_len = e->claim_hash_len;
+	if (dup_opt(&d->model, e->model) < 0 ||
+	    dup_opt(&d->batch, e->batch) < 0)
+		goto fail;
+	if (e->factory_key_len > 0) {
+		d->factory_key =
+		    ztp__memdup(e->factory_key, e->factory_key_len);
+		if (d->factory_key == NULL)
+			goto fail;
+		d->factory_key_len = e->factory_key_len;
+	}
+	return d;
+fail:
+	mdev_free(d);
+	return NULL;
+}
+
+static int mem_device_enroll(
+    void *ctx, const ztp_store_enrollment *recs, size_t n, int *results,
+    int64_t now, int (*before_commit)(void *arg, const int *results), void *arg)
+{
+	mem *m = ctx;
+	size_t i, added = 0;
+	mdev *d;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < n; i++) {
+		d = find_dev(m, recs[i].device_id);
+		if (d != NULL) {
+			results[i] =
+			    strcmp(d->fingerprint, recs[i].fingerprint) == 0
+				? ZTP_EEXISTS
+				: ZTP_EMISMATCH;
+			continue;
+		}
+		d = new_dev(&recs[i], now);
+		ZTP_ENSURE(d != NULL, ZTP_ENOMEM, "store: out of memory");
+		rc =
+		    map_put(&m->devices, d->device_id, strlen(d->device_id), d);
+		if (rc < 0) {
+			mdev_free(d);
+			goto cleanup;
+		}
+		results[i] = ZTP_OK;
+		added++;
+	}
+	rc = before_commit(arg, results);
+cleanup:
+	/* All or nothing: take back what this call added, records before
+	 * the one that failed (whose results are set). */
+	for (n = i, i = 0; rc < 0 && added > 0 && i < n; i++) {
+		mnode *node;
+
+		if (results[i] != ZTP_OK)
+			continue;
+		node = map_find(&m->devices, recs[i].device_id,
+				strlen(recs[i].device_id));
+		if (node != NULL) {
+			mdev_free(map_unlink(&m->devices, node));
+			added--;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int cmp_dev_id(const void *a, const void *b)
+{
+	const mdev *const *x = a, *const *y = b;
+
+	return strcmp((*x)->device_id, (*y)->device_id);
+}
+
+static int cmp_cert_expiry(const void *a, const void *b)
+{
+	const mcert *const *x = a, *const *y = b;
+
+	if ((*x)->not_after != (*y)->not_after)
+		return (*x)->not_after < (*y)->not_after ? -1 : 1;
+	return strcmp((*x)->serial, (*y)->serial);
+}
+
+typedef struct dev_filter {
+	const char *state, *tenant, *model, *batch, *after;
+} dev_filter;
+
+static bool dev_matches(const void *val, const void *arg)
+{
+	const mdev *d = val;
+	const dev_filter *f = arg;
+
+	return (f->after == NULL || strcmp(d->device_id, f->after) > 0) &&
+	       (f->state == NULL || strcmp(d->state, f->state) == 0) &&
+	       (f->tenant == NULL || strcmp(d->tenant, f->tenant) == 0) &&
+	       (f->model == NULL ||
+		(d->model != NULL && strcmp(d->model, f->model) == 0)) &&
+	       (f->batch == NULL ||
+		(d->batch != NULL && strcmp(d->batch, f->batch) == 0));
+}
+
+static int dev_json(json_object **out, const void *val)
+{
+	ztp__store_device_view v = dev_view(val);
+
+	return ztp__store_device_json(out, &v);
+}
+
+static int mem_device_list(void *ctx, const char *state, const char *tenant,
+			   const char *model, const char *batch,
+			   const char *after, size_t max, char **json)
+{
+	const dev_filter f = {state, tenant, model, batch, after};
+	const struct mpage pg = {dev_matches, &f, cmp_dev_id, dev_json, max};
+	mem *m = ctx;
+
+	return page(m, &m->devices, &pg, json);
+}
+
+typedef struct expiry_window {
+	int64_t from, before, after_time;
+	const char *after_serial;
+} expiry_window;
+
+static bool cert_expires_in(const void *val, const void *arg)
+{
+	const mcert *c = val;
+	const expiry_window *w = arg;
+
+	if (c->revoked || c->not_after < w->from || c->not_after >= w->before)
+		return false;
+	return w->after_serial == NULL || c->not_after > w->after_time ||
+	       (c->not_after == w->after_time &&
+		strcmp(c->serial, w->after_serial) > 0);
+}
+
+static int cert_json(json_object **out, const void *val)
+{
+	ztp__store_cert_view v = cert_view(val);
+
+	return ztp__store_cert_json(out, &v);
+}
+
+static int mem_cert_expiring(void *ctx, int64_t from, int64_t before,
+			     int64_t after_time, const char *after_serial,
+			     size_t max, char **json)
+{
+	const expiry_window w = {from, before, after_time, after_serial};
+	const struct mpage pg = {cert_expires_in, &w, cmp_cert_expiry,
+				 cert_json, max};
+	mem *m = ctx;
+
+	return page(m, &m->certs, &pg, json);
+}
+
 static void mem_close(void *ctx)
 {
 	mem *m = ctx;
@@ -1011,6 +1217,9 @@ int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 	    .device_set_factory_key = mem_device_set_factory_key,
 	    .cert_add_issued = mem_cert_add_issued,
 	    .revoked_list_issuer = mem_revoked_list_issuer,
+	    .device_enroll = mem_device_enroll,
+	    .device_list = mem_device_list,
+	    .cert_expiring = mem_cert_expiring,
 	};
 	mem *m = NULL;
 	bool have_mutex = false;

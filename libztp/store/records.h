@@ -94,4 +94,11 @@ int ztp__cert_recs_from_json(ztp__cert_rec **out, size_t *n, const char *json,
 int ztp__event_recs_from_json(ztp__event_rec **out, size_t *n,
 			      const char *json);
 
+/* A bulk enrollment (ztp_store_backend::device_enroll): n records
+ * (1..ZTP__STORE_ENROLL_MAX), validated here, in one transaction; results
+ * as documented there. ZTP_EUNSUPPORTED for a backend without it. */
+int ztp__store_device_enroll(
+    ztp_store *store, const ztp_store_enrollment *recs, size_t n, int *results,
+    int (*before_commit)(void *arg, const int *results), void *arg);
+
 #endif /* ZTP_STORE_RECORDS_H */

@@ -26,17 +26,14 @@ static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 #define CLAIM_CHARS 32
 #define CLAIM_INPUT_MAX 128
 
-/* A fresh claim code: its display form (ztp_free, a secret) and the hash
- * to store. */
-static int new_claim_code(char **display, uint8_t hash[32])
+int ztp__claim_code_make(char display[ZTP__CLAIM_DISPLAY_LEN + 1],
+			 uint8_t hash[32])
 {
 	uint8_t rnd[CLAIM_BYTES];
 	char canon[CLAIM_CHARS + 1];
-	char *code = NULL;
 	size_t o = 0;
 	int rc = ZTP_OK;
 
-	*display = NULL;
 	ZTP_ENSURE_OSSL(RAND_bytes(rnd, sizeof(rnd)) == 1, ZTP_ECRYPTO,
 			"claim code");
 	for (size_t i = 0; i < CLAIM_CHARS; i++) {
@@ -49,19 +46,36 @@ static int new_claim_code(char **display, uint8_t hash[32])
 	}
 	canon[CLAIM_CHARS] = '\0';
 	ZTP_CHECK(ztp__sha256(hash, canon, CLAIM_CHARS));
-	code = ztp__malloc(CLAIM_CHARS + CLAIM_CHARS / 4);
-	ZTP_ENSURE(code != NULL, ZTP_ENOMEM, "out of memory");
 	for (size_t i = 0; i < CLAIM_CHARS; i++) {
 		if (i > 0 && i % 4 == 0)
-			code[o++] = '-';
-		code[o++] = canon[i];
+			display[o++] = '-';
+		display[o++] = canon[i];
 	}
-	code[o] = '\0';
-	*display = code;
+	display[o] = '\0';
 cleanup:
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	OPENSSL_cleanse(canon, sizeof(canon));
 	return rc;
+}
+
+/* A fresh claim code: its display form (ztp_free, a secret) and the hash
+ * to store. */
+static int new_claim_code(char **display, uint8_t hash[32])
+{
+	char *code;
+	int rc;
+
+	*display = NULL;
+	code = ztp__malloc(ZTP__CLAIM_DISPLAY_LEN + 1);
+	if (code == NULL)
+		return ztp__err(ZTP_ENOMEM, "out of memory");
+	rc = ztp__claim_code_make(code, hash);
+	if (rc < 0) {
+		ztp__free_secret(code, ZTP__CLAIM_DISPLAY_LEN + 1);
+		return rc;
+	}
+	*display = code;
+	return ZTP_OK;
 }
 
 /* The hash of a code as a person typed it: case, '-' and spaces are

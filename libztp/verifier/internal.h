@@ -205,6 +205,30 @@ int ztp__challenge_check(ztp_verifier *v, ztp__vdec *d, const char *nonce,
 			 size_t len, const char *device_id, int64_t now,
 			 uint8_t id[ZTP__CHAL_RANDOM], int64_t *expires_at);
 
+/* Claim codes (admin.c): 32 base32 characters shown in eight groups of
+ * four. A fresh code into display (a secret: cleanse it) and the SHA-256
+ * of its canonical form, which is what the store keeps. */
+#define ZTP__CLAIM_DISPLAY_LEN 39
+int ztp__claim_code_make(char display[ZTP__CLAIM_DISPLAY_LEN + 1],
+			 uint8_t hash[32]);
+
+/* One line of a bulk import (import.c), as read by ztp__import_line: the
+ * device, and either its factory certificate or its fingerprint. */
+typedef struct ztp__import_rec {
+	char device_id[ZTP_ID_MAX + 1]; /* "" until read */
+	char fingerprint[65];		/* lowercase hex; "" with cert */
+	X509 *cert;			/* NULL with a fingerprint */
+	char *model, *batch;		/* NULL when absent */
+	int64_t manufactured_at;	/* -1 when absent */
+} ztp__import_rec;
+
+/* Parse one line (len bytes, no newline; at most ZTP_BULK_LINE_MAX) into
+ * *r, which the caller clears with ztp__import_rec_clear() whatever the
+ * outcome (device_id is set as soon as it is read, so that a refusal can
+ * name the device). ZTP_EPARSE, ZTP_EINVAL, ZTP_ETOOBIG with detail. */
+int ztp__import_line(ztp__import_rec *r, const char *line, size_t len);
+void ztp__import_rec_clear(ztp__import_rec *r);
+
 /* Record the key of factory certificate cert as device_id's factory key
  * in the store (ZTP_EUNSUPPORTED: the store's backend cannot keep it). */
 int ztp__verifier_record_factory_key(ztp_verifier *v, const char *device_id,

@@ -12,5 +12,6 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/admin.c \
 	libztp/verifier/lifecycle.c \
 	libztp/verifier/overlap.c \
-	libztp/verifier/crlfile.c
+	libztp/verifier/crlfile.c \
+	libztp/verifier/import.c
 endif

@@ -231,6 +231,9 @@ static const ztp_store_backend failing_backend = {
     NULL,
     NULL, /* cert_add_issued, revoked_list_issuer: cert_add, revoked_list */
     NULL,
+    NULL, /* device_enroll, device_list, cert_expiring: unsupported */
+    NULL,
+    NULL,
 };
 
 START_TEST(test_issue_store_failure)

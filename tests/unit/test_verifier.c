@@ -467,6 +467,7 @@ static Suite *suite(void)
 	verifier_tcases_enroll(s);
 	verifier_tcases_lifecycle(s);
 	verifier_tcases_alloc(s);
+	verifier_tcases_import(s);
 	return s;
 }
 
