@@ -14,7 +14,7 @@ EXTRA_DIST += $(e2e_common)
 # print-sanitizer-tests` leaves them out).
 e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
-	tests/e2e/negative.sh \
+	tests/e2e/negative.sh tests/e2e/groups.sh \
 	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy)
 EXTRA_DIST += $(e2e_tests)
 

@@ -30,27 +30,35 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: ztp-verify --config FILE enroll --device-id ID "
-	      "--factory-cert F [--model M] [--batch B] [--qr FILE]\n"
-	      "       ztp-verify --config FILE handle ENDPOINT "
-	      "[--peer-cert F] < request.json\n"
-	      "       ztp-verify check-cert --trust F [--untrusted F] "
-	      "[--issuers F] [--at RFC3339] CERT\n"
-	      "       ztp-verify --config FILE claim --device-id ID "
-	      "--code CODE|- --tenant T\n"
-	      "       ztp-verify --config FILE reset --device-id ID "
-	      "[--qr FILE]\n"
-	      "       ztp-verify --config FILE revoke --device-id ID\n"
-	      "       ztp-verify --config FILE maintain\n"
-	      "       ztp-verify --config FILE import FILE --claims FILE "
-	      "[--chunk N]\n"
-	      "       ztp-verify --config FILE list [--state S] [--tenant T] "
-	      "[--model M]\n"
-	      "                  [--batch B] [--after ID] [--limit N]\n"
-	      "       ztp-verify --config FILE expiring --days N "
-	      "[--limit N]\n"
-	      "       ztp-verify --version | --help\n",
-	      f);
+	fputs(
+	    "usage: ztp-verify --config FILE enroll --device-id ID "
+	    "--factory-cert F [--model M] [--batch B] [--qr FILE]\n"
+	    "       ztp-verify --config FILE handle ENDPOINT "
+	    "[--peer-cert F] < request.json\n"
+	    "       ztp-verify check-cert --trust F [--untrusted F] "
+	    "[--issuers F] [--at RFC3339] CERT\n"
+	    "       ztp-verify --config FILE claim --device-id ID "
+	    "--code CODE|- --tenant T\n"
+	    "       ztp-verify --config FILE reset --device-id ID "
+	    "[--qr FILE]\n"
+	    "       ztp-verify --config FILE revoke --device-id ID\n"
+	    "       ztp-verify --config FILE maintain\n"
+	    "       ztp-verify --config FILE import FILE --claims FILE "
+	    "[--chunk N]\n"
+	    "       ztp-verify --config FILE list [--state S] [--tenant T] "
+	    "[--model M]\n"
+	    "                  [--batch B] [--group G] [--after ID] "
+	    "[--limit N]\n"
+	    "       ztp-verify --config FILE expiring --days N "
+	    "[--limit N]\n"
+	    "       ztp-verify --config FILE group add --id G --issuer-cert F "
+	    "[--pattern P]\n"
+	    "                  [--model M] [--batch B] [--cap N] "
+	    "[--expires RFC3339] [--disabled]\n"
+	    "       ztp-verify --config FILE group list\n"
+	    "       ztp-verify --config FILE group disable|enable --id G\n"
+	    "       ztp-verify --version | --help\n",
+	    f);
 }
 
 /* check-cert reports unreadable input with the usage status (2), as
@@ -550,8 +558,8 @@ static long long parse_limit(const char *arg)
 static int cmd_list(const char *config, int argc, char **argv)
 {
 	static const char *const filters[] = {"--state", "--tenant", "--model",
-					      "--batch"};
-	const char *val[4] = {NULL, NULL, NULL, NULL};
+					      "--batch", "--group"};
+	const char *val[5] = {NULL, NULL, NULL, NULL, NULL};
 	const char *after_arg = NULL, *limit_arg = NULL;
 	json_object *filter = json_object_new_object(), *last = NULL;
 	char *after = NULL, *page = NULL;
@@ -565,7 +573,7 @@ static int cmd_list(const char *config, int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		const char **dst = NULL;
 
-		for (size_t k = 0; k < 4; k++)
+		for (size_t k = 0; k < 5; k++)
 			if (strcmp(argv[i], filters[k]) == 0)
 				dst = &val[k];
 		if (strcmp(argv[i], "--after") == 0)
@@ -579,7 +587,7 @@ static int cmd_list(const char *config, int argc, char **argv)
 			tool_usage_error("%s needs a value", argv[i]);
 		*dst = argv[++i];
 	}
-	for (size_t k = 0; k < 4; k++)
+	for (size_t k = 0; k < 5; k++)
 		if (val[k] != NULL)
 			json_object_object_add(filter, filters[k] + 2,
 					       json_object_new_string(val[k]));
@@ -671,6 +679,125 @@ static int cmd_expiring(const char *config, int argc, char **argv)
 	free(serial);
 	ztp_verifier_free(v);
 	return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+}
+
+static int group_add(const char *config, int argc, char **argv)
+{
+	static const char *const names[] = {
+	    "--id",    "--issuer-cert", "--pattern", "--model",
+	    "--batch", "--cap",		"--expires"};
+	static const char *const keys[] = {"group_id", NULL, "device_pattern",
+					   "model", "batch"};
+	const char *val[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+	json_object *g = json_object_new_object();
+	bool disabled = false;
+	int64_t expires = 0;
+	char *pem;
+	size_t len = 0;
+	ztp_verifier *v;
+	int rc;
+
+	if (g == NULL)
+		tool_die(ZTP_ENOMEM, "out of memory");
+	for (int i = 0; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (strcmp(argv[i], "--disabled") == 0) {
+			disabled = true;
+			continue;
+		}
+		for (size_t k = 0; k < 7; k++)
+			if (strcmp(argv[i], names[k]) == 0)
+				dst = &val[k];
+		if (dst == NULL)
+			tool_usage_error("group add: unknown argument '%s'",
+					 argv[i]);
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		*dst = argv[++i];
+	}
+	if (val[0] == NULL || val[1] == NULL)
+		tool_usage_error("group add needs --id and --issuer-cert");
+	for (size_t k = 0; k < 5; k++)
+		if (keys[k] != NULL && val[k] != NULL)
+			json_object_object_add(g, keys[k],
+					       json_object_new_string(val[k]));
+	if (val[5] != NULL)
+		json_object_object_add(
+		    g, "cap",
+		    json_object_new_int64(
+			tool_parse_ll(val[5], 1, 9007199254740992LL, "--cap")));
+	if (val[6] != NULL) {
+		if (parse_rfc3339(val[6], &expires) < 0)
+			tool_usage_error("--expires: '%s' is not an RFC 3339 "
+					 "time",
+					 val[6]);
+		json_object_object_add(g, "expires_at",
+				       json_object_new_int64(expires));
+	}
+	if (disabled)
+		json_object_object_add(g, "enabled",
+				       json_object_new_boolean(0));
+	v = open_verifier(config);
+	pem = must_read(val[1], &len);
+	json_object_object_add(g, "issuer_cert", json_object_new_string(pem));
+	free(pem);
+	rc = ztp_verifier_group_add(v, json_object_to_json_string(g));
+	json_object_put(g);
+	if (rc < 0)
+		tool_die_lib(rc, "group add");
+	ztp_verifier_free(v);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_group(const char *config, int argc, char **argv)
+{
+	static const char *const names[] = {"--id", NULL};
+	const char *val[1] = {NULL};
+	json_object *last = NULL;
+	char *page = NULL, *after = NULL;
+	ztp_verifier *v;
+	size_t got;
+	int rc;
+
+	if (argc < 1)
+		tool_usage_error("group needs add, list, disable or enable");
+	if (strcmp(argv[0], "add") == 0)
+		return group_add(config, argc - 1, argv + 1);
+	if (strcmp(argv[0], "list") == 0) {
+		if (argc > 1)
+			tool_usage_error("group list: unknown argument '%s'",
+					 argv[1]);
+		v = open_verifier(config);
+		do {
+			rc = ztp_verifier_group_list(v, &page, after, 1000);
+			if (rc < 0)
+				tool_die_lib(rc, "group list");
+			got = print_lines(page, &last);
+			ztp_free(page);
+			free(after);
+			after = NULL;
+			if (last != NULL &&
+			    (after = strdup(member_str(last, "group_id"))) ==
+				NULL)
+				tool_die(ZTP_ENOMEM, "out of memory");
+			json_object_put(last);
+		} while (got == 1000);
+		free(after);
+		ztp_verifier_free(v);
+		return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+	}
+	if (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0) {
+		parse_opts(argc - 1, argv + 1, argv[0], names, val);
+		v = open_verifier(config);
+		rc = ztp_verifier_group_set_enabled(
+		    v, val[0], strcmp(argv[0], "enable") == 0);
+		if (rc < 0)
+			tool_die_lib(rc, argv[0]);
+		ztp_verifier_free(v);
+		return TOOL_EXIT_OK;
+	}
+	tool_usage_error("group: unknown subcommand '%s'", argv[0]);
 }
 
 static int cmd_handle(const char *config, int argc, char **argv)
@@ -869,6 +996,8 @@ int main(int argc, char **argv)
 		return cmd_list(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "expiring") == 0)
 		return cmd_expiring(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "group") == 0)
+		return cmd_group(config, argc - i - 1, argv + i + 1);
 	usage(stderr);
 	tool_usage_error("unknown command '%s'", argv[i]);
 }

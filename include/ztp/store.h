@@ -85,9 +85,11 @@ ZTP_EXTERN int ztp_store_device_add(ztp_store *store, const char *device_id,
 /**
  * A device record as JSON: `{"device_id","fingerprint","model","batch",
  * "manufactured_at","state","tenant"(or null),"info"(object or null),
- * "updated_at","factory_key"}`; `factory_key` is the standard base64 of
- * the factory key's SubjectPublicKeyInfo DER, or null until one was
- * recorded (ztp_store_device_set_factory_key()).
+ * "updated_at","factory_key","group"}`; `factory_key` is the standard
+ * base64 of the factory key's SubjectPublicKeyInfo DER, or null until one
+ * was recorded (ztp_store_device_set_factory_key()); `group` is the
+ * enrollment group that enrolled the device (ztp_store_group_enroll()),
+ * or null for a device enrolled one by one.
  * @param store     the handle
  * @param device_id the device; borrowed for the call
  * @param[out] json freed with ztp_free()
@@ -464,8 +466,10 @@ ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
  * @param filter_json NULL for every device, or a JSON object with any of
  *                    the string members `state` (a ZTP_STATE_* name),
  *                    `tenant` (an identifier), `model`, `batch` (text as
- *                    for ztp_store_device_add()); a record matches when it
- *                    equals every member given. Other members are refused.
+ *                    for ztp_store_device_add()), `group` (the enrollment
+ *                    group that enrolled the device, an identifier); a
+ *                    record matches when it equals every member given.
+ *                    Other members are refused.
  *                    Borrowed for the call
  * @param after       NULL for the first page, else a device ID (need not
  *                    be recorded); borrowed for the call
@@ -507,6 +511,102 @@ ZTP_EXTERN int ztp_store_cert_expiring(ztp_store *store, char **json,
 				       int64_t from, int64_t before,
 				       int64_t after_time,
 				       const char *after_serial, size_t max);
+
+/* ------------------------------------------------------------ groups */
+
+/**
+ * Record an enrollment group: devices not recorded one by one whose
+ * factory certificate the group's issuing CA signed are enrolled at their
+ * first bootstrap (ztp_verifier_group_add() checks the CA; see
+ * doc/SECURITY.md "Enrollment groups").
+ * @param store      the handle
+ * @param group_json a JSON object: `group_id` (an identifier), `issuer`
+ *                   (SHA-256 of the issuing CA certificate's DER, 64
+ *                   lowercase hex), and optionally `device_pattern` (the
+ *                   device IDs it admits: identifier characters and the
+ *                   wildcards `*` (any run) and `?` (one character), at
+ *                   most 64), `model`, `batch` (recorded with its devices;
+ *                   text as for ztp_store_device_add()), `cap` (most
+ *                   devices it enrolls, 1..2^53; absent: no cap),
+ *                   `expires_at` (seconds since the epoch after which it
+ *                   enrolls none; absent: never) and `enabled` (default
+ *                   true); borrowed for the call
+ * @return #ZTP_OK, #ZTP_EEXISTS, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_ESTORE,
+ *         #ZTP_EUNSUPPORTED (a caller's backend without
+ *         ztp_store_backend::group_add).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_add(ztp_store *store, const char *group_json);
+
+/**
+ * A group as JSON: `{"group_id","issuer","device_pattern"|null,
+ * "model"|null,"batch"|null,"cap"|null,"expires_at"|null,"enabled",
+ * "enrolled","created_at","updated_at"}` (`enrolled`: devices it has
+ * enrolled).
+ * @param store     the handle
+ * @param group_id  borrowed for the call
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE,
+ *         #ZTP_EUNSUPPORTED.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_get(ztp_store *store, const char *group_id,
+				   char **json);
+
+/**
+ * A page of groups (ztp_store_group_get() shape) in group ID order.
+ * @param store     the handle
+ * @param[out] json a JSON array, freed with ztp_free()
+ * @param issuer    NULL for every group, else only the groups of this
+ *                  issuing CA (64 lowercase hex)
+ * @param after     NULL for the first page, else a group ID
+ * @param max       1.. (larger values are treated as #ZTP_STORE_LIST_MAX)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE, #ZTP_EUNSUPPORTED.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_list(ztp_store *store, char **json,
+				    const char *issuer, const char *after,
+				    size_t max);
+
+/**
+ * Enable or disable a group. A disabled group enrolls no device; the
+ * devices it enrolled are individual records and stay as they are.
+ * @param store    the handle
+ * @param group_id borrowed for the call
+ * @param enabled  1 to enable, 0 to disable
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE,
+ *         #ZTP_EUNSUPPORTED.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_set_enabled(ztp_store *store,
+					   const char *group_id, int enabled);
+
+/**
+ * Enroll a device through a group, in one atomic step: if the group is
+ * enabled, not expired at now and under its cap, and the device is not
+ * recorded, record it (state `manufactured`, the group's model and batch,
+ * `group` = group_id, its factory key) and count it against the cap.
+ * The device-ID pattern is the caller's to check (the verifier does).
+ * @param store       the handle
+ * @param group_id    the group
+ * @param device_id   the device
+ * @param fingerprint SHA-256 of its factory certificate DER, 64 lowercase
+ *                    hex: recorded, so that only this certificate is
+ *                    accepted for the ID from now on
+ * @param spki,len    its factory key's SubjectPublicKeyInfo DER
+ *                    (1..4096 bytes)
+ * @param now         the time the expiry is checked against
+ * @return #ZTP_OK, #ZTP_ENOTFOUND (no such group), #ZTP_ESTATE (group
+ *         disabled), #ZTP_EEXPIRED (group expired), #ZTP_ETOOBIG (cap
+ *         reached), #ZTP_EEXISTS (device recorded already), #ZTP_EINVAL,
+ *         #ZTP_ESTORE, #ZTP_EUNSUPPORTED.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_enroll(ztp_store *store, const char *group_id,
+				      const char *device_id,
+				      const char *fingerprint,
+				      const uint8_t *spki, size_t len,
+				      int64_t now);
 
 /* ------------------------------------------------------------ backends */
 
@@ -623,7 +723,7 @@ typedef struct ztp_store_enrollment {
  *   `revoked_list`, only the revocations of certificates whose issuer is
  *   issuer or unknown (NULL); issuer is never NULL here.
  *
- * Version 4 appends three operations for fleets; each may be NULL, and
+ * Version 4 appends the operations for fleets; each may be NULL, and
  * then the public call it backs answers #ZTP_EUNSUPPORTED:
  * - `device_enroll` (ztp_verifier_import()): n records (1..1000) in one
  *   transaction. For each record, in order, results[i] is set: #ZTP_OK
@@ -643,8 +743,16 @@ typedef struct ztp_store_enrollment {
  * - `device_list`: the filter's members as separate arguments, NULL for
  *   a member not given; after NULL for the first page; max is
  *   1..#ZTP_STORE_LIST_MAX; answers the JSON array of ztp_store_device_list();
+ *   device records carry `group` (null, or the group that enrolled the
+ *   device);
  * - `cert_expiring`: as ztp_store_cert_expiring(), after_serial NULL for
- *   the first page; max is 1..#ZTP_STORE_LIST_MAX.
+ *   the first page; max is 1..#ZTP_STORE_LIST_MAX;
+ * - `group_add`, `group_get`, `group_list`, `group_set_enabled`,
+ *   `group_enroll`: as the ztp_store_group_*() functions; group_add
+ *   receives the members as arguments (NULL, or 0 for cap and
+ *   expires_at, when absent) and records enrolled = 0 and created_at =
+ *   updated_at = now; group_enroll does every check and both writes in
+ *   one transaction, in the order the function documents its codes.
  *
  * @since 0.1.0
  */
@@ -744,11 +852,29 @@ typedef struct ztp_store_backend {
 	/** Backs ztp_store_device_list(). @since 0.1.0 */
 	int (*device_list)(void *ctx, const char *state, const char *tenant,
 			   const char *model, const char *batch,
-			   const char *after, size_t max, char **json);
+			   const char *group, const char *after, size_t max,
+			   char **json);
 	/** Backs ztp_store_cert_expiring(). @since 0.1.0 */
 	int (*cert_expiring)(void *ctx, int64_t from, int64_t before,
 			     int64_t after_time, const char *after_serial,
 			     size_t max, char **json);
+	/** Backs ztp_store_group_add(). @since 0.1.0 */
+	int (*group_add)(void *ctx, const char *group_id, const char *issuer,
+			 const char *device_pattern, const char *model,
+			 const char *batch, int64_t cap, int64_t expires_at,
+			 int enabled, int64_t now);
+	/** Backs ztp_store_group_get(). @since 0.1.0 */
+	int (*group_get)(void *ctx, const char *group_id, char **json);
+	/** Backs ztp_store_group_list(). @since 0.1.0 */
+	int (*group_list)(void *ctx, const char *issuer, const char *after,
+			  size_t max, char **json);
+	/** Backs ztp_store_group_set_enabled(). @since 0.1.0 */
+	int (*group_set_enabled)(void *ctx, const char *group_id, int enabled,
+				 int64_t now);
+	/** Backs ztp_store_group_enroll(). @since 0.1.0 */
+	int (*group_enroll)(void *ctx, const char *group_id,
+			    const char *device_id, const char *fingerprint,
+			    const uint8_t *spki, size_t len, int64_t now);
 } ztp_store_backend;
 
 /** Most events one ztp_store_event_list() call returns. @since 0.1.0 */

@@ -634,6 +634,56 @@ ZTP_EXTERN int ztp_verifier_cert_expiring(ztp_verifier *v, char **json,
 					  int64_t before, int64_t after_time,
 					  const char *after_serial, size_t max);
 
+/**
+ * Add an enrollment group: devices that are not enrolled one by one, and
+ * whose factory certificate the group's issuing CA signed, are enrolled
+ * at their first accepted bootstrap (their certificate's fingerprint is
+ * recorded then: trust on first use for that ID) and treated as enrolled
+ * devices from then on. A device record always wins over a group. See
+ * doc/SECURITY.md "Enrollment groups" for what a group trusts.
+ *
+ * The issuing CA must be one of the verifier's issuing CAs
+ * (ztp_verifier_set_issuers()): a group never trusts a CA the verifier
+ * does not; at most 100 groups per CA.
+ * @param v          a configured handle with a store
+ * @param group_json a JSON object: `group_id`, `issuer_cert` (PEM of the
+ *                   issuing CA), and the optional members of
+ *                   ztp_store_group_add() (`device_pattern`, `model`,
+ *                   `batch`, `cap`, `expires_at`, `enabled`); borrowed
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_EUNTRUSTED (not an
+ *         issuing CA of the verifier), #ZTP_EEXISTS, #ZTP_ETOOBIG,
+ *         #ZTP_ESTATE (no store), #ZTP_ESTORE, #ZTP_EUNSUPPORTED.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_group_add(ztp_verifier *v, const char *group_json);
+
+/**
+ * The verifier's groups: ztp_store_group_list() of every issuer.
+ * @param v         the handle, with a store
+ * @param[out] json freed with ztp_free()
+ * @param after,max as for ztp_store_group_list()
+ * @return the codes of ztp_store_group_list(), #ZTP_ESTATE (no store).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_group_list(ztp_verifier *v, char **json,
+				       const char *after, size_t max);
+
+/**
+ * Enable (1) or disable (0) a group: ztp_store_group_set_enabled(). The
+ * devices it enrolled already are not affected (revoke them one by one).
+ * @param v        the handle, with a store
+ * @param group_id borrowed for the call
+ * @param enabled  1 or 0
+ * @return the codes of ztp_store_group_set_enabled(), #ZTP_ESTATE.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_group_set_enabled(ztp_verifier *v,
+					      const char *group_id,
+					      int enabled);
+
 #ifdef __cplusplus
 }
 #endif

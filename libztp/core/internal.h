@@ -190,6 +190,13 @@ void ztp__event_emit(const ztp__events *e, json_object *ev);
 
 /* Same grammar as ztp_id_validate, with a label for the error message. */
 int ztp__id_check(const char *id, size_t len, const char *what);
+/* A device-ID pattern of an enrollment group: 1..ZTP_ID_MAX characters
+ * of the identifier grammar's second class and the wildcards '*' (any
+ * run, also empty) and '?' (one character). */
+int ztp__id_pattern_check(const char *pattern, size_t len, const char *what);
+/* Whether the identifier id matches pattern (both NUL-terminated and
+ * checked). Linear in their lengths times the number of '*'. */
+bool ztp__id_pattern_match(const char *pattern, const char *id);
 /* The length of NUL-terminated s if it is a valid identifier, else 0
  * (then ztp__id_check() says why). Reads at most ZTP_ID_MAX + 1 bytes. */
 size_t ztp__id_len(const char *s);

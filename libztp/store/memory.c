@@ -103,6 +103,14 @@ static void map_grow(mmap *m)
 	m->nb = nb;
 }
 
+/* The value of a NUL-terminated key, or NULL. */
+static void *map_get(const mmap *m, const char *key)
+{
+	mnode *n = map_find(m, key, strlen(key));
+
+	return n != NULL ? n->val : NULL;
+}
+
 /* key must be absent; val is owned by the map on success only. */
 static int map_put(mmap *m, const void *key, size_t len, void *val)
 {
@@ -184,7 +192,16 @@ typedef struct mdev {
 	size_t factory_key_len;
 	mcert **certs; /* issue order; owned by mem.certs */
 	size_t ncerts, capcerts;
+	char group[ZTP_ID_MAX + 1]; /* "" for none */
 } mdev;
+
+typedef struct mgroup {
+	char group_id[ZTP_ID_MAX + 1];
+	char issuer[ZTP__STORE_FPR_LEN + 1];
+	char *device_pattern, *model, *batch;
+	int64_t cap, expires_at, enrolled, created_at, updated_at;
+	bool enabled;
+} mgroup;
 
 typedef struct mevent {
 	int64_t at;
@@ -198,6 +215,7 @@ typedef struct mem {
 	mmap challenges;	   /* id bytes -> int64_t expires_at */
 	mmap counters;		   /* name -> uint64_t */
 	mmap limits;		   /* scope NUL key -> mlimit */
+	mmap groups;		   /* group_id -> mgroup */
 	int64_t limits_scan;	   /* when the full table was last purged */
 	int64_t challenge_min_exp; /* earliest expiry recorded */
 	/* the newest MEM_EVENTS_MAX events: seq s at index
@@ -257,9 +275,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 
 static mdev *find_dev(mem *m, const char *id)
 {
-	mnode *n = map_find(&m->devices, id, strlen(id));
-
-	return n != NULL ? n->val : NULL;
+	return map_get(&m->devices, id);
 }
 
 static int need_dev(mem *m, const char *id, mdev **out)
@@ -287,9 +303,7 @@ static int dup_opt(char **out, const char *s)
 
 static mcert *find_cert(mem *m, const char *serial)
 {
-	mnode *n = map_find(&m->certs, serial, strlen(serial));
-
-	return n != NULL ? n->val : NULL;
+	return map_get(&m->certs, serial);
 }
 
 static ztp__store_cert_view cert_view(const mcert *c)
@@ -404,6 +418,7 @@ static ztp__store_device_view dev_view(const mdev *d)
 	    .updated_at = d->updated_at,
 	    .factory_key = d->factory_key,
 	    .factory_key_len = d->factory_key_len,
+	    .group = d->group[0] != '\0' ? d->group : NULL,
 	};
 
 	return v;
@@ -1001,8 +1016,8 @@ cleanup:
 
 /* ------------------------------------------------------------ fleets */
 
-/* A new device record as device_add makes it, with its claim hash and
- * factory key; NULL without memory. */
+/* A new device record as device_add makes it, with its claim hash (none
+ * when claim_hash_len is 0) and factory key; NULL without memory. */
 static mdev *new_dev(const ztp_store_enrollment *e, int64_t now)
 {
 	mdev *d = ztp__calloc(1, sizeof(*d));
@@ -1014,7 +1029,8 @@ static mdev *new_dev(const ztp_store_enrollment *e, int64_t now)
 	copy_str(d->state, sizeof(d->state), ZTP_STATE_MANUFACTURED);
 	d->manufactured_at = e->manufactured_at;
 	d->updated_at = now;
-	memcpy(d->claim, e->claim_hash, e->claim_hash_len);
+	if (e->claim_hash_len > 0)
+		memcpy(d->claim, e->claim_hash, e->claim_hash_len);
 	d->claim_len = e->claim_hash_len;
 	if (dup_opt(&d->model, e->model) < 0 ||
 	    dup_opt(&d->batch, e->batch) < 0)
@@ -1099,7 +1115,7 @@ static int cmp_cert_expiry(const void *a, const void *b)
 }
 
 typedef struct dev_filter {
-	const char *state, *tenant, *model, *batch, *after;
+	const char *state, *tenant, *model, *batch, *group, *after;
 } dev_filter;
 
 static bool dev_matches(const void *val, const void *arg)
@@ -1113,7 +1129,8 @@ static bool dev_matches(const void *val, const void *arg)
 	       (f->model == NULL ||
 		(d->model != NULL && strcmp(d->model, f->model) == 0)) &&
 	       (f->batch == NULL ||
-		(d->batch != NULL && strcmp(d->batch, f->batch) == 0));
+		(d->batch != NULL && strcmp(d->batch, f->batch) == 0)) &&
+	       (f->group == NULL || strcmp(d->group, f->group) == 0);
 }
 
 static int dev_json(json_object **out, const void *val)
@@ -1125,9 +1142,10 @@ static int dev_json(json_object **out, const void *val)
 
 static int mem_device_list(void *ctx, const char *state, const char *tenant,
 			   const char *model, const char *batch,
-			   const char *after, size_t max, char **json)
+			   const char *group, const char *after, size_t max,
+			   char **json)
 {
-	const dev_filter f = {state, tenant, model, batch, after};
+	const dev_filter f = {state, tenant, model, batch, group, after};
 	const struct mpage pg = {dev_matches, &f, cmp_dev_id, dev_json, max};
 	mem *m = ctx;
 
@@ -1170,6 +1188,190 @@ static int mem_cert_expiring(void *ctx, int64_t from, int64_t before,
 	return page(m, &m->certs, &pg, json);
 }
 
+/* ------------------------------------------------------------ groups */
+
+static void mgroup_free(void *p)
+{
+	mgroup *g = p;
+
+	if (g == NULL)
+		return;
+	free(g->device_pattern);
+	free(g->model);
+	free(g->batch);
+	free(g);
+}
+
+static mgroup *find_group(mem *m, const char *id)
+{
+	return map_get(&m->groups, id);
+}
+
+static ztp__store_group_view group_view(const mgroup *g)
+{
+	ztp__store_group_view v = {
+	    .group_id = g->group_id,
+	    .issuer = g->issuer,
+	    .device_pattern = g->device_pattern,
+	    .model = g->model,
+	    .batch = g->batch,
+	    .cap = g->cap,
+	    .expires_at = g->expires_at,
+	    .enabled = g->enabled,
+	    .enrolled = g->enrolled,
+	    .created_at = g->created_at,
+	    .updated_at = g->updated_at,
+	};
+
+	return v;
+}
+
+static int group_json(json_object **out, const void *val)
+{
+	ztp__store_group_view v = group_view(val);
+
+	return ztp__store_group_json(out, &v);
+}
+
+static int mem_group_add(void *ctx, const char *group_id, const char *issuer,
+			 const char *device_pattern, const char *model,
+			 const char *batch, int64_t cap, int64_t expires_at,
+			 int enabled, int64_t now)
+{
+	mem *m = ctx;
+	mgroup *g = NULL;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	ZTP_ENSURE(find_group(m, group_id) == NULL, ZTP_EEXISTS,
+		   "store: group %s already exists", group_id);
+	g = ztp__calloc(1, sizeof(*g));
+	ZTP_ENSURE(g != NULL, ZTP_ENOMEM, "store: out of memory");
+	copy_str(g->group_id, sizeof(g->group_id), group_id);
+	copy_str(g->issuer, sizeof(g->issuer), issuer);
+	ZTP_CHECK(dup_opt(&g->device_pattern, device_pattern));
+	ZTP_CHECK(dup_opt(&g->model, model));
+	ZTP_CHECK(dup_opt(&g->batch, batch));
+	g->cap = cap;
+	g->expires_at = expires_at;
+	g->enabled = enabled != 0;
+	g->created_at = g->updated_at = now;
+	ZTP_CHECK(map_put(&m->groups, group_id, strlen(group_id), g));
+	g = NULL;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	mgroup_free(g);
+	return rc;
+}
+
+static int mem_group_get(void *ctx, const char *group_id, char **json)
+{
+	json_object *obj = NULL;
+	mem *m = ctx;
+	mgroup *g;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	g = find_group(m, group_id);
+	ZTP_ENSURE(g != NULL, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	ZTP_CHECK(group_json(&obj, g));
+	ZTP_CHECK(ztp__json_dump(json, obj));
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	json_object_put(obj);
+	return rc;
+}
+
+typedef struct group_filter {
+	const char *issuer, *after;
+} group_filter;
+
+static bool group_matches(const void *val, const void *arg)
+{
+	const mgroup *g = val;
+	const group_filter *f = arg;
+
+	return (f->after == NULL || strcmp(g->group_id, f->after) > 0) &&
+	       (f->issuer == NULL || strcmp(g->issuer, f->issuer) == 0);
+}
+
+static int cmp_group_id(const void *a, const void *b)
+{
+	const mgroup *const *x = a, *const *y = b;
+
+	return strcmp((*x)->group_id, (*y)->group_id);
+}
+
+static int mem_group_list(void *ctx, const char *issuer, const char *after,
+			  size_t max, char **json)
+{
+	const group_filter f = {issuer, after};
+	const struct mpage pg = {group_matches, &f, cmp_group_id, group_json,
+				 max};
+
+	return page(ctx, &((mem *)ctx)->groups, &pg, json);
+}
+
+static int mem_group_set_enabled(void *ctx, const char *group_id, int enabled,
+				 int64_t now)
+{
+	mem *m = ctx;
+	mgroup *g;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	g = find_group(m, group_id);
+	ZTP_ENSURE(g != NULL, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	g->enabled = enabled != 0;
+	g->updated_at = now;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_group_enroll(void *ctx, const char *group_id,
+			    const char *device_id, const char *fingerprint,
+			    const uint8_t *spki, size_t len, int64_t now)
+{
+	const ztp_store_enrollment e = {
+	    .device_id = device_id,
+	    .fingerprint = fingerprint,
+	    .manufactured_at = now,
+	    .factory_key = spki,
+	    .factory_key_len = len,
+	};
+	mem *m = ctx;
+	mgroup *g;
+	mdev *d = NULL;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	g = find_group(m, group_id);
+	ZTP_ENSURE(g != NULL, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	ZTP_ENSURE(g->enabled, ZTP_ESTATE, "store: group %s is disabled",
+		   group_id);
+	ZTP_ENSURE(g->expires_at == 0 || now <= g->expires_at, ZTP_EEXPIRED,
+		   "store: group %s expired", group_id);
+	ZTP_ENSURE(g->cap == 0 || g->enrolled < g->cap, ZTP_ETOOBIG,
+		   "store: group %s is full (%lld devices)", group_id,
+		   (long long)g->cap);
+	ZTP_ENSURE(find_dev(m, device_id) == NULL, ZTP_EEXISTS,
+		   "store: device %s already exists", device_id);
+	d = new_dev(&e, now);
+	ZTP_ENSURE(d != NULL, ZTP_ENOMEM, "store: out of memory");
+	ZTP_CHECK(dup_opt(&d->model, g->model));
+	ZTP_CHECK(dup_opt(&d->batch, g->batch));
+	copy_str(d->group, sizeof(d->group), group_id);
+	ZTP_CHECK(map_put(&m->devices, device_id, strlen(device_id), d));
+	d = NULL;
+	g->enrolled++;
+	g->updated_at = now;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	mdev_free(d);
+	return rc;
+}
+
 static void mem_close(void *ctx)
 {
 	mem *m = ctx;
@@ -1182,6 +1384,7 @@ static void mem_close(void *ctx)
 	map_free(&m->challenges, mem_free_val);
 	map_free(&m->counters, mem_free_val);
 	map_free(&m->limits, mem_free_val);
+	map_free(&m->groups, mgroup_free);
 	for (i = 0; i < m->nevents && i < MEM_EVENTS_MAX; i++)
 		free(m->events[i].json);
 	free(m->events);
@@ -1220,6 +1423,11 @@ int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 	    .device_enroll = mem_device_enroll,
 	    .device_list = mem_device_list,
 	    .cert_expiring = mem_cert_expiring,
+	    .group_add = mem_group_add,
+	    .group_get = mem_group_get,
+	    .group_list = mem_group_list,
+	    .group_set_enabled = mem_group_set_enabled,
+	    .group_enroll = mem_group_enroll,
 	};
 	mem *m = NULL;
 	bool have_mutex = false;
@@ -1236,6 +1444,7 @@ int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 	ZTP_CHECK(map_init(&m->challenges));
 	ZTP_CHECK(map_init(&m->counters));
 	ZTP_CHECK(map_init(&m->limits));
+	ZTP_CHECK(map_init(&m->groups));
 	m->limits_scan = -1;
 	*be = ops;
 	*ctx = m;

@@ -115,6 +115,26 @@ static const char *const migrations[] = {
     "CREATE INDEX certs_by_expiry ON certs(not_after, serial)"
     " WHERE revoked = 0;"
     "PRAGMA user_version = 4;",
+    /* v5: enrollment groups, and the group that enrolled a device (NULL:
+     * enrolled one by one, like every row from before). */
+    "CREATE TABLE groups ("
+    " group_id TEXT PRIMARY KEY NOT NULL,"
+    " issuer TEXT NOT NULL CHECK (length(issuer) = 64),"
+    " device_pattern TEXT,"
+    " model TEXT,"
+    " batch TEXT,"
+    " cap INTEGER CHECK (cap IS NULL OR cap >= 1),"
+    " expires_at INTEGER,"
+    " enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),"
+    " enrolled INTEGER NOT NULL DEFAULT 0 CHECK (enrolled >= 0),"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX groups_by_issuer ON groups(issuer, group_id);"
+    "ALTER TABLE devices ADD COLUMN enroll_group TEXT"
+    " REFERENCES groups(group_id);"
+    "CREATE INDEX devices_by_group ON devices(enroll_group, device_id)"
+    " WHERE enroll_group IS NOT NULL;"
+    "PRAGMA user_version = 5;",
 };
 
 #define CERT_COLUMNS                                                           \
@@ -122,13 +142,16 @@ static const char *const migrations[] = {
 	"issued_at, revoked, revoked_at, reason, issuer"
 #define DEVICE_COLUMNS                                                         \
 	"device_id, fingerprint, model, batch, manufactured_at, state, "       \
-	"tenant, info, updated_at, factory_key"
+	"tenant, info, updated_at, factory_key, enroll_group"
+#define GROUP_COLUMNS                                                          \
+	"group_id, issuer, device_pattern, model, batch, cap, expires_at, "    \
+	"enabled, enrolled, created_at, updated_at"
 
 /* device_list's statement for each combination of filters (bit i set:
  * filter i of list_filters is given), prepared when first used. */
 static const char *const list_filters[] = {
-    " AND state = ?1", " AND tenant = ?2", " AND model = ?3",
-    " AND batch = ?4"};
+    " AND state = ?1", " AND tenant = ?2", " AND model = ?3", " AND batch = ?4",
+    " AND enroll_group = ?5"};
 #define LIST_VARIANTS (1u << ZTP__ARRAY_LEN(list_filters))
 
 enum {
@@ -164,6 +187,12 @@ enum {
 	ST_LIMIT_PUT,
 	ST_DEV_FPR,
 	ST_CERT_EXPIRING,
+	ST_GROUP_INSERT,
+	ST_GROUP_GET,
+	ST_GROUP_LIST,
+	ST_GROUP_SET_ENABLED,
+	ST_GROUP_COUNT,
+	ST_GROUP_DEV_INSERT,
 	ST__COUNT
 };
 
@@ -246,6 +275,22 @@ static const char *const sql_text[ST__COUNT] = {
 			 " AND not_after < ?2 AND (?4 IS NULL"
 			 " OR not_after > ?3 OR serial > ?4)"
 			 " ORDER BY not_after, serial LIMIT ?5",
+    [ST_GROUP_INSERT] = "INSERT INTO groups(" GROUP_COLUMNS ")"
+			" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)",
+    [ST_GROUP_GET] = "SELECT " GROUP_COLUMNS " FROM groups"
+		     " WHERE group_id = ?1",
+    [ST_GROUP_LIST] = "SELECT " GROUP_COLUMNS " FROM groups"
+		      " WHERE group_id > ?2 AND (?1 IS NULL OR issuer = ?1)"
+		      " ORDER BY group_id LIMIT ?3",
+    [ST_GROUP_SET_ENABLED] = "UPDATE groups SET enabled = ?2,"
+			     " updated_at = ?3 WHERE group_id = ?1",
+    [ST_GROUP_COUNT] = "UPDATE groups SET enrolled = enrolled + 1,"
+		       " updated_at = ?2 WHERE group_id = ?1",
+    [ST_GROUP_DEV_INSERT] =
+	"INSERT INTO devices(device_id, fingerprint, model, batch,"
+	" manufactured_at, state, updated_at, factory_key, enroll_group)"
+	" SELECT ?1, ?2, model, batch, ?3, 'manufactured', ?3, ?4, group_id"
+	" FROM groups WHERE group_id = ?5",
 };
 
 typedef struct sq {
@@ -607,6 +652,7 @@ static int row_device_view(sq *s, sqlite3_stmt *st, ztp__store_device_view *v)
 		   ZTP_ENOMEM, "sqlite: out of memory");
 	if (v->factory_key == NULL)
 		v->factory_key_len = 0;
+	v->group = (const char *)sqlite3_column_text(st, 10);
 cleanup:
 	return rc;
 }
@@ -1242,12 +1288,12 @@ static int list_stmt(sq *s, unsigned mask, sqlite3_stmt **out)
 		return ZTP_OK;
 	o = (size_t)snprintf(sql, sizeof(sql),
 			     "SELECT " DEVICE_COLUMNS
-			     " FROM devices WHERE device_id > ?5");
+			     " FROM devices WHERE device_id > ?6");
 	for (i = 0; i < ZTP__ARRAY_LEN(list_filters); i++)
 		if (mask & (1u << i))
 			o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s",
 					      list_filters[i]);
-	snprintf(sql + o, sizeof(sql) - o, " ORDER BY device_id LIMIT ?6");
+	snprintf(sql + o, sizeof(sql) - o, " ORDER BY device_id LIMIT ?7");
 	r = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 			       &s->list_st[mask], NULL);
 	if (r != SQLITE_OK)
@@ -1258,9 +1304,10 @@ static int list_stmt(sq *s, unsigned mask, sqlite3_stmt **out)
 
 static int sq_device_list(void *ctx, const char *state, const char *tenant,
 			  const char *model, const char *batch,
-			  const char *after, size_t max, char **json)
+			  const char *group, const char *after, size_t max,
+			  char **json)
 {
-	const char *const filters[] = {state, tenant, model, batch};
+	const char *const filters[] = {state, tenant, model, batch, group};
 	json_object *arr = NULL, *item = NULL;
 	ztp__store_device_view v;
 	sqlite3_stmt *st = NULL;
@@ -1284,11 +1331,11 @@ static int sq_device_list(void *ctx, const char *state, const char *tenant,
 	/* Every ID sorts after "": the first page. */
 	ZTP_CHECK(
 	    bind_check(s,
-		       sqlite3_bind_text(st, 5, after != NULL ? after : "", -1,
+		       sqlite3_bind_text(st, 6, after != NULL ? after : "", -1,
 					 SQLITE_STATIC),
 		       "bind"));
 	ZTP_CHECK(
-	    bind_check(s, sqlite3_bind_int64(st, 6, (int64_t)max), "bind"));
+	    bind_check(s, sqlite3_bind_int64(st, 7, (int64_t)max), "bind"));
 	arr = json_object_new_array();
 	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
 	while (!done) {
@@ -1344,6 +1391,181 @@ static int sq_cert_expiring(void *ctx, int64_t from, int64_t before,
 	ZTP_CHECK(bind_args(s, ST_CERT_EXPIRING, args, ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(
 	    sq_list(s, ST_CERT_EXPIRING, "cert_expiring", row_cert_json, json));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------ groups */
+
+/* The group row (GROUP_COLUMNS) that statement id stands on. */
+static int row_group_view(sq *s, int id, ztp__store_group_view *g)
+{
+	sqlite3_stmt *st = s->st[id];
+	int rc = ZTP_OK;
+
+	memset(g, 0, sizeof(*g));
+	ZTP_CHECK(need_text(s, id, 0, &g->group_id));
+	ZTP_CHECK(need_text(s, id, 1, &g->issuer));
+	g->device_pattern = col_text(s, id, 2);
+	g->model = col_text(s, id, 3);
+	g->batch = col_text(s, id, 4);
+	g->cap = sqlite3_column_int64(st, 5);
+	g->expires_at = sqlite3_column_int64(st, 6);
+	g->enabled = sqlite3_column_int(st, 7) != 0;
+	g->enrolled = sqlite3_column_int64(st, 8);
+	g->created_at = sqlite3_column_int64(st, 9);
+	g->updated_at = sqlite3_column_int64(st, 10);
+cleanup:
+	return rc;
+}
+
+static int row_group_json(sq *s, int id, json_object **out)
+{
+	ztp__store_group_view g;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(row_group_view(s, id, &g));
+	ZTP_CHECK(ztp__store_group_json(out, &g));
+cleanup:
+	return rc;
+}
+
+/* NULL for an absent integer member (0). */
+static sq_arg arg_int_or_null(int64_t v)
+{
+	return v == 0 ? arg_text(NULL) : arg_int(v);
+}
+
+static int sq_group_add(void *ctx, const char *group_id, const char *issuer,
+			const char *device_pattern, const char *model,
+			const char *batch, int64_t cap, int64_t expires_at,
+			int enabled, int64_t now)
+{
+	const sq_arg args[] = {
+	    arg_text(group_id),
+	    arg_text(issuer),
+	    arg_text(device_pattern),
+	    arg_text(model),
+	    arg_text(batch),
+	    arg_int_or_null(cap),
+	    arg_int_or_null(expires_at),
+	    arg_int(enabled),
+	    arg_int(now),
+	};
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	rc = sq_write(s, ST_GROUP_INSERT, "group_add", args,
+		      ZTP__ARRAY_LEN(args));
+	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
+		   "store: group %s already exists", group_id);
+	ZTP_CHECK(rc);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_group_get(void *ctx, const char *group_id, char **json)
+{
+	json_object *obj = NULL;
+	bool row = false;
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_text(s, ST_GROUP_GET, 1, group_id));
+	ZTP_CHECK(sq_step(s, ST_GROUP_GET, "group_get", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	ZTP_CHECK(row_group_json(s, ST_GROUP_GET, &obj));
+	ZTP_CHECK(ztp__json_dump(json, obj));
+cleanup:
+	json_object_put(obj);
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_group_list(void *ctx, const char *issuer, const char *after,
+			 size_t max, char **json)
+{
+	const sq_arg args[] = {
+	    arg_text(issuer),
+	    arg_text(after != NULL ? after : ""),
+	    arg_int((int64_t)max),
+	};
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_args(s, ST_GROUP_LIST, args, ZTP__ARRAY_LEN(args)));
+	ZTP_CHECK(
+	    sq_list(s, ST_GROUP_LIST, "group_list", row_group_json, json));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_group_set_enabled(void *ctx, const char *group_id, int enabled,
+				int64_t now)
+{
+	const sq_arg args[] = {
+	    arg_text(group_id),
+	    arg_int(enabled),
+	    arg_int(now),
+	};
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_write(s, ST_GROUP_SET_ENABLED, "group_set_enabled", args,
+			   ZTP__ARRAY_LEN(args)));
+	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
+		   "store: no group %s", group_id);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+/* Every check, the device and the count in one transaction: two
+ * bootstraps racing for the last place of a capped group cannot both
+ * get it. */
+static int sq_group_enroll(void *ctx, const char *group_id,
+			   const char *device_id, const char *fingerprint,
+			   const uint8_t *spki, size_t len, int64_t now)
+{
+	const sq_arg dev[] = {
+	    arg_text(device_id), arg_text(fingerprint), arg_int(now),
+	    arg_blob(spki, len), arg_text(group_id),
+	};
+	const sq_arg count[] = {
+	    arg_text(group_id),
+	    arg_int(now),
+	};
+	ztp__store_group_view g;
+	bool row = false;
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_GROUP_GET, 1, group_id));
+	ZTP_CHECK(sq_step(s, ST_GROUP_GET, "group_enroll", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	ZTP_CHECK(row_group_view(s, ST_GROUP_GET, &g));
+	ZTP_ENSURE(g.enabled, ZTP_ESTATE, "store: group %s is disabled",
+		   group_id);
+	ZTP_ENSURE(g.expires_at == 0 || now <= g.expires_at, ZTP_EEXPIRED,
+		   "store: group %s expired", group_id);
+	ZTP_ENSURE(g.cap == 0 || g.enrolled < g.cap, ZTP_ETOOBIG,
+		   "store: group %s is full (%lld devices)", group_id,
+		   (long long)g.cap);
+	sqlite3_reset(s->st[ST_GROUP_GET]);
+	rc = sq_run(s, ST_GROUP_DEV_INSERT, "group_enroll", dev,
+		    ZTP__ARRAY_LEN(dev));
+	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
+		   "store: device %s already exists", device_id);
+	ZTP_CHECK(rc);
+	ZTP_CHECK(sq_run(s, ST_GROUP_COUNT, "group_enroll", count,
+			 ZTP__ARRAY_LEN(count)));
+	ZTP_CHECK(sq_commit(s));
 cleanup:
 	sq_finish(s);
 	return rc;
@@ -1527,6 +1749,11 @@ int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path)
 	    .device_enroll = sq_device_enroll,
 	    .device_list = sq_device_list,
 	    .cert_expiring = sq_cert_expiring,
+	    .group_add = sq_group_add,
+	    .group_get = sq_group_get,
+	    .group_list = sq_group_list,
+	    .group_set_enabled = sq_group_set_enabled,
+	    .group_enroll = sq_group_enroll,
 	};
 	sq *s = NULL;
 	int64_t fk;

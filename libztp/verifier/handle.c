@@ -212,6 +212,11 @@ typedef struct req {
 	ztp__vdec d;
 	int64_t now;
 	char device_id[ZTP_ID_MAX + 1];
+	/* bootstrap: the issuing CA of the factory certificate, and the
+	 * group that enrolls the device once every check passed ("": the
+	 * device is recorded) */
+	uint8_t issuer_fp[32];
+	char group_id[ZTP_ID_MAX + 1];
 	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
 	json_object *body;
 	json_object *resp;
@@ -399,11 +404,18 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 	uint8_t digest[32];
 	int rc;
 
+	memset(&dev, 0, sizeof(dev));
+	ZTP_CHECK(ztp__cert_fingerprint(digest, factory));
+	ztp__hex_encode(hex, digest, sizeof(digest));
 	rc = ztp__store_device_read(&dev, v->store, r->device_id);
 	if (rc == ZTP_ENOTFOUND) {
-		rc = ztp__reject(&r->d, ZTP__W_UNKNOWN_DEVICE, rc,
-				 "device %s is not registered", r->device_id);
-		goto cleanup;
+		/* Not enrolled one by one: a group may enroll it, once the
+		 * request has passed every other check. */
+		ZTP_CHECK(ztp__verifier_group_for(
+		    v, &r->d, r->device_id, r->issuer_fp, r->now, r->group_id));
+		snprintf(state, cap, "%s", ZTP_STATE_MANUFACTURED);
+		*have_key = true; /* recorded with the device */
+		goto revoked;
 	}
 	ZTP_CHECK(rc);
 	*have_key = dev.factory_key != NULL;
@@ -412,8 +424,6 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 				 "device %s is blocked", r->device_id);
 		goto cleanup;
 	}
-	ZTP_CHECK(ztp__cert_fingerprint(digest, factory));
-	ztp__hex_encode(hex, digest, sizeof(digest));
 	if (strlen(dev.fingerprint) != 64 ||
 	    CRYPTO_memcmp(hex, dev.fingerprint, 64) != 0) {
 		rc = ztp__reject(&r->d, ZTP__W_FINGERPRINT_MISMATCH,
@@ -425,6 +435,7 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 	}
 	snprintf(state, cap, "%s", dev.state);
 
+revoked:
 	/* A factory certificate that the store knows (issued by a CA that
 	 * records into it) may have been revoked there. */
 	rc = ztp__cert_serial_hex(serial, sizeof(serial), factory);
@@ -677,8 +688,8 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 		goto cleanup;
 	}
 
-	ZTP_CHECK(
-	    ztp__verifier_identity(v, &r->d, factory, chain, r->now, cert_id));
+	ZTP_CHECK(ztp__verifier_identity_ex(v, &r->d, factory, chain, r->now,
+					    cert_id, r->issuer_fp));
 	if (strcmp(cert_id, r->device_id) != 0) {
 		rc = ztp__reject(&r->d, ZTP__W_DEVICE_MISMATCH, ZTP_EMISMATCH,
 				 "factory certificate names device %s, not %s",
@@ -691,6 +702,20 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	ZTP_ENSURE_OSSL(fkey != NULL, ZTP_ECRYPTO, "factory key");
 	ZTP_CHECK(check_csr(r, &csr_key, factory, csr_hash));
 	ZTP_CHECK(check_signature(r, fkey, nonce, nonce_len, csr_hash));
+	/* Trust on first use: the group records the device with this
+	 * certificate only now, so that a refused request leaves nothing. A
+	 * concurrent first bootstrap may have recorded it: then it is a
+	 * recorded device like any other. */
+	if (r->group_id[0] != '\0') {
+		rc = ztp__verifier_group_enroll(v, &r->d, r->group_id,
+						r->device_id, factory, r->now);
+		if (rc == ZTP_EEXISTS) {
+			r->group_id[0] = '\0';
+			rc = check_registry(r, factory, state, sizeof(state),
+					    &have_key);
+		}
+		ZTP_CHECK(rc);
+	}
 
 	/* Every check passed: spend the challenge, then issue. The record is
 	 * kept until the token could no longer be accepted anyway. */

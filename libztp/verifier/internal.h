@@ -165,6 +165,28 @@ struct ztp_verifier {
 int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 			   STACK_OF(X509) * hints, int64_t at,
 			   char device_id[ZTP_ID_MAX + 1]);
+/* The same, also giving the SHA-256 of the issuing CA's DER (the CA that
+ * signed leaf, an allowed issuer) when issuer_fp is not NULL. */
+int ztp__verifier_identity_ex(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
+			      STACK_OF(X509) * hints, int64_t at,
+			      char device_id[ZTP_ID_MAX + 1],
+			      uint8_t issuer_fp[32]);
+
+/* Enrollment groups (groups.c). For a device the registry does not know:
+ * the group (its ID into group_id) through which its factory certificate,
+ * issued by the CA whose fingerprint is issuer_fp, would enroll it, or a
+ * refusal in d (unknown_device when none admits the ID, group_disabled,
+ * group_expired, group_full). Reads only. */
+int ztp__verifier_group_for(ztp_verifier *v, ztp__vdec *d,
+			    const char *device_id, const uint8_t issuer_fp[32],
+			    int64_t now, char group_id[ZTP_ID_MAX + 1]);
+/* Enroll device_id through group_id now that its request passed every
+ * check (trust on first use of factory's fingerprint), or a refusal in d
+ * as above. ZTP_EEXISTS, without a refusal, when it was recorded
+ * meanwhile. Emits a group_enroll event on success. */
+int ztp__verifier_group_enroll(ztp_verifier *v, ztp__vdec *d,
+			       const char *group_id, const char *device_id,
+			       X509 *factory, int64_t now);
 
 /* A certificate request from a device (PEM): parsed, its self-signature
  * verified, its key allowed by kp. t (may be NULL) as above. On success

@@ -13,5 +13,6 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/lifecycle.c \
 	libztp/verifier/overlap.c \
 	libztp/verifier/crlfile.c \
-	libztp/verifier/import.c
+	libztp/verifier/import.c \
+	libztp/verifier/groups.c
 endif

@@ -231,7 +231,12 @@ static const ztp_store_backend failing_backend = {
     NULL,
     NULL, /* cert_add_issued, revoked_list_issuer: cert_add, revoked_list */
     NULL,
-    NULL, /* device_enroll, device_list, cert_expiring: unsupported */
+    NULL, /* device_enroll, device_list, cert_expiring, group_*: */
+    NULL, /* unsupported */
+    NULL,
+    NULL,
+    NULL,
+    NULL,
     NULL,
     NULL,
 };

@@ -334,8 +334,133 @@ START_TEST(test_fleet_expiring)
 }
 END_TEST
 
+static const uint8_t key3[3] = {0x30, 0x01, 0x00};
+
+START_TEST(test_fleet_groups)
+{
+	ztp_store *s = open_kind(_i, NULL);
+	char *json = NULL, got[256];
+	json_object *o;
+
+	if (_i == B_WRAPPED) {
+		ck_assert_rc(ztp_store_group_add(s,
+						 "{\"group_id\":\"g\","
+						 "\"issuer\":\"" FPR_A "\"}"),
+			     ZTP_EUNSUPPORTED);
+		ck_assert_rc(
+		    ztp_store_group_enroll(s, "g", "d", FPR_B, key3, 3, T0),
+		    ZTP_EUNSUPPORTED);
+		ztp_store_free(s);
+		return;
+	}
+	ck_assert_rc(ztp_store_group_add(
+			 s, "{\"group_id\":\"g-1\",\"issuer\":\"" FPR_A
+			    "\",\"device_pattern\":\"x-*\",\"model\":\"m\","
+			    "\"batch\":\"b\",\"cap\":2,\"expires_at\":"
+			    "1700000100}"),
+		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_group_add(s, "{\"group_id\":\"g-2\",\"issuer\":\"" FPR_B
+				   "\",\"enabled\":false}"),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_group_add(s, "{\"group_id\":\"g-1\","
+					    "\"issuer\":\"" FPR_A "\"}"),
+		     ZTP_EEXISTS);
+	ck_assert_rc(ztp_store_group_get(s, "g-1", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	ck_assert_str_eq(str_field(o, "issuer"), FPR_A);
+	ck_assert_str_eq(str_field(o, "device_pattern"), "x-*");
+	ck_assert_int_eq(int_field(o, "cap"), 2);
+	ck_assert_int_eq(int_field(o, "expires_at"), 1700000100);
+	ck_assert(json_object_get_boolean(field(o, "enabled")));
+	ck_assert_int_eq(int_field(o, "enrolled"), 0);
+	ck_assert_int_eq(int_field(o, "created_at"), T0);
+	json_object_put(o);
+	ck_assert_rc(ztp_store_group_get(s, "g-2", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	ck_assert(null_field(o, "cap"));
+	ck_assert(null_field(o, "expires_at"));
+	ck_assert(null_field(o, "device_pattern"));
+	ck_assert(!json_object_get_boolean(field(o, "enabled")));
+	json_object_put(o);
+	/* the list, by issuer and in pages */
+	ck_assert_rc(ztp_store_group_list(s, &json, NULL, NULL, 10), ZTP_OK);
+	join_field(json, "group_id", got, sizeof(got));
+	ck_assert_str_eq(got, "g-1,g-2");
+	ck_assert_rc(ztp_store_group_list(s, &json, FPR_B, NULL, 10), ZTP_OK);
+	join_field(json, "group_id", got, sizeof(got));
+	ck_assert_str_eq(got, "g-2");
+	ck_assert_rc(ztp_store_group_list(s, &json, NULL, "g-1", 10), ZTP_OK);
+	join_field(json, "group_id", got, sizeof(got));
+	ck_assert_str_eq(got, "g-2");
+	/* enroll: the group's model and batch, the count, the cap */
+	ck_assert_rc(
+	    ztp_store_group_enroll(s, "g-1", "x-1", FPR_B, key3, 3, T0),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_device_get(s, "x-1", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	ck_assert_str_eq(str_field(o, "group"), "g-1");
+	ck_assert_str_eq(str_field(o, "model"), "m");
+	ck_assert_str_eq(str_field(o, "fingerprint"), FPR_B);
+	ck_assert_str_eq(str_field(o, "factory_key"), "MAEA");
+	ck_assert_str_eq(str_field(o, "state"), ZTP_STATE_MANUFACTURED);
+	json_object_put(o);
+	ck_assert_rc(
+	    ztp_store_group_enroll(s, "g-1", "x-1", FPR_B, key3, 3, T0),
+	    ZTP_EEXISTS);
+	ck_assert_rc(
+	    ztp_store_group_enroll(s, "g-1", "x-2", FPR_B, key3, 3, T0),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_group_enroll(s, "g-1", "x-3", FPR_B, key3, 3, T0),
+	    ZTP_ETOOBIG);
+	ck_assert_rc(
+	    ztp_store_group_enroll(s, "g-2", "x-4", FPR_B, key3, 3, T0),
+	    ZTP_ESTATE);
+	ck_assert_rc(
+	    ztp_store_group_enroll(s, "g-3", "x-4", FPR_B, key3, 3, T0),
+	    ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_store_group_set_enabled(s, "g-2", 1), ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_group_enroll(s, "g-2", "x-4", FPR_B, key3, 3, 1700000101),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_group_add(s, "{\"group_id\":\"g-3\",\"issuer\":\"" FPR_A
+				   "\",\"expires_at\":1700000100}"),
+	    ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_group_enroll(s, "g-3", "x-5", FPR_B, key3, 3, 1700000101),
+	    ZTP_EEXPIRED);
+	ck_assert_rc(ztp_store_device_get(s, "x-3", &json), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_store_device_get(s, "x-5", &json), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_store_group_get(s, "g-1", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	ck_assert_int_eq(int_field(o, "enrolled"), 2);
+	json_object_put(o);
+	/* the inventory by group */
+	list_ids(s, "{\"group\":\"g-1\"}", NULL, 10, ZTP_OK, got, sizeof(got));
+	ck_assert_str_eq(got, "x-1,x-2");
+	/* refused arguments */
+	ck_assert_rc(ztp_store_group_add(s, "{\"group_id\":\"g-9\","
+					    "\"issuer\":\"abc\"}"),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_group_add(s, "{\"group_id\":\"g-9\","
+					    "\"issuer\":\"" FPR_A
+					    "\",\"device_pattern\":\"a b\"}"),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_store_group_set_enabled(s, "g-9", 1), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp_store_group_set_enabled(s, "g-1", 2), ZTP_EINVAL);
+	ztp_store_free(s);
+}
+END_TEST
+
 void store_tcases_fleet(Suite *s)
 {
+	suite_add_tcase(s, loop_case("fleet_groups", test_fleet_groups, 0));
 	suite_add_tcase(s, loop_case("fleet_enroll", test_fleet_enroll, 0));
 	suite_add_tcase(
 	    s, loop_case("fleet_enroll_atomic", test_fleet_enroll_atomic, 0));

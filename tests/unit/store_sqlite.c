@@ -332,7 +332,7 @@ START_TEST(test_sqlite_migrate_v1)
 
 	raw_exec(db_path, v1_schema, SQLITE_OK);
 	s = open_kind(B_SQLITE, NULL);
-	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 4);
+	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 5);
 	/* the records survive, the new member is null */
 	ck_assert_rc(ztp_store_device_get(s, "old-1", &json), ZTP_OK);
 	o = parse(json);
@@ -386,7 +386,7 @@ START_TEST(test_sqlite_foreign_and_newer)
 	/* a registry written by a newer library */
 	s = open_kind(B_SQLITE, NULL);
 	ztp_store_free(s);
-	raw_exec(db_path, "PRAGMA user_version = 5", SQLITE_OK);
+	raw_exec(db_path, "PRAGMA user_version = 6", SQLITE_OK);
 	ck_assert_rc(ztp_store_open(&s, db_uri), ZTP_ESTORE);
 	ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), "newer"));
 	ck_assert_ptr_null(s);
@@ -516,7 +516,7 @@ START_TEST(test_sqlite_migrate_v2)
 	raw_exec(db_path, v1_schema, SQLITE_OK);
 	raw_exec(db_path, v2_schema, SQLITE_OK);
 	s = open_kind(B_SQLITE, NULL);
-	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 4);
+	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"), 5);
 	ck_assert_int_eq(raw_count(db_path,
 				   "SELECT count(*) FROM sqlite_master WHERE"
 				   " name = 'certs_revoked_by_issuer'"),
@@ -528,6 +528,14 @@ START_TEST(test_sqlite_migrate_v2)
 				   " 'devices_by_tenant', 'devices_by_model',"
 				   " 'devices_by_batch', 'certs_by_expiry')"),
 			 5);
+	/* v5: groups; the devices from before were enrolled one by one */
+	ck_assert_int_eq(raw_count(db_path,
+				   "SELECT count(*) FROM sqlite_master WHERE"
+				   " name IN ('groups', 'devices_by_group')"),
+			 2);
+	ck_assert_int_eq(raw_count(db_path, "SELECT count(*) FROM devices"
+					    " WHERE enroll_group IS NOT NULL"),
+			 0);
 	/* the records survive, of unknown issuer */
 	ck_assert_rc(ztp_store_cert_get(s, "2e", &json), ZTP_OK);
 	o = parse(json);

@@ -468,6 +468,7 @@ static Suite *suite(void)
 	verifier_tcases_lifecycle(s);
 	verifier_tcases_alloc(s);
 	verifier_tcases_import(s);
+	verifier_tcases_groups(s);
 	return s;
 }
 
