@@ -39,7 +39,8 @@ static int64_t int_member(json_object *g, const char *key)
 static int group_refusal(json_object *g, int64_t now)
 {
 	json_object *m = NULL;
-	int64_t expires = int_member(g, "expires_at"), cap = int_member(g, "cap");
+	int64_t expires = int_member(g, "expires_at"),
+		cap = int_member(g, "cap");
 
 	if (!json_object_object_get_ex(g, "enabled", &m) ||
 	    !json_object_get_boolean(m))
@@ -200,9 +201,8 @@ cleanup:
 int ztp_verifier_group_add(ztp_verifier *v, const char *group_json)
 {
 	static const char *const keys[] = {
-	    "group_id", "issuer_cert", "device_pattern", "model",
-	    "batch",	"cap",	       "expires_at",	 "enabled",
-	    NULL};
+	    "group_id", "issuer_cert", "device_pattern", "model", "batch",
+	    "cap",	"expires_at",  "enabled",	 NULL};
 	const char *pem = NULL;
 	size_t pem_len = 0, i, n = 0;
 	json_object *g = NULL, *list = NULL;
@@ -221,8 +221,8 @@ int ztp_verifier_group_add(ztp_verifier *v, const char *group_json)
 	ZTP_ENSURE(json_object_is_type(g, json_type_object), ZTP_EPARSE,
 		   "group: not a JSON object");
 	ZTP_CHECK(ztp__json_only_keys(g, keys, "group"));
-	ZTP_CHECK(ztp__json_str(g, "issuer_cert", true, ZTP_BULK_LINE_MAX,
-				&pem, &pem_len));
+	ZTP_CHECK(ztp__json_str(g, "issuer_cert", true, ZTP_BULK_LINE_MAX, &pem,
+				&pem_len));
 	ZTP_CHECK(ztp__pem_cert(&ca, pem, pem_len));
 	ZTP_CHECK(ztp__cert_fingerprint(fp, ca));
 	/* A group widens what an allowed issuer may enroll; it never adds
@@ -234,8 +234,8 @@ int ztp_verifier_group_add(ztp_verifier *v, const char *group_json)
 		   "group: issuer_cert is not one of the verifier's issuing "
 		   "CAs");
 	ztp__hex_encode(hex, fp, sizeof(fp));
-	rc = ztp_store_group_list(v->store, &json, hex, NULL,
-				  GROUPS_PER_ISSUER);
+	rc =
+	    ztp_store_group_list(v->store, &json, hex, NULL, GROUPS_PER_ISSUER);
 	ZTP_CHECK(rc);
 	ZTP_CHECK(ztp__json_parse(&list, json, strlen(json),
 				  ZTP__STORE_RESULT_MAX, 3));

@@ -111,7 +111,8 @@ static void boot_refused(const gdev *d, int status, const char *code)
 
 START_TEST(group_enroll_first_use)
 {
-	gdev a = gdev_new("grp-1"), b = gdev_new("grp-2"), c = gdev_new("grp-3");
+	gdev a = gdev_new("grp-1"), b = gdev_new("grp-2"),
+	     c = gdev_new("grp-3");
 	gdev a2 = gdev_new("grp-1"), out = gdev_new("other-1");
 	json_object *r, *o;
 	uint8_t fp[32];
@@ -158,8 +159,8 @@ START_TEST(group_enroll_first_use)
 	boot_refused(&out, 404, "unknown_device");
 	expect_absent("other-1");
 	/* the inventory knows who came through the group */
-	ck_assert_rc(ztp_verifier_device_list(v, &json, "{\"group\":\"line-7\"}",
-					      NULL, 10),
+	ck_assert_rc(ztp_verifier_device_list(
+			 v, &json, "{\"group\":\"line-7\"}", NULL, 10),
 		     ZTP_OK);
 	ck_assert_ptr_nonnull(strstr(json, "\"device_id\":\"grp-1\""));
 	ck_assert_ptr_nonnull(strstr(json, "\"device_id\":\"grp-2\""));
@@ -179,7 +180,8 @@ END_TEST
 
 START_TEST(group_disabled_and_expired)
 {
-	gdev a = gdev_new("grp-1"), b = gdev_new("grp-2"), c = gdev_new("old-1");
+	gdev a = gdev_new("grp-1"), b = gdev_new("grp-2"),
+	     c = gdev_new("old-1");
 	json_object *r;
 	char extra[64];
 
@@ -282,6 +284,46 @@ START_TEST(group_patterns)
 }
 END_TEST
 
+/* Every allocation of a bootstrap through a group, failed in turn: OK or
+ * ENOMEM, no crash or leak, at most one certificate per attempt. */
+START_TEST(group_alloc_failures)
+{
+	bool finished = false;
+
+	ck_assert_rc(add_group("line-a", "\"device_pattern\":\"al-*\""),
+		     ZTP_OK);
+	for (long n = 1; n < 4000 && !finished; n++) {
+		char id[32];
+		gdev d;
+		char *body, *out = NULL;
+		uint64_t before = cert_count();
+		long used;
+		int st = 0, rc;
+
+		snprintf(id, sizeof(id), "al-%ld", n);
+		d = gdev_new(id);
+		body = build(&(breq){
+		    .device_id = id, .cert = d.cert, .sign_key = d.key});
+		ztp__alloc_fail_at(n);
+		rc = ztp_verifier_handle(v, &st, &out, "bootstrap", body,
+					 strlen(body), d.pem, strlen(d.pem));
+		used = ztp__alloc_fail_at(0);
+		ck_assert(rc == ZTP_OK || rc == ZTP_ENOMEM);
+		/* A certificate is recorded before it is returned, so a
+		 * failure after issuance leaves its record (never two). */
+		if (rc == ZTP_OK && st == 200)
+			ck_assert_uint_eq(cert_count(), before + 1);
+		else
+			ck_assert_uint_le(cert_count(), before + 1);
+		finished = rc == ZTP_OK && st == 200 && used < n;
+		ztp_free(out);
+		free(body);
+		gdev_free(&d);
+	}
+	ck_assert_msg(finished, "allocation loop did not reach the end");
+}
+END_TEST
+
 void verifier_tcases_groups(Suite *s)
 {
 	TCase *tc;
@@ -291,4 +333,5 @@ void verifier_tcases_groups(Suite *s)
 	ADD("group_precedence", group_precedence);
 	ADD("group_add_refusals", group_add_refusals);
 	ADD("group_patterns", group_patterns);
+	ADD("alloc", group_alloc_failures);
 }

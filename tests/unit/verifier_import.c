@@ -4,6 +4,8 @@
  */
 #include "test_verifier.h"
 
+#include <unistd.h>
+
 #include <json-c/json.h>
 
 #define FPR_HEX                                                                \
@@ -394,6 +396,61 @@ START_TEST(inventory)
 }
 END_TEST
 
+/* Every allocation of an import, failed in turn: the call answers OK or
+ * ENOMEM, never crashes or leaks, and a device is recorded exactly when
+ * its code is in the claims file. */
+START_TEST(import_alloc_failures)
+{
+	bool finished = false;
+
+	for (long n = 1; n < 4000 && !finished; n++) {
+		char ids[2][32], line[2][192], name[32], code[40];
+		const char *const lines[] = {line[0], line[1], NULL};
+		char *in, *claims, *summary = NULL, *json = NULL;
+		long used;
+		int rc;
+
+		for (int i = 0; i < 2; i++) {
+			snprintf(ids[i], sizeof(ids[i]), "al-%ld-%d", n, i);
+			snprintf(line[i], sizeof(line[i]),
+				 "{\"device_id\":\"%s\",\"fingerprint\":"
+				 "\"" FPR_HEX "\"}",
+				 ids[i]);
+		}
+		snprintf(name, sizeof(name), "in-%ld", n);
+		in = write_lines(name, lines);
+		snprintf(name, sizeof(name), "claims-%ld", n);
+		claims = ztp_test_path(dir, name);
+		ztp__alloc_fail_at(n);
+		rc =
+		    ztp_verifier_import(v, &summary, in, claims, 1, NULL, NULL);
+		used = ztp__alloc_fail_at(0);
+		ck_assert_msg(rc == ZTP_OK || rc == ZTP_ENOMEM, "%d", rc);
+		for (int i = 0; i < 2; i++) {
+			bool recorded = ztp_store_device_get(store, ids[i],
+							     &json) == ZTP_OK;
+			bool coded = false;
+
+			ztp_free(json);
+			json = NULL;
+			code[0] = '\0';
+			if (access(claims, F_OK) == 0) {
+				claims_lines(claims, ids[i], code);
+				coded = code[0] != '\0';
+			}
+			ck_assert_msg(recorded == coded,
+				      "n=%ld %s: recorded %d, code %d", n,
+				      ids[i], recorded, coded);
+		}
+		finished = rc == ZTP_OK && used < n;
+		ztp_free(summary);
+		free(in);
+		free(claims);
+	}
+	ck_assert_msg(finished, "allocation loop did not reach the end");
+}
+END_TEST
+
 #define ADD_DIR(name, fn)                                                      \
 	tc = tcase_create(name);                                               \
 	tcase_add_checked_fixture(tc, setup_dir, teardown_dir);                \
@@ -410,4 +467,5 @@ void verifier_tcases_import(Suite *s)
 	ADD_DIR("ztp_verifier_import_chunks", import_chunks);
 	ADD_DIR("ztp_verifier_import_errors", import_errors);
 	ADD_DIR("ztp_verifier_device_list", inventory);
+	ADD_DIR("alloc", import_alloc_failures);
 }
