@@ -543,6 +543,63 @@ ZTP_EXTERN int ztp_verifier_stats(ztp_verifier *v, char **json);
  */
 ZTP_EXTERN int ztp_verifier_error_codes(char **json);
 
+/* ------------------------------------------------------------ approval */
+
+/** Most bytes of a verdict an approval hook writes (without its NUL).
+ * @since 0.1.0 */
+#define ZTP_HOOK_VERDICT_MAX 4096
+
+/**
+ * An approval hook: the caller's own rules, asked before anything is
+ * issued at `bootstrap` and `credentials` and before a claim binds a
+ * device (ztp_verifier_set_hook()).
+ *
+ * context_json is `{"version":1,"event":"bootstrap"|"credentials"|"claim",
+ * "device_id":…,"state":…,"tenant":…|null}` plus, at bootstrap,
+ * `"fingerprint"` (SHA-256 of the factory certificate) and, for a device
+ * an enrollment group admits, `"group"`. At claim, `tenant` is the tenant
+ * claiming it.
+ *
+ * The hook writes its verdict, one JSON object, NUL-terminated, into
+ * verdict (verdict_cap bytes, #ZTP_HOOK_VERDICT_MAX + 1) and returns its
+ * length: `{"decision":"allow"}`; `{"decision":"allow","tenant":T,
+ * "attributes":{…}}` (bootstrap and credentials: an unbound device is
+ * bound to tenant T and becomes `active`; attributes, at most 2 KiB, are
+ * recorded in a durable `approval` event); or `{"decision":"deny",
+ * "code":C,"message":M}` (code a wire code of doc/PROTOCOL.md §6, default
+ * `approval_denied`; message printable ASCII, at most 200 bytes, sent to
+ * the device). Anything else, a negative return, or a return after the
+ * budget denies with `approval_failed` (fail closed) and an `approval`
+ * event with result `failed`.
+ *
+ * Thread safety: called on the thread of the request, by as many threads
+ * at once as serve requests; the hook must be thread-safe. It must not
+ * call back into the verifier.
+ * @param user         the pointer given to ztp_verifier_set_hook()
+ * @param context_json borrowed for the call
+ * @param verdict      where to write the verdict
+ * @param verdict_cap  its size in bytes
+ * @return the verdict's length, or a negative value for a failure
+ * @since 0.1.0
+ */
+typedef int (*ztp_hook_fn)(void *user, const char *context_json, char *verdict,
+			   size_t verdict_cap);
+
+/**
+ * Set (or, with fn NULL, remove) the approval hook.
+ * @param v         the handle; configure before it serves requests
+ * @param fn        the hook, or NULL
+ * @param user      passed to fn; borrowed until the hook is replaced or
+ *                  the handle freed
+ * @param budget_ms the hook's time budget, 1..600000 ms (ignored for NULL):
+ *                  a verdict that comes later denies
+ * @return #ZTP_OK, #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_hook(ztp_verifier *v, ztp_hook_fn fn,
+				     void *user, int64_t budget_ms);
+
 /* ------------------------------------------------------------ fleets */
 
 /** Default records per transaction of ztp_verifier_import(). @since 0.1.0 */

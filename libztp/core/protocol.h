@@ -50,6 +50,8 @@ typedef enum ztp__wire {
 	ZTP__W_GROUP_DISABLED,
 	ZTP__W_GROUP_EXPIRED,
 	ZTP__W_GROUP_FULL,
+	ZTP__W_APPROVAL_DENIED,
+	ZTP__W_APPROVAL_FAILED,
 	ZTP__W_COUNT
 } ztp__wire;
 

@@ -263,6 +263,40 @@ cleanup:
 	return rc;
 }
 
+/* The approval hook's verdict on a claim of a recorded device (an
+ * unknown one is refused by the claim itself, without asking). Taken
+ * after the global claim bucket, so that guesses cannot flood the hook
+ * faster than claims are admitted at all. */
+static int approve_claim(ztp_verifier *v, const char *device_id,
+			 const char *tenant, int64_t now)
+{
+	ztp__hook_ctx c = {
+	    .event = "claim",
+	    .device_id = device_id,
+	    .tenant = tenant,
+	    .now = now,
+	};
+	ztp__hook_verdict verdict;
+	ztp__vdec d;
+	char state[32];
+	int rc;
+
+	if (v->hook == NULL)
+		return ZTP_OK;
+	rc = device_state(v, device_id, state, sizeof(state));
+	if (rc == ZTP_ENOTFOUND) {
+		ztp_error_clear();
+		return ZTP_OK;
+	}
+	if (rc < 0)
+		return rc;
+	c.state = state;
+	ztp__vdec_init(&d);
+	rc = ztp__verifier_approve(v, &d, &c, &verdict);
+	json_object_put(verdict.attributes);
+	return rc;
+}
+
 int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
 		       const char *claim_code, const char *tenant)
 {
@@ -300,6 +334,7 @@ int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
 		rc = lrc < 0 ? lrc : ztp__err(rc, "%s", detail);
 		goto cleanup;
 	}
+	ZTP_CHECK(approve_claim(v, device_id, tenant, now));
 	rc = ztp_store_claim_attempt(v->store, device_id, hash, sizeof(hash),
 				     tenant, v->claim_rl.dev_rate,
 				     v->claim_rl.dev_burst, now, &retry);

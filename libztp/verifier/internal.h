@@ -155,7 +155,43 @@ struct ztp_verifier {
 	ztp__refusals refusals[ZTP__EVT_ENDPOINTS][ZTP__W_COUNT];
 	ztp__refusals claim_refusals[1 - ZTP_STATUS_MIN];
 	uint64_t n_suppressed;
+
+	/* The approval hook (hook.c); NULL: every request is approved. */
+	ztp_hook_fn hook;
+	void *hook_user;
+	int64_t hook_budget_ms;
 };
+
+/* What the approval hook is asked about (its context JSON), and what it
+ * answered. */
+typedef struct ztp__hook_ctx {
+	const char *event; /* "bootstrap", "credentials", "claim" */
+	const char *device_id;
+	const char *state;
+	const char *tenant;	 /* the device's, or the claim's; may be NULL */
+	const char *fingerprint; /* bootstrap: the factory certificate's */
+	const char *group;	 /* bootstrap through a group; may be NULL */
+	bool may_assign;	 /* whether a verdict may name a tenant */
+	int64_t now;
+} ztp__hook_ctx;
+
+typedef struct ztp__hook_verdict {
+	bool allow;
+	int wire;		     /* a denial's code */
+	char message[256];	     /* a denial's message */
+	char tenant[ZTP_ID_MAX + 1]; /* allow with a tenant; "" if none */
+	json_object *attributes;     /* allow with attributes (put it) */
+} ztp__hook_verdict;
+
+/* Ask the hook (if any) about c: ZTP_OK when allowed (the additions in
+ * *out, attributes recorded in an approval event), else a refusal in d:
+ * approval_denied or the hook's code, approval_failed when it failed or
+ * overran its budget. */
+int ztp__verifier_approve(ztp_verifier *v, ztp__vdec *d, const ztp__hook_ctx *c,
+			  ztp__hook_verdict *out);
+/* Bind an unbound device to the tenant a verdict named (state active). */
+int ztp__verifier_assign_tenant(ztp_verifier *v, const char *device_id,
+				const char *tenant);
 
 /* Identity check shared by check_cert, enroll and bootstrap: the chain of
  * leaf to a trust anchor (hints: untrusted path-building certificates, may

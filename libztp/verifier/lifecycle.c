@@ -448,6 +448,34 @@ cleanup:
 	return rc;
 }
 
+/* The approval hook's verdict on credentials for p; a tenant it names
+ * binds an unbound device before the certificate is issued, so that the
+ * certificate carries it. */
+static int approve_credentials(ztp_verifier *v, ztp__vdec *d, peer *p,
+			       int64_t now)
+{
+	ztp__hook_ctx c = {
+	    .event = "credentials",
+	    .device_id = p->device_id,
+	    .state = p->state,
+	    .tenant = p->tenant,
+	    .may_assign = true,
+	    .now = now,
+	};
+	ztp__hook_verdict verdict;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__verifier_approve(v, d, &c, &verdict));
+	if (verdict.tenant[0] != '\0' && p->tenant[0] == '\0') {
+		ZTP_CHECK(ztp__verifier_assign_tenant(v, p->device_id,
+						      verdict.tenant));
+		snprintf(p->tenant, sizeof(p->tenant), "%s", verdict.tenant);
+	}
+cleanup:
+	json_object_put(verdict.attributes);
+	return rc;
+}
+
 int ztp__verifier_lifecycle(ztp_verifier *v, ztp__vdec *d, const char *ep,
 			    json_object *body, const char *peer_pem,
 			    size_t peer_len, int64_t now, json_object **resp,
@@ -506,6 +534,8 @@ int ztp__verifier_lifecycle(ztp_verifier *v, ztp__vdec *d, const char *ep,
 				goto cleanup;
 			}
 		}
+		if (strcmp(ep, "credentials") == 0)
+			ZTP_CHECK(approve_credentials(v, d, &p, now));
 		ZTP_CHECK(issue_operational(v, d, body, &p, resp, serial));
 		/* Whatever operational certificate the device held is now
 		 * superseded; remember when to revoke it. A failure here

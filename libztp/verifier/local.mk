@@ -14,5 +14,6 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/overlap.c \
 	libztp/verifier/crlfile.c \
 	libztp/verifier/import.c \
-	libztp/verifier/groups.c
+	libztp/verifier/groups.c \
+	libztp/verifier/hook.c
 endif

@@ -469,6 +469,7 @@ static Suite *suite(void)
 	verifier_tcases_alloc(s);
 	verifier_tcases_import(s);
 	verifier_tcases_groups(s);
+	verifier_tcases_hook(s);
 	return s;
 }
 

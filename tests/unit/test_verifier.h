@@ -109,5 +109,6 @@ void verifier_tcases_lifecycle(Suite *s);
 void verifier_tcases_alloc(Suite *s);
 void verifier_tcases_import(Suite *s);
 void verifier_tcases_groups(Suite *s);
+void verifier_tcases_hook(Suite *s);
 
 #endif /* ZTP_TEST_VERIFIER_H */
