@@ -29,6 +29,13 @@ One thread serves each connection, so these bound what slow or idle
 clients can hold, and for how long; see doc/SECURITY.md for what they do
 not stop.
 
+Approval: with --approval-webhook URL (https only) the verifier's
+approval hook (ztp_verifier_set_hook(3)) POSTs each context to URL and
+takes the response body (status 200, a JSON object) as the verdict;
+--approval-ca names the CA bundle for the webhook's certificate and
+--approval-timeout-ms its time to answer (default 2000). A webhook that
+fails, answers anything else, or answers late denies (fail closed).
+
 On start the server prints ``listening on HOST:PORT`` on stdout (port 0
 picks a free port). SIGTERM and SIGINT stop it.
 """
@@ -43,6 +50,8 @@ import socket
 import ssl
 import sys
 import threading
+import urllib.error
+import urllib.request
 import time
 
 try:
@@ -339,6 +348,29 @@ def client_cas_from_config(path):
     return files
 
 
+def webhook_hook(url, ca_file, timeout_ms):
+    """An approval hook that POSTs the context to an HTTPS webhook and
+    returns the verdict it answers (status 200, a JSON object). Anything
+    else raises, and the verifier denies (approval_failed)."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    timeout = timeout_ms / 1000.0
+
+    def hook(context):
+        req = urllib.request.Request(
+            url, data=json.dumps(context).encode("utf-8"), method="POST",
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout,
+                                    context=ctx) as resp:
+            if resp.status != 200:
+                raise RuntimeError("webhook answered %d" % resp.status)
+            verdict = json.loads(resp.read(ztp.HOOK_VERDICT_MAX + 1))
+        if not isinstance(verdict, dict):
+            raise ValueError("webhook verdict is not an object")
+        return verdict
+
+    return hook
+
+
 def tls_context(cert, key, client_cas):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -387,13 +419,35 @@ def main(argv=None, server_class=Server, handler_class=Handler):
                     "next request (default %d)" % DEFAULT_IDLE_TIMEOUT)
     ap.add_argument("--quiet", action="store_true",
                     help="do not log requests")
+    ap.add_argument("--approval-webhook", metavar="URL",
+                    help="ask this HTTPS URL to approve every bootstrap, "
+                    "credentials and claim (POST the context, the answer "
+                    "is the verdict: ztp_verifier_set_hook(3))")
+    ap.add_argument("--approval-ca", metavar="FILE",
+                    help="CA bundle that the webhook's certificate must "
+                    "chain to (default: the system's)")
+    ap.add_argument("--approval-timeout-ms", type=int, default=2000,
+                    metavar="MS", help="the webhook's time to answer "
+                    "(default 2000); the hook's budget is 500 ms more")
     args = ap.parse_args(argv)
+    if args.approval_webhook is not None and \
+            not args.approval_webhook.startswith("https://"):
+        ap.error("--approval-webhook must be an https:// URL")
+    if not 1 <= args.approval_timeout_ms <= 60000:
+        ap.error("--approval-timeout-ms must be 1..60000")
 
     try:
         verifier = ztp.Verifier(config=args.config)
     except ztp.ZtpError as e:
         print("ztp_server: %s: %s" % (args.config, e), file=sys.stderr)
         return 1
+    if args.approval_webhook is not None:
+        # Fail closed: the webhook's timeout is within the hook's budget,
+        # so a slow webhook is a refusal, never a late approval.
+        verifier.set_hook(webhook_hook(args.approval_webhook,
+                                       args.approval_ca,
+                                       args.approval_timeout_ms),
+                          budget_ms=args.approval_timeout_ms + 500)
     max_body = args.max_body
     if max_body is None:
         try:

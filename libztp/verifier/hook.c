@@ -89,10 +89,9 @@ cleanup:
 static int read_verdict(const ztp__hook_ctx *c, const char *text, size_t len,
 			ztp__hook_verdict *out, json_object **attrs)
 {
-	static const char *const keys[] = {"decision", "code", "message",
-					   "tenant", "attributes", NULL};
-	const char *decision = NULL, *code = NULL, *msg = NULL,
-		   *tenant = NULL;
+	static const char *const keys[] = {"decision", "code",	     "message",
+					   "tenant",   "attributes", NULL};
+	const char *decision = NULL, *code = NULL, *msg = NULL, *tenant = NULL;
 	size_t tlen = 0, mlen = 0;
 	json_object *o = NULL, *a = NULL;
 	int rc = ZTP_OK;
@@ -103,10 +102,10 @@ static int read_verdict(const ztp__hook_ctx *c, const char *text, size_t len,
 	ZTP_CHECK(ztp__json_only_keys(o, keys, "verdict"));
 	ZTP_CHECK(ztp__json_str(o, "decision", true, 8, &decision, NULL));
 	ZTP_CHECK(ztp__json_str(o, "code", false, 64, &code, NULL));
-	ZTP_CHECK(ztp__json_str(o, "message", false, HOOK_MESSAGE_MAX, &msg,
-				&mlen));
-	ZTP_CHECK(ztp__json_str(o, "tenant", false, ZTP_ID_MAX, &tenant,
-				&tlen));
+	ZTP_CHECK(
+	    ztp__json_str(o, "message", false, HOOK_MESSAGE_MAX, &msg, &mlen));
+	ZTP_CHECK(
+	    ztp__json_str(o, "tenant", false, ZTP_ID_MAX, &tenant, &tlen));
 	ZTP_CHECK(ztp__json_object(o, "attributes", false, &a));
 	if (strcmp(decision, "deny") == 0) {
 		ZTP_ENSURE(tenant == NULL && a == NULL, ZTP_EPARSE,
@@ -120,8 +119,9 @@ static int read_verdict(const ztp__hook_ctx *c, const char *text, size_t len,
 			       out->wire != ZTP__W_INTERNAL_ERROR &&
 			       out->wire != ZTP__W_APPROVAL_FAILED &&
 			       out->wire != ZTP__W_RATE_LIMITED,
-			   ZTP_EPARSE, "verdict: code is not a wire code the hook "
-				       "may give");
+			   ZTP_EPARSE,
+			   "verdict: code is not a wire code the hook "
+			   "may give");
 		snprintf(out->message, sizeof(out->message), "%s",
 			 msg != NULL ? msg : "refused by the approval hook");
 		for (size_t i = 0; out->message[i] != '\0'; i++)
@@ -143,11 +143,12 @@ static int read_verdict(const ztp__hook_ctx *c, const char *text, size_t len,
 		memcpy(out->tenant, tenant, tlen + 1);
 	}
 	if (a != NULL) {
-		const char *s = json_object_to_json_string_ext(
-		    a, JSON_C_TO_STRING_PLAIN);
+		const char *s =
+		    json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN);
 
-		ZTP_ENSURE(s != NULL && strlen(s) <= HOOK_ATTRS_MAX, ZTP_ETOOBIG,
-			   "verdict: attributes over %d bytes", HOOK_ATTRS_MAX);
+		ZTP_ENSURE(s != NULL && strlen(s) <= HOOK_ATTRS_MAX,
+			   ZTP_ETOOBIG, "verdict: attributes over %d bytes",
+			   HOOK_ATTRS_MAX);
 		*attrs = json_object_get(a);
 	}
 cleanup:
@@ -155,8 +156,8 @@ cleanup:
 	return rc;
 }
 
-int ztp__verifier_approve(ztp_verifier *v, ztp__vdec *d,
-			  const ztp__hook_ctx *c, ztp__hook_verdict *out)
+int ztp__verifier_approve(ztp_verifier *v, ztp__vdec *d, const ztp__hook_ctx *c,
+			  ztp__hook_verdict *out)
 {
 	char *ctx = NULL, *buf = NULL, why[256];
 	json_object *attrs = NULL;

@@ -20,8 +20,7 @@ typedef struct hook_state {
 
 static hook_state hs;
 
-static int test_hook(void *user, const char *context, char *verdict,
-		     size_t cap)
+static int test_hook(void *user, const char *context, char *verdict, size_t cap)
 {
 	hook_state *h = user;
 	size_t n;
@@ -203,9 +202,9 @@ START_TEST(hook_credentials)
 	hs.verdict = "{\"decision\":\"allow\",\"tenant\":\"globex\"}";
 	ck_assert_int_eq(lcall("credentials", body, boot, &r), 200);
 	op = cert_of(r);
-	ck_assert_ptr_nonnull(strstr(
-	    json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
-	    "\"tenant\":\"globex\""));
+	ck_assert_ptr_nonnull(
+	    strstr(json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN),
+		   "\"tenant\":\"globex\""));
 	json_object_put(r);
 	free(op);
 	free(boot);

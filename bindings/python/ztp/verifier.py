@@ -24,6 +24,10 @@ class Response(collections.namedtuple("Response", "status body")):
         return 200 <= self.status < 300
 
 
+#: Most bytes of a verdict (ZTP_HOOK_VERDICT_MAX of <ztp/verifier.h>).
+HOOK_VERDICT_MAX = 4096
+
+
 def error_codes():
     """Every wire error code with its HTTP status, as a list of dicts."""
     out = c_void_p()
