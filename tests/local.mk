@@ -51,6 +51,7 @@ tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c \
 	tests/unit/verifier_enroll.c tests/unit/verifier_lifecycle.c \
 	tests/unit/verifier_alloc.c tests/unit/verifier_import.c \
 	tests/unit/verifier_groups.c tests/unit/verifier_hook.c \
+	tests/unit/verifier_brokers.c \
 	tests/unit/verifier_pki.c tests/unit/verifier_pki.h \
 	tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_verifier_CFLAGS = $(TEST_CFLAGS)

@@ -600,6 +600,29 @@ typedef int (*ztp_hook_fn)(void *user, const char *context_json, char *verdict,
 ZTP_EXTERN int ztp_verifier_set_hook(ztp_verifier *v, ztp_hook_fn fn,
 				     void *user, int64_t budget_ms);
 
+/* ------------------------------------------------------------ brokers */
+
+/**
+ * Broker allocation: the MQTT broker endpoints devices are told to connect
+ * to, as the member `"brokers": [URL, …]` of every `assignment` and
+ * credentials (`credentials`, `rotate`) answer — a tenant's own list when
+ * there is one for the device's tenant, else the default list; no member
+ * when no list applies. The same as `brokers` in ztp-verify.json(5).
+ * Devices of libztp before this member existed refuse answers that carry
+ * it: set lists once the fleet's firmware knows it (doc/PROTOCOL.md §3a).
+ * @param v            the handle; configure before it serves requests
+ * @param brokers_json `{"default":[URL,…],"tenants":{"<tenant>":[URL,…]}}`
+ *                     (each member optional; 1..8 URLs a list, each
+ *                     mqtt://, mqtts://, ws:// or wss://, printable ASCII
+ *                     without spaces, at most 255 bytes; at most 10000
+ *                     tenants), or NULL to remove them; borrowed
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_ENOMEM.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_brokers(ztp_verifier *v,
+					const char *brokers_json);
+
 /* ------------------------------------------------------------ fleets */
 
 /** Default records per transaction of ztp_verifier_import(). @since 0.1.0 */

@@ -169,6 +169,7 @@ void ztp_verifier_free(ztp_verifier *v)
 	ztp__rl_destroy(&v->life_rl);
 	ztp__csr_tmpl_free(&v->csr_tmpl);
 	free(v->crl_file);
+	json_object_put(v->brokers);
 	pthread_mutex_destroy(&v->stats_lock);
 	pthread_mutex_destroy(&v->maint_lock);
 	free(v->pending);
@@ -461,15 +462,23 @@ int ztp_verifier_set_event_callback(ztp_verifier *v, ztp_event_fn fn, void *ctx)
 /* ---------------------------------------------------------------- config file
  */
 
-static const char *const config_keys[] = {
-    "trust_anchors",	  "issuers",
-    "device_ca",	  "store",
-    "bootstrap_lifetime", "operational_lifetime",
-    "clock_leeway",	  "challenge_ttl",
-    "max_chain_depth",	  "key_policy",
-    "max_request_size",	  "rate_limits",
-    "hmac_secret_file",	  "rotation_overlap",
-    "crl_file",		  NULL};
+static const char *const config_keys[] = {"trust_anchors",
+					  "issuers",
+					  "device_ca",
+					  "store",
+					  "bootstrap_lifetime",
+					  "operational_lifetime",
+					  "clock_leeway",
+					  "challenge_ttl",
+					  "max_chain_depth",
+					  "key_policy",
+					  "max_request_size",
+					  "rate_limits",
+					  "hmac_secret_file",
+					  "rotation_overlap",
+					  "crl_file",
+					  "brokers",
+					  NULL};
 static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
 				      NULL};
 static const char *const rl_keys[] = {"device", "global", "lifecycle", NULL};
@@ -710,6 +719,12 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 	ZTP_CHECK(cfg_path(&crlpath, cfg, "crl_file", false, dir));
 	if (crlpath != NULL)
 		ZTP_CHECK(ztp_verifier_set_crl_file(v, crlpath));
+	{
+		json_object *b = NULL;
+
+		if (json_object_object_get_ex(cfg, "brokers", &b))
+			ZTP_CHECK(ztp__verifier_brokers_set(v, b));
+	}
 
 	ZTP_CHECK(ztp__json_str(cfg, "store", false, PATH_MAXLEN, &s, NULL));
 	if (s != NULL) {

@@ -156,6 +156,10 @@ struct ztp_verifier {
 	ztp__refusals claim_refusals[1 - ZTP_STATUS_MIN];
 	uint64_t n_suppressed;
 
+	/* Broker allocation (brokers.c): {"default":[…],"tenants":{…}} or
+	 * NULL; set at configuration, then only read. */
+	json_object *brokers;
+
 	/* The approval hook (hook.c); NULL: every request is approved. */
 	ztp_hook_fn hook;
 	void *hook_user;
@@ -189,6 +193,13 @@ typedef struct ztp__hook_verdict {
  * overran its budget. */
 int ztp__verifier_approve(ztp_verifier *v, ztp__vdec *d, const ztp__hook_ctx *c,
 			  ztp__hook_verdict *out);
+/* Broker allocation: validate and keep b (a reference is taken); add
+ * "brokers" for tenant (NULL or "": the default list) to resp when any
+ * list applies. */
+int ztp__verifier_brokers_set(ztp_verifier *v, json_object *b);
+int ztp__verifier_brokers_add(ztp_verifier *v, json_object *resp,
+			      const char *tenant);
+
 /* Bind an unbound device to the tenant a verdict named (state active). */
 int ztp__verifier_assign_tenant(ztp_verifier *v, const char *device_id,
 				const char *tenant);

@@ -326,6 +326,7 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 		ZTP_CHECK(ztp__json_add_str(*resp, "tenant", NULL));
 		ZTP_CHECK(ztp__json_add_str(*resp, "namespace", NULL));
 	}
+	ZTP_CHECK(ztp__verifier_brokers_add(v, *resp, tenant));
 cleanup:
 	free(cpem);
 	ztp_free(der);
@@ -427,7 +428,6 @@ static int do_assignment(ztp_verifier *v, ztp__vdec *d, const peer *p,
 	char *json = NULL, ns[NAMESPACE_MAX];
 	int rc;
 
-	(void)v;
 	if (p->tenant[0] == '\0')
 		return ztp__reject(d, ZTP__W_DEVICE_STATE, ZTP_ESTATE,
 				   "device %s is not claimed by a tenant yet",
@@ -442,6 +442,7 @@ static int do_assignment(ztp_verifier *v, ztp__vdec *d, const peer *p,
 	ZTP_CHECK(ztp__json_add_str(*resp, "namespace", ns));
 	ZTP_CHECK(ztp__json_add(*resp, "policy", doc));
 	doc = NULL;
+	ZTP_CHECK(ztp__verifier_brokers_add(v, *resp, p->tenant));
 cleanup:
 	json_object_put(doc);
 	ztp_free(json);

@@ -15,5 +15,6 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/crlfile.c \
 	libztp/verifier/import.c \
 	libztp/verifier/groups.c \
-	libztp/verifier/hook.c
+	libztp/verifier/hook.c \
+	libztp/verifier/brokers.c
 endif
