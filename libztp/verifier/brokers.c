@@ -75,8 +75,8 @@ int ztp__verifier_brokers_set(ztp_verifier *v, json_object *b)
 	if (json_object_object_get_ex(b, "default", &d))
 		ZTP_CHECK(check_list(d, "brokers: default"));
 	if (json_object_object_get_ex(b, "tenants", &t)) {
-		ZTP_ENSURE(json_object_is_type(t, json_type_object),
-			   ZTP_EINVAL, "brokers: tenants: not an object");
+		ZTP_ENSURE(json_object_is_type(t, json_type_object), ZTP_EINVAL,
+			   "brokers: tenants: not an object");
 		ZTP_ENSURE(json_object_object_length(t) <= BROKER_TENANTS_MAX,
 			   ZTP_ETOOBIG, "brokers: over %d tenants",
 			   BROKER_TENANTS_MAX);

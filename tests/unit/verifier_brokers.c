@@ -12,8 +12,8 @@ static const char *const LISTS =
 
 static const char *plain(json_object *r)
 {
-	return json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN |
-						     JSON_C_TO_STRING_NOSLASHESCAPE);
+	return json_object_to_json_string_ext(
+	    r, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 START_TEST(brokers_in_answers)
@@ -77,7 +77,8 @@ START_TEST(brokers_refused)
 	    "{\"default\":[\"mqtts://a b\"]}",
 	    "{\"default\":[7]}",
 	    "{\"default\":[\"mqtt://1\",\"mqtt://2\",\"mqtt://3\",\"mqtt://4\","
-	    "\"mqtt://5\",\"mqtt://6\",\"mqtt://7\",\"mqtt://8\",\"mqtt://9\"]}",
+	    "\"mqtt://5\",\"mqtt://6\",\"mqtt://7\",\"mqtt://8\",\"mqtt://"
+	    "9\"]}",
 	    "{\"tenants\":{\"a/b\":[\"mqtt://x\"]}}",
 	    "{\"tenants\":[]}",
 	};
