@@ -2,7 +2,7 @@
 # print ratios against a baseline measured in the same run; nothing is
 # asserted on timings). Each benchmark has its own target, which `bench`
 # depends on. All benchmarks are registered here and in bench/*.mk.
-.PHONY: bench bench-policy bench-bootstrap bench-ops
+.PHONY: bench bench-policy bench-bootstrap bench-ops bench-fleet
 
 # Bootstrap throughput against the OpenSSL bound: `make bench-bootstrap`.
 # It prints ratios only.
@@ -14,6 +14,22 @@ bench_bench_bootstrap_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS)
 bench-bootstrap: bench/bench_bootstrap$(EXEEXT)
 	./bench/bench_bootstrap$(EXEEXT)
 bench: bench-bootstrap
+endif
+
+# Manufacturing at factory scale: factory certificates per second from
+# pre-made CSRs against the sign+verify bound, a million devices imported
+# into one SQLite registry, the inventory on it: `make bench-fleet`
+# (ZTP_BENCH_DEVICES=N for another size; ~1 GB of temporary files).
+if ENABLE_SERVER
+noinst_PROGRAMS += bench/bench_fleet
+bench_bench_fleet_SOURCES = bench/bench_fleet.c
+bench_bench_fleet_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+bench_bench_fleet_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS) \
+	$(SQLITE_LIBS)
+
+bench-fleet: bench/bench_fleet$(EXEEXT)
+	./bench/bench_fleet$(EXEEXT)
+bench: bench-fleet
 endif
 
 if ENABLE_SERVER

@@ -29,7 +29,7 @@ FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
 # Parsers every build has (core), then the server modules'.
 FUZZ_TARGETS = json pem der encoding
 if ENABLE_SERVER
-FUZZ_TARGETS += policy verifier verifier_config names ocsp
+FUZZ_TARGETS += policy verifier verifier_config names ocsp import
 endif
 if ENABLE_DEVICE
 FUZZ_TARGETS += device
@@ -38,7 +38,8 @@ endif
 FUZZ_HARNESSES = fuzz/fuzz.h fuzz/fuzz_cert.h \
 	fuzz/fuzz_json.c fuzz/fuzz_pem.c fuzz/fuzz_der.c fuzz/fuzz_encoding.c \
 	fuzz/fuzz_policy.c fuzz/fuzz_device.c fuzz/fuzz_verifier.c \
-	fuzz/fuzz_verifier_config.c fuzz/fuzz_names.c fuzz/fuzz_ocsp.c
+	fuzz/fuzz_verifier_config.c fuzz/fuzz_names.c fuzz/fuzz_ocsp.c \
+	fuzz/fuzz_import.c
 
 EXTRA_DIST += fuzz/README.md fuzz/smoke.sh fuzz/corpus $(FUZZ_HARNESSES)
 EXTRA_DIST += fuzz/json.dict fuzz/pem.dict fuzz/device.dict fuzz/policy.dict \

@@ -30,6 +30,13 @@ dist_man_MANS += \
 	man/man3/ztp_store_device_add.3 \
 	man/man3/ztp_store_device_certs.3 \
 	man/man3/ztp_store_device_count.3 \
+	man/man3/ztp_store_device_list.3 \
+	man/man3/ztp_store_cert_expiring.3 \
+	man/man3/ztp_store_group_add.3 \
+	man/man3/ztp_store_group_get.3 \
+	man/man3/ztp_store_group_list.3 \
+	man/man3/ztp_store_group_set_enabled.3 \
+	man/man3/ztp_store_group_enroll.3 \
 	man/man3/ztp_store_device_get.3 \
 	man/man3/ztp_store_device_set_factory_key.3 \
 	man/man3/ztp_store_device_revoke_certs.3 \

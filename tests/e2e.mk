@@ -5,7 +5,8 @@ EXTRA_DIST += tests/e2e/README.md
 
 e2e_common = tests/e2e/lib.sh tests/e2e/bootstrap-flow.sh \
 	tests/e2e/flaky_server.py tests/e2e/crash_device.py \
-	tests/e2e/slow-flow.sh tests/e2e/slow_clients.py
+	tests/e2e/slow-flow.sh tests/e2e/slow_clients.py \
+	tests/e2e/webhook_server.py
 EXTRA_DIST += $(e2e_common)
 
 # Heavy: they exercise the reference servers' connection handling (Python
@@ -18,6 +19,7 @@ e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh \
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh tests/e2e/ocsp.sh \
 	tests/e2e/audit.sh \
 	tests/e2e/negative.sh \
+	tests/e2e/groups.sh tests/e2e/webhook.sh tests/e2e/brokers.sh \
 	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy)
 EXTRA_DIST += $(e2e_tests)
 

@@ -130,14 +130,7 @@ claim() {
 }
 
 registration() {
-	"$PY" - "$T/dev/$1/device.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["registration"] = {"device_type": "sensor", "firmware_version": "1.0.0",
-                     "capabilities": ["mqtt"]}
-json.dump(c, open(p, "w"))
-PY
+	e2e_registration "$1"
 }
 
 devices="life-1 life-2 life-3 life-k life-r"

@@ -29,7 +29,7 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c \
 	tests/unit/store_claims.c tests/unit/store_certs.c \
 	tests/unit/store_events.c tests/unit/store_stress.c \
 	tests/unit/store_backends.c tests/unit/store_sqlite.c \
-	tests/unit/store_typed.c \
+	tests/unit/store_typed.c tests/unit/store_fleet.c \
 	tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_store_LDADD = $(TEST_LIBS) $(SQLITE_LIBS)
@@ -51,6 +51,9 @@ tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c \
 	tests/unit/verifier_enroll.c tests/unit/verifier_lifecycle.c \
 	tests/unit/verifier_alloc.c tests/unit/verifier_metrics.c \
 	tests/unit/verifier_ocsp.c tests/unit/verifier_audit.c \
+	tests/unit/verifier_import.c \
+	tests/unit/verifier_groups.c tests/unit/verifier_hook.c \
+	tests/unit/verifier_brokers.c \
 	tests/unit/verifier_pki.c tests/unit/verifier_pki.h \
 	tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_verifier_CFLAGS = $(TEST_CFLAGS)
@@ -117,6 +120,13 @@ if ENABLE_SERVER
 TESTS += tests/limits_cli.sh
 endif
 EXTRA_DIST += tests/limits_cli.sh
+
+# Bulk manufacturing and the inventory with the tools: ztp-ca issue-bulk,
+# ztp-verify import, list and expiring on one SQLite registry.
+if ENABLE_SERVER
+TESTS += tests/import_cli.sh
+endif
+EXTRA_DIST += tests/import_cli.sh
 
 # Bootstrap over real mutual TLS against an independent Python server.
 if ENABLE_DEVICE

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@
 #include <unistd.h>
 
 #include <ztp/ztp.h>
+
+#include <json-c/json.h>
 
 #include "util.h"
 
@@ -39,6 +43,10 @@ static const char usage_text[] =
     "ADDR...\n"
     "               [--days N|--hours N] [--key-policy SPEC] --out F\n"
     "               [--store URI]\n"
+    "  ztp-ca issue-bulk --issuer-cert F --issuer-key F\n"
+    "                    (--in F --out F | --csr-dir D --out-dir D)\n"
+    "                    [--days N|--hours N] [--key-policy SPEC]\n"
+    "                    [--store URI]\n"
     "  ztp-ca revoke --store URI --serial HEX [--reason R]\n"
     "  ztp-ca crl --issuer-cert F --issuer-key F --store URI --out F\n"
     "             [--hours N]\n"
@@ -74,6 +82,10 @@ enum opt_id {
 	O_DNS,
 	O_IP,
 	O_NEW_KEY,
+	O_IN,
+	O_CSR_DIR,
+	O_OUT_DIR,
+	O__END
 };
 
 static const struct option all_options[] = {
@@ -100,6 +112,9 @@ static const struct option all_options[] = {
     {"dns", required_argument, NULL, O_DNS},
     {"ip", required_argument, NULL, O_IP},
     {"new-key", required_argument, NULL, O_NEW_KEY},
+    {"in", required_argument, NULL, O_IN},
+    {"csr-dir", required_argument, NULL, O_CSR_DIR},
+    {"out-dir", required_argument, NULL, O_OUT_DIR},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -107,7 +122,7 @@ static const struct option all_options[] = {
 /* Every option's value, NULL when absent; the repeatable ones (--dns,
  * --ip) in the order given. */
 struct args {
-	const char *v[O_NEW_KEY - O_CERT + 1];
+	const char *v[O__END - O_CERT];
 	const char *dns[ZTP_CA_SERVER_NAMES_MAX], *ip[ZTP_CA_SERVER_NAMES_MAX];
 	size_t n_dns, n_ip;
 };
@@ -539,6 +554,197 @@ static int cmd_issue(int argc, char **argv)
 	return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
 }
 
+/* Exit status of issue-bulk when it read every request but refused some
+ * (ztp-ca(1)). */
+#define BULK_EXIT_REFUSED 3
+
+static int qsort_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names DIR/<ID>.csr, sorted, so that a run is reproducible. */
+static char **csr_names(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (d == NULL)
+		tool_die(ZTP_EIO, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (len <= 4 || strcmp(e->d_name + len - 4, ".csr") != 0)
+			continue;
+		if (*n == cap) {
+			char **p;
+
+			cap = cap == 0 ? 64 : cap * 2;
+			p = realloc(names, cap * sizeof(*names));
+			if (p == NULL)
+				tool_die(ZTP_ENOMEM, "out of memory");
+			names = p;
+		}
+		if ((names[*n] = strdup(e->d_name)) == NULL)
+			tool_die(ZTP_ENOMEM, "out of memory");
+		(*n)++;
+	}
+	closedir(d);
+	if (*n > 0)
+		qsort(names, *n, sizeof(*names), qsort_strcmp);
+	return names;
+}
+
+/* --csr-dir D --out-dir D: D/<ID>.csr to D/<ID>.pem, each written
+ * atomically and never over an existing file. The summary is that of
+ * ztp_ca_issue_bulk(), with file names for line numbers' sake in the
+ * messages. */
+static int bulk_dirs(struct args *a, int64_t lifetime)
+{
+	const char *in = ARG(a, O_CSR_DIR), *out = ARG(a, O_OUT_DIR);
+	json_object *sum = json_object_new_object();
+	json_object *refusals = json_object_new_array();
+	unsigned long long issued = 0, refused = 0;
+	char path[4096], id[ZTP_ID_MAX + 1], msg[512];
+	size_t n, i, len;
+	char **names = csr_names(in, &n);
+	int rc;
+
+	if (sum == NULL || refusals == NULL)
+		tool_die(ZTP_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		const char *why = NULL, *err = NULL;
+		char *csr = NULL;
+		size_t csr_len = 0;
+
+		len = strlen(names[i]) - 4;
+		id[0] = '\0';
+		if (len <= ZTP_ID_MAX) {
+			memcpy(id, names[i], len);
+			id[len] = '\0';
+		}
+		snprintf(path, sizeof(path), "%s/%s", in, names[i]);
+		rc = ztp_id_validate(id, strlen(id));
+		if (rc == ZTP_OK) {
+			rc = tool_load_file(&csr, &csr_len, path, PEM_FILE_MAX,
+					    &why);
+			if (rc < 0)
+				snprintf(msg, sizeof(msg), "%s", why);
+		} else {
+			snprintf(msg, sizeof(msg),
+				 "the file name is not <device ID>.csr");
+		}
+		if (rc == ZTP_OK) {
+			rc = ztp_ca_issue_ex(R.ca, &R.cert, &R.serial, NULL,
+					     csr, csr_len, id, NULL,
+					     ZTP_CA_PROFILE_FACTORY, lifetime);
+			if (rc == ZTP_ESTORE || rc == ZTP_ENOMEM ||
+			    rc == ZTP_EEXPIRED)
+				tool_die_lib(rc, path);
+			if (rc < 0)
+				snprintf(msg, sizeof(msg), "%s",
+					 ztp_error_last_message());
+		}
+		free(csr);
+		if (rc == ZTP_OK) {
+			snprintf(path, sizeof(path), "%s/%s.pem", out, id);
+			rc = tool_write_file_atomic(
+			    path, R.cert, strlen(R.cert), 0644, true, &err);
+			if (rc < 0)
+				tool_die(rc,
+					 "%s: %s (the certificate is "
+					 "issued and recorded, serial "
+					 "%s)",
+					 path, err, R.serial);
+			issued++;
+		} else {
+			json_object *r = json_object_new_object();
+
+			refused++;
+			if (r == NULL)
+				tool_die(ZTP_ENOMEM, "out of memory");
+			json_object_object_add(
+			    r, "file", json_object_new_string(names[i]));
+			json_object_object_add(
+			    r, "device_id",
+			    ztp_id_validate(id, strlen(id)) == ZTP_OK
+				? json_object_new_string(id)
+				: NULL);
+			json_object_object_add(
+			    r, "code",
+			    json_object_new_string(ztp_status_name(rc)));
+			json_object_object_add(r, "message",
+					       json_object_new_string(msg));
+			json_object_array_add(refusals, r);
+		}
+		ztp_free(R.cert);
+		ztp_free(R.serial);
+		R.cert = R.serial = NULL;
+		free(names[i]);
+	}
+	free(names);
+	json_object_object_add(sum, "files", json_object_new_int64((int64_t)n));
+	json_object_object_add(sum, "issued",
+			       json_object_new_int64((int64_t)issued));
+	json_object_object_add(sum, "refused",
+			       json_object_new_int64((int64_t)refused));
+	json_object_object_add(sum, "refusals", refusals);
+	puts(json_object_to_json_string_ext(
+	    sum, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(sum);
+	if (fflush(stdout) != 0)
+		return TOOL_EXIT_FAIL;
+	return refused > 0 ? BULK_EXIT_REFUSED : TOOL_EXIT_OK;
+}
+
+static int cmd_issue_bulk(int argc, char **argv)
+{
+	static const int allowed[] = {
+	    O_ISSUER_CERT, O_ISSUER_KEY, O_IN,	     O_CSR_DIR,
+	    O_OUT,	   O_OUT_DIR,	 O_DAYS,     O_HOURS,
+	    O_STORE,	   O_PASS_FILE,	 O_PASS_ENV, O_KEY_POLICY,
+	};
+	struct args a;
+	char *summary = NULL;
+	json_object *o, *refused = NULL;
+	int64_t lifetime;
+	int rc, status = TOOL_EXIT_OK;
+
+	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
+	if (!((ARG(&a, O_IN) != NULL && ARG(&a, O_OUT) != NULL &&
+	       ARG(&a, O_CSR_DIR) == NULL && ARG(&a, O_OUT_DIR) == NULL) ||
+	      (ARG(&a, O_CSR_DIR) != NULL && ARG(&a, O_OUT_DIR) != NULL &&
+	       ARG(&a, O_IN) == NULL && ARG(&a, O_OUT) == NULL)))
+		tool_usage_error("%s: give --in F --out F, or --csr-dir D "
+				 "--out-dir D",
+				 argv[0]);
+	lifetime = lifetime_of(&a);
+	issue_setup(&a, argv[0]);
+	if (ARG(&a, O_CSR_DIR) != NULL)
+		return bulk_dirs(&a, lifetime);
+	rc = ztp_ca_issue_bulk(R.ca, &summary, ARG(&a, O_IN), ARG(&a, O_OUT),
+			       lifetime, NULL, NULL);
+	if (summary != NULL) {
+		printf("%s\n", summary);
+		fflush(stdout);
+	}
+	if (rc < 0) {
+		ztp_free(summary);
+		tool_die_lib(rc, "issuing");
+	}
+	o = json_tokener_parse(summary);
+	ztp_free(summary);
+	if (o == NULL || !json_object_object_get_ex(o, "refused", &refused))
+		tool_die(ZTP_EINTERNAL, "unreadable summary");
+	if (json_object_get_int64(refused) > 0)
+		status = BULK_EXIT_REFUSED;
+	json_object_put(o);
+	return status;
+}
+
 static int cmd_revoke(int argc, char **argv)
 {
 	static const int allowed[] = {O_STORE, O_SERIAL, O_REASON};
@@ -586,11 +792,9 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-	    {"init-root", cmd_init_root},
-	    {"init-sub", cmd_init_sub},
-	    {"issue", cmd_issue},
-	    {"revoke", cmd_revoke},
-	    {"crl", cmd_crl},
+	    {"init-root", cmd_init_root}, {"init-sub", cmd_init_sub},
+	    {"issue", cmd_issue},	  {"issue-bulk", cmd_issue_bulk},
+	    {"revoke", cmd_revoke},	  {"crl", cmd_crl},
 	};
 	size_t i;
 	int rc;

@@ -4,5 +4,5 @@ EXTRA_DIST += tools/util.h
 if ENABLE_SERVER
 bin_PROGRAMS += tools/ztp-ca
 tools_ztp_ca_SOURCES = tools/ztp-ca.c tools/util.c tools/util.h
-tools_ztp_ca_LDADD = $(TOOL_LIBS)
+tools_ztp_ca_LDADD = $(TOOL_LIBS) $(JSONC_LIBS)
 endif

@@ -19,6 +19,8 @@
 #include <qrencode.h>
 #endif
 
+#include <json-c/json.h>
+
 #include <ztp/ztp.h>
 
 #include "util.h"
@@ -47,6 +49,20 @@ static void usage(FILE *f)
 	      "       ztp-verify --config FILE audit export [--from N] "
 	      "[--out FILE]\n"
 	      "       ztp-verify --config FILE audit checkpoint\n"
+	      "       ztp-verify --config FILE import FILE --claims FILE "
+	      "[--chunk N]\n"
+	      "       ztp-verify --config FILE list [--state S] [--tenant T] "
+	      "[--model M]\n"
+	      "                  [--batch B] [--group G] [--after ID] "
+	      "[--limit N]\n"
+	      "       ztp-verify --config FILE expiring --days N "
+	      "[--limit N]\n"
+	      "       ztp-verify --config FILE group add --id G --issuer-cert F "
+	      "[--pattern P]\n"
+	      "                  [--model M] [--batch B] [--cap N] "
+	      "[--expires RFC3339] [--disabled]\n"
+	      "       ztp-verify --config FILE group list\n"
+	      "       ztp-verify --config FILE group disable|enable --id G\n"
 	      "       ztp-verify --version | --help\n",
 	      f);
 }
@@ -514,6 +530,373 @@ static int cmd_audit(const char *config, int argc, char **argv)
 	return rc == ZTP_EMISMATCH ? AUDIT_EXIT_TAMPERED : TOOL_EXIT_OK;
 }
 
+/* Exit status of import when the run completed but refused lines
+ * (ztp-verify(1)). */
+#define IMPORT_EXIT_REFUSED 3
+
+/* The progress bar of import, on a terminal only: a log or a pipe gets
+ * the summary alone. */
+static void import_progress(void *ctx, uint64_t done, uint64_t total,
+			    uint64_t lines)
+{
+	const int width = 40;
+	int fill;
+
+	(void)ctx;
+	if (total == 0) {
+		fprintf(stderr, "\rimport: %llu lines",
+			(unsigned long long)lines);
+		return;
+	}
+	if (done > total)
+		done = total;
+	fill = (int)(done * (uint64_t)width / total);
+	fprintf(stderr, "\rimport: [%.*s%*s] %3d%% %llu lines", fill,
+		"########################################", width - fill, "",
+		(int)(done * 100 / total), (unsigned long long)lines);
+}
+
+static int cmd_import(const char *config, int argc, char **argv)
+{
+	const char *input = NULL, *claims = NULL, *chunk_arg = NULL;
+	char *summary = NULL;
+	size_t chunk = 0;
+	bool tty = isatty(STDERR_FILENO) == 1;
+	json_object *o = NULL, *refused = NULL;
+	ztp_verifier *v;
+	int rc, status;
+
+	for (int i = 0; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (strcmp(argv[i], "--claims") == 0)
+			dst = &claims;
+		else if (strcmp(argv[i], "--chunk") == 0)
+			dst = &chunk_arg;
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			tool_usage_error("import: unknown option '%s'",
+					 argv[i]);
+		if (dst == NULL) {
+			if (input != NULL)
+				tool_usage_error("import: one FILE only");
+			input = argv[i];
+			continue;
+		}
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		*dst = argv[++i];
+	}
+	if (input == NULL || claims == NULL)
+		tool_usage_error("import needs FILE and --claims FILE");
+	if (chunk_arg != NULL)
+		chunk = (size_t)tool_parse_ll(chunk_arg, 1, 1000, "--chunk");
+	v = open_verifier(config);
+	rc = ztp_verifier_import(v, &summary, input, claims, chunk,
+				 tty ? import_progress : NULL, NULL);
+	if (tty)
+		fputc('\n', stderr);
+	/* What was committed is in the summary, failure or not. */
+	if (summary != NULL) {
+		printf("%s\n", summary);
+		fflush(stdout);
+	}
+	if (rc < 0)
+		tool_die_lib(rc, "import");
+	o = json_tokener_parse(summary);
+	status = TOOL_EXIT_OK;
+	if (o == NULL || !json_object_object_get_ex(o, "refused", &refused))
+		tool_die(ZTP_EINTERNAL, "import: unreadable summary");
+	if (json_object_get_int64(refused) > 0)
+		status = IMPORT_EXIT_REFUSED;
+	json_object_put(o);
+	ztp_free(summary);
+	ztp_verifier_free(v);
+	return status;
+}
+
+/* Print each element of a JSON array as one line; the number printed and
+ * the last element (a new reference, or NULL) for the next page. */
+static size_t print_lines(const char *json, json_object **last)
+{
+	json_object *arr = json_tokener_parse(json);
+	size_t n, i;
+
+	*last = NULL;
+	if (arr == NULL || !json_object_is_type(arr, json_type_array))
+		tool_die(ZTP_EINTERNAL, "unreadable answer from the library");
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++)
+		puts(json_object_to_json_string_ext(
+		    json_object_array_get_idx(arr, i),
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (n > 0)
+		*last = json_object_get(json_object_array_get_idx(arr, n - 1));
+	json_object_put(arr);
+	return n;
+}
+
+static const char *member_str(json_object *o, const char *key)
+{
+	json_object *m = NULL;
+
+	if (!json_object_object_get_ex(o, key, &m) ||
+	    !json_object_is_type(m, json_type_string))
+		tool_die(ZTP_EINTERNAL, "answer without %s", key);
+	return json_object_get_string(m);
+}
+
+/* --limit N: at most N records, else all; pages of the library's most. */
+static long long parse_limit(const char *arg)
+{
+	return arg != NULL ? tool_parse_ll(arg, 1, 1000000000LL, "--limit")
+			   : -1;
+}
+
+static int cmd_list(const char *config, int argc, char **argv)
+{
+	static const char *const filters[] = {"--state", "--tenant", "--model",
+					      "--batch", "--group"};
+	const char *val[5] = {NULL, NULL, NULL, NULL, NULL};
+	const char *after_arg = NULL, *limit_arg = NULL;
+	json_object *filter = json_object_new_object(), *last = NULL;
+	char *after = NULL, *page = NULL;
+	long long left;
+	ztp_verifier *v;
+	size_t want, got;
+	int rc;
+
+	if (filter == NULL)
+		tool_die(ZTP_ENOMEM, "out of memory");
+	for (int i = 0; i < argc; i++) {
+		const char **dst = NULL;
+
+		for (size_t k = 0; k < 5; k++)
+			if (strcmp(argv[i], filters[k]) == 0)
+				dst = &val[k];
+		if (strcmp(argv[i], "--after") == 0)
+			dst = &after_arg;
+		else if (strcmp(argv[i], "--limit") == 0)
+			dst = &limit_arg;
+		if (dst == NULL)
+			tool_usage_error("list: unknown argument '%s'",
+					 argv[i]);
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		*dst = argv[++i];
+	}
+	for (size_t k = 0; k < 5; k++)
+		if (val[k] != NULL)
+			json_object_object_add(filter, filters[k] + 2,
+					       json_object_new_string(val[k]));
+	left = parse_limit(limit_arg);
+	if (after_arg != NULL && (after = strdup(after_arg)) == NULL)
+		tool_die(ZTP_ENOMEM, "out of memory");
+	v = open_verifier(config);
+	do {
+		want = left < 0 || left > 1000 ? 1000 : (size_t)left;
+		rc = ztp_verifier_device_list(
+		    v, &page, json_object_to_json_string(filter), after, want);
+		if (rc < 0)
+			tool_die_lib(rc, "list");
+		got = print_lines(page, &last);
+		ztp_free(page);
+		page = NULL;
+		free(after);
+		after = NULL;
+		if (last != NULL &&
+		    (after = strdup(member_str(last, "device_id"))) == NULL)
+			tool_die(ZTP_ENOMEM, "out of memory");
+		json_object_put(last);
+		if (left > 0)
+			left -= (long long)got;
+	} while (got == want && left != 0);
+	free(after);
+	json_object_put(filter);
+	ztp_verifier_free(v);
+	return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+}
+
+static int cmd_expiring(const char *config, int argc, char **argv)
+{
+	const char *days_arg = NULL, *limit_arg = NULL;
+	json_object *last = NULL;
+	char *serial = NULL, *page = NULL;
+	int64_t before, after_time = 0;
+	long long left;
+	ztp_verifier *v;
+	size_t want, got;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (strcmp(argv[i], "--days") == 0)
+			dst = &days_arg;
+		else if (strcmp(argv[i], "--limit") == 0)
+			dst = &limit_arg;
+		else
+			tool_usage_error("expiring: unknown argument '%s'",
+					 argv[i]);
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		*dst = argv[++i];
+	}
+	if (days_arg == NULL)
+		tool_usage_error("expiring needs --days N");
+	before = (int64_t)time(NULL) +
+		 tool_parse_ll(days_arg, 0, 36500, "--days") * 86400;
+	left = parse_limit(limit_arg);
+	v = open_verifier(config);
+	do {
+		want = left < 0 || left > 1000 ? 1000 : (size_t)left;
+		rc = ztp_verifier_cert_expiring(v, &page, before, after_time,
+						serial, want);
+		if (rc < 0)
+			tool_die_lib(rc, "expiring");
+		got = print_lines(page, &last);
+		ztp_free(page);
+		page = NULL;
+		free(serial);
+		serial = NULL;
+		if (last != NULL) {
+			json_object *t = NULL;
+
+			if (!json_object_object_get_ex(last, "not_after", &t))
+				tool_die(ZTP_EINTERNAL,
+					 "answer without not_after");
+			after_time = json_object_get_int64(t);
+			serial = strdup(member_str(last, "serial"));
+			if (serial == NULL)
+				tool_die(ZTP_ENOMEM, "out of memory");
+		}
+		json_object_put(last);
+		if (left > 0)
+			left -= (long long)got;
+	} while (got == want && left != 0);
+	free(serial);
+	ztp_verifier_free(v);
+	return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+}
+
+static int group_add(const char *config, int argc, char **argv)
+{
+	static const char *const names[] = {
+	    "--id",    "--issuer-cert", "--pattern", "--model",
+	    "--batch", "--cap",		"--expires"};
+	static const char *const keys[] = {"group_id", NULL, "device_pattern",
+					   "model", "batch"};
+	const char *val[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+	json_object *g = json_object_new_object();
+	bool disabled = false;
+	int64_t expires = 0;
+	char *pem;
+	size_t len = 0;
+	ztp_verifier *v;
+	int rc;
+
+	if (g == NULL)
+		tool_die(ZTP_ENOMEM, "out of memory");
+	for (int i = 0; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (strcmp(argv[i], "--disabled") == 0) {
+			disabled = true;
+			continue;
+		}
+		for (size_t k = 0; k < 7; k++)
+			if (strcmp(argv[i], names[k]) == 0)
+				dst = &val[k];
+		if (dst == NULL)
+			tool_usage_error("group add: unknown argument '%s'",
+					 argv[i]);
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		*dst = argv[++i];
+	}
+	if (val[0] == NULL || val[1] == NULL)
+		tool_usage_error("group add needs --id and --issuer-cert");
+	for (size_t k = 0; k < 5; k++)
+		if (keys[k] != NULL && val[k] != NULL)
+			json_object_object_add(g, keys[k],
+					       json_object_new_string(val[k]));
+	if (val[5] != NULL)
+		json_object_object_add(
+		    g, "cap",
+		    json_object_new_int64(
+			tool_parse_ll(val[5], 1, 9007199254740992LL, "--cap")));
+	if (val[6] != NULL) {
+		if (parse_rfc3339(val[6], &expires) < 0)
+			tool_usage_error("--expires: '%s' is not an RFC 3339 "
+					 "time",
+					 val[6]);
+		json_object_object_add(g, "expires_at",
+				       json_object_new_int64(expires));
+	}
+	if (disabled)
+		json_object_object_add(g, "enabled",
+				       json_object_new_boolean(0));
+	v = open_verifier(config);
+	pem = must_read(val[1], &len);
+	json_object_object_add(g, "issuer_cert", json_object_new_string(pem));
+	free(pem);
+	rc = ztp_verifier_group_add(v, json_object_to_json_string(g));
+	json_object_put(g);
+	if (rc < 0)
+		tool_die_lib(rc, "group add");
+	ztp_verifier_free(v);
+	return TOOL_EXIT_OK;
+}
+
+static int cmd_group(const char *config, int argc, char **argv)
+{
+	static const char *const names[] = {"--id", NULL};
+	const char *val[1] = {NULL};
+	json_object *last = NULL;
+	char *page = NULL, *after = NULL;
+	ztp_verifier *v;
+	size_t got;
+	int rc;
+
+	if (argc < 1)
+		tool_usage_error("group needs add, list, disable or enable");
+	if (strcmp(argv[0], "add") == 0)
+		return group_add(config, argc - 1, argv + 1);
+	if (strcmp(argv[0], "list") == 0) {
+		if (argc > 1)
+			tool_usage_error("group list: unknown argument '%s'",
+					 argv[1]);
+		v = open_verifier(config);
+		do {
+			rc = ztp_verifier_group_list(v, &page, after, 1000);
+			if (rc < 0)
+				tool_die_lib(rc, "group list");
+			got = print_lines(page, &last);
+			ztp_free(page);
+			free(after);
+			after = NULL;
+			if (last != NULL &&
+			    (after = strdup(member_str(last, "group_id"))) ==
+				NULL)
+				tool_die(ZTP_ENOMEM, "out of memory");
+			json_object_put(last);
+		} while (got == 1000);
+		free(after);
+		ztp_verifier_free(v);
+		return fflush(stdout) == 0 ? TOOL_EXIT_OK : TOOL_EXIT_FAIL;
+	}
+	if (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0) {
+		parse_opts(argc - 1, argv + 1, argv[0], names, val);
+		v = open_verifier(config);
+		rc = ztp_verifier_group_set_enabled(
+		    v, val[0], strcmp(argv[0], "enable") == 0);
+		if (rc < 0)
+			tool_die_lib(rc, argv[0]);
+		ztp_verifier_free(v);
+		return TOOL_EXIT_OK;
+	}
+	tool_usage_error("group: unknown subcommand '%s'", argv[0]);
+}
+
 static int cmd_handle(const char *config, int argc, char **argv)
 {
 	const char *endpoint = NULL, *peerpath = NULL;
@@ -706,6 +1089,14 @@ int main(int argc, char **argv)
 		return cmd_maintain(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "audit") == 0)
 		return cmd_audit(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "import") == 0)
+		return cmd_import(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "list") == 0)
+		return cmd_list(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "expiring") == 0)
+		return cmd_expiring(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "group") == 0)
+		return cmd_group(config, argc - i - 1, argv + i + 1);
 	usage(stderr);
 	tool_usage_error("unknown command '%s'", argv[i]);
 }

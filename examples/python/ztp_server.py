@@ -38,6 +38,13 @@ format 0.0.4. With --metrics-listen HOST:PORT it is served there instead,
 over plain HTTP and without client certificates, for a scraper on an
 operator network; the device-facing listener then answers 404.
 
+Approval: with --approval-webhook URL (https only) the verifier's
+approval hook (ztp_verifier_set_hook(3)) POSTs each context to URL and
+takes the response body (status 200, a JSON object) as the verdict;
+--approval-ca names the CA bundle for the webhook's certificate and
+--approval-timeout-ms its time to answer (default 2000). A webhook that
+fails, answers anything else, or answers late denies (fail closed).
+
 On start the server prints ``listening on HOST:PORT`` on stdout (port 0
 picks a free port), then ``metrics on HOST:PORT`` with --metrics-listen.
 Logs: one JSON object per line, on standard error (--log stderr, the
@@ -70,6 +77,8 @@ import ssl
 import sys
 import syslog
 import threading
+import urllib.error
+import urllib.request
 import time
 import urllib.parse
 
@@ -554,6 +563,29 @@ def client_cas_from_config(path):
     return files
 
 
+def webhook_hook(url, ca_file, timeout_ms):
+    """An approval hook that POSTs the context to an HTTPS webhook and
+    returns the verdict it answers (status 200, a JSON object). Anything
+    else raises, and the verifier denies (approval_failed)."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    timeout = timeout_ms / 1000.0
+
+    def hook(context):
+        req = urllib.request.Request(
+            url, data=json.dumps(context).encode("utf-8"), method="POST",
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout,
+                                    context=ctx) as resp:
+            if resp.status != 200:
+                raise RuntimeError("webhook answered %d" % resp.status)
+            verdict = json.loads(resp.read(ztp.HOOK_VERDICT_MAX + 1))
+        if not isinstance(verdict, dict):
+            raise ValueError("webhook verdict is not an object")
+        return verdict
+
+    return hook
+
+
 def tls_context(cert, key, client_cas):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -610,13 +642,35 @@ def main(argv=None, server_class=Server, handler_class=Handler):
                     help="where the JSON log lines go (default stderr)")
     ap.add_argument("--quiet", action="store_true",
                     help="log nothing (as --log none)")
+    ap.add_argument("--approval-webhook", metavar="URL",
+                    help="ask this HTTPS URL to approve every bootstrap, "
+                    "credentials and claim (POST the context, the answer "
+                    "is the verdict: ztp_verifier_set_hook(3))")
+    ap.add_argument("--approval-ca", metavar="FILE",
+                    help="CA bundle that the webhook's certificate must "
+                    "chain to (default: the system's)")
+    ap.add_argument("--approval-timeout-ms", type=int, default=2000,
+                    metavar="MS", help="the webhook's time to answer "
+                    "(default 2000); the hook's budget is 500 ms more")
     args = ap.parse_args(argv)
+    if args.approval_webhook is not None and \
+            not args.approval_webhook.startswith("https://"):
+        ap.error("--approval-webhook must be an https:// URL")
+    if not 1 <= args.approval_timeout_ms <= 60000:
+        ap.error("--approval-timeout-ms must be 1..60000")
 
     try:
         verifier = ztp.Verifier(config=args.config)
     except ztp.ZtpError as e:
         print("ztp_server: %s: %s" % (args.config, e), file=sys.stderr)
         return 1
+    if args.approval_webhook is not None:
+        # Fail closed: the webhook's timeout is within the hook's budget,
+        # so a slow webhook is a refusal, never a late approval.
+        verifier.set_hook(webhook_hook(args.approval_webhook,
+                                       args.approval_ca,
+                                       args.approval_timeout_ms),
+                          budget_ms=args.approval_timeout_ms + 500)
     max_body = args.max_body
     if max_body is None:
         try:

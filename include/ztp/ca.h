@@ -415,6 +415,48 @@ ZTP_EXTERN int ztp_ca_issue_ex(ztp_ca *ca, char **cert_pem, char **serial_hex,
 			       int64_t lifetime_seconds);
 
 /**
+ * Issue factory certificates in bulk: one certificate request a line of
+ * a JSON lines file, `{"device_id":"…","csr":"<PEM>"}`, each issued under
+ * the `factory` profile and recorded as ztp_ca_issue_ex() does it. Each
+ * certificate is appended to output_path as the line
+ * `{"device_id":"…","serial":"…","factory_cert":"<PEM>"}`, which
+ * ztp_verifier_import() reads as it is. output_path is a new file (mode
+ * 0644; never an existing one), fsynced as it grows and at the end.
+ *
+ * A line that cannot be used (malformed, a bad identifier, a request
+ * whose signature or key is refused) is refused with its number and the
+ * others go on; a failure of the store, of memory, or of the CA itself
+ * stops the run. Lines are at most #ZTP_BULK_LINE_MAX bytes; blank lines
+ * are skipped. Running a file again issues new certificates: issuance is
+ * not idempotent.
+ *
+ * The summary is `{"lines":N,"issued":N,"refused":N,"refusals":[{"line":N,
+ * "device_id":"…"|null,"code":"…","message":"…"},…],
+ * "refusals_truncated":bool}` (at most #ZTP_BULK_REFUSALS_MAX listed); it
+ * is also set when the run stops, once output_path was created.
+ * @param ca               a loaded handle with a store
+ * @param[out] summary_json freed with ztp_free(); NULL when output_path
+ *                         could not be created
+ * @param input_path       the requests; borrowed for the call
+ * @param output_path      the certificates, a new file; borrowed for the
+ *                         call
+ * @param lifetime_seconds 0 for the profile default, else 1..the maximum
+ * @param progress         NULL, or called as the run goes
+ * @param progress_ctx     passed to progress
+ * @return #ZTP_OK when every line was read (some may have been refused),
+ *         #ZTP_EINVAL, #ZTP_EIO, #ZTP_EEXISTS (output_path exists),
+ *         #ZTP_ESTATE (not loaded or no store), #ZTP_EEXPIRED (the CA is
+ *         outside its validity), #ZTP_ESTORE, #ZTP_ENOMEM.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_issue_bulk(ztp_ca *ca, char **summary_json,
+				 const char *input_path,
+				 const char *output_path,
+				 int64_t lifetime_seconds,
+				 ztp_progress_fn progress, void *progress_ctx);
+
+/**
  * Issue a TLS server certificate (profile `server`) for the hosts named in
  * names_json, either for the key of a CSR or for a fresh key made here.
  *

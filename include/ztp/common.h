@@ -211,6 +211,27 @@ typedef void (*ztp_event_fn)(const char *json, void *ctx);
  */
 ZTP_EXTERN int ztp_id_validate(const char *id, size_t len);
 
+/**
+ * Progress of a bulk operation (ztp_verifier_import(),
+ * ztp_ca_issue_bulk()), called on the caller's thread as it goes and once
+ * at the end.
+ * @param ctx         the pointer given with the function
+ * @param bytes_done  bytes of the input read so far
+ * @param bytes_total the input's size when it was opened (0 when not a
+ *                    regular file)
+ * @param lines       lines read so far
+ * @since 0.1.0
+ */
+typedef void (*ztp_progress_fn)(void *ctx, uint64_t bytes_done,
+				uint64_t bytes_total, uint64_t lines);
+
+/** Longest line of a bulk input (ztp_verifier_import(),
+ * ztp_ca_issue_bulk()), in bytes. @since 0.1.0 */
+#define ZTP_BULK_LINE_MAX 16384
+/** Most refusals the summary of a bulk operation lists one by one (all
+ * are counted). @since 0.1.0 */
+#define ZTP_BULK_REFUSALS_MAX 1000
+
 /** ztp_file_write_atomic() flag: never replace an existing file
  * (#ZTP_EEXISTS instead). @since 0.1.0 */
 #define ZTP_FILE_EXCLUSIVE 1u

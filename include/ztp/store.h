@@ -85,9 +85,11 @@ ZTP_EXTERN int ztp_store_device_add(ztp_store *store, const char *device_id,
 /**
  * A device record as JSON: `{"device_id","fingerprint","model","batch",
  * "manufactured_at","state","tenant"(or null),"info"(object or null),
- * "updated_at","factory_key"}`; `factory_key` is the standard base64 of
- * the factory key's SubjectPublicKeyInfo DER, or null until one was
- * recorded (ztp_store_device_set_factory_key()).
+ * "updated_at","factory_key","group"}`; `factory_key` is the standard
+ * base64 of the factory key's SubjectPublicKeyInfo DER, or null until one
+ * was recorded (ztp_store_device_set_factory_key()); `group` is the
+ * enrollment group that enrolled the device (ztp_store_group_enroll()),
+ * or null for a device enrolled one by one.
  * @param store     the handle
  * @param device_id the device; borrowed for the call
  * @param[out] json freed with ztp_free()
@@ -484,18 +486,195 @@ ZTP_EXTERN int ztp_store_limit_take(ztp_store *store, const char *scope,
 ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
 				   void *ctx);
 
+/** Most records one ztp_store_device_list() or ztp_store_cert_expiring()
+ * call returns. @since 0.1.0 */
+#define ZTP_STORE_LIST_MAX 1000
+
+/**
+ * A page of the inventory: the device records (ztp_store_device_get()
+ * shape) that match a filter, in device ID order (bytewise), starting
+ * after a given ID. Page through a fleet by passing the `device_id` of
+ * the last record of one page as after for the next, until a page holds
+ * fewer than max records.
+ * @param store       the handle
+ * @param[out] json   a JSON array of device records, freed with ztp_free()
+ * @param filter_json NULL for every device, or a JSON object with any of
+ *                    the string members `state` (a ZTP_STATE_* name),
+ *                    `tenant` (an identifier), `model`, `batch` (text as
+ *                    for ztp_store_device_add()), `group` (the enrollment
+ *                    group that enrolled the device, an identifier); a
+ *                    record matches when it equals every member given.
+ *                    Other members are refused.
+ *                    Borrowed for the call
+ * @param after       NULL for the first page, else a device ID (need not
+ *                    be recorded); borrowed for the call
+ * @param max         1.. (larger values are treated as #ZTP_STORE_LIST_MAX)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE (filter not a JSON object),
+ *         #ZTP_ESTORE, #ZTP_ENOMEM, #ZTP_EUNSUPPORTED (a caller's backend
+ *         without ztp_store_backend::device_list).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_device_list(ztp_store *store, char **json,
+				     const char *filter_json, const char *after,
+				     size_t max);
+
+/**
+ * A page of the certificates that expire soon: those not revoked with
+ * from <= not_after < before, as certificate records (ztp_store_cert_get()
+ * shape), ordered by not_after, then by serial as a number. A device that
+ * rotated keeps its superseded certificate in this list until that one
+ * expires or is revoked. Page on by passing the `not_after` and `serial`
+ * of the last record of one page as after_time and after_serial.
+ * @param store        the handle
+ * @param[out] json    a JSON array of certificate records, freed with
+ *                     ztp_free()
+ * @param from,before  the window, seconds since the epoch, 0 <= from <=
+ *                     before
+ * @param after_time   with after_serial: list only records after
+ *                     (after_time, after_serial); ignored when
+ *                     after_serial is NULL
+ * @param after_serial NULL for the first page, else a serial (lowercase
+ *                     hex without leading zeros); borrowed for the call
+ * @param max          1.. (larger values are treated as
+ *                     #ZTP_STORE_LIST_MAX)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE, #ZTP_ENOMEM,
+ *         #ZTP_EUNSUPPORTED (a caller's backend without
+ *         ztp_store_backend::cert_expiring).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_cert_expiring(ztp_store *store, char **json,
+				       int64_t from, int64_t before,
+				       int64_t after_time,
+				       const char *after_serial, size_t max);
+
+/* ------------------------------------------------------------ groups */
+
+/**
+ * Record an enrollment group: devices not recorded one by one whose
+ * factory certificate the group's issuing CA signed are enrolled at their
+ * first bootstrap (ztp_verifier_group_add() checks the CA; see
+ * doc/SECURITY.md "Enrollment groups").
+ * @param store      the handle
+ * @param group_json a JSON object: `group_id` (an identifier), `issuer`
+ *                   (SHA-256 of the issuing CA certificate's DER, 64
+ *                   lowercase hex), and optionally `device_pattern` (the
+ *                   device IDs it admits: identifier characters and the
+ *                   wildcards `*` (any run) and `?` (one character), at
+ *                   most 64), `model`, `batch` (recorded with its devices;
+ *                   text as for ztp_store_device_add()), `cap` (most
+ *                   devices it enrolls, 1..2^53; absent: no cap),
+ *                   `expires_at` (seconds since the epoch after which it
+ *                   enrolls none; absent: never) and `enabled` (default
+ *                   true); borrowed for the call
+ * @return #ZTP_OK, #ZTP_EEXISTS, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_ESTORE,
+ *         #ZTP_EUNSUPPORTED (a caller's backend without
+ *         ztp_store_backend::group_add).
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_add(ztp_store *store, const char *group_json);
+
+/**
+ * A group as JSON: `{"group_id","issuer","device_pattern"|null,
+ * "model"|null,"batch"|null,"cap"|null,"expires_at"|null,"enabled",
+ * "enrolled","created_at","updated_at"}` (`enrolled`: devices it has
+ * enrolled).
+ * @param store     the handle
+ * @param group_id  borrowed for the call
+ * @param[out] json freed with ztp_free()
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE,
+ *         #ZTP_EUNSUPPORTED.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_get(ztp_store *store, const char *group_id,
+				   char **json);
+
+/**
+ * A page of groups (ztp_store_group_get() shape) in group ID order.
+ * @param store     the handle
+ * @param[out] json a JSON array, freed with ztp_free()
+ * @param issuer    NULL for every group, else only the groups of this
+ *                  issuing CA (64 lowercase hex)
+ * @param after     NULL for the first page, else a group ID
+ * @param max       1.. (larger values are treated as #ZTP_STORE_LIST_MAX)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTORE, #ZTP_EUNSUPPORTED.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_list(ztp_store *store, char **json,
+				    const char *issuer, const char *after,
+				    size_t max);
+
+/**
+ * Enable or disable a group. A disabled group enrolls no device; the
+ * devices it enrolled are individual records and stay as they are.
+ * @param store    the handle
+ * @param group_id borrowed for the call
+ * @param enabled  1 to enable, 0 to disable
+ * @return #ZTP_OK, #ZTP_ENOTFOUND, #ZTP_EINVAL, #ZTP_ESTORE,
+ *         #ZTP_EUNSUPPORTED.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_set_enabled(ztp_store *store,
+					   const char *group_id, int enabled);
+
+/**
+ * Enroll a device through a group, in one atomic step: if the group is
+ * enabled, not expired at now and under its cap, and the device is not
+ * recorded, record it (state `manufactured`, the group's model and batch,
+ * `group` = group_id, its factory key) and count it against the cap.
+ * The device-ID pattern is the caller's to check (the verifier does).
+ * @param store       the handle
+ * @param group_id    the group
+ * @param device_id   the device
+ * @param fingerprint SHA-256 of its factory certificate DER, 64 lowercase
+ *                    hex: recorded, so that only this certificate is
+ *                    accepted for the ID from now on
+ * @param spki,len    its factory key's SubjectPublicKeyInfo DER
+ *                    (1..4096 bytes)
+ * @param now         the time the expiry is checked against
+ * @return #ZTP_OK, #ZTP_ENOTFOUND (no such group), #ZTP_ESTATE (group
+ *         disabled), #ZTP_EEXPIRED (group expired), #ZTP_ETOOBIG (cap
+ *         reached), #ZTP_EEXISTS (device recorded already), #ZTP_EINVAL,
+ *         #ZTP_ESTORE, #ZTP_EUNSUPPORTED.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_store_group_enroll(ztp_store *store, const char *group_id,
+				      const char *device_id,
+				      const char *fingerprint,
+				      const uint8_t *spki, size_t len,
+				      int64_t now);
+
 /* ------------------------------------------------------------ backends */
 
 /**
  * Version of ::ztp_store_backend that these headers describe. Set
  * ztp_store_backend::version to it. Versions 1 (a struct that ends at
  * ztp_store_backend::counter_next), 2 (one that ends at
- * ztp_store_backend::device_set_factory_key) and 3 (one that ends at
- * ztp_store_backend::revoked_list_issuer) are still accepted; other
+ * ztp_store_backend::device_set_factory_key), 3 (one that ends at
+ * ztp_store_backend::revoked_list_issuer) and 4 (one that ends at
+ * ztp_store_backend::cert_count_expiring) are still accepted; other
  * values are refused.
  * @since 0.1.0
  */
-#define ZTP_STORE_BACKEND_VERSION 4u
+#define ZTP_STORE_BACKEND_VERSION 5u
+
+/**
+ * One device of a bulk enrollment, as ztp_store_backend::device_enroll
+ * receives it (ztp_verifier_import() fills these). Every member has been
+ * validated as for ztp_store_device_add(), ztp_store_claim_set() and
+ * ztp_store_device_set_factory_key(); strings are borrowed for the call.
+ * @since 0.1.0
+ */
+typedef struct ztp_store_enrollment {
+	const char *device_id;	    /**< an identifier */
+	const char *fingerprint;    /**< 64 lowercase hex digits */
+	const char *model;	    /**< free text, or NULL */
+	const char *batch;	    /**< free text, or NULL */
+	int64_t manufactured_at;    /**< seconds since the epoch */
+	const uint8_t *claim_hash;  /**< the claim code's hash */
+	size_t claim_hash_len;	    /**< 1..64 */
+	const uint8_t *factory_key; /**< SPKI DER, or NULL when unknown */
+	size_t factory_key_len;	    /**< 0 when unknown, else 1..4096 */
+} ztp_store_enrollment;
 
 /**
  * Flag for ztp_store_backend::flags: the backend's functions may be called
@@ -589,6 +768,37 @@ ZTP_EXTERN int ztp_store_set_clock(ztp_store *store, ztp_clock_fn fn,
  * - `cert_count_expiring`: the certificates of profile with revoked
  *   false and from <= not_after < to (an index on profile and not_after
  *   of the certificates not revoked).
+ *
+ * Version 5 appends the operations for fleets; each may be NULL, and
+ * then the public call it backs answers #ZTP_EUNSUPPORTED:
+ * - `device_enroll` (ztp_verifier_import()): n records (1..1000) in one
+ *   transaction. For each record, in order, results[i] is set: #ZTP_OK
+ *   when the device was not recorded and now is, exactly as
+ *   `device_add`, then `claim_set` with claim_hash, then (when
+ *   factory_key_len > 0) `device_set_factory_key` would leave it;
+ *   #ZTP_EEXISTS when it is recorded with the same fingerprint, and
+ *   #ZTP_EMISMATCH when with another one (both change nothing). A
+ *   device_id may occur twice in one call; the second sees the first.
+ *   Once every record is decided, and before the transaction commits,
+ *   it calls before_commit(arg, results) once: a negative return aborts
+ *   the call with that code (it must not commit). before_commit is how
+ *   the claim codes of exactly the devices enrolled are made durable
+ *   before their hashes are; it never calls into the store. The call
+ *   returns #ZTP_OK when the transaction committed, else an error and
+ *   nothing of it is recorded (results are then undefined);
+ * - `device_list`: the filter's members as separate arguments, NULL for
+ *   a member not given; after NULL for the first page; max is
+ *   1..#ZTP_STORE_LIST_MAX; answers the JSON array of ztp_store_device_list();
+ *   device records carry `group` (null, or the group that enrolled the
+ *   device);
+ * - `cert_expiring`: as ztp_store_cert_expiring(), after_serial NULL for
+ *   the first page; max is 1..#ZTP_STORE_LIST_MAX;
+ * - `group_add`, `group_get`, `group_list`, `group_set_enabled`,
+ *   `group_enroll`: as the ztp_store_group_*() functions; group_add
+ *   receives the members as arguments (NULL, or 0 for cap and
+ *   expires_at, when absent) and records enrolled = 0 and created_at =
+ *   updated_at = now; group_enroll does every check and both writes in
+ *   one transaction, in the order the function documents its codes.
  *
  * @since 0.1.0
  */
@@ -684,6 +894,41 @@ typedef struct ztp_store_backend {
 	/** Backs ztp_store_cert_count_expiring(). @since 0.1.0 */
 	int (*cert_count_expiring)(void *ctx, const char *profile, int64_t from,
 				   int64_t to, uint64_t *out);
+
+	/* Version 5: each may be NULL, see above. */
+
+	/** Backs ztp_verifier_import(). @since 0.1.0 */
+	int (*device_enroll)(void *ctx, const ztp_store_enrollment *recs,
+			     size_t n, int *results, int64_t now,
+			     int (*before_commit)(void *arg,
+						  const int *results),
+			     void *arg);
+	/** Backs ztp_store_device_list(). @since 0.1.0 */
+	int (*device_list)(void *ctx, const char *state, const char *tenant,
+			   const char *model, const char *batch,
+			   const char *group, const char *after, size_t max,
+			   char **json);
+	/** Backs ztp_store_cert_expiring(). @since 0.1.0 */
+	int (*cert_expiring)(void *ctx, int64_t from, int64_t before,
+			     int64_t after_time, const char *after_serial,
+			     size_t max, char **json);
+	/** Backs ztp_store_group_add(). @since 0.1.0 */
+	int (*group_add)(void *ctx, const char *group_id, const char *issuer,
+			 const char *device_pattern, const char *model,
+			 const char *batch, int64_t cap, int64_t expires_at,
+			 int enabled, int64_t now);
+	/** Backs ztp_store_group_get(). @since 0.1.0 */
+	int (*group_get)(void *ctx, const char *group_id, char **json);
+	/** Backs ztp_store_group_list(). @since 0.1.0 */
+	int (*group_list)(void *ctx, const char *issuer, const char *after,
+			  size_t max, char **json);
+	/** Backs ztp_store_group_set_enabled(). @since 0.1.0 */
+	int (*group_set_enabled)(void *ctx, const char *group_id, int enabled,
+				 int64_t now);
+	/** Backs ztp_store_group_enroll(). @since 0.1.0 */
+	int (*group_enroll)(void *ctx, const char *group_id,
+			    const char *device_id, const char *fingerprint,
+			    const uint8_t *spki, size_t len, int64_t now);
 } ztp_store_backend;
 
 /** Most events one ztp_store_event_list() call returns. @since 0.1.0 */

@@ -772,6 +772,227 @@ ZTP_EXTERN int ztp_verifier_audit_verify_export(const char *jsonl, size_t len,
  */
 ZTP_EXTERN int ztp_verifier_error_codes(char **json);
 
+/* ------------------------------------------------------------ approval */
+
+/** Most bytes of a verdict an approval hook writes (without its NUL).
+ * @since 0.1.0 */
+#define ZTP_HOOK_VERDICT_MAX 4096
+
+/**
+ * An approval hook: the caller's own rules, asked before anything is
+ * issued at `bootstrap` and `credentials` and before a claim binds a
+ * device (ztp_verifier_set_hook()).
+ *
+ * context_json is `{"version":1,"event":"bootstrap"|"credentials"|"claim",
+ * "device_id":…,"state":…,"tenant":…|null}` plus, at bootstrap,
+ * `"fingerprint"` (SHA-256 of the factory certificate) and, for a device
+ * an enrollment group admits, `"group"`. At claim, `tenant` is the tenant
+ * claiming it.
+ *
+ * The hook writes its verdict, one JSON object, NUL-terminated, into
+ * verdict (verdict_cap bytes, #ZTP_HOOK_VERDICT_MAX + 1) and returns its
+ * length: `{"decision":"allow"}`; `{"decision":"allow","tenant":T,
+ * "attributes":{…}}` (bootstrap and credentials: an unbound device is
+ * bound to tenant T and becomes `active`; attributes, at most 2 KiB, are
+ * recorded in a durable `approval` event); or `{"decision":"deny",
+ * "code":C,"message":M}` (code a wire code of doc/PROTOCOL.md §6, default
+ * `approval_denied`; message printable ASCII, at most 200 bytes, sent to
+ * the device). Anything else, a negative return, or a return after the
+ * budget denies with `approval_failed` (fail closed) and an `approval`
+ * event with result `failed`.
+ *
+ * Thread safety: called on the thread of the request, by as many threads
+ * at once as serve requests; the hook must be thread-safe. It must not
+ * call back into the verifier.
+ * @param user         the pointer given to ztp_verifier_set_hook()
+ * @param context_json borrowed for the call
+ * @param verdict      where to write the verdict
+ * @param verdict_cap  its size in bytes
+ * @return the verdict's length, or a negative value for a failure
+ * @since 0.1.0
+ */
+typedef int (*ztp_hook_fn)(void *user, const char *context_json, char *verdict,
+			   size_t verdict_cap);
+
+/**
+ * Set (or, with fn NULL, remove) the approval hook.
+ * @param v         the handle; configure before it serves requests
+ * @param fn        the hook, or NULL
+ * @param user      passed to fn; borrowed until the hook is replaced or
+ *                  the handle freed
+ * @param budget_ms the hook's time budget, 1..600000 ms (ignored for NULL):
+ *                  a verdict that comes later denies
+ * @return #ZTP_OK, #ZTP_EINVAL.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_hook(ztp_verifier *v, ztp_hook_fn fn,
+				     void *user, int64_t budget_ms);
+
+/* ------------------------------------------------------------ brokers */
+
+/**
+ * Broker allocation: the MQTT broker endpoints devices are told to connect
+ * to, as the member `"brokers": [URL, …]` of every `assignment` and
+ * credentials (`credentials`, `rotate`) answer — a tenant's own list when
+ * there is one for the device's tenant, else the default list; no member
+ * when no list applies. The same as `brokers` in ztp-verify.json(5).
+ * Devices of libztp before this member existed refuse answers that carry
+ * it: set lists once the fleet's firmware knows it (doc/PROTOCOL.md §3a).
+ * @param v            the handle; configure before it serves requests
+ * @param brokers_json `{"default":[URL,…],"tenants":{"<tenant>":[URL,…]}}`
+ *                     (each member optional; 1..8 URLs a list, each
+ *                     mqtt://, mqtts://, ws:// or wss://, printable ASCII
+ *                     without spaces, at most 255 bytes; at most 10000
+ *                     tenants), or NULL to remove them; borrowed
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_ENOMEM.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_brokers(ztp_verifier *v,
+					const char *brokers_json);
+
+/* ------------------------------------------------------------ fleets */
+
+/** Default records per transaction of ztp_verifier_import(). @since 0.1.0 */
+#define ZTP_IMPORT_CHUNK_DEFAULT 1000
+
+/**
+ * Enroll manufactured devices in bulk from a file of JSON lines, one
+ * device a line (doc/PROTOCOL.md "Bulk import"):
+ * `{"device_id":"…","factory_cert":"<PEM>"}` or
+ * `{"device_id":"…","fingerprint":"<64 hex>"}`, with optional `model`,
+ * `batch` (text as for ztp_store_device_add()), `manufactured_at` (RFC
+ * 3339; default: now) and `serial` (ignored, so that the output of
+ * `ztp-ca issue-bulk` imports as it is). Blank lines are skipped.
+ *
+ * A factory certificate is checked as ztp_verifier_enroll() checks it
+ * (chain, allowlist, validity, profile, the name it gives) and its key is
+ * recorded; a fingerprint is taken on the file's word, the key is
+ * recorded at the device's first bootstrap.
+ *
+ * Each device gets a fresh claim code, written as one line
+ * `DEVICE_ID CODE` to claims_path, a new file (mode 0600; never an
+ * existing one) that holds the only copies. Records are committed in
+ * transactions of chunk devices; the codes of a chunk are written and
+ * fsynced before its transaction commits, so every device enrolled has
+ * its code on disk, whatever happens.
+ *
+ * Running the same file again is safe: a device already recorded with
+ * the same fingerprint is skipped (no new code), one recorded with
+ * another fingerprint is refused. A line that cannot be used is refused
+ * with its number and changes nothing; the others go on.
+ *
+ * The summary is a JSON object `{"lines":N,"enrolled":N,"skipped":N,
+ * "refused":N,"refusals":[{"line":N,"device_id":"…"|null,"code":"…",
+ * "message":"…"},…],"refusals_truncated":bool}` (code: ztp_status_name();
+ * at most #ZTP_BULK_REFUSALS_MAX listed). Lines are at most
+ * #ZTP_BULK_LINE_MAX bytes. It is also set when the run
+ * stops on an error, saying what was committed before. Emits one
+ * `import` event with the counts.
+ *
+ * @param v            a configured handle with a store
+ * @param[out] summary_json freed with ztp_free(); may be NULL on failure
+ * @param input_path   the JSON lines file; borrowed for the call
+ * @param claims_path  the claim code file to create; borrowed for the call
+ * @param chunk        records per transaction, 1..1000; 0 for
+ *                     #ZTP_IMPORT_CHUNK_DEFAULT
+ * @param progress     NULL, or called after each chunk is committed
+ * @param progress_ctx passed to progress
+ * @return #ZTP_OK when every line was read (some may have been refused:
+ *         see the summary), #ZTP_EINVAL, #ZTP_ESTATE (no store),
+ *         #ZTP_EIO (input unreadable, claims file not writable),
+ *         #ZTP_EEXISTS (claims_path exists), #ZTP_ESTORE, #ZTP_ENOMEM,
+ *         #ZTP_EUNSUPPORTED (a caller's store backend without
+ *         ztp_store_backend::device_enroll).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_import(ztp_verifier *v, char **summary_json,
+				   const char *input_path,
+				   const char *claims_path, size_t chunk,
+				   ztp_progress_fn progress,
+				   void *progress_ctx);
+
+/**
+ * The inventory of the verifier's store: ztp_store_device_list().
+ * @param v the handle, with a store
+ * @param[out] json        freed with ztp_free()
+ * @param filter_json,after,max as for ztp_store_device_list()
+ * @return the codes of ztp_store_device_list(), #ZTP_ESTATE (no store).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_device_list(ztp_verifier *v, char **json,
+					const char *filter_json,
+					const char *after, size_t max);
+
+/**
+ * Certificates of the verifier's store that expire before a time and
+ * have not expired yet (by the verifier's clock):
+ * ztp_store_cert_expiring() from now.
+ * @param v the handle, with a store
+ * @param[out] json        freed with ztp_free()
+ * @param before           seconds since the epoch
+ * @param after_time,after_serial,max as for ztp_store_cert_expiring()
+ * @return the codes of ztp_store_cert_expiring(), #ZTP_ESTATE (no store).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_cert_expiring(ztp_verifier *v, char **json,
+					  int64_t before, int64_t after_time,
+					  const char *after_serial, size_t max);
+
+/**
+ * Add an enrollment group: devices that are not enrolled one by one, and
+ * whose factory certificate the group's issuing CA signed, are enrolled
+ * at their first accepted bootstrap (their certificate's fingerprint is
+ * recorded then: trust on first use for that ID) and treated as enrolled
+ * devices from then on. A device record always wins over a group. See
+ * doc/SECURITY.md "Enrollment groups" for what a group trusts.
+ *
+ * The issuing CA must be one of the verifier's issuing CAs
+ * (ztp_verifier_set_issuers()): a group never trusts a CA the verifier
+ * does not; at most 100 groups per CA.
+ * @param v          a configured handle with a store
+ * @param group_json a JSON object: `group_id`, `issuer_cert` (PEM of the
+ *                   issuing CA), and the optional members of
+ *                   ztp_store_group_add() (`device_pattern`, `model`,
+ *                   `batch`, `cap`, `expires_at`, `enabled`); borrowed
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_EUNTRUSTED (not an
+ *         issuing CA of the verifier), #ZTP_EEXISTS, #ZTP_ETOOBIG,
+ *         #ZTP_ESTATE (no store), #ZTP_ESTORE, #ZTP_EUNSUPPORTED.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_group_add(ztp_verifier *v, const char *group_json);
+
+/**
+ * The verifier's groups: ztp_store_group_list() of every issuer.
+ * @param v         the handle, with a store
+ * @param[out] json freed with ztp_free()
+ * @param after,max as for ztp_store_group_list()
+ * @return the codes of ztp_store_group_list(), #ZTP_ESTATE (no store).
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_group_list(ztp_verifier *v, char **json,
+				       const char *after, size_t max);
+
+/**
+ * Enable (1) or disable (0) a group: ztp_store_group_set_enabled(). The
+ * devices it enrolled already are not affected (revoke them one by one).
+ * @param v        the handle, with a store
+ * @param group_id borrowed for the call
+ * @param enabled  1 or 0
+ * @return the codes of ztp_store_group_set_enabled(), #ZTP_ESTATE.
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_group_set_enabled(ztp_verifier *v,
+					      const char *group_id,
+					      int enabled);
+
 #ifdef __cplusplus
 }
 #endif

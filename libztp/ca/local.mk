@@ -7,5 +7,6 @@ libztp_internal_la_SOURCES += \
 	libztp/ca/ca.c \
 	libztp/ca/crl.c \
 	libztp/ca/dn.c \
-	libztp/ca/server.c
+	libztp/ca/server.c \
+	libztp/ca/bulk.c
 endif

@@ -152,6 +152,63 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+static int fsync_dir_of(const char *path)
+{
+	char *dir = NULL;
+	int dfd = -1, rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__path_dir(&dir, path));
+	dfd = open(dir != NULL ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ZTP_ENSURE(dfd >= 0, ZTP_EIO, "%s: open directory: %s",
+		   dir != NULL ? dir : ".", strerror(errno));
+	ZTP_ENSURE(fsync(dfd) == 0, ZTP_EIO, "%s: fsync directory: %s",
+		   dir != NULL ? dir : ".", strerror(errno));
+cleanup:
+	if (dfd >= 0)
+		close(dfd);
+	ztp_free(dir);
+	return rc;
+}
+
+int ztp__file_create_exclusive(int *fd, const char *path, mode_t mode)
+{
+	int f = -1, rc = ZTP_OK;
+
+	*fd = -1;
+	ZTP_ARG(path != NULL && path[0] != '\0');
+	f = open(path,
+		 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+		     O_NOCTTY,
+		 mode);
+	ZTP_ENSURE(f >= 0, errno == EEXIST ? ZTP_EEXISTS : ZTP_EIO, "%s: %s",
+		   path,
+		   errno == EEXIST ? "file exists; refusing to replace it"
+				   : strerror(errno));
+	ZTP_ENSURE(fchmod(f, mode) == 0, ZTP_EIO, "%s: chmod: %s", path,
+		   strerror(errno));
+	ZTP_CHECK(fsync_dir_of(path));
+	*fd = f;
+	f = -1;
+cleanup:
+	if (f >= 0) {
+		close(f);
+		unlink(path);
+	}
+	return rc;
+}
+
+int ztp__file_append_sync(int fd, const void *data, size_t len,
+			  const char *path)
+{
+	if (write_all(fd, data, len) != 0)
+		return ztp__err(ZTP_EIO, "%s: write: %s", path,
+				errno != 0 ? strerror(errno) : "short write");
+	if (fsync(fd) != 0)
+		return ztp__err(ZTP_EIO, "%s: fsync: %s", path,
+				strerror(errno));
+	return ZTP_OK;
+}
+
 /*
  * The temporary lives next to the target so rename() stays within one file
  * system and is atomic. O_EXCL|O_NOFOLLOW means a planted file or symlink

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <json-c/json.h>
@@ -207,6 +208,13 @@ void ztp__event_emit(const ztp__events *e, json_object *ev);
 
 /* Same grammar as ztp_id_validate, with a label for the error message. */
 int ztp__id_check(const char *id, size_t len, const char *what);
+/* A device-ID pattern of an enrollment group: 1..ZTP_ID_MAX characters
+ * of the identifier grammar's second class and the wildcards '*' (any
+ * run, also empty) and '?' (one character). */
+int ztp__id_pattern_check(const char *pattern, size_t len, const char *what);
+/* Whether the identifier id matches pattern (both NUL-terminated and
+ * checked). Linear in their lengths times the number of '*'. */
+bool ztp__id_pattern_match(const char *pattern, const char *id);
 /* The length of NUL-terminated s if it is a valid identifier, else 0
  * (then ztp__id_check() says why). Reads at most ZTP_ID_MAX + 1 bytes. */
 size_t ztp__id_len(const char *s);
@@ -328,6 +336,26 @@ int ztp__file_write_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode);
 int ztp__file_write_atomic_ex(const char *path, const void *data, size_t len,
 			      mode_t mode, unsigned int flags);
+/* A new file at path for a stream of secrets (claim codes): created with
+ * O_EXCL and O_NOFOLLOW (ZTP_EEXISTS if anything is there, a symlink
+ * included), with mode whatever the umask, and its directory fsynced so
+ * that the name is durable. *fd is the caller's to close. */
+int ztp__file_create_exclusive(int *fd, const char *path, mode_t mode);
+/* Append len bytes to fd and fsync it: on ZTP_OK they are on disk. */
+int ztp__file_append_sync(int fd, const void *data, size_t len,
+			  const char *path);
+/* Bulk inputs (lines.c). Read one line of at most cap - 1 bytes into buf,
+ * NUL-terminated: *len is its length without the newline (and a CR before
+ * it); *over is set for a longer line, whose rest is read and dropped (so
+ * memory stays bounded); *nul for a line holding a NUL byte. false at the
+ * end of the input. */
+bool ztp__line_read(FILE *f, char *buf, size_t cap, size_t *len, bool *over,
+		    bool *nul);
+/* Append {"line","device_id" (null when ""/NULL),"code","message"} to the
+ * JSON array list, unless it holds ZTP_BULK_REFUSALS_MAX already. */
+int ztp__line_refusal(json_object *list, uint64_t line, const char *device_id,
+		      int code, const char *message);
+
 /* The directory part of path, against which names in a file at path are
  * resolved: NULL when path has no slash (they stay relative to the working
  * directory), "/" for a file in the root. Freed with ztp_free. */

@@ -18,4 +18,5 @@ libztp_internal_la_SOURCES += \
 	libztp/core/x509name.c \
 	libztp/core/time.c \
 	libztp/core/bucket.c \
-	libztp/core/audit.c
+	libztp/core/audit.c \
+	libztp/core/lines.c

@@ -40,6 +40,11 @@ static const struct {
     [ZTP__W_PEER_CERTIFICATE_REQUIRED] = {"peer_certificate_required", 401},
     [ZTP__W_CERTIFICATE_NOT_ALLOWED] = {"certificate_not_allowed", 403},
     [ZTP__W_DEVICE_STATE] = {"device_state", 409},
+    [ZTP__W_GROUP_DISABLED] = {"group_disabled", 403},
+    [ZTP__W_GROUP_EXPIRED] = {"group_expired", 403},
+    [ZTP__W_GROUP_FULL] = {"group_full", 403},
+    [ZTP__W_APPROVAL_DENIED] = {"approval_denied", 403},
+    [ZTP__W_APPROVAL_FAILED] = {"approval_failed", 503},
 };
 
 static const char *const endpoint_table[ZTP__E_COUNT] = {

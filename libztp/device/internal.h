@@ -193,6 +193,14 @@ int ztp__dev_registration_read(json_object **request, const char *state);
 /* {"tenant": id|null, "namespace": str|null, "policy": object|null},
  * closed schema. */
 int ztp__dev_parse_assignment(json_object *resp);
+/* The "brokers" member of an assignment or credentials answer, if any:
+ * an array of 1..8 strings of 1..255 printable ASCII bytes without
+ * spaces. */
+int ztp__dev_parse_brokers(json_object *resp, const char *what);
+/* Keep the broker endpoints of an accepted answer for the firmware:
+ * STATE/brokers.json, {"brokers":[…]}, written atomically; removed when
+ * the answer carries none (the verifier allocates none). */
+int ztp__dev_store_brokers(const char *state, json_object *resp);
 
 /* ------------------------------------------------------------------ state */
 

@@ -6,7 +6,9 @@
  */
 #include "device/internal.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,7 +274,7 @@ cleanup:
 int ztp__dev_parse_assignment(json_object *resp)
 {
 	static const char *const keys[] = {"tenant", "namespace", "policy",
-					   NULL};
+					   "brokers", NULL};
 	int rc = ZTP_OK;
 	json_object *v = NULL;
 	const char *s = NULL;
@@ -296,7 +298,68 @@ int ztp__dev_parse_assignment(json_object *resp)
 	if (json_object_object_get_ex(resp, "policy", &v) && v != NULL)
 		ZTP_ENSURE(json_object_is_type(v, json_type_object), ZTP_EPARSE,
 			   "assignment answer: policy is not an object");
+	ZTP_CHECK(ztp__dev_parse_brokers(resp, "assignment answer"));
 cleanup:
+	return rc;
+}
+
+#define BROKERS_MAX 8
+#define BROKER_URL_MAX 255
+
+int ztp__dev_parse_brokers(json_object *resp, const char *what)
+{
+	json_object *arr = NULL, *u;
+	const char *s;
+	size_t n, i, j, len;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__json_array(resp, "brokers", false, BROKERS_MAX, &arr));
+	if (arr == NULL)
+		goto cleanup;
+	n = json_object_array_length(arr);
+	ZTP_ENSURE(n >= 1, ZTP_EPARSE, "%s: brokers: empty", what);
+	for (i = 0; i < n; i++) {
+		u = json_object_array_get_idx(arr, i);
+		ZTP_ENSURE(json_object_is_type(u, json_type_string), ZTP_EPARSE,
+			   "%s: brokers: not a string", what);
+		s = json_object_get_string(u);
+		len = (size_t)json_object_get_string_len(u);
+		ZTP_ENSURE(len >= 1 && len <= BROKER_URL_MAX, ZTP_EPARSE,
+			   "%s: brokers: bad length", what);
+		for (j = 0; j < len; j++)
+			ZTP_ENSURE(s[j] > 0x20 && s[j] < 0x7f, ZTP_EPARSE,
+				   "%s: brokers: bad character", what);
+	}
+cleanup:
+	return rc;
+}
+
+int ztp__dev_store_brokers(const char *state, json_object *resp)
+{
+	json_object *arr = NULL, *file = NULL;
+	char *text = NULL;
+	ztp__buf b = {0};
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__buf_append_str(&b, state));
+	ZTP_CHECK(ztp__buf_append_str(&b, "/brokers.json"));
+	ZTP_CHECK(ztp__buf_terminate(&b));
+	if (!json_object_object_get_ex(resp, "brokers", &arr) || arr == NULL) {
+		ZTP_ENSURE(unlink((const char *)b.data) == 0 || errno == ENOENT,
+			   ZTP_EIO, "%s: %s", (const char *)b.data,
+			   strerror(errno));
+		goto cleanup;
+	}
+	file = json_object_new_object();
+	ZTP_ENSURE(file != NULL, ZTP_ENOMEM, "out of memory");
+	ZTP_CHECK(ztp__json_add(file, "brokers", json_object_get(arr)));
+	ZTP_CHECK(ztp__json_dump(&text, file));
+	ZTP_CHECK(ztp__file_write_atomic((const char *)b.data, text,
+					 strlen(text), 0644));
+cleanup:
+	json_object_put(file);
+	free(text);
+	ztp__buf_free(&b);
 	return rc;
 }
 
@@ -310,6 +373,7 @@ static int assignment_call(ztp_device *dev, const ztp__dev_tls_id *tls,
 	ZTP_ENSURE(req != NULL, ZTP_ENOMEM, "assignment: out of memory");
 	ZTP_CHECK(ztp__dev_call(dev, "assignment", req, tls, &resp));
 	ZTP_CHECK(ztp__dev_parse_assignment(resp));
+	ZTP_CHECK(ztp__dev_store_brokers(dev->cfg.state_dir, resp));
 	*out = resp;
 	resp = NULL;
 cleanup:
@@ -378,6 +442,10 @@ static int operational_locked(ztp_device *dev, const char *id,
 		ZTP_CHECK(rc);
 	}
 	ZTP_CHECK(ztp__dev_pending_activate(state, ZTP__DEV_OPERATIONAL, cert));
+	/* What the answer allocated (a resumed credential's answer is gone:
+	 * the next assignment brings it). */
+	if (resp != NULL)
+		ZTP_CHECK(ztp__dev_store_brokers(state, resp));
 	ztp__dev_step_event(dev, endpoint, "done", ztp__dev_cert_fields(cert));
 cleanup:
 	json_object_put(req);

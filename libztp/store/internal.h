@@ -11,19 +11,26 @@
 #include <ztp/store.h>
 
 /* Limits the front end enforces before any backend sees the data. */
-#define ZTP__STORE_TEXT_MAX 128	    /* model, batch */
-#define ZTP__STORE_PROFILE_MAX 32   /* one profile name */
-#define ZTP__STORE_PROFILES_MAX 512 /* comma-separated profile list */
-#define ZTP__STORE_SERIAL_MAX 40    /* hex digits (160 bits) */
-#define ZTP__STORE_FPR_LEN 64	    /* SHA-256 as hex */
-#define ZTP__STORE_HASH_MAX 64	    /* claim hash bytes */
-#define ZTP__STORE_CHALLENGE_MAX 64 /* challenge ID bytes */
-#define ZTP__STORE_JSON_MAX 8192    /* info, event payloads */
-#define ZTP__STORE_KEY_MAX 4096	    /* factory key SPKI DER bytes */
-#define ZTP__STORE_RATE_MAX 1000000 /* limit rate and burst */
+#define ZTP__STORE_TEXT_MAX 128		      /* model, batch */
+#define ZTP__STORE_PROFILE_MAX 32	      /* one profile name */
+#define ZTP__STORE_PROFILES_MAX 512	      /* comma-separated profile list */
+#define ZTP__STORE_SERIAL_MAX 40	      /* hex digits (160 bits) */
+#define ZTP__STORE_FPR_LEN 64		      /* SHA-256 as hex */
+#define ZTP__STORE_HASH_MAX 64		      /* claim hash bytes */
+#define ZTP__STORE_CHALLENGE_MAX 64	      /* challenge ID bytes */
+#define ZTP__STORE_JSON_MAX 8192	      /* info, event payloads */
+#define ZTP__STORE_KEY_MAX 4096		      /* factory key SPKI DER bytes */
+#define ZTP__STORE_RATE_MAX 1000000	      /* limit rate and burst */
+#define ZTP__STORE_ENROLL_MAX 1000	      /* records of one device_enroll */
+#define ZTP__STORE_PATTERN_MAX 64	      /* a group's device-ID pattern */
+#define ZTP__STORE_CAP_MAX 9007199254740992LL /* 2^53: exact in JSON */
 /* What a custom backend may return for a list before the library refuses
  * it: a full event page plus JSON overhead. */
 #define ZTP__STORE_RESULT_MAX (16u * 1024 * 1024)
+
+/* Free text of a record (model, batch): NULL, or printable UTF-8 of at
+ * most ZTP__STORE_TEXT_MAX bytes. ZTP_EINVAL naming what otherwise. */
+int ztp__store_check_text(const char *s, const char *what);
 
 /* Built-in backends: fill *be and *ctx. The front end owns ctx afterwards
  * and releases it through be->close. */
@@ -45,7 +52,22 @@ typedef struct ztp__store_device_view {
 	int64_t updated_at;
 	const uint8_t *factory_key; /* SPKI DER */
 	size_t factory_key_len;	    /* 0: null */
+	const char *group;	    /* enrolled by this group; NULL: null */
 } ztp__store_device_view;
+
+typedef struct ztp__store_group_view {
+	const char *group_id;
+	const char *issuer;
+	const char *device_pattern; /* NULL: null */
+	const char *model, *batch;  /* NULL: null */
+	int64_t cap;		    /* 0: null */
+	int64_t expires_at;	    /* 0: null */
+	bool enabled;
+	int64_t enrolled, created_at, updated_at;
+} ztp__store_group_view;
+
+/* The group's JSON (ztp_store_group_get()). */
+int ztp__store_group_json(json_object **out, const ztp__store_group_view *g);
 
 typedef struct ztp__store_cert_view {
 	const char *serial;

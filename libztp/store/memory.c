@@ -103,6 +103,14 @@ static void map_grow(mmap *m)
 	m->nb = nb;
 }
 
+/* The value of a NUL-terminated key, or NULL. */
+static void *map_get(const mmap *m, const char *key)
+{
+	mnode *n = map_find(m, key, strlen(key));
+
+	return n != NULL ? n->val : NULL;
+}
+
 /* key must be absent; val is owned by the map on success only. */
 static int map_put(mmap *m, const void *key, size_t len, void *val)
 {
@@ -184,7 +192,16 @@ typedef struct mdev {
 	size_t factory_key_len;
 	mcert **certs; /* issue order; owned by mem.certs */
 	size_t ncerts, capcerts;
+	char group[ZTP_ID_MAX + 1]; /* "" for none */
 } mdev;
+
+typedef struct mgroup {
+	char group_id[ZTP_ID_MAX + 1];
+	char issuer[ZTP__STORE_FPR_LEN + 1];
+	char *device_pattern, *model, *batch;
+	int64_t cap, expires_at, enrolled, created_at, updated_at;
+	bool enabled;
+} mgroup;
 
 typedef struct mevent {
 	int64_t at;
@@ -210,6 +227,7 @@ typedef struct mem {
 	mmap challenges;	   /* id bytes -> int64_t expires_at */
 	mmap counters;		   /* name -> uint64_t */
 	mmap limits;		   /* scope NUL key -> mlimit */
+	mmap groups;		   /* group_id -> mgroup */
 	int64_t limits_scan;	   /* when the full table was last purged */
 	int64_t challenge_min_exp; /* earliest expiry recorded */
 	/* the newest MEM_EVENTS_MAX events: seq s at index
@@ -276,9 +294,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 
 static mdev *find_dev(mem *m, const char *id)
 {
-	mnode *n = map_find(&m->devices, id, strlen(id));
-
-	return n != NULL ? n->val : NULL;
+	return map_get(&m->devices, id);
 }
 
 static int need_dev(mem *m, const char *id, mdev **out)
@@ -306,9 +322,7 @@ static int dup_opt(char **out, const char *s)
 
 static mcert *find_cert(mem *m, const char *serial)
 {
-	mnode *n = map_find(&m->certs, serial, strlen(serial));
-
-	return n != NULL ? n->val : NULL;
+	return map_get(&m->certs, serial);
 }
 
 static ztp__store_cert_view cert_view(const mcert *c)
@@ -328,6 +342,54 @@ static ztp__store_cert_view cert_view(const mcert *c)
 	};
 
 	return v;
+}
+
+/* A page of a map, under the lock: the values pick() keeps, sorted with
+ * cmp, the first max of them as a JSON array of what to_json() makes.
+ * The memory backend keeps no order, so every page sorts every match
+ * (tests and demos hold few records; sqlite: reads an index). */
+struct mpage {
+	bool (*pick)(const void *val, const void *arg);
+	const void *arg;
+	int (*cmp)(const void *a, const void *b);
+	int (*to_json)(json_object **out, const void *val);
+	size_t max;
+};
+
+static int page(mem *m, const mmap *map, const struct mpage *pg, char **json)
+{
+	json_object *arr = NULL, *item = NULL;
+	const void **list = NULL;
+	size_t n = 0, i;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	if (map->n > 0) {
+		list = ztp__calloc(map->n, sizeof(*list));
+		ZTP_ENSURE(list != NULL, ZTP_ENOMEM, "store: out of memory");
+	}
+	for (i = 0; i < map->nb; i++) {
+		mnode *node;
+
+		for (node = map->b[i]; node != NULL; node = node->next)
+			if (pg->pick(node->val, pg->arg))
+				list[n++] = node->val;
+	}
+	if (n > 0)
+		qsort(list, n, sizeof(*list), pg->cmp);
+	for (i = 0; i < n && i < pg->max; i++) {
+		ZTP_CHECK(pg->to_json(&item, list[i]));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	free(list);
+	json_object_put(arr);
+	return rc;
 }
 
 /* ------------------------------------------------------------ operations */
@@ -374,32 +436,38 @@ cleanup:
 	return rc;
 }
 
+static ztp__store_device_view dev_view(const mdev *d)
+{
+	ztp__store_device_view v = {
+	    .device_id = d->device_id,
+	    .fingerprint = d->fingerprint,
+	    .model = d->model,
+	    .batch = d->batch,
+	    .manufactured_at = d->manufactured_at,
+	    .state = d->state,
+	    .tenant = d->tenant[0] != '\0' ? d->tenant : NULL,
+	    .info = d->info,
+	    .updated_at = d->updated_at,
+	    .factory_key = d->factory_key,
+	    .factory_key_len = d->factory_key_len,
+	    .group = d->group[0] != '\0' ? d->group : NULL,
+	};
+
+	return v;
+}
+
 static int view_device(void *ctx, const char *device_id,
 		       ztp__store_device_fn fn, void *arg)
 {
+	ztp__store_device_view v;
 	mem *m = ctx;
 	mdev *d;
 	int rc = ZTP_OK;
 
 	pthread_mutex_lock(&m->lock);
 	ZTP_CHECK(need_dev(m, device_id, &d));
-	{
-		ztp__store_device_view v = {
-		    .device_id = d->device_id,
-		    .fingerprint = d->fingerprint,
-		    .model = d->model,
-		    .batch = d->batch,
-		    .manufactured_at = d->manufactured_at,
-		    .state = d->state,
-		    .tenant = d->tenant[0] != '\0' ? d->tenant : NULL,
-		    .info = d->info,
-		    .updated_at = d->updated_at,
-		    .factory_key = d->factory_key,
-		    .factory_key_len = d->factory_key_len,
-		};
-
-		rc = fn(&v, arg);
-	}
+	v = dev_view(d);
+	rc = fn(&v, arg);
 cleanup:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
@@ -669,50 +737,32 @@ static int cmp_cert_serial(const void *a, const void *b)
 	return ztp__store_serial_cmp((*x)->serial, (*y)->serial);
 }
 
+static bool revoked_by(const void *val, const void *arg)
+{
+	const mcert *c = val;
+	const char *issuer = arg;
+
+	return c->revoked && (issuer == NULL || c->issuer[0] == '\0' ||
+			      strcmp(c->issuer, issuer) == 0);
+}
+
+static int revoked_json(json_object **out, const void *val)
+{
+	const mcert *c = val;
+
+	return ztp__store_revoked_json(out, c->serial, c->revoked_at,
+				       c->reason);
+}
+
 /* Revocations of issuer's certificates and of those of unknown issuer;
  * issuer NULL: every revocation. */
 static int mem_revoked_list_issuer(void *ctx, const char *issuer, char **json)
 {
+	const struct mpage pg = {revoked_by, issuer, cmp_cert_serial,
+				 revoked_json, SIZE_MAX};
 	mem *m = ctx;
-	json_object *arr = NULL, *item = NULL;
-	mcert **list = NULL;
-	size_t n = 0, i;
-	int rc = ZTP_OK;
 
-	pthread_mutex_lock(&m->lock);
-	arr = json_object_new_array();
-	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
-	if (m->certs.n > 0) {
-		list = ztp__calloc(m->certs.n, sizeof(*list));
-		ZTP_ENSURE(list != NULL, ZTP_ENOMEM, "store: out of memory");
-	}
-	for (i = 0; i < m->certs.nb; i++) {
-		mnode *node;
-
-		for (node = m->certs.b[i]; node != NULL; node = node->next) {
-			mcert *c = node->val;
-
-			if (c->revoked &&
-			    (issuer == NULL || c->issuer[0] == '\0' ||
-			     strcmp(c->issuer, issuer) == 0))
-				list[n++] = c;
-		}
-	}
-	if (n > 0)
-		qsort(list, n, sizeof(*list), cmp_cert_serial);
-	for (i = 0; i < n; i++) {
-		ZTP_CHECK(ztp__store_revoked_json(&item, list[i]->serial,
-						  list[i]->revoked_at,
-						  list[i]->reason));
-		ZTP_CHECK(ztp__store_array_add(arr, item));
-		item = NULL;
-	}
-	ZTP_CHECK(ztp__json_dump(json, arr));
-cleanup:
-	pthread_mutex_unlock(&m->lock);
-	free(list);
-	json_object_put(arr);
-	return rc;
+	return page(m, &m->certs, &pg, json);
 }
 
 static int mem_revoked_list(void *ctx, char **json)
@@ -1134,6 +1184,369 @@ cleanup:
 	return rc;
 }
 
+/* ------------------------------------------------------------ fleets */
+
+/* A new device record as device_add makes it, with its claim hash (none
+ * when claim_hash_len is 0) and factory key; NULL without memory. */
+static mdev *new_dev(const ztp_store_enrollment *e, int64_t now)
+{
+	mdev *d = ztp__calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	copy_str(d->device_id, sizeof(d->device_id), e->device_id);
+	copy_str(d->fingerprint, sizeof(d->fingerprint), e->fingerprint);
+	copy_str(d->state, sizeof(d->state), ZTP_STATE_MANUFACTURED);
+	d->manufactured_at = e->manufactured_at;
+	d->updated_at = now;
+	if (e->claim_hash_len > 0)
+		memcpy(d->claim, e->claim_hash, e->claim_hash_len);
+	d->claim_len = e->claim_hash_len;
+	if (dup_opt(&d->model, e->model) < 0 ||
+	    dup_opt(&d->batch, e->batch) < 0)
+		goto fail;
+	if (e->factory_key_len > 0) {
+		d->factory_key =
+		    ztp__memdup(e->factory_key, e->factory_key_len);
+		if (d->factory_key == NULL)
+			goto fail;
+		d->factory_key_len = e->factory_key_len;
+	}
+	return d;
+fail:
+	mdev_free(d);
+	return NULL;
+}
+
+static int mem_device_enroll(
+    void *ctx, const ztp_store_enrollment *recs, size_t n, int *results,
+    int64_t now, int (*before_commit)(void *arg, const int *results), void *arg)
+{
+	mem *m = ctx;
+	size_t i, added = 0;
+	mdev *d;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < n; i++) {
+		d = find_dev(m, recs[i].device_id);
+		if (d != NULL) {
+			results[i] =
+			    strcmp(d->fingerprint, recs[i].fingerprint) == 0
+				? ZTP_EEXISTS
+				: ZTP_EMISMATCH;
+			continue;
+		}
+		d = new_dev(&recs[i], now);
+		ZTP_ENSURE(d != NULL, ZTP_ENOMEM, "store: out of memory");
+		rc =
+		    map_put(&m->devices, d->device_id, strlen(d->device_id), d);
+		if (rc < 0) {
+			mdev_free(d);
+			goto cleanup;
+		}
+		results[i] = ZTP_OK;
+		added++;
+	}
+	rc = before_commit(arg, results);
+	for (i = 0; rc >= 0 && i < n; i++)
+		if (results[i] == ZTP_OK)
+			count_state(m, NULL, ZTP_STATE_MANUFACTURED);
+	i = n;
+cleanup:
+	/* All or nothing: take back what this call added, records before
+	 * the one that failed (whose results are set). */
+	for (n = i, i = 0; rc < 0 && added > 0 && i < n; i++) {
+		mnode *node;
+
+		if (results[i] != ZTP_OK)
+			continue;
+		node = map_find(&m->devices, recs[i].device_id,
+				strlen(recs[i].device_id));
+		if (node != NULL) {
+			mdev_free(map_unlink(&m->devices, node));
+			added--;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int cmp_dev_id(const void *a, const void *b)
+{
+	const mdev *const *x = a, *const *y = b;
+
+	return strcmp((*x)->device_id, (*y)->device_id);
+}
+
+static int cmp_cert_expiry(const void *a, const void *b)
+{
+	const mcert *const *x = a, *const *y = b;
+
+	if ((*x)->not_after != (*y)->not_after)
+		return (*x)->not_after < (*y)->not_after ? -1 : 1;
+	return strcmp((*x)->serial, (*y)->serial);
+}
+
+typedef struct dev_filter {
+	const char *state, *tenant, *model, *batch, *group, *after;
+} dev_filter;
+
+static bool dev_matches(const void *val, const void *arg)
+{
+	const mdev *d = val;
+	const dev_filter *f = arg;
+
+	return (f->after == NULL || strcmp(d->device_id, f->after) > 0) &&
+	       (f->state == NULL || strcmp(d->state, f->state) == 0) &&
+	       (f->tenant == NULL || strcmp(d->tenant, f->tenant) == 0) &&
+	       (f->model == NULL ||
+		(d->model != NULL && strcmp(d->model, f->model) == 0)) &&
+	       (f->batch == NULL ||
+		(d->batch != NULL && strcmp(d->batch, f->batch) == 0)) &&
+	       (f->group == NULL || strcmp(d->group, f->group) == 0);
+}
+
+static int dev_json(json_object **out, const void *val)
+{
+	ztp__store_device_view v = dev_view(val);
+
+	return ztp__store_device_json(out, &v);
+}
+
+static int mem_device_list(void *ctx, const char *state, const char *tenant,
+			   const char *model, const char *batch,
+			   const char *group, const char *after, size_t max,
+			   char **json)
+{
+	const dev_filter f = {state, tenant, model, batch, group, after};
+	const struct mpage pg = {dev_matches, &f, cmp_dev_id, dev_json, max};
+	mem *m = ctx;
+
+	return page(m, &m->devices, &pg, json);
+}
+
+typedef struct expiry_window {
+	int64_t from, before, after_time;
+	const char *after_serial;
+} expiry_window;
+
+static bool cert_expires_in(const void *val, const void *arg)
+{
+	const mcert *c = val;
+	const expiry_window *w = arg;
+
+	if (c->revoked || c->not_after < w->from || c->not_after >= w->before)
+		return false;
+	return w->after_serial == NULL || c->not_after > w->after_time ||
+	       (c->not_after == w->after_time &&
+		strcmp(c->serial, w->after_serial) > 0);
+}
+
+static int cert_json(json_object **out, const void *val)
+{
+	ztp__store_cert_view v = cert_view(val);
+
+	return ztp__store_cert_json(out, &v);
+}
+
+static int mem_cert_expiring(void *ctx, int64_t from, int64_t before,
+			     int64_t after_time, const char *after_serial,
+			     size_t max, char **json)
+{
+	const expiry_window w = {from, before, after_time, after_serial};
+	const struct mpage pg = {cert_expires_in, &w, cmp_cert_expiry,
+				 cert_json, max};
+	mem *m = ctx;
+
+	return page(m, &m->certs, &pg, json);
+}
+
+/* ------------------------------------------------------------ groups */
+
+static void mgroup_free(void *p)
+{
+	mgroup *g = p;
+
+	if (g == NULL)
+		return;
+	free(g->device_pattern);
+	free(g->model);
+	free(g->batch);
+	free(g);
+}
+
+static mgroup *find_group(mem *m, const char *id)
+{
+	return map_get(&m->groups, id);
+}
+
+static ztp__store_group_view group_view(const mgroup *g)
+{
+	ztp__store_group_view v = {
+	    .group_id = g->group_id,
+	    .issuer = g->issuer,
+	    .device_pattern = g->device_pattern,
+	    .model = g->model,
+	    .batch = g->batch,
+	    .cap = g->cap,
+	    .expires_at = g->expires_at,
+	    .enabled = g->enabled,
+	    .enrolled = g->enrolled,
+	    .created_at = g->created_at,
+	    .updated_at = g->updated_at,
+	};
+
+	return v;
+}
+
+static int group_json(json_object **out, const void *val)
+{
+	ztp__store_group_view v = group_view(val);
+
+	return ztp__store_group_json(out, &v);
+}
+
+static int mem_group_add(void *ctx, const char *group_id, const char *issuer,
+			 const char *device_pattern, const char *model,
+			 const char *batch, int64_t cap, int64_t expires_at,
+			 int enabled, int64_t now)
+{
+	mem *m = ctx;
+	mgroup *g = NULL;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	ZTP_ENSURE(find_group(m, group_id) == NULL, ZTP_EEXISTS,
+		   "store: group %s already exists", group_id);
+	g = ztp__calloc(1, sizeof(*g));
+	ZTP_ENSURE(g != NULL, ZTP_ENOMEM, "store: out of memory");
+	copy_str(g->group_id, sizeof(g->group_id), group_id);
+	copy_str(g->issuer, sizeof(g->issuer), issuer);
+	ZTP_CHECK(dup_opt(&g->device_pattern, device_pattern));
+	ZTP_CHECK(dup_opt(&g->model, model));
+	ZTP_CHECK(dup_opt(&g->batch, batch));
+	g->cap = cap;
+	g->expires_at = expires_at;
+	g->enabled = enabled != 0;
+	g->created_at = g->updated_at = now;
+	ZTP_CHECK(map_put(&m->groups, group_id, strlen(group_id), g));
+	g = NULL;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	mgroup_free(g);
+	return rc;
+}
+
+static int mem_group_get(void *ctx, const char *group_id, char **json)
+{
+	json_object *obj = NULL;
+	mem *m = ctx;
+	mgroup *g;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	g = find_group(m, group_id);
+	ZTP_ENSURE(g != NULL, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	ZTP_CHECK(group_json(&obj, g));
+	ZTP_CHECK(ztp__json_dump(json, obj));
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	json_object_put(obj);
+	return rc;
+}
+
+typedef struct group_filter {
+	const char *issuer, *after;
+} group_filter;
+
+static bool group_matches(const void *val, const void *arg)
+{
+	const mgroup *g = val;
+	const group_filter *f = arg;
+
+	return (f->after == NULL || strcmp(g->group_id, f->after) > 0) &&
+	       (f->issuer == NULL || strcmp(g->issuer, f->issuer) == 0);
+}
+
+static int cmp_group_id(const void *a, const void *b)
+{
+	const mgroup *const *x = a, *const *y = b;
+
+	return strcmp((*x)->group_id, (*y)->group_id);
+}
+
+static int mem_group_list(void *ctx, const char *issuer, const char *after,
+			  size_t max, char **json)
+{
+	const group_filter f = {issuer, after};
+	const struct mpage pg = {group_matches, &f, cmp_group_id, group_json,
+				 max};
+
+	return page(ctx, &((mem *)ctx)->groups, &pg, json);
+}
+
+static int mem_group_set_enabled(void *ctx, const char *group_id, int enabled,
+				 int64_t now)
+{
+	mem *m = ctx;
+	mgroup *g;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	g = find_group(m, group_id);
+	ZTP_ENSURE(g != NULL, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	g->enabled = enabled != 0;
+	g->updated_at = now;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_group_enroll(void *ctx, const char *group_id,
+			    const char *device_id, const char *fingerprint,
+			    const uint8_t *spki, size_t len, int64_t now)
+{
+	const ztp_store_enrollment e = {
+	    .device_id = device_id,
+	    .fingerprint = fingerprint,
+	    .manufactured_at = now,
+	    .factory_key = spki,
+	    .factory_key_len = len,
+	};
+	mem *m = ctx;
+	mgroup *g;
+	mdev *d = NULL;
+	int rc = ZTP_OK;
+
+	pthread_mutex_lock(&m->lock);
+	g = find_group(m, group_id);
+	ZTP_ENSURE(g != NULL, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	ZTP_ENSURE(g->enabled, ZTP_ESTATE, "store: group %s is disabled",
+		   group_id);
+	ZTP_ENSURE(g->expires_at == 0 || now <= g->expires_at, ZTP_EEXPIRED,
+		   "store: group %s expired", group_id);
+	ZTP_ENSURE(g->cap == 0 || g->enrolled < g->cap, ZTP_ETOOBIG,
+		   "store: group %s is full (%lld devices)", group_id,
+		   (long long)g->cap);
+	ZTP_ENSURE(find_dev(m, device_id) == NULL, ZTP_EEXISTS,
+		   "store: device %s already exists", device_id);
+	d = new_dev(&e, now);
+	ZTP_ENSURE(d != NULL, ZTP_ENOMEM, "store: out of memory");
+	ZTP_CHECK(dup_opt(&d->model, g->model));
+	ZTP_CHECK(dup_opt(&d->batch, g->batch));
+	copy_str(d->group, sizeof(d->group), group_id);
+	ZTP_CHECK(map_put(&m->devices, device_id, strlen(device_id), d));
+	d = NULL;
+	count_state(m, NULL, ZTP_STATE_MANUFACTURED);
+	g->enrolled++;
+	g->updated_at = now;
+cleanup:
+	pthread_mutex_unlock(&m->lock);
+	mdev_free(d);
+	return rc;
+}
+
 static void mem_close(void *ctx)
 {
 	mem *m = ctx;
@@ -1146,6 +1559,7 @@ static void mem_close(void *ctx)
 	map_free(&m->challenges, mem_free_val);
 	map_free(&m->counters, mem_free_val);
 	map_free(&m->limits, mem_free_val);
+	map_free(&m->groups, mgroup_free);
 	for (i = 0; i < m->nevents && i < MEM_EVENTS_MAX; i++)
 		free(m->events[i].json);
 	free(m->events);
@@ -1184,6 +1598,14 @@ int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 	    .revoked_list_issuer = mem_revoked_list_issuer,
 	    .device_count_state = mem_device_count_state,
 	    .cert_count_expiring = mem_cert_count_expiring,
+	    .device_enroll = mem_device_enroll,
+	    .device_list = mem_device_list,
+	    .cert_expiring = mem_cert_expiring,
+	    .group_add = mem_group_add,
+	    .group_get = mem_group_get,
+	    .group_list = mem_group_list,
+	    .group_set_enabled = mem_group_set_enabled,
+	    .group_enroll = mem_group_enroll,
 	};
 	mem *m = NULL;
 	bool have_mutex = false;
@@ -1200,6 +1622,7 @@ int ztp__store_memory_open(ztp_store_backend *be, void **ctx)
 	ZTP_CHECK(map_init(&m->challenges));
 	ZTP_CHECK(map_init(&m->counters));
 	ZTP_CHECK(map_init(&m->limits));
+	ZTP_CHECK(map_init(&m->groups));
 	m->limits_scan = -1;
 	*be = ops;
 	*ctx = m;

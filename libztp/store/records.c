@@ -83,11 +83,46 @@ int ztp__store_device_json(json_object **out, const ztp__store_device_view *d)
 	} else {
 		ZTP_CHECK(add_null(obj, "factory_key"));
 	}
+	ZTP_CHECK(add_str_or_null(obj, "group", d->group));
 	*out = obj;
 	obj = NULL;
 cleanup:
 	ztp_free(key);
 	json_object_put(info);
+	json_object_put(obj);
+	return rc;
+}
+
+static int add_int_or_null(json_object *obj, const char *key, int64_t val)
+{
+	if (val == 0)
+		return add_null(obj, key);
+	return ztp__json_add_int(obj, key, val);
+}
+
+int ztp__store_group_json(json_object **out, const ztp__store_group_view *g)
+{
+	json_object *obj = NULL;
+	int rc = ZTP_OK;
+
+	*out = NULL;
+	obj = json_object_new_object();
+	ZTP_ENSURE(obj != NULL, ZTP_ENOMEM, "store: out of memory");
+	ZTP_CHECK(ztp__json_add_str(obj, "group_id", g->group_id));
+	ZTP_CHECK(ztp__json_add_str(obj, "issuer", g->issuer));
+	ZTP_CHECK(add_str_or_null(obj, "device_pattern", g->device_pattern));
+	ZTP_CHECK(add_str_or_null(obj, "model", g->model));
+	ZTP_CHECK(add_str_or_null(obj, "batch", g->batch));
+	ZTP_CHECK(add_int_or_null(obj, "cap", g->cap));
+	ZTP_CHECK(add_int_or_null(obj, "expires_at", g->expires_at));
+	ZTP_CHECK(
+	    ztp__json_add(obj, "enabled", json_object_new_boolean(g->enabled)));
+	ZTP_CHECK(ztp__json_add_int(obj, "enrolled", g->enrolled));
+	ZTP_CHECK(ztp__json_add_int(obj, "created_at", g->created_at));
+	ZTP_CHECK(ztp__json_add_int(obj, "updated_at", g->updated_at));
+	*out = obj;
+	obj = NULL;
+cleanup:
 	json_object_put(obj);
 	return rc;
 }

@@ -102,5 +102,11 @@ int ztp__store_audit_checkpoint_add(ztp_store *store,
 				    const ztp__store_checkpoint_view *cp);
 int ztp__store_audit_checkpoints(ztp_store *store, int64_t after, size_t max,
 				 ztp__store_checkpoint_fn fn, void *arg);
+/* A bulk enrollment (ztp_store_backend::device_enroll): n records
+ * (1..ZTP__STORE_ENROLL_MAX), validated here, in one transaction; results
+ * as documented there. ZTP_EUNSUPPORTED for a backend without it. */
+int ztp__store_device_enroll(
+    ztp_store *store, const ztp_store_enrollment *recs, size_t n, int *results,
+    int (*before_commit)(void *arg, const int *results), void *arg);
 
 #endif /* ZTP_STORE_RECORDS_H */

@@ -144,6 +144,40 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
     "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints"
     " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;",
+    /* v6: the fleet inventory. Each filter of device_list has an index
+     * that also orders by device ID, so a page is a range read; the
+     * expiring certificates are a range of certs_by_expiry in the order
+     * they are listed. */
+    "CREATE INDEX devices_by_state ON devices(state, device_id);"
+    "CREATE INDEX devices_by_tenant ON devices(tenant, device_id)"
+    " WHERE tenant IS NOT NULL;"
+    "CREATE INDEX devices_by_model ON devices(model, device_id)"
+    " WHERE model IS NOT NULL;"
+    "CREATE INDEX devices_by_batch ON devices(batch, device_id)"
+    " WHERE batch IS NOT NULL;"
+    "CREATE INDEX certs_by_expiry ON certs(not_after, serial)"
+    " WHERE revoked = 0;"
+    "PRAGMA user_version = 6;",
+    /* v7: enrollment groups, and the group that enrolled a device (NULL:
+     * enrolled one by one, like every row from before). */
+    "CREATE TABLE groups ("
+    " group_id TEXT PRIMARY KEY NOT NULL,"
+    " issuer TEXT NOT NULL CHECK (length(issuer) = 64),"
+    " device_pattern TEXT,"
+    " model TEXT,"
+    " batch TEXT,"
+    " cap INTEGER CHECK (cap IS NULL OR cap >= 1),"
+    " expires_at INTEGER,"
+    " enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),"
+    " enrolled INTEGER NOT NULL DEFAULT 0 CHECK (enrolled >= 0),"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX groups_by_issuer ON groups(issuer, group_id);"
+    "ALTER TABLE devices ADD COLUMN enroll_group TEXT"
+    " REFERENCES groups(group_id);"
+    "CREATE INDEX devices_by_group ON devices(enroll_group, device_id)"
+    " WHERE enroll_group IS NOT NULL;"
+    "PRAGMA user_version = 7;",
 };
 
 /* The schema version whose migration ends in sq_chain_events(). */
@@ -152,6 +186,19 @@ static const char *const migrations[] = {
 #define CERT_COLUMNS                                                           \
 	"serial, device_id, profile, not_before, not_after, fingerprint, "     \
 	"issued_at, revoked, revoked_at, reason, issuer"
+#define DEVICE_COLUMNS                                                         \
+	"device_id, fingerprint, model, batch, manufactured_at, state, "       \
+	"tenant, info, updated_at, factory_key, enroll_group"
+#define GROUP_COLUMNS                                                          \
+	"group_id, issuer, device_pattern, model, batch, cap, expires_at, "    \
+	"enabled, enrolled, created_at, updated_at"
+
+/* device_list's statement for each combination of filters (bit i set:
+ * filter i of list_filters is given), prepared when first used. */
+static const char *const list_filters[] = {
+    " AND state = ?1", " AND tenant = ?2", " AND model = ?3", " AND batch = ?4",
+    " AND enroll_group = ?5"};
+#define LIST_VARIANTS (1u << ZTP__ARRAY_LEN(list_filters))
 
 enum {
 	ST_BEGIN,
@@ -190,6 +237,14 @@ enum {
 	ST_EVENT_CHAIN_LIST,
 	ST_CHECKPOINT_INSERT,
 	ST_CHECKPOINT_LIST,
+	ST_DEV_FPR,
+	ST_CERT_EXPIRING_PAGE,
+	ST_GROUP_INSERT,
+	ST_GROUP_GET,
+	ST_GROUP_LIST,
+	ST_GROUP_SET_ENABLED,
+	ST_GROUP_COUNT,
+	ST_GROUP_DEV_INSERT,
 	ST__COUNT
 };
 
@@ -201,9 +256,8 @@ static const char *const sql_text[ST__COUNT] = {
 	"INSERT INTO devices(device_id, fingerprint, model, batch,"
 	" manufactured_at, state, updated_at)"
 	" VALUES(?1, ?2, ?3, ?4, ?5, 'manufactured', ?6)",
-    [ST_DEV_GET] = "SELECT device_id, fingerprint, model, batch,"
-		   " manufactured_at, state, tenant, info, updated_at,"
-		   " factory_key FROM devices WHERE device_id = ?1",
+    [ST_DEV_GET] =
+	"SELECT " DEVICE_COLUMNS " FROM devices WHERE device_id = ?1",
     [ST_DEV_STATE] = "SELECT state FROM devices WHERE device_id = ?1",
     [ST_DEV_SET_STATE] = "UPDATE devices SET state = ?2, tenant = ?3,"
 			 " updated_at = ?4 WHERE device_id = ?1",
@@ -284,11 +338,36 @@ static const char *const sql_text[ST__COUNT] = {
 	" VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(seq) DO NOTHING",
     [ST_CHECKPOINT_LIST] = "SELECT seq, at, head, sig, key_id FROM"
 			   " checkpoints WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_DEV_FPR] = "SELECT fingerprint FROM devices WHERE device_id = ?1",
+    /* ?1 is the later of the window's start and the cursor's time, so
+     * the range of certs_by_expiry starts at the page, in its order. */
+    [ST_CERT_EXPIRING_PAGE] = "SELECT " CERT_COLUMNS " FROM certs"
+			 " WHERE revoked = 0 AND not_after >= ?1"
+			 " AND not_after < ?2 AND (?4 IS NULL"
+			 " OR not_after > ?3 OR serial > ?4)"
+			 " ORDER BY not_after, serial LIMIT ?5",
+    [ST_GROUP_INSERT] = "INSERT INTO groups(" GROUP_COLUMNS ")"
+			" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)",
+    [ST_GROUP_GET] = "SELECT " GROUP_COLUMNS " FROM groups"
+		     " WHERE group_id = ?1",
+    [ST_GROUP_LIST] = "SELECT " GROUP_COLUMNS " FROM groups"
+		      " WHERE group_id > ?2 AND (?1 IS NULL OR issuer = ?1)"
+		      " ORDER BY group_id LIMIT ?3",
+    [ST_GROUP_SET_ENABLED] = "UPDATE groups SET enabled = ?2,"
+			     " updated_at = ?3 WHERE group_id = ?1",
+    [ST_GROUP_COUNT] = "UPDATE groups SET enrolled = enrolled + 1,"
+		       " updated_at = ?2 WHERE group_id = ?1",
+    [ST_GROUP_DEV_INSERT] =
+	"INSERT INTO devices(device_id, fingerprint, model, batch,"
+	" manufactured_at, state, updated_at, factory_key, enroll_group)"
+	" SELECT ?1, ?2, model, batch, ?3, 'manufactured', ?3, ?4, group_id"
+	" FROM groups WHERE group_id = ?5",
 };
 
 typedef struct sq {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST__COUNT];
+	sqlite3_stmt *list_st[LIST_VARIANTS];
 } sq;
 
 /* ------------------------------------------------------------ errors */
@@ -457,15 +536,20 @@ static const char *col_text(sq *s, int id, int col)
 	return (const char *)sqlite3_column_text(s->st[id], col);
 }
 
-static int need_text(sq *s, int id, int col, const char **out)
+static int need_text_st(sq *s, sqlite3_stmt *st, int col, const char **out)
 {
-	*out = col_text(s, id, col);
+	*out = (const char *)sqlite3_column_text(st, col);
 	if (*out != NULL)
 		return ZTP_OK;
 	if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
 		return ztp__err(ZTP_ENOMEM, "sqlite: out of memory");
 	return ztp__err(ZTP_ESTORE, "sqlite: unexpected NULL in column %d",
 			col);
+}
+
+static int need_text(sq *s, int id, int col, const char **out)
+{
+	return need_text_st(s, s->st[id], col, out);
 }
 
 /* Leave the connection idle: statements reset and unbound, and any
@@ -616,6 +700,34 @@ cleanup:
 	return rc;
 }
 
+/* The device row (DEVICE_COLUMNS) that st stands on, as a view borrowing
+ * its columns. */
+static int row_device_view(sq *s, sqlite3_stmt *st, ztp__store_device_view *v)
+{
+	int rc = ZTP_OK;
+
+	memset(v, 0, sizeof(*v));
+	ZTP_CHECK(need_text_st(s, st, 0, &v->device_id));
+	ZTP_CHECK(need_text_st(s, st, 1, &v->fingerprint));
+	v->model = (const char *)sqlite3_column_text(st, 2);
+	v->batch = (const char *)sqlite3_column_text(st, 3);
+	v->manufactured_at = sqlite3_column_int64(st, 4);
+	ZTP_CHECK(need_text_st(s, st, 5, &v->state));
+	v->tenant = (const char *)sqlite3_column_text(st, 6);
+	v->info = (const char *)sqlite3_column_text(st, 7);
+	v->updated_at = sqlite3_column_int64(st, 8);
+	v->factory_key = sqlite3_column_blob(st, 9);
+	v->factory_key_len = (size_t)sqlite3_column_bytes(st, 9);
+	ZTP_ENSURE(v->factory_key != NULL ||
+		       sqlite3_column_type(st, 9) == SQLITE_NULL,
+		   ZTP_ENOMEM, "sqlite: out of memory");
+	if (v->factory_key == NULL)
+		v->factory_key_len = 0;
+	v->group = (const char *)sqlite3_column_text(st, 10);
+cleanup:
+	return rc;
+}
+
 static int view_device(void *ctx, const char *device_id,
 		       ztp__store_device_fn fn, void *arg)
 {
@@ -624,26 +736,10 @@ static int view_device(void *ctx, const char *device_id,
 	bool row = false;
 	int rc = ZTP_OK;
 
-	memset(&v, 0, sizeof(v));
 	ZTP_CHECK(bind_text(s, ST_DEV_GET, 1, device_id));
 	ZTP_CHECK(sq_step(s, ST_DEV_GET, "device_get", &row));
 	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no device %s", device_id);
-	ZTP_CHECK(need_text(s, ST_DEV_GET, 0, &v.device_id));
-	ZTP_CHECK(need_text(s, ST_DEV_GET, 1, &v.fingerprint));
-	v.model = col_text(s, ST_DEV_GET, 2);
-	v.batch = col_text(s, ST_DEV_GET, 3);
-	v.manufactured_at = sqlite3_column_int64(s->st[ST_DEV_GET], 4);
-	ZTP_CHECK(need_text(s, ST_DEV_GET, 5, &v.state));
-	v.tenant = col_text(s, ST_DEV_GET, 6);
-	v.info = col_text(s, ST_DEV_GET, 7);
-	v.updated_at = sqlite3_column_int64(s->st[ST_DEV_GET], 8);
-	v.factory_key = sqlite3_column_blob(s->st[ST_DEV_GET], 9);
-	v.factory_key_len = (size_t)sqlite3_column_bytes(s->st[ST_DEV_GET], 9);
-	ZTP_ENSURE(v.factory_key != NULL ||
-		       sqlite3_column_type(s->st[ST_DEV_GET], 9) == SQLITE_NULL,
-		   ZTP_ENOMEM, "sqlite: out of memory");
-	if (v.factory_key == NULL)
-		v.factory_key_len = 0;
+	ZTP_CHECK(row_device_view(s, s->st[ST_DEV_GET], &v));
 	rc = fn(&v, arg);
 cleanup:
 	sq_finish(s);
@@ -1347,6 +1443,379 @@ cleanup:
 	return rc;
 }
 
+/* ------------------------------------------------------------ fleets */
+
+/* Run statement id with args to completion and reset it, inside the
+ * caller's transaction. */
+static int sq_run(sq *s, int id, const char *what, const sq_arg *args, size_t n)
+{
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_args(s, id, args, n));
+	rc = sq_step(s, id, what, NULL);
+cleanup:
+	sqlite3_reset(s->st[id]);
+	sqlite3_clear_bindings(s->st[id]);
+	return rc;
+}
+
+/* One record of device_enroll inside the open transaction. */
+static int enroll_in_txn(sq *s, const ztp_store_enrollment *e, int *result,
+			 int64_t now)
+{
+	const sq_arg dev[] = {
+	    arg_text(e->device_id),	 arg_text(e->fingerprint),
+	    arg_text(e->model),		 arg_text(e->batch),
+	    arg_int(e->manufactured_at), arg_int(now),
+	};
+	const sq_arg claim[] = {
+	    arg_text(e->device_id),
+	    arg_blob(e->claim_hash, e->claim_hash_len),
+	};
+	const sq_arg key[] = {
+	    arg_text(e->device_id),
+	    arg_blob(e->factory_key, e->factory_key_len),
+	};
+	const char *fpr;
+	bool row = false;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_text(s, ST_DEV_FPR, 1, e->device_id));
+	ZTP_CHECK(sq_step(s, ST_DEV_FPR, "device_enroll", &row));
+	if (row) {
+		ZTP_CHECK(need_text(s, ST_DEV_FPR, 0, &fpr));
+		*result = strcmp(fpr, e->fingerprint) == 0 ? ZTP_EEXISTS
+							   : ZTP_EMISMATCH;
+		goto cleanup;
+	}
+	sqlite3_reset(s->st[ST_DEV_FPR]);
+	ZTP_CHECK(sq_run(s, ST_DEV_INSERT, "device_enroll", dev,
+			 ZTP__ARRAY_LEN(dev)));
+	ZTP_CHECK(sq_run(s, ST_CLAIM_SET, "device_enroll", claim,
+			 ZTP__ARRAY_LEN(claim)));
+	if (e->factory_key_len > 0)
+		ZTP_CHECK(sq_run(s, ST_DEV_SET_FKEY, "device_enroll", key,
+				 ZTP__ARRAY_LEN(key)));
+	*result = ZTP_OK;
+cleanup:
+	sqlite3_reset(s->st[ST_DEV_FPR]);
+	return rc;
+}
+
+static int sq_device_enroll(void *ctx, const ztp_store_enrollment *recs,
+			    size_t n, int *results, int64_t now,
+			    int (*before_commit)(void *arg, const int *results),
+			    void *arg)
+{
+	sq *s = ctx;
+	size_t i;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	for (i = 0; i < n; i++)
+		ZTP_CHECK(enroll_in_txn(s, &recs[i], &results[i], now));
+	ZTP_CHECK(before_commit(arg, results));
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+/* device_list's statement for the filters given (prepared once). */
+static int list_stmt(sq *s, unsigned mask, sqlite3_stmt **out)
+{
+	char sql[512];
+	size_t o, i;
+	int r;
+
+	*out = s->list_st[mask];
+	if (*out != NULL)
+		return ZTP_OK;
+	o = (size_t)snprintf(sql, sizeof(sql),
+			     "SELECT " DEVICE_COLUMNS
+			     " FROM devices WHERE device_id > ?6");
+	for (i = 0; i < ZTP__ARRAY_LEN(list_filters); i++)
+		if (mask & (1u << i))
+			o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s",
+					      list_filters[i]);
+	snprintf(sql + o, sizeof(sql) - o, " ORDER BY device_id LIMIT ?7");
+	r = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &s->list_st[mask], NULL);
+	if (r != SQLITE_OK)
+		return sq_fail(s->db, r, "prepare");
+	*out = s->list_st[mask];
+	return ZTP_OK;
+}
+
+static int sq_device_list(void *ctx, const char *state, const char *tenant,
+			  const char *model, const char *batch,
+			  const char *group, const char *after, size_t max,
+			  char **json)
+{
+	const char *const filters[] = {state, tenant, model, batch, group};
+	json_object *arr = NULL, *item = NULL;
+	ztp__store_device_view v;
+	sqlite3_stmt *st = NULL;
+	unsigned mask = 0;
+	bool done = false;
+	size_t i;
+	int r, rc = ZTP_OK;
+	sq *s = ctx;
+
+	for (i = 0; i < ZTP__ARRAY_LEN(filters); i++)
+		if (filters[i] != NULL)
+			mask |= 1u << i;
+	ZTP_CHECK(list_stmt(s, mask, &st));
+	for (i = 0; i < ZTP__ARRAY_LEN(filters); i++)
+		if (filters[i] != NULL)
+			ZTP_CHECK(bind_check(s,
+					     sqlite3_bind_text(st, (int)i + 1,
+							       filters[i], -1,
+							       SQLITE_STATIC),
+					     "bind"));
+	/* Every ID sorts after "": the first page. */
+	ZTP_CHECK(
+	    bind_check(s,
+		       sqlite3_bind_text(st, 6, after != NULL ? after : "", -1,
+					 SQLITE_STATIC),
+		       "bind"));
+	ZTP_CHECK(
+	    bind_check(s, sqlite3_bind_int64(st, 7, (int64_t)max), "bind"));
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	while (!done) {
+		r = sqlite3_step(st);
+		if (r == SQLITE_DONE) {
+			done = true;
+			continue;
+		}
+		if (r != SQLITE_ROW)
+			ZTP_CHECK(sq_fail(s->db, r, "device_list"));
+		ZTP_CHECK(row_device_view(s, st, &v));
+		ZTP_CHECK(ztp__store_device_json(&item, &v));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	json_object_put(arr);
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	sq_finish(s);
+	return rc;
+}
+
+static int row_cert_json(sq *s, int id, json_object **out)
+{
+	ztp__store_cert_view v;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(row_cert_view(s, id, &v));
+	ZTP_CHECK(ztp__store_cert_json(out, &v));
+cleanup:
+	return rc;
+}
+
+static int sq_cert_expiring(void *ctx, int64_t from, int64_t before,
+			    int64_t after_time, const char *after_serial,
+			    size_t max, char **json)
+{
+	const sq_arg args[] = {
+	    arg_int(after_serial != NULL && after_time > from ? after_time
+							      : from),
+	    arg_int(before),
+	    arg_int(after_time),
+	    arg_text(after_serial),
+	    arg_int((int64_t)max),
+	};
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_args(s, ST_CERT_EXPIRING_PAGE, args, ZTP__ARRAY_LEN(args)));
+	ZTP_CHECK(
+	    sq_list(s, ST_CERT_EXPIRING_PAGE, "cert_expiring", row_cert_json, json));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------ groups */
+
+/* The group row (GROUP_COLUMNS) that statement id stands on. */
+static int row_group_view(sq *s, int id, ztp__store_group_view *g)
+{
+	sqlite3_stmt *st = s->st[id];
+	int rc = ZTP_OK;
+
+	memset(g, 0, sizeof(*g));
+	ZTP_CHECK(need_text(s, id, 0, &g->group_id));
+	ZTP_CHECK(need_text(s, id, 1, &g->issuer));
+	g->device_pattern = col_text(s, id, 2);
+	g->model = col_text(s, id, 3);
+	g->batch = col_text(s, id, 4);
+	g->cap = sqlite3_column_int64(st, 5);
+	g->expires_at = sqlite3_column_int64(st, 6);
+	g->enabled = sqlite3_column_int(st, 7) != 0;
+	g->enrolled = sqlite3_column_int64(st, 8);
+	g->created_at = sqlite3_column_int64(st, 9);
+	g->updated_at = sqlite3_column_int64(st, 10);
+cleanup:
+	return rc;
+}
+
+static int row_group_json(sq *s, int id, json_object **out)
+{
+	ztp__store_group_view g;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(row_group_view(s, id, &g));
+	ZTP_CHECK(ztp__store_group_json(out, &g));
+cleanup:
+	return rc;
+}
+
+/* NULL for an absent integer member (0). */
+static sq_arg arg_int_or_null(int64_t v)
+{
+	return v == 0 ? arg_text(NULL) : arg_int(v);
+}
+
+static int sq_group_add(void *ctx, const char *group_id, const char *issuer,
+			const char *device_pattern, const char *model,
+			const char *batch, int64_t cap, int64_t expires_at,
+			int enabled, int64_t now)
+{
+	const sq_arg args[] = {
+	    arg_text(group_id),
+	    arg_text(issuer),
+	    arg_text(device_pattern),
+	    arg_text(model),
+	    arg_text(batch),
+	    arg_int_or_null(cap),
+	    arg_int_or_null(expires_at),
+	    arg_int(enabled),
+	    arg_int(now),
+	};
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	rc = sq_write(s, ST_GROUP_INSERT, "group_add", args,
+		      ZTP__ARRAY_LEN(args));
+	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
+		   "store: group %s already exists", group_id);
+	ZTP_CHECK(rc);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_group_get(void *ctx, const char *group_id, char **json)
+{
+	json_object *obj = NULL;
+	bool row = false;
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_text(s, ST_GROUP_GET, 1, group_id));
+	ZTP_CHECK(sq_step(s, ST_GROUP_GET, "group_get", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	ZTP_CHECK(row_group_json(s, ST_GROUP_GET, &obj));
+	ZTP_CHECK(ztp__json_dump(json, obj));
+cleanup:
+	json_object_put(obj);
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_group_list(void *ctx, const char *issuer, const char *after,
+			 size_t max, char **json)
+{
+	const sq_arg args[] = {
+	    arg_text(issuer),
+	    arg_text(after != NULL ? after : ""),
+	    arg_int((int64_t)max),
+	};
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(bind_args(s, ST_GROUP_LIST, args, ZTP__ARRAY_LEN(args)));
+	ZTP_CHECK(
+	    sq_list(s, ST_GROUP_LIST, "group_list", row_group_json, json));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+static int sq_group_set_enabled(void *ctx, const char *group_id, int enabled,
+				int64_t now)
+{
+	const sq_arg args[] = {
+	    arg_text(group_id),
+	    arg_int(enabled),
+	    arg_int(now),
+	};
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_write(s, ST_GROUP_SET_ENABLED, "group_set_enabled", args,
+			   ZTP__ARRAY_LEN(args)));
+	ZTP_ENSURE(sqlite3_changes(s->db) == 1, ZTP_ENOTFOUND,
+		   "store: no group %s", group_id);
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
+/* Every check, the device and the count in one transaction: two
+ * bootstraps racing for the last place of a capped group cannot both
+ * get it. */
+static int sq_group_enroll(void *ctx, const char *group_id,
+			   const char *device_id, const char *fingerprint,
+			   const uint8_t *spki, size_t len, int64_t now)
+{
+	const sq_arg dev[] = {
+	    arg_text(device_id), arg_text(fingerprint), arg_int(now),
+	    arg_blob(spki, len), arg_text(group_id),
+	};
+	const sq_arg count[] = {
+	    arg_text(group_id),
+	    arg_int(now),
+	};
+	ztp__store_group_view g;
+	bool row = false;
+	sq *s = ctx;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(sq_begin(s));
+	ZTP_CHECK(bind_text(s, ST_GROUP_GET, 1, group_id));
+	ZTP_CHECK(sq_step(s, ST_GROUP_GET, "group_enroll", &row));
+	ZTP_ENSURE(row, ZTP_ENOTFOUND, "store: no group %s", group_id);
+	ZTP_CHECK(row_group_view(s, ST_GROUP_GET, &g));
+	ZTP_ENSURE(g.enabled, ZTP_ESTATE, "store: group %s is disabled",
+		   group_id);
+	ZTP_ENSURE(g.expires_at == 0 || now <= g.expires_at, ZTP_EEXPIRED,
+		   "store: group %s expired", group_id);
+	ZTP_ENSURE(g.cap == 0 || g.enrolled < g.cap, ZTP_ETOOBIG,
+		   "store: group %s is full (%lld devices)", group_id,
+		   (long long)g.cap);
+	sqlite3_reset(s->st[ST_GROUP_GET]);
+	rc = sq_run(s, ST_GROUP_DEV_INSERT, "group_enroll", dev,
+		    ZTP__ARRAY_LEN(dev));
+	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
+		   "store: device %s already exists", device_id);
+	ZTP_CHECK(rc);
+	ZTP_CHECK(sq_run(s, ST_GROUP_COUNT, "group_enroll", count,
+			 ZTP__ARRAY_LEN(count)));
+	ZTP_CHECK(sq_commit(s));
+cleanup:
+	sq_finish(s);
+	return rc;
+}
+
 /* ------------------------------------------------------------ open, close */
 
 static void sq_close(void *ctx)
@@ -1358,6 +1827,8 @@ static void sq_close(void *ctx)
 		return;
 	for (i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (i = 0; i < LIST_VARIANTS; i++)
+		sqlite3_finalize(s->list_st[i]);
 	/* Every statement is finalised, so this cannot be busy. */
 	sqlite3_close(s->db);
 	free(s);
@@ -1576,6 +2047,14 @@ int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path)
 	    .revoked_list_issuer = sq_revoked_list_issuer,
 	    .device_count_state = sq_device_count_state,
 	    .cert_count_expiring = sq_cert_count_expiring,
+	    .device_enroll = sq_device_enroll,
+	    .device_list = sq_device_list,
+	    .cert_expiring = sq_cert_expiring,
+	    .group_add = sq_group_add,
+	    .group_get = sq_group_get,
+	    .group_list = sq_group_list,
+	    .group_set_enabled = sq_group_set_enabled,
+	    .group_enroll = sq_group_enroll,
 	};
 	sq *s = NULL;
 	int64_t fk;

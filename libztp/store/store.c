@@ -120,7 +120,7 @@ static int check_serial(const char *serial)
 
 /* Printable UTF-8: well-formed (no overlongs, surrogates or code points
  * past U+10FFFF) and free of C0/C1 controls and DEL. */
-static int check_text(const char *s, const char *what)
+int ztp__store_check_text(const char *s, const char *what)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t len, i = 0;
@@ -436,6 +436,8 @@ int ztp_store_open_backend(ztp_store **out, const ztp_store_backend *backend,
 		   ? offsetof(ztp_store_backend, cert_add_issued)
 	       : backend->version == 3
 		   ? offsetof(ztp_store_backend, device_count_state)
+	       : backend->version == 4
+		   ? offsetof(ztp_store_backend, device_enroll)
 		   : sizeof(be));
 	backend = &be;
 	ZTP_ENSURE((backend->flags & ~ZTP_STORE_BACKEND_THREADSAFE) == 0,
@@ -509,8 +511,8 @@ int ztp_store_device_add(ztp_store *store, const char *device_id,
 	ZTP_ARG(store != NULL);
 	ZTP_CHECK(check_id(device_id, "device_id"));
 	ZTP_CHECK(check_fingerprint(fingerprint, "fingerprint"));
-	ZTP_CHECK(check_text(model, "model"));
-	ZTP_CHECK(check_text(batch, "batch"));
+	ZTP_CHECK(ztp__store_check_text(model, "model"));
+	ZTP_CHECK(ztp__store_check_text(batch, "batch"));
 	ZTP_CHECK(check_time(manufactured_at, "manufactured_at"));
 	now = now_of(store);
 	enter(store);
@@ -1015,6 +1017,299 @@ int ztp_store_counter_next(ztp_store *store, const char *name, uint64_t *out)
 	rc = leave(store, rc, "counter_next");
 	if (rc == ZTP_OK)
 		*out = v;
+cleanup:
+	return rc;
+}
+
+/* ------------------------------------------------------------ fleets */
+
+int ztp__store_device_enroll(
+    ztp_store *store, const ztp_store_enrollment *recs, size_t n, int *results,
+    int (*before_commit)(void *arg, const int *results), void *arg)
+{
+	int rc = ZTP_OK;
+	int64_t now;
+	size_t i;
+
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(recs != NULL && results != NULL && before_commit != NULL);
+	ZTP_ARG(n >= 1 && n <= ZTP__STORE_ENROLL_MAX);
+	for (i = 0; i < n; i++) {
+		const ztp_store_enrollment *e = &recs[i];
+
+		ZTP_CHECK(check_id(e->device_id, "device_id"));
+		ZTP_CHECK(check_fingerprint(e->fingerprint, "fingerprint"));
+		ZTP_CHECK(ztp__store_check_text(e->model, "model"));
+		ZTP_CHECK(ztp__store_check_text(e->batch, "batch"));
+		ZTP_CHECK(check_time(e->manufactured_at, "manufactured_at"));
+		ZTP_ARG(e->claim_hash != NULL && e->claim_hash_len >= 1 &&
+			e->claim_hash_len <= ZTP__STORE_HASH_MAX);
+		ZTP_ARG((e->factory_key == NULL) == (e->factory_key_len == 0));
+		ZTP_ARG(e->factory_key_len <= ZTP__STORE_KEY_MAX);
+	}
+	ZTP_ENSURE(store->be.device_enroll != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no device_enroll");
+	now = now_of(store);
+	enter(store);
+	rc = store->be.device_enroll(store->ctx, recs, n, results, now,
+				     before_commit, arg);
+	rc = leave(store, rc, "device_enroll");
+	for (i = 0; rc == ZTP_OK && i < n; i++)
+		ZTP_ENSURE(results[i] == ZTP_OK || results[i] == ZTP_EEXISTS ||
+			       results[i] == ZTP_EMISMATCH,
+			   ZTP_ESTORE,
+			   "store backend: device_enroll: bad result %d for "
+			   "record %zu",
+			   results[i], i);
+cleanup:
+	return rc;
+}
+
+/* One optional string member of a list filter, NULL when absent. */
+static int filter_str(json_object *f, const char *name, const char **out)
+{
+	json_object *m;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(f, name, &m))
+		return ZTP_OK;
+	if (!json_object_is_type(m, json_type_string))
+		return ztp__err(ZTP_EINVAL, "filter: %s: not a string", name);
+	*out = json_object_get_string(m);
+	return ZTP_OK;
+}
+
+int ztp_store_device_list(ztp_store *store, char **json,
+			  const char *filter_json, const char *after,
+			  size_t max)
+{
+	static const char *const names[] = {"state", "tenant", "model", "batch",
+					    "group"};
+	const char *val[ZTP__ARRAY_LEN(names)] = {NULL, NULL, NULL, NULL, NULL};
+	json_object *f = NULL;
+	char *res = NULL;
+	size_t i;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(max >= 1);
+	if (max > ZTP_STORE_LIST_MAX)
+		max = ZTP_STORE_LIST_MAX;
+	if (after != NULL)
+		ZTP_CHECK(check_id(after, "after"));
+	if (filter_json != NULL) {
+		ZTP_CHECK(ztp__json_parse(
+		    &f, filter_json,
+		    strnlen(filter_json, ZTP__STORE_JSON_MAX + 1),
+		    ZTP__STORE_JSON_MAX, 2));
+		ZTP_ENSURE(json_object_is_type(f, json_type_object), ZTP_EPARSE,
+			   "filter: not a JSON object");
+		json_object_object_foreach(f, key, unused)
+		{
+			bool known = false;
+
+			(void)unused;
+			for (i = 0; i < ZTP__ARRAY_LEN(names); i++)
+				known = known || strcmp(key, names[i]) == 0;
+			ZTP_ENSURE(known, ZTP_EINVAL,
+				   "filter: unknown member \"%.32s\"", key);
+		}
+		for (i = 0; i < ZTP__ARRAY_LEN(names); i++)
+			ZTP_CHECK(filter_str(f, names[i], &val[i]));
+		if (val[0] != NULL)
+			ZTP_CHECK(check_state(val[0], "filter: state"));
+		if (val[1] != NULL)
+			ZTP_CHECK(check_id(val[1], "filter: tenant"));
+		ZTP_CHECK(ztp__store_check_text(val[2], "filter: model"));
+		ZTP_CHECK(ztp__store_check_text(val[3], "filter: batch"));
+		if (val[4] != NULL)
+			ZTP_CHECK(check_id(val[4], "filter: group"));
+	}
+	ZTP_ENSURE(store->be.device_list != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no device_list");
+	enter(store);
+	rc = store->be.device_list(store->ctx, val[0], val[1], val[2], val[3],
+				   val[4], after, max, &res);
+	rc = leave_json(store, rc, "device_list", json, res, json_type_array);
+cleanup:
+	json_object_put(f);
+	return rc;
+}
+
+int ztp_store_cert_expiring(ztp_store *store, char **json, int64_t from,
+			    int64_t before, int64_t after_time,
+			    const char *after_serial, size_t max)
+{
+	char *res = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(max >= 1);
+	if (max > ZTP_STORE_LIST_MAX)
+		max = ZTP_STORE_LIST_MAX;
+	ZTP_CHECK(check_time(from, "from"));
+	ZTP_ENSURE(before >= from, ZTP_EINVAL, "before: earlier than from");
+	if (after_serial != NULL)
+		ZTP_CHECK(check_serial(after_serial));
+	else
+		after_time = 0;
+	ZTP_ENSURE(store->be.cert_expiring != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no cert_expiring");
+	enter(store);
+	rc = store->be.cert_expiring(store->ctx, from, before, after_time,
+				     after_serial, max, &res);
+	rc = leave_json(store, rc, "cert_expiring", json, res, json_type_array);
+cleanup:
+	return rc;
+}
+
+/* ------------------------------------------------------------ groups */
+
+/* An optional integer member in [min, max]; 0 when absent. */
+static int group_int(json_object *g, const char *key, int64_t min, int64_t max,
+		     int64_t *out)
+{
+	*out = 0;
+	return ztp__json_int(g, key, false, min, max, out);
+}
+
+int ztp_store_group_add(ztp_store *store, const char *group_json)
+{
+	static const char *const keys[] = {
+	    "group_id", "issuer",     "device_pattern", "model", "batch",
+	    "cap",	"expires_at", "enabled",	NULL};
+	const char *id = NULL, *issuer = NULL, *pattern = NULL, *model = NULL,
+		   *batch = NULL;
+	size_t plen = 0;
+	json_object *g = NULL;
+	int64_t cap = 0, expires = 0, now;
+	bool enabled = true;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(group_json != NULL);
+	ZTP_CHECK(ztp__json_parse(&g, group_json,
+				  strnlen(group_json, ZTP__STORE_JSON_MAX + 1),
+				  ZTP__STORE_JSON_MAX, 1));
+	ZTP_ENSURE(json_object_is_type(g, json_type_object), ZTP_EPARSE,
+		   "group: not a JSON object");
+	ZTP_CHECK(ztp__json_only_keys(g, keys, "group"));
+	ZTP_CHECK(ztp__json_str(g, "group_id", true, ZTP_ID_MAX, &id, NULL));
+	ZTP_CHECK(check_id(id, "group_id"));
+	ZTP_CHECK(ztp__json_str(g, "issuer", true, ZTP__STORE_FPR_LEN, &issuer,
+				NULL));
+	ZTP_CHECK(check_fingerprint(issuer, "issuer"));
+	ZTP_CHECK(ztp__json_str(g, "device_pattern", false,
+				ZTP__STORE_PATTERN_MAX, &pattern, &plen));
+	if (pattern != NULL)
+		ZTP_CHECK(
+		    ztp__id_pattern_check(pattern, plen, "device_pattern"));
+	ZTP_CHECK(ztp__json_str(g, "model", false, ZTP__STORE_TEXT_MAX, &model,
+				NULL));
+	ZTP_CHECK(ztp__store_check_text(model, "model"));
+	ZTP_CHECK(ztp__json_str(g, "batch", false, ZTP__STORE_TEXT_MAX, &batch,
+				NULL));
+	ZTP_CHECK(ztp__store_check_text(batch, "batch"));
+	ZTP_CHECK(group_int(g, "cap", 1, ZTP__STORE_CAP_MAX, &cap));
+	ZTP_CHECK(group_int(g, "expires_at", 1, INT64_MAX, &expires));
+	ZTP_CHECK(ztp__json_bool(g, "enabled", false, &enabled));
+	ZTP_ENSURE(store->be.group_add != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no group_add");
+	now = now_of(store);
+	enter(store);
+	rc = store->be.group_add(store->ctx, id, issuer, pattern, model, batch,
+				 cap, expires, enabled ? 1 : 0, now);
+	rc = leave(store, rc, "group_add");
+cleanup:
+	json_object_put(g);
+	return rc;
+}
+
+int ztp_store_group_get(ztp_store *store, const char *group_id, char **json)
+{
+	char *res = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(group_id, "group_id"));
+	ZTP_ENSURE(store->be.group_get != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no group_get");
+	enter(store);
+	rc = store->be.group_get(store->ctx, group_id, &res);
+	rc = leave_json(store, rc, "group_get", json, res, json_type_object);
+cleanup:
+	return rc;
+}
+
+int ztp_store_group_list(ztp_store *store, char **json, const char *issuer,
+			 const char *after, size_t max)
+{
+	char *res = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_ARG(json != NULL);
+	*json = NULL;
+	ZTP_ARG(store != NULL);
+	ZTP_ARG(max >= 1);
+	if (max > ZTP_STORE_LIST_MAX)
+		max = ZTP_STORE_LIST_MAX;
+	if (issuer != NULL)
+		ZTP_CHECK(check_fingerprint(issuer, "issuer"));
+	if (after != NULL)
+		ZTP_CHECK(check_id(after, "after"));
+	ZTP_ENSURE(store->be.group_list != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no group_list");
+	enter(store);
+	rc = store->be.group_list(store->ctx, issuer, after, max, &res);
+	rc = leave_json(store, rc, "group_list", json, res, json_type_array);
+cleanup:
+	return rc;
+}
+
+int ztp_store_group_set_enabled(ztp_store *store, const char *group_id,
+				int enabled)
+{
+	int rc = ZTP_OK;
+	int64_t now;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(group_id, "group_id"));
+	ZTP_ARG(enabled == 0 || enabled == 1);
+	ZTP_ENSURE(store->be.group_set_enabled != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no group_set_enabled");
+	now = now_of(store);
+	enter(store);
+	rc = store->be.group_set_enabled(store->ctx, group_id, enabled, now);
+	rc = leave(store, rc, "group_set_enabled");
+cleanup:
+	return rc;
+}
+
+int ztp_store_group_enroll(ztp_store *store, const char *group_id,
+			   const char *device_id, const char *fingerprint,
+			   const uint8_t *spki, size_t len, int64_t now)
+{
+	int rc = ZTP_OK;
+
+	ZTP_ARG(store != NULL);
+	ZTP_CHECK(check_id(group_id, "group_id"));
+	ZTP_CHECK(check_id(device_id, "device_id"));
+	ZTP_CHECK(check_fingerprint(fingerprint, "fingerprint"));
+	ZTP_ARG(spki != NULL);
+	ZTP_ARG(len >= 1 && len <= ZTP__STORE_KEY_MAX);
+	ZTP_CHECK(check_time(now, "now"));
+	ZTP_ENSURE(store->be.group_enroll != NULL, ZTP_EUNSUPPORTED,
+		   "store backend: no group_enroll");
+	enter(store);
+	rc = store->be.group_enroll(store->ctx, group_id, device_id,
+				    fingerprint, spki, len, now);
+	rc = leave(store, rc, "group_enroll");
 cleanup:
 	return rc;
 }

@@ -26,17 +26,14 @@ static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 #define CLAIM_CHARS 32
 #define CLAIM_INPUT_MAX 128
 
-/* A fresh claim code: its display form (ztp_free, a secret) and the hash
- * to store. */
-static int new_claim_code(char **display, uint8_t hash[32])
+int ztp__claim_code_make(char display[ZTP__CLAIM_DISPLAY_LEN + 1],
+			 uint8_t hash[32])
 {
 	uint8_t rnd[CLAIM_BYTES];
 	char canon[CLAIM_CHARS + 1];
-	char *code = NULL;
 	size_t o = 0;
 	int rc = ZTP_OK;
 
-	*display = NULL;
 	ZTP_ENSURE_OSSL(RAND_bytes(rnd, sizeof(rnd)) == 1, ZTP_ECRYPTO,
 			"claim code");
 	for (size_t i = 0; i < CLAIM_CHARS; i++) {
@@ -49,19 +46,36 @@ static int new_claim_code(char **display, uint8_t hash[32])
 	}
 	canon[CLAIM_CHARS] = '\0';
 	ZTP_CHECK(ztp__sha256(hash, canon, CLAIM_CHARS));
-	code = ztp__malloc(CLAIM_CHARS + CLAIM_CHARS / 4);
-	ZTP_ENSURE(code != NULL, ZTP_ENOMEM, "out of memory");
 	for (size_t i = 0; i < CLAIM_CHARS; i++) {
 		if (i > 0 && i % 4 == 0)
-			code[o++] = '-';
-		code[o++] = canon[i];
+			display[o++] = '-';
+		display[o++] = canon[i];
 	}
-	code[o] = '\0';
-	*display = code;
+	display[o] = '\0';
 cleanup:
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	OPENSSL_cleanse(canon, sizeof(canon));
 	return rc;
+}
+
+/* A fresh claim code: its display form (ztp_free, a secret) and the hash
+ * to store. */
+static int new_claim_code(char **display, uint8_t hash[32])
+{
+	char *code;
+	int rc;
+
+	*display = NULL;
+	code = ztp__malloc(ZTP__CLAIM_DISPLAY_LEN + 1);
+	if (code == NULL)
+		return ztp__err(ZTP_ENOMEM, "out of memory");
+	rc = ztp__claim_code_make(code, hash);
+	if (rc < 0) {
+		ztp__free_secret(code, ZTP__CLAIM_DISPLAY_LEN + 1);
+		return rc;
+	}
+	*display = code;
+	return ZTP_OK;
 }
 
 /* The hash of a code as a person typed it: case, '-' and spaces are
@@ -249,6 +263,40 @@ cleanup:
 	return rc;
 }
 
+/* The approval hook's verdict on a claim of a recorded device (an
+ * unknown one is refused by the claim itself, without asking). Taken
+ * after the global claim bucket, so that guesses cannot flood the hook
+ * faster than claims are admitted at all. */
+static int approve_claim(ztp_verifier *v, const char *device_id,
+			 const char *tenant, int64_t now)
+{
+	ztp__hook_ctx c = {
+	    .event = "claim",
+	    .device_id = device_id,
+	    .tenant = tenant,
+	    .now = now,
+	};
+	ztp__hook_verdict verdict;
+	ztp__vdec d;
+	char state[32];
+	int rc;
+
+	if (v->hook == NULL)
+		return ZTP_OK;
+	rc = device_state(v, device_id, state, sizeof(state));
+	if (rc == ZTP_ENOTFOUND) {
+		ztp_error_clear();
+		return ZTP_OK;
+	}
+	if (rc < 0)
+		return rc;
+	c.state = state;
+	ztp__vdec_init(&d);
+	rc = ztp__verifier_approve(v, &d, &c, &verdict);
+	json_object_put(verdict.attributes);
+	return rc;
+}
+
 int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
 		       const char *claim_code, const char *tenant)
 {
@@ -288,6 +336,7 @@ int ztp_verifier_claim(ztp_verifier *v, const char *device_id,
 		rc = lrc < 0 ? lrc : ztp__err(rc, "%s", detail);
 		goto cleanup;
 	}
+	ZTP_CHECK(approve_claim(v, device_id, tenant, now));
 	rc = ztp_store_claim_attempt(v->store, device_id, hash, sizeof(hash),
 				     tenant, v->claim_rl.dev_rate,
 				     v->claim_rl.dev_burst, now, &retry);

@@ -180,6 +180,7 @@ void ztp_verifier_free(ztp_verifier *v)
 	free(v->crl_file);
 	ztp__verifier_ocsp_clear(v);
 	EVP_PKEY_free(v->audit_key);
+	json_object_put(v->brokers);
 	pthread_mutex_destroy(&v->stats_lock);
 	pthread_mutex_destroy(&v->maint_lock);
 	pthread_mutex_destroy(&v->audit_lock);
@@ -504,6 +505,7 @@ static const char *const config_keys[] = {"trust_anchors",
 					  "ocsp_signer",
 					  "ocsp_next_update",
 					  "audit",
+					  "brokers",
 					  NULL};
 static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
 				      NULL};
@@ -807,6 +809,12 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 	ZTP_CHECK(cfg_path(&crlpath, cfg, "crl_file", false, dir));
 	if (crlpath != NULL)
 		ZTP_CHECK(ztp_verifier_set_crl_file(v, crlpath));
+	{
+		json_object *b = NULL;
+
+		if (json_object_object_get_ex(cfg, "brokers", &b))
+			ZTP_CHECK(ztp__verifier_brokers_set(v, b));
+	}
 
 	ZTP_CHECK(ztp__json_str(cfg, "store", false, PATH_MAXLEN, &s, NULL));
 	if (s != NULL) {

@@ -220,6 +220,12 @@ typedef struct req {
 	ztp__vdec d;
 	int64_t now;
 	char device_id[ZTP_ID_MAX + 1];
+	/* bootstrap: the issuing CA of the factory certificate, and the
+	 * group that enrolls the device once every check passed ("": the
+	 * device is recorded) */
+	uint8_t issuer_fp[32];
+	char group_id[ZTP_ID_MAX + 1];
+	char tenant[ZTP_ID_MAX + 1]; /* the device's; "" if none */
 	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
 	json_object *body;
 	json_object *resp;
@@ -410,11 +416,18 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 	uint8_t digest[32];
 	int rc;
 
+	memset(&dev, 0, sizeof(dev));
+	ZTP_CHECK(ztp__cert_fingerprint(digest, factory));
+	ztp__hex_encode(hex, digest, sizeof(digest));
 	rc = ztp__store_device_read(&dev, v->store, r->device_id);
 	if (rc == ZTP_ENOTFOUND) {
-		rc = ztp__reject(&r->d, ZTP__W_UNKNOWN_DEVICE, rc,
-				 "device %s is not registered", r->device_id);
-		goto cleanup;
+		/* Not enrolled one by one: a group may enroll it, once the
+		 * request has passed every other check. */
+		ZTP_CHECK(ztp__verifier_group_for(
+		    v, &r->d, r->device_id, r->issuer_fp, r->now, r->group_id));
+		snprintf(state, cap, "%s", ZTP_STATE_MANUFACTURED);
+		*have_key = true; /* recorded with the device */
+		goto revoked;
 	}
 	ZTP_CHECK(rc);
 	*have_key = dev.factory_key != NULL;
@@ -423,8 +436,6 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 				 "device %s is blocked", r->device_id);
 		goto cleanup;
 	}
-	ZTP_CHECK(ztp__cert_fingerprint(digest, factory));
-	ztp__hex_encode(hex, digest, sizeof(digest));
 	if (strlen(dev.fingerprint) != 64 ||
 	    CRYPTO_memcmp(hex, dev.fingerprint, 64) != 0) {
 		rc = ztp__reject(&r->d, ZTP__W_FINGERPRINT_MISMATCH,
@@ -435,7 +446,9 @@ static int check_registry(req *r, X509 *factory, char *state, size_t cap,
 		goto cleanup;
 	}
 	snprintf(state, cap, "%s", dev.state);
+	snprintf(r->tenant, sizeof(r->tenant), "%s", dev.tenant);
 
+revoked:
 	/* A factory certificate that the store knows (issued by a CA that
 	 * records into it) may have been revoked there. */
 	rc = ztp__cert_serial_hex(serial, sizeof(serial), factory);
@@ -637,6 +650,31 @@ cleanup:
 	return rc;
 }
 
+/* The approval hook's verdict on a bootstrap that passed every check. */
+static int approve(req *r, X509 *factory, const char *state,
+		   ztp__hook_verdict *verdict)
+{
+	uint8_t fp[32];
+	char hex[65];
+	ztp__hook_ctx c = {
+	    .event = "bootstrap",
+	    .device_id = r->device_id,
+	    .state = state,
+	    .tenant = r->tenant,
+	    .fingerprint = hex,
+	    .group = r->group_id,
+	    .may_assign = true,
+	    .now = r->now,
+	};
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__cert_fingerprint(fp, factory));
+	ztp__hex_encode(hex, fp, sizeof(fp));
+	ZTP_CHECK(ztp__verifier_approve(r->v, &r->d, &c, verdict));
+cleanup:
+	return rc;
+}
+
 static int do_bootstrap(req *r, const char *body, size_t len,
 			const char *peer_pem, size_t peer_len)
 {
@@ -647,6 +685,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	char cert_id[ZTP_ID_MAX + 1], state[32];
 	int64_t chal_exp = 0, not_after = 0;
 	bool have_key = false;
+	ztp__hook_verdict verdict;
 	STACK_OF(X509) *chain = NULL;
 	X509 *factory = NULL, *peer = NULL, *issued = NULL;
 	EVP_PKEY *fkey, *csr_key = NULL;
@@ -654,6 +693,7 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	size_t der_len = 0;
 	int rc = ZTP_OK;
 
+	memset(&verdict, 0, sizeof(verdict));
 	if (v->ca == NULL || v->store == NULL) {
 		rc = ztp__reject(&r->d, ZTP__W_NOT_CONFIGURED, ZTP_ESTATE,
 				 "the verifier has no device CA or no store");
@@ -688,8 +728,8 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 		goto cleanup;
 	}
 
-	ZTP_CHECK(
-	    ztp__verifier_identity(v, &r->d, factory, chain, r->now, cert_id));
+	ZTP_CHECK(ztp__verifier_identity_ex(v, &r->d, factory, chain, r->now,
+					    cert_id, r->issuer_fp));
 	if (strcmp(cert_id, r->device_id) != 0) {
 		rc = ztp__reject(&r->d, ZTP__W_DEVICE_MISMATCH, ZTP_EMISMATCH,
 				 "factory certificate names device %s, not %s",
@@ -702,6 +742,24 @@ static int do_bootstrap(req *r, const char *body, size_t len,
 	ZTP_ENSURE_OSSL(fkey != NULL, ZTP_ECRYPTO, "factory key");
 	ZTP_CHECK(check_csr(r, &csr_key, factory, csr_hash));
 	ZTP_CHECK(check_signature(r, fkey, nonce, nonce_len, csr_hash));
+	ZTP_CHECK(approve(r, factory, state, &verdict));
+	/* Trust on first use: the group records the device with this
+	 * certificate only now, so that a refused request leaves nothing. A
+	 * concurrent first bootstrap may have recorded it: then it is a
+	 * recorded device like any other. */
+	if (r->group_id[0] != '\0') {
+		rc = ztp__verifier_group_enroll(v, &r->d, r->group_id,
+						r->device_id, factory, r->now);
+		if (rc == ZTP_EEXISTS) {
+			r->group_id[0] = '\0';
+			rc = check_registry(r, factory, state, sizeof(state),
+					    &have_key);
+		}
+		ZTP_CHECK(rc);
+	}
+	if (verdict.tenant[0] != '\0')
+		ZTP_CHECK(ztp__verifier_assign_tenant(v, r->device_id,
+						      verdict.tenant));
 
 	/* Every check passed: spend the challenge, then issue. The record is
 	 * kept until the token could no longer be accepted anyway. */
@@ -758,6 +816,7 @@ cleanup:
 	X509_free(peer);
 	X509_free(factory);
 	sk_X509_pop_free(chain, X509_free);
+	json_object_put(verdict.attributes);
 	return rc < 0 ? internal(r, rc) : rc;
 }
 

@@ -261,6 +261,15 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 			   STACK_OF(X509) * hints, int64_t at,
 			   char device_id[ZTP_ID_MAX + 1])
 {
+	return ztp__verifier_identity_ex(v, d, leaf, hints, at, device_id,
+					 NULL);
+}
+
+int ztp__verifier_identity_ex(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
+			      STACK_OF(X509) * hints, int64_t at,
+			      char device_id[ZTP_ID_MAX + 1],
+			      uint8_t issuer_fp[32])
+{
 	X509_STORE_CTX *ctx = NULL;
 	STACK_OF(X509) *untrusted = NULL, *chain;
 	X509_VERIFY_PARAM *param;
@@ -359,6 +368,9 @@ int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 		}
 	}
 	ZTP_CHECK(leaf_profile(d, leaf, device_id));
+	if (issuer_fp != NULL)
+		ZTP_CHECK(
+		    ztp__cert_fingerprint(issuer_fp, sk_X509_value(chain, 1)));
 cleanup:
 	if (rc < 0 && d->wire == ZTP__W_NONE)
 		d->wire = ZTP__W_INTERNAL_ERROR;

@@ -231,6 +231,15 @@ struct ztp_verifier {
 	bool audit_known;
 	int64_t audit_cp_seq, audit_cp_at;
 	int64_t audit_pending; /* events since the head was last read */
+
+	/* Broker allocation (brokers.c): {"default":[…],"tenants":{…}} or
+	 * NULL; set at configuration, then only read. */
+	json_object *brokers;
+
+	/* The approval hook (hook.c); NULL: every request is approved. */
+	ztp_hook_fn hook;
+	void *hook_user;
+	int64_t hook_budget_ms;
 };
 
 /* An event was appended to the store at now: sign a checkpoint when one
@@ -240,6 +249,44 @@ void ztp__audit_appended(ztp_verifier *v, int64_t now);
 /* Forget the delegated OCSP signer. */
 void ztp__verifier_ocsp_clear(ztp_verifier *v);
 
+/* What the approval hook is asked about (its context JSON), and what it
+ * answered. */
+typedef struct ztp__hook_ctx {
+	const char *event; /* "bootstrap", "credentials", "claim" */
+	const char *device_id;
+	const char *state;
+	const char *tenant;	 /* the device's, or the claim's; may be NULL */
+	const char *fingerprint; /* bootstrap: the factory certificate's */
+	const char *group;	 /* bootstrap through a group; may be NULL */
+	bool may_assign;	 /* whether a verdict may name a tenant */
+	int64_t now;
+} ztp__hook_ctx;
+
+typedef struct ztp__hook_verdict {
+	bool allow;
+	int wire;		     /* a denial's code */
+	char message[256];	     /* a denial's message */
+	char tenant[ZTP_ID_MAX + 1]; /* allow with a tenant; "" if none */
+	json_object *attributes;     /* allow with attributes (put it) */
+} ztp__hook_verdict;
+
+/* Ask the hook (if any) about c: ZTP_OK when allowed (the additions in
+ * *out, attributes recorded in an approval event), else a refusal in d:
+ * approval_denied or the hook's code, approval_failed when it failed or
+ * overran its budget. */
+int ztp__verifier_approve(ztp_verifier *v, ztp__vdec *d, const ztp__hook_ctx *c,
+			  ztp__hook_verdict *out);
+/* Broker allocation: validate and keep b (a reference is taken); add
+ * "brokers" for tenant (NULL or "": the default list) to resp when any
+ * list applies. */
+int ztp__verifier_brokers_set(ztp_verifier *v, json_object *b);
+int ztp__verifier_brokers_add(ztp_verifier *v, json_object *resp,
+			      const char *tenant);
+
+/* Bind an unbound device to the tenant a verdict named (state active). */
+int ztp__verifier_assign_tenant(ztp_verifier *v, const char *device_id,
+				const char *tenant);
+
 /* Identity check shared by check_cert, enroll and bootstrap: the chain of
  * leaf to a trust anchor (hints: untrusted path-building certificates, may
  * be NULL), the allowlist, the depth limit, validity at `at` with the
@@ -248,6 +295,28 @@ void ztp__verifier_ocsp_clear(ztp_verifier *v);
 int ztp__verifier_identity(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
 			   STACK_OF(X509) * hints, int64_t at,
 			   char device_id[ZTP_ID_MAX + 1]);
+/* The same, also giving the SHA-256 of the issuing CA's DER (the CA that
+ * signed leaf, an allowed issuer) when issuer_fp is not NULL. */
+int ztp__verifier_identity_ex(ztp_verifier *v, ztp__vdec *d, X509 *leaf,
+			      STACK_OF(X509) * hints, int64_t at,
+			      char device_id[ZTP_ID_MAX + 1],
+			      uint8_t issuer_fp[32]);
+
+/* Enrollment groups (groups.c). For a device the registry does not know:
+ * the group (its ID into group_id) through which its factory certificate,
+ * issued by the CA whose fingerprint is issuer_fp, would enroll it, or a
+ * refusal in d (unknown_device when none admits the ID, group_disabled,
+ * group_expired, group_full). Reads only. */
+int ztp__verifier_group_for(ztp_verifier *v, ztp__vdec *d,
+			    const char *device_id, const uint8_t issuer_fp[32],
+			    int64_t now, char group_id[ZTP_ID_MAX + 1]);
+/* Enroll device_id through group_id now that its request passed every
+ * check (trust on first use of factory's fingerprint), or a refusal in d
+ * as above. ZTP_EEXISTS, without a refusal, when it was recorded
+ * meanwhile. Emits a group_enroll event on success. */
+int ztp__verifier_group_enroll(ztp_verifier *v, ztp__vdec *d,
+			       const char *group_id, const char *device_id,
+			       X509 *factory, int64_t now);
 
 /* A certificate request from a device (PEM): parsed, its self-signature
  * verified, its key allowed by kp. t (may be NULL) as above. On success
@@ -287,6 +356,30 @@ int ztp__challenge_make(ztp_verifier *v, char out[ZTP__CHAL_B64 + 1],
 int ztp__challenge_check(ztp_verifier *v, ztp__vdec *d, const char *nonce,
 			 size_t len, const char *device_id, int64_t now,
 			 uint8_t id[ZTP__CHAL_RANDOM], int64_t *expires_at);
+
+/* Claim codes (admin.c): 32 base32 characters shown in eight groups of
+ * four. A fresh code into display (a secret: cleanse it) and the SHA-256
+ * of its canonical form, which is what the store keeps. */
+#define ZTP__CLAIM_DISPLAY_LEN 39
+int ztp__claim_code_make(char display[ZTP__CLAIM_DISPLAY_LEN + 1],
+			 uint8_t hash[32]);
+
+/* One line of a bulk import (import.c), as read by ztp__import_line: the
+ * device, and either its factory certificate or its fingerprint. */
+typedef struct ztp__import_rec {
+	char device_id[ZTP_ID_MAX + 1]; /* "" until read */
+	char fingerprint[65];		/* lowercase hex; "" with cert */
+	X509 *cert;			/* NULL with a fingerprint */
+	char *model, *batch;		/* NULL when absent */
+	int64_t manufactured_at;	/* -1 when absent */
+} ztp__import_rec;
+
+/* Parse one line (len bytes, no newline; at most ZTP_BULK_LINE_MAX) into
+ * *r, which the caller clears with ztp__import_rec_clear() whatever the
+ * outcome (device_id is set as soon as it is read, so that a refusal can
+ * name the device). ZTP_EPARSE, ZTP_EINVAL, ZTP_ETOOBIG with detail. */
+int ztp__import_line(ztp__import_rec *r, const char *line, size_t len);
+void ztp__import_rec_clear(ztp__import_rec *r);
 
 /* Record the key of factory certificate cert as device_id's factory key
  * in the store (ZTP_EUNSUPPORTED: the store's backend cannot keep it). */

@@ -327,6 +327,7 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 		ZTP_CHECK(ztp__json_add_str(*resp, "tenant", NULL));
 		ZTP_CHECK(ztp__json_add_str(*resp, "namespace", NULL));
 	}
+	ZTP_CHECK(ztp__verifier_brokers_add(v, *resp, tenant));
 cleanup:
 	free(cpem);
 	ztp_free(der);
@@ -428,7 +429,6 @@ static int do_assignment(ztp_verifier *v, ztp__vdec *d, const peer *p,
 	char *json = NULL, ns[NAMESPACE_MAX];
 	int rc;
 
-	(void)v;
 	if (p->tenant[0] == '\0')
 		return ztp__reject(d, ZTP__W_DEVICE_STATE, ZTP_ESTATE,
 				   "device %s is not claimed by a tenant yet",
@@ -443,9 +443,38 @@ static int do_assignment(ztp_verifier *v, ztp__vdec *d, const peer *p,
 	ZTP_CHECK(ztp__json_add_str(*resp, "namespace", ns));
 	ZTP_CHECK(ztp__json_add(*resp, "policy", doc));
 	doc = NULL;
+	ZTP_CHECK(ztp__verifier_brokers_add(v, *resp, p->tenant));
 cleanup:
 	json_object_put(doc);
 	ztp_free(json);
+	return rc;
+}
+
+/* The approval hook's verdict on credentials for p; a tenant it names
+ * binds an unbound device before the certificate is issued, so that the
+ * certificate carries it. */
+static int approve_credentials(ztp_verifier *v, ztp__vdec *d, peer *p,
+			       int64_t now)
+{
+	ztp__hook_ctx c = {
+	    .event = "credentials",
+	    .device_id = p->device_id,
+	    .state = p->state,
+	    .tenant = p->tenant,
+	    .may_assign = true,
+	    .now = now,
+	};
+	ztp__hook_verdict verdict;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__verifier_approve(v, d, &c, &verdict));
+	if (verdict.tenant[0] != '\0' && p->tenant[0] == '\0') {
+		ZTP_CHECK(ztp__verifier_assign_tenant(v, p->device_id,
+						      verdict.tenant));
+		snprintf(p->tenant, sizeof(p->tenant), "%s", verdict.tenant);
+	}
+cleanup:
+	json_object_put(verdict.attributes);
 	return rc;
 }
 
@@ -507,6 +536,8 @@ int ztp__verifier_lifecycle(ztp_verifier *v, ztp__vdec *d, const char *ep,
 				goto cleanup;
 			}
 		}
+		if (strcmp(ep, "credentials") == 0)
+			ZTP_CHECK(approve_credentials(v, d, &p, now));
 		ZTP_CHECK(issue_operational(v, d, body, &p, resp, serial));
 		/* Whatever operational certificate the device held is now
 		 * superseded; remember when to revoke it. A failure here

@@ -15,5 +15,9 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/crlfile.c \
 	libztp/verifier/metrics.c \
 	libztp/verifier/ocsp.c \
-	libztp/verifier/audit.c
+	libztp/verifier/audit.c \
+	libztp/verifier/import.c \
+	libztp/verifier/groups.c \
+	libztp/verifier/hook.c \
+	libztp/verifier/brokers.c
 endif

@@ -179,6 +179,39 @@ e2e_device_config() {
 JSON
 }
 
+# e2e_registration ID: add the registration information `ztp-device run`
+# sends to the device configuration.
+e2e_registration() {
+	"$PY" - "$T/dev/$1/device.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["registration"] = {"device_type": "sensor", "firmware_version": "1.0.0",
+                     "capabilities": ["mqtt"]}
+json.dump(c, open(p, "w"))
+PY
+}
+
+# e2e_expect_refused ID CODE: ztp-device bootstrap of ID is refused (exit
+# 1) with a message naming CODE (a grep pattern), and leaves the device no
+# credential and the registry no certificate for it.
+e2e_expect_refused() {
+	rc=0
+	e2e_bootstrap "$1" || rc=$?
+	if [ "$rc" -ne 1 ]; then
+		cat "$T/dev/$1/bootstrap.err"
+		e2e_fail "$1: exit $rc, expected 1 (refused)"
+	elif ! grep -q "$2" "$T/dev/$1/bootstrap.err"; then
+		cat "$T/dev/$1/bootstrap.err"
+		e2e_fail "$1: refusal does not name $2"
+	else
+		e2e_ok "$1: refused with $2"
+	fi
+	e2e_no_cred "$1"
+	n=$(e2e_issued_count "$1")
+	[ "$n" = 0 ] || e2e_fail "$1: $n certificates issued"
+}
+
 e2e_enroll() {
 	"$ZTP_VERIFY" --config "$T/verify.json" enroll --device-id "$1" \
 		--factory-cert "$T/dev/$1/factory.leaf.pem" \

@@ -233,6 +233,14 @@ static const ztp_store_backend failing_backend = {
     NULL,
     NULL, /* device_count_state, cert_count_expiring: unsupported */
     NULL,
+    NULL, /* device_enroll, device_list, cert_expiring, group_*: */
+    NULL, /* unsupported */
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 START_TEST(test_issue_store_failure)

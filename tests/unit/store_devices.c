@@ -89,7 +89,8 @@ START_TEST(test_device_get)
 	    ZTP_OK);
 	ck_assert_rc(ztp_store_device_get(s, "dev-1", &json), ZTP_OK);
 	o = parse(json);
-	ck_assert_int_eq(json_object_object_length(o), 10);
+	ck_assert_int_eq(json_object_object_length(o), 11);
+	ck_assert(null_field(o, "group"));
 	ck_assert_str_eq(str_field(o, "device_id"), "dev-1");
 	ck_assert_str_eq(str_field(o, "fingerprint"), FPR_A);
 	ck_assert_str_eq(str_field(o, "model"), "Model X");

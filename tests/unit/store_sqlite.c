@@ -11,7 +11,19 @@
 /* ------------------------------------------------------------ sqlite */
 
 /* The schema version this library writes. */
-#define SCHEMA_LATEST 5
+#define SCHEMA_LATEST 7
+
+/* Drop what versions 6 and 7 created (the inventory indexes, the groups),
+ * before a test takes a new registry back to an older version. */
+#define DROP_V6_V7                                                             \
+	"DROP INDEX devices_by_group;"                                         \
+	"ALTER TABLE devices DROP COLUMN enroll_group;"                        \
+	"DROP TABLE groups;"                                                   \
+	"DROP INDEX devices_by_state;"                                         \
+	"DROP INDEX devices_by_tenant;"                                        \
+	"DROP INDEX devices_by_model;"                                         \
+	"DROP INDEX devices_by_batch;"                                         \
+	"DROP INDEX certs_by_expiry;"
 
 static void raw_exec(const char *path, const char *sql, int want)
 {
@@ -528,6 +540,21 @@ START_TEST(test_sqlite_migrate_v2)
 				   "SELECT count(*) FROM sqlite_master WHERE"
 				   " name = 'certs_revoked_by_issuer'"),
 			 1);
+	/* v4: the inventory's indexes */
+	ck_assert_int_eq(raw_count(db_path,
+				   "SELECT count(*) FROM sqlite_master WHERE"
+				   " name IN ('devices_by_state',"
+				   " 'devices_by_tenant', 'devices_by_model',"
+				   " 'devices_by_batch', 'certs_by_expiry')"),
+			 5);
+	/* v5: groups; the devices from before were enrolled one by one */
+	ck_assert_int_eq(raw_count(db_path,
+				   "SELECT count(*) FROM sqlite_master WHERE"
+				   " name IN ('groups', 'devices_by_group')"),
+			 2);
+	ck_assert_int_eq(raw_count(db_path, "SELECT count(*) FROM devices"
+					    " WHERE enroll_group IS NOT NULL"),
+			 0);
 	/* the records survive, of unknown issuer */
 	ck_assert_rc(ztp_store_cert_get(s, "2e", &json), ZTP_OK);
 	o = parse(json);
@@ -565,7 +592,7 @@ START_TEST(test_sqlite_migrate_v2)
 }
 END_TEST
 
-/* A registry of version 3 (the v4 and v5 objects dropped from a new one,
+/* A registry of version 3 (the v4 to v7 objects dropped from a new one,
  * as before those versions created them) holding devices: the migration counts
  * them, and the triggers keep the counts from then on. */
 START_TEST(test_sqlite_migrate_v3)
@@ -580,6 +607,7 @@ START_TEST(test_sqlite_migrate_v3)
 	    ZTP_OK);
 	ztp_store_free(s);
 	raw_exec(db_path,
+		 DROP_V6_V7
 		 "DROP TRIGGER device_states_insert;"
 		 "DROP TRIGGER device_states_update;"
 		 "DROP TRIGGER device_states_delete;"
@@ -656,6 +684,7 @@ START_TEST(test_sqlite_migrate_v4_chain)
 	ck_assert_rc(ztp_store_event_append(s, "{\"type\":\"c\"}"), ZTP_OK);
 	ztp_store_free(s);
 	raw_exec(db_path,
+		 DROP_V6_V7
 		 "DROP TABLE checkpoints;"
 		 "ALTER TABLE events DROP COLUMN prev;"
 		 "ALTER TABLE events DROP COLUMN hash;"

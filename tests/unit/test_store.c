@@ -366,6 +366,7 @@ static Suite *store_suite(void)
 	store_tcases_stress(s);
 	store_tcases_sqlite(s);
 	store_tcases_typed(s);
+	store_tcases_fleet(s);
 	return s;
 }
 

@@ -120,5 +120,6 @@ void store_tcases_stress(Suite *s);
 void store_tcases_backends(Suite *s);
 void store_tcases_sqlite(Suite *s);
 void store_tcases_typed(Suite *s);
+void store_tcases_fleet(Suite *s);
 
 #endif /* ZTP_TEST_STORE_H */

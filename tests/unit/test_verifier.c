@@ -470,6 +470,10 @@ static Suite *suite(void)
 	verifier_tcases_metrics(s);
 	verifier_tcases_ocsp(s);
 	verifier_tcases_audit(s);
+	verifier_tcases_import(s);
+	verifier_tcases_groups(s);
+	verifier_tcases_hook(s);
+	verifier_tcases_brokers(s);
 	return s;
 }
 

@@ -110,5 +110,9 @@ void verifier_tcases_alloc(Suite *s);
 void verifier_tcases_metrics(Suite *s);
 void verifier_tcases_ocsp(Suite *s);
 void verifier_tcases_audit(Suite *s);
+void verifier_tcases_import(Suite *s);
+void verifier_tcases_groups(Suite *s);
+void verifier_tcases_hook(Suite *s);
+void verifier_tcases_brokers(Suite *s);
 
 #endif /* ZTP_TEST_VERIFIER_H */

@@ -11,3 +11,10 @@ void ztpgo_event_trampoline(const char *json, void *ctx)
 {
 	ztpgoEvent((char *)json, (uintptr_t)ctx);
 }
+
+/* The approval hook's: the verdict buffer is the library's. */
+int ztpgo_hook_trampoline(void *user, const char *context, char *verdict,
+			  size_t cap)
+{
+	return ztpgoHook((uintptr_t)user, (char *)context, verdict, cap);
+}

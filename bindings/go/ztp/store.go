@@ -41,6 +41,9 @@ type DeviceRecord struct {
 	// FactoryKey is the factory key's SubjectPublicKeyInfo DER in
 	// standard base64, nil until recorded.
 	FactoryKey *string `json:"factory_key"`
+	// Group is the enrollment group that enrolled the device, nil for
+	// a device enrolled one by one.
+	Group *string `json:"group"`
 }
 
 // CertRecord is an issued certificate as the registry holds it.

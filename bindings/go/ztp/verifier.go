@@ -69,6 +69,7 @@ type Verifier struct {
 	ca     *CA
 	store  *Store
 	events *eventReg // separate: the free function must not point back
+	hook   *hookReg
 }
 
 // NewVerifier creates a verifier with the library's defaults.
@@ -78,12 +79,14 @@ func NewVerifier() (*Verifier, error) {
 		return nil, err
 	}
 	ev := &eventReg{}
-	v := &Verifier{events: ev}
+	hk := &hookReg{}
+	v := &Verifier{events: ev, hook: hk}
 	// The free function must not refer to v: a finalizer never runs on
 	// an object that references itself.
 	v.h.init("verifier", unsafe.Pointer(p), func(p unsafe.Pointer) {
 		C.ztp_verifier_free((*C.ztp_verifier)(p))
 		ev.clear()
+		hk.clear()
 	})
 	runtime.SetFinalizer(v, func(v *Verifier) { v.h.close() })
 	return v, nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestErrorCodes(t *testing.T) {
@@ -237,4 +238,79 @@ func TestLoadVerifier(t *testing.T) {
 	}
 	_, err = LoadVerifier(filepath.Join(d, "bad.json"))
 	wantCode(t, err, EPARSE)
+}
+
+// The approval hook from several goroutines at once: it approves some
+// devices and refuses others; a hook that fails denies (fail closed).
+func TestApprovalHook(t *testing.T) {
+	p := newPKI(t)
+	type dev struct {
+		id   string
+		cert string
+		req  []byte
+	}
+	var devs []dev
+	for i := 0; i < 6; i++ {
+		id := fmt.Sprintf("hook-%d", i)
+		key, cert := p.factoryDevice(t, id)
+		_, err := p.v.Enroll(id, []byte(cert), "", "")
+		must(t, err)
+		devs = append(devs, dev{id, cert, p.bootstrapRequest(t, id, key, cert)})
+	}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	must(t, p.v.SetHook(func(ctx map[string]interface{}) (map[string]interface{}, error) {
+		id, _ := ctx["device_id"].(string)
+		mu.Lock()
+		seen[id] = true
+		mu.Unlock()
+		switch id {
+		case "hook-0", "hook-2", "hook-4":
+			return map[string]interface{}{"decision": "allow"}, nil
+		case "hook-5":
+			return nil, fmt.Errorf("the approval service is down")
+		}
+		return map[string]interface{}{"decision": "deny", "message": "odd devices wait"}, nil
+	}, 5*time.Second))
+	before, _ := p.store.CertCount()
+	results := make([]*Response, len(devs))
+	var wg sync.WaitGroup
+	for i, d := range devs {
+		wg.Add(1)
+		go func(i int, d dev) {
+			defer wg.Done()
+			r, err := p.v.Handle("bootstrap", d.req, []byte(d.cert))
+			if err == nil {
+				results[i] = r
+			}
+		}(i, d)
+	}
+	wg.Wait()
+	must(t, p.v.SetHook(nil, 0))
+	for i, r := range results {
+		if r == nil {
+			t.Fatalf("%s: no answer", devs[i].id)
+		}
+		switch i {
+		case 0, 2, 4:
+			if r.Status != 200 {
+				t.Fatalf("%s: %d %s", devs[i].id, r.Status, r.Body)
+			}
+		case 5:
+			if e := r.Error(); r.Status != 503 || e == nil || e.Code != "approval_failed" {
+				t.Fatalf("%s: %d %s", devs[i].id, r.Status, r.Body)
+			}
+		default:
+			if e := r.Error(); r.Status != 403 || e == nil || e.Code != "approval_denied" ||
+				e.Message != "odd devices wait" {
+				t.Fatalf("%s: %d %s", devs[i].id, r.Status, r.Body)
+			}
+		}
+	}
+	if n, _ := p.store.CertCount(); n != before+3 {
+		t.Fatalf("certificates %d -> %d", before, n)
+	}
+	if len(seen) != 6 {
+		t.Fatalf("hook saw %v", seen)
+	}
 }

@@ -223,3 +223,53 @@ def test_config_file(tmp_path, pki):
         (d / "bad.json").write_text('{"no_such_key": 1}')
         ztp.Verifier(config=str(d / "bad.json"))
     assert e.value.code in (ztp.Status.EPARSE, ztp.Status.EINVAL)
+
+
+def test_approval_hook_from_threads(pki):
+    """The hook approves some devices and refuses others, from several
+    threads at once; a hook that raises denies (fail closed)."""
+    devices = []
+    for i in range(6):
+        d = "hook-%d" % i
+        key, cert = pki.factory_device(d)
+        pki.verifier.enroll(d, cert)
+        devices.append((d, cert, pki.bootstrap_request(d, key, cert)))
+    seen = []
+    lock = threading.Lock()
+
+    def hook(ctx):
+        with lock:
+            seen.append(ctx)
+        if ctx["device_id"].endswith(("0", "2", "4")):
+            return {"decision": "allow", "attributes": {"line": 7}}
+        if ctx["device_id"] == "hook-5":
+            raise RuntimeError("the approval service is down")
+        return {"decision": "deny", "message": "odd devices wait"}
+
+    pki.verifier.set_hook(hook, budget_ms=5000)
+    before = pki.store.cert_count()
+    results = {}
+
+    def go(d, cert, req):
+        results[d] = pki.verifier.handle("bootstrap", json.dumps(req), cert)
+
+    threads = [threading.Thread(target=go, args=r) for r in devices]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pki.verifier.set_hook(None)
+    for d, r in sorted(results.items()):
+        if d in ("hook-0", "hook-2", "hook-4"):
+            assert r.status == 200, r.body
+        elif d == "hook-5":
+            assert r.status == 503
+            assert r.json()["error"]["code"] == "approval_failed"
+        else:
+            assert r.status == 403
+            err = r.json()["error"]
+            assert err["code"] == "approval_denied"
+            assert err["message"] == "odd devices wait"
+    assert pki.store.cert_count() == before + 3
+    assert {c["device_id"] for c in seen} == {d for d, _, _ in devices}
+    assert all(c["event"] == "bootstrap" and c["fingerprint"] for c in seen)

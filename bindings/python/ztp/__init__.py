@@ -17,7 +17,7 @@ from .core import init, version, version_num, strerror, status_name, \
 from .store import Store
 from .ca import CA, Issued, KeyPair, ServerIssued, create_root, \
     reason_from_name, reason_name
-from .verifier import Verifier, Response, error_codes
+from .verifier import Verifier, Response, error_codes, HOOK_VERDICT_MAX
 from .device import Device
 from .policy import Policy, namespace, default_document, action_parse
 
@@ -26,5 +26,5 @@ __all__ = [
     "status_name", "validate_id", "is_valid_id", "Store", "CA", "Issued",
     "KeyPair", "ServerIssued", "create_root", "reason_from_name", "reason_name", "Verifier",
     "Response", "error_codes", "Device", "Policy", "namespace",
-    "default_document", "action_parse",
+    "default_document", "action_parse", "HOOK_VERDICT_MAX",
 ]

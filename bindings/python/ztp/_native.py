@@ -26,6 +26,8 @@ _u8p = ctypes.c_char_p  # (const uint8_t *, size_t) pairs take bytes
 
 #: Event callback type: ``void (*)(const char *json, void *ctx)``.
 EVENT_FN = ctypes.CFUNCTYPE(None, c_char_p, c_void_p)
+# ztp_hook_fn: (user, context_json, verdict buffer, its size) -> length
+HOOK_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_char_p, c_void_p, c_size_t)
 
 # name: (restype, argtypes). Returned strings that the caller frees are
 # c_void_p out-parameters (_pp), never c_char_p.
@@ -153,6 +155,8 @@ _PROTOTYPES = {
     "ztp_verifier_set_clock": (c_int, [c_void_p, c_void_p, c_void_p]),
     "ztp_verifier_set_event_callback": (c_int, [c_void_p, EVENT_FN,
                                                 c_void_p]),
+    "ztp_verifier_set_hook": (c_int, [c_void_p, HOOK_FN, c_void_p,
+                                      ctypes.c_int64]),
     "ztp_verifier_handle": (c_int, [c_void_p, ctypes.POINTER(c_int), _pp,
                                     c_char_p, c_char_p, c_size_t, c_char_p,
                                     c_size_t]),

@@ -6,8 +6,8 @@ import ctypes
 import json
 
 from ._clock import FixedClock
-from ._events import make_callback
-from ._native import EVENT_FN, Handle, c_int, c_void_p, lib, check, to_c, \
+from ._events import make_callback, make_hook
+from ._native import EVENT_FN, HOOK_FN, Handle, c_int, c_void_p, lib, check, to_c, \
     to_bytes, take_str
 
 
@@ -22,6 +22,10 @@ class Response(collections.namedtuple("Response", "status body")):
     @property
     def ok(self):
         return 200 <= self.status < 300
+
+
+#: Most bytes of a verdict (ZTP_HOOK_VERDICT_MAX of <ztp/verifier.h>).
+HOOK_VERDICT_MAX = 4096
 
 
 def error_codes():
@@ -51,6 +55,7 @@ class Verifier(Handle):
         super().__init__(out.value)
         self._clock = FixedClock()
         self._callback = None
+        self._hook = None
         self._ca = None
         self._store = None
         if config is not None:
@@ -141,6 +146,19 @@ class Verifier(Handle):
         self._callback = cb
 
     # -- serving ----------------------------------------------------------
+    def set_hook(self, fn, budget_ms=1000):
+        """Ask fn(context_dict) -> verdict_dict before anything is issued
+        (ztp_verifier_set_hook(3)), or stop with None. fn is called on the
+        threads that serve requests (ctypes takes the GIL for it); an
+        exception or a late answer denies."""
+        if fn is None:
+            self._call("ztp_verifier_set_hook", HOOK_FN(), None, 0)
+            self._hook = None
+            return
+        hook = make_hook(fn)
+        self._call("ztp_verifier_set_hook", hook, None, int(budget_ms))
+        self._hook = hook
+
     def handle(self, endpoint, body=b"", peer_cert_pem=None):
         """Serve one request; returns a :class:`Response`.
 

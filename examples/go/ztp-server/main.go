@@ -53,6 +53,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -586,6 +587,44 @@ func tlsConfig(certFile, keyFile string, caFiles []string) (*tls.Config, error) 
 	}, nil
 }
 
+// webhookHook is an approval hook that POSTs the context to an HTTPS
+// webhook and returns the verdict it answers (status 200, a JSON object);
+// anything else is an error, and the verifier denies (approval_failed).
+func webhookHook(url, caFile string, timeout time.Duration) (ztp.HookFunc, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pemData, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemData) {
+			return nil, errors.New(caFile + ": no certificates")
+		}
+		tc.RootCAs = pool
+	}
+	client := &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: tc}}
+	return func(ctx map[string]interface{}) (map[string]interface{}, error) {
+		body, err := json.Marshal(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("webhook answered %d", resp.StatusCode)
+		}
+		var verdict map[string]interface{}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 4097)).Decode(&verdict); err != nil {
+			return nil, err
+		}
+		return verdict, nil
+	}, nil
+}
+
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("ztp-server: ")
@@ -603,7 +642,18 @@ func main() {
 	idleTimeout := flag.Float64("idle-timeout", defaultIdleTimeout, "seconds a kept-alive connection may wait for its next request")
 	metricsListen := flag.String("metrics-listen", "", "serve GET /metrics on this address, over plain HTTP without client certificates, instead of on --listen")
 	flag.Var(&clientCAs, "client-ca", "CA bundle for client certificates (repeatable; default: the CAs in the configuration)")
+	webhook := flag.String("approval-webhook", "", "ask this HTTPS URL to approve every bootstrap, credentials and claim (ztp_verifier_set_hook(3))")
+	webhookCA := flag.String("approval-ca", "", "CA bundle the webhook's certificate must chain to (default: the system's)")
+	webhookMS := flag.Int("approval-timeout-ms", 2000, "the webhook's time to answer; the hook's budget is 500 ms more")
 	flag.Parse()
+	if *webhook != "" && !strings.HasPrefix(*webhook, "https://") {
+		log.Printf("--approval-webhook must be an https:// URL")
+		os.Exit(2)
+	}
+	if *webhookMS < 1 || *webhookMS > 60000 {
+		log.Printf("--approval-timeout-ms must be 1..60000")
+		os.Exit(2)
+	}
 	if *config == "" || *certFile == "" || *keyFile == "" || flag.NArg() != 0 {
 		flag.Usage()
 		os.Exit(2)
@@ -626,6 +676,18 @@ func main() {
 		log.Fatalf("%s: %v", *config, err)
 	}
 	defer v.Close()
+	if *webhook != "" {
+		// Fail closed: the client's timeout is within the hook's budget,
+		// so a slow webhook is a refusal, never a late approval.
+		to := time.Duration(*webhookMS) * time.Millisecond
+		hook, err := webhookHook(*webhook, *webhookCA, to)
+		if err != nil {
+			log.Fatalf("--approval-ca: %v", err)
+		}
+		if err := v.SetHook(hook, to+500*time.Millisecond); err != nil {
+			log.Fatalf("approval hook: %v", err)
+		}
+	}
 	if *maxBody <= 0 {
 		*maxBody = maxRequestSize(*config)
 	}
