@@ -103,3 +103,15 @@ pg_stop() {
 	rm -rf "$ZTP_PG_DIR" "$ZTP_PG_CTL"
 	ZTP_PG_DIR=
 }
+
+# pg_for_build BUILDDIR DIR: when the libztp built in BUILDDIR has the
+# postgresql:// backend, pg_start DIR and export ZTP_TEST_PG_URI (and
+# ZTP_TEST_PG_PSQL) for the tests that use it (the bindings'); return
+# non-zero when the server does not start. Without the backend, nothing.
+pg_for_build() {
+	grep -q '^#define HAVE_LIBPQ 1' "$1/config.h" 2>/dev/null || return 0
+	pg_start "$2" || return 1
+	ZTP_TEST_PG_URI=$ZTP_PG_URI
+	ZTP_TEST_PG_PSQL=$ZTP_PG_PSQL
+	export ZTP_TEST_PG_URI ZTP_TEST_PG_PSQL
+}
