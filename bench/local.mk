@@ -46,8 +46,7 @@ if ENABLE_SERVER
 if ENABLE_DEVICE
 noinst_PROGRAMS += bench/ztp-load
 bench_ztp_load_SOURCES = bench/ztp-load.c
-bench_ztp_load_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) \
-	$(OPENSSL_LIBS) -lpthread
+bench_ztp_load_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS) -lpthread
 
 bench-load: all
 	$(AM_TESTS_ENVIRONMENT) $(SHELL) '$(abs_top_srcdir)/bench/load.sh'

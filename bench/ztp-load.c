@@ -8,7 +8,7 @@
  * public-key operations one provisioned device costs the server, timed
  * with OpenSSL in this process, on this machine, in the same run.
  * Asserts nothing; a benchmark, not a test. Public API plus OpenSSL and
- * libcurl only.
+ * json-c only.
  *
  * The deployment is given, not guessed: the URLs of its instances (or of
  * its balancer), the CA file that pins its TLS server certificate, its
@@ -20,7 +20,7 @@
  *   ztp-load --url URL [--url URL...] --ca-file F --verify-config F
  *            --factory-cert F --factory-key F --dir DIR
  *            [--devices N] [--threads T] [--prefix P] [--server-pid PID...]
- *            [--max-attempts N] [--reuse-probe K]
+ *            [--max-attempts N] [--reuse-probe K] [--probe-url URL]
  *
  * Latency of an endpoint, as the device sees it: from the device's
  * previous event (the step before the request, or the answer before) to
@@ -36,12 +36,18 @@
  * much else ran (this machine is shared).
  *
  * The connection-reuse probe (--reuse-probe K, default 200; 0 skips it)
- * sends K challenge requests three ways with libcurl and the first
+ * sends K challenge requests three ways with OpenSSL and the first
  * device's factory identity: a new connection and a full handshake each,
  * as the device API does today (libztp/device/http.c opens a connection
  * per request, with no session cache); a new connection resuming the
  * TLS session; one kept-alive connection. The server CPU per request of
- * each way tells what reuse would save the server.
+ * each way tells what reuse would save the server. All for the first
+ * device, whose identity is presented: the deployment's per-device limit
+ * must allow 3K challenges (bench/load.sh sets no limits), or the
+ * figures are of refusals (the report says how many were answered).
+ * The probe talks to --probe-url (default: the first --url); give it one
+ * instance, not a round-robin balancer: a session ticket from one
+ * instance is not accepted by another unless they share ticket keys.
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
@@ -59,7 +65,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <openssl/ssl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -82,6 +90,7 @@ static struct {
 	const char *ca_file, *verify_config, *factory_cert, *factory_key;
 	const char *dir, *prefix;
 	long devices, threads, max_attempts, reuse_probe;
+	const char *probe_url;
 	long pids[MAX_PIDS];
 	int n_pids;
 } opt = {.prefix = "load",
@@ -748,68 +757,139 @@ static void measure_crypto(void)
 
 /* ----------------------------------------------------- the reuse probe */
 
-static size_t sink(char *p, size_t s, size_t n, void *u)
-{
-	(void)p;
-	(void)u;
-	return s * n;
-}
-
+/* With OpenSSL directly, not libcurl, so that the probe decides for
+ * certain whether a session is resumed (SSL_session_reused()). */
 enum { REUSE_NONE, REUSE_SESSION, REUSE_CONNECTION };
 
-/* Server CPU seconds per answered challenge, K requests one way. */
-static double probe(int mode, long *answered)
+static int tcp_connect(const char *url)
 {
-	char dir[4096], key[4200], cert[4200], url[4200], body[128];
-	char id[ZTP_ID_MAX + 1];
-	CURL *c = NULL;
-	CURLSH *share = NULL;
+	char host[256], port[16];
+	struct addrinfo hints = {0}, *ai = NULL;
+	const char *h = url + strlen("https://"), *colon, *end;
+	int fd = -1;
+
+	if (strncmp(url, "https://", 8) != 0 || (colon = strchr(h, ':')) == NULL)
+		die_msg("--url: expected https://HOST:PORT");
+	end = colon + 1 + strcspn(colon + 1, "/");
+	if ((size_t)(colon - h) >= sizeof(host) ||
+	    (size_t)(end - colon - 1) >= sizeof(port))
+		die_msg("--url: too long");
+	memcpy(host, h, (size_t)(colon - h));
+	host[colon - h] = '\0';
+	memcpy(port, colon + 1, (size_t)(end - colon - 1));
+	port[end - colon - 1] = '\0';
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		return -1;
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* One POST on s; 1 for an HTTP 200 answer read whole. */
+static int probe_request(SSL *s, const char *body, int keep)
+{
+	char req[512], buf[8192];
+	size_t have = 0;
+	long clen = -1, status = 0;
+	char *eoh = NULL;
+	int n;
+
+	n = snprintf(req, sizeof(req),
+		     "POST /ztp/v1/challenge HTTP/1.1\r\nHost: ztp\r\n"
+		     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+		     "Connection: %s\r\n\r\n%s",
+		     strlen(body), keep ? "keep-alive" : "close", body);
+	if (SSL_write(s, req, n) != n)
+		return 0;
+	while (have < sizeof(buf) - 1) {
+		n = SSL_read(s, buf + have, (int)(sizeof(buf) - 1 - have));
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = '\0';
+		if (eoh == NULL && (eoh = strstr(buf, "\r\n\r\n")) != NULL) {
+			char *cl = strcasestr(buf, "\r\ncontent-length:");
+
+			sscanf(buf, "HTTP/1.%*d %ld", &status);
+			if (cl != NULL)
+				clen = strtol(cl + 17, NULL, 10);
+		}
+		if (eoh != NULL && clen >= 0 &&
+		    have >= (size_t)(eoh + 4 - buf) + (size_t)clen)
+			return status == 200;
+	}
+	return 0;
+}
+
+/* Server CPU seconds per answered challenge, K requests one way; *reused
+ * counts the connections that resumed a session. */
+static double probe(int mode, long *answered, long *reused)
+{
+	char dir[4096], key[4200], cert[4200], body[128], id[ZTP_ID_MAX + 1];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL_SESSION *sess = NULL;
+	SSL *s = NULL;
+	int fd = -1;
 	double cpu0, cpu1;
 	long ok = 0;
 
 	device_dir(dir, sizeof(dir), 0);
+	device_id(id, sizeof(id), 0);
 	snprintf(key, sizeof(key), "%s/factory.key", dir);
 	snprintf(cert, sizeof(cert), "%s/factory.pem", dir);
-	snprintf(url, sizeof(url), "%s/ztp/v1/challenge", opt.urls[0]);
-	if (mode == REUSE_SESSION) {
-		share = curl_share_init();
-		curl_share_setopt(share, CURLSHOPT_SHARE,
-				  CURL_LOCK_DATA_SSL_SESSION);
-	}
+	snprintf(body, sizeof(body), "{\"device_id\":\"%s\"}", id);
+	if (ctx == NULL || SSL_CTX_load_verify_locations(ctx, ca_abs, NULL) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+		die_msg("probe: cannot load the TLS identity");
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	*reused = 0;
 	cpu0 = trees_cpu_s();
 	for (long k = 0; k < opt.reuse_probe; k++) {
-		long status = 0;
-
-		if (c == NULL || mode != REUSE_CONNECTION) {
-			curl_easy_cleanup(c);
-			c = curl_easy_init();
-			if (c == NULL)
-				die_msg("curl_easy_init");
+		if (s == NULL) {
+			fd = tcp_connect(opt.probe_url);
+			if (fd < 0)
+				continue;
+			s = SSL_new(ctx);
+			SSL_set_fd(s, fd);
+			SSL_set1_host(s, "127.0.0.1");
+			if (sess != NULL)
+				SSL_set_session(s, sess);
+			if (SSL_connect(s) != 1) {
+				SSL_free(s);
+				close(fd);
+				s = NULL;
+				continue;
+			}
+			*reused += SSL_session_reused(s);
 		}
-		device_id(id, sizeof(id), k % opt.devices);
-		snprintf(body, sizeof(body), "{\"device_id\":\"%s\"}", id);
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_CAINFO, opt.ca_file);
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
-		curl_easy_setopt(c, CURLOPT_SSL_SESSIONID_CACHE,
-				 mode == REUSE_NONE ? 0L : 1L);
-		if (share != NULL)
-			curl_easy_setopt(c, CURLOPT_SHARE, share);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-		if (curl_easy_perform(c) == CURLE_OK &&
-		    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) ==
-			CURLE_OK &&
-		    status == 200)
-			ok++;
+		ok += probe_request(s, body, mode == REUSE_CONNECTION);
+		if (mode != REUSE_CONNECTION) {
+			if (mode == REUSE_SESSION) {
+				SSL_SESSION_free(sess);
+				/* TLS 1.3 tickets arrive after the handshake:
+				 * the answer has been read by now. */
+				sess = SSL_get1_session(s);
+			}
+			SSL_shutdown(s);
+			SSL_free(s);
+			close(fd);
+			s = NULL;
+		}
 	}
-	curl_easy_cleanup(c);
-	/* The session share outlives the handles that used it. */
-	curl_share_cleanup(share);
+	if (s != NULL) {
+		SSL_shutdown(s);
+		SSL_free(s);
+		close(fd);
+	}
 	cpu1 = trees_cpu_s();
+	SSL_SESSION_free(sess);
+	SSL_CTX_free(ctx);
 	*answered = ok;
 	return ok > 0 ? (cpu1 - cpu0) / (double)ok : 0;
 }
@@ -824,7 +904,8 @@ static void usage(int status)
 		"                --factory-cert F --factory-key F --dir DIR\n"
 		"                [--devices N] [--threads T] [--prefix P] "
 		"[--server-pid PID...]\n"
-		"                [--max-attempts N] [--reuse-probe K]\n");
+		"                [--max-attempts N] [--reuse-probe K] "
+		"[--probe-url URL]\n");
 	exit(status);
 }
 
@@ -858,6 +939,7 @@ static void parse_args(int argc, char **argv)
 	    {"server-pid", required_argument, NULL, 's'},
 	    {"max-attempts", required_argument, NULL, 'a'},
 	    {"reuse-probe", required_argument, NULL, 'r'},
+	    {"probe-url", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	int ch;
@@ -908,6 +990,9 @@ static void parse_args(int argc, char **argv)
 		case 'r':
 			opt.reuse_probe = num(optarg, 0, 1000000, "--reuse-probe");
 			break;
+		case 'P':
+			opt.probe_url = optarg;
+			break;
 		case 'h':
 			usage(0);
 			break;
@@ -919,6 +1004,8 @@ static void parse_args(int argc, char **argv)
 	    opt.verify_config == NULL || opt.factory_cert == NULL ||
 	    opt.factory_key == NULL || opt.dir == NULL)
 		usage(2);
+	if (opt.probe_url == NULL)
+		opt.probe_url = opt.urls[0];
 }
 
 static char *read_text(const char *path)
@@ -946,8 +1033,6 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv);
 	CHECK("init", ztp_init());
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		die_msg("curl_global_init");
 	if (mkdir(opt.dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "ztp-load: %s: %s\n", opt.dir, strerror(errno));
 		return 1;
@@ -1031,23 +1116,23 @@ int main(int argc, char **argv)
 	       reuse_save * 1e3, REUSE_SIGNS, REUSE_VERIFIES, REUSE_ECDHE);
 
 	if (opt.reuse_probe > 0 && opt.n_pids > 0) {
-		long a0, a1, a2;
-		double full = probe(REUSE_NONE, &a0);
-		double resumed = probe(REUSE_SESSION, &a1);
-		double kept = probe(REUSE_CONNECTION, &a2);
+		long a0, a1, a2, r0, r1, r2;
+		double full = probe(REUSE_NONE, &a0, &r0);
+		double resumed = probe(REUSE_SESSION, &a1, &r1);
+		double kept = probe(REUSE_CONNECTION, &a2, &r2);
 
 		printf("\nconnection reuse (%ld challenges each way, server "
 		       "CPU per answered request):\n"
 		       "  new connection, full handshake (the device API "
 		       "today) %.2f ms (%ld answered)\n"
 		       "  new connection, resumed TLS session            "
-		       "%.2f ms (%ld answered)\n"
+		       "%.2f ms (%ld answered, %ld resumed)\n"
 		       "  one kept-alive connection                      "
 		       "%.2f ms (%ld answered)\n"
 		       "  => a device reusing 2 of its 4 connections would "
 		       "save the server %.2f ms (kept alive) or %.2f ms "
 		       "(resumed) of %.2f ms\n",
-		       opt.reuse_probe, full * 1e3, a0, resumed * 1e3, a1,
+		       opt.reuse_probe, full * 1e3, a0, resumed * 1e3, a1, r1,
 		       kept * 1e3, a2, 2 * (full - kept) * 1e3,
 		       2 * (full - resumed) * 1e3, per_dev * 1e3);
 	}
@@ -1059,6 +1144,5 @@ int main(int argc, char **argv)
 	ztp_verifier_free(enroller);
 	ztp_ca_free(factory_ca);
 	ztp_store_free(factory_store);
-	curl_global_cleanup();
 	return failed == 0 ? 0 : 1;
 }
