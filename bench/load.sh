@@ -37,6 +37,7 @@ e2e_need_python
 case " $servers " in *" go "*) e2e_need_go_server ;; esac
 
 pids=
+names=
 case ${BENCH_LOAD_STORE:-sqlite} in
 sqlite) E2E_STORE=sqlite:registry.db ;;
 postgresql)
@@ -44,6 +45,7 @@ postgresql)
 	pg_start "$T/pg"
 	E2E_STORE=$PG_URI
 	pids="$pids --server-pid $PG_PID"
+	names="$names postgres=$PG_PID"
 	;;
 *) e2e_die "BENCH_LOAD_STORE: sqlite or postgresql" ;;
 esac
@@ -55,6 +57,7 @@ for kind in $servers; do
 	e2e_start_server "$kind" server --quiet
 	ports="$ports $E2E_PORT"
 	pids="$pids --server-pid $E2E_PID"
+	names="$names $kind=$E2E_PID"
 done
 # shellcheck disable=SC2086
 set -- $ports
@@ -62,6 +65,7 @@ if [ $# -gt 1 ]; then
 	e2e_start_haproxy "$@"
 	url=https://127.0.0.1:$E2E_LB_PORT
 	pids="$pids --server-pid $E2E_LB_PID"
+	names="$names haproxy=$E2E_LB_PID"
 	topology="$servers behind HAProxy"
 else
 	url=https://127.0.0.1:$1
@@ -70,6 +74,7 @@ fi
 dir=${BENCH_LOAD_DIR:-$T}/fleet-$$
 echo "bench-load: $topology, registry $E2E_STORE, $devices devices," \
 	"$threads threads; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-load: server processes:$names"
 # shellcheck disable=SC2086
 "$ZTP_LOAD" --url "$url" --ca-file "$T/pki/server-ca.pem" \
 	--verify-config "$T/verify.json" \

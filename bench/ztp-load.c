@@ -163,26 +163,26 @@ static int proc_stat(long pid, long *ppid, unsigned long long *ticks)
 	return 0;
 }
 
-/* CPU seconds of the process trees rooted at opt.pids: every live process
- * in them, each with its reaped children (a child that exited and was
- * waited for is counted once, in its parent). */
-static double trees_cpu_s(void)
+/* CPU seconds of the process trees rooted at opt.pids, in total and,
+ * when per_root is not NULL, for each root: every live process in them,
+ * each with its reaped children (a child that exited and was waited for
+ * is counted once, in its parent). A process in two trees counts in the
+ * first. */
+static double trees_cpu_s(double *per_root)
 {
 	enum { MAXP = 32768 };
 	static long pid[MAXP], ppid[MAXP];
 	static unsigned long long ticks[MAXP];
-	static char in[MAXP];
+	static int root[MAXP]; /* index into opt.pids + 1, or 0 */
+	unsigned long long sums[MAX_PIDS] = {0}, sum = 0;
+	double hz = (double)sysconf(_SC_CLK_TCK);
 	size_t n = 0;
-	unsigned long long sum = 0;
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	int changed = 1;
 
-	if (d == NULL || opt.n_pids == 0) {
-		if (d != NULL)
-			closedir(d);
+	if (d == NULL)
 		return 0;
-	}
 	while ((e = readdir(d)) != NULL && n < MAXP) {
 		char *end;
 		long p = strtol(e->d_name, &end, 10);
@@ -191,10 +191,10 @@ static double trees_cpu_s(void)
 			continue;
 		if (proc_stat(p, &ppid[n], &ticks[n]) == 0) {
 			pid[n] = p;
-			in[n] = 0;
-			for (int i = 0; i < opt.n_pids; i++)
+			root[n] = 0;
+			for (int i = 0; i < opt.n_pids && root[n] == 0; i++)
 				if (opt.pids[i] == p)
-					in[n] = 1;
+					root[n] = i + 1;
 			n++;
 		}
 	}
@@ -202,20 +202,24 @@ static double trees_cpu_s(void)
 	while (changed) {
 		changed = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (in[i])
+			if (root[i] != 0)
 				continue;
 			for (size_t j = 0; j < n; j++)
-				if (in[j] && pid[j] == ppid[i]) {
-					in[i] = 1;
+				if (root[j] != 0 && pid[j] == ppid[i]) {
+					root[i] = root[j];
 					changed = 1;
 					break;
 				}
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		if (in[i])
+		if (root[i] != 0) {
+			sums[root[i] - 1] += ticks[i];
 			sum += ticks[i];
-	return (double)sum / (double)sysconf(_SC_CLK_TCK);
+		}
+	for (int i = 0; per_root != NULL && i < opt.n_pids; i++)
+		per_root[i] = (double)sums[i] / hz;
+	return (double)sum / hz;
 }
 
 /* Busy and total CPU seconds of the whole machine (all cores). */
@@ -849,7 +853,7 @@ static double probe(int mode, long *answered, long *reused)
 		die_msg("probe: cannot load the TLS identity");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	*reused = 0;
-	cpu0 = trees_cpu_s();
+	cpu0 = trees_cpu_s(NULL);
 	for (long k = 0; k < opt.reuse_probe; k++) {
 		if (s == NULL) {
 			fd = tcp_connect(opt.probe_url);
@@ -887,7 +891,7 @@ static double probe(int mode, long *answered, long *reused)
 		SSL_free(s);
 		close(fd);
 	}
-	cpu1 = trees_cpu_s();
+	cpu1 = trees_cpu_s(NULL);
 	SSL_SESSION_free(sess);
 	SSL_CTX_free(ctx);
 	*answered = ok;
@@ -1029,9 +1033,11 @@ int main(int argc, char **argv)
 {
 	double t0, t1, cpu0, cpu1, self0, self1, busy0, busy1, tot0, tot1;
 	double per_dev, bound, reuse_save;
+	double root0[MAX_PIDS], root1[MAX_PIDS];
 	long ok = 0, failed = 0;
 
 	parse_args(argc, argv);
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress, also into a file */
 	CHECK("init", ztp_init());
 	if (mkdir(opt.dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "ztp-load: %s: %s\n", opt.dir, strerror(errno));
@@ -1067,13 +1073,13 @@ int main(int argc, char **argv)
 	       opt.devices, t1 - t0, (double)opt.devices / (t1 - t0));
 
 	/* The fleet. */
-	cpu0 = trees_cpu_s();
+	cpu0 = trees_cpu_s(root0);
 	self0 = self_cpu_s();
 	machine_cpu_s(&busy0, &tot0);
 	t0 = now_s();
 	run_threads(provision_thread);
 	t1 = now_s();
-	cpu1 = trees_cpu_s();
+	cpu1 = trees_cpu_s(root1);
 	self1 = self_cpu_s();
 	machine_cpu_s(&busy1, &tot1);
 	for (long t = 0; t < opt.threads; t++) {
@@ -1094,6 +1100,9 @@ int main(int argc, char **argv)
 	       tot1 > tot0 ? 100.0 * (busy1 - busy0) / (tot1 - tot0) : 0,
 	       sysconf(_SC_NPROCESSORS_ONLN),
 	       (busy1 - busy0) - (cpu1 - cpu0) - (self1 - self0));
+	for (int i = 0; i < opt.n_pids && ok > 0; i++)
+		printf("  server process tree %ld: %.2f ms per device\n",
+		       opt.pids[i], (root1[i] - root0[i]) / (double)ok * 1e3);
 
 	measure_crypto();
 	bound = BOUND_SIGNS * t_sign + BOUND_VERIFIES * t_verify +

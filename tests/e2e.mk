@@ -12,7 +12,10 @@ EXTRA_DIST += $(e2e_common)
 # Heavy: they exercise the reference servers' connection handling (Python
 # and Go) for tens of seconds each, not libztp's memory handling, so CI
 # runs them once, not again under the sanitizers (`make -s
-# print-sanitizer-tests` leaves them out).
+# print-sanitizer-tests` leaves them out). So do the mixed Go + Python
+# instances behind HAProxy and the failover under a 150-device fleet:
+# many processes for tens of seconds, racing the registry (multi_go.sh,
+# which races the same paths, runs in every pass).
 e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh \
 	tests/e2e/multi_python.sh tests/e2e/failover.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
