@@ -12,3 +12,4 @@ clean-local: clean-doc
 clean-doc:
 	-rm -rf doc/html
 .PHONY: clean-doc
+EXTRA_DIST += doc/DEPLOYMENT.md
