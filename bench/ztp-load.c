@@ -81,8 +81,8 @@
 #define MAX_CODES 64
 
 enum { EP_CHALLENGE, EP_BOOTSTRAP, EP_REGISTER, EP_CREDENTIALS, EP_N };
-static const char *const ep_names[EP_N] = {"challenge", "bootstrap",
-					   "register", "credentials"};
+static const char *const ep_names[EP_N] = {"challenge", "bootstrap", "register",
+					   "credentials"};
 
 static struct {
 	const char *urls[MAX_URLS];
@@ -301,11 +301,15 @@ static void count_code(worker *w, const char *code, int failure)
 		if (strcmp(w->codes[i].code, code) == 0)
 			break;
 	if (i == w->n_codes) {
-		if (w->n_codes == MAX_CODES)
-			i = MAX_CODES - 1; /* the last slot takes the rest */
-		else
+		if (w->n_codes == MAX_CODES) {
+			/* The last slot takes the rest. */
+			i = MAX_CODES - 1;
+			snprintf(w->codes[i].code, sizeof(w->codes[0].code),
+				 "(other codes)");
+		} else {
 			snprintf(w->codes[w->n_codes++].code,
 				 sizeof(w->codes[0].code), "%s", code);
+		}
 	}
 	if (failure)
 		w->codes[i].failures++;
@@ -441,7 +445,8 @@ static char *device_config(const char *id, const char *url)
 		die_msg("out of memory");
 	jset(reg, "capabilities", caps);
 	jset(c, "registration", reg);
-	text = strdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PRETTY));
+	text =
+	    strdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PRETTY));
 	if (text == NULL)
 		die_msg("out of memory");
 	json_object_put(c);
@@ -461,9 +466,8 @@ static void make_device(long i)
 
 	device_id(id, sizeof(id), i);
 	device_dir(dir, sizeof(dir), i);
-	if (k == NULL || r == NULL || b == NULL ||
-	    !X509_REQ_set_pubkey(r, k) || !X509_REQ_sign(r, k, EVP_sha256()) ||
-	    !PEM_write_bio_X509_REQ(b, r))
+	if (k == NULL || r == NULL || b == NULL || !X509_REQ_set_pubkey(r, k) ||
+	    !X509_REQ_sign(r, k, EVP_sha256()) || !PEM_write_bio_X509_REQ(b, r))
 		die_msg("cannot make a factory CSR");
 	n = BIO_get_mem_data(b, &csr);
 	CHECK("factory certificate",
@@ -601,8 +605,8 @@ static double pct(const samples *s, double p)
 
 static void report_latency(void)
 {
-	printf("\n%-12s %8s %9s %9s %9s %8s\n", "endpoint", "answers",
-	       "p50 ms", "p95 ms", "p99 ms", "retries");
+	printf("\n%-12s %8s %9s %9s %9s %8s\n", "endpoint", "answers", "p50 ms",
+	       "p95 ms", "p99 ms", "retries");
 	for (int e = 0; e < EP_N; e++) {
 		samples all = {0};
 		long retries = 0;
@@ -772,7 +776,8 @@ static int tcp_connect(const char *url)
 	const char *h = url + strlen("https://"), *colon, *end;
 	int fd = -1;
 
-	if (strncmp(url, "https://", 8) != 0 || (colon = strchr(h, ':')) == NULL)
+	if (strncmp(url, "https://", 8) != 0 ||
+	    (colon = strchr(h, ':')) == NULL)
 		die_msg("--url: expected https://HOST:PORT");
 	end = colon + 1 + strcspn(colon + 1, "/");
 	if ((size_t)(colon - h) >= sizeof(host) ||
@@ -847,7 +852,8 @@ static double probe(int mode, long *answered, long *reused)
 	snprintf(key, sizeof(key), "%s/factory.key", dir);
 	snprintf(cert, sizeof(cert), "%s/factory.pem", dir);
 	snprintf(body, sizeof(body), "{\"device_id\":\"%s\"}", id);
-	if (ctx == NULL || SSL_CTX_load_verify_locations(ctx, ca_abs, NULL) != 1 ||
+	if (ctx == NULL ||
+	    SSL_CTX_load_verify_locations(ctx, ca_abs, NULL) != 1 ||
 	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
 		die_msg("probe: cannot load the TLS identity");
@@ -989,10 +995,12 @@ static void parse_args(int argc, char **argv)
 			    num(optarg, 1, 1L << 30, "--server-pid");
 			break;
 		case 'a':
-			opt.max_attempts = num(optarg, 1, 100, "--max-attempts");
+			opt.max_attempts =
+			    num(optarg, 1, 100, "--max-attempts");
 			break;
 		case 'r':
-			opt.reuse_probe = num(optarg, 0, 1000000, "--reuse-probe");
+			opt.reuse_probe =
+			    num(optarg, 0, 1000000, "--reuse-probe");
 			break;
 		case 'P':
 			opt.probe_url = optarg;
@@ -1063,8 +1071,8 @@ int main(int argc, char **argv)
 	}
 	printf("ztp-load: %ld devices, %ld threads, %d URL(s), %d server "
 	       "process tree(s); libztp %s, %s\n",
-	       opt.devices, opt.threads, opt.n_urls, opt.n_pids,
-	       ztp_version(), OpenSSL_version(OPENSSL_VERSION));
+	       opt.devices, opt.threads, opt.n_urls, opt.n_pids, ztp_version(),
+	       OpenSSL_version(OPENSSL_VERSION));
 	t0 = now_s();
 	run_threads(setup_thread);
 	t1 = now_s();

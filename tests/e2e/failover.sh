@@ -65,12 +65,18 @@ DOWN*) e2e_ok "HAProxy marked the killed instance $st" ;;
 esac
 
 n=$(e2e_sql "SELECT count(*) FROM devices WHERE state = 'registered';")
-[ "$n" = "$E2E_FLEET" ] && e2e_ok "registry: $n devices registered" ||
+if [ "$n" = "$E2E_FLEET" ]; then
+	e2e_ok "registry: $n devices registered"
+else
 	e2e_fail "registry: $n of $E2E_FLEET devices registered"
+fi
 n=$(e2e_sql "SELECT count(*) FROM devices d WHERE NOT EXISTS (SELECT 1 FROM certs c
 	WHERE c.device_id = d.device_id AND c.profile = 'operational');")
-[ "$n" = 0 ] && e2e_ok "registry: every device holds an operational certificate" ||
+if [ "$n" = 0 ]; then
+	e2e_ok "registry: every device holds an operational certificate"
+else
 	e2e_fail "registry: $n devices without an operational certificate"
+fi
 e2e_registry_consistent "registry consistent after the kill"
 # Each device stored the certificate it was last given: the registry
 # knows it, under its serial.
@@ -80,6 +86,9 @@ for cert in "$T"/fleet/*/state/operational/*/cert.pem; do
 	n=$(e2e_sql "SELECT count(*) FROM certs WHERE lower(serial) = '$serial';")
 	[ "$n" = 1 ] || missing=$((missing + 1))
 done
-[ $missing = 0 ] && e2e_ok "every certificate a device holds is recorded once" ||
+if [ $missing = 0 ]; then
+	e2e_ok "every certificate a device holds is recorded once"
+else
 	e2e_fail "$missing certificates held by devices are not recorded once"
+fi
 e2e_done
