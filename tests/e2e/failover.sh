@@ -13,6 +13,7 @@ ZTP_LOAD=$top_builddir/bench/ztp-load
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_LOAD"
 e2e_need_python
 e2e_need_go_server
+e2e_need_haproxy
 E2E_FLEET=${ZTP_E2E_FLEET:-150}
 
 e2e_pki

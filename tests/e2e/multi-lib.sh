@@ -47,6 +47,13 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
+# e2e_need_haproxy: sets HAPROXY (Debian installs it in /usr/sbin, which
+# a normal user's PATH may lack), or skips the test without it.
+e2e_need_haproxy() {
+	HAPROXY=${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}
+	[ -x "$HAPROXY" ] || e2e_skip "no haproxy (install haproxy)"
+}
+
 # e2e_start_haproxy PORT...: HAProxy in TCP mode on 127.0.0.1:E2E_LB_PORT,
 # round robin over the instances listening on 127.0.0.1:PORT (named s1,
 # s2, ... in that order), each health-checked by a TCP connect every
@@ -55,7 +62,7 @@ print(s.getsockname()[1])'
 # 127.0.0.1:E2E_LB_STATS_PORT. Sets E2E_LB_PORT, E2E_LB_PID; stopped by
 # the EXIT trap with the servers. Waits at most 10 s for it.
 e2e_start_haproxy() {
-	command -v haproxy >/dev/null 2>&1 || e2e_die "haproxy not found"
+	e2e_need_haproxy
 	tries=0
 	while :; do
 		E2E_LB_PORT=$(e2e_free_port)
@@ -92,7 +99,7 @@ listen stats
 	timeout client 5s
 CFG
 		} > "$T/haproxy.cfg"
-		haproxy -db -f "$T/haproxy.cfg" > "$T/haproxy.out" 2>&1 &
+		"$HAPROXY" -db -f "$T/haproxy.cfg" > "$T/haproxy.out" 2>&1 &
 		E2E_LB_PID=$!
 		E2E_SERVER_PIDS="$E2E_SERVER_PIDS $E2E_LB_PID"
 		i=0
