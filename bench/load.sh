@@ -15,8 +15,9 @@
 #   BENCH_LOAD_SERVERS  the instances: "go go" (default; behind HAProxy),
 #                       "go", "python", "python python", ...; with one
 #                       instance the devices talk to it directly
-#   BENCH_LOAD_STORE    sqlite (default) or postgresql (a PostgreSQL 15
-#                       started in the temporary directory by tests/pg.sh)
+#   BENCH_LOAD_STORE    postgresql (the default when libztp has the
+#                       backend: a PostgreSQL 15 started in the temporary
+#                       directory by tests/pg.sh, with fsync on) or sqlite
 #   BENCH_LOAD_DEVICES  fleet size (default 1000)
 #   BENCH_LOAD_THREADS  generator threads (default 16)
 #   BENCH_LOAD_PROBE    requests per way of the connection-reuse probe
@@ -38,17 +39,15 @@ case " $servers " in *" go "*) e2e_need_go_server ;; esac
 
 pids=
 names=
-case ${BENCH_LOAD_STORE:-sqlite} in
-sqlite) E2E_STORE=sqlite:registry.db ;;
-postgresql)
-	. "$top_srcdir/tests/pg.sh"
-	pg_start "$T/pg"
-	E2E_STORE=$PG_URI
-	pids="$pids --server-pid $PG_PID"
-	names="$names postgres=$PG_PID"
-	;;
-*) e2e_die "BENCH_LOAD_STORE: sqlite or postgresql" ;;
-esac
+# A benchmark's database keeps its durability (tests/pg.sh turns fsync
+# off for tests).
+PG_OPTS="-c fsync=on -c full_page_writes=on ${PG_OPTS:-}"
+e2e_multi_registry "${BENCH_LOAD_STORE:-}"
+if [ "$E2E_REGISTRY" = postgresql ]; then
+	pg_pid=$(head -n 1 "$ZTP_PG_DIR/postmaster.pid")
+	pids="$pids --server-pid $pg_pid"
+	names="$names postgres=$pg_pid"
+fi
 
 e2e_pki
 e2e_multi_config
@@ -76,7 +75,7 @@ else
 fi
 dir=${BENCH_LOAD_DIR:-$T}/fleet-$$
 bench_cleanup() {
-	e2e_stop_servers
+	e2e_multi_cleanup
 	rm -rf "$dir"
 }
 TEST_CLEANUP=bench_cleanup

@@ -17,7 +17,8 @@ EXTRA_DIST += $(e2e_common)
 # many processes for tens of seconds, racing the registry (multi_go.sh,
 # which races the same paths, runs in every pass).
 e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh \
-	tests/e2e/multi_python.sh tests/e2e/failover.sh
+	tests/e2e/multi_python.sh tests/e2e/multi_sqlite.sh \
+	tests/e2e/failover.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
 	tests/e2e/negative.sh \
 	tests/e2e/retry.sh tests/e2e/crash.sh tests/e2e/multi_go.sh \

@@ -1,8 +1,9 @@
 #!/bin/sh
 # End to end: failover. A fleet (bench/ztp-load, E2E_FLEET devices on 6
 # threads, each its own identity and state directory) provisions through
-# HAProxy in front of two Go reference servers sharing one registry and
-# one HMAC secret; once a quarter of the fleet is bootstrapped, one
+# HAProxy in front of two Go reference servers sharing one registry (see
+# e2e_multi_registry: PostgreSQL, or ZTP_E2E_REGISTRY=sqlite) and one
+# HMAC secret; once a quarter of the fleet is bootstrapped, one
 # instance is killed with SIGKILL. Every device still ends provisioned
 # (its retries, HAProxy's redispatch and health checks), and the registry
 # shows no serial twice, no device short of a certificate its state
@@ -16,6 +17,7 @@ e2e_need_go_server
 e2e_need_haproxy
 E2E_FLEET=${ZTP_E2E_FLEET:-150}
 
+e2e_multi_registry
 e2e_pki
 e2e_multi_config
 e2e_start_server go server

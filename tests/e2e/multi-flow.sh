@@ -1,7 +1,9 @@
 # Two verifier instances (E2E_KINDS: two reference server kinds, e.g.
-# "go go" or "go python") sharing one registry (E2E_STORE) and one HMAC
-# secret file, behind HAProxy in TCP mode. Sourced by
-# tests/e2e/multi_*.sh after lib.sh and multi-lib.sh.
+# "go go" or "go python") sharing one registry and one HMAC secret file,
+# behind HAProxy in TCP mode. The registry is PostgreSQL, or SQLite with
+# E2E_MULTI_REGISTRY=sqlite (or ZTP_E2E_REGISTRY=sqlite): see
+# e2e_multi_registry. Sourced by tests/e2e/multi_*.sh after lib.sh and
+# multi-lib.sh.
 #
 # - A device gets its challenge from one instance and bootstraps at the
 #   other (each step sent to one instance directly, both ways round), and
@@ -18,6 +20,7 @@
 # - The registry is consistent afterwards (SQL).
 
 E2E_RACES=${ZTP_E2E_RACES:-10}
+e2e_multi_registry "${E2E_MULTI_REGISTRY:-}"
 e2e_pki
 # Overlap 0: a superseded operational certificate is refused at once, so
 # "the current certificate" is the only one either instance accepts.
@@ -31,7 +34,7 @@ e2e_start_server "$2" server
 P2=$E2E_PORT
 e2e_start_haproxy "$P1" "$P2"
 LB=$E2E_LB_PORT
-e2e_ok "instances $E2E_KINDS on $P1 and $P2 behind HAProxy on $LB ($E2E_STORE)"
+e2e_ok "instances $E2E_KINDS on $P1 and $P2 behind HAProxy on $LB ($E2E_REGISTRY: $E2E_STORE)"
 
 # e2e_cert_from JSON OUT: the certificate of an answer, as PEM.
 cert_from() {

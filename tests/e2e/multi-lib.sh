@@ -6,14 +6,49 @@
 # tests/e2e/failover.sh and bench/load.sh; doc/DEPLOYMENT.md describes
 # the topology.
 #
-# The registry: E2E_STORE, a store URI (default sqlite:registry.db, a
-# file in $T). Every instance reads the same $T/verify.json.
+# The registry: E2E_STORE, a store URI, chosen by e2e_multi_registry.
+# Every instance reads the same $T/verify.json.
 
 E2E_STORE=${E2E_STORE:-sqlite:registry.db}
 E2E_LB_PID=
 E2E_NO_LIMITS='{"device": {"rate": 1000, "burst": 100000},
   "lifecycle": {"rate": 1000, "burst": 100000},
   "global": {"rate": 100000, "burst": 100000}}'
+
+# e2e_multi_registry [KIND]: the registry every instance shares, KIND
+# (else ZTP_E2E_REGISTRY) one of
+#   postgresql  a PostgreSQL 15 started in $T by tests/pg.sh (as an
+#               unprivileged user when run as root), stopped on exit; the
+#               default when this libztp has the postgresql:// backend,
+#               as CI builds it
+#   sqlite      the file $T/registry.db, shared by processes on one host;
+#               the default without the backend
+# Sets E2E_STORE and E2E_REGISTRY. A PostgreSQL that does not start fails
+# the test.
+e2e_multi_registry() {
+	E2E_REGISTRY=${1:-${ZTP_E2E_REGISTRY:-}}
+	if [ -z "$E2E_REGISTRY" ]; then
+		E2E_REGISTRY=sqlite
+		! grep -q '^#define HAVE_LIBPQ 1' "$top_builddir/config.h" ||
+			E2E_REGISTRY=postgresql
+	fi
+	case $E2E_REGISTRY in
+	sqlite) E2E_STORE=sqlite:registry.db ;;
+	postgresql)
+		grep -q '^#define HAVE_LIBPQ 1' "$top_builddir/config.h" ||
+			e2e_die "libztp is built without the postgresql:// backend"
+		. "$top_srcdir/tests/pg.sh"
+		pg_start "$T" || e2e_die "PostgreSQL did not start"
+		E2E_STORE=$ZTP_PG_URI
+		;;
+	*) e2e_die "ZTP_E2E_REGISTRY: sqlite or postgresql, not '$E2E_REGISTRY'" ;;
+	esac
+}
+e2e_multi_cleanup() {
+	e2e_stop_servers
+	[ "${E2E_REGISTRY:-}" != postgresql ] || pg_stop
+}
+TEST_CLEANUP=e2e_multi_cleanup
 
 # e2e_multi_config [RATE_LIMITS [MORE_JSON]]: $T/verify.json for the PKI of
 # e2e_pki with the registry E2E_STORE, the secret $T/hmac.key (made here
@@ -193,7 +228,7 @@ e2e_sql() {
 	case $E2E_STORE in
 	sqlite:/*) sqlite3 -batch "${E2E_STORE#sqlite:}" "$1" ;;
 	sqlite:*) sqlite3 -batch "$T/${E2E_STORE#sqlite:}" "$1" ;;
-	postgresql:* | postgres:*) psql -X -A -t -q -d "$E2E_STORE" -c "$1" ;;
+	postgresql:*) $ZTP_PG_PSQL -At -c "$1" ;;
 	*) e2e_die "e2e_sql: no SQL for $E2E_STORE" ;;
 	esac
 }
