@@ -1515,6 +1515,10 @@ static int migrate_fn(pgx *x, void *arg)
 
 	(void)arg;
 	ZTP_CHECK(pg_begin(x));
+	/* Building an index on a large table may outlast the statement
+	 * timeout of requests; a migration gets ten minutes. */
+	ZTP_CHECK(pg_exec(x, "SET LOCAL statement_timeout = '600s'", NULL,
+			  "schema migration", NULL));
 	ZTP_CHECK(pg_exec(x,
 			  "SELECT pg_advisory_xact_lock(hashtextextended("
 			  "'libztp schema ' || current_schema(), 0))",
