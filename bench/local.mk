@@ -82,3 +82,25 @@ bench: bench-revoke
 endif
 EXTRA_DIST += bench/mosquitto_revoke.sh
 .PHONY: bench-revoke
+
+# Fleet load generator and the deployments it runs against: `make
+# bench-load` (bench/load.sh; BENCH_LOAD_* in its header choose the
+# deployment and the fleet's size).
+if ENABLE_SERVER
+if ENABLE_DEVICE
+noinst_PROGRAMS += bench/ztp-load
+bench_ztp_load_SOURCES = bench/ztp-load.c
+bench_ztp_load_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS) -lpthread
+
+bench-load: all
+	$(AM_TESTS_ENVIRONMENT) $(SHELL) '$(abs_top_srcdir)/bench/load.sh'
+else
+bench-load:
+	@echo "bench-load: needs the device API (configured with --disable-device)"
+endif
+else
+bench-load:
+	@echo "bench-load: needs the server modules (configured with --disable-server)"
+endif
+EXTRA_DIST += bench/load.sh
+.PHONY: bench-load

@@ -13,3 +13,4 @@ clean-local: clean-doc
 clean-doc:
 	-rm -rf doc/html
 .PHONY: clean-doc
+EXTRA_DIST += doc/DEPLOYMENT.md

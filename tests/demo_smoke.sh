@@ -72,6 +72,8 @@ grep -Eq '^  failures +0 device runs, 0 checks$' "$out" ||
 	fail "summary shows failures"
 grep -Eq '^  claimed acme / globex +3 / 3$' "$out" ||
 	fail "summary does not show 3 / 3 claims"
+grep -Eq "^  time dominated by +(the demo's own processes: [0-9]+% of all CPU, the server [0-9]+%|the server: [0-9]+% of all CPU)$" "$out" ||
+	fail "summary does not name what dominated the time"
 # Certificates: a bootstrap and an operational one per device, another
 # operational one per claim, and the reset device's second round.
 re='^  certificates issued \(registry\) +21 \(7 bootstrap, 14 operational\)$'

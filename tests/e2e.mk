@@ -4,6 +4,7 @@
 EXTRA_DIST += tests/e2e/README.md
 
 e2e_common = tests/e2e/lib.sh tests/e2e/bootstrap-flow.sh \
+	tests/e2e/multi-lib.sh tests/e2e/multi-flow.sh \
 	tests/e2e/flaky_server.py tests/e2e/crash_device.py \
 	tests/e2e/slow-flow.sh tests/e2e/slow_clients.py \
 	tests/e2e/webhook_server.py
@@ -13,14 +14,20 @@ EXTRA_DIST += $(e2e_common)
 # and Go) for tens of seconds each, not libztp's memory handling, so CI
 # runs them once, not again under the sanitizers (`make -s
 # print-sanitizer-tests` leaves them out). prometheus.sh runs a real
-# Prometheus against the Python server: once is enough.
+# Prometheus against the Python server: once is enough. So do the mixed
+# Go + Python instances behind HAProxy and the failover under a 150-device
+# fleet: many processes for tens of seconds, racing the registry
+# (multi_go.sh, which races the same paths, runs in every pass).
 e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh \
-	tests/e2e/prometheus.sh tests/e2e/logs.sh
+	tests/e2e/prometheus.sh tests/e2e/logs.sh \
+	tests/e2e/multi_python.sh tests/e2e/multi_sqlite.sh \
+	tests/e2e/failover.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh tests/e2e/ocsp.sh \
 	tests/e2e/audit.sh \
 	tests/e2e/negative.sh \
 	tests/e2e/groups.sh tests/e2e/webhook.sh tests/e2e/brokers.sh \
-	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy)
+	tests/e2e/retry.sh tests/e2e/crash.sh tests/e2e/multi_go.sh \
+	$(e2e_heavy)
 EXTRA_DIST += $(e2e_tests)
 
 print-sanitizer-tests:

@@ -939,6 +939,21 @@ fi
 if [ -n "$SRV_CPU_MS" ]; then
 	row "CPU: reference server" "$(secs "$SRV_CPU_MS") s"
 fi
+# What the time went on: the server, or the demo's own processes (it
+# starts about twenty per device: ztp-device, ztp-verify, openssl checks,
+# python helpers). bench/ztp-load runs a fleet in one process instead
+# (doc/PERFORMANCE.md).
+if [ -n "$SRV_CPU_MS" ] && [ -n "$ALL_CPU_MS" ] &&
+	[ "$ALL_CPU_MS" -gt "$SRV_CPU_MS" ]; then
+	own=$((ALL_CPU_MS - SRV_CPU_MS))
+	if [ "$own" -gt "$SRV_CPU_MS" ]; then
+		dom="the demo's own processes: $((own * 100 / ALL_CPU_MS))%"
+		dom="$dom of all CPU, the server $((SRV_CPU_MS * 100 / ALL_CPU_MS))%"
+	else
+		dom="the server: $((SRV_CPU_MS * 100 / ALL_CPU_MS))% of all CPU"
+	fi
+	row "time dominated by" "$dom"
+fi
 
 if [ "$FAILS" -ne 0 ]; then
 	printf '\n%sFAILED%s: %d check(s) did not pass\n' "$R" "$N" "$FAILS"
