@@ -21,7 +21,11 @@ EXTRA_DIST += tests/demo_hsm.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
 	tests/e2e/negative.sh \
 	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy)
-EXTRA_DIST += $(e2e_tests)
+if HAVE_PKCS11
+# The Python reference server with the device CA's key in SoftHSM2.
+e2e_tests += tests/e2e/hsm_server.sh
+endif
+EXTRA_DIST += $(e2e_tests) tests/e2e/hsm_server.sh
 
 print-sanitizer-tests:
 	@for t in $(TESTS); do \
