@@ -77,8 +77,8 @@
  * **Thread safety.** Configure a handle (load, store, key policy, clock)
  * from one thread. Once configured, ztp_ca_issue(), ztp_ca_issue_ex(),
  * ztp_ca_issue_server(), ztp_ca_revoke(), ztp_ca_crl(), ztp_ca_create_sub(),
- * ztp_ca_cert_pem() and ztp_ca_chain_pem() may be called from many threads at
- * once: they only read the handle. The configuration calls must not run
+ * ztp_ca_create_sub_key(), ztp_ca_cert_pem() and ztp_ca_chain_pem() may be
+ * called from many threads at once: they only read the handle. The configuration calls must not run
  * concurrently with any other call on the same handle. With a token key,
  * concurrent signatures each borrow a session of the token (libp11's
  * per-slot session pool); beyond the token's session limit they wait.

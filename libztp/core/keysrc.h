@@ -18,8 +18,11 @@
  * and a handle; every signature is a C_Sign in the token, on a session
  * lent by libp11's per-slot session pool. Such an EVP_PKEY may be used
  * from many threads at once and stays valid for the life of the process
- * (a module, once loaded, is never unloaded: an SSL_CTX or a CA handle
- * may still hold a reference to one of its keys).
+ * (a module, once loaded, is never unloaded, and the libp11 context that
+ * gave out a key is kept: an SSL_CTX or a CA handle may still hold a
+ * reference to one of its keys). A failed signature by a token key is
+ * reported with ztp__keysrc_sign_error(). pkcs11.c says how contexts,
+ * sessions and PINs are shared.
  *
  * Errors common to the functions below:
  *   ZTP_EINVAL        a source that is neither a path nor a URI, a URI that
@@ -50,7 +53,8 @@ bool ztp__keysrc_is_pkcs11(const char *src);
  *
  * pass  the PEM passphrase of a file key (NULL: unencrypted); for a token
  *       key the PIN when the URI carries neither pin-value nor
- *       pin-source (NULL: no login, so only public objects are visible).
+ *       pin-source (NULL: none, which a token that wants a login refuses
+ *       with ZTP_EPIN, even when the process is logged in already).
  * what  names the key in error details ("CA key", "factory key").
  *
  * The module of a token key is the URI's module-path, else the
