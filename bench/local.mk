@@ -2,7 +2,7 @@
 # print ratios against a baseline measured in the same run; nothing is
 # asserted on timings). Each benchmark has its own target, which `bench`
 # depends on. All benchmarks are registered here and in bench/*.mk.
-.PHONY: bench bench-policy bench-bootstrap bench-ops bench-fleet bench-store
+.PHONY: bench bench-policy bench-bootstrap bench-ops bench-fleet bench-store bench-ca-hsm
 
 # Bootstrap throughput against the OpenSSL bound: `make bench-bootstrap`.
 # It prints ratios only.
@@ -71,6 +71,22 @@ bench-store: bench/bench_store$(EXEEXT)
 endif
 endif
 EXTRA_DIST += bench/store.sh
+
+# Issuance with the CA key in SoftHSM2 against a file key, in one run:
+# `make bench-ca-hsm`.
+if ENABLE_SERVER
+if HAVE_PKCS11
+EXTRA_PROGRAMS += bench/bench_ca_hsm
+bench_bench_ca_hsm_SOURCES = bench/bench_ca_hsm.c
+bench_bench_ca_hsm_LDADD = $(TOOL_LIBS) $(OPENSSL_LIBS) -lpthread
+CLEANFILES += bench/bench_ca_hsm$(EXEEXT)
+endif
+endif
+if HAVE_PKCS11_SERVER
+bench-ca-hsm: bench/bench_ca_hsm$(EXEEXT)
+	./bench/bench_ca_hsm$(EXEEXT)
+bench: bench-ca-hsm
+endif
 
 # Revocation latency at a real broker: `make bench-revoke`.
 if HAVE_MOSQUITTO

@@ -29,6 +29,13 @@ e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh tests/e2e/ocsp.sh 
 	tests/e2e/retry.sh tests/e2e/crash.sh tests/e2e/multi_go.sh \
 	$(e2e_heavy)
 EXTRA_DIST += $(e2e_tests)
+if HAVE_PKCS11
+# The demo with the device CA in SoftHSM2 (the same flow as demo_smoke).
+e2e_heavy += tests/demo_hsm.sh
+# The Python reference server with the device CA's key in SoftHSM2.
+e2e_tests += tests/e2e/hsm_server.sh
+endif
+EXTRA_DIST += tests/demo_hsm.sh tests/e2e/hsm_server.sh
 
 print-sanitizer-tests:
 	@for t in $(TESTS); do \

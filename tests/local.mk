@@ -14,6 +14,15 @@ tests_unit_test_core_LDADD = $(TEST_LIBS)
 
 UNIT_TESTS += tests/unit/test_crypto
 
+if HAVE_PKCS11
+UNIT_TESTS += tests/unit/test_keysrc
+tests_unit_test_keysrc_SOURCES = tests/unit/test_keysrc.c \
+	tests/unit/softhsm.c tests/unit/softhsm.h \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_keysrc_CFLAGS = $(TEST_CFLAGS) $(P11_CFLAGS)
+tests_unit_test_keysrc_LDADD = $(TEST_LIBS)
+endif
+
 if ENABLE_DEVICE
 UNIT_TESTS += tests/unit/test_device
 tests_unit_test_device_SOURCES = tests/unit/test_device.c \
@@ -42,6 +51,13 @@ tests_unit_test_ca_SOURCES = tests/unit/test_ca.c tests/unit/test_ca.h \
 	tests/unit/testutil.h
 tests_unit_test_ca_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ca_LDADD = $(TEST_LIBS)
+if HAVE_PKCS11
+tests_unit_test_ca_SOURCES += tests/unit/ca_hsm.c tests/unit/softhsm.c \
+	tests/unit/softhsm.h
+else
+EXTRA_DIST += tests/unit/ca_hsm.c tests/unit/softhsm.c tests/unit/softhsm.h \
+	tests/unit/test_keysrc.c
+endif
 
 UNIT_TESTS += tests/unit/test_verifier
 tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c \
@@ -113,6 +129,13 @@ TESTS += tests/ca_cli.sh tests/policy_cli.sh tests/verify_openssl.sh
 endif
 EXTRA_DIST += tests/ca_cli.sh tests/server_cert_tls.py tests/policy_cli.sh \
 	tests/verify_openssl.sh
+# ztp-ca with CA keys in SoftHSM2 tokens.
+if ENABLE_SERVER
+if HAVE_PKCS11
+TESTS += tests/ca_hsm.sh
+endif
+endif
+EXTRA_DIST += tests/ca_hsm.sh
 
 # The store suite on a real PostgreSQL 15 server (fails, never skips,
 # when the server cannot start).

@@ -70,7 +70,7 @@ cleanup:
  * not look like another type, and so be refused by policy or read as a bad
  * signature, because an allocation failed.
  */
-static int key_name(char *out, size_t cap, EVP_PKEY *key)
+static int provided_key_name(char *out, size_t cap, EVP_PKEY *key)
 {
 	int rc = ZTP_OK;
 	char buf[64];
@@ -119,6 +119,31 @@ static int key_name(char *out, size_t cap, EVP_PKEY *key)
 		break;
 	}
 cleanup:
+	return rc;
+}
+
+/* A key no provider holds (a token's key through libp11, an engine's)
+ * answers no parameter queries: its public half, decoded again, does. */
+static int key_name(char *out, size_t cap, EVP_PKEY *key)
+{
+	int rc = ZTP_OK;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL;
+	int len;
+
+	if (EVP_PKEY_get0_provider(key) != NULL)
+		return provided_key_name(out, cap, key);
+	len = i2d_PUBKEY(key, &der);
+	ZTP_ENSURE_OSSL(len > 0, ZTP_ECRYPTO, "cannot encode the public key");
+	p = der;
+	pub = d2i_PUBKEY(NULL, &p, len);
+	ZTP_ENSURE_OSSL(pub != NULL, ZTP_ECRYPTO,
+			"cannot decode the public key");
+	ZTP_CHECK(provided_key_name(out, cap, pub));
+cleanup:
+	OPENSSL_free(der);
+	EVP_PKEY_free(pub);
 	return rc;
 }
 
@@ -385,8 +410,7 @@ static int set_padding(EVP_PKEY_CTX *pctx, ztp__sigalg alg)
 	case ZTP__SIG_RSA_PSS_SHA256:
 		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) !=
 			1 ||
-		    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA256", NULL) !=
-			1 ||
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1 ||
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, PSS_SALT_LEN) != 1)
 			return -1;
 		return 0;

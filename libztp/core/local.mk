@@ -19,4 +19,11 @@ libztp_internal_la_SOURCES += \
 	libztp/core/time.c \
 	libztp/core/bucket.c \
 	libztp/core/audit.c \
-	libztp/core/lines.c
+	libztp/core/lines.c \
+	libztp/core/keysrc.h \
+	libztp/core/keysrc.c
+if HAVE_PKCS11
+libztp_internal_la_SOURCES += libztp/core/pkcs11.c
+else
+EXTRA_DIST += libztp/core/pkcs11.c
+endif

@@ -45,6 +45,7 @@ static const struct {
     [ZTP__W_GROUP_FULL] = {"group_full", 403},
     [ZTP__W_APPROVAL_DENIED] = {"approval_denied", 403},
     [ZTP__W_APPROVAL_FAILED] = {"approval_failed", 503},
+    [ZTP__W_CA_UNAVAILABLE] = {"ca_unavailable", 503},
 };
 
 static const char *const endpoint_table[ZTP__E_COUNT] = {

@@ -52,6 +52,7 @@ typedef enum ztp__wire {
 	ZTP__W_GROUP_FULL,
 	ZTP__W_APPROVAL_DENIED,
 	ZTP__W_APPROVAL_FAILED,
+	ZTP__W_CA_UNAVAILABLE,
 	ZTP__W_COUNT
 } ztp__wire;
 
