@@ -15,8 +15,9 @@ EXTRA_DIST += $(e2e_common)
 e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
 	tests/e2e/negative.sh \
-	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy)
-EXTRA_DIST += $(e2e_tests)
+	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy) \
+	tests/e2e/tpm.sh
+EXTRA_DIST += $(e2e_tests) tests/e2e/hw.sh
 
 print-sanitizer-tests:
 	@for t in $(TESTS); do \

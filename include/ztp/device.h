@@ -78,6 +78,15 @@ ZTP_EXTERN int ztp_device_set_id(ztp_device *dev, const char *device_id);
  * - `file:PATH` (or `file:///PATH`): a PEM private key file (PKCS#8 or
  *   traditional EC/RSA, unencrypted). The key is loaded now and kept in
  *   memory; it is never written anywhere by the library.
+ * - `tpm2:handle=0x81XXXXXX`: an EC P-256 or P-384 signing key at a
+ *   persistent handle of a TPM 2.0, used through the tpm2-openssl OpenSSL
+ *   provider: the transcript signature and the TLS client authentication
+ *   are made by the TPM and the private key never leaves it. The TPM is
+ *   the provider's TCTI (environment variable `TPM2OPENSSL_TCTI`, else
+ *   `/dev/tpmrm0`); the key's authorisation value must be empty.
+ *   #ZTP_ENOTFOUND when there is no key at the handle, #ZTP_EUNSUPPORTED
+ *   when the provider or the TPM cannot be reached or the key is of another
+ *   type. (Since 0.2.0.)
  * - `pkcs11:…` (RFC 7512): recognised and refused with #ZTP_EUNSUPPORTED in
  *   this version.
  *

@@ -17,4 +17,5 @@ libztp_internal_la_SOURCES += \
 	libztp/core/crypto.c \
 	libztp/core/x509name.c \
 	libztp/core/time.c \
-	libztp/core/bucket.c
+	libztp/core/bucket.c \
+	libztp/core/keytpm2.c

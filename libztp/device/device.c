@@ -77,7 +77,8 @@ static int key_source_path(const char **path, const char *src)
 		goto cleanup;
 	}
 	ZTP_ENSURE(strncmp(src, "file:", 5) == 0, ZTP_EINVAL,
-		   "factory key: source must be a file: URI (file:PATH)");
+		   "factory key: source must be a file: URI (file:PATH) or a "
+		   "TPM handle (tpm2:handle=0x81XXXXXX)");
 	*path = src + 5;
 	if (strncmp(*path, "//", 2) == 0) {
 		ZTP_ENSURE((*path)[2] == '/', ZTP_EINVAL,
@@ -104,9 +105,15 @@ static int cfg_set_factory(ztp__dev_cfg *c, const char *key_source,
 	char id[ZTP_ID_MAX + 1];
 	ztp__sigalg alg;
 
-	ZTP_CHECK(key_source_path(&key_path, key_source));
-	ZTP_CHECK(ztp__file_read(&kbuf, &klen, key_path, ZTP__DEV_KEYFILE_MAX));
-	ZTP_CHECK(ztp__pem_privkey(&key, kbuf, klen, NULL));
+	if (strncmp(key_source, "tpm2:", 5) == 0) {
+		ZTP_CHECK(ztp__tpm2_key_load(&key, key_source));
+		key_path = key_source;
+	} else {
+		ZTP_CHECK(key_source_path(&key_path, key_source));
+		ZTP_CHECK(ztp__file_read(&kbuf, &klen, key_path,
+					 ZTP__DEV_KEYFILE_MAX));
+		ZTP_CHECK(ztp__pem_privkey(&key, kbuf, klen, NULL));
+	}
 	ZTP_CHECK(ztp__sigalg_for_key(&alg, key));
 	ZTP_CHECK(ztp__file_read(&cbuf, &clen, cert_path,
 				 (size_t)ZTP_PEM_MAX * ZTP_CHAIN_MAX));
