@@ -56,6 +56,7 @@
 /* What a wrapped key owns: the provider key and its library context. */
 typedef struct tpm_key {
 	OSSL_LIB_CTX *libctx;
+	OSSL_PROVIDER *tpm2, *base;
 	EVP_PKEY *key;
 } tpm_key;
 
@@ -70,7 +71,11 @@ static void tpm_key_free(tpm_key *t)
 	if (t == NULL)
 		return;
 	EVP_PKEY_free(t->key);
-	OSSL_LIB_CTX_free(t->libctx); /* unloads the providers */
+	if (t->base != NULL)
+		OSSL_PROVIDER_unload(t->base);
+	if (t->tpm2 != NULL)
+		OSSL_PROVIDER_unload(t->tpm2);
+	OSSL_LIB_CTX_free(t->libctx);
 	free(t);
 }
 
@@ -306,14 +311,14 @@ int ztp__tpm2_key_load(EVP_PKEY **out, const char *src)
 	t->libctx = OSSL_LIB_CTX_new();
 	ZTP_ENSURE_OSSL(t->libctx != NULL, ZTP_ENOMEM,
 			"TPM key: out of memory");
-	/* The providers stay loaded while the context lives; the handles
-	 * returned need no release of their own. */
-	ZTP_ENSURE_OSSL(OSSL_PROVIDER_load(t->libctx, "tpm2") != NULL,
+	t->tpm2 = OSSL_PROVIDER_load(t->libctx, "tpm2");
+	ZTP_ENSURE_OSSL(t->tpm2 != NULL,
 			ZTP_EUNSUPPORTED,
 			"TPM key: the tpm2 OpenSSL provider cannot be loaded "
 			"(tpm2-openssl not installed, or no TPM reachable "
 			"through TPM2OPENSSL_TCTI or /dev/tpmrm0)");
-	ZTP_ENSURE_OSSL(OSSL_PROVIDER_load(t->libctx, "base") != NULL,
+	t->base = OSSL_PROVIDER_load(t->libctx, "base");
+	ZTP_ENSURE_OSSL(t->base != NULL,
 			ZTP_EUNSUPPORTED,
 			"TPM key: OpenSSL's base provider cannot be loaded");
 	ZTP_CHECK(store_load(&t->key, t->libctx, uri));
