@@ -1,5 +1,6 @@
 # API documentation (optional): make doc
-EXTRA_DIST += doc/Doxyfile.in doc/PERFORMANCE.md doc/PROTOCOL.md doc/SECURITY.md
+EXTRA_DIST += doc/Doxyfile.in doc/PERFORMANCE.md doc/PROTOCOL.md doc/SECURITY.md \
+	doc/HSM.md
 if HAVE_DOXYGEN
 doc: doc/Doxyfile
 	$(DOXYGEN) doc/Doxyfile

@@ -22,12 +22,14 @@ FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -DZTP_FUZZING
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_builddir)/include \
 	-I$(top_srcdir)/include -I$(top_srcdir)/libztp -I$(top_srcdir)/fuzz \
 	-I$(top_srcdir)/tests/unit \
-	$(OPENSSL_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS)
+	$(OPENSSL_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) \
+	$(P11_CFLAGS)
 FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
+	$(P11_LIBS) \
 	-lpthread
 
 # Parsers every build has (core), then the server modules'.
-FUZZ_TARGETS = json pem der encoding
+FUZZ_TARGETS = json pem der encoding pkcs11_uri
 if ENABLE_SERVER
 FUZZ_TARGETS += policy verifier verifier_config names
 endif
@@ -38,11 +40,12 @@ endif
 FUZZ_HARNESSES = fuzz/fuzz.h fuzz/fuzz_cert.h \
 	fuzz/fuzz_json.c fuzz/fuzz_pem.c fuzz/fuzz_der.c fuzz/fuzz_encoding.c \
 	fuzz/fuzz_policy.c fuzz/fuzz_device.c fuzz/fuzz_verifier.c \
-	fuzz/fuzz_verifier_config.c fuzz/fuzz_names.c
+	fuzz/fuzz_verifier_config.c fuzz/fuzz_names.c fuzz/fuzz_pkcs11_uri.c
 
 EXTRA_DIST += fuzz/README.md fuzz/smoke.sh fuzz/corpus $(FUZZ_HARNESSES)
 EXTRA_DIST += fuzz/json.dict fuzz/pem.dict fuzz/device.dict fuzz/policy.dict \
-	fuzz/verifier.dict fuzz/verifier_config.dict fuzz/names.dict
+	fuzz/verifier.dict fuzz/verifier_config.dict fuzz/names.dict \
+	fuzz/pkcs11_uri.dict
 
 .PHONY: fuzz-build fuzz-smoke fuzz-clean
 

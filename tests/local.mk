@@ -14,6 +14,15 @@ tests_unit_test_core_LDADD = $(TEST_LIBS)
 
 UNIT_TESTS += tests/unit/test_crypto
 
+if HAVE_PKCS11
+UNIT_TESTS += tests/unit/test_keysrc
+tests_unit_test_keysrc_SOURCES = tests/unit/test_keysrc.c \
+	tests/unit/softhsm.c tests/unit/softhsm.h \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_keysrc_CFLAGS = $(TEST_CFLAGS) $(P11_CFLAGS)
+tests_unit_test_keysrc_LDADD = $(TEST_LIBS)
+endif
+
 if ENABLE_DEVICE
 UNIT_TESTS += tests/unit/test_device
 tests_unit_test_device_SOURCES = tests/unit/test_device.c \

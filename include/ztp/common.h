@@ -68,12 +68,14 @@ typedef enum ztp_status {
 	ZTP_EUNSUPPORTED = -20,/**< feature or algorithm not supported */
 	ZTP_ENETWORK = -21,    /**< network or TLS transport failure */
 	ZTP_EDENIED = -22,     /**< refused by the server or by policy */
-	ZTP_EINTERNAL = -23    /**< internal error (a bug): please report it */
+	ZTP_EINTERNAL = -23,   /**< internal error (a bug): please report it */
+	ZTP_ETOKEN = -24,      /**< a PKCS#11 module or token is unavailable or failed (no such module, no such token, token removed) */
+	ZTP_EPIN = -25         /**< the token refused the PIN (wrong, locked, expired) */
 } ztp_status;
 /* clang-format on */
 
 /** Lowest status code defined by this version of the headers. @since 0.1.0 */
-#define ZTP_STATUS_MIN ZTP_EINTERNAL
+#define ZTP_STATUS_MIN ZTP_EPIN
 
 /**
  * Detail of the last failure on the calling thread.

@@ -70,49 +70,19 @@ cleanup:
  * not look like another type, and so be refused by policy or read as a bad
  * signature, because an allocation failed.
  */
-/* The public half of key as a key of the default provider: OpenSSL 3.0
- * answers parameter queries on legacy keys (those of a token or TPM, whose
- * operations happen there) for a few parameters only, not the EC encoding. */
-static EVP_PKEY *public_copy(EVP_PKEY *key)
-{
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	EVP_PKEY *pub = NULL;
-	int n;
-
-	n = i2d_PUBKEY(key, &der);
-	if (n > 0) {
-		p = der;
-		pub = d2i_PUBKEY(NULL, &p, n);
-	}
-	OPENSSL_free(der);
-	return pub;
-}
-
-static int key_name(char *out, size_t cap, EVP_PKEY *key)
+static int provided_key_name(char *out, size_t cap, EVP_PKEY *key)
 {
 	int rc = ZTP_OK;
 	char buf[64];
 	size_t n = 0;
 	const char *c;
-	EVP_PKEY *pub = NULL;
 
 	switch (EVP_PKEY_get_base_id(key)) {
 	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_utf8_string_param(key,
-						   OSSL_PKEY_PARAM_EC_ENCODING,
-						   buf, sizeof(buf), &n) != 1) {
-			ERR_clear_error();
-			pub = public_copy(key);
-			ZTP_ENSURE_OSSL(pub != NULL, ZTP_ECRYPTO,
-					"cannot read the EC public key");
-			key = pub;
-			ZTP_ENSURE_OSSL(EVP_PKEY_get_utf8_string_param(
-					    key, OSSL_PKEY_PARAM_EC_ENCODING,
-					    buf, sizeof(buf), &n) == 1,
-					ZTP_ECRYPTO,
-					"cannot read the EC key encoding");
-		}
+		ZTP_ENSURE_OSSL(EVP_PKEY_get_utf8_string_param(
+				    key, OSSL_PKEY_PARAM_EC_ENCODING, buf,
+				    sizeof(buf), &n) == 1,
+				ZTP_ECRYPTO, "cannot read the EC key encoding");
 		if (strcmp(buf, OSSL_PKEY_EC_ENCODING_EXPLICIT) == 0) {
 			snprintf(out, cap, "ec-explicit-parameters");
 			break;
@@ -149,6 +119,30 @@ static int key_name(char *out, size_t cap, EVP_PKEY *key)
 		break;
 	}
 cleanup:
+	return rc;
+}
+
+/* A key no provider holds (a token's key through libp11, an engine's)
+ * answers no parameter queries: its public half, decoded again, does. */
+static int key_name(char *out, size_t cap, EVP_PKEY *key)
+{
+	int rc = ZTP_OK;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL;
+	int len;
+
+	if (EVP_PKEY_get0_provider(key) != NULL)
+		return provided_key_name(out, cap, key);
+	len = i2d_PUBKEY(key, &der);
+	ZTP_ENSURE_OSSL(len > 0, ZTP_ECRYPTO, "cannot encode the public key");
+	p = der;
+	pub = d2i_PUBKEY(NULL, &p, len);
+	ZTP_ENSURE_OSSL(pub != NULL, ZTP_ECRYPTO,
+			"cannot decode the public key");
+	ZTP_CHECK(provided_key_name(out, cap, pub));
+cleanup:
+	OPENSSL_free(der);
 	EVP_PKEY_free(pub);
 	return rc;
 }
@@ -416,8 +410,7 @@ static int set_padding(EVP_PKEY_CTX *pctx, ztp__sigalg alg)
 	case ZTP__SIG_RSA_PSS_SHA256:
 		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) !=
 			1 ||
-		    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA256", NULL) !=
-			1 ||
+		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1 ||
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, PSS_SALT_LEN) != 1)
 			return -1;
 		return 0;

@@ -45,6 +45,8 @@ static const struct {
     {ZTP_ENETWORK, "network_error", "network or TLS failure"},
     {ZTP_EDENIED, "denied", "refused"},
     {ZTP_EINTERNAL, "internal_error", "internal error"},
+    {ZTP_ETOKEN, "token_unavailable", "PKCS#11 module or token unavailable"},
+    {ZTP_EPIN, "pin_refused", "the token refused the PIN"},
 };
 
 static size_t status_index(int code)

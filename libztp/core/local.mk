@@ -18,4 +18,11 @@ libztp_internal_la_SOURCES += \
 	libztp/core/x509name.c \
 	libztp/core/time.c \
 	libztp/core/bucket.c \
+	libztp/core/keysrc.h \
+	libztp/core/keysrc.c \
 	libztp/core/keytpm2.c
+if HAVE_PKCS11
+libztp_internal_la_SOURCES += libztp/core/pkcs11.c
+else
+EXTRA_DIST += libztp/core/pkcs11.c
+endif

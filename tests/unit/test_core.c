@@ -31,6 +31,8 @@ START_TEST(test_strerror_all_codes)
 	ck_assert_str_eq(ztp_strerror(1), "unknown error");
 	ck_assert_str_eq(ztp_status_name(ZTP_EBADSIG), "bad_signature");
 	ck_assert_int_eq(ZTP_EINTERNAL, -23); /* codes are never renumbered */
+	ck_assert_int_eq(ZTP_EPIN, -25);
+	ck_assert_str_eq(ztp_status_name(ZTP_ETOKEN), "token_unavailable");
 }
 END_TEST
 

@@ -25,7 +25,7 @@ func TestVersion(t *testing.T) {
 func TestStatusNames(t *testing.T) {
 	seen := map[string]bool{}
 	name := regexp.MustCompile(`^[a-z][a-z_]*$`)
-	for c := OK; c >= EINTERNAL; c-- {
+	for c := OK; c >= EPIN; c-- {
 		n := StatusName(c)
 		if !name.MatchString(n) || seen[n] {
 			t.Fatalf("code %d: bad or repeated name %q", c, n)

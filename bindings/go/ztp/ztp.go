@@ -57,6 +57,8 @@ const (
 	ENETWORK     = -21
 	EDENIED      = -22
 	EINTERNAL    = -23
+	ETOKEN       = -24
+	EPIN         = -25
 )
 
 // Error is a failure reported by libztp.

@@ -31,6 +31,8 @@ class Status(enum.IntEnum):
     ENETWORK = -21
     EDENIED = -22
     EINTERNAL = -23
+    ETOKEN = -24
+    EPIN = -25
 
     # Readable aliases.
     INVALID_ARGUMENT = -1
