@@ -183,10 +183,29 @@ static const char *module_of(const ztp__p11_uri *u)
 	return ZTP__PKCS11_DEFAULT_MODULE;
 }
 
+static int op_keep(p11_op *op);
+
 static void op_free(p11_op *op)
 {
+	ztp__err_saved e;
+
 	if (op->ctx == NULL)
 		return;
+	/* Releasing a slot closes every session of the process on it
+	 * (libp11's pkcs11_slot_unref calls C_CloseAllSessions), which logs
+	 * the token out under the keys a kept context gave out: a factory key
+	 * in one token stops signing once a key is generated or deleted in
+	 * another token of the same module. While any context is kept, this
+	 * one is kept too (its memory, not its sessions, is what stays). */
+	if (op->slots != NULL && kept != NULL) {
+		/* The caller's error detail is what matters here. */
+		ztp__err_save(&e);
+		if (op_keep(op) == ZTP_OK) {
+			ztp__err_restore(&e);
+			return;
+		}
+		ztp__err_restore(&e);
+	}
 	if (op->slots != NULL)
 		PKCS11_release_all_slots(op->ctx, op->slots, op->n_slots);
 	/* Never PKCS11_CTX_unload: it finalises the module for every other
