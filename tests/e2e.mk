@@ -16,7 +16,7 @@ e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
 	tests/e2e/negative.sh \
 	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy) \
-	tests/e2e/tpm.sh
+	tests/e2e/tpm.sh tests/e2e/token.sh
 EXTRA_DIST += $(e2e_tests) tests/e2e/hw.sh
 
 print-sanitizer-tests:

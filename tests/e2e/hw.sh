@@ -109,3 +109,40 @@ hw_tpm_key() {
 	hw_tpm_flush
 	rm -f "$T/tpm/k.priv" "$T/tpm/k.ctx"
 }
+
+# hw_token_key TOKEN LABEL: an EC P-256 key pair generated in TOKEN (the
+# private key sensitive and never extractable, as pkcs11-tool makes it).
+hw_token_key() {
+	hw_p11 --token-label "$1" --login --pin "$HW_PIN" --keypairgen \
+		--key-type EC:prime256v1 --label "$2" --id 01 > /dev/null ||
+		e2e_die "cannot generate a key in token $1"
+}
+
+# hw_token_csr TOKEN LABEL CN OUT: a CSR for subject CN=CN signed in the
+# token by the key LABEL, with openssl through libp11's engine (the only
+# route Debian 12's openssl has to a PKCS#11 key).
+hw_token_csr() {
+	printf '%s\n' 'openssl_conf = oc' '[oc]' 'engines = es' '[es]' \
+		'pkcs11 = p11' '[p11]' 'engine_id = pkcs11' \
+		"MODULE_PATH = $HW_MODULE" 'init = 0' > "$T/engine.cnf"
+	OPENSSL_CONF=$T/engine.cnf "$OPENSSL" req -new -engine pkcs11 \
+		-keyform engine \
+		-key "pkcs11:token=$1;object=$2;type=private;pin-value=$HW_PIN" \
+		-subj "/CN=$3" -out "$4" > "$T/engine.log" 2>&1 ||
+		{ cat "$T/engine.log"; e2e_die "cannot make a CSR in token $1"; }
+}
+
+# hw_token_uri TOKEN: a pkcs11: URI for TOKEN that logs in with the PIN in
+# $T/pin.txt and names SoftHSM's module (append object attributes with
+# ;NAME=VALUE before the '?' yourself).
+hw_token_uri() {
+	printf 'pkcs11:token=%s?pin-source=file:%s&module-path=%s' "$1" \
+		"$T/pin.txt" "$HW_MODULE"
+}
+
+# hw_labels TOKEN TYPE: the labels of the objects of TYPE (privkey,
+# pubkey) in TOKEN, sorted, one per line.
+hw_labels() {
+	hw_p11 --token-label "$1" --login --pin "$HW_PIN" --list-objects \
+		--type "$2" 2>/dev/null | sed -n 's/^ *label: *//p' | sort
+}
