@@ -310,7 +310,7 @@ trow "ztp-device bootstrap" ztp-device
 for h in $HW_DEVICES; do
 	case $h in
 	bench-tpm) trow "  factory key in swtpm" "$h" ;;
-	bench-p11) trow "  factory key in SoftHSM2" "$h" ;;
+	bench-p11) trow "  factory key, SoftHSM2" "$h" ;;
 	*) trow "  $h" "$h" ;;
 	esac
 done
