@@ -215,9 +215,9 @@ const ztp__dev_keys *ztp__dev_keys_of(const ztp__dev_cfg *c,
 /* The longest reference to a token object a slot's key.ref holds. */
 #define ZTP__DEV_KEYREF_MAX 256
 
-/* A new key of key_type made in the token under the label object (any
- * objects of that label deleted first); *ref is what key.ref records
- * (ztp_free). */
+/* A new key of key_type made in the token under the label object, with a
+ * random id (the caller deleted what the label held before); *ref is what
+ * key.ref records (ztp_free). */
 int ztp__dev_token_generate(EVP_PKEY **key, char **ref,
 			    const ztp__dev_keys *k, const char *object,
 			    const char *key_type);

@@ -64,7 +64,6 @@ int ztp__dev_token_generate(EVP_PKEY **key, char **ref,
 
 	*key = NULL;
 	*ref = NULL;
-	ZTP_CHECK(ztp__dev_token_delete(k, object));
 	ZTP_ENSURE_OSSL(RAND_bytes(id, sizeof(id)) == 1, ZTP_ECRYPTO,
 			"operational key: no random object id");
 	ZTP_CHECK(ztp__buf_append_str(&b, "object="));
