@@ -15,7 +15,9 @@
 #     (start, key made, answer received, probe, switched, old key deleted,
 #     done); after each kill the state reads back, the current key and
 #     certificate work (assignment over mTLS), and a new rotation
-#     completes, leaving exactly one operational key in the token;
+#     completes, leaving exactly one operational key in the token; the
+#     same for a bootstrap credential replaced, killed where the token
+#     changes (key made, answer received, switched, old key deleted);
 #  4. the token refuses: a wrong PIN, a factory key the token does not
 #     hold, and a module path that does not exist, each a clear error.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
@@ -176,6 +178,24 @@ for p in start key response probe switched retired done; do
 	[ "$left" = "$id-operational-$cur " ] ||
 		e2e_fail "after the kill at $p and a rotation the token holds '$left'"
 	e2e_ok "rotation killed at $p: one working key and certificate throughout"
+done
+# A new bootstrap credential replacing the current one, killed at the
+# steps where the token changes: the old one works until the new one is
+# current, and one bootstrap key is left in the token in the end.
+for p in key response switched retired; do
+	rc=0
+	ZTP_LIBRARY=$ZTP_LIB PYTHONDONTWRITEBYTECODE=1 \
+		$PYRUN "$E2E_DIR/crash_device.py" "$d/device.json" "$p" bootstrap \
+		> "$d/crash.out" 2> "$d/crash.err" || rc=$?
+	[ "$rc" -eq 137 ] || { cat "$d/crash.err"; e2e_fail "bootstrap not killed at $p (exit $rc)"; continue; }
+	check_kind bootstrap
+	dev bootstrap > "$d/boot.out" 2>&1 ||
+		e2e_fail "bootstrap after a kill at $p: $(cat "$d/boot.out")"
+	check_kind bootstrap
+	left=$(hw_labels ops privkey | grep -- "-bootstrap-" | tr '\n' ' ')
+	[ "$left" = "$id-bootstrap-$(cur_slot bootstrap) " ] ||
+		e2e_fail "after the kill at $p and a bootstrap the token holds '$left'"
+	e2e_ok "bootstrap killed at $p: one working key and certificate throughout"
 done
 no_private_keys
 
