@@ -286,15 +286,14 @@ static int slot_label(char *out, size_t cap, const ztp__dev_keys *keys,
 	return ZTP_OK;
 }
 
-/* A key.ref as written by ztp__dev_token_generate(): one line of URI
- * attribute characters. */
+/* A key.ref as written by ztp__dev_token_generate(), its final newline
+ * removed: URI path attribute characters only (so no query: the token,
+ * module and PIN come from the configuration alone). */
 static int keyref_check(const char *ref, size_t len, const char *path)
 {
 	int rc = ZTP_OK;
 	size_t i;
 
-	while (len > 0 && ref[len - 1] == '\n')
-		len--;
 	ZTP_ENSURE(len > 0, ZTP_EPARSE, "%s: empty", path);
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)ref[i];
@@ -335,9 +334,9 @@ static int read_key(EVP_PKEY **out, const char *state,
 	path = NULL;
 	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, "key.ref"));
 	ZTP_CHECK(ztp__file_read(&buf, &len, path, ZTP__DEV_KEYREF_MAX));
-	ZTP_CHECK(keyref_check(buf, len, path));
 	while (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';
+	ZTP_CHECK(keyref_check(buf, len, path));
 	ZTP_ENSURE(keys != NULL, ZTP_ESTATE,
 		   "%s: the key of this slot is in a token, and no "
 		   "operational_key token is configured",
