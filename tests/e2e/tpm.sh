@@ -5,7 +5,8 @@
 # with "factory_key": "tpm2:handle=0x81000001" bootstraps — the transcript
 # signature and the mutual-TLS client authentication both made by the TPM
 # through the tpm2-openssl provider — registers and gets operational
-# credentials from the Python reference server. Then the errors: a handle
+# credentials from the Python reference server; a P-384 TPM key
+# bootstraps too (ECDSA-SHA384). Then the errors: a handle
 # with no key, a handle outside the persistent range, and no TPM at all.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/hw.sh"
@@ -16,19 +17,27 @@ e2e_need_python
 hw_swtpm
 e2e_pki
 
+# tpm_device ID HANDLE CURVE: a TPM key at HANDLE and a factory
+# certificate for it, issued from a CSR the TPM signed (only the TPM can
+# have made it); the device enrolled.
+tpm_device() {
+	d=$T/dev/$1
+	mkdir -p "$d"
+	hw_tpm_key "$2" "$3"
+	"$OPENSSL" req -new -provider tpm2 -provider default \
+		-key "handle:$2" -subj "/CN=$1" -out "$d/factory.csr" ||
+		e2e_die "cannot make a CSR with the TPM key"
+	"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
+		--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \
+		--device-id "$1" --profile factory \
+		--out "$d/factory.leaf.pem" >/dev/null
+	cat "$d/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$d/factory.pem"
+	e2e_enroll "$1"
+}
+# P-384: the transcript is ECDSA-SHA384, so the TPM signs a 48-byte hash.
+tpm_device tpm-2 0x81000002 ecc384
+tpm_device tpm-1 0x81000001 ecc256
 id=tpm-1
-d=$T/dev/$id
-mkdir -p "$d"
-hw_tpm_key 0x81000001 ecc256
-# The CSR is signed in the TPM: only the TPM can have made it.
-"$OPENSSL" req -new -provider tpm2 -provider default \
-	-key handle:0x81000001 -subj "/CN=$id" -out "$d/factory.csr" ||
-	e2e_die "cannot make a CSR with the TPM key"
-"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
-	--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \
-	--device-id "$id" --profile factory --out "$d/factory.leaf.pem" >/dev/null
-cat "$d/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$d/factory.pem"
-e2e_enroll "$id"
 e2e_start_server python server
 
 # device_config KEY_SOURCE: the configuration with the factory key there.
@@ -59,6 +68,14 @@ else
 	cat "$d/run.err"
 	e2e_fail "ztp-device run with a TPM factory key failed"
 fi
+d=$T/dev/tpm-2
+device_config tpm2:handle=0x81000002
+if "$ZTP_DEVICE" --config "$d/device.json" bootstrap > "$d/run.out" 2>&1; then
+	e2e_check_cred tpm-2
+else
+	e2e_fail "bootstrap with a P-384 TPM factory key: $(cat "$d/run.out")"
+fi
+d=$T/dev/$id
 # The factory key is nowhere on disk: the only private keys in the state
 # directory are the generated ones of the bootstrap and operational slots.
 found=$(find "$d" -name '*.key' -o -name 'factory*.pem' | while read -r f; do
@@ -76,7 +93,7 @@ expect_refusal() {
 		e2e_ok "$1: refused with $2"
 	fi
 }
-expect_refusal tpm2:handle=0x81000002 "no key at handle:0x81000002"
+expect_refusal tpm2:handle=0x81000003 "no key at handle:0x81000003"
 expect_refusal tpm2:handle=0x80000001 "not a persistent handle"
 expect_refusal tpm2:handle=0x8100001 "8 hexadecimal digits"
 e2e_stop_server "$HW_SWTPM_PID"
