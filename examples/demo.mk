@@ -1,6 +1,8 @@
 # make demo: provision a simulated fleet end to end.
 #
-#   make demo [DEVICES=N] [JOBS=N] [KEEP=1]
+#   make demo [DEVICES=N] [JOBS=N] [KEEP=1] [DEMO_HSM=1]
+#
+# DEMO_HSM=1 keeps the device CA's key in a SoftHSM2 token.
 #
 # Runs examples/demo/fleet-demo.sh against the tools and the library of
 # this build tree (see the script for what it does and checks). The smoke
@@ -12,7 +14,8 @@ EXTRA_DIST += examples/demo/fleet-demo.sh examples/demo/fleet_report.py \
 
 demo_env = ZTP_SRCDIR='$(abs_top_srcdir)' \
 	ZTP_BUILDDIR='$(abs_top_builddir)' OPENSSL='$(OPENSSL_BIN)' \
-	PYTHON3='$(PYTHON3)' DEVICES='$(DEVICES)' JOBS='$(JOBS)' KEEP='$(KEEP)'
+	PYTHON3='$(PYTHON3)' DEVICES='$(DEVICES)' JOBS='$(JOBS)' KEEP='$(KEEP)' \
+	DEMO_HSM='$(DEMO_HSM)' SOFTHSM2_MODULE='$(SOFTHSM2_MODULE)'
 
 demo: all
 	$(AM_V_at)$(demo_env) \

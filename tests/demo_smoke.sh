@@ -2,7 +2,8 @@
 # The fleet demo (`make demo`) with a small fleet: every step of it must
 # pass (the script checks each step's result and exits 0 only then), its
 # summary must account for every device, and it must stop its server and
-# remove its temporary directory.
+# remove its temporary directory. With DEMO_HSM=1 (tests/demo_hsm.sh) the
+# device CA's key is in a SoftHSM2 token.
 
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}"
@@ -77,6 +78,10 @@ grep -Eq '^  claimed acme / globex +3 / 3$' "$out" ||
 re='^  certificates issued \(registry\) +21 \(7 bootstrap, 14 operational\)$'
 grep -Eq "$re" "$out" ||
 	fail "certificates issued: not 7 bootstrap and 14 operational"
+if [ "${DEMO_HSM:-0}" = 1 ]; then
+	grep -q "ok .*the device CA's key lives in a SoftHSM2 token" "$out" ||
+		fail "DEMO_HSM=1: no device CA key in a token"
+fi
 crl=$(sed -n 's/^  CRL entries  *\([0-9][0-9]*\)$/\1/p' "$out")
 # At least the revoked device's two and the reset device's two.
 [ -n "$crl" ] && [ "$crl" -ge 4 ] || fail "CRL entries: '$crl'"

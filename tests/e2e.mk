@@ -13,6 +13,11 @@ EXTRA_DIST += $(e2e_common)
 # runs them once, not again under the sanitizers (`make -s
 # print-sanitizer-tests` leaves them out).
 e2e_heavy = tests/e2e/flood.sh tests/e2e/slow_python.sh tests/e2e/slow_go.sh
+if HAVE_PKCS11
+# The demo with the device CA in SoftHSM2 (the same flow as demo_smoke).
+e2e_heavy += tests/demo_hsm.sh
+endif
+EXTRA_DIST += tests/demo_hsm.sh
 e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh \
 	tests/e2e/negative.sh \
 	tests/e2e/retry.sh tests/e2e/crash.sh $(e2e_heavy) \

@@ -83,3 +83,32 @@ mkleaf() {
 		-days "${6:-2}" -extfile "$1.ext" -extensions v3 \
 		-out "$1.pem" || harness_error "mkleaf $1"
 }
+
+# ------------------------------------------------------------------ tokens
+#
+# `softhsm_init` points SOFTHSM2_CONF at a configuration under $T (tokens
+# in $T/tokens) and sets SOFTHSM_MODULE, failing the test (not skipping
+# it) when SoftHSM2 is missing; `softhsm_token LABEL` makes a token with
+# user PIN 1234 (written to $T/pin); `p11uri TOKEN OBJECT` prints the
+# pkcs11: URI of a key in it on that module.
+
+softhsm_init() {
+	SOFTHSM_MODULE=${SOFTHSM2_MODULE:-/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so}
+	[ -f "$SOFTHSM_MODULE" ] || die "SoftHSM2 module $SOFTHSM_MODULE missing (install softhsm2)"
+	command -v softhsm2-util >/dev/null || die "softhsm2-util missing (install softhsm2)"
+	mkdir -p "$T/tokens"
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+		"$T/tokens" >"$T/softhsm2.conf"
+	SOFTHSM2_CONF=$T/softhsm2.conf
+	export SOFTHSM2_CONF
+	printf '1234\n' >"$T/pin"
+}
+
+softhsm_token() {
+	softhsm2-util --init-token --free --label "$1" --pin 1234 \
+		--so-pin 123456 >/dev/null || harness_error "softhsm_token $1"
+}
+
+p11uri() {
+	printf 'pkcs11:token=%s;object=%s?module-path=%s' "$1" "$2" "$SOFTHSM_MODULE"
+}

@@ -51,6 +51,13 @@ tests_unit_test_ca_SOURCES = tests/unit/test_ca.c tests/unit/test_ca.h \
 	tests/unit/testutil.h
 tests_unit_test_ca_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ca_LDADD = $(TEST_LIBS)
+if HAVE_PKCS11
+tests_unit_test_ca_SOURCES += tests/unit/ca_hsm.c tests/unit/softhsm.c \
+	tests/unit/softhsm.h
+else
+EXTRA_DIST += tests/unit/ca_hsm.c tests/unit/softhsm.c tests/unit/softhsm.h \
+	tests/unit/test_keysrc.c
+endif
 
 UNIT_TESTS += tests/unit/test_verifier
 tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c \
@@ -118,6 +125,13 @@ TESTS += tests/ca_cli.sh tests/policy_cli.sh tests/verify_openssl.sh
 endif
 EXTRA_DIST += tests/ca_cli.sh tests/server_cert_tls.py tests/policy_cli.sh \
 	tests/verify_openssl.sh
+# ztp-ca with CA keys in SoftHSM2 tokens.
+if ENABLE_SERVER
+if HAVE_PKCS11
+TESTS += tests/ca_hsm.sh
+endif
+endif
+EXTRA_DIST += tests/ca_hsm.sh
 
 # Security rate limits across processes: one `ztp-verify` process per
 # claim and per challenge on one SQLite registry.

@@ -25,11 +25,11 @@
 
 static const char usage_text[] =
     "Usage:\n"
-    "  ztp-ca init-root --cert F --key F --subject DN [--key-type T]\n"
-    "                   [--days N]\n"
-    "  ztp-ca init-sub --issuer-cert F --issuer-key F --cert F --key F\n"
-    "                  --subject DN [--pathlen N] [--key-type T] [--days N]\n"
-    "                  [--store URI]\n"
+    "  ztp-ca init-root --cert F --key F|pkcs11:URI [--create-key]\n"
+    "                   --subject DN [--key-type T] [--days N]\n"
+    "  ztp-ca init-sub --issuer-cert F --issuer-key F|pkcs11:URI --cert F\n"
+    "                  --key F|pkcs11:URI [--create-key] --subject DN\n"
+    "                  [--pathlen N] [--key-type T] [--days N] [--store URI]\n"
     "  ztp-ca issue --issuer-cert F --issuer-key F --csr F --device-id ID\n"
     "               [--tenant T] [--profile factory|bootstrap|operational]\n"
     "               [--days N|--hours N] [--key-policy SPEC] --out F\n"
@@ -45,7 +45,10 @@ static const char usage_text[] =
     "  ztp-ca --help | --version\n"
     "\n"
     "Issuer keys may be encrypted: --pass-file F (first line of F) or\n"
-    "--pass-env VAR. DN: \"CN=Acme Root,O=Acme\" (RFC 4514) or\n"
+    "--pass-env VAR, which also give a token's PIN when a pkcs11: URI has\n"
+    "no pin-source or pin-value. A pkcs11: --key names a key pair in a\n"
+    "token (made there with --create-key); only the certificate is\n"
+    "written. DN: \"CN=Acme Root,O=Acme\" (RFC 4514) or\n"
     "\"/O=Acme/CN=Acme Root\". Key types: ec-p256 (default), ec-p384,\n"
     "ed25519, rsa-3072, rsa-4096 (and rsa-2048 for --new-key). --dns and\n"
     "--ip may be repeated. See ztp-ca(1).\n";
@@ -74,6 +77,7 @@ enum opt_id {
 	O_DNS,
 	O_IP,
 	O_NEW_KEY,
+	O_CREATE_KEY,
 };
 
 static const struct option all_options[] = {
@@ -100,6 +104,7 @@ static const struct option all_options[] = {
     {"dns", required_argument, NULL, O_DNS},
     {"ip", required_argument, NULL, O_IP},
     {"new-key", required_argument, NULL, O_NEW_KEY},
+    {"create-key", no_argument, NULL, O_CREATE_KEY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -107,7 +112,7 @@ static const struct option all_options[] = {
 /* Every option's value, NULL when absent; the repeatable ones (--dns,
  * --ip) in the order given. */
 struct args {
-	const char *v[O_NEW_KEY - O_CERT + 1];
+	const char *v[O_CREATE_KEY - O_CERT + 1];
 	const char *dns[ZTP_CA_SERVER_NAMES_MAX], *ip[ZTP_CA_SERVER_NAMES_MAX];
 	size_t n_dns, n_ip;
 };
@@ -174,6 +179,8 @@ static void parse(struct args *a, int argc, char **argv, const int *allowed,
 		if (!ok)
 			tool_usage_error("%s: option --%s does not apply",
 					 argv[0], opt_name(c));
+		if (optarg == NULL)
+			optarg = "1"; /* a flag */
 		if (*optarg == '\0')
 			tool_usage_error("%s: option --%s needs a value",
 					 argv[0], opt_name(c));
@@ -274,20 +281,67 @@ static void open_store(const char *uri)
 		check(ztp_ca_set_store(R.ca, R.store), "store");
 }
 
+/* The flags of a CA key in a token (--create-key), refused for a file. */
+static unsigned token_key_flags(struct args *a, bool in_token)
+{
+	if (ARG(a, O_CREATE_KEY) == NULL)
+		return 0;
+	if (!in_token)
+		tool_usage_error("--create-key applies to a pkcs11: --key (a "
+				 "file key is always made fresh)");
+	return ZTP_CA_KEY_CREATE;
+}
+
+static bool is_pkcs11(const char *key)
+{
+	return strncmp(key, "pkcs11:", 7) == 0;
+}
+
+/* Refuse before a key is made in a token, rather than leave it there
+ * without its certificate. */
+static void cert_path_free(const char *cert_path)
+{
+	if (access(cert_path, F_OK) == 0)
+		tool_die(ZTP_EEXISTS, "%s: file exists; refusing to replace it",
+			 cert_path);
+}
+
 static int cmd_init_root(int argc, char **argv)
 {
-	static const int allowed[] = {O_CERT, O_KEY, O_SUBJECT, O_KEY_TYPE,
-				      O_DAYS};
+	static const int allowed[] = {O_CERT,	     O_KEY,	   O_SUBJECT,
+				      O_KEY_TYPE,    O_DAYS,	   O_CREATE_KEY,
+				      O_PASS_FILE,   O_PASS_ENV};
 	struct args a;
-	int days = DAYS_ROOT_DEFAULT;
+	int days = DAYS_ROOT_DEFAULT, rc;
+	const char *key;
+	unsigned flags;
+	char *pass;
 
 	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
 	need(&a, O_CERT, argv[0]);
-	need(&a, O_KEY, argv[0]);
+	key = need(&a, O_KEY, argv[0]);
 	need(&a, O_SUBJECT, argv[0]);
 	if (ARG(&a, O_DAYS) != NULL)
 		days =
 		    (int)tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX, "--days");
+	flags = token_key_flags(&a, is_pkcs11(key));
+	if (is_pkcs11(key)) {
+		cert_path_free(ARG(&a, O_CERT));
+		pass = tool_read_passphrase(ARG(&a, O_PASS_FILE),
+					    ARG(&a, O_PASS_ENV));
+		rc = ztp_ca_create_root_key(&R.cert, key, pass, flags,
+					    ARG(&a, O_SUBJECT),
+					    ARG(&a, O_KEY_TYPE), days);
+		tool_free_secret(pass);
+		check(rc, "creating the root CA");
+		write_out(ARG(&a, O_CERT), R.cert, 0644, true);
+		return TOOL_EXIT_OK;
+	}
+	if (ARG(&a, O_PASS_FILE) != NULL || ARG(&a, O_PASS_ENV) != NULL)
+		tool_usage_error("%s: --pass-file and --pass-env apply to a "
+				 "pkcs11: --key (the new key file is written "
+				 "unencrypted)",
+				 argv[0]);
 	check(ztp_ca_create_root(&R.cert, &R.key, ARG(&a, O_SUBJECT),
 				 ARG(&a, O_KEY_TYPE), days),
 	      "creating the root CA");
@@ -300,24 +354,40 @@ static int cmd_init_sub(int argc, char **argv)
 	static const int allowed[] = {
 	    O_ISSUER_CERT, O_ISSUER_KEY, O_CERT,     O_KEY,
 	    O_SUBJECT,	   O_PATHLEN,	 O_KEY_TYPE, O_DAYS,
-	    O_STORE,	   O_PASS_FILE,	 O_PASS_ENV,
+	    O_STORE,	   O_PASS_FILE,	 O_PASS_ENV, O_CREATE_KEY,
 	};
 	struct args a;
-	int days = DAYS_SUB_DEFAULT, pathlen = -1;
+	int days = DAYS_SUB_DEFAULT, pathlen = -1, rc;
+	const char *key;
+	unsigned flags;
+	char *pass;
 
 	parse(&a, argc, argv, allowed, sizeof(allowed) / sizeof(*allowed));
 	need(&a, O_CERT, argv[0]);
-	need(&a, O_KEY, argv[0]);
+	key = need(&a, O_KEY, argv[0]);
 	need(&a, O_SUBJECT, argv[0]);
 	if (ARG(&a, O_DAYS) != NULL)
 		days =
 		    (int)tool_parse_ll(ARG(&a, O_DAYS), 1, DAYS_MAX, "--days");
+	flags = token_key_flags(&a, is_pkcs11(key));
 	if (ARG(&a, O_PATHLEN) != NULL)
 		pathlen =
 		    (int)tool_parse_ll(ARG(&a, O_PATHLEN), 0, 16, "--pathlen");
 	load_issuer(&a, argv[0]);
 	if (ARG(&a, O_STORE) != NULL)
 		open_store(ARG(&a, O_STORE));
+	if (is_pkcs11(key)) {
+		cert_path_free(ARG(&a, O_CERT));
+		pass = tool_read_passphrase(ARG(&a, O_PASS_FILE),
+					    ARG(&a, O_PASS_ENV));
+		rc = ztp_ca_create_sub_key(R.ca, &R.cert, key, pass, flags,
+					   ARG(&a, O_SUBJECT),
+					   ARG(&a, O_KEY_TYPE), days, pathlen);
+		tool_free_secret(pass);
+		check(rc, "creating the CA");
+		write_out(ARG(&a, O_CERT), R.cert, 0644, true);
+		return TOOL_EXIT_OK;
+	}
 	check(ztp_ca_create_sub(R.ca, &R.cert, &R.key, ARG(&a, O_SUBJECT),
 				ARG(&a, O_KEY_TYPE), days, pathlen),
 	      "creating the CA");

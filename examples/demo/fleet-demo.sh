@@ -3,7 +3,7 @@
 #
 # fleet-demo.sh: provision a simulated fleet end to end (`make demo`).
 #
-#   fleet-demo.sh [--devices N] [--jobs N] [--keep]
+#   fleet-demo.sh [--devices N] [--jobs N] [--keep] [--hsm]
 #
 # In a temporary directory: a manufacturer PKI, a device CA and a TLS
 # server certificate, all from ztp-ca; N devices manufactured (factory key and certificate
@@ -15,7 +15,13 @@
 # summary. Every step's result is checked, not only its exit status: the
 # exit status is 0 only if every check passed.
 #
-# Environment: DEVICES, JOBS, KEEP=1 (same as the options), ZTP_BUILDDIR
+# --hsm (DEMO_HSM=1): the device CA's key is generated in a SoftHSM2 token
+# (softhsm2, its configuration in the temporary directory) and every
+# certificate and CRL the device CA signs is signed there; the verifier
+# configuration names it by its pkcs11: URI.
+#
+# Environment: DEVICES, JOBS, KEEP=1, DEMO_HSM=1 (same as the options),
+# SOFTHSM2_MODULE (SoftHSM2's PKCS#11 module, for --hsm), ZTP_BUILDDIR
 # and ZTP_SRCDIR (the build and source trees; default: the trees this
 # script sits in), OPENSSL, PYTHON3. Only 127.0.0.1 is contacted.
 
@@ -192,12 +198,13 @@ fi
 # ------------------------------------------------------------------ setup
 
 usage() {
-	echo "usage: fleet-demo.sh [--devices N] [--jobs N] [--keep]"
+	echo "usage: fleet-demo.sh [--devices N] [--jobs N] [--keep] [--hsm]"
 }
 
 DEVICES=${DEVICES:-}
 JOBS=${JOBS:-}
 KEEP=${KEEP:-0}
+DEMO_HSM=${DEMO_HSM:-0}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--devices | --jobs)
@@ -206,6 +213,7 @@ while [ $# -gt 0 ]; do
 		shift 2
 		;;
 	--keep) KEEP=1; shift ;;
+	--hsm) DEMO_HSM=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -438,7 +446,7 @@ parallel() {
 	progress "$2" "$3" "$res" "$start" &
 	POLL_PID=$!
 	xrc=0
-	xargs -n "$4" -P "$JOBS" sh "$DEMO_SCRIPT" --worker "$1" < "$5" ||
+	xargs -n "$4" -P "${P_JOBS:-$JOBS}" sh "$DEMO_SCRIPT" --worker "$1" < "$5" ||
 		xrc=$?
 	kill "$POLL_PID" 2> /dev/null || true
 	wait "$POLL_PID" 2> /dev/null || true
@@ -496,6 +504,25 @@ printf '%slibztp fleet demo%s: %d devices, %d at a time, in %s\n' "$B" "$N" \
 
 step "PKI and registry"
 p=$DEMO_T/pki
+# The device CA's key: a file, or (--hsm) a key pair made in a SoftHSM2
+# token, named by its RFC 7512 URI wherever the file would be.
+DEVCA_KEY=$p/device-ca.key
+DEVCA_CREATE=
+if [ "$DEMO_HSM" = 1 ]; then
+	SOFTHSM2_MODULE=${SOFTHSM2_MODULE:-/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so}
+	[ -f "$SOFTHSM2_MODULE" ] || die "--hsm: no SoftHSM2 module at $SOFTHSM2_MODULE (install softhsm2)"
+	mkdir -p "$DEMO_T/tokens"
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+		"$DEMO_T/tokens" > "$DEMO_T/softhsm2.conf"
+	SOFTHSM2_CONF=$DEMO_T/softhsm2.conf
+	export SOFTHSM2_CONF
+	(umask 077 && od -An -N8 -tx1 /dev/urandom | tr -d ' \n' > "$DEMO_T/pin")
+	softhsm2-util --init-token --free --label demo-device-ca \
+		--pin "$(cat "$DEMO_T/pin")" --so-pin "$(cat "$DEMO_T/pin")" \
+		> /dev/null || die "softhsm2-util --init-token"
+	DEVCA_KEY="pkcs11:token=demo-device-ca;object=device-ca?pin-source=file:$DEMO_T/pin&module-path=$SOFTHSM2_MODULE"
+	DEVCA_CREATE=--create-key
+fi
 {
 	"$ZTP_CA" init-root --cert "$p/maker-root.pem" \
 		--key "$p/maker-root.key" --days 3650 \
@@ -504,7 +531,7 @@ p=$DEMO_T/pki
 		--issuer-key "$p/maker-root.key" --cert "$p/factory-ca.pem" \
 		--key "$p/factory-ca.key" --pathlen 0 \
 		--subject "/CN=Demo Factory CA 1/O=Demo Maker" --days 3650 &&
-	"$ZTP_CA" init-root --cert "$p/device-ca.pem" --key "$p/device-ca.key" \
+	"$ZTP_CA" init-root --cert "$p/device-ca.pem" --key "$DEVCA_KEY" $DEVCA_CREATE \
 		--subject "/CN=Demo Fleet Device CA/O=Demo Fleet" --days 3650 &&
 	"$ZTP_CA" init-root --cert "$p/server-ca.pem" --key "$p/server-ca.key" \
 		--subject "/CN=Demo Server CA/O=Demo Fleet" --days 3650
@@ -531,7 +558,7 @@ cat > "$DEMO_T/verify.json" << JSON
 {
   "trust_anchors": "pki/maker-root.pem",
   "issuers": "pki/factory-ca.pem",
-  "device_ca": {"cert": "pki/device-ca.pem", "key": "pki/device-ca.key"},
+  "device_ca": {"cert": "pki/device-ca.pem", "key": "$DEVCA_KEY"},
   "store": "sqlite:registry.db",
   "crl_file": "device-ca.crl",
   "rate_limits": {"device": {"rate": 100, "burst": 100},
@@ -541,6 +568,14 @@ JSON
 ok "manufacturer root + factory CA, device CA," \
 	"server CA + TLS certificate for 127.0.0.1 (ztp-ca server profile)"
 ok "verifier configuration with a SQLite registry"
+if [ "$DEMO_HSM" = 1 ]; then
+	if [ ! -e "$p/device-ca.key" ] &&
+		softhsm2-util --show-slots | grep -q 'Label: *demo-device-ca'; then
+		ok "the device CA's key lives in a SoftHSM2 token, not in a file"
+	else
+		fail "the device CA's key is not (only) in its token"
+	fi
+fi
 
 # Device IDs, and which tenant claims each: odd numbers acme, even globex.
 i=1
@@ -561,7 +596,14 @@ LAST=$(printf 'dev-%05d' "$DEVICES")
 
 step "Manufacture $DEVICES devices" \
 	"(factory key + certificate, enrollment, claim code)"
+# Enrolling opens the verifier configuration, and so the device CA's
+# key. SoftHSM2's file store is not safe for several processes that open a
+# token at once (a process may find no token, or fail to log in), so with
+# --hsm the steps that start ztp-verify run one at a time; a real HSM
+# serves many processes.
+[ "$DEMO_HSM" = 1 ] && P_JOBS=1
 parallel manufacture manufacture "$DEVICES" 1 "$DEMO_T/ids"
+P_JOBS=
 MANUFACTURED=$P_OK
 MS_MANUFACTURE=$P_MS
 CPU_MANUFACTURE=$P_CPU
@@ -636,7 +678,9 @@ else
 fi
 
 step "Claim: odd devices to tenant acme, even ones to globex (ztp-verify claim)"
+[ "$DEMO_HSM" = 1 ] && P_JOBS=1
 parallel claim claim "$DEVICES" 2 "$DEMO_T/tenants"
+P_JOBS=
 MS_CLAIM=$P_MS
 CPU_CLAIM=$P_CPU
 [ "$P_OK" -eq "$DEVICES" ] || die "$P_OK/$DEVICES devices claimed"
@@ -800,7 +844,7 @@ else
 	: > "$DEMO_T/crl-endpoint.serials"
 fi
 if "$ZTP_CA" crl --issuer-cert "$p/device-ca.pem" \
-	--issuer-key "$p/device-ca.key" --store "sqlite:$DEMO_T/registry.db" \
+	--issuer-key "$DEVCA_KEY" --store "sqlite:$DEMO_T/registry.db" \
 	--out "$DEMO_T/crl.pem" \
 	> /dev/null 2> "$DEMO_T/crl.err" &&
 	"$OPENSSL" crl -in "$DEMO_T/crl.pem" -CAfile "$p/device-ca.pem" -noout \

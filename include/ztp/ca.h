@@ -49,8 +49,22 @@
  * bytes (#ZTP_ETOOBIG). Anything else is refused with #ZTP_EINVAL and a
  * message naming the problem and its offset.
  *
+ * **Key sources.** A CA's private key may live in a PEM file or in a
+ * PKCS#11 token: wherever a key is named (the key_path of
+ * ztp_ca_load_files(), the key_pem of ztp_ca_load(), the key_source of
+ * ztp_ca_create_root_key() and ztp_ca_create_sub_key()) a `pkcs11:` URI
+ * (RFC 7512: `token`, `object`, `id`, `type`; `pin-source`, `pin-value`,
+ * `module-path`) may stand instead, and every signature (certificates,
+ * CRLs) is then made by the token: the key never leaves it. The PIN is the
+ * URI's, else the passphrase argument. Token keys add the codes
+ * #ZTP_ETOKEN (module missing or not loadable, no such token, token
+ * removed or failed: also at issuance, when nothing is issued) and
+ * #ZTP_EPIN (PIN refused), and #ZTP_ENOTFOUND for no such key object.
+ * doc/HSM.md describes URIs, modules and sessions.
+ *
  * **Key types** are named `ec-p256` (the default), `ec-p384`, `ed25519`,
- * `rsa-3072` and `rsa-4096` for CA keys. The signature algorithm follows the
+ * `rsa-3072` and `rsa-4096` for CA keys (a token can hold all but
+ * `ed25519`). The signature algorithm follows the
  * issuer's key: ECDSA with SHA-256 for P-256, ECDSA with SHA-384 for P-384,
  * pure Ed25519, RSA PKCS#1 v1.5 with SHA-256.
  *
@@ -65,7 +79,9 @@
  * ztp_ca_issue_server(), ztp_ca_revoke(), ztp_ca_crl(), ztp_ca_create_sub(),
  * ztp_ca_cert_pem() and ztp_ca_chain_pem() may be called from many threads at
  * once: they only read the handle. The configuration calls must not run
- * concurrently with any other call on the same handle.
+ * concurrently with any other call on the same handle. With a token key,
+ * concurrent signatures each borrow a session of the token (libp11's
+ * per-slot session pool); beyond the token's session limit they wait.
  */
 
 #include <stddef.h>
@@ -139,6 +155,15 @@ typedef struct ztp_ca ztp_ca;
  * @since 0.1.0
  */
 #define ZTP_CA_SERVER_NAMES_MAX 32
+
+/**
+ * Flag of ztp_ca_create_root_key() and ztp_ca_create_sub_key(): generate
+ * the CA's key pair in the token the `pkcs11:` key source names (private
+ * key sensitive, never extractable, signing only), instead of using a key
+ * pair already there.
+ * @since 0.1.0
+ */
+#define ZTP_CA_KEY_CREATE 1u
 
 /**
  * Longest serial number, in hexadecimal digits, that the library produces
@@ -221,17 +246,21 @@ ZTP_EXTERN void ztp_ca_free(ztp_ca *ca);
  * @param ca          an empty handle (#ZTP_ESTATE if already loaded)
  * @param cert_pem    exactly one PEM certificate, NUL-terminated; borrowed
  * @param key_pem     one PEM private key (PKCS#8, encrypted PKCS#8 or
- *                    traditional), NUL-terminated; borrowed
+ *                    traditional), or a `pkcs11:` URI naming a key in a
+ *                    token, NUL-terminated; borrowed
  * @param chain_pem   1 to 8 PEM certificates, issuer of cert_pem first, or
  *                    NULL for none; borrowed
- * @param passphrase  for an encrypted key, or NULL; borrowed
+ * @param passphrase  for an encrypted key, the PIN of a token key whose URI
+ *                    has none, or NULL; borrowed
  * @return #ZTP_OK, #ZTP_EINVAL (also: an encrypted key without a
- *         passphrase), #ZTP_ESTATE, #ZTP_EPARSE (malformed PEM),
+ *         passphrase), #ZTP_ESTATE, #ZTP_EPARSE (malformed PEM or URI),
  *         #ZTP_ETOOBIG, #ZTP_ECRYPTO (wrong passphrase, OpenSSL failure),
  *         #ZTP_EPROFILE (not a CA certificate; a subject key identifier
  *         over 64 octets, which the store cannot name), #ZTP_EMISMATCH (key
  * does not match certificate), #ZTP_EKEYPOLICY (unsupported CA key),
- *         #ZTP_EUNTRUSTED (chain does not link up), #ZTP_ENOMEM.
+ *         #ZTP_EUNTRUSTED (chain does not link up), #ZTP_ENOMEM; for a
+ *         token key also #ZTP_ENOTFOUND (no such key object),
+ *         #ZTP_ETOKEN, #ZTP_EPIN, #ZTP_EUNSUPPORTED.
  * @par Thread safety: configuration call (see file description).
  * @since 0.1.0
  */
@@ -245,7 +274,9 @@ ZTP_EXTERN int ztp_ca_load(ztp_ca *ca, const char *cert_pem,
  * @param ca          an empty handle (#ZTP_ESTATE if already loaded)
  * @param cert_path   file holding exactly one PEM certificate; borrowed for
  *                    the call
- * @param key_path    file holding one PEM private key; borrowed for the call
+ * @param key_path    file holding one PEM private key (a path or
+ *                    `file:PATH`, at most 64 KiB), or a `pkcs11:` URI;
+ *                    borrowed for the call
  * @param chain_path  file holding the chain, or NULL for no chain; borrowed
  *                    for the call
  * @param passphrase  for an encrypted key, or NULL; borrowed for the call
@@ -343,6 +374,64 @@ ZTP_EXTERN int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem,
 				 const char *key_type, int days, int pathlen);
 
 /**
+ * Same as ztp_ca_create_root(), with a key the caller names rather than a
+ * fresh key handed back: a key pair in a PKCS#11 token (`pkcs11:` URI),
+ * generated there with #ZTP_CA_KEY_CREATE, or an existing PEM key file.
+ * No private key is returned; load the new CA with ztp_ca_load_files()
+ * giving the same key_source.
+ * @param[out] cert_pem  PEM certificate, freed with ztp_free()
+ * @param key_source     `pkcs11:` URI, `file:PATH` or a path; borrowed
+ * @param passphrase     the token's PIN when the URI has none, or the PEM
+ *                       file's passphrase; NULL for none; borrowed
+ * @param flags          0 (use the existing key) or #ZTP_CA_KEY_CREATE
+ *                       (`pkcs11:` only)
+ * @param subject_dn     as for ztp_ca_create_root(); borrowed
+ * @param key_type       with #ZTP_CA_KEY_CREATE the type to generate (NULL:
+ *                       `ec-p256`; not `ed25519`); else NULL, or the type
+ *                       the existing key must have
+ * @param days           validity in days, 1..36500
+ * @return as ztp_ca_create_root(), plus #ZTP_EEXISTS (#ZTP_CA_KEY_CREATE:
+ *         the token already holds a key of that name; nothing created),
+ *         #ZTP_ENOTFOUND (no such key object or file), #ZTP_EMISMATCH (the
+ *         existing key is not of key_type), #ZTP_ETOKEN, #ZTP_EPIN,
+ *         #ZTP_EPARSE (a malformed URI or PEM), #ZTP_EUNSUPPORTED. A key
+ *         generated by the call is deleted again when the CA cannot be
+ *         made.
+ * @par Thread safety: safe.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_create_root_key(char **cert_pem, const char *key_source,
+				      const char *passphrase,
+				      unsigned int flags,
+				      const char *subject_dn,
+				      const char *key_type, int days);
+
+/**
+ * Same as ztp_ca_create_sub(), with a key the caller names (see
+ * ztp_ca_create_root_key()) rather than a fresh key handed back. The
+ * issuer's own key may be a token's too.
+ * @param issuer         a loaded CA handle
+ * @param[out] cert_pem  PEM certificate, freed with ztp_free()
+ * @param key_source     `pkcs11:` URI, `file:PATH` or a path; borrowed
+ * @param passphrase     PIN or passphrase for key_source, or NULL; borrowed
+ * @param flags          0 or #ZTP_CA_KEY_CREATE
+ * @param subject_dn     borrowed
+ * @param key_type       as for ztp_ca_create_root_key()
+ * @param days           validity in days, 1..36500
+ * @param pathlen        as for ztp_ca_create_sub()
+ * @return as ztp_ca_create_sub() and ztp_ca_create_root_key().
+ * @par Thread safety: safe on a configured handle.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_ca_create_sub_key(ztp_ca *issuer, char **cert_pem,
+				     const char *key_source,
+				     const char *passphrase,
+				     unsigned int flags,
+				     const char *subject_dn,
+				     const char *key_type, int days,
+				     int pathlen);
+
+/**
  * Issue a device certificate from a CSR.
  *
  * The CSR's signature is verified with its own public key and the key is
@@ -368,7 +457,8 @@ ZTP_EXTERN int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem,
  *         #ZTP_EEXPIRED (the CA is outside its own validity), #ZTP_EEXISTS
  *         (no fresh serial after several attempts), #ZTP_ENOTFOUND (device
  *         not registered, for `bootstrap` and `operational`), #ZTP_ESTORE,
- *         #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ *         #ZTP_ENOMEM, #ZTP_ECRYPTO, #ZTP_ETOKEN (the CA key's token is
+ *         gone or did not sign: nothing is recorded or returned).
  * @par Thread safety: safe on a configured handle.
  * @since 0.1.0
  */
@@ -507,7 +597,8 @@ ZTP_EXTERN int ztp_ca_revoke(ztp_ca *ca, const char *serial_hex, int reason);
  * @param next_update_hours    1..8784, or 0 for 168 (7 days)
  * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ESTATE (not loaded or no store),
  *         #ZTP_EPROFILE (the CA may not sign CRLs), #ZTP_ESTORE,
- *         #ZTP_EPARSE (corrupt store record), #ZTP_ENOMEM, #ZTP_ECRYPTO.
+ *         #ZTP_EPARSE (corrupt store record), #ZTP_ENOMEM, #ZTP_ECRYPTO,
+ *         #ZTP_ETOKEN (a token key's token is gone or did not sign).
  * @par Thread safety: safe on a configured handle.
  * @since 0.1.0
  */

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "ca/internal.h"
+#include "core/keysrc.h"
 
 #include <string.h>
 
@@ -413,14 +414,14 @@ cleanup:
 	return rc;
 }
 
-static int sign_cert(X509 *cert, EVP_PKEY *key, const EVP_MD *md)
+/* in_token: key is a token's, whose failure to sign is ZTP_ETOKEN (the
+ * token is gone or refused), not ZTP_ECRYPTO. */
+static int sign_cert(X509 *cert, EVP_PKEY *key, const EVP_MD *md,
+		     bool in_token)
 {
-	int rc = ZTP_OK;
-
-	ZTP_ENSURE_OSSL(X509_sign(cert, key, md) > 0, ZTP_ECRYPTO,
-			"ca: signing failed");
-cleanup:
-	return rc;
+	if (X509_sign(cert, key, md) > 0)
+		return ZTP_OK;
+	return ztp__keysrc_sign_error(in_token, "ca: certificate signature");
 }
 
 static int fingerprint_hex(char out[65], X509 *cert)
@@ -459,12 +460,41 @@ cleanup:
 	return rc;
 }
 
-int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
-		const char *chain_pem, const char *passphrase)
+/* The certificate is key's. A token's key answers no query OpenSSL makes
+ * through a provider, so it is compared by its public half, decoded
+ * again from its SubjectPublicKeyInfo. */
+static int check_key_matches(X509 *cert, EVP_PKEY *key)
+{
+	int rc = ZTP_OK;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pub = NULL, *cert_pub = X509_get0_pubkey(cert);
+	bool same = false;
+	int len;
+
+	ZTP_ENSURE_OSSL(cert_pub != NULL, ZTP_EPARSE,
+			"ca: cannot read the certificate's public key");
+	len = i2d_PUBKEY(key, &der);
+	ZTP_ENSURE_OSSL(len > 0, ZTP_ECRYPTO, "ca: cannot encode the key");
+	p = der;
+	pub = d2i_PUBKEY(NULL, &p, len);
+	ZTP_ENSURE_OSSL(pub != NULL, ZTP_ECRYPTO, "ca: cannot decode the key");
+	ZTP_CHECK(ztp__pubkey_same(&same, cert_pub, pub));
+	ZTP_ENSURE(same, ZTP_EMISMATCH,
+		   "ca: private key does not match the certificate");
+cleanup:
+	OPENSSL_free(der);
+	EVP_PKEY_free(pub);
+	return rc;
+}
+
+/* Load the handle with cert_pem, key (taken: freed whatever happens) and
+ * chain_pem. */
+static int load(ztp_ca *ca, const char *cert_pem, EVP_PKEY *key,
+		bool key_in_token, const char *chain_pem)
 {
 	int rc = ZTP_OK;
 	X509 *cert = NULL;
-	EVP_PKEY *key = NULL;
 	STACK_OF(X509) *chain = NULL;
 	X509_NAME *name = NULL;
 	ASN1_OCTET_STRING *ski = NULL;
@@ -475,13 +505,7 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	uint32_t kusage;
 	unsigned char *der = NULL;
 
-	ZTP_ARG(ca != NULL);
-	ZTP_ARG(cert_pem != NULL);
-	ZTP_ARG(key_pem != NULL);
-	ZTP_ENSURE(ca->cert == NULL, ZTP_ESTATE, "ca: already loaded");
-
 	ZTP_CHECK(ztp__pem_cert(&cert, cert_pem, strlen(cert_pem)));
-	ZTP_CHECK(ztp__pem_privkey(&key, key_pem, strlen(key_pem), passphrase));
 	if (chain_pem != NULL)
 		ZTP_CHECK(ztp__pem_certs(&chain, chain_pem, strlen(chain_pem),
 					 ZTP_CHAIN_MAX));
@@ -494,8 +518,7 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	kusage = X509_get_key_usage(cert);
 	ZTP_ENSURE((kusage & KU_KEY_CERT_SIGN) != 0, ZTP_EPROFILE,
 		   "ca: certificate key usage lacks keyCertSign");
-	ZTP_ENSURE_OSSL(X509_check_private_key(cert, key) == 1, ZTP_EMISMATCH,
-			"ca: private key does not match the certificate");
+	ZTP_CHECK(check_key_matches(cert, key));
 	ZTP_CHECK(ztp__ca_md_for_key(&md, type, key));
 	if (chain != NULL)
 		ZTP_CHECK(check_chain(cert, chain));
@@ -534,6 +557,7 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	ZTP_CHECK(ztp__asn1_time(&ca->not_after, X509_get0_notAfter(cert)));
 	ca->pathlen = X509_get_pathlen(cert);
 	ca->can_sign_crl = (kusage & KU_CRL_SIGN) != 0;
+	ca->key_in_token = key_in_token;
 	ca->md = md;
 	memcpy(ca->key_type, type, sizeof(ca->key_type));
 	memcpy(ca->crl_counter, "crl-", 4);
@@ -569,31 +593,54 @@ cleanup:
 	return rc;
 }
 
+int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
+		const char *chain_pem, const char *passphrase)
+{
+	int rc = ZTP_OK;
+	EVP_PKEY *key = NULL;
+	bool in_token;
+
+	ZTP_ARG(ca != NULL);
+	ZTP_ARG(cert_pem != NULL);
+	ZTP_ARG(key_pem != NULL);
+	ZTP_ENSURE(ca->cert == NULL, ZTP_ESTATE, "ca: already loaded");
+	in_token = ztp__keysrc_is_pkcs11(key_pem);
+	if (in_token)
+		ZTP_CHECK(ztp__keysrc_load(&key, key_pem, passphrase,
+					   "ca key"));
+	else
+		ZTP_CHECK(ztp__pem_privkey(&key, key_pem, strlen(key_pem),
+					   passphrase));
+	rc = load(ca, cert_pem, key, in_token, chain_pem);
+cleanup:
+	return rc;
+}
+
 int ztp_ca_load_files(ztp_ca *ca, const char *cert_path, const char *key_path,
 		      const char *chain_path, const char *passphrase)
 {
 	int rc = ZTP_OK;
-	char *cert = NULL, *key = NULL, *chain = NULL;
-	size_t certlen = 0, keylen = 0, chainlen = 0;
+	char *cert = NULL, *chain = NULL;
+	size_t certlen = 0, chainlen = 0;
+	EVP_PKEY *key = NULL;
 
 	ZTP_ARG(ca != NULL);
 	ZTP_ARG(cert_path != NULL);
 	ZTP_ARG(key_path != NULL);
+	ZTP_ENSURE(ca->cert == NULL, ZTP_ESTATE, "ca: already loaded");
 	ZTP_CHECK(ztp__file_read(&cert, &certlen, cert_path, CA_FILE_MAX));
-	ZTP_CHECK(ztp__file_read(&key, &keylen, key_path, CA_FILE_MAX));
 	if (chain_path != NULL)
 		ZTP_CHECK(
 		    ztp__file_read(&chain, &chainlen, chain_path, CA_FILE_MAX));
 	/* The PEM parsers are strict about embedded NULs only through the
 	 * length; a file with a NUL inside must not be silently cut. */
-	ZTP_ENSURE(strlen(cert) == certlen && strlen(key) == keylen &&
+	ZTP_ENSURE(strlen(cert) == certlen &&
 		       (chain == NULL || strlen(chain) == chainlen),
 		   ZTP_EPARSE, "ca: NUL byte inside a PEM file");
-	ZTP_CHECK(ztp_ca_load(ca, cert, key, chain, passphrase));
+	ZTP_CHECK(ztp__keysrc_load(&key, key_path, passphrase, "ca key"));
+	rc = load(ca, cert, key, ztp__keysrc_is_pkcs11(key_path), chain);
 cleanup:
 	free(cert);
-	if (key != NULL)
-		ztp__free_secret(key, keylen);
 	free(chain);
 	return rc;
 }
@@ -603,8 +650,8 @@ cleanup:
 /* Build and sign a CA certificate for key under issuer (NULL: self-signed).
  * Returns the signed certificate, not yet recorded anywhere. */
 static int make_ca_cert(X509 **out, ztp_ca *issuer, EVP_PKEY *key,
-			X509_NAME *subject, int64_t nb, int64_t na,
-			long pathlen,
+			bool key_in_token, X509_NAME *subject, int64_t nb,
+			int64_t na, long pathlen,
 			char serial_hex[ZTP_CA_SERIAL_HEX_MAX + 1])
 {
 	static const int ku[] = {5 /* keyCertSign */, 6 /* cRLSign */};
@@ -635,7 +682,9 @@ static int make_ca_cert(X509 **out, ztp_ca *issuer, EVP_PKEY *key,
 	ZTP_CHECK(add_basic_constraints(cert, true, pathlen));
 	ZTP_CHECK(add_key_usage(cert, ku, ZTP__ARRAY_LEN(ku)));
 	ZTP_CHECK(add_key_ids(cert, issuer != NULL ? issuer->ski : NULL));
-	ZTP_CHECK(sign_cert(cert, issuer != NULL ? issuer->key : key, md));
+	ZTP_CHECK(sign_cert(cert, issuer != NULL ? issuer->key : key, md,
+			    issuer != NULL ? issuer->key_in_token
+					   : key_in_token));
 	*out = cert;
 	cert = NULL;
 cleanup:
@@ -644,6 +693,7 @@ cleanup:
 	return rc;
 }
 
+/* The certificate's PEM and, when key_pem is not NULL, the key's. */
 static int ca_outputs(char **cert_pem, char **key_pem, X509 *cert,
 		      EVP_PKEY *key)
 {
@@ -651,9 +701,11 @@ static int ca_outputs(char **cert_pem, char **key_pem, X509 *cert,
 	char *c = NULL, *k = NULL;
 
 	ZTP_CHECK(ztp__cert_to_pem(&c, cert));
-	ZTP_CHECK(ztp__privkey_to_pem(&k, key, NULL));
+	if (key_pem != NULL)
+		ZTP_CHECK(ztp__privkey_to_pem(&k, key, NULL));
 	*cert_pem = c;
-	*key_pem = k;
+	if (key_pem != NULL)
+		*key_pem = k;
 	c = NULL;
 	k = NULL;
 cleanup:
@@ -669,7 +721,75 @@ static int check_days(int days)
 	return ZTP_OK;
 }
 
-int ztp_ca_create_root(char **cert_pem, char **key_pem, const char *subject_dn,
+/* The key of a new CA: generated here (kind: NULL source), generated in
+ * the token a pkcs11: source names (ZTP_CA_KEY_CREATE), or an existing key
+ * a source names, whose type must then be key_type when one is given.
+ * *created: a token key was made here (the caller deletes it if the CA
+ * cannot be made). */
+static int new_ca_key(EVP_PKEY **out, bool *in_token, bool *created,
+		      const char *source, const char *pass, unsigned flags,
+		      const char *key_type)
+{
+	int rc = ZTP_OK;
+	char have[32];
+
+	*out = NULL;
+	*in_token = false;
+	*created = false;
+	ZTP_ENSURE((flags & ~ZTP_CA_KEY_CREATE) == 0, ZTP_EINVAL,
+		   "ca: unknown flags 0x%x", flags);
+	if (source == NULL) {
+		if (key_type == NULL)
+			key_type = "ec-p256";
+		ZTP_CHECK(ca_key_type_check(key_type));
+		ZTP_CHECK(ztp__key_generate(out, key_type));
+		goto cleanup;
+	}
+	*in_token = ztp__keysrc_is_pkcs11(source);
+	if ((flags & ZTP_CA_KEY_CREATE) != 0) {
+		ZTP_ENSURE(*in_token, ZTP_EINVAL,
+			   "ca: ZTP_CA_KEY_CREATE needs a pkcs11: key source "
+			   "(a file key is made by ztp_ca_create_root/sub)");
+		if (key_type == NULL)
+			key_type = "ec-p256";
+		ZTP_CHECK(ca_key_type_check(key_type));
+		ZTP_CHECK(ztp__keysrc_generate(out, source, pass, key_type));
+		*created = true;
+		goto cleanup;
+	}
+	ZTP_CHECK(ztp__keysrc_load(out, source, pass, "ca key"));
+	rc = ztp__key_describe(have, sizeof(have), *out);
+	ZTP_ENSURE(rc != ZTP_EUNSUPPORTED, ZTP_EKEYPOLICY,
+		   "ca: this key type cannot sign certificates");
+	ZTP_CHECK(rc);
+	ZTP_CHECK(ca_key_type_check(have));
+	ZTP_ENSURE(key_type == NULL || strcmp(key_type, have) == 0,
+		   ZTP_EMISMATCH, "ca: the key is %s, not %.32s", have,
+		   key_type);
+cleanup:
+	if (rc < 0) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* Undo a token key new_ca_key() created, keeping the error detail of the
+ * failure that makes it go. */
+static void drop_created_key(bool created, const char *source,
+			     const char *pass)
+{
+	ztp__err_saved e;
+
+	if (!created)
+		return;
+	ztp__err_save(&e);
+	(void)ztp__keysrc_delete(source, pass, NULL);
+	ztp__err_restore(&e);
+}
+
+static int create_root(char **cert_pem, char **key_pem, const char *source,
+		       const char *pass, unsigned flags, const char *subject_dn,
 		       const char *key_type, int days)
 {
 	int rc = ZTP_OK;
@@ -677,30 +797,49 @@ int ztp_ca_create_root(char **cert_pem, char **key_pem, const char *subject_dn,
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
+	bool in_token = false, created = false;
 	int64_t now;
 
 	ZTP_ARG(cert_pem != NULL);
-	ZTP_ARG(key_pem != NULL);
 	*cert_pem = NULL;
-	*key_pem = NULL;
+	if (key_pem != NULL)
+		*key_pem = NULL;
 	ZTP_ARG(subject_dn != NULL);
 	ZTP_CHECK(ztp__ensure_init());
 	ZTP_CHECK(check_days(days));
-	if (key_type == NULL)
-		key_type = "ec-p256";
-	ZTP_CHECK(ca_key_type_check(key_type));
 	ZTP_CHECK(ztp__ca_dn_parse(&subject, subject_dn));
-	ZTP_CHECK(ztp__key_generate(&key, key_type));
+	ZTP_CHECK(new_ca_key(&key, &in_token, &created, source, pass, flags,
+			     key_type));
 	now = ztp__now(NULL);
-	ZTP_CHECK(make_ca_cert(&cert, NULL, key, subject,
+	ZTP_CHECK(make_ca_cert(&cert, NULL, key, in_token, subject,
 			       now - BACKDATE_SECONDS,
 			       now + (int64_t)days * 86400, -1, serial));
 	ZTP_CHECK(ca_outputs(cert_pem, key_pem, cert, key));
 cleanup:
+	if (rc < 0)
+		drop_created_key(created, source, pass);
 	X509_NAME_free(subject);
 	EVP_PKEY_free(key);
 	X509_free(cert);
 	return rc;
+}
+
+int ztp_ca_create_root(char **cert_pem, char **key_pem, const char *subject_dn,
+		       const char *key_type, int days)
+{
+	ZTP_ARG(key_pem != NULL);
+	return create_root(cert_pem, key_pem, NULL, NULL, 0, subject_dn,
+			   key_type, days);
+}
+
+int ztp_ca_create_root_key(char **cert_pem, const char *key_source,
+			   const char *passphrase, unsigned int flags,
+			   const char *subject_dn, const char *key_type,
+			   int days)
+{
+	ZTP_ARG(key_source != NULL);
+	return create_root(cert_pem, NULL, key_source, passphrase, flags,
+			   subject_dn, key_type, days);
 }
 
 /* The issuer must be within its validity at now. */
@@ -751,7 +890,8 @@ cleanup:
 	return rc;
 }
 
-int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem, char **key_pem,
+static int create_sub(ztp_ca *issuer, char **cert_pem, char **key_pem,
+		      const char *source, const char *pass, unsigned flags,
 		      const char *subject_dn, const char *key_type, int days,
 		      int pathlen)
 {
@@ -762,19 +902,17 @@ int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem, char **key_pem,
 	char serial[ZTP_CA_SERIAL_HEX_MAX + 1];
 	int64_t now, nb, na;
 	int attempt;
+	bool in_token = false, created = false;
 
 	ZTP_ARG(cert_pem != NULL);
-	ZTP_ARG(key_pem != NULL);
 	*cert_pem = NULL;
-	*key_pem = NULL;
+	if (key_pem != NULL)
+		*key_pem = NULL;
 	ZTP_ARG(issuer != NULL);
 	ZTP_ARG(subject_dn != NULL);
 	ZTP_ARG(pathlen >= -1 && pathlen <= CA_PATHLEN_MAX);
 	ZTP_ENSURE(issuer->cert != NULL, ZTP_ESTATE, "ca: issuer not loaded");
 	ZTP_CHECK(check_days(days));
-	if (key_type == NULL)
-		key_type = "ec-p256";
-	ZTP_CHECK(ca_key_type_check(key_type));
 	if (issuer->pathlen >= 0) {
 		ZTP_ENSURE(issuer->pathlen > 0, ZTP_EPROFILE,
 			   "ca: issuer has path length 0 and cannot sign a "
@@ -792,11 +930,12 @@ int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem, char **key_pem,
 	if (na > issuer->not_after)
 		na = issuer->not_after;
 	ZTP_CHECK(ztp__ca_dn_parse(&subject, subject_dn));
-	ZTP_CHECK(ztp__key_generate(&key, key_type));
+	ZTP_CHECK(new_ca_key(&key, &in_token, &created, source, pass, flags,
+			     key_type));
 
 	for (attempt = 0;; attempt++) {
-		ZTP_CHECK(make_ca_cert(&cert, issuer, key, subject, nb, na,
-				       pathlen, serial));
+		ZTP_CHECK(make_ca_cert(&cert, issuer, key, in_token, subject,
+				       nb, na, pathlen, serial));
 		if (issuer->store == NULL)
 			break;
 		rc = record_cert(issuer, cert, serial, NULL, ZTP_CA_PROFILE_CA,
@@ -810,10 +949,31 @@ int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem, char **key_pem,
 		goto cleanup;
 	ZTP_CHECK(ca_outputs(cert_pem, key_pem, cert, key));
 cleanup:
+	if (rc < 0)
+		drop_created_key(created, source, pass);
 	X509_NAME_free(subject);
 	EVP_PKEY_free(key);
 	X509_free(cert);
 	return rc;
+}
+
+int ztp_ca_create_sub(ztp_ca *issuer, char **cert_pem, char **key_pem,
+		      const char *subject_dn, const char *key_type, int days,
+		      int pathlen)
+{
+	ZTP_ARG(key_pem != NULL);
+	return create_sub(issuer, cert_pem, key_pem, NULL, NULL, 0, subject_dn,
+			  key_type, days, pathlen);
+}
+
+int ztp_ca_create_sub_key(ztp_ca *issuer, char **cert_pem,
+			  const char *key_source, const char *passphrase,
+			  unsigned int flags, const char *subject_dn,
+			  const char *key_type, int days, int pathlen)
+{
+	ZTP_ARG(key_source != NULL);
+	return create_sub(issuer, cert_pem, NULL, key_source, passphrase,
+			  flags, subject_dn, key_type, days, pathlen);
 }
 
 /* ---------------------------------------------------------- issuance */
@@ -975,7 +1135,7 @@ int ztp__ca_issue_leaf(ztp_ca *ca, X509 **out_cert, uint8_t **der_out,
 				ZTP_ENOMEM, "ca: serial");
 		ASN1_INTEGER_free(serial);
 		serial = NULL;
-		ZTP_CHECK(sign_cert(cert, ca->key, ca->md));
+		ZTP_CHECK(sign_cert(cert, ca->key, ca->md, ca->key_in_token));
 		/* Encoded once: the record's fingerprint and the caller's
 		 * answer are of these bytes. */
 		OPENSSL_free(der);

@@ -12,6 +12,7 @@
 #include <ztp/store.h>
 
 #include "ca/internal.h"
+#include "core/keysrc.h"
 
 #define CRL_HOURS_DEFAULT 168
 #define CRL_HOURS_MAX 8784
@@ -230,8 +231,11 @@ int ztp_ca_crl(ztp_ca *ca, char **crl_pem, int next_update_hours)
 
 	ZTP_ENSURE_OSSL(X509_CRL_sort(crl) == 1, ZTP_ENOMEM,
 			"crl: out of memory");
-	ZTP_ENSURE_OSSL(X509_CRL_sign(crl, ca->key, ca->md) > 0, ZTP_ECRYPTO,
-			"crl: signing failed");
+	if (X509_CRL_sign(crl, ca->key, ca->md) <= 0) {
+		rc = ztp__keysrc_sign_error(ca->key_in_token,
+					    "crl: CRL signature");
+		goto cleanup;
+	}
 	ZTP_CHECK(crl_to_pem(crl_pem, crl));
 cleanup:
 	free(json);

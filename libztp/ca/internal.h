@@ -120,6 +120,7 @@ struct ztp_ca {
 	int64_t not_before, not_after;
 	long pathlen; /* -1: unconstrained */
 	bool can_sign_crl;
+	bool key_in_token; /* key is a pkcs11: key source: the token signs */
 	/* PEM of cert, then of each chain certificate, encoded at load: a
 	 * response carries them with every issued certificate. */
 	char **pems;

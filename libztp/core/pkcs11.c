@@ -13,12 +13,15 @@
  *
  * Lifetimes. libp11 frees every key object of a slot when an enumeration
  * of that slot fails (a token pulled out mid-run), and an EVP_PKEY handed
- * out earlier would then point at freed memory. So every load opens its
- * own libp11 context: a context that gave out a key is kept for the life
- * of the process and is never enumerated again; a context that gave out
- * nothing is freed at once. Keys are deleted with C_DestroyObject, never
- * with PKCS11_remove_key, for the same reason. Modules are never
- * finalised: another context, or an SSL_CTX, may still use them.
+ * out earlier would then point at freed memory. So lookups run in a
+ * context of their own per module; once it hands out a key it is retired
+ * (kept for the life of the process, never enumerated again) and the next
+ * lookup opens a fresh one. No context is ever released: releasing a
+ * libp11 slot calls C_CloseAllSessions, which would close the sessions of
+ * every other context of the process on that slot and log the token out.
+ * Keys are deleted with C_DestroyObject, never with PKCS11_remove_key, for
+ * the same reason. Modules are never finalised: another context, or an
+ * SSL_CTX, may still use them.
  *
  * PINs. A PKCS#11 login belongs to the whole process, and a module that
  * is already logged in answers CKR_USER_ALREADY_LOGGED_IN to any PIN, the
@@ -70,18 +73,28 @@ typedef struct fl_rec {
 	struct fl_rec *next;
 } fl_rec;
 
-static pthread_mutex_t p11_lock = PTHREAD_MUTEX_INITIALIZER;
-static kept_ctx *kept;
-static login_rec *logins;
-static fl_rec *fls;
-
-/* One lookup in progress: a fresh context and the token it selected. */
-typedef struct p11_op {
-	const ztp__p11_uri *u;
-	const char *module;
+/* Per module, the context lookups use: it has handed out no key. ctx is
+ * NULL after it was retired, until the next lookup opens a fresh one. */
+typedef struct lookup_ctx {
+	char *module;
 	PKCS11_CTX *ctx;
 	PKCS11_SLOT *slots;
 	unsigned n_slots;
+	struct lookup_ctx *next;
+} lookup_ctx;
+
+static pthread_mutex_t p11_lock = PTHREAD_MUTEX_INITIALIZER;
+static kept_ctx *kept;
+static lookup_ctx *lookups;
+static login_rec *logins;
+static fl_rec *fls;
+
+/* One lookup in progress: the module's lookup context and the token the
+ * URI selected in it. */
+typedef struct p11_op {
+	const ztp__p11_uri *u;
+	const char *module;
+	lookup_ctx *lc;
 	PKCS11_SLOT *slot; /* the one token the URI selects */
 } p11_op;
 
@@ -183,51 +196,71 @@ static const char *module_of(const ztp__p11_uri *u)
 	return ZTP__PKCS11_DEFAULT_MODULE;
 }
 
-static int op_keep(p11_op *op);
-
-static void op_free(p11_op *op)
+/* The end of a lookup: its context stays for the next one. */
+static void op_done(p11_op *op)
 {
-	ztp__err_saved e;
-
-	if (op->ctx == NULL)
-		return;
-	/* Releasing a slot closes every session of the process on it
-	 * (libp11's pkcs11_slot_unref calls C_CloseAllSessions), which logs
-	 * the token out under the keys a kept context gave out: a factory key
-	 * in one token stops signing once a key is generated or deleted in
-	 * another token of the same module. While any context is kept, this
-	 * one is kept too (its memory, not its sessions, is what stays). */
-	if (op->slots != NULL && kept != NULL) {
-		/* The caller's error detail is what matters here. */
-		ztp__err_save(&e);
-		if (op_keep(op) == ZTP_OK) {
-			ztp__err_restore(&e);
-			return;
-		}
-		ztp__err_restore(&e);
-	}
-	if (op->slots != NULL)
-		PKCS11_release_all_slots(op->ctx, op->slots, op->n_slots);
-	/* Never PKCS11_CTX_unload: it finalises the module for every other
-	 * context of the process. The module stays mapped. */
-	PKCS11_CTX_free(op->ctx);
 	memset(op, 0, sizeof(*op));
 }
 
-/* Hand the context of op over to the kept list (it gave out a key). */
+/* Retire op's lookup context (it gave out a key): kept, never touched
+ * again; the next lookup on the module opens a fresh one. */
 static int op_keep(p11_op *op)
 {
 	kept_ctx *k = ztp__calloc(1, sizeof(*k));
 
 	if (k == NULL)
 		return ztp__err(ZTP_ENOMEM, "pkcs11: out of memory");
-	k->ctx = op->ctx;
-	k->slots = op->slots;
-	k->n_slots = op->n_slots;
+	k->ctx = op->lc->ctx;
+	k->slots = op->lc->slots;
+	k->n_slots = op->lc->n_slots;
 	k->next = kept;
 	kept = k;
-	memset(op, 0, sizeof(*op));
+	op->lc->ctx = NULL;
+	op->lc->slots = NULL;
+	op->lc->n_slots = 0;
+	op_done(op);
 	return ZTP_OK;
+}
+
+/* The lookup context of op's module, loaded. */
+static int op_lookup_ctx(p11_op *op)
+{
+	int rc = ZTP_OK;
+	lookup_ctx *lc;
+	PKCS11_CTX *ctx = NULL;
+
+	for (lc = lookups; lc != NULL; lc = lc->next)
+		if (strcmp(lc->module, op->module) == 0)
+			break;
+	if (lc != NULL && lc->ctx != NULL)
+		goto cleanup;
+	ctx = PKCS11_CTX_new();
+	ZTP_ENSURE(ctx != NULL, ZTP_ENOMEM, "pkcs11: out of memory");
+	/* Never PKCS11_CTX_unload, which finalises the module for every
+	 * context of the process: a context that failed to load has no
+	 * module and no slot, and is freed as it is. */
+	ZTP_ENSURE_OSSL(PKCS11_CTX_load(ctx, op->module) == 0, ZTP_ETOKEN,
+			"pkcs11: cannot load module %s", op->module);
+	if (lc == NULL) {
+		lc = ztp__calloc(1, sizeof(*lc));
+		ZTP_ENSURE(lc != NULL, ZTP_ENOMEM, "pkcs11: out of memory");
+		lc->module = ztp__strdup(op->module);
+		if (lc->module == NULL) {
+			free(lc);
+			lc = NULL;
+			rc = ztp__err(ZTP_ENOMEM, "pkcs11: out of memory");
+			goto cleanup;
+		}
+		lc->next = lookups;
+		lookups = lc;
+	}
+	lc->ctx = ctx;
+	ctx = NULL;
+cleanup:
+	if (ctx != NULL)
+		PKCS11_CTX_free(ctx);
+	op->lc = rc == ZTP_OK ? lc : NULL;
+	return rc;
 }
 
 static bool field_ok(const char *want, const char *have)
@@ -320,12 +353,14 @@ cleanup:
 	return rc;
 }
 
-/* A fresh context on the URI's module, with the one token it selects. */
+/* The module's lookup context, its slots refreshed, and the one token the
+ * URI selects. */
 static int op_open(p11_op *op, const ztp__p11_uri *u)
 {
 	int rc = ZTP_OK;
 	struct stat st;
 	unsigned i, n = 0;
+	lookup_ctx *lc;
 
 	memset(op, 0, sizeof(*op));
 	op->u = u;
@@ -334,28 +369,31 @@ static int op_open(p11_op *op, const ztp__p11_uri *u)
 		   "pkcs11: module path %s is not absolute", op->module);
 	ZTP_ENSURE(stat(op->module, &st) == 0 && S_ISREG(st.st_mode),
 		   ZTP_ETOKEN, "pkcs11: module %s: no such file", op->module);
-	op->ctx = PKCS11_CTX_new();
-	ZTP_ENSURE(op->ctx != NULL, ZTP_ENOMEM, "pkcs11: out of memory");
-	ZTP_ENSURE_OSSL(PKCS11_CTX_load(op->ctx, op->module) == 0, ZTP_ETOKEN,
-			"pkcs11: cannot load module %s", op->module);
+	ZTP_CHECK(op_lookup_ctx(op));
+	lc = op->lc;
 	ZTP_CHECK(op_tokens_readable(op));
-	ZTP_ENSURE(field_ok(u->library_manufacturer, op->ctx->manufacturer) &&
-		       field_ok(u->library_description, op->ctx->description),
+	ZTP_ENSURE(field_ok(u->library_manufacturer, lc->ctx->manufacturer) &&
+		       field_ok(u->library_description, lc->ctx->description),
 		   ZTP_ETOKEN,
 		   "pkcs11: module %s is not the library the URI names "
 		   "(library-manufacturer \"%s\", library-description \"%s\")",
-		   op->module, op->ctx->manufacturer, op->ctx->description);
-	ZTP_ENSURE_OSSL(PKCS11_enumerate_slots(op->ctx, &op->slots,
-					       &op->n_slots) == 0,
-			ZTP_ETOKEN, "pkcs11: cannot list the slots of %s",
-			op->module);
-	for (i = 0; i < op->n_slots; i++) {
-		PKCS11_TOKEN *t = op->slots[i].token;
+		   op->module, lc->ctx->manufacturer, lc->ctx->description);
+	/* Slots are listed once per lookup context: libp11 0.4.12's
+	 * PKCS11_update_slots() frees slot data it still uses, and releasing
+	 * the list would close every session of the process on those slots.
+	 * A token that appears later is seen by the next lookup context. */
+	if (lc->slots == NULL)
+		ZTP_ENSURE_OSSL(PKCS11_enumerate_slots(lc->ctx, &lc->slots,
+						       &lc->n_slots) == 0,
+				ZTP_ETOKEN, "pkcs11: cannot list the slots of %s",
+				op->module);
+	for (i = 0; i < lc->n_slots; i++) {
+		PKCS11_TOKEN *t = lc->slots[i].token;
 
 		if (t == NULL || !t->initialized || !token_matches(u, t))
 			continue;
 		if (n++ == 0)
-			op->slot = &op->slots[i];
+			op->slot = &lc->slots[i];
 	}
 	ZTP_ENSURE(n > 0, ZTP_ETOKEN,
 		   "pkcs11: no token%s%s%s in module %s", u->token ? " \"" : "",
@@ -367,7 +405,7 @@ static int op_open(p11_op *op, const ztp__p11_uri *u)
 cleanup:
 	ERR_clear_error();
 	if (rc < 0)
-		op_free(op);
+		op_done(op);
 	return rc;
 }
 
@@ -389,6 +427,13 @@ static int op_login(p11_op *op, const char *pin)
 	login_rec *l = login_find(op->module, slot_id), *nl = NULL;
 	uint8_t h[32];
 
+	/* Even when the process is logged in already (a login belongs to
+	 * the application), a key of a token that wants a PIN is only
+	 * handed to a caller who presents it. */
+	ZTP_ENSURE(pin != NULL || !op->slot->token->loginRequired, ZTP_EPIN,
+		   "pkcs11: token \"%s\" requires a PIN (pin-source=, "
+		   "pin-value= or a passphrase)",
+		   op->slot->token->label);
 	if (pin == NULL)
 		goto cleanup;
 	ZTP_CHECK(ztp__sha256(h, pin, strlen(pin)));
@@ -519,7 +564,7 @@ int ztp__p11_load(EVP_PKEY **out, const ztp__p11_uri *u, const char *pin,
 		rc = op_find_key(&key, &op, pin != NULL);
 	if (rc == ZTP_OK)
 		rc = op_take_key(out, &op, key, what);
-	op_free(&op);
+	op_done(&op);
 	pthread_mutex_unlock(&p11_lock);
 cleanup:
 	return rc;
@@ -668,15 +713,11 @@ int ztp__p11_generate(EVP_PKEY **out, const ztp__p11_uri *u, const char *pin,
 	}
 	if (out == NULL)
 		goto cleanup;
-	/* This context enumerated before the key existed: the new key shows
-	 * in a fresh one. */
-	op_free(&op);
-	ZTP_CHECK(op_open(&op, u));
-	ZTP_CHECK(op_login(&op, pin));
+	/* Enumerating again adds the new key to the context's list. */
 	ZTP_CHECK(op_find_key(&key, &op, pin != NULL));
 	ZTP_CHECK(op_take_key(out, &op, key, "generated key"));
 cleanup:
-	op_free(&op);
+	op_done(&op);
 	if (locked)
 		pthread_mutex_unlock(&p11_lock);
 	return rc;
@@ -745,7 +786,7 @@ cleanup:
 		*n_deleted = n;
 	if (open)
 		fl->C_CloseSession(h);
-	op_free(&op);
+	op_done(&op);
 	if (locked)
 		pthread_mutex_unlock(&p11_lock);
 	return rc;

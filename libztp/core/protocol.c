@@ -40,6 +40,7 @@ static const struct {
     [ZTP__W_PEER_CERTIFICATE_REQUIRED] = {"peer_certificate_required", 401},
     [ZTP__W_CERTIFICATE_NOT_ALLOWED] = {"certificate_not_allowed", 403},
     [ZTP__W_DEVICE_STATE] = {"device_state", 409},
+    [ZTP__W_CA_UNAVAILABLE] = {"ca_unavailable", 503},
 };
 
 static const char *const endpoint_table[ZTP__E_COUNT] = {

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "verifier/internal.h"
+#include "core/keysrc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -507,6 +508,25 @@ static int cfg_path(char **out, json_object *obj, const char *key,
 	return ztp__path_join(out, dir, s);
 }
 
+/* A key: a file as cfg_path() resolves it, or a pkcs11: URI as given. */
+static int cfg_key_source(char **out, json_object *obj, const char *key,
+			  const char *dir)
+{
+	const char *s = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	rc = ztp__json_str(obj, key, true, PATH_MAXLEN, &s, &len);
+	if (rc < 0)
+		return wrap_err(rc, key, NULL);
+	if (!ztp__keysrc_is_pkcs11(s))
+		return cfg_path(out, obj, key, true, dir);
+	*out = ztp__strdup(s);
+	return *out != NULL ? ZTP_OK
+			    : ztp__err(ZTP_ENOMEM, "config: out of memory");
+}
+
 static int cfg_number(double *out, json_object *obj, const char *key)
 {
 	json_object *val;
@@ -569,7 +589,7 @@ static int load_ca(ztp_verifier *v, json_object *obj, const char *dir,
 
 	ZTP_CHECK(ztp__json_only_keys(obj, ca_keys, "config device_ca"));
 	ZTP_CHECK(cfg_path(&cert, obj, "cert", true, dir));
-	ZTP_CHECK(cfg_path(&key, obj, "key", true, dir));
+	ZTP_CHECK(cfg_key_source(&key, obj, "key", dir));
 	ZTP_CHECK(cfg_path(&chain, obj, "chain", false, dir));
 	ZTP_CHECK(cfg_path(&passfile, obj, "passphrase_file", false, dir));
 	if (passfile != NULL) {

@@ -225,6 +225,11 @@ static int internal(req *r, int rc)
 	if (rc == ZTP_ESTORE)
 		return ztp__reject(&r->d, ZTP__W_STORE_UNAVAILABLE, rc,
 				   "the registry is unavailable; retry later");
+	if (rc == ZTP_ETOKEN || rc == ZTP_EPIN)
+		return ztp__reject(&r->d, ZTP__W_CA_UNAVAILABLE, rc,
+				   "the CA's key is unavailable (%s); nothing "
+				   "was issued",
+				   ztp_status_name(rc));
 	return ztp__reject(&r->d, ZTP__W_INTERNAL_ERROR, rc,
 			   "internal error (%s)", ztp_status_name(rc));
 }

@@ -306,6 +306,9 @@ static Suite *ca_suite(void)
 	ca_tcases_server(s);
 	ca_tcases_serials(s);
 	ca_tcases_crl(s);
+#ifdef HAVE_PKCS11
+	ca_tcases_hsm(s);
+#endif
 	return s;
 }
 
@@ -314,7 +317,13 @@ int main(void)
 	int rc;
 
 	build_pki();
+#ifdef HAVE_PKCS11
+	ca_hsm_tokens();
+#endif
 	rc = ztp_test_run(ca_suite());
+#ifdef HAVE_PKCS11
+	ca_hsm_cleanup();
+#endif
 	ztp_free(g_root_cert);
 	ztp_free(g_root_key);
 	ztp_free(g_int_cert);

@@ -70,5 +70,11 @@ void ca_tcases_issue(Suite *s);
 void ca_tcases_server(Suite *s);
 void ca_tcases_serials(Suite *s);
 void ca_tcases_crl(Suite *s);
+#ifdef HAVE_PKCS11
+/* ca_hsm.c: CA keys in SoftHSM2 tokens, which main() makes first. */
+void ca_tcases_hsm(Suite *s);
+void ca_hsm_tokens(void);
+void ca_hsm_cleanup(void);
+#endif
 
 #endif /* ZTP_TEST_CA_H */

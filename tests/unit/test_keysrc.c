@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <p11-kit/p11-kit.h>
+#include <p11-kit/pkcs11.h>
 
 #include "core/keysrc.h"
 #include "softhsm.h"
@@ -225,6 +227,64 @@ START_TEST(token_generate_load_sign)
 }
 END_TEST
 
+/* The generated private key, asked for its secret through the module
+ * itself: sensitive, never extractable, only for signing. */
+START_TEST(token_key_sealed)
+{
+	char *uri = ztp_test_p11_uri("sealed", "ca", NULL);
+	CK_FUNCTION_LIST *fl;
+	CK_C_INITIALIZE_ARGS ia = {.flags = CKF_OS_LOCKING_OK};
+	CK_SLOT_ID slots[16];
+	CK_ULONG ns = 16, i, found = 0;
+	CK_SESSION_HANDLE h = 0;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE q[] = {{CKA_CLASS, &cls, sizeof(cls)},
+			    {CKA_LABEL, "ca", 2}};
+	CK_OBJECT_HANDLE obj;
+	CK_BBOOL ext = CK_TRUE, never = CK_FALSE, always = CK_FALSE,
+		 sign = CK_FALSE, decrypt = CK_TRUE;
+	CK_ATTRIBUTE flags[] = {{CKA_EXTRACTABLE, &ext, 1},
+				{CKA_NEVER_EXTRACTABLE, &never, 1},
+				{CKA_ALWAYS_SENSITIVE, &always, 1},
+				{CKA_SIGN, &sign, 1},
+				{CKA_DECRYPT, &decrypt, 1}};
+	CK_BYTE value[128];
+	CK_ATTRIBUTE secret = {CKA_VALUE, value, sizeof(value)};
+	CK_TOKEN_INFO ti;
+	CK_RV rv;
+
+	ck_assert_rc(ztp__keysrc_generate(NULL, uri, ZTP_TEST_PIN, "ec-p256"),
+		     ZTP_OK);
+	fl = p11_kit_module_load(ztp_test_softhsm_init(),
+				 P11_KIT_MODULE_UNMANAGED);
+	ck_assert_ptr_nonnull(fl);
+	rv = fl->C_Initialize(&ia);
+	ck_assert(rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED);
+	ck_assert_uint_eq(fl->C_GetSlotList(CK_TRUE, slots, &ns), CKR_OK);
+	for (i = 0; i < ns; i++)
+		if (fl->C_GetTokenInfo(slots[i], &ti) == CKR_OK &&
+		    memcmp(ti.label, "sealed ", 7) == 0)
+			break;
+	ck_assert_uint_lt(i, ns);
+	ck_assert_uint_eq(fl->C_OpenSession(slots[i], CKF_SERIAL_SESSION, NULL,
+					    NULL, &h),
+			  CKR_OK);
+	rv = fl->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)ZTP_TEST_PIN, 4);
+	ck_assert(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN);
+	ck_assert_uint_eq(fl->C_FindObjectsInit(h, q, 2), CKR_OK);
+	ck_assert_uint_eq(fl->C_FindObjects(h, &obj, 1, &found), CKR_OK);
+	fl->C_FindObjectsFinal(h);
+	ck_assert_uint_eq(found, 1);
+	ck_assert_uint_eq(fl->C_GetAttributeValue(h, obj, flags, 5), CKR_OK);
+	ck_assert(!ext && never && always && sign && !decrypt);
+	ck_assert_uint_eq(fl->C_GetAttributeValue(h, obj, &secret, 1),
+			  CKR_ATTRIBUTE_SENSITIVE);
+	ck_assert(secret.ulValueLen == CK_UNAVAILABLE_INFORMATION);
+	fl->C_CloseSession(h);
+	free(uri);
+}
+END_TEST
+
 START_TEST(token_generate_refused)
 {
 	const char *tok = "genno";
@@ -269,7 +329,7 @@ START_TEST(token_refusals)
 		     ZTP_OK);
 	ck_assert_rc(ztp__keysrc_load(&k, uri, "4321", "key"), ZTP_EPIN);
 	ck_assert_ptr_null(k);
-	ck_assert_rc(ztp__keysrc_load(&k, uri, NULL, "key"), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp__keysrc_load(&k, uri, NULL, "key"), ZTP_EPIN);
 	free(uri);
 
 	uri = ztp_test_p11_uri(tok, "nosuch", NULL);
@@ -431,6 +491,7 @@ static Suite *keysrc_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, token_generate_load_sign, 0,
 			    (int)(sizeof(gen_types) / sizeof(gen_types[0])));
+	tcase_add_test(tc, token_key_sealed);
 	tcase_add_test(tc, token_generate_refused);
 	tcase_add_test(tc, token_refusals);
 	tcase_add_test(tc, token_delete);
@@ -447,7 +508,7 @@ int main(void)
 
 	static const char *const tokens[] = {
 	    "gen-p256", "gen-p384", "gen-rsa", "genno", "ref",
-	    "del",	"gone",	    "thr"};
+	    "del",	"gone",	    "thr",     "sealed"};
 	size_t i;
 
 	ztp_test_softhsm_init();

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 import datetime
 import gc
+import os
+import subprocess
 
 import pytest
 
@@ -255,3 +257,56 @@ def test_collected_handles_are_freed(root):
     for _ in range(50):
         ztp.CA(root.cert_pem, root.key_pem, store=ztp.Store())
     gc.collect()
+
+
+# ------------------------------------------------------------ token keys
+
+SOFTHSM = (os.environ.get("SOFTHSM2_MODULE") or
+           "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
+
+
+@pytest.fixture(scope="module")
+def token_root(tmp_path_factory):
+    """A CA key pair made in a SoftHSM2 token by pkcs11-tool (opensc) and
+    its self-signed certificate by openssl through the pkcs11 engine: no
+    libztp involved. SoftHSM2 reads SOFTHSM2_CONF once per process, so
+    the whole module shares this one configuration."""
+    d = tmp_path_factory.mktemp("softhsm")
+    (d / "tokens").mkdir()
+    conf = d / "softhsm2.conf"
+    conf.write_text("directories.tokendir = %s\nobjectstore.backend = file\n"
+                    "log.level = ERROR\n" % (d / "tokens"))
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    run = lambda *a, **kw: subprocess.run(a, check=True, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, **kw)
+    run("softhsm2-util", "--init-token", "--free", "--label", "py-ca",
+        "--pin", "1234", "--so-pin", "123456")
+    run("pkcs11-tool", "--module", SOFTHSM, "--token-label", "py-ca",
+        "--login", "--pin", "1234", "--keypairgen", "--key-type",
+        "EC:prime256v1", "--label", "root", "--id", "01")
+    cert = d / "root.pem"
+    run(os.environ.get("OPENSSL") or "openssl", "req", "-new", "-x509",
+        "-engine", "pkcs11", "-keyform", "engine", "-key",
+        "pkcs11:token=py-ca;object=root;type=private;pin-value=1234",
+        "-subj", "/CN=Token Root", "-days", "5", "-addext",
+        "basicConstraints=critical,CA:TRUE", "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign", "-out", str(cert),
+        env=dict(os.environ, PKCS11_MODULE_PATH=SOFTHSM))
+    uri = "pkcs11:token=py-ca;object=root?module-path=" + SOFTHSM
+    return str(cert), uri
+
+
+def test_ca_key_in_token(token_root, openssl, tmp_path):
+    cert, uri = token_root
+    with ztp.Store() as store, ztp.CA.from_files(
+            cert, uri, passphrase="1234", store=store) as ca:
+        add(store, "dev-1")
+        issued = ca.issue(openssl.csr(openssl.key()), "dev-1")
+        leaf = tmp_path / "leaf.pem"
+        leaf.write_text(issued.cert_pem)
+        openssl.run("verify", "-CAfile", cert, str(leaf))
+        assert store.cert_count() == 1
+    # The wrong PIN is its own error, and nothing is loaded.
+    with pytest.raises(ztp.ZtpError) as e:
+        ztp.CA.from_files(cert, uri, passphrase="0000")
+    assert e.value.code == ztp.Status.EPIN
