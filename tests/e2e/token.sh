@@ -19,7 +19,10 @@
 #     same for a bootstrap credential replaced, killed where the token
 #     changes (key made, answer received, switched, old key deleted);
 #  4. the token refuses: a wrong PIN, a factory key the token does not
-#     hold, and a module path that does not exist, each a clear error.
+#     hold, and a module path that does not exist, each a clear error;
+#  5. the same lifecycle (run, rotate) for a second device with the
+#     server's device CA key in a token too (ztp-ca init-root
+#     --create-key, device_ca.key a pkcs11: URI).
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/hw.sh"
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
@@ -220,6 +223,52 @@ expect_refusal "pkcs11:token=factory;object=$id-factory?pin-source=file:$T/pin.t
 	"no-such-module"
 device_config "$FACTORY_KEY" "$(hw_token_uri ops)"
 dev --quiet assignment > /dev/null 2>&1 || e2e_fail "the device no longer works"
+
+# ------------------------------------------------------------ 5. device CA too
+# The server's device CA in a SoftHSM2 token of its own (made there by
+# ztp-ca), a second device with its keys in the device tokens: every key
+# of the exchange is in a token.
+e2e_stop_server "$E2E_PID"
+hw_token devca
+"$ZTP_CA" init-root --cert "$T/pki/hsm-device-ca.pem" \
+	--key "pkcs11:token=devca;object=device-ca?$pinsrc" --create-key \
+	--subject "/CN=Token Device CA/O=Fleet" --days 3650 > /dev/null ||
+	e2e_die "ztp-ca init-root with a token key"
+"$PY" - "$T/verify.json" "pkcs11:token=devca;object=device-ca?$pinsrc" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["device_ca"] = {"cert": "pki/hsm-device-ca.pem", "key": sys.argv[2]}
+json.dump(c, open(p, "w"))
+PY
+e2e_start_server python server
+id=tok-2
+d=$T/dev/$id
+mkdir -p "$d"
+hw_token_key factory "$id-factory"
+hw_token_csr factory "$id-factory" "$id" "$d/factory.csr"
+"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
+	--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \
+	--device-id "$id" --profile factory --out "$d/factory.leaf.pem" >/dev/null
+cat "$d/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$d/factory.pem"
+e2e_enroll "$id"
+device_config "pkcs11:token=factory;object=$id-factory?$pinsrc" "$(hw_token_uri ops)"
+if dev run > "$d/run.out" 2>&1 && dev rotate > "$d/rotate.out" 2>&1; then
+	for k in bootstrap operational; do
+		"$OPENSSL" verify -CAfile "$T/pki/hsm-device-ca.pem" \
+			"$d/state/$k/$(cur_slot $k)/cert.pem" > /dev/null 2>&1 ||
+			e2e_fail "$id: $k certificate does not verify against the token CA"
+		rm -f "$T/pub.der"
+		hw_p11 --token-label ops --read-object --type pubkey \
+			--label "$id-$k-$(cur_slot $k)" -o "$T/pub.der" > /dev/null 2>&1 ||
+			e2e_fail "$id: no $k key in the token"
+	done
+	no_private_keys
+	e2e_ok "run and rotate with the device CA, factory and operational keys all in tokens"
+else
+	cat "$d/run.out" "$d/rotate.out" 2>/dev/null
+	e2e_fail "$id: run or rotate with the device CA in a token failed"
+fi
 
 e2e_stop_server "$E2E_PID"
 e2e_done
