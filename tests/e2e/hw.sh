@@ -110,11 +110,14 @@ hw_tpm_key() {
 	rm -f "$T/tpm/k.priv" "$T/tpm/k.ctx"
 }
 
-# hw_token_key TOKEN LABEL: an EC P-256 key pair generated in TOKEN (the
-# private key sensitive and never extractable, as pkcs11-tool makes it).
+# hw_token_key TOKEN LABEL [ID]: an EC P-256 key pair generated in TOKEN
+# (the private key sensitive and never extractable, as pkcs11-tool makes
+# it) with CKA_ID ID (hex, default 01). Give each key of a token its own
+# ID: libp11's engine, which hw_token_csr uses, may pair a label's private
+# key with another key's public half of the same ID.
 hw_token_key() {
 	hw_p11 --token-label "$1" --login --pin "$HW_PIN" --keypairgen \
-		--key-type EC:prime256v1 --label "$2" --id 01 > /dev/null ||
+		--key-type EC:prime256v1 --label "$2" --id "${3:-01}" > /dev/null ||
 		e2e_die "cannot generate a key in token $1"
 }
 

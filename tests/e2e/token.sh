@@ -245,7 +245,7 @@ e2e_start_server python server
 id=tok-2
 d=$T/dev/$id
 mkdir -p "$d"
-hw_token_key factory "$id-factory"
+hw_token_key factory "$id-factory" 02
 hw_token_csr factory "$id-factory" "$id" "$d/factory.csr"
 "$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
 	--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \

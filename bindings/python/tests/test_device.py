@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The Device class against the Python reference server, in process."""
 
+import json
 import os
 import shutil
 import stat
@@ -139,7 +140,22 @@ SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
                    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
 
 
-def test_keys_in_token(pki, openssl, tmp_path, server, monkeypatch):
+# Bootstrap the device of test_keys_in_token; argv[1]: its settings.
+TOKEN_DEVICE = """
+import json, sys
+import ztp
+a = json.loads(sys.argv[1])
+with ztp.Device(factory_key=a["key"], factory_cert=a["cert"],
+                base_url=a["url"], ca_file=a["ca"],
+                state_dir=a["state"]) as dev:
+    dev.set_key_store(a["store"], "py")
+    dev.set_retry(2, 10, 50, 1000)
+    dev.bootstrap()
+    print(json.dumps(dev.status()))
+"""
+
+
+def test_keys_in_token(pki, openssl, tmp_path, server):
     """A pkcs11: factory key and a token for the generated keys pass
     through the binding: a SoftHSM2 token made here signs the bootstrap
     transcript and the TLS handshake, and holds the bootstrap key."""
@@ -151,7 +167,6 @@ def test_keys_in_token(pki, openssl, tmp_path, server, monkeypatch):
     conf = tmp_path / "softhsm2.conf"
     conf.write_text("directories.tokendir = %s\nlog.level = ERROR\n" %
                     (tmp_path / "tokens"))
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
     pin = tmp_path / "pin"
     pin.write_text("1234\n")
 
@@ -160,6 +175,7 @@ def test_keys_in_token(pki, openssl, tmp_path, server, monkeypatch):
     tool_env = {k: v for k, v in os.environ.items()
                 if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "LSAN_OPTIONS",
                              "UBSAN_OPTIONS")}
+    tool_env["SOFTHSM2_CONF"] = str(conf)
 
     def run(*args, env=None):
         r = subprocess.run(args, capture_output=True,
@@ -187,13 +203,19 @@ def test_keys_in_token(pki, openssl, tmp_path, server, monkeypatch):
     server_ca, url = server
     query = "?pin-source=file:%s&module-path=%s" % (pin, module)
     state = tmp_path / "tok-state"
-    with ztp.Device(factory_key="pkcs11:token=py;object=factory" + query,
-                    factory_cert=str(cert_path), base_url=url,
-                    ca_file=server_ca, state_dir=str(state)) as dev:
-        dev.set_key_store("pkcs11:token=py" + query, "py")
-        dev.set_retry(2, 10, 50, 1000)
-        dev.bootstrap()
-        boot = dev.status()["credentials"]["bootstrap"]
+    # The device runs in an interpreter of its own: SoftHSM2 reads
+    # SOFTHSM2_CONF once per process, and another test of this run may
+    # have loaded it already with its own token directory.
+    args = {"key": "pkcs11:token=py;object=factory" + query,
+            "cert": str(cert_path), "url": url, "ca": server_ca,
+            "state": str(state), "store": "pkcs11:token=py" + query}
+    r = subprocess.run(
+        [sys.executable, "-c", TOKEN_DEVICE, json.dumps(args)],
+        capture_output=True, timeout=120,
+        env=dict(os.environ, SOFTHSM2_CONF=str(conf),
+                 PYTHONPATH=os.path.join(os.path.dirname(__file__), "..")))
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    boot = json.loads(r.stdout)["credentials"]["bootstrap"]
     assert boot["device_id"] == "tok-py" and not boot["expired"]
     slot = state / "bootstrap" / boot["slot"]
     assert (slot / "key.ref").exists() and not (slot / "key.pem").exists()
