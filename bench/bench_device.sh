@@ -30,6 +30,17 @@
 # second build beside it); MAKE names the make that runs it.
 # ZTP_E2E_KEEP=1 keeps the temporary directory (server logs, outputs).
 #
+# Hardware factory keys: when SoftHSM2 and pkcs11-tool are installed, a
+# second device with its factory key in a SoftHSM2 token (in process, so
+# its CPU column includes the token's signatures), and when swtpm,
+# tpm2-tools and the tpm2-openssl provider are, a third with its factory
+# key in a software TPM (tests/e2e/hw.sh), are bootstrapped in the same
+# interleaved loop; the TPM row's CPU column is the device process alone,
+# and the TPM's own CPU
+# (the swtpm process, read from /proc before and after) is reported per
+# bootstrap beside it. A real TPM is far slower than swtpm (tens to
+# hundreds of ms per ECDSA signature) and costs the device no CPU.
+#
 # Everything lives in one temporary directory, removed on exit; the server
 # is stopped by the EXIT trap; every command and the side build run under
 # a timeout. Only 127.0.0.1 is contacted.
@@ -101,6 +112,57 @@ e2e_start_server python server --quiet
 e2e_device_config "$ID" "$E2E_PORT"
 URL=https://127.0.0.1:$E2E_PORT
 
+# The devices with a hardware factory key: their names, in HW_DEVICES.
+. "$top_srcdir/tests/e2e/hw.sh"
+HW_DEVICES=
+# hw_device ID KEY_SOURCE: the device ID, enrolled, whose factory
+# certificate was issued from $T/dev/ID/factory.csr, with the factory key
+# named by KEY_SOURCE.
+hw_device() {
+	hd=$T/dev/$1
+	"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
+		--issuer-key "$T/pki/acme-factory.key" --csr "$hd/factory.csr" \
+		--device-id "$1" --profile factory --out "$hd/factory.leaf.pem" \
+		>/dev/null
+	cat "$hd/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$hd/factory.pem"
+	e2e_enroll "$1"
+	e2e_device_config "$1" "$E2E_PORT"
+	sed "s|\"file:factory.key\"|\"$2\"|" "$hd/device.json" > "$hd/d.json"
+	mv "$hd/d.json" "$hd/device.json"
+	HW_DEVICES="$HW_DEVICES $1"
+}
+tpm2_so=$("$OPENSSL" version -m | sed 's/^MODULESDIR: "\(.*\)"$/\1/')/tpm2.so
+if command -v swtpm >/dev/null 2>&1 &&
+	command -v tpm2_createprimary >/dev/null 2>&1 && [ -f "$tpm2_so" ]; then
+	hw_swtpm
+	mkdir -p "$T/dev/bench-tpm"
+	hw_tpm_key 0x81000001 ecc256
+	"$OPENSSL" req -new -provider tpm2 -provider default \
+		-key handle:0x81000001 -subj "/CN=bench-tpm" \
+		-out "$T/dev/bench-tpm/factory.csr" || e2e_die "TPM CSR"
+	hw_device bench-tpm tpm2:handle=0x81000001
+else
+	echo "note: no swtpm, tpm2-tools or tpm2-openssl: no TPM row"
+fi
+if command -v softhsm2-util >/dev/null 2>&1 &&
+	command -v pkcs11-tool >/dev/null 2>&1; then
+	hw_softhsm
+	hw_token bench
+	mkdir -p "$T/dev/bench-p11"
+	hw_token_key bench bench-p11-factory
+	hw_token_csr bench bench-p11-factory bench-p11 "$T/dev/bench-p11/factory.csr"
+	hw_device bench-p11 "pkcs11:token=bench;object=bench-p11-factory?pin-source=file:$T/pin.txt\&module-path=$HW_MODULE"
+else
+	echo "note: no SoftHSM2 or pkcs11-tool: no token row"
+fi
+
+# CPU time (ms) the process PID has used so far: the scheduler's count in
+# nanoseconds (/proc/PID/stat counts in clock ticks, 10 ms, coarser than
+# what a TPM signature costs swtpm).
+proc_cpu_ms() {
+	awk '{ printf "%.3f\n", $1 / 1000000 }' "/proc/$1/schedstat"
+}
+
 # measure NAME CMD...: one run under measure.py; appends "WALL CPU RSS" to
 # $T/NAME.dat. A failed or timed-out run stops the benchmark.
 measure() {
@@ -118,15 +180,38 @@ measure() {
 	echo "$1 $2 $3" >> "$T/$name.dat"
 }
 
+# run_device [ID]: one bootstrap of ID (default: the device with a key
+# file), timed as ztp-device or ID.
 run_device() {
-	rm -rf "$D/state"
+	rd=$D
+	rname=ztp-device
+	if [ -n "${1:-}" ]; then
+		rd=$T/dev/$1
+		rname=$1
+	fi
+	rm -rf "$rd/state"
 	if [ -n "$DEVICE_LIBPATH" ]; then
-		measure ztp-device env "LD_LIBRARY_PATH=$DEVICE_LIBPATH" \
-			"$DEVICE_BIN" --config "$D/device.json" --quiet bootstrap
+		measure "$rname" env "LD_LIBRARY_PATH=$DEVICE_LIBPATH" \
+			"$DEVICE_BIN" --config "$rd/device.json" --quiet bootstrap
 	else
-		measure ztp-device "$DEVICE_BIN" --config "$D/device.json" \
+		measure "$rname" "$DEVICE_BIN" --config "$rd/device.json" \
 			--quiet bootstrap
 	fi
+}
+
+# run_hw ID: run_device ID, adding the swtpm process's CPU time during it
+# to $T/ID.tpm when ID's key is in the TPM.
+run_hw() {
+	case $1 in
+	bench-tpm)
+		before=$(proc_cpu_ms "$HW_SWTPM_PID")
+		run_device "$1"
+		after=$(proc_cpu_ms "$HW_SWTPM_PID")
+		awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f\n", a - b }' \
+			>> "$T/$1.tpm"
+		;;
+	*) run_device "$1" ;;
+	esac
 }
 
 run_curl() {
@@ -160,16 +245,26 @@ run_true() {
 # known to be a complete, correct bootstrap.
 run_device
 e2e_check_cred "$ID"
+for h in $HW_DEVICES; do
+	run_hw "$h"
+	e2e_check_cred "$h"
+done
 [ "$E2E_FAILS" -eq 0 ] || e2e_die "warm-up bootstrap is not correct"
 run_curl
 run_s_client
 run_true
 rm -f "$T/ztp-device.dat" "$T/curl.dat" "$T/s_client.dat" "$T/true.dat"
+for h in $HW_DEVICES; do
+	rm -f "$T/$h.dat" "$T/$h.tpm"
+done
 
 # Interleaved, so that drifting load on the machine hits all three alike.
 i=0
 while [ $i -lt "$RUNS" ]; do
 	run_device
+	for h in $HW_DEVICES; do
+		run_hw "$h"
+	done
 	run_curl
 	run_s_client
 	run_true
@@ -212,9 +307,20 @@ echo "x: ztp-device bootstrap divided by that row"
 printf '%-24s %9s %6s %9s %6s %9s %6s\n' "command" "wall ms" "x" \
 	"CPU ms" "x" "peak RSS" "x"
 trow "ztp-device bootstrap" ztp-device
+for h in $HW_DEVICES; do
+	case $h in
+	bench-tpm) trow "  factory key in swtpm" "$h" ;;
+	bench-p11) trow "  factory key, SoftHSM2" "$h" ;;
+	*) trow "  $h" "$h" ;;
+	esac
+done
 trow "curl, 1 mTLS POST" curl
 trow "openssl s_client mTLS" s_client
 trow "true (launcher floor)" true
+for h in $HW_DEVICES; do
+	[ -f "$T/$h.tpm" ] || continue
+	echo "swtpm process CPU per bootstrap of $h (median): $(median "$T/$h.tpm" 1) ms"
+done
 
 # ------------------------------------------------------------------ size
 

@@ -78,8 +78,23 @@ ZTP_EXTERN int ztp_device_set_id(ztp_device *dev, const char *device_id);
  * - `file:PATH` (or `file:///PATH`): a PEM private key file (PKCS#8 or
  *   traditional EC/RSA, unencrypted). The key is loaded now and kept in
  *   memory; it is never written anywhere by the library.
- * - `pkcs11:…` (RFC 7512): recognised and refused with #ZTP_EUNSUPPORTED in
- *   this version.
+ * - `tpm2:handle=0x81XXXXXX`: an EC P-256 or P-384 signing key at a
+ *   persistent handle of a TPM 2.0, used through the tpm2-openssl OpenSSL
+ *   provider: the transcript signature and the TLS client authentication
+ *   are made by the TPM and the private key never leaves it. The TPM is
+ *   the provider's TCTI (environment variable `TPM2OPENSSL_TCTI`, else
+ *   `/dev/tpmrm0`); the key's authorisation value must be empty.
+ *   #ZTP_ENOTFOUND when there is no key at the handle, #ZTP_EUNSUPPORTED
+ *   when the provider or the TPM cannot be reached or the key is of another
+ *   type. (Since 0.2.0.)
+ * - `pkcs11:…` (RFC 7512): a private key in a PKCS#11 token, through
+ *   libp11 (doc/HSM.md): `token=`, `object=` and/or `id=` select it,
+ *   `pin-source=file:PATH` or `pin-value=` log in, `module-path=` names the
+ *   module (default: `ZTP_PKCS11_MODULE`, else the one configure chose).
+ *   The transcript signature and the TLS client authentication are made
+ *   by the token. #ZTP_ENOTFOUND (no such key), #ZTP_ETOKEN (no module or
+ *   token), #ZTP_EPIN (PIN refused), #ZTP_EPARSE (malformed URI).
+ *   (Since 0.2.0.)
  *
  * @param dev         the handle
  * @param key_source  a key source URI as above; borrowed for the call
@@ -87,8 +102,10 @@ ZTP_EXTERN int ztp_device_set_id(ztp_device *dev, const char *device_id);
  *                    followed by intermediate CA certificates (leaf first);
  *                    the intermediates are sent as the `factory_chain` hint
  *                    and as the TLS client chain; borrowed for the call
- * @return #ZTP_OK; #ZTP_EINVAL (malformed URI); #ZTP_EUNSUPPORTED (URI
- *         scheme); #ZTP_EIO (cannot read a file); #ZTP_EPARSE (not PEM);
+ * @return #ZTP_OK; #ZTP_EINVAL (malformed URI, unknown scheme);
+ *         #ZTP_EUNSUPPORTED (no TPM provider; a build without PKCS#11);
+ *         #ZTP_ENOTFOUND, #ZTP_ETOKEN, #ZTP_EPIN (as above); #ZTP_EIO
+ *         (cannot read a file); #ZTP_EPARSE (not PEM);
  *         #ZTP_ETOOBIG; #ZTP_EMISMATCH (the key does not belong to the
  *         certificate); #ZTP_EPROFILE (the certificate names no valid device
  *         ID); #ZTP_ENOMEM. On failure the previous identity is kept.
@@ -143,6 +160,34 @@ ZTP_EXTERN int ztp_device_set_key_type(ztp_device *dev, const char *type);
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_device_set_state_dir(ztp_device *dev, const char *path);
+
+/**
+ * Generate the device's own keys (bootstrap and operational) in a PKCS#11
+ * token instead of key files in the state directory.
+ *
+ * Each slot's key is an object pair made in the token (private key
+ * sensitive and not extractable) labelled `LABEL-bootstrap-a`,
+ * `LABEL-operational-b` and so on; the slot then holds only a reference
+ * file (`key.ref`) naming the object, never the key. A rotation makes the
+ * new key under the spare slot's label, probes the new certificate with
+ * it, switches the manifest, and only then deletes the old key object;
+ * a power loss at any point leaves one working key and certificate.
+ *
+ * @param dev       the handle
+ * @param token_uri a `pkcs11:` URI (RFC 7512) naming the token and how to
+ *                  log in (`token=`, `module-path=`, `pin-source=`,
+ *                  `pin-value=`), without an object; NULL: key files
+ *                  (the default); copied
+ * @param label     label prefix of the objects (device ID grammar, at most
+ *                  32 characters); NULL: `ztp`; copied
+ * @return #ZTP_OK; #ZTP_EINVAL (not a pkcs11: URI, bad label);
+ *         #ZTP_ENOMEM. The token itself is only reached when a key is
+ *         made or used.
+ * @since 0.2.0
+ */
+ZTP_EXTERN int ztp_device_set_key_store(ztp_device *dev,
+					const char *token_uri,
+					const char *label);
 
 /**
  * Set the transport timeouts of each HTTP attempt.

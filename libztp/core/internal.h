@@ -450,4 +450,16 @@ int ztp__time_parse(int64_t *out, const char *s);
 /* ASN1_TIME → seconds since the epoch. */
 int ztp__asn1_time(int64_t *out, const ASN1_TIME *t);
 
+/* ------------------------------------------------------------------ TPM 2.0
+ * keys (keytpm2.c) */
+
+/* The key at the persistent handle named by src, "tpm2:handle=0x81XXXXXX",
+ * through the tpm2-openssl provider: an EC P-256/P-384 key whose
+ * signatures the TPM makes (the private key never leaves it). The TPM is
+ * the provider's TCTI (TPM2OPENSSL_TCTI, else /dev/tpmrm0 ...). Errors:
+ * ZTP_EINVAL (malformed source), ZTP_EUNSUPPORTED (no provider or TPM;
+ * not an EC P-256/P-384 key), ZTP_ENOTFOUND (no key at the handle),
+ * ZTP_ENOMEM, ZTP_ECRYPTO. Free with EVP_PKEY_free(). */
+int ztp__tpm2_key_load(EVP_PKEY **out, const char *src);
+
 #endif /* ZTP_CORE_INTERNAL_H */

@@ -374,6 +374,8 @@ int ztp__keysrc_load(EVP_PKEY **out, const char *src, const char *pass,
 	*out = NULL;
 	ZTP_ENSURE(src != NULL && src[0] != '\0', ZTP_EINVAL,
 		   "%s: empty key source", what);
+	if (strncmp(src, "tpm2:", 5) == 0)
+		return ztp__tpm2_key_load(out, src);
 	if (!ztp__keysrc_is_pkcs11(src))
 		return load_file(out, src, pass, what);
 	ZTP_CHECK(open_uri(&u, &pin, src, pass));

@@ -13,6 +13,8 @@
  *                                   encrypted, or traditional EC/RSA)
  *   pkcs11:…                        an RFC 7512 URI naming a private key
  *                                   in a PKCS#11 token
+ *   tpm2:handle=0x81XXXXXX          an EC key at a persistent handle of a
+ *                                   TPM 2.0 (keytpm2.c; pass unused)
  *
  * Token keys never leave the token: the EVP_PKEY holds the public half
  * and a handle; every signature is a C_Sign in the token, on a session

@@ -21,7 +21,8 @@ libztp_internal_la_SOURCES += \
 	libztp/core/audit.c \
 	libztp/core/lines.c \
 	libztp/core/keysrc.h \
-	libztp/core/keysrc.c
+	libztp/core/keysrc.c \
+	libztp/core/keytpm2.c
 if HAVE_PKCS11
 libztp_internal_la_SOURCES += libztp/core/pkcs11.c
 else

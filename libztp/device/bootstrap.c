@@ -384,6 +384,53 @@ cleanup:
 	return rc;
 }
 
+int ztp__dev_activate(ztp_device *dev, const char *op, ztp__dev_kind kind,
+		      X509 *cert)
+{
+	int rc = ZTP_OK;
+	ztp__dev_keys kb;
+	const ztp__dev_keys *keys = ztp__dev_keys_of(&dev->cfg, &kb);
+	json_object *f = NULL;
+	bool done = false;
+	char old = 0;
+
+	ZTP_CHECK(
+	    ztp__dev_pending_activate(dev->cfg.state_dir, kind, cert, &old));
+	if (keys == NULL || old == 0)
+		goto cleanup;
+	ztp__dev_step_event(dev, op, "switched", NULL);
+	rc = ztp__dev_slot_retire(dev->cfg.state_dir, keys, kind, old, &done);
+	if (rc < 0) {
+		f = json_object_new_object();
+		if (f != NULL &&
+		    (ztp__json_add_str(f, "error", ztp_status_name(rc)) < 0 ||
+		     ztp__json_add_str(f, "detail", ztp_error_last_message()) <
+			 0)) {
+			json_object_put(f);
+			f = NULL;
+		}
+		ztp__dev_step_event(dev, op, "retire_failed", f);
+		ztp_error_clear();
+		rc = ZTP_OK;
+	} else if (done) {
+		ztp__dev_step_event(dev, op, "retired", NULL);
+	}
+cleanup:
+	return rc;
+}
+
+/* Store the pending credential and make it current. */
+static int commit(ztp_device *dev, ztp__dev_kind kind, X509 *cert,
+		  STACK_OF(X509) * chain)
+{
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(ztp__dev_pending_store(dev->cfg.state_dir, kind, cert, chain));
+	ZTP_CHECK(ztp__dev_activate(dev, ztp__dev_kind_name(kind), kind, cert));
+cleanup:
+	return rc;
+}
+
 int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id)
 {
 	int rc = ZTP_OK, round;
@@ -391,18 +438,19 @@ int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id)
 	ztp__dev_cred ready = {0};
 	ztp__dev_issued issued = {0};
 	const char *state = dev->cfg.state_dir;
+	ztp__dev_keys kb;
 
 	ZTP_ENSURE(dev->cfg.factory_key != NULL, ZTP_EINVAL,
 		   "bootstrap: no factory identity configured");
 	ztp__dev_step_event(dev, "bootstrap", "start", NULL);
-	ZTP_CHECK(ztp__dev_pending_begin(&key, &ready, state,
-					 ZTP__DEV_BOOTSTRAP, dev->cfg.key_type,
-					 id, ztp__now(&dev->clock)));
+	ZTP_CHECK(ztp__dev_pending_begin(
+	    &key, &ready, state, ztp__dev_keys_of(&dev->cfg, &kb),
+	    ZTP__DEV_BOOTSTRAP, dev->cfg.key_type, id, ztp__now(&dev->clock)));
 	if (ready.cert != NULL) {
 		/* Power was lost after the certificate was stored but before
 		 * it was made current. */
-		ZTP_CHECK(ztp__dev_pending_commit(state, ZTP__DEV_BOOTSTRAP,
-						  ready.cert, ready.chain));
+		ZTP_CHECK(commit(dev, ZTP__DEV_BOOTSTRAP, ready.cert,
+				 ready.chain));
 		ztp__dev_step_event(dev, "bootstrap", "resumed",
 				    ztp__dev_cert_fields(ready.cert));
 		goto cleanup;
@@ -427,8 +475,7 @@ int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id)
 		ZTP_CHECK(rc);
 		break;
 	}
-	ZTP_CHECK(ztp__dev_pending_commit(state, ZTP__DEV_BOOTSTRAP,
-					  issued.cert, issued.chain));
+	ZTP_CHECK(commit(dev, ZTP__DEV_BOOTSTRAP, issued.cert, issued.chain));
 	ztp__dev_step_event(dev, "bootstrap", "done",
 			    ztp__dev_cert_fields(issued.cert));
 cleanup:

@@ -4,6 +4,8 @@
  */
 #include "device/internal.h"
 
+#include "core/keysrc.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,8 @@ void ztp__dev_cfg_clear(ztp__dev_cfg *c)
 	free(c->device_type);
 	free(c->firmware_version);
 	json_object_put(c->capabilities);
+	free(c->key_token);
+	free(c->key_label);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -64,20 +68,16 @@ cleanup:
 	return rc;
 }
 
-/* The file path named by a key source URI, or an error for any other
- * source. Paths are taken literally (no percent-decoding). */
+/* The file path named by a file: key source, or an error for any other
+ * source than the token and TPM ones. Paths are taken literally (no
+ * percent-decoding). */
 static int key_source_path(const char **path, const char *src)
 {
 	int rc = ZTP_OK;
 
-	if (strncmp(src, "pkcs11:", 7) == 0) {
-		rc = ztp__err(ZTP_EUNSUPPORTED,
-			      "factory key: PKCS#11 key sources are not "
-			      "supported by this version");
-		goto cleanup;
-	}
 	ZTP_ENSURE(strncmp(src, "file:", 5) == 0, ZTP_EINVAL,
-		   "factory key: source must be a file: URI (file:PATH)");
+		   "factory key: source must be a file: URI (file:PATH), a "
+		   "pkcs11: URI or a TPM handle (tpm2:handle=0x81XXXXXX)");
 	*path = src + 5;
 	if (strncmp(*path, "//", 2) == 0) {
 		ZTP_ENSURE((*path)[2] == '/', ZTP_EINVAL,
@@ -96,17 +96,22 @@ static int cfg_set_factory(ztp__dev_cfg *c, const char *key_source,
 	bool same = false;
 	int rc = ZTP_OK;
 	const char *key_path = NULL;
-	char *kbuf = NULL, *cbuf = NULL;
-	size_t klen = 0, clen = 0;
+	char *cbuf = NULL;
+	size_t clen = 0;
 	EVP_PKEY *key = NULL;
 	STACK_OF(X509) *certs = NULL;
 	X509 *leaf = NULL;
 	char id[ZTP_ID_MAX + 1];
 	ztp__sigalg alg;
 
-	ZTP_CHECK(key_source_path(&key_path, key_source));
-	ZTP_CHECK(ztp__file_read(&kbuf, &klen, key_path, ZTP__DEV_KEYFILE_MAX));
-	ZTP_CHECK(ztp__pem_privkey(&key, kbuf, klen, NULL));
+	/* Named without the URI, which may carry a PIN. */
+	if (ztp__keysrc_is_pkcs11(key_source))
+		key_path = "the token";
+	else if (strncmp(key_source, "tpm2:", 5) == 0)
+		key_path = "the TPM";
+	else
+		ZTP_CHECK(key_source_path(&key_path, key_source));
+	ZTP_CHECK(ztp__keysrc_load(&key, key_source, NULL, "factory key"));
 	ZTP_CHECK(ztp__sigalg_for_key(&alg, key));
 	ZTP_CHECK(ztp__file_read(&cbuf, &clen, cert_path,
 				 (size_t)ZTP_PEM_MAX * ZTP_CHAIN_MAX));
@@ -130,7 +135,6 @@ static int cfg_set_factory(ztp__dev_cfg *c, const char *key_source,
 	leaf = NULL;
 	certs = NULL;
 cleanup:
-	ztp__free_secret(kbuf, klen);
 	free(cbuf);
 	EVP_PKEY_free(key);
 	X509_free(leaf);
@@ -266,6 +270,50 @@ static int cfg_set_retry(ztp__dev_cfg *c, int64_t attempts, int64_t base,
 	return ZTP_OK;
 }
 
+#define KEY_LABEL_DEFAULT "ztp"
+#define KEY_LABEL_MAX 32
+
+/* Generated keys in the token named by uri (a pkcs11: URI, checked when a
+ * key is made or loaded there) under objects labelled label-KIND-SLOT;
+ * uri NULL: in key files. */
+static int cfg_set_key_store(ztp__dev_cfg *c, const char *uri,
+			     const char *label)
+{
+	int rc = ZTP_OK;
+	char *u = NULL, *l = NULL;
+	ztp__p11_uri u11 = {0};
+
+	if (uri != NULL) {
+		ZTP_ENSURE(ztp__keysrc_is_pkcs11(uri), ZTP_EINVAL,
+			   "operational key: the token must be a pkcs11: URI");
+		ZTP_CHECK(ztp__p11_uri_parse(&u11, uri, strlen(uri)));
+		ZTP_ENSURE(u11.object == NULL && u11.id == NULL &&
+			       u11.type == ZTP__P11_TYPE_ANY,
+			   ZTP_EINVAL,
+			   "operational key: the token URI names an object "
+			   "(object=, id=, type=); the device names its own");
+		if (label == NULL)
+			label = KEY_LABEL_DEFAULT;
+		ZTP_CHECK(ztp__id_check(label, strlen(label),
+					"operational key label"));
+		ZTP_ENSURE(strlen(label) <= KEY_LABEL_MAX, ZTP_EINVAL,
+			   "operational key: label over %d characters",
+			   KEY_LABEL_MAX);
+		u = ztp__strdup(uri);
+		l = ztp__strdup(label);
+		ZTP_ENSURE(u != NULL && l != NULL, ZTP_ENOMEM,
+			   "operational key: out of memory");
+	}
+	replace_str(&c->key_token, u);
+	replace_str(&c->key_label, l);
+	u = l = NULL;
+cleanup:
+	ztp__p11_uri_free(&u11);
+	free(u);
+	free(l);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ handle */
 
 int ztp_device_new(ztp_device **out)
@@ -335,6 +383,13 @@ int ztp_device_set_state_dir(ztp_device *dev, const char *path)
 	ZTP_ARG(dev != NULL);
 	ZTP_ARG(path != NULL);
 	return cfg_set_state(&dev->cfg, path);
+}
+
+int ztp_device_set_key_store(ztp_device *dev, const char *token_uri,
+			     const char *label)
+{
+	ZTP_ARG(dev != NULL);
+	return cfg_set_key_store(&dev->cfg, token_uri, label);
 }
 
 int ztp_device_set_timeouts(ztp_device *dev, int64_t connect_ms,
@@ -519,7 +574,8 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 	    "device_id",  "factory_key", "factory_cert", "base_url",
 	    "ca_file",	  "key_type",	 "state_dir",	 "connect_timeout_ms",
 	    "timeout_ms", "retry",	 "registration", "rotate_at_percent",
-	    NULL};
+	    "operational_key", NULL};
+	static const char *const okeys[] = {"token", "label", NULL};
 	static const char *const rkeys[] = {"max_attempts", "base_delay_ms",
 					    "max_delay_ms",
 					    "max_retry_after_ms", NULL};
@@ -613,6 +669,19 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 	a = c->rotate_percent;
 	ZTP_CHECK(ztp__json_int(root, "rotate_at_percent", false, 10, 95, &a));
 	c->rotate_percent = (int)a;
+
+	o = NULL;
+	ZTP_CHECK(ztp__json_object(root, "operational_key", false, &o));
+	if (o != NULL) {
+		const char *tok = NULL, *label = NULL;
+
+		ZTP_CHECK(
+		    ztp__json_only_keys(o, okeys, "config operational_key"));
+		ZTP_CHECK(ztp__json_str(o, "token", true, 4096, &tok, NULL));
+		ZTP_CHECK(ztp__json_str(o, "label", false, KEY_LABEL_MAX,
+					&label, NULL));
+		ZTP_CHECK(cfg_set_key_store(c, tok, label));
+	}
 cleanup:
 	free(p);
 	free(p2);
@@ -705,6 +774,7 @@ int ztp_device_status(ztp_device *dev, char **json)
 	char id[ZTP_ID_MAX + 1];
 	int64_t now;
 	int k;
+	ztp__dev_keys kb;
 
 	ZTP_ARG(dev != NULL);
 	ZTP_ARG(json != NULL);
@@ -724,6 +794,7 @@ int ztp_device_status(ztp_device *dev, char **json)
 	ZTP_CHECK(ztp__json_add_str(root, "state_dir", dev->cfg.state_dir));
 	for (k = ZTP__DEV_BOOTSTRAP; k <= ZTP__DEV_OPERATIONAL; k++) {
 		rc = ztp__dev_cred_current(&cr, dev->cfg.state_dir,
+					   ztp__dev_keys_of(&dev->cfg, &kb),
 					   (ztp__dev_kind)k);
 		if (rc == ZTP_ENOTFOUND) {
 			ztp_error_clear();

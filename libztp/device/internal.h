@@ -40,6 +40,11 @@ typedef struct ztp__dev_cfg {
 	char *firmware_version;
 	json_object *capabilities; /* array of strings, or NULL */
 	int rotate_percent;	   /* rotation due at this % of lifetime */
+	/* Where generated keys live (issue 15): NULL, key files in the
+	 * slots; else a pkcs11: URI of the token, and the label prefix of
+	 * the key objects made there. */
+	char *key_token;
+	char *key_label;
 } ztp__dev_cfg;
 
 void ztp__dev_cfg_defaults(ztp__dev_cfg *c);
@@ -202,6 +207,35 @@ int ztp__dev_parse_brokers(json_object *resp, const char *what);
  * the answer carries none (the verifier allocates none). */
 int ztp__dev_store_brokers(const char *state, json_object *resp);
 
+/* ------------------------------------------------------------------ keys in
+ * a token (keys.c) */
+
+/* Where generated keys go when they go to a token. */
+typedef struct ztp__dev_keys {
+	const char *token; /* pkcs11: URI of the token, without an object */
+	const char *label; /* prefix of the object labels */
+} ztp__dev_keys;
+
+/* Where c puts generated keys: NULL for key files, else buf, filled. */
+const ztp__dev_keys *ztp__dev_keys_of(const ztp__dev_cfg *c,
+				      ztp__dev_keys *buf);
+
+/* The longest reference to a token object a slot's key.ref holds. */
+#define ZTP__DEV_KEYREF_MAX 256
+
+/* A new key of key_type made in the token under the label object, with a
+ * random id (the caller deleted what the label held before); *ref is what
+ * key.ref records (ztp_free). */
+int ztp__dev_token_generate(EVP_PKEY **key, char **ref,
+			    const ztp__dev_keys *k, const char *object,
+			    const char *key_type);
+/* The key a key.ref names. ZTP_ENOTFOUND when the token no longer holds
+ * it. */
+int ztp__dev_token_load(EVP_PKEY **key, const ztp__dev_keys *k,
+			const char *ref);
+/* Delete every object labelled object (none there is not an error). */
+int ztp__dev_token_delete(const ztp__dev_keys *k, const char *object);
+
 /* ------------------------------------------------------------------ state */
 
 typedef enum ztp__dev_kind {
@@ -241,29 +275,47 @@ void ztp__dev_state_close(int fd);
 /* The current credential of kind: ZTP_ENOTFOUND if there is none; the
  * files are checked against the manifest's fingerprint and each other. */
 int ztp__dev_cred_current(ztp__dev_cred *out, const char *state,
-			  ztp__dev_kind kind);
+			  const ztp__dev_keys *keys, ztp__dev_kind kind);
 
 /* Start or resume a new credential of kind: the pending slot's key, reused
- * when it is of key_type, else a fresh one written there first. When the
- * slot also holds a certificate for that key naming device_id that has not
- * expired at now, it is returned in *ready (else ready->cert is NULL). */
+ * when it is of key_type and where keys says keys go (a token, or files
+ * when keys is NULL), else a fresh one made there first. When the slot
+ * also holds a certificate for that key naming device_id that has not
+ * expired at now, it is returned in *ready (else ready->cert is NULL).
+ * A slot's key in a token is found through the slot's key.ref in
+ * whichever case; keys NULL then is ZTP_ESTATE. */
 int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
-			   const char *state, ztp__dev_kind kind,
-			   const char *key_type, const char *device_id,
-			   int64_t now);
+			   const char *state, const ztp__dev_keys *keys,
+			   ztp__dev_kind kind, const char *key_type,
+			   const char *device_id, int64_t now);
 
 /* Write the certificate and chain into the pending slot. */
 int ztp__dev_pending_store(const char *state, ztp__dev_kind kind, X509 *cert,
 			   STACK_OF(X509) * chain);
-/* Make the pending slot (holding cert) current by replacing the manifest. */
+/* Make the pending slot (holding cert) current by replacing the manifest;
+ * *old (may be NULL) is the slot that was current before, or 0. */
 int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind,
-			      X509 *cert);
+			      X509 *cert, char *old);
 /* Both. */
 int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
-			    STACK_OF(X509) * chain);
+			    STACK_OF(X509) * chain, char *old);
+/* After a switch away from slot (0: nothing), empty it when its key is in
+ * a token, deleting the key object: the old key goes as soon as the new
+ * one is current. *done says whether it did. Key files stay until the
+ * slot is reused. */
+int ztp__dev_slot_retire(const char *state, const ztp__dev_keys *keys,
+			 ztp__dev_kind kind, char slot, bool *done);
 
 /* Paths of slot files: <state>/<kind>/<slot>/<file>. */
 int ztp__dev_slot_path(char **out, const char *state, ztp__dev_kind kind,
 		       char slot, const char *file);
+
+/* Make the pending credential of kind (cert, already stored) current;
+ * with keys in a token, then delete the old slot's key object (step
+ * events "switched" and "retired"). A failed deletion is reported as a
+ * "retire_failed" step event only: the new credential is current, and the
+ * object goes when its slot is used next. */
+int ztp__dev_activate(ztp_device *dev, const char *op, ztp__dev_kind kind,
+		      X509 *cert);
 
 #endif /* ZTP_DEVICE_INTERNAL_H */

@@ -31,9 +31,12 @@ static bool cred_valid(const ztp__dev_cred *c, int64_t now)
 
 /* The current credential of kind if there is one (else c->cert == NULL);
  * corrupt state is an error, absence is not. */
-static int load_current(ztp__dev_cred *c, const char *state, ztp__dev_kind kind)
+static int load_current(ztp__dev_cred *c, const ztp_device *dev,
+			ztp__dev_kind kind)
 {
-	int rc = ztp__dev_cred_current(c, state, kind);
+	ztp__dev_keys kb;
+	int rc = ztp__dev_cred_current(c, dev->cfg.state_dir,
+				       ztp__dev_keys_of(&dev->cfg, &kb), kind);
 
 	if (rc == ZTP_ENOTFOUND) {
 		ztp_error_clear();
@@ -216,7 +219,7 @@ static int register_locked(ztp_device *dev, int64_t now)
 	char *path = NULL, *text = NULL;
 
 	ZTP_CHECK(registration_request(&req, &dev->cfg));
-	ZTP_CHECK(load_current(&boot, dev->cfg.state_dir, ZTP__DEV_BOOTSTRAP));
+	ZTP_CHECK(load_current(&boot, dev, ZTP__DEV_BOOTSTRAP));
 	ZTP_ENSURE(boot.cert != NULL, ZTP_ESTATE,
 		   "register: no bootstrap credential; bootstrap first");
 	ZTP_ENSURE(cred_valid(&boot, now), ZTP_EEXPIRED,
@@ -401,11 +404,12 @@ static int operational_locked(ztp_device *dev, const char *id,
 	json_object *req = NULL, *resp = NULL;
 	X509 *cert;
 	STACK_OF(X509) * chain;
+	ztp__dev_keys kb;
 
 	ztp__dev_step_event(dev, endpoint, "start", NULL);
-	ZTP_CHECK(ztp__dev_pending_begin(&key, &ready, state,
-					 ZTP__DEV_OPERATIONAL,
-					 dev->cfg.key_type, id, now));
+	ZTP_CHECK(ztp__dev_pending_begin(
+	    &key, &ready, state, ztp__dev_keys_of(&dev->cfg, &kb),
+	    ZTP__DEV_OPERATIONAL, dev->cfg.key_type, id, now));
 	if (ready.cert != NULL) {
 		/* Stored by an interrupted run (or a failed probe). */
 		cert = ready.cert;
@@ -441,7 +445,7 @@ static int operational_locked(ztp_device *dev, const char *id,
 		}
 		ZTP_CHECK(rc);
 	}
-	ZTP_CHECK(ztp__dev_pending_activate(state, ZTP__DEV_OPERATIONAL, cert));
+	ZTP_CHECK(ztp__dev_activate(dev, endpoint, ZTP__DEV_OPERATIONAL, cert));
 	/* What the answer allocated (a resumed credential's answer is gone:
 	 * the next assignment brings it). */
 	if (resp != NULL)
@@ -465,8 +469,8 @@ static int credentials_with(ztp_device *dev, const char *id, int64_t now,
 
 	/* Either credential may authenticate; the operational one is
 	 * preferred because it outlives the bootstrap certificate. */
-	ZTP_CHECK(load_current(&op, dev->cfg.state_dir, ZTP__DEV_OPERATIONAL));
-	ZTP_CHECK(load_current(&boot, dev->cfg.state_dir, ZTP__DEV_BOOTSTRAP));
+	ZTP_CHECK(load_current(&op, dev, ZTP__DEV_OPERATIONAL));
+	ZTP_CHECK(load_current(&boot, dev, ZTP__DEV_BOOTSTRAP));
 	auth = allow_op && cred_valid(&op, now) ? &op
 	       : cred_valid(&boot, now)		? &boot
 						: NULL;
@@ -490,7 +494,7 @@ static int rotate_locked(ztp_device *dev, const char *id, int64_t now)
 	int rc = ZTP_OK;
 	ztp__dev_cred op = {0};
 
-	ZTP_CHECK(load_current(&op, dev->cfg.state_dir, ZTP__DEV_OPERATIONAL));
+	ZTP_CHECK(load_current(&op, dev, ZTP__DEV_OPERATIONAL));
 	ZTP_ENSURE(op.cert != NULL, ZTP_ESTATE,
 		   "rotate: no operational credential; run credentials first");
 	ZTP_ENSURE(cred_valid(&op, now), ZTP_EEXPIRED,
@@ -558,7 +562,7 @@ int ztp_device_assignment(ztp_device *dev, char **json)
 	ZTP_ARG(json != NULL);
 	*json = NULL;
 	ZTP_CHECK(ztp__dev_begin(dev, "assignment", id, &lock));
-	ZTP_CHECK(load_current(&op, dev->cfg.state_dir, ZTP__DEV_OPERATIONAL));
+	ZTP_CHECK(load_current(&op, dev, ZTP__DEV_OPERATIONAL));
 	ZTP_ENSURE(op.cert != NULL, ZTP_ESTATE,
 		   "assignment: no operational credential");
 	tls_of(&tls, &op);
@@ -660,7 +664,7 @@ int ztp__dev_run_locked(ztp_device *dev, const char *id, int64_t now,
 	ZTP_ENSURE(dev->cfg.device_type != NULL, ZTP_EINVAL,
 		   "run: no registration configured (set \"registration\" in "
 		   "the configuration)");
-	ZTP_CHECK(load_current(&op, dev->cfg.state_dir, ZTP__DEV_OPERATIONAL));
+	ZTP_CHECK(load_current(&op, dev, ZTP__DEV_OPERATIONAL));
 	ZTP_CHECK(registration_current(&registered, dev));
 	op_ok = cred_valid(&op, now);
 	if (op_ok && (registered || dev->cfg.device_type == NULL)) {
@@ -681,7 +685,7 @@ int ztp__dev_run_locked(ztp_device *dev, const char *id, int64_t now,
 
 	/* No usable operational credential (or the registration changed):
 	 * start from the bootstrap certificate. */
-	ZTP_CHECK(load_current(&boot, dev->cfg.state_dir, ZTP__DEV_BOOTSTRAP));
+	ZTP_CHECK(load_current(&boot, dev, ZTP__DEV_BOOTSTRAP));
 	if (!bootstrapped && !cred_valid(&boot, now)) {
 		ZTP_CHECK(ztp__dev_bootstrap_locked(dev, id));
 		ZTP_CHECK(did(actions, "bootstrap"));

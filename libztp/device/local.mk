@@ -8,5 +8,6 @@ libztp_internal_la_SOURCES += \
 	libztp/device/http.c \
 	libztp/device/state.c \
 	libztp/device/bootstrap.c \
-	libztp/device/lifecycle.c
+	libztp/device/lifecycle.c \
+	libztp/device/keys.c
 endif

@@ -10,6 +10,9 @@
  *                                  "pending":"a"|"b"|null}
  *   <kind>/a/{key,cert,chain}.pem slot a
  *   <kind>/b/{key,cert,chain}.pem slot b
+ *   <kind>/<slot>/key.ref         instead of key.pem when the slot's key is
+ *                                 in a token: the object it names there
+ *                                 (object=LABEL-<kind>-<slot>;id=...)
  *
  * where <kind> is "bootstrap" or "operational". The slot named "current"
  * is never written. A new credential is built in the other slot, which the
@@ -19,6 +22,12 @@
  * committed. Every file is replaced atomically (temp + fsync + rename +
  * directory fsync) and the manifest is replaced last, so power loss leaves
  * either the old credential or the new one current.
+ *
+ * A key in a token is labelled after its slot, so whatever an interrupted
+ * run left there under the label of a slot being emptied is deleted with
+ * the slot. Once a new credential is current, the old slot's token key is
+ * deleted at once (ztp__dev_slot_retire); a crash before that leaves an
+ * object that the slot's next use deletes.
  */
 #include "device/internal.h"
 
@@ -265,16 +274,76 @@ void ztp__dev_cred_free(ztp__dev_cred *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int read_key(EVP_PKEY **out, const char *state, ztp__dev_kind kind,
-		    char slot)
+/* The label of the token object holding the key of slot. */
+static int slot_label(char *out, size_t cap, const ztp__dev_keys *keys,
+		      ztp__dev_kind kind, char slot)
+{
+	int n = snprintf(out, cap, "%s-%s-%c", keys->label,
+			 ztp__dev_kind_name(kind), slot);
+
+	if (n < 0 || (size_t)n >= cap)
+		return ztp__err(ZTP_EINVAL, "key label too long");
+	return ZTP_OK;
+}
+
+/* A key.ref as written by ztp__dev_token_generate(), its final newline
+ * removed: URI path attribute characters only (so no query: the token,
+ * module and PIN come from the configuration alone). */
+static int keyref_check(const char *ref, size_t len, const char *path)
+{
+	int rc = ZTP_OK;
+	size_t i;
+
+	ZTP_ENSURE(len > 0, ZTP_EPARSE, "%s: empty", path);
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)ref[i];
+
+		ZTP_ENSURE((ch >= 'a' && ch <= 'z') ||
+			       (ch >= 'A' && ch <= 'Z') ||
+			       (ch >= '0' && ch <= '9') || ch == '-' ||
+			       ch == '.' || ch == '_' || ch == '=' ||
+			       ch == ';' || ch == '%',
+			   ZTP_EPARSE, "%s: not an object reference", path);
+	}
+cleanup:
+	return rc;
+}
+
+/* The slot's key: key.pem, or the token object key.ref names (*in_token
+ * then, when not NULL). ZTP_ENOTFOUND if the slot holds neither. */
+static int read_key(EVP_PKEY **out, const char *state,
+		    const ztp__dev_keys *keys, ztp__dev_kind kind, char slot,
+		    bool *in_token)
 {
 	int rc = ZTP_OK;
 	char *path = NULL, *buf = NULL;
 	size_t len = 0;
 
+	if (in_token != NULL)
+		*in_token = false;
 	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, "key.pem"));
-	ZTP_CHECK(ztp__file_read(&buf, &len, path, ZTP__DEV_KEYFILE_MAX));
-	ZTP_CHECK(ztp__pem_privkey(out, buf, len, NULL));
+	rc = ztp__file_read(&buf, &len, path, ZTP__DEV_KEYFILE_MAX);
+	if (rc == ZTP_OK) {
+		ZTP_CHECK(ztp__pem_privkey(out, buf, len, NULL));
+		goto cleanup;
+	}
+	if (rc != ZTP_ENOTFOUND)
+		goto cleanup;
+	ztp_error_clear();
+	free(path);
+	path = NULL;
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, "key.ref"));
+	ZTP_CHECK(ztp__file_read(&buf, &len, path, ZTP__DEV_KEYREF_MAX));
+	while (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	ZTP_CHECK(keyref_check(buf, len, path));
+	ZTP_ENSURE(keys != NULL, ZTP_ESTATE,
+		   "%s: the key of this slot is in a token, and no "
+		   "operational_key token is configured",
+		   path);
+	ZTP_CHECK(ztp__dev_token_load(out, keys, buf));
+	if (in_token != NULL)
+		*in_token = true;
 cleanup:
 	ztp__free_secret(buf, len);
 	free(path);
@@ -323,15 +392,15 @@ cleanup:
 	return rc;
 }
 
-static int load_slot(ztp__dev_cred *c, const char *state, ztp__dev_kind kind,
-		     char slot)
+static int load_slot(ztp__dev_cred *c, const char *state,
+		     const ztp__dev_keys *keys, ztp__dev_kind kind, char slot)
 {
 	bool same = false;
 	int rc = ZTP_OK;
 
 	memset(c, 0, sizeof(*c));
 	c->slot = slot;
-	ZTP_CHECK(read_key(&c->key, state, kind, slot));
+	ZTP_CHECK(read_key(&c->key, state, keys, kind, slot, NULL));
 	ZTP_CHECK(read_cert(&c->cert, state, kind, slot));
 	ZTP_CHECK(ztp__pubkey_same(&same, X509_get0_pubkey(c->cert), c->key));
 	ZTP_ENSURE(same, ZTP_EMISMATCH,
@@ -345,7 +414,7 @@ cleanup:
 }
 
 int ztp__dev_cred_current(ztp__dev_cred *out, const char *state,
-			  ztp__dev_kind kind)
+			  const ztp__dev_keys *keys, ztp__dev_kind kind)
 {
 	int rc = ZTP_OK;
 	ztp__dev_manifest m;
@@ -356,7 +425,7 @@ int ztp__dev_cred_current(ztp__dev_cred *out, const char *state,
 	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
 	ZTP_ENSURE(m.current != 0, ZTP_ENOTFOUND, "no current %s credential",
 		   ztp__dev_kind_name(kind));
-	ZTP_CHECK(load_slot(out, state, kind, m.current));
+	ZTP_CHECK(load_slot(out, state, keys, kind, m.current));
 	ZTP_CHECK(ztp__cert_fingerprint(fp, out->cert));
 	ztp__hex_encode(hex, fp, sizeof(fp));
 	ZTP_ENSURE(strcmp(hex, m.fingerprint) == 0, ZTP_EMISMATCH,
@@ -384,17 +453,26 @@ cleanup:
 }
 
 /* Empty a slot: certificate first, so that a crash in between never leaves
- * a certificate next to a key it was not issued for. */
-static int empty_slot(const char *state, ztp__dev_kind kind, char slot)
+ * a certificate next to a key it was not issued for; with keys, the token
+ * objects of the slot's label last, so that a crash in between leaves
+ * objects no slot names, deleted the next time. */
+static int empty_slot(const char *state, const ztp__dev_keys *keys,
+		      ztp__dev_kind kind, char slot)
 {
 	int rc = ZTP_OK;
 	char *dir = NULL;
+	char label[ZTP__DEV_KEYREF_MAX];
 
 	ZTP_CHECK(unlink_slot_file(state, kind, slot, "cert.pem"));
 	ZTP_CHECK(unlink_slot_file(state, kind, slot, "chain.pem"));
 	ZTP_CHECK(unlink_slot_file(state, kind, slot, "key.pem"));
+	ZTP_CHECK(unlink_slot_file(state, kind, slot, "key.ref"));
 	ZTP_CHECK(ztp__dev_slot_path(&dir, state, kind, slot, NULL));
 	ZTP_CHECK(fsync_dir(dir));
+	if (keys != NULL) {
+		ZTP_CHECK(slot_label(label, sizeof(label), keys, kind, slot));
+		ZTP_CHECK(ztp__dev_token_delete(keys, label));
+	}
 cleanup:
 	free(dir);
 	return rc;
@@ -421,18 +499,39 @@ cleanup:
 	return rc;
 }
 
-static int write_key(const char *state, ztp__dev_kind kind, char slot,
-		     EVP_PKEY *key)
+/* A fresh key of key_type for slot: made in the token and named by
+ * key.ref with keys, else generated here and written to key.pem. */
+static int new_key(EVP_PKEY **out, const char *state,
+		   const ztp__dev_keys *keys, ztp__dev_kind kind, char slot,
+		   const char *key_type)
 {
 	int rc = ZTP_OK;
-	char *path = NULL, *pem = NULL;
+	char *path = NULL, *pem = NULL, *ref = NULL;
+	char label[ZTP__DEV_KEYREF_MAX];
+	EVP_PKEY *key = NULL;
 
-	ZTP_CHECK(ztp__privkey_to_pem(&pem, key, NULL));
-	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, "key.pem"));
-	ZTP_CHECK(ztp__file_write_atomic(path, pem, strlen(pem), 0600));
+	*out = NULL;
+	if (keys != NULL) {
+		ZTP_CHECK(slot_label(label, sizeof(label), keys, kind, slot));
+		ZTP_CHECK(ztp__dev_token_generate(&key, &ref, keys, label,
+						  key_type));
+		ZTP_CHECK(
+		    ztp__dev_slot_path(&path, state, kind, slot, "key.ref"));
+		ZTP_CHECK(ztp__file_write_atomic(path, ref, strlen(ref), 0600));
+	} else {
+		ZTP_CHECK(ztp__key_generate(&key, key_type));
+		ZTP_CHECK(ztp__privkey_to_pem(&pem, key, NULL));
+		ZTP_CHECK(
+		    ztp__dev_slot_path(&path, state, kind, slot, "key.pem"));
+		ZTP_CHECK(ztp__file_write_atomic(path, pem, strlen(pem), 0600));
+	}
+	*out = key;
+	key = NULL;
 cleanup:
 	if (pem != NULL)
 		ztp__free_secret(pem, strlen(pem));
+	EVP_PKEY_free(key);
+	free(ref);
 	free(path);
 	return rc;
 }
@@ -454,9 +553,9 @@ static bool ready_cert(X509 *cert, EVP_PKEY *key, const char *device_id,
 }
 
 int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
-			   const char *state, ztp__dev_kind kind,
-			   const char *key_type, const char *device_id,
-			   int64_t now)
+			   const char *state, const ztp__dev_keys *keys,
+			   ztp__dev_kind kind, const char *key_type,
+			   const char *device_id, int64_t now)
 {
 	int rc = ZTP_OK;
 	ztp__dev_manifest m;
@@ -464,6 +563,7 @@ int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
 	X509 *cert = NULL;
 	char have[16];
 	char slot;
+	bool in_token = false;
 
 	*key = NULL;
 	memset(ready, 0, sizeof(*ready));
@@ -471,14 +571,14 @@ int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
 	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
 	if (m.pending == 0) {
 		slot = m.current == 'a' ? 'b' : 'a';
-		ZTP_CHECK(empty_slot(state, kind, slot));
+		ZTP_CHECK(empty_slot(state, keys, kind, slot));
 		m.pending = slot;
 		ZTP_CHECK(ztp__dev_manifest_write(&m, state, kind));
 	}
 	slot = m.pending;
 
-	rc = read_key(&k, state, kind, slot);
-	if (rc == ZTP_OK &&
+	rc = read_key(&k, state, keys, kind, slot, &in_token);
+	if (rc == ZTP_OK && in_token == (keys != NULL) &&
 	    ztp__key_describe(have, sizeof(have), k) == ZTP_OK &&
 	    strcmp(have, key_type) == 0) {
 		/* Resume: the key of an interrupted run; perhaps its
@@ -498,15 +598,14 @@ int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
 		k = NULL;
 		goto cleanup;
 	}
-	/* Missing, unreadable or of another type than configured now: start
-	 * over in the same slot. */
+	/* Missing, unreadable, of another type or in another place than
+	 * configured now: start over in the same slot. */
 	EVP_PKEY_free(k);
 	k = NULL;
 	ztp_error_clear();
 	rc = ZTP_OK;
-	ZTP_CHECK(empty_slot(state, kind, slot));
-	ZTP_CHECK(ztp__key_generate(&k, key_type));
-	ZTP_CHECK(write_key(state, kind, slot, k));
+	ZTP_CHECK(empty_slot(state, keys, kind, slot));
+	ZTP_CHECK(new_key(&k, state, keys, kind, slot, key_type));
 	*key = k;
 	k = NULL;
 cleanup:
@@ -557,32 +656,70 @@ cleanup:
 	return rc;
 }
 
-int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind, X509 *cert)
+int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind,
+			      X509 *cert, char *old)
 {
 	int rc = ZTP_OK;
 	ztp__dev_manifest m;
 	uint8_t fp[32];
+	char was;
 
+	if (old != NULL)
+		*old = 0;
 	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
 	ZTP_ENSURE(m.pending != 0, ZTP_ESTATE,
 		   "%s: no pending credential to activate",
 		   ztp__dev_kind_name(kind));
 	ZTP_CHECK(ztp__cert_fingerprint(fp, cert));
 	ztp__hex_encode(m.fingerprint, fp, sizeof(fp));
+	was = m.current;
 	m.current = m.pending;
 	m.pending = 0;
 	ZTP_CHECK(ztp__dev_manifest_write(&m, state, kind));
+	if (old != NULL)
+		*old = was;
 cleanup:
 	return rc;
 }
 
 int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
-			    STACK_OF(X509) * chain)
+			    STACK_OF(X509) * chain, char *old)
 {
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(ztp__dev_pending_store(state, kind, cert, chain));
-	ZTP_CHECK(ztp__dev_pending_activate(state, kind, cert));
+	ZTP_CHECK(ztp__dev_pending_activate(state, kind, cert, old));
 cleanup:
+	return rc;
+}
+
+int ztp__dev_slot_retire(const char *state, const ztp__dev_keys *keys,
+			 ztp__dev_kind kind, char slot, bool *done)
+{
+	int rc = ZTP_OK;
+	ztp__dev_manifest m;
+	char *path = NULL, *buf = NULL;
+	size_t len = 0;
+
+	*done = false;
+	if (slot == 0 || keys == NULL)
+		goto cleanup;
+	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
+	/* Never the slot in use, whatever the caller believes. */
+	ZTP_ENSURE(m.current != slot && m.pending != slot, ZTP_ESTATE,
+		   "%s: slot %c is in use", ztp__dev_kind_name(kind), slot);
+	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, slot, "key.ref"));
+	rc = ztp__file_read(&buf, &len, path, ZTP__DEV_KEYREF_MAX);
+	if (rc == ZTP_ENOTFOUND) {
+		ztp_error_clear();
+		rc = ZTP_OK;
+		goto cleanup; /* a key file, or nothing: left as it is */
+	}
+	ZTP_CHECK(rc);
+	ZTP_CHECK(empty_slot(state, keys, kind, slot));
+	*done = true;
+cleanup:
+	free(buf);
+	free(path);
 	return rc;
 }

@@ -178,9 +178,14 @@ START_TEST(test_config_good)
 				   "\"registration\":{\"device_type\":\"sensor-"
 				   "v2\",\"firmware_version\":\"1.2.3\","
 				   "\"capabilities\":[\"temp\",\"rh\"]},"
-				   "\"rotate_at_percent\":50}"),
+				   "\"rotate_at_percent\":50,"
+				   "\"operational_key\":{\"token\":"
+				   "\"pkcs11:token=ops?pin-value=1\","
+				   "\"label\":\"d-1\"}}"),
 		     0);
 	ck_assert_str_eq(dev->cfg.device_id, "dev-0001");
+	ck_assert_str_eq(dev->cfg.key_token, "pkcs11:token=ops?pin-value=1");
+	ck_assert_str_eq(dev->cfg.key_label, "d-1");
 	ck_assert_ptr_nonnull(dev->cfg.factory_key);
 	ck_assert_ptr_nonnull(dev->cfg.factory_cert);
 	ck_assert_str_eq(dev->cfg.base_url, "https://127.0.0.1:8443");
@@ -248,9 +253,14 @@ static const struct bad_cfg {
     {"{\"state_dir\":false}", ZTP_EPARSE},
     {"{\"factory_key\":\"file:factory.key\"}", ZTP_EPARSE},
     {"{\"factory_cert\":\"factory.pem\"}", ZTP_EPARSE},
-    {"{\"factory_key\":\"pkcs11:token=x;object=y\","
+    /* A token key through a module that is not there (tokens themselves:
+     * tests/e2e/token.sh); a TPM handle outside the persistent range. */
+    {"{\"factory_key\":\"pkcs11:token=x;object=y?module-path=/nonexistent/"
+     "p11.so\",\"factory_cert\":\"factory.pem\"}",
+     ZTP_ETOKEN},
+    {"{\"factory_key\":\"tpm2:handle=0x80000000\","
      "\"factory_cert\":\"factory.pem\"}",
-     ZTP_EUNSUPPORTED},
+     ZTP_EINVAL},
     {"{\"factory_key\":\"factory.key\",\"factory_cert\":\"factory.pem\"}",
      ZTP_EINVAL},
     {"{\"factory_key\":\"file://host/k\",\"factory_cert\":\"factory.pem\"}",
@@ -307,6 +317,19 @@ static const struct bad_cfg {
      ZTP_EINVAL},
     {"{\"rotate_at_percent\":5}", ZTP_EPARSE},
     {"{\"rotate_at_percent\":96}", ZTP_EPARSE},
+    {"{\"operational_key\":{}}", ZTP_EPARSE},
+    {"{\"operational_key\":\"pkcs11:token=t\"}", ZTP_EPARSE},
+    {"{\"operational_key\":{\"token\":\"file:k.pem\"}}", ZTP_EINVAL},
+    {"{\"operational_key\":{\"token\":\"pkcs11:token=t\",\"label\":"
+     "\"a/b\"}}",
+     ZTP_EINVAL},
+    {"{\"operational_key\":{\"token\":\"pkcs11:token=t\",\"label\":"
+     "\"a23456789012345678901234567890123\"}}",
+     ZTP_ETOOBIG},
+    {"{\"operational_key\":{\"token\":\"pkcs11:token=t\",\"pin\":1}}",
+     ZTP_EPARSE},
+    {"{\"operational_key\":{\"token\":\"pkcs11:token=t;object=k\"}}",
+     ZTP_EINVAL},
     {"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}", ZTP_ETOOBIG},
     {"{\"device_id\":\"dev-0001\",}", ZTP_EPARSE},
     {"{\"device_id\":\"dev-\\u0000\"}", ZTP_EPARSE},
@@ -404,6 +427,24 @@ START_TEST(test_setters)
 	ck_assert_rc(ztp__dev_id(dev, id), ZTP_EMISMATCH);
 	ck_assert_rc(ztp_device_set_id(dev, "dev-0001"), 0);
 	ck_assert_rc(ztp__dev_id(dev, id), 0);
+
+	/* Generated keys in a token, and back to files. */
+	ck_assert_ptr_null(dev->cfg.key_token);
+	ck_assert_rc(ztp_device_set_key_store(NULL, NULL, NULL), ZTP_EINVAL);
+	ck_assert_rc(ztp_device_set_key_store(dev, "file:/k", NULL),
+		     ZTP_EINVAL);
+	ck_assert_rc(ztp_device_set_key_store(dev, "pkcs11:token=t", "a b"),
+		     ZTP_EINVAL);
+	ck_assert_ptr_null(dev->cfg.key_token);
+	ck_assert_rc(ztp_device_set_key_store(dev, "pkcs11:token=t", NULL), 0);
+	ck_assert_str_eq(dev->cfg.key_token, "pkcs11:token=t");
+	ck_assert_str_eq(dev->cfg.key_label, "ztp");
+	ck_assert_rc(ztp_device_set_key_store(dev, "pkcs11:token=u", "dev-1"),
+		     0);
+	ck_assert_str_eq(dev->cfg.key_label, "dev-1");
+	ck_assert_rc(ztp_device_set_key_store(dev, NULL, NULL), 0);
+	ck_assert_ptr_null(dev->cfg.key_token);
+	ck_assert_ptr_null(dev->cfg.key_label);
 	free(src);
 	free(k);
 	free(c);
@@ -1072,9 +1113,9 @@ START_TEST(test_state_slots)
 	const ztp__dev_kind K = ZTP__DEV_BOOTSTRAP;
 	struct stat sb;
 
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, K), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), ZTP_ENOTFOUND);
 	/* First run: a key in slot a, marked pending before anything else. */
-	ck_assert_rc(ztp__dev_pending_begin(&k1, &ready, st, K, "ec-p256",
+	ck_assert_rc(ztp__dev_pending_begin(&k1, &ready, st, NULL, K, "ec-p256",
 					    "dev-0001", now_fixed),
 		     0);
 	ck_assert_ptr_null(ready.cert);
@@ -1085,7 +1126,7 @@ START_TEST(test_state_slots)
 	ck_assert_int_eq(stat(st, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0700);
 	/* Interrupted before the answer: the same key is used again. */
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, K, "ec-p256",
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p256",
 					    "dev-0001", now_fixed),
 		     0);
 	ck_assert_int_eq(EVP_PKEY_eq(k1, k1b), 1);
@@ -1097,7 +1138,7 @@ START_TEST(test_state_slots)
 		    now_fixed + 86400, NULL);
 	put_cert(st, K, 'a', c1);
 	X509_free(c1);
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, K, "ec-p256",
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p256",
 					    "dev-0001", now_fixed),
 		     0);
 	ck_assert_ptr_null(ready.cert);
@@ -1107,7 +1148,7 @@ START_TEST(test_state_slots)
 	c1 = mkcert("dev-0001", k1, ca_key, ca_cert, now_fixed - 10,
 		    now_fixed + 86400, NULL);
 	put_cert(st, K, 'a', c1);
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, K, "ec-p256",
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p256",
 					    "dev-0001", now_fixed),
 		     0);
 	ck_assert_ptr_nonnull(ready.cert);
@@ -1115,30 +1156,30 @@ START_TEST(test_state_slots)
 	ck_assert_int_eq(ready.slot, 'a');
 	EVP_PKEY_free(k1b);
 	k1b = NULL;
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, K), ZTP_ENOTFOUND);
-	ck_assert_rc(ztp__dev_pending_commit(st, K, ready.cert, ready.chain),
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), ZTP_ENOTFOUND);
+	ck_assert_rc(ztp__dev_pending_commit(st, K, ready.cert, ready.chain, NULL),
 		     0);
 	ztp__dev_cred_free(&ready);
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, K), 0);
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), 0);
 	ck_assert_int_eq(cur.slot, 'a');
 	ck_assert_int_eq(EVP_PKEY_eq(cur.key, k1), 1);
 	ck_assert_int_eq(sk_X509_num(cur.chain), 0);
 	ztp__dev_cred_free(&cur);
-	ck_assert_rc(ztp__dev_pending_commit(st, K, c1, NULL), ZTP_ESTATE);
+	ck_assert_rc(ztp__dev_pending_commit(st, K, c1, NULL, NULL), ZTP_ESTATE);
 
 	/* The next credential is built in slot b; a stays current. */
-	ck_assert_rc(ztp__dev_pending_begin(&k2, &ready, st, K, "ed25519",
+	ck_assert_rc(ztp__dev_pending_begin(&k2, &ready, st, NULL, K, "ed25519",
 					    "dev-0001", now_fixed),
 		     0);
 	ck_assert_ptr_null(ready.cert);
 	ck_assert_rc(ztp__dev_manifest_read(&m, st, K), 0);
 	ck_assert_int_eq(m.current, 'a');
 	ck_assert_int_eq(m.pending, 'b');
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, K), 0);
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), 0);
 	ck_assert_int_eq(cur.slot, 'a');
 	ztp__dev_cred_free(&cur);
 	/* The configured key type changed while pending: a fresh key. */
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, K, "ec-p384",
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p384",
 					    "dev-0001", now_fixed),
 		     0);
 	ck_assert_int_ne(EVP_PKEY_eq(k1b, k2), 1);
@@ -1151,17 +1192,17 @@ START_TEST(test_state_slots)
 		STACK_OF(X509) *chain = sk_X509_new_null();
 
 		sk_X509_push(chain, ca_cert);
-		ck_assert_rc(ztp__dev_pending_commit(st, K, c2, chain), 0);
+		ck_assert_rc(ztp__dev_pending_commit(st, K, c2, chain, NULL), 0);
 		sk_X509_free(chain);
 	}
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, K), 0);
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), 0);
 	ck_assert_int_eq(cur.slot, 'b');
 	ck_assert_int_eq(sk_X509_num(cur.chain), 1);
 	ztp__dev_cred_free(&cur);
 
 	/* Next time slot a is emptied first: its old pair must never be
 	 * taken for a fresh one. */
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, K, "ec-p256",
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p256",
 					    "dev-0001", now_fixed),
 		     0);
 	ck_assert_ptr_null(ready.cert);
@@ -1172,7 +1213,7 @@ START_TEST(test_state_slots)
 	k1b = NULL;
 
 	/* Operational credentials are independent. */
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, ZTP__DEV_OPERATIONAL),
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, ZTP__DEV_OPERATIONAL),
 		     ZTP_ENOTFOUND);
 
 	X509_free(c1);
@@ -1205,30 +1246,65 @@ START_TEST(test_state_tamper)
 	};
 	size_t i;
 
-	ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, K, "ec-p256",
+	ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, NULL, K, "ec-p256",
 					    "dev-0001", now_fixed),
 		     0);
 	c = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 10,
 		   now_fixed + 86400, NULL);
-	ck_assert_rc(ztp__dev_pending_commit(st, K, c, NULL), 0);
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, K), 0);
+	ck_assert_rc(ztp__dev_pending_commit(st, K, c, NULL, NULL), 0);
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), 0);
 	ztp__dev_cred_free(&cur);
 
 	/* A certificate replaced behind the manifest's back. */
 	c2 = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 20,
 		    now_fixed + 86400, NULL);
 	put_cert(st, K, 'a', c2);
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, K), ZTP_EMISMATCH);
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), ZTP_EMISMATCH);
 	/* A certificate for another key. */
 	ck_assert_rc(ztp__key_generate(&other, "ec-p256"), 0);
 	X509_free(c2);
 	c2 = mkcert("dev-0001", other, ca_key, ca_cert, now_fixed - 20,
 		    now_fixed + 86400, NULL);
 	put_cert(st, K, 'a', c2);
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, K), ZTP_EMISMATCH);
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), ZTP_EMISMATCH);
 	put_cert(st, K, 'a', c);
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, K), 0);
+	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), 0);
 	ztp__dev_cred_free(&cur);
+
+	/* A slot whose key is in a token (key.ref instead of key.pem): not
+	 * usable without a token configured; a malformed reference is
+	 * refused as such. Retiring a slot whose key is a file keeps it. */
+	{
+		bool done = true;
+		char *kp = NULL, *rp = NULL, *pem = NULL;
+		size_t plen = 0;
+
+		ck_assert_rc(ztp__dev_slot_path(&kp, st, K, 'a', "key.pem"), 0);
+		ck_assert_rc(ztp__dev_slot_path(&rp, st, K, 'a', "key.ref"), 0);
+		ck_assert_rc(ztp__file_read(&pem, &plen, kp, 65536), 0);
+		ck_assert_int_eq(unlink(kp), 0);
+		ck_assert_rc(ztp__file_write_atomic(rp, "object=x-operational-a\n",
+						    23, 0600),
+			     0);
+		ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K),
+			     ZTP_ESTATE);
+		ck_assert_rc(ztp__file_write_atomic(rp, "object=a b", 10, 0600),
+			     0);
+		ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K),
+			     ZTP_EPARSE);
+		ck_assert_int_eq(unlink(rp), 0);
+		ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K),
+			     ZTP_ENOTFOUND);
+		ck_assert_rc(ztp__file_write_atomic(kp, pem, plen, 0600), 0);
+		ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), 0);
+		ztp__dev_cred_free(&cur);
+		ck_assert_rc(ztp__dev_slot_retire(st, NULL, K, 'a', &done), 0);
+		ck_assert(!done);
+		ck_assert(file_exists(st, K, 'a', "key.pem"));
+		ztp__free_secret(pem, plen);
+		free(kp);
+		free(rp);
+	}
 
 	ck_assert_rc(ztp__dev_slot_path(&p, st, K, 0, "current.json"), 0);
 	for (i = 0; i < ZTP__ARRAY_LEN(bad_manifests); i++) {
@@ -1236,7 +1312,7 @@ START_TEST(test_state_tamper)
 						    strlen(bad_manifests[i]),
 						    0600),
 			     0);
-		ck_assert_msg(ztp__dev_cred_current(&cur, st, K) == ZTP_EPARSE,
+		ck_assert_msg(ztp__dev_cred_current(&cur, st, NULL, K) == ZTP_EPARSE,
 			      "accepted manifest %s", bad_manifests[i]);
 	}
 	free(p);
@@ -1266,7 +1342,7 @@ START_TEST(test_state_oom)
 		snprintf(name, sizeof(name), "oom-a%ld", n);
 		st = path(name);
 		ztp__alloc_fail_at(n);
-		rc = ztp__dev_pending_begin(&k, &ready, st, K, "ec-p256",
+		rc = ztp__dev_pending_begin(&k, &ready, st, NULL, K, "ec-p256",
 					    "dev-0001", now_fixed);
 		total = ztp__alloc_fail_at(0);
 		EVP_PKEY_free(k);
@@ -1278,8 +1354,8 @@ START_TEST(test_state_oom)
 		}
 		ck_assert_msg(rc == ZTP_ENOMEM, "n=%ld: %d %s", n, rc,
 			      ztp_error_last_message());
-		ck_assert_rc(ztp__dev_cred_current(&cur, st, K), ZTP_ENOTFOUND);
-		ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, K,
+		ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), ZTP_ENOTFOUND);
+		ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, NULL, K,
 						    "ec-p256", "dev-0001",
 						    now_fixed),
 			     0);
@@ -1296,29 +1372,29 @@ START_TEST(test_state_oom)
 
 		snprintf(name, sizeof(name), "oom-b%ld", n);
 		st = path(name);
-		ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, K,
+		ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, NULL, K,
 						    "ec-p256", "dev-0001",
 						    now_fixed),
 			     0);
 		c = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 10,
 			   now_fixed + 86400, NULL);
 		ztp__alloc_fail_at(n);
-		first = rc = ztp__dev_pending_commit(st, K, c, NULL);
+		first = rc = ztp__dev_pending_commit(st, K, c, NULL, NULL);
 		ztp__alloc_fail_at(0);
 		if (rc < 0) {
 			ck_assert_msg(rc == ZTP_ENOMEM, "n=%ld: %d %s", n, rc,
 				      ztp_error_last_message());
 			/* Either nothing is current yet and the commit can
 			 * be redone, or the new credential is complete. */
-			rc = ztp__dev_cred_current(&cur, st, K);
+			rc = ztp__dev_cred_current(&cur, st, NULL, K);
 			ztp__dev_cred_free(&cur);
 			if (rc == ZTP_ENOTFOUND)
 				ck_assert_rc(
-				    ztp__dev_pending_commit(st, K, c, NULL), 0);
+				    ztp__dev_pending_commit(st, K, c, NULL, NULL), 0);
 			else
 				ck_assert_rc(rc, 0);
 		}
-		ck_assert_rc(ztp__dev_cred_current(&cur, st, K), 0);
+		ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), 0);
 		ck_assert_int_eq(EVP_PKEY_eq(cur.key, k), 1);
 		ztp__dev_cred_free(&cur);
 		EVP_PKEY_free(k);
@@ -1390,7 +1466,7 @@ static void store_bootstrap(const char *st, long serial)
 	ztp__dev_cred ready = {0};
 	X509 *c = NULL;
 
-	ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, ZTP__DEV_BOOTSTRAP,
+	ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, NULL, ZTP__DEV_BOOTSTRAP,
 					    "ec-p256", "dev-0001", now_fixed),
 		     0);
 	c = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 10,
@@ -1401,7 +1477,7 @@ static void store_bootstrap(const char *st, long serial)
 				       ? NULL
 				       : EVP_sha256()),
 			 0);
-	ck_assert_rc(ztp__dev_pending_commit(st, ZTP__DEV_BOOTSTRAP, c, NULL),
+	ck_assert_rc(ztp__dev_pending_commit(st, ZTP__DEV_BOOTSTRAP, c, NULL, NULL),
 		     0);
 	X509_free(c);
 	EVP_PKEY_free(k);

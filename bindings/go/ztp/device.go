@@ -85,7 +85,8 @@ func (d *Device) SetID(id string) error {
 var uriScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
 
 // SetFactoryIdentity sets the factory key (a key source URI such as
-// "file:PATH", or a plain file name) and certificate file.
+// "file:PATH", "pkcs11:…" or "tpm2:handle=0x81XXXXXX", or a plain file
+// name) and certificate file.
 func (d *Device) SetFactoryIdentity(key, certPath string) error {
 	if !uriScheme.MatchString(key) {
 		key = "file:" + key
@@ -121,6 +122,23 @@ func (d *Device) SetKeyType(t string) error {
 // SetStateDir sets the credential directory.
 func (d *Device) SetStateDir(path string) error {
 	return d.str(path, "path", func(p *C.ztp_device, c *C.char) C.int { return C.ztp_device_set_state_dir(p, c) })
+}
+
+// SetKeyStore makes the device generate its keys in the PKCS#11 token
+// that tokenURI names ("": key files), as objects labelled
+// LABEL-KIND-SLOT (label "": "ztp").
+func (d *Device) SetKeyStore(tokenURI, label string) error {
+	var a cargs
+	defer a.free()
+	u, err := a.add(tokenURI, "token_uri", true)
+	if err != nil {
+		return err
+	}
+	l, err := a.add(label, "label", true)
+	if err != nil {
+		return err
+	}
+	return d.do(func(p *C.ztp_device) C.int { return C.ztp_device_set_key_store(p, u, l) })
 }
 
 // SetTimeouts sets the per-attempt connect and total timeouts.

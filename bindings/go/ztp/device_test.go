@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,7 +149,6 @@ func TestDeviceSetters(t *testing.T) {
 	wantCode(t, dev.SetBaseURL("http://127.0.0.1"), EINVAL)
 	wantCode(t, dev.SetID("a/b"), EINVAL)
 	wantCode(t, dev.SetRetry(0, time.Second, time.Second, 0), EINVAL)
-	wantCode(t, dev.SetFactoryIdentity("pkcs11:token=x", "/nonexistent"), EUNSUPPORTED)
 	now := time.Now()
 	must(t, dev.SetClock(&now))
 	must(t, dev.SetClock(nil))
@@ -156,4 +156,105 @@ func TestDeviceSetters(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(d, "d.json"), []byte(`{"bogus":1}`), 0o600))
 	_, err = LoadDevice(filepath.Join(d, "d.json"))
 	wantCode(t, err, EPARSE)
+}
+
+// TestDeviceKeysInToken: a pkcs11: factory key and a token for the
+// generated keys pass through the binding: a SoftHSM2 token made here
+// signs the bootstrap transcript and the TLS handshake, and holds the
+// bootstrap key.
+//
+// SoftHSM2 reads SOFTHSM2_CONF once per process, and TestLoadCAFilesToken
+// loads it first with a token directory of its own: so the test runs in a
+// process of its own, this test binary run again for this test only.
+func TestDeviceKeysInToken(t *testing.T) {
+	if os.Getenv("ZTP_TEST_TOKEN_CHILD") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestDeviceKeysInToken$", "-test.v")
+		cmd.Env = append(os.Environ(), "ZTP_TEST_TOKEN_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if strings.Contains(string(out), "--- SKIP") {
+			t.Skip(string(out))
+		}
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestDeviceKeysInToken") {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return
+	}
+	var module string
+	for _, m := range []string{"/usr/lib/softhsm/libsofthsm2.so",
+		"/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+		"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"} {
+		if _, err := os.Stat(m); err == nil {
+			module = m
+			break
+		}
+	}
+	for _, tool := range []string{"softhsm2-util", "pkcs11-tool", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil || module == "" {
+			t.Skip("SoftHSM2, pkcs11-tool (opensc) or openssl not installed")
+		}
+	}
+	d := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(d, "tokens"), 0o700))
+	conf := filepath.Join(d, "softhsm2.conf")
+	must(t, os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(d, "tokens")+"\nlog.level = ERROR\n"), 0o600))
+	t.Setenv("SOFTHSM2_CONF", conf)
+	pin := filepath.Join(d, "pin")
+	must(t, os.WriteFile(pin, []byte("1234\n"), 0o600))
+	run := func(env []string, args ...string) []byte {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return out
+	}
+	run(nil, "softhsm2-util", "--init-token", "--free", "--label", "go", "--so-pin", "123456", "--pin", "1234")
+	run(nil, "pkcs11-tool", "--module", module, "--token-label", "go", "--login", "--pin", "1234",
+		"--keypairgen", "--key-type", "EC:prime256v1", "--label", "factory", "--id", "01")
+	engine := filepath.Join(d, "engine.cnf")
+	must(t, os.WriteFile(engine, []byte("openssl_conf = oc\n[oc]\nengines = es\n[es]\npkcs11 = p11\n"+
+		"[p11]\nengine_id = pkcs11\nMODULE_PATH = "+module+"\ninit = 0\n"), 0o600))
+	csr := run([]string{"OPENSSL_CONF=" + engine}, "openssl", "req", "-new", "-engine", "pkcs11", "-keyform", "engine",
+		"-key", "pkcs11:token=go;object=factory;type=private;pin-value=1234", "-subj", "/CN=tok-go")
+
+	p := newPKI(t)
+	srv, caFile := tlsServer(t, p)
+	must(t, p.mfgStore.DeviceAdd("tok-go", strings.Repeat("0", 64), "", "", time.Time{}))
+	iss, err := p.factoryCA.Issue(csr, "tok-go", "", ProfileFactory, 0)
+	must(t, err)
+	certFile := filepath.Join(d, "factory.pem")
+	must(t, os.WriteFile(certFile, []byte(iss.CertPEM+p.mfgIssuing.CertPEM), 0o600))
+	_, err = p.v.Enroll("tok-go", []byte(iss.CertPEM), "", "")
+	must(t, err)
+	query := "?pin-source=file:" + pin + "&module-path=" + module
+	dev, err := NewDevice()
+	must(t, err)
+	defer dev.Close()
+	must(t, dev.SetFactoryIdentity("pkcs11:token=go;object=factory"+query, certFile))
+	must(t, dev.SetKeyStore("pkcs11:token=go"+query, "go"))
+	must(t, dev.SetBaseURL(srv.URL))
+	must(t, dev.SetCAFile(caFile))
+	state := filepath.Join(d, "state")
+	must(t, dev.SetStateDir(state))
+	must(t, dev.SetRetry(2, 10*time.Millisecond, 50*time.Millisecond, time.Second))
+	must(t, dev.Bootstrap())
+	st, err := dev.Status()
+	must(t, err)
+	b := st.Credentials.Bootstrap
+	if b == nil || b.DeviceID != "tok-go" || b.Expired {
+		t.Fatalf("status %+v", st)
+	}
+	slot := filepath.Join(state, "bootstrap", b.Slot)
+	if _, err := os.Stat(filepath.Join(slot, "key.ref")); err != nil {
+		t.Fatalf("no key.ref: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(slot, "key.pem")); err == nil {
+		t.Fatalf("a key file in the slot")
+	}
+	objs := run(nil, "pkcs11-tool", "--module", module, "--token-label", "go", "--login", "--pin", "1234",
+		"--list-objects", "--type", "privkey")
+	if !strings.Contains(string(objs), "go-bootstrap-"+b.Slot) {
+		t.Fatalf("token objects: %s", objs)
+	}
 }

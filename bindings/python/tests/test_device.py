@@ -1,15 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """The Device class against the Python reference server, in process."""
 
+import json
 import os
+import shutil
 import stat
+import subprocess
 import sys
 import threading
 
 import pytest
 
 import ztp
-from conftest import needs
+from conftest import OPENSSL, needs
 
 pytestmark = [needs("ztp_device_new"), needs("ztp_verifier_new")]
 
@@ -119,9 +122,6 @@ def test_setters_validate(tmp_path):
                 call()
             assert e.value.code == ztp.Status.EINVAL
         with pytest.raises(ztp.ZtpError) as e:
-            dev.set_factory_identity("pkcs11:token=x", str(tmp_path / "c"))
-        assert e.value.code == ztp.Status.EUNSUPPORTED
-        with pytest.raises(ztp.ZtpError) as e:
             dev.set_ca_file(str(tmp_path / "missing.pem"))
         assert e.value.code in (ztp.Status.EIO, ztp.Status.ENOTFOUND)
         dev.set_clock(1700000000)
@@ -133,3 +133,93 @@ def test_config_file(tmp_path):
     with pytest.raises(ztp.ZtpError) as e:
         ztp.Device(config=str(tmp_path / "d.json"))
     assert e.value.code == ztp.Status.EPARSE
+
+
+SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
+                   "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                   "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
+
+
+# Bootstrap the device of test_keys_in_token; argv[1]: its settings.
+TOKEN_DEVICE = """
+import json, sys
+import ztp
+a = json.loads(sys.argv[1])
+with ztp.Device(factory_key=a["key"], factory_cert=a["cert"],
+                base_url=a["url"], ca_file=a["ca"],
+                state_dir=a["state"]) as dev:
+    dev.set_key_store(a["store"], "py")
+    dev.set_retry(2, 10, 50, 1000)
+    dev.bootstrap()
+    print(json.dumps(dev.status()))
+"""
+
+
+def test_keys_in_token(pki, openssl, tmp_path, server):
+    """A pkcs11: factory key and a token for the generated keys pass
+    through the binding: a SoftHSM2 token made here signs the bootstrap
+    transcript and the TLS handshake, and holds the bootstrap key."""
+    module = next((m for m in SOFTHSM_MODULES if os.path.exists(m)), None)
+    tools = [shutil.which(t) for t in ("softhsm2-util", "pkcs11-tool")]
+    if module is None or None in tools:
+        pytest.skip("SoftHSM2 and pkcs11-tool (opensc) are not installed")
+    (tmp_path / "tokens").mkdir()
+    conf = tmp_path / "softhsm2.conf"
+    conf.write_text("directories.tokendir = %s\nlog.level = ERROR\n" %
+                    (tmp_path / "tokens"))
+    pin = tmp_path / "pin"
+    pin.write_text("1234\n")
+
+    # The token tools are not ours: without a sanitizer build's runtime
+    # and leak checker, which would fail them on their own leaks.
+    tool_env = {k: v for k, v in os.environ.items()
+                if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "LSAN_OPTIONS",
+                             "UBSAN_OPTIONS")}
+    tool_env["SOFTHSM2_CONF"] = str(conf)
+
+    def run(*args, env=None):
+        r = subprocess.run(args, capture_output=True,
+                           env=dict(tool_env, **(env or {})))
+        assert r.returncode == 0, (args, r.stderr.decode(errors="replace"))
+        return r
+
+    run("softhsm2-util", "--init-token", "--free", "--label", "py",
+        "--so-pin", "123456", "--pin", "1234")
+    run("pkcs11-tool", "--module", module, "--token-label", "py", "--login",
+        "--pin", "1234", "--keypairgen", "--key-type", "EC:prime256v1",
+        "--label", "factory", "--id", "01")
+    engine = tmp_path / "engine.cnf"
+    engine.write_text("openssl_conf = oc\n[oc]\nengines = es\n[es]\n"
+                      "pkcs11 = p11\n[p11]\nengine_id = pkcs11\n"
+                      "MODULE_PATH = %s\ninit = 0\n" % module)
+    csr = run(OPENSSL, "req", "-new", "-engine", "pkcs11", "-keyform",
+              "engine", "-key", "pkcs11:token=py;object=factory;"
+              "type=private;pin-value=1234", "-subj", "/CN=tok-py",
+              env={"OPENSSL_CONF": str(engine)}).stdout.decode()
+    cert = pki.factory_ca.issue(csr, "tok-py", profile="factory").cert_pem
+    cert_path = tmp_path / "tok-py.pem"
+    cert_path.write_text(cert + pki.mfg_issuing.cert_pem)
+    pki.verifier.enroll("tok-py", cert)
+    server_ca, url = server
+    query = "?pin-source=file:%s&module-path=%s" % (pin, module)
+    state = tmp_path / "tok-state"
+    # The device runs in an interpreter of its own: SoftHSM2 reads
+    # SOFTHSM2_CONF once per process, and another test of this run may
+    # have loaded it already with its own token directory.
+    args = {"key": "pkcs11:token=py;object=factory" + query,
+            "cert": str(cert_path), "url": url, "ca": server_ca,
+            "state": str(state), "store": "pkcs11:token=py" + query}
+    r = subprocess.run(
+        [sys.executable, "-c", TOKEN_DEVICE, json.dumps(args)],
+        capture_output=True, timeout=120,
+        env=dict(os.environ, SOFTHSM2_CONF=str(conf),
+                 PYTHONPATH=os.path.join(os.path.dirname(__file__), "..")))
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    boot = json.loads(r.stdout)["credentials"]["bootstrap"]
+    assert boot["device_id"] == "tok-py" and not boot["expired"]
+    slot = state / "bootstrap" / boot["slot"]
+    assert (slot / "key.ref").exists() and not (slot / "key.pem").exists()
+    objs = run("pkcs11-tool", "--module", module, "--token-label", "py",
+               "--login", "--pin", "1234", "--list-objects", "--type",
+               "privkey").stdout.decode()
+    assert "py-bootstrap-" + boot["slot"] in objs

@@ -120,6 +120,7 @@ _PROTOTYPES = {
     "ztp_device_set_ca_file": (c_int, [c_void_p, c_char_p]),
     "ztp_device_set_key_type": (c_int, [c_void_p, c_char_p]),
     "ztp_device_set_state_dir": (c_int, [c_void_p, c_char_p]),
+    "ztp_device_set_key_store": (c_int, [c_void_p, c_char_p, c_char_p]),
     "ztp_device_set_timeouts": (c_int, [c_void_p, c_int64, c_int64]),
     "ztp_device_set_retry": (c_int, [c_void_p, c_int, c_int64, c_int64,
                                      c_int64]),

@@ -59,7 +59,8 @@ class Device(Handle):
         self._call("ztp_device_set_id", to_c(device_id, "device_id"))
 
     def set_factory_identity(self, key, cert_path):
-        """key: a key source URI (``file:PATH``) or a plain file path."""
+        """key: a key source URI (``file:PATH``, ``pkcs11:…``,
+        ``tpm2:handle=0x81XXXXXX``) or a plain file path."""
         key = to_c(key, "key")
         if not _URI.match(key):
             key = b"file:" + key
@@ -77,6 +78,13 @@ class Device(Handle):
 
     def set_state_dir(self, path):
         self._call("ztp_device_set_state_dir", to_c(path, "path"))
+
+    def set_key_store(self, token_uri, label=None):
+        """Generate the device's keys in the PKCS#11 token token_uri
+        names (None: key files), as objects labelled LABEL-KIND-SLOT."""
+        self._call("ztp_device_set_key_store",
+                   to_c(token_uri, "token_uri", optional=True),
+                   to_c(label, "label", optional=True))
 
     def set_timeouts(self, connect_ms, total_ms):
         self._call("ztp_device_set_timeouts", int(connect_ms), int(total_ms))
