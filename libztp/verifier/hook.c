@@ -185,7 +185,11 @@ int ztp__verifier_approve(ztp_verifier *v, ztp__vdec *d, const ztp__hook_ctx *c,
 		if (rc == ZTP_ENOMEM)
 			goto cleanup;
 		if (rc == ZTP_OK) {
-			hook_event(v, c, out->allow ? "accepted" : "rejected",
+			int outcome = out->allow ? ZTP__M_HOOK_ACCEPTED
+						 : ZTP__M_HOOK_REJECTED;
+
+			ztp__metrics_hook(v, outcome);
+			hook_event(v, c, ztp__hook_outcome_names[outcome],
 				   out->allow ? NULL : out->message, attrs,
 				   attrs != NULL);
 			if (!out->allow)
@@ -196,7 +200,9 @@ int ztp__verifier_approve(ztp_verifier *v, ztp__vdec *d, const ztp__hook_ctx *c,
 		snprintf(why, sizeof(why), "the approval hook's verdict: %s",
 			 ztp_error_last_message());
 	}
-	hook_event(v, c, "failed", why, NULL, false);
+	ztp__metrics_hook(v, ZTP__M_HOOK_FAILED);
+	hook_event(v, c, ztp__hook_outcome_names[ZTP__M_HOOK_FAILED], why, NULL,
+		   false);
 	out->allow = false;
 	rc = ztp__reject(d, ZTP__W_APPROVAL_FAILED, ZTP_EDENIED,
 			 "approval unavailable: %s", why);

@@ -129,6 +129,16 @@ enum {
 #define ZTP__M_PROFILES 2 /* bootstrap, operational */
 #define ZTP__M_WINDOWS 2  /* expiring within 7 and 30 days */
 
+/* What the approval hook answered (hook.c). */
+enum {
+	ZTP__M_HOOK_ACCEPTED,
+	ZTP__M_HOOK_REJECTED,
+	ZTP__M_HOOK_FAILED,
+	ZTP__M_HOOK_OUTCOMES
+};
+/* Their names, in the hook's events ("result") and in the metrics. */
+extern const char *const ztp__hook_outcome_names[ZTP__M_HOOK_OUTCOMES];
+
 /* Counters updated without a lock (relaxed atomics), read by
  * ztp_verifier_metrics(). latency[e][b] counts requests of bucket b
  * alone (b == ZTP__M_BUCKETS: over the last bound); the text format's
@@ -140,6 +150,7 @@ typedef struct ztp__metrics {
 	_Atomic uint64_t rate_limited[ZTP__RL_SCOPES];
 	_Atomic uint64_t store_errors[ZTP__M_STORE_OPS];
 	_Atomic uint64_t issued[ZTP__M_PROFILES];
+	_Atomic uint64_t hook[ZTP__M_HOOK_OUTCOMES];
 } ztp__metrics;
 
 /* Nanoseconds of the monotonic clock (latency only: never the injected
@@ -156,6 +167,8 @@ void ztp__metrics_rate_limited(struct ztp_verifier *v, int scope);
 void ztp__metrics_store_error(struct ztp_verifier *v, int op);
 /* A certificate of profile was issued (other profiles are not counted). */
 void ztp__metrics_issued(struct ztp_verifier *v, const char *profile);
+/* The approval hook answered with outcome (ZTP__M_HOOK_*). */
+void ztp__metrics_hook(struct ztp_verifier *v, int outcome);
 
 struct ztp_verifier {
 	X509_STORE *trust; /* trust anchors only */

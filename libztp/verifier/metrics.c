@@ -42,6 +42,12 @@ static const char *const store_op_names[ZTP__M_STORE_OPS] = {
     [ZTP__M_STORE_GAUGES] = "gauges",
 };
 
+const char *const ztp__hook_outcome_names[ZTP__M_HOOK_OUTCOMES] = {
+    [ZTP__M_HOOK_ACCEPTED] = "accepted",
+    [ZTP__M_HOOK_REJECTED] = "rejected",
+    [ZTP__M_HOOK_FAILED] = "failed",
+};
+
 static const char *const profile_names[ZTP__M_PROFILES] = {
     ZTP_CA_PROFILE_BOOTSTRAP,
     ZTP_CA_PROFILE_OPERATIONAL,
@@ -122,6 +128,12 @@ void ztp__metrics_issued(ztp_verifier *v, const char *profile)
 	for (size_t i = 0; i < ZTP__M_PROFILES; i++)
 		if (strcmp(profile_names[i], profile) == 0)
 			add(&v->metrics.issued[i], 1);
+}
+
+void ztp__metrics_hook(ztp_verifier *v, int outcome)
+{
+	if (outcome >= 0 && outcome < ZTP__M_HOOK_OUTCOMES)
+		add(&v->metrics.hook[outcome], 1);
 }
 
 /* ---------------------------------------------------------------- text */
@@ -284,6 +296,17 @@ static int write_counters(ztp__buf *out, ztp_verifier *v)
 			       "%llu\n",
 			       profile_names[i],
 			       (unsigned long long)get(&m->issued[i])));
+	if (v->hook != NULL) {
+		ZTP_CHECK(family(out, "ztp_approval_hook_total", "counter",
+				 "Verdicts of the approval hook, by outcome "
+				 "(failed: it failed or overran its budget, and "
+				 "the request was denied)."));
+		for (size_t i = 0; i < ZTP__M_HOOK_OUTCOMES; i++)
+			ZTP_CHECK(line(
+			    out, "ztp_approval_hook_total{outcome=\"%s\"} %llu\n",
+			    ztp__hook_outcome_names[i],
+			    (unsigned long long)get(&m->hook[i])));
+	}
 	pthread_mutex_lock(&v->stats_lock);
 	suppressed = v->n_suppressed;
 	pthread_mutex_unlock(&v->stats_lock);

@@ -146,6 +146,48 @@ START_TEST(hook_fails_closed)
 }
 END_TEST
 
+/* Each verdict is counted by outcome in the metrics, which show the
+ * family only while a hook is set. */
+static double hook_metric(const char *outcome)
+{
+	char *text = NULL, series[64];
+	const char *p;
+	double n = -1;
+
+	ck_assert_rc(ztp_verifier_metrics(v, &text), ZTP_OK);
+	snprintf(series, sizeof(series),
+		 "\nztp_approval_hook_total{outcome=\"%s\"} ", outcome);
+	p = strstr(text, series);
+	if (p != NULL)
+		n = strtod(p + strlen(series), NULL);
+	ztp_free(text);
+	return n;
+}
+
+START_TEST(hook_metrics)
+{
+	json_object *r;
+	char *text = NULL;
+
+	ck_assert_int_eq(hook_metric("accepted"), 0);
+	hs.verdict = "{\"decision\":\"allow\"}";
+	r = expect_accept(&(breq){0}, factory_pem);
+	json_object_put(r);
+	hs.verdict = "{\"decision\":\"deny\"}";
+	expect_reject(&(breq){0}, factory_pem, 403, "approval_denied");
+	expect_reject(&(breq){0}, factory_pem, 403, "approval_denied");
+	hs.verdict = NULL;
+	expect_reject(&(breq){0}, factory_pem, 503, "approval_failed");
+	ck_assert_int_eq(hook_metric("accepted"), 1);
+	ck_assert_int_eq(hook_metric("rejected"), 2);
+	ck_assert_int_eq(hook_metric("failed"), 1);
+	ck_assert_rc(ztp_verifier_set_hook(v, NULL, NULL, 0), ZTP_OK);
+	ck_assert_rc(ztp_verifier_metrics(v, &text), ZTP_OK);
+	ck_assert_ptr_null(strstr(text, "ztp_approval_hook_total"));
+	ztp_free(text);
+}
+END_TEST
+
 START_TEST(hook_additions)
 {
 	json_object *r, *o, *t;
@@ -257,4 +299,5 @@ void verifier_tcases_hook(Suite *s)
 	ADD_HOOK("hook_additions", hook_additions);
 	ADD_HOOK("hook_credentials", hook_credentials);
 	ADD_HOOK("hook_claim", hook_claim);
+	ADD_HOOK("hook_metrics", hook_metrics);
 }
