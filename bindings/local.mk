@@ -35,6 +35,7 @@ go_binding_files = \
 	bindings/go/ztp/verifier.go \
 	bindings/go/ztp/device.go \
 	bindings/go/ztp/policy.go \
+	bindings/go/ztp/hook.go \
 	bindings/go/ztp/helpers_test.go \
 	bindings/go/ztp/core_test.go \
 	bindings/go/ztp/store_test.go \
