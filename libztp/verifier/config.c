@@ -23,6 +23,7 @@ void ztp__vdec_init(ztp__vdec *d)
 	d->wire = ZTP__W_NONE;
 	d->retry_after = 0;
 	d->message[0] = '\0';
+	d->detail[0] = '\0';
 }
 
 int ztp__reject(ztp__vdec *d, int wire, int rc, const char *fmt, ...)

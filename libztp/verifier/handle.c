@@ -177,6 +177,9 @@ static void emit(ztp_verifier *v, const char *type, const ztp__vdec *d,
 	    (ztp__json_add_str(ev, "code", ztp__wire_name(d->wire)) < 0 ||
 	     ztp__json_add_str(ev, "message", d->message) < 0))
 		goto out;
+	if (d->wire != ZTP__W_NONE && d->detail[0] != '\0' &&
+	    ztp__json_add_str(ev, "detail", d->detail) < 0)
+		goto out;
 	if (device_id != NULL && device_id[0] != '\0' &&
 	    ztp__json_add_str(ev, "device_id", device_id) < 0)
 		goto out;
@@ -236,6 +239,9 @@ static int internal(req *r, int rc)
 {
 	if (r->d.wire != ZTP__W_NONE)
 		return rc;
+	/* The answer names no cause; the event keeps the library's. */
+	snprintf(r->d.detail, sizeof(r->d.detail), "%s",
+		 ztp_error_last_message());
 	if (rc == ZTP_ESTORE) {
 		ztp__metrics_store_error(r->v, ZTP__M_STORE_REQUEST);
 		return ztp__reject(&r->d, ZTP__W_STORE_UNAVAILABLE, rc,

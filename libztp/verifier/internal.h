@@ -22,7 +22,10 @@
 typedef struct ztp__vdec {
 	int wire;
 	int64_t retry_after;
-	char message[256];
+	char message[256]; /* for the client */
+	/* For the operator only (events, never the answer): what the
+	 * library said of an unexpected failure; "" if none. */
+	char detail[256];
 } ztp__vdec;
 
 void ztp__vdec_init(ztp__vdec *d);

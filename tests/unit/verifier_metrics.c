@@ -197,6 +197,52 @@ START_TEST(metrics_without_store)
 }
 END_TEST
 
+/* A request the store fails answers store_unavailable with no cause, and
+ * its event carries the store's own message for the operator. */
+START_TEST(metrics_store_failure_detail)
+{
+	char *dir = ztp_test_tmpdir(), *path = ztp_test_path(dir, "d.db");
+	char uri[512], *code = NULL, *text = NULL;
+	ztp_store *st = NULL;
+	sqlite3 *db = NULL;
+	json_object *r = NULL;
+	char *body;
+	int status;
+
+	snprintf(uri, sizeof(uri), "sqlite:%s", path);
+	ck_assert_rc(ztp_store_open(&st, uri), ZTP_OK);
+	ck_assert_rc(ztp_verifier_set_store(v, st), ZTP_OK);
+	ck_assert_rc(ztp_verifier_enroll(v, &code, DEV, factory_pem,
+					 strlen(factory_pem), NULL, NULL),
+		     ZTP_OK);
+	ztp_free(code);
+	body = build(&(breq){0});
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE challenges", NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	status = call("bootstrap", body, strlen(body), factory_pem, &r);
+	free(body);
+	ck_assert_int_eq(status, 503);
+	ck_assert_str_eq(err_code(r), "store_unavailable");
+	ck_assert_ptr_null(
+	    strstr(json_object_to_json_string(r), "challenges"));
+	json_object_put(r);
+	ck_assert_ptr_nonnull(strstr(last_event, "\"code\":\"store_unavailable\""));
+	ck_assert_ptr_nonnull(strstr(last_event, "\"detail\":\""));
+	ck_assert_ptr_nonnull(strstr(last_event, "challenges"));
+	ck_assert_rc(ztp_verifier_metrics(v, &text), ZTP_OK);
+	expect_sample(text, "ztp_store_errors_total{op=\"request\"}", 1);
+	ztp_free(text);
+	ck_assert_rc(ztp_verifier_set_store(v, store), ZTP_OK);
+	ztp_store_free(st);
+	ztp_test_rmtree(dir);
+	free(path);
+	free(dir);
+}
+END_TEST
+
 START_TEST(metrics_store_down)
 {
 	char *dir = ztp_test_tmpdir(), *path = ztp_test_path(dir, "m.db");
@@ -291,5 +337,6 @@ void verifier_tcases_metrics(Suite *s)
 	ADD("metrics", metrics_rate_limited);
 	ADD("metrics", metrics_without_store);
 	ADD("metrics", metrics_store_down);
+	ADD("metrics", metrics_store_failure_detail);
 	ADD("metrics", metrics_threads);
 }
