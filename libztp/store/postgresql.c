@@ -22,10 +22,11 @@
  * - purges of expired challenges and full buckets SKIP LOCKED rows, so
  *   they never wait; the only waits are on the row an operation is about
  *   (device row before bucket row), which cannot deadlock;
- * - the per-state device counts (device_states) are kept by a trigger in
- *   the writing transaction, after the device row is locked, and a
- *   transition locks its two count rows in the order of the state names,
- *   so transitions in opposite directions cannot deadlock either.
+ * - the per-state device counts (device_states, 16 shards a state) are
+ *   kept by a trigger in the writing transaction, after the device row is
+ *   locked, and a transition locks its two count rows of its shard in the
+ *   order of the state names, so transitions in opposite directions
+ *   cannot deadlock either.
  *
  * Every write runs in BEGIN ... COMMIT on one pooled connection. A
  * connection lost before COMMIT was sent rolled back on the server, so the
@@ -144,31 +145,40 @@ static const char *const migrations[] = {
      * per device state, kept by a trigger in the transaction of every
      * write that changes a state (rows from before are counted here, with
      * writers of devices kept out until the migration commits), and the
-     * certificates not revoked by profile and expiry. A transition locks
-     * its two count rows in the order of their names, so two opposite
-     * transitions never deadlock. */
+     * certificates not revoked by profile and expiry. The count of a
+     * state is the sum of 16 shards, one per server process modulo 16, so
+     * that concurrent writers of one state (bulk device_add) do not wait
+     * for one row until each other's commit; a shard alone may go
+     * negative. A transition locks its two rows of its shard in the order
+     * of the state names, so opposite transitions never deadlock. */
     "LOCK TABLE devices IN SHARE ROW EXCLUSIVE MODE;"
     "CREATE TABLE device_states ("
-    " state text COLLATE \"C\" PRIMARY KEY,"
-    " n bigint NOT NULL CHECK (n >= 0));"
-    "INSERT INTO device_states(state, n)"
-    " SELECT state, count(*) FROM devices GROUP BY state;"
+    " state text COLLATE \"C\" NOT NULL,"
+    " shard integer NOT NULL CHECK (shard BETWEEN 0 AND 15),"
+    " n bigint NOT NULL,"
+    " PRIMARY KEY (state, shard));"
+    "INSERT INTO device_states(state, shard, n)"
+    " SELECT state, 0, count(*) FROM devices GROUP BY state;"
     "CREATE FUNCTION ztp_device_states() RETURNS trigger"
     " LANGUAGE plpgsql AS $$"
+    "DECLARE s integer := pg_backend_pid() % 16;"
     "BEGIN"
     " IF TG_OP = 'INSERT' THEN"
-    "  INSERT INTO device_states(state, n) VALUES(NEW.state, 1)"
-    "   ON CONFLICT (state) DO UPDATE SET n = device_states.n + 1;"
+    "  INSERT INTO device_states VALUES(NEW.state, s, 1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n + 1;"
     " ELSIF TG_OP = 'DELETE' THEN"
-    "  UPDATE device_states SET n = n - 1 WHERE state = OLD.state;"
+    "  INSERT INTO device_states VALUES(OLD.state, s, -1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n - 1;"
     " ELSIF OLD.state < NEW.state THEN"
-    "  UPDATE device_states SET n = n - 1 WHERE state = OLD.state;"
-    "  INSERT INTO device_states(state, n) VALUES(NEW.state, 1)"
-    "   ON CONFLICT (state) DO UPDATE SET n = device_states.n + 1;"
+    "  INSERT INTO device_states VALUES(OLD.state, s, -1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n - 1;"
+    "  INSERT INTO device_states VALUES(NEW.state, s, 1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n + 1;"
     " ELSIF OLD.state > NEW.state THEN"
-    "  INSERT INTO device_states(state, n) VALUES(NEW.state, 1)"
-    "   ON CONFLICT (state) DO UPDATE SET n = device_states.n + 1;"
-    "  UPDATE device_states SET n = n - 1 WHERE state = OLD.state;"
+    "  INSERT INTO device_states VALUES(NEW.state, s, 1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n + 1;"
+    "  INSERT INTO device_states VALUES(OLD.state, s, -1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n - 1;"
     " END IF;"
     " RETURN NULL;"
     "END$$;"
@@ -1538,7 +1548,9 @@ static int pg_device_count_state(void *ctx, const char *state, uint64_t *out)
 
 	a_text(&a, state);
 	/* No row: no device has ever been in that state. */
-	return count_of(ctx, "SELECT n FROM device_states WHERE state = $1",
+	return count_of(ctx,
+			"SELECT coalesce(sum(n), 0)::bigint FROM device_states"
+			" WHERE state = $1",
 			&a, "device_count_state", out);
 }
 

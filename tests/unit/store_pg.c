@@ -417,6 +417,17 @@ START_TEST(test_pg_open_race)
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM ztp_schema"), 1);
 	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), PG_LATEST);
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM devices"), NPROC);
+	{
+		ztp_store *s = pg_open(pg_uri);
+		uint64_t n = 0;
+
+		/* counted by every process's trigger, whichever shard */
+		ck_assert_rc(
+		    ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		    ZTP_OK);
+		ck_assert_uint_eq(n, NPROC);
+		ztp_store_free(s);
+	}
 }
 END_TEST
 
@@ -546,6 +557,22 @@ START_TEST(test_pg_process_races)
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM claims"), 0);
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM certs"), 5);
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM challenges"), 5);
+	/* the state counts followed every process's transitions */
+	{
+		uint64_t n = 0;
+
+		ck_assert_rc(
+		    ztp_store_device_count(s, ZTP_STATE_REGISTERED, &n),
+		    ZTP_OK);
+		ck_assert_uint_eq(n, 5);
+		ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_ACTIVE, &n),
+			     ZTP_OK);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_rc(
+		    ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		    ZTP_OK);
+		ck_assert_uint_eq(n, 0);
+	}
 	ztp_store_free(s);
 }
 END_TEST
