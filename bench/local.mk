@@ -2,7 +2,7 @@
 # print ratios against a baseline measured in the same run; nothing is
 # asserted on timings). Each benchmark has its own target, which `bench`
 # depends on. All benchmarks are registered here and in bench/*.mk.
-.PHONY: bench bench-policy bench-bootstrap bench-ops bench-fleet
+.PHONY: bench bench-policy bench-bootstrap bench-ops bench-fleet bench-store
 
 # Bootstrap throughput against the OpenSSL bound: `make bench-bootstrap`.
 # It prints ratios only.
@@ -55,6 +55,22 @@ bench-policy: bench/bench_policy$(EXEEXT)
 	./bench/bench_policy$(EXEEXT)
 bench: bench-policy
 endif
+
+# Registry throughput, sqlite: against postgresql://: `make bench-store`
+# (not part of `make bench`: it needs libpq and a PostgreSQL 15).
+if ENABLE_SERVER
+if HAVE_LIBPQ
+EXTRA_PROGRAMS += bench/bench_store
+bench_bench_store_SOURCES = bench/bench_store.c
+bench_bench_store_LDADD = $(TOOL_LIBS) -lpthread
+CLEANFILES += bench/bench_store$(EXEEXT)
+
+bench-store: bench/bench_store$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/store.sh'
+endif
+endif
+EXTRA_DIST += bench/store.sh
 
 # Revocation latency at a real broker: `make bench-revoke`.
 if HAVE_MOSQUITTO

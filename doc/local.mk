@@ -1,6 +1,6 @@
 # API documentation (optional): make doc
 EXTRA_DIST += doc/Doxyfile.in doc/PERFORMANCE.md doc/PROTOCOL.md doc/SECURITY.md \
-	doc/AUDIT.md
+	doc/AUDIT.md doc/POSTGRESQL.md
 if HAVE_DOXYGEN
 doc: doc/Doxyfile
 	$(DOXYGEN) doc/Doxyfile

@@ -29,10 +29,10 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c \
 	tests/unit/store_claims.c tests/unit/store_certs.c \
 	tests/unit/store_events.c tests/unit/store_stress.c \
 	tests/unit/store_backends.c tests/unit/store_sqlite.c \
-	tests/unit/store_typed.c tests/unit/store_fleet.c \
+	tests/unit/store_typed.c tests/unit/store_fleet.c tests/unit/store_pg.c \
 	tests/unit/testutil.c tests/unit/testutil.h
-tests_unit_test_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
-tests_unit_test_store_LDADD = $(TEST_LIBS) $(SQLITE_LIBS)
+tests_unit_test_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) $(LIBPQ_CFLAGS)
+tests_unit_test_store_LDADD = $(TEST_LIBS) $(SQLITE_LIBS) $(LIBPQ_LIBS)
 
 UNIT_TESTS += tests/unit/test_ca
 tests_unit_test_ca_SOURCES = tests/unit/test_ca.c tests/unit/test_ca.h \
@@ -113,6 +113,13 @@ TESTS += tests/ca_cli.sh tests/policy_cli.sh tests/verify_openssl.sh
 endif
 EXTRA_DIST += tests/ca_cli.sh tests/server_cert_tls.py tests/policy_cli.sh \
 	tests/verify_openssl.sh
+
+# The store suite on a real PostgreSQL 15 server (fails, never skips,
+# when the server cannot start).
+if HAVE_LIBPQ
+TESTS += tests/store_pg.sh tests/store_pg_cli.sh
+endif
+EXTRA_DIST += tests/store_pg.sh tests/store_pg_cli.sh tests/pg.sh
 
 # Security rate limits across processes: one `ztp-verify` process per
 # claim and per challenge on one SQLite registry.

@@ -30,7 +30,15 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 tmp=$(mktemp -d) || exit 1
-trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
+# The store tests also run on postgresql:// when the library has it, on a
+# PostgreSQL server of their own (tests/pg.sh).
+. "$top_srcdir/tests/pg.sh"
+trap 'pg_stop; chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+if ! pg_for_build "$top_builddir" "$tmp"; then
+	echo "FAIL: the test PostgreSQL did not start"
+	exit 1
+fi
 
 . "$top_srcdir/bindings/go/goenv.sh"
 ztp_go_env "$tmp"

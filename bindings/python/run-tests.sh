@@ -42,7 +42,15 @@ if [ -z "$py" ]; then
 fi
 
 tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# The store tests also run on postgresql:// when the library has it, on a
+# PostgreSQL server of their own (tests/pg.sh).
+. "$top_srcdir/tests/pg.sh"
+trap 'pg_stop; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+if ! pg_for_build "$top_builddir" "$tmp"; then
+	echo "FAIL: the test PostgreSQL did not start"
+	exit 1
+fi
 
 # Nothing may be written into the source tree (distcheck makes it
 # read-only): no bytecode, no pytest cache, temp files under $tmp.

@@ -14,6 +14,12 @@
  * - `memory:` — in-process, lost on free (tests, demos);
  * - `sqlite:PATH` — an SQLite file in WAL mode with foreign keys, every write
  *   in a transaction, schema versioned and migrated on open.
+ * - `postgresql://…` or `postgres://…` — a libpq connection URI (with its
+ *   query parameters, e.g. `sslmode`, or `host=/path` for a unix socket):
+ *   a PostgreSQL registry that several verifier instances share, every
+ *   write in a transaction, the invariants held by the database, the
+ *   same schema versions (doc/POSTGRESQL.md). Built when configure finds
+ *   libpq.
  *
  * Other databases plug in through ::ztp_store_backend (see
  * ztp_store_open_backend()).
@@ -21,6 +27,8 @@
  * Thread safety: a ::ztp_store may be used from many threads at once; each
  * call is atomic with respect to the others. Several processes may open
  * the same `sqlite:` file; writers wait up to 5 seconds for each other.
+ * A `postgresql://` handle runs up to 8 calls at once, each on a pooled
+ * connection, replacing lost ones; do not use a handle across fork().
  *
  * Structured results are returned as JSON strings that the caller frees
  * with ztp_free().
@@ -52,11 +60,13 @@ typedef struct ztp_store ztp_store;
 #define ZTP_STATE_REVOKED "revoked"
 
 /**
- * Open a store by URI (`memory:` or `sqlite:PATH`).
+ * Open a store by URI (`memory:`, `sqlite:PATH`, `postgresql://…`).
  * @param[out] out  the new handle, freed with ztp_store_free()
  * @param uri       borrowed for the call
- * @return #ZTP_OK, #ZTP_EINVAL (unknown scheme), #ZTP_ESTORE (cannot open,
- *         corrupt, newer schema), #ZTP_ENOMEM.
+ * @return #ZTP_OK, #ZTP_EINVAL (unknown scheme, a PostgreSQL URI libpq
+ *         cannot parse), #ZTP_ESTORE (cannot open or connect, corrupt,
+ *         newer schema), #ZTP_EUNSUPPORTED (`postgresql://` in a library
+ *         built without libpq), #ZTP_ENOMEM.
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_store_open(ztp_store **out, const char *uri);

@@ -36,6 +36,12 @@ int ztp__store_check_text(const char *s, const char *what);
  * and releases it through be->close. */
 int ztp__store_memory_open(ztp_store_backend *be, void **ctx);
 int ztp__store_sqlite_open(ztp_store_backend *be, void **ctx, const char *path);
+/* postgresql:// and postgres:// URIs (libpq), when built with libpq. The
+ * _version form migrates the schema to that version at most (tests). */
+int ztp__store_postgresql_open(ztp_store_backend *be, void **ctx,
+			       const char *uri);
+int ztp__store_postgresql_open_version(ztp_store_backend *be, void **ctx,
+				       const char *uri, int version);
 
 /* Plain views of a record, filled by a backend from its own storage and
  * turned into the documented JSON shape here, so that every backend
@@ -142,6 +148,7 @@ typedef struct ztp__store_views {
 
 extern const ztp__store_views ztp__store_memory_views;
 extern const ztp__store_views ztp__store_sqlite_views;
+extern const ztp__store_views ztp__store_postgresql_views;
 
 /* The JSON answers of device_get, cert_get and device_certs, made from a
  * backend's views. */

@@ -381,6 +381,7 @@ cleanup:
 int ztp_store_open(ztp_store **out, const char *uri)
 {
 	static const char sqlite_scheme[] = "sqlite:";
+	static const char pg_scheme[] = "postgresql://", pg_alias[] = "postgres://";
 	const ztp__store_views *views = NULL;
 	ztp_store_backend be;
 	void *ctx = NULL;
@@ -399,10 +400,21 @@ int ztp_store_open(ztp_store **out, const char *uri)
 		ZTP_CHECK(ztp__store_sqlite_open(
 		    &be, &ctx, uri + sizeof(sqlite_scheme) - 1));
 		views = &ztp__store_sqlite_views;
+	} else if (strncmp(uri, pg_scheme, sizeof(pg_scheme) - 1) == 0 ||
+		   strncmp(uri, pg_alias, sizeof(pg_alias) - 1) == 0) {
+#ifdef HAVE_LIBPQ
+		ZTP_CHECK(ztp__store_postgresql_open(&be, &ctx, uri));
+		views = &ztp__store_postgresql_views;
+#else
+		ZTP_ENSURE(false, ZTP_EUNSUPPORTED,
+			   "store URI: postgresql: this libztp was built "
+			   "without PostgreSQL support (configure found no "
+			   "libpq, or was run --without-postgresql)");
+#endif
 	} else {
 		ZTP_ENSURE(false, ZTP_EINVAL,
-			   "store URI: unknown scheme (want memory: or "
-			   "sqlite:PATH)");
+			   "store URI: unknown scheme (want memory:, "
+			   "sqlite:PATH or postgresql://...)");
 	}
 	rc = open_internal(out, &be, ctx, true);
 	if (rc < 0)

@@ -1,8 +1,9 @@
 /*
  * Store: the suite, its fixtures, the caller-supplied wrapper backend and
  * the shared helpers. Its test cases live by topic in tests/unit/store_*.c:
- * the same functional cases against every backend (memory:, sqlite:, and a
- * caller-supplied backend that wraps a memory store), plus SQLite
+ * the same functional cases against every backend (memory:, sqlite:, a
+ * caller-supplied backend that wraps a memory store, and postgresql: when
+ * tests/store_pg.sh runs the suite on its server), plus SQLite
  * persistence and failure modes, concurrency and the backend interface
  * contract.
  */
@@ -12,6 +13,9 @@ char *tmpdir;
 char *db_path;
 char *db_uri;
 int64_t now_val;
+const char *pg_base_uri;
+char *pg_uri;
+char pg_schema[64];
 
 /* ------------------------------------------------------------ wrapper */
 
@@ -227,10 +231,23 @@ void setup(void)
 	 * absolute path after the scheme. */
 	now_val = T0;
 	wrap_closes = 0;
+	if (pg_base_uri != NULL) {
+		static unsigned n;
+
+		snprintf(pg_schema, sizeof(pg_schema), "t%ld_%u",
+			 (long)getpid(), n++);
+		pg_schema_create(pg_schema);
+		pg_uri = pg_uri_for(pg_schema);
+	}
 }
 
 void teardown(void)
 {
+	if (pg_uri != NULL) {
+		pg_schema_drop(pg_schema);
+		free(pg_uri);
+		pg_uri = NULL;
+	}
 	ztp_test_rmtree(tmpdir);
 	free(tmpdir);
 	free(db_path);
@@ -248,6 +265,10 @@ ztp_store *open_kind(int kind, wrap **wp)
 		break;
 	case B_SQLITE:
 		ck_assert_rc(ztp_store_open(&s, db_uri), ZTP_OK);
+		break;
+	case B_PG:
+		ck_assert_ptr_nonnull(pg_uri);
+		ck_assert_rc(ztp_store_open(&s, pg_uri), ZTP_OK);
 		break;
 	case B_WRAPPED:
 		w = wrap_new();
@@ -347,7 +368,12 @@ TCase *loop_case(const char *name, const TTest *test, int timeout)
 	TCase *tc = tcase_create(name);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_loop_test(tc, test, 0, B_COUNT);
+	if (pg_base_uri != NULL)
+		tcase_add_loop_test(tc, test, B_PG, B_PG + 1);
+	else
+		tcase_add_loop_test(tc, test, 0, B_PG);
+	/* store_pg.sh runs these and the "pg" cases on PostgreSQL. */
+	tcase_set_tags(tc, "backend");
 	if (timeout > 0)
 		tcase_set_timeout(tc, timeout);
 	return tc;
@@ -357,6 +383,9 @@ TCase *loop_case(const char *name, const TTest *test, int timeout)
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
+	const char *pg = getenv("ZTP_TEST_PG_URI");
+
+	pg_base_uri = pg != NULL && *pg != '\0' ? pg : NULL;
 
 	store_tcases_backends(s);
 	store_tcases_devices(s);
@@ -367,6 +396,7 @@ static Suite *store_suite(void)
 	store_tcases_sqlite(s);
 	store_tcases_typed(s);
 	store_tcases_fleet(s);
+	store_tcases_pg(s);
 	return s;
 }
 

@@ -20,8 +20,11 @@
 
 #include "testutil.h"
 
-/* Loop index of every functional test (Check prints it on failure). */
-enum { B_MEMORY, B_SQLITE, B_WRAPPED, B_COUNT };
+/* Loop index of every functional test (Check prints it on failure). The
+ * loop runs memory:, sqlite: and the wrapper; with ZTP_TEST_PG_URI set
+ * (tests/store_pg.sh) it runs postgresql: alone, each test in a schema of
+ * its own. */
+enum { B_MEMORY, B_SQLITE, B_WRAPPED, B_PG, B_COUNT };
 
 #define FPR_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -61,6 +64,11 @@ typedef struct wrap {
 extern char *tmpdir;
 extern char *db_path;
 extern char *db_uri;
+/* PostgreSQL mode: the server's URI (ZTP_TEST_PG_URI), and this test's
+ * URI, whose search_path and application_name are the test's schema. */
+extern const char *pg_base_uri;
+extern char *pg_uri;
+extern char pg_schema[64];
 extern int64_t now_val;
 extern int wrap_closes;
 int w_device_add(void *ctx, const char *id, const char *fpr, const char *model,
@@ -121,5 +129,14 @@ void store_tcases_backends(Suite *s);
 void store_tcases_sqlite(Suite *s);
 void store_tcases_typed(Suite *s);
 void store_tcases_fleet(Suite *s);
+void store_tcases_pg(Suite *s);
 
+/* PostgreSQL mode (store_pg.c): the base URI with the options that put a
+ * connection in schema (search_path, application_name), malloc'ed; run
+ * SQL there with libpq and answer the first value of its first row
+ * (malloc'ed, NULL when none), failing the test on an error. */
+char *pg_uri_for(const char *schema);
+char *pg_sql(const char *sql);
+void pg_schema_create(const char *schema);
+void pg_schema_drop(const char *schema);
 #endif /* ZTP_TEST_STORE_H */

@@ -7,7 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,12 +19,43 @@ import (
 
 var fp = func() string { h := sha256.Sum256([]byte("factory")); return hex.EncodeToString(h[:]) }()
 
+var notIdent = regexp.MustCompile("[^a-z0-9]+")
+
+// pgURI is a postgresql:// URI whose search_path is a new schema of the
+// test PostgreSQL that run-tests.sh starts (tests/pg.sh) when libztp has
+// the backend; the schema is dropped when the test ends.
+func pgURI(t *testing.T) string {
+	uri, psql := os.Getenv("ZTP_TEST_PG_URI"), os.Getenv("ZTP_TEST_PG_PSQL")
+	if uri == "" || psql == "" {
+		t.Skip("libztp built without the postgresql:// backend")
+	}
+	schema := fmt.Sprintf("go_%s_%d", notIdent.ReplaceAllString(strings.ToLower(t.Name()), "_"),
+		time.Now().UnixNano()%1000000)
+	if len(schema) > 60 {
+		schema = schema[len(schema)-60:]
+		schema = "g" + schema[1:]
+	}
+	args := strings.Fields(psql)
+	sql := func(q string) {
+		out, err := exec.Command(args[0], append(args[1:], "-c", q)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql %q: %v: %s", q, err, out)
+		}
+	}
+	sql("CREATE SCHEMA " + schema)
+	t.Cleanup(func() { sql("DROP SCHEMA " + schema + " CASCADE") })
+	return uri + "&options=-csearch_path%3D" + schema
+}
+
 func eachStore(t *testing.T, f func(t *testing.T, s *Store)) {
-	for _, kind := range []string{"memory", "sqlite"} {
+	for _, kind := range []string{"memory", "sqlite", "postgresql"} {
 		t.Run(kind, func(t *testing.T) {
 			uri := "memory:"
-			if kind == "sqlite" {
+			switch kind {
+			case "sqlite":
 				uri = "sqlite:" + filepath.Join(t.TempDir(), "reg.db")
+			case "postgresql":
+				uri = pgURI(t)
 			}
 			s, err := OpenStore(uri)
 			must(t, err)
@@ -28,6 +63,30 @@ func eachStore(t *testing.T, f func(t *testing.T, s *Store)) {
 			f(t, s)
 		})
 	}
+}
+
+// Two handles (two verifier instances) on one PostgreSQL registry: what
+// one writes the other reads; a claim is taken once.
+func TestStorePostgreSQLShared(t *testing.T) {
+	uri := pgURI(t)
+	a, err := OpenStore(uri)
+	must(t, err)
+	defer a.Close()
+	b, err := OpenStore(strings.Replace(uri, "postgresql://", "postgres://", 1))
+	must(t, err)
+	defer b.Close()
+	must(t, a.DeviceAdd("dev-1", fp, "", "", time.Unix(1700000000, 0)))
+	h := sha256.Sum256([]byte("code"))
+	must(t, a.ClaimSet("dev-1", h[:]))
+	must(t, b.ClaimTake("dev-1", h[:], "acme"))
+	wantCode(t, a.ClaimTake("dev-1", h[:], "evil"), ENOTFOUND)
+	d, err := a.DeviceGet("dev-1")
+	must(t, err)
+	if d.Tenant == nil || *d.Tenant != "acme" {
+		t.Fatalf("record %+v", d)
+	}
+	must(t, a.ChallengeUse([]byte("c1"), 1<<40, 1700000000))
+	wantCode(t, b.ChallengeUse([]byte("c1"), 1<<40, 1700000000), EREPLAY)
 }
 
 func TestStoreDevices(t *testing.T) {

@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 import hashlib
+import os
+import re
+import shlex
+import subprocess
 import threading
+import uuid
 
 import pytest
 
@@ -12,12 +17,53 @@ pytestmark = needs("ztp_store_open")
 FP = hashlib.sha256(b"factory cert").hexdigest()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def pg_schema_uri(request):
+    """A postgresql:// URI whose search_path is a new schema of the test
+    PostgreSQL that run-tests.sh starts (tests/pg.sh) when libztp has the
+    backend; the schema is dropped after the test."""
+    uri = os.environ.get("ZTP_TEST_PG_URI")
+    psql = os.environ.get("ZTP_TEST_PG_PSQL")
+    if not uri or not psql:
+        pytest.skip("libztp built without the postgresql:// backend")
+    schema = "py_%s_%s" % (re.sub(r"[^a-z0-9]", "_", request.node.name.lower())[:30],
+                           uuid.uuid4().hex[:8])
+    cmd = shlex.split(psql)
+    subprocess.run(cmd + ["-c", "CREATE SCHEMA %s" % schema], check=True)
+    request.addfinalizer(lambda: subprocess.run(
+        cmd + ["-c", "DROP SCHEMA %s CASCADE" % schema], check=True))
+    return "%s&options=-csearch_path%%3D%s" % (uri, schema)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request, tmp_path):
-    uri = "memory:" if request.param == "memory" else \
-        "sqlite:%s" % (tmp_path / "reg.db")
+    if request.param == "memory":
+        uri = "memory:"
+    elif request.param == "sqlite":
+        uri = "sqlite:%s" % (tmp_path / "reg.db")
+    else:
+        uri = pg_schema_uri(request)
     with ztp.Store(uri) as s:
         yield s
+
+
+def test_postgresql_shared_between_handles(request):
+    """Two handles (two verifier instances) on one PostgreSQL registry:
+    what one writes the other reads; a claim is taken once."""
+    uri = pg_schema_uri(request)
+    with ztp.Store(uri) as a, ztp.Store(uri.replace("postgresql://",
+                                                    "postgres://")) as b:
+        a.device_add("dev-1", FP)
+        h = hashlib.sha256(b"code").digest()
+        a.claim_set("dev-1", h)
+        b.claim_take("dev-1", h, "acme")
+        with pytest.raises(ztp.ZtpError) as e:
+            a.claim_take("dev-1", h, "evil")
+        assert e.value.code == ztp.Status.ENOTFOUND
+        assert a.device_get("dev-1")["tenant"] == "acme"
+        a.challenge_use(b"c1", expires_at=2**40)
+        with pytest.raises(ztp.ZtpError) as e:
+            b.challenge_use(b"c1", expires_at=2**40)
+        assert e.value.code == ztp.Status.EREPLAY
 
 
 def test_open_refuses_unknown_scheme():

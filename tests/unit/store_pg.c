@@ -1,0 +1,665 @@
+/*
+ * Store: what only the postgresql:// backend has, against the real server
+ * tests/store_pg.sh starts (ZTP_TEST_PG_URI): connection URIs, the schema
+ * table and its migrations, processes racing for one challenge, claim,
+ * serial and state transition, openers migrating at once, lost
+ * connections and a restarted server, and bounded statement time. The
+ * functional cases of the other store_*.c files run on it too (B_PG).
+ */
+#include "test_store.h"
+
+#ifdef HAVE_LIBPQ
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <libpq-fe.h>
+
+char *pg_uri_for(const char *schema)
+{
+	char *u = NULL;
+
+	ck_assert_ptr_nonnull(pg_base_uri);
+	ck_assert_int_ge(asprintf(&u,
+				  "%s%soptions=-csearch_path%%3D%s"
+				  "&application_name=%s",
+				  pg_base_uri,
+				  strchr(pg_base_uri, '?') != NULL ? "&" : "?",
+				  schema, schema),
+			 0);
+	return u;
+}
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static PGconn *raw_connect(const char *uri)
+{
+	PGconn *c = PQconnectdb(uri);
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
+		      PQerrorMessage(c));
+	PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+/* Run sql on c: NULL on success with *value the first value (malloc'ed,
+ * NULL when none); else the SQLSTATE (static storage of the call). */
+static const char *raw_try(PGconn *c, const char *sql, char **value)
+{
+	static char state[6];
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	const char *code;
+
+	if (value != NULL)
+		*value = NULL;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		snprintf(state, sizeof(state), "%s", code != NULL ? code : "?");
+		PQclear(r);
+		return state;
+	}
+	if (value != NULL && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		*value = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return NULL;
+}
+
+static char *raw_sql(PGconn *c, const char *sql)
+{
+	char *v = NULL;
+	const char *err = raw_try(c, sql, &v);
+
+	ck_assert_msg(err == NULL, "%s: SQLSTATE %s: %s", sql, err,
+		      PQerrorMessage(c));
+	return v;
+}
+
+char *pg_sql(const char *sql)
+{
+	PGconn *c = raw_connect(pg_uri != NULL ? pg_uri : pg_base_uri);
+	char *v = raw_sql(c, sql);
+
+	PQfinish(c);
+	return v;
+}
+
+/* The first value of sql as an integer. */
+static long pg_long(const char *sql)
+{
+	char *v = pg_sql(sql);
+	long n;
+
+	ck_assert_ptr_nonnull(v);
+	n = strtol(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+void pg_schema_create(const char *schema)
+{
+	char sql[160];
+	PGconn *c = raw_connect(pg_base_uri);
+
+	snprintf(sql, sizeof(sql),
+		 "DROP SCHEMA IF EXISTS %s CASCADE;"
+		 "CREATE SCHEMA %s",
+		 schema, schema);
+	free(raw_sql(c, sql));
+	PQfinish(c);
+}
+
+void pg_schema_drop(const char *schema)
+{
+	char sql[128];
+	PGconn *c = raw_connect(pg_base_uri);
+
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+	free(raw_sql(c, sql));
+	PQfinish(c);
+}
+
+static ztp_store *pg_open(const char *uri)
+{
+	ztp_store *s = NULL;
+
+	ck_assert_rc(ztp_store_open(&s, uri), ZTP_OK);
+	ck_assert_rc(ztp_store_set_clock(s, ztp_clock_fixed, &now_val), ZTP_OK);
+	return s;
+}
+
+/* ------------------------------------------------------------ URIs */
+
+START_TEST(test_pg_uris)
+{
+	const char *sock = getenv("ZTP_TEST_PG_SOCKET_URI");
+	ztp_store *s = pg_open(pg_uri), *t;
+	char *u = NULL;
+
+	add_dev(s, "d1");
+	/* the same registry through the unix socket (host=/path) */
+	ck_assert_ptr_nonnull(sock);
+	ck_assert_int_ge(
+	    asprintf(&u, "%s&options=-csearch_path%%3D%s", sock, pg_schema), 0);
+	t = pg_open(u);
+	expect_state(t, "d1", ZTP_STATE_MANUFACTURED, NULL);
+	ztp_store_free(t);
+	free(u);
+	/* postgres:// is the same scheme */
+	ck_assert(strncmp(pg_uri, "postgresql://", 13) == 0);
+	ck_assert_int_ge(asprintf(&u, "postgres://%s", pg_uri + 13), 0);
+	t = pg_open(u);
+	expect_state(t, "d1", ZTP_STATE_MANUFACTURED, NULL);
+	ztp_store_free(t);
+	free(u);
+	ztp_store_free(s);
+
+	/* a URI libpq cannot parse: EINVAL, and never the password in the
+	 * detail */
+	t = NULL;
+	ck_assert_rc(ztp_store_open(&t, "postgresql://u:sekrit@h/db?bogus=1"),
+		     ZTP_EINVAL);
+	ck_assert_ptr_null(t);
+	ck_assert_ptr_null(strstr(ztp_error_last_message(), "sekrit"));
+	/* nothing listening: ESTORE saying so, after bounded retries */
+	ck_assert_rc(ztp_store_open(&t, "postgresql://ztp:sekrit@127.0.0.1:1/"
+					"ztp?connect_timeout=2"),
+		     ZTP_ESTORE);
+	ck_assert_msg(strstr(ztp_error_last_message(), "cannot connect"), "%s",
+		      ztp_error_last_message());
+	ck_assert_ptr_null(strstr(ztp_error_last_message(), "sekrit"));
+	/* a search_path naming no schema: nowhere to create the tables */
+	u = pg_uri_for("no_such_schema");
+	ck_assert_rc(ztp_store_open(&t, u), ZTP_ESTORE);
+	ck_assert_msg(strstr(ztp_error_last_message(), "no schema"), "%s",
+		      ztp_error_last_message());
+	free(u);
+}
+END_TEST
+
+/* ------------------------------------------------------------ schema */
+
+START_TEST(test_pg_schema)
+{
+	ztp_store *s = pg_open(pg_uri), *t = NULL;
+	char other[80], *u;
+	PGconn *c;
+
+	add_dev(s, "d1");
+	ck_assert_rc(ztp_store_event_append(s, "{\"a\":1}"), ZTP_OK);
+	ztp_store_free(s);
+	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), 3);
+	/* the event log refuses changes, even by SQL */
+	c = raw_connect(pg_uri);
+	ck_assert_ptr_nonnull(raw_try(c, "UPDATE events SET at = 0", NULL));
+	ck_assert_ptr_nonnull(raw_try(c, "DELETE FROM events", NULL));
+	ck_assert_ptr_nonnull(raw_try(c, "TRUNCATE events", NULL));
+	/* a schema from a newer library is refused, not used */
+	free(raw_sql(c, "UPDATE ztp_schema SET version = 4"));
+	ck_assert_rc(ztp_store_open(&t, pg_uri), ZTP_ESTORE);
+	ck_assert_msg(strstr(ztp_error_last_message(), "newer"), "%s",
+		      ztp_error_last_message());
+	free(raw_sql(c, "UPDATE ztp_schema SET version = 3"));
+	PQfinish(c);
+	/* another application's tables: not taken for a registry */
+	snprintf(other, sizeof(other), "%s_other", pg_schema);
+	pg_schema_create(other);
+	u = pg_uri_for(other);
+	c = raw_connect(u);
+	free(raw_sql(c, "CREATE TABLE devices (x int)"));
+	PQfinish(c);
+	ck_assert_rc(ztp_store_open(&t, u), ZTP_ESTORE);
+	ck_assert_msg(strstr(ztp_error_last_message(), "another application"),
+		      "%s", ztp_error_last_message());
+	ck_assert_ptr_null(t);
+	free(u);
+	pg_schema_drop(other);
+}
+END_TEST
+
+/* A version-1 registry (as the first libztp wrote it) with a device and a
+ * certificate, opened by this library: migrated to version 3 in place,
+ * the rows kept, the new columns null, the new tables working. */
+START_TEST(test_pg_migrate)
+{
+	ztp_store_backend be;
+	void *ctx = NULL;
+	ztp_store *s;
+	int64_t retry;
+	char *json = NULL, got[256];
+	json_object *o;
+
+	ck_assert_rc(ztp__store_postgresql_open_version(&be, &ctx, pg_uri, 1),
+		     ZTP_OK);
+	be.close(ctx);
+	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), 1);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM information_schema."
+				 "columns WHERE table_name = 'certs' AND "
+				 "column_name = 'issuer' AND table_schema = "
+				 "current_schema()"),
+			 0);
+	free(pg_sql("INSERT INTO devices VALUES('old', '" FPR_A "', 'm', NULL,"
+		    " 1, 'active', 'acme', NULL, 2);"
+		    "INSERT INTO certs(serial, device_id, profile, not_before,"
+		    " not_after, fingerprint, issued_at) VALUES('c1', 'old',"
+		    " 'operational', 1, 2, '" FPR_B "', 3)"));
+	s = pg_open(pg_uri);
+	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), 3);
+	ck_assert_rc(ztp_store_device_get(s, "old", &json), ZTP_OK);
+	o = parse(json);
+	ck_assert_str_eq(str_field(o, "state"), ZTP_STATE_ACTIVE);
+	ck_assert(null_field(o, "factory_key"));
+	json_object_put(o);
+	ztp_free(json);
+	ck_assert_rc(ztp_store_cert_get(s, "c1", &json), ZTP_OK);
+	o = parse(json);
+	ck_assert(null_field(o, "issuer"));
+	json_object_put(o);
+	ztp_free(json);
+	/* an unknown issuer's revocation is on every issuer's list */
+	ck_assert_rc(ztp_store_cert_revoke(s, "c1", 1, T0), ZTP_OK);
+	revoked_serials(s, KID_A, got, sizeof(got));
+	ck_assert_str_eq(got, "c1");
+	ck_assert_rc(ztp_store_limit_take(s, "device", "old", 1, 1, T0, &retry),
+		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_store_device_set_factory_key(s, "old", (const uint8_t *)"k", 1),
+	    ZTP_OK);
+	ztp_store_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ processes */
+
+#define NPROC 8
+
+/* Fork n children that each wait at the gate, then run fn(i) and exit
+ * with its result (a small non-negative number); open the gate; collect
+ * the results into res. */
+static void run_children(int n, int (*fn)(int), int *res)
+{
+	int gate[2], i, st;
+	pid_t pid[NPROC];
+	char b;
+
+	ck_assert_int_le(n, NPROC);
+	ck_assert_int_eq(pipe(gate), 0);
+	for (i = 0; i < n; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (pid[i] == 0) {
+			close(gate[1]);
+			/* EOF: every child starts at once */
+			if (read(gate[0], &b, 1) < 0)
+				_exit(120);
+			_exit(fn(i));
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
+		ck_assert_msg(WIFEXITED(st), "child %d died", i);
+		res[i] = WEXITSTATUS(st);
+	}
+}
+
+/* A ztp status as an exit code. */
+static int code_of(int rc)
+{
+	return rc <= 0 && rc > -100 ? -rc : 99;
+}
+
+static int child_open(int i)
+{
+	ztp_store *s = NULL;
+	char id[16];
+	int rc;
+
+	/* libpq and libztp state from before the fork is not used */
+	rc = ztp_store_open(&s, pg_uri);
+	if (rc == ZTP_OK) {
+		snprintf(id, sizeof(id), "p%d", i);
+		rc = ztp_store_device_add(s, id, FPR_A, NULL, NULL, T0);
+	}
+	ztp_store_free(s);
+	return code_of(rc);
+}
+
+/* Processes opening one empty schema at once: one creates it, the others
+ * wait for it and use it. */
+START_TEST(test_pg_open_race)
+{
+	int res[NPROC], i;
+
+	run_children(NPROC, child_open, res);
+	for (i = 0; i < NPROC; i++)
+		ck_assert_msg(res[i] == 0, "child %d: status -%d", i, res[i]);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM ztp_schema"), 1);
+	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), 3);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM devices"), NPROC);
+}
+END_TEST
+
+static int race_round;
+
+/* What a child races for: exit code bits, one per race won (0) or lost
+ * as expected (1); 64 + status on any other answer. */
+static int child_race(int i)
+{
+	ztp_store *s = NULL;
+	const uint8_t hash[] = "claim-hash";
+	char chal[32], dev[32], serial[32], tenant[32];
+	int rc, out = 0;
+
+	if (ztp_store_open(&s, pg_uri) != ZTP_OK)
+		return 64 + code_of(ztp_error_last_code());
+	snprintf(chal, sizeof(chal), "chal-%d", race_round);
+	snprintf(dev, sizeof(dev), "dev-%d", race_round);
+	snprintf(serial, sizeof(serial), "abc%d", race_round);
+	snprintf(tenant, sizeof(tenant), "tenant-%d", i);
+	rc = ztp_store_challenge_use(s, (const uint8_t *)chal, strlen(chal),
+				     T0 + 60, T0);
+	if (rc != ZTP_OK && rc != ZTP_EREPLAY)
+		goto bad;
+	out |= rc == ZTP_OK ? 0 : 1;
+	rc = ztp_store_claim_take(s, dev, hash, sizeof(hash), tenant);
+	if (rc != ZTP_OK && rc != ZTP_ENOTFOUND)
+		goto bad;
+	out |= rc == ZTP_OK ? 0 : 2;
+	rc = ztp_store_cert_add(s, serial, dev, "bootstrap", T0, T0 + 1, FPR_B);
+	if (rc != ZTP_OK && rc != ZTP_EEXISTS)
+		goto bad;
+	out |= rc == ZTP_OK ? 0 : 4;
+	rc = ztp_store_device_set_state(s, dev, ZTP_STATE_ACTIVE,
+					ZTP_STATE_REGISTERED, tenant);
+	if (rc != ZTP_OK && rc != ZTP_ESTATE)
+		goto bad;
+	out |= rc == ZTP_OK ? 0 : 8;
+	ztp_store_free(s);
+	return out;
+bad:
+	ztp_store_free(s);
+	return 64 + code_of(rc);
+}
+
+/* Processes (verifier instances) racing, many rounds: each race has
+ * exactly one winner, and the record holds the winner's write. */
+START_TEST(test_pg_process_races)
+{
+	ztp_store *s = pg_open(pg_uri);
+	const uint8_t hash[] = "claim-hash";
+	int res[NPROC], round, i, bit;
+	char dev[32], sql[160], *v;
+
+	for (round = 0; round < 5; round++) {
+		int wins[4] = {0, 0, 0, 0}, claim_winner = -1, cas_winner = -1;
+
+		snprintf(dev, sizeof(dev), "dev-%d", round);
+		add_dev(s, dev);
+		ck_assert_rc(ztp_store_claim_set(s, dev, hash, sizeof(hash)),
+			     ZTP_OK);
+		race_round = round;
+		run_children(NPROC, child_race, res);
+		for (i = 0; i < NPROC; i++) {
+			ck_assert_msg(res[i] < 64, "round %d child %d: -%d",
+				      round, i, res[i] - 64);
+			for (bit = 0; bit < 4; bit++)
+				if ((res[i] & (1 << bit)) == 0)
+					wins[bit]++;
+			if ((res[i] & 2) == 0)
+				claim_winner = i;
+			if ((res[i] & 8) == 0)
+				cas_winner = i;
+		}
+		for (bit = 0; bit < 4; bit++)
+			ck_assert_msg(wins[bit] == 1,
+				      "round %d race %d: %d winners", round,
+				      bit, wins[bit]);
+		/* the state CAS ran after the claim: its winner's tenant */
+		snprintf(sql, sizeof(sql),
+			 "SELECT state || ' ' || tenant FROM devices"
+			 " WHERE device_id = '%s'",
+			 dev);
+		v = pg_sql(sql);
+		snprintf(sql, sizeof(sql), "registered tenant-%d", cas_winner);
+		ck_assert_str_eq(v, sql);
+		free(v);
+		ck_assert_int_ne(claim_winner, -1);
+	}
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM claims"), 0);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM certs"), 5);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM challenges"), 5);
+	ztp_store_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ connections */
+
+/* Terminate this test's server processes (the store's connections) but
+ * the calling one; how many. */
+static long terminate_backends(const char *where)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+		 " WHERE application_name = '%s' AND pid <> pg_backend_pid()%s",
+		 pg_schema, where);
+	return pg_long(sql);
+}
+
+/* Idle connections killed (a server restart, a DBA, a proxy's timeout):
+ * the next calls reconnect and succeed. */
+START_TEST(test_pg_terminate_idle)
+{
+	ztp_store *s = pg_open(pg_uri);
+	uint64_t n;
+
+	add_dev(s, "d1");
+	ck_assert_int_ge(terminate_backends(""), 1);
+	expect_state(s, "d1", ZTP_STATE_MANUFACTURED, NULL);
+	ck_assert_int_ge(terminate_backends(""), 1);
+	add_dev(s, "d2");
+	ck_assert_int_ge(terminate_backends(""), 1);
+	ck_assert_rc(
+	    ztp_store_cert_add(s, "a1", "d2", "bootstrap", T0, T0 + 1, FPR_B),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_cert_count(s, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 1);
+	ztp_store_free(s);
+}
+END_TEST
+
+typedef struct claimer {
+	ztp_store *s;
+	int rc;
+} claimer;
+
+static void *claim_thread(void *arg)
+{
+	claimer *c = arg;
+	const uint8_t hash[] = "claim-hash";
+
+	c->rc = ztp_store_claim_take(c->s, "d1", hash, sizeof(hash), "acme");
+	return NULL;
+}
+
+/* Wait (bounded) until one of the store's connections waits for a lock. */
+static void wait_for_lock_waiter(void)
+{
+	char sql[256];
+	int i;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM pg_stat_activity WHERE"
+		 " application_name = '%s' AND wait_event_type = 'Lock'",
+		 pg_schema);
+	for (i = 0; i < 1000 && pg_long(sql) == 0; i++)
+		usleep(10000);
+	ck_assert_msg(i < 1000, "no connection waits for the lock");
+}
+
+/* A connection killed inside a transaction: the transaction rolled back
+ * on the server and runs again on a new connection; the claim is taken
+ * exactly once and nothing of the first attempt is left. */
+START_TEST(test_pg_terminate_in_txn)
+{
+	ztp_store *s = pg_open(pg_uri);
+	const uint8_t hash[] = "claim-hash";
+	claimer c = {s, 1};
+	pthread_t t;
+	PGconn *lock;
+
+	add_dev(s, "d1");
+	ck_assert_rc(ztp_store_claim_set(s, "d1", hash, sizeof(hash)), ZTP_OK);
+	lock = raw_connect(pg_uri);
+	free(raw_sql(lock, "BEGIN"));
+	free(raw_sql(lock, "SELECT 1 FROM devices WHERE device_id = 'd1'"
+			   " FOR UPDATE"));
+	ck_assert_int_eq(pthread_create(&t, NULL, claim_thread, &c), 0);
+	wait_for_lock_waiter();
+	ck_assert_int_eq(terminate_backends(" AND wait_event_type = 'Lock'"),
+			 1);
+	/* the retry waits for the same lock, on a new connection */
+	wait_for_lock_waiter();
+	free(raw_sql(lock, "COMMIT"));
+	PQfinish(lock);
+	pthread_join(t, NULL);
+	ck_assert_rc(c.rc, ZTP_OK);
+	expect_state(s, "d1", ZTP_STATE_ACTIVE, "acme");
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM claims"), 0);
+	ck_assert_rc(ztp_store_claim_take(s, "d1", hash, sizeof(hash), "x"),
+		     ZTP_ENOTFOUND);
+	ztp_store_free(s);
+}
+END_TEST
+
+static void pg_ctl(const char *what)
+{
+	const char *ctl = getenv("ZTP_TEST_PG_CTL");
+	char cmd[512];
+
+	ck_assert_ptr_nonnull(ctl);
+	snprintf(cmd, sizeof(cmd), "%s %s", ctl, what);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+/* The server restarted under an open store: calls reconnect. The server
+ * down: a clear ZTP_ESTORE, nothing recorded; back up: calls work again. */
+START_TEST(test_pg_restart)
+{
+	ztp_store *s = pg_open(pg_uri);
+	char *json = NULL;
+
+	add_dev(s, "d1");
+	pg_ctl("restart");
+	expect_state(s, "d1", ZTP_STATE_MANUFACTURED, NULL);
+	pg_ctl("stop");
+	ck_assert_rc(ztp_store_device_add(s, "d2", FPR_A, NULL, NULL, T0),
+		     ZTP_ESTORE);
+	ck_assert_msg(strstr(ztp_error_last_message(), "cannot connect") &&
+			  strstr(ztp_error_last_message(), "attempts"),
+		      "%s", ztp_error_last_message());
+	pg_ctl("start");
+	ck_assert_rc(ztp_store_device_get(s, "d2", &json), ZTP_ENOTFOUND);
+	add_dev(s, "d2");
+	expect_state(s, "d2", ZTP_STATE_MANUFACTURED, NULL);
+	ztp_store_free(s);
+}
+END_TEST
+
+/* A row held elsewhere beyond the statement timeout: the call ends with
+ * ZTP_ESTORE saying so, and changes nothing. */
+START_TEST(test_pg_timeout)
+{
+	ztp_store *s = pg_open(pg_uri), *t;
+	PGconn *lock;
+	char *u = NULL;
+
+	add_dev(s, "d1");
+	ck_assert_int_ge(asprintf(&u,
+				  "%s&options=-csearch_path%%3D%s%%20"
+				  "-cstatement_timeout%%3D200",
+				  pg_base_uri, pg_schema),
+			 0);
+	t = pg_open(u);
+	lock = raw_connect(pg_uri);
+	free(raw_sql(lock, "BEGIN"));
+	free(raw_sql(lock, "SELECT 1 FROM devices WHERE device_id = 'd1'"
+			   " FOR UPDATE"));
+	ck_assert_rc(
+	    ztp_store_device_set_state(t, "d1", NULL, ZTP_STATE_REVOKED, NULL),
+	    ZTP_ESTORE);
+	ck_assert_msg(strstr(ztp_error_last_message(), "timed out"), "%s",
+		      ztp_error_last_message());
+	free(raw_sql(lock, "ROLLBACK"));
+	PQfinish(lock);
+	expect_state(s, "d1", ZTP_STATE_MANUFACTURED, NULL);
+	ztp_store_free(t);
+	ztp_store_free(s);
+	free(u);
+}
+END_TEST
+
+static TCase *pg_case(const char *name, const TTest *test)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test);
+	tcase_set_tags(tc, "pg");
+	tcase_set_timeout(tc, 120);
+	return tc;
+}
+
+void store_tcases_pg(Suite *s)
+{
+	if (pg_base_uri == NULL)
+		return;
+	suite_add_tcase(s, pg_case("pg_uris", test_pg_uris));
+	suite_add_tcase(s, pg_case("pg_schema", test_pg_schema));
+	suite_add_tcase(s, pg_case("pg_migrate", test_pg_migrate));
+	suite_add_tcase(s, pg_case("pg_open_race", test_pg_open_race));
+	suite_add_tcase(s, pg_case("pg_process_races", test_pg_process_races));
+	suite_add_tcase(s,
+			pg_case("pg_terminate_idle", test_pg_terminate_idle));
+	suite_add_tcase(
+	    s, pg_case("pg_terminate_in_txn", test_pg_terminate_in_txn));
+	suite_add_tcase(s, pg_case("pg_restart", test_pg_restart));
+	suite_add_tcase(s, pg_case("pg_timeout", test_pg_timeout));
+}
+
+#else /* !HAVE_LIBPQ */
+
+char *pg_uri_for(const char *schema)
+{
+	(void)schema;
+	ck_abort_msg("ZTP_TEST_PG_URI set, but libztp is built without libpq");
+	return NULL;
+}
+
+char *pg_sql(const char *sql)
+{
+	return pg_uri_for(sql);
+}
+
+void pg_schema_create(const char *schema)
+{
+	free(pg_uri_for(schema));
+}
+
+void pg_schema_drop(const char *schema)
+{
+	free(pg_uri_for(schema));
+}
+
+void store_tcases_pg(Suite *s)
+{
+	(void)s;
+}
+
+#endif
