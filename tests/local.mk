@@ -117,9 +117,10 @@ EXTRA_DIST += tests/ca_cli.sh tests/server_cert_tls.py tests/policy_cli.sh \
 # The store suite on a real PostgreSQL 15 server (fails, never skips,
 # when the server cannot start).
 if HAVE_LIBPQ
-TESTS += tests/store_pg.sh tests/store_pg_cli.sh
+TESTS += tests/store_pg.sh tests/store_pg_cli.sh tests/store_pg_audit.sh
 endif
-EXTRA_DIST += tests/store_pg.sh tests/store_pg_cli.sh tests/pg.sh
+EXTRA_DIST += tests/store_pg.sh tests/store_pg_cli.sh tests/store_pg_audit.sh \
+	tests/pg.sh
 
 # Security rate limits across processes: one `ztp-verify` process per
 # claim and per challenge on one SQLite registry.

@@ -14,12 +14,19 @@
  *   lock was granted and so sees a winner's deletion;
  * - a challenge is a primary key, inserted once (an expired record counts
  *   as absent);
- * - event sequence numbers are handed out under a transaction-scoped
- *   advisory lock, so they are gap-free and commit in order: a reader
- *   paging with "seq > after" never skips an event committed late;
+ * - event sequence numbers and the audit chain's hashes are handed out
+ *   under the row lock of the one-row audit_head table (the last seq and
+ *   its hash), so they are gap-free and commit in order: a reader paging
+ *   with "seq > after" never skips an event committed late, and each
+ *   event's prev is the hash of the one committed before it;
  * - purges of expired challenges and full buckets SKIP LOCKED rows, so
  *   they never wait; the only waits are on the row an operation is about
- *   (device row before bucket row), which cannot deadlock.
+ *   (device row before bucket row), which cannot deadlock;
+ * - the per-state device counts (device_states, 16 shards a state) are
+ *   kept by a trigger in the writing transaction, after the device row is
+ *   locked, and a transition locks its two count rows of its shard in the
+ *   order of the state names, so transitions in opposite directions
+ *   cannot deadlock either.
  *
  * Every write runs in BEGIN ... COMMIT on one pooled connection. A
  * connection lost before COMMIT was sent rolled back on the server, so the
@@ -134,6 +141,80 @@ static const char *const migrations[] = {
     "CREATE INDEX certs_revoked_by_issuer ON certs(issuer)"
     " WHERE revoked;"
     "UPDATE ztp_schema SET version = 3;",
+    /* v4: what a metrics scrape reads without reading every row. A count
+     * per device state, kept by a trigger in the transaction of every
+     * write that changes a state (rows from before are counted here, with
+     * writers of devices kept out until the migration commits), and the
+     * certificates not revoked by profile and expiry. The count of a
+     * state is the sum of 16 shards, one per server process modulo 16, so
+     * that concurrent writers of one state (bulk device_add) do not wait
+     * for one row until each other's commit; a shard alone may go
+     * negative. A transition locks its two rows of its shard in the order
+     * of the state names, so opposite transitions never deadlock. */
+    "LOCK TABLE devices IN SHARE ROW EXCLUSIVE MODE;"
+    "CREATE TABLE device_states ("
+    " state text COLLATE \"C\" NOT NULL,"
+    " shard integer NOT NULL CHECK (shard BETWEEN 0 AND 15),"
+    " n bigint NOT NULL,"
+    " PRIMARY KEY (state, shard));"
+    "INSERT INTO device_states(state, shard, n)"
+    " SELECT state, 0, count(*) FROM devices GROUP BY state;"
+    "CREATE FUNCTION ztp_device_states() RETURNS trigger"
+    " LANGUAGE plpgsql AS $$"
+    "DECLARE s integer := pg_backend_pid() % 16;"
+    "BEGIN"
+    " IF TG_OP = 'INSERT' THEN"
+    "  INSERT INTO device_states VALUES(NEW.state, s, 1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n + 1;"
+    " ELSIF TG_OP = 'DELETE' THEN"
+    "  INSERT INTO device_states VALUES(OLD.state, s, -1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n - 1;"
+    " ELSIF OLD.state < NEW.state THEN"
+    "  INSERT INTO device_states VALUES(OLD.state, s, -1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n - 1;"
+    "  INSERT INTO device_states VALUES(NEW.state, s, 1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n + 1;"
+    " ELSIF OLD.state > NEW.state THEN"
+    "  INSERT INTO device_states VALUES(NEW.state, s, 1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n + 1;"
+    "  INSERT INTO device_states VALUES(OLD.state, s, -1)"
+    "   ON CONFLICT (state, shard) DO UPDATE SET n = device_states.n - 1;"
+    " END IF;"
+    " RETURN NULL;"
+    "END$$;"
+    "CREATE TRIGGER device_states_count"
+    " AFTER INSERT OR DELETE OR UPDATE OF state ON devices"
+    " FOR EACH ROW EXECUTE FUNCTION ztp_device_states();"
+    "CREATE INDEX certs_live_by_expiry ON certs(profile, not_after)"
+    " WHERE NOT revoked;"
+    "UPDATE ztp_schema SET version = 4;",
+    /* v5: the audit chain (doc/AUDIT.md). Each event keeps the hash of
+     * the one before and its own; audit_head holds the last seq handed
+     * out and its hash, and its row lock is what appends take turns on.
+     * The events already there are chained by chain_events() in this
+     * transaction, which then makes prev and hash mandatory (an older
+     * library still appending fails rather than breaking the chain),
+     * enables the append-only trigger again and sets the version.
+     * Signed checkpoints are append-only too. */
+    "LOCK TABLE events IN ACCESS EXCLUSIVE MODE;"
+    "ALTER TABLE events ADD COLUMN prev bytea, ADD COLUMN hash bytea,"
+    " DISABLE TRIGGER events_no_change;"
+    "CREATE TABLE audit_head ("
+    " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+    " seq bigint NOT NULL CHECK (seq >= 0),"
+    " hash bytea NOT NULL CHECK (length(hash) = 32));"
+    "CREATE TABLE checkpoints ("
+    " seq bigint PRIMARY KEY CHECK (seq >= 1),"
+    " at bigint NOT NULL,"
+    " head bytea NOT NULL CHECK (length(head) = 32),"
+    " sig bytea NOT NULL CHECK (length(sig) BETWEEN 1 AND 1024),"
+    " key_id text NOT NULL CHECK (length(key_id) BETWEEN 1 AND 128));"
+    "CREATE FUNCTION ztp_checkpoints_append_only() RETURNS trigger"
+    " LANGUAGE plpgsql AS"
+    " $$BEGIN RAISE EXCEPTION 'checkpoints are append-only'; END$$;"
+    "CREATE TRIGGER checkpoints_no_change"
+    " BEFORE UPDATE OR DELETE OR TRUNCATE ON checkpoints"
+    " FOR EACH STATEMENT EXECUTE FUNCTION ztp_checkpoints_append_only();",
     /* ---- Fleet migrations: sqlite's v6 and v7. pg's numbering mirrors
      * sqlite's, so these two follow the state counts and the audit chain
      * (v4, v5). They touch only indexes of devices and certs, the groups
@@ -174,6 +255,11 @@ static const char *const migrations[] = {
     " WHERE enroll_group IS NOT NULL;"
     "UPDATE ztp_schema SET version = version + 1;",
 };
+
+/* The schema version whose migration ends in chain_events(). */
+#define CHAIN_VERSION 5
+/* Events chain_events() reads at a time. */
+#define CHAIN_PAGE 1000
 
 #define CERT_COLUMNS                                                           \
 	"serial, device_id, profile, not_before, not_after, fingerprint, "     \
@@ -828,10 +914,104 @@ cleanup:
 	return rc;
 }
 
+/* A bytea column as stored (NULL, 0 for SQL NULL). */
+static void col_bytes(const PGresult *r, int row, int col, const uint8_t **p,
+		      size_t *len)
+{
+	*p = NULL;
+	*len = 0;
+	if (PQgetisnull(r, row, col))
+		return;
+	*p = (const uint8_t *)PQgetvalue(r, row, col);
+	*len = (size_t)PQgetlength(r, row, col);
+}
+
+static int view_events(void *ctx, int64_t after, size_t max,
+		       ztp__store_event_fn fn, void *arg)
+{
+	pg_args a = {0};
+	PGresult *r = NULL;
+	ztp__store_event_view v;
+	int i, rc = ZTP_OK;
+
+	a_int(&a, after);
+	a_int(&a, (int64_t)max);
+	ZTP_CHECK(pg_read(ctx,
+			  "SELECT seq, at, json, prev, hash FROM events"
+			  " WHERE seq > $1 ORDER BY seq LIMIT $2",
+			  &a, "audit events", &r));
+	for (i = 0; i < PQntuples(r); i++) {
+		memset(&v, 0, sizeof(v));
+		ZTP_CHECK(col_int(r, i, 0, &v.seq));
+		ZTP_CHECK(col_int(r, i, 1, &v.at));
+		ZTP_CHECK(need_text(r, i, 2, &v.json));
+		v.json_len = (size_t)PQgetlength(r, i, 2);
+		col_bytes(r, i, 3, &v.prev, &v.prev_len);
+		col_bytes(r, i, 4, &v.hash, &v.hash_len);
+		ZTP_CHECK(fn(&v, arg));
+	}
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
+static int view_checkpoint_add(void *ctx, const ztp__store_checkpoint_view *cp)
+{
+	pg_args a = {0};
+	PGresult *r = NULL;
+	int rc = ZTP_OK;
+
+	a_int(&a, cp->seq);
+	a_int(&a, cp->at);
+	a_bytes(&a, cp->head, cp->head_len);
+	a_bytes(&a, cp->sig, cp->sig_len);
+	a_text(&a, cp->key_id);
+	/* The first checkpoint of a seq wins, whichever instance signed it. */
+	ZTP_CHECK(pg_write(ctx,
+			   "INSERT INTO checkpoints(seq, at, head, sig, key_id)"
+			   " VALUES($1, $2, $3, $4, $5)"
+			   " ON CONFLICT (seq) DO NOTHING",
+			   &a, "audit checkpoint", &r));
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
+static int view_checkpoints(void *ctx, int64_t after, size_t max,
+			    ztp__store_checkpoint_fn fn, void *arg)
+{
+	pg_args a = {0};
+	PGresult *r = NULL;
+	ztp__store_checkpoint_view v;
+	int i, rc = ZTP_OK;
+
+	a_int(&a, after);
+	a_int(&a, (int64_t)max);
+	ZTP_CHECK(pg_read(ctx,
+			  "SELECT seq, at, head, sig, key_id FROM checkpoints"
+			  " WHERE seq > $1 ORDER BY seq LIMIT $2",
+			  &a, "audit checkpoints", &r));
+	for (i = 0; i < PQntuples(r); i++) {
+		memset(&v, 0, sizeof(v));
+		ZTP_CHECK(col_int(r, i, 0, &v.seq));
+		ZTP_CHECK(col_int(r, i, 1, &v.at));
+		col_bytes(r, i, 2, &v.head, &v.head_len);
+		col_bytes(r, i, 3, &v.sig, &v.sig_len);
+		ZTP_CHECK(need_text(r, i, 4, &v.key_id));
+		ZTP_CHECK(fn(&v, arg));
+	}
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
 const ztp__store_views ztp__store_postgresql_views = {
     .device = view_device,
     .cert = view_cert,
     .device_certs = view_device_certs,
+    .events = view_events,
+    .checkpoint_add = view_checkpoint_add,
+    .checkpoints = view_checkpoints,
 };
 
 static int pg_device_get(void *ctx, const char *device_id, char **json)
@@ -1392,21 +1572,55 @@ cleanup:
 	return rc;
 }
 
-static int pg_cert_count(void *ctx, uint64_t *out)
+/* The one value of a counting read; no row reads 0. */
+static int count_of(pg *p, const char *sql, pg_args *a, const char *what,
+		    uint64_t *out)
 {
 	PGresult *r = NULL;
 	int64_t n = 0;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(
-	    pg_read(ctx, "SELECT count(*) FROM certs", NULL, "cert_count", &r));
-	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ESTORE,
-		   "postgresql: cert_count: no result");
-	ZTP_CHECK(col_int(r, 0, 0, &n));
+	ZTP_CHECK(pg_read(p, sql, a, what, &r));
+	if (PQntuples(r) == 1)
+		ZTP_CHECK(col_int(r, 0, 0, &n));
 	*out = (uint64_t)n;
 cleanup:
 	PQclear(r);
 	return rc;
+}
+
+static int pg_cert_count(void *ctx, uint64_t *out)
+{
+	return count_of(ctx, "SELECT count(*) FROM certs", NULL, "cert_count",
+			out);
+}
+
+static int pg_device_count_state(void *ctx, const char *state, uint64_t *out)
+{
+	pg_args a = {0};
+
+	a_text(&a, state);
+	/* No row: no device has ever been in that state. */
+	return count_of(ctx,
+			"SELECT coalesce(sum(n), 0)::bigint FROM device_states"
+			" WHERE state = $1",
+			&a, "device_count_state", out);
+}
+
+static int pg_cert_count_expiring(void *ctx, const char *profile, int64_t from,
+				  int64_t to, uint64_t *out)
+{
+	pg_args a = {0};
+
+	a_text(&a, profile);
+	a_int(&a, from);
+	a_int(&a, to);
+	/* A range search of certs_live_by_expiry. */
+	return count_of(ctx,
+			"SELECT count(*) FROM certs WHERE NOT revoked"
+			" AND profile = $1 AND not_after >= $2"
+			" AND not_after < $3",
+			&a, "cert_count_expiring", out);
 }
 
 /* ------------------------------------------------------------ challenges */
@@ -1448,26 +1662,50 @@ typedef struct event_args {
 	int64_t now;
 } event_args;
 
+/* The chain head locked in the open transaction: the last seq handed out
+ * and its hash (the genesis value before the first event). Every append
+ * waits here for the one before to commit, so seq order is commit order
+ * and each event's prev is the hash of the event before it. */
+static int lock_head(pgx *x, int64_t *seq, uint8_t head[ZTP__AUDIT_HASH_LEN])
+{
+	PGresult *r = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(pg_exec(x, "SELECT seq, hash FROM audit_head FOR UPDATE",
+			  NULL, "event_append", &r));
+	ZTP_ENSURE(PQntuples(r) == 1 &&
+		       PQgetlength(r, 0, 1) == ZTP__AUDIT_HASH_LEN,
+		   ZTP_ESTORE, "postgresql: event_append: bad audit_head row");
+	ZTP_CHECK(col_int(r, 0, 0, seq));
+	memcpy(head, PQgetvalue(r, 0, 1), ZTP__AUDIT_HASH_LEN);
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
 static int event_fn(pgx *x, void *arg)
 {
 	event_args *e = arg;
+	uint8_t prev[ZTP__AUDIT_HASH_LEN], hash[ZTP__AUDIT_HASH_LEN];
+	int64_t last = 0;
 	pg_args a = {0};
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(pg_begin(x));
-	/* Appends take turns until they commit, so sequence numbers commit
-	 * in order and without gaps (a failed append leaves none). */
-	ZTP_CHECK(pg_exec(x,
-			  "SELECT pg_advisory_xact_lock(hashtextextended("
-			  "'libztp events ' || current_schema(), 0))",
-			  NULL, "event_append", NULL));
+	ZTP_CHECK(lock_head(x, &last, prev));
+	ZTP_ENSURE(last < INT64_MAX, ZTP_ETOOBIG, "store: event log full");
+	ZTP_CHECK(ztp__audit_hash(hash, prev, last + 1, e->now, e->json,
+				  strlen(e->json)));
+	a_int(&a, last + 1);
 	a_int(&a, e->now);
 	a_text(&a, e->json);
-	ZTP_CHECK(
-	    pg_exec(x,
-		    "INSERT INTO events(seq, at, json)"
-		    " SELECT coalesce(max(seq), 0) + 1, $1, $2 FROM events",
-		    &a, "event_append", NULL));
+	a_bytes(&a, prev, sizeof(prev));
+	a_bytes(&a, hash, sizeof(hash));
+	ZTP_CHECK(pg_exec(x,
+			  "WITH ev AS (INSERT INTO events(seq, at, json, prev,"
+			  " hash) VALUES($1, $2, $3, $4, $5))"
+			  " UPDATE audit_head SET seq = $1, hash = $5",
+			  &a, "event_append", NULL));
 	ZTP_CHECK(pg_commit(x));
 cleanup:
 	return rc;
@@ -1959,6 +2197,68 @@ static void pg_close(void *ctx)
 	free(p);
 }
 
+/* Chain the events written before version 5, in seq order from the
+ * genesis value, record the head, then make prev and hash mandatory and
+ * the table append-only again (the last steps of that migration). */
+static int chain_events(pgx *x)
+{
+	uint8_t prev[ZTP__AUDIT_HASH_LEN], hash[ZTP__AUDIT_HASH_LEN];
+	PGresult *r = NULL;
+	pg_args head = {0};
+	const char *json;
+	int64_t last = 0, seq, at;
+	int i, n, rc = ZTP_OK;
+
+	memcpy(prev, ztp__audit_genesis, sizeof(prev));
+	do {
+		pg_args a = {0};
+
+		PQclear(r);
+		r = NULL;
+		a_int(&a, last);
+		a_int(&a, CHAIN_PAGE);
+		ZTP_CHECK(pg_exec(x,
+				  "SELECT seq, at, json FROM events"
+				  " WHERE seq > $1 ORDER BY seq LIMIT $2",
+				  &a, "schema migration", &r));
+		n = PQntuples(r);
+		for (i = 0; i < n; i++) {
+			pg_args u = {0};
+
+			ZTP_CHECK(col_int(r, i, 0, &seq));
+			ZTP_CHECK(col_int(r, i, 1, &at));
+			ZTP_CHECK(need_text(r, i, 2, &json));
+			ZTP_CHECK(ztp__audit_hash(
+			    hash, prev, seq, at, json,
+			    (size_t)PQgetlength(r, i, 2)));
+			a_int(&u, seq);
+			a_bytes(&u, prev, sizeof(prev));
+			a_bytes(&u, hash, sizeof(hash));
+			ZTP_CHECK(pg_exec(x,
+					  "UPDATE events SET prev = $2,"
+					  " hash = $3 WHERE seq = $1",
+					  &u, "schema migration", NULL));
+			memcpy(prev, hash, sizeof(prev));
+			last = seq;
+		}
+	} while (n == CHAIN_PAGE);
+	ZTP_CHECK(pg_exec(x,
+			  "ALTER TABLE events ALTER COLUMN prev SET NOT NULL,"
+			  " ALTER COLUMN hash SET NOT NULL,"
+			  " ENABLE TRIGGER events_no_change",
+			  NULL, "schema migration", NULL));
+	a_int(&head, last);
+	a_bytes(&head, prev, sizeof(prev));
+	ZTP_CHECK(pg_exec(x,
+			  "INSERT INTO audit_head(seq, hash) VALUES($1, $2)",
+			  &head, "schema migration", NULL));
+	ZTP_CHECK(pg_exec(x, "UPDATE ztp_schema SET version = 5", NULL,
+			  "schema migration", NULL));
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
 /*
  * Bring the schema to p->max_version in one transaction. Openers take
  * turns on a transaction-scoped advisory lock (per schema), so two
@@ -2026,6 +2326,8 @@ static int migrate_fn(pgx *x, void *arg)
 			goto cleanup;
 		}
 		PQclear(m);
+		if (version + 1 == CHAIN_VERSION)
+			ZTP_CHECK(chain_events(x));
 	}
 	ZTP_CHECK(pg_commit(x));
 cleanup:
@@ -2062,6 +2364,8 @@ int ztp__store_postgresql_open_version(ztp_store_backend *be, void **ctx,
 	    .device_set_factory_key = pg_device_set_factory_key,
 	    .cert_add_issued = pg_cert_add_issued,
 	    .revoked_list_issuer = pg_revoked_list_issuer,
+	    .device_count_state = pg_device_count_state,
+	    .cert_count_expiring = pg_cert_count_expiring,
 	    .device_enroll = pg_device_enroll,
 	    .device_list = pg_device_list,
 	    .cert_expiring = pg_cert_expiring,

@@ -40,29 +40,8 @@ for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
 		> /dev/null 2>&1 || true
 done
 
-# verify CONFIG WANT_KIND WANT_SEQ LABEL [ARGS...]
-verify() {
-	cfg=$1 kind=$2 seq=$3 label=$4
-	shift 4
-	rc=0
-	"$ZTP_VERIFY" --config "$cfg" audit verify "$@" > "$T/report.json" \
-		2> "$T/report.err" || rc=$?
-	got=$("$PY" -c 'import json, sys
-r = json.load(open(sys.argv[1]))
-p = r.get("problem")
-print("%s %s" % (p["kind"], p["seq"]) if p else "ok %d/%d/%d" % (
-    r["events"], r["last_checkpoint"], r["unsigned_events"]))' "$T/report.json" 2>/dev/null)
-	want="$kind $seq"
-	want_rc=7
-	[ "$kind" = ok ] && want_rc=0
-	if [ "$got" = "$want" ] && [ "$rc" = "$want_rc" ]; then
-		e2e_ok "$label: $got (exit $rc)"
-	else
-		e2e_fail "$label: want '$want', got '$got' (exit $rc): $(cat "$T/report.json" "$T/report.err")"
-	fi
-}
-verify "$T/a.json" ok 12/10/2 "intact log"
-verify "$T/a.json" ok 7/10/2 "intact log from seq 5" --from 5
+e2e_audit_verify "$T/a.json" ok 12/10/2 "intact log"
+e2e_audit_verify "$T/a.json" ok 7/10/2 "intact log from seq 5" --from 5
 
 "$ZTP_VERIFY" --config "$T/a.json" audit export --out "$T/export.jsonl"
 n=$(grep -c '"type":"event"' "$T/export.jsonl")
@@ -111,9 +90,9 @@ tamper() {
 }
 tamper edit "UPDATE events SET json = replace(json, 'rejected', 'accepted')
 	WHERE seq = 3;"
-verify "$T/edit.json" modified 3 "row 3 edited"
+e2e_audit_verify "$T/edit.json" modified 3 "row 3 edited"
 tamper delete "DELETE FROM events WHERE seq = 7;"
-verify "$T/delete.json" deleted 7 "row 7 deleted"
+e2e_audit_verify "$T/delete.json" deleted 7 "row 7 deleted"
 tamper swap "CREATE TEMP TABLE t AS SELECT * FROM events WHERE seq IN (4, 6);
 	UPDATE events SET at = (SELECT at FROM t WHERE seq = 6),
 	 json = (SELECT json FROM t WHERE seq = 6),
@@ -123,9 +102,9 @@ tamper swap "CREATE TEMP TABLE t AS SELECT * FROM events WHERE seq IN (4, 6);
 	 json = (SELECT json FROM t WHERE seq = 4),
 	 prev = (SELECT prev FROM t WHERE seq = 4),
 	 hash = (SELECT hash FROM t WHERE seq = 4) WHERE seq = 6;"
-verify "$T/swap.json" reordered 4 "rows 4 and 6 swapped"
+e2e_audit_verify "$T/swap.json" reordered 4 "rows 4 and 6 swapped"
 tamper truncate "DELETE FROM events WHERE seq > 8;"
-verify "$T/truncate.json" truncated 9 "rows after 8 deleted"
+e2e_audit_verify "$T/truncate.json" truncated 9 "rows after 8 deleted"
 
 # forged ROW: the canonical hash of doc/AUDIT.md, from Python, so that the
 # forged rows are self-consistent and only the chain can tell.
@@ -167,8 +146,8 @@ for kind in insert rehash; do
 	"$PY" "$T/forge.py" "$T/$kind.db" "$kind"
 	config "$T/$kind.json" "$kind.db" 5
 done
-verify "$T/insert.json" inserted 5 "row 5 inserted with a valid hash"
-verify "$T/rehash.json" modified 5 "row 3 edited, the chain rehashed (found at checkpoint 5)"
+e2e_audit_verify "$T/insert.json" inserted 5 "row 5 inserted with a valid hash"
+e2e_audit_verify "$T/rehash.json" modified 5 "row 3 edited, the chain rehashed (found at checkpoint 5)"
 
 # A crash between events and their checkpoint: a server that checkpoints
 # only every 1000 events acknowledges five refused requests (five durable
@@ -185,7 +164,7 @@ done
 kill -KILL "$E2E_PID"
 wait "$E2E_PID" 2>/dev/null || true
 E2E_SERVER_PIDS=
-verify "$T/verify.json.crash" ok 5/0/5 "after SIGKILL: the 5 acknowledged events, chained, none signed yet"
+e2e_audit_verify "$T/verify.json.crash" ok 5/0/5 "after SIGKILL: the 5 acknowledged events, chained, none signed yet"
 "$ZTP_VERIFY" --config "$T/verify.json.crash" audit checkpoint
-verify "$T/verify.json.crash" ok 5/5/0 "a checkpoint afterwards covers them"
+e2e_audit_verify "$T/verify.json.crash" ok 5/5/0 "a checkpoint afterwards covers them"
 e2e_done

@@ -398,3 +398,29 @@ with ztp.Store("sqlite:" + sys.argv[1]) as s:
 print(sum(1 for c in certs if c["profile"] == "bootstrap"))
 PY
 }
+
+# e2e_audit_verify CONFIG WANT_KIND WANT_SEQ LABEL [ARGS...]: run
+# `ztp-verify --config CONFIG audit verify ARGS`; pass when it reports
+# problem WANT_KIND at WANT_SEQ (exit 7), or with WANT_KIND "ok" and
+# WANT_SEQ "EVENTS/LAST_CHECKPOINT/UNSIGNED" an intact log (exit 0).
+# Needs e2e_need_python.
+e2e_audit_verify() {
+	cfg=$1 kind=$2 seq=$3 label=$4
+	shift 4
+	rc=0
+	"$ZTP_VERIFY" --config "$cfg" audit verify "$@" > "$T/report.json" \
+		2> "$T/report.err" || rc=$?
+	got=$("$PY" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+p = r.get("problem")
+print("%s %s" % (p["kind"], p["seq"]) if p else "ok %d/%d/%d" % (
+    r["events"], r["last_checkpoint"], r["unsigned_events"]))' "$T/report.json" 2>/dev/null)
+	want="$kind $seq"
+	want_rc=7
+	[ "$kind" = ok ] && want_rc=0
+	if [ "$got" = "$want" ] && [ "$rc" = "$want_rc" ]; then
+		e2e_ok "$label: $got (exit $rc)"
+	else
+		e2e_fail "$label: want '$want', got '$got' (exit $rc): $(cat "$T/report.json" "$T/report.err")"
+	fi
+}

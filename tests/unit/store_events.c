@@ -2,6 +2,7 @@
  * Store: challenges, the event log and counters, against every backend.
  */
 #include "test_store.h"
+#include "store/records.h"
 
 /* ------------------------------------------------------------ challenges */
 
@@ -140,6 +141,79 @@ START_TEST(test_events)
 }
 END_TEST
 
+/* ------------------------------------------------------------ audit chain */
+
+typedef struct cp_seen {
+	int n;
+	int64_t seq[4];
+	uint8_t sig0[4];
+} cp_seen;
+
+static int cp_fn(const ztp__store_checkpoint_view *v, void *arg)
+{
+	cp_seen *c = arg;
+
+	ck_assert_int_lt(c->n, 4);
+	ck_assert_uint_eq(v->head_len, ZTP__AUDIT_HASH_LEN);
+	ck_assert_uint_eq(v->sig_len, 3);
+	ck_assert_str_eq(v->key_id, "k1");
+	c->seq[c->n] = v->seq;
+	c->sig0[c->n] = v->sig[0];
+	c->n++;
+	return ZTP_OK;
+}
+
+/* Every appended event is chained to the one before; checkpoints are
+ * kept one per seq (the first wins) and listed after a seq in order. A
+ * caller's backend keeps no chain. */
+START_TEST(test_audit_chain)
+{
+	ztp_store *s = open_kind(_i, NULL);
+	uint8_t head[ZTP__AUDIT_HASH_LEN] = {1};
+	ztp__store_checkpoint_view cp = {3, T0, head, sizeof(head),
+					 (const uint8_t *)"sg1", 3, "k1"};
+	cp_seen seen = {0};
+	char ev[32];
+	int i;
+
+	for (i = 0; i < 7; i++) {
+		snprintf(ev, sizeof(ev), "{\"n\":%d}", i);
+		ck_assert_rc(ztp_store_event_append(s, ev), ZTP_OK);
+	}
+	if (_i == B_WRAPPED) {
+		ck_assert_rc(
+		    ztp__store_audit_checkpoints(s, 0, 10, cp_fn, &seen),
+		    ZTP_EUNSUPPORTED);
+		ck_assert_rc(ztp__store_audit_checkpoint_add(s, &cp),
+			     ZTP_EUNSUPPORTED);
+		ztp_store_free(s);
+		return;
+	}
+	ck_assert_int_eq(chain_walk(s), 7);
+	ck_assert_rc(ztp__store_audit_checkpoint_add(s, &cp), ZTP_OK);
+	cp.sig = (const uint8_t *)"xg2";
+	ck_assert_rc(ztp__store_audit_checkpoint_add(s, &cp), ZTP_OK);
+	cp.seq = 6;
+	ck_assert_rc(ztp__store_audit_checkpoint_add(s, &cp), ZTP_OK);
+	cp.seq = 1;
+	cp.sig_len = 0;
+	ck_assert_rc(ztp__store_audit_checkpoint_add(s, &cp), ZTP_EINVAL);
+	ck_assert_rc(ztp__store_audit_checkpoints(s, 0, 10, cp_fn, &seen),
+		     ZTP_OK);
+	ck_assert_int_eq(seen.n, 2);
+	ck_assert_int_eq(seen.seq[0], 3);
+	ck_assert_int_eq(seen.sig0[0], 's'); /* the first for seq 3 */
+	ck_assert_int_eq(seen.seq[1], 6);
+	ck_assert_int_eq(seen.sig0[1], 'x');
+	seen.n = 0;
+	ck_assert_rc(ztp__store_audit_checkpoints(s, 3, 10, cp_fn, &seen),
+		     ZTP_OK);
+	ck_assert_int_eq(seen.n, 1);
+	ck_assert_int_eq(seen.seq[0], 6);
+	ztp_store_free(s);
+}
+END_TEST
+
 /* ------------------------------------------------------------ counters */
 
 START_TEST(test_counter_next)
@@ -171,4 +245,5 @@ void store_tcases_events(Suite *s)
 	suite_add_tcase(s, loop_case("challenge_use", test_challenge_use, 0));
 	suite_add_tcase(s, loop_case("event_append_list", test_events, 0));
 	suite_add_tcase(s, loop_case("counter_next", test_counter_next, 0));
+	suite_add_tcase(s, loop_case("audit_chain", test_audit_chain, 0));
 }

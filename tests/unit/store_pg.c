@@ -16,9 +16,9 @@
 #include <sys/wait.h>
 #include <libpq-fe.h>
 
-/* The schema version of this library's registries: its number of
- * migrations. */
-#define PG_VERSION 5
+/* The schema version this library writes (that of sqlite:'s
+ * user_version). */
+#define PG_LATEST 7
 #define PG_STR_(v) #v
 #define PG_STR(v) PG_STR_(v)
 
@@ -199,20 +199,22 @@ START_TEST(test_pg_schema)
 	add_dev(s, "d1");
 	ck_assert_rc(ztp_store_event_append(s, "{\"a\":1}"), ZTP_OK);
 	ztp_store_free(s);
-	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), PG_VERSION);
+	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), PG_LATEST);
 	/* the event log refuses changes, even by SQL */
 	c = raw_connect(pg_uri);
 	ck_assert_ptr_nonnull(raw_try(c, "UPDATE events SET at = 0", NULL));
 	ck_assert_ptr_nonnull(raw_try(c, "DELETE FROM events", NULL));
 	ck_assert_ptr_nonnull(raw_try(c, "TRUNCATE events", NULL));
 	/* a schema from a newer library is refused, not used */
+	ck_assert_ptr_nonnull(
+	    raw_try(c, "UPDATE checkpoints SET at = 0", NULL));
+	ck_assert_ptr_nonnull(raw_try(c, "TRUNCATE checkpoints", NULL));
 	free(raw_sql(c, "UPDATE ztp_schema SET version = "
-			    PG_STR(PG_VERSION) " + 1"));
+			    PG_STR(PG_LATEST) " + 1"));
 	ck_assert_rc(ztp_store_open(&t, pg_uri), ZTP_ESTORE);
 	ck_assert_msg(strstr(ztp_error_last_message(), "newer"), "%s",
 		      ztp_error_last_message());
-	free(raw_sql(
-	    c, "UPDATE ztp_schema SET version = " PG_STR(PG_VERSION)));
+	free(raw_sql(c, "UPDATE ztp_schema SET version = " PG_STR(PG_LATEST)));
 	PQfinish(c);
 	/* another application's tables: not taken for a registry */
 	snprintf(other, sizeof(other), "%s_other", pg_schema);
@@ -231,7 +233,7 @@ START_TEST(test_pg_schema)
 END_TEST
 
 /* A version-1 registry (as the first libztp wrote it) with a device and a
- * certificate, opened by this library: migrated to PG_VERSION in place,
+ * certificate, opened by this library: migrated to the latest in place,
  * the rows kept, the new columns null, the new tables working. */
 START_TEST(test_pg_migrate)
 {
@@ -257,7 +259,7 @@ START_TEST(test_pg_migrate)
 		    " not_after, fingerprint, issued_at) VALUES('c1', 'old',"
 		    " 'operational', 1, 2, '" FPR_B "', 3)"));
 	s = pg_open(pg_uri);
-	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), PG_VERSION);
+	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), PG_LATEST);
 	/* the fleet's indexes (sqlite's v6 and v7) */
 	ck_assert_int_eq(
 	    pg_long("SELECT count(*) FROM pg_indexes WHERE schemaname ="
@@ -288,6 +290,73 @@ START_TEST(test_pg_migrate)
 	    ztp_store_device_set_factory_key(s, "old", (const uint8_t *)"k", 1),
 	    ZTP_OK);
 	ztp_store_free(s);
+}
+END_TEST
+
+/* A registry of version 3 (the last before the gauges and the audit
+ * chain) holding devices, a certificate and events, as that library wrote
+ * them: the migration counts the devices by state, chains the events in
+ * seq order from the genesis value and records the head; from then on
+ * the trigger keeps the counts, appends continue the chain, and the
+ * chain's columns are mandatory. */
+START_TEST(test_pg_migrate_v3)
+{
+	ztp_store_backend be;
+	void *ctx = NULL;
+	ztp_store *s;
+	uint64_t n = 0;
+	int i;
+
+	ck_assert_rc(ztp__store_postgresql_open_version(&be, &ctx, pg_uri, 3),
+		     ZTP_OK);
+	be.close(ctx);
+	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), 3);
+	free(pg_sql("INSERT INTO devices(device_id, fingerprint,"
+		    " manufactured_at, state, updated_at) VALUES"
+		    " ('d1', '" FPR_A "', 1, 'active', 2),"
+		    " ('d2', '" FPR_A "', 1, 'active', 2),"
+		    " ('d3', '" FPR_A "', 1, 'manufactured', 2);"
+		    "INSERT INTO certs(serial, device_id, profile, not_before,"
+		    " not_after, fingerprint, issued_at) VALUES('c1', 'd1',"
+		    " 'operational', 1, 100, '" FPR_B "', 3);"
+		    "INSERT INTO events(seq, at, json) SELECT g, 1000 + g,"
+		    " '{\"n\":' || g || '}' FROM generate_series(1, 1203) g"));
+	s = pg_open(pg_uri);
+	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), PG_LATEST);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_ACTIVE, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		     ZTP_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_rc(
+	    ztp_store_device_set_state(s, "d3", NULL, ZTP_STATE_ACTIVE, "t"),
+	    ZTP_OK);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_ACTIVE, &n), ZTP_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		     ZTP_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_rc(
+	    ztp_store_cert_count_expiring(s, "operational", 0, 101, &n),
+	    ZTP_OK);
+	ck_assert_uint_eq(n, 1);
+	/* more than one page of old events, chained; then new ones */
+	ck_assert_int_eq(pg_long("SELECT seq FROM audit_head"), 1203);
+	for (i = 0; i < 3; i++)
+		ck_assert_rc(ztp_store_event_append(s, "{\"new\":1}"), ZTP_OK);
+	ck_assert_int_eq(chain_walk(s), 1206);
+	ztp_store_free(s);
+	/* an older library's append (no hashes) is refused, not chained */
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM information_schema."
+				 "columns WHERE table_name = 'events' AND"
+				 " column_name IN ('prev', 'hash') AND"
+				 " is_nullable = 'NO' AND table_schema ="
+				 " current_schema()"),
+			 2);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM pg_indexes WHERE"
+				 " indexname = 'certs_live_by_expiry' AND"
+				 " schemaname = current_schema()"),
+			 1);
 }
 END_TEST
 
@@ -377,8 +446,56 @@ START_TEST(test_pg_open_race)
 	for (i = 0; i < NPROC; i++)
 		ck_assert_msg(res[i] == 0, "child %d: status -%d", i, res[i]);
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM ztp_schema"), 1);
-	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), PG_VERSION);
+	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), PG_LATEST);
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM devices"), NPROC);
+	{
+		ztp_store *s = pg_open(pg_uri);
+		uint64_t n = 0;
+
+		/* counted by every process's trigger, whichever shard */
+		ck_assert_rc(
+		    ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		    ZTP_OK);
+		ck_assert_uint_eq(n, NPROC);
+		ztp_store_free(s);
+	}
+}
+END_TEST
+
+/* Processes appending to one registry at once (verifier instances): the
+ * chain has every event once, in seq order, each linked to the one
+ * committed before it, and the head is the last. */
+#define APPENDS 40
+
+static int child_append(int i)
+{
+	ztp_store *s = NULL;
+	char ev[48];
+	int j, rc;
+
+	rc = ztp_store_open(&s, pg_uri);
+	for (j = 0; rc == ZTP_OK && j < APPENDS; j++) {
+		snprintf(ev, sizeof(ev), "{\"child\":%d,\"n\":%d}", i, j);
+		rc = ztp_store_event_append(s, ev);
+	}
+	ztp_store_free(s);
+	return code_of(rc);
+}
+
+START_TEST(test_pg_append_race)
+{
+	ztp_store *s = pg_open(pg_uri);
+	int res[NPROC], i;
+
+	run_children(NPROC, child_append, res);
+	for (i = 0; i < NPROC; i++)
+		ck_assert_msg(res[i] == 0, "child %d: status -%d", i, res[i]);
+	ck_assert_int_eq(chain_walk(s), NPROC * APPENDS);
+	ck_assert_int_eq(pg_long("SELECT seq FROM audit_head"),
+			 NPROC * APPENDS);
+	ck_assert_int_eq(pg_long("SELECT count(DISTINCT json) FROM events"),
+			 NPROC * APPENDS);
+	ztp_store_free(s);
 }
 END_TEST
 
@@ -471,6 +588,22 @@ START_TEST(test_pg_process_races)
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM claims"), 0);
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM certs"), 5);
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM challenges"), 5);
+	/* the state counts followed every process's transitions */
+	{
+		uint64_t n = 0;
+
+		ck_assert_rc(
+		    ztp_store_device_count(s, ZTP_STATE_REGISTERED, &n),
+		    ZTP_OK);
+		ck_assert_uint_eq(n, 5);
+		ck_assert_rc(ztp_store_device_count(s, ZTP_STATE_ACTIVE, &n),
+			     ZTP_OK);
+		ck_assert_uint_eq(n, 0);
+		ck_assert_rc(
+		    ztp_store_device_count(s, ZTP_STATE_MANUFACTURED, &n),
+		    ZTP_OK);
+		ck_assert_uint_eq(n, 0);
+	}
 	ztp_store_free(s);
 }
 END_TEST
@@ -836,7 +969,9 @@ void store_tcases_pg(Suite *s)
 	suite_add_tcase(s, pg_case("pg_uris", test_pg_uris));
 	suite_add_tcase(s, pg_case("pg_schema", test_pg_schema));
 	suite_add_tcase(s, pg_case("pg_migrate", test_pg_migrate));
+	suite_add_tcase(s, pg_case("pg_migrate_v3", test_pg_migrate_v3));
 	suite_add_tcase(s, pg_case("pg_open_race", test_pg_open_race));
+	suite_add_tcase(s, pg_case("pg_append_race", test_pg_append_race));
 	suite_add_tcase(s, pg_case("pg_process_races", test_pg_process_races));
 	suite_add_tcase(s,
 			pg_case("pg_terminate_idle", test_pg_terminate_idle));

@@ -8,6 +8,7 @@
  * contract.
  */
 #include "test_store.h"
+#include "store/records.h"
 
 char *tmpdir;
 char *db_path;
@@ -361,6 +362,47 @@ void expect_state(ztp_store *s, const char *id, const char *state,
 		ck_assert_str_eq(str_field(o, "tenant"), tenant);
 	json_object_put(o);
 	ztp_free(json);
+}
+
+/* chain_walk: every event of s in seq order, each linked to the one
+ * before (from the genesis value) and hashed as core/audit.c defines. */
+typedef struct chain_check {
+	uint8_t head[ZTP__AUDIT_HASH_LEN];
+	int64_t n;
+} chain_check;
+
+static int chain_fn(const ztp__store_event_view *e, void *arg)
+{
+	chain_check *c = arg;
+	uint8_t h[ZTP__AUDIT_HASH_LEN];
+
+	ck_assert_int_eq(e->seq, c->n + 1);
+	ck_assert_uint_eq(e->prev_len, ZTP__AUDIT_HASH_LEN);
+	ck_assert_uint_eq(e->hash_len, ZTP__AUDIT_HASH_LEN);
+	ck_assert_int_eq(memcmp(e->prev, c->head, sizeof(c->head)), 0);
+	ck_assert_rc(
+	    ztp__audit_hash(h, e->prev, e->seq, e->at, e->json, e->json_len),
+	    ZTP_OK);
+	ck_assert_int_eq(memcmp(h, e->hash, sizeof(h)), 0);
+	memcpy(c->head, h, sizeof(h));
+	c->n++;
+	return ZTP_OK;
+}
+
+int64_t chain_walk(ztp_store *s)
+{
+	chain_check c;
+	int64_t before;
+
+	memcpy(c.head, ztp__audit_genesis, sizeof(c.head));
+	c.n = 0;
+	do {
+		before = c.n;
+		ck_assert_rc(
+		    ztp__store_audit_events(s, c.n, 100, chain_fn, &c),
+		    ZTP_OK);
+	} while (c.n - before == 100);
+	return c.n;
 }
 
 TCase *loop_case(const char *name, const TTest *test, int timeout)

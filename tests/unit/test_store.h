@@ -112,6 +112,9 @@ extern const char
 void expect_state(ztp_store *s, const char *id, const char *state,
 		  const char *tenant);
 TCase *loop_case(const char *name, const TTest *test, int timeout);
+/* Walk the audit chain of s from its first event, checking each link and
+ * hash; the number of events. */
+int64_t chain_walk(ztp_store *s);
 
 /* Two issuers' key identifiers (lowercase hex). */
 #define KID_A "a1b2c3d4e5f60718293a4b5c6d7e8f9001122334"
