@@ -356,6 +356,17 @@ static void a_bytes(pg_args *a, const uint8_t *p, size_t len)
 	a_put(a, OID_BYTEA, p, (int)len, 1);
 }
 
+/* Point the binary numbers' values at their bytes, once a's address is
+ * final: just before it is sent. */
+static void a_ready(pg_args *a)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->type[i] == OID_INT8 || a->type[i] == OID_FLOAT8)
+			a->val[i] = (const char *)a->num[i];
+}
+
 /* ------------------------------------------------------------ results */
 
 static uint64_t rd_be(const unsigned char *p, int len)
@@ -529,15 +540,12 @@ static int pg_exec(pgx *x, const char *sql, pg_args *a, const char *what,
 	pg_args none = {0};
 	PGresult *r;
 	ExecStatusType st;
-	int i;
 
 	if (out != NULL)
 		*out = NULL;
 	if (a == NULL)
 		a = &none;
-	for (i = 0; i < a->n; i++)
-		if (a->type[i] == OID_INT8 || a->type[i] == OID_FLOAT8)
-			a->val[i] = (const char *)a->num[i];
+	a_ready(a);
 	r = PQexecParams(x->c, sql, a->n, a->type, a->val, a->len, a->fmt, 1);
 	st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -1777,10 +1785,12 @@ cleanup:
 /* ------------------------------------------------------------ fleet */
 
 /* One record of device_enroll: the device, its claim and its factory key
- * in one statement; a device recorded already (here or by a concurrent
- * importer, whose commit ON CONFLICT waits for) is left as it is. The
- * claim's foreign key is checked at the end of the statement, when the
- * device row is there. */
+ * in one statement, which answers whether it recorded the device and
+ * else the fingerprint recorded already. A device recorded by a
+ * concurrent importer, whose commit ON CONFLICT waits for, is left as it
+ * is; this statement's snapshot predates that commit and answers NULL.
+ * The claim's foreign key is checked at the end of the statement, when
+ * the device row is there. */
 #define SQL_ENROLL                                                             \
 	"WITH dev AS (INSERT INTO devices(device_id, fingerprint, model,"      \
 	" batch, manufactured_at, state, updated_at, factory_key)"             \
@@ -1788,7 +1798,8 @@ cleanup:
 	" ON CONFLICT (device_id) DO NOTHING RETURNING device_id),"            \
 	" claim AS (INSERT INTO claims(device_id, hash)"                       \
 	" SELECT device_id, $7 FROM dev)"                                      \
-	" SELECT EXISTS (SELECT 1 FROM dev)"
+	" SELECT EXISTS (SELECT 1 FROM dev),"                                  \
+	" (SELECT fingerprint FROM devices WHERE device_id = $1)"
 #define SQL_DEV_FPR "SELECT fingerprint FROM devices WHERE device_id = $1"
 
 typedef struct enroll_args {
@@ -1800,33 +1811,158 @@ typedef struct enroll_args {
 	void *arg;
 } enroll_args;
 
-static int enroll_one(pgx *x, const ztp_store_enrollment *e, int64_t now,
-		      int *result)
+/* Marks a record whose outcome SQL_ENROLL left open. */
+#define ENROLL_UNDECIDED 1
+
+static void enroll_params(pg_args *a, const ztp_store_enrollment *e,
+			  int64_t now)
 {
-	pg_args a = {0}, id = {0};
+	memset(a, 0, sizeof(*a));
+	a_text(a, e->device_id);
+	a_text(a, e->fingerprint);
+	a_text(a, e->model);
+	a_text(a, e->batch);
+	a_int(a, e->manufactured_at);
+	a_int(a, now);
+	a_bytes(a, e->claim_hash, e->claim_hash_len);
+	a_bytes(a, e->factory_key_len > 0 ? e->factory_key : NULL,
+		e->factory_key_len);
+	a_ready(a);
+}
+
+/* The outcome of one record from SQL_ENROLL's row. */
+static int enroll_decide(const PGresult *r, const ztp_store_enrollment *e,
+			 int *result)
+{
+	const char *fpr;
+
+	if (PQntuples(r) != 1 || PQnfields(r) != 2)
+		return ztp__err(ZTP_ESTORE,
+				"postgresql: device_enroll: no result");
+	fpr = col_text(r, 0, 1);
+	if (PQgetvalue(r, 0, 0)[0] != 0)
+		*result = ZTP_OK;
+	else if (fpr == NULL)
+		*result = ENROLL_UNDECIDED;
+	else
+		*result = strcmp(fpr, e->fingerprint) == 0 ? ZTP_EEXISTS
+							   : ZTP_EMISMATCH;
+	return ZTP_OK;
+}
+
+#ifdef LIBPQ_HAS_PIPELINING
+/* Statements one pipeline round carries: their text and results stay far
+ * below what socket buffers hold, so neither side waits for the other to
+ * read while it writes. */
+#define ENROLL_PIPELINE 100
+
+/*
+ * The statements of records [from, to) sent at once (libpq's pipeline
+ * mode) with a sync, then their results read in order: one round trip
+ * for them rather than one each. They run in order in the open
+ * transaction (a sync inside BEGIN does not commit), so a device ID that
+ * occurs twice sees its first record. After a failure the server skips
+ * the rest up to the sync, which is read all the same, so that the
+ * connection is usable again for the rollback.
+ */
+static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
+{
+	pg_args a;
+	PGresult *r;
+	ExecStatusType st;
+	size_t i, got = from;
+	bool synced = false;
+	int rc = ZTP_OK;
+
+	for (i = from; i < to; i++) {
+		enroll_params(&a, &en->recs[i], en->now);
+		if (PQsendQueryParams(x->c, SQL_ENROLL, a.n, a.type, a.val,
+				      a.len, a.fmt, 1) != 1)
+			break;
+	}
+	if (i < to || PQpipelineSync(x->c) != 1) {
+		/* Not sent whole: the connection is not to be trusted. */
+		rc = pg_fail(x, NULL, "device_enroll");
+		x->lost = true;
+		return rc;
+	}
+	while (!synced) {
+		r = PQgetResult(x->c);
+		if (r == NULL) {
+			/* between the results of two statements */
+			if (PQstatus(x->c) != CONNECTION_BAD)
+				continue;
+			if (rc == ZTP_OK)
+				rc = pg_fail(x, NULL, "device_enroll");
+			x->lost = true;
+			return rc;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC)
+			synced = true;
+		else if (st == PGRES_TUPLES_OK && got < to && rc == ZTP_OK)
+			rc = enroll_decide(r, &en->recs[got],
+					   &en->results[got]);
+		else if (st != PGRES_PIPELINE_ABORTED && rc == ZTP_OK)
+			rc = pg_fail(x, r, "device_enroll");
+		if (st == PGRES_TUPLES_OK)
+			got++;
+		PQclear(r);
+	}
+	if (rc == ZTP_OK && got != to)
+		rc = ztp__err(ZTP_ESTORE,
+			      "postgresql: device_enroll: %zu results for %zu "
+			      "records",
+			      got - from, to - from);
+	return rc;
+}
+
+static int enroll_statements(pgx *x, const enroll_args *en)
+{
+	size_t from, to;
+	int rc = ZTP_OK;
+
+	if (PQenterPipelineMode(x->c) != 1)
+		return pg_fail(x, NULL, "device_enroll");
+	for (from = 0; from < en->n && rc == ZTP_OK; from = to) {
+		to = en->n - from > ENROLL_PIPELINE ? from + ENROLL_PIPELINE
+						    : en->n;
+		rc = enroll_round(x, en, from, to);
+	}
+	if (!x->lost && PQexitPipelineMode(x->c) != 1 && rc == ZTP_OK)
+		rc = pg_fail(x, NULL, "device_enroll");
+	return rc;
+}
+#else
+static int enroll_statements(pgx *x, const enroll_args *en)
+{
+	pg_args a;
+	PGresult *r = NULL;
+	size_t i;
+	int rc = ZTP_OK;
+
+	for (i = 0; i < en->n; i++) {
+		enroll_params(&a, &en->recs[i], en->now);
+		ZTP_CHECK(pg_exec(x, SQL_ENROLL, &a, "device_enroll", &r));
+		ZTP_CHECK(enroll_decide(r, &en->recs[i], &en->results[i]));
+		PQclear(r);
+		r = NULL;
+	}
+cleanup:
+	PQclear(r);
+	return rc;
+}
+#endif
+
+/* A record left open: the device another importer committed meanwhile,
+ * read by a statement of its own, whose snapshot sees it. */
+static int enroll_reread(pgx *x, const ztp_store_enrollment *e, int *result)
+{
+	pg_args id = {0};
 	PGresult *r = NULL;
 	const char *fpr;
 	int rc = ZTP_OK;
 
-	a_text(&a, e->device_id);
-	a_text(&a, e->fingerprint);
-	a_text(&a, e->model);
-	a_text(&a, e->batch);
-	a_int(&a, e->manufactured_at);
-	a_int(&a, now);
-	a_bytes(&a, e->claim_hash, e->claim_hash_len);
-	a_bytes(&a, e->factory_key_len > 0 ? e->factory_key : NULL,
-		e->factory_key_len);
-	ZTP_CHECK(pg_exec(x, SQL_ENROLL, &a, "device_enroll", &r));
-	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ESTORE,
-		   "postgresql: device_enroll: no result");
-	if (PQgetvalue(r, 0, 0)[0] != 0) {
-		*result = ZTP_OK;
-		goto cleanup;
-	}
-	/* A statement of its own: its snapshot sees a row that another
-	 * importer committed while this one waited. */
-	PQclear(r);
 	a_text(&id, e->device_id);
 	ZTP_CHECK(pg_exec(x, SQL_DEV_FPR, &id, "device_enroll", &r));
 	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ESTORE,
@@ -1847,9 +1983,11 @@ static int enroll_fn(pgx *x, void *arg)
 	int rc = ZTP_OK;
 
 	ZTP_CHECK(pg_begin(x));
+	ZTP_CHECK(enroll_statements(x, en));
 	for (i = 0; i < en->n; i++)
-		ZTP_CHECK(
-		    enroll_one(x, &en->recs[i], en->now, &en->results[i]));
+		if (en->results[i] == ENROLL_UNDECIDED)
+			ZTP_CHECK(
+			    enroll_reread(x, &en->recs[i], &en->results[i]));
 	/* A retried transaction decides every record again and asks
 	 * again: only the attempt that commits counts. */
 	ZTP_CHECK(en->before_commit(en->arg, en->results));

@@ -724,6 +724,21 @@ static void enroll_recs(ztp_store_enrollment *recs, char ids[][16],
 	}
 }
 
+typedef struct commit_count {
+	int calls, ok;
+} commit_count;
+
+static int count_calls(void *arg, const int *results)
+{
+	commit_count *c = arg;
+	int i;
+
+	c->calls++;
+	for (i = c->ok = 0; i < 250; i++)
+		c->ok += results[i] == ZTP_OK;
+	return ZTP_OK;
+}
+
 /* How many of the records this importer enrolled. */
 static int child_enroll(int i)
 {
@@ -779,6 +794,49 @@ START_TEST(test_pg_enroll_race)
 	ck_assert_rc(ztp_store_claim_take(s, "im-7", (const uint8_t *)"hash-one",
 					  8, "acme"),
 		     ZTP_OK);
+	ztp_store_free(s);
+}
+END_TEST
+
+/* A statement that fails in the middle of a large batch (past the first
+ * pipeline round): nothing of the batch is recorded, the callback is not
+ * asked, and the same connection serves the next batch. */
+START_TEST(test_pg_enroll_failure)
+{
+	ztp_store *s = pg_open(pg_uri);
+	static ztp_store_enrollment recs[250];
+	static char ids[250][16];
+	static int results[250];
+	commit_count c = {0, 0};
+	int i;
+
+	free(pg_sql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+		    " AS $$BEGIN RAISE EXCEPTION 'refused'; END$$;"
+		    "CREATE TRIGGER refuse BEFORE INSERT ON devices FOR EACH ROW"
+		    " WHEN (NEW.device_id = 'bad') EXECUTE FUNCTION refuse()"));
+	for (i = 0; i < 250; i++) {
+		snprintf(ids[i], sizeof(ids[i]), i == 170 ? "bad" : "big-%d",
+			 i);
+		memset(&recs[i], 0, sizeof(recs[i]));
+		recs[i].device_id = ids[i];
+		recs[i].fingerprint = FPR_A;
+		recs[i].claim_hash = (const uint8_t *)"hash-one";
+		recs[i].claim_hash_len = 8;
+	}
+	ck_assert_rc(ztp__store_device_enroll(s, recs, 250, results, count_calls,
+					      &c),
+		     ZTP_ESTORE);
+	ck_assert_msg(strstr(ztp_error_last_message(), "refused"), "%s",
+		      ztp_error_last_message());
+	ck_assert_int_eq(c.calls, 0);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM devices"), 0);
+	snprintf(ids[170], sizeof(ids[170]), "big-170");
+	ck_assert_rc(ztp__store_device_enroll(s, recs, 250, results, count_calls,
+					      &c),
+		     ZTP_OK);
+	ck_assert_int_eq(c.calls, 1);
+	ck_assert_int_eq(c.ok, 250);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM claims"), 250);
 	ztp_store_free(s);
 }
 END_TEST
@@ -981,6 +1039,8 @@ void store_tcases_pg(Suite *s)
 	suite_add_tcase(s, pg_case("pg_timeout", test_pg_timeout));
 	suite_add_tcase(s, pg_case("pg_group_race", test_pg_group_race));
 	suite_add_tcase(s, pg_case("pg_enroll_race", test_pg_enroll_race));
+	suite_add_tcase(s,
+			pg_case("pg_enroll_failure", test_pg_enroll_failure));
 }
 
 #else /* !HAVE_LIBPQ */
