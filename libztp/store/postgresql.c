@@ -1871,7 +1871,7 @@ static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
 	PGresult *r;
 	ExecStatusType st;
 	size_t i, got = from;
-	bool synced = false;
+	bool synced = false, idle = false;
 	int rc = ZTP_OK;
 
 	for (i = from; i < to; i++) {
@@ -1888,15 +1888,24 @@ static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
 	}
 	while (!synced) {
 		r = PQgetResult(x->c);
+		/* NULL once between the results of two statements; twice in a
+		 * row, nothing is pending: the sync will not come. */
+		if (r == NULL && !idle && PQstatus(x->c) != CONNECTION_BAD) {
+			idle = true;
+			continue;
+		}
 		if (r == NULL) {
-			/* between the results of two statements */
-			if (PQstatus(x->c) != CONNECTION_BAD)
-				continue;
-			if (rc == ZTP_OK)
+			if (rc == ZTP_OK && PQstatus(x->c) == CONNECTION_BAD)
 				rc = pg_fail(x, NULL, "device_enroll");
+			else if (rc == ZTP_OK)
+				rc = ztp__err(ZTP_ESTORE,
+					      "postgresql: device_enroll: "
+					      "pipeline ended without its sync");
+			/* Its state is unknown: not used again. */
 			x->lost = true;
 			return rc;
 		}
+		idle = false;
 		st = PQresultStatus(r);
 		if (st == PGRES_PIPELINE_SYNC)
 			synced = true;
