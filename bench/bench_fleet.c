@@ -524,26 +524,31 @@ int main(void)
 			die("import into postgresql");
 		t = now_s() - t0;
 		ztp_free(summary);
-		printf("ztp_verifier_import of %ld fingerprint lines into one "
-		       "PostgreSQL registry: %.1f s, %.0f/s (%.2f of SQLite's)\n",
-		       n_dev, t, n_dev / t, n_dev / t / imp);
+		printf(
+		    "ztp_verifier_import of %ld fingerprint lines into one "
+		    "PostgreSQL registry: %.1f s, %.0f/s (%.2f of SQLite's)\n",
+		    n_dev, t, n_dev / t, n_dev / t / imp);
 		t = page_ms(v, false, NULL, NULL, &got);
-		printf("  first page:                                     %8.2f ms "
+		printf("  first page:                                     "
+		       "%8.2f ms "
 		       "(%zu)\n",
 		       t, got);
 		t = page_ms(v, false, NULL, after, &got);
-		printf("  a page in the middle (--after):                 %8.2f ms "
+		printf("  a page in the middle (--after):                 "
+		       "%8.2f ms "
 		       "(%zu)\n",
 		       t, got);
 		t = page_ms(v, false, "{\"batch\":\"b-odd\"}", after, &got);
-		printf("  by batch, in the middle:                        %8.2f ms "
+		printf("  by batch, in the middle:                        "
+		       "%8.2f ms "
 		       "(%zu)\n",
 		       t, got);
 		t = page_ms(v, false,
 			    "{\"state\":\"manufactured\",\"model\":"
 			    "\"sensor-2\"}",
 			    NULL, &got);
-		printf("  by state and model:                             %8.2f ms "
+		printf("  by state and model:                             "
+		       "%8.2f ms "
 		       "(%zu)\n",
 		       t, got);
 		ztp_verifier_free(v);

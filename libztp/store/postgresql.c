@@ -858,10 +858,9 @@ static int view_device(void *ctx, const char *device_id,
 	int rc = ZTP_OK;
 
 	a_text(&a, device_id);
-	ZTP_CHECK(pg_read(ctx,
-			  "SELECT " DEVICE_COLUMNS
-			  " FROM devices WHERE device_id = $1",
-			  &a, "device_get", &r));
+	ZTP_CHECK(pg_read(
+	    ctx, "SELECT " DEVICE_COLUMNS " FROM devices WHERE device_id = $1",
+	    &a, "device_get", &r));
 	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ENOTFOUND, "store: no device %s",
 		   device_id);
 	ZTP_CHECK(row_device_view(r, 0, &v));
@@ -1898,9 +1897,10 @@ static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
 			if (rc == ZTP_OK && PQstatus(x->c) == CONNECTION_BAD)
 				rc = pg_fail(x, NULL, "device_enroll");
 			else if (rc == ZTP_OK)
-				rc = ztp__err(ZTP_ESTORE,
-					      "postgresql: device_enroll: "
-					      "pipeline ended without its sync");
+				rc =
+				    ztp__err(ZTP_ESTORE,
+					     "postgresql: device_enroll: "
+					     "pipeline ended without its sync");
 			/* Its state is unknown: not used again. */
 			x->lost = true;
 			return rc;
@@ -1910,8 +1910,8 @@ static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
 		if (st == PGRES_PIPELINE_SYNC)
 			synced = true;
 		else if (st == PGRES_TUPLES_OK && got < to && rc == ZTP_OK)
-			rc = enroll_decide(r, &en->recs[got],
-					   &en->results[got]);
+			rc =
+			    enroll_decide(r, &en->recs[got], &en->results[got]);
 		else if (st != PGRES_PIPELINE_ABORTED && rc == ZTP_OK)
 			rc = pg_fail(x, r, "device_enroll");
 		if (st == PGRES_TUPLES_OK)
@@ -1978,8 +1978,8 @@ static int enroll_reread(pgx *x, const ztp_store_enrollment *e, int *result)
 		   "postgresql: device_enroll: device %s vanished",
 		   e->device_id);
 	ZTP_CHECK(need_text(r, 0, 0, &fpr));
-	*result = strcmp(fpr, e->fingerprint) == 0 ? ZTP_EEXISTS
-						   : ZTP_EMISMATCH;
+	*result =
+	    strcmp(fpr, e->fingerprint) == 0 ? ZTP_EEXISTS : ZTP_EMISMATCH;
 cleanup:
 	PQclear(r);
 	return rc;
@@ -2121,8 +2121,8 @@ static int pg_cert_expiring(void *ctx, int64_t from, int64_t before,
 {
 	pg_args a = {0};
 
-	a_int(&a, after_serial != NULL && after_time > from ? after_time
-							     : from);
+	a_int(&a,
+	      after_serial != NULL && after_time > from ? after_time : from);
 	a_int(&a, before);
 	a_int(&a, after_time);
 	a_text(&a, after_serial);

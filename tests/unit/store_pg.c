@@ -209,8 +209,8 @@ START_TEST(test_pg_schema)
 	ck_assert_ptr_nonnull(
 	    raw_try(c, "UPDATE checkpoints SET at = 0", NULL));
 	ck_assert_ptr_nonnull(raw_try(c, "TRUNCATE checkpoints", NULL));
-	free(raw_sql(c, "UPDATE ztp_schema SET version = "
-			    PG_STR(PG_LATEST) " + 1"));
+	free(raw_sql(
+	    c, "UPDATE ztp_schema SET version = " PG_STR(PG_LATEST) " + 1"));
 	ck_assert_rc(ztp_store_open(&t, pg_uri), ZTP_ESTORE);
 	ck_assert_msg(strstr(ztp_error_last_message(), "newer"), "%s",
 		      ztp_error_last_message());
@@ -368,8 +368,7 @@ END_TEST
  * answer is their exit code), then wait at the gate until every child is
  * ready, then run fn(i) and exit with its result (a small non-negative
  * number); collect the results into res. */
-static void run_children_prep(int n, int (*prep)(int), int (*fn)(int),
-			      int *res)
+static void run_children_prep(int n, int (*prep)(int), int (*fn)(int), int *res)
 {
 	int gate[2], ready[2], i, st, rc;
 	pid_t pid[NPROC];
@@ -749,8 +748,7 @@ static int child_enroll(int i)
 
 	(void)i;
 	enroll_recs(recs, ids, (const uint8_t *)"hash-one");
-	rc = ztp__store_device_enroll(s, recs, ENROLL_N, results, count_ok,
-				      &n);
+	rc = ztp__store_device_enroll(s, recs, ENROLL_N, results, count_ok, &n);
 	ztp_store_free(s);
 	return rc == ZTP_OK ? n : 64 + code_of(rc);
 }
@@ -775,9 +773,9 @@ START_TEST(test_pg_enroll_race)
 	/* the same batch again, later, with other claim codes */
 	now_val = T0 + 100;
 	enroll_recs(recs, ids, (const uint8_t *)"hash-two");
-	ck_assert_rc(ztp__store_device_enroll(s, recs, ENROLL_N, results,
-					      count_ok, &n),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp__store_device_enroll(s, recs, ENROLL_N, results, count_ok, &n),
+	    ZTP_OK);
 	ck_assert_int_eq(n, 0);
 	for (i = 0; i < ENROLL_N; i++)
 		ck_assert_int_eq(results[i], ZTP_EEXISTS);
@@ -788,11 +786,11 @@ START_TEST(test_pg_enroll_race)
 	ck_assert_int_eq(int_field(o, "updated_at"), T0);
 	ck_assert_str_eq(str_field(o, "factory_key"), "MAEA");
 	json_object_put(o);
-	ck_assert_rc(ztp_store_claim_take(s, "im-7", (const uint8_t *)"hash-two",
-					  8, "acme"),
+	ck_assert_rc(ztp_store_claim_take(
+			 s, "im-7", (const uint8_t *)"hash-two", 8, "acme"),
 		     ZTP_EMISMATCH);
-	ck_assert_rc(ztp_store_claim_take(s, "im-7", (const uint8_t *)"hash-one",
-					  8, "acme"),
+	ck_assert_rc(ztp_store_claim_take(
+			 s, "im-7", (const uint8_t *)"hash-one", 8, "acme"),
 		     ZTP_OK);
 	ztp_store_free(s);
 }
@@ -810,10 +808,11 @@ START_TEST(test_pg_enroll_failure)
 	commit_count c = {0, 0};
 	int i;
 
-	free(pg_sql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
-		    " AS $$BEGIN RAISE EXCEPTION 'refused'; END$$;"
-		    "CREATE TRIGGER refuse BEFORE INSERT ON devices FOR EACH ROW"
-		    " WHEN (NEW.device_id = 'bad') EXECUTE FUNCTION refuse()"));
+	free(
+	    pg_sql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+		   " AS $$BEGIN RAISE EXCEPTION 'refused'; END$$;"
+		   "CREATE TRIGGER refuse BEFORE INSERT ON devices FOR EACH ROW"
+		   " WHEN (NEW.device_id = 'bad') EXECUTE FUNCTION refuse()"));
 	for (i = 0; i < 250; i++) {
 		snprintf(ids[i], sizeof(ids[i]), i == 170 ? "bad" : "big-%d",
 			 i);
@@ -823,17 +822,17 @@ START_TEST(test_pg_enroll_failure)
 		recs[i].claim_hash = (const uint8_t *)"hash-one";
 		recs[i].claim_hash_len = 8;
 	}
-	ck_assert_rc(ztp__store_device_enroll(s, recs, 250, results, count_calls,
-					      &c),
-		     ZTP_ESTORE);
+	ck_assert_rc(
+	    ztp__store_device_enroll(s, recs, 250, results, count_calls, &c),
+	    ZTP_ESTORE);
 	ck_assert_msg(strstr(ztp_error_last_message(), "refused"), "%s",
 		      ztp_error_last_message());
 	ck_assert_int_eq(c.calls, 0);
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM devices"), 0);
 	snprintf(ids[170], sizeof(ids[170]), "big-170");
-	ck_assert_rc(ztp__store_device_enroll(s, recs, 250, results, count_calls,
-					      &c),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp__store_device_enroll(s, recs, 250, results, count_calls, &c),
+	    ZTP_OK);
 	ck_assert_int_eq(c.calls, 1);
 	ck_assert_int_eq(c.ok, 250);
 	ck_assert_int_eq(pg_long("SELECT count(*) FROM claims"), 250);
