@@ -1870,16 +1870,21 @@ static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
 	PGresult *r;
 	ExecStatusType st;
 	size_t i, got = from;
-	bool synced = false, idle = false;
+	bool sent, synced = false, idle = false;
 	int rc = ZTP_OK;
 
-	for (i = from; i < to; i++) {
+	/* The first round prepares the statement (unnamed: the connection's
+	 * only one, replaced by the next), so that it is parsed once, not
+	 * once per record. */
+	enroll_params(&a, &en->recs[from], en->now);
+	sent = from != 0 ||
+	       PQsendPrepare(x->c, "", SQL_ENROLL, a.n, a.type) == 1;
+	for (i = from; sent && i < to; i++) {
 		enroll_params(&a, &en->recs[i], en->now);
-		if (PQsendQueryParams(x->c, SQL_ENROLL, a.n, a.type, a.val,
-				      a.len, a.fmt, 1) != 1)
-			break;
+		sent = PQsendQueryPrepared(x->c, "", a.n, a.val, a.len, a.fmt,
+					   1) == 1;
 	}
-	if (i < to || PQpipelineSync(x->c) != 1) {
+	if (!sent || PQpipelineSync(x->c) != 1) {
 		/* Not sent whole: the connection is not to be trusted. */
 		rc = pg_fail(x, NULL, "device_enroll");
 		x->lost = true;
@@ -1912,7 +1917,8 @@ static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
 		else if (st == PGRES_TUPLES_OK && got < to && rc == ZTP_OK)
 			rc =
 			    enroll_decide(r, &en->recs[got], &en->results[got]);
-		else if (st != PGRES_PIPELINE_ABORTED && rc == ZTP_OK)
+		else if (st != PGRES_PIPELINE_ABORTED &&
+			 st != PGRES_COMMAND_OK /* the prepare */ && rc == ZTP_OK)
 			rc = pg_fail(x, r, "device_enroll");
 		if (st == PGRES_TUPLES_OK)
 			got++;
