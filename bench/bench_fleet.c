@@ -302,14 +302,12 @@ static void rm_registry(const char *name)
 	unlink(p);
 }
 
-static ztp_verifier *verifier_on(const char *db, const char *anchors,
-				 const char *issuers)
+static ztp_verifier *verifier_uri(const char *uri, const char *anchors,
+				  const char *issuers)
 {
 	ztp_verifier *v = NULL;
 	ztp_store *s = NULL;
-	char uri[4400];
 
-	snprintf(uri, sizeof(uri), "sqlite:%s", path_of(db));
 	if (ztp_verifier_new(&v) < 0 || ztp_store_open(&s, uri) < 0 ||
 	    ztp_verifier_set_store(v, s) < 0)
 		die("verifier");
@@ -318,6 +316,15 @@ static ztp_verifier *verifier_on(const char *db, const char *anchors,
 	     ztp_verifier_set_issuers(v, issuers, strlen(issuers)) < 0))
 		die("anchors");
 	return v;
+}
+
+static ztp_verifier *verifier_on(const char *db, const char *anchors,
+				 const char *issuers)
+{
+	char uri[4400];
+
+	snprintf(uri, sizeof(uri), "sqlite:%s", path_of(db));
+	return verifier_uri(uri, anchors, issuers);
 }
 
 static long summary_count(const char *summary, const char *key)
@@ -336,6 +343,7 @@ int main(void)
 	long n_dev = env_long("ZTP_BENCH_DEVICES", 1000000);
 	long n_csr = env_long("ZTP_BENCH_CSRS", 2000);
 	const char *base = getenv("ZTP_BENCH_DIR");
+	const char *pg_uri = getenv("ZTP_BENCH_PG_URI");
 	char *root_pem = NULL, *root_key = NULL, *ca_pem = NULL, *ca_key = NULL,
 	     *summary = NULL, *pem = NULL, **csrs;
 	EVP_PKEY *dev_key, *ca_pkey;
@@ -502,6 +510,49 @@ int main(void)
 	       "(%zu)\n",
 	       t, got);
 	ztp_verifier_free(v);
+
+	/* ---- 5. the same import and pages on postgresql:// (bench/fleet_pg.sh
+	 * starts a server and sets ZTP_BENCH_PG_URI) */
+	if (pg_uri != NULL) {
+		unlink(path_of("fleet.claims"));
+		v = verifier_uri(pg_uri, NULL, NULL);
+		t0 = now_s();
+		if (ztp_verifier_import(v, &summary, path_of("fleet.jsonl"),
+					path_of("fleet.claims"), 0, NULL,
+					NULL) < 0 ||
+		    summary_count(summary, "enrolled") != n_dev)
+			die("import into postgresql");
+		t = now_s() - t0;
+		ztp_free(summary);
+		printf(
+		    "ztp_verifier_import of %ld fingerprint lines into one "
+		    "PostgreSQL registry: %.1f s, %.0f/s (%.2f of SQLite's)\n",
+		    n_dev, t, n_dev / t, n_dev / t / imp);
+		t = page_ms(v, false, NULL, NULL, &got);
+		printf("  first page:                                     "
+		       "%8.2f ms "
+		       "(%zu)\n",
+		       t, got);
+		t = page_ms(v, false, NULL, after, &got);
+		printf("  a page in the middle (--after):                 "
+		       "%8.2f ms "
+		       "(%zu)\n",
+		       t, got);
+		t = page_ms(v, false, "{\"batch\":\"b-odd\"}", after, &got);
+		printf("  by batch, in the middle:                        "
+		       "%8.2f ms "
+		       "(%zu)\n",
+		       t, got);
+		t = page_ms(v, false,
+			    "{\"state\":\"manufactured\",\"model\":"
+			    "\"sensor-2\"}",
+			    NULL, &got);
+		printf("  by state and model:                             "
+		       "%8.2f ms "
+		       "(%zu)\n",
+		       t, got);
+		ztp_verifier_free(v);
+	}
 
 	for (i = 0; i < n_csr; i++)
 		free(csrs[i]);

@@ -2,7 +2,7 @@
 # print ratios against a baseline measured in the same run; nothing is
 # asserted on timings). Each benchmark has its own target, which `bench`
 # depends on. All benchmarks are registered here and in bench/*.mk.
-.PHONY: bench bench-policy bench-bootstrap bench-ops bench-fleet bench-store bench-ca-hsm
+.PHONY: bench bench-policy bench-bootstrap bench-ops bench-fleet bench-store bench-ca-hsm bench-fleet-pg
 
 # Bootstrap throughput against the OpenSSL bound: `make bench-bootstrap`.
 # It prints ratios only.
@@ -87,6 +87,18 @@ bench-ca-hsm: bench/bench_ca_hsm$(EXEEXT)
 	./bench/bench_ca_hsm$(EXEEXT)
 bench: bench-ca-hsm
 endif
+
+# The fleet import and inventory pages on postgresql:// next to SQLite:
+# `make bench-fleet-pg` (not part of `make bench`: it needs libpq and a
+# PostgreSQL 15).
+if ENABLE_SERVER
+if HAVE_LIBPQ
+bench-fleet-pg: bench/bench_fleet$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/fleet_pg.sh'
+endif
+endif
+EXTRA_DIST += bench/fleet_pg.sh
 
 # Revocation latency at a real broker: `make bench-revoke`.
 if HAVE_MOSQUITTO

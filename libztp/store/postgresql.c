@@ -50,7 +50,7 @@
 /* Tries of one operation: after a lost connection, a failed connect, a
  * serialization failure or a deadlock. Pauses 50, 200, 800 ms. */
 #define PG_ATTEMPTS 4
-#define PG_ARGS_MAX 8
+#define PG_ARGS_MAX 10
 /* Rows one purge removes: bounded work per call, and still faster than
  * one new row per call. */
 #define PG_PURGE_MAX "256"
@@ -215,6 +215,45 @@ static const char *const migrations[] = {
     "CREATE TRIGGER checkpoints_no_change"
     " BEFORE UPDATE OR DELETE OR TRUNCATE ON checkpoints"
     " FOR EACH STATEMENT EXECUTE FUNCTION ztp_checkpoints_append_only();",
+    /* ---- Fleet migrations: sqlite's v6 and v7. pg's numbering mirrors
+     * sqlite's, so these two follow the state counts and the audit chain
+     * (v4, v5). They touch only indexes of devices and certs, the groups
+     * table and devices.enroll_group, and each advances the version by
+     * one, so they are right whatever the migrations before them hold. */
+    /* v6: the fleet inventory. Each filter of device_list has an index
+     * that also orders by device ID, so a page is a range read; the
+     * expiring certificates are a range of certs_by_expiry in the order
+     * they are listed. */
+    "CREATE INDEX devices_by_state ON devices(state, device_id);"
+    "CREATE INDEX devices_by_tenant ON devices(tenant, device_id)"
+    " WHERE tenant IS NOT NULL;"
+    "CREATE INDEX devices_by_model ON devices(model, device_id)"
+    " WHERE model IS NOT NULL;"
+    "CREATE INDEX devices_by_batch ON devices(batch, device_id)"
+    " WHERE batch IS NOT NULL;"
+    "CREATE INDEX certs_by_expiry ON certs(not_after, serial)"
+    " WHERE NOT revoked;"
+    "UPDATE ztp_schema SET version = version + 1;",
+    /* v7: enrollment groups, and the group that enrolled a device (NULL:
+     * enrolled one by one, like every row from before). */
+    "CREATE TABLE groups ("
+    " group_id text COLLATE \"C\" PRIMARY KEY,"
+    " issuer text COLLATE \"C\" NOT NULL CHECK (length(issuer) = 64),"
+    " device_pattern text,"
+    " model text,"
+    " batch text,"
+    " cap bigint CHECK (cap IS NULL OR cap >= 1),"
+    " expires_at bigint,"
+    " enabled boolean NOT NULL,"
+    " enrolled bigint NOT NULL DEFAULT 0 CHECK (enrolled >= 0),"
+    " created_at bigint NOT NULL,"
+    " updated_at bigint NOT NULL);"
+    "CREATE INDEX groups_by_issuer ON groups(issuer, group_id);"
+    "ALTER TABLE devices ADD COLUMN enroll_group text COLLATE \"C\""
+    " REFERENCES groups(group_id);"
+    "CREATE INDEX devices_by_group ON devices(enroll_group, device_id)"
+    " WHERE enroll_group IS NOT NULL;"
+    "UPDATE ztp_schema SET version = version + 1;",
 };
 
 /* The schema version whose migration ends in chain_events(). */
@@ -225,6 +264,9 @@ static const char *const migrations[] = {
 #define CERT_COLUMNS                                                           \
 	"serial, device_id, profile, not_before, not_after, fingerprint, "     \
 	"issued_at, revoked, revoked_at, reason, issuer"
+#define DEVICE_COLUMNS                                                         \
+	"device_id, fingerprint, model, batch, manufactured_at, state, "       \
+	"tenant, info, updated_at, factory_key, enroll_group"
 
 /* One pooled connection; conn NULL until first needed. */
 typedef struct pg_slot {
@@ -312,6 +354,17 @@ static void a_float(pg_args *a, double v)
 static void a_bytes(pg_args *a, const uint8_t *p, size_t len)
 {
 	a_put(a, OID_BYTEA, p, (int)len, 1);
+}
+
+/* Point the binary numbers' values at their bytes, once a's address is
+ * final: just before it is sent. */
+static void a_ready(pg_args *a)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->type[i] == OID_INT8 || a->type[i] == OID_FLOAT8)
+			a->val[i] = (const char *)a->num[i];
 }
 
 /* ------------------------------------------------------------ results */
@@ -487,15 +540,12 @@ static int pg_exec(pgx *x, const char *sql, pg_args *a, const char *what,
 	pg_args none = {0};
 	PGresult *r;
 	ExecStatusType st;
-	int i;
 
 	if (out != NULL)
 		*out = NULL;
 	if (a == NULL)
 		a = &none;
-	for (i = 0; i < a->n; i++)
-		if (a->type[i] == OID_INT8 || a->type[i] == OID_FLOAT8)
-			a->val[i] = (const char *)a->num[i];
+	a_ready(a);
 	r = PQexecParams(x->c, sql, a->n, a->type, a->val, a->len, a->fmt, 1);
 	st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -774,6 +824,31 @@ cleanup:
 	return rc;
 }
 
+/* A row of DEVICE_COLUMNS. */
+static int row_device_view(const PGresult *r, int row,
+			   ztp__store_device_view *v)
+{
+	int rc = ZTP_OK;
+
+	memset(v, 0, sizeof(*v));
+	ZTP_CHECK(need_text(r, row, 0, &v->device_id));
+	ZTP_CHECK(need_text(r, row, 1, &v->fingerprint));
+	v->model = col_text(r, row, 2);
+	v->batch = col_text(r, row, 3);
+	ZTP_CHECK(col_int(r, row, 4, &v->manufactured_at));
+	ZTP_CHECK(need_text(r, row, 5, &v->state));
+	v->tenant = col_text(r, row, 6);
+	v->info = col_text(r, row, 7);
+	ZTP_CHECK(col_int(r, row, 8, &v->updated_at));
+	if (!PQgetisnull(r, row, 9)) {
+		v->factory_key = (const uint8_t *)PQgetvalue(r, row, 9);
+		v->factory_key_len = (size_t)PQgetlength(r, row, 9);
+	}
+	v->group = col_text(r, row, 10);
+cleanup:
+	return rc;
+}
+
 static int view_device(void *ctx, const char *device_id,
 		       ztp__store_device_fn fn, void *arg)
 {
@@ -782,28 +857,13 @@ static int view_device(void *ctx, const char *device_id,
 	ztp__store_device_view v;
 	int rc = ZTP_OK;
 
-	memset(&v, 0, sizeof(v));
 	a_text(&a, device_id);
-	ZTP_CHECK(pg_read(ctx,
-			  "SELECT device_id, fingerprint, model, batch,"
-			  " manufactured_at, state, tenant, info, updated_at,"
-			  " factory_key FROM devices WHERE device_id = $1",
-			  &a, "device_get", &r));
+	ZTP_CHECK(pg_read(
+	    ctx, "SELECT " DEVICE_COLUMNS " FROM devices WHERE device_id = $1",
+	    &a, "device_get", &r));
 	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ENOTFOUND, "store: no device %s",
 		   device_id);
-	ZTP_CHECK(need_text(r, 0, 0, &v.device_id));
-	ZTP_CHECK(need_text(r, 0, 1, &v.fingerprint));
-	v.model = col_text(r, 0, 2);
-	v.batch = col_text(r, 0, 3);
-	ZTP_CHECK(col_int(r, 0, 4, &v.manufactured_at));
-	ZTP_CHECK(need_text(r, 0, 5, &v.state));
-	v.tenant = col_text(r, 0, 6);
-	v.info = col_text(r, 0, 7);
-	ZTP_CHECK(col_int(r, 0, 8, &v.updated_at));
-	if (!PQgetisnull(r, 0, 9)) {
-		v.factory_key = (const uint8_t *)PQgetvalue(r, 0, 9);
-		v.factory_key_len = (size_t)PQgetlength(r, 0, 9);
-	}
+	ZTP_CHECK(row_device_view(r, 0, &v));
 	rc = fn(&v, arg);
 cleanup:
 	PQclear(r);
@@ -1721,6 +1781,558 @@ cleanup:
 	return rc;
 }
 
+/* ------------------------------------------------------------ fleet */
+
+/* One record of device_enroll: the device, its claim and its factory key
+ * in one statement, which answers whether it recorded the device and
+ * else the fingerprint recorded already. A device recorded by a
+ * concurrent importer, whose commit ON CONFLICT waits for, is left as it
+ * is; this statement's snapshot predates that commit and answers NULL.
+ * The claim's foreign key is checked at the end of the statement, when
+ * the device row is there. */
+#define SQL_ENROLL                                                             \
+	"WITH dev AS (INSERT INTO devices(device_id, fingerprint, model,"      \
+	" batch, manufactured_at, state, updated_at, factory_key)"             \
+	" VALUES($1, $2, $3, $4, $5, 'manufactured', $6, $8)"                  \
+	" ON CONFLICT (device_id) DO NOTHING RETURNING device_id),"            \
+	" claim AS (INSERT INTO claims(device_id, hash)"                       \
+	" SELECT device_id, $7 FROM dev)"                                      \
+	" SELECT EXISTS (SELECT 1 FROM dev),"                                  \
+	" (SELECT fingerprint FROM devices WHERE device_id = $1)"
+#define SQL_DEV_FPR "SELECT fingerprint FROM devices WHERE device_id = $1"
+
+typedef struct enroll_args {
+	const ztp_store_enrollment *recs;
+	size_t n;
+	int *results;
+	int64_t now;
+	int (*before_commit)(void *arg, const int *results);
+	void *arg;
+} enroll_args;
+
+/* Marks a record whose outcome SQL_ENROLL left open. */
+#define ENROLL_UNDECIDED 1
+
+static void enroll_params(pg_args *a, const ztp_store_enrollment *e,
+			  int64_t now)
+{
+	memset(a, 0, sizeof(*a));
+	a_text(a, e->device_id);
+	a_text(a, e->fingerprint);
+	a_text(a, e->model);
+	a_text(a, e->batch);
+	a_int(a, e->manufactured_at);
+	a_int(a, now);
+	a_bytes(a, e->claim_hash, e->claim_hash_len);
+	a_bytes(a, e->factory_key_len > 0 ? e->factory_key : NULL,
+		e->factory_key_len);
+	a_ready(a);
+}
+
+/* The outcome of one record from SQL_ENROLL's row. */
+static int enroll_decide(const PGresult *r, const ztp_store_enrollment *e,
+			 int *result)
+{
+	const char *fpr;
+
+	if (PQntuples(r) != 1 || PQnfields(r) != 2)
+		return ztp__err(ZTP_ESTORE,
+				"postgresql: device_enroll: no result");
+	fpr = col_text(r, 0, 1);
+	if (PQgetvalue(r, 0, 0)[0] != 0)
+		*result = ZTP_OK;
+	else if (fpr == NULL)
+		*result = ENROLL_UNDECIDED;
+	else
+		*result = strcmp(fpr, e->fingerprint) == 0 ? ZTP_EEXISTS
+							   : ZTP_EMISMATCH;
+	return ZTP_OK;
+}
+
+#ifdef LIBPQ_HAS_PIPELINING
+/* Statements one pipeline round carries: their text and results stay far
+ * below what socket buffers hold, so neither side waits for the other to
+ * read while it writes. */
+#define ENROLL_PIPELINE 100
+
+/*
+ * The statements of records [from, to) sent at once (libpq's pipeline
+ * mode) with a sync, then their results read in order: one round trip
+ * for them rather than one each. They run in order in the open
+ * transaction (a sync inside BEGIN does not commit), so a device ID that
+ * occurs twice sees its first record. After a failure the server skips
+ * the rest up to the sync, which is read all the same, so that the
+ * connection is usable again for the rollback.
+ */
+static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
+{
+	pg_args a;
+	PGresult *r;
+	ExecStatusType st;
+	size_t i, got = from;
+	bool sent, synced = false, idle = false;
+	int rc = ZTP_OK;
+
+	/* The first round prepares the statement (unnamed: the connection's
+	 * only one, replaced by the next), so that it is parsed once, not
+	 * once per record. */
+	enroll_params(&a, &en->recs[from], en->now);
+	sent = from != 0 ||
+	       PQsendPrepare(x->c, "", SQL_ENROLL, a.n, a.type) == 1;
+	for (i = from; sent && i < to; i++) {
+		enroll_params(&a, &en->recs[i], en->now);
+		sent = PQsendQueryPrepared(x->c, "", a.n, a.val, a.len, a.fmt,
+					   1) == 1;
+	}
+	if (!sent || PQpipelineSync(x->c) != 1) {
+		/* Not sent whole: the connection is not to be trusted. */
+		rc = pg_fail(x, NULL, "device_enroll");
+		x->lost = true;
+		return rc;
+	}
+	while (!synced) {
+		r = PQgetResult(x->c);
+		/* NULL once between the results of two statements; twice in a
+		 * row, nothing is pending: the sync will not come. */
+		if (r == NULL && !idle && PQstatus(x->c) != CONNECTION_BAD) {
+			idle = true;
+			continue;
+		}
+		if (r == NULL) {
+			if (rc == ZTP_OK && PQstatus(x->c) == CONNECTION_BAD)
+				rc = pg_fail(x, NULL, "device_enroll");
+			else if (rc == ZTP_OK)
+				rc =
+				    ztp__err(ZTP_ESTORE,
+					     "postgresql: device_enroll: "
+					     "pipeline ended without its sync");
+			/* Its state is unknown: not used again. */
+			x->lost = true;
+			return rc;
+		}
+		idle = false;
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC)
+			synced = true;
+		else if (st == PGRES_TUPLES_OK && got < to && rc == ZTP_OK)
+			rc =
+			    enroll_decide(r, &en->recs[got], &en->results[got]);
+		else if (st != PGRES_PIPELINE_ABORTED &&
+			 st != PGRES_COMMAND_OK /* the prepare */ && rc == ZTP_OK)
+			rc = pg_fail(x, r, "device_enroll");
+		if (st == PGRES_TUPLES_OK)
+			got++;
+		PQclear(r);
+	}
+	if (rc == ZTP_OK && got != to)
+		rc = ztp__err(ZTP_ESTORE,
+			      "postgresql: device_enroll: %zu results for %zu "
+			      "records",
+			      got - from, to - from);
+	return rc;
+}
+
+static int enroll_statements(pgx *x, const enroll_args *en)
+{
+	size_t from, to;
+	int rc = ZTP_OK;
+
+	if (PQenterPipelineMode(x->c) != 1)
+		return pg_fail(x, NULL, "device_enroll");
+	for (from = 0; from < en->n && rc == ZTP_OK; from = to) {
+		to = en->n - from > ENROLL_PIPELINE ? from + ENROLL_PIPELINE
+						    : en->n;
+		rc = enroll_round(x, en, from, to);
+	}
+	if (!x->lost && PQexitPipelineMode(x->c) != 1 && rc == ZTP_OK)
+		rc = pg_fail(x, NULL, "device_enroll");
+	return rc;
+}
+#else
+static int enroll_statements(pgx *x, const enroll_args *en)
+{
+	pg_args a;
+	PGresult *r = NULL;
+	size_t i;
+	int rc = ZTP_OK;
+
+	for (i = 0; i < en->n; i++) {
+		enroll_params(&a, &en->recs[i], en->now);
+		ZTP_CHECK(pg_exec(x, SQL_ENROLL, &a, "device_enroll", &r));
+		ZTP_CHECK(enroll_decide(r, &en->recs[i], &en->results[i]));
+		PQclear(r);
+		r = NULL;
+	}
+cleanup:
+	PQclear(r);
+	return rc;
+}
+#endif
+
+/* A record left open: the device another importer committed meanwhile,
+ * read by a statement of its own, whose snapshot sees it. */
+static int enroll_reread(pgx *x, const ztp_store_enrollment *e, int *result)
+{
+	pg_args id = {0};
+	PGresult *r = NULL;
+	const char *fpr;
+	int rc = ZTP_OK;
+
+	a_text(&id, e->device_id);
+	ZTP_CHECK(pg_exec(x, SQL_DEV_FPR, &id, "device_enroll", &r));
+	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ESTORE,
+		   "postgresql: device_enroll: device %s vanished",
+		   e->device_id);
+	ZTP_CHECK(need_text(r, 0, 0, &fpr));
+	*result =
+	    strcmp(fpr, e->fingerprint) == 0 ? ZTP_EEXISTS : ZTP_EMISMATCH;
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
+static int enroll_fn(pgx *x, void *arg)
+{
+	enroll_args *en = arg;
+	size_t i;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(pg_begin(x));
+	ZTP_CHECK(enroll_statements(x, en));
+	for (i = 0; i < en->n; i++)
+		if (en->results[i] == ENROLL_UNDECIDED)
+			ZTP_CHECK(
+			    enroll_reread(x, &en->recs[i], &en->results[i]));
+	/* A retried transaction decides every record again and asks
+	 * again: only the attempt that commits counts. */
+	ZTP_CHECK(en->before_commit(en->arg, en->results));
+	ZTP_CHECK(pg_commit(x));
+cleanup:
+	return rc;
+}
+
+static int pg_device_enroll(void *ctx, const ztp_store_enrollment *recs,
+			    size_t n, int *results, int64_t now,
+			    int (*before_commit)(void *arg, const int *results),
+			    void *arg)
+{
+	enroll_args en = {recs, n, results, now, before_commit, arg};
+
+	return pg_run(ctx, enroll_fn, &en, "device_enroll");
+}
+
+/* The rows of r, made by row_json, as a JSON array. */
+static int rows_json(const PGresult *r,
+		     int (*row_json)(const PGresult *r, int row,
+				     json_object **out),
+		     char **json)
+{
+	json_object *arr = NULL, *item = NULL;
+	int i, rc = ZTP_OK;
+
+	arr = json_object_new_array();
+	ZTP_ENSURE(arr != NULL, ZTP_ENOMEM, "store: out of memory");
+	for (i = 0; i < PQntuples(r); i++) {
+		ZTP_CHECK(row_json(r, i, &item));
+		ZTP_CHECK(ztp__store_array_add(arr, item));
+		item = NULL;
+	}
+	ZTP_CHECK(ztp__json_dump(json, arr));
+cleanup:
+	json_object_put(arr);
+	return rc;
+}
+
+static int row_device_json(const PGresult *r, int row, json_object **out)
+{
+	ztp__store_device_view v;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(row_device_view(r, row, &v));
+	ZTP_CHECK(ztp__store_device_json(out, &v));
+cleanup:
+	return rc;
+}
+
+static int row_cert_json(const PGresult *r, int row, json_object **out)
+{
+	ztp__store_cert_view v;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(row_cert_view(r, row, &v));
+	ZTP_CHECK(ztp__store_cert_json(out, &v));
+cleanup:
+	return rc;
+}
+
+/* One read statement whose rows are the JSON array answered. */
+static int pg_read_rows(pg *p, const char *sql, pg_args *a, const char *what,
+			int (*row_json)(const PGresult *r, int row,
+					json_object **out),
+			char **json)
+{
+	PGresult *r = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(pg_read(p, sql, a, what, &r));
+	ZTP_CHECK(rows_json(r, row_json, json));
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
+/* A filter not given is a NULL parameter: PQexecParams plans the unnamed
+ * statement with its values, so "$1 IS NULL OR ..." folds away and the
+ * index of the filter given (or the primary key) is read in device ID
+ * order from after on. */
+#define SQL_DEVICE_LIST                                                        \
+	"SELECT " DEVICE_COLUMNS " FROM devices WHERE device_id > $6"          \
+	" AND ($1::text IS NULL OR state = $1)"                                \
+	" AND ($2::text IS NULL OR tenant = $2)"                               \
+	" AND ($3::text IS NULL OR model = $3)"                                \
+	" AND ($4::text IS NULL OR batch = $4)"                                \
+	" AND ($5::text IS NULL OR enroll_group = $5)"                         \
+	" ORDER BY device_id LIMIT $7"
+
+static int pg_device_list(void *ctx, const char *state, const char *tenant,
+			  const char *model, const char *batch,
+			  const char *group, const char *after, size_t max,
+			  char **json)
+{
+	pg_args a = {0};
+
+	a_text(&a, state);
+	a_text(&a, tenant);
+	a_text(&a, model);
+	a_text(&a, batch);
+	a_text(&a, group);
+	/* Every ID sorts after "": the first page. */
+	a_text(&a, after != NULL ? after : "");
+	a_int(&a, (int64_t)max);
+	return pg_read_rows(ctx, SQL_DEVICE_LIST, &a, "device_list",
+			    row_device_json, json);
+}
+
+/* $1 is the later of the window's start and the cursor's time, so the
+ * range of certs_by_expiry starts at the page, in its order. */
+#define SQL_CERT_EXPIRING                                                      \
+	"SELECT " CERT_COLUMNS " FROM certs WHERE NOT revoked"                 \
+	" AND not_after >= $1 AND not_after < $2 AND ($4::text IS NULL"        \
+	" OR not_after > $3 OR serial > $4)"                                   \
+	" ORDER BY not_after, serial LIMIT $5"
+
+static int pg_cert_expiring(void *ctx, int64_t from, int64_t before,
+			    int64_t after_time, const char *after_serial,
+			    size_t max, char **json)
+{
+	pg_args a = {0};
+
+	a_int(&a,
+	      after_serial != NULL && after_time > from ? after_time : from);
+	a_int(&a, before);
+	a_int(&a, after_time);
+	a_text(&a, after_serial);
+	a_int(&a, (int64_t)max);
+	return pg_read_rows(ctx, SQL_CERT_EXPIRING, &a, "cert_expiring",
+			    row_cert_json, json);
+}
+
+/* ------------------------------------------------------------ groups */
+
+#define GROUP_COLUMNS                                                          \
+	"group_id, issuer, device_pattern, model, batch, cap, expires_at, "    \
+	"enabled, enrolled, created_at, updated_at"
+#define SQL_GROUP_ADD                                                          \
+	"INSERT INTO groups(" GROUP_COLUMNS ")"                                \
+	" VALUES($1, $2, $3, $4, $5, nullif($6, 0), nullif($7, 0), $8 <> 0,"   \
+	" 0, $9, $9)"
+#define SQL_GROUP_GET "SELECT " GROUP_COLUMNS " FROM groups WHERE group_id = $1"
+#define SQL_GROUP_LIST                                                         \
+	"SELECT " GROUP_COLUMNS " FROM groups"                                 \
+	" WHERE group_id > $2 AND ($1::text IS NULL OR issuer = $1)"           \
+	" ORDER BY group_id LIMIT $3"
+#define SQL_GROUP_SET_ENABLED                                                  \
+	"UPDATE groups SET enabled = $2 <> 0, updated_at = $3"                 \
+	" WHERE group_id = $1"
+/* The row lock orders the enrollments of one group: the next one waits
+ * for it, then reads the count this one committed. */
+#define SQL_GROUP_LOCK SQL_GROUP_GET " FOR UPDATE"
+#define SQL_GROUP_DEV_INSERT                                                   \
+	"INSERT INTO devices(device_id, fingerprint, model, batch,"            \
+	" manufactured_at, state, updated_at, factory_key, enroll_group)"      \
+	" SELECT $1, $2, model, batch, $3, 'manufactured', $3, $4, group_id"   \
+	" FROM groups WHERE group_id = $5"
+#define SQL_GROUP_COUNT                                                        \
+	"UPDATE groups SET enrolled = enrolled + 1, updated_at = $2"           \
+	" WHERE group_id = $1"
+
+/* A row of GROUP_COLUMNS. */
+static int row_group_view(const PGresult *r, int row, ztp__store_group_view *g)
+{
+	int rc = ZTP_OK;
+
+	memset(g, 0, sizeof(*g));
+	ZTP_CHECK(need_text(r, row, 0, &g->group_id));
+	ZTP_CHECK(need_text(r, row, 1, &g->issuer));
+	g->device_pattern = col_text(r, row, 2);
+	g->model = col_text(r, row, 3);
+	g->batch = col_text(r, row, 4);
+	ZTP_CHECK(col_int(r, row, 5, &g->cap));
+	ZTP_CHECK(col_int(r, row, 6, &g->expires_at));
+	ZTP_CHECK(col_bool(r, row, 7, &g->enabled));
+	ZTP_CHECK(col_int(r, row, 8, &g->enrolled));
+	ZTP_CHECK(col_int(r, row, 9, &g->created_at));
+	ZTP_CHECK(col_int(r, row, 10, &g->updated_at));
+cleanup:
+	return rc;
+}
+
+static int row_group_json(const PGresult *r, int row, json_object **out)
+{
+	ztp__store_group_view g;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(row_group_view(r, row, &g));
+	ZTP_CHECK(ztp__store_group_json(out, &g));
+cleanup:
+	return rc;
+}
+
+static int pg_group_add(void *ctx, const char *group_id, const char *issuer,
+			const char *device_pattern, const char *model,
+			const char *batch, int64_t cap, int64_t expires_at,
+			int enabled, int64_t now)
+{
+	pg_args a = {0};
+	PGresult *r = NULL;
+	int rc = ZTP_OK;
+
+	a_text(&a, group_id);
+	a_text(&a, issuer);
+	a_text(&a, device_pattern);
+	a_text(&a, model);
+	a_text(&a, batch);
+	a_int(&a, cap);
+	a_int(&a, expires_at);
+	a_int(&a, enabled);
+	a_int(&a, now);
+	rc = pg_write(ctx, SQL_GROUP_ADD, &a, "group_add", &r);
+	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
+		   "store: group %s already exists", group_id);
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
+static int pg_group_get(void *ctx, const char *group_id, char **json)
+{
+	json_object *obj = NULL;
+	pg_args a = {0};
+	PGresult *r = NULL;
+	int rc = ZTP_OK;
+
+	a_text(&a, group_id);
+	ZTP_CHECK(pg_read(ctx, SQL_GROUP_GET, &a, "group_get", &r));
+	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ENOTFOUND, "store: no group %s",
+		   group_id);
+	ZTP_CHECK(row_group_json(r, 0, &obj));
+	ZTP_CHECK(ztp__json_dump(json, obj));
+cleanup:
+	json_object_put(obj);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_group_list(void *ctx, const char *issuer, const char *after,
+			 size_t max, char **json)
+{
+	pg_args a = {0};
+
+	a_text(&a, issuer);
+	a_text(&a, after != NULL ? after : "");
+	a_int(&a, (int64_t)max);
+	return pg_read_rows(ctx, SQL_GROUP_LIST, &a, "group_list",
+			    row_group_json, json);
+}
+
+static int pg_group_set_enabled(void *ctx, const char *group_id, int enabled,
+				int64_t now)
+{
+	pg_args a = {0};
+	PGresult *r = NULL;
+	int rc = ZTP_OK;
+
+	a_text(&a, group_id);
+	a_int(&a, enabled);
+	a_int(&a, now);
+	ZTP_CHECK(
+	    pg_write(ctx, SQL_GROUP_SET_ENABLED, &a, "group_set_enabled", &r));
+	ZTP_ENSURE(changed(r) == 1, ZTP_ENOTFOUND, "store: no group %s",
+		   group_id);
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
+typedef struct group_enroll_args {
+	const char *group_id, *device_id, *fingerprint;
+	const uint8_t *spki;
+	size_t len;
+	int64_t now;
+} group_enroll_args;
+
+/* Every check, the device and the count in one transaction, under the
+ * group's row lock: two bootstraps racing for the last place of a capped
+ * group cannot both get it. */
+static int group_enroll_fn(pgx *x, void *arg)
+{
+	const group_enroll_args *ge = arg;
+	pg_args id = {0}, dev = {0}, count = {0};
+	ztp__store_group_view g;
+	PGresult *r = NULL;
+	int rc = ZTP_OK;
+
+	ZTP_CHECK(pg_begin(x));
+	a_text(&id, ge->group_id);
+	ZTP_CHECK(pg_exec(x, SQL_GROUP_LOCK, &id, "group_enroll", &r));
+	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ENOTFOUND, "store: no group %s",
+		   ge->group_id);
+	ZTP_CHECK(row_group_view(r, 0, &g));
+	ZTP_ENSURE(g.enabled, ZTP_ESTATE, "store: group %s is disabled",
+		   ge->group_id);
+	ZTP_ENSURE(g.expires_at == 0 || ge->now <= g.expires_at, ZTP_EEXPIRED,
+		   "store: group %s expired", ge->group_id);
+	ZTP_ENSURE(g.cap == 0 || g.enrolled < g.cap, ZTP_ETOOBIG,
+		   "store: group %s is full (%lld devices)", ge->group_id,
+		   (long long)g.cap);
+	a_text(&dev, ge->device_id);
+	a_text(&dev, ge->fingerprint);
+	a_int(&dev, ge->now);
+	a_bytes(&dev, ge->spki, ge->len);
+	a_text(&dev, ge->group_id);
+	rc = pg_exec(x, SQL_GROUP_DEV_INSERT, &dev, "group_enroll", NULL);
+	ZTP_ENSURE(rc != ZTP_EEXISTS, ZTP_EEXISTS,
+		   "store: device %s already exists", ge->device_id);
+	ZTP_CHECK(rc);
+	a_text(&count, ge->group_id);
+	a_int(&count, ge->now);
+	ZTP_CHECK(pg_exec(x, SQL_GROUP_COUNT, &count, "group_enroll", NULL));
+	ZTP_CHECK(pg_commit(x));
+cleanup:
+	PQclear(r);
+	return rc;
+}
+
+static int pg_group_enroll(void *ctx, const char *group_id,
+			   const char *device_id, const char *fingerprint,
+			   const uint8_t *spki, size_t len, int64_t now)
+{
+	const group_enroll_args ge = {group_id, device_id, fingerprint,
+				      spki,	len,	   now};
+
+	return pg_run(ctx, group_enroll_fn, (void *)&ge, "group_enroll");
+}
+
 /* ------------------------------------------------------------ open, close */
 
 static void pg_close(void *ctx)
@@ -1907,6 +2519,14 @@ int ztp__store_postgresql_open_version(ztp_store_backend *be, void **ctx,
 	    .revoked_list_issuer = pg_revoked_list_issuer,
 	    .device_count_state = pg_device_count_state,
 	    .cert_count_expiring = pg_cert_count_expiring,
+	    .device_enroll = pg_device_enroll,
+	    .device_list = pg_device_list,
+	    .cert_expiring = pg_cert_expiring,
+	    .group_add = pg_group_add,
+	    .group_get = pg_group_get,
+	    .group_list = pg_group_list,
+	    .group_set_enabled = pg_group_set_enabled,
+	    .group_enroll = pg_group_enroll,
 	};
 	PQconninfoOption *opts = NULL;
 	char *err = NULL;

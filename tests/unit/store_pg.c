@@ -8,17 +8,19 @@
  */
 #include "test_store.h"
 
+#include "store/records.h"
+
 #ifdef HAVE_LIBPQ
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <libpq-fe.h>
 
-#include "store/records.h"
-
 /* The schema version this library writes (that of sqlite:'s
  * user_version). */
-#define PG_LATEST 5
+#define PG_LATEST 7
+#define PG_STR_(v) #v
+#define PG_STR(v) PG_STR_(v)
 
 char *pg_uri_for(const char *schema)
 {
@@ -207,11 +209,12 @@ START_TEST(test_pg_schema)
 	ck_assert_ptr_nonnull(
 	    raw_try(c, "UPDATE checkpoints SET at = 0", NULL));
 	ck_assert_ptr_nonnull(raw_try(c, "TRUNCATE checkpoints", NULL));
-	free(raw_sql(c, "UPDATE ztp_schema SET version = 6"));
+	free(raw_sql(
+	    c, "UPDATE ztp_schema SET version = " PG_STR(PG_LATEST) " + 1"));
 	ck_assert_rc(ztp_store_open(&t, pg_uri), ZTP_ESTORE);
 	ck_assert_msg(strstr(ztp_error_last_message(), "newer"), "%s",
 		      ztp_error_last_message());
-	free(raw_sql(c, "UPDATE ztp_schema SET version = 5"));
+	free(raw_sql(c, "UPDATE ztp_schema SET version = " PG_STR(PG_LATEST)));
 	PQfinish(c);
 	/* another application's tables: not taken for a registry */
 	snprintf(other, sizeof(other), "%s_other", pg_schema);
@@ -257,10 +260,19 @@ START_TEST(test_pg_migrate)
 		    " 'operational', 1, 2, '" FPR_B "', 3)"));
 	s = pg_open(pg_uri);
 	ck_assert_int_eq(pg_long("SELECT version FROM ztp_schema"), PG_LATEST);
+	/* the fleet's indexes (sqlite's v6 and v7) */
+	ck_assert_int_eq(
+	    pg_long("SELECT count(*) FROM pg_indexes WHERE schemaname ="
+		    " current_schema() AND indexname IN ('devices_by_state',"
+		    " 'devices_by_tenant', 'devices_by_model',"
+		    " 'devices_by_batch', 'devices_by_group',"
+		    " 'certs_by_expiry', 'groups_by_issuer')"),
+	    7);
 	ck_assert_rc(ztp_store_device_get(s, "old", &json), ZTP_OK);
 	o = parse(json);
 	ck_assert_str_eq(str_field(o, "state"), ZTP_STATE_ACTIVE);
 	ck_assert(null_field(o, "factory_key"));
+	ck_assert(null_field(o, "group"));
 	json_object_put(o);
 	ztp_free(json);
 	ck_assert_rc(ztp_store_cert_get(s, "c1", &json), ZTP_OK);
@@ -352,22 +364,31 @@ END_TEST
 
 #define NPROC 8
 
-/* Fork n children that each wait at the gate, then run fn(i) and exit
- * with its result (a small non-negative number); open the gate; collect
- * the results into res. */
-static void run_children(int n, int (*fn)(int), int *res)
+/* Fork n children that each run prep(i) (when not NULL; a non-zero
+ * answer is their exit code), then wait at the gate until every child is
+ * ready, then run fn(i) and exit with its result (a small non-negative
+ * number); collect the results into res. */
+static void run_children_prep(int n, int (*prep)(int), int (*fn)(int), int *res)
 {
-	int gate[2], i, st;
+	int gate[2], ready[2], i, st, rc;
 	pid_t pid[NPROC];
-	char b;
+	char b = 0;
 
 	ck_assert_int_le(n, NPROC);
 	ck_assert_int_eq(pipe(gate), 0);
+	ck_assert_int_eq(pipe(ready), 0);
 	for (i = 0; i < n; i++) {
 		pid[i] = fork();
 		ck_assert_int_ge(pid[i], 0);
 		if (pid[i] == 0) {
 			close(gate[1]);
+			close(ready[0]);
+			rc = prep != NULL ? prep(i) : 0;
+			if (write(ready[1], &b, 1) != 1)
+				_exit(121);
+			close(ready[1]);
+			if (rc != 0)
+				_exit(rc);
 			/* EOF: every child starts at once */
 			if (read(gate[0], &b, 1) < 0)
 				_exit(120);
@@ -375,12 +396,21 @@ static void run_children(int n, int (*fn)(int), int *res)
 		}
 	}
 	close(gate[0]);
+	close(ready[1]);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
 	close(gate[1]);
 	for (i = 0; i < n; i++) {
 		ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
 		ck_assert_msg(WIFEXITED(st), "child %d died", i);
 		res[i] = WEXITSTATUS(st);
 	}
+}
+
+static void run_children(int n, int (*fn)(int), int *res)
+{
+	run_children_prep(n, NULL, fn, res);
 }
 
 /* A ztp status as an exit code. */
@@ -573,6 +603,239 @@ START_TEST(test_pg_process_races)
 		    ZTP_OK);
 		ck_assert_uint_eq(n, 0);
 	}
+	ztp_store_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ fleet */
+
+static const uint8_t race_spki[3] = {0x30, 0x01, 0x00};
+
+/* A child's store, opened (connected, schema checked) before the gate,
+ * so that what the children race for is the operation itself. */
+static ztp_store *child_store;
+
+static int child_open_store(int i)
+{
+	char *json = NULL;
+	int rc;
+
+	(void)i;
+	if (ztp_store_open(&child_store, pg_uri) != ZTP_OK)
+		return 64 + code_of(ztp_error_last_code());
+	ztp_store_set_clock(child_store, ztp_clock_fixed, &now_val);
+	/* a first call: the connection is up */
+	rc = ztp_store_group_get(child_store, "none", &json);
+	ztp_free(json);
+	if (rc == ZTP_ENOTFOUND)
+		return 0;
+	ztp_store_free(child_store);
+	return 64 + code_of(rc);
+}
+
+/* 0: this child got the group's last place, 1: refused as full. */
+static int child_group_enroll(int i)
+{
+	ztp_store *s = child_store;
+	char group[32], dev[32];
+	int rc;
+
+	snprintf(group, sizeof(group), "race-g%d", race_round);
+	snprintf(dev, sizeof(dev), "gr-%d-%d", race_round, i);
+	rc = ztp_store_group_enroll(s, group, dev, FPR_A, race_spki,
+				    sizeof(race_spki), T0);
+	ztp_store_free(s);
+	if (rc == ZTP_OK || rc == ZTP_ETOOBIG)
+		return rc == ZTP_OK ? 0 : 1;
+	return 64 + code_of(rc);
+}
+
+/* Bootstraps on several instances racing for the last place of a capped
+ * group: exactly one gets it, and the count is the number of devices. */
+START_TEST(test_pg_group_race)
+{
+	ztp_store *s = pg_open(pg_uri);
+	int res[NPROC], round, i, wins;
+	char json[256], id[32], sql[160];
+
+	for (round = 0; round < 3; round++) {
+		snprintf(json, sizeof(json),
+			 "{\"group_id\":\"race-g%d\",\"issuer\":\"" FPR_B
+			 "\",\"cap\":3}",
+			 round);
+		ck_assert_rc(ztp_store_group_add(s, json), ZTP_OK);
+		for (i = 0; i < 2; i++) {
+			snprintf(json, sizeof(json), "race-g%d", round);
+			snprintf(id, sizeof(id), "pre-%d-%d", round, i);
+			ck_assert_rc(ztp_store_group_enroll(
+					 s, json, id, FPR_A, race_spki,
+					 sizeof(race_spki), T0),
+				     ZTP_OK);
+		}
+		race_round = round;
+		run_children_prep(NPROC, child_open_store, child_group_enroll,
+				  res);
+		for (i = wins = 0; i < NPROC; i++) {
+			ck_assert_msg(res[i] < 64, "round %d child %d: -%d",
+				      round, i, res[i] - 64);
+			wins += res[i] == 0;
+		}
+		ck_assert_msg(wins == 1, "round %d: %d winners", round, wins);
+		snprintf(sql, sizeof(sql),
+			 "SELECT enrolled * 100 + (SELECT count(*) FROM devices"
+			 " WHERE enroll_group = group_id) FROM groups"
+			 " WHERE group_id = 'race-g%d'",
+			 round);
+		ck_assert_int_eq(pg_long(sql), 303);
+	}
+	ztp_store_free(s);
+}
+END_TEST
+
+#define ENROLL_N 20
+
+static int count_ok(void *arg, const int *results)
+{
+	int *n = arg, i;
+
+	*n = 0;
+	for (i = 0; i < ENROLL_N; i++)
+		*n += results[i] == ZTP_OK;
+	return ZTP_OK;
+}
+
+static void enroll_recs(ztp_store_enrollment *recs, char ids[][16],
+			const uint8_t *hash)
+{
+	int i;
+
+	for (i = 0; i < ENROLL_N; i++) {
+		snprintf(ids[i], 16, "im-%d", i);
+		memset(&recs[i], 0, sizeof(recs[i]));
+		recs[i].device_id = ids[i];
+		recs[i].fingerprint = FPR_A;
+		recs[i].model = "m1";
+		recs[i].manufactured_at = T0 - 10;
+		recs[i].claim_hash = hash;
+		recs[i].claim_hash_len = 8;
+		recs[i].factory_key = race_spki;
+		recs[i].factory_key_len = sizeof(race_spki);
+	}
+}
+
+typedef struct commit_count {
+	int calls, ok;
+} commit_count;
+
+static int count_calls(void *arg, const int *results)
+{
+	commit_count *c = arg;
+	int i;
+
+	c->calls++;
+	for (i = c->ok = 0; i < 250; i++)
+		c->ok += results[i] == ZTP_OK;
+	return ZTP_OK;
+}
+
+/* How many of the records this importer enrolled. */
+static int child_enroll(int i)
+{
+	ztp_store_enrollment recs[ENROLL_N];
+	char ids[ENROLL_N][16];
+	int results[ENROLL_N], n = 0, rc;
+	ztp_store *s = child_store;
+
+	(void)i;
+	enroll_recs(recs, ids, (const uint8_t *)"hash-one");
+	rc = ztp__store_device_enroll(s, recs, ENROLL_N, results, count_ok, &n);
+	ztp_store_free(s);
+	return rc == ZTP_OK ? n : 64 + code_of(rc);
+}
+
+/* Importers of one batch at once, then the batch again: each device is
+ * enrolled once, by one of them; a re-run changes nothing. */
+START_TEST(test_pg_enroll_race)
+{
+	ztp_store *s = pg_open(pg_uri);
+	ztp_store_enrollment recs[ENROLL_N];
+	char ids[ENROLL_N][16], *json = NULL;
+	int res[NPROC], results[ENROLL_N], i, total = 0, n = -1;
+	json_object *o;
+
+	run_children_prep(NPROC, child_open_store, child_enroll, res);
+	for (i = 0; i < NPROC; i++) {
+		ck_assert_msg(res[i] < 64, "child %d: -%d", i, res[i] - 64);
+		total += res[i];
+	}
+	ck_assert_int_eq(total, ENROLL_N);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM claims"), ENROLL_N);
+	/* the same batch again, later, with other claim codes */
+	now_val = T0 + 100;
+	enroll_recs(recs, ids, (const uint8_t *)"hash-two");
+	ck_assert_rc(
+	    ztp__store_device_enroll(s, recs, ENROLL_N, results, count_ok, &n),
+	    ZTP_OK);
+	ck_assert_int_eq(n, 0);
+	for (i = 0; i < ENROLL_N; i++)
+		ck_assert_int_eq(results[i], ZTP_EEXISTS);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM devices"), ENROLL_N);
+	ck_assert_rc(ztp_store_device_get(s, "im-7", &json), ZTP_OK);
+	o = parse(json);
+	ztp_free(json);
+	ck_assert_int_eq(int_field(o, "updated_at"), T0);
+	ck_assert_str_eq(str_field(o, "factory_key"), "MAEA");
+	json_object_put(o);
+	ck_assert_rc(ztp_store_claim_take(
+			 s, "im-7", (const uint8_t *)"hash-two", 8, "acme"),
+		     ZTP_EMISMATCH);
+	ck_assert_rc(ztp_store_claim_take(
+			 s, "im-7", (const uint8_t *)"hash-one", 8, "acme"),
+		     ZTP_OK);
+	ztp_store_free(s);
+}
+END_TEST
+
+/* A statement that fails in the middle of a large batch (past the first
+ * pipeline round): nothing of the batch is recorded, the callback is not
+ * asked, and the same connection serves the next batch. */
+START_TEST(test_pg_enroll_failure)
+{
+	ztp_store *s = pg_open(pg_uri);
+	static ztp_store_enrollment recs[250];
+	static char ids[250][16];
+	static int results[250];
+	commit_count c = {0, 0};
+	int i;
+
+	free(
+	    pg_sql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql"
+		   " AS $$BEGIN RAISE EXCEPTION 'refused'; END$$;"
+		   "CREATE TRIGGER refuse BEFORE INSERT ON devices FOR EACH ROW"
+		   " WHEN (NEW.device_id = 'bad') EXECUTE FUNCTION refuse()"));
+	for (i = 0; i < 250; i++) {
+		snprintf(ids[i], sizeof(ids[i]), i == 170 ? "bad" : "big-%d",
+			 i);
+		memset(&recs[i], 0, sizeof(recs[i]));
+		recs[i].device_id = ids[i];
+		recs[i].fingerprint = FPR_A;
+		recs[i].claim_hash = (const uint8_t *)"hash-one";
+		recs[i].claim_hash_len = 8;
+	}
+	ck_assert_rc(
+	    ztp__store_device_enroll(s, recs, 250, results, count_calls, &c),
+	    ZTP_ESTORE);
+	ck_assert_msg(strstr(ztp_error_last_message(), "refused"), "%s",
+		      ztp_error_last_message());
+	ck_assert_int_eq(c.calls, 0);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM devices"), 0);
+	snprintf(ids[170], sizeof(ids[170]), "big-170");
+	ck_assert_rc(
+	    ztp__store_device_enroll(s, recs, 250, results, count_calls, &c),
+	    ZTP_OK);
+	ck_assert_int_eq(c.calls, 1);
+	ck_assert_int_eq(c.ok, 250);
+	ck_assert_int_eq(pg_long("SELECT count(*) FROM claims"), 250);
 	ztp_store_free(s);
 }
 END_TEST
@@ -773,6 +1036,10 @@ void store_tcases_pg(Suite *s)
 	    s, pg_case("pg_terminate_in_txn", test_pg_terminate_in_txn));
 	suite_add_tcase(s, pg_case("pg_restart", test_pg_restart));
 	suite_add_tcase(s, pg_case("pg_timeout", test_pg_timeout));
+	suite_add_tcase(s, pg_case("pg_group_race", test_pg_group_race));
+	suite_add_tcase(s, pg_case("pg_enroll_race", test_pg_enroll_race));
+	suite_add_tcase(s,
+			pg_case("pg_enroll_failure", test_pg_enroll_failure));
 }
 
 #else /* !HAVE_LIBPQ */
