@@ -135,10 +135,9 @@ int main(void)
 {
 	char dir[] = "/tmp/ztp-bench-hsm.XXXXXX", path[512], uri[1024];
 	char *file_cert = NULL, *file_key = NULL, *tok_cert = NULL, *csr;
-	char *argv[] = {"softhsm2-util", "--init-token", "--free",
-			"--label", "bench",	     "--pin",
-			"1234", "--so-pin",	     "123456",
-			NULL};
+	char *argv[] = {
+	    "softhsm2-util", "--init-token", "--free",	 "--label", "bench",
+	    "--pin",	     "1234",	     "--so-pin", "123456",  NULL};
 	ztp_store *s1 = NULL, *s2 = NULL;
 	ztp_ca *file_ca, *tok_ca;
 	double f1, t1, f8, t8;
@@ -167,8 +166,8 @@ int main(void)
 	fclose(f);
 	setenv("SOFTHSM2_CONF", path, 1);
 	if (posix_spawn_file_actions_init(&fa) != 0 ||
-	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) !=
-		0 ||
+	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
+					     0) != 0 ||
 	    posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0 ||
 	    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0)
@@ -199,8 +198,8 @@ int main(void)
 	       "token/file");
 	printf("  %-28s %10.0f %10.0f %8.2f\n", "1 thread (certs/s)", f1, t1,
 	       t1 / f1);
-	printf("  %-28s %10.0f %10.0f %8.2f\n", "8 threads, one handle", f8,
-	       t8, t8 / f8);
+	printf("  %-28s %10.0f %10.0f %8.2f\n", "8 threads, one handle", f8, t8,
+	       t8 / f8);
 
 	ztp_ca_free(file_ca);
 	ztp_ca_free(tok_ca);

@@ -90,7 +90,8 @@ int main(int argc, char **argv)
 	if (argc < 4 || (n = (int)strtol(argv[1], NULL, 10)) < 1 ||
 	    (threads = (int)strtol(argv[2], NULL, 10)) < 1 || threads > 64 ||
 	    n > 10000000) {
-		fprintf(stderr, "usage: bench_store OPS THREADS(1..64) URI...\n");
+		fprintf(stderr,
+			"usage: bench_store OPS THREADS(1..64) URI...\n");
 		return 2;
 	}
 	printf("%-14s %-8s %12s %8s  %s\n", "operation", "threads", "ops/s",

@@ -25,7 +25,10 @@ static const struct {
 	size_t off;
 	size_t max;
 } fields[] = {
-#define F(n, q, f, m) {n, q, offsetof(ztp__p11_uri, f), m}
+#define F(n, q, f, m)                                                          \
+	{                                                                      \
+		n, q, offsetof(ztp__p11_uri, f), m                             \
+	}
     F("token", false, token, ZTP__P11_TOKEN_FIELD_MAX),
     F("manufacturer", false, manufacturer, ZTP__P11_TOKEN_FIELD_MAX),
     F("model", false, model, ZTP__P11_TOKEN_FIELD_MAX),
@@ -69,8 +72,8 @@ static void put_attr(ztp__buf *b, bool *first, char sep, const char *name,
 	put_pct(b, v, n);
 }
 
-static const char *const types[] = {NULL,	  "private",	"public",
-				    "cert",	  "secret-key", "data"};
+static const char *const types[] = {NULL,   "private",	  "public",
+				    "cert", "secret-key", "data"};
 
 /* The URI of u, every value %-encoded. */
 static void rebuild(ztp__buf *b, const ztp__p11_uri *u)
@@ -125,7 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strlen(field(&u, i)) <= fields[i].max);
 	FUZZ_ASSERT(u.id == NULL ||
 		    (u.id_len >= 1 && u.id_len <= ZTP__P11_ID_MAX));
-	FUZZ_ASSERT(u.type >= ZTP__P11_TYPE_ANY && u.type <= ZTP__P11_TYPE_DATA);
+	FUZZ_ASSERT(u.type >= ZTP__P11_TYPE_ANY &&
+		    u.type <= ZTP__P11_TYPE_DATA);
 
 	rebuild(&b, &u);
 	/* Encoding triples the length: only a URI within the limit then must

@@ -323,9 +323,9 @@ static void cert_path_free(const char *cert_path)
 
 static int cmd_init_root(int argc, char **argv)
 {
-	static const int allowed[] = {O_CERT,	     O_KEY,	   O_SUBJECT,
-				      O_KEY_TYPE,    O_DAYS,	   O_CREATE_KEY,
-				      O_PASS_FILE,   O_PASS_ENV};
+	static const int allowed[] = {O_CERT,	   O_KEY,     O_SUBJECT,
+				      O_KEY_TYPE,  O_DAYS,    O_CREATE_KEY,
+				      O_PASS_FILE, O_PASS_ENV};
 	struct args a;
 	int days = DAYS_ROOT_DEFAULT, rc;
 	const char *key;

@@ -78,10 +78,11 @@
  * from one thread. Once configured, ztp_ca_issue(), ztp_ca_issue_ex(),
  * ztp_ca_issue_server(), ztp_ca_revoke(), ztp_ca_crl(), ztp_ca_create_sub(),
  * ztp_ca_create_sub_key(), ztp_ca_cert_pem() and ztp_ca_chain_pem() may be
- * called from many threads at once: they only read the handle. The configuration calls must not run
- * concurrently with any other call on the same handle. With a token key,
- * concurrent signatures each borrow a session of the token (libp11's
- * per-slot session pool); beyond the token's session limit they wait.
+ * called from many threads at once: they only read the handle. The
+ * configuration calls must not run concurrently with any other call on the same
+ * handle. With a token key, concurrent signatures each borrow a session of the
+ * token (libp11's per-slot session pool); beyond the token's session limit they
+ * wait.
  */
 
 #include <stddef.h>
@@ -433,8 +434,7 @@ ZTP_EXTERN int ztp_ca_create_root_key(char **cert_pem, const char *key_source,
  */
 ZTP_EXTERN int ztp_ca_create_sub_key(ztp_ca *issuer, char **cert_pem,
 				     const char *key_source,
-				     const char *passphrase,
-				     unsigned int flags,
+				     const char *passphrase, unsigned int flags,
 				     const char *subject_dn,
 				     const char *key_type, int days,
 				     int pathlen);

@@ -185,8 +185,7 @@ ZTP_EXTERN int ztp_device_set_state_dir(ztp_device *dev, const char *path);
  *         made or used.
  * @since 0.2.0
  */
-ZTP_EXTERN int ztp_device_set_key_store(ztp_device *dev,
-					const char *token_uri,
+ZTP_EXTERN int ztp_device_set_key_store(ztp_device *dev, const char *token_uri,
 					const char *label);
 
 /**

@@ -431,8 +431,7 @@ cleanup:
 
 /* in_token: key is a token's, whose failure to sign is ZTP_ETOKEN (the
  * token is gone or refused), not ZTP_ECRYPTO. */
-static int sign_cert(X509 *cert, EVP_PKEY *key, const EVP_MD *md,
-		     bool in_token)
+static int sign_cert(X509 *cert, EVP_PKEY *key, const EVP_MD *md, bool in_token)
 {
 	if (X509_sign(cert, key, md) > 0)
 		return ZTP_OK;
@@ -621,8 +620,8 @@ int ztp_ca_load(ztp_ca *ca, const char *cert_pem, const char *key_pem,
 	ZTP_ENSURE(ca->cert == NULL, ZTP_ESTATE, "ca: already loaded");
 	in_token = ztp__keysrc_is_pkcs11(key_pem);
 	if (in_token)
-		ZTP_CHECK(ztp__keysrc_load(&key, key_pem, passphrase,
-					   "ca key"));
+		ZTP_CHECK(
+		    ztp__keysrc_load(&key, key_pem, passphrase, "ca key"));
 	else
 		ZTP_CHECK(ztp__pem_privkey(&key, key_pem, strlen(key_pem),
 					   passphrase));
@@ -697,9 +696,9 @@ static int make_ca_cert(X509 **out, ztp_ca *issuer, EVP_PKEY *key,
 	ZTP_CHECK(add_basic_constraints(cert, true, pathlen));
 	ZTP_CHECK(add_key_usage(cert, ku, ZTP__ARRAY_LEN(ku)));
 	ZTP_CHECK(add_key_ids(cert, issuer != NULL ? issuer->ski : NULL));
-	ZTP_CHECK(sign_cert(cert, issuer != NULL ? issuer->key : key, md,
-			    issuer != NULL ? issuer->key_in_token
-					   : key_in_token));
+	ZTP_CHECK(
+	    sign_cert(cert, issuer != NULL ? issuer->key : key, md,
+		      issuer != NULL ? issuer->key_in_token : key_in_token));
 	*out = cert;
 	cert = NULL;
 cleanup:
@@ -791,8 +790,7 @@ cleanup:
 
 /* Undo a token key new_ca_key() created, keeping the error detail of the
  * failure that makes it go. */
-static void drop_created_key(bool created, const char *source,
-			     const char *pass)
+static void drop_created_key(bool created, const char *source, const char *pass)
 {
 	ztp__err_saved e;
 
@@ -987,8 +985,8 @@ int ztp_ca_create_sub_key(ztp_ca *issuer, char **cert_pem,
 			  const char *key_type, int days, int pathlen)
 {
 	ZTP_ARG(key_source != NULL);
-	return create_sub(issuer, cert_pem, NULL, key_source, passphrase,
-			  flags, subject_dn, key_type, days, pathlen);
+	return create_sub(issuer, cert_pem, NULL, key_source, passphrase, flags,
+			  subject_dn, key_type, days, pathlen);
 }
 
 /* ---------------------------------------------------------- issuance */

@@ -107,7 +107,10 @@ typedef struct attr {
 	size_t off; /* offsetof the char * (A_STR) in ztp__p11_uri */
 } attr;
 
-#define STR(n, q, m, f) {n, q, A_STR, m, offsetof(ztp__p11_uri, f)}
+#define STR(n, q, m, f)                                                        \
+	{                                                                      \
+		n, q, A_STR, m, offsetof(ztp__p11_uri, f)                      \
+	}
 static const attr attrs[] = {
     STR("token", false, ZTP__P11_TOKEN_FIELD_MAX, token),
     STR("manufacturer", false, ZTP__P11_TOKEN_FIELD_MAX, manufacturer),
@@ -129,8 +132,10 @@ static const attr attrs[] = {
 #undef STR
 
 static const char *const type_names[] = {
-    [ZTP__P11_TYPE_PRIVATE] = "private", [ZTP__P11_TYPE_PUBLIC] = "public",
-    [ZTP__P11_TYPE_CERT] = "cert",	 [ZTP__P11_TYPE_SECRET_KEY] = "secret-key",
+    [ZTP__P11_TYPE_PRIVATE] = "private",
+    [ZTP__P11_TYPE_PUBLIC] = "public",
+    [ZTP__P11_TYPE_CERT] = "cert",
+    [ZTP__P11_TYPE_SECRET_KEY] = "secret-key",
     [ZTP__P11_TYPE_DATA] = "data",
 };
 
@@ -231,8 +236,8 @@ int ztp__p11_uri_parse(ztp__p11_uri *u, const char *s, size_t len)
 		/* An empty path ("pkcs11:" or "pkcs11:?…") is allowed; an
 		 * empty attribute anywhere else is not. */
 		if (i > start)
-			ZTP_CHECK(parse_attr(u, s + start, i - start, query,
-					     &seen));
+			ZTP_CHECK(
+			    parse_attr(u, s + start, i - start, query, &seen));
 		else
 			ZTP_ENSURE(!query && start == SCHEME_LEN &&
 				       (i == len || c == '?'),
@@ -459,8 +464,7 @@ int ztp__p11_generate(EVP_PKEY **out, const ztp__p11_uri *u, const char *pin,
 	return no_pkcs11();
 }
 
-int ztp__p11_delete(const ztp__p11_uri *u, const char *pin,
-		    unsigned *n_deleted)
+int ztp__p11_delete(const ztp__p11_uri *u, const char *pin, unsigned *n_deleted)
 {
 	(void)u;
 	(void)pin;

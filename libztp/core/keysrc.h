@@ -85,8 +85,7 @@ int ztp__keysrc_generate(EVP_PKEY **out, const char *uri, const char *pass,
  * ZTP_ENOTFOUND when none matched. An EVP_PKEY of a destroyed key fails
  * to sign from then on. Thread-safe.
  */
-int ztp__keysrc_delete(const char *uri, const char *pass,
-		       unsigned *n_deleted);
+int ztp__keysrc_delete(const char *uri, const char *pass, unsigned *n_deleted);
 
 /*
  * The error for a failed signature by key: ZTP_ETOKEN with the token's
@@ -98,12 +97,12 @@ int ztp__keysrc_sign_error(bool in_token, const char *what);
 /* ------------------------------------------------------------------
  * RFC 7512 URIs (keysrc.c), exposed for the fuzz target and the tests. */
 
-#define ZTP__P11_URI_MAX 4096	     /* whole URI, bytes */
-#define ZTP__P11_VALUE_MAX 1024	     /* one decoded attribute value */
-#define ZTP__P11_ID_MAX 255	     /* CKA_ID, bytes */
-#define ZTP__P11_TOKEN_FIELD_MAX 32  /* token, manufacturer, model */
-#define ZTP__P11_SERIAL_MAX 16	     /* serial */
-#define ZTP__P11_PIN_MAX 256	     /* pin-value, a pin-source file */
+#define ZTP__P11_URI_MAX 4096	    /* whole URI, bytes */
+#define ZTP__P11_VALUE_MAX 1024	    /* one decoded attribute value */
+#define ZTP__P11_ID_MAX 255	    /* CKA_ID, bytes */
+#define ZTP__P11_TOKEN_FIELD_MAX 32 /* token, manufacturer, model */
+#define ZTP__P11_SERIAL_MAX 16	    /* serial */
+#define ZTP__P11_PIN_MAX 256	    /* pin-value, a pin-source file */
 
 typedef enum ztp__p11_type {
 	ZTP__P11_TYPE_ANY = 0,
@@ -119,13 +118,13 @@ typedef struct ztp__p11_uri {
 	char *token, *manufacturer, *model, *serial;
 	char *library_manufacturer, *library_description;
 	/* Object selection. */
-	char *object;	   /* CKA_LABEL; NULL: any */
-	uint8_t *id;	   /* CKA_ID; NULL: any */
-	size_t id_len;	   /* 1..ZTP__P11_ID_MAX when id is set */
+	char *object;  /* CKA_LABEL; NULL: any */
+	uint8_t *id;   /* CKA_ID; NULL: any */
+	size_t id_len; /* 1..ZTP__P11_ID_MAX when id is set */
 	ztp__p11_type type;
 	/* Query attributes. */
-	char *pin_value;   /* a secret: wiped by ztp__p11_uri_free */
-	char *pin_source;  /* as written: "file:PATH" or an absolute path */
+	char *pin_value;  /* a secret: wiped by ztp__p11_uri_free */
+	char *pin_source; /* as written: "file:PATH" or an absolute path */
 	char *module_path;
 } ztp__p11_uri;
 

@@ -214,8 +214,8 @@ static int store_load(EVP_PKEY **out, OSSL_LIB_CTX *libctx, const char *uri)
 	OSSL_STORE_INFO *info = NULL;
 
 	*out = NULL;
-	st = OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL,
-				NULL);
+	st =
+	    OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL, NULL);
 	ZTP_ENSURE_OSSL(st != NULL, ZTP_ENOTFOUND, "TPM key: cannot open %s",
 			uri);
 	while (*out == NULL && !OSSL_STORE_eof(st)) {
@@ -230,8 +230,8 @@ static int store_load(EVP_PKEY **out, OSSL_LIB_CTX *libctx, const char *uri)
 		OSSL_STORE_INFO_free(info);
 		info = NULL;
 	}
-	ZTP_ENSURE_OSSL(*out != NULL, ZTP_ENOTFOUND,
-			"TPM key: no key at %s", uri);
+	ZTP_ENSURE_OSSL(*out != NULL, ZTP_ENOTFOUND, "TPM key: no key at %s",
+			uri);
 cleanup:
 	OSSL_STORE_INFO_free(info);
 	OSSL_STORE_close(st);
@@ -257,17 +257,17 @@ static int wrap(EVP_PKEY **out, tpm_key *t)
 		   EVP_PKEY_get0_type_name(t->key) != NULL
 		       ? EVP_PKEY_get0_type_name(t->key)
 		       : "this type");
-	ZTP_ENSURE_OSSL(EVP_PKEY_get_group_name(t->key, group, sizeof(group),
-						&glen) == 1,
-			ZTP_ECRYPTO, "TPM key: cannot read the curve");
+	ZTP_ENSURE_OSSL(
+	    EVP_PKEY_get_group_name(t->key, group, sizeof(group), &glen) == 1,
+	    ZTP_ECRYPTO, "TPM key: cannot read the curve");
 	nid = OBJ_sn2nid(group);
 	ZTP_ENSURE(nid == NID_X9_62_prime256v1 || nid == NID_secp384r1,
 		   ZTP_EUNSUPPORTED,
 		   "TPM key: curve %s is not supported (P-256, P-384)", group);
-	ZTP_ENSURE_OSSL(EVP_PKEY_get_octet_string_param(
-			    t->key, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
-			    &plen) == 1,
-			ZTP_ECRYPTO, "TPM key: cannot read the public key");
+	ZTP_ENSURE_OSSL(
+	    EVP_PKEY_get_octet_string_param(t->key, OSSL_PKEY_PARAM_PUB_KEY,
+					    pub, sizeof(pub), &plen) == 1,
+	    ZTP_ECRYPTO, "TPM key: cannot read the public key");
 	ec = EC_KEY_new_by_curve_name(nid);
 	ZTP_ENSURE_OSSL(ec != NULL, ZTP_ENOMEM, "TPM key: out of memory");
 	ZTP_ENSURE_OSSL(EC_KEY_oct2key(ec, pub, plen, NULL) == 1, ZTP_ECRYPTO,
@@ -302,8 +302,7 @@ int ztp__tpm2_key_load(EVP_PKEY **out, const char *src)
 	*out = NULL;
 	ZTP_ARG(src != NULL);
 	ZTP_CHECK(parse_source(&handle, src));
-	ZTP_ENSURE(pthread_once(&tpm_once, tpm_init) == 0 &&
-		       tpm_method != NULL,
+	ZTP_ENSURE(pthread_once(&tpm_once, tpm_init) == 0 && tpm_method != NULL,
 		   ZTP_ENOMEM, "TPM key: cannot set up the key method");
 	snprintf(uri, sizeof(uri), "handle:0x%08lx", handle);
 	t = ztp__calloc(1, sizeof(*t));
@@ -312,14 +311,12 @@ int ztp__tpm2_key_load(EVP_PKEY **out, const char *src)
 	ZTP_ENSURE_OSSL(t->libctx != NULL, ZTP_ENOMEM,
 			"TPM key: out of memory");
 	t->tpm2 = OSSL_PROVIDER_load(t->libctx, "tpm2");
-	ZTP_ENSURE_OSSL(t->tpm2 != NULL,
-			ZTP_EUNSUPPORTED,
+	ZTP_ENSURE_OSSL(t->tpm2 != NULL, ZTP_EUNSUPPORTED,
 			"TPM key: the tpm2 OpenSSL provider cannot be loaded "
 			"(tpm2-openssl not installed, or no TPM reachable "
 			"through TPM2OPENSSL_TCTI or /dev/tpmrm0)");
 	t->base = OSSL_PROVIDER_load(t->libctx, "base");
-	ZTP_ENSURE_OSSL(t->base != NULL,
-			ZTP_EUNSUPPORTED,
+	ZTP_ENSURE_OSSL(t->base != NULL, ZTP_EUNSUPPORTED,
 			"TPM key: OpenSSL's base provider cannot be loaded");
 	ZTP_CHECK(store_load(&t->key, t->libctx, uri));
 	rc = wrap(out, t);

@@ -172,8 +172,9 @@ static int ckr_err(CK_RV rv, const char *what)
 {
 	ERR_clear_error();
 	if (ckr_is_pin(rv))
-		return ztp__err(ZTP_EPIN, "pkcs11: %s: the token refused the "
-					  "PIN (%s)",
+		return ztp__err(ZTP_EPIN,
+				"pkcs11: %s: the token refused the "
+				"PIN (%s)",
 				what, ckr_name(rv));
 	if (rv == CKR_HOST_MEMORY)
 		return ztp__err(ZTP_ENOMEM, "pkcs11: %s: out of memory", what);
@@ -385,7 +386,8 @@ static int op_open(p11_op *op, const ztp__p11_uri *u)
 	if (lc->slots == NULL)
 		ZTP_ENSURE_OSSL(PKCS11_enumerate_slots(lc->ctx, &lc->slots,
 						       &lc->n_slots) == 0,
-				ZTP_ETOKEN, "pkcs11: cannot list the slots of %s",
+				ZTP_ETOKEN,
+				"pkcs11: cannot list the slots of %s",
 				op->module);
 	for (i = 0; i < lc->n_slots; i++) {
 		PKCS11_TOKEN *t = lc->slots[i].token;
@@ -395,9 +397,9 @@ static int op_open(p11_op *op, const ztp__p11_uri *u)
 		if (n++ == 0)
 			op->slot = &lc->slots[i];
 	}
-	ZTP_ENSURE(n > 0, ZTP_ETOKEN,
-		   "pkcs11: no token%s%s%s in module %s", u->token ? " \"" : "",
-		   u->token ? u->token : "", u->token ? "\"" : "", op->module);
+	ZTP_ENSURE(n > 0, ZTP_ETOKEN, "pkcs11: no token%s%s%s in module %s",
+		   u->token ? " \"" : "", u->token ? u->token : "",
+		   u->token ? "\"" : "", op->module);
 	ZTP_ENSURE(n == 1, ZTP_EINVAL,
 		   "pkcs11: the URI matches %u tokens in %s; name one with "
 		   "token= or serial=",
@@ -501,12 +503,12 @@ static int op_find_key(PKCS11_KEY **key, p11_op *op, bool logged_in)
 		if (keys[i].isPrivate && key_matches(op->u, &keys[i]) &&
 		    found++ == 0)
 			*key = &keys[i];
-	ZTP_ENSURE(found > 0, ZTP_ENOTFOUND,
-		   "pkcs11: no private key%s%s%s in token \"%s\"%s",
-		   op->u->object ? " object=" : "",
-		   op->u->object ? op->u->object : "",
-		   op->u->id ? " with the given id" : "", op->slot->token->label,
-		   logged_in ? "" : " (no PIN given: private objects are hidden)");
+	ZTP_ENSURE(
+	    found > 0, ZTP_ENOTFOUND,
+	    "pkcs11: no private key%s%s%s in token \"%s\"%s",
+	    op->u->object ? " object=" : "", op->u->object ? op->u->object : "",
+	    op->u->id ? " with the given id" : "", op->slot->token->label,
+	    logged_in ? "" : " (no PIN given: private objects are hidden)");
 	ZTP_ENSURE(found == 1, ZTP_EINVAL,
 		   "pkcs11: %u private keys in token \"%s\" match the URI; "
 		   "name one with object= and id=",
@@ -604,8 +606,7 @@ cleanup:
 /* DER of the named curves' OIDs, as CKA_EC_PARAMS takes them. */
 static const CK_BYTE oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
 				   0xce, 0x3d, 0x03, 0x01, 0x07};
-static const CK_BYTE oid_p384[] = {0x06, 0x05, 0x2b, 0x81,
-				   0x04, 0x00, 0x22};
+static const CK_BYTE oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 static const CK_BYTE rsa_e[] = {0x01, 0x00, 0x01};
 
 int ztp__p11_generate(EVP_PKEY **out, const ztp__p11_uri *u, const char *pin,
@@ -628,10 +629,8 @@ int ztp__p11_generate(EVP_PKEY **out, const ztp__p11_uri *u, const char *pin,
 	CK_RV rv;
 	/* Templates: the common part first, then the key type's. */
 	CK_ATTRIBUTE pub[10] = {
-	    {CKA_TOKEN, &yes, sizeof(yes)},
-	    {CKA_PRIVATE, &no, sizeof(no)},
-	    {CKA_VERIFY, &yes, sizeof(yes)},
-	    {CKA_ENCRYPT, &no, sizeof(no)},
+	    {CKA_TOKEN, &yes, sizeof(yes)},  {CKA_PRIVATE, &no, sizeof(no)},
+	    {CKA_VERIFY, &yes, sizeof(yes)}, {CKA_ENCRYPT, &no, sizeof(no)},
 	    {CKA_WRAP, &no, sizeof(no)},
 	};
 	CK_ATTRIBUTE priv[12] = {
@@ -663,13 +662,14 @@ int ztp__p11_generate(EVP_PKEY **out, const ztp__p11_uri *u, const char *pin,
 		mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
 		pub[npub++] =
 		    (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)};
-		pub[npub++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT,
-					     (void *)rsa_e, sizeof(rsa_e)};
+		pub[npub++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, (void *)rsa_e,
+					     sizeof(rsa_e)};
 	} else {
-		rc = ztp__err(ZTP_EUNSUPPORTED,
-			      "pkcs11: cannot generate a %s key in a token "
-			      "(ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096)",
-			      type);
+		rc =
+		    ztp__err(ZTP_EUNSUPPORTED,
+			     "pkcs11: cannot generate a %s key in a token "
+			     "(ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096)",
+			     type);
 		goto cleanup;
 	}
 	if (u->id != NULL) {
@@ -723,8 +723,7 @@ cleanup:
 	return rc;
 }
 
-int ztp__p11_delete(const ztp__p11_uri *u, const char *pin,
-		    unsigned *n_deleted)
+int ztp__p11_delete(const ztp__p11_uri *u, const char *pin, unsigned *n_deleted)
 {
 	int rc = ZTP_OK;
 	p11_op op = {0};

@@ -425,7 +425,8 @@ static int commit(ztp_device *dev, ztp__dev_kind kind, X509 *cert,
 {
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(ztp__dev_pending_store(dev->cfg.state_dir, kind, cert, chain));
+	ZTP_CHECK(
+	    ztp__dev_pending_store(dev->cfg.state_dir, kind, cert, chain));
 	ZTP_CHECK(ztp__dev_activate(dev, ztp__dev_kind_name(kind), kind, cert));
 cleanup:
 	return rc;
@@ -449,8 +450,8 @@ int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id)
 	if (ready.cert != NULL) {
 		/* Power was lost after the certificate was stored but before
 		 * it was made current. */
-		ZTP_CHECK(commit(dev, ZTP__DEV_BOOTSTRAP, ready.cert,
-				 ready.chain));
+		ZTP_CHECK(
+		    commit(dev, ZTP__DEV_BOOTSTRAP, ready.cert, ready.chain));
 		ztp__dev_step_event(dev, "bootstrap", "resumed",
 				    ztp__dev_cert_fields(ready.cert));
 		goto cleanup;

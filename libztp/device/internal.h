@@ -226,9 +226,8 @@ const ztp__dev_keys *ztp__dev_keys_of(const ztp__dev_cfg *c,
 /* A new key of key_type made in the token under the label object, with a
  * random id (the caller deleted what the label held before); *ref is what
  * key.ref records (ztp_free). */
-int ztp__dev_token_generate(EVP_PKEY **key, char **ref,
-			    const ztp__dev_keys *k, const char *object,
-			    const char *key_type);
+int ztp__dev_token_generate(EVP_PKEY **key, char **ref, const ztp__dev_keys *k,
+			    const char *object, const char *key_type);
 /* The key a key.ref names. ZTP_ENOTFOUND when the token no longer holds
  * it. */
 int ztp__dev_token_load(EVP_PKEY **key, const ztp__dev_keys *k,
@@ -294,8 +293,8 @@ int ztp__dev_pending_store(const char *state, ztp__dev_kind kind, X509 *cert,
 			   STACK_OF(X509) * chain);
 /* Make the pending slot (holding cert) current by replacing the manifest;
  * *old (may be NULL) is the slot that was current before, or 0. */
-int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind,
-			      X509 *cert, char *old);
+int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind, X509 *cert,
+			      char *old);
 /* Both. */
 int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
 			    STACK_OF(X509) * chain, char *old);

@@ -21,8 +21,7 @@
 
 #define KEY_ID_LEN 16
 
-const ztp__dev_keys *ztp__dev_keys_of(const ztp__dev_cfg *c,
-				      ztp__dev_keys *buf)
+const ztp__dev_keys *ztp__dev_keys_of(const ztp__dev_cfg *c, ztp__dev_keys *buf)
 {
 	if (c->key_token == NULL)
 		return NULL;
@@ -52,9 +51,8 @@ cleanup:
 	return rc;
 }
 
-int ztp__dev_token_generate(EVP_PKEY **key, char **ref,
-			    const ztp__dev_keys *k, const char *object,
-			    const char *key_type)
+int ztp__dev_token_generate(EVP_PKEY **key, char **ref, const ztp__dev_keys *k,
+			    const char *object, const char *key_type)
 {
 	int rc = ZTP_OK;
 	uint8_t id[KEY_ID_LEN];
@@ -86,8 +84,7 @@ cleanup:
 	return rc;
 }
 
-int ztp__dev_token_load(EVP_PKEY **key, const ztp__dev_keys *k,
-			const char *ref)
+int ztp__dev_token_load(EVP_PKEY **key, const ztp__dev_keys *k, const char *ref)
 {
 	int rc = ZTP_OK;
 	char *uri = NULL;

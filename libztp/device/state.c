@@ -298,12 +298,11 @@ static int keyref_check(const char *ref, size_t len, const char *path)
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)ref[i];
 
-		ZTP_ENSURE((ch >= 'a' && ch <= 'z') ||
-			       (ch >= 'A' && ch <= 'Z') ||
-			       (ch >= '0' && ch <= '9') || ch == '-' ||
-			       ch == '.' || ch == '_' || ch == '=' ||
-			       ch == ';' || ch == '%',
-			   ZTP_EPARSE, "%s: not an object reference", path);
+		ZTP_ENSURE(
+		    (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			(ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+			ch == '_' || ch == '=' || ch == ';' || ch == '%',
+		    ZTP_EPARSE, "%s: not an object reference", path);
 	}
 cleanup:
 	return rc;
@@ -501,9 +500,8 @@ cleanup:
 
 /* A fresh key of key_type for slot: made in the token and named by
  * key.ref with keys, else generated here and written to key.pem. */
-static int new_key(EVP_PKEY **out, const char *state,
-		   const ztp__dev_keys *keys, ztp__dev_kind kind, char slot,
-		   const char *key_type)
+static int new_key(EVP_PKEY **out, const char *state, const ztp__dev_keys *keys,
+		   ztp__dev_kind kind, char slot, const char *key_type)
 {
 	int rc = ZTP_OK;
 	char *path = NULL, *pem = NULL, *ref = NULL;
@@ -513,8 +511,8 @@ static int new_key(EVP_PKEY **out, const char *state,
 	*out = NULL;
 	if (keys != NULL) {
 		ZTP_CHECK(slot_label(label, sizeof(label), keys, kind, slot));
-		ZTP_CHECK(ztp__dev_token_generate(&key, &ref, keys, label,
-						  key_type));
+		ZTP_CHECK(
+		    ztp__dev_token_generate(&key, &ref, keys, label, key_type));
 		ZTP_CHECK(
 		    ztp__dev_slot_path(&path, state, kind, slot, "key.ref"));
 		ZTP_CHECK(ztp__file_write_atomic(path, ref, strlen(ref), 0600));
@@ -656,8 +654,8 @@ cleanup:
 	return rc;
 }
 
-int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind,
-			      X509 *cert, char *old)
+int ztp__dev_pending_activate(const char *state, ztp__dev_kind kind, X509 *cert,
+			      char *old)
 {
 	int rc = ZTP_OK;
 	ztp__dev_manifest m;

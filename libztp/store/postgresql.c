@@ -1877,8 +1877,8 @@ static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
 	 * only one, replaced by the next), so that it is parsed once, not
 	 * once per record. */
 	enroll_params(&a, &en->recs[from], en->now);
-	sent = from != 0 ||
-	       PQsendPrepare(x->c, "", SQL_ENROLL, a.n, a.type) == 1;
+	sent =
+	    from != 0 || PQsendPrepare(x->c, "", SQL_ENROLL, a.n, a.type) == 1;
 	for (i = from; sent && i < to; i++) {
 		enroll_params(&a, &en->recs[i], en->now);
 		sent = PQsendQueryPrepared(x->c, "", a.n, a.val, a.len, a.fmt,
@@ -1918,7 +1918,8 @@ static int enroll_round(pgx *x, const enroll_args *en, size_t from, size_t to)
 			rc =
 			    enroll_decide(r, &en->recs[got], &en->results[got]);
 		else if (st != PGRES_PIPELINE_ABORTED &&
-			 st != PGRES_COMMAND_OK /* the prepare */ && rc == ZTP_OK)
+			 st != PGRES_COMMAND_OK /* the prepare */ &&
+			 rc == ZTP_OK)
 			rc = pg_fail(x, r, "device_enroll");
 		if (st == PGRES_TUPLES_OK)
 			got++;
@@ -2381,9 +2382,9 @@ static int chain_events(pgx *x)
 			ZTP_CHECK(col_int(r, i, 0, &seq));
 			ZTP_CHECK(col_int(r, i, 1, &at));
 			ZTP_CHECK(need_text(r, i, 2, &json));
-			ZTP_CHECK(ztp__audit_hash(
-			    hash, prev, seq, at, json,
-			    (size_t)PQgetlength(r, i, 2)));
+			ZTP_CHECK(
+			    ztp__audit_hash(hash, prev, seq, at, json,
+					    (size_t)PQgetlength(r, i, 2)));
 			a_int(&u, seq);
 			a_bytes(&u, prev, sizeof(prev));
 			a_bytes(&u, hash, sizeof(hash));
@@ -2402,8 +2403,7 @@ static int chain_events(pgx *x)
 			  NULL, "schema migration", NULL));
 	a_int(&head, last);
 	a_bytes(&head, prev, sizeof(prev));
-	ZTP_CHECK(pg_exec(x,
-			  "INSERT INTO audit_head(seq, hash) VALUES($1, $2)",
+	ZTP_CHECK(pg_exec(x, "INSERT INTO audit_head(seq, hash) VALUES($1, $2)",
 			  &head, "schema migration", NULL));
 	ZTP_CHECK(pg_exec(x, "UPDATE ztp_schema SET version = 5", NULL,
 			  "schema migration", NULL));

@@ -342,10 +342,10 @@ static const char *const sql_text[ST__COUNT] = {
     /* ?1 is the later of the window's start and the cursor's time, so
      * the range of certs_by_expiry starts at the page, in its order. */
     [ST_CERT_EXPIRING_PAGE] = "SELECT " CERT_COLUMNS " FROM certs"
-			 " WHERE revoked = 0 AND not_after >= ?1"
-			 " AND not_after < ?2 AND (?4 IS NULL"
-			 " OR not_after > ?3 OR serial > ?4)"
-			 " ORDER BY not_after, serial LIMIT ?5",
+			      " WHERE revoked = 0 AND not_after >= ?1"
+			      " AND not_after < ?2 AND (?4 IS NULL"
+			      " OR not_after > ?3 OR serial > ?4)"
+			      " ORDER BY not_after, serial LIMIT ?5",
     [ST_GROUP_INSERT] = "INSERT INTO groups(" GROUP_COLUMNS ")"
 			" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)",
     [ST_GROUP_GET] = "SELECT " GROUP_COLUMNS " FROM groups"
@@ -1633,9 +1633,10 @@ static int sq_cert_expiring(void *ctx, int64_t from, int64_t before,
 	sq *s = ctx;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(bind_args(s, ST_CERT_EXPIRING_PAGE, args, ZTP__ARRAY_LEN(args)));
 	ZTP_CHECK(
-	    sq_list(s, ST_CERT_EXPIRING_PAGE, "cert_expiring", row_cert_json, json));
+	    bind_args(s, ST_CERT_EXPIRING_PAGE, args, ZTP__ARRAY_LEN(args)));
+	ZTP_CHECK(sq_list(s, ST_CERT_EXPIRING_PAGE, "cert_expiring",
+			  row_cert_json, json));
 cleanup:
 	sq_finish(s);
 	return rc;

@@ -381,7 +381,8 @@ cleanup:
 int ztp_store_open(ztp_store **out, const char *uri)
 {
 	static const char sqlite_scheme[] = "sqlite:";
-	static const char pg_scheme[] = "postgresql://", pg_alias[] = "postgres://";
+	static const char pg_scheme[] = "postgresql://",
+			  pg_alias[] = "postgres://";
 	const ztp__store_views *views = NULL;
 	ztp_store_backend be;
 	void *ctx = NULL;

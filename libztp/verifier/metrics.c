@@ -297,13 +297,15 @@ static int write_counters(ztp__buf *out, ztp_verifier *v)
 			       profile_names[i],
 			       (unsigned long long)get(&m->issued[i])));
 	if (v->hook != NULL) {
-		ZTP_CHECK(family(out, "ztp_approval_hook_total", "counter",
-				 "Verdicts of the approval hook, by outcome "
-				 "(failed: it failed or overran its budget, and "
-				 "the request was denied)."));
+		ZTP_CHECK(
+		    family(out, "ztp_approval_hook_total", "counter",
+			   "Verdicts of the approval hook, by outcome "
+			   "(failed: it failed or overran its budget, and "
+			   "the request was denied)."));
 		for (size_t i = 0; i < ZTP__M_HOOK_OUTCOMES; i++)
 			ZTP_CHECK(line(
-			    out, "ztp_approval_hook_total{outcome=\"%s\"} %llu\n",
+			    out,
+			    "ztp_approval_hook_total{outcome=\"%s\"} %llu\n",
 			    ztp__hook_outcome_names[i],
 			    (unsigned long long)get(&m->hook[i])));
 	}

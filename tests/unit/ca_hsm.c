@@ -14,9 +14,8 @@
 
 /* Tokens, made in main() before any test (ca_hsm_tokens): the module only
  * lists tokens that existed when the process first initialised it. */
-static const char *const tokens[] = {"root",   "int",	"iss",
-				     "exist",  "threads", "gone",
-				     "refuse", "created"};
+static const char *const tokens[] = {"root",	"int",	"iss",	  "exist",
+				     "threads", "gone", "refuse", "created"};
 
 void ca_hsm_tokens(void)
 {
@@ -85,11 +84,10 @@ START_TEST(hsm_chain)
 	EVP_PKEY *pub;
 
 	ck_assert_rc(ztp_store_open(&s, "memory:"), ZTP_OK);
-	ck_assert_rc(ztp_ca_create_root_key(&root, ru, ZTP_TEST_PIN,
-					    ZTP_CA_KEY_CREATE,
-					    "/O=libztp/CN=Token Root",
-					    "ec-p384", 3650),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_ca_create_root_key(&root, ru, ZTP_TEST_PIN, ZTP_CA_KEY_CREATE,
+				   "/O=libztp/CN=Token Root", "ec-p384", 3650),
+	    ZTP_OK);
 	r = token_ca(root, ru, NULL, NULL);
 	ck_assert_str_eq(ztp__ca_key_type(r), "ec-p384");
 	ck_assert_rc(ztp_ca_create_sub_key(r, &inter, iu, ZTP_TEST_PIN,
@@ -98,11 +96,10 @@ START_TEST(hsm_chain)
 					   "rsa-3072", 1825, 1),
 		     ZTP_OK);
 	i = token_ca(inter, iu, root, NULL);
-	ck_assert_rc(ztp_ca_create_sub_key(i, &iss, su, ZTP_TEST_PIN,
-					   ZTP_CA_KEY_CREATE,
-					   "/O=libztp/CN=Token Device CA", NULL,
-					   900, 0),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp_ca_create_sub_key(i, &iss, su, ZTP_TEST_PIN, ZTP_CA_KEY_CREATE,
+				  "/O=libztp/CN=Token Device CA", NULL, 900, 0),
+	    ZTP_OK);
 	d = token_ca(iss, su, NULL, s);
 	register_device(s, "dev-1");
 	leaf = issue_op(d, "dev-1", ZTP_OK);
@@ -146,8 +143,7 @@ END_TEST
 /* A key pair already in the token, and what create refuses. */
 START_TEST(hsm_existing_key)
 {
-	char *u = uri("exist", "ca"), *cert = NULL, *key = NULL,
-	     *other = NULL;
+	char *u = uri("exist", "ca"), *cert = NULL, *key = NULL, *other = NULL;
 	ztp_ca *c = NULL;
 
 	ck_assert_rc(ztp__keysrc_generate(NULL, u, ZTP_TEST_PIN, "ec-p256"),
@@ -209,14 +205,12 @@ START_TEST(hsm_refusals)
 		     ZTP_ENOTFOUND);
 	free(bad);
 	bad = uri("no-such-token", "ca");
-	ck_assert_rc(ztp_ca_load(c, cert, bad, NULL, ZTP_TEST_PIN),
-		     ZTP_ETOKEN);
+	ck_assert_rc(ztp_ca_load(c, cert, bad, NULL, ZTP_TEST_PIN), ZTP_ETOKEN);
 	free(bad);
 	ck_assert(asprintf(&bad,
 			   "pkcs11:token=refuse;object=ca?module-path=/no/"
 			   "such/module.so") > 0);
-	ck_assert_rc(ztp_ca_load(c, cert, bad, NULL, ZTP_TEST_PIN),
-		     ZTP_ETOKEN);
+	ck_assert_rc(ztp_ca_load(c, cert, bad, NULL, ZTP_TEST_PIN), ZTP_ETOKEN);
 	free(bad);
 	ck_assert_rc(ztp_ca_load(c, cert, "pkcs11:token=refuse;bogus=1", NULL,
 				 ZTP_TEST_PIN),

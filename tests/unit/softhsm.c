@@ -85,10 +85,11 @@ int ztp_test_run_tool(char *const argv[], const char *out)
 
 void ztp_test_softhsm_token(const char *label)
 {
-	char *argv[] = {"softhsm2-util", "--init-token", "--free",
-			"--label",	 (char *)label,	 "--pin",
-			ZTP_TEST_PIN,	 "--so-pin",	 ZTP_TEST_SO_PIN,
-			NULL};
+	char *argv[] = {"softhsm2-util", "--init-token",
+			"--free",	 "--label",
+			(char *)label,	 "--pin",
+			ZTP_TEST_PIN,	 "--so-pin",
+			ZTP_TEST_SO_PIN, NULL};
 
 	ztp_test_softhsm_init();
 	REQUIRE(strlen(label) <= 32, "token label %s over 32 bytes", label);
@@ -105,8 +106,7 @@ void ztp_test_softhsm_delete_token(const char *label)
 		      "softhsm2-util --delete-token %s failed", label);
 }
 
-char *ztp_test_p11_uri(const char *token, const char *object,
-		       const char *query)
+char *ztp_test_p11_uri(const char *token, const char *object, const char *query)
 {
 	char *s = NULL;
 

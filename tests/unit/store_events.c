@@ -170,8 +170,8 @@ START_TEST(test_audit_chain)
 {
 	ztp_store *s = open_kind(_i, NULL);
 	uint8_t head[ZTP__AUDIT_HASH_LEN] = {1};
-	ztp__store_checkpoint_view cp = {3, T0, head, sizeof(head),
-					 (const uint8_t *)"sg1", 3, "k1"};
+	ztp__store_checkpoint_view cp = {
+	    3, T0, head, sizeof(head), (const uint8_t *)"sg1", 3, "k1"};
 	cp_seen seen = {0};
 	char ev[32];
 	int i;

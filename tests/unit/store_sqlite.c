@@ -660,11 +660,10 @@ START_TEST(test_sqlite_migrate_v4_chain)
 	ck_assert_rc(ztp_store_event_append(s, "{\"type\":\"c\"}"), ZTP_OK);
 	ztp_store_free(s);
 	raw_exec(db_path,
-		 DROP_V6_V7
-		 "DROP TABLE checkpoints;"
-		 "ALTER TABLE events DROP COLUMN prev;"
-		 "ALTER TABLE events DROP COLUMN hash;"
-		 "PRAGMA user_version = 4;",
+		 DROP_V6_V7 "DROP TABLE checkpoints;"
+			    "ALTER TABLE events DROP COLUMN prev;"
+			    "ALTER TABLE events DROP COLUMN hash;"
+			    "PRAGMA user_version = 4;",
 		 SQLITE_OK);
 	s = open_kind(B_SQLITE, NULL);
 	ck_assert_int_eq(raw_count(db_path, "PRAGMA user_version"),

@@ -1126,8 +1126,8 @@ START_TEST(test_state_slots)
 	ck_assert_int_eq(stat(st, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0700);
 	/* Interrupted before the answer: the same key is used again. */
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p256",
-					    "dev-0001", now_fixed),
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K,
+					    "ec-p256", "dev-0001", now_fixed),
 		     0);
 	ck_assert_int_eq(EVP_PKEY_eq(k1, k1b), 1);
 	ck_assert_ptr_null(ready.cert);
@@ -1138,8 +1138,8 @@ START_TEST(test_state_slots)
 		    now_fixed + 86400, NULL);
 	put_cert(st, K, 'a', c1);
 	X509_free(c1);
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p256",
-					    "dev-0001", now_fixed),
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K,
+					    "ec-p256", "dev-0001", now_fixed),
 		     0);
 	ck_assert_ptr_null(ready.cert);
 	EVP_PKEY_free(k1b);
@@ -1148,8 +1148,8 @@ START_TEST(test_state_slots)
 	c1 = mkcert("dev-0001", k1, ca_key, ca_cert, now_fixed - 10,
 		    now_fixed + 86400, NULL);
 	put_cert(st, K, 'a', c1);
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p256",
-					    "dev-0001", now_fixed),
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K,
+					    "ec-p256", "dev-0001", now_fixed),
 		     0);
 	ck_assert_ptr_nonnull(ready.cert);
 	ck_assert_int_eq(X509_cmp(ready.cert, c1), 0);
@@ -1157,15 +1157,16 @@ START_TEST(test_state_slots)
 	EVP_PKEY_free(k1b);
 	k1b = NULL;
 	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), ZTP_ENOTFOUND);
-	ck_assert_rc(ztp__dev_pending_commit(st, K, ready.cert, ready.chain, NULL),
-		     0);
+	ck_assert_rc(
+	    ztp__dev_pending_commit(st, K, ready.cert, ready.chain, NULL), 0);
 	ztp__dev_cred_free(&ready);
 	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), 0);
 	ck_assert_int_eq(cur.slot, 'a');
 	ck_assert_int_eq(EVP_PKEY_eq(cur.key, k1), 1);
 	ck_assert_int_eq(sk_X509_num(cur.chain), 0);
 	ztp__dev_cred_free(&cur);
-	ck_assert_rc(ztp__dev_pending_commit(st, K, c1, NULL, NULL), ZTP_ESTATE);
+	ck_assert_rc(ztp__dev_pending_commit(st, K, c1, NULL, NULL),
+		     ZTP_ESTATE);
 
 	/* The next credential is built in slot b; a stays current. */
 	ck_assert_rc(ztp__dev_pending_begin(&k2, &ready, st, NULL, K, "ed25519",
@@ -1179,8 +1180,8 @@ START_TEST(test_state_slots)
 	ck_assert_int_eq(cur.slot, 'a');
 	ztp__dev_cred_free(&cur);
 	/* The configured key type changed while pending: a fresh key. */
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p384",
-					    "dev-0001", now_fixed),
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K,
+					    "ec-p384", "dev-0001", now_fixed),
 		     0);
 	ck_assert_int_ne(EVP_PKEY_eq(k1b, k2), 1);
 	EVP_PKEY_free(k2);
@@ -1192,7 +1193,8 @@ START_TEST(test_state_slots)
 		STACK_OF(X509) *chain = sk_X509_new_null();
 
 		sk_X509_push(chain, ca_cert);
-		ck_assert_rc(ztp__dev_pending_commit(st, K, c2, chain, NULL), 0);
+		ck_assert_rc(ztp__dev_pending_commit(st, K, c2, chain, NULL),
+			     0);
 		sk_X509_free(chain);
 	}
 	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), 0);
@@ -1202,8 +1204,8 @@ START_TEST(test_state_slots)
 
 	/* Next time slot a is emptied first: its old pair must never be
 	 * taken for a fresh one. */
-	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K, "ec-p256",
-					    "dev-0001", now_fixed),
+	ck_assert_rc(ztp__dev_pending_begin(&k1b, &ready, st, NULL, K,
+					    "ec-p256", "dev-0001", now_fixed),
 		     0);
 	ck_assert_ptr_null(ready.cert);
 	ck_assert_int_ne(EVP_PKEY_eq(k1b, k1), 1);
@@ -1213,8 +1215,9 @@ START_TEST(test_state_slots)
 	k1b = NULL;
 
 	/* Operational credentials are independent. */
-	ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, ZTP__DEV_OPERATIONAL),
-		     ZTP_ENOTFOUND);
+	ck_assert_rc(
+	    ztp__dev_cred_current(&cur, st, NULL, ZTP__DEV_OPERATIONAL),
+	    ZTP_ENOTFOUND);
 
 	X509_free(c1);
 	X509_free(c2);
@@ -1283,8 +1286,8 @@ START_TEST(test_state_tamper)
 		ck_assert_rc(ztp__dev_slot_path(&rp, st, K, 'a', "key.ref"), 0);
 		ck_assert_rc(ztp__file_read(&pem, &plen, kp, 65536), 0);
 		ck_assert_int_eq(unlink(kp), 0);
-		ck_assert_rc(ztp__file_write_atomic(rp, "object=x-operational-a\n",
-						    23, 0600),
+		ck_assert_rc(ztp__file_write_atomic(
+				 rp, "object=x-operational-a\n", 23, 0600),
 			     0);
 		ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K),
 			     ZTP_ESTATE);
@@ -1312,7 +1315,8 @@ START_TEST(test_state_tamper)
 						    strlen(bad_manifests[i]),
 						    0600),
 			     0);
-		ck_assert_msg(ztp__dev_cred_current(&cur, st, NULL, K) == ZTP_EPARSE,
+		ck_assert_msg(ztp__dev_cred_current(&cur, st, NULL, K) ==
+				  ZTP_EPARSE,
 			      "accepted manifest %s", bad_manifests[i]);
 	}
 	free(p);
@@ -1354,7 +1358,8 @@ START_TEST(test_state_oom)
 		}
 		ck_assert_msg(rc == ZTP_ENOMEM, "n=%ld: %d %s", n, rc,
 			      ztp_error_last_message());
-		ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K), ZTP_ENOTFOUND);
+		ck_assert_rc(ztp__dev_cred_current(&cur, st, NULL, K),
+			     ZTP_ENOTFOUND);
 		ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, NULL, K,
 						    "ec-p256", "dev-0001",
 						    now_fixed),
@@ -1389,8 +1394,9 @@ START_TEST(test_state_oom)
 			rc = ztp__dev_cred_current(&cur, st, NULL, K);
 			ztp__dev_cred_free(&cur);
 			if (rc == ZTP_ENOTFOUND)
-				ck_assert_rc(
-				    ztp__dev_pending_commit(st, K, c, NULL, NULL), 0);
+				ck_assert_rc(ztp__dev_pending_commit(
+						 st, K, c, NULL, NULL),
+					     0);
 			else
 				ck_assert_rc(rc, 0);
 		}
@@ -1466,8 +1472,9 @@ static void store_bootstrap(const char *st, long serial)
 	ztp__dev_cred ready = {0};
 	X509 *c = NULL;
 
-	ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, NULL, ZTP__DEV_BOOTSTRAP,
-					    "ec-p256", "dev-0001", now_fixed),
+	ck_assert_rc(ztp__dev_pending_begin(&k, &ready, st, NULL,
+					    ZTP__DEV_BOOTSTRAP, "ec-p256",
+					    "dev-0001", now_fixed),
 		     0);
 	c = mkcert("dev-0001", k, ca_key, ca_cert, now_fixed - 10,
 		   now_fixed + 86400, NULL);
@@ -1477,8 +1484,8 @@ static void store_bootstrap(const char *st, long serial)
 				       ? NULL
 				       : EVP_sha256()),
 			 0);
-	ck_assert_rc(ztp__dev_pending_commit(st, ZTP__DEV_BOOTSTRAP, c, NULL, NULL),
-		     0);
+	ck_assert_rc(
+	    ztp__dev_pending_commit(st, ZTP__DEV_BOOTSTRAP, c, NULL, NULL), 0);
 	X509_free(c);
 	EVP_PKEY_free(k);
 }

@@ -150,8 +150,7 @@ START_TEST(file_sources)
 	ck_assert_rc(ztp__keysrc_load(&back, "file://host/k", NULL, "key"),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp__keysrc_load(&back, "", NULL, "key"), ZTP_EINVAL);
-	ck_assert_rc(ztp__keysrc_load(&back, "file:", NULL, "key"),
-		     ZTP_EINVAL);
+	ck_assert_rc(ztp__keysrc_load(&back, "file:", NULL, "key"), ZTP_EINVAL);
 	ck_assert_rc(ztp__keysrc_load(&back, path, "wrong", "key"),
 		     ZTP_ECRYPTO);
 	ck_assert_ptr_null(back);
@@ -206,9 +205,9 @@ START_TEST(token_generate_load_sign)
 
 	uri = ztp_test_p11_uri(tok, "ca", NULL);
 	pinned = ztp_test_p11_uri(tok, "ca", "pin-value=" ZTP_TEST_PIN);
-	ck_assert_rc(ztp__keysrc_generate(&gen, uri, ZTP_TEST_PIN,
-					  gen_types[_i]),
-		     ZTP_OK);
+	ck_assert_rc(
+	    ztp__keysrc_generate(&gen, uri, ZTP_TEST_PIN, gen_types[_i]),
+	    ZTP_OK);
 	ck_assert_rc(ztp__key_describe(type, sizeof(type), gen), ZTP_OK);
 	ck_assert_str_eq(type, gen_types[_i]);
 	signs(gen);
@@ -217,9 +216,9 @@ START_TEST(token_generate_load_sign)
 	ck_assert_int_eq(EVP_PKEY_eq(k, gen), 1);
 	signs(k);
 	/* A second key under the same name is refused. */
-	ck_assert_rc(ztp__keysrc_generate(NULL, uri, ZTP_TEST_PIN,
-					  gen_types[_i]),
-		     ZTP_EEXISTS);
+	ck_assert_rc(
+	    ztp__keysrc_generate(NULL, uri, ZTP_TEST_PIN, gen_types[_i]),
+	    ZTP_EEXISTS);
 	EVP_PKEY_free(gen);
 	EVP_PKEY_free(k);
 	free(uri);
@@ -266,9 +265,9 @@ START_TEST(token_key_sealed)
 		    memcmp(ti.label, "sealed ", 7) == 0)
 			break;
 	ck_assert_uint_lt(i, ns);
-	ck_assert_uint_eq(fl->C_OpenSession(slots[i], CKF_SERIAL_SESSION, NULL,
-					    NULL, &h),
-			  CKR_OK);
+	ck_assert_uint_eq(
+	    fl->C_OpenSession(slots[i], CKF_SERIAL_SESSION, NULL, NULL, &h),
+	    CKR_OK);
 	rv = fl->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)ZTP_TEST_PIN, 4);
 	ck_assert(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN);
 	ck_assert_uint_eq(fl->C_FindObjectsInit(h, q, 2), CKR_OK);
@@ -300,8 +299,7 @@ START_TEST(token_generate_refused)
 		     ZTP_EINVAL);
 	ck_assert(asprintf(&no_name, "pkcs11:token=%s?module-path=%s", tok,
 			   ztp_test_softhsm_init()) > 0);
-	ck_assert_rc(ztp__keysrc_generate(&k, no_name, ZTP_TEST_PIN,
-					  "ec-p256"),
+	ck_assert_rc(ztp__keysrc_generate(&k, no_name, ZTP_TEST_PIN, "ec-p256"),
 		     ZTP_EINVAL);
 	ck_assert_rc(ztp__keysrc_generate(&k, uri, "0000", "ec-p256"),
 		     ZTP_EPIN);
@@ -352,8 +350,9 @@ START_TEST(token_refusals)
 			   tok) > 0);
 	ck_assert_rc(ztp__keysrc_load(&k, s, ZTP_TEST_PIN, "key"), ZTP_ETOKEN);
 	free(s);
-	ck_assert(asprintf(&s, "pkcs11:token=%s;object=ca;type=cert"
-			       "?module-path=%s",
+	ck_assert(asprintf(&s,
+			   "pkcs11:token=%s;object=ca;type=cert"
+			   "?module-path=%s",
 			   tok, ztp_test_softhsm_init()) > 0);
 	ck_assert_rc(ztp__keysrc_load(&k, s, ZTP_TEST_PIN, "key"), ZTP_EINVAL);
 	free(s);
@@ -432,7 +431,8 @@ START_TEST(token_removed)
 				       (const uint8_t *)"m", 1),
 			 0);
 	ck_assert_ptr_null(sig);
-	ck_assert_rc(ztp__keysrc_load(&k, uri, ZTP_TEST_PIN, "key"), ZTP_ETOKEN);
+	ck_assert_rc(ztp__keysrc_load(&k, uri, ZTP_TEST_PIN, "key"),
+		     ZTP_ETOKEN);
 	EVP_PKEY_free(k);
 	free(uri);
 }
@@ -506,9 +506,9 @@ int main(void)
 {
 	int rc;
 
-	static const char *const tokens[] = {
-	    "gen-p256", "gen-p384", "gen-rsa", "genno", "ref",
-	    "del",	"gone",	    "thr",     "sealed"};
+	static const char *const tokens[] = {"gen-p256", "gen-p384", "gen-rsa",
+					     "genno",	 "ref",	     "del",
+					     "gone",	 "thr",	     "sealed"};
 	size_t i;
 
 	ztp_test_softhsm_init();

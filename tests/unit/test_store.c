@@ -398,9 +398,8 @@ int64_t chain_walk(ztp_store *s)
 	c.n = 0;
 	do {
 		before = c.n;
-		ck_assert_rc(
-		    ztp__store_audit_events(s, c.n, 100, chain_fn, &c),
-		    ZTP_OK);
+		ck_assert_rc(ztp__store_audit_events(s, c.n, 100, chain_fn, &c),
+			     ZTP_OK);
 	} while (c.n - before == 100);
 	return c.n;
 }

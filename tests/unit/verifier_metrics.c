@@ -218,18 +218,18 @@ START_TEST(metrics_store_failure_detail)
 	ztp_free(code);
 	body = build(&(breq){0});
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE challenges", NULL, NULL,
-				      NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db, "DROP TABLE challenges", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	status = call("bootstrap", body, strlen(body), factory_pem, &r);
 	free(body);
 	ck_assert_int_eq(status, 503);
 	ck_assert_str_eq(err_code(r), "store_unavailable");
-	ck_assert_ptr_null(
-	    strstr(json_object_to_json_string(r), "challenges"));
+	ck_assert_ptr_null(strstr(json_object_to_json_string(r), "challenges"));
 	json_object_put(r);
-	ck_assert_ptr_nonnull(strstr(last_event, "\"code\":\"store_unavailable\""));
+	ck_assert_ptr_nonnull(
+	    strstr(last_event, "\"code\":\"store_unavailable\""));
 	ck_assert_ptr_nonnull(strstr(last_event, "\"detail\":\""));
 	ck_assert_ptr_nonnull(strstr(last_event, "challenges"));
 	ck_assert_rc(ztp_verifier_metrics(v, &text), ZTP_OK);
