@@ -17,6 +17,17 @@ from ztp._native import lib  # noqa: E402
 OPENSSL = os.environ.get("OPENSSL") or "openssl"
 
 
+def tool_env(**extra):
+    """The environment for another program the tests run (openssl,
+    psql, the token tools): without a sanitizer build's preloaded runtime
+    and options, which would fail those programs on their own leaks."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "LSAN_OPTIONS",
+                        "UBSAN_OPTIONS")}
+    env.update(extra)
+    return env
+
+
 def needs(symbol):
     """Skip when this libztp build lacks a module (e.g. --disable-server)."""
     return pytest.mark.skipif(not lib.has(symbol),
@@ -38,7 +49,7 @@ class OpenSSL:
     def run(self, *args, data=None):
         return subprocess.run([OPENSSL] + list(args), input=data,
                               check=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE).stdout
+                              stderr=subprocess.PIPE, env=tool_env()).stdout
 
     def key(self, kind="ec-p256"):
         path = self._path("key") + ".pem"

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 import ztp
-from conftest import needs
+from conftest import needs, tool_env
 
 pytestmark = needs("ztp_ca_new")
 
@@ -277,8 +277,9 @@ def token_root(tmp_path_factory):
     conf.write_text("directories.tokendir = %s\nobjectstore.backend = file\n"
                     "log.level = ERROR\n" % (d / "tokens"))
     os.environ["SOFTHSM2_CONF"] = str(conf)
-    run = lambda *a, **kw: subprocess.run(a, check=True, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, **kw)
+    run = lambda *a, env=None: subprocess.run(
+        a, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=tool_env(**(env or {})))
     run("softhsm2-util", "--init-token", "--free", "--label", "py-ca",
         "--pin", "1234", "--so-pin", "123456")
     run("pkcs11-tool", "--module", SOFTHSM, "--token-label", "py-ca",
@@ -291,7 +292,7 @@ def token_root(tmp_path_factory):
         "-subj", "/CN=Token Root", "-days", "5", "-addext",
         "basicConstraints=critical,CA:TRUE", "-addext",
         "keyUsage=critical,keyCertSign,cRLSign", "-out", str(cert),
-        env=dict(os.environ, PKCS11_MODULE_PATH=SOFTHSM))
+        env={"PKCS11_MODULE_PATH": SOFTHSM})
     uri = "pkcs11:token=py-ca;object=root?module-path=" + SOFTHSM
     return str(cert), uri
 

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 import ztp
-from conftest import OPENSSL, needs
+from conftest import OPENSSL, needs, tool_env
 
 pytestmark = [needs("ztp_device_new"), needs("ztp_verifier_new")]
 
@@ -170,16 +170,11 @@ def test_keys_in_token(pki, openssl, tmp_path, server):
     pin = tmp_path / "pin"
     pin.write_text("1234\n")
 
-    # The token tools are not ours: without a sanitizer build's runtime
-    # and leak checker, which would fail them on their own leaks.
-    tool_env = {k: v for k, v in os.environ.items()
-                if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "LSAN_OPTIONS",
-                             "UBSAN_OPTIONS")}
-    tool_env["SOFTHSM2_CONF"] = str(conf)
+    tools = tool_env(SOFTHSM2_CONF=str(conf))
 
     def run(*args, env=None):
         r = subprocess.run(args, capture_output=True,
-                           env=dict(tool_env, **(env or {})))
+                           env=dict(tools, **(env or {})))
         assert r.returncode == 0, (args, r.stderr.decode(errors="replace"))
         return r
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 import ztp
-from conftest import needs
+from conftest import needs, tool_env
 
 pytestmark = needs("ztp_store_open")
 
@@ -28,9 +28,11 @@ def pg_schema_uri(request):
     schema = "py_%s_%s" % (re.sub(r"[^a-z0-9]", "_", request.node.name.lower())[:30],
                            uuid.uuid4().hex[:8])
     cmd = shlex.split(psql)
-    subprocess.run(cmd + ["-c", "CREATE SCHEMA %s" % schema], check=True)
+    subprocess.run(cmd + ["-c", "CREATE SCHEMA %s" % schema], check=True,
+                   env=tool_env())
     request.addfinalizer(lambda: subprocess.run(
-        cmd + ["-c", "DROP SCHEMA %s CASCADE" % schema], check=True))
+        cmd + ["-c", "DROP SCHEMA %s CASCADE" % schema], check=True,
+        env=tool_env()))
     return "%s&options=-csearch_path%%3D%s" % (uri, schema)
 
 
