@@ -23,9 +23,9 @@ FUZZ_CPPFLAGS = -I$(top_builddir) -I$(top_builddir)/include \
 	-I$(top_srcdir)/include -I$(top_srcdir)/libztp -I$(top_srcdir)/fuzz \
 	-I$(top_srcdir)/tests/unit \
 	$(OPENSSL_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) \
-	$(P11_CFLAGS)
+	$(LIBPQ_CFLAGS) $(P11_CFLAGS)
 FUZZ_LIBS = $(OPENSSL_LIBS) $(JSONC_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) \
-	$(P11_LIBS) \
+	$(LIBPQ_LIBS) $(P11_LIBS) \
 	-lpthread
 
 # Parsers every build has (core), then the server modules'.
