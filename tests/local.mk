@@ -69,7 +69,7 @@ tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c \
 	tests/unit/verifier_ocsp.c tests/unit/verifier_audit.c \
 	tests/unit/verifier_import.c \
 	tests/unit/verifier_groups.c tests/unit/verifier_hook.c \
-	tests/unit/verifier_brokers.c \
+	tests/unit/verifier_brokers.c tests/unit/verifier_rollover.c \
 	tests/unit/verifier_pki.c tests/unit/verifier_pki.h \
 	tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_verifier_CFLAGS = $(TEST_CFLAGS)
