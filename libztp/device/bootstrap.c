@@ -145,8 +145,8 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 				      "certificate answer"));
 	if (with_tenant) {
 		ZTP_CHECK(ztp__dev_parse_brokers(resp, "certificate answer"));
-		ZTP_CHECK(ztp__dev_parse_trust_bundle(resp,
-						      "certificate answer"));
+		ZTP_CHECK(
+		    ztp__dev_parse_trust_bundle(resp, "certificate answer"));
 	}
 	ZTP_ENSURE(json_object_object_get_ex(resp, "certificate", &v),
 		   ZTP_EPARSE, "certificate answer: no \"certificate\"");

@@ -801,8 +801,7 @@ static int load_rollover(ztp_verifier *v, json_object *cfg, const char *dir)
 				   i);
 			s = json_object_get_string(e);
 			ZTP_CHECK(ztp__path_join(&path, dir, s));
-			ZTP_CHECK(
-			    ztp__file_read(&pem, &len, path, CONFIG_MAX));
+			ZTP_CHECK(ztp__file_read(&pem, &len, path, CONFIG_MAX));
 			rc = ztp_verifier_add_device_ca(v, pem, len);
 			if (rc < 0) {
 				rc = wrap_err(rc, "device_ca_previous", path);

@@ -139,7 +139,7 @@ static void srv_stop(srv *s)
 
 static char *dir, *state;
 static ztp_store *st;
-static ztp_ca *ca_a, *ca_b;	  /* two server CAs */
+static ztp_ca *ca_a, *ca_b;	    /* two server CAs */
 static char *pem_a, *pem_b, *pem_c; /* their certificates; c: a stranger */
 static char *srv_a_cert, *srv_a_key, *srv_b_cert, *srv_b_key;
 static char *ca_file; /* the device's configured bundle: A */
