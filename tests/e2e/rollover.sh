@@ -1,6 +1,6 @@
 #!/bin/sh
-# End to end, device-CA rollover through the Python reference server and
-# the real ztp-device. A fleet is provisioned under device CA 1 and server
+# End to end, device-CA rollover through a reference server (Python, or
+# the one ROLLOVER_SERVER names: rollover_go.sh) and the real ztp-device. A fleet is provisioned under device CA 1 and server
 # CA 1; the operator then makes device CA 2 active (CA 1 still accepted,
 # device_ca_previous) and hands out a trust bundle. Every device keeps
 # working with the certificates it has, rotates (all at once) onto CA 2 and
@@ -12,6 +12,8 @@
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
+SERVER=${ROLLOVER_SERVER:-python}
+[ "$SERVER" = go ] && e2e_need_go_server
 e2e_pki
 p=$T/pki
 
@@ -38,7 +40,7 @@ PY
 # device at it.
 restart() {
 	e2e_stop_server "$E2E_PID"
-	e2e_start_server python "$1"
+	e2e_start_server "$SERVER" "$1"
 	for id in $ALL; do
 		e2e_device_config "$id" "$E2E_PORT"
 		e2e_registration "$id"
@@ -67,7 +69,7 @@ cert_call() {
 old_cert_call() { cert_call "$1" "$T/rol-1.ca1.pem" "$T/rol-1.ca1.key"; }
 
 # ------------------------------------------------------------ the fleet, CA 1
-e2e_start_server python server
+e2e_start_server "$SERVER" server
 for id in $ALL; do
 	e2e_device "$id"
 	e2e_device_config "$id" "$E2E_PORT"
