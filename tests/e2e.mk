@@ -26,6 +26,7 @@ e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh tests/e2e/ocsp.sh 
 	tests/e2e/audit.sh \
 	tests/e2e/negative.sh \
 	tests/e2e/groups.sh tests/e2e/webhook.sh tests/e2e/brokers.sh \
+	tests/e2e/rollover.sh tests/e2e/rollover_go.sh \
 	tests/e2e/retry.sh tests/e2e/crash.sh tests/e2e/multi_go.sh \
 	$(e2e_heavy)
 EXTRA_DIST += $(e2e_tests)

@@ -31,6 +31,18 @@ tests_unit_test_device_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
 tests_unit_test_device_LDADD = $(TEST_LIBS) $(CURL_LIBS)
 endif
 
+# The device's trust bundle against a TLS server of its own (server CAs
+# from the CA module).
+if ENABLE_DEVICE
+if ENABLE_SERVER
+UNIT_TESTS += tests/unit/test_device_trust
+tests_unit_test_device_trust_SOURCES = tests/unit/test_device_trust.c \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_device_trust_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_device_trust_LDADD = $(TEST_LIBS) $(CURL_LIBS) -lpthread
+endif
+endif
+
 if ENABLE_SERVER
 UNIT_TESTS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c \
@@ -69,7 +81,7 @@ tests_unit_test_verifier_SOURCES = tests/unit/test_verifier.c \
 	tests/unit/verifier_ocsp.c tests/unit/verifier_audit.c \
 	tests/unit/verifier_import.c \
 	tests/unit/verifier_groups.c tests/unit/verifier_hook.c \
-	tests/unit/verifier_brokers.c \
+	tests/unit/verifier_brokers.c tests/unit/verifier_rollover.c \
 	tests/unit/verifier_pki.c tests/unit/verifier_pki.h \
 	tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_verifier_CFLAGS = $(TEST_CFLAGS)

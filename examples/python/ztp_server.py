@@ -14,7 +14,8 @@ TLS: version 1.2 or later. Client certificates are requested but optional
 (a device asks for its first challenge with or without one). A certificate
 that is presented must chain to one of the CAs that can sign device
 certificates (the manufacturer trust anchors and issuing CAs and the device
-CA named in the configuration, or those given with --client-ca). That check
+CA named in the configuration, with those a rollover still accepts,
+device_ca_previous; or those given with --client-ca). That check
 only keeps strangers out of the handshake: the verifier repeats the real
 identity check (issuer allowlist, profile, registry, revocation) for every
 request.
@@ -560,6 +561,10 @@ def client_cas_from_config(path):
         for key in ("cert", "chain"):
             if isinstance(dca.get(key), str):
                 files.append(resolve(dca[key]))
+    # A device-CA rollover: the CAs still accepted besides device_ca.
+    for name in cfg.get("device_ca_previous") or []:
+        if isinstance(name, str):
+            files.append(resolve(name))
     return files
 
 

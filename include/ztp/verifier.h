@@ -852,6 +852,72 @@ ZTP_EXTERN int ztp_verifier_set_hook(ztp_verifier *v, ztp_hook_fn fn,
 ZTP_EXTERN int ztp_verifier_set_brokers(ztp_verifier *v,
 					const char *brokers_json);
 
+/* ------------------------------------------------------------ device-CA
+ * rollover */
+
+/** Most device CAs accepted besides the active one. @since 0.1.0 */
+#define ZTP_DEVICE_CAS_MAX 8
+
+/**
+ * Accept the bootstrap and operational certificates of another device CA
+ * on the lifecycle endpoints, besides those of the active one (the CA of
+ * ztp_verifier_set_ca(), which alone issues): the CA a rollover replaces,
+ * for the devices that have not yet obtained a certificate of the new one.
+ * Its certificate only; its key is not needed. The same as
+ * `device_ca_previous` in ztp-verify.json(5). Everything else about a
+ * presented certificate is checked as for the active CA's (on record, not
+ * revoked, within its validity).
+ * @param v   the handle; configure before it serves requests
+ * @param pem one PEM certificate with basicConstraints CA:TRUE; borrowed
+ * @param len its length
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_EPROFILE (not a CA),
+ *         #ZTP_EEXISTS (the active CA or already accepted),
+ *         #ZTP_ETOOBIG (over #ZTP_DEVICE_CAS_MAX), #ZTP_ENOMEM.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_add_device_ca(ztp_verifier *v, const char *pem,
+					  size_t len);
+
+/**
+ * Retire a device CA added with ztp_verifier_add_device_ca(): its
+ * certificates are refused from then on (`untrusted_certificate`); a
+ * device that still holds only such certificates bootstraps again with
+ * its factory certificate.
+ * @param v           the handle
+ * @param fingerprint the SHA-256 of the CA certificate's DER, 64 hex
+ *                    digits (`openssl x509 -noout -fingerprint -sha256`
+ *                    without the colons)
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_ENOTFOUND (not accepted),
+ *         #ZTP_ESTATE (the active CA: make another active first).
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_retire_device_ca(ztp_verifier *v,
+					     const char *fingerprint);
+
+/**
+ * The trust bundle handed to devices: the CA certificates they should
+ * verify the server (and brokers) with from now on, as the member
+ * `"trust_bundle": [PEM, …]` of every `credentials`, `rotate` and
+ * `assignment` answer. A device of libztp stores a bundle that differs
+ * from the one it uses in its spare slot, makes a connection to the
+ * server with it, and only then uses it (doc/PROTOCOL.md §3a). Devices of
+ * libztp before this member existed refuse answers that carry it: set a
+ * bundle once the fleet's firmware knows it. The same as `trust_bundle`
+ * in ztp-verify.json(5).
+ * @param v   the handle; configure before it serves requests
+ * @param pem 1..8 PEM CA certificates, or NULL to remove the bundle;
+ *            borrowed
+ * @param len its length
+ * @return #ZTP_OK, #ZTP_EINVAL, #ZTP_EPARSE, #ZTP_ETOOBIG,
+ *         #ZTP_EPROFILE (not a CA certificate), #ZTP_ENOMEM.
+ * @par Thread safety: configuration call.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_verifier_set_trust_bundle(ztp_verifier *v, const char *pem,
+					     size_t len);
+
 /* ------------------------------------------------------------ fleets */
 
 /** Default records per transaction of ztp_verifier_import(). @since 0.1.0 */

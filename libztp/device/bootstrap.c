@@ -129,8 +129,8 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 	static const char *const keys[] = {"certificate", "chain", "not_after",
 					   NULL};
 	static const char *const tkeys[] = {
-	    "certificate", "chain",   "not_after", "tenant",
-	    "namespace",   "brokers", NULL};
+	    "certificate", "chain",   "not_after",    "tenant",
+	    "namespace",   "brokers", "trust_bundle", NULL};
 	int rc = ZTP_OK;
 	json_object *v = NULL, *arr = NULL;
 	X509 *c = NULL;
@@ -143,8 +143,11 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 	memset(out, 0, sizeof(*out));
 	ZTP_CHECK(ztp__json_only_keys(resp, with_tenant ? tkeys : keys,
 				      "certificate answer"));
-	if (with_tenant)
+	if (with_tenant) {
 		ZTP_CHECK(ztp__dev_parse_brokers(resp, "certificate answer"));
+		ZTP_CHECK(
+		    ztp__dev_parse_trust_bundle(resp, "certificate answer"));
+	}
 	ZTP_ENSURE(json_object_object_get_ex(resp, "certificate", &v),
 		   ZTP_EPARSE, "certificate answer: no \"certificate\"");
 	ZTP_CHECK(parse_pem_cert(&out->cert, v,

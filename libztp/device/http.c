@@ -253,6 +253,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	curl_off_t ra = -1;
 	long status = 0;
 	bool seen_ra = false;
+	char *cafile = NULL;
 
 	memset(res, 0, sizeof(*res));
 	res->retry_after = -1;
@@ -264,8 +265,8 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	ZTP_ENSURE(curl_init_rc == CURLE_OK, ZTP_ENETWORK,
 		   "libcurl: global initialisation failed: %s",
 		   curl_easy_strerror(curl_init_rc));
-	ZTP_ENSURE(dev->cfg.ca_file != NULL, ZTP_EINVAL,
-		   "no CA bundle configured to verify the server");
+	/* The committed trust bundle, else ca_file (trust.c). */
+	ZTP_CHECK(ztp__dev_trust_file(dev, &cafile));
 	curl = curl_easy_init();
 	ZTP_ENSURE(curl != NULL, ZTP_ENOMEM, "libcurl: cannot create a handle");
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
@@ -285,7 +286,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	 * system trust store, .netrc. */
 	SETOPT(CURLOPT_PROXY, "");
 	SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-	SETOPT(CURLOPT_CAINFO, dev->cfg.ca_file);
+	SETOPT(CURLOPT_CAINFO, cafile);
 	SETOPT(CURLOPT_CAPATH, NULL);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
@@ -329,6 +330,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 cleanup:
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(curl);
+	free(cafile);
 	return rc;
 }
 
@@ -439,8 +441,11 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 		code[0] = msg[0] = '\0';
 		body_ra = -1;
 		t_rc = ztp__dev_http_once(dev, url, body, id, &res);
+		/* The last three: the committed trust bundle is unreadable
+		 * or not the one committed (trust.c). */
 		if (t_rc == ZTP_EINVAL || t_rc == ZTP_ENOMEM ||
-		    t_rc == ZTP_EUNSUPPORTED) {
+		    t_rc == ZTP_EUNSUPPORTED || t_rc == ZTP_EIO ||
+		    t_rc == ZTP_EPARSE || t_rc == ZTP_EMISMATCH) {
 			attempt_event(dev, endpoint, attempt, &res, t_rc,
 				      "failed", -1, NULL);
 			ZTP_CHECK(t_rc);

@@ -59,6 +59,9 @@ struct ztp_device {
 	void *sleep_ctx;
 	uint64_t (*rand_fn)(void *ctx);
 	void *rand_ctx;
+	/* The trust bundle a probe connects with (trust.c); NULL: the one
+	 * in use. */
+	const char *trust_probe;
 	/* Error code of the server's last refusal ("" if none). */
 	char server_error[65];
 };
@@ -239,7 +242,9 @@ int ztp__dev_token_delete(const ztp__dev_keys *k, const char *object);
 
 typedef enum ztp__dev_kind {
 	ZTP__DEV_BOOTSTRAP = 0,
-	ZTP__DEV_OPERATIONAL = 1
+	ZTP__DEV_OPERATIONAL = 1,
+	/* The trust bundle (trust.c): slots hold bundle.pem only. */
+	ZTP__DEV_TRUST = 2
 } ztp__dev_kind;
 
 const char *ztp__dev_kind_name(ztp__dev_kind kind);
@@ -305,6 +310,9 @@ int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
 int ztp__dev_slot_retire(const char *state, const ztp__dev_keys *keys,
 			 ztp__dev_kind kind, char slot, bool *done);
 
+/* Create <state>/<kind>/{a,b} (0700) where missing. */
+int ztp__dev_kind_dirs(const char *state, ztp__dev_kind kind);
+
 /* Paths of slot files: <state>/<kind>/<slot>/<file>. */
 int ztp__dev_slot_path(char **out, const char *state, ztp__dev_kind kind,
 		       char slot, const char *file);
@@ -316,5 +324,23 @@ int ztp__dev_slot_path(char **out, const char *state, ztp__dev_kind kind,
  * object goes when its slot is used next. */
 int ztp__dev_activate(ztp_device *dev, const char *op, ztp__dev_kind kind,
 		      X509 *cert);
+
+/* ------------------------------------------------------------------ trust
+ * bundle (trust.c) */
+
+/* The CA file that verifies the server: the bundle being probed, else the
+ * committed one of STATE/trust (checked against its manifest's
+ * fingerprint: ZTP_EMISMATCH when the file was changed), else the
+ * configured ca_file (ZTP_EINVAL if none). *out: ztp_free. */
+int ztp__dev_trust_file(const ztp_device *dev, char **out);
+/* The "trust_bundle" member of an answer, if any: an array of 1..8 PEM CA
+ * certificates. */
+int ztp__dev_parse_trust_bundle(json_object *resp, const char *what);
+/* The answer's trust bundle, when it has one that is not the committed
+ * one: stored in the spare slot, a connection to the server made with it
+ * alone (the crl endpoint, no client certificate), then committed (step
+ * event "committed") or, when that connection failed, removed and the
+ * bundle in use kept ("rolled_back"; not an error of the operation). */
+int ztp__dev_trust_update(ztp_device *dev, json_object *resp);
 
 #endif /* ZTP_DEVICE_INTERNAL_H */

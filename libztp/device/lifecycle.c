@@ -276,8 +276,8 @@ cleanup:
 
 int ztp__dev_parse_assignment(json_object *resp)
 {
-	static const char *const keys[] = {"tenant", "namespace", "policy",
-					   "brokers", NULL};
+	static const char *const keys[] = {"tenant",  "namespace",    "policy",
+					   "brokers", "trust_bundle", NULL};
 	int rc = ZTP_OK;
 	json_object *v = NULL;
 	const char *s = NULL;
@@ -302,6 +302,7 @@ int ztp__dev_parse_assignment(json_object *resp)
 		ZTP_ENSURE(json_object_is_type(v, json_type_object), ZTP_EPARSE,
 			   "assignment answer: policy is not an object");
 	ZTP_CHECK(ztp__dev_parse_brokers(resp, "assignment answer"));
+	ZTP_CHECK(ztp__dev_parse_trust_bundle(resp, "assignment answer"));
 cleanup:
 	return rc;
 }
@@ -377,6 +378,7 @@ static int assignment_call(ztp_device *dev, const ztp__dev_tls_id *tls,
 	ZTP_CHECK(ztp__dev_call(dev, "assignment", req, tls, &resp));
 	ZTP_CHECK(ztp__dev_parse_assignment(resp));
 	ZTP_CHECK(ztp__dev_store_brokers(dev->cfg.state_dir, resp));
+	ZTP_CHECK(ztp__dev_trust_update(dev, resp));
 	*out = resp;
 	resp = NULL;
 cleanup:
@@ -448,8 +450,10 @@ static int operational_locked(ztp_device *dev, const char *id,
 	ZTP_CHECK(ztp__dev_activate(dev, endpoint, ZTP__DEV_OPERATIONAL, cert));
 	/* What the answer allocated (a resumed credential's answer is gone:
 	 * the next assignment brings it). */
-	if (resp != NULL)
+	if (resp != NULL) {
 		ZTP_CHECK(ztp__dev_store_brokers(state, resp));
+		ZTP_CHECK(ztp__dev_trust_update(dev, resp));
+	}
 	ztp__dev_step_event(dev, endpoint, "done", ztp__dev_cert_fields(cert));
 cleanup:
 	json_object_put(req);

@@ -9,5 +9,6 @@ libztp_internal_la_SOURCES += \
 	libztp/device/state.c \
 	libztp/device/bootstrap.c \
 	libztp/device/lifecycle.c \
-	libztp/device/keys.c
+	libztp/device/keys.c \
+	libztp/device/trust.c
 endif

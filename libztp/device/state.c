@@ -52,6 +52,8 @@ const char *ztp__dev_kind_name(ztp__dev_kind kind)
 		return "bootstrap";
 	case ZTP__DEV_OPERATIONAL:
 		return "operational";
+	case ZTP__DEV_TRUST:
+		return "trust";
 	default:
 		return "unknown";
 	}
@@ -477,7 +479,7 @@ cleanup:
 	return rc;
 }
 
-static int ensure_kind_dirs(const char *state, ztp__dev_kind kind)
+int ztp__dev_kind_dirs(const char *state, ztp__dev_kind kind)
 {
 	int rc = ZTP_OK;
 	char *p = NULL;
@@ -565,7 +567,7 @@ int ztp__dev_pending_begin(EVP_PKEY **key, ztp__dev_cred *ready,
 
 	*key = NULL;
 	memset(ready, 0, sizeof(*ready));
-	ZTP_CHECK(ensure_kind_dirs(state, kind));
+	ZTP_CHECK(ztp__dev_kind_dirs(state, kind));
 	ZTP_CHECK(ztp__dev_manifest_read(&m, state, kind));
 	if (m.pending == 0) {
 		slot = m.current == 'a' ? 'b' : 'a';

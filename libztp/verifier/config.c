@@ -183,6 +183,7 @@ void ztp_verifier_free(ztp_verifier *v)
 	ztp__verifier_ocsp_clear(v);
 	EVP_PKEY_free(v->audit_key);
 	json_object_put(v->brokers);
+	ztp__verifier_device_cas_clear(v);
 	pthread_mutex_destroy(&v->stats_lock);
 	pthread_mutex_destroy(&v->maint_lock);
 	pthread_mutex_destroy(&v->audit_lock);
@@ -508,6 +509,8 @@ static const char *const config_keys[] = {"trust_anchors",
 					  "ocsp_next_update",
 					  "audit",
 					  "brokers",
+					  "device_ca_previous",
+					  "trust_bundle",
 					  NULL};
 static const char *const ca_keys[] = {"cert", "key", "chain", "passphrase_file",
 				      NULL};
@@ -764,6 +767,64 @@ static int cfg_int(json_object *cfg, const char *key, int64_t min, int64_t max,
 	return ZTP_OK;
 }
 
+/* Device-CA rollover: "device_ca_previous", an array of certificate
+ * files (one CA each) still accepted besides device_ca; "trust_bundle",
+ * a file of the CA certificates handed to devices. */
+static int load_rollover(ztp_verifier *v, json_object *cfg, const char *dir)
+{
+	json_object *arr = NULL, *e;
+	char *path = NULL, *pem = NULL;
+	const char *s;
+	size_t len = 0, n;
+	int rc = ZTP_OK;
+
+	if (json_object_object_get_ex(cfg, "device_ca_previous", &arr)) {
+		ZTP_ENSURE(json_object_is_type(arr, json_type_array),
+			   ZTP_EPARSE,
+			   "config: \"device_ca_previous\" must be an array "
+			   "of certificate files");
+		ZTP_ENSURE(v->ca != NULL, ZTP_EINVAL,
+			   "config: device_ca_previous needs device_ca");
+		n = json_object_array_length(arr);
+		ZTP_ENSURE(n <= ZTP_DEVICE_CAS_MAX, ZTP_ETOOBIG,
+			   "config: device_ca_previous: at most %d files",
+			   ZTP_DEVICE_CAS_MAX);
+		for (size_t i = 0; i < n; i++) {
+			e = json_object_array_get_idx(arr, i);
+			ZTP_ENSURE(json_object_is_type(e, json_type_string) &&
+				       json_object_get_string_len(e) > 0 &&
+				       json_object_get_string_len(e) <
+					   PATH_MAXLEN,
+				   ZTP_EPARSE,
+				   "config: device_ca_previous[%zu]: not a "
+				   "file name",
+				   i);
+			s = json_object_get_string(e);
+			ZTP_CHECK(ztp__path_join(&path, dir, s));
+			ZTP_CHECK(ztp__file_read(&pem, &len, path, CONFIG_MAX));
+			rc = ztp_verifier_add_device_ca(v, pem, len);
+			if (rc < 0) {
+				rc = wrap_err(rc, "device_ca_previous", path);
+				goto cleanup;
+			}
+			free(pem);
+			free(path);
+			pem = path = NULL;
+		}
+	}
+	ZTP_CHECK(cfg_path(&path, cfg, "trust_bundle", false, dir));
+	if (path != NULL) {
+		ZTP_CHECK(ztp__file_read(&pem, &len, path, CONFIG_MAX));
+		rc = ztp_verifier_set_trust_bundle(v, pem, len);
+		if (rc < 0)
+			rc = wrap_err(rc, "trust_bundle", path);
+	}
+cleanup:
+	free(pem);
+	free(path);
+	return rc;
+}
+
 int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 {
 	char *text = NULL, *dir = NULL, *storeuri = NULL, *secretpath = NULL;
@@ -874,6 +935,7 @@ int ztp_verifier_load_config(ztp_verifier *v, const char *path)
 	ZTP_CHECK(ztp__json_object(cfg, "device_ca", false, &obj));
 	if (obj != NULL)
 		ZTP_CHECK(load_ca(v, obj, dir, policy));
+	ZTP_CHECK(load_rollover(v, cfg, dir));
 	ZTP_ENSURE(crlpath == NULL || (v->ca != NULL && v->store != NULL),
 		   ZTP_EINVAL, "config: crl_file needs device_ca and store");
 	ZTP_CHECK(ztp__json_object(cfg, "audit", false, &obj));

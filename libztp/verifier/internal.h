@@ -252,6 +252,13 @@ struct ztp_verifier {
 	 * NULL; set at configuration, then only read. */
 	json_object *brokers;
 
+	/* Device-CA rollover (cas.c): the device CAs accepted besides the
+	 * active one (v->ca), NULL if none; the trust bundle handed to
+	 * devices, an array of PEM strings, NULL if none. Set at
+	 * configuration, then only read. */
+	STACK_OF(X509) * device_cas;
+	json_object *trust_bundle;
+
 	/* The approval hook (hook.c); NULL: every request is approved. */
 	ztp_hook_fn hook;
 	void *hook_user;
@@ -298,6 +305,14 @@ int ztp__verifier_approve(ztp_verifier *v, ztp__vdec *d, const ztp__hook_ctx *c,
 int ztp__verifier_brokers_set(ztp_verifier *v, json_object *b);
 int ztp__verifier_brokers_add(ztp_verifier *v, json_object *resp,
 			      const char *tenant);
+
+/* Device-CA rollover (cas.c). The device CA, active or still accepted,
+ * that issued cert (names chain, signature verifies), or NULL. */
+X509 *ztp__verifier_device_ca_of(const ztp_verifier *v, X509 *cert);
+/* Add "trust_bundle" to resp when one is configured. */
+int ztp__verifier_trust_bundle_add(ztp_verifier *v, json_object *resp);
+/* Forget the accepted device CAs and the trust bundle. */
+void ztp__verifier_device_cas_clear(ztp_verifier *v);
 
 /* Bind an unbound device to the tenant a verdict named (state active). */
 int ztp__verifier_assign_tenant(ztp_verifier *v, const char *device_id,

@@ -86,7 +86,6 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 	ztp__device_rec dev;
 	char hex[65];
 	uint8_t digest[32];
-	X509 *cacert;
 	int64_t nb, na;
 	bool superseded = false;
 	uint64_t nrev = 0;
@@ -104,16 +103,15 @@ static int authenticate(ztp_verifier *v, ztp__vdec *d, peer *p, const char *pem,
 		return ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, rc,
 				   "TLS peer certificate: %s",
 				   ztp_error_last_message());
-	cacert = ztp__ca_cert(v->ca);
-	ZTP_ENSURE(cacert != NULL, ZTP_ESTATE, "device CA not loaded");
-	if (X509_NAME_cmp(X509_get_issuer_name(p->cert),
-			  X509_get_subject_name(cacert)) != 0 ||
-	    X509_verify(p->cert, X509_get0_pubkey(cacert)) != 1) {
-		ERR_clear_error();
+	ZTP_ENSURE(ztp__ca_cert(v->ca) != NULL, ZTP_ESTATE,
+		   "device CA not loaded");
+	/* The active device CA, or one still accepted during a rollover
+	 * (cas.c); a retired one no longer is. */
+	if (ztp__verifier_device_ca_of(v, p->cert) == NULL) {
 		rc =
 		    ztp__reject(d, ZTP__W_UNTRUSTED_CERTIFICATE, ZTP_EUNTRUSTED,
-				"TLS peer certificate was not issued by the "
-				"device CA");
+				"TLS peer certificate was not issued by an "
+				"accepted device CA");
 		goto cleanup;
 	}
 	if (ztp__asn1_time(&nb, X509_get0_notBefore(p->cert)) < 0 ||
@@ -328,6 +326,7 @@ static int issue_operational(ztp_verifier *v, ztp__vdec *d, json_object *body,
 		ZTP_CHECK(ztp__json_add_str(*resp, "namespace", NULL));
 	}
 	ZTP_CHECK(ztp__verifier_brokers_add(v, *resp, tenant));
+	ZTP_CHECK(ztp__verifier_trust_bundle_add(v, *resp));
 cleanup:
 	free(cpem);
 	ztp_free(der);
@@ -444,6 +443,7 @@ static int do_assignment(ztp_verifier *v, ztp__vdec *d, const peer *p,
 	ZTP_CHECK(ztp__json_add(*resp, "policy", doc));
 	doc = NULL;
 	ZTP_CHECK(ztp__verifier_brokers_add(v, *resp, p->tenant));
+	ZTP_CHECK(ztp__verifier_trust_bundle_add(v, *resp));
 cleanup:
 	json_object_put(doc);
 	ztp_free(json);

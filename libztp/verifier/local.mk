@@ -19,5 +19,6 @@ libztp_internal_la_SOURCES += \
 	libztp/verifier/import.c \
 	libztp/verifier/groups.c \
 	libztp/verifier/hook.c \
-	libztp/verifier/brokers.c
+	libztp/verifier/brokers.c \
+	libztp/verifier/cas.c
 endif

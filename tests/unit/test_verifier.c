@@ -440,6 +440,17 @@ size_t count_revoked(const char *id, const char *reason)
 }
 
 /* A registered dev-1 with an operational certificate issued at T0. */
+void write_file(const char *dir, const char *name, const char *text)
+{
+	char *p = ztp_test_path(dir, name);
+	FILE *f = fopen(p, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
 char *registered_op(char **boot, EVP_PKEY *k)
 {
 	char *body = csr_body(k), *op;
@@ -474,6 +485,7 @@ static Suite *suite(void)
 	verifier_tcases_groups(s);
 	verifier_tcases_hook(s);
 	verifier_tcases_brokers(s);
+	verifier_tcases_rollover(s);
 	return s;
 }
 

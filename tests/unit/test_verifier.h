@@ -98,6 +98,8 @@ extern const char *REG;
 void expect_code(int st, json_object **rp, int want, const char *code);
 size_t count_revoked(const char *id, const char *reason);
 char *registered_op(char **boot, EVP_PKEY *k);
+/* Write text to the file name in dir. */
+void write_file(const char *dir, const char *name, const char *text);
 
 void verifier_tcases_config(Suite *s);
 void verifier_tcases_check_cert(Suite *s);
@@ -114,5 +116,6 @@ void verifier_tcases_import(Suite *s);
 void verifier_tcases_groups(Suite *s);
 void verifier_tcases_hook(Suite *s);
 void verifier_tcases_brokers(Suite *s);
+void verifier_tcases_rollover(Suite *s);
 
 #endif /* ZTP_TEST_VERIFIER_H */

@@ -59,17 +59,6 @@ START_TEST(config_not_configured)
 }
 END_TEST
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char *p = ztp_test_path(dir, name);
-	FILE *f = fopen(p, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	free(p);
-}
-
 START_TEST(config_file)
 {
 	char *dir = ztp_test_tmpdir(), *cpath, *cpem = NULL, *kpem = NULL;

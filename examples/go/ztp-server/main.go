@@ -486,13 +486,15 @@ func clientCAsFromConfig(path string) ([]string, error) {
 			Cert  string `json:"cert"`
 			Chain string `json:"chain"`
 		} `json:"device_ca"`
+		// A device-CA rollover: the CAs still accepted besides device_ca.
+		DeviceCAPrevious []string `json:"device_ca_previous"`
 	}
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, err
 	}
 	base := filepath.Dir(path)
 	var files []string
-	for _, f := range []string{cfg.TrustAnchors, cfg.Issuers, cfg.DeviceCA.Cert, cfg.DeviceCA.Chain} {
+	for _, f := range append([]string{cfg.TrustAnchors, cfg.Issuers, cfg.DeviceCA.Cert, cfg.DeviceCA.Chain}, cfg.DeviceCAPrevious...) {
 		if f == "" {
 			continue
 		}
