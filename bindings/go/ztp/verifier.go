@@ -188,6 +188,37 @@ func (v *Verifier) SetIssuers(pem []byte) error {
 	})
 }
 
+// AddDeviceCA accepts the certificates of another device CA (PEM, its
+// certificate only) besides those of the active one: the CA a rollover
+// replaces (device_ca_previous in ztp-verify.json).
+func (v *Verifier) AddDeviceCA(pem []byte) error {
+	return v.do(func(p *C.ztp_verifier) C.int {
+		return C.ztp_verifier_add_device_ca(p, bytesPtr(pem), C.size_t(len(pem)))
+	})
+}
+
+// RetireDeviceCA refuses the certificates of a device CA added with
+// AddDeviceCA, named by the SHA-256 of its DER in hex.
+func (v *Verifier) RetireDeviceCA(fingerprint string) error {
+	cs, err := cstring(fingerprint, "fingerprint")
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(cs))
+	return v.do(func(p *C.ztp_verifier) C.int { return C.ztp_verifier_retire_device_ca(p, cs) })
+}
+
+// SetTrustBundle sets the CA certificates (1..8, PEM) devices are handed
+// as trust_bundle; nil hands none.
+func (v *Verifier) SetTrustBundle(pem []byte) error {
+	return v.do(func(p *C.ztp_verifier) C.int {
+		if pem == nil {
+			return C.ztp_verifier_set_trust_bundle(p, nil, 0)
+		}
+		return C.ztp_verifier_set_trust_bundle(p, bytesPtr(pem), C.size_t(len(pem)))
+	})
+}
+
 // SetBootstrapLifetime sets the lifetime of bootstrap certificates.
 func (v *Verifier) SetBootstrapLifetime(d time.Duration) error {
 	return v.do(func(p *C.ztp_verifier) C.int {

@@ -3,11 +3,15 @@
 package ztp
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -313,4 +317,75 @@ func TestApprovalHook(t *testing.T) {
 	if len(seen) != 6 {
 		t.Fatalf("hook saw %v", seen)
 	}
+}
+
+// A bootstrap certificate of the device CA a rollover replaces: a stranger
+// to a verifier with a new active CA, accepted once added, refused again
+// once retired; the trust bundle reaches the answers.
+func TestDeviceCARollover(t *testing.T) {
+	p := newPKI(t)
+	key, cert := p.factoryDevice(t, "dev-roll")
+	_, err := p.v.Enroll("dev-roll", []byte(cert), "", "")
+	must(t, err)
+	r, err := p.v.Handle("bootstrap", p.bootstrapRequest(t, "dev-roll", key, cert), []byte(cert))
+	must(t, err)
+	if r.Status != 200 {
+		t.Fatalf("bootstrap: %d %s", r.Status, r.Body)
+	}
+	var issued struct {
+		Certificate string   `json:"certificate"`
+		TrustBundle []string `json:"trust_bundle"`
+	}
+	must(t, json.Unmarshal(r.Body, &issued))
+	boot := []byte(issued.Certificate)
+	reg := []byte(`{"device_type":"sensor","firmware_version":"1.0","capabilities":["mqtt"]}`)
+	refused := func(what string) {
+		t.Helper()
+		r, err := p.v.Handle("register", reg, boot)
+		must(t, err)
+		if r.Status != 401 || !strings.Contains(string(r.Body), `"untrusted_certificate"`) {
+			t.Fatalf("%s: %d %s", what, r.Status, r.Body)
+		}
+	}
+
+	root2, err := CreateRoot("/CN=Fleet Device CA 2", "", 3650)
+	must(t, err)
+	ca2, err := LoadCA(root2.CertPEM, root2.KeyPEM, "", "")
+	must(t, err)
+	must(t, ca2.SetStore(p.store))
+	must(t, p.v.SetCA(ca2))
+	refused("new CA alone")
+
+	old := []byte(p.deviceRoot.CertPEM)
+	must(t, p.v.AddDeviceCA(old))
+	wantCode(t, p.v.AddDeviceCA(old), EEXISTS)
+	wantCode(t, p.v.AddDeviceCA([]byte("not a certificate")), EPARSE)
+	r, err = p.v.Handle("register", reg, boot)
+	must(t, err)
+	if r.Status != 200 {
+		t.Fatalf("register with the old CA accepted: %d %s", r.Status, r.Body)
+	}
+
+	must(t, p.v.SetTrustBundle([]byte(root2.CertPEM)))
+	r, err = p.v.Handle("credentials", []byte(`{"csr":`+strconv.Quote(string(csrFor(t, newKey(t), "x")))+`}`), boot)
+	must(t, err)
+	must(t, json.Unmarshal(r.Body, &issued))
+	if r.Status != 200 || len(issued.TrustBundle) != 1 || issued.TrustBundle[0] != root2.CertPEM {
+		t.Fatalf("credentials with a bundle: %d %s", r.Status, r.Body)
+	}
+	must(t, p.v.SetTrustBundle(nil))
+	r, err = p.v.Handle("credentials", []byte(`{"csr":`+strconv.Quote(string(csrFor(t, newKey(t), "x")))+`}`), boot)
+	must(t, err)
+	if r.Status != 200 || strings.Contains(string(r.Body), "trust_bundle") {
+		t.Fatalf("credentials without a bundle: %d %s", r.Status, r.Body)
+	}
+
+	blk, _ := pem.Decode(old)
+	fp := sha256.Sum256(blk.Bytes)
+	must(t, p.v.RetireDeviceCA(hex.EncodeToString(fp[:])))
+	wantCode(t, p.v.RetireDeviceCA(hex.EncodeToString(fp[:])), ENOTFOUND)
+	refused("old CA retired")
+
+	must(t, p.v.SetCA(p.deviceCA))
+	ca2.Close()
 }

@@ -273,3 +273,60 @@ def test_approval_hook_from_threads(pki):
     assert pki.store.cert_count() == before + 3
     assert {c["device_id"] for c in seen} == {d for d, _, _ in devices}
     assert all(c["event"] == "bootstrap" and c["fingerprint"] for c in seen)
+
+
+def test_device_ca_rollover(pki):
+    """A bootstrap certificate of the device CA a rollover replaces: a
+    stranger to a verifier with a new active CA, accepted once added,
+    refused again once retired; the trust bundle reaches the answers."""
+    key, cert = pki.factory_device("dev-roll")
+    pki.verifier.enroll("dev-roll", cert)
+    r = pki.verifier.handle(
+        "bootstrap", json.dumps(pki.bootstrap_request("dev-roll", key, cert)),
+        cert)
+    assert r.status == 200, r.body
+    boot = r.json()["certificate"]
+    old = pki.device_root.cert_pem
+    reg = json.dumps({"device_type": "sensor", "firmware_version": "1.0",
+                      "capabilities": ["mqtt"]})
+
+    new_root = ztp.create_root("/CN=Fleet Device CA 2/O=Fleet")
+    ca2 = ztp.CA(new_root.cert_pem, new_root.key_pem, store=pki.store)
+    v = pki.verifier
+    v.set_ca(ca2)
+    r = v.handle("register", reg, boot)
+    assert r.status == 401
+    assert r.json()["error"]["code"] == "untrusted_certificate"
+
+    v.add_device_ca(old)
+    with pytest.raises(ztp.ZtpError) as e:
+        v.add_device_ca(old)
+    assert e.value.code == ztp.Status.EEXISTS
+    with pytest.raises(ztp.ZtpError) as e:
+        v.add_device_ca("not a certificate")
+    assert e.value.code == ztp.Status.EPARSE
+    r = v.handle("register", reg, boot)
+    assert r.status == 200, r.body
+
+    v.set_trust_bundle(new_root.cert_pem)
+    csr = pki.ssl.csr(pki.ssl.key())
+    r = v.handle("credentials", json.dumps({"csr": csr}), boot)
+    assert r.status == 200, r.body
+    assert r.json()["trust_bundle"] == [new_root.cert_pem]
+    v.set_trust_bundle(None)
+    r = v.handle("credentials", json.dumps({"csr": pki.ssl.csr(
+        pki.ssl.key())}), boot)
+    assert r.status == 200, r.body
+    assert "trust_bundle" not in r.json()
+
+    fp = pki.ssl.fingerprint(old)
+    v.retire_device_ca(fp)
+    with pytest.raises(ztp.ZtpError) as e:
+        v.retire_device_ca(fp)
+    assert e.value.code == ztp.Status.ENOTFOUND
+    r = v.handle("register", reg, boot)
+    assert r.status == 401
+    assert r.json()["error"]["code"] == "untrusted_certificate"
+
+    v.set_ca(pki.device_ca)
+    ca2.close()

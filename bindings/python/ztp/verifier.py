@@ -98,6 +98,28 @@ class Verifier(Handle):
         data = to_bytes(pem, "pem")
         self._call("ztp_verifier_set_issuers", data, len(data))
 
+    def add_device_ca(self, pem):
+        """Accept the certificates of another device CA (the one a
+        rollover replaces) besides those of the active one; its
+        certificate only (``device_ca_previous`` in ztp-verify.json)."""
+        data = to_bytes(pem, "pem")
+        self._call("ztp_verifier_add_device_ca", data, len(data))
+
+    def retire_device_ca(self, fingerprint):
+        """Refuse the certificates of a device CA added with
+        :meth:`add_device_ca`, named by the SHA-256 of its DER (hex)."""
+        self._call("ztp_verifier_retire_device_ca",
+                   to_c(fingerprint, "fingerprint"))
+
+    def set_trust_bundle(self, pem):
+        """The CA certificates devices are handed as ``trust_bundle``
+        (1..8 PEM certificates), or None to hand none."""
+        if pem is None:
+            self._call("ztp_verifier_set_trust_bundle", None, 0)
+            return
+        data = to_bytes(pem, "pem")
+        self._call("ztp_verifier_set_trust_bundle", data, len(data))
+
     def set_bootstrap_lifetime(self, seconds):
         self._call("ztp_verifier_set_bootstrap_lifetime", int(seconds))
 
