@@ -173,6 +173,7 @@ static int decide(ztp_verifier *v, answer *a, const uint8_t *der, size_t len,
 		  int64_t now)
 {
 	OCSP_REQUEST *req = NULL;
+	OCSP_CERTID *copy;
 	const unsigned char *p = der;
 	int64_t retry = 0;
 	int n, rc = ZTP_OK;
@@ -209,6 +210,18 @@ static int decide(ztp_verifier *v, answer *a, const uint8_t *der, size_t len,
 		OCSP_CERTID *cid =
 		    OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
 
+		/* The response repeats each CertID, copied (encoded and
+		 * parsed again): one that does not survive that (hash
+		 * algorithm parameters that parse as ANY but do not
+		 * round-trip) is malformed, not an internal error. */
+		copy = OCSP_CERTID_dup(cid);
+		OCSP_CERTID_free(copy);
+		if (copy == NULL) {
+			ERR_clear_error();
+			refuse(a, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST,
+			       ZTP__W_MALFORMED_REQUEST);
+			goto cleanup;
+		}
 		ZTP_CHECK(issuer_is_ca(&ours, cid, v->ca->cert));
 		if (!ours) {
 			refuse(a, OCSP_RESPONSE_STATUS_UNAUTHORIZED,

@@ -210,6 +210,26 @@ START_TEST(ocsp_refusals)
 	free(big);
 	OPENSSL_free(der);
 
+	/* a CertID whose hash algorithm parameters parse (as ANY) but do
+	 * not encode again: malformed, never an internal error */
+	ids[0] = ca_id(EVP_sha1(), "ab");
+	der = request_der(&len, ids, 1, 0);
+	{
+		static const uint8_t sha1_null[] = {0x06, 0x05, 0x2b, 0x0e,
+						    0x03, 0x02, 0x1a, 0x05,
+						    0x00};
+		size_t at = 0;
+
+		while (at + sizeof(sha1_null) <= len &&
+		       memcmp(der + at, sha1_null, sizeof(sha1_null)) != 0)
+			at++;
+		ck_assert_uint_lt(at + sizeof(sha1_null), len + 1);
+		der[at + 7] = 0x20; /* NULL -> an empty constructed tag 0 */
+	}
+	ck_assert_int_eq(ask_status(der, len),
+			 OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	OPENSSL_free(der);
+
 	/* one certificate too many; a nonce too long */
 	for (int i = 0; i <= ZTP_VERIFIER_OCSP_CERTS_MAX; i++)
 		ids[i] = ca_id(EVP_sha1(), "ab");
