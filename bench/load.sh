@@ -91,4 +91,13 @@ echo "bench-load: server processes:$names"
 	--probe-url "https://127.0.0.1:$1" \
 	$pids || rc=$?
 echo "bench-load: load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Server-side failures are the registry's or the CA's, not the devices':
+# show the first few refusal events, with the library's own message
+# (their "detail" member), for a diagnosis.
+fails='"(store_unavailable|ca_unavailable|internal_error)"'
+if cat "$T"/server-*.out "$T"/server-*.err 2>/dev/null | grep -E -q "$fails"
+then
+	echo "bench-load: server-side refusals (first 5 events):"
+	cat "$T"/server-*.out "$T"/server-*.err | grep -E "$fails" | head -5
+fi
 exit "${rc:-0}"
