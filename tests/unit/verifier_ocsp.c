@@ -215,9 +215,8 @@ START_TEST(ocsp_refusals)
 	ids[0] = ca_id(EVP_sha1(), "ab");
 	der = request_der(&len, ids, 1, 0);
 	{
-		static const uint8_t sha1_null[] = {0x06, 0x05, 0x2b, 0x0e,
-						    0x03, 0x02, 0x1a, 0x05,
-						    0x00};
+		static const uint8_t sha1_null[] = {
+		    0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00};
 		size_t at = 0;
 
 		while (at + sizeof(sha1_null) <= len &&
