@@ -59,7 +59,7 @@ crl_number() {
 }
 
 "$top_builddir/tools/ztp-policy" default > "$T/policy.json"
-PORT=$(mq_port)
+PORT=$(free_port)
 mkdir -p "$T/state"
 chmod 700 "$T/state"
 # conf [EXTRA-LINE...]: the broker configuration, plugin options last.
