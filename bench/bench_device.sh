@@ -119,11 +119,7 @@ HW_DEVICES=
 # named by KEY_SOURCE.
 hw_device() {
 	hd=$T/dev/$1
-	"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
-		--issuer-key "$T/pki/acme-factory.key" --csr "$hd/factory.csr" \
-		--device-id "$1" --profile factory --out "$hd/factory.leaf.pem" \
-		>/dev/null
-	cat "$hd/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$hd/factory.pem"
+	e2e_factory_cert "$1"
 	e2e_enroll "$1"
 	e2e_device_config "$1" "$E2E_PORT"
 	sed "s|\"file:factory.key\"|\"$2\"|" "$hd/device.json" > "$hd/d.json"

@@ -151,12 +151,23 @@ e2e_device() {
 		-out "$d/factory.key" 2>/dev/null
 	"$OPENSSL" req -new -key "$d/factory.key" -subj "/CN=$id" \
 		-out "$d/factory.csr"
-	"$ZTP_CA" issue --issuer-cert "$T/pki/$m-factory.pem" \
-		--issuer-key "$T/pki/$m-factory.key" --csr "$d/factory.csr" \
-		--device-id "$id" --profile factory \
-		--out "$d/factory.leaf.pem" >/dev/null
-	cat "$d/factory.leaf.pem" "$T/pki/$m-factory.pem" > "$d/factory.pem"
+	e2e_factory_cert "$id" "$m"
 	e2e_device_config "$id" "${E2E_PORT:-1}"
+}
+
+# e2e_factory_cert ID [MANUFACTURER]: the factory certificate of device ID
+# from its CSR $T/dev/ID/factory.csr (wherever its key is), issued by
+# MANUFACTURER's (default acme) factory CA with ztp-ca's factory profile:
+# $T/dev/ID/factory.leaf.pem, and factory.pem with the issuing CA after
+# the leaf, sent as the chain hint.
+e2e_factory_cert() {
+	fd=$T/dev/$1
+	fm=${2:-acme}
+	"$ZTP_CA" issue --issuer-cert "$T/pki/$fm-factory.pem" \
+		--issuer-key "$T/pki/$fm-factory.key" --csr "$fd/factory.csr" \
+		--device-id "$1" --profile factory \
+		--out "$fd/factory.leaf.pem" >/dev/null
+	cat "$fd/factory.leaf.pem" "$T/pki/$fm-factory.pem" > "$fd/factory.pem"
 }
 
 # e2e_device_config ID PORT [CA_FILE]: (re)write the device configuration.
@@ -182,13 +193,24 @@ JSON
 # e2e_registration ID: add the registration information `ztp-device run`
 # sends to the device configuration.
 e2e_registration() {
-	"$PY" - "$T/dev/$1/device.json" <<'PY'
+	e2e_json_edit "$T/dev/$1/device.json" \
+		'c["registration"] = {"device_type": "sensor",
+		                      "firmware_version": "1.0.0",
+		                      "capabilities": ["mqtt"]}'
+}
+
+# e2e_json_edit FILE CODE [ARG...]: rewrite the JSON file FILE (a verifier
+# or device configuration) by the Python statements CODE, run with the
+# document in c and the ARGs in the list args. Needs e2e_need_python.
+e2e_json_edit() {
+	je_file=$1 je_code=$2
+	shift 2
+	"$PY" - "$je_file" "$je_code" "$@" <<'PY'
 import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["registration"] = {"device_type": "sensor", "firmware_version": "1.0.0",
-                     "capabilities": ["mqtt"]}
-json.dump(c, open(p, "w"))
+path, code, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+c = json.load(open(path))
+exec(code)
+json.dump(c, open(path, "w"))
 PY
 }
 

@@ -201,14 +201,7 @@ e2e_signed_bootstrap() {
 e2e_device_lb() {
 	e2e_device "$1"
 	e2e_device_config "$1" "$2"
-	"$PY" - "$T/dev/$1/device.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["registration"] = {"device_type": "sensor", "firmware_version": "1.0.0",
-                     "capabilities": ["mqtt"]}
-json.dump(c, open(p, "w"))
-PY
+	e2e_registration "$1"
 	e2e_enroll "$1"
 }
 

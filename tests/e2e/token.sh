@@ -28,13 +28,8 @@ e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
 softhsm_init
 e2e_pki
-"$PY" - "$T/verify.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["rate_limits"]["lifecycle"] = {"rate": 100, "burst": 1000}
-json.dump(c, open(p, "w"))
-PY
+e2e_json_edit "$T/verify.json" \
+	'c["rate_limits"]["lifecycle"] = {"rate": 100, "burst": 1000}'
 
 id=tok-1
 d=$T/dev/$id
@@ -43,10 +38,7 @@ softhsm_token factory
 softhsm_token ops
 softhsm_keygen factory "$id-factory"
 softhsm_csr factory "$id-factory" "$id" "$d/factory.csr"
-"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
-	--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \
-	--device-id "$id" --profile factory --out "$d/factory.leaf.pem" >/dev/null
-cat "$d/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$d/factory.pem"
+e2e_factory_cert "$id"
 e2e_enroll "$id"
 e2e_start_server python server
 
@@ -219,23 +211,16 @@ softhsm_token devca
 	--key "$(softhsm_uri devca device-ca)" --create-key \
 	--subject "/CN=Token Device CA/O=Fleet" --days 3650 > /dev/null ||
 	e2e_die "ztp-ca init-root with a token key"
-"$PY" - "$T/verify.json" "$(softhsm_uri devca device-ca)" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["device_ca"] = {"cert": "pki/hsm-device-ca.pem", "key": sys.argv[2]}
-json.dump(c, open(p, "w"))
-PY
+e2e_json_edit "$T/verify.json" \
+	'c["device_ca"] = {"cert": "pki/hsm-device-ca.pem", "key": args[0]}' \
+	"$(softhsm_uri devca device-ca)"
 e2e_start_server python server
 id=tok-2
 d=$T/dev/$id
 mkdir -p "$d"
 softhsm_keygen factory "$id-factory" 02
 softhsm_csr factory "$id-factory" "$id" "$d/factory.csr"
-"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
-	--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \
-	--device-id "$id" --profile factory --out "$d/factory.leaf.pem" >/dev/null
-cat "$d/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$d/factory.pem"
+e2e_factory_cert "$id"
 e2e_enroll "$id"
 device_config "$(softhsm_uri factory "$id-factory")" "$(softhsm_uri ops)"
 if dev run > "$d/run.out" 2>&1 && dev rotate > "$d/rotate.out" 2>&1; then

@@ -26,11 +26,7 @@ tpm_device() {
 	"$OPENSSL" req -new -provider tpm2 -provider default \
 		-key "handle:$2" -subj "/CN=$1" -out "$d/factory.csr" ||
 		e2e_die "cannot make a CSR with the TPM key"
-	"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
-		--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \
-		--device-id "$1" --profile factory \
-		--out "$d/factory.leaf.pem" >/dev/null
-	cat "$d/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$d/factory.pem"
+	e2e_factory_cert "$1"
 	e2e_enroll "$1"
 }
 # P-384: the transcript is ECDSA-SHA384, so the TPM signs a 48-byte hash.
