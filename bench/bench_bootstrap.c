@@ -54,45 +54,22 @@
 
 #include <ztp/ztp.h>
 
+#include "bench.h"
+
+const char bench_name[] = "bench_bootstrap";
+
 #define DEVICES 32
 #define PER_THREAD_DEFAULT 1500
 #define RUNS 3
 
 static int PER_THREAD = PER_THREAD_DEFAULT;
 
-static void die(const char *what, int rc)
-{
-	fprintf(stderr, "bench_bootstrap: %s failed: %s (%s)\n", what,
-		ztp_status_name(rc), ztp_error_last_message());
-	exit(1);
-}
-
-#define CHECK(what, expr)                                                      \
-	do {                                                                   \
-		int rc_ = (expr);                                              \
-		if (rc_ != 0)                                                  \
-			die(what, rc_);                                        \
-	} while (0)
-
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now_s(void)
-{
-	return clock_s(CLOCK_MONOTONIC);
-}
-
 static EVP_PKEY *p256(void)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 
 	if (k == NULL)
-		die("keygen", -6);
+		bench_die("keygen", -6);
 	return k;
 }
 
@@ -116,7 +93,7 @@ static X509_REQ *make_csr(EVP_PKEY *k, char **pem, unsigned char **der,
 
 	X509_REQ_set_pubkey(r, k);
 	if (!X509_REQ_sign(r, k, EVP_sha256()))
-		die("csr", -6);
+		bench_die("csr", -6);
 	PEM_write_bio_X509_REQ(b, r);
 	*pem = bio_str(b);
 	*der = NULL;
@@ -144,7 +121,7 @@ static char *sign_transcript(EVP_PKEY *k, const char *id, const char *nonce,
 	n += 32;
 	if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k) != 1 ||
 	    EVP_DigestSign(ctx, sig, &siglen, msg, n) != 1)
-		die("sign", -6);
+		bench_die("sign", -6);
 	EVP_MD_CTX_free(ctx);
 	b64 = malloc(4 * ((siglen + 2) / 3) + 1);
 	EVP_EncodeBlock((unsigned char *)b64, sig, (int)siglen);
@@ -240,7 +217,7 @@ static char *make_request(int dev)
 					       strlen(body), NULL, 0));
 	resp = json_tokener_parse(out);
 	if (st != 200 || !json_object_object_get_ex(resp, "nonce", &n))
-		die("challenge answer", -1);
+		bench_die("challenge answer", -1);
 	r = make_csr(k, &csr, &der, &dl);
 	sig = sign_transcript(fkeys[dev], ids[dev], json_object_get_string(n),
 			      der, dl);
@@ -280,7 +257,7 @@ typedef struct job {
 static void *run_bootstraps(void *p)
 {
 	job *j = p;
-	double t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = bench_cpu();
 
 	for (int i = 0; i < j->n; i++) {
 		char *out = NULL;
@@ -292,7 +269,7 @@ static void *run_bootstraps(void *p)
 			j->failures++;
 		ztp_free(out);
 	}
-	j->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+	j->cpu = bench_cpu() - t0;
 	return NULL;
 }
 
@@ -304,7 +281,7 @@ static void *run_bound(void *p)
 {
 	job *j = p;
 	unsigned char sig[128];
-	double t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = bench_cpu();
 
 	for (int i = 0; i < j->n; i++) {
 		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -326,7 +303,7 @@ static void *run_bound(void *p)
 			j->failures++;
 		EVP_MD_CTX_free(ctx);
 	}
-	j->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+	j->cpu = bench_cpu() - t0;
 	return NULL;
 }
 
@@ -335,7 +312,7 @@ static void *run_bound(void *p)
 static double timed(int threads, job *jobs, void *(*fn)(void *))
 {
 	pthread_t t[64];
-	double t0 = now_s(), wall;
+	double t0 = bench_wall(), wall;
 	int total = 0;
 
 	for (int i = 0; i < threads; i++)
@@ -344,9 +321,9 @@ static double timed(int threads, job *jobs, void *(*fn)(void *))
 		pthread_join(t[i], NULL);
 		total += jobs[i].n;
 		if (jobs[i].failures)
-			die("benchmark run", -23);
+			bench_die("benchmark run", -23);
 	}
-	wall = now_s() - t0;
+	wall = bench_wall() - t0;
 	if (threads == 1 && jobs[0].cpu > 0)
 		return total / jobs[0].cpu;
 	return total / wall;
@@ -365,7 +342,7 @@ static char *lifecycle_cert(const char *ep, const char *body, const char *peer)
 				      peer, peer != NULL ? strlen(peer) : 0));
 	resp = json_tokener_parse(out);
 	if (st != 200 || !json_object_object_get_ex(resp, "certificate", &c))
-		die(ep, -1);
+		bench_die(ep, -1);
 	pem = strdup(json_object_get_string(c));
 	json_object_put(resp);
 	ztp_free(out);
@@ -405,7 +382,7 @@ static char *operational_cert(void)
 	CHECK("register", ztp_verifier_handle(v, &st, &out, "register", reg,
 					      strlen(reg), boot, strlen(boot)));
 	if (st != 200)
-		die("register answer", -1);
+		bench_die("register answer", -1);
 	ztp_free(out);
 	CHECK("claim", ztp_verifier_claim(v, ids[0], code0, "bench"));
 	body = csr_body();
@@ -424,7 +401,7 @@ static X509 *pem_cert(const char *pem)
 
 	BIO_free(m);
 	if (x == NULL)
-		die("PEM certificate", -1);
+		bench_die("PEM certificate", -1);
 	return x;
 }
 
@@ -439,7 +416,7 @@ __attribute__((noinline)) static void run_checkins(const char *op)
 		if (ztp_verifier_handle(v, &st, &out, "assignment", "{}", 2, op,
 					strlen(op)) != 0 ||
 		    st != 200)
-			die("assignment", -1);
+			bench_die("assignment", -1);
 		ztp_free(out);
 	}
 }
@@ -456,19 +433,19 @@ static void lifecycle_bench(void)
 	double best = 0, bound = 0, t0, t;
 
 	for (int run = 0; run < RUNS; run++) {
-		t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+		t0 = bench_cpu();
 		run_checkins(op);
-		t = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+		t = bench_cpu() - t0;
 		best = PER_THREAD / t > best ? PER_THREAD / t : best;
-		t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+		t0 = bench_cpu();
 		for (int i = 0; i < PER_THREAD; i++) {
 			X509 *x = pem_cert(op);
 
 			if (X509_verify(x, X509_get0_pubkey(ca)) != 1)
-				die("bound", -1);
+				bench_die("bound", -1);
 			X509_free(x);
 		}
-		t = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+		t = bench_cpu() - t0;
 		bound = PER_THREAD / t > bound ? PER_THREAD / t : bound;
 	}
 	printf("\nbench-lifecycle: assignment check-ins through "
@@ -492,13 +469,11 @@ int main(void)
 	unsigned char sig[128];
 	size_t siglen = sizeof(sig);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	long per_thread;
 
-	if (getenv("ZTP_BENCH_N") != NULL) {
-		/* A shorter run for profiling. */
-		PER_THREAD = atoi(getenv("ZTP_BENCH_N"));
-		if (PER_THREAD < 1 || PER_THREAD > 100000)
-			PER_THREAD = PER_THREAD_DEFAULT;
-	}
+	/* A shorter run for profiling. */
+	per_thread = bench_env_long("ZTP_BENCH_N", PER_THREAD_DEFAULT);
+	PER_THREAD = per_thread > 100000 ? PER_THREAD_DEFAULT : (int)per_thread;
 	CHECK("init", ztp_init());
 	setup();
 	EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, bkey);

@@ -29,46 +29,14 @@
 
 #include <ztp/ztp.h>
 
+#include "bench.h"
+
+const char bench_name[] = "bench_ca_hsm";
+
 #define THREADS 8
 #define SECONDS 2.0
 
 extern char **environ;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_ca_hsm: %s: %s\n", what,
-		ztp_error_last_message());
-	exit(1);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *make_csr(void)
-{
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509_REQ *r = X509_REQ_new();
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *out;
-	long n;
-
-	if (k == NULL || r == NULL || b == NULL ||
-	    X509_REQ_set_pubkey(r, k) != 1 ||
-	    X509_REQ_sign(r, k, EVP_sha256()) <= 0 ||
-	    PEM_write_bio_X509_REQ(b, r) != 1)
-		die("csr");
-	n = BIO_get_mem_data(b, &data);
-	out = strndup(data, (size_t)n);
-	BIO_free(b);
-	X509_REQ_free(r);
-	EVP_PKEY_free(k);
-	return out;
-}
 
 struct run {
 	ztp_ca *ca;
@@ -81,12 +49,12 @@ static void *issue_loop(void *arg)
 {
 	struct run *r = arg;
 
-	while (now_s() < r->until) {
+	while (bench_wall() < r->until) {
 		char *cert = NULL;
 
 		if (ztp_ca_issue(r->ca, &cert, r->csr, strlen(r->csr), "dev-1",
 				 NULL, ZTP_CA_PROFILE_OPERATIONAL, 0) != ZTP_OK)
-			die("issue");
+			bench_fail("issue");
 		ztp_free(cert);
 		r->n++;
 	}
@@ -98,20 +66,20 @@ static double rate(ztp_ca *ca, const char *csr, int threads)
 {
 	pthread_t t[THREADS];
 	struct run r[THREADS];
-	double start = now_s();
+	double start = bench_wall();
 	long total = 0;
 	int i;
 
 	for (i = 0; i < threads; i++) {
 		r[i] = (struct run){ca, csr, start + SECONDS, 0};
 		if (pthread_create(&t[i], NULL, issue_loop, &r[i]) != 0)
-			die("pthread_create");
+			bench_fail("pthread_create");
 	}
 	for (i = 0; i < threads; i++) {
 		pthread_join(t[i], NULL);
 		total += r[i].n;
 	}
-	return (double)total / (now_s() - start);
+	return (double)total / (bench_wall() - start);
 }
 
 static ztp_ca *ca_with_store(const char *cert, const char *key,
@@ -127,7 +95,7 @@ static ztp_ca *ca_with_store(const char *cert, const char *key,
 	    ztp_ca_new(&ca) != ZTP_OK ||
 	    ztp_ca_load(ca, cert, key, NULL, pass) != ZTP_OK ||
 	    ztp_ca_set_store(ca, *s) != ZTP_OK)
-		die("loading a CA");
+		bench_fail("loading a CA");
 	return ca;
 }
 
@@ -135,6 +103,7 @@ int main(void)
 {
 	char dir[] = "/tmp/ztp-bench-hsm.XXXXXX", path[512], uri[1024];
 	char *file_cert = NULL, *file_key = NULL, *tok_cert = NULL, *csr;
+	EVP_PKEY *key;
 	char *argv[] = {
 	    "softhsm2-util", "--init-token", "--free",	 "--label", "bench",
 	    "--pin",	     "1234",	     "--so-pin", "123456",  NULL};
@@ -152,13 +121,13 @@ int main(void)
 		return 1;
 	}
 	if (mkdtemp(dir) == NULL)
-		die("mkdtemp");
+		bench_fail("mkdtemp");
 	snprintf(path, sizeof(path), "%s/tokens", dir);
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
 	f = fopen(path, "w");
 	if (f == NULL)
-		die("softhsm2.conf");
+		bench_fail("softhsm2.conf");
 	fprintf(f,
 		"directories.tokendir = %s/tokens\nobjectstore.backend = "
 		"file\nlog.level = ERROR\n",
@@ -171,7 +140,7 @@ int main(void)
 	    posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0 ||
 	    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0)
-		die("softhsm2-util --init-token");
+		bench_fail("softhsm2-util --init-token");
 	posix_spawn_file_actions_destroy(&fa);
 	snprintf(uri, sizeof(uri),
 		 "pkcs11:token=bench;object=ca?module-path=%s",
@@ -182,10 +151,14 @@ int main(void)
 	    ztp_ca_create_root_key(&tok_cert, uri, "1234", ZTP_CA_KEY_CREATE,
 				   "/CN=Bench Token CA", "ec-p256",
 				   30) != ZTP_OK)
-		die("creating the CAs");
+		bench_fail("creating the CAs");
 	file_ca = ca_with_store(file_cert, file_key, NULL, &s1);
 	tok_ca = ca_with_store(tok_cert, uri, "1234", &s2);
-	csr = make_csr();
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (key == NULL)
+		bench_fail("keygen");
+	csr = bench_csr(key, NULL);
+	EVP_PKEY_free(key);
 
 	f1 = rate(file_ca, csr, 1);
 	t1 = rate(tok_ca, csr, 1);

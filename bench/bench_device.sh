@@ -34,7 +34,7 @@
 # second device with its factory key in a SoftHSM2 token (in process, so
 # its CPU column includes the token's signatures), and when swtpm,
 # tpm2-tools and the tpm2-openssl provider are, a third with its factory
-# key in a software TPM (tests/e2e/hw.sh), are bootstrapped in the same
+# key in a software TPM (tests/e2e/lib.sh), are bootstrapped in the same
 # interleaved loop; the TPM row's CPU column is the device process alone,
 # and the TPM's own CPU
 # (the swtpm process, read from /proc before and after) is reported per
@@ -113,18 +113,13 @@ e2e_device_config "$ID" "$E2E_PORT"
 URL=https://127.0.0.1:$E2E_PORT
 
 # The devices with a hardware factory key: their names, in HW_DEVICES.
-. "$top_srcdir/tests/e2e/hw.sh"
 HW_DEVICES=
 # hw_device ID KEY_SOURCE: the device ID, enrolled, whose factory
 # certificate was issued from $T/dev/ID/factory.csr, with the factory key
 # named by KEY_SOURCE.
 hw_device() {
 	hd=$T/dev/$1
-	"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
-		--issuer-key "$T/pki/acme-factory.key" --csr "$hd/factory.csr" \
-		--device-id "$1" --profile factory --out "$hd/factory.leaf.pem" \
-		>/dev/null
-	cat "$hd/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$hd/factory.pem"
+	e2e_factory_cert "$1"
 	e2e_enroll "$1"
 	e2e_device_config "$1" "$E2E_PORT"
 	sed "s|\"file:factory.key\"|\"$2\"|" "$hd/device.json" > "$hd/d.json"
@@ -134,9 +129,9 @@ hw_device() {
 tpm2_so=$("$OPENSSL" version -m | sed 's/^MODULESDIR: "\(.*\)"$/\1/')/tpm2.so
 if command -v swtpm >/dev/null 2>&1 &&
 	command -v tpm2_createprimary >/dev/null 2>&1 && [ -f "$tpm2_so" ]; then
-	hw_swtpm
+	e2e_swtpm
 	mkdir -p "$T/dev/bench-tpm"
-	hw_tpm_key 0x81000001 ecc256
+	e2e_tpm_key 0x81000001 ecc256
 	"$OPENSSL" req -new -provider tpm2 -provider default \
 		-key handle:0x81000001 -subj "/CN=bench-tpm" \
 		-out "$T/dev/bench-tpm/factory.csr" || e2e_die "TPM CSR"
@@ -146,12 +141,12 @@ else
 fi
 if command -v softhsm2-util >/dev/null 2>&1 &&
 	command -v pkcs11-tool >/dev/null 2>&1; then
-	hw_softhsm
-	hw_token bench
+	softhsm_init
+	softhsm_token bench
 	mkdir -p "$T/dev/bench-p11"
-	hw_token_key bench bench-p11-factory
-	hw_token_csr bench bench-p11-factory bench-p11 "$T/dev/bench-p11/factory.csr"
-	hw_device bench-p11 "pkcs11:token=bench;object=bench-p11-factory?pin-source=file:$T/pin.txt\&module-path=$HW_MODULE"
+	softhsm_keygen bench bench-p11-factory
+	softhsm_csr bench bench-p11-factory bench-p11 "$T/dev/bench-p11/factory.csr"
+	hw_device bench-p11 "pkcs11:token=bench;object=bench-p11-factory?pin-source=file:$T/pin\&module-path=$SOFTHSM_MODULE"
 else
 	echo "note: no SoftHSM2 or pkcs11-tool: no token row"
 fi
@@ -204,9 +199,9 @@ run_device() {
 run_hw() {
 	case $1 in
 	bench-tpm)
-		before=$(proc_cpu_ms "$HW_SWTPM_PID")
+		before=$(proc_cpu_ms "$E2E_SWTPM_PID")
 		run_device "$1"
-		after=$(proc_cpu_ms "$HW_SWTPM_PID")
+		after=$(proc_cpu_ms "$E2E_SWTPM_PID")
 		awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f\n", a - b }' \
 			>> "$T/$1.tpm"
 		;;

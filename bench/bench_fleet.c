@@ -41,27 +41,9 @@
 
 #include <ztp/ztp.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
+#include "bench.h"
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_fleet: %s: %s\n", what,
-		ztp_error_last_message());
-	exit(1);
-}
-
-static long env_long(const char *name, long def)
-{
-	const char *s = getenv(name);
-
-	return s != NULL && atol(s) > 0 ? atol(s) : def;
-}
+const char bench_name[] = "bench_fleet";
 
 static char dir[4096];
 
@@ -77,29 +59,6 @@ static char *path_of(const char *name)
 
 /* ------------------------------------------------------------ CSRs */
 
-static char *make_csr(EVP_PKEY *k, const char *cn)
-{
-	X509_REQ *r = X509_REQ_new();
-	X509_NAME *n = X509_NAME_new();
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *out;
-	long len;
-
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_REQ_set_subject_name(r, n);
-	X509_REQ_set_pubkey(r, k);
-	if (X509_REQ_sign(r, k, EVP_sha256()) <= 0 ||
-	    PEM_write_bio_X509_REQ(b, r) != 1)
-		die("CSR");
-	len = BIO_get_mem_data(b, &data);
-	out = strndup(data, (size_t)len);
-	BIO_free(b);
-	X509_NAME_free(n);
-	X509_REQ_free(r);
-	return out;
-}
-
 /* The bound: verify a CSR's self-signature and sign a TBS of the size of
  * a certificate, per issuance, with pre-parsed P-256 keys. */
 static double bound_per_s(EVP_PKEY *ca_key, EVP_PKEY *dev_key, int n)
@@ -114,21 +73,21 @@ static double bound_per_s(EVP_PKEY *ca_key, EVP_PKEY *dev_key, int n)
 	memset(csr_tbs, 9, sizeof(csr_tbs));
 	EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, dev_key);
 	EVP_DigestSign(m, csr_sig, &csr_siglen, csr_tbs, sizeof(csr_tbs));
-	t0 = now_s();
+	t0 = bench_wall();
 	for (i = 0; i < n; i++) {
 		EVP_MD_CTX_reset(m);
 		EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, dev_key);
 		if (EVP_DigestVerify(m, csr_sig, csr_siglen, csr_tbs,
 				     sizeof(csr_tbs)) != 1)
-			die("verify");
+			bench_fail("verify");
 		EVP_MD_CTX_reset(m);
 		siglen = sizeof(sig);
 		EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, ca_key);
 		if (EVP_DigestSign(m, sig, &siglen, tbs, sizeof(tbs)) != 1)
-			die("sign");
+			bench_fail("sign");
 	}
 	EVP_MD_CTX_free(m);
-	return n / (now_s() - t0);
+	return n / (bench_wall() - t0);
 }
 
 static ztp_ca *new_ca(char **cert, char **key, ztp_store **store)
@@ -138,7 +97,7 @@ static ztp_ca *new_ca(char **cert, char **key, ztp_store **store)
 	if (ztp_store_open(store, "memory:") < 0 || ztp_ca_new(&ca) < 0 ||
 	    ztp_ca_load(ca, *cert, *key, NULL, NULL) < 0 ||
 	    ztp_ca_set_store(ca, *store) < 0)
-		die("factory CA");
+		bench_fail("factory CA");
 	return ca;
 }
 
@@ -166,7 +125,7 @@ static double raw_sqlite_rate(long n, long chunk)
 
 	unlink(path_of("raw.db"));
 	if (sqlite3_open(path_of("raw.db"), &db) != SQLITE_OK)
-		die("raw db");
+		bench_fail("raw db");
 	sq(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 	       "CREATE TABLE devices (device_id TEXT PRIMARY KEY, fingerprint"
 	       " TEXT, model TEXT, batch TEXT, manufactured_at INTEGER, state"
@@ -179,7 +138,7 @@ static double raw_sqlite_rate(long n, long chunk)
 			   -1, &dev, NULL);
 	sqlite3_prepare_v2(db, "INSERT INTO claims VALUES(?1, ?2)", -1, &claim,
 			   NULL);
-	t0 = now_s();
+	t0 = bench_wall();
 	for (i = 0; i < n; i++) {
 		if (i % chunk == 0)
 			sq(db, "BEGIN IMMEDIATE");
@@ -200,7 +159,7 @@ static double raw_sqlite_rate(long n, long chunk)
 		if (i % chunk == chunk - 1 || i == n - 1)
 			sq(db, "COMMIT");
 	}
-	t0 = n / (now_s() - t0);
+	t0 = n / (bench_wall() - t0);
 	sqlite3_finalize(dev);
 	sqlite3_finalize(claim);
 	sqlite3_close(db);
@@ -220,7 +179,7 @@ static void seed_certs(const char *db_path, long n)
 	long i;
 
 	if (sqlite3_open(db_path, &db) != SQLITE_OK)
-		die("registry");
+		bench_fail("registry");
 	sq(db, "BEGIN");
 	sqlite3_prepare_v2(db,
 			   "INSERT INTO certs(serial, device_id, profile,"
@@ -237,7 +196,7 @@ static void seed_certs(const char *db_path, long n)
 		sqlite3_bind_int64(st, 3, now);
 		sqlite3_bind_int64(st, 4, now + 60 + (i * 7919 % 1000) * 86400);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			die("seeding certificates");
+			bench_fail("seeding certificates");
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
@@ -253,9 +212,9 @@ static double count_rows(const char *db_path, const char *sql)
 
 	sqlite3_open(db_path, &db);
 	sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	t0 = now_s();
+	t0 = bench_wall();
 	sqlite3_step(st);
-	t = now_s() - t0;
+	t = bench_wall() - t0;
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return t;
@@ -273,16 +232,16 @@ static double page_ms(ztp_verifier *v, bool expiring, const char *filter,
 	int i, rc;
 
 	for (i = 0; i < 3; i++) {
-		t0 = now_s();
+		t0 = bench_wall();
 		rc = expiring ? ztp_verifier_cert_expiring(
 				    v, &json, (int64_t)time(NULL) + 30 * 86400,
 				    0, NULL, 1000)
 			      : ztp_verifier_device_list(v, &json, filter,
 							 after, 1000);
 		if (rc < 0)
-			die("inventory");
-		if (now_s() - t0 < best)
-			best = now_s() - t0;
+			bench_fail("inventory");
+		if (bench_wall() - t0 < best)
+			best = bench_wall() - t0;
 		a = json_tokener_parse(json);
 		*got = json_object_array_length(a);
 		json_object_put(a);
@@ -310,11 +269,11 @@ static ztp_verifier *verifier_uri(const char *uri, const char *anchors,
 
 	if (ztp_verifier_new(&v) < 0 || ztp_store_open(&s, uri) < 0 ||
 	    ztp_verifier_set_store(v, s) < 0)
-		die("verifier");
+		bench_fail("verifier");
 	if (anchors != NULL &&
 	    (ztp_verifier_set_trust_anchors(v, anchors, strlen(anchors)) < 0 ||
 	     ztp_verifier_set_issuers(v, issuers, strlen(issuers)) < 0))
-		die("anchors");
+		bench_fail("anchors");
 	return v;
 }
 
@@ -340,8 +299,8 @@ static long summary_count(const char *summary, const char *key)
 
 int main(void)
 {
-	long n_dev = env_long("ZTP_BENCH_DEVICES", 1000000);
-	long n_csr = env_long("ZTP_BENCH_CSRS", 2000);
+	long n_dev = bench_env_long("ZTP_BENCH_DEVICES", 1000000);
+	long n_csr = bench_env_long("ZTP_BENCH_CSRS", 2000);
 	const char *base = getenv("ZTP_BENCH_DIR");
 	const char *pg_uri = getenv("ZTP_BENCH_PG_URI");
 	char *root_pem = NULL, *root_key = NULL, *ca_pem = NULL, *ca_key = NULL,
@@ -361,7 +320,7 @@ int main(void)
 		base = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
 	snprintf(dir, sizeof(dir), "%s/ztp-bench-fleet.XXXXXX", base);
 	if (mkdtemp(dir) == NULL || ztp_init() < 0)
-		die("setup");
+		bench_fail("setup");
 
 	/* ---- 1. factory certificates */
 	if (ztp_ca_create_root(&root_pem, &root_key, "/CN=Bench Root", NULL,
@@ -371,7 +330,7 @@ int main(void)
 	    ztp_ca_set_store(root, store) < 0 ||
 	    ztp_ca_create_sub(root, &ca_pem, &ca_key, "/CN=Bench Factory CA",
 			      "ec-p256", 3650, 0) < 0)
-		die("CAs");
+		bench_fail("CAs");
 	ztp_ca_free(root);
 	ztp_store_free(store);
 	b = BIO_new_mem_buf(ca_key, -1);
@@ -384,7 +343,7 @@ int main(void)
 		json_object *o = json_object_new_object();
 
 		snprintf(id, sizeof(id), "fac-%06ld", i);
-		csrs[i] = make_csr(dev_key, id);
+		csrs[i] = bench_csr(dev_key, id);
 		json_object_object_add(o, "device_id",
 				       json_object_new_string(id));
 		json_object_object_add(o, "csr",
@@ -398,24 +357,24 @@ int main(void)
 	fclose(f);
 	bound = bound_per_s(ca_pkey, dev_key, (int)n_csr);
 	ca = new_ca(&ca_pem, &ca_key, &store);
-	t0 = now_s();
+	t0 = bench_wall();
 	for (i = 0; i < n_csr; i++) {
 		snprintf(id, sizeof(id), "fac-%06ld", i);
 		if (ztp_ca_issue_ex(ca, &pem, NULL, NULL, csrs[i],
 				    strlen(csrs[i]), id, NULL, "factory",
 				    0) < 0)
-			die("issue");
+			bench_fail("issue");
 		ztp_free(pem);
 	}
-	one = n_csr / (now_s() - t0);
+	one = n_csr / (bench_wall() - t0);
 	ztp_ca_free(ca);
 	ztp_store_free(store);
 	ca = new_ca(&ca_pem, &ca_key, &store);
-	t0 = now_s();
+	t0 = bench_wall();
 	if (ztp_ca_issue_bulk(ca, &summary, path_of("csrs.jsonl"),
 			      path_of("certs.jsonl"), 0, NULL, NULL) < 0)
-		die("issue_bulk");
-	bulk = n_csr / (now_s() - t0);
+		bench_fail("issue_bulk");
+	bulk = n_csr / (bench_wall() - t0);
 	ztp_free(summary);
 	ztp_ca_free(ca);
 	ztp_store_free(store);
@@ -431,12 +390,12 @@ int main(void)
 
 	/* ---- 2. import of the certificates */
 	v = verifier_on("certs.db", root_pem, ca_pem);
-	t0 = now_s();
+	t0 = bench_wall();
 	if (ztp_verifier_import(v, &summary, path_of("certs.jsonl"),
 				path_of("certs.claims"), 0, NULL, NULL) < 0 ||
 	    summary_count(summary, "enrolled") != n_csr)
-		die("import of certificates");
-	imp_cert = n_csr / (now_s() - t0);
+		bench_fail("import of certificates");
+	imp_cert = n_csr / (bench_wall() - t0);
 	ztp_free(summary);
 	ztp_verifier_free(v);
 	printf("ztp_verifier_import of those certificates (chain checked) "
@@ -455,12 +414,12 @@ int main(void)
 	raw = raw_sqlite_rate(n_dev, 1000);
 	rm_registry("fleet.db");
 	v = verifier_on("fleet.db", NULL, NULL);
-	t0 = now_s();
+	t0 = bench_wall();
 	if (ztp_verifier_import(v, &summary, path_of("fleet.jsonl"),
 				path_of("fleet.claims"), 0, NULL, NULL) < 0 ||
 	    summary_count(summary, "enrolled") != n_dev)
-		die("import");
-	t = now_s() - t0;
+		bench_fail("import");
+	t = bench_wall() - t0;
 	imp = n_dev / t;
 	ztp_free(summary);
 	printf("ztp_verifier_import of %ld fingerprint lines into one SQLite "
@@ -516,13 +475,13 @@ int main(void)
 	if (pg_uri != NULL) {
 		unlink(path_of("fleet.claims"));
 		v = verifier_uri(pg_uri, NULL, NULL);
-		t0 = now_s();
+		t0 = bench_wall();
 		if (ztp_verifier_import(v, &summary, path_of("fleet.jsonl"),
 					path_of("fleet.claims"), 0, NULL,
 					NULL) < 0 ||
 		    summary_count(summary, "enrolled") != n_dev)
-			die("import into postgresql");
-		t = now_s() - t0;
+			bench_fail("import into postgresql");
+		t = bench_wall() - t0;
 		ztp_free(summary);
 		printf(
 		    "ztp_verifier_import of %ld fingerprint lines into one "

@@ -33,28 +33,12 @@
 
 #include <ztp/ztp.h>
 
+#include "bench.h"
+
+const char bench_name[] = "bench_ops";
+
 #define RUNS 3
 #define DAY 86400
-
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now_s(void)
-{
-	return clock_s(CLOCK_THREAD_CPUTIME_ID);
-}
-
-static void die(const char *what, int rc)
-{
-	fprintf(stderr, "bench_ops: %s: %s (%s)\n", what, ztp_strerror(rc),
-		ztp_error_last_message());
-	exit(1);
-}
 
 /* A typical durable event: a refused bootstrap. */
 static const char event[] =
@@ -72,15 +56,14 @@ static double time_append(const char *uri, long n, bool wall)
 	int rc;
 
 	if ((rc = ztp_store_open(&st, uri)) != ZTP_OK)
-		die("store", rc);
+		bench_die("store", rc);
 	for (int r = 0; r < RUNS; r++) {
-		double t = wall ? clock_s(CLOCK_MONOTONIC) : now_s();
+		double t = wall ? bench_wall() : bench_cpu();
 
 		for (long i = 0; i < n; i++)
 			if ((rc = ztp_store_event_append(st, event)) != ZTP_OK)
-				die("event_append", rc);
-		t = ((wall ? clock_s(CLOCK_MONOTONIC) : now_s()) - t) /
-		    (double)n;
+				bench_die("event_append", rc);
+		t = ((wall ? bench_wall() : bench_cpu()) - t) / (double)n;
 		if (r == 0 || t < best)
 			best = t;
 	}
@@ -97,15 +80,15 @@ static double time_sha256(long n)
 	memset(buf, 'x', sizeof(buf));
 	memcpy(buf + 75, event, sizeof(event) - 1);
 	for (int r = 0; r < RUNS; r++) {
-		double t = now_s();
+		double t = bench_cpu();
 
 		for (long i = 0; i < n * 100; i++) {
 			buf[0] = (unsigned char)i;
 			if (EVP_Digest(buf, 75 + sizeof(event) - 1, md, NULL,
 				       EVP_sha256(), NULL) != 1)
-				die("sha256", ZTP_ECRYPTO);
+				bench_die("sha256", ZTP_ECRYPTO);
 		}
-		t = (now_s() - t) / (double)(n * 100);
+		t = (bench_cpu() - t) / (double)(n * 100);
 		if (r == 0 || t < best)
 			best = t;
 	}
@@ -214,7 +197,7 @@ static double time_op(op_kind k, ztp_verifier *v, sqlite3 *db, long n)
 	double best = 0;
 
 	for (int r = 0; r < RUNS; r++) {
-		double t = now_s();
+		double t = bench_cpu();
 
 		for (long i = 0; i < n; i++) {
 			char *out = NULL;
@@ -234,10 +217,10 @@ static double time_op(op_kind k, ztp_verifier *v, sqlite3 *db, long n)
 				break;
 			}
 			if (rc != ZTP_OK)
-				die("call", rc);
+				bench_die("call", rc);
 			ztp_free(out);
 		}
-		t = (now_s() - t) / (double)n;
+		t = (bench_cpu() - t) / (double)n;
 		if (r == 0 || t < best)
 			best = t;
 	}
@@ -247,16 +230,13 @@ static double time_op(op_kind k, ztp_verifier *v, sqlite3 *db, long n)
 int main(void)
 {
 	static const long sizes[] = {1000, 10000, 100000};
-	const char *env = getenv("ZTP_BENCH_N");
-	long n = env != NULL ? atol(env) : 200;
+	long n = bench_env_long("ZTP_BENCH_N", 200);
 	char dir[] = "/tmp/bench_ops.XXXXXX", path[256], uri[300];
 	int64_t t0 = (int64_t)time(NULL);
 	int rc;
 
-	if (n <= 0)
-		n = 200;
 	if ((rc = ztp_init()) != ZTP_OK)
-		die("init", rc);
+		bench_die("init", rc);
 	if (mkdtemp(dir) == NULL) {
 		perror("bench_ops: mkdtemp");
 		return 1;
@@ -277,7 +257,7 @@ int main(void)
 		snprintf(path, sizeof(path), "%s/r%zu.db", dir, i);
 		snprintf(uri, sizeof(uri), "sqlite:%s", path);
 		if ((rc = ztp_store_open(&st, uri)) != ZTP_OK)
-			die("store", rc);
+			bench_die("store", rc);
 		ztp_store_free(st);
 		fill(path, sizes[i], t0);
 		if ((rc = ztp_store_open(&st, uri)) != ZTP_OK ||
@@ -287,9 +267,9 @@ int main(void)
 			ZTP_OK ||
 		    (rc = ztp_verifier_set_rate_limit(v, "device", 0, 0)) !=
 			ZTP_OK)
-			die("verifier", rc);
+			bench_die("verifier", rc);
 		if (sqlite3_open(path, &db) != SQLITE_OK)
-			die("sqlite3_open", ZTP_ESTORE);
+			bench_die("sqlite3_open", ZTP_ESTORE);
 		sc = time_op(OP_SCRAPE, v, db, n);
 		cnt = time_op(OP_SCAN, v, db, n);
 		chl = time_op(OP_CHALLENGE, v, db, n);

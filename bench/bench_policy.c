@@ -35,6 +35,10 @@
 #include <mosquitto.h>
 #include <ztp/ztp.h>
 
+#include "bench.h"
+
+const char bench_name[] = "bench_policy";
+
 #define RULES_PER_TENANT 10
 #define NTOPICS 8192
 
@@ -90,38 +94,12 @@ static uint32_t rnd(void)
 	return (uint32_t)((rng_state * 2685821657736338717ull) >> 32);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long iterations(void)
-{
-	const char *e = getenv("BENCH_ITERS");
-	long n = e ? strtol(e, NULL, 10) : 0;
-
-	return n > 0 ? n : 4000000;
-}
-
 static void *xmalloc(size_t n)
 {
 	void *p = malloc(n);
 
-	if (!p) {
-		fprintf(stderr, "bench_policy: out of memory\n");
-		exit(2);
-	}
+	if (!p)
+		bench_fail("out of memory");
 	return p;
 }
 
@@ -213,7 +191,7 @@ typedef struct worker {
 static void *work(void *arg)
 {
 	worker *w = arg;
-	double t0 = now();
+	double t0 = bench_cpu();
 	long i;
 
 	for (i = 0; i < w->iters; i++) {
@@ -223,7 +201,7 @@ static void *work(void *arg)
 		    ztp_policy_authorize(w->p, NULL, NULL, NULL, r->action,
 					 r->topic, r->len) == 0;
 	}
-	w->cpu = now() - t0;
+	w->cpu = bench_cpu() - t0;
 	return NULL;
 }
 
@@ -239,7 +217,7 @@ static double threaded(double *wall_rate, ztp_policy *p, const req *q,
 	double t0, t, sum = 0;
 	int i;
 
-	t0 = wall();
+	t0 = bench_wall();
 	for (i = 0; i < nthreads; i++) {
 		w[i] = (worker){p, q, iters, (long)i * (NTOPICS / 2), 0, 0};
 		if (pthread_create(&th[i], NULL, work, &w[i]) != 0)
@@ -247,7 +225,7 @@ static double threaded(double *wall_rate, ztp_policy *p, const req *q,
 	}
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
-	t = wall() - t0;
+	t = bench_wall() - t0;
 	for (i = 0; i < nthreads; i++)
 		sum += (double)iters / w[i].cpu;
 	*wall_rate = (double)iters * nthreads / t;
@@ -326,9 +304,9 @@ static int run(int n, bool own)
 	make_topics(q, n);
 	if (ztp_policy_new(&p) < 0)
 		return 2;
-	t0 = now();
+	t0 = bench_cpu();
 	rc = ztp_policy_load(p, doc, strlen(doc));
-	load_s = now() - t0;
+	load_s = bench_cpu() - t0;
 	if (rc < 0) {
 		fprintf(stderr, "bench_policy: load: %s\n",
 			ztp_error_last_message());
@@ -357,12 +335,12 @@ static int run(int n, bool own)
 		return 1;
 	}
 
-	iters = iterations();
+	iters = bench_env_long("BENCH_ITERS", 4000000);
 	t_idx = 0;
 	for (round = 0; round < 3; round++) {
 		double t;
 
-		t0 = now();
+		t0 = bench_cpu();
 		for (i = 0; i < (size_t)iters; i++) {
 			const req *r = &q[i % NTOPICS];
 
@@ -370,7 +348,7 @@ static int run(int n, bool own)
 						  r->action, r->topic, r->len);
 			allowed += rc == 0;
 		}
-		t = (now() - t0) / (double)iters;
+		t = (bench_cpu() - t0) / (double)iters;
 		if (round == 0 || t < t_idx)
 			t_idx = t;
 	}
@@ -378,11 +356,11 @@ static int run(int n, bool own)
 
 	/* scan for about a second, at least 20 decisions */
 	scans = 0;
-	t0 = now();
+	t0 = bench_cpu();
 	do {
 		allowed += scan(rules, nrules, &q[scans % NTOPICS]);
 		scans++;
-		t1 = now();
+		t1 = bench_cpu();
 	} while ((t1 - t0 < 1.0 && !getenv("BENCH_ITERS")) || scans < 20);
 	t_scan = (t1 - t0) / (double)scans;
 
@@ -415,7 +393,7 @@ static int run_templated(void)
 	char *doc = NULL;
 	char tenant[32], device[32], topic[128];
 	double t0, t;
-	long i, iters = iterations(), allowed = 0;
+	long i, iters = bench_env_long("BENCH_ITERS", 4000000), allowed = 0;
 	int rc, round;
 
 	if (ztp_policy_new(&p) < 0 || ztp_policy_default_document(&doc) < 0 ||
@@ -429,14 +407,14 @@ static int run_templated(void)
 	for (round = 0; round < 3; round++) {
 		double tr;
 
-		t0 = now();
+		t0 = bench_cpu();
 		for (i = 0; i < iters; i++) {
 			rc = ztp_policy_authorize(p, tenant, device, NULL,
 						  ZTP_POLICY_PUBLISH, topic,
 						  strlen(topic));
 			allowed += rc == 0;
 		}
-		tr = (now() - t0) / (double)iters;
+		tr = (bench_cpu() - t0) / (double)iters;
 		if (round == 0 || tr < t)
 			t = tr;
 	}

@@ -16,6 +16,10 @@
 
 #include <ztp/store.h>
 
+#include "bench.h"
+
+const char bench_name[] = "bench_store";
+
 #define FPR "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 typedef struct job {
@@ -23,14 +27,6 @@ typedef struct job {
 	int op; /* 0 device_add, 1 challenge_use */
 	int round, first, count, failed;
 } job;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *run(void *arg)
 {
@@ -62,7 +58,7 @@ static double measure(ztp_store *s, int op, int round, int n, int t)
 	int i;
 
 	memset(jobs, 0, sizeof(jobs));
-	t0 = now_s();
+	t0 = bench_wall();
 	for (i = 0; i < t; i++) {
 		jobs[i] = (job){s, op, round, i * (n / t), n / t, 0};
 		if (pthread_create(&th[i], NULL, run, &jobs[i]) != 0) {
@@ -78,7 +74,7 @@ static double measure(ztp_store *s, int op, int round, int n, int t)
 				ztp_strerror(jobs[i].failed));
 			exit(1);
 		}
-	return (double)(n / t * t) / (now_s() - t0);
+	return (double)(n / t * t) / (bench_wall() - t0);
 }
 
 int main(int argc, char **argv)

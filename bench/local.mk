@@ -4,11 +4,15 @@
 # depends on. All benchmarks are registered here and in bench/*.mk.
 .PHONY: bench bench-policy bench-bootstrap bench-ops bench-fleet bench-store bench-ca-hsm bench-fleet-pg
 
+# Clocks, exits on failure, environment knobs and CSRs shared by the
+# benchmark programs (each compiles it with its own flags).
+BENCH_COMMON = bench/bench.c bench/bench.h
+
 # Bootstrap throughput against the OpenSSL bound: `make bench-bootstrap`.
 # It prints ratios only.
 if ENABLE_SERVER
 noinst_PROGRAMS += bench/bench_bootstrap
-bench_bench_bootstrap_SOURCES = bench/bench_bootstrap.c
+bench_bench_bootstrap_SOURCES = bench/bench_bootstrap.c $(BENCH_COMMON)
 bench_bench_bootstrap_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS)
 
 bench-bootstrap: bench/bench_bootstrap$(EXEEXT)
@@ -22,7 +26,7 @@ endif
 # (ZTP_BENCH_DEVICES=N for another size; ~1 GB of temporary files).
 if ENABLE_SERVER
 noinst_PROGRAMS += bench/bench_fleet
-bench_bench_fleet_SOURCES = bench/bench_fleet.c
+bench_bench_fleet_SOURCES = bench/bench_fleet.c $(BENCH_COMMON)
 bench_bench_fleet_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 bench_bench_fleet_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS) \
 	$(SQLITE_LIBS)
@@ -36,7 +40,7 @@ if ENABLE_SERVER
 # What operating a verifier costs (a metrics scrape) against a full count
 # of the registry and a challenge request: `make bench-ops`.
 noinst_PROGRAMS += bench/bench_ops
-bench_bench_ops_SOURCES = bench/bench_ops.c
+bench_bench_ops_SOURCES = bench/bench_ops.c $(BENCH_COMMON)
 bench_bench_ops_LDADD = $(TOOL_LIBS) $(SQLITE_LIBS) $(OPENSSL_LIBS)
 
 bench-ops: bench/bench_ops$(EXEEXT)
@@ -47,8 +51,8 @@ endif
 if ENABLE_SERVER
 # Policy decisions against a libmosquitto linear scan: `make bench-policy`.
 EXTRA_PROGRAMS = bench/bench_policy
-bench_bench_policy_SOURCES = bench/bench_policy.c
-bench_bench_policy_LDADD = $(TOOL_LIBS) -lmosquitto -lpthread
+bench_bench_policy_SOURCES = bench/bench_policy.c $(BENCH_COMMON)
+bench_bench_policy_LDADD = $(TOOL_LIBS) $(OPENSSL_LIBS) -lmosquitto -lpthread
 CLEANFILES += bench/bench_policy$(EXEEXT)
 
 bench-policy: bench/bench_policy$(EXEEXT)
@@ -61,8 +65,8 @@ endif
 if ENABLE_SERVER
 if HAVE_LIBPQ
 EXTRA_PROGRAMS += bench/bench_store
-bench_bench_store_SOURCES = bench/bench_store.c
-bench_bench_store_LDADD = $(TOOL_LIBS) -lpthread
+bench_bench_store_SOURCES = bench/bench_store.c $(BENCH_COMMON)
+bench_bench_store_LDADD = $(TOOL_LIBS) $(OPENSSL_LIBS) -lpthread
 CLEANFILES += bench/bench_store$(EXEEXT)
 
 bench-store: bench/bench_store$(EXEEXT)
@@ -77,7 +81,7 @@ EXTRA_DIST += bench/store.sh
 if ENABLE_SERVER
 if HAVE_PKCS11
 EXTRA_PROGRAMS += bench/bench_ca_hsm
-bench_bench_ca_hsm_SOURCES = bench/bench_ca_hsm.c
+bench_bench_ca_hsm_SOURCES = bench/bench_ca_hsm.c $(BENCH_COMMON)
 bench_bench_ca_hsm_LDADD = $(TOOL_LIBS) $(OPENSSL_LIBS) -lpthread
 CLEANFILES += bench/bench_ca_hsm$(EXEEXT)
 endif
@@ -117,7 +121,7 @@ EXTRA_DIST += bench/mosquitto_revoke.sh
 if ENABLE_SERVER
 if ENABLE_DEVICE
 noinst_PROGRAMS += bench/ztp-load
-bench_ztp_load_SOURCES = bench/ztp-load.c
+bench_ztp_load_SOURCES = bench/ztp-load.c $(BENCH_COMMON)
 bench_ztp_load_LDADD = $(TOOL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS) -lpthread
 
 bench-load: all

@@ -13,11 +13,12 @@
 # BENCH_REVOKE_RUNS (default 10, 1..100).
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}"
+. "$top_srcdir/tests/lib.sh"
 runs=${BENCH_REVOKE_RUNS:-10}
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+test_tmpdir bench-revoke
+out=$T/out
 MQ_REVOKE_RUNS=$runs sh "$top_srcdir/tests/mosquitto_crl.sh" > "$out" 2>&1 ||
-	{ cat "$out"; exit 1; }
+	{ cat "$out"; die "tests/mosquitto_crl.sh failed"; }
 grep -o 'revoke-to-drop [0-9.]* s' "$out" | awk '
 	{ t[NR] = $2; print "revoke to drop: " $2 " s" }
 	END {

@@ -75,6 +75,10 @@
 
 #include <ztp/ztp.h>
 
+#include "bench.h"
+
+const char bench_name[] = "ztp-load";
+
 #define MAX_URLS 16
 #define MAX_PIDS 64
 #define MAX_THREADS 256
@@ -98,39 +102,6 @@ static struct {
 	 .threads = 8,
 	 .max_attempts = 10,
 	 .reuse_probe = 200};
-
-static void die(const char *what, int rc)
-{
-	fprintf(stderr, "ztp-load: %s failed: %s (%s)\n", what,
-		ztp_status_name(rc), ztp_error_last_message());
-	exit(1);
-}
-
-static void die_msg(const char *msg)
-{
-	fprintf(stderr, "ztp-load: %s\n", msg);
-	exit(1);
-}
-
-#define CHECK(what, expr)                                                      \
-	do {                                                                   \
-		int rc_ = (expr);                                              \
-		if (rc_ != 0)                                                  \
-			die(what, rc_);                                        \
-	} while (0)
-
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now_s(void)
-{
-	return clock_s(CLOCK_MONOTONIC);
-}
 
 /* ------------------------------------------------------------ /proc CPU */
 
@@ -286,7 +257,7 @@ static void samples_add(samples *s, double v)
 		double *nv = realloc(s->v, cap * sizeof(*nv));
 
 		if (nv == NULL)
-			die_msg("out of memory");
+			bench_fail("out of memory");
 		s->v = nv;
 		s->cap = cap;
 	}
@@ -339,7 +310,7 @@ static const char *jstr(json_object *o, const char *key)
 static void on_event(const char *json, void *ctx)
 {
 	worker *w = ctx;
-	double t = now_s();
+	double t = bench_wall();
 	json_object *o = json_tokener_parse(json);
 	const char *ev, *outcome, *ep, *code;
 	json_object *d;
@@ -414,7 +385,7 @@ static void write_file(const char *path, const char *text, mode_t mode)
 static void jset(json_object *o, const char *k, json_object *v)
 {
 	if (v == NULL || json_object_object_add(o, k, v) != 0)
-		die_msg("out of memory");
+		bench_fail("out of memory");
 }
 
 static char *device_config(const char *id, const char *url)
@@ -425,7 +396,7 @@ static char *device_config(const char *id, const char *url)
 	if (c == NULL || (r = json_object_new_object()) == NULL ||
 	    (reg = json_object_new_object()) == NULL ||
 	    (caps = json_object_new_array()) == NULL)
-		die_msg("out of memory");
+		bench_fail("out of memory");
 	jset(c, "device_id", json_object_new_string(id));
 	jset(c, "factory_key", json_object_new_string("file:factory.key"));
 	jset(c, "factory_cert", json_object_new_string("factory.pem"));
@@ -442,13 +413,13 @@ static char *device_config(const char *id, const char *url)
 	jset(reg, "device_type", json_object_new_string("load"));
 	jset(reg, "firmware_version", json_object_new_string("1.0.0"));
 	if (json_object_array_add(caps, json_object_new_string("mqtt")) != 0)
-		die_msg("out of memory");
+		bench_fail("out of memory");
 	jset(reg, "capabilities", caps);
 	jset(c, "registration", reg);
 	text =
 	    strdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PRETTY));
 	if (text == NULL)
-		die_msg("out of memory");
+		bench_fail("out of memory");
 	json_object_put(c);
 	return text;
 }
@@ -460,24 +431,22 @@ static void make_device(long i)
 	char id[ZTP_ID_MAX + 1], dir[4096], path[4200];
 	char *csr = NULL, *key = NULL, *cert = NULL, *code = NULL, *both;
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509_REQ *r = X509_REQ_new();
-	BIO *b = BIO_new(BIO_s_mem());
+	BIO *b;
 	long n;
 
 	device_id(id, sizeof(id), i);
 	device_dir(dir, sizeof(dir), i);
-	if (k == NULL || r == NULL || b == NULL || !X509_REQ_set_pubkey(r, k) ||
-	    !X509_REQ_sign(r, k, EVP_sha256()) || !PEM_write_bio_X509_REQ(b, r))
-		die_msg("cannot make a factory CSR");
-	n = BIO_get_mem_data(b, &csr);
+	if (k == NULL)
+		bench_fail("keygen failed");
+	csr = bench_csr(k, NULL);
 	CHECK("factory certificate",
-	      ztp_ca_issue(factory_ca, &cert, csr, (size_t)n, id, NULL,
+	      ztp_ca_issue(factory_ca, &cert, csr, strlen(csr), id, NULL,
 			   ZTP_CA_PROFILE_FACTORY, 0));
-	BIO_free(b);
+	free(csr);
 	b = BIO_new(BIO_s_mem());
 	if (b == NULL ||
 	    !PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL))
-		die_msg("cannot write a factory key");
+		bench_fail("cannot write a factory key");
 	n = BIO_get_mem_data(b, &key);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "ztp-load: %s: %s\n", dir, strerror(errno));
@@ -488,13 +457,13 @@ static void make_device(long i)
 		char *kt = strndup(key, (size_t)n);
 
 		if (kt == NULL)
-			die_msg("out of memory");
+			bench_fail("out of memory");
 		write_file(path, kt, 0600);
 		OPENSSL_cleanse(kt, (size_t)n);
 		free(kt);
 	}
 	if (asprintf(&both, "%s%s", cert, factory_ca_pem) < 0)
-		die_msg("out of memory");
+		bench_fail("out of memory");
 	snprintf(path, sizeof(path), "%s/factory.pem", dir);
 	write_file(path, both, 0644);
 	free(both);
@@ -509,7 +478,6 @@ static void make_device(long i)
 	ztp_free(cert);
 	free(both);
 	BIO_free(b);
-	X509_REQ_free(r);
 	EVP_PKEY_free(k);
 }
 
@@ -540,15 +508,15 @@ static int provision(worker *w, long i)
 	if (rc == 0)
 		rc = ztp_device_set_event_callback(dev, on_event, w);
 	if (rc != 0)
-		die("device setup", rc);
-	w->last = now_s();
+		bench_die("device setup", rc);
+	w->last = bench_wall();
 	rc = ztp_device_bootstrap(dev);
 	if (rc == 0) {
-		w->last = now_s();
+		w->last = bench_wall();
 		rc = ztp_device_register(dev);
 	}
 	if (rc == 0) {
-		w->last = now_s();
+		w->last = bench_wall();
 		rc = ztp_device_credentials(dev);
 	}
 	if (rc != 0 && w->failed < 5)
@@ -578,7 +546,7 @@ static void run_threads(void *(*fn)(void *))
 	for (long t = 0; t < opt.threads; t++) {
 		workers[t].index = (int)t;
 		if (pthread_create(&workers[t].tid, NULL, fn, &workers[t]) != 0)
-			die_msg("cannot start a thread");
+			bench_fail("cannot start a thread");
 	}
 	for (long t = 0; t < opt.threads; t++)
 		pthread_join(workers[t].tid, NULL);
@@ -656,15 +624,15 @@ typedef int (*op_fn)(void *);
 
 static double time_op(op_fn fn, void *ctx)
 {
-	double t0 = clock_s(CLOCK_THREAD_CPUTIME_ID), t;
+	double t0 = bench_cpu(), t;
 	long n = 0;
 
 	do {
 		for (int i = 0; i < 50; i++)
 			if (fn(ctx) != 1)
-				die_msg("OpenSSL operation failed");
+				bench_fail("OpenSSL operation failed");
 		n += 50;
-		t = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+		t = bench_cpu() - t0;
 	} while (t < 0.3);
 	return t / (double)n;
 }
@@ -754,7 +722,7 @@ static void measure_crypto(void)
 	c.key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	c.peer = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
 	if (c.key == NULL || c.peer == NULL)
-		die_msg("keygen failed");
+		bench_fail("keygen failed");
 	memset(c.dgst, 0x5a, sizeof(c.dgst));
 	t_sign = time_op(op_sign, &c);
 	t_verify = time_op(op_verify, &c);
@@ -778,11 +746,11 @@ static int tcp_connect(const char *url)
 
 	if (strncmp(url, "https://", 8) != 0 ||
 	    (colon = strchr(h, ':')) == NULL)
-		die_msg("--url: expected https://HOST:PORT");
+		bench_fail("--url: expected https://HOST:PORT");
 	end = colon + 1 + strcspn(colon + 1, "/");
 	if ((size_t)(colon - h) >= sizeof(host) ||
 	    (size_t)(end - colon - 1) >= sizeof(port))
-		die_msg("--url: too long");
+		bench_fail("--url: too long");
 	memcpy(host, h, (size_t)(colon - h));
 	host[colon - h] = '\0';
 	memcpy(port, colon + 1, (size_t)(end - colon - 1));
@@ -856,7 +824,7 @@ static double probe(int mode, long *answered, long *reused)
 	    SSL_CTX_load_verify_locations(ctx, ca_abs, NULL) != 1 ||
 	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-		die_msg("probe: cannot load the TLS identity");
+		bench_fail("probe: cannot load the TLS identity");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	*reused = 0;
 	cpu0 = trees_cpu_s(NULL);
@@ -958,7 +926,7 @@ static void parse_args(int argc, char **argv)
 		switch (ch) {
 		case 'u':
 			if (opt.n_urls == MAX_URLS)
-				die_msg("too many --url");
+				bench_fail("too many --url");
 			opt.urls[opt.n_urls++] = optarg;
 			break;
 		case 'C':
@@ -985,12 +953,13 @@ static void parse_args(int argc, char **argv)
 		case 'p':
 			if (ztp_id_validate(optarg, strlen(optarg)) != 0 ||
 			    strlen(optarg) > ZTP_ID_MAX - 8)
-				die_msg("--prefix: not an identifier prefix");
+				bench_fail(
+				    "--prefix: not an identifier prefix");
 			opt.prefix = optarg;
 			break;
 		case 's':
 			if (opt.n_pids == MAX_PIDS)
-				die_msg("too many --server-pid");
+				bench_fail("too many --server-pid");
 			opt.pids[opt.n_pids++] =
 			    num(optarg, 1, 1L << 30, "--server-pid");
 			break;
@@ -1073,9 +1042,9 @@ int main(int argc, char **argv)
 	       "process tree(s); libztp %s, %s\n",
 	       opt.devices, opt.threads, opt.n_urls, opt.n_pids, ztp_version(),
 	       OpenSSL_version(OPENSSL_VERSION));
-	t0 = now_s();
+	t0 = bench_wall();
 	run_threads(setup_thread);
-	t1 = now_s();
+	t1 = bench_wall();
 	printf("setup: %ld factory identities made and enrolled in %.1f s "
 	       "(%.0f/s)\n",
 	       opt.devices, t1 - t0, (double)opt.devices / (t1 - t0));
@@ -1084,9 +1053,9 @@ int main(int argc, char **argv)
 	cpu0 = trees_cpu_s(root0);
 	self0 = self_cpu_s();
 	machine_cpu_s(&busy0, &tot0);
-	t0 = now_s();
+	t0 = bench_wall();
 	run_threads(provision_thread);
-	t1 = now_s();
+	t1 = bench_wall();
 	cpu1 = trees_cpu_s(root1);
 	self1 = self_cpu_s();
 	machine_cpu_s(&busy1, &tot1);

@@ -13,7 +13,6 @@ ZCA="$top_builddir/tools/ztp-ca"
 test_tmpdir ca-hsm
 softhsm_init
 for t in root int dev other; do softhsm_token "$t"; done
-command -v pkcs11-tool >/dev/null || die "pkcs11-tool missing (install opensc)"
 command -v sqlite3 >/dev/null || die "sqlite3 missing"
 
 ROOT=$(p11uri root root-ca)
@@ -78,12 +77,12 @@ check "the CRL lists the serial" sh -c \
 	"'$OPENSSL' crl -in '$T/dev.crl' -noout -text | grep -qi 'Serial Number: $serial'"
 
 # ------------------------------------------------------------ the token
-pkcs11-tool --module "$SOFTHSM_MODULE" --token-label dev --login --pin 1234 \
+softhsm_p11 --token-label dev --login --pin "$SOFTHSM_PIN" \
 	--list-objects --type privkey >"$T/objs" 2>&1 || :
 check "the device CA key is in its token" grep -q 'label: *device-ca' "$T/objs"
 check "it is sensitive and never extractable" grep -q 'never extractable' "$T/objs"
 check "it may sign" grep -q 'Usage:.*sign' "$T/objs"
-if pkcs11-tool --module "$SOFTHSM_MODULE" --token-label dev --login --pin 1234 \
+if softhsm_p11 --token-label dev --login --pin "$SOFTHSM_PIN" \
 	--read-object --type privkey --label device-ca -o "$T/stolen.der" >"$T/read.log" 2>&1 &&
 	[ -s "$T/stolen.der" ]; then
 	fail "the private key was read out of the token"

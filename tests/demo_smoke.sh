@@ -7,6 +7,7 @@
 
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}"
+. "$top_srcdir/tests/lib.sh"
 
 have_python=
 for cand in /usr/bin/python3 "${PYTHON3:-}" python3; do
@@ -16,10 +17,10 @@ for cand in /usr/bin/python3 "${PYTHON3:-}" python3; do
 		break
 	fi
 done
-[ -n "$have_python" ] || { echo "SKIP: no python3"; exit 77; }
+[ -n "$have_python" ] || skip "no python3"
 
-out=$(mktemp "${TMPDIR:-/tmp}/ztp-demo-smoke.XXXXXX")
-trap 'rm -f "$out"' EXIT
+test_tmpdir demo-smoke
+out=$T/out
 
 # Bounded: a fleet of 6 takes seconds; the watchdog only catches a hang.
 # The demo runs in a session of its own so that the watchdog can stop all
@@ -58,9 +59,6 @@ if [ "$rc" = 77 ]; then
 	exit 77
 fi
 
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
 [ "$rc" = 0 ] || fail "the demo exited with status $rc"
 grep -q '^PASSED: every step did what it says$' "$out" ||
 	fail "no PASSED line"
@@ -95,5 +93,6 @@ pid=$(sed -n 's/.*listening on https:.* (pid \([0-9]*\)).*/\1/p' "$out")
 [ -n "$pid" ] || fail "the demo did not report its server"
 [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null && fail "server $pid still running"
 
-[ "$fails" = 0 ] || exit 1
-echo "demo smoke test passed"
+[ "$TEST_FAILS" -ne 0 ] ||
+	ok "the demo's steps, its summary, and its server and directory gone"
+checks_done

@@ -38,7 +38,6 @@ e2e_tests += tests/e2e/hsm_server.sh
 endif
 EXTRA_DIST += tests/demo_hsm.sh tests/e2e/hsm_server.sh
 e2e_tests += tests/e2e/tpm.sh tests/e2e/token.sh
-EXTRA_DIST += tests/e2e/hw.sh
 
 print-sanitizer-tests:
 	@for t in $(TESTS); do \

@@ -5,23 +5,22 @@
 # exported; every status code is listed in ztp(3).
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail=0
+. "$top_srcdir/tests/lib.sh"
+test_tmpdir exports
 
 so=$(ls "$top_builddir"/.libs/libztp.so.*.*.* 2>/dev/null | head -1)
-[ -n "$so" ] || { echo "libztp.so not built"; exit 1; }
+[ -n "$so" ] || die "libztp.so not built"
 
 # Defined dynamic symbols (functions and data), without version suffixes.
 nm -D --defined-only "$so" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' \
-	| sort -u > "$tmp/exported"
-grep -v '^ztp_' "$tmp/exported" > "$tmp/foreign" || true
-if [ -s "$tmp/foreign" ]; then
-	echo "exported symbols outside the ztp_ namespace:"; cat "$tmp/foreign"; fail=1
+	| sort -u > "$T/exported"
+grep -v '^ztp_' "$T/exported" > "$T/foreign" || true
+if [ -s "$T/foreign" ]; then
+	fail "exported symbols outside the ztp_ namespace:"; cat "$T/foreign"
 fi
 if nm -D --defined-only "$so" | awk '{print $2}' | grep -q '^[BDGRSV]$'; then
-	echo "exported variables (the API exports functions only):"
-	nm -D --defined-only "$so" | awk '$2 ~ /^[BDGRSV]$/'; fail=1
+	fail "exported variables (the API exports functions only):"
+	nm -D --defined-only "$so" | awk '$2 ~ /^[BDGRSV]$/'
 fi
 
 # Functions declared ZTP_EXTERN in the installed headers.
@@ -29,35 +28,33 @@ for h in "$top_srcdir"/include/ztp/*.h; do
 	# join continuation lines so a declaration is one line
 	tr '\n' ' ' < "$h" | sed 's/;/;\n/g' | grep 'ZTP_EXTERN' \
 		| sed -n 's/.*[ *]\(ztp_[a-z0-9_]*\)[ ]*(.*/\1/p'
-done | sort -u > "$tmp/declared"
+done | sort -u > "$T/declared"
 
-if ! diff -u "$tmp/declared" "$tmp/exported" > "$tmp/diff"; then
-	echo "headers (-) and exports (+) differ:"; cat "$tmp/diff"; fail=1
+if ! diff -u "$T/declared" "$T/exported" > "$T/diff"; then
+	fail "headers (-) and exports (+) differ:"; cat "$T/diff"
 fi
 
 # Every exported function appears in a man3 page.
 while read -r sym; do
 	if ! grep -qw -- "$sym" "$top_srcdir"/man/man3/*.3 2>/dev/null; then
-		echo "undocumented in man3: $sym"; fail=1
+		fail "undocumented in man3: $sym"
 	fi
-done < "$tmp/exported"
+done < "$T/exported"
 
 # Every status code is documented in ztp(3) and doc/ERRORS list.
-sed -n 's/^[[:space:]]*\(ZTP_E[A-Z]*\) = -[0-9]*.*/\1/p' "$top_srcdir/include/ztp/common.h" | sort -u > "$tmp/codes"
-[ "$(wc -l < "$tmp/codes")" -ge 23 ] || { echo "cannot read the status codes from common.h"; fail=1; }
+sed -n 's/^[[:space:]]*\(ZTP_E[A-Z]*\) = -[0-9]*.*/\1/p' "$top_srcdir/include/ztp/common.h" | sort -u > "$T/codes"
+[ "$(wc -l < "$T/codes")" -ge 23 ] || fail "cannot read the status codes from common.h"
 while read -r code; do
 	if ! grep -qw -- "$code" "$top_srcdir/man/man3/ztp.3"; then
-		echo "status code missing from ztp(3): $code"; fail=1
+		fail "status code missing from ztp(3): $code"
 	fi
-done < "$tmp/codes"
+done < "$T/codes"
 
 # The version script exports exactly the ztp_ namespace.
-grep -q 'ztp_\*;' "$top_srcdir/libztp/libztp.map" || { echo "libztp.map lost its ztp_* rule"; fail=1; }
-grep -q 'local:' "$top_srcdir/libztp/libztp.map" || { echo "libztp.map lost its local: rule"; fail=1; }
+grep -q 'ztp_\*;' "$top_srcdir/libztp/libztp.map" || fail "libztp.map lost its ztp_* rule"
+grep -q 'local:' "$top_srcdir/libztp/libztp.map" || fail "libztp.map lost its local: rule"
 
-n=$(wc -l < "$tmp/exported")
-if [ "$fail" -eq 0 ]; then
-	echo "exports: $n symbols, all ztp_*, declared, exported and documented"
-	echo "1 passed, 0 failed"
-fi
-exit $fail
+n=$(wc -l < "$T/exported")
+[ "$TEST_FAILS" -ne 0 ] ||
+	ok "exports: $n symbols, all ztp_*, declared, exported and documented"
+checks_done

@@ -86,11 +86,20 @@ mkleaf() {
 
 # ------------------------------------------------------------------ tokens
 #
-# `softhsm_init` points SOFTHSM2_CONF at a configuration under $T (tokens
-# in $T/tokens) and sets SOFTHSM_MODULE, failing the test (not skipping
-# it) when SoftHSM2 is missing; `softhsm_token LABEL` makes a token with
-# user PIN 1234 (written to $T/pin); `p11uri TOKEN OBJECT` prints the
-# pkcs11: URI of a key in it on that module.
+# SoftHSM2 tokens, made fresh under $T and gone with it (the tests never
+# touch the system's). `softhsm_init` points SOFTHSM2_CONF at a
+# configuration under $T (tokens in $T/tokens) and sets SOFTHSM_MODULE,
+# failing the test (not skipping it) when SoftHSM2 is missing;
+# `softhsm_token LABEL` makes a token with user PIN $SOFTHSM_PIN (written
+# to $T/pin, mode 0600) in a free slot; `p11uri TOKEN OBJECT` prints the
+# pkcs11: URI of a key in it on that module, `softhsm_uri TOKEN [OBJECT]`
+# the same URI logging in with the PIN in $T/pin. With pkcs11-tool
+# (opensc): `softhsm_p11 ARGS...` runs it on the module, `softhsm_keygen`
+# makes a key pair in a token, `softhsm_labels` lists its objects;
+# `softhsm_csr` has a token key sign a CSR (openssl through libp11's
+# engine).
+
+SOFTHSM_PIN=1234
 
 softhsm_init() {
 	SOFTHSM_MODULE=${SOFTHSM2_MODULE:-/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so}
@@ -101,14 +110,69 @@ softhsm_init() {
 		"$T/tokens" >"$T/softhsm2.conf"
 	SOFTHSM2_CONF=$T/softhsm2.conf
 	export SOFTHSM2_CONF
-	printf '1234\n' >"$T/pin"
+	printf '%s\n' "$SOFTHSM_PIN" >"$T/pin"
+	chmod 600 "$T/pin"
 }
 
 softhsm_token() {
-	softhsm2-util --init-token --free --label "$1" --pin 1234 \
+	softhsm2-util --init-token --free --label "$1" --pin "$SOFTHSM_PIN" \
 		--so-pin 123456 >/dev/null || harness_error "softhsm_token $1"
 }
 
 p11uri() {
 	printf 'pkcs11:token=%s;object=%s?module-path=%s' "$1" "$2" "$SOFTHSM_MODULE"
+}
+
+softhsm_uri() { # softhsm_uri TOKEN [OBJECT]
+	printf 'pkcs11:token=%s%s?pin-source=file:%s&module-path=%s' "$1" \
+		"${2:+;object=$2}" "$T/pin" "$SOFTHSM_MODULE"
+}
+
+softhsm_p11() {
+	command -v pkcs11-tool >/dev/null || die "pkcs11-tool missing (install opensc)"
+	pkcs11-tool --module "$SOFTHSM_MODULE" "$@"
+}
+
+# softhsm_keygen TOKEN LABEL [ID]: an EC P-256 key pair generated in TOKEN
+# (the private key sensitive and never extractable, as pkcs11-tool makes
+# it) with CKA_ID ID (hex, default 01). Give each key of a token its own
+# ID: libp11's engine, which softhsm_csr uses, may pair a label's private
+# key with another key's public half of the same ID.
+softhsm_keygen() {
+	softhsm_p11 --token-label "$1" --login --pin "$SOFTHSM_PIN" --keypairgen \
+		--key-type EC:prime256v1 --label "$2" --id "${3:-01}" >/dev/null ||
+		die "cannot generate a key in token $1"
+}
+
+# softhsm_csr TOKEN LABEL CN OUT: a CSR for subject CN=CN signed in the
+# token by the key LABEL, with openssl through libp11's engine (the only
+# route Debian 12's openssl has to a PKCS#11 key).
+softhsm_csr() {
+	printf '%s\n' 'openssl_conf = oc' '[oc]' 'engines = es' '[es]' \
+		'pkcs11 = p11' '[p11]' 'engine_id = pkcs11' \
+		"MODULE_PATH = $SOFTHSM_MODULE" 'init = 0' >"$T/engine.cnf"
+	OPENSSL_CONF=$T/engine.cnf "$OPENSSL" req -new -engine pkcs11 \
+		-keyform engine \
+		-key "pkcs11:token=$1;object=$2;type=private;pin-value=$SOFTHSM_PIN" \
+		-subj "/CN=$3" -out "$4" >"$T/engine.log" 2>&1 ||
+		{ cat "$T/engine.log"; die "cannot make a CSR in token $1"; }
+}
+
+# softhsm_labels TOKEN TYPE: the labels of the objects of TYPE (privkey,
+# pubkey) in TOKEN, sorted, one per line.
+softhsm_labels() {
+	softhsm_p11 --token-label "$1" --login --pin "$SOFTHSM_PIN" --list-objects \
+		--type "$2" 2>/dev/null | sed -n 's/^ *label: *//p' | sort
+}
+
+# ------------------------------------------------------------------ ports
+
+# free_port: a TCP port of 127.0.0.1 that was free when asked (the
+# kernel's choice), for servers that cannot report the port they bound
+# for port 0; the caller retries when another process took it in between.
+free_port() {
+	"${PY:-${PYTHON3:-python3}}" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }

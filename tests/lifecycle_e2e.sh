@@ -32,13 +32,8 @@ e2e_pki
 
 # Generous per-device lifecycle buckets: the power-loss loop rotates many
 # times in a row (the limit itself is covered by the unit tests).
-"$PY" - "$T/verify.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["rate_limits"]["lifecycle"] = {"rate": 100, "burst": 1000}
-json.dump(c, open(p, "w"))
-PY
+e2e_json_edit "$T/verify.json" \
+	'c["rate_limits"]["lifecycle"] = {"rate": 100, "burst": 1000}'
 
 # post.py PORT CERT|- KEY|- ENDPOINT BODY: one POST over mutual TLS (the
 # client certificate optional), printing "STATUS BODY".

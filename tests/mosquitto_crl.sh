@@ -59,7 +59,7 @@ crl_number() {
 }
 
 "$top_builddir/tools/ztp-policy" default > "$T/policy.json"
-PORT=$(mq_port)
+PORT=$(free_port)
 mkdir -p "$T/state"
 chmod 700 "$T/state"
 # conf [EXTRA-LINE...]: the broker configuration, plugin options last.
@@ -146,13 +146,7 @@ grep -Eq "CRL .*number $old.* older than .*$new" "$T/broker.log" &&
 	e2e_fail "no refusal of the older CRL at start"
 
 # ------------------------------------------------------------------ 2. the verifier publishes
-"$PY" - "$T/verify.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["crl_file"] = "crl.pem"
-json.dump(c, open(p, "w"))
-PY
+e2e_json_edit "$T/verify.json" 'c["crl_file"] = "crl.pem"'
 for d in $revokees; do
 	sub_start "$d"
 	t0=$(now_ms)

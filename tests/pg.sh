@@ -1,5 +1,7 @@
-# A throw-away PostgreSQL server for the tests (sourced, POSIX sh).
+# A throw-away PostgreSQL server for the tests (sourced, POSIX sh, after
+# tests/lib.sh).
 #
+#   . "$srcdir/tests/lib.sh"
 #   . "$srcdir/tests/pg.sh"
 #   pg_start DIR || die "PostgreSQL did not start"   # sets the variables below
 #   ...                                               # use $ZTP_PG_URI
@@ -42,10 +44,6 @@ pg__as() { # pg__as CMD...: as the server's user
 	fi
 }
 
-pg__free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 pg_start() { # pg_start DIR
 	[ -x "$PG_BINDIR/initdb" ] || {
 		echo "pg_start: no $PG_BINDIR/initdb (install postgresql-15)" >&2
@@ -69,7 +67,7 @@ pg_start() { # pg_start DIR
 		cat "$1/initdb.log" >&2
 		return 1
 	}
-	ZTP_PG_PORT=$(pg__free_port) || return 1
+	ZTP_PG_PORT=$(free_port) || return 1
 	ZTP_PG_CTL=$1/pgctl
 	{
 		echo '#!/bin/sh'

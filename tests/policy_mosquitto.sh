@@ -18,6 +18,7 @@
 set -eu
 : "${top_srcdir:?}" "${top_builddir:?}" "${OPENSSL:=openssl}" \
 	"${PYTHON3:=python3}"
+. "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/mosquitto.sh"
 PUB=$MQ_PUB
 SUB=$MQ_SUB
@@ -25,19 +26,14 @@ RR=$MQ_RR
 tool="$top_builddir/tools/ztp-policy"
 mq_require
 
-tmp=$(mktemp -d)
 watch_pids=
-cleanup() {
+stop_all() {
 	for w in $watch_pids; do kill "$w" 2>/dev/null || true; done
 	mq_stop
-	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
-cd "$tmp"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
+TEST_CLEANUP=stop_all
+test_tmpdir policy-mosquitto
+cd "$T"
 
 # ------------------------------------------------------------------ PKI
 mkdir newcerts
@@ -136,16 +132,16 @@ issue cn dev-cn "$leaf"
 "$tool" default > policy.json
 
 # ------------------------------------------------------------------ broker
-port=$(mq_port)
-mq_conf "$tmp" "$port" "$tmp/devca.pem" "$tmp/server.pem" "$tmp/server.key"
+port=$(free_port)
+mq_conf "$T" "$port" "$T/devca.pem" "$T/server.pem" "$T/server.key"
 cat >> mosquitto.conf <<EOF
-plugin_opt_policy_file $tmp/policy.json
-plugin_opt_ca_file $tmp/devca.pem
-plugin_opt_crl_file $tmp/crl.pem
-plugin_opt_crl_state $tmp/crl-state.pem
+plugin_opt_policy_file $T/policy.json
+plugin_opt_ca_file $T/devca.pem
+plugin_opt_crl_file $T/crl.pem
+plugin_opt_crl_state $T/crl-state.pem
 plugin_opt_check_interval 1
 EOF
-mq_start "$tmp" "$port" || exit 1
+mq_start "$T" "$port" || exit 1
 broker_pid=$MQ_PID
 
 # conn NAME [CLIENT-ID]: connection options for a device
@@ -174,35 +170,35 @@ own=tenants/acme/devices/dev-a1
 # response topic and publishes the request on the same connection.
 if "$RR" $(conn a1) -q 1 -t "$own/cmd/reboot" -e "$own/cmd/reboot" \
 	-m hello-a1 -W 10 > own.out 2>&1 && grep -q hello-a1 own.out; then
-	ok
+	ok "publish, subscribe and receive in own namespace"
 else
-	ko "publish, subscribe and receive in own namespace"
+	fail "publish, subscribe and receive in own namespace"
 	cat own.out
 fi
-if pub a1 "$own/telemetry/temp"; then ok; else ko "publish in own namespace"; cat pub.out; fi
+if pub a1 "$own/telemetry/temp"; then ok "publish in own namespace"; else fail "publish in own namespace"; cat pub.out; fi
 
 # ------------------------------------------------------------------ isolation
-if pub a1 tenants/beta/devices/dev-b1/cmd/x; then ko "cross-tenant publish"; else ok; fi
-if pub a1 tenants/acme/devices/dev-a2/cmd/x; then ko "cross-device publish"; else ok; fi
-if pub a1 tenants/acme/broadcast/x; then ko "publish to broadcast"; else ok; fi
+if pub a1 tenants/beta/devices/dev-b1/cmd/x; then fail "cross-tenant publish"; else ok "cross-tenant publish refused"; fi
+if pub a1 tenants/acme/devices/dev-a2/cmd/x; then fail "cross-device publish"; else ok "cross-device publish refused"; fi
+if pub a1 tenants/acme/broadcast/x; then fail "publish to broadcast"; else ok "publish to broadcast refused"; fi
 for f in '#' 'tenants/+/devices/dev-a1/#' 'tenants/acme/#' \
 	'tenants/beta/devices/dev-b1/#' '$SYS/#' 'tenants/acme/devices/+/#'; do
-	if sub_denied a1 "$f"; then ok; else ko "subscribe $f allowed"; cat sub.out; fi
+	if sub_denied a1 "$f"; then ok "subscribe $f refused"; else fail "subscribe $f allowed"; cat sub.out; fi
 done
 b1=tenants/beta/devices/dev-b1
 if "$RR" $(conn b1) -q 1 -t "$b1/state" -e "$b1/state" -m hello-b1 -W 10 \
 	> b1.out 2>&1 && grep -q hello-b1 b1.out; then
-	ok
+	ok "tenant beta in its own namespace"
 else
-	ko "tenant beta in its own namespace"
+	fail "tenant beta in its own namespace"
 	cat b1.out
 fi
-if sub_denied b1 "tenants/acme/devices/dev-a1/#"; then ok; else ko "beta reads acme"; fi
+if sub_denied b1 "tenants/acme/devices/dev-a1/#"; then ok "beta cannot read acme"; else fail "beta reads acme"; fi
 
 # ------------------------------------------------------------------ connect
-if pub a1 "$own/x" not-dev-a1; then ko "client ID other than the device"; else ok; fi
-if pub cn tenants/acme/devices/dev-cn/x dev-cn; then ko "CN-only certificate"; else ok; fi
-grep -q "dev-cn refused\|has no SAN URI" broker.log && ok || ko "CN-only refusal not logged"
+if pub a1 "$own/x" not-dev-a1; then fail "client ID other than the device"; else ok "client ID other than the device refused"; fi
+if pub cn tenants/acme/devices/dev-cn/x dev-cn; then fail "CN-only certificate"; else ok "CN-only certificate refused"; fi
+grep -q "dev-cn refused\|has no SAN URI" broker.log && ok "CN-only refusal logged" || fail "CN-only refusal not logged"
 
 # ------------------------------------------------------------------ policy hot reload
 cat > policy.new <<'EOF'
@@ -213,7 +209,7 @@ cat > policy.new <<'EOF'
  {"effect":"Deny","actions":["publish"],
   "resources":["tenants/${tenant}/devices/${device}/locked/#"]}]}
 EOF
-if pub a1 "$own/locked/x"; then ok; else ko "publish before the reload"; fi
+if pub a1 "$own/locked/x"; then ok "publish before the reload"; else fail "publish before the reload"; fi
 mv policy.new policy.json
 i=0
 until ! pub a1 "$own/locked/x"; do
@@ -221,8 +217,8 @@ until ! pub a1 "$own/locked/x"; do
 	[ $i -lt 20 ] || break
 	sleep 0.5
 done
-if [ $i -lt 20 ]; then ok; else ko "policy change not applied"; fi
-if pub a1 "$own/open/x"; then ok; else ko "policy reload broke the rest"; fi
+if [ $i -lt 20 ]; then ok "policy change applied without a restart"; else fail "policy change not applied"; fi
+if pub a1 "$own/open/x"; then ok "the rest of the policy works after the reload"; else fail "policy reload broke the rest"; fi
 
 # ------------------------------------------------------------------ last will
 # Devices may read their tenant's status topics, so that dev-a2 watches
@@ -241,7 +237,7 @@ mv policy.new policy.json
 i=0
 until [ "$(grep -c "policy .* loaded" broker.log)" -gt "$nloaded" ]; do
 	i=$((i + 1))
-	[ $i -le 100 ] || { ko "status policy not loaded"; break; }
+	[ $i -le 100 ] || { fail "status policy not loaded"; break; }
 	sleep 0.1
 done
 # watch NAME FILTER: a subscriber printing topic and payload to NAME.watch
@@ -249,7 +245,7 @@ watch() {
 	"$SUB" $(conn "$1") -q 1 -t "$2" -v > "$1.watch" 2>&1 &
 	watch_pids="$watch_pids $!"
 	mq_wait_log broker.log "Sending SUBACK to dev-$1" 10 ||
-		ko "dev-$1 could not subscribe to $2"
+		fail "dev-$1 could not subscribe to $2"
 }
 watch a2 'tenants/acme/devices/+/status'
 watch b1 'tenants/beta/devices/+/status'
@@ -262,7 +258,7 @@ will_kill() {
 	i=0
 	until [ "$(grep -c "New client connected .* as dev-a1 " broker.log)" -gt "$n" ]; do
 		i=$((i + 1))
-		[ $i -le 100 ] || { ko "dev-a1 with a will did not connect"; break; }
+		[ $i -le 100 ] || { fail "dev-a1 with a will did not connect"; break; }
 		sleep 0.1
 	done
 	kill -9 "$will_pid"
@@ -270,20 +266,20 @@ will_kill() {
 }
 will_kill "$own/status" offline-a1
 if mq_wait_log a2.watch "^$own/status offline-a1\$" 10; then
-	ok
+	ok "will in the device's own namespace delivered"
 else
-	ko "will in the device's own namespace not delivered"
+	fail "will in the device's own namespace not delivered"
 	cat a2.watch
 fi
 will_kill tenants/beta/devices/dev-b1/status intruder-a1
 if mq_wait_log broker.log "dev-a1 denied .* on tenants/beta/devices/dev-b1/status" 10; then
-	ok
+	ok "will into another tenant refused"
 else
-	ko "will into another tenant not refused"
+	fail "will into another tenant not refused"
 fi
 sleep 1
-if grep -q intruder-a1 b1.watch; then ko "will delivered into another tenant"; else ok; fi
-if grep -q intruder-a1 a2.watch; then ko "cross-tenant will seen in acme"; else ok; fi
+if grep -q intruder-a1 b1.watch; then fail "will delivered into another tenant"; else ok "will not delivered into another tenant"; fi
+if grep -q intruder-a1 a2.watch; then fail "cross-tenant will seen in acme"; else ok "cross-tenant will not seen in acme"; fi
 
 # ------------------------------------------------------------------ record churn
 # Connections that come and go, cleanly and killed with a will, leave only
@@ -304,13 +300,13 @@ until [ "$(tail -n +"$from" broker.log | grep "client records held" |
 	tail -n 1 | grep -o '[0-9]* client records held')" = "2 client records held" ]; do
 	i=$((i + 1))
 	if [ $i -gt 100 ]; then
-		ko "client records left after churn:" \
+		fail "client records left after churn:" \
 			"$(grep "client records held" broker.log | tail -n 1)"
 		break
 	fi
 	sleep 0.1
 done
-[ $i -gt 100 ] || ok
+[ $i -gt 100 ] || ok "no client records left after churn"
 for w in $watch_pids; do kill "$w" 2>/dev/null || true; wait "$w" 2>/dev/null || true; done
 watch_pids=
 
@@ -318,7 +314,7 @@ watch_pids=
 "$SUB" $(conn a2) -q 1 -t 'tenants/acme/devices/dev-a2/#' > a2.out 2>&1 &
 sub_pid=$!
 sleep 1
-if kill -0 "$sub_pid" 2>/dev/null; then ok; else ko "dev-a2 not connected"; cat a2.out; fi
+if kill -0 "$sub_pid" 2>/dev/null; then ok "dev-a2 connected"; else fail "dev-a2 not connected"; cat a2.out; fi
 "$OPENSSL" ca -config ca.cnf -revoke a2.pem 2>/dev/null
 "$OPENSSL" ca -gencrl -config ca.cnf -out crl.new 2>/dev/null
 mv crl.new crl.pem
@@ -332,19 +328,18 @@ while kill -0 "$sub_pid" 2>/dev/null; do
 	sleep 0.1
 done
 wait "$sub_pid" 2>/dev/null || true
-if [ $i -le 100 ]; then ok; else ko "revoked client still connected after 10 s"; fi
-grep -q "disconnecting dev-a2: certificate revoked" broker.log && ok ||
-	ko "revocation not logged"
-if pub a2 tenants/acme/devices/dev-a2/x; then ko "revoked device reconnected"; else ok; fi
-if pub a1 "$own/open/y"; then ok; else ko "other devices affected by the CRL"; fi
+if [ $i -le 100 ]; then ok "revoked client disconnected within 10 s"; else fail "revoked client still connected after 10 s"; fi
+grep -q "disconnecting dev-a2: certificate revoked" broker.log && ok "revocation logged" ||
+	fail "revocation not logged"
+if pub a2 tenants/acme/devices/dev-a2/x; then fail "revoked device reconnected"; else ok "revoked device cannot reconnect"; fi
+if pub a1 "$own/open/y"; then ok "other devices unaffected by the CRL"; else fail "other devices affected by the CRL"; fi
 
 if ! kill -0 "$broker_pid" 2>/dev/null; then
-	ko "broker died"
+	fail "broker died"
 	cat broker.out
 fi
-echo "$pass passed, $fail failed"
-if [ "$fail" -ne 0 ]; then
+if [ "$TEST_FAILS" -ne 0 ]; then
 	echo "--- broker log"
 	cat broker.log
 fi
-[ "$fail" -eq 0 ]
+checks_done

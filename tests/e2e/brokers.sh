@@ -9,15 +9,10 @@
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
 e2e_pki
-"$PY" - "$T/verify.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["brokers"] = {"default": ["mqtts://mqtt.example:8883",
-                            "mqtts://mqtt2.example:8883"],
-                "tenants": {"acme": ["mqtts://acme.mqtt.example:8883"]}}
-json.dump(c, open(p, "w"))
-PY
+e2e_json_edit "$T/verify.json" \
+	'c["brokers"] = {"default": ["mqtts://mqtt.example:8883",
+	                            "mqtts://mqtt2.example:8883"],
+	                "tenants": {"acme": ["mqtts://acme.mqtt.example:8883"]}}'
 id=brk-1
 e2e_device "$id"
 e2e_enroll "$id"
@@ -44,13 +39,7 @@ check "assignment keeps acme's brokers" \
 
 # No allocation any more: the file goes, the firmware falls back.
 e2e_stop_server "$E2E_PID"
-"$PY" - "$T/verify.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-del c["brokers"]
-json.dump(c, open(p, "w"))
-PY
+e2e_json_edit "$T/verify.json" 'del c["brokers"]'
 e2e_start_server python server
 e2e_device_config "$id" "$E2E_PORT"
 e2e_registration "$id"

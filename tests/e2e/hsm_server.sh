@@ -14,16 +14,12 @@ command -v sqlite3 >/dev/null || e2e_die "sqlite3 missing"
 e2e_pki
 softhsm_init
 softhsm_token fleet
-KEY="pkcs11:token=fleet;object=device-ca?pin-source=file:$T/pin&module-path=$SOFTHSM_MODULE"
+KEY=$(softhsm_uri fleet device-ca)
 "$ZTP_CA" init-root --cert "$T/pki/hsm-ca.pem" --key "$KEY" --create-key \
 	--subject "/CN=Fleet Device CA in a token/O=Fleet" --days 30 ||
 	e2e_die "init-root in the token"
-"$PYTHON3" - "$T/verify.json" "$KEY" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["device_ca"] = {"cert": "pki/hsm-ca.pem", "key": sys.argv[2]}
-json.dump(c, open(sys.argv[1], "w"))
-PY
+e2e_json_edit "$T/verify.json" \
+	'c["device_ca"] = {"cert": "pki/hsm-ca.pem", "key": args[0]}' "$KEY"
 
 N=6
 i=1

@@ -151,12 +151,23 @@ e2e_device() {
 		-out "$d/factory.key" 2>/dev/null
 	"$OPENSSL" req -new -key "$d/factory.key" -subj "/CN=$id" \
 		-out "$d/factory.csr"
-	"$ZTP_CA" issue --issuer-cert "$T/pki/$m-factory.pem" \
-		--issuer-key "$T/pki/$m-factory.key" --csr "$d/factory.csr" \
-		--device-id "$id" --profile factory \
-		--out "$d/factory.leaf.pem" >/dev/null
-	cat "$d/factory.leaf.pem" "$T/pki/$m-factory.pem" > "$d/factory.pem"
+	e2e_factory_cert "$id" "$m"
 	e2e_device_config "$id" "${E2E_PORT:-1}"
+}
+
+# e2e_factory_cert ID [MANUFACTURER]: the factory certificate of device ID
+# from its CSR $T/dev/ID/factory.csr (wherever its key is), issued by
+# MANUFACTURER's (default acme) factory CA with ztp-ca's factory profile:
+# $T/dev/ID/factory.leaf.pem, and factory.pem with the issuing CA after
+# the leaf, sent as the chain hint.
+e2e_factory_cert() {
+	fd=$T/dev/$1
+	fm=${2:-acme}
+	"$ZTP_CA" issue --issuer-cert "$T/pki/$fm-factory.pem" \
+		--issuer-key "$T/pki/$fm-factory.key" --csr "$fd/factory.csr" \
+		--device-id "$1" --profile factory \
+		--out "$fd/factory.leaf.pem" >/dev/null
+	cat "$fd/factory.leaf.pem" "$T/pki/$fm-factory.pem" > "$fd/factory.pem"
 }
 
 # e2e_device_config ID PORT [CA_FILE]: (re)write the device configuration.
@@ -182,13 +193,24 @@ JSON
 # e2e_registration ID: add the registration information `ztp-device run`
 # sends to the device configuration.
 e2e_registration() {
-	"$PY" - "$T/dev/$1/device.json" <<'PY'
+	e2e_json_edit "$T/dev/$1/device.json" \
+		'c["registration"] = {"device_type": "sensor",
+		                      "firmware_version": "1.0.0",
+		                      "capabilities": ["mqtt"]}'
+}
+
+# e2e_json_edit FILE CODE [ARG...]: rewrite the JSON file FILE (a verifier
+# or device configuration) by the Python statements CODE, run with the
+# document in c and the ARGs in the list args. Needs e2e_need_python.
+e2e_json_edit() {
+	je_file=$1 je_code=$2
+	shift 2
+	"$PY" - "$je_file" "$je_code" "$@" <<'PY'
 import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["registration"] = {"device_type": "sensor", "firmware_version": "1.0.0",
-                     "capabilities": ["mqtt"]}
-json.dump(c, open(p, "w"))
+path, code, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+c = json.load(open(path))
+exec(code)
+json.dump(c, open(path, "w"))
 PY
 }
 
@@ -423,4 +445,95 @@ print("%s %s" % (p["kind"], p["seq"]) if p else "ok %d/%d/%d" % (
 	else
 		e2e_fail "$label: want '$want', got '$got' (exit $rc): $(cat "$T/report.json" "$T/report.err")"
 	fi
+}
+
+# ------------------------------------------------------------------ hardware keys
+#
+# SoftHSM2 tokens: softhsm_* in tests/lib.sh. A software TPM 2.0:
+# `e2e_swtpm` starts swtpm on two ephemeral 127.0.0.1 ports (stopped by
+# the EXIT trap through E2E_SERVER_PIDS; its pid in E2E_SWTPM_PID) and
+# exports the TCTI for tpm2-tools (TPM2TOOLS_TCTI) and for the
+# tpm2-openssl provider (TPM2OPENSSL_TCTI); `e2e_tpm_key HANDLE CURVE`
+# creates an EC signing key under the owner's primary key and makes it
+# persistent at HANDLE.
+
+e2e_swtpm() {
+	command -v swtpm >/dev/null 2>&1 || e2e_skip "swtpm is not installed"
+	command -v tpm2_createprimary >/dev/null 2>&1 || e2e_skip "tpm2-tools is not installed"
+	mkdir -p "$T/tpm"
+	tries=0
+	while :; do
+		tries=$((tries + 1))
+		# The swtpm TCTI finds the control channel at port + 1.
+		port=$(free_port)
+		ctrl=$((port + 1))
+		swtpm socket --tpm2 --tpmstate dir="$T/tpm" \
+			--server type=tcp,port="$port",bindaddr=127.0.0.1 \
+			--ctrl type=tcp,port="$ctrl",bindaddr=127.0.0.1 \
+			--flags not-need-init,startup-clear \
+			--log file="$T/tpm/log" > "$T/tpm/out" 2>&1 &
+		E2E_SWTPM_PID=$!
+		E2E_SERVER_PIDS="$E2E_SERVER_PIDS $E2E_SWTPM_PID"
+		TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$port
+		TPM2OPENSSL_TCTI=$TPM2TOOLS_TCTI
+		export TPM2TOOLS_TCTI TPM2OPENSSL_TCTI
+		i=0
+		while [ $i -lt 50 ]; do
+			tpm2_getrandom 4 > /dev/null 2>>"$T/tpm/probe.err" && return 0
+			kill -0 "$E2E_SWTPM_PID" 2>/dev/null || break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		e2e_stop_server "$E2E_SWTPM_PID"
+		[ $tries -lt 3 ] || { cat "$T/tpm/out" "$T/tpm/log" 2>/dev/null; e2e_die "swtpm did not start"; }
+	done
+}
+
+# Without a resource manager every tool leaves its objects loaded; the
+# TPM has room for three.
+e2e__tpm_flush() {
+	tpm2_flushcontext -t > /dev/null 2>&1 || :
+	tpm2_flushcontext -s > /dev/null 2>&1 || :
+}
+
+e2e_tpm_key() {
+	handle=$1
+	curve=$2
+	tpm2_createprimary -Q -C o -g sha256 -G ecc256 -c "$T/tpm/primary.ctx" ||
+		e2e_die "tpm2_createprimary"
+	e2e__tpm_flush
+	tpm2_create -Q -C "$T/tpm/primary.ctx" -G "$curve" -u "$T/tpm/k.pub" \
+		-r "$T/tpm/k.priv" \
+		-a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign' ||
+		e2e_die "tpm2_create"
+	e2e__tpm_flush
+	tpm2_load -Q -C "$T/tpm/primary.ctx" -u "$T/tpm/k.pub" \
+		-r "$T/tpm/k.priv" -c "$T/tpm/k.ctx" || e2e_die "tpm2_load"
+	e2e__tpm_flush
+	tpm2_evictcontrol -Q -C o -c "$T/tpm/k.ctx" "$handle" ||
+		e2e_die "tpm2_evictcontrol"
+	e2e__tpm_flush
+	rm -f "$T/tpm/k.priv" "$T/tpm/k.ctx"
+}
+
+# e2e_key_device_config DIR FACTORY_KEY [TOKEN_URI LABEL]: DIR/device.json
+# of a device whose factory key is the key source FACTORY_KEY (a pkcs11:
+# or tpm2: URI), its factory certificate DIR/factory.pem, against the
+# server on $E2E_PORT, with registration information and few, fast
+# retries; with TOKEN_URI, its generated keys in that token under LABEL.
+e2e_key_device_config() {
+	ops=
+	[ -z "${3:-}" ] || ops=",
+  \"operational_key\": {\"token\": \"$3\", \"label\": \"$4\"}"
+	cat > "$1/device.json" <<JSON
+{
+  "factory_key": "$2",
+  "factory_cert": "factory.pem",
+  "base_url": "https://127.0.0.1:$E2E_PORT",
+  "ca_file": "$T/pki/server-ca.pem",
+  "state_dir": "state",
+  "retry": {"max_attempts": 2, "base_delay_ms": 50, "max_delay_ms": 100},
+  "registration": {"device_type": "sensor", "firmware_version": "1.0.0"}$ops
+}
+JSON
 }

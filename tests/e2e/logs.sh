@@ -14,13 +14,8 @@ e2e_need_python
 
 e2e_pki
 head -c 32 /dev/urandom > "$T/hmac.key"
-"$PY" - "$T/verify.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["hmac_secret_file"] = "hmac.key"
-c["rate_limits"]["lifecycle"] = {"rate": 100, "burst": 1000}
-json.dump(c, open(sys.argv[1], "w"))
-PY
+e2e_json_edit "$T/verify.json" 'c["hmac_secret_file"] = "hmac.key"
+c["rate_limits"]["lifecycle"] = {"rate": 100, "burst": 1000}'
 
 # flow KIND ID: the lifecycle of device ID against a KIND server.
 flow() {
@@ -29,13 +24,7 @@ flow() {
 	e2e_enroll "$id"
 	e2e_start_server "$kind" server
 	e2e_device_config "$id" "$E2E_PORT"
-	"$PY" - "$T/dev/$id/device.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["registration"] = {"device_type": "sensor", "firmware_version": "1.0.0",
-                     "capabilities": ["mqtt"]}
-json.dump(c, open(sys.argv[1], "w"))
-PY
+	e2e_registration "$id"
 	d="$ZTP_DEVICE --config $T/dev/$id/device.json"
 	$d run > "$T/dev/$id/run1.out" 2>&1 ||
 		e2e_fail "$kind: first run: $(tail -3 "$T/dev/$id/run1.out")"

@@ -1,7 +1,8 @@
 # Shared helpers of the broker tests (sourced, POSIX sh): a real mosquitto
 # on 127.0.0.1 with the ztp_mosquitto plugin, started and stopped with
-# bounded waits. The caller sets $top_builddir and works in a temporary
-# directory it removes itself; mq_stop is safe to call from its EXIT trap.
+# bounded waits. The caller sets $top_builddir, sources tests/lib.sh first
+# (free_port gives the broker's port) and works in a temporary directory
+# it removes itself; mq_stop is safe to call from its EXIT trap.
 
 MOSQUITTO=${MOSQUITTO:-$(command -v mosquitto || echo /usr/sbin/mosquitto)}
 MQ_PUB=$(command -v mosquitto_pub || true)
@@ -19,14 +20,6 @@ mq_require() {
 		exit 77
 	fi
 	[ -f "$MQ_PLUGIN" ] || { echo "plugin not built: $MQ_PLUGIN"; exit 1; }
-}
-
-# mq_port: a free TCP port on 127.0.0.1.
-mq_port() {
-	"${PYTHON3:-python3}" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
 }
 
 # mq_conf DIR PORT DEVICE_CA SERVER_CERT SERVER_KEY: DIR/mosquitto.conf, a

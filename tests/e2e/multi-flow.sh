@@ -19,6 +19,11 @@
 #   by requests alternating between them.
 # - The registry is consistent afterwards (SQL).
 
+e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
+e2e_need_python
+e2e_need_go_server
+e2e_need_haproxy
+
 E2E_RACES=${ZTP_E2E_RACES:-10}
 e2e_multi_registry "${E2E_MULTI_REGISTRY:-}"
 e2e_pki

@@ -72,16 +72,6 @@ e2e_multi_config() {
 JSON
 }
 
-# e2e_free_port: a TCP port of 127.0.0.1 that was free when asked. HAProxy
-# cannot report the port it picked for port 0, so it is given this one;
-# the caller retries when another process took it in between.
-e2e_free_port() {
-	"$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # e2e_need_haproxy: sets HAPROXY (Debian installs it in /usr/sbin, which
 # a normal user's PATH may lack), or skips the test without it.
 e2e_need_haproxy() {
@@ -100,8 +90,8 @@ e2e_start_haproxy() {
 	e2e_need_haproxy
 	tries=0
 	while :; do
-		E2E_LB_PORT=$(e2e_free_port)
-		E2E_LB_STATS_PORT=$(e2e_free_port)
+		E2E_LB_PORT=$(free_port)
+		E2E_LB_STATS_PORT=$(free_port)
 		{
 			cat <<CFG
 global
@@ -211,14 +201,7 @@ e2e_signed_bootstrap() {
 e2e_device_lb() {
 	e2e_device "$1"
 	e2e_device_config "$1" "$2"
-	"$PY" - "$T/dev/$1/device.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["registration"] = {"device_type": "sensor", "firmware_version": "1.0.0",
-                     "capabilities": ["mqtt"]}
-json.dump(c, open(p, "w"))
-PY
+	e2e_registration "$1"
 	e2e_enroll "$1"
 }
 

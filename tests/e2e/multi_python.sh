@@ -5,10 +5,6 @@
 # limit (tests/e2e/multi-flow.sh).
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/multi-lib.sh"
-e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
-e2e_need_python
-e2e_need_go_server
-e2e_need_haproxy
 
 E2E_KINDS="go python"
 . "$E2E_DIR/multi-flow.sh"

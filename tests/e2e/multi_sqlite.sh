@@ -4,10 +4,6 @@
 # (multi_go.sh runs the same on PostgreSQL).
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/multi-lib.sh"
-e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
-e2e_need_python
-e2e_need_go_server
-e2e_need_haproxy
 
 E2E_KINDS="go go"
 E2E_MULTI_REGISTRY=sqlite

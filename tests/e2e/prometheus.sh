@@ -48,10 +48,7 @@ st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
 [ "$st" = 404 ] && e2e_ok "TLS listener: no /metrics beside --metrics-listen" ||
 	e2e_fail "TLS listener answered /metrics with $st"
 
-PPORT=$("$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+PPORT=$(free_port)
 mkdir -p "$T/prom"
 cat > "$T/prom/prometheus.yml" <<EOF
 global:

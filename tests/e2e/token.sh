@@ -24,51 +24,28 @@
 #     server's device CA key in a token too (ztp-ca init-root
 #     --create-key, device_ca.key a pkcs11: URI).
 . "${top_srcdir:?}/tests/e2e/lib.sh"
-. "$top_srcdir/tests/e2e/hw.sh"
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
-hw_softhsm
+softhsm_init
 e2e_pki
-"$PY" - "$T/verify.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["rate_limits"]["lifecycle"] = {"rate": 100, "burst": 1000}
-json.dump(c, open(p, "w"))
-PY
+e2e_json_edit "$T/verify.json" \
+	'c["rate_limits"]["lifecycle"] = {"rate": 100, "burst": 1000}'
 
 id=tok-1
 d=$T/dev/$id
 mkdir -p "$d"
-hw_token factory
-hw_token ops
-hw_token_key factory "$id-factory"
-hw_token_csr factory "$id-factory" "$id" "$d/factory.csr"
-"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
-	--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \
-	--device-id "$id" --profile factory --out "$d/factory.leaf.pem" >/dev/null
-cat "$d/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$d/factory.pem"
+softhsm_token factory
+softhsm_token ops
+softhsm_keygen factory "$id-factory"
+softhsm_csr factory "$id-factory" "$id" "$d/factory.csr"
+e2e_factory_cert "$id"
 e2e_enroll "$id"
 e2e_start_server python server
 
-pinsrc="pin-source=file:$T/pin.txt&module-path=$HW_MODULE"
-FACTORY_KEY="pkcs11:token=factory;object=$id-factory?$pinsrc"
+FACTORY_KEY=$(softhsm_uri factory "$id-factory")
 # device_config FACTORY_KEY OPS_TOKEN_URI
-device_config() {
-	cat > "$d/device.json" <<JSON
-{
-  "factory_key": "$1",
-  "factory_cert": "factory.pem",
-  "base_url": "https://127.0.0.1:$E2E_PORT",
-  "ca_file": "$T/pki/server-ca.pem",
-  "state_dir": "state",
-  "retry": {"max_attempts": 2, "base_delay_ms": 50, "max_delay_ms": 100},
-  "registration": {"device_type": "sensor", "firmware_version": "1.0.0"},
-  "operational_key": {"token": "$2", "label": "$id"}
-}
-JSON
-}
-device_config "$FACTORY_KEY" "$(hw_token_uri ops)"
+device_config() { e2e_key_device_config "$d" "$1" "$2" "$id"; }
+device_config "$FACTORY_KEY" "$(softhsm_uri ops)"
 
 dev() {
 	"$ZTP_DEVICE" --config "$d/device.json" "$@"
@@ -95,7 +72,7 @@ check_kind() {
 	[ -f "$sd/key.ref" ] && [ ! -e "$sd/key.pem" ] ||
 		e2e_fail "$1: slot $slot holds no key.ref, or a key file"
 	rm -f "$T/pub.der"
-	hw_p11 --token-label ops --read-object --type pubkey \
+	softhsm_p11 --token-label ops --read-object --type pubkey \
 		--label "$id-$1-$slot" -o "$T/pub.der" > /dev/null 2>&1 ||
 		{ e2e_fail "$1: no public key object $id-$1-$slot"; return 0; }
 	tp=$("$OPENSSL" pkey -pubin -inform DER -in "$T/pub.der" 2>/dev/null)
@@ -123,10 +100,10 @@ fi
 check_kind bootstrap
 check_kind operational
 no_private_keys
-privs=$(hw_labels ops privkey | tr '\n' ' ')
+privs=$(softhsm_labels ops privkey | tr '\n' ' ')
 [ "$privs" = "$id-bootstrap-a $id-operational-a " ] ||
 	e2e_fail "ops token private keys: '$privs'"
-attrs=$(hw_p11 --token-label ops --login --pin "$HW_PIN" --list-objects \
+attrs=$(softhsm_p11 --token-label ops --login --pin "$SOFTHSM_PIN" --list-objects \
 	--type privkey 2>/dev/null | sed -n 's/^ *Access: *//p' | sort -u)
 [ "$attrs" = "sensitive, always sensitive, never extractable, local" ] ||
 	e2e_fail "token key access: '$attrs'"
@@ -148,9 +125,9 @@ dev rotate > "$d/rotate.out" 2>&1 || e2e_fail "rotate: $(cat "$d/rotate.out")"
 after=$(cur_slot operational)
 [ "$before" != "$after" ] || e2e_fail "rotate stayed in slot $before"
 check_kind operational
-ops=$(hw_labels ops privkey | grep -c -- "-operational-" || :)
-[ "$ops" = 1 ] && hw_labels ops privkey | grep -qx -- "$id-operational-$after" ||
-	e2e_fail "after rotate the token holds: $(hw_labels ops privkey | tr '\n' ' ')"
+ops=$(softhsm_labels ops privkey | grep -c -- "-operational-" || :)
+[ "$ops" = 1 ] && softhsm_labels ops privkey | grep -qx -- "$id-operational-$after" ||
+	e2e_fail "after rotate the token holds: $(softhsm_labels ops privkey | tr '\n' ' ')"
 no_private_keys
 e2e_ok "rotate: new key under slot $after's label, the old one deleted"
 
@@ -170,14 +147,14 @@ for p in start key response probe switched retired done; do
 	check_kind operational
 	dev --quiet assignment > /dev/null 2> "$d/assign.err" ||
 		e2e_fail "no working credential after a kill at $p: $(cat "$d/assign.err")"
-	n=$(hw_labels ops privkey | grep -c -- "-operational-" || :)
+	n=$(softhsm_labels ops privkey | grep -c -- "-operational-" || :)
 	[ "$n" -ge 1 ] && [ "$n" -le 2 ] ||
 		e2e_fail "$n operational keys in the token after a kill at $p"
 	dev rotate > "$d/rotate.out" 2>&1 ||
 		e2e_fail "rotate after a kill at $p: $(cat "$d/rotate.out")"
 	check_kind operational
 	cur=$(cur_slot operational)
-	left=$(hw_labels ops privkey | grep -- "-operational-" | tr '\n' ' ')
+	left=$(softhsm_labels ops privkey | grep -- "-operational-" | tr '\n' ' ')
 	[ "$left" = "$id-operational-$cur " ] ||
 		e2e_fail "after the kill at $p and a rotation the token holds '$left'"
 	e2e_ok "rotation killed at $p: one working key and certificate throughout"
@@ -195,7 +172,7 @@ for p in key response switched retired; do
 	dev bootstrap > "$d/boot.out" 2>&1 ||
 		e2e_fail "bootstrap after a kill at $p: $(cat "$d/boot.out")"
 	check_kind bootstrap
-	left=$(hw_labels ops privkey | grep -- "-bootstrap-" | tr '\n' ' ')
+	left=$(softhsm_labels ops privkey | grep -- "-bootstrap-" | tr '\n' ' ')
 	[ "$left" = "$id-bootstrap-$(cur_slot bootstrap) " ] ||
 		e2e_fail "after the kill at $p and a bootstrap the token holds '$left'"
 	e2e_ok "bootstrap killed at $p: one working key and certificate throughout"
@@ -206,7 +183,7 @@ no_private_keys
 # expect_refusal FACTORY_KEY TEXT: loading the configuration fails, with
 # TEXT in the message.
 expect_refusal() {
-	device_config "$1" "$(hw_token_uri ops)"
+	device_config "$1" "$(softhsm_uri ops)"
 	rc=0
 	dev status > "$d/out" 2>&1 || rc=$?
 	if [ $rc = 0 ] || ! grep -qi -- "$2" "$d/out"; then
@@ -216,12 +193,12 @@ expect_refusal() {
 	fi
 }
 printf '9999\n' > "$T/wrong.pin"
-expect_refusal "pkcs11:token=factory;object=$id-factory?pin-source=file:$T/wrong.pin&module-path=$HW_MODULE" \
+expect_refusal "pkcs11:token=factory;object=$id-factory?pin-source=file:$T/wrong.pin&module-path=$SOFTHSM_MODULE" \
 	"PIN"
-expect_refusal "pkcs11:token=factory;object=nobody?$pinsrc" "no private key object=nobody"
-expect_refusal "pkcs11:token=factory;object=$id-factory?pin-source=file:$T/pin.txt&module-path=$T/no-such-module.so" \
+expect_refusal "$(softhsm_uri factory nobody)" "no private key object=nobody"
+expect_refusal "pkcs11:token=factory;object=$id-factory?pin-source=file:$T/pin&module-path=$T/no-such-module.so" \
 	"no-such-module"
-device_config "$FACTORY_KEY" "$(hw_token_uri ops)"
+device_config "$FACTORY_KEY" "$(softhsm_uri ops)"
 dev --quiet assignment > /dev/null 2>&1 || e2e_fail "the device no longer works"
 
 # ------------------------------------------------------------ 5. device CA too
@@ -229,37 +206,30 @@ dev --quiet assignment > /dev/null 2>&1 || e2e_fail "the device no longer works"
 # ztp-ca), a second device with its keys in the device tokens: every key
 # of the exchange is in a token.
 e2e_stop_server "$E2E_PID"
-hw_token devca
+softhsm_token devca
 "$ZTP_CA" init-root --cert "$T/pki/hsm-device-ca.pem" \
-	--key "pkcs11:token=devca;object=device-ca?$pinsrc" --create-key \
+	--key "$(softhsm_uri devca device-ca)" --create-key \
 	--subject "/CN=Token Device CA/O=Fleet" --days 3650 > /dev/null ||
 	e2e_die "ztp-ca init-root with a token key"
-"$PY" - "$T/verify.json" "pkcs11:token=devca;object=device-ca?$pinsrc" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["device_ca"] = {"cert": "pki/hsm-device-ca.pem", "key": sys.argv[2]}
-json.dump(c, open(p, "w"))
-PY
+e2e_json_edit "$T/verify.json" \
+	'c["device_ca"] = {"cert": "pki/hsm-device-ca.pem", "key": args[0]}' \
+	"$(softhsm_uri devca device-ca)"
 e2e_start_server python server
 id=tok-2
 d=$T/dev/$id
 mkdir -p "$d"
-hw_token_key factory "$id-factory" 02
-hw_token_csr factory "$id-factory" "$id" "$d/factory.csr"
-"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
-	--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \
-	--device-id "$id" --profile factory --out "$d/factory.leaf.pem" >/dev/null
-cat "$d/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$d/factory.pem"
+softhsm_keygen factory "$id-factory" 02
+softhsm_csr factory "$id-factory" "$id" "$d/factory.csr"
+e2e_factory_cert "$id"
 e2e_enroll "$id"
-device_config "pkcs11:token=factory;object=$id-factory?$pinsrc" "$(hw_token_uri ops)"
+device_config "$(softhsm_uri factory "$id-factory")" "$(softhsm_uri ops)"
 if dev run > "$d/run.out" 2>&1 && dev rotate > "$d/rotate.out" 2>&1; then
 	for k in bootstrap operational; do
 		"$OPENSSL" verify -CAfile "$T/pki/hsm-device-ca.pem" \
 			"$d/state/$k/$(cur_slot $k)/cert.pem" > /dev/null 2>&1 ||
 			e2e_fail "$id: $k certificate does not verify against the token CA"
 		rm -f "$T/pub.der"
-		hw_p11 --token-label ops --read-object --type pubkey \
+		softhsm_p11 --token-label ops --read-object --type pubkey \
 			--label "$id-$k-$(cur_slot $k)" -o "$T/pub.der" > /dev/null 2>&1 ||
 			e2e_fail "$id: no $k key in the token"
 	done

@@ -9,12 +9,11 @@
 # bootstraps too (ECDSA-SHA384). Then the errors: a handle
 # with no key, a handle outside the persistent range, and no TPM at all.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
-. "$top_srcdir/tests/e2e/hw.sh"
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
 [ -f "$("$OPENSSL" version -m | sed 's/^MODULESDIR: "\(.*\)"$/\1/')/tpm2.so" ] ||
 	e2e_skip "the tpm2-openssl provider is not installed"
-hw_swtpm
+e2e_swtpm
 e2e_pki
 
 # tpm_device ID HANDLE CURVE: a TPM key at HANDLE and a factory
@@ -23,15 +22,11 @@ e2e_pki
 tpm_device() {
 	d=$T/dev/$1
 	mkdir -p "$d"
-	hw_tpm_key "$2" "$3"
+	e2e_tpm_key "$2" "$3"
 	"$OPENSSL" req -new -provider tpm2 -provider default \
 		-key "handle:$2" -subj "/CN=$1" -out "$d/factory.csr" ||
 		e2e_die "cannot make a CSR with the TPM key"
-	"$ZTP_CA" issue --issuer-cert "$T/pki/acme-factory.pem" \
-		--issuer-key "$T/pki/acme-factory.key" --csr "$d/factory.csr" \
-		--device-id "$1" --profile factory \
-		--out "$d/factory.leaf.pem" >/dev/null
-	cat "$d/factory.leaf.pem" "$T/pki/acme-factory.pem" > "$d/factory.pem"
+	e2e_factory_cert "$1"
 	e2e_enroll "$1"
 }
 # P-384: the transcript is ECDSA-SHA384, so the TPM signs a 48-byte hash.
@@ -41,19 +36,7 @@ id=tpm-1
 e2e_start_server python server
 
 # device_config KEY_SOURCE: the configuration with the factory key there.
-device_config() {
-	cat > "$d/device.json" <<JSON
-{
-  "factory_key": "$1",
-  "factory_cert": "factory.pem",
-  "base_url": "https://127.0.0.1:$E2E_PORT",
-  "ca_file": "$T/pki/server-ca.pem",
-  "state_dir": "state",
-  "retry": {"max_attempts": 2, "base_delay_ms": 50, "max_delay_ms": 100},
-  "registration": {"device_type": "sensor", "firmware_version": "1.0.0"}
-}
-JSON
-}
+device_config() { e2e_key_device_config "$d" "$1"; }
 
 device_config tpm2:handle=0x81000001
 if "$ZTP_DEVICE" --config "$d/device.json" --json run > "$d/run.out" 2> "$d/run.err"; then
@@ -96,8 +79,8 @@ expect_refusal() {
 expect_refusal tpm2:handle=0x81000003 "no key at handle:0x81000003"
 expect_refusal tpm2:handle=0x80000001 "not a persistent handle"
 expect_refusal tpm2:handle=0x8100001 "8 hexadecimal digits"
-e2e_stop_server "$HW_SWTPM_PID"
-TPM2OPENSSL_TCTI=swtpm:host=127.0.0.1,port=$(hw_free_port)
+e2e_stop_server "$E2E_SWTPM_PID"
+TPM2OPENSSL_TCTI=swtpm:host=127.0.0.1,port=$(free_port)
 expect_refusal tpm2:handle=0x81000001 "tpm2 OpenSSL provider cannot be loaded"
 
 e2e_stop_server "$E2E_PID"

@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -283,43 +282,16 @@ func TestFinalizers(t *testing.T) {
 // EPIN. SoftHSM2 reads SOFTHSM2_CONF once per process: only this test of
 // the package uses a token.
 func TestLoadCAFilesToken(t *testing.T) {
-	module := os.Getenv("SOFTHSM2_MODULE")
-	if module == "" {
-		module = "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"
-	}
-	d := t.TempDir()
-	must(t, os.Mkdir(filepath.Join(d, "tokens"), 0o700))
-	conf := filepath.Join(d, "softhsm2.conf")
-	must(t, os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(d, "tokens")+
-		"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600))
-	t.Setenv("SOFTHSM2_CONF", conf)
-	run := func(env []string, name string, args ...string) {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Env = append(os.Environ(), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v: %s", name, err, out)
-		}
-	}
-	run(nil, "softhsm2-util", "--init-token", "--free", "--label", "go-ca",
-		"--pin", "1234", "--so-pin", "123456")
-	run(nil, "pkcs11-tool", "--module", module, "--token-label", "go-ca", "--login",
-		"--pin", "1234", "--keypairgen", "--key-type", "EC:prime256v1",
-		"--label", "root", "--id", "01")
-	openssl := os.Getenv("OPENSSL")
-	if openssl == "" {
-		openssl = "openssl"
-	}
-	cert := filepath.Join(d, "root.pem")
-	run([]string{"PKCS11_MODULE_PATH=" + module}, openssl, "req", "-new", "-x509",
-		"-engine", "pkcs11", "-keyform", "engine",
-		"-key", "pkcs11:token=go-ca;object=root;type=private;pin-value=1234",
-		"-subj", "/CN=Token Root", "-days", "5",
+	h := newSoftHSM(t)
+	h.token("go-ca", "root")
+	cert := filepath.Join(h.dir, "root.pem")
+	h.openssl("req", "-new", "-x509", "-engine", "pkcs11", "-keyform", "engine",
+		"-key", h.engineKey("go-ca", "root"), "-subj", "/CN=Token Root", "-days", "5",
 		"-addext", "basicConstraints=critical,CA:TRUE",
 		"-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", cert)
-	uri := "pkcs11:token=go-ca;object=root?module-path=" + module
+	uri := "pkcs11:token=go-ca;object=root?module-path=" + h.module
 
-	ca, err := LoadCAFiles(cert, uri, "", "1234")
+	ca, err := LoadCAFiles(cert, uri, "", softHSMPIN)
 	must(t, err)
 	defer ca.Close()
 	s, err := OpenStore("memory:")

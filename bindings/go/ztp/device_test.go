@@ -179,44 +179,11 @@ func TestDeviceKeysInToken(t *testing.T) {
 		}
 		return
 	}
-	var module string
-	for _, m := range []string{"/usr/lib/softhsm/libsofthsm2.so",
-		"/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-		"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"} {
-		if _, err := os.Stat(m); err == nil {
-			module = m
-			break
-		}
-	}
-	for _, tool := range []string{"softhsm2-util", "pkcs11-tool", "openssl"} {
-		if _, err := exec.LookPath(tool); err != nil || module == "" {
-			t.Skip("SoftHSM2, pkcs11-tool (opensc) or openssl not installed")
-		}
-	}
+	h := newSoftHSM(t)
+	h.token("go", "factory")
+	csr := h.openssl("req", "-new", "-engine", "pkcs11", "-keyform", "engine",
+		"-key", h.engineKey("go", "factory"), "-subj", "/CN=tok-go")
 	d := t.TempDir()
-	must(t, os.Mkdir(filepath.Join(d, "tokens"), 0o700))
-	conf := filepath.Join(d, "softhsm2.conf")
-	must(t, os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(d, "tokens")+"\nlog.level = ERROR\n"), 0o600))
-	t.Setenv("SOFTHSM2_CONF", conf)
-	pin := filepath.Join(d, "pin")
-	must(t, os.WriteFile(pin, []byte("1234\n"), 0o600))
-	run := func(env []string, args ...string) []byte {
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		return out
-	}
-	run(nil, "softhsm2-util", "--init-token", "--free", "--label", "go", "--so-pin", "123456", "--pin", "1234")
-	run(nil, "pkcs11-tool", "--module", module, "--token-label", "go", "--login", "--pin", "1234",
-		"--keypairgen", "--key-type", "EC:prime256v1", "--label", "factory", "--id", "01")
-	engine := filepath.Join(d, "engine.cnf")
-	must(t, os.WriteFile(engine, []byte("openssl_conf = oc\n[oc]\nengines = es\n[es]\npkcs11 = p11\n"+
-		"[p11]\nengine_id = pkcs11\nMODULE_PATH = "+module+"\ninit = 0\n"), 0o600))
-	csr := run([]string{"OPENSSL_CONF=" + engine}, "openssl", "req", "-new", "-engine", "pkcs11", "-keyform", "engine",
-		"-key", "pkcs11:token=go;object=factory;type=private;pin-value=1234", "-subj", "/CN=tok-go")
 
 	p := newPKI(t)
 	srv, caFile := tlsServer(t, p)
@@ -227,7 +194,7 @@ func TestDeviceKeysInToken(t *testing.T) {
 	must(t, os.WriteFile(certFile, []byte(iss.CertPEM+p.mfgIssuing.CertPEM), 0o600))
 	_, err = p.v.Enroll("tok-go", []byte(iss.CertPEM), "", "")
 	must(t, err)
-	query := "?pin-source=file:" + pin + "&module-path=" + module
+	query := "?pin-source=file:" + h.pin + "&module-path=" + h.module
 	dev, err := NewDevice()
 	must(t, err)
 	defer dev.Close()
@@ -252,7 +219,7 @@ func TestDeviceKeysInToken(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(slot, "key.pem")); err == nil {
 		t.Fatalf("a key file in the slot")
 	}
-	objs := run(nil, "pkcs11-tool", "--module", module, "--token-label", "go", "--login", "--pin", "1234",
+	objs := h.p11("--token-label", "go", "--login", "--pin", softHSMPIN,
 		"--list-objects", "--type", "privkey")
 	if !strings.Contains(string(objs), "go-bootstrap-"+b.Slot) {
 		t.Fatalf("token objects: %s", objs)

@@ -13,6 +13,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +180,95 @@ func (p *pki) bootstrapRequest(t *testing.T, id string, factoryKey *ecdsa.Privat
 	})
 	must(t, err)
 	return req
+}
+
+// softHSM is a SoftHSM2 token directory in a test's temporary directory,
+// with SOFTHSM2_CONF pointing at it for the rest of the test. SoftHSM2
+// reads SOFTHSM2_CONF once per process: one token directory per test
+// process. Tokens get user PIN softHSMPIN, also in the file pin.
+type softHSM struct {
+	t      *testing.T
+	module string // SoftHSM2's PKCS#11 module
+	dir    string
+	pin    string // a file holding the user PIN, for pin-source=file:
+}
+
+const softHSMPIN = "1234"
+
+// newSoftHSM fails the test (it does not skip it) when SoftHSM2,
+// pkcs11-tool or openssl is missing, as the C and shell token tests do.
+func newSoftHSM(t *testing.T) *softHSM {
+	t.Helper()
+	module := os.Getenv("SOFTHSM2_MODULE")
+	if module == "" {
+		module = "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"
+	}
+	if _, err := os.Stat(module); err != nil {
+		t.Fatalf("SoftHSM2 module: %v (install softhsm2)", err)
+	}
+	for _, tool := range []string{"softhsm2-util", "pkcs11-tool", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%v (install softhsm2, opensc, openssl)", err)
+		}
+	}
+	h := &softHSM{t: t, module: module, dir: t.TempDir()}
+	must(t, os.Mkdir(filepath.Join(h.dir, "tokens"), 0o700))
+	conf := filepath.Join(h.dir, "softhsm2.conf")
+	must(t, os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(h.dir, "tokens")+
+		"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600))
+	t.Setenv("SOFTHSM2_CONF", conf)
+	h.pin = filepath.Join(h.dir, "pin")
+	must(t, os.WriteFile(h.pin, []byte(softHSMPIN+"\n"), 0o600))
+	return h
+}
+
+// run runs a tool with env added to the environment and returns its
+// standard output; it fails the test with the tool's output on failure.
+func (h *softHSM) run(env []string, name string, args ...string) []byte {
+	h.t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		h.t.Fatalf("%s %v: %v: %s%s", name, args, err, out, stderr.String())
+	}
+	return out
+}
+
+// token makes a token labelled label, and in it an EC P-256 key pair
+// labelled key with CKA_ID 01.
+func (h *softHSM) token(label, key string) {
+	h.t.Helper()
+	h.run(nil, "softhsm2-util", "--init-token", "--free", "--label", label,
+		"--pin", softHSMPIN, "--so-pin", "123456")
+	h.p11("--token-label", label, "--login", "--pin", softHSMPIN, "--keypairgen",
+		"--key-type", "EC:prime256v1", "--label", key, "--id", "01")
+}
+
+// p11 runs pkcs11-tool on SoftHSM2's module.
+func (h *softHSM) p11(args ...string) []byte {
+	h.t.Helper()
+	return h.run(nil, "pkcs11-tool", append([]string{"--module", h.module}, args...)...)
+}
+
+// openssl runs the openssl CLI with libp11's engine on SoftHSM2's module,
+// to sign with a token key: "-engine", "pkcs11", "-keyform", "engine",
+// "-key", h.engineKey(token, key).
+func (h *softHSM) openssl(args ...string) []byte {
+	h.t.Helper()
+	engine := filepath.Join(h.dir, "engine.cnf")
+	must(h.t, os.WriteFile(engine, []byte("openssl_conf = oc\n[oc]\nengines = es\n[es]\npkcs11 = p11\n"+
+		"[p11]\nengine_id = pkcs11\nMODULE_PATH = "+h.module+"\ninit = 0\n"), 0o600))
+	openssl := os.Getenv("OPENSSL")
+	if openssl == "" {
+		openssl = "openssl"
+	}
+	return h.run([]string{"OPENSSL_CONF=" + engine}, openssl, args...)
+}
+
+// engineKey is the engine's name of the private key in token.
+func (h *softHSM) engineKey(token, key string) string {
+	return "pkcs11:token=" + token + ";object=" + key + ";type=private;pin-value=" + softHSMPIN
 }

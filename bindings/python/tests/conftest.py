@@ -4,6 +4,7 @@
 import base64
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 
@@ -127,6 +128,73 @@ class OpenSSL:
 @pytest.fixture
 def openssl(tmp_path):
     return OpenSSL(tmp_path)
+
+
+SOFTHSM_PIN = "1234"
+
+
+class SoftHSM:
+    """A SoftHSM2 token directory under workdir, its tokens and keys made
+    with softhsm2-util, pkcs11-tool (OpenSC) and openssl through libp11's
+    engine: no libztp involved. SoftHSM2 reads SOFTHSM2_CONF once per
+    process: `env` is the environment of a process that uses this
+    directory. Fails the test, rather than skipping it, when a tool is
+    missing (as the C and shell token tests do)."""
+
+    def __init__(self, workdir):
+        self.module = (os.environ.get("SOFTHSM2_MODULE") or
+                       "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
+        if not os.path.exists(self.module):
+            pytest.fail("SoftHSM2 module %s missing (install softhsm2)" %
+                        self.module)
+        for tool in ("softhsm2-util", "pkcs11-tool", OPENSSL):
+            if shutil.which(tool) is None:
+                pytest.fail("%s missing (install softhsm2, opensc)" % tool)
+        self.dir = workdir
+        (workdir / "tokens").mkdir(parents=True)
+        self.conf = workdir / "softhsm2.conf"
+        self.conf.write_text("directories.tokendir = %s\n"
+                             "objectstore.backend = file\n"
+                             "log.level = ERROR\n" % (workdir / "tokens"))
+        self.pin = workdir / "pin"
+        self.pin.write_text(SOFTHSM_PIN + "\n")
+        self.pin.chmod(0o600)
+        self.env = tool_env(SOFTHSM2_CONF=str(self.conf))
+
+    def run(self, *args, env=None):
+        """Run a tool on this token directory; its standard output."""
+        r = subprocess.run(args, capture_output=True,
+                           env=dict(self.env, **(env or {})))
+        assert r.returncode == 0, (args, r.stderr.decode(errors="replace"))
+        return r.stdout
+
+    def p11(self, *args):
+        """pkcs11-tool on SoftHSM2's module."""
+        return self.run("pkcs11-tool", "--module", self.module, *args)
+
+    def token(self, label, key):
+        """A token labelled label holding an EC P-256 key pair labelled
+        key (CKA_ID 01)."""
+        self.run("softhsm2-util", "--init-token", "--free", "--label", label,
+                 "--pin", SOFTHSM_PIN, "--so-pin", "123456")
+        self.p11("--token-label", label, "--login", "--pin", SOFTHSM_PIN,
+                 "--keypairgen", "--key-type", "EC:prime256v1", "--label", key,
+                 "--id", "01")
+
+    def openssl(self, *args):
+        """The openssl CLI with libp11's engine on SoftHSM2's module, to
+        sign with a token key: "-engine", "pkcs11", "-keyform", "engine",
+        "-key", self.engine_key(token, key)."""
+        engine = self.dir / "engine.cnf"
+        engine.write_text("openssl_conf = oc\n[oc]\nengines = es\n[es]\n"
+                          "pkcs11 = p11\n[p11]\nengine_id = pkcs11\n"
+                          "MODULE_PATH = %s\ninit = 0\n" % self.module)
+        return self.run(OPENSSL, *args, env={"OPENSSL_CONF": str(engine)})
+
+    @staticmethod
+    def engine_key(token, key):
+        return ("pkcs11:token=%s;object=%s;type=private;pin-value=%s" %
+                (token, key, SOFTHSM_PIN))
 
 
 def transcript(device_id, nonce, csr_der):

@@ -2,12 +2,11 @@
 import datetime
 import gc
 import os
-import subprocess
 
 import pytest
 
 import ztp
-from conftest import needs, tool_env
+from conftest import SoftHSM, needs
 
 pytestmark = needs("ztp_ca_new")
 
@@ -261,39 +260,22 @@ def test_collected_handles_are_freed(root):
 
 # ------------------------------------------------------------ token keys
 
-SOFTHSM = (os.environ.get("SOFTHSM2_MODULE") or
-           "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
-
-
 @pytest.fixture(scope="module")
 def token_root(tmp_path_factory):
-    """A CA key pair made in a SoftHSM2 token by pkcs11-tool (opensc) and
-    its self-signed certificate by openssl through the pkcs11 engine: no
-    libztp involved. SoftHSM2 reads SOFTHSM2_CONF once per process, so
-    the whole module shares this one configuration."""
-    d = tmp_path_factory.mktemp("softhsm")
-    (d / "tokens").mkdir()
-    conf = d / "softhsm2.conf"
-    conf.write_text("directories.tokendir = %s\nobjectstore.backend = file\n"
-                    "log.level = ERROR\n" % (d / "tokens"))
-    os.environ["SOFTHSM2_CONF"] = str(conf)
-    run = lambda *a, env=None: subprocess.run(
-        a, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=tool_env(**(env or {})))
-    run("softhsm2-util", "--init-token", "--free", "--label", "py-ca",
-        "--pin", "1234", "--so-pin", "123456")
-    run("pkcs11-tool", "--module", SOFTHSM, "--token-label", "py-ca",
-        "--login", "--pin", "1234", "--keypairgen", "--key-type",
-        "EC:prime256v1", "--label", "root", "--id", "01")
-    cert = d / "root.pem"
-    run(os.environ.get("OPENSSL") or "openssl", "req", "-new", "-x509",
-        "-engine", "pkcs11", "-keyform", "engine", "-key",
-        "pkcs11:token=py-ca;object=root;type=private;pin-value=1234",
-        "-subj", "/CN=Token Root", "-days", "5", "-addext",
-        "basicConstraints=critical,CA:TRUE", "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign", "-out", str(cert),
-        env={"PKCS11_MODULE_PATH": SOFTHSM})
-    uri = "pkcs11:token=py-ca;object=root?module-path=" + SOFTHSM
+    """A CA key pair made in a SoftHSM2 token and its self-signed
+    certificate (conftest.SoftHSM: no libztp involved). SoftHSM2 reads
+    SOFTHSM2_CONF once per process, so the whole module shares this one
+    configuration."""
+    hsm = SoftHSM(tmp_path_factory.mktemp("softhsm"))
+    os.environ["SOFTHSM2_CONF"] = str(hsm.conf)
+    hsm.token("py-ca", "root")
+    cert = hsm.dir / "root.pem"
+    hsm.openssl("req", "-new", "-x509", "-engine", "pkcs11", "-keyform",
+                "engine", "-key", hsm.engine_key("py-ca", "root"),
+                "-subj", "/CN=Token Root", "-days", "5", "-addext",
+                "basicConstraints=critical,CA:TRUE", "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign", "-out", str(cert))
+    uri = "pkcs11:token=py-ca;object=root?module-path=" + hsm.module
     return str(cert), uri
 
 

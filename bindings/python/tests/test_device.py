@@ -3,7 +3,6 @@
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import threading
 import pytest
 
 import ztp
-from conftest import OPENSSL, needs, tool_env
+from conftest import SOFTHSM_PIN, SoftHSM, needs
 
 pytestmark = [needs("ztp_device_new"), needs("ztp_verifier_new")]
 
@@ -135,11 +134,6 @@ def test_config_file(tmp_path):
     assert e.value.code == ztp.Status.EPARSE
 
 
-SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
-                   "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-                   "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so")
-
-
 # Bootstrap the device of test_keys_in_token; argv[1]: its settings.
 TOKEN_DEVICE = """
 import json, sys
@@ -159,44 +153,17 @@ def test_keys_in_token(pki, openssl, tmp_path, server):
     """A pkcs11: factory key and a token for the generated keys pass
     through the binding: a SoftHSM2 token made here signs the bootstrap
     transcript and the TLS handshake, and holds the bootstrap key."""
-    module = next((m for m in SOFTHSM_MODULES if os.path.exists(m)), None)
-    tools = [shutil.which(t) for t in ("softhsm2-util", "pkcs11-tool")]
-    if module is None or None in tools:
-        pytest.skip("SoftHSM2 and pkcs11-tool (opensc) are not installed")
-    (tmp_path / "tokens").mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text("directories.tokendir = %s\nlog.level = ERROR\n" %
-                    (tmp_path / "tokens"))
-    pin = tmp_path / "pin"
-    pin.write_text("1234\n")
-
-    tools = tool_env(SOFTHSM2_CONF=str(conf))
-
-    def run(*args, env=None):
-        r = subprocess.run(args, capture_output=True,
-                           env=dict(tools, **(env or {})))
-        assert r.returncode == 0, (args, r.stderr.decode(errors="replace"))
-        return r
-
-    run("softhsm2-util", "--init-token", "--free", "--label", "py",
-        "--so-pin", "123456", "--pin", "1234")
-    run("pkcs11-tool", "--module", module, "--token-label", "py", "--login",
-        "--pin", "1234", "--keypairgen", "--key-type", "EC:prime256v1",
-        "--label", "factory", "--id", "01")
-    engine = tmp_path / "engine.cnf"
-    engine.write_text("openssl_conf = oc\n[oc]\nengines = es\n[es]\n"
-                      "pkcs11 = p11\n[p11]\nengine_id = pkcs11\n"
-                      "MODULE_PATH = %s\ninit = 0\n" % module)
-    csr = run(OPENSSL, "req", "-new", "-engine", "pkcs11", "-keyform",
-              "engine", "-key", "pkcs11:token=py;object=factory;"
-              "type=private;pin-value=1234", "-subj", "/CN=tok-py",
-              env={"OPENSSL_CONF": str(engine)}).stdout.decode()
+    hsm = SoftHSM(tmp_path / "softhsm")
+    hsm.token("py", "factory")
+    csr = hsm.openssl("req", "-new", "-engine", "pkcs11", "-keyform",
+                      "engine", "-key", hsm.engine_key("py", "factory"),
+                      "-subj", "/CN=tok-py").decode()
     cert = pki.factory_ca.issue(csr, "tok-py", profile="factory").cert_pem
     cert_path = tmp_path / "tok-py.pem"
     cert_path.write_text(cert + pki.mfg_issuing.cert_pem)
     pki.verifier.enroll("tok-py", cert)
     server_ca, url = server
-    query = "?pin-source=file:%s&module-path=%s" % (pin, module)
+    query = "?pin-source=file:%s&module-path=%s" % (hsm.pin, hsm.module)
     state = tmp_path / "tok-state"
     # The device runs in an interpreter of its own: SoftHSM2 reads
     # SOFTHSM2_CONF once per process, and another test of this run may
@@ -204,7 +171,7 @@ def test_keys_in_token(pki, openssl, tmp_path, server):
     args = {"key": "pkcs11:token=py;object=factory" + query,
             "cert": str(cert_path), "url": url, "ca": server_ca,
             "state": str(state), "store": "pkcs11:token=py" + query}
-    env = dict(os.environ, SOFTHSM2_CONF=str(conf),
+    env = dict(os.environ, SOFTHSM2_CONF=str(hsm.conf),
                PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
     if "ASAN_OPTIONS" in env:
         # A sanitizer run: the interpreter's own leaks at exit must not
@@ -219,7 +186,6 @@ def test_keys_in_token(pki, openssl, tmp_path, server):
     assert boot["device_id"] == "tok-py" and not boot["expired"]
     slot = state / "bootstrap" / boot["slot"]
     assert (slot / "key.ref").exists() and not (slot / "key.pem").exists()
-    objs = run("pkcs11-tool", "--module", module, "--token-label", "py",
-               "--login", "--pin", "1234", "--list-objects", "--type",
-               "privkey").stdout.decode()
+    objs = hsm.p11("--token-label", "py", "--login", "--pin", SOFTHSM_PIN,
+                   "--list-objects", "--type", "privkey").decode()
     assert "py-bootstrap-" + boot["slot"] in objs
