@@ -17,8 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc, rc2;
 
 	for (k = 0; k < 2; k++) {
-		rc = ztp__http_head_parse(&h, data, size, heads[k], 16384,
-					  &why);
+		rc =
+		    ztp__http_head_parse(&h, data, size, heads[k], 16384, &why);
 		FUZZ_ASSERT(rc == ZTP_OK || rc == 1 || rc == ZTP_EPARSE ||
 			    rc == ZTP_ETOOBIG || rc == ZTP_EUNSUPPORTED);
 		if (rc == 1)
@@ -41,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    p.close == h.close &&
 			    p.retry_after == h.retry_after);
 		cut = h.head_len - 1;
-		rc2 = ztp__http_head_parse(&p, data, cut, heads[k], 16384,
-					   &why);
+		rc2 =
+		    ztp__http_head_parse(&p, data, cut, heads[k], 16384, &why);
 		FUZZ_ASSERT(rc2 != ZTP_OK);
 	}
 

@@ -12,7 +12,8 @@ static void walk(const ztp__jv *v, int depth)
 {
 	static const char *const keys[] = {"nonce", "certificate", "chain",
 					   NULL};
-	char buf[4096], out[4096 * 6 + 8], again[4096], bad[ZTP__J_NAME_MAX + 1];
+	char buf[4096], out[4096 * 6 + 8], again[4096],
+	    bad[ZTP__J_NAME_MAX + 1];
 	ztp__jv k, e, r, m;
 	size_t pos = 0, n = 0, n2 = 0, count = 0;
 	const char *why = "";

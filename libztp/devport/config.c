@@ -402,8 +402,8 @@ static int make_port(ztp__mt **out, const cfg *c)
 	memcpy(m->pin, c->pin, sizeof(m->pin));
 	*out = m;
 
-	r = mbedtls_ctr_drbg_seed(&m->drbg, ztp__mt_entropy, m,
-				  pers, sizeof(pers) - 1);
+	r = mbedtls_ctr_drbg_seed(&m->drbg, ztp__mt_entropy, m, pers,
+				  sizeof(pers) - 1);
 	if (r != 0)
 		return ztp__mt_fail(m, ZTP_ECRYPTO, "random generator", r);
 	rc = ztp__mt_read_file(m, c->ca_file, PEM_FILE_MAX, &pem, &len);

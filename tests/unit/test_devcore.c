@@ -213,9 +213,9 @@ START_TEST(http_parses_heads)
 			      &h, 2048),
 			 ZTP_OK);
 	ck_assert_int_eq(h.retry_after, 86400);
-	ck_assert_int_eq(head("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
-			      &h, 2048),
-			 ZTP_OK);
+	ck_assert_int_eq(
+	    head("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", &h, 2048),
+	    ZTP_OK);
 	ck_assert(h.close);
 	ck_assert_int_eq(head("HTTP/1.1 204 No Content\r\n\r\n", &h, 2048),
 			 ZTP_OK);
@@ -237,8 +237,7 @@ static const struct {
      ZTP_EPARSE},
     {"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", ZTP_EPARSE},
     {"HTTP/1.1 200 OK\r\nContent-Length: 0x10\r\n\r\n", ZTP_EPARSE},
-    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-     ZTP_EUNSUPPORTED},
+    {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", ZTP_EUNSUPPORTED},
     {"HTTP/1.1 100 Continue\r\n\r\n", ZTP_EPARSE},
     {"HTTP/2 200 OK\r\nContent-Length: 0\r\n\r\n", ZTP_EPARSE},
     {"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n", ZTP_EPARSE},
@@ -246,8 +245,7 @@ static const struct {
      ZTP_EPARSE},
     {"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n", ZTP_EPARSE},
     {"HTTP/1.1 200 OK\r\nX: a\nb\r\nContent-Length: 0\r\n\r\n", ZTP_EPARSE},
-    {"HTTP/1.1 200 OK\r\nNo colon\r\nContent-Length: 0\r\n\r\n",
-     ZTP_EPARSE},
+    {"HTTP/1.1 200 OK\r\nNo colon\r\nContent-Length: 0\r\n\r\n", ZTP_EPARSE},
 };
 
 START_TEST(http_refuses)
@@ -296,10 +294,10 @@ END_TEST
 
 START_TEST(base64_vectors)
 {
-	static const char *const in[] = {"", "f", "fo", "foo", "foob",
-					 "fooba", "foobar"};
-	static const char *const out[] = {"", "Zg==", "Zm8=", "Zm9v",
-					  "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	static const char *const in[] = {"",	 "f",	  "fo",	   "foo",
+					 "foob", "fooba", "foobar"};
+	static const char *const out[] = {
+	    "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 	char buf[16];
 	size_t i;
 
@@ -319,9 +317,9 @@ START_TEST(url_parses)
 	char host[64];
 	uint16_t port = 0;
 
-	ck_assert_int_eq(ztp__url_parse("https://127.0.0.1:8443", host,
-					sizeof(host), &port),
-			 ZTP_OK);
+	ck_assert_int_eq(
+	    ztp__url_parse("https://127.0.0.1:8443", host, sizeof(host), &port),
+	    ZTP_OK);
 	ck_assert_str_eq(host, "127.0.0.1");
 	ck_assert_uint_eq(port, 8443);
 	ck_assert_int_eq(ztp__url_parse("https://ztp.example.com/", host,
@@ -363,9 +361,8 @@ START_TEST(transcript_bytes)
 	ck_assert_uint_eq(n, sizeof(want) - 1 + 32);
 	ck_assert_mem_eq(out, want, sizeof(want) - 1);
 	ck_assert_mem_eq(out + sizeof(want) - 1, h, 32);
-	ck_assert_uint_eq(ztp__transcript_write(out, n - 1, "dev-1",
-						"n0.Abxyz", 5, h),
-			  0);
+	ck_assert_uint_eq(
+	    ztp__transcript_write(out, n - 1, "dev-1", "n0.Abxyz", 5, h), 0);
 }
 END_TEST
 
@@ -659,9 +656,9 @@ START_TEST(floor_corrupt_is_refused)
 	ztp_lite *d = NULL;
 	int64_t f = 0;
 
-	ck_assert_int_eq(ram_store(&g_ram, "time-floor",
-				   (const uint8_t *)"17e9", 4),
-			 ZTP_OK);
+	ck_assert_int_eq(
+	    ram_store(&g_ram, "time-floor", (const uint8_t *)"17e9", 4),
+	    ZTP_OK);
 	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &g_opts), ZTP_OK);
 	ck_assert_int_eq(ztp_lite_time_floor(d, &f), ZTP_EPARSE);
 	ck_assert_str_eq(ztp_lite_error(d), "time floor: corrupt");
