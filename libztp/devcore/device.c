@@ -74,20 +74,6 @@ void ztp__lite_event(ztp_lite *d, const char *name, const char *fields)
 		d->events(buf, d->events_ctx);
 }
 
-static void udec(char *out, size_t cap, uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n && i + 1 < cap; i++)
-		out[i] = tmp[n - 1 - i];
-	out[i] = '\0';
-}
-
 /* ------------------------------------------------------------------ handle
  */
 
@@ -556,16 +542,16 @@ static void attempt_event(ztp_lite *d, const char *endpoint, int attempt,
 	ztp__jw_key(&w, "endpoint");
 	ztp__jw_str(&w, endpoint, strlen(endpoint));
 	ztp__jw_key(&w, "attempt");
-	udec(n, sizeof(n), (uint64_t)attempt);
+	ztp__udec(n, (uint64_t)attempt);
 	ztp__jw_raw(&w, n, strlen(n));
 	ztp__jw_key(&w, "http_status");
-	udec(n, sizeof(n), (uint64_t)status);
+	ztp__udec(n, (uint64_t)status);
 	ztp__jw_raw(&w, n, strlen(n));
 	ztp__jw_key(&w, "outcome");
 	ztp__jw_str(&w, outcome, strlen(outcome));
 	if (delay >= 0) {
 		ztp__jw_key(&w, "delay_ms");
-		udec(n, sizeof(n), (uint64_t)delay);
+		ztp__udec(n, (uint64_t)delay);
 		ztp__jw_raw(&w, n, strlen(n));
 	}
 	if (d->server_error[0] != '\0') {
@@ -621,7 +607,7 @@ int ztp__lite_call(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 		   const ztp__lite_cred *cred, size_t body_len, ztp__jv *answer)
 {
 	ztp__http_head h;
-	char msg[200], st[8];
+	char msg[200], st[24];
 	const char *body, *why = "";
 	int64_t ra;
 	uint32_t delay;
@@ -649,7 +635,7 @@ int ztp__lite_call(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 		if (h.status >= 200 && h.status <= 299)
 			break;
 		parse_error(d, body, h.content_length, msg, sizeof(msg), &ra);
-		udec(st, sizeof(st), (uint64_t)h.status);
+		ztp__udec(st, (uint64_t)h.status);
 		rc = h.status == 429			  ? ZTP_ERATELIMIT
 		     : h.status >= 500 || h.status == 408 ? ZTP_ENETWORK
 							  : ZTP_EDENIED;

@@ -87,19 +87,15 @@ int ztp__lite_floor(ztp_lite *d, int64_t *floor)
 
 int ztp__lite_floor_raise(ztp_lite *d, int64_t t)
 {
-	char buf[24], tmp[24];
+	char buf[24];
 	int64_t cur = 0;
-	size_t n = 0, i;
+	size_t n;
 	int rc;
 
 	rc = ztp__lite_floor(d, &cur);
-	if (rc < 0 || t <= cur)
-		return rc; /* only ever forward */
-	do {
-		tmp[n++] = (char)('0' + t % 10);
-	} while ((t /= 10) != 0 && n < sizeof(tmp));
-	for (i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
+	if (rc < 0 || t <= cur || t < 0)
+		return rc; /* only ever forward, never before the epoch */
+	n = ztp__udec(buf, (uint64_t)t);
 	rc =
 	    d->port->store(d->port->ctx, "time-floor", (const uint8_t *)buf, n);
 	if (rc < 0)

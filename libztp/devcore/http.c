@@ -196,7 +196,7 @@ static bool put(char *out, size_t cap, size_t *n, const char *s)
 	return true;
 }
 
-static void udec(char *out, uint64_t v)
+size_t ztp__udec(char out[24], uint64_t v)
 {
 	char tmp[24];
 	size_t n = 0, i;
@@ -208,18 +208,19 @@ static void udec(char *out, uint64_t v)
 	for (i = 0; i < n; i++)
 		out[i] = tmp[n - 1 - i];
 	out[n] = '\0';
+	return n;
 }
 
 size_t ztp__http_request_head(char *out, size_t cap, const char *host,
 			      uint16_t port, const char *path, size_t body_len)
 {
-	char num[24], pnum[8];
+	char num[24], pnum[24];
 	size_t n = 0;
 
 	if (cap == 0)
 		return 0;
-	udec(num, body_len);
-	udec(pnum, port);
+	ztp__udec(num, body_len);
+	ztp__udec(pnum, port);
 	if (!put(out, cap, &n, "POST ") || !put(out, cap, &n, path) ||
 	    !put(out, cap, &n, " HTTP/1.1\r\nHost: ") ||
 	    !put(out, cap, &n, host) || !put(out, cap, &n, ":") ||

@@ -31,7 +31,7 @@ static void skip_ws(jparser *p)
 		p->i++;
 }
 
-static int hexval(char c)
+int ztp__hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -48,7 +48,7 @@ static int hex4(const char *s, uint32_t *out)
 	int i, h;
 
 	for (i = 0; i < 4; i++) {
-		h = hexval(s[i]);
+		h = ztp__hexval(s[i]);
 		if (h < 0)
 			return -1;
 		v = v << 4 | (uint32_t)h;
@@ -143,23 +143,11 @@ static int string_walk(const char *s, size_t len, size_t *i, char *out,
 			w = 1;
 			break;
 		case 'b':
-			enc[0] = '\b';
-			w = 1;
-			break;
 		case 'f':
-			enc[0] = '\f';
-			w = 1;
-			break;
 		case 'n':
-			enc[0] = '\n';
-			w = 1;
-			break;
 		case 'r':
-			enc[0] = '\r';
-			w = 1;
-			break;
 		case 't':
-			enc[0] = '\t';
+			enc[0] = "\b\f\n\r\t"[strchr("bfnrt", c) - "bfnrt"];
 			w = 1;
 			break;
 		case 'u':

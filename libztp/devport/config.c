@@ -83,17 +83,6 @@ static int get_path(const ztp__jv *v, const char *name, const cfg *c, char *out,
 	return rc == 0 ? ZTP_OK : bad(err, ecap, ZTP_ETOOBIG, name, "too long");
 }
 
-static int hexval(char h)
-{
-	if (h >= '0' && h <= '9')
-		return h - '0';
-	if (h >= 'a' && h <= 'f')
-		return h - 'a' + 10;
-	if (h >= 'A' && h <= 'F')
-		return h - 'A' + 10;
-	return -1;
-}
-
 static int parse_retry(cfg *c, const ztp__jv *obj, char *err, size_t ecap)
 {
 	static const char *const keys[] = {"max_attempts", "base_delay_ms",
@@ -277,7 +266,8 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 			return bad(err, ecap, ZTP_EINVAL, "server_key_sha256",
 				   "not 64 hexadecimal digits");
 		for (i = 0; i < 32; i++) {
-			int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+			int hi = ztp__hexval(s[2 * i]),
+			    lo = ztp__hexval(s[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return bad(err, ecap, ZTP_EINVAL,
@@ -466,14 +456,16 @@ int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return bad(err, err_cap, ZTP_ENOMEM, "out of memory", "");
-	/* ztp-device's defaults (ztp-device.json(5)). */
+	/* The core's defaults, which are ztp-device's (ztp-device.json(5)),
+	 * and the port's timeouts. */
+	ztp_lite_options_init(&o);
+	c->attempts = o.max_attempts;
+	c->base_ms = o.base_delay_ms;
+	c->max_ms = o.max_delay_ms;
+	c->ra_ms = o.max_retry_after_ms;
+	c->rotate = o.rotate_percent;
 	c->connect_ms = 10000;
 	c->timeout_ms = 60000;
-	c->attempts = 5;
-	c->base_ms = 1000;
-	c->max_ms = 60000;
-	c->ra_ms = 300000;
-	c->rotate = 67;
 	c->build_time = ZTP_BUILD_TIME;
 	snprintf(c->clock, sizeof(c->clock), "system");
 	rc = parse_config(c, config_path, err, err_cap);
