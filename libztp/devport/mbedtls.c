@@ -454,6 +454,22 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth,
 	return 0;
 }
 
+/* mbedtls_net_send() writes with write(2): a server that closed the
+ * connection would raise SIGPIPE in the caller's process. */
+static int net_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	mbedtls_net_context *n = ctx;
+	ssize_t r = send(n->fd, buf, len, MSG_NOSIGNAL);
+
+	if (r >= 0)
+		return (int)(r > INT32_MAX ? INT32_MAX : r);
+	if (errno == EINTR || errno == EAGAIN)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	if (errno == EPIPE || errno == ECONNRESET)
+		return MBEDTLS_ERR_NET_CONN_RESET;
+	return MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
 /* TCP connect with a timeout. */
 static int tcp_connect(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 {
@@ -583,7 +599,7 @@ static int tls_connect(void *ctx, void **conn, const ztp_port_tls *tls)
 	rc = tcp_connect(m, c, tls->host, tls->port);
 	if (rc < 0)
 		goto out;
-	mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, NULL,
+	mbedtls_ssl_set_bio(&c->ssl, &c->net, net_send, NULL,
 			    mbedtls_net_recv_timeout);
 	do {
 		r = mbedtls_ssl_handshake(&c->ssl);
