@@ -2,8 +2,10 @@
 # End to end: ztp-device-mbedtls (portable device core, mbedTLS port)
 # provisions devices against the Python reference server
 # (tests/e2e/lite-flow.sh), then, through tests/e2e/lite_server.py: the
-# handshakes counted from the server side, the server's time learnt in
-# no-clock mode, truncated and oversized answers.
+# handshakes counted from the server side, an interrupted slot switch
+# finished after power loss, the server's time learnt in no-clock mode,
+# truncated and oversized answers, retries with Retry-After
+# (flaky_server.py), and a rotation when due.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY"
 e2e_need_python
@@ -31,6 +33,27 @@ if lite_run lite-count bootstrap; then
 else
 	cat "$T/dev/lite-count/lite.err"
 	e2e_fail "lite-count: bootstrap failed"
+fi
+
+# Power lost after the bootstrap certificate was stored in the pending slot
+# but before the manifest made it current: the next bootstrap finishes the
+# switch without the server.
+st=$T/dev/lite-count/state
+if [ -f "$st/bootstrap.a.cert" ]; then
+	for f in key cert; do mv "$st/bootstrap.a.$f" "$st/bootstrap.b.$f"; done
+	printf 'ZTP1 c=- p=b\n' > "$st/bootstrap.manifest"
+	if lite_run lite-count bootstrap &&
+		grep -q '"step":"resumed"' "$T/dev/lite-count/lite.err" &&
+		[ "$(lite_stat lite-count handshakes)" = 0 ] &&
+		[ "$(cat "$st/bootstrap.manifest")" = "ZTP1 c=b p=-" ]; then
+		e2e_ok "lite-count: interrupted switch finished without the server"
+		lite_check_cred lite-count bootstrap 0
+	else
+		cat "$T/dev/lite-count/lite.err"
+		e2e_fail "lite-count: interrupted switch not resumed"
+	fi
+else
+	e2e_fail "lite-count: no bootstrap credential in slot a"
 fi
 
 # No-clock mode: the device asks for the server's time in the challenge
@@ -73,5 +96,76 @@ lite_expect lite-big 4 'too_large: run: HTTP: response body too large'
 lite_cred lite-big bootstrap >/dev/null &&
 	e2e_fail "lite-big: has a bootstrap credential"
 [ "$(e2e_issued_count lite-big)" = 0 ] || e2e_fail "lite-big: issued"
+e2e_stop_server "$E2E_PID"
+
+# Retries: two answers 503 with Retry-After 1 s (tests/e2e/flaky_server.py)
+# are waited out for the server's second, not the device's own backoff;
+# the third attempt succeeds, on the connection kept alive.
+e2e_device lite-flaky
+e2e_enroll lite-flaky
+e2e_start_server "$E2E_DIR/flaky_server.py" server \
+	--config "$T/verify.json" --listen 127.0.0.1:0 \
+	--fail-first 2 --retry-after 1
+e2e_device_config lite-flaky "$E2E_PORT"
+if lite_run lite-flaky bootstrap; then
+	grep '"event":"device.http"' "$T/dev/lite-flaky/lite.err" |
+		grep '"endpoint":"bootstrap"' > "$T/attempts"
+	n503=$(grep -c '"http_status":503,"outcome":"retry","delay_ms":1000,' "$T/attempts" || true)
+	n200=$(grep -c '"http_status":200,"outcome":"ok"' "$T/attempts" || true)
+	if [ "$n503" = 2 ] && [ "$n200" = 1 ] &&
+		[ "$(lite_stat lite-flaky handshakes)" = 1 ]; then
+		e2e_ok "lite-flaky: two 503 + Retry-After waited out, then 200, one connection"
+	else
+		cat "$T/attempts"
+		e2e_fail "lite-flaky: retries not as expected"
+	fi
+	lite_check_cred lite-flaky bootstrap 0
+else
+	cat "$T/dev/lite-flaky/lite.err"
+	e2e_fail "lite-flaky: bootstrap failed"
+fi
+e2e_stop_server "$E2E_PID"
+
+# Rotation when due: operational certificates of one hour; a device whose
+# clock is unknown and whose floor is 50 minutes ahead finds its
+# certificate past 67 % (+ jitter) of its lifetime and rotates it.
+"$PY" - "$T/verify.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["operational_lifetime"] = 3600
+json.dump(c, open(p, "w"))
+PY
+e2e_device lite-rot
+e2e_enroll lite-rot
+e2e_start_server "$E2E_DIR/lite_server.py" server \
+	--config "$T/verify.json" --listen 127.0.0.1:0 --server-time
+e2e_device_config lite-rot "$E2E_PORT"
+e2e_registration lite-rot
+if lite_run lite-rot; then
+	old=$(lite_cred lite-rot operational)
+	oldfp=$("$OPENSSL" x509 -in "$old.cert" -noout -fingerprint -sha256)
+	ahead=$("$PY" -c 'import datetime, time
+print(datetime.datetime.fromtimestamp(time.time() + 3000,
+      datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+	lite_config_set lite-rot "{\"clock\": \"none\", \"build_time\": \"$ahead\"}"
+	if lite_run lite-rot && grep -qx 'run: \["rotate"\]' "$T/dev/lite-rot/lite.out"; then
+		new=$(lite_cred lite-rot operational)
+		newfp=$("$OPENSSL" x509 -in "$new.cert" -noout -fingerprint -sha256)
+		if [ "$new" != "$old" ] && [ "$newfp" != "$oldfp" ] &&
+			[ ! -e "$old.key" ] && [ ! -e "$old.cert" ]; then
+			e2e_ok "lite-rot: rotated into the other slot, the old one retired"
+		else
+			e2e_fail "lite-rot: rotation left $old / $new"
+		fi
+		lite_check_cred lite-rot operational 0
+	else
+		cat "$T/dev/lite-rot/lite.out" "$T/dev/lite-rot/lite.err"
+		e2e_fail "lite-rot: no rotation when due"
+	fi
+else
+	cat "$T/dev/lite-rot/lite.err"
+	e2e_fail "lite-rot: first run failed"
+fi
 e2e_stop_server "$E2E_PID"
 e2e_done

@@ -399,11 +399,13 @@ static void *ram_alloc(void *ctx, size_t n)
 static void ram_dealloc(void *ctx, void *p, size_t n)
 {
 	ram *r = ctx;
+	uint8_t any = 0;
 	size_t i;
 
 	/* The core wipes what it frees. */
 	for (i = 0; i < n; i++)
-		ck_assert_uint_eq(((uint8_t *)p)[i], 0);
+		any |= ((uint8_t *)p)[i];
+	ck_assert_uint_eq(any, 0);
 	r->in_use -= n;
 	free(p);
 }
