@@ -1,7 +1,7 @@
 /*
- * libztp — the identifier grammar's character classes, C standard library
- * only (core/portable.h): shared by the library and the portable device
- * core.
+ * libztp — character classes, C standard library only (core/portable.h):
+ * the identifier grammar's and hexadecimal digits; shared by the library
+ * and the portable device core.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "core/portable.h"
@@ -48,4 +48,15 @@ size_t ztp__id_len(const char *s)
 			return 0;
 	}
 	return 0; /* longer than ZTP_ID_MAX */
+}
+
+int ztp__hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

@@ -270,8 +270,7 @@ void ztp__hex_encode(char *out, const uint8_t *in, size_t len);
 /* Strict hex (even length, [0-9a-fA-F]) into out (cap bytes). */
 int ztp__hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *in,
 		    size_t len);
-/* The value of one hex digit of either case, or -1. */
-int ztp__hex_value(unsigned char c);
+/* ztp__hex_value(): core/portable.h. */
 
 int ztp__sha256(uint8_t out[32], const void *in, size_t len);
 

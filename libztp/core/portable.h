@@ -31,6 +31,9 @@ bool ztp__id_rest(unsigned char c);
  * (then ztp__id_check() says why). Reads at most ZTP_ID_MAX + 1 bytes. */
 size_t ztp__id_len(const char *s);
 
+/* The value of one hex digit of either case, or -1 (idchar.c). */
+int ztp__hex_value(unsigned char c);
+
 /* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian;
  * H. Hinnant's days_from_civil), m 1..12, d 1..31 (civil.c). */
 int64_t ztp__days_from_civil(int64_t y, int m, int d);

@@ -109,8 +109,6 @@ size_t ztp__http_request_head(char *out, size_t cap, const char *host,
 
 /* The decimal digits of v into out, NUL-terminated; their count. */
 size_t ztp__udec(char out[24], uint64_t v);
-/* The value of a hexadecimal digit, -1 for another character. */
-int ztp__hexval(char c);
 
 /* Standard base64 of in[0..n) into out, NUL-terminated; the length
  * written, 0 if it does not fit. */

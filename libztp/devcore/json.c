@@ -31,24 +31,13 @@ static void skip_ws(jparser *p)
 		p->i++;
 }
 
-int ztp__hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int hex4(const char *s, uint32_t *out)
 {
 	uint32_t v = 0;
 	int i, h;
 
 	for (i = 0; i < 4; i++) {
-		h = ztp__hexval(s[i]);
+		h = ztp__hex_value((unsigned char)s[i]);
 		if (h < 0)
 			return -1;
 		v = v << 4 | (uint32_t)h;
@@ -211,38 +200,36 @@ static int string_walk(const char *s, size_t len, size_t *i, char *out,
 	return ZTP_OK;
 }
 
-static int number(jparser *p)
+/* Skip a run of digits; how many there were. */
+static size_t digit_run(jparser *p)
 {
 	size_t st = p->i;
 
+	while (p->i < p->len && p->s[p->i] >= '0' && p->s[p->i] <= '9')
+		p->i++;
+	return p->i - st;
+}
+
+static int number(jparser *p)
+{
 	if (p->i < p->len && p->s[p->i] == '-')
 		p->i++;
 	if (p->i >= p->len)
 		return fail(p, ZTP_EPARSE, "JSON: bad number");
-	if (p->s[p->i] == '0') {
-		p->i++;
-	} else if (p->s[p->i] >= '1' && p->s[p->i] <= '9') {
-		while (p->i < p->len && p->s[p->i] >= '0' && p->s[p->i] <= '9')
-			p->i++;
-	} else {
+	if (p->s[p->i] == '0')
+		p->i++; /* no leading zeros */
+	else if (p->s[p->i] < '1' || p->s[p->i] > '9' || digit_run(p) == 0)
 		return fail(p, ZTP_EPARSE, "JSON: bad number");
-	}
 	if (p->i < p->len && p->s[p->i] == '.') {
 		p->i++;
-		st = p->i;
-		while (p->i < p->len && p->s[p->i] >= '0' && p->s[p->i] <= '9')
-			p->i++;
-		if (p->i == st)
+		if (digit_run(p) == 0)
 			return fail(p, ZTP_EPARSE, "JSON: bad number");
 	}
 	if (p->i < p->len && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
 		p->i++;
 		if (p->i < p->len && (p->s[p->i] == '+' || p->s[p->i] == '-'))
 			p->i++;
-		st = p->i;
-		while (p->i < p->len && p->s[p->i] >= '0' && p->s[p->i] <= '9')
-			p->i++;
-		if (p->i == st)
+		if (digit_run(p) == 0)
 			return fail(p, ZTP_EPARSE, "JSON: bad number");
 	}
 	return ZTP_OK;

@@ -266,8 +266,8 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 			return bad(err, ecap, ZTP_EINVAL, "server_key_sha256",
 				   "not 64 hexadecimal digits");
 		for (i = 0; i < 32; i++) {
-			int hi = ztp__hexval(s[2 * i]),
-			    lo = ztp__hexval(s[2 * i + 1]);
+			int hi = ztp__hex_value((unsigned char)s[2 * i]),
+			    lo = ztp__hex_value((unsigned char)s[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return bad(err, ecap, ZTP_EINVAL,
