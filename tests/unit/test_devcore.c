@@ -467,11 +467,16 @@ static int ram_remove(void *ctx, const char *name)
 	return ZTP_OK;
 }
 
+/* This device's clock: unknown unless set (seconds since the epoch). */
+static int64_t g_clock = -1;
+
 static int ram_now(void *ctx, int64_t *t)
 {
 	(void)ctx;
-	(void)t;
-	return ZTP_ENOTFOUND; /* this device has no clock */
+	if (g_clock < 0)
+		return ZTP_ENOTFOUND;
+	*t = g_clock;
+	return ZTP_OK;
 }
 
 /* This port has no network and no crypto: the functions say so. */
@@ -603,6 +608,7 @@ static void port_setup(void)
 	g_opts.device_id = "dev-1";
 	g_opts.base_url = "https://127.0.0.1:8443";
 	g_opts.build_time = 1700000000;
+	g_clock = -1;
 }
 
 static void port_teardown(void)
@@ -649,6 +655,40 @@ START_TEST(floor_only_moves_forward)
 	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &g_opts), ZTP_OK);
 	ck_assert_int_eq(ztp_lite_time_floor(d, &f), ZTP_OK);
 	ck_assert_int_eq(f, 1850000000);
+	ztp_lite_free(d);
+}
+END_TEST
+
+/* The time an operation goes by: the clock's when it is at or after the
+ * floor; the floor when the clock is unknown or behind it (a device that
+ * booted at 1970). */
+START_TEST(clock_behind_the_floor)
+{
+	ztp_lite *d = NULL;
+
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &g_opts), ZTP_OK);
+	ck_assert_int_eq(ztp__lite_begin(d), ZTP_OK);
+	ck_assert(!d->clock_known);
+	ck_assert_int_eq(d->now, 1700000000);
+	ztp__lite_end(d);
+	g_clock = 0; /* 1970 */
+	ck_assert_int_eq(ztp__lite_begin(d), ZTP_OK);
+	ck_assert(!d->clock_known);
+	ck_assert_int_eq(d->now, 1700000000);
+	ztp__lite_end(d);
+	g_clock = 1700000000; /* at the floor */
+	ck_assert_int_eq(ztp__lite_begin(d), ZTP_OK);
+	ck_assert(d->clock_known);
+	ck_assert_int_eq(d->now, 1700000000);
+	ztp__lite_end(d);
+	g_clock = 1800000000;
+	ck_assert_int_eq(ztp__lite_begin(d), ZTP_OK);
+	ck_assert(d->clock_known);
+	ck_assert_int_eq(d->now, 1800000000);
+	ztp__lite_end(d);
+	/* A clock that is known is not a server's word: the floor stays. */
+	ck_assert_int_eq(ztp_lite_time_floor(d, &(int64_t){0}), ZTP_OK);
+	ck_assert_int_lt(ram_find(&g_ram, "time-floor"), 0);
 	ztp_lite_free(d);
 }
 END_TEST
@@ -791,6 +831,7 @@ static Suite *suite(void)
 	tc = tcase_create("handle");
 	tcase_add_checked_fixture(tc, port_setup, port_teardown);
 	tcase_add_test(tc, floor_only_moves_forward);
+	tcase_add_test(tc, clock_behind_the_floor);
 	tcase_add_test(tc, floor_corrupt_is_refused);
 	tcase_add_test(tc, manifest_corrupt_is_refused);
 	tcase_add_test(tc, new_checks_arguments);
