@@ -14,3 +14,4 @@ clean-doc:
 	-rm -rf doc/html
 .PHONY: clean-doc
 EXTRA_DIST += doc/DEPLOYMENT.md
+EXTRA_DIST += doc/PORTING.md

@@ -37,7 +37,12 @@ if ENABLE_DEVICE
 FUZZ_TARGETS += device
 endif
 
+# The portable device core's parsers, linked against the core's own
+# sources (ZTP_DEVCORE_SOURCES: C standard library only), not the library.
+FUZZ_LITE_TARGETS = lite_json lite_http
+
 FUZZ_HARNESSES = fuzz/fuzz.h fuzz/fuzz_cert.h \
+	fuzz/fuzz_lite.h fuzz/fuzz_lite_json.c fuzz/fuzz_lite_http.c \
 	fuzz/fuzz_json.c fuzz/fuzz_pem.c fuzz/fuzz_der.c fuzz/fuzz_encoding.c \
 	fuzz/fuzz_policy.c fuzz/fuzz_device.c fuzz/fuzz_verifier.c \
 	fuzz/fuzz_verifier_config.c fuzz/fuzz_names.c fuzz/fuzz_ocsp.c \
@@ -84,12 +89,31 @@ fuzz-build:
 	    -fsanitize=fuzzer "$(top_srcdir)/fuzz/fuzz_$$t.c" $$extra \
 	    $(FUZZ_BUILDDIR)/libztp-fuzz.a $(FUZZ_LIBS) \
 	    -o $(FUZZ_BUILDDIR)/fuzz_$$t || exit 1; \
+	done; \
+	$(MKDIR_P) $(FUZZ_BUILDDIR)/lite-obj || exit 1; \
+	objs=; \
+	for src in $(ZTP_DEVCORE_SOURCES); do \
+	  case $$src in *.c) ;; *) continue ;; esac; \
+	  obj=$(FUZZ_BUILDDIR)/lite-obj/`echo "$$src" | sed 's|/|_|g; s|\.c$$|.o|'`; \
+	  objs="$$objs $$obj"; \
+	  echo "  FUZZCC   $$src (device core)"; \
+	  $(FUZZ_CC) -I$(top_builddir)/include -I$(top_srcdir)/include \
+	    -I$(top_srcdir)/libztp -DZTP_BUILDING_LIBRARY $(FUZZ_CFLAGS) \
+	    $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link \
+	    -c "$(top_srcdir)/$$src" -o "$$obj" || exit 1; \
+	done; \
+	for t in $(FUZZ_LITE_TARGETS); do \
+	  echo "  FUZZLD   fuzz/fuzz_$$t"; \
+	  $(FUZZ_CC) -I$(top_builddir)/include -I$(top_srcdir)/include \
+	    -I$(top_srcdir)/libztp -I$(top_srcdir)/fuzz $(FUZZ_CFLAGS) \
+	    $(FUZZ_SANITIZE) -fsanitize=fuzzer "$(top_srcdir)/fuzz/fuzz_$$t.c" \
+	    $$objs -o $(FUZZ_BUILDDIR)/fuzz_$$t || exit 1; \
 	done
 
 fuzz-smoke: fuzz-build
 	@$(SHELL) $(top_srcdir)/fuzz/smoke.sh run '$(FUZZ_CC)' \
 	  '$(FUZZ_BUILDDIR)' '$(top_srcdir)/fuzz' '$(FUZZ_TIME)' \
-	  '$(FUZZ_JOBS)' $(FUZZ_TARGETS)
+	  '$(FUZZ_JOBS)' $(FUZZ_TARGETS) $(FUZZ_LITE_TARGETS)
 
 fuzz-clean:
 	rm -rf $(FUZZ_BUILDDIR)

@@ -1,6 +1,13 @@
 # Man pages, all registered here (module fragments list library sources
 # only). Pages of a part that is configured out are not installed.
 dist_man_MANS += man/man3/ztp.3
+# The portable device core (always: <ztp/port.h> is installed) and the
+# mbedTLS port's tool.
+dist_man_MANS += man/man3/ztp_port.3
+if HAVE_MBEDTLS
+dist_man_MANS += man/man1/ztp-device-mbedtls.1
+endif
+EXTRA_DIST += man/man1/ztp-device-mbedtls.1
 
 if ENABLE_DEVICE
 dist_man_MANS += man/man1/ztp-device.1 man/man3/ztp_device.3 \

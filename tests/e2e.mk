@@ -57,3 +57,16 @@ TESTS += $(e2e_tests)
 TESTS += tests/device_verifier.sh tests/lifecycle_e2e.sh tests/demo_smoke.sh
 endif
 endif
+
+# The portable device core on its mbedTLS port (ztp-device-mbedtls)
+# against both reference servers: fresh devices provisioned on two TLS
+# connections each, a second run that connects nowhere, refusals, the
+# no-clock floor; truncated and oversized answers from
+# tests/e2e/lite_server.py.
+EXTRA_DIST += tests/e2e/lite-flow.sh tests/e2e/lite_server.py \
+	tests/e2e/lite_python.sh tests/e2e/lite_go.sh
+if HAVE_MBEDTLS
+if ENABLE_SERVER
+TESTS += tests/e2e/lite_python.sh tests/e2e/lite_go.sh
+endif
+endif

@@ -23,12 +23,18 @@ if nm -D --defined-only "$so" | awk '{print $2}' | grep -q '^[BDGRSV]$'; then
 	nm -D --defined-only "$so" | awk '$2 ~ /^[BDGRSV]$/'
 fi
 
-# Functions declared ZTP_EXTERN in the installed headers.
-for h in "$top_srcdir"/include/ztp/*.h; do
-	# join continuation lines so a declaration is one line
-	tr '\n' ' ' < "$h" | sed 's/;/;\n/g' | grep 'ZTP_EXTERN' \
-		| sed -n 's/.*[ *]\(ztp_[a-z0-9_]*\)[ ]*(.*/\1/p'
-done | sort -u > "$T/declared"
+# Functions declared ZTP_EXTERN in the given headers.
+declared() {
+	for h in "$@"; do
+		# join continuation lines so a declaration is one line
+		tr '\n' ' ' < "$h" | sed 's/;/;\n/g' | grep 'ZTP_EXTERN' \
+			| sed -n 's/.*[ *]\(ztp_[a-z0-9_]*\)[ ]*(.*/\1/p'
+	done | sort -u
+}
+# The installed headers, except those of the portable device core and its
+# mbedTLS port, which libztp-device-mbedtls exports (checked below).
+declared $(ls "$top_srcdir"/include/ztp/*.h | grep -v '/port[a-z_]*\.h$') \
+	> "$T/declared"
 
 if ! diff -u "$T/declared" "$T/exported" > "$T/diff"; then
 	fail "headers (-) and exports (+) differ:"; cat "$T/diff"
@@ -53,6 +59,28 @@ done < "$T/codes"
 # The version script exports exactly the ztp_ namespace.
 grep -q 'ztp_\*;' "$top_srcdir/libztp/libztp.map" || fail "libztp.map lost its ztp_* rule"
 grep -q 'local:' "$top_srcdir/libztp/libztp.map" || fail "libztp.map lost its local: rule"
+
+# libztp-device-mbedtls: exactly <ztp/port.h>, <ztp/port_mbedtls.h> and
+# the status-code names of <ztp/common.h>, all documented.
+mso=$(ls "$top_builddir"/.libs/libztp-device-mbedtls.so.*.*.* 2>/dev/null | head -1)
+if [ -n "$mso" ]; then
+	nm -D --defined-only "$mso" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' \
+		| sort -u > "$T/mexported"
+	{ declared "$top_srcdir/include/ztp/port.h" \
+		"$top_srcdir/include/ztp/port_mbedtls.h"
+	  printf 'ztp_status_name\nztp_strerror\n'; } | sort -u > "$T/mdeclared"
+	if ! diff -u "$T/mdeclared" "$T/mexported" > "$T/mdiff"; then
+		fail "libztp-device-mbedtls: headers (-) and exports (+) differ:"
+		cat "$T/mdiff"
+	fi
+	while read -r sym; do
+		if ! grep -qw -- "$sym" "$top_srcdir"/man/man3/*.3 2>/dev/null; then
+			fail "undocumented in man3: $sym"
+		fi
+	done < "$T/mexported"
+	grep -q 'ztp_\*;' "$top_srcdir/libztp/devport/mbedtls.map" ||
+		fail "mbedtls.map lost its ztp_* rule"
+fi
 
 n=$(wc -l < "$T/exported")
 [ "$TEST_FAILS" -ne 0 ] ||

@@ -183,3 +183,20 @@ TESTS += tests/policy_mosquitto.sh tests/mosquitto_crl.sh
 endif
 EXTRA_DIST += tests/policy_mosquitto.sh tests/mosquitto_crl.sh \
 	tests/e2e/mosquitto.sh
+
+# The portable device core (doc/PORTING.md): its Cortex-M4 build (fails
+# without the cross compiler, which CI installs); the mbedTLS port's
+# library and tool linking neither OpenSSL, libcurl nor json-c; the core's
+# unit suite, against the port's convenience library.
+TESTS += tests/devcore_arm.sh
+EXTRA_DIST += tests/devcore_arm.sh tests/devport_mbedtls.sh
+if HAVE_MBEDTLS
+TESTS += tests/devport_mbedtls.sh
+if HAVE_CHECK
+UNIT_TESTS += tests/unit/test_devcore
+tests_unit_test_devcore_SOURCES = tests/unit/test_devcore.c
+tests_unit_test_devcore_CFLAGS = $(ZTP_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_devcore_LDADD = libztp-device-mbedtls-internal.la \
+	$(CHECK_LIBS)
+endif
+endif

@@ -149,17 +149,6 @@ void ztp__hex_encode(char *out, const uint8_t *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-int ztp__hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int ztp__hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *in,
 		    size_t len)
 {

@@ -32,6 +32,8 @@
 
 #include <ztp/common.h>
 
+#include "core/portable.h"
+
 #if defined(__GNUC__)
 #define ZTP__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define ZTP__UNUSED __attribute__((unused))
@@ -125,13 +127,8 @@ void ztp__free_secret(void *p, size_t n);
 long ztp__alloc_fail_at(long n);
 int ztp__alloc_hook_openssl(void);
 
-/* Length-tracked byte buffer for untrusted data. */
-typedef struct ztp__buf {
-	uint8_t *data;
-	size_t len;
-	size_t cap;
-} ztp__buf;
-
+/* Length-tracked byte buffer for untrusted data: the type is in
+ * core/portable.h. */
 int ztp__buf_append(ztp__buf *b, const void *p, size_t n);
 int ztp__buf_append_str(ztp__buf *b, const char *s);
 int ztp__buf_append_byte(ztp__buf *b, uint8_t c);
@@ -215,9 +212,7 @@ int ztp__id_pattern_check(const char *pattern, size_t len, const char *what);
 /* Whether the identifier id matches pattern (both NUL-terminated and
  * checked). Linear in their lengths times the number of '*'. */
 bool ztp__id_pattern_match(const char *pattern, const char *id);
-/* The length of NUL-terminated s if it is a valid identifier, else 0
- * (then ztp__id_check() says why). Reads at most ZTP_ID_MAX + 1 bytes. */
-size_t ztp__id_len(const char *s);
+/* ztp__id_len(), the character classes: core/portable.h. */
 
 /* ------------------------------------------------------------------ strict
  * JSON */
@@ -275,8 +270,7 @@ void ztp__hex_encode(char *out, const uint8_t *in, size_t len);
 /* Strict hex (even length, [0-9a-fA-F]) into out (cap bytes). */
 int ztp__hex_decode(uint8_t *out, size_t cap, size_t *outlen, const char *in,
 		    size_t len);
-/* The value of one hex digit of either case, or -1. */
-int ztp__hex_value(unsigned char c);
+/* ztp__hex_value(): core/portable.h. */
 
 int ztp__sha256(uint8_t out[32], const void *in, size_t len);
 

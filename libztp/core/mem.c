@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "core/internal.h"
+#include "core/protocol.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -199,6 +200,23 @@ int ztp__buf_terminate(ztp__buf *b)
 	if (rc < 0)
 		return rc;
 	b->data[b->len] = '\0';
+	return ZTP_OK;
+}
+
+int ztp__transcript(ztp__buf *out, const char *device_id, const char *nonce,
+		    size_t nonce_len,
+		    const uint8_t csr_sha256[ZTP__TRANSCRIPT_HASH_LEN])
+{
+	size_t n = ztp__transcript_len(strlen(device_id), nonce_len);
+	int rc = buf_reserve(out, n);
+
+	if (rc < 0)
+		return rc;
+	n = ztp__transcript_write(out->data + out->len, out->cap - out->len,
+				  device_id, nonce, nonce_len, csr_sha256);
+	if (n == 0)
+		return ztp__err(ZTP_EINVAL, "transcript: device ID too long");
+	out->len += n;
 	return ZTP_OK;
 }
 

@@ -100,18 +100,29 @@ int ztp__endpoint_from_name(const char *name)
 	return ZTP__E_NONE;
 }
 
-int ztp__transcript(ztp__buf *out, const char *device_id, const char *nonce,
-		    size_t nonce_len,
-		    const uint8_t csr_sha256[ZTP__TRANSCRIPT_HASH_LEN])
+size_t ztp__transcript_len(size_t device_id_len, size_t nonce_len)
 {
-	int rc = ZTP_OK;
+	return sizeof(TRANSCRIPT_TAG) + device_id_len + 1 + nonce_len + 1 +
+	       ZTP__TRANSCRIPT_HASH_LEN;
+}
 
+size_t ztp__transcript_write(uint8_t *out, size_t cap, const char *device_id,
+			     const char *nonce, size_t nonce_len,
+			     const uint8_t csr_sha256[ZTP__TRANSCRIPT_HASH_LEN])
+{
+	size_t id_len = strlen(device_id), n = 0;
+
+	if (id_len > ZTP_ID_MAX || nonce_len > cap ||
+	    ztp__transcript_len(id_len, nonce_len) > cap)
+		return 0;
 	/* sizeof counts the tag's NUL: the first separator. */
-	ZTP_CHECK(ztp__buf_append(out, TRANSCRIPT_TAG, sizeof(TRANSCRIPT_TAG)));
-	ZTP_CHECK(ztp__buf_append(out, device_id, strlen(device_id) + 1));
-	ZTP_CHECK(ztp__buf_append(out, nonce, nonce_len));
-	ZTP_CHECK(ztp__buf_append_byte(out, 0));
-	ZTP_CHECK(ztp__buf_append(out, csr_sha256, ZTP__TRANSCRIPT_HASH_LEN));
-cleanup:
-	return rc;
+	memcpy(out, TRANSCRIPT_TAG, sizeof(TRANSCRIPT_TAG));
+	n += sizeof(TRANSCRIPT_TAG);
+	memcpy(out + n, device_id, id_len + 1);
+	n += id_len + 1;
+	memcpy(out + n, nonce, nonce_len);
+	n += nonce_len;
+	out[n++] = 0;
+	memcpy(out + n, csr_sha256, ZTP__TRANSCRIPT_HASH_LEN);
+	return n + ZTP__TRANSCRIPT_HASH_LEN;
 }

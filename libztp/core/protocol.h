@@ -1,8 +1,9 @@
 /*
  * libztp — the protocol's facts, in one place: the bootstrap transcript,
  * the wire error codes and their HTTP statuses, the endpoints and their
- * path. The device and the verifier both build on this file; doc/PROTOCOL.md
- * and ztp-protocol(7) describe it. Never installed.
+ * path. The device, the verifier and the portable device core (libztp/devcore)
+ * build on this file, which needs the C standard library only;
+ * doc/PROTOCOL.md and ztp-protocol(7) describe it. Never installed.
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef ZTP_CORE_PROTOCOL_H
@@ -11,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/internal.h"
+#include "core/portable.h"
 
 /* Every endpoint is reached at BASE ZTP__PATH_PREFIX <endpoint name>. */
 #define ZTP__PATH_PREFIX "/ztp/v1/"
@@ -88,9 +89,13 @@ int ztp__endpoint_from_name(const char *name);
 /* Size of the SHA-256 of the CSR that ends the transcript. */
 #define ZTP__TRANSCRIPT_HASH_LEN 32
 
+/* Length of the transcript for a device ID and a nonce of these lengths
+ * (the tag and the separators counted). */
+size_t ztp__transcript_len(size_t device_id_len, size_t nonce_len);
+
 /*
- * Append the bootstrap transcript that the factory key signs (PROTOCOL.md
- * §4), byte for byte:
+ * Write the bootstrap transcript that the factory key signs (PROTOCOL.md
+ * §4), byte for byte, into out (cap bytes):
  *
  *   tag 0x00 device_id 0x00 nonce 0x00 SHA-256(CSR DER)
  *
@@ -99,8 +104,16 @@ int ztp__endpoint_from_name(const char *name);
  *
  * nonce is the ASCII token exactly as the server sent it (nonce_len
  * bytes, no NUL inside: the caller has checked that); csr_sha256 is the
- * raw 32-byte hash. Returns ZTP_OK or ZTP_ENOMEM.
+ * raw 32-byte hash. Returns the length written, or 0 when it does not fit
+ * in cap (see ztp__transcript_len()). Sets no error detail.
  */
+size_t
+ztp__transcript_write(uint8_t *out, size_t cap, const char *device_id,
+		      const char *nonce, size_t nonce_len,
+		      const uint8_t csr_sha256[ZTP__TRANSCRIPT_HASH_LEN]);
+
+/* The same, appended to a buffer (core/mem.c). Returns ZTP_OK or
+ * ZTP_ENOMEM. */
 int ztp__transcript(ztp__buf *out, const char *device_id, const char *nonce,
 		    size_t nonce_len,
 		    const uint8_t csr_sha256[ZTP__TRANSCRIPT_HASH_LEN]);

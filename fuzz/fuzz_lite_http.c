@@ -1,0 +1,62 @@
+/*
+ * libztp — fuzz the portable device core's HTTP/1.1 response head parser
+ * (every byte a server sends a device on an MCU port) and its server URL
+ * parser.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "fuzz_lite.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const size_t heads[] = {64, 2048};
+	ztp__http_head h, p;
+	const char *why = "";
+	char url[512], host[256];
+	uint16_t port = 0;
+	size_t k, cut, i;
+	int rc, rc2;
+
+	for (k = 0; k < 2; k++) {
+		rc =
+		    ztp__http_head_parse(&h, data, size, heads[k], 16384, &why);
+		FUZZ_ASSERT(rc == ZTP_OK || rc == 1 || rc == ZTP_EPARSE ||
+			    rc == ZTP_ETOOBIG || rc == ZTP_EUNSUPPORTED);
+		if (rc == 1)
+			FUZZ_ASSERT(size < heads[k]);
+		if (rc != ZTP_OK)
+			continue;
+		FUZZ_ASSERT(h.head_len >= 16 && h.head_len <= size &&
+			    h.head_len <= heads[k]);
+		FUZZ_ASSERT(h.status >= 200 && h.status <= 599);
+		FUZZ_ASSERT(h.content_length <= 16384);
+		FUZZ_ASSERT(h.retry_after >= -1 && h.retry_after <= 86400);
+		/* The same head with more bytes after it parses the same:
+		 * the body never changes the head; a strict prefix of it is
+		 * never complete. */
+		rc2 = ztp__http_head_parse(&p, data, h.head_len, heads[k],
+					   16384, &why);
+		FUZZ_ASSERT(rc2 == ZTP_OK && p.head_len == h.head_len &&
+			    p.status == h.status &&
+			    p.content_length == h.content_length &&
+			    p.close == h.close &&
+			    p.retry_after == h.retry_after);
+		cut = h.head_len - 1;
+		rc2 =
+		    ztp__http_head_parse(&p, data, cut, heads[k], 16384, &why);
+		FUZZ_ASSERT(rc2 != ZTP_OK);
+	}
+
+	if (size < sizeof(url)) {
+		memcpy(url, data, size);
+		url[size] = '\0';
+		if (strlen(url) == size &&
+		    ztp__url_parse(url, host, sizeof(host), &port) == ZTP_OK) {
+			FUZZ_ASSERT(port >= 1 && host[0] != '\0');
+			for (i = 0; host[i] != '\0'; i++)
+				FUZZ_ASSERT(host[i] != '/' && host[i] != '@' &&
+					    host[i] != '?' && host[i] > 0x20 &&
+					    host[i] < 0x7f);
+		}
+	}
+	return 0;
+}

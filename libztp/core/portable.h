@@ -1,0 +1,53 @@
+/*
+ * libztp — the part of core that needs nothing but the C standard library:
+ * the identifier grammar, civil-date arithmetic and RFC 3339 parsing, the
+ * status table and the length-tracked buffer type. core/internal.h builds
+ * its checked helpers on these; the portable device core (libztp/devcore)
+ * uses them directly, so both libraries share one definition of each
+ * fact. Never installed; nothing here sets the thread's error detail.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_CORE_PORTABLE_H
+#define ZTP_CORE_PORTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ztp/common.h>
+
+/* Length-tracked byte buffer for untrusted data (helpers: core/mem.c). */
+typedef struct ztp__buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+} ztp__buf;
+
+/* The identifier grammar [A-Za-z0-9][A-Za-z0-9._-]{0,63} (idchar.c):
+ * whether c may start an identifier, and whether it may follow. */
+bool ztp__id_first(unsigned char c);
+bool ztp__id_rest(unsigned char c);
+/* The length of NUL-terminated s if it is a valid identifier, else 0
+ * (then ztp__id_check() says why). Reads at most ZTP_ID_MAX + 1 bytes. */
+size_t ztp__id_len(const char *s);
+
+/* The value of one hex digit of either case, or -1 (idchar.c). */
+int ztp__hex_value(unsigned char c);
+
+/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian;
+ * H. Hinnant's days_from_civil), m 1..12, d 1..31 (civil.c). */
+int64_t ztp__days_from_civil(int64_t y, int m, int d);
+/* Days in month m (1..12) of year y. */
+int ztp__days_in_month(int64_t y, int m);
+
+/*
+ * RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm),
+ * exactly len bytes at s (no NUL needed). Strict: upper-case 'T' and 'Z'
+ * only, fraction of 1 to 9 digits (truncated), no leap second, nothing
+ * after the offset. ZTP_OK with *out the seconds since the epoch, or
+ * ZTP_EPARSE with *why a fixed English reason.
+ */
+int ztp__rfc3339_parse(int64_t *out, const char *s, size_t len,
+		       const char **why);
+
+#endif /* ZTP_CORE_PORTABLE_H */

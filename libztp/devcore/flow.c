@@ -1,0 +1,1178 @@
+/*
+ * libztp — the portable device core's protocol: slots and manifests, the
+ * time floor, bootstrap, register, credentials, rotation and run.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Storage (names of the port's blobs):
+ *   <kind>.manifest        "ZTP1 c=<slot> p=<slot>\n", slot a, b or -
+ *   <kind>.<slot>.key      the port's key blob
+ *   <kind>.<slot>.cert     certificate and chain, PEM
+ *   registration           the registration request last accepted
+ *   time-floor             decimal seconds: the last known good time
+ * with kind "bootstrap" or "operational". A new credential is built in
+ * the pending slot (never the current one) and becomes current by one
+ * atomic replacement of the manifest: after power loss at any point, the
+ * current credential is the old one or the new one, never a key without
+ * its certificate.
+ */
+#include "devcore/internal.h"
+
+#include <string.h>
+
+#define CHAIN_MAX 8
+#define NAMESPACE_MAX 256
+#define PEM_CSR_MAX 1600
+#define SIG64_MAX ((ZTP_LITE_SIG_MAX + 2) / 3 * 4 + 1)
+#define ROTATE_JITTER_PERCENT 5
+
+/* The receive buffer holds the factory certificate and the CSR's PEM
+ * while a bootstrap request is built (boot_scratch). */
+typedef char rx_holds_bootstrap_request
+    [ZTP__LITE_RX_MAX >= ZTP_LITE_CERT_MAX + PEM_CSR_MAX ? 1 : -1];
+
+static const char *const kind_names[2] = {"bootstrap", "operational"};
+
+static void blob_name(char out[40], ztp__lite_kind kind, char slot,
+		      const char *what)
+{
+	size_t n = strlen(kind_names[kind]);
+
+	memcpy(out, kind_names[kind], n);
+	out[n++] = '.';
+	if (slot != 0) {
+		out[n++] = slot;
+		out[n++] = '.';
+	}
+	memcpy(out + n, what, strlen(what) + 1);
+}
+
+static int oom(ztp_lite *d)
+{
+	return ztp__lite_err(d, ZTP_ENOMEM, "out of memory", NULL, NULL);
+}
+
+/* ------------------------------------------------------------------ floor
+ */
+
+int ztp__lite_floor(ztp_lite *d, int64_t *floor)
+{
+	char buf[24];
+	size_t len = 0, i;
+	int64_t v = 0;
+	int rc;
+
+	if (d->floor_loaded) {
+		*floor = d->floor;
+		return ZTP_OK;
+	}
+	rc = d->port->load(d->port->ctx, "time-floor", (uint8_t *)buf,
+			   sizeof(buf), &len);
+	if (rc == ZTP_ENOTFOUND) {
+		len = 0;
+	} else if (rc < 0) {
+		return ztp__lite_err(d, rc, "time floor: cannot read it", NULL,
+				     NULL);
+	}
+	for (i = 0; i < len; i++) {
+		if (buf[i] < '0' || buf[i] > '9' || i >= 18)
+			return ztp__lite_err(d, ZTP_EPARSE,
+					     "time floor: corrupt", NULL, NULL);
+		v = v * 10 + (buf[i] - '0');
+	}
+	d->floor = v > d->build_time ? v : d->build_time;
+	d->floor_loaded = true;
+	*floor = d->floor;
+	return ZTP_OK;
+}
+
+int ztp__lite_floor_raise(ztp_lite *d, int64_t t)
+{
+	char buf[24];
+	int64_t cur = 0;
+	size_t n;
+	int rc;
+
+	rc = ztp__lite_floor(d, &cur);
+	if (rc < 0 || t <= cur || t < 0)
+		return rc; /* only ever forward, never before the epoch */
+	n = ztp__udec(buf, (uint64_t)t);
+	rc =
+	    d->port->store(d->port->ctx, "time-floor", (const uint8_t *)buf, n);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "time floor: cannot store it", NULL,
+				     NULL);
+	d->floor_loaded = false;
+	return ztp__lite_floor(d, &cur);
+}
+
+int ztp_lite_time_floor(ztp_lite *d, int64_t *floor)
+{
+	if (d == NULL || floor == NULL)
+		return ZTP_EINVAL;
+	return ztp__lite_floor(d, floor);
+}
+
+/* ------------------------------------------------------------------ slots
+ */
+
+static int manifest_read(ztp_lite *d, ztp__lite_kind kind, char *cur,
+			 char *pend)
+{
+	char name[40], buf[16];
+	size_t len = 0;
+	int rc;
+
+	*cur = *pend = 0;
+	blob_name(name, kind, 0, "manifest");
+	rc = d->port->load(d->port->ctx, name, (uint8_t *)buf, sizeof(buf),
+			   &len);
+	if (rc == ZTP_ENOTFOUND)
+		return ZTP_OK;
+	if (rc < 0)
+		return ztp__lite_err(d, rc, name, ": cannot read it", NULL);
+	if (len != 13 || memcmp(buf, "ZTP1 c=", 7) != 0 ||
+	    memcmp(buf + 8, " p=", 3) != 0 || buf[12] != '\n' ||
+	    strchr("ab-", buf[7]) == NULL || strchr("ab-", buf[11]) == NULL ||
+	    (buf[7] == buf[11] && buf[7] != '-'))
+		return ztp__lite_err(d, ZTP_EPARSE, name, ": corrupt", NULL);
+	*cur = buf[7] == '-' ? 0 : buf[7];
+	*pend = buf[11] == '-' ? 0 : buf[11];
+	return ZTP_OK;
+}
+
+static int manifest_write(ztp_lite *d, ztp__lite_kind kind, char cur, char pend)
+{
+	char name[40], buf[14] = "ZTP1 c=- p=-\n";
+	int rc;
+
+	blob_name(name, kind, 0, "manifest");
+	if (cur != 0)
+		buf[7] = cur;
+	if (pend != 0)
+		buf[11] = pend;
+	rc = d->port->store(d->port->ctx, name, (const uint8_t *)buf, 13);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, name, ": cannot store it", NULL);
+	return ZTP_OK;
+}
+
+void ztp__lite_cred_free(ztp_lite *d, ztp__lite_cred *c)
+{
+	ztp__lite_free(d, c->key, ZTP_LITE_KEY_MAX);
+	ztp__lite_free(d, c->cert, ZTP_LITE_CERT_MAX);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The key of a slot into c->key (allocated here). */
+static int key_load(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind,
+		    char slot)
+{
+	char name[40];
+	int rc;
+
+	c->key = ztp__lite_alloc(d, ZTP_LITE_KEY_MAX);
+	if (c->key == NULL)
+		return oom(d);
+	blob_name(name, kind, slot, "key");
+	rc = d->port->load(d->port->ctx, name, c->key, ZTP_LITE_KEY_MAX,
+			   &c->key_len);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, name, ": cannot read it", NULL);
+	return ZTP_OK;
+}
+
+/* Key and certificate of a slot; ZTP_ENOTFOUND when either is missing,
+ * ZTP_EMISMATCH when they do not belong together or the certificate is
+ * not this device's. */
+static int cred_load(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind,
+		     char slot)
+{
+	char name[40];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = key_load(d, c, kind, slot);
+	if (rc < 0)
+		goto out;
+	c->cert = ztp__lite_alloc(d, ZTP_LITE_CERT_MAX);
+	if (c->cert == NULL) {
+		rc = oom(d);
+		goto out;
+	}
+	blob_name(name, kind, slot, "cert");
+	rc = d->port->load(d->port->ctx, name, (uint8_t *)c->cert,
+			   ZTP_LITE_CERT_MAX, &c->cert_len);
+	if (rc < 0) {
+		rc = ztp__lite_err(d, rc, name, ": cannot read it", NULL);
+		goto out;
+	}
+	rc = d->port->cert_info(d->port->ctx, c->cert, c->cert_len, c->key,
+				c->key_len, &c->info);
+	if (rc < 0) {
+		rc = ztp__lite_err(d, rc, name, ": unreadable certificate",
+				   NULL);
+		goto out;
+	}
+	if (!c->info.key_matches ||
+	    strcmp(c->info.device_id, d->device_id) != 0) {
+		rc = ztp__lite_err(d, ZTP_EMISMATCH, name,
+				   ": not this device's key and certificate",
+				   NULL);
+		goto out;
+	}
+	c->slot = slot;
+out:
+	if (rc < 0)
+		ztp__lite_cred_free(d, c);
+	return rc;
+}
+
+/* The current credential of kind (c->slot 0 when there is none). */
+static int cred_current(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind)
+{
+	char cur, pend;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = manifest_read(d, kind, &cur, &pend);
+	if (rc < 0 || cur == 0)
+		return rc;
+	return cred_load(d, c, kind, cur);
+}
+
+static bool cred_valid(const ztp_lite *d, const ztp__lite_cred *c)
+{
+	return c->slot != 0 && d->now < c->info.not_after;
+}
+
+/*
+ * Prepare the pending slot of kind: when it already holds a certificate
+ * for its key that is still valid (an answer stored before power was
+ * lost), *ready is set and c is that credential; otherwise c->key is a
+ * fresh key stored in the slot, named pending in the manifest.
+ */
+static int pending_begin(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind,
+			 bool *ready)
+{
+	char cur, pend, name[40];
+	int rc;
+
+	*ready = false;
+	memset(c, 0, sizeof(*c));
+	rc = manifest_read(d, kind, &cur, &pend);
+	if (rc < 0)
+		return rc;
+	if (pend != 0) {
+		rc = cred_load(d, c, kind, pend);
+		if (rc == ZTP_OK && d->now < c->info.not_after) {
+			*ready = true;
+			return ZTP_OK;
+		}
+		ztp__lite_cred_free(d, c);
+	}
+	/* Whatever the slot held is replaced: a fresh key for every
+	 * request, so a lost answer never leaves a key issued twice. */
+	pend = cur == 'a' ? 'b' : 'a';
+	blob_name(name, kind, pend, "cert");
+	rc = d->port->remove(d->port->ctx, name);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, name, ": cannot remove it", NULL);
+	c->key = ztp__lite_alloc(d, ZTP_LITE_KEY_MAX);
+	if (c->key == NULL)
+		return oom(d);
+	rc = d->port->key_generate(d->port->ctx, c->key, ZTP_LITE_KEY_MAX,
+				   &c->key_len);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "key generation failed", NULL,
+				     NULL);
+	blob_name(name, kind, pend, "key");
+	rc = d->port->store(d->port->ctx, name, c->key, c->key_len);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, name, ": cannot store it", NULL);
+	c->slot = pend;
+	return manifest_write(d, kind, cur, pend);
+}
+
+/* Store the certificate of the pending slot, make it current, and retire
+ * the slot it replaces. */
+static int pending_commit(ztp_lite *d, ztp__lite_kind kind, char slot,
+			  const char *cert, size_t len)
+{
+	char cur, pend, name[40], old;
+	int rc;
+
+	rc = manifest_read(d, kind, &cur, &pend);
+	if (rc < 0)
+		return rc;
+	if (pend != slot)
+		return ztp__lite_err(d, ZTP_ESTATE, kind_names[kind],
+				     ": the pending slot changed under us",
+				     NULL);
+	if (cert != NULL) {
+		blob_name(name, kind, slot, "cert");
+		rc = d->port->store(d->port->ctx, name, (const uint8_t *)cert,
+				    len);
+		if (rc < 0)
+			return ztp__lite_err(d, rc, name, ": cannot store it",
+					     NULL);
+	}
+	old = cur;
+	rc = manifest_write(d, kind, slot, 0);
+	if (rc < 0 || old == 0)
+		return rc;
+	/* The old credential is no longer referenced: a failure to remove
+	 * it leaves garbage, never a wrong state. */
+	blob_name(name, kind, old, "key");
+	(void)d->port->remove(d->port->ctx, name);
+	blob_name(name, kind, old, "cert");
+	(void)d->port->remove(d->port->ctx, name);
+	return ZTP_OK;
+}
+
+/* ------------------------------------------------------------------
+ * requests and answers */
+
+/* PEM of der under label, into out (cap bytes); the length, 0 if it does
+ * not fit. */
+static size_t pem_write(char *out, size_t cap, const char *label,
+			const uint8_t *der, size_t len)
+{
+	char line[68];
+	size_t n = 0, i, k, l = strlen(label);
+
+	if (cap < 2 * l + 40)
+		return 0;
+	memcpy(out, "-----BEGIN ", 11);
+	memcpy(out + 11, label, l);
+	memcpy(out + 11 + l, "-----\n", 6);
+	n = 17 + l;
+	for (i = 0; i < len; i += 48) {
+		k = ztp__b64(line, sizeof(line), der + i,
+			     len - i < 48 ? len - i : 48);
+		if (k == 0 || n + k + 1 + 15 + l + 6 >= cap)
+			return 0;
+		memcpy(out + n, line, k);
+		n += k;
+		out[n++] = '\n';
+	}
+	memcpy(out + n, "-----END ", 9);
+	memcpy(out + n + 9, label, l);
+	memcpy(out + n + 9 + l, "-----\n", 7);
+	return n + 15 + l;
+}
+
+static const char *find(const char *s, size_t len, const char *what)
+{
+	size_t n = strlen(what), i;
+
+	for (i = 0; n <= len && i <= len - n; i++)
+		if (memcmp(s + i, what, n) == 0)
+			return s + i;
+	return NULL;
+}
+
+#define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
+#define PEM_END "-----END CERTIFICATE-----"
+
+/* The next certificate of a PEM bundle, from *pos: its span. */
+static bool pem_next(const char *s, size_t len, size_t *pos, const char **p,
+		     size_t *n)
+{
+	const char *b = find(s + *pos, len - *pos, PEM_BEGIN), *e;
+
+	if (b == NULL)
+		return false;
+	e = find(b, len - (size_t)(b - s), PEM_END);
+	if (e == NULL)
+		return false;
+	*p = b;
+	*n = (size_t)(e - b) + sizeof(PEM_END) - 1;
+	*pos = (size_t)(e - s) + sizeof(PEM_END) - 1;
+	return true;
+}
+
+static bool printable_span(const char *s, size_t n, bool topic)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f ||
+		    (topic && (s[i] == '+' || s[i] == '#')))
+			return false;
+	return true;
+}
+
+/* A member that may be absent or null. */
+static bool present(const ztp__jv *obj, const char *name, ztp__jv *v)
+{
+	return ztp__j_member(obj, name, v) == ZTP_OK && v->type != ZTP__J_NULL;
+}
+
+static int answer_only(ztp_lite *d, const ztp__jv *a, const char *const *keys,
+		       const char *what)
+{
+	char bad[ZTP__J_NAME_MAX + 1] = "";
+
+	if (ztp__j_only(a, keys, bad, sizeof(bad)) < 0)
+		return ztp__lite_err(d, ZTP_EPARSE, what,
+				     ": unknown member: ", bad);
+	return ZTP_OK;
+}
+
+/* A string member into out (cap bytes, NUL-terminated). */
+static int answer_str(ztp_lite *d, const ztp__jv *a, const char *name,
+		      char *out, size_t cap, size_t *len, const char *what)
+{
+	ztp__jv v;
+	int rc;
+
+	if (ztp__j_member(a, name, &v) < 0)
+		return ztp__lite_err(d, ZTP_EPARSE, what, ": missing ", name);
+	rc = ztp__j_string(&v, out, cap, len);
+	if (rc == ZTP_ETOOBIG)
+		return ztp__lite_err(d, rc, what, ": too long: ", name);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, what, ": not a string: ", name);
+	return ZTP_OK;
+}
+
+static int answer_time(ztp_lite *d, const ztp__jv *a, const char *name,
+		       int64_t *t, const char *what)
+{
+	char s[40];
+	size_t len = 0;
+	const char *why;
+	int rc = answer_str(d, a, name, s, sizeof(s), &len, what);
+
+	if (rc < 0)
+		return rc;
+	rc = ztp__rfc3339_parse(t, s, len, &why);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, what, ": ", why);
+	return ZTP_OK;
+}
+
+/*
+ * A certificate answer: {"certificate","chain","not_after"}, plus
+ * "tenant", "namespace", "brokers", "trust_bundle" when with_tenant.
+ * The certificate and its chain go into out (PEM, cap bytes, *len); it
+ * must carry c's key, name this device, agree with not_after and be
+ * valid now.
+ */
+static int parse_issued(ztp_lite *d, const ztp__jv *a, bool with_tenant,
+			const ztp__lite_cred *c, char *out, size_t cap,
+			size_t *len)
+{
+	static const char *const keys[] = {"certificate", "chain", "not_after",
+					   NULL};
+	static const char *const tkeys[] = {
+	    "certificate", "chain",   "not_after",    "tenant",
+	    "namespace",   "brokers", "trust_bundle", NULL};
+	const char *what = "certificate answer";
+	ztp_port_cert_info info;
+	ztp__jv v, e, arr;
+	char tenant[ZTP_ID_MAX + 1];
+	size_t n = 0, k = 0, pos = 0, count = 0;
+	int64_t na = 0;
+	int rc;
+
+	rc = answer_only(d, a, with_tenant ? tkeys : keys, what);
+	if (rc < 0)
+		return rc;
+	rc = answer_str(d, a, "certificate", out, cap, &n, what);
+	if (rc < 0)
+		return rc;
+	if (n == 0)
+		return ztp__lite_err(d, ZTP_EPARSE, what, ": empty certificate",
+				     NULL);
+	if (ztp__j_member(a, "chain", &arr) < 0 || arr.type != ZTP__J_ARRAY)
+		return ztp__lite_err(d, ZTP_EPARSE, what,
+				     ": chain: missing or not an array", NULL);
+	while (ztp__j_next(&arr, &pos, NULL, &e) == ZTP_OK) {
+		if (++count > CHAIN_MAX)
+			return ztp__lite_err(d, ZTP_ETOOBIG, what,
+					     ": chain: too many entries", NULL);
+		if (n + 2 >= cap)
+			return ztp__lite_err(d, ZTP_ETOOBIG, what,
+					     ": certificates too long", NULL);
+		if (out[n - 1] != '\n')
+			out[n++] = '\n';
+		rc = ztp__j_string(&e, out + n, cap - n, &k);
+		if (rc < 0)
+			return ztp__lite_err(d, rc, what,
+					     ": chain: an entry is not a "
+					     "string or too long",
+					     NULL);
+		n += k;
+	}
+	rc = answer_time(d, a, "not_after", &na, what);
+	if (rc < 0)
+		return rc;
+	rc =
+	    d->port->cert_info(d->port->ctx, out, n, c->key, c->key_len, &info);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, what, ": certificate: unreadable",
+				     NULL);
+	if (!info.key_matches)
+		return ztp__lite_err(d, ZTP_EMISMATCH, what,
+				     ": the certificate is not for the key "
+				     "this device generated",
+				     NULL);
+	if (strcmp(info.device_id, d->device_id) != 0)
+		return ztp__lite_err(
+		    d, ZTP_EMISMATCH, what,
+		    ": the certificate names another device: ", info.device_id);
+	if (info.not_after != na)
+		return ztp__lite_err(d, ZTP_EPARSE, what,
+				     ": not_after disagrees with the "
+				     "certificate",
+				     NULL);
+	if (na <= d->now)
+		return ztp__lite_err(d, ZTP_EEXPIRED, what,
+				     ": the certificate has expired", NULL);
+	if (with_tenant) {
+		if (present(a, "tenant", &v)) {
+			if (ztp__j_string(&v, tenant, sizeof(tenant), &k) < 0 ||
+			    ztp__id_len(tenant) != k)
+				return ztp__lite_err(d, ZTP_EPARSE, what,
+						     ": bad tenant", NULL);
+			if (strcmp(tenant, info.tenant) != 0)
+				return ztp__lite_err(d, ZTP_EMISMATCH, what,
+						     ": tenant is not the one "
+						     "in the certificate",
+						     NULL);
+		} else if (info.tenant[0] != '\0') {
+			return ztp__lite_err(d, ZTP_EMISMATCH, what,
+					     ": the certificate names a tenant "
+					     "but the answer names none",
+					     NULL);
+		}
+		if (present(a, "namespace", &v)) {
+			char ns[NAMESPACE_MAX + 1];
+
+			if (ztp__j_string(&v, ns, sizeof(ns), &k) < 0 ||
+			    !printable_span(ns, k, true))
+				return ztp__lite_err(d, ZTP_EPARSE, what,
+						     ": bad namespace", NULL);
+		}
+		if (present(a, "brokers", &v) && v.type != ZTP__J_ARRAY)
+			return ztp__lite_err(d, ZTP_EPARSE, what,
+					     ": brokers: not an array", NULL);
+		if (present(a, "trust_bundle", &v) && v.type != ZTP__J_STRING)
+			return ztp__lite_err(d, ZTP_EPARSE, what,
+					     ": trust_bundle: not a string",
+					     NULL);
+	}
+	if (n + 1 >= cap)
+		return ztp__lite_err(d, ZTP_ETOOBIG, what,
+				     ": certificates too long", NULL);
+	if (out[n - 1] != '\n')
+		out[n++] = '\n';
+	out[n] = '\0';
+	*len = n;
+	return ZTP_OK;
+}
+
+static void step(ztp_lite *d, const char *op, const char *s)
+{
+	char f[96];
+	ztp__jw w;
+
+	ztp__jw_init(&w, f, sizeof(f));
+	ztp__jw_key(&w, "operation");
+	ztp__jw_str(&w, op, strlen(op));
+	ztp__jw_key(&w, "step");
+	ztp__jw_str(&w, s, strlen(s));
+	if (w.ok)
+		ztp__lite_event(d, "device.step", f);
+}
+
+/* Scratch space of a bootstrap, one allocation. The CSR's PEM and the
+ * factory certificate live in the receive buffer, free between the
+ * challenge answer (whose nonce is copied here) and the bootstrap
+ * answer: the heap a port must offer is that much smaller. */
+typedef struct boot_scratch {
+	uint8_t csr[ZTP_LITE_CSR_MAX];
+	uint8_t sig[ZTP_LITE_SIG_MAX];
+	char sig64[SIG64_MAX];
+	uint8_t tr[ZTP__LITE_NONCE_MAX + ZTP_ID_MAX + 64];
+	char nonce[ZTP__LITE_NONCE_MAX + 1];
+	uint8_t hash[32];
+} boot_scratch;
+
+/* The CSR of key: DER into der (ZTP_LITE_CSR_MAX bytes), PEM into pem
+ * (PEM_CSR_MAX bytes), and with hash the DER's SHA-256. */
+static int make_csr(ztp_lite *d, const ztp__lite_cred *c, uint8_t *der,
+		    char *pem, uint8_t hash[32])
+{
+	size_t len = 0;
+	int rc;
+
+	rc = d->port->csr(d->port->ctx, c->key, c->key_len, d->device_id, der,
+			  ZTP_LITE_CSR_MAX, &len);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "CSR: the port failed", NULL, NULL);
+	if (pem_write(pem, PEM_CSR_MAX, "CERTIFICATE REQUEST", der, len) == 0)
+		return ztp__lite_err(d, ZTP_ETOOBIG, "CSR: too long", NULL,
+				     NULL);
+	if (hash == NULL)
+		return ZTP_OK;
+	rc = d->port->sha256(d->port->ctx, der, len, hash);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "SHA-256 failed", NULL, NULL);
+	return ZTP_OK;
+}
+
+/* Challenge answer: nonce into s->nonce; server_time raises the floor. */
+static int challenge(ztp_lite *d, boot_scratch *s, size_t *nonce_len)
+{
+	static const char *const keys[] = {"nonce", "expires_at", "server_time",
+					   NULL};
+	const char *what = "challenge answer";
+	ztp__jw w;
+	ztp__jv a, v;
+	int64_t exp = 0, st = 0;
+	bool ask_time = !d->clock_known;
+	int rc;
+
+	ztp__jw_init(&w, d->tx, ZTP_LITE_REQUEST_MAX);
+	ztp__jw_open(&w, '{');
+	ztp__jw_key(&w, "device_id");
+	ztp__jw_str(&w, d->device_id, strlen(d->device_id));
+	if (ask_time) {
+		ztp__jw_key(&w, "server_time");
+		ztp__jw_bool(&w, true);
+	}
+	ztp__jw_close(&w, '}');
+	if (!w.ok)
+		return ztp__lite_err(d, ZTP_EINTERNAL, "challenge: request",
+				     NULL, NULL);
+	rc = ztp__lite_call(d, "challenge", ZTP__AUTH_FACTORY, NULL, w.len, &a);
+	if (rc < 0)
+		return rc;
+	rc = answer_only(d, &a, keys, what);
+	if (rc < 0)
+		return rc;
+	if (!ask_time && ztp__j_member(&a, "server_time", &v) == ZTP_OK)
+		return ztp__lite_err(d, ZTP_EPARSE, what,
+				     ": unknown member: server_time", NULL);
+	rc = answer_str(d, &a, "nonce", s->nonce, sizeof(s->nonce), nonce_len,
+			what);
+	if (rc < 0)
+		return rc;
+	if (*nonce_len == 0 || !printable_span(s->nonce, *nonce_len, false))
+		return ztp__lite_err(d, ZTP_EPARSE, what,
+				     ": nonce empty or not printable ASCII",
+				     NULL);
+	rc = answer_time(d, &a, "expires_at", &exp, what);
+	if (rc < 0 || !ask_time || ztp__j_member(&a, "server_time", &v) < 0)
+		return rc;
+	rc = answer_time(d, &a, "server_time", &st, what);
+	if (rc < 0)
+		return rc;
+	if (st > exp)
+		return ztp__lite_err(d, ZTP_EPARSE, what,
+				     ": server_time after expires_at", NULL);
+	/* Authenticated: it came over the TLS channel to the pinned
+	 * server. */
+	rc = ztp__lite_floor_raise(d, st);
+	if (rc < 0)
+		return rc;
+	if (st > d->now)
+		d->now = st;
+	step(d, "bootstrap", "server_time");
+	return ZTP_OK;
+}
+
+static int bootstrap_exchange(ztp_lite *d, const ztp__lite_cred *c,
+			      boot_scratch *s, char **cert, size_t *cert_len)
+{
+	const char *leaf = NULL, *p;
+	size_t nonce_len = 0, flen = 0, pos = 0, leaf_len = 0, n, tl, sl = 0;
+	ztp__jw w;
+	ztp__jv a;
+	char *factory = (char *)d->rx, *csr_pem = factory + ZTP_LITE_CERT_MAX;
+	bool chain = false;
+	int rc;
+
+	rc = challenge(d, s, &nonce_len);
+	if (rc < 0)
+		return rc;
+	/* From here to the bootstrap answer, rx is ours. */
+	rc = make_csr(d, c, s->csr, csr_pem, s->hash);
+	if (rc < 0)
+		return rc;
+	step(d, "bootstrap", "challenge");
+	tl = ztp__transcript_write(s->tr, sizeof(s->tr), d->device_id, s->nonce,
+				   nonce_len, s->hash);
+	if (tl == 0)
+		return ztp__lite_err(d, ZTP_EINTERNAL, "transcript", NULL,
+				     NULL);
+	rc = d->port->sign(d->port->ctx, NULL, 0, s->tr, tl, s->sig,
+			   sizeof(s->sig), &sl);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "factory key: signing failed", NULL,
+				     NULL);
+	if (ztp__b64(s->sig64, sizeof(s->sig64), s->sig, sl) == 0)
+		return ztp__lite_err(d, ZTP_ETOOBIG, "signature too long", NULL,
+				     NULL);
+	rc = d->port->factory_cert(d->port->ctx, factory, ZTP_LITE_CERT_MAX,
+				   &flen);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "factory certificate: unreadable",
+				     NULL, NULL);
+	if (!pem_next(factory, flen, &pos, &leaf, &leaf_len))
+		return ztp__lite_err(d, ZTP_EPARSE,
+				     "factory certificate: no PEM "
+				     "certificate",
+				     NULL, NULL);
+
+	ztp__jw_init(&w, d->tx, ZTP_LITE_REQUEST_MAX);
+	ztp__jw_open(&w, '{');
+	ztp__jw_key(&w, "device_id");
+	ztp__jw_str(&w, d->device_id, strlen(d->device_id));
+	ztp__jw_key(&w, "nonce");
+	ztp__jw_str(&w, s->nonce, nonce_len);
+	ztp__jw_key(&w, "csr");
+	ztp__jw_str(&w, csr_pem, strlen(csr_pem));
+	ztp__jw_key(&w, "factory_cert");
+	ztp__jw_str(&w, leaf, leaf_len);
+	while (pem_next(factory, flen, &pos, &p, &n)) {
+		if (!chain) {
+			ztp__jw_key(&w, "factory_chain");
+			ztp__jw_open(&w, '[');
+			chain = true;
+		}
+		ztp__jw_key(&w, NULL);
+		ztp__jw_str(&w, p, n);
+	}
+	if (chain)
+		ztp__jw_close(&w, ']');
+	ztp__jw_key(&w, "signature");
+	ztp__jw_str(&w, s->sig64, strlen(s->sig64));
+	ztp__jw_close(&w, '}');
+	if (!w.ok)
+		return ztp__lite_err(d, ZTP_ETOOBIG,
+				     "bootstrap: request over the request "
+				     "buffer",
+				     NULL, NULL);
+	rc = ztp__lite_call(d, "bootstrap", ZTP__AUTH_FACTORY, NULL, w.len, &a);
+	if (rc < 0)
+		return rc;
+	/* The request is sent: tx holds the certificate from here on. */
+	*cert = d->tx;
+	return parse_issued(d, &a, false, c, d->tx, ZTP_LITE_REQUEST_MAX,
+			    cert_len);
+}
+
+static int bootstrap_locked(ztp_lite *d)
+{
+	ztp__lite_cred c;
+	boot_scratch *s = NULL;
+	char *cert = NULL;
+	size_t cert_len = 0;
+	bool ready = false;
+	int rc, round;
+
+	step(d, "bootstrap", "start");
+	rc = pending_begin(d, &c, ZTP__KIND_BOOTSTRAP, &ready);
+	if (rc < 0)
+		goto out;
+	if (ready) {
+		/* Power was lost after the certificate was stored but before
+		 * it was made current. */
+		rc = pending_commit(d, ZTP__KIND_BOOTSTRAP, c.slot, NULL, 0);
+		step(d, "bootstrap", "resumed");
+		goto out;
+	}
+	s = ztp__lite_alloc(d, sizeof(*s));
+	if (s == NULL) {
+		rc = oom(d);
+		goto out;
+	}
+	/* A challenge that expired while the request was being retried, or
+	 * was consumed by an attempt whose answer was lost, is replaced
+	 * once with a fresh one. */
+	for (round = 0;; round++) {
+		rc = bootstrap_exchange(d, &c, s, &cert, &cert_len);
+		if (round == 0 &&
+		    (ztp__lite_refused_with(d, rc, ZTP__W_CHALLENGE_EXPIRED) ||
+		     ztp__lite_refused_with(d, rc, ZTP__W_CHALLENGE_REPLAYED) ||
+		     ztp__lite_refused_with(d, rc, ZTP__W_CHALLENGE_INVALID))) {
+			step(d, "bootstrap", "new_challenge");
+			continue;
+		}
+		break;
+	}
+	if (rc < 0)
+		goto out;
+	rc = pending_commit(d, ZTP__KIND_BOOTSTRAP, c.slot, cert, cert_len);
+	if (rc == ZTP_OK)
+		step(d, "bootstrap", "done");
+out:
+	ztp__lite_free(d, s, sizeof(*s));
+	ztp__lite_cred_free(d, &c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * register, credentials, rotation */
+
+static int registration_current(ztp_lite *d, bool *same)
+{
+	char *buf;
+	size_t len = 0;
+	int rc;
+
+	*same = false;
+	buf = ztp__lite_alloc(d, ZTP__LITE_REG_MAX);
+	if (buf == NULL)
+		return oom(d);
+	rc = d->port->load(d->port->ctx, "registration", (uint8_t *)buf,
+			   ZTP__LITE_REG_MAX, &len);
+	if (rc == ZTP_OK)
+		*same = len == d->reg_len && memcmp(buf, d->reg, len) == 0;
+	else if (rc == ZTP_ENOTFOUND || rc == ZTP_ETOOBIG)
+		rc = ZTP_OK; /* none, or not one this build writes */
+	else
+		rc = ztp__lite_err(d, rc, "registration: cannot read it", NULL,
+				   NULL);
+	ztp__lite_free(d, buf, ZTP__LITE_REG_MAX);
+	return rc;
+}
+
+static int register_locked(ztp_lite *d)
+{
+	ztp__lite_cred boot;
+	ztp__jv a;
+	int rc;
+
+	if (d->reg == NULL)
+		return ztp__lite_err(d, ZTP_EINVAL,
+				     "register: no registration configured",
+				     NULL, NULL);
+	rc = cred_current(d, &boot, ZTP__KIND_BOOTSTRAP);
+	if (rc < 0)
+		return rc;
+	if (boot.slot == 0)
+		rc = ztp__lite_err(d, ZTP_ESTATE,
+				   "register: no bootstrap credential; "
+				   "bootstrap first",
+				   NULL, NULL);
+	else if (!cred_valid(d, &boot))
+		rc = ztp__lite_err(d, ZTP_EEXPIRED,
+				   "register: the bootstrap certificate has "
+				   "expired; bootstrap again",
+				   NULL, NULL);
+	if (rc == ZTP_OK) {
+		step(d, "register", "start");
+		memcpy(d->tx, d->reg, d->reg_len);
+		rc = ztp__lite_call(d, "register", ZTP__AUTH_BOOTSTRAP, &boot,
+				    d->reg_len, &a);
+	}
+	if (rc == ZTP_OK) {
+		rc = d->port->store(d->port->ctx, "registration",
+				    (const uint8_t *)d->reg, d->reg_len);
+		if (rc < 0)
+			rc = ztp__lite_err(
+			    d, rc, "registration: cannot store it", NULL, NULL);
+	}
+	if (rc == ZTP_OK)
+		step(d, "register", "done");
+	ztp__lite_cred_free(d, &boot);
+	return rc;
+}
+
+/* A new operational credential from endpoint ("credentials" or
+ * "rotate"), authenticated by auth. */
+static int operational_locked(ztp_lite *d, const char *endpoint,
+			      ztp__lite_auth kind, const ztp__lite_cred *auth)
+{
+	ztp__lite_cred c;
+	/* The CSR in the receive buffer, free until the answer. */
+	uint8_t *der = d->rx;
+	char *pem = (char *)d->rx + ZTP_LITE_CSR_MAX;
+	size_t cert_len = 0;
+	ztp__jw w;
+	ztp__jv a;
+	bool ready = false;
+	int rc;
+
+	step(d, endpoint, "start");
+	rc = pending_begin(d, &c, ZTP__KIND_OPERATIONAL, &ready);
+	if (rc < 0 || ready)
+		goto commit;
+	rc = make_csr(d, &c, der, pem, NULL);
+	if (rc < 0)
+		goto out;
+	ztp__jw_init(&w, d->tx, ZTP_LITE_REQUEST_MAX);
+	ztp__jw_open(&w, '{');
+	ztp__jw_key(&w, "csr");
+	ztp__jw_str(&w, pem, strlen(pem));
+	ztp__jw_close(&w, '}');
+	rc = ztp__lite_call(d, endpoint, kind, auth, w.len, &a);
+	if (rc == ZTP_OK)
+		rc = parse_issued(d, &a, true, &c, d->tx, ZTP_LITE_REQUEST_MAX,
+				  &cert_len);
+commit:
+	if (rc == ZTP_OK)
+		rc = pending_commit(d, ZTP__KIND_OPERATIONAL, c.slot,
+				    ready ? NULL : d->tx, cert_len);
+	if (rc == ZTP_OK)
+		step(d, endpoint, ready ? "resumed" : "done");
+out:
+	ztp__lite_cred_free(d, &c);
+	return rc;
+}
+
+static int credentials_with(ztp_lite *d, bool allow_op)
+{
+	ztp__lite_cred op, boot;
+	int rc;
+
+	memset(&boot, 0, sizeof(boot));
+	rc = cred_current(d, &op, ZTP__KIND_OPERATIONAL);
+	if (rc == ZTP_OK)
+		rc = cred_current(d, &boot, ZTP__KIND_BOOTSTRAP);
+	if (rc == ZTP_OK) {
+		/* The operational credential outlives the bootstrap one:
+		 * preferred when valid. */
+		if (allow_op && cred_valid(d, &op))
+			rc = operational_locked(d, "credentials",
+						ZTP__AUTH_OPERATIONAL, &op);
+		else if (cred_valid(d, &boot))
+			rc = operational_locked(d, "credentials",
+						ZTP__AUTH_BOOTSTRAP, &boot);
+		else
+			rc = ztp__lite_err(d, ZTP_ESTATE,
+					   "credentials: no valid bootstrap or "
+					   "operational credential; bootstrap "
+					   "first",
+					   NULL, NULL);
+	}
+	ztp__lite_cred_free(d, &op);
+	ztp__lite_cred_free(d, &boot);
+	return rc;
+}
+
+/* When rotation of c is due: at rotate_percent of its lifetime plus a
+ * jitter of up to 5 % of the lifetime drawn from the certificate (stable
+ * across runs, spread across a fleet), always before not_after. */
+static int rotation_due(ztp_lite *d, const ztp__lite_cred *c, int64_t *due)
+{
+	int64_t nb = c->info.not_before, na = c->info.not_after;
+	int64_t life = na - nb, spread;
+	uint8_t h[32];
+	uint64_t x = 0;
+	int rc, i;
+
+	rc = d->port->sha256(d->port->ctx, (const uint8_t *)c->cert,
+			     c->cert_len, h);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "SHA-256 failed", NULL, NULL);
+	if (life <= 0) {
+		*due = nb;
+		return ZTP_OK;
+	}
+	for (i = 0; i < 8; i++)
+		x = x << 8 | h[i];
+	spread = life / 100 * ROTATE_JITTER_PERCENT +
+		 life % 100 * ROTATE_JITTER_PERCENT / 100;
+	*due = nb + life / 100 * d->rotate_percent +
+	       life % 100 * d->rotate_percent / 100 +
+	       (int64_t)(x % ((uint64_t)spread + 1));
+	if (*due >= na)
+		*due = na - 1;
+	return ZTP_OK;
+}
+
+static bool credential_refused(const ztp_lite *d, int rc)
+{
+	return ztp__lite_refused_with(d, rc, ZTP__W_CERTIFICATE_REVOKED) ||
+	       ztp__lite_refused_with(d, rc, ZTP__W_CERTIFICATE_EXPIRED);
+}
+
+static int run_locked(ztp_lite *d, unsigned int *did)
+{
+	ztp__lite_cred op, boot;
+	bool registered = false, bootstrapped = false, op_ok,
+	     op_refused = false;
+	char cur, pend;
+	int64_t due = 0;
+	int rc;
+
+	memset(&boot, 0, sizeof(boot));
+	rc = cred_current(d, &op, ZTP__KIND_OPERATIONAL);
+	if (rc == ZTP_OK)
+		rc = registration_current(d, &registered);
+	if (rc < 0)
+		goto out;
+	op_ok = cred_valid(d, &op);
+	if (op_ok && registered) {
+		rc = manifest_read(d, ZTP__KIND_OPERATIONAL, &cur, &pend);
+		if (rc == ZTP_OK)
+			rc = rotation_due(d, &op, &due);
+		if (rc < 0)
+			goto out;
+		if (pend == 0 && d->now < due)
+			goto out; /* nothing to do: no connection at all */
+		rc =
+		    operational_locked(d, "rotate", ZTP__AUTH_OPERATIONAL, &op);
+		if (ztp__lite_refused_with(d, rc, ZTP__W_DEVICE_STATE)) {
+			/* The tenant changed since this certificate was
+			 * issued: the verifier wants a fresh request. */
+			rc = operational_locked(d, "credentials",
+						ZTP__AUTH_OPERATIONAL, &op);
+			if (rc == ZTP_OK)
+				*did |= ZTP_LITE_DID_CREDENTIALS;
+		} else if (rc == ZTP_OK) {
+			*did |= ZTP_LITE_DID_ROTATE;
+		}
+		if (!credential_refused(d, rc))
+			goto out;
+		/* Revoked (a reset) or expired by the server's clock: start
+		 * over from the factory identity. */
+		op_ok = false;
+		op_refused = true;
+		registered = false;
+		rc = bootstrap_locked(d);
+		if (rc < 0)
+			goto out;
+		*did |= ZTP_LITE_DID_BOOTSTRAP;
+		bootstrapped = true;
+	}
+	rc = cred_current(d, &boot, ZTP__KIND_BOOTSTRAP);
+	if (rc < 0)
+		goto out;
+	if (!bootstrapped && !cred_valid(d, &boot)) {
+		rc = bootstrap_locked(d);
+		if (rc < 0)
+			goto out;
+		*did |= ZTP_LITE_DID_BOOTSTRAP;
+		bootstrapped = true;
+	}
+	if (!registered) {
+		rc = register_locked(d);
+		if (credential_refused(d, rc) && !bootstrapped) {
+			/* The bootstrap certificate went with a reset. */
+			rc = bootstrap_locked(d);
+			if (rc < 0)
+				goto out;
+			*did |= ZTP_LITE_DID_BOOTSTRAP;
+			bootstrapped = true;
+			rc = register_locked(d);
+		}
+		if (rc < 0)
+			goto out;
+		*did |= ZTP_LITE_DID_REGISTER;
+	}
+	if (!op_ok) {
+		rc = credentials_with(d, !op_refused);
+		if (credential_refused(d, rc) && !bootstrapped) {
+			rc = bootstrap_locked(d);
+			if (rc < 0)
+				goto out;
+			*did |= ZTP_LITE_DID_BOOTSTRAP;
+			bootstrapped = true;
+			rc = credentials_with(d, false);
+		}
+		if (rc < 0)
+			goto out;
+		*did |= ZTP_LITE_DID_CREDENTIALS;
+	}
+out:
+	ztp__lite_cred_free(d, &op);
+	ztp__lite_cred_free(d, &boot);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ public
+ */
+
+typedef int (*op_fn)(ztp_lite *d, unsigned int *did);
+
+static void fail_event(ztp_lite *d, const char *op, int rc)
+{
+	char f[ZTP_LITE_ERRMSG_MAX + 128];
+	ztp__jw w;
+
+	ztp__jw_init(&w, f, sizeof(f));
+	ztp__jw_key(&w, "operation");
+	ztp__jw_str(&w, op, strlen(op));
+	ztp__jw_key(&w, "step");
+	ztp__jw_str(&w, "failed", 6);
+	ztp__jw_key(&w, "error");
+	ztp__jw_str(&w, ztp_status_name(rc), strlen(ztp_status_name(rc)));
+	ztp__jw_key(&w, "detail");
+	ztp__jw_str(&w, d->err, strlen(d->err));
+	if (w.ok)
+		ztp__lite_event(d, "device.step", f);
+}
+
+static int with_op(ztp_lite *d, const char *op, op_fn fn, unsigned int *did)
+{
+	unsigned int none = 0;
+	int rc;
+
+	if (d == NULL)
+		return ZTP_EINVAL;
+	if (did == NULL)
+		did = &none;
+	*did = 0;
+	rc = ztp__lite_begin(d);
+	if (rc == ZTP_OK)
+		rc = fn(d, did);
+	if (rc < 0)
+		fail_event(d, op, rc);
+	ztp__lite_end(d);
+	/* The connection is kept for the next operation of a run only. */
+	ztp__lite_disconnect(d);
+	return rc;
+}
+
+static int bootstrap_fn(ztp_lite *d, unsigned int *did)
+{
+	(void)did;
+	return bootstrap_locked(d);
+}
+
+static int register_fn(ztp_lite *d, unsigned int *did)
+{
+	(void)did;
+	return register_locked(d);
+}
+
+static int credentials_fn(ztp_lite *d, unsigned int *did)
+{
+	(void)did;
+	return credentials_with(d, true);
+}
+
+static int run_fn(ztp_lite *d, unsigned int *did)
+{
+	if (d->reg == NULL)
+		return ztp__lite_err(d, ZTP_EINVAL,
+				     "run: no registration configured", NULL,
+				     NULL);
+	return run_locked(d, did);
+}
+
+int ztp_lite_bootstrap(ztp_lite *d)
+{
+	return with_op(d, "bootstrap", bootstrap_fn, NULL);
+}
+
+int ztp_lite_register(ztp_lite *d)
+{
+	return with_op(d, "register", register_fn, NULL);
+}
+
+int ztp_lite_credentials(ztp_lite *d)
+{
+	return with_op(d, "credentials", credentials_fn, NULL);
+}
+
+int ztp_lite_run(ztp_lite *d, unsigned int *actions)
+{
+	return with_op(d, "run", run_fn, actions);
+}

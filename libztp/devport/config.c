@@ -1,0 +1,525 @@
+/*
+ * libztp — ztp_lite_mbedtls_new(): a device on the mbedTLS port from a
+ * ztp-device.json(5) file, read with the core's strict JSON reader.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "devport/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONFIG_MAX (64 * 1024)
+#define PEM_FILE_MAX (64 * 1024)
+#define CAPS_MAX 32
+
+/* Everything a configuration names, before the port is built. */
+typedef struct cfg {
+	char dir[4096]; /* of the file, for relative paths */
+	char device_id[ZTP_ID_MAX + 1];
+	char factory_key[4096], factory_cert[4096], ca_file[4096];
+	char state_dir[4096];
+	char base_url[2049];
+	char device_type[65], firmware_version[65];
+	char caps[CAPS_MAX][ZTP_ID_MAX + 1];
+	const char *cap_ptrs[CAPS_MAX];
+	size_t n_caps;
+	char clock[16];
+	int64_t build_time;
+	int64_t connect_ms, timeout_ms, attempts, base_ms, max_ms, ra_ms;
+	int64_t rotate;
+	bool pin_set;
+	uint8_t pin[32];
+} cfg;
+
+static int bad(char *err, size_t cap, int code, const char *what,
+	       const char *why)
+{
+	if (err != NULL && cap > 0)
+		snprintf(err, cap, "%s%s%s", what, why[0] ? ": " : "", why);
+	return code;
+}
+
+/* A string member into out (cap bytes). */
+static int get_str(const ztp__jv *v, const char *name, char *out, size_t cap,
+		   char *err, size_t ecap)
+{
+	size_t n = 0;
+	int rc = ztp__j_string(v, out, cap, &n);
+
+	if (rc == ZTP_ETOOBIG)
+		return bad(err, ecap, ZTP_ETOOBIG, name, "too long");
+	if (rc < 0)
+		return bad(err, ecap, ZTP_EINVAL, name, "not a string");
+	if (n == 0 || strlen(out) != n)
+		return bad(err, ecap, ZTP_EINVAL, name, "empty");
+	return ZTP_OK;
+}
+
+static int get_int(const ztp__jv *v, const char *name, int64_t min, int64_t max,
+		   int64_t *out, char *err, size_t ecap)
+{
+	if (ztp__j_int(v, min, max, out) < 0)
+		return bad(err, ecap, ZTP_EINVAL, name,
+			   "not an integer in range");
+	return ZTP_OK;
+}
+
+/* A path member, made absolute against the configuration's directory. */
+static int get_path(const ztp__jv *v, const char *name, const cfg *c, char *out,
+		    size_t cap, char *err, size_t ecap)
+{
+	char tmp[4096];
+	int rc = get_str(v, name, tmp, sizeof(tmp), err, ecap);
+
+	if (rc < 0)
+		return rc;
+	if (tmp[0] == '/')
+		rc = snprintf(out, cap, "%s", tmp) < (int)cap ? 0 : -1;
+	else
+		rc = snprintf(out, cap, "%s/%s", c->dir, tmp) < (int)cap ? 0
+									 : -1;
+	return rc == 0 ? ZTP_OK : bad(err, ecap, ZTP_ETOOBIG, name, "too long");
+}
+
+static int parse_retry(cfg *c, const ztp__jv *obj, char *err, size_t ecap)
+{
+	static const char *const keys[] = {"max_attempts", "base_delay_ms",
+					   "max_delay_ms", "max_retry_after_ms",
+					   NULL};
+	char badk[ZTP__J_NAME_MAX + 1] = "";
+	ztp__jv k, v;
+	size_t pos = 0;
+	int rc = ZTP_OK;
+
+	if (obj->type != ZTP__J_OBJECT)
+		return bad(err, ecap, ZTP_EINVAL, "retry", "not an object");
+	if (ztp__j_only(obj, keys, badk, sizeof(badk)) < 0)
+		return bad(err, ecap, ZTP_EINVAL, "retry: unknown member",
+			   badk);
+	while (rc == ZTP_OK && ztp__j_next(obj, &pos, &k, &v) == ZTP_OK) {
+		if (ztp__j_string_is(&k, "max_attempts"))
+			rc = get_int(&v, "retry.max_attempts", 1, 100,
+				     &c->attempts, err, ecap);
+		else if (ztp__j_string_is(&k, "base_delay_ms"))
+			rc = get_int(&v, "retry.base_delay_ms", 1, 3600000,
+				     &c->base_ms, err, ecap);
+		else if (ztp__j_string_is(&k, "max_delay_ms"))
+			rc = get_int(&v, "retry.max_delay_ms", 1, 3600000,
+				     &c->max_ms, err, ecap);
+		else
+			rc = get_int(&v, "retry.max_retry_after_ms", 0,
+				     86400000, &c->ra_ms, err, ecap);
+	}
+	if (rc == ZTP_OK && c->max_ms < c->base_ms)
+		rc = bad(err, ecap, ZTP_EINVAL, "retry.max_delay_ms",
+			 "below retry.base_delay_ms");
+	return rc;
+}
+
+static int parse_registration(cfg *c, const ztp__jv *obj, char *err,
+			      size_t ecap)
+{
+	static const char *const keys[] = {"device_type", "firmware_version",
+					   "capabilities", NULL};
+	char badk[ZTP__J_NAME_MAX + 1] = "";
+	ztp__jv v, e;
+	size_t pos = 0, i;
+	int rc;
+
+	if (obj->type != ZTP__J_OBJECT)
+		return bad(err, ecap, ZTP_EINVAL, "registration",
+			   "not an object");
+	if (ztp__j_only(obj, keys, badk, sizeof(badk)) < 0)
+		return bad(err, ecap, ZTP_EINVAL,
+			   "registration: unknown member", badk);
+	if (ztp__j_member(obj, "device_type", &v) < 0 ||
+	    ztp__j_member(obj, "firmware_version", &e) < 0)
+		return bad(err, ecap, ZTP_EINVAL, "registration",
+			   "device_type and firmware_version are required");
+	rc = get_str(&v, "registration.device_type", c->device_type,
+		     sizeof(c->device_type), err, ecap);
+	if (rc == ZTP_OK)
+		rc = get_str(&e, "registration.firmware_version",
+			     c->firmware_version, sizeof(c->firmware_version),
+			     err, ecap);
+	if (rc < 0)
+		return rc;
+	for (i = 0; c->device_type[i] != '\0'; i++)
+		if (c->device_type[i] < 0x20 || c->device_type[i] > 0x7e)
+			return bad(err, ecap, ZTP_EINVAL,
+				   "registration.device_type",
+				   "not printable ASCII");
+	for (i = 0; c->firmware_version[i] != '\0'; i++)
+		if (c->firmware_version[i] < 0x20 ||
+		    c->firmware_version[i] > 0x7e)
+			return bad(err, ecap, ZTP_EINVAL,
+				   "registration.firmware_version",
+				   "not printable ASCII");
+	if (ztp__j_member(obj, "capabilities", &v) < 0)
+		return ZTP_OK;
+	if (v.type != ZTP__J_ARRAY)
+		return bad(err, ecap, ZTP_EINVAL, "registration.capabilities",
+			   "not an array");
+	while (ztp__j_next(&v, &pos, NULL, &e) == ZTP_OK) {
+		if (c->n_caps == CAPS_MAX)
+			return bad(err, ecap, ZTP_EINVAL,
+				   "registration.capabilities", "more than 32");
+		rc = get_str(&e, "registration.capabilities",
+			     c->caps[c->n_caps], sizeof(c->caps[0]), err, ecap);
+		if (rc < 0)
+			return rc;
+		if (ztp__id_len(c->caps[c->n_caps]) == 0)
+			return bad(err, ecap, ZTP_EINVAL,
+				   "registration.capabilities",
+				   "not of the identifier grammar");
+		c->cap_ptrs[c->n_caps] = c->caps[c->n_caps];
+		c->n_caps++;
+	}
+	return ZTP_OK;
+}
+
+/* One top-level member. */
+static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
+			size_t ecap)
+{
+	char s[4096];
+	const char *why = "";
+	size_t i;
+	int rc;
+
+	if (ztp__j_string_is(k, "device_id")) {
+		rc = get_str(v, "device_id", c->device_id, sizeof(c->device_id),
+			     err, ecap);
+		if (rc == ZTP_OK && ztp__id_len(c->device_id) == 0)
+			rc = bad(err, ecap, ZTP_EINVAL, "device_id",
+				 "not an identifier");
+		return rc;
+	}
+	if (ztp__j_string_is(k, "factory_key")) {
+		rc = get_str(v, "factory_key", s, sizeof(s), err, ecap);
+		if (rc < 0)
+			return rc;
+		if (strncmp(s, "file://", 7) == 0)
+			memmove(s, s + 7, strlen(s + 7) + 1);
+		else if (strncmp(s, "file:", 5) == 0)
+			memmove(s, s + 5, strlen(s + 5) + 1);
+		else
+			return bad(err, ecap, ZTP_EINVAL, "factory_key",
+				   "only file: keys are supported by the "
+				   "mbedTLS port (not pkcs11: or tpm2:)");
+		if (s[0] == '/')
+			snprintf(c->factory_key, sizeof(c->factory_key), "%s",
+				 s);
+		else if (snprintf(c->factory_key, sizeof(c->factory_key),
+				  "%s/%s", c->dir,
+				  s) >= (int)sizeof(c->factory_key))
+			return bad(err, ecap, ZTP_ETOOBIG, "factory_key",
+				   "too long");
+		return ZTP_OK;
+	}
+	if (ztp__j_string_is(k, "factory_cert"))
+		return get_path(v, "factory_cert", c, c->factory_cert,
+				sizeof(c->factory_cert), err, ecap);
+	if (ztp__j_string_is(k, "ca_file"))
+		return get_path(v, "ca_file", c, c->ca_file, sizeof(c->ca_file),
+				err, ecap);
+	if (ztp__j_string_is(k, "state_dir"))
+		return get_path(v, "state_dir", c, c->state_dir,
+				sizeof(c->state_dir), err, ecap);
+	if (ztp__j_string_is(k, "base_url")) {
+		rc = get_str(v, "base_url", c->base_url, sizeof(c->base_url),
+			     err, ecap);
+		/* Trailing slashes are dropped, as ztp-device does. */
+		for (i = strlen(c->base_url);
+		     rc == ZTP_OK && i > 8 && c->base_url[i - 1] == '/'; i--)
+			c->base_url[i - 1] = '\0';
+		return rc;
+	}
+	if (ztp__j_string_is(k, "key_type")) {
+		rc = get_str(v, "key_type", s, sizeof(s), err, ecap);
+		if (rc == ZTP_OK && strcmp(s, "ec-p256") != 0)
+			rc = bad(err, ecap, ZTP_EINVAL, "key_type",
+				 "the mbedTLS port generates ec-p256 keys "
+				 "only");
+		return rc;
+	}
+	if (ztp__j_string_is(k, "connect_timeout_ms"))
+		return get_int(v, "connect_timeout_ms", 1, 600000,
+			       &c->connect_ms, err, ecap);
+	if (ztp__j_string_is(k, "timeout_ms"))
+		return get_int(v, "timeout_ms", 1, 600000, &c->timeout_ms, err,
+			       ecap);
+	if (ztp__j_string_is(k, "retry"))
+		return parse_retry(c, v, err, ecap);
+	if (ztp__j_string_is(k, "registration"))
+		return parse_registration(c, v, err, ecap);
+	if (ztp__j_string_is(k, "rotate_at_percent"))
+		return get_int(v, "rotate_at_percent", 10, 95, &c->rotate, err,
+			       ecap);
+	if (ztp__j_string_is(k, "server_key_sha256")) {
+		rc = get_str(v, "server_key_sha256", s, sizeof(s), err, ecap);
+		if (rc < 0)
+			return rc;
+		if (strlen(s) != 64)
+			return bad(err, ecap, ZTP_EINVAL, "server_key_sha256",
+				   "not 64 hexadecimal digits");
+		for (i = 0; i < 32; i++) {
+			int hi = ztp__hex_value((unsigned char)s[2 * i]),
+			    lo = ztp__hex_value((unsigned char)s[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				return bad(err, ecap, ZTP_EINVAL,
+					   "server_key_sha256",
+					   "not 64 hexadecimal digits");
+			c->pin[i] = (uint8_t)(hi << 4 | lo);
+		}
+		c->pin_set = true;
+		return ZTP_OK;
+	}
+	if (ztp__j_string_is(k, "clock")) {
+		rc = get_str(v, "clock", c->clock, sizeof(c->clock), err, ecap);
+		if (rc == ZTP_OK && strcmp(c->clock, "system") != 0 &&
+		    strcmp(c->clock, "none") != 0)
+			rc = bad(err, ecap, ZTP_EINVAL, "clock",
+				 "\"system\" or \"none\"");
+		return rc;
+	}
+	if (ztp__j_string_is(k, "build_time")) {
+		rc = get_str(v, "build_time", s, 64, err, ecap);
+		if (rc == ZTP_OK &&
+		    ztp__rfc3339_parse(&c->build_time, s, strlen(s), &why) < 0)
+			rc = bad(err, ecap, ZTP_EINVAL, "build_time", why);
+		return rc;
+	}
+	if (ztp__j_string_is(k, "operational_key"))
+		return bad(err, ecap, ZTP_EINVAL, "operational_key",
+			   "keys in a PKCS#11 token are not supported by the "
+			   "mbedTLS port");
+	(void)ztp__j_string(k, s, 128, NULL);
+	return bad(err, ecap, ZTP_EINVAL, "unknown member", s);
+}
+
+static int parse_config(cfg *c, const char *path, char *err, size_t ecap)
+{
+	ztp__mt tmp;
+	char *text = NULL;
+	const char *why = "", *slash;
+	size_t len = 0, pos = 0;
+	ztp__jv root, k, v;
+	int rc;
+
+	memset(&tmp, 0, sizeof(tmp));
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(c->dir, sizeof(c->dir), ".");
+	else if (slash == path)
+		snprintf(c->dir, sizeof(c->dir), "/");
+	else
+		snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - path),
+			 path);
+	rc = ztp__mt_read_file(&tmp, path, CONFIG_MAX, &text, &len);
+	if (rc < 0)
+		return bad(err, ecap, rc, "configuration", tmp.err);
+	rc = ztp__j_check(&root, text, len, &why);
+	if (rc < 0) {
+		rc =
+		    bad(err, ecap, rc == ZTP_ETOOBIG ? ZTP_ETOOBIG : ZTP_EPARSE,
+			path, why);
+		goto out;
+	}
+	if (root.type != ZTP__J_OBJECT) {
+		rc = bad(err, ecap, ZTP_EPARSE, path, "not a JSON object");
+		goto out;
+	}
+	while (rc == ZTP_OK && ztp__j_next(&root, &pos, &k, &v) == ZTP_OK)
+		rc = parse_member(c, &k, &v, err, ecap);
+	if (rc == ZTP_OK && c->timeout_ms < c->connect_ms)
+		rc = bad(err, ecap, ZTP_EINVAL, "timeout_ms",
+			 "below connect_timeout_ms");
+	if (rc == ZTP_OK &&
+	    (c->factory_key[0] == '\0' || c->factory_cert[0] == '\0' ||
+	     c->base_url[0] == '\0' || c->ca_file[0] == '\0' ||
+	     c->state_dir[0] == '\0'))
+		rc = bad(err, ecap, ZTP_EINVAL, path,
+			 "factory_key, factory_cert, base_url, ca_file and "
+			 "state_dir are required");
+out:
+	free(text);
+	return rc;
+}
+
+static void release(const ztp_port *port)
+{
+	ztp__mt *m = port->ctx;
+
+	mbedtls_x509_crt_free(&m->ca);
+	mbedtls_x509_crt_free(&m->factory_chain);
+	mbedtls_pk_free(&m->factory_key);
+	mbedtls_ctr_drbg_free(&m->drbg);
+	free(m->factory_pem);
+	free(m->state_dir);
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+	mbedtls_platform_zeroize(m, sizeof(*m));
+	free(m);
+}
+
+/* The port of a parsed configuration. */
+static int make_port(ztp__mt **out, const cfg *c)
+{
+	static const unsigned char pers[] = "libztp-device-mbedtls";
+	ztp__mt *m;
+	char *pem = NULL;
+	size_t len = 0;
+	int r, rc;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return ZTP_ENOMEM;
+	m->lock_fd = -1;
+	mbedtls_ctr_drbg_init(&m->drbg);
+	mbedtls_x509_crt_init(&m->ca);
+	mbedtls_x509_crt_init(&m->factory_chain);
+	mbedtls_pk_init(&m->factory_key);
+	ztp__mt_port_init(m);
+	m->connect_ms = (int)c->connect_ms;
+	m->io_ms = (int)c->timeout_ms;
+	m->no_clock = strcmp(c->clock, "none") == 0;
+	m->pin_set = c->pin_set;
+	memcpy(m->pin, c->pin, sizeof(m->pin));
+	*out = m;
+
+	r = mbedtls_ctr_drbg_seed(&m->drbg, ztp__mt_entropy, m, pers,
+				  sizeof(pers) - 1);
+	if (r != 0)
+		return ztp__mt_fail(m, ZTP_ECRYPTO, "random generator", r);
+	rc = ztp__mt_read_file(m, c->ca_file, PEM_FILE_MAX, &pem, &len);
+	if (rc == ZTP_OK) {
+		rc = ztp__mt_parse_certs(m, &m->ca, pem, len);
+		if (rc < 0)
+			snprintf(m->err, sizeof(m->err),
+				 "ca_file: not a PEM certificate bundle");
+	}
+	free(pem);
+	pem = NULL;
+	if (rc < 0)
+		return rc;
+	rc = ztp__mt_read_file(m, c->factory_key, PEM_FILE_MAX, &pem, &len);
+	if (rc == ZTP_OK) {
+		r = mbedtls_pk_parse_key(&m->factory_key,
+					 (const unsigned char *)pem, len + 1,
+					 NULL, 0);
+		if (r != 0)
+			rc = ztp__mt_fail(m, ZTP_EPARSE, "factory_key", r);
+	}
+	if (pem != NULL)
+		mbedtls_platform_zeroize(pem, len);
+	free(pem);
+	if (rc < 0)
+		return rc;
+	rc = ztp__mt_read_file(m, c->factory_cert, PEM_FILE_MAX,
+			       &m->factory_pem, &m->factory_pem_len);
+	if (rc == ZTP_OK)
+		rc = ztp__mt_parse_certs(m, &m->factory_chain, m->factory_pem,
+					 m->factory_pem_len);
+	if (rc < 0)
+		return rc;
+	if (mbedtls_pk_check_pair(&m->factory_chain.pk, &m->factory_key) != 0)
+		return ztp__mt_fail(m, ZTP_EMISMATCH,
+				    "factory_key does not belong to "
+				    "factory_cert",
+				    0);
+	m->state_dir = strdup(c->state_dir);
+	if (m->state_dir == NULL)
+		return ztp__mt_fail(m, ZTP_ENOMEM, "out of memory", 0);
+	return ztp__mt_state_open(m);
+}
+
+int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
+			 ztp_event_fn events, void *events_ctx, char *err,
+			 size_t err_cap)
+{
+	ztp_lite_options o;
+	ztp__mt *m = NULL;
+	cfg *c;
+	int rc;
+
+	if (err != NULL && err_cap > 0)
+		err[0] = '\0';
+	if (out == NULL || config_path == NULL)
+		return bad(err, err_cap, ZTP_EINVAL, "ztp_lite_mbedtls_new",
+			   "NULL argument");
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return bad(err, err_cap, ZTP_ENOMEM, "out of memory", "");
+	/* The core's defaults, which are ztp-device's (ztp-device.json(5)),
+	 * and the port's timeouts. */
+	ztp_lite_options_init(&o);
+	c->attempts = o.max_attempts;
+	c->base_ms = o.base_delay_ms;
+	c->max_ms = o.max_delay_ms;
+	c->ra_ms = o.max_retry_after_ms;
+	c->rotate = o.rotate_percent;
+	c->connect_ms = 10000;
+	c->timeout_ms = 60000;
+	c->build_time = ZTP_BUILD_TIME;
+	snprintf(c->clock, sizeof(c->clock), "system");
+	rc = parse_config(c, config_path, err, err_cap);
+	if (rc == ZTP_OK) {
+		rc = make_port(&m, c);
+		if (rc < 0)
+			bad(err, err_cap, rc,
+			    m != NULL ? m->err : "out of memory", "");
+	}
+	if (rc == ZTP_OK) {
+		ztp_lite_options_init(&o);
+		o.device_id = c->device_id[0] != '\0' ? c->device_id : NULL;
+		o.base_url = c->base_url;
+		if (c->device_type[0] != '\0') {
+			o.device_type = c->device_type;
+			o.firmware_version = c->firmware_version;
+			o.capabilities = c->cap_ptrs;
+			o.n_capabilities = c->n_caps;
+		}
+		o.rotate_percent = (int)c->rotate;
+		o.max_attempts = (int)c->attempts;
+		o.base_delay_ms = (uint32_t)c->base_ms;
+		o.max_delay_ms = (uint32_t)c->max_ms;
+		o.max_retry_after_ms = (uint32_t)c->ra_ms;
+		o.build_time = c->build_time;
+		o.events = events;
+		o.events_ctx = events_ctx;
+		rc = ztp_lite_new(out, &m->port, &o);
+		if (rc < 0)
+			bad(err, err_cap, rc, "device",
+			    rc == ZTP_EINVAL ? "bad settings (base_url, "
+					       "device_id)"
+					     : ztp_strerror(rc));
+	}
+	if (rc == ZTP_OK && c->device_id[0] != '\0') {
+		/* Both named: they must agree, as with ztp-device. */
+		ztp_port_cert_info info;
+
+		rc = m->port.cert_info(m, m->factory_pem, m->factory_pem_len,
+				       NULL, 0, &info);
+		if (rc == ZTP_OK && strcmp(info.device_id, c->device_id) != 0)
+			rc = ZTP_EMISMATCH;
+		if (rc < 0) {
+			bad(err, err_cap, rc, "device_id",
+			    "not the device the factory certificate names");
+			ztp_lite_free(*out);
+			*out = NULL;
+		}
+	}
+	if (rc == ZTP_OK) {
+		(*out)->port_release = release;
+	} else if (m != NULL) {
+		release(&m->port);
+	}
+	free(c);
+	return rc;
+}

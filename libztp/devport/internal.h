@@ -1,0 +1,63 @@
+/*
+ * libztp — internals of the mbedTLS port (libztp-device-mbedtls). Never
+ * installed.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef ZTP_DEVPORT_INTERNAL_H
+#define ZTP_DEVPORT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#include <ztp/port_mbedtls.h>
+
+#include "devcore/internal.h"
+
+/* The port's state: one per device. */
+typedef struct ztp__mt {
+	ztp_port port;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_x509_crt ca;		/* ca_file */
+	mbedtls_pk_context factory_key; /* factory_key */
+	mbedtls_x509_crt factory_chain; /* factory_cert: leaf, then chain */
+	char *factory_pem;		/* factory_cert as read */
+	size_t factory_pem_len;
+	bool pin_set;
+	uint8_t pin[32]; /* server_key_sha256 */
+	int connect_ms, io_ms;
+	bool no_clock;
+	char *state_dir;
+	int lock_fd;
+	char err[256];
+} ztp__mt;
+
+/* Set the port's detail ("what: mbedTLS's reason"); returns code. */
+int ztp__mt_fail(ztp__mt *m, int code, const char *what, int mbed);
+/* Parse PEM certificates (len bytes) into crt. */
+int ztp__mt_parse_certs(ztp__mt *m, mbedtls_x509_crt *crt, const char *pem,
+			size_t len);
+/* The platform's entropy (getrandom(2)) for CTR-DRBG's seed and reseeds:
+ * the operating system's pool, without mbedTLS's entropy accumulator
+ * (38 KB of heap in Debian's build). */
+int ztp__mt_entropy(void *ctx, unsigned char *out, size_t len);
+/* Constant-time comparison. */
+bool ztp__mt_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+
+/* Fill in the port's functions (mbedtls.c: TLS and crypto; posix.c:
+ * heap, storage, clock, sleep). */
+void ztp__mt_port_init(ztp__mt *m);
+void ztp__mt_posix_init(ztp__mt *m);
+/* Create (0700) and lock the state directory. */
+int ztp__mt_state_open(ztp__mt *m);
+/* Read a whole file of at most max bytes (malloc'd, NUL added). */
+int ztp__mt_read_file(ztp__mt *m, const char *path, size_t max, char **out,
+		      size_t *len);
+
+#endif /* ZTP_DEVPORT_INTERNAL_H */

@@ -1,0 +1,195 @@
+# Body of the end-to-end test of ztp-device-mbedtls (the portable device
+# core on its mbedTLS port), sourced with E2E_KIND set to the reference
+# server to run (python or go).
+#
+# Fresh devices run `ztp-device-mbedtls run` over mutual TLS on 127.0.0.1:
+# bootstrap, register and credentials, on two TLS connections (one per
+# client identity: factory, then bootstrap certificate), with the issued
+# certificates verified by openssl against the device CA; a second run
+# opens no connection at all. Then the refusals: a wrong CA bundle, a
+# wrong pinned server key, a device the registry does not know, an
+# unsupported configuration member, and (no-clock mode) a server
+# certificate that expired before the device's time floor.
+
+ZTP_LITE=$top_builddir/tools/ztp-device-mbedtls
+[ -x "$ZTP_LITE" ] || e2e_die "$ZTP_LITE is not built"
+
+# lite_run ID [COMMAND]: run ztp-device-mbedtls (default: run) with
+# --verbose; output in $T/dev/ID/lite.{out,err}; returns its exit status.
+lite_run() {
+	d=$T/dev/$1
+	rc=0
+	"$ZTP_LITE" --config "$d/device.json" --verbose "${2:-run}" \
+		> "$d/lite.out" 2> "$d/lite.err" || rc=$?
+	return $rc
+}
+
+# lite_stat ID NAME: a counter of the last run's device.stats event.
+lite_stat() {
+	sed -n "s/.*\"event\":\"device.stats\".*\"$2\":\([0-9]*\).*/\1/p" \
+		"$T/dev/$1/lite.err"
+}
+
+# lite_cred ID KIND: the current certificate file of KIND, from the
+# manifest the core keeps.
+lite_cred() {
+	m=$T/dev/$1/state/$2.manifest
+	[ -f "$m" ] || return 1
+	slot=$(sed -n 's/^ZTP1 c=\([ab]\) p=[ab-]$/\1/p' "$m")
+	[ -n "$slot" ] || return 1
+	echo "$T/dev/$1/state/$2.$slot"
+}
+
+# lite_check_cred ID KIND DAYS_MIN: the certificate chains to the device
+# CA, names the device (CN and SAN URI), is valid for DAYS_MIN more days,
+# carries the key of the slot, and the key file is 0600.
+lite_check_cred() {
+	base=$(lite_cred "$1" "$2") || { e2e_fail "$1: no current $2 credential"; return 0; }
+	if ! "$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" \
+		-purpose sslclient "$base.cert" >/dev/null 2>&1; then
+		e2e_fail "$1: $2 certificate does not chain to the device CA"
+		return 0
+	fi
+	subj=$("$OPENSSL" x509 -in "$base.cert" -noout -subject -nameopt compat)
+	[ "$subj" = "subject=/CN=$1" ] || e2e_fail "$1: $2 subject is '$subj'"
+	"$OPENSSL" x509 -in "$base.cert" -noout -ext subjectAltName |
+		grep -q "URI:urn:ztp:device:$1\$" ||
+		e2e_fail "$1: $2 certificate has no SAN URI urn:ztp:device:$1"
+	"$OPENSSL" x509 -in "$base.cert" -noout -checkend $(($3 * 86400)) \
+		>/dev/null || e2e_fail "$1: $2 certificate expires too soon"
+	tr -d '\000' < "$base.key" > "$T/key.pem"
+	kp=$("$OPENSSL" pkey -in "$T/key.pem" -pubout 2>/dev/null)
+	cp=$("$OPENSSL" x509 -in "$base.cert" -noout -pubkey)
+	[ -n "$kp" ] && [ "$kp" = "$cp" ] || e2e_fail "$1: $2 key does not match its certificate"
+	mode=$(stat -c %a "$base.key")
+	[ "$mode" = 600 ] || e2e_fail "$1: $2 key mode $mode"
+	e2e_ok "$1: $2 certificate verified"
+}
+
+# lite_config_set ID JSON_MEMBERS: merge members into the configuration.
+lite_config_set() {
+	"$PY" - "$T/dev/$1/device.json" "$2" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c.update(json.loads(sys.argv[2]))
+json.dump(c, open(p, "w"))
+PY
+}
+
+# lite_expect ID EXIT PATTERN: the last run exited EXIT with a message
+# matching PATTERN.
+lite_expect() {
+	rc=0
+	lite_run "$1" || rc=$?
+	if [ "$rc" -ne "$2" ]; then
+		cat "$T/dev/$1/lite.err"
+		e2e_fail "$1: exit $rc, expected $2"
+	elif ! grep -q "$3" "$T/dev/$1/lite.err"; then
+		cat "$T/dev/$1/lite.err"
+		e2e_fail "$1: the refusal does not say '$3'"
+	else
+		e2e_ok "$1: refused (exit $2, '$3')"
+	fi
+}
+
+e2e_pki
+E2E_PORT=1
+for id in lite-001 lite-002 lite-pin lite-badpin lite-badca lite-old; do
+	e2e_device "$id"
+	e2e_enroll "$id"
+done
+e2e_device lite-stranger
+
+case $E2E_KIND in
+go) e2e_start_server go server ;;
+*) e2e_start_server python server ;;
+esac
+echo "$E2E_KIND server on port $E2E_PORT"
+
+for id in lite-001 lite-002; do
+	e2e_device_config "$id" "$E2E_PORT"
+	e2e_registration "$id"
+	if lite_run "$id"; then
+		grep -qx 'run: \["bootstrap","register","credentials"\]' \
+			"$T/dev/$id/lite.out" ||
+			e2e_fail "$id: run did $(cat "$T/dev/$id/lite.out")"
+		lite_check_cred "$id" bootstrap 0
+		lite_check_cred "$id" operational 30
+		n=$(lite_stat "$id" handshakes)
+		r=$(lite_stat "$id" requests)
+		# challenge + bootstrap on the factory identity's connection,
+		# register + credentials on the bootstrap certificate's.
+		if [ "$n" = 2 ] && [ "$r" = 4 ]; then
+			e2e_ok "$id: 4 requests on 2 TLS connections"
+		else
+			e2e_fail "$id: $r requests on $n TLS connections, expected 4 on 2"
+		fi
+		n=$(e2e_issued_count "$id")
+		[ "$n" = 1 ] || e2e_fail "$id: registry holds $n bootstrap certificates"
+	else
+		cat "$T/dev/$id/lite.err"
+		e2e_fail "$id: run failed"
+	fi
+done
+
+# A second run has nothing to do and opens no connection.
+if lite_run lite-001 && grep -qx 'run: nothing to do' "$T/dev/lite-001/lite.out" &&
+	[ "$(lite_stat lite-001 handshakes)" = 0 ]; then
+	e2e_ok "lite-001: second run does nothing, no connection"
+else
+	cat "$T/dev/lite-001/lite.out" "$T/dev/lite-001/lite.err"
+	e2e_fail "lite-001: second run was not a no-op"
+fi
+
+# The server's public key pinned: accepted when it is the server's key,
+# refused (and nothing issued) when it is another key.
+pin=$("$OPENSSL" pkey -in "$T/pki/server.key" -pubout -outform DER |
+	"$OPENSSL" dgst -sha256 -r | cut -d' ' -f1)
+other=$("$OPENSSL" pkey -in "$T/pki/rogue.key" -pubout -outform DER |
+	"$OPENSSL" dgst -sha256 -r | cut -d' ' -f1)
+e2e_device_config lite-pin "$E2E_PORT"
+e2e_registration lite-pin
+lite_config_set lite-pin "{\"server_key_sha256\": \"$pin\"}"
+if lite_run lite-pin; then
+	e2e_ok "lite-pin: provisioned with the server key pinned"
+else
+	cat "$T/dev/lite-pin/lite.err"
+	e2e_fail "lite-pin: run with the right pin failed"
+fi
+e2e_device_config lite-badpin "$E2E_PORT"
+e2e_registration lite-badpin
+lite_config_set lite-badpin "{\"server_key_sha256\": \"$other\"}"
+lite_expect lite-badpin 4 'untrusted: run: .*not the pinned one'
+[ "$(e2e_issued_count lite-badpin)" = 0 ] || e2e_fail "lite-badpin: issued"
+
+# A CA bundle that does not hold the server's CA.
+e2e_device_config lite-badca "$E2E_PORT" "$T/pki/rogue-ca.pem"
+e2e_registration lite-badca
+lite_expect lite-badca 4 "untrusted: run: .*certificate is refused"
+[ "$(e2e_issued_count lite-badca)" = 0 ] || e2e_fail "lite-badca: issued"
+
+# The server's refusal code surfaces: a device the registry does not know.
+e2e_device_config lite-stranger "$E2E_PORT"
+e2e_registration lite-stranger
+lite_expect lite-stranger 1 'denied: run: .*unknown_device'
+[ -f "$T/dev/lite-stranger/state/bootstrap.manifest" ] &&
+	! grep -q 'c=-' "$T/dev/lite-stranger/state/bootstrap.manifest" &&
+	e2e_fail "lite-stranger: has a current bootstrap credential"
+
+# A member the port does not support is refused, naming it.
+e2e_device_config lite-old "$E2E_PORT"
+e2e_registration lite-old
+lite_config_set lite-old '{"operational_key": {"token": "pkcs11:token=x"}}'
+lite_expect lite-old 2 'operational_key'
+
+# No-clock mode: the floor is after the server certificate's notAfter (30
+# days from now), so the server is refused as expired, whatever the
+# system clock says.
+e2e_device_config lite-old "$E2E_PORT"
+e2e_registration lite-old
+lite_config_set lite-old '{"clock": "none", "build_time": "2099-01-01T00:00:00Z"}'
+lite_expect lite-old 4 'expired: run: .*certificate is refused'
+[ "$(e2e_issued_count lite-old)" = 0 ] || e2e_fail "lite-old: issued"
+
+e2e_stop_server "$E2E_PID"

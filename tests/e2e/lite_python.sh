@@ -1,0 +1,171 @@
+#!/bin/sh
+# End to end: ztp-device-mbedtls (portable device core, mbedTLS port)
+# provisions devices against the Python reference server
+# (tests/e2e/lite-flow.sh), then, through tests/e2e/lite_server.py: the
+# handshakes counted from the server side, an interrupted slot switch
+# finished after power loss, the server's time learnt in no-clock mode,
+# truncated and oversized answers, retries with Retry-After
+# (flaky_server.py), and a rotation when due.
+. "${top_srcdir:?}/tests/e2e/lib.sh"
+e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY"
+e2e_need_python
+E2E_KIND=python
+. "$E2E_DIR/lite-flow.sh"
+
+for id in lite-count lite-noclock lite-trunc lite-big; do
+	e2e_device "$id"
+	e2e_enroll "$id"
+done
+e2e_start_server "$E2E_DIR/lite_server.py" server \
+	--config "$T/verify.json" --listen 127.0.0.1:0 --server-time \
+	--break truncate:register
+srv_err=$err
+
+# Handshakes counted by the server: 2 for a fresh device's whole run.
+e2e_device_config lite-count "$E2E_PORT"
+e2e_registration lite-count
+: > "$srv_err"
+# The broken endpoints are register and credentials: count on bootstrap.
+if lite_run lite-count bootstrap; then
+	n=$(grep -c '^tls-connection$' "$srv_err" || true)
+	[ "$n" = 1 ] && e2e_ok "lite-count: bootstrap (2 requests) on 1 TLS connection (server side)" ||
+		e2e_fail "lite-count: the server saw $n TLS connections for one bootstrap"
+else
+	cat "$T/dev/lite-count/lite.err"
+	e2e_fail "lite-count: bootstrap failed"
+fi
+
+# Power lost after the bootstrap certificate was stored in the pending slot
+# but before the manifest made it current: the next bootstrap finishes the
+# switch without the server.
+st=$T/dev/lite-count/state
+if [ -f "$st/bootstrap.a.cert" ]; then
+	for f in key cert; do mv "$st/bootstrap.a.$f" "$st/bootstrap.b.$f"; done
+	printf 'ZTP1 c=- p=b\n' > "$st/bootstrap.manifest"
+	if lite_run lite-count bootstrap &&
+		grep -q '"step":"resumed"' "$T/dev/lite-count/lite.err" &&
+		[ "$(lite_stat lite-count handshakes)" = 0 ] &&
+		[ "$(cat "$st/bootstrap.manifest")" = "ZTP1 c=b p=-" ]; then
+		e2e_ok "lite-count: interrupted switch finished without the server"
+		lite_check_cred lite-count bootstrap 0
+	else
+		cat "$T/dev/lite-count/lite.err"
+		e2e_fail "lite-count: interrupted switch not resumed"
+	fi
+else
+	e2e_fail "lite-count: no bootstrap credential in slot a"
+fi
+
+# No-clock mode: the device asks for the server's time in the challenge
+# (its clock is unknown, its floor the build time) and moves its floor
+# forward to it, atomically, in its state directory.
+e2e_device_config lite-noclock "$E2E_PORT"
+lite_config_set lite-noclock '{"clock": "none", "build_time": "2020-01-01T00:00:00Z"}'
+before=$(date +%s)
+if lite_run lite-noclock bootstrap; then
+	floor=$(cat "$T/dev/lite-noclock/state/time-floor")
+	after=$(date +%s)
+	if [ "$floor" -ge $((before - 1)) ] && [ "$floor" -le "$after" ] &&
+		grep -q '"step":"server_time"' "$T/dev/lite-noclock/lite.err"; then
+		e2e_ok "lite-noclock: floor moved from 2020 to the server's time"
+	else
+		e2e_fail "lite-noclock: floor $floor, not in [$before, $after]"
+	fi
+	lite_check_cred lite-noclock bootstrap 0
+	mode=$(stat -c %a "$T/dev/lite-noclock/state/time-floor")
+	[ "$mode" = 600 ] || e2e_fail "lite-noclock: floor file mode $mode"
+else
+	cat "$T/dev/lite-noclock/lite.err"
+	e2e_fail "lite-noclock: bootstrap failed"
+fi
+
+# A truncated answer (register) and an oversized one (bootstrap, from a
+# second server) give their documented errors, and no credential.
+e2e_device_config lite-trunc "$E2E_PORT"
+e2e_registration lite-trunc
+lite_config_set lite-trunc '{"retry": {"max_attempts": 2, "base_delay_ms": 10, "max_delay_ms": 20}}'
+lite_expect lite-trunc 3 'network_error: run: .*answer truncated'
+lite_cred lite-trunc operational >/dev/null &&
+	e2e_fail "lite-trunc: has an operational credential"
+e2e_stop_server "$E2E_PID"
+e2e_start_server "$E2E_DIR/lite_server.py" server \
+	--config "$T/verify.json" --listen 127.0.0.1:0 --break oversize:bootstrap
+e2e_device_config lite-big "$E2E_PORT"
+e2e_registration lite-big
+lite_expect lite-big 4 'too_large: run: HTTP: response body too large'
+lite_cred lite-big bootstrap >/dev/null &&
+	e2e_fail "lite-big: has a bootstrap credential"
+[ "$(e2e_issued_count lite-big)" = 0 ] || e2e_fail "lite-big: issued"
+e2e_stop_server "$E2E_PID"
+
+# Retries: two answers 503 with Retry-After 1 s (tests/e2e/flaky_server.py)
+# are waited out for the server's second, not the device's own backoff;
+# the third attempt succeeds, on the connection kept alive.
+e2e_device lite-flaky
+e2e_enroll lite-flaky
+e2e_start_server "$E2E_DIR/flaky_server.py" server \
+	--config "$T/verify.json" --listen 127.0.0.1:0 \
+	--fail-first 2 --retry-after 1
+e2e_device_config lite-flaky "$E2E_PORT"
+if lite_run lite-flaky bootstrap; then
+	grep '"event":"device.http"' "$T/dev/lite-flaky/lite.err" |
+		grep '"endpoint":"bootstrap"' > "$T/attempts"
+	n503=$(grep -c '"http_status":503,"outcome":"retry","delay_ms":1000,' "$T/attempts" || true)
+	n200=$(grep -c '"http_status":200,"outcome":"ok"' "$T/attempts" || true)
+	if [ "$n503" = 2 ] && [ "$n200" = 1 ] &&
+		[ "$(lite_stat lite-flaky handshakes)" = 1 ]; then
+		e2e_ok "lite-flaky: two 503 + Retry-After waited out, then 200, one connection"
+	else
+		cat "$T/attempts"
+		e2e_fail "lite-flaky: retries not as expected"
+	fi
+	lite_check_cred lite-flaky bootstrap 0
+else
+	cat "$T/dev/lite-flaky/lite.err"
+	e2e_fail "lite-flaky: bootstrap failed"
+fi
+e2e_stop_server "$E2E_PID"
+
+# Rotation when due: operational certificates of one hour; a device whose
+# clock is unknown and whose floor is 50 minutes ahead finds its
+# certificate past 67 % (+ jitter) of its lifetime and rotates it.
+"$PY" - "$T/verify.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["operational_lifetime"] = 3600
+json.dump(c, open(p, "w"))
+PY
+e2e_device lite-rot
+e2e_enroll lite-rot
+e2e_start_server "$E2E_DIR/lite_server.py" server \
+	--config "$T/verify.json" --listen 127.0.0.1:0 --server-time
+e2e_device_config lite-rot "$E2E_PORT"
+e2e_registration lite-rot
+if lite_run lite-rot; then
+	old=$(lite_cred lite-rot operational)
+	oldfp=$("$OPENSSL" x509 -in "$old.cert" -noout -fingerprint -sha256)
+	ahead=$("$PY" -c 'import datetime, time
+print(datetime.datetime.fromtimestamp(time.time() + 3000,
+      datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+	lite_config_set lite-rot "{\"clock\": \"none\", \"build_time\": \"$ahead\"}"
+	if lite_run lite-rot && grep -qx 'run: \["rotate"\]' "$T/dev/lite-rot/lite.out"; then
+		new=$(lite_cred lite-rot operational)
+		newfp=$("$OPENSSL" x509 -in "$new.cert" -noout -fingerprint -sha256)
+		if [ "$new" != "$old" ] && [ "$newfp" != "$oldfp" ] &&
+			[ ! -e "$old.key" ] && [ ! -e "$old.cert" ]; then
+			e2e_ok "lite-rot: rotated into the other slot, the old one retired"
+		else
+			e2e_fail "lite-rot: rotation left $old / $new"
+		fi
+		lite_check_cred lite-rot operational 0
+	else
+		cat "$T/dev/lite-rot/lite.out" "$T/dev/lite-rot/lite.err"
+		e2e_fail "lite-rot: no rotation when due"
+	fi
+else
+	cat "$T/dev/lite-rot/lite.err"
+	e2e_fail "lite-rot: first run failed"
+fi
+e2e_stop_server "$E2E_PID"
+e2e_done
