@@ -577,7 +577,8 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 	    "state_dir",       "connect_timeout_ms",
 	    "timeout_ms",      "retry",
 	    "registration",    "rotate_at_percent",
-	    "operational_key", NULL};
+	    "operational_key", "clock",
+	    NULL};
 	static const char *const okeys[] = {"token", "label", NULL};
 	static const char *const rkeys[] = {"max_attempts", "base_delay_ms",
 					    "max_delay_ms",
@@ -685,6 +686,16 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 					&label, NULL));
 		ZTP_CHECK(cfg_set_key_store(c, tok, label));
 	}
+
+	s = NULL;
+	ZTP_CHECK(ztp__json_str(root, "clock", false, 16, &s, NULL));
+	if (s != NULL) {
+		ZTP_ENSURE(strcmp(s, "system") == 0 ||
+			       strcmp(s, "untrusted") == 0,
+			   ZTP_EPARSE,
+			   "config: clock must be \"system\" or \"untrusted\"");
+		c->clock_untrusted = strcmp(s, "untrusted") == 0;
+	}
 cleanup:
 	free(p);
 	free(p2);
@@ -784,7 +795,10 @@ int ztp_device_status(ztp_device *dev, char **json)
 	*json = NULL;
 	ZTP_ENSURE(dev->cfg.state_dir != NULL, ZTP_EINVAL,
 		   "status: no state directory configured");
-	now = ztp__now(&dev->clock);
+	if (dev->cfg.clock_untrusted)
+		ZTP_CHECK(ztp__dev_floor_read(&now, dev->cfg.state_dir));
+	else
+		now = ztp__now(&dev->clock);
 	root = json_object_new_object();
 	creds = json_object_new_object();
 	ZTP_ENSURE(root != NULL && creds != NULL, ZTP_ENOMEM,

@@ -129,15 +129,46 @@ cleanup:
 /* ------------------------------------------------------------------ one
  * attempt */
 
+/* What the header callback notes of an answer. */
+typedef struct head_seen {
+	CURL *curl;
+	bool retry_after;	/* the header was there */
+	bool peer;		/* peer_not_after was looked up */
+	int64_t peer_not_after; /* of the server's verified certificate */
+} head_seen;
+
+/* The server certificate of the connection the answer arrives on (only
+ * reachable while the transfer runs). */
+static void note_peer(head_seen *h)
+{
+	struct curl_tlssessioninfo *tsi = NULL;
+	X509 *peer;
+
+	h->peer = true;
+	if (curl_easy_getinfo(h->curl, CURLINFO_TLS_SSL_PTR, &tsi) !=
+		CURLE_OK ||
+	    tsi == NULL || tsi->backend != CURLSSLBACKEND_OPENSSL ||
+	    tsi->internals == NULL)
+		return;
+	peer = SSL_get0_peer_certificate(tsi->internals);
+	if (peer == NULL ||
+	    ztp__asn1_time(&h->peer_not_after, X509_get0_notAfter(peer)) < 0) {
+		h->peer_not_after = 0;
+		ztp_error_clear();
+	}
+}
+
 /* libcurl reports a missing Retry-After as 0, the same as "retry now";
  * whether the header was there at all is noted here. */
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
-	bool *seen = ctx;
+	head_seen *h = ctx;
 	size_t len = size * n;
 	static const char name[] = "retry-after:";
 	size_t i;
 
+	if (!h->peer)
+		note_peer(h);
 	if (len >= sizeof(name) - 1) {
 		for (i = 0; i < sizeof(name) - 1; i++) {
 			char ch = p[i];
@@ -148,7 +179,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 				break;
 		}
 		if (i == sizeof(name) - 1)
-			*seen = true;
+			h->retry_after = true;
 	}
 	return len;
 }
@@ -175,17 +206,45 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* What a connection's TLS context is made from. */
+typedef struct conn_tls {
+	const ztp__dev_tls_id *id; /* client identity, or NULL */
+	int64_t verify_time;	   /* the time floor, or -1: the system's */
+} conn_tls;
+
+/* Verification at the time floor of a device without a trustworthy clock
+ * (clock.c): a certificate issued after the floor is no reason to refuse
+ * (the floor lags the true time), one that expired before it is (and so
+ * is everything else OpenSSL checks). */
+static int verify_at_floor(int ok, X509_STORE_CTX *x)
+{
+	if (!ok &&
+	    X509_STORE_CTX_get_error(x) == X509_V_ERR_CERT_NOT_YET_VALID) {
+		X509_STORE_CTX_set_error(x, X509_V_OK);
+		return 1;
+	}
+	return ok;
+}
+
 /* The client identity goes straight into OpenSSL's context, so the key
  * never exists outside its EVP_PKEY (and later can live in a token). */
 static CURLcode on_ssl_ctx(CURL *curl, void *sslctx, void *ctx)
 {
-	const ztp__dev_tls_id *id = ctx;
+	const conn_tls *ct = ctx;
+	const ztp__dev_tls_id *id = ct->id;
 	SSL_CTX *sc = sslctx;
 	int i;
 
 	(void)curl;
 	if (SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION) != 1)
 		return CURLE_SSL_CIPHER;
+	if (ct->verify_time >= 0) {
+		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(sc);
+
+		X509_VERIFY_PARAM_set_time(vp, (time_t)ct->verify_time);
+		SSL_CTX_set_verify(sc, SSL_CTX_get_verify_mode(sc),
+				   verify_at_floor);
+	}
 	if (id == NULL)
 		return CURLE_OK;
 	if (SSL_CTX_use_certificate(sc, id->cert) != 1 ||
@@ -252,8 +311,9 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	sink s;
 	curl_off_t ra = -1;
 	long status = 0;
-	bool seen_ra = false;
 	char *cafile = NULL;
+	conn_tls ct = {id, dev->cfg.clock_untrusted ? dev->floor : -1};
+	head_seen hs = {0};
 
 	memset(res, 0, sizeof(*res));
 	res->retry_after = -1;
@@ -269,6 +329,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	ZTP_CHECK(ztp__dev_trust_file(dev, &cafile));
 	curl = curl_easy_init();
 	ZTP_ENSURE(curl != NULL, ZTP_ENOMEM, "libcurl: cannot create a handle");
+	hs.curl = curl;
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	ZTP_ENSURE(hdrs != NULL, ZTP_ENOMEM, "libcurl: out of memory");
 	{
@@ -292,7 +353,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	SETOPT(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-	SETOPT(CURLOPT_SSL_CTX_DATA, (void *)id);
+	SETOPT(CURLOPT_SSL_CTX_DATA, (void *)&ct);
 	SETOPT(CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)dev->cfg.connect_ms);
@@ -307,7 +368,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	SETOPT(CURLOPT_WRITEDATA, &s);
 	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-	SETOPT(CURLOPT_HEADERDATA, &seen_ra);
+	SETOPT(CURLOPT_HEADERDATA, &hs);
 
 	cc = curl_easy_perform(curl);
 	if (cc != CURLE_OK) {
@@ -323,7 +384,8 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	res->status = status;
-	if (seen_ra &&
+	res->peer_not_after = hs.peer_not_after;
+	if (hs.retry_after &&
 	    curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
 	    ra >= 0)
 		res->retry_after = (int64_t)ra;
@@ -427,6 +489,7 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 
 	*out = NULL;
 	dev->server_error[0] = '\0';
+	dev->peer_not_after = 0;
 	ZTP_ENSURE(dev->cfg.base_url != NULL, ZTP_EINVAL,
 		   "no server base URL configured");
 	ZTP_CHECK(ztp__buf_append_str(&ub, dev->cfg.base_url));
@@ -457,6 +520,7 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 		if (v == ZTP__DEV_OK) {
 			attempt_event(dev, endpoint, attempt, &res, 0, "ok", -1,
 				      NULL);
+			dev->peer_not_after = res.peer_not_after;
 			break;
 		}
 		if (t_rc == ZTP_OK)

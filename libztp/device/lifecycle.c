@@ -521,7 +521,8 @@ static int with_lock(ztp_device *dev, const char *op, locked_fn fn)
 	char id[ZTP_ID_MAX + 1];
 
 	ZTP_CHECK(ztp__dev_begin(dev, op, id, &lock));
-	ZTP_CHECK(fn(dev, id, ztp__now(&dev->clock)));
+	ZTP_CHECK(ztp__dev_clock_sync(dev, id));
+	ZTP_CHECK(fn(dev, id, ztp__dev_now(dev)));
 cleanup:
 	if (rc < 0)
 		ztp__dev_fail_event(dev, op, rc);
@@ -566,6 +567,7 @@ int ztp_device_assignment(ztp_device *dev, char **json)
 	ZTP_ARG(json != NULL);
 	*json = NULL;
 	ZTP_CHECK(ztp__dev_begin(dev, "assignment", id, &lock));
+	ZTP_CHECK(ztp__dev_clock_sync(dev, id));
 	ZTP_CHECK(load_current(&op, dev, ZTP__DEV_OPERATIONAL));
 	ZTP_ENSURE(op.cert != NULL, ZTP_ESTATE,
 		   "assignment: no operational credential");
@@ -739,7 +741,8 @@ int ztp_device_run(ztp_device *dev, char **report)
 	actions = json_object_new_array();
 	ZTP_ENSURE(actions != NULL, ZTP_ENOMEM, "run: out of memory");
 	ZTP_CHECK(ztp__dev_begin(dev, "run", id, &lock));
-	ZTP_CHECK(ztp__dev_run_locked(dev, id, ztp__now(&dev->clock), actions));
+	ZTP_CHECK(ztp__dev_clock_sync(dev, id));
+	ZTP_CHECK(ztp__dev_run_locked(dev, id, ztp__dev_now(dev), actions));
 	if (report != NULL) {
 		o = json_object_new_object();
 		ZTP_ENSURE(o != NULL, ZTP_ENOMEM, "run: out of memory");

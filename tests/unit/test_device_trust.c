@@ -8,131 +8,30 @@
 #include "device/internal.h"
 
 #include <check.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
 
 #include <ztp/ca.h>
 #include <ztp/store.h>
 
 #include "testutil.h"
+#include "tls_server.h"
 
 /* ------------------------------------------------------------------ server */
 
-typedef struct srv {
-	int fd, port;
-	SSL_CTX *ctx;
-	pthread_t th;
-	atomic_bool stop;
-	atomic_int handshakes; /* completed TLS handshakes */
-} srv;
+typedef ts_server srv;
 
-static const char ANSWER[] = "HTTP/1.1 200 OK\r\n"
-			     "Content-Type: application/json\r\n"
-			     "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
-
-static void serve_one(srv *s, int c)
-{
-	struct timeval tv = {5, 0};
-	char buf[8192];
-	SSL *ssl = SSL_new(s->ctx);
-
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (ssl == NULL || SSL_set_fd(ssl, c) != 1 || SSL_accept(ssl) != 1)
-		goto done;
-	atomic_fetch_add(&s->handshakes, 1);
-	/* The request is small: its headers and body arrive in a few
-	 * records; read until the body's "{}". */
-	{
-		size_t got = 0;
-		int n;
-
-		while (got < sizeof(buf) - 1 &&
-		       (n = SSL_read(ssl, buf + got,
-				     (int)(sizeof(buf) - 1 - got))) > 0) {
-			got += (size_t)n;
-			buf[got] = '\0';
-			if (strstr(buf, "\r\n\r\n{}") != NULL)
-				break;
-		}
-	}
-	(void)SSL_write(ssl, ANSWER, (int)strlen(ANSWER));
-	(void)SSL_shutdown(ssl);
-done:
-	SSL_free(ssl);
-	ERR_clear_error();
-	close(c);
-}
-
-static void *srv_main(void *arg)
-{
-	srv *s = arg;
-	struct pollfd p = {.fd = s->fd, .events = POLLIN};
-	int c;
-
-	while (!atomic_load(&s->stop)) {
-		if (poll(&p, 1, 50) <= 0)
-			continue;
-		c = accept(s->fd, NULL, NULL);
-		if (c >= 0)
-			serve_one(s, c);
-	}
-	return NULL;
-}
-
-/* A TLS server on an ephemeral 127.0.0.1 port with the PEM identity. */
+/* Answers {} to everything, one request per connection. */
 static void srv_start(srv *s, const char *cert, const char *key)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t al = sizeof(a);
-	BIO *b;
-	X509 *x;
-	EVP_PKEY *k;
-
-	memset(s, 0, sizeof(*s));
-	s->ctx = SSL_CTX_new(TLS_server_method());
-	ck_assert_ptr_nonnull(s->ctx);
-	b = BIO_new_mem_buf(cert, -1);
-	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	b = BIO_new_mem_buf(key, -1);
-	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	ck_assert(x != NULL && k != NULL);
-	ck_assert_int_eq(SSL_CTX_use_certificate(s->ctx, x), 1);
-	ck_assert_int_eq(SSL_CTX_use_PrivateKey(s->ctx, k), 1);
-	X509_free(x);
-	EVP_PKEY_free(k);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(s->fd, 0);
-	ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(s->fd, 8), 0);
-	ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&a, &al), 0);
-	s->port = ntohs(a.sin_port);
-	ck_assert_int_eq(pthread_create(&s->th, NULL, srv_main, s), 0);
+	ts_start(s, cert, key, NULL, NULL, true);
 }
 
-static void srv_stop(srv *s)
-{
-	atomic_store(&s->stop, true);
-	pthread_join(s->th, NULL);
-	close(s->fd);
-	SSL_CTX_free(s->ctx);
-}
+#define srv_stop ts_stop
 
 /* ------------------------------------------------------------------ fixture
  */
