@@ -43,6 +43,7 @@ void ztp__dev_cfg_clear(ztp__dev_cfg *c)
 	json_object_put(c->capabilities);
 	free(c->key_token);
 	free(c->key_label);
+	free(c->proxy);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -314,6 +315,54 @@ cleanup:
 	return rc;
 }
 
+#define PROXY_MAX 512
+
+/* An HTTP proxy: "http://host:port" (a trailing "/" allowed), host a name
+ * or an IPv4 address or a bracketed IPv6 one, without user information,
+ * path, query or fragment. */
+static int cfg_set_proxy(ztp__dev_cfg *c, const char *url)
+{
+	int rc = ZTP_OK;
+	size_t len = strlen(url), i, colon = 0;
+	const size_t pre = sizeof("http://") - 1;
+	char *copy = NULL;
+	bool bracket;
+
+	ZTP_ENSURE(len <= PROXY_MAX, ZTP_EINVAL, "proxy: longer than %d bytes",
+		   PROXY_MAX);
+	ZTP_ENSURE(strncmp(url, "http://", pre) == 0, ZTP_EINVAL,
+		   "proxy: must be http://HOST:PORT");
+	if (len > pre && url[len - 1] == '/')
+		len--;
+	bracket = len > pre && url[pre] == '[';
+	for (i = pre; i < len; i++) {
+		unsigned char ch = (unsigned char)url[i];
+
+		ZTP_ENSURE(ch != '@', ZTP_EINVAL,
+			   "proxy: user information is not supported");
+		ZTP_ENSURE(url_char_ok(ch) && ch != '/', ZTP_EINVAL,
+			   "proxy: character at offset %zu not allowed (no "
+			   "path, query, spaces or controls)",
+			   i);
+		if (ch == ']')
+			bracket = false;
+		else if (ch == ':' && !bracket)
+			colon = i;
+	}
+	ZTP_ENSURE(colon > pre && colon + 1 < len, ZTP_EINVAL,
+		   "proxy: must be http://HOST:PORT");
+	for (i = colon + 1; i < len; i++)
+		ZTP_ENSURE(url[i] >= '0' && url[i] <= '9' && i - colon <= 5,
+			   ZTP_EINVAL, "proxy: bad port");
+	ZTP_ENSURE(atoi(url + colon + 1) >= 1 && atoi(url + colon + 1) <= 65535,
+		   ZTP_EINVAL, "proxy: port not in 1..65535");
+	copy = ztp__strndup(url, len);
+	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "proxy: out of memory");
+	replace_str(&c->proxy, copy);
+cleanup:
+	return rc;
+}
+
 /* ------------------------------------------------------------------ handle */
 
 int ztp_device_new(ztp_device **out)
@@ -578,7 +627,7 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 	    "timeout_ms",      "retry",
 	    "registration",    "rotate_at_percent",
 	    "operational_key", "clock",
-	    NULL};
+	    "proxy",	       NULL};
 	static const char *const okeys[] = {"token", "label", NULL};
 	static const char *const rkeys[] = {"max_attempts", "base_delay_ms",
 					    "max_delay_ms",
@@ -696,6 +745,11 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 			   "config: clock must be \"system\" or \"untrusted\"");
 		c->clock_untrusted = strcmp(s, "untrusted") == 0;
 	}
+
+	s = NULL;
+	ZTP_CHECK(ztp__json_str(root, "proxy", false, PROXY_MAX, &s, NULL));
+	if (s != NULL)
+		ZTP_CHECK(cfg_set_proxy(c, s));
 cleanup:
 	free(p);
 	free(p2);

@@ -344,8 +344,17 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	SETOPT(CURLOPT_PROTOCOLS_STR, "https");
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	/* No ambient configuration: proxies from the environment, the
-	 * system trust store, .netrc. */
-	SETOPT(CURLOPT_PROXY, "");
+	 * system trust store, .netrc. A configured proxy is an HTTP proxy
+	 * the TLS connection is tunnelled through (CONNECT): TLS stays end
+	 * to end. NOPROXY set (empty: every host) keeps libcurl from
+	 * reading no_proxy from the environment. */
+	SETOPT(CURLOPT_PROXY, dev->cfg.proxy != NULL ? dev->cfg.proxy : "");
+	SETOPT(CURLOPT_NOPROXY, "");
+	if (dev->cfg.proxy != NULL) {
+		SETOPT(CURLOPT_PROXYTYPE, (long)CURLPROXY_HTTP);
+		SETOPT(CURLOPT_HTTPPROXYTUNNEL, 1L);
+		SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+	}
 	SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
 	SETOPT(CURLOPT_CAINFO, cafile);
 	SETOPT(CURLOPT_CAPATH, NULL);
@@ -377,7 +386,9 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 			   ZTP_ETOOBIG, "%s: answer over %d bytes", url,
 			   ZTP__DEV_RESP_MAX);
 		res->transient = curl_transient(cc);
-		rc = ztp__err(ZTP_ENETWORK, "%s: %s%s%s", url,
+		rc = ztp__err(ZTP_ENETWORK, "%s%s%s: %s%s%s", url,
+			      dev->cfg.proxy != NULL ? " through proxy " : "",
+			      dev->cfg.proxy != NULL ? dev->cfg.proxy : "",
 			      curl_easy_strerror(cc), errbuf[0] ? ": " : "",
 			      errbuf);
 		goto cleanup;

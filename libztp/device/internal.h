@@ -48,6 +48,10 @@ typedef struct ztp__dev_cfg {
 	/* "clock": "untrusted" (clock.c): certificates are checked against
 	 * the time floor, not the system clock. */
 	bool clock_untrusted;
+	/* "proxy": http://host:port of an HTTP proxy the device reaches
+	 * the server through (CONNECT), or NULL: none. Never taken from
+	 * the environment. */
+	char *proxy;
 } ztp__dev_cfg;
 
 void ztp__dev_cfg_defaults(ztp__dev_cfg *c);

@@ -181,9 +181,11 @@ START_TEST(test_config_good)
 				   "\"rotate_at_percent\":50,"
 				   "\"operational_key\":{\"token\":"
 				   "\"pkcs11:token=ops?pin-value=1\","
-				   "\"label\":\"d-1\"},\"clock\":\"untrusted\"}"),
+				   "\"label\":\"d-1\"},\"clock\":\"untrusted\","
+				   "\"proxy\":\"http://proxy.example:3128/\"}"),
 		     0);
 	ck_assert(dev->cfg.clock_untrusted);
+	ck_assert_str_eq(dev->cfg.proxy, "http://proxy.example:3128");
 	ck_assert_str_eq(dev->cfg.device_id, "dev-0001");
 	ck_assert_str_eq(dev->cfg.key_token, "pkcs11:token=ops?pin-value=1");
 	ck_assert_str_eq(dev->cfg.key_label, "d-1");
@@ -215,8 +217,13 @@ START_TEST(test_config_good)
 	ck_assert_str_eq(dev->cfg.key_type, "ec-p256");
 	ck_assert_int_eq(dev->cfg.max_attempts, 5);
 	ck_assert(!dev->cfg.clock_untrusted);
+	ck_assert_ptr_null(dev->cfg.proxy);
 	ck_assert_rc(load_cfg(dev, "{\"clock\":\"system\"}"), 0);
 	ck_assert(!dev->cfg.clock_untrusted);
+	ck_assert_rc(load_cfg(dev, "{\"proxy\":\"http://[::1]:8080\"}"), 0);
+	ck_assert_str_eq(dev->cfg.proxy, "http://[::1]:8080");
+	ck_assert_rc(load_cfg(dev, "{\"proxy\":\"http://10.0.0.1:1\"}"), 0);
+	ck_assert_str_eq(dev->cfg.proxy, "http://10.0.0.1:1");
 	ztp_device_free(dev);
 }
 END_TEST
@@ -235,6 +242,21 @@ static const struct bad_cfg {
     {"{\"clock\":\"ntp\"}", ZTP_EPARSE},
     {"{\"clock\":\"\"}", ZTP_EPARSE},
     {"{\"clock\":true}", ZTP_EPARSE},
+    {"{\"proxy\":\"https://p:3128\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"socks5://p:1080\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://:3128\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:0\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:65536\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:31280000\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:3x\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://u:pw@p:3128\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:3128/path\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:3128?q\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p q:3128\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://[::1]\"}", ZTP_EINVAL},
+    {"{\"proxy\":3128}", ZTP_EPARSE},
     {"{\"device_id\":7}", ZTP_EPARSE},
     {"{\"device_id\":null}", ZTP_EPARSE},
     {"{\"device_id\":\"a/b\"}", ZTP_EINVAL},
