@@ -56,6 +56,19 @@ tests_unit_test_device_clock_LDADD = $(TEST_LIBS) $(CURL_LIBS) -lpthread
 endif
 endif
 
+# One TLS connection per client identity (keep-alive), handshakes counted
+# by a TLS server of its own.
+if ENABLE_DEVICE
+if ENABLE_SERVER
+UNIT_TESTS += tests/unit/test_device_conn
+tests_unit_test_device_conn_SOURCES = tests/unit/test_device_conn.c \
+	tests/unit/tls_server.c tests/unit/tls_server.h \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_device_conn_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_device_conn_LDADD = $(TEST_LIBS) $(CURL_LIBS) -lpthread
+endif
+endif
+
 if ENABLE_SERVER
 UNIT_TESTS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c \

@@ -395,6 +395,12 @@ cleanup:
 	return rc;
 }
 
+void ztp__dev_end(ztp_device *dev, int lock)
+{
+	ztp__dev_conn_close(dev);
+	ztp__dev_state_close(lock);
+}
+
 int ztp__dev_activate(ztp_device *dev, const char *op, ztp__dev_kind kind,
 		      X509 *cert)
 {
@@ -509,6 +515,6 @@ int ztp_device_bootstrap(ztp_device *dev)
 cleanup:
 	if (rc < 0)
 		ztp__dev_fail_event(dev, "bootstrap", rc);
-	ztp__dev_state_close(lock);
+	ztp__dev_end(dev, lock);
 	return rc;
 }

@@ -27,6 +27,7 @@ void ztp__dev_cfg_defaults(ztp__dev_cfg *c)
 	c->max_delay_ms = 60000;
 	c->max_retry_after_ms = 300000;
 	c->rotate_percent = 67;
+	c->keep_alive = true;
 }
 
 void ztp__dev_cfg_clear(ztp__dev_cfg *c)
@@ -385,6 +386,7 @@ void ztp_device_free(ztp_device *dev)
 {
 	if (dev == NULL)
 		return;
+	ztp__dev_conn_close(dev);
 	ztp__dev_cfg_clear(&dev->cfg);
 	OPENSSL_cleanse(dev, sizeof(*dev));
 	free(dev);
@@ -627,7 +629,8 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 	    "timeout_ms",      "retry",
 	    "registration",    "rotate_at_percent",
 	    "operational_key", "clock",
-	    "proxy",	       NULL};
+	    "proxy",	       "keep_alive",
+	    NULL};
 	static const char *const okeys[] = {"token", "label", NULL};
 	static const char *const rkeys[] = {"max_attempts", "base_delay_ms",
 					    "max_delay_ms",
@@ -750,6 +753,7 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 	ZTP_CHECK(ztp__json_str(root, "proxy", false, PROXY_MAX, &s, NULL));
 	if (s != NULL)
 		ZTP_CHECK(cfg_set_proxy(c, s));
+	ZTP_CHECK(ztp__json_bool(root, "keep_alive", false, &c->keep_alive));
 cleanup:
 	free(p);
 	free(p2);

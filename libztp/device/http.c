@@ -300,6 +300,76 @@ void ztp__dev_http_result_free(ztp__dev_http_result *res)
 			   "libcurl: %s: %s", #opt, curl_easy_strerror(cc));   \
 	} while (0)
 
+/* The connection a handle keeps between the requests of an operation
+ * (keep-alive): one libcurl handle, with the trust file and the client
+ * certificate its connection was made with. libcurl reuses a connection
+ * of the handle for the next request when the server kept it open; it
+ * cannot tell client identities apart (they go in through the TLS context
+ * callback), so another identity, trust file or clock mode gets a new
+ * handle, and so a new connection. */
+struct ztp__dev_conn {
+	CURL *curl;
+	char *cafile;
+	X509 *cert; /* the client certificate, or NULL */
+	conn_tls ct;
+};
+
+void ztp__dev_conn_close(ztp_device *dev)
+{
+	ztp__dev_conn *c = dev->conn;
+
+	if (c == NULL)
+		return;
+	curl_easy_cleanup(c->curl);
+	free(c->cafile);
+	X509_free(c->cert);
+	free(c);
+	dev->conn = NULL;
+}
+
+/* The handle for a request with id to a server verified with cafile
+ * (taken): the kept one when it was made for both, else a new one. */
+static int conn_get(ztp_device *dev, const ztp__dev_tls_id *id, char **cafile,
+		    CURL **out)
+{
+	int rc = ZTP_OK;
+	ztp__dev_conn *c = dev->conn;
+	X509 *cert = id != NULL ? id->cert : NULL;
+
+	if (c != NULL && dev->cfg.keep_alive &&
+	    (c->ct.verify_time >= 0) == dev->cfg.clock_untrusted &&
+	    strcmp(c->cafile, *cafile) == 0 &&
+	    (c->cert == NULL ? cert == NULL
+			     : cert != NULL && X509_cmp(c->cert, cert) == 0)) {
+		free(*cafile);
+		*cafile = NULL;
+		goto done;
+	}
+	ztp__dev_conn_close(dev);
+	c = ztp__calloc(1, sizeof(*c));
+	ZTP_ENSURE(c != NULL, ZTP_ENOMEM, "libcurl: out of memory");
+	c->curl = curl_easy_init();
+	if (c->curl == NULL) {
+		free(c);
+		ZTP_ENSURE(0, ZTP_ENOMEM, "libcurl: cannot create a handle");
+	}
+	c->cafile = *cafile;
+	*cafile = NULL;
+	dev->conn = c;
+	if (cert != NULL) {
+		/* On failure the caller closes what was made. */
+		ZTP_ENSURE(X509_up_ref(cert) == 1, ZTP_ENOMEM,
+			   "libcurl: out of memory");
+		c->cert = cert;
+	}
+done:
+	c->ct.id = id;
+	c->ct.verify_time = dev->cfg.clock_untrusted ? dev->floor : -1;
+	*out = c->curl;
+cleanup:
+	return rc;
+}
+
 int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 		       const ztp__dev_tls_id *id, ztp__dev_http_result *res)
 {
@@ -310,9 +380,8 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	char errbuf[CURL_ERROR_SIZE];
 	sink s;
 	curl_off_t ra = -1;
-	long status = 0;
+	long status = 0, connects = 0;
 	char *cafile = NULL;
-	conn_tls ct = {id, dev->cfg.clock_untrusted ? dev->floor : -1};
 	head_seen hs = {0};
 
 	memset(res, 0, sizeof(*res));
@@ -327,8 +396,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 		   curl_easy_strerror(curl_init_rc));
 	/* The committed trust bundle, else ca_file (trust.c). */
 	ZTP_CHECK(ztp__dev_trust_file(dev, &cafile));
-	curl = curl_easy_init();
-	ZTP_ENSURE(curl != NULL, ZTP_ENOMEM, "libcurl: cannot create a handle");
+	ZTP_CHECK(conn_get(dev, id, &cafile, &curl));
 	hs.curl = curl;
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	ZTP_ENSURE(hdrs != NULL, ZTP_ENOMEM, "libcurl: out of memory");
@@ -356,14 +424,18 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 		SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	}
 	SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-	SETOPT(CURLOPT_CAINFO, cafile);
+	SETOPT(CURLOPT_CAINFO, dev->conn->cafile);
 	SETOPT(CURLOPT_CAPATH, NULL);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	SETOPT(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-	SETOPT(CURLOPT_SSL_CTX_DATA, (void *)&ct);
+	SETOPT(CURLOPT_SSL_CTX_DATA, (void *)&dev->conn->ct);
+	/* No TLS session resumption: a resumed session skips the chain
+	 * check (at the floor too) and carries the client identity it was
+	 * made with (doc/PERFORMANCE.md). */
 	SETOPT(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	SETOPT(CURLOPT_FORBID_REUSE, dev->cfg.keep_alive ? 0L : 1L);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)dev->cfg.connect_ms);
 	SETOPT(CURLOPT_TIMEOUT_MS, (long)dev->cfg.total_ms);
@@ -380,6 +452,10 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	SETOPT(CURLOPT_HEADERDATA, &hs);
 
 	cc = curl_easy_perform(curl);
+	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) ==
+		CURLE_OK &&
+	    connects > 0)
+		res->new_connection = true;
 	if (cc != CURLE_OK) {
 		ZTP_ENSURE(!s.nomem, ZTP_ENOMEM, "%s: out of memory", url);
 		ZTP_ENSURE(!s.overflow && cc != CURLE_FILESIZE_EXCEEDED,
@@ -401,8 +477,18 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	    ra >= 0)
 		res->retry_after = (int64_t)ra;
 cleanup:
+	if (curl != NULL) {
+		/* Nothing of this call's stack stays with the kept handle. */
+		(void)curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+		(void)curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+		(void)curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+		(void)curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
+	}
+	/* A failed exchange may leave the connection in any state. */
+	if (rc < 0)
+		ztp__dev_conn_close(dev);
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(curl);
 	free(cafile);
 	return rc;
 }
@@ -458,7 +544,9 @@ static void attempt_event(ztp_device *dev, const char *endpoint, int attempt,
 	    (rc < 0 &&
 	     ztp__json_add_str(f, "error", ztp_status_name(rc)) < 0) ||
 	    (rc < 0 &&
-	     ztp__json_add_str(f, "detail", ztp_error_last_message()) < 0)) {
+	     ztp__json_add_str(f, "detail", ztp_error_last_message()) < 0) ||
+	    ztp__json_add(f, "new_connection",
+			  json_object_new_boolean(res->new_connection)) < 0) {
 		json_object_put(f);
 		return;
 	}

@@ -52,10 +52,16 @@ typedef struct ztp__dev_cfg {
 	 * the server through (CONNECT), or NULL: none. Never taken from
 	 * the environment. */
 	char *proxy;
+	/* "keep_alive" (default true): the requests of an operation with one
+	 * client identity share one connection. */
+	bool keep_alive;
 } ztp__dev_cfg;
 
 void ztp__dev_cfg_defaults(ztp__dev_cfg *c);
 void ztp__dev_cfg_clear(ztp__dev_cfg *c);
+
+/* The connection kept between the requests of an operation (http.c). */
+typedef struct ztp__dev_conn ztp__dev_conn;
 
 struct ztp_device {
 	ztp__dev_cfg cfg;
@@ -77,6 +83,7 @@ struct ztp_device {
 	/* notAfter of the verified server certificate of the last answer
 	 * received (0 if none). */
 	int64_t peer_not_after;
+	ztp__dev_conn *conn; /* or NULL */
 };
 
 /* The device ID in effect: the explicit one, else the factory cert's.
@@ -103,6 +110,7 @@ typedef struct ztp__dev_http_result {
 	int64_t retry_after; /* Retry-After header in seconds, -1 if none */
 	bool transient;	     /* a failure that another attempt may cure */
 	int64_t peer_not_after; /* of the server's verified certificate */
+	bool new_connection;	/* a connection (TLS handshake) was made */
 } ztp__dev_http_result;
 
 /* What to do after an attempt. */
@@ -138,6 +146,10 @@ int ztp__dev_parse_error(const uint8_t *body, size_t len, char code[65],
 int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 		       const ztp__dev_tls_id *id, ztp__dev_http_result *res);
 void ztp__dev_http_result_free(ztp__dev_http_result *res);
+/* Close the connection kept between requests, if any. */
+void ztp__dev_conn_close(ztp_device *dev);
+/* End an operation: close its connection and release the lock. */
+void ztp__dev_end(ztp_device *dev, int lock);
 
 /* POST body to BASE/ztp/v1/<endpoint> with retries; on 2xx parse the JSON
  * object answer strictly into *out. */

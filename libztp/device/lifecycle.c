@@ -526,7 +526,7 @@ static int with_lock(ztp_device *dev, const char *op, locked_fn fn)
 cleanup:
 	if (rc < 0)
 		ztp__dev_fail_event(dev, op, rc);
-	ztp__dev_state_close(lock);
+	ztp__dev_end(dev, lock);
 	return rc;
 }
 
@@ -579,7 +579,7 @@ cleanup:
 		ztp__dev_fail_event(dev, "assignment", rc);
 	json_object_put(a);
 	ztp__dev_cred_free(&op);
-	ztp__dev_state_close(lock);
+	ztp__dev_end(dev, lock);
 	return rc;
 }
 
@@ -755,6 +755,6 @@ cleanup:
 		ztp__dev_fail_event(dev, "run", rc);
 	json_object_put(o);
 	json_object_put(actions);
-	ztp__dev_state_close(lock);
+	ztp__dev_end(dev, lock);
 	return rc;
 }

@@ -182,8 +182,10 @@ START_TEST(test_config_good)
 				   "\"operational_key\":{\"token\":"
 				   "\"pkcs11:token=ops?pin-value=1\","
 				   "\"label\":\"d-1\"},\"clock\":\"untrusted\","
-				   "\"proxy\":\"http://proxy.example:3128/\"}"),
+				   "\"proxy\":\"http://proxy.example:3128/\","
+				   "\"keep_alive\":false}"),
 		     0);
+	ck_assert(!dev->cfg.keep_alive);
 	ck_assert(dev->cfg.clock_untrusted);
 	ck_assert_str_eq(dev->cfg.proxy, "http://proxy.example:3128");
 	ck_assert_str_eq(dev->cfg.device_id, "dev-0001");
@@ -218,6 +220,7 @@ START_TEST(test_config_good)
 	ck_assert_int_eq(dev->cfg.max_attempts, 5);
 	ck_assert(!dev->cfg.clock_untrusted);
 	ck_assert_ptr_null(dev->cfg.proxy);
+	ck_assert(dev->cfg.keep_alive);
 	ck_assert_rc(load_cfg(dev, "{\"clock\":\"system\"}"), 0);
 	ck_assert(!dev->cfg.clock_untrusted);
 	ck_assert_rc(load_cfg(dev, "{\"proxy\":\"http://[::1]:8080\"}"), 0);
@@ -257,6 +260,8 @@ static const struct bad_cfg {
     {"{\"proxy\":\"http://p q:3128\"}", ZTP_EINVAL},
     {"{\"proxy\":\"http://[::1]\"}", ZTP_EINVAL},
     {"{\"proxy\":3128}", ZTP_EPARSE},
+    {"{\"keep_alive\":1}", ZTP_EPARSE},
+    {"{\"keep_alive\":\"yes\"}", ZTP_EPARSE},
     {"{\"device_id\":7}", ZTP_EPARSE},
     {"{\"device_id\":null}", ZTP_EPARSE},
     {"{\"device_id\":\"a/b\"}", ZTP_EINVAL},
