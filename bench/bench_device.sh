@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Device benchmark (`make bench-device`): peak RSS and wall time of one
-# `ztp-device bootstrap` against the Python reference server, and the size
-# of the device-side code.
+# `ztp-device bootstrap` against the Python reference server; handshakes,
+# round trips, bytes and CPU per provisioned device with and without
+# keep-alive (bench/device/wire.sh); and the size of the device-side code.
 #
 # Nothing here is absolute: every figure is set against baselines measured
 # in the same run, on the same machine, against the same server with the
@@ -270,7 +271,6 @@ while [ $i -lt "$RUNS" ]; do
 	run_true
 	i=$((i + 1))
 done
-e2e_stop_server "$E2E_PID"
 
 # median FILE COLUMN
 median() {
@@ -321,6 +321,11 @@ for h in $HW_DEVICES; do
 	[ -f "$T/$h.tpm" ] || continue
 	echo "swtpm process CPU per bootstrap of $h (median): $(median "$T/$h.tpm" 1) ms"
 done
+
+# Handshakes, round trips, bytes and CPU per provisioned device, with and
+# without keep-alive (bench/device/wire.sh).
+. "$top_srcdir/bench/device/wire.sh"
+e2e_stop_server "$E2E_PID"
 
 # ------------------------------------------------------------------ size
 
