@@ -181,6 +181,18 @@ measure() {
 	echo "$1 $2 $3" >> "$T/$name.dat"
 }
 
+# measure_device NAME ARGS...: measure the ztp-device program with ARGS.
+measure_device() {
+	mname=$1
+	shift
+	if [ -n "$DEVICE_LIBPATH" ]; then
+		measure "$mname" env "LD_LIBRARY_PATH=$DEVICE_LIBPATH" \
+			"$DEVICE_BIN" "$@"
+	else
+		measure "$mname" "$DEVICE_BIN" "$@"
+	fi
+}
+
 # run_device [ID]: one bootstrap of ID (default: the device with a key
 # file), timed as ztp-device or ID.
 run_device() {
@@ -191,13 +203,7 @@ run_device() {
 		rname=$1
 	fi
 	rm -rf "$rd/state"
-	if [ -n "$DEVICE_LIBPATH" ]; then
-		measure "$rname" env "LD_LIBRARY_PATH=$DEVICE_LIBPATH" \
-			"$DEVICE_BIN" --config "$rd/device.json" --quiet bootstrap
-	else
-		measure "$rname" "$DEVICE_BIN" --config "$rd/device.json" \
-			--quiet bootstrap
-	fi
+	measure_device "$rname" --config "$rd/device.json" --quiet bootstrap
 }
 
 # run_hw ID: run_device ID, adding the swtpm process's CPU time during it

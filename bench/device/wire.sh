@@ -76,13 +76,7 @@ wire_sum() {
 
 # wire_run NAME ID: ztp-device run of ID, measured; its figures appended.
 wire_run() {
-	if [ -n "$DEVICE_LIBPATH" ]; then
-		measure "$1" env "LD_LIBRARY_PATH=$DEVICE_LIBPATH" \
-			"$DEVICE_BIN" --config "$T/dev/$2/device.json" --verbose run
-	else
-		measure "$1" "$DEVICE_BIN" --config "$T/dev/$2/device.json" \
-			--verbose run
-	fi
+	measure_device "$1" --config "$T/dev/$2/device.json" --verbose run
 	rt=$(grep -c '"event":"device.http".*"outcome":"ok"' "$T/$1.err" || true)
 	nc=$(grep -c '"event":"device.http".*"new_connection":true' "$T/$1.err" || true)
 	grep -q '\["bootstrap","register","credentials"\]' "$T/$1.out" ||

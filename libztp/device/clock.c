@@ -43,24 +43,17 @@ int ztp__dev_floor_read(int64_t *floor, const char *state)
 {
 	static const char *const keys[] = {"version", "floor", NULL};
 	int rc = ZTP_OK;
-	char *path = NULL, *buf = NULL;
-	size_t len = 0, slen = 0;
+	char *path = NULL;
+	size_t slen = 0;
 	json_object *root = NULL;
 	int64_t version = 0, t = 0;
 	const char *s = NULL;
 
 	*floor = ztp__dev_build_time();
 	ZTP_CHECK(clock_path(&path, state));
-	rc = ztp__file_read(&buf, &len, path, CLOCK_FILE_MAX);
-	if (rc == ZTP_ENOTFOUND) {
-		ztp_error_clear();
-		rc = ZTP_OK;
+	ZTP_CHECK(ztp__dev_json_file(&root, path, CLOCK_FILE_MAX, 2));
+	if (root == NULL)
 		goto cleanup;
-	}
-	ZTP_CHECK(rc);
-	ZTP_CHECK(ztp__json_parse(&root, buf, len, CLOCK_FILE_MAX, 2));
-	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
-		   "%s: not a JSON object", path);
 	ZTP_CHECK(ztp__json_only_keys(root, keys, "clock floor"));
 	ZTP_CHECK(ztp__json_int(root, "version", true, 1, 1, &version));
 	ZTP_CHECK(ztp__json_str(root, "floor", true, 32, &s, &slen));
@@ -81,7 +74,6 @@ cleanup:
 			       detail);
 	}
 	json_object_put(root);
-	free(buf);
 	free(path);
 	return rc;
 }

@@ -371,6 +371,12 @@ int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
 int ztp__dev_slot_retire(const char *state, const ztp__dev_keys *keys,
 			 ztp__dev_kind kind, char slot, bool *done);
 
+/* A JSON object kept in a state file of at most max bytes: *root NULL
+ * when the file does not exist; ZTP_EPARSE (path named) when it is not a
+ * JSON object. */
+int ztp__dev_json_file(json_object **root, const char *path, size_t max,
+		       int depth);
+
 /* Create <state>/<kind>/{a,b} (0700) where missing. */
 int ztp__dev_kind_dirs(const char *state, ztp__dev_kind kind);
 

@@ -181,29 +181,20 @@ cleanup:
 int ztp__dev_registration_read(json_object **request, const char *state)
 {
 	int rc = ZTP_OK;
-	char *path = NULL, *buf = NULL;
-	size_t len = 0;
+	char *path = NULL;
 	json_object *root = NULL, *req = NULL;
 
 	*request = NULL;
 	ZTP_CHECK(registration_path(&path, state));
-	rc = ztp__file_read(&buf, &len, path, REGISTRATION_MAX);
-	if (rc == ZTP_ENOTFOUND) {
-		ztp_error_clear();
-		rc = ZTP_OK;
+	ZTP_CHECK(ztp__dev_json_file(&root, path, REGISTRATION_MAX,
+				     ZTP_JSON_MAX_DEPTH));
+	if (root == NULL)
 		goto cleanup;
-	}
-	ZTP_CHECK(rc);
-	ZTP_CHECK(ztp__json_parse(&root, buf, len, REGISTRATION_MAX,
-				  ZTP_JSON_MAX_DEPTH));
-	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
-		   "%s: not a JSON object", path);
 	ZTP_CHECK(ztp__json_object(root, "request", true, &req));
 	*request = json_object_get(req);
 cleanup:
 	json_object_put(root);
 	free(path);
-	free(buf);
 	return rc;
 }
 

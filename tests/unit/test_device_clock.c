@@ -10,7 +10,6 @@
 #include "device/internal.h"
 
 #include <check.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,17 +56,8 @@ static int on_request(void *ctx, const char *path, const char *body, char *out,
 
 static void on_event(const char *json, void *ctx)
 {
-	json_object *o = json_tokener_parse(json), *v;
-
 	(void)ctx;
-	if (o != NULL && json_object_object_get_ex(o, "operation", &v) &&
-	    strcmp(json_object_get_string(v), "clock") == 0 &&
-	    json_object_object_get_ex(o, "step", &v)) {
-		strncat(steps, json_object_get_string(v),
-			sizeof(steps) - strlen(steps) - 2);
-		strcat(steps, ",");
-	}
-	json_object_put(o);
+	ts_step(json, "clock", steps, sizeof(steps));
 }
 
 /* A server certificate for 127.0.0.1 issued at the CA's clock `at`. */
@@ -92,15 +82,6 @@ static void start(ts_server *s, int64_t at, int64_t lifetime)
 	ck_assert_rc(ztp_device_set_base_url(dev, url), ZTP_OK);
 }
 
-static void write_text(const char *p, const char *text)
-{
-	FILE *f = fopen(p, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static char *clock_file(void)
 {
 	return ztp_test_path(state, "clock.json");
@@ -116,34 +97,18 @@ static int64_t floor_on_disk(void)
 
 static void setup(void)
 {
-	char *key = NULL;
-
 	dir = ztp_test_tmpdir();
 	ck_assert_ptr_nonnull(dir);
 	state = ztp_test_path(dir, "state");
 	real_now = (int64_t)time(NULL);
 	ca_now = real_now;
 	ck_assert_rc(ztp_store_open(&st, "memory:"), ZTP_OK);
-	ck_assert_rc(
-	    ztp_ca_create_root(&ca_pem, &key, "/CN=Server CA", NULL, 400),
-	    ZTP_OK);
-	ck_assert_rc(ztp_ca_new(&ca), ZTP_OK);
-	ck_assert_rc(ztp_ca_load(ca, ca_pem, key, NULL, NULL), ZTP_OK);
-	ck_assert_rc(ztp_ca_set_store(ca, st), ZTP_OK);
+	ca = ts_ca(st, "/CN=Server CA", 400, &ca_pem);
 	ck_assert_rc(ztp_ca_set_clock(ca, ztp_clock_fixed, &ca_now), ZTP_OK);
-	ztp__free_secret(key, strlen(key));
 	ca_file = ztp_test_path(dir, "ca.pem");
-	write_text(ca_file, ca_pem);
-	ck_assert_int_eq(mkdir(state, 0700), 0);
-
-	ck_assert_rc(ztp_device_new(&dev), ZTP_OK);
+	ts_write_text(ca_file, ca_pem);
+	dev = ts_device(ca_file, state, on_event);
 	ck_assert_rc(ztp_device_set_id(dev, "dev-1"), ZTP_OK);
-	ck_assert_rc(ztp_device_set_ca_file(dev, ca_file), ZTP_OK);
-	ck_assert_rc(ztp_device_set_state_dir(dev, state), ZTP_OK);
-	ck_assert_rc(ztp_device_set_timeouts(dev, 5000, 10000), ZTP_OK);
-	ck_assert_rc(ztp_device_set_retry(dev, 1, 1, 1, 0), ZTP_OK);
-	ck_assert_rc(ztp_device_set_event_callback(dev, on_event, NULL),
-		     ZTP_OK);
 	/* The device's own clock says 1970. */
 	zero = 0;
 	ck_assert_rc(ztp_device_set_clock(dev, ztp_clock_fixed, &zero), ZTP_OK);
@@ -304,7 +269,7 @@ START_TEST(clock_state_garbage)
 	ck_assert_rc(ztp_device_set_base_url(dev, "https://127.0.0.1:1"),
 		     ZTP_OK);
 	for (i = 0; i < ZTP__ARRAY_LEN(cases); i++) {
-		write_text(p, cases[i].text);
+		ts_write_text(p, cases[i].text);
 		ck_assert_msg(ztp__dev_floor_read(&f, state) == cases[i].rc,
 			      "%s", cases[i].text);
 		ck_assert_ptr_nonnull(strstr(ztp_error_last_message(), p));
@@ -313,11 +278,11 @@ START_TEST(clock_state_garbage)
 	}
 	memset(big, ' ', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	write_text(p, big);
+	ts_write_text(p, big);
 	ck_assert_rc(ztp__dev_floor_read(&f, state), ZTP_ETOOBIG);
 	ck_assert_rc(ztp_device_credentials(dev), ZTP_ETOOBIG);
 	/* A floor from before this build: the build time. */
-	write_text(p, "{\"version\":1,\"floor\":\"1980-01-01T00:00:00Z\"}");
+	ts_write_text(p, "{\"version\":1,\"floor\":\"1980-01-01T00:00:00Z\"}");
 	ck_assert_rc(ztp__dev_floor_read(&f, state), ZTP_OK);
 	ck_assert_int_eq(f, ztp__dev_build_time());
 	/* Not a file. */
@@ -329,27 +294,12 @@ START_TEST(clock_state_garbage)
 }
 END_TEST
 
-#define ADD(fn)                                                                \
-	tc = tcase_create(#fn);                                                \
-	tcase_add_checked_fixture(tc, setup, teardown);                        \
-	tcase_set_timeout(tc, 60);                                             \
-	tcase_add_test(tc, fn);                                                \
-	suite_add_tcase(s, tc)
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("device_clock");
-	TCase *tc;
-
-	ADD(clock_1970);
-	ADD(clock_forward_only);
-	ADD(clock_expired_server);
-	ADD(clock_state_garbage);
-	return s;
-}
-
 int main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	return ztp_test_run(suite());
+	const TTest *const tests[] = {clock_1970, clock_forward_only,
+				      clock_expired_server,
+				      clock_state_garbage};
+
+	return ts_main("device_clock", setup, teardown, tests,
+		       ZTP__ARRAY_LEN(tests));
 }

@@ -9,7 +9,6 @@
 #include "device/internal.h"
 
 #include <check.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,29 +66,13 @@ static void identity(EVP_PKEY **k, X509 **c)
 	ztp__free_secret(key, strlen(key));
 }
 
-static void write_text(const char *p, const char *text)
-{
-	FILE *f = fopen(p, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void setup(void)
 {
-	char *key = NULL;
-
 	dir = ztp_test_tmpdir();
 	ck_assert_ptr_nonnull(dir);
 	state = ztp_test_path(dir, "state");
 	ck_assert_rc(ztp_store_open(&st, "memory:"), ZTP_OK);
-	ck_assert_rc(ztp_ca_create_root(&ca_pem, &key, "/CN=CA", NULL, 30),
-		     ZTP_OK);
-	ck_assert_rc(ztp_ca_new(&ca), ZTP_OK);
-	ck_assert_rc(ztp_ca_load(ca, ca_pem, key, NULL, NULL), ZTP_OK);
-	ck_assert_rc(ztp_ca_set_store(ca, st), ZTP_OK);
-	ztp__free_secret(key, strlen(key));
+	ca = ts_ca(st, "/CN=CA", 30, &ca_pem);
 	ck_assert_rc(ztp_ca_issue_server(ca, &srv_cert, &srv_key, NULL, NULL,
 					 NULL, 0, NULL,
 					 "{\"ip\":[\"127.0.0.1\"]}", 0),
@@ -97,15 +80,8 @@ static void setup(void)
 	identity(&key_a, &cert_a);
 	identity(&key_b, &cert_b);
 	ca_file = ztp_test_path(dir, "ca.pem");
-	write_text(ca_file, ca_pem);
-	ck_assert_int_eq(mkdir(state, 0700), 0);
-	ck_assert_rc(ztp_device_new(&dev), ZTP_OK);
-	ck_assert_rc(ztp_device_set_ca_file(dev, ca_file), ZTP_OK);
-	ck_assert_rc(ztp_device_set_state_dir(dev, state), ZTP_OK);
-	ck_assert_rc(ztp_device_set_timeouts(dev, 5000, 10000), ZTP_OK);
-	ck_assert_rc(ztp_device_set_retry(dev, 1, 1, 1, 0), ZTP_OK);
-	ck_assert_rc(ztp_device_set_event_callback(dev, on_event, NULL),
-		     ZTP_OK);
+	ts_write_text(ca_file, ca_pem);
+	dev = ts_device(ca_file, state, on_event);
 	conns[0] = '\0';
 }
 
@@ -201,7 +177,7 @@ START_TEST(conn_not_reused)
 	dev->cfg.keep_alive = true;
 	/* Another trust file (the same CA in another file). */
 	call(key_a, cert_a);
-	write_text(other, ca_pem);
+	ts_write_text(other, ca_pem);
 	ck_assert_rc(ztp_device_set_ca_file(dev, other), ZTP_OK);
 	call(key_a, cert_a);
 	ck_assert_int_eq(atomic_load(&s.handshakes), 4);
@@ -230,25 +206,10 @@ START_TEST(conn_not_reused)
 }
 END_TEST
 
-#define ADD(fn)                                                                \
-	tc = tcase_create(#fn);                                                \
-	tcase_add_checked_fixture(tc, setup, teardown);                        \
-	tcase_set_timeout(tc, 60);                                             \
-	tcase_add_test(tc, fn);                                                \
-	suite_add_tcase(s, tc)
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("device_conn");
-	TCase *tc;
-
-	ADD(conn_reused);
-	ADD(conn_not_reused);
-	return s;
-}
-
 int main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	return ztp_test_run(suite());
+	const TTest *const tests[] = {conn_reused, conn_not_reused};
+
+	return ts_main("device_conn", setup, teardown, tests,
+		       ZTP__ARRAY_LEN(tests));
 }

@@ -8,7 +8,6 @@
 #include "device/internal.h"
 
 #include <check.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,19 +44,6 @@ static char *ca_file; /* the device's configured bundle: A */
 static ztp_device *dev;
 static char steps[4096];
 
-static ztp_ca *server_ca(const char *subject, char **pem)
-{
-	char *key = NULL;
-	ztp_ca *ca = NULL;
-
-	ck_assert_rc(ztp_ca_create_root(pem, &key, subject, NULL, 30), ZTP_OK);
-	ck_assert_rc(ztp_ca_new(&ca), ZTP_OK);
-	ck_assert_rc(ztp_ca_load(ca, *pem, key, NULL, NULL), ZTP_OK);
-	ck_assert_rc(ztp_ca_set_store(ca, st), ZTP_OK);
-	ztp__free_secret(key, strlen(key));
-	return ca;
-}
-
 static void server_cert(ztp_ca *ca, char **cert, char **key)
 {
 	ck_assert_rc(ztp_ca_issue_server(ca, cert, key, NULL, NULL, NULL, 0,
@@ -65,29 +51,11 @@ static void server_cert(ztp_ca *ca, char **cert, char **key)
 		     ZTP_OK);
 }
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* The step events of the trust bundle, "step,step,...". */
 static void on_event(const char *json, void *ctx)
 {
-	json_object *o = json_tokener_parse(json), *v;
-
 	(void)ctx;
-	if (o != NULL && json_object_object_get_ex(o, "operation", &v) &&
-	    strcmp(json_object_get_string(v), "trust_bundle") == 0 &&
-	    json_object_object_get_ex(o, "step", &v)) {
-		strncat(steps, json_object_get_string(v),
-			sizeof(steps) - strlen(steps) - 2);
-		strcat(steps, ",");
-	}
-	json_object_put(o);
+	ts_step(json, "trust_bundle", steps, sizeof(steps));
 }
 
 static void set_url(int port)
@@ -104,13 +72,13 @@ static void setup(void)
 	ck_assert_ptr_nonnull(dir);
 	state = ztp_test_path(dir, "state");
 	ck_assert_rc(ztp_store_open(&st, "memory:"), ZTP_OK);
-	ca_a = server_ca("/CN=Server CA A", &pem_a);
-	ca_b = server_ca("/CN=Server CA B", &pem_b);
-	ztp_ca_free(server_ca("/CN=Server CA C", &pem_c));
+	ca_a = ts_ca(st, "/CN=Server CA A", 30, &pem_a);
+	ca_b = ts_ca(st, "/CN=Server CA B", 30, &pem_b);
+	ztp_ca_free(ts_ca(st, "/CN=Server CA C", 30, &pem_c));
 	server_cert(ca_a, &srv_a_cert, &srv_a_key);
 	server_cert(ca_b, &srv_b_cert, &srv_b_key);
 	ca_file = ztp_test_path(dir, "ca-a.pem");
-	write_text(ca_file, pem_a);
+	ts_write_text(ca_file, pem_a);
 	ck_assert_rc(ztp_device_new(&dev), ZTP_OK);
 	ck_assert_rc(ztp_device_set_ca_file(dev, ca_file), ZTP_OK);
 	ck_assert_rc(ztp_device_set_state_dir(dev, state), ZTP_OK);
@@ -358,28 +326,11 @@ START_TEST(trust_parse)
 }
 END_TEST
 
-#define ADD(fn)                                                                \
-	tc = tcase_create(#fn);                                                \
-	tcase_add_checked_fixture(tc, setup, teardown);                        \
-	tcase_set_timeout(tc, 60);                                             \
-	tcase_add_test(tc, fn);                                                \
-	suite_add_tcase(s, tc)
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("device_trust");
-	TCase *tc;
-
-	ADD(trust_committed);
-	ADD(trust_rolled_back);
-	ADD(trust_tampered);
-	ADD(trust_parse);
-	return s;
-}
-
 int main(void)
 {
-	/* A client that hangs up must not end the server thread's process. */
-	signal(SIGPIPE, SIG_IGN);
-	return ztp_test_run(suite());
+	const TTest *const tests[] = {trust_committed, trust_rolled_back,
+				      trust_tampered, trust_parse};
+
+	return ts_main("device_trust", setup, teardown, tests,
+		       ZTP__ARRAY_LEN(tests));
 }

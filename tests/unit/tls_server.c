@@ -7,14 +7,20 @@
 #include <check.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <json.h>
 #include <openssl/pem.h>
+
+#include "core/internal.h"
+#include "testutil.h"
 
 typedef struct conn_arg {
 	ts_server *s;
@@ -201,4 +207,75 @@ void ts_stop(ts_server *s)
 		pthread_join(s->conn[i], NULL);
 	close(s->fd);
 	SSL_CTX_free(s->ctx);
+}
+
+void ts_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+int ts_main(const char *name, void (*setup)(void), void (*teardown)(void),
+	    const TTest *const *tests, size_t n)
+{
+	Suite *s = suite_create(name);
+	size_t i;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < n; i++) {
+		TCase *tc = tcase_create(tests[i]->name);
+
+		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_set_timeout(tc, 60);
+		tcase_add_test(tc, tests[i]);
+		suite_add_tcase(s, tc);
+	}
+	return ztp_test_run(s);
+}
+
+ztp_ca *ts_ca(ztp_store *st, const char *subject, int days, char **pem)
+{
+	char *key = NULL;
+	ztp_ca *ca = NULL;
+
+	ck_assert_rc(ztp_ca_create_root(pem, &key, subject, NULL, days),
+		     ZTP_OK);
+	ck_assert_rc(ztp_ca_new(&ca), ZTP_OK);
+	ck_assert_rc(ztp_ca_load(ca, *pem, key, NULL, NULL), ZTP_OK);
+	ck_assert_rc(ztp_ca_set_store(ca, st), ZTP_OK);
+	ztp__free_secret(key, strlen(key));
+	return ca;
+}
+
+void ts_step(const char *json, const char *operation, char *buf, size_t cap)
+{
+	json_object *o = json_tokener_parse(json), *v;
+
+	if (o != NULL && json_object_object_get_ex(o, "operation", &v) &&
+	    strcmp(json_object_get_string(v), operation) == 0 &&
+	    json_object_object_get_ex(o, "step", &v) &&
+	    strlen(buf) + (size_t)json_object_get_string_len(v) + 2 <= cap) {
+		strcat(buf, json_object_get_string(v));
+		strcat(buf, ",");
+	}
+	json_object_put(o);
+}
+
+ztp_device *ts_device(const char *ca_file, const char *state,
+		      ztp_event_fn on_event)
+{
+	ztp_device *dev = NULL;
+
+	ck_assert_int_eq(mkdir(state, 0700), 0);
+	ck_assert_rc(ztp_device_new(&dev), ZTP_OK);
+	ck_assert_rc(ztp_device_set_ca_file(dev, ca_file), ZTP_OK);
+	ck_assert_rc(ztp_device_set_state_dir(dev, state), ZTP_OK);
+	ck_assert_rc(ztp_device_set_timeouts(dev, 5000, 10000), ZTP_OK);
+	ck_assert_rc(ztp_device_set_retry(dev, 1, 1, 1, 0), ZTP_OK);
+	ck_assert_rc(ztp_device_set_event_callback(dev, on_event, NULL),
+		     ZTP_OK);
+	return dev;
 }

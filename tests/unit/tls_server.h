@@ -13,7 +13,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <check.h>
 #include <openssl/ssl.h>
+
+#include <ztp/ca.h>
+#include <ztp/device.h>
+#include <ztp/store.h>
 
 #define TS_CONN_MAX 16
 #define TS_BODY_MAX 8192
@@ -42,5 +47,28 @@ typedef struct ts_server {
 void ts_start(ts_server *s, const char *cert, const char *key,
 	      ts_handler handler, void *ctx, bool close_each);
 void ts_stop(ts_server *s);
+
+/* A root CA (subject, days) loaded into a handle recording into st;
+ * *pem its certificate (ztp_free). */
+ztp_ca *ts_ca(ztp_store *st, const char *subject, int days, char **pem);
+
+/* A device handle verifying the server with ca_file, its state in state
+ * (made here, 0700), short timeouts, one attempt per request, events to
+ * on_event. */
+ztp_device *ts_device(const char *ca_file, const char *state,
+		      ztp_event_fn on_event);
+
+/* For an event callback: append "STEP," to buf (of cap bytes) when json
+ * is a device.step event of operation. */
+void ts_step(const char *json, const char *operation, char *buf, size_t cap);
+
+/* Write text to the file at path (created or truncated). */
+void ts_write_text(const char *path, const char *text);
+
+/* Run the n tests, each in a TCase of its own with the fixture and a 60 s
+ * timeout, with SIGPIPE ignored (a client that hangs up must not end the
+ * server's process); the process exit code. */
+int ts_main(const char *name, void (*setup)(void), void (*teardown)(void),
+	    const TTest *const *tests, size_t n);
 
 #endif
