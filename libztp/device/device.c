@@ -325,6 +325,7 @@ static int cfg_set_proxy(ztp__dev_cfg *c, const char *url)
 {
 	int rc = ZTP_OK;
 	size_t len = strlen(url), i, colon = 0;
+	long port = 0;
 	const size_t pre = sizeof("http://") - 1;
 	char *copy = NULL;
 	bool bracket;
@@ -352,11 +353,13 @@ static int cfg_set_proxy(ztp__dev_cfg *c, const char *url)
 	}
 	ZTP_ENSURE(colon > pre && colon + 1 < len, ZTP_EINVAL,
 		   "proxy: must be http://HOST:PORT");
-	for (i = colon + 1; i < len; i++)
+	for (i = colon + 1; i < len; i++) {
 		ZTP_ENSURE(url[i] >= '0' && url[i] <= '9' && i - colon <= 5,
 			   ZTP_EINVAL, "proxy: bad port");
-	ZTP_ENSURE(atoi(url + colon + 1) >= 1 && atoi(url + colon + 1) <= 65535,
-		   ZTP_EINVAL, "proxy: port not in 1..65535");
+		port = port * 10 + (url[i] - '0');
+	}
+	ZTP_ENSURE(port >= 1 && port <= 65535, ZTP_EINVAL,
+		   "proxy: port not in 1..65535");
 	copy = ztp__strndup(url, len);
 	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "proxy: out of memory");
 	replace_str(&c->proxy, copy);
