@@ -138,21 +138,23 @@ typedef struct head_seen {
 } head_seen;
 
 /* The server certificate of the connection the answer arrives on (only
- * reachable while the transfer runs). */
+ * reachable while the transfer runs); looked up again at the next header
+ * until found. */
 static void note_peer(head_seen *h)
 {
 	struct curl_tlssessioninfo *tsi = NULL;
 	X509 *peer;
 
-	h->peer = true;
 	if (curl_easy_getinfo(h->curl, CURLINFO_TLS_SSL_PTR, &tsi) !=
 		CURLE_OK ||
 	    tsi == NULL || tsi->backend != CURLSSLBACKEND_OPENSSL ||
 	    tsi->internals == NULL)
 		return;
 	peer = SSL_get0_peer_certificate(tsi->internals);
-	if (peer == NULL ||
-	    ztp__asn1_time(&h->peer_not_after, X509_get0_notAfter(peer)) < 0) {
+	if (peer == NULL)
+		return;
+	h->peer = true;
+	if (ztp__asn1_time(&h->peer_not_after, X509_get0_notAfter(peer)) < 0) {
 		h->peer_not_after = 0;
 		ztp_error_clear();
 	}

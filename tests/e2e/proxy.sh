@@ -6,7 +6,8 @@
 # proxy's log shows CONNECT and nothing of the requests. Proxies in the
 # environment (HTTPS_PROXY, ALL_PROXY, NO_PROXY, lower case too) are never
 # used, neither instead of the configured one nor without one; a dead
-# configured proxy is ZTP_ENETWORK (exit 3) naming the proxy.
+# configured proxy is ZTP_ENETWORK (exit 3) naming the proxy. A device
+# without a trustworthy clock learns the server's time through the tunnel.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
@@ -101,7 +102,15 @@ else
 fi
 
 # 2. The environment names a dead proxy and excludes every host: the
-# configured proxy is still the one used.
+# configured proxy is still the one used. The device has no trustworthy
+# clock now: the server's time reaches it through the tunnel.
+"$PY" - "$d/device.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["clock"] = "untrusted"
+json.dump(c, open(p, "w"))
+PY
 n0=$(connects)
 if dead_env NO_PROXY='*' no_proxy='*' "$ZTP_DEVICE" --config "$d/device.json" bootstrap \
 	> "$d/boot2.out" 2>&1 && [ "$(connects)" -gt "$n0" ]; then
@@ -109,6 +118,8 @@ if dead_env NO_PROXY='*' no_proxy='*' "$ZTP_DEVICE" --config "$d/device.json" bo
 else
 	e2e_fail "configured proxy with a dead one in the environment: $(cat "$d/boot2.out")"
 fi
+grep -q '"floor"' "$d/state/clock.json" 2>/dev/null ||
+	e2e_fail "no time floor learned through the proxy"
 
 # 3. No proxy configured, a dead one in the environment: direct.
 id=px-2
