@@ -8,6 +8,8 @@
 #   per request  "keep_alive": false, a TLS connection per request (what
 #                every run did before keep-alive)
 #   keep-alive   the default: one connection per client identity
+#   no clock     keep-alive with "clock": "untrusted" (the operation asks
+#                the server's time first: one more challenge)
 # next to curl doing one mutual-TLS POST /ztp/v1/challenge, in the same
 # loop. Every connection goes through bench/device/relay.py, a TCP relay
 # on 127.0.0.1 that counts connections and the bytes each way (TCP
@@ -20,6 +22,9 @@
 
 RELAY_LOG=$T/relay.log
 : > "$RELAY_LOG"
+# Made here, not only by the background job's redirection, which may not
+# have run yet when the loop below reads it.
+: > "$T/relay.out"
 "$PY" "$top_srcdir/bench/device/relay.py" --target "127.0.0.1:$E2E_PORT" \
 	--log "$RELAY_LOG" > "$T/relay.out" 2> "$T/relay.err" &
 RELAY_PID=$!
@@ -34,18 +39,19 @@ while [ $i -lt 100 ] && [ -z "$RELAY_PORT" ]; do
 done
 [ -n "$RELAY_PORT" ] || e2e_die "relay did not start: $(cat "$T/relay.err")"
 
-# wire_device ID KEEP_ALIVE: an enrolled device ready to run through the
-# relay.
+# wire_device ID KEEP_ALIVE [CLOCK]: an enrolled device ready to run
+# through the relay.
 wire_device() {
 	e2e_device "$1"
 	e2e_enroll "$1"
 	e2e_device_config "$1" "$RELAY_PORT"
 	e2e_registration "$1"
-	"$PY" - "$T/dev/$1/device.json" "$2" <<'PY'
+	"$PY" - "$T/dev/$1/device.json" "$2" "${3:-system}" <<'PY'
 import json, sys
 p = sys.argv[1]
 c = json.load(open(p))
 c["keep_alive"] = sys.argv[2] == "true"
+c["clock"] = sys.argv[3]
 json.dump(c, open(p, "w"))
 PY
 }
@@ -104,17 +110,21 @@ i=0
 while [ $i -le "$RUNS" ]; do
 	wire_device "wire-old-$i" false
 	wire_device "wire-new-$i" true
+	wire_device "wire-clk-$i" true untrusted
 	i=$((i + 1))
 done
 wire_run wire-old wire-old-0
 wire_run wire-new wire-new-0
+wire_run wire-clk wire-clk-0
 wire_curl
-rm -f "$T"/wire-old.dat "$T"/wire-new.dat "$T"/wire-curl.dat \
-	"$T"/wire-old.wire "$T"/wire-new.wire "$T"/wire-curl.wire
+for f in wire-old wire-new wire-clk wire-curl; do
+	rm -f "$T/$f.dat" "$T/$f.wire"
+done
 i=1
 while [ $i -le "$RUNS" ]; do
 	wire_run wire-old "wire-old-$i"
 	wire_run wire-new "wire-new-$i"
+	wire_run wire-clk "wire-clk-$i"
 	wire_curl
 	i=$((i + 1))
 done
@@ -137,4 +147,5 @@ printf '%-30s %10s %11s %9s %10s %11s %8s\n' "flow" "handshakes" \
 	"round trips" "bytes up" "bytes down" "bytes total" "CPU ms"
 wrow "run, a connection per request" wire-old
 wrow "run, keep-alive (default)" wire-new
+wrow "run, keep-alive, no clock" wire-clk
 wrow "curl, 1 mTLS POST" wire-curl
