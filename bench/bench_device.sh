@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Device benchmark (`make bench-device`): peak RSS and wall time of one
-# `ztp-device bootstrap` against the Python reference server, and the size
-# of the device-side code.
+# `ztp-device bootstrap` against the Python reference server; handshakes,
+# round trips, bytes and CPU per provisioned device with and without
+# keep-alive (bench/device/wire.sh); and the size of the device-side code.
 #
 # Nothing here is absolute: every figure is set against baselines measured
 # in the same run, on the same machine, against the same server with the
@@ -175,6 +176,18 @@ measure() {
 	echo "$1 $2 $3" >> "$T/$name.dat"
 }
 
+# measure_device NAME ARGS...: measure the ztp-device program with ARGS.
+measure_device() {
+	mname=$1
+	shift
+	if [ -n "$DEVICE_LIBPATH" ]; then
+		measure "$mname" env "LD_LIBRARY_PATH=$DEVICE_LIBPATH" \
+			"$DEVICE_BIN" "$@"
+	else
+		measure "$mname" "$DEVICE_BIN" "$@"
+	fi
+}
+
 # run_device [ID]: one bootstrap of ID (default: the device with a key
 # file), timed as ztp-device or ID.
 run_device() {
@@ -185,13 +198,7 @@ run_device() {
 		rname=$1
 	fi
 	rm -rf "$rd/state"
-	if [ -n "$DEVICE_LIBPATH" ]; then
-		measure "$rname" env "LD_LIBRARY_PATH=$DEVICE_LIBPATH" \
-			"$DEVICE_BIN" --config "$rd/device.json" --quiet bootstrap
-	else
-		measure "$rname" "$DEVICE_BIN" --config "$rd/device.json" \
-			--quiet bootstrap
-	fi
+	measure_device "$rname" --config "$rd/device.json" --quiet bootstrap
 }
 
 # run_hw ID: run_device ID, adding the swtpm process's CPU time during it
@@ -265,7 +272,6 @@ while [ $i -lt "$RUNS" ]; do
 	run_true
 	i=$((i + 1))
 done
-e2e_stop_server "$E2E_PID"
 
 # median FILE COLUMN
 median() {
@@ -316,6 +322,11 @@ for h in $HW_DEVICES; do
 	[ -f "$T/$h.tpm" ] || continue
 	echo "swtpm process CPU per bootstrap of $h (median): $(median "$T/$h.tpm" 1) ms"
 done
+
+# Handshakes, round trips, bytes and CPU per provisioned device, with and
+# without keep-alive (bench/device/wire.sh).
+. "$top_srcdir/bench/device/wire.sh"
+e2e_stop_server "$E2E_PID"
 
 # ------------------------------------------------------------------ size
 

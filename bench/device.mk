@@ -2,10 +2,14 @@
 # against the Python reference server, set against curl and openssl
 # s_client doing mutual TLS with the same certificate, and the size of the
 # device-side code (full library, --disable-server library, device and
-# core objects). `make bench-device`; never part of `make check`.
+# core objects); TLS handshakes, HTTP round trips, bytes each way and
+# device CPU per provisioned device (`ztp-device run`), a connection per
+# request and keep-alive, through a counting TCP relay, next to curl.
+# `make bench-device`; never part of `make check`.
 # BENCH_DEVICE_RUNS and BENCH_DEVICE_ONLY_BUILD: see bench/bench_device.sh.
 .PHONY: bench-device
 EXTRA_DIST += bench/bench_device.sh bench/device/measure.py
+EXTRA_DIST += bench/device/wire.sh bench/device/relay.py
 
 if ENABLE_SERVER
 if ENABLE_DEVICE

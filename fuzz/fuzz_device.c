@@ -119,9 +119,19 @@ static void answer(const uint8_t *data, size_t size, int kind)
 	    o == NULL)
 		return;
 	if (kind == 1) {
-		rc = ztp__dev_parse_challenge(o, &nonce, &exp);
+		/* With and without asking for the server's time. */
+		int64_t st = 0;
+
+		rc = ztp__dev_parse_challenge(o, true, &nonce, &exp, &st);
 		FUZZ_ASSERT_RC(rc);
 		FUZZ_ASSERT((rc == ZTP_OK) == (nonce != NULL));
+		FUZZ_ASSERT(rc == ZTP_OK || st == -1);
+		ztp_free(nonce);
+		nonce = NULL;
+		rc = ztp__dev_parse_challenge(o, false, &nonce, &exp, &st);
+		FUZZ_ASSERT_RC(rc);
+		FUZZ_ASSERT((rc == ZTP_OK) == (nonce != NULL));
+		FUZZ_ASSERT(st == -1);
 		if (nonce != NULL) {
 			size_t i;
 

@@ -30,6 +30,10 @@ e2e_tests = tests/e2e/python_server.sh tests/e2e/go_server.sh tests/e2e/ocsp.sh 
 	tests/e2e/retry.sh tests/e2e/crash.sh tests/e2e/multi_go.sh \
 	$(e2e_heavy)
 EXTRA_DIST += $(e2e_tests)
+# Devices without a trustworthy clock, through both reference servers.
+e2e_tests += tests/e2e/clock.sh
+# The device through an HTTP proxy (tinyproxy).
+e2e_tests += tests/e2e/proxy.sh
 if HAVE_PKCS11
 # The demo with the device CA in SoftHSM2 (the same flow as demo_smoke).
 e2e_heavy += tests/demo_hsm.sh

@@ -37,9 +37,27 @@ if ENABLE_DEVICE
 if ENABLE_SERVER
 UNIT_TESTS += tests/unit/test_device_trust
 tests_unit_test_device_trust_SOURCES = tests/unit/test_device_trust.c \
+	tests/unit/tls_server.c tests/unit/tls_server.h \
 	tests/unit/testutil.c tests/unit/testutil.h
 tests_unit_test_device_trust_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
 tests_unit_test_device_trust_LDADD = $(TEST_LIBS) $(CURL_LIBS) -lpthread
+
+# The device without a trustworthy clock against a TLS server of its own.
+UNIT_TESTS += tests/unit/test_device_clock
+tests_unit_test_device_clock_SOURCES = tests/unit/test_device_clock.c \
+	tests/unit/tls_server.c tests/unit/tls_server.h \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_device_clock_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_device_clock_LDADD = $(TEST_LIBS) $(CURL_LIBS) -lpthread
+
+# One TLS connection per client identity (keep-alive), handshakes counted
+# by a TLS server of its own.
+UNIT_TESTS += tests/unit/test_device_conn
+tests_unit_test_device_conn_SOURCES = tests/unit/test_device_conn.c \
+	tests/unit/tls_server.c tests/unit/tls_server.h \
+	tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_test_device_conn_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_device_conn_LDADD = $(TEST_LIBS) $(CURL_LIBS) -lpthread
 endif
 endif
 

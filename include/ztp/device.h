@@ -234,6 +234,9 @@ ZTP_EXTERN int ztp_device_set_event_callback(ztp_device *dev, ztp_event_fn fn,
 
 /**
  * Set the clock used for certificate validity decisions and event times.
+ * With `"clock": "untrusted"` in the configuration (ztp-device.json(5))
+ * certificate checks use the time floor kept in the state directory
+ * instead, and this clock stamps events only.
  * @param dev the handle
  * @param fn  clock, or NULL for the system clock
  * @param ctx passed to fn unchanged; borrowed, must outlive the handle
@@ -277,10 +280,12 @@ ZTP_EXTERN int ztp_device_load_config(ztp_device *dev, const char *path);
  *         or 5xx after the last attempt); #ZTP_ERATELIMIT (429 after the
  *         last attempt); #ZTP_EPARSE, #ZTP_ETOOBIG (malformed answer);
  *         #ZTP_EMISMATCH (the certificate is for another key or device);
- *         #ZTP_EEXPIRED (it has already expired by the device clock);
- *         #ZTP_EINVAL (incomplete configuration); #ZTP_ESTATE (state
- *         directory locked by another process); #ZTP_EIO; #ZTP_ECRYPTO;
- *         #ZTP_ENOMEM.
+ *         #ZTP_EEXPIRED (it has already expired by the device clock, or
+ *         the time floor); #ZTP_EINVAL (incomplete configuration);
+ *         #ZTP_ESTATE (state directory locked by another process);
+ *         #ZTP_EIO; #ZTP_ECRYPTO; #ZTP_ENOMEM. With `"clock":
+ *         "untrusted"`, also #ZTP_EPARSE / #ZTP_ETOOBIG when the state
+ *         directory's clock.json is not a time floor document.
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_device_bootstrap(ztp_device *dev);

@@ -73,16 +73,20 @@ cleanup:
 	return rc;
 }
 
-int ztp__dev_parse_challenge(json_object *resp, char **nonce,
-			     int64_t *expires_at)
+int ztp__dev_parse_challenge(json_object *resp, bool want_time, char **nonce,
+			     int64_t *expires_at, int64_t *server_time)
 {
 	static const char *const keys[] = {"nonce", "expires_at", NULL};
+	static const char *const tkeys[] = {"nonce", "expires_at",
+					    "server_time", NULL};
 	int rc = ZTP_OK;
-	const char *n = NULL, *e = NULL;
-	size_t len = 0, i;
+	const char *n = NULL, *e = NULL, *t = NULL;
+	size_t len = 0, tlen = 0, i;
 
 	*nonce = NULL;
-	ZTP_CHECK(ztp__json_only_keys(resp, keys, "challenge answer"));
+	*server_time = -1;
+	ZTP_CHECK(ztp__json_only_keys(resp, want_time ? tkeys : keys,
+				      "challenge answer"));
 	ZTP_CHECK(
 	    ztp__json_str(resp, "nonce", true, ZTP__DEV_NONCE_MAX, &n, &len));
 	ZTP_ENSURE(len > 0, ZTP_EPARSE, "challenge answer: empty nonce");
@@ -93,6 +97,16 @@ int ztp__dev_parse_challenge(json_object *resp, char **nonce,
 			   i);
 	ZTP_CHECK(ztp__json_str(resp, "expires_at", true, 64, &e, NULL));
 	ZTP_CHECK(ztp__time_parse(expires_at, e));
+	if (want_time) {
+		ZTP_ENSURE(json_object_object_get_ex(resp, "server_time", NULL),
+			   ZTP_EPARSE,
+			   "challenge answer: no \"server_time\" (the verifier "
+			   "predates devices without a trustworthy clock)");
+		ZTP_CHECK(
+		    ztp__json_str(resp, "server_time", true, 32, &t, &tlen));
+		ZTP_CHECK(ztp__dev_parse_utc(server_time, t, tlen,
+					     "challenge answer: server_time"));
+	}
 	*nonce = ztp__strndup(n, len);
 	ZTP_ENSURE(*nonce != NULL, ZTP_ENOMEM, "challenge: out of memory");
 cleanup:
@@ -304,14 +318,7 @@ static int bootstrap_exchange(ztp_device *dev, const char *id, EVP_PKEY *key,
 
 	ZTP_CHECK(ztp__dev_make_csr(&csr_pem, &csr_der, &csr_len, key, id));
 
-	req = json_object_new_object();
-	ZTP_ENSURE(req != NULL, ZTP_ENOMEM, "request: out of memory");
-	ZTP_CHECK(ztp__json_add_str(req, "device_id", id));
-	ZTP_CHECK(ztp__dev_call(dev, "challenge", req, &tls, &resp));
-	ZTP_CHECK(ztp__dev_parse_challenge(resp, &nonce, &expires));
-	json_object_put(req);
-	json_object_put(resp);
-	req = resp = NULL;
+	ZTP_CHECK(ztp__dev_challenge(dev, id, &tls, &nonce, &expires));
 	ztp__dev_step_event(dev, "bootstrap", "challenge", NULL);
 
 	ZTP_CHECK(ztp__dev_transcript(&tr, id, nonce, csr_der, csr_len));
@@ -336,7 +343,7 @@ static int bootstrap_exchange(ztp_device *dev, const char *id, EVP_PKEY *key,
 	ZTP_CHECK(ztp__json_add_str(req, "signature", sig64));
 	ZTP_CHECK(ztp__dev_call(dev, "bootstrap", req, &tls, &resp));
 	ZTP_CHECK(ztp__dev_parse_issued(issued, resp, false, key, id,
-					ztp__now(&dev->clock)));
+					ztp__dev_now(dev)));
 cleanup:
 	json_object_put(arr);
 	json_object_put(req);
@@ -383,8 +390,15 @@ int ztp__dev_begin(ztp_device *dev, const char *op, char id[ZTP_ID_MAX + 1],
 	ZTP_ENSURE(dev->cfg.state_dir != NULL, ZTP_EINVAL,
 		   "%s: no state directory configured", op);
 	ZTP_CHECK(ztp__dev_state_open(dev->cfg.state_dir, lock));
+	ZTP_CHECK(ztp__dev_clock_begin(dev));
 cleanup:
 	return rc;
+}
+
+void ztp__dev_end(ztp_device *dev, int lock)
+{
+	ztp__dev_conn_close(dev);
+	ztp__dev_state_close(lock);
 }
 
 int ztp__dev_activate(ztp_device *dev, const char *op, ztp__dev_kind kind,
@@ -449,7 +463,7 @@ int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id)
 	ztp__dev_step_event(dev, "bootstrap", "start", NULL);
 	ZTP_CHECK(ztp__dev_pending_begin(
 	    &key, &ready, state, ztp__dev_keys_of(&dev->cfg, &kb),
-	    ZTP__DEV_BOOTSTRAP, dev->cfg.key_type, id, ztp__now(&dev->clock)));
+	    ZTP__DEV_BOOTSTRAP, dev->cfg.key_type, id, ztp__dev_now(dev)));
 	if (ready.cert != NULL) {
 		/* Power was lost after the certificate was stored but before
 		 * it was made current. */
@@ -501,6 +515,6 @@ int ztp_device_bootstrap(ztp_device *dev)
 cleanup:
 	if (rc < 0)
 		ztp__dev_fail_event(dev, "bootstrap", rc);
-	ztp__dev_state_close(lock);
+	ztp__dev_end(dev, lock);
 	return rc;
 }

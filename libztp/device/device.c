@@ -27,6 +27,7 @@ void ztp__dev_cfg_defaults(ztp__dev_cfg *c)
 	c->max_delay_ms = 60000;
 	c->max_retry_after_ms = 300000;
 	c->rotate_percent = 67;
+	c->keep_alive = true;
 }
 
 void ztp__dev_cfg_clear(ztp__dev_cfg *c)
@@ -43,6 +44,7 @@ void ztp__dev_cfg_clear(ztp__dev_cfg *c)
 	json_object_put(c->capabilities);
 	free(c->key_token);
 	free(c->key_label);
+	free(c->proxy);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -314,6 +316,57 @@ cleanup:
 	return rc;
 }
 
+#define PROXY_MAX 512
+
+/* An HTTP proxy: "http://host:port" (a trailing "/" allowed), host a name
+ * or an IPv4 address or a bracketed IPv6 one, without user information,
+ * path, query or fragment. */
+static int cfg_set_proxy(ztp__dev_cfg *c, const char *url)
+{
+	int rc = ZTP_OK;
+	size_t len = strlen(url), i, colon = 0;
+	long port = 0;
+	const size_t pre = sizeof("http://") - 1;
+	char *copy = NULL;
+	bool bracket;
+
+	ZTP_ENSURE(len <= PROXY_MAX, ZTP_EINVAL, "proxy: longer than %d bytes",
+		   PROXY_MAX);
+	ZTP_ENSURE(strncmp(url, "http://", pre) == 0, ZTP_EINVAL,
+		   "proxy: must be http://HOST:PORT");
+	if (len > pre && url[len - 1] == '/')
+		len--;
+	bracket = len > pre && url[pre] == '[';
+	for (i = pre; i < len; i++) {
+		unsigned char ch = (unsigned char)url[i];
+
+		ZTP_ENSURE(ch != '@', ZTP_EINVAL,
+			   "proxy: user information is not supported");
+		ZTP_ENSURE(url_char_ok(ch) && ch != '/', ZTP_EINVAL,
+			   "proxy: character at offset %zu not allowed (no "
+			   "path, query, spaces or controls)",
+			   i);
+		if (ch == ']')
+			bracket = false;
+		else if (ch == ':' && !bracket)
+			colon = i;
+	}
+	ZTP_ENSURE(colon > pre && colon + 1 < len, ZTP_EINVAL,
+		   "proxy: must be http://HOST:PORT");
+	for (i = colon + 1; i < len; i++) {
+		ZTP_ENSURE(url[i] >= '0' && url[i] <= '9' && i - colon <= 5,
+			   ZTP_EINVAL, "proxy: bad port");
+		port = port * 10 + (url[i] - '0');
+	}
+	ZTP_ENSURE(port >= 1 && port <= 65535, ZTP_EINVAL,
+		   "proxy: port not in 1..65535");
+	copy = ztp__strndup(url, len);
+	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "proxy: out of memory");
+	replace_str(&c->proxy, copy);
+cleanup:
+	return rc;
+}
+
 /* ------------------------------------------------------------------ handle */
 
 int ztp_device_new(ztp_device **out)
@@ -336,6 +389,7 @@ void ztp_device_free(ztp_device *dev)
 {
 	if (dev == NULL)
 		return;
+	ztp__dev_conn_close(dev);
 	ztp__dev_cfg_clear(&dev->cfg);
 	OPENSSL_cleanse(dev, sizeof(*dev));
 	free(dev);
@@ -577,7 +631,9 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 	    "state_dir",       "connect_timeout_ms",
 	    "timeout_ms",      "retry",
 	    "registration",    "rotate_at_percent",
-	    "operational_key", NULL};
+	    "operational_key", "clock",
+	    "proxy",	       "keep_alive",
+	    NULL};
 	static const char *const okeys[] = {"token", "label", NULL};
 	static const char *const rkeys[] = {"max_attempts", "base_delay_ms",
 					    "max_delay_ms",
@@ -685,6 +741,22 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 					&label, NULL));
 		ZTP_CHECK(cfg_set_key_store(c, tok, label));
 	}
+
+	s = NULL;
+	ZTP_CHECK(ztp__json_str(root, "clock", false, 16, &s, NULL));
+	if (s != NULL) {
+		ZTP_ENSURE(strcmp(s, "system") == 0 ||
+			       strcmp(s, "untrusted") == 0,
+			   ZTP_EPARSE,
+			   "config: clock must be \"system\" or \"untrusted\"");
+		c->clock_untrusted = strcmp(s, "untrusted") == 0;
+	}
+
+	s = NULL;
+	ZTP_CHECK(ztp__json_str(root, "proxy", false, PROXY_MAX, &s, NULL));
+	if (s != NULL)
+		ZTP_CHECK(cfg_set_proxy(c, s));
+	ZTP_CHECK(ztp__json_bool(root, "keep_alive", false, &c->keep_alive));
 cleanup:
 	free(p);
 	free(p2);
@@ -784,7 +856,10 @@ int ztp_device_status(ztp_device *dev, char **json)
 	*json = NULL;
 	ZTP_ENSURE(dev->cfg.state_dir != NULL, ZTP_EINVAL,
 		   "status: no state directory configured");
-	now = ztp__now(&dev->clock);
+	if (dev->cfg.clock_untrusted)
+		ZTP_CHECK(ztp__dev_floor_read(&now, dev->cfg.state_dir));
+	else
+		now = ztp__now(&dev->clock);
 	root = json_object_new_object();
 	creds = json_object_new_object();
 	ZTP_ENSURE(root != NULL && creds != NULL, ZTP_ENOMEM,

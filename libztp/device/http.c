@@ -129,15 +129,48 @@ cleanup:
 /* ------------------------------------------------------------------ one
  * attempt */
 
+/* What the header callback notes of an answer. */
+typedef struct head_seen {
+	CURL *curl;
+	bool retry_after;	/* the header was there */
+	bool peer;		/* peer_not_after was looked up */
+	int64_t peer_not_after; /* of the server's verified certificate */
+} head_seen;
+
+/* The server certificate of the connection the answer arrives on (only
+ * reachable while the transfer runs); looked up again at the next header
+ * until found. */
+static void note_peer(head_seen *h)
+{
+	struct curl_tlssessioninfo *tsi = NULL;
+	X509 *peer;
+
+	if (curl_easy_getinfo(h->curl, CURLINFO_TLS_SSL_PTR, &tsi) !=
+		CURLE_OK ||
+	    tsi == NULL || tsi->backend != CURLSSLBACKEND_OPENSSL ||
+	    tsi->internals == NULL)
+		return;
+	peer = SSL_get0_peer_certificate(tsi->internals);
+	if (peer == NULL)
+		return;
+	h->peer = true;
+	if (ztp__asn1_time(&h->peer_not_after, X509_get0_notAfter(peer)) < 0) {
+		h->peer_not_after = 0;
+		ztp_error_clear();
+	}
+}
+
 /* libcurl reports a missing Retry-After as 0, the same as "retry now";
  * whether the header was there at all is noted here. */
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
-	bool *seen = ctx;
+	head_seen *h = ctx;
 	size_t len = size * n;
 	static const char name[] = "retry-after:";
 	size_t i;
 
+	if (!h->peer)
+		note_peer(h);
 	if (len >= sizeof(name) - 1) {
 		for (i = 0; i < sizeof(name) - 1; i++) {
 			char ch = p[i];
@@ -148,7 +181,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 				break;
 		}
 		if (i == sizeof(name) - 1)
-			*seen = true;
+			h->retry_after = true;
 	}
 	return len;
 }
@@ -175,17 +208,45 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* What a connection's TLS context is made from. */
+typedef struct conn_tls {
+	const ztp__dev_tls_id *id; /* client identity, or NULL */
+	int64_t verify_time;	   /* the time floor, or -1: the system's */
+} conn_tls;
+
+/* Verification at the time floor of a device without a trustworthy clock
+ * (clock.c): a certificate issued after the floor is no reason to refuse
+ * (the floor lags the true time), one that expired before it is (and so
+ * is everything else OpenSSL checks). */
+static int verify_at_floor(int ok, X509_STORE_CTX *x)
+{
+	if (!ok &&
+	    X509_STORE_CTX_get_error(x) == X509_V_ERR_CERT_NOT_YET_VALID) {
+		X509_STORE_CTX_set_error(x, X509_V_OK);
+		return 1;
+	}
+	return ok;
+}
+
 /* The client identity goes straight into OpenSSL's context, so the key
  * never exists outside its EVP_PKEY (and later can live in a token). */
 static CURLcode on_ssl_ctx(CURL *curl, void *sslctx, void *ctx)
 {
-	const ztp__dev_tls_id *id = ctx;
+	const conn_tls *ct = ctx;
+	const ztp__dev_tls_id *id = ct->id;
 	SSL_CTX *sc = sslctx;
 	int i;
 
 	(void)curl;
 	if (SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION) != 1)
 		return CURLE_SSL_CIPHER;
+	if (ct->verify_time >= 0) {
+		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(sc);
+
+		X509_VERIFY_PARAM_set_time(vp, (time_t)ct->verify_time);
+		SSL_CTX_set_verify(sc, SSL_CTX_get_verify_mode(sc),
+				   verify_at_floor);
+	}
 	if (id == NULL)
 		return CURLE_OK;
 	if (SSL_CTX_use_certificate(sc, id->cert) != 1 ||
@@ -241,6 +302,76 @@ void ztp__dev_http_result_free(ztp__dev_http_result *res)
 			   "libcurl: %s: %s", #opt, curl_easy_strerror(cc));   \
 	} while (0)
 
+/* The connection a handle keeps between the requests of an operation
+ * (keep-alive): one libcurl handle, with the trust file and the client
+ * certificate its connection was made with. libcurl reuses a connection
+ * of the handle for the next request when the server kept it open; it
+ * cannot tell client identities apart (they go in through the TLS context
+ * callback), so another identity, trust file or clock mode gets a new
+ * handle, and so a new connection. */
+struct ztp__dev_conn {
+	CURL *curl;
+	char *cafile;
+	X509 *cert; /* the client certificate, or NULL */
+	conn_tls ct;
+};
+
+void ztp__dev_conn_close(ztp_device *dev)
+{
+	ztp__dev_conn *c = dev->conn;
+
+	if (c == NULL)
+		return;
+	curl_easy_cleanup(c->curl);
+	free(c->cafile);
+	X509_free(c->cert);
+	free(c);
+	dev->conn = NULL;
+}
+
+/* The handle for a request with id to a server verified with cafile
+ * (taken): the kept one when it was made for both, else a new one. */
+static int conn_get(ztp_device *dev, const ztp__dev_tls_id *id, char **cafile,
+		    CURL **out)
+{
+	int rc = ZTP_OK;
+	ztp__dev_conn *c = dev->conn;
+	X509 *cert = id != NULL ? id->cert : NULL;
+
+	if (c != NULL && dev->cfg.keep_alive &&
+	    (c->ct.verify_time >= 0) == dev->cfg.clock_untrusted &&
+	    strcmp(c->cafile, *cafile) == 0 &&
+	    (c->cert == NULL ? cert == NULL
+			     : cert != NULL && X509_cmp(c->cert, cert) == 0)) {
+		free(*cafile);
+		*cafile = NULL;
+		goto done;
+	}
+	ztp__dev_conn_close(dev);
+	c = ztp__calloc(1, sizeof(*c));
+	ZTP_ENSURE(c != NULL, ZTP_ENOMEM, "libcurl: out of memory");
+	c->curl = curl_easy_init();
+	if (c->curl == NULL) {
+		free(c);
+		ZTP_ENSURE(0, ZTP_ENOMEM, "libcurl: cannot create a handle");
+	}
+	c->cafile = *cafile;
+	*cafile = NULL;
+	dev->conn = c;
+	if (cert != NULL) {
+		/* On failure the caller closes what was made. */
+		ZTP_ENSURE(X509_up_ref(cert) == 1, ZTP_ENOMEM,
+			   "libcurl: out of memory");
+		c->cert = cert;
+	}
+done:
+	c->ct.id = id;
+	c->ct.verify_time = dev->cfg.clock_untrusted ? dev->floor : -1;
+	*out = c->curl;
+cleanup:
+	return rc;
+}
+
 int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 		       const ztp__dev_tls_id *id, ztp__dev_http_result *res)
 {
@@ -251,9 +382,9 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	char errbuf[CURL_ERROR_SIZE];
 	sink s;
 	curl_off_t ra = -1;
-	long status = 0;
-	bool seen_ra = false;
+	long status = 0, connects = 0;
 	char *cafile = NULL;
+	head_seen hs = {0};
 
 	memset(res, 0, sizeof(*res));
 	res->retry_after = -1;
@@ -267,8 +398,8 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 		   curl_easy_strerror(curl_init_rc));
 	/* The committed trust bundle, else ca_file (trust.c). */
 	ZTP_CHECK(ztp__dev_trust_file(dev, &cafile));
-	curl = curl_easy_init();
-	ZTP_ENSURE(curl != NULL, ZTP_ENOMEM, "libcurl: cannot create a handle");
+	ZTP_CHECK(conn_get(dev, id, &cafile, &curl));
+	hs.curl = curl;
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	ZTP_ENSURE(hdrs != NULL, ZTP_ENOMEM, "libcurl: out of memory");
 	{
@@ -283,17 +414,30 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	SETOPT(CURLOPT_PROTOCOLS_STR, "https");
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	/* No ambient configuration: proxies from the environment, the
-	 * system trust store, .netrc. */
-	SETOPT(CURLOPT_PROXY, "");
+	 * system trust store, .netrc. A configured proxy is an HTTP proxy
+	 * the TLS connection is tunnelled through (CONNECT): TLS stays end
+	 * to end. NOPROXY set (empty: every host) keeps libcurl from
+	 * reading no_proxy from the environment. */
+	SETOPT(CURLOPT_PROXY, dev->cfg.proxy != NULL ? dev->cfg.proxy : "");
+	SETOPT(CURLOPT_NOPROXY, "");
+	if (dev->cfg.proxy != NULL) {
+		SETOPT(CURLOPT_PROXYTYPE, (long)CURLPROXY_HTTP);
+		SETOPT(CURLOPT_HTTPPROXYTUNNEL, 1L);
+		SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+	}
 	SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-	SETOPT(CURLOPT_CAINFO, cafile);
+	SETOPT(CURLOPT_CAINFO, dev->conn->cafile);
 	SETOPT(CURLOPT_CAPATH, NULL);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	SETOPT(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-	SETOPT(CURLOPT_SSL_CTX_DATA, (void *)id);
+	SETOPT(CURLOPT_SSL_CTX_DATA, (void *)&dev->conn->ct);
+	/* No TLS session resumption: a resumed session skips the chain
+	 * check (at the floor too) and carries the client identity it was
+	 * made with (doc/PERFORMANCE.md). */
 	SETOPT(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	SETOPT(CURLOPT_FORBID_REUSE, dev->cfg.keep_alive ? 0L : 1L);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)dev->cfg.connect_ms);
 	SETOPT(CURLOPT_TIMEOUT_MS, (long)dev->cfg.total_ms);
@@ -307,29 +451,46 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	SETOPT(CURLOPT_WRITEDATA, &s);
 	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-	SETOPT(CURLOPT_HEADERDATA, &seen_ra);
+	SETOPT(CURLOPT_HEADERDATA, &hs);
 
 	cc = curl_easy_perform(curl);
+	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) ==
+		CURLE_OK &&
+	    connects > 0)
+		res->new_connection = true;
 	if (cc != CURLE_OK) {
 		ZTP_ENSURE(!s.nomem, ZTP_ENOMEM, "%s: out of memory", url);
 		ZTP_ENSURE(!s.overflow && cc != CURLE_FILESIZE_EXCEEDED,
 			   ZTP_ETOOBIG, "%s: answer over %d bytes", url,
 			   ZTP__DEV_RESP_MAX);
 		res->transient = curl_transient(cc);
-		rc = ztp__err(ZTP_ENETWORK, "%s: %s%s%s", url,
+		rc = ztp__err(ZTP_ENETWORK, "%s%s%s: %s%s%s", url,
+			      dev->cfg.proxy != NULL ? " through proxy " : "",
+			      dev->cfg.proxy != NULL ? dev->cfg.proxy : "",
 			      curl_easy_strerror(cc), errbuf[0] ? ": " : "",
 			      errbuf);
 		goto cleanup;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	res->status = status;
-	if (seen_ra &&
+	res->peer_not_after = hs.peer_not_after;
+	if (hs.retry_after &&
 	    curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
 	    ra >= 0)
 		res->retry_after = (int64_t)ra;
 cleanup:
+	if (curl != NULL) {
+		/* Nothing of this call's stack stays with the kept handle. */
+		(void)curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+		(void)curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+		(void)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+		(void)curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+		(void)curl_easy_setopt(curl, CURLOPT_HEADERDATA, NULL);
+	}
+	/* A failed exchange may leave the connection in any state. */
+	if (rc < 0)
+		ztp__dev_conn_close(dev);
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(curl);
 	free(cafile);
 	return rc;
 }
@@ -385,7 +546,9 @@ static void attempt_event(ztp_device *dev, const char *endpoint, int attempt,
 	    (rc < 0 &&
 	     ztp__json_add_str(f, "error", ztp_status_name(rc)) < 0) ||
 	    (rc < 0 &&
-	     ztp__json_add_str(f, "detail", ztp_error_last_message()) < 0)) {
+	     ztp__json_add_str(f, "detail", ztp_error_last_message()) < 0) ||
+	    ztp__json_add(f, "new_connection",
+			  json_object_new_boolean(res->new_connection)) < 0) {
 		json_object_put(f);
 		return;
 	}
@@ -427,6 +590,7 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 
 	*out = NULL;
 	dev->server_error[0] = '\0';
+	dev->peer_not_after = 0;
 	ZTP_ENSURE(dev->cfg.base_url != NULL, ZTP_EINVAL,
 		   "no server base URL configured");
 	ZTP_CHECK(ztp__buf_append_str(&ub, dev->cfg.base_url));
@@ -457,6 +621,7 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 		if (v == ZTP__DEV_OK) {
 			attempt_event(dev, endpoint, attempt, &res, 0, "ok", -1,
 				      NULL);
+			dev->peer_not_after = res.peer_not_after;
 			break;
 		}
 		if (t_rc == ZTP_OK)

@@ -45,10 +45,23 @@ typedef struct ztp__dev_cfg {
 	 * the key objects made there. */
 	char *key_token;
 	char *key_label;
+	/* "clock": "untrusted" (clock.c): certificates are checked against
+	 * the time floor, not the system clock. */
+	bool clock_untrusted;
+	/* "proxy": http://host:port of an HTTP proxy the device reaches
+	 * the server through (CONNECT), or NULL: none. Never taken from
+	 * the environment. */
+	char *proxy;
+	/* "keep_alive" (default true): the requests of an operation with one
+	 * client identity share one connection. */
+	bool keep_alive;
 } ztp__dev_cfg;
 
 void ztp__dev_cfg_defaults(ztp__dev_cfg *c);
 void ztp__dev_cfg_clear(ztp__dev_cfg *c);
+
+/* The connection kept between the requests of an operation (http.c). */
+typedef struct ztp__dev_conn ztp__dev_conn;
 
 struct ztp_device {
 	ztp__dev_cfg cfg;
@@ -64,6 +77,13 @@ struct ztp_device {
 	const char *trust_probe;
 	/* Error code of the server's last refusal ("" if none). */
 	char server_error[65];
+	/* With clock_untrusted: the time floor in effect (clock.c), loaded
+	 * when an operation begins. */
+	int64_t floor;
+	/* notAfter of the verified server certificate of the last answer
+	 * received (0 if none). */
+	int64_t peer_not_after;
+	ztp__dev_conn *conn; /* or NULL */
 };
 
 /* The device ID in effect: the explicit one, else the factory cert's.
@@ -89,6 +109,8 @@ typedef struct ztp__dev_http_result {
 	ztp__buf body;	     /* at most ZTP__DEV_RESP_MAX bytes */
 	int64_t retry_after; /* Retry-After header in seconds, -1 if none */
 	bool transient;	     /* a failure that another attempt may cure */
+	int64_t peer_not_after; /* of the server's verified certificate */
+	bool new_connection;	/* a connection (TLS handshake) was made */
 } ztp__dev_http_result;
 
 /* What to do after an attempt. */
@@ -124,6 +146,10 @@ int ztp__dev_parse_error(const uint8_t *body, size_t len, char code[65],
 int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 		       const ztp__dev_tls_id *id, ztp__dev_http_result *res);
 void ztp__dev_http_result_free(ztp__dev_http_result *res);
+/* Close the connection kept between requests, if any. */
+void ztp__dev_conn_close(ztp_device *dev);
+/* End an operation: close its connection and release the lock. */
+void ztp__dev_end(ztp_device *dev, int lock);
 
 /* POST body to BASE/ztp/v1/<endpoint> with retries; on 2xx parse the JSON
  * object answer strictly into *out. */
@@ -145,10 +171,12 @@ int ztp__dev_transcript(ztp__buf *out, const char *device_id, const char *nonce,
 int ztp__dev_make_csr(char **pem, uint8_t **der, size_t *der_len, EVP_PKEY *key,
 		      const char *device_id);
 
-/* {"nonce","expires_at"}: nonce printable ASCII, 1..ZTP__DEV_NONCE_MAX;
- * *nonce is a copy (ztp_free). */
-int ztp__dev_parse_challenge(json_object *resp, char **nonce,
-			     int64_t *expires_at);
+/* {"nonce","expires_at"} plus "server_time" when want_time (then
+ * required; refused otherwise): nonce printable ASCII,
+ * 1..ZTP__DEV_NONCE_MAX; *nonce is a copy (ztp_free); *server_time -1
+ * unless want_time. */
+int ztp__dev_parse_challenge(json_object *resp, bool want_time, char **nonce,
+			     int64_t *expires_at, int64_t *server_time);
 
 typedef struct ztp__dev_issued {
 	X509 *cert;
@@ -209,6 +237,39 @@ int ztp__dev_parse_brokers(json_object *resp, const char *what);
  * STATE/brokers.json, {"brokers":[…]}, written atomically; removed when
  * the answer carries none (the verifier allocates none). */
 int ztp__dev_store_brokers(const char *state, json_object *resp);
+
+/* ------------------------------------------------------------------ clock
+ * (clock.c) */
+
+/* The first floor: the library's build time (configure, SOURCE_DATE_EPOCH). */
+int64_t ztp__dev_build_time(void);
+/* The time certificates are checked against: the floor with
+ * clock_untrusted, else the device's clock. */
+int64_t ztp__dev_now(const ztp_device *dev);
+/* The floor kept in STATE/clock.json, or the build time when there is
+ * none (or it is earlier). ZTP_EPARSE / ZTP_ETOOBIG when the file is not
+ * a floor document; ZTP_EIO when it cannot be read. */
+int ztp__dev_floor_read(int64_t *floor, const char *state);
+int ztp__dev_floor_write(const char *state, int64_t floor);
+/* "YYYY-MM-DDTHH:MM:SSZ" exactly (len bytes at s): ZTP_EPARSE otherwise. */
+int ztp__dev_parse_utc(int64_t *out, const char *s, size_t len,
+		       const char *what);
+/* Raise the floor to server_time, learned over a connection whose
+ * server certificate expires at peer_not_after: only forward, and not to
+ * or past peer_not_after (step events "raised", "behind", "refused").
+ * Nothing without clock_untrusted. */
+int ztp__dev_floor_raise(ztp_device *dev, int64_t server_time,
+			 int64_t peer_not_after);
+/* Load the floor into dev when the clock is untrusted (lock held). */
+int ztp__dev_clock_begin(ztp_device *dev);
+/* A challenge for id with tls (may be NULL); with clock_untrusted it
+ * asks for the server's time and raises the floor with it. */
+int ztp__dev_challenge(ztp_device *dev, const char *id,
+		       const ztp__dev_tls_id *tls, char **nonce,
+		       int64_t *expires_at);
+/* With clock_untrusted: a challenge that only learns the server's time,
+ * made with the identity the operation goes on with. */
+int ztp__dev_clock_sync(ztp_device *dev, const char *id);
 
 /* ------------------------------------------------------------------ keys in
  * a token (keys.c) */
@@ -309,6 +370,12 @@ int ztp__dev_pending_commit(const char *state, ztp__dev_kind kind, X509 *cert,
  * slot is reused. */
 int ztp__dev_slot_retire(const char *state, const ztp__dev_keys *keys,
 			 ztp__dev_kind kind, char slot, bool *done);
+
+/* A JSON object kept in a state file of at most max bytes: *root NULL
+ * when the file does not exist; ZTP_EPARSE (path named) when it is not a
+ * JSON object. */
+int ztp__dev_json_file(json_object **root, const char *path, size_t max,
+		       int depth);
 
 /* Create <state>/<kind>/{a,b} (0700) where missing. */
 int ztp__dev_kind_dirs(const char *state, ztp__dev_kind kind);

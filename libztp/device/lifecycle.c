@@ -181,29 +181,20 @@ cleanup:
 int ztp__dev_registration_read(json_object **request, const char *state)
 {
 	int rc = ZTP_OK;
-	char *path = NULL, *buf = NULL;
-	size_t len = 0;
+	char *path = NULL;
 	json_object *root = NULL, *req = NULL;
 
 	*request = NULL;
 	ZTP_CHECK(registration_path(&path, state));
-	rc = ztp__file_read(&buf, &len, path, REGISTRATION_MAX);
-	if (rc == ZTP_ENOTFOUND) {
-		ztp_error_clear();
-		rc = ZTP_OK;
+	ZTP_CHECK(ztp__dev_json_file(&root, path, REGISTRATION_MAX,
+				     ZTP_JSON_MAX_DEPTH));
+	if (root == NULL)
 		goto cleanup;
-	}
-	ZTP_CHECK(rc);
-	ZTP_CHECK(ztp__json_parse(&root, buf, len, REGISTRATION_MAX,
-				  ZTP_JSON_MAX_DEPTH));
-	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
-		   "%s: not a JSON object", path);
 	ZTP_CHECK(ztp__json_object(root, "request", true, &req));
 	*request = json_object_get(req);
 cleanup:
 	json_object_put(root);
 	free(path);
-	free(buf);
 	return rc;
 }
 
@@ -521,11 +512,12 @@ static int with_lock(ztp_device *dev, const char *op, locked_fn fn)
 	char id[ZTP_ID_MAX + 1];
 
 	ZTP_CHECK(ztp__dev_begin(dev, op, id, &lock));
-	ZTP_CHECK(fn(dev, id, ztp__now(&dev->clock)));
+	ZTP_CHECK(ztp__dev_clock_sync(dev, id));
+	ZTP_CHECK(fn(dev, id, ztp__dev_now(dev)));
 cleanup:
 	if (rc < 0)
 		ztp__dev_fail_event(dev, op, rc);
-	ztp__dev_state_close(lock);
+	ztp__dev_end(dev, lock);
 	return rc;
 }
 
@@ -566,6 +558,7 @@ int ztp_device_assignment(ztp_device *dev, char **json)
 	ZTP_ARG(json != NULL);
 	*json = NULL;
 	ZTP_CHECK(ztp__dev_begin(dev, "assignment", id, &lock));
+	ZTP_CHECK(ztp__dev_clock_sync(dev, id));
 	ZTP_CHECK(load_current(&op, dev, ZTP__DEV_OPERATIONAL));
 	ZTP_ENSURE(op.cert != NULL, ZTP_ESTATE,
 		   "assignment: no operational credential");
@@ -577,7 +570,7 @@ cleanup:
 		ztp__dev_fail_event(dev, "assignment", rc);
 	json_object_put(a);
 	ztp__dev_cred_free(&op);
-	ztp__dev_state_close(lock);
+	ztp__dev_end(dev, lock);
 	return rc;
 }
 
@@ -739,7 +732,8 @@ int ztp_device_run(ztp_device *dev, char **report)
 	actions = json_object_new_array();
 	ZTP_ENSURE(actions != NULL, ZTP_ENOMEM, "run: out of memory");
 	ZTP_CHECK(ztp__dev_begin(dev, "run", id, &lock));
-	ZTP_CHECK(ztp__dev_run_locked(dev, id, ztp__now(&dev->clock), actions));
+	ZTP_CHECK(ztp__dev_clock_sync(dev, id));
+	ZTP_CHECK(ztp__dev_run_locked(dev, id, ztp__dev_now(dev), actions));
 	if (report != NULL) {
 		o = json_object_new_object();
 		ZTP_ENSURE(o != NULL, ZTP_ENOMEM, "run: out of memory");
@@ -752,6 +746,6 @@ cleanup:
 		ztp__dev_fail_event(dev, "run", rc);
 	json_object_put(o);
 	json_object_put(actions);
-	ztp__dev_state_close(lock);
+	ztp__dev_end(dev, lock);
 	return rc;
 }

@@ -10,5 +10,6 @@ libztp_internal_la_SOURCES += \
 	libztp/device/bootstrap.c \
 	libztp/device/lifecycle.c \
 	libztp/device/keys.c \
-	libztp/device/trust.c
+	libztp/device/trust.c \
+	libztp/device/clock.c
 endif

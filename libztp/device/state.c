@@ -187,24 +187,17 @@ int ztp__dev_manifest_read(ztp__dev_manifest *m, const char *state,
 	static const char *const keys[] = {"version", "current", "fingerprint",
 					   "pending", NULL};
 	int rc = ZTP_OK;
-	char *path = NULL, *buf = NULL;
-	size_t len = 0, i;
+	char *path = NULL;
+	size_t i;
 	json_object *root = NULL, *fpv = NULL;
 	int64_t version = 0;
 	const char *fp;
 
 	memset(m, 0, sizeof(*m));
 	ZTP_CHECK(ztp__dev_slot_path(&path, state, kind, 0, "current.json"));
-	rc = ztp__file_read(&buf, &len, path, MANIFEST_MAX);
-	if (rc == ZTP_ENOTFOUND) {
-		ztp_error_clear();
-		rc = ZTP_OK;
+	ZTP_CHECK(ztp__dev_json_file(&root, path, MANIFEST_MAX, 2));
+	if (root == NULL)
 		goto cleanup;
-	}
-	ZTP_CHECK(rc);
-	ZTP_CHECK(ztp__json_parse(&root, buf, len, MANIFEST_MAX, 2));
-	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
-		   "%s: not a JSON object", path);
 	ZTP_CHECK(ztp__json_only_keys(root, keys, "manifest"));
 	ZTP_CHECK(ztp__json_int(root, "version", true, 1, 1, &version));
 	ZTP_CHECK(slot_from_json(&m->current, root, "current"));
@@ -230,8 +223,34 @@ cleanup:
 	if (rc < 0)
 		memset(m, 0, sizeof(*m));
 	json_object_put(root);
-	free(buf);
 	free(path);
+	return rc;
+}
+
+int ztp__dev_json_file(json_object **root, const char *path, size_t max,
+		       int depth)
+{
+	int rc = ZTP_OK;
+	char *buf = NULL;
+	size_t len = 0;
+
+	*root = NULL;
+	rc = ztp__file_read(&buf, &len, path, max);
+	if (rc == ZTP_ENOTFOUND) {
+		ztp_error_clear();
+		rc = ZTP_OK;
+		goto cleanup;
+	}
+	ZTP_CHECK(rc);
+	ZTP_CHECK(ztp__json_parse(root, buf, len, max, depth));
+	ZTP_ENSURE(json_object_is_type(*root, json_type_object), ZTP_EPARSE,
+		   "%s: not a JSON object", path);
+cleanup:
+	if (rc < 0) {
+		json_object_put(*root);
+		*root = NULL;
+	}
+	free(buf);
 	return rc;
 }
 

@@ -35,7 +35,7 @@
 #define PEM_FIELD_MAX (16 * 1024)
 #define SIG_FIELD_MAX 2048
 
-static const char *const challenge_keys[] = {"device_id", NULL};
+static const char *const challenge_keys[] = {"device_id", "server_time", NULL};
 static const char *const bootstrap_keys[] = {
     "device_id",     "nonce",	  "csr", "factory_cert",
     "factory_chain", "signature", NULL};
@@ -370,11 +370,18 @@ static int do_challenge(req *r, const char *body, size_t len,
 	X509 *peer = NULL;
 	int64_t expires = 0;
 	int rc = ZTP_OK;
+	bool want_time = false;
 
 	ZTP_CHECK(rate_limit_global(r));
 	ZTP_CHECK(
 	    parse_body(r, body, len, challenge_keys, "challenge request"));
 	ZTP_CHECK(take_device_id(r));
+	rc = ztp__json_bool(r->body, "server_time", false, &want_time);
+	if (rc < 0) {
+		rc = ztp__reject(&r->d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
+				 ztp_error_last_message());
+		goto cleanup;
+	}
 	ZTP_CHECK(rate_limit(r));
 	/* The factory certificate is optional here; when the connection has
 	 * one it must name the device asking. */
@@ -394,6 +401,12 @@ static int do_challenge(req *r, const char *body, size_t len,
 	ZTP_ENSURE(r->resp != NULL, ZTP_ENOMEM, "out of memory");
 	ZTP_CHECK(ztp__json_add_str(r->resp, "nonce", nonce));
 	ZTP_CHECK(ztp__json_add_str(r->resp, "expires_at", ts));
+	/* Only when asked: a device that predates the member refuses an
+	 * answer that carries it (a device without a clock, ztp_device). */
+	if (want_time) {
+		ztp__time_rfc3339(ts, r->now);
+		ZTP_CHECK(ztp__json_add_str(r->resp, "server_time", ts));
+	}
 cleanup:
 	X509_free(peer);
 	return rc < 0 ? internal(r, rc) : rc;

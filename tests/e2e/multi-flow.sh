@@ -95,8 +95,17 @@ for port in "$P1" "$P2"; do
 done
 
 # ------------------------------------------------------------ through HAProxy
+# A connection per request ("keep_alive": false), so that the balancer
+# sends the challenge and the bootstrap to different instances.
 id=lb-1
 e2e_device_lb "$id" "$LB"
+"$PY" - "$T/dev/$id/device.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["keep_alive"] = False
+json.dump(c, open(p, "w"))
+PY
 s1=$(e2e_lb_stat s1 stot)
 s2=$(e2e_lb_stat s2 stot)
 if e2e_bootstrap "$id"; then
@@ -119,6 +128,23 @@ if dev_cmd "$id" register && dev_cmd "$id" credentials; then
 	e2e_ok "$id: register and credentials through HAProxy"
 else
 	e2e_fail "$id: lifecycle through HAProxy: $(cat "$T/dev/$id/"*.out)"
+fi
+# By default the challenge and the bootstrap share one connection: one
+# instance serves both.
+id=lb-2
+e2e_device_lb "$id" "$LB"
+s1=$(e2e_lb_stat s1 stot)
+s2=$(e2e_lb_stat s2 stot)
+if e2e_bootstrap "$id"; then
+	e2e_check_cred "$id"
+	n=$(($(e2e_lb_stat s1 stot) - s1 + $(e2e_lb_stat s2 stot) - s2))
+	if [ "$n" = 1 ]; then
+		e2e_ok "$id: challenge and bootstrap over one kept-alive connection"
+	else
+		e2e_fail "$id: $n connections through HAProxy, expected 1"
+	fi
+else
+	e2e_fail "$id: bootstrap through HAProxy: $(tail -n 3 "$T/dev/$id/bootstrap.err")"
 fi
 
 # ------------------------------------------------------- race: one bootstrap

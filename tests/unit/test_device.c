@@ -181,8 +181,13 @@ START_TEST(test_config_good)
 				   "\"rotate_at_percent\":50,"
 				   "\"operational_key\":{\"token\":"
 				   "\"pkcs11:token=ops?pin-value=1\","
-				   "\"label\":\"d-1\"}}"),
+				   "\"label\":\"d-1\"},\"clock\":\"untrusted\","
+				   "\"proxy\":\"http://proxy.example:3128/\","
+				   "\"keep_alive\":false}"),
 		     0);
+	ck_assert(!dev->cfg.keep_alive);
+	ck_assert(dev->cfg.clock_untrusted);
+	ck_assert_str_eq(dev->cfg.proxy, "http://proxy.example:3128");
 	ck_assert_str_eq(dev->cfg.device_id, "dev-0001");
 	ck_assert_str_eq(dev->cfg.key_token, "pkcs11:token=ops?pin-value=1");
 	ck_assert_str_eq(dev->cfg.key_label, "d-1");
@@ -213,6 +218,15 @@ START_TEST(test_config_good)
 	ck_assert_ptr_null(dev->cfg.factory_key);
 	ck_assert_str_eq(dev->cfg.key_type, "ec-p256");
 	ck_assert_int_eq(dev->cfg.max_attempts, 5);
+	ck_assert(!dev->cfg.clock_untrusted);
+	ck_assert_ptr_null(dev->cfg.proxy);
+	ck_assert(dev->cfg.keep_alive);
+	ck_assert_rc(load_cfg(dev, "{\"clock\":\"system\"}"), 0);
+	ck_assert(!dev->cfg.clock_untrusted);
+	ck_assert_rc(load_cfg(dev, "{\"proxy\":\"http://[::1]:8080\"}"), 0);
+	ck_assert_str_eq(dev->cfg.proxy, "http://[::1]:8080");
+	ck_assert_rc(load_cfg(dev, "{\"proxy\":\"http://10.0.0.1:1\"}"), 0);
+	ck_assert_str_eq(dev->cfg.proxy, "http://10.0.0.1:1");
 	ztp_device_free(dev);
 }
 END_TEST
@@ -228,6 +242,26 @@ static const struct bad_cfg {
     {"{}{}", ZTP_EPARSE},
     {"{\"device_id\":\"a\",\"device_id\":\"b\"}", ZTP_EPARSE},
     {"{\"unknown\":1}", ZTP_EPARSE},
+    {"{\"clock\":\"ntp\"}", ZTP_EPARSE},
+    {"{\"clock\":\"\"}", ZTP_EPARSE},
+    {"{\"clock\":true}", ZTP_EPARSE},
+    {"{\"proxy\":\"https://p:3128\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"socks5://p:1080\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://:3128\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:0\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:65536\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:31280000\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:3x\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://u:pw@p:3128\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:3128/path\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p:3128?q\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://p q:3128\"}", ZTP_EINVAL},
+    {"{\"proxy\":\"http://[::1]\"}", ZTP_EINVAL},
+    {"{\"proxy\":3128}", ZTP_EPARSE},
+    {"{\"keep_alive\":1}", ZTP_EPARSE},
+    {"{\"keep_alive\":\"yes\"}", ZTP_EPARSE},
     {"{\"device_id\":7}", ZTP_EPARSE},
     {"{\"device_id\":null}", ZTP_EPARSE},
     {"{\"device_id\":\"a/b\"}", ZTP_EINVAL},
@@ -580,7 +614,8 @@ START_TEST(test_parse_challenge)
 		json_object *o = js(cases[i].json);
 		char *nonce = NULL;
 		int64_t exp = 0;
-		int rc = ztp__dev_parse_challenge(o, &nonce, &exp);
+		int64_t st = 0;
+		int rc = ztp__dev_parse_challenge(o, false, &nonce, &exp, &st);
 
 		ck_assert_msg(rc == cases[i].rc, "%s: got %d (%s)",
 			      cases[i].json, rc, ztp_error_last_message());
@@ -594,18 +629,75 @@ START_TEST(test_parse_challenge)
 		json_object_put(o);
 	}
 	{
+		/* "server_time": only when asked, then required, UTC to the
+		 * second exactly. */
+		static const struct {
+			const char *t;
+			int rc;
+		} tc[] = {
+		    {"\"2026-12-07T12:00:00Z\"", 0},
+		    {"\"2026-12-07T12:00:00+00:00\"", ZTP_EPARSE},
+		    {"\"2026-12-07T12:00:00.5Z\"", ZTP_EPARSE},
+		    {"\"2026-12-07 12:00:00Z\"", ZTP_EPARSE},
+		    {"\"2026-13-07T12:00:00Z\"", ZTP_EPARSE},
+		    {"1796644800", ZTP_EPARSE},
+		    {"null", ZTP_EPARSE},
+		};
+		char doc[256];
+
+		for (i = 0; i < ZTP__ARRAY_LEN(tc); i++) {
+			json_object *o;
+			char *nonce = NULL;
+			int64_t exp = 0, st = 0;
+			int rc;
+
+			snprintf(doc, sizeof(doc),
+				 "{\"nonce\":\"abc\",\"expires_at\":"
+				 "\"2026-11-27T22:31:00Z\",\"server_time\":%s}",
+				 tc[i].t);
+			o = js(doc);
+			rc = ztp__dev_parse_challenge(o, true, &nonce, &exp, &st);
+			ck_assert_msg(rc == tc[i].rc, "%s: got %d (%s)", doc, rc,
+				      ztp_error_last_message());
+			ck_assert_int_eq(st, rc == 0 ? 1796644800 : -1);
+			free(nonce);
+			nonce = NULL;
+			/* Not asked for: refused, as by a device before it. */
+			ck_assert_rc(ztp__dev_parse_challenge(o, false, &nonce,
+							      &exp, &st),
+				     ZTP_EPARSE);
+			ck_assert_ptr_null(nonce);
+			json_object_put(o);
+		}
+		/* Asked for and missing. */
+		{
+			json_object *o = js("{\"nonce\":\"abc\",\"expires_at\":"
+					    "\"2026-11-27T22:31:00Z\"}");
+			char *nonce = NULL;
+			int64_t exp = 0, st = 0;
+
+			ck_assert_rc(ztp__dev_parse_challenge(o, true, &nonce,
+							      &exp, &st),
+				     ZTP_EPARSE);
+			ck_assert_ptr_null(nonce);
+			json_object_put(o);
+		}
+	}
+	{
 		/* The longest nonce accepted, and one byte more. */
 		char big[ZTP__DEV_NONCE_MAX + 80];
 		json_object *o;
 		char *nonce = NULL;
-		int64_t exp;
+		int64_t exp, st;
 
 		memset(big, 0, sizeof(big));
 		memcpy(big, "{\"nonce\":\"", 10);
 		memset(big + 10, 'n', ZTP__DEV_NONCE_MAX);
 		strcat(big, "\",\"expires_at\":\"2026-11-27T22:31:00Z\"}");
 		o = js(big);
-		ck_assert_rc(ztp__dev_parse_challenge(o, &nonce, &exp), 0);
+		ck_assert_rc(ztp__dev_parse_challenge(o, false, &nonce, &exp,
+						      &st),
+			     0);
 		free(nonce);
 		nonce = NULL;
 		json_object_put(o);
@@ -615,7 +707,8 @@ START_TEST(test_parse_challenge)
 		memset(big + 10, 'n', ZTP__DEV_NONCE_MAX + 1);
 		strcat(big, "\",\"expires_at\":\"2026-11-27T22:31:00Z\"}");
 		o = js(big);
-		ck_assert_rc(ztp__dev_parse_challenge(o, &nonce, &exp),
+		ck_assert_rc(ztp__dev_parse_challenge(o, false, &nonce, &exp,
+						      &st),
 			     ZTP_ETOOBIG);
 		json_object_put(o);
 	}
@@ -1536,6 +1629,23 @@ START_TEST(test_status)
 	ck_assert_ptr_nonnull(strstr(json, "\"expired\":true"));
 	now_fixed -= 86400;
 	ztp_free(json);
+	json = NULL;
+	/* Without a trustworthy clock: the floor decides, not the device's
+	 * clock (here at 1970). */
+	{
+		int64_t zero = 0;
+
+		ck_assert_rc(ztp_device_set_clock(dev, ztp_clock_fixed, &zero),
+			     0);
+		ck_assert_rc(ztp_device_status(dev, &json), 0);
+		ck_assert_ptr_nonnull(strstr(json, "\"expired\":false"));
+		ztp_free(json);
+		dev->cfg.clock_untrusted = true;
+		ck_assert_rc(ztp__dev_floor_write(st, now_fixed + 2 * 86400), 0);
+		ck_assert_rc(ztp_device_status(dev, &json), 0);
+		ck_assert_ptr_nonnull(strstr(json, "\"expired\":true"));
+		ztp_free(json);
+	}
 
 	free(st);
 	ztp_device_free(dev);

@@ -8,131 +8,29 @@
 #include "device/internal.h"
 
 #include <check.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
 
 #include <ztp/ca.h>
 #include <ztp/store.h>
 
 #include "testutil.h"
+#include "tls_server.h"
 
 /* ------------------------------------------------------------------ server */
 
-typedef struct srv {
-	int fd, port;
-	SSL_CTX *ctx;
-	pthread_t th;
-	atomic_bool stop;
-	atomic_int handshakes; /* completed TLS handshakes */
-} srv;
+typedef ts_server srv;
 
-static const char ANSWER[] = "HTTP/1.1 200 OK\r\n"
-			     "Content-Type: application/json\r\n"
-			     "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
-
-static void serve_one(srv *s, int c)
-{
-	struct timeval tv = {5, 0};
-	char buf[8192];
-	SSL *ssl = SSL_new(s->ctx);
-
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (ssl == NULL || SSL_set_fd(ssl, c) != 1 || SSL_accept(ssl) != 1)
-		goto done;
-	atomic_fetch_add(&s->handshakes, 1);
-	/* The request is small: its headers and body arrive in a few
-	 * records; read until the body's "{}". */
-	{
-		size_t got = 0;
-		int n;
-
-		while (got < sizeof(buf) - 1 &&
-		       (n = SSL_read(ssl, buf + got,
-				     (int)(sizeof(buf) - 1 - got))) > 0) {
-			got += (size_t)n;
-			buf[got] = '\0';
-			if (strstr(buf, "\r\n\r\n{}") != NULL)
-				break;
-		}
-	}
-	(void)SSL_write(ssl, ANSWER, (int)strlen(ANSWER));
-	(void)SSL_shutdown(ssl);
-done:
-	SSL_free(ssl);
-	ERR_clear_error();
-	close(c);
-}
-
-static void *srv_main(void *arg)
-{
-	srv *s = arg;
-	struct pollfd p = {.fd = s->fd, .events = POLLIN};
-	int c;
-
-	while (!atomic_load(&s->stop)) {
-		if (poll(&p, 1, 50) <= 0)
-			continue;
-		c = accept(s->fd, NULL, NULL);
-		if (c >= 0)
-			serve_one(s, c);
-	}
-	return NULL;
-}
-
-/* A TLS server on an ephemeral 127.0.0.1 port with the PEM identity. */
+/* Answers {} to everything, one request per connection. */
 static void srv_start(srv *s, const char *cert, const char *key)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t al = sizeof(a);
-	BIO *b;
-	X509 *x;
-	EVP_PKEY *k;
-
-	memset(s, 0, sizeof(*s));
-	s->ctx = SSL_CTX_new(TLS_server_method());
-	ck_assert_ptr_nonnull(s->ctx);
-	b = BIO_new_mem_buf(cert, -1);
-	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	b = BIO_new_mem_buf(key, -1);
-	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	ck_assert(x != NULL && k != NULL);
-	ck_assert_int_eq(SSL_CTX_use_certificate(s->ctx, x), 1);
-	ck_assert_int_eq(SSL_CTX_use_PrivateKey(s->ctx, k), 1);
-	X509_free(x);
-	EVP_PKEY_free(k);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(s->fd, 0);
-	ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(s->fd, 8), 0);
-	ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&a, &al), 0);
-	s->port = ntohs(a.sin_port);
-	ck_assert_int_eq(pthread_create(&s->th, NULL, srv_main, s), 0);
+	ts_start(s, cert, key, NULL, NULL, true);
 }
 
-static void srv_stop(srv *s)
-{
-	atomic_store(&s->stop, true);
-	pthread_join(s->th, NULL);
-	close(s->fd);
-	SSL_CTX_free(s->ctx);
-}
+#define srv_stop ts_stop
 
 /* ------------------------------------------------------------------ fixture
  */
@@ -146,19 +44,6 @@ static char *ca_file; /* the device's configured bundle: A */
 static ztp_device *dev;
 static char steps[4096];
 
-static ztp_ca *server_ca(const char *subject, char **pem)
-{
-	char *key = NULL;
-	ztp_ca *ca = NULL;
-
-	ck_assert_rc(ztp_ca_create_root(pem, &key, subject, NULL, 30), ZTP_OK);
-	ck_assert_rc(ztp_ca_new(&ca), ZTP_OK);
-	ck_assert_rc(ztp_ca_load(ca, *pem, key, NULL, NULL), ZTP_OK);
-	ck_assert_rc(ztp_ca_set_store(ca, st), ZTP_OK);
-	ztp__free_secret(key, strlen(key));
-	return ca;
-}
-
 static void server_cert(ztp_ca *ca, char **cert, char **key)
 {
 	ck_assert_rc(ztp_ca_issue_server(ca, cert, key, NULL, NULL, NULL, 0,
@@ -166,29 +51,11 @@ static void server_cert(ztp_ca *ca, char **cert, char **key)
 		     ZTP_OK);
 }
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* The step events of the trust bundle, "step,step,...". */
 static void on_event(const char *json, void *ctx)
 {
-	json_object *o = json_tokener_parse(json), *v;
-
 	(void)ctx;
-	if (o != NULL && json_object_object_get_ex(o, "operation", &v) &&
-	    strcmp(json_object_get_string(v), "trust_bundle") == 0 &&
-	    json_object_object_get_ex(o, "step", &v)) {
-		strncat(steps, json_object_get_string(v),
-			sizeof(steps) - strlen(steps) - 2);
-		strcat(steps, ",");
-	}
-	json_object_put(o);
+	ts_step(json, "trust_bundle", steps, sizeof(steps));
 }
 
 static void set_url(int port)
@@ -205,13 +72,13 @@ static void setup(void)
 	ck_assert_ptr_nonnull(dir);
 	state = ztp_test_path(dir, "state");
 	ck_assert_rc(ztp_store_open(&st, "memory:"), ZTP_OK);
-	ca_a = server_ca("/CN=Server CA A", &pem_a);
-	ca_b = server_ca("/CN=Server CA B", &pem_b);
-	ztp_ca_free(server_ca("/CN=Server CA C", &pem_c));
+	ca_a = ts_ca(st, "/CN=Server CA A", 30, &pem_a);
+	ca_b = ts_ca(st, "/CN=Server CA B", 30, &pem_b);
+	ztp_ca_free(ts_ca(st, "/CN=Server CA C", 30, &pem_c));
 	server_cert(ca_a, &srv_a_cert, &srv_a_key);
 	server_cert(ca_b, &srv_b_cert, &srv_b_key);
 	ca_file = ztp_test_path(dir, "ca-a.pem");
-	write_text(ca_file, pem_a);
+	ts_write_text(ca_file, pem_a);
 	ck_assert_rc(ztp_device_new(&dev), ZTP_OK);
 	ck_assert_rc(ztp_device_set_ca_file(dev, ca_file), ZTP_OK);
 	ck_assert_rc(ztp_device_set_state_dir(dev, state), ZTP_OK);
@@ -459,28 +326,11 @@ START_TEST(trust_parse)
 }
 END_TEST
 
-#define ADD(fn)                                                                \
-	tc = tcase_create(#fn);                                                \
-	tcase_add_checked_fixture(tc, setup, teardown);                        \
-	tcase_set_timeout(tc, 60);                                             \
-	tcase_add_test(tc, fn);                                                \
-	suite_add_tcase(s, tc)
-
-static Suite *suite(void)
-{
-	Suite *s = suite_create("device_trust");
-	TCase *tc;
-
-	ADD(trust_committed);
-	ADD(trust_rolled_back);
-	ADD(trust_tampered);
-	ADD(trust_parse);
-	return s;
-}
-
 int main(void)
 {
-	/* A client that hangs up must not end the server thread's process. */
-	signal(SIGPIPE, SIG_IGN);
-	return ztp_test_run(suite());
+	const TTest *const tests[] = {trust_committed, trust_rolled_back,
+				      trust_tampered, trust_parse};
+
+	return ts_main("device_trust", setup, teardown, tests,
+		       ZTP__ARRAY_LEN(tests));
 }

@@ -105,6 +105,50 @@ START_TEST(bootstrap_chain_hint)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ challenge:
+ * the server's time, when asked */
+
+START_TEST(challenge_server_time)
+{
+	static const char *const bad[] = {
+	    "{\"device_id\":\"dev-1\",\"server_time\":1}",
+	    "{\"device_id\":\"dev-1\",\"server_time\":\"yes\"}",
+	    "{\"device_id\":\"dev-1\",\"server_time\":null}",
+	    "{\"device_id\":\"dev-1\",\"server_time\":true,"
+	    "\"server_time\":true}",
+	};
+	const char *asked = "{\"device_id\":\"dev-1\",\"server_time\":true}";
+	const char *declined =
+	    "{\"device_id\":\"dev-1\",\"server_time\":false}";
+	json_object *r, *t;
+	int64_t got = 0;
+	size_t i;
+
+	/* Asked: RFC 3339 UTC to the second, the verifier's clock. */
+	ck_assert_int_eq(call("challenge", asked, strlen(asked), NULL, &r),
+			 200);
+	ck_assert(json_object_object_get_ex(r, "server_time", &t));
+	ck_assert_int_eq(json_object_get_string_len(t), 20);
+	ck_assert_rc(ztp__time_parse(&got, json_object_get_string(t)), ZTP_OK);
+	ck_assert_int_eq(got, clk);
+	ck_assert_int_eq(json_object_object_length(r), 3);
+	json_object_put(r);
+	/* Not asked, or declined: the answer of a verifier before it. */
+	ck_assert_int_eq(
+	    call("challenge", declined, strlen(declined), NULL, &r), 200);
+	ck_assert(!json_object_object_get_ex(r, "server_time", NULL));
+	ck_assert_int_eq(json_object_object_length(r), 2);
+	json_object_put(r);
+	free(get_nonce(DEV));
+	for (i = 0; i < ZTP__ARRAY_LEN(bad); i++) {
+		ck_assert_int_eq(
+		    call("challenge", bad[i], strlen(bad[i]), NULL, &r), 400);
+		ck_assert_str_eq(err_code(r), "malformed_request");
+		json_object_put(r);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------------ arguments
  */
 
@@ -152,4 +196,5 @@ void verifier_tcases_bootstrap(Suite *s)
 	ADD("bootstrap", bootstrap_ok);
 	ADD("bootstrap", bootstrap_key_types);
 	ADD("bootstrap", bootstrap_chain_hint);
+	ADD("challenge", challenge_server_time);
 }
