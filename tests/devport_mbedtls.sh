@@ -51,6 +51,8 @@ refused pkcs11 '"factory_key": "pkcs11:token=t;object=k"' \
 refused token '"factory_key": "file:k.pem", "operational_key": {"token": "pkcs11:token=t"}' 'operational_key'
 refused rsa '"factory_key": "file:k.pem", "key_type": "rsa-2048"' 'key_type: the mbedTLS port generates ec-p256'
 refused unknown '"factory_key": "file:k.pem", "colour": "blue"' 'unknown member: colour'
+refused proxy '"factory_key": "file:k.pem", "proxy": "http://127.0.0.1:3128"' 'proxy: HTTP proxies are not supported'
+refused clock '"factory_key": "file:k.pem", "clock": "none"' 'clock: "system" or "untrusted"'
 refused dup '"base_url": "https://127.0.0.1:2"' 'duplicate member'
 refused pin '"factory_key": "file:k.pem", "server_key_sha256": "00"' 'server_key_sha256: not 64 hexadecimal'
 checks_done

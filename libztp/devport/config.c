@@ -3,6 +3,8 @@
  * ztp-device.json(5) file, read with the core's strict JSON reader.
  * SPDX-License-Identifier: Apache-2.0
  */
+#include "config.h"
+
 #include "devport/internal.h"
 
 #include <stdio.h>
@@ -281,9 +283,9 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 	if (ztp__j_string_is(k, "clock")) {
 		rc = get_str(v, "clock", c->clock, sizeof(c->clock), err, ecap);
 		if (rc == ZTP_OK && strcmp(c->clock, "system") != 0 &&
-		    strcmp(c->clock, "none") != 0)
+		    strcmp(c->clock, "untrusted") != 0)
 			rc = bad(err, ecap, ZTP_EINVAL, "clock",
-				 "\"system\" or \"none\"");
+				 "\"system\" or \"untrusted\"");
 		return rc;
 	}
 	if (ztp__j_string_is(k, "build_time")) {
@@ -297,6 +299,9 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 		return bad(err, ecap, ZTP_EINVAL, "operational_key",
 			   "keys in a PKCS#11 token are not supported by the "
 			   "mbedTLS port");
+	if (ztp__j_string_is(k, "proxy"))
+		return bad(err, ecap, ZTP_EINVAL, "proxy",
+			   "HTTP proxies are not supported by the mbedTLS port");
 	(void)ztp__j_string(k, s, 128, NULL);
 	return bad(err, ecap, ZTP_EINVAL, "unknown member", s);
 }
@@ -387,7 +392,7 @@ static int make_port(ztp__mt **out, const cfg *c)
 	ztp__mt_port_init(m);
 	m->connect_ms = (int)c->connect_ms;
 	m->io_ms = (int)c->timeout_ms;
-	m->no_clock = strcmp(c->clock, "none") == 0;
+	m->no_clock = strcmp(c->clock, "untrusted") == 0;
 	m->pin_set = c->pin_set;
 	memcpy(m->pin, c->pin, sizeof(m->pin));
 	*out = m;
@@ -466,7 +471,7 @@ int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
 	c->rotate = o.rotate_percent;
 	c->connect_ms = 10000;
 	c->timeout_ms = 60000;
-	c->build_time = ZTP_BUILD_TIME;
+	c->build_time = ZTP__BUILD_TIME;
 	snprintf(c->clock, sizeof(c->clock), "system");
 	rc = parse_config(c, config_path, err, err_cap);
 	if (rc == ZTP_OK) {

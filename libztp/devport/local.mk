@@ -14,7 +14,7 @@ libztp_device_mbedtls_internal_la_SOURCES = $(ZTP_DEVCORE_SOURCES) \
 	libztp/devport/posix.c \
 	libztp/devport/config.c
 libztp_device_mbedtls_internal_la_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DZTP_BUILDING_LIBRARY -DZTP_BUILD_TIME=$(ZTP_BUILD_TIME)
+	-DZTP_BUILDING_LIBRARY
 libztp_device_mbedtls_internal_la_CFLAGS = $(ZTP_CFLAGS) \
 	$(ZTP_VISIBILITY_CFLAGS)
 libztp_device_mbedtls_internal_la_LIBADD = $(MBEDTLS_LIBS)

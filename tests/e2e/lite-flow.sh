@@ -188,7 +188,7 @@ lite_expect lite-old 2 'operational_key'
 # system clock says.
 e2e_device_config lite-old "$E2E_PORT"
 e2e_registration lite-old
-lite_config_set lite-old '{"clock": "none", "build_time": "2099-01-01T00:00:00Z"}'
+lite_config_set lite-old '{"clock": "untrusted", "build_time": "2099-01-01T00:00:00Z"}'
 lite_expect lite-old 4 'expired: run: .*certificate is refused'
 [ "$(e2e_issued_count lite-old)" = 0 ] || e2e_fail "lite-old: issued"
 

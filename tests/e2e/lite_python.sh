@@ -17,7 +17,7 @@ for id in lite-count lite-noclock lite-trunc lite-big; do
 	e2e_enroll "$id"
 done
 e2e_start_server "$E2E_DIR/lite_server.py" server \
-	--config "$T/verify.json" --listen 127.0.0.1:0 --server-time \
+	--config "$T/verify.json" --listen 127.0.0.1:0 \
 	--break truncate:register
 srv_err=$err
 
@@ -60,7 +60,7 @@ fi
 # (its clock is unknown, its floor the build time) and moves its floor
 # forward to it, atomically, in its state directory.
 e2e_device_config lite-noclock "$E2E_PORT"
-lite_config_set lite-noclock '{"clock": "none", "build_time": "2020-01-01T00:00:00Z"}'
+lite_config_set lite-noclock '{"clock": "untrusted", "build_time": "2020-01-01T00:00:00Z"}'
 before=$(date +%s)
 if lite_run lite-noclock bootstrap; then
 	floor=$(cat "$T/dev/lite-noclock/state/time-floor")
@@ -139,7 +139,7 @@ PY
 e2e_device lite-rot
 e2e_enroll lite-rot
 e2e_start_server "$E2E_DIR/lite_server.py" server \
-	--config "$T/verify.json" --listen 127.0.0.1:0 --server-time
+	--config "$T/verify.json" --listen 127.0.0.1:0
 e2e_device_config lite-rot "$E2E_PORT"
 e2e_registration lite-rot
 if lite_run lite-rot; then
@@ -148,7 +148,7 @@ if lite_run lite-rot; then
 	ahead=$("$PY" -c 'import datetime, time
 print(datetime.datetime.fromtimestamp(time.time() + 3000,
       datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))')
-	lite_config_set lite-rot "{\"clock\": \"none\", \"build_time\": \"$ahead\"}"
+	lite_config_set lite-rot "{\"clock\": \"untrusted\", \"build_time\": \"$ahead\"}"
 	if lite_run lite-rot && grep -qx 'run: \["rotate"\]' "$T/dev/lite-rot/lite.out"; then
 		new=$(lite_cred lite-rot operational)
 		newfp=$("$OPENSSL" x509 -in "$new.cert" -noout -fingerprint -sha256)

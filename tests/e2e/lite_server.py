@@ -2,10 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The Python reference server for the portable device core's tests, with:
 
---server-time   a challenge request's "server_time": true is answered with
-                "server_time": "<RFC 3339 UTC>" in the challenge answer (the
-                wire contract of the verifier's no-clock support: the member
-                is taken out of the request before the verifier sees it);
 --break MODE:ENDPOINT  answers to ENDPOINT are broken: "truncate" sends a
                 Content-Length over the bytes sent and closes, "oversize"
                 sends a 200 answer of 20 KiB;
@@ -14,8 +10,6 @@ that a test counts the handshakes from the server side. Every other option
 is the reference server's."""
 
 import argparse
-import datetime
-import json
 import os
 import sys
 
@@ -24,11 +18,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import ztp_server  # noqa: E402
 
 OPTIONS = None
-
-
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
 
 
 class LiteHandler(ztp_server.Handler):
@@ -55,33 +44,12 @@ class LiteHandler(ztp_server.Handler):
                 body = b'{"nonce": "' + b"A" * 20480 + b'"}'
                 self._send(200, body)
             return
-        if endpoint != "challenge" or not OPTIONS.server_time:
-            super().do_POST()
-            return
-        n = int(self.headers.get("Content-Length", "0") or 0)
-        raw = self.rfile.read(n)
-        want_time = False
-        try:
-            req = json.loads(raw)
-            if isinstance(req, dict) and req.pop("server_time", None) is True:
-                want_time = True
-                raw = json.dumps(req).encode()
-        except ValueError:
-            pass
-        resp = self.server.verifier.handle("challenge", raw,
-                                           self._peer_pem())
-        body = resp.body.encode("utf-8")
-        if want_time and resp.status == 200:
-            doc = json.loads(body)
-            doc["server_time"] = utc_now()
-            body = json.dumps(doc).encode()
-        self._send(resp.status, body)
+        super().do_POST()
 
 
 def main():
     global OPTIONS
     ap = argparse.ArgumentParser(add_help=False)
-    ap.add_argument("--server-time", action="store_true")
     ap.add_argument("--break", dest="brk_list", action="append", default=[])
     OPTIONS, rest = ap.parse_known_args()
     OPTIONS.brk = {}
