@@ -624,16 +624,23 @@ cleanup:
 /* Parse the file into c (which holds the defaults). */
 static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 {
-	static const char *const keys[] = {
-	    "device_id",       "factory_key",
-	    "factory_cert",    "base_url",
-	    "ca_file",	       "key_type",
-	    "state_dir",       "connect_timeout_ms",
-	    "timeout_ms",      "retry",
-	    "registration",    "rotate_at_percent",
-	    "operational_key", "clock",
-	    "proxy",	       "keep_alive",
-	    NULL};
+	static const char *const keys[] = {"device_id",
+					   "factory_key",
+					   "factory_cert",
+					   "base_url",
+					   "ca_file",
+					   "key_type",
+					   "state_dir",
+					   "connect_timeout_ms",
+					   "timeout_ms",
+					   "retry",
+					   "registration",
+					   "rotate_at_percent",
+					   "operational_key",
+					   "clock",
+					   "proxy",
+					   "keep_alive",
+					   NULL};
 	static const char *const okeys[] = {"token", "label", NULL};
 	static const char *const rkeys[] = {"max_attempts", "base_delay_ms",
 					    "max_delay_ms",

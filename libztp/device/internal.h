@@ -105,10 +105,10 @@ typedef struct ztp__dev_tls_id {
 
 /* What a single attempt produced. */
 typedef struct ztp__dev_http_result {
-	long status;	     /* HTTP status, 0 if no answer */
-	ztp__buf body;	     /* at most ZTP__DEV_RESP_MAX bytes */
-	int64_t retry_after; /* Retry-After header in seconds, -1 if none */
-	bool transient;	     /* a failure that another attempt may cure */
+	long status;		/* HTTP status, 0 if no answer */
+	ztp__buf body;		/* at most ZTP__DEV_RESP_MAX bytes */
+	int64_t retry_after;	/* Retry-After header in seconds, -1 if none */
+	bool transient;		/* a failure that another attempt may cure */
 	int64_t peer_not_after; /* of the server's verified certificate */
 	bool new_connection;	/* a connection (TLS handshake) was made */
 } ztp__dev_http_result;

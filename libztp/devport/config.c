@@ -300,8 +300,9 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 			   "keys in a PKCS#11 token are not supported by the "
 			   "mbedTLS port");
 	if (ztp__j_string_is(k, "proxy"))
-		return bad(err, ecap, ZTP_EINVAL, "proxy",
-			   "HTTP proxies are not supported by the mbedTLS port");
+		return bad(
+		    err, ecap, ZTP_EINVAL, "proxy",
+		    "HTTP proxies are not supported by the mbedTLS port");
 	(void)ztp__j_string(k, s, 128, NULL);
 	return bad(err, ecap, ZTP_EINVAL, "unknown member", s);
 }

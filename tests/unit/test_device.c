@@ -656,9 +656,10 @@ START_TEST(test_parse_challenge)
 				 "\"2026-11-27T22:31:00Z\",\"server_time\":%s}",
 				 tc[i].t);
 			o = js(doc);
-			rc = ztp__dev_parse_challenge(o, true, &nonce, &exp, &st);
-			ck_assert_msg(rc == tc[i].rc, "%s: got %d (%s)", doc, rc,
-				      ztp_error_last_message());
+			rc = ztp__dev_parse_challenge(o, true, &nonce, &exp,
+						      &st);
+			ck_assert_msg(rc == tc[i].rc, "%s: got %d (%s)", doc,
+				      rc, ztp_error_last_message());
 			ck_assert_int_eq(st, rc == 0 ? 1796644800 : -1);
 			free(nonce);
 			nonce = NULL;
@@ -695,9 +696,8 @@ START_TEST(test_parse_challenge)
 		memset(big + 10, 'n', ZTP__DEV_NONCE_MAX);
 		strcat(big, "\",\"expires_at\":\"2026-11-27T22:31:00Z\"}");
 		o = js(big);
-		ck_assert_rc(ztp__dev_parse_challenge(o, false, &nonce, &exp,
-						      &st),
-			     0);
+		ck_assert_rc(
+		    ztp__dev_parse_challenge(o, false, &nonce, &exp, &st), 0);
 		free(nonce);
 		nonce = NULL;
 		json_object_put(o);
@@ -707,9 +707,9 @@ START_TEST(test_parse_challenge)
 		memset(big + 10, 'n', ZTP__DEV_NONCE_MAX + 1);
 		strcat(big, "\",\"expires_at\":\"2026-11-27T22:31:00Z\"}");
 		o = js(big);
-		ck_assert_rc(ztp__dev_parse_challenge(o, false, &nonce, &exp,
-						      &st),
-			     ZTP_ETOOBIG);
+		ck_assert_rc(
+		    ztp__dev_parse_challenge(o, false, &nonce, &exp, &st),
+		    ZTP_ETOOBIG);
 		json_object_put(o);
 	}
 }
@@ -1641,7 +1641,8 @@ START_TEST(test_status)
 		ck_assert_ptr_nonnull(strstr(json, "\"expired\":false"));
 		ztp_free(json);
 		dev->cfg.clock_untrusted = true;
-		ck_assert_rc(ztp__dev_floor_write(st, now_fixed + 2 * 86400), 0);
+		ck_assert_rc(ztp__dev_floor_write(st, now_fixed + 2 * 86400),
+			     0);
 		ck_assert_rc(ztp_device_status(dev, &json), 0);
 		ck_assert_ptr_nonnull(strstr(json, "\"expired\":true"));
 		ztp_free(json);
