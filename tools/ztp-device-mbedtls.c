@@ -12,15 +12,7 @@
 
 #include <ztp/port_mbedtls.h>
 
-/* Exit codes: ztp-device(1)'s. */
-enum {
-	EXIT_OK = 0,
-	EXIT_REFUSED = 1,
-	EXIT_USAGE = 2,
-	EXIT_TRANSIENT = 3,
-	EXIT_PROTOCOL = 4,
-	EXIT_LOCAL = 5
-};
+#include "device_exit.h"
 
 static const char *prog = "ztp-device-mbedtls";
 
@@ -50,31 +42,6 @@ static void usage(FILE *f)
 		"  -q, --quiet        print nothing on success\n"
 		"  -h, --help         this text\n",
 		prog);
-}
-
-static int exit_for(int rc)
-{
-	switch (rc) {
-	case ZTP_OK:
-		return EXIT_OK;
-	case ZTP_EDENIED:
-		return EXIT_REFUSED;
-	case ZTP_ENETWORK:
-	case ZTP_ERATELIMIT:
-		return EXIT_TRANSIENT;
-	case ZTP_EPARSE:
-	case ZTP_ETOOBIG:
-	case ZTP_EMISMATCH:
-	case ZTP_EEXPIRED:
-	case ZTP_EPROFILE:
-	case ZTP_EUNTRUSTED:
-		return EXIT_PROTOCOL;
-	case ZTP_EINVAL:
-	case ZTP_EUNSUPPORTED:
-		return EXIT_USAGE;
-	default:
-		return EXIT_LOCAL;
-	}
 }
 
 static void on_event(const char *json, void *ctx)
@@ -195,5 +162,5 @@ int main(int argc, char **argv)
 	else if (!o.quiet)
 		printf("%s: ok\n", cmd);
 	ztp_lite_free(dev);
-	return exit_for(rc);
+	return device_exit_for(rc);
 }

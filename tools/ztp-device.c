@@ -14,17 +14,8 @@
 #include <json-c/json.h>
 #include <ztp/ztp.h>
 
+#include "device_exit.h"
 #include "util.h"
-
-/* Exit codes, documented in ztp-device(1). */
-enum {
-	EXIT_OK = 0,
-	EXIT_REFUSED = 1,
-	EXIT_USAGE = 2,
-	EXIT_TRANSIENT = 3,
-	EXIT_PROTOCOL = 4,
-	EXIT_LOCAL = 5
-};
 
 static const char *prog = "ztp-device";
 
@@ -111,28 +102,9 @@ static bool jis(json_object *obj, const char *key, const char *want)
 
 static int exit_for(int rc, bool config_phase)
 {
-	if (rc == ZTP_OK)
-		return EXIT_OK;
-	if (config_phase)
+	if (rc != ZTP_OK && config_phase)
 		return EXIT_USAGE;
-	switch (rc) {
-	case ZTP_EDENIED:
-		return EXIT_REFUSED;
-	case ZTP_ENETWORK:
-	case ZTP_ERATELIMIT:
-		return EXIT_TRANSIENT;
-	case ZTP_EPARSE:
-	case ZTP_ETOOBIG:
-	case ZTP_EMISMATCH:
-	case ZTP_EEXPIRED:
-	case ZTP_EPROFILE:
-		return EXIT_PROTOCOL;
-	case ZTP_EINVAL:
-	case ZTP_EUNSUPPORTED:
-		return EXIT_USAGE;
-	default:
-		return EXIT_LOCAL;
-	}
+	return device_exit_for(rc);
 }
 
 static void print_json_string(FILE *f, const char *s)

@@ -35,7 +35,8 @@ EXTRA_libztp_device_mbedtls_la_DEPENDENCIES = \
 	$(top_srcdir)/libztp/devport/mbedtls.map
 
 bin_PROGRAMS += tools/ztp-device-mbedtls
-tools_ztp_device_mbedtls_SOURCES = tools/ztp-device-mbedtls.c
+tools_ztp_device_mbedtls_SOURCES = tools/ztp-device-mbedtls.c \
+	tools/device_exit.h
 tools_ztp_device_mbedtls_CFLAGS = $(ZTP_CFLAGS)
 tools_ztp_device_mbedtls_LDADD = libztp-device-mbedtls.la
 endif
