@@ -14,8 +14,8 @@ enum {
 	EXIT_OK = 0,
 	EXIT_REFUSED = 1,   /* a definitive refusal by the server */
 	EXIT_USAGE = 2,	    /* command line or configuration */
-	EXIT_TRANSIENT = 3, /* network, rate limit: may pass later */
-	EXIT_PROTOCOL = 4,  /* an invalid answer, an untrusted server */
+	EXIT_TRANSIENT = 3, /* network (TLS too), rate limit: may pass later */
+	EXIT_PROTOCOL = 4,  /* an invalid answer */
 	EXIT_LOCAL = 5	    /* state, keys, memory on the device */
 };
 

@@ -92,7 +92,7 @@ typedef struct ztp_port_identity {
 } ztp_port_identity;
 
 /**
- * A TLS connection the core asks for.
+ * A TLS connection the core asks for, and what the port tells of it.
  * @since 0.1.0
  */
 typedef struct ztp_port_tls {
@@ -107,6 +107,13 @@ typedef struct ztp_port_tls {
 	 *  a server certificate whose notAfter is before verify_time and
 	 *  must not refuse one for its notBefore. */
 	int clock_known;
+	/** Set by ztp_port::connect on success (the core sets it to 0
+	 *  before): the notAfter of the server's leaf certificate on this
+	 *  connection, in seconds since the epoch; 0 when the port cannot
+	 *  tell. The core never raises its time floor to or past it (a
+	 *  `server_time` at or after it is ignored), so a port that leaves
+	 *  it 0 never has its floor moved by the server. @since 0.1.0 */
+	int64_t peer_not_after;
 } ztp_port_tls;
 
 /**
@@ -126,9 +133,11 @@ typedef struct ztp_port {
 
 	/** Open a TLS connection (TLS 1.2 or later, the server verified
 	 *  against the port's trust anchors and for host) with the client
-	 *  identity; *conn is the port's handle. #ZTP_ENETWORK,
-	 *  #ZTP_EUNTRUSTED, #ZTP_EEXPIRED, ... */
-	int (*connect)(void *ctx, void **conn, const ztp_port_tls *tls);
+	 *  identity; *conn is the port's handle, and tls->peer_not_after
+	 *  the server certificate's notAfter. #ZTP_ENETWORK (the core
+	 *  retries it), #ZTP_EUNTRUSTED or #ZTP_EEXPIRED for a server
+	 *  certificate refused (not retried), ... */
+	int (*connect)(void *ctx, void **conn, ztp_port_tls *tls);
 	/** Send all len bytes. */
 	int (*send)(void *ctx, void *conn, const uint8_t *data, size_t len);
 	/** Receive up to cap bytes into buf; *got 0 means the peer closed
@@ -282,10 +291,12 @@ ZTP_EXTERN void ztp_lite_free(ztp_lite *dev);
  * current. Finishes a bootstrap that power loss interrupted.
  * @param dev the handle
  * @return #ZTP_OK; #ZTP_EDENIED (server refusal: ztp_lite_server_error()),
- *         #ZTP_ENETWORK, #ZTP_EUNTRUSTED, #ZTP_EPARSE / #ZTP_ETOOBIG
- *         (a malformed or oversized answer), #ZTP_EMISMATCH (a
- *         certificate not for our key or device), #ZTP_EEXPIRED, a
- *         port's code. Detail: ztp_lite_error().
+ *         #ZTP_ENETWORK (a transport failure after the attempts, or a
+ *         server certificate the port refused: not retried, as
+ *         ztp_device(3)), #ZTP_EPARSE / #ZTP_ETOOBIG (a malformed or
+ *         oversized answer), #ZTP_EMISMATCH (a certificate not for our
+ *         key or device), #ZTP_EEXPIRED (one already expired), a port's
+ *         code. Detail: ztp_lite_error().
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_lite_bootstrap(ztp_lite *dev);

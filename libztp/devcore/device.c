@@ -400,11 +400,14 @@ static int connect_as(ztp_lite *d, ztp__lite_auth auth,
 	tls.identity = &id;
 	tls.verify_time = d->now;
 	tls.clock_known = d->clock_known;
+	tls.peer_not_after = 0;
+	d->peer_not_after = 0;
 	rc = d->port->connect(d->port->ctx, &d->conn, &tls);
 	if (rc < 0) {
 		d->conn = NULL;
 		return rc;
 	}
+	d->peer_not_after = tls.peer_not_after;
 	d->stats[ZTP_LITE_HANDSHAKES]++;
 	d->conn_auth = auth;
 	d->conn_slot = slot;
@@ -568,15 +571,17 @@ bool ztp__lite_refused_with(const ztp_lite *d, int rc, int w)
 	       strcmp(d->server_error, ztp__wire_name(w)) == 0;
 }
 
-/* One attempt: connect if needed, send, receive. */
+/* One attempt: connect if needed, send, receive. *final is set when the
+ * failure is one another attempt cannot cure. */
 static int attempt(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 		   const ztp__lite_cred *cred, size_t body_len,
-		   ztp__http_head *h)
+		   ztp__http_head *h, bool *final)
 {
 	char head[ZTP__LITE_HOST_MAX + 160], path[48];
 	size_t hl;
 	int rc;
 
+	*final = false;
 	memcpy(path, ZTP__PATH_PREFIX, sizeof(ZTP__PATH_PREFIX));
 	memcpy(path + sizeof(ZTP__PATH_PREFIX) - 1, endpoint,
 	       strlen(endpoint) + 1);
@@ -586,6 +591,12 @@ static int attempt(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 		return ztp__lite_err(d, ZTP_EINTERNAL, "HTTP: request head",
 				     NULL, NULL);
 	rc = connect_as(d, auth, cred);
+	if (rc == ZTP_EUNTRUSTED || rc == ZTP_EEXPIRED) {
+		/* A server certificate refused: a TLS failure, reported as
+		 * ztp_device(3) reports one (ZTP_ENETWORK), but final. */
+		*final = true;
+		rc = ZTP_ENETWORK;
+	}
 	if (rc < 0)
 		return ztp__lite_err(d, rc, endpoint,
 				     ": cannot connect to the server over "
@@ -611,17 +622,20 @@ int ztp__lite_call(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 	const char *body, *why = "";
 	int64_t ra;
 	uint32_t delay;
+	bool final;
 	int rc, n;
 
 	for (n = 1;; n++) {
 		d->server_error[0] = '\0';
-		rc = attempt(d, endpoint, auth, cred, body_len, &h);
+		rc = attempt(d, endpoint, auth, cred, body_len, &h, &final);
 		if (rc < 0 || h.close)
 			ztp__lite_disconnect(d);
 		if (rc < 0) {
-			/* A transport failure another attempt may cure; an
-			 * answer over the bounds or malformed is final. */
-			if (rc != ZTP_ENETWORK || n >= d->max_attempts) {
+			/* A transport failure another attempt may cure; a
+			 * server certificate refused, an answer over the
+			 * bounds or malformed is final. */
+			if (rc != ZTP_ENETWORK || final ||
+			    n >= d->max_attempts) {
 				attempt_event(d, endpoint, n, 0, "failed", -1);
 				return rc;
 			}

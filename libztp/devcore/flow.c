@@ -623,7 +623,30 @@ static int make_csr(ztp_lite *d, const ztp__lite_cred *c, uint8_t *der,
 	return ZTP_OK;
 }
 
-/* Challenge answer: nonce into s->nonce; server_time raises the floor. */
+/* The event of a server_time at or past the notAfter of the server
+ * certificate it came with: the floor is kept. */
+static void clock_refused(ztp_lite *d, int64_t st)
+{
+	char f[160], n[24];
+	ztp__jw w;
+
+	ztp__jw_init(&w, f, sizeof(f));
+	ztp__jw_key(&w, "operation");
+	ztp__jw_str(&w, "clock", 5);
+	ztp__jw_key(&w, "step");
+	ztp__jw_str(&w, "refused", 7);
+	ztp__jw_key(&w, "server_time");
+	ztp__udec(n, (uint64_t)(st < 0 ? 0 : st));
+	ztp__jw_raw(&w, n, strlen(n));
+	ztp__jw_key(&w, "peer_not_after");
+	ztp__udec(n, (uint64_t)(d->peer_not_after < 0 ? 0 : d->peer_not_after));
+	ztp__jw_raw(&w, n, strlen(n));
+	if (w.ok)
+		ztp__lite_event(d, "device.step", f);
+}
+
+/* Challenge answer: nonce into s->nonce; server_time raises the floor,
+ * unless it is at or past the server certificate's notAfter. */
 static int challenge(ztp_lite *d, boot_scratch *s, size_t *nonce_len)
 {
 	static const char *const keys[] = {"nonce", "expires_at", "server_time",
@@ -673,6 +696,13 @@ static int challenge(ztp_lite *d, boot_scratch *s, size_t *nonce_len)
 	if (st > exp)
 		return ztp__lite_err(d, ZTP_EPARSE, what,
 				     ": server_time after expires_at", NULL);
+	if (st >= d->peer_not_after) {
+		/* A server whose certificate has expired by its own clock
+		 * is not believed: the floor is never pushed past what a
+		 * certificate the device accepted vouches for. */
+		clock_refused(d, st);
+		return ZTP_OK;
+	}
 	/* Authenticated: it came over the TLS channel to the pinned
 	 * server. */
 	rc = ztp__lite_floor_raise(d, st);

@@ -169,6 +169,10 @@ struct ztp_lite {
 	void *conn;
 	ztp__lite_auth conn_auth;
 	char conn_slot;
+	/* The notAfter of the server's leaf certificate on the connection
+	 * opened last (0: unknown, or no connection), as the port reported
+	 * it: the connection the last answer came on. */
+	int64_t peer_not_after;
 	/* Buffers of one operation (NULL between operations). */
 	uint8_t *rx;
 	size_t rx_len;

@@ -529,12 +529,13 @@ static void conn_free(mt_conn *c)
 	free(c);
 }
 
-static int tls_connect(void *ctx, void **conn, const ztp_port_tls *tls)
+static int tls_connect(void *ctx, void **conn, ztp_port_tls *tls)
 {
 	ztp__mt *m = ctx;
 	mt_conn *c;
 	mbedtls_pk_context *key = &m->factory_key;
 	mbedtls_x509_crt *own = &m->factory_chain;
+	const mbedtls_x509_crt *peer;
 	uint32_t flags;
 	int r, rc = ZTP_OK;
 
@@ -629,6 +630,11 @@ static int tls_connect(void *ctx, void **conn, const ztp_port_tls *tls)
 		}
 		goto out;
 	}
+	/* The verified leaf (NULL only in an mbedTLS built without
+	 * MBEDTLS_SSL_KEEP_PEER_CERTIFICATE: then unknown, 0). */
+	peer = mbedtls_ssl_get_peer_cert(&c->ssl);
+	if (peer != NULL)
+		tls->peer_not_after = x509_time(&peer->valid_to);
 	*conn = c;
 	c = NULL;
 out:

@@ -480,7 +480,7 @@ static int ram_now(void *ctx, int64_t *t)
 }
 
 /* This port has no network and no crypto: the functions say so. */
-static int no_connect(void *ctx, void **conn, const ztp_port_tls *tls)
+static int no_connect(void *ctx, void **conn, ztp_port_tls *tls)
 {
 	(void)ctx;
 	(void)conn;
@@ -769,6 +769,166 @@ START_TEST(new_checks_arguments)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ a
+ * server in RAM: connect reports the notAfter of its certificate (or
+ * refuses it), recv gives one canned answer, the key generator a fixed
+ * blob; the CSR is unsupported, so a bootstrap stops right after the
+ * challenge answer. */
+
+static struct {
+	int connect_rc;		/* what connect returns */
+	int64_t peer_not_after; /* what it reports */
+	int connects;
+	const char *answer; /* the answer recv gives, once per connection */
+	size_t pos;
+	char events[2048];
+} g_srv;
+
+static int srv_connect(void *ctx, void **conn, ztp_port_tls *tls)
+{
+	(void)ctx;
+	g_srv.connects++;
+	ck_assert_int_eq(tls->peer_not_after, 0);
+	ck_assert(!tls->clock_known);
+	if (g_srv.connect_rc < 0)
+		return g_srv.connect_rc;
+	tls->peer_not_after = g_srv.peer_not_after;
+	g_srv.pos = 0;
+	*conn = &g_srv;
+	return ZTP_OK;
+}
+static int srv_send(void *ctx, void *conn, const uint8_t *d, size_t n)
+{
+	(void)ctx;
+	(void)d;
+	(void)n;
+	ck_assert_ptr_eq(conn, &g_srv);
+	return ZTP_OK;
+}
+static int srv_recv(void *ctx, void *conn, uint8_t *b, size_t c, size_t *g)
+{
+	size_t n = strlen(g_srv.answer) - g_srv.pos;
+
+	(void)ctx;
+	ck_assert_ptr_eq(conn, &g_srv);
+	if (n > c)
+		n = c;
+	memcpy(b, g_srv.answer + g_srv.pos, n);
+	g_srv.pos += n;
+	*g = n;
+	return ZTP_OK;
+}
+static int srv_keygen(void *ctx, uint8_t *k, size_t c, size_t *l)
+{
+	(void)ctx;
+	ck_assert_uint_ge(c, 4);
+	memcpy(k, "key1", 4);
+	*l = 4;
+	return ZTP_OK;
+}
+static void srv_event(const char *json, void *ctx)
+{
+	size_t n = strlen(g_srv.events);
+
+	(void)ctx;
+	snprintf(g_srv.events + n, sizeof(g_srv.events) - n, "%s\n", json);
+}
+
+/* 1800000000 is 2027-01-15T08:00:00Z. */
+#define SRV_CHALLENGE                                                          \
+	"{\"nonce\":\"n0\",\"expires_at\":\"2027-01-15T08:05:00Z\","           \
+	"\"server_time\":\"2027-01-15T08:00:00Z\"}"
+
+static void srv_setup(void)
+{
+	static char answer[256];
+
+	port_setup();
+	memset(&g_srv, 0, sizeof(g_srv));
+	snprintf(answer, sizeof(answer),
+		 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 strlen(SRV_CHALLENGE), SRV_CHALLENGE);
+	g_srv.answer = answer;
+	g_port.connect = srv_connect;
+	g_port.send = srv_send;
+	g_port.recv = srv_recv;
+	g_port.key_generate = srv_keygen;
+	g_opts.events = srv_event;
+}
+
+/* A bootstrap in no-clock mode up to the CSR: the floor afterwards. */
+static int64_t floor_after_challenge(void)
+{
+	ztp_lite *d = NULL;
+	int64_t f = 0;
+
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &g_opts), ZTP_OK);
+	ck_assert_int_eq(ztp_lite_bootstrap(d), ZTP_EUNSUPPORTED);
+	ck_assert_str_eq(ztp_lite_error(d), "CSR: the port failed");
+	ck_assert_int_eq(g_srv.connects, 1);
+	ck_assert_int_eq(ztp_lite_time_floor(d, &f), ZTP_OK);
+	ztp_lite_free(d);
+	return f;
+}
+
+/* The server's time raises the floor when it is before the notAfter of
+ * the server certificate it came with... */
+START_TEST(server_time_below_peer_not_after_raises)
+{
+	g_srv.peer_not_after = 1800000001;
+	ck_assert_int_eq(floor_after_challenge(), 1800000000);
+	ck_assert_ptr_nonnull(strstr(g_srv.events, "\"step\":\"server_time\""));
+	ck_assert_ptr_null(strstr(g_srv.events, "\"step\":\"refused\""));
+}
+END_TEST
+
+/* ...and not at or past it, nor when the port cannot tell: the floor
+ * stays at the build time and an event says why. */
+START_TEST(server_time_at_peer_not_after_ignored)
+{
+	static const int64_t na[] = {1800000000, 1799999999, 0};
+	char want[160];
+
+	g_srv.peer_not_after = na[_i];
+	ck_assert_int_eq(floor_after_challenge(), 1700000000);
+	ck_assert_int_lt(ram_find(&g_ram, "time-floor"), 0);
+	snprintf(want, sizeof(want),
+		 "{\"event\":\"device.step\",\"operation\":\"clock\","
+		 "\"step\":\"refused\",\"server_time\":1800000000,"
+		 "\"peer_not_after\":%lld}",
+		 (long long)na[_i]);
+	ck_assert_ptr_nonnull(strstr(g_srv.events, want));
+	ck_assert_ptr_null(strstr(g_srv.events, "\"step\":\"server_time\""));
+}
+END_TEST
+
+/* A server certificate the port refuses is a TLS failure, ZTP_ENETWORK as
+ * for ztp_device(3), and is not retried. */
+START_TEST(server_refused_is_not_retried)
+{
+	static const int codes[] = {ZTP_EUNTRUSTED, ZTP_EEXPIRED};
+	ztp_lite *d = NULL;
+
+	g_srv.connect_rc = codes[_i];
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &g_opts), ZTP_OK);
+	ck_assert_int_eq(ztp_lite_bootstrap(d), ZTP_ENETWORK);
+	ck_assert_int_eq(g_srv.connects, 1);
+	ck_assert_uint_eq(ztp_lite_counter(d, ZTP_LITE_HANDSHAKES), 0);
+	ck_assert_ptr_nonnull(strstr(ztp_lite_error(d),
+				     "challenge: cannot connect to the server "
+				     "over TLS"));
+	ztp_lite_free(d);
+	/* A network failure is retried (max_attempts, default 5). */
+	g_srv.connects = 0;
+	g_srv.connect_rc = ZTP_ENETWORK;
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &g_opts), ZTP_OK);
+	ck_assert_int_eq(ztp_lite_bootstrap(d), ZTP_ENETWORK);
+	ck_assert_int_eq(g_srv.connects, 5);
+	ztp_lite_free(d);
+}
+END_TEST
+
 /* Allocation N fails, for every N the calls make: a clean error, nothing
  * held afterwards (port_teardown checks the port's count). */
 START_TEST(allocation_failures)
@@ -836,6 +996,13 @@ static Suite *suite(void)
 	tcase_add_test(tc, manifest_corrupt_is_refused);
 	tcase_add_test(tc, new_checks_arguments);
 	tcase_add_test(tc, allocation_failures);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("server");
+	tcase_add_checked_fixture(tc, srv_setup, port_teardown);
+	tcase_add_test(tc, server_time_below_peer_not_after_raises);
+	tcase_add_loop_test(tc, server_time_at_peer_not_after_ignored, 0, 3);
+	tcase_add_loop_test(tc, server_refused_is_not_retried, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
