@@ -9,7 +9,10 @@
 # opens no connection at all. Then the refusals: a wrong CA bundle, a
 # wrong pinned server key, a device the registry does not know, an
 # unsupported configuration member, and (no-clock mode) a server
-# certificate that expired before the device's time floor.
+# certificate that expired before the device's time floor (TLS failures:
+# exit 3, as ztp-device(1), not retried). Last, no-clock mode: the floor
+# moved to the real verifier's server_time, and kept when that time is
+# past the notAfter of the (expired) server certificate it came with.
 
 ZTP_LITE=$top_builddir/tools/ztp-device-mbedtls
 [ -x "$ZTP_LITE" ] || e2e_die "$ZTP_LITE is not built"
@@ -93,9 +96,21 @@ lite_expect() {
 	fi
 }
 
+# lite_no_retry ID: the last run's refusal was final: one attempt at the
+# challenge, none retried.
+lite_no_retry() {
+	n=$(grep -c '"event":"device.http","endpoint":"challenge"' "$T/dev/$1/lite.err" || true)
+	if [ "$n" = 1 ] && ! grep -q '"outcome":"retry"' "$T/dev/$1/lite.err"; then
+		e2e_ok "$1: not retried"
+	else
+		e2e_fail "$1: $n challenge attempts (retried?)"
+	fi
+}
+
 e2e_pki
 E2E_PORT=1
-for id in lite-001 lite-002 lite-pin lite-badpin lite-badca lite-old; do
+for id in lite-001 lite-002 lite-pin lite-badpin lite-badca lite-old lite-noclock \
+	lite-stale; do
 	e2e_device "$id"
 	e2e_enroll "$id"
 done
@@ -125,6 +140,12 @@ for id in lite-001 lite-002; do
 		else
 			e2e_fail "$id: $r requests on $n TLS connections, expected 4 on 2"
 		fi
+		# One connection per client identity, in order (--verbose).
+		ids=$(sed -n 's/.*"event":"device.connect","identity":"\([a-z]*\)".*/\1/p' \
+			"$T/dev/$id/lite.err" | tr '\n' ' ')
+		[ "$ids" = "factory bootstrap " ] &&
+			e2e_ok "$id: one connection per identity (factory, bootstrap)" ||
+			e2e_fail "$id: connections as: $ids"
 		n=$(e2e_issued_count "$id")
 		[ "$n" = 1 ] || e2e_fail "$id: registry holds $n bootstrap certificates"
 	else
@@ -160,13 +181,15 @@ fi
 e2e_device_config lite-badpin "$E2E_PORT"
 e2e_registration lite-badpin
 lite_config_set lite-badpin "{\"server_key_sha256\": \"$other\"}"
-lite_expect lite-badpin 4 'untrusted: run: .*not the pinned one'
+lite_expect lite-badpin 3 'network_error: run: .*not the pinned one'
+lite_no_retry lite-badpin
 [ "$(e2e_issued_count lite-badpin)" = 0 ] || e2e_fail "lite-badpin: issued"
 
 # A CA bundle that does not hold the server's CA.
 e2e_device_config lite-badca "$E2E_PORT" "$T/pki/rogue-ca.pem"
 e2e_registration lite-badca
-lite_expect lite-badca 4 "untrusted: run: .*certificate is refused"
+lite_expect lite-badca 3 "network_error: run: .*certificate is refused"
+lite_no_retry lite-badca
 [ "$(e2e_issued_count lite-badca)" = 0 ] || e2e_fail "lite-badca: issued"
 
 # The server's refusal code surfaces: a device the registry does not know.
@@ -189,7 +212,91 @@ lite_expect lite-old 2 'operational_key'
 e2e_device_config lite-old "$E2E_PORT"
 e2e_registration lite-old
 lite_config_set lite-old '{"clock": "untrusted", "build_time": "2099-01-01T00:00:00Z"}'
-lite_expect lite-old 4 'expired: run: .*certificate is refused'
+lite_expect lite-old 3 'network_error: run: .*certificate is refused: .*expired'
+lite_no_retry lite-old
 [ "$(e2e_issued_count lite-old)" = 0 ] || e2e_fail "lite-old: issued"
 
+# No-clock mode: the device asks for the server's time in the challenge
+# (its clock is unknown, its floor the build time) and the real
+# verifier's server_time, before the server certificate's notAfter,
+# moves its floor forward, atomically, in its state directory.
+e2e_device_config lite-noclock "$E2E_PORT"
+lite_config_set lite-noclock '{"clock": "untrusted", "build_time": "2020-01-01T00:00:00Z"}'
+before=$(date +%s)
+if lite_run lite-noclock bootstrap; then
+	floor=$(cat "$T/dev/lite-noclock/state/time-floor")
+	after=$(date +%s)
+	if [ "$floor" -ge $((before - 1)) ] && [ "$floor" -le "$after" ] &&
+		grep -q '"step":"server_time"' "$T/dev/lite-noclock/lite.err" &&
+		! grep -q '"step":"refused"' "$T/dev/lite-noclock/lite.err"; then
+		e2e_ok "lite-noclock: floor moved from 2020 to the server's time"
+	else
+		e2e_fail "lite-noclock: floor $floor, not in [$before, $after]"
+	fi
+	lite_check_cred lite-noclock bootstrap 0
+	mode=$(stat -c %a "$T/dev/lite-noclock/state/time-floor")
+	[ "$mode" = 600 ] || e2e_fail "lite-noclock: floor file mode $mode"
+else
+	cat "$T/dev/lite-noclock/lite.err"
+	e2e_fail "lite-noclock: bootstrap failed"
+fi
+e2e_stop_server "$E2E_PID"
+
+# No-clock mode, a server certificate that expired in 2024 but after the
+# device's floor (2020): the handshake passes, as it must for a device
+# that cannot know better, but the server's time is at or past that
+# certificate's notAfter, so it is not taken: the floor stays, an event
+# says so (ztp-device's rule, SECURITY.md case 2), the bootstrap goes on.
+p=$T/pki
+mkdir -p "$p/stale-ca"
+: > "$p/stale-ca/index.txt"
+echo 01 > "$p/stale-ca/serial"
+cat > "$p/stale-ca/ca.cnf" <<EOF
+[ca]
+default_ca = stale
+[stale]
+database = $p/stale-ca/index.txt
+serial = $p/stale-ca/serial
+new_certs_dir = $p/stale-ca
+default_md = sha256
+policy = any
+[any]
+commonName = supplied
+[leaf]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+EOF
+"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	-out "$p/stale.key" 2>/dev/null
+"$OPENSSL" req -new -key "$p/stale.key" -subj /CN=localhost \
+	-out "$p/stale.csr" 2>/dev/null
+"$OPENSSL" ca -batch -config "$p/stale-ca/ca.cnf" -cert "$p/server-ca.pem" \
+	-keyfile "$p/server-ca.key" -in "$p/stale.csr" -extensions leaf \
+	-startdate 20240101000000Z -enddate 20240201000000Z -notext \
+	-out "$p/stale.leaf.pem" 2>/dev/null ||
+	e2e_die "cannot issue the expired server certificate"
+cat "$p/stale.leaf.pem" "$p/server-ca.pem" > "$p/stale.pem"
+case $E2E_KIND in
+go) e2e_start_server go stale ;;
+*) e2e_start_server python stale ;;
+esac
+e2e_device_config lite-stale "$E2E_PORT"
+lite_config_set lite-stale '{"clock": "untrusted", "build_time": "2020-01-01T00:00:00Z"}'
+if lite_run lite-stale bootstrap; then
+	# 1706745600 is 2024-02-01T00:00:00Z.
+	if [ ! -e "$T/dev/lite-stale/state/time-floor" ] &&
+		grep -q '"operation":"clock","step":"refused",.*"peer_not_after":1706745600' \
+			"$T/dev/lite-stale/lite.err" &&
+		! grep -q '"step":"server_time"' "$T/dev/lite-stale/lite.err"; then
+		e2e_ok "lite-stale: server time past its certificate's notAfter ignored, floor kept"
+	else
+		cat "$T/dev/lite-stale/lite.err"
+		e2e_fail "lite-stale: floor moved by a server past its notAfter"
+	fi
+else
+	cat "$T/dev/lite-stale/lite.err"
+	e2e_fail "lite-stale: bootstrap failed"
+fi
 e2e_stop_server "$E2E_PID"
