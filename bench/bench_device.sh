@@ -31,6 +31,23 @@
 # second build beside it); MAKE names the make that runs it.
 # ZTP_E2E_KEEP=1 keeps the temporary directory (server logs, outputs).
 #
+# The mbedTLS port: when this build has it (bench/device.mk passes
+# BENCH_DEVICE_MBEDTLS, empty for --without-mbedtls), ztp-device-mbedtls
+# (the portable core on its mbedTLS port, doc/PORTING.md) is measured
+# beside ztp-device in the same run: its bootstrap in the interleaved
+# loop, its `run` through the relay, its peak heap, its code size; a
+# side-by-side table with the ratios (mbedTLS / OpenSSL) ends the output,
+# with whether the issue's aims (a bootstrap under 64 KiB of peak heap, a
+# device library without mbedTLS under 64 KiB of text) are met. Peak heap
+# is that of one bootstrap under valgrind massif (--pages-as-heap=no; the
+# largest snapshot of mem_heap_B + mem_heap_extra_B: what malloc handed
+# out plus its bookkeeping, whole process), for both tools and for curl;
+# for ztp-device-mbedtls also what the core held through its allocator
+# hooks (the device.stats event's heap_peak, bootstrap and whole run).
+# Without valgrind (or in an instrumented build) the heap rows are left
+# out; without arm-none-eabi-gcc, the Cortex-M4 size (`make
+# device-core-arm`).
+#
 # Hardware factory keys: when SoftHSM2 and pkcs11-tool are installed, a
 # second device with its factory key in a SoftHSM2 token (in process, so
 # its CPU column includes the token's signatures), and when swtpm,
@@ -83,12 +100,40 @@ fi
 # The program itself, not libtool's wrapper script: the wrapper's shell
 # would be part of the time, and of the peak RSS (execve keeps the
 # high-water mark).
+BUILD_LIBPATH=$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 DEVICE_BIN=$top_builddir/tools/.libs/ztp-device
-DEVICE_LIBPATH=$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+DEVICE_LIBPATH=$BUILD_LIBPATH
 if [ ! -x "$DEVICE_BIN" ]; then
 	DEVICE_BIN=$ZTP_DEVICE
 	DEVICE_LIBPATH=
 fi
+# The same for ztp-device-mbedtls; MT_BIN is empty when it is not built.
+MT_BIN=
+MT_LIBPATH=
+if [ -n "${BENCH_DEVICE_MBEDTLS:-}" ]; then
+	MT_BIN=$top_builddir/tools/.libs/ztp-device-mbedtls
+	MT_LIBPATH=$BUILD_LIBPATH
+	if [ ! -x "$MT_BIN" ]; then
+		MT_BIN=$top_builddir/tools/ztp-device-mbedtls
+		MT_LIBPATH=
+	fi
+	[ -x "$MT_BIN" ] || e2e_die "$MT_BIN is not built"
+	echo "ztp-device-mbedtls (portable core, mbedTLS port) is measured beside"
+	echo "  ztp-device in the same run, with ratios mbedTLS / OpenSSL at the end."
+else
+	echo "note: ztp-device-mbedtls is absent (configured --without-mbedtls or"
+	echo "  without libmbedtls-dev): ztp-device is measured alone."
+fi
+# valgrind massif for the peak heap, unless absent or the build is
+# instrumented (a sanitizer's run time and valgrind exclude each other).
+MASSIF=
+if [ -z "$ZTP_SAN" ] && command -v valgrind >/dev/null 2>&1; then
+	MASSIF=valgrind
+else
+	echo "note: no valgrind, or an instrumented build: no peak heap rows"
+fi
+# Seconds one run under valgrind may take.
+MASSIF_TIMEOUT=300
 
 # ------------------------------------------------------------------ setup
 
@@ -109,8 +154,16 @@ ID=bench-1
 D=$T/dev/$ID
 e2e_device "$ID"
 e2e_enroll "$ID"
+# ztp-device-mbedtls's device: its own state, its own factory identity.
+MT_ID=bench-mt
+MT_D=$T/dev/$MT_ID
+if [ -n "$MT_BIN" ]; then
+	e2e_device "$MT_ID"
+	e2e_enroll "$MT_ID"
+fi
 e2e_start_server python server --quiet
 e2e_device_config "$ID" "$E2E_PORT"
+[ -z "$MT_BIN" ] || e2e_device_config "$MT_ID" "$E2E_PORT"
 URL=https://127.0.0.1:$E2E_PORT
 
 # The devices with a hardware factory key: their names, in HW_DEVICES.
@@ -176,16 +229,58 @@ measure() {
 	echo "$1 $2 $3" >> "$T/$name.dat"
 }
 
+# measure_prog NAME PROGRAM LIBPATH ARGS...: measure PROGRAM with ARGS,
+# LIBPATH (when not empty) as its LD_LIBRARY_PATH.
+measure_prog() {
+	mname=$1
+	mprog=$2
+	mlib=$3
+	shift 3
+	if [ -n "$mlib" ]; then
+		measure "$mname" env "LD_LIBRARY_PATH=$mlib" "$mprog" "$@"
+	else
+		measure "$mname" "$mprog" "$@"
+	fi
+}
+
 # measure_device NAME ARGS...: measure the ztp-device program with ARGS.
 measure_device() {
-	mname=$1
+	mdname=$1
 	shift
-	if [ -n "$DEVICE_LIBPATH" ]; then
-		measure "$mname" env "LD_LIBRARY_PATH=$DEVICE_LIBPATH" \
-			"$DEVICE_BIN" "$@"
-	else
-		measure "$mname" "$DEVICE_BIN" "$@"
-	fi
+	measure_prog "$mdname" "$DEVICE_BIN" "$DEVICE_LIBPATH" "$@"
+}
+
+# measure_mt NAME ARGS...: the same for ztp-device-mbedtls.
+measure_mt() {
+	mmname=$1
+	shift
+	measure_prog "$mmname" "$MT_BIN" "$MT_LIBPATH" "$@"
+}
+
+# mt_stat FILE NAME: counter NAME of the device.stats event that
+# ztp-device-mbedtls --verbose wrote to FILE.
+mt_stat() {
+	sed -n "s/.*\"event\":\"device.stats\".*\"$2\":\([0-9]*\).*/\1/p" "$1"
+}
+
+# run_mt [--verbose]: one bootstrap of ztp-device-mbedtls's device, timed
+# as ztp-device-mbedtls.
+run_mt() {
+	rm -rf "$MT_D/state"
+	measure_mt ztp-device-mbedtls --config "$MT_D/device.json" \
+		"${1:---quiet}" bootstrap
+}
+
+# mt_check_boot: the bootstrap certificate ztp-device-mbedtls stored (the
+# slot its manifest names) chains to the device CA.
+mt_check_boot() {
+	slot=$(sed -n 's/^ZTP1 c=\([ab]\) p=[ab-]$/\1/p' \
+		"$MT_D/state/bootstrap.manifest" 2>/dev/null)
+	[ -n "$slot" ] || e2e_die "ztp-device-mbedtls: no bootstrap credential"
+	"$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" -purpose sslclient \
+		"$MT_D/state/bootstrap.$slot.cert" >/dev/null ||
+		e2e_die "ztp-device-mbedtls: the bootstrap certificate does not" \
+			"chain to the device CA"
 }
 
 # run_device [ID]: one bootstrap of ID (default: the device with a key
@@ -252,10 +347,21 @@ for h in $HW_DEVICES; do
 	e2e_check_cred "$h"
 done
 [ "$E2E_FAILS" -eq 0 ] || e2e_die "warm-up bootstrap is not correct"
+# The warm-up of ztp-device-mbedtls is verbose: the heap its core held
+# through the allocator hooks for one bootstrap.
+MT_HEAP_BOOT=
+if [ -n "$MT_BIN" ]; then
+	run_mt --verbose
+	mt_check_boot
+	MT_HEAP_BOOT=$(mt_stat "$T/ztp-device-mbedtls.err" heap_peak)
+	[ -n "$MT_HEAP_BOOT" ] ||
+		e2e_die "ztp-device-mbedtls: no device.stats event"
+fi
 run_curl
 run_s_client
 run_true
-rm -f "$T/ztp-device.dat" "$T/curl.dat" "$T/s_client.dat" "$T/true.dat"
+rm -f "$T/ztp-device.dat" "$T/curl.dat" "$T/s_client.dat" "$T/true.dat" \
+	"$T/ztp-device-mbedtls.dat"
 for h in $HW_DEVICES; do
 	rm -f "$T/$h.dat" "$T/$h.tpm"
 done
@@ -264,6 +370,7 @@ done
 i=0
 while [ $i -lt "$RUNS" ]; do
 	run_device
+	[ -z "$MT_BIN" ] || run_mt
 	for h in $HW_DEVICES; do
 		run_hw "$h"
 	done
@@ -295,7 +402,7 @@ trow() {
 	w=$(median "$T/$2.dat" 1)
 	c=$(median "$T/$2.dat" 2)
 	r=$(median "$T/$2.dat" 3)
-	printf '%-24s %9.1f %6s %9.1f %6s %9.0f %6s\n' "$1" \
+	printf '%-28s %9.1f %6s %9.1f %6s %9.0f %6s\n' "$1" \
 		"$w" "$(ratio "$wall_dev" "$w")" "$c" "$(ratio "$cpu_dev" "$c")" \
 		"$r" "$(ratio "$rss_dev" "$r")"
 }
@@ -305,9 +412,10 @@ echo "ztp-device bootstrap: $RUNS runs each (medians), server on 127.0.0.1;"
 echo "wall: until the command exits (includes the server's work);"
 echo "CPU: user + system of the command only; peak RSS in KiB ($RSS_METHOD);"
 echo "x: ztp-device bootstrap divided by that row"
-printf '%-24s %9s %6s %9s %6s %9s %6s\n' "command" "wall ms" "x" \
+printf '%-28s %9s %6s %9s %6s %9s %6s\n' "command" "wall ms" "x" \
 	"CPU ms" "x" "peak RSS" "x"
 trow "ztp-device bootstrap" ztp-device
+[ -z "$MT_BIN" ] || trow "ztp-device-mbedtls bootstrap" ztp-device-mbedtls
 for h in $HW_DEVICES; do
 	case $h in
 	bench-tpm) trow "  factory key in swtpm" "$h" ;;
@@ -322,6 +430,53 @@ for h in $HW_DEVICES; do
 	[ -f "$T/$h.tpm" ] || continue
 	echo "swtpm process CPU per bootstrap of $h (median): $(median "$T/$h.tpm" 1) ms"
 done
+
+# massif NAME PROGRAM LIBPATH ARGS...: sets PEAK to the peak heap in
+# bytes of one run of PROGRAM under valgrind massif: the largest
+# snapshot's mem_heap_B + mem_heap_extra_B (what malloc handed out, and
+# its overhead).
+massif() {
+	msname=$1
+	msprog=$2
+	mslib=$3
+	shift 3
+	env ${mslib:+"LD_LIBRARY_PATH=$mslib"} timeout "$MASSIF_TIMEOUT" \
+		valgrind -q --tool=massif --pages-as-heap=no \
+		--massif-out-file="$T/$msname.massif" "$msprog" "$@" \
+		> "$T/$msname.mout" 2> "$T/$msname.merr" || {
+		cat "$T/$msname.merr"
+		e2e_die "$msname: failed under valgrind massif"
+	}
+	PEAK=$(awk -F= '$1 == "mem_heap_B" { h = $2 }
+		$1 == "mem_heap_extra_B" { if (h + $2 > m) m = h + $2 }
+		END { printf "%d\n", m }' "$T/$msname.massif")
+	[ "$PEAK" -gt 0 ] || e2e_die "$msname: no heap snapshot in the massif output"
+}
+HEAP_DEV=
+HEAP_MT=
+HEAP_CURL=
+if [ -n "$MASSIF" ]; then
+	echo
+	echo "peak heap of one bootstrap under valgrind massif ..."
+	rm -rf "$D/state"
+	massif massif-device "$DEVICE_BIN" "$DEVICE_LIBPATH" \
+		--config "$D/device.json" --quiet bootstrap
+	HEAP_DEV=$PEAK
+	if [ -n "$MT_BIN" ]; then
+		rm -rf "$MT_D/state"
+		massif massif-mt "$MT_BIN" "$MT_LIBPATH" \
+			--config "$MT_D/device.json" --quiet bootstrap
+		HEAP_MT=$PEAK
+	fi
+	massif massif-curl "$(command -v curl)" "" -q --silent --show-error \
+		--fail --connect-timeout 10 --max-time 120 \
+		--cacert "$T/pki/server-ca.pem" --cert "$D/factory.pem" \
+		--key "$D/factory.key" -H "Content-Type: application/json" \
+		--data-binary "{\"device_id\":\"$ID\"}" "$URL/ztp/v1/challenge"
+	HEAP_CURL=$PEAK
+	grep -q '"nonce"' "$T/massif-curl.mout" ||
+		e2e_die "curl under massif: no challenge in the answer"
+fi
 
 # Handshakes, round trips, bytes and CPU per provisioned device, with and
 # without keep-alive (bench/device/wire.sh).
@@ -416,7 +571,34 @@ row "libztp.so, full (this build)" "$full_text" "$full_total"
 	row "libztp.so, --disable-server" "$devlib_text" "$devlib_total"
 row "device + core objects (this build)" "$obj_text" "$obj_total"
 set -- $(sizeof "$DEVICE_BIN")
+dev_prog_text=$1
 row "ztp-device program" "$1" "$2"
+# The mbedTLS port's library (core + port, without mbedTLS) and program.
+mt_text=
+mt_prog_text=
+if [ -n "$MT_BIN" ]; then
+	MTLIB=$(readlink -f "$top_builddir/.libs/libztp-device-mbedtls.so" \
+		2>/dev/null) || MTLIB=
+	[ -n "$MTLIB" ] && [ -f "$MTLIB" ] ||
+		e2e_die "libztp-device-mbedtls.so is not built"
+	set -- $(sizeof "$MTLIB")
+	mt_text=$1
+	row "libztp-device-mbedtls.so" "$1" "$2"
+	set -- $(sizeof "$MT_BIN")
+	mt_prog_text=$1
+	row "ztp-device-mbedtls program" "$1" "$2"
+fi
+# The portable core alone for a Cortex-M4 (-Os): the TOTALS line that
+# `make device-core-arm` prints (it needs arm-none-eabi-gcc).
+arm_text=
+if timeout "$BUILD_TIMEOUT" "${MAKE:-make}" -s -C "$top_builddir" \
+	device-core-arm > "$T/arm.txt" 2> "$T/arm.err"; then
+	set -- $(awk '/\(TOTALS\)/ { print $1, $4 }' "$T/arm.txt")
+	arm_text=${1:-}
+	[ -z "$arm_text" ] || row "portable core, Cortex-M4 -Os" "$1" "$2"
+fi
+[ -n "$arm_text" ] ||
+	echo "note: make device-core-arm failed (arm-none-eabi-gcc?): no Cortex-M4 row"
 
 echo
 # Against the device-side libztp: the --disable-server library, or the
@@ -426,21 +608,133 @@ if [ -n "$devlib_text" ]; then
 else
 	dev_text=$obj_text dev_name="device + core objects"
 fi
+# linked LIB TEXT NAME...: a row for each library named NAME.so* that LIB
+# links (text, total, and text / TEXT); the percentage of LIB (TEXT) in
+# their sum with it.
+linked() {
+	llib=$1
+	ltext=$2
+	shift 2
+	needed=$(ldd "$llib" 2>/dev/null) || needed=
+	stack=$ltext
+	for l; do
+		p=$(echo "$needed" |
+			awk -v l="$l" '$1 ~ "^" l "\\.so" { print $3; exit }')
+		if [ -z "$p" ] || [ ! -f "$p" ]; then
+			continue
+		fi
+		set -- $(sizeof "$(readlink -f "$p")")
+		printf '%-40s %10d %10d %8s\n' "$(basename "$p")" "$1" "$2" \
+			"$(ratio "$1" "$ltext")"
+		stack=$((stack + $1))
+	done
+	awk -v a="$ltext" -v b="$stack" 'BEGIN { printf "%.1f", 100 * a / b }'
+}
 echo "shared libraries libztp links for the device (context, not ours);"
 echo "x libztp = text / text of $dev_name"
 printf '%-40s %10s %10s %8s\n' "" "text" "total" "x libztp"
-needed=$(ldd "$LIB" 2>/dev/null) || needed=
-stack=$dev_text
-for l in libcurl libssl libcrypto libjson-c; do
-	p=$(echo "$needed" | awk -v l="$l" '$1 ~ "^" l "\\.so" { print $3; exit }')
-	if [ -z "$p" ] || [ ! -f "$p" ]; then
-		continue
-	fi
-	set -- $(sizeof "$(readlink -f "$p")")
-	printf '%-40s %10d %10d %8s\n' "$(basename "$p")" "$1" "$2" \
-		"$(ratio "$1" "$dev_text")"
-	stack=$((stack + $1))
-done
-echo "libztp is $(awk -v a="$dev_text" -v b="$stack" \
-	'BEGIN { printf "%.1f", 100 * a / b }')% of the text of libztp and" \
+linked "$LIB" "$dev_text" libcurl libssl libcrypto libjson-c > "$T/linked"
+sed '$d' "$T/linked"
+echo "libztp is $(tail -n 1 "$T/linked")% of the text of libztp and" \
 	"these libraries together"
+if [ -n "$MT_BIN" ]; then
+	echo
+	echo "shared libraries libztp-device-mbedtls links (context, not ours);"
+	echo "x lib = text / text of libztp-device-mbedtls.so"
+	printf '%-40s %10s %10s %8s\n' "" "text" "total" "x lib"
+	linked "$MTLIB" "$mt_text" libmbedtls libmbedx509 libmbedcrypto \
+		> "$T/linked"
+	sed '$d' "$T/linked"
+	echo "libztp-device-mbedtls is $(tail -n 1 "$T/linked")% of the text of" \
+		"it and these libraries together"
+fi
+
+# ------------------------------------------------------------------ side by side
+
+# fig VALUE [DECIMALS]: VALUE with DECIMALS (default 0) decimals, or "-".
+fig() {
+	case $1 in
+	'' | -) echo - ;;
+	*) awk -v v="$1" -v d="${2:-0}" 'BEGIN { printf "%.*f", d, v }' ;;
+	esac
+}
+# med FILE COLUMN: the median, or empty when FILE does not exist.
+med() {
+	[ -f "$1" ] && median "$1" "$2"
+}
+# srow LABEL OPENSSL MBEDTLS CURL [DECIMALS]
+srow() {
+	r=-
+	[ -z "$2" ] || [ -z "$3" ] || r=$(ratio "$3" "$2")
+	printf '%-46s %11s %11s %7s %11s\n' "$1" "$(fig "$2" "${5:-0}")" \
+		"$(fig "$3" "${5:-0}")" "$r" "$(fig "$4" "${5:-0}")"
+}
+# total FILE: the file of the up + down bytes of the .wire FILE.
+total() {
+	awk '{ print $2 + $3 }' "$1" > "$1.sum" && echo "$1.sum"
+}
+mtwire=$T/wire-mt.wire
+mtclk=$T/wire-mtclk.wire
+echo
+if [ -n "$MT_BIN" ]; then
+	echo "side by side, per device: ztp-device (OpenSSL + libcurl) and"
+	echo "ztp-device-mbedtls (portable core, mbedTLS port); ratio = mbedTLS /"
+	echo "OpenSSL; curl doing one mTLS POST as the baseline (medians as above)"
+else
+	echo "ztp-device-mbedtls: absent (not built); ztp-device alone, with curl"
+	echo "doing one mTLS POST as the baseline (medians as above)"
+	mtwire=$T/none mtclk=$T/none
+fi
+printf '%-46s %11s %11s %7s %11s\n' "" "ztp-device" "mbedTLS" "ratio" \
+	"curl POST"
+srow "bootstrap: wall ms" "$wall_dev" \
+	"$(med "$T/ztp-device-mbedtls.dat" 1)" "$(med "$T/curl.dat" 1)" 1
+srow "bootstrap: CPU ms" "$cpu_dev" \
+	"$(med "$T/ztp-device-mbedtls.dat" 2)" "$(med "$T/curl.dat" 2)" 1
+srow "bootstrap: peak RSS KiB" "$rss_dev" \
+	"$(med "$T/ztp-device-mbedtls.dat" 3)" "$(med "$T/curl.dat" 3)"
+srow "bootstrap: peak heap B (massif)" "$HEAP_DEV" "$HEAP_MT" "$HEAP_CURL"
+srow "bootstrap: heap the core held B (hooks)" "" "$MT_HEAP_BOOT" ""
+srow "run: TLS handshakes" "$(med "$T/wire-new.wire" 1)" \
+	"$(med "$mtwire" 1)" "$(med "$T/wire-curl.wire" 1)"
+srow "run: HTTP round trips" "$(med "$T/wire-new.wire" 4)" \
+	"$(med "$mtwire" 4)" "$(med "$T/wire-curl.wire" 4)"
+srow "run: bytes up" "$(med "$T/wire-new.wire" 2)" \
+	"$(med "$mtwire" 2)" "$(med "$T/wire-curl.wire" 2)"
+srow "run: bytes down" "$(med "$T/wire-new.wire" 3)" \
+	"$(med "$mtwire" 3)" "$(med "$T/wire-curl.wire" 3)"
+srow "run: bytes total" "$(med "$(total "$T/wire-new.wire")" 1)" \
+	"$([ ! -f "$mtwire" ] || med "$(total "$mtwire")" 1)" \
+	"$(med "$(total "$T/wire-curl.wire")" 1)"
+srow "run: device CPU ms" "$(med "$T/wire-new.dat" 2)" \
+	"$(med "$T/wire-mt.dat" 2)" "$(med "$T/wire-curl.dat" 2)" 1
+srow "run: heap the core held B (hooks)" "" "$(med "$T/wire-mt.heap" 1)" ""
+srow "run, no clock: HTTP round trips" "$(med "$T/wire-clk.wire" 4)" \
+	"$(med "$mtclk" 4)" ""
+srow "run, no clock: bytes total" "$(med "$(total "$T/wire-clk.wire")" 1)" \
+	"$([ ! -f "$mtclk" ] || med "$(total "$mtclk")" 1)" ""
+srow "text B: device library (mbedTLS: without it)" "$dev_text" "$mt_text" ""
+srow "text B: libztp.so (full) vs the mbedTLS one" "$full_text" "$mt_text" ""
+srow "text B: the program" "$dev_prog_text" "$mt_prog_text" ""
+srow "text B: portable core alone, Cortex-M4 -Os" "" "$arm_text" ""
+echo "(device library, OpenSSL column: $dev_name)"
+
+# aim LABEL VALUE: whether VALUE (bytes) is under 64 KiB.
+aim() {
+	if [ -z "$2" ]; then
+		printf '  %-56s %s\n' "$1" "not measured"
+	elif [ "$2" -lt 65536 ]; then
+		printf '  %-56s %7d B: met\n' "$1" "$2"
+	else
+		printf '  %-56s %7d B: NOT met\n' "$1" "$2"
+	fi
+}
+if [ -n "$MT_BIN" ]; then
+	echo
+	echo "the issue's aims (under 64 KiB = 65,536 B):"
+	aim "mbedTLS bootstrap, peak heap of the process (massif)" "$HEAP_MT"
+	aim "mbedTLS bootstrap, heap the core held (allocator hooks)" \
+		"$MT_HEAP_BOOT"
+	aim "device library without mbedTLS, text (as built)" "$mt_text"
+	aim "portable core alone, text (Cortex-M4 -Os)" "$arm_text"
+fi

@@ -5,17 +5,26 @@
 # core objects); TLS handshakes, HTTP round trips, bytes each way and
 # device CPU per provisioned device (`ztp-device run`), a connection per
 # request and keep-alive, through a counting TCP relay, next to curl.
+# When the mbedTLS port is built (HAVE_MBEDTLS), ztp-device-mbedtls is
+# measured beside ztp-device in the same run, with the peak heap of both
+# (valgrind massif) and the Cortex-M4 size of the portable core.
 # `make bench-device`; never part of `make check`.
 # BENCH_DEVICE_RUNS and BENCH_DEVICE_ONLY_BUILD: see bench/bench_device.sh.
 .PHONY: bench-device
 EXTRA_DIST += bench/bench_device.sh bench/device/measure.py
 EXTRA_DIST += bench/device/wire.sh bench/device/relay.py
 
+if HAVE_MBEDTLS
+BENCH_DEVICE_MBEDTLS = tools/ztp-device-mbedtls$(EXEEXT)
+else
+BENCH_DEVICE_MBEDTLS =
+endif
 if ENABLE_SERVER
 if ENABLE_DEVICE
 bench-device: libztp.la tools/ztp-ca$(EXEEXT) tools/ztp-verify$(EXEEXT) \
-		tools/ztp-device$(EXEEXT)
+		tools/ztp-device$(EXEEXT) $(BENCH_DEVICE_MBEDTLS)
 	$(AM_TESTS_ENVIRONMENT) MAKE='$(MAKE)' \
+		BENCH_DEVICE_MBEDTLS='$(BENCH_DEVICE_MBEDTLS)' \
 		$(SHELL) $(abs_top_srcdir)/bench/bench_device.sh
 else
 bench-device:

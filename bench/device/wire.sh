@@ -10,14 +10,21 @@
 #   keep-alive   the default: one connection per client identity
 #   no clock     keep-alive with "clock": "untrusted" (the operation asks
 #                the server's time first: one more challenge)
+# and, when it is built, ztp-device-mbedtls (always one connection per
+# client identity; it has no "keep_alive" member):
+#   mbedTLS      its default
+#   mbedTLS, no clock  with "clock": "untrusted"
 # next to curl doing one mutual-TLS POST /ztp/v1/challenge, in the same
 # loop. Every connection goes through bench/device/relay.py, a TCP relay
 # on 127.0.0.1 that counts connections and the bytes each way (TCP
 # payload: the TLS records, handshakes included). Handshakes are the
 # relay's connections (no session is ever resumed, so each connection is
 # one full handshake; cross-checked with the device's device.http events,
-# "new_connection"); round trips are HTTP requests answered (the device's
-# device.http events); CPU is user + system of the device process
+# "new_connection", or with ztp-device-mbedtls's device.stats event,
+# "handshakes"); round trips are HTTP requests answered (the device's
+# device.http events; ztp-device-mbedtls: device.stats "requests"). The
+# heap ztp-device-mbedtls's core held through its allocator hooks in a
+# run (device.stats "heap_peak") is kept in $T/NAME.heap. CPU is user + system of the device process
 # (bench/device/measure.py).
 
 RELAY_LOG=$T/relay.log
@@ -40,7 +47,7 @@ done
 [ -n "$RELAY_PORT" ] || e2e_die "relay did not start: $(cat "$T/relay.err")"
 
 # wire_device ID KEEP_ALIVE [CLOCK]: an enrolled device ready to run
-# through the relay.
+# through the relay; KEEP_ALIVE empty leaves that member out.
 wire_device() {
 	e2e_device "$1"
 	e2e_enroll "$1"
@@ -50,7 +57,8 @@ wire_device() {
 import json, sys
 p = sys.argv[1]
 c = json.load(open(p))
-c["keep_alive"] = sys.argv[2] == "true"
+if sys.argv[2]:
+    c["keep_alive"] = sys.argv[2] == "true"
 c["clock"] = sys.argv[3]
 json.dump(c, open(p, "w"))
 PY
@@ -93,6 +101,24 @@ wire_run() {
 		e2e_die "$1: $n connections at the relay, $nc new_connection events"
 }
 
+# wire_run_mt NAME ID: ztp-device-mbedtls run of ID, measured; its figures
+# appended.
+wire_run_mt() {
+	measure_mt "$1" --config "$T/dev/$2/device.json" --verbose run
+	rt=$(mt_stat "$T/$1.err" requests)
+	nc=$(mt_stat "$T/$1.err" handshakes)
+	hp=$(mt_stat "$T/$1.err" heap_peak)
+	grep -q '\["bootstrap","register","credentials"\]' "$T/$1.out" ||
+		e2e_die "$1: $2 was not provisioned: $(cat "$T/$1.out" "$T/$1.err")"
+	[ -n "$rt" ] && [ -n "$nc" ] && [ -n "$hp" ] ||
+		e2e_die "$1: no device.stats event: $(cat "$T/$1.err")"
+	echo "$hp" >> "$T/$1.heap"
+	wire_sum "$1" "$rt"
+	n=$(tail -n 1 "$T/$1.wire" | cut -d ' ' -f 1)
+	[ "$n" = "$nc" ] ||
+		e2e_die "$1: $n connections at the relay, $nc handshakes counted"
+}
+
 wire_curl() {
 	measure wire-curl curl -q --silent --show-error --fail \
 		--connect-timeout 10 --max-time 30 \
@@ -111,20 +137,32 @@ while [ $i -le "$RUNS" ]; do
 	wire_device "wire-old-$i" false
 	wire_device "wire-new-$i" true
 	wire_device "wire-clk-$i" true untrusted
+	if [ -n "$MT_BIN" ]; then
+		wire_device "wire-mt-$i" ""
+		wire_device "wire-mtclk-$i" "" untrusted
+	fi
 	i=$((i + 1))
 done
 wire_run wire-old wire-old-0
 wire_run wire-new wire-new-0
 wire_run wire-clk wire-clk-0
+if [ -n "$MT_BIN" ]; then
+	wire_run_mt wire-mt wire-mt-0
+	wire_run_mt wire-mtclk wire-mtclk-0
+fi
 wire_curl
-for f in wire-old wire-new wire-clk wire-curl; do
-	rm -f "$T/$f.dat" "$T/$f.wire"
+for f in wire-old wire-new wire-clk wire-mt wire-mtclk wire-curl; do
+	rm -f "$T/$f.dat" "$T/$f.wire" "$T/$f.heap"
 done
 i=1
 while [ $i -le "$RUNS" ]; do
 	wire_run wire-old "wire-old-$i"
 	wire_run wire-new "wire-new-$i"
 	wire_run wire-clk "wire-clk-$i"
+	if [ -n "$MT_BIN" ]; then
+		wire_run_mt wire-mt "wire-mt-$i"
+		wire_run_mt wire-mtclk "wire-mtclk-$i"
+	fi
 	wire_curl
 	i=$((i + 1))
 done
@@ -143,9 +181,14 @@ echo
 echo "per provisioned device: ztp-device run (bootstrap, register,"
 echo "credentials) of a fresh device, $RUNS runs of each (medians), through a"
 echo "counting TCP relay; bytes are TCP payload (TLS records) each way"
+[ -z "$MT_BIN" ] || echo "(mbedTLS rows: ztp-device-mbedtls run, the same flow)"
 printf '%-30s %10s %11s %9s %10s %11s %8s\n' "flow" "handshakes" \
 	"round trips" "bytes up" "bytes down" "bytes total" "CPU ms"
 wrow "run, a connection per request" wire-old
 wrow "run, keep-alive (default)" wire-new
 wrow "run, keep-alive, no clock" wire-clk
+if [ -n "$MT_BIN" ]; then
+	wrow "mbedTLS run (keep-alive)" wire-mt
+	wrow "mbedTLS run, no clock" wire-mtclk
+fi
 wrow "curl, 1 mTLS POST" wire-curl
