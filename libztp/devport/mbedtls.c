@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -475,7 +477,7 @@ static int tcp_connect(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char ps[8];
-	int fd = -1, fl, err = 0, r;
+	int fd = -1, fl, err = 0, r, one = 1;
 	socklen_t el = sizeof(err);
 	struct pollfd pfd;
 
@@ -506,6 +508,12 @@ static int tcp_connect(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 				: -1;
 		}
 		if (r == 0) {
+			/* Requests and answers are small and written in
+			 * pieces (head, body, TLS records): without this,
+			 * Nagle's algorithm holds each next piece until the
+			 * peer's delayed ACK, ~40 ms per exchange. */
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+					 sizeof(one));
 			fcntl(fd, F_SETFL, fl);
 			break;
 		}
