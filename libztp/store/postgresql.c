@@ -1311,26 +1311,24 @@ static int bucket_in_txn(pgx *x, bucket_args *b)
 
 	a_text(&key, b->scope);
 	a_text(&key, b->key);
-	ZTP_CHECK(
-	    pg_exec(x,
-		    "INSERT INTO limits(scope, key, tokens, last, full_at)"
-		    " VALUES($1, $2, 0, 0, 0) ON CONFLICT DO NOTHING",
-		    &key, "limit_take", &r));
-	fresh = changed(r) == 1;
-	PQclear(r);
-	r = NULL;
-	if (!fresh) {
-		ZTP_CHECK(pg_exec(x,
-				  "SELECT tokens, last, full_at FROM limits"
-				  " WHERE scope = $1 AND key = $2 FOR UPDATE",
-				  &key, "limit_take", &r));
-		ZTP_ENSURE(PQntuples(r) == 1, ZTP_ESTORE,
-			   "postgresql: limit_take: bucket vanished");
-		ZTP_CHECK(col_float(r, 0, 0, &bk.tokens));
-		ZTP_CHECK(col_int(r, 0, 1, &bk.last));
-		ZTP_CHECK(col_int(r, 0, 2, &full_at));
-		fresh = full_at <= b->now;
-	}
+	/* Create the row or lock the one there, in one statement. With ON
+	 * CONFLICT DO NOTHING and then SELECT … FOR UPDATE, another
+	 * transaction's purge could delete the row between the two (READ
+	 * COMMITTED): "bucket vanished", a 503 under load. DO UPDATE is an
+	 * atomic insert-or-lock; a row just made reads (0, 0, 0), and
+	 * full_at 0 makes it a full bucket, as a missing one is. */
+	ZTP_CHECK(pg_exec(x,
+			  "INSERT INTO limits(scope, key, tokens, last, full_at)"
+			  " VALUES($1, $2, 0, 0, 0) ON CONFLICT (scope, key)"
+			  " DO UPDATE SET full_at = limits.full_at"
+			  " RETURNING tokens, last, full_at",
+			  &key, "limit_take", &r));
+	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ESTORE,
+		   "postgresql: limit_take: no bucket row");
+	ZTP_CHECK(col_float(r, 0, 0, &bk.tokens));
+	ZTP_CHECK(col_int(r, 0, 1, &bk.last));
+	ZTP_CHECK(col_int(r, 0, 2, &full_at));
+	fresh = full_at <= b->now;
 	rc = ztp__bucket_take(&bk, fresh, b->rate, b->burst, b->now,
 			      &b->retry_after);
 	ZTP_ENSURE(rc == ZTP_OK, rc, "store: %s limit reached for %s", b->scope,

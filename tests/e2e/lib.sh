@@ -270,8 +270,9 @@ e2e_start_server() {
 	kind=$1
 	name=$2
 	shift 2
-	out=$T/server-$name-$$.out
-	err=$T/server-$name-$$.err
+	# E2E_LOG_TAG tells apart the logs of several servers of one name.
+	out=$T/server-$name${E2E_LOG_TAG:+-$E2E_LOG_TAG}-$$.out
+	err=$T/server-$name${E2E_LOG_TAG:+-$E2E_LOG_TAG}-$$.err
 	# Empty the logs here, not only in the background child's redirection:
 	# a server of the same name started earlier left its "listening on"
 	# line there, and the loop below could read that old port before the
