@@ -1317,12 +1317,13 @@ static int bucket_in_txn(pgx *x, bucket_args *b)
 	 * COMMITTED): "bucket vanished", a 503 under load. DO UPDATE is an
 	 * atomic insert-or-lock; a row just made reads (0, 0, 0), and
 	 * full_at 0 makes it a full bucket, as a missing one is. */
-	ZTP_CHECK(pg_exec(x,
-			  "INSERT INTO limits(scope, key, tokens, last, full_at)"
-			  " VALUES($1, $2, 0, 0, 0) ON CONFLICT (scope, key)"
-			  " DO UPDATE SET full_at = limits.full_at"
-			  " RETURNING tokens, last, full_at",
-			  &key, "limit_take", &r));
+	ZTP_CHECK(
+	    pg_exec(x,
+		    "INSERT INTO limits(scope, key, tokens, last, full_at)"
+		    " VALUES($1, $2, 0, 0, 0) ON CONFLICT (scope, key)"
+		    " DO UPDATE SET full_at = limits.full_at"
+		    " RETURNING tokens, last, full_at",
+		    &key, "limit_take", &r));
 	ZTP_ENSURE(PQntuples(r) == 1, ZTP_ESTORE,
 		   "postgresql: limit_take: no bucket row");
 	ZTP_CHECK(col_float(r, 0, 0, &bk.tokens));
