@@ -447,10 +447,10 @@ bool ztp__j_string_is(const ztp__jv *v, const char *s)
 
 	if (v->type != ZTP__J_STRING || want > ZTP__J_NAME_MAX)
 		return false;
-	if (v->len == want + 2 && memcmp(v->p + 1, s, want) == 0)
-		return true;
+	/* Raw bytes stand for themselves only without an escape: the raw
+	 * "\/" is not the name "\/" but "/". */
 	if (memchr(v->p, '\\', v->len) == NULL)
-		return false;
+		return v->len == want + 2 && memcmp(v->p + 1, s, want) == 0;
 	return ztp__j_string(v, buf, sizeof(buf), &n) == ZTP_OK && n == want &&
 	       memcmp(buf, s, n) == 0;
 }

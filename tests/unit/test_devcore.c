@@ -50,6 +50,16 @@ START_TEST(json_reads_members)
 		n++;
 	ck_assert_uint_eq(n, 3);
 	ck_assert_int_eq(ztp__j_member(&root, "missing", &v), ZTP_ENOTFOUND);
+
+	/* Names are compared decoded: the raw "\/" names "/", not "\/". */
+	ck_assert_int_eq(check_json("{\"\\/\": 1, \"\\\\/\": 2}", &root),
+			 ZTP_OK);
+	ck_assert_int_eq(ztp__j_member(&root, "\\/", &v), ZTP_OK);
+	ck_assert_int_eq(ztp__j_int(&v, 0, 9, &i), ZTP_OK);
+	ck_assert_int_eq(i, 2);
+	ck_assert_int_eq(ztp__j_member(&root, "/", &v), ZTP_OK);
+	ck_assert_int_eq(ztp__j_int(&v, 0, 9, &i), ZTP_OK);
+	ck_assert_int_eq(i, 1);
 }
 END_TEST
 
