@@ -215,8 +215,10 @@ typedef struct ztp_lite_options {
 	const char *device_id;
 	/** The server, `https://host[:port]` (no path). Required. */
 	const char *base_url;
-	/** Registration: device type and firmware version (required by
-	 *  ztp_lite_run() and ztp_lite_register()), capabilities. */
+	/** Registration (required by ztp_lite_run() and
+	 *  ztp_lite_register()): the device type, an identifier
+	 *  ([A-Za-z0-9][A-Za-z0-9._-]{0,63}); the firmware version, 1..64
+	 *  printable ASCII characters; capabilities, identifiers. */
 	const char *device_type;
 	const char *firmware_version;	 /**< see device_type */
 	const char *const *capabilities; /**< n_capabilities strings */

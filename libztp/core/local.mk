@@ -6,7 +6,8 @@ ZTP_CORE_PORTABLE_SOURCES = \
 	libztp/core/idchar.c \
 	libztp/core/civil.c \
 	libztp/core/protocol.h \
-	libztp/core/protocol.c
+	libztp/core/protocol.c \
+	libztp/core/devpolicy.c
 # core: status codes, errors, memory, JSON, identifiers, encodings, PEM/DER,
 # files, keys and signatures, certificate names, time. Uses nothing of ours.
 ztpinclude_HEADERS += include/ztp/ztp.h include/ztp/common.h

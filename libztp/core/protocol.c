@@ -1,5 +1,7 @@
 /*
- * libztp — the protocol's facts: transcript, wire codes, endpoints.
+ * libztp — the protocol's facts: transcript, wire codes, endpoints, the
+ * members of the answers a device reads, the nonce's syntax, the register
+ * request's rules.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "core/protocol.h"
@@ -98,6 +100,42 @@ int ztp__endpoint_from_name(const char *name)
 		if (strcmp(endpoint_table[i], name) == 0)
 			return i;
 	return ZTP__E_NONE;
+}
+
+const char *const ztp__challenge_members[] = {"nonce", "expires_at", NULL};
+const char *const ztp__challenge_time_members[] = {"nonce", "expires_at",
+						   "server_time", NULL};
+const char *const ztp__issued_members[] = {"certificate", "chain", "not_after",
+					   NULL};
+const char *const ztp__operational_members[] = {
+    "certificate", "chain",   "not_after",    "tenant",
+    "namespace",   "brokers", "trust_bundle", NULL};
+
+const char *const ztp__register_members[] = {"device_type", "firmware_version",
+					     "capabilities", NULL};
+
+bool ztp__firmware_syntax(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > ZTP__FIRMWARE_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+bool ztp__nonce_syntax(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > ZTP__NONCE_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return false;
+	return true;
 }
 
 size_t ztp__transcript_len(size_t device_id_len, size_t nonce_len)

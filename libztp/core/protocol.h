@@ -86,6 +86,32 @@ const char *ztp__endpoint_name(int e);
 /* The endpoint a name stands for, ZTP__E_NONE if none. */
 int ztp__endpoint_from_name(const char *name);
 
+/* The members an answer may have (closed schemas: a device refuses an
+ * answer with any other), NULL-terminated: the challenge's (PROTOCOL.md
+ * §2), with server_time when the request asked for it; bootstrap's
+ * (§3); credentials' and rotate's (§3a, §3b). */
+extern const char *const ztp__challenge_members[];
+extern const char *const ztp__challenge_time_members[];
+extern const char *const ztp__issued_members[];
+extern const char *const ztp__operational_members[];
+
+/* The register request (PROTOCOL.md §3): these members; device_type an
+ * identifier; firmware_version 1..ZTP__FIRMWARE_MAX bytes of printable
+ * ASCII (0x20..0x7e); at most ZTP__CAPABILITIES_MAX capabilities, each an
+ * identifier. The verifier refuses any other request as
+ * malformed_request; the devices refuse to be configured with one. */
+extern const char *const ztp__register_members[];
+#define ZTP__FIRMWARE_MAX 64
+#define ZTP__CAPABILITIES_MAX 32
+bool ztp__firmware_syntax(const char *s, size_t n);
+
+/* The longest challenge nonce a device takes, in bytes. */
+#define ZTP__NONCE_MAX 512
+
+/* Whether s[0..n) may be a nonce: 1..ZTP__NONCE_MAX bytes of printable
+ * ASCII without space (0x21..0x7e); the device signs it as sent. */
+bool ztp__nonce_syntax(const char *s, size_t n);
+
 /* Size of the SHA-256 of the CSR that ends the transcript. */
 #define ZTP__TRANSCRIPT_HASH_LEN 32
 
@@ -117,5 +143,53 @@ ztp__transcript_write(uint8_t *out, size_t cap, const char *device_id,
 int ztp__transcript(ztp__buf *out, const char *device_id, const char *nonce,
 		    size_t nonce_len,
 		    const uint8_t csr_sha256[ZTP__TRANSCRIPT_HASH_LEN]);
+
+/* ------------------------------------------------------------------
+ * What a device does with an answer (core/devpolicy.c): one definition
+ * for ztp_device(3) and the portable core, ztp_port(3). */
+
+/* The longest server hint honoured, in seconds, from the Retry-After
+ * header or the error body's retry_after (a longer one counts as this;
+ * the device's max_retry_after_ms bounds it further). */
+#define ZTP__RETRY_AFTER_MAX_S (86400 * 7)
+
+/* Rotation is due at rotate_percent of a certificate's lifetime plus a
+ * jitter of up to this share of it. */
+#define ZTP__ROTATE_JITTER_PERCENT 5
+
+/* Whether another attempt may cure an answer with this HTTP status:
+ * 408, 429 and 5xx. */
+bool ztp__answer_retryable(long status);
+
+/* The status code a refusal with this (non-2xx) HTTP status is reported
+ * as: ZTP_ERATELIMIT for 429, ZTP_ENETWORK for 408 and 5xx, else
+ * ZTP_EDENIED (final: ztp__answer_retryable() is false exactly then). */
+int ztp__answer_refusal(long status);
+
+/* Whether s[0..n) may be a wire code: [a-z0-9_]{1,64} (PROTOCOL.md §6).
+ * A device keeps only such a code of an error answer. */
+bool ztp__wire_code_syntax(const char *s, size_t n);
+
+/* Full-jitter backoff before retry number `retry` (0-based): uniform in
+ * [0, min(cap_ms, base_ms * 2^retry)] drawn as rnd mod (ceiling + 1);
+ * with rnd NULL (no randomness) the ceiling itself. 0 when base_ms or
+ * cap_ms is not positive. */
+int64_t ztp__backoff_ms(int retry, int64_t base_ms, int64_t cap_ms,
+			const uint64_t *rnd);
+
+/* The delay before retry number `retry`: on 429 and 503 the server's
+ * hint in seconds (header_ra first, then body_ra; -1 when absent),
+ * bounded by max_retry_after_ms; otherwise ztp__backoff_ms(). */
+int64_t ztp__retry_delay_ms(int retry, long status, int64_t header_ra,
+			    int64_t body_ra, int64_t base_ms, int64_t cap_ms,
+			    int64_t max_retry_after_ms, const uint64_t *rnd);
+
+/* When rotation of a certificate valid [not_before, not_after) is due:
+ * at percent of its lifetime plus up to ZTP__ROTATE_JITTER_PERCENT of it
+ * drawn from the first 8 bytes of h (a hash of the certificate: stable
+ * across runs, spread across a fleet), always before not_after;
+ * not_before for an empty lifetime. */
+int64_t ztp__rotation_due(int64_t not_before, int64_t not_after, int percent,
+			  const uint8_t h[32]);
 
 #endif /* ZTP_CORE_PROTOCOL_H */

@@ -102,15 +102,14 @@ static bool port_complete(const ztp_port *p)
 	       p->remove != NULL && p->now != NULL;
 }
 
-/* Printable ASCII of at most max bytes. */
-static bool printable(const char *s, size_t max)
+/* The length of s, or max when it is max bytes or longer. */
+static size_t bounded_len(const char *s, size_t max)
 {
-	size_t i;
+	size_t n = 0;
 
-	for (i = 0; s[i] != '\0'; i++)
-		if (i >= max || s[i] < 0x20 || s[i] > 0x7e)
-			return false;
-	return i > 0;
+	while (n < max && s[n] != '\0')
+		n++;
+	return n;
 }
 
 /* The registration request of the options, into d->reg (written in a
@@ -127,13 +126,17 @@ static int make_registration(ztp_lite *d, const ztp_lite_options *o)
 	    o->n_capabilities == 0)
 		return ZTP_OK;
 	if (o->device_type == NULL || o->firmware_version == NULL ||
-	    !printable(o->device_type, 64) ||
-	    !printable(o->firmware_version, 64) || o->n_capabilities > 32 ||
+	    ztp__id_len(o->device_type) == 0 ||
+	    !ztp__firmware_syntax(
+		o->firmware_version,
+		bounded_len(o->firmware_version, ZTP__FIRMWARE_MAX + 1)) ||
+	    o->n_capabilities > ZTP__CAPABILITIES_MAX ||
 	    (o->n_capabilities > 0 && o->capabilities == NULL))
 		return ztp__lite_err(d, ZTP_EINVAL,
-				     "registration: device type and firmware "
-				     "version (printable, 1..64 bytes) and at "
-				     "most 32 capabilities",
+				     "registration: a device type of the "
+				     "identifier grammar, a firmware version "
+				     "of 1..64 printable bytes and at most 32 "
+				     "capabilities",
 				     NULL, NULL);
 	for (i = 0; i < o->n_capabilities; i++)
 		if (o->capabilities[i] == NULL ||
@@ -485,7 +488,7 @@ static void parse_error(ztp_lite *d, const char *body, size_t len, char *msg,
 	ztp__jv root, e, v;
 	const char *why;
 	char code[65];
-	size_t i;
+	size_t n;
 
 	msg[0] = '\0';
 	*ra = -1;
@@ -494,44 +497,27 @@ static void parse_error(ztp_lite *d, const char *body, size_t len, char *msg,
 	    ztp__j_member(&root, "error", &e) < 0 || e.type != ZTP__J_OBJECT)
 		return;
 	if (ztp__j_member(&e, "code", &v) == ZTP_OK &&
-	    ztp__j_string(&v, code, sizeof(code), NULL) == ZTP_OK) {
-		for (i = 0; code[i] != '\0'; i++)
-			if (!((code[i] >= 'a' && code[i] <= 'z') ||
-			      (code[i] >= '0' && code[i] <= '9') ||
-			      code[i] == '_'))
-				break;
-		if (code[i] == '\0')
-			memcpy(d->server_error, code, sizeof(code));
-	}
+	    ztp__j_string(&v, code, sizeof(code), &n) == ZTP_OK &&
+	    ztp__wire_code_syntax(code, n))
+		memcpy(d->server_error, code, n + 1);
 	if (ztp__j_member(&e, "message", &v) == ZTP_OK &&
 	    ztp__j_string(&v, msg, cap, NULL) == ZTP_ETOOBIG)
 		msg[cap - 1] = '\0';
 	if (ztp__j_member(&e, "retry_after", &v) == ZTP_OK &&
-	    ztp__j_int(&v, 0, 86400, ra) < 0)
+	    ztp__j_int(&v, 0, ZTP__RETRY_AFTER_MAX_S, ra) < 0)
 		*ra = -1;
 }
 
 static uint32_t backoff_ms(ztp_lite *d, int retry, int status, int64_t hdr,
 			   int64_t body)
 {
-	uint64_t cap = d->base_delay_ms, r = 0;
-	int64_t hint = hdr >= 0 ? hdr : body;
+	uint64_t r;
+	bool drawn =
+	    d->port->random(d->port->ctx, (uint8_t *)&r, sizeof(r)) == ZTP_OK;
 
-	if ((status == 429 || status == 503) && hint >= 0) {
-		uint64_t ms = (uint64_t)hint * 1000;
-
-		return (uint32_t)(ms > d->max_retry_after_ms
-				      ? d->max_retry_after_ms
-				      : ms);
-	}
-	while (retry-- > 0 && cap < d->max_delay_ms)
-		cap *= 2;
-	if (cap > d->max_delay_ms)
-		cap = d->max_delay_ms;
-	/* Full jitter; without randomness, the cap. */
-	if (d->port->random(d->port->ctx, (uint8_t *)&r, sizeof(r)) < 0)
-		return (uint32_t)cap;
-	return (uint32_t)(r % (cap + 1));
+	return (uint32_t)ztp__retry_delay_ms(
+	    retry, status, hdr, body, d->base_delay_ms, d->max_delay_ms,
+	    d->max_retry_after_ms, drawn ? &r : NULL);
 }
 
 static void attempt_event(ztp_lite *d, const char *endpoint, int attempt,
@@ -650,9 +636,7 @@ int ztp__lite_call(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 			break;
 		parse_error(d, body, h.content_length, msg, sizeof(msg), &ra);
 		ztp__udec(st, (uint64_t)h.status);
-		rc = h.status == 429			  ? ZTP_ERATELIMIT
-		     : h.status >= 500 || h.status == 408 ? ZTP_ENETWORK
-							  : ZTP_EDENIED;
+		rc = ztp__answer_refusal(h.status);
 		ztp__lite_err(d, rc, endpoint, ": server answered HTTP ", st);
 		if (d->server_error[0] != '\0') {
 			char detail[ZTP_LITE_ERRMSG_MAX];
@@ -662,7 +646,7 @@ int ztp__lite_call(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 			memcpy(detail, d->err, sizeof(detail));
 			ztp__lite_err(d, rc, detail, ": ", msg);
 		}
-		if (rc == ZTP_EDENIED || n >= d->max_attempts) {
+		if (!ztp__answer_retryable(h.status) || n >= d->max_attempts) {
 			attempt_event(d, endpoint, n, h.status, "failed", -1);
 			return rc;
 		}

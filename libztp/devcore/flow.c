@@ -23,7 +23,6 @@
 #define NAMESPACE_MAX 256
 #define PEM_CSR_MAX 1600
 #define SIG64_MAX ((ZTP_LITE_SIG_MAX + 2) / 3 * 4 + 1)
-#define ROTATE_JITTER_PERCENT 5
 
 /* The receive buffer holds the factory certificate and the CSR's PEM
  * while a bootstrap request is built (boot_scratch). */
@@ -463,11 +462,6 @@ static int parse_issued(ztp_lite *d, const ztp__jv *a, bool with_tenant,
 			const ztp__lite_cred *c, char *out, size_t cap,
 			size_t *len)
 {
-	static const char *const keys[] = {"certificate", "chain", "not_after",
-					   NULL};
-	static const char *const tkeys[] = {
-	    "certificate", "chain",   "not_after",    "tenant",
-	    "namespace",   "brokers", "trust_bundle", NULL};
 	const char *what = "certificate answer";
 	ztp_port_cert_info info;
 	ztp__jv v, e, arr;
@@ -476,7 +470,9 @@ static int parse_issued(ztp_lite *d, const ztp__jv *a, bool with_tenant,
 	int64_t na = 0;
 	int rc;
 
-	rc = answer_only(d, a, with_tenant ? tkeys : keys, what);
+	rc = answer_only(
+	    d, a, with_tenant ? ztp__operational_members : ztp__issued_members,
+	    what);
 	if (rc < 0)
 		return rc;
 	rc = answer_str(d, a, "certificate", out, cap, &n, what);
@@ -649,8 +645,6 @@ static void clock_refused(ztp_lite *d, int64_t st)
  * unless it is at or past the server certificate's notAfter. */
 static int challenge(ztp_lite *d, boot_scratch *s, size_t *nonce_len)
 {
-	static const char *const keys[] = {"nonce", "expires_at", "server_time",
-					   NULL};
 	const char *what = "challenge answer";
 	ztp__jw w;
 	ztp__jv a, v;
@@ -673,23 +667,28 @@ static int challenge(ztp_lite *d, boot_scratch *s, size_t *nonce_len)
 	rc = ztp__lite_call(d, "challenge", ZTP__AUTH_FACTORY, NULL, w.len, &a);
 	if (rc < 0)
 		return rc;
-	rc = answer_only(d, &a, keys, what);
+	rc = answer_only(d, &a,
+			 ask_time ? ztp__challenge_time_members
+				  : ztp__challenge_members,
+			 what);
 	if (rc < 0)
 		return rc;
-	if (!ask_time && ztp__j_member(&a, "server_time", &v) == ZTP_OK)
-		return ztp__lite_err(d, ZTP_EPARSE, what,
-				     ": unknown member: server_time", NULL);
 	rc = answer_str(d, &a, "nonce", s->nonce, sizeof(s->nonce), nonce_len,
 			what);
 	if (rc < 0)
 		return rc;
-	if (*nonce_len == 0 || !printable_span(s->nonce, *nonce_len, false))
+	if (!ztp__nonce_syntax(s->nonce, *nonce_len))
 		return ztp__lite_err(d, ZTP_EPARSE, what,
 				     ": nonce empty or not printable ASCII",
 				     NULL);
 	rc = answer_time(d, &a, "expires_at", &exp, what);
-	if (rc < 0 || !ask_time || ztp__j_member(&a, "server_time", &v) < 0)
+	if (rc < 0 || !ask_time)
 		return rc;
+	if (ztp__j_member(&a, "server_time", &v) < 0)
+		return ztp__lite_err(d, ZTP_EPARSE, what,
+				     ": no server_time (the verifier predates "
+				     "devices without a trustworthy clock)",
+				     NULL);
 	rc = answer_time(d, &a, "server_time", &st, what);
 	if (rc < 0)
 		return rc;
@@ -985,34 +984,19 @@ static int credentials_with(ztp_lite *d, bool allow_op)
 	return rc;
 }
 
-/* When rotation of c is due: at rotate_percent of its lifetime plus a
- * jitter of up to 5 % of the lifetime drawn from the certificate (stable
- * across runs, spread across a fleet), always before not_after. */
+/* When rotation of c is due (ztp__rotation_due(), the jitter drawn from
+ * the SHA-256 of its stored certificate). */
 static int rotation_due(ztp_lite *d, const ztp__lite_cred *c, int64_t *due)
 {
-	int64_t nb = c->info.not_before, na = c->info.not_after;
-	int64_t life = na - nb, spread;
 	uint8_t h[32];
-	uint64_t x = 0;
-	int rc, i;
+	int rc;
 
 	rc = d->port->sha256(d->port->ctx, (const uint8_t *)c->cert,
 			     c->cert_len, h);
 	if (rc < 0)
 		return ztp__lite_err(d, rc, "SHA-256 failed", NULL, NULL);
-	if (life <= 0) {
-		*due = nb;
-		return ZTP_OK;
-	}
-	for (i = 0; i < 8; i++)
-		x = x << 8 | h[i];
-	spread = life / 100 * ROTATE_JITTER_PERCENT +
-		 life % 100 * ROTATE_JITTER_PERCENT / 100;
-	*due = nb + life / 100 * d->rotate_percent +
-	       life % 100 * d->rotate_percent / 100 +
-	       (int64_t)(x % ((uint64_t)spread + 1));
-	if (*due >= na)
-		*due = na - 1;
+	*due = ztp__rotation_due(c->info.not_before, c->info.not_after,
+				 d->rotate_percent, h);
 	return ZTP_OK;
 }
 

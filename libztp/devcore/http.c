@@ -9,9 +9,6 @@
 
 #include <string.h>
 
-/* Longest Retry-After honoured before the caller's own bound applies. */
-#define RETRY_AFTER_MAX 86400
-
 static char lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
@@ -165,10 +162,11 @@ int ztp__http_head_parse(ztp__http_head *h, const uint8_t *buf, size_t len,
 				    !name_is(s + vs, ve - vs, "keep-alive");
 		} else if (name_is(s + ls, c - ls, "retry-after")) {
 			/* Seconds only; an HTTP-date is ignored. */
-			v = decimal(s + vs, ve - vs, RETRY_AFTER_MAX);
+			v = decimal(s + vs, ve - vs, ZTP__RETRY_AFTER_MAX_S);
 			if (v >= 0)
-				h->retry_after =
-				    v > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : v;
+				h->retry_after = v > ZTP__RETRY_AFTER_MAX_S
+						     ? ZTP__RETRY_AFTER_MAX_S
+						     : v;
 		}
 		ls = le + 2;
 	}

@@ -137,7 +137,7 @@ typedef enum ztp__lite_kind {
 
 #define ZTP__LITE_HOST_MAX 255
 #define ZTP__LITE_REG_MAX 4096
-#define ZTP__LITE_NONCE_MAX 512
+#define ZTP__LITE_NONCE_MAX ZTP__NONCE_MAX
 /* Receive buffer: a response head and its body. */
 #define ZTP__LITE_RX_MAX (ZTP_LITE_HEAD_MAX + ZTP_LITE_BODY_MAX)
 

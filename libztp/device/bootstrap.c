@@ -76,25 +76,20 @@ cleanup:
 int ztp__dev_parse_challenge(json_object *resp, bool want_time, char **nonce,
 			     int64_t *expires_at, int64_t *server_time)
 {
-	static const char *const keys[] = {"nonce", "expires_at", NULL};
-	static const char *const tkeys[] = {"nonce", "expires_at",
-					    "server_time", NULL};
 	int rc = ZTP_OK;
 	const char *n = NULL, *e = NULL, *t = NULL;
-	size_t len = 0, tlen = 0, i;
+	size_t len = 0, tlen = 0;
 
 	*nonce = NULL;
 	*server_time = -1;
-	ZTP_CHECK(ztp__json_only_keys(resp, want_time ? tkeys : keys,
+	ZTP_CHECK(ztp__json_only_keys(resp,
+				      want_time ? ztp__challenge_time_members
+						: ztp__challenge_members,
 				      "challenge answer"));
 	ZTP_CHECK(
 	    ztp__json_str(resp, "nonce", true, ZTP__DEV_NONCE_MAX, &n, &len));
-	ZTP_ENSURE(len > 0, ZTP_EPARSE, "challenge answer: empty nonce");
-	for (i = 0; i < len; i++)
-		ZTP_ENSURE(n[i] > 0x20 && n[i] < 0x7f, ZTP_EPARSE,
-			   "challenge answer: nonce has a byte outside "
-			   "printable ASCII at offset %zu",
-			   i);
+	ZTP_ENSURE(ztp__nonce_syntax(n, len), ZTP_EPARSE,
+		   "challenge answer: nonce empty or not printable ASCII");
 	ZTP_CHECK(ztp__json_str(resp, "expires_at", true, 64, &e, NULL));
 	ZTP_CHECK(ztp__time_parse(expires_at, e));
 	if (want_time) {
@@ -140,11 +135,6 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 			  const char *device_id, int64_t now)
 {
 	bool same = false;
-	static const char *const keys[] = {"certificate", "chain", "not_after",
-					   NULL};
-	static const char *const tkeys[] = {
-	    "certificate", "chain",   "not_after",    "tenant",
-	    "namespace",   "brokers", "trust_bundle", NULL};
 	int rc = ZTP_OK;
 	json_object *v = NULL, *arr = NULL;
 	X509 *c = NULL;
@@ -155,8 +145,9 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 	bool cert_has_tenant;
 
 	memset(out, 0, sizeof(*out));
-	ZTP_CHECK(ztp__json_only_keys(resp, with_tenant ? tkeys : keys,
-				      "certificate answer"));
+	ZTP_CHECK(ztp__json_only_keys(
+	    resp, with_tenant ? ztp__operational_members : ztp__issued_members,
+	    "certificate answer"));
 	if (with_tenant) {
 		ZTP_CHECK(ztp__dev_parse_brokers(resp, "certificate answer"));
 		ZTP_CHECK(

@@ -564,35 +564,27 @@ cleanup:
 	return rc;
 }
 
-static bool printable_ascii(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
-}
-
 static int cfg_registration(ztp__dev_cfg *c, json_object *reg)
 {
-	static const char *const keys[] = {"device_type", "firmware_version",
-					   "capabilities", NULL};
 	int rc = ZTP_OK;
 	const char *type = NULL, *fw = NULL;
 	size_t tlen = 0, flen = 0, i, n;
 	json_object *caps = NULL, *copy = NULL;
 
-	ZTP_CHECK(ztp__json_only_keys(reg, keys, "config registration"));
-	ZTP_CHECK(ztp__json_str(reg, "device_type", true, 64, &type, &tlen));
-	ZTP_CHECK(ztp__json_str(reg, "firmware_version", true, 64, &fw, &flen));
+	ZTP_CHECK(ztp__json_only_keys(reg, ztp__register_members,
+				      "config registration"));
+	ZTP_CHECK(
+	    ztp__json_str(reg, "device_type", true, ZTP_ID_MAX, &type, &tlen));
+	ZTP_CHECK(ztp__json_str(reg, "firmware_version", true,
+				ZTP__FIRMWARE_MAX, &fw, &flen));
 	ZTP_CHECK(ztp__id_check(type, tlen,
 				"config registration: "
 				"device_type"));
-	ZTP_ENSURE(flen > 0 && printable_ascii(fw, flen), ZTP_EPARSE,
+	ZTP_ENSURE(ztp__firmware_syntax(fw, flen), ZTP_EPARSE,
 		   "config registration: firmware_version must be 1..64 "
 		   "printable ASCII characters");
-	ZTP_CHECK(ztp__json_array(reg, "capabilities", false, 32, &caps));
+	ZTP_CHECK(ztp__json_array(reg, "capabilities", false,
+				  ZTP__CAPABILITIES_MAX, &caps));
 	copy = json_object_new_array();
 	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "config: out of memory");
 	n = caps != NULL ? json_object_array_length(caps) : 0;
@@ -829,7 +821,7 @@ static int cred_json(json_object **out, const ztp__dev_cred *cr, int64_t now,
 	ZTP_CHECK(ztp__json_add_str(o, "fingerprint", hex));
 	if (rotate_percent > 0) {
 		ztp__time_rfc3339(
-		    ts, ztp__dev_rotation_due(nb, na, rotate_percent, fp));
+		    ts, ztp__rotation_due(nb, na, rotate_percent, fp));
 		ZTP_CHECK(ztp__json_add_str(o, "rotation_due", ts));
 	}
 	rc = ztp__cert_san_id(tenant, cr->cert, ZTP_URN_TENANT);

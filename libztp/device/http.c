@@ -36,38 +36,7 @@ ztp__dev_verdict ztp__dev_classify(int transport_rc, bool transient,
 		return transient ? ZTP__DEV_RETRY : ZTP__DEV_FAIL;
 	if (status >= 200 && status <= 299)
 		return ZTP__DEV_OK;
-	if (status == 408 || status == 429 || (status >= 500 && status <= 599))
-		return ZTP__DEV_RETRY;
-	return ZTP__DEV_FAIL;
-}
-
-int64_t ztp__dev_backoff_ms(int retry, int64_t base_ms, int64_t cap_ms,
-			    uint64_t rnd)
-{
-	int64_t ceiling = base_ms;
-	int i;
-
-	if (base_ms <= 0 || cap_ms <= 0)
-		return 0;
-	for (i = 0; i < retry && ceiling < cap_ms; i++)
-		ceiling = ceiling > cap_ms / 2 ? cap_ms : ceiling * 2;
-	if (ceiling > cap_ms)
-		ceiling = cap_ms;
-	return (int64_t)(rnd % ((uint64_t)ceiling + 1));
-}
-
-int64_t ztp__dev_retry_delay(const ztp__dev_cfg *c, int retry, long status,
-			     int64_t header_ra, int64_t body_ra, uint64_t rnd)
-{
-	int64_t ra = header_ra >= 0 ? header_ra : body_ra;
-
-	if ((status == 429 || status == 503) && ra >= 0) {
-		if (ra > c->max_retry_after_ms / 1000)
-			return c->max_retry_after_ms;
-		return ra * 1000;
-	}
-	return ztp__dev_backoff_ms(retry, c->base_delay_ms, c->max_delay_ms,
-				   rnd);
+	return ztp__answer_retryable(status) ? ZTP__DEV_RETRY : ZTP__DEV_FAIL;
 }
 
 static void sanitise(char *dst, size_t cap, const char *src, size_t len)
@@ -92,7 +61,7 @@ int ztp__dev_parse_error(const uint8_t *body, size_t len, char code[65],
 	int rc = ZTP_OK;
 	json_object *root = NULL, *err = NULL;
 	const char *c = NULL, *m = NULL;
-	size_t clen = 0, mlen = 0, i;
+	size_t clen = 0, mlen = 0;
 
 	code[0] = '\0';
 	msg[0] = '\0';
@@ -107,13 +76,11 @@ int ztp__dev_parse_error(const uint8_t *body, size_t len, char code[65],
 	ZTP_CHECK(ztp__json_only_keys(err, inner, "error answer"));
 	ZTP_CHECK(ztp__json_str(err, "code", true, 64, &c, &clen));
 	ZTP_ENSURE(clen > 0, ZTP_EPARSE, "error answer: empty code");
-	for (i = 0; i < clen; i++)
-		ZTP_ENSURE((c[i] >= 'a' && c[i] <= 'z') ||
-			       (c[i] >= '0' && c[i] <= '9') || c[i] == '_',
-			   ZTP_EPARSE, "error answer: code is not snake_case");
+	ZTP_ENSURE(ztp__wire_code_syntax(c, clen), ZTP_EPARSE,
+		   "error answer: code is not snake_case");
 	ZTP_CHECK(ztp__json_str(err, "message", true, 4096, &m, &mlen));
-	ZTP_CHECK(ztp__json_int(err, "retry_after", false, 0, 86400 * 7,
-				retry_after));
+	ZTP_CHECK(ztp__json_int(err, "retry_after", false, 0,
+				ZTP__RETRY_AFTER_MAX_S, retry_after));
 	memcpy(code, c, clen + 1);
 	sanitise(msg, ZTP__DEV_ERRMSG_MAX + 1, m, mlen);
 cleanup:
@@ -514,16 +481,17 @@ static void sleep_ms(ztp_device *dev, int64_t ms)
 		ts = rem;
 }
 
-static uint64_t jitter(ztp_device *dev)
+/* The draw for the backoff's jitter into *r, or NULL if the DRBG failed:
+ * then the backoff waits its whole ceiling (jitter only spreads a fleet's
+ * retries; a device without it still backs off). */
+static const uint64_t *jitter(ztp_device *dev, uint64_t *r)
 {
-	uint64_t r = 0;
-
-	if (dev->rand_fn != NULL)
-		return dev->rand_fn(dev->rand_ctx);
-	/* Jitter only spreads a fleet's retries; if the DRBG fails, no
-	 * jitter is the safe fallback. */
-	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
-		r = 0;
+	if (dev->rand_fn != NULL) {
+		*r = dev->rand_fn(dev->rand_ctx);
+		return r;
+	}
+	if (RAND_bytes((unsigned char *)r, sizeof(*r)) != 1)
+		return NULL;
 	return r;
 }
 
@@ -559,9 +527,7 @@ static void attempt_event(ztp_device *dev, const char *endpoint, int attempt,
 static int server_error(const char *endpoint, long status, const char *code,
 			const char *msg)
 {
-	int code_rc = status == 429		       ? ZTP_ERATELIMIT
-		      : status >= 500 || status == 408 ? ZTP_ENETWORK
-						       : ZTP_EDENIED;
+	int code_rc = ztp__answer_refusal(status);
 
 	if (code[0] != '\0')
 		return ztp__err(code_rc, "%s: server answered HTTP %ld %s: %s",
@@ -586,6 +552,7 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 	ztp__dev_verdict v;
 	char code[65], msg[ZTP__DEV_ERRMSG_MAX + 1], detail[1024];
 	int64_t body_ra, delay;
+	uint64_t rnd;
 	json_object *root = NULL;
 
 	*out = NULL;
@@ -636,9 +603,10 @@ int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,
 			rc = ztp__err(t_rc, "%s", detail);
 			goto cleanup;
 		}
-		delay =
-		    ztp__dev_retry_delay(&dev->cfg, attempt - 1, res.status,
-					 res.retry_after, body_ra, jitter(dev));
+		delay = ztp__retry_delay_ms(
+		    attempt - 1, res.status, res.retry_after, body_ra,
+		    dev->cfg.base_delay_ms, dev->cfg.max_delay_ms,
+		    dev->cfg.max_retry_after_ms, jitter(dev, &rnd));
 		attempt_event(dev, endpoint, attempt, &res, t_rc, "retry",
 			      delay, code);
 		sleep_ms(dev, delay);

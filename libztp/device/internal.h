@@ -17,7 +17,7 @@
  * bigger is refused while it is being received. */
 #define ZTP__DEV_RESP_MAX (256 * 1024)
 #define ZTP__DEV_CONFIG_MAX (64 * 1024)
-#define ZTP__DEV_NONCE_MAX 512
+#define ZTP__DEV_NONCE_MAX ZTP__NONCE_MAX
 #define ZTP__DEV_ERRMSG_MAX 200
 #define ZTP__DEV_URL_MAX 2048
 #define ZTP__DEV_KEYFILE_MAX (64 * 1024)
@@ -123,16 +123,6 @@ typedef enum ztp__dev_verdict {
 ztp__dev_verdict ztp__dev_classify(int transport_rc, bool transient,
 				   long status);
 
-/* Full jitter: uniform in [0, min(cap, base * 2^retry)]. */
-int64_t ztp__dev_backoff_ms(int retry, int64_t base_ms, int64_t cap_ms,
-			    uint64_t rnd);
-
-/* Delay before retry number `retry` (0-based): the server's hint on
- * 429/503 (header first, then body), bounded by max_retry_after_ms, else
- * the backoff. */
-int64_t ztp__dev_retry_delay(const ztp__dev_cfg *c, int retry, long status,
-			     int64_t header_ra, int64_t body_ra, uint64_t rnd);
-
 /* Parse an error answer {"error":{"code","message","retry_after"?}}.
  * code/msg are sanitised to printable ASCII; retry_after -1 if absent.
  * ZTP_EPARSE if the body is not such a document (outputs then empty). */
@@ -215,13 +205,6 @@ int ztp__dev_bootstrap_locked(ztp_device *dev, const char *id);
 /* Append the names of the operations performed to actions (an array). */
 int ztp__dev_run_locked(ztp_device *dev, const char *id, int64_t now,
 			json_object *actions);
-
-/* When rotation of a certificate valid [not_before, not_after) is due:
- * at percent of its lifetime plus a jitter of up to 5 % of the lifetime
- * drawn from the certificate's fingerprint (stable across runs, spread
- * across a fleet), and always before not_after. */
-int64_t ztp__dev_rotation_due(int64_t not_before, int64_t not_after,
-			      int percent, const uint8_t fp[32]);
 
 /* The request last registered (a new reference), or NULL if none. */
 int ztp__dev_registration_read(json_object **request, const char *state);

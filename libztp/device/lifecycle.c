@@ -14,9 +14,6 @@
 
 #define REGISTRATION_MAX (64 * 1024)
 #define NAMESPACE_MAX 256
-/* Rotation jitter: up to this percentage of the lifetime after the due
- * point, so that a fleet issued at the same second spreads out. */
-#define ROTATE_JITTER_PERCENT 5
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -67,24 +64,6 @@ static void tls_of(ztp__dev_tls_id *t, const ztp__dev_cred *c)
 	t->key = c->key;
 	t->cert = c->cert;
 	t->chain = c->chain;
-}
-
-int64_t ztp__dev_rotation_due(int64_t not_before, int64_t not_after,
-			      int percent, const uint8_t fp[32])
-{
-	int64_t life = not_after - not_before, spread, due;
-	uint64_t h = 0;
-	int i;
-
-	if (life <= 0)
-		return not_before;
-	for (i = 0; i < 8; i++)
-		h = (h << 8) | fp[i];
-	spread = life / 100 * ROTATE_JITTER_PERCENT +
-		 life % 100 * ROTATE_JITTER_PERCENT / 100;
-	due = not_before + life / 100 * percent + life % 100 * percent / 100 +
-	      (int64_t)(h % ((uint64_t)spread + 1));
-	return due < not_after ? due : not_after - 1;
 }
 
 static int registration_path(char **out, const char *state)
@@ -594,7 +573,7 @@ static int run_operational(ztp_device *dev, const char *id, int64_t now,
 	ZTP_CHECK(ztp__asn1_time(&na, X509_get0_notAfter(op->cert)));
 	ZTP_CHECK(ztp__cert_fingerprint(fp, op->cert));
 	if (m.pending != 0 ||
-	    now >= ztp__dev_rotation_due(nb, na, dev->cfg.rotate_percent, fp)) {
+	    now >= ztp__rotation_due(nb, na, dev->cfg.rotate_percent, fp)) {
 		rc = rotate_locked(dev, id, now);
 		did = "rotate";
 		/* The tenant changed since this certificate was issued: the

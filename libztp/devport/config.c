@@ -14,7 +14,6 @@
 
 #define CONFIG_MAX (64 * 1024)
 #define PEM_FILE_MAX (64 * 1024)
-#define CAPS_MAX 32
 
 /* Everything a configuration names, before the port is built. */
 typedef struct cfg {
@@ -23,9 +22,10 @@ typedef struct cfg {
 	char factory_key[4096], factory_cert[4096], ca_file[4096];
 	char state_dir[4096];
 	char base_url[2049];
-	char device_type[65], firmware_version[65];
-	char caps[CAPS_MAX][ZTP_ID_MAX + 1];
-	const char *cap_ptrs[CAPS_MAX];
+	char device_type[ZTP_ID_MAX + 1],
+	    firmware_version[ZTP__FIRMWARE_MAX + 1];
+	char caps[ZTP__CAPABILITIES_MAX][ZTP_ID_MAX + 1];
+	const char *cap_ptrs[ZTP__CAPABILITIES_MAX];
 	size_t n_caps;
 	char clock[16];
 	int64_t build_time;
@@ -123,17 +123,15 @@ static int parse_retry(cfg *c, const ztp__jv *obj, char *err, size_t ecap)
 static int parse_registration(cfg *c, const ztp__jv *obj, char *err,
 			      size_t ecap)
 {
-	static const char *const keys[] = {"device_type", "firmware_version",
-					   "capabilities", NULL};
 	char badk[ZTP__J_NAME_MAX + 1] = "";
 	ztp__jv v, e;
-	size_t pos = 0, i;
+	size_t pos = 0;
 	int rc;
 
 	if (obj->type != ZTP__J_OBJECT)
 		return bad(err, ecap, ZTP_EINVAL, "registration",
 			   "not an object");
-	if (ztp__j_only(obj, keys, badk, sizeof(badk)) < 0)
+	if (ztp__j_only(obj, ztp__register_members, badk, sizeof(badk)) < 0)
 		return bad(err, ecap, ZTP_EINVAL,
 			   "registration: unknown member", badk);
 	if (ztp__j_member(obj, "device_type", &v) < 0 ||
@@ -148,24 +146,21 @@ static int parse_registration(cfg *c, const ztp__jv *obj, char *err,
 			     err, ecap);
 	if (rc < 0)
 		return rc;
-	for (i = 0; c->device_type[i] != '\0'; i++)
-		if (c->device_type[i] < 0x20 || c->device_type[i] > 0x7e)
-			return bad(err, ecap, ZTP_EINVAL,
-				   "registration.device_type",
-				   "not printable ASCII");
-	for (i = 0; c->firmware_version[i] != '\0'; i++)
-		if (c->firmware_version[i] < 0x20 ||
-		    c->firmware_version[i] > 0x7e)
-			return bad(err, ecap, ZTP_EINVAL,
-				   "registration.firmware_version",
-				   "not printable ASCII");
+	if (ztp__id_len(c->device_type) == 0)
+		return bad(err, ecap, ZTP_EINVAL, "registration.device_type",
+			   "not of the identifier grammar");
+	if (!ztp__firmware_syntax(c->firmware_version,
+				  strlen(c->firmware_version)))
+		return bad(err, ecap, ZTP_EINVAL,
+			   "registration.firmware_version",
+			   "not 1..64 printable ASCII characters");
 	if (ztp__j_member(obj, "capabilities", &v) < 0)
 		return ZTP_OK;
 	if (v.type != ZTP__J_ARRAY)
 		return bad(err, ecap, ZTP_EINVAL, "registration.capabilities",
 			   "not an array");
 	while (ztp__j_next(&v, &pos, NULL, &e) == ZTP_OK) {
-		if (c->n_caps == CAPS_MAX)
+		if (c->n_caps == ZTP__CAPABILITIES_MAX)
 			return bad(err, ecap, ZTP_EINVAL,
 				   "registration.capabilities", "more than 32");
 		rc = get_str(&e, "registration.capabilities",

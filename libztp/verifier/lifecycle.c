@@ -35,8 +35,6 @@
 #define PEER_BOOTSTRAP 0x1
 #define PEER_OPERATIONAL 0x2
 
-#define INFO_FIELD_MAX 64
-#define CAPS_MAX 32
 #define NAMESPACE_MAX 256
 
 typedef struct peer {
@@ -335,40 +333,31 @@ cleanup:
 	return rc;
 }
 
-static bool printable(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return len > 0;
-}
-
 static int do_register(ztp_verifier *v, ztp__vdec *d, json_object *body,
 		       const peer *p, json_object **resp)
 {
-	static const char *const keys[] = {"device_type", "firmware_version",
-					   "capabilities", NULL};
 	json_object *caps = NULL, *info = NULL, *ci = NULL;
 	const char *type = NULL, *fw = NULL;
 	size_t tlen = 0, flen = 0;
 	char *text = NULL;
 	int rc;
 
-	rc = ztp__json_only_keys(body, keys, "register request");
+	rc = ztp__json_only_keys(body, ztp__register_members,
+				 "register request");
 	if (rc == ZTP_OK)
-		rc = ztp__json_str(body, "device_type", true, INFO_FIELD_MAX,
-				   &type, &tlen);
+		rc = ztp__json_str(body, "device_type", true, ZTP_ID_MAX, &type,
+				   &tlen);
 	if (rc == ZTP_OK)
 		rc = ztp__json_str(body, "firmware_version", true,
-				   INFO_FIELD_MAX, &fw, &flen);
+				   ZTP__FIRMWARE_MAX, &fw, &flen);
 	if (rc == ZTP_OK)
-		rc = ztp__json_array(body, "capabilities", true, CAPS_MAX,
-				     &caps);
+		rc = ztp__json_array(body, "capabilities", true,
+				     ZTP__CAPABILITIES_MAX, &caps);
 	if (rc < 0)
 		return ztp__reject(d, ZTP__W_MALFORMED_REQUEST, rc, "%s",
 				   ztp_error_last_message());
 	if (ztp__id_check(type, tlen, "device_type") < 0 ||
-	    !printable(fw, flen))
+	    !ztp__firmware_syntax(fw, flen))
 		return ztp__reject(d, ZTP__W_MALFORMED_REQUEST, ZTP_EPARSE,
 				   "device_type must be an identifier and "
 				   "firmware_version printable ASCII");

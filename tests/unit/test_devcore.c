@@ -222,7 +222,7 @@ START_TEST(http_parses_heads)
 			      "Retry-After: 99999999999\r\n\r\n",
 			      &h, 2048),
 			 ZTP_OK);
-	ck_assert_int_eq(h.retry_after, 86400);
+	ck_assert_int_eq(h.retry_after, ZTP__RETRY_AFTER_MAX_S);
 	ck_assert_int_eq(
 	    head("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", &h, 2048),
 	    ZTP_OK);
@@ -761,7 +761,22 @@ START_TEST(new_checks_arguments)
 	o = g_opts;
 	o.device_type = "sensor";
 	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &o), ZTP_EINVAL);
+	/* The register request's rules, as the verifier applies them: a
+	 * device type of the identifier grammar, a firmware version of
+	 * 1..64 printable bytes. */
 	o.firmware_version = "1.0";
+	o.device_type = "my sensor";
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &o), ZTP_EINVAL);
+	o.device_type = "sensor";
+	o.firmware_version = "";
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &o), ZTP_EINVAL);
+	o.firmware_version = "1.0\n";
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &o), ZTP_EINVAL);
+	o.firmware_version = "v.123456789012345678901234567890123456789012345"
+			     "678901234567890123";
+	ck_assert_uint_eq(strlen(o.firmware_version), 65);
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &o), ZTP_EINVAL);
+	o.firmware_version = "1.0 (build 7)";
 	o.capabilities = (const char *const[]){"mqtt", "bad cap"};
 	o.n_capabilities = 2;
 	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &o), ZTP_EINVAL);
@@ -913,6 +928,44 @@ START_TEST(server_time_at_peer_not_after_ignored)
 }
 END_TEST
 
+/* The challenge answer is read by the protocol's rules (core/protocol.c),
+ * as ztp_device(3) reads it: a device without a clock that asked for the
+ * server's time refuses an answer without it; a nonce with a space or an
+ * unknown member is refused too; the floor stays. */
+START_TEST(challenge_answer_checked)
+{
+	static const struct {
+		const char *body, *why;
+	} bad[] = {
+	    {"{\"nonce\":\"n0\",\"expires_at\":\"2027-01-15T08:05:00Z\"}",
+	     "challenge answer: no server_time (the verifier predates devices "
+	     "without a trustworthy clock)"},
+	    {"{\"nonce\":\"n 0\",\"expires_at\":\"2027-01-15T08:05:00Z\","
+	     "\"server_time\":\"2027-01-15T08:00:00Z\"}",
+	     "challenge answer: nonce empty or not printable ASCII"},
+	    {"{\"nonce\":\"n0\",\"expires_at\":\"2027-01-15T08:05:00Z\","
+	     "\"server_time\":\"2027-01-15T08:00:00Z\",\"x\":1}",
+	     "challenge answer: unknown member: x"},
+	};
+	static char answer[512];
+	ztp_lite *d = NULL;
+	int64_t f = 0;
+
+	snprintf(answer, sizeof(answer),
+		 "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(bad[_i].body), bad[_i].body);
+	g_srv.answer = answer;
+	g_srv.peer_not_after = 1800000001;
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &g_opts), ZTP_OK);
+	ck_assert_int_eq(ztp_lite_bootstrap(d), ZTP_EPARSE);
+	ck_assert_str_eq(ztp_lite_error(d), bad[_i].why);
+	ck_assert_int_eq(ztp_lite_time_floor(d, &f), ZTP_OK);
+	ck_assert_int_eq(f, 1700000000);
+	ck_assert_int_lt(ram_find(&g_ram, "time-floor"), 0);
+	ztp_lite_free(d);
+}
+END_TEST
+
 /* A server certificate the port refuses is a TLS failure, ZTP_ENETWORK as
  * for ztp_device(3), and is not retried. */
 START_TEST(server_refused_is_not_retried)
@@ -1012,6 +1065,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, srv_setup, port_teardown);
 	tcase_add_test(tc, server_time_below_peer_not_after_raises);
 	tcase_add_loop_test(tc, server_time_at_peer_not_after_ignored, 0, 3);
+	tcase_add_loop_test(tc, challenge_answer_checked, 0, 3);
 	tcase_add_loop_test(tc, server_refused_is_not_retried, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;

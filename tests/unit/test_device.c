@@ -997,6 +997,21 @@ START_TEST(test_classify)
 }
 END_TEST
 
+/* The retry policy (core/devpolicy.c) as ztp_device(3) calls it: with a
+ * draw, or none when the DRBG failed. */
+static int64_t backoff(int retry, int64_t base, int64_t cap, uint64_t rnd)
+{
+	return ztp__backoff_ms(retry, base, cap, &rnd);
+}
+
+static int64_t delay(const ztp__dev_cfg *c, int retry, long status,
+		     int64_t header_ra, int64_t body_ra, uint64_t rnd)
+{
+	return ztp__retry_delay_ms(retry, status, header_ra, body_ra,
+				   c->base_delay_ms, c->max_delay_ms,
+				   c->max_retry_after_ms, &rnd);
+}
+
 START_TEST(test_backoff)
 {
 	int r;
@@ -1005,20 +1020,19 @@ START_TEST(test_backoff)
 
 	/* The ceiling doubles from base up to the cap; the draw is
 	 * rnd mod (ceiling + 1), so rnd = ceiling gives the ceiling. */
-	ck_assert_int_eq(ztp__dev_backoff_ms(0, 100, 1000, 100), 100);
-	ck_assert_int_eq(ztp__dev_backoff_ms(0, 100, 1000, 101), 0);
-	ck_assert_int_eq(ztp__dev_backoff_ms(1, 100, 1000, 200), 200);
-	ck_assert_int_eq(ztp__dev_backoff_ms(2, 100, 1000, 400), 400);
-	ck_assert_int_eq(ztp__dev_backoff_ms(3, 100, 1000, 800), 800);
-	ck_assert_int_eq(ztp__dev_backoff_ms(4, 100, 1000, 1000), 1000);
-	ck_assert_int_eq(ztp__dev_backoff_ms(4, 100, 1000, 1600), 599);
-	ck_assert_int_eq(ztp__dev_backoff_ms(60, 100, 1000, 1000), 1000);
-	ck_assert_int_eq(ztp__dev_backoff_ms(1000000, 1, 3600000, 3600000),
-			 3600000);
-	ck_assert_int_eq(ztp__dev_backoff_ms(0, 100, 1000, 0), 0);
+	ck_assert_int_eq(backoff(0, 100, 1000, 100), 100);
+	ck_assert_int_eq(backoff(0, 100, 1000, 101), 0);
+	ck_assert_int_eq(backoff(1, 100, 1000, 200), 200);
+	ck_assert_int_eq(backoff(2, 100, 1000, 400), 400);
+	ck_assert_int_eq(backoff(3, 100, 1000, 800), 800);
+	ck_assert_int_eq(backoff(4, 100, 1000, 1000), 1000);
+	ck_assert_int_eq(backoff(4, 100, 1000, 1600), 599);
+	ck_assert_int_eq(backoff(60, 100, 1000, 1000), 1000);
+	ck_assert_int_eq(backoff(1000000, 1, 3600000, 3600000), 3600000);
+	ck_assert_int_eq(backoff(0, 100, 1000, 0), 0);
 	for (r = 0; r < 64; r++)
 		for (rnd = 0; rnd < UINT64_MAX - 7919; rnd += UINT64_MAX / 97) {
-			int64_t d = ztp__dev_backoff_ms(r, 250, 30000, rnd);
+			int64_t d = backoff(r, 250, 30000, rnd);
 			int64_t ceil = 250;
 			int i;
 
@@ -1035,16 +1049,62 @@ START_TEST(test_backoff)
 	c.max_delay_ms = 1000;
 	c.max_retry_after_ms = 5000;
 	/* Retry-After on 503 and 429, header before body, bounded. */
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 503, 2, -1, 0), 2000);
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 429, -1, 3, 0), 3000);
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 503, 1, 4, 0), 1000);
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 503, 0, -1, 77), 0);
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 503, 999999, -1, 0), 5000);
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 429, -1, 604800, 0), 5000);
+	ck_assert_int_eq(delay(&c, 0, 503, 2, -1, 0), 2000);
+	ck_assert_int_eq(delay(&c, 0, 429, -1, 3, 0), 3000);
+	ck_assert_int_eq(delay(&c, 0, 503, 1, 4, 0), 1000);
+	ck_assert_int_eq(delay(&c, 0, 503, 0, -1, 77), 0);
+	ck_assert_int_eq(delay(&c, 0, 503, 999999, -1, 0), 5000);
+	ck_assert_int_eq(delay(&c, 0, 429, -1, 604800, 0), 5000);
 	/* Elsewhere the hint is ignored and the backoff applies. */
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 2, 500, 2, 2, 400), 400);
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 0, -1, -1, 100), 100);
-	ck_assert_int_eq(ztp__dev_retry_delay(&c, 0, 503, -1, -1, 100), 100);
+	ck_assert_int_eq(delay(&c, 2, 500, 2, 2, 400), 400);
+	ck_assert_int_eq(delay(&c, 0, 0, -1, -1, 100), 100);
+	ck_assert_int_eq(delay(&c, 0, 503, -1, -1, 100), 100);
+	/* Without a draw the backoff waits its ceiling, never 0. */
+	ck_assert_int_eq(ztp__backoff_ms(0, 100, 1000, NULL), 100);
+	ck_assert_int_eq(ztp__backoff_ms(3, 100, 1000, NULL), 800);
+	ck_assert_int_eq(ztp__backoff_ms(9, 100, 1000, NULL), 1000);
+	ck_assert_int_eq(
+	    ztp__retry_delay_ms(2, 500, -1, -1, 100, 1000, 5000, NULL), 400);
+	ck_assert_int_eq(ztp__backoff_ms(3, 0, 1000, NULL), 0);
+	/* A hint over a week counts as a week, then the device's bound. */
+	ck_assert_int_eq(ztp__retry_delay_ms(0, 429, INT64_MAX, -1, 100, 1000,
+					     INT64_MAX, NULL),
+			 (int64_t)ZTP__RETRY_AFTER_MAX_S * 1000);
+	ck_assert_int_eq(
+	    ztp__retry_delay_ms(0, 503, 7, -1, 100, 1000, -1, NULL), 0);
+}
+END_TEST
+
+/* Which answers are retried and what a refusal is reported as: the
+ * two agree (a status is final exactly when it is not retried). */
+START_TEST(test_answer_policy)
+{
+	long st;
+
+	for (st = 100; st < 700; st++) {
+		int rc = ztp__answer_refusal(st);
+
+		if (st >= 200 && st <= 299)
+			continue;
+		ck_assert_int_eq(ztp__answer_retryable(st), rc != ZTP_EDENIED);
+	}
+	ck_assert_int_eq(ztp__answer_refusal(429), ZTP_ERATELIMIT);
+	ck_assert_int_eq(ztp__answer_refusal(408), ZTP_ENETWORK);
+	ck_assert_int_eq(ztp__answer_refusal(503), ZTP_ENETWORK);
+	ck_assert_int_eq(ztp__answer_refusal(403), ZTP_EDENIED);
+	ck_assert_int_eq(ztp__answer_refusal(600), ZTP_EDENIED);
+	ck_assert(ztp__wire_code_syntax("rate_limited", 12));
+	ck_assert(ztp__wire_code_syntax("a1_", 3));
+	ck_assert(!ztp__wire_code_syntax("", 0));
+	ck_assert(!ztp__wire_code_syntax("Rate", 4));
+	ck_assert(!ztp__wire_code_syntax("rate-limited", 12));
+	ck_assert(!ztp__wire_code_syntax("rate limited", 12));
+	ck_assert(ztp__wire_code_syntax(
+	    "a234567890123456789012345678901234567890123456789012345678901234",
+	    64));
+	ck_assert(!ztp__wire_code_syntax(
+	    "a2345678901234567890123456789012345678901234567890123456789012345",
+	    65));
 }
 END_TEST
 
@@ -1057,33 +1117,31 @@ START_TEST(test_rotation_due)
 
 	memset(fpmax, 0xff, sizeof(fpmax));
 	/* No jitter: exactly the configured fraction of the lifetime. */
-	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb + life, 67, fp0),
+	ck_assert_int_eq(ztp__rotation_due(nb, nb + life, 67, fp0),
 			 nb + life / 100 * 67);
-	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb + 300, 50, fp0),
-			 nb + 150);
+	ck_assert_int_eq(ztp__rotation_due(nb, nb + 300, 50, fp0), nb + 150);
 	/* The jitter stays within 5 % of the lifetime, and before the end
 	 * even at 95 %. */
 	for (i = 0; i < 256; i++) {
 		memset(fp, i, sizeof(fp));
-		due = ztp__dev_rotation_due(nb, nb + life, 67, fp);
+		due = ztp__rotation_due(nb, nb + life, 67, fp);
 		ck_assert_int_ge(due, nb + life / 100 * 67);
 		ck_assert_int_le(due, nb + life / 100 * 72);
 		lo = due < lo ? due : lo;
 		hi = due > hi ? due : hi;
-		due = ztp__dev_rotation_due(nb, nb + life, 95, fp);
+		due = ztp__rotation_due(nb, nb + life, 95, fp);
 		ck_assert_int_lt(due, nb + life);
 	}
 	/* It does spread devices out. */
 	ck_assert_int_gt(hi - lo, life / 100);
 	/* (2^64 - 1) mod 6 = 3: 95 + 3. */
-	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb + 100, 95, fpmax),
-			 nb + 98);
+	ck_assert_int_eq(ztp__rotation_due(nb, nb + 100, 95, fpmax), nb + 98);
 	/* 95 + 5 would be the end itself: one second before it. */
 	memset(fp, 0, sizeof(fp));
 	fp[7] = 5;
-	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb + 100, 95, fp), nb + 99);
-	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb, 67, fp0), nb);
-	ck_assert_int_eq(ztp__dev_rotation_due(nb, nb - 5, 67, fp0), nb);
+	ck_assert_int_eq(ztp__rotation_due(nb, nb + 100, 95, fp), nb + 99);
+	ck_assert_int_eq(ztp__rotation_due(nb, nb, 67, fp0), nb);
+	ck_assert_int_eq(ztp__rotation_due(nb, nb - 5, 67, fp0), nb);
 }
 END_TEST
 
@@ -1726,8 +1784,9 @@ static Suite *device_suite(void)
 	ADD("ztp__dev_parse_issued", test_parse_issued);
 	ADD("ztp__dev_parse_error", test_parse_error);
 	ADD("ztp__dev_classify", test_classify);
-	ADD("ztp__dev_retry_delay", test_backoff);
-	ADD("ztp__dev_rotation_due", test_rotation_due);
+	ADD("ztp__retry_delay_ms", test_backoff);
+	ADD("ztp__answer_retryable", test_answer_policy);
+	ADD("ztp__rotation_due", test_rotation_due);
 	ADD("ztp__dev_parse_assignment", test_parse_assignment);
 	ADD("ztp_device_lifecycle", test_lifecycle_preconditions);
 	ADD("ztp__dev_pending", test_state_slots);
