@@ -1,7 +1,8 @@
 /*
  * libztp — fuzz the portable device core's HTTP/1.1 response head parser
- * (every byte a server sends a device on an MCU port) and its server URL
- * parser.
+ * (every byte a server sends a device on an MCU port), its server URL
+ * parser, and what the mbedTLS port reads of a proxy: the proxy URL of
+ * its configuration and the status line of the answer to CONNECT.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "fuzz_lite.h"
@@ -10,6 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t heads[] = {64, 2048};
 	ztp__http_head h, p;
+	ztp__proxy px;
+	int st;
 	const char *why = "";
 	char url[512], host[256];
 	uint16_t port = 0;
@@ -29,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    h.head_len <= heads[k]);
 		FUZZ_ASSERT(h.status >= 200 && h.status <= 599);
 		FUZZ_ASSERT(h.content_length <= 16384);
-		FUZZ_ASSERT(h.retry_after >= -1 && h.retry_after <= 86400);
+		FUZZ_ASSERT(h.retry_after >= -1 &&
+			    h.retry_after <= ZTP__RETRY_AFTER_MAX_S);
 		/* The same head with more bytes after it parses the same:
 		 * the body never changes the head; a strict prefix of it is
 		 * never complete. */
@@ -46,9 +50,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(rc2 != ZTP_OK);
 	}
 
+	rc = ztp__proxy_status((const char *)data, size, &st);
+	FUZZ_ASSERT(rc == ZTP_OK || rc == ZTP_EPARSE);
+	FUZZ_ASSERT(rc < 0 ? st == 0 : st >= 100 && st <= 599);
+
 	if (size < sizeof(url)) {
 		memcpy(url, data, size);
 		url[size] = '\0';
+		if (strlen(url) == size &&
+		    ztp__proxy_parse(&px, url, &why) == ZTP_OK) {
+			FUZZ_ASSERT(px.port >= 1 && px.host[0] != '\0');
+			FUZZ_ASSERT(px.url_len <= size && px.url_len >= 10);
+			for (i = 0; px.host[i] != '\0'; i++)
+				FUZZ_ASSERT(
+				    px.host[i] != '/' && px.host[i] != '@' &&
+				    px.host[i] > 0x20 && px.host[i] < 0x7f);
+		}
 		if (strlen(url) == size &&
 		    ztp__url_parse(url, host, sizeof(host), &port) == ZTP_OK) {
 			FUZZ_ASSERT(port >= 1 && host[0] != '\0');

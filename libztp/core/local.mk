@@ -5,6 +5,7 @@ ZTP_CORE_PORTABLE_SOURCES = \
 	libztp/core/status.c \
 	libztp/core/idchar.c \
 	libztp/core/civil.c \
+	libztp/core/url.c \
 	libztp/core/protocol.h \
 	libztp/core/protocol.c \
 	libztp/core/devpolicy.c

@@ -50,4 +50,26 @@ int ztp__days_in_month(int64_t y, int m);
 int ztp__rfc3339_parse(int64_t *out, const char *s, size_t len,
 		       const char **why);
 
+/* The bytes a URL of a device configuration may hold: printable ASCII
+ * without space, '?', '#', '\\', '"', '<' or '>' (url.c). */
+bool ztp__url_char(unsigned char c);
+
+/* An HTTP proxy URL, "http://HOST:PORT" with an optional trailing "/"
+ * (ztp-device.json(5) "proxy"): HOST a name, an IPv4 address or a
+ * bracketed IPv6 one; no user information, path, query or fragment. */
+#define ZTP__PROXY_URL_MAX 512
+#define ZTP__PROXY_HOST_MAX 255
+typedef struct ztp__proxy {
+	char host[ZTP__PROXY_HOST_MAX + 1]; /* without brackets */
+	uint16_t port;
+	size_t url_len; /* of the URL without its trailing "/" */
+} ztp__proxy;
+/* Parse NUL-terminated url into out: ZTP_OK, or ZTP_EINVAL with *why a
+ * fixed English reason. */
+int ztp__proxy_parse(ztp__proxy *out, const char *url, const char **why);
+/* The status of a proxy's answer head to CONNECT, n bytes ending in the
+ * empty line: "HTTP/1.0" or "HTTP/1.1", a space, three digits (100..599),
+ * a space or the line's end. ZTP_OK with *status, else ZTP_EPARSE. */
+int ztp__proxy_status(const char *head, size_t n, int *status);
+
 #endif /* ZTP_CORE_PORTABLE_H */

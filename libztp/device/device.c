@@ -144,12 +144,6 @@ cleanup:
 	return rc;
 }
 
-static bool url_char_ok(unsigned char ch)
-{
-	return ch > 0x20 && ch < 0x7f && ch != '?' && ch != '#' && ch != '\\' &&
-	       ch != '"' && ch != '<' && ch != '>';
-}
-
 static int cfg_set_url(ztp__dev_cfg *c, const char *url)
 {
 	int rc = ZTP_OK;
@@ -162,7 +156,7 @@ static int cfg_set_url(ztp__dev_cfg *c, const char *url)
 	ZTP_ENSURE(strncmp(url, "https://", pre) == 0, ZTP_EINVAL,
 		   "base URL: must start with https://");
 	for (i = 0; i < len; i++)
-		ZTP_ENSURE(url_char_ok((unsigned char)url[i]), ZTP_EINVAL,
+		ZTP_ENSURE(ztp__url_char((unsigned char)url[i]), ZTP_EINVAL,
 			   "base URL: character at offset %zu not allowed "
 			   "(no spaces, controls, query or fragment)",
 			   i);
@@ -316,51 +310,18 @@ cleanup:
 	return rc;
 }
 
-#define PROXY_MAX 512
-
-/* An HTTP proxy: "http://host:port" (a trailing "/" allowed), host a name
- * or an IPv4 address or a bracketed IPv6 one, without user information,
- * path, query or fragment. */
+/* An HTTP proxy (ztp__proxy_parse(): one grammar for both ports), kept
+ * without a trailing "/". */
 static int cfg_set_proxy(ztp__dev_cfg *c, const char *url)
 {
 	int rc = ZTP_OK;
-	size_t len = strlen(url), i, colon = 0;
-	long port = 0;
-	const size_t pre = sizeof("http://") - 1;
+	ztp__proxy px;
+	const char *why = "";
 	char *copy = NULL;
-	bool bracket;
 
-	ZTP_ENSURE(len <= PROXY_MAX, ZTP_EINVAL, "proxy: longer than %d bytes",
-		   PROXY_MAX);
-	ZTP_ENSURE(strncmp(url, "http://", pre) == 0, ZTP_EINVAL,
-		   "proxy: must be http://HOST:PORT");
-	if (len > pre && url[len - 1] == '/')
-		len--;
-	bracket = len > pre && url[pre] == '[';
-	for (i = pre; i < len; i++) {
-		unsigned char ch = (unsigned char)url[i];
-
-		ZTP_ENSURE(ch != '@', ZTP_EINVAL,
-			   "proxy: user information is not supported");
-		ZTP_ENSURE(url_char_ok(ch) && ch != '/', ZTP_EINVAL,
-			   "proxy: character at offset %zu not allowed (no "
-			   "path, query, spaces or controls)",
-			   i);
-		if (ch == ']')
-			bracket = false;
-		else if (ch == ':' && !bracket)
-			colon = i;
-	}
-	ZTP_ENSURE(colon > pre && colon + 1 < len, ZTP_EINVAL,
-		   "proxy: must be http://HOST:PORT");
-	for (i = colon + 1; i < len; i++) {
-		ZTP_ENSURE(url[i] >= '0' && url[i] <= '9' && i - colon <= 5,
-			   ZTP_EINVAL, "proxy: bad port");
-		port = port * 10 + (url[i] - '0');
-	}
-	ZTP_ENSURE(port >= 1 && port <= 65535, ZTP_EINVAL,
-		   "proxy: port not in 1..65535");
-	copy = ztp__strndup(url, len);
+	ZTP_ENSURE(ztp__proxy_parse(&px, url, &why) == ZTP_OK, ZTP_EINVAL,
+		   "proxy: %s", why);
+	copy = ztp__strndup(url, px.url_len);
 	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "proxy: out of memory");
 	replace_str(&c->proxy, copy);
 cleanup:
@@ -752,7 +713,8 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 	}
 
 	s = NULL;
-	ZTP_CHECK(ztp__json_str(root, "proxy", false, PROXY_MAX, &s, NULL));
+	ZTP_CHECK(
+	    ztp__json_str(root, "proxy", false, ZTP__PROXY_URL_MAX, &s, NULL));
 	if (s != NULL)
 		ZTP_CHECK(cfg_set_proxy(c, s));
 	ZTP_CHECK(ztp__json_bool(root, "keep_alive", false, &c->keep_alive));

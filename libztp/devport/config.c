@@ -32,6 +32,7 @@ typedef struct cfg {
 	int64_t connect_ms, timeout_ms, attempts, base_ms, max_ms, ra_ms;
 	int64_t rotate;
 	bool pin_set;
+	ztp__proxy proxy; /* port 0: none */
 	uint8_t pin[32];
 } cfg;
 
@@ -294,10 +295,12 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 		return bad(err, ecap, ZTP_EINVAL, "operational_key",
 			   "keys in a PKCS#11 token are not supported by the "
 			   "mbedTLS port");
-	if (ztp__j_string_is(k, "proxy"))
-		return bad(
-		    err, ecap, ZTP_EINVAL, "proxy",
-		    "HTTP proxies are not supported by the mbedTLS port");
+	if (ztp__j_string_is(k, "proxy")) {
+		rc = get_str(v, "proxy", s, ZTP__PROXY_URL_MAX + 2, err, ecap);
+		if (rc == ZTP_OK && ztp__proxy_parse(&c->proxy, s, &why) < 0)
+			rc = bad(err, ecap, ZTP_EINVAL, "proxy", why);
+		return rc;
+	}
 	(void)ztp__j_string(k, s, 128, NULL);
 	return bad(err, ecap, ZTP_EINVAL, "unknown member", s);
 }
@@ -390,6 +393,7 @@ static int make_port(ztp__mt **out, const cfg *c)
 	m->io_ms = (int)c->timeout_ms;
 	m->no_clock = strcmp(c->clock, "untrusted") == 0;
 	m->pin_set = c->pin_set;
+	m->proxy = c->proxy;
 	memcpy(m->pin, c->pin, sizeof(m->pin));
 	*out = m;
 

@@ -30,7 +30,8 @@ typedef struct ztp__mt {
 	char *factory_pem;		/* factory_cert as read */
 	size_t factory_pem_len;
 	bool pin_set;
-	uint8_t pin[32]; /* server_key_sha256 */
+	uint8_t pin[32];  /* server_key_sha256 */
+	ztp__proxy proxy; /* HTTP proxy for CONNECT; port 0: none */
 	int connect_ms, io_ms;
 	bool no_clock;
 	char *state_dir;

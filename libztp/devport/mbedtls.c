@@ -527,6 +527,101 @@ static int tcp_connect(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 	return ZTP_OK;
 }
 
+/* The longest answer head a proxy may give to CONNECT. */
+#define PROXY_HEAD_MAX 2048
+
+/* Wait until fd is readable, for at most ms. */
+static bool readable(int fd, int ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int r;
+
+	do
+		r = poll(&pfd, 1, ms);
+	while (r < 0 && errno == EINTR);
+	return r == 1;
+}
+
+/* Ask the proxy (already connected on c->net) for a tunnel to host:port
+ * (HTTP/1.1 CONNECT, RFC 9110 §9.3.6) and read its answer head, byte by
+ * byte so that nothing of the TLS stream is taken: a 2xx opens the tunnel
+ * and TLS runs through it end to end; anything else is ZTP_ENETWORK. */
+static int proxy_tunnel(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
+{
+	char req[2 * ZTP__LITE_HOST_MAX + 96], head[PROXY_HEAD_MAX];
+	const char *lb = strchr(host, ':') != NULL ? "[" : "",
+		   *rb = *lb != '\0' ? "]" : "";
+	size_t n = 0, off = 0;
+	ssize_t r;
+	int len, st;
+
+	len = snprintf(req, sizeof(req),
+		       "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
+		       lb, host, rb, (unsigned)port, lb, host, rb,
+		       (unsigned)port);
+	if (len < 0 || (size_t)len >= sizeof(req))
+		return ztp__mt_fail(m, ZTP_EINTERNAL, "proxy: request", 0);
+	while (off < (size_t)len) {
+		r = send(c->net.fd, req + off, (size_t)len - off, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return ztp__mt_fail(m, ZTP_ENETWORK,
+					    "proxy: sending CONNECT failed", 0);
+		off += (size_t)r;
+	}
+	while (n < 4 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0) {
+		if (n == PROXY_HEAD_MAX)
+			return ztp__mt_fail(m, ZTP_ENETWORK,
+					    "proxy: answer head over 2 KiB", 0);
+		if (!readable(c->net.fd, m->io_ms))
+			return ztp__mt_fail(m, ZTP_ENETWORK,
+					    "proxy: no answer to CONNECT", 0);
+		r = recv(c->net.fd, head + n, 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return ztp__mt_fail(m, ZTP_ENETWORK,
+					    "proxy: closed the connection "
+					    "before answering CONNECT",
+					    0);
+		n++;
+	}
+	if (ztp__proxy_status(head, n, &st) < 0)
+		return ztp__mt_fail(m, ZTP_ENETWORK,
+				    "proxy: not an HTTP answer to CONNECT", 0);
+	if (st < 200 || st > 299) {
+		snprintf(m->err, sizeof(m->err),
+			 "proxy: CONNECT refused with HTTP %d", st);
+		return ZTP_ENETWORK;
+	}
+	return ZTP_OK;
+}
+
+/* Connect to host:port, directly or through the configured proxy; the
+ * detail names the proxy when there is one. */
+static int transport_connect(ztp__mt *m, mt_conn *c, const char *host,
+			     uint16_t port)
+{
+	char detail[sizeof(m->err)];
+	int rc;
+
+	if (m->proxy.port == 0)
+		return tcp_connect(m, c, host, port);
+	rc = tcp_connect(m, c, m->proxy.host, m->proxy.port);
+	if (rc == ZTP_OK)
+		rc = proxy_tunnel(m, c, host, port);
+	if (rc < 0) {
+		memcpy(detail, m->err, sizeof(detail));
+		/* Cut to the buffer if need be. */
+		if (snprintf(m->err, sizeof(m->err), "%s (through proxy %s:%u)",
+			     detail, m->proxy.host,
+			     (unsigned)m->proxy.port) < 0)
+			m->err[0] = '\0';
+	}
+	return rc;
+}
+
 static void conn_free(mt_conn *c)
 {
 	mbedtls_ssl_free(&c->ssl);
@@ -605,7 +700,7 @@ static int tls_connect(void *ctx, void **conn, ztp_port_tls *tls)
 		rc = ztp__mt_fail(m, ZTP_ECRYPTO, "TLS setup", r);
 		goto out;
 	}
-	rc = tcp_connect(m, c, tls->host, tls->port);
+	rc = transport_connect(m, c, tls->host, tls->port);
 	if (rc < 0)
 		goto out;
 	mbedtls_ssl_set_bio(&c->ssl, &c->net, net_send, NULL,

@@ -8,6 +8,8 @@
 # used, neither instead of the configured one nor without one; a dead
 # configured proxy is ZTP_ENETWORK (exit 3) naming the proxy. A device
 # without a trustworthy clock learns the server's time through the tunnel.
+# ztp-device-mbedtls (when built) runs through the same proxy, with the
+# same configuration member: its own CONNECT, TLS end to end.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
@@ -143,6 +145,64 @@ if [ $rc = 3 ] && grep -q "network_error.*through proxy http://127.0.0.1:$DEAD" 
 	e2e_ok "a dead proxy: exit 3, $(head -n 1 "$d/dead.out" | cut -c1-120)"
 else
 	e2e_fail "dead proxy: exit $rc: $(cat "$d/dead.out")"
+fi
+
+# 5. The mbedTLS port through the proxy: a whole run on 2 tunnels, the
+# operational certificate verified; a dead proxy and a proxy that refuses
+# the tunnel are exit 3, naming the proxy.
+LITE=$top_builddir/tools/ztp-device-mbedtls
+if [ -x "$LITE" ]; then
+	id=px-lite
+	d=$T/dev/$id
+	e2e_device "$id"
+	e2e_enroll "$id"
+	e2e_device_config "$id" "$E2E_PORT"
+	e2e_registration "$id"
+	with_proxy "$id" "http://127.0.0.1:$PROXY_PORT/"
+	n0=$(connects)
+	if dead_env "$LITE" --config "$d/device.json" run > "$d/lite.out" 2> "$d/lite.err" &&
+		grep -qx 'run: \["bootstrap","register","credentials"\]' "$d/lite.out"; then
+		slot=$(sed -n 's/^ZTP1 c=\([ab]\) p=[ab-]$/\1/p' "$d/state/operational.manifest")
+		if [ -n "$slot" ] && "$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" \
+			-purpose sslclient "$d/state/operational.$slot.cert" > /dev/null 2>&1; then
+			e2e_ok "ztp-device-mbedtls: run through the proxy, operational certificate verified"
+		else
+			e2e_fail "ztp-device-mbedtls: no verified operational certificate after the run"
+		fi
+	else
+		e2e_fail "ztp-device-mbedtls run through the proxy: $(cat "$d/lite.out" "$d/lite.err")"
+	fi
+	n1=$(connects)
+	[ $((n1 - n0)) = 2 ] && e2e_ok "ztp-device-mbedtls: the proxy tunnelled 2 connections" ||
+		e2e_fail "ztp-device-mbedtls: $((n1 - n0)) CONNECTs, not 2"
+	if grep -q '/ztp/v1/' "$T/proxy/tinyproxy.log"; then
+		e2e_fail "the proxy saw a request of ztp-device-mbedtls"
+	fi
+	# A proxy that refuses the tunnel: tinyproxy allows CONNECT to the
+	# server's port only.
+	id=px-lite2
+	d=$T/dev/$id
+	e2e_device "$id"
+	e2e_enroll "$id"
+	e2e_device_config "$id" "$DEAD"
+	with_proxy "$id" "http://127.0.0.1:$PROXY_PORT"
+	rc=0
+	"$LITE" --config "$d/device.json" bootstrap > "$d/lite.out" 2> "$d/lite.err" || rc=$?
+	if [ $rc = 3 ] && grep -q "CONNECT refused with HTTP 403 (through proxy 127.0.0.1:$PROXY_PORT)" "$d/lite.err"; then
+		e2e_ok "ztp-device-mbedtls: a tunnel refused by the proxy: exit 3"
+	else
+		e2e_fail "ztp-device-mbedtls, tunnel refused: exit $rc: $(cat "$d/lite.err")"
+	fi
+	with_proxy "$id" "http://127.0.0.1:$DEAD"
+	rc=0
+	"$LITE" --config "$d/device.json" bootstrap > "$d/lite.out" 2> "$d/lite.err" || rc=$?
+	if [ $rc = 3 ] && grep -q "cannot connect (through proxy 127.0.0.1:$DEAD)" "$d/lite.err"; then
+		e2e_ok "ztp-device-mbedtls: a dead proxy: exit 3"
+	else
+		e2e_fail "ztp-device-mbedtls, dead proxy: exit $rc: $(cat "$d/lite.err")"
+	fi
+else
+	echo "ztp-device-mbedtls is not built (--without-mbedtls): its proxy cases not run"
 fi
 
 e2e_stop_server "$PROXY_PID"

@@ -360,6 +360,56 @@ START_TEST(url_parses)
 }
 END_TEST
 
+/* What the mbedTLS port reads of a proxy (core/url.c): its URL, by the
+ * grammar ztp-device checks too, and the status line of the answer to
+ * CONNECT. */
+START_TEST(proxy_url_and_answer)
+{
+	ztp__proxy px;
+	const char *why = "";
+	int st = -1;
+	char longhost[300];
+
+	ck_assert_int_eq(ztp__proxy_parse(&px, "http://[::1]:3128/", &why),
+			 ZTP_OK);
+	ck_assert_str_eq(px.host, "::1");
+	ck_assert_uint_eq(px.port, 3128);
+	ck_assert_uint_eq(px.url_len, 17);
+	ck_assert_int_eq(
+	    ztp__proxy_parse(&px, "http://proxy.example:8080", &why), ZTP_OK);
+	ck_assert_str_eq(px.host, "proxy.example");
+	ck_assert_int_eq(ztp__proxy_parse(&px, "http://[::1]", &why),
+			 ZTP_EINVAL);
+	ck_assert_int_eq(ztp__proxy_parse(&px, "http://u:p@h:1", &why),
+			 ZTP_EINVAL);
+	ck_assert_str_eq(why, "user information is not supported");
+	ck_assert_int_eq(ztp__proxy_parse(&px, "http://h:65536", &why),
+			 ZTP_EINVAL);
+	ck_assert_str_eq(why, "port not in 1..65535");
+	ck_assert_int_eq(ztp__proxy_parse(&px, "https://h:1", &why),
+			 ZTP_EINVAL);
+	memset(longhost, 'a', sizeof(longhost));
+	memcpy(longhost, "http://", 7);
+	memcpy(longhost + 7 + 256, ":1", 3);
+	ck_assert_int_eq(ztp__proxy_parse(&px, longhost, &why), ZTP_EINVAL);
+	ck_assert_str_eq(why, "host longer than 255 bytes");
+
+#define ANSWER(s) ztp__proxy_status(s, sizeof(s) - 1, &st)
+	ck_assert_int_eq(ANSWER("HTTP/1.1 200 Connection established\r\n\r\n"),
+			 ZTP_OK);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(ANSWER("HTTP/1.0 403\r\nX: y\r\n\r\n"), ZTP_OK);
+	ck_assert_int_eq(st, 403);
+	ck_assert_int_eq(ANSWER("HTTP/1.1 200 OK\r\n"), ZTP_EPARSE);
+	ck_assert_int_eq(st, 0);
+	ck_assert_int_eq(ANSWER("HTTP/2.0 200 OK\r\n\r\n"), ZTP_EPARSE);
+	ck_assert_int_eq(ANSWER("HTTP/1.1 2000 OK\r\n\r\n"), ZTP_EPARSE);
+	ck_assert_int_eq(ANSWER("HTTP/1.1 600 OK\r\n\r\n"), ZTP_EPARSE);
+	ck_assert_int_eq(ANSWER("SSH-2.0-OpenSSH\r\n\r\n"), ZTP_EPARSE);
+#undef ANSWER
+}
+END_TEST
+
 START_TEST(transcript_bytes)
 {
 	uint8_t h[32], out[128];
@@ -1048,6 +1098,7 @@ static Suite *suite(void)
 	tc = tcase_create("encodings");
 	tcase_add_test(tc, base64_vectors);
 	tcase_add_test(tc, url_parses);
+	tcase_add_test(tc, proxy_url_and_answer);
 	tcase_add_test(tc, transcript_bytes);
 	suite_add_tcase(s, tc);
 
