@@ -238,6 +238,13 @@ typedef struct ztp_lite_options {
 	/** Event callback (JSON objects, like ztp_device's), or NULL. */
 	ztp_event_fn events;
 	void *events_ctx; /**< passed to events */
+	/** With nothing due, ztp_lite_run() checks in with one `assignment`
+	 *  call (1, the default, as ztp_device_run() does): a tenant that
+	 *  claimed the device since its certificate was issued leads to new
+	 *  credentials, a revoked certificate to a new start. 0: a run with
+	 *  nothing due makes no connection; the device then learns of a
+	 *  claim at its next rotation. */
+	int check_in;
 } ztp_lite_options;
 
 /** ztp_lite_run() did a bootstrap. @since 0.1.0 */
@@ -327,7 +334,10 @@ ZTP_EXTERN int ztp_lite_credentials(ztp_lite *dev);
  * Do what is still needed: bootstrap when there is no valid bootstrap or
  * operational certificate, register when the registration is missing or
  * changed, obtain credentials when there is no valid operational one,
- * rotate when due. Nothing at all (no connection) when all is done.
+ * rotate when due; with nothing due, check in with one `assignment` call
+ * (ztp_lite_options::check_in): a tenant that claimed the device since
+ * leads to new credentials. The brokers of the answers go to the blob
+ * `brokers`.
  * A server that refuses a credential as revoked or expired starts the
  * device over from its factory identity.
  * @param dev the handle

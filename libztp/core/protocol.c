@@ -111,6 +111,33 @@ const char *const ztp__operational_members[] = {
     "certificate", "chain",   "not_after",    "tenant",
     "namespace",   "brokers", "trust_bundle", NULL};
 
+const char *const ztp__assignment_members[] = {
+    "tenant", "namespace", "policy", "brokers", "trust_bundle", NULL};
+
+/* Printable ASCII without space, and without the MQTT wildcards when
+ * topic. */
+static bool printable_span(const char *s, size_t n, bool topic)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f ||
+		    (topic && (s[i] == '+' || s[i] == '#')))
+			return false;
+	return true;
+}
+
+bool ztp__namespace_syntax(const char *s, size_t n)
+{
+	return n <= ZTP__NAMESPACE_MAX && printable_span(s, n, true);
+}
+
+bool ztp__broker_url_syntax(const char *s, size_t n)
+{
+	return n >= 1 && n <= ZTP__BROKER_URL_MAX &&
+	       printable_span(s, n, false);
+}
+
 const char *const ztp__register_members[] = {"device_type", "firmware_version",
 					     "capabilities", NULL};
 
@@ -128,14 +155,7 @@ bool ztp__firmware_syntax(const char *s, size_t n)
 
 bool ztp__nonce_syntax(const char *s, size_t n)
 {
-	size_t i;
-
-	if (n == 0 || n > ZTP__NONCE_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return false;
-	return true;
+	return n >= 1 && n <= ZTP__NONCE_MAX && printable_span(s, n, false);
 }
 
 size_t ztp__transcript_len(size_t device_id_len, size_t nonce_len)

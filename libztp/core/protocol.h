@@ -94,6 +94,19 @@ extern const char *const ztp__challenge_members[];
 extern const char *const ztp__challenge_time_members[];
 extern const char *const ztp__issued_members[];
 extern const char *const ztp__operational_members[];
+/* The assignment answer's (§3c). */
+extern const char *const ztp__assignment_members[];
+
+/* A tenant's MQTT namespace in an answer: at most ZTP__NAMESPACE_MAX
+ * bytes of printable ASCII without space, '+' or '#'. */
+#define ZTP__NAMESPACE_MAX 256
+bool ztp__namespace_syntax(const char *s, size_t n);
+
+/* "brokers" in an answer: 1..ZTP__BROKERS_MAX URLs, each 1..
+ * ZTP__BROKER_URL_MAX bytes of printable ASCII without space. */
+#define ZTP__BROKERS_MAX 8
+#define ZTP__BROKER_URL_MAX 255
+bool ztp__broker_url_syntax(const char *s, size_t n);
 
 /* The register request (PROTOCOL.md §3): these members; device_type an
  * identifier; firmware_version 1..ZTP__FIRMWARE_MAX bytes of printable

@@ -84,6 +84,7 @@ int ztp_lite_options_init(ztp_lite_options *o)
 	memset(o, 0, sizeof(*o));
 	o->version = ZTP_PORT_VERSION;
 	o->rotate_percent = 67;
+	o->check_in = 1;
 	o->max_attempts = 5;
 	o->base_delay_ms = 1000;
 	o->max_delay_ms = 60000;
@@ -243,6 +244,7 @@ int ztp_lite_new(ztp_lite **out, const ztp_port *port,
 	d->stats[ZTP_LITE_HEAP_IN_USE] = d->stats[ZTP_LITE_HEAP_PEAK] =
 	    sizeof(*d);
 	d->rotate_percent = o->rotate_percent;
+	d->check_in = o->check_in != 0;
 	d->max_attempts = o->max_attempts;
 	d->base_delay_ms = o->base_delay_ms;
 	d->max_delay_ms = o->max_delay_ms;

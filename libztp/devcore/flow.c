@@ -20,7 +20,6 @@
 #include <string.h>
 
 #define CHAIN_MAX 8
-#define NAMESPACE_MAX 256
 #define PEM_CSR_MAX 1600
 #define SIG64_MAX ((ZTP_LITE_SIG_MAX + 2) / 3 * 4 + 1)
 
@@ -390,17 +389,6 @@ static bool pem_next(const char *s, size_t len, size_t *pos, const char **p,
 	return true;
 }
 
-static bool printable_span(const char *s, size_t n, bool topic)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f ||
-		    (topic && (s[i] == '+' || s[i] == '#')))
-			return false;
-	return true;
-}
-
 /* A member that may be absent or null. */
 static bool present(const ztp__jv *obj, const char *name, ztp__jv *v)
 {
@@ -448,6 +436,89 @@ static int answer_time(ztp_lite *d, const ztp__jv *a, const char *name,
 	rc = ztp__rfc3339_parse(t, s, len, &why);
 	if (rc < 0)
 		return ztp__lite_err(d, rc, what, ": ", why);
+	return ZTP_OK;
+}
+
+/* The members an assignment shares with a credentials answer: namespace
+ * (null or a namespace), brokers (absent, null or 1..8 broker URLs),
+ * trust_bundle (a string: shape only, the core keeps no bundle). */
+static int check_assigned(ztp_lite *d, const ztp__jv *a, const char *what)
+{
+	char buf[ZTP__BROKER_URL_MAX + 1];
+	ztp__jv v, e;
+	size_t k = 0, pos = 0, count = 0;
+
+	if (present(a, "namespace", &v) &&
+	    (ztp__j_string(&v, buf, sizeof(buf), &k) < 0 ||
+	     !ztp__namespace_syntax(buf, k)))
+		return ztp__lite_err(d, ZTP_EPARSE, what, ": bad namespace",
+				     NULL);
+	if (present(a, "brokers", &v)) {
+		if (v.type != ZTP__J_ARRAY)
+			return ztp__lite_err(d, ZTP_EPARSE, what,
+					     ": brokers: not an array", NULL);
+		while (ztp__j_next(&v, &pos, NULL, &e) == ZTP_OK)
+			if (++count > ZTP__BROKERS_MAX ||
+			    ztp__j_string(&e, buf, sizeof(buf), &k) < 0 ||
+			    !ztp__broker_url_syntax(buf, k))
+				return ztp__lite_err(d, ZTP_EPARSE, what,
+						     ": brokers: more than 8, "
+						     "or a bad URL",
+						     NULL);
+		if (count == 0)
+			return ztp__lite_err(d, ZTP_EPARSE, what,
+					     ": brokers: empty", NULL);
+	}
+	if (present(a, "trust_bundle", &v) && v.type != ZTP__J_STRING)
+		return ztp__lite_err(d, ZTP_EPARSE, what,
+				     ": trust_bundle: not a string", NULL);
+	return ZTP_OK;
+}
+
+/* The blob "brokers": {"brokers":[...]} as the answer (already checked)
+ * allocates them, as ztp-device's brokers.json; removed when the answer
+ * allocates none. */
+#define BROKERS_BLOB_MAX (16 + ZTP__BROKERS_MAX * (2 * ZTP__BROKER_URL_MAX + 3))
+
+static int brokers_store(ztp_lite *d, const ztp__jv *a)
+{
+	char url[ZTP__BROKER_URL_MAX + 1], *buf;
+	ztp__jv v, e;
+	ztp__jw w;
+	size_t k = 0, pos = 0;
+	int rc;
+
+	if (!present(a, "brokers", &v)) {
+		rc = d->port->remove(d->port->ctx, "brokers");
+		if (rc < 0 && rc != ZTP_ENOTFOUND)
+			return ztp__lite_err(d, rc,
+					     "brokers: cannot remove "
+					     "the stored list",
+					     NULL, NULL);
+		return ZTP_OK;
+	}
+	buf = ztp__lite_alloc(d, BROKERS_BLOB_MAX);
+	if (buf == NULL)
+		return ztp__lite_err(d, ZTP_ENOMEM, "out of memory", NULL,
+				     NULL);
+	ztp__jw_init(&w, buf, BROKERS_BLOB_MAX);
+	ztp__jw_open(&w, '{');
+	ztp__jw_key(&w, "brokers");
+	ztp__jw_open(&w, '[');
+	while (ztp__j_next(&v, &pos, NULL, &e) == ZTP_OK &&
+	       ztp__j_string(&e, url, sizeof(url), &k) == ZTP_OK) {
+		ztp__jw_key(&w, NULL);
+		ztp__jw_str(&w, url, k);
+	}
+	ztp__jw_close(&w, ']');
+	ztp__jw_close(&w, '}');
+	rc = w.ok ? d->port->store(d->port->ctx, "brokers",
+				   (const uint8_t *)buf, w.len)
+		  : ZTP_EINTERNAL;
+	ztp__lite_free(d, buf, BROKERS_BLOB_MAX);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "brokers: cannot store the list",
+				     NULL, NULL);
 	return ZTP_OK;
 }
 
@@ -543,21 +614,9 @@ static int parse_issued(ztp_lite *d, const ztp__jv *a, bool with_tenant,
 					     "but the answer names none",
 					     NULL);
 		}
-		if (present(a, "namespace", &v)) {
-			char ns[NAMESPACE_MAX + 1];
-
-			if (ztp__j_string(&v, ns, sizeof(ns), &k) < 0 ||
-			    !printable_span(ns, k, true))
-				return ztp__lite_err(d, ZTP_EPARSE, what,
-						     ": bad namespace", NULL);
-		}
-		if (present(a, "brokers", &v) && v.type != ZTP__J_ARRAY)
-			return ztp__lite_err(d, ZTP_EPARSE, what,
-					     ": brokers: not an array", NULL);
-		if (present(a, "trust_bundle", &v) && v.type != ZTP__J_STRING)
-			return ztp__lite_err(d, ZTP_EPARSE, what,
-					     ": trust_bundle: not a string",
-					     NULL);
+		rc = check_assigned(d, a, what);
+		if (rc < 0)
+			return rc;
 	}
 	if (n + 1 >= cap)
 		return ztp__lite_err(d, ZTP_ETOOBIG, what,
@@ -943,6 +1002,8 @@ static int operational_locked(ztp_lite *d, const char *endpoint,
 	if (rc == ZTP_OK)
 		rc = parse_issued(d, &a, true, &c, d->tx, ZTP_LITE_REQUEST_MAX,
 				  &cert_len);
+	if (rc == ZTP_OK)
+		rc = brokers_store(d, &a);
 commit:
 	if (rc == ZTP_OK)
 		rc = pending_commit(d, ZTP__KIND_OPERATIONAL, c.slot,
@@ -1000,10 +1061,89 @@ static int rotation_due(ztp_lite *d, const ztp__lite_cred *c, int64_t *due)
 	return ZTP_OK;
 }
 
+/* Check in with the operational credential: an assignment call ({}).
+ * *claimed is set when the answer names a tenant other than the
+ * certificate's (the device was claimed or moved since it was issued);
+ * not claimed yet (device_state) is no failure. */
+static int check_in(ztp_lite *d, const ztp__lite_cred *op, bool *claimed)
+{
+	const char *what = "assignment answer";
+	char tenant[ZTP_ID_MAX + 1];
+	ztp__jv a, v;
+	size_t k = 0;
+	int rc;
+
+	*claimed = false;
+	step(d, "assignment", "start");
+	memcpy(d->tx, "{}", 2);
+	rc = ztp__lite_call(d, "assignment", ZTP__AUTH_OPERATIONAL, op, 2, &a);
+	if (ztp__lite_refused_with(d, rc, ZTP__W_DEVICE_STATE)) {
+		step(d, "assignment", "unclaimed");
+		return ZTP_OK;
+	}
+	if (rc == ZTP_OK)
+		rc = answer_only(d, &a, ztp__assignment_members, what);
+	if (rc == ZTP_OK && present(&a, "tenant", &v) &&
+	    (ztp__j_string(&v, tenant, sizeof(tenant), &k) < 0 ||
+	     ztp__id_len(tenant) != k))
+		rc = ztp__lite_err(d, ZTP_EPARSE, what, ": bad tenant", NULL);
+	if (rc == ZTP_OK && present(&a, "policy", &v) &&
+	    v.type != ZTP__J_OBJECT)
+		rc = ztp__lite_err(d, ZTP_EPARSE, what,
+				   ": policy is not an object", NULL);
+	if (rc == ZTP_OK)
+		rc = check_assigned(d, &a, what);
+	if (rc == ZTP_OK)
+		rc = brokers_store(d, &a);
+	if (rc < 0)
+		return rc;
+	*claimed =
+	    present(&a, "tenant", &v) && strcmp(tenant, op->info.tenant) != 0;
+	step(d, "assignment", "done");
+	return ZTP_OK;
+}
+
 static bool credential_refused(const ztp_lite *d, int rc)
 {
 	return ztp__lite_refused_with(d, rc, ZTP__W_CERTIFICATE_REVOKED) ||
 	       ztp__lite_refused_with(d, rc, ZTP__W_CERTIFICATE_EXPIRED);
+}
+
+/* With a valid operational credential and the registration current:
+ * rotate when a rotation is pending or due; otherwise check in (unless
+ * the options say not to: then no connection at all). A tenant that
+ * claimed the device since, or a rotation refused because the tenant
+ * changed (device_state), leads to a fresh credentials request. */
+static int run_operational(ztp_lite *d, const ztp__lite_cred *op,
+			   unsigned int *did)
+{
+	char cur, pend;
+	int64_t due = 0;
+	bool claimed = false;
+	int rc;
+
+	rc = manifest_read(d, ZTP__KIND_OPERATIONAL, &cur, &pend);
+	if (rc == ZTP_OK)
+		rc = rotation_due(d, op, &due);
+	if (rc < 0)
+		return rc;
+	if (pend == 0 && d->now < due) {
+		if (!d->check_in)
+			return ZTP_OK;
+		rc = check_in(d, op, &claimed);
+		if (rc < 0 || !claimed)
+			return rc;
+	} else {
+		rc = operational_locked(d, "rotate", ZTP__AUTH_OPERATIONAL, op);
+		if (rc == ZTP_OK)
+			*did |= ZTP_LITE_DID_ROTATE;
+		if (!ztp__lite_refused_with(d, rc, ZTP__W_DEVICE_STATE))
+			return rc;
+	}
+	rc = operational_locked(d, "credentials", ZTP__AUTH_OPERATIONAL, op);
+	if (rc == ZTP_OK)
+		*did |= ZTP_LITE_DID_CREDENTIALS;
+	return rc;
 }
 
 static int run_locked(ztp_lite *d, unsigned int *did)
@@ -1011,8 +1151,6 @@ static int run_locked(ztp_lite *d, unsigned int *did)
 	ztp__lite_cred op, boot;
 	bool registered = false, bootstrapped = false, op_ok,
 	     op_refused = false;
-	char cur, pend;
-	int64_t due = 0;
 	int rc;
 
 	memset(&boot, 0, sizeof(boot));
@@ -1023,25 +1161,7 @@ static int run_locked(ztp_lite *d, unsigned int *did)
 		goto out;
 	op_ok = cred_valid(d, &op);
 	if (op_ok && registered) {
-		rc = manifest_read(d, ZTP__KIND_OPERATIONAL, &cur, &pend);
-		if (rc == ZTP_OK)
-			rc = rotation_due(d, &op, &due);
-		if (rc < 0)
-			goto out;
-		if (pend == 0 && d->now < due)
-			goto out; /* nothing to do: no connection at all */
-		rc =
-		    operational_locked(d, "rotate", ZTP__AUTH_OPERATIONAL, &op);
-		if (ztp__lite_refused_with(d, rc, ZTP__W_DEVICE_STATE)) {
-			/* The tenant changed since this certificate was
-			 * issued: the verifier wants a fresh request. */
-			rc = operational_locked(d, "credentials",
-						ZTP__AUTH_OPERATIONAL, &op);
-			if (rc == ZTP_OK)
-				*did |= ZTP_LITE_DID_CREDENTIALS;
-		} else if (rc == ZTP_OK) {
-			*did |= ZTP_LITE_DID_ROTATE;
-		}
+		rc = run_operational(d, &op, did);
 		if (!credential_refused(d, rc))
 			goto out;
 		/* Revoked (a reset) or expired by the server's clock: start

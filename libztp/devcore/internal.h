@@ -160,6 +160,7 @@ struct ztp_lite {
 	char *reg;
 	size_t reg_len;
 	int rotate_percent, max_attempts;
+	bool check_in;
 	uint32_t base_delay_ms, max_delay_ms, max_retry_after_ms;
 	int64_t build_time;
 	ztp_event_fn events;

@@ -11,8 +11,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#define NAMESPACE_MAX 256
-
 int ztp__dev_transcript(ztp__buf *out, const char *device_id, const char *nonce,
 			const uint8_t *csr_der, size_t csr_len)
 {
@@ -214,13 +212,10 @@ int ztp__dev_parse_issued(ztp__dev_issued *out, json_object *resp,
 			   ctenant);
 	}
 	if (json_object_object_get_ex(resp, "namespace", &v) && v != NULL) {
-		ZTP_CHECK(ztp__json_str(resp, "namespace", true, NAMESPACE_MAX,
-					&s, &len));
-		for (i = 0; i < len; i++)
-			ZTP_ENSURE(s[i] > 0x20 && s[i] < 0x7f && s[i] != '+' &&
-				       s[i] != '#',
-				   ZTP_EPARSE,
-				   "certificate answer: bad namespace");
+		ZTP_CHECK(ztp__json_str(resp, "namespace", true,
+					ZTP__NAMESPACE_MAX, &s, &len));
+		ZTP_ENSURE(ztp__namespace_syntax(s, len), ZTP_EPARSE,
+			   "certificate answer: bad namespace");
 		out->ns = ztp__strndup(s, len);
 		ZTP_ENSURE(out->ns != NULL, ZTP_ENOMEM,
 			   "answer: out of memory");

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #define REGISTRATION_MAX (64 * 1024)
-#define NAMESPACE_MAX 256
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -246,27 +245,23 @@ cleanup:
 
 int ztp__dev_parse_assignment(json_object *resp)
 {
-	static const char *const keys[] = {"tenant",  "namespace",    "policy",
-					   "brokers", "trust_bundle", NULL};
 	int rc = ZTP_OK;
 	json_object *v = NULL;
 	const char *s = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 
-	ZTP_CHECK(ztp__json_only_keys(resp, keys, "assignment answer"));
+	ZTP_CHECK(ztp__json_only_keys(resp, ztp__assignment_members,
+				      "assignment answer"));
 	if (json_object_object_get_ex(resp, "tenant", &v) && v != NULL) {
 		ZTP_CHECK(
 		    ztp__json_str(resp, "tenant", true, ZTP_ID_MAX, &s, &len));
 		ZTP_CHECK(ztp__id_check(s, len, "assignment tenant"));
 	}
 	if (json_object_object_get_ex(resp, "namespace", &v) && v != NULL) {
-		ZTP_CHECK(ztp__json_str(resp, "namespace", true, NAMESPACE_MAX,
-					&s, &len));
-		for (i = 0; i < len; i++)
-			ZTP_ENSURE(s[i] > 0x20 && s[i] < 0x7f && s[i] != '+' &&
-				       s[i] != '#',
-				   ZTP_EPARSE,
-				   "assignment answer: bad namespace");
+		ZTP_CHECK(ztp__json_str(resp, "namespace", true,
+					ZTP__NAMESPACE_MAX, &s, &len));
+		ZTP_ENSURE(ztp__namespace_syntax(s, len), ZTP_EPARSE,
+			   "assignment answer: bad namespace");
 	}
 	if (json_object_object_get_ex(resp, "policy", &v) && v != NULL)
 		ZTP_ENSURE(json_object_is_type(v, json_type_object), ZTP_EPARSE,
@@ -277,17 +272,15 @@ cleanup:
 	return rc;
 }
 
-#define BROKERS_MAX 8
-#define BROKER_URL_MAX 255
-
 int ztp__dev_parse_brokers(json_object *resp, const char *what)
 {
 	json_object *arr = NULL, *u;
 	const char *s;
-	size_t n, i, j, len;
+	size_t n, i, len;
 	int rc = ZTP_OK;
 
-	ZTP_CHECK(ztp__json_array(resp, "brokers", false, BROKERS_MAX, &arr));
+	ZTP_CHECK(
+	    ztp__json_array(resp, "brokers", false, ZTP__BROKERS_MAX, &arr));
 	if (arr == NULL)
 		goto cleanup;
 	n = json_object_array_length(arr);
@@ -298,11 +291,8 @@ int ztp__dev_parse_brokers(json_object *resp, const char *what)
 			   "%s: brokers: not a string", what);
 		s = json_object_get_string(u);
 		len = (size_t)json_object_get_string_len(u);
-		ZTP_ENSURE(len >= 1 && len <= BROKER_URL_MAX, ZTP_EPARSE,
-			   "%s: brokers: bad length", what);
-		for (j = 0; j < len; j++)
-			ZTP_ENSURE(s[j] > 0x20 && s[j] < 0x7f, ZTP_EPARSE,
-				   "%s: brokers: bad character", what);
+		ZTP_ENSURE(ztp__broker_url_syntax(s, len), ZTP_EPARSE,
+			   "%s: brokers: bad length or character", what);
 	}
 cleanup:
 	return rc;

@@ -33,6 +33,7 @@ typedef struct cfg {
 	int64_t rotate;
 	bool pin_set;
 	ztp__proxy proxy; /* port 0: none */
+	bool no_check_in; /* "check_in": false */
 	uint8_t pin[32];
 } cfg;
 
@@ -295,6 +296,13 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 		return bad(err, ecap, ZTP_EINVAL, "operational_key",
 			   "keys in a PKCS#11 token are not supported by the "
 			   "mbedTLS port");
+	if (ztp__j_string_is(k, "check_in")) {
+		if (v->type != ZTP__J_BOOL)
+			return bad(err, ecap, ZTP_EINVAL, "check_in",
+				   "not true or false");
+		c->no_check_in = v->p[0] == 'f';
+		return ZTP_OK;
+	}
 	if (ztp__j_string_is(k, "proxy")) {
 		rc = get_str(v, "proxy", s, ZTP__PROXY_URL_MAX + 2, err, ecap);
 		if (rc == ZTP_OK && ztp__proxy_parse(&c->proxy, s, &why) < 0)
@@ -496,6 +504,7 @@ int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
 		o.max_delay_ms = (uint32_t)c->max_ms;
 		o.max_retry_after_ms = (uint32_t)c->ra_ms;
 		o.build_time = c->build_time;
+		o.check_in = !c->no_check_in;
 		o.events = events;
 		o.events_ctx = events_ctx;
 		rc = ztp_lite_new(out, &m->port, &o);

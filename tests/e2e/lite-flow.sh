@@ -154,13 +154,50 @@ for id in lite-001 lite-002; do
 	fi
 done
 
-# A second run has nothing to do and opens no connection.
+# A second run has nothing due: it checks in with one assignment call on
+# one connection (not claimed yet: device_state), as ztp-device does.
 if lite_run lite-001 && grep -qx 'run: nothing to do' "$T/dev/lite-001/lite.out" &&
-	[ "$(lite_stat lite-001 handshakes)" = 0 ]; then
-	e2e_ok "lite-001: second run does nothing, no connection"
+	[ "$(lite_stat lite-001 handshakes)" = 1 ] && [ "$(lite_stat lite-001 requests)" = 1 ] &&
+	grep -q '"operation":"assignment","step":"unclaimed"' "$T/dev/lite-001/lite.err"; then
+	e2e_ok "lite-001: second run checks in (1 request, 1 connection), nothing else"
 else
 	cat "$T/dev/lite-001/lite.out" "$T/dev/lite-001/lite.err"
-	e2e_fail "lite-001: second run was not a no-op"
+	e2e_fail "lite-001: second run was not a check-in only"
+fi
+
+# Claimed by tenant acme: the next run's check-in sees the tenant and
+# fetches credentials naming it (SAN URI urn:ztp:tenant:acme); the run
+# after that has nothing to do again.
+"$ZTP_VERIFY" --config "$T/verify.json" claim --device-id lite-001 --code - \
+	--tenant acme < "$T/dev/lite-001/claim.txt" > /dev/null || e2e_die "claim lite-001"
+if lite_run lite-001 && grep -qx 'run: \["credentials"\]' "$T/dev/lite-001/lite.out"; then
+	base=$(lite_cred lite-001 operational)
+	if "$OPENSSL" x509 -in "$base.cert" -noout -ext subjectAltName |
+		grep -q "URI:urn:ztp:device:lite-001, URI:urn:ztp:tenant:acme" &&
+		"$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" -purpose sslclient \
+			"$base.cert" > /dev/null 2>&1; then
+		e2e_ok "lite-001: claimed: the check-in led to credentials for tenant acme"
+	else
+		e2e_fail "lite-001: the new certificate does not verify or names no tenant acme"
+	fi
+else
+	cat "$T/dev/lite-001/lite.out" "$T/dev/lite-001/lite.err"
+	e2e_fail "lite-001: the run after the claim did not fetch credentials"
+fi
+if lite_run lite-001 && grep -qx 'run: nothing to do' "$T/dev/lite-001/lite.out"; then
+	e2e_ok "lite-001: after the claim, a run has nothing to do"
+else
+	cat "$T/dev/lite-001/lite.out" "$T/dev/lite-001/lite.err"
+	e2e_fail "lite-001: a run after the claim's credentials did something"
+fi
+# "check_in": false: a run with nothing due makes no connection at all.
+lite_config_set lite-001 '{"check_in": false}'
+if lite_run lite-001 && grep -qx 'run: nothing to do' "$T/dev/lite-001/lite.out" &&
+	[ "$(lite_stat lite-001 handshakes)" = 0 ]; then
+	e2e_ok "lite-001: check_in false: nothing due, no connection"
+else
+	cat "$T/dev/lite-001/lite.out" "$T/dev/lite-001/lite.err"
+	e2e_fail "lite-001: check_in false: the run connected"
 fi
 
 # The server's public key pinned: accepted when it is the server's key,
