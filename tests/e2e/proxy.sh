@@ -178,6 +178,16 @@ if [ -x "$LITE" ]; then
 	if grep -q '/ztp/v1/' "$T/proxy/tinyproxy.log"; then
 		e2e_fail "the proxy saw a request of ztp-device-mbedtls"
 	fi
+	# lite_exit3 DETAIL WHAT: bootstrap of $d is exit 3 with DETAIL.
+	lite_exit3() {
+		rc=0
+		"$LITE" --config "$d/device.json" bootstrap > "$d/lite.out" 2> "$d/lite.err" || rc=$?
+		if [ $rc = 3 ] && grep -qF "$1" "$d/lite.err"; then
+			e2e_ok "ztp-device-mbedtls: $2: exit 3"
+		else
+			e2e_fail "ztp-device-mbedtls, $2: exit $rc: $(cat "$d/lite.err")"
+		fi
+	}
 	# A proxy that refuses the tunnel: tinyproxy allows CONNECT to the
 	# server's port only.
 	id=px-lite2
@@ -186,21 +196,10 @@ if [ -x "$LITE" ]; then
 	e2e_enroll "$id"
 	e2e_device_config "$id" "$DEAD"
 	with_proxy "$id" "http://127.0.0.1:$PROXY_PORT"
-	rc=0
-	"$LITE" --config "$d/device.json" bootstrap > "$d/lite.out" 2> "$d/lite.err" || rc=$?
-	if [ $rc = 3 ] && grep -q "CONNECT refused with HTTP 403 (through proxy 127.0.0.1:$PROXY_PORT)" "$d/lite.err"; then
-		e2e_ok "ztp-device-mbedtls: a tunnel refused by the proxy: exit 3"
-	else
-		e2e_fail "ztp-device-mbedtls, tunnel refused: exit $rc: $(cat "$d/lite.err")"
-	fi
+	lite_exit3 "CONNECT refused with HTTP 403 (through proxy 127.0.0.1:$PROXY_PORT)" \
+		"a tunnel refused by the proxy"
 	with_proxy "$id" "http://127.0.0.1:$DEAD"
-	rc=0
-	"$LITE" --config "$d/device.json" bootstrap > "$d/lite.out" 2> "$d/lite.err" || rc=$?
-	if [ $rc = 3 ] && grep -q "cannot connect (through proxy 127.0.0.1:$DEAD)" "$d/lite.err"; then
-		e2e_ok "ztp-device-mbedtls: a dead proxy: exit 3"
-	else
-		e2e_fail "ztp-device-mbedtls, dead proxy: exit $rc: $(cat "$d/lite.err")"
-	fi
+	lite_exit3 "cannot connect (through proxy 127.0.0.1:$DEAD)" "a dead proxy"
 else
 	echo "ztp-device-mbedtls is not built (--without-mbedtls): its proxy cases not run"
 fi
