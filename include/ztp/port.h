@@ -336,8 +336,10 @@ ZTP_EXTERN int ztp_lite_credentials(ztp_lite *dev);
  * changed, obtain credentials when there is no valid operational one,
  * rotate when due; with nothing due, check in with one `assignment` call
  * (ztp_lite_options::check_in): a tenant that claimed the device since
- * leads to new credentials. The brokers of the answers go to the blob
- * `brokers`.
+ * leads to new credentials. A rotated credential is probed (an
+ * assignment call with it) before it replaces the current one; one whose
+ * probe fails stays pending for the next run. The brokers of the answers
+ * go to the blob `brokers`.
  * A server that refuses a credential as revoked or expired starts the
  * device over from its factory identity.
  * @param dev the handle

@@ -291,8 +291,23 @@ static int pending_begin(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind,
 	return manifest_write(d, kind, cur, pend);
 }
 
-/* Store the certificate of the pending slot, make it current, and retire
- * the slot it replaces. */
+/* Store the certificate of the pending slot (still pending: the next
+ * run finds it ready). */
+static int pending_store(ztp_lite *d, ztp__lite_kind kind, char slot,
+			 const char *cert, size_t len)
+{
+	char name[40];
+	int rc;
+
+	blob_name(name, kind, slot, "cert");
+	rc = d->port->store(d->port->ctx, name, (const uint8_t *)cert, len);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, name, ": cannot store it", NULL);
+	return ZTP_OK;
+}
+
+/* Store the certificate of the pending slot (unless cert is NULL: stored
+ * already), make it current, and retire the slot it replaces. */
 static int pending_commit(ztp_lite *d, ztp__lite_kind kind, char slot,
 			  const char *cert, size_t len)
 {
@@ -307,12 +322,9 @@ static int pending_commit(ztp_lite *d, ztp__lite_kind kind, char slot,
 				     ": the pending slot changed under us",
 				     NULL);
 	if (cert != NULL) {
-		blob_name(name, kind, slot, "cert");
-		rc = d->port->store(d->port->ctx, name, (const uint8_t *)cert,
-				    len);
+		rc = pending_store(d, kind, slot, cert, len);
 		if (rc < 0)
-			return ztp__lite_err(d, rc, name, ": cannot store it",
-					     NULL);
+			return rc;
 	}
 	old = cur;
 	rc = manifest_write(d, kind, slot, 0);
@@ -971,8 +983,47 @@ static int register_locked(ztp_lite *d)
 	return rc;
 }
 
+static int check_in(ztp_lite *d, const ztp__lite_cred *op, bool *claimed);
+
+/* The probe of a rotation: an assignment call authenticated by the new
+ * credential c (its certificate cert[0..len), stored in the pending
+ * slot), before it replaces the current one. A device nobody has claimed
+ * yet is refused device_state, but only after the verifier authenticated
+ * the credential, which is what the probe is for. On failure the new
+ * credential stays pending: the next run probes it again. */
+static int probe(ztp_lite *d, ztp__lite_cred *c, const char *cert, size_t len)
+{
+	bool claimed = false;
+	int rc;
+
+	if (c->cert == NULL) {
+		if (len > ZTP_LITE_CERT_MAX)
+			return ztp__lite_err(d, ZTP_ETOOBIG,
+					     "rotate: certificates too long",
+					     NULL, NULL);
+		c->cert = ztp__lite_alloc(d, ZTP_LITE_CERT_MAX);
+		if (c->cert == NULL)
+			return oom(d);
+		memcpy(c->cert, cert, len);
+		c->cert_len = len;
+	}
+	step(d, "rotate", "probe");
+	rc = check_in(d, c, &claimed);
+	if (rc < 0) {
+		char detail[ZTP_LITE_ERRMSG_MAX];
+
+		memcpy(detail, d->err, sizeof(detail));
+		return ztp__lite_err(d, rc,
+				     "rotate: the new credential's probe "
+				     "failed (it stays pending): ",
+				     detail, NULL);
+	}
+	return ZTP_OK;
+}
+
 /* A new operational credential from endpoint ("credentials" or
- * "rotate"), authenticated by auth. */
+ * "rotate"), authenticated by auth; a rotation's is probed before it is
+ * made current. */
 static int operational_locked(ztp_lite *d, const char *endpoint,
 			      ztp__lite_auth kind, const ztp__lite_cred *auth)
 {
@@ -983,7 +1034,7 @@ static int operational_locked(ztp_lite *d, const char *endpoint,
 	size_t cert_len = 0;
 	ztp__jw w;
 	ztp__jv a;
-	bool ready = false;
+	bool ready = false, probing = strcmp(endpoint, "rotate") == 0;
 	int rc;
 
 	step(d, endpoint, "start");
@@ -1004,10 +1055,15 @@ static int operational_locked(ztp_lite *d, const char *endpoint,
 				  &cert_len);
 	if (rc == ZTP_OK)
 		rc = brokers_store(d, &a);
+	if (rc == ZTP_OK && probing)
+		rc = pending_store(d, ZTP__KIND_OPERATIONAL, c.slot, d->tx,
+				   cert_len);
 commit:
+	if (rc == ZTP_OK && probing)
+		rc = probe(d, &c, d->tx, cert_len);
 	if (rc == ZTP_OK)
 		rc = pending_commit(d, ZTP__KIND_OPERATIONAL, c.slot,
-				    ready ? NULL : d->tx, cert_len);
+				    ready || probing ? NULL : d->tx, cert_len);
 	if (rc == ZTP_OK)
 		step(d, endpoint, ready ? "resumed" : "done");
 out:

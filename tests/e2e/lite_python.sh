@@ -136,6 +136,9 @@ print(datetime.datetime.fromtimestamp(time.time() + 3000,
 			e2e_fail "lite-rot: rotation left $old / $new"
 		fi
 		lite_check_cred lite-rot operational 0
+		grep -q '"operation":"rotate","step":"probe"' "$T/dev/lite-rot/lite.err" &&
+			e2e_ok "lite-rot: the new credential was probed before the switch" ||
+			e2e_fail "lite-rot: no probe before the switch"
 	else
 		cat "$T/dev/lite-rot/lite.out" "$T/dev/lite-rot/lite.err"
 		e2e_fail "lite-rot: no rotation when due"
@@ -143,6 +146,53 @@ print(datetime.datetime.fromtimestamp(time.time() + 3000,
 else
 	cat "$T/dev/lite-rot/lite.err"
 	e2e_fail "lite-rot: first run failed"
+fi
+e2e_stop_server "$E2E_PID"
+
+# A rotation whose probe fails (assignment answers 500; the floor again
+# 50 minutes ahead of the certificate just rotated to): the new
+# credential stays pending and the old one current; the next run, with
+# the server well again, probes the stored one (no second rotate
+# request) and switches to it.
+e2e_start_server "$E2E_DIR/lite_server.py" server \
+	--config "$T/verify.json" --listen 127.0.0.1:0 --break fail:assignment
+e2e_device_config lite-rot "$E2E_PORT"
+e2e_registration lite-rot
+ahead=$("$PY" -c 'import datetime, time
+print(datetime.datetime.fromtimestamp(time.time() + 3000,
+      datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+lite_config_set lite-rot "{\"clock\": \"untrusted\", \"build_time\": \"$ahead\"}"
+cur=$(lite_cred lite-rot operational)
+rc=0
+lite_run lite-rot || rc=$?
+pend=$(sed -n 's/^ZTP1 c=[ab] p=\([ab]\)$/\1/p' "$T/dev/lite-rot/state/operational.manifest")
+if [ "$rc" = 3 ] && [ "$(lite_cred lite-rot operational)" = "$cur" ] && [ -n "$pend" ] &&
+	[ -s "$T/dev/lite-rot/state/operational.$pend.cert" ] &&
+	grep -q "probe failed (it stays pending)" "$T/dev/lite-rot/lite.err"; then
+	e2e_ok "lite-rot: probe failed: the old credential current, the new one pending"
+	pendfp=$("$OPENSSL" x509 -in "$T/dev/lite-rot/state/operational.$pend.cert" -noout -fingerprint -sha256)
+else
+	cat "$T/dev/lite-rot/lite.out" "$T/dev/lite-rot/lite.err"
+	e2e_fail "lite-rot: a failed probe: exit $rc, current $(lite_cred lite-rot operational), pending '$pend'"
+	pendfp=
+fi
+e2e_stop_server "$E2E_PID"
+e2e_start_server "$E2E_DIR/lite_server.py" server \
+	--config "$T/verify.json" --listen 127.0.0.1:0
+e2e_device_config lite-rot "$E2E_PORT"
+e2e_registration lite-rot
+lite_config_set lite-rot "{\"clock\": \"untrusted\", \"build_time\": \"$ahead\"}"
+if lite_run lite-rot && grep -qx 'run: \["rotate"\]' "$T/dev/lite-rot/lite.out" &&
+	! grep -q '"event":"device.http","endpoint":"rotate"' "$T/dev/lite-rot/lite.err" &&
+	grep -q '"operation":"rotate","step":"resumed"' "$T/dev/lite-rot/lite.err"; then
+	new=$(lite_cred lite-rot operational)
+	newfp=$("$OPENSSL" x509 -in "$new.cert" -noout -fingerprint -sha256)
+	[ "$new" != "$cur" ] && [ -n "$pendfp" ] && [ "$newfp" = "$pendfp" ] &&
+		e2e_ok "lite-rot: the next run probed the pending credential and switched to it" ||
+		e2e_fail "lite-rot: after the probe: current $new, not the pending one"
+else
+	cat "$T/dev/lite-rot/lite.out" "$T/dev/lite-rot/lite.err"
+	e2e_fail "lite-rot: the run after a failed probe did not finish the rotation"
 fi
 e2e_stop_server "$E2E_PID"
 e2e_done

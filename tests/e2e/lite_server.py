@@ -4,7 +4,8 @@
 
 --break MODE:ENDPOINT  answers to ENDPOINT are broken: "truncate" sends a
                 Content-Length over the bytes sent and closes, "oversize"
-                sends a 200 answer of 20 KiB;
+                sends a 200 answer of 20 KiB, "fail" answers 500
+                internal_error;
 and one line "tls-connection" on stderr per TLS connection accepted, so
 that a test counts the handshakes from the server side. Every other option
 is the reference server's."""
@@ -32,7 +33,10 @@ class LiteHandler(ztp_server.Handler):
         if broken is not None:
             n = int(self.headers.get("Content-Length", "0") or 0)
             self.rfile.read(n)
-            if broken == "truncate":
+            if broken == "fail":
+                self._send(500, b'{"error": {"code": "internal_error", '
+                           b'"message": "broken for the test"}}')
+            elif broken == "truncate":
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", "4000")
@@ -55,7 +59,7 @@ def main():
     OPTIONS.brk = {}
     for item in OPTIONS.brk_list:
         mode, _, ep = item.partition(":")
-        if mode not in ("truncate", "oversize") or not ep:
+        if mode not in ("truncate", "oversize", "fail") or not ep:
             ap.error("--break MODE:ENDPOINT")
         OPTIONS.brk[ep] = mode
     return ztp_server.main(rest, ztp_server.Server, LiteHandler)
