@@ -68,9 +68,9 @@ endif
 # no-clock floor; truncated and oversized answers from
 # tests/e2e/lite_server.py.
 EXTRA_DIST += tests/e2e/lite-flow.sh tests/e2e/lite_server.py \
-	tests/e2e/lite_python.sh tests/e2e/lite_go.sh
+	tests/e2e/lite_python.sh tests/e2e/lite_go.sh tests/e2e/lite_rollover.sh
 if HAVE_MBEDTLS
 if ENABLE_SERVER
-TESTS += tests/e2e/lite_python.sh tests/e2e/lite_go.sh
+TESTS += tests/e2e/lite_python.sh tests/e2e/lite_go.sh tests/e2e/lite_rollover.sh
 endif
 endif

@@ -57,6 +57,9 @@ extern "C" {
 #define ZTP_LITE_BODY_MAX 16384
 /** Longest request the core writes (head and body). @since 0.1.0 */
 #define ZTP_LITE_REQUEST_MAX 8192
+/** Longest trust bundle (the CA certificates of a rollover, PEM) the core
+ *  keeps; a longer one is not taken. @since 0.1.0 */
+#define ZTP_LITE_TRUST_MAX 8192
 /** Longest error detail kept by a handle, NUL included. @since 0.1.0 */
 #define ZTP_LITE_ERRMSG_MAX 256
 
@@ -114,6 +117,14 @@ typedef struct ztp_port_tls {
 	 *  `server_time` at or after it is ignored), so a port that leaves
 	 *  it 0 never has its floor moved by the server. @since 0.1.0 */
 	int64_t peer_not_after;
+	/** The CA certificates (PEM blocks) to verify the server against
+	 *  instead of the port's own anchors, or NULL for the port's own:
+	 *  the trust bundle the device committed in a rollover, or one it
+	 *  is probing. A port that cannot use them must fail the connection
+	 *  (#ZTP_EUNSUPPORTED), never fall back to its own anchors.
+	 *  @since 0.1.0 */
+	const char *anchors;
+	size_t anchors_len; /**< their length */
 } ztp_port_tls;
 
 /**

@@ -381,18 +381,16 @@ static const char *auth_name(ztp__lite_auth a)
 	}
 }
 
-/* A connection with the identity, reusing the open one when it has it. */
-static int connect_as(ztp_lite *d, ztp__lite_auth auth,
-		      const ztp__lite_cred *cred)
+/* A new connection with the identity, verifying the server against
+ * anchors (NULL: the port's own). */
+static int open_as(ztp_lite *d, ztp__lite_auth auth, const ztp__lite_cred *cred,
+		   const char *anchors, size_t anchors_len)
 {
 	ztp_port_identity id = {NULL, 0, NULL, 0};
 	ztp_port_tls tls;
 	char fields[96];
-	char slot = cred != NULL ? cred->slot : 0;
 	int rc;
 
-	if (d->conn != NULL && d->conn_auth == auth && d->conn_slot == slot)
-		return ZTP_OK;
 	ztp__lite_disconnect(d);
 	if (cred != NULL) {
 		id.key = cred->key;
@@ -406,6 +404,8 @@ static int connect_as(ztp_lite *d, ztp__lite_auth auth,
 	tls.verify_time = d->now;
 	tls.clock_known = d->clock_known;
 	tls.peer_not_after = 0;
+	tls.anchors = anchors;
+	tls.anchors_len = anchors_len;
 	d->peer_not_after = 0;
 	rc = d->port->connect(d->port->ctx, &d->conn, &tls);
 	if (rc < 0) {
@@ -415,12 +415,46 @@ static int connect_as(ztp_lite *d, ztp__lite_auth auth,
 	d->peer_not_after = tls.peer_not_after;
 	d->stats[ZTP_LITE_HANDSHAKES]++;
 	d->conn_auth = auth;
-	d->conn_slot = slot;
+	d->conn_slot = cred != NULL ? cred->slot : 0;
 	memcpy(fields, "\"identity\":\"", 12);
 	memcpy(fields + 12, auth_name(auth), strlen(auth_name(auth)) + 1);
 	memcpy(fields + strlen(fields), "\"", 2);
 	ztp__lite_event(d, "device.connect", fields);
 	return ZTP_OK;
+}
+
+/* A connection with the identity, reusing the open one when it has it;
+ * a new one trusts the committed trust bundle when there is one.
+ * *local is set when the failure is the device's own (the stored bundle
+ * unreadable or not the one committed: the detail is set), not the
+ * port's. */
+static int connect_as(ztp_lite *d, ztp__lite_auth auth,
+		      const ztp__lite_cred *cred, bool *local)
+{
+	char slot = cred != NULL ? cred->slot : 0, *anchors = NULL;
+	size_t alen = 0;
+	int rc;
+
+	*local = false;
+	if (d->conn != NULL && d->conn_auth == auth && d->conn_slot == slot)
+		return ZTP_OK;
+	ztp__lite_disconnect(d);
+	rc = ztp__lite_trust_current(d, &anchors, &alen);
+	if (rc < 0) {
+		*local = true;
+		return rc;
+	}
+	rc = open_as(d, auth, cred, anchors, alen);
+	ztp__lite_free(d, anchors, ZTP_LITE_TRUST_MAX);
+	return rc;
+}
+
+int ztp__lite_trust_probe(ztp_lite *d, const char *anchors, size_t len)
+{
+	int rc = open_as(d, ZTP__AUTH_FACTORY, NULL, anchors, len);
+
+	ztp__lite_disconnect(d);
+	return rc;
 }
 
 static int send_all(ztp_lite *d, const void *p, size_t n)
@@ -567,6 +601,7 @@ static int attempt(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 {
 	char head[ZTP__LITE_HOST_MAX + 160], path[48];
 	size_t hl;
+	bool local = false;
 	int rc;
 
 	*final = false;
@@ -578,7 +613,11 @@ static int attempt(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 	if (hl == 0)
 		return ztp__lite_err(d, ZTP_EINTERNAL, "HTTP: request head",
 				     NULL, NULL);
-	rc = connect_as(d, auth, cred);
+	rc = connect_as(d, auth, cred, &local);
+	if (rc < 0 && local) {
+		*final = true;
+		return rc;
+	}
 	if (rc == ZTP_EUNTRUSTED || rc == ZTP_EEXPIRED) {
 		/* A server certificate refused: a TLS failure, reported as
 		 * ztp_device(3) reports one (ZTP_ENETWORK), but final. */

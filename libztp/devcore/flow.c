@@ -451,9 +451,214 @@ static int answer_time(ztp_lite *d, const ztp__jv *a, const char *name,
 	return ZTP_OK;
 }
 
+/* ------------------------------------------------------------------
+ * trust bundle
+ *
+ * A rollover's bundle (trust_bundle in an answer) is kept in the blob
+ * trust.a or trust.b; the blob trust.manifest, "ZTP1 c=<slot> h=<SHA-256
+ * of the bundle, hex>", names the committed one. A new bundle is written
+ * to the spare blob, one connection to the server is made trusting it
+ * alone, and only when that connection was verified does the manifest
+ * name it; otherwise it is removed and the bundle in use stays (the
+ * port's own anchors until one is committed). */
+
+#define TRUST_MANIFEST_LEN 76
+
+static void hex32(char out[65], const uint8_t h[32])
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = digits[h[i] >> 4];
+		out[2 * i + 1] = digits[h[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* The committed slot (0: none) and the hash it was committed with. */
+static int trust_manifest_read(ztp_lite *d, char *cur, char hex[65])
+{
+	char buf[TRUST_MANIFEST_LEN + 1];
+	size_t len = 0, i;
+	int rc;
+
+	*cur = 0;
+	hex[0] = '\0';
+	rc = d->port->load(d->port->ctx, "trust.manifest", (uint8_t *)buf,
+			   sizeof(buf), &len);
+	if (rc == ZTP_ENOTFOUND)
+		return ZTP_OK;
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "trust.manifest: cannot read it",
+				     NULL, NULL);
+	if (len != TRUST_MANIFEST_LEN || memcmp(buf, "ZTP1 c=", 7) != 0 ||
+	    (buf[7] != 'a' && buf[7] != 'b') ||
+	    memcmp(buf + 8, " h=", 3) != 0 || buf[75] != '\n')
+		return ztp__lite_err(d, ZTP_EPARSE, "trust.manifest: corrupt",
+				     NULL, NULL);
+	for (i = 11; i < 75; i++)
+		if (ztp__hex_value((unsigned char)buf[i]) < 0 ||
+		    (buf[i] >= 'A' && buf[i] <= 'F'))
+			return ztp__lite_err(d, ZTP_EPARSE,
+					     "trust.manifest: corrupt", NULL,
+					     NULL);
+	*cur = buf[7];
+	memcpy(hex, buf + 11, 64);
+	hex[64] = '\0';
+	return ZTP_OK;
+}
+
+int ztp__lite_trust_current(ztp_lite *d, char **out, size_t *len)
+{
+	char cur, want[65], got[65], name[8] = "trust.?";
+	uint8_t h[32];
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	rc = trust_manifest_read(d, &cur, want);
+	if (rc < 0 || cur == 0)
+		return rc;
+	*out = ztp__lite_alloc(d, ZTP_LITE_TRUST_MAX);
+	if (*out == NULL)
+		return oom(d);
+	name[6] = cur;
+	rc = d->port->load(d->port->ctx, name, (uint8_t *)*out,
+			   ZTP_LITE_TRUST_MAX, len);
+	if (rc == ZTP_OK)
+		rc = d->port->sha256(d->port->ctx, (const uint8_t *)*out, *len,
+				     h);
+	if (rc < 0) {
+		rc = ztp__lite_err(d, rc, name, ": cannot read it", NULL);
+	} else {
+		hex32(got, h);
+		if (strcmp(got, want) != 0)
+			rc = ztp__lite_err(d, ZTP_EMISMATCH, name,
+					   ": not the trust bundle that was "
+					   "committed",
+					   NULL);
+	}
+	if (rc < 0) {
+		ztp__lite_free(d, *out, ZTP_LITE_TRUST_MAX);
+		*out = NULL;
+		*len = 0;
+	}
+	return rc;
+}
+
+static void trust_event(ztp_lite *d, const char *s, const char *hex)
+{
+	char f[192];
+	ztp__jw w;
+
+	ztp__jw_init(&w, f, sizeof(f));
+	ztp__jw_key(&w, "operation");
+	ztp__jw_str(&w, "trust_bundle", 12);
+	ztp__jw_key(&w, "step");
+	ztp__jw_str(&w, s, strlen(s));
+	if (hex != NULL) {
+		ztp__jw_key(&w, "fingerprint");
+		ztp__jw_str(&w, hex, 64);
+	}
+	if (w.ok)
+		ztp__lite_event(d, "device.step", f);
+}
+
+/* Commit slot (its bundle hashed to hex) in the manifest. */
+static int trust_commit(ztp_lite *d, char slot, const char hex[65])
+{
+	char m[TRUST_MANIFEST_LEN + 1];
+	int rc;
+
+	memcpy(m, "ZTP1 c=? h=", 11);
+	m[7] = slot;
+	memcpy(m + 11, hex, 64);
+	m[75] = '\n';
+	rc = d->port->store(d->port->ctx, "trust.manifest", (const uint8_t *)m,
+			    TRUST_MANIFEST_LEN);
+	if (rc < 0)
+		return ztp__lite_err(d, rc, "trust.manifest: cannot store it",
+				     NULL, NULL);
+	return ZTP_OK;
+}
+
+/* The trust_bundle of an answer (already shape-checked): taken as above
+ * when it is not the one in use. A bundle over ZTP_LITE_TRUST_MAX is not
+ * taken (event "too_big"); one the probe cannot verify the server with
+ * is rolled back (event "rolled_back"): neither fails the operation. */
+static int trust_update(ztp_lite *d, const ztp__jv *a)
+{
+	char *text, cur, hex[65], have[65], name[8] = "trust.?", spare;
+	ztp__jv v, e;
+	size_t n = 0, k = 0, pos = 0;
+	uint8_t h[32];
+	int rc = ZTP_OK;
+
+	if (!present(a, "trust_bundle", &v))
+		return ZTP_OK;
+	text = ztp__lite_alloc(d, ZTP_LITE_TRUST_MAX);
+	if (text == NULL)
+		return oom(d);
+	while (rc == ZTP_OK && ztp__j_next(&v, &pos, NULL, &e) == ZTP_OK) {
+		rc = ztp__j_string(&e, text + n, ZTP_LITE_TRUST_MAX - n, &k);
+		n += rc == ZTP_OK ? k : 0;
+		if (rc == ZTP_OK && (n == 0 || text[n - 1] != '\n')) {
+			if (n + 1 >= ZTP_LITE_TRUST_MAX)
+				rc = ZTP_ETOOBIG;
+			else
+				text[n++] = '\n';
+		}
+	}
+	if (rc < 0) {
+		trust_event(d, "too_big", NULL);
+		rc = ZTP_OK;
+		goto out;
+	}
+	rc = d->port->sha256(d->port->ctx, (const uint8_t *)text, n, h);
+	if (rc < 0) {
+		rc = ztp__lite_err(d, rc, "SHA-256 failed", NULL, NULL);
+		goto out;
+	}
+	rc = trust_manifest_read(d, &cur, have);
+	if (rc < 0)
+		goto out;
+	hex32(hex, h);
+	if (cur != 0 && strcmp(hex, have) == 0)
+		goto out; /* in use already */
+	spare = cur == 'a' ? 'b' : 'a';
+	name[6] = spare;
+	rc = d->port->store(d->port->ctx, name, (const uint8_t *)text, n);
+	if (rc < 0) {
+		rc = ztp__lite_err(d, rc, name, ": cannot store it", NULL);
+		goto out;
+	}
+	trust_event(d, "stored", hex);
+	if (ztp__lite_trust_probe(d, text, n) < 0) {
+		(void)d->port->remove(d->port->ctx, name);
+		trust_event(d, "rolled_back", hex);
+		d->err[0] = '\0';
+		goto out;
+	}
+	rc = trust_commit(d, spare, hex);
+	if (rc < 0)
+		goto out;
+	if (cur != 0) {
+		/* No longer referenced: garbage if it stays, never a wrong
+		 * state. */
+		name[6] = cur;
+		(void)d->port->remove(d->port->ctx, name);
+	}
+	trust_event(d, "committed", hex);
+out:
+	ztp__lite_free(d, text, ZTP_LITE_TRUST_MAX);
+	return rc;
+}
+
 /* The members an assignment shares with a credentials answer: namespace
  * (null or a namespace), brokers (absent, null or 1..8 broker URLs),
- * trust_bundle (a string: shape only, the core keeps no bundle). */
+ * trust_bundle (absent, null or 1..8 strings: the certificates, which
+ * trust_update() takes). */
 static int check_assigned(ztp_lite *d, const ztp__jv *a, const char *what)
 {
 	char buf[ZTP__BROKER_URL_MAX + 1];
@@ -481,9 +686,25 @@ static int check_assigned(ztp_lite *d, const ztp__jv *a, const char *what)
 			return ztp__lite_err(d, ZTP_EPARSE, what,
 					     ": brokers: empty", NULL);
 	}
-	if (present(a, "trust_bundle", &v) && v.type != ZTP__J_STRING)
-		return ztp__lite_err(d, ZTP_EPARSE, what,
-				     ": trust_bundle: not a string", NULL);
+	if (present(a, "trust_bundle", &v)) {
+		pos = 0;
+		count = 0;
+		if (v.type != ZTP__J_ARRAY)
+			return ztp__lite_err(d, ZTP_EPARSE, what,
+					     ": trust_bundle: not an array",
+					     NULL);
+		while (ztp__j_next(&v, &pos, NULL, &e) == ZTP_OK)
+			if (++count > ZTP__BROKERS_MAX ||
+			    e.type != ZTP__J_STRING)
+				return ztp__lite_err(
+				    d, ZTP_EPARSE, what,
+				    ": trust_bundle: more than 8 "
+				    "certificates, or not a string",
+				    NULL);
+		if (count == 0)
+			return ztp__lite_err(d, ZTP_EPARSE, what,
+					     ": trust_bundle: empty", NULL);
+	}
 	return ZTP_OK;
 }
 
@@ -1055,6 +1276,8 @@ static int operational_locked(ztp_lite *d, const char *endpoint,
 				  &cert_len);
 	if (rc == ZTP_OK)
 		rc = brokers_store(d, &a);
+	if (rc == ZTP_OK)
+		rc = trust_update(d, &a);
 	if (rc == ZTP_OK && probing)
 		rc = pending_store(d, ZTP__KIND_OPERATIONAL, c.slot, d->tx,
 				   cert_len);
@@ -1151,6 +1374,8 @@ static int check_in(ztp_lite *d, const ztp__lite_cred *op, bool *claimed)
 		rc = check_assigned(d, &a, what);
 	if (rc == ZTP_OK)
 		rc = brokers_store(d, &a);
+	if (rc == ZTP_OK)
+		rc = trust_update(d, &a);
 	if (rc < 0)
 		return rc;
 	*claimed =

@@ -219,6 +219,14 @@ int ztp__lite_call(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 /* Whether the last call was refused with the wire code w. */
 bool ztp__lite_refused_with(const ztp_lite *d, int rc, int w);
 
+/* The committed trust bundle (flow.c): into a buffer of
+ * ZTP_LITE_TRUST_MAX bytes it allocates (*out NULL when none is
+ * committed); ZTP_EMISMATCH when the stored one is not the one committed. */
+int ztp__lite_trust_current(ztp_lite *d, char **out, size_t *len);
+/* One connection with the factory identity verifying the server against
+ * anchors alone, then closed (device.c): ZTP_OK when it was verified. */
+int ztp__lite_trust_probe(ztp_lite *d, const char *anchors, size_t len);
+
 /* Storage of credentials and the floor (flow.c). */
 void ztp__lite_cred_free(ztp_lite *d, ztp__lite_cred *c);
 int ztp__lite_floor(ztp_lite *d, int64_t *floor);

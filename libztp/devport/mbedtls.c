@@ -402,6 +402,7 @@ typedef struct mt_conn {
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt own;
 	mbedtls_pk_context own_key;
+	mbedtls_x509_crt anchors; /* the core's trust bundle, if it gave one */
 	const ztp_port_tls *tls;
 	ztp__mt *m;
 	bool ip_host;
@@ -627,6 +628,7 @@ static void conn_free(mt_conn *c)
 	mbedtls_ssl_free(&c->ssl);
 	mbedtls_ssl_config_free(&c->conf);
 	mbedtls_x509_crt_free(&c->own);
+	mbedtls_x509_crt_free(&c->anchors);
 	mbedtls_pk_free(&c->own_key);
 	mbedtls_net_free(&c->net);
 	free(c);
@@ -652,6 +654,7 @@ static int tls_connect(void *ctx, void **conn, ztp_port_tls *tls)
 	mbedtls_ssl_init(&c->ssl);
 	mbedtls_ssl_config_init(&c->conf);
 	mbedtls_x509_crt_init(&c->own);
+	mbedtls_x509_crt_init(&c->anchors);
 	mbedtls_pk_init(&c->own_key);
 	if (inet_pton(AF_INET, tls->host, c->ip) == 1) {
 		c->ip_host = true;
@@ -674,6 +677,14 @@ static int tls_connect(void *ctx, void **conn, ztp_port_tls *tls)
 		key = &c->own_key;
 		own = &c->own;
 	}
+	/* A trust bundle of the core (a rollover) replaces ca_file for this
+	 * connection; never both. */
+	if (tls->anchors != NULL) {
+		rc = ztp__mt_parse_certs(m, &c->anchors, tls->anchors,
+					 tls->anchors_len);
+		if (rc < 0)
+			goto out;
+	}
 	r = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
 					MBEDTLS_SSL_TRANSPORT_STREAM,
 					MBEDTLS_SSL_PRESET_DEFAULT);
@@ -683,7 +694,9 @@ static int tls_connect(void *ctx, void **conn, ztp_port_tls *tls)
 					     MBEDTLS_SSL_MINOR_VERSION_3);
 		mbedtls_ssl_conf_authmode(&c->conf,
 					  MBEDTLS_SSL_VERIFY_REQUIRED);
-		mbedtls_ssl_conf_ca_chain(&c->conf, &m->ca, NULL);
+		mbedtls_ssl_conf_ca_chain(
+		    &c->conf, tls->anchors != NULL ? &c->anchors : &m->ca,
+		    NULL);
 		mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random,
 				     &m->drbg);
 		mbedtls_ssl_conf_verify(&c->conf, verify_cb, c);
