@@ -547,22 +547,36 @@ int ztp__lite_trust_current(ztp_lite *d, char **out, size_t *len)
 	return rc;
 }
 
-static void trust_event(ztp_lite *d, const char *s, const char *hex)
+/* A device.step event of operation op, with one more string member
+ * (name: value) unless name is NULL. */
+static void step_with(ztp_lite *d, const char *op, const char *s,
+		      const char *name, const char *value)
 {
 	char f[192];
 	ztp__jw w;
 
 	ztp__jw_init(&w, f, sizeof(f));
 	ztp__jw_key(&w, "operation");
-	ztp__jw_str(&w, "trust_bundle", 12);
+	ztp__jw_str(&w, op, strlen(op));
 	ztp__jw_key(&w, "step");
 	ztp__jw_str(&w, s, strlen(s));
-	if (hex != NULL) {
-		ztp__jw_key(&w, "fingerprint");
-		ztp__jw_str(&w, hex, 64);
+	if (name != NULL) {
+		ztp__jw_key(&w, name);
+		ztp__jw_str(&w, value, strlen(value));
 	}
 	if (w.ok)
 		ztp__lite_event(d, "device.step", f);
+}
+
+static void step(ztp_lite *d, const char *op, const char *s)
+{
+	step_with(d, op, s, NULL, NULL);
+}
+
+static void trust_event(ztp_lite *d, const char *s, const char *hex)
+{
+	step_with(d, "trust_bundle", s, hex != NULL ? "fingerprint" : NULL,
+		  hex);
 }
 
 /* Commit slot (its bundle hashed to hex) in the manifest. */
@@ -859,20 +873,6 @@ static int parse_issued(ztp_lite *d, const ztp__jv *a, bool with_tenant,
 	out[n] = '\0';
 	*len = n;
 	return ZTP_OK;
-}
-
-static void step(ztp_lite *d, const char *op, const char *s)
-{
-	char f[96];
-	ztp__jw w;
-
-	ztp__jw_init(&w, f, sizeof(f));
-	ztp__jw_key(&w, "operation");
-	ztp__jw_str(&w, op, strlen(op));
-	ztp__jw_key(&w, "step");
-	ztp__jw_str(&w, s, strlen(s));
-	if (w.ok)
-		ztp__lite_event(d, "device.step", f);
 }
 
 /* Scratch space of a bootstrap, one allocation. The CSR's PEM and the

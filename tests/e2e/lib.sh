@@ -138,6 +138,20 @@ e2e_server_cert() {
 	cat "$p/$name.leaf.pem" "$ca" > "$p/$name.pem"
 }
 
+# e2e_server_ca2: a second server CA (pki/server-ca-2.pem), the server
+# identity server2 it issues (127.0.0.1, localhost), and the trust
+# bundles of a server-CA rollover: pki/bundle-both.pem (CA 1 and CA 2)
+# and pki/bundle-new-only.pem (CA 2).
+e2e_server_ca2() {
+	"$ZTP_CA" init-root --cert "$T/pki/server-ca-2.pem" \
+		--key "$T/pki/server-ca-2.key" \
+		--subject "CN=Fleet Server CA 2,O=Fleet" --days 3650 >/dev/null
+	e2e_server_cert "$T/pki/server-ca-2.pem" "$T/pki/server-ca-2.key" \
+		server2 --ip 127.0.0.1 --dns localhost
+	cat "$T/pki/server-ca.pem" "$T/pki/server-ca-2.pem" > "$T/pki/bundle-both.pem"
+	cp "$T/pki/server-ca-2.pem" "$T/pki/bundle-new-only.pem"
+}
+
 # e2e_device ID [MANUFACTURER]: a factory key and certificate for ID made
 # the way a factory would (openssl key and CSR, ztp-ca factory profile),
 # and a device configuration $T/dev/ID/device.json. The certificate file

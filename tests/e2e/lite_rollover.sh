@@ -52,12 +52,7 @@ for id in lr-1 lr-2; do
 done
 e2e_ok "two devices provisioned and claimed under server CA 1"
 
-"$ZTP_CA" init-root --cert "$p/server-ca-2.pem" --key "$p/server-ca-2.key" \
-	--subject "CN=Fleet Server CA 2,O=Fleet" --days 3650 >/dev/null
-e2e_server_cert "$p/server-ca-2.pem" "$p/server-ca-2.key" server2 \
-	--ip 127.0.0.1 --dns localhost
-cat "$p/server-ca.pem" "$p/server-ca-2.pem" > "$p/bundle-both.pem"
-cp "$p/server-ca-2.pem" "$p/bundle-new-only.pem"
+e2e_server_ca2
 
 # A mistaken bundle: rolled back, the device works on with ca_file.
 reconfig 'c["trust_bundle"] = "pki/bundle-new-only.pem"'
