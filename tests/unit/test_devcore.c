@@ -1016,6 +1016,166 @@ START_TEST(challenge_answer_checked)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ a
+ * device with its credentials in RAM: the check-in, and the trust bundle
+ * its answer carries. cert_info vouches for any certificate; the "hash"
+ * is a fold of the bytes, enough for the core to tell blobs apart. */
+
+#define TB_PEM "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+#define TB_ANSWER                                                              \
+	"{\"tenant\":null,\"namespace\":null,\"policy\":null,"                 \
+	"\"trust_bundle\":[\"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END "   \
+	"CERTIFICATE-----\\n\"]}"
+
+static struct {
+	int anchored;	      /* connections asked to trust the bundle */
+	bool refuse_anchored; /* such a connection fails verification */
+} g_tb;
+
+static int tb_cert(void *ctx, const char *p, size_t l, const uint8_t *k,
+		   size_t kl, ztp_port_cert_info *i)
+{
+	(void)ctx;
+	(void)p;
+	(void)l;
+	(void)k;
+	(void)kl;
+	memset(i, 0, sizeof(*i));
+	i->not_before = 1700000000 - 100;
+	i->not_after = 1700000000 + 100000000;
+	memcpy(i->device_id, "dev-1", 6);
+	i->key_matches = 1;
+	return ZTP_OK;
+}
+
+static int tb_sha(void *ctx, const uint8_t *d, size_t l, uint8_t o[32])
+{
+	size_t k;
+
+	(void)ctx;
+	memset(o, 0, 32);
+	for (k = 0; k < l; k++)
+		o[k % 32] = (uint8_t)(o[k % 32] * 31 + d[k]);
+	return ZTP_OK;
+}
+
+static int tb_connect(void *ctx, void **conn, ztp_port_tls *tls)
+{
+	if (tls->anchors != NULL) {
+		g_tb.anchored++;
+		ck_assert_uint_eq(tls->anchors_len, strlen(TB_PEM));
+		ck_assert(memcmp(tls->anchors, TB_PEM, tls->anchors_len) == 0);
+		if (g_tb.refuse_anchored)
+			return ZTP_EUNTRUSTED;
+	}
+	return srv_connect(ctx, conn, tls);
+}
+
+/* A handle whose storage holds a current operational credential and
+ * the registration it was registered with: nothing is due. */
+static ztp_lite *tb_device(void)
+{
+	static char answer[512];
+	ztp_lite *d = NULL;
+
+	memset(&g_ram.blob, 0, sizeof(g_ram.blob));
+	memset(&g_tb, 0, sizeof(g_tb));
+	g_srv.events[0] = '\0';
+	snprintf(answer, sizeof(answer),
+		 "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(TB_ANSWER), TB_ANSWER);
+	g_srv.answer = answer;
+	g_port.connect = tb_connect;
+	g_port.cert_info = tb_cert;
+	g_port.sha256 = tb_sha;
+	g_opts.device_type = "sensor";
+	g_opts.firmware_version = "1.0";
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &g_opts), ZTP_OK);
+	ck_assert_int_eq(ram_store(&g_ram, "registration",
+				   (const uint8_t *)d->reg, d->reg_len),
+			 ZTP_OK);
+	ck_assert_int_eq(ram_store(&g_ram, "operational.manifest",
+				   (const uint8_t *)"ZTP1 c=a p=-\n", 13),
+			 ZTP_OK);
+	ck_assert_int_eq(
+	    ram_store(&g_ram, "operational.a.key", (const uint8_t *)"key1", 4),
+	    ZTP_OK);
+	ck_assert_int_eq(ram_store(&g_ram, "operational.a.cert",
+				   (const uint8_t *)"CERT\n", 5),
+			 ZTP_OK);
+	return d;
+}
+
+/* Nothing due: the run checks in; the answer's bundle is stored, probed
+ * over a connection trusting it alone and committed, then trusted by
+ * the next check-in's connection and not taken again. A bundle the probe
+ * cannot verify the server with is rolled back: nothing kept. */
+START_TEST(check_in_takes_the_trust_bundle)
+{
+	ztp_lite *d = tb_device();
+	unsigned int did = 1;
+	int i;
+
+	g_tb.refuse_anchored = _i == 1;
+	ck_assert_int_eq(ztp_lite_run(d, &did), ZTP_OK);
+	ck_assert_uint_eq(did, 0);
+	ck_assert_int_eq(g_tb.anchored, 1);
+	ck_assert_ptr_nonnull(strstr(g_srv.events, "\"step\":\"stored\""));
+	if (_i == 1) {
+		ck_assert_ptr_nonnull(
+		    strstr(g_srv.events, "\"step\":\"rolled_back\""));
+		ck_assert_int_lt(ram_find(&g_ram, "trust.manifest"), 0);
+		ck_assert_int_lt(ram_find(&g_ram, "trust.a"), 0);
+		ztp_lite_free(d);
+		return;
+	}
+	ck_assert_ptr_nonnull(strstr(g_srv.events, "\"step\":\"committed\""));
+	i = ram_find(&g_ram, "trust.a");
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(g_ram.blob[i].len, strlen(TB_PEM));
+	ck_assert(memcmp(g_ram.blob[i].data, TB_PEM, strlen(TB_PEM)) == 0);
+	i = ram_find(&g_ram, "trust.manifest");
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(g_ram.blob[i].len, 76);
+	ck_assert(memcmp(g_ram.blob[i].data, "ZTP1 c=a h=", 11) == 0);
+	g_srv.events[0] = '\0';
+	ck_assert_int_eq(ztp_lite_run(d, &did), ZTP_OK);
+	ck_assert_int_eq(g_tb.anchored, 2);
+	ck_assert_ptr_null(strstr(g_srv.events, "\"step\":\"stored\""));
+	/* The committed bundle changed in storage: refused, not used. */
+	i = ram_find(&g_ram, "trust.a");
+	g_ram.blob[i].data[30] = 'B';
+	ck_assert_int_eq(ztp_lite_run(d, &did), ZTP_EMISMATCH);
+	ck_assert_str_eq(ztp_lite_error(d),
+			 "trust.a: not the trust bundle that was committed");
+	ck_assert_int_eq(g_tb.anchored, 2);
+	ztp_lite_free(d);
+}
+END_TEST
+
+/* Every allocation of that run failing in turn: ZTP_ENOMEM or done,
+ * nothing held afterwards, and the bundle committed or not at all. */
+START_TEST(check_in_allocation_failures)
+{
+	ztp_lite *d;
+	long n;
+	int rc;
+
+	for (n = 1; n < 24; n++) {
+		d = tb_device();
+		g_ram.allocs = 0;
+		g_ram.fail_at = n;
+		rc = ztp_lite_run(d, NULL);
+		g_ram.fail_at = 0;
+		ck_assert(rc == ZTP_ENOMEM || rc == ZTP_OK);
+		if (ram_find(&g_ram, "trust.manifest") >= 0)
+			ck_assert_int_ge(ram_find(&g_ram, "trust.a"), 0);
+		ztp_lite_free(d);
+		ck_assert_uint_eq(g_ram.in_use, 0);
+	}
+}
+END_TEST
+
 /* A server certificate the port refuses is a TLS failure, ZTP_ENETWORK as
  * for ztp_device(3), and is not retried. */
 START_TEST(server_refused_is_not_retried)
@@ -1118,6 +1278,8 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, server_time_at_peer_not_after_ignored, 0, 3);
 	tcase_add_loop_test(tc, challenge_answer_checked, 0, 3);
 	tcase_add_loop_test(tc, server_refused_is_not_retried, 0, 2);
+	tcase_add_loop_test(tc, check_in_takes_the_trust_bundle, 0, 2);
+	tcase_add_test(tc, check_in_allocation_failures);
 	suite_add_tcase(s, tc);
 	return s;
 }
