@@ -64,9 +64,10 @@ endif
 
 # The portable device core on its mbedTLS port (ztp-device-mbedtls)
 # against both reference servers: fresh devices provisioned on two TLS
-# connections each, a second run that connects nowhere, refusals, the
-# no-clock floor; truncated and oversized answers from
-# tests/e2e/lite_server.py.
+# connections each, a second run that only checks in, a claim picked up
+# by the check-in, refusals, the no-clock floor; truncated and oversized
+# answers and a failed rotation probe from tests/e2e/lite_server.py; a
+# server-CA rollover (lite_rollover.sh).
 EXTRA_DIST += tests/e2e/lite-flow.sh tests/e2e/lite_server.py \
 	tests/e2e/lite_python.sh tests/e2e/lite_go.sh tests/e2e/lite_rollover.sh
 if HAVE_MBEDTLS
