@@ -49,7 +49,7 @@ refused() { # refused NAME JSON_MEMBER PATTERN
 refused pkcs11 '"factory_key": "pkcs11:token=t;object=k"' \
 	'factory_key: only file: keys'
 refused token '"factory_key": "file:k.pem", "operational_key": {"token": "pkcs11:token=t"}' 'operational_key'
-refused rsa '"factory_key": "file:k.pem", "key_type": "rsa-2048"' 'key_type: the mbedTLS port generates ec-p256'
+refused rsa '"factory_key": "file:k.pem", "key_type": "rsa-2048"' 'key_type: the mbedTLS port generates ec-p256 or ec-p384'
 refused unknown '"factory_key": "file:k.pem", "colour": "blue"' 'unknown member: colour'
 refused proxy '"factory_key": "file:k.pem", "proxy": "http://u:pw@127.0.0.1:3128"' 'proxy: user information is not supported'
 refused proxyport '"factory_key": "file:k.pem", "proxy": "http://127.0.0.1"' 'proxy: must be http://HOST:PORT'

@@ -15,7 +15,7 @@
  * The port: TLS 1.2 (or later) client with the device's key and
  * certificate, the server verified against `ca_file` for the host of
  * `base_url` and, with `server_key_sha256`, pinned to the SHA-256 of its
- * public key; ECDSA P-256 keys and CSRs; CTR-DRBG seeded from the
+ * public key; ECDSA P-256 (or P-384) keys and CSRs; CTR-DRBG seeded from the
  * platform's entropy; blobs as 0600 files in `state_dir` (0700), written
  * to a temporary file, fsynced and renamed, the directory fsynced; a lock
  * file that keeps a second process out of the state directory.

@@ -34,6 +34,7 @@ typedef struct cfg {
 	bool pin_set;
 	ztp__proxy proxy; /* port 0: none */
 	bool no_check_in; /* "check_in": false */
+	bool p384;	  /* "key_type": "ec-p384" */
 	uint8_t pin[32];
 } cfg;
 
@@ -238,10 +239,12 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 	}
 	if (ztp__j_string_is(k, "key_type")) {
 		rc = get_str(v, "key_type", s, sizeof(s), err, ecap);
-		if (rc == ZTP_OK && strcmp(s, "ec-p256") != 0)
+		if (rc == ZTP_OK && strcmp(s, "ec-p256") != 0 &&
+		    strcmp(s, "ec-p384") != 0)
 			rc = bad(err, ecap, ZTP_EINVAL, "key_type",
-				 "the mbedTLS port generates ec-p256 keys "
-				 "only");
+				 "the mbedTLS port generates ec-p256 or "
+				 "ec-p384 keys only");
+		c->p384 = rc == ZTP_OK && strcmp(s, "ec-p384") == 0;
 		return rc;
 	}
 	if (ztp__j_string_is(k, "connect_timeout_ms"))
@@ -402,6 +405,7 @@ static int make_port(ztp__mt **out, const cfg *c)
 	m->no_clock = strcmp(c->clock, "untrusted") == 0;
 	m->pin_set = c->pin_set;
 	m->proxy = c->proxy;
+	m->p384 = c->p384;
 	memcpy(m->pin, c->pin, sizeof(m->pin));
 	*out = m;
 

@@ -33,6 +33,7 @@ typedef struct ztp__mt {
 	uint8_t pin[32];  /* server_key_sha256 */
 	ztp__proxy proxy; /* HTTP proxy for CONNECT; port 0: none */
 	int connect_ms, io_ms;
+	bool p384; /* key_type "ec-p384": keys it generates are P-384 */
 	bool no_clock;
 	char *state_dir;
 	int lock_fd;

@@ -269,7 +269,8 @@ static int key_generate(void *ctx, uint8_t *key, size_t cap, size_t *len)
 	mbedtls_pk_init(&pk);
 	r = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
 	if (r == 0)
-		r = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1,
+		r = mbedtls_ecp_gen_key(m->p384 ? MBEDTLS_ECP_DP_SECP384R1
+						: MBEDTLS_ECP_DP_SECP256R1,
 					mbedtls_pk_ec(pk),
 					mbedtls_ctr_drbg_random, &m->drbg);
 	if (r == 0)
@@ -288,6 +289,7 @@ static int csr(void *ctx, const uint8_t *key, size_t key_len,
 	ztp__mt *m = ctx;
 	mbedtls_x509write_csr w;
 	mbedtls_pk_context pk, *k = NULL;
+	const mbedtls_ecp_keypair *ec;
 	char subject[ZTP_ID_MAX + 4];
 	int r, rc;
 
@@ -298,7 +300,12 @@ static int csr(void *ctx, const uint8_t *key, size_t key_len,
 	/* The identifier grammar has nothing mbedTLS's name syntax treats
 	 * specially (',', '=', '\\'). */
 	snprintf(subject, sizeof(subject), "CN=%s", device_id);
-	mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
+	/* The hash follows the key, as for the transcript (sign()). */
+	ec = mbedtls_pk_can_do(k, MBEDTLS_PK_ECKEY) ? mbedtls_pk_ec(*k) : NULL;
+	mbedtls_x509write_csr_set_md_alg(
+	    &w, ec != NULL && ec->grp.id == MBEDTLS_ECP_DP_SECP384R1
+		    ? MBEDTLS_MD_SHA384
+		    : MBEDTLS_MD_SHA256);
 	mbedtls_x509write_csr_set_key(&w, k);
 	r = mbedtls_x509write_csr_set_subject_name(&w, subject);
 	if (r == 0)

@@ -110,7 +110,7 @@ lite_no_retry() {
 e2e_pki
 E2E_PORT=1
 for id in lite-001 lite-002 lite-pin lite-badpin lite-badca lite-old lite-noclock \
-	lite-stale; do
+	lite-stale lite-384; do
 	e2e_device "$id"
 	e2e_enroll "$id"
 done
@@ -153,6 +153,25 @@ for id in lite-001 lite-002; do
 		e2e_fail "$id: run failed"
 	fi
 done
+
+# "key_type": "ec-p384": the keys the device generates are P-384 (the
+# CSR signed with SHA-384), and so are its certificates' keys.
+e2e_device_config lite-384 "$E2E_PORT"
+e2e_registration lite-384
+lite_config_set lite-384 '{"key_type": "ec-p384"}'
+if lite_run lite-384; then
+	lite_check_cred lite-384 bootstrap 0
+	lite_check_cred lite-384 operational 30
+	for kind in bootstrap operational; do
+		base=$(lite_cred lite-384 $kind)
+		"$OPENSSL" x509 -in "$base.cert" -noout -text | grep -q "ASN1 OID: secp384r1" ||
+			e2e_fail "lite-384: the $kind certificate's key is not P-384"
+	done
+	e2e_ok "lite-384: P-384 keys generated and certified"
+else
+	cat "$T/dev/lite-384/lite.err"
+	e2e_fail "lite-384: run with ec-p384 keys failed"
+fi
 
 # A second run has nothing due: it checks in with one assignment call on
 # one connection (not claimed yet: device_state), as ztp-device does.
