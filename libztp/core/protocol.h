@@ -108,6 +108,10 @@ bool ztp__namespace_syntax(const char *s, size_t n);
 #define ZTP__BROKER_URL_MAX 255
 bool ztp__broker_url_syntax(const char *s, size_t n);
 
+/* "trust_bundle" in an answer: 1..ZTP__TRUST_BUNDLE_MAX CA certificates,
+ * one PEM string each. */
+#define ZTP__TRUST_BUNDLE_MAX 8
+
 /* The register request (PROTOCOL.md §3): these members; device_type an
  * identifier; firmware_version 1..ZTP__FIRMWARE_MAX bytes of printable
  * ASCII (0x20..0x7e); at most ZTP__CAPABILITIES_MAX capabilities, each an

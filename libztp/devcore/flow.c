@@ -669,57 +669,56 @@ out:
 	return rc;
 }
 
+/* The array member name (value v) of 1..max strings, each of them, when
+ * syntax is not NULL, at most ZTP__BROKER_URL_MAX bytes that pass it. */
+static int string_array(ztp_lite *d, const ztp__jv *v, const char *name,
+			size_t max, bool (*syntax)(const char *, size_t),
+			const char *what)
+{
+	char buf[ZTP__BROKER_URL_MAX + 1];
+	ztp__jv e;
+	size_t k = 0, pos = 0, count = 0;
+
+	if (v->type != ZTP__J_ARRAY)
+		return ztp__lite_err(d, ZTP_EPARSE, what,
+				     ": not an array: ", name);
+	while (ztp__j_next(v, &pos, NULL, &e) == ZTP_OK)
+		if (++count > max || e.type != ZTP__J_STRING ||
+		    (syntax != NULL &&
+		     (ztp__j_string(&e, buf, sizeof(buf), &k) < 0 ||
+		      !syntax(buf, k))))
+			return ztp__lite_err(d, ZTP_EPARSE, what,
+					     ": too many entries, or a bad "
+					     "one: ",
+					     name);
+	if (count == 0)
+		return ztp__lite_err(d, ZTP_EPARSE, what, ": empty: ", name);
+	return ZTP_OK;
+}
+
 /* The members an assignment shares with a credentials answer: namespace
  * (null or a namespace), brokers (absent, null or 1..8 broker URLs),
  * trust_bundle (absent, null or 1..8 strings: the certificates, which
  * trust_update() takes). */
 static int check_assigned(ztp_lite *d, const ztp__jv *a, const char *what)
 {
-	char buf[ZTP__BROKER_URL_MAX + 1];
-	ztp__jv v, e;
-	size_t k = 0, pos = 0, count = 0;
+	char ns[ZTP__NAMESPACE_MAX + 1];
+	ztp__jv v;
+	size_t k = 0;
+	int rc = ZTP_OK;
 
 	if (present(a, "namespace", &v) &&
-	    (ztp__j_string(&v, buf, sizeof(buf), &k) < 0 ||
-	     !ztp__namespace_syntax(buf, k)))
+	    (ztp__j_string(&v, ns, sizeof(ns), &k) < 0 ||
+	     !ztp__namespace_syntax(ns, k)))
 		return ztp__lite_err(d, ZTP_EPARSE, what, ": bad namespace",
 				     NULL);
-	if (present(a, "brokers", &v)) {
-		if (v.type != ZTP__J_ARRAY)
-			return ztp__lite_err(d, ZTP_EPARSE, what,
-					     ": brokers: not an array", NULL);
-		while (ztp__j_next(&v, &pos, NULL, &e) == ZTP_OK)
-			if (++count > ZTP__BROKERS_MAX ||
-			    ztp__j_string(&e, buf, sizeof(buf), &k) < 0 ||
-			    !ztp__broker_url_syntax(buf, k))
-				return ztp__lite_err(d, ZTP_EPARSE, what,
-						     ": brokers: more than 8, "
-						     "or a bad URL",
-						     NULL);
-		if (count == 0)
-			return ztp__lite_err(d, ZTP_EPARSE, what,
-					     ": brokers: empty", NULL);
-	}
-	if (present(a, "trust_bundle", &v)) {
-		pos = 0;
-		count = 0;
-		if (v.type != ZTP__J_ARRAY)
-			return ztp__lite_err(d, ZTP_EPARSE, what,
-					     ": trust_bundle: not an array",
-					     NULL);
-		while (ztp__j_next(&v, &pos, NULL, &e) == ZTP_OK)
-			if (++count > ZTP__BROKERS_MAX ||
-			    e.type != ZTP__J_STRING)
-				return ztp__lite_err(
-				    d, ZTP_EPARSE, what,
-				    ": trust_bundle: more than 8 "
-				    "certificates, or not a string",
-				    NULL);
-		if (count == 0)
-			return ztp__lite_err(d, ZTP_EPARSE, what,
-					     ": trust_bundle: empty", NULL);
-	}
-	return ZTP_OK;
+	if (present(a, "brokers", &v))
+		rc = string_array(d, &v, "brokers", ZTP__BROKERS_MAX,
+				  ztp__broker_url_syntax, what);
+	if (rc == ZTP_OK && present(a, "trust_bundle", &v))
+		rc = string_array(d, &v, "trust_bundle", ZTP__TRUST_BUNDLE_MAX,
+				  NULL, what);
+	return rc;
 }
 
 /* The blob "brokers": {"brokers":[...]} as the answer (already checked)
