@@ -538,20 +538,9 @@ static int tcp_connect(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 /* The longest answer head a proxy may give to CONNECT. */
 #define PROXY_HEAD_MAX 2048
 
-/* Wait until fd is readable, for at most ms. */
-static bool readable(int fd, int ms)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	int r;
-
-	do
-		r = poll(&pfd, 1, ms);
-	while (r < 0 && errno == EINTR);
-	return r == 1;
-}
-
 /* Ask the proxy (already connected on c->net) for a tunnel to host:port
- * (HTTP/1.1 CONNECT, RFC 9110 §9.3.6) and read its answer head, byte by
+ * (HTTP/1.1 CONNECT, RFC 9110 §9.3.6) with the port's own socket I/O
+ * (net_send, the read timeout of TLS) and read its answer head, byte by
  * byte so that nothing of the TLS stream is taken: a 2xx opens the tunnel
  * and TLS runs through it end to end; anything else is ZTP_ENETWORK. */
 static int proxy_tunnel(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
@@ -560,8 +549,7 @@ static int proxy_tunnel(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 	const char *lb = strchr(host, ':') != NULL ? "[" : "",
 		   *rb = *lb != '\0' ? "]" : "";
 	size_t n = 0, off = 0;
-	ssize_t r;
-	int len, st;
+	int r, len, st;
 
 	len = snprintf(req, sizeof(req),
 		       "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
@@ -570,8 +558,9 @@ static int proxy_tunnel(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 	if (len < 0 || (size_t)len >= sizeof(req))
 		return ztp__mt_fail(m, ZTP_EINTERNAL, "proxy: request", 0);
 	while (off < (size_t)len) {
-		r = send(c->net.fd, req + off, (size_t)len - off, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
+		r = net_send(&c->net, (const unsigned char *)req + off,
+			     (size_t)len - off);
+		if (r == MBEDTLS_ERR_SSL_WANT_WRITE)
 			continue;
 		if (r <= 0)
 			return ztp__mt_fail(m, ZTP_ENETWORK,
@@ -582,12 +571,13 @@ static int proxy_tunnel(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 		if (n == PROXY_HEAD_MAX)
 			return ztp__mt_fail(m, ZTP_ENETWORK,
 					    "proxy: answer head over 2 KiB", 0);
-		if (!readable(c->net.fd, m->io_ms))
+		r = mbedtls_net_recv_timeout(&c->net, (unsigned char *)head + n,
+					     1, (uint32_t)m->io_ms);
+		if (r == MBEDTLS_ERR_SSL_WANT_READ)
+			continue;
+		if (r == MBEDTLS_ERR_SSL_TIMEOUT)
 			return ztp__mt_fail(m, ZTP_ENETWORK,
 					    "proxy: no answer to CONNECT", 0);
-		r = recv(c->net.fd, head + n, 1, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
 		if (r <= 0)
 			return ztp__mt_fail(m, ZTP_ENETWORK,
 					    "proxy: closed the connection "
