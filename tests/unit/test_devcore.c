@@ -1153,6 +1153,39 @@ START_TEST(check_in_takes_the_trust_bundle)
 }
 END_TEST
 
+/* An assignment answer that breaks its closed schema is refused
+ * (ZTP_EPARSE), and nothing of it is kept: no brokers, no trust bundle. */
+START_TEST(check_in_refuses_bad_answers)
+{
+	static const char *const bad[] = {
+	    "{\"tenant\":null,\"colour\":\"blue\"}",
+	    "{\"tenant\":\"not a tenant\"}",
+	    "{\"tenant\":null,\"policy\":[]}",
+	    "{\"tenant\":null,\"namespace\":\"a/+/b\"}",
+	    "{\"tenant\":null,\"brokers\":[]}",
+	    "{\"tenant\":null,\"brokers\":[\"mqtts://a b\"]}",
+	    "{\"tenant\":null,\"brokers\":[\"m1\",\"m2\",\"m3\",\"m4\",\"m5\","
+	    "\"m6\",\"m7\",\"m8\",\"m9\"]}",
+	    "{\"tenant\":null,\"trust_bundle\":\"PEM\"}",
+	    "{\"tenant\":null,\"trust_bundle\":[1]}",
+	};
+	static char answer[512];
+	ztp_lite *d = tb_device();
+
+	snprintf(answer, sizeof(answer),
+		 "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(bad[_i]), bad[_i]);
+	g_srv.answer = answer;
+	ck_assert_int_eq(ztp_lite_run(d, NULL), ZTP_EPARSE);
+	ck_assert_ptr_nonnull(strstr(ztp_lite_error(d), "assignment answer"));
+	ck_assert_int_lt(ram_find(&g_ram, "brokers"), 0);
+	ck_assert_int_lt(ram_find(&g_ram, "trust.a"), 0);
+	ck_assert_int_lt(ram_find(&g_ram, "trust.manifest"), 0);
+	ck_assert_int_eq(g_tb.anchored, 0);
+	ztp_lite_free(d);
+}
+END_TEST
+
 /* Every allocation of that run failing in turn: ZTP_ENOMEM or done,
  * nothing held afterwards, and the bundle committed or not at all. */
 START_TEST(check_in_allocation_failures)
@@ -1279,6 +1312,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, challenge_answer_checked, 0, 3);
 	tcase_add_loop_test(tc, server_refused_is_not_retried, 0, 2);
 	tcase_add_loop_test(tc, check_in_takes_the_trust_bundle, 0, 2);
+	tcase_add_loop_test(tc, check_in_refuses_bad_answers, 0, 9);
 	tcase_add_test(tc, check_in_allocation_failures);
 	suite_add_tcase(s, tc);
 	return s;
