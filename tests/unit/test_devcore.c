@@ -1186,6 +1186,28 @@ START_TEST(check_in_refuses_bad_answers)
 }
 END_TEST
 
+/* A namespace of exactly ZTP__NAMESPACE_MAX bytes is one the rule
+ * allows: the check-in answer carrying it is taken. */
+START_TEST(check_in_takes_the_longest_namespace)
+{
+	static char answer[1024];
+	char body[600];
+	ztp_lite *d = tb_device();
+	int n;
+
+	n = snprintf(body, sizeof(body), "{\"tenant\":null,\"namespace\":\"");
+	memset(body + n, 'n', ZTP__NAMESPACE_MAX);
+	snprintf(body + n + ZTP__NAMESPACE_MAX,
+		 sizeof(body) - (size_t)n - ZTP__NAMESPACE_MAX, "\"}");
+	snprintf(answer, sizeof(answer),
+		 "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(body), body);
+	g_srv.answer = answer;
+	ck_assert_int_eq(ztp_lite_run(d, NULL), ZTP_OK);
+	ztp_lite_free(d);
+}
+END_TEST
+
 /* Every allocation of that run failing in turn: ZTP_ENOMEM or done,
  * nothing held afterwards, and the bundle committed or not at all. */
 START_TEST(check_in_allocation_failures)
@@ -1313,6 +1335,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, server_refused_is_not_retried, 0, 2);
 	tcase_add_loop_test(tc, check_in_takes_the_trust_bundle, 0, 2);
 	tcase_add_loop_test(tc, check_in_refuses_bad_answers, 0, 9);
+	tcase_add_test(tc, check_in_takes_the_longest_namespace);
 	tcase_add_test(tc, check_in_allocation_failures);
 	suite_add_tcase(s, tc);
 	return s;
