@@ -1,11 +1,12 @@
 /*
- * libztp — ztp_lite_mbedtls_new(): a device on the mbedTLS port from a
- * ztp-device.json(5) file, read with the core's strict JSON reader.
+ * libztp — a device of the portable core on a host port (mbedTLS or
+ * OpenSSL) from a ztp-device.json(5) file, read with the core's strict
+ * JSON reader.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "config.h"
 
-#include "devport/internal.h"
+#include "devport/host.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,30 +14,14 @@
 #include <unistd.h>
 
 #define CONFIG_MAX (64 * 1024)
-#define PEM_FILE_MAX (64 * 1024)
 
-/* Everything a configuration names, before the port is built. */
-typedef struct cfg {
-	char dir[4096]; /* of the file, for relative paths */
-	char device_id[ZTP_ID_MAX + 1];
-	char factory_key[4096], factory_cert[4096], ca_file[4096];
-	char state_dir[4096];
-	char base_url[2049];
-	char device_type[ZTP_ID_MAX + 1],
-	    firmware_version[ZTP__FIRMWARE_MAX + 1];
-	char caps[ZTP__CAPABILITIES_MAX][ZTP_ID_MAX + 1];
-	const char *cap_ptrs[ZTP__CAPABILITIES_MAX];
-	size_t n_caps;
-	char clock[16];
-	int64_t build_time;
-	int64_t connect_ms, timeout_ms, attempts, base_ms, max_ms, ra_ms;
-	int64_t rotate;
-	bool pin_set;
-	ztp__proxy proxy; /* port 0: none */
-	bool no_check_in; /* "check_in": false */
-	bool p384;	  /* "key_type": "ec-p384" */
-	uint8_t pin[32];
-} cfg;
+typedef ztp__lh_cfg cfg;
+
+/* What the port supports, for the details of what it does not. */
+typedef struct port_caps {
+	const char *name;
+	unsigned caps;
+} port_caps;
 
 static int bad(char *err, size_t cap, int code, const char *what,
 	       const char *why)
@@ -181,10 +166,10 @@ static int parse_registration(cfg *c, const ztp__jv *obj, char *err,
 }
 
 /* One top-level member. */
-static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
-			size_t ecap)
+static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
+			const ztp__jv *v, char *err, size_t ecap)
 {
-	char s[4096];
+	char s[4096], why_buf[128];
 	const char *why = "";
 	size_t i;
 	int rc;
@@ -201,14 +186,27 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 		rc = get_str(v, "factory_key", s, sizeof(s), err, ecap);
 		if (rc < 0)
 			return rc;
+		if (strncmp(s, "pkcs11:", 7) == 0 ||
+		    strncmp(s, "tpm2:", 5) == 0) {
+			if ((pc->caps & ZTP__LH_KEY_URIS) == 0) {
+				snprintf(why_buf, sizeof(why_buf),
+					 "only file: keys are supported by the "
+					 "%s port (not pkcs11: or tpm2:)",
+					 pc->name);
+				return bad(err, ecap, ZTP_EINVAL, "factory_key",
+					   why_buf);
+			}
+			snprintf(c->factory_key, sizeof(c->factory_key), "%s",
+				 s);
+			return ZTP_OK;
+		}
 		if (strncmp(s, "file://", 7) == 0)
 			memmove(s, s + 7, strlen(s + 7) + 1);
 		else if (strncmp(s, "file:", 5) == 0)
 			memmove(s, s + 5, strlen(s + 5) + 1);
-		else
+		else if ((pc->caps & ZTP__LH_KEY_URIS) == 0)
 			return bad(err, ecap, ZTP_EINVAL, "factory_key",
-				   "only file: keys are supported by the "
-				   "mbedTLS port (not pkcs11: or tpm2:)");
+				   "not a file: key");
 		if (s[0] == '/')
 			snprintf(c->factory_key, sizeof(c->factory_key), "%s",
 				 s);
@@ -239,13 +237,24 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 	}
 	if (ztp__j_string_is(k, "key_type")) {
 		rc = get_str(v, "key_type", s, sizeof(s), err, ecap);
-		if (rc == ZTP_OK && strcmp(s, "ec-p256") != 0 &&
-		    strcmp(s, "ec-p384") != 0)
-			rc = bad(err, ecap, ZTP_EINVAL, "key_type",
-				 "the mbedTLS port generates ec-p256 or "
-				 "ec-p384 keys only");
-		c->p384 = rc == ZTP_OK && strcmp(s, "ec-p384") == 0;
-		return rc;
+		if (rc < 0)
+			return rc;
+		if (strcmp(s, "ec-p256") == 0)
+			c->key_type = ZTP__LH_EC_P256;
+		else if (strcmp(s, "ec-p384") == 0)
+			c->key_type = ZTP__LH_EC_P384;
+		else if (strcmp(s, "ed25519") == 0 &&
+			 (pc->caps & ZTP__LH_ED25519) != 0)
+			c->key_type = ZTP__LH_ED25519;
+		else {
+			snprintf(why_buf, sizeof(why_buf),
+				 "the %s port generates %s keys only", pc->name,
+				 (pc->caps & ZTP__LH_ED25519) != 0
+				     ? "ec-p256, ec-p384 or ed25519"
+				     : "ec-p256 or ec-p384");
+			return bad(err, ecap, ZTP_EINVAL, "key_type", why_buf);
+		}
+		return ZTP_OK;
 	}
 	if (ztp__j_string_is(k, "connect_timeout_ms"))
 		return get_int(v, "connect_timeout_ms", 1, 600000,
@@ -295,10 +304,13 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 			rc = bad(err, ecap, ZTP_EINVAL, "build_time", why);
 		return rc;
 	}
-	if (ztp__j_string_is(k, "operational_key"))
-		return bad(err, ecap, ZTP_EINVAL, "operational_key",
-			   "keys in a PKCS#11 token are not supported by the "
-			   "mbedTLS port");
+	if (ztp__j_string_is(k, "operational_key")) {
+		snprintf(why_buf, sizeof(why_buf),
+			 "keys in a PKCS#11 token are not supported by the %s "
+			 "port",
+			 pc->name);
+		return bad(err, ecap, ZTP_EINVAL, "operational_key", why_buf);
+	}
 	if (ztp__j_string_is(k, "check_in")) {
 		if (v->type != ZTP__J_BOOL)
 			return bad(err, ecap, ZTP_EINVAL, "check_in",
@@ -316,9 +328,10 @@ static int parse_member(cfg *c, const ztp__jv *k, const ztp__jv *v, char *err,
 	return bad(err, ecap, ZTP_EINVAL, "unknown member", s);
 }
 
-static int parse_config(cfg *c, const char *path, char *err, size_t ecap)
+static int parse_config(cfg *c, const port_caps *pc, const char *path,
+			char *err, size_t ecap)
 {
-	ztp__mt tmp;
+	ztp__lh tmp;
 	char *text = NULL;
 	const char *why = "", *slash;
 	size_t len = 0, pos = 0;
@@ -334,7 +347,7 @@ static int parse_config(cfg *c, const char *path, char *err, size_t ecap)
 	else
 		snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - path),
 			 path);
-	rc = ztp__mt_read_file(&tmp, path, CONFIG_MAX, &text, &len);
+	rc = ztp__lh_read_file(&tmp, path, CONFIG_MAX, &text, &len);
 	if (rc < 0)
 		return bad(err, ecap, rc, "configuration", tmp.err);
 	rc = ztp__j_check(&root, text, len, &why);
@@ -349,7 +362,7 @@ static int parse_config(cfg *c, const char *path, char *err, size_t ecap)
 		goto out;
 	}
 	while (rc == ZTP_OK && ztp__j_next(&root, &pos, &k, &v) == ZTP_OK)
-		rc = parse_member(c, &k, &v, err, ecap);
+		rc = parse_member(c, pc, &k, &v, err, ecap);
 	if (rc == ZTP_OK && c->timeout_ms < c->connect_ms)
 		rc = bad(err, ecap, ZTP_EINVAL, "timeout_ms",
 			 "below connect_timeout_ms");
@@ -365,110 +378,19 @@ out:
 	return rc;
 }
 
-static void release(const ztp_port *port)
+int ztp__lh_new(ztp_lite **out, const char *config_path, const char *name,
+		unsigned caps, ztp__lh_make_fn make,
+		void (*release)(const ztp_port *), ztp_event_fn events,
+		void *events_ctx, char *err, size_t err_cap)
 {
-	ztp__mt *m = port->ctx;
-
-	mbedtls_x509_crt_free(&m->ca);
-	mbedtls_x509_crt_free(&m->factory_chain);
-	mbedtls_pk_free(&m->factory_key);
-	mbedtls_ctr_drbg_free(&m->drbg);
-	free(m->factory_pem);
-	free(m->state_dir);
-	if (m->lock_fd >= 0)
-		close(m->lock_fd);
-	mbedtls_platform_zeroize(m, sizeof(*m));
-	free(m);
-}
-
-/* The port of a parsed configuration. */
-static int make_port(ztp__mt **out, const cfg *c)
-{
-	static const unsigned char pers[] = "libztp-device-mbedtls";
-	ztp__mt *m;
-	char *pem = NULL;
-	size_t len = 0;
-	int r, rc;
-
-	*out = NULL;
-	m = calloc(1, sizeof(*m));
-	if (m == NULL)
-		return ZTP_ENOMEM;
-	m->lock_fd = -1;
-	mbedtls_ctr_drbg_init(&m->drbg);
-	mbedtls_x509_crt_init(&m->ca);
-	mbedtls_x509_crt_init(&m->factory_chain);
-	mbedtls_pk_init(&m->factory_key);
-	ztp__mt_port_init(m);
-	m->connect_ms = (int)c->connect_ms;
-	m->io_ms = (int)c->timeout_ms;
-	m->no_clock = strcmp(c->clock, "untrusted") == 0;
-	m->pin_set = c->pin_set;
-	m->proxy = c->proxy;
-	m->p384 = c->p384;
-	memcpy(m->pin, c->pin, sizeof(m->pin));
-	*out = m;
-
-	r = mbedtls_ctr_drbg_seed(&m->drbg, ztp__mt_entropy, m, pers,
-				  sizeof(pers) - 1);
-	if (r != 0)
-		return ztp__mt_fail(m, ZTP_ECRYPTO, "random generator", r);
-	rc = ztp__mt_read_file(m, c->ca_file, PEM_FILE_MAX, &pem, &len);
-	if (rc == ZTP_OK) {
-		rc = ztp__mt_parse_certs(m, &m->ca, pem, len);
-		if (rc < 0)
-			snprintf(m->err, sizeof(m->err),
-				 "ca_file: not a PEM certificate bundle");
-	}
-	free(pem);
-	pem = NULL;
-	if (rc < 0)
-		return rc;
-	rc = ztp__mt_read_file(m, c->factory_key, PEM_FILE_MAX, &pem, &len);
-	if (rc == ZTP_OK) {
-		r = mbedtls_pk_parse_key(&m->factory_key,
-					 (const unsigned char *)pem, len + 1,
-					 NULL, 0);
-		if (r != 0)
-			rc = ztp__mt_fail(m, ZTP_EPARSE, "factory_key", r);
-	}
-	if (pem != NULL)
-		mbedtls_platform_zeroize(pem, len);
-	free(pem);
-	if (rc < 0)
-		return rc;
-	rc = ztp__mt_read_file(m, c->factory_cert, PEM_FILE_MAX,
-			       &m->factory_pem, &m->factory_pem_len);
-	if (rc == ZTP_OK)
-		rc = ztp__mt_parse_certs(m, &m->factory_chain, m->factory_pem,
-					 m->factory_pem_len);
-	if (rc < 0)
-		return rc;
-	if (mbedtls_pk_check_pair(&m->factory_chain.pk, &m->factory_key) != 0)
-		return ztp__mt_fail(m, ZTP_EMISMATCH,
-				    "factory_key does not belong to "
-				    "factory_cert",
-				    0);
-	m->state_dir = strdup(c->state_dir);
-	if (m->state_dir == NULL)
-		return ztp__mt_fail(m, ZTP_ENOMEM, "out of memory", 0);
-	return ztp__mt_state_open(m);
-}
-
-int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
-			 ztp_event_fn events, void *events_ctx, char *err,
-			 size_t err_cap)
-{
+	const port_caps pc = {name, caps};
 	ztp_lite_options o;
-	ztp__mt *m = NULL;
+	ztp__lh *m = NULL;
 	cfg *c;
 	int rc;
 
 	if (err != NULL && err_cap > 0)
 		err[0] = '\0';
-	if (out == NULL || config_path == NULL)
-		return bad(err, err_cap, ZTP_EINVAL, "ztp_lite_mbedtls_new",
-			   "NULL argument");
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -485,9 +407,9 @@ int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
 	c->timeout_ms = 60000;
 	c->build_time = ZTP__BUILD_TIME;
 	snprintf(c->clock, sizeof(c->clock), "system");
-	rc = parse_config(c, config_path, err, err_cap);
+	rc = parse_config(c, &pc, config_path, err, err_cap);
 	if (rc == ZTP_OK) {
-		rc = make_port(&m, c);
+		rc = make(&m, c);
 		if (rc < 0)
 			bad(err, err_cap, rc,
 			    m != NULL ? m->err : "out of memory", "");
@@ -521,9 +443,12 @@ int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
 	if (rc == ZTP_OK && c->device_id[0] != '\0') {
 		/* Both named: they must agree, as with ztp-device. */
 		ztp_port_cert_info info;
+		char pem[ZTP_LITE_CERT_MAX];
+		size_t len = 0;
 
-		rc = m->port.cert_info(m, m->factory_pem, m->factory_pem_len,
-				       NULL, 0, &info);
+		rc = m->port.factory_cert(m, pem, sizeof(pem), &len);
+		if (rc == ZTP_OK)
+			rc = m->port.cert_info(m, pem, len, NULL, 0, &info);
 		if (rc == ZTP_OK && strcmp(info.device_id, c->device_id) != 0)
 			rc = ZTP_EMISMATCH;
 		if (rc < 0) {

@@ -18,11 +18,11 @@
 
 #include <ztp/port_mbedtls.h>
 
-#include "devcore/internal.h"
+#include "devport/host.h"
 
 /* The port's state: one per device. */
 typedef struct ztp__mt {
-	ztp_port port;
+	ztp__lh h; /* first: the port's ctx is also a ztp__lh */
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_x509_crt ca;		/* ca_file */
 	mbedtls_pk_context factory_key; /* factory_key */
@@ -34,10 +34,6 @@ typedef struct ztp__mt {
 	ztp__proxy proxy; /* HTTP proxy for CONNECT; port 0: none */
 	int connect_ms, io_ms;
 	bool p384; /* key_type "ec-p384": keys it generates are P-384 */
-	bool no_clock;
-	char *state_dir;
-	int lock_fd;
-	char err[256];
 } ztp__mt;
 
 /* Set the port's detail ("what: mbedTLS's reason"); returns code. */
@@ -52,14 +48,7 @@ int ztp__mt_entropy(void *ctx, unsigned char *out, size_t len);
 /* Constant-time comparison. */
 bool ztp__mt_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
 
-/* Fill in the port's functions (mbedtls.c: TLS and crypto; posix.c:
- * heap, storage, clock, sleep). */
+/* Fill in the port's TLS and crypto functions. */
 void ztp__mt_port_init(ztp__mt *m);
-void ztp__mt_posix_init(ztp__mt *m);
-/* Create (0700) and lock the state directory. */
-int ztp__mt_state_open(ztp__mt *m);
-/* Read a whole file of at most max bytes (malloc'd, NUL added). */
-int ztp__mt_read_file(ztp__mt *m, const char *path, size_t max, char **out,
-		      size_t *len);
 
 #endif /* ZTP_DEVPORT_INTERNAL_H */

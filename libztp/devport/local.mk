@@ -9,6 +9,7 @@ if HAVE_MBEDTLS
 # test_devcore); the shared library is it plus the export map.
 noinst_LTLIBRARIES += libztp-device-mbedtls-internal.la
 libztp_device_mbedtls_internal_la_SOURCES = $(ZTP_DEVCORE_SOURCES) \
+	libztp/devport/host.h \
 	libztp/devport/internal.h \
 	libztp/devport/mbedtls.c \
 	libztp/devport/posix.c \

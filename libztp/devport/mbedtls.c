@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,13 +33,36 @@ int ztp__mt_fail(ztp__mt *m, int code, const char *what, int mbed)
 
 	if (mbed != 0)
 		mbedtls_strerror(mbed, e, sizeof(e));
-	snprintf(m->err, sizeof(m->err), "%s%s%s", what, e[0] ? ": " : "", e);
+	snprintf(m->h.err, sizeof(m->h.err), "%s%s%s", what, e[0] ? ": " : "",
+		 e);
 	return code;
 }
 
-static const char *last_error(void *ctx)
+bool ztp__mt_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 {
-	return ((ztp__mt *)ctx)->err;
+	uint8_t x = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		x |= (uint8_t)(a[i] ^ b[i]);
+	return x == 0;
+}
+
+int ztp__mt_entropy(void *ctx, unsigned char *out, size_t len)
+{
+	size_t off = 0;
+	ssize_t r;
+
+	(void)ctx;
+	while (off < len) {
+		r = getrandom(out + off, len - off, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+		off += (size_t)r;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ certs */
@@ -589,7 +613,7 @@ static int proxy_tunnel(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 		return ztp__mt_fail(m, ZTP_ENETWORK,
 				    "proxy: not an HTTP answer to CONNECT", 0);
 	if (st < 200 || st > 299) {
-		snprintf(m->err, sizeof(m->err),
+		snprintf(m->h.err, sizeof(m->h.err),
 			 "proxy: CONNECT refused with HTTP %d", st);
 		return ZTP_ENETWORK;
 	}
@@ -601,7 +625,7 @@ static int proxy_tunnel(ztp__mt *m, mt_conn *c, const char *host, uint16_t port)
 static int transport_connect(ztp__mt *m, mt_conn *c, const char *host,
 			     uint16_t port)
 {
-	char detail[sizeof(m->err)];
+	char detail[sizeof(m->h.err)];
 	int rc;
 
 	if (m->proxy.port == 0)
@@ -610,12 +634,12 @@ static int transport_connect(ztp__mt *m, mt_conn *c, const char *host,
 	if (rc == ZTP_OK)
 		rc = proxy_tunnel(m, c, host, port);
 	if (rc < 0) {
-		memcpy(detail, m->err, sizeof(detail));
+		memcpy(detail, m->h.err, sizeof(detail));
 		/* Cut to the buffer if need be. */
-		if (snprintf(m->err, sizeof(m->err), "%s (through proxy %s:%u)",
-			     detail, m->proxy.host,
+		if (snprintf(m->h.err, sizeof(m->h.err),
+			     "%s (through proxy %s:%u)", detail, m->proxy.host,
 			     (unsigned)m->proxy.port) < 0)
-			m->err[0] = '\0';
+			m->h.err[0] = '\0';
 	}
 	return rc;
 }
@@ -729,7 +753,7 @@ static int tls_connect(void *ctx, void **conn, ztp_port_tls *tls)
 			for (char *s = info; *s != '\0'; s++)
 				if (*s == '\n')
 					*s = ' ';
-			snprintf(m->err, sizeof(m->err),
+			snprintf(m->h.err, sizeof(m->h.err),
 				 "the server's certificate is refused: %s%s",
 				 info,
 				 m->pin_set && !c->pin_ok
@@ -809,8 +833,9 @@ static void tls_close(void *ctx, void *conn)
 
 void ztp__mt_port_init(ztp__mt *m)
 {
-	ztp_port *p = &m->port;
+	ztp_port *p = &m->h.port;
 
+	ztp__lh_posix_init(&m->h);
 	p->version = ZTP_PORT_VERSION;
 	p->ctx = m;
 	p->connect = tls_connect;
@@ -824,6 +849,105 @@ void ztp__mt_port_init(ztp__mt *m)
 	p->random = random_bytes;
 	p->cert_info = cert_info;
 	p->factory_cert = factory_cert;
-	p->last_error = last_error;
-	ztp__mt_posix_init(m);
+}
+
+/* ------------------------------------------------------------------ device */
+
+static void release(const ztp_port *port)
+{
+	ztp__mt *m = port->ctx;
+
+	mbedtls_x509_crt_free(&m->ca);
+	mbedtls_x509_crt_free(&m->factory_chain);
+	mbedtls_pk_free(&m->factory_key);
+	mbedtls_ctr_drbg_free(&m->drbg);
+	free(m->factory_pem);
+	ztp__lh_close(&m->h);
+	mbedtls_platform_zeroize(m, sizeof(*m));
+	free(m);
+}
+
+/* The port of a parsed configuration. */
+static int make_port(ztp__lh **out, const ztp__lh_cfg *c)
+{
+	static const unsigned char pers[] = "libztp-device-mbedtls";
+	ztp__mt *m;
+	char *pem = NULL;
+	size_t len = 0;
+	int r, rc;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return ZTP_ENOMEM;
+	mbedtls_ctr_drbg_init(&m->drbg);
+	mbedtls_x509_crt_init(&m->ca);
+	mbedtls_x509_crt_init(&m->factory_chain);
+	mbedtls_pk_init(&m->factory_key);
+	ztp__mt_port_init(m);
+	m->connect_ms = (int)c->connect_ms;
+	m->io_ms = (int)c->timeout_ms;
+	m->h.no_clock = strcmp(c->clock, "untrusted") == 0;
+	m->pin_set = c->pin_set;
+	m->proxy = c->proxy;
+	m->p384 = c->key_type == ZTP__LH_EC_P384;
+	memcpy(m->pin, c->pin, sizeof(m->pin));
+	*out = &m->h;
+
+	r = mbedtls_ctr_drbg_seed(&m->drbg, ztp__mt_entropy, m, pers,
+				  sizeof(pers) - 1);
+	if (r != 0)
+		return ztp__mt_fail(m, ZTP_ECRYPTO, "random generator", r);
+	rc = ztp__lh_read_file(&m->h, c->ca_file, ZTP__LH_FILE_MAX, &pem, &len);
+	if (rc == ZTP_OK) {
+		rc = ztp__mt_parse_certs(m, &m->ca, pem, len);
+		if (rc < 0)
+			snprintf(m->h.err, sizeof(m->h.err),
+				 "ca_file: not a PEM certificate bundle");
+	}
+	free(pem);
+	pem = NULL;
+	if (rc < 0)
+		return rc;
+	rc = ztp__lh_read_file(&m->h, c->factory_key, ZTP__LH_FILE_MAX, &pem,
+			       &len);
+	if (rc == ZTP_OK) {
+		r = mbedtls_pk_parse_key(&m->factory_key,
+					 (const unsigned char *)pem, len + 1,
+					 NULL, 0);
+		if (r != 0)
+			rc = ztp__mt_fail(m, ZTP_EPARSE, "factory_key", r);
+	}
+	if (pem != NULL)
+		mbedtls_platform_zeroize(pem, len);
+	free(pem);
+	if (rc < 0)
+		return rc;
+	rc = ztp__lh_read_file(&m->h, c->factory_cert, ZTP__LH_FILE_MAX,
+			       &m->factory_pem, &m->factory_pem_len);
+	if (rc == ZTP_OK)
+		rc = ztp__mt_parse_certs(m, &m->factory_chain, m->factory_pem,
+					 m->factory_pem_len);
+	if (rc < 0)
+		return rc;
+	if (mbedtls_pk_check_pair(&m->factory_chain.pk, &m->factory_key) != 0)
+		return ztp__mt_fail(m, ZTP_EMISMATCH,
+				    "factory_key does not belong to "
+				    "factory_cert",
+				    0);
+	return ztp__lh_state_open(&m->h, c->state_dir);
+}
+
+int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
+			 ztp_event_fn events, void *events_ctx, char *err,
+			 size_t err_cap)
+{
+	if (out == NULL || config_path == NULL) {
+		if (err != NULL && err_cap > 0)
+			snprintf(err, err_cap,
+				 "ztp_lite_mbedtls_new: NULL argument");
+		return ZTP_EINVAL;
+	}
+	return ztp__lh_new(out, config_path, "mbedTLS", 0, make_port, release,
+			   events, events_ctx, err, err_cap);
 }

@@ -1,9 +1,10 @@
 /*
- * libztp — the host parts of the mbedTLS port: heap, POSIX file storage
- * (0600 files in a 0700 directory, atomic replacement), clock and sleep.
+ * libztp — the host parts of the ports on POSIX (devport/host.h): heap,
+ * file storage (0600 files in a 0700 directory, atomic replacement),
+ * clock and sleep.
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "devport/internal.h"
+#include "devport/host.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,40 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define NAME_MAX_LEN 32
 #define PATH_CAP 4096
-
-bool ztp__mt_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	uint8_t x = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		x |= (uint8_t)(a[i] ^ b[i]);
-	return x == 0;
-}
-
-int ztp__mt_entropy(void *ctx, unsigned char *out, size_t len)
-{
-	size_t off = 0;
-	ssize_t r;
-
-	(void)ctx;
-	while (off < len) {
-		r = getrandom(out + off, len - off, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
-		off += (size_t)r;
-	}
-	return 0;
-}
 
 static void *heap_alloc(void *ctx, size_t n)
 {
@@ -61,7 +34,7 @@ static void heap_free(void *ctx, void *p, size_t n)
 }
 
 /* state_dir/name for a blob name of [a-z0-9.-]{1,32}. */
-static int blob_path(ztp__mt *m, char *out, const char *name)
+static int blob_path(ztp__lh *m, char *out, const char *name)
 {
 	size_t i;
 
@@ -69,16 +42,15 @@ static int blob_path(ztp__mt *m, char *out, const char *name)
 		if (i >= NAME_MAX_LEN || !((name[i] >= 'a' && name[i] <= 'z') ||
 					   (name[i] >= '0' && name[i] <= '9') ||
 					   name[i] == '.' || name[i] == '-'))
-			return ztp__mt_fail(m, ZTP_EINVAL, "storage: bad name",
-					    0);
+			return ztp__lh_fail(m, ZTP_EINVAL, "storage: bad name");
 	if (i == 0 || name[0] == '.' ||
 	    (size_t)snprintf(out, PATH_CAP, "%s/%s", m->state_dir, name) >=
 		PATH_CAP)
-		return ztp__mt_fail(m, ZTP_EINVAL, "storage: bad name", 0);
+		return ztp__lh_fail(m, ZTP_EINVAL, "storage: bad name");
 	return ZTP_OK;
 }
 
-static int io_fail(ztp__mt *m, int code, const char *what, const char *path)
+static int io_fail(ztp__lh *m, int code, const char *what, const char *path)
 {
 	/* A detail cut short is still a detail. */
 	if (snprintf(m->err, sizeof(m->err), "%s: %s: %s", path, what,
@@ -90,7 +62,7 @@ static int io_fail(ztp__mt *m, int code, const char *what, const char *path)
 static int load(void *ctx, const char *name, uint8_t *buf, size_t cap,
 		size_t *len)
 {
-	ztp__mt *m = ctx;
+	ztp__lh *m = ctx;
 	char path[PATH_CAP];
 	size_t n = 0;
 	ssize_t r;
@@ -111,10 +83,9 @@ static int load(void *ctx, const char *name, uint8_t *buf, size_t cap,
 			close(fd);
 			if (r == 0)
 				break;
-			return ztp__mt_fail(m, ZTP_ETOOBIG,
+			return ztp__lh_fail(m, ZTP_ETOOBIG,
 					    "storage: blob too "
-					    "large",
-					    0);
+					    "large");
 		}
 		r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
@@ -134,7 +105,7 @@ static int load(void *ctx, const char *name, uint8_t *buf, size_t cap,
 	return ZTP_OK;
 }
 
-static int sync_dir(ztp__mt *m)
+static int sync_dir(ztp__lh *m)
 {
 	int fd = open(m->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
 
@@ -148,7 +119,7 @@ static int sync_dir(ztp__mt *m)
 
 static int store(void *ctx, const char *name, const uint8_t *data, size_t len)
 {
-	ztp__mt *m = ctx;
+	ztp__lh *m = ctx;
 	char path[PATH_CAP], tmp[PATH_CAP + 16];
 	size_t off = 0;
 	ssize_t w;
@@ -195,7 +166,7 @@ fail:
 
 static int remove_blob(void *ctx, const char *name)
 {
-	ztp__mt *m = ctx;
+	ztp__lh *m = ctx;
 	char path[PATH_CAP];
 	int rc = blob_path(m, path, name);
 
@@ -211,7 +182,7 @@ static int remove_blob(void *ctx, const char *name)
 
 static int now(void *ctx, int64_t *t)
 {
-	ztp__mt *m = ctx;
+	ztp__lh *m = ctx;
 
 	if (m->no_clock)
 		return ZTP_ENOTFOUND;
@@ -230,8 +201,21 @@ static void sleep_ms(void *ctx, uint32_t ms)
 		ts = rem;
 }
 
-void ztp__mt_posix_init(ztp__mt *m)
+int ztp__lh_fail(ztp__lh *h, int code, const char *what)
 {
+	snprintf(h->err, sizeof(h->err), "%s", what);
+	return code;
+}
+
+static const char *last_error(void *ctx)
+{
+	return ((ztp__lh *)ctx)->err;
+}
+
+void ztp__lh_posix_init(ztp__lh *m)
+{
+	m->lock_fd = -1;
+	m->port.last_error = last_error;
 	m->port.alloc = heap_alloc;
 	m->port.dealloc = heap_free;
 	m->port.load = load;
@@ -241,10 +225,14 @@ void ztp__mt_posix_init(ztp__mt *m)
 	m->port.sleep_ms = sleep_ms;
 }
 
-int ztp__mt_state_open(ztp__mt *m)
+int ztp__lh_state_open(ztp__lh *m, const char *dir)
 {
 	char path[PATH_CAP];
 	struct stat st;
+
+	m->state_dir = strdup(dir);
+	if (m->state_dir == NULL)
+		return ztp__lh_fail(m, ZTP_ENOMEM, "out of memory");
 
 	if (mkdir(m->state_dir, 0700) != 0 && errno != EEXIST)
 		return io_fail(m, ZTP_EIO, "mkdir", m->state_dir);
@@ -252,22 +240,30 @@ int ztp__mt_state_open(ztp__mt *m)
 		return io_fail(m, ZTP_EIO, "stat", m->state_dir);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 022) != 0)
-		return ztp__mt_fail(m, ZTP_ESTATE,
+		return ztp__lh_fail(m, ZTP_ESTATE,
 				    "state_dir: not a directory owned by this "
-				    "user and private to it",
-				    0);
+				    "user and private to it");
 	snprintf(path, sizeof(path), "%s/lock", m->state_dir);
 	m->lock_fd =
 	    open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (m->lock_fd < 0)
 		return io_fail(m, ZTP_EIO, "open", path);
 	if (flock(m->lock_fd, LOCK_EX | LOCK_NB) != 0)
-		return ztp__mt_fail(m, ZTP_ESTATE,
-				    "state_dir: in use by another process", 0);
+		return ztp__lh_fail(m, ZTP_ESTATE,
+				    "state_dir: in use by another process");
 	return ZTP_OK;
 }
 
-int ztp__mt_read_file(ztp__mt *m, const char *path, size_t max, char **out,
+void ztp__lh_close(ztp__lh *m)
+{
+	free(m->state_dir);
+	m->state_dir = NULL;
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
+	m->lock_fd = -1;
+}
+
+int ztp__lh_read_file(ztp__lh *m, const char *path, size_t max, char **out,
 		      size_t *len)
 {
 	FILE *f = fopen(path, "rbe");
@@ -284,7 +280,7 @@ int ztp__mt_read_file(ztp__mt *m, const char *path, size_t max, char **out,
 	/* Sized by the file, not by the bound: a device's heap is small. */
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
 		fclose(f);
-		return ztp__mt_fail(m, ZTP_EIO, "not a regular file", 0);
+		return ztp__lh_fail(m, ZTP_EIO, "not a regular file");
 	}
 	if ((uintmax_t)st.st_size > max) {
 		fclose(f);
@@ -296,15 +292,14 @@ int ztp__mt_read_file(ztp__mt *m, const char *path, size_t max, char **out,
 	buf = malloc(want + 2);
 	if (buf == NULL) {
 		fclose(f);
-		return ztp__mt_fail(m, ZTP_ENOMEM, "out of memory", 0);
+		return ztp__lh_fail(m, ZTP_ENOMEM, "out of memory");
 	}
 	/* One byte more than the size: a file that grew is noticed. */
 	n = fread(buf, 1, want + 1, f);
 	if (ferror(f) || n != want) {
 		fclose(f);
 		free(buf);
-		return ztp__mt_fail(m, ZTP_EIO, "the file changed while read",
-				    0);
+		return ztp__lh_fail(m, ZTP_EIO, "the file changed while read");
 	}
 	fclose(f);
 	buf[n] = '\0';
