@@ -42,6 +42,10 @@ e2e_tests += tests/e2e/hsm_server.sh
 endif
 EXTRA_DIST += tests/demo_hsm.sh tests/e2e/hsm_server.sh
 e2e_tests += tests/e2e/tpm.sh tests/e2e/token.sh
+# The portable core on the OpenSSL port (the lite-flow.sh cases, keys in a
+# token and a TPM, Ed25519, a wrong server name, state shared with the
+# mbedTLS port).
+e2e_tests += tests/e2e/lite_openssl.sh
 
 print-sanitizer-tests:
 	@for t in $(TESTS); do \

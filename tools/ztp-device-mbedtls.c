@@ -2,6 +2,10 @@
  * ztp-device-mbedtls — the device side of zero-touch provisioning on the
  * portable device core and its mbedTLS port: no OpenSSL, libcurl or
  * json-c. See ztp-device-mbedtls(1).
+ *
+ * Built with ZTP_LITE_PORT_OPENSSL, the same tool on the core's OpenSSL
+ * port in libztp (<ztp/port_openssl.h>): tests/ztp-device-lite-openssl,
+ * which the tests run through the same cases.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <getopt.h>
@@ -10,11 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef ZTP_LITE_PORT_OPENSSL
+#include <ztp/port_openssl.h>
+#define lite_device_new ztp_lite_openssl_new
+static const char *prog = "ztp-device-lite-openssl";
+#else
 #include <ztp/port_mbedtls.h>
+#define lite_device_new ztp_lite_mbedtls_new
+static const char *prog = "ztp-device-mbedtls";
+#endif
 
 #include "device_exit.h"
-
-static const char *prog = "ztp-device-mbedtls";
 
 struct opts {
 	const char *config;
@@ -138,8 +148,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	rc = ztp_lite_mbedtls_new(&dev, o.config, on_event, &o, err,
-				  sizeof(err));
+	rc = lite_device_new(&dev, o.config, on_event, &o, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: configuration: %s\n", prog,
 			ztp_status_name(rc), err);

@@ -19,6 +19,7 @@
 #endif
 #if ZTP_HAVE_DEVICE
 #include <ztp/device.h>
+#include <ztp/port_openssl.h>
 #endif
 
 #endif /* ZTP_ZTP_H */

@@ -1,13 +1,16 @@
 # The portable device core (doc/PORTING.md): C99 and the C standard
 # library only, on the port interface of <ztp/port.h>. Linked into
-# libztp-device-mbedtls with its port (libztp/devport/local.mk) and built
-# for a Cortex-M4 by `make device-core-arm`.
-ZTP_DEVCORE_SOURCES = \
+# libztp-device-mbedtls with its port and into libztp with the OpenSSL
+# port (libztp/devport/local.mk), and built for a Cortex-M4 by
+# `make device-core-arm`. libztp has the shared portable rules
+# (ZTP_CORE_PORTABLE_SOURCES) already; it takes the core's own files.
+ZTP_DEVCORE_OWN_SOURCES = \
 	libztp/devcore/internal.h \
 	libztp/devcore/json.c \
 	libztp/devcore/http.c \
 	libztp/devcore/device.c \
-	libztp/devcore/flow.c \
+	libztp/devcore/flow.c
+ZTP_DEVCORE_SOURCES = $(ZTP_DEVCORE_OWN_SOURCES) \
 	$(ZTP_CORE_PORTABLE_SOURCES)
 ztpinclude_HEADERS += include/ztp/port.h
 EXTRA_DIST += $(ZTP_DEVCORE_SOURCES)

@@ -26,6 +26,16 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+int ztp__dev_curl_init(void)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return ztp__err(ZTP_ENETWORK,
+				"libcurl: global initialisation failed: %s",
+				curl_easy_strerror(curl_init_rc));
+	return ZTP_OK;
+}
+
 /* ------------------------------------------------------------------ retry
  * policy */
 
@@ -196,35 +206,45 @@ static int verify_at_floor(int ok, X509_STORE_CTX *x)
 }
 
 /* The client identity goes straight into OpenSSL's context, so the key
- * never exists outside its EVP_PKEY (and later can live in a token). */
+ * never exists outside its EVP_PKEY (and so can live in a token). */
+int ztp__dev_tls_setup(SSL_CTX *sc, int64_t verify_time, EVP_PKEY *key,
+		       X509 *cert, STACK_OF(X509) * chain)
+{
+	int i;
+
+	if (SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION) != 1)
+		return ZTP_ECRYPTO;
+	if (verify_time >= 0) {
+		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(sc);
+
+		X509_VERIFY_PARAM_set_time(vp, (time_t)verify_time);
+		SSL_CTX_set_verify(sc, SSL_CTX_get_verify_mode(sc),
+				   verify_at_floor);
+	}
+	if (key == NULL)
+		return ZTP_OK;
+	if (SSL_CTX_use_certificate(sc, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(sc, key) != 1 ||
+	    SSL_CTX_check_private_key(sc) != 1)
+		return ZTP_ECRYPTO;
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+		if (SSL_CTX_add1_chain_cert(sc, sk_X509_value(chain, i)) != 1)
+			return ZTP_ECRYPTO;
+	return ZTP_OK;
+}
+
 static CURLcode on_ssl_ctx(CURL *curl, void *sslctx, void *ctx)
 {
 	const conn_tls *ct = ctx;
 	const ztp__dev_tls_id *id = ct->id;
-	SSL_CTX *sc = sslctx;
-	int i;
 
 	(void)curl;
-	if (SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION) != 1)
-		return CURLE_SSL_CIPHER;
-	if (ct->verify_time >= 0) {
-		X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(sc);
-
-		X509_VERIFY_PARAM_set_time(vp, (time_t)ct->verify_time);
-		SSL_CTX_set_verify(sc, SSL_CTX_get_verify_mode(sc),
-				   verify_at_floor);
-	}
-	if (id == NULL)
-		return CURLE_OK;
-	if (SSL_CTX_use_certificate(sc, id->cert) != 1 ||
-	    SSL_CTX_use_PrivateKey(sc, id->key) != 1 ||
-	    SSL_CTX_check_private_key(sc) != 1)
-		return CURLE_SSL_CERTPROBLEM;
-	for (i = 0; id->chain != NULL && i < sk_X509_num(id->chain); i++)
-		if (SSL_CTX_add1_chain_cert(sc, sk_X509_value(id->chain, i)) !=
-		    1)
-			return CURLE_SSL_CERTPROBLEM;
-	return CURLE_OK;
+	return ztp__dev_tls_setup(sslctx, ct->verify_time,
+				  id != NULL ? id->key : NULL,
+				  id != NULL ? id->cert : NULL,
+				  id != NULL ? id->chain : NULL) < 0
+		   ? CURLE_SSL_CERTPROBLEM
+		   : CURLE_OK;
 }
 
 /* Failures that another attempt cannot cure: a server we do not trust,
@@ -359,10 +379,7 @@ int ztp__dev_http_once(ztp_device *dev, const char *url, const char *body,
 	s.overflow = false;
 	s.nomem = false;
 	errbuf[0] = '\0';
-	pthread_once(&curl_once, curl_init);
-	ZTP_ENSURE(curl_init_rc == CURLE_OK, ZTP_ENETWORK,
-		   "libcurl: global initialisation failed: %s",
-		   curl_easy_strerror(curl_init_rc));
+	ZTP_CHECK(ztp__dev_curl_init());
 	/* The committed trust bundle, else ca_file (trust.c). */
 	ZTP_CHECK(ztp__dev_trust_file(dev, &cafile));
 	ZTP_CHECK(conn_get(dev, id, &cafile, &curl));

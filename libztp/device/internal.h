@@ -141,6 +141,19 @@ void ztp__dev_conn_close(ztp_device *dev);
 /* End an operation: close its connection and release the lock. */
 void ztp__dev_end(ztp_device *dev, int lock);
 
+/* libcurl's global initialisation, once per process (ZTP_ENETWORK when it
+ * failed). */
+int ztp__dev_curl_init(void);
+/* A client TLS context as the device makes one (an SSL_CTX *, opaque
+ * here): TLS 1.2 or later; with verify_time >= 0 (a device without a
+ * trustworthy clock) the chain verified at that time, a certificate not
+ * valid yet accepted; with key, the client identity (cert, then the
+ * intermediates of chain, which may be NULL). ZTP_ECRYPTO when OpenSSL
+ * refuses a step. Also the OpenSSL port's (devport/openssl.c). */
+struct ssl_ctx_st;
+int ztp__dev_tls_setup(struct ssl_ctx_st *sc, int64_t verify_time,
+		       EVP_PKEY *key, X509 *cert, STACK_OF(X509) * chain);
+
 /* POST body to BASE/ztp/v1/<endpoint> with retries; on 2xx parse the JSON
  * object answer strictly into *out. */
 int ztp__dev_call(ztp_device *dev, const char *endpoint, json_object *req,

@@ -12,4 +12,13 @@ libztp_internal_la_SOURCES += \
 	libztp/device/keys.c \
 	libztp/device/trust.c \
 	libztp/device/clock.c
+# The portable device core on the OpenSSL + libcurl port
+# (<ztp/port_openssl.h>), with the host parts it shares with the mbedTLS
+# port.
+libztp_internal_la_SOURCES += $(ZTP_DEVCORE_OWN_SOURCES) \
+	libztp/devport/host.h \
+	libztp/devport/posix.c \
+	libztp/devport/config.c \
+	libztp/devport/openssl.c
 endif
+ztpinclude_HEADERS += include/ztp/port_openssl.h

@@ -2,7 +2,9 @@
 # ztp-device-mbedtls, neither of which links OpenSSL, libcurl or json-c
 # (tests/devport_mbedtls.sh checks it). Built when configure finds mbedTLS.
 EXTRA_DIST += libztp/devport/mbedtls.map libztp-device-mbedtls.pc.in \
-	include/ztp/port_mbedtls.h
+	include/ztp/port_mbedtls.h libztp/devport/host.h \
+	libztp/devport/posix.c libztp/devport/config.c \
+	libztp/devport/openssl.c
 if HAVE_MBEDTLS
 # As for libztp: everything compiled once into a convenience library with
 # hidden visibility, which the white-box tests link (tests/unit/

@@ -14,7 +14,7 @@
 # moved to the real verifier's server_time, and kept when that time is
 # past the notAfter of the (expired) server certificate it came with.
 
-ZTP_LITE=$top_builddir/tools/ztp-device-mbedtls
+ZTP_LITE=${ZTP_LITE:-$top_builddir/tools/ztp-device-mbedtls}
 [ -x "$ZTP_LITE" ] || e2e_die "$ZTP_LITE is not built"
 
 # lite_run ID [COMMAND]: run ztp-device-mbedtls (default: run) with

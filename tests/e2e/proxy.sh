@@ -8,8 +8,9 @@
 # used, neither instead of the configured one nor without one; a dead
 # configured proxy is ZTP_ENETWORK (exit 3) naming the proxy. A device
 # without a trustworthy clock learns the server's time through the tunnel.
-# ztp-device-mbedtls (when built) runs through the same proxy, with the
-# same configuration member: its own CONNECT, TLS end to end.
+# The portable core's ports run through the same proxy, with the same
+# configuration member: the OpenSSL port's tunnel made by libcurl,
+# ztp-device-mbedtls's (when built) its own CONNECT; TLS end to end.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
@@ -147,12 +148,15 @@ else
 	e2e_fail "dead proxy: exit $rc: $(cat "$d/dead.out")"
 fi
 
-# 5. The mbedTLS port through the proxy: a whole run on 2 tunnels, the
-# operational certificate verified; a dead proxy and a proxy that refuses
-# the tunnel are exit 3, naming the proxy.
-LITE=$top_builddir/tools/ztp-device-mbedtls
-if [ -x "$LITE" ]; then
-	id=px-lite
+# 5. The portable core's ports through the proxy (the mbedTLS port's own
+# tunnel, the OpenSSL port's through libcurl): a whole run on 2 tunnels,
+# the operational certificate verified; a dead proxy and a proxy that
+# refuses the tunnel (403) are exit 3, naming the proxy.
+# lite_proxy TOOL TAG: the cases for TOOL, devices TAG-1 and TAG-2.
+lite_proxy() {
+	LITE=$1
+	name=$(basename "$LITE")
+	id=$2-1
 	d=$T/dev/$id
 	e2e_device "$id"
 	e2e_enroll "$id"
@@ -165,41 +169,56 @@ if [ -x "$LITE" ]; then
 		slot=$(sed -n 's/^ZTP1 c=\([ab]\) p=[ab-]$/\1/p' "$d/state/operational.manifest")
 		if [ -n "$slot" ] && "$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" \
 			-purpose sslclient "$d/state/operational.$slot.cert" > /dev/null 2>&1; then
-			e2e_ok "ztp-device-mbedtls: run through the proxy, operational certificate verified"
+			e2e_ok "$name: run through the proxy, operational certificate verified"
 		else
-			e2e_fail "ztp-device-mbedtls: no verified operational certificate after the run"
+			e2e_fail "$name: no verified operational certificate after the run"
 		fi
 	else
-		e2e_fail "ztp-device-mbedtls run through the proxy: $(cat "$d/lite.out" "$d/lite.err")"
+		e2e_fail "$name run through the proxy: $(cat "$d/lite.out" "$d/lite.err")"
 	fi
 	n1=$(connects)
-	[ $((n1 - n0)) = 2 ] && e2e_ok "ztp-device-mbedtls: the proxy tunnelled 2 connections" ||
-		e2e_fail "ztp-device-mbedtls: $((n1 - n0)) CONNECTs, not 2"
+	[ $((n1 - n0)) = 2 ] && e2e_ok "$name: the proxy tunnelled 2 connections" ||
+		e2e_fail "$name: $((n1 - n0)) CONNECTs, not 2"
 	if grep -q '/ztp/v1/' "$T/proxy/tinyproxy.log"; then
-		e2e_fail "the proxy saw a request of ztp-device-mbedtls"
+		e2e_fail "the proxy saw a request of $name"
 	fi
-	# lite_exit3 DETAIL WHAT: bootstrap of $d is exit 3 with DETAIL.
-	lite_exit3() {
-		rc=0
-		"$LITE" --config "$d/device.json" bootstrap > "$d/lite.out" 2> "$d/lite.err" || rc=$?
-		if [ $rc = 3 ] && grep -qF "$1" "$d/lite.err"; then
-			e2e_ok "ztp-device-mbedtls: $2: exit 3"
-		else
-			e2e_fail "ztp-device-mbedtls, $2: exit $rc: $(cat "$d/lite.err")"
-		fi
-	}
+	# Without the member, proxies in the environment are not used: the
+	# next run checks in directly.
+	e2e_device_config "$id" "$E2E_PORT"
+	e2e_registration "$id"
+	if dead_env "$LITE" --config "$d/device.json" run > "$d/lite.out" 2> "$d/lite.err" &&
+		grep -qx 'run: nothing to do' "$d/lite.out"; then
+		e2e_ok "$name: proxies in the environment not used"
+	else
+		e2e_fail "$name without proxy, dead proxies in the environment: $(cat "$d/lite.out" "$d/lite.err")"
+	fi
 	# A proxy that refuses the tunnel: tinyproxy allows CONNECT to the
 	# server's port only.
-	id=px-lite2
+	id=$2-2
 	d=$T/dev/$id
 	e2e_device "$id"
 	e2e_enroll "$id"
 	e2e_device_config "$id" "$DEAD"
 	with_proxy "$id" "http://127.0.0.1:$PROXY_PORT"
-	lite_exit3 "CONNECT refused with HTTP 403 (through proxy 127.0.0.1:$PROXY_PORT)" \
+	lite_exit3 "403" "(through proxy 127.0.0.1:$PROXY_PORT)" \
 		"a tunnel refused by the proxy"
 	with_proxy "$id" "http://127.0.0.1:$DEAD"
-	lite_exit3 "cannot connect (through proxy 127.0.0.1:$DEAD)" "a dead proxy"
+	lite_exit3 "onnect" "(through proxy 127.0.0.1:$DEAD)" "a dead proxy"
+}
+# lite_exit3 TEXT1 TEXT2 WHAT: bootstrap of $d is exit 3, the detail
+# carrying both texts.
+lite_exit3() {
+	rc=0
+	"$LITE" --config "$d/device.json" bootstrap > "$d/lite.out" 2> "$d/lite.err" || rc=$?
+	if [ $rc = 3 ] && grep -F "$2" "$d/lite.err" | grep -qF "$1"; then
+		e2e_ok "$name: $3: exit 3"
+	else
+		e2e_fail "$name, $3: exit $rc: $(cat "$d/lite.err")"
+	fi
+}
+lite_proxy "$top_builddir/tests/ztp-device-lite-openssl" px-lo
+if [ -x "$top_builddir/tools/ztp-device-mbedtls" ]; then
+	lite_proxy "$top_builddir/tools/ztp-device-mbedtls" px-lite
 else
 	echo "ztp-device-mbedtls is not built (--without-mbedtls): its proxy cases not run"
 fi

@@ -1,0 +1,154 @@
+#!/bin/sh
+# End to end: the portable device core on libztp's OpenSSL + libcurl port
+# (tests/ztp-device-lite-openssl, <ztp/port_openssl.h>) against the Go
+# reference server:
+#  1. every case of the mbedTLS port (tests/e2e/lite-flow.sh);
+#  2. what only this port has: a factory key in a PKCS#11 token (SoftHSM2)
+#     and one in a TPM (swtpm, tpm2-openssl), signing the transcript and
+#     the TLS client authentication where they live; Ed25519 operational
+#     keys;
+#  3. a server whose certificate does not name the host: refused (exit 3,
+#     not retried);
+#  4. one state directory, two ports: a device provisioned by one port
+#     checks in with the credentials it holds on the other, both ways
+#     (when the mbedTLS port is built);
+#  5. what the port refuses in its configuration, before touching
+#     anything: operational keys in a token, RSA keys, a factory key the
+#     token does not hold.
+. "${top_srcdir:?}/tests/e2e/lib.sh"
+e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY"
+e2e_need_python
+e2e_need_go_server
+E2E_KIND=go
+ZTP_LITE=$top_builddir/tests/ztp-device-lite-openssl
+MBED=$top_builddir/tools/ztp-device-mbedtls
+. "$E2E_DIR/lite-flow.sh"
+
+# lite_key_device ID FACTORY_KEY: the configuration of a device whose
+# factory key is FACTORY_KEY (a key source), with its registration.
+lite_key_device() {
+	e2e_key_device_config "$T/dev/$1" "$2"
+	lite_config_set "$1" '{"device_id": "'"$1"'"}'
+}
+
+# lite_provisioned ID WHAT: a run did bootstrap, register and credentials
+# and left verified certificates.
+lite_provisioned() {
+	if lite_run "$1"; then
+		grep -qx 'run: \["bootstrap","register","credentials"\]' \
+			"$T/dev/$1/lite.out" ||
+			e2e_fail "$1: run did $(cat "$T/dev/$1/lite.out")"
+		lite_check_cred "$1" bootstrap 0
+		lite_check_cred "$1" operational 30
+		e2e_ok "$1: provisioned, $2"
+	else
+		cat "$T/dev/$1/lite.err"
+		e2e_fail "$1: run failed ($2)"
+	fi
+}
+
+# 2. Keys where they live.
+softhsm_init
+softhsm_token factory
+d=$T/dev/lite-tok
+mkdir -p "$d"
+softhsm_keygen factory lite-tok-factory
+softhsm_csr factory lite-tok-factory lite-tok "$d/factory.csr"
+e2e_factory_cert lite-tok
+e2e_enroll lite-tok
+e2e_swtpm
+d=$T/dev/lite-tpm
+mkdir -p "$d"
+e2e_tpm_key 0x81000001 ecc256
+"$OPENSSL" req -new -provider tpm2 -provider default -key handle:0x81000001 \
+	-subj /CN=lite-tpm -out "$d/factory.csr" ||
+	e2e_die "cannot make a CSR with the TPM key"
+e2e_factory_cert lite-tpm
+e2e_enroll lite-tpm
+for id in lite-ed lite-mt lite-host; do
+	e2e_device "$id"
+	e2e_enroll "$id"
+done
+
+e2e_start_server go server
+lite_key_device lite-tok "$(softhsm_uri factory lite-tok-factory)"
+lite_provisioned lite-tok "factory key in a PKCS#11 token"
+[ -z "$(grep -rl 'PRIVATE KEY' "$T/dev/lite-tok" --include=factory* 2>/dev/null)" ] ||
+	e2e_fail "lite-tok: a factory private key on disk"
+lite_key_device lite-tpm tpm2:handle=0x81000001
+lite_provisioned lite-tpm "factory key in a TPM"
+
+e2e_device_config lite-ed "$E2E_PORT"
+e2e_registration lite-ed
+lite_config_set lite-ed '{"key_type": "ed25519"}'
+lite_provisioned lite-ed "Ed25519 keys"
+for kind in bootstrap operational; do
+	base=$(lite_cred lite-ed $kind) &&
+		"$OPENSSL" x509 -in "$base.cert" -noout -text |
+		grep -q 'Public Key Algorithm: ED25519' ||
+		e2e_fail "lite-ed: the $kind certificate is not for an Ed25519 key"
+done
+
+# 4. One state directory, two ports.
+if [ -x "$MBED" ]; then
+	# lite_checks_in TOOL ID: one run with TOOL only checks in.
+	lite_checks_in() {
+		d=$T/dev/$2
+		if "$1" --config "$d/device.json" --verbose run > "$d/lite.out" \
+			2> "$d/lite.err" && grep -qx 'run: nothing to do' "$d/lite.out" &&
+			[ "$(lite_stat "$2" requests)" = 1 ]; then
+			e2e_ok "$2: $(basename "$1") checks in with the other port's credentials"
+		else
+			cat "$d/lite.out" "$d/lite.err"
+			e2e_fail "$2: $(basename "$1") cannot use the other port's state"
+		fi
+	}
+	e2e_device_config lite-mt "$E2E_PORT"
+	e2e_registration lite-mt
+	"$MBED" --config "$T/dev/lite-mt/device.json" run > "$T/dev/lite-mt/mt.out" 2>&1 ||
+		e2e_fail "lite-mt: ztp-device-mbedtls run: $(cat "$T/dev/lite-mt/mt.out")"
+	lite_checks_in "$ZTP_LITE" lite-mt
+	# provisioned by this port in lite-flow.sh, against an earlier server
+	e2e_device_config lite-002 "$E2E_PORT"
+	e2e_registration lite-002
+	lite_checks_in "$MBED" lite-002
+else
+	echo "ztp-device-mbedtls is not built (--without-mbedtls): the shared-state cases not run"
+fi
+e2e_stop_server "$E2E_PID"
+
+# 3. A server certificate for another name (chains to ca_file).
+e2e_server_cert "$T/pki/server-ca.pem" "$T/pki/server-ca.key" othername \
+	--dns other.example
+e2e_start_server go othername
+e2e_device_config lite-host "$E2E_PORT"
+e2e_registration lite-host
+lite_expect lite-host 3 "network_error: run: .*certificate is refused"
+lite_no_retry lite-host
+e2e_stop_server "$E2E_PID"
+
+# 5. Refused configurations: exit 2, the member named, no state made.
+conf_refused() { # conf_refused NAME JSON_MEMBERS PATTERN
+	d=$T/dev/conf-$1
+	mkdir -p "$d"
+	cp "$T/dev/lite-host/factory.pem" "$d/"
+	printf '{"base_url": "https://127.0.0.1:1", "ca_file": "%s",
+	  "factory_cert": "factory.pem", "state_dir": "state", %s}\n' \
+		"$T/pki/server-ca.pem" "$2" > "$d/device.json"
+	rc=0
+	"$ZTP_LITE" --config "$d/device.json" run > "$d/out" 2> "$d/err" || rc=$?
+	if [ "$rc" = 2 ] && grep -q "$3" "$d/err" && [ ! -e "$d/state" ]; then
+		e2e_ok "$1: refused: $(cat "$d/err")"
+	else
+		e2e_fail "$1: exit $rc: $(cat "$d/err")"
+	fi
+}
+conf_refused token '"factory_key": "file:../lite-host/factory.key", "operational_key": {"token": "pkcs11:token=t"}' \
+	'operational_key: keys in a PKCS#11 token are not supported by the OpenSSL port'
+conf_refused rsa '"factory_key": "file:../lite-host/factory.key", "key_type": "rsa-2048"' \
+	'key_type: the OpenSSL port generates ec-p256, ec-p384 or ed25519'
+conf_refused nokey "\"factory_key\": \"$(softhsm_uri factory nobody)\"" \
+	'factory_key: .*nobody'
+conf_refused wrongkey '"factory_key": "file:../lite-001/factory.key"' \
+	'factory_key does not belong to factory_cert'
+e2e_done
