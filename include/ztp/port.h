@@ -37,9 +37,11 @@
 extern "C" {
 #endif
 
-/** Version of ::ztp_port and ::ztp_lite_options this header describes.
+/** Version of ::ztp_port and ::ztp_lite_options this header describes:
+ *  2 added ztp_port::key_generate_named and ztp_port::key_retire. A port
+ *  or options of version 1 are still taken (without those members).
  *  @since 0.1.0 */
-#define ZTP_PORT_VERSION 1
+#define ZTP_PORT_VERSION 2
 
 /** Longest private-key blob the core stores for a port, in bytes.
  *  @since 0.1.0 */
@@ -210,6 +212,25 @@ typedef struct ztp_port {
 	/** The detail of the port's last failure (one line), or NULL.
 	 *  Optional (NULL: none). */
 	const char *(*last_error)(void *ctx);
+
+	/* Version 2. */
+
+	/** Generate the key that the blob name (`bootstrap.a.key`,
+	 *  `operational.b.key`, ...) will hold, as key_generate does.
+	 *  Optional (NULL: key_generate). A port that keeps keys in a secure
+	 *  element names the key after the blob and first deletes what an
+	 *  interrupted generation left under that name: the slot written is
+	 *  never the current one. @since 0.1.0 */
+	int (*key_generate_named)(void *ctx, const char *name, uint8_t *key,
+				  size_t cap, size_t *len);
+	/** The key blob name, which held key, is no longer used (a rotation
+	 *  or a replaced bootstrap certificate moved to the other slot): a
+	 *  port that keeps keys in a secure element deletes the key it
+	 *  refers to. Called before the blob is removed; a failure leaves
+	 *  garbage, never a wrong state. Optional (NULL: nothing to do).
+	 *  @since 0.1.0 */
+	void (*key_retire)(void *ctx, const char *name, const uint8_t *key,
+			   size_t key_len);
 } ztp_port;
 
 /** Opaque handle of the portable device core. @since 0.1.0 */

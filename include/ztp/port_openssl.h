@@ -20,13 +20,15 @@
  * client key in an OpenSSL EVP_PKEY, so that `factory_key` may be a file,
  * an RFC 7512 `pkcs11:` URI or a `tpm2:` handle, as with ztp-device(1),
  * and signs (transcript and TLS CertificateVerify) where it lives;
- * operational keys (`key_type` ec-p256, ec-p384 or ed25519) generated
- * with OpenSSL and kept as PKCS#8 PEM blobs in the state directory, the
- * form the mbedTLS port keeps, so one state directory serves either port.
- * Storage, clock and heap as in <ztp/port_mbedtls.h>. The members it
- * supports are those of ztp-device-mbedtls(1), and `factory_key` URIs
- * and `"key_type": "ed25519"`; `operational_key` (keys generated in a
- * token) stays ztp_device(3)'s.
+ * generated keys (`key_type` ec-p256, ec-p384 or ed25519) kept as PKCS#8
+ * PEM blobs in the state directory, the form the mbedTLS port keeps, so
+ * one state directory serves either port, or, with `operational_key`,
+ * made in a PKCS#11 token as objects labelled LABEL-KIND-SLOT (as
+ * ztp_device(3) labels them), the blobs references to them, a retired
+ * slot's object deleted (port interface version 2). Storage, clock and
+ * heap as in <ztp/port_mbedtls.h>. The members it supports are those of
+ * ztp-device-mbedtls(1), and `factory_key` URIs, `"key_type": "ed25519"`
+ * and `operational_key`.
  *
  * Thread safety: as ::ztp_lite; distinct devices may run in distinct
  * threads (a token's sessions are shared as ztp_device(3) shares them).

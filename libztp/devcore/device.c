@@ -94,11 +94,11 @@ int ztp_lite_options_init(ztp_lite_options *o)
 
 static bool port_complete(const ztp_port *p)
 {
-	return p->version == ZTP_PORT_VERSION && p->alloc != NULL &&
-	       p->dealloc != NULL && p->connect != NULL && p->send != NULL &&
-	       p->recv != NULL && p->close != NULL && p->key_generate != NULL &&
-	       p->csr != NULL && p->sign != NULL && p->sha256 != NULL &&
-	       p->random != NULL && p->cert_info != NULL &&
+	return p->version >= 1 && p->version <= ZTP_PORT_VERSION &&
+	       p->alloc != NULL && p->dealloc != NULL && p->connect != NULL &&
+	       p->send != NULL && p->recv != NULL && p->close != NULL &&
+	       p->key_generate != NULL && p->csr != NULL && p->sign != NULL &&
+	       p->sha256 != NULL && p->random != NULL && p->cert_info != NULL &&
 	       p->factory_cert != NULL && p->load != NULL && p->store != NULL &&
 	       p->remove != NULL && p->now != NULL;
 }
@@ -231,10 +231,10 @@ int ztp_lite_new(ztp_lite **out, const ztp_port *port,
 		return ZTP_EINVAL;
 	*out = NULL;
 	if (port == NULL || o == NULL || !port_complete(port) ||
-	    o->version != ZTP_PORT_VERSION || o->base_url == NULL ||
-	    o->rotate_percent < 1 || o->rotate_percent > 99 ||
-	    o->max_attempts < 1 || o->max_attempts > 100 ||
-	    o->base_delay_ms > o->max_delay_ms)
+	    o->version < 1 || o->version > ZTP_PORT_VERSION ||
+	    o->base_url == NULL || o->rotate_percent < 1 ||
+	    o->rotate_percent > 99 || o->max_attempts < 1 ||
+	    o->max_attempts > 100 || o->base_delay_ms > o->max_delay_ms)
 		return ZTP_EINVAL;
 	d = port->alloc(port->ctx, sizeof(*d));
 	if (d == NULL)

@@ -252,6 +252,7 @@ static bool cred_valid(const ztp_lite *d, const ztp__lite_cred *c)
 static int pending_begin(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind,
 			 bool *ready)
 {
+	int (*gen_named)(void *, const char *, uint8_t *, size_t, size_t *);
 	char cur, pend, name[40];
 	int rc;
 
@@ -278,12 +279,16 @@ static int pending_begin(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind,
 	c->key = ztp__lite_alloc(d, ZTP_LITE_KEY_MAX);
 	if (c->key == NULL)
 		return oom(d);
-	rc = d->port->key_generate(d->port->ctx, c->key, ZTP_LITE_KEY_MAX,
-				   &c->key_len);
+	blob_name(name, kind, pend, "key");
+	gen_named = ZTP__LITE_PORT_V2(d, key_generate_named);
+	rc = gen_named != NULL
+		 ? gen_named(d->port->ctx, name, c->key, ZTP_LITE_KEY_MAX,
+			     &c->key_len)
+		 : d->port->key_generate(d->port->ctx, c->key, ZTP_LITE_KEY_MAX,
+					 &c->key_len);
 	if (rc < 0)
 		return ztp__lite_err(d, rc, "key generation failed", NULL,
 				     NULL);
-	blob_name(name, kind, pend, "key");
 	rc = d->port->store(d->port->ctx, name, c->key, c->key_len);
 	if (rc < 0)
 		return ztp__lite_err(d, rc, name, ": cannot store it", NULL);
@@ -304,6 +309,26 @@ static int pending_store(ztp_lite *d, ztp__lite_kind kind, char slot,
 	if (rc < 0)
 		return ztp__lite_err(d, rc, name, ": cannot store it", NULL);
 	return ZTP_OK;
+}
+
+/* Tell the port that the key blob name is no longer used, with what it
+ * holds (ztp_port::key_retire), before it is removed. */
+static void key_retire(ztp_lite *d, const char *name)
+{
+	void (*retire)(void *, const char *, const uint8_t *, size_t) =
+	    ZTP__LITE_PORT_V2(d, key_retire);
+	uint8_t *key;
+	size_t len = 0;
+
+	if (retire == NULL)
+		return;
+	key = ztp__lite_alloc(d, ZTP_LITE_KEY_MAX);
+	if (key == NULL)
+		return; /* the key stays: garbage, as a failed removal */
+	if (d->port->load(d->port->ctx, name, key, ZTP_LITE_KEY_MAX, &len) ==
+	    ZTP_OK)
+		retire(d->port->ctx, name, key, len);
+	ztp__lite_free(d, key, ZTP_LITE_KEY_MAX);
 }
 
 /* Store the certificate of the pending slot (unless cert is NULL: stored
@@ -333,6 +358,7 @@ static int pending_commit(ztp_lite *d, ztp__lite_kind kind, char slot,
 	/* The old credential is no longer referenced: a failure to remove
 	 * it leaves garbage, never a wrong state. */
 	blob_name(name, kind, old, "key");
+	key_retire(d, name);
 	(void)d->port->remove(d->port->ctx, name);
 	blob_name(name, kind, old, "cert");
 	(void)d->port->remove(d->port->ctx, name);

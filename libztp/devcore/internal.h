@@ -227,6 +227,11 @@ int ztp__lite_trust_current(ztp_lite *d, char **out, size_t *len);
  * anchors alone, then closed (device.c): ZTP_OK when it was verified. */
 int ztp__lite_trust_probe(ztp_lite *d, const char *anchors, size_t len);
 
+/* A member of version 2 of the port interface, NULL for a port of
+ * version 1 (whose struct ends before it). */
+#define ZTP__LITE_PORT_V2(d, member)                                           \
+	((d)->port->version >= 2 ? (d)->port->member : NULL)
+
 /* Storage of credentials and the floor (flow.c). */
 void ztp__lite_cred_free(ztp_lite *d, ztp__lite_cred *c);
 int ztp__lite_floor(ztp_lite *d, int64_t *floor);

@@ -266,9 +266,6 @@ static int cfg_set_retry(ztp__dev_cfg *c, int64_t attempts, int64_t base,
 	return ZTP_OK;
 }
 
-#define KEY_LABEL_DEFAULT "ztp"
-#define KEY_LABEL_MAX 32
-
 /* Generated keys in the token named by uri (a pkcs11: URI, checked when a
  * key is made or loaded there) under objects labelled label-KIND-SLOT;
  * uri NULL: in key files. */
@@ -277,24 +274,9 @@ static int cfg_set_key_store(ztp__dev_cfg *c, const char *uri,
 {
 	int rc = ZTP_OK;
 	char *u = NULL, *l = NULL;
-	ztp__p11_uri u11 = {0};
 
 	if (uri != NULL) {
-		ZTP_ENSURE(ztp__keysrc_is_pkcs11(uri), ZTP_EINVAL,
-			   "operational key: the token must be a pkcs11: URI");
-		ZTP_CHECK(ztp__p11_uri_parse(&u11, uri, strlen(uri)));
-		ZTP_ENSURE(u11.object == NULL && u11.id == NULL &&
-			       u11.type == ZTP__P11_TYPE_ANY,
-			   ZTP_EINVAL,
-			   "operational key: the token URI names an object "
-			   "(object=, id=, type=); the device names its own");
-		if (label == NULL)
-			label = KEY_LABEL_DEFAULT;
-		ZTP_CHECK(ztp__id_check(label, strlen(label),
-					"operational key label"));
-		ZTP_ENSURE(strlen(label) <= KEY_LABEL_MAX, ZTP_EINVAL,
-			   "operational key: label over %d characters",
-			   KEY_LABEL_MAX);
+		ZTP_CHECK(ztp__dev_keys_check(uri, &label));
 		u = ztp__strdup(uri);
 		l = ztp__strdup(label);
 		ZTP_ENSURE(u != NULL && l != NULL, ZTP_ENOMEM,
@@ -304,7 +286,6 @@ static int cfg_set_key_store(ztp__dev_cfg *c, const char *uri,
 	replace_str(&c->key_label, l);
 	u = l = NULL;
 cleanup:
-	ztp__p11_uri_free(&u11);
 	free(u);
 	free(l);
 	return rc;
@@ -697,8 +678,8 @@ static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
 		ZTP_CHECK(
 		    ztp__json_only_keys(o, okeys, "config operational_key"));
 		ZTP_CHECK(ztp__json_str(o, "token", true, 4096, &tok, NULL));
-		ZTP_CHECK(ztp__json_str(o, "label", false, KEY_LABEL_MAX,
-					&label, NULL));
+		ZTP_CHECK(ztp__json_str(o, "label", false,
+					ZTP__DEV_KEY_LABEL_MAX, &label, NULL));
 		ZTP_CHECK(cfg_set_key_store(c, tok, label));
 	}
 

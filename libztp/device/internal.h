@@ -276,6 +276,16 @@ typedef struct ztp__dev_keys {
 	const char *label; /* prefix of the object labels */
 } ztp__dev_keys;
 
+/* Labels of the objects generated keys get: LABEL-KIND-SLOT. */
+#define ZTP__DEV_KEY_LABEL_DEFAULT "ztp"
+#define ZTP__DEV_KEY_LABEL_MAX 32
+
+/* Check where generated keys go (ztp_device_set_key_store(3), and the
+ * OpenSSL port's operational_key): uri a pkcs11: URI of a token that
+ * names no object, *label (NULL: set to the default) an identifier of
+ * at most ZTP__DEV_KEY_LABEL_MAX characters. ZTP_EINVAL otherwise. */
+int ztp__dev_keys_check(const char *uri, const char **label);
+
 /* Where c puts generated keys: NULL for key files, else buf, filled. */
 const ztp__dev_keys *ztp__dev_keys_of(const ztp__dev_cfg *c,
 				      ztp__dev_keys *buf);

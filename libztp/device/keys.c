@@ -30,6 +30,31 @@ const ztp__dev_keys *ztp__dev_keys_of(const ztp__dev_cfg *c, ztp__dev_keys *buf)
 	return buf;
 }
 
+int ztp__dev_keys_check(const char *uri, const char **label)
+{
+	int rc = ZTP_OK;
+	ztp__p11_uri u11 = {0};
+
+	ZTP_ENSURE(ztp__keysrc_is_pkcs11(uri), ZTP_EINVAL,
+		   "operational key: the token must be a pkcs11: URI");
+	ZTP_CHECK(ztp__p11_uri_parse(&u11, uri, strlen(uri)));
+	ZTP_ENSURE(u11.object == NULL && u11.id == NULL &&
+		       u11.type == ZTP__P11_TYPE_ANY,
+		   ZTP_EINVAL,
+		   "operational key: the token URI names an object "
+		   "(object=, id=, type=); the device names its own");
+	if (*label == NULL)
+		*label = ZTP__DEV_KEY_LABEL_DEFAULT;
+	ZTP_CHECK(
+	    ztp__id_check(*label, strlen(*label), "operational key label"));
+	ZTP_ENSURE(strlen(*label) <= ZTP__DEV_KEY_LABEL_MAX, ZTP_EINVAL,
+		   "operational key: label over %d characters",
+		   ZTP__DEV_KEY_LABEL_MAX);
+cleanup:
+	ztp__p11_uri_free(&u11);
+	return rc;
+}
+
 /* The token URI with the path attributes attrs added. */
 static int object_uri(char **out, const char *token, const char *attrs)
 {

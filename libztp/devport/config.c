@@ -165,6 +165,32 @@ static int parse_registration(cfg *c, const ztp__jv *obj, char *err,
 	return ZTP_OK;
 }
 
+/* "operational_key": {"token": URI, "label": LABEL?}, checked further by
+ * the port. */
+static int parse_key_store(cfg *c, const ztp__jv *obj, char *err, size_t ecap)
+{
+	static const char *const keys[] = {"token", "label", NULL};
+	char badk[ZTP__J_NAME_MAX + 1] = "";
+	ztp__jv v;
+	int rc;
+
+	if (obj->type != ZTP__J_OBJECT)
+		return bad(err, ecap, ZTP_EINVAL, "operational_key",
+			   "not an object");
+	if (ztp__j_only(obj, keys, badk, sizeof(badk)) < 0)
+		return bad(err, ecap, ZTP_EINVAL,
+			   "operational_key: unknown member", badk);
+	if (ztp__j_member(obj, "token", &v) < 0)
+		return bad(err, ecap, ZTP_EINVAL, "operational_key",
+			   "token is required");
+	rc = get_str(&v, "operational_key.token", c->key_token,
+		     sizeof(c->key_token), err, ecap);
+	if (rc < 0 || ztp__j_member(obj, "label", &v) < 0)
+		return rc;
+	return get_str(&v, "operational_key.label", c->key_label,
+		       sizeof(c->key_label), err, ecap);
+}
+
 /* One top-level member. */
 static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 			const ztp__jv *v, char *err, size_t ecap)
@@ -305,11 +331,15 @@ static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 		return rc;
 	}
 	if (ztp__j_string_is(k, "operational_key")) {
-		snprintf(why_buf, sizeof(why_buf),
-			 "keys in a PKCS#11 token are not supported by the %s "
-			 "port",
-			 pc->name);
-		return bad(err, ecap, ZTP_EINVAL, "operational_key", why_buf);
+		if ((pc->caps & ZTP__LH_TOKEN_KEYS) == 0) {
+			snprintf(why_buf, sizeof(why_buf),
+				 "keys in a PKCS#11 token are not supported by "
+				 "the %s port",
+				 pc->name);
+			return bad(err, ecap, ZTP_EINVAL, "operational_key",
+				   why_buf);
+		}
+		return parse_key_store(c, v, err, ecap);
 	}
 	if (ztp__j_string_is(k, "check_in")) {
 		if (v->type != ZTP__J_BOOL)

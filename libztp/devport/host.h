@@ -37,8 +37,9 @@ typedef enum ztp__lh_keytype {
 } ztp__lh_keytype;
 
 /* Capabilities of a port, for the configuration reader. */
-#define ZTP__LH_KEY_URIS 1u /* factory_key may be a pkcs11: or tpm2: URI */
-#define ZTP__LH_ED25519 2u  /* key_type "ed25519" */
+#define ZTP__LH_KEY_URIS 1u   /* factory_key may be a pkcs11: or tpm2: URI */
+#define ZTP__LH_ED25519 2u    /* key_type "ed25519" */
+#define ZTP__LH_TOKEN_KEYS 4u /* operational_key: keys made in a token */
 
 /* Everything a configuration names, before the port is built. */
 typedef struct ztp__lh_cfg {
@@ -64,6 +65,11 @@ typedef struct ztp__lh_cfg {
 	ztp__proxy proxy;	  /* port 0: none */
 	bool no_check_in;	  /* "check_in": false */
 	ztp__lh_keytype key_type; /* "key_type" */
+	/* "operational_key" (ZTP__LH_TOKEN_KEYS): the token's pkcs11: URI
+	 * and the label ("" when not given), checked by the port; "": keys
+	 * in the state directory. */
+	char key_token[4096];
+	char key_label[ZTP_ID_MAX + 1];
 } ztp__lh_cfg;
 
 /* Build a port from a parsed configuration: *out is the port's state

@@ -41,7 +41,17 @@ typedef struct ztp__op {
 	char proxy[ZTP__PROXY_URL_MAX + 16]; /* "http://host:port", "" */
 	long connect_ms, io_ms;
 	ztp__lh_keytype key_type;
+	/* operational_key: generated keys in a token (keys.token NULL:
+	 * PEM blobs in the state directory). */
+	ztp__dev_keys keys;
+	char *key_token, *key_label;
 } ztp__op;
+
+/* A key blob that refers to a key in the token: this prefix, then the
+ * reference ztp__dev_token_generate() made ("object=LABEL-KIND-SLOT;
+ * id=%XX..."), then a NUL. */
+#define TOKEN_BLOB "token:"
+#define TOKEN_BLOB_LEN (sizeof(TOKEN_BLOB) - 1)
 
 /* One TLS connection, and what its TLS context callback needs. */
 typedef struct op_conn {
@@ -73,9 +83,35 @@ static int op_fail(ztp__op *o, int rc, const char *what)
 
 /* ------------------------------------------------------------------ keys */
 
+/* Whether ref is a reference this port makes to a generated key:
+ * "object=" LABEL "-" NAME ";id=" and 16 %XX bytes, NAME of the
+ * identifier grammar. A blob cannot name the factory key or another
+ * object of the token. */
+static bool token_ref_ok(const ztp__op *o, const char *ref)
+{
+	size_t ll = strlen(o->key_label), i, n;
+	const char *p;
+
+	if (strncmp(ref, "object=", 7) != 0 ||
+	    strncmp(ref + 7, o->key_label, ll) != 0 || ref[7 + ll] != '-')
+		return false;
+	p = ref + 8 + ll;
+	for (n = 0; ztp__id_rest((unsigned char)p[n]); n++)
+		;
+	if (n == 0 || strncmp(p + n, ";id=", 4) != 0)
+		return false;
+	p += n + 4;
+	for (i = 0; i < 16; i++, p += 3)
+		if (p[0] != '%' || ztp__hex_value((unsigned char)p[1]) < 0 ||
+		    ztp__hex_value((unsigned char)p[2]) < 0)
+			return false;
+	return *p == '\0';
+}
+
 /* A key blob: the PKCS#8 PEM text and its NUL (the form the mbedTLS port
- * writes, so a state directory moves between the ports), or, with key
- * NULL, the factory key. *out is a reference to free. */
+ * writes, so a state directory moves between the ports), a reference to
+ * a key in the token (TOKEN_BLOB), or, with key NULL, the factory key.
+ * *out is a reference to free. */
 static int key_of(ztp__op *o, const uint8_t *key, size_t len, EVP_PKEY **out)
 {
 	int rc;
@@ -90,6 +126,21 @@ static int key_of(ztp__op *o, const uint8_t *key, size_t len, EVP_PKEY **out)
 	if (len < 2 || key[len - 1] != '\0' ||
 	    memchr(key, '\0', len - 1) != NULL)
 		return ztp__lh_fail(&o->h, ZTP_EPARSE, "key: not a PEM blob");
+	if (len > TOKEN_BLOB_LEN &&
+	    memcmp(key, TOKEN_BLOB, TOKEN_BLOB_LEN) == 0) {
+		const char *ref = (const char *)key + TOKEN_BLOB_LEN;
+
+		if (o->keys.token == NULL)
+			return ztp__lh_fail(&o->h, ZTP_ESTATE,
+					    "key: in a token, but no "
+					    "operational_key is configured");
+		if (!token_ref_ok(o, ref))
+			return ztp__lh_fail(&o->h, ZTP_EPARSE,
+					    "key: not a reference to a key "
+					    "this device made");
+		rc = ztp__dev_token_load(out, &o->keys, ref);
+		return rc < 0 ? op_fail(o, rc, "key in the token") : ZTP_OK;
+	}
 	rc = ztp__pem_privkey(out, (const char *)key, len - 1, NULL);
 	return rc < 0 ? op_fail(o, rc, "key") : ZTP_OK;
 }
@@ -119,6 +170,74 @@ static int key_generate(void *ctx, uint8_t *key, size_t cap, size_t *len)
 	ztp__free_secret(pem, n - 1);
 	*len = n;
 	return ZTP_OK;
+}
+
+/* The token object of the key blob name ("operational.b.key"):
+ * LABEL-operational-b, the labels ztp_device(3) gives its keys. */
+static int object_of(const ztp__op *o, const char *name, char *out, size_t cap)
+{
+	const char *dot = strchr(name, '.');
+	size_t kl = dot != NULL ? (size_t)(dot - name) : 0;
+
+	if (kl == 0 || dot[1] == '\0' || strcmp(dot + 2, ".key") != 0 ||
+	    (size_t)snprintf(out, cap, "%s-%.*s-%c", o->key_label, (int)kl,
+			     name, dot[1]) >= cap ||
+	    ztp__id_len(out) != strlen(out))
+		return ZTP_EINVAL;
+	return ZTP_OK;
+}
+
+static int key_generate_named(void *ctx, const char *name, uint8_t *key,
+			      size_t cap, size_t *len)
+{
+	static const char *const types[] = {"ec-p256", "ec-p384"};
+	ztp__op *o = ctx;
+	char object[ZTP_ID_MAX + 1];
+	EVP_PKEY *k = NULL;
+	char *ref = NULL;
+	size_t n;
+	int rc;
+
+	if (o->keys.token == NULL)
+		return key_generate(ctx, key, cap, len);
+	if (object_of(o, name, object, sizeof(object)) < 0)
+		return ztp__lh_fail(&o->h, ZTP_EINVAL,
+				    "key generation: no token label for the "
+				    "blob");
+	/* What an interrupted generation for this slot left. */
+	rc = ztp__dev_token_delete(&o->keys, object);
+	if (rc == ZTP_OK)
+		rc = ztp__dev_token_generate(&k, &ref, &o->keys, object,
+					     types[o->key_type]);
+	EVP_PKEY_free(k);
+	if (rc < 0)
+		return op_fail(o, rc, "key generation in the token");
+	n = TOKEN_BLOB_LEN + strlen(ref) + 1;
+	if (n > cap) {
+		free(ref);
+		return ztp__lh_fail(&o->h, ZTP_ETOOBIG,
+				    "key generation: reference too long");
+	}
+	memcpy(key, TOKEN_BLOB, TOKEN_BLOB_LEN);
+	memcpy(key + TOKEN_BLOB_LEN, ref, n - TOKEN_BLOB_LEN);
+	free(ref);
+	*len = n;
+	return ZTP_OK;
+}
+
+static void key_retire(void *ctx, const char *name, const uint8_t *key,
+		       size_t len)
+{
+	ztp__op *o = ctx;
+	char object[ZTP_ID_MAX + 1];
+
+	(void)key;
+	(void)len;
+	/* The slot's label names every object made for it. */
+	if (o->keys.token != NULL &&
+	    object_of(o, name, object, sizeof(object)) == ZTP_OK &&
+	    ztp__dev_token_delete(&o->keys, object) < 0)
+		ztp_error_clear(); /* garbage, never a wrong state */
 }
 
 static int csr(void *ctx, const uint8_t *key, size_t key_len,
@@ -595,6 +714,8 @@ static void release(const ztp_port *port)
 	sk_X509_pop_free(o->factory_chain, X509_free);
 	free(o->factory_pem);
 	free(o->ca_pem);
+	free(o->key_token);
+	free(o->key_label);
 	ztp__lh_close(&o->h);
 	OPENSSL_cleanse(o, sizeof(*o));
 	free(o);
@@ -642,6 +763,8 @@ static int make_port(ztp__lh **out, const ztp__lh_cfg *c)
 	p->random = random_bytes;
 	p->cert_info = cert_info;
 	p->factory_cert = factory_cert;
+	p->key_generate_named = key_generate_named;
+	p->key_retire = key_retire;
 	o->h.no_clock = strcmp(c->clock, "untrusted") == 0;
 	o->connect_ms = (long)c->connect_ms;
 	o->io_ms = (long)c->timeout_ms;
@@ -653,6 +776,24 @@ static int make_port(ztp__lh **out, const ztp__lh_cfg *c)
 		rc = pin_of(o, c->pin);
 		if (rc < 0)
 			return rc;
+	}
+	if (c->key_token[0] != '\0') {
+		const char *label =
+		    c->key_label[0] != '\0' ? c->key_label : NULL;
+
+		rc = ztp__dev_keys_check(c->key_token, &label);
+		if (rc < 0)
+			return op_fail(o, rc, "operational_key");
+		if (o->key_type == ZTP__LH_ED25519)
+			return ztp__lh_fail(&o->h, ZTP_EINVAL,
+					    "operational_key: a token makes "
+					    "ec-p256 or ec-p384 keys");
+		o->key_token = strdup(c->key_token);
+		o->key_label = strdup(label);
+		if (o->key_token == NULL || o->key_label == NULL)
+			return ztp__lh_fail(&o->h, ZTP_ENOMEM, "out of memory");
+		o->keys.token = o->key_token;
+		o->keys.label = o->key_label;
 	}
 
 	rc = ztp__lh_read_file(&o->h, c->ca_file, ZTP__LH_FILE_MAX, &o->ca_pem,
@@ -699,7 +840,8 @@ int ztp_lite_openssl_new(ztp_lite **out, const char *config_path,
 				 "ztp_lite_openssl_new: NULL argument");
 		return ZTP_EINVAL;
 	}
-	return ztp__lh_new(out, config_path, "OpenSSL",
-			   ZTP__LH_KEY_URIS | ZTP__LH_ED25519, make_port,
-			   release, events, events_ctx, err, err_cap);
+	return ztp__lh_new(
+	    out, config_path, "OpenSSL",
+	    ZTP__LH_KEY_URIS | ZTP__LH_ED25519 | ZTP__LH_TOKEN_KEYS, make_port,
+	    release, events, events_ctx, err, err_cap);
 }

@@ -13,14 +13,20 @@
 #     checks in with the credentials it holds on the other, both ways
 #     (when the mbedTLS port is built);
 #  5. what the port refuses in its configuration, before touching
-#     anything: operational keys in a token, RSA keys, a factory key the
-#     token does not hold.
+#     anything: RSA keys, Ed25519 keys for a token, a token URI naming an
+#     object, a factory key the token does not hold, one that is not the
+#     certificate's;
+#  6. generated keys in a token (operational_key): run, then a rotation
+#     when due; each certificate is for the key of its slot's object
+#     (LABEL-KIND-SLOT), the blobs are references, no private key on
+#     disk, and the rotation deletes the retired slot's object.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
 e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY"
 e2e_need_python
 e2e_need_go_server
 E2E_KIND=go
 ZTP_LITE=$top_builddir/tests/ztp-device-lite-openssl
+LITE_TOKEN_KEYS=1
 MBED=$top_builddir/tools/ztp-device-mbedtls
 . "$E2E_DIR/lite-flow.sh"
 
@@ -143,12 +149,72 @@ conf_refused() { # conf_refused NAME JSON_MEMBERS PATTERN
 		e2e_fail "$1: exit $rc: $(cat "$d/err")"
 	fi
 }
-conf_refused token '"factory_key": "file:../lite-host/factory.key", "operational_key": {"token": "pkcs11:token=t"}' \
-	'operational_key: keys in a PKCS#11 token are not supported by the OpenSSL port'
+conf_refused tokobj "\"factory_key\": \"file:../lite-host/factory.key\", \"operational_key\": {\"token\": \"$(softhsm_uri factory k)\"}" \
+	'operational_key: .*names an object'
+conf_refused toked "\"factory_key\": \"file:../lite-host/factory.key\", \"key_type\": \"ed25519\", \"operational_key\": {\"token\": \"$(softhsm_uri factory)\"}" \
+	'operational_key: a token makes ec-p256 or ec-p384 keys'
 conf_refused rsa '"factory_key": "file:../lite-host/factory.key", "key_type": "rsa-2048"' \
 	'key_type: the OpenSSL port generates ec-p256, ec-p384 or ed25519'
 conf_refused nokey "\"factory_key\": \"$(softhsm_uri factory nobody)\"" \
 	'factory_key: .*nobody'
 conf_refused wrongkey '"factory_key": "file:../lite-001/factory.key"' \
 	'factory_key does not belong to factory_cert'
+
+# 6. Generated keys in a token, and a rotation: operational certificates
+# of one hour, and a floor 50 minutes ahead makes the rotation due (as in
+# lite_python.sh).
+softhsm_token ops
+id=lite-tokops
+e2e_device "$id"
+e2e_enroll "$id"
+e2e_json_edit "$T/verify.json" 'c["operational_lifetime"] = 3600'
+e2e_start_server go server
+e2e_device_config "$id" "$E2E_PORT"
+e2e_registration "$id"
+lite_config_set "$id" "{\"operational_key\": {\"token\": \"$(softhsm_uri ops)\", \"label\": \"$id\"}}"
+
+# tok_check KIND SLOT: the current credential of KIND is in SLOT, chains
+# to the device CA, and is for the public key of the object $id-KIND-SLOT;
+# its key blob is a reference to that object.
+tok_check() {
+	base=$(lite_cred "$id" "$1") && [ "$base" = "$T/dev/$id/state/$1.$2" ] ||
+		{ e2e_fail "$id: the current $1 credential is not in slot $2"; return 0; }
+	"$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" "$base.cert" >/dev/null 2>&1 ||
+		e2e_fail "$id: $1 certificate does not verify"
+	grep -q "^token:object=$id-$1-$2;id=" "$base.key" ||
+		e2e_fail "$id: $1 key blob is not a reference: $(head -c 40 "$base.key")"
+	rm -f "$T/pub.der"
+	softhsm_p11 --token-label ops --read-object --type pubkey \
+		--label "$id-$1-$2" -o "$T/pub.der" > /dev/null 2>&1 ||
+		{ e2e_fail "$id: no public key object $id-$1-$2"; return 0; }
+	tp=$("$OPENSSL" pkey -pubin -inform DER -in "$T/pub.der" 2>/dev/null)
+	cp=$("$OPENSSL" x509 -in "$base.cert" -noout -pubkey)
+	[ -n "$tp" ] && [ "$tp" = "$cp" ] &&
+		e2e_ok "$id: $1 certificate is for the token key $id-$1-$2" ||
+		e2e_fail "$id: $1 certificate is not for the token key $id-$1-$2"
+}
+if lite_run "$id" && grep -qx 'run: \["bootstrap","register","credentials"\]' "$T/dev/$id/lite.out"; then
+	tok_check bootstrap a
+	tok_check operational a
+else
+	cat "$T/dev/$id/lite.out" "$T/dev/$id/lite.err"
+	e2e_fail "$id: run with keys in the token failed"
+fi
+grep -rl 'PRIVATE KEY' "$T/dev/$id/state" > "$T/privs" 2>/dev/null || :
+[ -s "$T/privs" ] && e2e_fail "$id: private keys on disk: $(cat "$T/privs")"
+ahead=$("$PY" -c 'import datetime, time
+print(datetime.datetime.fromtimestamp(time.time() + 3000,
+      datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+lite_config_set "$id" "{\"clock\": \"untrusted\", \"build_time\": \"$ahead\"}"
+if lite_run "$id" && grep -qx 'run: \["rotate"\]' "$T/dev/$id/lite.out"; then
+	tok_check operational b
+	left=$(softhsm_labels ops privkey | tr '\n' ' ')
+	[ "$left" = "$id-bootstrap-a $id-operational-b " ] &&
+		e2e_ok "$id: the rotation deleted the retired key (token holds: $left)" ||
+		e2e_fail "$id: after the rotation the token holds: $left"
+else
+	cat "$T/dev/$id/lite.out" "$T/dev/$id/lite.err"
+	e2e_fail "$id: no rotation with keys in the token"
+fi
+e2e_stop_server "$E2E_PID"
 e2e_done

@@ -797,6 +797,11 @@ START_TEST(new_checks_arguments)
 	ck_assert_int_eq(ztp_lite_new(&d, &g_port, NULL), ZTP_EINVAL);
 	p.version = ZTP_PORT_VERSION + 1;
 	ck_assert_int_eq(ztp_lite_new(&d, &p, &g_opts), ZTP_EINVAL);
+	p.version = 0;
+	ck_assert_int_eq(ztp_lite_new(&d, &p, &g_opts), ZTP_EINVAL);
+	o.version = ZTP_PORT_VERSION + 1;
+	ck_assert_int_eq(ztp_lite_new(&d, &g_port, &o), ZTP_EINVAL);
+	o = g_opts;
 	p = g_port;
 	p.sign = NULL;
 	ck_assert_int_eq(ztp_lite_new(&d, &p, &g_opts), ZTP_EINVAL);
@@ -975,6 +980,52 @@ START_TEST(server_time_at_peer_not_after_ignored)
 		 (long long)na[_i]);
 	ck_assert_ptr_nonnull(strstr(g_srv.events, want));
 	ck_assert_ptr_null(strstr(g_srv.events, "\"step\":\"server_time\""));
+}
+END_TEST
+
+/* Version 2 of the port interface: a key is generated for the blob it
+ * goes to (ztp_port::key_generate_named), which then holds what that
+ * returned; a port of version 1, whose struct ends before the member, is
+ * still taken and its key_generate used (the member is never read). */
+static char g_named[40];
+static int srv_keygen_named(void *ctx, const char *name, uint8_t *k, size_t c,
+			    size_t *l)
+{
+	(void)ctx;
+	snprintf(g_named, sizeof(g_named), "%s", name);
+	ck_assert_uint_ge(c, 6);
+	memcpy(k, "named1", 6);
+	*l = 6;
+	return ZTP_OK;
+}
+
+START_TEST(key_generated_for_its_blob)
+{
+	int i;
+
+	g_named[0] = '\0';
+	g_port.key_generate_named = srv_keygen_named;
+	g_srv.peer_not_after = 1800000001;
+	(void)floor_after_challenge();
+	ck_assert_str_eq(g_named, "bootstrap.a.key");
+	i = ram_find(&g_ram, "bootstrap.a.key");
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(g_ram.blob[i].len, 6);
+	ck_assert_mem_eq(g_ram.blob[i].data, "named1", 6);
+
+	/* The same port declared as version 1. */
+	ck_assert_uint_eq(g_ram.in_use, 0);
+	memset(&g_ram, 0, sizeof(g_ram));
+	g_named[0] = '\0';
+	g_srv.pos = 0;
+	g_srv.connects = 0;
+	g_port.version = 1;
+	(void)floor_after_challenge();
+	ck_assert_str_eq(g_named, "");
+	i = ram_find(&g_ram, "bootstrap.a.key");
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(g_ram.blob[i].len, 4);
+	ck_assert_mem_eq(g_ram.blob[i].data, "key1", 4);
 }
 END_TEST
 
@@ -1330,6 +1381,7 @@ static Suite *suite(void)
 	tc = tcase_create("server");
 	tcase_add_checked_fixture(tc, srv_setup, port_teardown);
 	tcase_add_test(tc, server_time_below_peer_not_after_raises);
+	tcase_add_test(tc, key_generated_for_its_blob);
 	tcase_add_loop_test(tc, server_time_at_peer_not_after_ignored, 0, 3);
 	tcase_add_loop_test(tc, challenge_answer_checked, 0, 3);
 	tcase_add_loop_test(tc, server_refused_is_not_retried, 0, 2);
