@@ -48,6 +48,12 @@
 # out; without arm-none-eabi-gcc, the Cortex-M4 size (`make
 # device-core-arm`).
 #
+# The portable core on libztp's OpenSSL + libcurl port
+# (tests/ztp-device-lite-openssl, ztp_lite_openssl_new()) is measured the
+# same way, always: the same crypto and TLS stack as ztp-device, so its
+# column sets the core's design against libztp/device's, and against the
+# mbedTLS port the cost of the stack.
+#
 # Hardware factory keys: when SoftHSM2 and pkcs11-tool are installed, a
 # second device with its factory key in a SoftHSM2 token (in process, so
 # its CPU column includes the token's signatures), and when swtpm,
@@ -124,6 +130,14 @@ else
 	echo "note: ztp-device-mbedtls is absent (configured --without-mbedtls or"
 	echo "  without libmbedtls-dev): ztp-device is measured alone."
 fi
+# The core on the OpenSSL port (always built with the device API).
+LO_BIN=$top_builddir/tests/.libs/ztp-device-lite-openssl
+LO_LIBPATH=$BUILD_LIBPATH
+if [ ! -x "$LO_BIN" ]; then
+	LO_BIN=$top_builddir/tests/ztp-device-lite-openssl
+	LO_LIBPATH=
+fi
+[ -x "$LO_BIN" ] || e2e_die "$LO_BIN is not built"
 # valgrind massif for the peak heap, unless absent or the build is
 # instrumented (a sanitizer's run time and valgrind exclude each other).
 MASSIF=
@@ -161,9 +175,15 @@ if [ -n "$MT_BIN" ]; then
 	e2e_device "$MT_ID"
 	e2e_enroll "$MT_ID"
 fi
+# The core on the OpenSSL port's device.
+LO_ID=bench-lo
+LO_D=$T/dev/$LO_ID
+e2e_device "$LO_ID"
+e2e_enroll "$LO_ID"
 e2e_start_server python server --quiet
 e2e_device_config "$ID" "$E2E_PORT"
 [ -z "$MT_BIN" ] || e2e_device_config "$MT_ID" "$E2E_PORT"
+e2e_device_config "$LO_ID" "$E2E_PORT"
 URL=https://127.0.0.1:$E2E_PORT
 
 # The devices with a hardware factory key: their names, in HW_DEVICES.
@@ -250,37 +270,45 @@ measure_device() {
 	measure_prog "$mdname" "$DEVICE_BIN" "$DEVICE_LIBPATH" "$@"
 }
 
-# measure_mt NAME ARGS...: the same for ztp-device-mbedtls.
+# measure_mt NAME ARGS...: the same for ztp-device-mbedtls; measure_lo
+# for the core on the OpenSSL port.
 measure_mt() {
 	mmname=$1
 	shift
 	measure_prog "$mmname" "$MT_BIN" "$MT_LIBPATH" "$@"
 }
+measure_lo() {
+	mmname=$1
+	shift
+	measure_prog "$mmname" "$LO_BIN" "$LO_LIBPATH" "$@"
+}
 
 # mt_stat FILE NAME: counter NAME of the device.stats event that
-# ztp-device-mbedtls --verbose wrote to FILE.
+# ztp-device-mbedtls (or the OpenSSL port's tool) --verbose wrote to FILE.
 mt_stat() {
 	sed -n "s/.*\"event\":\"device.stats\".*\"$2\":\([0-9]*\).*/\1/p" "$1"
 }
 
-# run_mt [--verbose]: one bootstrap of ztp-device-mbedtls's device, timed
-# as ztp-device-mbedtls.
-run_mt() {
-	rm -rf "$MT_D/state"
-	measure_mt ztp-device-mbedtls --config "$MT_D/device.json" \
-		"${1:---quiet}" bootstrap
+# run_core NAME DIR MEASURE [--verbose]: one bootstrap of the portable
+# core's device in DIR, timed as NAME with MEASURE (measure_mt,
+# measure_lo).
+run_core() {
+	rm -rf "$2/state"
+	"$3" "$1" --config "$2/device.json" "${4:---quiet}" bootstrap
 }
+run_mt() { run_core ztp-device-mbedtls "$MT_D" measure_mt "$@"; }
+run_lo() { run_core ztp-device-lite-openssl "$LO_D" measure_lo "$@"; }
 
-# mt_check_boot: the bootstrap certificate ztp-device-mbedtls stored (the
-# slot its manifest names) chains to the device CA.
-mt_check_boot() {
+# core_check_boot NAME DIR: the bootstrap certificate NAME stored in DIR
+# (the slot its manifest names) chains to the device CA.
+core_check_boot() {
 	slot=$(sed -n 's/^ZTP1 c=\([ab]\) p=[ab-]$/\1/p' \
-		"$MT_D/state/bootstrap.manifest" 2>/dev/null)
-	[ -n "$slot" ] || e2e_die "ztp-device-mbedtls: no bootstrap credential"
+		"$2/state/bootstrap.manifest" 2>/dev/null)
+	[ -n "$slot" ] || e2e_die "$1: no bootstrap credential"
 	"$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" -purpose sslclient \
-		"$MT_D/state/bootstrap.$slot.cert" >/dev/null ||
-		e2e_die "ztp-device-mbedtls: the bootstrap certificate does not" \
-			"chain to the device CA"
+		"$2/state/bootstrap.$slot.cert" >/dev/null ||
+		e2e_die "$1: the bootstrap certificate does not chain to the" \
+			"device CA"
 }
 
 # run_device [ID]: one bootstrap of ID (default: the device with a key
@@ -352,16 +380,21 @@ done
 MT_HEAP_BOOT=
 if [ -n "$MT_BIN" ]; then
 	run_mt --verbose
-	mt_check_boot
+	core_check_boot ztp-device-mbedtls "$MT_D"
 	MT_HEAP_BOOT=$(mt_stat "$T/ztp-device-mbedtls.err" heap_peak)
 	[ -n "$MT_HEAP_BOOT" ] ||
 		e2e_die "ztp-device-mbedtls: no device.stats event"
 fi
+run_lo --verbose
+core_check_boot ztp-device-lite-openssl "$LO_D"
+LO_HEAP_BOOT=$(mt_stat "$T/ztp-device-lite-openssl.err" heap_peak)
+[ -n "$LO_HEAP_BOOT" ] ||
+	e2e_die "ztp-device-lite-openssl: no device.stats event"
 run_curl
 run_s_client
 run_true
 rm -f "$T/ztp-device.dat" "$T/curl.dat" "$T/s_client.dat" "$T/true.dat" \
-	"$T/ztp-device-mbedtls.dat"
+	"$T/ztp-device-mbedtls.dat" "$T/ztp-device-lite-openssl.dat"
 for h in $HW_DEVICES; do
 	rm -f "$T/$h.dat" "$T/$h.tpm"
 done
@@ -371,6 +404,7 @@ i=0
 while [ $i -lt "$RUNS" ]; do
 	run_device
 	[ -z "$MT_BIN" ] || run_mt
+	run_lo
 	for h in $HW_DEVICES; do
 		run_hw "$h"
 	done
@@ -416,6 +450,7 @@ printf '%-28s %9s %6s %9s %6s %9s %6s\n' "command" "wall ms" "x" \
 	"CPU ms" "x" "peak RSS" "x"
 trow "ztp-device bootstrap" ztp-device
 [ -z "$MT_BIN" ] || trow "ztp-device-mbedtls bootstrap" ztp-device-mbedtls
+trow "core, OpenSSL port: bootstrap" ztp-device-lite-openssl
 for h in $HW_DEVICES; do
 	case $h in
 	bench-tpm) trow "  factory key in swtpm" "$h" ;;
@@ -454,6 +489,7 @@ massif() {
 }
 HEAP_DEV=
 HEAP_MT=
+HEAP_LO=
 HEAP_CURL=
 if [ -n "$MASSIF" ]; then
 	echo
@@ -468,6 +504,10 @@ if [ -n "$MASSIF" ]; then
 			--config "$MT_D/device.json" --quiet bootstrap
 		HEAP_MT=$PEAK
 	fi
+	rm -rf "$LO_D/state"
+	massif massif-lo "$LO_BIN" "$LO_LIBPATH" \
+		--config "$LO_D/device.json" --quiet bootstrap
+	HEAP_LO=$PEAK
 	massif massif-curl "$(command -v curl)" "" -q --silent --show-error \
 		--fail --connect-timeout 10 --max-time 120 \
 		--cacert "$T/pki/server-ca.pem" --cert "$D/factory.pem" \
@@ -662,11 +702,15 @@ fig() {
 med() {
 	[ -f "$1" ] && median "$1" "$2"
 }
-# srow LABEL OPENSSL MBEDTLS CURL [DECIMALS]
+# srow LABEL OPENSSL MBEDTLS CURL [DECIMALS [LITE_OPENSSL]]: a row, with
+# the ratios of each port of the core to ztp-device.
 srow() {
 	r=-
 	[ -z "$2" ] || [ -z "$3" ] || r=$(ratio "$3" "$2")
-	printf '%-46s %11s %11s %7s %11s\n' "$1" "$(fig "$2" "${5:-0}")" \
+	rl=-
+	[ -z "$2" ] || [ -z "${6:-}" ] || rl=$(ratio "$6" "$2")
+	printf '%-46s %11s %11s %6s %11s %6s %10s\n' "$1" \
+		"$(fig "$2" "${5:-0}")" "$(fig "${6:-}" "${5:-0}")" "$rl" \
 		"$(fig "$3" "${5:-0}")" "$r" "$(fig "$4" "${5:-0}")"
 }
 # total FILE: the file of the up + down bytes of the .wire FILE.
@@ -675,40 +719,51 @@ total() {
 }
 mtwire=$T/wire-mt.wire
 mtclk=$T/wire-mtclk.wire
+lowire=$T/wire-lo.wire
 echo
 if [ -n "$MT_BIN" ]; then
-	echo "side by side, per device: ztp-device (OpenSSL + libcurl) and"
-	echo "ztp-device-mbedtls (portable core, mbedTLS port); ratio = mbedTLS /"
-	echo "OpenSSL; curl doing one mTLS POST as the baseline (medians as above)"
+	echo "side by side, per device: ztp-device (OpenSSL + libcurl), the"
+	echo "portable core on the OpenSSL port (core+OSSL) and on the mbedTLS port"
+	echo "(ztp-device-mbedtls); x = that column / ztp-device; curl doing one"
+	echo "mTLS POST as the baseline (medians as above)"
 else
-	echo "ztp-device-mbedtls: absent (not built); ztp-device alone, with curl"
-	echo "doing one mTLS POST as the baseline (medians as above)"
+	echo "ztp-device-mbedtls: absent (not built); ztp-device and the core on"
+	echo "the OpenSSL port, with curl doing one mTLS POST as the baseline"
+	echo "(medians as above)"
 	mtwire=$T/none mtclk=$T/none
 fi
-printf '%-46s %11s %11s %7s %11s\n' "" "ztp-device" "mbedTLS" "ratio" \
-	"curl POST"
+printf '%-46s %11s %11s %6s %11s %6s %10s\n' "" "ztp-device" "core+OSSL" \
+	"x" "mbedTLS" "x" "curl POST"
 srow "bootstrap: wall ms" "$wall_dev" \
-	"$(med "$T/ztp-device-mbedtls.dat" 1)" "$(med "$T/curl.dat" 1)" 1
+	"$(med "$T/ztp-device-mbedtls.dat" 1)" "$(med "$T/curl.dat" 1)" 1 \
+	"$(med "$T/ztp-device-lite-openssl.dat" 1)"
 srow "bootstrap: CPU ms" "$cpu_dev" \
-	"$(med "$T/ztp-device-mbedtls.dat" 2)" "$(med "$T/curl.dat" 2)" 1
+	"$(med "$T/ztp-device-mbedtls.dat" 2)" "$(med "$T/curl.dat" 2)" 1 \
+	"$(med "$T/ztp-device-lite-openssl.dat" 2)"
 srow "bootstrap: peak RSS KiB" "$rss_dev" \
-	"$(med "$T/ztp-device-mbedtls.dat" 3)" "$(med "$T/curl.dat" 3)"
-srow "bootstrap: peak heap B (massif)" "$HEAP_DEV" "$HEAP_MT" "$HEAP_CURL"
-srow "bootstrap: heap the core held B (hooks)" "" "$MT_HEAP_BOOT" ""
+	"$(med "$T/ztp-device-mbedtls.dat" 3)" "$(med "$T/curl.dat" 3)" 0 \
+	"$(med "$T/ztp-device-lite-openssl.dat" 3)"
+srow "bootstrap: peak heap B (massif)" "$HEAP_DEV" "$HEAP_MT" "$HEAP_CURL" 0 \
+	"$HEAP_LO"
+srow "bootstrap: heap the core held B (hooks)" "" "$MT_HEAP_BOOT" "" 0 \
+	"$LO_HEAP_BOOT"
 srow "run: TLS handshakes" "$(med "$T/wire-new.wire" 1)" \
-	"$(med "$mtwire" 1)" "$(med "$T/wire-curl.wire" 1)"
+	"$(med "$mtwire" 1)" "$(med "$T/wire-curl.wire" 1)" 0 "$(med "$lowire" 1)"
 srow "run: HTTP round trips" "$(med "$T/wire-new.wire" 4)" \
-	"$(med "$mtwire" 4)" "$(med "$T/wire-curl.wire" 4)"
+	"$(med "$mtwire" 4)" "$(med "$T/wire-curl.wire" 4)" 0 "$(med "$lowire" 4)"
 srow "run: bytes up" "$(med "$T/wire-new.wire" 2)" \
-	"$(med "$mtwire" 2)" "$(med "$T/wire-curl.wire" 2)"
+	"$(med "$mtwire" 2)" "$(med "$T/wire-curl.wire" 2)" 0 "$(med "$lowire" 2)"
 srow "run: bytes down" "$(med "$T/wire-new.wire" 3)" \
-	"$(med "$mtwire" 3)" "$(med "$T/wire-curl.wire" 3)"
+	"$(med "$mtwire" 3)" "$(med "$T/wire-curl.wire" 3)" 0 "$(med "$lowire" 3)"
 srow "run: bytes total" "$(med "$(total "$T/wire-new.wire")" 1)" \
 	"$([ ! -f "$mtwire" ] || med "$(total "$mtwire")" 1)" \
-	"$(med "$(total "$T/wire-curl.wire")" 1)"
+	"$(med "$(total "$T/wire-curl.wire")" 1)" 0 \
+	"$(med "$(total "$lowire")" 1)"
 srow "run: device CPU ms" "$(med "$T/wire-new.dat" 2)" \
-	"$(med "$T/wire-mt.dat" 2)" "$(med "$T/wire-curl.dat" 2)" 1
-srow "run: heap the core held B (hooks)" "" "$(med "$T/wire-mt.heap" 1)" ""
+	"$(med "$T/wire-mt.dat" 2)" "$(med "$T/wire-curl.dat" 2)" 1 \
+	"$(med "$T/wire-lo.dat" 2)"
+srow "run: heap the core held B (hooks)" "" "$(med "$T/wire-mt.heap" 1)" "" \
+	0 "$(med "$T/wire-lo.heap" 1)"
 srow "run, no clock: HTTP round trips" "$(med "$T/wire-clk.wire" 4)" \
 	"$(med "$mtclk" 4)" ""
 srow "run, no clock: bytes total" "$(med "$(total "$T/wire-clk.wire")" 1)" \

@@ -7,7 +7,8 @@
 # request and keep-alive, through a counting TCP relay, next to curl.
 # When the mbedTLS port is built (HAVE_MBEDTLS), ztp-device-mbedtls is
 # measured beside ztp-device in the same run, with the peak heap of both
-# (valgrind massif) and the Cortex-M4 size of the portable core.
+# (valgrind massif) and the Cortex-M4 size of the portable core; so is the
+# portable core on libztp's OpenSSL port (tests/ztp-device-lite-openssl).
 # `make bench-device`; never part of `make check`.
 # BENCH_DEVICE_RUNS and BENCH_DEVICE_ONLY_BUILD: see bench/bench_device.sh.
 .PHONY: bench-device
@@ -22,7 +23,8 @@ endif
 if ENABLE_SERVER
 if ENABLE_DEVICE
 bench-device: libztp.la tools/ztp-ca$(EXEEXT) tools/ztp-verify$(EXEEXT) \
-		tools/ztp-device$(EXEEXT) $(BENCH_DEVICE_MBEDTLS)
+		tools/ztp-device$(EXEEXT) $(BENCH_DEVICE_MBEDTLS) \
+		tests/ztp-device-lite-openssl$(EXEEXT)
 	$(AM_TESTS_ENVIRONMENT) MAKE='$(MAKE)' \
 		BENCH_DEVICE_MBEDTLS='$(BENCH_DEVICE_MBEDTLS)' \
 		$(SHELL) $(abs_top_srcdir)/bench/bench_device.sh

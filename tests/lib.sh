@@ -165,6 +165,22 @@ softhsm_labels() {
 		--type "$2" 2>/dev/null | sed -n 's/^ *label: *//p' | sort
 }
 
+# softhsm_pubkey TOKEN LABEL: the public key (PEM) of the object LABEL in
+# TOKEN on stdout; fails when the token has none.
+softhsm_pubkey() {
+	rm -f "$T/pub.der"
+	softhsm_p11 --token-label "$1" --read-object --type pubkey \
+		--label "$2" -o "$T/pub.der" > /dev/null 2>&1 &&
+		"$OPENSSL" pkey -pubin -inform DER -in "$T/pub.der" 2>/dev/null
+}
+
+# softhsm_cert_key CERT TOKEN LABEL: whether the certificate (PEM file)
+# CERT is for the public key of the object LABEL in TOKEN.
+softhsm_cert_key() {
+	tp=$(softhsm_pubkey "$2" "$3") || return 1
+	[ -n "$tp" ] && [ "$tp" = "$("$OPENSSL" x509 -in "$1" -noout -pubkey)" ]
+}
+
 # ------------------------------------------------------------------ ports
 
 # free_port: a TCP port of 127.0.0.1 that was free when asked (the

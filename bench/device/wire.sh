@@ -101,23 +101,25 @@ wire_run() {
 		e2e_die "$1: $n connections at the relay, $nc new_connection events"
 }
 
-# wire_run_mt NAME ID: ztp-device-mbedtls run of ID, measured; its figures
-# appended.
-wire_run_mt() {
-	measure_mt "$1" --config "$T/dev/$2/device.json" --verbose run
-	rt=$(mt_stat "$T/$1.err" requests)
-	nc=$(mt_stat "$T/$1.err" handshakes)
-	hp=$(mt_stat "$T/$1.err" heap_peak)
-	grep -q '\["bootstrap","register","credentials"\]' "$T/$1.out" ||
-		e2e_die "$1: $2 was not provisioned: $(cat "$T/$1.out" "$T/$1.err")"
+# wire_run_core MEASURE NAME ID: a run of the portable core's device ID
+# with MEASURE (measure_mt, measure_lo), measured; its figures appended.
+wire_run_core() {
+	"$1" "$2" --config "$T/dev/$3/device.json" --verbose run
+	rt=$(mt_stat "$T/$2.err" requests)
+	nc=$(mt_stat "$T/$2.err" handshakes)
+	hp=$(mt_stat "$T/$2.err" heap_peak)
+	grep -q '\["bootstrap","register","credentials"\]' "$T/$2.out" ||
+		e2e_die "$2: $3 was not provisioned: $(cat "$T/$2.out" "$T/$2.err")"
 	[ -n "$rt" ] && [ -n "$nc" ] && [ -n "$hp" ] ||
-		e2e_die "$1: no device.stats event: $(cat "$T/$1.err")"
-	echo "$hp" >> "$T/$1.heap"
-	wire_sum "$1" "$rt"
-	n=$(tail -n 1 "$T/$1.wire" | cut -d ' ' -f 1)
+		e2e_die "$2: no device.stats event: $(cat "$T/$2.err")"
+	echo "$hp" >> "$T/$2.heap"
+	wire_sum "$2" "$rt"
+	n=$(tail -n 1 "$T/$2.wire" | cut -d ' ' -f 1)
 	[ "$n" = "$nc" ] ||
-		e2e_die "$1: $n connections at the relay, $nc handshakes counted"
+		e2e_die "$2: $n connections at the relay, $nc handshakes counted"
 }
+wire_run_mt() { wire_run_core measure_mt "$@"; }
+wire_run_lo() { wire_run_core measure_lo "$@"; }
 
 wire_curl() {
 	measure wire-curl curl -q --silent --show-error --fail \
@@ -141,6 +143,7 @@ while [ $i -le "$RUNS" ]; do
 		wire_device "wire-mt-$i" ""
 		wire_device "wire-mtclk-$i" "" untrusted
 	fi
+	wire_device "wire-lo-$i" ""
 	i=$((i + 1))
 done
 wire_run wire-old wire-old-0
@@ -150,8 +153,9 @@ if [ -n "$MT_BIN" ]; then
 	wire_run_mt wire-mt wire-mt-0
 	wire_run_mt wire-mtclk wire-mtclk-0
 fi
+wire_run_lo wire-lo wire-lo-0
 wire_curl
-for f in wire-old wire-new wire-clk wire-mt wire-mtclk wire-curl; do
+for f in wire-old wire-new wire-clk wire-mt wire-mtclk wire-lo wire-curl; do
 	rm -f "$T/$f.dat" "$T/$f.wire" "$T/$f.heap"
 done
 i=1
@@ -163,6 +167,7 @@ while [ $i -le "$RUNS" ]; do
 		wire_run_mt wire-mt "wire-mt-$i"
 		wire_run_mt wire-mtclk "wire-mtclk-$i"
 	fi
+	wire_run_lo wire-lo "wire-lo-$i"
 	wire_curl
 	i=$((i + 1))
 done
@@ -182,6 +187,7 @@ echo "per provisioned device: ztp-device run (bootstrap, register,"
 echo "credentials) of a fresh device, $RUNS runs of each (medians), through a"
 echo "counting TCP relay; bytes are TCP payload (TLS records) each way"
 [ -z "$MT_BIN" ] || echo "(mbedTLS rows: ztp-device-mbedtls run, the same flow)"
+echo "(core, OpenSSL port: the portable core on libztp's OpenSSL port)"
 printf '%-30s %10s %11s %9s %10s %11s %8s\n' "flow" "handshakes" \
 	"round trips" "bytes up" "bytes down" "bytes total" "CPU ms"
 wrow "run, a connection per request" wire-old
@@ -191,4 +197,5 @@ if [ -n "$MT_BIN" ]; then
 	wrow "mbedTLS run (keep-alive)" wire-mt
 	wrow "mbedTLS run, no clock" wire-mtclk
 fi
+wrow "core, OpenSSL port, run" wire-lo
 wrow "curl, 1 mTLS POST" wire-curl

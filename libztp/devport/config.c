@@ -408,12 +408,13 @@ out:
 	return rc;
 }
 
-int ztp__lh_new(ztp_lite **out, const char *config_path, const char *name,
-		unsigned caps, ztp__lh_make_fn make,
+int ztp__lh_new(ztp_lite **out, const char *config_path, const char *fn,
+		const char *name, unsigned caps, ztp__lh_make_fn make,
 		void (*release)(const ztp_port *), ztp_event_fn events,
 		void *events_ctx, char *err, size_t err_cap)
 {
 	const port_caps pc = {name, caps};
+	char why[32];
 	ztp_lite_options o;
 	ztp__lh *m = NULL;
 	cfg *c;
@@ -421,6 +422,10 @@ int ztp__lh_new(ztp_lite **out, const char *config_path, const char *name,
 
 	if (err != NULL && err_cap > 0)
 		err[0] = '\0';
+	if (out == NULL || config_path == NULL) {
+		snprintf(why, sizeof(why), "ztp_lite_%s_new", fn);
+		return bad(err, err_cap, ZTP_EINVAL, why, "NULL argument");
+	}
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)

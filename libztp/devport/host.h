@@ -78,13 +78,13 @@ typedef struct ztp__lh_cfg {
 typedef int (*ztp__lh_make_fn)(ztp__lh **out, const ztp__lh_cfg *c);
 
 /*
- * A device from the configuration file at path, on the port make builds
- * (released with release by ztp_lite_free(), or here on failure). name
- * names the port in the details of members it does not support, caps
- * says which it does. The codes of ztp_lite_mbedtls_new(3).
+ * ztp_lite_<fn>_new(): a device from the configuration file at path, on
+ * the port make builds (released with release by ztp_lite_free(), or here
+ * on failure). name names the port in the details of members it does not
+ * support, caps says which it does. The codes of ztp_lite_mbedtls_new(3).
  */
-int ztp__lh_new(ztp_lite **out, const char *path, const char *name,
-		unsigned caps, ztp__lh_make_fn make,
+int ztp__lh_new(ztp_lite **out, const char *path, const char *fn,
+		const char *name, unsigned caps, ztp__lh_make_fn make,
 		void (*release)(const ztp_port *), ztp_event_fn events,
 		void *events_ctx, char *err, size_t err_cap);
 

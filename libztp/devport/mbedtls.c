@@ -942,12 +942,6 @@ int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
 			 ztp_event_fn events, void *events_ctx, char *err,
 			 size_t err_cap)
 {
-	if (out == NULL || config_path == NULL) {
-		if (err != NULL && err_cap > 0)
-			snprintf(err, err_cap,
-				 "ztp_lite_mbedtls_new: NULL argument");
-		return ZTP_EINVAL;
-	}
-	return ztp__lh_new(out, config_path, "mbedTLS", 0, make_port, release,
-			   events, events_ctx, err, err_cap);
+	return ztp__lh_new(out, config_path, "mbedtls", "mbedTLS", 0, make_port,
+			   release, events, events_ctx, err, err_cap);
 }

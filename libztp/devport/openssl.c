@@ -834,14 +834,8 @@ int ztp_lite_openssl_new(ztp_lite **out, const char *config_path,
 			 ztp_event_fn events, void *events_ctx, char *err,
 			 size_t err_cap)
 {
-	if (out == NULL || config_path == NULL) {
-		if (err != NULL && err_cap > 0)
-			snprintf(err, err_cap,
-				 "ztp_lite_openssl_new: NULL argument");
-		return ZTP_EINVAL;
-	}
 	return ztp__lh_new(
-	    out, config_path, "OpenSSL",
+	    out, config_path, "openssl", "OpenSSL",
 	    ZTP__LH_KEY_URIS | ZTP__LH_ED25519 | ZTP__LH_TOKEN_KEYS, make_port,
 	    release, events, events_ctx, err, err_cap);
 }

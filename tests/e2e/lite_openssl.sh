@@ -183,13 +183,7 @@ tok_check() {
 		e2e_fail "$id: $1 certificate does not verify"
 	grep -q "^token:object=$id-$1-$2;id=" "$base.key" ||
 		e2e_fail "$id: $1 key blob is not a reference: $(head -c 40 "$base.key")"
-	rm -f "$T/pub.der"
-	softhsm_p11 --token-label ops --read-object --type pubkey \
-		--label "$id-$1-$2" -o "$T/pub.der" > /dev/null 2>&1 ||
-		{ e2e_fail "$id: no public key object $id-$1-$2"; return 0; }
-	tp=$("$OPENSSL" pkey -pubin -inform DER -in "$T/pub.der" 2>/dev/null)
-	cp=$("$OPENSSL" x509 -in "$base.cert" -noout -pubkey)
-	[ -n "$tp" ] && [ "$tp" = "$cp" ] &&
+	softhsm_cert_key "$base.cert" ops "$id-$1-$2" &&
 		e2e_ok "$id: $1 certificate is for the token key $id-$1-$2" ||
 		e2e_fail "$id: $1 certificate is not for the token key $id-$1-$2"
 }

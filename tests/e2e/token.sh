@@ -71,13 +71,7 @@ check_kind() {
 		>/dev/null 2>&1 || e2e_fail "$1: certificate does not verify"
 	[ -f "$sd/key.ref" ] && [ ! -e "$sd/key.pem" ] ||
 		e2e_fail "$1: slot $slot holds no key.ref, or a key file"
-	rm -f "$T/pub.der"
-	softhsm_p11 --token-label ops --read-object --type pubkey \
-		--label "$id-$1-$slot" -o "$T/pub.der" > /dev/null 2>&1 ||
-		{ e2e_fail "$1: no public key object $id-$1-$slot"; return 0; }
-	tp=$("$OPENSSL" pkey -pubin -inform DER -in "$T/pub.der" 2>/dev/null)
-	cp=$("$OPENSSL" x509 -in "$sd/cert.pem" -noout -pubkey)
-	[ -n "$tp" ] && [ "$tp" = "$cp" ] ||
+	softhsm_cert_key "$sd/cert.pem" ops "$id-$1-$slot" ||
 		e2e_fail "$1: certificate is not for the token's key $id-$1-$slot"
 }
 
@@ -228,9 +222,7 @@ if dev run > "$d/run.out" 2>&1 && dev rotate > "$d/rotate.out" 2>&1; then
 		"$OPENSSL" verify -CAfile "$T/pki/hsm-device-ca.pem" \
 			"$d/state/$k/$(cur_slot $k)/cert.pem" > /dev/null 2>&1 ||
 			e2e_fail "$id: $k certificate does not verify against the token CA"
-		rm -f "$T/pub.der"
-		softhsm_p11 --token-label ops --read-object --type pubkey \
-			--label "$id-$k-$(cur_slot $k)" -o "$T/pub.der" > /dev/null 2>&1 ||
+		softhsm_pubkey ops "$id-$k-$(cur_slot $k)" > /dev/null ||
 			e2e_fail "$id: no $k key in the token"
 	done
 	no_private_keys

@@ -17,6 +17,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <ztp/port_openssl.h>
+
 #include "testutil.h"
 
 /* ------------------------------------------------------------------ fixtures
@@ -1757,6 +1759,73 @@ START_TEST(test_bootstrap_config_missing)
 }
 END_TEST
 
+/* The portable core on the OpenSSL port (ztp_lite_openssl_new()): its
+ * arguments, a configuration it builds a device from (the state directory
+ * made 0700 and locked against a second device), one whose factory key is
+ * not the certificate's, and one naming the device the certificate does
+ * not. */
+static void write_lite_config(const char *name, const char *key,
+			      const char *extra)
+{
+	char *text = NULL;
+
+	ck_assert_int_ge(asprintf(&text,
+				  "{\"factory_key\": \"file:%s\", "
+				  "\"factory_cert\": \"factory.pem\", "
+				  "\"ca_file\": \"ca.pem\", "
+				  "\"base_url\": \"https://127.0.0.1:1\", "
+				  "\"state_dir\": \"lite-state\"%s}",
+				  key, extra),
+			 0);
+	write_file(name, text);
+	free(text);
+}
+
+START_TEST(test_lite_openssl_new)
+{
+	ztp_lite *d = NULL, *d2 = (ztp_lite *)1;
+	char err[256], *cfg = path("lite.json"), *st = path("lite-state");
+	struct stat sb;
+
+	ck_assert_rc(
+	    ztp_lite_openssl_new(NULL, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_EINVAL);
+	ck_assert_str_eq(err, "ztp_lite_openssl_new: NULL argument");
+	ck_assert_rc(ztp_lite_openssl_new(&d, NULL, NULL, NULL, NULL, 0),
+		     ZTP_EINVAL);
+	ck_assert_rc(
+	    ztp_lite_openssl_new(&d, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_ENOTFOUND);
+
+	write_lite_config("lite.json", "factory.key", "");
+	ck_assert_rc(
+	    ztp_lite_openssl_new(&d, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_OK);
+	ck_assert_int_eq(stat(st, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0700);
+	ck_assert_rc(
+	    ztp_lite_openssl_new(&d2, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_ESTATE);
+	ck_assert_ptr_null(d2);
+	ck_assert_str_eq(ztp_lite_error(d), "");
+	ztp_lite_free(d);
+
+	write_lite_config("lite.json", "wrong.key", "");
+	ck_assert_rc(
+	    ztp_lite_openssl_new(&d, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_EMISMATCH);
+	ck_assert_str_eq(err, "factory_key does not belong to factory_cert");
+	write_lite_config("lite.json", "factory.key",
+			  ", \"device_id\": \"dev-0002\"");
+	ck_assert_rc(
+	    ztp_lite_openssl_new(&d, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_EMISMATCH);
+	ck_assert_ptr_null(d);
+	free(cfg);
+	free(st);
+}
+END_TEST
+
 static Suite *device_suite(void)
 {
 	Suite *s = suite_create("device");
@@ -1796,6 +1865,7 @@ static Suite *device_suite(void)
 	ADD("ztp_device_status", test_status);
 	ADD("ztp_device_status_serial", test_status_serial);
 	ADD("ztp_device_bootstrap", test_bootstrap_config_missing);
+	ADD("ztp_lite_openssl_new", test_lite_openssl_new);
 #undef ADD
 	return s;
 }
