@@ -42,6 +42,7 @@ static void usage(FILE *f)
 		"factory identity\n"
 		"  register     register type, firmware and capabilities\n"
 		"  credentials  obtain operational credentials\n"
+		"  rotate       rotate the operational credentials now\n"
 		"  run          do whatever is still needed, safe to repeat\n"
 		"\n"
 		"options:\n"
@@ -143,7 +144,8 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind];
 	if (strcmp(cmd, "bootstrap") != 0 && strcmp(cmd, "register") != 0 &&
-	    strcmp(cmd, "credentials") != 0 && strcmp(cmd, "run") != 0) {
+	    strcmp(cmd, "credentials") != 0 && strcmp(cmd, "rotate") != 0 &&
+	    strcmp(cmd, "run") != 0) {
 		fprintf(stderr, "%s: unknown command \"%s\"\n", prog, cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -160,6 +162,8 @@ int main(int argc, char **argv)
 		rc = ztp_lite_register(dev);
 	else if (strcmp(cmd, "credentials") == 0)
 		rc = ztp_lite_credentials(dev);
+	else if (strcmp(cmd, "rotate") == 0)
+		rc = ztp_lite_rotate(dev);
 	else
 		rc = ztp_lite_run(dev, &did);
 	stats_event(&o, dev);

@@ -363,6 +363,20 @@ ZTP_EXTERN int ztp_lite_register(ztp_lite *dev);
 ZTP_EXTERN int ztp_lite_credentials(ztp_lite *dev);
 
 /**
+ * Rotate the operational credentials now, whether due or not (a key
+ * thought exposed, a policy change): a fresh key in the spare slot, a
+ * `rotate` request with the current operational certificate, the new
+ * certificate probed with an assignment call before it replaces the
+ * current one (one whose probe fails stays pending for the next run or
+ * rotation), the old key retired (ztp_port::key_retire).
+ * @param dev the handle
+ * @return as ztp_lite_bootstrap(); #ZTP_ESTATE without a valid
+ *         operational credential.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_lite_rotate(ztp_lite *dev);
+
+/**
  * Do what is still needed: bootstrap when there is no valid bootstrap or
  * operational certificate, register when the registration is missing or
  * changed, obtain credentials when there is no valid operational one,

@@ -1588,6 +1588,26 @@ static int credentials_fn(ztp_lite *d, unsigned int *did)
 	return credentials_with(d, true);
 }
 
+static int rotate_fn(ztp_lite *d, unsigned int *did)
+{
+	ztp__lite_cred op;
+	int rc;
+
+	rc = cred_current(d, &op, ZTP__KIND_OPERATIONAL);
+	if (rc == ZTP_OK && !cred_valid(d, &op))
+		rc = ztp__lite_err(d, ZTP_ESTATE,
+				   "rotate: no valid operational credential; "
+				   "run first",
+				   NULL, NULL);
+	if (rc == ZTP_OK)
+		rc =
+		    operational_locked(d, "rotate", ZTP__AUTH_OPERATIONAL, &op);
+	if (rc == ZTP_OK)
+		*did |= ZTP_LITE_DID_ROTATE;
+	ztp__lite_cred_free(d, &op);
+	return rc;
+}
+
 static int run_fn(ztp_lite *d, unsigned int *did)
 {
 	if (d->reg == NULL)
@@ -1610,6 +1630,11 @@ int ztp_lite_register(ztp_lite *d)
 int ztp_lite_credentials(ztp_lite *d)
 {
 	return with_op(d, "credentials", credentials_fn, NULL);
+}
+
+int ztp_lite_rotate(ztp_lite *d)
+{
+	return with_op(d, "rotate", rotate_fn, NULL);
 }
 
 int ztp_lite_run(ztp_lite *d, unsigned int *actions)

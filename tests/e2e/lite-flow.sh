@@ -154,6 +154,40 @@ for id in lite-001 lite-002; do
 	fi
 done
 
+# rotate, not due: a fresh key in the other slot, the new certificate
+# probed with an assignment call before it replaces the current one, the
+# old slot's key and certificate removed; the registry records it.
+old=$(lite_cred lite-002 operational)
+oldfp=$("$OPENSSL" x509 -in "$old.cert" -noout -fingerprint -sha256)
+if lite_run lite-002 rotate; then
+	new=$(lite_cred lite-002 operational)
+	newfp=$("$OPENSSL" x509 -in "$new.cert" -noout -fingerprint -sha256)
+	if [ "$new" != "$old" ] && [ "$newfp" != "$oldfp" ] &&
+		[ ! -e "$old.key" ] && [ ! -e "$old.cert" ] &&
+		grep -q '"operation":"rotate","step":"probe"' "$T/dev/lite-002/lite.err"; then
+		lite_check_cred lite-002 operational 30
+		e2e_ok "lite-002: rotate: the other slot, probed, the old one removed"
+	else
+		cat "$T/dev/lite-002/lite.err"
+		e2e_fail "lite-002: rotate left $old / $new"
+	fi
+else
+	cat "$T/dev/lite-002/lite.err"
+	e2e_fail "lite-002: rotate failed"
+fi
+# rotate without an operational credential: ZTP_ESTATE (exit 5), no
+# connection.
+rc=0
+"$ZTP_LITE" --config "$T/dev/lite-stranger/device.json" --verbose rotate \
+	> "$T/dev/lite-stranger/lite.out" 2> "$T/dev/lite-stranger/lite.err" || rc=$?
+if [ $rc = 5 ] && grep -q 'rotate: no valid operational credential' "$T/dev/lite-stranger/lite.err" &&
+	[ "$(lite_stat lite-stranger handshakes)" = 0 ]; then
+	e2e_ok "lite-stranger: rotate without credentials: exit 5, no connection"
+else
+	cat "$T/dev/lite-stranger/lite.err"
+	e2e_fail "lite-stranger: rotate without credentials: exit $rc"
+fi
+
 # "key_type": "ec-p384": the keys the device generates are P-384 (the
 # CSR signed with SHA-384), and so are its certificates' keys.
 e2e_device_config lite-384 "$E2E_PORT"
