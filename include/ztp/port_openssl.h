@@ -30,6 +30,11 @@
  * ztp-device-mbedtls(1), and `factory_key` URIs, `"key_type": "ed25519"`
  * and `operational_key`.
  *
+ * A state directory that ztp-device(1) kept is taken over the first time
+ * (doc/PORTING.md): its current credentials, time floor, brokers and
+ * trust bundle become the core's, the old layout moves to
+ * `ztp-device.migrated/`, and the first run registers again.
+ *
  * Thread safety: as ::ztp_lite; distinct devices may run in distinct
  * threads (a token's sessions are shared as ztp_device(3) shares them).
  */

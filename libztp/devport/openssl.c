@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -703,6 +705,250 @@ static void tls_close(void *ctx, void *conn)
 	conn_free(conn);
 }
 
+/* ------------------------------------------------------------------
+ * taking over a ztp-device state directory
+ *
+ * The first time the port opens a state directory that ztp_device(3)
+ * kept (<kind>/current.json, <kind>/<slot>/{key.pem | key.ref, cert.pem,
+ * chain.pem}, clock.json, brokers.json, trust/), and that holds none of
+ * the core's manifests, the current credentials, the time floor, the
+ * brokers and the committed trust bundle become the core's blobs, in the
+ * same slots, checked as ztp_device(3) checks them (each certificate
+ * against its manifest's fingerprint and its key). The credentials'
+ * manifests are written last: until then the directory is still
+ * ztp-device's, and an interrupted take-over starts again. Then the old
+ * layout moves to ztp-device.migrated/. The registration is not carried
+ * over (ztp_device(3) keeps it in another form): the first run registers
+ * again. A pending credential of ztp-device's is dropped (its key, in a
+ * token, deleted when its slot is used next). */
+
+#define MIGRATED_DIR "ztp-device.migrated"
+
+/* Store a blob; a failure's detail becomes libztp's, as the other steps'
+ * are. */
+static int put(ztp__op *o, const char *name, const void *data, size_t len)
+{
+	int rc = o->h.port.store(o, name, (const uint8_t *)data, len);
+
+	return rc < 0 ? ztp__err(rc, "%s", o->h.err) : ZTP_OK;
+}
+
+/* The key blob and certificate blob of ztp-device's current credential
+ * of kind, stored in the core's slot of the same letter (*slot, 0 when
+ * there is none). */
+static int take_cred(ztp__op *o, const char *state, ztp__dev_kind kind,
+		     char *slot)
+{
+	const char *kn = ztp__dev_kind_name(kind);
+	ztp__dev_manifest m;
+	ztp__dev_cred c = {0};
+	char *path = NULL, *text = NULL, *pem = NULL, name[40];
+	size_t len = 0;
+	ztp__buf b = {0};
+	int i, rc;
+
+	*slot = 0;
+	rc = ztp__dev_manifest_read(&m, state, kind);
+	if (rc < 0 || m.current == 0)
+		return rc;
+	rc = ztp__dev_slot_path(&path, state, kind, m.current, "key.ref");
+	if (rc == ZTP_OK) {
+		rc = ztp__file_read(&text, &len, path, ZTP__DEV_KEYREF_MAX);
+		if (rc == ZTP_ENOTFOUND) {
+			ztp_error_clear();
+			rc = ZTP_OK;
+		}
+	}
+	while (text != NULL && len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	if (rc == ZTP_OK && text != NULL &&
+	    (o->keys.token == NULL || !token_ref_ok(o, text)))
+		rc = ztp__err(ZTP_ESTATE,
+			      "%s: a key in a token that the configured "
+			      "operational_key does not name",
+			      path);
+	if (rc == ZTP_OK)
+		rc = ztp__dev_cred_current(
+		    &c, state, text != NULL ? &o->keys : NULL, kind);
+	/* The key blob: the reference, or the key as PKCS#8 PEM. */
+	if (rc == ZTP_OK && text != NULL) {
+		rc = ztp__buf_append_str(&b, TOKEN_BLOB);
+		if (rc == ZTP_OK)
+			rc = ztp__buf_append(&b, text, len + 1);
+	} else if (rc == ZTP_OK) {
+		rc = ztp__privkey_to_pem(&pem, c.key, NULL);
+		if (rc == ZTP_OK)
+			rc = ztp__buf_append(&b, pem, strlen(pem) + 1);
+	}
+	snprintf(name, sizeof(name), "%s.%c.key", kn, m.current);
+	if (rc == ZTP_OK)
+		rc = put(o, name, b.data, b.len);
+	if (pem != NULL)
+		ztp__free_secret(pem, strlen(pem));
+	ztp__free_secret(b.data, b.len);
+	memset(&b, 0, sizeof(b));
+	pem = NULL;
+	/* The certificate blob: the leaf, then its chain. */
+	if (rc == ZTP_OK)
+		rc = ztp__cert_to_pem(&pem, c.cert);
+	if (rc == ZTP_OK)
+		rc = ztp__buf_append_str(&b, pem);
+	for (i = 0; rc == ZTP_OK && c.chain != NULL && i < sk_X509_num(c.chain);
+	     i++) {
+		free(pem);
+		pem = NULL;
+		rc = ztp__cert_to_pem(&pem, sk_X509_value(c.chain, i));
+		if (rc == ZTP_OK)
+			rc = ztp__buf_append_str(&b, pem);
+	}
+	snprintf(name, sizeof(name), "%s.%c.cert", kn, m.current);
+	if (rc == ZTP_OK)
+		rc = put(o, name, b.data, b.len);
+	if (rc == ZTP_OK)
+		*slot = m.current;
+	free(pem);
+	ztp__buf_free(&b);
+	if (text != NULL)
+		ztp__free_secret(text, len);
+	free(path);
+	ztp__dev_cred_free(&c);
+	return rc;
+}
+
+/* The time floor, the brokers and the committed trust bundle. */
+static int take_rest(ztp__op *o, const char *state)
+{
+	ztp__dev_manifest m;
+	char *path = NULL, *text = NULL, buf[80];
+	uint8_t h[32];
+	int64_t floor = 0;
+	size_t len = 0;
+	int rc;
+
+	rc = ztp__dev_floor_read(&floor, state);
+	if (rc == ZTP_OK && floor > ZTP__BUILD_TIME) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)floor);
+		rc = put(o, "time-floor", buf, strlen(buf));
+	}
+	if (rc == ZTP_OK && asprintf(&path, "%s/brokers.json", state) < 0) {
+		path = NULL;
+		rc = ztp__err(ZTP_ENOMEM, "out of memory");
+	}
+	if (rc == ZTP_OK) {
+		rc = ztp__file_read(&text, &len, path, 4096);
+		if (rc == ZTP_OK)
+			rc = put(o, "brokers", text, len);
+		else if (rc == ZTP_ENOTFOUND) {
+			ztp_error_clear();
+			rc = ZTP_OK;
+		}
+	}
+	free(path);
+	free(text);
+	path = text = NULL;
+	if (rc == ZTP_OK)
+		rc = ztp__dev_manifest_read(&m, state, ZTP__DEV_TRUST);
+	if (rc == ZTP_OK && m.current != 0) {
+		rc = ztp__dev_slot_path(&path, state, ZTP__DEV_TRUST, m.current,
+					"bundle.pem");
+		if (rc == ZTP_OK)
+			rc = ztp__file_read(&text, &len, path,
+					    ZTP_LITE_TRUST_MAX);
+		if (rc == ZTP_OK)
+			rc = ztp__sha256(h, text, len);
+		if (rc == ZTP_OK) {
+			memcpy(buf, "ZTP1 c=? h=", 11);
+			buf[7] = m.current;
+			ztp__hex_encode(buf + 11, h, sizeof(h));
+			if (strcmp(buf + 11, m.fingerprint) != 0)
+				rc = ztp__err(ZTP_EMISMATCH,
+					      "%s: not the committed bundle",
+					      path);
+		}
+		if (rc == ZTP_OK) {
+			char name[8] = "trust.?";
+
+			name[6] = m.current;
+			rc = put(o, name, text, len);
+		}
+		if (rc == ZTP_OK) {
+			buf[75] = '\n';
+			rc = put(o, "trust.manifest", buf, 76);
+		}
+	}
+	free(path);
+	free(text);
+	return rc;
+}
+
+/* Move what ztp-device kept into MIGRATED_DIR (best effort: the core's
+ * manifests already make the directory the core's). */
+static void move_aside(const char *state)
+{
+	static const char *const names[] = {
+	    "bootstrap",    "operational",	 "trust", "clock.json",
+	    "brokers.json", "registration.json", NULL};
+	char from[4096], to[4096];
+	size_t i;
+
+	snprintf(to, sizeof(to), "%s/" MIGRATED_DIR, state);
+	if (mkdir(to, 0700) != 0 && errno != EEXIST)
+		return;
+	for (i = 0; names[i] != NULL; i++) {
+		snprintf(from, sizeof(from), "%s/%s", state, names[i]);
+		snprintf(to, sizeof(to), "%s/" MIGRATED_DIR "/%s", state,
+			 names[i]);
+		(void)rename(from, to);
+	}
+}
+
+/* Take over ztp-device's state in dir, when it has some and the core
+ * has none yet (the port's state directory is open and locked). */
+static int take_over(ztp__op *o, const char *dir)
+{
+	static const ztp__dev_kind kinds[] = {ZTP__DEV_BOOTSTRAP,
+					      ZTP__DEV_OPERATIONAL};
+	char slots[2], path[4096], name[40], m[14];
+	uint8_t probe[16];
+	size_t len, i;
+	int fd = -1, rc;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "%s.manifest",
+			 ztp__dev_kind_name(kinds[i]));
+		rc = o->h.port.load(o, name, probe, sizeof(probe), &len);
+		if (rc != ZTP_ENOTFOUND)
+			return rc < 0 ? rc : ZTP_OK; /* the core's already */
+	}
+	snprintf(path, sizeof(path), "%s/bootstrap/current.json", dir);
+	if (access(path, F_OK) != 0) {
+		snprintf(path, sizeof(path), "%s/operational/current.json",
+			 dir);
+		if (access(path, F_OK) != 0)
+			return ZTP_OK; /* nothing of ztp-device's */
+	}
+	/* ztp-device's own lock too: no ztp-device works on it now. */
+	rc = ztp__dev_state_open(dir, &fd);
+	for (i = 0; rc == ZTP_OK && i < 2; i++)
+		rc = take_cred(o, dir, kinds[i], &slots[i]);
+	if (rc == ZTP_OK)
+		rc = take_rest(o, dir);
+	for (i = 0; rc == ZTP_OK && i < 2; i++) {
+		snprintf(name, sizeof(name), "%s.manifest",
+			 ztp__dev_kind_name(kinds[i]));
+		snprintf(m, sizeof(m), "ZTP1 c=%c p=-\n",
+			 slots[i] != 0 ? slots[i] : '-');
+		rc = put(o, name, m, 13);
+	}
+	if (rc == ZTP_OK)
+		move_aside(dir);
+	else
+		op_fail(o, rc, "taking over the ztp-device state");
+	if (fd >= 0)
+		ztp__dev_state_close(fd);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ device */
 
 static void release(const ztp_port *port)
@@ -827,7 +1073,8 @@ static int make_port(ztp__lh **out, const ztp__lh_cfg *c)
 		return ztp__lh_fail(&o->h, ZTP_EMISMATCH,
 				    "factory_key does not belong to "
 				    "factory_cert");
-	return ztp__lh_state_open(&o->h, c->state_dir);
+	rc = ztp__lh_state_open(&o->h, c->state_dir);
+	return rc < 0 ? rc : take_over(o, c->state_dir);
 }
 
 int ztp_lite_openssl_new(ztp_lite **out, const char *config_path,

@@ -19,9 +19,14 @@
 #  6. generated keys in a token (operational_key): run, then a rotation
 #     when due; each certificate is for the key of its slot's object
 #     (LABEL-KIND-SLOT), the blobs are references, no private key on
-#     disk, and the rotation deletes the retired slot's object.
+#     disk, and the rotation deletes the retired slot's object;
+#  7. a state directory ztp-device kept, taken over: key files, and keys
+#     in a token; the same certificates, the time floor, the old layout
+#     moved aside, a run that registers again and then only checks in;
+#     refused, with nothing taken, when the token is not configured or a
+#     certificate was changed.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
-e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY"
+e2e_require_tools "$ZTP_CA" "$ZTP_VERIFY" "$ZTP_DEVICE"
 e2e_need_python
 e2e_need_go_server
 E2E_KIND=go
@@ -209,6 +214,132 @@ if lite_run "$id" && grep -qx 'run: \["rotate"\]' "$T/dev/$id/lite.out"; then
 else
 	cat "$T/dev/$id/lite.out" "$T/dev/$id/lite.err"
 	e2e_fail "$id: no rotation with keys in the token"
+fi
+
+# 7. Taking over what ztp-device kept.
+# mig_fp ID KIND: the SHA-256 fingerprint of the core's current KIND
+# certificate of ID.
+mig_fp() {
+	b=$(lite_cred "$1" "$2") && "$OPENSSL" x509 -in "$b.cert" -noout -fingerprint -sha256
+}
+# ztpd_fp ID KIND: the same for ztp-device's (before the take-over).
+ztpd_fp() {
+	"$ZTP_DEVICE" --config "$T/dev/$1/device.json" --json status |
+		"$PY" -c 'import json, sys
+c = json.load(sys.stdin)["status"]["credentials"][sys.argv[1]]
+print(c["fingerprint"] if c else "")' "$2"
+}
+# mig_check ID: after ztp-device provisioned ID, the port takes its state
+# over: the same bootstrap and operational certificates, the old layout
+# in ztp-device.migrated/, a first run that registers again (one request)
+# and a second that only checks in.
+mig_check() {
+	md=$T/dev/$1
+	bfp=$(ztpd_fp "$1" bootstrap) ofp=$(ztpd_fp "$1" operational)
+	if lite_run "$1" && grep -qx 'run: \["register"\]' "$md/lite.out" &&
+		[ "$(lite_stat "$1" requests)" = 1 ]; then
+		b=$(mig_fp "$1" bootstrap | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+		o=$(mig_fp "$1" operational | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+		[ -n "$bfp" ] && [ "$b" = "$bfp" ] && [ "$o" = "$ofp" ] &&
+			e2e_ok "$1: taken over: the same bootstrap and operational certificates" ||
+			e2e_fail "$1: certificates after the take-over: $b $o, not $bfp $ofp"
+		[ -d "$md/state/ztp-device.migrated/operational" ] &&
+			[ ! -e "$md/state/operational" ] ||
+			e2e_fail "$1: the old layout was not moved aside"
+	else
+		cat "$md/lite.out" "$md/lite.err"
+		e2e_fail "$1: the first run after the take-over"
+	fi
+	if lite_run "$1" && grep -qx 'run: nothing to do' "$md/lite.out" &&
+		[ "$(lite_stat "$1" requests)" = 1 ]; then
+		e2e_ok "$1: the next run only checks in"
+	else
+		cat "$md/lite.out" "$md/lite.err"
+		e2e_fail "$1: the second run after the take-over"
+	fi
+}
+e2e_start_server go server
+# Key files, without a trustworthy clock (ztp-device's floor, clock.json).
+id=lite-mig
+e2e_device "$id"
+e2e_enroll "$id"
+e2e_device_config "$id" "$E2E_PORT"
+e2e_registration "$id"
+lite_config_set "$id" '{"clock": "untrusted"}'
+"$ZTP_DEVICE" --config "$T/dev/$id/device.json" run > "$T/dev/$id/ztpd.out" 2>&1 ||
+	e2e_die "$id: ztp-device run: $(cat "$T/dev/$id/ztpd.out")"
+want=$("$PY" -c 'import json, sys, datetime
+f = json.load(open(sys.argv[1]))["floor"]
+print(int(datetime.datetime.strptime(f, "%Y-%m-%dT%H:%M:%SZ").replace(
+    tzinfo=datetime.timezone.utc).timestamp()))' "$T/dev/$id/state/clock.json")
+mig_check "$id"
+got=$(cat "$T/dev/$id/state/time-floor" 2>/dev/null || :)
+# (Neither run learns the server's time: register and assignment answers
+# carry none.)
+[ -n "$want" ] && [ "$got" = "$want" ] &&
+	e2e_ok "$id: the time floor taken over ($want)" ||
+	e2e_fail "$id: time floor $got, ztp-device's was $want"
+
+# Keys in a token (factory key and generated keys): the references taken.
+id=lite-migtok
+d=$T/dev/$id
+mkdir -p "$d"
+softhsm_keygen factory "$id-factory" 03
+softhsm_csr factory "$id-factory" "$id" "$d/factory.csr"
+e2e_factory_cert "$id"
+e2e_enroll "$id"
+e2e_key_device_config "$d" "$(softhsm_uri factory "$id-factory")" \
+	"$(softhsm_uri ops)" "$id"
+"$ZTP_DEVICE" --config "$d/device.json" run > "$d/ztpd.out" 2>&1 ||
+	e2e_die "$id: ztp-device run: $(cat "$d/ztpd.out")"
+# Without operational_key the port cannot follow the references: refused,
+# nothing taken.
+cp "$d/device.json" "$d/full.json"
+"$PY" - "$d/device.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+del c["operational_key"]
+json.dump(c, open(p, "w"))
+PY
+rc=0
+"$ZTP_LITE" --config "$d/device.json" run > "$d/lite.out" 2> "$d/lite.err" || rc=$?
+if [ $rc = 5 ] && grep -q 'taking over the ztp-device state: .*key.ref: a key in a token' "$d/lite.err" &&
+	[ ! -e "$d/state/operational.manifest" ] && [ -d "$d/state/operational" ]; then
+	e2e_ok "$id: no operational_key: refused (exit 5), nothing taken"
+else
+	e2e_fail "$id: without operational_key: exit $rc: $(cat "$d/lite.err")"
+fi
+mv "$d/full.json" "$d/device.json"
+mig_check "$id"
+grep -q "^token:object=$id-operational-" "$(lite_cred "$id" operational).key" ||
+	e2e_fail "$id: the operational key blob is not a reference"
+left=$(softhsm_labels ops privkey | grep -c "^$id-" || :)
+[ "$left" = 2 ] || e2e_fail "$id: the token holds $left keys of $id, not 2"
+
+# A certificate changed under ztp-device's manifest: refused, nothing
+# taken.
+id=lite-migbad
+e2e_device "$id"
+e2e_enroll "$id"
+e2e_device_config "$id" "$E2E_PORT"
+e2e_registration "$id"
+"$ZTP_DEVICE" --config "$T/dev/$id/device.json" run > "$T/dev/$id/ztpd.out" 2>&1 ||
+	e2e_die "$id: ztp-device run: $(cat "$T/dev/$id/ztpd.out")"
+slot=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["current"])' \
+	"$T/dev/$id/state/operational/current.json")
+cp "$T/dev/lite-mig/state/ztp-device.migrated/operational/$(
+	"$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["current"])' \
+	"$T/dev/lite-mig/state/ztp-device.migrated/operational/current.json")/cert.pem" \
+	"$T/dev/$id/state/operational/$slot/cert.pem"
+rc=0
+lite_run "$id" || rc=$?
+if [ $rc != 0 ] && grep -q 'taking over the ztp-device state' "$T/dev/$id/lite.err" &&
+	[ ! -e "$T/dev/$id/state/operational.manifest" ] &&
+	[ ! -e "$T/dev/$id/state/bootstrap.manifest" ]; then
+	e2e_ok "$id: a changed certificate: refused (exit $rc), nothing taken"
+else
+	e2e_fail "$id: a changed certificate: exit $rc: $(cat "$T/dev/$id/lite.err")"
 fi
 e2e_stop_server "$E2E_PID"
 e2e_done
