@@ -15,11 +15,11 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/err.h>
@@ -86,23 +86,26 @@ static int op_fail(ztp__op *o, int rc, const char *what)
 /* ------------------------------------------------------------------ keys */
 
 /* Whether ref is a reference this port makes to a generated key:
- * "object=" LABEL "-" NAME ";id=" and 16 %XX bytes, NAME of the
- * identifier grammar. A blob cannot name the factory key or another
- * object of the token. */
+ * "object=" LABEL "-" KIND "-" SLOT ";id=" and 16 %XX bytes, KIND
+ * bootstrap or operational, SLOT a or b. A blob cannot name the factory
+ * key or another object of the token. */
 static bool token_ref_ok(const ztp__op *o, const char *ref)
 {
-	size_t ll = strlen(o->key_label), i, n;
+	static const char *const kinds[] = {"bootstrap-", "operational-"};
+	size_t ll = strlen(o->key_label), i, n = 0;
 	const char *p;
 
 	if (strncmp(ref, "object=", 7) != 0 ||
 	    strncmp(ref + 7, o->key_label, ll) != 0 || ref[7 + ll] != '-')
 		return false;
 	p = ref + 8 + ll;
-	for (n = 0; ztp__id_rest((unsigned char)p[n]); n++)
-		;
-	if (n == 0 || strncmp(p + n, ";id=", 4) != 0)
+	for (i = 0; i < 2 && n == 0; i++)
+		if (strncmp(p, kinds[i], strlen(kinds[i])) == 0)
+			n = strlen(kinds[i]);
+	if (n == 0 || (p[n] != 'a' && p[n] != 'b') ||
+	    strncmp(p + n + 1, ";id=", 4) != 0)
 		return false;
-	p += n + 4;
+	p += n + 5;
 	for (i = 0; i < 16; i++, p += 3)
 		if (p[0] != '%' || ztp__hex_value((unsigned char)p[1]) < 0 ||
 		    ztp__hex_value((unsigned char)p[2]) < 0)
