@@ -40,6 +40,15 @@ void *ztp__lite_alloc(ztp_lite *d, size_t n)
 	return p;
 }
 
+const char *ztp__lite_port_detail(const ztp_lite *d, int rc)
+{
+	const char *s = d->port->last_error != NULL
+			    ? d->port->last_error(d->port->ctx)
+			    : NULL;
+
+	return s != NULL && s[0] != '\0' ? s : ztp_status_name(rc);
+}
+
 void ztp__lite_free(ztp_lite *d, void *p, size_t n)
 {
 	volatile uint8_t *v = p;
@@ -628,9 +637,7 @@ static int attempt(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 		return ztp__lite_err(d, rc, endpoint,
 				     ": cannot connect to the server over "
 				     "TLS: ",
-				     d->port->last_error != NULL
-					 ? d->port->last_error(d->port->ctx)
-					 : ztp_status_name(rc));
+				     ztp__lite_port_detail(d, rc));
 	d->stats[ZTP_LITE_REQUESTS]++;
 	rc = send_all(d, head, hl);
 	if (rc == ZTP_OK)

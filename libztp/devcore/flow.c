@@ -207,8 +207,8 @@ static int cred_load(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind,
 	rc = d->port->cert_info(d->port->ctx, c->cert, c->cert_len, c->key,
 				c->key_len, &c->info);
 	if (rc < 0) {
-		rc = ztp__lite_err(d, rc, name, ": unreadable certificate",
-				   NULL);
+		rc = ztp__lite_err(d, rc, name, ": unreadable certificate: ",
+				   ztp__lite_port_detail(d, rc));
 		goto out;
 	}
 	if (!c->info.key_matches ||

@@ -227,6 +227,10 @@ int ztp__lite_trust_current(ztp_lite *d, char **out, size_t *len);
  * anchors alone, then closed (device.c): ZTP_OK when it was verified. */
 int ztp__lite_trust_probe(ztp_lite *d, const char *anchors, size_t len);
 
+/* The port's detail of its last failure, or the name of rc when it has
+ * none. */
+const char *ztp__lite_port_detail(const ztp_lite *d, int rc);
+
 /* A member of version 2 of the port interface, NULL for a port of
  * version 1 (whose struct ends before it). */
 #define ZTP__LITE_PORT_V2(d, member)                                           \

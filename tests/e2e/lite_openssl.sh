@@ -215,6 +215,20 @@ else
 	cat "$T/dev/$id/lite.out" "$T/dev/$id/lite.err"
 	e2e_fail "$id: no rotation with keys in the token"
 fi
+# A key blob edited to name another object of the token (a longer label
+# under the same prefix, the id copied): refused, the key not used.
+blob=$T/dev/$id/state/operational.b.key
+cp "$blob" "$T/blob.keep"
+sed "s/^token:object=$id-operational-b;/token:object=$id-operational-bx;/" \
+	"$T/blob.keep" > "$blob"
+rc=0
+lite_run "$id" || rc=$?
+if [ $rc != 0 ] && grep -q 'not a reference to a key this device made' "$T/dev/$id/lite.err"; then
+	e2e_ok "$id: a key blob naming another object: refused (exit $rc)"
+else
+	e2e_fail "$id: an edited key blob: exit $rc: $(cat "$T/dev/$id/lite.err")"
+fi
+cp "$T/blob.keep" "$blob"
 
 # 7. Taking over what ztp-device kept.
 # mig_fp ID KIND: the SHA-256 fingerprint of the core's current KIND
