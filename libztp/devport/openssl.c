@@ -150,6 +150,18 @@ static int key_of(ztp__op *o, const uint8_t *key, size_t len, EVP_PKEY **out)
 	return rc < 0 ? op_fail(o, rc, "key") : ZTP_OK;
 }
 
+/* n bytes of src into the caller's out (cap bytes), *len = n; what is
+ * the detail when they do not fit. */
+static int give(ztp__op *o, const uint8_t *src, size_t n, uint8_t *out,
+		size_t cap, size_t *len, const char *what)
+{
+	if (n > cap)
+		return ztp__lh_fail(&o->h, ZTP_ETOOBIG, what);
+	memcpy(out, src, n);
+	*len = n;
+	return ZTP_OK;
+}
+
 static int key_generate(void *ctx, uint8_t *key, size_t cap, size_t *len)
 {
 	static const char *const types[] = {"ec-p256", "ec-p384", "ed25519"};
@@ -166,15 +178,10 @@ static int key_generate(void *ctx, uint8_t *key, size_t cap, size_t *len)
 	if (rc < 0)
 		return op_fail(o, rc, "key generation");
 	n = strlen(pem) + 1;
-	if (n > cap) {
-		ztp__free_secret(pem, n - 1);
-		return ztp__lh_fail(&o->h, ZTP_ETOOBIG,
-				    "key generation: key too large");
-	}
-	memcpy(key, pem, n);
+	rc = give(o, (const uint8_t *)pem, n, key, cap, len,
+		  "key generation: key too large");
 	ztp__free_secret(pem, n - 1);
-	*len = n;
-	return ZTP_OK;
+	return rc;
 }
 
 /* The token object of the key blob name ("operational.b.key"):
@@ -263,12 +270,7 @@ static int csr(void *ctx, const uint8_t *key, size_t key_len,
 	free(pem);
 	if (rc < 0)
 		return op_fail(o, rc, "CSR");
-	if (n > cap)
-		rc = ztp__lh_fail(&o->h, ZTP_ETOOBIG, "CSR: too large");
-	else {
-		memcpy(der, d, n);
-		*len = n;
-	}
+	rc = give(o, d, n, der, cap, len, "CSR: too large");
 	free(d);
 	return rc;
 }
@@ -293,12 +295,7 @@ static int sign(void *ctx, const uint8_t *key, size_t key_len,
 	EVP_PKEY_free(k);
 	if (rc < 0)
 		return op_fail(o, rc, "signature");
-	if (n > cap)
-		rc = ztp__lh_fail(&o->h, ZTP_ETOOBIG, "signature: too large");
-	else {
-		memcpy(sig, s, n);
-		*sig_len = n;
-	}
+	rc = give(o, s, n, sig, cap, sig_len, "signature: too large");
 	free(s);
 	return rc;
 }
@@ -373,12 +370,8 @@ static int factory_cert(void *ctx, char *pem, size_t cap, size_t *len)
 {
 	ztp__op *o = ctx;
 
-	if (o->factory_pem_len > cap)
-		return ztp__lh_fail(&o->h, ZTP_ETOOBIG,
-				    "factory_cert: too large");
-	memcpy(pem, o->factory_pem, o->factory_pem_len);
-	*len = o->factory_pem_len;
-	return ZTP_OK;
+	return give(o, (const uint8_t *)o->factory_pem, o->factory_pem_len,
+		    (uint8_t *)pem, cap, len, "factory_cert: too large");
 }
 
 /* ------------------------------------------------------------------ TLS */
