@@ -39,7 +39,8 @@ typedef struct ztp__op {
 	size_t factory_pem_len;
 	char *ca_pem; /* ca_file as read */
 	size_t ca_len;
-	char pin[64]; /* "sha256//<base64>", "" when none */
+	char *ca_path; /* ca_file */
+	char pin[64];  /* "sha256//<base64>", "" when none */
 	char proxy[ZTP__PROXY_URL_MAX + 16]; /* "http://host:port", "" */
 	long connect_ms, io_ms;
 	ztp__lh_keytype key_type;
@@ -588,6 +589,11 @@ static int tls_connect(void *ctx, void **conn, ztp_port_tls *tls)
 		SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
 	}
 	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	/* libcurl loads its CA file into each new TLS context before
+	 * on_ssl_ctx replaces the store: ca_file (a certificate or two), not
+	 * the system bundle libcurl defaults to (a hundred and more, parsed
+	 * on every connection). */
+	SET(CURLOPT_CAINFO, o->ca_path);
 	SET(CURLOPT_CAPATH, NULL);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
@@ -956,6 +962,7 @@ static void release(const ztp_port *port)
 	sk_X509_pop_free(o->factory_chain, X509_free);
 	free(o->factory_pem);
 	free(o->ca_pem);
+	free(o->ca_path);
 	free(o->key_token);
 	free(o->key_label);
 	ztp__lh_close(&o->h);
@@ -1038,6 +1045,9 @@ static int make_port(ztp__lh **out, const ztp__lh_cfg *c)
 		o->keys.label = o->key_label;
 	}
 
+	o->ca_path = strdup(c->ca_file);
+	if (o->ca_path == NULL)
+		return ztp__lh_fail(&o->h, ZTP_ENOMEM, "out of memory");
 	rc = ztp__lh_read_file(&o->h, c->ca_file, ZTP__LH_FILE_MAX, &o->ca_pem,
 			       &o->ca_len);
 	if (rc == ZTP_OK)
