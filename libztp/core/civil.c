@@ -1,7 +1,8 @@
 /*
- * libztp — civil-date arithmetic and RFC 3339 parsing, C standard library
- * only (core/portable.h): the verifier, the OpenSSL device and the
- * portable device core read times through this one definition.
+ * libztp — civil-date arithmetic and RFC 3339 parsing and formatting, C
+ * standard library only (core/portable.h): the verifier, the OpenSSL
+ * device and the portable device core read and write times through this
+ * one definition.
  * SPDX-License-Identifier: Apache-2.0
  *
  * Civil-date arithmetic is done here (H. Hinnant's days_from_civil) rather
@@ -20,6 +21,71 @@ int64_t ztp__days_from_civil(int64_t y, int m, int d)
 	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + doe - 719468;
+}
+
+/* The inverse (H. Hinnant's civil_from_days). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* n (0 <= n < 10^width) as width decimal digits. */
+static char *digits_out(char *p, int64_t n, int width)
+{
+	int i;
+
+	for (i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + n % 10);
+		n /= 10;
+	}
+	return p + width;
+}
+
+/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range that four-digit
+ * years can spell. */
+#define TIME_MIN (-62167219200LL)
+#define TIME_MAX 253402300799LL
+
+void ztp__rfc3339_format(char out[ZTP__RFC3339_LEN + 1], int64_t t)
+{
+	int64_t days, secs, y;
+	int m, d;
+	char *p = out;
+
+	if (t < TIME_MIN)
+		t = TIME_MIN;
+	if (t > TIME_MAX)
+		t = TIME_MAX;
+	days = t / 86400;
+	secs = t % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	p = digits_out(p, y, 4);
+	*p++ = '-';
+	p = digits_out(p, m, 2);
+	*p++ = '-';
+	p = digits_out(p, d, 2);
+	*p++ = 'T';
+	p = digits_out(p, secs / 3600, 2);
+	*p++ = ':';
+	p = digits_out(p, secs / 60 % 60, 2);
+	*p++ = ':';
+	p = digits_out(p, secs % 60, 2);
+	*p++ = 'Z';
+	*p = '\0';
 }
 
 static bool is_leap(int64_t y)

@@ -50,6 +50,12 @@ int ztp__days_in_month(int64_t y, int m);
 int ztp__rfc3339_parse(int64_t *out, const char *s, size_t len,
 		       const char **why);
 
+/* t as RFC 3339 in UTC, "YYYY-MM-DDTHH:MM:SSZ" (always 20 characters and
+ * a NUL): clamped to years 0000..9999, so that a stamp out of range is
+ * visibly wrong rather than wrapped. */
+#define ZTP__RFC3339_LEN 20
+void ztp__rfc3339_format(char out[ZTP__RFC3339_LEN + 1], int64_t t);
+
 /* The bytes a URL of a device configuration may hold: printable ASCII
  * without space, '?', '#', '\\', '"', '<' or '>' (url.c). */
 bool ztp__url_char(unsigned char c);

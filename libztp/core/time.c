@@ -2,62 +2,18 @@
  * libztp — RFC 3339 and ASN.1 time, as seconds since the Unix epoch.
  * SPDX-License-Identifier: Apache-2.0
  *
- * Civil-date arithmetic and RFC 3339 parsing: core/civil.c.
+ * Civil-date arithmetic and RFC 3339 parsing and formatting: core/civil.c.
  */
 #include "core/internal.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 
-/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range that four-digit
- * years can spell. */
-#define TIME_MIN INT64_C(-62167219200)
-#define TIME_MAX INT64_C(253402300799)
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* Out-of-range times are clamped: the function cannot fail, and a clamped
- * year 0000 / 9999 stamp is visibly wrong rather than silently wrapped. */
 void ztp__time_rfc3339(char out[32], int64_t t)
 {
-	int64_t days, secs, y;
-	int m, d;
-	char tmp[96];
-
-	if (t < TIME_MIN)
-		t = TIME_MIN;
-	if (t > TIME_MAX)
-		t = TIME_MAX;
-	days = t / 86400;
-	secs = t % 86400;
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
-	/* The clamping above keeps every field in range, so the stamp is
-	 * always exactly 20 characters; the wider buffer only spares the
-	 * compiler's truncation analysis, which cannot see the ranges. */
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m,
-		 d, (int)(secs / 3600), (int)(secs / 60 % 60),
-		 (int)(secs % 60));
-	memcpy(out, tmp, 21);
+	ztp__rfc3339_format(out, t);
 }
 
 /* RFC 3339 (core/civil.c, ztp__rfc3339_parse(), says what is accepted). */
