@@ -283,8 +283,11 @@ if grep -q intruder-a1 a2.watch; then fail "cross-tenant will seen in acme"; els
 
 # ------------------------------------------------------------------ record churn
 # Connections that come and go, cleanly and killed with a will, leave only
-# the two watchers' records once the broker has ticked.
-from=$(($(wc -l < broker.log) + 1))
+# the two watchers' records once the broker has ticked. The plugin logs
+# the count when a check (every second here) finds it changed, so the
+# last count logged is the count held once two checks have passed since
+# the churn; whether a check fell inside the churn (and logged a higher
+# count) depends on the machine's speed, so it is not required.
 j=0
 while [ $j -lt 40 ]; do
 	pub a1 "$own/churn/$j" > /dev/null 2>&1 || true
@@ -295,18 +298,19 @@ while [ $j -lt 5 ]; do
 	will_kill "$own/status" "churn-$j"
 	j=$((j + 1))
 done
+sleep 2.5
 i=0
-until [ "$(tail -n +"$from" broker.log | grep "client records held" |
-	tail -n 1 | grep -o '[0-9]* client records held')" = "2 client records held" ]; do
+until [ "$(grep "client records held" broker.log | tail -n 1 |
+	grep -o '[0-9]* client records held')" = "2 client records held" ]; do
 	i=$((i + 1))
-	if [ $i -gt 100 ]; then
+	if [ $i -gt 300 ]; then
 		fail "client records left after churn:" \
 			"$(grep "client records held" broker.log | tail -n 1)"
 		break
 	fi
 	sleep 0.1
 done
-[ $i -gt 100 ] || ok "no client records left after churn"
+[ $i -gt 300 ] || ok "no client records left after churn"
 for w in $watch_pids; do kill "$w" 2>/dev/null || true; wait "$w" 2>/dev/null || true; done
 watch_pids=
 
