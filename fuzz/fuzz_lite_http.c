@@ -1,8 +1,9 @@
 /*
  * libztp — fuzz the portable device core's HTTP/1.1 response head parser
  * (every byte a server sends a device on an MCU port), its server URL
- * parser, and what the mbedTLS port reads of a proxy: the proxy URL of
- * its configuration and the status line of the answer to CONNECT.
+ * parser, what the mbedTLS port reads of a proxy: the proxy URL of its
+ * configuration and the status line of the answer to CONNECT, and the
+ * PEM-to-DER decoding of a certificate the core fingerprints.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "fuzz_lite.h"
@@ -53,6 +54,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = ztp__proxy_status((const char *)data, size, &st);
 	FUZZ_ASSERT(rc == ZTP_OK || rc == ZTP_EPARSE);
 	FUZZ_ASSERT(rc < 0 ? st == 0 : st >= 100 && st <= 599);
+
+	/* A certificate's PEM into DER: bounded by the buffer, and the DER
+	 * re-encoded is the block's body without its line breaks. */
+	{
+		static uint8_t der[8192];
+		static char b64[11000];
+		size_t n = ztp__pem_der(der, sizeof(der), (const char *)data,
+					size),
+		       m;
+
+		if (n > 0) {
+			FUZZ_ASSERT(n <= sizeof(der) && n <= size);
+			m = ztp__b64(b64, sizeof(b64), der, n);
+			FUZZ_ASSERT(m > 0 && m <= size);
+		}
+	}
 
 	if (size < sizeof(url)) {
 		memcpy(url, data, size);

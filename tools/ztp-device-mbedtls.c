@@ -43,6 +43,7 @@ static void usage(FILE *f)
 		"  register     register type, firmware and capabilities\n"
 		"  credentials  obtain operational credentials\n"
 		"  rotate       rotate the operational credentials now\n"
+		"  status       print the stored state as JSON (no network)\n"
 		"  run          do whatever is still needed, safe to repeat\n"
 		"\n"
 		"options:\n"
@@ -104,6 +105,17 @@ static void print_actions(unsigned int did)
 	printf("]\n");
 }
 
+/* The status document on stdout. */
+static int print_status(ztp_lite *dev)
+{
+	static char doc[ZTP_LITE_STATUS_MAX];
+	int rc = ztp_lite_status(dev, doc, sizeof(doc));
+
+	if (rc == ZTP_OK)
+		printf("%s\n", doc);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -145,7 +157,7 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	if (strcmp(cmd, "bootstrap") != 0 && strcmp(cmd, "register") != 0 &&
 	    strcmp(cmd, "credentials") != 0 && strcmp(cmd, "rotate") != 0 &&
-	    strcmp(cmd, "run") != 0) {
+	    strcmp(cmd, "status") != 0 && strcmp(cmd, "run") != 0) {
 		fprintf(stderr, "%s: unknown command \"%s\"\n", prog, cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -164,12 +176,16 @@ int main(int argc, char **argv)
 		rc = ztp_lite_credentials(dev);
 	else if (strcmp(cmd, "rotate") == 0)
 		rc = ztp_lite_rotate(dev);
+	else if (strcmp(cmd, "status") == 0)
+		rc = print_status(dev);
 	else
 		rc = ztp_lite_run(dev, &did);
 	stats_event(&o, dev);
 	if (rc < 0)
 		fprintf(stderr, "%s: %s: %s: %s\n", prog, ztp_status_name(rc),
 			cmd, ztp_lite_error(dev));
+	else if (strcmp(cmd, "status") == 0)
+		; /* printed */
 	else if (!o.quiet && strcmp(cmd, "run") == 0)
 		print_actions(did);
 	else if (!o.quiet)

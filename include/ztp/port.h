@@ -396,6 +396,32 @@ ZTP_EXTERN int ztp_lite_rotate(ztp_lite *dev);
  */
 ZTP_EXTERN int ztp_lite_run(ztp_lite *dev, unsigned int *actions);
 
+/** A buffer of this many bytes always holds ztp_lite_status()'s document.
+ *  @since 0.1.0 */
+#define ZTP_LITE_STATUS_MAX 6144
+
+/**
+ * Describe the stored state as one JSON object, without contacting the
+ * server: `{"device_id", "credentials": {"bootstrap": C|null,
+ * "operational": C|null}, "registration": R|null, "time_floor",
+ * "clock_known", "trust_bundle": hex|null}` where C is `{"slot",
+ * "device_id", "not_before", "not_after", "expired", "fingerprint",
+ * "tenant" (or null)}` plus `"rotation_due"` for the operational
+ * credential (times RFC 3339 UTC; fingerprint: SHA-256 of the
+ * certificate's DER, lowercase hex, as ztp_device_status() gives it), R
+ * the registration last accepted, as it was sent, and trust_bundle the
+ * SHA-256 of the committed rollover bundle. ztp_device_status() also
+ * reports serial numbers, which the port does not read.
+ * @param dev the handle
+ * @param[out] buf the document, NUL-terminated ("" on failure)
+ * @param cap its size in bytes (#ZTP_LITE_STATUS_MAX is always enough)
+ * @return #ZTP_OK; #ZTP_EINVAL; #ZTP_ETOOBIG when cap is too small;
+ *         #ZTP_EPARSE, #ZTP_EMISMATCH for a corrupt manifest or
+ *         credential (ztp_lite_error() names it); a port's code.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_lite_status(ztp_lite *dev, char *buf, size_t cap);
+
 /**
  * The detail of the handle's last failure.
  * @param dev the handle

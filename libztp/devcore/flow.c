@@ -1617,6 +1617,148 @@ static int run_fn(ztp_lite *d, unsigned int *did)
 	return run_locked(d, did);
 }
 
+/* ------------------------------------------------------------------
+ * status */
+
+static void status_time(ztp__jw *w, const char *name, int64_t t)
+{
+	char ts[ZTP__RFC3339_LEN + 1];
+
+	ztp__rfc3339_format(ts, t);
+	ztp__jw_key(w, name);
+	ztp__jw_str(w, ts, ZTP__RFC3339_LEN);
+}
+
+/* "<kind>": the current credential of kind, or null. */
+static int status_cred(ztp_lite *d, ztp__jw *w, ztp__lite_kind kind)
+{
+	ztp__lite_cred c;
+	uint8_t h[32];
+	char hex[65], slot = 0;
+	int64_t due = 0;
+	size_t n;
+	int rc;
+
+	ztp__jw_key(w, kind_names[kind]);
+	rc = cred_current(d, &c, kind);
+	if (rc < 0)
+		return rc;
+	if (c.slot == 0) {
+		ztp__jw_raw(w, "null", 4);
+		return ZTP_OK;
+	}
+	/* The fingerprint: SHA-256 of the leaf's DER (the receive buffer is
+	 * free while no request is made). */
+	n = ztp__pem_der(d->rx, ZTP__LITE_RX_MAX, c.cert, c.cert_len);
+	rc = n > 0 ? d->port->sha256(d->port->ctx, d->rx, n, h)
+		   : ztp__lite_err(d, ZTP_EPARSE, kind_names[kind],
+				   ": the certificate is not PEM", NULL);
+	if (rc == ZTP_OK && kind == ZTP__KIND_OPERATIONAL)
+		rc = rotation_due(d, &c, &due);
+	if (rc == ZTP_OK) {
+		hex32(hex, h);
+		slot = c.slot;
+		ztp__jw_open(w, '{');
+		ztp__jw_key(w, "slot");
+		ztp__jw_str(w, &slot, 1);
+		ztp__jw_key(w, "device_id");
+		ztp__jw_str(w, c.info.device_id, strlen(c.info.device_id));
+		status_time(w, "not_before", c.info.not_before);
+		status_time(w, "not_after", c.info.not_after);
+		ztp__jw_key(w, "expired");
+		ztp__jw_bool(w, d->now >= c.info.not_after);
+		ztp__jw_key(w, "fingerprint");
+		ztp__jw_str(w, hex, 64);
+		ztp__jw_key(w, "tenant");
+		if (c.info.tenant[0] != '\0')
+			ztp__jw_str(w, c.info.tenant, strlen(c.info.tenant));
+		else
+			ztp__jw_raw(w, "null", 4);
+		if (kind == ZTP__KIND_OPERATIONAL)
+			status_time(w, "rotation_due", due);
+		ztp__jw_close(w, '}');
+	}
+	ztp__lite_cred_free(d, &c);
+	return rc;
+}
+
+static int status_locked(ztp_lite *d, char *buf, size_t cap)
+{
+	const char *why = "";
+	char cur, hex[65];
+	int64_t floor = 0;
+	size_t len = 0;
+	ztp__jv reg;
+	ztp__jw w;
+	int rc;
+
+	ztp__jw_init(&w, buf, cap);
+	ztp__jw_open(&w, '{');
+	ztp__jw_key(&w, "device_id");
+	ztp__jw_str(&w, d->device_id, strlen(d->device_id));
+	ztp__jw_key(&w, "credentials");
+	ztp__jw_open(&w, '{');
+	rc = status_cred(d, &w, ZTP__KIND_BOOTSTRAP);
+	if (rc == ZTP_OK)
+		rc = status_cred(d, &w, ZTP__KIND_OPERATIONAL);
+	ztp__jw_close(&w, '}');
+	/* The registration last accepted, as it was sent (JSON the core
+	 * wrote, checked again before it is copied). */
+	ztp__jw_key(&w, "registration");
+	if (rc == ZTP_OK)
+		rc = d->port->load(d->port->ctx, "registration",
+				   (uint8_t *)d->tx, ZTP__LITE_REG_MAX, &len);
+	if (rc == ZTP_OK &&
+	    ztp__j_check(&reg, (const char *)d->tx, len, &why) == ZTP_OK &&
+	    reg.type == ZTP__J_OBJECT)
+		ztp__jw_raw(&w, (const char *)d->tx, len);
+	else if (rc == ZTP_OK || rc == ZTP_ENOTFOUND || rc == ZTP_ETOOBIG)
+		ztp__jw_raw(&w, "null", 4);
+	if (rc == ZTP_ENOTFOUND || rc == ZTP_ETOOBIG)
+		rc = ZTP_OK;
+	else if (rc < 0 && d->err[0] == '\0')
+		ztp__lite_err(d, rc, "registration: cannot read it", NULL,
+			      NULL);
+	if (rc == ZTP_OK)
+		rc = ztp__lite_floor(d, &floor);
+	if (rc == ZTP_OK) {
+		status_time(&w, "time_floor", floor);
+		ztp__jw_key(&w, "clock_known");
+		ztp__jw_bool(&w, d->clock_known);
+		rc = trust_manifest_read(d, &cur, hex);
+	}
+	if (rc == ZTP_OK) {
+		ztp__jw_key(&w, "trust_bundle");
+		if (cur != 0)
+			ztp__jw_str(&w, hex, 64);
+		else
+			ztp__jw_raw(&w, "null", 4);
+	}
+	ztp__jw_close(&w, '}');
+	if (rc == ZTP_OK && !w.ok)
+		rc = ztp__lite_err(d, ZTP_ETOOBIG,
+				   "status: the buffer is too "
+				   "small",
+				   NULL, NULL);
+	if (rc < 0)
+		buf[0] = '\0';
+	return rc;
+}
+
+int ztp_lite_status(ztp_lite *d, char *buf, size_t cap)
+{
+	int rc;
+
+	if (d == NULL || buf == NULL || cap == 0)
+		return ZTP_EINVAL;
+	buf[0] = '\0';
+	rc = ztp__lite_begin(d);
+	if (rc == ZTP_OK)
+		rc = status_locked(d, buf, cap);
+	ztp__lite_end(d);
+	return rc;
+}
+
 int ztp_lite_bootstrap(ztp_lite *d)
 {
 	return with_op(d, "bootstrap", bootstrap_fn, NULL);

@@ -261,6 +261,70 @@ size_t ztp__b64(char *out, size_t cap, const uint8_t *in, size_t n)
 	return o;
 }
 
+/* The value of a base64 character, -1 for any other byte. */
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	return c == '/' ? 63 : -1;
+}
+
+/* The offset just past the first occurrence of the NUL-terminated word in
+ * s[0..len), or 0 when it does not occur. */
+static size_t find_after(const char *s, size_t len, const char *word)
+{
+	size_t n = strlen(word), i;
+
+	for (i = 0; n <= len && i <= len - n; i++)
+		if (memcmp(s + i, word, n) == 0)
+			return i + n;
+	return 0;
+}
+
+size_t ztp__pem_der(uint8_t *out, size_t cap, const char *pem, size_t len)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----",
+			  end[] = "-----END CERTIFICATE-----";
+	size_t p = find_after(pem, len, begin), o = 0, pad = 0, e;
+	uint32_t v = 0;
+	int k = 0, x;
+
+	if (p == 0 || (e = find_after(pem + p, len - p, end)) == 0)
+		return 0;
+	e = p + e - (sizeof(end) - 1); /* where the end line starts */
+	for (; p < e; p++) {
+		unsigned char c = (unsigned char)pem[p];
+
+		if (c == '\n' || c == '\r')
+			continue;
+		if (c == '=' && k >= 2 && pad < 2) {
+			pad++;
+			x = 0;
+		} else if (pad > 0 || (x = b64_value(c)) < 0) {
+			return 0; /* a stray byte, or data after padding */
+		}
+		v = v << 6 | (uint32_t)x;
+		if (++k < 4)
+			continue;
+		if (o + 3 - pad > cap)
+			return 0;
+		out[o++] = (uint8_t)(v >> 16);
+		if (pad < 2)
+			out[o++] = (uint8_t)(v >> 8);
+		if (pad < 1)
+			out[o++] = (uint8_t)v;
+		v = 0;
+		k = 0;
+	}
+	return k == 0 ? o : 0;
+}
+
 int ztp__url_parse(const char *url, char *host, size_t cap, uint16_t *port)
 {
 	const char *h, *e, *colon;

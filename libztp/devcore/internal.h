@@ -113,6 +113,11 @@ size_t ztp__udec(char out[24], uint64_t v);
 /* Standard base64 of in[0..n) into out, NUL-terminated; the length
  * written, 0 if it does not fit. */
 size_t ztp__b64(char *out, size_t cap, const uint8_t *in, size_t n);
+/* The DER of the first CERTIFICATE block of pem (len bytes): its base64
+ * body decoded strictly (the alphabet, line breaks between characters,
+ * '=' padding at the end only), into out (cap bytes). The DER's length,
+ * or 0 when there is no such block or it is malformed or over cap. */
+size_t ztp__pem_der(uint8_t *out, size_t cap, const char *pem, size_t len);
 
 /* "https://host[:port]": host into host (cap bytes), port (default 443).
  * ZTP_EINVAL for anything else (another scheme, a path, userinfo). */

@@ -243,6 +243,43 @@ else
 	cat "$T/dev/lite-001/lite.out" "$T/dev/lite-001/lite.err"
 	e2e_fail "lite-001: a run after the claim's credentials did something"
 fi
+# status: the stored state, without a connection: the current
+# certificates as openssl reads them (SHA-256 of the DER, validity), the
+# tenant, a rotation due within the lifetime, the registration sent.
+b=$(lite_cred lite-001 bootstrap) o=$(lite_cred lite-001 operational)
+for f in "$b" "$o"; do
+	"$OPENSSL" x509 -in "$f.cert" -noout -fingerprint -sha256 -startdate -enddate
+done > "$T/dev/lite-001/x509.txt"
+if lite_run lite-001 status && [ "$(lite_stat lite-001 handshakes)" = 0 ] &&
+	"$PY" - "$T/dev/lite-001/lite.out" "$T/dev/lite-001/x509.txt" <<'PY'
+import datetime, json, sys
+st = json.load(open(sys.argv[1]))
+lines = open(sys.argv[2]).read().split("\n")
+def when(s):
+    return datetime.datetime.strptime(s.split("=", 1)[1], "%b %d %H:%M:%S %Y GMT")
+def stamp(s):
+    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+for i, kind in enumerate(("bootstrap", "operational")):
+    c = st["credentials"][kind]
+    fp = lines[3 * i].split("=", 1)[1].replace(":", "").lower()
+    assert c["fingerprint"] == fp, (kind, c["fingerprint"], fp)
+    assert stamp(c["not_before"]) == when(lines[3 * i + 1]), kind
+    assert stamp(c["not_after"]) == when(lines[3 * i + 2]), kind
+    assert c["device_id"] == "lite-001" and c["expired"] is False, kind
+op = st["credentials"]["operational"]
+assert op["tenant"] == "acme", op
+assert st["credentials"]["bootstrap"]["tenant"] is None
+assert stamp(op["not_before"]) < stamp(op["rotation_due"]) < stamp(op["not_after"])
+assert st["registration"]["device_type"] == "sensor", st
+assert st["device_id"] == "lite-001" and st["trust_bundle"] is None
+assert st["clock_known"] is True
+PY
+then
+	e2e_ok "lite-001: status: the certificates, tenant, rotation and registration, no connection"
+else
+	cat "$T/dev/lite-001/lite.out" "$T/dev/lite-001/lite.err"
+	e2e_fail "lite-001: status"
+fi
 # "check_in": false: a run with nothing due makes no connection at all.
 lite_config_set lite-001 '{"check_in": false}'
 if lite_run lite-001 && grep -qx 'run: nothing to do' "$T/dev/lite-001/lite.out" &&

@@ -322,6 +322,92 @@ START_TEST(base64_vectors)
 }
 END_TEST
 
+/* PEM to DER (the fingerprint of ztp_lite_status()): the RFC 4648
+ * vectors inside a CERTIFICATE block, line breaks anywhere, and what is
+ * refused: no block, no end line, a stray byte, data after the padding,
+ * padding too early or too long, a truncated group, a buffer too small. */
+START_TEST(pem_to_der)
+{
+	static const char *const body[] = {
+	    "Zg==",	"Zm8=",	    "Zm9v",	     "Zm9vYg==",
+	    "Zm9vYmE=", "Zm9vYmFy", "Zm9v\r\nYmFy\n"};
+	static const char *const der[] = {"f",	   "fo",     "foo",   "foob",
+					  "fooba", "foobar", "foobar"};
+	static const char *const bad[] = {
+	    "Zm9v YmFy", "Zg==Zm8=", "Z===", "=Zm9", "Zm9vY", "Zm9-",
+	};
+	char pem[256];
+	uint8_t out[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(body) / sizeof(body[0]); i++) {
+		snprintf(pem, sizeof(pem),
+			 "junk\n-----BEGIN CERTIFICATE-----\n%s\n"
+			 "-----END CERTIFICATE-----\nmore",
+			 body[i]);
+		ck_assert_uint_eq(
+		    ztp__pem_der(out, sizeof(out), pem, strlen(pem)),
+		    strlen(der[i]));
+		ck_assert_mem_eq(out, der[i], strlen(der[i]));
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(pem, sizeof(pem),
+			 "-----BEGIN CERTIFICATE-----\n%s\n"
+			 "-----END CERTIFICATE-----\n",
+			 bad[i]);
+		ck_assert_msg(
+		    ztp__pem_der(out, sizeof(out), pem, strlen(pem)) == 0,
+		    "accepted %s", bad[i]);
+	}
+	snprintf(pem, sizeof(pem), "-----BEGIN CERTIFICATE-----\nZm9v\n");
+	ck_assert_uint_eq(ztp__pem_der(out, sizeof(out), pem, strlen(pem)), 0);
+	snprintf(pem, sizeof(pem),
+		 "-----BEGIN PRIVATE KEY-----\nZm9v\n"
+		 "-----END PRIVATE KEY-----\n");
+	ck_assert_uint_eq(ztp__pem_der(out, sizeof(out), pem, strlen(pem)), 0);
+	snprintf(pem, sizeof(pem),
+		 "-----BEGIN CERTIFICATE-----\nZm9vYmFy\n"
+		 "-----END CERTIFICATE-----\n");
+	ck_assert_uint_eq(ztp__pem_der(out, 5, pem, strlen(pem)), 0);
+	ck_assert_uint_eq(ztp__pem_der(out, 6, pem, strlen(pem)), 6);
+}
+END_TEST
+
+/* RFC 3339 out (core/civil.c), the inverse of the reader, clamped to
+ * what four-digit years spell. */
+START_TEST(rfc3339_format)
+{
+	static const struct {
+		int64_t t;
+		const char *s;
+	} v[] = {
+	    {0, "1970-01-01T00:00:00Z"},
+	    {-1, "1969-12-31T23:59:59Z"},
+	    {951782400, "2000-02-29T00:00:00Z"},
+	    {1800000000, "2027-01-15T08:00:00Z"},
+	    {253402300799LL, "9999-12-31T23:59:59Z"},
+	    {253402300800LL, "9999-12-31T23:59:59Z"},
+	    {-62167219200LL, "0000-01-01T00:00:00Z"},
+	    {INT64_MIN, "0000-01-01T00:00:00Z"},
+	};
+	char out[ZTP__RFC3339_LEN + 1];
+	const char *why = "";
+	int64_t back = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		ztp__rfc3339_format(out, v[i].t);
+		ck_assert_str_eq(out, v[i].s);
+		if (i < 5) {
+			ck_assert_int_eq(
+			    ztp__rfc3339_parse(&back, out, strlen(out), &why),
+			    ZTP_OK);
+			ck_assert_int_eq(back, v[i].t);
+		}
+	}
+}
+END_TEST
+
 START_TEST(url_parses)
 {
 	char host[64];
@@ -1363,6 +1449,8 @@ static Suite *suite(void)
 
 	tc = tcase_create("encodings");
 	tcase_add_test(tc, base64_vectors);
+	tcase_add_test(tc, pem_to_der);
+	tcase_add_test(tc, rfc3339_format);
 	tcase_add_test(tc, url_parses);
 	tcase_add_test(tc, proxy_url_and_answer);
 	tcase_add_test(tc, transcript_bytes);
