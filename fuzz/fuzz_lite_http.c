@@ -64,10 +64,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					size),
 		       m;
 
+		char serial[41];
+
 		if (n > 0) {
 			FUZZ_ASSERT(n <= sizeof(der) && n <= size);
 			m = ztp__b64(b64, sizeof(b64), der, n);
 			FUZZ_ASSERT(m > 0 && m <= size);
+		}
+		/* The serial, of the DER and of the raw bytes: in bounds,
+		 * lowercase hex without a leading zero. */
+		for (i = 0; i < 2; i++) {
+			m = i == 0 ? ztp__der_serial_hex(serial, sizeof(serial),
+							 der, n)
+				   : ztp__der_serial_hex(serial, sizeof(serial),
+							 data, size);
+			FUZZ_ASSERT(m < sizeof(serial));
+			FUZZ_ASSERT(m == 0 ||
+				    (serial[0] != '0' && strlen(serial) == m));
 		}
 	}
 

@@ -405,13 +405,13 @@ ZTP_EXTERN int ztp_lite_run(ztp_lite *dev, unsigned int *actions);
  * server: `{"device_id", "credentials": {"bootstrap": C|null,
  * "operational": C|null}, "registration": R|null, "time_floor",
  * "clock_known", "trust_bundle": hex|null}` where C is `{"slot",
- * "device_id", "not_before", "not_after", "expired", "fingerprint",
- * "tenant" (or null)}` plus `"rotation_due"` for the operational
- * credential (times RFC 3339 UTC; fingerprint: SHA-256 of the
- * certificate's DER, lowercase hex, as ztp_device_status() gives it), R
- * the registration last accepted, as it was sent, and trust_bundle the
- * SHA-256 of the committed rollover bundle. ztp_device_status() also
- * reports serial numbers, which the port does not read.
+ * "device_id", "serial", "not_before", "not_after", "expired",
+ * "fingerprint", "tenant" (or null)}` plus `"rotation_due"` for the
+ * operational credential (times RFC 3339 UTC; serial: lowercase hex
+ * without leading zeros; fingerprint: SHA-256 of the certificate's DER,
+ * lowercase hex; both as ztp_device_status() gives them), R the
+ * registration last accepted, as it was sent, and trust_bundle the
+ * SHA-256 of the committed rollover bundle.
  * @param dev the handle
  * @param[out] buf the document, NUL-terminated ("" on failure)
  * @param cap its size in bytes (#ZTP_LITE_STATUS_MAX is always enough)

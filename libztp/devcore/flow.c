@@ -19,6 +19,8 @@
 
 #include <string.h>
 
+#include <ztp/ca.h> /* ZTP_CA_SERIAL_HEX_MAX: serials as libztp spells them */
+
 #define CHAIN_MAX 8
 #define PEM_CSR_MAX 1600
 #define SIG64_MAX ((ZTP_LITE_SIG_MAX + 2) / 3 * 4 + 1)
@@ -1634,9 +1636,9 @@ static int status_cred(ztp_lite *d, ztp__jw *w, ztp__lite_kind kind)
 {
 	ztp__lite_cred c;
 	uint8_t h[32];
-	char hex[65], slot = 0;
+	char hex[65], serial[ZTP_CA_SERIAL_HEX_MAX + 1], slot = 0;
 	int64_t due = 0;
-	size_t n;
+	size_t n, sl = 0;
 	int rc;
 
 	ztp__jw_key(w, kind_names[kind]);
@@ -1650,9 +1652,13 @@ static int status_cred(ztp_lite *d, ztp__jw *w, ztp__lite_kind kind)
 	/* The fingerprint: SHA-256 of the leaf's DER (the receive buffer is
 	 * free while no request is made). */
 	n = ztp__pem_der(d->rx, ZTP__LITE_RX_MAX, c.cert, c.cert_len);
-	rc = n > 0 ? d->port->sha256(d->port->ctx, d->rx, n, h)
-		   : ztp__lite_err(d, ZTP_EPARSE, kind_names[kind],
-				   ": the certificate is not PEM", NULL);
+	if (n > 0)
+		sl = ztp__der_serial_hex(serial, sizeof(serial), d->rx, n);
+	rc = sl > 0 ? d->port->sha256(d->port->ctx, d->rx, n, h)
+		    : ztp__lite_err(d, ZTP_EPARSE, kind_names[kind],
+				    ": the certificate is not PEM or has no "
+				    "positive serial",
+				    NULL);
 	if (rc == ZTP_OK && kind == ZTP__KIND_OPERATIONAL)
 		rc = rotation_due(d, &c, &due);
 	if (rc == ZTP_OK) {
@@ -1663,6 +1669,8 @@ static int status_cred(ztp_lite *d, ztp__jw *w, ztp__lite_kind kind)
 		ztp__jw_str(w, &slot, 1);
 		ztp__jw_key(w, "device_id");
 		ztp__jw_str(w, c.info.device_id, strlen(c.info.device_id));
+		ztp__jw_key(w, "serial");
+		ztp__jw_str(w, serial, sl);
 		status_time(w, "not_before", c.info.not_before);
 		status_time(w, "not_after", c.info.not_after);
 		ztp__jw_key(w, "expired");

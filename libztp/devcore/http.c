@@ -325,6 +325,63 @@ size_t ztp__pem_der(uint8_t *out, size_t cap, const char *pem, size_t len)
 	return k == 0 ? o : 0;
 }
 
+/* A DER tag and length at der[*pos] (at most end): the content's offset
+ * in *pos and its length in *len; false when malformed or past end. */
+static bool der_item(const uint8_t *der, size_t end, size_t *pos, unsigned tag,
+		     size_t *len)
+{
+	size_t p = *pos, n, k;
+
+	if (p + 2 > end || der[p] != tag)
+		return false;
+	n = der[p + 1];
+	p += 2;
+	if (n & 0x80) {
+		k = n & 0x7f;
+		if (k == 0 || k > 3 || p + k > end)
+			return false;
+		for (n = 0; k > 0; k--)
+			n = n << 8 | der[p++];
+	}
+	if (n > end - p)
+		return false;
+	*pos = p;
+	*len = n;
+	return true;
+}
+
+size_t ztp__der_serial_hex(char *out, size_t cap, const uint8_t *der, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t p = 0, len = 0, o = 0, i;
+
+	/* Certificate and TBSCertificate SEQUENCEs, the optional [0]
+	 * version, then the serialNumber INTEGER. */
+	if (!der_item(der, n, &p, 0x30, &len) ||
+	    !der_item(der, p + len, &p, 0x30, &len))
+		return 0;
+	n = p + len;
+	if (p < n && der[p] == 0xa0) {
+		if (!der_item(der, n, &p, 0xa0, &len))
+			return 0;
+		p += len;
+	}
+	if (!der_item(der, n, &p, 0x02, &len) || len == 0 ||
+	    (der[p] & 0x80) != 0)
+		return 0; /* not a positive INTEGER */
+	for (; len > 0 && der[p] == 0; len--)
+		p++;
+	if (len == 0 || 2 * len >= cap)
+		return 0; /* zero, or over cap */
+	for (i = 0; i < len; i++) {
+		if (i > 0 || der[p] >> 4 != 0)
+			out[o++] = hex[der[p + i] >> 4];
+		out[o++] = hex[der[p + i] & 15];
+	}
+	out[o] = '\0';
+	return o;
+}
+
 int ztp__url_parse(const char *url, char *host, size_t cap, uint16_t *port)
 {
 	const char *h, *e, *colon;

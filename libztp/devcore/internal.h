@@ -118,6 +118,12 @@ size_t ztp__b64(char *out, size_t cap, const uint8_t *in, size_t n);
  * '=' padding at the end only), into out (cap bytes). The DER's length,
  * or 0 when there is no such block or it is malformed or over cap. */
 size_t ztp__pem_der(uint8_t *out, size_t cap, const char *pem, size_t len);
+/* The serialNumber of a certificate's DER (n bytes) in the form libztp
+ * gives serials (ztp_store_cert_get(3)): lowercase hex without leading
+ * zeros, NUL-terminated in out (cap bytes). Its length, or 0 when the DER
+ * does not start as a certificate, the serial is not positive, or it
+ * does not fit. */
+size_t ztp__der_serial_hex(char *out, size_t cap, const uint8_t *der, size_t n);
 
 /* "https://host[:port]": host into host (cap bytes), port (default 443).
  * ZTP_EINVAL for anything else (another scheme, a path, userinfo). */

@@ -244,11 +244,12 @@ else
 	e2e_fail "lite-001: a run after the claim's credentials did something"
 fi
 # status: the stored state, without a connection: the current
-# certificates as openssl reads them (SHA-256 of the DER, validity), the
+# certificates as openssl reads them (SHA-256 of the DER, validity,
+# serial), the
 # tenant, a rotation due within the lifetime, the registration sent.
 b=$(lite_cred lite-001 bootstrap) o=$(lite_cred lite-001 operational)
 for f in "$b" "$o"; do
-	"$OPENSSL" x509 -in "$f.cert" -noout -fingerprint -sha256 -startdate -enddate
+	"$OPENSSL" x509 -in "$f.cert" -noout -fingerprint -sha256 -startdate -enddate -serial
 done > "$T/dev/lite-001/x509.txt"
 if lite_run lite-001 status && [ "$(lite_stat lite-001 handshakes)" = 0 ] &&
 	"$PY" - "$T/dev/lite-001/lite.out" "$T/dev/lite-001/x509.txt" <<'PY'
@@ -261,10 +262,12 @@ def stamp(s):
     return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
 for i, kind in enumerate(("bootstrap", "operational")):
     c = st["credentials"][kind]
-    fp = lines[3 * i].split("=", 1)[1].replace(":", "").lower()
+    fp = lines[4 * i].split("=", 1)[1].replace(":", "").lower()
     assert c["fingerprint"] == fp, (kind, c["fingerprint"], fp)
-    assert stamp(c["not_before"]) == when(lines[3 * i + 1]), kind
-    assert stamp(c["not_after"]) == when(lines[3 * i + 2]), kind
+    assert stamp(c["not_before"]) == when(lines[4 * i + 1]), kind
+    assert stamp(c["not_after"]) == when(lines[4 * i + 2]), kind
+    serial = lines[4 * i + 3].split("=", 1)[1].lower().lstrip("0")
+    assert c["serial"] == serial, (kind, c["serial"], serial)
     assert c["device_id"] == "lite-001" and c["expired"] is False, kind
 op = st["credentials"]["operational"]
 assert op["tenant"] == "acme", op

@@ -373,6 +373,60 @@ START_TEST(pem_to_der)
 }
 END_TEST
 
+/* The serial of a certificate's DER, as libztp spells serials: the
+ * INTEGER after the optional [0] version of the TBSCertificate, leading
+ * zeros dropped; refused when zero, negative, over the buffer, or not in
+ * a certificate's frame. */
+START_TEST(der_serial)
+{
+	static const struct {
+		const char *der;
+		size_t len;
+		const char *hex;
+	} v[] = {
+	    {"\x30\x0a\x30\x08\xa0\x03\x02\x01\x02\x02\x01\x05", 12, "5"},
+	    {"\x30\x05\x30\x03\x02\x01\x2a", 7, "2a"},
+	    {"\x30\x06\x30\x04\x02\x02\x00\x9f", 8, "9f"},
+	    {"\x30\x07\x30\x05\x02\x03\x00\x01\x0f", 9, "10f"},
+	    {"\x30\x81\x05\x30\x03\x02\x01\x07", 8, "7"},
+	    {"\x30\x05\x30\x03\x02\x01\x00", 7, NULL}, /* zero */
+	    {"\x30\x05\x30\x03\x02\x01\x80", 7, NULL}, /* negative */
+	    {"\x30\x05\x30\x03\x04\x01\x05", 7, NULL}, /* not INTEGER */
+	    {"\x30\x05\x30\x04\x02\x01\x05", 7, NULL}, /* overrun */
+	    {"\x30\x80\x30\x03\x02\x01\x05", 7, NULL}, /* indefinite */
+	    {"\x31\x05\x30\x03\x02\x01\x05", 7, NULL}, /* a SET */
+	    {"\x30\x04\x30\x02\x02\x00", 6, NULL},     /* empty */
+	};
+	char out[16];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		n = ztp__der_serial_hex(out, 8, (const uint8_t *)v[i].der,
+					v[i].len);
+		if (v[i].hex == NULL) {
+			ck_assert_msg(n == 0, "vector %zu accepted", i);
+			continue;
+		}
+		ck_assert_uint_eq(n, strlen(v[i].hex));
+		ck_assert_str_eq(out, v[i].hex);
+	}
+	/* Four octets need nine bytes of buffer. */
+	ck_assert_uint_eq(
+	    ztp__der_serial_hex(out, 8,
+				(const uint8_t *)"\x30\x08\x30\x06\x02\x04"
+						 "\x11\x22\x33\x44",
+				10),
+	    0);
+	ck_assert_uint_eq(
+	    ztp__der_serial_hex(out, 9,
+				(const uint8_t *)"\x30\x08\x30\x06\x02\x04"
+						 "\x11\x22\x33\x44",
+				10),
+	    8);
+	ck_assert_str_eq(out, "11223344");
+}
+END_TEST
+
 /* RFC 3339 out (core/civil.c), the inverse of the reader, clamped to
  * what four-digit years spell. */
 START_TEST(rfc3339_format)
@@ -1450,6 +1504,7 @@ static Suite *suite(void)
 	tc = tcase_create("encodings");
 	tcase_add_test(tc, base64_vectors);
 	tcase_add_test(tc, pem_to_der);
+	tcase_add_test(tc, der_serial);
 	tcase_add_test(tc, rfc3339_format);
 	tcase_add_test(tc, url_parses);
 	tcase_add_test(tc, proxy_url_and_answer);
