@@ -44,6 +44,8 @@ static void usage(FILE *f)
 		"  credentials  obtain operational credentials\n"
 		"  rotate       rotate the operational credentials now\n"
 		"  status       print the stored state as JSON (no network)\n"
+		"  assignment   print the device's assignment (tenant, "
+		"namespace, policy)\n"
 		"  run          do whatever is still needed, safe to repeat\n"
 		"\n"
 		"options:\n"
@@ -105,11 +107,14 @@ static void print_actions(unsigned int did)
 	printf("]\n");
 }
 
-/* The status document on stdout. */
-static int print_status(ztp_lite *dev)
+/* The JSON document fn writes (ztp_lite_status(), ztp_lite_assignment())
+ * on stdout. */
+static int print_doc(ztp_lite *dev, int (*fn)(ztp_lite *, char *, size_t))
 {
-	static char doc[ZTP_LITE_STATUS_MAX];
-	int rc = ztp_lite_status(dev, doc, sizeof(doc));
+	static char doc[ZTP_LITE_BODY_MAX > ZTP_LITE_STATUS_MAX
+			    ? ZTP_LITE_BODY_MAX + 1
+			    : ZTP_LITE_STATUS_MAX];
+	int rc = fn(dev, doc, sizeof(doc));
 
 	if (rc == ZTP_OK)
 		printf("%s\n", doc);
@@ -157,7 +162,8 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	if (strcmp(cmd, "bootstrap") != 0 && strcmp(cmd, "register") != 0 &&
 	    strcmp(cmd, "credentials") != 0 && strcmp(cmd, "rotate") != 0 &&
-	    strcmp(cmd, "status") != 0 && strcmp(cmd, "run") != 0) {
+	    strcmp(cmd, "status") != 0 && strcmp(cmd, "assignment") != 0 &&
+	    strcmp(cmd, "run") != 0) {
 		fprintf(stderr, "%s: unknown command \"%s\"\n", prog, cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -177,14 +183,16 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "rotate") == 0)
 		rc = ztp_lite_rotate(dev);
 	else if (strcmp(cmd, "status") == 0)
-		rc = print_status(dev);
+		rc = print_doc(dev, ztp_lite_status);
+	else if (strcmp(cmd, "assignment") == 0)
+		rc = print_doc(dev, ztp_lite_assignment);
 	else
 		rc = ztp_lite_run(dev, &did);
 	stats_event(&o, dev);
 	if (rc < 0)
 		fprintf(stderr, "%s: %s: %s: %s\n", prog, ztp_status_name(rc),
 			cmd, ztp_lite_error(dev));
-	else if (strcmp(cmd, "status") == 0)
+	else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "assignment") == 0)
 		; /* printed */
 	else if (!o.quiet && strcmp(cmd, "run") == 0)
 		print_actions(did);

@@ -396,6 +396,23 @@ ZTP_EXTERN int ztp_lite_rotate(ztp_lite *dev);
  */
 ZTP_EXTERN int ztp_lite_run(ztp_lite *dev, unsigned int *actions);
 
+/**
+ * Fetch the device's assignment with the current operational credential
+ * (one `assignment` call): the answer, `{"tenant", "namespace", "policy",
+ * "brokers", ...}` (doc/PROTOCOL.md), as the server sent it, once read by
+ * the protocol's rules; its brokers and trust bundle are taken as a run's
+ * check-in takes them.
+ * @param dev the handle
+ * @param[out] buf the answer, NUL-terminated ("" on failure)
+ * @param cap its size in bytes (#ZTP_LITE_BODY_MAX + 1 is always enough)
+ * @return as ztp_lite_bootstrap(); #ZTP_ESTATE without a valid
+ *         operational credential; #ZTP_EDENIED with server error
+ *         `device_state` when the device is not claimed yet;
+ *         #ZTP_ETOOBIG when cap is too small.
+ * @since 0.1.0
+ */
+ZTP_EXTERN int ztp_lite_assignment(ztp_lite *dev, char *buf, size_t cap);
+
 /** A buffer of this many bytes always holds ztp_lite_status()'s document.
  *  @since 0.1.0 */
 #define ZTP_LITE_STATUS_MAX 6144

@@ -1367,46 +1367,61 @@ static int rotation_due(ztp_lite *d, const ztp__lite_cred *c, int64_t *due)
 	return ZTP_OK;
 }
 
-/* Check in with the operational credential: an assignment call ({}).
+/* An assignment call ({}) with the operational credential, its answer
+ * read by the protocol's rules into *a (valid until the next call), its
+ * brokers and trust bundle taken; *tenant the tenant it names, "" for
+ * none. */
+static int assignment_call(ztp_lite *d, const ztp__lite_cred *op, ztp__jv *a,
+			   char tenant[ZTP_ID_MAX + 1])
+{
+	const char *what = "assignment answer";
+	ztp__jv v;
+	size_t k = 0;
+	int rc;
+
+	tenant[0] = '\0';
+	memcpy(d->tx, "{}", 2);
+	rc = ztp__lite_call(d, "assignment", ZTP__AUTH_OPERATIONAL, op, 2, a);
+	if (rc == ZTP_OK)
+		rc = answer_only(d, a, ztp__assignment_members, what);
+	if (rc == ZTP_OK && present(a, "tenant", &v) &&
+	    (ztp__j_string(&v, tenant, ZTP_ID_MAX + 1, &k) < 0 ||
+	     ztp__id_len(tenant) != k))
+		rc = ztp__lite_err(d, ZTP_EPARSE, what, ": bad tenant", NULL);
+	if (rc == ZTP_OK && present(a, "policy", &v) && v.type != ZTP__J_OBJECT)
+		rc = ztp__lite_err(d, ZTP_EPARSE, what,
+				   ": policy is not an object", NULL);
+	if (rc == ZTP_OK)
+		rc = check_assigned(d, a, what);
+	if (rc == ZTP_OK)
+		rc = brokers_store(d, a);
+	if (rc == ZTP_OK)
+		rc = trust_update(d, a);
+	if (rc < 0)
+		tenant[0] = '\0';
+	return rc;
+}
+
+/* Check in with the operational credential: an assignment call.
  * *claimed is set when the answer names a tenant other than the
  * certificate's (the device was claimed or moved since it was issued);
  * not claimed yet (device_state) is no failure. */
 static int check_in(ztp_lite *d, const ztp__lite_cred *op, bool *claimed)
 {
-	const char *what = "assignment answer";
 	char tenant[ZTP_ID_MAX + 1];
-	ztp__jv a, v;
-	size_t k = 0;
+	ztp__jv a;
 	int rc;
 
 	*claimed = false;
 	step(d, "assignment", "start");
-	memcpy(d->tx, "{}", 2);
-	rc = ztp__lite_call(d, "assignment", ZTP__AUTH_OPERATIONAL, op, 2, &a);
+	rc = assignment_call(d, op, &a, tenant);
 	if (ztp__lite_refused_with(d, rc, ZTP__W_DEVICE_STATE)) {
 		step(d, "assignment", "unclaimed");
 		return ZTP_OK;
 	}
-	if (rc == ZTP_OK)
-		rc = answer_only(d, &a, ztp__assignment_members, what);
-	if (rc == ZTP_OK && present(&a, "tenant", &v) &&
-	    (ztp__j_string(&v, tenant, sizeof(tenant), &k) < 0 ||
-	     ztp__id_len(tenant) != k))
-		rc = ztp__lite_err(d, ZTP_EPARSE, what, ": bad tenant", NULL);
-	if (rc == ZTP_OK && present(&a, "policy", &v) &&
-	    v.type != ZTP__J_OBJECT)
-		rc = ztp__lite_err(d, ZTP_EPARSE, what,
-				   ": policy is not an object", NULL);
-	if (rc == ZTP_OK)
-		rc = check_assigned(d, &a, what);
-	if (rc == ZTP_OK)
-		rc = brokers_store(d, &a);
-	if (rc == ZTP_OK)
-		rc = trust_update(d, &a);
 	if (rc < 0)
 		return rc;
-	*claimed =
-	    present(&a, "tenant", &v) && strcmp(tenant, op->info.tenant) != 0;
+	*claimed = tenant[0] != '\0' && strcmp(tenant, op->info.tenant) != 0;
 	step(d, "assignment", "done");
 	return ZTP_OK;
 }
@@ -1764,6 +1779,53 @@ int ztp_lite_status(ztp_lite *d, char *buf, size_t cap)
 	if (rc == ZTP_OK)
 		rc = status_locked(d, buf, cap);
 	ztp__lite_end(d);
+	return rc;
+}
+
+static int assignment_locked(ztp_lite *d, char *buf, size_t cap)
+{
+	char tenant[ZTP_ID_MAX + 1];
+	ztp__lite_cred op;
+	ztp__jv a;
+	int rc;
+
+	rc = cred_current(d, &op, ZTP__KIND_OPERATIONAL);
+	if (rc == ZTP_OK && !cred_valid(d, &op))
+		rc = ztp__lite_err(d, ZTP_ESTATE,
+				   "assignment: no valid operational "
+				   "credential; run first",
+				   NULL, NULL);
+	if (rc == ZTP_OK) {
+		step(d, "assignment", "start");
+		rc = assignment_call(d, &op, &a, tenant);
+	}
+	if (rc == ZTP_OK && a.len >= cap)
+		rc = ztp__lite_err(d, ZTP_ETOOBIG,
+				   "assignment: the buffer is too small", NULL,
+				   NULL);
+	if (rc == ZTP_OK) {
+		memcpy(buf, a.p, a.len);
+		buf[a.len] = '\0';
+		step(d, "assignment", "done");
+	}
+	ztp__lite_cred_free(d, &op);
+	return rc;
+}
+
+int ztp_lite_assignment(ztp_lite *d, char *buf, size_t cap)
+{
+	int rc;
+
+	if (d == NULL || buf == NULL || cap == 0)
+		return ZTP_EINVAL;
+	buf[0] = '\0';
+	rc = ztp__lite_begin(d);
+	if (rc == ZTP_OK)
+		rc = assignment_locked(d, buf, cap);
+	if (rc < 0)
+		fail_event(d, "assignment", rc);
+	ztp__lite_end(d);
+	ztp__lite_disconnect(d);
 	return rc;
 }
 

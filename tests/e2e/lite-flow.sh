@@ -283,6 +283,26 @@ else
 	cat "$T/dev/lite-001/lite.out" "$T/dev/lite-001/lite.err"
 	e2e_fail "lite-001: status"
 fi
+# assignment: the answer for the claimed device (tenant, namespace), one
+# request; for a device not claimed yet, device_state (exit 1).
+if lite_run lite-001 assignment && [ "$(lite_stat lite-001 requests)" = 1 ] &&
+	"$PY" -c 'import json, sys
+a = json.load(open(sys.argv[1]))
+assert a["tenant"] == "acme" and a["namespace"], a' "$T/dev/lite-001/lite.out"; then
+	e2e_ok "lite-001: assignment: tenant acme and its namespace"
+else
+	cat "$T/dev/lite-001/lite.out" "$T/dev/lite-001/lite.err"
+	e2e_fail "lite-001: assignment"
+fi
+rc=0
+lite_run lite-002 assignment || rc=$?
+if [ $rc = 1 ] && grep -q 'device_state' "$T/dev/lite-002/lite.err" &&
+	[ ! -s "$T/dev/lite-002/lite.out" ]; then
+	e2e_ok "lite-002: assignment before a claim: device_state, exit 1"
+else
+	cat "$T/dev/lite-002/lite.out" "$T/dev/lite-002/lite.err"
+	e2e_fail "lite-002: assignment before a claim: exit $rc"
+fi
 # "check_in": false: a run with nothing due makes no connection at all.
 lite_config_set lite-001 '{"check_in": false}'
 if lite_run lite-001 && grep -qx 'run: nothing to do' "$T/dev/lite-001/lite.out" &&
