@@ -38,8 +38,9 @@ extern "C" {
 #endif
 
 /** Version of ::ztp_port and ::ztp_lite_options this header describes:
- *  2 added ztp_port::key_generate_named and ztp_port::key_retire. A port
- *  or options of version 1 are still taken (without those members).
+ *  2 added ztp_port::key_generate_named, ztp_port::key_retire and
+ *  ztp_lite_options::keep_alive. A port or options of version 1 are still
+ *  taken (without those members).
  *  @since 0.1.0 */
 #define ZTP_PORT_VERSION 2
 
@@ -277,6 +278,14 @@ typedef struct ztp_lite_options {
 	 *  nothing due makes no connection; the device then learns of a
 	 *  claim at its next rotation. */
 	int check_in;
+
+	/* Version 2. */
+
+	/** The requests of an operation made with one client identity share
+	 *  one TLS connection (1, the default, as ztp-device's `keep_alive`);
+	 *  0: a connection per request, closed after its answer.
+	 *  @since 0.1.0 */
+	int keep_alive;
 } ztp_lite_options;
 
 /** ztp_lite_run() did a bootstrap. @since 0.1.0 */

@@ -94,6 +94,7 @@ int ztp_lite_options_init(ztp_lite_options *o)
 	o->version = ZTP_PORT_VERSION;
 	o->rotate_percent = 67;
 	o->check_in = 1;
+	o->keep_alive = 1;
 	o->max_attempts = 5;
 	o->base_delay_ms = 1000;
 	o->max_delay_ms = 60000;
@@ -254,6 +255,9 @@ int ztp_lite_new(ztp_lite **out, const ztp_port *port,
 	    sizeof(*d);
 	d->rotate_percent = o->rotate_percent;
 	d->check_in = o->check_in != 0;
+	/* Read only from options of version 2 (a version-1 struct ends
+	 * before it). */
+	d->keep_alive = o->version < 2 || o->keep_alive != 0;
 	d->max_attempts = o->max_attempts;
 	d->base_delay_ms = o->base_delay_ms;
 	d->max_delay_ms = o->max_delay_ms;
@@ -662,7 +666,7 @@ int ztp__lite_call(ztp_lite *d, const char *endpoint, ztp__lite_auth auth,
 	for (n = 1;; n++) {
 		d->server_error[0] = '\0';
 		rc = attempt(d, endpoint, auth, cred, body_len, &h, &final);
-		if (rc < 0 || h.close)
+		if (rc < 0 || h.close || !d->keep_alive)
 			ztp__lite_disconnect(d);
 		if (rc < 0) {
 			/* A transport failure another attempt may cure; a

@@ -172,6 +172,7 @@ struct ztp_lite {
 	size_t reg_len;
 	int rotate_percent, max_attempts;
 	bool check_in;
+	bool keep_alive; /* false: a connection per request */
 	uint32_t base_delay_ms, max_delay_ms, max_retry_after_ms;
 	int64_t build_time;
 	ztp_event_fn events;

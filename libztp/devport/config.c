@@ -341,11 +341,18 @@ static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 		}
 		return parse_key_store(c, v, err, ecap);
 	}
-	if (ztp__j_string_is(k, "check_in")) {
+	if (ztp__j_string_is(k, "check_in") ||
+	    ztp__j_string_is(k, "keep_alive")) {
+		bool ci = ztp__j_string_is(k, "check_in");
+
 		if (v->type != ZTP__J_BOOL)
-			return bad(err, ecap, ZTP_EINVAL, "check_in",
+			return bad(err, ecap, ZTP_EINVAL,
+				   ci ? "check_in" : "keep_alive",
 				   "not true or false");
-		c->no_check_in = v->p[0] == 'f';
+		if (ci)
+			c->no_check_in = v->p[0] == 'f';
+		else
+			c->no_keep_alive = v->p[0] == 'f';
 		return ZTP_OK;
 	}
 	if (ztp__j_string_is(k, "proxy")) {
@@ -466,6 +473,7 @@ int ztp__lh_new(ztp_lite **out, const char *config_path, const char *fn,
 		o.max_retry_after_ms = (uint32_t)c->ra_ms;
 		o.build_time = c->build_time;
 		o.check_in = !c->no_check_in;
+		o.keep_alive = !c->no_keep_alive;
 		o.events = events;
 		o.events_ctx = events_ctx;
 		rc = ztp_lite_new(out, &m->port, &o);

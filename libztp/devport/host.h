@@ -64,6 +64,7 @@ typedef struct ztp__lh_cfg {
 	uint8_t pin[32];	  /* server_key_sha256 */
 	ztp__proxy proxy;	  /* port 0: none */
 	bool no_check_in;	  /* "check_in": false */
+	bool no_keep_alive;	  /* "keep_alive": false */
 	ztp__lh_keytype key_type; /* "key_type" */
 	/* "operational_key" (ZTP__LH_TOKEN_KEYS): the token's pkcs11: URI
 	 * and the label ("" when not given), checked by the port; "": keys

@@ -188,6 +188,22 @@ else
 	e2e_fail "lite-stranger: rotate without credentials: exit $rc"
 fi
 
+# "keep_alive": false: a connection per request (4 for a fresh device's
+# run), as ztp-device does with it.
+e2e_device lite-nka
+e2e_enroll lite-nka
+e2e_device_config lite-nka "$E2E_PORT"
+e2e_registration lite-nka
+lite_config_set lite-nka '{"keep_alive": false}'
+if lite_run lite-nka && [ "$(lite_stat lite-nka handshakes)" = 4 ] &&
+	[ "$(lite_stat lite-nka requests)" = 4 ]; then
+	lite_check_cred lite-nka operational 30
+	e2e_ok "lite-nka: keep_alive false: 4 requests on 4 TLS connections"
+else
+	cat "$T/dev/lite-nka/lite.err"
+	e2e_fail "lite-nka: keep_alive false: $(lite_stat lite-nka requests) requests on $(lite_stat lite-nka handshakes) connections"
+fi
+
 # "key_type": "ec-p384": the keys the device generates are P-384 (the
 # CSR signed with SHA-384), and so are its certificates' keys.
 e2e_device_config lite-384 "$E2E_PORT"
