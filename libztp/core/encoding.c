@@ -16,23 +16,6 @@
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* 6-bit value of a base64 character, or -1. Explicit ranges, not a table
- * indexed by untrusted bytes or <ctype.h> (locale-dependent). */
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int ztp__b64_encode(char **out, const uint8_t *in, size_t len)
 {
 	int rc = ZTP_OK;
@@ -108,7 +91,7 @@ int ztp__b64_decode(uint8_t **out, size_t *outlen, const char *in, size_t len)
 				v[k] = 0;
 				continue;
 			}
-			v[k] = b64_value(c);
+			v[k] = ztp__b64_value(c);
 			ZTP_ENSURE(v[k] >= 0, ZTP_EPARSE,
 				   "base64: invalid character 0x%02x at "
 				   "offset %zu",

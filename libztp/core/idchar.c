@@ -60,3 +60,18 @@ int ztp__hex_value(unsigned char c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+/* Explicit ranges, not a table indexed by untrusted bytes or <ctype.h>
+ * (locale-dependent). */
+int ztp__b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	return c == '/' ? 63 : -1;
+}

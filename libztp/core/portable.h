@@ -33,6 +33,9 @@ size_t ztp__id_len(const char *s);
 
 /* The value of one hex digit of either case, or -1 (idchar.c). */
 int ztp__hex_value(unsigned char c);
+/* The 6-bit value of a character of the standard base64 alphabet, or -1
+ * (idchar.c). */
+int ztp__b64_value(unsigned char c);
 
 /* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian;
  * H. Hinnant's days_from_civil), m 1..12, d 1..31 (civil.c). */

@@ -1768,20 +1768,6 @@ static int status_locked(ztp_lite *d, char *buf, size_t cap)
 	return rc;
 }
 
-int ztp_lite_status(ztp_lite *d, char *buf, size_t cap)
-{
-	int rc;
-
-	if (d == NULL || buf == NULL || cap == 0)
-		return ZTP_EINVAL;
-	buf[0] = '\0';
-	rc = ztp__lite_begin(d);
-	if (rc == ZTP_OK)
-		rc = status_locked(d, buf, cap);
-	ztp__lite_end(d);
-	return rc;
-}
-
 static int assignment_locked(ztp_lite *d, char *buf, size_t cap)
 {
 	char tenant[ZTP_ID_MAX + 1];
@@ -1812,7 +1798,11 @@ static int assignment_locked(ztp_lite *d, char *buf, size_t cap)
 	return rc;
 }
 
-int ztp_lite_assignment(ztp_lite *d, char *buf, size_t cap)
+/* An operation that writes a document into the caller's buffer: as
+ * with_op(). */
+static int with_doc(ztp_lite *d, const char *op,
+		    int (*fn)(ztp_lite *, char *, size_t), char *buf,
+		    size_t cap)
 {
 	int rc;
 
@@ -1821,12 +1811,22 @@ int ztp_lite_assignment(ztp_lite *d, char *buf, size_t cap)
 	buf[0] = '\0';
 	rc = ztp__lite_begin(d);
 	if (rc == ZTP_OK)
-		rc = assignment_locked(d, buf, cap);
+		rc = fn(d, buf, cap);
 	if (rc < 0)
-		fail_event(d, "assignment", rc);
+		fail_event(d, op, rc);
 	ztp__lite_end(d);
 	ztp__lite_disconnect(d);
 	return rc;
+}
+
+int ztp_lite_status(ztp_lite *d, char *buf, size_t cap)
+{
+	return with_doc(d, "status", status_locked, buf, cap);
+}
+
+int ztp_lite_assignment(ztp_lite *d, char *buf, size_t cap)
+{
+	return with_doc(d, "assignment", assignment_locked, buf, cap);
 }
 
 int ztp_lite_bootstrap(ztp_lite *d)

@@ -261,20 +261,6 @@ size_t ztp__b64(char *out, size_t cap, const uint8_t *in, size_t n)
 	return o;
 }
 
-/* The value of a base64 character, -1 for any other byte. */
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	return c == '/' ? 63 : -1;
-}
-
 /* The offset just past the first occurrence of the NUL-terminated word in
  * s[0..len), or 0 when it does not occur. */
 static size_t find_after(const char *s, size_t len, const char *word)
@@ -306,7 +292,7 @@ size_t ztp__pem_der(uint8_t *out, size_t cap, const char *pem, size_t len)
 		if (c == '=' && k >= 2 && pad < 2) {
 			pad++;
 			x = 0;
-		} else if (pad > 0 || (x = b64_value(c)) < 0) {
+		} else if (pad > 0 || (x = ztp__b64_value(c)) < 0) {
 			return 0; /* a stray byte, or data after padding */
 		}
 		v = v << 6 | (uint32_t)x;
