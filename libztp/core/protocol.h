@@ -106,6 +106,11 @@ bool ztp__namespace_syntax(const char *s, size_t n);
  * ZTP__BROKER_URL_MAX bytes of printable ASCII without space. */
 #define ZTP__BROKERS_MAX 8
 #define ZTP__BROKER_URL_MAX 255
+/* The stored list, {"brokers":[...]} (the portable core's "brokers" blob,
+ * ztp-device's brokers.json), is at most this long: every URL's
+ * characters escaped. */
+#define ZTP__BROKERS_DOC_MAX                                                   \
+	(16 + ZTP__BROKERS_MAX * (2 * ZTP__BROKER_URL_MAX + 3))
 bool ztp__broker_url_syntax(const char *s, size_t n);
 
 /* "trust_bundle" in an answer: 1..ZTP__TRUST_BUNDLE_MAX CA certificates,

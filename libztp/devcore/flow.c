@@ -752,8 +752,6 @@ static int check_assigned(ztp_lite *d, const ztp__jv *a, const char *what)
 /* The blob "brokers": {"brokers":[...]} as the answer (already checked)
  * allocates them, as ztp-device's brokers.json; removed when the answer
  * allocates none. */
-#define BROKERS_BLOB_MAX (16 + ZTP__BROKERS_MAX * (2 * ZTP__BROKER_URL_MAX + 3))
-
 static int brokers_store(ztp_lite *d, const ztp__jv *a)
 {
 	char url[ZTP__BROKER_URL_MAX + 1], *buf;
@@ -771,11 +769,11 @@ static int brokers_store(ztp_lite *d, const ztp__jv *a)
 					     NULL, NULL);
 		return ZTP_OK;
 	}
-	buf = ztp__lite_alloc(d, BROKERS_BLOB_MAX);
+	buf = ztp__lite_alloc(d, ZTP__BROKERS_DOC_MAX);
 	if (buf == NULL)
 		return ztp__lite_err(d, ZTP_ENOMEM, "out of memory", NULL,
 				     NULL);
-	ztp__jw_init(&w, buf, BROKERS_BLOB_MAX);
+	ztp__jw_init(&w, buf, ZTP__BROKERS_DOC_MAX);
 	ztp__jw_open(&w, '{');
 	ztp__jw_key(&w, "brokers");
 	ztp__jw_open(&w, '[');
@@ -789,7 +787,7 @@ static int brokers_store(ztp_lite *d, const ztp__jv *a)
 	rc = w.ok ? d->port->store(d->port->ctx, "brokers",
 				   (const uint8_t *)buf, w.len)
 		  : ZTP_EINTERNAL;
-	ztp__lite_free(d, buf, BROKERS_BLOB_MAX);
+	ztp__lite_free(d, buf, ZTP__BROKERS_DOC_MAX);
 	if (rc < 0)
 		return ztp__lite_err(d, rc, "brokers: cannot store the list",
 				     NULL, NULL);
@@ -1605,17 +1603,28 @@ static int credentials_fn(ztp_lite *d, unsigned int *did)
 	return credentials_with(d, true);
 }
 
+/* The current operational credential into *op, which the caller frees;
+ * #ZTP_ESTATE, naming the operation what, when there is none valid. */
+static int operational_current(ztp_lite *d, ztp__lite_cred *op,
+			       const char *what)
+{
+	int rc;
+
+	rc = cred_current(d, op, ZTP__KIND_OPERATIONAL);
+	if (rc == ZTP_OK && !cred_valid(d, op))
+		rc = ztp__lite_err(d, ZTP_ESTATE, what,
+				   ": no valid operational credential; "
+				   "run first",
+				   NULL);
+	return rc;
+}
+
 static int rotate_fn(ztp_lite *d, unsigned int *did)
 {
 	ztp__lite_cred op;
 	int rc;
 
-	rc = cred_current(d, &op, ZTP__KIND_OPERATIONAL);
-	if (rc == ZTP_OK && !cred_valid(d, &op))
-		rc = ztp__lite_err(d, ZTP_ESTATE,
-				   "rotate: no valid operational credential; "
-				   "run first",
-				   NULL, NULL);
+	rc = operational_current(d, &op, "rotate");
 	if (rc == ZTP_OK)
 		rc =
 		    operational_locked(d, "rotate", ZTP__AUTH_OPERATIONAL, &op);
@@ -1775,12 +1784,7 @@ static int assignment_locked(ztp_lite *d, char *buf, size_t cap)
 	ztp__jv a;
 	int rc;
 
-	rc = cred_current(d, &op, ZTP__KIND_OPERATIONAL);
-	if (rc == ZTP_OK && !cred_valid(d, &op))
-		rc = ztp__lite_err(d, ZTP_ESTATE,
-				   "assignment: no valid operational "
-				   "credential; run first",
-				   NULL, NULL);
+	rc = operational_current(d, &op, "assignment");
 	if (rc == ZTP_OK) {
 		step(d, "assignment", "start");
 		rc = assignment_call(d, &op, &a, tenant);

@@ -837,10 +837,12 @@ static int take_rest(ztp__op *o, const char *state)
 		rc = ztp__err(ZTP_ENOMEM, "out of memory");
 	}
 	if (rc == ZTP_OK) {
-		rc = ztp__file_read(&text, &len, path, 4096);
+		/* A list longer than any valid one is not taken: the next
+		 * check-in stores the server's. */
+		rc = ztp__file_read(&text, &len, path, ZTP__BROKERS_DOC_MAX);
 		if (rc == ZTP_OK)
 			rc = put(o, "brokers", text, len);
-		else if (rc == ZTP_ENOTFOUND) {
+		else if (rc == ZTP_ENOTFOUND || rc == ZTP_ETOOBIG) {
 			ztp_error_clear();
 			rc = ZTP_OK;
 		}

@@ -175,18 +175,20 @@ else
 	cat "$T/dev/lite-002/lite.err"
 	e2e_fail "lite-002: rotate failed"
 fi
-# rotate without an operational credential: ZTP_ESTATE (exit 5), no
-# connection.
-rc=0
-"$ZTP_LITE" --config "$T/dev/lite-stranger/device.json" --verbose rotate \
-	> "$T/dev/lite-stranger/lite.out" 2> "$T/dev/lite-stranger/lite.err" || rc=$?
-if [ $rc = 5 ] && grep -q 'rotate: no valid operational credential' "$T/dev/lite-stranger/lite.err" &&
-	[ "$(lite_stat lite-stranger handshakes)" = 0 ]; then
-	e2e_ok "lite-stranger: rotate without credentials: exit 5, no connection"
-else
-	cat "$T/dev/lite-stranger/lite.err"
-	e2e_fail "lite-stranger: rotate without credentials: exit $rc"
-fi
+# rotate and assignment without an operational credential: ZTP_ESTATE
+# (exit 5), no connection.
+for op in rotate assignment; do
+	rc=0
+	"$ZTP_LITE" --config "$T/dev/lite-stranger/device.json" --verbose $op \
+		> "$T/dev/lite-stranger/lite.out" 2> "$T/dev/lite-stranger/lite.err" || rc=$?
+	if [ $rc = 5 ] && grep -q "$op: no valid operational credential" "$T/dev/lite-stranger/lite.err" &&
+		[ "$(lite_stat lite-stranger handshakes)" = 0 ]; then
+		e2e_ok "lite-stranger: $op without credentials: exit 5, no connection"
+	else
+		cat "$T/dev/lite-stranger/lite.err"
+		e2e_fail "lite-stranger: $op without credentials: exit $rc"
+	fi
+done
 
 # "keep_alive": false: a connection per request (4 for a fresh device's
 # run), as ztp-device does with it.

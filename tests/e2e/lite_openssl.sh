@@ -324,6 +324,22 @@ if [ $rc = 5 ] && grep -q 'taking over the ztp-device state: .*key.ref: a key in
 else
 	e2e_fail "$id: without operational_key: exit $rc: $(cat "$d/lite.err")"
 fi
+# With operational_key naming another label the references are not the
+# port's to follow: refused, nothing taken.
+"$PY" - "$d/full.json" "$d/device.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["operational_key"]["label"] = "other"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+rc=0
+"$ZTP_LITE" --config "$d/device.json" run > "$d/lite.out" 2> "$d/lite.err" || rc=$?
+if [ $rc = 5 ] && grep -q 'key.ref: a key in a token that the configured operational_key does not name' "$d/lite.err" &&
+	[ ! -e "$d/state/operational.manifest" ] && [ -d "$d/state/operational" ]; then
+	e2e_ok "$id: operational_key of another label: refused (exit 5), nothing taken"
+else
+	e2e_fail "$id: operational_key of another label: exit $rc: $(cat "$d/lite.err")"
+fi
 mv "$d/full.json" "$d/device.json"
 mig_check "$id"
 grep -q "^token:object=$id-operational-" "$(lite_cred "$id" operational).key" ||
