@@ -245,14 +245,52 @@ static bool cred_valid(const ztp_lite *d, const ztp__lite_cred *c)
 	return c->slot != 0 && d->now < c->info.not_after;
 }
 
+/* A device.step event of operation op, with one more string member
+ * (name: value) unless name is NULL. */
+static void step_with(ztp_lite *d, const char *op, const char *s,
+		      const char *name, const char *value)
+{
+	char f[192];
+	ztp__jw w;
+
+	ztp__jw_init(&w, f, sizeof(f));
+	ztp__jw_key(&w, "operation");
+	ztp__jw_str(&w, op, strlen(op));
+	ztp__jw_key(&w, "step");
+	ztp__jw_str(&w, s, strlen(s));
+	if (name != NULL) {
+		ztp__jw_key(&w, name);
+		ztp__jw_str(&w, value, strlen(value));
+	}
+	if (w.ok)
+		ztp__lite_event(d, "device.step", f);
+}
+
+static void step(ztp_lite *d, const char *op, const char *s)
+{
+	step_with(d, op, s, NULL, NULL);
+}
+
+/* A device.step event of operation op whose credential c (its
+ * certificate read) now holds, with the certificate's not_after. */
+static void step_cert(ztp_lite *d, const char *op, const char *s,
+		      const ztp__lite_cred *c)
+{
+	char ts[ZTP__RFC3339_LEN + 1];
+
+	ztp__rfc3339_format(ts, c->info.not_after);
+	step_with(d, op, s, "not_after", ts);
+}
+
 /*
  * Prepare the pending slot of kind: when it already holds a certificate
  * for its key that is still valid (an answer stored before power was
  * lost), *ready is set and c is that credential; otherwise c->key is a
- * fresh key stored in the slot, named pending in the manifest.
+ * fresh key stored in the slot, named pending in the manifest (step
+ * "key" of op).
  */
 static int pending_begin(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind,
-			 bool *ready)
+			 const char *op, bool *ready)
 {
 	int (*gen_named)(void *, const char *, uint8_t *, size_t, size_t *);
 	char cur, pend, name[40];
@@ -295,7 +333,10 @@ static int pending_begin(ztp_lite *d, ztp__lite_cred *c, ztp__lite_kind kind,
 	if (rc < 0)
 		return ztp__lite_err(d, rc, name, ": cannot store it", NULL);
 	c->slot = pend;
-	return manifest_write(d, kind, cur, pend);
+	rc = manifest_write(d, kind, cur, pend);
+	if (rc == ZTP_OK)
+		step(d, op, "key");
+	return rc;
 }
 
 /* Store the certificate of the pending slot (still pending: the next
@@ -314,29 +355,37 @@ static int pending_store(ztp_lite *d, ztp__lite_kind kind, char slot,
 }
 
 /* Tell the port that the key blob name is no longer used, with what it
- * holds (ztp_port::key_retire), before it is removed. */
-static void key_retire(ztp_lite *d, const char *name)
+ * holds (ztp_port::key_retire), before it is removed; whether it was
+ * told. */
+static bool key_retire(ztp_lite *d, const char *name)
 {
 	void (*retire)(void *, const char *, const uint8_t *, size_t) =
 	    ZTP__LITE_PORT_V2(d, key_retire);
 	uint8_t *key;
 	size_t len = 0;
 
+	bool told = false;
+
 	if (retire == NULL)
-		return;
+		return false;
 	key = ztp__lite_alloc(d, ZTP_LITE_KEY_MAX);
 	if (key == NULL)
-		return; /* the key stays: garbage, as a failed removal */
+		return false; /* the key stays: garbage, as a failed removal */
 	if (d->port->load(d->port->ctx, name, key, ZTP_LITE_KEY_MAX, &len) ==
-	    ZTP_OK)
+	    ZTP_OK) {
 		retire(d->port->ctx, name, key, len);
+		told = true;
+	}
 	ztp__lite_free(d, key, ZTP_LITE_KEY_MAX);
+	return told;
 }
 
 /* Store the certificate of the pending slot (unless cert is NULL: stored
- * already), make it current, and retire the slot it replaces. */
-static int pending_commit(ztp_lite *d, ztp__lite_kind kind, char slot,
-			  const char *cert, size_t len)
+ * already), make it current (step "switched" of op when it replaced
+ * another) and retire the slot it replaced (step "retired" when the port
+ * was given its key to delete). */
+static int pending_commit(ztp_lite *d, ztp__lite_kind kind, const char *op,
+			  char slot, const char *cert, size_t len)
 {
 	char cur, pend, name[40], old;
 	int rc;
@@ -357,10 +406,12 @@ static int pending_commit(ztp_lite *d, ztp__lite_kind kind, char slot,
 	rc = manifest_write(d, kind, slot, 0);
 	if (rc < 0 || old == 0)
 		return rc;
+	step(d, op, "switched");
 	/* The old credential is no longer referenced: a failure to remove
 	 * it leaves garbage, never a wrong state. */
 	blob_name(name, kind, old, "key");
-	key_retire(d, name);
+	if (key_retire(d, name))
+		step(d, op, "retired");
 	(void)d->port->remove(d->port->ctx, name);
 	blob_name(name, kind, old, "cert");
 	(void)d->port->remove(d->port->ctx, name);
@@ -575,32 +626,6 @@ int ztp__lite_trust_current(ztp_lite *d, char **out, size_t *len)
 	return rc;
 }
 
-/* A device.step event of operation op, with one more string member
- * (name: value) unless name is NULL. */
-static void step_with(ztp_lite *d, const char *op, const char *s,
-		      const char *name, const char *value)
-{
-	char f[192];
-	ztp__jw w;
-
-	ztp__jw_init(&w, f, sizeof(f));
-	ztp__jw_key(&w, "operation");
-	ztp__jw_str(&w, op, strlen(op));
-	ztp__jw_key(&w, "step");
-	ztp__jw_str(&w, s, strlen(s));
-	if (name != NULL) {
-		ztp__jw_key(&w, name);
-		ztp__jw_str(&w, value, strlen(value));
-	}
-	if (w.ok)
-		ztp__lite_event(d, "device.step", f);
-}
-
-static void step(ztp_lite *d, const char *op, const char *s)
-{
-	step_with(d, op, s, NULL, NULL);
-}
-
 static void trust_event(ztp_lite *d, const char *s, const char *hex)
 {
 	step_with(d, "trust_bundle", s, hex != NULL ? "fingerprint" : NULL,
@@ -799,11 +824,10 @@ static int brokers_store(ztp_lite *d, const ztp__jv *a)
  * "tenant", "namespace", "brokers", "trust_bundle" when with_tenant.
  * The certificate and its chain go into out (PEM, cap bytes, *len); it
  * must carry c's key, name this device, agree with not_after and be
- * valid now.
+ * valid now; c->info is its reading.
  */
 static int parse_issued(ztp_lite *d, const ztp__jv *a, bool with_tenant,
-			const ztp__lite_cred *c, char *out, size_t cap,
-			size_t *len)
+			ztp__lite_cred *c, char *out, size_t cap, size_t *len)
 {
 	const char *what = "certificate answer";
 	ztp_port_cert_info info;
@@ -897,6 +921,7 @@ static int parse_issued(ztp_lite *d, const ztp__jv *a, bool with_tenant,
 		out[n++] = '\n';
 	out[n] = '\0';
 	*len = n;
+	c->info = info;
 	return ZTP_OK;
 }
 
@@ -1030,8 +1055,8 @@ static int challenge(ztp_lite *d, boot_scratch *s, size_t *nonce_len)
 	return ZTP_OK;
 }
 
-static int bootstrap_exchange(ztp_lite *d, const ztp__lite_cred *c,
-			      boot_scratch *s, char **cert, size_t *cert_len)
+static int bootstrap_exchange(ztp_lite *d, ztp__lite_cred *c, boot_scratch *s,
+			      char **cert, size_t *cert_len)
 {
 	const char *leaf = NULL, *p;
 	size_t nonce_len = 0, flen = 0, pos = 0, leaf_len = 0, n, tl, sl = 0;
@@ -1121,14 +1146,16 @@ static int bootstrap_locked(ztp_lite *d)
 	int rc, round;
 
 	step(d, "bootstrap", "start");
-	rc = pending_begin(d, &c, ZTP__KIND_BOOTSTRAP, &ready);
+	rc = pending_begin(d, &c, ZTP__KIND_BOOTSTRAP, "bootstrap", &ready);
 	if (rc < 0)
 		goto out;
 	if (ready) {
 		/* Power was lost after the certificate was stored but before
 		 * it was made current. */
-		rc = pending_commit(d, ZTP__KIND_BOOTSTRAP, c.slot, NULL, 0);
-		step(d, "bootstrap", "resumed");
+		rc = pending_commit(d, ZTP__KIND_BOOTSTRAP, "bootstrap", c.slot,
+				    NULL, 0);
+		if (rc == ZTP_OK)
+			step_cert(d, "bootstrap", "resumed", &c);
 		goto out;
 	}
 	s = ztp__lite_alloc(d, sizeof(*s));
@@ -1152,9 +1179,10 @@ static int bootstrap_locked(ztp_lite *d)
 	}
 	if (rc < 0)
 		goto out;
-	rc = pending_commit(d, ZTP__KIND_BOOTSTRAP, c.slot, cert, cert_len);
+	rc = pending_commit(d, ZTP__KIND_BOOTSTRAP, "bootstrap", c.slot, cert,
+			    cert_len);
 	if (rc == ZTP_OK)
-		step(d, "bootstrap", "done");
+		step_cert(d, "bootstrap", "done", &c);
 out:
 	ztp__lite_free(d, s, sizeof(*s));
 	ztp__lite_cred_free(d, &c);
@@ -1284,7 +1312,7 @@ static int operational_locked(ztp_lite *d, const char *endpoint,
 	int rc;
 
 	step(d, endpoint, "start");
-	rc = pending_begin(d, &c, ZTP__KIND_OPERATIONAL, &ready);
+	rc = pending_begin(d, &c, ZTP__KIND_OPERATIONAL, endpoint, &ready);
 	if (rc < 0 || ready)
 		goto commit;
 	rc = make_csr(d, &c, der, pem, NULL);
@@ -1310,10 +1338,10 @@ commit:
 	if (rc == ZTP_OK && probing)
 		rc = probe(d, &c, d->tx, cert_len);
 	if (rc == ZTP_OK)
-		rc = pending_commit(d, ZTP__KIND_OPERATIONAL, c.slot,
+		rc = pending_commit(d, ZTP__KIND_OPERATIONAL, endpoint, c.slot,
 				    ready || probing ? NULL : d->tx, cert_len);
 	if (rc == ZTP_OK)
-		step(d, endpoint, ready ? "resumed" : "done");
+		step_cert(d, endpoint, ready ? "resumed" : "done", &c);
 out:
 	ztp__lite_cred_free(d, &c);
 	return rc;
