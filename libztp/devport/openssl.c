@@ -48,6 +48,11 @@ typedef struct ztp__op {
 	 * PEM blobs in the state directory). */
 	ztp__dev_keys keys;
 	char *key_token, *key_label;
+	/* The key blob read last, parsed (NULL: none), and the SHA-256 of
+	 * that blob: an operation reads the same blob for its connection,
+	 * CSR, signature and certificate check. */
+	EVP_PKEY *last_key;
+	uint8_t last_blob[32];
 } ztp__op;
 
 /* A key blob that refers to a key in the token: this prefix, then the
@@ -151,6 +156,40 @@ static int key_of(ztp__op *o, const uint8_t *key, size_t len, EVP_PKEY **out)
 	return rc < 0 ? op_fail(o, rc, "key") : ZTP_OK;
 }
 
+static void key_forget(ztp__op *o)
+{
+	EVP_PKEY_free(o->last_key);
+	o->last_key = NULL;
+}
+
+/* key_of(), the blob read last kept parsed. A blob is known by its
+ * SHA-256, so what the core hands in is always what is used; the kept key
+ * is dropped whenever the port deletes or makes token objects. */
+static int key_get(ztp__op *o, const uint8_t *key, size_t len, EVP_PKEY **out)
+{
+	uint8_t h[32];
+	int rc;
+
+	if (key == NULL)
+		return key_of(o, key, len, out);
+	rc = ztp__sha256(h, key, len);
+	if (rc < 0)
+		return op_fail(o, rc, "key");
+	if (o->last_key != NULL && CRYPTO_memcmp(h, o->last_blob, 32) == 0) {
+		if (EVP_PKEY_up_ref(o->last_key) != 1)
+			return op_fail(o, ZTP_ENOMEM, "out of memory");
+		*out = o->last_key;
+		return ZTP_OK;
+	}
+	rc = key_of(o, key, len, out);
+	if (rc == ZTP_OK && EVP_PKEY_up_ref(*out) == 1) {
+		key_forget(o);
+		o->last_key = *out;
+		memcpy(o->last_blob, h, 32);
+	}
+	return rc;
+}
+
 /* n bytes of src into the caller's out (cap bytes), *len = n; what is
  * the detail when they do not fit. */
 static int give(ztp__op *o, const uint8_t *src, size_t n, uint8_t *out,
@@ -218,6 +257,7 @@ static int key_generate_named(void *ctx, const char *name, uint8_t *key,
 				    "key generation: no token label for the "
 				    "blob");
 	/* What an interrupted generation for this slot left. */
+	key_forget(o);
 	rc = ztp__dev_token_delete(&o->keys, object);
 	if (rc == ZTP_OK)
 		rc = ztp__dev_token_generate(&k, &ref, &o->keys, object,
@@ -246,6 +286,7 @@ static void key_retire(void *ctx, const char *name, const uint8_t *key,
 
 	(void)key;
 	(void)len;
+	key_forget(o);
 	/* The slot's label names every object made for it. */
 	if (o->keys.token != NULL &&
 	    object_of(o, name, object, sizeof(object)) == ZTP_OK &&
@@ -263,7 +304,7 @@ static int csr(void *ctx, const uint8_t *key, size_t key_len,
 	size_t n = 0;
 	int rc;
 
-	rc = key_of(o, key, key_len, &k);
+	rc = key_get(o, key, key_len, &k);
 	if (rc < 0)
 		return rc;
 	rc = ztp__dev_make_csr(&pem, &d, &n, k, device_id);
@@ -287,7 +328,7 @@ static int sign(void *ctx, const uint8_t *key, size_t key_len,
 	size_t n = 0;
 	int rc;
 
-	rc = key_of(o, key, key_len, &k);
+	rc = key_get(o, key, key_len, &k);
 	if (rc < 0)
 		return rc;
 	rc = ztp__sigalg_for_key(&alg, k);
@@ -356,7 +397,7 @@ static int cert_info(void *ctx, const char *pem, size_t len, const uint8_t *key,
 		rc = op_fail(o, ZTP_EPROFILE, "certificate");
 		goto out;
 	}
-	rc = key_of(o, key, key_len, &k);
+	rc = key_get(o, key, key_len, &k);
 	if (rc == ZTP_OK &&
 	    ztp__pubkey_same(&same, X509_get0_pubkey(leaf), k) < 0)
 		rc = op_fail(o, ZTP_ECRYPTO, "certificate key");
@@ -480,7 +521,7 @@ static int identity_of(ztp__op *o, op_conn *c, const ztp_port_identity *id)
 			   ? ZTP_OK
 			   : ztp__lh_fail(&o->h, ZTP_ENOMEM, "out of memory");
 	}
-	rc = key_of(o, id->key, id->key_len, &c->key);
+	rc = key_get(o, id->key, id->key_len, &c->key);
 	if (rc == ZTP_OK)
 		rc = certs_of(o, id->cert_pem, id->cert_len, &sk);
 	if (rc < 0)
@@ -959,6 +1000,7 @@ static void release(const ztp_port *port)
 {
 	ztp__op *o = port->ctx;
 
+	key_forget(o);
 	EVP_PKEY_free(o->factory_key);
 	X509_free(o->factory_leaf);
 	sk_X509_pop_free(o->factory_chain, X509_free);
