@@ -310,40 +310,34 @@ e2e_key_device_config "$d" "$(softhsm_uri factory "$id-factory")" \
 	"$(softhsm_uri ops)" "$id"
 "$ZTP_DEVICE" --config "$d/device.json" run > "$d/ztpd.out" 2>&1 ||
 	e2e_die "$id: ztp-device run: $(cat "$d/ztpd.out")"
-# Without operational_key the port cannot follow the references: refused,
+# mig_refused WHAT PATTERN PYTHON: with the configuration edited by PYTHON
+# (c, the full one), the take-over is refused (exit 5, PATTERN) with
 # nothing taken.
-cp "$d/device.json" "$d/full.json"
-"$PY" - "$d/device.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-del c["operational_key"]
-json.dump(c, open(p, "w"))
-PY
-rc=0
-"$ZTP_LITE" --config "$d/device.json" run > "$d/lite.out" 2> "$d/lite.err" || rc=$?
-if [ $rc = 5 ] && grep -q 'taking over the ztp-device state: .*key.ref: a key in a token' "$d/lite.err" &&
-	[ ! -e "$d/state/operational.manifest" ] && [ -d "$d/state/operational" ]; then
-	e2e_ok "$id: no operational_key: refused (exit 5), nothing taken"
-else
-	e2e_fail "$id: without operational_key: exit $rc: $(cat "$d/lite.err")"
-fi
-# With operational_key naming another label the references are not the
-# port's to follow: refused, nothing taken.
-"$PY" - "$d/full.json" "$d/device.json" <<'PY'
+mig_refused() {
+	"$PY" - "$d/full.json" "$d/device.json" "$3" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
-c["operational_key"]["label"] = "other"
+exec(sys.argv[3])
 json.dump(c, open(sys.argv[2], "w"))
 PY
-rc=0
-"$ZTP_LITE" --config "$d/device.json" run > "$d/lite.out" 2> "$d/lite.err" || rc=$?
-if [ $rc = 5 ] && grep -q 'key.ref: a key in a token that the configured operational_key does not name' "$d/lite.err" &&
-	[ ! -e "$d/state/operational.manifest" ] && [ -d "$d/state/operational" ]; then
-	e2e_ok "$id: operational_key of another label: refused (exit 5), nothing taken"
-else
-	e2e_fail "$id: operational_key of another label: exit $rc: $(cat "$d/lite.err")"
-fi
+	rc=0
+	"$ZTP_LITE" --config "$d/device.json" run > "$d/lite.out" 2> "$d/lite.err" || rc=$?
+	if [ $rc = 5 ] && grep -q "$2" "$d/lite.err" &&
+		[ ! -e "$d/state/operational.manifest" ] && [ -d "$d/state/operational" ]; then
+		e2e_ok "$id: $1: refused (exit 5), nothing taken"
+	else
+		e2e_fail "$id: $1: exit $rc: $(cat "$d/lite.err")"
+	fi
+}
+cp "$d/device.json" "$d/full.json"
+# Without operational_key the port cannot follow the references; with one
+# of another label they are not the port's to follow.
+mig_refused "no operational_key" \
+	'taking over the ztp-device state: .*key.ref: a key in a token' \
+	'del c["operational_key"]'
+mig_refused "operational_key of another label" \
+	'key.ref: a key in a token that the configured operational_key does not name' \
+	'c["operational_key"]["label"] = "other"'
 mv "$d/full.json" "$d/device.json"
 mig_check "$id"
 grep -q "^token:object=$id-operational-" "$(lite_cred "$id" operational).key" ||
