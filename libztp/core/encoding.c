@@ -13,15 +13,14 @@
 
 #include <openssl/evp.h>
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* Base64 encoding: ztp__b64() (core/portable.h), shared with the portable
+ * device core; ztp__b64_encode() allocates for it. */
 
 int ztp__b64_encode(char **out, const uint8_t *in, size_t len)
 {
 	int rc = ZTP_OK;
 	char *s = NULL;
-	size_t i, o = 0, outlen;
-	uint32_t v;
+	size_t outlen;
 
 	ZTP_ENSURE(out != NULL && (in != NULL || len == 0), ZTP_EINVAL,
 		   "base64: invalid argument");
@@ -32,28 +31,8 @@ int ztp__b64_encode(char **out, const uint8_t *in, size_t len)
 	outlen = (len + 2) / 3 * 4;
 	s = ztp__malloc(outlen + 1);
 	ZTP_ENSURE(s != NULL, ZTP_ENOMEM, "base64: out of memory");
-	for (i = 0; i + 3 <= len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-		s[o++] = b64_alphabet[(v >> 18) & 0x3f];
-		s[o++] = b64_alphabet[(v >> 12) & 0x3f];
-		s[o++] = b64_alphabet[(v >> 6) & 0x3f];
-		s[o++] = b64_alphabet[v & 0x3f];
-	}
-	if (len - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		s[o++] = b64_alphabet[(v >> 18) & 0x3f];
-		s[o++] = b64_alphabet[(v >> 12) & 0x3f];
-		s[o++] = '=';
-		s[o++] = '=';
-	} else if (len - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		s[o++] = b64_alphabet[(v >> 18) & 0x3f];
-		s[o++] = b64_alphabet[(v >> 12) & 0x3f];
-		s[o++] = b64_alphabet[(v >> 6) & 0x3f];
-		s[o++] = '=';
-	}
-	s[o] = '\0';
+	ZTP_ENSURE(ztp__b64(s, outlen + 1, in, len) == outlen, ZTP_EINTERNAL,
+		   "base64: encoding failed");
 	*out = s;
 	s = NULL;
 cleanup:

@@ -1,7 +1,7 @@
 /*
  * libztp — character classes, C standard library only (core/portable.h):
- * the identifier grammar's and hexadecimal digits; shared by the library
- * and the portable device core.
+ * the identifier grammar's, hexadecimal digits and base64; shared by the
+ * library and the portable device core.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "core/portable.h"
@@ -74,4 +74,34 @@ int ztp__b64_value(unsigned char c)
 	if (c == '+')
 		return 62;
 	return c == '/' ? 63 : -1;
+}
+
+size_t ztp__b64(char *out, size_t cap, const uint8_t *in, size_t n)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+	uint32_t v;
+
+	if (n > (SIZE_MAX - 1) / 4 * 3 - 3 || (n + 2) / 3 * 4 >= cap)
+		return 0;
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = tab[v >> 6 & 63];
+		out[o++] = tab[v & 63];
+	}
+	if (i < n) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[v >> 12 & 63];
+		out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
 }

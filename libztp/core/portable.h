@@ -36,6 +36,9 @@ int ztp__hex_value(unsigned char c);
 /* The 6-bit value of a character of the standard base64 alphabet, or -1
  * (idchar.c). */
 int ztp__b64_value(unsigned char c);
+/* Standard base64 of in[0..n) into out, with padding, NUL-terminated; the
+ * length written, 0 if it does not fit in cap bytes (idchar.c). */
+size_t ztp__b64(char *out, size_t cap, const uint8_t *in, size_t n);
 
 /* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian;
  * H. Hinnant's days_from_civil), m 1..12, d 1..31 (civil.c). */

@@ -231,36 +231,6 @@ size_t ztp__http_request_head(char *out, size_t cap, const char *host,
 	return n;
 }
 
-size_t ztp__b64(char *out, size_t cap, const uint8_t *in, size_t n)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, o = 0;
-	uint32_t v;
-
-	if (n > (SIZE_MAX - 1) / 4 * 3 - 3 || (n + 2) / 3 * 4 >= cap)
-		return 0;
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = tab[v >> 6 & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (i < n) {
-		v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	return o;
-}
-
 /* The offset just past the first occurrence of the NUL-terminated word in
  * s[0..len), or 0 when it does not occur. */
 static size_t find_after(const char *s, size_t len, const char *word)

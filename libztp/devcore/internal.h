@@ -110,9 +110,6 @@ size_t ztp__http_request_head(char *out, size_t cap, const char *host,
 /* The decimal digits of v into out, NUL-terminated; their count. */
 size_t ztp__udec(char out[24], uint64_t v);
 
-/* Standard base64 of in[0..n) into out, NUL-terminated; the length
- * written, 0 if it does not fit. */
-size_t ztp__b64(char *out, size_t cap, const uint8_t *in, size_t n);
 /* The DER of the first CERTIFICATE block of pem (len bytes): its base64
  * body decoded strictly (the alphabet, line breaks between characters,
  * '=' padding at the end only), into out (cap bytes). The DER's length,
