@@ -363,7 +363,6 @@ static bool key_retire(ztp_lite *d, const char *name)
 	    ZTP__LITE_PORT_V2(d, key_retire);
 	uint8_t *key;
 	size_t len = 0;
-
 	bool told = false;
 
 	if (retire == NULL)
