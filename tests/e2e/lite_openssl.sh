@@ -290,7 +290,15 @@ want=$("$PY" -c 'import json, sys, datetime
 f = json.load(open(sys.argv[1]))["floor"]
 print(int(datetime.datetime.strptime(f, "%Y-%m-%dT%H:%M:%SZ").replace(
     tzinfo=datetime.timezone.utc).timestamp()))' "$T/dev/$id/state/clock.json")
+# A brokers.json longer than any valid list (8 URLs of 255 characters,
+# every one escaped) is not taken, and does not stop the take-over.
+"$PY" -c 'import json, sys
+json.dump({"brokers": ["mqtts://" + "b" * 4200]}, open(sys.argv[1], "w"))' \
+	"$T/dev/$id/state/brokers.json"
 mig_check "$id"
+[ ! -e "$T/dev/$id/state/brokers" ] &&
+	e2e_ok "$id: an oversized brokers.json not taken" ||
+	e2e_fail "$id: brokers taken over from an oversized brokers.json: $(head -c 60 "$T/dev/$id/state/brokers")"
 got=$(cat "$T/dev/$id/state/time-floor" 2>/dev/null || :)
 # (Neither run learns the server's time: register and assignment answers
 # carry none.)
