@@ -16,6 +16,7 @@
 FUZZ_CC = clang
 FUZZ_TIME = 20
 FUZZ_JOBS = 1
+FUZZ_PARALLEL = 1
 FUZZ_BUILDDIR = fuzz/build
 FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -DZTP_FUZZING
@@ -113,7 +114,7 @@ fuzz-build:
 fuzz-smoke: fuzz-build
 	@$(SHELL) $(top_srcdir)/fuzz/smoke.sh run '$(FUZZ_CC)' \
 	  '$(FUZZ_BUILDDIR)' '$(top_srcdir)/fuzz' '$(FUZZ_TIME)' \
-	  '$(FUZZ_JOBS)' $(FUZZ_TARGETS) $(FUZZ_LITE_TARGETS)
+	  '$(FUZZ_JOBS)' '$(FUZZ_PARALLEL)' $(FUZZ_TARGETS) $(FUZZ_LITE_TARGETS)
 
 fuzz-clean:
 	rm -rf $(FUZZ_BUILDDIR)

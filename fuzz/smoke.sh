@@ -4,8 +4,9 @@
 #   smoke.sh probe CC BUILDDIR
 #       exit 0 if CC links -fsanitize=fuzzer,address,undefined, else print
 #       why and exit 1 (the make rules then skip, successfully).
-#   smoke.sh run CC BUILDDIR SRCDIR SECONDS JOBS TARGET...
-#       (JOBS > 1 fuzzes each target in libFuzzer's fork mode)
+#   smoke.sh run CC BUILDDIR SRCDIR SECONDS JOBS PARALLEL TARGET...
+#       (JOBS > 1 fuzzes each target in libFuzzer's fork mode; PARALLEL
+#       targets run at once, each in its own process)
 #       for each target: replay its corpus (every committed input must run
 #       clean), then fuzz for SECONDS from that corpus with its dictionary.
 #       Any crash, leak, timeout or out-of-memory fails the run; the
@@ -48,7 +49,8 @@ build=$3
 src=$4
 seconds=$5
 jobs=$6
-shift 6
+parallel=$7
+shift 7
 
 probe "$cc" "$build" || exit 0
 
@@ -57,24 +59,28 @@ mkdir -p "$build/logs" "$build/artifacts" "$build/work" || exit 1
 # every crash instead of stopping at the first.
 fork=
 test "$jobs" -gt 1 2>/dev/null && fork="-fork=$jobs -ignore_crashes=0"
-failed=
-summary=
-for t in "$@"; do
+test "$parallel" -ge 1 2>/dev/null || parallel=1
+
+# fuzz_one TARGET: replay, then fuzz; what it reports goes to
+# logs/TARGET.out, its summary line to logs/TARGET.sum (absent: failed).
+fuzz_one() {
+	t=$1
 	bin=$build/fuzz_$t
 	corpus=$src/corpus/$t
 	work=$build/work/$t
 	log=$build/logs/$t.log
+	out=$build/logs/$t.out
+	rm -f "$build/logs/$t.sum"
+	: >"$out"
 	dict=
 	test -f "$src/$t.dict" && dict=-dict=$src/$t.dict
 	if ! test -x "$bin"; then
-		echo "fuzz: $t: $bin was not built"
-		failed="$failed $t"
-		continue
+		echo "fuzz: $t: $bin was not built" >>"$out"
+		return 1
 	fi
 	if ! test -d "$corpus"; then
-		echo "fuzz: $t: no seed corpus at $corpus"
-		failed="$failed $t"
-		continue
+		echo "fuzz: $t: no seed corpus at $corpus" >>"$out"
+		return 1
 	fi
 	rm -rf "$work"
 	mkdir -p "$work"
@@ -84,10 +90,11 @@ for t in "$@"; do
 	# Replay: every committed input, alone, with no mutation.
 	# shellcheck disable=SC2086
 	if ! "$bin" $opts -runs=0 "$corpus" >"$log.replay" 2>&1; then
-		echo "fuzz: $t: FAIL replaying the corpus (see $log.replay)"
-		tail -n 30 "$log.replay"
-		failed="$failed $t"
-		continue
+		{
+			echo "fuzz: $t: FAIL replaying the corpus (see $log.replay)"
+			tail -n 30 "$log.replay"
+		} >>"$out"
+		return 1
 	fi
 	# Fuzz from the corpus; new inputs go to the scratch directory so
 	# the source tree is never written.
@@ -95,18 +102,44 @@ for t in "$@"; do
 	if ! "$bin" $opts $dict -max_total_time="$seconds" $fork \
 		"$work" "$corpus" \
 		>"$log" 2>&1; then
-		echo "fuzz: $t: FAIL (see $log; reproducer in $build/artifacts)"
-		grep -A 30 'ERROR: \|invariant failed\|runtime error' "$log" |
-			head -n 60
-		failed="$failed $t"
-		continue
+		{
+			echo "fuzz: $t: FAIL (see $log; reproducer in" \
+				"$build/artifacts)"
+			grep -A 30 'ERROR: \|invariant failed\|runtime error' \
+				"$log" | head -n 60
+		} >>"$out"
+		return 1
 	fi
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" |
 		awk '{ s += $1 } END { print s + 0 }')
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
-	summary="$summary$t: $execs executions, $cov, ${seconds}s
+	echo "$t: $execs executions, $cov, ${seconds}s" >"$build/logs/$t.sum"
+	echo "fuzz: $t: ok ($execs executions in ${seconds}s, $cov)" >>"$out"
+	return 0
+}
+
+# Targets in batches of PARALLEL, reported in the order given.
+failed=
+summary=
+while test $# -gt 0; do
+	batch=
+	n=0
+	while test $# -gt 0 && test "$n" -lt "$parallel"; do
+		batch="$batch $1"
+		fuzz_one "$1" &
+		shift
+		n=$((n + 1))
+	done
+	wait
+	for t in $batch; do
+		cat "$build/logs/$t.out"
+		if test -f "$build/logs/$t.sum"; then
+			summary="$summary$(cat "$build/logs/$t.sum")
 "
-	echo "fuzz: $t: ok ($execs executions in ${seconds}s, $cov)"
+		else
+			failed="$failed $t"
+		fi
+	done
 done
 
 printf '\nfuzz smoke summary\n%s' "$summary"
