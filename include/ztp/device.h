@@ -256,8 +256,10 @@ ZTP_EXTERN int ztp_device_set_clock(ztp_device *dev, ztp_clock_fn fn,
  * failure the handle is left unchanged.
  * @param dev  the handle
  * @param path the file (at most 64 KiB); borrowed for the call
- * @return #ZTP_OK, #ZTP_EIO, #ZTP_EPARSE, #ZTP_ETOOBIG, #ZTP_EINVAL, or any
- *         code of the setters.
+ * @return #ZTP_OK; #ZTP_ENOTFOUND or #ZTP_EIO (the file); #ZTP_EPARSE,
+ *         #ZTP_EINVAL, #ZTP_ETOOBIG as ztp-device.json(5) says (the
+ *         same reader as ztp_lite_openssl_new()'s), or any code of the
+ *         setters.
  * @since 0.1.0
  */
 ZTP_EXTERN int ztp_device_load_config(ztp_device *dev, const char *path);

@@ -39,9 +39,12 @@ extern "C" {
  * @param events_ctx passed to events
  * @param err a buffer for the detail of a failure (may be NULL)
  * @param err_cap its size in bytes
- * @return #ZTP_OK; #ZTP_EINVAL (NULL argument, bad or unsupported
- *         member: the detail names it), #ZTP_EPARSE (malformed JSON or
- *         PEM), #ZTP_ETOOBIG, #ZTP_EIO, #ZTP_ENOTFOUND (a file named is
+ * @return #ZTP_OK; the codes of ztp-device.json(5) for a refused file
+ *         (#ZTP_EPARSE: not JSON, a member unknown, of the wrong type or
+ *         out of range; #ZTP_EINVAL: a value against its rule or one this
+ *         port does not support; the detail names the member);
+ *         #ZTP_EINVAL (NULL argument), #ZTP_EPARSE (malformed PEM),
+ *         #ZTP_ETOOBIG, #ZTP_EIO, #ZTP_ENOTFOUND (a file named is
  *         missing), #ZTP_ESTATE (the state directory is in use by another
  *         process or not private), #ZTP_ECRYPTO, #ZTP_ENOMEM.
  * @since 0.1.0

@@ -175,6 +175,22 @@ int ztp__transcript(ztp__buf *out, const char *device_id, const char *nonce,
  * the device's max_retry_after_ms bounds it further). */
 #define ZTP__RETRY_AFTER_MAX_S (86400 * 7)
 
+/* The bounds of a device's settings (ztp-device.json(5), ztp_device(3)'s
+ * setters): retry.max_attempts 1..ZTP__ATTEMPTS_MAX, retry.base_delay_ms
+ * and max_delay_ms 1..ZTP__DELAY_MAX_MS, retry.max_retry_after_ms
+ * 0..ZTP__RETRY_AFTER_SETTING_MAX_MS, connect_timeout_ms and timeout_ms
+ * 1..ZTP__TIMEOUT_MAX_MS, rotate_at_percent ZTP__ROTATE_PERCENT_MIN..MAX. */
+#define ZTP__ATTEMPTS_MAX 100
+#define ZTP__DELAY_MAX_MS 3600000
+#define ZTP__RETRY_AFTER_SETTING_MAX_MS 86400000
+#define ZTP__TIMEOUT_MAX_MS 600000
+#define ZTP__ROTATE_PERCENT_MIN 10
+#define ZTP__ROTATE_PERCENT_MAX 95
+/* The default timeouts of a device's connection (the other defaults are
+ * ztp_lite_options_init()'s). */
+#define ZTP__CONNECT_TIMEOUT_DEFAULT_MS 10000
+#define ZTP__TIMEOUT_DEFAULT_MS 60000
+
 /* Rotation is due at rotate_percent of a certificate's lifetime plus a
  * jitter of up to this share of it. */
 #define ZTP__ROTATE_JITTER_PERCENT 5

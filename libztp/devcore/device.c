@@ -244,7 +244,8 @@ int ztp_lite_new(ztp_lite **out, const ztp_port *port,
 	    o->version < 1 || o->version > ZTP_PORT_VERSION ||
 	    o->base_url == NULL || o->rotate_percent < 1 ||
 	    o->rotate_percent > 99 || o->max_attempts < 1 ||
-	    o->max_attempts > 100 || o->base_delay_ms > o->max_delay_ms)
+	    o->max_attempts > ZTP__ATTEMPTS_MAX ||
+	    o->base_delay_ms > o->max_delay_ms)
 		return ZTP_EINVAL;
 	d = port->alloc(port->ctx, sizeof(*d));
 	if (d == NULL)

@@ -5,10 +5,12 @@
 #include "device/internal.h"
 
 #include "core/keysrc.h"
+#include "devport/host.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/rand.h>
 
@@ -16,18 +18,22 @@
 
 #define DEV_CA_MAX 64
 
+/* The portable core's defaults, which ztp-device.json(5) documents. */
 void ztp__dev_cfg_defaults(ztp__dev_cfg *c)
 {
+	ztp_lite_options o;
+
 	memset(c, 0, sizeof(*c));
+	ztp_lite_options_init(&o);
 	memcpy(c->key_type, "ec-p256", sizeof("ec-p256"));
-	c->connect_ms = 10000;
-	c->total_ms = 60000;
-	c->max_attempts = 5;
-	c->base_delay_ms = 1000;
-	c->max_delay_ms = 60000;
-	c->max_retry_after_ms = 300000;
-	c->rotate_percent = 67;
-	c->keep_alive = true;
+	c->connect_ms = ZTP__CONNECT_TIMEOUT_DEFAULT_MS;
+	c->total_ms = ZTP__TIMEOUT_DEFAULT_MS;
+	c->max_attempts = o.max_attempts;
+	c->base_delay_ms = o.base_delay_ms;
+	c->max_delay_ms = o.max_delay_ms;
+	c->max_retry_after_ms = o.max_retry_after_ms;
+	c->rotate_percent = o.rotate_percent;
+	c->keep_alive = o.keep_alive != 0;
 }
 
 void ztp__dev_cfg_clear(ztp__dev_cfg *c)
@@ -230,12 +236,14 @@ cleanup:
 static int cfg_set_timeouts(ztp__dev_cfg *c, int64_t connect_ms,
 			    int64_t total_ms)
 {
-	if (connect_ms < 1 || connect_ms > 600000 || total_ms < 1 ||
-	    total_ms > 600000 || total_ms < connect_ms)
+	if (connect_ms < 1 || connect_ms > ZTP__TIMEOUT_MAX_MS ||
+	    total_ms < 1 || total_ms > ZTP__TIMEOUT_MAX_MS ||
+	    total_ms < connect_ms)
 		return ztp__err(ZTP_EINVAL,
 				"timeouts: need 1 <= connect (%lld) <= total "
-				"(%lld) <= 600000 ms",
-				(long long)connect_ms, (long long)total_ms);
+				"(%lld) <= %d ms",
+				(long long)connect_ms, (long long)total_ms,
+				ZTP__TIMEOUT_MAX_MS);
 	c->connect_ms = connect_ms;
 	c->total_ms = total_ms;
 	return ZTP_OK;
@@ -244,21 +252,21 @@ static int cfg_set_timeouts(ztp__dev_cfg *c, int64_t connect_ms,
 static int cfg_set_retry(ztp__dev_cfg *c, int64_t attempts, int64_t base,
 			 int64_t cap, int64_t max_ra)
 {
-	if (attempts < 1 || attempts > 100)
+	if (attempts < 1 || attempts > ZTP__ATTEMPTS_MAX)
 		return ztp__err(ZTP_EINVAL,
-				"retry: max_attempts %lld not in "
-				"1..100",
-				(long long)attempts);
-	if (base < 1 || base > 3600000 || cap < base || cap > 3600000)
+				"retry: max_attempts %lld not in 1..%d",
+				(long long)attempts, ZTP__ATTEMPTS_MAX);
+	if (base < 1 || base > ZTP__DELAY_MAX_MS || cap < base ||
+	    cap > ZTP__DELAY_MAX_MS)
 		return ztp__err(ZTP_EINVAL,
 				"retry: need 1 <= base_delay_ms (%lld) <= "
-				"max_delay_ms (%lld) <= 3600000",
-				(long long)base, (long long)cap);
-	if (max_ra < 0 || max_ra > 86400000)
-		return ztp__err(ZTP_EINVAL,
-				"retry: max_retry_after_ms %lld not in "
-				"0..86400000",
-				(long long)max_ra);
+				"max_delay_ms (%lld) <= %d",
+				(long long)base, (long long)cap,
+				ZTP__DELAY_MAX_MS);
+	if (max_ra < 0 || max_ra > ZTP__RETRY_AFTER_SETTING_MAX_MS)
+		return ztp__err(
+		    ZTP_EINVAL, "retry: max_retry_after_ms %lld not in 0..%d",
+		    (long long)max_ra, ZTP__RETRY_AFTER_SETTING_MAX_MS);
 	c->max_attempts = (int)attempts;
 	c->base_delay_ms = base;
 	c->max_delay_ms = cap;
@@ -474,260 +482,95 @@ cleanup:
 /* ------------------------------------------------------------------
  * configuration file */
 
-/* A path from the file, made relative to the file's directory. */
-static int cfg_path(char **out, const char *dir, const char *p)
-{
-	if (p[0] == '\0')
-		return ztp__err(ZTP_EINVAL, "config: empty path");
-	return ztp__path_join(out, dir, p);
-}
-
-/* A file: key source from the file with a relative path resolved too. */
-static int cfg_key_source(char **out, const char *dir, const char *src)
+/* The members of a configuration file (read by ztp__lh_cfg_read(), the
+ * reader of the portable core's ports) into c, which holds the defaults,
+ * through the setters' own checks. */
+static int cfg_from_file(ztp__dev_cfg *c, const ztp__lh_cfg *f)
 {
 	int rc = ZTP_OK;
-	char *path = NULL;
-	ztp__buf b = {0};
+	ztp__buf src = {0};
+	json_object *caps = NULL;
+	size_t i;
 
-	if (strncmp(src, "file:", 5) != 0 || src[5] == '/' || dir == NULL) {
-		*out = ztp__strdup(src);
-		ZTP_ENSURE(*out != NULL, ZTP_ENOMEM, "config: out of memory");
-		goto cleanup;
+	if (f->device_id[0] != '\0')
+		ZTP_CHECK(cfg_set_id(c, f->device_id));
+	if (f->factory_key[0] != '\0') {
+		/* The reader gives a file key as its absolute path. */
+		if (strncasecmp(f->factory_key, "pkcs11:", 7) != 0 &&
+		    strncmp(f->factory_key, "tpm2:", 5) != 0)
+			ZTP_CHECK(ztp__buf_append_str(&src, "file:"));
+		ZTP_CHECK(ztp__buf_append_str(&src, f->factory_key));
+		ZTP_CHECK(ztp__buf_terminate(&src));
+		ZTP_CHECK(cfg_set_factory(c, (const char *)src.data,
+					  f->factory_cert));
 	}
-	ZTP_ENSURE(src[5] != '\0', ZTP_EINVAL, "factory key: empty path");
-	ZTP_CHECK(cfg_path(&path, dir, src + 5));
-	ZTP_CHECK(ztp__buf_append_str(&b, "file:"));
-	ZTP_CHECK(ztp__buf_append_str(&b, path));
-	ZTP_CHECK(ztp__buf_terminate(&b));
-	*out = (char *)ztp__buf_steal(&b, NULL);
-cleanup:
-	free(path);
-	ztp__buf_free(&b);
-	return rc;
-}
-
-static int cfg_registration(ztp__dev_cfg *c, json_object *reg)
-{
-	int rc = ZTP_OK;
-	const char *type = NULL, *fw = NULL;
-	size_t tlen = 0, flen = 0, i, n;
-	json_object *caps = NULL, *copy = NULL;
-
-	ZTP_CHECK(ztp__json_only_keys(reg, ztp__register_members,
-				      "config registration"));
+	if (f->base_url[0] != '\0')
+		ZTP_CHECK(cfg_set_url(c, f->base_url));
+	if (f->ca_file[0] != '\0')
+		ZTP_CHECK(cfg_set_ca(c, f->ca_file));
+	ZTP_CHECK(cfg_set_key_type(c, ztp__lh_key_types[f->key_type]));
+	if (f->state_dir[0] != '\0')
+		ZTP_CHECK(cfg_set_state(c, f->state_dir));
+	ZTP_CHECK(cfg_set_timeouts(c, f->connect_ms, f->timeout_ms));
 	ZTP_CHECK(
-	    ztp__json_str(reg, "device_type", true, ZTP_ID_MAX, &type, &tlen));
-	ZTP_CHECK(ztp__json_str(reg, "firmware_version", true,
-				ZTP__FIRMWARE_MAX, &fw, &flen));
-	ZTP_CHECK(ztp__id_check(type, tlen,
-				"config registration: "
-				"device_type"));
-	ZTP_ENSURE(ztp__firmware_syntax(fw, flen), ZTP_EPARSE,
-		   "config registration: firmware_version must be 1..64 "
-		   "printable ASCII characters");
-	ZTP_CHECK(ztp__json_array(reg, "capabilities", false,
-				  ZTP__CAPABILITIES_MAX, &caps));
-	copy = json_object_new_array();
-	ZTP_ENSURE(copy != NULL, ZTP_ENOMEM, "config: out of memory");
-	n = caps != NULL ? json_object_array_length(caps) : 0;
-	for (i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(caps, i);
-		const char *s;
-
-		ZTP_ENSURE(json_object_is_type(e, json_type_string), ZTP_EPARSE,
-			   "config registration: capabilities[%zu] is not a "
-			   "string",
-			   i);
-		s = json_object_get_string(e);
-		ZTP_CHECK(ztp__id_check(
-		    s, (size_t)json_object_get_string_len(e), "capability"));
-		ZTP_ENSURE(json_object_array_add(copy, json_object_get(e)) == 0,
+	    cfg_set_retry(c, f->attempts, f->base_ms, f->max_ms, f->ra_ms));
+	if (f->device_type[0] != '\0') {
+		caps = json_object_new_array();
+		ZTP_ENSURE(caps != NULL, ZTP_ENOMEM, "config: out of memory");
+		for (i = 0; i < f->n_caps; i++)
+			ZTP_ENSURE(json_object_array_add(
+				       caps, json_object_new_string(
+						 f->cap_ptrs[i])) == 0,
+				   ZTP_ENOMEM, "config: out of memory");
+		c->device_type = ztp__strdup(f->device_type);
+		c->firmware_version = ztp__strdup(f->firmware_version);
+		ZTP_ENSURE(c->device_type != NULL &&
+			       c->firmware_version != NULL,
 			   ZTP_ENOMEM, "config: out of memory");
+		c->capabilities = caps;
+		caps = NULL;
 	}
-	c->device_type = ztp__strdup(type);
-	c->firmware_version = ztp__strdup(fw);
-	ZTP_ENSURE(c->device_type != NULL && c->firmware_version != NULL,
-		   ZTP_ENOMEM, "config: out of memory");
-	c->capabilities = copy;
-	copy = NULL;
+	c->rotate_percent = (int)f->rotate;
+	if (f->key_token[0] != '\0')
+		ZTP_CHECK(cfg_set_key_store(
+		    c, f->key_token,
+		    f->key_label[0] != '\0' ? f->key_label : NULL));
+	c->clock_untrusted = strcmp(f->clock, "untrusted") == 0;
+	if (f->proxy_url[0] != '\0')
+		ZTP_CHECK(cfg_set_proxy(c, f->proxy_url));
+	c->keep_alive = !f->no_keep_alive;
 cleanup:
-	json_object_put(copy);
-	return rc;
-}
-
-/* Parse the file into c (which holds the defaults). */
-static int cfg_parse(ztp__dev_cfg *c, json_object *root, const char *dir)
-{
-	static const char *const keys[] = {"device_id",
-					   "factory_key",
-					   "factory_cert",
-					   "base_url",
-					   "ca_file",
-					   "key_type",
-					   "state_dir",
-					   "connect_timeout_ms",
-					   "timeout_ms",
-					   "retry",
-					   "registration",
-					   "rotate_at_percent",
-					   "operational_key",
-					   "clock",
-					   "proxy",
-					   "keep_alive",
-					   NULL};
-	static const char *const okeys[] = {"token", "label", NULL};
-	static const char *const rkeys[] = {"max_attempts", "base_delay_ms",
-					    "max_delay_ms",
-					    "max_retry_after_ms", NULL};
-	int rc = ZTP_OK;
-	const char *s = NULL, *key = NULL, *cert = NULL;
-	char *p = NULL, *p2 = NULL;
-	int64_t a, b, d, e;
-	json_object *o = NULL;
-
-	ZTP_ENSURE(json_object_is_type(root, json_type_object), ZTP_EPARSE,
-		   "config: top level must be an object");
-	ZTP_CHECK(ztp__json_only_keys(root, keys, "config"));
-
-	ZTP_CHECK(
-	    ztp__json_str(root, "device_id", false, ZTP_ID_MAX, &s, NULL));
-	if (s != NULL)
-		ZTP_CHECK(cfg_set_id(c, s));
-
-	ZTP_CHECK(ztp__json_str(root, "factory_key", false, 4096, &key, NULL));
-	ZTP_CHECK(
-	    ztp__json_str(root, "factory_cert", false, 4096, &cert, NULL));
-	ZTP_ENSURE((key == NULL) == (cert == NULL), ZTP_EPARSE,
-		   "config: factory_key and factory_cert go together");
-	if (key != NULL) {
-		ZTP_CHECK(cfg_key_source(&p, dir, key));
-		ZTP_CHECK(cfg_path(&p2, dir, cert));
-		ZTP_CHECK(cfg_set_factory(c, p, p2));
-		free(p);
-		free(p2);
-		p = p2 = NULL;
-	}
-
-	s = NULL;
-	ZTP_CHECK(
-	    ztp__json_str(root, "base_url", false, ZTP__DEV_URL_MAX, &s, NULL));
-	if (s != NULL)
-		ZTP_CHECK(cfg_set_url(c, s));
-
-	s = NULL;
-	ZTP_CHECK(ztp__json_str(root, "ca_file", false, 4096, &s, NULL));
-	if (s != NULL) {
-		ZTP_CHECK(cfg_path(&p, dir, s));
-		ZTP_CHECK(cfg_set_ca(c, p));
-		free(p);
-		p = NULL;
-	}
-
-	s = NULL;
-	ZTP_CHECK(ztp__json_str(root, "key_type", false, 16, &s, NULL));
-	if (s != NULL)
-		ZTP_CHECK(cfg_set_key_type(c, s));
-
-	s = NULL;
-	ZTP_CHECK(ztp__json_str(root, "state_dir", false, 3000, &s, NULL));
-	if (s != NULL) {
-		ZTP_CHECK(cfg_path(&p, dir, s));
-		ZTP_CHECK(cfg_set_state(c, p));
-		free(p);
-		p = NULL;
-	}
-
-	a = c->connect_ms;
-	b = c->total_ms;
-	ZTP_CHECK(
-	    ztp__json_int(root, "connect_timeout_ms", false, 1, 600000, &a));
-	ZTP_CHECK(ztp__json_int(root, "timeout_ms", false, 1, 600000, &b));
-	ZTP_CHECK(cfg_set_timeouts(c, a, b));
-
-	ZTP_CHECK(ztp__json_object(root, "retry", false, &o));
-	if (o != NULL) {
-		a = c->max_attempts;
-		b = c->base_delay_ms;
-		d = c->max_delay_ms;
-		e = c->max_retry_after_ms;
-		ZTP_CHECK(ztp__json_only_keys(o, rkeys, "config retry"));
-		ZTP_CHECK(ztp__json_int(o, "max_attempts", false, 1, 100, &a));
-		ZTP_CHECK(
-		    ztp__json_int(o, "base_delay_ms", false, 1, 3600000, &b));
-		ZTP_CHECK(
-		    ztp__json_int(o, "max_delay_ms", false, 1, 3600000, &d));
-		ZTP_CHECK(ztp__json_int(o, "max_retry_after_ms", false, 0,
-					86400000, &e));
-		ZTP_CHECK(cfg_set_retry(c, a, b, d, e));
-	}
-
-	o = NULL;
-	ZTP_CHECK(ztp__json_object(root, "registration", false, &o));
-	if (o != NULL)
-		ZTP_CHECK(cfg_registration(c, o));
-
-	a = c->rotate_percent;
-	ZTP_CHECK(ztp__json_int(root, "rotate_at_percent", false, 10, 95, &a));
-	c->rotate_percent = (int)a;
-
-	o = NULL;
-	ZTP_CHECK(ztp__json_object(root, "operational_key", false, &o));
-	if (o != NULL) {
-		const char *tok = NULL, *label = NULL;
-
-		ZTP_CHECK(
-		    ztp__json_only_keys(o, okeys, "config operational_key"));
-		ZTP_CHECK(ztp__json_str(o, "token", true, 4096, &tok, NULL));
-		ZTP_CHECK(ztp__json_str(o, "label", false,
-					ZTP__DEV_KEY_LABEL_MAX, &label, NULL));
-		ZTP_CHECK(cfg_set_key_store(c, tok, label));
-	}
-
-	s = NULL;
-	ZTP_CHECK(ztp__json_str(root, "clock", false, 16, &s, NULL));
-	if (s != NULL) {
-		ZTP_ENSURE(strcmp(s, "system") == 0 ||
-			       strcmp(s, "untrusted") == 0,
-			   ZTP_EPARSE,
-			   "config: clock must be \"system\" or \"untrusted\"");
-		c->clock_untrusted = strcmp(s, "untrusted") == 0;
-	}
-
-	s = NULL;
-	ZTP_CHECK(
-	    ztp__json_str(root, "proxy", false, ZTP__PROXY_URL_MAX, &s, NULL));
-	if (s != NULL)
-		ZTP_CHECK(cfg_set_proxy(c, s));
-	ZTP_CHECK(ztp__json_bool(root, "keep_alive", false, &c->keep_alive));
-cleanup:
-	free(p);
-	free(p2);
+	json_object_put(caps);
+	ztp__buf_free(&src);
 	return rc;
 }
 
 int ztp_device_load_config(ztp_device *dev, const char *path)
 {
 	int rc = ZTP_OK;
-	char *buf = NULL, *dir = NULL;
-	size_t len = 0;
-	json_object *root = NULL;
+	char err[512];
+	ztp__lh_cfg *f = NULL;
 	ztp__dev_cfg c;
 
 	ZTP_ARG(dev != NULL);
 	ZTP_ARG(path != NULL);
 	ztp__dev_cfg_defaults(&c);
-	ZTP_CHECK(ztp__file_read(&buf, &len, path, ZTP__DEV_CONFIG_MAX));
-	ZTP_CHECK(ztp__json_parse(&root, buf, len, ZTP__DEV_CONFIG_MAX, 4));
-	ZTP_CHECK(ztp__path_dir(&dir, path));
-	ZTP_CHECK(cfg_parse(&c, root, dir));
+	f = malloc(sizeof(*f));
+	ZTP_ENSURE(f != NULL, ZTP_ENOMEM, "config: out of memory");
+	ztp__lh_cfg_init(f);
+	rc = ztp__lh_cfg_read(f, path, "ztp_device",
+			      ZTP__LH_KEY_URIS | ZTP__LH_ED25519 |
+				  ZTP__LH_TOKEN_KEYS | ZTP__LH_RSA |
+				  ZTP__LH_PARTIAL,
+			      err, sizeof(err));
+	ZTP_ENSURE(rc == ZTP_OK, rc, "config: %s", err);
+	ZTP_CHECK(cfg_from_file(&c, f));
 	ztp__dev_cfg_clear(&dev->cfg);
 	dev->cfg = c;
 	ztp__dev_cfg_defaults(&c);
 cleanup:
 	ztp__dev_cfg_clear(&c);
-	json_object_put(root);
-	free(buf);
-	free(dir);
+	free(f);
 	return rc;
 }
 

@@ -16,7 +16,6 @@
 /* Answers are small JSON documents holding a few PEM certificates; anything
  * bigger is refused while it is being received. */
 #define ZTP__DEV_RESP_MAX (256 * 1024)
-#define ZTP__DEV_CONFIG_MAX (64 * 1024)
 #define ZTP__DEV_NONCE_MAX ZTP__NONCE_MAX
 #define ZTP__DEV_ERRMSG_MAX 200
 #define ZTP__DEV_URL_MAX 2048

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-#define CONFIG_MAX (64 * 1024)
-
 typedef ztp__lh_cfg cfg;
+
+const char *const ztp__lh_key_types[6] = {"ec-p256",  "ec-p384",  "ed25519",
+					  "rsa-2048", "rsa-3072", "rsa-4096"};
 
 /* What the port supports, for the details of what it does not. */
 typedef struct port_caps {
@@ -31,7 +33,7 @@ static int bad(char *err, size_t cap, int code, const char *what,
 	return code;
 }
 
-/* A string member into out (cap bytes). */
+/* A non-empty string member without NUL into out (cap bytes). */
 static int get_str(const ztp__jv *v, const char *name, char *out, size_t cap,
 		   char *err, size_t ecap)
 {
@@ -41,8 +43,10 @@ static int get_str(const ztp__jv *v, const char *name, char *out, size_t cap,
 	if (rc == ZTP_ETOOBIG)
 		return bad(err, ecap, ZTP_ETOOBIG, name, "too long");
 	if (rc < 0)
-		return bad(err, ecap, ZTP_EINVAL, name, "not a string");
-	if (n == 0 || strlen(out) != n)
+		return bad(err, ecap, ZTP_EPARSE, name, "not a string");
+	if (strlen(out) != n)
+		return bad(err, ecap, ZTP_EPARSE, name, "contains NUL");
+	if (n == 0)
 		return bad(err, ecap, ZTP_EINVAL, name, "empty");
 	return ZTP_OK;
 }
@@ -50,9 +54,28 @@ static int get_str(const ztp__jv *v, const char *name, char *out, size_t cap,
 static int get_int(const ztp__jv *v, const char *name, int64_t min, int64_t max,
 		   int64_t *out, char *err, size_t ecap)
 {
-	if (ztp__j_int(v, min, max, out) < 0)
-		return bad(err, ecap, ZTP_EINVAL, name,
-			   "not an integer in range");
+	char why[64];
+
+	if (ztp__j_int(v, min, max, out) < 0) {
+		snprintf(why, sizeof(why), "not an integer in %lld..%lld",
+			 (long long)min, (long long)max);
+		return bad(err, ecap, ZTP_EPARSE, name, why);
+	}
+	return ZTP_OK;
+}
+
+/* An object member whose members are among allowed. */
+static int get_object(const ztp__jv *v, const char *name,
+		      const char *const *allowed, char *err, size_t ecap)
+{
+	char badk[ZTP__J_NAME_MAX + 1] = "", what[64];
+
+	if (v->type != ZTP__J_OBJECT)
+		return bad(err, ecap, ZTP_EPARSE, name, "not an object");
+	if (ztp__j_only(v, allowed, badk, sizeof(badk)) < 0) {
+		snprintf(what, sizeof(what), "%s: unknown member", name);
+		return bad(err, ecap, ZTP_EPARSE, what, badk);
+	}
 	return ZTP_OK;
 }
 
@@ -78,29 +101,25 @@ static int parse_retry(cfg *c, const ztp__jv *obj, char *err, size_t ecap)
 	static const char *const keys[] = {"max_attempts", "base_delay_ms",
 					   "max_delay_ms", "max_retry_after_ms",
 					   NULL};
-	char badk[ZTP__J_NAME_MAX + 1] = "";
 	ztp__jv k, v;
 	size_t pos = 0;
-	int rc = ZTP_OK;
+	int rc = get_object(obj, "retry", keys, err, ecap);
 
-	if (obj->type != ZTP__J_OBJECT)
-		return bad(err, ecap, ZTP_EINVAL, "retry", "not an object");
-	if (ztp__j_only(obj, keys, badk, sizeof(badk)) < 0)
-		return bad(err, ecap, ZTP_EINVAL, "retry: unknown member",
-			   badk);
 	while (rc == ZTP_OK && ztp__j_next(obj, &pos, &k, &v) == ZTP_OK) {
 		if (ztp__j_string_is(&k, "max_attempts"))
-			rc = get_int(&v, "retry.max_attempts", 1, 100,
-				     &c->attempts, err, ecap);
+			rc =
+			    get_int(&v, "retry.max_attempts", 1,
+				    ZTP__ATTEMPTS_MAX, &c->attempts, err, ecap);
 		else if (ztp__j_string_is(&k, "base_delay_ms"))
-			rc = get_int(&v, "retry.base_delay_ms", 1, 3600000,
-				     &c->base_ms, err, ecap);
+			rc = get_int(&v, "retry.base_delay_ms", 1,
+				     ZTP__DELAY_MAX_MS, &c->base_ms, err, ecap);
 		else if (ztp__j_string_is(&k, "max_delay_ms"))
-			rc = get_int(&v, "retry.max_delay_ms", 1, 3600000,
-				     &c->max_ms, err, ecap);
+			rc = get_int(&v, "retry.max_delay_ms", 1,
+				     ZTP__DELAY_MAX_MS, &c->max_ms, err, ecap);
 		else
 			rc = get_int(&v, "retry.max_retry_after_ms", 0,
-				     86400000, &c->ra_ms, err, ecap);
+				     ZTP__RETRY_AFTER_SETTING_MAX_MS, &c->ra_ms,
+				     err, ecap);
 	}
 	if (rc == ZTP_OK && c->max_ms < c->base_ms)
 		rc = bad(err, ecap, ZTP_EINVAL, "retry.max_delay_ms",
@@ -111,20 +130,16 @@ static int parse_retry(cfg *c, const ztp__jv *obj, char *err, size_t ecap)
 static int parse_registration(cfg *c, const ztp__jv *obj, char *err,
 			      size_t ecap)
 {
-	char badk[ZTP__J_NAME_MAX + 1] = "";
 	ztp__jv v, e;
 	size_t pos = 0;
-	int rc;
+	int rc =
+	    get_object(obj, "registration", ztp__register_members, err, ecap);
 
-	if (obj->type != ZTP__J_OBJECT)
-		return bad(err, ecap, ZTP_EINVAL, "registration",
-			   "not an object");
-	if (ztp__j_only(obj, ztp__register_members, badk, sizeof(badk)) < 0)
-		return bad(err, ecap, ZTP_EINVAL,
-			   "registration: unknown member", badk);
+	if (rc < 0)
+		return rc;
 	if (ztp__j_member(obj, "device_type", &v) < 0 ||
 	    ztp__j_member(obj, "firmware_version", &e) < 0)
-		return bad(err, ecap, ZTP_EINVAL, "registration",
+		return bad(err, ecap, ZTP_EPARSE, "registration",
 			   "device_type and firmware_version are required");
 	rc = get_str(&v, "registration.device_type", c->device_type,
 		     sizeof(c->device_type), err, ecap);
@@ -145,11 +160,11 @@ static int parse_registration(cfg *c, const ztp__jv *obj, char *err,
 	if (ztp__j_member(obj, "capabilities", &v) < 0)
 		return ZTP_OK;
 	if (v.type != ZTP__J_ARRAY)
-		return bad(err, ecap, ZTP_EINVAL, "registration.capabilities",
+		return bad(err, ecap, ZTP_EPARSE, "registration.capabilities",
 			   "not an array");
 	while (ztp__j_next(&v, &pos, NULL, &e) == ZTP_OK) {
 		if (c->n_caps == ZTP__CAPABILITIES_MAX)
-			return bad(err, ecap, ZTP_EINVAL,
+			return bad(err, ecap, ZTP_ETOOBIG,
 				   "registration.capabilities", "more than 32");
 		rc = get_str(&e, "registration.capabilities",
 			     c->caps[c->n_caps], sizeof(c->caps[0]), err, ecap);
@@ -170,18 +185,13 @@ static int parse_registration(cfg *c, const ztp__jv *obj, char *err,
 static int parse_key_store(cfg *c, const ztp__jv *obj, char *err, size_t ecap)
 {
 	static const char *const keys[] = {"token", "label", NULL};
-	char badk[ZTP__J_NAME_MAX + 1] = "";
 	ztp__jv v;
-	int rc;
+	int rc = get_object(obj, "operational_key", keys, err, ecap);
 
-	if (obj->type != ZTP__J_OBJECT)
-		return bad(err, ecap, ZTP_EINVAL, "operational_key",
-			   "not an object");
-	if (ztp__j_only(obj, keys, badk, sizeof(badk)) < 0)
-		return bad(err, ecap, ZTP_EINVAL,
-			   "operational_key: unknown member", badk);
+	if (rc < 0)
+		return rc;
 	if (ztp__j_member(obj, "token", &v) < 0)
-		return bad(err, ecap, ZTP_EINVAL, "operational_key",
+		return bad(err, ecap, ZTP_EPARSE, "operational_key",
 			   "token is required");
 	rc = get_str(&v, "operational_key.token", c->key_token,
 		     sizeof(c->key_token), err, ecap);
@@ -189,6 +199,92 @@ static int parse_key_store(cfg *c, const ztp__jv *obj, char *err, size_t ecap)
 		return rc;
 	return get_str(&v, "operational_key.label", c->key_label,
 		       sizeof(c->key_label), err, ecap);
+}
+
+/* factory_key: a pkcs11: or tpm2: URI (ZTP__LH_KEY_URIS), kept as
+ * written, or file:PATH / file:///PATH, kept as the path, made absolute
+ * against the configuration's directory. */
+static int parse_factory_key(cfg *c, const port_caps *pc, const ztp__jv *v,
+			     char *err, size_t ecap)
+{
+	char s[4096], why[128];
+	const char *path;
+	int rc = get_str(v, "factory_key", s, sizeof(s), err, ecap);
+
+	if (rc < 0)
+		return rc;
+	if (strncasecmp(s, "pkcs11:", 7) == 0 || strncmp(s, "tpm2:", 5) == 0) {
+		if ((pc->caps & ZTP__LH_KEY_URIS) == 0) {
+			snprintf(why, sizeof(why),
+				 "only file: keys are supported by %s (not "
+				 "pkcs11: or tpm2:)",
+				 pc->name);
+			return bad(err, ecap, ZTP_EINVAL, "factory_key", why);
+		}
+		snprintf(c->factory_key, sizeof(c->factory_key), "%s", s);
+		return ZTP_OK;
+	}
+	if (strncmp(s, "file://", 7) == 0)
+		path = s + 7; /* file:///PATH: an empty authority only */
+	else if (strncmp(s, "file:", 5) == 0)
+		path = s + 5;
+	else
+		return bad(err, ecap, ZTP_EINVAL, "factory_key",
+			   (pc->caps & ZTP__LH_KEY_URIS) != 0
+			       ? "not a file:, pkcs11: or tpm2: URI"
+			       : "not a file: URI");
+	if (path == s + 7 && path[0] != '/')
+		return bad(err, ecap, ZTP_EINVAL, "factory_key",
+			   "file:// takes an absolute path and no host");
+	if (path[0] == '\0')
+		return bad(err, ecap, ZTP_EINVAL, "factory_key", "empty path");
+	if ((path[0] == '/'
+		 ? snprintf(c->factory_key, sizeof(c->factory_key), "%s", path)
+		 : snprintf(c->factory_key, sizeof(c->factory_key), "%s/%s",
+			    c->dir, path)) >= (int)sizeof(c->factory_key))
+		return bad(err, ecap, ZTP_ETOOBIG, "factory_key", "too long");
+	return ZTP_OK;
+}
+
+static int parse_key_type(cfg *c, const port_caps *pc, const ztp__jv *v,
+			  char *err, size_t ecap)
+{
+	char s[16], why[128];
+	size_t i;
+	int rc = get_str(v, "key_type", s, sizeof(s), err, ecap);
+
+	if (rc == ZTP_ETOOBIG)
+		rc = ZTP_EINVAL; /* no such type, however long */
+	for (i = 0; rc == ZTP_OK && i < sizeof(ztp__lh_key_types) /
+					    sizeof(ztp__lh_key_types[0]);
+	     i++) {
+		if (strcmp(s, ztp__lh_key_types[i]) != 0)
+			continue;
+		if ((i == ZTP__LH_ED25519 &&
+		     (pc->caps & ZTP__LH_ED25519) == 0) ||
+		    (i >= ZTP__LH_RSA_2048 && (pc->caps & ZTP__LH_RSA) == 0))
+			break;
+		c->key_type = (ztp__lh_keytype)i;
+		return ZTP_OK;
+	}
+	if (rc < 0 && rc != ZTP_EINVAL)
+		return rc;
+	snprintf(why, sizeof(why), "%s generates %s keys only", pc->name,
+		 (pc->caps & ZTP__LH_RSA) != 0
+		     ? "ec-p256, ec-p384, ed25519, rsa-2048, rsa-3072 or "
+		       "rsa-4096"
+		 : (pc->caps & ZTP__LH_ED25519) != 0
+		     ? "ec-p256, ec-p384 or ed25519"
+		     : "ec-p256 or ec-p384");
+	return bad(err, ecap, ZTP_EINVAL, "key_type", why);
+}
+
+/* Whether k names a member only ZTP__LH_CORE devices read. */
+static bool core_member(const ztp__jv *k)
+{
+	return ztp__j_string_is(k, "server_key_sha256") ||
+	       ztp__j_string_is(k, "build_time") ||
+	       ztp__j_string_is(k, "check_in");
 }
 
 /* One top-level member. */
@@ -200,6 +296,8 @@ static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 	size_t i;
 	int rc;
 
+	if (core_member(k) && (pc->caps & ZTP__LH_CORE) == 0)
+		goto unknown;
 	if (ztp__j_string_is(k, "device_id")) {
 		rc = get_str(v, "device_id", c->device_id, sizeof(c->device_id),
 			     err, ecap);
@@ -208,41 +306,8 @@ static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 				 "not an identifier");
 		return rc;
 	}
-	if (ztp__j_string_is(k, "factory_key")) {
-		rc = get_str(v, "factory_key", s, sizeof(s), err, ecap);
-		if (rc < 0)
-			return rc;
-		if (strncmp(s, "pkcs11:", 7) == 0 ||
-		    strncmp(s, "tpm2:", 5) == 0) {
-			if ((pc->caps & ZTP__LH_KEY_URIS) == 0) {
-				snprintf(why_buf, sizeof(why_buf),
-					 "only file: keys are supported by the "
-					 "%s port (not pkcs11: or tpm2:)",
-					 pc->name);
-				return bad(err, ecap, ZTP_EINVAL, "factory_key",
-					   why_buf);
-			}
-			snprintf(c->factory_key, sizeof(c->factory_key), "%s",
-				 s);
-			return ZTP_OK;
-		}
-		if (strncmp(s, "file://", 7) == 0)
-			memmove(s, s + 7, strlen(s + 7) + 1);
-		else if (strncmp(s, "file:", 5) == 0)
-			memmove(s, s + 5, strlen(s + 5) + 1);
-		else if ((pc->caps & ZTP__LH_KEY_URIS) == 0)
-			return bad(err, ecap, ZTP_EINVAL, "factory_key",
-				   "not a file: key");
-		if (s[0] == '/')
-			snprintf(c->factory_key, sizeof(c->factory_key), "%s",
-				 s);
-		else if (snprintf(c->factory_key, sizeof(c->factory_key),
-				  "%s/%s", c->dir,
-				  s) >= (int)sizeof(c->factory_key))
-			return bad(err, ecap, ZTP_ETOOBIG, "factory_key",
-				   "too long");
-		return ZTP_OK;
-	}
+	if (ztp__j_string_is(k, "factory_key"))
+		return parse_factory_key(c, pc, v, err, ecap);
 	if (ztp__j_string_is(k, "factory_cert"))
 		return get_path(v, "factory_cert", c, c->factory_cert,
 				sizeof(c->factory_cert), err, ecap);
@@ -261,40 +326,21 @@ static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 			c->base_url[i - 1] = '\0';
 		return rc;
 	}
-	if (ztp__j_string_is(k, "key_type")) {
-		rc = get_str(v, "key_type", s, sizeof(s), err, ecap);
-		if (rc < 0)
-			return rc;
-		if (strcmp(s, "ec-p256") == 0)
-			c->key_type = ZTP__LH_EC_P256;
-		else if (strcmp(s, "ec-p384") == 0)
-			c->key_type = ZTP__LH_EC_P384;
-		else if (strcmp(s, "ed25519") == 0 &&
-			 (pc->caps & ZTP__LH_ED25519) != 0)
-			c->key_type = ZTP__LH_ED25519;
-		else {
-			snprintf(why_buf, sizeof(why_buf),
-				 "the %s port generates %s keys only", pc->name,
-				 (pc->caps & ZTP__LH_ED25519) != 0
-				     ? "ec-p256, ec-p384 or ed25519"
-				     : "ec-p256 or ec-p384");
-			return bad(err, ecap, ZTP_EINVAL, "key_type", why_buf);
-		}
-		return ZTP_OK;
-	}
+	if (ztp__j_string_is(k, "key_type"))
+		return parse_key_type(c, pc, v, err, ecap);
 	if (ztp__j_string_is(k, "connect_timeout_ms"))
-		return get_int(v, "connect_timeout_ms", 1, 600000,
+		return get_int(v, "connect_timeout_ms", 1, ZTP__TIMEOUT_MAX_MS,
 			       &c->connect_ms, err, ecap);
 	if (ztp__j_string_is(k, "timeout_ms"))
-		return get_int(v, "timeout_ms", 1, 600000, &c->timeout_ms, err,
-			       ecap);
+		return get_int(v, "timeout_ms", 1, ZTP__TIMEOUT_MAX_MS,
+			       &c->timeout_ms, err, ecap);
 	if (ztp__j_string_is(k, "retry"))
 		return parse_retry(c, v, err, ecap);
 	if (ztp__j_string_is(k, "registration"))
 		return parse_registration(c, v, err, ecap);
 	if (ztp__j_string_is(k, "rotate_at_percent"))
-		return get_int(v, "rotate_at_percent", 10, 95, &c->rotate, err,
-			       ecap);
+		return get_int(v, "rotate_at_percent", ZTP__ROTATE_PERCENT_MIN,
+			       ZTP__ROTATE_PERCENT_MAX, &c->rotate, err, ecap);
 	if (ztp__j_string_is(k, "server_key_sha256")) {
 		rc = get_str(v, "server_key_sha256", s, sizeof(s), err, ecap);
 		if (rc < 0)
@@ -317,8 +363,9 @@ static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 	}
 	if (ztp__j_string_is(k, "clock")) {
 		rc = get_str(v, "clock", c->clock, sizeof(c->clock), err, ecap);
-		if (rc == ZTP_OK && strcmp(c->clock, "system") != 0 &&
-		    strcmp(c->clock, "untrusted") != 0)
+		if (rc == ZTP_ETOOBIG ||
+		    (rc == ZTP_OK && strcmp(c->clock, "system") != 0 &&
+		     strcmp(c->clock, "untrusted") != 0))
 			rc = bad(err, ecap, ZTP_EINVAL, "clock",
 				 "\"system\" or \"untrusted\"");
 		return rc;
@@ -334,7 +381,7 @@ static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 		if ((pc->caps & ZTP__LH_TOKEN_KEYS) == 0) {
 			snprintf(why_buf, sizeof(why_buf),
 				 "keys in a PKCS#11 token are not supported by "
-				 "the %s port",
+				 "%s",
 				 pc->name);
 			return bad(err, ecap, ZTP_EINVAL, "operational_key",
 				   why_buf);
@@ -346,7 +393,7 @@ static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 		bool ci = ztp__j_string_is(k, "check_in");
 
 		if (v->type != ZTP__J_BOOL)
-			return bad(err, ecap, ZTP_EINVAL,
+			return bad(err, ecap, ZTP_EPARSE,
 				   ci ? "check_in" : "keep_alive",
 				   "not true or false");
 		if (ci)
@@ -356,18 +403,41 @@ static int parse_member(cfg *c, const port_caps *pc, const ztp__jv *k,
 		return ZTP_OK;
 	}
 	if (ztp__j_string_is(k, "proxy")) {
-		rc = get_str(v, "proxy", s, ZTP__PROXY_URL_MAX + 2, err, ecap);
-		if (rc == ZTP_OK && ztp__proxy_parse(&c->proxy, s, &why) < 0)
+		rc = get_str(v, "proxy", c->proxy_url, sizeof(c->proxy_url),
+			     err, ecap);
+		if (rc == ZTP_ETOOBIG)
+			rc = bad(err, ecap, ZTP_EINVAL, "proxy", "too long");
+		if (rc == ZTP_OK &&
+		    ztp__proxy_parse(&c->proxy, c->proxy_url, &why) < 0)
 			rc = bad(err, ecap, ZTP_EINVAL, "proxy", why);
 		return rc;
 	}
+unknown:
 	(void)ztp__j_string(k, s, 128, NULL);
-	return bad(err, ecap, ZTP_EINVAL, "unknown member", s);
+	return bad(err, ecap, ZTP_EPARSE, "unknown member", s);
 }
 
-static int parse_config(cfg *c, const port_caps *pc, const char *path,
-			char *err, size_t ecap)
+void ztp__lh_cfg_init(cfg *c)
 {
+	ztp_lite_options o;
+
+	memset(c, 0, sizeof(*c));
+	ztp_lite_options_init(&o);
+	c->attempts = o.max_attempts;
+	c->base_ms = o.base_delay_ms;
+	c->max_ms = o.max_delay_ms;
+	c->ra_ms = o.max_retry_after_ms;
+	c->rotate = o.rotate_percent;
+	c->connect_ms = ZTP__CONNECT_TIMEOUT_DEFAULT_MS;
+	c->timeout_ms = ZTP__TIMEOUT_DEFAULT_MS;
+	c->build_time = ZTP__BUILD_TIME;
+	snprintf(c->clock, sizeof(c->clock), "system");
+}
+
+int ztp__lh_cfg_read(cfg *c, const char *path, const char *name, unsigned caps,
+		     char *err, size_t ecap)
+{
+	const port_caps pc = {name, caps};
 	ztp__lh tmp;
 	char *text = NULL;
 	const char *why = "", *slash;
@@ -381,10 +451,10 @@ static int parse_config(cfg *c, const port_caps *pc, const char *path,
 		snprintf(c->dir, sizeof(c->dir), ".");
 	else if (slash == path)
 		snprintf(c->dir, sizeof(c->dir), "/");
-	else
-		snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - path),
-			 path);
-	rc = ztp__lh_read_file(&tmp, path, CONFIG_MAX, &text, &len);
+	else if (snprintf(c->dir, sizeof(c->dir), "%.*s", (int)(slash - path),
+			  path) >= (int)sizeof(c->dir))
+		return bad(err, ecap, ZTP_ETOOBIG, path, "path too long");
+	rc = ztp__lh_read_file(&tmp, path, ZTP__LH_CONFIG_MAX, &text, &len);
 	if (rc < 0)
 		return bad(err, ecap, rc, "configuration", tmp.err);
 	rc = ztp__j_check(&root, text, len, &why);
@@ -399,14 +469,17 @@ static int parse_config(cfg *c, const port_caps *pc, const char *path,
 		goto out;
 	}
 	while (rc == ZTP_OK && ztp__j_next(&root, &pos, &k, &v) == ZTP_OK)
-		rc = parse_member(c, pc, &k, &v, err, ecap);
+		rc = parse_member(c, &pc, &k, &v, err, ecap);
 	if (rc == ZTP_OK && c->timeout_ms < c->connect_ms)
 		rc = bad(err, ecap, ZTP_EINVAL, "timeout_ms",
 			 "below connect_timeout_ms");
 	if (rc == ZTP_OK &&
-	    (c->factory_key[0] == '\0' || c->factory_cert[0] == '\0' ||
-	     c->base_url[0] == '\0' || c->ca_file[0] == '\0' ||
-	     c->state_dir[0] == '\0'))
+	    (c->factory_key[0] == '\0') != (c->factory_cert[0] == '\0'))
+		rc = bad(err, ecap, ZTP_EPARSE, path,
+			 "factory_key and factory_cert go together");
+	if (rc == ZTP_OK && (caps & ZTP__LH_PARTIAL) == 0 &&
+	    (c->factory_key[0] == '\0' || c->base_url[0] == '\0' ||
+	     c->ca_file[0] == '\0' || c->state_dir[0] == '\0'))
 		rc = bad(err, ecap, ZTP_EINVAL, path,
 			 "factory_key, factory_cert, base_url, ca_file and "
 			 "state_dir are required");
@@ -420,7 +493,6 @@ int ztp__lh_new(ztp_lite **out, const char *config_path, const char *fn,
 		void (*release)(const ztp_port *), ztp_event_fn events,
 		void *events_ctx, char *err, size_t err_cap)
 {
-	const port_caps pc = {name, caps};
 	char why[32];
 	ztp_lite_options o;
 	ztp__lh *m = NULL;
@@ -437,19 +509,9 @@ int ztp__lh_new(ztp_lite **out, const char *config_path, const char *fn,
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return bad(err, err_cap, ZTP_ENOMEM, "out of memory", "");
-	/* The core's defaults, which are ztp-device's (ztp-device.json(5)),
-	 * and the port's timeouts. */
-	ztp_lite_options_init(&o);
-	c->attempts = o.max_attempts;
-	c->base_ms = o.base_delay_ms;
-	c->max_ms = o.max_delay_ms;
-	c->ra_ms = o.max_retry_after_ms;
-	c->rotate = o.rotate_percent;
-	c->connect_ms = 10000;
-	c->timeout_ms = 60000;
-	c->build_time = ZTP__BUILD_TIME;
-	snprintf(c->clock, sizeof(c->clock), "system");
-	rc = parse_config(c, &pc, config_path, err, err_cap);
+	ztp__lh_cfg_init(c);
+	rc = ztp__lh_cfg_read(c, config_path, name, caps | ZTP__LH_CORE, err,
+			      err_cap);
 	if (rc == ZTP_OK) {
 		rc = make(&m, c);
 		if (rc < 0)

@@ -942,6 +942,7 @@ int ztp_lite_mbedtls_new(ztp_lite **out, const char *config_path,
 			 ztp_event_fn events, void *events_ctx, char *err,
 			 size_t err_cap)
 {
-	return ztp__lh_new(out, config_path, "mbedtls", "mbedTLS", 0, make_port,
-			   release, events, events_ctx, err, err_cap);
+	return ztp__lh_new(out, config_path, "mbedtls", "the mbedTLS port", 0,
+			   make_port, release, events, events_ctx, err,
+			   err_cap);
 }

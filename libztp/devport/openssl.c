@@ -204,14 +204,13 @@ static int give(ztp__op *o, const uint8_t *src, size_t n, uint8_t *out,
 
 static int key_generate(void *ctx, uint8_t *key, size_t cap, size_t *len)
 {
-	static const char *const types[] = {"ec-p256", "ec-p384", "ed25519"};
 	ztp__op *o = ctx;
 	EVP_PKEY *k = NULL;
 	char *pem = NULL;
 	size_t n;
 	int rc;
 
-	rc = ztp__key_generate(&k, types[o->key_type]);
+	rc = ztp__key_generate(&k, ztp__lh_key_types[o->key_type]);
 	if (rc == ZTP_OK)
 		rc = ztp__privkey_to_pem(&pem, k, NULL);
 	EVP_PKEY_free(k);
@@ -242,7 +241,6 @@ static int object_of(const ztp__op *o, const char *name, char *out, size_t cap)
 static int key_generate_named(void *ctx, const char *name, uint8_t *key,
 			      size_t cap, size_t *len)
 {
-	static const char *const types[] = {"ec-p256", "ec-p384"};
 	ztp__op *o = ctx;
 	char object[ZTP_ID_MAX + 1];
 	EVP_PKEY *k = NULL;
@@ -261,7 +259,7 @@ static int key_generate_named(void *ctx, const char *name, uint8_t *key,
 	rc = ztp__dev_token_delete(&o->keys, object);
 	if (rc == ZTP_OK)
 		rc = ztp__dev_token_generate(&k, &ref, &o->keys, object,
-					     types[o->key_type]);
+					     ztp__lh_key_types[o->key_type]);
 	EVP_PKEY_free(k);
 	if (rc < 0)
 		return op_fail(o, rc, "key generation in the token");
@@ -1132,7 +1130,7 @@ int ztp_lite_openssl_new(ztp_lite **out, const char *config_path,
 			 size_t err_cap)
 {
 	return ztp__lh_new(
-	    out, config_path, "openssl", "OpenSSL",
+	    out, config_path, "openssl", "the OpenSSL port",
 	    ZTP__LH_KEY_URIS | ZTP__LH_ED25519 | ZTP__LH_TOKEN_KEYS, make_port,
 	    release, events, events_ctx, err, err_cap);
 }

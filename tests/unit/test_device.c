@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "device/internal.h"
+#include "devport/host.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -166,7 +167,7 @@ static char *state_dir(void)
 START_TEST(test_config_good)
 {
 	ztp_device *dev = NULL;
-	char *want = NULL;
+	char *want = NULL, *abs_cfg = NULL;
 
 	ck_assert_rc(ztp_device_new(&dev), 0);
 	ck_assert_rc(load_cfg(dev, "{\"device_id\":\"dev-0001\"," GOOD_FACTORY
@@ -223,6 +224,19 @@ START_TEST(test_config_good)
 	ck_assert(!dev->cfg.clock_untrusted);
 	ck_assert_ptr_null(dev->cfg.proxy);
 	ck_assert(dev->cfg.keep_alive);
+	/* file:///PATH as file:PATH. */
+	want = path("factory.key");
+	ck_assert_int_ge(asprintf(&abs_cfg,
+				  "{\"factory_key\":\"file://%s\","
+				  "\"factory_cert\":\"factory.pem\"}",
+				  want),
+			 0);
+	free(want);
+	ck_assert_rc(load_cfg(dev, abs_cfg), 0);
+	free(abs_cfg);
+	ck_assert_ptr_nonnull(dev->cfg.factory_key);
+	ck_assert_rc(load_cfg(dev, "{\"key_type\":\"rsa-3072\"}"), 0);
+	ck_assert_str_eq(dev->cfg.key_type, "rsa-3072");
 	ck_assert_rc(load_cfg(dev, "{\"clock\":\"system\"}"), 0);
 	ck_assert(!dev->cfg.clock_untrusted);
 	ck_assert_rc(load_cfg(dev, "{\"proxy\":\"http://[::1]:8080\"}"), 0);
@@ -244,8 +258,8 @@ static const struct bad_cfg {
     {"{}{}", ZTP_EPARSE},
     {"{\"device_id\":\"a\",\"device_id\":\"b\"}", ZTP_EPARSE},
     {"{\"unknown\":1}", ZTP_EPARSE},
-    {"{\"clock\":\"ntp\"}", ZTP_EPARSE},
-    {"{\"clock\":\"\"}", ZTP_EPARSE},
+    {"{\"clock\":\"ntp\"}", ZTP_EINVAL},
+    {"{\"clock\":\"\"}", ZTP_EINVAL},
     {"{\"clock\":true}", ZTP_EPARSE},
     {"{\"proxy\":\"https://p:3128\"}", ZTP_EINVAL},
     {"{\"proxy\":\"socks5://p:1080\"}", ZTP_EINVAL},
@@ -263,6 +277,12 @@ static const struct bad_cfg {
     {"{\"proxy\":\"http://[::1]\"}", ZTP_EINVAL},
     {"{\"proxy\":3128}", ZTP_EPARSE},
     {"{\"keep_alive\":1}", ZTP_EPARSE},
+    /* The portable core's own members: unknown here. */
+    {"{\"check_in\":false}", ZTP_EPARSE},
+    {"{\"build_time\":\"2026-01-01T00:00:00Z\"}", ZTP_EPARSE},
+    {"{\"server_key_sha256\":\"0000000000000000000000000000000000000000000"
+     "000000000000000000000\"}",
+     ZTP_EPARSE},
     {"{\"keep_alive\":\"yes\"}", ZTP_EPARSE},
     {"{\"device_id\":7}", ZTP_EPARSE},
     {"{\"device_id\":null}", ZTP_EPARSE},
@@ -285,6 +305,8 @@ static const struct bad_cfg {
     {"{\"ca_file\":\"\"}", ZTP_EINVAL},
     {"{\"key_type\":\"rsa-1024\"}", ZTP_EINVAL},
     {"{\"key_type\":\"EC-P256\"}", ZTP_EINVAL},
+    {"{\"key_type\":\"ec-p256-and-then-some\"}", ZTP_EINVAL},
+    {"{\"key_type\":7}", ZTP_EPARSE},
     {"{\"state_dir\":\"\"}", ZTP_EINVAL},
     {"{\"state_dir\":false}", ZTP_EPARSE},
     {"{\"factory_key\":\"file:factory.key\"}", ZTP_EPARSE},
@@ -335,10 +357,10 @@ static const struct bad_cfg {
      ZTP_EINVAL},
     {"{\"registration\":{\"device_type\":\"a\",\"firmware_version\":"
      "\"\"}}",
-     ZTP_EPARSE},
+     ZTP_EINVAL},
     {"{\"registration\":{\"device_type\":\"a\",\"firmware_version\":"
      "\"\\u0001\"}}",
-     ZTP_EPARSE},
+     ZTP_EINVAL},
     {"{\"registration\":{\"device_type\":\"x\",\"firmware_version\":"
      "\"1\",\"extra\":1}}",
      ZTP_EPARSE},
@@ -361,7 +383,7 @@ static const struct bad_cfg {
      ZTP_EINVAL},
     {"{\"operational_key\":{\"token\":\"pkcs11:token=t\",\"label\":"
      "\"a23456789012345678901234567890123\"}}",
-     ZTP_ETOOBIG},
+     ZTP_EINVAL},
     {"{\"operational_key\":{\"token\":\"pkcs11:token=t\",\"pin\":1}}",
      ZTP_EPARSE},
     {"{\"operational_key\":{\"token\":\"pkcs11:token=t;object=k\"}}",
@@ -408,7 +430,7 @@ START_TEST(test_config_file)
 	p = path("big.json");
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, ZTP__DEV_CONFIG_MAX + 1), 0);
+	ck_assert_int_eq(ftruncate(fd, ZTP__LH_CONFIG_MAX + 1), 0);
 	close(fd);
 	ck_assert_rc(ztp_device_load_config(dev, p), ZTP_ETOOBIG);
 	free(p);
@@ -1820,6 +1842,38 @@ START_TEST(test_lite_openssl_new)
 	ck_assert_rc(
 	    ztp_lite_openssl_new(&d, cfg, NULL, NULL, err, sizeof(err)),
 	    ZTP_EMISMATCH);
+	ck_assert_ptr_null(d);
+
+	/* The reader ztp_device_load_config() uses: a key source of
+	 * ztp-device.json(5)'s grammar only, the port's key types, the
+	 * core's members. */
+	write_file("lite.json",
+		   "{\"factory_key\": \"factory.key\", \"factory_cert\": "
+		   "\"factory.pem\", \"ca_file\": \"ca.pem\", \"base_url\": "
+		   "\"https://127.0.0.1:1\", \"state_dir\": \"lite-state\"}");
+	ck_assert_rc(
+	    ztp_lite_openssl_new(&d, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_EINVAL);
+	ck_assert_str_eq(err, "factory_key: not a file:, pkcs11: or tpm2: URI");
+	write_lite_config("lite.json", "//localhost/factory.key", "");
+	ck_assert_rc(
+	    ztp_lite_openssl_new(&d, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_EINVAL);
+	ck_assert_str_eq(err,
+			 "factory_key: file:// takes an absolute path and no "
+			 "host");
+	write_lite_config("lite.json", "factory.key",
+			  ", \"key_type\": \"rsa-2048\"");
+	ck_assert_rc(
+	    ztp_lite_openssl_new(&d, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_EINVAL);
+	ck_assert_str_eq(err, "key_type: the OpenSSL port generates ec-p256, "
+			      "ec-p384 or ed25519 keys only");
+	write_lite_config("lite.json", "factory.key", ", \"check_in\": 1");
+	ck_assert_rc(
+	    ztp_lite_openssl_new(&d, cfg, NULL, NULL, err, sizeof(err)),
+	    ZTP_EPARSE);
+	ck_assert_str_eq(err, "check_in: not true or false");
 	ck_assert_ptr_null(d);
 	free(cfg);
 	free(st);
