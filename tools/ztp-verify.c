@@ -222,35 +222,54 @@ static void write_qr(const char *path, const char *device_id, const char *code)
 #endif
 }
 
+/* A subcommand's options, each taking a value ("--name VALUE"): the one
+ * given last for names[k] in values[k] (left alone when absent); a usage
+ * error for anything else. */
+static void parse_values(int argc, char **argv, const char *cmd,
+			 const char *const *names, const char **values)
+{
+	for (int i = 0; i < argc; i++) {
+		int k = 0;
+
+		while (names[k] != NULL && strcmp(argv[i], names[k]) != 0)
+			k++;
+		if (names[k] == NULL)
+			tool_usage_error("%s: unknown argument '%s'", cmd,
+					 argv[i]);
+		if (i + 1 >= argc)
+			tool_usage_error("%s needs a value", argv[i]);
+		values[k] = argv[++i];
+	}
+}
+
+/* As parse_values(), every one of names required. */
+static void parse_opts(int argc, char **argv, const char *cmd,
+		       const char *const *names, const char **values)
+{
+	parse_values(argc, argv, cmd, names, values);
+	for (int k = 0; names[k] != NULL; k++)
+		if (values[k] == NULL)
+			tool_usage_error("%s needs %s", cmd, names[k]);
+}
+
 static int cmd_enroll(const char *config, int argc, char **argv)
 {
-	const char *id = NULL, *certpath = NULL, *model = NULL, *batch = NULL;
-	const char *qrpath = NULL;
+	static const char *const names[] = {"--device-id", "--factory-cert",
+					    "--model",	   "--batch",
+					    "--qr",	   NULL};
+	const char *val[5] = {NULL, NULL, NULL, NULL, NULL};
+	const char *id, *certpath, *model, *batch, *qrpath;
 	char *pem, *code = NULL;
 	size_t len = 0;
 	ztp_verifier *v;
 	int rc;
 
-	for (int i = 0; i < argc; i++) {
-		const char **dst = NULL;
-
-		if (strcmp(argv[i], "--device-id") == 0)
-			dst = &id;
-		else if (strcmp(argv[i], "--factory-cert") == 0)
-			dst = &certpath;
-		else if (strcmp(argv[i], "--model") == 0)
-			dst = &model;
-		else if (strcmp(argv[i], "--batch") == 0)
-			dst = &batch;
-		else if (strcmp(argv[i], "--qr") == 0)
-			dst = &qrpath;
-		else
-			tool_usage_error("enroll: unknown argument '%s'",
-					 argv[i]);
-		if (i + 1 >= argc)
-			tool_usage_error("%s needs a value", argv[i]);
-		*dst = argv[++i];
-	}
+	parse_values(argc, argv, "enroll", names, val);
+	id = val[0];
+	certpath = val[1];
+	model = val[2];
+	batch = val[3];
+	qrpath = val[4];
 	if (id == NULL || certpath == NULL)
 		tool_usage_error("enroll needs --device-id and --factory-cert");
 	if (ztp_id_validate(id, strlen(id)) < 0)
@@ -271,27 +290,6 @@ static int cmd_enroll(const char *config, int argc, char **argv)
 	tool_free_secret(code);
 	ztp_verifier_free(v);
 	return TOOL_EXIT_OK;
-}
-
-/* --device-id ID plus the named extra options, each taking a value. */
-static void parse_opts(int argc, char **argv, const char *cmd,
-		       const char *const *names, const char **values)
-{
-	for (int i = 0; i < argc; i++) {
-		int k = 0;
-
-		while (names[k] != NULL && strcmp(argv[i], names[k]) != 0)
-			k++;
-		if (names[k] == NULL)
-			tool_usage_error("%s: unknown argument '%s'", cmd,
-					 argv[i]);
-		if (i + 1 >= argc)
-			tool_usage_error("%s needs a value", argv[i]);
-		values[k] = argv[++i];
-	}
-	for (int k = 0; names[k] != NULL; k++)
-		if (values[k] == NULL)
-			tool_usage_error("%s needs %s", cmd, names[k]);
 }
 
 /* Why a claim was refused, and the exit status ztp-verify(1) documents for
@@ -371,25 +369,15 @@ static int cmd_claim(const char *config, int argc, char **argv)
 
 static int cmd_reset(const char *config, int argc, char **argv)
 {
-	const char *id = NULL, *qrpath = NULL;
+	static const char *const names[] = {"--device-id", "--qr", NULL};
+	const char *val[2] = {NULL, NULL}, *id, *qrpath;
 	char *code = NULL;
 	ztp_verifier *v;
 	int rc;
 
-	for (int i = 0; i < argc; i++) {
-		const char **dst = NULL;
-
-		if (strcmp(argv[i], "--device-id") == 0)
-			dst = &id;
-		else if (strcmp(argv[i], "--qr") == 0)
-			dst = &qrpath;
-		else
-			tool_usage_error("reset: unknown argument '%s'",
-					 argv[i]);
-		if (i + 1 >= argc)
-			tool_usage_error("%s needs a value", argv[i]);
-		*dst = argv[++i];
-	}
+	parse_values(argc, argv, "reset", names, val);
+	id = val[0];
+	qrpath = val[1];
 	if (id == NULL)
 		tool_usage_error("reset needs --device-id");
 	if (qrpath != NULL)
@@ -655,10 +643,12 @@ static long long parse_limit(const char *arg)
 
 static int cmd_list(const char *config, int argc, char **argv)
 {
-	static const char *const filters[] = {"--state", "--tenant", "--model",
-					      "--batch", "--group"};
-	const char *val[5] = {NULL, NULL, NULL, NULL, NULL};
-	const char *after_arg = NULL, *limit_arg = NULL;
+	/* Five filters, then --after and --limit. */
+	static const char *const names[] = {"--state", "--tenant", "--model",
+					    "--batch", "--group",  "--after",
+					    "--limit", NULL};
+	const char *val[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+	const char *after_arg, *limit_arg;
 	json_object *filter = json_object_new_object(), *last = NULL;
 	char *after = NULL, *page = NULL;
 	long long left;
@@ -668,26 +658,12 @@ static int cmd_list(const char *config, int argc, char **argv)
 
 	if (filter == NULL)
 		tool_die(ZTP_ENOMEM, "out of memory");
-	for (int i = 0; i < argc; i++) {
-		const char **dst = NULL;
-
-		for (size_t k = 0; k < 5; k++)
-			if (strcmp(argv[i], filters[k]) == 0)
-				dst = &val[k];
-		if (strcmp(argv[i], "--after") == 0)
-			dst = &after_arg;
-		else if (strcmp(argv[i], "--limit") == 0)
-			dst = &limit_arg;
-		if (dst == NULL)
-			tool_usage_error("list: unknown argument '%s'",
-					 argv[i]);
-		if (i + 1 >= argc)
-			tool_usage_error("%s needs a value", argv[i]);
-		*dst = argv[++i];
-	}
+	parse_values(argc, argv, "list", names, val);
+	after_arg = val[5];
+	limit_arg = val[6];
 	for (size_t k = 0; k < 5; k++)
 		if (val[k] != NULL)
-			json_object_object_add(filter, filters[k] + 2,
+			json_object_object_add(filter, names[k] + 2,
 					       json_object_new_string(val[k]));
 	left = parse_limit(limit_arg);
 	if (after_arg != NULL && (after = strdup(after_arg)) == NULL)
@@ -719,7 +695,8 @@ static int cmd_list(const char *config, int argc, char **argv)
 
 static int cmd_expiring(const char *config, int argc, char **argv)
 {
-	const char *days_arg = NULL, *limit_arg = NULL;
+	static const char *const names[] = {"--days", "--limit", NULL};
+	const char *val[2] = {NULL, NULL}, *days_arg, *limit_arg;
 	json_object *last = NULL;
 	char *serial = NULL, *page = NULL;
 	int64_t before, after_time = 0;
@@ -728,20 +705,9 @@ static int cmd_expiring(const char *config, int argc, char **argv)
 	size_t want, got;
 	int rc;
 
-	for (int i = 0; i < argc; i++) {
-		const char **dst = NULL;
-
-		if (strcmp(argv[i], "--days") == 0)
-			dst = &days_arg;
-		else if (strcmp(argv[i], "--limit") == 0)
-			dst = &limit_arg;
-		else
-			tool_usage_error("expiring: unknown argument '%s'",
-					 argv[i]);
-		if (i + 1 >= argc)
-			tool_usage_error("%s needs a value", argv[i]);
-		*dst = argv[++i];
-	}
+	parse_values(argc, argv, "expiring", names, val);
+	days_arg = val[0];
+	limit_arg = val[1];
 	if (days_arg == NULL)
 		tool_usage_error("expiring needs --days N");
 	before = (int64_t)time(NULL) +
