@@ -517,11 +517,17 @@ static int cfg_from_file(ztp__dev_cfg *c, const ztp__lh_cfg *f)
 	if (f->device_type[0] != '\0') {
 		caps = json_object_new_array();
 		ZTP_ENSURE(caps != NULL, ZTP_ENOMEM, "config: out of memory");
-		for (i = 0; i < f->n_caps; i++)
-			ZTP_ENSURE(json_object_array_add(
-				       caps, json_object_new_string(
-						 f->cap_ptrs[i])) == 0,
-				   ZTP_ENOMEM, "config: out of memory");
+		for (i = 0; i < f->n_caps; i++) {
+			json_object *one = json_object_new_string(f->caps[i]);
+
+			if (one != NULL &&
+			    json_object_array_add(caps, one) != 0) {
+				json_object_put(one);
+				one = NULL;
+			}
+			ZTP_ENSURE(one != NULL, ZTP_ENOMEM,
+				   "config: out of memory");
+		}
 		c->device_type = ztp__strdup(f->device_type);
 		c->firmware_version = ztp__strdup(f->firmware_version);
 		ZTP_ENSURE(c->device_type != NULL &&
