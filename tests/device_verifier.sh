@@ -34,10 +34,7 @@ actions() { # actions JSON-FILE -> the actions array, compact
 op_field() { # op_field JSON-FILE FIELD
 	"$PYTHON3" -c 'import json,sys; o=json.load(open(sys.argv[1]))["status"]["credentials"]["operational"]; print(o[sys.argv[2]] if o else "")' "$1" "$2"
 }
-op_cert() {
-	s=$(sed -n 's/.*"current":"\([ab]\)".*/\1/p' "$D/state/operational/current.json")
-	echo "$D/state/operational/$s/cert.pem"
-}
+op_cert() { cred_cert "$D/state" operational; }
 check_op() { # check_op LABEL [TENANT]
 	c=$(op_cert)
 	"$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" -purpose sslclient \

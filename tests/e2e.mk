@@ -46,6 +46,9 @@ e2e_tests += tests/e2e/tpm.sh tests/e2e/token.sh
 # token and a TPM, Ed25519, a wrong server name, state shared with the
 # mbedTLS port).
 e2e_tests += tests/e2e/lite_openssl.sh
+# Power loss on the core's ports (heavy: 38 kills; once, not again under
+# the sanitizers).
+e2e_heavy += tests/e2e/lite_crash.sh
 
 print-sanitizer-tests:
 	@for t in $(TESTS); do \
@@ -82,7 +85,8 @@ endif
 # by the check-in, refusals, the no-clock floor; truncated and oversized
 # answers and a failed rotation probe from tests/e2e/lite_server.py; a
 # server-CA rollover (lite_rollover.sh).
-EXTRA_DIST += tests/e2e/lite-flow.sh tests/e2e/lite_server.py \
+EXTRA_DIST += tests/e2e/lite-flow.sh tests/e2e/lite-lib.sh \
+	tests/e2e/lite_server.py \
 	tests/e2e/lite_python.sh tests/e2e/lite_go.sh tests/e2e/lite_rollover.sh
 if HAVE_MBEDTLS
 if ENABLE_SERVER

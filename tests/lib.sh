@@ -192,3 +192,48 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
+
+# A device's current credentials, in either layout a device keeps them
+# in: the portable core's (KIND.manifest naming the current slot,
+# KIND.SLOT.cert and KIND.SLOT.key, a blob that may end in a NUL byte) or
+# ztp_device(3)'s (KIND/current.json, KIND/SLOT/cert.pem and key.pem);
+# the one place the tests know where a device keeps them. KIND is
+# bootstrap or operational.
+# cred_slot STATE_DIR KIND: the current slot (a or b); fails if none.
+cred_slot() {
+	if [ -f "$1/$2.manifest" ]; then
+		cs=$(sed -n 's/^ZTP1 c=\([ab]\) p=[ab-]$/\1/p' "$1/$2.manifest")
+	else
+		cs=$(sed -n 's/.*"current":"\([ab]\)".*/\1/p' \
+			"$1/$2/current.json" 2>/dev/null)
+	fi
+	[ -n "$cs" ] && echo "$cs"
+}
+# cred_file STATE_DIR KIND cert|key: the file of the current certificate
+# or key (the core's key blob of a key in a token is its reference;
+# ztp_device(3) keeps KIND/SLOT/key.ref instead); fails if none.
+cred_file() {
+	cs=$(cred_slot "$1" "$2") || return 1
+	if [ -f "$1/$2.manifest" ]; then
+		echo "$1/$2.$cs.$3"
+	else
+		echo "$1/$2/$cs/$3.pem"
+	fi
+}
+cred_cert() { cred_file "$1" "$2" cert; }
+cred_key() { cred_file "$1" "$2" key; }
+# cred_copy STATE_DIR KIND DEST: the current certificate to DEST.pem and
+# its key to DEST.key (0600, without a blob's NUL); fails if none.
+cred_copy() {
+	cc=$(cred_cert "$1" "$2") && ck=$(cred_key "$1" "$2") || return 1
+	cp "$cc" "$3.pem" || return 1
+	(umask 077 && tr -d '\000' < "$ck" > "$3.key")
+}
+# cred_key_files STATE_DIR KIND: every key file in the kind's slots,
+# current or not.
+cred_key_files() {
+	for k in "$1/$2".[ab].key "$1/$2"/[ab]/key.pem; do
+		[ -f "$k" ] && echo "$k"
+	done
+	true
+}

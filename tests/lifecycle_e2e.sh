@@ -84,17 +84,10 @@ dev() {
 	"$ZTP_DEVICE" --config "$T/dev/$id/device.json" "$@"
 }
 
-# The device's current operational credential directory.
-op_dir() {
-	dev "$1" --json status > "$T/dev/$1/status.json" || return 1
-	slot=$("$PY" -c '
-import json, sys
-doc = json.load(open(sys.argv[1]))
-c = doc["status"]["credentials"]["operational"]
-print(c["slot"] if c else "")' "$T/dev/$1/status.json") || return 1
-	[ -n "$slot" ] || return 1
-	echo "$T/dev/$1/state/operational/$slot"
-}
+# op_copy ID DEST: the device's current operational certificate and key
+# to DEST.pem and DEST.key; op_cert ID: the certificate's file.
+op_copy() { cred_copy "$T/dev/$1/state" operational "$2"; }
+op_cert() { cred_cert "$T/dev/$1/state" operational; }
 
 serial_of() {
 	"$OPENSSL" x509 -in "$1" -noout -serial | cut -d= -f2
@@ -104,8 +97,8 @@ serial_of() {
 # chains to the device CA, names the device and exactly TENANT (or no
 # tenant when TENANT is empty), and its key matches.
 check_op() {
-	dir=$(op_dir "$1") || { e2e_fail "$1: no operational credential"; return 0; }
-	cert=$dir/cert.pem
+	op_copy "$1" "$T/dev/$1/op" || { e2e_fail "$1: no operational credential"; return 0; }
+	cert=$T/dev/$1/op.pem
 	"$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" "$cert" >/dev/null 2>&1 ||
 		{ e2e_fail "$1: operational certificate does not verify"; return 0; }
 	sans=$("$OPENSSL" x509 -in "$cert" -noout -ext subjectAltName |
@@ -114,7 +107,7 @@ check_op() {
 	[ -n "$2" ] && want=$(printf 'URI:urn:ztp:device:%s\nURI:urn:ztp:tenant:%s\n' \
 		"$1" "$2" | sort | tr '\n' ' ')
 	[ "$sans" = "$want" ] || e2e_fail "$1: SAN URIs '$sans', want '$want'"
-	kp=$("$OPENSSL" pkey -in "$dir/key.pem" -pubout 2>/dev/null)
+	kp=$("$OPENSSL" pkey -in "$T/dev/$1/op.key" -pubout 2>/dev/null)
 	cp=$("$OPENSSL" x509 -in "$cert" -noout -pubkey)
 	[ -n "$kp" ] && [ "$kp" = "$cp" ] || e2e_fail "$1: key does not match"
 }
@@ -164,12 +157,10 @@ done
 # Rotation keeps the identity; the old certificate keeps working during
 # the overlap (24 h by default).
 id=life-1
-old=$(op_dir "$id")
-cp "$old/cert.pem" "$T/life-1.old.pem"
-cp "$old/key.pem" "$T/life-1.old.key"
+op_copy "$id" "$T/life-1.old" || e2e_fail "$id: no operational credential"
 dev "$id" rotate > "$T/rotate.out" 2>&1 ||
 	e2e_fail "$id: rotate: $(cat "$T/rotate.out")"
-new=$(op_dir "$id")/cert.pem
+new=$(op_cert "$id")
 [ "$(serial_of "$new")" != "$(serial_of "$T/life-1.old.pem")" ] ||
 	e2e_fail "$id: rotate kept the serial"
 check_op "$id" acme
@@ -207,15 +198,8 @@ e2e_ok "rotation killed at each of $((k - 1)) steps"
 # ------------------------------------------------------------ 3. revoked
 id=life-r
 d=$T/dev/$id
-bdir=$d/state/bootstrap/$("$PY" -c '
-import json, sys
-print(json.load(open(sys.argv[1]))["status"]["credentials"]["bootstrap"]["slot"])' \
-	"$d/status.json")
-odir=$(op_dir "$id")
-cp "$bdir/cert.pem" "$T/r.boot.pem"
-cp "$bdir/key.pem" "$T/r.boot.key"
-cp "$odir/cert.pem" "$T/r.op.pem"
-cp "$odir/key.pem" "$T/r.op.key"
+cred_copy "$d/state" bootstrap "$T/r.boot" &&
+	op_copy "$id" "$T/r.op" || e2e_fail "$id: no credentials to keep"
 "$ZTP_VERIFY" --config "$T/verify.json" revoke --device-id "$id" ||
 	e2e_fail "revoke"
 "$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -266,7 +250,7 @@ e2e_ok "claim codes: reuse and guesses refused"
 # life-1 (acme) asks for globex and for another device in its CSR and in
 # its request: the certificate names life-1 and acme only.
 id=life-1
-odir=$(op_dir "$id")
+op_copy "$id" "$T/dev/$id/op" || e2e_fail "$id: no operational credential"
 printf '%s\n' "[req]" "distinguished_name=dn" "[dn]" "[ext]" \
 	"subjectAltName=URI:urn:ztp:tenant:globex,URI:urn:ztp:device:life-2" \
 	> "$T/evil.cnf"
@@ -275,7 +259,7 @@ printf '%s\n' "[req]" "distinguished_name=dn" "[dn]" "[ext]" \
 	-reqexts ext -out "$T/evil.csr" 2>/dev/null
 csr=$(awk 'BEGIN { ORS = "\\n" } { print }' "$T/evil.csr")
 for ep in credentials rotate; do
-	r=$(post "$odir/cert.pem" "$odir/key.pem" $ep "{\"csr\":\"$csr\"}")
+	r=$(post "$T/dev/$id/op.pem" "$T/dev/$id/op.key" $ep "{\"csr\":\"$csr\"}")
 	case $r in
 	"200 "*) ;;
 	*) e2e_fail "tenant: $ep: $r"; continue ;;
@@ -291,13 +275,13 @@ print(json.load(sys.stdin)["certificate"], end="")' > "$T/evil.pem"
 	[ "$subj" = "subject=/CN=life-1" ] || e2e_fail "tenant: subject '$subj'"
 	case $r in *globex*|*life-2*) e2e_fail "tenant: $ep answer names B" ;; esac
 done
-r=$(post "$odir/cert.pem" "$odir/key.pem" credentials \
+r=$(post "$T/dev/$id/op.pem" "$T/dev/$id/op.key" credentials \
 	"{\"csr\":\"$csr\",\"tenant\":\"globex\"}")
 case $r in
 "400 "*malformed_request*) ;;
 *) e2e_fail "tenant: a tenant in the request was not refused: $r" ;;
 esac
-r=$(post "$odir/cert.pem" "$odir/key.pem" assignment '{}')
+r=$(post "$T/dev/$id/op.pem" "$T/dev/$id/op.key" assignment '{}')
 case $r in
 "200 "*'"tenant":"acme"'*) case $r in *globex*) e2e_fail "assignment names globex" ;; esac ;;
 *) e2e_fail "tenant: assignment: $r" ;;
@@ -322,13 +306,8 @@ e2e_ok "factory certificate refused for register and credentials"
 
 # ------------------------------------------------------------ 7. reset, CRL
 id=life-2
-odir=$(op_dir "$id")
-old_op=$(serial_of "$odir/cert.pem")
-bslot=$("$PY" -c '
-import json, sys
-print(json.load(open(sys.argv[1]))["status"]["credentials"]["bootstrap"]["slot"])' \
-	"$T/dev/$id/status.json")
-old_boot=$(serial_of "$T/dev/$id/state/bootstrap/$bslot/cert.pem")
+old_op=$(serial_of "$(op_cert "$id")")
+old_boot=$(serial_of "$(cred_cert "$T/dev/$id/state" bootstrap)")
 "$ZTP_VERIFY" --config "$T/verify.json" reset --device-id "$id" \
 	> "$T/dev/$id/claim2.txt" || e2e_fail "reset"
 r=$(post - - crl '{}')

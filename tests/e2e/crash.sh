@@ -25,8 +25,8 @@ e2e_start_server python server
 
 # Public keys of every key file in the device's bootstrap slots.
 slot_keys() {
-	for k in "$T/dev/$1"/state/bootstrap/*/key.pem; do
-		[ -f "$k" ] && "$OPENSSL" pkey -in "$k" -pubout 2>/dev/null
+	for k in $(cred_key_files "$T/dev/$1/state" bootstrap); do
+		tr -d '\000' < "$k" | "$OPENSSL" pkey -pubout 2>/dev/null
 	done
 	true
 }
@@ -82,8 +82,8 @@ for p in $points; do
 	case $p in
 	key | challenge | response)
 		# The key generated before the kill is reused, not replaced.
-		dir=$(e2e_current_cred "$id") || continue
-		pub=$("$OPENSSL" x509 -in "$dir/cert.pem" -noout -pubkey)
+		cert=$(e2e_current_cert "$id") || continue
+		pub=$("$OPENSSL" x509 -in "$cert" -noout -pubkey)
 		printf '%s\n' "$before" | grep -q "$(printf '%s\n' "$pub" | sed -n 2p)" ||
 			e2e_fail "$id: the key written before the kill was not reused"
 		;;
@@ -95,11 +95,11 @@ done
 # new one. Until the new one is complete the old one stays current.
 for p in $points; do
 	id=crash-$p
-	old=$(e2e_current_cred "$id") || { e2e_fail "$id: no credential before round 2"; continue; }
-	oldfp=$("$OPENSSL" x509 -in "$old/cert.pem" -noout -fingerprint -sha256)
+	old=$(e2e_current_cert "$id") || { e2e_fail "$id: no credential before round 2"; continue; }
+	oldfp=$("$OPENSSL" x509 -in "$old" -noout -fingerprint -sha256)
 	kill_at "$id" "$p" || continue
-	dir=$(e2e_current_cred "$id") || { e2e_fail "$id: lost its credential at $p"; continue; }
-	fp=$("$OPENSSL" x509 -in "$dir/cert.pem" -noout -fingerprint -sha256)
+	cert=$(e2e_current_cert "$id") || { e2e_fail "$id: lost its credential at $p"; continue; }
+	fp=$("$OPENSSL" x509 -in "$cert" -noout -fingerprint -sha256)
 	if [ "$p" != done ] && [ "$fp" != "$oldfp" ]; then
 		e2e_fail "$id: current credential changed before the new one was stored ($p)"
 	fi

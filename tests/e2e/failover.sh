@@ -84,7 +84,8 @@ e2e_registry_consistent "registry consistent after the kill"
 # Each device stored the certificate it was last given: the registry
 # knows it, under its serial.
 missing=0
-for cert in "$T"/fleet/*/state/operational/*/cert.pem; do
+for st in "$T"/fleet/*/state; do
+	cert=$(cred_cert "$st" operational) || { missing=$((missing + 1)); continue; }
 	serial=$("$OPENSSL" x509 -in "$cert" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f')
 	n=$(e2e_sql "SELECT count(*) FROM certs WHERE lower(serial) = '$serial';")
 	[ "$n" = 1 ] || missing=$((missing + 1))

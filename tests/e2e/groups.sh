@@ -43,9 +43,8 @@ for id in $fleet; do
 	else
 		e2e_fail "$id: run: $(cat "$T/dev/$id/run.out")"
 	fi
-	op=$(ls "$T/dev/$id/state/operational" 2>/dev/null | head -n 1)
-	if [ -n "$op" ] && "$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" \
-		"$T/dev/$id/state/operational/$op/cert.pem" >/dev/null 2>&1; then
+	if op=$(cred_cert "$T/dev/$id/state" operational) &&
+		"$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" "$op" >/dev/null 2>&1; then
 		e2e_ok "$id: operational credential from the device CA"
 	else
 		e2e_fail "$id: no operational credential"

@@ -52,7 +52,7 @@ for p in $pids; do wait "$p" || fails=$((fails + 1)); done
 good=0
 i=1
 while [ $i -le $N ]; do
-	c=$(e2e_current_cred "dev-h$i")/cert.pem
+	c=$(e2e_current_cert "dev-h$i")
 	"$OPENSSL" verify -CAfile "$T/pki/hsm-ca.pem" -purpose sslclient "$c" \
 		>/dev/null 2>&1 && good=$((good + 1))
 	i=$((i + 1))

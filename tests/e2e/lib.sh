@@ -363,57 +363,51 @@ e2e_bootstrap() {
 	return $rc
 }
 
-# e2e_current_cred ID: print the directory of the current bootstrap slot
-# ($state/bootstrap/<slot>), from `ztp-device status --json`.
-e2e_current_cred() {
-	d=$T/dev/$1
-	"$ZTP_DEVICE" --config "$d/device.json" --json status > "$d/status.json" ||
-		return 1
-	slot=$("$PY" -c '
-import json, sys
-doc = json.load(open(sys.argv[1]))
-c = doc.get("status", doc)["credentials"]["bootstrap"]
-print(c["slot"] if c else "")' "$d/status.json") || return 1
-	[ -n "$slot" ] || return 1
-	echo "$d/state/bootstrap/$slot"
-}
+# e2e_current_cert ID: the certificate file of the device's
+# current bootstrap credential (cred_cert in tests/lib.sh);
+# fail when it has none.
+e2e_current_cert() { cred_cert "$T/dev/$1/state" bootstrap; }
 
-# e2e_check_cred ID: the device's current bootstrap credential chains to
-# the device CA, names the device, expires in 24 h, matches its key, and
-# the key is private (0600).
-e2e_check_cred() {
-	id=$1
-	dir=$(e2e_current_cred "$id") || { e2e_fail "$id: no current bootstrap credential"; return 0; }
-	cert=$dir/cert.pem
-	key=$dir/key.pem
+# e2e_cred_ok ID KIND MIN_S [MAX_S]: the device's current KIND credential
+# chains to the device CA (for TLS clients), names the device (CN and SAN
+# URI), is valid for MIN_S seconds more (and, with MAX_S, not for MAX_S),
+# carries the key of its slot, and the key file is private (0600).
+e2e_cred_ok() {
+	cert=$(cred_cert "$T/dev/$1/state" "$2") &&
+		key=$(cred_key "$T/dev/$1/state" "$2") ||
+		{ e2e_fail "$1: no current $2 credential"; return 0; }
 	if ! "$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" \
 		-purpose sslclient "$cert" >/dev/null 2>&1; then
-		e2e_fail "$id: certificate does not chain to the device CA"
+		e2e_fail "$1: $2 certificate does not chain to the device CA"
 		return 0
 	fi
 	subj=$("$OPENSSL" x509 -in "$cert" -noout -subject -nameopt compat)
-	[ "$subj" = "subject=/CN=$id" ] || e2e_fail "$id: subject is '$subj'"
+	[ "$subj" = "subject=/CN=$1" ] || e2e_fail "$1: $2 subject is '$subj'"
 	"$OPENSSL" x509 -in "$cert" -noout -ext subjectAltName |
-		grep -q "URI:urn:ztp:device:$id\$" ||
-		e2e_fail "$id: no SAN URI urn:ztp:device:$id"
-	# Valid now and for 23 h 55 min more, but not for 24 h and a minute.
-	"$OPENSSL" x509 -in "$cert" -noout -checkend 86100 >/dev/null ||
-		e2e_fail "$id: expires before 24 h"
-	if "$OPENSSL" x509 -in "$cert" -noout -checkend 86460 >/dev/null; then
-		e2e_fail "$id: valid for more than 24 h"
+		grep -q "URI:urn:ztp:device:$1\$" ||
+		e2e_fail "$1: $2 certificate has no SAN URI urn:ztp:device:$1"
+	"$OPENSSL" x509 -in "$cert" -noout -checkend "$3" >/dev/null ||
+		e2e_fail "$1: $2 certificate expires too soon"
+	if [ -n "${4:-}" ] &&
+		"$OPENSSL" x509 -in "$cert" -noout -checkend "$4" >/dev/null; then
+		e2e_fail "$1: $2 certificate valid for $4 s or more"
 	fi
-	kp=$("$OPENSSL" pkey -in "$key" -pubout 2>/dev/null)
+	kp=$(tr -d '\000' < "$key" | "$OPENSSL" pkey -pubout 2>/dev/null)
 	cp=$("$OPENSSL" x509 -in "$cert" -noout -pubkey)
-	[ -n "$kp" ] && [ "$kp" = "$cp" ] || e2e_fail "$id: key does not match certificate"
+	[ -n "$kp" ] && [ "$kp" = "$cp" ] || e2e_fail "$1: $2 key does not match its certificate"
 	mode=$(stat -c %a "$key")
-	[ "$mode" = 600 ] || e2e_fail "$id: key mode $mode"
-	e2e_ok "$id: bootstrap certificate verified"
+	[ "$mode" = 600 ] || e2e_fail "$1: $2 key mode $mode"
+	e2e_ok "$1: $2 certificate verified"
 }
+
+# e2e_check_cred ID: the bootstrap credential, which lasts 24 h: valid
+# now and for 23 h 55 min more, but not for 24 h and a minute.
+e2e_check_cred() { e2e_cred_ok "$1" bootstrap 86100 86460; }
 
 # e2e_no_cred ID: the device holds no current bootstrap credential.
 e2e_no_cred() {
 	d=$T/dev/$1
-	if e2e_current_cred "$1" >/dev/null 2>&1; then
+	if e2e_current_cert "$1" >/dev/null 2>&1; then
 		e2e_fail "$1: has a bootstrap credential but should not"
 	fi
 }

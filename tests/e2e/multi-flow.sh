@@ -250,13 +250,7 @@ d=$T/dev/$id
 	e2e_die "claim $id"
 dev_cmd "$id" bootstrap && dev_cmd "$id" register && dev_cmd "$id" credentials ||
 	e2e_die "$id: provisioning: $(cat "$d/"*.out)"
-"$ZTP_DEVICE" --config "$d/device.json" --json status > "$d/status.json"
-slot=$("$PY" -c '
-import json, sys
-doc = json.load(open(sys.argv[1]))
-print(doc.get("status", doc)["credentials"]["operational"]["slot"])' "$d/status.json")
-cp "$d/state/operational/$slot/cert.pem" "$d/cur.pem"
-cp "$d/state/operational/$slot/key.pem" "$d/cur.key"
+cred_copy "$d/state" operational "$d/cur" || e2e_die "$id: no operational credential"
 ops=1 bad=0
 i=0
 while [ $i -lt "$E2E_RACES" ]; do

@@ -63,7 +63,7 @@ ocsp_check() {
 				cat "$T/dev/$id/bootstrap.err"
 				e2e_die "$id: bootstrap failed"
 			}
-			cp "$(e2e_current_cred "$id")/cert.pem" "$T/$id.pem"
+			cp "$(e2e_current_cert "$id")" "$T/$id.pem"
 		fi
 	done
 	[ -f "$T/revoked" ] || {

@@ -166,9 +166,9 @@ lite_proxy() {
 	n0=$(connects)
 	if dead_env "$LITE" --config "$d/device.json" run > "$d/lite.out" 2> "$d/lite.err" &&
 		grep -qx 'run: \["bootstrap","register","credentials"\]' "$d/lite.out"; then
-		slot=$(sed -n 's/^ZTP1 c=\([ab]\) p=[ab-]$/\1/p' "$d/state/operational.manifest")
-		if [ -n "$slot" ] && "$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" \
-			-purpose sslclient "$d/state/operational.$slot.cert" > /dev/null 2>&1; then
+		if cert=$(cred_cert "$d/state" operational) &&
+			"$OPENSSL" verify -CAfile "$T/pki/device-ca.pem" \
+			-purpose sslclient "$cert" > /dev/null 2>&1; then
 			e2e_ok "$name: run through the proxy, operational certificate verified"
 		else
 			e2e_fail "$name: no verified operational certificate after the run"

@@ -48,11 +48,7 @@ restart() {
 }
 dev() { id=$1; shift; "$ZTP_DEVICE" --config "$T/dev/$id/device.json" "$@"; }
 # op_cert ID: the device's current operational certificate.
-op_cert() {
-	slot=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["current"])' \
-		"$T/dev/$1/state/operational/current.json")
-	echo "$T/dev/$1/state/operational/$slot/cert.pem"
-}
+op_cert() { cred_cert "$T/dev/$1/state" operational; }
 on_ca() { "$OPENSSL" verify -CAfile "$p/$2.pem" "$(op_cert "$1")" >/dev/null 2>&1; }
 committed() { test -f "$T/dev/$1/state/trust/current.json"; }
 # cert_call SERVER_CA CERT KEY: the HTTP status of an assignment request
@@ -85,9 +81,8 @@ for id in $ALL; do
 	dev "$id" assignment > /dev/null || e2e_die "$id: assignment"
 	on_ca "$id" device-ca || e2e_die "$id: not on device CA 1"
 done
-cp "$(op_cert rol-1)" "$T/rol-1.ca1.pem"
-cp "$T/dev/rol-1/state/operational/$(basename "$(dirname "$(op_cert rol-1)")")/key.pem" \
-	"$T/rol-1.ca1.key"
+cred_copy "$T/dev/rol-1/state" operational "$T/rol-1.ca1" ||
+	e2e_die "rol-1: no operational credential"
 e2e_ok "fleet of $(echo "$ALL" | wc -w) provisioned on device CA 1"
 
 # ------------------------------------------------------------ the rollover

@@ -111,7 +111,7 @@ e2e_ok "bootstrap, register, credentials with the factory and operational keys i
 	--tenant acme < "$d/claim.txt" || e2e_fail "claim"
 dev run > "$d/run2.out" 2>&1 || e2e_fail "second run: $(cat "$d/run2.out")"
 check_kind operational
-"$OPENSSL" x509 -in "$d/state/operational/$(cur_slot operational)/cert.pem" \
+"$OPENSSL" x509 -in "$(cred_cert "$d/state" operational)" \
 	-noout -ext subjectAltName | grep -q 'URI:urn:ztp:tenant:acme' ||
 	e2e_fail "no tenant in the operational certificate"
 before=$(cur_slot operational)
