@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/rand.h>
 
@@ -495,9 +494,8 @@ static int cfg_from_file(ztp__dev_cfg *c, const ztp__lh_cfg *f)
 	if (f->device_id[0] != '\0')
 		ZTP_CHECK(cfg_set_id(c, f->device_id));
 	if (f->factory_key[0] != '\0') {
-		/* The reader gives a file key as its absolute path. */
-		if (strncasecmp(f->factory_key, "pkcs11:", 7) != 0 &&
-		    strncmp(f->factory_key, "tpm2:", 5) != 0)
+		/* The reader gives a file key as its path. */
+		if (!ztp__lh_key_uri(f->factory_key))
 			ZTP_CHECK(ztp__buf_append_str(&src, "file:"));
 		ZTP_CHECK(ztp__buf_append_str(&src, f->factory_key));
 		ZTP_CHECK(ztp__buf_terminate(&src));

@@ -201,6 +201,12 @@ static int parse_key_store(cfg *c, const ztp__jv *obj, char *err, size_t ecap)
 		       sizeof(c->key_label), err, ecap);
 }
 
+bool ztp__lh_key_uri(const char *src)
+{
+	return strncasecmp(src, "pkcs11:", 7) == 0 ||
+	       strncmp(src, "tpm2:", 5) == 0;
+}
+
 /* factory_key: a pkcs11: or tpm2: URI (ZTP__LH_KEY_URIS), kept as
  * written, or file:PATH / file:///PATH, kept as the path, made absolute
  * against the configuration's directory. */
@@ -213,7 +219,7 @@ static int parse_factory_key(cfg *c, const port_caps *pc, const ztp__jv *v,
 
 	if (rc < 0)
 		return rc;
-	if (strncasecmp(s, "pkcs11:", 7) == 0 || strncmp(s, "tpm2:", 5) == 0) {
+	if (ztp__lh_key_uri(s)) {
 		if ((pc->caps & ZTP__LH_KEY_URIS) == 0) {
 			snprintf(why, sizeof(why),
 				 "only file: keys are supported by %s (not "

@@ -88,6 +88,11 @@ typedef struct ztp__lh_cfg {
 	char key_label[ZTP_ID_MAX + 1];
 } ztp__lh_cfg;
 
+/* Whether a factory_key source is a URI kept as written (pkcs11:, the
+ * scheme without case as RFC 7512 has it, or tpm2:), not a file the reader
+ * gives as its path. */
+bool ztp__lh_key_uri(const char *src);
+
 /* The defaults of ztp-device.json(5) (the core's, which are ztp-device's)
  * into c. */
 void ztp__lh_cfg_init(ztp__lh_cfg *c);
